@@ -1,0 +1,85 @@
+/**
+ * @module model/gpu
+ * One sidecar sample of one GPU (and of the host), as the sidecar writes it to its JSON lines
+ * file (one object per line, `schema` = GPU_SAMPLE_SCHEMA) and the analyzer reads it back.
+ * Absent values (N/A, [Not Supported], …) are omitted, never 0.
+ */
+
+/** Named clock-event (throttle) reasons, NVML / nvidia-smi spelling. */
+export type ClockEventReason =
+  | 'gpu_idle'
+  | 'applications_clocks_setting'
+  | 'sw_power_cap'
+  | 'hw_slowdown'
+  | 'sync_boost'
+  | 'sw_thermal_slowdown'
+  | 'hw_thermal_slowdown'
+  | 'hw_power_brake_slowdown'
+  | 'display_clocks_setting';
+
+/** One MIG instance of a GPU. */
+export interface MigInstance {
+  readonly id: string;
+  readonly memoryUsedBytes?: number;
+  readonly memoryTotalBytes?: number;
+}
+
+/** State of one GPU at one instant. */
+export interface GpuState {
+  readonly uuid: string;
+  readonly index?: number;
+  readonly name?: string;
+  readonly pciBusId?: string;
+  readonly driverVersion?: string;
+  readonly pstate?: number;
+  readonly temperatureC?: number;
+  readonly memoryTemperatureC?: number;
+  /** Degrees left before thermal slowdown (temperature.gpu.tlimit). */
+  readonly temperatureMarginC?: number;
+  readonly slowdownTemperatureC?: number;
+  readonly shutdownTemperatureC?: number;
+  readonly memoryUsedBytes?: number;
+  readonly memoryTotalBytes?: number;
+  readonly memoryReservedBytes?: number;
+  /** 0–1; absent under MIG. */
+  readonly utilization?: number;
+  readonly memoryBusy?: number;
+  readonly powerW?: number;
+  readonly powerInstantW?: number;
+  readonly powerLimitW?: number;
+  readonly smClockMhz?: number;
+  readonly smClockMaxMhz?: number;
+  readonly memClockMhz?: number;
+  readonly memClockMaxMhz?: number;
+  /** Raw clock-event mask as a hex string (`0x…`), exact. */
+  readonly clockEventMask?: string;
+  readonly clockEvents?: readonly ClockEventReason[];
+  /** Cumulative time per reason in seconds (drivers 590+). */
+  readonly clockEventSeconds?: Readonly<Partial<Record<ClockEventReason, number>>>;
+  readonly persistenceMode?: boolean;
+  readonly eccErrorsCorrected?: number;
+  readonly eccErrorsUncorrected?: number;
+  readonly xidErrors?: number;
+  readonly migMode?: boolean;
+  readonly migInstances?: readonly MigInstance[];
+}
+
+/** Host state at one instant. */
+export interface HostState {
+  /** 0–1 over all cores. */
+  readonly cpuUtilization?: number;
+  readonly cpuTemperatureC?: number;
+  readonly memoryUsedBytes?: number;
+  readonly memoryTotalBytes?: number;
+}
+
+/** One line of the sidecar's sample file. */
+export interface GpuSample {
+  readonly schema: 'latency-doctor/gpu-sample@1';
+  /** Sample time, ms since the Unix epoch. */
+  readonly timeMs: number;
+  /** True when collection is wedged and this repeats the last good sample. */
+  readonly stale?: boolean;
+  readonly gpus: readonly GpuState[];
+  readonly host?: HostState;
+}

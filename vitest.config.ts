@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: the heavier suites (Prometheus, onnxruntime, Chromium) must not all start at once.
+    maxWorkers: 2,
+  },
+});
