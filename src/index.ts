@@ -7,3 +7,6 @@ export type { Phase, PhaseOrOther, FixId, MetricSpec, InstrumentKind } from './s
 export type { SpanRecord, SpanKind, AttributeValue, TraceFormat } from './model/span.js';
 export type { RequestTiming } from './model/request.js';
 export type { GpuSample, GpuState, HostState, ClockEventReason, MigInstance } from './model/gpu.js';
+export type { Percentiles, PhaseSummary, ModelSummary } from './model/summary.js';
+export type { Diagnosis, Recommendation, Evidence, FixEffort, GainEstimate, NextStep, TailAttribution, SloResult, RuleOutcome } from './model/diagnosis.js';
+export type { DeviceEvidence, DeviceWindow } from './model/gpu.js';

@@ -83,3 +83,39 @@ export interface GpuSample {
   readonly gpus: readonly GpuState[];
   readonly host?: HostState;
 }
+
+/** What the GPU samples say about one time window of the traced run (built by analyzer/device). */
+export interface DeviceWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly samples: number;
+  readonly maxTemperatureC?: number;
+  readonly meanSmClockMhz?: number;
+  readonly smClockMaxMhz?: number;
+  /** Share of samples (or of counter time) in which a real throttle reason was active under load (0–1). */
+  readonly throttledShare?: number;
+  readonly thermalThrottledShare?: number;
+  readonly powerThrottledShare?: number;
+  readonly meanUtilization?: number;
+  readonly memoryUsedBytes?: number;
+}
+
+/** Device evidence over the traced window, per GPU, for the diagnosis rules. */
+export interface DeviceEvidence {
+  readonly gpuUuid: string;
+  readonly gpuName?: string;
+  /** Samples inside the traced window. */
+  readonly samples: number;
+  readonly windows: readonly DeviceWindow[];
+  readonly temperatureRiseC?: number;
+  readonly smClockDropShare?: number;
+  /** Bytes per second of GPU memory growth (least-squares slope). */
+  readonly memorySlopeBytesPerS?: number;
+  readonly throttledShare?: number;
+  readonly thermalThrottledShare?: number;
+  readonly powerThrottledShare?: number;
+  readonly meanUtilization?: number;
+  readonly errors?: number;
+  /** Named reasons seen while loaded, with their share of the window. */
+  readonly reasons: Readonly<Partial<Record<ClockEventReason, number>>>;
+}

@@ -1,0 +1,94 @@
+/**
+ * @module model/diagnosis
+ * What `analyzer/diagnose` concludes for one model: the primary fix, the ranked
+ * recommendations with their evidence, and every rule's inputs for `--explain`.
+ */
+import type { FixId, Phase, PhaseOrOther } from '../semconv.js';
+
+/** One measured fact behind a finding: words for people, numbers for machines. */
+export interface Evidence {
+  readonly text: string;
+  readonly values: Readonly<Record<string, number>>;
+}
+
+/** How costly a fix is to apply; used to prefer the cheaper fix at similar gain. */
+export type FixEffort = 'config' | 'runtime' | 'precision' | 'retraining' | 'investigation' | 'hardware';
+
+/** Expected effect of applying a fix, when the traces allow an estimate. */
+export interface GainEstimate {
+  /** Which metric moves: e2e percentiles or throughput. */
+  readonly metric: 'p50_ms' | 'p95_ms' | 'p99_ms' | 'mean_ms' | 'throughput_rps';
+  readonly currentValue: number;
+  readonly expectedValue: number;
+  /** How the estimate was computed, in one sentence. */
+  readonly basis: string;
+}
+
+/** A concrete next step, tailored from the measurements. */
+export interface NextStep {
+  readonly text: string;
+  /** A config block or command line to paste, e.g. a Triton `dynamic_batching { … }` block. */
+  readonly snippet?: { readonly language: string; readonly code: string };
+}
+
+/** One recommended fix. */
+export interface Recommendation {
+  readonly fix: FixId;
+  readonly title: string;
+  /** 0–1. */
+  readonly confidence: number;
+  readonly effort: FixEffort;
+  readonly evidence: readonly Evidence[];
+  readonly estimatedGain?: GainEstimate;
+  readonly nextStep: NextStep;
+  /** Trace ids picked at the quantile the finding is about, to open in Jaeger. */
+  readonly exampleTraceIds: readonly string[];
+  /** For latency-drift: what the evidence points to. */
+  readonly cause?: 'gpu-memory-growth' | 'thermal-throttling' | 'power-throttling' | 'cache-growth' | 'host-memory-growth' | 'unknown';
+}
+
+/** Which phase makes the slow requests slow. */
+export interface TailAttribution {
+  readonly phase: PhaseOrOther;
+  /** Share of e2e spent in `phase` by requests above p95. */
+  readonly tailShare: number;
+  /** Share of e2e spent in `phase` by requests around p50. */
+  readonly medianShare: number;
+  readonly text: string;
+  readonly exampleTraceIds: readonly string[];
+}
+
+/** Result of an SLO check (`--slo p99=250ms`). */
+export interface SloResult {
+  readonly met: boolean;
+  readonly checks: readonly { readonly quantile: 'p50' | 'p95' | 'p99'; readonly targetMs: number; readonly actualMs: number; readonly met: boolean }[];
+}
+
+/** One rule's inputs and outcome, for `--explain`. */
+export interface RuleOutcome {
+  readonly rule: FixId | 'validity';
+  readonly fired: boolean;
+  readonly inputs: Readonly<Record<string, number | string | boolean | null>>;
+  readonly thresholds: Readonly<Record<string, number>>;
+  readonly reason: string;
+}
+
+/** The diagnosis of one model. */
+export interface Diagnosis {
+  readonly model: string;
+  /** The fix to apply first, `insufficient-data`, or null when nothing stands out. */
+  readonly primary: FixId | 'insufficient-data' | null;
+  /** One-line verdict for the first screen. */
+  readonly headline: string;
+  /** Ranked: largest estimated gain first, cheaper fix first at similar gain. */
+  readonly recommendations: readonly Recommendation[];
+  /** Which validity assumptions failed, when primary is insufficient-data. */
+  readonly insufficientData?: readonly string[];
+  readonly tail?: TailAttribution;
+  readonly slo?: SloResult;
+  /** Requests dropped as warm-up before diagnosis. */
+  readonly warmupTrimmed: number;
+  readonly rules: readonly RuleOutcome[];
+  /** Dominant phase by share of e2e. */
+  readonly dominantPhase?: Phase;
+}

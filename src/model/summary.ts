@@ -1,0 +1,48 @@
+/**
+ * @module model/summary
+ * Percentile summaries per model, computed by `analyzer/measure` from RequestTiming rows.
+ */
+import type { PhaseOrOther } from '../semconv.js';
+
+/** Latency distribution of one quantity, in milliseconds. */
+export interface Percentiles {
+  readonly count: number;
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Distribution of one phase plus its share of end-to-end time. */
+export interface PhaseSummary extends Percentiles {
+  /** Sum of this phase's time over all requests ÷ sum of e2e time (0–1). */
+  readonly share: number;
+  /** How many requests have at least one span of this phase. */
+  readonly present: number;
+}
+
+/** Everything measured about one model's requests. */
+export interface ModelSummary {
+  readonly model: string;
+  readonly services: readonly string[];
+  readonly requests: number;
+  readonly errors: number;
+  /** First request start and last request end, ns since epoch. */
+  readonly windowStartNs: bigint;
+  readonly windowEndNs: bigint;
+  /** Completed requests per second over the window. */
+  readonly throughputRps: number;
+  readonly e2e: Percentiles;
+  /** Per phase (and `other`), only phases that occur. */
+  readonly phases: Readonly<Partial<Record<PhaseOrOther, PhaseSummary>>>;
+  /** Share of e2e time covered by phase spans (1 − other share). */
+  readonly coverage: number;
+  /** Most common values of the request attributes, when present. */
+  readonly runtime?: string;
+  readonly runtimeProvider?: string;
+  readonly precision?: string;
+  readonly device?: string;
+  readonly modelVersion?: string;
+}
