@@ -197,3 +197,21 @@ export function prometheusLabel(attribute: string): string {
 
 /** Content marker of a sidecar sample line (JSON lines) so the analyzer can detect sample files. */
 export const GPU_SAMPLE_SCHEMA = 'latency-doctor/gpu-sample@1';
+
+/**
+ * Series the Collector's span-metrics connector derives from our spans, as the Collector's
+ * Prometheus exporter writes them (otelcol-contrib 0.136.0: default namespace
+ * `traces.span.metrics` since 0.109, duration histogram unit `ms`, exporter default
+ * `add_metric_suffixes: true`, so the unit and `_total` suffixes ARE appended here, unlike
+ * the JS exporter above). Labels: the connector's default dimensions plus ours.
+ */
+export const SPANMETRICS = {
+  /** Counter of spans per dimension set. */
+  CALLS: 'traces_span_metrics_calls_total',
+  /** Histogram base name; series are `_bucket`, `_sum`, `_count`, in milliseconds. */
+  DURATION: 'traces_span_metrics_duration_milliseconds',
+  /** Span attributes configured as extra dimensions in collector/otelcol.yaml. */
+  DIMENSIONS: [ATTR.PHASE, ATTR.MODEL_NAME],
+  /** Prometheus labels of the connector's default dimensions. */
+  LABELS: { SERVICE: 'service_name', SPAN_NAME: 'span_name', SPAN_KIND: 'span_kind', STATUS_CODE: 'status_code' },
+} as const;
