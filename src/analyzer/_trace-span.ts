@@ -1,0 +1,94 @@
+/**
+ * @module analyzer/_trace-span
+ * Internal: the compact form the assembler keeps of each span of an open trace. Times are
+ * nanoseconds relative to the first span read (exact as doubles for 104 days of data), so
+ * open traces hold numbers instead of bigints and no attribute maps except where needed.
+ */
+import type { AttributeValue, SpanKind } from '../model/span.js';
+import type { Phase } from '../semconv.js';
+
+/** One span of an open trace, reduced to what assembly and the generic report read. */
+export interface TraceSpan {
+  readonly id: string;
+  readonly parent: string | undefined;
+  readonly name: string;
+  readonly service: string;
+  readonly kind: SpanKind;
+  /** ns relative to the assembler's origin. */
+  readonly start: number;
+  readonly end: number;
+  /** Set on phase spans. */
+  readonly phase: Phase | undefined;
+  /** True for a request span (model name, not a client span, not a phase span). */
+  readonly request: boolean;
+  /** True for a client span (kind client, `inference.role` = client). */
+  readonly client: boolean;
+  readonly shared: boolean;
+  readonly error: boolean;
+  /** Kept only for request, client and compute spans: the attributes assembly reads. */
+  readonly attributes: Readonly<Record<string, AttributeValue>> | undefined;
+}
+
+/** A half-open interval [start, end) in relative ns. */
+export type Interval = readonly [start: number, end: number];
+
+/** Total length of the union of `intervals` (sorts the array in place). */
+export function unionLength(intervals: Interval[]): number {
+  if (intervals.length === 0) return 0;
+  if (intervals.length === 1) {
+    const only = intervals[0]!;
+    return Math.max(0, only[1] - only[0]);
+  }
+  intervals.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let curStart = intervals[0]![0];
+  let curEnd = intervals[0]![1];
+  for (let i = 1; i < intervals.length; i++) {
+    const [s, e] = intervals[i]!;
+    if (s > curEnd) {
+      total += curEnd - curStart;
+      curStart = s;
+      curEnd = e;
+    } else if (e > curEnd) {
+      curEnd = e;
+    }
+  }
+  return total + Math.max(0, curEnd - curStart);
+}
+
+/**
+ * Parent lookup inside one deduplicated trace. Zipkin's shared spans give a client half and a
+ * server half the same id: children of that id hang under the server half, and the server half
+ * hangs under the client half (its recorded parent is the client's parent).
+ */
+export class SpanIndex {
+  private readonly byId = new Map<string, TraceSpan>();
+  private readonly clientHalf = new Map<string, TraceSpan>();
+
+  constructor(spans: readonly TraceSpan[]) {
+    for (const span of spans) {
+      if (span.kind === 'client') {
+        if (!this.clientHalf.has(span.id)) this.clientHalf.set(span.id, span);
+        if (!this.byId.has(span.id)) this.byId.set(span.id, span);
+      } else {
+        const existing = this.byId.get(span.id);
+        if (existing === undefined || existing.kind === 'client') this.byId.set(span.id, span);
+      }
+    }
+  }
+
+  /** The span's parent in this trace, or undefined for a root or an orphan. */
+  parentOf(span: TraceSpan): TraceSpan | undefined {
+    if (span.kind !== 'client') {
+      const client = this.clientHalf.get(span.id);
+      if (client !== undefined && client !== span) return client;
+    }
+    if (span.parent === undefined || span.parent === span.id) return undefined;
+    return this.byId.get(span.parent);
+  }
+
+  /** True when the span names a parent that is not in this trace. */
+  isOrphan(span: TraceSpan): boolean {
+    return span.parent !== undefined && span.parent !== span.id && !this.byId.has(span.parent) && this.parentOf(span) === undefined;
+  }
+}

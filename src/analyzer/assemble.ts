@@ -1,0 +1,380 @@
+/**
+ * @module analyzer/assemble
+ * Spans → requests: groups streamed spans by trace and rebuilds each request's phase timings
+ * following the span convention (docs/conventions.md).
+ *
+ * Memory stays flat for streamed input: only traces still open are held, as compact records;
+ * a trace is finalized once `idleSpans` spans have been read without touching it, and at the end
+ * of input. A span that arrives for a trace already finalized is counted (`lateSpans`) and
+ * reported as a warning, never silently merged into a wrong request.
+ */
+import type { AttributeValue, SpanRecord } from '../model/span.js';
+import type { RequestTiming } from '../model/request.js';
+import { ATTR, ROLE_CLIENT, isPhase } from '../semconv.js';
+import type { Phase } from '../semconv.js';
+import type { Interval, TraceSpan } from './_trace-span.js';
+import { SpanIndex, unionLength } from './_trace-span.js';
+import { GenericAccumulator } from './generic.js';
+
+/** Options of the request assembler. */
+export interface AssembleOptions {
+  /** Finalize a trace once this many spans were read without touching it. Default 200 000. */
+  readonly idleSpans?: number;
+  /** How many finalized trace ids to remember for late-span detection. Default 500 000. */
+  readonly rememberFinalized?: number;
+}
+
+/** What assembly saw and skipped, for warnings and `--verbose`. */
+export interface AssemblyStats {
+  /** Spans received (duplicates and late spans included). */
+  spans: number;
+  /** Spans dropped because a span with the same id and kind was already in the trace. */
+  duplicateSpans: number;
+  /** Spans dropped because their trace had already been finalized. */
+  lateSpans: number;
+  /** Spans dropped because they end before they start. */
+  invalidSpans: number;
+  /** Spans whose parent is not in the input. */
+  orphanSpans: number;
+  /** Phase spans with no request span above them. */
+  unattachedPhaseSpans: number;
+  traces: number;
+  /** Traces with at least one request span. */
+  requestTraces: number;
+  /** Requests whose client and server clocks disagreed. */
+  clockSkewRequests: number;
+}
+
+/** The assembler's output. */
+export interface AssemblyResult {
+  /** Requests in the order their traces were finalized. */
+  readonly requests: RequestTiming[];
+  readonly stats: Readonly<AssemblyStats>;
+  /** Self time and critical path of the traces that hold no request span. */
+  readonly generic: GenericAccumulator;
+}
+
+const DEFAULT_IDLE_SPANS = 200_000;
+const DEFAULT_REMEMBER = 500_000;
+
+interface OpenTrace {
+  readonly spans: TraceSpan[];
+  touched: number;
+}
+
+/** Incremental assembler: feed span batches with `add`, then call `finish` once. */
+export class RequestAssembler {
+  private readonly idleSpans: number;
+  private readonly remember: number;
+  private readonly open = new Map<string, OpenTrace>();
+  private lastTrace: OpenTrace | undefined;
+  private lastSweep = 0;
+  /** Numeric digests of finalized trace ids, oldest first, bounded by `remember`. */
+  private readonly finalized = new Set<number>();
+  private readonly finalizedOrder: number[] = [];
+  private finalizedHead = 0;
+  private origin: bigint | undefined;
+  private readonly requests: RequestTiming[] = [];
+  private readonly generic = new GenericAccumulator();
+  private readonly stats: AssemblyStats = {
+    spans: 0,
+    duplicateSpans: 0,
+    lateSpans: 0,
+    invalidSpans: 0,
+    orphanSpans: 0,
+    unattachedPhaseSpans: 0,
+    traces: 0,
+    requestTraces: 0,
+    clockSkewRequests: 0,
+  };
+
+  constructor(options: AssembleOptions = {}) {
+    this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
+    this.remember = options.rememberFinalized ?? DEFAULT_REMEMBER;
+  }
+
+  /** Adds one batch of spans (any order, any traces). */
+  add(batch: readonly SpanRecord[]): void {
+    for (const record of batch) {
+      const n = ++this.stats.spans;
+      if (record.endNs < record.startNs) {
+        this.stats.invalidSpans++;
+        continue;
+      }
+      let trace = this.open.get(record.traceId);
+      if (trace === undefined) {
+        if (this.finalized.size > 0 && this.finalized.has(digest(record.traceId))) {
+          this.stats.lateSpans++;
+          continue;
+        }
+        trace = { spans: [], touched: n };
+        this.open.set(record.traceId, trace);
+      } else if (trace !== this.lastTrace) {
+        // Re-inserting keeps the map ordered by last touch, so the sweep reads idle traces first.
+        this.open.delete(record.traceId);
+        this.open.set(record.traceId, trace);
+      }
+      trace.touched = n;
+      this.lastTrace = trace;
+      trace.spans.push(this.compact(record));
+    }
+    if (this.stats.spans - this.lastSweep >= this.idleSpans / 8) this.sweep();
+  }
+
+  /** Traces currently held in memory. */
+  get openTraces(): number {
+    return this.open.size;
+  }
+
+  /** Finalizes every open trace and returns the result. */
+  finish(): AssemblyResult {
+    for (const [traceId, trace] of this.open) this.finalize(traceId, trace);
+    this.open.clear();
+    this.lastTrace = undefined;
+    return { requests: this.requests, stats: this.stats, generic: this.generic };
+  }
+
+  private sweep(): void {
+    this.lastSweep = this.stats.spans;
+    const cutoff = this.stats.spans - this.idleSpans;
+    for (const [traceId, trace] of this.open) {
+      if (trace.touched > cutoff) break;
+      this.open.delete(traceId);
+      if (trace === this.lastTrace) this.lastTrace = undefined;
+      this.finalize(traceId, trace);
+    }
+  }
+
+  private compact(record: SpanRecord): TraceSpan {
+    const origin = (this.origin ??= record.startNs);
+    const attributes = record.attributes;
+    const phaseValue = attributes[ATTR.PHASE];
+    const phase = isPhase(phaseValue) ? phaseValue : undefined;
+    const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
+    // A phase span that also names the model is still a phase span, not a nested request.
+    const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
+    const keep = request || client || phase === 'compute';
+    return {
+      id: record.spanId,
+      parent: record.parentSpanId,
+      name: record.name,
+      service: record.service,
+      kind: record.kind,
+      start: Number(record.startNs - origin),
+      end: Number(record.endNs - origin),
+      phase,
+      request,
+      client,
+      shared: record.shared === true,
+      error: record.error,
+      attributes: keep ? attributes : undefined,
+    };
+  }
+
+  private rememberFinalized(traceId: string): void {
+    if (this.remember <= 0) return;
+    const d = digest(traceId);
+    this.finalized.add(d);
+    this.finalizedOrder.push(d);
+    if (this.finalizedOrder.length - this.finalizedHead > this.remember) {
+      this.finalized.delete(this.finalizedOrder[this.finalizedHead++]!);
+      if (this.finalizedHead > 65_536) {
+        this.finalizedOrder.splice(0, this.finalizedHead);
+        this.finalizedHead = 0;
+      }
+    }
+  }
+
+  private finalize(traceId: string, trace: OpenTrace): void {
+    this.rememberFinalized(traceId);
+    this.stats.traces++;
+    const spans = this.dedupe(trace.spans);
+    const index = new SpanIndex(spans);
+    const requestSpans: TraceSpan[] = [];
+    for (const span of spans) {
+      if (index.isOrphan(span)) this.stats.orphanSpans++;
+      if (span.request) requestSpans.push(span);
+    }
+    if (requestSpans.length === 0) {
+      for (const span of spans) if (span.phase !== undefined) this.stats.unattachedPhaseSpans++;
+      this.generic.addTrace(spans);
+      return;
+    }
+    this.stats.requestTraces++;
+    const phasesOf = new Map<TraceSpan, TraceSpan[]>();
+    for (const request of requestSpans) phasesOf.set(request, []);
+    const limit = spans.length;
+    for (const span of spans) {
+      if (span.phase === undefined) continue;
+      let owner: TraceSpan | undefined;
+      let cursor = index.parentOf(span);
+      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
+        if (cursor.request) {
+          owner = cursor;
+          break;
+        }
+        cursor = index.parentOf(cursor);
+      }
+      if (owner === undefined) this.stats.unattachedPhaseSpans++;
+      else phasesOf.get(owner)!.push(span);
+    }
+    for (const request of requestSpans) {
+      const client = this.clientOf(request, index, limit);
+      const timing = this.time(traceId, request, client, phasesOf.get(request)!);
+      if (timing.clockSkew) this.stats.clockSkewRequests++;
+      this.requests.push(timing);
+    }
+  }
+
+  /** Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ in kind). */
+  private dedupe(spans: TraceSpan[]): TraceSpan[] {
+    if (spans.length < 2) return spans;
+    const seen = new Map<string, TraceSpan | TraceSpan[]>();
+    const out: TraceSpan[] = [];
+    for (const span of spans) {
+      const prior = seen.get(span.id);
+      if (prior === undefined) {
+        seen.set(span.id, span);
+        out.push(span);
+        continue;
+      }
+      const list = Array.isArray(prior) ? prior : [prior];
+      if (list.some((p) => p.kind === span.kind)) {
+        this.stats.duplicateSpans++;
+        continue;
+      }
+      list.push(span);
+      seen.set(span.id, list);
+      out.push(span);
+    }
+    return out;
+  }
+
+  /** Nearest client-span ancestor, not crossing another request span. */
+  private clientOf(request: TraceSpan, index: SpanIndex, limit: number): TraceSpan | undefined {
+    let cursor = index.parentOf(request);
+    for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
+      if (cursor.client) return cursor;
+      if (cursor.request) return undefined;
+      cursor = index.parentOf(cursor);
+    }
+    return undefined;
+  }
+
+  private time(traceId: string, request: TraceSpan, client: TraceSpan | undefined, phaseSpans: readonly TraceSpan[]): RequestTiming {
+    const e2eStart = client ? client.start : request.start;
+    const e2eEnd = client ? client.end : request.end;
+    let shift = 0;
+    let clockSkew = false;
+    if (client && (request.start < client.start || request.end > client.end)) {
+      // Clocks disagree: centre the server inside the client, assuming equal network time each
+      // way (Zipkin's skew correction makes the same assumption).
+      clockSkew = true;
+      shift = (client.start + client.end - request.start - request.end) / 2;
+    }
+    const byPhase = new Map<Phase, Interval[]>();
+    const all: Interval[] = [];
+    let batchSize: number | undefined;
+    for (const span of phaseSpans) {
+      const start = Math.max(span.start + shift, e2eStart);
+      const end = Math.min(span.end + shift, e2eEnd);
+      if (span.phase === 'compute') {
+        const size = numeric(span.attributes?.[ATTR.BATCH_SIZE]);
+        if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
+      }
+      const phase = span.phase!;
+      let list = byPhase.get(phase);
+      if (list === undefined) byPhase.set(phase, (list = []));
+      if (end <= start) continue;
+      list.push([start, end]);
+      all.push([start, end]);
+    }
+    const networkDerived = client !== undefined && !byPhase.has('network');
+    if (networkDerived) {
+      const serverStart = Math.min(Math.max(request.start + shift, e2eStart), e2eEnd);
+      const serverEnd = Math.max(Math.min(request.end + shift, e2eEnd), serverStart);
+      const gaps: Interval[] = [];
+      if (serverStart > e2eStart) gaps.push([e2eStart, serverStart]);
+      if (e2eEnd > serverEnd) gaps.push([serverEnd, e2eEnd]);
+      byPhase.set('network', gaps);
+      all.push(...gaps);
+    }
+    const phases: Partial<Record<Phase, number>> = {};
+    for (const [phase, intervals] of byPhase) phases[phase] = unionLength(intervals) / 1e6;
+    const e2eNs = e2eEnd - e2eStart;
+    const attributes = request.attributes ?? {};
+    const clientAttributes = client?.attributes ?? {};
+    const timing: Mutable<RequestTiming> = {
+      traceId,
+      requestSpanId: request.id,
+      service: request.service,
+      model: String(attributes[ATTR.MODEL_NAME]),
+      startNs: this.origin! + BigInt(e2eStart),
+      e2eMs: e2eNs / 1e6,
+      serverMs: (request.end - request.start) / 1e6,
+      phases,
+      otherMs: Math.max(0, e2eNs - unionLength(all)) / 1e6,
+      hasClient: client !== undefined,
+      networkDerived,
+      clockSkew,
+      error: request.error || (client?.error ?? false),
+    };
+    setText(timing, 'modelVersion', attributes[ATTR.MODEL_VERSION]);
+    setText(timing, 'runtime', attributes[ATTR.RUNTIME]);
+    setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
+    setText(timing, 'precision', attributes[ATTR.PRECISION]);
+    setText(timing, 'device', attributes[ATTR.DEVICE]);
+    setText(timing, 'inputHash', attributes[ATTR.INPUT_HASH]);
+    if (batchSize !== undefined) timing.batchSize = batchSize;
+    const requestBytes = numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]);
+    if (requestBytes !== undefined) timing.requestBytes = requestBytes;
+    const responseBytes = numeric(attributes[ATTR.RESPONSE_SIZE] ?? clientAttributes[ATTR.RESPONSE_SIZE]);
+    if (responseBytes !== undefined) timing.responseBytes = responseBytes;
+    const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
+    if (cacheHit !== undefined) timing.cacheHit = cacheHit;
+    return timing;
+  }
+}
+
+/** Assembles every request from a stream of span batches. */
+export async function assembleRequests(batches: AsyncIterable<readonly SpanRecord[]> | Iterable<readonly SpanRecord[]>, options: AssembleOptions = {}): Promise<AssemblyResult> {
+  const assembler = new RequestAssembler(options);
+  for await (const batch of batches) assembler.add(batch);
+  return assembler.finish();
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** 52 bits of the trace id: collisions among a few million random ids are negligible. */
+function digest(traceId: string): number {
+  const n = parseInt(traceId.slice(-13), 16);
+  return Number.isNaN(n) ? hashString(traceId) : n;
+}
+
+function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  // Negative space keeps these apart from the hex digests above.
+  return -1 - (h >>> 0);
+}
+
+function setText<K extends 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device' | 'inputHash'>(timing: Mutable<RequestTiming>, key: K, value: AttributeValue | undefined): void {
+  if (value !== undefined && value !== '') timing[key] = String(value);
+}
+
+/** Zipkin tags are strings: numeric attributes may arrive as "8". */
+function numeric(value: AttributeValue | undefined): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function boolean(value: AttributeValue | undefined): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return undefined;
+}

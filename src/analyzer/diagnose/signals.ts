@@ -1,0 +1,563 @@
+/**
+ * @module analyzer/diagnose/signals
+ * Everything the rules look at, computed once per model from the request timings:
+ * warm-up trim, validity checks, phase distributions, concurrency and arrival rate,
+ * batch sizes, duplicate inputs, time windows with trend tests, tail attribution and
+ * a per-run summary of the GPU evidence. Pure: no I/O.
+ */
+import { PHASES, OTHER } from '../../semconv.js';
+import type { Phase, PhaseOrOther } from '../../semconv.js';
+import type { RequestTiming } from '../../model/request.js';
+import type { ModelSummary } from '../../model/summary.js';
+import type { DeviceEvidence } from '../../model/gpu.js';
+import type { TailAttribution } from '../../model/diagnosis.js';
+import type { ThresholdSpec } from './threshold-spec.js';
+import { mannKendall, mean, quantileSorted, theilSenSlope, leastSquares } from './stats.js';
+
+/** Thresholds that shape the signals themselves (warm-up, validity, windows). */
+export const SIGNAL_THRESHOLDS = {
+  'warmup.share': {
+    value: 0.05,
+    unit: 'ratio of requests',
+    source: 'ours, after perf_analyzer --warmup-request-count and Clinic Doctor guess-interval (trims the edges of the run)',
+    why: 'the first requests of a run pay for lazy initialisation (graph compilation, allocator growth, cold caches); the first 5% by start time are dropped before any rule runs',
+  },
+  'validity.min_requests': {
+    value: 50,
+    unit: 'requests',
+    source: 'perf_analyzer count_windows default (50 requests per measurement window)',
+    why: 'below one perf_analyzer window of requests a p95 rests on two or three samples',
+  },
+  'validity.min_coverage': {
+    value: 0.6,
+    unit: 'ratio of e2e',
+    source: 'ours (the reference proposes 0.9 for a confident verdict; we refuse only below 0.6 and lower confidence in between)',
+    why: 'when more than 40% of end-to-end time is in no phase span, the real bottleneck may be the unexplained part',
+  },
+  'windows.count': {
+    value: 10,
+    unit: 'windows',
+    source: 'ours; perf_analyzer judges stability over windows too (3 windows within 10%)',
+    why: 'ten equal-count windows let the Mann-Kendall test reach p < 0.01 (its smallest p for 10 points is about 4e-5) while keeping each window large',
+  },
+  'windows.min_requests': {
+    value: 5,
+    unit: 'requests per window',
+    source: 'ours',
+    why: 'a window median needs a handful of requests; with fewer requests the run gets fewer windows',
+  },
+  'stability.max_ratio': {
+    value: 1.1,
+    unit: 'max/min ratio',
+    source: 'perf_analyzer --stability-percentage 10 over the last 3 windows',
+    why: 'a run is stable when the last three windows agree within 10% on throughput and latency; unstable runs lower the confidence of every finding',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+/** The values of SIGNAL_THRESHOLDS (or their overrides). */
+export type SignalThresholds = { readonly [K in keyof typeof SIGNAL_THRESHOLDS]: number };
+
+/** Distribution of one phase over the diagnosed requests. */
+export interface PhaseSignal {
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  /** Sum of this phase ÷ sum of e2e. */
+  readonly share: number;
+  /** Requests with this phase present. */
+  readonly present: number;
+}
+
+/** A trend test over the time windows. */
+export interface TrendSignal {
+  /** One-sided Mann-Kendall p-value for an increasing trend. */
+  readonly pIncreasing: number;
+  readonly z: number;
+  /** Theil-Sen slope in units of the series per second. */
+  readonly slopePerS: number;
+  /** Slope × run duration ÷ the fitted value at the start of the run. */
+  readonly relativeRise: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+/** One equal-count window of the run. */
+export interface WindowSignal {
+  readonly startS: number;
+  readonly endS: number;
+  readonly requests: number;
+  readonly arrivalRps: number;
+  readonly e2eP50Ms: number;
+  readonly e2eP95Ms: number;
+  readonly phaseMeanMs: Readonly<Record<PhaseOrOther, number>>;
+}
+
+/** Batch sizes read from the compute spans. */
+export interface BatchSignal {
+  /** Requests whose compute span carries a batch size. */
+  readonly recorded: number;
+  readonly meanSize: number;
+  readonly maxSize: number;
+  /** Share of recorded requests that ran in a batch of the largest size seen. */
+  readonly fullShare: number;
+  /** Mean compute time per batch size seen. */
+  readonly bySize: readonly { readonly size: number; readonly requests: number; readonly computeMeanMs: number }[];
+  /** compute ≈ fixedMs + perItemMs × batch size, when at least two sizes were seen. */
+  readonly fit?: { readonly fixedMs: number; readonly perItemMs: number };
+}
+
+/** Duplicate normalized inputs (inference.input.hash). */
+export interface InputHashSignal {
+  /** Requests carrying a hash. */
+  readonly recorded: number;
+  /** Share of hashed requests whose input was seen before in the run (and was not already a cache hit). */
+  readonly duplicateShare: number;
+  /** Share of requests the service already answered from its cache. */
+  readonly cacheHitShare: number;
+  readonly distinctInputs: number;
+  /** Simulated hit rate of a cache with each TTL, replaying the run. */
+  readonly ttlHitRates: readonly { readonly ttlS: number; readonly hitRate: number }[];
+  readonly exampleTraceIds: readonly string[];
+}
+
+/** GPU evidence folded over all GPUs (the worst GPU wins). */
+export interface DeviceSignal {
+  readonly gpus: number;
+  readonly samples: number;
+  readonly gpuName?: string;
+  readonly throttledShare: number;
+  readonly thermalShare: number;
+  readonly powerShare: number;
+  readonly smClockDropShare: number;
+  /** Relative growth of used GPU memory over the run (slope × duration ÷ first window). */
+  readonly memoryGrowth?: number;
+  readonly memorySlopeBytesPerS?: number;
+  readonly temperatureRiseC?: number;
+  readonly meanUtilization?: number;
+  readonly errors: number;
+}
+
+/** Everything the rules read. */
+export interface Signals {
+  readonly model: string;
+  /** Requests diagnosed: after warm-up trim, without errors, ordered by start. */
+  readonly requests: readonly RequestTiming[];
+  readonly totalRequests: number;
+  readonly warmupTrimmed: number;
+  readonly errors: number;
+  /** Seconds from the first diagnosed start to the last diagnosed end. */
+  readonly durationS: number;
+  /** Start of each diagnosed request, seconds since the first one. */
+  readonly startS: readonly number[];
+  readonly arrivalRps: number;
+  /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
+  readonly meanInFlight: number;
+  readonly maxInFlight: number;
+  /** 95th percentile of the requests already in flight when a request arrives (itself included). */
+  readonly p95InFlightAtArrival: number;
+  readonly e2e: { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number };
+  readonly serverMeanMs: number;
+  readonly phases: Readonly<Record<PhaseOrOther, PhaseSignal>>;
+  /** Share of e2e covered by phase spans. */
+  readonly coverage: number;
+  /** Σ compute ÷ Σ server time. */
+  readonly computeShareOfServer: number;
+  /** Largest phase by share of e2e (never `other`). */
+  readonly dominantPhase?: Phase;
+  readonly batch: BatchSignal;
+  readonly inputHash: InputHashSignal;
+  readonly requestBytesP50?: number;
+  readonly responseBytesP50?: number;
+  readonly runtime?: string;
+  readonly runtimeProvider?: string;
+  readonly precision?: string;
+  readonly device?: string;
+  readonly windows: readonly WindowSignal[];
+  readonly trends?: {
+    readonly e2eP50: TrendSignal;
+    readonly e2eP95: TrendSignal;
+    readonly arrival: TrendSignal;
+    readonly phases: Readonly<Record<PhaseOrOther, TrendSignal>>;
+    /** Trend of cache-hit latency, when the service reports cache hits in most windows. */
+    readonly cacheHit?: TrendSignal;
+  };
+  /** Last three windows within the stability ratio on arrival rate and p50 (perf_analyzer's rule). */
+  readonly stable: boolean;
+  readonly tail?: TailAttribution;
+  readonly clockSkewShare: number;
+  readonly device?: DeviceSignal;
+  /** Validity assumptions that failed, in words; empty when the data is good enough. */
+  readonly invalid: readonly string[];
+}
+
+const ALL_PARTS: readonly PhaseOrOther[] = [...PHASES, OTHER];
+
+/** Time of `part` in one request (0 when absent). */
+export function partMs(r: RequestTiming, part: PhaseOrOther): number {
+  return part === OTHER ? r.otherMs : (r.phases[part] ?? 0);
+}
+
+/** Trace ids of up to `k` requests whose `value` is closest to `target`. */
+export function tracesNear(requests: readonly RequestTiming[], value: (r: RequestTiming) => number, target: number, k = 3): string[] {
+  const ranked = requests
+    .map((r) => ({ id: r.traceId, d: Math.abs(value(r) - target) }))
+    .sort((a, b) => a.d - b.d);
+  const ids: string[] = [];
+  for (const { id } of ranked) {
+    if (!ids.includes(id)) ids.push(id);
+    if (ids.length >= k) break;
+  }
+  return ids;
+}
+
+function sortedOf(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+function mostCommon(values: readonly (string | undefined)[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) if (v !== undefined && v !== '') counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: string | undefined;
+  let bestCount = 0;
+  for (const [v, c] of counts) if (c > bestCount) [best, bestCount] = [v, c];
+  return best;
+}
+
+function phaseSignal(requests: readonly RequestTiming[], part: PhaseOrOther, e2eSum: number): PhaseSignal {
+  const values = requests.map((r) => partMs(r, part));
+  const sorted = sortedOf(values);
+  const sum = values.reduce((a, b) => a + b, 0);
+  const present = part === OTHER ? requests.filter((r) => r.otherMs > 0).length : requests.filter((r) => r.phases[part] !== undefined).length;
+  return {
+    meanMs: mean(values),
+    p50Ms: quantileSorted(sorted, 0.5),
+    p95Ms: quantileSorted(sorted, 0.95),
+    share: e2eSum > 0 ? sum / e2eSum : 0,
+    present,
+  };
+}
+
+function trendOf(xs: readonly number[], ys: readonly number[]): TrendSignal {
+  const mk = mannKendall(ys);
+  const slope = theilSenSlope(xs, ys);
+  const intercepts = sortedOf(ys.map((y, i) => y - slope * (xs[i] as number)));
+  const x0 = xs[0] ?? 0;
+  const x1 = xs[xs.length - 1] ?? 0;
+  const fittedStart = quantileSorted(intercepts, 0.5) + slope * x0;
+  const base = Math.abs(fittedStart) > 1e-9 ? Math.abs(fittedStart) : Math.max(1e-9, Math.abs(quantileSorted(sortedOf(ys), 0.5)));
+  return {
+    pIncreasing: mk.pIncreasing,
+    z: mk.z,
+    slopePerS: slope,
+    relativeRise: (slope * (x1 - x0)) / base,
+    first: ys[0] ?? Number.NaN,
+    last: ys[ys.length - 1] ?? Number.NaN,
+  };
+}
+
+function inFlight(requests: readonly RequestTiming[], startS: readonly number[]): { max: number; p95AtArrival: number } {
+  const events: { t: number; d: number }[] = [];
+  requests.forEach((r, i) => {
+    const s = startS[i] as number;
+    events.push({ t: s, d: 1 }, { t: s + r.e2eMs / 1000, d: -1 });
+  });
+  // Ends before starts at the same instant: a request that ends exactly as another starts is not concurrent with it.
+  events.sort((a, b) => a.t - b.t || a.d - b.d);
+  let current = 0;
+  let max = 0;
+  const atArrival: number[] = [];
+  for (const e of events) {
+    current += e.d;
+    if (e.d > 0) atArrival.push(current);
+    if (current > max) max = current;
+  }
+  return { max, p95AtArrival: quantileSorted(sortedOf(atArrival), 0.95) };
+}
+
+function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
+  const batched = requests.filter((r) => r.batchSize !== undefined && r.batchSize > 0);
+  if (batched.length === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0, bySize: [] };
+  const sizes = batched.map((r) => r.batchSize as number);
+  const maxSize = Math.max(...sizes);
+  const groups = new Map<number, number[]>();
+  for (const r of batched) {
+    const list = groups.get(r.batchSize as number) ?? [];
+    list.push(r.phases.compute ?? 0);
+    groups.set(r.batchSize as number, list);
+  }
+  const bySize = [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([size, compute]) => ({ size, requests: compute.length, computeMeanMs: mean(compute) }));
+  const fitLine = bySize.length >= 2 ? leastSquares(bySize.map((b) => b.size), bySize.map((b) => b.computeMeanMs)) : undefined;
+  return {
+    recorded: batched.length,
+    meanSize: mean(sizes),
+    maxSize,
+    fullShare: maxSize > 1 ? sizes.filter((s) => s === maxSize).length / sizes.length : 0,
+    bySize,
+    ...(fitLine ? { fit: { fixedMs: Math.max(0, fitLine.intercept), perItemMs: Math.max(0, fitLine.slope) } } : {}),
+  };
+}
+
+/** TTLs (seconds) the cache simulation replays; the recommendation picks the shortest that gets most of the hits. */
+const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
+
+function inputHashSignal(requests: readonly RequestTiming[], startS: readonly number[]): InputHashSignal {
+  const hashed: { r: RequestTiming; t: number }[] = [];
+  requests.forEach((r, i) => {
+    if (r.inputHash !== undefined && r.inputHash !== '') hashed.push({ r, t: startS[i] as number });
+  });
+  const cacheHits = requests.filter((r) => r.cacheHit === true).length;
+  const seen = new Set<string>();
+  let duplicates = 0;
+  const examples: string[] = [];
+  for (const { r } of hashed) {
+    const hash = r.inputHash as string;
+    if (seen.has(hash) && r.cacheHit !== true) {
+      duplicates += 1;
+      if (examples.length < 3) examples.push(r.traceId);
+    }
+    seen.add(hash);
+  }
+  const ttlHitRates = CANDIDATE_TTLS_S.map((ttlS) => {
+    // A cache filled on miss, entries expire ttlS after they were stored.
+    const storedAt = new Map<string, number>();
+    let hits = 0;
+    for (const { r, t } of hashed) {
+      const hash = r.inputHash as string;
+      const stored = storedAt.get(hash);
+      if (stored !== undefined && t - stored <= ttlS) hits += 1;
+      else storedAt.set(hash, t);
+    }
+    return { ttlS, hitRate: hashed.length > 0 ? hits / hashed.length : 0 };
+  });
+  return {
+    recorded: hashed.length,
+    duplicateShare: hashed.length > 0 ? duplicates / hashed.length : 0,
+    cacheHitShare: requests.length > 0 ? cacheHits / requests.length : 0,
+    distinctInputs: seen.size,
+    ttlHitRates,
+    exampleTraceIds: examples,
+  };
+}
+
+function deviceSignal(device: readonly DeviceEvidence[], durationS: number): DeviceSignal | undefined {
+  const withSamples = device.filter((d) => d.samples > 0);
+  if (withSamples.length === 0) return undefined;
+  const maxOf = (pick: (d: DeviceEvidence) => number | undefined): number | undefined => {
+    const values = withSamples.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    return values.length > 0 ? Math.max(...values) : undefined;
+  };
+  const growth = withSamples
+    .map((d) => {
+      const first = d.windows.find((w) => w.memoryUsedBytes !== undefined)?.memoryUsedBytes;
+      if (d.memorySlopeBytesPerS === undefined || first === undefined || first <= 0) return undefined;
+      return (d.memorySlopeBytesPerS * durationS) / first;
+    })
+    .filter((v): v is number => v !== undefined);
+  const gpuName = withSamples.find((d) => d.gpuName !== undefined)?.gpuName;
+  const slope = maxOf((d) => d.memorySlopeBytesPerS);
+  const rise = maxOf((d) => d.temperatureRiseC);
+  const util = maxOf((d) => d.meanUtilization);
+  return {
+    gpus: withSamples.length,
+    samples: withSamples.reduce((a, d) => a + d.samples, 0),
+    ...(gpuName !== undefined ? { gpuName } : {}),
+    throttledShare: maxOf((d) => d.throttledShare) ?? 0,
+    thermalShare: maxOf((d) => d.thermalThrottledShare ?? (d.reasons.sw_thermal_slowdown ?? 0) + (d.reasons.hw_thermal_slowdown ?? 0)) ?? 0,
+    powerShare: maxOf((d) => d.powerThrottledShare ?? (d.reasons.sw_power_cap ?? 0) + (d.reasons.hw_power_brake_slowdown ?? 0)) ?? 0,
+    smClockDropShare: maxOf((d) => d.smClockDropShare) ?? 0,
+    ...(growth.length > 0 ? { memoryGrowth: Math.max(...growth) } : {}),
+    ...(slope !== undefined ? { memorySlopeBytesPerS: slope } : {}),
+    ...(rise !== undefined ? { temperatureRiseC: rise } : {}),
+    ...(util !== undefined ? { meanUtilization: util } : {}),
+    errors: withSamples.reduce((a, d) => a + (d.errors ?? 0), 0),
+  };
+}
+
+function tailAttribution(requests: readonly RequestTiming[], e2eSorted: readonly number[]): TailAttribution | undefined {
+  if (requests.length < 20) return undefined;
+  const p95 = quantileSorted(e2eSorted, 0.95);
+  const p40 = quantileSorted(e2eSorted, 0.4);
+  const p60 = quantileSorted(e2eSorted, 0.6);
+  const p99 = quantileSorted(e2eSorted, 0.99);
+  const tail = requests.filter((r) => r.e2eMs > p95);
+  const middle = requests.filter((r) => r.e2eMs >= p40 && r.e2eMs <= p60);
+  if (tail.length === 0 || middle.length === 0) return undefined;
+  const shareIn = (cohort: readonly RequestTiming[], part: PhaseOrOther): number => {
+    const total = cohort.reduce((a, r) => a + r.e2eMs, 0);
+    return total > 0 ? cohort.reduce((a, r) => a + partMs(r, part), 0) / total : 0;
+  };
+  let best: { part: PhaseOrOther; tail: number; mid: number } | undefined;
+  for (const part of ALL_PARTS) {
+    const t = shareIn(tail, part);
+    const m = shareIn(middle, part);
+    if (t === 0 && m === 0) continue;
+    if (!best || t - m > best.tail - best.mid || (t - m === best.tail - best.mid && t > best.tail)) best = { part, tail: t, mid: m };
+  }
+  if (!best) return undefined;
+  // When no phase grows in the tail, the tail is the same mix, only longer: name the largest tail phase.
+  if (best.tail - best.mid < 0.02) {
+    for (const part of ALL_PARTS) {
+      const t = shareIn(tail, part);
+      if (t > best.tail) best = { part, tail: t, mid: shareIn(middle, part) };
+    }
+  }
+  const pct = (x: number): string => `${Math.round(x * 100)}%`;
+  return {
+    phase: best.part,
+    tailShare: best.tail,
+    medianShare: best.mid,
+    text: `requests above p95 (${tail.length}) spend ${pct(best.tail)} of their time in ${best.part}, those around p50 ${pct(best.mid)}`,
+    exampleTraceIds: tracesNear(tail, (r) => r.e2eMs, p99),
+  };
+}
+
+function windowsOf(requests: readonly RequestTiming[], startS: readonly number[], count: number): WindowSignal[] {
+  const n = requests.length;
+  const windows: WindowSignal[] = [];
+  for (let w = 0; w < count; w++) {
+    const lo = Math.floor((w * n) / count);
+    const hi = Math.floor(((w + 1) * n) / count);
+    const slice = requests.slice(lo, hi);
+    const t0 = startS[lo] as number;
+    // Arrival rate over the window: its requests divided by the time until the next window's first arrival.
+    const t1 = hi < n ? (startS[hi] as number) : (startS[n - 1] as number);
+    const span = t1 - t0;
+    const arrivals = hi < n ? slice.length : slice.length - 1;
+    const e2e = sortedOf(slice.map((r) => r.e2eMs));
+    const phaseMeanMs = Object.fromEntries(ALL_PARTS.map((p) => [p, mean(slice.map((r) => partMs(r, p)))])) as Record<PhaseOrOther, number>;
+    windows.push({
+      startS: t0,
+      endS: t1,
+      requests: slice.length,
+      arrivalRps: span > 0 ? arrivals / span : 0,
+      e2eP50Ms: quantileSorted(e2e, 0.5),
+      e2eP95Ms: quantileSorted(e2e, 0.95),
+      phaseMeanMs,
+    });
+  }
+  return windows;
+}
+
+/** Compute every signal the rules use, once. */
+export function computeSignals(
+  input: { readonly model: string; readonly requests: readonly RequestTiming[]; readonly summary: ModelSummary; readonly device?: readonly DeviceEvidence[] },
+  thresholds: SignalThresholds,
+): Signals {
+  const ordered = [...input.requests].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+  const warmupTrimmed = Math.floor(ordered.length * thresholds['warmup.share']);
+  const afterWarmup = ordered.slice(warmupTrimmed);
+  const errors = afterWarmup.filter((r) => r.error).length;
+  // Failed requests often fail fast; their timings would make every phase look cheaper.
+  const requests = afterWarmup.filter((r) => !r.error);
+  const n = requests.length;
+  const t0 = requests[0]?.startNs ?? 0n;
+  const startS = requests.map((r) => Number(r.startNs - t0) / 1e9);
+  const lastEndS = requests.reduce((m, r, i) => Math.max(m, (startS[i] as number) + r.e2eMs / 1000), 0);
+  const durationS = lastEndS;
+  const lastStartS = startS[n - 1] ?? 0;
+  const e2eValues = requests.map((r) => r.e2eMs);
+  const e2eSorted = sortedOf(e2eValues);
+  const e2eSum = e2eValues.reduce((a, b) => a + b, 0);
+  const serverSum = requests.reduce((a, r) => a + r.serverMs, 0);
+  const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum)])) as Record<PhaseOrOther, PhaseSignal>;
+  let dominantPhase: Phase | undefined;
+  for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
+  const coverage = e2eSum > 0 ? 1 - phases.other.share : 0;
+  const flight = inFlight(requests, startS);
+
+  const windowCount = Math.min(thresholds['windows.count'], Math.floor(n / Math.max(1, thresholds['windows.min_requests'])));
+  const windows = windowCount >= 1 ? windowsOf(requests, startS, windowCount) : [];
+  let trends: Signals['trends'];
+  if (windows.length >= 3) {
+    const xs = windows.map((w) => (w.startS + w.endS) / 2);
+    const phaseTrends = Object.fromEntries(ALL_PARTS.map((p) => [p, trendOf(xs, windows.map((w) => w.phaseMeanMs[p]))])) as Record<PhaseOrOther, TrendSignal>;
+    // Cache-hit latency per window, only when hits occur throughout the run.
+    const hitSeries: number[] = [];
+    const hitXs: number[] = [];
+    windows.forEach((w, i) => {
+      const hits = requests.filter((r, j) => r.cacheHit === true && (startS[j] as number) >= w.startS && (i === windows.length - 1 || (startS[j] as number) < w.endS));
+      if (hits.length > 0) {
+        hitSeries.push(quantileSorted(sortedOf(hits.map((r) => r.e2eMs)), 0.5));
+        hitXs.push(xs[i] as number);
+      }
+    });
+    trends = {
+      e2eP50: trendOf(xs, windows.map((w) => w.e2eP50Ms)),
+      e2eP95: trendOf(xs, windows.map((w) => w.e2eP95Ms)),
+      arrival: trendOf(xs, windows.map((w) => w.arrivalRps)),
+      phases: phaseTrends,
+      ...(hitSeries.length >= Math.max(3, windows.length - 1) ? { cacheHit: trendOf(hitXs, hitSeries) } : {}),
+    };
+  }
+  const lastThree = windows.slice(-3);
+  const ratio = (values: readonly number[]): number => {
+    const lo = Math.min(...values);
+    return lo > 0 ? Math.max(...values) / lo : Number.POSITIVE_INFINITY;
+  };
+  const stable =
+    lastThree.length === 3 &&
+    ratio(lastThree.map((w) => w.arrivalRps)) <= thresholds['stability.max_ratio'] &&
+    ratio(lastThree.map((w) => w.e2eP50Ms)) <= thresholds['stability.max_ratio'];
+
+  const invalid: string[] = [];
+  if (n < thresholds['validity.min_requests']) {
+    invalid.push(
+      `only ${n} request${n === 1 ? '' : 's'} left after trimming ${warmupTrimmed} warm-up request${warmupTrimmed === 1 ? '' : 's'}${errors > 0 ? ` and ${errors} failed` : ''}; at least ${thresholds['validity.min_requests']} are needed (validity.min_requests)`,
+    );
+  }
+  if (n > 0 && coverage < thresholds['validity.min_coverage']) {
+    invalid.push(
+      `phase spans cover only ${Math.round(coverage * 100)}% of end-to-end time (${Math.round(phases.other.share * 100)}% is in no phase); at least ${Math.round(thresholds['validity.min_coverage'] * 100)}% is needed (validity.min_coverage): add phase spans around the uncovered work`,
+    );
+  }
+  const requestBytes = sortedOf(requests.map((r) => r.requestBytes).filter((b): b is number => b !== undefined));
+  const responseBytes = sortedOf(requests.map((r) => r.responseBytes).filter((b): b is number => b !== undefined));
+  const s = input.summary;
+  const runtime = s.runtime ?? mostCommon(requests.map((r) => r.runtime));
+  const runtimeProvider = s.runtimeProvider ?? mostCommon(requests.map((r) => r.runtimeProvider));
+  const precision = s.precision ?? mostCommon(requests.map((r) => r.precision));
+  const deviceName = s.device ?? mostCommon(requests.map((r) => r.device));
+  const tail = tailAttribution(requests, e2eSorted);
+  const device = input.device ? deviceSignal(input.device, durationS) : undefined;
+  return {
+    model: input.model,
+    requests,
+    totalRequests: input.requests.length,
+    warmupTrimmed,
+    errors,
+    durationS,
+    startS,
+    arrivalRps: lastStartS > 0 ? (n - 1) / lastStartS : 0,
+    meanInFlight: durationS > 0 ? e2eSum / 1000 / durationS : 0,
+    maxInFlight: flight.max,
+    p95InFlightAtArrival: flight.p95AtArrival,
+    e2e: {
+      meanMs: mean(e2eValues),
+      p50Ms: quantileSorted(e2eSorted, 0.5),
+      p95Ms: quantileSorted(e2eSorted, 0.95),
+      p99Ms: quantileSorted(e2eSorted, 0.99),
+    },
+    serverMeanMs: n > 0 ? serverSum / n : 0,
+    phases,
+    coverage,
+    computeShareOfServer: serverSum > 0 ? requests.reduce((a, r) => a + (r.phases.compute ?? 0), 0) / serverSum : 0,
+    ...(dominantPhase ? { dominantPhase } : {}),
+    batch: batchSignal(requests),
+    inputHash: inputHashSignal(requests, startS),
+    ...(requestBytes.length > 0 ? { requestBytesP50: quantileSorted(requestBytes, 0.5) } : {}),
+    ...(responseBytes.length > 0 ? { responseBytesP50: quantileSorted(responseBytes, 0.5) } : {}),
+    ...(runtime !== undefined ? { runtime } : {}),
+    ...(runtimeProvider !== undefined ? { runtimeProvider } : {}),
+    ...(precision !== undefined ? { precision } : {}),
+    ...(deviceName !== undefined ? { device: deviceName } : {}),
+    windows,
+    ...(trends ? { trends } : {}),
+    stable,
+    ...(tail ? { tail } : {}),
+    clockSkewShare: n > 0 ? requests.filter((r) => r.clockSkew).length / n : 0,
+    ...(device ? { device } : {}),
+    invalid,
+  };
+}

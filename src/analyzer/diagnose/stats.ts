@@ -1,0 +1,105 @@
+/**
+ * @module analyzer/diagnose/stats
+ * Small, dependency-free statistics for the diagnosis: exact quantiles, the Mann-Kendall
+ * trend test and the Theil-Sen slope. Exact (sorted-array) quantiles are used here rather
+ * than HDR histograms because the diagnosis works on cohorts of a few thousand requests at most.
+ */
+
+/** Quantile `q` (0–1) of an ascending-sorted array, linear interpolation between ranks; NaN when empty. */
+export function quantileSorted(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const a = sorted[lo] ?? Number.NaN;
+  const b = sorted[hi] ?? a;
+  return a + (b - a) * (pos - lo);
+}
+
+/** Quantile `q` (0–1) of an unsorted array. */
+export function quantile(values: readonly number[], q: number): number {
+  return quantileSorted([...values].sort((x, y) => x - y), q);
+}
+
+/** Arithmetic mean; 0 for an empty array. */
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+/** Standard normal cumulative distribution (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-x * x);
+  return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** Result of a one-sided Mann-Kendall test for an increasing trend. */
+export interface MannKendall {
+  readonly n: number;
+  /** Kendall's S statistic: concordant minus discordant pairs. */
+  readonly s: number;
+  readonly z: number;
+  /** One-sided p-value for "the series increases". 1 when n < 3. */
+  readonly pIncreasing: number;
+}
+
+/**
+ * Mann-Kendall trend test (Mann 1945, Kendall 1975) with the tie-corrected variance.
+ * Chosen over "first window vs last window" because it uses every window and makes no
+ * assumption about the shape of the trend, only that it is monotonic.
+ */
+export function mannKendall(series: readonly number[]): MannKendall {
+  const n = series.length;
+  if (n < 3) return { n, s: 0, z: 0, pIncreasing: 1 };
+  let s = 0;
+  for (let i = 0; i < n - 1; i++) {
+    const xi = series[i] as number;
+    for (let j = i + 1; j < n; j++) s += Math.sign((series[j] as number) - xi);
+  }
+  const ties = new Map<number, number>();
+  for (const v of series) ties.set(v, (ties.get(v) ?? 0) + 1);
+  let tieTerm = 0;
+  for (const t of ties.values()) if (t > 1) tieTerm += t * (t - 1) * (2 * t + 5);
+  const variance = (n * (n - 1) * (2 * n + 5) - tieTerm) / 18;
+  if (variance <= 0) return { n, s, z: 0, pIncreasing: 1 };
+  const z = s > 0 ? (s - 1) / Math.sqrt(variance) : s < 0 ? (s + 1) / Math.sqrt(variance) : 0;
+  return { n, s, z, pIncreasing: 1 - normalCdf(z) };
+}
+
+/** Theil-Sen slope: the median of all pairwise slopes, robust to outlying points. */
+export function theilSenSlope(xs: readonly number[], ys: readonly number[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < xs.length - 1; i++) {
+    for (let j = i + 1; j < xs.length; j++) {
+      const dx = (xs[j] as number) - (xs[i] as number);
+      if (dx !== 0) slopes.push(((ys[j] as number) - (ys[i] as number)) / dx);
+    }
+  }
+  return slopes.length === 0 ? 0 : quantile(slopes, 0.5);
+}
+
+/** Ordinary least-squares line y = intercept + slope·x; undefined with fewer than two distinct x. */
+export function leastSquares(xs: readonly number[], ys: readonly number[]): { intercept: number; slope: number } | undefined {
+  const mx = mean(xs);
+  const my = mean(ys);
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const dx = (xs[i] as number) - mx;
+    sxy += dx * ((ys[i] as number) - my);
+    sxx += dx * dx;
+  }
+  if (sxx === 0) return undefined;
+  const slope = sxy / sxx;
+  return { intercept: my - slope * mx, slope };
+}
+
+/** Clamp `x` into [lo, hi]. */
+export function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}

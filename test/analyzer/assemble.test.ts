@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { RequestAssembler, assembleRequests } from '../../src/analyzer/assemble.js';
+import { ATTR } from '../../src/semconv.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import { EPOCH_NS, clientSpan, phaseSpan, requestSpan, span, traceId } from './_spans.js';
+
+async function assemble(spans: SpanRecord[], idleSpans?: number) {
+  return assembleRequests([spans], idleSpans === undefined ? {} : { idleSpans });
+}
+
+function only<T>(list: readonly T[]): T {
+  expect(list).toHaveLength(1);
+  return list[0]!;
+}
+
+describe('assembleRequests: phase timings', () => {
+  it('times a server-only request: phases from its spans, the uncovered rest as other', async () => {
+    const t = traceId(1);
+    const req = requestSpan(t, 0, 100, { attributes: { [ATTR.RUNTIME]: 'onnxruntime', [ATTR.PRECISION]: 'fp32', [ATTR.DEVICE]: 'cuda:0', [ATTR.REQUEST_SIZE]: 1200 } });
+    const spans = [
+      req,
+      phaseSpan(t, req.spanId, 'preprocess', 0, 10),
+      phaseSpan(t, req.spanId, 'queue', 10, 40),
+      phaseSpan(t, req.spanId, 'compute', 40, 90, { [ATTR.BATCH_SIZE]: 4 }),
+      phaseSpan(t, req.spanId, 'postprocess', 90, 95),
+    ];
+    const { requests, stats } = await assemble(spans);
+    const r = only(requests);
+    expect(r.traceId).toBe(t);
+    expect(r.model).toBe('resnet50');
+    expect(r.e2eMs).toBeCloseTo(100, 9);
+    expect(r.serverMs).toBeCloseTo(100, 9);
+    expect(r.phases).toEqual({ preprocess: 10, queue: 30, compute: 50, postprocess: 5 });
+    expect(r.otherMs).toBeCloseTo(5, 9);
+    expect(r.hasClient).toBe(false);
+    expect(r.networkDerived).toBe(false);
+    expect(r.batchSize).toBe(4);
+    expect(r.runtime).toBe('onnxruntime');
+    expect(r.precision).toBe('fp32');
+    expect(r.device).toBe('cuda:0');
+    expect(r.requestBytes).toBe(1200);
+    expect(r.startNs).toBe(EPOCH_NS);
+    expect(stats.requestTraces).toBe(1);
+  });
+
+  it('counts overlapping spans of one phase once (union of intervals)', async () => {
+    const t = traceId(2);
+    const req = requestSpan(t, 0, 50);
+    const { requests } = await assemble([
+      req,
+      phaseSpan(t, req.spanId, 'serialize', 0, 10),
+      phaseSpan(t, req.spanId, 'serialize', 5, 15),
+      phaseSpan(t, req.spanId, 'serialize', 30, 35),
+      phaseSpan(t, req.spanId, 'compute', 12, 30),
+    ]);
+    const r = only(requests);
+    expect(r.phases.serialize).toBeCloseTo(20, 9);
+    expect(r.phases.compute).toBeCloseTo(18, 9);
+    // covered: [0,35] → other = 15
+    expect(r.otherMs).toBeCloseTo(15, 9);
+  });
+
+  it('derives network as client duration minus server duration when no network spans exist', async () => {
+    const t = traceId(3);
+    const client = clientSpan(t, 0, 120);
+    const req = requestSpan(t, 10, 110, { parent: client.spanId });
+    const { requests } = await assemble([client, req, phaseSpan(t, req.spanId, 'compute', 10, 110)]);
+    const r = only(requests);
+    expect(r.hasClient).toBe(true);
+    expect(r.networkDerived).toBe(true);
+    expect(r.clockSkew).toBe(false);
+    expect(r.e2eMs).toBeCloseTo(120, 9);
+    expect(r.serverMs).toBeCloseTo(100, 9);
+    expect(r.phases.network).toBeCloseTo(20, 9);
+    expect(r.otherMs).toBeCloseTo(0, 9);
+  });
+
+  it('uses explicit network spans instead of deriving network time', async () => {
+    const t = traceId(4);
+    const client = clientSpan(t, 0, 120);
+    const net = phaseSpan(t, client.spanId, 'network', 0, 4);
+    const req = requestSpan(t, 10, 110, { parent: client.spanId });
+    // The network span hangs under the request here so that it belongs to it.
+    const netUnderRequest = phaseSpan(t, req.spanId, 'network', 0, 4);
+    const { requests, stats } = await assemble([client, req, netUnderRequest, net]);
+    const r = only(requests);
+    expect(r.networkDerived).toBe(false);
+    expect(r.phases.network).toBeCloseTo(4, 9);
+    expect(r.otherMs).toBeCloseTo(116, 9);
+    expect(stats.unattachedPhaseSpans).toBe(1);
+  });
+
+  it('centres a skewed server inside its client, marks clockSkew and keeps phases inside e2e', async () => {
+    const t = traceId(5);
+    const client = clientSpan(t, 100, 200);
+    // The server clock runs 50 ms behind: its span starts before the client's.
+    const req = requestSpan(t, 50, 130, { parent: client.spanId });
+    const { requests, stats } = await assemble([client, req, phaseSpan(t, req.spanId, 'compute', 60, 120)]);
+    const r = only(requests);
+    expect(r.clockSkew).toBe(true);
+    expect(r.e2eMs).toBeCloseTo(100, 9);
+    expect(r.phases.network).toBeCloseTo(20, 9);
+    expect(r.phases.compute).toBeCloseTo(60, 9);
+    expect(r.otherMs).toBeCloseTo(20, 9);
+    expect(stats.clockSkewRequests).toBe(1);
+  });
+
+  it('clamps derived network at 0 when the server span is longer than its client span', async () => {
+    const t = traceId(6);
+    const client = clientSpan(t, 0, 50);
+    const req = requestSpan(t, 0, 80, { parent: client.spanId });
+    const { requests } = await assemble([client, req, phaseSpan(t, req.spanId, 'compute', 0, 80)]);
+    const r = only(requests);
+    expect(r.clockSkew).toBe(true);
+    expect(r.phases.network).toBe(0);
+    expect(r.e2eMs).toBeCloseTo(50, 9);
+    expect(r.phases.compute).toBeCloseTo(50, 9);
+    expect(r.otherMs).toBe(0);
+  });
+
+  it('attaches phase spans nested under plain spans, and a compute span naming the model stays a phase', async () => {
+    const t = traceId(7);
+    const req = requestSpan(t, 0, 40);
+    const handler = span({ trace: t, parent: req.spanId, start: 0, end: 40, name: 'handler' });
+    const compute = phaseSpan(t, handler.spanId, 'compute', 5, 35, { [ATTR.MODEL_NAME]: 'resnet50' });
+    const { requests } = await assemble([compute, handler, req]);
+    const r = only(requests);
+    expect(r.phases.compute).toBeCloseTo(30, 9);
+    expect(r.otherMs).toBeCloseTo(10, 9);
+  });
+
+  it('gives each of two request spans in one trace its own phases and client', async () => {
+    const t = traceId(8);
+    const c1 = clientSpan(t, 0, 30);
+    const r1 = requestSpan(t, 5, 25, { parent: c1.spanId, model: 'detector' });
+    const c2 = clientSpan(t, 30, 80);
+    const r2 = requestSpan(t, 35, 75, { parent: c2.spanId, model: 'classifier' });
+    const { requests } = await assemble([c1, r1, c2, r2, phaseSpan(t, r1.spanId, 'compute', 5, 25), phaseSpan(t, r2.spanId, 'queue', 35, 55)]);
+    expect(requests).toHaveLength(2);
+    const det = requests.find((r) => r.model === 'detector')!;
+    const cls = requests.find((r) => r.model === 'classifier')!;
+    expect(det.e2eMs).toBeCloseTo(30, 9);
+    expect(det.phases).toEqual({ compute: 20, network: 10 });
+    expect(cls.e2eMs).toBeCloseTo(50, 9);
+    expect(cls.phases.queue).toBeCloseTo(20, 9);
+    expect(cls.phases.compute).toBeUndefined();
+  });
+
+  it('reads numeric and boolean attributes written as strings (Zipkin tags)', async () => {
+    const t = traceId(9);
+    const req = requestSpan(t, 0, 10, { attributes: { [ATTR.CACHE_HIT]: 'true', [ATTR.REQUEST_SIZE]: '2048', [ATTR.INPUT_HASH]: 'ab12' } });
+    const { requests } = await assemble([req, phaseSpan(t, req.spanId, 'compute', 0, 10, { [ATTR.BATCH_SIZE]: '8' })]);
+    const r = only(requests);
+    expect(r.cacheHit).toBe(true);
+    expect(r.requestBytes).toBe(2048);
+    expect(r.batchSize).toBe(8);
+    expect(r.inputHash).toBe('ab12');
+  });
+});
+
+describe('assembleRequests: broken and awkward input', () => {
+  it('counts orphan spans and phase spans with no request above them, and still times the request', async () => {
+    const t = traceId(10);
+    const req = requestSpan(t, 0, 20);
+    const orphanPhase = phaseSpan(t, 'ffffffffffffffff', 'compute', 0, 5);
+    const { requests, stats } = await assemble([req, orphanPhase, phaseSpan(t, req.spanId, 'compute', 0, 10)]);
+    const r = only(requests);
+    expect(r.phases.compute).toBeCloseTo(10, 9);
+    expect(stats.orphanSpans).toBe(1);
+    expect(stats.unattachedPhaseSpans).toBe(1);
+  });
+
+  it('counts a duplicated span once', async () => {
+    const t = traceId(11);
+    const req = requestSpan(t, 0, 20);
+    const compute = phaseSpan(t, req.spanId, 'compute', 0, 10);
+    const { requests, stats } = await assemble([req, compute, { ...compute }, { ...req }]);
+    const r = only(requests);
+    expect(r.phases.compute).toBeCloseTo(10, 9);
+    expect(stats.duplicateSpans).toBe(2);
+  });
+
+  it('keeps Zipkin shared client/server halves (same id, different kind) as two spans', async () => {
+    const t = traceId(12);
+    const root = span({ trace: t, start: 0, end: 200, name: 'frontend' });
+    const id = 'abcdefabcdef0001';
+    const client = clientSpan(t, 10, 110, { id, parent: root.spanId });
+    // The server half repeats the client's id and parent, marked shared.
+    const server = requestSpan(t, 20, 100, { id, parent: root.spanId, shared: true });
+    const compute = phaseSpan(t, id, 'compute', 20, 100);
+    const { requests, stats } = await assemble([root, client, server, compute]);
+    const r = only(requests);
+    expect(stats.duplicateSpans).toBe(0);
+    expect(r.hasClient).toBe(true);
+    expect(r.e2eMs).toBeCloseTo(100, 9);
+    expect(r.phases.network).toBeCloseTo(20, 9);
+    expect(r.phases.compute).toBeCloseTo(80, 9);
+  });
+
+  it('drops spans that end before they start', async () => {
+    const t = traceId(13);
+    const req = requestSpan(t, 0, 20);
+    const { requests, stats } = await assemble([req, phaseSpan(t, req.spanId, 'compute', 10, 5)]);
+    expect(only(requests).phases.compute).toBeUndefined();
+    expect(stats.invalidSpans).toBe(1);
+  });
+
+  it('merges one trace split across batches from different files (client side and server side)', async () => {
+    const t = traceId(14);
+    const client = clientSpan(t, 0, 60);
+    const req = requestSpan(t, 5, 55, { parent: client.spanId });
+    const assembler = new RequestAssembler();
+    assembler.add([req, phaseSpan(t, req.spanId, 'compute', 5, 55)]);
+    assembler.add([client]);
+    const r = only(assembler.finish().requests);
+    expect(r.hasClient).toBe(true);
+    expect(r.phases.network).toBeCloseTo(10, 9);
+  });
+
+  it('a trace without request spans goes to the generic report, not to requests', async () => {
+    const t = traceId(15);
+    const root = span({ trace: t, start: 0, end: 10, name: 'GET /' });
+    const { requests, generic, stats } = await assemble([root, span({ trace: t, parent: root.spanId, start: 2, end: 6, name: 'db' })]);
+    expect(requests).toHaveLength(0);
+    expect(stats.traces).toBe(1);
+    expect(generic.report().spans).toBe(2);
+  });
+});
+
+describe('RequestAssembler: bounded memory', () => {
+  it('finalizes idle traces while reading, and counts a span arriving after its trace was finalized', () => {
+    const assembler = new RequestAssembler({ idleSpans: 40 });
+    const first = traceId(100);
+    const firstReq = requestSpan(first, 0, 10);
+    assembler.add([firstReq]);
+    for (let i = 0; i < 200; i++) {
+      const t = traceId(1000 + i);
+      const req = requestSpan(t, i, i + 5);
+      assembler.add([req, phaseSpan(t, req.spanId, 'compute', i, i + 5)]);
+      // Open traces stay bounded by the idle window, whatever the input size.
+      expect(assembler.openTraces).toBeLessThanOrEqual(40 / 2 + 40 / 16 + 2);
+    }
+    assembler.add([phaseSpan(first, firstReq.spanId, 'compute', 0, 5)]);
+    const { requests, stats } = assembler.finish();
+    expect(requests).toHaveLength(201);
+    expect(stats.lateSpans).toBe(1);
+    expect(requests.find((r) => r.traceId === first)!.phases.compute).toBeUndefined();
+  });
+});
