@@ -1,0 +1,160 @@
+/**
+ * @module analyzer/measure
+ * Requests → per-model summaries: HdrHistogram percentiles of e2e, of each phase and of `other`,
+ * each phase's share of end-to-end time, coverage, throughput and the request attributes seen
+ * most often.
+ *
+ * Histograms record integer nanoseconds with 3 significant digits (HdrHistogram's default:
+ * every reported percentile is within 0.1% of the true order statistic); max and mean are
+ * exact. A phase's percentiles are over the requests that have that phase; its share is of the
+ * e2e time of all requests, so shares of a model add up to 1 with `other`.
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import type { RequestTiming } from '../model/request.js';
+import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import { OTHER, PHASES } from '../semconv.js';
+import type { PhaseOrOther } from '../semconv.js';
+
+/** Quantiles reported for every distribution, as HdrHistogram percentiles. */
+const QUANTILES = { p50Ms: 50, p90Ms: 90, p95Ms: 95, p99Ms: 99 } as const;
+
+/** One distribution being recorded: histogram plus exact sum and max. */
+class Distribution {
+  private readonly histogram: Histogram = hdr.build({ numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true, useWebAssembly: false });
+  private sumNs = 0;
+  private maxNs = 0;
+  count = 0;
+
+  record(ms: number): void {
+    const ns = Math.max(0, Math.round(ms * 1e6));
+    this.histogram.recordValue(ns);
+    this.sumNs += ns;
+    if (ns > this.maxNs) this.maxNs = ns;
+    this.count++;
+  }
+
+  get totalMs(): number {
+    return this.sumNs / 1e6;
+  }
+
+  percentiles(): Percentiles {
+    if (this.count === 0) return { count: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
+    const at = (q: number): number => Math.min(this.histogram.getValueAtPercentile(q), this.maxNs) / 1e6;
+    return {
+      count: this.count,
+      meanMs: this.sumNs / this.count / 1e6,
+      p50Ms: at(QUANTILES.p50Ms),
+      p90Ms: at(QUANTILES.p90Ms),
+      p95Ms: at(QUANTILES.p95Ms),
+      p99Ms: at(QUANTILES.p99Ms),
+      maxMs: this.maxNs / 1e6,
+    };
+  }
+
+  destroy(): void {
+    this.histogram.destroy();
+  }
+}
+
+/** Counts values to find the most common one. */
+class Tally {
+  private readonly counts = new Map<string, number>();
+  add(value: string | undefined): void {
+    if (value !== undefined) this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
+  }
+  mostCommon(): string | undefined {
+    let best: string | undefined;
+    let bestCount = 0;
+    for (const [value, count] of this.counts) {
+      if (count > bestCount) {
+        best = value;
+        bestCount = count;
+      }
+    }
+    return best;
+  }
+}
+
+/** Summarizes the requests of one model (or of all models, under any label). */
+export function summarize(model: string, requests: readonly RequestTiming[]): ModelSummary {
+  const e2e = new Distribution();
+  const phases = new Map<PhaseOrOther, Distribution>();
+  const services = new Set<string>();
+  const runtime = new Tally();
+  const provider = new Tally();
+  const precision = new Tally();
+  const device = new Tally();
+  const version = new Tally();
+  let errors = 0;
+  let windowStart: bigint | undefined;
+  let windowEnd: bigint | undefined;
+  const phaseDistribution = (phase: PhaseOrOther): Distribution => {
+    let d = phases.get(phase);
+    if (d === undefined) phases.set(phase, (d = new Distribution()));
+    return d;
+  };
+  for (const r of requests) {
+    e2e.record(r.e2eMs);
+    for (const phase of PHASES) {
+      const ms = r.phases[phase];
+      if (ms !== undefined) phaseDistribution(phase).record(ms);
+    }
+    phaseDistribution(OTHER).record(r.otherMs);
+    services.add(r.service);
+    runtime.add(r.runtime);
+    provider.add(r.runtimeProvider);
+    precision.add(r.precision);
+    device.add(r.device);
+    version.add(r.modelVersion);
+    if (r.error) errors++;
+    const end = r.startNs + BigInt(Math.round(r.e2eMs * 1e6));
+    if (windowStart === undefined || r.startNs < windowStart) windowStart = r.startNs;
+    if (windowEnd === undefined || end > windowEnd) windowEnd = end;
+  }
+  const totalE2eMs = e2e.totalMs;
+  const phaseSummaries: Partial<Record<PhaseOrOther, PhaseSummary>> = {};
+  for (const phase of [...PHASES, OTHER] as const) {
+    const d = phases.get(phase);
+    if (d === undefined) continue;
+    phaseSummaries[phase] = { ...d.percentiles(), share: totalE2eMs > 0 ? d.totalMs / totalE2eMs : 0, present: d.count };
+    d.destroy();
+  }
+  const e2ePercentiles = e2e.percentiles();
+  e2e.destroy();
+  const start = windowStart ?? 0n;
+  const end = windowEnd ?? 0n;
+  const windowS = Number(end - start) / 1e9;
+  const summary: { -readonly [K in keyof ModelSummary]: ModelSummary[K] } = {
+    model,
+    services: [...services].sort(),
+    requests: requests.length,
+    errors,
+    windowStartNs: start,
+    windowEndNs: end,
+    throughputRps: windowS > 0 ? requests.length / windowS : 0,
+    e2e: e2ePercentiles,
+    phases: phaseSummaries,
+    coverage: totalE2eMs > 0 ? Math.max(0, 1 - (phaseSummaries.other?.share ?? 0)) : 0,
+  };
+  const attrs = { runtime: runtime.mostCommon(), runtimeProvider: provider.mostCommon(), precision: precision.mostCommon(), device: device.mostCommon(), modelVersion: version.mostCommon() };
+  for (const [key, value] of Object.entries(attrs) as [keyof typeof attrs, string | undefined][]) if (value !== undefined) summary[key] = value;
+  return summary;
+}
+
+/** Splits requests by model and summarizes each; most requests first. */
+export function summarizeByModel(requests: readonly RequestTiming[]): ModelSummary[] {
+  const byModel = groupByModel(requests);
+  return [...byModel].map(([model, list]) => summarize(model, list)).sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
+}
+
+/** Requests grouped by model name, in first-seen order. */
+export function groupByModel(requests: readonly RequestTiming[]): Map<string, RequestTiming[]> {
+  const byModel = new Map<string, RequestTiming[]>();
+  for (const r of requests) {
+    const list = byModel.get(r.model);
+    if (list) list.push(r);
+    else byModel.set(r.model, [r]);
+  }
+  return byModel;
+}
