@@ -174,9 +174,10 @@ export const SIDECAR_METRICS = {
   HOST_MEMORY_USAGE: { name: 'hw.host.memory.usage', unit: 'By', kind: 'gauge', description: 'Host memory in use.', attributes: [] },
   HOST_MEMORY_LIMIT: { name: 'hw.host.memory.limit', unit: 'By', kind: 'gauge', description: 'Host memory total.', attributes: [] },
   COLLECT_SUCCESS: { name: 'gpu.sidecar.collect.success', unit: '1', kind: 'gauge', description: '1 when the last collection succeeded and is fresh, else 0.', attributes: [] },
-  COLLECT_DURATION: { name: 'gpu.sidecar.collect.duration', unit: 's', kind: 'gauge', description: 'Time the last collection took.', attributes: [] },
+  COLLECT_DURATION: { name: 'gpu.sidecar.collect.duration', unit: 's', kind: 'gauge', description: 'Time the last collection took, by source (query-gpu pass, xml query).', attributes: ['source'] },
   COLLECT_FAILURES: { name: 'gpu.sidecar.collect.failures', unit: '{failure}', kind: 'counter', description: 'Collection failures by kind.', attributes: ['kind'] },
   SAMPLE_AGE: { name: 'gpu.sidecar.sample.age', unit: 's', kind: 'gauge', description: 'Age of the sample /metrics answers from; grows while collection is wedged.', attributes: [] },
+  SAMPLE_STALE: { name: 'gpu.sidecar.sample.stale', unit: '1', kind: 'gauge', description: '1 while /metrics repeats the last good sample because collection is wedged or failing.', attributes: [] },
   SOURCE_EXIT_CODE: { name: 'gpu.sidecar.source.exit_code', unit: '1', kind: 'gauge', description: 'Last exit code of the nvidia-smi child.', attributes: [] },
 } as const satisfies Record<string, MetricSpec>;
 

@@ -1,0 +1,67 @@
+/**
+ * @module cli/sidecar
+ * `latency-doctor sidecar`: runs the GPU sidecar until SIGINT/SIGTERM. Option mistakes are
+ * one line on stderr and exit code 2.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_SIDECAR_PORT, SidecarError, startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
+
+interface SidecarFlags {
+  readonly host: string;
+  readonly port: number;
+  readonly period: number;
+  readonly samplesFile?: string;
+  readonly nvidiaSmi?: string;
+  readonly xmlPeriod: number;
+}
+
+function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+/** Adds the `sidecar` command to the program. */
+export function registerSidecarCommand(program: Command): Command {
+  return program
+    .command('sidecar')
+    .description('Poll GPU (nvidia-smi) and host state; serve Prometheus /metrics, /healthz and /samples; optionally write a JSON-lines sample file for `analyze`.')
+    .option('--host <address>', 'address to bind (loopback by default)', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 = any free port)', integer('--port', 0, 65535), DEFAULT_SIDECAR_PORT)
+    .option('--period <ms>', 'sampling period in milliseconds', integer('--period', 50, 3_600_000), 1000)
+    .option('--samples-file <file>', 'append every sample as one JSON line (input for `latency-doctor analyze`)')
+    .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
+    .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), 30_000)
+    .action(async (flags: SidecarFlags) => {
+      const options: SidecarOptions = {
+        host: flags.host,
+        port: flags.port,
+        periodMs: flags.period,
+        xmlPeriodMs: flags.xmlPeriod,
+        ...(flags.samplesFile !== undefined ? { samplesFile: flags.samplesFile } : {}),
+        ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
+      };
+      let sidecar;
+      try {
+        sidecar = await startSidecar(options);
+      } catch (error) {
+        if (error instanceof SidecarError) {
+          process.stderr.write(`latency-doctor sidecar: ${error.message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
+      process.stderr.write(`latency-doctor sidecar: serving ${sidecar.url}/metrics (period ${flags.period} ms)\n`);
+      const running = sidecar;
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
+        void running.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,193 @@
+/**
+ * @module sidecar/collector
+ * Turns probe events into the sidecar's state: the latest good sample (kept, and marked stale,
+ * while collection is wedged), a ring of recent samples, health counters, and the optional
+ * JSON-lines sample file the analyzer reads.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { GpuSample, HostState } from '../model/gpu.js';
+import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import type { GpuInventoryItem, HostProbe } from './host-probe.js';
+import type { FailureKind, GpuProbe, ProbePass } from './probe.js';
+
+/** Collector options. */
+export interface CollectorOptions {
+  /** Sampling period in ms. Default 1000. */
+  readonly periodMs?: number;
+  /** A sample older than this is stale. Default 3 × period (at least 3 s). */
+  readonly staleAfterMs?: number;
+  /** Samples kept for GET /samples. Default 600. */
+  readonly keepSamples?: number;
+  /** Append every fresh sample as one JSON line here. */
+  readonly samplesFile?: string;
+  /** Where warnings go (once each). Default: stderr. */
+  readonly warn?: (message: string) => void;
+}
+
+/** Collection mode. */
+export type CollectorMode = 'starting' | 'gpu' | 'host-only';
+
+/** What /metrics and /healthz render. */
+export interface CollectorSnapshot {
+  readonly mode: CollectorMode;
+  readonly nowMs: number;
+  /** The sample served: the newest good one, stale or not. */
+  readonly sample?: GpuSample;
+  readonly sampleAgeS?: number;
+  readonly stale: boolean;
+  readonly failures: Readonly<Partial<Record<FailureKind, number>>>;
+  readonly lastError?: string;
+  readonly lastExitCode?: number;
+  readonly durationS: Readonly<Record<string, number>>;
+  readonly samplesCollected: number;
+  readonly inventory: readonly GpuInventoryItem[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Owns probe, host probe, and their results. */
+export class Collector {
+  private readonly periodMs: number;
+  private readonly staleAfterMs: number;
+  private readonly keep: number;
+  private readonly warnSink: (message: string) => void;
+  private readonly warned = new Set<string>();
+  private mode: CollectorMode = 'starting';
+  private latest: GpuSample | undefined;
+  private latestAtMs = 0;
+  private readonly ring: GpuSample[] = [];
+  private readonly failures: Partial<Record<FailureKind, number>> = {};
+  private lastError: string | undefined;
+  private lastExitCode: number | undefined;
+  private readonly durationS: Record<string, number> = {};
+  private collected = 0;
+  private host: HostState | undefined;
+  private hostTimer: NodeJS.Timeout | undefined;
+  private inventory: GpuInventoryItem[] = [];
+  private file: WriteStream | undefined;
+  private fileError = false;
+  private closed = false;
+
+  constructor(
+    private readonly probe: GpuProbe,
+    private readonly hostProbe: HostProbe,
+    options: CollectorOptions = {},
+  ) {
+    this.periodMs = options.periodMs ?? 1000;
+    this.staleAfterMs = options.staleAfterMs ?? Math.max(3 * this.periodMs, 3000);
+    this.keep = options.keepSamples ?? 600;
+    this.warnSink = options.warn ?? ((message) => process.stderr.write(`latency-doctor sidecar: warning: ${message}\n`));
+    if (options.samplesFile !== undefined) {
+      this.file = createWriteStream(options.samplesFile, { flags: 'a' });
+      this.file.on('error', (error) => {
+        this.fileError = true;
+        this.warnOnce(`cannot write samples file ${options.samplesFile}: ${error.message}`);
+      });
+    }
+  }
+
+  /** Starts the probes. */
+  start(): void {
+    void this.refreshHost();
+    this.hostTimer = setInterval(() => void this.tickHost(), this.periodMs);
+    this.probe.start({
+      pass: (pass) => this.onPass(pass),
+      failure: (kind, message) => {
+        this.failures[kind] = (this.failures[kind] ?? 0) + 1;
+        this.lastError = message;
+      },
+      exit: (code) => {
+        if (code !== null) this.lastExitCode = code;
+      },
+      unavailable: (message) => {
+        this.mode = 'host-only';
+        this.warnOnce(message);
+        void this.hostProbe.gpuInventory().then((items) => {
+          this.inventory = items;
+        });
+      },
+      warning: (message) => this.warnOnce(message),
+      secondary: (durationS) => {
+        this.durationS['xml'] = durationS;
+      },
+    });
+  }
+
+  /** Stops probes and timers, flushes the samples file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.hostTimer !== undefined) clearInterval(this.hostTimer);
+    await this.probe.stop();
+    const file = this.file;
+    if (file !== undefined && !this.fileError) await new Promise<void>((resolve) => file.end(() => resolve()));
+  }
+
+  /** The state to serve. */
+  snapshot(nowMs = Date.now()): CollectorSnapshot {
+    const snapshot: Mutable<CollectorSnapshot> = {
+      mode: this.mode,
+      nowMs,
+      stale: this.isStale(nowMs),
+      failures: { ...this.failures },
+      durationS: { ...this.durationS },
+      samplesCollected: this.collected,
+      inventory: this.inventory,
+    };
+    if (this.latest !== undefined) {
+      snapshot.sample = snapshot.stale ? { ...this.latest, stale: true } : this.latest;
+      snapshot.sampleAgeS = (nowMs - this.latestAtMs) / 1000;
+    }
+    if (this.lastError !== undefined) snapshot.lastError = this.lastError;
+    if (this.lastExitCode !== undefined) snapshot.lastExitCode = this.lastExitCode;
+    return snapshot;
+  }
+
+  /** Recent fresh samples, oldest first, optionally only those after `sinceMs`. */
+  recent(sinceMs?: number, limit?: number): GpuSample[] {
+    const after = sinceMs === undefined ? this.ring : this.ring.filter((s) => s.timeMs > sinceMs);
+    return limit === undefined ? [...after] : after.slice(-limit);
+  }
+
+  private isStale(nowMs: number): boolean {
+    if (this.latest === undefined) return this.mode !== 'starting';
+    return nowMs - this.latestAtMs > this.staleAfterMs;
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warnSink(message);
+  }
+
+  private async refreshHost(): Promise<void> {
+    try {
+      this.host = await this.hostProbe.read();
+    } catch {
+      this.host = undefined;
+    }
+  }
+
+  private async tickHost(): Promise<void> {
+    await this.refreshHost();
+    if (this.mode === 'host-only' && !this.closed) this.record({ timeMs: Date.now(), gpus: [], durationS: 0 });
+  }
+
+  private onPass(pass: ProbePass): void {
+    if (this.closed) return;
+    this.mode = 'gpu';
+    this.durationS['query-gpu'] = pass.durationS;
+    this.record(pass);
+  }
+
+  private record(pass: ProbePass): void {
+    const sample: Mutable<GpuSample> = { schema: GPU_SAMPLE_SCHEMA, timeMs: pass.timeMs, gpus: pass.gpus };
+    if (this.host !== undefined) sample.host = this.host;
+    this.latest = sample;
+    this.latestAtMs = Date.now();
+    this.collected += 1;
+    this.ring.push(sample);
+    if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
+    if (this.file !== undefined && !this.fileError) this.file.write(`${JSON.stringify(sample)}\n`);
+  }
+}

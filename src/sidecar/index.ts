@@ -1,0 +1,22 @@
+/**
+ * @module sidecar
+ * The GPU sidecar: poll (nvidia-smi, host) → decode → serve (Prometheus /metrics, /healthz, /samples).
+ */
+export { startSidecar, SidecarError, DEFAULT_SIDECAR_PORT } from './sidecar.js';
+export type { SidecarOptions, RunningSidecar } from './sidecar.js';
+export { Collector } from './collector.js';
+export type { CollectorOptions, CollectorSnapshot, CollectorMode } from './collector.js';
+export { NvidiaSmiProbe } from './nvidia-smi-probe.js';
+export type { NvidiaSmiProbeOptions } from './nvidia-smi-probe.js';
+export { HostProbe } from './host-probe.js';
+export type { GpuInventoryItem } from './host-probe.js';
+export type { GpuProbe, ProbeEvents, ProbePass, FailureKind } from './probe.js';
+export { createSidecarApp } from './server.js';
+export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
+export { parseXmlReport, XmlReportError } from './xml-report.js';
+export type { XmlReport } from './xml-report.js';
+export { parseHelpQueryGpu, planQuery, decodeQueryRow, QueryPlanError } from './query-fields.js';
+export type { QueryPlan, QueryRow, RowResult, RowProblem } from './query-fields.js';
+export { CLOCK_EVENT_BITS, THROTTLE_REASONS, THERMAL_REASONS, POWER_REASONS, decodeClockEventMask, encodeClockEventMask, maskToNumber } from './clock-events.js';
+export type { DecodedClockEvents } from './clock-events.js';
+export { presentText, parseNumber, parsePstate, parseEnabled, parseTimestamp } from './values.js';

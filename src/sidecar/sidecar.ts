@@ -1,0 +1,90 @@
+/**
+ * @module sidecar/sidecar
+ * Starts the whole sidecar: nvidia-smi probe + host probe → collector → HTTP server.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Collector } from './collector.js';
+import { HostProbe } from './host-probe.js';
+import { NvidiaSmiProbe } from './nvidia-smi-probe.js';
+import { createSidecarApp } from './server.js';
+
+/** A user-facing sidecar failure (bad option, port in use); the CLI prints its message. */
+export class SidecarError extends Error {
+  override readonly name = 'SidecarError';
+}
+
+/** Options of startSidecar. */
+export interface SidecarOptions {
+  /** Address to bind. Default 127.0.0.1 (loopback only). */
+  readonly host?: string;
+  /** Port; 0 picks a free one. Default 9835. */
+  readonly port?: number;
+  /** Sampling period in ms. Default 1000; below 250 ms nvidia-smi's sensors only repeat values (reference §2.4). */
+  readonly periodMs?: number;
+  /** JSON-lines sample file for `latency-doctor analyze`. */
+  readonly samplesFile?: string;
+  /** nvidia-smi executable. Default `nvidia-smi` on PATH. */
+  readonly nvidiaSmi?: string;
+  /** Period of the slow `-q -x` query in ms; 0 disables it. Default 30000. */
+  readonly xmlPeriodMs?: number;
+  /** Environment for nvidia-smi. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Warning sink. Default stderr. */
+  readonly warn?: (message: string) => void;
+}
+
+/** A running sidecar. */
+export interface RunningSidecar {
+  /** Base URL, e.g. http://127.0.0.1:9835. */
+  readonly url: string;
+  readonly collector: Collector;
+  close(): Promise<void>;
+}
+
+/** Default port (next to nvidia_gpu_exporter's 9835 convention). */
+export const DEFAULT_SIDECAR_PORT = 9835;
+
+/** Starts probes and the HTTP server; rejects with SidecarError when the address cannot be bound. */
+export async function startSidecar(options: SidecarOptions = {}): Promise<RunningSidecar> {
+  const periodMs = options.periodMs ?? 1000;
+  if (!Number.isInteger(periodMs) || periodMs < 50) throw new SidecarError(`--period must be an integer of at least 50 ms, got ${String(options.periodMs)}`);
+  const port = options.port ?? DEFAULT_SIDECAR_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SidecarError(`--port must be 0–65535, got ${String(options.port)}`);
+  const host = options.host ?? '127.0.0.1';
+  const probe = new NvidiaSmiProbe({
+    periodMs,
+    ...(options.nvidiaSmi !== undefined ? { command: options.nvidiaSmi } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.xmlPeriodMs !== undefined ? { xmlPeriodMs: options.xmlPeriodMs } : {}),
+  });
+  const collector = new Collector(probe, new HostProbe(), {
+    periodMs,
+    ...(options.samplesFile !== undefined ? { samplesFile: options.samplesFile } : {}),
+    ...(options.warn !== undefined ? { warn: options.warn } : {}),
+  });
+  const app = createSidecarApp(collector);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host);
+    s.once('listening', () => resolve(s));
+    s.once('error', (error: NodeJS.ErrnoException) => reject(new SidecarError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
+  });
+  collector.start();
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    collector,
+    close: () => {
+      closing ??= (async () => {
+        await collector.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}
