@@ -1,0 +1,140 @@
+/**
+ * @module tracer/bounded-span-processor
+ * The export step's safety net: the SDK's BatchSpanProcessor behind an exporter guard that counts
+ * every span that does not make it out (queue full while the collector is slow or down, export
+ * failed, exporter threw) and says so once. Memory stays bounded by `maxQueueSize` plus the batch
+ * in flight.
+ */
+import { TraceFlags } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TRACER_METRICS } from '../semconv.js';
+import { warnOnce } from './warn-once.js';
+
+/** Queue and batch sizes of the processor. */
+export interface BoundedProcessorOptions {
+  /** Spans held while waiting for export; beyond it spans are dropped and counted. */
+  readonly maxQueueSize: number;
+  /** Spans per export call. */
+  readonly maxExportBatchSize: number;
+  /** Delay between scheduled exports, in milliseconds. */
+  readonly scheduledDelayMillis: number;
+  /** How long one export may take before the processor gives up on it, in milliseconds. */
+  readonly exportTimeoutMillis: number;
+  /** Where the spans go, for the one-time warning (an endpoint or a file). */
+  readonly destination: string;
+}
+
+/** Spans lost on the way out, by reason. */
+export interface DroppedSpans {
+  /** Dropped because the queue was full. */
+  readonly queueFull: number;
+  /** Lost in failed exports (collector unreachable, file not writable, exporter threw). */
+  readonly exportFailed: number;
+}
+
+/** A BatchSpanProcessor that counts what it drops and never lets the exporter throw. */
+export class BoundedSpanProcessor implements SpanProcessor {
+  private readonly inner: BatchSpanProcessor;
+  private queued = 0;
+  private droppedQueueFull = 0;
+  private droppedExportFailed = 0;
+
+  constructor(
+    exporter: SpanExporter,
+    private readonly options: BoundedProcessorOptions,
+  ) {
+    this.inner = new BatchSpanProcessor(this.guard(exporter), {
+      maxQueueSize: options.maxQueueSize,
+      maxExportBatchSize: Math.min(options.maxExportBatchSize, options.maxQueueSize),
+      scheduledDelayMillis: options.scheduledDelayMillis,
+      exportTimeoutMillis: options.exportTimeoutMillis,
+    });
+  }
+
+  /** Spans dropped so far. */
+  dropped(): DroppedSpans {
+    return { queueFull: this.droppedQueueFull, exportFailed: this.droppedExportFailed };
+  }
+
+  /** Total spans dropped so far. */
+  droppedTotal(): number {
+    return this.droppedQueueFull + this.droppedExportFailed;
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    // Mirrors the inner queue (spans leave it when handed to the exporter), so the drop is
+    // counted here instead of inside the SDK, which only logs it at debug level.
+    if (this.queued >= this.options.maxQueueSize) {
+      this.droppedQueueFull += 1;
+      this.warnDropping('the export queue is full');
+      return;
+    }
+    this.queued += 1;
+    this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  private guard(exporter: SpanExporter): SpanExporter {
+    const onResult = (count: number, result: ExportResult): void => {
+      if (result.code !== ExportResultCode.SUCCESS) {
+        this.droppedExportFailed += count;
+        this.warnDropping(`export failed: ${result.error?.message ?? 'unknown error'}`);
+      }
+    };
+    return {
+      export: (spans, resultCallback) => {
+        this.queued = Math.max(0, this.queued - spans.length);
+        let settled = false;
+        const done = (result: ExportResult): void => {
+          if (settled) return;
+          settled = true;
+          onResult(spans.length, result);
+          resultCallback(result);
+        };
+        try {
+          exporter.export(spans, done);
+        } catch (error) {
+          done({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+        }
+      },
+      shutdown: async () => {
+        try {
+          await exporter.shutdown();
+        } catch {
+          // A failing exporter shutdown must not fail the service's shutdown.
+        }
+      },
+      forceFlush: async () => {
+        try {
+          await exporter.forceFlush?.();
+        } catch {
+          // best effort
+        }
+      },
+    };
+  }
+
+  private warnDropping(reason: string): void {
+    warnOnce(
+      `dropping spans bound for ${this.options.destination} (${reason}); ` +
+        `this is reported once, the count is in the ${TRACER_METRICS.SPANS_DROPPED.name} metric and tracing.droppedSpans()`,
+      'spans-dropped',
+    );
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * @module tracer/inference-tracer
+ * The wrap step for one model: `infer` records a request span around the user's function and
+ * hands it a request with phase helpers; `runBatch` records what a dynamic batcher does (each
+ * member's queue wait, the shared compute, one batch span linked to the members).
+ */
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import type { Attributes, Link, Span } from '@opentelemetry/api';
+import { ATTR, BATCH_SPAN_NAME } from '../semconv.js';
+import { monotonicMs, toHrTime } from './clock.js';
+import { traceClientCall, tracedFetch } from './client-call.js';
+import type { ClientCallOptions, FetchInit, FetchInput } from './client-call.js';
+import { contextFromHeaders } from './headers.js';
+import type { HeaderCarrier } from './headers.js';
+import { currentInstruments, recordSeconds } from './phase-metrics.js';
+import { RequestScope, Ticket } from './request-scope.js';
+import type { InferenceRequest, QueueTicket } from './request-scope.js';
+import { recordFailure, runInContext } from './run-in-span.js';
+import { createTracerState } from './tracer-state.js';
+import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
+
+/** Options of one traced request. */
+export interface InferOptions {
+  /** Request span name. Default: `infer <model>`. */
+  readonly name?: string;
+  /** Request payload size in bytes (`inference.request.size`). Default: not recorded. */
+  readonly requestSize?: number;
+  /** Extra request span attributes. Default: none. */
+  readonly attributes?: Attributes;
+  /** Continue the trace carried by these incoming headers. Default: the active context. */
+  readonly headers?: HeaderCarrier;
+}
+
+/** A tracer for one model. */
+export interface InferenceTracer {
+  /** The model name every request span carries. */
+  readonly model: string;
+  /**
+   * Runs `fn` as one request: a request span (SERVER when it starts a trace or continues a remote
+   * one, INTERNAL under a local parent) with the model's attributes; `fn` gets the phase helpers.
+   * Returns exactly what `fn` returns or throws (a Promise only if `fn` returns one).
+   */
+  infer<T>(fn: (req: InferenceRequest) => T, options?: InferOptions): T;
+  /**
+   * Runs one batch of enqueued requests: writes each member's `queue` span (enqueue → now), one
+   * `compute` span per member with `inference.batch.size`, and one `inference.batch` span linked to
+   * the members' request spans, active while `fn` runs. Returns what `fn` returns.
+   */
+  runBatch<T>(tickets: readonly QueueTicket[], fn: () => T): T;
+  /** `traceClientCall` with this tracer's model on the client span. */
+  clientCall<T>(fn: (headers: Record<string, string>) => T, options?: ClientCallOptions): T;
+  /** `tracedFetch` with this tracer's model on the client span. */
+  fetch(input: FetchInput, init?: FetchInit, options?: ClientCallOptions): Promise<Response>;
+}
+
+/** Creates the tracer for one model. Works before `setupTracing` (as a no-op) and never throws. */
+export function createInferenceTracer(options: InferenceTracerOptions): InferenceTracer {
+  const state = createTracerState(options);
+  return {
+    model: state.model,
+    infer: (fn, inferOptions) => infer(state, fn, inferOptions),
+    runBatch: (tickets, fn) => runBatch(state, tickets, fn),
+    clientCall: (fn, callOptions) =>
+      traceClientCall(fn, { model: state.model, name: state.clientSpanName, ...callOptions }, state.otelTracer()),
+    fetch: (input, init, callOptions) =>
+      tracedFetch(input, init, { model: state.model, name: state.clientSpanName, ...callOptions }, state.otelTracer()),
+  };
+}
+
+function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options: InferOptions | undefined): T {
+  const startMs = monotonicMs();
+  const tracer = state.otelTracer();
+  const instruments = currentInstruments();
+  const parentCtx = options?.headers === undefined ? context.active() : contextFromHeaders(options.headers);
+  let span: Span | undefined;
+  let recording = false;
+  try {
+    const parent = trace.getSpanContext(parentCtx);
+    span = tracer.startSpan(
+      options?.name ?? state.requestSpanName,
+      {
+        kind: parent === undefined || parent.isRemote === true ? SpanKind.SERVER : SpanKind.INTERNAL,
+        attributes: state.requestAttributes,
+        startTime: toHrTime(startMs),
+      },
+      parentCtx,
+    );
+    recording = span.isRecording();
+    if (recording) {
+      if (options?.attributes !== undefined) span.setAttributes(options.attributes);
+      const size = options?.requestSize;
+      if (typeof size === 'number' && Number.isFinite(size) && size >= 0) span.setAttribute(ATTR.REQUEST_SIZE, size);
+    }
+  } catch {
+    span = undefined;
+    recording = false;
+  }
+  const ctx = span === undefined ? parentCtx : trace.setSpan(parentCtx, span);
+  const req = new RequestScope(state, tracer, span, ctx, recording, instruments);
+  const metricsOn = instruments?.enabled === true;
+  if (span === undefined && !metricsOn) return fn(req);
+  return runInContext(ctx, () => fn(req), (failed, outcome) => {
+    const endMs = monotonicMs();
+    if (span !== undefined) {
+      if (failed) recordFailure(span, outcome);
+      span.end(toHrTime(endMs));
+    }
+    if (metricsOn) recordSeconds(instruments.requestDuration, endMs - startMs, state.modelMetricAttributes);
+  });
+}
+
+function runBatch<T>(state: TracerState, tickets: readonly QueueTicket[], fn: () => T): T {
+  let members: Ticket[];
+  let batchStartMs: number;
+  try {
+    batchStartMs = monotonicMs();
+    members = Array.isArray(tickets) ? tickets.filter((t): t is Ticket => t instanceof Ticket) : [];
+  } catch {
+    return fn();
+  }
+  if (members.length === 0) return fn();
+  const batchSize = members.length;
+  const computeSpans: (Span | undefined)[] = [];
+  let batchSpan: Span | undefined;
+  try {
+    const links: Link[] = [];
+    for (const member of members) {
+      const scope = member.scope;
+      if (!member.consumed) {
+        member.consumed = true;
+        scope.recordInterval('queue', member.enqueuedAtMs, batchStartMs);
+      }
+      computeSpans.push(
+        scope.recording ? scope.startPhaseSpan('compute', batchStartMs, { [ATTR.BATCH_SIZE]: batchSize }) : undefined,
+      );
+      if (scope.recording && scope.span !== undefined) links.push({ context: scope.span.spanContext() });
+    }
+    if (links.length > 0) {
+      // A batch serves requests of many traces: it gets its own trace, linked to each member
+      // (as OpenTelemetry's messaging conventions do for batch receives).
+      batchSpan = state.otelTracer().startSpan(BATCH_SPAN_NAME, {
+        root: true,
+        kind: SpanKind.INTERNAL,
+        links,
+        attributes: { ...state.batchAttributes, [ATTR.BATCH_SIZE]: batchSize },
+        startTime: toHrTime(batchStartMs),
+      });
+    }
+    const instruments = currentInstruments();
+    if (instruments?.enabled === true) instruments.batchSize.record(batchSize, state.modelMetricAttributes);
+  } catch {
+    // Whatever failed above, the batch itself must still run.
+  }
+  const ctx = batchSpan === undefined ? context.active() : trace.setSpan(context.active(), batchSpan);
+  return runInContext(ctx, fn, (failed, outcome) => {
+    const endMs = monotonicMs();
+    const end = toHrTime(endMs);
+    for (let i = 0; i < members.length; i += 1) {
+      const span = computeSpans[i];
+      if (span !== undefined) {
+        if (failed) recordFailure(span, outcome);
+        span.end(end);
+      }
+      const scope = members[i]?.scope;
+      if (scope?.instruments?.enabled === true) scope.recordPhaseMetric('compute', endMs - batchStartMs);
+    }
+    if (batchSpan !== undefined) {
+      if (failed) recordFailure(batchSpan, outcome);
+      batchSpan.end(end);
+    }
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * @module tracer/request-scope
+ * The record step for one request: the object `infer` hands to the user's function, with a helper
+ * per phase of the convention. Phase spans are children of the request span whatever context is
+ * active when the helper is called, and the phase span is the active one inside the helper.
+ */
+import { context, trace } from '@opentelemetry/api';
+import type { AttributeValue, Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import { ATTR, isPhase } from '../semconv.js';
+import type { Phase } from '../semconv.js';
+import { monotonicMs, toHrTime } from './clock.js';
+import { recordSeconds } from './phase-metrics.js';
+import type { PhaseInstruments } from './phase-metrics.js';
+import { recordFailure, runInContext } from './run-in-span.js';
+import type { TracerState } from './tracer-state.js';
+import { warnOnce } from './warn-once.js';
+
+/** A request's place in a batcher's queue, from `req.enqueue()` until `tracer.runBatch()`. */
+export interface QueueTicket {
+  /** When the request entered the queue, in `performance.now()` milliseconds. */
+  readonly enqueuedAtMs: number;
+  /** The model of the request that was enqueued. */
+  readonly model: string;
+}
+
+/** One traced request, as passed to the function given to `infer`. */
+export interface InferenceRequest {
+  /** Trace id of the request span (for logs); '' when not traced. */
+  readonly traceId: string;
+  /** Runs `fn` as a `preprocess` phase span. Returns what `fn` returns (a Promise only if `fn` returns one). */
+  preprocess<T>(fn: () => T): T;
+  /** Runs `fn` as a `serialize` phase span (decoding the request or encoding the response). */
+  serialize<T>(fn: () => T): T;
+  /** Runs `fn` as a `network` phase span. */
+  network<T>(fn: () => T): T;
+  /** Runs `fn` as a `queue` phase span (for a queue the request waits in alone; batchers use `enqueue`). */
+  queue<T>(fn: () => T): T;
+  /** Runs `fn` as a `transfer` phase span (host↔device copies). */
+  transfer<T>(fn: () => T): T;
+  /** Runs `fn` as a `compute` phase span; `batchSize` sets `inference.batch.size`. */
+  compute<T>(fn: () => T, batchSize?: number): T;
+  /** Runs `fn` as a `postprocess` phase span. */
+  postprocess<T>(fn: () => T): T;
+  /** Runs `fn` as a span of any phase of the convention, with extra span attributes. */
+  phase<T>(phase: Phase, fn: () => T, attributes?: Attributes): T;
+  /** Records the request payload size in bytes (`inference.request.size`). */
+  setRequestSize(bytes: number): void;
+  /** Records the response payload size in bytes (`inference.response.size`). */
+  setResponseSize(bytes: number): void;
+  /** Records whether a prediction cache answered this request (`inference.cache.hit`). */
+  setCacheHit(hit: boolean): void;
+  /**
+   * Records `inference.input.hash` of the normalized input when the tracer was created with
+   * `hashInputs`; returns the hash (usable as a cache key), or undefined when hashing is off.
+   */
+  hashInput(normalizedInput: ArrayBufferView | string): string | undefined;
+  /**
+   * Records a hash the service already computed (e.g. its prediction-cache key) as
+   * `inference.input.hash`; recorded only when the tracer was created with `hashInputs`.
+   */
+  setInputHash(hash: string): void;
+  /** Sets one more attribute on the request span; invalid values are ignored. */
+  setAttribute(key: string, value: AttributeValue): void;
+  /** Marks the moment the request enters a batcher's queue; hand the ticket to `tracer.runBatch`. */
+  enqueue(): QueueTicket;
+}
+
+/** Internal: the ticket with what runBatch needs. */
+export class Ticket implements QueueTicket {
+  /** Set once its queue span is written, so a ticket reused in a second batch is not counted twice. */
+  consumed = false;
+  constructor(
+    readonly enqueuedAtMs: number,
+    readonly scope: RequestScope,
+  ) {}
+  get model(): string {
+    return this.scope.state.model;
+  }
+}
+
+function validBytes(bytes: number): boolean {
+  return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0;
+}
+
+/** Internal implementation of InferenceRequest. */
+export class RequestScope implements InferenceRequest {
+  constructor(
+    readonly state: TracerState,
+    readonly tracer: Tracer,
+    /** The request span; undefined when tracing it failed. */
+    readonly span: Span | undefined,
+    /** Context with the request span active. */
+    readonly ctx: Context,
+    readonly recording: boolean,
+    readonly instruments: PhaseInstruments | undefined,
+  ) {}
+
+  get traceId(): string {
+    if (this.span === undefined || !this.recording) return '';
+    try {
+      return this.span.spanContext().traceId;
+    } catch {
+      return '';
+    }
+  }
+
+  preprocess<T>(fn: () => T): T {
+    return this.phase('preprocess', fn);
+  }
+  serialize<T>(fn: () => T): T {
+    return this.phase('serialize', fn);
+  }
+  network<T>(fn: () => T): T {
+    return this.phase('network', fn);
+  }
+  queue<T>(fn: () => T): T {
+    return this.phase('queue', fn);
+  }
+  transfer<T>(fn: () => T): T {
+    return this.phase('transfer', fn);
+  }
+  compute<T>(fn: () => T, batchSize?: number): T {
+    return this.phase('compute', fn, batchSize === undefined ? undefined : { [ATTR.BATCH_SIZE]: batchSize });
+  }
+  postprocess<T>(fn: () => T): T {
+    return this.phase('postprocess', fn);
+  }
+
+  phase<T>(phase: Phase, fn: () => T, attributes?: Attributes): T {
+    if (!isPhase(phase)) {
+      warnOnce(`unknown phase ${JSON.stringify(String(phase))} ignored (expected one of the convention's phases)`, `phase:${String(phase)}`);
+      return fn();
+    }
+    const metricsOn = this.instruments?.enabled === true;
+    if (!this.recording && !metricsOn) return fn();
+    const startMs = monotonicMs();
+    const span = this.recording ? this.startPhaseSpan(phase, startMs, attributes) : undefined;
+    const ctx = span === undefined ? context.active() : trace.setSpan(this.ctx, span);
+    return runInContext(ctx, fn, (failed, error) => {
+      const endMs = monotonicMs();
+      if (span !== undefined) {
+        if (failed) recordFailure(span, error);
+        span.end(toHrTime(endMs));
+      }
+      if (metricsOn) this.recordPhaseMetric(phase, endMs - startMs);
+    });
+  }
+
+  /** Starts a phase span of this request at `startMs`; undefined if the SDK failed. */
+  startPhaseSpan(phase: Phase, startMs: number, attributes?: Attributes): Span | undefined {
+    try {
+      const span = this.tracer.startSpan(
+        phase,
+        { attributes: this.state.phaseSpanAttributes[phase], startTime: toHrTime(startMs) },
+        this.ctx,
+      );
+      if (attributes !== undefined) span.setAttributes(attributes);
+      return span;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records a phase that already happened (a batcher's queue wait): span and metric. */
+  recordInterval(phase: Phase, startMs: number, endMs: number, attributes?: Attributes): void {
+    if (this.recording) {
+      const span = this.startPhaseSpan(phase, startMs, attributes);
+      try {
+        span?.end(toHrTime(endMs));
+      } catch {
+        // best effort
+      }
+    }
+    if (this.instruments?.enabled === true) this.recordPhaseMetric(phase, endMs - startMs);
+  }
+
+  recordPhaseMetric(phase: Phase, ms: number): void {
+    if (this.instruments !== undefined) {
+      recordSeconds(this.instruments.phaseDuration, ms, this.state.phaseMetricAttributes[phase]);
+    }
+  }
+
+  setRequestSize(bytes: number): void {
+    if (validBytes(bytes)) this.setAttribute(ATTR.REQUEST_SIZE, bytes);
+  }
+  setResponseSize(bytes: number): void {
+    if (validBytes(bytes)) this.setAttribute(ATTR.RESPONSE_SIZE, bytes);
+  }
+  setCacheHit(hit: boolean): void {
+    if (typeof hit === 'boolean') this.setAttribute(ATTR.CACHE_HIT, hit);
+  }
+  hashInput(normalizedInput: ArrayBufferView | string): string | undefined {
+    if (!this.state.hashing) return undefined;
+    const hash = this.state.hasher(normalizedInput);
+    if (hash !== undefined) this.setAttribute(ATTR.INPUT_HASH, hash);
+    return hash;
+  }
+  setInputHash(hash: string): void {
+    if (this.state.hashing && typeof hash === 'string' && hash !== '') this.setAttribute(ATTR.INPUT_HASH, hash);
+  }
+  setAttribute(key: string, value: AttributeValue): void {
+    if (!this.recording || this.span === undefined) return;
+    try {
+      this.span.setAttribute(key, value);
+    } catch {
+      // Bad attributes are dropped, never thrown.
+    }
+  }
+  enqueue(): QueueTicket {
+    return new Ticket(monotonicMs(), this);
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * @module tracer/setup-tracing
+ * One call that wires OpenTelemetry for a service: NodeSDK (W3C propagation, AsyncLocalStorage
+ * context), spans to OTLP/gRPC or to a local OTLP JSON lines file through a bounded queue, and
+ * the tracer's histograms to OTLP and/or a Prometheus scrape endpoint. Never throws: a setting
+ * that cannot be honoured is warned about once and the service runs on.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { TRACER_METRICS } from '../semconv.js';
+import { BoundedSpanProcessor } from './bounded-span-processor.js';
+import type { DroppedSpans } from './bounded-span-processor.js';
+import { DEFAULT_TRACE_FILE, FileSpanExporter } from './file-span-exporter.js';
+import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
+import { resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
+import type { WarningSink } from './warn-once.js';
+
+/**
+ * Where spans go. Without it (or with `otlpEndpoint` unset) spans go over OTLP/gRPC when
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set, else to
+ * `./traces.jsonl`.
+ */
+export type ExporterOption =
+  /** OTLP/gRPC, e.g. `http://127.0.0.1:4317`; default: the OTEL_* endpoint variables. */
+  | { readonly otlpEndpoint?: string; readonly timeoutMillis?: number }
+  /** OTLP JSON lines appended to a file; default `./traces.jsonl`. */
+  | { readonly file?: string }
+  /** Record (and measure) but export no spans. */
+  | { readonly none: true }
+  /** Any SpanExporter (tests, custom backends). */
+  | { readonly spanExporter: SpanExporter };
+
+/** Where the tracer's histograms go. */
+export interface MetricsOption {
+  /** Serve a Prometheus scrape endpoint. Default: off. Port 0 picks a free port (see `ready`). */
+  readonly prometheus?: { readonly port?: number; readonly host?: string; readonly endpoint?: string };
+  /**
+   * Push over OTLP/gRPC every `intervalMillis` (default 60000 or OTEL_METRIC_EXPORT_INTERVAL).
+   * Default: on when spans go over OTLP, to the same endpoint.
+   */
+  readonly otlp?: boolean | { readonly endpoint?: string; readonly intervalMillis?: number };
+  /** More readers (e.g. an in-memory reader in tests). Default: none. */
+  readonly readers?: readonly IMetricReader[];
+}
+
+/** Options of `setupTracing`; every field is optional. */
+export interface TracingOptions {
+  /** `service.name`. Default: OTEL_SERVICE_NAME, else `unknown_service:node`. */
+  readonly serviceName?: string;
+  /** Where spans go. Default: OTLP/gRPC when an OTEL_* endpoint variable is set, else `./traces.jsonl`. */
+  readonly exporter?: ExporterOption;
+  /** Where metrics go, or `false` for none. Default: OTLP with OTLP spans, none otherwise. */
+  readonly metrics?: MetricsOption | false;
+  /** Spans held for export; beyond it spans are dropped and counted. Default 2048. */
+  readonly maxQueueSize?: number;
+  /** Spans per export. Default 512. */
+  readonly maxExportBatchSize?: number;
+  /** Delay between exports in ms. Default 1000. */
+  readonly scheduledDelayMillis?: number;
+  /** Time one export (or the final flush) may take, in ms. Default 10000. */
+  readonly exportTimeoutMillis?: number;
+  /** Sampler. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else parent-based always-on. */
+  readonly sampler?: Sampler;
+  /** Extra resource attributes. Default: none (plus what the env, host and process detectors find). */
+  readonly resourceAttributes?: Attributes;
+  /** Receives the tracer's warnings (each given once). Default: console.warn. */
+  readonly onWarning?: WarningSink;
+}
+
+/** Spans dropped so far, by reason and in total. */
+export interface DroppedSpanCounts extends DroppedSpans {
+  readonly total: number;
+}
+
+/** What `setupTracing` returns. */
+export interface TracingHandle {
+  /** The service name on the resource. */
+  readonly serviceName: string;
+  /** Which exporter is in use. */
+  readonly exporterKind: 'otlp' | 'file' | 'none' | 'custom';
+  /** The OTLP endpoint or the file spans go to ('' for none/custom). */
+  readonly destination: string;
+  /** The Prometheus scrape URL when serving metrics (known after `ready` for port 0). */
+  readonly metricsUrl: string | undefined;
+  /** Resolves when the metrics server listens (or failed to, with a warning). */
+  readonly ready: Promise<void>;
+  /** Spans dropped so far (queue full, export failed). */
+  droppedSpans(): DroppedSpanCounts;
+  /** Exports what is queued now. Never rejects. */
+  forceFlush(): Promise<void>;
+  /**
+   * Flushes and stops everything (at most `exportTimeoutMillis` when the collector is gone),
+   * then unregisters the global providers so `setupTracing` can be called again. Never rejects.
+   */
+  shutdown(): Promise<void>;
+}
+
+let active: TracingHandle | undefined;
+
+function envString(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (Number.isInteger(value) && value > 0) return value;
+  warnOnce(`option ${name} must be a positive integer, got ${String(value)}; using ${fallback}`);
+  return fallback;
+}
+
+interface ResolvedExporter {
+  readonly kind: TracingHandle['exporterKind'];
+  readonly destination: string;
+  readonly exporter: SpanExporter | undefined;
+  /** The OTLP endpoint for metrics (same collector), or undefined to use the env. */
+  readonly otlpEndpoint: string | undefined;
+}
+
+function resolveExporter(option: ExporterOption | undefined, timeoutMillis: number): ResolvedExporter {
+  const envEndpoint = envString('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? envString('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (option !== undefined && 'spanExporter' in option) {
+    return { kind: 'custom', destination: '', exporter: option.spanExporter, otlpEndpoint: undefined };
+  }
+  if (option !== undefined && 'none' in option && option.none) {
+    return { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined };
+  }
+  if (option !== undefined && 'file' in option) {
+    const path = option.file ?? DEFAULT_TRACE_FILE;
+    return { kind: 'file', destination: path, exporter: new FileSpanExporter(path), otlpEndpoint: undefined };
+  }
+  const explicit = option !== undefined && 'otlpEndpoint' in option ? option.otlpEndpoint : undefined;
+  const endpoint = explicit ?? envEndpoint;
+  if (endpoint === undefined) {
+    return { kind: 'file', destination: DEFAULT_TRACE_FILE, exporter: new FileSpanExporter(DEFAULT_TRACE_FILE), otlpEndpoint: undefined };
+  }
+  const timeout = option !== undefined && 'timeoutMillis' in option && option.timeoutMillis !== undefined ? option.timeoutMillis : timeoutMillis;
+  // Without an explicit URL the exporter applies the OTEL_* endpoint rules itself.
+  const exporter = new OTLPTraceExporter(explicit === undefined ? { timeoutMillis: timeout } : { url: explicit, timeoutMillis: timeout });
+  return { kind: 'otlp', destination: endpoint, exporter, otlpEndpoint: explicit };
+}
+
+interface MetricsSetup {
+  readonly readers: IMetricReader[];
+  readonly prometheus: PrometheusExporter | undefined;
+  readonly prometheusConfig: MetricsOption['prometheus'];
+}
+
+function resolveMetrics(option: MetricsOption | false | undefined, traces: ResolvedExporter): MetricsSetup {
+  if (option === false) return { readers: [], prometheus: undefined, prometheusConfig: undefined };
+  const readers: IMetricReader[] = [...(option?.readers ?? [])];
+  const otlp = option?.otlp ?? traces.kind === 'otlp';
+  if (otlp !== false) {
+    const settings = typeof otlp === 'object' ? otlp : {};
+    const url = settings.endpoint ?? traces.otlpEndpoint;
+    const envInterval = Number(envString('OTEL_METRIC_EXPORT_INTERVAL'));
+    const interval = settings.intervalMillis ?? (Number.isFinite(envInterval) && envInterval > 0 ? envInterval : 60_000);
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(url === undefined ? {} : { url }),
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(interval, 30_000),
+      }),
+    );
+  }
+  let prometheus: PrometheusExporter | undefined;
+  if (option?.prometheus !== undefined) {
+    // We serve the scrape endpoint ourselves (the exporter's own server cannot report the port
+    // it got for port 0, and its listen error would surface as an unhandled rejection).
+    prometheus = new PrometheusExporter({ preventServerStart: true });
+    readers.push(prometheus);
+  }
+  return { readers, prometheus, prometheusConfig: option?.prometheus };
+}
+
+function serveMetrics(
+  exporter: PrometheusExporter,
+  config: NonNullable<MetricsOption['prometheus']>,
+  onUrl: (url: string) => void,
+): { server: Server; ready: Promise<void> } {
+  const path = config.endpoint ?? '/metrics';
+  const host = config.host ?? '0.0.0.0';
+  const server = createServer((request, response) => {
+    const requestPath = (request.url ?? '').split('?')[0];
+    if (requestPath === path) exporter.getMetricsRequestHandler(request, response);
+    else response.writeHead(404).end();
+  });
+  const ready = new Promise<void>((resolve) => {
+    server.once('error', (error) => {
+      warnOnce(`cannot serve Prometheus metrics on ${host}:${config.port ?? 9464} (${error.message}); metrics are not served`);
+      resolve();
+    });
+    server.listen(config.port ?? 9464, host, () => {
+      const address = server.address() as AddressInfo;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      onUrl(`http://${shownHost}:${address.port}${path}`);
+      resolve();
+    });
+  });
+  server.unref();
+  return { server, ready };
+}
+
+function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
+/**
+ * Sets up OpenTelemetry for this process and returns a handle to flush and shut it down. Call it
+ * once, before the service starts handling requests; a second call returns the first handle.
+ */
+export function setupTracing(options: TracingOptions = {}): TracingHandle {
+  if (active !== undefined) {
+    warnOnce('setupTracing called again; the first setup stays in effect');
+    return active;
+  }
+  if (options.onWarning !== undefined) setWarningSink(options.onWarning);
+  const exportTimeoutMillis = positiveInt(options.exportTimeoutMillis, 10_000, 'exportTimeoutMillis');
+  const maxQueueSize = positiveInt(options.maxQueueSize, 2048, 'maxQueueSize');
+  const serviceName = options.serviceName ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
+
+  let traces: ResolvedExporter;
+  try {
+    traces = resolveExporter(options.exporter, exportTimeoutMillis);
+  } catch (error) {
+    warnOnce(`cannot create the span exporter (${error instanceof Error ? error.message : String(error)}); spans are not exported`);
+    traces = { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined };
+  }
+  const processor =
+    traces.exporter === undefined
+      ? undefined
+      : new BoundedSpanProcessor(traces.exporter, {
+          maxQueueSize,
+          maxExportBatchSize: positiveInt(options.maxExportBatchSize, 512, 'maxExportBatchSize'),
+          scheduledDelayMillis: positiveInt(options.scheduledDelayMillis, 1000, 'scheduledDelayMillis'),
+          exportTimeoutMillis,
+          destination: traces.destination === '' ? 'the span exporter' : traces.destination,
+        });
+
+  let metricsSetup: MetricsSetup;
+  try {
+    metricsSetup = resolveMetrics(options.metrics, traces);
+  } catch (error) {
+    warnOnce(`cannot set up metrics (${error instanceof Error ? error.message : String(error)}); metrics are off`);
+    metricsSetup = { readers: [], prometheus: undefined, prometheusConfig: undefined };
+  }
+
+  let sdk: NodeSDK | undefined;
+  try {
+    sdk = new NodeSDK({
+      resource: defaultResource().merge(resourceFromAttributes({ ...(options.resourceAttributes ?? {}) })),
+      ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
+      // With no processor the SDK registers a real provider anyway, so spans are still
+      // recorded and measured ({ none: true }) but go nowhere.
+      spanProcessors: processor === undefined ? [] : [processor],
+      metricReaders: metricsSetup.readers,
+      // An empty list stops NodeSDK from starting its default OTLP/HTTP log exporter.
+      logRecordProcessors: [],
+      ...(options.sampler !== undefined ? { sampler: options.sampler } : {}),
+    });
+    sdk.start();
+  } catch (error) {
+    warnOnce(`OpenTelemetry setup failed (${error instanceof Error ? error.message : String(error)}); tracing is off`);
+    sdk = undefined;
+  }
+
+  if (sdk !== undefined && metricsSetup.readers.length > 0 && processor !== undefined) {
+    try {
+      const spec = TRACER_METRICS.SPANS_DROPPED;
+      metrics
+        .getMeter(TRACER_NAME, TRACER_VERSION)
+        .createObservableCounter(spec.name, { unit: spec.unit, description: spec.description })
+        .addCallback((result) => result.observe(processor.droppedTotal()));
+    } catch {
+      // The count stays available through droppedSpans().
+    }
+  }
+
+  let metricsUrl: string | undefined;
+  let metricsServer: Server | undefined;
+  let ready: Promise<void> = Promise.resolve();
+  if (sdk !== undefined && metricsSetup.prometheus !== undefined && metricsSetup.prometheusConfig !== undefined) {
+    const served = serveMetrics(metricsSetup.prometheus, metricsSetup.prometheusConfig, (url) => {
+      metricsUrl = url;
+    });
+    metricsServer = served.server;
+    ready = served.ready;
+  }
+
+  let shutdownPromise: Promise<void> | undefined;
+  const handle: TracingHandle = {
+    serviceName,
+    exporterKind: traces.kind,
+    destination: traces.destination,
+    get metricsUrl() {
+      return metricsUrl;
+    },
+    ready,
+    droppedSpans() {
+      const dropped = processor?.dropped() ?? { queueFull: 0, exportFailed: 0 };
+      return { ...dropped, total: dropped.queueFull + dropped.exportFailed };
+    },
+    forceFlush() {
+      return withTimeout(processor?.forceFlush() ?? Promise.resolve(), exportTimeoutMillis);
+    },
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        await withTimeout(sdk?.shutdown() ?? Promise.resolve(), exportTimeoutMillis);
+        if (metricsServer !== undefined) {
+          const server = metricsServer;
+          await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 1000);
+          server.closeAllConnections();
+        }
+        // Unregister so instruments and tracers fall back to no-ops and a new setup can register.
+        trace.disable();
+        metrics.disable();
+        propagation.disable();
+        context.disable();
+        if (active === handle) active = undefined;
+        resetWarnings();
+      })();
+      return shutdownPromise;
+    },
+  };
+  active = handle;
+  return handle;
+}
