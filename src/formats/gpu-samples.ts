@@ -1,0 +1,80 @@
+/**
+ * @module formats/gpu-samples
+ * Reads the sidecar's sample file (`latency-doctor sidecar --samples-file FILE`): JSON lines, one
+ * GpuSample per line with `schema` = GPU_SAMPLE_SCHEMA; gzip/zstd compressed files are read
+ * too. Errors are TraceFormatError with a one-line message naming the file and line.
+ */
+import type { GpuSample, GpuState } from '../model/gpu.js';
+import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import { openFile } from './_bytes.js';
+import { isObject } from './_shared.js';
+import { describeText, describeValue, TraceFormatError } from './errors.js';
+
+function isGpuState(value: unknown): value is GpuState {
+  return isObject(value) && typeof value['uuid'] === 'string' && value['uuid'] !== '';
+}
+
+/** True when `value` is one sample line as the sidecar writes it (schema, finite timeMs, gpus with uuids). */
+export function isGpuSampleRecord(value: unknown): value is GpuSample {
+  return (
+    isObject(value) &&
+    value['schema'] === GPU_SAMPLE_SCHEMA &&
+    typeof value['timeMs'] === 'number' &&
+    Number.isFinite(value['timeMs']) &&
+    Array.isArray(value['gpus']) &&
+    value['gpus'].every(isGpuState) &&
+    (value['host'] === undefined || isObject(value['host']))
+  );
+}
+
+function whyNotSample(value: unknown): string {
+  if (!isObject(value)) return describeValue(value);
+  if (value['schema'] !== GPU_SAMPLE_SCHEMA) return `schema ${JSON.stringify(value['schema'] ?? null)}`;
+  if (typeof value['timeMs'] !== 'number' || !Number.isFinite(value['timeMs'])) return `timeMs ${describeValue(value['timeMs'])}`;
+  if (!Array.isArray(value['gpus'])) return `gpus ${describeValue(value['gpus'])}`;
+  const bad = value['gpus'].findIndex((g) => !isGpuState(g));
+  if (bad >= 0) return `gpus[${bad}] without a uuid`;
+  return `host ${describeValue(value['host'])}`;
+}
+
+/**
+ * All samples of a sidecar sample file, sorted by time. Blank lines are skipped; a line that is
+ * not JSON or not a sample fails the whole read with `FILE:LINE: expected …`.
+ */
+export async function readGpuSamples(file: string): Promise<GpuSample[]> {
+  const opened = await openFile(file);
+  const samples: GpuSample[] = [];
+  let lineNo = 0;
+  let carry = '';
+  const take = (line: string): void => {
+    lineNo += 1;
+    const text = lineNo === 1 ? line.replace(/^\uFEFF/, '') : line;
+    if (text.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new TraceFormatError(file, String(lineNo), 'one JSON GPU sample per line', describeText(text));
+    }
+    if (!isGpuSampleRecord(value)) {
+      throw new TraceFormatError(file, String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value));
+    }
+    samples.push(value);
+  };
+  try {
+    const decoder = new TextDecoder('utf-8');
+    for await (const chunk of opened.content.chunks()) {
+      const text = carry + decoder.decode(chunk, { stream: true });
+      const lines = text.split('\n');
+      carry = lines.pop() ?? '';
+      for (const line of lines) take(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+    carry += decoder.decode();
+    if (carry !== '') take(carry);
+  } finally {
+    await opened.content.close();
+  }
+  if (samples.length === 0) throw new TraceFormatError(file, '', 'at least one GPU sample line', 'an empty file');
+  // The sidecar writes in time order; a file concatenated from several runs may not be.
+  return samples.sort((a, b) => a.timeMs - b.timeMs);
+}
