@@ -180,7 +180,7 @@ export function pruneDistillNextStep(p: { model: string; precision?: string; run
 }
 
 /** Next step for the pipeline phase that costs most. */
-export function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number; sameHostHint: boolean }): NextStep {
+export function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number }): NextStep {
   const size = p.requestBytesP50 !== undefined ? ` Requests carry ${Math.round(p.requestBytesP50 / 1024)} KiB at the median.` : '';
   switch (p.largest) {
     case 'serialize':
@@ -190,7 +190,7 @@ export function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'net
       };
     case 'network':
       return {
-        text: `Network time is the largest pipeline cost.${size} Shrink the payload (binary tensors, resize/crop before sending, compression), keep connections alive, and ${p.sameHostHint ? 'since client and server can share a host, use system/CUDA shared memory (Triton shared-memory extension)' : 'place the client close to the server'}.`,
+        text: `Network time is the largest pipeline cost.${size} Shrink the payload (binary tensors, resize/crop before sending, compression), keep connections alive, and place the client close to the server; when client and server share a host, pass tensors through system or CUDA shared memory (Triton shared-memory extension).`,
       };
     case 'postprocess':
       return {

@@ -185,7 +185,8 @@ export interface Signals {
   readonly stable: boolean;
   readonly tail?: TailAttribution;
   readonly clockSkewShare: number;
-  readonly device?: DeviceSignal;
+  /** GPU evidence from the sidecar, when given. */
+  readonly gpu?: DeviceSignal;
   /** Validity assumptions that failed, in words; empty when the data is good enough. */
   readonly invalid: readonly string[];
 }
@@ -520,7 +521,7 @@ export function computeSignals(
   const precision = s.precision ?? mostCommon(requests.map((r) => r.precision));
   const deviceName = s.device ?? mostCommon(requests.map((r) => r.device));
   const tail = tailAttribution(requests, e2eSorted);
-  const device = input.device ? deviceSignal(input.device, durationS) : undefined;
+  const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
   return {
     model: input.model,
     requests,
@@ -557,7 +558,7 @@ export function computeSignals(
     stable,
     ...(tail ? { tail } : {}),
     clockSkewShare: n > 0 ? requests.filter((r) => r.clockSkew).length / n : 0,
-    ...(device ? { device } : {}),
+    ...(gpu ? { gpu } : {}),
     invalid,
   };
 }

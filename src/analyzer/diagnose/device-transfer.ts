@@ -1,0 +1,92 @@
+/**
+ * @module analyzer/diagnose/device-transfer
+ * FAQ: for a small model, host↔device copies cost more than the model itself
+ * (perf_analyzer: compute input + compute output ≥ compute infer; HTA: MEMORY kernels exceed COMPUTATION).
+ */
+import type { ThresholdSpec } from './threshold-spec.js';
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
+import { transferNextStep } from './content.js';
+import { tracesNear } from './signals.js';
+
+/** Thresholds of the device-transfer rule. */
+export const TRANSFER_THRESHOLDS = {
+  'transfer.over_compute': {
+    value: 1,
+    unit: 'ratio transfer / compute (means)',
+    source: 'perf_analyzer server components: compute input + compute output ≥ compute infer (reference §(c) special case A)',
+    why: 'the copies around the model take at least as long as the model',
+  },
+  'transfer.small_model_ms': {
+    value: 10,
+    unit: 'ms (compute p50)',
+    source: 'ours',
+    why: 'only for a small model does a copy rival the compute; a model that runs for tens of ms has other levers',
+  },
+  'transfer.min_share': {
+    value: 0.15,
+    unit: 'ratio of e2e',
+    source: 'ours',
+    why: 'the transfer must matter end to end, not only next to a tiny compute',
+  },
+  'transfer.gain_factor': {
+    value: 0.5,
+    unit: 'ratio of transfer time removed',
+    source: 'ours (pinned memory avoids the staging copy of pageable memory, cf. Nsight cuda_memcpy_async rule)',
+    why: 'used only to estimate the gain for ranking',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+/** The device-transfer rule. */
+export const deviceTransferRule: Rule = {
+  id: 'device-transfer',
+  effort: 'config',
+  pass: 1,
+  thresholdKeys: Object.keys(TRANSFER_THRESHOLDS) as (keyof typeof TRANSFER_THRESHOLDS)[],
+  evaluate(ctx: RuleContext): RuleResult {
+    const s = ctx.signals;
+    const t = ctx.thresholds;
+    const transfer = s.phases.transfer;
+    const compute = s.phases.compute;
+    const ratio = compute.meanMs > 0 ? transfer.meanMs / compute.meanMs : transfer.meanMs > 0 ? Number.POSITIVE_INFINITY : 0;
+    const inputs = {
+      transfer_mean_ms: round(transfer.meanMs),
+      transfer_p95_ms: round(transfer.p95Ms),
+      compute_mean_ms: round(compute.meanMs),
+      compute_p50_ms: round(compute.p50Ms),
+      transfer_over_compute: round(ratio),
+      transfer_share: round(transfer.share),
+    };
+    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
+    const failed: string[] = [];
+    if (transfer.present === 0) failed.push('no transfer spans');
+    else {
+      if (ratio < t['transfer.over_compute']) failed.push(`transfer ${ms(transfer.meanMs)} < compute ${ms(compute.meanMs)}`);
+      if (compute.p50Ms > t['transfer.small_model_ms']) failed.push(`compute p50 ${ms(compute.p50Ms)} is not a small model (> ${t['transfer.small_model_ms']} ms)`);
+      if (transfer.share < t['transfer.min_share']) failed.push(`transfer is ${pct(transfer.share)} of e2e (< ${pct(t['transfer.min_share'])})`);
+    }
+    if (failed.length > 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    const saved = transfer.meanMs * t['transfer.gain_factor'];
+    return {
+      outcome: { ...outcome, fired: true, reason: `transfer ${ratio.toFixed(1)}× compute for a ${ms(compute.p50Ms)} model` },
+      finding: {
+        confidence: confidenceFrom(ratio / t['transfer.over_compute'] - 1, s),
+        evidence: [
+          {
+            text: `host↔device transfer takes ${ms(transfer.meanMs)} on average (p95 ${ms(transfer.p95Ms)}, ${pct(transfer.share)} of e2e), ${ratio.toFixed(1)}× the ${ms(compute.meanMs)} the model computes`,
+            values: { transfer_mean_ms: round(transfer.meanMs), transfer_p95_ms: round(transfer.p95Ms), compute_mean_ms: round(compute.meanMs), transfer_share: round(transfer.share) },
+          },
+        ],
+        savedMeanMs: saved,
+        estimatedGain: {
+          metric: 'mean_ms',
+          currentValue: round(s.e2e.meanMs),
+          expectedValue: round(s.e2e.meanMs - saved),
+          basis: `half of the ${ms(transfer.meanMs)} transfer (an assumption: pinned memory and batched copies)`,
+        },
+        nextStep: transferNextStep({ ...(s.device !== undefined ? { device: s.device } : {}) }),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.transfer ?? 0, transfer.p95Ms),
+      },
+    };
+  },
+};

@@ -1,0 +1,89 @@
+/**
+ * @module analyzer/diagnose/hardware-limit
+ * "See a professional": the device itself is the limit. Backed only by device evidence:
+ * GPU errors (ECC/XID), or sustained throttling when no software fix applies.
+ * Runs in the second pass because it needs to know which other fixes fired.
+ */
+import type { FixId } from '../../semconv.js';
+import type { ThresholdSpec } from './threshold-spec.js';
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
+import { hardwareNextStep } from './content.js';
+import { tracesNear } from './signals.js';
+
+/** Thresholds of the hardware-limit rule. */
+export const HARDWARE_THRESHOLDS = {
+  'hardware.throttle_share': {
+    value: 0.5,
+    unit: 'ratio of loaded samples',
+    source: 'ours; reasons from NVML nvmlClocksEventReasons (HwSlowdown 0x8 cuts clocks "by a factor of 2 or more")',
+    why: 'throttled in more than half the loaded time is sustained, not a transient',
+  },
+  'hardware.max_errors': {
+    value: 0,
+    unit: 'errors (ECC uncorrected + XID)',
+    source: 'NVML / DCGM error counters',
+    why: 'any hardware error during the run is a reason to have the device checked',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+/** Software fixes whose firing means the hardware is not (yet) the answer for throttling. */
+const SOFTWARE_FIXES: readonly FixId[] = ['dynamic-batching', 'quantization', 'optimized-runtime', 'preprocessing-pipeline', 'device-transfer', 'scale-and-cache'];
+
+/** The hardware-limit rule. */
+export const hardwareLimitRule: Rule = {
+  id: 'hardware-limit',
+  effort: 'hardware',
+  pass: 2,
+  thresholdKeys: Object.keys(HARDWARE_THRESHOLDS) as (keyof typeof HARDWARE_THRESHOLDS)[],
+  evaluate(ctx: RuleContext): RuleResult {
+    const s = ctx.signals;
+    const t = ctx.thresholds;
+    const d = s.gpu;
+    const softwareFired = SOFTWARE_FIXES.filter((f) => ctx.fired.has(f));
+    const inputs = {
+      gpu_samples: d?.samples ?? 0,
+      throttled_share: d ? round(d.throttledShare) : null,
+      sm_clock_drop_share: d ? round(d.smClockDropShare) : null,
+      errors: d?.errors ?? null,
+      software_fixes_fired: softwareFired.join(',') || null,
+    };
+    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
+    if (!d) return { outcome: { ...outcome, fired: false, reason: 'no GPU samples: the device cannot be judged from traces alone' } };
+    const hasErrors = d.errors > t['hardware.max_errors'];
+    const sustained = d.throttledShare >= t['hardware.throttle_share'];
+    if (!hasErrors && !sustained) return { outcome: { ...outcome, fired: false, reason: `no errors and throttled in ${pct(d.throttledShare)} of samples (< ${pct(t['hardware.throttle_share'])})` } };
+    if (!hasErrors && softwareFired.length > 0) return { outcome: { ...outcome, fired: false, reason: `throttling is sustained, but software fixes apply first (${softwareFired.join(', ')})` } };
+    const compute = s.phases.compute;
+    const lost = d.smClockDropShare > 0 ? d.smClockDropShare : d.throttledShare * 0.5;
+    const saved = compute.meanMs * lost;
+    const reason = hasErrors
+      ? `The GPU reported ${d.errors} hardware error${d.errors === 1 ? '' : 's'} (ECC/XID) during the run.`
+      : `The GPU was throttled in ${pct(d.throttledShare)} of loaded samples${d.smClockDropShare > 0 ? `, its SM clock ${pct(d.smClockDropShare)} below maximum` : ''}, and no software fix applies.`;
+    return {
+      outcome: { ...outcome, fired: true, reason: hasErrors ? `${d.errors} GPU errors` : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying` },
+      finding: {
+        confidence: confidenceFrom(hasErrors ? 1 : d.throttledShare / t['hardware.throttle_share'] - 1, s),
+        evidence: [
+          {
+            text: `${reason.replace(/\.$/, '')}; compute p95 = ${ms(compute.p95Ms)}`,
+            values: { throttled_share: round(d.throttledShare), sm_clock_drop_share: round(d.smClockDropShare), errors: d.errors, compute_p95_ms: round(compute.p95Ms) },
+          },
+        ],
+        savedMeanMs: saved,
+        ...(saved > 0
+          ? {
+              estimatedGain: {
+                metric: 'mean_ms' as const,
+                currentValue: round(s.e2e.meanMs),
+                expectedValue: round(s.e2e.meanMs - saved),
+                basis: `compute mean ${ms(compute.meanMs)} × the ${pct(lost)} of clock lost to throttling`,
+              },
+            }
+          : {}),
+        nextStep: hardwareNextStep({ reason }),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.compute ?? 0, compute.p95Ms),
+      },
+    };
+  },
+};

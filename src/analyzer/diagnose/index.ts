@@ -1,0 +1,156 @@
+/**
+ * @module analyzer/diagnose
+ * Per-model diagnosis: signals → rules → ranked recommendations. Pure, no I/O; the caller
+ * runs it once per model.
+ */
+import type { FixId } from '../../semconv.js';
+import type { RequestTiming } from '../../model/request.js';
+import type { ModelSummary } from '../../model/summary.js';
+import type { DeviceEvidence } from '../../model/gpu.js';
+import type { Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
+import type { Rule, RuleResult } from './rule.js';
+import type { Signals } from './signals.js';
+import type { SloTargets } from './slo.js';
+import type { Thresholds } from './thresholds.js';
+import type { FiredRule } from './rank.js';
+import { computeSignals } from './signals.js';
+import { resolveThresholds } from './thresholds.js';
+import { checkSlo } from './slo.js';
+import { rankFindings } from './rank.js';
+import { ms, pct, round } from './rule.js';
+import { dynamicBatchingRule } from './dynamic-batching.js';
+import { quantizationRule } from './quantization.js';
+import { optimizedRuntimeRule } from './optimized-runtime.js';
+import { pruneDistillRule } from './prune-distill.js';
+import { preprocessingPipelineRule } from './preprocessing-pipeline.js';
+import { scaleAndCacheRule } from './scale-and-cache.js';
+import { latencyDriftRule } from './latency-drift.js';
+import { deviceTransferRule } from './device-transfer.js';
+import { hardwareLimitRule } from './hardware-limit.js';
+
+export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
+export type { Thresholds, ThresholdKey } from './thresholds.js';
+export type { ThresholdSpec } from './threshold-spec.js';
+export { parseSlo, checkSlo } from './slo.js';
+export type { SloTargets } from './slo.js';
+export { DiagnoseOptionError } from './errors.js';
+export { EFFORT_ORDER } from './rank.js';
+export { computeSignals } from './signals.js';
+export type { Signals } from './signals.js';
+
+/** Every rule, in the order `--explain` lists them. */
+export const RULES: readonly Rule[] = [
+  latencyDriftRule,
+  preprocessingPipelineRule,
+  dynamicBatchingRule,
+  scaleAndCacheRule,
+  deviceTransferRule,
+  optimizedRuntimeRule,
+  quantizationRule,
+  pruneDistillRule,
+  hardwareLimitRule,
+];
+
+/** What one model's diagnosis reads. */
+export interface DiagnoseInput {
+  readonly model: string;
+  readonly requests: readonly RequestTiming[];
+  readonly summary: ModelSummary;
+  readonly device?: readonly DeviceEvidence[];
+}
+
+/** Options of `diagnose`. */
+export interface DiagnoseOptions {
+  /** Threshold overrides by name (see THRESHOLD_SPECS); default: DEFAULT_THRESHOLDS. */
+  readonly thresholds?: Partial<Thresholds>;
+  /** Latency objectives checked against the e2e percentiles; default: none. */
+  readonly slo?: SloTargets;
+}
+
+function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
+  return {
+    rule: 'validity',
+    fired: s.invalid.length > 0,
+    inputs: {
+      requests: s.totalRequests,
+      warmup_trimmed: s.warmupTrimmed,
+      errors_excluded: s.errors,
+      diagnosed: s.requests.length,
+      coverage: round(s.coverage),
+      windows: s.windows.length,
+      stable: s.stable,
+      clock_skew_share: round(s.clockSkewShare),
+    },
+    thresholds: {
+      'warmup.share': t['warmup.share'],
+      'validity.min_requests': t['validity.min_requests'],
+      'validity.min_coverage': t['validity.min_coverage'],
+      'windows.count': t['windows.count'],
+      'stability.max_ratio': t['stability.max_ratio'],
+    },
+    reason: s.invalid.length > 0 ? s.invalid.join('; ') : `${s.requests.length} requests, ${pct(s.coverage)} of e2e in phase spans${s.stable ? ', last 3 windows stable' : ', last 3 windows not within 10% (lower confidence)'}`,
+  };
+}
+
+function sloText(slo: SloResult): string {
+  const worst = slo.checks.find((c) => !c.met) ?? slo.checks[0];
+  if (!worst) return '';
+  return slo.met
+    ? `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`
+    : `SLO violated (${slo.checks.filter((c) => !c.met).map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`;
+}
+
+/** Diagnose one model: which fix to apply first, with evidence, and every rule's outcome. */
+export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
+  const thresholds = resolveThresholds(options.thresholds);
+  const signals = computeSignals(input, thresholds);
+  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, input.summary.e2e) : undefined;
+  const validity = validityOutcome(signals, thresholds);
+  const common = {
+    model: input.model,
+    warmupTrimmed: signals.warmupTrimmed,
+    ...(slo ? { slo } : {}),
+    ...(signals.dominantPhase ? { dominantPhase: signals.dominantPhase } : {}),
+    ...(signals.tail ? { tail: signals.tail } : {}),
+  };
+  if (signals.invalid.length > 0) {
+    const skipped: RuleOutcome[] = RULES.map((r) => ({ rule: r.id, fired: false, inputs: {}, thresholds: {}, reason: 'not evaluated: insufficient data' }));
+    return {
+      ...common,
+      primary: 'insufficient-data',
+      headline: `Insufficient data for a diagnosis: ${signals.invalid.join('; ')}`,
+      recommendations: [],
+      insufficientData: signals.invalid,
+      rules: [validity, ...skipped],
+    };
+  }
+  const results = new Map<FixId, RuleResult>();
+  for (const rule of RULES.filter((r) => r.pass === 1)) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: new Set(), ...(slo ? { slo } : {}) }));
+  const firstPass = new Set([...results].filter(([, r]) => r.outcome.fired).map(([id]) => id));
+  for (const rule of RULES.filter((r) => r.pass === 2)) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: firstPass, ...(slo ? { slo } : {}) }));
+  const fired: FiredRule[] = [];
+  for (const rule of RULES) {
+    const finding = results.get(rule.id)?.finding;
+    if (finding) fired.push({ rule, finding });
+  }
+  const recommendations = rankFindings(fired);
+  const top = recommendations[0];
+  const sloPrefix = slo ? `${sloText(slo)}. ` : '';
+  let headline: string;
+  if (top) {
+    headline = `${sloPrefix}${top.title}: ${top.evidence[0]?.text ?? ''}`;
+  } else {
+    const dom = signals.dominantPhase;
+    const largest = dom ? `the largest phase is ${dom} at ${pct(signals.phases[dom].share)} of e2e` : 'no phase spans';
+    headline = slo?.met
+      ? `${sloText(slo)} and no phase dominates: nothing to fix (${largest})`
+      : `${sloPrefix}No bottleneck stands out: ${largest}; see --explain for every rule`;
+  }
+  return {
+    ...common,
+    primary: top ? top.fix : null,
+    headline,
+    recommendations,
+    rules: [validity, ...RULES.map((r) => (results.get(r.id) as RuleResult).outcome)],
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * @module analyzer/diagnose/latency-drift
+ * FAQ: latency rises over the run while the arrival rate does not. A Mann-Kendall test over
+ * the time windows (not first-vs-last) detects the rise; the same test on the arrival rate
+ * separates constant-load drift from a rising load. GPU evidence then names the cause.
+ */
+import { PHASES, OTHER } from '../../semconv.js';
+import type { PhaseOrOther } from '../../semconv.js';
+import type { Recommendation } from '../../model/diagnosis.js';
+import type { ThresholdSpec } from './threshold-spec.js';
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+import { bytes, confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
+import { DRIFT_TITLES, driftNextStep } from './content.js';
+import { tracesNear } from './signals.js';
+
+/** Thresholds of the latency-drift rule. */
+export const DRIFT_THRESHOLDS = {
+  'drift.max_p_value': {
+    value: 0.01,
+    unit: 'p-value (one-sided Mann-Kendall)',
+    source: 'reference §(c) special case B (ours: Mann-Kendall at p < 0.01)',
+    why: 'strict enough that noise across ten windows almost never passes',
+  },
+  'drift.min_rise': {
+    value: 0.2,
+    unit: 'ratio (Theil-Sen rise over the run ÷ start level)',
+    source: 'ours',
+    why: 'a significant but tiny trend is not worth an investigation; 20% over the run is',
+  },
+  'drift.max_load_rise': {
+    value: 0.1,
+    unit: 'ratio (arrival-rate rise over the run)',
+    source: 'perf_analyzer --stability-percentage 10',
+    why: 'load counts as constant while the arrival rate moves less than 10% (or shows no significant trend); latency that rises with the load is queueing, not drift',
+  },
+  'drift.throttle_share': {
+    value: 0.1,
+    unit: 'ratio of loaded samples',
+    source: 'ours; reasons from NVML nvmlClocksEventReasons (SwThermal 0x20, HwThermal 0x40, SwPowerCap 0x4)',
+    why: 'throttling in one sample in ten is enough to explain a trend in compute time',
+  },
+  'drift.memory_growth': {
+    value: 0.05,
+    unit: 'ratio of GPU memory at the start',
+    source: 'SageMaker Debugger GPUMemoryIncrease (increase threshold 5%)',
+    why: 'memory that grows 5% or more over the run alongside latency points to a leak or fragmentation',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+type Cause = NonNullable<Recommendation['cause']>;
+
+/** The latency-drift rule. */
+export const latencyDriftRule: Rule = {
+  id: 'latency-drift',
+  effort: 'investigation',
+  pass: 1,
+  thresholdKeys: Object.keys(DRIFT_THRESHOLDS) as (keyof typeof DRIFT_THRESHOLDS)[],
+  evaluate(ctx: RuleContext): RuleResult {
+    const s = ctx.signals;
+    const t = ctx.thresholds;
+    const tr = s.trends;
+    const base = { rule: this.id, thresholds: thresholdsOf(this, t) };
+    if (!tr) return { outcome: { ...base, inputs: { windows: s.windows.length }, fired: false, reason: `only ${s.windows.length} time windows: too few for a trend test` } };
+    const p50Up = tr.e2eP50.pIncreasing < t['drift.max_p_value'] && tr.e2eP50.relativeRise >= t['drift.min_rise'];
+    const p95Up = tr.e2eP95.pIncreasing < t['drift.max_p_value'] && tr.e2eP95.relativeRise >= t['drift.min_rise'];
+    const loadRising = tr.arrival.pIncreasing < 0.05 && tr.arrival.relativeRise >= t['drift.max_load_rise'];
+    const inputs = {
+      windows: s.windows.length,
+      e2e_p50_trend_p: round(tr.e2eP50.pIncreasing, 6),
+      e2e_p50_rise: round(tr.e2eP50.relativeRise),
+      e2e_p95_trend_p: round(tr.e2eP95.pIncreasing, 6),
+      e2e_p95_rise: round(tr.e2eP95.relativeRise),
+      arrival_trend_p: round(tr.arrival.pIncreasing, 6),
+      arrival_rise: round(tr.arrival.relativeRise),
+      thermal_share: s.gpu ? round(s.gpu.thermalShare) : null,
+      power_share: s.gpu ? round(s.gpu.powerShare) : null,
+      gpu_memory_growth: s.gpu?.memoryGrowth !== undefined ? round(s.gpu.memoryGrowth) : null,
+    };
+    const outcome = { ...base, inputs };
+    if (!p50Up && !p95Up) {
+      return { outcome: { ...outcome, fired: false, reason: `no significant rise (p50: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, +${pct(tr.e2eP50.relativeRise)}; p95: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, +${pct(tr.e2eP95.relativeRise)})` } };
+    }
+    if (loadRising) {
+      return {
+        outcome: {
+          ...outcome,
+          fired: false,
+          reason: `latency rises with the arrival rate (+${pct(tr.arrival.relativeRise)} over the run, p = ${tr.arrival.pIncreasing.toExponential(1)}): a load effect, not drift`,
+        },
+      };
+    }
+    const trend = p50Up ? tr.e2eP50 : tr.e2eP95;
+    const which = p50Up ? 'p50' : 'p95';
+    const span = (s.windows[s.windows.length - 1]?.startS ?? 0) - (s.windows[0]?.startS ?? 0);
+    // The phase whose mean rises most (in ms over the run) carries the drift.
+    let phase: PhaseOrOther = 'compute';
+    let phaseRise = Number.NEGATIVE_INFINITY;
+    for (const p of [...PHASES, OTHER] as PhaseOrOther[]) {
+      const rise = tr.phases[p].slopePerS * span;
+      if (rise > phaseRise) [phase, phaseRise] = [p, rise];
+    }
+    const d = s.gpu;
+    let cause: Cause = 'unknown';
+    const evidenceCause: { text: string; values: Record<string, number> }[] = [];
+    if (d && (d.thermalShare >= t['drift.throttle_share'] || d.powerShare >= t['drift.throttle_share'])) {
+      cause = d.thermalShare >= d.powerShare ? 'thermal-throttling' : 'power-throttling';
+      const share = cause === 'thermal-throttling' ? d.thermalShare : d.powerShare;
+      evidenceCause.push({
+        text: `the GPU${d.gpuName ? ` (${d.gpuName})` : ''} was ${cause === 'thermal-throttling' ? 'thermally' : 'power'} throttled in ${pct(share)} of loaded samples${d.smClockDropShare > 0 ? `, SM clock down ${pct(d.smClockDropShare)}` : ''}${d.temperatureRiseC !== undefined ? `, temperature +${d.temperatureRiseC.toFixed(0)} °C` : ''}`,
+        values: { throttled_share: round(share), sm_clock_drop_share: round(d.smClockDropShare), ...(d.temperatureRiseC !== undefined ? { temperature_rise_c: round(d.temperatureRiseC) } : {}) },
+      });
+    } else if (d?.memoryGrowth !== undefined && d.memoryGrowth >= t['drift.memory_growth']) {
+      cause = 'gpu-memory-growth';
+      evidenceCause.push({
+        text: `GPU memory grew ${pct(d.memoryGrowth)} over the run${d.memorySlopeBytesPerS !== undefined ? ` (${bytes(d.memorySlopeBytesPerS)}/s)` : ''}`,
+        values: { gpu_memory_growth: round(d.memoryGrowth), ...(d.memorySlopeBytesPerS !== undefined ? { memory_slope_bytes_per_s: round(d.memorySlopeBytesPerS) } : {}) },
+      });
+    } else if (tr.cacheHit && tr.cacheHit.pIncreasing < t['drift.max_p_value'] && tr.cacheHit.relativeRise >= t['drift.min_rise']) {
+      cause = 'cache-growth';
+      evidenceCause.push({ text: `cache hits got ${pct(tr.cacheHit.relativeRise)} slower over the run (p = ${tr.cacheHit.pIncreasing.toExponential(1)})`, values: { cache_hit_rise: round(tr.cacheHit.relativeRise) } });
+    } else {
+      evidenceCause.push({ text: d ? 'the GPU samples show no throttling and no memory growth' : 'no GPU samples were given: the cause cannot be read from the traces alone', values: {} });
+    }
+    const first = s.windows[0];
+    const last = s.windows[s.windows.length - 1];
+    const riseMs = trend.slopePerS * span;
+    const lastWindowStart = last?.startS ?? 0;
+    const lastWindow = s.requests.filter((_, i) => (s.startS[i] as number) >= lastWindowStart);
+    return {
+      outcome: { ...outcome, fired: true, reason: `e2e ${which} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}` },
+      finding: {
+        title: DRIFT_TITLES[cause] ?? DRIFT_TITLES.unknown ?? 'Latency drifts up',
+        cause,
+        confidence: confidenceFrom(trend.relativeRise / t['drift.min_rise'] - 1, s, cause === 'unknown' ? 0.85 : 1),
+        evidence: [
+          {
+            text: `e2e ${which} rises from ${ms(which === 'p50' ? (first?.e2eP50Ms ?? 0) : (first?.e2eP95Ms ?? 0))} to ${ms(which === 'p50' ? (last?.e2eP50Ms ?? 0) : (last?.e2eP95Ms ?? 0))} over ${s.durationS.toFixed(0)} s (+${pct(trend.relativeRise)}, Mann-Kendall p = ${trend.pIncreasing.toExponential(1)} over ${s.windows.length} windows)`,
+            values: { rise: round(trend.relativeRise), p_value: round(trend.pIncreasing, 8), slope_ms_per_s: round(trend.slopePerS, 6) },
+          },
+          {
+            text: `while the arrival rate holds at ${first?.arrivalRps.toFixed(1) ?? '?'} → ${last?.arrivalRps.toFixed(1) ?? '?'} requests/s (${tr.arrival.relativeRise >= 0 ? '+' : ''}${pct(tr.arrival.relativeRise)}, no significant trend)`,
+            values: { arrival_rise: round(tr.arrival.relativeRise), arrival_p_value: round(tr.arrival.pIncreasing, 6) },
+          },
+          { text: `the rise is in ${phase} (+${ms(phaseRise)} over the run)`, values: { phase_rise_ms: round(phaseRise) } },
+          ...evidenceCause,
+        ],
+        savedMeanMs: Math.max(0, riseMs / 2),
+        estimatedGain: {
+          metric: which === 'p50' ? 'p50_ms' : 'p95_ms',
+          currentValue: round(which === 'p50' ? (last?.e2eP50Ms ?? 0) : (last?.e2eP95Ms ?? 0)),
+          expectedValue: round(which === 'p50' ? (first?.e2eP50Ms ?? 0) : (first?.e2eP95Ms ?? 0)),
+          basis: 'removing the cause brings latency back to the level of the first window',
+        },
+        nextStep: driftNextStep(cause, phase),
+        exampleTraceIds: tracesNear(lastWindow, (r) => r.e2eMs, last?.e2eP95Ms ?? 0),
+      },
+    };
+  },
+};

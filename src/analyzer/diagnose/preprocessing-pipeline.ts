@@ -1,0 +1,106 @@
+/**
+ * @module analyzer/diagnose/preprocessing-pipeline
+ * Fix 5: preprocessing, serialization, network or postprocessing (the work around the model)
+ * costs more than the model. Triton server#4250 is the classic case: overhead 233.9 ms against
+ * compute 1.7 ms at batch 128 over HTTP/JSON.
+ */
+import type { ThresholdSpec } from './threshold-spec.js';
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+import { bytes, confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
+import { pipelineNextStep } from './content.js';
+import { partMs, tracesNear } from './signals.js';
+
+/** Thresholds of the preprocessing-pipeline rule. */
+export const PIPELINE_THRESHOLDS = {
+  'pipeline.min_share': {
+    value: 0.2,
+    unit: 'ratio of e2e',
+    source: 'PyTorch Profiler TB plugin flags input work above 5% of a step; for serving we escalate only above 20% (ours)',
+    why: 'the work around the model must be a large part of end-to-end time to be the fix to apply first',
+  },
+  'pipeline.over_compute': {
+    value: 1,
+    unit: 'ratio pipeline / compute (means)',
+    source: 'reference §(c) fix 5 (network + serialization > compute infer; Triton server#4250)',
+    why: 'the requests spend longer getting to and from the model than in it',
+  },
+  'pipeline.large_payload_bytes': {
+    value: 1048576,
+    unit: 'bytes (request p50)',
+    source: 'ours',
+    why: 'payloads of a megabyte or more make serialization and transfer costs likely; raises confidence',
+  },
+  'pipeline.gain_factor': {
+    value: 0.5,
+    unit: 'ratio of pipeline time removed',
+    source: 'ours (binary encodings and server-side preprocessing commonly halve this time; an assumption for ranking, not a measurement)',
+    why: 'used only to estimate the gain for ranking',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+const PIPELINE_PARTS = ['preprocess', 'serialize', 'network', 'postprocess'] as const;
+
+/** The preprocessing-pipeline rule. */
+export const preprocessingPipelineRule: Rule = {
+  id: 'preprocessing-pipeline',
+  effort: 'config',
+  pass: 1,
+  thresholdKeys: Object.keys(PIPELINE_THRESHOLDS) as (keyof typeof PIPELINE_THRESHOLDS)[],
+  evaluate(ctx: RuleContext): RuleResult {
+    const s = ctx.signals;
+    const t = ctx.thresholds;
+    const share = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].share, 0);
+    const meanMs = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].meanMs, 0);
+    const computeMean = s.phases.compute.meanMs;
+    const overCompute = computeMean > 0 ? meanMs / computeMean : meanMs > 0 ? Number.POSITIVE_INFINITY : 0;
+    let largest: (typeof PIPELINE_PARTS)[number] = 'preprocess';
+    for (const p of PIPELINE_PARTS) if (s.phases[p].share > s.phases[largest].share) largest = p;
+    const largePayload = s.requestBytesP50 !== undefined && s.requestBytesP50 >= t['pipeline.large_payload_bytes'];
+    const inputs = {
+      pipeline_share: round(share),
+      pipeline_mean_ms: round(meanMs),
+      compute_mean_ms: round(computeMean),
+      pipeline_over_compute: round(overCompute),
+      largest_part: largest,
+      request_bytes_p50: s.requestBytesP50 ?? null,
+      network_derived: s.requests.some((r) => r.networkDerived),
+      clock_skew_share: round(s.clockSkewShare),
+    };
+    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
+    const failed: string[] = [];
+    if (share < t['pipeline.min_share']) failed.push(`preprocess + serialize + network + postprocess are ${pct(share)} of e2e (< ${pct(t['pipeline.min_share'])})`);
+    if (overCompute <= t['pipeline.over_compute']) failed.push(`they take ${ms(meanMs)} on average, not more than compute (${ms(computeMean)})`);
+    if (failed.length > 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    const saved = meanMs * t['pipeline.gain_factor'];
+    const parts = PIPELINE_PARTS.filter((p) => s.phases[p].share > 0)
+      .map((p) => `${p} p95 ${ms(s.phases[p].p95Ms)} (${pct(s.phases[p].share)})`)
+      .join(', ');
+    const values: Record<string, number> = { pipeline_share: round(share), pipeline_mean_ms: round(meanMs), compute_mean_ms: round(computeMean) };
+    for (const p of PIPELINE_PARTS) if (s.phases[p].share > 0) values[`${p}_p95_ms`] = round(s.phases[p].p95Ms);
+    const evidence = [
+      { text: `the work around the model takes ${pct(share)} of e2e (${ms(meanMs)} per request on average) against ${ms(computeMean)} of compute: ${parts}`, values },
+      ...(s.requestBytesP50 !== undefined
+        ? [{ text: `request payload p50 = ${bytes(s.requestBytesP50)}${largePayload ? ' (large)' : ''}`, values: { request_bytes_p50: s.requestBytesP50 } }]
+        : []),
+      ...(s.clockSkewShare > 0.05 && largest === 'network'
+        ? [{ text: `${pct(s.clockSkewShare)} of requests show client/server clock skew: derived network time is approximate`, values: { clock_skew_share: round(s.clockSkewShare) } }]
+        : []),
+    ];
+    return {
+      outcome: { ...outcome, fired: true, reason: `pipeline ${pct(share)} of e2e, ${overCompute.toFixed(1)}× compute; largest part ${largest}` },
+      finding: {
+        confidence: confidenceFrom(share / t['pipeline.min_share'] - 1, s, largePayload ? 1.1 : 1),
+        evidence,
+        savedMeanMs: saved,
+        estimatedGain: {
+          metric: 'mean_ms',
+          currentValue: round(s.e2e.meanMs),
+          expectedValue: round(s.e2e.meanMs - saved),
+          basis: `half of the ${ms(meanMs)} spent around the model (an assumption: binary encodings and server-side preprocessing commonly halve it)`,
+        },
+        nextStep: pipelineNextStep({ largest, ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}) }),
+        exampleTraceIds: tracesNear(s.requests, (r) => partMs(r, largest), s.phases[largest].p95Ms),
+      },
+    };
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * @module analyzer/diagnose/prune-distill
+ * Fix 4, the last resort (it needs retraining): compute still dominates although the model
+ * already runs at low precision on a hardware-specific runtime.
+ */
+import type { ThresholdSpec } from './threshold-spec.js';
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+import { confidenceFrom, ms, round, thresholdsOf } from './rule.js';
+import { classifyPrecision, classifyRuntime, computeDominance } from './_compute.js';
+import { pruneDistillNextStep } from './content.js';
+import { tracesNear } from './signals.js';
+
+/** Thresholds of the prune-distill rule. */
+export const PRUNE_THRESHOLDS = {
+  'prune.min_slo_excess': {
+    value: 1.5,
+    unit: 'ratio actual / SLO target',
+    source: 'reference §(c) fix 4 (ours: p95 at least 1.5× the SLO)',
+    why: 'retraining is costly: with an SLO given, recommend it only when latency misses the target by a wide margin',
+  },
+  'prune.compute_factor': {
+    value: 0.625,
+    unit: 'ratio of compute time kept',
+    source: 'Sanh et al. 2019 (DistilBERT, arXiv:1910.01108): 60% faster, i.e. 1/1.6 of the time',
+    why: 'used only to estimate the gain for ranking',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+/** The prune-distill rule. */
+export const pruneDistillRule: Rule = {
+  id: 'prune-distill',
+  effort: 'retraining',
+  pass: 1,
+  thresholdKeys: ['compute.min_share_of_server', ...(Object.keys(PRUNE_THRESHOLDS) as (keyof typeof PRUNE_THRESHOLDS)[])],
+  evaluate(ctx: RuleContext): RuleResult {
+    const s = ctx.signals;
+    const t = ctx.thresholds;
+    const dominance = computeDominance(s, t['compute.min_share_of_server']);
+    const precisionClass = classifyPrecision(s.precision);
+    const runtimeClass = classifyRuntime(s.runtime, s.runtimeProvider);
+    const worst = ctx.slo?.checks.reduce((m, c) => Math.max(m, c.targetMs > 0 ? c.actualMs / c.targetMs : 0), 0);
+    const outcome = {
+      rule: this.id,
+      inputs: { ...dominance.inputs, precision_class: precisionClass, runtime_class: runtimeClass, slo_excess: worst === undefined ? null : round(worst) },
+      thresholds: thresholdsOf(this, t),
+    };
+    if (!dominance.dominant) return { outcome: { ...outcome, fired: false, reason: dominance.failed ?? 'compute does not dominate' } };
+    if (precisionClass !== 'low') return { outcome: { ...outcome, fired: false, reason: `precision is ${s.precision ?? 'not recorded'}: quantize first` } };
+    if (runtimeClass !== 'optimized') return { outcome: { ...outcome, fired: false, reason: `runtime is ${s.runtime ?? 'not recorded'}: try a hardware-specific runtime first` } };
+    if (worst !== undefined && worst < t['prune.min_slo_excess']) {
+      return { outcome: { ...outcome, fired: false, reason: `latency is ${worst.toFixed(2)}× the SLO (< ${t['prune.min_slo_excess']}×): not worth retraining` } };
+    }
+    const compute = s.phases.compute;
+    const factor = t['prune.compute_factor'];
+    const saved = compute.meanMs * (1 - factor);
+    return {
+      outcome: { ...outcome, fired: true, reason: `compute dominates at ${s.precision} on ${s.runtime}${worst !== undefined ? `, latency ${worst.toFixed(2)}× the SLO` : ''}` },
+      finding: {
+        confidence: confidenceFrom(s.computeShareOfServer / t['compute.min_share_of_server'] - 1, s, worst !== undefined ? 1 : 0.75),
+        evidence: [
+          dominance.evidence,
+          { text: `already at ${s.precision} on ${s.runtime}${s.runtimeProvider ? ` (${s.runtimeProvider})` : ''}: precision and runtime fixes are in place`, values: {} },
+          ...(worst !== undefined ? [{ text: `latency is ${worst.toFixed(2)}× the SLO target`, values: { slo_excess: round(worst) } }] : []),
+        ],
+        savedMeanMs: saved,
+        estimatedGain: {
+          metric: 'mean_ms',
+          currentValue: round(s.e2e.meanMs),
+          expectedValue: round(s.e2e.meanMs - saved),
+          basis: `compute mean ${ms(compute.meanMs)} × ${factor} (DistilBERT's reported speed-up; a smaller student of your model will differ)`,
+        },
+        nextStep: pruneDistillNextStep({ model: s.model, ...(s.precision !== undefined ? { precision: s.precision } : {}), ...(s.runtime !== undefined ? { runtime: s.runtime } : {}) }),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.compute ?? 0, compute.p95Ms),
+      },
+    };
+  },
+};

@@ -1,0 +1,56 @@
+/**
+ * @module analyzer/diagnose/rank
+ * Orders fired findings into recommendations: largest estimated saving first, and the
+ * cheaper fix first when two savings are similar (configuration before runtime swap,
+ * before precision change, before retraining; reference §(b)10).
+ */
+import type { FixEffort, Recommendation } from '../../model/diagnosis.js';
+import type { Finding, Rule } from './rule.js';
+import { FIX_TITLES } from './content.js';
+
+/** Cost order of the effort classes, cheapest first. */
+export const EFFORT_ORDER: readonly FixEffort[] = ['config', 'investigation', 'runtime', 'precision', 'retraining', 'hardware'];
+
+/** Two savings within this ratio count as similar, and the cheaper fix goes first (ours). */
+export const SIMILAR_GAIN_RATIO = 0.75;
+
+/** A fired rule with what it found. */
+export interface FiredRule {
+  readonly rule: Pick<Rule, 'id' | 'effort'>;
+  readonly finding: Finding;
+}
+
+function similar(a: number, b: number): boolean {
+  const hi = Math.max(a, b);
+  return hi <= 0 || Math.min(a, b) / hi >= SIMILAR_GAIN_RATIO;
+}
+
+/** Rank fired rules into recommendations. */
+export function rankFindings(fired: readonly FiredRule[]): Recommendation[] {
+  const order = [...fired].sort((a, b) => b.finding.savedMeanMs - a.finding.savedMeanMs || EFFORT_ORDER.indexOf(a.rule.effort) - EFFORT_ORDER.indexOf(b.rule.effort));
+  // Adjacent swaps only, so a cheap fix can overtake a similar neighbour but never a much larger saving.
+  for (let pass = 0; pass < order.length; pass++) {
+    let swapped = false;
+    for (let i = 0; i + 1 < order.length; i++) {
+      const a = order[i] as FiredRule;
+      const b = order[i + 1] as FiredRule;
+      if (similar(a.finding.savedMeanMs, b.finding.savedMeanMs) && EFFORT_ORDER.indexOf(b.rule.effort) < EFFORT_ORDER.indexOf(a.rule.effort)) {
+        order[i] = b;
+        order[i + 1] = a;
+        swapped = true;
+      }
+    }
+    if (!swapped) break;
+  }
+  return order.map(({ rule, finding }) => ({
+    fix: rule.id,
+    title: finding.title ?? FIX_TITLES[rule.id],
+    confidence: finding.confidence,
+    effort: rule.effort,
+    evidence: finding.evidence,
+    ...(finding.estimatedGain ? { estimatedGain: finding.estimatedGain } : {}),
+    nextStep: finding.nextStep,
+    exampleTraceIds: finding.exampleTraceIds,
+    ...(finding.cause ? { cause: finding.cause } : {}),
+  }));
+}

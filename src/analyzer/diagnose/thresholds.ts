@@ -1,0 +1,83 @@
+/**
+ * @module analyzer/diagnose/thresholds
+ * Every named threshold of the diagnosis, gathered from the rule modules that own them,
+ * with defaults, overrides (`--threshold key=value`) and validation.
+ */
+import type { ThresholdSpec } from './threshold-spec.js';
+import { SIGNAL_THRESHOLDS } from './signals.js';
+import { COMPUTE_THRESHOLDS } from './_compute.js';
+import { BATCHING_THRESHOLDS } from './dynamic-batching.js';
+import { QUANTIZATION_THRESHOLDS } from './quantization.js';
+import { RUNTIME_THRESHOLDS } from './optimized-runtime.js';
+import { PRUNE_THRESHOLDS } from './prune-distill.js';
+import { PIPELINE_THRESHOLDS } from './preprocessing-pipeline.js';
+import { SCALE_CACHE_THRESHOLDS } from './scale-and-cache.js';
+import { DRIFT_THRESHOLDS } from './latency-drift.js';
+import { TRANSFER_THRESHOLDS } from './device-transfer.js';
+import { HARDWARE_THRESHOLDS } from './hardware-limit.js';
+import { DiagnoseOptionError } from './errors.js';
+
+/** Every threshold with its unit, source and reasoning. */
+export const THRESHOLD_SPECS = {
+  ...SIGNAL_THRESHOLDS,
+  ...BATCHING_THRESHOLDS,
+  ...COMPUTE_THRESHOLDS,
+  ...QUANTIZATION_THRESHOLDS,
+  ...RUNTIME_THRESHOLDS,
+  ...PRUNE_THRESHOLDS,
+  ...PIPELINE_THRESHOLDS,
+  ...SCALE_CACHE_THRESHOLDS,
+  ...DRIFT_THRESHOLDS,
+  ...TRANSFER_THRESHOLDS,
+  ...HARDWARE_THRESHOLDS,
+} as const satisfies Record<string, ThresholdSpec>;
+
+/** Name of one threshold, e.g. `batching.min_queue_share`. */
+export type ThresholdKey = keyof typeof THRESHOLD_SPECS;
+
+/** A value for every threshold. */
+export type Thresholds = { readonly [K in ThresholdKey]: number };
+
+/** The default thresholds. */
+export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze(
+  Object.fromEntries(Object.entries(THRESHOLD_SPECS).map(([k, spec]) => [k, spec.value])) as Thresholds,
+);
+
+/** True when `key` names a threshold. */
+export function isThresholdKey(key: string): key is ThresholdKey {
+  return Object.prototype.hasOwnProperty.call(THRESHOLD_SPECS, key);
+}
+
+/** Defaults with `overrides` applied; throws DiagnoseOptionError on an unknown key or a bad value. */
+export function resolveThresholds(overrides?: Partial<Thresholds>): Thresholds {
+  if (!overrides) return DEFAULT_THRESHOLDS;
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!isThresholdKey(key)) throw new DiagnoseOptionError('--threshold', key, `one of ${Object.keys(THRESHOLD_SPECS).join(', ')}`);
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new DiagnoseOptionError('--threshold', `${key}=${String(value)}`, 'a finite, non-negative number');
+  }
+  return Object.freeze({ ...DEFAULT_THRESHOLDS, ...(overrides as Thresholds) });
+}
+
+/** Parse one `key=value` override as `--threshold` takes it, e.g. `batching.min_queue_share=0.4`. */
+export function parseThresholdOverride(text: string): { readonly key: ThresholdKey; readonly value: number } {
+  const match = /^\s*([a-z0-9_.]+)\s*=\s*([^\s]+)\s*$/i.exec(text);
+  if (!match) throw new DiagnoseOptionError('--threshold', text, 'key=value, e.g. batching.min_queue_share=0.4');
+  const key = match[1] as string;
+  if (!isThresholdKey(key)) throw new DiagnoseOptionError('--threshold', text, `a known threshold name (see docs/diagnosis.md), e.g. ${Object.keys(THRESHOLD_SPECS).slice(0, 3).join(', ')}`);
+  const raw = match[2] as string;
+  const percent = raw.endsWith('%');
+  const value = Number(percent ? raw.slice(0, -1) : raw) / (percent ? 100 : 1);
+  if (!Number.isFinite(value) || value < 0) throw new DiagnoseOptionError('--threshold', text, 'a finite, non-negative number');
+  return { key, value };
+}
+
+/** Parse several `--threshold` values into overrides. */
+export function parseThresholdOverrides(texts: readonly string[]): Partial<Thresholds> {
+  const out: Partial<Record<ThresholdKey, number>> = {};
+  for (const text of texts) {
+    const { key, value } = parseThresholdOverride(text);
+    out[key] = value;
+  }
+  return out;
+}
