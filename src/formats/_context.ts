@@ -1,0 +1,116 @@
+/**
+ * @module formats/_context
+ * Internal. Per-file reading state shared by the format converters: the id decoder, counts of
+ * skipped spans by reason (turned into warnings at the end, or into an error in strict mode),
+ * counts of the leniencies applied, and a bounded duplicate-id check.
+ */
+
+import type { SpanRecord } from '../model/span.js';
+import { TraceFormatError } from './errors.js';
+import { IdDecoder } from './ids.js';
+
+/** A warning about part of a file that was skipped or is suspicious, with how often it happened. */
+export interface ReadWarning {
+  /** The file as the user named it. */
+  readonly file: string;
+  /** Where the first occurrence was (line, line:column, JSON path). */
+  readonly location?: string;
+  /** One line: what happened and what was expected. */
+  readonly message: string;
+  /** How many times it happened in this file. */
+  readonly count: number;
+}
+
+interface Problem {
+  count: number;
+  location: string;
+  got: string | undefined;
+  readonly skips: boolean;
+}
+
+/**
+ * Duplicate ids are tracked for the first 200k spans of a file (about 20 MB of keys); past that
+ * the assembler's own de-duplication still applies but the reader stops reporting.
+ */
+const DUPLICATE_CHECK_LIMIT = 200_000;
+
+/** Reading state of one file. */
+export class ReadContext {
+  readonly ids = new IdDecoder();
+  /** Spans skipped (not yielded). */
+  skipped = 0;
+  private readonly problems = new Map<string, Problem>();
+  private readonly notes = new Map<string, number>();
+  private readonly seen = new Set<string>();
+
+  constructor(
+    readonly file: string,
+    readonly strict: boolean,
+  ) {}
+
+  /**
+   * Records a span (or another part of the file: a line, a resource) that could not be used.
+   * `expected` says what a valid one has; in strict mode this throws at once instead.
+   */
+  skip(location: string, expected: string, got?: string, what: 'span' | 'line' | 'record' = 'span'): void {
+    if (what === 'span') this.skipped++;
+    if (this.strict) throw new TraceFormatError(this.file, location, expected, got);
+    this.count(`${what}|skipped: expected ${expected}`, location, got, true, 1);
+  }
+
+  /** Records something suspicious that was kept (duplicates); never fatal, even in strict mode. */
+  warn(location: string, message: string): void {
+    this.count(message, location, undefined, false, 1);
+  }
+
+  /** Counts one applied leniency (e.g. "base64 ids"), reported in ReadStats.leniencies. */
+  note(leniency: string, n = 1): void {
+    this.notes.set(leniency, (this.notes.get(leniency) ?? 0) + n);
+  }
+
+  /** False once the duplicate check has reached its limit. */
+  get checkingDuplicates(): boolean {
+    return this.seen.size < DUPLICATE_CHECK_LIMIT;
+  }
+
+  /** Reports a span id seen before in this file (the same trace and span id, same half). */
+  checkDuplicate(span: SpanRecord, location: string): void {
+    if (this.seen.size >= DUPLICATE_CHECK_LIMIT) return;
+    const key = span.shared === true ? `${span.traceId}${span.spanId}s` : span.traceId + span.spanId;
+    if (this.seen.has(key)) this.warn(location, 'duplicate span id (same trace and span id as an earlier span; counted once)');
+    else this.seen.add(key);
+  }
+
+  private count(key: string, location: string, got: string | undefined, skips: boolean, n: number): void {
+    const problem = this.problems.get(key);
+    if (problem) problem.count += n;
+    else this.problems.set(key, { count: n, location, got, skips });
+  }
+
+  /** The warnings collected so far, one per kind of problem. */
+  warnings(): ReadWarning[] {
+    return [...this.problems].map(([key, p]) => ({
+      file: this.file,
+      ...(p.location === '' ? {} : { location: p.location }),
+      message: p.skips ? skipMessage(key, p) : `${p.count}× ${key}`,
+      count: p.count,
+    }));
+  }
+
+  /** The leniencies applied, as short human-readable lines. */
+  leniencies(): string[] {
+    const out = [...this.notes].map(([what, n]) => `${what}: ${n}`);
+    const c = this.ids.counts;
+    if (c.base64 > 0) out.push(`base64 ids decoded: ${c.base64}`);
+    if (c.padded > 0) out.push(`short ids left-padded with zeros: ${c.padded}`);
+    if (c.uppercase > 0) out.push(`upper-case hex ids: ${c.uppercase}`);
+    if (c.prefixed > 0) out.push(`0x-prefixed ids: ${c.prefixed}`);
+    return out;
+  }
+}
+
+function skipMessage(key: string, p: Problem): string {
+  const bar = key.indexOf('|');
+  const what = key.slice(0, bar);
+  return `${p.count} ${p.count === 1 ? what : `${what}s`} ${key.slice(bar + 1)}${p.got === undefined ? '' : ` (first: got ${p.got})`}`;
+}

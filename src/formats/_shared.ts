@@ -1,0 +1,50 @@
+/**
+ * @module formats/_shared
+ * Internal helpers the format converters share: locations, time conversion, span kinds.
+ */
+
+import type { SpanKind } from '../model/span.js';
+
+/** Joins a line (or '') and a JSON path into a location for warnings and errors. */
+export function at(where: string, path: string): string {
+  return where === '' ? path : `${where}: ${path}`;
+}
+
+/** A plain object (not null, not an array), for narrowing parsed JSON. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Microseconds (a JSON number or decimal string) as epoch nanoseconds; undefined when invalid. */
+export function microsToNs(raw: unknown): bigint | undefined {
+  if (typeof raw === 'number') {
+    if (!Number.isFinite(raw) || raw < 0) return undefined;
+    // µs since 1970 stay below 2^53 until the year 2255, so the double is exact.
+    return BigInt(Math.round(raw)) * 1000n;
+  }
+  if (typeof raw === 'string' && raw.length > 0) {
+    const n = Number(raw);
+    return Number.isFinite(n) && n >= 0 ? BigInt(Math.round(n)) * 1000n : undefined;
+  }
+  return undefined;
+}
+
+const LOWER_KINDS: Readonly<Record<string, SpanKind>> = {
+  server: 'server',
+  client: 'client',
+  producer: 'producer',
+  consumer: 'consumer',
+  internal: 'internal',
+  unspecified: 'unspecified',
+};
+
+/** A kind written as a word in any case (`server`, `SERVER`, `SpanKind.SERVER`, `SPAN_KIND_SERVER`). */
+export function kindFromName(name: string): SpanKind | undefined {
+  const lower = name.toLowerCase();
+  const direct = LOWER_KINDS[lower];
+  if (direct !== undefined) return direct;
+  const dot = lower.lastIndexOf('.');
+  if (dot >= 0) return LOWER_KINDS[lower.slice(dot + 1)];
+  if (lower.startsWith('span_kind_')) return LOWER_KINDS[lower.slice(10)];
+  return undefined;
+}

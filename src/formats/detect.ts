@@ -1,0 +1,241 @@
+/**
+ * @module formats/detect
+ * Sniffs what a trace file is from its content, never its name: compression by magic bytes
+ * (see `_bytes.ts`), then the layout (JSON lines, one JSON document or concatenated documents,
+ * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (reference section 6):
+ * `resourceSpans`/`batches`/`result`/`trace` → OTLP; `data[]`, `traceID`+`spans` or spans with
+ * `spanID` → Jaeger; `traceId`+`id` → Zipkin; `context.trace_id` → Python console; `schema` =
+ * GPU_SAMPLE_SCHEMA → sidecar GPU samples (read by `gpu-samples.ts`, not as spans).
+ */
+
+import type { TraceFormat } from '../model/span.js';
+import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import { openFile } from './_bytes.js';
+import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
+import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
+import { isObject } from './_shared.js';
+import { describeText, describeValue, TraceFormatError } from './errors.js';
+import { isJaegerDocument } from './jaeger-json.js';
+import { isOtlpDocument } from './otlp-json.js';
+import { isPythonConsoleDocument } from './python-console.js';
+import { isZipkinDocument, isZipkinV1Document } from './zipkin-json.js';
+
+/** The JSON families, before lines/document is known. */
+export type JsonFamily = 'otlp' | 'jaeger' | 'zipkin' | 'python-console' | 'gpu-samples';
+
+/** How the decompressed content is laid out. */
+export type Layout = 'json-lines' | 'json-document' | 'protobuf-records' | 'protobuf-message';
+
+/** What `detectFile` found out about a file. */
+export interface DetectedFile {
+  readonly file: string;
+  readonly format: TraceFormat;
+  readonly compression: Compression;
+  readonly layout: Layout;
+  /** Size on disk. */
+  readonly bytes: number;
+}
+
+/**
+ * Largest single JSON document read whole (decompressed). V8 strings stop at 2^29 − 24 chars
+ * and JSON.parse needs a few times the text in heap; bigger exports must come as JSON lines.
+ */
+export const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
+
+/** Lines longer than this cannot become one JS string. */
+export const MAX_LINE_BYTES = 512 * 1024 * 1024 - 64;
+
+/** Names the JSON family of one parsed document, or undefined when it is none we know. */
+export function classifyDocument(doc: unknown): JsonFamily | undefined {
+  if (isObject(doc) && doc['schema'] === GPU_SAMPLE_SCHEMA) return 'gpu-samples';
+  if (isOtlpDocument(doc)) return 'otlp';
+  if (isJaegerDocument(doc)) return 'jaeger';
+  if (isPythonConsoleDocument(doc)) return 'python-console';
+  if (isZipkinDocument(doc) || isZipkinV1Document(doc)) return 'zipkin';
+  return undefined;
+}
+
+/** The TraceFormat a family is reported as. */
+export function formatOf(family: JsonFamily, layout: Layout, documents: number): TraceFormat {
+  switch (family) {
+    case 'otlp':
+      return layout === 'json-lines' && documents > 1 ? 'otlp-jsonl' : 'otlp-json';
+    case 'jaeger':
+      return 'jaeger-json';
+    case 'zipkin':
+      return 'zipkin-json';
+    case 'python-console':
+      return 'python-console';
+    case 'gpu-samples':
+      return 'gpu-samples';
+  }
+}
+
+/** The error for a document of no known family. */
+export function unknownDocumentError(file: string, location: string, doc: unknown): TraceFormatError {
+  return new TraceFormatError(
+    file,
+    location,
+    'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans)',
+    describeValue(doc),
+  );
+}
+
+/** The result of sniffing the content's layout. */
+export interface Sniffed {
+  readonly opened: OpenedFile;
+  readonly layout: Layout;
+  /** For `json-lines`: whether anything but whitespace follows the first line. */
+  readonly moreLines: boolean;
+}
+
+function isWhitespace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** Offset of the first byte that is not whitespace or a UTF-8 BOM, or -1. */
+function firstContentByte(head: Buffer): number {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && isWhitespace(head[i])) i++;
+  return i < head.length ? i : -1;
+}
+
+async function peekFirstLine(content: ByteSource, from: number): Promise<{ head: Buffer; newline: number }> {
+  let want = 64 * 1024;
+  for (;;) {
+    const head = await content.peek(want);
+    const newline = head.indexOf(0x0a, from);
+    if (newline !== -1 || head.length < want) return { head, newline };
+    if (want >= MAX_LINE_BYTES) return { head, newline: -1 };
+    want = Math.min(want * 8, MAX_LINE_BYTES);
+  }
+}
+
+/** Opens a file and decides its layout (without consuming its content). */
+export async function sniffFile(file: string): Promise<Sniffed> {
+  const opened = await openFile(file);
+  const { content } = opened;
+  const start = await content.peek(4096);
+  if (start.length === 0) throw new TraceFormatError(file, '', 'a trace export', 'an empty file');
+  const first = firstContentByte(start);
+  if (first === -1 && start.length < 4096) throw new TraceFormatError(file, '', 'a trace export', 'a file with only whitespace');
+  // Collector `format: proto`: [u32 BE length][message], a TracesData message starting with
+  // field 1 (0x0A). A first byte that is whitespace, a BOM or a bracket means JSON instead (and a
+  // length of at least 150 MiB, which no exporter writes).
+  const byte = first === -1 ? undefined : start[first];
+  const lead = start[0] ?? 0;
+  // Lengths below 512 MiB have a first byte under 0x20; text never starts with such a byte.
+  if (lead < 0x20 && !isWhitespace(lead) && start.length >= 5 && start[4] === 0x0a) return { opened, layout: 'protobuf-records', moreLines: false };
+  // A bare TracesData message (`.binpb`): field 1 tag, then a binary varint length.
+  if (lead === 0x0a && (byte === undefined || byte < 0x20 || byte >= 0x7f)) {
+    return { opened, layout: 'protobuf-message', moreLines: false };
+  }
+  if (byte !== 0x7b && byte !== 0x5b) {
+    const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
+    const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
+    const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/.test(text);
+    throw new TraceFormatError(
+      file,
+      `${line}:${column}`,
+      "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)",
+      printable ? describeText(text) : 'binary data',
+    );
+  }
+  const { head, newline } = await peekFirstLine(content, first);
+  if (newline === -1) return { opened, layout: 'json-lines', moreLines: false };
+  const line = head.toString('utf8', first, newline);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return { opened, layout: 'json-document', moreLines: false };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { opened, layout: 'json-document', moreLines: false };
+  let next = newline + 1;
+  while (next < head.length && isWhitespace(head[next])) next++;
+  return { opened, layout: 'json-lines', moreLines: next < head.length || head.length > newline + 1 + 4096 };
+}
+
+/**
+ * Parses a whole JSON text that holds one value or several concatenated values (Python's
+ * ConsoleSpanExporter); throws a TraceFormatError with line:column on a syntax error.
+ */
+export function parseJsonDocuments(file: string, text: string): unknown[] {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return [JSON.parse(body)];
+  } catch {
+    // Fall through to the scanner, which splits concatenated values and locates errors.
+  }
+  const values: unknown[] = [];
+  let pos = skipWhitespace(body, 0);
+  while (pos < body.length) {
+    const result = scanJsonValue(body, pos);
+    if (!result.ok) {
+      const { line, column } = lineColumn(body, result.offset);
+      const truncated = result.got === 'end of file';
+      throw new TraceFormatError(file, `${line}:${column}`, result.expected, result.got, truncated ? 'truncated?' : undefined);
+    }
+    values.push(JSON.parse(body.slice(pos, result.end)));
+    pos = skipWhitespace(body, result.end);
+  }
+  return values;
+}
+
+/** Reads the whole decompressed content as text, refusing documents above MAX_DOCUMENT_BYTES. */
+export async function readWholeText(file: string, content: ByteSource): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of content.chunks()) {
+    total += chunk.length;
+    if (total > MAX_DOCUMENT_BYTES) {
+      throw new TraceFormatError(
+        file,
+        '',
+        `JSON lines, or a single JSON document up to ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB`,
+        'a larger single document',
+        'export as JSON lines (Collector file exporter) or split the file',
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+/**
+ * Detects a file's format from its content. Lets the CLI route GPU sample files (format
+ * `gpu-samples`) to the sidecar reader and trace files to `readSpans`. Throws TraceFormatError
+ * for empty files, non-trace content and unknown JSON.
+ */
+export async function detectFile(file: string): Promise<DetectedFile> {
+  const sniffed = await sniffFile(file);
+  const { opened, layout } = sniffed;
+  const base = { file, compression: opened.compression, layout, bytes: opened.bytes };
+  try {
+    if (layout === 'protobuf-records' || layout === 'protobuf-message') return { ...base, format: 'otlp-proto' };
+    let doc: unknown;
+    let documents = 1;
+    if (layout === 'json-lines') {
+      const head = await opened.content.peek(64 * 1024);
+      const newline = head.indexOf(0x0a);
+      const firstLine = head.toString('utf8', 0, newline === -1 ? head.length : newline).replace(/^\uFEFF/, '');
+      try {
+        doc = JSON.parse(firstLine);
+      } catch {
+        const result = scanJsonValue(firstLine, 0);
+        const column = result.ok ? firstLine.length : result.offset + 1;
+        throw new TraceFormatError(file, `1:${column}`, 'a JSON document on the first line', result.ok ? 'more text' : result.got);
+      }
+      documents = sniffed.moreLines ? 2 : 1;
+    } else {
+      const values = parseJsonDocuments(file, await readWholeText(file, opened.content));
+      doc = values[0];
+      documents = values.length;
+    }
+    const family = classifyDocument(doc);
+    if (family === undefined) throw unknownDocumentError(file, layout === 'json-lines' ? '1' : '', doc);
+    return { ...base, format: formatOf(family, layout, documents) };
+  } finally {
+    await opened.content.close();
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * @module formats
+ * Trace export → normalized spans: one reader per format, `detect.ts` sniffs the content,
+ * `readSpans` streams SpanRecords in batches. The public surface of the readers.
+ */
+
+export { readSpans, readAllSpans } from './read.js';
+export type { ReadOptions, ReadStats, ReadWarning } from './read.js';
+export { detectFile, classifyDocument, MAX_DOCUMENT_BYTES } from './detect.js';
+export type { DetectedFile, JsonFamily, Layout } from './detect.js';
+export type { Compression } from './_bytes.js';
+export { TraceFormatError } from './errors.js';
+export { IdDecoder } from './ids.js';
+export { anyValue, otlpAttributes, jaegerTagValue, zipkinTagValue, int64Value } from './attributes.js';
+export { isoToNs } from './python-console.js';
+export { readGpuSamples, isGpuSampleRecord } from './gpu-samples.js';

@@ -1,0 +1,166 @@
+/**
+ * @module formats/jaeger-json
+ * Jaeger JSON → SpanRecords: the query API v1 / UI download envelope `{"data":[Trace…]}`, a bare
+ * Trace object, a bare array of Traces, and `jaeger-anonymizer`'s bare array of spans with an
+ * inline `process`. Times are microseconds; ids may have dropped leading zeros (padded here);
+ * kind comes from the `span.kind` tag and errors from `error=true` / `otel.status_code=ERROR`;
+ * the first `CHILD_OF` reference to the same trace is the parent (else `parentSpanID`), other
+ * references become links.
+ */
+
+import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
+import { at, isObject, kindFromName, microsToNs } from './_shared.js';
+import { jaegerTagValue } from './attributes.js';
+import { describeValue, TraceFormatError } from './errors.js';
+
+function isJaegerSpan(value: unknown): boolean {
+  return isObject(value) && 'spanID' in value && ('operationName' in value || 'process' in value || 'processID' in value);
+}
+
+function isJaegerTrace(value: unknown): boolean {
+  return isObject(value) && Array.isArray(value['spans']) && ('traceID' in value || 'processes' in value);
+}
+
+/** True when a parsed JSON value has one of the Jaeger JSON shapes this module reads. */
+export function isJaegerDocument(doc: unknown): boolean {
+  if (Array.isArray(doc)) return isJaegerSpan(doc[0]) || isJaegerTrace(doc[0]);
+  if (!isObject(doc)) return false;
+  if (isJaegerTrace(doc)) return true;
+  const data = doc['data'];
+  return Array.isArray(data) && (data.length === 0 ? 'total' in doc || 'errors' in doc || Object.keys(doc).length === 1 : isJaegerTrace(data[0]) || isJaegerSpan(data[0]));
+}
+
+interface Process {
+  readonly serviceName: string;
+}
+
+/** Converts one parsed Jaeger document, appending its spans to `out`. */
+export function jaegerDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
+  if (Array.isArray(doc)) {
+    if (isJaegerSpan(doc[0])) {
+      ctx.note('Jaeger bare span array with inline processes (documents)');
+      convertSpans(doc, {}, ctx, out, at(where, '$'));
+    } else {
+      doc.forEach((trace, t) => convertTrace(trace, ctx, out, at(where, `$[${t}]`)));
+    }
+    return;
+  }
+  if (!isObject(doc)) throw new TraceFormatError(ctx.file, at(where, '$'), 'a Jaeger trace or {"data":[…]}', describeValue(doc));
+  if (isJaegerTrace(doc)) {
+    convertTrace(doc, ctx, out, at(where, '$'));
+    return;
+  }
+  const data = doc['data'];
+  if (!Array.isArray(data)) throw new TraceFormatError(ctx.file, at(where, '$.data'), 'an array of Jaeger traces', describeValue(data));
+  data.forEach((trace, t) => {
+    if (isJaegerSpan(trace)) convertSpans([trace], {}, ctx, out, at(where, `$.data[${t}]`));
+    else convertTrace(trace, ctx, out, at(where, `$.data[${t}]`));
+  });
+}
+
+function convertTrace(trace: unknown, ctx: ReadContext, out: SpanRecord[], path: string): void {
+  if (!isObject(trace) || !Array.isArray(trace['spans'])) {
+    ctx.skip(path, 'a Jaeger trace with a spans array', describeValue(trace), 'record');
+    return;
+  }
+  const processes = isObject(trace['processes']) ? (trace['processes'] as Record<string, Process>) : {};
+  convertSpans(trace['spans'], processes, ctx, out, `${path}.spans`);
+}
+
+function convertSpans(spans: unknown[], processes: Record<string, Process>, ctx: ReadContext, out: SpanRecord[], path: string): void {
+  for (let i = 0; i < spans.length; i++) {
+    const span = convertSpan(spans[i], processes, ctx);
+    if (typeof span === 'string') ctx.skip(`${path}[${i}]`, span, describeValue(spans[i]));
+    else out.push(span);
+  }
+}
+
+function serviceOf(raw: Record<string, unknown>, processes: Record<string, Process>): string {
+  const inline = raw['process'];
+  if (isObject(inline) && typeof inline['serviceName'] === 'string') return inline['serviceName'];
+  const id = raw['processID'];
+  if (typeof id === 'string') {
+    const process = processes[id];
+    if (isObject(process) && typeof process.serviceName === 'string') return process.serviceName;
+  }
+  return '';
+}
+
+function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: ReadContext): SpanRecord | string {
+  if (!isObject(raw)) return 'a Jaeger span object';
+  const ids = ctx.ids;
+  const traceId = ids.traceId(raw['traceID']);
+  if (traceId === undefined) return 'a traceID (hex)';
+  const spanId = ids.spanId(raw['spanID']);
+  if (spanId === undefined) return 'a spanID (hex)';
+  const startNs = microsToNs(raw['startTime']);
+  const duration = microsToNs(raw['duration']);
+  if (startNs === undefined || startNs === 0n) return 'a startTime (µs since epoch)';
+  if (duration === undefined) return 'a non-negative duration (µs)';
+
+  let kind: SpanKind = 'unspecified';
+  let error = false;
+  const attributes: Record<string, AttributeValue> = {};
+  const tags = raw['tags'];
+  if (Array.isArray(tags)) {
+    for (const tag of tags as Record<string, unknown>[]) {
+      if (!isObject(tag) || typeof tag['key'] !== 'string') continue;
+      const key = tag['key'];
+      const value = jaegerTagValue(tag['type'], tag['value']);
+      if (value === undefined) continue;
+      // span.kind and error are the span's kind and status, not attributes.
+      if (key === 'span.kind') {
+        kind = kindFromName(String(value)) ?? 'unspecified';
+      } else if (key === 'error') {
+        error = value === true || value === 'true';
+      } else {
+        if (key === 'otel.status_code' && value === 'ERROR') error = true;
+        attributes[key] = value;
+      }
+    }
+  }
+
+  let parentSpanId: string | undefined;
+  const links: { traceId: string; spanId: string }[] = [];
+  const references = raw['references'];
+  if (Array.isArray(references)) {
+    for (const ref of references as Record<string, unknown>[]) {
+      if (!isObject(ref)) continue;
+      const refTrace = ids.traceId(ref['traceID']);
+      const refSpan = ids.spanId(ref['spanID']);
+      if (refTrace === undefined || refSpan === undefined) continue;
+      if (parentSpanId === undefined && ref['refType'] === 'CHILD_OF' && refTrace === traceId) parentSpanId = refSpan;
+      else links.push({ traceId: refTrace, spanId: refSpan });
+    }
+  }
+  if (parentSpanId === undefined && raw['parentSpanID'] !== undefined) parentSpanId = ids.spanId(raw['parentSpanID']);
+
+  const name = raw['operationName'];
+  const record: {
+    traceId: string;
+    spanId: string;
+    parentSpanId?: string;
+    name: string;
+    service: string;
+    kind: SpanKind;
+    startNs: bigint;
+    endNs: bigint;
+    attributes: Record<string, AttributeValue>;
+    error: boolean;
+    links?: { traceId: string; spanId: string }[];
+  } = {
+    traceId,
+    spanId,
+    name: typeof name === 'string' ? name : '',
+    service: serviceOf(raw, processes),
+    kind,
+    startNs,
+    endNs: startNs + duration,
+    attributes,
+    error,
+  };
+  if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
+  if (links.length > 0) record.links = links;
+  return record;
+}

@@ -1,0 +1,210 @@
+/**
+ * @module formats/otlp-json
+ * OTLP/JSON `TracesData` / `ExportTraceServiceRequest` documents → SpanRecords, as leniently as
+ * the Collector reads them: camelCase or snake_case keys, hex or base64 ids, int64 as strings or
+ * numbers (nanoseconds kept exact via BigInt when written as strings), enum integers or names
+ * (`SPAN_KIND_SERVER`, `STATUS_CODE_ERROR`), `resourceSpans` / `batches` (Tempo v1) / `result`
+ * (Jaeger API v3) / `trace` (Tempo v2) wrappers, a bare `ResourceSpans` (Java logging-otlp),
+ * legacy `instrumentationLibrarySpans`; unknown fields ignored. This is the hot path of JSON
+ * lines reading, so the span loop avoids closures and allocations it does not need.
+ */
+
+import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
+import { at, isObject, kindFromName } from './_shared.js';
+import { otlpAttributes, otlpStringAttribute } from './attributes.js';
+import { describeValue, TraceFormatError } from './errors.js';
+
+const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+const SERVICE_NAME = 'service.name';
+
+/** True when a parsed JSON value has one of the OTLP trace shapes this module reads. */
+export function isOtlpDocument(doc: unknown): boolean {
+  if (!isObject(doc)) return false;
+  if ('resourceSpans' in doc || 'resource_spans' in doc || 'batches' in doc) return true;
+  const inner = doc['result'] ?? doc['trace'];
+  if (isObject(inner) && ('resourceSpans' in inner || 'resource_spans' in inner || 'batches' in inner)) return true;
+  return isBareResourceSpans(doc);
+}
+
+function isBareResourceSpans(doc: Record<string, unknown>): boolean {
+  return (
+    'scopeSpans' in doc ||
+    'scope_spans' in doc ||
+    'instrumentationLibrarySpans' in doc ||
+    'instrumentation_library_spans' in doc
+  );
+}
+
+function resourceSpansOf(doc: Record<string, unknown>, ctx: ReadContext, where: string): { list: unknown; path: string } {
+  if (doc['resourceSpans'] !== undefined) return { list: doc['resourceSpans'], path: '$.resourceSpans' };
+  if (doc['resource_spans'] !== undefined) {
+    ctx.note('snake_case keys (documents)');
+    return { list: doc['resource_spans'], path: '$.resource_spans' };
+  }
+  if (doc['batches'] !== undefined) {
+    ctx.note('Tempo `batches` wrapper (documents)');
+    return { list: doc['batches'], path: '$.batches' };
+  }
+  for (const wrapper of ['result', 'trace'] as const) {
+    const inner = doc[wrapper];
+    if (isObject(inner)) {
+      ctx.note(wrapper === 'result' ? 'Jaeger API v3 `result` wrapper (documents)' : 'Tempo v2 `trace` wrapper (documents)');
+      const found = resourceSpansOf(inner, ctx, where);
+      return { list: found.list, path: found.path.replace('$', `$.${wrapper}`) };
+    }
+  }
+  if (isBareResourceSpans(doc)) {
+    ctx.note('bare ResourceSpans without a TracesData wrapper (documents)');
+    return { list: [doc], path: '$' };
+  }
+  throw new TraceFormatError(ctx.file, at(where, '$'), 'an OTLP TracesData object with resourceSpans', describeValue(doc));
+}
+
+/** Converts one parsed OTLP document, appending its spans to `out`. `where` is its line ('' for a whole file). */
+export function otlpDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
+  if (!isObject(doc)) {
+    throw new TraceFormatError(ctx.file, at(where, '$'), 'an OTLP TracesData object', describeValue(doc));
+  }
+  const { list, path } = resourceSpansOf(doc, ctx, where);
+  if (!Array.isArray(list)) {
+    throw new TraceFormatError(ctx.file, at(where, path), 'an array of ResourceSpans', describeValue(list));
+  }
+  for (let r = 0; r < list.length; r++) {
+    const rs = list[r] as Record<string, unknown>;
+    if (!isObject(rs)) {
+      ctx.skip(at(where, `${path}[${r}]`), 'a ResourceSpans object', describeValue(rs), 'record');
+      continue;
+    }
+    const resource = rs['resource'] as { attributes?: unknown } | undefined;
+    const service = (isObject(resource) && otlpStringAttribute(resource.attributes, SERVICE_NAME)) || '';
+    let scopes = rs['scopeSpans'] ?? rs['scope_spans'];
+    if (scopes === undefined) {
+      scopes = rs['instrumentationLibrarySpans'] ?? rs['instrumentation_library_spans'];
+      if (scopes !== undefined) ctx.note('legacy instrumentationLibrarySpans (resources)');
+    }
+    if (scopes === undefined) continue;
+    if (!Array.isArray(scopes)) {
+      ctx.skip(at(where, `${path}[${r}].scopeSpans`), 'an array of ScopeSpans', describeValue(scopes), 'record');
+      continue;
+    }
+    for (let s = 0; s < scopes.length; s++) {
+      const scope = scopes[s] as { spans?: unknown } | null;
+      const spans = scope?.spans;
+      if (spans === undefined) continue;
+      if (!Array.isArray(spans)) {
+        ctx.skip(at(where, `${path}[${r}].scopeSpans[${s}].spans`), 'an array of spans', describeValue(spans), 'record');
+        continue;
+      }
+      for (let i = 0; i < spans.length; i++) {
+        const span = convertSpan(spans[i], service, ctx);
+        if (typeof span === 'string') {
+          ctx.skip(at(where, `${path}[${r}].scopeSpans[${s}].spans[${i}]`), span, problemValue(spans[i], span));
+        } else {
+          out.push(span);
+        }
+      }
+    }
+  }
+}
+
+/** What to show as "got" for a span that failed: the offending field's value. */
+function problemValue(raw: unknown, expected: string): string {
+  if (!isObject(raw)) return describeValue(raw);
+  if (expected.startsWith('a trace id')) return describeValue(raw['traceId'] ?? raw['trace_id']);
+  if (expected.startsWith('a span id')) return describeValue(raw['spanId'] ?? raw['span_id']);
+  if (expected.startsWith('start and end')) {
+    return `start ${describeValue(raw['startTimeUnixNano'] ?? raw['start_time_unix_nano'])}, end ${describeValue(raw['endTimeUnixNano'] ?? raw['end_time_unix_nano'])}`;
+  }
+  return describeValue(raw);
+}
+
+function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
+  if (typeof raw === 'string') {
+    if (raw.length === 0) return undefined;
+    try {
+      const value = BigInt(raw);
+      return value > 0n ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
+    // Exact only below 2^53 ns; today's epoch nanoseconds lose up to ~256 ns as doubles.
+    ctx.note('int64 times written as JSON numbers (spans)');
+    return BigInt(Math.round(raw));
+  }
+  return undefined;
+}
+
+function kindOf(raw: unknown, ctx: ReadContext): SpanKind {
+  if (typeof raw === 'number') return KINDS[raw] ?? 'unspecified';
+  if (raw === undefined || raw === null) return 'unspecified';
+  if (typeof raw === 'string') {
+    ctx.note('span kinds written as enum names (spans)');
+    return kindFromName(raw) ?? 'unspecified';
+  }
+  return 'unspecified';
+}
+
+function isErrorStatus(status: unknown): boolean {
+  if (!isObject(status)) return false;
+  const code = status['code'];
+  // Status code 2 = ERROR; names as Tempo / gogo-jsonpb writes them.
+  return code === 2 || code === 'STATUS_CODE_ERROR' || code === 'ERROR' || code === 'Error';
+}
+
+/** Returns the record, or what a valid span would have had (the skip reason). */
+function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecord | string {
+  if (!isObject(raw)) return 'a span object';
+  const ids = ctx.ids;
+  const traceId = ids.traceId(raw['traceId'] ?? raw['trace_id']);
+  if (traceId === undefined) return 'a trace id (16 bytes, hex or base64)';
+  const spanId = ids.spanId(raw['spanId'] ?? raw['span_id']);
+  if (spanId === undefined) return 'a span id (8 bytes, hex or base64)';
+  const startNs = nanos(raw['startTimeUnixNano'] ?? raw['start_time_unix_nano'], ctx);
+  const endNs = nanos(raw['endTimeUnixNano'] ?? raw['end_time_unix_nano'], ctx);
+  if (startNs === undefined || endNs === undefined) return 'start and end times (int64 ns since epoch)';
+  if (endNs < startNs) return 'an end time at or after the start time';
+  const name = raw['name'];
+  const attributes: Record<string, AttributeValue> = otlpAttributes(raw['attributes']);
+  const parentRaw = raw['parentSpanId'] ?? raw['parent_span_id'];
+  const parentSpanId = parentRaw === undefined || parentRaw === '' ? undefined : ids.spanId(parentRaw);
+  const linksRaw = raw['links'];
+  let links: { traceId: string; spanId: string }[] | undefined;
+  if (Array.isArray(linksRaw) && linksRaw.length > 0) {
+    links = [];
+    for (const link of linksRaw as Record<string, unknown>[]) {
+      if (!isObject(link)) continue;
+      const lt = ids.traceId(link['traceId'] ?? link['trace_id']);
+      const ls = ids.spanId(link['spanId'] ?? link['span_id']);
+      if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
+    }
+  }
+  const record: {
+    traceId: string;
+    spanId: string;
+    parentSpanId?: string;
+    name: string;
+    service: string;
+    kind: SpanKind;
+    startNs: bigint;
+    endNs: bigint;
+    attributes: Record<string, AttributeValue>;
+    error: boolean;
+    links?: { traceId: string; spanId: string }[];
+  } = {
+    traceId,
+    spanId,
+    name: typeof name === 'string' ? name : '',
+    service,
+    kind: kindOf(raw['kind'], ctx),
+    startNs,
+    endNs,
+    attributes,
+    error: isErrorStatus(raw['status']),
+  };
+  if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
+  if (links !== undefined && links.length > 0) record.links = links;
+  return record;
+}

@@ -1,0 +1,239 @@
+/**
+ * @module formats/read
+ * The readers' entry point: `readSpans(file)` sniffs the file (detect.ts), then streams
+ * normalized SpanRecords in batches. JSON lines are split by hand from the decompressed byte
+ * stream and parsed one line at a time, so memory stays flat whatever the file size; a single
+ * JSON document (or concatenated documents) is read whole up to MAX_DOCUMENT_BYTES. Problems
+ * in part of a file skip that part and are reported as counted warnings at the end (strict
+ * mode: the first one throws); problems with the file as a whole throw a TraceFormatError.
+ */
+
+import type { SpanRecord, TraceFormat } from '../model/span.js';
+import { ReadContext } from './_context.js';
+import type { ReadWarning } from './_context.js';
+import { scanJsonValue } from './_json-scan.js';
+import {
+  classifyDocument,
+  formatOf,
+  MAX_LINE_BYTES,
+  parseJsonDocuments,
+  readWholeText,
+  sniffFile,
+  unknownDocumentError,
+} from './detect.js';
+import type { JsonFamily, Layout } from './detect.js';
+import { describeText, TraceFormatError } from './errors.js';
+import { jaegerDocumentToSpans } from './jaeger-json.js';
+import { otlpDocumentToSpans } from './otlp-json.js';
+import { readOtlpProto } from './otlp-proto.js';
+import { pythonConsoleDocumentToSpans } from './python-console.js';
+import { zipkinDocumentToSpans } from './zipkin-json.js';
+
+export type { ReadWarning } from './_context.js';
+
+/** Options of `readSpans`. */
+export interface ReadOptions {
+  /** Throw a TraceFormatError at the first skipped span, line or record. Default false. */
+  readonly strict?: boolean;
+  /** Called once per kind of problem, with its count, when the file has been read. Default: none (see ReadStats.warnings). */
+  readonly onWarning?: (warning: ReadWarning) => void;
+  /** Spans per yielded batch (the last may be smaller, a big document's may be larger). Default 2048. */
+  readonly batchSize?: number;
+}
+
+/** What reading one file gave. */
+export interface ReadStats {
+  readonly file: string;
+  readonly format: TraceFormat;
+  /** Spans yielded. */
+  readonly spans: number;
+  /** Spans skipped as unusable (lines and records skipped are in `warnings`). */
+  readonly skipped: number;
+  /** Size of the file on disk. */
+  readonly bytes: number;
+  /** Leniencies applied (base64 ids, enum names, wrappers, …), one line each with a count. */
+  readonly leniencies: readonly string[];
+  /** The warnings also passed to `onWarning`. */
+  readonly warnings: readonly ReadWarning[];
+}
+
+type Converter = (doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string) => void;
+
+const CONVERTERS: Readonly<Record<Exclude<JsonFamily, 'gpu-samples'>, Converter>> = {
+  otlp: otlpDocumentToSpans,
+  jaeger: jaegerDocumentToSpans,
+  zipkin: zipkinDocumentToSpans,
+  'python-console': pythonConsoleDocumentToSpans,
+};
+
+const DEFAULT_BATCH = 2048;
+
+function converterFor(file: string, family: JsonFamily, location: string): Converter {
+  if (family === 'gpu-samples') {
+    throw new TraceFormatError(file, location, 'a trace export', 'a GPU sample file', 'read it with readGpuSamples / pass it as GPU samples');
+  }
+  return CONVERTERS[family];
+}
+
+/** Splits decompressed bytes into lines (without `\n` / `\r\n`), yielding one array per chunk. */
+async function* splitLines(file: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let lineNo = 0;
+  for await (const chunk of chunks) {
+    const lines: string[] = [];
+    let start = 0;
+    let newline = chunk.indexOf(0x0a, 0);
+    while (newline !== -1) {
+      let end = newline;
+      if (pendingBytes > 0) {
+        pending.push(chunk.subarray(0, end));
+        const joined = Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+        const last = joined.length - 1;
+        lines.push(joined.toString('utf8', 0, joined[last] === 0x0d ? last : joined.length));
+      } else {
+        if (end > start && chunk[end - 1] === 0x0d) end--;
+        lines.push(chunk.toString('utf8', start, end));
+      }
+      lineNo++;
+      start = newline + 1;
+      newline = chunk.indexOf(0x0a, start);
+    }
+    if (start < chunk.length) {
+      pending.push(chunk.subarray(start));
+      pendingBytes += chunk.length - start;
+      if (pendingBytes > MAX_LINE_BYTES) {
+        throw new TraceFormatError(file, `${lineNo + 1}`, 'lines shorter than 512 MiB', 'a longer line', 'split the export');
+      }
+    }
+    if (lines.length > 0) yield lines;
+  }
+  if (pendingBytes > 0) {
+    const joined = Buffer.concat(pending);
+    const last = joined.length - 1;
+    yield [joined.toString('utf8', 0, joined[last] === 0x0d ? last : joined.length)];
+  }
+}
+
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0xfeff) return false;
+  }
+  return true;
+}
+
+/** Where and why a line is not JSON, for a skip warning. */
+function badLine(line: string): { column: number; got: string } {
+  const result = scanJsonValue(line, 0);
+  if (!result.ok) {
+    return { column: result.offset + 1, got: result.got === 'end of file' ? 'end of line (truncated?)' : result.got };
+  }
+  return { column: result.end + 1, got: `more text after the JSON value: ${describeText(line.slice(result.end))}` };
+}
+
+/**
+ * Reads one trace file, yielding normalized spans in batches; the generator's return value is
+ * the file's ReadStats. Throws TraceFormatError for files that are not a readable trace export.
+ */
+export async function* readSpans(file: string, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], ReadStats> {
+  const ctx = new ReadContext(file, options.strict === true);
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const sniffed = await sniffFile(file);
+  const { opened, layout } = sniffed;
+  let family: JsonFamily | undefined;
+  let documents = 0;
+  let spans = 0;
+  let format: TraceFormat | undefined;
+  try {
+    if (layout === 'protobuf-records' || layout === 'protobuf-message') {
+      format = 'otlp-proto';
+      for await (const batch of readOtlpProto(file, opened.content, layout, ctx, batchSize)) {
+        checkDuplicates(ctx, batch, '');
+        spans += batch.length;
+        yield batch;
+      }
+    } else if (layout === 'json-lines') {
+      let out: SpanRecord[] = [];
+      let lineNo = 0;
+      let convert: Converter | undefined;
+      for await (const lines of splitLines(file, opened.content.chunks())) {
+        for (let i = 0; i < lines.length; i++) {
+          const line = lines[i] as string;
+          lineNo++;
+          if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
+          let doc: unknown;
+          try {
+            doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
+          } catch {
+            const bad = badLine(line);
+            ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
+            continue;
+          }
+          if (convert === undefined) {
+            family = classifyDocument(doc);
+            if (family === undefined) throw unknownDocumentError(file, `${lineNo}`, doc);
+            convert = converterFor(file, family, `${lineNo}`);
+          }
+          documents++;
+          const before = out.length;
+          try {
+            convert(doc, ctx, out, `${lineNo}`);
+          } catch (error) {
+            if (!(error instanceof TraceFormatError) || ctx.strict) throw error;
+            ctx.skip(error.location, error.expected, error.got, 'line');
+          }
+          checkDuplicates(ctx, out, `${lineNo}`, before);
+          if (out.length >= batchSize) {
+            spans += out.length;
+            yield out;
+            out = [];
+          }
+        }
+      }
+      if (out.length > 0) {
+        spans += out.length;
+        yield out;
+      }
+      if (family === undefined) throw new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
+    } else {
+      const values = parseJsonDocuments(file, await readWholeText(file, opened.content));
+      family = classifyDocument(values[0]);
+      if (family === undefined) throw unknownDocumentError(file, '', values[0]);
+      const convert = converterFor(file, family, '');
+      const out: SpanRecord[] = [];
+      values.forEach((doc, d) => convert(doc, ctx, out, values.length > 1 ? `document ${d + 1}` : ''));
+      documents = values.length;
+      checkDuplicates(ctx, out, '');
+      for (let i = 0; i < out.length; i += batchSize) {
+        const batch = out.slice(i, i + batchSize);
+        spans += batch.length;
+        yield batch;
+      }
+    }
+  } finally {
+    await opened.content.close();
+  }
+  format ??= formatOf(family ?? 'otlp', layout as Layout, documents);
+  const warnings = ctx.warnings();
+  if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
+  return { file, format, spans, skipped: ctx.skipped, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings };
+}
+
+function checkDuplicates(ctx: ReadContext, spans: readonly SpanRecord[], location: string, from = 0): void {
+  if (!ctx.checkingDuplicates) return;
+  for (let i = from; i < spans.length; i++) ctx.checkDuplicate(spans[i] as SpanRecord, location);
+}
+
+/** Reads every span of a file into one array (tests and small files; prefer `readSpans`). */
+export async function readAllSpans(file: string, options: ReadOptions = {}): Promise<{ spans: SpanRecord[]; stats: ReadStats }> {
+  const spans: SpanRecord[] = [];
+  const reader = readSpans(file, options);
+  for (;;) {
+    const next = await reader.next();
+    if (next.done === true) return { spans, stats: next.value };
+    for (const span of next.value) spans.push(span);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * @module formats/zipkin-json
+ * Zipkin v2 JSON → SpanRecords: a span array (`/api/v2/trace/{id}`, UI download), an array of
+ * arrays (`/api/v2/traces`) or a single span object. Times are microseconds. Tags are strings on
+ * the wire; numeric and boolean ones are read back as numbers and booleans. The server half of a
+ * shared client/server span (`shared: true`) is kept and marked `shared`.
+ *
+ * Spans without `timestamp` or `duration` are incomplete by Zipkin's own definition ("absent if
+ * incomplete"): they are skipped with a warning rather than read as zero-length, which would
+ * pull phase percentiles towards 0. Zipkin v1 (`binaryAnnotations`) is reported as unsupported.
+ */
+
+import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
+import { at, isObject, kindFromName, microsToNs } from './_shared.js';
+import { zipkinTagValue } from './attributes.js';
+import { describeValue, TraceFormatError } from './errors.js';
+
+function isZipkinSpan(value: unknown): boolean {
+  return isObject(value) && 'traceId' in value && 'id' in value;
+}
+
+/** True when a parsed value is Zipkin v1 JSON (which this reader does not support). */
+export function isZipkinV1Document(doc: unknown): boolean {
+  const first = Array.isArray(doc) ? (Array.isArray(doc[0]) ? doc[0][0] : doc[0]) : doc;
+  return isZipkinSpan(first) && isObject(first) && ('binaryAnnotations' in first || (Array.isArray(first['annotations']) && isObject(first['annotations'][0]) && 'endpoint' in first['annotations'][0]));
+}
+
+/** True when a parsed JSON value has one of the Zipkin v2 shapes this module reads. */
+export function isZipkinDocument(doc: unknown): boolean {
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) return true;
+    const first = doc[0];
+    return isZipkinSpan(first) || (Array.isArray(first) && (first.length === 0 || isZipkinSpan(first[0])));
+  }
+  return isZipkinSpan(doc);
+}
+
+/** Converts one parsed Zipkin v2 document, appending its spans to `out`. */
+export function zipkinDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
+  if (isZipkinV1Document(doc)) {
+    throw new TraceFormatError(ctx.file, at(where, '$'), 'Zipkin v2 JSON', 'Zipkin v1 JSON (binaryAnnotations), which is not supported', 're-export with the v2 API: /api/v2/trace/{id}');
+  }
+  if (!Array.isArray(doc)) {
+    if (!isZipkinSpan(doc)) throw new TraceFormatError(ctx.file, at(where, '$'), 'a Zipkin v2 span or span array', describeValue(doc));
+    ctx.note('Zipkin single span object (documents)');
+    convertList([doc], ctx, out, at(where, '$'));
+    return;
+  }
+  if (doc.length > 0 && Array.isArray(doc[0])) {
+    doc.forEach((trace, t) => {
+      if (Array.isArray(trace)) convertList(trace, ctx, out, at(where, `$[${t}]`));
+      else ctx.skip(at(where, `$[${t}]`), 'an array of Zipkin spans', describeValue(trace), 'record');
+    });
+    return;
+  }
+  convertList(doc, ctx, out, at(where, '$'));
+}
+
+function convertList(spans: unknown[], ctx: ReadContext, out: SpanRecord[], path: string): void {
+  for (let i = 0; i < spans.length; i++) {
+    const span = convertSpan(spans[i], ctx);
+    if (typeof span === 'string') ctx.skip(`${path}[${i}]`, span, describeValue(spans[i]));
+    else out.push(span);
+  }
+}
+
+function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
+  if (!isObject(raw)) return 'a Zipkin span object';
+  const ids = ctx.ids;
+  const traceId = ids.traceId(raw['traceId']);
+  if (traceId === undefined) return 'a traceId (16 or 32 hex)';
+  const spanId = ids.spanId(raw['id']);
+  if (spanId === undefined) return 'an id (16 hex)';
+  const startNs = microsToNs(raw['timestamp']);
+  if (startNs === undefined || startNs === 0n) return 'a timestamp (µs; absent means the span is incomplete)';
+  const duration = microsToNs(raw['duration']);
+  if (duration === undefined) return 'a duration (µs; absent means the span is incomplete)';
+
+  const attributes: Record<string, AttributeValue> = {};
+  let error = false;
+  const tags = raw['tags'];
+  if (isObject(tags)) {
+    for (const key in tags) {
+      const value = tags[key];
+      if (key === 'error') {
+        // Zipkin marks failures by the presence of the `error` tag; its value is the message.
+        error = value !== 'false';
+        if (typeof value === 'string' && value !== 'true' && value !== 'false' && value !== '') attributes['error.message'] = value;
+        continue;
+      }
+      attributes[key] = typeof value === 'string' ? zipkinTagValue(value) : typeof value === 'number' || typeof value === 'boolean' ? value : String(value);
+    }
+  }
+  const remote = raw['remoteEndpoint'];
+  if (isObject(remote) && typeof remote['serviceName'] === 'string' && attributes['peer.service'] === undefined) {
+    attributes['peer.service'] = remote['serviceName'];
+  }
+  const local = raw['localEndpoint'];
+  const kindRaw = raw['kind'];
+  // Zipkin leaves kind out for local (in-process) spans.
+  const kind: SpanKind = typeof kindRaw === 'string' ? (kindFromName(kindRaw) ?? 'unspecified') : 'internal';
+  const parentSpanId = raw['parentId'] === undefined ? undefined : ids.spanId(raw['parentId']);
+  const name = raw['name'];
+  const record: {
+    traceId: string;
+    spanId: string;
+    parentSpanId?: string;
+    name: string;
+    service: string;
+    kind: SpanKind;
+    startNs: bigint;
+    endNs: bigint;
+    attributes: Record<string, AttributeValue>;
+    error: boolean;
+    shared?: boolean;
+  } = {
+    traceId,
+    spanId,
+    name: typeof name === 'string' ? name : '',
+    service: isObject(local) && typeof local['serviceName'] === 'string' ? local['serviceName'] : '',
+    kind,
+    startNs,
+    endNs: startNs + duration,
+    attributes,
+    error,
+  };
+  if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
+  if (raw['shared'] === true) record.shared = true;
+  return record;
+}
