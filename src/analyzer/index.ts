@@ -1,0 +1,223 @@
+/**
+ * @module analyzer
+ * Trace files → analysis: read every file (merged by trace id), rebuild each request's phase
+ * timings, measure per-model percentiles, and diagnose each model. Apart from reading the input
+ * files this is pure: the result is plain data, rendered by `report/`.
+ */
+import type { SpanRecord, TraceFormat } from '../model/span.js';
+import type { RequestTiming } from '../model/request.js';
+import type { ModelSummary } from '../model/summary.js';
+import type { Diagnosis } from '../model/diagnosis.js';
+import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
+import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
+import type { ReadStats } from '../formats/index.js';
+import { DEFAULT_THRESHOLDS, diagnose } from './diagnose/index.js';
+import { summarizeDevice } from './device.js';
+import type { TimeWindow } from './device.js';
+import type { DiagnoseOptions } from './diagnose/index.js';
+import { RequestAssembler } from './assemble.js';
+import type { AssembleOptions, AssemblyStats } from './assemble.js';
+import type { GenericReport } from './generic.js';
+import { groupByModel, summarize } from './measure.js';
+
+export { RequestAssembler, assembleRequests } from './assemble.js';
+export type { AssembleOptions, AssemblyResult, AssemblyStats } from './assemble.js';
+export { GenericAccumulator } from './generic.js';
+export type { GenericReport, OperationTime } from './generic.js';
+export { summarize, summarizeByModel, groupByModel } from './measure.js';
+
+/** Options of `analyzeFiles` / `analyzeSpans`. */
+export interface AnalyzeOptions extends AssembleOptions {
+  /** Turn skipped parts of a file into an error instead of a warning. Default false. */
+  readonly strict?: boolean;
+  /** Only analyse requests of this model. Default: all models. */
+  readonly model?: string;
+  /** How many operations the generic report lists. Default 10. */
+  readonly topOperations?: number;
+  /** Diagnosis options (thresholds, SLO); `false` skips the diagnosis. Default: defaults. */
+  readonly diagnose?: DiagnoseOptions | false;
+  /** GPU sidecar samples; summarized over the traced window into device evidence for the diagnosis. */
+  readonly gpuSamples?: readonly GpuSample[];
+}
+
+/** One input file: what it was and how much of it was used. */
+export interface FileSummary {
+  readonly file: string;
+  readonly format: TraceFormat;
+  /** Spans read from the file. */
+  readonly spans: number;
+  /** Spans (or lines, records) skipped as unreadable. */
+  readonly skipped: number;
+  /** Leniencies applied while reading (base64 ids, snake_case keys, …), for `--verbose`. */
+  readonly leniencies: readonly string[];
+}
+
+/** A problem worth telling the user, counted. */
+export interface AnalysisWarning {
+  /** The file it concerns, absent for problems across files. */
+  readonly file?: string;
+  readonly location?: string;
+  readonly message: string;
+  readonly count: number;
+}
+
+/** Everything learnt about one model. */
+export interface ModelAnalysis {
+  readonly summary: ModelSummary;
+  /** Absent until the diagnosis stage runs. */
+  readonly diagnosis?: Diagnosis;
+}
+
+/** The result of one analysis run: plain data for `report/`. */
+export interface AnalysisResult {
+  readonly files: readonly FileSummary[];
+  readonly warnings: readonly AnalysisWarning[];
+  /** Spans received from all files. */
+  readonly spans: number;
+  readonly traces: number;
+  /** Requests analysed (after the model filter). */
+  readonly requests: number;
+  /** First request start and last request end, ns since epoch; absent without requests. */
+  readonly window?: { readonly startNs: bigint; readonly endNs: bigint };
+  /** All analysed requests together; absent without requests. */
+  readonly overall?: ModelSummary;
+  /** Per model, most requests first. */
+  readonly models: readonly ModelAnalysis[];
+  /** Self time and critical path by operation, when no request follows the convention. */
+  readonly generic?: GenericReport;
+  readonly assembly: Readonly<AssemblyStats>;
+  /** The per-request rows the summaries were computed from (not serialized by reports). */
+  readonly timings: readonly RequestTiming[];
+  /** GPU evidence over the traced window (from GPU sample files), empty without samples. */
+  readonly device: readonly DeviceEvidence[];
+}
+
+/**
+ * Reads, assembles, measures and diagnoses the given trace files. Every file is checked
+ * (format sniffed from its content) before any is read, so a wrong file fails fast.
+ * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
+ */
+export async function analyzeFiles(files: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const traceFiles: string[] = [];
+  const sampleFiles: string[] = [];
+  for (const file of files) ((await detectFile(file)).format === 'gpu-samples' ? sampleFiles : traceFiles).push(file);
+  const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
+  for (const file of sampleFiles) for (const sample of await readGpuSamples(file)) gpuSamples.push(sample);
+  const sources = traceFiles.map((file) => ({ file, reader: readSpans(file, { strict: options.strict ?? false }) }));
+  const fileStats = new Map<string, ReadStats>();
+  const batches = mergeByTime(sources, (file, stats) => fileStats.set(file, stats));
+  const result = await analyzeSpans(batches, { ...options, gpuSamples });
+  const fileSummaries: FileSummary[] = files.map((file) => {
+    const stats = fileStats.get(file);
+    if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
+    return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies };
+  });
+  const readWarnings: AnalysisWarning[] = [...fileStats.values()].flatMap((s) => s.warnings);
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...result.warnings] };
+}
+
+/** The pipeline after reading: spans → requests → summaries → diagnoses. */
+export async function analyzeSpans(batches: AsyncIterable<readonly SpanRecord[]> | Iterable<readonly SpanRecord[]>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const assembler = new RequestAssembler(options);
+  for await (const batch of batches) assembler.add(batch);
+  const { requests: all, stats, generic } = assembler.finish();
+  const requests = options.model === undefined ? all : all.filter((r) => r.model === options.model);
+  const warnings = assemblyWarnings(stats);
+  if (options.model !== undefined && requests.length === 0 && all.length > 0) {
+    const models = [...groupByModel(all).keys()].join(', ');
+    warnings.push({ message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
+  }
+  const diagnoseOptions = options.diagnose;
+  const device = deviceEvidence(requests, options.gpuSamples ?? []);
+  if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
+    warnings.push({ message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
+  }
+  const models: ModelAnalysis[] = [...groupByModel(requests)]
+    .map(([model, list]): ModelAnalysis => {
+      const summary = summarize(model, list);
+      if (diagnoseOptions === false) return { summary };
+      const input = { model, requests: list, summary, ...(device.length > 0 ? { device } : {}) };
+      return { summary, diagnosis: diagnose(input, diagnoseOptions) };
+    })
+    .sort((a, b) => b.summary.requests - a.summary.requests || a.summary.model.localeCompare(b.summary.model));
+  const overall = requests.length > 0 ? summarize(models.length === 1 ? models[0]!.summary.model : '(all models)', requests) : undefined;
+  const genericReport = generic.report(options.topOperations ?? 10);
+  return {
+    files: [],
+    warnings,
+    spans: stats.spans,
+    traces: stats.traces,
+    requests: requests.length,
+    ...(overall ? { window: { startNs: overall.windowStartNs, endNs: overall.windowEndNs }, overall } : {}),
+    models,
+    ...(all.length === 0 && genericReport.traces > 0 ? { generic: genericReport } : {}),
+    assembly: stats,
+    timings: requests,
+    device,
+  };
+}
+
+/** GPU evidence over the requests' window, in as many equal-time windows as the diagnosis uses. */
+function deviceEvidence(requests: readonly RequestTiming[], samples: readonly GpuSample[]): DeviceEvidence[] {
+  if (samples.length === 0 || requests.length === 0) return [];
+  let startMs = Infinity;
+  let endMs = -Infinity;
+  for (const r of requests) {
+    const start = Number(r.startNs / 1_000_000n);
+    startMs = Math.min(startMs, start);
+    endMs = Math.max(endMs, start + r.e2eMs);
+  }
+  const count = DEFAULT_THRESHOLDS['windows.count'];
+  const step = (endMs - startMs) / count;
+  const windows: TimeWindow[] = Array.from({ length: count }, (_, i) => ({ startMs: startMs + i * step, endMs: i === count - 1 ? endMs : startMs + (i + 1) * step }));
+  return summarizeDevice(samples, { startMs, endMs }, windows);
+}
+
+/** Turns the assembler's counts into warnings, one per kind of problem. */
+function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
+  const out: AnalysisWarning[] = [];
+  const add = (count: number, message: string): void => {
+    if (count > 0) out.push({ message: `${count} ${message}`, count });
+  };
+  add(stats.duplicateSpans, `duplicate span${s(stats.duplicateSpans)} (same trace, span id and kind) counted once`);
+  add(stats.invalidSpans, `span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'} skipped`);
+  add(stats.lateSpans, `span${s(stats.lateSpans)} arrived after their trace was finalized and were not used (raise --idle-spans for inputs whose traces are spread far apart)`);
+  add(stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above them (missing parent or no inference.model.name on the request span)`);
+  add(stats.clockSkewRequests, `request${s(stats.clockSkewRequests)} with clock skew between client and server (server span outside its client span; re-centred, network clamped at 0)`);
+  return out;
+}
+
+function s(n: number): string {
+  return n === 1 ? '' : 's';
+}
+
+interface Source {
+  readonly file: string;
+  readonly reader: AsyncGenerator<SpanRecord[], ReadStats>;
+}
+
+/**
+ * Reads several files as one stream, always pulling next from the file whose last batch is the
+ * oldest: exports of the same period (client side, server side) then reach the assembler in
+ * step, so their traces merge before the assembler's idle window closes them.
+ */
+async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void): AsyncGenerator<SpanRecord[]> {
+  const live: { source: Source; cursor: bigint }[] = [];
+  for (const source of sources) live.push({ source, cursor: -1n });
+  while (live.length > 0) {
+    let pick = 0;
+    for (let i = 1; i < live.length; i++) if (live[i]!.cursor < live[pick]!.cursor) pick = i;
+    const entry = live[pick]!;
+    const next = await entry.source.reader.next();
+    if (next.done === true) {
+      done(entry.source.file, next.value);
+      live.splice(pick, 1);
+      continue;
+    }
+    const batch = next.value;
+    let latest = entry.cursor;
+    for (const span of batch) if (span.startNs > latest) latest = span.startNs;
+    entry.cursor = latest;
+    if (batch.length > 0) yield batch;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * @module report/_format
+ * Internal: number, time and table formatting shared by the text and markdown reports.
+ */
+import type { TraceFormat } from '../model/span.js';
+
+/** Milliseconds with precision that suits their size: 0.42, 12.3, 1,234. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 1000) return ms.toFixed(1);
+  return Math.round(ms).toLocaleString('en-US');
+}
+
+/** A 0–1 share as a percentage: 63.2%. */
+export function formatShare(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+/** An integer with thousands separators. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${String(Math.floor(seconds % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(seconds / 3600)} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** ns since epoch → ISO 8601 UTC with milliseconds. */
+export function isoTime(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
+}
+
+/** "2026-01-01 10:00:00 → 10:00:30 UTC (30.0 s)"; the end drops the date when it is the same day. */
+export function formatWindow(startNs: bigint, endNs: bigint): string {
+  const start = isoTime(startNs).replace('T', ' ').replace(/\.\d+Z$/, '');
+  const endIso = isoTime(endNs).replace('T', ' ').replace(/\.\d+Z$/, '');
+  const end = endIso.slice(0, 10) === start.slice(0, 10) ? endIso.slice(11) : endIso;
+  return `${start} → ${end} UTC (${formatDuration(Number(endNs - startNs) / 1e9)})`;
+}
+
+/** Human name of an input format. */
+export function formatName(format: TraceFormat): string {
+  const names: Record<TraceFormat, string> = {
+    'otlp-json': 'OTLP JSON',
+    'otlp-jsonl': 'OTLP JSON lines',
+    'otlp-proto': 'OTLP protobuf',
+    'jaeger-json': 'Jaeger JSON',
+    'zipkin-json': 'Zipkin v2 JSON',
+    'python-console': 'Python console spans',
+    'triton-trace': 'Triton trace',
+    'gpu-samples': 'GPU samples',
+  };
+  return names[format];
+}
+
+/** Shortens text to `width` characters with an ellipsis in the middle (keeps file names recognisable). */
+export function fit(text: string, width: number): string {
+  if (text.length <= width) return text;
+  if (width <= 1) return '…';
+  const head = Math.ceil((width - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`;
+}
+
+/** Shortens text to `width` characters with a trailing ellipsis. */
+export function truncate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
+}
+
+/** A horizontal bar of `width` cells for a 0–1 share, in eighths. */
+export function bar(share: number, width: number): string {
+  const eighths = Math.round(Math.min(1, Math.max(0, share)) * width * 8);
+  const full = Math.floor(eighths / 8);
+  const rest = eighths % 8;
+  return '█'.repeat(full) + (rest > 0 ? '▏▎▍▌▋▊▉'[rest - 1]! : '');
+}

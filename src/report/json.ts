@@ -1,0 +1,193 @@
+/**
+ * @module report/json
+ * The `--json` output: a stable, documented schema (docs/json-schema.md). Keys are snake_case,
+ * times in milliseconds (`*_ms`), shares 0–1, timestamps ISO 8601 UTC with the exact
+ * nanoseconds alongside as decimal strings. New fields may be added; existing ones keep their
+ * meaning within schema version 1.
+ */
+import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
+import type { OperationTime } from '../analyzer/generic.js';
+import type { Diagnosis } from '../model/diagnosis.js';
+import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { PhaseOrOther } from '../semconv.js';
+import { isoTime } from './_format.js';
+
+/** Schema id written as `schema`. */
+export const JSON_SCHEMA_ID = 'latency-doctor/analysis@1';
+
+/** A latency distribution in the JSON report. */
+export interface JsonPercentiles {
+  count: number;
+  mean_ms: number;
+  p50_ms: number;
+  p90_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+/** One phase in the JSON report. */
+export interface JsonPhase extends JsonPercentiles {
+  /** Σ phase time ÷ Σ e2e time, 0–1. */
+  share: number;
+  /** Requests that have this phase. */
+  present: number;
+}
+
+/** One model in the JSON report. */
+export interface JsonModel {
+  model: string;
+  services: string[];
+  requests: number;
+  errors: number;
+  throughput_rps: number;
+  window: JsonWindow;
+  runtime: string | null;
+  runtime_provider: string | null;
+  precision: string | null;
+  device: string | null;
+  model_version: string | null;
+  e2e: JsonPercentiles;
+  phases: Partial<Record<PhaseOrOther, JsonPhase>>;
+  coverage: number;
+  diagnosis: Diagnosis | null;
+}
+
+/** A time window. */
+export interface JsonWindow {
+  start: string;
+  end: string;
+  start_unix_nano: string;
+  end_unix_nano: string;
+  duration_s: number;
+}
+
+/** One operation of the generic report. */
+export interface JsonOperation {
+  service: string;
+  operation: string;
+  spans: number;
+  total_ms: number;
+  self_ms: number;
+  critical_path_ms: number;
+  critical_path_share: number;
+}
+
+/** The whole `--json` document. */
+export interface JsonReport {
+  schema: typeof JSON_SCHEMA_ID;
+  files: { file: string; format: string; spans: number; skipped: number }[];
+  spans: number;
+  traces: number;
+  requests: number;
+  window: JsonWindow | null;
+  throughput_rps: number | null;
+  e2e: JsonPercentiles | null;
+  phases: Partial<Record<PhaseOrOther, JsonPhase>>;
+  coverage: number | null;
+  models: JsonModel[];
+  /** The diagnosis of the model with the most requests (every model's is under `models[]`). */
+  diagnosis: Diagnosis | null;
+  generic: { traces: number; spans: number; root_ms: number; by_critical_path: JsonOperation[]; by_self_time: JsonOperation[] } | null;
+  assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; unattached_phase_spans: number; clock_skew_requests: number };
+  warnings: { file: string | null; location: string | null; message: string; count: number }[];
+}
+
+/** Builds the JSON report object. */
+export function toJsonReport(result: AnalysisResult): JsonReport {
+  const overall = result.overall;
+  const first = result.models[0];
+  return {
+    schema: JSON_SCHEMA_ID,
+    files: result.files.map((f) => ({ file: f.file, format: f.format, spans: f.spans, skipped: f.skipped })),
+    spans: result.spans,
+    traces: result.traces,
+    requests: result.requests,
+    window: result.window ? window(result.window.startNs, result.window.endNs) : null,
+    throughput_rps: overall ? round(overall.throughputRps) : null,
+    e2e: overall ? percentiles(overall.e2e) : null,
+    phases: overall ? phases(overall) : {},
+    coverage: overall ? round(overall.coverage) : null,
+    models: result.models.map(model),
+    diagnosis: first?.diagnosis ?? null,
+    generic: result.generic
+      ? {
+          traces: result.generic.traces,
+          spans: result.generic.spans,
+          root_ms: round(result.generic.rootMs),
+          by_critical_path: result.generic.byCriticalPath.map(operation),
+          by_self_time: result.generic.bySelfTime.map(operation),
+        }
+      : null,
+    assembly: {
+      traces: result.assembly.traces,
+      request_traces: result.assembly.requestTraces,
+      duplicate_spans: result.assembly.duplicateSpans,
+      late_spans: result.assembly.lateSpans,
+      invalid_spans: result.assembly.invalidSpans,
+      orphan_spans: result.assembly.orphanSpans,
+      unattached_phase_spans: result.assembly.unattachedPhaseSpans,
+      clock_skew_requests: result.assembly.clockSkewRequests,
+    },
+    warnings: result.warnings.map((w) => ({ file: w.file ?? null, location: w.location ?? null, message: w.message, count: w.count })),
+  };
+}
+
+/** Renders the JSON report (pretty-printed, ends with a newline). */
+export function renderJson(result: AnalysisResult): string {
+  return JSON.stringify(toJsonReport(result), null, 2) + '\n';
+}
+
+function model(m: ModelAnalysis): JsonModel {
+  const s = m.summary;
+  return {
+    model: s.model,
+    services: [...s.services],
+    requests: s.requests,
+    errors: s.errors,
+    throughput_rps: round(s.throughputRps),
+    window: window(s.windowStartNs, s.windowEndNs),
+    runtime: s.runtime ?? null,
+    runtime_provider: s.runtimeProvider ?? null,
+    precision: s.precision ?? null,
+    device: s.device ?? null,
+    model_version: s.modelVersion ?? null,
+    e2e: percentiles(s.e2e),
+    phases: phases(s),
+    coverage: round(s.coverage),
+    diagnosis: m.diagnosis ?? null,
+  };
+}
+
+function phases(s: ModelSummary): Partial<Record<PhaseOrOther, JsonPhase>> {
+  const out: Partial<Record<PhaseOrOther, JsonPhase>> = {};
+  for (const [phase, p] of Object.entries(s.phases) as [PhaseOrOther, PhaseSummary][]) {
+    out[phase] = { ...percentiles(p), share: round(p.share), present: p.present };
+  }
+  return out;
+}
+
+function percentiles(p: Percentiles): JsonPercentiles {
+  return { count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
+}
+
+function window(startNs: bigint, endNs: bigint): JsonWindow {
+  return { start: isoTime(startNs), end: isoTime(endNs), start_unix_nano: startNs.toString(), end_unix_nano: endNs.toString(), duration_s: round(Number(endNs - startNs) / 1e9) };
+}
+
+function operation(o: OperationTime): JsonOperation {
+  return {
+    service: o.service,
+    operation: o.operation,
+    spans: o.spans,
+    total_ms: round(o.totalMs),
+    self_ms: round(o.selfMs),
+    critical_path_ms: round(o.criticalPathMs),
+    critical_path_share: round(o.criticalPathShare),
+  };
+}
+
+/** Six decimals: ns resolution for ms values, enough for shares; keeps the output readable. */
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

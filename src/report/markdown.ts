@@ -1,0 +1,72 @@
+/**
+ * @module report/markdown
+ * The `--markdown` output, for pasting into an incident ticket: a summary line, the diagnosis
+ * headline, and per model a phase table in GitHub-flavoured Markdown.
+ */
+import type { AnalysisResult } from '../analyzer/index.js';
+import type { OperationTime } from '../analyzer/generic.js';
+import type { ModelSummary } from '../model/summary.js';
+import { OTHER, PHASES } from '../semconv.js';
+import type { PhaseOrOther } from '../semconv.js';
+import { formatCount, formatMs, formatName, formatShare, formatWindow } from './_format.js';
+
+/** Renders the analysis as Markdown (ends with a newline). */
+export function renderMarkdown(result: AnalysisResult): string {
+  const out: string[] = ['## Inference latency report (latency-doctor)', ''];
+  const window = result.window ? ` over ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
+  out.push(`**${formatCount(result.requests)} requests** analysed from ${formatCount(result.spans)} spans${window}.`, '');
+
+  // ── Diagnosis slot: one headline per diagnosed model. ──
+  for (const m of result.models) {
+    if (m.diagnosis === undefined) continue;
+    const named = result.models.length > 1 ? ` (${escape(m.diagnosis.model)})` : '';
+    out.push(`> **Diagnosis${named}: ${m.diagnosis.primary ?? 'nothing stands out'}** — ${escape(m.diagnosis.headline)}`, '');
+  }
+
+  for (const m of result.models) out.push(...modelSection(m.summary), '');
+
+  if (result.requests === 0 && result.generic) {
+    out.push('No request spans follow the span convention; operations on the critical path instead:', '');
+    out.push(...operations(result.generic.byCriticalPath), '');
+  }
+
+  out.push('<details><summary>Input</summary>', '');
+  out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
+  for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'")}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
+  if (result.warnings.length > 0) {
+    out.push('', '**Warnings**', '');
+    for (const w of result.warnings) out.push(`- ${w.file === undefined ? '' : `\`${w.file}\`: `}${escape(w.message)}`);
+  }
+  out.push('', '</details>');
+  return out.join('\n') + '\n';
+}
+
+function modelSection(s: ModelSummary): string[] {
+  const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
+  const lines = [
+    `### Model \`${s.model}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
+    '',
+    `${formatCount(s.requests)} requests, ${s.throughputRps.toFixed(1)} req/s, ${formatCount(s.errors)} errors; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
+    '',
+    '| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const p of [...PHASES, OTHER] as PhaseOrOther[]) {
+    const ps = s.phases[p];
+    if (ps === undefined) continue;
+    lines.push(`| ${p} | ${formatMs(ps.p50Ms)} | ${formatMs(ps.p95Ms)} | ${formatMs(ps.p99Ms)} | ${formatMs(ps.maxMs)} | ${formatShare(ps.share)} |`);
+  }
+  lines.push(`| **end-to-end** | **${formatMs(s.e2e.p50Ms)}** | **${formatMs(s.e2e.p95Ms)}** | **${formatMs(s.e2e.p99Ms)}** | **${formatMs(s.e2e.maxMs)}** | 100% |`);
+  return lines;
+}
+
+function operations(ops: readonly OperationTime[]): string[] {
+  const lines = ['| Service | Operation | Spans | Critical path ms | Share | Self ms |', '|---|---|---:|---:|---:|---:|'];
+  for (const o of ops) lines.push(`| ${escape(o.service)} | ${escape(o.operation)} | ${formatCount(o.spans)} | ${formatMs(o.criticalPathMs)} | ${formatShare(o.criticalPathShare)} | ${formatMs(o.selfMs)} |`);
+  return lines;
+}
+
+/** Keeps user-controlled names from breaking tables or formatting. */
+function escape(text: string): string {
+  return text.replace(/[|*_`<>[\]\\]/g, (ch) => `\\${ch}`).replace(/\r?\n/g, ' ');
+}

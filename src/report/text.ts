@@ -1,0 +1,131 @@
+/**
+ * @module report/text
+ * The terminal report: what was read, how many requests, over which window, and per model a
+ * phase table (p50/p95/p99/max in ms and share of end-to-end time) with e2e percentiles below it.
+ * Fits 80 columns; colour only when the caller says the output is a terminal.
+ */
+import pc from 'picocolors';
+import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
+import type { GenericReport, OperationTime } from '../analyzer/generic.js';
+import type { Diagnosis } from '../model/diagnosis.js';
+import type { ModelSummary, Percentiles } from '../model/summary.js';
+import { OTHER, PHASES } from '../semconv.js';
+import type { PhaseOrOther } from '../semconv.js';
+import { bar, fit, formatCount, formatMs, formatName, formatShare, formatWindow, truncate } from './_format.js';
+
+/** Options of the text report. */
+export interface TextReportOptions {
+  /** Use ANSI colours. Default false (the CLI turns it on for a TTY only). */
+  readonly color?: boolean;
+  /** Also list leniencies applied and assembly counts. Default false. */
+  readonly verbose?: boolean;
+}
+
+type Colors = ReturnType<typeof pc.createColors>;
+
+const NAME_WIDTH = 13;
+const NUM_WIDTH = 9;
+const BAR_WIDTH = 14;
+
+/** Renders the analysis as a terminal report (ends with a newline). */
+export function renderText(result: AnalysisResult, options: TextReportOptions = {}): string {
+  const c = pc.createColors(options.color ?? false);
+  const out: string[] = [];
+  const fileCount = result.files.length;
+  out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`);
+  if (result.window && result.overall) {
+    out.push(`Window  ${formatWindow(result.window.startNs, result.window.endNs)}, ${result.overall.throughputRps.toFixed(1)} req/s`);
+  }
+
+  // ── Diagnosis slot: the headline of each model's diagnosis, first thing after the title. ──
+  const diagnosed = result.models.filter((m): m is ModelAnalysis & { diagnosis: Diagnosis } => m.diagnosis !== undefined);
+  if (diagnosed.length > 0) {
+    out.push('');
+    for (const m of diagnosed) out.push(...diagnosisHeadline(m.diagnosis, diagnosed.length > 1, c));
+  }
+
+  out.push('', c.bold('Files'));
+  // The path gets what the 80-column line leaves after format and span count.
+  const fileWidth = Math.min(44, Math.max(0, ...result.files.map((f) => f.file.length)));
+  for (const f of result.files) {
+    const skipped = f.skipped > 0 ? c.yellow(`, ${formatCount(f.skipped)} skipped`) : '';
+    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans${skipped}`);
+    if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
+  }
+
+  for (const m of result.models) out.push('', ...modelSection(m.summary, c));
+
+  if (result.requests === 0) {
+    out.push('');
+    if (result.generic) out.push(...genericSection(result.generic, c));
+    else out.push(c.yellow('No spans found in the input.'));
+  }
+
+  if (options.verbose) {
+    const a = result.assembly;
+    out.push('', c.bold('Assembly'));
+    out.push(`  ${formatCount(a.traces)} traces, ${formatCount(a.requestTraces)} with requests; ${formatCount(a.orphanSpans)} orphan spans, ${formatCount(a.duplicateSpans)} duplicates, ${formatCount(a.lateSpans)} late, ${formatCount(a.invalidSpans)} invalid`);
+  }
+
+  if (result.warnings.length > 0) {
+    out.push('', c.bold(c.yellow('Warnings')));
+    for (const w of result.warnings) {
+      const where = w.file === undefined ? '' : `${w.file}${w.location === undefined ? '' : `:${w.location}`}: `;
+      out.push(`  ${c.yellow('!')} ${where}${w.message}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function diagnosisHeadline(d: Diagnosis, named: boolean, c: Colors): string[] {
+  const label = d.primary === null ? c.green('OK') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(d.primary);
+  return [`${c.bold('Diagnosis')}${named ? ` (${d.model})` : ''}: ${label}`, `  ${d.headline}`];
+}
+
+function modelSection(s: ModelSummary, c: Colors): string[] {
+  const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
+  const title = `${c.bold(`Model ${s.model}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
+  const counts = `${formatCount(s.requests)} requests, ${s.throughputRps.toFixed(1)} req/s, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}`;
+  const lines = [title, `  ${counts}`];
+  const header = `  ${'Phase'.padEnd(NAME_WIDTH)}${['p50 ms', 'p95 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(NUM_WIDTH)).join('')}  ${'share of e2e'}`;
+  lines.push(c.dim(header));
+  const rows = [...PHASES, OTHER].filter((p) => s.phases[p] !== undefined) as PhaseOrOther[];
+  let largest: PhaseOrOther | undefined;
+  for (const p of rows) if (largest === undefined || s.phases[p]!.share > s.phases[largest]!.share) largest = p;
+  for (const p of rows) {
+    const ps = s.phases[p]!;
+    const line = `  ${p.padEnd(NAME_WIDTH)}${numbers(ps)}  ${formatShare(ps.share).padStart(6)} ${bar(ps.share, BAR_WIDTH)}`;
+    lines.push(p === largest && ps.share >= 0.25 ? c.bold(c.yellow(line)) : p === OTHER ? c.dim(line) : line);
+  }
+  lines.push(`  ${c.bold('end-to-end'.padEnd(NAME_WIDTH))}${numbers(s.e2e)}  ${'mean'.padStart(6)} ${formatMs(s.e2e.meanMs)} ms`);
+  const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
+  lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
+  return lines;
+}
+
+function numbers(p: Percentiles): string {
+  return [p.p50Ms, p.p95Ms, p.p99Ms, p.maxMs].map((v) => formatMs(v).padStart(NUM_WIDTH)).join('');
+}
+
+function genericSection(g: GenericReport, c: Colors): string[] {
+  const lines = [
+    c.yellow('No request spans follow the span convention (docs/conventions.md).'),
+    `Where the time goes by operation instead, over ${formatCount(g.traces)} traces:`,
+    '',
+    c.bold('On the critical path'),
+    ...operationTable(g.byCriticalPath, (o) => o.criticalPathMs, (o) => formatShare(o.criticalPathShare), 'crit. ms', c),
+    '',
+    c.bold('Most self time'),
+    ...operationTable(g.bySelfTime, (o) => o.selfMs, (o) => formatShare(o.totalMs > 0 ? o.selfMs / o.totalMs : 0), 'self ms', c),
+  ];
+  return lines;
+}
+
+function operationTable(ops: readonly OperationTime[], value: (o: OperationTime) => number, share: (o: OperationTime) => string, label: string, c: Colors): string[] {
+  const lines = [c.dim(`  ${'service / operation'.padEnd(46)}${'spans'.padStart(8)}${label.padStart(12)}${'share'.padStart(8)}`)];
+  for (const o of ops) {
+    const name = truncate(`${o.service === '' ? '?' : o.service} / ${o.operation}`, 45).padEnd(46);
+    lines.push(`  ${name}${formatCount(o.spans).padStart(8)}${formatMs(value(o)).padStart(12)}${share(o).padStart(8)}`);
+  }
+  return lines;
+}
