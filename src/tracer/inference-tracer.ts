@@ -86,14 +86,18 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
       parentCtx,
     );
     recording = span.isRecording();
-    if (recording) {
-      if (options?.attributes !== undefined) span.setAttributes(options.attributes);
-      const size = options?.requestSize;
-      if (typeof size === 'number' && Number.isFinite(size) && size >= 0) span.setAttribute(ATTR.REQUEST_SIZE, size);
-    }
   } catch {
     span = undefined;
     recording = false;
+  }
+  if (recording && span !== undefined) {
+    try {
+      const size = options?.requestSize;
+      if (typeof size === 'number' && Number.isFinite(size) && size >= 0) span.setAttribute(ATTR.REQUEST_SIZE, size);
+      if (options?.attributes !== undefined) span.setAttributes(options.attributes);
+    } catch {
+      // Bad attributes are dropped; the span itself is kept.
+    }
   }
   const ctx = span === undefined ? parentCtx : trace.setSpan(parentCtx, span);
   const req = new RequestScope(state, tracer, span, ctx, recording, instruments);

@@ -148,17 +148,24 @@ export class RequestScope implements InferenceRequest {
 
   /** Starts a phase span of this request at `startMs`; undefined if the SDK failed. */
   startPhaseSpan(phase: Phase, startMs: number, attributes?: Attributes): Span | undefined {
+    let span: Span;
     try {
-      const span = this.tracer.startSpan(
+      span = this.tracer.startSpan(
         phase,
         { attributes: this.state.phaseSpanAttributes[phase], startTime: toHrTime(startMs) },
         this.ctx,
       );
-      if (attributes !== undefined) span.setAttributes(attributes);
-      return span;
     } catch {
       return undefined;
     }
+    if (attributes !== undefined) {
+      try {
+        span.setAttributes(attributes);
+      } catch {
+        // Bad attributes are dropped; the span itself is kept.
+      }
+    }
+    return span;
   }
 
   /** Records a phase that already happened (a batcher's queue wait): span and metric. */
