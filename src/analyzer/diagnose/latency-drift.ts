@@ -31,7 +31,13 @@ export const DRIFT_THRESHOLDS = {
     value: 0.1,
     unit: 'ratio (arrival-rate rise over the run)',
     source: 'perf_analyzer --stability-percentage 10',
-    why: 'load counts as constant while the arrival rate moves less than 10% (or shows no significant trend); latency that rises with the load is queueing, not drift',
+    why: 'load counts as constant while the arrival rate rises less than 10% over the run (or shows no significant trend, see drift.load_p_value); latency that rises with the load is queueing, not drift',
+  },
+  'drift.load_p_value': {
+    value: 0.01,
+    unit: 'p-value (one-sided Laplace test on arrival times)',
+    source: 'Laplace trend test for a Poisson process (Cox & Lewis 1966); same bar as drift.max_p_value (ours)',
+    why: 'a rising load must be shown as firmly as a rising latency before it explains the rise away',
   },
   'drift.throttle_share': {
     value: 0.1,
@@ -63,7 +69,7 @@ export const latencyDriftRule: Rule = {
     if (!tr) return { outcome: { ...base, inputs: { windows: s.windows.length }, fired: false, reason: `only ${s.windows.length} time windows: too few for a trend test` } };
     const p50Up = tr.e2eP50.pIncreasing < t['drift.max_p_value'] && tr.e2eP50.relativeRise >= t['drift.min_rise'];
     const p95Up = tr.e2eP95.pIncreasing < t['drift.max_p_value'] && tr.e2eP95.relativeRise >= t['drift.min_rise'];
-    const loadRising = tr.arrival.pIncreasing < 0.05 && tr.arrival.relativeRise >= t['drift.max_load_rise'];
+    const loadRising = tr.arrival.pIncreasing < t['drift.load_p_value'] && tr.arrival.relativeRise >= t['drift.max_load_rise'];
     const inputs = {
       windows: s.windows.length,
       e2e_p50_trend_p: round(tr.e2eP50.pIncreasing, 6),

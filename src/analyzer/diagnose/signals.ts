@@ -12,7 +12,7 @@ import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import { mannKendall, mean, quantileSorted, theilSenSlope, leastSquares } from './stats.js';
+import { laplaceTrend, mannKendall, mean, quantileSorted, theilSenSlope, leastSquares } from './stats.js';
 
 /** Thresholds that shape the signals themselves (warm-up, validity, windows). */
 export const SIGNAL_THRESHOLDS = {
@@ -176,6 +176,7 @@ export interface Signals {
   readonly trends?: {
     readonly e2eP50: TrendSignal;
     readonly e2eP95: TrendSignal;
+    /** Arrival rate: size from the window rates (Theil-Sen), significance from the Laplace test over all arrivals. */
     readonly arrival: TrendSignal;
     readonly phases: Readonly<Record<PhaseOrOther, TrendSignal>>;
     /** Trend of cache-hit latency, when the service reports cache hits in most windows. */
@@ -254,6 +255,16 @@ function trendOf(xs: readonly number[], ys: readonly number[]): TrendSignal {
     first: ys[0] ?? Number.NaN,
     last: ys[ys.length - 1] ?? Number.NaN,
   };
+}
+
+function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], startS: readonly number[]): TrendSignal {
+  // Size of the change from the window rates; significance from the Laplace test on every arrival.
+  const size = trendOf(xs, windows.map((w) => w.arrivalRps));
+  const first = startS[0] ?? 0;
+  const last = startS[startS.length - 1] ?? 0;
+  // Arrivals strictly inside (first, last]: the first one only marks the start of observation.
+  const laplace = laplaceTrend(startS.slice(1).map((t) => t - first), last - first);
+  return { ...size, pIncreasing: laplace.pIncreasing, z: laplace.z };
 }
 
 function inFlight(requests: readonly RequestTiming[], startS: readonly number[]): { max: number; p95AtArrival: number } {
@@ -487,7 +498,7 @@ export function computeSignals(
     trends = {
       e2eP50: trendOf(xs, windows.map((w) => w.e2eP50Ms)),
       e2eP95: trendOf(xs, windows.map((w) => w.e2eP95Ms)),
-      arrival: trendOf(xs, windows.map((w) => w.arrivalRps)),
+      arrival: arrivalTrend(xs, windows, startS),
       phases: phaseTrends,
       ...(hitSeries.length >= Math.max(3, windows.length - 1) ? { cacheHit: trendOf(hitXs, hitSeries) } : {}),
     };
