@@ -81,6 +81,9 @@ describe('collector/otelcol.yaml', () => {
     expect(exporters['otlp/jaeger']?.['endpoint']).toBe('jaeger:4317');
     expect(exporters['prometheus']?.['enable_open_metrics']).toBe(true);
     expect(exporters['prometheus']?.['resource_to_telemetry_conversion']).toEqual({ enabled: true });
+    // Pushed tracer metrics keep the JS exporter's names: no unit suffix, no OpenMetrics `_total` re-append.
+    expect(exporters['prometheus/otlp']?.['add_metric_suffixes']).toBe(false);
+    expect(exporters['prometheus/otlp']?.['enable_open_metrics']).toBeUndefined();
     const file = exporters['file/traces'] as { path: string; format: string; compression?: string; rotation: Record<string, number> };
     expect(file.format).toBe('json');
     expect(file.compression).toBeUndefined();

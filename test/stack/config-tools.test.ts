@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEFAULT_SIDECAR_PORT } from '../../src/sidecar/index.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -99,6 +100,9 @@ describe('docker-compose.yml', () => {
     expect(gpu?.networks?.['default']?.aliases).toContain('gpu-sidecar');
     expect(cpu?.networks?.['default']?.aliases).toContain('gpu-sidecar');
     expect(env['COMPOSE_PROFILES']).toBe('gpu');
+    const port = String(DEFAULT_SIDECAR_PORT);
+    expect(gpu?.['command']).toEqual(expect.arrayContaining(['sidecar', '--host', '0.0.0.0', '--port', port]));
+    expect(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8')).toContain(`"gpu-sidecar:${port}"`);
   });
 
   it('keeps trace files and samples in named volumes, and every scrape target is a service or alias of the compose file', () => {
@@ -112,8 +116,9 @@ describe('docker-compose.yml', () => {
     const targets = prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
     expect(targets.length).toBeGreaterThanOrEqual(4);
     for (const t of targets) expect(hosts, t).toContain(t.split(':')[0]);
-    // The service's scrape job is named after its service.name, so `job` means the same on both paths.
-    expect(prom.scrape_configs.map((c) => c.job_name)).toContain(env['SERVICE_NAME']);
+    // Collector exporters carry the traced service's job/instance: honor_labels must keep them.
+    const honoring = prom.scrape_configs.filter((c) => (c as { honor_labels?: boolean }).honor_labels === true);
+    expect(honoring.flatMap((c) => c.static_configs.flatMap((x) => x.targets)).sort()).toEqual(['collector:8889', 'collector:8890']);
   });
 });
 

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { allDashboards, serializeDashboard, type GrafanaDashboard } from '../../dashboards/generate.js';
 import { ATTR, SPANMETRICS, TRACER_METRICS, prometheusLabel, prometheusName } from '../../src/semconv.js';
+import { CLOCK_EVENT_BITS } from '../../src/sidecar/index.js';
 import { emittedSeries, labelMatchers, metricNames, substituteVariables } from './_promql.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -157,6 +158,14 @@ describe('alert rules', () => {
     for (const r of all) if (r.record !== undefined) known.add(r.record);
     const unknown = all.flatMap((r) => metricNames(r.expr).filter((n) => !known.has(n)).map((n) => `${r.alert ?? r.record}: ${n}`));
     expect(unknown).toEqual([]);
+  });
+
+  it('match throttle reasons by the names the sidecar decodes from the NVML bitmask', () => {
+    const reasons = new Set<string>(CLOCK_EVENT_BITS.map((b) => b.reason));
+    const used = all.flatMap((r) => labelMatchers(r.expr).filter((m) => m.name === 'reason').flatMap((m) => m.value.split('|')));
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((r) => !reasons.has(r))).toEqual([]);
+    expect(used).not.toContain('sw_power_cap');
   });
 
   it('cover the three diagnosed conditions', () => {
