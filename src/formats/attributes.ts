@@ -29,33 +29,8 @@ function doubleValue(raw: unknown): AttributeValue | undefined {
 
 type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
 
-function anyValuePlain(v: unknown): Plain {
-  const value = anyValue(v);
-  if (value !== undefined) return value;
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
-  const arr = (o['arrayValue'] ?? o['array_value']) as { values?: unknown } | undefined;
-  if (arr !== undefined) return Array.isArray(arr.values) ? arr.values.map(anyValuePlain) : [];
-  const kv = (o['kvlistValue'] ?? o['kvlist_value']) as { values?: unknown } | undefined;
-  if (kv !== undefined) {
-    const out: { [key: string]: Plain } = {};
-    if (Array.isArray(kv.values)) {
-      for (const entry of kv.values as { key?: unknown; value?: unknown }[]) {
-        if (typeof entry?.key === 'string') out[entry.key] = anyValuePlain(entry.value);
-      }
-    }
-    return out;
-  }
-  return null;
-}
-
-/**
- * One OTLP `AnyValue` as an attribute value; undefined for an empty (unset) value.
- * Arrays and key-value lists become their JSON text; `bytesValue` stays base64 text.
- */
-export function anyValue(v: unknown): AttributeValue | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
+/** The scalar cases of AnyValue (camelCase first: the common spelling). */
+function scalarValue(o: Record<string, unknown>): AttributeValue | undefined {
   const s = o['stringValue'];
   if (typeof s === 'string') return s;
   const i = o['intValue'];
@@ -64,9 +39,6 @@ export function anyValue(v: unknown): AttributeValue | undefined {
   if (d !== undefined) return doubleValue(d);
   const b = o['boolValue'];
   if (typeof b === 'boolean') return b;
-  if ('arrayValue' in o || 'kvlistValue' in o || 'array_value' in o || 'kvlist_value' in o) {
-    return JSON.stringify(anyValuePlain(o));
-  }
   const bytes = o['bytesValue'] ?? o['bytes_value'];
   if (typeof bytes === 'string') return bytes;
   const s2 = o['string_value'];
@@ -77,6 +49,39 @@ export function anyValue(v: unknown): AttributeValue | undefined {
   if (d2 !== undefined) return doubleValue(d2);
   const b2 = o['bool_value'];
   if (typeof b2 === 'boolean') return b2;
+  return undefined;
+}
+
+function anyValuePlain(v: unknown): Plain {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const arr = (o['arrayValue'] ?? o['array_value']) as { values?: unknown } | undefined;
+  if (arr !== undefined) return Array.isArray(arr?.values) ? arr.values.map(anyValuePlain) : [];
+  const kv = (o['kvlistValue'] ?? o['kvlist_value']) as { values?: unknown } | undefined;
+  if (kv !== undefined) {
+    const out: { [key: string]: Plain } = {};
+    if (Array.isArray(kv?.values)) {
+      for (const entry of kv.values as { key?: unknown; value?: unknown }[]) {
+        if (typeof entry?.key === 'string') out[entry.key] = anyValuePlain(entry.value);
+      }
+    }
+    return out;
+  }
+  return scalarValue(o) ?? null;
+}
+
+/**
+ * One OTLP `AnyValue` as an attribute value; undefined for an empty (unset) value.
+ * Arrays and key-value lists become their JSON text; `bytesValue` stays base64 text.
+ */
+export function anyValue(v: unknown): AttributeValue | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const scalar = scalarValue(o);
+  if (scalar !== undefined) return scalar;
+  if ('arrayValue' in o || 'kvlistValue' in o || 'array_value' in o || 'kvlist_value' in o) {
+    return JSON.stringify(anyValuePlain(o));
+  }
   return undefined;
 }
 
