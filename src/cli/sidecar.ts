@@ -13,6 +13,7 @@ interface SidecarFlags {
   readonly samplesFile?: string;
   readonly nvidiaSmi?: string;
   readonly xmlPeriod: number;
+  readonly startupAllowance: number;
 }
 
 function integer(name: string, min: number, max: number): (value: string) => number {
@@ -34,12 +35,14 @@ export function registerSidecarCommand(program: Command): Command {
     .option('--samples-file <file>', 'append every sample as one JSON line (input for `latency-doctor analyze`)')
     .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
     .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), 30_000)
+    .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integer('--startup-allowance', 0, 600_000), 10_000)
     .action(async (flags: SidecarFlags) => {
       const options: SidecarOptions = {
         host: flags.host,
         port: flags.port,
         periodMs: flags.period,
         xmlPeriodMs: flags.xmlPeriod,
+        startupAllowanceMs: flags.startupAllowance,
         ...(flags.samplesFile !== undefined ? { samplesFile: flags.samplesFile } : {}),
         ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
       };

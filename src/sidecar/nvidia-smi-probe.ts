@@ -50,12 +50,15 @@ interface RunResult {
   readonly error?: ExecFileException;
 }
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunResult> {
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, children: Set<ChildProcess>): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: XML_MAX_BUFFER, windowsHide: true }, (error, stdout, stderr) => {
+    const child = execFile(command, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: XML_MAX_BUFFER, windowsHide: true }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve(error === null ? { stdout, stderr, code } : { stdout, stderr, code, error });
     });
+    // Tracked so stop() can end one-shot queries still in flight.
+    children.add(child);
+    child.once('close', () => children.delete(child));
   });
 }
 
@@ -130,9 +133,8 @@ export class NvidiaSmiProbe implements GpuProbe {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of [this.restartTimer, this.watchdog, this.flushTimer, this.xmlTimer]) if (timer !== undefined) clearTimeout(timer);
-    const child = this.child;
     this.child = undefined;
-    if (child !== undefined) this.kill(child);
+    for (const child of this.exits) this.kill(child);
     await Promise.all(
       [...this.exits].map(
         (c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('close', () => resolve()))),
@@ -153,7 +155,7 @@ export class NvidiaSmiProbe implements GpuProbe {
 
   private async discover(): Promise<void> {
     if (this.stopped) return;
-    const result = await run(this.command, ['--help-query-gpu'], this.env, this.helpTimeoutMs);
+    const result = await run(this.command, ['--help-query-gpu'], this.env, this.helpTimeoutMs, this.exits);
     if (this.stopped) return;
     if (result.error?.code === 'ENOENT') {
       this.emit().unavailable(`${this.command} not found on PATH; serving host metrics only`);
@@ -314,7 +316,8 @@ export class NvidiaSmiProbe implements GpuProbe {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, signal);
       } catch {
-        // Already gone.
+        // Not a group leader (one-shot queries are not detached), or already gone.
+        child.kill(signal);
       }
     };
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -334,7 +337,7 @@ export class NvidiaSmiProbe implements GpuProbe {
     this.xmlRunning = true;
     const started = Date.now();
     try {
-      const result = await run(this.command, ['-q', '-x'], this.env, this.xmlTimeoutMs);
+      const result = await run(this.command, ['-q', '-x'], this.env, this.xmlTimeoutMs, this.exits);
       if (this.stopped) return;
       this.emit().secondary((Date.now() - started) / 1000);
       if (result.code !== 0) {

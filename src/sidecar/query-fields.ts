@@ -114,7 +114,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export function decodeQueryRow(line: string, fields: readonly string[]): RowResult {
   const cells = line.split(',');
   if (cells.length < fields.length) {
-    return { ok: false, problem: 'truncated', detail: `expected ${fields.length} columns, got ${cells.length}` };
+    // A cut-off row still starts like a row (its uuid column, when reached, holds a uuid); anything else is garbage.
+    const uuidAt = fields.indexOf('uuid');
+    const rowLike = cells.length >= 2 && (uuidAt >= cells.length || /^\s*(GPU|MIG)-[0-9a-fA-F-]+\s*$/.test(cells[uuidAt] ?? ''));
+    return { ok: false, problem: rowLike ? 'truncated' : 'garbage', detail: `expected ${fields.length} columns, got ${cells.length}` };
   }
   // Only the last field (name) may contain commas.
   const lastIndex = fields.length - 1;

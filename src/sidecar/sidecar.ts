@@ -28,6 +28,8 @@ export interface SidecarOptions {
   readonly nvidiaSmi?: string;
   /** Period of the slow `-q -x` query in ms; 0 disables it. Default 30000. */
   readonly xmlPeriodMs?: number;
+  /** Extra time a fresh nvidia-smi child gets for its first row before the watchdog restarts it. Default 10000 ms. */
+  readonly startupAllowanceMs?: number;
   /** Environment for nvidia-smi. Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   /** Warning sink. Default stderr. */
@@ -57,6 +59,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     ...(options.nvidiaSmi !== undefined ? { command: options.nvidiaSmi } : {}),
     ...(options.env !== undefined ? { env: options.env } : {}),
     ...(options.xmlPeriodMs !== undefined ? { xmlPeriodMs: options.xmlPeriodMs } : {}),
+    ...(options.startupAllowanceMs !== undefined ? { startupAllowanceMs: options.startupAllowanceMs } : {}),
   });
   const collector = new Collector(probe, new HostProbe(), {
     periodMs,

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeClockEventMask, encodeClockEventMask, maskToNumber } from '../../src/sidecar/clock-events.js';
+import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError } from '../../src/sidecar/query-fields.js';
+import { parseNumber, parsePstate, presentText } from '../../src/sidecar/values.js';
+import type { GpuState } from '../../src/model/gpu.js';
+import { CSV_CAPTURE, fakeEnv, fixture, fixtures, runFake } from './support.js';
+
+const helpCache = new Map<string, string>();
+function helpOf(capture: string): string {
+  let help = helpCache.get(capture);
+  if (help === undefined) helpCache.set(capture, (help = runFake(['--help-query-gpu'], fakeEnv('decode', { FAKE_NVSMI_CAPTURE: fixture(capture) }))));
+  return help;
+}
+
+/** Decodes what the fake answers for our own query plan, from a capture section or a csv__ file. */
+function decodeVia(capture: string, settings: Record<string, string>): GpuState {
+  const plan = planQuery(parseHelpQueryGpu(helpOf(capture)));
+  const out = runFake([`--query-gpu=${plan.fields.join(',')}`, '--format=csv,noheader,nounits'], fakeEnv('decode', { FAKE_NVSMI_CAPTURE: fixture(capture), ...settings }));
+  const lines = out.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  const result = decodeQueryRow(lines[0] ?? '', plan.fields);
+  if (!result.ok) throw new Error(result.detail);
+  return result.row.gpu;
+}
+
+describe('cell values', () => {
+  it('treats every nvidia-smi sentinel and the empty cell as absent, never 0', () => {
+    for (const sentinel of ['N/A', '[N/A]', '[Not Supported]', '[Insufficient Permissions]', '[Unknown Error]', '', '  ', '[Requested functionality has been deprecated]', 'Requested functionality has been deprecated']) {
+      expect(presentText(sentinel)).toBeUndefined();
+      expect(parseNumber(sentinel)).toBeUndefined();
+    }
+  });
+  it('strips units and padding, keeps a real 0', () => {
+    expect(parseNumber(' 37 C ')).toBe(37);
+    expect(parseNumber('1032 MiB')).toBe(1032);
+    expect(parseNumber('26.78 W')).toBe(26.78);
+    expect(parseNumber('0 MHz')).toBe(0);
+    expect(parseNumber('31637354094 us')).toBe(31637354094);
+    expect(parseNumber('Enabled')).toBeUndefined();
+    expect(parsePstate('P8')).toBe(8);
+    expect(parsePstate('[N/A]')).toBeUndefined();
+  });
+});
+
+describe('clock-event mask', () => {
+  it('decodes the NVML bits by name (0x40 is HW thermal, not 0x4)', () => {
+    expect(decodeClockEventMask('0x0000000000000004')?.reasons).toEqual(['sw_power_cap']);
+    expect(decodeClockEventMask('0x0000000000000040')?.reasons).toEqual(['hw_thermal_slowdown']);
+    expect(decodeClockEventMask('0x0000000000000080')?.reasons).toEqual(['hw_power_brake_slowdown']);
+    expect(decodeClockEventMask('0x00000000000000A8')?.reasons).toEqual(['hw_slowdown', 'sw_thermal_slowdown', 'hw_power_brake_slowdown']);
+    expect(decodeClockEventMask('0x00000000000001FF')?.reasons).toHaveLength(9);
+  });
+  it('keeps bit 63 exact with BigInt', () => {
+    const decoded = decodeClockEventMask('0x8000000000000001');
+    expect(decoded?.unknown).toBe(true);
+    expect(decoded?.reasons).toEqual(['gpu_idle']);
+    expect(decoded?.mask).toBe('0x8000000000000001');
+    expect(maskToNumber('0x8000000000000001')).toBeUndefined();
+    expect(maskToNumber('0x00000000000001ff')).toBe(511);
+  });
+  it('rejects cells that are not masks and round-trips named reasons', () => {
+    expect(decodeClockEventMask('[N/A]')).toBeUndefined();
+    expect(decodeClockEventMask('Active')).toBeUndefined();
+    expect(encodeClockEventMask(['sw_power_cap', 'hw_slowdown'])).toBe('0x000000000000000c');
+  });
+});
+
+describe('field discovery from --help-query-gpu', () => {
+  it.each(fixtures('capture__'))('%s: plans clocks_event_reasons, counters and instant power', (capture) => {
+    const available = parseHelpQueryGpu(helpOf(capture));
+    expect(available.has('clocks.sm')).toBe(true);
+    expect(available.has('0: Default')).toBe(false);
+    const plan = planQuery(available);
+    expect(plan.reasonPrefix).toBe('clocks_event_reasons');
+    expect(plan.hasCounters).toBe(true);
+    expect(plan.fields[0]).toBe('timestamp');
+    expect(plan.fields.at(-1)).toBe('name');
+    expect(plan.fields).toContain('power.draw.instant');
+  });
+  it('falls back to clocks_throttle_reasons and drops counters on a pre-R535 field list', () => {
+    const modern = helpOf('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt');
+    // Pre-R535 help lists only the throttle names, no counters, no instant power (reference §2.2).
+    const old = modern
+      .split('\n')
+      .filter((l) => !l.includes('clocks_event_reasons_counters') && !l.includes('power.draw.instant'))
+      .map((l) => l.replace(/"clocks_event_reasons\.([a-z_]+)" or /, ''))
+      .join('\n');
+    const plan = planQuery(parseHelpQueryGpu(old));
+    expect(plan.reasonPrefix).toBe('clocks_throttle_reasons');
+    expect(plan.hasCounters).toBe(false);
+    expect(plan.fields).toContain('clocks_throttle_reasons.active');
+    expect(plan.fields).not.toContain('power.draw.instant');
+  });
+  it('refuses a field list without uuid', () => {
+    expect(() => planQuery(new Set(['timestamp', 'name']))).toThrow(QueryPlanError);
+  });
+});
+
+describe('query-gpu rows from every capture section and csv fixture', () => {
+  const cases: Array<[string, string, Record<string, string>]> = [];
+  for (const capture of fixtures('capture__')) for (const section of ['idle', 'load']) cases.push([`${capture} ${section}`, capture, { FAKE_NVSMI_SECTIONS: section }]);
+  for (const csv of fixtures('csv__')) cases.push([csv, CSV_CAPTURE[csv] as string, { FAKE_NVSMI_CSV: fixture(csv) }]);
+
+  it.each(cases)('%s decodes with a uuid and no NaN', (_label, capture, settings) => {
+    const gpu = decodeVia(capture, settings);
+    expect(gpu.uuid).toMatch(/^GPU-/);
+    expect(gpu.name).toMatch(/NVIDIA/);
+    for (const value of Object.values(gpu)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
+    expect(gpu.clockEventMask).toMatch(/^0x[0-9a-f]{16}$/);
+    expect(gpu.temperatureC).toBeGreaterThan(0);
+  });
+
+  it('H100 under load (hand-checked against the capture)', () => {
+    const gpu = decodeVia('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt', { FAKE_NVSMI_CSV: fixture('csv__h100-80gb-hbm3__drv590.48.01__load__all-fields.csv') });
+    expect(gpu).toMatchObject({
+      index: 0,
+      name: 'NVIDIA H100 80GB HBM3',
+      pciBusId: '00000000:00:09.0',
+      driverVersion: '590.48.01',
+      pstate: 0,
+      temperatureC: 59,
+      memoryTemperatureC: 54,
+      temperatureMarginC: 26,
+      memoryUsedBytes: 19818 * 2 ** 20,
+      memoryTotalBytes: 81559 * 2 ** 20,
+      memoryReservedBytes: 479 * 2 ** 20,
+      utilization: 1,
+      memoryBusy: 0.11,
+      powerW: 631.95,
+      powerInstantW: 625.68,
+      powerLimitW: 700,
+      smClockMhz: 1980,
+      smClockMaxMhz: 1980,
+      memClockMhz: 2619,
+      memClockMaxMhz: 2619,
+      persistenceMode: true,
+      migMode: false,
+      clockEventMask: '0x0000000000000000',
+      clockEvents: [],
+      eccErrorsCorrected: 0,
+      eccErrorsUncorrected: 0,
+    });
+    expect(gpu.clockEventSeconds).toEqual({ sw_power_cap: 0, sync_boost: 0, sw_thermal_slowdown: 0, hw_thermal_slowdown: 0, hw_power_brake_slowdown: 0 });
+  });
+
+  it('H100 with MIG: utilization is absent, not 0', () => {
+    const gpu = decodeVia('capture__h100-mig-4-instances__drv590.48.01__idle-load.txt', { FAKE_NVSMI_CSV: fixture('csv__h100-mig__drv590.48.01__load__all-fields-util-na.csv') });
+    expect(gpu.migMode).toBe(true);
+    expect(gpu).not.toHaveProperty('utilization');
+    expect(gpu).not.toHaveProperty('memoryBusy');
+    expect(gpu.temperatureC).toBe(53);
+    expect(gpu.powerW).toBe(433.78);
+    expect(gpu.memoryUsedBytes).toBe(11125 * 2 ** 20);
+  });
+
+  it('RTX 2080 SUPER idle: SW power cap 0x4 at P8, absent tlimit and memory temperature', () => {
+    const gpu = decodeVia('capture__rtx2080super__drv595.71.05__idle-sw-power-cap.txt', { FAKE_NVSMI_CSV: fixture('csv__rtx2080super__drv595.71.05__idle__sw-power-cap-0x4.csv') });
+    expect(gpu.clockEvents).toEqual(['sw_power_cap']);
+    expect(gpu.pstate).toBe(8);
+    expect(gpu.utilization).toBe(0);
+    expect(gpu.temperatureC).toBe(40);
+    expect(gpu).not.toHaveProperty('temperatureMarginC');
+    expect(gpu).not.toHaveProperty('memoryTemperatureC');
+    expect(gpu).not.toHaveProperty('eccErrorsCorrected');
+    expect(gpu.persistenceMode).toBe(false);
+    expect(gpu.clockEventSeconds?.sw_power_cap).toBeCloseTo(212.553937, 6);
+    expect(gpu.smClockMhz).toBe(765);
+    expect(gpu.smClockMaxMhz).toBe(2145);
+  });
+});
+
+describe('row problems', () => {
+  const fields = ['timestamp', 'uuid', 'index', 'temperature.gpu', 'name'];
+  it('reports truncated rows and garbage instead of inventing values', () => {
+    const truncated = decodeQueryRow('2026/07/14 08:12:53.353, GPU-00000000-0000-0000-0000-000000000000', fields);
+    expect(truncated).toMatchObject({ ok: false, problem: 'truncated' });
+    const garbage = decodeQueryRow('Unable to determine the device handle for gpu 0000:00:09.0: GPU is lost, a, b, c, d', fields);
+    expect(garbage).toMatchObject({ ok: false, problem: 'garbage' });
+  });
+  it('keeps commas inside the product name (the last column)', () => {
+    const result = decodeQueryRow('2026/07/14 08:12:53.353, GPU-00000000-0000-0000-0000-000000000000, 0, 41, Odd, Name', fields);
+    expect(result.ok && result.row.gpu.name).toBe('Odd, Name');
+  });
+  it('reads the raw capture text unchanged (no hidden fixture edits)', () => {
+    expect(readFileSync(fixture('csv__rtx2080super__drv595.71.05__idle__sw-power-cap-0x4.csv'), 'utf8')).toContain('0x0000000000000004');
+  });
+});

@@ -1,0 +1,255 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readGpuSamples } from '../../src/formats/gpu-samples.js';
+import type { GpuSample } from '../../src/model/gpu.js';
+import { startSidecar, type RunningSidecar, type SidecarOptions } from '../../src/sidecar/sidecar.js';
+import { fakeEnv, fixture, processesWithMarker, waitFor } from './support.js';
+
+const running: Array<{ sidecar: RunningSidecar; marker: string; dir: string }> = [];
+let counter = 0;
+
+interface Started {
+  readonly sidecar: RunningSidecar;
+  readonly warnings: string[];
+  readonly dir: string;
+  readonly log: string;
+  metrics(): Promise<string>;
+  /** Value of the first series whose text starts with `prefix` (name plus label text). */
+  value(prefix: string): Promise<number | undefined>;
+}
+
+async function start(settings: Record<string, string>, options: SidecarOptions = {}): Promise<Started> {
+  const marker = `sidecar-test-${process.pid}-${++counter}`;
+  const dir = mkdtempSync(join(tmpdir(), 'ld-sidecar-'));
+  const log = join(dir, 'invocations.jsonl');
+  const warnings: string[] = [];
+  const sidecar = await startSidecar({
+    port: 0,
+    periodMs: 200,
+    xmlPeriodMs: 0,
+    startupAllowanceMs: 1000,
+    env: fakeEnv(marker, { FAKE_NVSMI_LOG: log, ...settings }),
+    warn: (m) => warnings.push(m),
+    ...options,
+  });
+  running.push({ sidecar, marker, dir });
+  const metrics = async () => {
+    const res = await fetch(`${sidecar.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    return res.text();
+  };
+  const value = async (prefix: string) => {
+    const line = (await metrics()).split('\n').find((l) => l.startsWith(prefix));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { sidecar, warnings, dir, log, metrics, value };
+}
+
+function invocations(log: string): string[][] {
+  try {
+    return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  } catch {
+    return [];
+  }
+}
+
+const streams = (log: string) => invocations(log).filter((args) => args.some((a) => a.startsWith('--query-gpu=')));
+
+afterEach(async () => {
+  for (const { sidecar, marker, dir } of running.splice(0)) {
+    await sidecar.close();
+    // Every nvidia-smi child (and its process group) is gone once close() resolves.
+    expect(processesWithMarker(marker)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const H100_TEMP = 'hw_temperature{hw_id="GPU-00000000-0000-0000-0000-000000000000",hw_name="gpu0",hw_model="NVIDIA H100 80GB HBM3",hw_type="gpu",hw_sensor_location="gpu"}';
+
+describe('sidecar against the fake nvidia-smi', () => {
+  it('streams one long-lived -lms child, serves /metrics, /healthz, /samples and writes the sample file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-samples-'));
+    const samplesFile = join(dir, 'gpu.jsonl');
+    try {
+      const s = await start({ FAKE_NVSMI_SECTIONS: 'idle,load' }, { samplesFile });
+      await waitFor('5 samples', () => (s.sidecar.collector.snapshot().samplesCollected >= 5 ? true : undefined));
+      const samples = (await (await fetch(`${s.sidecar.url}/samples`)).json()) as GpuSample[];
+      expect(samples.length).toBeGreaterThanOrEqual(5);
+      // idle and load rows alternate: 41 °C idle, 59 °C load in the H100 capture.
+      expect(new Set(samples.map((x) => x.gpus[0]?.temperatureC))).toEqual(new Set([41, 59]));
+      expect(samples.every((x) => x.gpus.length === 1 && x.schema === 'latency-doctor/gpu-sample@1')).toBe(true);
+      const limited = (await (await fetch(`${s.sidecar.url}/samples?limit=2`)).json()) as GpuSample[];
+      expect(limited).toHaveLength(2);
+      expect((await fetch(`${s.sidecar.url}/samples?limit=x`)).status).toBe(400);
+      expect([41, 59]).toContain(await s.value(H100_TEMP));
+      expect(await s.value('gpu_sidecar_collect_success')).toBe(1);
+      expect(await s.value('gpu_sidecar_sample_stale')).toBe(0);
+      const health = (await (await fetch(`${s.sidecar.url}/healthz`)).json()) as { status: string; gpus: unknown[] };
+      expect(health.status).toBe('ok');
+      expect(health.gpus).toHaveLength(1);
+      // Discovery once, then a single streaming child for the whole run.
+      expect(invocations(s.log).filter((a) => a.includes('--help-query-gpu'))).toHaveLength(1);
+      const stream = streams(s.log);
+      expect(stream).toHaveLength(1);
+      expect(stream[0]).toEqual(expect.arrayContaining(['--format=csv,noheader,nounits', '-lms', '200']));
+      await s.sidecar.close();
+      const fromFile = await readGpuSamples(samplesFile);
+      expect(fromFile.length).toBeGreaterThanOrEqual(5);
+      expect(fromFile[0]?.gpus[0]?.uuid).toBe('GPU-00000000-0000-0000-0000-000000000000');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keys GPUs by uuid and groups one sample per pass on a multi-GPU host', async () => {
+    const s = await start({ FAKE_NVSMI_GPUS: '3' });
+    await waitFor('3 samples', () => (s.sidecar.collector.snapshot().samplesCollected >= 3 ? true : undefined));
+    const samples = s.sidecar.collector.recent();
+    for (const sample of samples) expect(sample.gpus.map((g) => g.index)).toEqual([0, 1, 2]);
+    expect(new Set(samples[0]?.gpus.map((g) => g.uuid)).size).toBe(3);
+    const text = await s.metrics();
+    expect(text.match(/^hw_power\{/gm)).toHaveLength(3);
+  });
+
+  it('without nvidia-smi: host-only mode, one warning, host metrics still served', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ld-nopath-'));
+    try {
+      const s = await start({ PATH: empty });
+      await waitFor('host sample', () => (s.sidecar.collector.snapshot().samplesCollected >= 2 ? true : undefined));
+      expect(s.warnings.filter((w) => w.includes('not found'))).toHaveLength(1);
+      const text = await s.metrics();
+      expect(text).toMatch(/^hw_host_memory_limit \d+/m);
+      expect(text).not.toMatch(/^hw_temperature\{hw_id="GPU/m);
+      expect(await s.value('gpu_sidecar_collect_success')).toBe(1);
+      const health = (await (await fetch(`${s.sidecar.url}/healthz`)).json()) as { status: string };
+      expect(health.status).toBe('host-only');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('kills and restarts an nvidia-smi that hangs (watchdog), counting timeouts', async () => {
+    const s = await start({ FAKE_NVSMI_MODE: 'hang' });
+    await waitFor('a restart', () => (streams(s.log).length >= 2 ? true : undefined), 15_000);
+    expect(await s.value('gpu_sidecar_collect_failures_total{kind="timeout"}')).toBeGreaterThanOrEqual(1);
+    expect(s.sidecar.collector.snapshot().lastError).toMatch(/silent/);
+  }, 30_000);
+
+  it('serves the last good sample marked stale while collection is wedged, then recovers', async () => {
+    const s = await start({ FAKE_NVSMI_MODE: 'hang-after', FAKE_NVSMI_ARG: '3' });
+    await waitFor('first samples', () => (s.sidecar.collector.snapshot().samplesCollected >= 3 ? true : undefined));
+    await waitFor('stale', async () => ((await s.value('gpu_sidecar_sample_stale')) === 1 ? true : undefined), 10_000);
+    // Still the last good values, and says so.
+    expect(await s.value(H100_TEMP)).toBe(59);
+    expect(await s.value('gpu_sidecar_collect_success')).toBe(0);
+    expect(await s.value('gpu_sidecar_sample_age')).toBeGreaterThan(0.6);
+    const health = await fetch(`${s.sidecar.url}/healthz`);
+    expect(health.status).toBe(503);
+    // The watchdog restarts the child, which delivers fresh rows again.
+    await waitFor('fresh again', async () => ((await s.value('gpu_sidecar_sample_stale')) === 0 ? true : undefined), 15_000);
+    expect(streams(s.log).length).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+
+  it('NVML error exit (18, message on stdout): counted with its text and exit code, never a crash', async () => {
+    const s = await start({ FAKE_NVSMI_MODE: 'nvml-error' });
+    await waitFor('nvml failure', async () => ((await s.value('gpu_sidecar_collect_failures_total{kind="nvml"}')) ?? 0) >= 1 ? true : undefined);
+    expect(await s.value('gpu_sidecar_source_exit_code')).toBe(18);
+    expect(s.sidecar.collector.snapshot().lastError).toContain('Driver/library version mismatch');
+    expect(await s.value('gpu_sidecar_collect_success')).toBe(0);
+  });
+
+  it('garbage lines and stderr noise: counted, samples keep coming', async () => {
+    const s = await start({ FAKE_NVSMI_MODE: 'garbage' });
+    await waitFor('samples', () => (s.sidecar.collector.snapshot().samplesCollected >= 3 ? true : undefined));
+    expect(await s.value('gpu_sidecar_collect_failures_total{kind="garbage"}')).toBeGreaterThanOrEqual(1);
+    expect(await s.value(H100_TEMP)).toBe(59);
+    const noisy = await start({ FAKE_NVSMI_MODE: 'stderr-noise' });
+    await waitFor('samples', () => (noisy.sidecar.collector.snapshot().samplesCollected >= 3 ? true : undefined));
+    expect(await noisy.value('gpu_sidecar_collect_success')).toBe(1);
+    expect(streams(noisy.log)).toHaveLength(1);
+  });
+
+  it('truncated rows: counted as truncated, never turned into values', async () => {
+    const s = await start({ FAKE_NVSMI_MODE: 'truncated' });
+    await waitFor('truncated', async () => ((await s.value('gpu_sidecar_collect_failures_total{kind="truncated"}')) ?? 0) >= 1 ? true : undefined);
+    for (const sample of s.sidecar.collector.recent()) expect(sample.gpus[0]?.temperatureC).toBe(59);
+  });
+
+  it('a slow first sample within the startup allowance is waited for, not killed', async () => {
+    const s = await start({ FAKE_NVSMI_MODE: 'slow-first', FAKE_NVSMI_ARG: '2500' }, { startupAllowanceMs: 4000 });
+    expect(s.sidecar.collector.snapshot().mode).toBe('starting');
+    await waitFor('first sample', () => (s.sidecar.collector.snapshot().samplesCollected >= 1 ? true : undefined), 8000);
+    expect(s.sidecar.collector.snapshot().failures.timeout ?? 0).toBe(0);
+    expect(streams(s.log)).toHaveLength(1);
+  });
+
+  it('a GPU falling off the bus: counted as gpu_lost, last good sample kept and marked stale', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'ld-lost-')), 'lost');
+    const s = await start({ FAKE_NVSMI_MODE: 'gpu-lost', FAKE_NVSMI_ARG: '3', FAKE_NVSMI_STATE: state });
+    await waitFor('gpu lost', async () => ((await s.value('gpu_sidecar_collect_failures_total{kind="gpu_lost"}')) ?? 0) >= 1 ? true : undefined);
+    await waitFor('stale', async () => ((await s.value('gpu_sidecar_sample_stale')) === 1 ? true : undefined), 10_000);
+    expect(await s.value(H100_TEMP)).toBe(59);
+    expect(await s.value('gpu_sidecar_source_exit_code')).toBe(15);
+    expect(s.sidecar.collector.snapshot().lastError).toMatch(/GPU is lost/);
+    rmSync(join(state, '..'), { recursive: true, force: true });
+  }, 20_000);
+
+  it('-q -x fills thresholds, MIG instances and ECC; warns once when persistence mode is off', async () => {
+    // The A100 MIG document's uuid, put on the streamed rows so the two sources meet.
+    const uuid = 'GPU-513536b6-7d19-9063-b049-1e69664bb298';
+    const s = await start(
+      { FAKE_NVSMI_CAPTURE: fixture('capture__h100-mig-4-instances__drv590.48.01__idle-load.txt'), FAKE_NVSMI_SET: `uuid=${uuid};persistence_mode=Disabled`, FAKE_NVSMI_XML: fixture('xml__a100-sxm4-80gb-mig__drv535.54.03__v12__event-reasons-4-mig.xml') },
+      { xmlPeriodMs: 300 },
+    );
+    await waitFor('mig memory', async () => ((await s.metrics()).includes('gpu_mig_memory_usage{') ? true : undefined));
+    const text = await s.metrics();
+    expect(text.match(/^gpu_mig_memory_usage\{/gm)).toHaveLength(4);
+    expect(text).toContain(`gpu_mig_memory_usage{hw_id="${uuid}",hw_name="gpu0",hw_model="NVIDIA H100 80GB HBM3",gpu_mig_instance="3"} 12582912`);
+    expect(text).toMatch(/^hw_temperature_limit\{.*hw_limit_type="throttled"\} 89$/m);
+    expect(text).toMatch(/^hw_temperature_limit\{.*hw_limit_type="high.critical"\} 92$/m);
+    // MIG: utilization absent, not 0.
+    expect(text).not.toMatch(/^hw_gpu_utilization\{/m);
+    expect(await s.value('gpu_sidecar_collect_duration{source="xml"}')).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(s.warnings.filter((w) => w.includes('persistence mode is off'))).toHaveLength(1);
+  });
+
+  it('a failing -q -x is counted as xml with its message, while streaming goes on', async () => {
+    const s = await start({}, { xmlPeriodMs: 100 });
+    await waitFor('xml failure', async () => ((await s.value('gpu_sidecar_collect_failures_total{kind="xml"}')) ?? 0) >= 1 ? true : undefined);
+    expect(s.sidecar.collector.snapshot().lastError).toMatch(/FAKE_NVSMI_XML not set/);
+    expect(s.sidecar.collector.snapshot().samplesCollected).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad period or a busy port with one SidecarError line', async () => {
+    await expect(startSidecar({ periodMs: 10 })).rejects.toThrow(/--period/);
+    const s = await start({});
+    const port = Number(new URL(s.sidecar.url).port);
+    await expect(startSidecar({ port, env: fakeEnv('busy') })).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+  });
+});
+
+describe('sample file reader', () => {
+  it('names file and line for a broken line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-read-'));
+    try {
+      const file = join(dir, 'bad.jsonl');
+      const good = JSON.stringify({ schema: 'latency-doctor/gpu-sample@1', timeMs: 2, gpus: [{ uuid: 'GPU-1' }] });
+      writeFileSync(file, `${good}\n\n{"schema":"latency-doctor/gpu-sample@1","timeMs":"x","gpus":[]}\n`);
+      await expect(readGpuSamples(file)).rejects.toThrow(`${file}:3: expected a GPU sample`);
+      writeFileSync(file, `${good}\nnot json\n`);
+      await expect(readGpuSamples(file)).rejects.toThrow(`${file}:2: expected one JSON GPU sample per line`);
+      writeFileSync(file, '');
+      await expect(readGpuSamples(file)).rejects.toThrow(`${file}: expected at least one GPU sample line`);
+      await expect(readGpuSamples(join(dir, 'missing.jsonl'))).rejects.toThrow(/no such file/);
+      const older = JSON.stringify({ schema: 'latency-doctor/gpu-sample@1', timeMs: 1, gpus: [] });
+      writeFileSync(file, `${good}\r\n${older}`);
+      expect((await readGpuSamples(file)).map((s) => s.timeMs)).toEqual([1, 2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
