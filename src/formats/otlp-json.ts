@@ -113,7 +113,7 @@ function problemValue(raw: unknown, expected: string): string {
   if (!isObject(raw)) return describeValue(raw);
   if (expected.startsWith('a trace id')) return describeValue(raw['traceId'] ?? raw['trace_id']);
   if (expected.startsWith('a span id')) return describeValue(raw['spanId'] ?? raw['span_id']);
-  if (expected.startsWith('start and end')) {
+  if (expected.startsWith('start and end') || expected.startsWith('an end time')) {
     return `start ${describeValue(raw['startTimeUnixNano'] ?? raw['start_time_unix_nano'])}, end ${describeValue(raw['endTimeUnixNano'] ?? raw['end_time_unix_nano'])}`;
   }
   return describeValue(raw);

@@ -159,6 +159,9 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
       let out: SpanRecord[] = [];
       let lineNo = 0;
       let convert: Converter | undefined;
+      // A file of one line is one document: its structural error is the file's error, not a skipped line.
+      let firstLineError: TraceFormatError | undefined;
+      let firstSyntaxError: TraceFormatError | undefined;
       for await (const lines of splitLines(file, opened.content.chunks())) {
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i] as string;
@@ -169,6 +172,8 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
             doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
           } catch {
             const bad = badLine(line);
+            firstSyntaxError ??= new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got);
+            if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
             ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
             continue;
           }
@@ -183,6 +188,7 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
             convert(doc, ctx, out, `${lineNo}`);
           } catch (error) {
             if (!(error instanceof TraceFormatError) || ctx.strict) throw error;
+            if (documents === 1) firstLineError = error;
             ctx.skip(error.location, error.expected, error.got, 'line');
           }
           checkDuplicates(ctx, out, `${lineNo}`, before);
@@ -197,7 +203,8 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
         spans += out.length;
         yield out;
       }
-      if (family === undefined) throw new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
+      if (family === undefined) throw firstSyntaxError ?? new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
+      if (documents === 1 && firstLineError !== undefined) throw firstLineError;
     } else {
       const values = parseJsonDocuments(file, await readWholeText(file, opened.content));
       family = classifyDocument(values[0]);

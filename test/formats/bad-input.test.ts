@@ -1,0 +1,181 @@
+/**
+ * Bad input never gives a stack trace: a file that is not a readable trace export throws one
+ * TraceFormatError whose message is one line naming the file, the place and what was expected;
+ * a partly broken file yields what parses and reports counted warnings (strict mode throws).
+ */
+
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { detectFile, TraceFormatError } from '../../src/formats/index.js';
+import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
+import { ids, toOtlpJsonLines, toZipkinJson } from '../support/synth.js';
+import type { SynthSpan } from '../support/synth.js';
+import { fixture, read, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+async function failure(file: string, strict = false): Promise<TraceFormatError> {
+  const error = await read(file, { strict }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TraceFormatError);
+  const message = (error as TraceFormatError).message;
+  expect(message).not.toMatch(/\n/);
+  expect(message.startsWith(file)).toBe(true);
+  return error as TraceFormatError;
+}
+
+const id = ids(42);
+function spans(n: number, overrides: Partial<SynthSpan> = {}): SynthSpan[] {
+  return Array.from({ length: n }, (_, i) => ({
+    traceId: id.traceId(i),
+    spanId: id.spanId(i),
+    name: `op${i}`,
+    service: 'svc',
+    kind: 'server' as const,
+    startNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n,
+    endNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n + 500_000n,
+    attributes: {},
+    ...overrides,
+  }));
+}
+
+describe('files that are not readable trace exports', () => {
+  it('an empty file', async () => {
+    const error = await failure(tmp.write('empty.json', ''));
+    expect(error.message).toMatch(/empty\.json: expected a trace export, got an empty file$/);
+  });
+
+  it('a file with only whitespace', async () => {
+    expect((await failure(tmp.write('blank.json', ' \n\n  \n'))).message).toMatch(/only whitespace/);
+  });
+
+  it('a missing file and a directory', async () => {
+    expect((await failure(tmp.dir + '/nope.json')).message).toMatch(/nope\.json: expected a readable trace file, got no such file$/);
+    expect((await failure(tmp.dir)).message).toMatch(/expected a readable trace file|expected a regular file/);
+  });
+
+  it('a text file that is not JSON, with line and column', async () => {
+    const error = await failure(tmp.write('notes.txt', '\n\n  hello, this is a log file\n'));
+    expect(error.location).toBe('3:3');
+    expect(error.message).toMatch(/notes\.txt:3:3: expected a trace export \(JSON starting with '\{' or '\[', gzip, zstd or OTLP protobuf\), got "hello, this is a log fil…"$/);
+  });
+
+  it('JSON of no known trace format', async () => {
+    const error = await failure(tmp.write('package.json', JSON.stringify({ name: 'x', version: '1.0.0' }, null, 2)));
+    expect(error.message).toMatch(/package\.json: expected a trace export \(OTLP resourceSpans, .*\), got an object with keys \{name, version\}$/);
+  });
+
+  it('truncated JSON: line, column and "truncated?"', async () => {
+    const text = readFileSync(fixture('otlp-json/jaeger-memstore-otel_traces_01.json'), 'utf8');
+    const cut = text.slice(0, 1000);
+    const error = await failure(tmp.write('cut.json', cut));
+    const lines = cut.split('\n');
+    expect(error.location).toBe(`${lines.length}:${(lines.at(-1) ?? '').length + 1}`);
+    expect(error.message).toMatch(/cut\.json:\d+:\d+: expected .*, got end of file \(truncated\?\)$/);
+  });
+
+  it('a truncated single-line (minified) document', async () => {
+    const text = JSON.stringify(JSON.parse(readFileSync(fixture('zipkin-json/zipkin-lens-skew.json'), 'utf8')));
+    const error = await failure(tmp.write('minified.json', text.slice(0, 300)));
+    expect(error.message).toMatch(/minified\.json:1:\d+: expected a JSON document, got end of line \(truncated\?\)$/);
+  });
+
+  it('a JSON syntax error in the middle of a document', async () => {
+    const error = await failure(tmp.write('syntax.json', '{\n  "resourceSpans": [\n    {"resource": {}},,\n  ]\n}\n'));
+    expect(error.message).toMatch(/syntax\.json:3:22: expected ',' or '\]' after an array element, got ','|syntax\.json:3:22: expected a JSON value, got ','/);
+  });
+
+  it('wrong types at the top of an OTLP document, with the JSON path', async () => {
+    const error = await failure(tmp.write('wrong-type.json', JSON.stringify({ resourceSpans: 'all of them' })));
+    expect(error.message).toMatch(/wrong-type\.json:1: \$\.resourceSpans: expected an array of ResourceSpans, got a string "all of them"$/);
+  });
+
+  it('Zipkin v1 JSON is reported as unsupported, with the fix', async () => {
+    const v1 = [{ traceId: '1e223ff1f80f1c69', id: '1e223ff1f80f1c69', name: 'get', annotations: [{ timestamp: 1, value: 'sr', endpoint: { serviceName: 'a' } }], binaryAnnotations: [] }];
+    const error = await failure(tmp.write('zipkin-v1.json', JSON.stringify(v1)));
+    expect(error.message).toMatch(/expected Zipkin v2 JSON, got Zipkin v1 JSON .*\/api\/v2\/trace/);
+  });
+
+  it('a GPU sample file is detected as such and refused by readSpans', async () => {
+    const file = tmp.write('samples.jsonl', JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: 1, gpus: [] }) + '\n');
+    expect((await detectFile(file)).format).toBe('gpu-samples');
+    expect((await failure(file)).message).toMatch(/expected a trace export, got a GPU sample file/);
+  });
+});
+
+describe('partly broken files', () => {
+  it('garbage and truncated lines in JSON lines are skipped and counted; strict mode fails on the first', async () => {
+    const lines = toOtlpJsonLines(spans(30), 10).trimEnd().split('\n');
+    const content = [lines[0], 'INFO exporter: flushed 10 spans', lines[1], '', lines[2]?.slice(0, 200)].join('\n');
+    const file = tmp.write('broken.jsonl', content);
+    const { spans: got, stats, warnings } = await read(file);
+    expect(got).toHaveLength(20);
+    expect(stats.format).toBe('otlp-jsonl');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ count: 2, location: '2:1' });
+    expect(warnings[0]?.message).toMatch(/^2 lines skipped: expected a JSON document on every line \(first: got 'I'\)$/);
+    const error = await failure(file, true);
+    expect(error.message).toMatch(/broken\.jsonl:2:1: expected a JSON document on every line, got 'I'$/);
+  });
+
+  it('a truncated last line says so', async () => {
+    const lines = toOtlpJsonLines(spans(4), 2);
+    const file = tmp.write('live.jsonl', lines.slice(0, lines.length - 30));
+    const error = await failure(file, true);
+    expect(error.message).toMatch(/live\.jsonl:2:\d+: expected a JSON document on every line, got end of line \(truncated\?\)$/);
+  });
+
+  it('spans that end before they start are skipped with a warning', async () => {
+    const list = spans(5);
+    const bad = list[2] as SynthSpan;
+    list[2] = { ...bad, endNs: bad.startNs - 1n };
+    const file = tmp.write('backwards.jsonl', toOtlpJsonLines(list, 5) + toOtlpJsonLines(spans(1), 1));
+    const { spans: got, stats, warnings } = await read(file);
+    expect(got).toHaveLength(5);
+    expect(stats.skipped).toBe(1);
+    expect(warnings[0]?.location).toBe('1: $.resourceSpans[0].scopeSpans[0].spans[2]');
+    expect(warnings[0]?.message).toMatch(/^1 span skipped: expected an end time at or after the start time/);
+    expect((await failure(file, true)).message).toMatch(/backwards\.jsonl:1: \$\.resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[2\]: expected an end time at or after the start time, got start/);
+  });
+
+  it('wrong field types inside spans skip those spans only', async () => {
+    const doc = JSON.parse(toOtlpJsonLines(spans(3), 3)) as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
+    const list = doc.resourceSpans[0]?.scopeSpans[0]?.spans ?? [];
+    (list[0] as Record<string, unknown>)['startTimeUnixNano'] = { nanos: 5 };
+    (list[1] as Record<string, unknown>)['spanId'] = 12345;
+    const { spans: got, warnings } = await read(tmp.write('types.json', JSON.stringify(doc)));
+    expect(got).toHaveLength(1);
+    expect(warnings.map((w) => w.message).sort()).toEqual([
+      '1 span skipped: expected a span id (8 bytes, hex or base64) (first: got the number 12345)',
+      '1 span skipped: expected start and end times (int64 ns since epoch) (first: got start an object with keys {nanos}, end a string "1700000000000500000")',
+    ]);
+  });
+
+  it('a line of the wrong shape in JSON lines is skipped', async () => {
+    const content = toOtlpJsonLines(spans(2), 1) + JSON.stringify({ resourceSpans: 7 }) + '\n';
+    const { spans: got, warnings } = await read(tmp.write('shape.jsonl', content));
+    expect(got).toHaveLength(2);
+    expect(warnings[0]?.message).toMatch(/^1 line skipped: expected an array of ResourceSpans \(first: got the number 7\)$/);
+    expect(warnings[0]?.location).toBe('3: $.resourceSpans');
+  });
+
+  it('duplicate span ids are kept (the assembler counts them once) and reported, also in strict mode', async () => {
+    const list = spans(3);
+    const file = tmp.write('dupes.jsonl', toOtlpJsonLines([...list, ...list.slice(0, 2)], 2));
+    const { spans: got, warnings } = await read(file, { strict: true });
+    expect(got).toHaveLength(5);
+    expect(warnings).toEqual([
+      { file, location: '2', message: '2× duplicate span id (same trace and span id as an earlier span; counted once)', count: 2 },
+    ]);
+  });
+
+  it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
+    const doc = JSON.parse(toZipkinJson(spans(4))) as Record<string, unknown>[];
+    delete doc[1]?.['duration'];
+    delete doc[3]?.['duration'];
+    const { spans: got, stats, warnings } = await read(tmp.write('incomplete.json', JSON.stringify(doc)));
+    expect(got).toHaveLength(2);
+    expect(stats.skipped).toBe(2);
+    expect(warnings[0]).toMatchObject({ count: 2, location: '1: $[1]' });
+  });
+});
