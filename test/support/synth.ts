@@ -130,7 +130,8 @@ export function toJaegerJson(spans: SynthSpan[]): string {
       traceID: traceId,
       spans: list.map((span) => {
         const tags = Object.entries(span.attributes).map(([k, v]) => jaegerTag(k, v));
-        if (span.kind !== 'internal') tags.push(jaegerTag('span.kind', span.kind));
+        // Jaeger's OTLP translator writes span.kind for every kind, internal included.
+        tags.push(jaegerTag('span.kind', span.kind));
         if (span.error) tags.push(jaegerTag('error', true));
         const references = [
           ...(span.parentSpanId ? [{ refType: 'CHILD_OF', traceID: span.traceId, spanID: span.parentSpanId }] : []),
