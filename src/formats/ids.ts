@@ -5,9 +5,10 @@
  * dropped (31-char trace ids, 15-char span ids), Zipkin 64-bit trace ids, Python `0x` prefixes.
  *
  * Hex vs base64 is decided per file: a 16-byte id is 32 hex or 24 base64 chars (22 unpadded),
- * an 8-byte id 16 hex or 12 (11) base64 chars. Any char outside [0-9a-fA-F] proves base64 and
- * switches the file's decoder to base64 for the ambiguous all-hex lengths; until then those are
- * read as short hex (Jaeger drops leading zeros), which is the common case.
+ * an 8-byte id 16 hex or 12 (11) base64 chars. Padded base64 ends in '=', so only unpadded
+ * base64 (22 / 11 chars) can be all-hex and look like a short hex id. Any char outside
+ * [0-9a-fA-F] proves base64 and switches the file's decoder to base64 for those ambiguous
+ * lengths; until then they are read as short hex (Jaeger drops leading zeros), the common case.
  */
 
 const LOWER_HEX = /^[0-9a-f]+$/;
@@ -80,6 +81,7 @@ export class IdDecoder {
   }
 }
 
+/** Unpadded base64 lengths; padded ones (24/12) end in '=' and so are never all-hex. */
 function isBase64Length(length: number, bytes: 8 | 16): boolean {
-  return bytes === 16 ? length === 24 || length === 22 : length === 12 || length === 11;
+  return bytes === 16 ? length === 22 : length === 11;
 }
