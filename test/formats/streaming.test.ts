@@ -1,0 +1,59 @@
+/**
+ * JSON lines are streamed: spans come out in bounded batches while the file is still being
+ * read, so memory does not grow with the file size.
+ */
+
+import { statSync, truncateSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readSpans } from '../../src/formats/index.js';
+import { ids, toOtlpJsonLines } from '../support/synth.js';
+import type { SynthSpan } from '../support/synth.js';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function manySpans(n: number): SynthSpan[] {
+  const id = ids(3);
+  return Array.from({ length: n }, (_, i) => ({
+    traceId: id.traceId(Math.floor(i / 5)),
+    spanId: id.spanId(i),
+    ...(i % 5 === 0 ? {} : { parentSpanId: id.spanId(i - (i % 5)) }),
+    name: i % 5 === 0 ? 'predict' : 'compute',
+    service: 'model-server',
+    kind: i % 5 === 0 ? ('server' as const) : ('internal' as const),
+    startNs: 1_700_000_000_000_000_000n + BigInt(i) * 1000n,
+    endNs: 1_700_000_000_000_000_000n + BigInt(i) * 1000n + 900n,
+    attributes: { 'inference.phase': 'compute', 'inference.batch.size': 4, padding: 'x'.repeat(200) },
+  }));
+}
+
+describe('streaming JSON lines', () => {
+  it('yields bounded batches before the end of the file has been read', async () => {
+    const total = 40_000;
+    const file = tmp.write('stream.jsonl', toOtlpJsonLines(manySpans(total), 20));
+    const size = statSync(file).size;
+    expect(size).toBeGreaterThan(16 * 1024 * 1024);
+    const reader = readSpans(file, { batchSize: 500 });
+    const first = await reader.next();
+    expect(first.done).toBe(false);
+    expect((first.value as unknown[]).length).toBeLessThanOrEqual(520);
+    // Cut the file while the reader is in its first megabytes: a reader that had loaded the
+    // whole file would still return every span.
+    truncateSync(file, 4 * 1024 * 1024);
+    let spans = (first.value as unknown[]).length;
+    let batches = 1;
+    for (;;) {
+      const next = await reader.next();
+      if (next.done === true) {
+        expect(next.value.spans).toBe(spans);
+        break;
+      }
+      expect(next.value.length).toBeLessThanOrEqual(520);
+      spans += next.value.length;
+      batches++;
+    }
+    expect(batches).toBeGreaterThan(3);
+    expect(spans).toBeLessThan(total / 2);
+  });
+});
