@@ -56,39 +56,67 @@ export function unionLength(intervals: Interval[]): number {
   return total + Math.max(0, curEnd - curStart);
 }
 
+/** Traces up to this many spans are indexed by linear scans: cheaper than building maps. */
+const SMALL_TRACE = 48;
+
 /**
  * Parent lookup inside one deduplicated trace. Zipkin's shared spans give a client half and a
  * server half the same id: children of that id hang under the server half, and the server half
  * hangs under the client half (its recorded parent is the client's parent).
  */
 export class SpanIndex {
-  private readonly byId = new Map<string, TraceSpan>();
-  private readonly clientHalf = new Map<string, TraceSpan>();
+  private readonly spans: readonly TraceSpan[];
+  private readonly byId: Map<string, TraceSpan> | undefined;
+  private readonly clientHalf: Map<string, TraceSpan> | undefined;
 
   constructor(spans: readonly TraceSpan[]) {
+    this.spans = spans;
+    if (spans.length <= SMALL_TRACE) return;
+    const byId = new Map<string, TraceSpan>();
+    const clientHalf = new Map<string, TraceSpan>();
     for (const span of spans) {
       if (span.kind === 'client') {
-        if (!this.clientHalf.has(span.id)) this.clientHalf.set(span.id, span);
-        if (!this.byId.has(span.id)) this.byId.set(span.id, span);
+        if (!clientHalf.has(span.id)) clientHalf.set(span.id, span);
+        if (!byId.has(span.id)) byId.set(span.id, span);
       } else {
-        const existing = this.byId.get(span.id);
-        if (existing === undefined || existing.kind === 'client') this.byId.set(span.id, span);
+        const existing = byId.get(span.id);
+        if (existing === undefined || existing.kind === 'client') byId.set(span.id, span);
       }
     }
+    this.byId = byId;
+    this.clientHalf = clientHalf;
   }
 
   /** The span's parent in this trace, or undefined for a root or an orphan. */
   parentOf(span: TraceSpan): TraceSpan | undefined {
     if (span.kind !== 'client') {
-      const client = this.clientHalf.get(span.id);
+      const client = this.clientHalfOf(span.id);
       if (client !== undefined && client !== span) return client;
     }
     if (span.parent === undefined || span.parent === span.id) return undefined;
-    return this.byId.get(span.parent);
+    return this.get(span.parent);
   }
 
   /** True when the span names a parent that is not in this trace. */
   isOrphan(span: TraceSpan): boolean {
-    return span.parent !== undefined && span.parent !== span.id && !this.byId.has(span.parent) && this.parentOf(span) === undefined;
+    return span.parent !== undefined && span.parent !== span.id && this.get(span.parent) === undefined && this.parentOf(span) === undefined;
+  }
+
+  /** The span with this id, the non-client half when two share it. */
+  private get(id: string): TraceSpan | undefined {
+    if (this.byId !== undefined) return this.byId.get(id);
+    let found: TraceSpan | undefined;
+    for (const span of this.spans) {
+      if (span.id !== id) continue;
+      if (span.kind !== 'client') return span;
+      found ??= span;
+    }
+    return found;
+  }
+
+  private clientHalfOf(id: string): TraceSpan | undefined {
+    if (this.clientHalf !== undefined) return this.clientHalf.get(id);
+    for (const span of this.spans) if (span.kind === 'client' && span.id === id) return span;
+    return undefined;
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
-import { ATTR, ROLE_CLIENT, isPhase } from '../semconv.js';
+import { ATTR, PHASES, ROLE_CLIENT, isPhase } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
@@ -18,7 +18,7 @@ import { GenericAccumulator } from './generic.js';
 
 /** Options of the request assembler. */
 export interface AssembleOptions {
-  /** Finalize a trace once this many spans were read without touching it. Default 200 000. */
+  /** Finalize a trace once this many spans were read without touching it. Default 100 000. */
   readonly idleSpans?: number;
   /** How many finalized trace ids to remember for late-span detection. Default 500 000. */
   readonly rememberFinalized?: number;
@@ -54,21 +54,27 @@ export interface AssemblyResult {
   readonly generic: GenericAccumulator;
 }
 
-const DEFAULT_IDLE_SPANS = 200_000;
+const DEFAULT_IDLE_SPANS = 100_000;
+
+const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
+const NETWORK = PHASE_INDEX.network;
 const DEFAULT_REMEMBER = 500_000;
 
-interface OpenTrace {
-  readonly spans: TraceSpan[];
-  touched: number;
-}
+type OpenTrace = TraceSpan[];
 
 /** Incremental assembler: feed span batches with `add`, then call `finish` once. */
 export class RequestAssembler {
   private readonly idleSpans: number;
   private readonly remember: number;
-  private readonly open = new Map<string, OpenTrace>();
-  private lastTrace: OpenTrace | undefined;
-  private lastSweep = 0;
+  /**
+   * Open traces in two generations: every idleSpans/2 spans the older generation is finalized
+   * and the current one becomes older. A trace touched while in the older generation moves to
+   * the current one, so a trace is finalized after idleSpans/2 to idleSpans untouched spans.
+   * (One map lookup per span, unlike an LRU that re-inserts on every touch.)
+   */
+  private current = new Map<string, OpenTrace>();
+  private older = new Map<string, OpenTrace>();
+  private generationStart = 0;
   /** Numeric digests of finalized trace ids, oldest first, bounded by `remember`. */
   private readonly finalized = new Set<number>();
   private readonly finalizedOrder: number[] = [];
@@ -95,54 +101,53 @@ export class RequestAssembler {
 
   /** Adds one batch of spans (any order, any traces). */
   add(batch: readonly SpanRecord[]): void {
+    const stats = this.stats;
     for (const record of batch) {
-      const n = ++this.stats.spans;
+      stats.spans++;
       if (record.endNs < record.startNs) {
-        this.stats.invalidSpans++;
+        stats.invalidSpans++;
         continue;
       }
-      let trace = this.open.get(record.traceId);
+      const traceId = record.traceId;
+      let trace = this.current.get(traceId);
       if (trace === undefined) {
-        if (this.finalized.size > 0 && this.finalized.has(digest(record.traceId))) {
-          this.stats.lateSpans++;
-          continue;
+        trace = this.older.get(traceId);
+        if (trace !== undefined) {
+          this.older.delete(traceId);
+        } else {
+          if (this.finalized.size > 0 && this.finalized.has(digest(traceId))) {
+            stats.lateSpans++;
+            continue;
+          }
+          trace = [];
         }
-        trace = { spans: [], touched: n };
-        this.open.set(record.traceId, trace);
-      } else if (trace !== this.lastTrace) {
-        // Re-inserting keeps the map ordered by last touch, so the sweep reads idle traces first.
-        this.open.delete(record.traceId);
-        this.open.set(record.traceId, trace);
+        this.current.set(traceId, trace);
       }
-      trace.touched = n;
-      this.lastTrace = trace;
-      trace.spans.push(this.compact(record));
+      trace.push(this.compact(record));
+      if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
     }
-    if (this.stats.spans - this.lastSweep >= this.idleSpans / 8) this.sweep();
   }
 
   /** Traces currently held in memory. */
   get openTraces(): number {
-    return this.open.size;
+    return this.current.size + this.older.size;
   }
 
   /** Finalizes every open trace and returns the result. */
   finish(): AssemblyResult {
-    for (const [traceId, trace] of this.open) this.finalize(traceId, trace);
-    this.open.clear();
-    this.lastTrace = undefined;
+    for (const [traceId, trace] of this.older) this.finalize(traceId, trace);
+    for (const [traceId, trace] of this.current) this.finalize(traceId, trace);
+    this.older = new Map();
+    this.current = new Map();
     return { requests: this.requests, stats: this.stats, generic: this.generic };
   }
 
-  private sweep(): void {
-    this.lastSweep = this.stats.spans;
-    const cutoff = this.stats.spans - this.idleSpans;
-    for (const [traceId, trace] of this.open) {
-      if (trace.touched > cutoff) break;
-      this.open.delete(traceId);
-      if (trace === this.lastTrace) this.lastTrace = undefined;
-      this.finalize(traceId, trace);
-    }
+  private nextGeneration(): void {
+    this.generationStart = this.stats.spans;
+    const idle = this.older;
+    this.older = this.current;
+    this.current = new Map();
+    for (const [traceId, trace] of idle) this.finalize(traceId, trace);
   }
 
   private compact(record: SpanRecord): TraceSpan {
@@ -188,11 +193,11 @@ export class RequestAssembler {
   private finalize(traceId: string, trace: OpenTrace): void {
     this.rememberFinalized(traceId);
     this.stats.traces++;
-    const spans = this.dedupe(trace.spans);
+    const spans = this.dedupe(trace);
     const index = new SpanIndex(spans);
     const requestSpans: TraceSpan[] = [];
     for (const span of spans) {
-      if (index.isOrphan(span)) this.stats.orphanSpans++;
+      if (span.parent !== undefined && index.isOrphan(span)) this.stats.orphanSpans++;
       if (span.request) requestSpans.push(span);
     }
     if (requestSpans.length === 0) {
@@ -201,26 +206,26 @@ export class RequestAssembler {
       return;
     }
     this.stats.requestTraces++;
-    const phasesOf = new Map<TraceSpan, TraceSpan[]>();
-    for (const request of requestSpans) phasesOf.set(request, []);
+    const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
     const limit = spans.length;
     for (const span of spans) {
       if (span.phase === undefined) continue;
-      let owner: TraceSpan | undefined;
+      let owner = -1;
       let cursor = index.parentOf(span);
       for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
         if (cursor.request) {
-          owner = cursor;
+          owner = requestSpans.indexOf(cursor);
           break;
         }
         cursor = index.parentOf(cursor);
       }
-      if (owner === undefined) this.stats.unattachedPhaseSpans++;
-      else phasesOf.get(owner)!.push(span);
+      if (owner < 0) this.stats.unattachedPhaseSpans++;
+      else phasesOf[owner]!.push(span);
     }
-    for (const request of requestSpans) {
+    for (let i = 0; i < requestSpans.length; i++) {
+      const request = requestSpans[i]!;
       const client = this.clientOf(request, index, limit);
-      const timing = this.time(traceId, request, client, phasesOf.get(request)!);
+      const timing = this.time(traceId, request, client, phasesOf[i]!);
       if (timing.clockSkew) this.stats.clockSkewRequests++;
       this.requests.push(timing);
     }
@@ -229,6 +234,27 @@ export class RequestAssembler {
   /** Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ in kind). */
   private dedupe(spans: TraceSpan[]): TraceSpan[] {
     if (spans.length < 2) return spans;
+    if (spans.length <= 48) {
+      let out: TraceSpan[] | undefined;
+      for (let i = 1; i < spans.length; i++) {
+        const span = spans[i]!;
+        let duplicate = false;
+        for (let j = 0; j < i; j++) {
+          const prior = spans[j]!;
+          if (prior.id === span.id && prior.kind === span.kind) {
+            duplicate = true;
+            break;
+          }
+        }
+        if (duplicate) {
+          this.stats.duplicateSpans++;
+          out ??= spans.slice(0, i);
+        } else if (out !== undefined) {
+          out.push(span);
+        }
+      }
+      return out ?? spans;
+    }
     const seen = new Map<string, TraceSpan | TraceSpan[]>();
     const out: TraceSpan[] = [];
     for (const span of spans) {
@@ -272,7 +298,8 @@ export class RequestAssembler {
       clockSkew = true;
       shift = (client.start + client.end - request.start - request.end) / 2;
     }
-    const byPhase = new Map<Phase, Interval[]>();
+    // Indexed like PHASES; undefined = no span of that phase.
+    const byPhase: (Interval[] | undefined)[] = new Array<Interval[] | undefined>(PHASES.length);
     const all: Interval[] = [];
     let batchSize: number | undefined;
     for (const span of phaseSpans) {
@@ -282,25 +309,28 @@ export class RequestAssembler {
         const size = numeric(span.attributes?.[ATTR.BATCH_SIZE]);
         if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
       }
-      const phase = span.phase!;
-      let list = byPhase.get(phase);
-      if (list === undefined) byPhase.set(phase, (list = []));
+      const p = PHASE_INDEX[span.phase!];
+      const list = (byPhase[p] ??= []);
       if (end <= start) continue;
-      list.push([start, end]);
-      all.push([start, end]);
+      const interval: Interval = [start, end];
+      list.push(interval);
+      all.push(interval);
     }
-    const networkDerived = client !== undefined && !byPhase.has('network');
+    const networkDerived = client !== undefined && byPhase[NETWORK] === undefined;
     if (networkDerived) {
       const serverStart = Math.min(Math.max(request.start + shift, e2eStart), e2eEnd);
       const serverEnd = Math.max(Math.min(request.end + shift, e2eEnd), serverStart);
       const gaps: Interval[] = [];
       if (serverStart > e2eStart) gaps.push([e2eStart, serverStart]);
       if (e2eEnd > serverEnd) gaps.push([serverEnd, e2eEnd]);
-      byPhase.set('network', gaps);
-      all.push(...gaps);
+      byPhase[NETWORK] = gaps;
+      for (const gap of gaps) all.push(gap);
     }
     const phases: Partial<Record<Phase, number>> = {};
-    for (const [phase, intervals] of byPhase) phases[phase] = unionLength(intervals) / 1e6;
+    for (let p = 0; p < PHASES.length; p++) {
+      const intervals = byPhase[p];
+      if (intervals !== undefined) phases[PHASES[p]!] = unionLength(intervals) / 1e6;
+    }
     const e2eNs = e2eEnd - e2eStart;
     const attributes = request.attributes ?? {};
     const clientAttributes = client?.attributes ?? {};

@@ -7,7 +7,8 @@
  */
 import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
 import type { OperationTime } from '../analyzer/generic.js';
-import type { Diagnosis } from '../model/diagnosis.js';
+import { diagnosisToJson } from './diagnosis-json.js';
+import type { JsonDiagnosis } from './diagnosis-json.js';
 import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isoTime } from './_format.js';
@@ -50,7 +51,7 @@ export interface JsonModel {
   e2e: JsonPercentiles;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number;
-  diagnosis: Diagnosis | null;
+  diagnosis: JsonDiagnosis | null;
 }
 
 /** A time window. */
@@ -87,7 +88,7 @@ export interface JsonReport {
   coverage: number | null;
   models: JsonModel[];
   /** The diagnosis of the model with the most requests (every model's is under `models[]`). */
-  diagnosis: Diagnosis | null;
+  diagnosis: JsonDiagnosis | null;
   generic: { traces: number; spans: number; root_ms: number; by_critical_path: JsonOperation[]; by_self_time: JsonOperation[] } | null;
   assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; unattached_phase_spans: number; clock_skew_requests: number };
   warnings: { file: string | null; location: string | null; message: string; count: number }[];
@@ -109,7 +110,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     phases: overall ? phases(overall) : {},
     coverage: overall ? round(overall.coverage) : null,
     models: result.models.map(model),
-    diagnosis: first?.diagnosis ?? null,
+    diagnosis: first?.diagnosis ? diagnosisToJson(first.diagnosis) : null,
     generic: result.generic
       ? {
           traces: result.generic.traces,
@@ -155,7 +156,7 @@ function model(m: ModelAnalysis): JsonModel {
     e2e: percentiles(s.e2e),
     phases: phases(s),
     coverage: round(s.coverage),
-    diagnosis: m.diagnosis ?? null,
+    diagnosis: m.diagnosis ? diagnosisToJson(m.diagnosis) : null,
   };
 }
 

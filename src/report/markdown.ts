@@ -9,6 +9,7 @@ import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { formatCount, formatMs, formatName, formatShare, formatWindow } from './_format.js';
+import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 
 /** Renders the analysis as Markdown (ends with a newline). */
 export function renderMarkdown(result: AnalysisResult): string {
@@ -19,8 +20,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   // ── Diagnosis slot: one headline per diagnosed model. ──
   for (const m of result.models) {
     if (m.diagnosis === undefined) continue;
-    const named = result.models.length > 1 ? ` (${escape(m.diagnosis.model)})` : '';
-    out.push(`> **Diagnosis${named}: ${m.diagnosis.primary ?? 'nothing stands out'}** — ${escape(m.diagnosis.headline)}`, '');
+    out.push(...renderDiagnosisMarkdown(m.diagnosis, { named: result.models.length > 1 }));
   }
 
   for (const m of result.models) out.push(...modelSection(m.summary), '');
@@ -32,7 +32,7 @@ export function renderMarkdown(result: AnalysisResult): string {
 
   out.push('<details><summary>Input</summary>', '');
   out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
-  for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'")}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
+  for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
   if (result.warnings.length > 0) {
     out.push('', '**Warnings**', '');
     for (const w of result.warnings) out.push(`- ${w.file === undefined ? '' : `\`${w.file}\`: `}${escape(w.message)}`);
@@ -44,7 +44,7 @@ export function renderMarkdown(result: AnalysisResult): string {
 function modelSection(s: ModelSummary): string[] {
   const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
   const lines = [
-    `### Model \`${s.model}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
+    `### Model \`${s.model.replace(/`/g, "'")}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
     '',
     `${formatCount(s.requests)} requests, ${s.throughputRps.toFixed(1)} req/s, ${formatCount(s.errors)} errors; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
     '',

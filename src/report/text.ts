@@ -12,6 +12,7 @@ import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { bar, fit, formatCount, formatMs, formatName, formatShare, formatWindow, truncate } from './_format.js';
+import { renderDiagnosisText } from './diagnosis-text.js';
 
 /** Options of the text report. */
 export interface TextReportOptions {
@@ -19,6 +20,8 @@ export interface TextReportOptions {
   readonly color?: boolean;
   /** Also list leniencies applied and assembly counts. Default false. */
   readonly verbose?: boolean;
+  /** Print every diagnosis rule's inputs, thresholds and outcome (`--explain`). Default false. */
+  readonly explain?: boolean;
 }
 
 type Colors = ReturnType<typeof pc.createColors>;
@@ -41,15 +44,15 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const diagnosed = result.models.filter((m): m is ModelAnalysis & { diagnosis: Diagnosis } => m.diagnosis !== undefined);
   if (diagnosed.length > 0) {
     out.push('');
-    for (const m of diagnosed) out.push(...diagnosisHeadline(m.diagnosis, diagnosed.length > 1, c));
+    for (const m of diagnosed) out.push(...renderDiagnosisText(m.diagnosis, { color: options.color ?? false, explain: options.explain ?? false, named: diagnosed.length > 1 }), '');
   }
 
   out.push('', c.bold('Files'));
   // The path gets what the 80-column line leaves after format and span count.
   const fileWidth = Math.min(44, Math.max(0, ...result.files.map((f) => f.file.length)));
   for (const f of result.files) {
-    const skipped = f.skipped > 0 ? c.yellow(`, ${formatCount(f.skipped)} skipped`) : '';
-    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans${skipped}`);
+    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans`);
+    if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
   }
 
@@ -75,11 +78,6 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     }
   }
   return out.join('\n') + '\n';
-}
-
-function diagnosisHeadline(d: Diagnosis, named: boolean, c: Colors): string[] {
-  const label = d.primary === null ? c.green('OK') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(d.primary);
-  return [`${c.bold('Diagnosis')}${named ? ` (${d.model})` : ''}: ${label}`, `  ${d.headline}`];
 }
 
 function modelSection(s: ModelSummary, c: Colors): string[] {

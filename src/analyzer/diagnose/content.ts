@@ -51,25 +51,23 @@ function stem(model: string): string {
 }
 
 /** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
-export function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; preferred: number }): NextStep {
+export function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean }): NextStep {
   const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
   const code = [
     `# ${stem(p.model)}/config.pbtxt`,
     `max_batch_size: ${p.maxBatchSize}`,
     'dynamic_batching {',
     `  max_queue_delay_microseconds: ${p.delayUs}`,
-    trt
-      ? `  preferred_batch_size: [ ${p.preferred} ]`
-      : `  # preferred_batch_size: [ ${p.preferred} ]  # only for TensorRT models with several optimization profiles (Triton batcher.md)`,
+    trt ? `  preferred_batch_size: [ ${p.preferred} ]` : `  # preferred_batch_size: [ ${p.preferred} ]  # TensorRT, several profiles only`,
     '}',
   ].join('\n');
+  const gather = p.arrivalRps * (p.delayUs / 1e6);
   return {
     text:
-      `Enable the server's dynamic batcher. At the measured ${p.arrivalRps.toFixed(0)} requests/s, about ${p.preferred} requests arrive within ` +
-      `${p.delayUs} µs, the queue delay set below (Triton starts at 100 µs; TF Serving suggests about 1 ms). ` +
-      'Raise max_queue_delay_microseconds while p99 stays inside the latency budget (Triton batcher.md). ' +
-      `On TF Serving the same knobs are batching_parameters { max_batch_size { value: ${p.maxBatchSize} } batch_timeout_micros { value: ${p.delayUs} } }. ` +
-      'Clients must send requests concurrently (async) for batches to form.',
+      `Enable the server's dynamic batcher. With ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue; ` +
+      `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95. At ${p.arrivalRps.toFixed(0)} requests/s, ${gather >= 1 ? `about ${gather.toFixed(0)} more requests arrive` : `${gather.toFixed(2)} more requests arrive on average`} within the ${p.delayUs} µs queue delay` +
+      `${p.delayCapped ? " (capped at TF Serving's suggested 1 ms)" : ''}. Raise max_queue_delay_microseconds while p99 stays inside the latency budget (Triton batcher.md). ` +
+      `On TF Serving the same knobs are max_batch_size ${p.maxBatchSize} and batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently (async) for batches to form.`,
     snippet: { language: 'protobuf', code },
   };
 }

@@ -126,7 +126,7 @@ export const dynamicBatchingRule: Rule = {
           expectedValue: round(expectedP95),
           basis: `queueing model: with batching a request waits at most for the batch in progress (compute p95 ${ms(compute.p95Ms)}) plus the ${delayUs} µs queue delay, instead of queue p95 ${ms(queue.p95Ms)}`,
         },
-        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, preferred, ...(s.runtime !== undefined ? { runtime: s.runtime } : {}) }),
+        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], ...(s.runtime !== undefined ? { runtime: s.runtime } : {}) }),
         exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
       },
     };

@@ -1,0 +1,92 @@
+/**
+ * @module report/diagnosis-json
+ * The `diagnosis` object of the `--json` output, in the report's snake_case style:
+ * `primary` (a fix id, `insufficient-data`, or null), the ranked `recommendations[]`,
+ * and every rule's inputs and outcome under `rules[]`.
+ */
+import type { Diagnosis, Recommendation, RuleOutcome } from '../model/diagnosis.js';
+
+/** One recommendation in the JSON report. */
+export interface JsonRecommendation {
+  fix: string;
+  title: string;
+  confidence: number;
+  effort: string;
+  evidence: { text: string; values: Record<string, number> }[];
+  estimated_gain: { metric: string; current_value: number; expected_value: number; basis: string } | null;
+  next_step: { text: string; snippet: { language: string; code: string } | null };
+  example_trace_ids: string[];
+  cause: string | null;
+}
+
+/** One rule's outcome in the JSON report. */
+export interface JsonRuleOutcome {
+  rule: string;
+  fired: boolean;
+  reason: string;
+  inputs: Record<string, number | string | boolean | null>;
+  thresholds: Record<string, number>;
+}
+
+/** The diagnosis of one model in the JSON report. */
+export interface JsonDiagnosis {
+  model: string;
+  primary: string | null;
+  headline: string;
+  dominant_phase: string | null;
+  warmup_trimmed: number;
+  insufficient_data: string[] | null;
+  slo: { met: boolean; checks: { quantile: string; target_ms: number; actual_ms: number; met: boolean }[] } | null;
+  tail: { phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
+  recommendations: JsonRecommendation[];
+  rules: JsonRuleOutcome[];
+}
+
+/** Non-finite numbers (an infinite ratio) have no JSON spelling; write null. */
+function finite(x: number | string | boolean | null): number | string | boolean | null {
+  return typeof x === 'number' && !Number.isFinite(x) ? null : x;
+}
+
+function recommendation(r: Recommendation): JsonRecommendation {
+  return {
+    fix: r.fix,
+    title: r.title,
+    confidence: r.confidence,
+    effort: r.effort,
+    evidence: r.evidence.map((e) => ({ text: e.text, values: Object.fromEntries(Object.entries(e.values).filter(([, v]) => Number.isFinite(v))) })),
+    estimated_gain: r.estimatedGain
+      ? { metric: r.estimatedGain.metric, current_value: r.estimatedGain.currentValue, expected_value: r.estimatedGain.expectedValue, basis: r.estimatedGain.basis }
+      : null,
+    next_step: { text: r.nextStep.text, snippet: r.nextStep.snippet ? { language: r.nextStep.snippet.language, code: r.nextStep.snippet.code } : null },
+    example_trace_ids: [...r.exampleTraceIds],
+    cause: r.cause ?? null,
+  };
+}
+
+function rule(o: RuleOutcome): JsonRuleOutcome {
+  return {
+    rule: o.rule,
+    fired: o.fired,
+    reason: o.reason,
+    inputs: Object.fromEntries(Object.entries(o.inputs).map(([k, v]) => [k, finite(v)])),
+    thresholds: { ...o.thresholds },
+  };
+}
+
+/** The JSON form of one model's diagnosis. */
+export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
+  return {
+    model: d.model,
+    primary: d.primary,
+    headline: d.headline,
+    dominant_phase: d.dominantPhase ?? null,
+    warmup_trimmed: d.warmupTrimmed,
+    insufficient_data: d.insufficientData ? [...d.insufficientData] : null,
+    slo: d.slo ? { met: d.slo.met, checks: d.slo.checks.map((c) => ({ quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met })) } : null,
+    tail: d.tail
+      ? { phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
+      : null,
+    recommendations: d.recommendations.map(recommendation),
+    rules: d.rules.map(rule),
+  };
+}

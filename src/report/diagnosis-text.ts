@@ -1,0 +1,111 @@
+/**
+ * @module report/diagnosis-text
+ * The diagnosis block of the terminal report, the first thing after the title: the verdict,
+ * the top recommendation with its evidence, expected gain, next step and example trace ids,
+ * then the ranked alternatives. `--explain` adds every rule's inputs, thresholds and outcome.
+ * Fits 80 columns; colour only when asked.
+ */
+import pc from 'picocolors';
+import type { Diagnosis, Recommendation } from '../model/diagnosis.js';
+
+/** Options of the diagnosis block. */
+export interface DiagnosisTextOptions {
+  /** ANSI colours. Default false. */
+  readonly color?: boolean;
+  /** Print every rule's inputs and thresholds. Default false. */
+  readonly explain?: boolean;
+  /** Name the model in the heading (several models in one report). Default false. */
+  readonly named?: boolean;
+  /** Line width. Default 80. */
+  readonly width?: number;
+}
+
+/** Word-wrap `text` to `width`, every line prefixed by `indent`. */
+export function wrap(text: string, width: number, indent: string, firstIndent = indent): string[] {
+  const words = text.split(/\s+/).filter((w) => w !== '');
+  const lines: string[] = [];
+  let line = firstIndent;
+  let empty = true;
+  for (const word of words) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line += (empty ? '' : ' ') + word;
+    }
+    empty = false;
+  }
+  if (!empty) lines.push(line);
+  return lines;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : String(Number(x.toPrecision(3)));
+}
+
+function gainLine(r: Recommendation): string | undefined {
+  const g = r.estimatedGain;
+  if (!g) return undefined;
+  const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
+  const metric = g.metric.replace(/_ms$|_rps$/, '');
+  return `Expected: ${metric} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
+}
+
+/** Render one model's diagnosis as terminal lines. */
+export function renderDiagnosisText(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
+  const c = pc.createColors(options.color ?? false);
+  const width = options.width ?? 80;
+  const out: string[] = [];
+  const label = d.primary === null ? c.green('nothing stands out') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(c.bold(d.primary));
+  out.push(`${c.bold('Diagnosis')}${options.named ? ` (${d.model})` : ''}: ${label}`);
+  out.push(...wrap(d.headline, width, '  '));
+  // The SLO verdict is part of the headline whenever an SLO was given.
+  if (d.insufficientData && d.insufficientData.length > 0) {
+    for (const reason of d.insufficientData) out.push(...wrap(reason, width, '    ', '  - '));
+  }
+  const [top, ...rest] = d.recommendations;
+  if (top) {
+    out.push('', `  ${c.bold('Why')} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);
+    for (const e of top.evidence) out.push(...wrap(e.text, width, '       ', '     • '));
+    const gain = gainLine(top);
+    if (gain) out.push(...wrap(gain, width, '       ', '     '));
+    out.push(...wrap(`Next step: ${top.nextStep.text}`, width, '       ', '     '));
+    if (top.nextStep.snippet) {
+      out.push('');
+      for (const line of top.nextStep.snippet.code.split('\n')) out.push(c.cyan(`       ${line}`));
+      out.push('');
+    }
+    if (top.exampleTraceIds.length > 0) out.push(...wrap(`Example traces: ${top.exampleTraceIds.join(' ')}`, width, '       ', '     '));
+  }
+  if (d.tail) out.push(...wrap(`Tail: ${d.tail.text}.${d.tail.exampleTraceIds.length > 0 ? ` Slowest examples: ${d.tail.exampleTraceIds.join(' ')}` : ''}`, width, top ? '     ' : '    ', top ? '     ' : '  '));
+  if (rest.length > 0) {
+    out.push('', `  ${c.bold('Also consider')}`);
+    rest.forEach((r, i) => {
+      const gain = r.estimatedGain ? `; ${r.estimatedGain.metric.replace(/_ms$/, '')} ${fmt(r.estimatedGain.currentValue)} → ${fmt(r.estimatedGain.expectedValue)} ms` : '';
+      out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '       ', '    '));
+      const first = r.evidence[0];
+      if (first) out.push(...wrap(first.text, width, '       ', '       '));
+    });
+  }
+  if (options.explain) out.push('', ...renderExplain(d, { color: options.color ?? false, width }));
+  return out;
+}
+
+/** The `--explain` block: every rule's inputs, thresholds and whether it fired. */
+export function renderExplain(d: Diagnosis, options: { color?: boolean; width?: number } = {}): string[] {
+  const c = pc.createColors(options.color ?? false);
+  const width = options.width ?? 80;
+  const out = [c.bold(`Rules${d.warmupTrimmed > 0 ? ` (${d.warmupTrimmed} warm-up requests trimmed first)` : ''}`)];
+  for (const r of d.rules) {
+    const mark = r.fired ? c.red('fired') : c.dim('  –  ');
+    out.push(`  ${mark} ${c.bold(r.rule)}`);
+    out.push(...wrap(r.reason, width, '          ', '          '));
+    const inputs = Object.entries(r.inputs).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`);
+    if (inputs.length > 0) out.push(...wrap(`inputs: ${inputs.join(' ')}`, width, '            ', '          '));
+    const thresholds = Object.entries(r.thresholds).map(([k, v]) => `${k}=${fmt(v)}`);
+    if (thresholds.length > 0) out.push(...wrap(`thresholds: ${thresholds.join(' ')}`, width, '            ', '          ').map((l) => c.dim(l)));
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeSpans } from '../../src/analyzer/index.js';
+import type { AnalysisResult } from '../../src/analyzer/index.js';
+import { renderText } from '../../src/report/text.js';
+import { renderJson, toJsonReport } from '../../src/report/json.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import type { SynthSpan } from '../support/synth.js';
+import { simulate } from '../../examples/traces/simulate.js';
+import { span, traceId } from '../analyzer/_spans.js';
+
+/** The simulated demo run as normalized spans, without going through a reader. */
+function records(spans: readonly SynthSpan[]): SpanRecord[] {
+  return spans.map((s) => ({
+    traceId: s.traceId,
+    spanId: s.spanId,
+    ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+    name: s.name,
+    service: s.service,
+    kind: s.kind,
+    startNs: s.startNs,
+    endNs: s.endNs,
+    attributes: s.attributes,
+    error: s.error ?? false,
+  }));
+}
+
+async function demoResult(models = 1): Promise<AnalysisResult> {
+  const spans = records(simulate({ requests: 120 }));
+  if (models > 1) {
+    // A second model with a long, awkward name, on a disjoint set of traces.
+    const other = simulate({ requests: 60, seed: 99, traceOffset: 5000 }).map((s) =>
+      s.attributes['inference.model.name'] ? { ...s, attributes: { ...s.attributes, 'inference.model.name': 'text|encoder_v2-with-a-really-long-name' } } : s,
+    );
+    spans.push(...records(other));
+  }
+  const result = await analyzeSpans([spans], { diagnose: false });
+  return { ...result, files: [{ file: 'traces/very/long/path/to/an/export/from/the/collector/traces.otlp.jsonl', format: 'otlp-jsonl', spans: spans.length, skipped: 3, leniencies: ['snake_case keys: 4'] }] };
+}
+
+const ANSI = /\u001b\[[0-9;]*m/;
+
+describe('text report', () => {
+  it('fits 80 columns and shows every phase, other and end-to-end percentiles', async () => {
+    const result = await demoResult();
+    const text = renderText(result, { verbose: true });
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(text).toContain('120 requests analysed');
+    expect(text).toMatch(/Window\s+2026-03-02 14:00:\d\d → 14:00:\d\d UTC/);
+    for (const phase of ['preprocess', 'serialize', 'network', 'queue', 'transfer', 'compute', 'postprocess', 'other', 'end-to-end']) {
+      expect(text).toMatch(new RegExp(`^  ${phase}\\s+\\d`, 'm'));
+    }
+    const queue = result.models[0]!.summary.phases.queue!;
+    const queueLine = text.split('\n').find((l) => l.startsWith('  queue'))!;
+    expect(queueLine).toContain(`${(queue.share * 100).toFixed(1)}%`);
+    expect(text).toContain('lenient: snake_case keys: 4');
+    expect(text).toContain('3 unreadable spans skipped');
+    expect(text).not.toMatch(ANSI);
+  });
+
+  it('uses colour only when asked', async () => {
+    const result = await demoResult();
+    expect(renderText(result, { color: true })).toMatch(ANSI);
+  });
+
+  it('prints one section per model when several models are present', async () => {
+    const text = renderText(await demoResult(2));
+    expect(text).toContain('Model resnet50');
+    expect(text).toContain('Model text|encoder_v2-with-a-really-long-name');
+    expect(text.indexOf('Model resnet50')).toBeLessThan(text.indexOf('Model text|'));
+  });
+
+  it('shows the diagnosis headline first when there is one', async () => {
+    const base = await demoResult();
+    const diagnosis = { model: 'resnet50', primary: 'dynamic-batching' as const, headline: 'Queue wait dominates.', recommendations: [], warmupTrimmed: 0, rules: [] };
+    const text = renderText({ ...base, models: [{ ...base.models[0]!, diagnosis }] });
+    expect(text.indexOf('Diagnosis: dynamic-batching')).toBeGreaterThan(0);
+    expect(text.indexOf('Diagnosis')).toBeLessThan(text.indexOf('Files'));
+    expect(text).toContain('Queue wait dominates.');
+  });
+
+  it('reports operations by critical path and self time for traces outside the convention', async () => {
+    const t = traceId(1);
+    const root = span({ trace: t, start: 0, end: 100, name: 'GET /owners', service: 'petclinic-frontend' });
+    const db = span({ trace: t, parent: root.spanId, start: 10, end: 80, name: 'SELECT owners', service: 'petclinic-db' });
+    const result = await analyzeSpans([[root, db]], { diagnose: false });
+    const text = renderText(result);
+    expect(text).toContain('No request spans follow the span convention');
+    expect(text).toMatch(/petclinic-db \/ SELECT owners\s+1\s+70\.0\s+70\.0%/);
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+});
+
+describe('JSON report', () => {
+  it('carries the documented fields, consistent with the analysis', async () => {
+    const result = await demoResult();
+    const json = JSON.parse(renderJson(result)) as Record<string, any>;
+    expect(json['schema']).toBe('latency-doctor/analysis@1');
+    expect(json['requests']).toBe(120);
+    const s = result.overall!;
+    expect(json['e2e']).toMatchObject({ count: 120 });
+    expect(json['e2e'].p50_ms).toBeCloseTo(s.e2e.p50Ms, 5);
+    expect(json['e2e'].p95_ms).toBeCloseTo(s.e2e.p95Ms, 5);
+    expect(json['e2e'].p99_ms).toBeCloseTo(s.e2e.p99Ms, 5);
+    for (const phase of ['queue', 'compute', 'network', 'other']) {
+      const p = json['phases'][phase];
+      expect(Object.keys(p)).toEqual(expect.arrayContaining(['p50_ms', 'p95_ms', 'p99_ms', 'share']));
+      expect(p.share).toBeCloseTo(s.phases[phase as 'queue']!.share, 5);
+    }
+    expect(json['models']).toHaveLength(1);
+    expect(json['models'][0]).toMatchObject({ model: 'resnet50', runtime: 'onnxruntime', precision: 'fp32', device: 'cuda:0', diagnosis: null });
+    expect(json['window'].start).toMatch(/^2026-03-02T14:00:/);
+    expect(BigInt(json['window'].end_unix_nano)).toBe(result.window!.endNs);
+    expect(json['files'][0]).toEqual({ file: result.files[0]!.file, format: 'otlp-jsonl', spans: result.spans, skipped: 3 });
+    expect(json).toHaveProperty('diagnosis', null);
+    expect(json['warnings']).toEqual([]);
+    expect(json['generic']).toBeNull();
+  });
+
+  it('puts the diagnosis of the largest model at the top level', async () => {
+    const base = await demoResult(2);
+    const diagnosis = { model: 'resnet50', primary: 'quantization' as const, headline: 'x', recommendations: [], warmupTrimmed: 0, rules: [] };
+    const json = toJsonReport({ ...base, models: [{ ...base.models[0]!, diagnosis }, base.models[1]!] });
+    expect(json.diagnosis?.primary).toBe('quantization');
+    expect(json.models.map((m) => m.model)).toEqual(['resnet50', 'text|encoder_v2-with-a-really-long-name']);
+  });
+});
+
+describe('Markdown report', () => {
+  it('renders a phase table per model and escapes names that would break it', async () => {
+    const md = renderMarkdown(await demoResult(2));
+    expect(md).toContain('| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |');
+    expect(md).toMatch(/^\| queue \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+% \|$/m);
+    expect(md).toContain('### Model `text|encoder_v2-with-a-really-long-name`');
+    expect(md).toContain('**180 requests**');
+    const withPipe = renderMarkdown({ ...(await demoResult()), files: [{ file: 'a|b.json', format: 'zipkin-json', spans: 1, skipped: 0, leniencies: [] }] });
+    expect(withPipe).toContain('| `a\\|b.json` | Zipkin v2 JSON | 1 | 0 |');
+  });
+});
