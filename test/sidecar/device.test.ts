@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { summarizeDevice } from '../../src/analyzer/device.js';
+import type { ClockEventReason, GpuSample, GpuState } from '../../src/model/gpu.js';
+import { encodeClockEventMask } from '../../src/sidecar/clock-events.js';
+import { parseXmlReport } from '../../src/sidecar/xml-report.js';
+import { fixture } from './support.js';
+
+const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
+const gpuFrom = (name: string, at = 0): GpuState => parseXmlReport(readFileSync(fixture(name), 'utf8')).gpus[at]!;
+// Real states: an idle RTX 3090 with SW power cap active at P8 (590.44), an RTX 3080 at P2 / 65 % (595.58).
+const IDLE_POWER_CAP = gpuFrom('xml__rtx3090__drv590.44.01__v13__sw-power-cap.xml');
+const LOADED = gpuFrom('xml__rtx3080__drv595.58.03__v13__load-65pct.xml');
+
+/** The state without its reason counters, so flag sampling decides. */
+function flagsOnly(gpu: GpuState): GpuState {
+  const { clockEventSeconds: _dropped, ...rest } = gpu;
+  return rest;
+}
+
+function withReasons(gpu: GpuState, reasons: readonly ClockEventReason[], extra: Partial<GpuState> = {}): GpuState {
+  return { ...gpu, clockEvents: reasons, clockEventMask: encodeClockEventMask(reasons), ...extra };
+}
+
+function series(states: readonly GpuState[], stepMs = 1000): GpuSample[] {
+  return states.map((gpu, i) => ({ schema: 'latency-doctor/gpu-sample@1', timeMs: T0 + i * stepMs, gpus: [gpu] }));
+}
+
+const ALL = { startMs: T0 - 1, endMs: T0 + 3_600_000 };
+const only = (samples: GpuSample[], windows: Array<{ startMs: number; endMs: number }> = []) => {
+  const evidence = summarizeDevice(samples, ALL, windows);
+  expect(evidence).toHaveLength(1);
+  return evidence[0]!;
+};
+
+describe('throttling truth table', () => {
+  it('SW power cap on an idle GPU (P8, 0 %) is not throttling', () => {
+    expect(IDLE_POWER_CAP.clockEvents).toEqual(['sw_power_cap']);
+    const e = only(series(Array(10).fill(flagsOnly(IDLE_POWER_CAP))));
+    expect(e.throttledShare).toBe(0);
+    expect(e.powerThrottledShare).toBe(0);
+    expect(e.reasons).toEqual({});
+  });
+
+  it('SW power cap under load, sustained: the whole window is power-throttled', () => {
+    const states = Array(10).fill(withReasons(flagsOnly(LOADED), ['sw_power_cap']));
+    const e = only(series(states));
+    expect(e.throttledShare).toBe(1);
+    expect(e.powerThrottledShare).toBe(1);
+    expect(e.thermalThrottledShare).toBe(0);
+    expect(e.reasons.sw_power_cap).toBe(1);
+  });
+
+  it('single-sample HW slowdown blips (P-state changes) do not count; a run of 2 does', () => {
+    const plain = flagsOnly(LOADED);
+    const blip = withReasons(plain, ['hw_slowdown']);
+    const blips = only(series([plain, blip, plain, blip, plain, blip, plain, plain, blip, plain]));
+    expect(blips.throttledShare).toBe(0);
+    expect(blips.reasons).toEqual({});
+    const run = only(series([plain, blip, blip, plain, plain, plain, plain, plain, plain, plain]));
+    expect(run.throttledShare).toBeCloseTo(0.2, 10);
+    expect(run.thermalThrottledShare).toBe(0);
+    expect(run.powerThrottledShare).toBe(0);
+  });
+
+  it('sustained HW thermal slowdown (0x40) under load: share, thermal share and reason', () => {
+    const plain = flagsOnly(LOADED);
+    const hot = withReasons(plain, ['hw_thermal_slowdown']);
+    const e = only(series([plain, plain, hot, hot, hot, hot, plain, plain, plain, plain]));
+    expect(e.throttledShare).toBeCloseTo(0.4, 10);
+    expect(e.thermalThrottledShare).toBeCloseTo(0.4, 10);
+    expect(e.reasons).toEqual({ hw_thermal_slowdown: 0.4 });
+  });
+
+  it('MIG (utilization absent) still counts as loaded at P0', () => {
+    const mig = gpuFrom('xml__a100-sxm4-80gb-mig__drv535.54.03__v12__event-reasons-4-mig.xml');
+    expect(mig.utilization).toBeUndefined();
+    const e = only(series(Array(4).fill(withReasons(mig, ['sw_thermal_slowdown']))));
+    expect(e.thermalThrottledShare).toBe(1);
+  });
+});
+
+describe('cumulative reason counters (drivers 590+) win over flag sampling', () => {
+  const counters = (s: number, extra: Partial<Record<ClockEventReason, number>> = {}) => ({ sw_power_cap: 0, sync_boost: 0, sw_thermal_slowdown: s, hw_thermal_slowdown: 0, hw_power_brake_slowdown: 0, ...extra });
+
+  it('catches throttling between samples: +0.25 s of SW thermal per 1 s interval = 25 %', () => {
+    const states = Array.from({ length: 11 }, (_, i) => ({ ...LOADED, clockEvents: [], clockEventSeconds: counters(100 + 0.25 * i) }));
+    const e = only(series(states));
+    expect(e.thermalThrottledShare).toBeCloseTo(0.25, 10);
+    expect(e.throttledShare).toBeCloseTo(0.25, 10);
+    expect(e.reasons.sw_thermal_slowdown).toBeCloseTo(0.25, 10);
+  });
+
+  it('ignores counter growth on an idle GPU (real A5000 counter: 31637 s of SW power cap at P8)', () => {
+    const idle = gpuFrom('xml__rtx-a5000-x2__drv590.44.01__v13__llama-server-event-counters.xml');
+    const base = idle.clockEventSeconds?.sw_power_cap ?? 0;
+    expect(base).toBeCloseTo(31637.354094, 6);
+    const states = Array.from({ length: 6 }, (_, i) => ({ ...idle, clockEventSeconds: { ...idle.clockEventSeconds, sw_power_cap: base + i } }));
+    const e = only(series(states));
+    expect(e.throttledShare).toBe(0);
+    expect(e.powerThrottledShare).toBe(0);
+  });
+
+  it('a counter that goes backwards (driver reload) drops that interval instead of going negative', () => {
+    const values = [10, 10.5, 11, 0, 0.5, 1];
+    const states = values.map((v) => ({ ...LOADED, clockEvents: [], clockEventSeconds: counters(0, { sw_power_cap: v }) }));
+    const e = only(series(states));
+    // 4 valid half-second increments over a 5 s span.
+    expect(e.powerThrottledShare).toBeCloseTo(2 / 5, 10);
+  });
+});
+
+describe('drift numbers', () => {
+  it('temperature rise, SM clock drop (loaded samples only), memory slope (least squares)', () => {
+    const states: GpuState[] = Array.from({ length: 20 }, (_, i) => ({
+      ...flagsOnly(LOADED),
+      temperatureC: 60 + i,
+      smClockMhz: i < 10 ? 1950 : 1500,
+      memoryUsedBytes: 1e9 + 2e6 * i,
+    }));
+    // An idle dip in the middle must not read as a clock drop.
+    states[10] = { ...states[10]!, utilization: 0, pstate: 8, smClockMhz: 210 };
+    const e = only(series(states));
+    expect(e.samples).toBe(20);
+    expect(e.temperatureRiseC).toBeCloseTo(77.5 - 61.5, 10);
+    expect(e.smClockDropShare).toBeCloseTo((1950 - 1500) / 1950, 10);
+    expect(e.memorySlopeBytesPerS).toBeCloseTo(2e6, 3);
+    expect(e.meanUtilization).toBeCloseTo((19 * 0.65) / 20, 10);
+    expect(e.gpuName).toBe('NVIDIA GeForce RTX 3080');
+  });
+
+  it('per-window statistics for the report', () => {
+    const plain = flagsOnly(LOADED);
+    const states = [
+      ...Array.from({ length: 5 }, (_, i) => ({ ...plain, temperatureC: 60 + i, smClockMhz: 1950, memoryUsedBytes: 1000 })),
+      ...Array.from({ length: 5 }, (_, i) => withReasons({ ...plain, temperatureC: 80 + i, smClockMhz: 1400, memoryUsedBytes: 2000 }, ['sw_thermal_slowdown'])),
+    ];
+    const windows = [
+      { startMs: T0, endMs: T0 + 4000 },
+      { startMs: T0 + 5000, endMs: T0 + 9000 },
+      { startMs: T0 + 20_000, endMs: T0 + 30_000 },
+    ];
+    const e = only(series(states), windows);
+    expect(e.windows).toEqual([
+      { startMs: T0, endMs: T0 + 4000, samples: 5, maxTemperatureC: 64, meanSmClockMhz: 1950, smClockMaxMhz: 2100, throttledShare: 0, thermalThrottledShare: 0, powerThrottledShare: 0, meanUtilization: 0.65, memoryUsedBytes: 1000 },
+      { startMs: T0 + 5000, endMs: T0 + 9000, samples: 5, maxTemperatureC: 84, meanSmClockMhz: 1400, smClockMaxMhz: 2100, throttledShare: 1, thermalThrottledShare: 1, powerThrottledShare: 0, meanUtilization: 0.65, memoryUsedBytes: 2000 },
+      { startMs: T0 + 20_000, endMs: T0 + 30_000, samples: 0 },
+    ]);
+    expect(e.throttledShare).toBeCloseTo(0.5, 10);
+  });
+
+  it('counts ECC errors that appear inside the window', () => {
+    const states = [0, 0, 1, 3].map((n) => ({ ...LOADED, eccErrorsCorrected: n, eccErrorsUncorrected: 0 }));
+    expect(only(series(states)).errors).toBe(3);
+  });
+});
+
+describe('which samples count', () => {
+  it('skips stale samples and samples outside the window; orders GPUs by index', () => {
+    const a = { ...LOADED, uuid: 'GPU-b', index: 1 };
+    const b = { ...LOADED, uuid: 'GPU-a', index: 0 };
+    const samples: GpuSample[] = [
+      { schema: 'latency-doctor/gpu-sample@1', timeMs: T0 - 5000, gpus: [a, b] },
+      { schema: 'latency-doctor/gpu-sample@1', timeMs: T0, gpus: [a, b] },
+      { schema: 'latency-doctor/gpu-sample@1', timeMs: T0 + 1000, stale: true, gpus: [a, b] },
+      { schema: 'latency-doctor/gpu-sample@1', timeMs: T0 + 2000, gpus: [a] },
+    ];
+    const evidence = summarizeDevice(samples, { startMs: T0, endMs: T0 + 2000 }, []);
+    expect(evidence.map((e) => [e.gpuUuid, e.samples])).toEqual([
+      ['GPU-a', 1],
+      ['GPU-b', 2],
+    ]);
+    expect(summarizeDevice(samples, { startMs: T0 + 10_000, endMs: T0 + 20_000 }, [])).toEqual([]);
+    expect(summarizeDevice([], ALL, [])).toEqual([]);
+  });
+
+  it('one sample gives no rise, slope or drop (not enough data), but still a share', () => {
+    const e = only(series([LOADED]));
+    expect(e.samples).toBe(1);
+    expect(e).not.toHaveProperty('temperatureRiseC');
+    expect(e).not.toHaveProperty('memorySlopeBytesPerS');
+    expect(e).not.toHaveProperty('smClockDropShare');
+  });
+});
