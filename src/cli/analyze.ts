@@ -26,6 +26,7 @@ interface AnalyzeFlags {
   readonly slo?: string;
   readonly failOnSlo?: true;
   readonly threshold: string[];
+  readonly explain?: true;
 }
 
 function positiveInteger(name: string): (value: string) => number {
@@ -53,6 +54,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     // ── Diagnosis options (issue #4). ──
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
     .option('--fail-on-slo', `exit with code ${EXIT.SLO_VIOLATED} when an --slo objective is missed`)
+    .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
     .option('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const result = await analyzeFiles(files, analyzeOptions(flags));
@@ -87,5 +89,5 @@ function render(result: AnalysisResult, flags: AnalyzeFlags): string {
   if (flags.markdown) return renderMarkdown(result);
   // NO_COLOR (https://no-color.org) and a non-terminal stdout both turn colour off.
   const color = flags.color && process.stdout.isTTY === true && (process.env['NO_COLOR'] ?? '') === '';
-  return renderText(result, { color, verbose: flags.verbose === true });
+  return renderText(result, { color, verbose: flags.verbose === true, explain: flags.explain === true });
 }
