@@ -125,6 +125,22 @@ describe('dashboards', () => {
     }
   });
 
+  it.each(committedDashboards())('%s lays panels out on the 24-column grid without overlaps', (_file, board) => {
+    const cells = new Map<string, string>();
+    for (const panel of board.panels) {
+      const { x, y, w, h } = panel.gridPos;
+      expect(x + w, panel.title).toBeLessThanOrEqual(24);
+      expect(w * h, panel.title).toBeGreaterThan(0);
+      for (let cx = x; cx < x + w; cx++) {
+        for (let cy = y; cy < y + h; cy++) {
+          const other = cells.get(`${cx},${cy}`);
+          expect(other, `"${panel.title}" overlaps "${other ?? ''}"`).toBeUndefined();
+          cells.set(`${cx},${cy}`, panel.title);
+        }
+      }
+    }
+  });
+
   it('the inference dashboard reads phase percentiles from the tracer and exemplars from span metrics', () => {
     const board = allDashboards()['inference-latency.json'] as GrafanaDashboard;
     const byTitle = new Map(board.panels.map((p) => [p.title, p]));
