@@ -4,7 +4,7 @@
  * (see `_bytes.ts`), then the layout (JSON lines, one JSON document or concatenated documents,
  * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (reference section 6):
  * `resourceSpans`/`batches`/`result`/`trace` → OTLP; `data[]`, `traceID`+`spans` or spans with
- * `spanID` → Jaeger; `traceId`+`id` → Zipkin; `context.trace_id` → Python console; `schema` =
+ * `spanID` → Jaeger; `traceId`+`id` → Zipkin; `context.trace_id` → Python console; `id`+`timestamps` records → Triton; `schema` =
  * GPU_SAMPLE_SCHEMA → sidecar GPU samples (read by `gpu-samples.ts`, not as spans).
  */
 
@@ -18,10 +18,11 @@ import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
 import { isOtlpDocument } from './otlp-json.js';
 import { isPythonConsoleDocument } from './python-console.js';
+import { isTritonTraceDocument } from './triton-trace.js';
 import { isZipkinDocument, isZipkinV1Document } from './zipkin-json.js';
 
 /** The JSON families, before lines/document is known. */
-export type JsonFamily = 'otlp' | 'jaeger' | 'zipkin' | 'python-console' | 'gpu-samples';
+export type JsonFamily = 'otlp' | 'jaeger' | 'zipkin' | 'python-console' | 'triton-trace' | 'gpu-samples';
 
 /** How the decompressed content is laid out. */
 export type Layout = 'json-lines' | 'json-document' | 'protobuf-records' | 'protobuf-message';
@@ -51,6 +52,7 @@ export function classifyDocument(doc: unknown): JsonFamily | undefined {
   if (isOtlpDocument(doc)) return 'otlp';
   if (isJaegerDocument(doc)) return 'jaeger';
   if (isPythonConsoleDocument(doc)) return 'python-console';
+  if (isTritonTraceDocument(doc)) return 'triton-trace';
   if (isZipkinDocument(doc) || isZipkinV1Document(doc)) return 'zipkin';
   return undefined;
 }
@@ -66,6 +68,8 @@ export function formatOf(family: JsonFamily, layout: Layout, documents: number):
       return 'zipkin-json';
     case 'python-console':
       return 'python-console';
+    case 'triton-trace':
+      return 'triton-trace';
     case 'gpu-samples':
       return 'gpu-samples';
   }
@@ -76,7 +80,7 @@ export function unknownDocumentError(file: string, location: string, doc: unknow
   return new TraceFormatError(
     file,
     location,
-    'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans)',
+    'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records)',
     describeValue(doc),
   );
 }

@@ -27,6 +27,7 @@ import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
+import { tritonTraceDocumentToSpans } from './triton-trace.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -64,6 +65,7 @@ const CONVERTERS: Readonly<Record<Exclude<JsonFamily, 'gpu-samples'>, Converter>
   jaeger: jaegerDocumentToSpans,
   zipkin: zipkinDocumentToSpans,
   'python-console': pythonConsoleDocumentToSpans,
+  'triton-trace': tritonTraceDocumentToSpans,
 };
 
 const DEFAULT_BATCH = 2048;
