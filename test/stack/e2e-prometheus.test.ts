@@ -181,6 +181,29 @@ describe('Prometheus on loopback scraping the sidecar and the traced example ser
     expect(Number(gpuSensor?.value[1])).toBe(GPU_TEMPERATURE_C);
   });
 
+  it('answers every GPU panel for the replayed H100 (driver 590) with one series per GPU', async () => {
+    const board = dashboard('gpu-health.json');
+    const vars = { job: SIDECAR_JOB, instance: '.*', gpu: '.*', service: SERVICE_JOB };
+    const empty: string[] = [];
+    for (const panel of board.panels) {
+      const series: PromSeries[] = [];
+      for (const t of panel.targets) {
+        const answer = await instantQuery(substituteVariables(t.expr, vars));
+        expect(answer.status, `${panel.title}: ${answer.error ?? ''}`).toBe('success');
+        series.push(...(answer.data?.result ?? []));
+      }
+      if (series.length === 0) empty.push(panel.title);
+      for (const s of series) {
+        if (s.metric['hw_name'] !== undefined) expect(s.metric['hw_name'], panel.title).toMatch(/^gpu\d+$/);
+      }
+    }
+    expect(empty).toEqual([]);
+    const throttle = await instantQuery(substituteVariables(panelExpr(board, 'Throttle reasons'), vars));
+    // One row per reason the NVML mask defines, 0 or 1 each.
+    expect((throttle.data?.result ?? []).length).toBeGreaterThanOrEqual(8);
+    expect((throttle.data?.result ?? []).every((s) => ['0', '1'].includes(s.value[1]))).toBe(true);
+  });
+
   it('answers the "E2E p99 of the inference service" panel next to the GPU panels', async () => {
     const expr = substituteVariables(panelExpr(dashboard('gpu-health.json'), 'E2E p99 of the inference service'), { service: SERVICE_JOB });
     const answer = await instantQuery(expr);
