@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_THRESHOLDS,
+  DiagnoseOptionError,
+  THRESHOLD_SPECS,
+  checkSlo,
+  diagnose,
+  parseSlo,
+  parseThresholdOverride,
+  parseThresholdOverrides,
+  resolveThresholds,
+} from '../../src/analyzer/diagnose/index.js';
+import { laplaceTrend, mannKendall, quantile, theilSenSlope } from '../../src/analyzer/diagnose/stats.js';
+import { classifyPrecision, classifyRuntime } from '../../src/analyzer/diagnose/_compute.js';
+import { rankFindings } from '../../src/analyzer/diagnose/rank.js';
+import type { Finding } from '../../src/analyzer/diagnose/rule.js';
+import { diagnosisToJson } from '../../src/report/diagnosis-json.js';
+import { renderDiagnosisText, wrap } from '../../src/report/diagnosis-text.js';
+import { renderDiagnosisMarkdown } from '../../src/report/diagnosis-markdown.js';
+import { generate, summarize } from './gen.js';
+import { BOTTLENECKS } from './scenarios.js';
+
+describe('statistics', () => {
+  it('Mann-Kendall on a strictly rising series of 10 gives S = 45 and p ≈ 4.2e-5', () => {
+    const mk = mannKendall([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(mk.s).toBe(45);
+    expect(mk.z).toBeCloseTo(44 / Math.sqrt(125), 6);
+    expect(mk.pIncreasing).toBeGreaterThan(3e-5);
+    expect(mk.pIncreasing).toBeLessThan(5e-5);
+    expect(mannKendall([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]).pIncreasing).toBeGreaterThan(0.999);
+    // Ties shrink the variance: constant series has no trend.
+    expect(mannKendall([3, 3, 3, 3, 3]).pIncreasing).toBe(1);
+  });
+
+  it('Theil-Sen ignores an outlier that would bend a least-squares line', () => {
+    const xs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const ys = xs.map((x) => 2 * x + 1);
+    ys[9] = 500;
+    expect(theilSenSlope(xs, ys)).toBeCloseTo(2, 9);
+  });
+
+  it('Laplace test: uniform arrivals show no trend, a ramp does', () => {
+    const uniform = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
+    expect(Math.abs(laplaceTrend(uniform, 1).z)).toBeLessThan(0.01);
+    // Rate rising linearly from 1 to 3: arrival times are the inverse of the cumulative intensity.
+    const ramp = Array.from({ length: 1000 }, (_, i) => {
+      const u = (i + 0.5) / 1000;
+      return (-1 + Math.sqrt(1 + 8 * u)) / 2;
+    });
+    expect(laplaceTrend(ramp, 1).pIncreasing).toBeLessThan(1e-6);
+  });
+
+  it('quantile interpolates between ranks', () => {
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
+    expect(quantile([5], 0.99)).toBe(5);
+    expect(Number.isNaN(quantile([], 0.5))).toBe(true);
+  });
+});
+
+describe('attribute classes', () => {
+  it('precision', () => {
+    expect(['fp32', 'FP32', 'float32', 'tf32'].map(classifyPrecision)).toEqual(['high', 'high', 'high', 'high']);
+    expect(['fp16', 'bf16', 'int8', 'INT8', 'fp8', 'int4'].map(classifyPrecision)).toEqual(['low', 'low', 'low', 'low', 'low', 'low']);
+    expect(classifyPrecision(undefined)).toBe('unknown');
+    expect(classifyPrecision('weird')).toBe('unknown');
+  });
+
+  it('runtime: ONNX Runtime is generic on CPU/CUDA providers and optimized on TensorRT/OpenVINO', () => {
+    expect(classifyRuntime('onnxruntime', undefined)).toBe('generic');
+    expect(classifyRuntime('onnxruntime', 'CUDAExecutionProvider')).toBe('generic');
+    expect(classifyRuntime('onnxruntime', 'CPUExecutionProvider')).toBe('generic');
+    expect(classifyRuntime('onnxruntime', 'TensorrtExecutionProvider')).toBe('optimized');
+    expect(classifyRuntime('onnxruntime', 'OpenVINOExecutionProvider')).toBe('optimized');
+    expect(classifyRuntime('pytorch', undefined)).toBe('generic');
+    expect(classifyRuntime('tensorflow', undefined)).toBe('generic');
+    expect(classifyRuntime('tensorrt', undefined)).toBe('optimized');
+    expect(classifyRuntime('openvino', undefined)).toBe('optimized');
+    expect(classifyRuntime(undefined, undefined)).toBe('unknown');
+  });
+});
+
+describe('options parsing', () => {
+  it('parses SLO targets with units', () => {
+    expect(parseSlo('p99=250ms,p95=100ms')).toEqual({ p99Ms: 250, p95Ms: 100 });
+    expect(parseSlo('p50=0.05s')).toEqual({ p50Ms: 50 });
+    expect(parseSlo('p99<500us')).toEqual({ p99Ms: 0.5 });
+    expect(parseSlo('p95=80')).toEqual({ p95Ms: 80 });
+  });
+
+  it('rejects a bad SLO with one line naming what was expected', () => {
+    for (const bad of ['', 'p98=10ms', 'p99=fast', 'p99=0ms', 'p99=10 minutes']) {
+      expect(() => parseSlo(bad)).toThrow(DiagnoseOptionError);
+    }
+    expect(() => parseSlo('p98=10ms')).toThrow(/--slo "p98=10ms": expected .*p99=250ms/);
+  });
+
+  it('checks SLO targets against e2e percentiles', () => {
+    const r = checkSlo({ p50Ms: 10, p99Ms: 100 }, { p50Ms: 8, p95Ms: 50, p99Ms: 120 });
+    expect(r.met).toBe(false);
+    expect(r.checks).toEqual([
+      { quantile: 'p50', targetMs: 10, actualMs: 8, met: true },
+      { quantile: 'p99', targetMs: 100, actualMs: 120, met: false },
+    ]);
+  });
+
+  it('parses threshold overrides, including percentages', () => {
+    expect(parseThresholdOverride('batching.min_queue_share=0.4')).toEqual({ key: 'batching.min_queue_share', value: 0.4 });
+    expect(parseThresholdOverride(' cache.min_duplicate_share = 5% ')).toEqual({ key: 'cache.min_duplicate_share', value: 0.05 });
+    expect(parseThresholdOverrides(['validity.min_requests=20', 'drift.max_p_value=0.05'])).toEqual({ 'validity.min_requests': 20, 'drift.max_p_value': 0.05 });
+    expect(() => parseThresholdOverride('nope=1')).toThrow(/known threshold name/);
+    expect(() => parseThresholdOverride('batching.min_queue_share')).toThrow(/key=value/);
+    expect(() => parseThresholdOverride('batching.min_queue_share=-1')).toThrow(/non-negative/);
+    expect(() => resolveThresholds({ ['bogus' as 'warmup.share']: 1 })).toThrow(DiagnoseOptionError);
+  });
+
+  it('a threshold override changes a verdict', () => {
+    const s = BOTTLENECKS[0]!;
+    const requests = generate(s.spec);
+    const input = { model: 'm', requests, summary: summarize(requests) };
+    expect(diagnose(input).primary).toBe('dynamic-batching');
+    const d = diagnose(input, { thresholds: { 'batching.min_queue_share': 0.99 } });
+    expect(d.primary).not.toBe('dynamic-batching');
+    expect(d.rules.find((r) => r.rule === 'dynamic-batching')?.thresholds['batching.min_queue_share']).toBe(0.99);
+  });
+});
+
+describe('ranking', () => {
+  const finding = (savedMeanMs: number): Finding => ({ confidence: 0.5, evidence: [], savedMeanMs, nextStep: { text: 'x' }, exampleTraceIds: [] });
+
+  it('orders by saving, and prefers the cheaper fix only at similar saving', () => {
+    const fixes = rankFindings([
+      { rule: { id: 'prune-distill', effort: 'retraining' }, finding: finding(10) },
+      { rule: { id: 'optimized-runtime', effort: 'runtime' }, finding: finding(9) },
+      { rule: { id: 'dynamic-batching', effort: 'config' }, finding: finding(2) },
+    ]).map((r) => r.fix);
+    expect(fixes).toEqual(['optimized-runtime', 'prune-distill', 'dynamic-batching']);
+    const far = rankFindings([
+      { rule: { id: 'prune-distill', effort: 'retraining' }, finding: finding(20) },
+      { rule: { id: 'optimized-runtime', effort: 'runtime' }, finding: finding(9) },
+    ]).map((r) => r.fix);
+    expect(far).toEqual(['prune-distill', 'optimized-runtime']);
+  });
+});
+
+describe('rendering', () => {
+  const scenario = BOTTLENECKS[0]!;
+  const requests = generate(scenario.spec);
+  const d = diagnose({ model: 'resnet50', requests, summary: summarize(requests) }, { slo: { p99Ms: 50 } });
+
+  it('text: verdict first, evidence with numbers, next step snippet, example traces; 80 columns', () => {
+    const lines = renderDiagnosisText(d);
+    expect(lines[0]).toBe('Diagnosis: dynamic-batching');
+    const text = lines.join('\n');
+    expect(text).toMatch(/SLO violated \(p99 /);
+    expect(text).toMatch(/• queue p95 = [\d.]+ ms, \d+% of e2e; mean batch size 1\.0 with/);
+    expect(text).toMatch(/max_queue_delay_microseconds: \d+/);
+    expect(text).toMatch(/Example traces: [0-9a-f]{32}/);
+    expect(text).not.toMatch(/\x1b\[/);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+
+  it('text --explain lists every rule with inputs and thresholds', () => {
+    const text = renderDiagnosisText(d, { explain: true }).join('\n');
+    for (const rule of ['validity', 'dynamic-batching', 'quantization', 'optimized-runtime', 'prune-distill', 'preprocessing-pipeline', 'scale-and-cache', 'latency-drift', 'device-transfer', 'hardware-limit']) {
+      expect(text).toContain(`${rule}\n`);
+    }
+    expect(text).toMatch(/inputs: queue_share=[\d.]+/);
+    expect(text).toMatch(/thresholds: batching\.min_queue_share=0\.25/);
+  });
+
+  it('wraps without losing words', () => {
+    expect(wrap('a bb ccc dddd', 8, '  ')).toEqual(['  a bb', '  ccc', '  dddd']);
+  });
+
+  it('markdown: heading, evidence bullets, fenced snippet, rules table', () => {
+    const md = renderDiagnosisMarkdown(d).join('\n');
+    expect(md).toMatch(/^### Diagnosis: `dynamic-batching`/);
+    expect(md).toMatch(/\n- queue p95 = /);
+    expect(md).toMatch(/\n```protobuf\n# resnet50\/config\.pbtxt\nmax_batch_size: \d+\ndynamic_batching \{/);
+    expect(md).toMatch(/\| dynamic-batching \| yes \|/);
+  });
+
+  it('JSON: snake_case keys, primary, ranked recommendations, rules; survives JSON round trip', () => {
+    const json = JSON.parse(JSON.stringify(diagnosisToJson(d))) as Record<string, unknown>;
+    expect(json['primary']).toBe('dynamic-batching');
+    const recs = json['recommendations'] as Record<string, unknown>[];
+    expect(Object.keys(recs[0]!).sort()).toEqual(['cause', 'confidence', 'effort', 'estimated_gain', 'evidence', 'example_trace_ids', 'fix', 'next_step', 'title']);
+    expect(recs[0]!['estimated_gain']).toMatchObject({ metric: 'p95_ms' });
+    expect((json['slo'] as { met: boolean }).met).toBe(false);
+    expect((json['rules'] as unknown[]).length).toBe(10);
+    expect(JSON.stringify(json)).not.toMatch(/[a-z][A-Z][a-z]+":/);
+  });
+});
+
+describe('docs/diagnosis.md', () => {
+  it('lists every threshold with its default, and nothing else', () => {
+    const doc = readFileSync('docs/diagnosis.md', 'utf8');
+    const table = doc.slice(doc.indexOf('<!-- thresholds:begin -->'), doc.indexOf('<!-- thresholds:end -->'));
+    const rows = [...table.matchAll(/^\| `([a-z0-9_.]+)` \| ([\d.]+) \|/gm)].map((m) => [m[1], Number(m[2])]);
+    expect(Object.fromEntries(rows)).toEqual(DEFAULT_THRESHOLDS);
+    for (const [key, spec] of Object.entries(THRESHOLD_SPECS)) {
+      expect(spec.source.length, key).toBeGreaterThan(3);
+      expect(spec.why.length, key).toBeGreaterThan(10);
+    }
+  });
+});
