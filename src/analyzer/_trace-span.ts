@@ -25,8 +25,10 @@ export interface TraceSpan {
   readonly client: boolean;
   readonly shared: boolean;
   readonly error: boolean;
-  /** Kept only for request, client and compute spans: the attributes assembly reads. */
+  /** Kept only for request and client spans: the attributes assembly reads. */
   readonly attributes: Readonly<Record<string, AttributeValue>> | undefined;
+  /** `inference.batch.size` of a compute span. */
+  readonly batchSize: number | undefined;
 }
 
 /** A half-open interval [start, end) in relative ns. */

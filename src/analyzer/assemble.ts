@@ -10,7 +10,7 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
-import { ATTR, PHASES, ROLE_CLIENT, isPhase } from '../semconv.js';
+import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
@@ -58,6 +58,7 @@ const DEFAULT_IDLE_SPANS = 100_000;
 
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
+const PHASE_BY_NAME = new Map<AttributeValue, Phase>(PHASES.map((p) => [p, p]));
 const DEFAULT_REMEMBER = 500_000;
 
 type OpenTrace = TraceSpan[];
@@ -154,11 +155,11 @@ export class RequestAssembler {
     const origin = (this.origin ??= record.startNs);
     const attributes = record.attributes;
     const phaseValue = attributes[ATTR.PHASE];
-    const phase = isPhase(phaseValue) ? phaseValue : undefined;
+    const phase = phaseValue === undefined ? undefined : PHASE_BY_NAME.get(phaseValue);
     const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
     // A phase span that also names the model is still a phase span, not a nested request.
     const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-    const keep = request || client || phase === 'compute';
+    const keep = request || client;
     return {
       id: record.spanId,
       parent: record.parentSpanId,
@@ -173,6 +174,7 @@ export class RequestAssembler {
       shared: record.shared === true,
       error: record.error,
       attributes: keep ? attributes : undefined,
+      batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
     };
   }
 
@@ -306,7 +308,7 @@ export class RequestAssembler {
       const start = Math.max(span.start + shift, e2eStart);
       const end = Math.min(span.end + shift, e2eEnd);
       if (span.phase === 'compute') {
-        const size = numeric(span.attributes?.[ATTR.BATCH_SIZE]);
+        const size = span.batchSize;
         if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
       }
       const p = PHASE_INDEX[span.phase!];

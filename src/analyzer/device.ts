@@ -5,7 +5,8 @@
  *
  * Throttling (reference §7.4): a sample is throttled when a slowing reason is active (SW power
  * cap 0x4, HW slowdown 0x8, SW thermal 0x20, HW thermal 0x40, HW power brake 0x80) while the GPU
- * works (utilization > 0 or P-state ≤ P2), held for at least 2 consecutive samples. SW power cap
+ * works (utilization > 0 or P-state ≤ P2, and the GPU-idle flag 0x1 not set), held for at least 2
+ * consecutive samples. SW power cap
  * on an idle GPU (P8, 0 %) is normal and never counts; a one-sample HW-slowdown blip during a
  * P-state change does not count either. Where drivers 590+ report cumulative per-reason time
  * (`clockEventSeconds`), its deltas over loaded intervals give the share instead of flag sampling,
@@ -36,6 +37,9 @@ interface Point {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function isLoaded(gpu: GpuState): boolean {
+  // The GPU's own idle flag (0x1) wins: an H200 on driver 580 idles at P0 with `gpu_idle` set
+  // (test/fixtures/nvidia-smi/samples__h200__…), so P-state alone would call it loaded.
+  if (gpu.clockEvents?.includes('gpu_idle') === true) return false;
   return (gpu.utilization !== undefined && gpu.utilization > 0) || (gpu.pstate !== undefined && gpu.pstate <= 2);
 }
 

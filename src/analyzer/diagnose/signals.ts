@@ -12,7 +12,7 @@ import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import { laplaceTrend, mannKendall, mean, quantileSorted, theilSenSlope, leastSquares } from './stats.js';
+import { laplaceTrend, mannKendall, mean, quantileSorted, sortNumbers, theilSenSlope, leastSquares } from './stats.js';
 
 /** Thresholds that shape the signals themselves (warm-up, validity, windows). */
 export const SIGNAL_THRESHOLDS = {
@@ -199,21 +199,27 @@ export function partMs(r: RequestTiming, part: PhaseOrOther): number {
   return part === OTHER ? r.otherMs : (r.phases[part] ?? 0);
 }
 
-/** Trace ids of up to `k` requests whose `value` is closest to `target`. */
+/** Trace ids of up to `k` requests whose `value` is closest to `target` (one linear pass, no sort). */
 export function tracesNear(requests: readonly RequestTiming[], value: (r: RequestTiming) => number, target: number, k = 3): string[] {
-  const ranked = requests
-    .map((r) => ({ id: r.traceId, d: Math.abs(value(r) - target) }))
-    .sort((a, b) => a.d - b.d);
-  const ids: string[] = [];
-  for (const { id } of ranked) {
-    if (!ids.includes(id)) ids.push(id);
-    if (ids.length >= k) break;
+  const best: { id: string; d: number }[] = [];
+  for (const r of requests) {
+    const d = Math.abs(value(r) - target);
+    if (best.length === k && d >= (best[k - 1] as { d: number }).d) continue;
+    const same = best.findIndex((b) => b.id === r.traceId);
+    if (same >= 0) {
+      if ((best[same] as { d: number }).d <= d) continue;
+      best.splice(same, 1);
+    }
+    let at = best.length;
+    while (at > 0 && (best[at - 1] as { d: number }).d > d) at -= 1;
+    best.splice(at, 0, { id: r.traceId, d });
+    if (best.length > k) best.pop();
   }
-  return ids;
+  return best.map((b) => b.id);
 }
 
-function sortedOf(values: readonly number[]): number[] {
-  return [...values].sort((a, b) => a - b);
+function sortedOf(values: readonly number[]): Float64Array {
+  return sortNumbers(values);
 }
 
 function mostCommon(values: readonly (string | undefined)[]): string | undefined {
@@ -226,10 +232,11 @@ function mostCommon(values: readonly (string | undefined)[]): string | undefined
 }
 
 function phaseSignal(requests: readonly RequestTiming[], part: PhaseOrOther, e2eSum: number): PhaseSignal {
+  const present = part === OTHER ? requests.filter((r) => r.otherMs > 0).length : requests.filter((r) => r.phases[part] !== undefined).length;
+  if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
   const values = requests.map((r) => partMs(r, part));
   const sorted = sortedOf(values);
   const sum = values.reduce((a, b) => a + b, 0);
-  const present = part === OTHER ? requests.filter((r) => r.otherMs > 0).length : requests.filter((r) => r.phases[part] !== undefined).length;
   return {
     meanMs: mean(values),
     p50Ms: quantileSorted(sorted, 0.5),
@@ -290,7 +297,7 @@ function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
   const batched = requests.filter((r) => r.batchSize !== undefined && r.batchSize > 0);
   if (batched.length === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0, bySize: [] };
   const sizes = batched.map((r) => r.batchSize as number);
-  const maxSize = Math.max(...sizes);
+  const maxSize = sizes.reduce((m, s) => (s > m ? s : m), 0);
   const groups = new Map<number, number[]>();
   for (const r of batched) {
     const list = groups.get(r.batchSize as number) ?? [];
@@ -488,8 +495,11 @@ export function computeSignals(
     // Cache-hit latency per window, only when hits occur throughout the run.
     const hitSeries: number[] = [];
     const hitXs: number[] = [];
-    windows.forEach((w, i) => {
-      const hits = requests.filter((r, j) => r.cacheHit === true && (startS[j] as number) >= w.startS && (i === windows.length - 1 || (startS[j] as number) < w.endS));
+    windows.forEach((_, i) => {
+      // Windows are contiguous index ranges of the start-ordered requests.
+      const lo = Math.floor((i * n) / windows.length);
+      const hi = Math.floor(((i + 1) * n) / windows.length);
+      const hits = requests.slice(lo, hi).filter((r) => r.cacheHit === true);
       if (hits.length > 0) {
         hitSeries.push(quantileSorted(sortedOf(hits.map((r) => r.e2eMs)), 0.5));
         hitXs.push(xs[i] as number);

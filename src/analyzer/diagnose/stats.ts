@@ -6,7 +6,7 @@
  */
 
 /** Quantile `q` (0–1) of an ascending-sorted array, linear interpolation between ranks; NaN when empty. */
-export function quantileSorted(sorted: readonly number[], q: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
   const lo = Math.floor(pos);
@@ -18,7 +18,12 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 
 /** Quantile `q` (0–1) of an unsorted array. */
 export function quantile(values: readonly number[], q: number): number {
-  return quantileSorted([...values].sort((x, y) => x - y), q);
+  return quantileSorted(sortNumbers(values), q);
+}
+
+/** An ascending copy; a typed-array sort needs no comparator calls, several times faster on large inputs. */
+export function sortNumbers(values: readonly number[]): Float64Array {
+  return Float64Array.from(values).sort();
 }
 
 /** Arithmetic mean; 0 for an empty array. */

@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url).pathname;
+const demo = (name: string): string => join(root, 'examples/traces', name);
+const tmp = mkdtempSync(join(tmpdir(), 'ld-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+// The tests run the installed binary (bin/latency-doctor.js → dist/); `npm test` builds first.
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+}, 180_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `latency-doctor …` as installed. */
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A user mistake: exit 2 and exactly one line on stderr, no stack trace. */
+function expectOneLineError(run: Run, ...fragments: string[]): void {
+  expect(run.code, run.stderr).toBe(2);
+  const lines = run.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
+  expect(lines, run.stderr).toHaveLength(1);
+  expect(lines[0]).not.toMatch(/^\s+at /);
+  for (const f of fragments) expect(lines[0]).toContain(f);
+}
+
+describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
+  it('analyses the bundled OTLP demo: phase table, exit 0', async () => {
+    const run = await cli('analyze', 'examples/traces/inference-demo.otlp.jsonl');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('220 requests analysed');
+    expect(run.stdout).toMatch(/^  queue\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+%/m);
+    expect(run.stdout).toContain('end-to-end');
+    for (const line of run.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    expect(run.stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('--json gives the documented fields, the same for the OTLP, Jaeger and Zipkin demos', async () => {
+    const [otlp, jaeger, zipkin] = await Promise.all(['otlp.jsonl', 'jaeger.json', 'zipkin.json'].map((ext) => cli('analyze', '--json', demo(`inference-demo.${ext}`))));
+    const parsed = [otlp!, jaeger!, zipkin!].map((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, any>;
+    });
+    for (const json of parsed) {
+      expect(json['requests']).toBe(220);
+      expect(Object.keys(json['e2e'])).toEqual(expect.arrayContaining(['p50_ms', 'p95_ms', 'p99_ms']));
+      for (const phase of ['queue', 'compute', 'network', 'preprocess', 'serialize', 'other']) {
+        expect(Object.keys(json['phases'][phase])).toEqual(expect.arrayContaining(['p50_ms', 'p95_ms', 'p99_ms', 'share']));
+      }
+      expect(json['models'][0].model).toBe('resnet50');
+      expect(json).toHaveProperty('diagnosis');
+      // Jaeger and Zipkin carry µs: the same run agrees within a few µs per phase.
+      expect(json['e2e'].p95_ms).toBeCloseTo(parsed[0]!['e2e'].p95_ms, 1);
+      expect(json['phases'].queue.share).toBeCloseTo(parsed[0]!['phases'].queue.share, 2);
+    }
+    expect(parsed.map((j) => j['files'][0].format)).toEqual(['otlp-jsonl', 'jaeger-json', 'zipkin-json']);
+    // The demo's bottleneck: requests wait in the queue behind a batch-size-1 worker.
+    expect(parsed[0]!['phases'].queue.share).toBeGreaterThan(0.4);
+  });
+
+  it('--markdown prints a table for a ticket', async () => {
+    const run = await cli('analyze', '--markdown', 'examples/traces/inference-demo.zipkin.json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |');
+  });
+
+  it('reads gzip input and merges a client-side and a server-side export by trace id', async () => {
+    const lines = readFileSync(demo('inference-demo.otlp.jsonl'), 'utf8').trim().split('\n');
+    const client: string[] = [];
+    const server: string[] = [];
+    for (const line of lines) {
+      const doc = JSON.parse(line) as { resourceSpans: { resource: { attributes: { value: { stringValue: string } }[] } }[] };
+      for (const rs of doc.resourceSpans) (rs.resource.attributes[0]!.value.stringValue === 'storefront' ? client : server).push(JSON.stringify({ resourceSpans: [rs] }));
+    }
+    writeFileSync(join(tmp, 'client.jsonl.gz'), gzipSync(client.join('\n') + '\n'));
+    writeFileSync(join(tmp, 'server.jsonl'), server.join('\n') + '\n');
+    const [both, serverOnly] = await Promise.all([cli('analyze', '--json', join(tmp, 'server.jsonl'), join(tmp, 'client.jsonl.gz')), cli('analyze', '--json', join(tmp, 'server.jsonl'))]);
+    const merged = JSON.parse(both.stdout) as Record<string, any>;
+    const alone = JSON.parse(serverOnly.stdout) as Record<string, any>;
+    expect(merged['requests']).toBe(220);
+    expect(merged['phases'].network.present).toBe(220);
+    expect(alone['phases'].network).toBeUndefined();
+    expect(merged['e2e'].p50_ms).toBeGreaterThan(alone['e2e'].p50_ms);
+  });
+
+  it('a file that is not a trace: one line naming the file, exit 2', async () => {
+    const file = join(tmp, 'notes.txt');
+    writeFileSync(file, 'hello, this is not a trace\n');
+    expectOneLineError(await cli('analyze', file), file);
+  });
+
+  it('a missing file and an empty file: one line each, exit 2', async () => {
+    const empty = join(tmp, 'empty.json');
+    writeFileSync(empty, '');
+    const [missing, blank] = await Promise.all([cli('analyze', join(tmp, 'nope.json')), cli('analyze', empty)]);
+    expectOneLineError(missing, 'nope.json');
+    expectOneLineError(blank, 'empty.json');
+  });
+
+  it('a partly broken JSON lines file is analysed with a warning; --strict makes it an error', async () => {
+    const lines = readFileSync(demo('inference-demo.otlp.jsonl'), 'utf8').trim().split('\n');
+    const broken = [...lines.slice(0, 10), lines[10]!.slice(0, 200), ...lines.slice(11)].join('\n') + '\n';
+    const file = join(tmp, 'broken.jsonl');
+    writeFileSync(file, broken);
+    const [lenient, strict] = await Promise.all([cli('analyze', file), cli('analyze', '--strict', file)]);
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(lenient.stdout).toMatch(/Warnings[\s\S]*broken\.jsonl:11/);
+    expectOneLineError(strict, 'broken.jsonl:11');
+  });
+
+  it('bad options: one line, exit 2', async () => {
+    const [both, slo, unknown] = await Promise.all([
+      cli('analyze', '--json', '--markdown', 'examples/traces/inference-demo.otlp.jsonl'),
+      cli('analyze', '--slo', 'p42=fast', 'examples/traces/inference-demo.otlp.jsonl'),
+      cli('analyze', '--frobnicate', 'examples/traces/inference-demo.otlp.jsonl'),
+    ]);
+    expect(both.code).toBe(2);
+    expectOneLineError(slo, '--slo');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--frobnicate'");
+  });
+
+  it('traces outside the convention get the critical-path report (real Jaeger trace)', async () => {
+    const run = await cli('analyze', 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('No request spans follow the span convention');
+    expect(run.stdout).toContain('On the critical path');
+  });
+});
