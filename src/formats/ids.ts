@@ -33,7 +33,7 @@ export class IdDecoder {
   /** A 16-byte trace id as 32 lowercase hex chars, or undefined when absent, empty, all zero or invalid. */
   traceId(raw: unknown): string | undefined {
     if (typeof raw === 'string' && raw.length === 32 && LOWER_HEX.test(raw)) {
-      return ZEROS.test(raw) ? undefined : raw;
+      return raw.charCodeAt(0) === 0x30 && ZEROS.test(raw) ? undefined : raw;
     }
     return this.slow(raw, 16);
   }
@@ -41,7 +41,7 @@ export class IdDecoder {
   /** An 8-byte span id as 16 lowercase hex chars, or undefined when absent, empty, all zero or invalid. */
   spanId(raw: unknown): string | undefined {
     if (typeof raw === 'string' && raw.length === 16 && LOWER_HEX.test(raw)) {
-      return ZEROS.test(raw) ? undefined : raw;
+      return raw.charCodeAt(0) === 0x30 && ZEROS.test(raw) ? undefined : raw;
     }
     return this.slow(raw, 8);
   }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
-import { ids, toOtlpJsonLines, toZipkinJson } from '../support/synth.js';
+import { ids, toOtlpJson, toOtlpJsonLines, toZipkinJson } from '../support/synth.js';
 import type { SynthSpan } from '../support/synth.js';
 import { fixture, read, tempDir } from './helpers.js';
 
@@ -159,14 +159,12 @@ describe('partly broken files', () => {
     expect(warnings[0]?.location).toBe('3: $.resourceSpans');
   });
 
-  it('duplicate span ids are kept (the assembler counts them once) and reported, also in strict mode', async () => {
+  it('duplicate span ids inside a document are kept (the assembler counts them once) and reported, also in strict mode', async () => {
     const list = spans(3);
-    const file = tmp.write('dupes.jsonl', toOtlpJsonLines([...list, ...list.slice(0, 2)], 2));
+    const file = tmp.write('dupes.json', toOtlpJson([...list, ...list.slice(0, 2)]));
     const { spans: got, warnings } = await read(file, { strict: true });
     expect(got).toHaveLength(5);
-    expect(warnings).toEqual([
-      { file, location: '2', message: '2× duplicate span id (same trace and span id as an earlier span; counted once)', count: 2 },
-    ]);
+    expect(warnings).toEqual([{ file, location: '1', message: '2× duplicate span id (same trace and span id as an earlier span; counted once)', count: 2 }]);
   });
 
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
