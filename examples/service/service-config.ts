@@ -24,6 +24,8 @@ export type CacheConfig =
 export interface ServiceConfig {
   /** Model precision. Default fp32. */
   readonly precision: ModelPrecision;
+  /** Width of the MLP's two hidden layers. Default 2048. */
+  readonly hiddenWidth: number;
   /** Dynamic batching, or null for one request at a time. Default null. */
   readonly batching: BatchingConfig | null;
   /** Prediction cache, or null. Default null. */
@@ -52,6 +54,7 @@ export class ConfigError extends Error {
 /** Defaults of every field. */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   precision: 'fp32',
+  hiddenWidth: 2048,
   batching: null,
   cache: null,
   slowPreprocess: false,
@@ -78,6 +81,7 @@ function integer(flag: string, value: string, min: number, max: number): number 
 /** Help text of the service's command line. */
 export const SERVICE_USAGE = `Usage: node --import tsx examples/service/main.ts [options]
   --precision fp32|int8        model precision (env MODEL_PRECISION; default fp32)
+  --hidden N                   width of the two hidden layers (default 2048; 4096 ≈ 4× the compute)
   --batching                   enable dynamic batching (env BATCHING=1)
   --max-batch-size N           largest batch (default 32; implies --batching)
   --max-queue-delay-us N       longest wait to fill a batch, µs (default 2000; implies --batching)
@@ -100,6 +104,7 @@ export function parseServiceArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       allowPositionals: false,
       options: {
         precision: { type: 'string' },
+        hidden: { type: 'string' },
         batching: { type: 'boolean' },
         'max-batch-size': { type: 'string' },
         'max-queue-delay-us': { type: 'string' },
@@ -142,6 +147,7 @@ export function parseServiceArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   const metricsText = v['metrics-port'] ?? env.METRICS_PORT;
   return {
     precision,
+    hiddenWidth: v.hidden === undefined ? DEFAULT_SERVICE_CONFIG.hiddenWidth : integer('hidden', v.hidden, 16, 8192),
     batching,
     cache,
     slowPreprocess: v['slow-preprocess'] === true || env.SLOW_PREPROCESS === '1',

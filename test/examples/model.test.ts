@@ -95,6 +95,29 @@ describe('example MLP built in code', () => {
     await expect(fp32.run(new Float32Array(10), 1)).rejects.toThrow(/expected 1 × 1024 inputs, got 10/);
   });
 
+  it('on a worker thread gives the same logits and leaves the event loop free while the model runs', async () => {
+    const worker = await loadModelSession('fp32', { worker: true });
+    try {
+      const count = 64;
+      const inputs = randomInputs(count, fp32.inputSize, 21);
+      const expected = await fp32.run(inputs, count);
+      let ticks = 0;
+      const timer = setInterval(() => {
+        ticks += 1;
+      }, 1);
+      const start = performance.now();
+      const actual = await worker.run(inputs, count);
+      const elapsed = performance.now() - start;
+      clearInterval(timer);
+      expect(Array.from(actual)).toEqual(Array.from(expected));
+      // A model run on the main thread would allow no tick at all until it returned.
+      if (elapsed > 5) expect(ticks).toBeGreaterThan(0);
+      await expect(worker.run(new Float32Array(3), 1)).rejects.toThrow(/expected 1 × 1024 inputs, got 3/);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('int8 is measurably faster than fp32 at batch size 1', async () => {
     const inputs = randomInputs(1, fp32.inputSize, 9);
     await medianRunMs(fp32, inputs, 1, 3);
