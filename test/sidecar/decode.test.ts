@@ -4,19 +4,23 @@ import { decodeClockEventMask, encodeClockEventMask, maskToNumber } from '../../
 import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError } from '../../src/sidecar/query-fields.js';
 import { parseNumber, parsePstate, presentText } from '../../src/sidecar/values.js';
 import type { GpuState } from '../../src/model/gpu.js';
-import { CSV_CAPTURE, fakeEnv, fixture, fixtures, runFake } from './support.js';
+import { CSV_HELP, fakeEnv, fixture, fixtures, runFake } from './support.js';
 
 const helpCache = new Map<string, string>();
-function helpOf(capture: string): string {
-  let help = helpCache.get(capture);
-  if (help === undefined) helpCache.set(capture, (help = runFake(['--help-query-gpu'], fakeEnv('decode', { FAKE_NVSMI_CAPTURE: fixture(capture) }))));
+/** `--help-query-gpu` as the fake answers it for a help source (capture or help__ file). */
+function helpFrom(source: Readonly<Record<string, string>>): string {
+  const key = JSON.stringify(source);
+  let help = helpCache.get(key);
+  if (help === undefined) helpCache.set(key, (help = runFake(['--help-query-gpu'], fakeEnv('decode', { ...source }))));
   return help;
 }
+const captureHelp = (capture: string) => ({ FAKE_NVSMI_CAPTURE: fixture(capture) });
+const helpOf = (capture: string) => helpFrom(captureHelp(capture));
 
 /** Decodes what the fake answers for our own query plan, from a capture section or a csv__ file. */
-function decodeVia(capture: string, settings: Record<string, string>): GpuState {
-  const plan = planQuery(parseHelpQueryGpu(helpOf(capture)));
-  const out = runFake([`--query-gpu=${plan.fields.join(',')}`, '--format=csv,noheader,nounits'], fakeEnv('decode', { FAKE_NVSMI_CAPTURE: fixture(capture), ...settings }));
+function decodeVia(helpSource: Readonly<Record<string, string>>, settings: Record<string, string>): GpuState {
+  const plan = planQuery(parseHelpQueryGpu(helpFrom(helpSource)));
+  const out = runFake([`--query-gpu=${plan.fields.join(',')}`, '--format=csv,noheader,nounits'], fakeEnv('decode', { ...helpSource, ...settings }));
   const lines = out.trim().split('\n');
   expect(lines).toHaveLength(1);
   const result = decodeQueryRow(lines[0] ?? '', plan.fields);
@@ -67,8 +71,12 @@ describe('clock-event mask', () => {
 });
 
 describe('field discovery from --help-query-gpu', () => {
-  it.each(fixtures('capture__'))('%s: plans clocks_event_reasons, counters and instant power', (capture) => {
-    const available = parseHelpQueryGpu(helpOf(capture));
+  const helpSources: Array<[string, Record<string, string>]> = [
+    ...fixtures('capture__').map((c): [string, Record<string, string>] => [c, captureHelp(c)]),
+    ...fixtures('help__').map((h): [string, Record<string, string>] => [h, { FAKE_NVSMI_HELP: fixture(h) }]),
+  ];
+  it.each(helpSources)('%s: plans clocks_event_reasons, counters and instant power', (_name, source) => {
+    const available = parseHelpQueryGpu(helpFrom(source));
     expect(available.has('clocks.sm')).toBe(true);
     expect(available.has('0: Default')).toBe(false);
     const plan = planQuery(available);
@@ -98,12 +106,13 @@ describe('field discovery from --help-query-gpu', () => {
 });
 
 describe('query-gpu rows from every capture section and csv fixture', () => {
-  const cases: Array<[string, string, Record<string, string>]> = [];
-  for (const capture of fixtures('capture__')) for (const section of ['idle', 'load']) cases.push([`${capture} ${section}`, capture, { FAKE_NVSMI_SECTIONS: section }]);
-  for (const csv of fixtures('csv__')) cases.push([csv, CSV_CAPTURE[csv] as string, { FAKE_NVSMI_CSV: fixture(csv) }]);
+  const cases: Array<[string, Record<string, string>, Record<string, string>]> = [];
+  for (const capture of fixtures('capture__')) for (const section of ['idle', 'load']) cases.push([`${capture} ${section}`, captureHelp(capture), { FAKE_NVSMI_SECTIONS: section }]);
+  for (const csv of fixtures('csv__')) cases.push([csv, { ...(CSV_HELP[csv] ?? {}) }, { FAKE_NVSMI_CSV: fixture(csv) }]);
 
-  it.each(cases)('%s decodes with a uuid and no NaN', (_label, capture, settings) => {
-    const gpu = decodeVia(capture, settings);
+  it.each(cases)('%s decodes with a uuid and no NaN', (_label, helpSource, settings) => {
+    expect(Object.keys(helpSource)).toHaveLength(1);
+    const gpu = decodeVia(helpSource, settings);
     expect(gpu.uuid).toMatch(/^GPU-/);
     expect(gpu.name).toMatch(/NVIDIA/);
     for (const value of Object.values(gpu)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
@@ -112,7 +121,7 @@ describe('query-gpu rows from every capture section and csv fixture', () => {
   });
 
   it('H100 under load (hand-checked against the capture)', () => {
-    const gpu = decodeVia('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt', { FAKE_NVSMI_CSV: fixture('csv__h100-80gb-hbm3__drv590.48.01__load__all-fields.csv') });
+    const gpu = decodeVia(captureHelp('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt'), { FAKE_NVSMI_CSV: fixture('csv__h100-80gb-hbm3__drv590.48.01__load__all-fields.csv') });
     expect(gpu).toMatchObject({
       index: 0,
       name: 'NVIDIA H100 80GB HBM3',
@@ -145,7 +154,7 @@ describe('query-gpu rows from every capture section and csv fixture', () => {
   });
 
   it('H100 with MIG: utilization is absent, not 0', () => {
-    const gpu = decodeVia('capture__h100-mig-4-instances__drv590.48.01__idle-load.txt', { FAKE_NVSMI_CSV: fixture('csv__h100-mig__drv590.48.01__load__all-fields-util-na.csv') });
+    const gpu = decodeVia(captureHelp('capture__h100-mig-4-instances__drv590.48.01__idle-load.txt'), { FAKE_NVSMI_CSV: fixture('csv__h100-mig__drv590.48.01__load__all-fields-util-na.csv') });
     expect(gpu.migMode).toBe(true);
     expect(gpu).not.toHaveProperty('utilization');
     expect(gpu).not.toHaveProperty('memoryBusy');
@@ -155,7 +164,7 @@ describe('query-gpu rows from every capture section and csv fixture', () => {
   });
 
   it('RTX 2080 SUPER idle: SW power cap 0x4 at P8, absent tlimit and memory temperature', () => {
-    const gpu = decodeVia('capture__rtx2080super__drv595.71.05__idle-sw-power-cap.txt', { FAKE_NVSMI_CSV: fixture('csv__rtx2080super__drv595.71.05__idle__sw-power-cap-0x4.csv') });
+    const gpu = decodeVia(captureHelp('capture__rtx2080super__drv595.71.05__idle-sw-power-cap.txt'), { FAKE_NVSMI_CSV: fixture('csv__rtx2080super__drv595.71.05__idle__sw-power-cap-0x4.csv') });
     expect(gpu.clockEvents).toEqual(['sw_power_cap']);
     expect(gpu.pstate).toBe(8);
     expect(gpu.utilization).toBe(0);
@@ -167,6 +176,21 @@ describe('query-gpu rows from every capture section and csv fixture', () => {
     expect(gpu.clockEventSeconds?.sw_power_cap).toBeCloseTo(212.553937, 6);
     expect(gpu.smClockMhz).toBe(765);
     expect(gpu.smClockMaxMhz).toBe(2145);
+  });
+});
+
+describe('H200 recorded here (driver 580.159.04)', () => {
+  it('idle at P0 with the GPU-idle flag; counters present on 580', () => {
+    const gpu = decodeVia({ FAKE_NVSMI_HELP: fixture('help__h200__drv580.159.04.txt') }, { FAKE_NVSMI_CSV: fixture('csv__h200__drv580.159.04__idle__all-fields.csv') });
+    expect(gpu).toMatchObject({ name: 'NVIDIA H200', driverVersion: '580.159.04', pstate: 0, utilization: 0, smClockMhz: 345, smClockMaxMhz: 1980, powerLimitW: 700, clockEvents: ['gpu_idle'] });
+    expect(gpu.clockEventSeconds?.sw_power_cap).toBeCloseTo(25.343972, 6);
+  });
+  it('nvidia-smi -lms does not block-buffer through a pipe (rows arrive every 250 ms)', () => {
+    // Arrival time (python time.time()) vs nvidia-smi's own timestamp, 12 rows at -lms 250.
+    const arrivals = readFileSync(fixture('lms-pipe__h200__drv580.159.04__250ms.txt'), 'utf8').trim().split('\n').map((l) => Number(l.split(' ')[0]));
+    expect(arrivals).toHaveLength(12);
+    const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] as number));
+    for (const gap of gaps) expect(gap).toBeGreaterThan(0.15);
   });
 });
 

@@ -182,3 +182,40 @@ describe('which samples count', () => {
     expect(e).not.toHaveProperty('smClockDropShare');
   });
 });
+
+describe('real H200 run (driver 580.159.04): idle, 25 s fp16 matmul burn under the 700 W cap, idle', () => {
+  // Recorded by the sidecar itself (500 ms period) on a lent H200; see test/fixtures/nvidia-smi/SOURCES.md.
+  const file = fixture('samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl');
+
+  it('is read by readGpuSamples and shows SW power cap only while loaded', async () => {
+    const { readGpuSamples } = await import('../../src/formats/gpu-samples.js');
+    const samples = await readGpuSamples(file);
+    expect(samples).toHaveLength(84);
+    const first = samples[0]!;
+    const last = samples.at(-1)!;
+    const loaded = samples.filter((s) => (s.gpus[0]?.utilization ?? 0) > 0);
+    const burn = { startMs: loaded[0]!.timeMs, endMs: loaded.at(-1)!.timeMs };
+    const before = { startMs: first.timeMs, endMs: burn.startMs - 1000 };
+    const after = { startMs: burn.endMs + 1000, endMs: last.timeMs };
+    const [e] = summarizeDevice(samples, { startMs: first.timeMs, endMs: last.timeMs }, [before, burn, after]);
+    expect(e?.gpuName).toBe('NVIDIA H200');
+    // Counter deltas: ~25.3 s of SW power cap over a ~42 s run, all of it during the burn.
+    expect(e?.powerThrottledShare).toBeGreaterThan(0.55);
+    expect(e?.powerThrottledShare).toBeLessThan(0.65);
+    expect(e?.thermalThrottledShare).toBe(0);
+    const [idleBefore, loadedWindow, idleAfter] = e!.windows;
+    expect(idleBefore?.throttledShare).toBe(0);
+    expect(idleAfter?.throttledShare).toBe(0);
+    expect(loadedWindow?.powerThrottledShare).toBeGreaterThan(0.98);
+    expect(loadedWindow?.meanSmClockMhz).toBeGreaterThan(1300);
+    expect(loadedWindow?.meanSmClockMhz).toBeLessThan(1450);
+    expect(loadedWindow?.smClockMaxMhz).toBe(1980);
+    expect(loadedWindow?.maxTemperatureC).toBe(64);
+    // The burn allocated 1 GiB steps: memory grew by ~7 GiB over ~24 s.
+    const [burnOnly] = summarizeDevice(samples, burn, []);
+    expect(burnOnly?.memorySlopeBytesPerS).toBeGreaterThan(2e8);
+    expect(burnOnly?.memorySlopeBytesPerS).toBeLessThan(4e8);
+    expect(burnOnly?.temperatureRiseC).toBeGreaterThan(0);
+    expect(burnOnly?.reasons.sw_power_cap).toBeGreaterThan(0.98);
+  });
+});

@@ -25,11 +25,12 @@ export function fixtures(prefix: string): string[] {
     .sort();
 }
 
-/** The capture each csv__ fixture was cut from (for its help text). */
-export const CSV_CAPTURE: Readonly<Record<string, string>> = {
-  'csv__h100-80gb-hbm3__drv590.48.01__load__all-fields.csv': 'capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt',
-  'csv__h100-mig__drv590.48.01__load__all-fields-util-na.csv': 'capture__h100-mig-4-instances__drv590.48.01__idle-load.txt',
-  'csv__rtx2080super__drv595.71.05__idle__sw-power-cap-0x4.csv': 'capture__rtx2080super__drv595.71.05__idle-sw-power-cap.txt',
+/** Where the help text for each csv__ fixture comes from: the capture it was cut from, or a help__ file. */
+export const CSV_HELP: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'csv__h100-80gb-hbm3__drv590.48.01__load__all-fields.csv': { FAKE_NVSMI_CAPTURE: fixture('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt') },
+  'csv__h100-mig__drv590.48.01__load__all-fields-util-na.csv': { FAKE_NVSMI_CAPTURE: fixture('capture__h100-mig-4-instances__drv590.48.01__idle-load.txt') },
+  'csv__rtx2080super__drv595.71.05__idle__sw-power-cap-0x4.csv': { FAKE_NVSMI_CAPTURE: fixture('capture__rtx2080super__drv595.71.05__idle-sw-power-cap.txt') },
+  'csv__h200__drv580.159.04__idle__all-fields.csv': { FAKE_NVSMI_HELP: fixture('help__h200__drv580.159.04.txt') },
 };
 
 /** Environment with the fake first on PATH, `marker` to find its processes, and fake settings. */
