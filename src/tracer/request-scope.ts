@@ -6,12 +6,12 @@
  */
 import { context, trace } from '@opentelemetry/api';
 import type { AttributeValue, Attributes, Context, Span, Tracer } from '@opentelemetry/api';
-import { ATTR, isPhase } from '../semconv.js';
+import { ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { recordSeconds } from './phase-metrics.js';
 import type { PhaseInstruments } from './phase-metrics.js';
-import { recordFailure, runInContext } from './run-in-span.js';
+import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
 import type { TracerState } from './tracer-state.js';
 import { warnOnce } from './warn-once.js';
 
@@ -82,6 +82,27 @@ function validBytes(bytes: number): boolean {
   return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0;
 }
 
+/** One phase helper call: ends the phase span and records the phase metric. */
+class PhaseRun extends WrappedRun {
+  constructor(
+    private readonly scope: RequestScope,
+    private readonly phase: Phase,
+    private readonly span: Span | undefined,
+    private readonly startMs: number,
+    private readonly metricsOn: boolean,
+  ) {
+    super();
+  }
+  finish(failed: boolean, outcome: unknown): void {
+    const endMs = monotonicMs();
+    if (this.span !== undefined) {
+      if (failed) recordFailure(this.span, outcome);
+      this.span.end(toHrTime(endMs));
+    }
+    if (this.metricsOn) this.scope.recordPhaseMetric(this.phase, endMs - this.startMs);
+  }
+}
+
 /** Internal implementation of InferenceRequest. */
 export class RequestScope implements InferenceRequest {
   constructor(
@@ -127,23 +148,17 @@ export class RequestScope implements InferenceRequest {
   }
 
   phase<T>(phase: Phase, fn: () => T, attributes?: Attributes): T {
-    if (!isPhase(phase)) {
+    const spanAttributes = this.state.phaseSpanAttributes[phase] as Attributes | undefined;
+    if (spanAttributes === undefined) {
       warnOnce(`unknown phase ${JSON.stringify(String(phase))} ignored (expected one of the convention's phases)`, `phase:${String(phase)}`);
       return fn();
     }
-    const metricsOn = this.instruments?.enabled === true;
+    const metricsOn = this.instruments !== undefined && this.instruments.enabled;
     if (!this.recording && !metricsOn) return fn();
     const startMs = monotonicMs();
     const span = this.recording ? this.startPhaseSpan(phase, startMs, attributes) : undefined;
     const ctx = span === undefined ? context.active() : trace.setSpan(this.ctx, span);
-    return runInContext(ctx, fn, (failed, error) => {
-      const endMs = monotonicMs();
-      if (span !== undefined) {
-        if (failed) recordFailure(span, error);
-        span.end(toHrTime(endMs));
-      }
-      if (metricsOn) this.recordPhaseMetric(phase, endMs - startMs);
-    });
+    return runWrapped(ctx, fn, new PhaseRun(this, phase, span, startMs, metricsOn));
   }
 
   /** Starts a phase span of this request at `startMs`; undefined if the SDK failed. */

@@ -34,48 +34,71 @@ function safeString(value: unknown): string {
   }
 }
 
+/** One run of a wrapped function: knows whether the function was entered, and how to finish. */
+export abstract class WrappedRun {
+  /** Set when the function was called; distinguishes its errors from a broken context manager. */
+  entered = false;
+  /** Ends the span(s) and records metrics; `outcome` is the error when `failed`, else the value. */
+  abstract finish(failed: boolean, outcome: unknown): void;
+}
+
+function enterAndCall<T>(this: WrappedRun, fn: () => T): T {
+  this.entered = true;
+  return fn();
+}
+
 /**
- * Runs `fn` with `ctx` active and calls `finish` exactly once when it is over. A native Promise
- * returned by `fn` is followed to settlement and a Promise resolving to the same value (or
+ * Runs `fn` with `ctx` active and calls `run.finish` exactly once when it is over. A native
+ * Promise returned by `fn` is followed to settlement and a Promise resolving to the same value (or
  * rejecting with the same error) is returned; any other value, thenables included, is returned
- * as is and ends the span at once (calling `then` on a foreign thenable may start work twice).
+ * as is and finishes at once (calling `then` on a foreign thenable may start work twice).
  * If activating the context fails, `fn` still runs exactly once, untraced.
  */
-export function runInContext<T>(ctx: Context, fn: () => T, finish: FinishHook): T {
-  let entered = false;
+export function runWrapped<T>(ctx: Context, fn: () => T, run: WrappedRun): T {
   let result: T;
   try {
-    result = context.with(ctx, () => {
-      entered = true;
-      return fn();
-    });
+    result = context.with(ctx, enterAndCall<T>, run, fn);
   } catch (error) {
-    if (!entered) {
-      callFinish(finish, false, undefined);
+    if (!run.entered) {
+      safeFinish(run, false, undefined);
       return fn();
     }
-    callFinish(finish, true, error);
+    safeFinish(run, true, error);
     throw error;
   }
   if (result instanceof Promise) {
     return result.then(
       (value: unknown) => {
-        callFinish(finish, false, value);
+        safeFinish(run, false, value);
         return value;
       },
       (error: unknown) => {
-        callFinish(finish, true, error);
+        safeFinish(run, true, error);
         throw error;
       },
     ) as T;
   }
-  callFinish(finish, false, result);
+  safeFinish(run, false, result);
   return result;
 }
 
-function callFinish(finish: FinishHook, failed: boolean, outcome: unknown): void {
+class HookRun extends WrappedRun {
+  constructor(private readonly hook: FinishHook) {
+    super();
+  }
+  finish(failed: boolean, outcome: unknown): void {
+    this.hook(failed, outcome);
+  }
+}
+
+/** `runWrapped` with a plain callback, for the paths that are not per-phase hot. */
+export function runInContext<T>(ctx: Context, fn: () => T, finish: FinishHook): T {
+  return runWrapped(ctx, fn, new HookRun(finish));
+}
+
+function safeFinish(run: WrappedRun, failed: boolean, outcome: unknown): void {
   try {
-    finish(failed, outcome);
+    run.finish(failed, outcome);
   } catch {
     // The tracer's bookkeeping must never surface in the caller.
   }

@@ -126,11 +126,11 @@ describe('file exporter output', () => {
         const around = phases![phase]!;
         // The span lies inside the service's own measurement…
         expect(reported, phase).toBeLessThanOrEqual(around + 0.01);
-        expect(around - reported, phase).toBeLessThan(1);
         missed.push(around - reported);
       }
     }
-    // …and typically misses only the few µs the helper itself takes (first calls include JIT).
+    // …and typically misses only the few µs the helper itself takes (not each one: first calls
+    // include JIT, and a shared machine may deschedule the process between two clock reads).
     missed.sort((a, b) => a - b);
     expect(missed[Math.floor(missed.length / 2)]!).toBeLessThan(0.1);
   });
@@ -140,10 +140,12 @@ describe('file exporter output', () => {
     const report = JSON.parse(stdout) as { requests: number; phases: Record<string, { p50_ms: number; p99_ms: number }> };
     expect(report.requests).toBe(REQUESTS);
     const computes = result.timings.map((t) => t.phases.compute!).sort((a, b) => a - b);
-    // Compute was 2–5 ms by construction; HdrHistogram keeps 3 significant digits.
+    // Compute was 2–5 ms by construction; HdrHistogram keeps 3 significant digits, so the CLI's
+    // percentiles agree with the per-request times within a fraction of a percent.
+    const near = (actual: number, expected: number): void => expect(Math.abs(actual - expected) / expected).toBeLessThan(0.01);
     expect(report.phases['compute']!.p50_ms).toBeGreaterThanOrEqual(2);
-    expect(report.phases['compute']!.p50_ms).toBeLessThan(6.5);
-    expect(report.phases['compute']!.p99_ms).toBeCloseTo(computes[computes.length - 1]!, 1);
+    near(report.phases['compute']!.p50_ms, computes[Math.ceil(0.5 * computes.length) - 1]!);
+    near(report.phases['compute']!.p99_ms, computes[computes.length - 1]!);
     expect(report.phases['network']!.p50_ms).toBeGreaterThanOrEqual(2.5);
   }, 60_000);
 });

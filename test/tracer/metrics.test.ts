@@ -83,7 +83,6 @@ describe('phase histograms', () => {
       expect(point(p).value.count).toBe(4);
     }
     expect(point('preprocess').value.min!).toBeGreaterThanOrEqual(0.0014);
-    expect(point('preprocess').value.max!).toBeLessThan(0.05);
     expect(point('compute').value.min!).toBeGreaterThanOrEqual(0.0029);
     // Each of the four waited at least the 1 ms before the batch started.
     expect(point('queue').value.min!).toBeGreaterThanOrEqual(0.0009);

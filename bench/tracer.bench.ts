@@ -1,0 +1,179 @@
+/**
+ * Overhead of the tracer per request with all seven phases, measured in one run against
+ * (a) the bare function and (b) the same spans written by hand with @opentelemetry/api on the
+ * same SDK setup (same processor, an exporter that discards). Then the same with the phase
+ * histograms on, against hand-written spans plus the same histogram records.
+ * Prints µs per request and the ratios; the goal is ≤ 1.2× the hand-written cost.
+ */
+import { metrics, trace } from '@opentelemetry/api';
+import type { Attributes, Histogram, Tracer } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ATTR, PHASES, TRACER_METRICS } from '../src/semconv.js';
+import type { Phase } from '../src/semconv.js';
+import { createInferenceTracer, DURATION_BUCKETS_SECONDS, setupTracing } from '../src/tracer/index.js';
+import type { InferenceTracer } from '../src/tracer/index.js';
+
+const REQUESTS_PER_ROUND = 500;
+const ROUNDS = 40;
+const MODEL = { model: 'resnet50', version: '1', runtime: 'onnxruntime', runtimeProvider: 'CPUExecutionProvider', precision: 'fp32', device: 'cpu' } as const;
+const REQUEST_ATTRIBUTES: Attributes = {
+  [ATTR.MODEL_NAME]: MODEL.model,
+  [ATTR.MODEL_VERSION]: MODEL.version,
+  [ATTR.RUNTIME]: MODEL.runtime,
+  [ATTR.RUNTIME_PROVIDER]: MODEL.runtimeProvider,
+  [ATTR.PRECISION]: MODEL.precision,
+  [ATTR.DEVICE]: MODEL.device,
+};
+
+/** Discards spans, so the measurement is the tracer and the SDK, not serialization or I/O. */
+const discard: SpanExporter = {
+  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
+  shutdown: () => Promise.resolve(),
+};
+
+class IdleReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+let sink = 0;
+/** A phase's own work: tiny, so what is measured is the instrumentation. */
+function work(x: number): number {
+  return (x * 31 + 7) % 1009;
+}
+
+function bare(i: number): number {
+  let x = i;
+  for (let p = 0; p < PHASES.length; p += 1) x = work(x);
+  return x;
+}
+
+function ours(tracer: InferenceTracer, i: number): number {
+  return tracer.infer((req) => {
+    let x = req.preprocess(() => work(i));
+    x = req.serialize(() => work(x));
+    x = req.network(() => work(x));
+    x = req.queue(() => work(x));
+    x = req.transfer(() => work(x));
+    x = req.compute(() => work(x));
+    return req.postprocess(() => work(x));
+  });
+}
+
+const PHASE_SPAN_ATTRIBUTES = Object.fromEntries(PHASES.map((p) => [p, { [ATTR.PHASE]: p }])) as unknown as Record<Phase, Attributes>;
+const PHASE_METRIC_ATTRIBUTES = Object.fromEntries(PHASES.map((p) => [p, { [ATTR.PHASE]: p, [ATTR.MODEL_NAME]: MODEL.model }])) as unknown as Record<Phase, Attributes>;
+
+interface HandInstruments {
+  readonly phase: Histogram;
+  readonly request: Histogram;
+}
+
+/** The same spans (and, with instruments, the same histogram records) written by hand. */
+function byHand(tracer: Tracer, i: number, instruments?: HandInstruments): number {
+  const requestStart = instruments ? performance.now() : 0;
+  return tracer.startActiveSpan('infer resnet50', { attributes: REQUEST_ATTRIBUTES }, (span) => {
+    let x = i;
+    for (const phase of PHASES) {
+      const start = instruments ? performance.now() : 0;
+      x = tracer.startActiveSpan(phase, { attributes: PHASE_SPAN_ATTRIBUTES[phase] }, (child) => {
+        const value = work(x);
+        child.end();
+        return value;
+      });
+      if (instruments) instruments.phase.record((performance.now() - start) / 1000, PHASE_METRIC_ATTRIBUTES[phase]);
+    }
+    span.end();
+    if (instruments) instruments.request.record((performance.now() - requestStart) / 1000, { [ATTR.MODEL_NAME]: MODEL.model });
+    return x;
+  });
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function measure(variants: Record<string, (i: number) => number>): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  // Warm-up (JIT, and the SDK's resource detection, which holds the first exports back).
+  for (let round = 0; round < 10; round += 1) {
+    for (const run of Object.values(variants)) for (let i = 0; i < REQUESTS_PER_ROUND; i += 1) sink += run(i);
+    await yieldToLoop();
+  }
+  // Short interleaved rounds, each ending with a turn of the event loop (as a server's requests
+  // do) so the batch processor exports; other load on the machine hits every variant alike.
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const [name, run] of Object.entries(variants)) {
+      (globalThis as { gc?: () => void }).gc?.();
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < REQUESTS_PER_ROUND; i += 1) sink += run(i);
+      samples[name]!.push(Number(process.hrtime.bigint() - start) / 1000 / REQUESTS_PER_ROUND);
+      await yieldToLoop();
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+}
+
+function report(title: string, r: Record<string, number>, oursKey: string, handKey: string): number {
+  const bareUs = r['bare']!;
+  const oursAdded = r[oursKey]! - bareUs;
+  const handAdded = r[handKey]! - bareUs;
+  console.log(`\n${title}`);
+  for (const [name, us] of Object.entries(r)) console.log(`  ${name.padEnd(34)} ${us.toFixed(2).padStart(8)} µs/request`);
+  console.log(`  added cost: latency-doctor ${oursAdded.toFixed(2)} µs, hand-written ${handAdded.toFixed(2)} µs per request (8 spans)`);
+  const ratio = oursAdded / handAdded;
+  console.log(`  ratio latency-doctor / hand-written: ${ratio.toFixed(2)}× (goal ≤ 1.20×) ${ratio <= 1.2 ? 'OK' : 'ABOVE GOAL'}`);
+  return ratio;
+}
+
+async function main(): Promise<void> {
+  console.log(`${REQUESTS_PER_ROUND} requests × ${ROUNDS} rounds per variant, 7 phases per request, median round; Node ${process.version}`);
+
+  // Part 1: spans only (no metric reader: the histograms are the API's no-ops).
+  let tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: false, maxQueueSize: 65_536 });
+  let tracer = createInferenceTracer(MODEL);
+  const otel = trace.getTracer('hand-written');
+  await tracing.forceFlush();
+  const spansOnly = await measure({
+    bare: (i) => bare(i),
+    'hand-written @opentelemetry/api': (i) => byHand(otel, i),
+    'latency-doctor infer + phases': (i) => ours(tracer, i),
+  });
+  await tracing.shutdown();
+  const r1 = report('Spans only', spansOnly, 'latency-doctor infer + phases', 'hand-written @opentelemetry/api');
+
+  // Part 2: spans and the phase/request histograms.
+  tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: { readers: [new IdleReader()], otlp: false }, maxQueueSize: 65_536 });
+  tracer = createInferenceTracer(MODEL);
+  const otel2 = trace.getTracer('hand-written');
+  const meter = metrics.getMeter('hand-written');
+  const advice = { advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] } };
+  const instruments: HandInstruments = {
+    phase: meter.createHistogram(TRACER_METRICS.PHASE_DURATION.name, { unit: 's', ...advice }),
+    request: meter.createHistogram(TRACER_METRICS.REQUEST_DURATION.name, { unit: 's', ...advice }),
+  };
+  await tracing.forceFlush();
+  const withMetrics = await measure({
+    bare: (i) => bare(i),
+    'hand-written spans + histograms': (i) => byHand(otel2, i, instruments),
+    'latency-doctor (spans + histograms)': (i) => ours(tracer, i),
+  });
+  await tracing.shutdown();
+  const r2 = report('Spans and histograms', withMetrics, 'latency-doctor (spans + histograms)', 'hand-written spans + histograms');
+
+  // Part 3: no setup at all (a library user who has not called setupTracing).
+  tracer = createInferenceTracer(MODEL);
+  const noSetup = await measure({ bare: (i) => bare(i), 'latency-doctor before setup (no-op)': (i) => ours(tracer, i) });
+  console.log('\nNo setupTracing (no-op)');
+  for (const [name, us] of Object.entries(noSetup)) console.log(`  ${name.padEnd(34)} ${us.toFixed(2).padStart(8)} µs/request`);
+  console.log(`\nsummary: spans ${r1.toFixed(2)}×, spans+metrics ${r2.toFixed(2)}× hand-written (sink ${sink % 10})`);
+}
+
+await main();
