@@ -176,4 +176,13 @@ describe('partly broken files', () => {
     expect(stats.skipped).toBe(2);
     expect(warnings[0]).toMatchObject({ count: 2, location: '1: $[1]' });
   });
+
+  it('a UTF-8 BOM and CRLF line endings are accepted in JSON lines and documents', async () => {
+    const lines = toOtlpJsonLines(spans(6), 2).trimEnd().split('\n');
+    const jsonl = tmp.write('windows.jsonl', '\uFEFF' + lines.join('\r\n') + '\r\n');
+    const doc = tmp.write('windows.json', '\uFEFF' + JSON.stringify(JSON.parse(toZipkinJson(spans(3))), null, 2).replace(/\n/g, '\r\n'));
+    expect((await read(jsonl)).spans).toHaveLength(6);
+    expect((await read(jsonl)).warnings).toEqual([]);
+    expect((await read(doc)).spans).toHaveLength(3);
+  });
 });
