@@ -20,7 +20,7 @@ import { GenericAccumulator } from './generic.js';
 export interface AssembleOptions {
   /** Finalize a trace once this many spans were read without touching it. Default 100 000. */
   readonly idleSpans?: number;
-  /** How many finalized trace ids to remember for late-span detection. Default 500 000. */
+  /** How many finalized trace ids to remember for late-span detection. Default 100 000. */
   readonly rememberFinalized?: number;
 }
 
@@ -59,7 +59,7 @@ const DEFAULT_IDLE_SPANS = 100_000;
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
 const PHASE_BY_NAME = new Map<AttributeValue, Phase>(PHASES.map((p) => [p, p]));
-const DEFAULT_REMEMBER = 500_000;
+const DEFAULT_REMEMBER = 100_000;
 
 type OpenTrace = TraceSpan[];
 
@@ -76,9 +76,12 @@ export class RequestAssembler {
   private current = new Map<string, OpenTrace>();
   private older = new Map<string, OpenTrace>();
   private generationStart = 0;
-  /** Numeric digests of finalized trace ids, oldest first, bounded by `remember`. */
-  private readonly finalized = new Set<number>();
-  private readonly finalizedOrder: number[] = [];
+  /**
+   * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
+   * oldest first, bounded by `remember`: 100k traces reach far past the idle window.
+   */
+  private readonly finalized = new Set<string>();
+  private readonly finalizedOrder: string[] = [];
   private finalizedHead = 0;
   private origin: bigint | undefined;
   private readonly requests: RequestTiming[] = [];
@@ -116,7 +119,7 @@ export class RequestAssembler {
         if (trace !== undefined) {
           this.older.delete(traceId);
         } else {
-          if (this.finalized.size > 0 && this.finalized.has(digest(traceId))) {
+          if (this.finalized.size > 0 && this.finalized.has(traceId)) {
             stats.lateSpans++;
             continue;
           }
@@ -180,9 +183,8 @@ export class RequestAssembler {
 
   private rememberFinalized(traceId: string): void {
     if (this.remember <= 0) return;
-    const d = digest(traceId);
-    this.finalized.add(d);
-    this.finalizedOrder.push(d);
+    this.finalized.add(traceId);
+    this.finalizedOrder.push(traceId);
     if (this.finalizedOrder.length - this.finalizedHead > this.remember) {
       this.finalized.delete(this.finalizedOrder[this.finalizedHead++]!);
       if (this.finalizedHead > 65_536) {
@@ -376,19 +378,6 @@ export async function assembleRequests(batches: AsyncIterable<readonly SpanRecor
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** 52 bits of the trace id: collisions among a few million random ids are negligible. */
-function digest(traceId: string): number {
-  const n = parseInt(traceId.slice(-13), 16);
-  return Number.isNaN(n) ? hashString(traceId) : n;
-}
-
-function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  // Negative space keeps these apart from the hex digests above.
-  return -1 - (h >>> 0);
-}
 
 function setText<K extends 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device' | 'inputHash'>(timing: Mutable<RequestTiming>, key: K, value: AttributeValue | undefined): void {
   if (value !== undefined && value !== '') timing[key] = String(value);

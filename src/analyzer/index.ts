@@ -113,7 +113,15 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
     return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies };
   });
   const readWarnings: AnalysisWarning[] = [...fileStats.values()].flatMap((s) => s.warnings);
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...result.warnings] };
+  // The readers already report duplicates inside one file; keep the assembler's line only for
+  // the rest (duplicates across files, or past the reader's check limit).
+  const readerDuplicates = readWarnings.filter((w) => /duplicate span id/i.test(w.message)).reduce((n, w) => n + w.count, 0);
+  const assemblyWarnings = result.warnings.flatMap((w): AnalysisWarning[] => {
+    if (!w.message.includes(DUPLICATE_MESSAGE) || readerDuplicates === 0) return [w];
+    const rest = w.count - readerDuplicates;
+    return rest > 0 ? [{ message: `${rest} more ${DUPLICATE_MESSAGE}`, count: rest }] : [];
+  });
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...assemblyWarnings] };
 }
 
 /** The pipeline after reading: spans → requests → summaries → diagnoses. */
@@ -173,13 +181,15 @@ function deviceEvidence(requests: readonly RequestTiming[], samples: readonly Gp
   return summarizeDevice(samples, { startMs, endMs }, windows);
 }
 
+const DUPLICATE_MESSAGE = 'duplicate span(s) (same trace, span id and kind) counted once';
+
 /** Turns the assembler's counts into warnings, one per kind of problem. */
 function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   const out: AnalysisWarning[] = [];
   const add = (count: number, message: string): void => {
     if (count > 0) out.push({ message: `${count} ${message}`, count });
   };
-  add(stats.duplicateSpans, `duplicate span${s(stats.duplicateSpans)} (same trace, span id and kind) counted once`);
+  add(stats.duplicateSpans, DUPLICATE_MESSAGE);
   add(stats.invalidSpans, `span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'} skipped`);
   add(stats.lateSpans, `span${s(stats.lateSpans)} arrived after their trace was finalized and were not used (raise --idle-spans for inputs whose traces are spread far apart)`);
   add(stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above them (missing parent or no inference.model.name on the request span)`);

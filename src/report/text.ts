@@ -111,16 +111,16 @@ function genericSection(g: GenericReport, c: Colors): string[] {
     `Where the time goes by operation instead, over ${formatCount(g.traces)} traces:`,
     '',
     c.bold('On the critical path'),
-    ...operationTable(g.byCriticalPath, (o) => o.criticalPathMs, (o) => formatShare(o.criticalPathShare), 'crit. ms', c),
+    ...operationTable(g.byCriticalPath, (o) => o.criticalPathMs, (o) => formatShare(o.criticalPathShare), 'crit. ms', 'of all', c),
     '',
     c.bold('Most self time'),
-    ...operationTable(g.bySelfTime, (o) => o.selfMs, (o) => formatShare(o.totalMs > 0 ? o.selfMs / o.totalMs : 0), 'self ms', c),
+    ...operationTable(g.bySelfTime, (o) => o.selfMs, (o) => formatShare(o.totalMs > 0 ? o.selfMs / o.totalMs : 0), 'self ms', 'of span', c),
   ];
   return lines;
 }
 
-function operationTable(ops: readonly OperationTime[], value: (o: OperationTime) => number, share: (o: OperationTime) => string, label: string, c: Colors): string[] {
-  const lines = [c.dim(`  ${'service / operation'.padEnd(46)}${'spans'.padStart(8)}${label.padStart(12)}${'share'.padStart(8)}`)];
+function operationTable(ops: readonly OperationTime[], value: (o: OperationTime) => number, share: (o: OperationTime) => string, label: string, shareLabel: string, c: Colors): string[] {
+  const lines = [c.dim(`  ${'service / operation'.padEnd(46)}${'spans'.padStart(8)}${label.padStart(12)}${shareLabel.padStart(8)}`)];
   for (const o of ops) {
     const name = truncate(`${o.service === '' ? '?' : o.service} / ${o.operation}`, 45).padEnd(46);
     lines.push(`  ${name}${formatCount(o.spans).padStart(8)}${formatMs(value(o)).padStart(12)}${share(o).padStart(8)}`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assembleRequests } from '../../src/analyzer/assemble.js';
 import type { SpanRecord } from '../../src/model/span.js';
+import type { OperationTime } from '../../src/analyzer/generic.js';
 import { span, traceId } from './_spans.js';
 
 async function report(spans: SpanRecord[]) {
@@ -8,7 +9,7 @@ async function report(spans: SpanRecord[]) {
   return generic.report();
 }
 
-function byOp(list: readonly { service: string; operation: string }[], operation: string) {
+function byOp(list: readonly OperationTime[], operation: string): OperationTime {
   return list.find((o) => o.operation === operation)!;
 }
 

@@ -275,22 +275,24 @@ function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], s
 }
 
 function inFlight(requests: readonly RequestTiming[], startS: readonly number[]): { max: number; p95AtArrival: number } {
-  const events: { t: number; d: number }[] = [];
-  requests.forEach((r, i) => {
-    const s = startS[i] as number;
-    events.push({ t: s, d: 1 }, { t: s + r.e2eMs / 1000, d: -1 });
-  });
-  // Ends before starts at the same instant: a request that ends exactly as another starts is not concurrent with it.
-  events.sort((a, b) => a.t - b.t || a.d - b.d);
+  const starts = Float64Array.from(startS).sort();
+  const ends = Float64Array.from(requests, (r, i) => (startS[i] as number) + r.e2eMs / 1000).sort();
   let current = 0;
   let max = 0;
-  const atArrival: number[] = [];
-  for (const e of events) {
-    current += e.d;
-    if (e.d > 0) atArrival.push(current);
+  const atArrival = new Float64Array(starts.length);
+  let e = 0;
+  for (let s = 0; s < starts.length; s++) {
+    const t = starts[s] as number;
+    // Ends at or before this start first: a request that ends exactly as another starts is not concurrent with it.
+    while (e < ends.length && (ends[e] as number) <= t) {
+      current -= 1;
+      e += 1;
+    }
+    current += 1;
+    atArrival[s] = current;
     if (current > max) max = current;
   }
-  return { max, p95AtArrival: quantileSorted(sortedOf(atArrival), 0.95) };
+  return { max, p95AtArrival: quantileSorted(atArrival.sort(), 0.95) };
 }
 
 function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
@@ -322,39 +324,46 @@ function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
 const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
 
 function inputHashSignal(requests: readonly RequestTiming[], startS: readonly number[]): InputHashSignal {
-  const hashed: { r: RequestTiming; t: number }[] = [];
-  requests.forEach((r, i) => {
-    if (r.inputHash !== undefined && r.inputHash !== '') hashed.push({ r, t: startS[i] as number });
-  });
-  const cacheHits = requests.filter((r) => r.cacheHit === true).length;
-  const seen = new Set<string>();
+  // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
+  const idOf = new Map<string, number>();
+  const hashIds: number[] = [];
+  const times: number[] = [];
+  let cacheHits = 0;
   let duplicates = 0;
   const examples: string[] = [];
-  for (const { r } of hashed) {
-    const hash = r.inputHash as string;
-    if (seen.has(hash) && r.cacheHit !== true) {
+  requests.forEach((r, i) => {
+    if (r.cacheHit === true) cacheHits += 1;
+    if (r.inputHash === undefined || r.inputHash === '') return;
+    let id = idOf.get(r.inputHash);
+    if (id === undefined) {
+      id = idOf.size;
+      idOf.set(r.inputHash, id);
+    } else if (r.cacheHit !== true) {
       duplicates += 1;
       if (examples.length < 3) examples.push(r.traceId);
     }
-    seen.add(hash);
-  }
+    hashIds.push(id);
+    times.push(startS[i] as number);
+  });
+  const recorded = hashIds.length;
   const ttlHitRates = CANDIDATE_TTLS_S.map((ttlS) => {
     // A cache filled on miss, entries expire ttlS after they were stored.
-    const storedAt = new Map<string, number>();
+    const storedAt = new Float64Array(idOf.size).fill(Number.NaN);
     let hits = 0;
-    for (const { r, t } of hashed) {
-      const hash = r.inputHash as string;
-      const stored = storedAt.get(hash);
-      if (stored !== undefined && t - stored <= ttlS) hits += 1;
-      else storedAt.set(hash, t);
+    for (let k = 0; k < recorded; k++) {
+      const id = hashIds[k] as number;
+      const t = times[k] as number;
+      const stored = storedAt[id] as number;
+      if (!Number.isNaN(stored) && t - stored <= ttlS) hits += 1;
+      else storedAt[id] = t;
     }
-    return { ttlS, hitRate: hashed.length > 0 ? hits / hashed.length : 0 };
+    return { ttlS, hitRate: recorded > 0 ? hits / recorded : 0 };
   });
   return {
-    recorded: hashed.length,
-    duplicateShare: hashed.length > 0 ? duplicates / hashed.length : 0,
+    recorded,
+    duplicateShare: recorded > 0 ? duplicates / recorded : 0,
     cacheHitShare: requests.length > 0 ? cacheHits / requests.length : 0,
-    distinctInputs: seen.size,
+    distinctInputs: idOf.size,
     ttlHitRates,
     exampleTraceIds: examples,
   };
@@ -394,7 +403,7 @@ function deviceSignal(device: readonly DeviceEvidence[], durationS: number): Dev
   };
 }
 
-function tailAttribution(requests: readonly RequestTiming[], e2eSorted: readonly number[]): TailAttribution | undefined {
+function tailAttribution(requests: readonly RequestTiming[], e2eSorted: ArrayLike<number>): TailAttribution | undefined {
   if (requests.length < 20) return undefined;
   const p95 = quantileSorted(e2eSorted, 0.95);
   const p40 = quantileSorted(e2eSorted, 0.4);
@@ -459,12 +468,24 @@ function windowsOf(requests: readonly RequestTiming[], startS: readonly number[]
   return windows;
 }
 
+/** Requests ordered by start; numeric keys relative to the earliest start avoid slow bigint comparisons. */
+function byStart(requests: readonly RequestTiming[]): RequestTiming[] {
+  let sorted = true;
+  for (let i = 1; i < requests.length && sorted; i++) if ((requests[i] as RequestTiming).startNs < (requests[i - 1] as RequestTiming).startNs) sorted = false;
+  if (sorted) return [...requests];
+  let min = (requests[0] as RequestTiming).startNs;
+  for (const r of requests) if (r.startNs < min) min = r.startNs;
+  const keys = Float64Array.from(requests, (r) => Number(r.startNs - min));
+  const order = Uint32Array.from(requests, (_, i) => i).sort((a, b) => (keys[a] as number) - (keys[b] as number) || a - b);
+  return Array.from(order, (i) => requests[i] as RequestTiming);
+}
+
 /** Compute every signal the rules use, once. */
 export function computeSignals(
   input: { readonly model: string; readonly requests: readonly RequestTiming[]; readonly summary: ModelSummary; readonly device?: readonly DeviceEvidence[] },
   thresholds: SignalThresholds,
 ): Signals {
-  const ordered = [...input.requests].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+  const ordered = byStart(input.requests);
   const warmupTrimmed = Math.floor(ordered.length * thresholds['warmup.share']);
   const afterWarmup = ordered.slice(warmupTrimmed);
   const errors = afterWarmup.filter((r) => r.error).length;

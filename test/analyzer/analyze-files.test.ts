@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeFiles } from '../../src/analyzer/index.js';
+import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
+import { toJaegerJson, toOtlpJsonLines } from '../support/synth.js';
+import { simulate } from '../../examples/traces/simulate.js';
+
+const fixtures = new URL('../fixtures/traces/', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'ld-analyze-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('analyzeFiles', () => {
+  it('keeps Zipkin shared client/server halves of a real trace apart and reports its critical path', async () => {
+    const result = await analyzeFiles([join(fixtures, 'zipkin-json/zipkin-lens-smartthings-mobile-web-install.json')], { diagnose: false });
+    expect(result.traces).toBe(1);
+    expect(result.assembly.duplicateSpans).toBe(0);
+    expect(result.requests).toBe(0);
+    const generic = result.generic!;
+    expect(generic.traces).toBe(1);
+    expect(generic.byCriticalPath.length).toBe(10);
+    const onPath = generic.byCriticalPath.reduce((sum, o) => sum + o.criticalPathMs, 0);
+    expect(onPath).toBeLessThanOrEqual(generic.rootMs + 1e-6);
+    expect(generic.byCriticalPath[0]!.criticalPathMs).toBeGreaterThan(0);
+  });
+
+  it('reports a duplicate inside one file once, and duplicates across files separately', async () => {
+    const single = await analyzeFiles([join(fixtures, 'jaeger-json/jaeger-uimodel-ui_01-edgecases.json')], { diagnose: false });
+    expect(single.warnings.filter((w) => /duplicate/.test(w.message))).toHaveLength(1);
+
+    const spans = simulate({ requests: 30 });
+    const a = join(tmp, 'a.jsonl');
+    const b = join(tmp, 'b.json');
+    writeFileSync(a, toOtlpJsonLines(spans));
+    // The same run exported twice (OTLP and Jaeger): every span is a duplicate of one in `a`.
+    writeFileSync(b, toJaegerJson(spans));
+    const both = await analyzeFiles([a, b], { diagnose: false });
+    expect(both.requests).toBe(30);
+    expect(both.files.map((f) => f.format)).toEqual(['otlp-jsonl', 'jaeger-json']);
+    expect(both.assembly.duplicateSpans).toBe(spans.length);
+    expect(both.warnings.some((w) => w.message === `${spans.length} duplicate span(s) (same trace, span id and kind) counted once`)).toBe(true);
+  });
+
+  it('routes a GPU sample file to device evidence over the traced window', async () => {
+    const spans = simulate({ requests: 60 });
+    const traces = join(tmp, 'run.jsonl');
+    writeFileSync(traces, toOtlpJsonLines(spans));
+    const startMs = Number(spans[0]!.startNs / 1_000_000n);
+    const samples = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: startMs + i * 50, gpus: [{ uuid: 'GPU-1', name: 'NVIDIA H100', utilization: 0.9, temperatureC: 60 + i, smClockMhz: 1980, smClockMaxMhz: 1980 }] }),
+    );
+    const gpu = join(tmp, 'gpu.jsonl');
+    writeFileSync(gpu, samples.join('\n') + '\n');
+    const result = await analyzeFiles([traces, gpu], { diagnose: false });
+    expect(result.files.map((f) => f.format)).toEqual(['otlp-jsonl', 'gpu-samples']);
+    expect(result.requests).toBe(60);
+    expect(result.device).toHaveLength(1);
+    expect(result.device[0]!.gpuUuid).toBe('GPU-1');
+    expect(result.device[0]!.samples).toBeGreaterThan(5);
+  });
+
+  it('filters by model and says which models exist when the name matches none', async () => {
+    const file = join(tmp, 'one-model.jsonl');
+    writeFileSync(file, toOtlpJsonLines(simulate({ requests: 10 })));
+    const result = await analyzeFiles([file], { diagnose: false, model: 'bert' });
+    expect(result.requests).toBe(0);
+    expect(result.warnings.map((w) => w.message)).toContain('no requests of model "bert" (models present: resnet50)');
+  });
+});
