@@ -13,6 +13,7 @@ import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { openFile } from './_bytes.js';
 import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
+import { streamElements } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
@@ -38,8 +39,9 @@ export interface DetectedFile {
 }
 
 /**
- * Largest single JSON document read whole (decompressed). V8 strings stop at 2^29 − 24 chars
- * and JSON.parse needs a few times the text in heap; bigger exports must come as JSON lines.
+ * Hard cap for reading a JSON document whole (decompressed): V8 strings stop at 2^29 − 24
+ * chars. Documents above WHOLE_DOCUMENT_BYTES are streamed instead, so this is a ceiling for
+ * the `wholeDocumentBytes` option and for a bare protobuf message.
  */
 export const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 
@@ -186,24 +188,46 @@ export function parseJsonDocuments(file: string, text: string): unknown[] {
   return values;
 }
 
-/** Reads the whole decompressed content as text, refusing documents above MAX_DOCUMENT_BYTES. */
-export async function readWholeText(file: string, content: ByteSource): Promise<string> {
+/**
+ * Documents up to this size (decompressed) are parsed whole with JSON.parse, the fastest way;
+ * larger ones are streamed element by element (`_json-stream.ts`) so memory stays bounded.
+ */
+export const WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024;
+
+/** A JSON document's body: its text when small enough, else a stream of its bytes. */
+export type DocumentBody = { readonly text: string } | { readonly stream: AsyncIterable<Buffer> };
+
+async function* concatSources(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  while (head.length > 0) yield head.shift() as Buffer;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done === true) return;
+    yield next.value;
+  }
+}
+
+/** Reads a JSON document whole when it fits in `wholeBytes` (capped at MAX_DOCUMENT_BYTES), else streams it. */
+export async function readDocument(content: ByteSource, wholeBytes = WHOLE_DOCUMENT_BYTES): Promise<DocumentBody> {
+  const limit = Math.min(wholeBytes, MAX_DOCUMENT_BYTES);
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of content.chunks()) {
-    total += chunk.length;
-    if (total > MAX_DOCUMENT_BYTES) {
-      throw new TraceFormatError(
-        file,
-        '',
-        `JSON lines, or a single JSON document up to ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB`,
-        'a larger single document',
-        'export as JSON lines (Collector file exporter) or split the file',
-      );
-    }
-    chunks.push(chunk);
+  const iterator = content.chunks();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) break;
+    chunks.push(next.value);
+    total += next.value.length;
+    if (total > limit) return { stream: concatSources(chunks, iterator) };
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return { text: Buffer.concat(chunks, total).toString('utf8') };
+}
+
+/** The family of one element streamed out of a large document (a ResourceSpans, a Jaeger trace, a Zipkin span, …). */
+export function classifyElement(element: unknown): JsonFamily | undefined {
+  if (isObject(element) && ('scopeSpans' in element || 'scope_spans' in element || 'instrumentationLibrarySpans' in element || 'resource' in element)) {
+    return 'otlp';
+  }
+  return classifyDocument([element]);
 }
 
 /**
@@ -232,9 +256,17 @@ export async function detectFile(file: string): Promise<DetectedFile> {
       }
       documents = sniffed.moreLines ? 2 : 1;
     } else {
-      const values = parseJsonDocuments(file, await readWholeText(file, opened.content));
-      doc = values[0];
-      documents = values.length;
+      const body = await readDocument(opened.content);
+      if ('text' in body) {
+        const values = parseJsonDocuments(file, body.text);
+        doc = values[0];
+        documents = values.length;
+      } else {
+        const first = await streamElements(file, body.stream).next();
+        const family = first.done === true ? undefined : classifyElement(first.value.value);
+        if (family === undefined) throw unknownDocumentError(file, '', first.done === true ? undefined : first.value.value);
+        return { ...base, format: formatOf(family, layout, 1) };
+      }
     }
     const family = classifyDocument(doc);
     if (family === undefined) throw unknownDocumentError(file, layout === 'json-lines' ? '1' : '', doc);

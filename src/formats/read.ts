@@ -14,13 +14,16 @@ import type { ReadWarning } from './_context.js';
 import { scanJsonValue } from './_json-scan.js';
 import {
   classifyDocument,
+  classifyElement,
   formatOf,
   MAX_LINE_BYTES,
   parseJsonDocuments,
-  readWholeText,
+  readDocument,
   sniffFile,
   unknownDocumentError,
 } from './detect.js';
+import { streamElements } from './_json-stream.js';
+import { isObject } from './_shared.js';
 import type { JsonFamily, Layout } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
@@ -38,8 +41,10 @@ export interface ReadOptions {
   readonly strict?: boolean;
   /** Called once per kind of problem, with its count, when the file has been read. Default: none (see ReadStats.warnings). */
   readonly onWarning?: (warning: ReadWarning) => void;
-  /** Spans per yielded batch (the last may be smaller, a big document's may be larger). Default 2048. */
+  /** Spans per yielded batch (the last may be smaller, one JSON line's may be larger). Default 2048. */
   readonly batchSize?: number;
+  /** Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are streamed. Default 64 MiB. */
+  readonly wholeDocumentBytes?: number;
 }
 
 /** What reading one file gave. */
@@ -69,6 +74,26 @@ const CONVERTERS: Readonly<Record<Exclude<JsonFamily, 'gpu-samples'>, Converter>
 };
 
 const DEFAULT_BATCH = 2048;
+
+/** Converts one element streamed out of a large document, wrapping it as its family's document. */
+function convertElement(family: JsonFamily, element: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
+  switch (family) {
+    case 'otlp':
+      otlpDocumentToSpans({ resourceSpans: [element] }, ctx, out, where);
+      return;
+    case 'jaeger':
+      jaegerDocumentToSpans(isObject(element) && Array.isArray(element['spans']) ? element : [element], ctx, out, where);
+      return;
+    case 'zipkin':
+      zipkinDocumentToSpans(Array.isArray(element) ? element : [element], ctx, out, where);
+      return;
+    case 'python-console':
+      pythonConsoleDocumentToSpans(element, ctx, out, where);
+      return;
+    default:
+      throw new TraceFormatError(ctx.file, where, 'trace spans', `a ${family} record`);
+  }
+}
 
 function converterFor(file: string, family: JsonFamily, location: string): Converter {
   if (family === 'gpu-samples') {
@@ -208,18 +233,52 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
       if (family === undefined) throw firstSyntaxError ?? new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
       if (documents === 1 && firstLineError !== undefined) throw firstLineError;
     } else {
-      const values = parseJsonDocuments(file, await readWholeText(file, opened.content));
-      family = classifyDocument(values[0]);
-      if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-      const convert = converterFor(file, family, '');
-      const out: SpanRecord[] = [];
-      values.forEach((doc, d) => convert(doc, ctx, out, values.length > 1 ? `document ${d + 1}` : ''));
-      documents = values.length;
-      checkDuplicates(ctx, out, '');
-      for (let i = 0; i < out.length; i += batchSize) {
-        const batch = out.slice(i, i + batchSize);
-        spans += batch.length;
-        yield batch;
+      const body = await readDocument(opened.content, options.wholeDocumentBytes);
+      if ('text' in body) {
+        const values = parseJsonDocuments(file, body.text);
+        family = classifyDocument(values[0]);
+        if (family === undefined) throw unknownDocumentError(file, '', values[0]);
+        const convert = converterFor(file, family, '');
+        const out: SpanRecord[] = [];
+        values.forEach((doc, d) => convert(doc, ctx, out, values.length > 1 ? `document ${d + 1}` : ''));
+        documents = values.length;
+        checkDuplicates(ctx, out, '');
+        for (let i = 0; i < out.length; i += batchSize) {
+          const batch = out.slice(i, i + batchSize);
+          spans += batch.length;
+          yield batch;
+        }
+      } else {
+        ctx.note('large document streamed element by element (files)');
+        documents = 1;
+        let out: SpanRecord[] = [];
+        const tritonRecords: unknown[] = [];
+        for await (const { index, value } of streamElements(file, body.stream)) {
+          if (family === undefined) {
+            family = classifyElement(value);
+            if (family === undefined) throw unknownDocumentError(file, 'element 1', value);
+            converterFor(file, family, 'element 1');
+          }
+          if (family === 'triton-trace') {
+            // A request's records are spread over the file: Triton needs them all before converting.
+            tritonRecords.push(value);
+            continue;
+          }
+          convertElement(family, value, ctx, out, `element ${index + 1}`);
+          if (out.length >= batchSize) {
+            spans += out.length;
+            yield out;
+            out = [];
+          }
+        }
+        if (family === undefined) {
+          throw new TraceFormatError(file, '', 'a document with resourceSpans, batches, data or a top-level array (how large documents are read)', 'none of these');
+        }
+        if (tritonRecords.length > 0) tritonTraceDocumentToSpans(tritonRecords, ctx, out, '');
+        if (out.length > 0) {
+          spans += out.length;
+          yield out;
+        }
       }
     }
   } finally {
