@@ -1,11 +1,13 @@
 /**
  * @module sidecar/host-probe
  * Host side of a sample: CPU load, CPU temperature where readable, memory; and, when nvidia-smi
- * is absent, systeminformation's GPU inventory. CPU load comes from os.cpus() deltas because
- * systeminformation's currentLoad() runs a synchronous shell (`cat /proc/stat`) per call, which
- * blocks the event loop; the temperature (also a synchronous shell there) is read at most every
- * 30 s; memory uses systeminformation's asynchronous /proc/meminfo read.
+ * is absent, systeminformation's GPU inventory. Memory uses systeminformation's asynchronous
+ * /proc/meminfo read. CPU load comes from os.cpus() deltas and the temperature from an
+ * asynchronous sysfs read (hwmon, then thermal zones, every 30 s), because systeminformation's
+ * currentLoad() and cpuTemperature() run synchronous shells (`execSync`) that block the event
+ * loop: a profile showed ~90 ms of spawnSync per cpuTemperature() call.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import si from 'systeminformation';
 import type { HostState } from '../model/gpu.js';
@@ -69,9 +71,9 @@ export class HostProbe {
     if (this.temperatureRunning || now - this.temperatureReadAt < TEMPERATURE_EVERY_MS) return;
     this.temperatureRunning = true;
     this.temperatureReadAt = now;
-    si.cpuTemperature()
+    readCpuTemperature()
       .then((t) => {
-        this.temperature = typeof t.main === 'number' && Number.isFinite(t.main) && t.main > 0 ? t.main : undefined;
+        this.temperature = t;
       })
       .catch(() => {
         this.temperature = undefined;
@@ -97,4 +99,34 @@ export class HostProbe {
       return [];
     }
   }
+}
+
+// hwmon drivers that report the CPU package temperature as temp1 (Intel, AMD, ARM SoCs).
+const CPU_HWMON = new Set(['coretemp', 'k10temp', 'zenpower', 'cpu_thermal', 'soc_thermal']);
+// Thermal-zone types that mean the CPU package.
+const CPU_ZONES = ['x86_pkg_temp', 'cpu-thermal', 'cpu_thermal', 'soc_thermal', 'acpitz'];
+
+async function readMilliCelsius(file: string): Promise<number | undefined> {
+  const value = Number((await readFile(file, 'utf8')).trim());
+  return Number.isFinite(value) && value > 0 ? value / 1000 : undefined;
+}
+
+/** CPU package temperature from sysfs, or undefined (containers and VMs usually have none). */
+export async function readCpuTemperature(sysfs = '/sys/class'): Promise<number | undefined> {
+  const hwmons = await readdir(`${sysfs}/hwmon`).catch(() => [] as string[]);
+  for (const hwmon of hwmons.sort()) {
+    const name = (await readFile(`${sysfs}/hwmon/${hwmon}/name`, 'utf8').catch(() => '')).trim();
+    if (!CPU_HWMON.has(name)) continue;
+    const celsius = await readMilliCelsius(`${sysfs}/hwmon/${hwmon}/temp1_input`).catch(() => undefined);
+    if (celsius !== undefined) return celsius;
+  }
+  const zones = (await readdir(`${sysfs}/thermal`).catch(() => [] as string[])).filter((z) => z.startsWith('thermal_zone')).sort();
+  const types = await Promise.all(zones.map((z) => readFile(`${sysfs}/thermal/${z}/type`, 'utf8').then((t) => t.trim(), () => '')));
+  for (const wanted of CPU_ZONES) {
+    const index = types.indexOf(wanted);
+    if (index < 0) continue;
+    const celsius = await readMilliCelsius(`${sysfs}/thermal/${zones[index]}/temp`).catch(() => undefined);
+    if (celsius !== undefined) return celsius;
+  }
+  return undefined;
 }

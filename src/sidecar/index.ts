@@ -8,7 +8,7 @@ export { Collector } from './collector.js';
 export type { CollectorOptions, CollectorSnapshot, CollectorMode } from './collector.js';
 export { NvidiaSmiProbe } from './nvidia-smi-probe.js';
 export type { NvidiaSmiProbeOptions } from './nvidia-smi-probe.js';
-export { HostProbe } from './host-probe.js';
+export { HostProbe, readCpuTemperature } from './host-probe.js';
 export type { GpuInventoryItem } from './host-probe.js';
 export type { GpuProbe, ProbeEvents, ProbePass, FailureKind } from './probe.js';
 export { createSidecarApp } from './server.js';
