@@ -79,3 +79,17 @@ describe('the bundled demo data', () => {
     });
   }
 });
+
+describe('several models in one export', () => {
+  it('are diagnosed each on their own', async () => {
+    const queueing = BOTTLENECKS.find((s) => s.primary === 'dynamic-batching')!;
+    const compute = BOTTLENECKS.find((s) => s.primary === 'quantization')!;
+    const a = generate({ ...queueing.spec, model: 'resnet50' });
+    const b = generate({ ...compute.spec, model: 'bert-base', idOffset: 100_000 });
+    const file = join(dir, 'two-models.jsonl');
+    writeFileSync(file, writeAs('otlp-jsonl', toSpans([...a, ...b])));
+    const result = await analyzeFiles([file]);
+    const verdicts = Object.fromEntries(result.models.map((m) => [m.summary.model, m.diagnosis?.primary]));
+    expect(verdicts).toEqual({ resnet50: 'dynamic-batching', 'bert-base': 'quantization' });
+  });
+});

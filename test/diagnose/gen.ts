@@ -32,6 +32,8 @@ export interface GenSpec {
   seed?: number;
   /** Share of requests marked as errors. */
   errorShare?: number;
+  /** Added to the request number in trace ids, so several generated sets can share one file. */
+  idOffset?: number;
 }
 
 /** Mulberry32: small, fast, seeded. */
@@ -90,8 +92,8 @@ export function generate(spec: GenSpec): RequestTiming[] {
     }
     const batch = spec.batchSize !== undefined ? Math.max(1, Math.round(typeof spec.batchSize === 'number' ? spec.batchSize : spec.batchSize(ctx))) : undefined;
     out.push({
-      traceId: (i + 1).toString(16).padStart(32, '0'),
-      requestSpanId: (i + 1).toString(16).padStart(16, '0'),
+      traceId: (i + 1 + (spec.idOffset ?? 0)).toString(16).padStart(32, '0'),
+      requestSpanId: (i + 1 + (spec.idOffset ?? 0)).toString(16).padStart(16, '0'),
       service: 'inference',
       model,
       ...(spec.runtime !== undefined ? { runtime: spec.runtime } : {}),

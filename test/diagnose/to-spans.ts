@@ -15,7 +15,9 @@ const usNs = (ms: number): bigint => BigInt(Math.max(1, Math.round(ms * 1000))) 
 /** One request span with its phases, per request. */
 export function toSpans(requests: readonly RequestTiming[]): SynthSpan[] {
   const spans: SynthSpan[] = [];
-  requests.forEach((r, i) => {
+  for (const r of requests) {
+    // Span ids from the trace id's number keep several generated sets apart in one file.
+    const i = Number.parseInt(r.traceId.slice(-12), 16);
     const start = (r.startNs / 1000n) * 1000n;
     const requestSpanId = (0x100000 + i).toString(16).padStart(16, '0');
     const children: SynthSpan[] = [];
@@ -46,7 +48,7 @@ export function toSpans(requests: readonly RequestTiming[]): SynthSpan[] {
     if (r.requestBytes !== undefined) attributes[ATTR.REQUEST_SIZE] = r.requestBytes;
     if (r.inputHash !== undefined) attributes[ATTR.INPUT_HASH] = r.inputHash;
     spans.push({ traceId: r.traceId, spanId: requestSpanId, name: 'infer', service: r.service, kind: 'server', startNs: start, endNs: end, attributes, error: r.error }, ...children);
-  });
+  }
   return spans;
 }
 
