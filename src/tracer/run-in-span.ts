@@ -42,8 +42,9 @@ export abstract class WrappedRun {
   abstract finish(failed: boolean, outcome: unknown): void;
 }
 
-function enterAndCall<T>(this: WrappedRun, fn: () => T): T {
-  this.entered = true;
+// Receives the run as an argument, not as `this`: a thisArg makes the context manager bind().
+function enterAndCall<T>(run: WrappedRun, fn: () => T): T {
+  run.entered = true;
   return fn();
 }
 
@@ -57,7 +58,7 @@ function enterAndCall<T>(this: WrappedRun, fn: () => T): T {
 export function runWrapped<T>(ctx: Context, fn: () => T, run: WrappedRun): T {
   let result: T;
   try {
-    result = context.with(ctx, enterAndCall<T>, run, fn);
+    result = context.with(ctx, enterAndCall<T>, undefined, run, fn);
   } catch (error) {
     if (!run.entered) {
       safeFinish(run, false, undefined);
