@@ -38,7 +38,8 @@ export async function* streamElements(file: string, source: AsyncIterable<Buffer
     }
     ended = true;
   }
-  const picker = pick.withParserAsStream({ filter: ELEMENT_PATH });
+  // jsonStreaming: JSON lines and concatenated documents stream too (values one after another).
+  const picker = pick.withParserAsStream({ filter: ELEMENT_PATH, jsonStreaming: true });
   const values = streamValues.asStream();
   pipeline(Readable.from(counted()), picker, values, () => {
     // Errors surface through the iteration below.

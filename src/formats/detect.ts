@@ -106,19 +106,25 @@ function firstContentByte(head: Buffer): number {
   return i < head.length ? i : -1;
 }
 
-async function peekFirstLine(content: ByteSource, from: number): Promise<{ head: Buffer; newline: number }> {
-  let want = 64 * 1024;
+/** Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut it. */
+async function peekFirstLine(content: ByteSource, from: number, limit: number): Promise<{ head: Buffer; newline: number; complete: boolean }> {
+  let want = Math.min(64 * 1024, limit);
   for (;;) {
     const head = await content.peek(want);
     const newline = head.indexOf(0x0a, from);
-    if (newline !== -1 || head.length < want) return { head, newline };
-    if (want >= MAX_LINE_BYTES) return { head, newline: -1 };
-    want = Math.min(want * 8, MAX_LINE_BYTES);
+    if (newline - from > limit) return { head, newline: -1, complete: false };
+    if (newline !== -1 || head.length < want) return { head, newline, complete: true };
+    if (want >= limit) return { head, newline: -1, complete: false };
+    want = Math.min(want * 8, limit);
   }
 }
 
-/** Opens a file and decides its layout (without consuming its content). */
-export async function sniffFile(file: string): Promise<Sniffed> {
+/**
+ * Opens a file and decides its layout (without consuming its content). A first line longer than
+ * `wholeBytes` makes the file a document to stream (a huge minified document, or JSON lines with
+ * a huge first line: the stream parser reads concatenated values too).
+ */
+export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES): Promise<Sniffed> {
   const opened = await openFile(file);
   const { content } = opened;
   const start = await content.peek(4096);
@@ -147,7 +153,8 @@ export async function sniffFile(file: string): Promise<Sniffed> {
       printable ? describeText(text) : 'binary data',
     );
   }
-  const { head, newline } = await peekFirstLine(content, first);
+  const { head, newline, complete } = await peekFirstLine(content, first, Math.min(wholeBytes, MAX_LINE_BYTES));
+  if (!complete) return { opened, layout: 'json-document', moreLines: false };
   if (newline === -1) return { opened, layout: 'json-lines', moreLines: false };
   const line = head.toString('utf8', first, newline);
   let parsed: unknown;

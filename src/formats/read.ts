@@ -168,7 +168,7 @@ function badLine(line: string): { column: number; got: string } {
 export async function* readSpans(file: string, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], ReadStats> {
   const ctx = new ReadContext(file, options.strict === true);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
-  const sniffed = await sniffFile(file);
+  const sniffed = await sniffFile(file, options.wholeDocumentBytes);
   const { opened, layout } = sniffed;
   let family: JsonFamily | undefined;
   let documents = 0;

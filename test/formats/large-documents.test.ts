@@ -65,4 +65,11 @@ describe('large single documents', () => {
     expect(error).toBeInstanceOf(TraceFormatError);
     expect((error as Error).message).toMatch(/expected a document with resourceSpans, batches, data or a top-level array/);
   });
+
+  it('JSON lines whose first line is longer than the threshold are streamed as concatenated documents', async () => {
+    const source = fixture('otlp-jsonl/jaeger-ui-otlp2jaeger-multi-in.jsonl');
+    const streamed = await read(source, { wholeDocumentBytes: 100 });
+    expect(streamed.stats.leniencies.join('\n')).toMatch(/streamed element by element/);
+    expect(text(streamed.spans)).toBe(text((await read(source)).spans));
+  });
 });
