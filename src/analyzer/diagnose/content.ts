@@ -179,7 +179,7 @@ export function pruneDistillNextStep(p: { model: string; precision?: string; run
 
 /** Next step for the pipeline phase that costs most. */
 export function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number }): NextStep {
-  const size = p.requestBytesP50 !== undefined ? ` Requests carry ${Math.round(p.requestBytesP50 / 1024)} KiB at the median.` : '';
+  const size = p.requestBytesP50 !== undefined ? ` Requests carry ${p.requestBytesP50 >= 1024 * 1024 ? `${(p.requestBytesP50 / (1024 * 1024)).toFixed(1)} MiB` : `${Math.round(p.requestBytesP50 / 1024)} KiB`} at the median.` : '';
   switch (p.largest) {
     case 'serialize':
       return {

@@ -66,7 +66,7 @@ export const hardwareLimitRule: Rule = {
         confidence: confidenceFrom(hasErrors ? 1 : d.throttledShare / t['hardware.throttle_share'] - 1, s),
         evidence: [
           {
-            text: `${reason.replace(/\.$/, '')}; compute p95 = ${ms(compute.p95Ms)}`,
+            text: `${reason.charAt(0).toLowerCase()}${reason.slice(1).replace(/\.$/, '')}; compute p95 = ${ms(compute.p95Ms)}`,
             values: { throttled_share: round(d.throttledShare), sm_clock_drop_share: round(d.smClockDropShare), errors: d.errors, compute_p95_ms: round(compute.p95Ms) },
           },
         ],

@@ -144,8 +144,8 @@ export const latencyDriftRule: Rule = {
             values: { rise: round(trend.relativeRise), p_value: round(trend.pIncreasing, 8), slope_ms_per_s: round(trend.slopePerS, 6) },
           },
           {
-            text: `while the arrival rate holds at ${first?.arrivalRps.toFixed(1) ?? '?'} → ${last?.arrivalRps.toFixed(1) ?? '?'} requests/s (${tr.arrival.relativeRise >= 0 ? '+' : ''}${pct(tr.arrival.relativeRise)}, no significant trend)`,
-            values: { arrival_rise: round(tr.arrival.relativeRise), arrival_p_value: round(tr.arrival.pIncreasing, 6) },
+            text: `while the load does not rise: ${s.arrivalRps.toFixed(1)} requests/s on average, arrival-rate trend ${tr.arrival.relativeRise >= 0 ? '+' : ''}${pct(tr.arrival.relativeRise)} with Laplace p = ${tr.arrival.pIncreasing.toExponential(1)} (a rising load needs p < ${t['drift.load_p_value']} and +${pct(t['drift.max_load_rise'])})`,
+            values: { arrival_rps: round(s.arrivalRps), arrival_rise: round(tr.arrival.relativeRise), arrival_p_value: round(tr.arrival.pIncreasing, 6) },
           },
           { text: `the rise is in ${phase} (+${ms(phaseRise)} over the run)`, values: { phase_rise_ms: round(phaseRise) } },
           ...evidenceCause,
