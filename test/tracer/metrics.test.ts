@@ -4,6 +4,7 @@
  * promises; and the OTLP/gRPC metrics push to a real receiver.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { AggregationTemporality, DataPointType, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import { ATTR, TRACER_METRICS, prometheusLabel, prometheusName } from '../../src/semconv.js';
@@ -109,7 +110,7 @@ describe('phase histograms', () => {
   });
 
   it('serves the histograms to Prometheus on loopback under the names semconv promises', async () => {
-    tracing = setupTracing({ exporter: { none: true }, metrics: { prometheus: { port: 0, host: '127.0.0.1' } } });
+    tracing = setupTracing({ exporter: { spanExporter: new InMemorySpanExporter() }, metrics: { prometheus: { port: 0, host: '127.0.0.1' } } });
     await tracing.ready;
     expect(tracing.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const tracer = createInferenceTracer({ model: 'resnet50' });
@@ -126,6 +127,7 @@ describe('phase histograms', () => {
     expect(find(`${phase}_bucket`, { [model]: 'resnet50', [phaseLabel]: 'compute', le: '0.0005' })).toBe(0);
     expect(find(`${phase}_bucket`, { [model]: 'resnet50', [phaseLabel]: 'compute', le: '0.1' })).toBe(3);
     expect(find(`${prometheusName(TRACER_METRICS.REQUEST_DURATION)}_count`, { [model]: 'resnet50' })).toBe(3);
+    expect(find(prometheusName(TRACER_METRICS.SPANS_DROPPED), {})).toBe(0);
     const missing = await fetch(tracing.metricsUrl!.replace('/metrics', '/nope'));
     expect(missing.status).toBe(404);
   });

@@ -103,6 +103,42 @@ describe('values and errors pass through unchanged', () => {
   });
 });
 
+describe('batches', () => {
+  it('passes a failed batch error through unchanged and marks every member compute span and the batch span', async () => {
+    const memory = setupInMemory();
+    const tracer = createInferenceTracer(model);
+    const failure = new Error('CUDA out of memory');
+    const tickets: ReturnType<Parameters<Parameters<typeof tracer.infer>[0]>[0]['enqueue']>[] = [];
+    const members = [0, 1].map(() =>
+      tracer.infer(async (req) => {
+        tickets.push(req.enqueue());
+        await Promise.resolve();
+      }),
+    );
+    await expect(tracer.runBatch(tickets, async () => Promise.reject(failure))).rejects.toBe(failure);
+    await Promise.all(members);
+    // A ticket used twice gets one queue span only.
+    tracer.runBatch(tickets, () => undefined);
+    const spans = await finished(memory);
+    const computes = spans.filter((s) => s.attributes[ATTR.PHASE] === 'compute');
+    expect(computes).toHaveLength(4);
+    expect(computes.filter((s) => s.status.code === SpanStatusCode.ERROR)).toHaveLength(2);
+    expect(spans.filter((s) => s.attributes[ATTR.PHASE] === 'queue')).toHaveLength(2);
+    const batches = spans.filter((s) => s.name === 'inference.batch');
+    expect(batches.map((s) => s.status.code).sort()).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR].sort());
+  });
+
+  it('makes spans started inside a phase children of that phase span', async () => {
+    const memory = setupInMemory();
+    const tracer = createInferenceTracer(model);
+    tracer.infer((req) => req.network(() => tracer.clientCall(() => 'downstream')));
+    const spans = await finished(memory);
+    const network = spans.find((s) => s.attributes[ATTR.PHASE] === 'network')!;
+    const client = spans.find((s) => s.attributes[ATTR.ROLE] === 'client')!;
+    expect(client.parentSpanContext?.spanId).toBe(network.spanContext().spanId);
+  });
+});
+
 describe('nothing the tracer does throws into the caller', () => {
   it('works as a no-op before setupTracing, including batches and client calls', async () => {
     const tracer = createInferenceTracer(model);
