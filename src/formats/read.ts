@@ -24,7 +24,7 @@ import {
 } from './detect.js';
 import { streamElements } from './_json-stream.js';
 import { isObject } from './_shared.js';
-import type { JsonFamily, Layout } from './detect.js';
+import type { JsonFamily, Sniffed } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
@@ -161,6 +161,104 @@ function badLine(line: string): { column: number; got: string } {
   return { column: result.end + 1, got: `more text after the JSON value: ${describeText(line.slice(result.end))}` };
 }
 
+/** What a layout-specific reader found out, for the file's ReadStats. */
+interface LayoutResult {
+  family: JsonFamily | undefined;
+  documents: number;
+}
+
+/** JSON lines: one document per line, parsed and converted one at a time. */
+async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, batchSize: number, result: LayoutResult): AsyncGenerator<SpanRecord[]> {
+  let out: SpanRecord[] = [];
+  let lineNo = 0;
+  let convert: Converter | undefined;
+  // A file of one line is one document: its structural error is the file's error, not a skipped line.
+  let firstLineError: TraceFormatError | undefined;
+  let firstSyntaxError: TraceFormatError | undefined;
+  for await (const lines of splitLines(file, sniffed.opened.content.chunks())) {
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      lineNo++;
+      if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
+      } catch {
+        const bad = badLine(line);
+        firstSyntaxError ??= new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got);
+        if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
+        ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
+        continue;
+      }
+      if (convert === undefined) {
+        result.family = classifyDocument(doc);
+        if (result.family === undefined) throw unknownDocumentError(file, `${lineNo}`, doc);
+        convert = converterFor(file, result.family, `${lineNo}`);
+      }
+      result.documents++;
+      try {
+        convert(doc, ctx, out, `${lineNo}`);
+      } catch (error) {
+        if (!(error instanceof TraceFormatError) || ctx.strict) throw error;
+        if (result.documents === 1) firstLineError = error;
+        ctx.skip(error.location, error.expected, error.got, 'line');
+      }
+      // A one-line file is one (minified) document, checked like any whole document.
+      if (!sniffed.moreLines) checkDuplicates(ctx, out, `${lineNo}`);
+      if (out.length >= batchSize) {
+        yield out;
+        out = [];
+      }
+    }
+  }
+  if (out.length > 0) yield out;
+  if (result.family === undefined) throw firstSyntaxError ?? new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
+  if (result.documents === 1 && firstLineError !== undefined) throw firstLineError;
+}
+
+/** A JSON document (or concatenated documents) small enough to parse whole. */
+function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchSize: number, result: LayoutResult): Generator<SpanRecord[]> {
+  const values = parseJsonDocuments(file, text);
+  result.family = classifyDocument(values[0]);
+  if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
+  const convert = converterFor(file, result.family, '');
+  const out: SpanRecord[] = [];
+  values.forEach((doc, d) => convert(doc, ctx, out, values.length > 1 ? `document ${d + 1}` : ''));
+  result.documents = values.length;
+  checkDuplicates(ctx, out, '');
+  for (let i = 0; i < out.length; i += batchSize) yield out.slice(i, i + batchSize);
+}
+
+/** A JSON document too large to parse whole, streamed element by element. */
+async function* readLargeDocument(file: string, stream: AsyncIterable<Buffer>, ctx: ReadContext, batchSize: number, result: LayoutResult): AsyncGenerator<SpanRecord[]> {
+  ctx.note('large document streamed element by element (files)');
+  result.documents = 1;
+  let out: SpanRecord[] = [];
+  const tritonRecords: unknown[] = [];
+  for await (const { index, value } of streamElements(file, stream)) {
+    if (result.family === undefined) {
+      result.family = classifyElement(value);
+      if (result.family === undefined) throw unknownDocumentError(file, 'element 1', value);
+      converterFor(file, result.family, 'element 1');
+    }
+    if (result.family === 'triton-trace') {
+      // A request's records are spread over the file: Triton needs them all before converting.
+      tritonRecords.push(value);
+      continue;
+    }
+    convertElement(result.family, value, ctx, out, `element ${index + 1}`);
+    if (out.length >= batchSize) {
+      yield out;
+      out = [];
+    }
+  }
+  if (result.family === undefined) {
+    throw new TraceFormatError(file, '', 'a document with resourceSpans, batches, data or a top-level array (how large documents are read)', 'none of these');
+  }
+  if (tritonRecords.length > 0) tritonTraceDocumentToSpans(tritonRecords, ctx, out, '');
+  if (out.length > 0) yield out;
+}
+
 /**
  * Reads one trace file, yielding normalized spans in batches; the generator's return value is
  * the file's ReadStats. Throws TraceFormatError for files that are not a readable trace export.
@@ -170,121 +268,27 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const sniffed = await sniffFile(file, options.wholeDocumentBytes);
   const { opened, layout } = sniffed;
-  let family: JsonFamily | undefined;
-  let documents = 0;
+  const result: LayoutResult = { family: undefined, documents: 0 };
   let spans = 0;
-  let format: TraceFormat | undefined;
   try {
+    let batches: AsyncIterable<SpanRecord[]> | Iterable<SpanRecord[]>;
     if (layout === 'protobuf-records' || layout === 'protobuf-message') {
-      format = 'otlp-proto';
-      for await (const batch of readOtlpProto(file, opened.content, layout, ctx, batchSize)) {
-        if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');
-        spans += batch.length;
-        yield batch;
-      }
+      batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
-      let out: SpanRecord[] = [];
-      let lineNo = 0;
-      let convert: Converter | undefined;
-      // A file of one line is one document: its structural error is the file's error, not a skipped line.
-      let firstLineError: TraceFormatError | undefined;
-      let firstSyntaxError: TraceFormatError | undefined;
-      for await (const lines of splitLines(file, opened.content.chunks())) {
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i] as string;
-          lineNo++;
-          if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
-          let doc: unknown;
-          try {
-            doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
-          } catch {
-            const bad = badLine(line);
-            firstSyntaxError ??= new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got);
-            if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
-            ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
-            continue;
-          }
-          if (convert === undefined) {
-            family = classifyDocument(doc);
-            if (family === undefined) throw unknownDocumentError(file, `${lineNo}`, doc);
-            convert = converterFor(file, family, `${lineNo}`);
-          }
-          documents++;
-          try {
-            convert(doc, ctx, out, `${lineNo}`);
-          } catch (error) {
-            if (!(error instanceof TraceFormatError) || ctx.strict) throw error;
-            if (documents === 1) firstLineError = error;
-            ctx.skip(error.location, error.expected, error.got, 'line');
-          }
-          // A one-line file is one (minified) document, checked like any whole document.
-          if (!sniffed.moreLines) checkDuplicates(ctx, out, `${lineNo}`);
-          if (out.length >= batchSize) {
-            spans += out.length;
-            yield out;
-            out = [];
-          }
-        }
-      }
-      if (out.length > 0) {
-        spans += out.length;
-        yield out;
-      }
-      if (family === undefined) throw firstSyntaxError ?? new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
-      if (documents === 1 && firstLineError !== undefined) throw firstLineError;
+      batches = readJsonLines(file, sniffed, ctx, batchSize, result);
     } else {
       const body = await readDocument(opened.content, options.wholeDocumentBytes);
-      if ('text' in body) {
-        const values = parseJsonDocuments(file, body.text);
-        family = classifyDocument(values[0]);
-        if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-        const convert = converterFor(file, family, '');
-        const out: SpanRecord[] = [];
-        values.forEach((doc, d) => convert(doc, ctx, out, values.length > 1 ? `document ${d + 1}` : ''));
-        documents = values.length;
-        checkDuplicates(ctx, out, '');
-        for (let i = 0; i < out.length; i += batchSize) {
-          const batch = out.slice(i, i + batchSize);
-          spans += batch.length;
-          yield batch;
-        }
-      } else {
-        ctx.note('large document streamed element by element (files)');
-        documents = 1;
-        let out: SpanRecord[] = [];
-        const tritonRecords: unknown[] = [];
-        for await (const { index, value } of streamElements(file, body.stream)) {
-          if (family === undefined) {
-            family = classifyElement(value);
-            if (family === undefined) throw unknownDocumentError(file, 'element 1', value);
-            converterFor(file, family, 'element 1');
-          }
-          if (family === 'triton-trace') {
-            // A request's records are spread over the file: Triton needs them all before converting.
-            tritonRecords.push(value);
-            continue;
-          }
-          convertElement(family, value, ctx, out, `element ${index + 1}`);
-          if (out.length >= batchSize) {
-            spans += out.length;
-            yield out;
-            out = [];
-          }
-        }
-        if (family === undefined) {
-          throw new TraceFormatError(file, '', 'a document with resourceSpans, batches, data or a top-level array (how large documents are read)', 'none of these');
-        }
-        if (tritonRecords.length > 0) tritonTraceDocumentToSpans(tritonRecords, ctx, out, '');
-        if (out.length > 0) {
-          spans += out.length;
-          yield out;
-        }
-      }
+      batches = 'text' in body ? readWholeDocument(file, body.text, ctx, batchSize, result) : readLargeDocument(file, body.stream, ctx, batchSize, result);
+    }
+    for await (const batch of batches) {
+      if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');
+      spans += batch.length;
+      yield batch;
     }
   } finally {
     await opened.content.close();
   }
-  format ??= formatOf(family ?? 'otlp', layout as Layout, documents);
+  const format: TraceFormat = layout === 'protobuf-records' || layout === 'protobuf-message' ? 'otlp-proto' : formatOf(result.family ?? 'otlp', layout, result.documents);
   const warnings = ctx.warnings();
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
   return { file, format, spans, skipped: ctx.skipped, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings };
