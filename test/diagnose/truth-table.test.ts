@@ -64,6 +64,13 @@ describe('ranking', () => {
     expect((runtime?.estimatedGain?.expectedValue ?? 0)).toBeGreaterThan(quant?.estimatedGain?.expectedValue ?? 0);
   });
 
+  it('on a CPU, INT8 quantization ranks before a runtime swap for FP32 ONNX Runtime', () => {
+    const d = run({ spec: { n: 400, seed: 5, rps: 20, phases: { preprocess: 2, queue: 1, compute: 40 }, runtime: 'onnxruntime', runtimeProvider: 'CPUExecutionProvider', precision: 'fp32', device: 'cpu' } });
+    expect(d.recommendations.map((r) => r.fix)).toEqual(['quantization', 'optimized-runtime']);
+    expect(d.recommendations[0]?.nextStep.snippet?.code).toContain('quantize_dynamic(');
+    expect(d.recommendations[1]?.nextStep.text).toMatch(/OpenVINO/);
+  });
+
   it('ranks a prediction cache above pruning when most inputs repeat', () => {
     const d = run(BOTTLENECKS.find((s) => s.name === 'most inputs repeat') as Scenario);
     expect(d.recommendations.map((r) => r.fix)).toEqual(['scale-and-cache', 'prune-distill']);
