@@ -29,8 +29,9 @@ const root = require('otlp-transformer-052/build/src/generated/root.js') as Gene
 const TraceRequest = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 const MetricsRequest = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 
-/** gRPC method paths of the OTLP collector services. */
+/** gRPC method path of the OTLP collector's trace service. */
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+/** gRPC method path of the OTLP collector's metrics service. */
 export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 
 /** An attribute value after flattening (arrays become arrays of scalars). */
