@@ -205,3 +205,38 @@ describe('docs/diagnosis.md', () => {
     }
   });
 });
+
+describe('degenerate inputs', () => {
+  const base = generate({ n: 120, phases: { queue: 2, compute: 10 }, runtime: 'tensorrt', precision: 'fp16' });
+
+  it('no requests: insufficient data, no throw', () => {
+    const d = diagnose({ model: 'm', requests: [], summary: summarize(base) });
+    expect(d.primary).toBe('insufficient-data');
+    expect(d.insufficientData?.[0]).toMatch(/^only 0 requests left/);
+  });
+
+  it('every request starting at the same instant, and zero-length phases', () => {
+    const same = base.map((r) => ({ ...r, startNs: base[0]!.startNs, phases: { ...r.phases, preprocess: 0 } }));
+    const d = diagnose({ model: 'm', requests: same, summary: summarize(same) });
+    expect(d.primary).not.toBe('insufficient-data');
+    const numbers = d.recommendations.flatMap((r) => [...r.evidence.flatMap((e) => Object.values(e.values)), r.confidence, r.estimatedGain?.currentValue ?? 0, r.estimatedGain?.expectedValue ?? 0]);
+    expect(numbers.length).toBeGreaterThan(0);
+    for (const x of numbers) expect(Number.isFinite(x)).toBe(true);
+    expect(d.headline).not.toMatch(/NaN|Infinity|undefined/);
+  });
+
+  it('requests in reverse start order are ordered before trimming warm-up', () => {
+    const reversed = [...base].reverse();
+    const a = diagnose({ model: 'm', requests: base, summary: summarize(base) });
+    const b = diagnose({ model: 'm', requests: reversed, summary: summarize(reversed) });
+    expect(b.rules.find((r) => r.rule === 'validity')?.inputs).toEqual(a.rules.find((r) => r.rule === 'validity')?.inputs);
+    expect(b.primary).toBe(a.primary);
+  });
+
+  it('requests without any phase span: coverage fails', () => {
+    const bare = base.map((r) => ({ ...r, phases: {}, otherMs: r.e2eMs }));
+    const d = diagnose({ model: 'm', requests: bare, summary: summarize(bare) });
+    expect(d.primary).toBe('insufficient-data');
+    expect(d.insufficientData?.join(' ')).toMatch(/cover only 0%/);
+  });
+});
