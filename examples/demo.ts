@@ -20,7 +20,7 @@ import { runConfiguration, type RunOutcome } from './scenarios/run-scenario.js';
 import type { LoadProfile, RunConfig } from './scenarios/scenario-matrix.js';
 
 /** Seconds of load per phase of the demo; DEMO_SECONDS overrides (e.g. for a quick smoke run). */
-const PROFILE: LoadProfile = { warmupS: 1, durationS: Number(process.env.DEMO_SECONDS ?? 8) };
+const PROFILE: LoadProfile = { warmupS: 1, durationS: Number(process.env.DEMO_SECONDS ?? 8), minRequests: 100 };
 const CLIENTS = 32;
 const BOTTLENECKED: RunConfig = {
   service: ['--precision', 'fp32'],
@@ -83,9 +83,12 @@ function printComparison(before: RunOutcome, after: RunOutcome): void {
   console.log(row('client p99', b.latencyMs.p99, a.latencyMs.p99, 'ms', 'lower'));
   console.log(row('throughput', b.throughputRps, a.throughputRps, 'req/s', 'higher'));
   const queue = (o: RunOutcome): number => o.summary.phases.queue?.p50Ms ?? 0;
-  const compute = (o: RunOutcome): number => o.summary.phases.compute?.p50Ms ?? 0;
   console.log(row('queue p50 (traces)', queue(before), queue(after), 'ms', 'lower'));
-  console.log(row('compute p50 (traces)', compute(before), compute(after), 'ms', 'lower'));
+  const batch = (o: RunOutcome): string => {
+    const sizes = o.analysis.timings.map((t) => t.batchSize ?? 1);
+    return (sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length)).toFixed(1);
+  };
+  console.log(pc.dim(`  ${'mean batch size'.padEnd(22)}${batch(before).padStart(9)}${batch(after).padStart(9)}`));
 }
 
 function describeRun(outcome: RunOutcome): void {

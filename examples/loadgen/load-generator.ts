@@ -24,6 +24,12 @@ export interface LoadOptions {
   readonly mode: LoadMode;
   /** Measured duration, ms. */
   readonly durationMs: number;
+  /**
+   * Keep going past `durationMs` until this many measured requests have completed (at most
+   * 5 × durationMs), so a slow configuration on a busy machine still yields enough requests
+   * for a valid analysis. Default 0.
+   */
+  readonly minRequests?: number;
   /** Unmeasured lead-in (requests are sent and traced, but not counted here), ms. Default 0. */
   readonly warmupMs?: number;
   /** Inputs: size, encoding, share of repeats. */
@@ -89,7 +95,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const warmupMs = options.warmupMs ?? 0;
   const start = performance.now();
   const measureFrom = start + warmupMs;
-  const stopAt = measureFrom + options.durationMs;
+  const minRequests = options.minRequests ?? 0;
+  const hardStopAt = measureFrom + 5 * options.durationMs;
+  const plannedStopAt = measureFrom + options.durationMs;
+  let measuredDone = 0;
+  const keepGoing = (now: number): boolean => now < plannedStopAt || (measuredDone < minRequests && now < hardStopAt);
   const latencies: number[] = [];
   let errors = 0;
   let skipped = 0;
@@ -109,6 +119,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const doneAt = performance.now();
       completed += 1;
       if (sentAt < measureFrom) return;
+      measuredDone += 1;
       measuredEnd = Math.max(measuredEnd, doneAt);
       if (reply.status >= 200 && reply.status < 300) {
         latencies.push(doneAt - sentAt);
@@ -129,21 +140,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (options.mode.kind === 'closed') {
       await Promise.all(
         Array.from({ length: options.mode.concurrency }, async () => {
-          while (performance.now() < stopAt) await sendOne();
+          while (keepGoing(performance.now())) await sendOne();
         }),
       );
     } else {
       const intervalMs = 1000 / options.mode.ratePerS;
       const inFlight = new Set<Promise<void>>();
       let next = performance.now();
-      while (next < stopAt) {
+      while (keepGoing(next)) {
         const now = performance.now();
         if (now < next) {
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - now)));
           continue;
         }
         // Catch up on arrivals a late timer missed, as an open-loop source would have sent them.
-        while (next <= performance.now() && next < stopAt) {
+        while (next <= performance.now() && keepGoing(next)) {
           next += intervalMs;
           if (inFlight.size >= concurrency) {
             if (performance.now() >= measureFrom) skipped += 1;

@@ -3,7 +3,7 @@
  * The example model: an MLP built in code as ONNX (fp32 and dynamically quantized int8),
  * loaded with onnxruntime-node.
  */
-export { buildMlpModel, DEFAULT_MLP, INPUT_NAME, OUTPUT_NAME } from './mlp-graph.js';
+export { buildMlpModel, cachedMlpModel, DEFAULT_MLP, INPUT_NAME, OUTPUT_NAME } from './mlp-graph.js';
 export type { MlpSpec, ModelPrecision } from './mlp-graph.js';
 export { loadModelSession, ModelError } from './model-session.js';
 export type { ModelSession, ModelSessionOptions } from './model-session.js';

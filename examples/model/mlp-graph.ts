@@ -6,6 +6,9 @@
  * writes it (DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the two scales → Add bias).
  * Weights are seeded, so both variants hold the same network and their outputs can be compared.
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { quantizeSymmetricInt8 } from './quantize.js';
 import { seededRandom } from './seeded-random.js';
@@ -162,4 +165,27 @@ export function buildMlpModel(precision: ModelPrecision, spec: MlpSpec = DEFAULT
     graph,
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * `buildMlpModel`, cached as a file in the OS temp directory: the bytes depend only on the
+ * precision, widths and seed, and building the wide variants costs seconds at every start of the
+ * service. Written atomically (temp file + rename), so concurrent starts never read half a file.
+ */
+export function cachedMlpModel(precision: ModelPrecision, spec: MlpSpec = DEFAULT_MLP): Uint8Array {
+  const file = join(tmpdir(), `latency-doctor-mlp-v1-${precision}-${spec.widths.join('x')}-seed${spec.seed}.onnx`);
+  try {
+    if (existsSync(file)) return readFileSync(file);
+  } catch {
+    // Unreadable cache: rebuild below.
+  }
+  const bytes = buildMlpModel(precision, spec);
+  try {
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, bytes);
+    renameSync(partial, file);
+  } catch {
+    // A read-only temp directory only costs the rebuild next time.
+  }
+  return bytes;
 }

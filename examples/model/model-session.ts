@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { buildMlpModel, DEFAULT_MLP, INPUT_NAME, OUTPUT_NAME, type MlpSpec, type ModelPrecision } from './mlp-graph.js';
+import { cachedMlpModel, DEFAULT_MLP, INPUT_NAME, OUTPUT_NAME, type MlpSpec, type ModelPrecision } from './mlp-graph.js';
 
 /** A loaded model variant. */
 export interface ModelSession {
@@ -49,7 +49,7 @@ export async function loadModelSession(precision: ModelPrecision, options: Model
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   };
-  const model = buildMlpModel(precision, spec);
+  const model = cachedMlpModel(precision, spec);
   const check = (inputs: Float32Array, count: number): void => {
     if (inputs.length !== count * inputSize) throw new ModelError(`expected ${count} × ${inputSize} inputs, got ${inputs.length}`);
   };

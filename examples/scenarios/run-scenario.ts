@@ -53,6 +53,7 @@ export async function runConfiguration(
       mode: config.load.mode,
       durationMs: profile.durationS * 1000,
       warmupMs: profile.warmupS * 1000,
+      minRequests: profile.minRequests,
       payload: config.load.payload,
       ...(onProgress !== undefined ? { onProgress } : {}),
     });

@@ -126,12 +126,14 @@ export const SCENARIOS: readonly Scenario[] = [
 export interface LoadProfile {
   readonly warmupS: number;
   readonly durationS: number;
+  /** Measured requests to wait for past `durationS` (the analyzer needs 50 after warm-up trimming). */
+  readonly minRequests: number;
 }
 
 /** Seconds per run in the test suite: enough requests for the analyzer's validity checks. */
-export const QUICK_PROFILE: LoadProfile = { warmupS: 1, durationS: 3 };
+export const QUICK_PROFILE: LoadProfile = { warmupS: 1, durationS: 3, minRequests: 80 };
 /** Seconds per run in the benchmark. */
-export const FULL_PROFILE: LoadProfile = { warmupS: 2, durationS: 15 };
+export const FULL_PROFILE: LoadProfile = { warmupS: 2, durationS: 15, minRequests: 200 };
 
 /** True when `after` improves on `before` in the metric's direction. */
 export function improved(metric: TargetMetric, before: number, after: number): boolean {

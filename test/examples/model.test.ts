@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
-import { buildMlpModel, loadModelSession, seededRandom, quantizeSymmetricInt8, type ModelSession } from '../../examples/model/index.js';
+import { buildMlpModel, cachedMlpModel, loadModelSession, seededRandom, quantizeSymmetricInt8, type ModelSession } from '../../examples/model/index.js';
 
 const { onnx } = onnxProto;
 
@@ -53,6 +53,13 @@ describe('example MLP built in code', () => {
   it('is deterministic: the same seed builds the same bytes', () => {
     const spec = { widths: [16, 8, 4], seed: 3 };
     expect(Buffer.from(buildMlpModel('fp32', spec)).equals(Buffer.from(buildMlpModel('fp32', spec)))).toBe(true);
+  });
+
+  it('caches the built model as a file and reads back the same bytes', () => {
+    const spec = { widths: [12, 6, 3], seed: 99 };
+    const built = Buffer.from(buildMlpModel('int8', spec));
+    expect(Buffer.from(cachedMlpModel('int8', spec)).equals(built)).toBe(true);
+    expect(Buffer.from(cachedMlpModel('int8', spec)).equals(built)).toBe(true);
   });
 
   it('quantizes symmetrically so the largest weight maps to ±127', () => {
