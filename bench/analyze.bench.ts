@@ -47,7 +47,7 @@ async function generate(): Promise<{ spans: number; requests: number; bytes: num
 }
 
 function runChild(mode: 'baseline' | 'analyze'): ChildResult {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, '_analyze-child.ts'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const child = spawnSync(process.execPath, [join(here, '_analyze-child.mjs'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as ChildResult;

@@ -10,11 +10,13 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
-import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { ATTR, PHASES } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
 import { GenericAccumulator } from './generic.js';
+import { FLAG, SPAN_KINDS, classify, numeric } from './_span-columns.js';
+import type { SpanColumns } from './_span-columns.js';
 
 /** Options of the request assembler. */
 export interface AssembleOptions {
@@ -58,7 +60,6 @@ const DEFAULT_IDLE_SPANS = 100_000;
 
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
-const PHASE_BY_NAME = new Map<AttributeValue, Phase>(PHASES.map((p) => [p, p]));
 const DEFAULT_REMEMBER = 100_000;
 
 type OpenTrace = TraceSpan[];
@@ -85,6 +86,7 @@ export class RequestAssembler {
   private finalizedHead = 0;
   private origin: bigint | undefined;
   private readonly requests: RequestTiming[] = [];
+  private readonly strings = new Map<string, string>();
   private readonly generic = new GenericAccumulator();
   private readonly stats: AssemblyStats = {
     spans: 0,
@@ -105,31 +107,86 @@ export class RequestAssembler {
 
   /** Adds one batch of spans (any order, any traces). */
   add(batch: readonly SpanRecord[]): void {
-    const stats = this.stats;
     for (const record of batch) {
-      stats.spans++;
       if (record.endNs < record.startNs) {
-        stats.invalidSpans++;
+        this.stats.spans++;
+        this.stats.invalidSpans++;
         continue;
       }
-      const traceId = record.traceId;
-      let trace = this.current.get(traceId);
-      if (trace === undefined) {
-        trace = this.older.get(traceId);
-        if (trace !== undefined) {
-          this.older.delete(traceId);
-        } else {
-          if (this.finalized.size > 0 && this.finalized.has(traceId)) {
-            stats.lateSpans++;
-            continue;
-          }
-          trace = [];
-        }
-        this.current.set(traceId, trace);
-      }
-      trace.push(this.compact(record));
-      if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
+      const origin = (this.origin ??= record.startNs);
+      const role = classify(record);
+      this.place(record.traceId, {
+        id: record.spanId,
+        parent: record.parentSpanId,
+        name: record.name,
+        service: record.service,
+        kind: record.kind,
+        start: Number(record.startNs - origin),
+        end: Number(record.endNs - origin),
+        phase: role.phase,
+        request: role.request,
+        client: role.client,
+        shared: record.shared === true,
+        error: record.error,
+        attributes: role.request || role.client ? record.attributes : undefined,
+        batchSize: role.batchSize,
+      });
     }
+  }
+
+  /** Adds one batch in columns (from a reader thread). */
+  addColumns(c: SpanColumns): void {
+    const batchOrigin = BigInt(c.originNs);
+    const origin = (this.origin ??= batchOrigin);
+    // Exact: both origins are real span starts, far less than 2^53 ns (104 days) apart.
+    const offset = Number(batchOrigin - origin);
+    for (let i = 0; i < c.length; i++) {
+      const flags = c.flags[i]!;
+      if ((flags & FLAG.INVALID) !== 0) {
+        this.stats.spans++;
+        this.stats.invalidSpans++;
+        continue;
+      }
+      const phase = c.phases[i]!;
+      const batchSize = c.batchSizes[i]!;
+      this.place(c.traceIds[i]!, {
+        id: c.ids[i]!,
+        parent: c.parents[i] || undefined,
+        name: c.names[i]!,
+        service: c.services[i]!,
+        kind: SPAN_KINDS[c.kinds[i]!]!,
+        start: c.starts[i]! + offset,
+        end: c.ends[i]! + offset,
+        phase: phase < 0 ? undefined : PHASES[phase],
+        request: (flags & FLAG.REQUEST) !== 0,
+        client: (flags & FLAG.CLIENT) !== 0,
+        shared: (flags & FLAG.SHARED) !== 0,
+        error: (flags & FLAG.ERROR) !== 0,
+        attributes: c.attributes[i] ?? undefined,
+        batchSize: Number.isNaN(batchSize) ? undefined : batchSize,
+      });
+    }
+  }
+
+  private place(traceId: string, span: TraceSpan): void {
+    const stats = this.stats;
+    stats.spans++;
+    let trace = this.current.get(traceId);
+    if (trace === undefined) {
+      trace = this.older.get(traceId);
+      if (trace !== undefined) {
+        this.older.delete(traceId);
+      } else {
+        if (this.finalized.size > 0 && this.finalized.has(traceId)) {
+          stats.lateSpans++;
+          return;
+        }
+        trace = [];
+      }
+      this.current.set(traceId, trace);
+    }
+    trace.push(span);
+    if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
   }
 
   /** Traces currently held in memory. */
@@ -154,31 +211,19 @@ export class RequestAssembler {
     for (const [traceId, trace] of idle) this.finalize(traceId, trace);
   }
 
-  private compact(record: SpanRecord): TraceSpan {
-    const origin = (this.origin ??= record.startNs);
-    const attributes = record.attributes;
-    const phaseValue = attributes[ATTR.PHASE];
-    const phase = phaseValue === undefined ? undefined : PHASE_BY_NAME.get(phaseValue);
-    const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
-    // A phase span that also names the model is still a phase span, not a nested request.
-    const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-    const keep = request || client;
-    return {
-      id: record.spanId,
-      parent: record.parentSpanId,
-      name: record.name,
-      service: record.service,
-      kind: record.kind,
-      start: Number(record.startNs - origin),
-      end: Number(record.endNs - origin),
-      phase,
-      request,
-      client,
-      shared: record.shared === true,
-      error: record.error,
-      attributes: keep ? attributes : undefined,
-      batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
-    };
+  /**
+   * One copy of each low-cardinality value (service, model, runtime, …): JSON.parse makes a new
+   * string per occurrence, and every finished row would otherwise keep its own copies.
+   */
+  private intern(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    if (this.strings.size < 10_000) this.strings.set(value, value);
+    return value;
+  }
+
+  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device', value: AttributeValue | undefined): void {
+    if (value !== undefined && value !== '') timing[key] = this.intern(String(value));
   }
 
   private rememberFinalized(traceId: string): void {
@@ -341,8 +386,8 @@ export class RequestAssembler {
     const timing: Mutable<RequestTiming> = {
       traceId,
       requestSpanId: request.id,
-      service: request.service,
-      model: String(attributes[ATTR.MODEL_NAME]),
+      service: this.intern(request.service),
+      model: this.intern(String(attributes[ATTR.MODEL_NAME])),
       startNs: this.origin! + BigInt(e2eStart),
       e2eMs: e2eNs / 1e6,
       serverMs: (request.end - request.start) / 1e6,
@@ -353,12 +398,13 @@ export class RequestAssembler {
       clockSkew,
       error: request.error || (client?.error ?? false),
     };
-    setText(timing, 'modelVersion', attributes[ATTR.MODEL_VERSION]);
-    setText(timing, 'runtime', attributes[ATTR.RUNTIME]);
-    setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
-    setText(timing, 'precision', attributes[ATTR.PRECISION]);
-    setText(timing, 'device', attributes[ATTR.DEVICE]);
-    setText(timing, 'inputHash', attributes[ATTR.INPUT_HASH]);
+    this.setText(timing, 'modelVersion', attributes[ATTR.MODEL_VERSION]);
+    this.setText(timing, 'runtime', attributes[ATTR.RUNTIME]);
+    this.setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
+    this.setText(timing, 'precision', attributes[ATTR.PRECISION]);
+    this.setText(timing, 'device', attributes[ATTR.DEVICE]);
+    const inputHash = attributes[ATTR.INPUT_HASH];
+    if (inputHash !== undefined && inputHash !== '') timing.inputHash = String(inputHash);
     if (batchSize !== undefined) timing.batchSize = batchSize;
     const requestBytes = numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]);
     if (requestBytes !== undefined) timing.requestBytes = requestBytes;
@@ -379,19 +425,6 @@ export async function assembleRequests(batches: AsyncIterable<readonly SpanRecor
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function setText<K extends 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device' | 'inputHash'>(timing: Mutable<RequestTiming>, key: K, value: AttributeValue | undefined): void {
-  if (value !== undefined && value !== '') timing[key] = String(value);
-}
-
-/** Zipkin tags are strings: numeric attributes may arrive as "8". */
-function numeric(value: AttributeValue | undefined): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
-}
 
 function boolean(value: AttributeValue | undefined): boolean | undefined {
   if (typeof value === 'boolean') return value;

@@ -19,6 +19,8 @@ import { RequestAssembler } from './assemble.js';
 import type { AssembleOptions, AssemblyStats } from './assemble.js';
 import type { GenericReport } from './generic.js';
 import { groupByModel, summarize } from './measure.js';
+import { readColumnsThreaded } from './_threaded-read.js';
+import type { SpanColumns } from './_span-columns.js';
 
 export { RequestAssembler, assembleRequests } from './assemble.js';
 export type { AssembleOptions, AssemblyResult, AssemblyStats } from './assemble.js';
@@ -36,6 +38,8 @@ export interface AnalyzeOptions extends AssembleOptions {
   readonly topOperations?: number;
   /** Diagnosis options (thresholds, SLO); `false` skips the diagnosis. Default: defaults. */
   readonly diagnose?: DiagnoseOptions | false;
+  /** Read files bigger than 4 MiB in a worker thread, parallel to assembly. Default true. */
+  readonly threads?: boolean;
   /** GPU sidecar samples; summarized over the traced window into device evidence for the diagnosis. */
   readonly gpuSamples?: readonly GpuSample[];
 }
@@ -98,12 +102,21 @@ export interface AnalysisResult {
  * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-  const traceFiles: string[] = [];
+  const traceFiles: { file: string; bytes: number }[] = [];
   const sampleFiles: string[] = [];
-  for (const file of files) ((await detectFile(file)).format === 'gpu-samples' ? sampleFiles : traceFiles).push(file);
+  for (const file of files) {
+    const detected = await detectFile(file);
+    if (detected.format === 'gpu-samples') sampleFiles.push(file);
+    else traceFiles.push({ file, bytes: detected.bytes });
+  }
   const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
   for (const file of sampleFiles) for (const sample of await readGpuSamples(file)) gpuSamples.push(sample);
-  const sources = traceFiles.map((file) => ({ file, reader: readSpans(file, { strict: options.strict ?? false }) }));
+  const strict = options.strict ?? false;
+  const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
+    file,
+    // Below a few MiB a thread costs more to start than it saves.
+    reader: options.threads !== false && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
+  }));
   const fileStats = new Map<string, ReadStats>();
   const batches = mergeByTime(sources, (file, stats) => fileStats.set(file, stats));
   const result = await analyzeSpans(batches, { ...options, gpuSamples });
@@ -125,9 +138,12 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
 }
 
 /** The pipeline after reading: spans → requests → summaries → diagnoses. */
-export async function analyzeSpans(batches: AsyncIterable<readonly SpanRecord[]> | Iterable<readonly SpanRecord[]>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const assembler = new RequestAssembler(options);
-  for await (const batch of batches) assembler.add(batch);
+  for await (const batch of batches) {
+    if (isRecords(batch)) assembler.add(batch);
+    else assembler.addColumns(batch);
+  }
   const { requests: all, stats, generic } = assembler.finish();
   const requests = options.model === undefined ? all : all.filter((r) => r.model === options.model);
   const warnings = assemblyWarnings(stats);
@@ -183,6 +199,19 @@ function deviceEvidence(requests: readonly RequestTiming[], samples: readonly Gp
 
 const DUPLICATE_MESSAGE = 'duplicate span(s) (same trace, span id and kind) counted once';
 
+function latestStart(batch: SpanBatch, since: bigint): bigint {
+  let latest = since;
+  if (isRecords(batch)) {
+    for (const span of batch) if (span.startNs > latest) latest = span.startNs;
+    return latest;
+  }
+  let max = -Infinity;
+  for (let i = 0; i < batch.length; i++) if (batch.starts[i]! > max) max = batch.starts[i]!;
+  if (max === -Infinity) return latest;
+  const start = BigInt(batch.originNs) + BigInt(Math.round(max));
+  return start > latest ? start : latest;
+}
+
 /** Turns the assembler's counts into warnings, one per kind of problem. */
 function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   const out: AnalysisWarning[] = [];
@@ -201,9 +230,18 @@ function s(n: number): string {
   return n === 1 ? '' : 's';
 }
 
+/** Spans as readers give them: normalized records, or columns from a reader thread. */
+export type SpanBatch = readonly SpanRecord[] | SpanColumns;
+
+const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+
+function isRecords(batch: SpanBatch): batch is readonly SpanRecord[] {
+  return Array.isArray(batch);
+}
+
 interface Source {
   readonly file: string;
-  readonly reader: AsyncGenerator<SpanRecord[], ReadStats>;
+  readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanColumns, ReadStats>;
 }
 
 /**
@@ -211,7 +249,7 @@ interface Source {
  * oldest: exports of the same period (client side, server side) then reach the assembler in
  * step, so their traces merge before the assembler's idle window closes them.
  */
-async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void): AsyncGenerator<SpanRecord[]> {
+async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void): AsyncGenerator<SpanBatch> {
   const live: { source: Source; cursor: bigint }[] = [];
   for (const source of sources) live.push({ source, cursor: -1n });
   while (live.length > 0) {
@@ -224,10 +262,8 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
       live.splice(pick, 1);
       continue;
     }
-    const batch = next.value;
-    let latest = entry.cursor;
-    for (const span of batch) if (span.startNs > latest) latest = span.startNs;
-    entry.cursor = latest;
+    const batch: SpanBatch = next.value;
+    entry.cursor = latestStart(batch, entry.cursor);
     if (batch.length > 0) yield batch;
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/index.js';
+import { TraceFormatError } from '../../src/formats/index.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
 import { toJaegerJson, toOtlpJsonLines } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
@@ -58,6 +59,31 @@ describe('analyzeFiles', () => {
     expect(result.device).toHaveLength(1);
     expect(result.device[0]!.gpuUuid).toBe('GPU-1');
     expect(result.device[0]!.samples).toBeGreaterThan(5);
+  });
+
+  it('reading in a worker thread gives exactly the result of reading in the main thread', async () => {
+    const file = join(tmp, 'threaded.jsonl');
+    // Above the 4 MiB threshold, with a broken line to check warnings come across too.
+    const lines = toOtlpJsonLines(simulate({ requests: 1300, seed: 3 }), 64).split('\n');
+    lines[5] = lines[5]!.slice(0, 100);
+    writeFileSync(file, lines.join('\n'));
+    const [threaded, inline] = await Promise.all([analyzeFiles([file], { diagnose: false, threads: true }), analyzeFiles([file], { diagnose: false, threads: false })]);
+    expect(threaded.spans).toBeGreaterThan(10_000);
+    expect(threaded.requests).toBe(inline.requests);
+    expect(threaded.overall).toEqual(inline.overall);
+    expect(threaded.timings).toEqual(inline.timings);
+    expect(threaded.files).toEqual(inline.files);
+    expect(threaded.warnings).toEqual(inline.warnings);
+    expect(threaded.warnings[0]!.message).toMatch(/skipped/);
+  });
+
+  it('a format error in a worker thread surfaces as the same one-line TraceFormatError', async () => {
+    const file = join(tmp, 'bad-threaded.jsonl');
+    writeFileSync(file, toOtlpJsonLines(simulate({ requests: 1300, seed: 4 }), 64).replace(/\n[^\n]*\n$/, '\n{"resourceSpans": 7}\n'));
+    const failure = (threads: boolean) => analyzeFiles([file], { diagnose: false, threads, strict: true }).then(() => undefined, (e: unknown) => e);
+    const [threaded, inline] = await Promise.all([failure(true), failure(false)]);
+    expect(threaded).toBeInstanceOf(TraceFormatError);
+    expect((threaded as Error).message).toBe((inline as Error).message);
   });
 
   it('filters by model and says which models exist when the name matches none', async () => {

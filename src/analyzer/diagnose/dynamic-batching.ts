@@ -7,7 +7,7 @@
 import type { ThresholdSpec } from './threshold-spec.js';
 import type { Rule, RuleContext, RuleResult } from './rule.js';
 import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { batchingNextStep, FIX_TITLES } from './content.js';
+import { batchingNextStep } from './content.js';
 import { tracesNear } from './signals.js';
 import { clamp } from './stats.js';
 

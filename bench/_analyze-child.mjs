@@ -1,30 +1,32 @@
 /**
- * Child process of analyze.bench.ts, so each measurement gets its own peak RSS:
- *   node --import tsx bench/_analyze-child.ts baseline|analyze FILE
+ * Child process of analyze.bench.ts, so each measurement gets its own peak RSS. Plain JavaScript
+ * on the built package (dist/, `npm run bench` builds first), as users run it: no TypeScript
+ * loader thread in the measured process.
+ *   node bench/_analyze-child.mjs baseline|analyze FILE
  * Prints one JSON line: elapsed ms, spans seen, requests, maxRSS (bytes).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { analyzeFiles } from '../src/analyzer/index.js';
 
 const [mode, file] = process.argv.slice(2);
-if (file === undefined) throw new Error('usage: _analyze-child.ts baseline|analyze FILE');
+if (file === undefined) throw new Error('usage: _analyze-child.mjs baseline|analyze FILE');
 
-const started = performance.now();
 let spans = 0;
 let requests = 0;
+let started = 0;
 if (mode === 'baseline') {
+  started = performance.now();
   // The baseline the issue names: a bare JSON.parse of every line, nothing else.
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let parsed = 0;
   for await (const line of lines) {
     if (line.length === 0) continue;
     JSON.parse(line);
-    parsed++;
+    spans++;
   }
-  spans = parsed;
 } else {
-  const result = await analyzeFiles([file], { diagnose: false });
+  const { analyzeFiles } = await import('../dist/analyzer/index.js');
+  started = performance.now();
+  const result = await analyzeFiles([file], { diagnose: false, threads: process.env['THREADS'] === '1' });
   spans = result.spans;
   requests = result.requests;
 }

@@ -1,0 +1,48 @@
+/**
+ * @module analyzer/_read-worker
+ * Internal: worker-thread entry that reads one trace file with `readSpans` and posts its spans
+ * as columns, at most a few batches ahead of the assembler (credit-based flow control keeps
+ * memory flat). Errors are posted as data and rethrown by the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readSpans, TraceFormatError } from '../formats/index.js';
+import { toColumns } from './_span-columns.js';
+import type { ReadMessage, ReadRequest } from './_threaded-read.js';
+
+const port = parentPort!;
+const request = workerData as ReadRequest;
+let credits = request.credits;
+let wake: (() => void) | undefined;
+port.on('message', () => {
+  credits++;
+  wake?.();
+});
+
+function post(message: ReadMessage, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+try {
+  const reader = readSpans(request.file, { strict: request.strict });
+  let origin: bigint | undefined;
+  for (;;) {
+    const next = await reader.next();
+    if (next.done === true) {
+      post({ type: 'done', stats: next.value });
+      break;
+    }
+    if (next.value.length === 0) continue;
+    origin ??= next.value[0]!.startNs;
+    while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits--;
+    const { columns, transfer } = toColumns(next.value, origin);
+    post({ type: 'batch', columns }, transfer);
+  }
+} catch (error) {
+  if (error instanceof TraceFormatError) {
+    post({ type: 'format-error', message: error.message, file: error.file, location: error.location, expected: error.expected, got: error.got });
+  } else {
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? (error.stack ?? '') : '' });
+  }
+}
+port.close();

@@ -1,0 +1,111 @@
+/**
+ * @module analyzer/_span-columns
+ * Internal: span batches in columns, so a reader thread can hand spans to the assembler with
+ * little copying (typed arrays are transferred, strings cloned). Also the one place that decides
+ * what a span is under the convention (request, client, phase), for both paths.
+ */
+import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
+import type { Phase } from '../semconv.js';
+
+/** Span kinds by their column code. */
+export const SPAN_KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+const KIND_CODE = new Map<SpanKind, number>(SPAN_KINDS.map((k, i) => [k, i]));
+const PHASE_BY_NAME = new Map<AttributeValue, Phase>(PHASES.map((p) => [p, p]));
+const PHASE_CODE = new Map<Phase, number>(PHASES.map((p, i) => [p, i]));
+
+/** Bits of SpanColumns.flags. */
+export const FLAG = { REQUEST: 1, CLIENT: 2, SHARED: 4, ERROR: 8, INVALID: 16 } as const;
+
+/** What the convention makes of one span. */
+export interface SpanRole {
+  readonly phase: Phase | undefined;
+  readonly request: boolean;
+  readonly client: boolean;
+  readonly batchSize: number | undefined;
+}
+
+/** Classifies a span under the span convention (docs/conventions.md). */
+export function classify(record: SpanRecord): SpanRole {
+  const attributes = record.attributes;
+  const phaseValue = attributes[ATTR.PHASE];
+  const phase = phaseValue === undefined ? undefined : PHASE_BY_NAME.get(phaseValue);
+  const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
+  // A phase span that also names the model is still a phase span, not a nested request.
+  const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
+  return { phase, request, client, batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
+}
+
+/** A batch of spans as columns; times are ns relative to `originNs`. */
+export interface SpanColumns {
+  readonly length: number;
+  /** Decimal ns since epoch that `starts`/`ends` are relative to. */
+  readonly originNs: string;
+  readonly traceIds: string[];
+  readonly ids: string[];
+  /** '' for none. */
+  readonly parents: string[];
+  readonly names: string[];
+  readonly services: string[];
+  /** Index into SPAN_KINDS. */
+  readonly kinds: Uint8Array;
+  readonly flags: Uint8Array;
+  /** Index into PHASES, −1 for none. */
+  readonly phases: Int8Array;
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  /** NaN for none. */
+  readonly batchSizes: Float64Array;
+  /** Attributes of request and client spans; null elsewhere. */
+  readonly attributes: (Readonly<Record<string, AttributeValue>> | null)[];
+}
+
+/** Turns a batch into columns relative to `origin`; returns them with the buffers to transfer. */
+export function toColumns(records: readonly SpanRecord[], origin: bigint): { columns: SpanColumns; transfer: ArrayBuffer[] } {
+  const n = records.length;
+  const columns: SpanColumns = {
+    length: n,
+    originNs: origin.toString(),
+    traceIds: new Array<string>(n),
+    ids: new Array<string>(n),
+    parents: new Array<string>(n),
+    names: new Array<string>(n),
+    services: new Array<string>(n),
+    kinds: new Uint8Array(n),
+    flags: new Uint8Array(n),
+    phases: new Int8Array(n),
+    starts: new Float64Array(n),
+    ends: new Float64Array(n),
+    batchSizes: new Float64Array(n),
+    attributes: new Array<Readonly<Record<string, AttributeValue>> | null>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const role = classify(r);
+    columns.traceIds[i] = r.traceId;
+    columns.ids[i] = r.spanId;
+    columns.parents[i] = r.parentSpanId ?? '';
+    columns.names[i] = r.name;
+    columns.services[i] = r.service;
+    columns.kinds[i] = KIND_CODE.get(r.kind) ?? 0;
+    columns.flags[i] =
+      (role.request ? FLAG.REQUEST : 0) | (role.client ? FLAG.CLIENT : 0) | (r.shared === true ? FLAG.SHARED : 0) | (r.error ? FLAG.ERROR : 0) | (r.endNs < r.startNs ? FLAG.INVALID : 0);
+    columns.phases[i] = role.phase === undefined ? -1 : PHASE_CODE.get(role.phase)!;
+    columns.starts[i] = Number(r.startNs - origin);
+    columns.ends[i] = Number(r.endNs - origin);
+    columns.batchSizes[i] = role.batchSize ?? NaN;
+    columns.attributes[i] = role.request || role.client ? r.attributes : null;
+  }
+  const transfer = [columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes].map((a) => a.buffer as ArrayBuffer);
+  return { columns, transfer };
+}
+
+/** Zipkin tags are strings: numeric attributes may arrive as "8". */
+export function numeric(value: AttributeValue | undefined): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
