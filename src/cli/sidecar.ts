@@ -1,10 +1,11 @@
 /**
  * @module cli/sidecar
- * `latency-doctor sidecar`: runs the GPU sidecar until SIGINT/SIGTERM. Option mistakes are
- * one line on stderr and exit code 2.
+ * `latency-doctor sidecar`: runs the GPU sidecar until SIGINT/SIGTERM. Option mistakes and a
+ * busy port become a CliError (one line on stderr, exit code 2, printed by cli/main).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_SIDECAR_PORT, SidecarError, startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
+import { CliError } from './errors.js';
 
 interface SidecarFlags {
   readonly host: string;
@@ -50,11 +51,7 @@ export function registerSidecarCommand(program: Command): Command {
       try {
         sidecar = await startSidecar(options);
       } catch (error) {
-        if (error instanceof SidecarError) {
-          process.stderr.write(`latency-doctor sidecar: ${error.message}\n`);
-          process.exit(2);
-        }
-        throw error;
+        throw error instanceof SidecarError ? new CliError(`sidecar: ${error.message}`) : error;
       }
       process.stderr.write(`latency-doctor sidecar: serving ${sidecar.url}/metrics (period ${flags.period} ms)\n`);
       const running = sidecar;

