@@ -37,6 +37,18 @@ export const SCALE_CACHE_THRESHOLDS = {
     source: 'ours (same as batching.min_queue_share)',
     why: 'queueing must be a large part of end-to-end time',
   },
+  'scale.queue_growth_p_value': {
+    value: 0.05,
+    unit: 'p-value (one-sided Mann-Kendall on window queue means)',
+    source: 'ours',
+    why: 'a queue that grows over the run means arrivals exceed capacity; supporting evidence only, so the usual 5% level',
+  },
+  'scale.queue_growth_rise': {
+    value: 0.2,
+    unit: 'ratio (Theil-Sen rise of the queue mean over the run)',
+    source: 'ours (same as drift.min_rise)',
+    why: 'the growth must be large enough to matter',
+  },
   'scale.min_full_share': {
     value: 0.8,
     unit: 'ratio of batched requests',
@@ -68,7 +80,7 @@ export const scaleAndCacheRule: Rule = {
     const hashedShare = s.requests.length > 0 ? h.recorded / s.requests.length : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
-    const queueGrowing = s.trends !== undefined && s.trends.phases.queue.pIncreasing < 0.05 && s.trends.phases.queue.relativeRise > 0.2;
+    const queueGrowing = s.trends !== undefined && s.trends.phases.queue.pIncreasing < t['scale.queue_growth_p_value'] && s.trends.phases.queue.relativeRise >= t['scale.queue_growth_rise'];
     const inputs = {
       hashed_share: round(hashedShare),
       duplicate_share: round(h.duplicateShare),
