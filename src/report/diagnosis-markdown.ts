@@ -29,7 +29,8 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
   out.push('');
   if (r.estimatedGain) {
     const g = r.estimatedGain;
-    out.push(`**Expected:** ${g.metric} ${num(g.currentValue)} → ${num(g.expectedValue)} (${escape(g.basis)})`, '');
+    const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
+    out.push(`**Expected:** ${g.metric.replace(/_ms$|_rps$/, '')} ${num(g.currentValue)}${unit} → ${num(g.expectedValue)}${unit} (${escape(g.basis)})`, '');
   }
   out.push(`**Next step:** ${escape(r.nextStep.text)}`, '');
   if (r.nextStep.snippet) {
@@ -45,8 +46,6 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
 /** Render one model's diagnosis as Markdown lines. */
 export function renderDiagnosisMarkdown(d: Diagnosis, options: DiagnosisMarkdownOptions = {}): string[] {
   const out = [`### Diagnosis${options.named ? ` (\`${d.model.replace(/`/g, "'")}\`)` : ''}: ${d.primary === null ? 'nothing stands out' : `\`${d.primary}\``}`, '', `> ${escape(d.headline)}`, ''];
-  if (d.insufficientData) for (const reason of d.insufficientData) out.push(`- ${escape(reason)}`);
-  if (d.insufficientData) out.push('');
   if (d.tail) out.push(`**Tail:** ${escape(d.tail.text)}${d.tail.exampleTraceIds.length > 0 ? ` (e.g. ${d.tail.exampleTraceIds.map((id) => `\`${id}\``).join(', ')})` : ''}`, '');
   d.recommendations.forEach((r, i) => out.push(...recommendationSection(r, i + 1)));
   if (options.rules ?? true) {

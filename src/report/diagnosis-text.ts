@@ -62,9 +62,7 @@ export function renderDiagnosisText(d: Diagnosis, options: DiagnosisTextOptions 
   out.push(`${c.bold('Diagnosis')}${options.named ? ` (${d.model})` : ''}: ${label}`);
   out.push(...wrap(d.headline, width, '  '));
   // The SLO verdict is part of the headline whenever an SLO was given.
-  if (d.insufficientData && d.insufficientData.length > 0) {
-    for (const reason of d.insufficientData) out.push(...wrap(reason, width, '    ', '  - '));
-  }
+  // The failed validity assumptions are spelled out in the headline.
   const [top, ...rest] = d.recommendations;
   if (top) {
     out.push('', `  ${c.bold('Why')} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);

@@ -55,6 +55,11 @@ export const DRIFT_THRESHOLDS = {
 
 type Cause = NonNullable<Recommendation['cause']>;
 
+/** A change as a signed percentage: +12%, −3%. */
+function signed(x: number): string {
+  return x < 0 ? `−${pct(-x)}` : `+${pct(x)}`;
+}
+
 /** The latency-drift rule. */
 export const latencyDriftRule: Rule = {
   id: 'latency-drift',
@@ -84,7 +89,7 @@ export const latencyDriftRule: Rule = {
     };
     const outcome = { ...base, inputs };
     if (!p50Up && !p95Up) {
-      return { outcome: { ...outcome, fired: false, reason: `no significant rise (p50: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, +${pct(tr.e2eP50.relativeRise)}; p95: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, +${pct(tr.e2eP95.relativeRise)})` } };
+      return { outcome: { ...outcome, fired: false, reason: `no significant rise (p50: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, ${signed(tr.e2eP50.relativeRise)}; p95: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, ${signed(tr.e2eP95.relativeRise)})` } };
     }
     if (loadRising) {
       return {
@@ -144,7 +149,7 @@ export const latencyDriftRule: Rule = {
             values: { rise: round(trend.relativeRise), p_value: round(trend.pIncreasing, 8), slope_ms_per_s: round(trend.slopePerS, 6) },
           },
           {
-            text: `while the load does not rise: ${s.arrivalRps.toFixed(1)} requests/s on average, arrival-rate trend ${tr.arrival.relativeRise >= 0 ? '+' : ''}${pct(tr.arrival.relativeRise)} with Laplace p = ${tr.arrival.pIncreasing.toExponential(1)} (a rising load needs p < ${t['drift.load_p_value']} and +${pct(t['drift.max_load_rise'])})`,
+            text: `while the load does not rise: ${s.arrivalRps.toFixed(1)} requests/s on average, arrival-rate trend ${signed(tr.arrival.relativeRise)} with Laplace p = ${tr.arrival.pIncreasing.toExponential(1)} (a rising load needs p < ${t['drift.load_p_value']} and +${pct(t['drift.max_load_rise'])})`,
             values: { arrival_rps: round(s.arrivalRps), arrival_rise: round(tr.arrival.relativeRise), arrival_p_value: round(tr.arrival.pIncreasing, 6) },
           },
           { text: `the rise is in ${phase} (+${ms(phaseRise)} over the run)`, values: { phase_rise_ms: round(phaseRise) } },
