@@ -26,7 +26,8 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-describe('latency-doctor analyze: diagnosis flags', () => {
+// Each case starts the CLI from source (tsx) once or twice: allow for a busy two-core CI machine.
+describe('latency-doctor analyze: diagnosis flags', { timeout: 90_000 }, () => {
   it('--json carries diagnosis.primary and ranked recommendations', async () => {
     const { code, stdout } = await cli(file, '--json', '--slo', 'p99=10s');
     expect(code).toBe(0);
