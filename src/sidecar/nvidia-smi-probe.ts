@@ -158,7 +158,7 @@ export class NvidiaSmiProbe implements GpuProbe {
     const result = await run(this.command, ['--help-query-gpu'], this.env, this.helpTimeoutMs, this.exits);
     if (this.stopped) return;
     if (result.error?.code === 'ENOENT') {
-      this.emit().unavailable(`${this.command} not found on PATH; serving host metrics only`);
+      this.emit().unavailable(`${this.command} not found${this.command.includes('/') ? '' : ' on PATH'}: no NVIDIA driver tools here; serving host metrics only`);
       return;
     }
     if (result.code !== 0) {
