@@ -69,6 +69,25 @@ function ours(tracer: InferenceTracer, i: number): number {
   });
 }
 
+/** The same request with asynchronous phases (each phase an async function). */
+function oursAsync(tracer: InferenceTracer, i: number): Promise<number> {
+  return tracer.infer(async (req) => {
+    let x = await req.preprocess(async () => work(i));
+    x = await req.serialize(async () => work(x));
+    x = await req.network(async () => work(x));
+    x = await req.queue(async () => work(x));
+    x = await req.transfer(async () => work(x));
+    x = await req.compute(async () => work(x));
+    return req.postprocess(async () => work(x));
+  });
+}
+
+async function bareAsync(i: number): Promise<number> {
+  let x = i;
+  for (let p = 0; p < PHASES.length; p += 1) x = await (async () => work(x))();
+  return x;
+}
+
 const PHASE_SPAN_ATTRIBUTES = Object.fromEntries(PHASES.map((p) => [p, { [ATTR.PHASE]: p }])) as unknown as Record<Phase, Attributes>;
 const PHASE_METRIC_ATTRIBUTES = Object.fromEntries(PHASES.map((p) => [p, { [ATTR.PHASE]: p, [ATTR.MODEL_NAME]: MODEL.model }])) as unknown as Record<Phase, Attributes>;
 
@@ -97,13 +116,45 @@ function byHand(tracer: Tracer, i: number, instruments?: HandInstruments): numbe
   });
 }
 
+/** One round: all requests started back to back; async ones awaited together. */
+async function runRound(run: (i: number) => number | Promise<number>): Promise<void> {
+  const pending: Promise<number>[] = [];
+  for (let i = 0; i < REQUESTS_PER_ROUND; i += 1) {
+    const result = run(i);
+    if (typeof result === 'number') sink += result;
+    else pending.push(result);
+  }
+  if (pending.length > 0) for (const value of await Promise.all(pending)) sink += value;
+}
+
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function measure(variants: Record<string, (i: number) => number>): Promise<Record<string, number>> {
+/** Hand-written spans around asynchronous phases, ended when each phase's promise settles. */
+function byHandAsync(tracer: Tracer, i: number): Promise<number> {
+  return tracer.startActiveSpan('infer resnet50', { attributes: REQUEST_ATTRIBUTES }, async (span) => {
+    try {
+      let x = i;
+      for (const phase of PHASES) {
+        x = await tracer.startActiveSpan(phase, { attributes: PHASE_SPAN_ATTRIBUTES[phase] }, async (child) => {
+          try {
+            return await (async () => work(x))();
+          } finally {
+            child.end();
+          }
+        });
+      }
+      return x;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function measure(variants: Record<string, (i: number) => number | Promise<number>>): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   // Warm-up (JIT, and the SDK's resource detection, which holds the first exports back).
   for (let round = 0; round < 10; round += 1) {
-    for (const run of Object.values(variants)) for (let i = 0; i < REQUESTS_PER_ROUND; i += 1) sink += run(i);
+    for (const run of Object.values(variants)) await runRound(run);
     await yieldToLoop();
   }
   // Short interleaved rounds, each ending with a turn of the event loop (as a server's requests
@@ -114,7 +165,7 @@ async function measure(variants: Record<string, (i: number) => number>): Promise
       // measures the other processes. No forced gc() between rounds: the background sweeping
       // it starts would be charged to the next round; natural GC cost belongs in the figure.
       const start = process.cpuUsage();
-      for (let i = 0; i < REQUESTS_PER_ROUND; i += 1) sink += run(i);
+      await runRound(run);
       const used = process.cpuUsage(start);
       samples[name]!.push((used.user + used.system) / REQUESTS_PER_ROUND);
       await yieldToLoop();
@@ -149,8 +200,14 @@ async function main(): Promise<void> {
     'hand-written @opentelemetry/api': (i) => byHand(otel, i),
     'latency-doctor infer + phases': (i) => ours(tracer, i),
   });
+  const asyncSpans = await measure({
+    bare: (i) => bareAsync(i),
+    'hand-written, async phases': (i) => byHandAsync(otel, i),
+    'latency-doctor, async phases': (i) => oursAsync(tracer, i),
+  });
   await tracing.shutdown();
   const r1 = report('Spans only', spansOnly, 'latency-doctor infer + phases', 'hand-written @opentelemetry/api');
+  const r1a = report('Spans only, async phases', asyncSpans, 'latency-doctor, async phases', 'hand-written, async phases');
 
   // Part 2: spans and the phase/request histograms.
   tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: { readers: [new IdleReader()], otlp: false }, maxQueueSize: 65_536 });
@@ -176,7 +233,7 @@ async function main(): Promise<void> {
   const noSetup = await measure({ bare: (i) => bare(i), 'latency-doctor before setup (no-op)': (i) => ours(tracer, i) });
   console.log('\nNo setupTracing (no-op)');
   for (const [name, us] of Object.entries(noSetup)) console.log(`  ${name.padEnd(34)} ${us.toFixed(2).padStart(8)} CPU µs/request`);
-  console.log(`\nsummary: spans ${r1.toFixed(2)}×, spans+metrics ${r2.toFixed(2)}× hand-written (sink ${sink % 10})`);
+  console.log(`\nsummary: spans ${r1.toFixed(2)}×, async spans ${r1a.toFixed(2)}×, spans+metrics ${r2.toFixed(2)}× hand-written (sink ${sink % 10})`);
 }
 
 await main();

@@ -238,7 +238,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     warnOnce('setupTracing called again; the first setup stays in effect');
     return active;
   }
-  if (options.onWarning !== undefined) setWarningSink(options.onWarning);
+  const previousSink = options.onWarning === undefined ? undefined : setWarningSink(options.onWarning);
   const exportTimeoutMillis = positiveInt(options.exportTimeoutMillis, 10_000, 'exportTimeoutMillis');
   const maxQueueSize = positiveInt(options.maxQueueSize, 2048, 'maxQueueSize');
   const serviceName = options.serviceName ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
@@ -342,6 +342,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
         context.disable();
         if (active === handle) active = undefined;
         resetWarnings();
+        if (previousSink !== undefined) setWarningSink(previousSink);
       })();
       return shutdownPromise;
     },
