@@ -3,7 +3,7 @@
  * on the built package (dist/, `npm run bench` builds first), as users run it: no TypeScript
  * loader thread in the measured process.
  *   node bench/_analyze-child.mjs baseline|analyze FILE
- * Prints one JSON line: elapsed ms, spans seen, requests, maxRSS (bytes).
+ * Prints one JSON line: elapsed ms, CPU ms of the whole process, spans seen, requests, maxRSS (bytes).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -26,9 +26,13 @@ if (mode === 'baseline') {
 } else {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');
   started = performance.now();
-  const result = await analyzeFiles([file], { diagnose: false, threads: process.env['THREADS'] === '1' });
+  const idle = Number(process.env['IDLE'] ?? 0);
+  const result = await analyzeFiles([file], { diagnose: false, threads: process.env['THREADS'] === '1', ...(idle > 0 ? { idleSpans: idle } : {}) });
   spans = result.spans;
   requests = result.requests;
 }
 const elapsedMs = performance.now() - started;
-console.log(JSON.stringify({ mode, elapsedMs, spans, requests, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+const usage = process.resourceUsage();
+// CPU time (all threads) next to wall time: on a busy machine it is the steadier figure.
+const cpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
+console.log(JSON.stringify({ mode, elapsedMs, cpuMs, spans, requests, maxRssBytes: usage.maxRSS * 1024 }));

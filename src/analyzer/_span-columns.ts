@@ -25,7 +25,12 @@ export interface SpanRole {
   readonly batchSize: number | undefined;
 }
 
-/** Classifies a span under the span convention (docs/conventions.md). */
+/** The phase an `inference.phase` value names, if any. */
+export function phaseByName(value: AttributeValue): Phase | undefined {
+  return PHASE_BY_NAME.get(value);
+}
+
+/** Classifies a span under the span convention (docs/conventions.md); `RequestAssembler.add` inlines the same rules. */
 export function classify(record: SpanRecord): SpanRole {
   const attributes = record.attributes;
   const phaseValue = attributes[ATTR.PHASE];

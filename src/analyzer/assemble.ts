@@ -10,12 +10,12 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
-import { ATTR, PHASES } from '../semconv.js';
+import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, classify, numeric } from './_span-columns.js';
+import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 
 /** Options of the request assembler. */
@@ -114,7 +114,12 @@ export class RequestAssembler {
         continue;
       }
       const origin = (this.origin ??= record.startNs);
-      const role = classify(record);
+      // classify() inlined: this loop runs once per span, and its result object would be garbage.
+      const attributes = record.attributes;
+      const phaseValue = attributes[ATTR.PHASE];
+      const phase = phaseValue === undefined ? undefined : phaseByName(phaseValue);
+      const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
+      const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
       this.place(record.traceId, {
         id: record.spanId,
         parent: record.parentSpanId,
@@ -123,13 +128,13 @@ export class RequestAssembler {
         kind: record.kind,
         start: Number(record.startNs - origin),
         end: Number(record.endNs - origin),
-        phase: role.phase,
-        request: role.request,
-        client: role.client,
+        phase,
+        request,
+        client,
         shared: record.shared === true,
         error: record.error,
-        attributes: role.request || role.client ? record.attributes : undefined,
-        batchSize: role.batchSize,
+        attributes: request || client ? attributes : undefined,
+        batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
       });
     }
   }

@@ -38,7 +38,10 @@ export interface AnalyzeOptions extends AssembleOptions {
   readonly topOperations?: number;
   /** Diagnosis options (thresholds, SLO); `false` skips the diagnosis. Default: defaults. */
   readonly diagnose?: DiagnoseOptions | false;
-  /** Read files bigger than 4 MiB in a worker thread, parallel to assembly. Default true. */
+  /**
+   * Read files bigger than 4 MiB in a worker thread, parallel to assembly. Faster when a second
+   * core is free; costs a second JS heap (tens of MB). Default false.
+   */
   readonly threads?: boolean;
   /** GPU sidecar samples; summarized over the traced window into device evidence for the diagnosis. */
   readonly gpuSamples?: readonly GpuSample[];
@@ -115,7 +118,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
   const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
     file,
     // Below a few MiB a thread costs more to start than it saves.
-    reader: options.threads !== false && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
+    reader: options.threads === true && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
   }));
   const fileStats = new Map<string, ReadStats>();
   const batches = mergeByTime(sources, (file, stats) => fileStats.set(file, stats));

@@ -61,13 +61,15 @@ export function batchingNextStep(p: { model: string; maxBatchSize: number; delay
     trt ? `  preferred_batch_size: [ ${p.preferred} ]` : `  # preferred_batch_size: [ ${p.preferred} ]  # TensorRT, several profiles only`,
     '}',
   ].join('\n');
-  const gather = p.arrivalRps * (p.delayUs / 1e6);
+  const gatherMs = p.arrivalRps > 0 ? ((p.preferred - 1) / p.arrivalRps) * 1000 : Number.POSITIVE_INFINITY;
+  const delay = p.delayCapped
+    ? `gathering a batch of ${p.preferred} at ${p.arrivalRps.toFixed(0)} requests/s would take ${Number.isFinite(gatherMs) ? `${gatherMs.toFixed(0)} ms` : 'indefinitely'}, so the queue delay is capped at ${p.delayUs} µs (TF Serving suggests about 1 ms)`
+    : `a batch of ${p.preferred} gathers in about ${p.delayUs} µs at ${p.arrivalRps.toFixed(0)} requests/s (Triton starts at 100 µs)`;
   return {
     text:
-      `Enable the server's dynamic batcher. With ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue; ` +
-      `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95. At ${p.arrivalRps.toFixed(0)} requests/s, ${gather >= 1 ? `about ${gather.toFixed(0)} more requests arrive` : `${gather.toFixed(2)} more requests arrive on average`} within the ${p.delayUs} µs queue delay` +
-      `${p.delayCapped ? " (capped at TF Serving's suggested 1 ms)" : ''}. Raise max_queue_delay_microseconds while p99 stays inside the latency budget (Triton batcher.md). ` +
-      `On TF Serving the same knobs are max_batch_size ${p.maxBatchSize} and batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently (async) for batches to form.`,
+      `Enable the server's dynamic batcher: with ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue. ` +
+      `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
+      `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
     snippet: { language: 'protobuf', code },
   };
 }
