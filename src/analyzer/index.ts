@@ -27,6 +27,8 @@ export type { AssembleOptions, AssemblyResult, AssemblyStats } from './assemble.
 export { GenericAccumulator } from './generic.js';
 export type { GenericReport, OperationTime } from './generic.js';
 export { summarize, summarizeByModel, groupByModel } from './measure.js';
+export { diagnose, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError } from './diagnose/index.js';
+export type { DiagnoseInput, DiagnoseOptions, SloTargets, Thresholds, ThresholdKey } from './diagnose/index.js';
 
 /** Options of `analyzeFiles` / `analyzeSpans`. */
 export interface AnalyzeOptions extends AssembleOptions {
