@@ -93,6 +93,8 @@ export interface Sniffed {
   readonly layout: Layout;
   /** For `json-lines`: whether anything but whitespace follows the first line. */
   readonly moreLines: boolean;
+  /** For `json-lines`: lines carry a log prefix before their JSON (Java `logging-otlp` through java.util.logging). */
+  readonly prefixed?: boolean;
 }
 
 function isWhitespace(byte: number | undefined): boolean {
@@ -104,6 +106,27 @@ function firstContentByte(head: Buffer): number {
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   while (i < head.length && isWhitespace(head[i])) i++;
   return i < head.length ? i : -1;
+}
+
+/**
+ * True when one of the first lines is a log line whose tail is a trace document, e.g.
+ * `INFO: {"resource":…,"scopeSpans":…}` as Java's OtlpJsonLoggingSpanExporter logs through
+ * java.util.logging (whose SimpleFormatter also writes a date/class header line before each).
+ */
+async function hasPrefixedJsonLine(content: ByteSource): Promise<boolean> {
+  const head = await content.peek(256 * 1024);
+  const lines = head.toString('utf8').split('\n', 40);
+  for (const line of lines) {
+    const brace = line.indexOf('{');
+    // Log prefixes are short; a brace deep into a line is data, not the start of a document.
+    if (brace <= 0 || brace > 200) continue;
+    try {
+      if (classifyDocument(JSON.parse(line.slice(brace))) !== undefined) return true;
+    } catch {
+      // Not this line.
+    }
+  }
+  return false;
 }
 
 /** Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut it. */
@@ -143,6 +166,7 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
   if (byte !== 0x7b && byte !== 0x5b) {
+    if (await hasPrefixedJsonLine(content)) return { opened, layout: 'json-lines', moreLines: true, prefixed: true };
     const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
     const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
     const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/.test(text);
@@ -251,9 +275,17 @@ export async function detectFile(file: string): Promise<DetectedFile> {
     let doc: unknown;
     let documents = 1;
     if (layout === 'json-lines') {
-      const head = await opened.content.peek(64 * 1024);
-      const newline = head.indexOf(0x0a);
-      const firstLine = head.toString('utf8', 0, newline === -1 ? head.length : newline).replace(/^\uFEFF/, '');
+      // Everything sniffFile peeked is still buffered: at least the whole first line.
+      const head = await opened.content.peek(1);
+      let firstLine: string;
+      if (sniffed.prefixed === true) {
+        const lines = head.toString('utf8').split('\n', 40);
+        firstLine = lines.find((l) => l.indexOf('{') > 0 && l.indexOf('{') <= 200) ?? '';
+        firstLine = firstLine.slice(firstLine.indexOf('{'));
+      } else {
+        const newline = head.indexOf(0x0a);
+        firstLine = head.toString('utf8', 0, newline === -1 ? head.length : newline).replace(/^\uFEFF/, '');
+      }
       try {
         doc = JSON.parse(firstLine);
       } catch {

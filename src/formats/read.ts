@@ -175,11 +175,21 @@ async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, 
   // A file of one line is one document: its structural error is the file's error, not a skipped line.
   let firstLineError: TraceFormatError | undefined;
   let firstSyntaxError: TraceFormatError | undefined;
+  const prefixed = sniffed.prefixed === true;
   for await (const lines of splitLines(file, sniffed.opened.content.chunks())) {
     for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] as string;
+      let line = lines[i] as string;
       lineNo++;
       if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
+      if (prefixed && line.charCodeAt(0) !== 0x7b) {
+        const brace = line.indexOf('{');
+        if (brace === -1) {
+          ctx.note('log lines without JSON ignored (lines)');
+          continue;
+        }
+        ctx.note('log prefixes stripped (lines)');
+        line = line.slice(brace);
+      }
       let doc: unknown;
       try {
         doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);

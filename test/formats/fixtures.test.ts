@@ -34,6 +34,7 @@ const CASES = [
   ['hand-written/tempo-v1-batches-base64-enum-names.json', 'otlp-json', 3, 1, 0],
   ['hand-written/grafana-2021-legacy-ils-snake-case.json', 'otlp-json', 2, 1, 0],
   ['hand-written/tempo-v2-trace-envelope.json', 'otlp-json', 1, 1, 0],
+  ['hand-written/java-logging-otlp-jul.log', 'otlp-jsonl', 3, 1, 0],
 ] as const;
 
 describe('real fixtures', () => {
@@ -197,5 +198,16 @@ describe('real fixtures', () => {
       ['transfer', 2356425057540989 - 2356425057497763],
       ['network', 2356425057712991 - 2356425057681578],
     ]);
+  });
+
+  it('reads bare ResourceSpans behind java.util.logging prefixes, ignoring the header lines', async () => {
+    const { spans, stats, warnings } = await read(fixture('hand-written/java-logging-otlp-jul.log'));
+    expect(warnings).toEqual([]);
+    expect(spans.find((s) => s.name === 'model.infer')?.parentSpanId).toBe('53995c3f42cd8ad8');
+    expect(spans.every((s) => s.service === 'checkout')).toBe(true);
+    const notes = stats.leniencies.join('\n');
+    expect(notes).toMatch(/log prefixes stripped \(lines\): 2/);
+    expect(notes).toMatch(/log lines without JSON ignored \(lines\): 2/);
+    expect(notes).toMatch(/bare ResourceSpans/);
   });
 });

@@ -5,7 +5,7 @@
 
 import { statSync, truncateSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readSpans } from '../../src/formats/index.js';
+import { detectFile, readSpans } from '../../src/formats/index.js';
 import { ids, toOtlpJsonLines } from '../support/synth.js';
 import type { SynthSpan } from '../support/synth.js';
 import { tempDir } from './helpers.js';
@@ -55,5 +55,14 @@ describe('streaming JSON lines', () => {
     }
     expect(batches).toBeGreaterThan(3);
     expect(spans).toBeLessThan(total / 2);
+  });
+
+  it('detects and reads JSON lines whose lines are megabytes long (large Collector batches)', async () => {
+    const file = tmp.write('long-lines.jsonl', toOtlpJsonLines(manySpans(30_000), 10_000));
+    const detected = await detectFile(file);
+    expect(detected).toMatchObject({ format: 'otlp-jsonl', layout: 'json-lines' });
+    let spans = 0;
+    for await (const batch of readSpans(file)) spans += batch.length;
+    expect(spans).toBe(30_000);
   });
 });
