@@ -42,6 +42,7 @@ export class BoundedSpanProcessor implements SpanProcessor {
   private queued = 0;
   private droppedQueueFull = 0;
   private droppedExportFailed = 0;
+  private muted = false;
 
   constructor(
     exporter: SpanExporter,
@@ -58,6 +59,11 @@ export class BoundedSpanProcessor implements SpanProcessor {
   /** Spans dropped so far. */
   dropped(): DroppedSpans {
     return { queueFull: this.droppedQueueFull, exportFailed: this.droppedExportFailed };
+  }
+
+  /** Stops warning (after shutdown, a late export failure is no news); counting goes on. */
+  mute(): void {
+    this.muted = true;
   }
 
   /** Total spans dropped so far. */
@@ -131,6 +137,7 @@ export class BoundedSpanProcessor implements SpanProcessor {
   }
 
   private warnDropping(reason: string): void {
+    if (this.muted) return;
     warnOnce(
       `dropping spans bound for ${this.options.destination} (${reason}); ` +
         `this is reported once, the count is in the ${TRACER_METRICS.SPANS_DROPPED.name} metric and tracing.droppedSpans()`,

@@ -330,6 +330,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     shutdown() {
       shutdownPromise ??= (async () => {
         await withTimeout(sdk?.shutdown() ?? Promise.resolve(), exportTimeoutMillis);
+        processor?.mute();
         if (metricsServer !== undefined) {
           const server = metricsServer;
           await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 1000);

@@ -4,6 +4,8 @@
  * collector, bad attributes, broken SDK, no setup), and a dead collector costs bounded memory
  * and one warning.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ContextManager, Tracer, TracerProvider } from '@opentelemetry/api';
@@ -297,4 +299,42 @@ describe('a dead collector', () => {
     expect(warnings.filter((w) => w.includes('dropping spans'))).toHaveLength(1);
     expect(warnings[0]).toContain('127.0.0.1:9');
   });
+
+  it('keeps the heap flat while tens of thousands of spans cannot be delivered', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    warnings = [];
+    tracing = setupTracing({
+      exporter: { otlpEndpoint: 'http://127.0.0.1:9' },
+      metrics: false,
+      maxQueueSize: 200,
+      maxExportBatchSize: 100,
+      scheduledDelayMillis: 10,
+      exportTimeoutMillis: 300,
+      onWarning: (m) => warnings.push(m),
+    });
+    const tracer = createInferenceTracer(model);
+    const payload = 'x'.repeat(256); // makes every retained span visibly heavier
+    const serve = async (requests: number): Promise<void> => {
+      for (let i = 0; i < requests; i += 1) {
+        tracer.infer((req) => {
+          req.setAttribute('payload.note', payload);
+          req.preprocess(() => i);
+          req.compute(() => i);
+          return req.postprocess(() => i);
+        });
+        if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await serve(2_000);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await serve(20_000);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // 80,000 spans were produced after the baseline; kept, they would take well over 50 MB.
+    expect(grown).toBeLessThan(8 * 1024 * 1024);
+    expect(tracing.droppedSpans().total).toBeGreaterThan(80_000);
+    expect(warnings).toHaveLength(1);
+  }, 60_000);
 });
