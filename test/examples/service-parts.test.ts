@@ -9,6 +9,7 @@ import { topK } from '../../examples/service/postprocess.js';
 import { cacheKey, memoryCache, redisCache } from '../../examples/service/prediction-cache.js';
 import { ConfigError, parseServiceArgs } from '../../examples/service/service-config.js';
 import { PayloadSource } from '../../examples/loadgen/payloads.js';
+import { startInferenceService, type PredictionResponse } from '../../examples/service/inference-service.js';
 import { percentile } from '../../examples/loadgen/latency-summary.js';
 
 function image(side: number, channels = 3): ImageInput {
@@ -244,6 +245,26 @@ describe('prediction cache', () => {
     });
     afterAll(() => {
       server?.kill('SIGTERM');
+    });
+
+    it('serves the example service\'s repeated inputs from Redis', async () => {
+      const service = await startInferenceService(parseServiceArgs(['--port', '0', '--hidden', '64', '--cache', 'redis', '--redis-url', `redis://127.0.0.1:${port}`], {}));
+      try {
+        const { body, shape } = encodeBinaryInput(image(16));
+        const send = async (): Promise<PredictionResponse> => {
+          const res = await fetch(`${service.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-input-shape': shape }, body });
+          return (await res.json()) as PredictionResponse;
+        };
+        const first = await send();
+        // The write to Redis is fire-and-forget; give it a moment to land.
+        await new Promise((r) => setTimeout(r, 100));
+        const second = await send();
+        expect(first.cached).toBe(false);
+        expect(second.cached).toBe(true);
+        expect(second.top).toEqual(first.top);
+      } finally {
+        await service.close();
+      }
     });
 
     it('stores and returns predictions with a TTL, and a miss is undefined', async () => {
