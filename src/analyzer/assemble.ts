@@ -79,11 +79,10 @@ export class RequestAssembler {
   private generationStart = 0;
   /**
    * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
-   * oldest first, bounded by `remember`: 100k traces reach far past the idle window.
+   * oldest first (a Set iterates in insertion order), bounded by `remember`: 100k traces reach
+   * far past the idle window.
    */
   private readonly finalized = new Set<string>();
-  private readonly finalizedOrder: string[] = [];
-  private finalizedHead = 0;
   private origin: bigint | undefined;
   private readonly requests: RequestTiming[] = [];
   private readonly strings = new Map<string, string>();
@@ -234,14 +233,7 @@ export class RequestAssembler {
   private rememberFinalized(traceId: string): void {
     if (this.remember <= 0) return;
     this.finalized.add(traceId);
-    this.finalizedOrder.push(traceId);
-    if (this.finalizedOrder.length - this.finalizedHead > this.remember) {
-      this.finalized.delete(this.finalizedOrder[this.finalizedHead++]!);
-      if (this.finalizedHead > 65_536) {
-        this.finalizedOrder.splice(0, this.finalizedHead);
-        this.finalizedHead = 0;
-      }
-    }
+    if (this.finalized.size > this.remember) this.finalized.delete(this.finalized.values().next().value!);
   }
 
   private finalize(traceId: string, trace: OpenTrace): void {
