@@ -15,6 +15,8 @@ interface SidecarFlags {
   readonly nvidiaSmi?: string;
   readonly xmlPeriod: number;
   readonly startupAllowance: number;
+  readonly otlpEndpoint?: string;
+  readonly otlpInterval: number;
 }
 
 function integer(name: string, min: number, max: number): (value: string) => number {
@@ -37,6 +39,8 @@ export function registerSidecarCommand(program: Command): Command {
     .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
     .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), 30_000)
     .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integer('--startup-allowance', 0, 600_000), 10_000)
+    .option('--otlp-endpoint <url>', 'also export the metrics over OTLP/gRPC to this endpoint, e.g. http://127.0.0.1:4317')
+    .option('--otlp-interval <ms>', 'OTLP export interval', integer('--otlp-interval', 100, 3_600_000), 10_000)
     .action(async (flags: SidecarFlags) => {
       const options: SidecarOptions = {
         host: flags.host,
@@ -46,6 +50,7 @@ export function registerSidecarCommand(program: Command): Command {
         startupAllowanceMs: flags.startupAllowance,
         ...(flags.samplesFile !== undefined ? { samplesFile: flags.samplesFile } : {}),
         ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
+        ...(flags.otlpEndpoint !== undefined ? { otlpEndpoint: flags.otlpEndpoint, otlpIntervalMs: flags.otlpInterval } : {}),
       };
       let sidecar;
       try {

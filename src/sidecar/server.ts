@@ -1,7 +1,7 @@
 /**
  * @module sidecar/server
  * The sidecar's HTTP surface (express): GET /metrics (Prometheus text), GET /healthz (JSON;
- * 503 while the served sample is stale), GET /samples (recent samples as JSON; `?since=ms`,
+ * 503 while the served sample is stale, or while collection fails before a first sample), GET /samples (recent samples as JSON; `?since=ms`,
  * `?limit=n`). Handlers only read the collector's state, so they answer even while
  * nvidia-smi is wedged.
  */
@@ -18,8 +18,10 @@ export function createSidecarApp(collector: Collector): Express {
   });
   app.get('/healthz', (_req, res) => {
     const s = collector.snapshot();
-    const status = s.stale ? 'stale' : s.mode === 'starting' ? 'starting' : s.mode === 'host-only' ? 'host-only' : 'ok';
-    res.status(s.stale ? 503 : 200).json({
+    // Still without a first sample but already failing (e.g. NVML errors at every start): unhealthy.
+    const failing = s.mode === 'starting' && Object.values(s.failures).some((n) => (n ?? 0) > 0);
+    const status = s.stale ? 'stale' : failing ? 'failing' : s.mode === 'starting' ? 'starting' : s.mode === 'host-only' ? 'host-only' : 'ok';
+    res.status(s.stale || failing ? 503 : 200).json({
       status,
       mode: s.mode,
       stale: s.stale,

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import { HostProbe } from './host-probe.js';
 import { NvidiaSmiProbe } from './nvidia-smi-probe.js';
+import { startOtlpExport, type OtlpExport } from './otlp-export.js';
 import { createSidecarApp } from './server.js';
 
 /** A user-facing sidecar failure (bad option, port in use); the CLI prints its message. */
@@ -30,6 +31,10 @@ export interface SidecarOptions {
   readonly xmlPeriodMs?: number;
   /** Extra time a fresh nvidia-smi child gets for its first row before the watchdog restarts it. Default 10000 ms. */
   readonly startupAllowanceMs?: number;
+  /** Also export the metrics over OTLP/gRPC to this endpoint (e.g. http://127.0.0.1:4317). Default: off. */
+  readonly otlpEndpoint?: string;
+  /** OTLP export interval. Default 10000 ms. */
+  readonly otlpIntervalMs?: number;
   /** Environment for nvidia-smi. Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
   /** Warning sink. Default stderr. */
@@ -54,6 +59,9 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const port = options.port ?? DEFAULT_SIDECAR_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SidecarError(`--port must be 0–65535, got ${String(options.port)}`);
   const host = options.host ?? '127.0.0.1';
+  if (options.otlpEndpoint !== undefined && !/^https?:\/\/[^/]+/.test(options.otlpEndpoint)) {
+    throw new SidecarError(`--otlp-endpoint must be an http(s):// URL such as http://127.0.0.1:4317, got "${options.otlpEndpoint}"`);
+  }
   const probe = new NvidiaSmiProbe({
     periodMs,
     ...(options.nvidiaSmi !== undefined ? { command: options.nvidiaSmi } : {}),
@@ -73,6 +81,10 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     s.once('error', (error: NodeJS.ErrnoException) => reject(new SidecarError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
   });
   collector.start();
+  const otlp: OtlpExport | undefined =
+    options.otlpEndpoint === undefined
+      ? undefined
+      : startOtlpExport(collector, { endpoint: options.otlpEndpoint, ...(options.otlpIntervalMs !== undefined ? { intervalMs: options.otlpIntervalMs } : {}) });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
@@ -82,6 +94,7 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
     close: () => {
       closing ??= (async () => {
         await collector.close();
+        await otlp?.shutdown().catch(() => undefined);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -159,6 +159,9 @@ describe('sidecar against the fake nvidia-smi', () => {
     expect(await s.value('gpu_sidecar_source_exit_code')).toBe(18);
     expect(s.sidecar.collector.snapshot().lastError).toContain('Driver/library version mismatch');
     expect(await s.value('gpu_sidecar_collect_success')).toBe(0);
+    const health = await fetch(`${s.sidecar.url}/healthz`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { status: string }).status).toBe('failing');
   });
 
   it('garbage lines and stderr noise: counted, samples keep coming', async () => {
@@ -251,5 +254,35 @@ describe('sample file reader', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('OTLP export', () => {
+  it('sends the same metrics with OpenTelemetry names and attributes to an OTLP/gRPC receiver', async () => {
+    const { startOtlpReceiver } = await import('../support/otlp-receiver.js');
+    const receiver = await startOtlpReceiver();
+    try {
+      const s = await start({}, { otlpEndpoint: receiver.endpoint, otlpIntervalMs: 300 });
+      const hasTemperature = (request: Record<string, unknown>): boolean => JSON.stringify(request).includes('"hw.temperature"') && JSON.stringify(request).includes('"hw.gpu.utilization"');
+      const request = await receiver.waitForMetrics(hasTemperature, 15_000);
+      type Json = Record<string, unknown>;
+      const metrics = ((request['resourceMetrics'] as Json[])[0]?.['scopeMetrics'] as Json[])[0]?.['metrics'] as Json[];
+      const temperature = metrics.find((m) => m['name'] === 'hw.temperature');
+      expect(temperature?.['unit']).toBe('Cel');
+      const points = ((temperature?.['gauge'] as Json)['dataPoints'] as Json[]).map((p) => ({
+        value: p['asDouble'],
+        attributes: Object.fromEntries(((p['attributes'] as Json[]) ?? []).map((kv) => [kv['key'], (kv['value'] as Json)['stringValue']])),
+      }));
+      expect(points).toContainEqual({ value: 59, attributes: expect.objectContaining({ 'hw.id': 'GPU-00000000-0000-0000-0000-000000000000', 'hw.sensor_location': 'gpu', 'hw.type': 'gpu' }) });
+      const failures = metrics.find((m) => m['name'] === 'gpu.sidecar.collect.failures');
+      expect((failures?.['sum'] as Json)['isMonotonic']).toBe(true);
+      await s.sidecar.close();
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('refuses an endpoint that is not a URL', async () => {
+    await expect(startSidecar({ otlpEndpoint: '127.0.0.1:4317', port: 0 })).rejects.toThrow(/--otlp-endpoint must be an http/);
   });
 });
