@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# CPU cost of the sidecar against the real nvidia-smi: 1 s period, default -q -x every 30 s, 60 s measured.
+set -u
+D=.bench/device  # bundle and node.gz, see test/sidecar/device/README.md
+gzip -dc $D/node.gz > /tmp/node && chmod +x /tmp/node
+/tmp/node $D/sidecar.mjs sidecar --port 19835 --period 1000 --samples-file /tmp/samples.jsonl 2> /tmp/sidecar.stderr &
+SC=$!
+/tmp/node -e 'setInterval(() => {}, 1000)' &
+BASE=$!
+sleep 6
+NV=$(pgrep -P $SC nvidia-smi | head -1)
+ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+S0=$(ticks $SC); B0=$(ticks $BASE); N0=$(ticks $NV); T0=$(date +%s.%N)
+for i in 1 2 3 4; do sleep 15; curl -s localhost:19835/metrics > /tmp/metrics.txt; done
+S1=$(ticks $SC); B1=$(ticks $BASE); N1=$(ticks $NV); T1=$(date +%s.%N)
+python3 - "$S0" "$S1" "$B0" "$B1" "$N0" "$N1" "$T0" "$T1" <<'PY'
+import sys
+s0,s1,b0,b1,n0,n1=map(int,sys.argv[1:7]); t=float(sys.argv[8])-float(sys.argv[7])
+pct=lambda a,b:(b-a)/100/t*100
+print(f"measured {t:.1f} s: sidecar {pct(s0,s1):.2f} %, idle node {pct(b0,b1):.2f} %, sidecar-baseline {pct(s0,s1)-pct(b0,b1):.2f} %, nvidia-smi -lms 1000 child {pct(n0,n1):.2f} % of one core")
+PY
+grep -E '^(gpu_sidecar_collect|gpu_sidecar_sample)' /tmp/metrics.txt
+grep -c . /tmp/samples.jsonl
+grep 'VmRSS' /proc/$SC/status
+kill $SC $BASE; wait $SC
+cat /tmp/sidecar.stderr
+pgrep -a nvidia-smi || echo "no nvidia-smi left"
