@@ -234,11 +234,13 @@ function mostCommon(values: readonly (string | undefined)[]): string | undefined
 function phaseSignal(requests: readonly RequestTiming[], part: PhaseOrOther, e2eSum: number): PhaseSignal {
   const present = part === OTHER ? requests.filter((r) => r.otherMs > 0).length : requests.filter((r) => r.phases[part] !== undefined).length;
   if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
-  const values = requests.map((r) => partMs(r, part));
-  const sorted = sortedOf(values);
-  const sum = values.reduce((a, b) => a + b, 0);
+  // A typed array holds the values unboxed: far less garbage than number[] on large runs.
+  const sorted = Float64Array.from(requests, (r) => partMs(r, part));
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  sorted.sort();
   return {
-    meanMs: mean(values),
+    meanMs: sum / requests.length,
     p50Ms: quantileSorted(sorted, 0.5),
     p95Ms: quantileSorted(sorted, 0.95),
     share: e2eSum > 0 ? sum / e2eSum : 0,
@@ -453,8 +455,14 @@ function windowsOf(requests: readonly RequestTiming[], startS: readonly number[]
     const t1 = hi < n ? (startS[hi] as number) : (startS[n - 1] as number);
     const span = t1 - t0;
     const arrivals = hi < n ? slice.length : slice.length - 1;
-    const e2e = sortedOf(slice.map((r) => r.e2eMs));
-    const phaseMeanMs = Object.fromEntries(ALL_PARTS.map((p) => [p, mean(slice.map((r) => partMs(r, p)))])) as Record<PhaseOrOther, number>;
+    const e2e = Float64Array.from(slice, (r) => r.e2eMs).sort();
+    const phaseMeanMs = Object.fromEntries(
+      ALL_PARTS.map((p) => {
+        let sum = 0;
+        for (const r of slice) sum += partMs(r, p);
+        return [p, slice.length > 0 ? sum / slice.length : 0];
+      }),
+    ) as Record<PhaseOrOther, number>;
     windows.push({
       startS: t0,
       endS: t1,
