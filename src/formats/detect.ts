@@ -291,7 +291,8 @@ export async function detectFile(file: string): Promise<DetectedFile> {
       } catch {
         const result = scanJsonValue(firstLine, 0);
         const column = result.ok ? firstLine.length : result.offset + 1;
-        throw new TraceFormatError(file, `1:${column}`, 'a JSON document on the first line', result.ok ? 'more text' : result.got);
+        const truncated = !result.ok && result.got === 'end of file';
+        throw new TraceFormatError(file, `1:${column}`, 'a JSON document on the first line', result.ok ? 'more text' : result.got, truncated ? 'truncated?' : undefined);
       }
       documents = sniffed.moreLines ? 2 : 1;
     } else {

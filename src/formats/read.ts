@@ -195,7 +195,10 @@ async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, 
         doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
       } catch {
         const bad = badLine(line);
-        firstSyntaxError ??= new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got);
+        // The only line of a file ends where the file ends.
+        firstSyntaxError ??= sniffed.moreLines
+          ? new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got)
+          : new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got.replace('end of line (truncated?)', 'end of file (truncated?)'));
         if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
         ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
         continue;
