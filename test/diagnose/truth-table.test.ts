@@ -78,6 +78,23 @@ describe('ranking', () => {
   });
 });
 
+describe('hardware errors', () => {
+  it('GPU errors always add hardware-limit, even when software fixes apply', () => {
+    const queueing = BOTTLENECKS.find((s) => s.primary === 'dynamic-batching') as Scenario;
+    const d = run({ spec: queueing.spec, device: gpuEvidence({ errors: 2 }) });
+    expect(d.primary).toBe('dynamic-batching');
+    const hw = d.recommendations.find((r) => r.fix === 'hardware-limit');
+    expect(hw?.evidence[0]?.text).toMatch(/^the GPU reported 2 hardware errors \(ECC\/XID\)/);
+  });
+
+  it('sustained throttling defers to a software fix that applies', () => {
+    const queueing = BOTTLENECKS.find((s) => s.primary === 'dynamic-batching') as Scenario;
+    const d = run({ spec: queueing.spec, device: gpuEvidence({ throttled: 0.9, power: 0.9 }) });
+    expect(d.recommendations.map((r) => r.fix)).not.toContain('hardware-limit');
+    expect(d.rules.find((r) => r.rule === 'hardware-limit')?.reason).toMatch(/software fixes apply first \(dynamic-batching\)/);
+  });
+});
+
 describe('insufficient data', () => {
   it('too few requests says which assumption failed', () => {
     const d = run({ spec: { n: 30, phases: { queue: 5, compute: 10 } } });
