@@ -60,8 +60,10 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .action(async (files: string[], flags: AnalyzeFlags) => {
       const result = await analyzeFiles(files, analyzeOptions(flags));
-      if (flags.strict && result.warnings.length > 0) {
-        throw new CliError(`--strict: ${result.warnings[0]!.file ?? 'input'}: ${result.warnings[0]!.message}`);
+      // The readers already failed on anything they would skip; the assembler drops spans too.
+      if (flags.strict && result.assembly.invalidSpans + result.assembly.lateSpans > 0) {
+        const { invalidSpans, lateSpans } = result.assembly;
+        throw new CliError(`--strict: ${files.join(', ')}: ${invalidSpans} span(s) ending before they start, ${lateSpans} span(s) arriving after their trace was finalized`);
       }
       process.stdout.write(render(result, flags));
       if (flags.failOnSlo) {
