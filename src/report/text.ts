@@ -40,11 +40,10 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     out.push(`Window  ${formatWindow(result.window.startNs, result.window.endNs)}, ${result.overall.throughputRps.toFixed(1)} req/s`);
   }
 
-  // ── Diagnosis slot: the headline of each model's diagnosis, first thing after the title. ──
+  // ── Diagnosis first (report/diagnosis-text), one block per diagnosed model. ──
   const diagnosed = result.models.filter((m): m is ModelAnalysis & { diagnosis: Diagnosis } => m.diagnosis !== undefined);
-  if (diagnosed.length > 0) {
-    out.push('');
-    for (const m of diagnosed) out.push(...renderDiagnosisText(m.diagnosis, { color: options.color ?? false, explain: options.explain ?? false, named: diagnosed.length > 1 }), '');
+  for (const m of diagnosed) {
+    out.push('', ...renderDiagnosisText(m.diagnosis, { color: options.color ?? false, explain: options.explain ?? false, named: diagnosed.length > 1 }));
   }
 
   out.push('', c.bold('Files'));
