@@ -6,7 +6,7 @@
  * `npm run bench scenarios`; SCENARIO_SECONDS shortens or lengthens every run.
  */
 import { FULL_PROFILE, improved, SCENARIOS, type LoadProfile } from '../examples/scenarios/scenario-matrix.js';
-import { runConfiguration, type RunOutcome } from '../examples/scenarios/run-scenario.js';
+import { runPair } from '../examples/scenarios/run-scenario.js';
 import { killAllChildren } from '../examples/scenarios/child-processes.js';
 
 const seconds = Number(process.env.SCENARIO_SECONDS ?? FULL_PROFILE.durationS);
@@ -34,8 +34,7 @@ async function main(): Promise<void> {
   let failures = 0;
   for (const scenario of SCENARIOS.filter((s) => only === undefined || s.id === only)) {
     console.log(`\n${scenario.title} (${scenario.bottleneck}); ${profile.durationS} s per run`);
-    const before: RunOutcome = await runConfiguration(scenario.before, profile);
-    const after: RunOutcome = await runConfiguration(scenario.after, profile);
+    const [before, after] = await runPair(scenario.before, scenario.after, profile);
     const primary = String(before.diagnosis?.primary);
     const verdictOk = primary === scenario.expectedFix;
     if (!verdictOk) failures += 1;

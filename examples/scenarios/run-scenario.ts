@@ -33,6 +33,61 @@ export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
 }
 
+/** A service started for one run, waiting for its load. */
+export interface PreparedRun {
+  /** Drives the load for the profile's duration, stops the service, analyses both trace files. */
+  run(profile: LoadProfile, onProgress?: (completed: number, elapsedMs: number) => void): Promise<RunOutcome>;
+  /** Stops the service without running (when a sibling run failed). */
+  abort(): Promise<void>;
+}
+
+/** Starts the service with `config.service` (spans to a file in `traceDir` or a new temp directory). */
+export async function prepareConfiguration(config: RunConfig, traceDir?: string): Promise<PreparedRun> {
+  const dir = traceDir ?? mkdtempSync(join(tmpdir(), 'latency-doctor-scenario-'));
+  const serviceTrace = join(dir, 'service-spans.jsonl');
+  const clientTrace = join(dir, 'client-spans.jsonl');
+  const cleanup = (): void => {
+    if (traceDir === undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  let service;
+  try {
+    service = await startServiceProcess([...config.service, '--trace-file', serviceTrace]);
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+  const started = service;
+  return {
+    async abort() {
+      await started.stop();
+      cleanup();
+    },
+    async run(profile, onProgress) {
+      let load: LoadResult;
+      // The client runs in this process (its own event loop, apart from the service's), with its own spans file.
+      const tracing = setupTracing({ serviceName: 'example-load-generator', exporter: { file: clientTrace }, metrics: false });
+      try {
+        load = await runLoad({
+          url: started.url,
+          mode: config.load.mode,
+          durationMs: profile.durationS * 1000,
+          warmupMs: profile.warmupS * 1000,
+          minRequests: profile.minRequests,
+          payload: config.load.payload,
+          ...(onProgress !== undefined ? { onProgress } : {}),
+        });
+      } finally {
+        await tracing.shutdown();
+        await started.stop();
+      }
+      const analysis = await analyzeFiles([serviceTrace, clientTrace]);
+      const model = analysis.models.find((m) => m.summary.model === MODEL_NAME);
+      if (model === undefined) throw new ScenarioError(`no requests of ${MODEL_NAME} in ${serviceTrace} and ${clientTrace}`);
+      return { load, analysis, summary: model.summary, diagnosis: model.diagnosis, traceFiles: [serviceTrace, clientTrace], cleanup };
+    },
+  };
+}
+
 /** Starts the service with `config.service`, drives `config.load` from this process for the profile's duration, analyses both trace files. */
 export async function runConfiguration(
   config: RunConfig,
@@ -40,38 +95,32 @@ export async function runConfiguration(
   traceDir?: string,
   onProgress?: (completed: number, elapsedMs: number) => void,
 ): Promise<RunOutcome> {
-  const dir = traceDir ?? mkdtempSync(join(tmpdir(), 'latency-doctor-scenario-'));
-  const serviceTrace = join(dir, 'service-spans.jsonl');
-  const clientTrace = join(dir, 'client-spans.jsonl');
-  const service = await startServiceProcess([...config.service, '--trace-file', serviceTrace]);
-  let load: LoadResult;
-  // The client runs in this process (its own event loop, apart from the service's), with its own spans file.
-  const tracing = setupTracing({ serviceName: 'example-load-generator', exporter: { file: clientTrace }, metrics: false });
-  try {
-    load = await runLoad({
-      url: service.url,
-      mode: config.load.mode,
-      durationMs: profile.durationS * 1000,
-      warmupMs: profile.warmupS * 1000,
-      minRequests: profile.minRequests,
-      payload: config.load.payload,
-      ...(onProgress !== undefined ? { onProgress } : {}),
-    });
-  } finally {
-    await tracing.shutdown();
-    await service.stop();
+  return (await prepareConfiguration(config, traceDir)).run(profile, onProgress);
+}
+
+/**
+ * Runs a before/after pair. Both services start together (start-up is most of a short run's
+ * time, and an idle service costs no CPU), then the loads run one after the other, each against
+ * its own service only, so the two measurements never overlap.
+ */
+export async function runPair(before: RunConfig, after: RunConfig, profile: LoadProfile): Promise<readonly [RunOutcome, RunOutcome]> {
+  const prepared = await Promise.allSettled([prepareConfiguration(before), prepareConfiguration(after)]);
+  const [b, a] = prepared;
+  if (b.status === 'rejected' || a.status === 'rejected') {
+    for (const p of prepared) if (p.status === 'fulfilled') await p.value.abort();
+    throw b.status === 'rejected' ? b.reason : (a as PromiseRejectedResult).reason;
   }
-  const analysis = await analyzeFiles([serviceTrace, clientTrace]);
-  const model = analysis.models.find((m) => m.summary.model === MODEL_NAME);
-  if (model === undefined) throw new ScenarioError(`no requests of ${MODEL_NAME} in ${serviceTrace} and ${clientTrace}`);
-  return {
-    load,
-    analysis,
-    summary: model.summary,
-    diagnosis: model.diagnosis,
-    traceFiles: [serviceTrace, clientTrace],
-    cleanup: () => {
-      if (traceDir === undefined) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  let beforeOutcome: RunOutcome;
+  try {
+    beforeOutcome = await b.value.run(profile);
+  } catch (error) {
+    await a.value.abort();
+    throw error;
+  }
+  try {
+    return [beforeOutcome, await a.value.run(profile)];
+  } catch (error) {
+    beforeOutcome.cleanup();
+    throw error;
+  }
 }

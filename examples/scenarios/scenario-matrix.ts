@@ -96,8 +96,8 @@ export const SCENARIOS: readonly Scenario[] = [
     bottleneck: '3×160×160 image sent as JSON text (580 KB per request)',
     expectedFix: 'preprocessing-pipeline',
     fixApplied: 'binary float32 body (application/octet-stream)',
-    before: { service: ['--precision', 'int8'], load: closed(4, { side: 160, encoding: 'json' }) },
-    after: { service: ['--precision', 'int8'], load: closed(4, { side: 160, encoding: 'binary' }) },
+    before: { service: ['--precision', 'int8'], load: closed(2, { side: 160, encoding: 'json' }) },
+    after: { service: ['--precision', 'int8'], load: closed(2, { side: 160, encoding: 'binary' }) },
     metrics: [phaseP50('serialize')],
   },
   {
