@@ -204,19 +204,6 @@ function deviceEvidence(requests: readonly RequestTiming[], samples: readonly Gp
 
 const DUPLICATE_MESSAGE = 'duplicate span(s) (same trace, span id and kind) counted once';
 
-function latestStart(batch: SpanBatch, since: bigint): bigint {
-  let latest = since;
-  if (isRecords(batch)) {
-    for (const span of batch) if (span.startNs > latest) latest = span.startNs;
-    return latest;
-  }
-  let max = -Infinity;
-  for (let i = 0; i < batch.length; i++) if (batch.starts[i]! > max) max = batch.starts[i]!;
-  if (max === -Infinity) return latest;
-  const start = BigInt(batch.originNs) + BigInt(Math.round(max));
-  return start > latest ? start : latest;
-}
-
 /** Turns the assembler's counts into warnings, one per kind of problem. */
 function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   const out: AnalysisWarning[] = [];
@@ -249,26 +236,67 @@ interface Source {
   readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanColumns, ReadStats>;
 }
 
+/** Spans handed on at once while merging several files by time. */
+const MERGE_CHUNK = 512;
+
 /**
- * Reads several files as one stream, always pulling next from the file whose last batch is the
- * oldest: exports of the same period (client side, server side) then reach the assembler in
- * step, so their traces merge before the assembler's idle window closes them.
+ * Reads several files as one stream, merged by span start time: exports of the same period
+ * (client side, server side) then reach the assembler in step, so their traces meet before the
+ * assembler's idle window closes them, even when one file is a single big document. Each batch
+ * is sorted by start and handed on in chunks that do not run ahead of the other files. (Batches
+ * from a reader thread are passed on whole.) One file passes straight through.
  */
 async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void): AsyncGenerator<SpanBatch> {
-  const live: { source: Source; cursor: bigint }[] = [];
-  for (const source of sources) live.push({ source, cursor: -1n });
-  while (live.length > 0) {
-    let pick = 0;
-    for (let i = 1; i < live.length; i++) if (live[i]!.cursor < live[pick]!.cursor) pick = i;
-    const entry = live[pick]!;
-    const next = await entry.source.reader.next();
-    if (next.done === true) {
-      done(entry.source.file, next.value);
-      live.splice(pick, 1);
-      continue;
+  if (sources.length === 1) {
+    const only = sources[0]!;
+    for (;;) {
+      const next = await only.reader.next();
+      if (next.done === true) {
+        done(only.file, next.value);
+        return;
+      }
+      if (next.value.length > 0) yield next.value;
     }
-    const batch: SpanBatch = next.value;
-    entry.cursor = latestStart(batch, entry.cursor);
-    if (batch.length > 0) yield batch;
   }
+  const live = sources.map((source) => ({ source, pending: [] as readonly SpanRecord[], pos: 0 }));
+  while (live.length > 0) {
+    for (let i = 0; i < live.length; ) {
+      const entry = live[i]!;
+      if (entry.pos < entry.pending.length) {
+        i++;
+        continue;
+      }
+      const next = await entry.source.reader.next();
+      if (next.done === true) {
+        done(entry.source.file, next.value);
+        live.splice(i, 1);
+        continue;
+      }
+      const batch: SpanBatch = next.value;
+      if (!isRecords(batch)) {
+        if (batch.length > 0) yield batch;
+        continue;
+      }
+      entry.pending = [...batch].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+      entry.pos = 0;
+    }
+    if (live.length === 0) return;
+    let pick = 0;
+    for (let i = 1; i < live.length; i++) if (startAt(live[i]!) < startAt(live[pick]!)) pick = i;
+    let limit: bigint | undefined;
+    for (let i = 0; i < live.length; i++) {
+      if (i === pick) continue;
+      const start = startAt(live[i]!);
+      if (limit === undefined || start < limit) limit = start;
+    }
+    const entry = live[pick]!;
+    let end = entry.pos + 1;
+    while (end < entry.pending.length && end - entry.pos < MERGE_CHUNK && (limit === undefined || entry.pending[end]!.startNs <= limit)) end++;
+    yield entry.pending.slice(entry.pos, end);
+    entry.pos = end;
+  }
+}
+
+function startAt(entry: { readonly pending: readonly SpanRecord[]; readonly pos: number }): bigint {
+  return entry.pending[entry.pos]!.startNs;
 }

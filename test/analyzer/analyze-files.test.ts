@@ -43,6 +43,20 @@ describe('analyzeFiles', () => {
     expect(both.warnings.some((w) => w.message === `${spans.length} duplicate span(s) (same trace, span id and kind) counted once`)).toBe(true);
   });
 
+  it('reads several files in step by time, so client and server halves meet inside a small idle window', async () => {
+    const spans = simulate({ requests: 400, seed: 11 });
+    const clientFile = join(tmp, 'client-side.jsonl');
+    const serverFile = join(tmp, 'server-side.json');
+    writeFileSync(clientFile, toOtlpJsonLines(spans.filter((s) => s.service === 'storefront'), 16));
+    writeFileSync(serverFile, toJaegerJson(spans.filter((s) => s.service !== 'storefront')));
+    // 400 spans of window against 3600 spans of input: without reading in step the client
+    // spans (one ninth of the spans) would arrive long after their traces were closed.
+    const result = await analyzeFiles([serverFile, clientFile], { diagnose: false, idleSpans: 400 });
+    expect(result.requests).toBe(400);
+    expect(result.assembly.lateSpans).toBe(0);
+    expect(result.timings.every((r) => r.hasClient)).toBe(true);
+  });
+
   it('routes a GPU sample file to device evidence over the traced window', async () => {
     const spans = simulate({ requests: 60 });
     const traces = join(tmp, 'run.jsonl');
