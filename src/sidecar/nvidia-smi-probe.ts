@@ -25,6 +25,10 @@ export interface NvidiaSmiProbeOptions {
   readonly helpTimeoutMs?: number;
   /** Period of the slow `-q -x` query; 0 disables it. Default 30000 ms. */
   readonly xmlPeriodMs?: number;
+  /** Period of the one-shot query of identity, limits and modes (name, driver, max clocks, power limit, persistence, MIG mode). Default 30000 ms. */
+  readonly staticPeriodMs?: number;
+  /** Timeout of one static query; streaming starts after it either way. Default 5000 ms. */
+  readonly staticTimeoutMs?: number;
   /** Timeout of one `-q -x` run. Default 20000 ms. */
   readonly xmlTimeoutMs?: number;
   /** Extra allowance for the first row of a fresh child (multi-GPU hosts take 5–10 s, netdata docs). Default 10000 ms. */
@@ -82,6 +86,8 @@ export class NvidiaSmiProbe implements GpuProbe {
   private readonly helpTimeoutMs: number;
   private readonly xmlPeriodMs: number;
   private readonly xmlTimeoutMs: number;
+  private readonly staticPeriodMs: number;
+  private readonly staticTimeoutMs: number;
   private readonly startupAllowanceMs: number;
   private readonly backoffMinMs: number;
   private readonly backoffMaxMs: number;
@@ -99,6 +105,8 @@ export class NvidiaSmiProbe implements GpuProbe {
   private watchdog: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private xmlTimer: NodeJS.Timeout | undefined;
+  private staticTimer: NodeJS.Timeout | undefined;
+  private readonly staticExtras = new Map<string, GpuState>();
   private xmlRunning = false;
   private pass = new Map<string, GpuState>();
   private passStartedAt = 0;
@@ -114,6 +122,8 @@ export class NvidiaSmiProbe implements GpuProbe {
     this.helpTimeoutMs = options.helpTimeoutMs ?? 15_000;
     this.xmlPeriodMs = options.xmlPeriodMs ?? 30_000;
     this.xmlTimeoutMs = options.xmlTimeoutMs ?? 20_000;
+    this.staticPeriodMs = options.staticPeriodMs ?? 30_000;
+    this.staticTimeoutMs = options.staticTimeoutMs ?? 5000;
     this.startupAllowanceMs = options.startupAllowanceMs ?? 10_000;
     this.backoffMinMs = options.backoffMinMs ?? 1000;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
@@ -132,7 +142,7 @@ export class NvidiaSmiProbe implements GpuProbe {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [this.restartTimer, this.watchdog, this.flushTimer, this.xmlTimer]) if (timer !== undefined) clearTimeout(timer);
+    for (const timer of [this.restartTimer, this.watchdog, this.flushTimer, this.xmlTimer, this.staticTimer]) if (timer !== undefined) clearTimeout(timer);
     this.child = undefined;
     for (const child of this.exits) this.kill(child);
     await Promise.all(
@@ -176,6 +186,9 @@ export class NvidiaSmiProbe implements GpuProbe {
       this.restartTimer = setTimeout(() => void this.discover(), this.backoff());
       return;
     }
+    // Identity first, so the first passes already carry names, limits and the GPU count.
+    await this.queryStatic();
+    if (this.stopped) return;
     this.spawnStream();
     this.watchdog = setInterval(() => this.checkSilence(), Math.min(this.periodMs, 1000));
     this.watchdog.unref();
@@ -279,12 +292,46 @@ export class NvidiaSmiProbe implements GpuProbe {
   }
 
   private withExtras(gpu: GpuState): GpuState {
+    const identity = this.staticExtras.get(gpu.uuid);
     const extras = this.xmlExtras.get(gpu.uuid);
-    if (extras === undefined) return gpu;
-    // CSV values win; XML fills what CSV cannot give.
+    if (identity === undefined && extras === undefined) return gpu;
+    // Streamed values win, then the static query; XML fills what CSV cannot give.
     const merged: Record<string, unknown> = { ...extras };
-    for (const [key, value] of Object.entries(gpu)) if (value !== undefined) merged[key] = value;
+    for (const source of [identity, gpu]) for (const [key, value] of Object.entries(source ?? {})) if (value !== undefined) merged[key] = value;
     return merged as unknown as GpuState;
+  }
+
+  private async queryStatic(): Promise<void> {
+    if (this.stopped || this.plan === undefined) return;
+    const fields = this.plan.staticFields;
+    try {
+      const result = await run(this.command, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], this.env, this.staticTimeoutMs, this.exits);
+      if (this.stopped) return;
+      if (result.code !== 0) {
+        const why = result.error?.killed === true ? `timed out after ${this.staticTimeoutMs} ms` : firstLines(result.stdout) || firstLines(result.stderr) || `exit ${String(result.code)}`;
+        this.emit().failure(GPU_LOST.test(why) ? 'gpu_lost' : result.error?.killed === true ? 'timeout' : NVML_ERROR.test(why) ? 'nvml' : 'discovery', `nvidia-smi identity query: ${why}`);
+        return;
+      }
+      let rows = 0;
+      for (const line of result.stdout.split(/\r?\n/)) {
+        if (line.trim() === '') continue;
+        const decoded = decodeQueryRow(line.trim(), fields);
+        if (!decoded.ok) {
+          this.emit().failure(decoded.problem, `unreadable nvidia-smi identity row (${decoded.detail})`);
+          continue;
+        }
+        rows += 1;
+        this.staticExtras.set(decoded.row.gpu.uuid, decoded.row.gpu);
+        this.checkPersistence(decoded.row.gpu);
+      }
+      if (rows > 0) this.gpuCount = rows;
+    } finally {
+      if (!this.stopped && this.staticPeriodMs > 0) {
+        if (this.staticTimer !== undefined) clearTimeout(this.staticTimer);
+        this.staticTimer = setTimeout(() => void this.queryStatic(), this.staticPeriodMs);
+        this.staticTimer.unref();
+      }
+    }
   }
 
   private checkPersistence(gpu: GpuState): void {

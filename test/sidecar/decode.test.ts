@@ -20,10 +20,13 @@ const helpOf = (capture: string) => helpFrom(captureHelp(capture));
 /** Decodes what the fake answers for our own query plan, from a capture section or a csv__ file. */
 function decodeVia(helpSource: Readonly<Record<string, string>>, settings: Record<string, string>): GpuState {
   const plan = planQuery(parseHelpQueryGpu(helpFrom(helpSource)));
-  const out = runFake([`--query-gpu=${plan.fields.join(',')}`, '--format=csv,noheader,nounits'], fakeEnv('decode', { ...helpSource, ...settings }));
+  // Streamed and static fields in one query (the decoder takes any field list; name stays last).
+  const fields = [...plan.fields, ...plan.staticFields.filter((f) => !plan.fields.includes(f))];
+  expect(fields.at(-1)).toBe('name');
+  const out = runFake([`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], fakeEnv('decode', { ...helpSource, ...settings }));
   const lines = out.trim().split('\n');
   expect(lines).toHaveLength(1);
-  const result = decodeQueryRow(lines[0] ?? '', plan.fields);
+  const result = decodeQueryRow(lines[0] ?? '', fields);
   if (!result.ok) throw new Error(result.detail);
   return result.row.gpu;
 }
@@ -83,8 +86,13 @@ describe('field discovery from --help-query-gpu', () => {
     expect(plan.reasonPrefix).toBe('clocks_event_reasons');
     expect(plan.hasCounters).toBe(true);
     expect(plan.fields[0]).toBe('timestamp');
-    expect(plan.fields.at(-1)).toBe('name');
+    expect(plan.staticFields.at(-1)).toBe('name');
     expect(plan.fields).toContain('power.draw.instant');
+    // Identity, limits and modes are not streamed (they made -lms 6x dearer on an H200).
+    for (const f of ['name', 'driver_version', 'pci.bus_id', 'memory.total', 'clocks.max.sm', 'persistence_mode', 'mig.mode.current', 'enforced.power.limit']) {
+      expect(plan.fields).not.toContain(f);
+      expect(plan.staticFields).toContain(f);
+    }
   });
   it('falls back to clocks_throttle_reasons and drops counters on a pre-R535 field list', () => {
     const modern = helpOf('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt');

@@ -56,7 +56,7 @@ function invocations(log: string): string[][] {
   }
 }
 
-const streams = (log: string) => invocations(log).filter((args) => args.some((a) => a.startsWith('--query-gpu=')));
+const streams = (log: string) => invocations(log).filter((args) => args.includes('-lms'));
 
 afterEach(async () => {
   for (const { sidecar, marker, dir } of running.splice(0)) {
@@ -90,8 +90,11 @@ describe('sidecar against the fake nvidia-smi', () => {
       const health = (await (await fetch(`${s.sidecar.url}/healthz`)).json()) as { status: string; gpus: unknown[] };
       expect(health.status).toBe('ok');
       expect(health.gpus).toHaveLength(1);
-      // Discovery once, then a single streaming child for the whole run.
+      // Discovery once, the identity query once at start, then a single streaming child for the whole run.
       expect(invocations(s.log).filter((a) => a.includes('--help-query-gpu'))).toHaveLength(1);
+      const identity = invocations(s.log).filter((a) => a.some((x) => x.startsWith('--query-gpu=')) && !a.includes('-lms'));
+      expect(identity).toHaveLength(1);
+      expect(identity[0]?.[0]).toMatch(/^--query-gpu=uuid,.*,name$/);
       const stream = streams(s.log);
       expect(stream).toHaveLength(1);
       expect(stream[0]).toEqual(expect.arrayContaining(['--format=csv,noheader,nounits', '-lms', '200']));
