@@ -22,6 +22,12 @@ import type { SpanColumns } from './_span-columns.js';
 export interface AssembleOptions {
   /** Finalize a trace once this many spans were read without touching it. Default 100 000. */
   readonly idleSpans?: number;
+  /**
+   * A trace whose root span has arrived and whose spans all find their parent is finalized once
+   * this many spans were read without touching it (instead of `idleSpans`): exporters write a
+   * span when it ends, so the root usually comes last. Default min(idleSpans, 2 000).
+   */
+  readonly completeIdleSpans?: number;
   /** How many finalized trace ids to remember for late-span detection. Default 100 000. */
   readonly rememberFinalized?: number;
 }
@@ -61,6 +67,9 @@ const DEFAULT_IDLE_SPANS = 100_000;
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
 const DEFAULT_REMEMBER = 100_000;
+const DEFAULT_COMPLETE_IDLE_SPANS = 2_000;
+/** Completeness is checked by linear scans, so only for traces up to this size. */
+const COMPLETE_CHECK_MAX_SPANS = 64;
 
 type OpenTrace = TraceSpan[];
 
@@ -77,6 +86,15 @@ export class RequestAssembler {
   private current = new Map<string, OpenTrace>();
   private older = new Map<string, OpenTrace>();
   private generationStart = 0;
+  /**
+   * Complete-looking traces (root arrived, every parent present) wait in their own two
+   * generations with the shorter `completeIdleSpans` window: holding fewer spans keeps garbage
+   * collection cheap (the open window is what the collector has to trace and copy).
+   */
+  private completeCurrent = new Map<string, OpenTrace>();
+  private completeOlder = new Map<string, OpenTrace>();
+  private completeGenerationStart = 0;
+  private readonly completeIdleSpans: number;
   /**
    * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
    * oldest first (a Set iterates in insertion order), bounded by `remember`: 100k traces reach
@@ -102,6 +120,7 @@ export class RequestAssembler {
   constructor(options: AssembleOptions = {}) {
     this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
     this.remember = options.rememberFinalized ?? DEFAULT_REMEMBER;
+    this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
   }
 
   /** Adds one batch of spans (any order, any traces). */
@@ -181,27 +200,51 @@ export class RequestAssembler {
       if (trace !== undefined) {
         this.older.delete(traceId);
       } else {
-        if (this.finalized.size > 0 && this.finalized.has(traceId)) {
+        trace = this.completeCurrent.get(traceId) ?? this.completeOlder.get(traceId);
+        if (trace !== undefined) {
+          // More spans after all: back to the normal window.
+          this.completeCurrent.delete(traceId);
+          this.completeOlder.delete(traceId);
+        } else if (this.finalized.size > 0 && this.finalized.has(traceId)) {
           stats.lateSpans++;
           return;
+        } else {
+          trace = [];
         }
-        trace = [];
       }
       this.current.set(traceId, trace);
     }
     trace.push(span);
+    // Once the root is in, every new span may be the last missing one.
+    if ((span.parent === undefined || hasRoot(trace)) && trace.length <= COMPLETE_CHECK_MAX_SPANS && isComplete(trace)) {
+      this.current.delete(traceId);
+      this.completeCurrent.set(traceId, trace);
+    }
     if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
+    if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
+  }
+
+  private nextCompleteGeneration(): void {
+    this.completeGenerationStart = this.stats.spans;
+    const idle = this.completeOlder;
+    this.completeOlder = this.completeCurrent;
+    this.completeCurrent = new Map();
+    for (const [traceId, trace] of idle) this.finalize(traceId, trace);
   }
 
   /** Traces currently held in memory. */
   get openTraces(): number {
-    return this.current.size + this.older.size;
+    return this.current.size + this.older.size + this.completeCurrent.size + this.completeOlder.size;
   }
 
   /** Finalizes every open trace and returns the result. */
   finish(): AssemblyResult {
     for (const [traceId, trace] of this.older) this.finalize(traceId, trace);
     for (const [traceId, trace] of this.current) this.finalize(traceId, trace);
+    for (const [traceId, trace] of this.completeOlder) this.finalize(traceId, trace);
+    for (const [traceId, trace] of this.completeCurrent) this.finalize(traceId, trace);
+    this.completeOlder = new Map();
+    this.completeCurrent = new Map();
     this.older = new Map();
     this.current = new Map();
     return { requests: this.requests, stats: this.stats, generic: this.generic };
@@ -421,6 +464,27 @@ export async function assembleRequests(batches: AsyncIterable<readonly SpanRecor
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function hasRoot(trace: readonly TraceSpan[]): boolean {
+  for (const span of trace) if (span.parent === undefined) return true;
+  return false;
+}
+
+/** True when every span's parent is in the trace (a root has none). */
+function isComplete(trace: readonly TraceSpan[]): boolean {
+  for (const span of trace) {
+    if (span.parent === undefined) continue;
+    let found = false;
+    for (const other of trace) {
+      if (other.id === span.parent) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
 
 
 function boolean(value: AttributeValue | undefined): boolean | undefined {

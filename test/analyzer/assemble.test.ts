@@ -228,6 +228,32 @@ describe('assembleRequests: broken and awkward input', () => {
 });
 
 describe('RequestAssembler: bounded memory', () => {
+  it('closes complete traces (root in, every parent present) after the short window; more spans before that reopen them', () => {
+    const assembler = new RequestAssembler({ idleSpans: 10_000, completeIdleSpans: 20 });
+    const t = traceId(500);
+    const client = clientSpan(t, 0, 30);
+    const req = requestSpan(t, 2, 28, { parent: client.spanId });
+    // Children first, root last: as exporters write spans when they end.
+    assembler.add([phaseSpan(t, req.spanId, 'compute', 5, 25), req, client]);
+    // A straggler inside the short window is still taken.
+    assembler.add([phaseSpan(t, req.spanId, 'postprocess', 25, 27)]);
+    // An incomplete trace (its parent is elsewhere) stays in the long window.
+    const partial = traceId(501);
+    const orphan = phaseSpan(partial, 'abababababababab', 'compute', 0, 5);
+    assembler.add([orphan]);
+    for (let i = 0; i < 60; i++) assembler.add([span({ trace: traceId(600 + i), start: i, end: i + 1 })]);
+    // Past the short window: the complete trace is closed, a later span for it is late;
+    // the partial trace is still open and takes its late-coming parent.
+    assembler.add([phaseSpan(t, req.spanId, 'serialize', 27, 28)]);
+    assembler.add([requestSpan(partial, 0, 10, { id: 'abababababababab' })]);
+    const { requests, stats } = assembler.finish();
+    expect(stats.lateSpans).toBe(1);
+    const first = requests.find((r) => r.traceId === t)!;
+    expect(first.phases).toMatchObject({ compute: 20, postprocess: 2 });
+    expect(first.phases.serialize).toBeUndefined();
+    expect(requests.find((r) => r.traceId === partial)!.phases.compute).toBeCloseTo(5, 9);
+  });
+
   it('finalizes idle traces while reading, and counts a span arriving after its trace was finalized', () => {
     const assembler = new RequestAssembler({ idleSpans: 40 });
     const first = traceId(100);
