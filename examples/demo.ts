@@ -1,7 +1,7 @@
 /**
  * @module examples/demo
  * `npm run demo`: the whole product on a real model in under two minutes.
- *   1. Start the example service in a deliberately bottlenecked configuration (fp32 model,
+ *   1. Start the example service in a deliberately bottlenecked configuration (wide fp32 MLP,
  *      no batching) and drive it with 32 concurrent clients; spans go to local files.
  *   2. Run `latency-doctor analyze` on those files and print its diagnosis.
  *   3. Restart the service with the recommended fix applied, rerun the same load, analyze again.
@@ -23,7 +23,7 @@ import type { LoadProfile, RunConfig } from './scenarios/scenario-matrix.js';
 const PROFILE: LoadProfile = { warmupS: 1, durationS: Number(process.env.DEMO_SECONDS ?? 8), minRequests: 100 };
 const CLIENTS = 32;
 const BOTTLENECKED: RunConfig = {
-  service: ['--precision', 'fp32'],
+  service: ['--precision', 'fp32', '--hidden', '4096'],
   load: { mode: { kind: 'closed', concurrency: CLIENTS }, payload: { encoding: 'binary' } },
 };
 
@@ -102,10 +102,11 @@ async function main(): Promise<void> {
   mkdirSync(join(dir, 'before'), { recursive: true });
   mkdirSync(join(dir, 'after'), { recursive: true });
   console.log(pc.bold('latency-doctor demo: diagnose a real inference service, apply the fix, measure the gain'));
-  note(`model: a 1024→2048→2048→1000 MLP built in code, onnxruntime-node on the CPU, 1 thread`);
+  note(`model: a 1024→4096→4096→1000 MLP (25 M weights) built in code, onnxruntime-node on the CPU, 1 thread`);
   note(`traces: ${dir}`);
 
   step(`1/4  Bottlenecked service (fp32, no batching) under ${CLIENTS} concurrent clients for ${PROFILE.durationS} s`);
+  note('starting the service (the first start builds the model, a few seconds)');
   const before = await runConfiguration(BOTTLENECKED, PROFILE, join(dir, 'before'));
   describeRun(before);
 
@@ -125,7 +126,8 @@ async function main(): Promise<void> {
   step(`3/4  Same load against the service with the fix applied`);
   const after = await runConfiguration({ service: [...BOTTLENECKED.service, ...fixFlags], load: BOTTLENECKED.load }, PROFILE, join(dir, 'after'));
   describeRun(after);
-  note(`after the fix, latency-doctor says: ${after.diagnosis?.headline ?? 'no diagnosis'}`);
+  const afterVerdict = after.diagnosis?.primary;
+  note(`after the fix, latency-doctor says: ${afterVerdict === null ? 'nothing stands out any more' : (after.diagnosis?.headline ?? 'no diagnosis')}`);
 
   step('4/4  Before and after');
   printComparison(before, after);

@@ -73,11 +73,11 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'batching',
     title: 'No batching under high concurrency',
-    bottleneck: '32 concurrent clients, fp32 model, one request per model run',
+    bottleneck: '32 concurrent clients, wide fp32 MLP (hidden 4096), one request per model run',
     expectedFix: 'dynamic-batching',
     fixApplied: 'dynamic batching (max batch 32, max queue delay 1 ms)',
-    before: { service: ['--precision', 'fp32'], load: closed(32, { encoding: 'binary' }) },
-    after: { service: ['--precision', 'fp32', ...BATCHING_FIX_FLAGS], load: closed(32, { encoding: 'binary' }) },
+    before: { service: ['--precision', 'fp32', '--hidden', '4096'], load: closed(32, { encoding: 'binary' }) },
+    after: { service: ['--precision', 'fp32', '--hidden', '4096', ...BATCHING_FIX_FLAGS], load: closed(32, { encoding: 'binary' }) },
     metrics: [THROUGHPUT, CLIENT_P99],
   },
   {

@@ -91,9 +91,22 @@ export async function startInferenceService(config: ServiceConfig): Promise<Runn
   });
   await tracing.ready;
   const widths = [1024, config.hiddenWidth, config.hiddenWidth, 1000];
-  const session = await loadModelSession(config.precision, { worker: true, spec: { ...DEFAULT_MLP, widths } });
-  const cache: PredictionCache | null =
-    config.cache === null ? null : config.cache.kind === 'memory' ? memoryCache(config.cache.maxEntries, config.cache.ttlMs) : await redisCache(config.cache.url, config.cache.ttlMs);
+  let session: ModelSession | undefined;
+  let cache: PredictionCache | null = null;
+  try {
+    session = await loadModelSession(config.precision, { worker: true, spec: { ...DEFAULT_MLP, widths } });
+    if (config.cache?.kind === 'memory') cache = memoryCache(config.cache.maxEntries, config.cache.ttlMs);
+    else if (config.cache?.kind === 'redis') cache = await redisCache(config.cache.url, config.cache.ttlMs);
+  } catch (error) {
+    // Release what did start, so a failed start leaves no thread or timer keeping the process alive.
+    await session?.close();
+    await tracing.shutdown();
+    throw error;
+  }
+  return listen(config, tracing, session, cache);
+}
+
+async function listen(config: ServiceConfig, tracing: TracingHandle, session: ModelSession, cache: PredictionCache | null): Promise<RunningService> {
   const tracer = createInferenceTracer({
     model: MODEL_NAME,
     version: MODEL_VERSION,

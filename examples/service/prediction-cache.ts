@@ -36,12 +36,32 @@ export function memoryCache(maxEntries: number, ttlMs: number): PredictionCache 
   };
 }
 
-/** A Redis-backed cache (`SET key value PX ttl`); connects before resolving. */
+/** Connection attempts before a Redis that never answered counts as down at start-up. */
+const START_ATTEMPTS = 5;
+
+/** A Redis-backed cache (`SET key value PX ttl`); connects before resolving, rejects when Redis cannot be reached. */
 export async function redisCache(url: string, ttlMs: number): Promise<PredictionCache> {
-  const client = createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(retries * 100, 2000) } });
+  let connected = false;
+  const client = createClient({
+    url,
+    socket: {
+      // Fail fast at start-up (a wrong URL is a configuration error); once up, keep reconnecting.
+      reconnectStrategy: (retries) => (connected ? Math.min(retries * 100, 2000) : retries >= START_ATTEMPTS ? new Error(`gave up after ${START_ATTEMPTS} connection attempts`) : 100),
+    },
+  });
   // Without an error listener the client would throw on a lost connection.
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    try {
+      client.destroy();
+    } catch {
+      // Already closed by the failed connect.
+    }
+    throw new Error(`cannot reach Redis at ${url}: ${(error as Error).message}`);
+  }
+  connected = true;
   const prefix = 'latency-doctor:prediction:';
   return {
     kind: 'redis',
