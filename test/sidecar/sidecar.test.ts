@@ -142,18 +142,37 @@ describe('sidecar against the fake nvidia-smi', () => {
   }, 30_000);
 
   it('serves the last good sample marked stale while collection is wedged, then recovers', async () => {
-    const s = await start({ FAKE_NVSMI_MODE: 'hang-after', FAKE_NVSMI_ARG: '3' });
+    // The first child wedges after 3 passes; the restarted one needs 4 s for its first row (within
+    // the startup allowance), so there is a stale phase between the two.
+    const wedge = join(mkdtempSync(join(tmpdir(), 'ld-wedge-')), 'wedged');
+    const s = await start({ FAKE_NVSMI_MODE: 'hang-after', FAKE_NVSMI_ARG: '3', FAKE_NVSMI_WEDGE: wedge, FAKE_NVSMI_RECOVER_MS: '4000' }, { startupAllowanceMs: 6000 });
     await waitFor('first samples', () => (s.sidecar.collector.snapshot().samplesCollected >= 3 ? true : undefined));
-    await waitFor('stale', async () => ((await s.value('gpu_sidecar_sample_stale')) === 1 ? true : undefined), 10_000);
-    // Still the last good values, and says so.
-    expect(await s.value(H100_TEMP)).toBe(59);
-    expect(await s.value('gpu_sidecar_collect_success')).toBe(0);
-    expect(await s.value('gpu_sidecar_sample_age')).toBeGreaterThan(0.6);
-    const health = await fetch(`${s.sidecar.url}/healthz`);
-    expect(health.status).toBe(503);
+    const text = await waitFor('stale', async () => {
+      const t = await s.metrics();
+      return /^gpu_sidecar_sample_stale 1$/m.test(t) ? t : undefined;
+    }, 10_000);
+    // Still the last good values, and says so (all read from one answer).
+    expect(text).toContain(`${H100_TEMP} 59`);
+    expect(text).toMatch(/^gpu_sidecar_collect_success 0$/m);
+    expect(Number(/^gpu_sidecar_sample_age (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(0.6);
     // The watchdog restarts the child, which delivers fresh rows again.
-    await waitFor('fresh again', async () => ((await s.value('gpu_sidecar_sample_stale')) === 0 ? true : undefined), 15_000);
+    await waitFor('fresh again', async () => ((await s.value('gpu_sidecar_sample_stale')) === 0 ? true : undefined), 20_000);
     expect(streams(s.log).length).toBeGreaterThanOrEqual(2);
+    expect(s.sidecar.collector.snapshot().failures.timeout).toBeGreaterThanOrEqual(1);
+    rmSync(join(wedge, '..'), { recursive: true, force: true });
+  }, 40_000);
+
+  it('/healthz answers 503 while the served sample is stale', async () => {
+    const wedge = join(mkdtempSync(join(tmpdir(), 'ld-wedge-')), 'wedged');
+    // After the first child wedges, the restarted one stays silent (within its long startup allowance).
+    const s = await start({ FAKE_NVSMI_MODE: 'hang-after', FAKE_NVSMI_ARG: '2', FAKE_NVSMI_WEDGE: wedge, FAKE_NVSMI_RECOVER_MS: '60000' }, { startupAllowanceMs: 60_000 });
+    const health = await waitFor('a stale 503', async () => {
+      const res = await fetch(`${s.sidecar.url}/healthz`);
+      const body = (await res.json()) as { status: string; stale: boolean };
+      return res.status === 503 ? body : undefined;
+    }, 15_000);
+    expect(health).toMatchObject({ status: 'stale', stale: true });
+    rmSync(join(wedge, '..'), { recursive: true, force: true });
   }, 30_000);
 
   it('NVML error exit (18, message on stdout): counted with its text and exit code, never a crash', async () => {
