@@ -155,7 +155,8 @@ export class Collector {
   }
 
   private isStale(nowMs: number): boolean {
-    if (this.latest === undefined) return this.mode !== 'starting';
+    // Nothing served yet is not stale: /healthz tells `starting` from `failing` by the failure count.
+    if (this.latest === undefined) return false;
     return nowMs - this.latestAtMs > this.staleAfterMs;
   }
 
