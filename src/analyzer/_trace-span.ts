@@ -41,7 +41,21 @@ export function unionLength(intervals: Interval[]): number {
     const only = intervals[0]!;
     return Math.max(0, only[1] - only[0]);
   }
-  intervals.sort((a, b) => a[0] - b[0]);
+  if (intervals.length <= 16) {
+    // Insertion sort: requests have a handful of phase intervals, and Array#sort's comparator
+    // calls cost more than the sorting itself at that size.
+    for (let i = 1; i < intervals.length; i++) {
+      const item = intervals[i]!;
+      let j = i - 1;
+      while (j >= 0 && intervals[j]![0] > item[0]) {
+        intervals[j + 1] = intervals[j]!;
+        j--;
+      }
+      intervals[j + 1] = item;
+    }
+  } else {
+    intervals.sort((a, b) => a[0] - b[0]);
+  }
   let total = 0;
   let curStart = intervals[0]![0];
   let curEnd = intervals[0]![1];
