@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeClockEventMask, encodeClockEventMask, maskToNumber } from '../../src/sidecar/clock-events.js';
 import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError } from '../../src/sidecar/query-fields.js';
 import { parseNumber, parsePstate, presentText } from '../../src/sidecar/values.js';
 import type { GpuState } from '../../src/model/gpu.js';
-import { CSV_HELP, fakeEnv, fixture, fixtures, runFake } from './support.js';
+import { CSV_HELP, fakeEnv, fixture, fixtures, mapLimited, runFake, runFakeAsync } from './support.js';
 
 const helpCache = new Map<string, string>();
 /** `--help-query-gpu` as the fake answers it for a help source (capture or help__ file). */
@@ -17,19 +17,48 @@ function helpFrom(source: Readonly<Record<string, string>>): string {
 const captureHelp = (capture: string) => ({ FAKE_NVSMI_CAPTURE: fixture(capture) });
 const helpOf = (capture: string) => helpFrom(captureHelp(capture));
 
-/** Decodes what the fake answers for our own query plan, from a capture section or a csv__ file. */
-function decodeVia(helpSource: Readonly<Record<string, string>>, settings: Record<string, string>): GpuState {
+function planFields(helpSource: Readonly<Record<string, string>>): string[] {
   const plan = planQuery(parseHelpQueryGpu(helpFrom(helpSource)));
   // Streamed and static fields in one query (the decoder takes any field list; name stays last).
-  const fields = [...plan.fields, ...plan.staticFields.filter((f) => !plan.fields.includes(f))];
+  return [...plan.fields, ...plan.staticFields.filter((f) => !plan.fields.includes(f))];
+}
+const queryArgs = (fields: readonly string[]) => [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'];
+const queryCache = new Map<string, string>();
+
+/** Decodes what the fake answers for our own query plan, from a capture section or a csv__ file. */
+function decodeVia(helpSource: Readonly<Record<string, string>>, settings: Record<string, string>): GpuState {
+  const fields = planFields(helpSource);
   expect(fields.at(-1)).toBe('name');
-  const out = runFake([`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], fakeEnv('decode', { ...helpSource, ...settings }));
+  const env = { ...helpSource, ...settings };
+  const out = queryCache.get(JSON.stringify(env)) ?? runFake(queryArgs(fields), fakeEnv('decode', env));
   const lines = out.trim().split('\n');
   expect(lines).toHaveLength(1);
   const result = decodeQueryRow(lines[0] ?? '', fields);
   if (!result.ok) throw new Error(result.detail);
   return result.row.gpu;
 }
+
+// Every fake answer the tests below need, fetched up front a few at a time (each is a Node start).
+const HELP_SOURCES: Array<Record<string, string>> = [
+  ...fixtures('capture__').map(captureHelp),
+  ...fixtures('help__').map((h) => ({ FAKE_NVSMI_HELP: fixture(h) })),
+];
+const QUERY_CASES: Array<[Record<string, string>, Record<string, string>]> = [
+  ...fixtures('capture__').flatMap((c): Array<[Record<string, string>, Record<string, string>]> => [
+    [captureHelp(c), { FAKE_NVSMI_SECTIONS: 'idle' }],
+    [captureHelp(c), { FAKE_NVSMI_SECTIONS: 'load' }],
+  ]),
+  ...fixtures('csv__').map((csv): [Record<string, string>, Record<string, string>] => [{ ...(CSV_HELP[csv] ?? {}) }, { FAKE_NVSMI_CSV: fixture(csv) }]),
+];
+beforeAll(async () => {
+  await mapLimited(HELP_SOURCES, 4, async (source) => {
+    helpCache.set(JSON.stringify(source), await runFakeAsync(['--help-query-gpu'], fakeEnv('decode', { ...source })));
+  });
+  await mapLimited(QUERY_CASES, 4, async ([helpSource, settings]) => {
+    const env = { ...helpSource, ...settings };
+    queryCache.set(JSON.stringify(env), await runFakeAsync(queryArgs(planFields(helpSource)), fakeEnv('decode', env)));
+  });
+}, 120_000);
 
 describe('cell values', () => {
   it('treats every nvidia-smi sentinel and the empty cell as absent, never 0', () => {

@@ -2,7 +2,7 @@
  * Shared helpers of the sidecar tests: fixture paths, the fake nvidia-smi on PATH, and a check
  * that no process a test started outlives it.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,25 @@ export function fakeEnv(marker: string, settings: Record<string, string> = {}): 
 /** Runs the fake once (synchronously; tests only). */
 export function runFake(args: readonly string[], env: NodeJS.ProcessEnv): string {
   return execFileSync(FAKE_NVIDIA_SMI, args, { env, encoding: 'utf8' });
+}
+
+/** Runs the fake once, asynchronously (so independent calls can overlap). */
+export function runFakeAsync(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => execFile(FAKE_NVIDIA_SMI, args, { env, encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+}
+
+/** Maps `items` through `task` with at most `limit` running at once. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** PIDs of live processes whose environment carries `LD_TEST_MARKER=marker`. */
