@@ -13,8 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pc from 'picocolors';
-import type { FixId } from '../src/semconv.js';
-import type { Recommendation } from '../src/model/diagnosis.js';
+import { serviceFlagsForFix } from './scenarios/apply-fix.js';
 import { killAllChildren, REPO_ROOT } from './scenarios/child-processes.js';
 import { runConfiguration, type RunOutcome } from './scenarios/run-scenario.js';
 import type { LoadProfile, RunConfig } from './scenarios/scenario-matrix.js';
@@ -46,25 +45,6 @@ function printAnalyzerReport(files: readonly string[]): void {
   });
   process.stdout.write(cli.stdout.split('\n').map((line) => `  ${line}`).join('\n'));
   if (cli.status !== 0 && cli.stderr) console.log(pc.yellow(`  latency-doctor analyze exited with ${cli.status}: ${cli.stderr.trim()}`));
-}
-
-/** Service flags that apply `fix`, taking parameters from the recommendation's snippet where it gives them. */
-export function serviceFlagsForFix(fix: FixId | 'insufficient-data' | null | undefined, recommendation: Recommendation | undefined): string[] | undefined {
-  switch (fix) {
-    case 'dynamic-batching': {
-      const code = recommendation?.nextStep.snippet?.code ?? '';
-      const delay = /max_queue_delay_microseconds\s*:\s*(\d+)/.exec(code)?.[1];
-      const preferred = [...(/preferred_batch_size\s*:\s*\[([^\]]*)\]/.exec(code)?.[1] ?? '').matchAll(/\d+/g)].map((m) => Number(m[0]));
-      const maxBatch = Math.max(CLIENTS, ...preferred);
-      return ['--batching', '--max-batch-size', String(maxBatch), '--max-queue-delay-us', delay ?? '1000'];
-    }
-    case 'quantization':
-      return ['--precision', 'int8'];
-    case 'scale-and-cache':
-      return ['--cache', 'memory'];
-    default:
-      return undefined;
-  }
 }
 
 function row(label: string, before: number, after: number, unit: string, better: 'lower' | 'higher'): string {
@@ -115,7 +95,7 @@ async function main(): Promise<void> {
   const diagnosis = before.diagnosis;
   const primary = diagnosis?.primary;
   const recommendation = diagnosis?.recommendations.find((r) => r.fix === primary);
-  const fixFlags = serviceFlagsForFix(primary, recommendation);
+  const fixFlags = serviceFlagsForFix(primary, recommendation, CLIENTS);
   if (fixFlags === undefined) {
     console.log(pc.yellow(`\n  The diagnosis was ${String(primary)}; this demo knows how to apply dynamic-batching, quantization and scale-and-cache. Stopping here.`));
     process.exitCode = 1;

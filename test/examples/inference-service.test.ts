@@ -72,6 +72,16 @@ describe('example inference service (in-process, real model, real tracer)', () =
     for (const phase of ['serialize', 'preprocess', 'queue', 'compute', 'postprocess']) expect(text).toMatch(new RegExp(`${phaseMetric}_count\\{[^}]*inference_phase="${phase}"`));
   });
 
+  it('drives an open-loop arrival rate whatever the responses do', async () => {
+    const load = await runLoad({ url: service.url, mode: { kind: 'open', ratePerS: 100, maxInFlight: 64 }, durationMs: 1000, payload: { encoding: 'json', seed: 4 } });
+    expect(load.errors).toBe(0);
+    // 100 arrivals per second for one second, give or take timer slack on a busy box.
+    expect(load.requests + load.skipped).toBeGreaterThanOrEqual(80);
+    expect(load.requests + load.skipped).toBeLessThanOrEqual(101);
+    expect(load.latencyMs.p50).toBeGreaterThan(0);
+    expect(load.latencyMs.p99).toBeGreaterThanOrEqual(load.latencyMs.p50);
+  });
+
   it('records every server-side phase, the batch size and the input hash, and the analyzer reads them back', async () => {
     await service.close();
     const lines = readFileSync(traceFile, 'utf8').trim().split('\n');

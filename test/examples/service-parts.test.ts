@@ -11,6 +11,8 @@ import { ConfigError, parseServiceArgs } from '../../examples/service/service-co
 import { PayloadSource } from '../../examples/loadgen/payloads.js';
 import { startInferenceService, type PredictionResponse } from '../../examples/service/inference-service.js';
 import { percentile } from '../../examples/loadgen/latency-summary.js';
+import { serviceFlagsForFix } from '../../examples/scenarios/apply-fix.js';
+import type { Recommendation } from '../../src/model/diagnosis.js';
 
 function image(side: number, channels = 3): ImageInput {
   const data = new Float32Array(channels * side * side);
@@ -278,5 +280,35 @@ describe('prediction cache', () => {
         await cache.close();
       }
     });
+  });
+});
+
+describe('applying a verdict to the example service', () => {
+  const batching: Recommendation = {
+    fix: 'dynamic-batching',
+    title: 'Enable dynamic batching',
+    confidence: 0.9,
+    effort: 'config',
+    evidence: [],
+    exampleTraceIds: [],
+    nextStep: {
+      text: 'Enable the dynamic batcher.',
+      snippet: { language: 'protobuf', code: 'max_batch_size: 16\ndynamic_batching {\n  max_queue_delay_microseconds: 750\n}' },
+    },
+  };
+
+  it('takes the batch size and queue delay from the Triton snippet', () => {
+    expect(serviceFlagsForFix('dynamic-batching', batching, 32)).toEqual(['--batching', '--max-batch-size', '16', '--max-queue-delay-us', '750']);
+  });
+
+  it('falls back to the concurrency and 1 ms without a snippet', () => {
+    expect(serviceFlagsForFix('dynamic-batching', undefined, 8)).toEqual(['--batching', '--max-batch-size', '8', '--max-queue-delay-us', '1000']);
+  });
+
+  it('maps quantization and caching to their flags, and refuses what needs more than a flag', () => {
+    expect(serviceFlagsForFix('quantization', undefined, 1)).toEqual(['--precision', 'int8']);
+    expect(serviceFlagsForFix('scale-and-cache', undefined, 1)).toEqual(['--cache', 'memory']);
+    expect(serviceFlagsForFix('optimized-runtime', undefined, 1)).toBeUndefined();
+    expect(serviceFlagsForFix(null, undefined, 1)).toBeUndefined();
   });
 });
