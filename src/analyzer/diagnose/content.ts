@@ -249,7 +249,7 @@ export function driftNextStep(cause: string, phase: string): NextStep {
     default:
       return {
         text: `The rise is largest in ${phase}. Record GPU samples with the latency-doctor sidecar during the run to tell thermal/power throttling from memory growth, and watch host RSS and GC pauses for host-side phases.`,
-        snippet: { language: 'shell', code: 'latency-doctor sidecar --out gpu-samples.jsonl' },
+        snippet: { language: 'shell', code: 'latency-doctor sidecar --samples-file gpu-samples.jsonl' },
       };
   }
 }
