@@ -71,7 +71,15 @@ function printComparison(before: RunOutcome, after: RunOutcome): void {
   console.log(pc.dim(`  ${'mean batch size'.padEnd(22)}${batch(before).padStart(9)}${batch(after).padStart(9)}`));
 }
 
+/** Progress of a load run: one updating line on a terminal, a line every 2 s otherwise. */
+function progress(completed: number, elapsedMs: number): void {
+  const text = `  … ${(elapsedMs / 1000).toFixed(0)} s, ${completed} requests`;
+  if (process.stdout.isTTY) process.stdout.write(`\r${pc.dim(text)}`);
+  else if (Math.round(elapsedMs / 1000) % 2 === 0) console.log(pc.dim(text));
+}
+
 function describeRun(outcome: RunOutcome): void {
+  if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
   const l = outcome.load;
   note(`${l.requests} requests in ${l.durationS.toFixed(1)} s: ${l.throughputRps.toFixed(0)} req/s, p50 ${l.latencyMs.p50.toFixed(1)} ms, p99 ${l.latencyMs.p99.toFixed(1)} ms, ${l.errors} errors`);
 }
@@ -87,7 +95,7 @@ async function main(): Promise<void> {
 
   step(`1/4  Bottlenecked service (fp32, no batching) under ${CLIENTS} concurrent clients for ${PROFILE.durationS} s`);
   note('starting the service (the first start builds the model, a few seconds)');
-  const before = await runConfiguration(BOTTLENECKED, PROFILE, join(dir, 'before'));
+  const before = await runConfiguration(BOTTLENECKED, PROFILE, join(dir, 'before'), progress);
   describeRun(before);
 
   step('2/4  latency-doctor analyze');
@@ -104,7 +112,7 @@ async function main(): Promise<void> {
   note(`primary verdict: ${primary}; applying it as: ${fixFlags.join(' ')}`);
 
   step(`3/4  Same load against the service with the fix applied`);
-  const after = await runConfiguration({ service: [...BOTTLENECKED.service, ...fixFlags], load: BOTTLENECKED.load }, PROFILE, join(dir, 'after'));
+  const after = await runConfiguration({ service: [...BOTTLENECKED.service, ...fixFlags], load: BOTTLENECKED.load }, PROFILE, join(dir, 'after'), progress);
   describeRun(after);
   const afterVerdict = after.diagnosis?.primary;
   note(`after the fix, latency-doctor says: ${afterVerdict === null ? 'nothing stands out any more' : (after.diagnosis?.headline ?? 'no diagnosis')}`);
