@@ -53,38 +53,50 @@ function gainLine(r: Recommendation): string | undefined {
   return `Expected: ${metric} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
 }
 
-/** Render one model's diagnosis as terminal lines. */
+/** Render one model's diagnosis as terminal lines: the verdict, then the details. */
 export function renderDiagnosisText(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
+  return [...renderVerdictText(d, options), ...renderDiagnosisDetails(d, options)];
+}
+
+/**
+ * The verdict alone (heading and one-sentence headline), so the report can put it above the
+ * phase table and keep both on the first screen.
+ */
+export function renderVerdictText(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
+  const c = pc.createColors(options.color ?? false);
+  const width = options.width ?? 80;
+  const label = d.primary === null ? c.green('nothing stands out') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(c.bold(d.primary));
+  // The SLO verdict and any failed validity assumption are part of the headline.
+  return [`${c.bold('Diagnosis')}${options.named ? ` (${d.model})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
+}
+
+/** Everything after the verdict: evidence, expected gain, next step, examples, alternatives, `--explain`. */
+export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
   const c = pc.createColors(options.color ?? false);
   const width = options.width ?? 80;
   const out: string[] = [];
-  const label = d.primary === null ? c.green('nothing stands out') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(c.bold(d.primary));
-  out.push(`${c.bold('Diagnosis')}${options.named ? ` (${d.model})` : ''}: ${label}`);
-  out.push(...wrap(d.headline, width, '  '));
-  // The SLO verdict is part of the headline whenever an SLO was given.
-  // The failed validity assumptions are spelled out in the headline.
   const [top, ...rest] = d.recommendations;
   if (top) {
-    out.push('', `  ${c.bold('Why')} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);
-    for (const e of top.evidence) out.push(...wrap(e.text, width, '       ', '     • '));
+    out.push(`${c.bold('Why')}${options.named ? ` (${d.model})` : ''} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);
+    for (const e of top.evidence) out.push(...wrap(e.text, width, '    ', '  • '));
     const gain = gainLine(top);
-    if (gain) out.push(...wrap(gain, width, '       ', '     '));
-    out.push(...wrap(`Next step: ${top.nextStep.text}`, width, '       ', '     '));
+    if (gain) out.push(...wrap(gain, width, '    ', '  '));
+    out.push(...wrap(`Next step: ${top.nextStep.text}`, width, '    ', '  '));
     if (top.nextStep.snippet) {
       out.push('');
-      for (const line of top.nextStep.snippet.code.split('\n')) out.push(c.cyan(`       ${line}`));
+      for (const line of top.nextStep.snippet.code.split('\n')) out.push(c.cyan(`    ${line}`));
       out.push('');
     }
-    if (top.exampleTraceIds.length > 0) out.push(...wrap(`Example traces: ${top.exampleTraceIds.join(' ')}`, width, '       ', '     '));
+    if (top.exampleTraceIds.length > 0) out.push(...wrap(`Example traces: ${top.exampleTraceIds.join(' ')}`, width, '    ', '  '));
   }
-  if (d.tail) out.push(...wrap(`Tail: ${d.tail.text}.${d.tail.exampleTraceIds.length > 0 ? ` Slowest examples: ${d.tail.exampleTraceIds.join(' ')}` : ''}`, width, top ? '     ' : '    ', top ? '     ' : '  '));
+  if (d.tail) out.push(...wrap(`Tail: ${d.tail.text}.${d.tail.exampleTraceIds.length > 0 ? ` Slowest examples: ${d.tail.exampleTraceIds.join(' ')}` : ''}`, width, '    ', '  '));
   if (rest.length > 0) {
-    out.push('', `  ${c.bold('Also consider')}`);
+    out.push('', c.bold('Also consider'));
     rest.forEach((r, i) => {
       const gain = r.estimatedGain ? `; ${r.estimatedGain.metric.replace(/_ms$/, '')} ${fmt(r.estimatedGain.currentValue)} → ${fmt(r.estimatedGain.expectedValue)} ms` : '';
-      out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '       ', '    '));
+      out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '    ', '  '));
       const first = r.evidence[0];
-      if (first) out.push(...wrap(first.text, width, '       ', '       '));
+      if (first) out.push(...wrap(first.text, width, '    ', '    '));
     });
   }
   if (options.explain) out.push('', ...renderExplain(d, { color: options.color ?? false, width }));

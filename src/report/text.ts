@@ -1,18 +1,18 @@
 /**
  * @module report/text
- * The terminal report: what was read, how many requests, over which window, and per model a
- * phase table (p50/p95/p99/max in ms and share of end-to-end time) with e2e percentiles below it.
+ * The terminal report. The first screen holds what the on-call engineer needs: requests and
+ * window, then per model the verdict and the phase table (p50/p95/p99/max in ms and share of
+ * end-to-end time, e2e below it); the evidence, next step, files and warnings follow.
  * Fits 80 columns; colour only when the caller says the output is a terminal.
  */
 import pc from 'picocolors';
-import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
+import type { AnalysisResult } from '../analyzer/index.js';
 import type { GenericReport, OperationTime } from '../analyzer/generic.js';
-import type { Diagnosis } from '../model/diagnosis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { bar, fit, formatCount, formatMs, formatName, formatShare, formatWindow, truncate } from './_format.js';
-import { renderDiagnosisText } from './diagnosis-text.js';
+import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 
 /** Options of the text report. */
 export interface TextReportOptions {
@@ -40,10 +40,15 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     out.push(`Window  ${formatWindow(result.window.startNs, result.window.endNs)}, ${result.overall.throughputRps.toFixed(1)} req/s`);
   }
 
-  // ── Diagnosis first (report/diagnosis-text), one block per diagnosed model. ──
-  const diagnosed = result.models.filter((m): m is ModelAnalysis & { diagnosis: Diagnosis } => m.diagnosis !== undefined);
-  for (const m of diagnosed) {
-    out.push('', ...renderDiagnosisText(m.diagnosis, { color: options.color ?? false, explain: options.explain ?? false, named: diagnosed.length > 1 }));
+  // First screen: per model the verdict and the phase table; the evidence and next step follow.
+  const named = result.models.filter((m) => m.diagnosis !== undefined).length > 1;
+  const diagnosisOptions = { color: options.color ?? false, explain: options.explain ?? false, named };
+  for (const m of result.models) {
+    if (m.diagnosis) out.push('', ...renderVerdictText(m.diagnosis, diagnosisOptions));
+    out.push('', ...modelSection(m.summary, c));
+  }
+  for (const m of result.models) {
+    if (m.diagnosis) out.push('', ...renderDiagnosisDetails(m.diagnosis, diagnosisOptions));
   }
 
   out.push('', c.bold('Files'));
@@ -54,8 +59,6 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
   }
-
-  for (const m of result.models) out.push('', ...modelSection(m.summary, c));
 
   if (result.requests === 0) {
     out.push('');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeSpans } from '../../src/analyzer/index.js';
+import { analyzeFiles, analyzeSpans } from '../../src/analyzer/index.js';
 import type { AnalysisResult } from '../../src/analyzer/index.js';
 import { renderText } from '../../src/report/text.js';
 import { renderJson, toJsonReport } from '../../src/report/json.js';
@@ -77,6 +77,15 @@ describe('text report', () => {
     expect(text.indexOf('Diagnosis: dynamic-batching')).toBeGreaterThan(0);
     expect(text.indexOf('Diagnosis')).toBeLessThan(text.indexOf('Files'));
     expect(text).toContain('Queue wait dominates.');
+  });
+
+  it('puts the verdict and the whole phase table on the first screen, evidence after', async () => {
+    const text = renderText(await analyzeFiles(['examples/traces/inference-demo.otlp.jsonl']));
+    const firstScreen = text.split('\n').slice(0, 24).join('\n');
+    expect(firstScreen).toMatch(/^Diagnosis: \S+/m);
+    expect(firstScreen).toMatch(/^ {2}queue\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
+    expect(firstScreen).toMatch(/^ {2}end-to-end\s+[\d.]+/m);
+    expect(text.indexOf('Why')).toBeGreaterThan(text.indexOf('end-to-end'));
   });
 
   it('reports operations by critical path and self time for traces outside the convention', async () => {
