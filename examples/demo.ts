@@ -27,6 +27,7 @@ const BOTTLENECKED: RunConfig = {
 };
 
 let interrupted = false;
+const stopLoad = new AbortController();
 
 function step(text: string): void {
   console.log(`\n${pc.bold(pc.cyan('▶'))} ${pc.bold(text)}`);
@@ -95,7 +96,8 @@ async function main(): Promise<void> {
 
   step(`1/4  Bottlenecked service (fp32, no batching) under ${CLIENTS} concurrent clients for ${PROFILE.durationS} s`);
   note('starting the service (the first start builds the model, a few seconds)');
-  const before = await runConfiguration(BOTTLENECKED, PROFILE, join(dir, 'before'), progress);
+  const before = await runConfiguration(BOTTLENECKED, PROFILE, join(dir, 'before'), progress, stopLoad.signal);
+  if (interrupted) return;
   describeRun(before);
 
   step('2/4  latency-doctor analyze');
@@ -111,8 +113,10 @@ async function main(): Promise<void> {
   }
   note(`primary verdict: ${primary}; applying it as: ${fixFlags.join(' ')}`);
 
+  if (interrupted) return;
   step(`3/4  Same load against the service with the fix applied`);
-  const after = await runConfiguration({ service: [...BOTTLENECKED.service, ...fixFlags], load: BOTTLENECKED.load }, PROFILE, join(dir, 'after'), progress);
+  const after = await runConfiguration({ service: [...BOTTLENECKED.service, ...fixFlags], load: BOTTLENECKED.load }, PROFILE, join(dir, 'after'), progress, stopLoad.signal);
+  if (interrupted) return;
   describeRun(after);
   const afterVerdict = after.diagnosis?.primary;
   note(`after the fix, latency-doctor says: ${afterVerdict === null ? 'nothing stands out any more' : (after.diagnosis?.headline ?? 'no diagnosis')}`);
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
 
 process.once('SIGINT', () => {
   interrupted = true;
+  stopLoad.abort();
   killAllChildren();
   console.log(pc.yellow('\ninterrupted; every child process was stopped'));
   process.exitCode = 130;

@@ -34,6 +34,8 @@ export interface LoadOptions {
   readonly warmupMs?: number;
   /** Inputs: size, encoding, share of repeats. */
   readonly payload?: PayloadOptions;
+  /** Stops the run early (no new requests; those in flight finish). */
+  readonly signal?: AbortSignal;
   /** Called about once a second with requests completed so far. */
   readonly onProgress?: (completed: number, elapsedMs: number) => void;
 }
@@ -99,7 +101,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const hardStopAt = measureFrom + 5 * options.durationMs;
   const plannedStopAt = measureFrom + options.durationMs;
   let measuredDone = 0;
-  const keepGoing = (now: number): boolean => now < plannedStopAt || (measuredDone < minRequests && now < hardStopAt);
+  const keepGoing = (now: number): boolean =>
+    options.signal?.aborted !== true && (now < plannedStopAt || (measuredDone < minRequests && now < hardStopAt));
   const latencies: number[] = [];
   let errors = 0;
   let skipped = 0;

@@ -36,7 +36,7 @@ export class ScenarioError extends Error {
 /** A service started for one run, waiting for its load. */
 export interface PreparedRun {
   /** Drives the load for the profile's duration, stops the service, analyses both trace files. */
-  run(profile: LoadProfile, onProgress?: (completed: number, elapsedMs: number) => void): Promise<RunOutcome>;
+  run(profile: LoadProfile, onProgress?: (completed: number, elapsedMs: number) => void, signal?: AbortSignal): Promise<RunOutcome>;
   /** Stops the service without running (when a sibling run failed). */
   abort(): Promise<void>;
 }
@@ -62,7 +62,7 @@ export async function prepareConfiguration(config: RunConfig, traceDir?: string)
       await started.stop();
       cleanup();
     },
-    async run(profile, onProgress) {
+    async run(profile, onProgress, signal) {
       let load: LoadResult;
       // The client runs in this process (its own event loop, apart from the service's), with its own spans file.
       const tracing = setupTracing({ serviceName: 'example-load-generator', exporter: { file: clientTrace }, metrics: false });
@@ -75,6 +75,7 @@ export async function prepareConfiguration(config: RunConfig, traceDir?: string)
           minRequests: profile.minRequests,
           payload: config.load.payload,
           ...(onProgress !== undefined ? { onProgress } : {}),
+          ...(signal !== undefined ? { signal } : {}),
         });
       } finally {
         await tracing.shutdown();
@@ -94,8 +95,9 @@ export async function runConfiguration(
   profile: LoadProfile,
   traceDir?: string,
   onProgress?: (completed: number, elapsedMs: number) => void,
+  signal?: AbortSignal,
 ): Promise<RunOutcome> {
-  return (await prepareConfiguration(config, traceDir)).run(profile, onProgress);
+  return (await prepareConfiguration(config, traceDir)).run(profile, onProgress, signal);
 }
 
 /**
