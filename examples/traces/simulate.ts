@@ -9,6 +9,7 @@
 import type { SynthSpan } from '../../test/support/synth.js';
 import { ATTR, ROLE_CLIENT } from '../../src/semconv.js';
 import type { Phase } from '../../src/semconv.js';
+import { seededRandom } from '../model/seeded-random.js';
 
 /** Parameters of the simulated run. */
 export interface SimulationOptions {
@@ -26,17 +27,6 @@ export interface SimulationOptions {
   readonly traceOffset?: number;
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODEL = 'resnet50';
 const SERVER = 'inference-api';
@@ -45,7 +35,7 @@ const ROUTE = `POST /v2/models/${MODEL}/infer`;
 
 /** Simulates the run and returns its spans, in the order an exporter would see them end. */
 export function simulate(options: SimulationOptions = {}): SynthSpan[] {
-  const random = mulberry32(options.seed ?? 7);
+  const random = seededRandom(options.seed ?? 7);
   const n = options.requests ?? 220;
   const rate = options.arrivalRps ?? 95;
   const computeMean = options.computeMs ?? 8.5;

@@ -3,18 +3,8 @@ import { summarize, summarizeByModel } from '../../src/analyzer/measure.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import type { Phase } from '../../src/semconv.js';
 import { EPOCH_NS } from './_spans.js';
+import { seededRandom as rng } from '../../examples/model/seeded-random.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function timing(i: number, phases: Partial<Record<Phase, number>>, extra: Partial<RequestTiming> = {}): RequestTiming {
   const covered = Object.values(phases).reduce((a, b) => a + b, 0);

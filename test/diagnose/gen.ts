@@ -8,6 +8,7 @@ import { PHASES } from '../../src/semconv.js';
 import type { Phase, PhaseOrOther } from '../../src/semconv.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import type { ModelSummary, Percentiles, PhaseSummary } from '../../src/model/summary.js';
+import { seededRandom as rng } from '../../examples/model/seeded-random.js';
 
 /** A value per request: a constant mean (jittered ±15%), or a function of the request. */
 export type Draw = number | ((ctx: { i: number; frac: number; rand: () => number }) => number);
@@ -36,17 +37,6 @@ export interface GenSpec {
   idOffset?: number;
 }
 
-/** Mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Exponentially distributed draw with the given mean (heavy-ish tail, like a queue). */
 export function exp(meanMs: number): Draw {
