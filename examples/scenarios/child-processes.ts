@@ -1,20 +1,18 @@
 /**
  * @module examples/scenarios/child-processes
- * Runs the example service and the load generator as child processes (two processes, as in
- * production: the client's event loop never shares a thread with the server's model) and
- * makes sure none outlives its parent: every child is tracked, killed on exit and on
- * SIGINT/SIGTERM, and the service also stops by itself when its stdin (our pipe) closes.
+ * Runs the example service as a child process (the load generator stays in the parent, so the
+ * client's event loop never shares a thread with the server's) and makes sure no child outlives
+ * its parent: every child is tracked and killed on exit (and by `killAllChildren` from SIGINT
+ * handlers), and the service also stops by itself when its stdin (our pipe) closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from '../loadgen/load-generator.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root: children run from here so `--import tsx` resolves. */
 export const REPO_ROOT = join(here, '..', '..');
 const SERVICE_MAIN = join(here, '..', 'service', 'main.ts');
-const LOADGEN_MAIN = join(here, '..', 'loadgen', 'main.ts');
 
 /** A child that failed to start or to finish. */
 export class ChildProcessError extends Error {
@@ -111,37 +109,6 @@ export function startServiceProcess(args: readonly string[], env: NodeJS.Process
             },
           });
         }
-      }
-    });
-  });
-}
-
-/** Runs `examples/loadgen/main.ts --json` with `args` to completion and returns its result. */
-export function runLoadProcess(args: readonly string[]): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOADGEN_MAIN, '--json', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0) {
-        reject(new ChildProcessError(`load generator exited with code ${code}: ${stderr.trim()}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(line) as LoadResult);
-      } catch {
-        reject(new ChildProcessError(`load generator printed no result: ${stdout.slice(-500)} ${stderr.trim()}`));
       }
     });
   });
