@@ -169,7 +169,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
       return { summary, diagnosis: diagnose(input, diagnoseOptions) };
     })
     .sort((a, b) => b.summary.requests - a.summary.requests || a.summary.model.localeCompare(b.summary.model));
-  const overall = requests.length > 0 ? summarize(models.length === 1 ? models[0]!.summary.model : '(all models)', requests) : undefined;
+  // One model: its summary covers the same requests, so reuse it instead of building every
+  // histogram a second time (about 5% of a large run's CPU).
+  const overall = requests.length === 0 ? undefined : models.length === 1 ? models[0]!.summary : summarize('(all models)', requests);
   const genericReport = generic.report(options.topOperations ?? 10);
   return {
     files: [],
