@@ -13,6 +13,8 @@ import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
 import type { ReadStats } from '../formats/index.js';
 import { DEFAULT_THRESHOLDS, diagnose } from './diagnose/index.js';
 import { summarizeDevice } from './device.js';
+import { latencyTimeline } from './timeline.js';
+import type { TimelineWindow } from './timeline.js';
 import type { TimeWindow } from './device.js';
 import type { DiagnoseOptions } from './diagnose/index.js';
 import { RequestAssembler } from './assemble.js';
@@ -99,6 +101,8 @@ export interface AnalysisResult {
   readonly timings: readonly RequestTiming[];
   /** GPU evidence over the traced window (from GPU sample files), empty without samples. */
   readonly device: readonly DeviceEvidence[];
+  /** e2e latency next to GPU state per time window; empty without GPU samples. */
+  readonly timeline: readonly TimelineWindow[];
 }
 
 /**
@@ -185,6 +189,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     assembly: stats,
     timings: requests,
     device,
+    timeline: latencyTimeline(requests, device),
   };
 }
 

@@ -27,6 +27,28 @@ export interface JsonPercentiles {
   max_ms: number;
 }
 
+/** One time window of the latency/GPU timeline in the JSON report. */
+export interface JsonTimelineWindow {
+  start: string;
+  end: string;
+  requests: number;
+  e2e_p50_ms: number | null;
+  e2e_p99_ms: number | null;
+  gpus: {
+    uuid: string;
+    name: string | null;
+    samples: number;
+    max_temperature_c: number | null;
+    mean_sm_clock_mhz: number | null;
+    sm_clock_max_mhz: number | null;
+    throttled_share: number | null;
+    thermal_throttled_share: number | null;
+    power_throttled_share: number | null;
+    mean_utilization: number | null;
+    memory_used_bytes: number | null;
+  }[];
+}
+
 /** One phase in the JSON report. */
 export interface JsonPhase extends JsonPercentiles {
   /** Σ phase time ÷ Σ e2e time, 0–1. */
@@ -92,6 +114,8 @@ export interface JsonReport {
   generic: { traces: number; spans: number; root_ms: number; by_critical_path: JsonOperation[]; by_self_time: JsonOperation[] } | null;
   assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; unattached_phase_spans: number; clock_skew_requests: number };
   warnings: { file: string | null; location: string | null; message: string; count: number }[];
+  /** e2e latency next to each GPU's state per time window; empty without GPU samples. */
+  timeline: JsonTimelineWindow[];
 }
 
 /** Builds the JSON report object. */
@@ -131,6 +155,26 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
       clock_skew_requests: result.assembly.clockSkewRequests,
     },
     warnings: result.warnings.map((w) => ({ file: w.file ?? null, location: w.location ?? null, message: w.message, count: w.count })),
+    timeline: result.timeline.map((w) => ({
+      start: new Date(w.startMs).toISOString(),
+      end: new Date(w.endMs).toISOString(),
+      requests: w.requests,
+      e2e_p50_ms: w.e2eP50Ms === undefined ? null : round(w.e2eP50Ms),
+      e2e_p99_ms: w.e2eP99Ms === undefined ? null : round(w.e2eP99Ms),
+      gpus: w.gpus.map((g) => ({
+        uuid: g.gpuUuid,
+        name: g.gpuName ?? null,
+        samples: g.samples,
+        max_temperature_c: g.maxTemperatureC ?? null,
+        mean_sm_clock_mhz: g.meanSmClockMhz === undefined ? null : round(g.meanSmClockMhz),
+        sm_clock_max_mhz: g.smClockMaxMhz ?? null,
+        throttled_share: g.throttledShare === undefined ? null : round(g.throttledShare),
+        thermal_throttled_share: g.thermalThrottledShare === undefined ? null : round(g.thermalThrottledShare),
+        power_throttled_share: g.powerThrottledShare === undefined ? null : round(g.powerThrottledShare),
+        mean_utilization: g.meanUtilization === undefined ? null : round(g.meanUtilization),
+        memory_used_bytes: g.memoryUsedBytes ?? null,
+      })),
+    })),
   };
 }
 

@@ -10,6 +10,7 @@ import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { formatCount, formatMs, formatName, formatShare, formatWindow } from './_format.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
+import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 
 /** Renders the analysis as Markdown (ends with a newline). */
 export function renderMarkdown(result: AnalysisResult): string {
@@ -24,6 +25,13 @@ export function renderMarkdown(result: AnalysisResult): string {
   }
 
   for (const m of result.models) out.push(...modelSection(m.summary), '');
+
+  for (const t of timelineTables(result.timeline)) {
+    out.push(`### Latency and GPU over time (${escape(t.gpu)})`, '');
+    out.push(`| ${TIMELINE_HEADERS.join(' | ')} |`, `|${TIMELINE_HEADERS.map(() => '---:').join('|')}|`);
+    for (const row of t.rows) out.push(`| ${row.join(' | ')} |`);
+    out.push('');
+  }
 
   if (result.requests === 0 && result.generic) {
     out.push('No request spans follow the span convention; operations on the critical path instead:', '');

@@ -13,6 +13,7 @@ import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { bar, fit, formatCount, formatMs, formatName, formatShare, formatWindow, truncate } from './_format.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
+import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 
 /** Options of the text report. */
 export interface TextReportOptions {
@@ -49,6 +50,11 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   }
   for (const m of result.models) {
     if (m.diagnosis) out.push('', ...renderDiagnosisDetails(m.diagnosis, diagnosisOptions));
+  }
+  for (const t of timelineTables(result.timeline)) {
+    out.push('', c.bold('Latency and GPU over time') + c.dim(` (${t.gpu})`));
+    out.push(c.dim(`  ${TIMELINE_HEADERS.map((h, i) => (i === 0 ? h.padEnd(7) : h.padStart(i >= 6 ? 10 : 8))).join('')}`));
+    for (const row of t.rows) out.push(`  ${row.map((v, i) => (i === 0 ? v.padEnd(7) : v.padStart(i >= 6 ? 10 : 8))).join('')}`);
   }
 
   out.push('', c.bold('Files'));

@@ -1,0 +1,52 @@
+/**
+ * @module analyzer/timeline
+ * Latency per time window, on the same windows as the GPU evidence, so a report can put a
+ * thermal slowdown and a latency rise on one line.
+ */
+import type { RequestTiming } from '../model/request.js';
+import type { DeviceEvidence, DeviceWindow } from '../model/gpu.js';
+
+/** Requests and e2e latency in one time window, with each GPU's state over the same window. */
+export interface TimelineWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Requests that started inside the window. */
+  readonly requests: number;
+  /** Absent when no request started inside the window. */
+  readonly e2eP50Ms?: number;
+  readonly e2eP99Ms?: number;
+  /** One entry per GPU, in the order of the device evidence. */
+  readonly gpus: readonly (DeviceWindow & { readonly gpuUuid: string; readonly gpuName?: string })[];
+}
+
+/** Nearest-rank quantile of an ascending array (q in 0–1). */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/**
+ * Latency on the device evidence's windows. Empty without device evidence: the windows exist
+ * to line latency up with GPU state, not to replace the diagnosis's own trend test.
+ */
+export function latencyTimeline(requests: readonly RequestTiming[], device: readonly DeviceEvidence[]): TimelineWindow[] {
+  const windows = device[0]?.windows ?? [];
+  if (windows.length === 0) return [];
+  const buckets: number[][] = windows.map(() => []);
+  for (const r of requests) {
+    const startMs = Number(r.startNs / 1_000_000n);
+    // Windows are contiguous and ascending; the last one is closed on the right.
+    const i = windows.findIndex((w, k) => startMs >= w.startMs && (startMs < w.endMs || k === windows.length - 1));
+    if (i >= 0) buckets[i]!.push(r.e2eMs);
+  }
+  return windows.map((w, i) => {
+    const latencies = buckets[i]!.sort((a, b) => a - b);
+    const gpus = device.map((d) => ({ ...d.windows[i]!, gpuUuid: d.gpuUuid, ...(d.gpuName === undefined ? {} : { gpuName: d.gpuName }) }));
+    return {
+      startMs: w.startMs,
+      endMs: w.endMs,
+      requests: latencies.length,
+      ...(latencies.length > 0 ? { e2eP50Ms: quantile(latencies, 0.5), e2eP99Ms: quantile(latencies, 0.99) } : {}),
+      gpus,
+    };
+  });
+}
