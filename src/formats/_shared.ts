@@ -3,7 +3,7 @@
  * Internal helpers the format converters share: locations, time conversion, span kinds.
  */
 
-import type { SpanKind } from '../model/span.js';
+import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 
 /** Joins a line (or '') and a JSON path into a location for warnings and errors. */
 export function at(where: string, path: string): string {
@@ -48,3 +48,9 @@ export function kindFromName(name: string): SpanKind | undefined {
   if (lower.startsWith('span_kind_')) return LOWER_KINDS[lower.slice(10)];
   return undefined;
 }
+
+/** A SpanRecord while a reader fills it in: the same fields, settable, with mutable attributes and links. */
+export type SpanDraft = { -readonly [K in keyof SpanRecord]: SpanRecord[K] } & {
+  attributes: Record<string, AttributeValue>;
+  links?: { traceId: string; spanId: string }[];
+};

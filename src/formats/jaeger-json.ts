@@ -11,6 +11,7 @@
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject, kindFromName, microsToNs } from './_shared.js';
+import type { SpanDraft } from './_shared.js';
 import { jaegerTagValue } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
@@ -137,19 +138,7 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   if (parentSpanId === undefined && raw['parentSpanID'] !== undefined) parentSpanId = ids.spanId(raw['parentSpanID']);
 
   const name = raw['operationName'];
-  const record: {
-    traceId: string;
-    spanId: string;
-    parentSpanId?: string;
-    name: string;
-    service: string;
-    kind: SpanKind;
-    startNs: bigint;
-    endNs: bigint;
-    attributes: Record<string, AttributeValue>;
-    error: boolean;
-    links?: { traceId: string; spanId: string }[];
-  } = {
+  const record: SpanDraft = {
     traceId,
     spanId,
     name: typeof name === 'string' ? name : '',

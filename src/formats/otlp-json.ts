@@ -12,6 +12,7 @@
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject, kindFromName } from './_shared.js';
+import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
@@ -181,19 +182,7 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
       if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
     }
   }
-  const record: {
-    traceId: string;
-    spanId: string;
-    parentSpanId?: string;
-    name: string;
-    service: string;
-    kind: SpanKind;
-    startNs: bigint;
-    endNs: bigint;
-    attributes: Record<string, AttributeValue>;
-    error: boolean;
-    links?: { traceId: string; spanId: string }[];
-  } = {
+  const record: SpanDraft = {
     traceId,
     spanId,
     name: typeof name === 'string' ? name : '',

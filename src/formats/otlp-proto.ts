@@ -14,6 +14,7 @@ import type { ReadContext } from './_context.js';
 import type { ByteSource } from './_bytes.js';
 import { MAX_DOCUMENT_BYTES } from './detect.js';
 import { TraceFormatError } from './errors.js';
+import type { SpanDraft } from './_shared.js';
 
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const WIRE_VARINT = 0;
@@ -290,19 +291,7 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   if (spanId === undefined) return 'a span id (8 bytes)';
   if (startNs === 0n || endNs === 0n) return 'start and end times (fixed64 ns since epoch)';
   if (endNs < startNs) return 'an end time at or after the start time';
-  const record: {
-    traceId: string;
-    spanId: string;
-    parentSpanId?: string;
-    name: string;
-    service: string;
-    kind: SpanKind;
-    startNs: bigint;
-    endNs: bigint;
-    attributes: Record<string, AttributeValue>;
-    error: boolean;
-    links?: { traceId: string; spanId: string }[];
-  } = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
+  const record: SpanDraft = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
   return record;

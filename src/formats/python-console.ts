@@ -10,6 +10,7 @@
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject, kindFromName } from './_shared.js';
+import type { SpanDraft } from './_shared.js';
 import { plainAttributeValue } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
@@ -81,19 +82,7 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
   const parentSpanId = typeof parent === 'string' ? ctx.ids.spanId(parent) : undefined;
   const name = raw['name'];
   const kind: SpanKind = typeof raw['kind'] === 'string' ? (kindFromName(raw['kind']) ?? 'unspecified') : 'unspecified';
-  const record: {
-    traceId: string;
-    spanId: string;
-    parentSpanId?: string;
-    name: string;
-    service: string;
-    kind: SpanKind;
-    startNs: bigint;
-    endNs: bigint;
-    attributes: Record<string, AttributeValue>;
-    error: boolean;
-    links?: { traceId: string; spanId: string }[];
-  } = {
+  const record: SpanDraft = {
     traceId,
     spanId,
     name: typeof name === 'string' ? name : '',

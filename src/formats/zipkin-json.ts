@@ -13,6 +13,7 @@
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject, kindFromName, microsToNs } from './_shared.js';
+import type { SpanDraft } from './_shared.js';
 import { zipkinTagValue } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
@@ -102,19 +103,7 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
   const kind: SpanKind = typeof kindRaw === 'string' ? (kindFromName(kindRaw) ?? 'unspecified') : 'internal';
   const parentSpanId = raw['parentId'] === undefined ? undefined : ids.spanId(raw['parentId']);
   const name = raw['name'];
-  const record: {
-    traceId: string;
-    spanId: string;
-    parentSpanId?: string;
-    name: string;
-    service: string;
-    kind: SpanKind;
-    startNs: bigint;
-    endNs: bigint;
-    attributes: Record<string, AttributeValue>;
-    error: boolean;
-    shared?: boolean;
-  } = {
+  const record: SpanDraft = {
     traceId,
     spanId,
     name: typeof name === 'string' ? name : '',
