@@ -12,7 +12,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { Decompress, decompress } from 'fzstd';
 import { TraceFormatError } from './errors.js';
 
 /** How the file's bytes were compressed. */
@@ -121,7 +120,16 @@ async function* gunzipChunks(file: string): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * fzstd, loaded on the first zstd file only: most inputs are plain or gzip, and loading it costs
+ * every run ~15 ms of CPU.
+ */
+async function loadZstd(): Promise<typeof import('fzstd')> {
+  return import('fzstd');
+}
+
 async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
+  const { Decompress } = await loadZstd();
   const out: Buffer[] = [];
   const decoder = new Decompress((data) => {
     out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
@@ -148,6 +156,7 @@ async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
 
 /** Legacy Collector records: [u32 BE length][zstd frame] … */
 async function* zstdRecordChunks(file: string): AsyncGenerator<Buffer> {
+  const { decompress } = await loadZstd();
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0;
   for await (const chunk of fileChunks(file)) {
