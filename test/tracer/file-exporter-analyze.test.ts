@@ -116,8 +116,9 @@ describe('file exporter output', () => {
     for (const timing of result.timings) {
       expect(timing.hasClient).toBe(true);
       expect(timing.networkDerived).toBe(true);
-      // 2 ms before the server starts and 1 ms after it answers (timers may fire a bit early)
-      expect(timing.phases.network!).toBeGreaterThanOrEqual(2.5);
+      // 2 ms before the server starts and 1 ms after it answers. Node's timers count from the
+      // event loop's cached clock, so each sleep may end up to ~1 ms early on a busy machine.
+      expect(timing.phases.network!).toBeGreaterThanOrEqual(1.5);
       expect(timing.batchSize).toBe(1);
     }
   });
