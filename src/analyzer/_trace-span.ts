@@ -34,33 +34,18 @@ export interface TraceSpan {
 /** A half-open interval [start, end) in relative ns. */
 export type Interval = readonly [start: number, end: number];
 
-/** Total length of the union of `intervals` (sorts the array in place). */
-export function unionLength(intervals: Interval[]): number {
-  if (intervals.length === 0) return 0;
-  if (intervals.length === 1) {
-    const only = intervals[0]!;
-    return Math.max(0, only[1] - only[0]);
-  }
-  if (intervals.length <= 16) {
-    // Insertion sort: requests have a handful of phase intervals, and Array#sort's comparator
-    // calls cost more than the sorting itself at that size.
-    for (let i = 1; i < intervals.length; i++) {
-      const item = intervals[i]!;
-      let j = i - 1;
-      while (j >= 0 && intervals[j]![0] > item[0]) {
-        intervals[j + 1] = intervals[j]!;
-        j--;
-      }
-      intervals[j + 1] = item;
-    }
-  } else {
-    intervals.sort((a, b) => a[0] - b[0]);
-  }
+/**
+ * Total length of the union of n intervals already sorted by start (`starts[i]`..`ends[i]`).
+ * The one merge both the assembler's typed-array scratch and `unionLength` use.
+ */
+export function sortedUnionLength(starts: ArrayLike<number>, ends: ArrayLike<number>, n: number): number {
+  if (n === 0) return 0;
   let total = 0;
-  let curStart = intervals[0]![0];
-  let curEnd = intervals[0]![1];
-  for (let i = 1; i < intervals.length; i++) {
-    const [s, e] = intervals[i]!;
+  let curStart = starts[0]!;
+  let curEnd = ends[0]!;
+  for (let i = 1; i < n; i++) {
+    const s = starts[i]!;
+    const e = ends[i]!;
     if (s > curEnd) {
       total += curEnd - curStart;
       curStart = s;
@@ -70,6 +55,16 @@ export function unionLength(intervals: Interval[]): number {
     }
   }
   return total + Math.max(0, curEnd - curStart);
+}
+
+/** Total length of the union of `intervals`, in any order. */
+export function unionLength(intervals: readonly Interval[]): number {
+  const sorted = [...intervals].sort((x, y) => x[0] - y[0]);
+  return sortedUnionLength(
+    sorted.map((i) => i[0]),
+    sorted.map((i) => i[1]),
+    sorted.length,
+  );
 }
 
 /** Traces up to this many spans are indexed by linear scans: cheaper than building maps. */

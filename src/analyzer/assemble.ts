@@ -13,8 +13,7 @@ import type { RequestTiming } from '../model/request.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
-import { SpanIndex, unionLength } from './_trace-span.js';
-import type { Interval } from './_trace-span.js';
+import { SpanIndex, sortedUnionLength } from './_trace-span.js';
 import { GenericAccumulator } from './generic.js';
 import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
@@ -527,7 +526,7 @@ class IntervalScratch {
     this.end[i] = end;
   }
 
-  /** Length of the union of the intervals of phase index `phase` (-1: of all), as unionLength computes it. */
+  /** Length of the union of the intervals of phase index `phase` (-1: of all). */
   unionLength(phase: number): number {
     const starts = this.sortedStart;
     const ends = this.sortedEnd;
@@ -536,7 +535,8 @@ class IntervalScratch {
       if (phase >= 0 && this.phase[i] !== phase) continue;
       const s = this.start[i]!;
       const e = this.end[i]!;
-      // Insertion sort by start, stable, as unionLength's.
+      // Insertion sort by start: a request has a handful of phase intervals, where a comparator
+      // sort costs more than the sorting itself.
       let j = n - 1;
       while (j >= 0 && starts[j]! > s) {
         starts[j + 1] = starts[j]!;
@@ -548,28 +548,18 @@ class IntervalScratch {
       n++;
       if (n > 16) return this.unionLengthLarge(phase);
     }
-    if (n === 0) return 0;
-    let total = 0;
-    let curStart = starts[0]!;
-    let curEnd = ends[0]!;
-    for (let i = 1; i < n; i++) {
-      const s = starts[i]!;
-      const e = ends[i]!;
-      if (s > curEnd) {
-        total += curEnd - curStart;
-        curStart = s;
-        curEnd = e;
-      } else if (e > curEnd) {
-        curEnd = e;
-      }
-    }
-    return total + Math.max(0, curEnd - curStart);
+    return sortedUnionLength(starts, ends, n);
   }
 
-  /** Many intervals (rare: a request with dozens of phase spans): unionLength's own sort. */
+  /** Many intervals (rare: a request with dozens of phase spans): sort an index instead. */
   private unionLengthLarge(phase: number): number {
-    const intervals: Interval[] = [];
-    for (let i = 0; i < this.count; i++) if (phase < 0 || this.phase[i] === phase) intervals.push([this.start[i]!, this.end[i]!]);
-    return unionLength(intervals);
+    const order: number[] = [];
+    for (let i = 0; i < this.count; i++) if (phase < 0 || this.phase[i] === phase) order.push(i);
+    order.sort((x, y) => this.start[x]! - this.start[y]!);
+    order.forEach((i, k) => {
+      this.sortedStart[k] = this.start[i]!;
+      this.sortedEnd[k] = this.end[i]!;
+    });
+    return sortedUnionLength(this.sortedStart, this.sortedEnd, order.length);
   }
 }

@@ -43,6 +43,21 @@ describe('assembleRequests: phase timings', () => {
     expect(stats.requestTraces).toBe(1);
   });
 
+  it('unions dozens of spans of one phase, in any order (the sorted-index path)', async () => {
+    const t = traceId(20);
+    const req = requestSpan(t, 0, 200);
+    // 40 serialize spans of 3 ms every 4 ms from 0, given in reverse: union = 40 × 3 ms.
+    const serialize = Array.from({ length: 40 }, (_, i) => phaseSpan(t, req.spanId, 'serialize', 4 * (39 - i), 4 * (39 - i) + 3));
+    // 20 overlapping compute spans inside [160, 190]: union = 30 ms.
+    const compute = Array.from({ length: 20 }, (_, i) => phaseSpan(t, req.spanId, 'compute', 160 + (i % 10), 180 + (i % 11)));
+    const { requests } = await assemble([req, ...serialize, ...compute]);
+    const r = only(requests);
+    expect(r.phases.serialize).toBeCloseTo(120, 9);
+    expect(r.phases.compute).toBeCloseTo(30, 9);
+    // covered: 40 × 3 ms in [0, 159] plus [160, 190]; 200 − 120 − 30 = 50 ms uncovered
+    expect(r.otherMs).toBeCloseTo(50, 9);
+  });
+
   it('counts overlapping spans of one phase once (union of intervals)', async () => {
     const t = traceId(2);
     const req = requestSpan(t, 0, 50);
