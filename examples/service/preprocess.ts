@@ -17,6 +17,15 @@ const STD = 0.226;
 /** ITU-R BT.601 luma weights. */
 const LUMA = [0.299, 0.587, 0.114] as const;
 
+/**
+ * Source rows (or columns) [start, end) that output cell `o` of `side` averages over when an
+ * axis of `size` pixels is area-resized: both preprocessing paths use the same cells.
+ */
+function cellRange(o: number, size: number, side: number): readonly [start: number, end: number] {
+  const start = Math.floor((o * size) / side);
+  return [start, Math.max(start + 1, Math.floor(((o + 1) * size) / side))];
+}
+
 /** Fast path: one pass per output cell over typed arrays. */
 export function preprocessFast(input: ImageInput, side: number = MODEL_SIDE): Float32Array {
   const { channels, height, width, data } = input;
@@ -24,11 +33,9 @@ export function preprocessFast(input: ImageInput, side: number = MODEL_SIDE): Fl
   const plane = height * width;
   const weights = channels === 3 ? LUMA : ([1] as const);
   for (let oy = 0; oy < side; oy += 1) {
-    const y0 = Math.floor((oy * height) / side);
-    const y1 = Math.max(y0 + 1, Math.floor(((oy + 1) * height) / side));
+    const [y0, y1] = cellRange(oy, height, side);
     for (let ox = 0; ox < side; ox += 1) {
-      const x0 = Math.floor((ox * width) / side);
-      const x1 = Math.max(x0 + 1, Math.floor(((ox + 1) * width) / side));
+      const [x0, x1] = cellRange(ox, width, side);
       let sum = 0;
       for (let c = 0; c < channels; c += 1) {
         const w = weights[c] ?? 0;
@@ -76,11 +83,9 @@ export function preprocessSlow(input: ImageInput, side: number = MODEL_SIDE): Fl
   // Step 3: resize by slicing and reducing each output cell.
   const out: number[] = [];
   for (let oy = 0; oy < side; oy += 1) {
-    const y0 = Math.floor((oy * height) / side);
-    const y1 = Math.max(y0 + 1, Math.floor(((oy + 1) * height) / side));
+    const [y0, y1] = cellRange(oy, height, side);
     for (let ox = 0; ox < side; ox += 1) {
-      const x0 = Math.floor((ox * width) / side);
-      const x1 = Math.max(x0 + 1, Math.floor(((ox + 1) * width) / side));
+      const [x0, x1] = cellRange(ox, width, side);
       const cell = gray.slice(y0, y1).flatMap((row) => row.slice(x0, x1));
       const mean = cell.reduce((a, b) => a + b, 0) / cell.length / 255;
       out.push((mean - MEAN) / STD);
