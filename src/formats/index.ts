@@ -13,4 +13,5 @@ export { TraceFormatError } from './errors.js';
 export { IdDecoder } from './ids.js';
 export { anyValue, otlpAttributes, jaegerTagValue, zipkinTagValue, int64Value } from './attributes.js';
 export { isoToNs } from './python-console.js';
+export { TRITON_SOURCE, TRITON_SOURCE_ATTR } from './triton-trace.js';
 export { readGpuSamples, isGpuSampleRecord } from './gpu-samples.js';
