@@ -11,6 +11,7 @@
 
 import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { at, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
@@ -205,6 +206,13 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links !== undefined && links.length > 0) record.links = links;
-  if (events !== undefined) record.events = events;
+  if (events !== undefined) {
+    record.events = events;
+    for (const event of events) {
+      if (event.name !== FIRST_TOKEN_EVENT) continue;
+      record.firstTokenNs = event.timeNs;
+      break;
+    }
+  }
   return record;
 }

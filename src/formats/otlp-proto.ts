@@ -12,6 +12,7 @@
 import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { ByteSource } from './_bytes.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { MAX_DOCUMENT_BYTES } from './detect.js';
 import { TraceFormatError } from './errors.js';
 import type { SpanDraft } from './_shared.js';
@@ -248,6 +249,7 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   const attributes: Record<string, AttributeValue> = {};
   const links: { traceId: string; spanId: string }[] = [];
   let events: SpanEvent[] | undefined;
+  let firstTokenNs: bigint | undefined;
   while (w.pos < end) {
     const tag = w.varint();
     const field = Math.floor(tag / 8);
@@ -286,7 +288,10 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
             eventName = buf.toString('utf8', ns, ew.pos);
           } else ew.skip(t & 7);
         }
-        if (timeNs > 0n) (events ??= []).push({ name: eventName, timeNs });
+        if (timeNs > 0n) {
+          (events ??= []).push({ name: eventName, timeNs });
+          if (eventName === FIRST_TOKEN_EVENT) firstTokenNs ??= timeNs;
+        }
       } else if (field === 15) {
         const sw = new Wire(buf, s, e);
         while (sw.pos < e) {
@@ -310,6 +315,7 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
   if (events !== undefined) record.events = events;
+  if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
   return record;
 }
 

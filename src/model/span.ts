@@ -36,7 +36,9 @@ export interface SpanRecord {
   readonly error: boolean;
   /** Span links (OTLP links, Jaeger FOLLOWS_FROM references to other spans). */
   readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
-  /** Span events (name and time), where the format carries them; absent when none. */
+  /** Time of the span's `inference.first_token` event (the one span event the convention reads), ns since epoch. */
+  readonly firstTokenNs?: bigint;
+  /** Span events (name and time) where the format carries them, for source conventions (Triton's timestamps); absent when none. */
   readonly events?: readonly SpanEvent[];
   /** Zipkin client/server halves share one span id; the server half is marked `shared`. */
   readonly shared?: boolean;

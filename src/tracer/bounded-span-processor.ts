@@ -12,7 +12,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { TRACER_METRICS } from '../semconv.js';
-import { warnOnce } from './warn-once.js';
+import { reportFailure, warnOnce } from './warn-once.js';
 
 /** Queue and batch sizes of the processor. */
 export interface BoundedProcessorOptions {
@@ -122,15 +122,16 @@ export class BoundedSpanProcessor implements SpanProcessor {
       shutdown: async () => {
         try {
           await exporter.shutdown();
-        } catch {
+        } catch (error) {
           // A failing exporter shutdown must not fail the service's shutdown.
+          reportFailure('shutting down the span exporter', error);
         }
       },
       forceFlush: async () => {
         try {
           await exporter.forceFlush?.();
-        } catch {
-          // best effort
+        } catch (error) {
+          reportFailure('flushing the span exporter', error);
         }
       },
     };

@@ -23,7 +23,7 @@ import { BoundedSpanProcessor } from './bounded-span-processor.js';
 import type { DroppedSpans } from './bounded-span-processor.js';
 import { DEFAULT_TRACE_FILE, FileSpanExporter } from './file-span-exporter.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
-import { resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
+import { reportFailure, resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
 import type { WarningSink } from './warn-once.js';
 
 /**
@@ -295,8 +295,9 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
         .getMeter(TRACER_NAME, TRACER_VERSION)
         .createObservableCounter(spec.name, { unit: spec.unit, description: spec.description })
         .addCallback((result) => result.observe(processor.droppedTotal()));
-    } catch {
+    } catch (error) {
       // The count stays available through droppedSpans().
+      reportFailure('creating the dropped-spans counter', error);
     }
   }
 
