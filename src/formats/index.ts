@@ -13,4 +13,5 @@ export { TraceFormatError } from './errors.js';
 export { IdDecoder } from './ids.js';
 export { anyValue, otlpAttributes, jaegerTagValue, zipkinTagValue, int64Value } from './attributes.js';
 export { isoToNs } from './python-console.js';
-export { readGpuSamples, isGpuSampleRecord } from './gpu-samples.js';
+export { readGpuSamples, isGpuSampleRecord, checkGpuSampleRanges } from './gpu-samples.js';
+export type { GpuSampleReadOptions } from './gpu-samples.js';

@@ -11,6 +11,7 @@
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { at, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
@@ -195,5 +196,14 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links !== undefined && links.length > 0) record.links = links;
+  const eventsRaw = raw['events'];
+  if (Array.isArray(eventsRaw)) {
+    for (const event of eventsRaw as unknown[]) {
+      if (!isObject(event) || event['name'] !== FIRST_TOKEN_EVENT) continue;
+      const time = nanos(event['timeUnixNano'] ?? event['time_unix_nano'], ctx);
+      if (time !== undefined) record.firstTokenNs = time;
+      break;
+    }
+  }
   return record;
 }

@@ -12,6 +12,7 @@
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { ByteSource } from './_bytes.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { MAX_DOCUMENT_BYTES } from './detect.js';
 import { TraceFormatError } from './errors.js';
 import type { SpanDraft } from './_shared.js';
@@ -247,6 +248,7 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   let error = false;
   const attributes: Record<string, AttributeValue> = {};
   const links: { traceId: string; spanId: string }[] = [];
+  let firstTokenNs: bigint | undefined;
   while (w.pos < end) {
     const tag = w.varint();
     const field = Math.floor(tag / 8);
@@ -272,6 +274,8 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
           } else lw.skip(t & 7);
         }
         if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
+      } else if (field === 11 && firstTokenNs === undefined) {
+        firstTokenNs = firstTokenTime(buf, s, e);
       } else if (field === 15) {
         const sw = new Wire(buf, s, e);
         while (sw.pos < e) {
@@ -294,7 +298,24 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   const record: SpanDraft = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
+  if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
   return record;
+}
+
+/** Span.Event { fixed64 time_unix_nano = 1; string name = 2; … }: its time when it is the first-token event. */
+function firstTokenTime(buf: Buffer, start: number, end: number): bigint | undefined {
+  const w = new Wire(buf, start, end);
+  let time: bigint | undefined;
+  let name = '';
+  while (w.pos < end) {
+    const t = w.varint();
+    if (t === ((1 << 3) | WIRE_I64)) time = w.fixed64();
+    else if (t === ((2 << 3) | WIRE_LEN)) {
+      const ns = w.len();
+      name = buf.toString('utf8', ns, w.pos);
+    } else w.skip(t & 7);
+  }
+  return name === FIRST_TOKEN_EVENT ? time : undefined;
 }
 
 function decodeAt(file: string, buf: Buffer, start: number, end: number, base: number, ctx: ReadContext, out: SpanRecord[]): void {

@@ -29,6 +29,8 @@ export interface SpanRecord {
   readonly error: boolean;
   /** Span links (OTLP links, Jaeger FOLLOWS_FROM references to other spans). */
   readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
+  /** Time of the span's `inference.first_token` event (the one span event the convention reads), ns since epoch. */
+  readonly firstTokenNs?: bigint;
   /** Zipkin client/server halves share one span id; the server half is marked `shared`. */
   readonly shared?: boolean;
 }

@@ -3,6 +3,19 @@
  * Internal: number, time and table formatting shared by the text and markdown reports.
  */
 import type { TraceFormat } from '../model/span.js';
+import type { GenerationSummary } from '../model/summary.js';
+
+/** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
+export function formatTokens(g: GenerationSummary): string[] {
+  const count = (n: number): string => formatCount(Math.round(n));
+  const counts: string[] = [];
+  if (g.tokensIn) counts.push(`prompt p50 ${count(g.tokensIn.p50)} (p95 ${count(g.tokensIn.p95)})`);
+  if (g.tokensOut) counts.push(`output p50 ${count(g.tokensOut.p50)} (p95 ${count(g.tokensOut.p95)})`);
+  const rates: string[] = [];
+  if (g.tokensPerS !== undefined) rates.push(`${count(g.tokensPerS)} output tokens/s`);
+  if (g.cachedShare !== undefined) rates.push(`${formatShare(g.cachedShare)} of prompt tokens from the prefix cache`);
+  return [...(counts.length > 0 ? [`Tokens: ${counts.join(' · ')}`] : []), ...(rates.length > 0 ? [rates.join(' · ')] : [])];
+}
 
 /** Milliseconds with precision that suits their size: 0.42, 12.3, 1,234. */
 export function formatMs(ms: number): string {

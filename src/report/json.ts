@@ -9,7 +9,7 @@ import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
 import type { OperationTime } from '../analyzer/generic.js';
 import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
-import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isoTime } from './_format.js';
 
@@ -57,6 +57,30 @@ export interface JsonPhase extends JsonPercentiles {
   present: number;
 }
 
+/** A count distribution (tokens per request) in the JSON report. */
+export interface JsonCounts {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+/** Generation metrics (docs/conventions.md, "Generation") in the JSON report. */
+export interface JsonGeneration {
+  /** Requests that generated tokens (a first token or an output count). */
+  requests: number;
+  ttft: JsonPercentiles | null;
+  tpot: JsonPercentiles | null;
+  tokens_in: JsonCounts | null;
+  tokens_out: JsonCounts | null;
+  tokens_cached: JsonCounts | null;
+  /** Σ cached prompt tokens ÷ Σ prompt tokens. */
+  cached_share: number | null;
+  /** Σ output tokens ÷ window seconds. */
+  tokens_per_s: number | null;
+}
+
 /** One model in the JSON report. */
 export interface JsonModel {
   model: string;
@@ -73,6 +97,8 @@ export interface JsonModel {
   e2e: JsonPercentiles;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number;
+  /** Null when no request of the model generated tokens. */
+  generation: JsonGeneration | null;
   diagnosis: JsonDiagnosis | null;
 }
 
@@ -108,6 +134,8 @@ export interface JsonReport {
   e2e: JsonPercentiles | null;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number | null;
+  /** Over all analysed requests; null when none generated tokens. */
+  generation: JsonGeneration | null;
   models: JsonModel[];
   /** The diagnosis of the model with the most requests (every model's is under `models[]`). */
   diagnosis: JsonDiagnosis | null;
@@ -133,6 +161,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     e2e: overall ? percentiles(overall.e2e) : null,
     phases: overall ? phases(overall) : {},
     coverage: overall ? round(overall.coverage) : null,
+    generation: overall ? generation(overall) : null,
     models: result.models.map(model),
     diagnosis: first?.diagnosis ? diagnosisToJson(first.diagnosis) : null,
     generic: result.generic
@@ -200,6 +229,7 @@ function model(m: ModelAnalysis): JsonModel {
     e2e: percentiles(s.e2e),
     phases: phases(s),
     coverage: round(s.coverage),
+    generation: generation(s),
     diagnosis: m.diagnosis ? diagnosisToJson(m.diagnosis) : null,
   };
 }
@@ -210,6 +240,22 @@ function phases(s: ModelSummary): Partial<Record<PhaseOrOther, JsonPhase>> {
     out[phase] = { ...percentiles(p), share: round(p.share), present: p.present };
   }
   return out;
+}
+
+function generation(s: ModelSummary): JsonGeneration | null {
+  const g = s.generation;
+  if (g === undefined) return null;
+  const counts = (c: CountPercentiles | undefined): JsonCounts | null => (c === undefined ? null : { count: c.count, mean: round(c.mean), p50: round(c.p50), p95: round(c.p95), max: round(c.max) });
+  return {
+    requests: g.requests,
+    ttft: g.ttft ? percentiles(g.ttft) : null,
+    tpot: g.tpot ? percentiles(g.tpot) : null,
+    tokens_in: counts(g.tokensIn),
+    tokens_out: counts(g.tokensOut),
+    tokens_cached: counts(g.tokensCached),
+    cached_share: g.cachedShare === undefined ? null : round(g.cachedShare),
+    tokens_per_s: g.tokensPerS === undefined ? null : round(g.tokensPerS),
+  };
 }
 
 function percentiles(p: Percentiles): JsonPercentiles {

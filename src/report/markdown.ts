@@ -8,7 +8,7 @@ import type { OperationTime } from '../analyzer/generic.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { formatCount, formatMs, formatName, formatShare, formatWindow } from './_format.js';
+import { formatCount, formatMs, formatName, formatShare, formatTokens, formatWindow } from './_format.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 
@@ -65,6 +65,13 @@ function modelSection(s: ModelSummary): string[] {
     lines.push(`| ${p} | ${formatMs(ps.p50Ms)} | ${formatMs(ps.p95Ms)} | ${formatMs(ps.p99Ms)} | ${formatMs(ps.maxMs)} | ${formatShare(ps.share)} |`);
   }
   lines.push(`| **end-to-end** | **${formatMs(s.e2e.p50Ms)}** | **${formatMs(s.e2e.p95Ms)}** | **${formatMs(s.e2e.p99Ms)}** | **${formatMs(s.e2e.maxMs)}** | 100% |`);
+  const g = s.generation;
+  if (g) {
+    if (g.ttft) lines.push(`| time to first token (TTFT) | ${formatMs(g.ttft.p50Ms)} | ${formatMs(g.ttft.p95Ms)} | ${formatMs(g.ttft.p99Ms)} | ${formatMs(g.ttft.maxMs)} | |`);
+    if (g.tpot) lines.push(`| time per output token (TPOT) | ${formatMs(g.tpot.p50Ms)} | ${formatMs(g.tpot.p95Ms)} | ${formatMs(g.tpot.p99Ms)} | ${formatMs(g.tpot.maxMs)} | |`);
+    const tokens = formatTokens(g);
+    if (tokens.length > 0) lines.push('', `${tokens.join('; ')}.`);
+  }
   return lines;
 }
 

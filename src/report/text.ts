@@ -11,7 +11,7 @@ import type { GenericReport, OperationTime } from '../analyzer/generic.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatCount, formatMs, formatName, formatShare, formatWindow, truncate } from './_format.js';
+import { bar, fit, formatCount, formatMs, formatName, formatShare, formatTokens, formatWindow, truncate } from './_format.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 
@@ -104,6 +104,13 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     lines.push(p === largest && ps.share >= 0.25 ? c.bold(c.yellow(line)) : p === OTHER ? c.dim(line) : line);
   }
   lines.push(`  ${c.bold('end-to-end'.padEnd(NAME_WIDTH))}${numbers(s.e2e)}  ${'mean'.padStart(6)} ${formatMs(s.e2e.meanMs)} ms`);
+  const g = s.generation;
+  if (g) {
+    // Generation rows in the same columns: time to first token and per output token.
+    if (g.ttft) lines.push(`  ${'first token'.padEnd(NAME_WIDTH)}${numbers(g.ttft)}  ${'TTFT'.padStart(6)}`);
+    if (g.tpot) lines.push(`  ${'per token'.padEnd(NAME_WIDTH)}${numbers(g.tpot)}  ${'TPOT'.padStart(6)}`);
+    for (const line of formatTokens(g)) lines.push(`  ${line}`);
+  }
   const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
   lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
   return lines;
