@@ -23,7 +23,7 @@ import {
   DEFAULT_XML_PERIOD_MS,
 } from './defaults.js';
 import type { FailureKind, GpuProbe, ProbeEvents } from './probe.js';
-import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError, type QueryPlan } from './query-fields.js';
+import { decodeQueryRow, latestRowPerGpu, parseHelpQueryGpu, planQuery, QueryPlanError, type QueryPlan } from './query-fields.js';
 import { runOneShot, spawnLineStream, terminateGroup, type OneShotResult } from './supervised-child.js';
 import { parseXmlReport, XmlReportError } from './xml-report.js';
 
@@ -131,7 +131,6 @@ export class NvidiaSmiProbe implements GpuProbe {
   private readonly slowQueue: SlowQuery[] = [];
   private pass = new Map<string, GpuState>();
   private passStartedAt = 0;
-  private lastPassSize = 0;
   private gpuCount: number | undefined;
   /** Rows arriving before this time are held (newest only) until it: one parse per GPU and period under a flood. */
   private acceptFromMs = 0;
@@ -306,14 +305,10 @@ export class NvidiaSmiProbe implements GpuProbe {
    * passes per period, not one per row.
    */
   private onLines(lines: readonly string[], problem: (kind: FailureKind, message: string) => void): void {
-    for (const line of lines) if (line.trim() !== '') this.held.push(line);
-    const keep = Math.max(1, this.gpuCount ?? 0, this.lastPassSize);
-    if (this.held.length > keep) {
-      const dropped = this.held.length - keep;
-      this.held.splice(0, dropped);
-      // Two passes in one chunk after a hiccup are normal; eight or more is a flood.
-      if (dropped >= 8 * keep) this.emit().warning(`nvidia-smi writes rows faster than its -lms period; only the newest row per GPU and period is read`);
-    }
+    const { kept, dropped } = latestRowPerGpu(this.held.length === 0 ? lines : [...this.held, ...lines]);
+    this.held = kept;
+    // Two passes in one chunk after a hiccup are normal; eight or more per kept line is a flood.
+    if (dropped >= 8 * Math.max(1, kept.length)) this.emit().warning(`nvidia-smi writes rows faster than its -lms period; only the newest row per GPU and period is read`);
     const now = Date.now();
     if (now >= this.acceptFromMs || this.pass.size > 0) {
       this.drainHeld(problem);
@@ -364,7 +359,6 @@ export class NvidiaSmiProbe implements GpuProbe {
     const gpus = [...this.pass.values()].map((gpu) => this.checked(this.withExtras(gpu))).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
     const durationS = (Date.now() - this.passStartedAt) / 1000;
     const timeMs = this.passStartedAt;
-    this.lastPassSize = this.pass.size;
     this.pass = new Map();
     this.acceptFromMs = timeMs + this.periodMs / 2;
     this.consecutiveFailures = 0;
