@@ -6,10 +6,11 @@
  */
 import type { SpanRecord } from '../model/span.js';
 import type { GpuSample } from '../model/gpu.js';
-import type { AnalysisResult, AnalysisWarning, FileSummary } from '../model/analysis.js';
+import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
 import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
 import type { ReadStats } from '../formats/index.js';
 import { readColumnsThreaded } from './_threaded-read.js';
+import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
 import { DUPLICATE_MESSAGE, analyzeSpans, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
@@ -18,8 +19,7 @@ import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 export interface AnalyzeFilesOptions extends AnalyzeOptions {
   /**
    * Read files bigger than 4 MiB in a worker thread, parallel to assembly. Faster when a second
-   * core is free; costs a second JS heap (tens of MB). Ignored when convention mappings are given.
-   * Default false.
+   * core is free; costs a second JS heap (tens of MB). Default false.
    */
   readonly threads?: boolean;
 }
@@ -43,14 +43,19 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
   for (const file of sampleFiles) for (const sample of await readGpuSamples(file)) gpuSamples.push(sample);
   const strict = options.strict ?? false;
-  const threads = options.threads === true && (options.conventions?.length ?? 0) === 0;
+  const threads = options.threads === true;
   const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
     file,
     reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
   }));
   const fileStats = new Map<string, ReadStats>();
-  const batches = mergeByTime(sources, (file, stats) => fileStats.set(file, stats));
-  const result = await analyzeSpans(batches, { inputName: files.join(', '), ...options, gpuSamples });
+  // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
+  const readerConventions: ConventionUse[] = [];
+  const batches = mergeByTime(sources, (file, stats) => {
+    fileStats.set(file, stats);
+    if ('conventions' in stats) readerConventions.push(...(stats as ThreadedReadStats).conventions);
+  });
+  const result = await analyzeSpans(batches, { inputName: files.join(', '), ...options, gpuSamples, readerConventions });
   const fileSummaries: FileSummary[] = files.map((file) => {
     const stats = fileStats.get(file);
     if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
@@ -76,7 +81,7 @@ function withoutReaderDuplicates(assembly: readonly AnalysisWarning[], readerDup
 
 interface Source {
   readonly file: string;
-  readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanColumns, ReadStats>;
+  readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanColumns, ThreadedReadStats>;
 }
 
 /** Spans handed on at once while merging several files by time. */

@@ -1,21 +1,21 @@
 /**
  * @module analyzer
  * Spans → analysis. `analyzeSpans` (pipeline.ts) is the pure pipeline: span batches in,
- * AnalysisResult out, with convention mappings (convention.ts) between the readers and the
- * assembler; `analyzeFiles` (files.ts) is the trace-file adapter that feeds it. The result is
- * plain data (model/analysis.ts), rendered by `report/`.
+ * AnalysisResult out, with the source conventions (conventions/) mapping servers' own spans
+ * between the readers and the assembler; `analyzeFiles` (files.ts) is the trace-file adapter
+ * that feeds it. The result is plain data (model/analysis.ts), rendered by `report/`.
  */
-export { analyzeSpans, deviceEvidence } from './pipeline.js';
+export { analyzeSpans, deviceEvidence, isRecords } from './pipeline.js';
 export type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 export { analyzeFiles } from './files.js';
 export type { AnalyzeFilesOptions } from './files.js';
-export { ConventionStage } from './convention.js';
-export type { ConventionMapping } from './convention.js';
 export { AnalysisError } from './errors.js';
 export type { AnalysisResult, AnalysisWarning, WarningCode, FileSummary, ModelAnalysis, AssemblyStats, GenericReport, OperationTime, TimelineWindow } from '../model/analysis.js';
 export { RequestAssembler, assembleRequests } from './assemble.js';
 export type { AssembleOptions, AssemblyResult } from './assemble.js';
 export { GenericAccumulator } from './generic.js';
+export { CONVENTIONS, ConventionMapper, mapConventions, monotonicClock } from './conventions/index.js';
+export type { ConventionUse, SourceConvention } from './conventions/index.js';
 export { summarize, summarizeByModel, groupByModel } from './measure.js';
 export { diagnose, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError, RULES, RULE_INPUTS, defineRule } from './diagnose/index.js';
 export type { DiagnoseInput, DiagnoseOptions, SloTargets, Thresholds, ThresholdKey, Rule, RuleInput, RuleNeeds } from './diagnose/index.js';

@@ -5,8 +5,9 @@
  * `analyzeSpans`. Its stages, in order:
  *
  *   1. read       an adapter yields SpanBatch: normalized records, or columns from a reader thread
- *   2. map        convention mappings (analyzer/convention.ts): a serving system's own spans
- *                 (Triton, vLLM, TGI, …) rewritten onto the span convention  ← plug mappings in here
+ *   2. map        source conventions (analyzer/conventions/, registered in CONVENTIONS): a serving
+ *                 system's own spans (Triton, vLLM, TGI, …) rewritten onto the span convention
+ *                 (reader threads map theirs before handing columns over)
  *   3. assemble   spans → per-request phase timings (assemble.ts)
  *   4. measure    per-model summaries (measure.ts), GPU evidence over the traced window (device.ts)
  *   5. diagnose   signals → rules → ranked recommendations (diagnose/), once per model
@@ -14,7 +15,7 @@
 import type { SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
-import type { AnalysisResult, AnalysisWarning, AssemblyStats, ModelAnalysis } from '../model/analysis.js';
+import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
 import { diagnose, resolveThresholds } from './diagnose/index.js';
 import type { DiagnoseOptions } from './diagnose/index.js';
 import { summarizeDevice } from './device.js';
@@ -24,8 +25,7 @@ import { RequestAssembler } from './assemble.js';
 import type { AssembleOptions } from './assemble.js';
 import { groupByModel, summarize } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
-import { ConventionStage } from './convention.js';
-import type { ConventionMapping } from './convention.js';
+import { ConventionMapper, mergeConventionUses } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
 
 /** Spans as readers give them: normalized records, or columns from a reader thread. */
@@ -49,26 +49,26 @@ export interface AnalyzeOptions extends AssembleOptions {
   /** GPU sidecar samples; summarized over the traced window into device evidence for the diagnosis. */
   readonly gpuSamples?: readonly GpuSample[];
   /**
-   * Convention mappings, applied in order to every record batch before assembly (stage 2).
-   * Default: none (spans already follow the convention). Column batches from a reader thread are
-   * already classified under the convention, so adapters must not read in a thread when mappings are given.
+   * Conventions an adapter's reader threads already mapped (their spans arrive as columns).
+   * Read once the last batch is in, so an adapter may fill it while the batches stream.
    */
-  readonly conventions?: readonly ConventionMapping[];
+  readonly readerConventions?: readonly ConventionUse[];
   /** Names the input in error messages, e.g. the files read. Default `input`. */
   readonly inputName?: string;
 }
 
-/** The pipeline after reading: spans → (convention mapping) → requests → summaries → diagnoses. */
+/** The pipeline after reading: spans → source conventions mapped → requests → summaries → diagnoses. */
 export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-  const conventions = new ConventionStage(options.conventions ?? []);
   const assembler = new RequestAssembler(options);
+  // Stage 2, the seam between readers and assembler: servers' own conventions become ours here.
+  const mapper = new ConventionMapper();
   for await (const batch of batches) {
-    if (!isRecords(batch)) {
-      if (!conventions.empty) throw new Error('analyzeSpans: column batches cannot go through convention mappings; read records when conventions are given');
-      assembler.addColumns(batch);
-    } else assembler.add(conventions.empty ? batch : conventions.map(batch));
+    if (isRecords(batch)) assembler.add(mapper.map(batch));
+    else assembler.addColumns(batch);
   }
+  assembler.add(mapper.finish());
   const { requests: all, stats, generic } = assembler.finish();
+  const conventions = mergeConventionUses([...mapper.uses(), ...(options.readerConventions ?? [])]);
   if (options.strict === true && stats.invalidSpans + stats.lateSpans > 0) {
     throw new AnalysisError(
       `--strict: ${options.inputName ?? 'input'}: ${stats.invalidSpans} span(s) ending before they start, ${stats.lateSpans} span(s) arriving after their trace was finalized`,
@@ -87,8 +87,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
   }
-  const servers = conventions.servers();
-  const server = servers.length === 1 ? servers[0] : undefined;
+  // One serving system behind every mapped request: the rules may word their next steps for it.
+  const servers = new Set(conventions.map((c) => c.id));
+  const server = servers.size === 1 ? [...servers][0] : undefined;
   const models: ModelAnalysis[] = [...groupByModel(requests)]
     .map(([model, list]): ModelAnalysis => {
       const summary = summarize(model, list);
@@ -114,7 +115,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     timings: requests,
     device,
     timeline: latencyTimeline(requests, device),
-    servers,
+    conventions,
   };
 }
 

@@ -70,6 +70,25 @@ export interface TimelineWindow {
   readonly gpus: readonly (DeviceWindow & { readonly gpuUuid: string; readonly gpuName?: string })[];
 }
 
+/** Which clock a source's timestamps come from; a monotonic one has no wall-clock meaning. */
+export type SourceClock = 'epoch' | 'monotonic';
+
+/** What a source convention (analyzer/conventions) reports about the requests it mapped. */
+export interface ConventionNote {
+  /** The layout or version recognised, e.g. "Triton trace file 2.x", "vLLM llm_request (v1 engine)". */
+  readonly label: string;
+  readonly clock: SourceClock;
+  /** Facts this source never carries (e.g. "batch size"), named so the diagnosis can say what it could not see. */
+  readonly unseen: readonly string[];
+}
+
+/** A convention recognised in the input, with how many requests it gave. */
+export interface ConventionUse extends ConventionNote {
+  /** The convention's id, e.g. `triton`, `vllm`: the serving system the spans came from. */
+  readonly id: string;
+  readonly requests: number;
+}
+
 /** One input file: what it was and how much of it was used. */
 export interface FileSummary {
   readonly file: string;
@@ -137,6 +156,6 @@ export interface AnalysisResult {
   readonly device: readonly DeviceEvidence[];
   /** e2e latency next to GPU state per time window; empty without GPU samples. */
   readonly timeline: readonly TimelineWindow[];
-  /** Serving systems whose convention mapping applied to the input (e.g. `triton`); empty when the spans already follow the convention. */
-  readonly servers: readonly string[];
+  /** Inference-server conventions the input was read as ("Triton trace file 2.x", …); empty for our own. */
+  readonly conventions: readonly ConventionUse[];
 }

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisError, analyzeFiles, analyzeSpans } from '../../src/analyzer/index.js';
-import type { ConventionMapping } from '../../src/analyzer/index.js';
 import { readAllSpans } from '../../src/formats/index.js';
 import type { GpuSample } from '../../src/model/gpu.js';
 import type { SpanRecord } from '../../src/model/span.js';
-import { ATTR, GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
+import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
 import { EPOCH_NS, phaseSpan, requestSpan, span, traceId } from './_spans.js';
@@ -81,25 +80,14 @@ describe('analyzeSpans (the pure pipeline)', () => {
     expect(fromReader.map((w) => w.count)).toEqual([single.assembly.duplicateSpans]);
   });
 
-  it('runs every record batch through the convention mappings before assembly, and reports the servers that applied', async () => {
-    // A toy serving system that names the model in its own attribute instead of inference.model.name.
-    const native = requests(60).map((s) => {
-      const { [ATTR.MODEL_NAME]: model, ...rest } = s.attributes;
-      return model === undefined ? s : { ...s, attributes: { ...rest, 'toy.model': model } };
-    });
-    const mapping: ConventionMapping = {
-      server: 'toy-server',
-      map: (spans) =>
-        spans.some((s) => s.attributes['toy.model'] !== undefined)
-          ? spans.map((s) => (s.attributes['toy.model'] === undefined ? s : { ...s, attributes: { ...s.attributes, [ATTR.MODEL_NAME]: s.attributes['toy.model'] as string } }))
-          : undefined,
-    };
-    const without = await analyzeSpans([native], { diagnose: false });
-    expect(without.requests).toBe(0);
-    expect(without.servers).toEqual([]);
-    const mapped = await analyzeSpans([native.slice(0, 90), native.slice(90)], { conventions: [mapping], diagnose: false });
-    expect(mapped.requests).toBe(60);
-    expect(mapped.servers).toEqual(['toy-server']);
-    expect(mapped.models[0]?.summary.phases.compute?.p50Ms).toBeCloseTo(6, 6);
+  it("maps a server's own spans (stage 2, the conventions) the same from memory as from the file", async () => {
+    const file = new URL('../fixtures/serving/triton-otel-http.synthetic.json', import.meta.url).pathname;
+    const { spans } = await readAllSpans(file);
+    const fromSpans = await analyzeSpans([spans.slice(0, 3), spans.slice(3)], { diagnose: false });
+    const fromFile = await analyzeFiles([file], { diagnose: false });
+    expect(fromSpans.conventions.map((c) => c.id)).toEqual(['triton']);
+    expect(fromSpans.conventions).toEqual(fromFile.conventions);
+    expect(fromSpans.requests).toBe(fromFile.requests);
+    expect(fromSpans.requests).toBeGreaterThan(0);
   });
 });
