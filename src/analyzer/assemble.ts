@@ -10,6 +10,7 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
+import type { AssemblyStats } from '../model/analysis.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
@@ -18,6 +19,8 @@ import { SpanIndex, sortedUnionLength } from './_trace-span.js';
 import { GenericAccumulator } from './generic.js';
 import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
+
+export type { AssemblyStats } from '../model/analysis.js';
 
 /** Options of the request assembler. */
 export interface AssembleOptions {
@@ -33,26 +36,6 @@ export interface AssembleOptions {
   readonly rememberFinalized?: number;
 }
 
-/** What assembly saw and skipped, for warnings and `--verbose`. */
-export interface AssemblyStats {
-  /** Spans received (duplicates and late spans included). */
-  spans: number;
-  /** Spans dropped because a span with the same id and kind was already in the trace. */
-  duplicateSpans: number;
-  /** Spans dropped because their trace had already been finalized. */
-  lateSpans: number;
-  /** Spans dropped because they end before they start. */
-  invalidSpans: number;
-  /** Spans whose parent is not in the input. */
-  orphanSpans: number;
-  /** Phase spans with no request span above them. */
-  unattachedPhaseSpans: number;
-  traces: number;
-  /** Traces with at least one request span. */
-  requestTraces: number;
-  /** Requests whose client and server clocks disagreed. */
-  clockSkewRequests: number;
-}
 
 /** The assembler's output. */
 export interface AssemblyResult {
