@@ -192,8 +192,10 @@ describe('tracer → OTLP/gRPC → receiver', () => {
       const compute = children.find((s) => s.attributes[ATTR.PHASE] === 'compute')!;
       expect(queue).toBeDefined();
       expect(compute.attributes[ATTR.BATCH_SIZE]).toBe(3);
+      // The queue wait ends when the batch is picked; compute covers the batch function only,
+      // not the tracer's bookkeeping in between (that gap is left to `other`).
       expect(queue.endNs).toBe(batchSpan.startNs);
-      expect(compute.startNs).toBe(batchSpan.startNs);
+      expect(compute.startNs >= queue.endNs).toBe(true);
       expect(compute.endNs).toBe(batchSpan.endNs);
       expect(duration(compute)).toBeGreaterThanOrEqual(9.5);
     }
