@@ -17,7 +17,7 @@ import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { SpanIndex, sortedUnionLength } from './_trace-span.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
+import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 
 export type { AssemblyStats } from '../model/analysis.js';
@@ -137,7 +137,7 @@ export class RequestAssembler {
         shared: record.shared === true,
         error: record.error,
         attributes: request || client ? attributes : undefined,
-        batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
+        batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
         firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
       });
     }
@@ -385,12 +385,8 @@ export class RequestAssembler {
     for (const span of phaseSpans) {
       const start = Math.max(span.start + shift, e2eStart);
       const end = Math.min(span.end + shift, e2eEnd);
-      if (span.phase === 'compute') {
-        const size = span.batchSize;
-        if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
-      } else if (span.phase === 'prefill') {
-        prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
-      }
+      if (span.batchSize !== undefined) batchSize = Math.max(batchSize ?? 0, span.batchSize);
+      if (span.phase === 'prefill') prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
       const p = PHASE_INDEX[span.phase!];
       present |= 1 << p;
       if (end <= start) continue;
