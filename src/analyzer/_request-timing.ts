@@ -64,12 +64,8 @@ export class RequestTimer {
     for (const span of phaseSpans) {
       const start = Math.max(span.start + shift, e2eStart);
       const end = Math.min(span.end + shift, e2eEnd);
-      if (span.phase === 'compute') {
-        const size = span.batchSize;
-        if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
-      } else if (span.phase === 'prefill') {
-        prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
-      }
+      if (span.batchSize !== undefined) batchSize = Math.max(batchSize ?? 0, span.batchSize);
+      if (span.phase === 'prefill') prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
       const p = PHASE_INDEX[span.phase!];
       present |= 1 << p;
       if (end <= start) continue;

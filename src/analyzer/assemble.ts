@@ -16,7 +16,7 @@ import { TraceWindow } from './_trace-window.js';
 import type { OpenTrace } from './_trace-window.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
+import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 
 export type { AssemblyStats } from '../model/analysis.js';
@@ -96,7 +96,7 @@ export class RequestAssembler {
         shared: record.shared === true,
         error: record.error,
         attributes: request || client ? attributes : undefined,
-        batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
+        batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
         firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
       });
     }
@@ -245,8 +245,6 @@ export class RequestAssembler {
     }
     return undefined;
   }
-
-
 }
 
 /** Assembles every request from a stream of span batches. */
