@@ -9,7 +9,7 @@
  * 1000) is read like `scope_spans`.
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { ByteSource } from './_bytes.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
@@ -248,6 +248,7 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   let error = false;
   const attributes: Record<string, AttributeValue> = {};
   const links: { traceId: string; spanId: string }[] = [];
+  let events: SpanEvent[] | undefined;
   let firstTokenNs: bigint | undefined;
   while (w.pos < end) {
     const tag = w.varint();
@@ -274,8 +275,23 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
           } else lw.skip(t & 7);
         }
         if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
-      } else if (field === 11 && firstTokenNs === undefined) {
-        firstTokenNs = firstTokenTime(buf, s, e);
+      } else if (field === 11) {
+        // Span.Event: time_unix_nano (fixed64, 1), name (string, 2); attributes are not kept.
+        const ew = new Wire(buf, s, e);
+        let eventName = '';
+        let timeNs = 0n;
+        while (ew.pos < e) {
+          const t = ew.varint();
+          if (t === ((1 << 3) | WIRE_I64)) timeNs = ew.fixed64();
+          else if (t === ((2 << 3) | WIRE_LEN)) {
+            const ns = ew.len();
+            eventName = buf.toString('utf8', ns, ew.pos);
+          } else ew.skip(t & 7);
+        }
+        if (timeNs > 0n) {
+          (events ??= []).push({ name: eventName, timeNs });
+          if (eventName === FIRST_TOKEN_EVENT) firstTokenNs ??= timeNs;
+        }
       } else if (field === 15) {
         const sw = new Wire(buf, s, e);
         while (sw.pos < e) {
@@ -298,24 +314,9 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   const record: SpanDraft = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
+  if (events !== undefined) record.events = events;
   if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
   return record;
-}
-
-/** Span.Event { fixed64 time_unix_nano = 1; string name = 2; … }: its time when it is the first-token event. */
-function firstTokenTime(buf: Buffer, start: number, end: number): bigint | undefined {
-  const w = new Wire(buf, start, end);
-  let time: bigint | undefined;
-  let name = '';
-  while (w.pos < end) {
-    const t = w.varint();
-    if (t === ((1 << 3) | WIRE_I64)) time = w.fixed64();
-    else if (t === ((2 << 3) | WIRE_LEN)) {
-      const ns = w.len();
-      name = buf.toString('utf8', ns, w.pos);
-    } else w.skip(t & 7);
-  }
-  return name === FIRST_TOKEN_EVENT ? time : undefined;
 }
 
 function decodeAt(file: string, buf: Buffer, start: number, end: number, base: number, ctx: ReadContext, out: SpanRecord[]): void {

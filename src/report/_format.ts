@@ -56,6 +56,26 @@ export function formatWindow(startNs: bigint, endNs: bigint): string {
   return `${start} → ${end} UTC (${formatDuration(Number(endNs - startNs) / 1e9)})`;
 }
 
+/**
+ * The window line's text: wall-clock dates, or only the length when the times come from a
+ * monotonic clock (Triton's trace file), which would otherwise print as a 1970 date.
+ */
+export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean): string {
+  if (!monotonic) return formatWindow(startNs, endNs);
+  const ms = Number(endNs - startNs) / 1e6;
+  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in the input)`;
+}
+
+/** Requests per second, or why there is none: a rate needs at least two requests. */
+export function formatRate(requests: number, rps: number): string {
+  return requests >= 2 ? `${rps.toFixed(1)} req/s` : 'no rate from one request';
+}
+
+/** "Triton trace file 2.x (3 requests), vLLM … (2 requests)". */
+export function formatConventions(uses: readonly { readonly label: string; readonly requests: number }[]): string {
+  return uses.map((u) => `${u.label} (${formatCount(u.requests)} request${u.requests === 1 ? '' : 's'})`).join(', ');
+}
+
 /** Human name of an input format. */
 export function formatName(format: TraceFormat): string {
   const names: Record<TraceFormat, string> = {
