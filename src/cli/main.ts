@@ -10,6 +10,7 @@ import { TraceFormatError } from '../formats/index.js';
 import { DiagnoseOptionError } from '../analyzer/diagnose/index.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
+import { diffArgv, registerDiffCommand } from './diff.js';
 import { CliError, EXIT } from './errors.js';
 
 const program = new Command('latency-doctor')
@@ -20,9 +21,10 @@ const program = new Command('latency-doctor')
 
 registerAnalyzeCommand(program).exitOverride();
 registerSidecarCommand(program).exitOverride();
+registerDiffCommand(program).exitOverride();
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(diffArgv(process.argv));
 } catch (error) {
   process.exitCode = exitCodeFor(error);
 }
