@@ -80,7 +80,7 @@ export function modelSection(m: ModelAnalysis, index: number, charts: { hasGpu: 
   const s = m.summary;
   const slots = [
     chartSlot(`time-${index}`, charts.hasGpu ? 'e2e latency over time, with GPU state' : 'e2e latency over time', charts.hasGpu ? 'Shaded: share of the window the GPU was throttled.' : '', 'tall'),
-    chartSlot(`hist-${index}`, 'e2e latency histogram', s.e2e.count > 0 ? 'Bins up to 1.1 × p99; slower requests are counted in the last bin.' : ''),
+    chartSlot(`hist-${index}`, 'e2e latency histogram', s.e2e.count > 0 ? 'Bins from 0.9 × the fastest request to 1.1 × p99; slower requests are counted in the last bin.' : ''),
   ];
   if (charts.examples > 0) slots.push(chartSlot(`waterfall-${index}`, 'Example traces: spans of the slowest and a typical request', 'Each bar is one span, from the request start (ms).', 'tall'));
   return `<div class="first">

@@ -29,8 +29,8 @@ function changeTable(m: ModelChange, confidence: number): string {
       `<tr data-quantity="${h(r.quantity)}" data-q="${r.quantile}"${r.quantity === 'end-to-end' ? ' class="e2e-row"' : ''}><td>${h(r.quantity)}</td><td>${r.quantile}</td><td class="num">${r.before}</td><td class="num">${r.after}</td><td class="num ${r.significance}">${r.changeMs}</td><td class="num ${r.significance}">${r.changePct}</td><td class="num">${h(r.interval)}</td><td>${r.significance || '–'}</td></tr>`,
   );
   const notes = [...phaseNotes(m), ...m.notes];
-  return `<div class="card phases"><h2>Before → after · ${Math.round(confidence * 100)}% bootstrap intervals</h2>
-<table data-table="diff"><thead><tr><th>quantity</th><th>q</th><th>before ms</th><th>after ms</th><th>Δ ms</th><th>Δ %</th><th>CI of Δ ms</th><th>significant</th></tr></thead><tbody>${rows.join('')}</tbody></table>
+  return `<div class="card phases wide"><h2>Before → after · ${Math.round(confidence * 100)}% bootstrap intervals</h2>
+<div class="scroll"><table data-table="diff"><thead><tr><th>quantity</th><th>q</th><th>before ms</th><th>after ms</th><th>Δ ms</th><th>Δ %</th><th>CI of Δ ms</th><th>significant</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
 ${notes.length > 0 ? `<ul class="notes">${notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>` : ''}</div>`;
 }
 
@@ -38,8 +38,8 @@ ${notes.length > 0 ? `<ul class="notes">${notes.map((n) => `<li>${h(n)}</li>`).j
 export function diffSection(m: ModelChange, index: number, diff: AnalysisDiff): string {
   return `<div class="first">
 ${verdictChangeCard(m)}
+<div class="card"><h2>Phase mix at p50, p95 and p99, before and after</h2><div class="chart"><canvas data-chart="mix-${index}" role="img" aria-label="phase mix"></canvas></div></div>
 ${changeTable(m, diff.confidence)}
-<div class="card mix"><h2>Phase mix at p50, p95 and p99, before and after</h2><div class="chart"><canvas data-chart="mix-${index}" role="img" aria-label="phase mix"></canvas></div></div>
 </div>
 <div class="charts">
 ${chartSlot(`time-${index}`, 'e2e p50 and p99 over time, before and after', 'x: seconds since each run’s first request.', 'tall')}

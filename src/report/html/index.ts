@@ -10,10 +10,9 @@ import { formatCount, formatWindow } from '../_format.js';
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
 import { diffSection } from './diff.js';
-import { histogram, modelCharts, overTime, phaseMix, timingsByModel } from './page-data.js';
+import { histogram, histogramRange, modelCharts, overTime, phaseMix, timingsByModel } from './page-data.js';
 import type { ModelCharts } from './page-data.js';
 import { renderPage } from './page.js';
-import { nearestRank } from '../../analyzer/diff/index.js';
 
 export { exampleRequests } from './page-data.js';
 export type { ModelCharts } from './page-data.js';
@@ -52,9 +51,10 @@ export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult,
     const b = beforeByModel.get(m.model) ?? [];
     const a = afterByModel.get(m.model) ?? [];
     // One set of bins for both runs, so the bars line up.
-    const p99 = (list: readonly { e2eMs: number }[]): number => (list.length > 0 ? nearestRank(Float64Array.from(list, (r) => r.e2eMs).sort(), 0.99) : 0);
-    const upper = Math.max(p99(b), p99(a)) * 1.1 || 1;
-    const charts = (list: typeof b): ModelCharts => ({ model: m.model, overTime: overTime(list), histogram: histogram(list.map((r) => r.e2eMs), upper), mix: phaseMix(list), examples: [], slo: [] });
+    const rb = histogramRange(b.map((r) => r.e2eMs));
+    const ra = histogramRange(a.map((r) => r.e2eMs));
+    const range = { lowMs: Math.min(rb.lowMs, ra.lowMs), highMs: Math.max(rb.highMs, ra.highMs) };
+    const charts = (list: typeof b): ModelCharts => ({ model: m.model, overTime: overTime(list), histogram: histogram(list.map((r) => r.e2eMs), range), mix: phaseMix(list), examples: [], slo: [] });
     return { model: m.model, before: charts(b), after: charts(a) };
   });
   const data: PageData = { kind: 'diff', models };

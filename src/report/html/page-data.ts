@@ -30,8 +30,10 @@ export interface GpuOverTime {
   readonly throttled: (number | null)[];
 }
 
-/** Counts of e2e latency in equal-width bins from 0 to a little past p99. */
+/** Counts of e2e latency in equal-width bins. */
 export interface Histogram {
+  /** Left edge of the first bin, ms. */
+  readonly lowMs: number;
   /** Bin centres, ms. */
   readonly centers: number[];
   readonly width: number;
@@ -155,20 +157,25 @@ function gpuOverTime(result: AnalysisResult, requests: readonly RequestTiming[])
   return out;
 }
 
-/** 40 equal bins from 0 to 1.1 × p99 (the rest counted in the last bin), so the tail stays readable. */
-export function histogram(valuesMs: readonly number[], upperMs?: number): Histogram {
+/** Bin range of a histogram: a little below the fastest request to a little past p99, so the tail stays readable. */
+export function histogramRange(valuesMs: readonly number[]): { lowMs: number; highMs: number } {
+  if (valuesMs.length === 0) return { lowMs: 0, highMs: 1 };
   const sorted = Float64Array.from(valuesMs).sort();
+  return { lowMs: sorted[0]! * 0.9, highMs: nearestRank(sorted, 0.99) * 1.1 };
+}
+
+/** 40 equal bins over `range` (default `histogramRange`); requests outside are counted in the first or last bin. */
+export function histogram(valuesMs: readonly number[], range = histogramRange(valuesMs)): Histogram {
   const bins = 40;
-  const top = upperMs ?? (sorted.length > 0 ? nearestRank(sorted, 0.99) * 1.1 : 1);
-  const width = top / bins || 1;
+  const width = (range.highMs - range.lowMs) / bins || 1;
   const counts = new Array<number>(bins).fill(0);
   let overflow = 0;
-  for (const v of sorted) {
-    const i = Math.floor(v / width);
+  for (const v of valuesMs) {
+    const i = Math.floor((v - range.lowMs) / width);
     if (i >= bins) overflow++;
     counts[Math.min(bins - 1, Math.max(0, i))]!++;
   }
-  return { centers: counts.map((_, i) => round((i + 0.5) * width)), width: round(width), counts, overflow };
+  return { lowMs: round(range.lowMs), centers: counts.map((_, i) => round(range.lowMs + (i + 0.5) * width)), width: round(width), counts, overflow };
 }
 
 /** Mean phase times of the requests ranked within ±1% of n around each quantile (at least one). */

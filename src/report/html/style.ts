@@ -21,7 +21,7 @@ code,pre,.num{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu San
 .tabs button[aria-selected=true]{color:var(--fg);background:var(--card);border-color:var(--line);margin-bottom:-1px}
 main{padding:12px 24px 24px}
 .first{display:grid;grid-template-columns:minmax(300px,1.05fr) minmax(320px,1fr);gap:14px;align-items:start}
-.first .mix{grid-column:1/-1}
+.first .mix,.first .wide{grid-column:1/-1}.scroll{overflow-x:auto}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;min-width:0}
 .card h2{margin:0 0 8px;font-size:13px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .verdict .fix{font-size:22px;font-weight:700;color:var(--bad);margin:0}

@@ -61,7 +61,8 @@ function timeChart(id: string, series: { label: string; data: ModelCharts; dashe
   for (const s of series) {
     for (const q of s.quantiles) {
       const color = s.label === 'before' ? css('--c-before') : s.label === 'after' ? css(q === 'p50' ? '--c-after' : '--c-p99') : css(`--c-${q}`);
-      datasets.push(line(`${s.label ? `${s.label} ` : ''}${q}`, points(s.data.overTime.t, s.data.overTime[q]), color, s.dashed ? { borderDash: [5, 4] } : {}) as ChartDataset);
+      const dash = s.dashed ? (q === 'p50' ? [6, 4] : [2, 3]) : [];
+      datasets.push(line(`${s.label ? `${s.label} ` : ''}${q}`, points(s.data.overTime.t, s.data.overTime[q]), color, { borderDash: dash }) as ChartDataset);
     }
   }
   const gpu = series.length === 1 ? series[0]!.data.gpu : undefined;
@@ -91,11 +92,11 @@ function histogramChart(id: string, series: { label: string; data: ModelCharts; 
   for (const slo of series[0]?.data.slo ?? []) {
     datasets.push(line(slo.label, [{ x: slo.ms, y: 0 }, { x: slo.ms, y: top }], css('--bad'), { borderDash: [6, 4], tension: 0 }) as ChartDataset);
   }
-  const width = series[0]?.data.histogram.width ?? 1;
+  const first = series[0]?.data.histogram;
   draw(id, {
     type: 'bar',
     data: { datasets },
-    options: { scales: { x: axis('e2e ms', { type: 'linear', min: 0, suggestedMax: width * 40 }), y: axis('requests', { beginAtZero: true }) }, plugins: { legend: { display: datasets.length > 1, position: 'bottom' } } },
+    options: { scales: { x: axis('e2e ms', { type: 'linear', min: first?.lowMs ?? 0, max: (first?.lowMs ?? 0) + (first?.width ?? 1) * 40, ticks: { precision: 0 } }), y: axis('requests', { beginAtZero: true }) }, plugins: { legend: { display: datasets.length > 1, position: 'bottom' } } },
   } as ChartConfiguration);
 }
 
