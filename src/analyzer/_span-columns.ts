@@ -63,6 +63,8 @@ export interface SpanColumns {
   readonly batchSizes: Float64Array;
   /** Attributes of request and client spans; null elsewhere. */
   readonly attributes: (Readonly<Record<string, AttributeValue>> | null)[];
+  /** First-token event time of request and client spans, relative ns; NaN for none. */
+  readonly firstTokens: Float64Array;
 }
 
 /** Turns a batch into columns relative to `origin`; returns them with the buffers to transfer. */
@@ -83,6 +85,7 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     ends: new Float64Array(n),
     batchSizes: new Float64Array(n),
     attributes: new Array<Readonly<Record<string, AttributeValue>> | null>(n),
+    firstTokens: new Float64Array(n),
   };
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -100,8 +103,9 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     columns.ends[i] = Number(r.endNs - origin);
     columns.batchSizes[i] = role.batchSize ?? NaN;
     columns.attributes[i] = role.request || role.client ? r.attributes : null;
+    columns.firstTokens[i] = (role.request || role.client) && r.firstTokenNs !== undefined ? Number(r.firstTokenNs - origin) : NaN;
   }
-  const transfer = [columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes].map((a) => a.buffer as ArrayBuffer);
+  const transfer = [columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes, columns.firstTokens].map((a) => a.buffer as ArrayBuffer);
   return { columns, transfer };
 }
 

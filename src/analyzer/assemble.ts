@@ -10,6 +10,7 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
+import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
@@ -154,6 +155,7 @@ export class RequestAssembler {
         error: record.error,
         attributes: request || client ? attributes : undefined,
         batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
+        firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
       });
     }
   }
@@ -173,6 +175,7 @@ export class RequestAssembler {
       }
       const phase = c.phases[i]!;
       const batchSize = c.batchSizes[i]!;
+      const firstToken = c.firstTokens[i]!;
       this.place(c.traceIds[i]!, {
         id: c.ids[i]!,
         parent: c.parents[i] || undefined,
@@ -188,6 +191,7 @@ export class RequestAssembler {
         error: (flags & FLAG.ERROR) !== 0,
         attributes: c.attributes[i] ?? undefined,
         batchSize: Number.isNaN(batchSize) ? undefined : batchSize,
+        firstToken: Number.isNaN(firstToken) ? undefined : firstToken + offset,
       });
     }
   }
@@ -394,12 +398,15 @@ export class RequestAssembler {
     // Bit p set = a span of PHASES[p] exists (even one clipped to nothing).
     let present = 0;
     let batchSize: number | undefined;
+    let prefillEnd: number | undefined;
     for (const span of phaseSpans) {
       const start = Math.max(span.start + shift, e2eStart);
       const end = Math.min(span.end + shift, e2eEnd);
       if (span.phase === 'compute') {
         const size = span.batchSize;
         if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
+      } else if (span.phase === 'prefill') {
+        prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
       }
       const p = PHASE_INDEX[span.phase!];
       present |= 1 << p;
@@ -450,6 +457,16 @@ export class RequestAssembler {
     if (responseBytes !== undefined) timing.responseBytes = responseBytes;
     const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
     if (cacheHit !== undefined) timing.cacheHit = cacheHit;
+    // First token: the client's own event (what the caller saw), else the server's event, else
+    // the end of the last prefill span (docs/conventions.md, "Generation").
+    const firstToken = client?.firstToken ?? (request.firstToken !== undefined ? request.firstToken + shift : prefillEnd);
+    if (firstToken !== undefined) timing.ttftMs = clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
+    const tokensIn = tokenCount(attributes[ATTR.TOKENS_INPUT] ?? clientAttributes[ATTR.TOKENS_INPUT]);
+    if (tokensIn !== undefined) timing.tokensIn = tokensIn;
+    const tokensOut = tokenCount(attributes[ATTR.TOKENS_OUTPUT] ?? clientAttributes[ATTR.TOKENS_OUTPUT]);
+    if (tokensOut !== undefined) timing.tokensOut = tokensOut;
+    const tokensCached = tokenCount(attributes[ATTR.TOKENS_CACHED]);
+    if (tokensCached !== undefined) timing.tokensCached = tokensCached;
     return timing;
   }
 }

@@ -23,11 +23,16 @@ import type { GenericReport } from './generic.js';
 import { groupByModel, summarize } from './measure.js';
 import { readColumnsThreaded } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
+import type { ThreadedReadStats } from './_threaded-read.js';
+import { ConventionMapper, mergeConventionUses } from './conventions/index.js';
+import type { ConventionUse } from './conventions/index.js';
 
 export { RequestAssembler, assembleRequests } from './assemble.js';
 export type { AssembleOptions, AssemblyResult, AssemblyStats } from './assemble.js';
 export { GenericAccumulator } from './generic.js';
 export type { GenericReport, OperationTime } from './generic.js';
+export { CONVENTIONS, ConventionMapper, mapConventions, monotonicClock } from './conventions/index.js';
+export type { ConventionUse, SourceConvention } from './conventions/index.js';
 export { summarize, summarizeByModel, groupByModel } from './measure.js';
 export { diagnose, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError } from './diagnose/index.js';
 export type { DiagnoseInput, DiagnoseOptions, SloTargets, Thresholds, ThresholdKey } from './diagnose/index.js';
@@ -101,6 +106,8 @@ export interface AnalysisResult {
   readonly timings: readonly RequestTiming[];
   /** GPU evidence over the traced window (from GPU sample files), empty without samples. */
   readonly device: readonly DeviceEvidence[];
+  /** Inference-server conventions the input was read as ("Triton trace file 2.x", …); empty for our own. */
+  readonly conventions: readonly ConventionUse[];
   /** e2e latency next to GPU state per time window; empty without GPU samples. */
   readonly timeline: readonly TimelineWindow[];
 }
@@ -129,6 +136,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
   const fileStats = new Map<string, ReadStats>();
   const batches = mergeByTime(sources, (file, stats) => fileStats.set(file, stats));
   const result = await analyzeSpans(batches, { ...options, gpuSamples });
+  const threaded = [...fileStats.values()].flatMap((s) => ('conventions' in s ? (s as ThreadedReadStats).conventions : []));
   const fileSummaries: FileSummary[] = files.map((file) => {
     const stats = fileStats.get(file);
     if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
@@ -143,16 +151,19 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
     const rest = w.count - readerDuplicates;
     return rest > 0 ? [{ message: `${rest} more ${DUPLICATE_MESSAGE}`, count: rest }] : [];
   });
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...assemblyWarnings] };
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...assemblyWarnings], conventions: mergeConventionUses([...result.conventions, ...threaded]) };
 }
 
 /** The pipeline after reading: spans → requests → summaries → diagnoses. */
 export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const assembler = new RequestAssembler(options);
+  // The seam between readers and assembler: servers' own conventions become ours here.
+  const mapper = new ConventionMapper();
   for await (const batch of batches) {
-    if (isRecords(batch)) assembler.add(batch);
+    if (isRecords(batch)) assembler.add(mapper.map(batch));
     else assembler.addColumns(batch);
   }
+  assembler.add(mapper.finish());
   const { requests: all, stats, generic } = assembler.finish();
   const requests = options.model === undefined ? all : all.filter((r) => r.model === options.model);
   const warnings = assemblyWarnings(stats);
@@ -190,6 +201,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     timings: requests,
     device,
     timeline: latencyTimeline(requests, device),
+    conventions: mapper.uses(),
   };
 }
 

@@ -19,3 +19,5 @@ export { FileSpanExporter, DEFAULT_TRACE_FILE } from './file-span-exporter.js';
 export { spansToTracesData } from './otlp-json.js';
 export { DURATION_BUCKETS_SECONDS, BATCH_SIZE_BUCKETS } from './phase-metrics.js';
 export type { WarningSink } from './warn-once.js';
+export { PHASES } from '../semconv.js';
+export type { Phase } from '../semconv.js';

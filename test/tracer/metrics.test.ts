@@ -64,14 +64,21 @@ describe('phase histograms', () => {
     tracing = setupTracing({ exporter: { none: true }, metrics: { readers: [reader], otlp: false } });
     const tracer = createInferenceTracer({ model: 'whisper', precision: 'fp16' });
     const tickets: ReturnType<Parameters<Parameters<typeof tracer.infer>[0]>[0]['enqueue']>[] = [];
+    let batchDone!: () => void;
+    const batched = new Promise<void>((resolve) => (batchDone = resolve));
+    const requests: Promise<void>[] = [];
     for (let i = 0; i < 4; i += 1) {
-      tracer.infer((req) => {
+      // Each request waits for its batch, as a request handler in front of a batcher does.
+      requests.push(tracer.infer(async (req) => {
         req.preprocess(() => busyWait(1.5));
         tickets.push(req.enqueue());
-      });
+        await batched;
+      }));
     }
     busyWait(1);
     tracer.runBatch(tickets, () => busyWait(3));
+    batchDone();
+    await Promise.all(requests);
 
     const metrics = await reader.metrics();
     const byName = new Map(metrics.map((m) => [m.descriptor.name, m]));

@@ -4,10 +4,10 @@
  * server should batch them. Signature from perf_analyzer's own docs: at concurrency 3,
  * queue 21.7 ms while compute infer stays at 11.7 ms and throughput stays flat.
  */
+import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { batchingNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { lowerIncludes, stem } from './_words.js';
 import { tracesNear } from './signals.js';
 import { clamp } from './stats.js';
 
@@ -55,13 +55,38 @@ function nextPow2(x: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 }
 
+/** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
+function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean }): NextStep {
+  const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
+  const code = [
+    `# ${stem(p.model)}/config.pbtxt`,
+    `max_batch_size: ${p.maxBatchSize}`,
+    'dynamic_batching {',
+    `  max_queue_delay_microseconds: ${p.delayUs}`,
+    trt ? `  preferred_batch_size: [ ${p.preferred} ]` : `  # preferred_batch_size: [ ${p.preferred} ]  # TensorRT, several profiles only`,
+    '}',
+  ].join('\n');
+  const gatherMs = p.arrivalRps > 0 ? ((p.preferred - 1) / p.arrivalRps) * 1000 : Number.POSITIVE_INFINITY;
+  const delay = p.delayCapped
+    ? `gathering a batch of ${p.preferred} at ${p.arrivalRps.toFixed(0)} requests/s would take ${Number.isFinite(gatherMs) ? `${gatherMs.toFixed(0)} ms` : 'indefinitely'}, so the queue delay is capped at ${p.delayUs} µs (TF Serving suggests about 1 ms)`
+    : `a batch of ${p.preferred} gathers in about ${p.delayUs} µs at ${p.arrivalRps.toFixed(0)} requests/s (Triton starts at 100 µs)`;
+  return {
+    text:
+      `Enable the server's dynamic batcher: with ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue. ` +
+      `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
+      `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
+    snippet: { language: 'protobuf', code },
+  };
+}
+
 /** The dynamic-batching rule. */
-export const dynamicBatchingRule: Rule = {
+export const dynamicBatchingRule = defineRule({
   id: 'dynamic-batching',
   effort: 'config',
-  pass: 1,
-  thresholdKeys: Object.keys(BATCHING_THRESHOLDS) as (keyof typeof BATCHING_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions', 'concurrency'], refinedBy: ['batch-sizes', 'arrival-times', 'model-attributes'], gpu: 'unused' },
+  content: { title: 'Enable dynamic batching in the server' },
+  thresholds: BATCHING_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const queue = s.phases.queue;
@@ -84,8 +109,7 @@ export const dynamicBatchingRule: Rule = {
     if (queueOverCompute <= t['batching.queue_over_compute']) failed.push(`queue p95 ${ms(queue.p95Ms)} does not exceed compute p95 ${ms(compute.p95Ms)}`);
     if (meanBatch > t['batching.max_mean_batch']) failed.push(`requests already run in batches of ${meanBatch.toFixed(1)} on average`);
     if (s.meanInFlight < t['batching.min_in_flight']) failed.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
-    if (failed.length > 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    if (failed.length > 0) return { inputs, reason: failed.join('; ') };
 
     const maxBatchSize = clamp(nextPow2(s.p95InFlightAtArrival), 4, 128);
     const preferred = clamp(Math.round(s.meanInFlight), 2, maxBatchSize);
@@ -115,7 +139,8 @@ export const dynamicBatchingRule: Rule = {
       ...(batchRecorded ? [] : [{ text: 'no inference.batch.size on compute spans: batch size assumed to be 1', values: {} }]),
     ];
     return {
-      outcome: { ...outcome, fired: true, reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, batch ≈ ${meanBatch.toFixed(1)}, ${s.meanInFlight.toFixed(1)} in flight` },
+      inputs,
+      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, batch ≈ ${meanBatch.toFixed(1)}, ${s.meanInFlight.toFixed(1)} in flight`,
       finding: {
         confidence: confidenceFrom(queue.share / t['batching.min_queue_share'] - 1, s, batchRecorded ? 1 : 0.8),
         evidence,
@@ -131,4 +156,4 @@ export const dynamicBatchingRule: Rule = {
       },
     };
   },
-};
+});

@@ -6,9 +6,8 @@
  */
 import type { ThresholdSpec } from './threshold-spec.js';
 import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { CACHE_TITLE, SCALE_TITLE, cacheNextStep, scaleNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the scale-and-cache rule. */
@@ -63,17 +62,49 @@ interface Arm {
   readonly nextStep: NextStep;
   readonly gain: GainEstimate;
   readonly examples: readonly string[];
-  readonly title: string;
+  readonly kind: 'scale' | 'cache';
   readonly margin: number;
 }
 
+/** Scale-out plan. */
+function scaleNextStep(p: { model: string; instances: number }): NextStep {
+  return {
+    text: `Add model instances or replicas: Triton overlaps copies with compute when two instances share a GPU, and Model Analyzer sweeps 1–5 instances. Start with ${p.instances} and measure again; when one GPU is saturated add replicas on other GPUs, or split the model (model parallelism) when it does not fit.`,
+    snippet: { language: 'protobuf', code: [`# ${stem(p.model)}/config.pbtxt`, `instance_group [ { count: ${p.instances} kind: KIND_GPU } ]`].join('\n') },
+  };
+}
+
+/** Prediction-cache sketch with the expected hit rate. */
+function cacheNextStep(p: { model: string; ttlS: number; hitRate: number }): NextStep {
+  return {
+    text: `Cache predictions keyed by a hash of (model, version, normalized input), as Triton's response cache does. Replaying this run, a TTL of ${p.ttlS} s would have answered ${Math.round(p.hitRate * 100)}% of requests from the cache. Triton has a built-in response cache (local or Redis: enable it on the server and with response_cache { enable: true } in the model config).`,
+    snippet: {
+      language: 'typescript',
+      code: [
+        `const key = \`pred:${stem(p.model)}:\${modelVersion}:\${sha256(normalize(input))}\`;`,
+        'const cached = await redis.get(key);',
+        'if (cached !== null) return JSON.parse(cached);',
+        'const result = await infer(input);',
+        `await redis.set(key, JSON.stringify(result), { EX: ${p.ttlS} });`,
+      ].join('\n'),
+    },
+  };
+}
+
 /** The scale-and-cache rule. */
-export const scaleAndCacheRule: Rule = {
+export const scaleAndCacheRule = defineRule({
   id: 'scale-and-cache',
   effort: 'config',
-  pass: 1,
-  thresholdKeys: Object.keys(SCALE_CACHE_THRESHOLDS) as (keyof typeof SCALE_CACHE_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions', 'batch-sizes'], refinedBy: ['input-hashes', 'time-windows'], gpu: 'optional' },
+  content: {
+    title: 'Scale out or cache predictions',
+    kinds: {
+      scale: 'Scale out: the server is saturated (batches full, queue still long)',
+      cache: 'Add a prediction cache: many requests repeat an earlier input',
+    },
+  },
+  thresholds: SCALE_CACHE_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const h = s.inputHash;
@@ -93,7 +124,6 @@ export const scaleAndCacheRule: Rule = {
       queue_growing: queueGrowing,
       gpu_utilization: s.gpu?.meanUtilization !== undefined ? round(s.gpu.meanUtilization) : null,
     };
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
     const failed: string[] = [];
     const arms: Arm[] = [];
 
@@ -107,7 +137,7 @@ export const scaleAndCacheRule: Rule = {
       const saved = pick.hitRate * Math.max(0, servedMs - t['cache.lookup_ms']);
       arms.push({
         saved,
-        title: CACHE_TITLE,
+        kind: 'cache',
         margin: h.duplicateShare / t['cache.min_duplicate_share'] - 1,
         evidence: [
           {
@@ -147,7 +177,7 @@ export const scaleAndCacheRule: Rule = {
       const saved = Math.max(0, queue.meanMs - wq);
       arms.push({
         saved,
-        title: SCALE_TITLE,
+        kind: 'scale',
         margin: queue.share / t['scale.min_queue_share'] - 1,
         evidence: [
           {
@@ -167,14 +197,15 @@ export const scaleAndCacheRule: Rule = {
       });
     }
 
-    if (arms.length === 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    if (arms.length === 0) return { inputs, reason: failed.join('; ') };
     arms.sort((a, b) => b.saved - a.saved);
     const main = arms[0] as Arm;
     const other = arms[1];
     return {
-      outcome: { ...outcome, fired: true, reason: arms.map((a) => (a.title === CACHE_TITLE ? `cache: ${pct(h.duplicateShare)} repeated inputs` : 'scale: saturated, batches full')).join('; ') },
+      inputs,
+      reason: arms.map((a) => (a.kind === 'cache' ? `cache: ${pct(h.duplicateShare)} repeated inputs` : 'scale: saturated, batches full')).join('; '),
       finding: {
-        title: main.title,
+        kind: main.kind,
         confidence: confidenceFrom(main.margin, s),
         evidence: [...main.evidence, ...(other ? other.evidence : [])],
         savedMeanMs: main.saved + (other ? other.saved : 0),
@@ -184,4 +215,4 @@ export const scaleAndCacheRule: Rule = {
       },
     };
   },
-};
+});

@@ -1,0 +1,45 @@
+/**
+ * @module analyzer/conventions/convention
+ * The contract of one source convention: how an inference server's own telemetry (Triton's
+ * timestamps, vLLM's `llm_request` span, TGI's router spans, GenAI client spans) is recognised
+ * from content and turned into spans that follow the project's convention (a request span with
+ * `inference.model.name`, phase spans with `inference.phase`), which the assembler then reads
+ * like any other. Our own convention needs no mapping: it is the reference.
+ */
+import type { SpanRecord } from '../../model/span.js';
+
+/** Which clock a source's timestamps come from; a monotonic one has no wall-clock meaning. */
+export type SourceClock = 'epoch' | 'monotonic';
+
+/** What a convention reports about the requests it mapped. */
+export interface ConventionNote {
+  /** The layout or version recognised, e.g. "Triton trace file 2.x", "vLLM llm_request (v1 engine)". */
+  readonly label: string;
+  readonly clock: SourceClock;
+  /** Facts this source never carries (e.g. "batch size"), named so the diagnosis can say what it could not see. */
+  readonly unseen: readonly string[];
+}
+
+/** The spans a convention made from its input, and what it recognised. */
+export interface MappedSpans {
+  readonly spans: readonly SpanRecord[];
+  /** Requests the mapping produced. */
+  readonly requests: number;
+  /** Absent when nothing was recognised after all (the input is passed on unchanged). */
+  readonly note?: ConventionNote;
+}
+
+/** One source convention. */
+export interface SourceConvention {
+  /** Stable id, e.g. `triton`, `vllm`. */
+  readonly id: string;
+  /**
+   * `span`: every claimed span is mapped on its own. `trace`: once a span of a trace is claimed,
+   * the trace's spans are held and mapped together (the facts are spread over several spans).
+   */
+  readonly scope: 'span' | 'trace';
+  /** Cheap content test run on every span that does not follow our convention already. */
+  claims(span: SpanRecord): boolean;
+  /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */
+  map(spans: readonly SpanRecord[]): MappedSpans;
+}
