@@ -5,6 +5,7 @@
  * second time for those trace ids only (and the batch spans linked to them).
  */
 import { writeFile } from 'node:fs/promises';
+import { CliError } from './errors.js';
 import type { AnalysisResult } from '../analyzer/index.js';
 import { readSpans } from '../formats/index.js';
 import type { SpanRecord } from '../model/span.js';
@@ -35,5 +36,15 @@ export async function writeHtmlReport(out: string, result: AnalysisResult, files
   const traceFiles = result.files.filter((f) => f.format !== 'gpu-samples').map((f) => f.file).filter((f) => files.includes(f));
   const wanted = new Set([...timingsByModel(result).values()].flatMap((list) => exampleRequests(list).map((e) => e.request.traceId)));
   const exampleSpans = wanted.size > 0 ? await spansOf(traceFiles, wanted) : new Map<string, SpanRecord[]>();
-  await writeFile(out, await renderHtml(result, { exampleSpans }));
+  await writeHtmlFile(out, await renderHtml(result, { exampleSpans }));
+}
+
+/** Writes a rendered page; a path that cannot be written is the user's one-line error, not a crash. */
+export async function writeHtmlFile(out: string, html: string): Promise<void> {
+  try {
+    await writeFile(out, html);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new CliError(`--html ${out}: cannot write the report (${code}${code === 'ENOENT' ? ': no such directory' : ''})`);
+  }
 }

@@ -5,7 +5,6 @@
  * exits 3 only on a significant regression beyond the limit (and, failing closed, when there
  * were too few requests to tell).
  */
-import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
 import type { AnalysisResult, AnalyzeOptions } from '../analyzer/index.js';
@@ -93,6 +92,6 @@ function analyzeOptions(flags: DiffFlags): AnalyzeOptions {
 }
 
 async function writeHtml(file: string, diff: AnalysisDiff, before: AnalysisResult, after: AnalysisResult): Promise<void> {
-  const { renderDiffHtml } = await import('../report/html/index.js');
-  await writeFile(file, await renderDiffHtml(diff, before, after));
+  const [{ renderDiffHtml }, { writeHtmlFile }] = await Promise.all([import('../report/html/index.js'), import('./_html.js')]);
+  await writeHtmlFile(file, await renderDiffHtml(diff, before, after));
 }

@@ -93,6 +93,13 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(result.stdout).toBe('');
   });
 
+  it('an --html path that cannot be written: one line, exit 2', async () => {
+    const file = run('html-a', 50, 12);
+    const result = await cli('diff', file, '--', file, '--html', join(tmp, 'missing-dir', 'diff.html'));
+    expect(result.code).toBe(2);
+    expect(oneLine(result)).toBe(`latency-doctor: --html ${join(tmp, 'missing-dir', 'diff.html')}: cannot write the report (ENOENT: no such directory)`);
+  });
+
   it('no -- between the runs: one line saying how to call it', async () => {
     const result = await cli('diff', run('alone', 50, 9));
     expect(result.code).toBe(2);

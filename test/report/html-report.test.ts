@@ -16,6 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../diagnose/gen.js';
 import { gpuSamplesFor, toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
+import type { SynthSpan } from '../support/synth.js';
+import { ATTR, FIRST_TOKEN_EVENT } from '../../src/semconv.js';
+import { seededRandom } from '../../examples/model/seeded-random.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
@@ -173,6 +176,42 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
     await page.click('[data-tab="0"]');
     await page.screenshot({ path: join(shots, 'two-models-gpu.png'), fullPage: true });
+    await loaded.context.close();
+  });
+
+  it('a generation model: TTFT and TPOT over time, drawn from the first-token events and token counts', async () => {
+    const rand = seededRandom(41);
+    const spans: SynthSpan[] = [];
+    for (let i = 0; i < 300; i++) {
+      const traceId = (0xa000 + i).toString(16).padStart(32, '0');
+      const id = (k: number): string => (0x50000 + i * 4 + k).toString(16).padStart(16, '0');
+      const start = 1_767_225_600_000_000_000n + BigInt(i) * 20_000_000n;
+      const at = (ms: number): bigint => start + BigInt(Math.round(ms * 1000)) * 1000n;
+      // Prefill grows over the run (a longer prompt mix), decode stays: TTFT rises, TPOT does not.
+      const prefill = 20 + (i / 300) * 60 + rand() * 5;
+      const tokens = 40 + Math.floor(rand() * 40);
+      const decode = tokens * (8 + rand());
+      const phase = (k: number, name: string, from: number, to: number): SynthSpan => ({ traceId, spanId: id(k), parentSpanId: id(0), name, service: 'lm', kind: 'internal', startNs: at(from), endNs: at(to), attributes: { [ATTR.PHASE]: name } });
+      spans.push(
+        { traceId, spanId: id(0), name: 'generate', service: 'lm', kind: 'server', startNs: at(0), endNs: at(prefill + decode + 1), attributes: { [ATTR.MODEL_NAME]: 'tiny-lm', [ATTR.TOKENS_OUTPUT]: tokens }, events: [{ name: FIRST_TOKEN_EVENT, timeNs: at(prefill) }] },
+        phase(1, 'prefill', 0, prefill),
+        phase(2, 'decode', prefill, prefill + decode),
+      );
+    }
+    const traces = join(tmp, 'lm.otlp.jsonl');
+    writeFileSync(traces, toOtlpJsonLines(spans));
+    const file = join(tmp, 'lm.html');
+    const run = await cli('analyze', traces, '--html', file);
+    expect(run.code, run.stderr).toBe(0);
+    const loaded = await open(file);
+    expectNoNetwork(loaded, file);
+    expect(await paintedShare(loaded.page, 'generation-0')).toBeGreaterThan(0.02);
+    const data = JSON.parse(readFileSync(file, 'utf8').match(/<script type="application\/json" id="ld-data">(.*?)<\/script>/s)![1]!);
+    const { ttft, tpot } = data.models[0].generation;
+    expect(ttft.p50[ttft.p50.length - 1]).toBeGreaterThan(ttft.p50[0] + 40);
+    expect(Math.abs(tpot.p50[tpot.p50.length - 1] - tpot.p50[0])).toBeLessThan(1.5);
+    expect(await loaded.page.textContent('tr[data-phase="prefill"] td:first-child')).toBe('prefill');
+    await loaded.page.screenshot({ path: join(shots, 'generation.png'), fullPage: true });
     await loaded.context.close();
   });
 

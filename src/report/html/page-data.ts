@@ -11,6 +11,7 @@ import { ATTR, OTHER, PHASES } from '../../semconv.js';
 import type { PhaseOrOther } from '../../semconv.js';
 import { nearestRank } from '../../analyzer/diff/index.js';
 import { groupByModel } from '../../analyzer/measure.js';
+import { isGenerative, timePerOutputTokenMs } from '../../model/generation.js';
 
 /** Latency per time window: x in seconds since the first request. */
 export interface OverTime {
@@ -72,6 +73,8 @@ export interface ModelCharts {
   readonly histogram: Histogram;
   readonly mix: PhaseMix;
   readonly examples: ExampleTrace[];
+  /** TTFT and TPOT per window, for models whose requests stream tokens. */
+  readonly generation?: { readonly ttft: OverTime; readonly tpot: OverTime };
   /** SLO targets to draw on the histogram, ms. */
   readonly slo: { readonly label: string; readonly ms: number }[];
 }
@@ -100,10 +103,14 @@ export function exampleRequests(requests: readonly RequestTiming[]): { label: st
 export function modelCharts(result: AnalysisResult, model: string, requests: readonly RequestTiming[], spans: ReadonlyMap<string, readonly SpanRecord[]>): ModelCharts {
   const diagnosis = result.models.find((m) => m.summary.model === model)?.diagnosis;
   const gpu = gpuOverTime(result, requests);
+  const generation = requests.some(isGenerative)
+    ? { ttft: overTime(requests, (r) => r.ttftMs), tpot: overTime(requests, (r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)) }
+    : undefined;
   return {
     model,
     overTime: overTime(requests),
     ...(gpu ? { gpu } : {}),
+    ...(generation ? { generation } : {}),
     histogram: histogram(requests.map((r) => r.e2eMs)),
     mix: phaseMix(requests),
     examples: exampleRequests(requests).flatMap(({ label, request }) => {
@@ -120,8 +127,8 @@ function startOf(requests: readonly RequestTiming[]): bigint {
   return start;
 }
 
-/** Equal-time windows, about 50 requests each, between 5 and 60 windows. */
-export function overTime(requests: readonly RequestTiming[]): OverTime {
+/** Equal-time windows, about 50 requests each, between 5 and 60 windows; `value` defaults to e2e (undefined: left out). */
+export function overTime(requests: readonly RequestTiming[], value: (r: RequestTiming) => number | undefined = (r) => r.e2eMs): OverTime {
   const out: OverTime = { t: [], p50: [], p95: [], p99: [] };
   if (requests.length === 0) return out;
   const origin = startOf(requests);
@@ -129,7 +136,10 @@ export function overTime(requests: readonly RequestTiming[]): OverTime {
   const span = Math.max(...offsets) || 1;
   const windows = Math.min(60, Math.max(5, Math.round(requests.length / 50)));
   const buckets: number[][] = Array.from({ length: windows }, () => []);
-  requests.forEach((r, i) => buckets[Math.min(windows - 1, Math.floor((offsets[i]! / span) * windows))]!.push(r.e2eMs));
+  requests.forEach((r, i) => {
+    const v = value(r);
+    if (v !== undefined) buckets[Math.min(windows - 1, Math.floor((offsets[i]! / span) * windows))]!.push(v);
+  });
   buckets.forEach((bucket, i) => {
     const sorted = Float64Array.from(bucket).sort();
     // Fewer than 3 requests make no percentile worth a point.

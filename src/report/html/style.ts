@@ -8,7 +8,7 @@
 /** The inline stylesheet. */
 export const PAGE_CSS = `
 :root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#1b1f24;--muted:#5b6470;--line:#dde1e6;--accent:#2457d6;--bad:#c2362b;--good:#1f7a3d;--warn:#a86400;
---c-preprocess:#7b61ff;--c-serialize:#b04fc2;--c-network:#3b8fd9;--c-queue:#e0662b;--c-transfer:#c9a227;--c-compute:#2e9e6a;--c-postprocess:#d0457a;--c-other:#9aa3ad;--c-request:#6b7785;--c-client:#4a5561;
+--c-preprocess:#7b61ff;--c-serialize:#b04fc2;--c-network:#3b8fd9;--c-queue:#e0662b;--c-transfer:#c9a227;--c-compute:#2e9e6a;--c-prefill:#1597a8;--c-decode:#6f9a1f;--c-postprocess:#d0457a;--c-other:#9aa3ad;--c-request:#6b7785;--c-client:#4a5561;
 --c-p50:#2e9e6a;--c-p95:#e0a020;--c-p99:#d0452b;--c-before:#8a94a3;--c-after:#2457d6;--c-gpu:#b04fc2;--c-clock:#3b8fd9;--c-throttle:rgba(208,69,43,.16);--grid:rgba(0,0,0,.07)}
 @media (prefers-color-scheme:dark){:root{--bg:#0f1216;--card:#181c22;--fg:#e6e9ed;--muted:#9aa3ad;--line:#2b313a;--accent:#7aa2ff;--bad:#ff7b6e;--good:#5fd08e;--warn:#f0b45a;
 --c-other:#6b7480;--c-request:#8792a0;--c-client:#a4aebb;--c-before:#8a94a3;--c-after:#7aa2ff;--c-throttle:rgba(255,123,110,.2);--grid:rgba(255,255,255,.08)}}

@@ -78,6 +78,26 @@ function timeChart(id: string, series: { label: string; data: ModelCharts; dashe
   draw(id, { type: 'line', data: { datasets }, options: { scales, interaction: { mode: 'nearest', intersect: false }, plugins: { legend: { position: 'bottom' } } } } as ChartConfiguration);
 }
 
+function generationChart(id: string, generation: NonNullable<ModelCharts['generation']>): void {
+  const { ttft, tpot } = generation;
+  draw(id, {
+    type: 'line',
+    data: {
+      datasets: [
+        line('TTFT p50', points(ttft.t, ttft.p50), css('--c-p50')),
+        line('TTFT p95', points(ttft.t, ttft.p95), css('--c-p95')),
+        line('TPOT p50', points(tpot.t, tpot.p50), css('--c-clock'), { yAxisID: 'tpot', borderDash: [6, 4] }),
+        line('TPOT p95', points(tpot.t, tpot.p95), css('--c-gpu'), { yAxisID: 'tpot', borderDash: [6, 4] }),
+      ],
+    },
+    options: {
+      scales: { x: axis('seconds since the first request', { type: 'linear' }), y: axis('TTFT ms', { beginAtZero: true }), tpot: axis('TPOT ms', { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false } }) },
+      interaction: { mode: 'nearest', intersect: false },
+      plugins: { legend: { position: 'bottom' } },
+    },
+  } as ChartConfiguration);
+}
+
 function histogramChart(id: string, series: { label: string; data: ModelCharts; color: string }[]): void {
   const datasets: ChartDataset[] = series.map((s) => ({
     type: 'bar' as const,
@@ -96,7 +116,7 @@ function histogramChart(id: string, series: { label: string; data: ModelCharts; 
   draw(id, {
     type: 'bar',
     data: { datasets },
-    options: { scales: { x: axis('e2e ms', { type: 'linear', min: first?.lowMs ?? 0, max: (first?.lowMs ?? 0) + (first?.width ?? 1) * 40, ticks: { precision: 0 } }), y: axis('requests', { beginAtZero: true }) }, plugins: { legend: { display: datasets.length > 1, position: 'bottom' } } },
+    options: { scales: { x: axis('e2e ms', { type: 'linear', suggestedMin: first?.lowMs ?? 0, ticks: { precision: 0 } }), y: axis('requests', { beginAtZero: true }) }, plugins: { legend: { display: datasets.length > 1, position: 'bottom' } } },
   } as ChartConfiguration);
 }
 
@@ -116,6 +136,7 @@ function drawAll(data: PageData): void {
       mixChart(`mix-${i}`, [{ label: '', mix: m.mix, index: i }]);
       timeChart(`time-${i}`, [{ label: '', data: m, dashed: false, quantiles: ['p50', 'p95', 'p99'] }]);
       histogramChart(`hist-${i}`, [{ label: '', data: m, color: css('--c-after') }]);
+      if (m.generation) generationChart(`generation-${i}`, m.generation);
       if (m.examples.length > 0) waterfallChart(`waterfall-${i}`, m);
     });
   } else {
