@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
 import type { AnalysisResult, AnalyzeOptions } from '../analyzer/index.js';
 import { parseThresholdOverrides } from '../analyzer/diagnose/index.js';
-import { diffAnalyses, DiffInputError, parseRegressionGates, regressions } from '../analyzer/diff/index.js';
+import { diffAnalyses, parseRegressionGates, regressions } from '../analyzer/diff/index.js';
 import type { AnalysisDiff } from '../analyzer/diff/index.js';
 import { renderDiffJson } from '../report/diff-json.js';
 import { renderDiffMarkdown } from '../report/diff-markdown.js';
@@ -59,10 +59,10 @@ export function registerDiffCommand(program: Command): Command {
     .action(async (before: string[], flags: DiffFlags) => {
       const after = flags.after ?? [];
       if (after.length === 0) throw new CliError('diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
-      const gates = flags.failOnRegression === undefined ? [] : parse(() => parseRegressionGates(flags.failOnRegression!));
+      const gates = flags.failOnRegression === undefined ? [] : parseRegressionGates(flags.failOnRegression);
       const options = analyzeOptions(flags);
       const [beforeResult, afterResult] = await Promise.all([analyzeFiles(before, options), analyzeFiles(after, options)]);
-      const diff = parse(() => diffAnalyses(beforeResult, afterResult));
+      const diff = diffAnalyses(beforeResult, afterResult);
       process.stdout.write(flags.json ? renderDiffJson(diff) : flags.markdown ? renderDiffMarkdown(diff) : renderDiffText(diff));
       if (flags.html !== undefined) await writeHtml(flags.html, diff, beforeResult, afterResult);
       if (gates.length > 0) {
@@ -71,16 +71,6 @@ export function registerDiffCommand(program: Command): Command {
         if (unmeasured.length > 0) throw new CliError(`--fail-on-regression cannot tell, failing closed: ${unmeasured.join('; ')}`, EXIT.SLO_VIOLATED);
       }
     });
-}
-
-/** Runs `fn`, turning a DiffInputError into the CLI's one-line user error. */
-function parse<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof DiffInputError) throw new CliError(error.message);
-    throw error;
-  }
 }
 
 function analyzeOptions(flags: DiffFlags): AnalyzeOptions {

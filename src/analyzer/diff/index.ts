@@ -10,6 +10,7 @@ import type { AnalysisResult, ModelAnalysis } from '../index.js';
 import type { RequestTiming } from '../../model/request.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import { groupByModel } from '../measure.js';
+import { LatencyDoctorError } from '../../errors.js';
 import type { FixId, PhaseOrOther } from '../../semconv.js';
 import { DIFF_QUANTILES, MIN_SHIFT_SAMPLES, minSamplesFor, nearestRank, quantileInterval, shiftTest } from './significance.js';
 import type { BootstrapOptions, DiffQuantile, QuantileInterval, ShiftTest } from './significance.js';
@@ -84,8 +85,8 @@ export interface AnalysisDiff {
   readonly confidence: number;
 }
 
-/** A difference that cannot be compared at all (no model in common). */
-export class DiffInputError extends Error {
+/** A comparison that cannot be made (no model in common) or a malformed gate: the user's one-line error, exit 2. */
+export class DiffInputError extends LatencyDoctorError {
   override readonly name = 'DiffInputError';
 }
 
