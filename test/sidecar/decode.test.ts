@@ -125,7 +125,7 @@ describe('field discovery from --help-query-gpu', () => {
   });
   it('falls back to clocks_throttle_reasons and drops counters on a pre-R535 field list', () => {
     const modern = helpOf('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt');
-    // Pre-R535 help lists only the throttle names, no counters, no instant power (reference §2.2).
+    // Pre-R535 help lists only the throttle names, no counters, no instant power (as in the older driver captures in test/fixtures/nvidia-smi).
     const old = modern
       .split('\n')
       .filter((l) => !l.includes('clocks_event_reasons_counters') && !l.includes('power.draw.instant'))
