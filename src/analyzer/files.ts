@@ -22,7 +22,7 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * core is free; costs a second JS heap (tens of MB). Default false.
    */
   readonly threads?: boolean;
-  /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
+  /** JSON lines reader (see ReadOptions.reader): `full` (default) or `fast`; the result is the same. */
   readonly reader?: 'fast' | 'full';
 }
 
@@ -48,7 +48,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   const threads = options.threads === true;
   const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
     file,
-    reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict, options.reader ?? 'fast') : readSpans(file, { strict, attributes: 'analysis', reader: options.reader ?? 'fast' }),
+    reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict, options.reader ?? 'full') : readSpans(file, { strict, attributes: 'analysis', reader: options.reader ?? 'full' }),
   }));
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
