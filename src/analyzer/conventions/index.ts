@@ -9,12 +9,13 @@ import type { SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
 import type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
 import { tritonConvention } from './triton.js';
+import { vllmConvention } from './vllm.js';
 
 export type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
 export { normalizeActivity, intervalsOf } from './triton.js';
 
 /** Every convention read, in the order they are tried on a span. Adding one is one line here. */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention];
 
 /** A convention recognised in the input, with how many requests it gave. */
 export interface ConventionUse extends ConventionNote {
