@@ -31,7 +31,7 @@ export { RequestAssembler, assembleRequests } from './assemble.js';
 export type { AssembleOptions, AssemblyResult, AssemblyStats } from './assemble.js';
 export { GenericAccumulator } from './generic.js';
 export type { GenericReport, OperationTime } from './generic.js';
-export { CONVENTIONS, ConventionMapper, mapConventions, monotonicClock } from './conventions/index.js';
+export { CONVENTIONS, ConventionMapper, mapConventions, monotonicClock, rustDurationNs } from './conventions/index.js';
 export type { ConventionUse, SourceConvention } from './conventions/index.js';
 export { summarize, summarizeByModel, groupByModel } from './measure.js';
 export { diagnose, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError } from './diagnose/index.js';

@@ -41,5 +41,11 @@ export interface SourceConvention {
   /** Cheap content test run on every span that does not follow our convention already. */
   claims(span: SpanRecord): boolean;
   /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */
-  map(spans: readonly SpanRecord[]): MappedSpans;
+  map(spans: readonly SpanRecord[], context?: TraceContext): MappedSpans;
+}
+
+/** What the mapper knows about a held trace beyond its held spans. */
+export interface TraceContext {
+  /** A request span of this trace passed through before the trace was held. */
+  readonly hasRequest: boolean;
 }

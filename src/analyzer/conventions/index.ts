@@ -8,14 +8,17 @@
 import type { SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
 import type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
+import { genAiClientConvention } from './genai-client.js';
+import { tgiConvention } from './tgi.js';
 import { tritonConvention } from './triton.js';
 import { vllmConvention } from './vllm.js';
 
-export type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
+export type { ConventionNote, MappedSpans, SourceClock, SourceConvention, TraceContext } from './convention.js';
+export { rustDurationNs } from './tgi.js';
 export { normalizeActivity, intervalsOf } from './triton.js';
 
 /** Every convention read, in the order they are tried on a span. Adding one is one line here. */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention, tgiConvention, genAiClientConvention];
 
 /** A convention recognised in the input, with how many requests it gave. */
 export interface ConventionUse extends ConventionNote {
@@ -33,6 +36,8 @@ const MAX_HELD_TRACES = 50_000;
 export class ConventionMapper {
   private readonly held = new Map<string, { readonly convention: SourceConvention; readonly spans: SpanRecord[] }>();
   private readonly used = new Map<string, ConventionUse>();
+  /** Traces in which a request span has passed (bounded), for trace-scoped conventions that pair with a server span. */
+  private readonly requestTraces = new Set<string>();
 
   constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {}
 
@@ -57,7 +62,7 @@ export class ConventionMapper {
     const out: SpanRecord[] = [];
     for (const [traceId, entry] of this.held) {
       this.held.delete(traceId);
-      for (const s of this.apply(entry.convention, entry.spans)) out.push(s);
+      for (const s of this.apply(entry.convention, entry.spans, traceId)) out.push(s);
     }
     return out;
   }
@@ -70,28 +75,51 @@ export class ConventionMapper {
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
     const held = this.held.get(span.traceId);
     if (held !== undefined) {
-      held.spans.push(span);
+      // Span-scoped mappings still apply inside a held trace, so the trace-scoped one sees their result.
+      const mapped = this.mapSpanScoped(span);
+      if (mapped === span) held.spans.push(span);
+      else for (const s of mapped as readonly SpanRecord[]) held.spans.push(s);
       return [];
     }
     const attributes = span.attributes;
-    if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) return span;
+    if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) {
+      if (attributes[ATTR.PHASE] === undefined) this.noteRequestTrace(span.traceId);
+      return span;
+    }
     for (const convention of this.conventions) {
       if (!convention.claims(span)) continue;
-      if (convention.scope === 'span') return this.apply(convention, [span]);
+      if (convention.scope === 'span') {
+        this.noteRequestTrace(span.traceId);
+        return this.apply(convention, [span]);
+      }
       this.held.set(span.traceId, { convention, spans: [span] });
       return this.held.size > MAX_HELD_TRACES ? this.releaseOldest() : [];
     }
     return span;
   }
 
+  private mapSpanScoped(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
+    const attributes = span.attributes;
+    if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) return span;
+    for (const convention of this.conventions) {
+      if (convention.scope === 'span' && convention.claims(span)) return this.apply(convention, [span]);
+    }
+    return span;
+  }
+
+  private noteRequestTrace(traceId: string): void {
+    if (this.requestTraces.size >= MAX_HELD_TRACES) this.requestTraces.clear();
+    this.requestTraces.add(traceId);
+  }
+
   private releaseOldest(): readonly SpanRecord[] {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
-    return this.apply(entry.convention, entry.spans);
+    return this.apply(entry.convention, entry.spans, traceId);
   }
 
-  private apply(convention: SourceConvention, spans: readonly SpanRecord[]): readonly SpanRecord[] {
-    const mapped: MappedSpans = convention.map(spans);
+  private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
+    const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : { hasRequest: this.requestTraces.has(traceId) });
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;

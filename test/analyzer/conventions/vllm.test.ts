@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeFiles } from '../../../src/analyzer/index.js';
-import type { AnalysisResult } from '../../../src/analyzer/index.js';
-import type { RequestTiming } from '../../../src/model/request.js';
+import { analyzeServing, phasesOf } from './_helpers.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
-
-const serving = new URL('../../fixtures/serving/', import.meta.url).pathname;
-
-async function analyze(name: string): Promise<AnalysisResult> {
-  return analyzeFiles([serving + name], { diagnose: false });
-}
-
-/** Phase times in ms rounded to the nanosecond, so hand-computed values compare exactly. */
-function phasesOf(r: RequestTiming): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [phase, ms] of Object.entries(r.phases)) out[phase] = Math.round(ms! * 1e6) / 1e6;
-  out['other'] = Math.round(r.otherMs * 1e6) / 1e6;
-  out['e2e'] = Math.round(r.e2eMs * 1e6) / 1e6;
-  return out;
-}
 
 describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests/v1/tracing/test_tracing.py)', () => {
   it('places the duration attributes in order inside the request span and adds up to vLLM’s e2e', async () => {
-    const result = await analyze('vllm-llm-request-v1.synthetic.json');
+    const result = await analyzeServing('vllm-llm-request-v1.synthetic.json');
     expect(result.conventions.map((c) => c.label)).toEqual(['vLLM llm_request span (v1 engine)']);
     const [first, second] = [...result.timings].sort((a, b) => b.e2eMs - a.e2eMs);
     expect(phasesOf(first!)).toEqual({
@@ -37,7 +20,7 @@ describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests
   });
 
   it('takes TTFT and tokens from the span under the one generation definition (TPOT = (e2e − TTFT) ÷ (out − 1))', async () => {
-    const result = await analyze('vllm-llm-request-v1.synthetic.json');
+    const result = await analyzeServing('vllm-llm-request-v1.synthetic.json');
     const first = result.timings.find((t) => t.tokensOut === 128)!;
     expect(first.ttftMs).toBeCloseTo(105.432, 9);
     expect(first.tokensIn).toBe(512);
@@ -51,7 +34,7 @@ describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests
 
 describe('vLLM llm_request span, v0 engine attribute set (synthetic, after tests/tracing/test_tracing.py)', () => {
   it('derives prefill as TTFT − queue and decode as e2e − TTFT', async () => {
-    const result = await analyze('vllm-llm-request-v0.synthetic.json');
+    const result = await analyzeServing('vllm-llm-request-v0.synthetic.json');
     expect(result.conventions.map((c) => c.label)).toEqual(['vLLM llm_request span (v0 engine)']);
     const [request] = result.timings;
     expect(request!.model).toBe('facebook/opt-125m');
