@@ -91,6 +91,9 @@ function whyFailed(result: OneShotResult, timeoutMs: number): string {
 
 /** Per-GPU facts only `-q -x` gives, merged into every pass. */
 type XmlExtras = Pick<GpuState, 'slowdownTemperatureC' | 'shutdownTemperatureC' | 'migInstances' | 'migMode' | 'eccErrorsCorrected' | 'eccErrorsUncorrected' | 'persistenceMode'>;
+type SlowQuery = 'identity' | 'xml';
+const SLOW_QUERY_NAMES: Readonly<Record<SlowQuery, string>> = { identity: 'identity query', xml: '-q -x query' };
+
 const XML_EXTRA_KEYS = ['slowdownTemperatureC', 'shutdownTemperatureC', 'migInstances', 'migMode', 'eccErrorsCorrected', 'eccErrorsUncorrected', 'persistenceMode'] as const;
 
 /** The nvidia-smi probe. */
@@ -123,8 +126,9 @@ export class NvidiaSmiProbe implements GpuProbe {
   private watchdog: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly staticExtras = new Map<string, GpuState>();
-  /** The one slow query (identity or `-q -x`) allowed in flight next to the stream. */
-  private slowQuery: 'identity' | 'xml' | undefined;
+  /** The one slow query (identity or `-q -x`) allowed in flight next to the stream, and those waiting for it. */
+  private slowQuery: SlowQuery | undefined;
+  private readonly slowQueue: SlowQuery[] = [];
   private pass = new Map<string, GpuState>();
   private passStartedAt = 0;
   private lastPassSize = 0;
@@ -298,7 +302,8 @@ export class NvidiaSmiProbe implements GpuProbe {
   /**
    * Lines of one chunk. Normally a pass arrives once per period and is parsed at once. When rows
    * come faster (a flood), only the newest line per GPU is kept and parsed when the next half
-   * period opens: parsing cost stays per period, not per byte.
+   * period opens (half, so a normal row arriving early is never held): parsing cost stays at two
+   * passes per period, not one per row.
    */
   private onLines(lines: readonly string[], problem: (kind: FailureKind, message: string) => void): void {
     for (const line of lines) if (line.trim() !== '') this.held.push(line);
@@ -384,23 +389,29 @@ export class NvidiaSmiProbe implements GpuProbe {
     return merged as unknown as GpuState;
   }
 
-  /** Takes the slow-query slot, or says why not (once) and returns false. */
-  private claimSlowQuery(which: 'identity' | 'xml'): boolean {
+  /** Takes the slow-query slot, or queues `which` to run when the slot frees (and says so, once) and returns false. */
+  private claimSlowQuery(which: SlowQuery): boolean {
     if (this.slowQuery === undefined) {
       this.slowQuery = which;
       return true;
     }
-    this.emit().warning(`nvidia-smi ${this.slowQuery === 'xml' ? '-q -x' : 'identity query'} still running; the ${which === 'xml' ? '-q -x' : 'identity'} query waits for its next turn (one slow query at a time)`);
+    if (!this.slowQueue.includes(which)) this.slowQueue.push(which);
+    this.emit().warning(`nvidia-smi ${SLOW_QUERY_NAMES[this.slowQuery]} still running; the ${SLOW_QUERY_NAMES[which]} waits for it (one slow query at a time)`);
     return false;
+  }
+
+  /** Frees the slot and starts the first waiting query. */
+  private releaseSlowQuery(): void {
+    this.slowQuery = undefined;
+    const next = this.slowQueue.shift();
+    if (next === 'identity') this.later(0, () => this.queryStatic(), 'discovery');
+    else if (next === 'xml') this.later(0, () => this.queryXml(), 'xml');
   }
 
   private async queryStatic(): Promise<void> {
     if (this.stopped || this.plan === undefined) return;
     const fields = this.plan.staticFields;
-    if (!this.claimSlowQuery('identity')) {
-      if (this.staticPeriodMs > 0) this.later(this.staticPeriodMs, () => this.queryStatic(), 'discovery');
-      return;
-    }
+    if (!this.claimSlowQuery('identity')) return;
     try {
       const result = await runOneShot(this.command, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], { env: this.env, timeoutMs: this.staticTimeoutMs, maxBytes: XML_MAX_BYTES, children: this.children });
       if (this.stopped) return;
@@ -409,7 +420,7 @@ export class NvidiaSmiProbe implements GpuProbe {
         this.emit().failure(classifyFailure(why, result.timedOut, 'discovery'), `nvidia-smi identity query: ${why}`);
         return;
       }
-      let rows = 0;
+      const seen = new Set<string>();
       for (const line of result.stdout.split(/\r?\n/)) {
         if (line.trim() === '') continue;
         const decoded = decodeQueryRow(line.trim(), fields);
@@ -417,13 +428,13 @@ export class NvidiaSmiProbe implements GpuProbe {
           this.emit().failure(decoded.problem, `unreadable nvidia-smi identity row (${decoded.detail})`);
           continue;
         }
-        rows += 1;
+        seen.add(decoded.row.gpu.uuid);
         this.staticExtras.set(decoded.row.gpu.uuid, decoded.row.gpu);
         this.checkPersistence(decoded.row.gpu);
       }
-      if (rows > 0) this.gpuCount = rows;
+      if (seen.size > 0) this.gpuCount = seen.size;
     } finally {
-      this.slowQuery = undefined;
+      this.releaseSlowQuery();
       if (this.staticPeriodMs > 0) this.later(this.staticPeriodMs, () => this.queryStatic(), 'discovery');
     }
   }
@@ -454,10 +465,7 @@ export class NvidiaSmiProbe implements GpuProbe {
 
   private async queryXml(): Promise<void> {
     if (this.stopped) return;
-    if (!this.claimSlowQuery('xml')) {
-      this.later(this.xmlPeriodMs, () => this.queryXml(), 'xml');
-      return;
-    }
+    if (!this.claimSlowQuery('xml')) return;
     const started = Date.now();
     try {
       const result = await runOneShot(this.command, ['-q', '-x'], { env: this.env, timeoutMs: this.xmlTimeoutMs, maxBytes: XML_MAX_BYTES, children: this.children });
@@ -480,7 +488,7 @@ export class NvidiaSmiProbe implements GpuProbe {
         this.emit().failure('xml', `nvidia-smi -q -x: ${error.message}`);
       }
     } finally {
-      this.slowQuery = undefined;
+      this.releaseSlowQuery();
       this.later(this.xmlPeriodMs, () => this.queryXml(), 'xml');
     }
   }
