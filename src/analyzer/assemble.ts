@@ -11,7 +11,7 @@
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
-import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { ATTR, PHASES, ROLE_CLIENT, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { SpanIndex, sortedUnionLength } from './_trace-span.js';
@@ -274,7 +274,7 @@ export class RequestAssembler {
     return value;
   }
 
-  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device', value: AttributeValue | undefined): void {
+  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device' | 'source', value: AttributeValue | undefined): void {
     if (value !== undefined && value !== '') timing[key] = this.intern(String(value));
   }
 
@@ -448,6 +448,7 @@ export class RequestAssembler {
     this.setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
     this.setText(timing, 'precision', attributes[ATTR.PRECISION]);
     this.setText(timing, 'device', attributes[ATTR.DEVICE]);
+    this.setText(timing, 'source', attributes[SOURCE_ATTR]);
     const inputHash = attributes[ATTR.INPUT_HASH];
     if (inputHash !== undefined && inputHash !== '') timing.inputHash = String(inputHash);
     if (batchSize !== undefined) timing.batchSize = batchSize;

@@ -24,7 +24,7 @@ import { groupByModel, summarize } from './measure.js';
 import { readColumnsThreaded } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
-import { ConventionMapper, mergeConventionUses } from './conventions/index.js';
+import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
 import type { ConventionUse } from './conventions/index.js';
 
 export { RequestAssembler, assembleRequests } from './assemble.js';
@@ -180,7 +180,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     .map(([model, list]): ModelAnalysis => {
       const summary = summarize(model, list);
       if (diagnoseOptions === false) return { summary };
-      const input = { model, requests: list, summary, ...(device.length > 0 ? { device } : {}) };
+      // Requests read from a server's own convention: next steps in its terms, and rules that need what it never records say so.
+      const server = serverOf(list);
+      const input = { model, requests: list, summary, ...(device.length > 0 ? { device } : {}), ...(server !== undefined ? { server, available: availableInputs(server) } : {}) };
       return { summary, diagnosis: diagnose(input, diagnoseOptions) };
     })
     .sort((a, b) => b.summary.requests - a.summary.requests || a.summary.model.localeCompare(b.summary.model));

@@ -7,6 +7,7 @@
  * like any other. Our own convention needs no mapping: it is the reference.
  */
 import type { SpanRecord } from '../../model/span.js';
+import type { RuleInput } from '../diagnose/rule.js';
 
 /** Which clock a source's timestamps come from; a monotonic one has no wall-clock meaning. */
 export type SourceClock = 'epoch' | 'monotonic';
@@ -31,8 +32,10 @@ export interface MappedSpans {
 
 /** One source convention. */
 export interface SourceConvention {
-  /** Stable id, e.g. `triton`, `vllm`. */
+  /** Stable id, e.g. `triton`, `vllm`; the diagnosis words next steps for it. */
   readonly id: string;
+  /** Diagnosis inputs this source never carries (e.g. `batch-sizes`): rules needing them say they could not run. */
+  readonly lacks: readonly RuleInput[];
   /**
    * `span`: every claimed span is mapped on its own. `trace`: once a span of a trace is claimed,
    * the trace's spans are held and mapped together (the facts are spread over several spans).

@@ -29,6 +29,7 @@ function isGenAiClient(span: SpanRecord): boolean {
 /** GenAI client spans; trace-scoped because the server span decides what the client span is. */
 export const genAiClientConvention: SourceConvention = {
   id: 'genai-client',
+  lacks: ['batch-sizes'],
   scope: 'trace',
   claims: isGenAiClient,
   map(spans, context) {

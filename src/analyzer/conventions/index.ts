@@ -6,7 +6,9 @@
  * a span that already follows our convention (request or phase attributes) is never touched.
  */
 import type { SpanRecord } from '../../model/span.js';
-import { ATTR } from '../../semconv.js';
+import { ATTR, SOURCE_ATTR } from '../../semconv.js';
+import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
+import type { RuleInput } from '../diagnose/rule.js';
 import type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
 import { tgiConvention } from './tgi.js';
@@ -126,8 +128,29 @@ export class ConventionMapper {
       const prior = this.used.get(key);
       this.used.set(key, { id: convention.id, ...note, requests: (prior?.requests ?? 0) + mapped.requests });
     }
-    return mapped.spans;
+    // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for.
+    return mapped.spans.map((s) =>
+      s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && s.attributes[SOURCE_ATTR] !== convention.id
+        ? { ...s, attributes: { ...s.attributes, [SOURCE_ATTR]: convention.id } }
+        : s,
+    );
   }
+}
+
+/** The server most of these requests were read from (a convention id), if any. */
+export function serverOf(requests: readonly { readonly source?: string }[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const r of requests) if (r.source !== undefined) counts.set(r.source, (counts.get(r.source) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [id, n] of counts) if (best === undefined || n > counts.get(best)!) best = id;
+  return best;
+}
+
+/** The diagnosis inputs requests of this server give: all of them, less what its convention lacks. */
+export function availableInputs(server: string | undefined): ReadonlySet<RuleInput> {
+  const lacks = CONVENTIONS.find((c) => c.id === server)?.lacks ?? [];
+  if (lacks.length === 0) return ALL_RULE_INPUTS;
+  return new Set([...ALL_RULE_INPUTS].filter((i) => !lacks.includes(i)));
 }
 
 /** Maps a whole stream of span batches (the form `analyzeSpans` reads); `uses` fills as it goes. */

@@ -38,6 +38,7 @@ export function rustDurationNs(value: AttributeValue | undefined): bigint | unde
 /** TGI router request spans. */
 export const tgiConvention: SourceConvention = {
   id: 'tgi',
+  lacks: ['batch-sizes'],
   scope: 'span',
   claims(span) {
     const a = span.attributes;

@@ -159,6 +159,7 @@ const OTEL_NOTE: ConventionNote = { label: 'Triton OpenTelemetry trace', clock: 
 /** Triton trace file and Triton OpenTelemetry mode. */
 export const tritonConvention: SourceConvention = {
   id: 'triton',
+  lacks: ['batch-sizes'],
   scope: 'trace',
   claims(span) {
     if (span.attributes[SOURCE_ATTR] === TRITON_TRACE_FILE_SOURCE || span.name === 'InferRequest' || 'triton.model_name' in span.attributes) return true;

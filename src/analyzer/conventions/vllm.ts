@@ -35,6 +35,7 @@ function attr(span: SpanRecord, name: string): AttributeValue | undefined {
 /** vLLM `llm_request` spans, v0 and v1 engines. */
 export const vllmConvention: SourceConvention = {
   id: 'vllm',
+  lacks: ['batch-sizes'],
   scope: 'span',
   claims(span) {
     return span.name === 'llm_request' || `${LATENCY}e2e` in span.attributes || `${LATENCY}time_in_queue` in span.attributes;
