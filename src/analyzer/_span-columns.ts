@@ -25,6 +25,11 @@ export interface SpanRole {
   readonly batchSize: number | undefined;
 }
 
+/** Phases whose spans carry `inference.batch.size`: compute, and decode (the steps a continuous batcher shares). */
+export function carriesBatchSize(phase: Phase | undefined): boolean {
+  return phase === 'compute' || phase === 'decode';
+}
+
 /** The phase an `inference.phase` value names, if any. */
 export function phaseByName(value: AttributeValue): Phase | undefined {
   return PHASE_BY_NAME.get(value);
@@ -38,7 +43,7 @@ export function classify(record: SpanRecord): SpanRole {
   const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
   // A phase span that also names the model is still a phase span, not a nested request.
   const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-  return { phase, request, client, batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
+  return { phase, request, client, batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
 }
 
 /** A batch of spans as columns; times are ns relative to `originNs`. */

@@ -10,14 +10,17 @@
  */
 import type { AttributeValue, SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
+import type { AssemblyStats } from '../model/analysis.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, ROLE_CLIENT, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { SpanIndex, sortedUnionLength } from './_trace-span.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
+import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
+
+export type { AssemblyStats } from '../model/analysis.js';
 
 /** Options of the request assembler. */
 export interface AssembleOptions {
@@ -33,26 +36,6 @@ export interface AssembleOptions {
   readonly rememberFinalized?: number;
 }
 
-/** What assembly saw and skipped, for warnings and `--verbose`. */
-export interface AssemblyStats {
-  /** Spans received (duplicates and late spans included). */
-  spans: number;
-  /** Spans dropped because a span with the same id and kind was already in the trace. */
-  duplicateSpans: number;
-  /** Spans dropped because their trace had already been finalized. */
-  lateSpans: number;
-  /** Spans dropped because they end before they start. */
-  invalidSpans: number;
-  /** Spans whose parent is not in the input. */
-  orphanSpans: number;
-  /** Phase spans with no request span above them. */
-  unattachedPhaseSpans: number;
-  traces: number;
-  /** Traces with at least one request span. */
-  requestTraces: number;
-  /** Requests whose client and server clocks disagreed. */
-  clockSkewRequests: number;
-}
 
 /** The assembler's output. */
 export interface AssemblyResult {
@@ -154,7 +137,7 @@ export class RequestAssembler {
         shared: record.shared === true,
         error: record.error,
         attributes: request || client ? attributes : undefined,
-        batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
+        batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
         firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
       });
     }
@@ -402,12 +385,8 @@ export class RequestAssembler {
     for (const span of phaseSpans) {
       const start = Math.max(span.start + shift, e2eStart);
       const end = Math.min(span.end + shift, e2eEnd);
-      if (span.phase === 'compute') {
-        const size = span.batchSize;
-        if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
-      } else if (span.phase === 'prefill') {
-        prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
-      }
+      if (span.batchSize !== undefined) batchSize = Math.max(batchSize ?? 0, span.batchSize);
+      if (span.phase === 'prefill') prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
       const p = PHASE_INDEX[span.phase!];
       present |= 1 << p;
       if (end <= start) continue;

@@ -40,7 +40,7 @@ export interface RequestTiming extends GenerationTiming {
   readonly networkDerived: boolean;
   /** True when client and server clocks disagreed (server outside client); network was clamped at 0. */
   readonly clockSkew: boolean;
-  /** Batch size of the compute span(s) (max when several). */
+  /** Batch size of the compute (or decode) span(s) (max when several). */
   readonly batchSize?: number;
   readonly requestBytes?: number;
   readonly responseBytes?: number;

@@ -9,6 +9,7 @@ export { createInferenceTracer } from './inference-tracer.js';
 export type { InferenceTracer, InferOptions } from './inference-tracer.js';
 export type { InferenceTracerOptions } from './tracer-state.js';
 export type { InferenceRequest, QueueTicket } from './request-scope.js';
+export type { GenerationRequest } from './generation.js';
 export { traceClientCall, tracedFetch } from './client-call.js';
 export type { ClientCallOptions, FetchInput, FetchInit } from './client-call.js';
 export { continueFromHeaders, expressMiddleware } from './server-context.js';

@@ -14,6 +14,8 @@ import { contextFromHeaders } from './headers.js';
 import type { HeaderCarrier } from './headers.js';
 import { currentInstruments, recordSeconds } from './phase-metrics.js';
 import { RequestScope, Ticket } from './request-scope.js';
+import { runGeneration } from './generation.js';
+import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
 import { recordFailure, runInContext, runWrapped, WrappedRun } from './run-in-span.js';
 import { createTracerState } from './tracer-state.js';
@@ -48,6 +50,11 @@ export interface InferenceTracer {
    * the members' request spans, active while `fn` runs. Returns what `fn` returns.
    */
   runBatch<T>(tickets: readonly QueueTicket[], fn: () => T): T;
+  /**
+   * `infer` for a token-streaming request: `fn` also gets `prefill`/`decode` helpers and token
+   * counters (src/tracer/generation.ts). Token counts, TTFT and TPOT are recorded when `fn` is done.
+   */
+  generate<T>(fn: (req: GenerationRequest) => T, options?: InferOptions): T;
   /** `traceClientCall` with this tracer's model on the client span. */
   clientCall<T>(fn: (headers: Record<string, string>) => T, options?: ClientCallOptions): T;
   /** `tracedFetch` with this tracer's model on the client span. */
@@ -61,6 +68,7 @@ export function createInferenceTracer(options: InferenceTracerOptions): Inferenc
     model: state.model,
     infer: (fn, inferOptions) => infer(state, fn, inferOptions),
     runBatch: (tickets, fn) => runBatch(state, tickets, fn),
+    generate: (fn, inferOptions) => infer(state, (req) => runGeneration(req, fn), inferOptions),
     clientCall: (fn, callOptions) =>
       traceClientCall(fn, { model: state.model, name: state.clientSpanName, ...callOptions }, state.otelTracer()),
     fetch: (input, init, callOptions) =>

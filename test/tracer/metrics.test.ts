@@ -5,29 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, DataPointType, MetricReader } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import { ATTR, TRACER_METRICS, prometheusLabel, prometheusName } from '../../src/semconv.js';
 import { createInferenceTracer, DURATION_BUCKETS_SECONDS, setupTracing } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
+import { CollectingReader } from '../support/telemetry-sinks.js';
 import type { OtlpReceiver } from '../support/otlp-receiver.js';
-
-class CollectingReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  async metrics(): Promise<MetricData[]> {
-    const { resourceMetrics } = await this.collect();
-    return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
-  }
-}
 
 function busyWait(ms: number): void {
   const until = performance.now() + ms;
