@@ -52,3 +52,16 @@ describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)
     expect(request!.serverMs).toBeCloseTo(1345.678, 9);
   });
 });
+
+describe('TGI response headers on an HTTP client span (synthetic, headers of router/src/server.rs)', () => {
+  it('puts the server in the middle of the client span: network = client − x-total-time, then validation, queue, inference', async () => {
+    const result = await analyzeServing('tgi-headers-client-span.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['TGI response headers on a client span']);
+    const [request] = result.timings;
+    expect(request!.hasClient).toBe(true);
+    expect(request!.serverMs).toBe(24);
+    // 30 ms client span, 24 ms server: 3 ms of network each way.
+    expect(phasesOf(request!)).toEqual({ preprocess: 1, network: 6, queue: 3, compute: 20, other: 0, e2e: 30 });
+    expect([request!.tokensIn, request!.tokensOut]).toEqual([10, 20]);
+  });
+});
