@@ -72,3 +72,17 @@ describe('vLLM llm_request exports of 300 requests (generated OTLP JSON, v1 attr
     expect(nextStepOf(diagnosis)).toMatch(/--api-server-count/);
   });
 });
+
+describe('reader threads', () => {
+  it('map a Triton trace file in the reader thread and report the convention as the main thread does', async () => {
+    const file = join(tmp, 'triton-threads.json');
+    // About 4.7 MB: over the 4 MiB above which --threads reads in a worker.
+    writeTritonTrace(file, 'resnet50', { ...TRITON, queue: 25 }, { requests: 5_500, everyMs: 2 });
+    const threaded = await analyzeFiles([file], { threads: true, diagnose: false });
+    const inline = await analyzeFiles([file], { diagnose: false });
+    expect(threaded.conventions).toEqual(inline.conventions);
+    expect(threaded.conventions.map((c) => [c.label, c.requests])).toEqual([['Triton trace file 2.x', 5_500]]);
+    expect(threaded.overall!.phases.queue!.meanMs).toBeCloseTo(inline.overall!.phases.queue!.meanMs, 9);
+    expect(threaded.timings.every((t) => t.source === 'triton')).toBe(true);
+  }, 120_000);
+});
