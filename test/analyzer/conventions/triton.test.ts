@@ -102,3 +102,22 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
     expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
   });
 });
+
+describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensemble → composing model → compute)', () => {
+  it('gives the composing model its own request and the ensemble request its step’s phases, inside the frontend’s extent', async () => {
+    const result = await analyzeServing('triton-otel-ensemble.synthetic.json');
+    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    expect([...byModel.keys()].sort()).toEqual(['classifier', 'ensemble_model']);
+    expect(byModel.get('classifier')).toEqual({ preprocess: 0.01, queue: 0.24, compute: 1.38, postprocess: 0.02, other: 0, e2e: 1.65 });
+    expect(byModel.get('ensemble_model')).toEqual({
+      network: 0.15, // HTTP receive 0.05 + send 0.1
+      serialize: 0.1, // RECV_END→REQUEST_START 0.05 + REQUEST_END→SEND_START 0.05
+      preprocess: 0.01,
+      queue: 0.24,
+      compute: 1.38,
+      postprocess: 0.02,
+      other: 0.1, // hand-offs between the ensemble and its step
+      e2e: 2,
+    });
+  });
+});
