@@ -122,7 +122,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     }
     expectShown(await page.textContent('tr[data-phase="queue"] td[data-q="share"]') ?? '', json.phases.queue.share * 100);
 
-    for (const chart of ['mix-0', 'time-0', 'hist-0', 'waterfall-0']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-0', 'time-0', 'hist-0', 'waterfall-0-0', 'waterfall-0-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
 
     await page.click('button.copy');
     const snippet = recommendation.next_step.snippet;
@@ -138,6 +138,8 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     // Printed: a PDF with the charts drawn, tabs and copy buttons hidden.
     await page.emulateMedia({ media: 'print' });
     expect(await page.isVisible('button.copy')).toBe(false);
+    await page.evaluate("dispatchEvent(new Event('beforeprint'))");
+    expect(await page.isVisible('details.rules pre')).toBe(true);
     expect((await page.pdf({ format: 'A4' })).length).toBeGreaterThan(20_000);
     await loaded.context.close();
 
@@ -171,7 +173,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await page.click('[data-tab="1"]');
     expect(await page.isVisible('section[data-model="bert-base"]')).toBe(true);
     expect(await page.isVisible('section[data-model="resnet50"]')).toBe(false);
-    for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1-0', 'waterfall-1-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
     await page.click('[data-tab="0"]');
     await page.screenshot({ path: join(shots, 'two-models-gpu.png'), fullPage: true });
     await loaded.context.close();
