@@ -12,3 +12,5 @@ export type { GpuSample, GpuState, HostState, ClockEventReason, MigInstance } fr
 export type { Percentiles, PhaseSummary, ModelSummary, GenerationSummary, CountPercentiles } from './model/summary.js';
 export type { Diagnosis, Recommendation, Evidence, FixEffort, GainEstimate, NextStep, TailAttribution, SloResult, RuleOutcome } from './model/diagnosis.js';
 export type { DeviceEvidence, DeviceWindow } from './model/gpu.js';
+export type { AnalysisResult, AnalysisWarning, WarningCode, FileSummary, ModelAnalysis, AssemblyStats, GenericReport, OperationTime, TimelineWindow } from './model/analysis.js';
+export { LatencyDoctorError, EXIT } from './errors.js';

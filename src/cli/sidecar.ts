@@ -1,12 +1,11 @@
 /**
  * @module cli/sidecar
  * `latency-doctor sidecar`: runs the GPU sidecar until SIGINT/SIGTERM. Option mistakes and a
- * busy port become a CliError (one line on stderr, exit code 2, printed by cli/main).
+ * busy port are SidecarErrors (one line on stderr, exit code 2, printed by cli/main).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../sidecar/defaults.js';
-import { SidecarError, startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
-import { CliError } from './errors.js';
+import { startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
 
 interface SidecarFlags {
   readonly host: string;
@@ -53,14 +52,8 @@ export function registerSidecarCommand(program: Command): Command {
         ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
         ...(flags.otlpEndpoint !== undefined ? { otlpEndpoint: flags.otlpEndpoint, otlpIntervalMs: flags.otlpInterval } : {}),
       };
-      let sidecar;
-      try {
-        sidecar = await startSidecar(options);
-      } catch (error) {
-        throw error instanceof SidecarError ? new CliError(`sidecar: ${error.message}`) : error;
-      }
-      process.stderr.write(`latency-doctor sidecar: serving ${sidecar.url}/metrics (period ${flags.period} ms)\n`);
-      const running = sidecar;
+      const running = await startSidecar(options);
+      process.stderr.write(`latency-doctor sidecar: serving ${running.url}/metrics (period ${flags.period} ms)\n`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;

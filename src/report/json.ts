@@ -6,8 +6,7 @@
  * meaning within schema version 1.
  */
 import { monotonicClock } from '../analyzer/index.js';
-import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
-import type { OperationTime } from '../analyzer/generic.js';
+import type { AnalysisResult, ModelAnalysis, OperationTime } from '../model/analysis.js';
 import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
 import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
@@ -149,7 +148,7 @@ export interface JsonReport {
   diagnosis: JsonDiagnosis | null;
   generic: { traces: number; spans: number; root_ms: number; by_critical_path: JsonOperation[]; by_self_time: JsonOperation[] } | null;
   assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; unattached_phase_spans: number; clock_skew_requests: number };
-  warnings: { file: string | null; location: string | null; message: string; count: number }[];
+  warnings: { code: string; file: string | null; location: string | null; message: string; count: number }[];
   /** e2e latency next to each GPU's state per time window; empty without GPU samples. */
   timeline: JsonTimelineWindow[];
 }
@@ -193,7 +192,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
       unattached_phase_spans: result.assembly.unattachedPhaseSpans,
       clock_skew_requests: result.assembly.clockSkewRequests,
     },
-    warnings: result.warnings.map((w) => ({ file: w.file ?? null, location: w.location ?? null, message: w.message, count: w.count })),
+    warnings: result.warnings.map((w) => ({ code: w.code, file: w.file ?? null, location: w.location ?? null, message: w.message, count: w.count })),
     timeline: result.timeline.map((w) => ({
       start: new Date(w.startMs).toISOString(),
       end: new Date(w.endMs).toISOString(),

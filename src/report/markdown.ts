@@ -3,8 +3,7 @@
  * The `--markdown` output, for pasting into an incident ticket: a summary line, the diagnosis
  * headline, and per model a phase table in GitHub-flavoured Markdown.
  */
-import type { AnalysisResult } from '../analyzer/index.js';
-import type { OperationTime } from '../analyzer/generic.js';
+import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';

@@ -6,8 +6,7 @@
  * Fits 80 columns; colour only when the caller says the output is a terminal.
  */
 import pc from 'picocolors';
-import type { AnalysisResult } from '../analyzer/index.js';
-import type { GenericReport, OperationTime } from '../analyzer/generic.js';
+import type { AnalysisResult, GenericReport, OperationTime } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';

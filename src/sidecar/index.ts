@@ -33,7 +33,7 @@ export { startOtlpExport } from './otlp-export.js';
 export type { OtlpExportOptions, OtlpExport } from './otlp-export.js';
 export { parseXmlReport, XmlReportError } from './xml-report.js';
 export type { XmlReport } from './xml-report.js';
-export { parseHelpQueryGpu, planQuery, decodeQueryRow, QueryPlanError } from './query-fields.js';
+export { parseHelpQueryGpu, planQuery, decodeQueryRow, latestRowPerGpu, QueryPlanError } from './query-fields.js';
 export type { QueryPlan, QueryRow, RowResult, RowProblem } from './query-fields.js';
 export { CLOCK_EVENT_BITS, THROTTLE_REASONS, THERMAL_REASONS, POWER_REASONS, decodeClockEventMask, encodeClockEventMask, maskToNumber } from './clock-events.js';
 export type { DecodedClockEvents } from './clock-events.js';

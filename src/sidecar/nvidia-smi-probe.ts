@@ -5,7 +5,8 @@
  * the driver and can hold the GPU at P0: NVIDIA's nvidia-smi documentation recommends the loop
  * flags for monitoring), a slow one-shot identity query and a slow `-q -x` query for thresholds,
  * MIG instances, ECC and persistence mode, at most one of the two in flight. Children are
- * supervised by sidecar/supervised-child (process groups, bounded output). A watchdog restarts a
+ * supervised by sidecar/supervised-child (process groups, bounded output); the stream's rows
+ * become passes in sidecar/pass-assembler. A watchdog restarts a
  * silent stream with exponential backoff; a missing nvidia-smi is looked for again with backoff.
  * Nothing here blocks the event loop or throws into the collector.
  */
@@ -23,6 +24,7 @@ import {
   DEFAULT_XML_PERIOD_MS,
 } from './defaults.js';
 import type { FailureKind, GpuProbe, ProbeEvents } from './probe.js';
+import { PassAssembler } from './pass-assembler.js';
 import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError, type QueryPlan } from './query-fields.js';
 import { runOneShot, spawnLineStream, terminateGroup, type OneShotResult } from './supervised-child.js';
 import { parseXmlReport, XmlReportError } from './xml-report.js';
@@ -118,25 +120,17 @@ export class NvidiaSmiProbe implements GpuProbe {
   private plan: QueryPlan | undefined;
   private child: ChildProcess | undefined;
   private childStartedAt = 0;
-  private lastRowAt = 0;
-  private rowsFromChild = 0;
+  /** The current child's rows → passes. */
+  private assembler: PassAssembler | undefined;
   private consecutiveFailures = 0;
   private missingChecks = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private watchdog: NodeJS.Timeout | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
   private readonly staticExtras = new Map<string, GpuState>();
   /** The one slow query (identity or `-q -x`) allowed in flight next to the stream, and those waiting for it. */
   private slowQuery: SlowQuery | undefined;
   private readonly slowQueue: SlowQuery[] = [];
-  private pass = new Map<string, GpuState>();
-  private passStartedAt = 0;
-  private lastPassSize = 0;
   private gpuCount: number | undefined;
-  /** Rows arriving before this time are held (newest only) until it: one parse per GPU and period under a flood. */
-  private acceptFromMs = 0;
-  private held: string[] = [];
-  private drainTimer: NodeJS.Timeout | undefined;
   private readonly xmlExtras = new Map<string, XmlExtras>();
   private persistenceWarned = false;
   private readonly children = new Set<ChildProcess>();
@@ -170,8 +164,9 @@ export class NvidiaSmiProbe implements GpuProbe {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [...this.timers, this.watchdog, this.flushTimer, this.drainTimer]) if (timer !== undefined) clearTimeout(timer);
+    for (const timer of [...this.timers, this.watchdog]) if (timer !== undefined) clearTimeout(timer);
     this.timers.clear();
+    this.assembler?.cancel();
     this.child = undefined;
     await Promise.all([...this.children].map((child) => terminateGroup(child, this.killGraceMs)));
   }
@@ -254,9 +249,21 @@ export class NvidiaSmiProbe implements GpuProbe {
       reported.add(kind);
       this.emit().failure(kind, message);
     };
+    const assembler = new PassAssembler(this.plan.fields, this.periodMs, () => this.gpuCount, {
+      pass: (gpus, timeMs, durationS) => this.emitPass(gpus, timeMs, durationS),
+      problem: (line, rowProblem, detail) => {
+        const kind = classifyFailure(line, false, rowProblem);
+        problem(kind, kind === 'garbage' || kind === 'truncated' ? `unreadable nvidia-smi row (${detail})` : line);
+      },
+      count: (gpus) => {
+        this.gpuCount = gpus;
+      },
+      flood: () => this.emit().warning('nvidia-smi writes rows faster than its -lms period; only the newest row per GPU and period is read'),
+      fault: (error, kind) => this.emit().failure(kind, `internal error in the nvidia-smi probe: ${error instanceof Error ? error.message : String(error)}`),
+    });
     const spawned = spawnLineStream(this.command, args, this.env, MAX_LINE_CHARS, {
       lines: (lines) => {
-        if (this.child === child) this.onLines(lines, problem);
+        if (this.child === child) assembler.lines(lines);
       },
       overflow: (count) => {
         for (let i = 0; i < count; i += 1) this.emit().failure('garbage', `unreadable nvidia-smi row (a line longer than ${MAX_LINE_CHARS} characters, dropped)`);
@@ -268,8 +275,7 @@ export class NvidiaSmiProbe implements GpuProbe {
       close: (code, signal) => {
         this.children.delete(child);
         if (this.child !== child) return;
-        this.drainHeld(problem);
-        this.flushPass();
+        assembler.finish();
         this.child = undefined;
         if (this.stopped) return;
         this.emit().exit(code);
@@ -288,85 +294,17 @@ export class NvidiaSmiProbe implements GpuProbe {
     this.child = child;
     this.children.add(child);
     this.childStartedAt = Date.now();
-    this.lastRowAt = 0;
-    this.rowsFromChild = 0;
-    this.acceptFromMs = 0;
-    this.held = [];
-    this.pass = new Map();
+    this.assembler?.cancel();
+    this.assembler = assembler;
   }
 
   private scheduleRestart(): void {
     this.later(this.backoff(), () => this.spawnStream(), 'spawn');
   }
 
-  /**
-   * Lines of one chunk. Normally a pass arrives once per period and is parsed at once. When rows
-   * come faster (a flood), only the newest line per GPU is kept and parsed when the next half
-   * period opens (half, so a normal row arriving early is never held): parsing cost stays at two
-   * passes per period, not one per row.
-   */
-  private onLines(lines: readonly string[], problem: (kind: FailureKind, message: string) => void): void {
-    for (const line of lines) if (line.trim() !== '') this.held.push(line);
-    const keep = Math.max(1, this.gpuCount ?? 0, this.lastPassSize);
-    if (this.held.length > keep) {
-      const dropped = this.held.length - keep;
-      this.held.splice(0, dropped);
-      // Two passes in one chunk after a hiccup are normal; eight or more is a flood.
-      if (dropped >= 8 * keep) this.emit().warning(`nvidia-smi writes rows faster than its -lms period; only the newest row per GPU and period is read`);
-    }
-    const now = Date.now();
-    if (now >= this.acceptFromMs || this.pass.size > 0) {
-      this.drainHeld(problem);
-    } else if (this.drainTimer === undefined) {
-      this.drainTimer = setTimeout(() => {
-        this.drainTimer = undefined;
-        this.runTask(async () => this.drainHeld(problem), 'garbage');
-      }, this.acceptFromMs - now);
-    }
-  }
-
-  private drainHeld(problem: (kind: FailureKind, message: string) => void): void {
-    const lines = this.held;
-    this.held = [];
-    for (const line of lines) this.onLine(line, problem);
-  }
-
-  private onLine(line: string, problem: (kind: FailureKind, message: string) => void): void {
-    const trimmed = line.trim();
-    if (trimmed === '' || this.plan === undefined) return;
-    const result = decodeQueryRow(trimmed, this.plan.fields);
-    if (!result.ok) {
-      const kind = classifyFailure(trimmed, false, result.problem);
-      problem(kind, kind === 'garbage' || kind === 'truncated' ? `unreadable nvidia-smi row (${result.detail})` : trimmed);
-      return;
-    }
-    const now = Date.now();
-    this.lastRowAt = now;
-    this.rowsFromChild += 1;
-    const { gpu, count } = result.row;
-    if (count !== undefined && Number.isInteger(count) && count >= 1 && count <= 1024) this.gpuCount = count;
-    if (this.pass.has(gpu.uuid)) this.flushPass();
-    if (this.pass.size === 0) this.passStartedAt = now;
-    this.pass.set(gpu.uuid, gpu);
-    if (this.gpuCount !== undefined && this.pass.size >= this.gpuCount) {
-      this.flushPass();
-    } else {
-      // Without `count`, a pass ends when its rows stop arriving.
-      if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-      this.flushTimer = setTimeout(() => this.runTask(async () => this.flushPass(), 'garbage'), Math.min(250, this.periodMs / 2));
-    }
-  }
-
-  private flushPass(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.pass.size === 0) return;
-    const gpus = [...this.pass.values()].map((gpu) => this.checked(this.withExtras(gpu))).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-    const durationS = (Date.now() - this.passStartedAt) / 1000;
-    const timeMs = this.passStartedAt;
-    this.lastPassSize = this.pass.size;
-    this.pass = new Map();
-    this.acceptFromMs = timeMs + this.periodMs / 2;
+  /** A pass with identity and `-q -x` facts merged and impossible values dropped, sorted by index. */
+  private emitPass(raw: readonly GpuState[], timeMs: number, durationS: number): void {
+    const gpus = raw.map((gpu) => this.checked(this.withExtras(gpu))).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
     this.consecutiveFailures = 0;
     for (const gpu of gpus) this.checkPersistence(gpu);
     this.emit().pass({ timeMs, gpus, durationS });
@@ -453,13 +391,14 @@ export class NvidiaSmiProbe implements GpuProbe {
     if (child === undefined || this.stopped) return;
     const now = Date.now();
     // Fire after 3 missed periods; a fresh child also gets the startup allowance.
-    const limit = Math.max(3 * this.periodMs, 2000) + (this.rowsFromChild === 0 ? this.startupAllowanceMs : 0);
-    const since = this.rowsFromChild === 0 ? this.childStartedAt : this.lastRowAt;
+    const rows = this.assembler?.rows ?? 0;
+    const limit = Math.max(3 * this.periodMs, 2000) + (rows === 0 ? this.startupAllowanceMs : 0);
+    const since = rows === 0 ? this.childStartedAt : (this.assembler?.lastRowAt ?? this.childStartedAt);
     if (now - since <= limit) return;
     this.emit().failure('timeout', `nvidia-smi silent for ${Math.round((now - since) / 1000)} s; killing and restarting it`);
     this.child = undefined;
     void terminateGroup(child, this.killGraceMs);
-    this.flushPass();
+    this.assembler?.finish();
     this.scheduleRestart();
   }
 

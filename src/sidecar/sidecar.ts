@@ -10,10 +10,15 @@ import { HostProbe } from './host-probe.js';
 import { NvidiaSmiProbe } from './nvidia-smi-probe.js';
 import { startOtlpExport, type OtlpExport } from './otlp-export.js';
 import { createSidecarApp } from './server.js';
+import { LatencyDoctorError } from '../errors.js';
 
-/** A user-facing sidecar failure (bad option, port in use); the CLI prints its message. */
-export class SidecarError extends Error {
+/** A user-facing sidecar failure (bad option, port in use); the CLI prints it as `sidecar: …` and exits 2. */
+export class SidecarError extends LatencyDoctorError {
   override readonly name = 'SidecarError';
+
+  constructor(message: string) {
+    super(message, { scope: 'sidecar' });
+  }
 }
 
 /** Options of startSidecar. */

@@ -14,6 +14,7 @@ import { HostProbe } from '../../src/sidecar/host-probe.js';
 import { classifyFailure, NvidiaSmiProbe, type NvidiaSmiProbeOptions } from '../../src/sidecar/nvidia-smi-probe.js';
 import type { FailureKind, ProbeEvents, ProbePass } from '../../src/sidecar/probe.js';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/sidecar.js';
+import { latestRowPerGpu } from '../../src/sidecar/query-fields.js';
 import { LineSplitter } from '../../src/sidecar/supervised-child.js';
 import { FAKE_NVIDIA_SMI, fakeEnv, processesWithMarker, waitFor } from './support.js';
 
@@ -268,5 +269,17 @@ describe('errors inside the probe', () => {
     expect(classifyFailure('Failed to initialize NVML: Driver/library version mismatch', false, 'discovery')).toBe('nvml');
     expect(classifyFailure('some other text', false, 'discovery')).toBe('discovery');
     expect(classifyFailure('some other text', false, 'garbage')).toBe('garbage');
+  });
+});
+
+describe('latestRowPerGpu', () => {
+  it('keeps the newest row of each GPU and the last non-row lines, in arrival order, without knowing the GPU count', () => {
+    const row = (gpu: string, t: number) => `2026/07/14 08:12:${String(t).padStart(2, '0')}.000, GPU-0000000${gpu}-0000-0000-0000-000000000000, ${gpu}, 40`;
+    const lines = [row('0', 1), row('1', 1), row('2', 1), row('0', 2), 'Failed to initialize NVML: Unknown Error', row('1', 2), row('2', 2), ''];
+    expect(latestRowPerGpu(lines)).toEqual({ kept: [row('0', 2), 'Failed to initialize NVML: Unknown Error', row('1', 2), row('2', 2)], dropped: 3 });
+    // A normal multi-GPU pass loses nothing.
+    expect(latestRowPerGpu([row('0', 1), row('1', 1), row('2', 1)]).dropped).toBe(0);
+    const noise = Array.from({ length: 20 }, (_, i) => `noise ${i}`);
+    expect(latestRowPerGpu(noise, 8).kept).toEqual(noise.slice(12));
   });
 });

@@ -7,18 +7,9 @@
  * like any other. Our own convention needs no mapping: it is the reference.
  */
 import type { SpanRecord } from '../../model/span.js';
+import type { ConventionNote } from '../../model/analysis.js';
 
-/** Which clock a source's timestamps come from; a monotonic one has no wall-clock meaning. */
-export type SourceClock = 'epoch' | 'monotonic';
-
-/** What a convention reports about the requests it mapped. */
-export interface ConventionNote {
-  /** The layout or version recognised, e.g. "Triton trace file 2.x", "vLLM llm_request (v1 engine)". */
-  readonly label: string;
-  readonly clock: SourceClock;
-  /** Facts this source never carries (e.g. "batch size"), named so the diagnosis can say what it could not see. */
-  readonly unseen: readonly string[];
-}
+export type { ConventionNote, SourceClock } from '../../model/analysis.js';
 
 /** The spans a convention made from its input, and what it recognised. */
 export interface MappedSpans {

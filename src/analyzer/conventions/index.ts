@@ -7,7 +7,8 @@
  */
 import type { SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
-import type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
+import type { ConventionUse } from '../../model/analysis.js';
+import type { MappedSpans, SourceConvention } from './convention.js';
 import { tritonConvention } from './triton.js';
 
 export type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
@@ -16,11 +17,7 @@ export { normalizeActivity, intervalsOf } from './triton.js';
 /** Every convention read, in the order they are tried on a span. Adding one is one line here. */
 export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention];
 
-/** A convention recognised in the input, with how many requests it gave. */
-export interface ConventionUse extends ConventionNote {
-  readonly id: string;
-  readonly requests: number;
-}
+export type { ConventionUse } from '../../model/analysis.js';
 
 /** Traces held at once for trace-scoped conventions before the oldest is mapped anyway. */
 const MAX_HELD_TRACES = 50_000;

@@ -9,7 +9,8 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
 import { tracesNear } from './signals.js';
-import { clamp } from './stats.js';
+import { clamp, leastSquares, mean, quantileSorted } from './stats.js';
+import type { RequestTiming } from '../../model/request.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
 import { GENERATION_THRESHOLDS, decodeBatch, engineOf, forEngine, pickThresholds } from './_generation.js';
@@ -113,7 +114,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   if (batch.mean > t['generation.small_decode_batch']) cb.push(`decode steps already run ${batch.mean.toFixed(1)} sequences on average`);
   if (s.meanInFlight < t['batching.min_in_flight']) cb.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
   if (cb.length === 0) {
-    const seqs = clamp(nextPow2(s.p95InFlightAtArrival), 4, 256);
+    const seqs = clamp(nextPow2(p95InFlightAtArrival(s.requests, s.startS)), 4, 256);
     const stepMs = g.tpot?.p50Ms ?? 0;
     // Admitted at the next decode step: a new request waits about one step instead of the queue.
     const expectedTtft = Math.max(0, g.ttft.p95Ms - queue.p95Ms + stepMs);
@@ -202,6 +203,41 @@ function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: num
   };
 }
 
+/** compute ≈ fixedMs + perItemMs × batch size, fitted over the mean compute per batch size seen (two sizes or more). */
+function batchFit(requests: readonly RequestTiming[]): { readonly fixedMs: number; readonly perItemMs: number } | undefined {
+  const groups = new Map<number, number[]>();
+  for (const r of requests) {
+    if (r.batchSize === undefined || r.batchSize <= 0) continue;
+    const list = groups.get(r.batchSize) ?? [];
+    list.push(r.phases.compute ?? 0);
+    groups.set(r.batchSize, list);
+  }
+  const bySize = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([size, compute]) => ({ size, computeMeanMs: mean(compute) }));
+  const line = bySize.length >= 2 ? leastSquares(bySize.map((b) => b.size), bySize.map((b) => b.computeMeanMs)) : undefined;
+  return line ? { fixedMs: Math.max(0, line.intercept), perItemMs: Math.max(0, line.slope) } : undefined;
+}
+
+/** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
+function p95InFlightAtArrival(requests: readonly RequestTiming[], startS: readonly number[]): number {
+  const starts = Float64Array.from(startS).sort();
+  const ends = Float64Array.from(requests, (r, i) => (startS[i] as number) + r.e2eMs / 1000).sort();
+  let current = 0;
+  const atArrival = new Float64Array(starts.length);
+  let e = 0;
+  for (let s = 0; s < starts.length; s++) {
+    const t = starts[s] as number;
+    // Ends at or before this start first: a request that ends exactly as another starts is not concurrent with it.
+    while (e < ends.length && (ends[e] as number) <= t) {
+      current -= 1;
+      e += 1;
+    }
+    current += 1;
+    atArrival[s] = current;
+  }
+  return quantileSorted(atArrival.sort(), 0.95);
+}
+
+
 /** The dynamic-batching rule. */
 export const dynamicBatchingRule = defineRule({
   id: 'dynamic-batching',
@@ -238,7 +274,8 @@ export const dynamicBatchingRule = defineRule({
     if (s.meanInFlight < t['batching.min_in_flight']) failed.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };
 
-    const maxBatchSize = clamp(nextPow2(s.p95InFlightAtArrival), 4, 128);
+    const maxBatchSize = clamp(nextPow2(p95InFlightAtArrival(s.requests, s.startS)), 4, 128);
+    const fit = batchFit(s.requests);
     const preferred = clamp(Math.round(s.meanInFlight), 2, maxBatchSize);
     const rawDelayUs = s.arrivalRps > 0 ? ((preferred - 1) / s.arrivalRps) * 1e6 : t['batching.max_delay_us'];
     const delayUs = Math.round(clamp(rawDelayUs, t['batching.min_delay_us'], t['batching.max_delay_us']) / 50) * 50;
@@ -246,10 +283,10 @@ export const dynamicBatchingRule = defineRule({
     // Once batched, a request waits at most for the batch in progress plus the queue delay (when capacity suffices).
     const expectedP95 = Math.max(compute.p95Ms, s.e2e.p95Ms - queue.p95Ms + delayMs + compute.p95Ms);
     const savedMeanMs = Math.max(0, queue.meanMs - (delayMs + compute.meanMs / 2));
-    const perItem = s.batch.fit
-      ? `compute ≈ ${ms(s.batch.fit.fixedMs)} + ${ms(s.batch.fit.perItemMs)} per item at the batch sizes seen`
+    const perItem = fit
+      ? `compute ≈ ${ms(fit.fixedMs)} + ${ms(fit.perItemMs)} per item at the batch sizes seen`
       : `compute p50 = ${ms(compute.p50Ms)} per request at batch size 1`;
-    const capacity = s.batch.fit ? maxBatchSize / ((s.batch.fit.fixedMs + s.batch.fit.perItemMs * maxBatchSize) / 1000) : undefined;
+    const capacity = fit ? maxBatchSize / ((fit.fixedMs + fit.perItemMs * maxBatchSize) / 1000) : undefined;
     const evidence = [
       {
         text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; mean batch size ${meanBatch.toFixed(1)} with ${s.meanInFlight.toFixed(1)} requests in flight on average`,

@@ -9,6 +9,7 @@ import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js'
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
+import type { RequestTiming } from '../../model/request.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
 import { GENERATION_THRESHOLDS, engineOf, forEngine, pickThresholds } from './_generation.js';
@@ -240,6 +241,70 @@ function cacheNextStep(p: { model: string; ttlS: number; hitRate: number }): Nex
   };
 }
 
+/** Duplicate normalized inputs (inference.input.hash). */
+export interface InputHashSignal {
+  /** Requests carrying a hash. */
+  readonly recorded: number;
+  /** Share of hashed requests whose input was seen before in the run (and was not already a cache hit). */
+  readonly duplicateShare: number;
+  /** Share of requests the service already answered from its cache. */
+  readonly cacheHitShare: number;
+  readonly distinctInputs: number;
+  /** Simulated hit rate of a cache with each TTL, replaying the run. */
+  readonly ttlHitRates: readonly { readonly ttlS: number; readonly hitRate: number }[];
+  readonly exampleTraceIds: readonly string[];
+}
+
+/** TTLs (seconds) the cache simulation replays; the recommendation picks the shortest that gets most of the hits. */
+const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
+
+/** Duplicate inputs and a replay of the run through a cache with each candidate TTL. */
+function inputHashSignal(requests: readonly RequestTiming[], startS: readonly number[]): InputHashSignal {
+  // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
+  const idOf = new Map<string, number>();
+  const hashIds: number[] = [];
+  const times: number[] = [];
+  let cacheHits = 0;
+  let duplicates = 0;
+  const examples: string[] = [];
+  requests.forEach((r, i) => {
+    if (r.cacheHit === true) cacheHits += 1;
+    if (r.inputHash === undefined || r.inputHash === '') return;
+    let id = idOf.get(r.inputHash);
+    if (id === undefined) {
+      id = idOf.size;
+      idOf.set(r.inputHash, id);
+    } else if (r.cacheHit !== true) {
+      duplicates += 1;
+      if (examples.length < 3) examples.push(r.traceId);
+    }
+    hashIds.push(id);
+    times.push(startS[i] as number);
+  });
+  const recorded = hashIds.length;
+  const ttlHitRates = CANDIDATE_TTLS_S.map((ttlS) => {
+    // A cache filled on miss, entries expire ttlS after they were stored.
+    const storedAt = new Float64Array(idOf.size).fill(Number.NaN);
+    let hits = 0;
+    for (let k = 0; k < recorded; k++) {
+      const id = hashIds[k] as number;
+      const t = times[k] as number;
+      const stored = storedAt[id] as number;
+      if (!Number.isNaN(stored) && t - stored <= ttlS) hits += 1;
+      else storedAt[id] = t;
+    }
+    return { ttlS, hitRate: recorded > 0 ? hits / recorded : 0 };
+  });
+  return {
+    recorded,
+    duplicateShare: recorded > 0 ? duplicates / recorded : 0,
+    cacheHitShare: requests.length > 0 ? cacheHits / requests.length : 0,
+    distinctInputs: idOf.size,
+    ttlHitRates,
+    exampleTraceIds: examples,
+  };
+}
+
 /** The scale-and-cache rule. */
 export const scaleAndCacheRule = defineRule({
   id: 'scale-and-cache',
@@ -259,7 +324,7 @@ export const scaleAndCacheRule = defineRule({
     const s = ctx.signals;
     const t = ctx.thresholds;
     if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
-    const h = s.inputHash;
+    const h = inputHashSignal(s.requests, s.startS);
     const hashedShare = s.requests.length > 0 ? h.recorded / s.requests.length : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
