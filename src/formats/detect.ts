@@ -2,7 +2,7 @@
  * @module formats/detect
  * Sniffs what a trace file is from its content, never its name: compression by magic bytes
  * (see `_bytes.ts`), then the layout (JSON lines, one JSON document or concatenated documents,
- * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (reference section 6):
+ * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (docs/formats.md, "What is read"):
  * `resourceSpans`/`batches`/`result`/`trace` → OTLP; `data[]`, `traceID`+`spans` or spans with
  * `spanID` → Jaeger; `traceId`+`id` → Zipkin; `context.trace_id` → Python console; `id`+`timestamps` records → Triton; `schema` =
  * GPU_SAMPLE_SCHEMA → sidecar GPU samples (read by `gpu-samples.ts`, not as spans).

@@ -19,7 +19,7 @@ export const RUNTIME_THRESHOLDS = {
   'runtime.compute_factor': {
     value: 0.6,
     unit: 'ratio of compute time kept (GPU)',
-    source: 'Triton docs/user_guide/optimization.md: ONNX Runtime → TensorRT FP16 took latency from 8.9 ms to 5.4 ms (×0.61)',
+    source: 'Triton optimization guide (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/optimization.md): ONNX Runtime → TensorRT FP16 took latency from 8.9 ms to 5.4 ms (×0.61)',
     why: 'used only to estimate the gain on a GPU (compute × (1 − factor)) for ranking',
   },
   'runtime.cpu_compute_factor': {
