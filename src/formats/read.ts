@@ -24,6 +24,7 @@ import {
 } from './detect.js';
 import { streamElements } from './_json-stream.js';
 import { isObject } from './_shared.js';
+import { prefixedDocuments } from './_process-prefix.js';
 import type { JsonFamily, Sniffed } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
@@ -317,8 +318,15 @@ async function* readJsonLines(
 }
 
 /** A JSON document (or concatenated documents) small enough to parse whole. */
-function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchSize: number, result: LayoutResult): Generator<SpanRecord[]> {
-  const values = parseJsonDocuments(file, text);
+function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed = false): Generator<SpanRecord[]> {
+  let values: unknown[];
+  if (processPrefixed) {
+    ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
+    values = prefixedDocuments(text);
+    if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
+  } else {
+    values = parseJsonDocuments(file, text);
+  }
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
   const convert = converterFor(file, result.family, '');
@@ -380,7 +388,7 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
       batches = readJsonLines(file, sniffed, ctx, batchSize, result, fastLines);
     } else {
       const body = await readDocument(opened.content, options.wholeDocumentBytes);
-      batches = 'text' in body ? readWholeDocument(file, body.text, ctx, batchSize, result) : readLargeDocument(file, body.stream, ctx, batchSize, result);
+      batches = 'text' in body ? readWholeDocument(file, body.text, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, body.stream, ctx, batchSize, result);
     }
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');
