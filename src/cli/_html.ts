@@ -4,6 +4,7 @@
  * which the analysis does not keep (it holds one row per request), so their files are read a
  * second time for those trace ids only (and the batch spans linked to them).
  */
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { CliError } from './errors.js';
 import type { AnalysisResult } from '../analyzer/index.js';
@@ -11,6 +12,14 @@ import { readSpans } from '../formats/index.js';
 import type { SpanRecord } from '../model/span.js';
 import { exampleRequests, renderHtml } from '../report/html/index.js';
 import { timingsByModel } from '../report/html/page-data.js';
+
+function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** Spans of the given traces, and spans linking to them, from the trace files. */
 async function spansOf(files: readonly string[], traceIds: ReadonlySet<string>): Promise<Map<string, SpanRecord[]>> {
@@ -33,7 +42,8 @@ async function spansOf(files: readonly string[], traceIds: ReadonlySet<string>):
 
 /** Writes the HTML report of `result` (read from `files`) to `out`. */
 export async function writeHtmlReport(out: string, result: AnalysisResult, files: readonly string[]): Promise<void> {
-  const traceFiles = result.files.filter((f) => f.format !== 'gpu-samples').map((f) => f.file).filter((f) => files.includes(f));
+  // Only regular files can be read again (not standard input or a pipe); without them the page has no waterfall.
+  const traceFiles = result.files.filter((f) => f.format !== 'gpu-samples' && files.includes(f.file) && isRegularFile(f.file)).map((f) => f.file);
   const wanted = new Set([...timingsByModel(result).values()].flatMap((list) => exampleRequests(list).map((e) => e.request.traceId)));
   const exampleSpans = wanted.size > 0 ? await spansOf(traceFiles, wanted) : new Map<string, SpanRecord[]>();
   await writeHtmlFile(out, await renderHtml(result, { exampleSpans }));

@@ -49,10 +49,11 @@ function row(quantity: string, q: QuantileChange): DiffRow {
   };
 }
 
-/** Rows of a model: e2e first, then each compared phase. */
+/** Rows of a model: e2e first, then each compared phase, then TTFT and TPOT. */
 export function diffRows(model: ModelChange): DiffRow[] {
   const rows = model.e2e.quantiles.map((q) => row('end-to-end', q));
   for (const { phase, change } of model.phases) rows.push(...change.quantiles.map((q) => row(phase, q)));
+  for (const { metric, change } of model.generation) rows.push(...change.quantiles.map((q) => row(metric.toUpperCase(), q)));
   return rows;
 }
 

@@ -38,6 +38,8 @@ export interface JsonDiff {
     verdict: { before: string | null; after: string | null; text: string; appeared: string[]; resolved: string[] };
     e2e: JsonDistributionChange;
     phases: Record<string, JsonDistributionChange>;
+    /** `ttft` and `tpot`, when both runs stream tokens. */
+    generation: Record<string, JsonDistributionChange>;
     notes: string[];
   }[];
   only_before: string[];
@@ -76,6 +78,7 @@ export function diffToJson(diff: AnalysisDiff): JsonDiff {
       verdict: { before: m.verdict.before, after: m.verdict.after, text: m.verdict.text, appeared: [...m.verdict.appeared], resolved: [...m.verdict.resolved] },
       e2e: distribution(m.e2e),
       phases: Object.fromEntries(m.phases.map((p) => [p.phase, distribution(p.change)])),
+      generation: Object.fromEntries(m.generation.map((g) => [g.metric, distribution(g.change)])),
       notes: [...m.notes],
     })),
     only_before: [...diff.onlyBefore],

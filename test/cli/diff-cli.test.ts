@@ -13,6 +13,7 @@ import { generate } from '../diagnose/gen.js';
 import type { Draw } from '../diagnose/gen.js';
 import { toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
+import { lmSpans } from '../support/lm-spans.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-diff-'));
@@ -104,6 +105,22 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     const result = await cli('diff', run('alone', 50, 9));
     expect(result.code).toBe(2);
     expect(oneLine(result)).toContain('expected BEFORE files, then --, then AFTER files');
+  });
+
+  it('a generation model: TTFT and TPOT compared too (slower prefill moves TTFT, not TPOT)', async () => {
+    const write = (name: string, prefillMs: number, seed: number): string => {
+      const file = join(tmp, `${name}.otlp.jsonl`);
+      writeFileSync(file, toOtlpJsonLines(lmSpans({ n: 400, seed, prefillMs: () => prefillMs })));
+      return file;
+    };
+    const result = await cli('diff', write('lm-before', 30, 13), '--', write('lm-after', 45, 14), '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const { ttft, tpot } = JSON.parse(result.stdout).models[0].generation;
+    expect(ttft.before_count).toBe(400);
+    expect(ttft.quantiles[0].significant).toBe(true);
+    expect(ttft.quantiles[0].change_ratio).toBeGreaterThan(0.35);
+    expect(ttft.quantiles[0].change_ratio).toBeLessThan(0.65);
+    expect(tpot.quantiles[0].significant).toBe(false);
   });
 
   it('--markdown and --html render the same comparison', async () => {

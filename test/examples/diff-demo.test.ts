@@ -48,6 +48,9 @@ describe('diff on the demo runs (no batching → dynamic batching)', () => {
       expect(p50.ci_high_ms).toBeGreaterThanOrEqual(p50.change_ms);
       expect(model.e2e.mann_whitney.probability_slower).toBeLessThan(0.5);
       expect(readFileSync(html, 'utf8')).toContain('data-table="diff"');
+      const row = (q: { quantile: string; before_ms: number; after_ms: number; change_ratio: number; ci_low_ms: number | null; ci_high_ms: number | null }): string =>
+        `${q.quantile} ${q.before_ms.toFixed(1)} → ${q.after_ms.toFixed(1)} ms (${(q.change_ratio * 100).toFixed(1)}%, CI ${q.ci_low_ms?.toFixed(1) ?? '–'} … ${q.ci_high_ms?.toFixed(1) ?? '–'} ms)`;
+      console.log(`diff on the demo runs, n ${model.e2e.before_count} → ${model.e2e.after_count}: ${model.verdict.text}; ${model.e2e.quantiles.map(row).join('; ')}`);
 
       const reversed = await cli('diff', ...after.traceFiles, '--', ...before.traceFiles, '--fail-on-regression', 'p50=10%');
       expect(reversed.code, reversed.stderr).toBe(3);

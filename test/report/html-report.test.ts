@@ -16,9 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../diagnose/gen.js';
 import { gpuSamplesFor, toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
-import type { SynthSpan } from '../support/synth.js';
-import { ATTR, FIRST_TOKEN_EVENT } from '../../src/semconv.js';
-import { seededRandom } from '../../examples/model/seeded-random.js';
+import { lmSpans } from '../support/lm-spans.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
@@ -124,7 +122,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     }
     expectShown(await page.textContent('tr[data-phase="queue"] td[data-q="share"]') ?? '', json.phases.queue.share * 100);
 
-    for (const chart of ['mix-0', 'time-0', 'hist-0', 'waterfall-0']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-0', 'time-0', 'hist-0', 'waterfall-0-0', 'waterfall-0-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
 
     await page.click('button.copy');
     const snippet = recommendation.next_step.snippet;
@@ -140,6 +138,8 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     // Printed: a PDF with the charts drawn, tabs and copy buttons hidden.
     await page.emulateMedia({ media: 'print' });
     expect(await page.isVisible('button.copy')).toBe(false);
+    await page.evaluate("dispatchEvent(new Event('beforeprint'))");
+    expect(await page.isVisible('details.rules pre')).toBe(true);
     expect((await page.pdf({ format: 'A4' })).length).toBeGreaterThan(20_000);
     await loaded.context.close();
 
@@ -173,31 +173,15 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await page.click('[data-tab="1"]');
     expect(await page.isVisible('section[data-model="bert-base"]')).toBe(true);
     expect(await page.isVisible('section[data-model="resnet50"]')).toBe(false);
-    for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1-0', 'waterfall-1-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
     await page.click('[data-tab="0"]');
     await page.screenshot({ path: join(shots, 'two-models-gpu.png'), fullPage: true });
     await loaded.context.close();
   });
 
   it('a generation model: TTFT and TPOT over time, drawn from the first-token events and token counts', async () => {
-    const rand = seededRandom(41);
-    const spans: SynthSpan[] = [];
-    for (let i = 0; i < 300; i++) {
-      const traceId = (0xa000 + i).toString(16).padStart(32, '0');
-      const id = (k: number): string => (0x50000 + i * 4 + k).toString(16).padStart(16, '0');
-      const start = 1_767_225_600_000_000_000n + BigInt(i) * 20_000_000n;
-      const at = (ms: number): bigint => start + BigInt(Math.round(ms * 1000)) * 1000n;
-      // Prefill grows over the run (a longer prompt mix), decode stays: TTFT rises, TPOT does not.
-      const prefill = 20 + (i / 300) * 60 + rand() * 5;
-      const tokens = 40 + Math.floor(rand() * 40);
-      const decode = tokens * (8 + rand());
-      const phase = (k: number, name: string, from: number, to: number): SynthSpan => ({ traceId, spanId: id(k), parentSpanId: id(0), name, service: 'lm', kind: 'internal', startNs: at(from), endNs: at(to), attributes: { [ATTR.PHASE]: name } });
-      spans.push(
-        { traceId, spanId: id(0), name: 'generate', service: 'lm', kind: 'server', startNs: at(0), endNs: at(prefill + decode + 1), attributes: { [ATTR.MODEL_NAME]: 'tiny-lm', [ATTR.TOKENS_OUTPUT]: tokens }, events: [{ name: FIRST_TOKEN_EVENT, timeNs: at(prefill) }] },
-        phase(1, 'prefill', 0, prefill),
-        phase(2, 'decode', prefill, prefill + decode),
-      );
-    }
+    // Prefill grows over the run (a longer prompt mix), decode per token stays: TTFT rises, TPOT does not.
+    const spans = lmSpans({ n: 300, seed: 41, prefillMs: (frac) => 20 + frac * 60 });
     const traces = join(tmp, 'lm.otlp.jsonl');
     writeFileSync(traces, toOtlpJsonLines(spans));
     const file = join(tmp, 'lm.html');

@@ -11,6 +11,7 @@ import type { RequestTiming } from '../../model/request.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import { groupByModel } from '../measure.js';
 import { LatencyDoctorError } from '../../errors.js';
+import { timePerOutputTokenMs } from '../../model/generation.js';
 import type { FixId, PhaseOrOther } from '../../semconv.js';
 import { DIFF_QUANTILES, MIN_SHIFT_SAMPLES, minSamplesFor, nearestRank, quantileInterval, shiftTest } from './significance.js';
 import type { BootstrapOptions, DiffQuantile, QuantileInterval, ShiftTest } from './significance.js';
@@ -65,12 +66,22 @@ export interface VerdictChange {
   readonly resolved: readonly FixId[];
 }
 
+/** Generation metrics compared (definitions in model/generation). */
+export type GenerationMetric = 'ttft' | 'tpot';
+
+const GENERATION_METRICS: readonly [GenerationMetric, (r: RequestTiming) => number | undefined][] = [
+  ['ttft', (r) => r.ttftMs],
+  ['tpot', (r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)],
+];
+
 /** One model before → after. */
 export interface ModelChange {
   readonly model: string;
   readonly e2e: DistributionChange;
   /** Phases present on both sides, in convention order, then `other`. */
   readonly phases: readonly { readonly phase: PhaseOrOther; readonly change: DistributionChange }[];
+  /** Time to first token and time per output token, when both sides stream tokens. */
+  readonly generation: readonly { readonly metric: GenerationMetric; readonly change: DistributionChange }[];
   readonly verdict: VerdictChange;
   /** Phases measured on one side only, and other comparability problems. */
   readonly notes: readonly string[];
@@ -128,7 +139,14 @@ function modelChange(model: string, before: readonly RequestTiming[], after: rea
     }
     phases.push({ phase, change: distributionChange(b, a, options) });
   }
-  return { model, e2e, phases, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e), notes };
+  const generation: { metric: GenerationMetric; change: DistributionChange }[] = [];
+  for (const [metric, read] of GENERATION_METRICS) {
+    const b = values(before, read);
+    const a = values(after, read);
+    if (b.length > 0 && a.length > 0) generation.push({ metric, change: distributionChange(b, a, options) });
+    else if (b.length + a.length > 0) notes.push(`${metric}: measured ${b.length === 0 ? 'AFTER' : 'BEFORE'} only, not compared`);
+  }
+  return { model, e2e, phases, generation, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e), notes };
 }
 
 function values(requests: readonly RequestTiming[], read: (r: RequestTiming) => number | undefined): number[] {

@@ -76,14 +76,16 @@ export function rulesSection(d: Diagnosis | undefined): string {
 }
 
 /** One model's whole section. `hasGpu`/`hasExamples` say which optional charts have data. */
-export function modelSection(m: ModelAnalysis, index: number, charts: { hasGpu: boolean; examples: number; generation: boolean }): string {
+export function modelSection(m: ModelAnalysis, index: number, charts: { hasGpu: boolean; examples: readonly { label: string; e2eMs: number; traceId: string }[]; generation: boolean }): string {
   const s = m.summary;
   const slots = [
     chartSlot(`time-${index}`, charts.hasGpu ? 'e2e latency over time, with GPU state' : 'e2e latency over time', charts.hasGpu ? 'Shaded: share of the window the GPU was throttled.' : '', 'tall'),
     chartSlot(`hist-${index}`, 'e2e latency histogram', s.e2e.count > 0 ? 'Bins from 0.9 × the fastest request to 1.1 × p99; slower requests are counted in the last bin.' : ''),
   ];
   if (charts.generation) slots.push(chartSlot(`generation-${index}`, 'Time to first token and time per output token over time', 'TTFT: request start → first token. TPOT: (e2e − TTFT) ÷ (output tokens − 1).', 'tall'));
-  if (charts.examples > 0) slots.push(chartSlot(`waterfall-${index}`, 'Example traces: spans of the slowest and a typical request', 'Each bar is one span, from the request start (ms).', 'tall'));
+  charts.examples.forEach((example, k) =>
+    slots.push(chartSlot(`waterfall-${index}-${k}`, `Example trace: the ${example.label} request (${formatMs(example.e2eMs)} ms)`, `Trace ${example.traceId}; each bar is one span, from the request start (ms).`, 'tall')),
+  );
   return `<div class="first">
 ${verdictCard(m.diagnosis)}
 ${phaseTable(s)}

@@ -217,7 +217,8 @@ function waterfall(label: string, request: RequestTiming, spans: readonly SpanRe
       const phase = s.attributes[ATTR.PHASE];
       const kind = s.attributes[ATTR.ROLE] === 'client' || s.kind === 'client' ? 'client' : s.attributes[ATTR.MODEL_NAME] !== undefined ? 'request' : OTHER;
       return {
-        name: s.name,
+        // Long route names would squeeze the bars on a narrow or printed page.
+        name: s.name.length > 26 ? `${s.name.slice(0, 25)}…` : s.name,
         phase: typeof phase === 'string' && (PHASES as readonly string[]).includes(phase) ? (phase as PhaseOrOther) : kind,
         startMs: round(Number(s.startNs - origin) / 1e6),
         endMs: round(Number(s.endNs - origin) / 1e6),

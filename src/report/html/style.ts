@@ -42,7 +42,7 @@ tr.e2e td{font-weight:700;border-top:2px solid var(--line)}
 td .sw{display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:6px;vertical-align:baseline}
 td.faster{color:var(--good);font-weight:600}td.slower{color:var(--bad);font-weight:600}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:14px;margin-top:14px}
-.chart{position:relative;height:260px}.chart.tall{height:300px}.chart.short{height:150px}
+.chart{position:relative;height:260px}.chart.tall{height:300px}.chart.short{height:200px}
 .note{color:var(--muted);font-size:12px;margin:6px 0 0}
 details.rules{margin-top:14px}details.rules summary{cursor:pointer;font-weight:600}
 details.rules pre{white-space:pre-wrap;font-size:12px;margin:10px 0 0}
@@ -51,5 +51,5 @@ details.rules pre{white-space:pre-wrap;font-size:12px;margin:10px 0 0}
 @media (max-width:900px){.first{grid-template-columns:1fr}.charts{grid-template-columns:1fr}}
 @media print{:root{color-scheme:light;--bg:#fff;--card:#fff;--fg:#000;--muted:#444;--line:#ccc;--grid:rgba(0,0,0,.1)}
 .tabs,.copy{display:none}section.model[hidden]{display:block}section.model{break-before:page}section.model:first-of-type{break-before:auto}
-.card,.chart{break-inside:avoid}.charts{grid-template-columns:1fr 1fr}details.rules>*{display:block}}
+.card,.chart{break-inside:avoid}.charts{grid-template-columns:1fr}}
 `;

@@ -52,7 +52,7 @@ function mixChart(id: string, rows: { label: string; mix: ModelCharts['mix']; in
   draw(id, {
     type: 'bar',
     data: { labels, datasets: phases.map((p) => ({ label: p, data: values[p]!, backgroundColor: phaseColor(p), borderWidth: 0 })) },
-    options: { indexAxis: 'y', scales: { x: axis('mean ms of the requests around the quantile', { stacked: true }), y: { stacked: true } }, plugins: { legend: { position: 'right' } } },
+    options: { indexAxis: 'y', scales: { x: axis('mean ms of the requests around the quantile', { stacked: true }), y: { stacked: true } }, plugins: { legend: { position: 'bottom' } } },
   });
 }
 
@@ -120,8 +120,8 @@ function histogramChart(id: string, series: { label: string; data: ModelCharts; 
   } as ChartConfiguration);
 }
 
-function waterfallChart(id: string, data: ModelCharts): void {
-  const rows = data.examples.flatMap((e) => e.spans.map((s) => ({ label: `${e.label} · ${s.name}`, range: [s.startMs, s.endMs] as [number, number], color: phaseColor(s.phase) })));
+function waterfallChart(id: string, example: ModelCharts['examples'][number]): void {
+  const rows = example.spans.map((s) => ({ label: s.name, range: [s.startMs, s.endMs] as [number, number], color: phaseColor(s.phase) }));
   draw(id, {
     type: 'bar',
     data: { labels: rows.map((r) => r.label), datasets: [{ label: 'span', data: rows.map((r) => r.range), backgroundColor: rows.map((r) => r.color), borderWidth: 0, barPercentage: 0.8 }] },
@@ -137,7 +137,7 @@ function drawAll(data: PageData): void {
       timeChart(`time-${i}`, [{ label: '', data: m, dashed: false, quantiles: ['p50', 'p95', 'p99'] }]);
       histogramChart(`hist-${i}`, [{ label: '', data: m, color: css('--c-after') }]);
       if (m.generation) generationChart(`generation-${i}`, m.generation);
-      if (m.examples.length > 0) waterfallChart(`waterfall-${i}`, m);
+      m.examples.forEach((example, k) => waterfallChart(`waterfall-${i}-${k}`, example));
     });
   } else {
     data.models.forEach((m, i) => {
@@ -206,4 +206,14 @@ matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
   for (const c of charts.splice(0)) c.destroy();
   drawAll(data);
 });
-addEventListener('beforeprint', () => charts.forEach((c) => c.resize()));
+// Printed, every rule is shown and the charts take the page's width.
+let closedForPrint: HTMLDetailsElement[] = [];
+addEventListener('beforeprint', () => {
+  closedForPrint = [...document.querySelectorAll<HTMLDetailsElement>('details:not([open])')];
+  for (const d of closedForPrint) d.open = true;
+  for (const c of charts) c.resize();
+});
+addEventListener('afterprint', () => {
+  for (const d of closedForPrint) d.open = false;
+  for (const c of charts) c.resize();
+});
