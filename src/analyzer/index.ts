@@ -9,8 +9,8 @@ import type { RequestTiming } from '../model/request.js';
 import type { ModelSummary } from '../model/summary.js';
 import type { Diagnosis } from '../model/diagnosis.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
-import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
-import type { ReadStats } from '../formats/index.js';
+import { openTrace, readGpuSamples, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
+import type { OpenedTrace, ReadStats } from '../formats/index.js';
 import { DEFAULT_THRESHOLDS, diagnose } from './diagnose/index.js';
 import { summarizeDevice } from './device.js';
 import { latencyTimeline } from './timeline.js';
@@ -111,21 +111,37 @@ export interface AnalysisResult {
  * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-  const traceFiles: { file: string; bytes: number }[] = [];
-  const sampleFiles: string[] = [];
-  for (const file of files) {
-    const detected = await detectFile(file);
-    if (detected.format === 'gpu-samples') sampleFiles.push(file);
-    else traceFiles.push({ file, bytes: detected.bytes });
+  if (files.filter((f) => f === STDIN).length > 1) throw new TraceFormatError(STDIN, '', 'standard input (-) named once', 'it twice');
+  // Each input is opened and detected once, and handed on open: what detection parsed is not
+  // parsed again, and standard input or a pipe can only be read once anyway.
+  const opened: OpenedTrace[] = [];
+  try {
+    for (const file of files) opened.push(await openTrace(file));
+  } catch (error) {
+    await Promise.all(opened.map((o) => o.close()));
+    throw error;
   }
+  const traceInputs = opened.filter((o) => o.format !== 'gpu-samples');
   const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
-  for (const file of sampleFiles) for (const sample of await readGpuSamples(file)) gpuSamples.push(sample);
+  const sampleWarnings: AnalysisWarning[] = [];
   const strict = options.strict ?? false;
-  const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
-    file,
-    // Below a few MiB a thread costs more to start than it saves.
-    reader: options.threads === true && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
-  }));
+  try {
+    for (const input of opened.filter((o) => o.format === 'gpu-samples')) {
+      for (const sample of await readGpuSamples(input, { strict, onWarning: (w) => sampleWarnings.push(w) })) gpuSamples.push(sample);
+    }
+  } catch (error) {
+    await Promise.all(opened.map((o) => o.close()));
+    throw error;
+  }
+  const sources: Source[] = traceInputs.map((input) => {
+    const { file } = input;
+    // Below a few MiB a thread costs more to start than it saves; a stream cannot be reopened there.
+    if (options.threads === true && input.bytes > THREAD_MIN_BYTES && input.sniffed.opened.regularFile) {
+      void input.close();
+      return { file, reader: readColumnsThreaded(file, strict) };
+    }
+    return { file, reader: readSpans(input, { strict }) };
+  });
   const fileStats = new Map<string, ReadStats>();
   const batches = mergeByTime(sources, (file, stats) => fileStats.set(file, stats));
   const result = await analyzeSpans(batches, { ...options, gpuSamples });
@@ -143,7 +159,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeOpt
     const rest = w.count - readerDuplicates;
     return rest > 0 ? [{ message: `${rest} more ${DUPLICATE_MESSAGE}`, count: rest }] : [];
   });
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...assemblyWarnings] };
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...assemblyWarnings] };
 }
 
 /** The pipeline after reading: spans → requests → summaries → diagnoses. */
@@ -161,6 +177,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     warnings.push({ message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
   }
   const diagnoseOptions = options.diagnose;
+  if (diagnoseOptions && diagnoseOptions.slo !== undefined && Object.keys(diagnoseOptions.slo).length > 0 && requests.length === 0) {
+    warnings.push({ message: `SLO not checked: no inference requests${options.model !== undefined ? ` of model "${options.model}"` : ''} in the input`, count: 1 });
+  }
   const device = deviceEvidence(requests, options.gpuSamples ?? []);
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });

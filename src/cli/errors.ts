@@ -13,6 +13,11 @@ export const EXIT = {
   USAGE: 2,
   /** `--fail-on-slo` and an objective was missed. */
   SLO_VIOLATED: 3,
+  /**
+   * Nothing was measured: no readable span in the input (empty, or every record skipped), or
+   * `--fail-on-slo` with no inference request to check the objective on. Gates fail closed.
+   */
+  NOTHING_MEASURED: 4,
 } as const;
 
 /** Ends the command with `exitCode` after printing `message` as one line on stderr. */

@@ -2,11 +2,14 @@
  * @module formats/gpu-samples
  * Reads the sidecar's sample file (`latency-doctor sidecar --samples-file FILE`): JSON lines, one
  * GpuSample per line with `schema` = GPU_SAMPLE_SCHEMA; gzip/zstd compressed files are read
- * too. Errors are TraceFormatError with a one-line message naming the file and line.
+ * too. Problems are TraceFormatError-style one-line messages naming the file and line.
  */
 import type { GpuSample, GpuState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import { ReadContext } from './_context.js';
+import type { ReadWarning } from './_context.js';
 import { openFile } from './_bytes.js';
+import type { OpenedTrace } from './detect.js';
 import { isObject } from './_shared.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 
@@ -37,12 +40,24 @@ function whyNotSample(value: unknown): string {
   return `host ${describeValue(value['host'])}`;
 }
 
+/** Options of `readGpuSamples`. */
+export interface GpuSampleReadOptions {
+  /** Throw at the first line that is not a sample instead of skipping it. Default false. */
+  readonly strict?: boolean;
+  /** Called once per kind of skipped line, with its count, when the file has been read. Default: none. */
+  readonly onWarning?: (warning: ReadWarning) => void;
+}
+
 /**
  * All samples of a sidecar sample file, sorted by time. Blank lines are skipped; a line that is
- * not JSON or not a sample fails the whole read with `FILE:LINE: expected …`.
+ * not JSON or not a sample (a cut-off last line is what a killed sidecar leaves) is skipped and
+ * counted as a warning (`FILE:LINE: expected …`; strict: thrown). A file with no sample at all
+ * is an error.
  */
-export async function readGpuSamples(file: string): Promise<GpuSample[]> {
-  const opened = await openFile(file);
+export async function readGpuSamples(input: string | OpenedTrace, options: GpuSampleReadOptions = {}): Promise<GpuSample[]> {
+  const opened = typeof input === 'string' ? await openFile(input) : input.sniffed.opened;
+  const file = typeof input === 'string' ? input : input.file;
+  const ctx = new ReadContext(file, options.strict === true);
   const samples: GpuSample[] = [];
   let lineNo = 0;
   let carry = '';
@@ -54,10 +69,12 @@ export async function readGpuSamples(file: string): Promise<GpuSample[]> {
     try {
       value = JSON.parse(text);
     } catch {
-      throw new TraceFormatError(file, String(lineNo), 'one JSON GPU sample per line', describeText(text));
+      ctx.skip(String(lineNo), 'one JSON GPU sample per line', describeText(text), 'line');
+      return;
     }
     if (!isGpuSampleRecord(value)) {
-      throw new TraceFormatError(file, String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value));
+      ctx.skip(String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value), 'line');
+      return;
     }
     samples.push(value);
   };
@@ -71,10 +88,16 @@ export async function readGpuSamples(file: string): Promise<GpuSample[]> {
     }
     carry += decoder.decode();
     if (carry !== '') take(carry);
+    const damage = opened.damage;
+    if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
   } finally {
     await opened.content.close();
   }
-  if (samples.length === 0) throw new TraceFormatError(file, '', 'at least one GPU sample line', 'an empty file');
+  if (samples.length === 0) {
+    const first = ctx.warnings()[0];
+    throw new TraceFormatError(file, first?.location ?? '', 'at least one GPU sample line', first === undefined ? 'an empty file' : `no readable sample (${first.message})`);
+  }
+  if (options.onWarning) for (const warning of ctx.warnings()) options.onWarning(warning);
   // The sidecar writes in time order; a file concatenated from several runs may not be.
   return samples.sort((a, b) => a.timeMs - b.timeMs);
 }
