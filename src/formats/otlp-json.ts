@@ -11,7 +11,7 @@
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
-import { at, isObject, kindFromName } from './_shared.js';
+import { at, inTimeRange, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
@@ -125,7 +125,7 @@ function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
     if (raw.length === 0) return undefined;
     try {
       const value = BigInt(raw);
-      return value > 0n ? value : undefined;
+      return value > 0n ? inTimeRange(value) : undefined;
     } catch {
       return undefined;
     }
@@ -133,7 +133,7 @@ function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
     // Exact only below 2^53 ns; today's epoch nanoseconds lose up to ~256 ns as doubles.
     ctx.note('int64 times written as JSON numbers (spans)');
-    return BigInt(Math.round(raw));
+    return inTimeRange(BigInt(Math.round(raw)));
   }
   return undefined;
 }

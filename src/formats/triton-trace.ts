@@ -17,7 +17,7 @@ import type { AttributeValue, SpanRecord } from '../model/span.js';
 import { ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { ReadContext } from './_context.js';
-import { at, isObject } from './_shared.js';
+import { at, inTimeRange, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
 /** True when a parsed value is a Triton trace array. */
@@ -50,8 +50,8 @@ interface TritonRequest {
 }
 
 function nsOf(raw: unknown): bigint | undefined {
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return BigInt(Math.round(raw));
-  if (typeof raw === 'string' && /^\d+$/.test(raw)) return BigInt(raw);
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
+  if (typeof raw === 'string' && /^\d+$/.test(raw)) return inTimeRange(BigInt(raw));
   return undefined;
 }
 
