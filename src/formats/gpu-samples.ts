@@ -2,13 +2,18 @@
  * @module formats/gpu-samples
  * Reads the sidecar's sample file (`latency-doctor sidecar --samples-file FILE`): JSON lines, one
  * GpuSample per line with `schema` = GPU_SAMPLE_SCHEMA; gzip/zstd compressed files are read
- * too. Problems are TraceFormatError-style one-line messages naming the file and line.
+ * too. A line that is not a sample (a cut-off last line is what a killed sidecar leaves) is
+ * skipped with a counted warning naming file and line (strict: a TraceFormatError). Values
+ * outside their physical range (model/gpu-ranges) are dropped, as the sidecar drops them, and
+ * reported through `onOutOfRange`: a file written by an older sidecar or edited by hand cannot
+ * feed the analyzer 1e308 °C.
  */
+import { checkGpuRanges } from '../model/gpu-ranges.js';
 import type { GpuSample, GpuState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import { openFile } from './_bytes.js';
 import { ReadContext } from './_context.js';
 import type { ReadWarning } from './_context.js';
-import { openFile } from './_bytes.js';
 import type { OpenedTrace } from './detect.js';
 import { isObject } from './_shared.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
@@ -40,19 +45,31 @@ function whyNotSample(value: unknown): string {
   return `host ${describeValue(value['host'])}`;
 }
 
-/** Options of `readGpuSamples`. */
+/** Options of readGpuSamples. */
 export interface GpuSampleReadOptions {
   /** Throw at the first line that is not a sample instead of skipping it. Default false. */
   readonly strict?: boolean;
   /** Called once per kind of skipped line, with its count, when the file has been read. Default: none. */
   readonly onWarning?: (warning: ReadWarning) => void;
+  /** Called once per line that had out-of-range values (dropped), with `FILE:LINE` and the `field=value` texts. Default: ignored. */
+  readonly onOutOfRange?: (place: string, rejected: readonly string[]) => void;
+}
+
+/** The sample with every GPU's out-of-range values dropped, and what was dropped. */
+export function checkGpuSampleRanges(sample: GpuSample): { readonly sample: GpuSample; readonly rejected: readonly string[] } {
+  let rejected: string[] | undefined;
+  const gpus = sample.gpus.map((gpu) => {
+    const checked = checkGpuRanges(gpu);
+    if (checked.rejected.length > 0) (rejected ??= []).push(...checked.rejected.map((r) => `${gpu.uuid} ${r}`));
+    return checked.gpu;
+  });
+  return rejected === undefined ? { sample, rejected: [] } : { sample: { ...sample, gpus }, rejected };
 }
 
 /**
- * All samples of a sidecar sample file, sorted by time. Blank lines are skipped; a line that is
- * not JSON or not a sample (a cut-off last line is what a killed sidecar leaves) is skipped and
- * counted as a warning (`FILE:LINE: expected …`; strict: thrown). A file with no sample at all
- * is an error.
+ * All samples of a sidecar sample file (a path, or what `openTrace` opened), sorted by time.
+ * Blank lines are skipped; a line that is not JSON or not a sample is skipped and counted as a
+ * warning (`FILE:LINE: expected …`; strict: thrown). A file with no sample at all is an error.
  */
 export async function readGpuSamples(input: string | OpenedTrace, options: GpuSampleReadOptions = {}): Promise<GpuSample[]> {
   const opened = typeof input === 'string' ? await openFile(input) : input.sniffed.opened;
@@ -76,7 +93,9 @@ export async function readGpuSamples(input: string | OpenedTrace, options: GpuSa
       ctx.skip(String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value), 'line');
       return;
     }
-    samples.push(value);
+    const checked = checkGpuSampleRanges(value);
+    if (checked.rejected.length > 0) options.onOutOfRange?.(`${file}:${lineNo}`, checked.rejected);
+    samples.push(checked.sample);
   };
   try {
     const decoder = new TextDecoder('utf-8');
