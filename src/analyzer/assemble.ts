@@ -57,6 +57,8 @@ export class RequestAssembler {
     lateSpans: 0,
     invalidSpans: 0,
     orphanSpans: 0,
+    fragmentedTraces: 0,
+    fragmentPieces: 0,
     unattachedPhaseSpans: 0,
     traces: 0,
     requestTraces: 0,
@@ -155,9 +157,17 @@ export class RequestAssembler {
     const spans = this.dedupe(trace);
     const index = new SpanIndex(spans);
     const requestSpans: TraceSpan[] = [];
+    let pieces = 0;
     for (const span of spans) {
-      if (span.parent !== undefined && index.isOrphan(span)) this.stats.orphanSpans++;
+      if (index.parentOf(span) === undefined) {
+        pieces++;
+        if (span.parent !== undefined && span.parent !== span.id) this.stats.orphanSpans++;
+      }
       if (span.request) requestSpans.push(span);
+    }
+    if (pieces > 1) {
+      this.stats.fragmentedTraces++;
+      this.stats.fragmentPieces += pieces;
     }
     if (requestSpans.length === 0) {
       for (const span of spans) if (span.phase !== undefined) this.stats.unattachedPhaseSpans++;

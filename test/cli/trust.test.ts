@@ -143,3 +143,62 @@ describe('standard input and pipes', { timeout: 90_000 }, () => {
     expect(errorLines(run)[0]).toContain('standard input (-) named once');
   });
 });
+
+describe('traces outside the convention', { timeout: 90_000 }, () => {
+  it('a fragmented trace gets a warning line and says how many pieces it was measured in', async () => {
+    const run = await cli(['analyze', join(root, 'test/fixtures/traces/zipkin-json/zipkin-lens-messaging2-orphans.json')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/1 of them in 7 disconnected pieces/);
+    expect(run.stdout).toMatch(/! 6 spans whose parent is not in the input: 1 trace in 7 disconnected pieces, each measured on its own/);
+    for (const line of run.stdout.split('\n').filter((l) => !l.startsWith('  ! '))) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+
+  it('long names that differ only at the end stay apart; errors per operation; an unknown service is null in JSON', async () => {
+    const base = 'GET /api/v1/customers/accounts/statements/monthly/';
+    const mk = (id: string, parent: string | undefined, name: string, error: boolean, service: boolean): Record<string, unknown> => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      id,
+      ...(parent ? { parentId: parent } : {}),
+      name,
+      timestamp: 1_700_000_000_000_000 + (parent ? 10 : 0),
+      duration: parent ? 100 : 1000,
+      ...(service ? { localEndpoint: { serviceName: 'bank' } } : {}),
+      ...(error ? { tags: { error: 'boom' } } : {}),
+    });
+    const file = join(tmp, 'names.json');
+    writeFileSync(file, JSON.stringify([mk('0000000000000001', undefined, `${base}pdf`, false, true), mk('0000000000000002', '0000000000000001', `${base}csv`, true, true), mk('0000000000000003', '0000000000000001', 'no-service', true, false)]));
+    const [text, json] = await Promise.all([cli(['analyze', file]), cli(['analyze', '--json', file])]);
+    expect(text.code, text.stderr).toBe(0);
+    const rows = text.stdout.split('\n').filter((l) => l.includes('…'));
+    expect(rows.some((l) => l.includes('…') && l.includes('monthly/pdf'))).toBe(true);
+    expect(rows.some((l) => l.includes('…') && l.includes('monthly/csv'))).toBe(true);
+    const csvRow = text.stdout.split('\n').find((l) => l.includes('monthly/csv'))!;
+    expect(csvRow).toMatch(/monthly\/csv\s+1\s+1\s/);
+    expect(text.stdout).toContain('(unknown) / no-service');
+    const generic = (JSON.parse(json.stdout) as { generic: { by_self_time: { service: string | null; operation: string; errors: number }[] } }).generic;
+    expect(generic.by_self_time.find((o) => o.operation === 'no-service')).toMatchObject({ service: null, errors: 1 });
+    expect(generic.by_self_time.find((o) => o.operation === `${base}csv`)).toMatchObject({ service: 'bank', errors: 1 });
+  });
+
+  it("Ray Serve's console spans with a flat resource object are attributed to their service", async () => {
+    const file = join(tmp, 'ray.json');
+    const span = {
+      name: 'replica.handle_request',
+      context: { trace_id: '0x0af7651916cd43dd8448eb211c80319c', span_id: '0xb7ad6b7169203331', trace_state: '[]' },
+      kind: 'SpanKind.SERVER',
+      parent_id: null,
+      start_time: '2026-01-01T00:00:00.000000Z',
+      end_time: '2026-01-01T00:00:00.250000Z',
+      status: { status_code: 'UNSET' },
+      attributes: {},
+      events: [],
+      links: [],
+      resource: { 'service.name': 'ray-serve', 'telemetry.sdk.language': 'python' },
+    };
+    writeFileSync(file, JSON.stringify(span) + '\n');
+    const run = await cli(['analyze', '--json', file]);
+    expect(run.code, run.stderr).toBe(0);
+    const generic = (JSON.parse(run.stdout) as { generic: { by_self_time: { service: string | null }[] } }).generic;
+    expect(generic.by_self_time[0]!.service).toBe('ray-serve');
+  });
+});
