@@ -176,24 +176,18 @@ export class RequestAssembler {
     }
     this.stats.requestTraces++;
     const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
-    const limit = spans.length;
+    const above = spans.length <= SMALL_TRACE ? walkAncestors(index, spans.length) : new Ancestry(spans, index);
+    const owners = new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i]));
     for (const span of spans) {
       if (span.phase === undefined) continue;
-      let owner = -1;
-      let cursor = index.parentOf(span);
-      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-        if (cursor.request) {
-          owner = requestSpans.indexOf(cursor);
-          break;
-        }
-        cursor = index.parentOf(cursor);
-      }
-      if (owner < 0) this.stats.unattachedPhaseSpans++;
+      const request = above.request(span);
+      const owner = request === undefined ? undefined : owners.get(request);
+      if (owner === undefined) this.stats.unattachedPhaseSpans++;
       else phasesOf[owner]!.push(span);
     }
     for (let i = 0; i < requestSpans.length; i++) {
       const request = requestSpans[i]!;
-      const client = this.clientOf(request, index, limit);
+      const client = above.client(request);
       const timing = this.timer.time(traceId, this.origin!, request, client, phasesOf[i]!);
       if (timing.clockSkew) this.stats.clockSkewRequests++;
       this.requests.push(timing);
@@ -245,15 +239,83 @@ export class RequestAssembler {
     return out;
   }
 
+}
+
+/** Traces up to this size walk up their parents per span: cheaper than building maps, and at most 64² steps. */
+const SMALL_TRACE = 64;
+
+/** The ancestors assembly asks about: the nearest request span, and a request's client span. */
+interface Above {
+  /** Nearest request-span ancestor (not the span itself). */
+  request(span: TraceSpan): TraceSpan | undefined;
   /** Nearest client-span ancestor, not crossing another request span. */
-  private clientOf(request: TraceSpan, index: SpanIndex, limit: number): TraceSpan | undefined {
-    let cursor = index.parentOf(request);
-    for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-      if (cursor.client) return cursor;
-      if (cursor.request) return undefined;
-      cursor = index.parentOf(cursor);
+  client(span: TraceSpan): TraceSpan | undefined;
+}
+
+/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). */
+function walkAncestors(index: SpanIndex, limit: number): Above {
+  return {
+    request(span) {
+      let cursor = index.parentOf(span);
+      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
+        if (cursor.request) return cursor;
+        cursor = index.parentOf(cursor);
+      }
+      return undefined;
+    },
+    client(span) {
+      let cursor = index.parentOf(span);
+      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
+        if (cursor.client) return cursor;
+        if (cursor.request) return undefined;
+        cursor = index.parentOf(cursor);
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * Big traces: both answers for every span in one pass down from the roots, so a chain of 100 000
+ * nested spans costs 100 000 steps, not 100 000² / 2 (each span's answer is its parent's, unless
+ * the parent itself is the answer). Spans on a parent cycle, reached from no root, have neither.
+ */
+class Ancestry implements Above {
+  private readonly nearestRequest = new Map<TraceSpan, TraceSpan | undefined>();
+  private readonly nearestClient = new Map<TraceSpan, TraceSpan | undefined>();
+
+  constructor(spans: readonly TraceSpan[], index: SpanIndex) {
+    const children = new Map<TraceSpan, TraceSpan[]>();
+    const queue: TraceSpan[] = [];
+    for (const span of spans) {
+      const parent = index.parentOf(span);
+      if (parent === undefined) {
+        queue.push(span);
+        continue;
+      }
+      const list = children.get(parent);
+      if (list === undefined) children.set(parent, [span]);
+      else list.push(span);
     }
-    return undefined;
+    for (let head = 0; head < queue.length; head++) {
+      const parent = queue[head]!;
+      const request = parent.request ? parent : this.nearestRequest.get(parent);
+      const client = parent.client ? parent : parent.request ? undefined : this.nearestClient.get(parent);
+      for (const child of children.get(parent) ?? []) {
+        if (this.nearestRequest.has(child)) continue;
+        this.nearestRequest.set(child, request);
+        this.nearestClient.set(child, client);
+        queue.push(child);
+      }
+    }
+  }
+
+  request(span: TraceSpan): TraceSpan | undefined {
+    return this.nearestRequest.get(span);
+  }
+
+  client(span: TraceSpan): TraceSpan | undefined {
+    return this.nearestClient.get(span);
   }
 }
 
