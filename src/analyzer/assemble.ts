@@ -176,7 +176,7 @@ export class RequestAssembler {
     }
     this.stats.requestTraces++;
     const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
-    const above = spans.length <= SMALL_TRACE ? walkAncestors(index, spans.length) : new Ancestry(spans, index);
+    const above = spans.length <= SMALL_TRACE ? walkAncestors(index, spans.length) : new Ancestry(index);
     const owners = new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i]));
     for (const span of spans) {
       if (span.phase === undefined) continue;
@@ -284,19 +284,9 @@ class Ancestry implements Above {
   private readonly nearestRequest = new Map<TraceSpan, TraceSpan | undefined>();
   private readonly nearestClient = new Map<TraceSpan, TraceSpan | undefined>();
 
-  constructor(spans: readonly TraceSpan[], index: SpanIndex) {
-    const children = new Map<TraceSpan, TraceSpan[]>();
-    const queue: TraceSpan[] = [];
-    for (const span of spans) {
-      const parent = index.parentOf(span);
-      if (parent === undefined) {
-        queue.push(span);
-        continue;
-      }
-      const list = children.get(parent);
-      if (list === undefined) children.set(parent, [span]);
-      else list.push(span);
-    }
+  constructor(index: SpanIndex) {
+    const { roots, children } = index.tree();
+    const queue = [...roots];
     for (let head = 0; head < queue.length; head++) {
       const parent = queue[head]!;
       const request = parent.request ? parent : this.nearestRequest.get(parent);

@@ -63,19 +63,7 @@ export class GenericAccumulator {
   addTrace(spans: readonly TraceSpan[]): void {
     this.traceCount++;
     this.spanCount += spans.length;
-    const index = new SpanIndex(spans);
-    const allChildren = new Map<TraceSpan, TraceSpan[]>();
-    const roots: TraceSpan[] = [];
-    for (const span of spans) {
-      const parent = index.parentOf(span);
-      if (parent === undefined) {
-        roots.push(span);
-        continue;
-      }
-      const list = allChildren.get(parent);
-      if (list) list.push(span);
-      else allChildren.set(parent, [span]);
-    }
+    const { roots, children: allChildren } = new SpanIndex(spans).tree();
     for (const span of spans) {
       const children = allChildren.get(span) ?? [];
       const clipped: Interval[] = [];
