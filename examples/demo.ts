@@ -6,6 +6,8 @@
  *   2. Run `latency-doctor analyze` on those files and print its diagnosis.
  *   3. Restart the service with the recommended fix applied, rerun the same load, analyze again.
  *   4. Print before/after latency and throughput side by side.
+ *   5. Run `latency-doctor diff` on the two runs: the gain with its confidence interval, and the
+ *      before/after HTML page (diff.html) next to the HTML report of the first run (report.html).
  * Children are killed on exit and on Ctrl-C; nothing is left running.
  */
 import { spawnSync } from 'node:child_process';
@@ -37,15 +39,15 @@ function note(text: string): void {
   console.log(pc.dim(`  ${text}`));
 }
 
-/** Runs the built CLI on the trace files so the user sees exactly what they would see. */
-function printAnalyzerReport(files: readonly string[]): void {
-  const cli = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'latency-doctor.js'), 'analyze', ...files], {
+/** Runs the built CLI (`latency-doctor ARGS…`) so the user sees exactly what they would see. */
+function printCli(args: readonly string[]): void {
+  const cli = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'latency-doctor.js'), ...args], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
   });
   process.stdout.write(cli.stdout.split('\n').map((line) => `  ${line}`).join('\n'));
-  if (cli.status !== 0 && cli.stderr) console.log(pc.yellow(`  latency-doctor analyze exited with ${cli.status}: ${cli.stderr.trim()}`));
+  if (cli.status !== 0 && cli.stderr) console.log(pc.yellow(`  latency-doctor ${args[0]} exited with ${cli.status}: ${cli.stderr.trim()}`));
 }
 
 function row(label: string, before: number, after: number, unit: string, better: 'lower' | 'higher'): string {
@@ -94,14 +96,15 @@ async function main(): Promise<void> {
   note(`model: a 1024→4096→4096→1000 MLP (25 M weights) built in code, onnxruntime-node on the CPU, 1 thread`);
   note(`traces: ${dir}`);
 
-  step(`1/4  Bottlenecked service (fp32, no batching) under ${CLIENTS} concurrent clients for ${PROFILE.durationS} s`);
+  step(`1/5  Bottlenecked service (fp32, no batching) under ${CLIENTS} concurrent clients for ${PROFILE.durationS} s`);
   note('starting the service (the first start builds the model, a few seconds)');
   const before = await runConfiguration(BOTTLENECKED, PROFILE, join(dir, 'before'), progress, stopLoad.signal);
   if (interrupted) return;
   describeRun(before);
 
-  step('2/4  latency-doctor analyze');
-  printAnalyzerReport(before.traceFiles);
+  step('2/5  latency-doctor analyze');
+  printCli(['analyze', ...before.traceFiles, '--html', join(dir, 'report.html')]);
+  note(`HTML report: ${join(dir, 'report.html')}`);
   const diagnosis = before.diagnosis;
   const primary = diagnosis?.primary;
   const recommendation = diagnosis?.recommendations.find((r) => r.fix === primary);
@@ -114,15 +117,19 @@ async function main(): Promise<void> {
   note(`primary verdict: ${primary}; applying it as: ${fixFlags.join(' ')}`);
 
   if (interrupted) return;
-  step(`3/4  Same load against the service with the fix applied`);
+  step(`3/5  Same load against the service with the fix applied`);
   const after = await runConfiguration({ service: [...BOTTLENECKED.service, ...fixFlags], load: BOTTLENECKED.load }, PROFILE, join(dir, 'after'), progress, stopLoad.signal);
   if (interrupted) return;
   describeRun(after);
   const afterVerdict = after.diagnosis?.primary;
   note(`after the fix, latency-doctor says: ${afterVerdict === null ? 'nothing stands out any more' : (after.diagnosis?.headline ?? 'no diagnosis')}`);
 
-  step('4/4  Before and after');
+  step('4/5  Before and after');
   printComparison(before, after);
+
+  step('5/5  latency-doctor diff BEFORE -- AFTER: is the gain real?');
+  printCli(['diff', ...before.traceFiles, '--', ...after.traceFiles, '--html', join(dir, 'diff.html')]);
+  note(`before/after HTML: ${join(dir, 'diff.html')}`);
   console.log(pc.dim(`\n  done in ${((performance.now() - started) / 1000).toFixed(0)} s; trace files are in ${dir}`));
 }
 

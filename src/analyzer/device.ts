@@ -3,7 +3,8 @@
  * GPU samples → device evidence per GPU over the traced window, for the latency-drift and
  * hardware-limit rules. Pure, no I/O.
  *
- * Throttling (reference §7.4): a sample is throttled when a slowing reason is active (SW power
+ * Throttling (ours, on NVML's clocks event reasons,
+ * https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html): a sample is throttled when a slowing reason is active (SW power
  * cap 0x4, HW slowdown 0x8, SW thermal 0x20, HW thermal 0x40, HW power brake 0x80) while the GPU
  * works (utilization > 0 or P-state ≤ P2, and the GPU-idle flag 0x1 not set), held for at least 2
  * consecutive samples. SW power cap

@@ -28,6 +28,7 @@ interface AnalyzeFlags {
   readonly failOnSlo?: true;
   readonly threshold: string[];
   readonly explain?: true;
+  readonly html?: string;
 }
 
 function positiveInteger(name: string): (value: string) => number {
@@ -58,11 +59,13 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--fail-on-slo', `exit with code ${EXIT.SLO_VIOLATED} when an --slo objective is missed`)
     .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
     .option('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--html <file>', 'also write a self-contained HTML report (charts, every rule) to this file')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
       if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
       process.stdout.write(render(result, flags));
+      if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, files);
       // Fail closed: a run that measured nothing must never pass as "analysed" or "SLO met".
       if (result.spans === 0) {
         const skipped = result.files.reduce((n, f) => n + f.skipped, 0);

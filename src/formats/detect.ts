@@ -2,7 +2,7 @@
  * @module formats/detect
  * Sniffs what a trace file is from its content, never its name: compression by magic bytes
  * (see `_bytes.ts`), then the layout (JSON lines, one JSON document or concatenated documents,
- * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (reference section 6):
+ * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (docs/formats.md, "What is read"):
  * `resourceSpans`/`batches`/`result`/`trace` → OTLP; `data[]`, `traceID`+`spans` or spans with
  * `spanID` → Jaeger; `traceId`+`id` → Zipkin; `context.trace_id` → Python console; `id`+`timestamps` records → Triton; `schema` =
  * GPU_SAMPLE_SCHEMA → sidecar GPU samples (read by `gpu-samples.ts`, not as spans).
@@ -16,6 +16,7 @@ import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { streamElements } from './_json-stream.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
+import { hasProcessPrefix, prefixedDocuments } from './_process-prefix.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
 import { isOtlpDocument } from './otlp-json.js';
@@ -101,6 +102,8 @@ export interface Sniffed {
    * so that detection and the reader parse it once. For a one-line file it is the whole document.
    */
   readonly firstLine?: { readonly lineNo: number; readonly value: unknown };
+  /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
+  readonly processPrefixed?: boolean;
 }
 
 function isWhitespace(byte: number | undefined): boolean {
@@ -209,6 +212,7 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
   if (byte !== 0x7b && byte !== 0x5b) {
+    if (hasProcessPrefix((await content.peek(256 * 1024)).toString('utf8'))) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
     const prefixed = await prefixedJsonLine(content);
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
@@ -382,12 +386,13 @@ export async function openTrace(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
     if ('text' in body) {
       let values: unknown[];
       try {
-        values = parseJsonDocuments(file, body.text);
+        values = sniffed.processPrefixed === true ? prefixedDocuments(body.text) : parseJsonDocuments(file, body.text);
       } catch (error) {
         // A document cut short by a broken compressed stream: the stream is the cause to name.
         const damage = opened.damage;
         throw damage === undefined ? error : new TraceFormatError(file, damage.location, damage.expected, damage.got);
       }
+      if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
       if (family === undefined) throw unknownDocumentError(file, '', values[0]);
       return { ...base, format: formatOf(family, layout, values.length), family, document: { values } };

@@ -253,7 +253,8 @@ async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, 
 }
 
 /** A JSON document (or concatenated documents) small enough to parse whole, as detection parsed it. */
-function* readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult): Generator<SpanRecord[]> {
+function* readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): Generator<SpanRecord[]> {
+  if (processPrefixed) ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
   const convert = converterFor(file, result.family, '');
@@ -328,7 +329,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
     } else if (document === undefined) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
-      batches = 'values' in document ? readWholeDocument(file, document.values, ctx, batchSize, result) : readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
+      batches = 'values' in document ? readWholeDocument(file, document.values, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
     }
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');

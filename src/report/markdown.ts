@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatWindowFor } from './_format.js';
+import { formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -18,6 +18,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   const window = result.window ? ` over ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
   out.push(`**${formatCount(result.requests)} requests** analysed from ${formatCount(result.spans)} spans${window}.`, '');
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
+  if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');
 
   // ── Diagnosis slot: one headline per diagnosed model. ──
   for (const m of result.models) {

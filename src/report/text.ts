@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatWindowFor } from './_format.js';
+import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -39,6 +39,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const fileCount = result.files.length;
   out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`);
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}`);
+  const unseen = formatUnseen(result.conventions);
+  if (unseen !== '') out.push(c.dim(`Not in this source: ${unseen}`));
   if (result.window && result.overall) {
     out.push(`Window  ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`);
   }

@@ -23,13 +23,13 @@ export const BATCHING_THRESHOLDS = {
   'batching.queue_over_compute': {
     value: 1,
     unit: 'ratio queue p95 / compute p95',
-    source: 'reference §(c) fix 1 (i), anchored on perf_analyzer docs/measurements_metrics.md (queue 21.7–33.7 ms vs infer 11.7 ms at saturation)',
+    source: 'ours, anchored on perf_analyzer "Measurements and metrics" (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/measurements_metrics.md): at saturation queue 21.7–33.7 ms against compute infer 11.7 ms',
     why: 'requests wait longer in the queue than they take to run: the server, not the model, is the bottleneck',
   },
   'batching.max_mean_batch': {
     value: 1.5,
     unit: 'requests per batch',
-    source: 'Triton metrics: nv_inference_count / nv_inference_exec_count ≈ 1 means no batching; 1.5 is ours',
+    source: 'Triton metrics (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/metrics.md): nv_inference_count / nv_inference_exec_count ≈ 1 means no batching; 1.5 is ours',
     why: 'a mean batch size near 1 means requests run one at a time',
   },
   'batching.min_in_flight': {
@@ -41,13 +41,13 @@ export const BATCHING_THRESHOLDS = {
   'batching.min_delay_us': {
     value: 100,
     unit: 'µs',
-    source: 'Triton docs/user_guide/batcher.md (example max_queue_delay_microseconds: 100)',
+    source: 'Triton dynamic batcher guide (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/batcher.md), example max_queue_delay_microseconds: 100',
     why: 'lower bound of the suggested max_queue_delay_microseconds',
   },
   'batching.max_delay_us': {
     value: 1000,
     unit: 'µs',
-    source: 'TF Serving batching/README.md ("slightly above zero, e.g. 1 millisecond")',
+    source: 'TensorFlow Serving batching guide (https://github.com/tensorflow/serving/blob/master/tensorflow_serving/batching/README.md): batch_timeout_micros "slightly above zero, e.g. 1 millisecond"',
     why: 'upper bound of the suggested queue delay; raise it only while p99 stays in budget',
   },
 } as const satisfies Record<string, ThresholdSpec>;

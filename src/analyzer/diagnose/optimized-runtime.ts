@@ -15,7 +15,7 @@ export const RUNTIME_THRESHOLDS = {
   'runtime.compute_factor': {
     value: 0.6,
     unit: 'ratio of compute time kept (GPU)',
-    source: 'Triton docs/user_guide/optimization.md: ONNX Runtime → TensorRT FP16 took latency from 8.9 ms to 5.4 ms (×0.61)',
+    source: 'Triton optimization guide (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/optimization.md): ONNX Runtime → TensorRT FP16 took latency from 8.9 ms to 5.4 ms (×0.61)',
     why: 'used only to estimate the gain on a GPU (compute × (1 − factor)) for ranking',
   },
   'runtime.cpu_compute_factor': {
@@ -27,8 +27,18 @@ export const RUNTIME_THRESHOLDS = {
 } as const satisfies Record<string, ThresholdSpec>;
 
 /** The runtime swap for the device in use. */
-function runtimeNextStep(p: { model: string; runtime?: string; provider?: string; device?: string }): NextStep {
+function runtimeNextStep(p: { model: string; runtime?: string; provider?: string; device?: string; server?: string }): NextStep {
   const m = stem(p.model);
+  if (p.server === 'triton' && p.runtime === undefined) {
+    // Triton's traces do not name the backend; the change is made in the model's config.pbtxt.
+    return {
+      text: `Triton serves the model on a backend its traces do not name. For an ONNX model, turn on the TensorRT execution accelerator in ${m}/config.pbtxt (FP16); better still, build a TensorRT plan and serve it with platform "tensorrt_plan". Triton's optimization guide measured 2× throughput and half the latency for ONNX → TensorRT FP16; check accuracy. Compare with perf_analyzer before and after.`,
+      snippet: {
+        language: 'protobuf',
+        code: [`# ${m}/config.pbtxt`, 'optimization { execution_accelerators {', '  gpu_execution_accelerator : [ {', '    name : "tensorrt"', '    parameters { key: "precision_mode" value: "FP16" }', '  } ]', '} }'].join('\n'),
+      },
+    };
+  }
   const known = p.runtime !== undefined ? `${p.runtime}${p.provider ? ` (${p.provider})` : ''}` : 'an unrecorded runtime (set inference.runtime)';
   if (lowerIncludes(p.device, 'neuron', 'inf', 'trn')) {
     return {
@@ -98,6 +108,7 @@ export const optimizedRuntimeRule = defineRule({
         },
         nextStep: runtimeNextStep({
           model: s.model,
+          ...(ctx.server !== undefined ? { server: ctx.server } : {}),
           ...(s.runtime !== undefined ? { runtime: s.runtime } : {}),
           ...(s.runtimeProvider !== undefined ? { provider: s.runtimeProvider } : {}),
           ...(s.device !== undefined ? { device: s.device } : {}),

@@ -14,13 +14,13 @@ export const PRUNE_THRESHOLDS = {
   'prune.min_slo_excess': {
     value: 1.5,
     unit: 'ratio actual / SLO target',
-    source: 'reference §(c) fix 4 (ours: p95 at least 1.5× the SLO)',
+    source: 'ours: p95 at least 1.5× the SLO before retraining is worth it',
     why: 'retraining is costly: with an SLO given, recommend it only when latency misses the target by a wide margin',
   },
   'prune.compute_factor': {
     value: 0.625,
     unit: 'ratio of compute time kept',
-    source: 'Sanh et al. 2019 (DistilBERT, arXiv:1910.01108): 60% faster, i.e. 1/1.6 of the time',
+    source: 'Sanh et al. 2019, DistilBERT (https://arxiv.org/abs/1910.01108): 60% faster, i.e. 1/1.6 of the time',
     why: 'used only to estimate the gain for ranking',
   },
 } as const satisfies Record<string, ThresholdSpec>;

@@ -15,7 +15,7 @@ export const QUANTIZATION_THRESHOLDS = {
   'quantization.compute_factor': {
     value: 0.5,
     unit: 'ratio of compute time kept',
-    source: 'ours: FP16 halves the bytes every layer moves and INT8 quarters them (Keras INT8 guide: 4× fewer bytes than FP32)',
+    source: 'ours: FP16 halves the bytes every layer moves and INT8 quarters them (Keras INT8 guide, https://keras.io/guides/int8_quantization_in_keras: 4× fewer bytes than FP32)',
     why: 'used only to estimate the gain (compute × (1 − factor)) so the rule can be ranked against the others',
   },
 } as const satisfies Record<string, ThresholdSpec>;

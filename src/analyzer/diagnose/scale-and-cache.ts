@@ -16,7 +16,7 @@ export const SCALE_CACHE_THRESHOLDS = {
   'cache.min_duplicate_share': {
     value: 0.1,
     unit: 'ratio of hashed requests',
-    source: 'reference §(c) fix 6 (ours: duplicate rate of normalized-input hashes ≥ 10%)',
+    source: 'ours: duplicate rate of normalized-input hashes ≥ 10%',
     why: 'below one request in ten, a cache costs more to run than it saves',
   },
   'cache.min_hashed_share': {
@@ -52,7 +52,7 @@ export const SCALE_CACHE_THRESHOLDS = {
   'scale.min_full_share': {
     value: 0.8,
     unit: 'ratio of batched requests',
-    source: 'ours; Model Analyzer stops raising batch size when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN)',
+    source: 'ours; Model Analyzer stops raising batch size when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN, https://github.com/triton-inference-server/model_analyzer/blob/main/docs/config_search.md)',
     why: 'when four in five requests already run in a batch of the largest size seen, a bigger queue delay cannot help: capacity is the limit',
   },
 } as const satisfies Record<string, ThresholdSpec>;

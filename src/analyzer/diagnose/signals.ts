@@ -20,25 +20,25 @@ export const SIGNAL_THRESHOLDS = {
   'warmup.share': {
     value: 0.05,
     unit: 'ratio of requests',
-    source: 'ours, after perf_analyzer --warmup-request-count and Clinic Doctor guess-interval (trims the edges of the run)',
+    source: 'ours, after perf_analyzer --warmup-request-count (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md) and Clinic Doctor guess-interval (https://github.com/clinicjs/node-clinic-doctor), which trims the edges of the run',
     why: 'the first requests of a run pay for lazy initialisation (graph compilation, allocator growth, cold caches); the first 5% by start time are dropped before any rule runs',
   },
   'validity.min_requests': {
     value: 50,
     unit: 'requests',
-    source: 'perf_analyzer count_windows default (50 requests per measurement window)',
+    source: 'perf_analyzer count_windows default, 50 requests per measurement window (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'below one perf_analyzer window of requests a p95 rests on two or three samples',
   },
   'validity.min_coverage': {
     value: 0.6,
     unit: 'ratio of e2e',
-    source: 'ours (the reference proposes 0.9 for a confident verdict; we refuse only below 0.6 and lower confidence in between)',
+    source: 'ours (0.9 would make a confident verdict; we refuse only below 0.6 and lower confidence in between)',
     why: 'when more than 40% of end-to-end time is in no phase span, the real bottleneck may be the unexplained part',
   },
   'windows.count': {
     value: 10,
     unit: 'windows',
-    source: 'ours; perf_analyzer judges stability over windows too (3 windows within 10%)',
+    source: 'ours; perf_analyzer judges stability over windows too, 3 windows within 10% (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'ten equal-count windows let the Mann-Kendall test reach p < 0.01 (its smallest p for 10 points is about 4e-5) while keeping each window large',
   },
   'windows.min_requests': {
@@ -50,7 +50,7 @@ export const SIGNAL_THRESHOLDS = {
   'stability.max_ratio': {
     value: 1.1,
     unit: 'max/min ratio',
-    source: 'perf_analyzer --stability-percentage 10 over the last 3 windows',
+    source: 'perf_analyzer --stability-percentage 10 over the last 3 windows (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'a run is stable when the last three windows agree within 10% on throughput and latency; unstable runs lower the confidence of every finding',
   },
 } as const satisfies Record<string, ThresholdSpec>;
