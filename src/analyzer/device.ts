@@ -217,6 +217,8 @@ export function summarizeDevice(samples: readonly GpuSample[], window: TimeWindo
       memPoints.map((p) => p.gpu.memoryUsedBytes as number),
     );
     if (memSlope !== undefined) out.memorySlopeBytesPerS = memSlope;
+    const usedShares = present(memPoints.map((p) => (p.gpu.memoryTotalBytes !== undefined && p.gpu.memoryTotalBytes > 0 ? (p.gpu.memoryUsedBytes as number) / p.gpu.memoryTotalBytes : undefined)));
+    if (usedShares.length > 0) out.memoryUsedShareMax = Math.max(...usedShares);
     const s = shares(points);
     if (s.throttledShare !== undefined) out.throttledShare = s.throttledShare;
     if (s.thermalThrottledShare !== undefined) out.thermalThrottledShare = s.thermalThrottledShare;

@@ -18,6 +18,8 @@ import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, Sniffed } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
+import { readOtlpLineFast } from './_otlp-fast.js';
+import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
@@ -25,6 +27,7 @@ import { tritonTraceDocumentToSpans } from './triton-trace.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
+export type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 
 /** Options of `readSpans`. */
 export interface ReadOptions {
@@ -36,6 +39,16 @@ export interface ReadOptions {
   readonly batchSize?: number;
   /** Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are streamed. Default 64 MiB. */
   readonly wholeDocumentBytes?: number;
+  /**
+   * `fast` (default): OTLP JSON lines are scanned byte by byte (formats/_otlp-fast.ts), lines it
+   * cannot take going to the full parser; `full`: every line through JSON.parse.
+   */
+  readonly reader?: 'fast' | 'full';
+  /**
+   * `all` (default): every attribute; `analysis`: phase spans read by the fast reader keep only
+   * the attributes the analyzer reads (ANALYSIS_PHASE_KEYS), the others all of theirs.
+   */
+  readonly attributes?: AttributeProjection;
 }
 
 /** What reading one file gave. */
@@ -54,6 +67,8 @@ export interface ReadStats {
   readonly leniencies: readonly string[];
   /** The warnings also passed to `onWarning`. */
   readonly warnings: readonly ReadWarning[];
+  /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used). */
+  readonly fastReader?: FastReadCounts;
 }
 
 type Converter = (doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string) => void;
@@ -67,6 +82,7 @@ const CONVERTERS: Readonly<Record<Exclude<JsonFamily, 'gpu-samples'>, Converter>
 };
 
 const DEFAULT_BATCH = 2048;
+const EMPTY = Buffer.alloc(0);
 
 /** Converts one element streamed out of a large document, wrapping it as its family's document. */
 function convertElement(family: JsonFamily, element: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
@@ -111,25 +127,45 @@ class ChunkLines {
     private readonly lastNewline: number,
   ) {}
 
-  /** The next line (without `\n` / `\r\n`), or undefined at the end of the chunk's complete lines. */
-  next(): string | undefined {
+  /** Bytes of the line `nextBytes` moved to: `bytes[lineStart, lineEnd)`. */
+  bytes: Buffer = EMPTY;
+  lineStart = 0;
+  lineEnd = 0;
+
+  /** Moves to the next line (without `\n` / `\r\n`); false at the end of the chunk's complete lines. */
+  nextBytes(): boolean {
     const chunk = this.chunk;
-    if (this.start > this.lastNewline) return undefined;
+    if (this.start > this.lastNewline) return false;
     const newline = chunk.indexOf(0x0a, this.start);
-    let end = newline;
     const head = this.head;
     if (head !== undefined) {
       this.head = undefined;
-      head.push(chunk.subarray(0, end));
+      head.push(chunk.subarray(0, newline));
       const joined = Buffer.concat(head);
       const last = joined.length - 1;
       this.start = newline + 1;
-      return joined.toString('utf8', 0, joined[last] === 0x0d ? last : joined.length);
+      this.bytes = joined;
+      this.lineStart = 0;
+      this.lineEnd = joined[last] === 0x0d ? last : joined.length;
+      return true;
     }
+    let end = newline;
     if (end > this.start && chunk[end - 1] === 0x0d) end--;
-    const line = chunk.toString('utf8', this.start, end);
+    this.bytes = chunk;
+    this.lineStart = this.start;
+    this.lineEnd = end;
     this.start = newline + 1;
-    return line;
+    return true;
+  }
+
+  /** The current line decoded. */
+  text(): string {
+    return this.bytes.toString('utf8', this.lineStart, this.lineEnd);
+  }
+
+  /** The next line (without `\n` / `\r\n`), or undefined at the end of the chunk's complete lines. */
+  next(): string | undefined {
+    return this.nextBytes() ? this.text() : undefined;
   }
 }
 
@@ -187,7 +223,14 @@ interface LayoutResult {
 }
 
 /** JSON lines: one document per line, parsed and converted one at a time. */
-async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, batchSize: number, result: LayoutResult): AsyncGenerator<SpanRecord[]> {
+async function* readJsonLines(
+  file: string,
+  sniffed: Sniffed,
+  ctx: ReadContext,
+  batchSize: number,
+  result: LayoutResult,
+  fast: { projection: AttributeProjection; counts: FastReadCounts } | undefined,
+): AsyncGenerator<SpanRecord[]> {
   let out: SpanRecord[] = [];
   let lineNo = 0;
   let convert: Converter | undefined;
@@ -198,10 +241,23 @@ async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, 
   const handed = sniffed.firstLine;
   const lineCount = { value: 0 };
   for await (const lines of splitLines(file, sniffed.opened.content.chunks(), lineCount)) {
-    for (let next = lines.next(); next !== undefined; next = lines.next()) {
-      let line = next;
+    while (lines.nextBytes()) {
       lineNo++;
       lineCount.value = lineNo;
+      // Once the file is known to be OTLP, most lines take the byte-scanning fast path.
+      if (fast !== undefined && convert === otlpDocumentToSpans && lines.bytes[lines.lineStart] === 0x7b) {
+        if (readOtlpLineFast(lines.bytes, lines.lineStart, lines.lineEnd, ctx, out, fast.projection)) {
+          fast.counts.lines++;
+          result.documents++;
+          if (out.length >= batchSize) {
+            yield out;
+            out = [];
+          }
+          continue;
+        }
+        fast.counts.fallbacks++;
+      }
+      let line = lines.text();
       if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
       if (prefixed && line.charCodeAt(0) !== 0x7b) {
         const brace = line.indexOf('{');
@@ -318,6 +374,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
   const ctx = new ReadContext(file, options.strict === true);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const result: LayoutResult = { family: undefined, documents: 0 };
+  const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
   let spans = 0;
   try {
     let batches: AsyncIterable<SpanRecord[]> | Iterable<SpanRecord[]>;
@@ -325,7 +382,8 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
     if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
-      batches = readJsonLines(file, sniffed, ctx, batchSize, result);
+      const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
+      batches = readJsonLines(file, sniffed, ctx, batchSize, result, fastLines);
     } else if (document === undefined) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
@@ -345,7 +403,8 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
   const format: TraceFormat = layout === 'protobuf-records' || layout === 'protobuf-message' ? 'otlp-proto' : formatOf(result.family ?? 'otlp', layout, result.documents);
   const warnings = ctx.warnings();
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
-  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings };
+  const used = counts.lines + counts.fallbacks > 0 ? { fastReader: counts } : {};
+  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used };
 }
 
 /**

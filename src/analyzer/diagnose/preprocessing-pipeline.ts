@@ -8,6 +8,10 @@ import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { partMs, tracesNear } from './signals.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { Verdict } from './rule.js';
+import { engineOf, forEngine } from './_generation.js';
+import type { Engine } from './_generation.js';
 
 /** Thresholds of the preprocessing-pipeline rule. */
 export const PIPELINE_THRESHOLDS = {
@@ -35,7 +39,41 @@ export const PIPELINE_THRESHOLDS = {
     source: 'ours (binary encodings and server-side preprocessing commonly halve this time; an assumption for ranking, not a measurement)',
     why: 'used only to estimate the gain for ranking',
   },
+  'pipeline.gen.min_ttft_share': {
+    value: 0.3,
+    unit: 'ratio of TTFT',
+    source: 'ours; vLLM measures TTFT from arrival, tokenization included (docs/design/metrics.md), so a slow tokenizer or template shows up before the first token',
+    why: 'when tokenization and prompt templating take almost a third of the time to first token, they are worth moving or speeding up',
+  },
 } as const satisfies Record<string, ThresholdSpec>;
+
+type PipelineThresholds = Readonly<Record<keyof typeof PIPELINE_THRESHOLDS, number>>;
+
+/** The generation form: tokenization / prompt templating (the preprocess phase) is a large part of TTFT. */
+function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThresholds, engine: Engine): Verdict {
+  const pre = s.phases.preprocess;
+  const inputs = { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms), ttft_p95_ms: round(g.ttft.p95Ms) };
+  if (g.ttftPreprocessShare < t['pipeline.gen.min_ttft_share']) return { inputs, reason: `tokenization/templating (preprocess) is ${pct(g.ttftPreprocessShare)} of TTFT (< ${pct(t['pipeline.gen.min_ttft_share'])})` };
+  const saved = pre.meanMs * t['pipeline.gain_factor'];
+  return {
+    inputs,
+    reason: `preprocess ${pct(g.ttftPreprocessShare)} of TTFT`,
+    finding: {
+      kind: 'tokenizer',
+      confidence: confidenceFrom(g.ttftPreprocessShare / t['pipeline.gen.min_ttft_share'] - 1, s),
+      evidence: [{ text: `tokenization and prompt templating (preprocess) take ${pct(g.ttftPreprocessShare)} of TTFT: p95 ${ms(pre.p95Ms)} of a TTFT p95 of ${ms(g.ttft.p95Ms)}`, values: { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms) } }],
+      savedMeanMs: saved,
+      estimatedGain: { metric: 'ttft_p95_ms', currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
+      nextStep: {
+        text: forEngine(engine, {
+          tgi: 'Tokenization runs in TGI’s router: raise --validation-workers so prompts are tokenized in parallel, and send prompts already templated.',
+          own: 'Speed up the prompt pipeline: use a fast (Rust) tokenizer (Hugging Face tokenizers, tiktoken) instead of a pure-language one, render the chat template once per conversation turn and cache the tokens of fixed parts (system prompt), and tokenize off the event loop (a worker pool) so requests do not wait behind each other.',
+        }),
+      },
+      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.preprocess ?? 0, pre.p95Ms),
+    },
+  };
+}
 
 const PIPELINE_PARTS = ['preprocess', 'serialize', 'network', 'postprocess'] as const;
 
@@ -84,12 +122,13 @@ function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' |
 export const preprocessingPipelineRule = defineRule({
   id: 'preprocessing-pipeline',
   effort: 'config',
-  needs: { inputs: ['phase-distributions'], refinedBy: ['payload-sizes'], gpu: 'unused' },
-  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)' },
+  needs: { inputs: ['phase-distributions'], refinedBy: ['payload-sizes', 'generation'], gpu: 'unused' },
+  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)', kinds: { tokenizer: 'Speed up tokenization and prompt templating (before the first token)' } },
   thresholds: PIPELINE_THRESHOLDS,
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
+    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const share = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].share, 0);
     const meanMs = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].meanMs, 0);
     const computeMean = s.phases.compute.meanMs;

@@ -9,6 +9,7 @@
 import { PHASES, OTHER } from '../../semconv.js';
 import type { Phase, PhaseOrOther } from '../../semconv.js';
 import type { RequestTiming } from '../../model/request.js';
+import { isGenerative, timePerOutputTokenMs } from '../../model/generation.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
@@ -115,9 +116,44 @@ export interface DeviceSignal {
   /** Relative growth of used GPU memory over the run (slope × duration ÷ first window). */
   readonly memoryGrowth?: number;
   readonly memorySlopeBytesPerS?: number;
+  /** Largest used ÷ total GPU memory seen. */
+  readonly memoryUsedShare?: number;
   readonly temperatureRiseC?: number;
   readonly meanUtilization?: number;
   readonly errors: number;
+}
+
+/** A distribution in ms. */
+export interface MsDistribution {
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+}
+
+/**
+ * Generation signals over the generative requests (model/generation defines TTFT and TPOT).
+ * Shares of TTFT are Σ phase ÷ Σ TTFT over requests with a first token: the phases a request
+ * passes before its first token (queue, preprocess, prefill) are all inside TTFT.
+ */
+export interface GenerationSignal {
+  /** Diagnosed requests that generated tokens. */
+  readonly requests: number;
+  readonly ttft: MsDistribution;
+  /** Requests with a first token and ≥ 2 output tokens. */
+  readonly tpot?: MsDistribution;
+  readonly ttftQueueShare: number;
+  readonly ttftPrefillShare: number;
+  readonly ttftPreprocessShare: number;
+  /** Σ decode ÷ Σ e2e over the generative requests. */
+  readonly decodeShare: number;
+  readonly tokensIn?: { readonly p50: number; readonly p95: number; readonly mean: number };
+  readonly tokensOutMean?: number;
+  /** Σ cached prompt tokens ÷ Σ prompt tokens, where reported. */
+  readonly cachedShare?: number;
+  /** Share of generative requests whose prompt-prefix hash repeats an earlier one (inference.input.hash). */
+  readonly prefixRepeatShare?: number;
+  /** Share of generative requests carrying inference.input.hash. */
+  readonly prefixHashedShare: number;
 }
 
 /** Everything the rules read. */
@@ -167,6 +203,8 @@ export interface Signals {
   readonly clockSkewShare: number;
   /** GPU evidence from the sidecar, when given. */
   readonly gpu?: DeviceSignal;
+  /** Present when at least half the diagnosed requests generated tokens: the rules then judge their generation forms. */
+  readonly generation?: GenerationSignal;
   /** Validity assumptions that failed, in words; empty when the data is good enough. */
   readonly invalid: readonly string[];
 }
@@ -268,6 +306,48 @@ function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
   };
 }
 
+function msDistribution(values: readonly number[]): MsDistribution {
+  const sorted = sortedOf(values);
+  return { meanMs: mean(values), p50Ms: quantileSorted(sorted, 0.5), p95Ms: quantileSorted(sorted, 0.95) };
+}
+
+function generationSignal(requests: readonly RequestTiming[]): GenerationSignal | undefined {
+  const generative = requests.filter(isGenerative);
+  if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
+  const withFirst = generative.filter((r) => r.ttftMs !== undefined);
+  const ttfts = withFirst.map((r) => r.ttftMs as number);
+  const ttftSum = ttfts.reduce((a, b) => a + b, 0);
+  const shareOfTtft = (phase: Phase): number => (ttftSum > 0 ? withFirst.reduce((a, r) => a + Math.min(r.phases[phase] ?? 0, r.ttftMs as number), 0) / ttftSum : 0);
+  const tpots = generative.map((r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)).filter((v): v is number => v !== undefined);
+  const e2eSum = generative.reduce((a, r) => a + r.e2eMs, 0);
+  const tokensIn = generative.map((r) => r.tokensIn).filter((v): v is number => v !== undefined);
+  const tokensOut = generative.map((r) => r.tokensOut).filter((v): v is number => v !== undefined);
+  const cached = generative.filter((r) => r.tokensCached !== undefined && r.tokensIn !== undefined);
+  const cachedIn = cached.reduce((a, r) => a + (r.tokensIn as number), 0);
+  const hashed = generative.filter((r) => r.inputHash !== undefined && r.inputHash !== '');
+  const seen = new Set<string>();
+  let repeats = 0;
+  for (const r of hashed) {
+    if (seen.has(r.inputHash as string)) repeats++;
+    else seen.add(r.inputHash as string);
+  }
+  const inSorted = sortedOf(tokensIn);
+  return {
+    requests: generative.length,
+    ttft: msDistribution(ttfts),
+    ...(tpots.length > 0 ? { tpot: msDistribution(tpots) } : {}),
+    ttftQueueShare: shareOfTtft('queue'),
+    ttftPrefillShare: shareOfTtft('prefill'),
+    ttftPreprocessShare: shareOfTtft('preprocess'),
+    decodeShare: e2eSum > 0 ? generative.reduce((a, r) => a + (r.phases.decode ?? 0), 0) / e2eSum : 0,
+    ...(tokensIn.length > 0 ? { tokensIn: { p50: quantileSorted(inSorted, 0.5), p95: quantileSorted(inSorted, 0.95), mean: mean(tokensIn) } } : {}),
+    ...(tokensOut.length > 0 ? { tokensOutMean: mean(tokensOut) } : {}),
+    ...(cachedIn > 0 ? { cachedShare: cached.reduce((a, r) => a + Math.min(r.tokensCached as number, r.tokensIn as number), 0) / cachedIn } : {}),
+    ...(hashed.length > 0 ? { prefixRepeatShare: repeats / hashed.length } : {}),
+    prefixHashedShare: hashed.length / generative.length,
+  };
+}
+
 function deviceSignal(device: readonly DeviceEvidence[], durationS: number): DeviceSignal | undefined {
   const withSamples = device.filter((d) => d.samples > 0);
   if (withSamples.length === 0) return undefined;
@@ -286,6 +366,7 @@ function deviceSignal(device: readonly DeviceEvidence[], durationS: number): Dev
   const slope = maxOf((d) => d.memorySlopeBytesPerS);
   const rise = maxOf((d) => d.temperatureRiseC);
   const util = maxOf((d) => d.meanUtilization);
+  const usedShare = maxOf((d) => d.memoryUsedShareMax);
   return {
     gpus: withSamples.length,
     samples: withSamples.reduce((a, d) => a + d.samples, 0),
@@ -296,6 +377,7 @@ function deviceSignal(device: readonly DeviceEvidence[], durationS: number): Dev
     smClockDropShare: maxOf((d) => d.smClockDropShare) ?? 0,
     ...(growth.length > 0 ? { memoryGrowth: Math.max(...growth) } : {}),
     ...(slope !== undefined ? { memorySlopeBytesPerS: slope } : {}),
+    ...(usedShare !== undefined ? { memoryUsedShare: usedShare } : {}),
     ...(rise !== undefined ? { temperatureRiseC: rise } : {}),
     ...(util !== undefined ? { meanUtilization: util } : {}),
     errors: withSamples.reduce((a, d) => a + (d.errors ?? 0), 0),
@@ -468,6 +550,7 @@ export function computeSignals(
   const deviceName = s.device ?? mostCommon(requests.map((r) => r.device));
   const tail = tailAttribution(requests, e2eSorted);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
+  const generation = generationSignal(requests);
   return {
     model: input.model,
     requests,
@@ -502,6 +585,7 @@ export function computeSignals(
     ...(tail ? { tail } : {}),
     clockSkewShare: n > 0 ? requests.filter((r) => r.clockSkew).length / n : 0,
     ...(gpu ? { gpu } : {}),
+    ...(generation ? { generation } : {}),
     invalid,
   };
 }
