@@ -2,14 +2,15 @@
  * Analysis throughput of `latency-doctor analyze` on a generated OTLP JSON lines export of at
  * least 200 MB (BENCH_MB to change), against a baseline measured in the same run on the same
  * file: a bare JSON.parse of every line (readline). Each run is a child process on the built
- * package (dist/) reporting wall time, CPU time and peak RSS; the analysis runs once on the main
- * thread and once with `--threads`. Goals (README.md, "Measured"): ≥ 50% of the baseline's throughput, peak
- * RSS < 300 MB.
+ * package (dist/) reporting wall time, CPU time and peak RSS. Rounds alternate (BENCH_RUNS, default
+ * 5): baseline, analysis on one thread, with `--threads` (one reader thread), and on one thread with
+ * the byte-scanning fast reader; medians are printed as a table. Goals (issue 16, README.md "Measured"):
+ * one thread ≥ 1.0× the baseline by CPU time, default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toOtlpJsonLines } from '../test/support/synth.js';
@@ -63,29 +64,45 @@ try {
   const generated = await generate();
   const size = statSync(file).size;
   console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const baseline = runChild('baseline');
-  const analysis = runChild('analyze');
-  const threaded = runChild('analyze', { THREADS: '1' });
-  for (const run of [analysis, threaded]) {
-    if (run.spans !== generated.spans || run.requests !== generated.requests) {
-      throw new Error(`analysis saw ${run.spans} spans / ${run.requests} requests, expected ${generated.spans} / ${generated.requests}`);
-    }
+  const rounds = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
+  const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+  console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
+  // Alternating rounds: machine load drifts, and each round sees all four under the same load.
+  const modes: { name: string; mode: 'baseline' | 'analyze'; env: Record<string, string> }[] = [
+    { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
+    { name: 'analyze, 1 thread', mode: 'analyze', env: { THREADS: '0' } },
+    { name: 'analyze --threads (1 reader thread)', mode: 'analyze', env: {} },
+    { name: 'analyze, 1 thread, fast reader', mode: 'analyze', env: { THREADS: '0', READER: 'fast' } },
+  ];
+  const results: ChildResult[][] = modes.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    modes.forEach((m, i) => {
+      const r = runChild(m.mode, m.env);
+      if (m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) {
+        throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
+      }
+      results[i]!.push(r);
+    });
   }
-  const mbSize = size / 1024 / 1024;
-  const line = (name: string, r: ChildResult): void => {
-    const s = r.elapsedMs / 1000;
-    console.log(
-      `${name.padEnd(34)} ${s.toFixed(2).padStart(6)} s ${(mbSize / s).toFixed(1).padStart(6)} MB/s ${Math.round(generated.spans / s).toLocaleString('en-US').padStart(9)} spans/s  CPU ${(r.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${(r.maxRssBytes / 1024 / 1024).toFixed(0)} MB`,
-    );
+  const median = (xs: number[]): number => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
-  line('baseline: JSON.parse per line', baseline);
-  line('latency-doctor analyze', analysis);
-  line('latency-doctor analyze --threads', threaded);
-  const ratio = (r: ChildResult): string => `${((baseline.elapsedMs / r.elapsedMs) * 100).toFixed(0)}% wall, ${((baseline.cpuMs / r.cpuMs) * 100).toFixed(0)}% CPU`;
-  console.log(`throughput vs baseline (goal ≥ 50%): analyze ${ratio(analysis)}; --threads ${ratio(threaded)}`);
-  const rss = analysis.maxRssBytes / 1024 / 1024;
-  console.log(`peak RSS of analyze: ${rss.toFixed(0)} MB (goal < 300 MB) ${rss < 300 ? 'OK' : 'ABOVE GOAL'}; --threads ${(threaded.maxRssBytes / 1024 / 1024).toFixed(0)} MB`);
-  console.log('(wall-clock ratios need an otherwise idle machine; CPU-time ratios are steadier on a busy one)');
+  const mbSize = size / 1024 / 1024;
+  const med = results.map((rs) => ({ wall: median(rs.map((r) => r.elapsedMs)) / 1000, cpu: median(rs.map((r) => r.cpuMs)) / 1000, rss: Math.max(...rs.map((r) => r.maxRssBytes)) / 1024 / 1024 }));
+  console.log(`\nmedians of ${rounds} (peak RSS: the highest), ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans:`);
+  console.log('| run | wall | CPU | MB/s (wall) | spans/s (wall) | peak RSS | vs baseline: wall | vs baseline: CPU |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  modes.forEach((m, i) => {
+    const r = med[i]!;
+    const b = med[0]!;
+    console.log(
+      `| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${(mbSize / r.wall).toFixed(1)} | ${Math.round(generated.spans / r.wall).toLocaleString('en-US')} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× |`,
+    );
+  });
+  console.log(`load average after: ${load()}`);
+  console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

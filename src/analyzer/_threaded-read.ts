@@ -33,7 +33,7 @@ const CREDITS = 4;
 export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
 
 /** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'fast'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'full'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const workerData: ReadRequest = { file, strict, reader, credits: CREDITS };
   // From source (tsx, vitest) the worker is a .ts file: register tsx's loader in the thread first
   // (Node 20 workers do not take `--import` in execArgv).

@@ -12,7 +12,7 @@
  * makes `readOtlpLineFast` return false having changed nothing, and the caller parses that
  * line with the full reader. Leniencies it applied are noted only once the line succeeded.
  *
- * With `projection: 'analysis'`, a phase span (a known `inference.phase`, not a client span)
+ * Opt-in (ReadOptions.reader `fast`). With `projection: 'analysis'`, a phase span (a known `inference.phase`, not a client span)
  * keeps only the attributes the analyzer reads from phase spans (ANALYSIS_PHASE_KEYS); every
  * other span keeps all its attributes (request and client spans carry theirs into the result,
  * and source conventions may claim spans without a phase).
@@ -33,6 +33,9 @@ export const ANALYSIS_PHASE_KEYS: readonly string[] = [ATTR.PHASE, ATTR.ROLE, AT
 
 const KNOWN_PHASES = new Set<AttributeValue>(PHASES);
 const SERVICE_NAME = 'service.name';
+
+/** Buffer's own slice decoders (what `toString` calls after its argument checks; the bounds are ours). */
+type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
 /** Thrown (one shared instance, no stack) when a line leaves the fast path. */
 const FALLBACK = { fallback: true };
@@ -118,7 +121,7 @@ class Scanner {
         this.escaped = true;
         const e = b[p + 1];
         if (e === 0x75) {
-          for (let i = 2; i < 6; i++) if (!isHex(b[p + i] ?? 0)) throw FALLBACK;
+              for (let i = 2; i < 6; i++) if (!isHex(b[p + i] ?? 0)) throw FALLBACK;
           p += 6;
           continue;
         }
@@ -210,7 +213,7 @@ class Scanner {
     }
     if (p > this.end) throw FALLBACK;
     this.pos = p;
-    return Number(b.toString('latin1', start, p));
+    return Number((b as FastSlices).latin1Slice(start, p));
   }
 
   /** A value as JavaScript (JSON.parse of its bytes), for small parts. */
@@ -229,7 +232,7 @@ class Scanner {
     }
     const start = this.pos;
     const close = this.string();
-    return this.escaped ? (JSON.parse(this.b.toString('utf8', start, close + 1)) as string) : this.b.toString('utf8', start + 1, close);
+    return this.escaped ? (JSON.parse(this.b.toString('utf8', start, close + 1)) as string) : (this.b as FastSlices).utf8Slice(start + 1, close);
   }
 
   /** At an object member: its key's bytes as [start, end), past the ':'. */
@@ -255,7 +258,8 @@ class Scanner {
 
   /** True when the key has an '_' (a snake_case spelling the full reader may prefer). */
   snake(start: number): boolean {
-    return this.b.indexOf(0x5f, start) !== -1 && this.b.indexOf(0x5f, start) < this.keyEnd;
+    for (let i = start; i < this.keyEnd; i++) if (this.b[i] === 0x5f) return true;
+    return false;
   }
 
   /** Opens an object or array; false when it is empty (and moved past). */
@@ -291,7 +295,7 @@ function hexId(s: Scanner, chars: number): string {
     if (c !== 0x30) zero = false;
   }
   if (zero) throw FALLBACK;
-  return b.toString('latin1', start, close);
+  return (b as FastSlices).latin1Slice(start, close);
 }
 
 /** Leniencies a line applied, noted only if the whole line succeeds. */
@@ -328,8 +332,49 @@ function links(value: unknown): unknown {
   return value;
 }
 
+const K_STRING_VALUE = key('stringValue');
+const K_CODE = key('code');
+
+/** An AnyValue's bytes as an attribute value: `{"stringValue":"…"}` read directly, anything else by the full rules. */
+function keptValue(s: Scanner, start: number, end: number): AttributeValue | undefined {
+  const after = s.pos;
+  s.pos = start;
+  let value: AttributeValue | undefined;
+  if (s.open(LBRACE, RBRACE)) {
+    const k = s.key();
+    if (s.is(k, K_STRING_VALUE) && s.ws() === Q) {
+      const text = s.text();
+      if (s.ws() === RBRACE && s.pos + 1 === end) value = text;
+    }
+  }
+  s.pos = after;
+  return value ?? anyValue(JSON.parse(s.b.toString('utf8', start, end)));
+}
+
+/** A span status: true when its code says ERROR (isErrorStatus's rules); the common `{}` and `{"code":N}` read directly. */
+function errorStatus(s: Scanner): boolean {
+  const start = s.pos;
+  if (s.ws() !== LBRACE) return isErrorStatus(s.parse());
+  s.pos++;
+  if (s.ws() === RBRACE) {
+    s.pos++;
+    return false;
+  }
+  const k = s.key();
+  const c = s.ws();
+  if (s.is(k, K_CODE) && (c === 0x2d || isDigit(c))) {
+    const code = s.number();
+    if (s.ws() === RBRACE) {
+      s.pos++;
+      return code === 2;
+    }
+  }
+  s.pos = start;
+  return isErrorStatus(s.parse());
+}
+
 /** One attribute list: all of it, or only the kept keys of a phase span. */
-function attributes(s: Scanner, projection: AttributeProjection, kind: () => SpanKind): Record<string, AttributeValue> {
+function attributes(s: Scanner, projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
   s.ws();
   const start = s.pos;
   if (s.b[start] !== LBRACKET) {
@@ -378,14 +423,20 @@ function attributes(s: Scanner, projection: AttributeProjection, kind: () => Spa
         continue;
       }
       // Only kept values are decoded.
-      const v = anyValue(hasValue ? JSON.parse(s.b.toString('utf8', valueStart, valueEnd)) : undefined);
+      const v = hasValue ? keptValue(s, valueStart, valueEnd) : undefined;
       if (v !== undefined) kept[keep] = v;
     } while (s.more(RBRACKET));
   }
   if (!other) return kept;
   const phase = kept[ATTR.PHASE];
-  const isPhaseSpan = phase !== undefined && KNOWN_PHASES.has(phase) && !(kind() === 'client' && kept[ATTR.ROLE] === ROLE_CLIENT);
+  const isPhaseSpan = phase !== undefined && KNOWN_PHASES.has(phase) && !(kind === 'client' && kept[ATTR.ROLE] === ROLE_CLIENT);
   return isPhaseSpan ? kept : otlpAttributes(JSON.parse(s.b.toString('utf8', start, s.pos)));
+}
+
+/** `seen` with `bit` set; FALLBACK when it was set already (a duplicate key: JSON.parse keeps the last). */
+function once(seen: number, bit: number): number {
+  if ((seen & bit) !== 0) throw FALLBACK;
+  return seen | bit;
 }
 
 /** One span object; FALLBACK when the full reader would skip it or read it differently. */
@@ -400,15 +451,10 @@ function span(s: Scanner, service: string, ctx: ReadContext, projection: Attribu
   let attrs: Record<string, AttributeValue> | undefined;
   let eventsRaw: unknown;
   let linksRaw: unknown;
-  let statusRaw: unknown;
+  let error = false;
   let seen = 0;
-  const once = (bit: number): void => {
-    if ((seen & bit) !== 0) throw FALLBACK;
-    seen |= bit;
-  };
   // The kind may come after the attributes: read it from the bytes left when needed.
   let kindFixed = false;
-  const kindNow = (): SpanKind => (kindFixed ? otlpKind(kindRaw) : 'unspecified');
   let attrsStart = -1;
   if (s.ws() !== LBRACE) throw FALLBACK;
   if (s.open(LBRACE, RBRACE)) {
@@ -416,13 +462,13 @@ function span(s: Scanner, service: string, ctx: ReadContext, projection: Attribu
       const k = s.key();
       const len = s.keyEnd - k;
       if (len === 7 && s.is(k, K_TRACE_ID)) {
-        once(1);
+        seen = once(seen, 1);
         traceId = hexId(s, 32);
       } else if (len === 6 && s.is(k, K_SPAN_ID)) {
-        once(2);
+        seen = once(seen, 2);
         spanId = hexId(s, 16);
       } else if (s.is(k, K_PARENT)) {
-        once(4);
+        seen = once(seen, 4);
         if (s.ws() === Q) {
           const p = s.pos;
           s.string();
@@ -434,10 +480,10 @@ function span(s: Scanner, service: string, ctx: ReadContext, projection: Attribu
           s.skip();
         }
       } else if (s.is(k, K_NAME)) {
-        once(8);
+        seen = once(seen, 8);
         name = s.text();
       } else if (s.is(k, K_KIND)) {
-        once(16);
+        seen = once(seen, 16);
         const c = s.ws();
         if (c === Q) {
           kindRaw = s.text();
@@ -449,29 +495,29 @@ function span(s: Scanner, service: string, ctx: ReadContext, projection: Attribu
         }
         kindFixed = true;
       } else if (s.is(k, K_START)) {
-        once(32);
+        seen = once(seen, 32);
         startNs = time(s, pending);
       } else if (s.is(k, K_END)) {
-        once(64);
+        seen = once(seen, 64);
         endNs = time(s, pending);
       } else if (s.is(k, K_ATTRIBUTES)) {
-        once(128);
+        seen = once(seen, 128);
         if (projection === 'analysis' && !kindFixed) {
           // Decide once the kind is known (a client span keeps all its attributes).
           attrsStart = s.pos;
           s.skip();
         } else {
-          attrs = attributes(s, projection, kindNow);
+          attrs = attributes(s, projection, otlpKind(kindRaw));
         }
       } else if (s.is(k, K_EVENTS)) {
-        once(256);
+        seen = once(seen, 256);
         eventsRaw = s.parse();
       } else if (s.is(k, K_LINKS)) {
-        once(512);
+        seen = once(seen, 512);
         linksRaw = links(s.parse());
       } else if (s.is(k, K_STATUS)) {
-        once(1024);
-        statusRaw = s.parse();
+        seen = once(seen, 1024);
+        error = errorStatus(s);
       } else if (s.snake(k)) {
         throw FALLBACK;
       } else {
@@ -484,7 +530,7 @@ function span(s: Scanner, service: string, ctx: ReadContext, projection: Attribu
     const after = s.pos;
     s.pos = attrsStart;
     kindFixed = true;
-    attrs = attributes(s, projection, kindNow);
+    attrs = attributes(s, projection, otlpKind(kindRaw));
     s.pos = after;
   }
   const events = otlpEvents(eventsRaw, (t) => {
@@ -500,7 +546,7 @@ function span(s: Scanner, service: string, ctx: ReadContext, projection: Attribu
     startNs,
     endNs,
     attributes: attrs ?? {},
-    error: isErrorStatus(statusRaw),
+    error,
   };
   if (parent !== undefined) record.parentSpanId = parent;
   const linked = otlpLinks(linksRaw, ctx.ids);

@@ -96,7 +96,7 @@ describe('analyzeFiles', () => {
     const lines = toOtlpJsonLines(simulate({ requests: 1300, seed: 5 }), 64).split('\n');
     lines[7] = lines[7]!.slice(0, 100);
     writeFileSync(file, lines.join('\n'));
-    const full = await analyzeFiles([file], { reader: 'full' });
+    const full = await analyzeFiles([file]);
     expect(full.files[0]!.fastReader).toBeUndefined();
     for (const threads of [false, true]) {
       const fast = await analyzeFiles([file], { reader: 'fast', threads });

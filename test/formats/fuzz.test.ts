@@ -41,7 +41,7 @@ describe('damaged fixtures', () => {
       const source = FILES[Math.floor(rand() * FILES.length)] as string;
       const file = tmp.write(`damaged-${i}.bin`, damage(readFileSync(fixture(source)), rand));
       // Both JSON lines readers (the fast path and JSON.parse per line); fast-reader.test.ts checks they agree.
-      for (const options of [{}, { wholeDocumentBytes: 300 }, { reader: 'full' as const }]) {
+      for (const options of [{}, { wholeDocumentBytes: 300 }, { reader: 'fast' as const }]) {
         if (await readOrRefuse(file, options, `${source} (damaged-${i}.bin)`)) read++;
         else refused++;
       }
