@@ -9,6 +9,7 @@ import type { RequestTiming } from '../model/request.js';
 import type { ModelSummary } from '../model/summary.js';
 import type { Diagnosis } from '../model/diagnosis.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
+import type { PrometheusInput } from '../model/prometheus.js';
 import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
 import type { ReadStats } from '../formats/index.js';
 import { DEFAULT_THRESHOLDS, diagnose } from './diagnose/index.js';
@@ -103,6 +104,8 @@ export interface AnalysisResult {
   readonly device: readonly DeviceEvidence[];
   /** e2e latency next to GPU state per time window; empty without GPU samples. */
   readonly timeline: readonly TimelineWindow[];
+  /** Present when the input was a Prometheus-compatible engine instead of files. */
+  readonly prometheus?: PrometheusInput;
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
  * @module cli/main
  * argv → command. The only module that turns errors into exit codes: a user mistake
- * (TraceFormatError, DiagnoseOptionError, CliError, a bad option) is one line on stderr and
+ * (TraceFormatError, DiagnoseOptionError, PrometheusError, CliError, a bad option) is one line on stderr and
  * exit 2 (or the CliError's own code); anything else is a bug, exit 1, stack with --verbose.
  * Each command lives in its own module and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
 import { TraceFormatError } from '../formats/index.js';
 import { DiagnoseOptionError } from '../analyzer/diagnose/index.js';
+import { PrometheusError } from '../prometheus/index.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
 import { CliError, EXIT } from './errors.js';
@@ -32,7 +33,7 @@ function exitCodeFor(error: unknown): number {
     // Commander has already printed its message (usage errors) or the help/version text.
     return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
-  if (error instanceof TraceFormatError || error instanceof DiagnoseOptionError) {
+  if (error instanceof TraceFormatError || error instanceof DiagnoseOptionError || error instanceof PrometheusError) {
     process.stderr.write(`latency-doctor: ${oneLine(error.message)}\n`);
     return EXIT.USAGE;
   }

@@ -11,12 +11,14 @@ import type { PhaseOrOther } from '../semconv.js';
 import { formatCount, formatMs, formatName, formatShare, formatWindow } from './_format.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
+import { prometheusMarkdown } from './prometheus.js';
 
 /** Renders the analysis as Markdown (ends with a newline). */
 export function renderMarkdown(result: AnalysisResult): string {
   const out: string[] = ['## Inference latency report (latency-doctor)', ''];
   const window = result.window ? ` over ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
-  out.push(`**${formatCount(result.requests)} requests** analysed from ${formatCount(result.spans)} spans${window}.`, '');
+  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} spans`;
+  out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
 
   // ── Diagnosis slot: one headline per diagnosed model. ──
   for (const m of result.models) {
@@ -39,7 +41,8 @@ export function renderMarkdown(result: AnalysisResult): string {
   }
 
   out.push('<details><summary>Input</summary>', '');
-  out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
+  if (result.prometheus) out.push(...prometheusMarkdown(result.prometheus));
+  else out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
   for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
   if (result.warnings.length > 0) {
     out.push('', '**Warnings**', '');

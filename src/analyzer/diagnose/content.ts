@@ -18,6 +18,7 @@ export const FIX_TITLES: Readonly<Record<FixId, string>> = {
   'latency-drift': 'Latency drifts up under constant load',
   'device-transfer': 'Host↔device copies cost more than the model',
   'hardware-limit': 'The device itself is the limit',
+  'replica-outlier': 'One replica is much slower than the others',
 };
 
 /** Titles for the two arms of scale-and-cache. */

@@ -42,6 +42,7 @@ export const deviceTransferRule: Rule = {
   id: 'device-transfer',
   effort: 'config',
   pass: 1,
+  aggregates: 'full',
   thresholdKeys: Object.keys(TRANSFER_THRESHOLDS) as (keyof typeof TRANSFER_THRESHOLDS)[],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

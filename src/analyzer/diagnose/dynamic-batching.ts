@@ -60,13 +60,15 @@ export const dynamicBatchingRule: Rule = {
   id: 'dynamic-batching',
   effort: 'config',
   pass: 1,
+  aggregates: 'partial',
+  aggregatesNote: 'mean batch size from batch counters or the batch-size histogram; the suggested max batch size uses the mean in flight (the per-arrival concurrency p95 needs traces)',
   thresholdKeys: Object.keys(BATCHING_THRESHOLDS) as (keyof typeof BATCHING_THRESHOLDS)[],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
-    const batchRecorded = s.batch.recorded >= s.requests.length / 2;
+    const batchRecorded = s.batch.recorded > 0 && s.batch.recorded >= s.diagnosed / 2;
     const meanBatch = batchRecorded ? s.batch.meanSize : 1;
     const queueOverCompute = compute.p95Ms > 0 ? queue.p95Ms / compute.p95Ms : queue.p95Ms > 0 ? Number.POSITIVE_INFINITY : 0;
     const inputs = {

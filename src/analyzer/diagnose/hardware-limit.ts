@@ -35,6 +35,7 @@ export const hardwareLimitRule: Rule = {
   id: 'hardware-limit',
   effort: 'hardware',
   pass: 2,
+  aggregates: 'full',
   thresholdKeys: Object.keys(HARDWARE_THRESHOLDS) as (keyof typeof HARDWARE_THRESHOLDS)[],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

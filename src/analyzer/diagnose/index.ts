@@ -27,6 +27,7 @@ import { scaleAndCacheRule } from './scale-and-cache.js';
 import { latencyDriftRule } from './latency-drift.js';
 import { deviceTransferRule } from './device-transfer.js';
 import { hardwareLimitRule } from './hardware-limit.js';
+import { replicaOutlierRule } from './replica-outlier.js';
 
 export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
 export type { Thresholds, ThresholdKey } from './thresholds.js';
@@ -35,8 +36,9 @@ export { parseSlo, checkSlo } from './slo.js';
 export type { SloTargets } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
-export { computeSignals } from './signals.js';
-export type { Signals } from './signals.js';
+export { computeSignals, trendOf } from './signals.js';
+export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal } from './signals.js';
+export type { Rule } from './rule.js';
 
 /** Every rule, in the order `--explain` lists them. */
 export const RULES: readonly Rule[] = [
@@ -49,6 +51,7 @@ export const RULES: readonly Rule[] = [
   quantizationRule,
   pruneDistillRule,
   hardwareLimitRule,
+  replicaOutlierRule,
 ];
 
 /** What one model's diagnosis reads. */
@@ -75,7 +78,8 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
       requests: s.totalRequests,
       warmup_trimmed: s.warmupTrimmed,
       errors_excluded: s.errors,
-      diagnosed: s.requests.length,
+      diagnosed: s.diagnosed,
+      basis: s.basis,
       coverage: round(s.coverage),
       windows: s.windows.length,
       stable: s.stable,
@@ -88,7 +92,7 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
       'windows.count': t['windows.count'],
       'stability.max_ratio': t['stability.max_ratio'],
     },
-    reason: s.invalid.length > 0 ? s.invalid.join('; ') : `${s.requests.length} requests, ${pct(s.coverage)} of e2e in phase spans${s.stable ? ', last 3 windows stable' : ', last 3 windows not within 10% (lower confidence)'}`,
+    reason: s.invalid.length > 0 ? s.invalid.join('; ') : `${s.diagnosed} requests, ${pct(s.coverage)} of e2e in phase spans${s.stable ? ', last 3 windows stable' : ', last 3 windows not within 10% (lower confidence)'}`,
   };
 }
 
@@ -103,11 +107,20 @@ function sloText(slo: SloResult): string {
 /** Diagnose one model: which fix to apply first, with evidence, and every rule's outcome. */
 export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
   const thresholds = resolveThresholds(options.thresholds);
-  const signals = computeSignals(input, thresholds);
-  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, input.summary.e2e) : undefined;
+  return diagnoseSignals(computeSignals(input, thresholds), input.summary.e2e, options);
+}
+
+/**
+ * The diagnosis from signals already computed: from traces (`computeSignals`) or from
+ * aggregates (the Prometheus adapter). On aggregates a rule that needs per-request data is
+ * reported as not evaluated, with a pointer to the trace path.
+ */
+export function diagnoseSignals(signals: Signals, e2e: DiagnoseInput['summary']['e2e'], options: DiagnoseOptions = {}): Diagnosis {
+  const thresholds = resolveThresholds(options.thresholds);
+  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, e2e) : undefined;
   const validity = validityOutcome(signals, thresholds);
   const common = {
-    model: input.model,
+    model: signals.model,
     warmupTrimmed: signals.warmupTrimmed,
     ...(slo ? { slo } : {}),
     ...(signals.dominantPhase ? { dominantPhase: signals.dominantPhase } : {}),
@@ -125,9 +138,13 @@ export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): D
     };
   }
   const results = new Map<FixId, RuleResult>();
-  for (const rule of RULES.filter((r) => r.pass === 1)) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: new Set(), ...(slo ? { slo } : {}) }));
+  const runnable = (r: Rule): boolean => signals.basis === 'requests' || r.aggregates !== 'none';
+  for (const rule of RULES.filter((r) => !runnable(r))) {
+    results.set(rule.id, { outcome: { rule: rule.id, fired: false, inputs: {}, thresholds: {}, reason: 'not evaluated: needs per-request data; run latency-doctor analyze on the traces' } });
+  }
+  for (const rule of RULES.filter((r) => r.pass === 1 && runnable(r))) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: new Set(), ...(slo ? { slo } : {}) }));
   const firstPass = new Set([...results].filter(([, r]) => r.outcome.fired).map(([id]) => id));
-  for (const rule of RULES.filter((r) => r.pass === 2)) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: firstPass, ...(slo ? { slo } : {}) }));
+  for (const rule of RULES.filter((r) => r.pass === 2 && runnable(r))) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: firstPass, ...(slo ? { slo } : {}) }));
   const fired: FiredRule[] = [];
   for (const rule of RULES) {
     const finding = results.get(rule.id)?.finding;

@@ -65,6 +65,8 @@ export const latencyDriftRule: Rule = {
   id: 'latency-drift',
   effort: 'investigation',
   pass: 1,
+  aggregates: 'full',
+  aggregatesNote: 'trend tests run on query_range steps; arrival-rate trend by Mann-Kendall on the step rates instead of the Laplace test on arrival times',
   thresholdKeys: Object.keys(DRIFT_THRESHOLDS) as (keyof typeof DRIFT_THRESHOLDS)[],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

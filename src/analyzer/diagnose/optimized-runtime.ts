@@ -31,6 +31,8 @@ export const optimizedRuntimeRule: Rule = {
   id: 'optimized-runtime',
   effort: 'runtime',
   pass: 1,
+  aggregates: 'partial',
+  aggregatesNote: 'the runtime is a span attribute, not a metric label: on metrics it counts as not recorded',
   thresholdKeys: ['compute.min_share_of_server', ...(Object.keys(RUNTIME_THRESHOLDS) as (keyof typeof RUNTIME_THRESHOLDS)[])],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

@@ -45,6 +45,7 @@ export const preprocessingPipelineRule: Rule = {
   id: 'preprocessing-pipeline',
   effort: 'config',
   pass: 1,
+  aggregates: 'full',
   thresholdKeys: Object.keys(PIPELINE_THRESHOLDS) as (keyof typeof PIPELINE_THRESHOLDS)[],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

@@ -31,6 +31,8 @@ export const pruneDistillRule: Rule = {
   id: 'prune-distill',
   effort: 'retraining',
   pass: 1,
+  aggregates: 'partial',
+  aggregatesNote: 'runtime and precision are span attributes, not metric labels',
   thresholdKeys: ['compute.min_share_of_server', ...(Object.keys(PRUNE_THRESHOLDS) as (keyof typeof PRUNE_THRESHOLDS)[])],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

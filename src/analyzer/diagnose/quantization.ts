@@ -25,6 +25,8 @@ export const quantizationRule: Rule = {
   id: 'quantization',
   effort: 'precision',
   pass: 1,
+  aggregates: 'partial',
+  aggregatesNote: 'the precision is a span attribute, not a metric label: on metrics it counts as not recorded',
   thresholdKeys: ['compute.min_share_of_server', ...(Object.keys(QUANTIZATION_THRESHOLDS) as (keyof typeof QUANTIZATION_THRESHOLDS)[])],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;

@@ -45,6 +45,13 @@ export interface Rule {
   /** 1: independent of other rules; 2: needs to know which first-pass rules fired. */
   readonly pass: 1 | 2;
   readonly thresholdKeys: readonly ThresholdKey[];
+  /**
+   * Whether the rule can run on aggregates (Prometheus histograms and counters) instead of
+   * per-request timings: `full`, `partial` (some evidence needs traces; `aggregatesNote` says
+   * which) or `none` (not evaluated on the Prometheus path; the report points to the traces).
+   */
+  readonly aggregates: 'full' | 'partial' | 'none';
+  readonly aggregatesNote?: string;
   evaluate(ctx: RuleContext): RuleResult;
 }
 
@@ -86,7 +93,7 @@ export function bytes(x: number): string {
 export function confidenceFrom(margin: number, signals: Signals, prior = 1): number {
   const marginScore = Math.min(1, Math.max(0, margin));
   // More requests and fuller phase coverage make every finding firmer (reference §(b)8: evidence-graded verdicts).
-  const sampleScore = Math.min(1, signals.requests.length / 500);
+  const sampleScore = Math.min(1, signals.diagnosed / 500);
   const coverageScore = Math.min(1, Math.max(0, (signals.coverage - 0.6) / 0.3));
   let c = 0.35 + 0.35 * marginScore + 0.15 * sampleScore + 0.15 * coverageScore;
   if (!signals.stable) c -= 0.05;

@@ -72,12 +72,14 @@ export const scaleAndCacheRule: Rule = {
   id: 'scale-and-cache',
   effort: 'config',
   pass: 1,
+  aggregates: 'partial',
+  aggregatesNote: 'scale arm only: the cache arm needs inference.input.hash on each request (traces)',
   thresholdKeys: Object.keys(SCALE_CACHE_THRESHOLDS) as (keyof typeof SCALE_CACHE_THRESHOLDS)[],
   evaluate(ctx: RuleContext): RuleResult {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const h = s.inputHash;
-    const hashedShare = s.requests.length > 0 ? h.recorded / s.requests.length : 0;
+    const hashedShare = s.diagnosed > 0 ? h.recorded / s.diagnosed : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
     const queueGrowing = s.trends !== undefined && s.trends.phases.queue.pIncreasing < t['scale.queue_growth_p_value'] && s.trends.phases.queue.relativeRise >= t['scale.queue_growth_rise'];

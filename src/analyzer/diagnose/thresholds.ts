@@ -15,6 +15,7 @@ import { SCALE_CACHE_THRESHOLDS } from './scale-and-cache.js';
 import { DRIFT_THRESHOLDS } from './latency-drift.js';
 import { TRANSFER_THRESHOLDS } from './device-transfer.js';
 import { HARDWARE_THRESHOLDS } from './hardware-limit.js';
+import { REPLICA_THRESHOLDS } from './replica-outlier.js';
 import { DiagnoseOptionError } from './errors.js';
 
 /** Every threshold with its unit, source and reasoning. */
@@ -30,6 +31,7 @@ export const THRESHOLD_SPECS = {
   ...DRIFT_THRESHOLDS,
   ...TRANSFER_THRESHOLDS,
   ...HARDWARE_THRESHOLDS,
+  ...REPLICA_THRESHOLDS,
 } as const satisfies Record<string, ThresholdSpec>;
 
 /** Name of one threshold, e.g. `batching.min_queue_share`. */
