@@ -1,0 +1,133 @@
+/**
+ * @module test/prometheus/fleet.test
+ * The "done when" of issue 13 on loopback: a real Prometheus (Debian's 2.42) scrapes three
+ * replicas of the real example service (onnxruntime-node, tracer histograms on its Prometheus
+ * endpoint) under load from the example load generator, plus the GPU sidecar replaying an H100
+ * through the fake nvidia-smi. `analyze --prometheus` must give the same verdict as `analyze`
+ * on the same run's trace files, and per-phase p95 within the histogram's bucket resolution.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeFiles } from '../../src/analyzer/index.js';
+import type { AnalysisResult } from '../../src/analyzer/index.js';
+import { analyzePrometheus } from '../../src/prometheus/index.js';
+import { DURATION_BUCKETS_SECONDS } from '../../src/tracer/phase-metrics.js';
+import { runLoad } from '../../examples/loadgen/load-generator.js';
+import { start, waitForOutput, type Started } from '../stack/_processes.js';
+import { startPrometheus, waitForScrapes } from './_prometheus.js';
+import type { RunningPrometheus } from './_prometheus.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const REPLICAS = 3;
+const scratch = mkdtempSync(join(tmpdir(), 'ld-fleet-'));
+const started: Started[] = [];
+let prometheus: RunningPrometheus | undefined;
+let fromTraces: AnalysisResult | undefined;
+let fromPrometheus: AnalysisResult | undefined;
+/** Spans the tracers dropped (a full export queue); the trace path is only complete without drops. */
+let spansDropped = Number.NaN;
+
+/** Children must not inherit an OTLP endpoint from the developer's shell. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OTEL_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+beforeAll(async () => {
+  const sidecar = start(process.execPath, ['--import', 'tsx', 'test/sidecar/run-sidecar.ts', 'sidecar', '--host', '127.0.0.1', '--port', '0', '--period', '250', '--xml-period', '0'], {
+    cwd: ROOT,
+    env: childEnv({ PATH: `${join(ROOT, 'test', 'sidecar', 'fake-nvidia-smi')}${delimiter}${process.env['PATH'] ?? ''}` }),
+  });
+  started.push(sidecar);
+  // Slow (naive) preprocessing: the verdict both paths must agree on is clear-cut.
+  const services = Array.from({ length: REPLICAS }, (_, i) => {
+    const s = start(process.execPath, ['--import', 'tsx', 'examples/service/main.ts', '--port', '0', '--metrics-port', '0', '--slow-preprocess', '--hidden', '256', '--trace-file', join(scratch, `replica-${i}.jsonl`)], {
+      cwd: ROOT,
+      env: childEnv({ EXIT_ON_STDIN_CLOSE: '1' }),
+    });
+    started.push(s);
+    return s;
+  });
+  const [sidecarUrl, ...listening] = await Promise.all([waitForOutput(sidecar, /serving (http:\/\/[^\s]+)\/metrics/, 60_000), ...services.map((s) => waitForOutput(s, /\{"event":"listening".*\}/, 90_000))]);
+  const infos = listening.map((m) => JSON.parse(m[0]) as { url: string; metricsUrl: string });
+  prometheus = await startPrometheus({ service: infos.map((i) => new URL(i.metricsUrl).host), 'gpu-sidecar': [new URL(sidecarUrl[1] ?? '').host] });
+  await waitForScrapes(prometheus.url, ['service', 'gpu-sidecar']);
+
+  const startS = Math.floor(Date.now() / 1000) - 1;
+  await Promise.all(infos.map((i) => runLoad({ url: i.url, mode: { kind: 'open', ratePerS: 5 }, durationMs: 6_000, minRequests: 25 })));
+  // Three more scrapes after the last request, then the range ends.
+  await new Promise((r) => setTimeout(r, 2_000));
+  const endS = Math.ceil(Date.now() / 1000);
+  fromPrometheus = await analyzePrometheus({ url: prometheus.url, startS, endS, stepS: 2 });
+  const dropped = (await (await fetch(`${prometheus.url}/api/v1/query?query=sum(inference_tracer_spans_dropped_total)`)).json()) as { data: { result: { value: [number, string] }[] } };
+  spansDropped = Number(dropped.data.result[0]?.value[1] ?? 'NaN');
+  // Stopping the services flushes their trace files.
+  for (const s of services) await s.stop();
+  fromTraces = await analyzeFiles(Array.from({ length: REPLICAS }, (_, i) => join(scratch, `replica-${i}.jsonl`)));
+}, 240_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  for (const s of started.reverse()) await s.stop();
+  rmSync(scratch, { recursive: true, force: true });
+}, 30_000);
+
+/** Index of the tracer's bucket that holds `ms` (upper bounds inclusive, as `le` is). */
+function bucketOf(ms: number): number {
+  const i = DURATION_BUCKETS_SECONDS.findIndex((le) => ms / 1000 <= le);
+  return i === -1 ? DURATION_BUCKETS_SECONDS.length : i;
+}
+
+/** True when the trace value lies in the bucket histogram_quantile placed its estimate in. */
+function sameBucket(tracesMs: number, prometheusMs: number): boolean {
+  const top = (DURATION_BUCKETS_SECONDS[DURATION_BUCKETS_SECONDS.length - 1] as number) * 1000;
+  // A quantile in the +Inf bucket comes back as the highest finite bound: "at least that".
+  if (prometheusMs === top) return tracesMs >= top * 0.999;
+  return bucketOf(tracesMs) === bucketOf(prometheusMs);
+}
+
+describe('analyze --prometheus on three traced replicas of the example service', () => {
+  it('finds the tracer histograms and the sidecar, one model, three replicas', () => {
+    const p = fromPrometheus?.prometheus;
+    expect(p?.sources.map((s) => s.id)).toEqual(['tracer', 'sidecar']);
+    expect(fromPrometheus?.models.map((m) => m.summary.model)).toEqual(['mlp-classifier']);
+    expect(p?.models[0]?.replicas).toHaveLength(REPLICAS);
+    expect(fromPrometheus?.device.length).toBeGreaterThan(0);
+  });
+
+  it('counts the same requests as the traces (within the rate extrapolation at the range edges)', () => {
+    expect(spansDropped).toBe(0);
+    const traced = fromTraces?.requests ?? 0;
+    expect(traced).toBeGreaterThanOrEqual(REPLICAS * 25);
+    expect(fromPrometheus?.requests).toBeGreaterThan(traced * 0.8);
+    expect(fromPrometheus?.requests).toBeLessThan(traced * 1.25);
+  });
+
+  it('gives the same verdict as the trace path', () => {
+    const traces = fromTraces?.models[0]?.diagnosis;
+    const prom = fromPrometheus?.models[0]?.diagnosis;
+    // A real verdict, not "nothing stands out" or "insufficient data" on both sides.
+    expect(['preprocessing-pipeline', 'dynamic-batching'], traces?.headline).toContain(traces?.primary);
+    expect(prom?.primary, `${prom?.headline}\nvs traces: ${traces?.headline}`).toBe(traces?.primary);
+    expect(prom?.dominantPhase).toBe(traces?.dominantPhase);
+  });
+
+  it('reads per-phase p95 within the bucket resolution of the histograms', () => {
+    const traces = fromTraces?.models[0]?.summary;
+    const prom = fromPrometheus?.models[0]?.summary;
+    const rows: string[] = [`requests: traces ${fromTraces?.requests}, prometheus ${fromPrometheus?.requests}; compute count traces ${traces?.phases.compute?.count} prom ${prom?.phases.compute?.count}`];
+    // Phases recorded once per request (serialize is two spans per request: decode and encode).
+    for (const phase of ['preprocess', 'queue', 'compute', 'postprocess'] as const) {
+      const t = traces?.phases[phase]?.p95Ms ?? Number.NaN;
+      const p = prom?.phases[phase]?.p95Ms ?? Number.NaN;
+      rows.push(`${phase}: traces ${t.toFixed(3)} ms, prometheus ${p.toFixed(3)} ms`);
+      expect(sameBucket(t, p), rows.join('\n')).toBe(true);
+    }
+    const t = traces?.e2e.p95Ms ?? Number.NaN;
+    const p = prom?.e2e.p95Ms ?? Number.NaN;
+    expect(sameBucket(t, p), `e2e: traces ${t} ms, prometheus ${p} ms`).toBe(true);
+  });
+});
