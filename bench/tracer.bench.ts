@@ -7,13 +7,11 @@
  */
 import { metrics, trace } from '@opentelemetry/api';
 import type { Attributes, Histogram, Tracer } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR, PHASES, TRACER_METRICS } from '../src/semconv.js';
 import type { Phase } from '../src/semconv.js';
 import { createInferenceTracer, DURATION_BUCKETS_SECONDS, setupTracing } from '../src/tracer/index.js';
 import type { InferenceTracer } from '../src/tracer/index.js';
+import { CollectingReader as IdleReader, discardSpans as discard } from '../test/support/telemetry-sinks.js';
 
 const REQUESTS_PER_ROUND = 500;
 const ROUNDS = 40;
@@ -26,24 +24,6 @@ const REQUEST_ATTRIBUTES: Attributes = {
   [ATTR.PRECISION]: MODEL.precision,
   [ATTR.DEVICE]: MODEL.device,
 };
-
-/** Discards spans, so the measurement is the tracer and the SDK, not serialization or I/O. */
-const discard: SpanExporter = {
-  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: () => Promise.resolve(),
-};
-
-class IdleReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 let sink = 0;
 /** A phase's own work: tiny, so what is measured is the instrumentation. */

@@ -27,6 +27,9 @@ import {
   prometheusName,
 } from '../src/semconv.js';
 
+/** The dashboard schema version Grafana 12 (the pinned GRAFANA_VERSION) writes; older ones are migrated on every load. */
+export const GRAFANA_SCHEMA_VERSION = 42;
+
 /** A Grafana panel as provisioned JSON (the subset these dashboards use). */
 export interface GrafanaPanel {
   readonly id: number;
@@ -169,7 +172,10 @@ function dashboard(uid: string, title: string, description: string, variables: G
     editable: false,
     graphTooltip: 1,
     refresh: '30s',
-    schemaVersion: 39,
+    // Grafana 12's last v1-API dashboard schema; nothing here needs its v40–v42 migrations (refresh
+    // is a string, no timepicker.time_options, no hideFrom overrides), so Grafana loads it as is.
+    // https://github.com/grafana/grafana/blob/main/apps/dashboard/pkg/migration/schemaversion/README.md
+    schemaVersion: GRAFANA_SCHEMA_VERSION,
     time: { from: 'now-1h', to: 'now' },
     timezone: 'browser',
     links: [],

@@ -5,7 +5,12 @@
  * imports these constants; dashboards, alert rules and docs are checked against them.
  */
 
-/** The phases of one inference request, in the order a request usually passes through them. */
+/**
+ * The phases of one inference request, in the order a request usually passes through them.
+ * A generative (token-streaming) request splits its model time into `prefill` (the prompt's
+ * forward pass, up to the first token) and `decode` (one step per further token); a
+ * non-generative request keeps `compute`.
+ */
 export const PHASES = [
   'preprocess',
   'serialize',
@@ -13,11 +18,16 @@ export const PHASES = [
   'queue',
   'transfer',
   'compute',
+  'prefill',
+  'decode',
   'postprocess',
 ] as const;
 
 /** One phase of the convention. */
 export type Phase = (typeof PHASES)[number];
+
+/** The phases a generative request's model time is split into (instead of `compute`). */
+export const GENERATION_PHASES = ['prefill', 'decode'] as const satisfies readonly Phase[];
 
 /** Time inside a request that no phase span covers; reported, never dropped. */
 export const OTHER = 'other' as const;
@@ -56,7 +66,21 @@ export const ATTR = {
   BATCH_SIZE: 'inference.batch.size',
   /** `client` on the client span that wraps the outbound inference call. */
   ROLE: 'inference.role',
+  /** Generative requests, on the request span: prompt tokens (after templating, as the model saw them). */
+  TOKENS_INPUT: 'inference.tokens.input',
+  /** Generative requests, on the request span: tokens generated. */
+  TOKENS_OUTPUT: 'inference.tokens.output',
+  /** Generative requests, on the request span: prompt tokens served from a prefix (KV) cache, where the server knows. */
+  TOKENS_CACHED: 'inference.tokens.cached',
+  /** On the token-count metric: `input`, `output` or `cached`. */
+  TOKEN_TYPE: 'inference.token.type',
 } as const;
+
+/**
+ * Name of the span event that marks a generative request's first output token, on the request
+ * span. Without it, the end of the request's last `prefill` span marks the first token.
+ */
+export const FIRST_TOKEN_EVENT = 'inference.first_token';
 
 /** Value of ATTR.ROLE on a client span. */
 export const ROLE_CLIENT = 'client';
@@ -118,6 +142,27 @@ export const TRACER_METRICS = {
     kind: 'histogram',
     description: 'Requests per executed batch.',
     attributes: [ATTR.MODEL_NAME],
+  },
+  TIME_TO_FIRST_TOKEN: {
+    name: 'inference.time_to_first_token',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Generative requests: request start to first output token (TTFT).',
+    attributes: [ATTR.MODEL_NAME],
+  },
+  TIME_PER_OUTPUT_TOKEN: {
+    name: 'inference.time_per_output_token',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Generative requests: (duration − TTFT) ÷ (output tokens − 1), one point per request with two or more output tokens (TPOT).',
+    attributes: [ATTR.MODEL_NAME],
+  },
+  TOKENS: {
+    name: 'inference.tokens',
+    unit: '{token}',
+    kind: 'histogram',
+    description: 'Generative requests: tokens per request, by type (input, output, cached).',
+    attributes: [ATTR.MODEL_NAME, ATTR.TOKEN_TYPE],
   },
   SPANS_DROPPED: {
     name: 'inference.tracer.spans.dropped',

@@ -8,6 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readSpans, TraceFormatError } from '../formats/index.js';
 import { toColumns } from './_span-columns.js';
 import type { ReadMessage, ReadRequest } from './_threaded-read.js';
+import { ConventionMapper } from './conventions/index.js';
+import type { SpanRecord } from '../model/span.js';
 
 const port = parentPort!;
 const request = workerData as ReadRequest;
@@ -24,19 +26,25 @@ function post(message: ReadMessage, transfer: ArrayBuffer[] = []): void {
 
 try {
   const reader = readSpans(request.file, { strict: request.strict });
+  // Source conventions are mapped here, where the spans still carry every attribute and event.
+  const mapper = new ConventionMapper();
   let origin: bigint | undefined;
+  const send = async (batch: readonly SpanRecord[]): Promise<void> => {
+    if (batch.length === 0) return;
+    origin ??= batch[0]!.startNs;
+    while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits--;
+    const { columns, transfer } = toColumns(batch, origin);
+    post({ type: 'batch', columns }, transfer);
+  };
   for (;;) {
     const next = await reader.next();
     if (next.done === true) {
-      post({ type: 'done', stats: next.value });
+      await send(mapper.finish());
+      post({ type: 'done', stats: next.value, conventions: mapper.uses() });
       break;
     }
-    if (next.value.length === 0) continue;
-    origin ??= next.value[0]!.startNs;
-    while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
-    credits--;
-    const { columns, transfer } = toColumns(next.value, origin);
-    post({ type: 'batch', columns }, transfer);
+    await send(mapper.map(next.value));
   }
 } catch (error) {
   if (error instanceof TraceFormatError) {

@@ -25,6 +25,11 @@ export interface SpanRole {
   readonly batchSize: number | undefined;
 }
 
+/** Phases whose spans carry `inference.batch.size`: compute, and decode (the steps a continuous batcher shares). */
+export function carriesBatchSize(phase: Phase | undefined): boolean {
+  return phase === 'compute' || phase === 'decode';
+}
+
 /** The phase an `inference.phase` value names, if any. */
 export function phaseByName(value: AttributeValue): Phase | undefined {
   return PHASE_BY_NAME.get(value);
@@ -38,7 +43,7 @@ export function classify(record: SpanRecord): SpanRole {
   const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
   // A phase span that also names the model is still a phase span, not a nested request.
   const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-  return { phase, request, client, batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
+  return { phase, request, client, batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
 }
 
 /** A batch of spans as columns; times are ns relative to `originNs`. */
@@ -63,6 +68,8 @@ export interface SpanColumns {
   readonly batchSizes: Float64Array;
   /** Attributes of request and client spans; null elsewhere. */
   readonly attributes: (Readonly<Record<string, AttributeValue>> | null)[];
+  /** First-token event time of request and client spans, relative ns; NaN for none. */
+  readonly firstTokens: Float64Array;
 }
 
 /** Turns a batch into columns relative to `origin`; returns them with the buffers to transfer. */
@@ -83,6 +90,7 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     ends: new Float64Array(n),
     batchSizes: new Float64Array(n),
     attributes: new Array<Readonly<Record<string, AttributeValue>> | null>(n),
+    firstTokens: new Float64Array(n),
   };
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -100,8 +108,9 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     columns.ends[i] = Number(r.endNs - origin);
     columns.batchSizes[i] = role.batchSize ?? NaN;
     columns.attributes[i] = role.request || role.client ? r.attributes : null;
+    columns.firstTokens[i] = (role.request || role.client) && r.firstTokenNs !== undefined ? Number(r.firstTokenNs - origin) : NaN;
   }
-  const transfer = [columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes].map((a) => a.buffer as ArrayBuffer);
+  const transfer = [columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes, columns.firstTokens].map((a) => a.buffer as ArrayBuffer);
   return { columns, transfer };
 }
 

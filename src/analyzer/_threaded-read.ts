@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { ReadStats } from '../formats/index.js';
 import { TraceFormatError } from '../formats/index.js';
 import type { SpanColumns } from './_span-columns.js';
+import type { ConventionUse } from './conventions/index.js';
 
 /** What the main thread asks the worker for. */
 export interface ReadRequest {
@@ -20,15 +21,18 @@ export interface ReadRequest {
 /** What the worker posts back. */
 export type ReadMessage =
   | { readonly type: 'batch'; readonly columns: SpanColumns }
-  | { readonly type: 'done'; readonly stats: ReadStats }
+  | { readonly type: 'done'; readonly stats: ReadStats; readonly conventions: readonly ConventionUse[] }
   | { readonly type: 'format-error'; readonly message: string; readonly file: string; readonly location: string; readonly expected: string; readonly got: string | undefined }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 
 /** Four batches of 2048 spans ahead: enough to keep both threads busy, small in memory. */
 const CREDITS = 4;
 
-/** Reads `file` in a worker thread, yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean): AsyncGenerator<SpanColumns, ReadStats> {
+/** What a reader thread returns: the file's ReadStats and the source conventions it mapped. */
+export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
+
+/** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
+export async function* readColumnsThreaded(file: string, strict: boolean): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const workerData: ReadRequest = { file, strict, credits: CREDITS };
   // From source (tsx, vitest) the worker is a .ts file: register tsx's loader in the thread first
   // (Node 20 workers do not take `--import` in execArgv).
@@ -67,7 +71,7 @@ export async function* readColumnsThreaded(file: string, strict: boolean): Async
           yield message.columns;
           break;
         case 'done':
-          return message.stats;
+          return { ...message.stats, conventions: message.conventions };
         case 'format-error': {
           const error = new TraceFormatError(message.file, message.location, message.expected, message.got);
           error.message = message.message;

@@ -29,6 +29,8 @@ export interface TraceSpan {
   readonly attributes: Readonly<Record<string, AttributeValue>> | undefined;
   /** `inference.batch.size` of a compute span. */
   readonly batchSize: number | undefined;
+  /** Time of the `inference.first_token` event, ns relative to the origin; kept for request and client spans. */
+  readonly firstToken: number | undefined;
 }
 
 /** A half-open interval [start, end) in relative ns. */

@@ -1,22 +1,25 @@
 /**
  * @module analyzer/assemble
- * Spans → requests: groups streamed spans by trace and rebuilds each request's phase timings
- * following the span convention (docs/conventions.md).
- *
- * Memory stays flat for streamed input: only traces still open are held, as compact records;
- * a trace is finalized once `idleSpans` spans have been read without touching it, and at the end
- * of input. A span that arrives for a trace already finalized is counted (`lateSpans`) and
- * reported as a warning, never silently merged into a wrong request.
+ * Spans → requests: decodes streamed span batches (records or columns) into compact spans,
+ * holds them by trace in the trace window (_trace-window.ts: buffering, idle finalization, late
+ * spans), and when a trace leaves the window de-duplicates it, attributes phase spans to their
+ * request and times each request (_request-timing.ts), following the span convention
+ * (docs/conventions.md). Traces with no request span go to the generic report.
  */
-import type { AttributeValue, SpanRecord } from '../model/span.js';
+import type { SpanRecord } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
+import type { AssemblyStats } from '../model/analysis.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
-import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
-import { SpanIndex, sortedUnionLength } from './_trace-span.js';
+import { SpanIndex } from './_trace-span.js';
+import { TraceWindow } from './_trace-window.js';
+import type { OpenTrace } from './_trace-window.js';
+import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, numeric, phaseByName } from './_span-columns.js';
+import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
+
+export type { AssemblyStats } from '../model/analysis.js';
 
 /** Options of the request assembler. */
 export interface AssembleOptions {
@@ -32,27 +35,6 @@ export interface AssembleOptions {
   readonly rememberFinalized?: number;
 }
 
-/** What assembly saw and skipped, for warnings and `--verbose`. */
-export interface AssemblyStats {
-  /** Spans received (duplicates and late spans included). */
-  spans: number;
-  /** Spans dropped because a span with the same id and kind was already in the trace. */
-  duplicateSpans: number;
-  /** Spans dropped because their trace had already been finalized. */
-  lateSpans: number;
-  /** Spans dropped because they end before they start. */
-  invalidSpans: number;
-  /** Spans whose parent is not in the input. */
-  orphanSpans: number;
-  /** Phase spans with no request span above them. */
-  unattachedPhaseSpans: number;
-  traces: number;
-  /** Traces with at least one request span. */
-  requestTraces: number;
-  /** Requests whose client and server clocks disagreed. */
-  clockSkewRequests: number;
-}
-
 /** The assembler's output. */
 export interface AssemblyResult {
   /** Requests in the order their traces were finalized. */
@@ -62,50 +44,13 @@ export interface AssemblyResult {
   readonly generic: GenericAccumulator;
 }
 
-const DEFAULT_IDLE_SPANS = 100_000;
-
-const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
-const NETWORK = PHASE_INDEX.network;
-const DEFAULT_REMEMBER = 100_000;
-const DEFAULT_COMPLETE_IDLE_SPANS = 2_000;
-/** Completeness is checked by linear scans, so only for traces up to this size. */
-const COMPLETE_CHECK_MAX_SPANS = 64;
-
-type OpenTrace = TraceSpan[];
-
 /** Incremental assembler: feed span batches with `add`, then call `finish` once. */
 export class RequestAssembler {
-  private readonly idleSpans: number;
-  private readonly remember: number;
-  /**
-   * Open traces in two generations: every idleSpans/2 spans the older generation is finalized
-   * and the current one becomes older. A trace touched while in the older generation moves to
-   * the current one, so a trace is finalized after idleSpans/2 to idleSpans untouched spans.
-   * (One map lookup per span, unlike an LRU that re-inserts on every touch.)
-   */
-  private current = new Map<string, OpenTrace>();
-  private older = new Map<string, OpenTrace>();
-  private generationStart = 0;
-  /**
-   * Complete-looking traces (root arrived, every parent present) wait in their own two
-   * generations with the shorter `completeIdleSpans` window: holding fewer spans keeps garbage
-   * collection cheap (the open window is what the collector has to trace and copy).
-   */
-  private completeCurrent = new Map<string, OpenTrace>();
-  private completeOlder = new Map<string, OpenTrace>();
-  private completeGenerationStart = 0;
-  private readonly completeIdleSpans: number;
-  /**
-   * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
-   * oldest first (a Set iterates in insertion order), bounded by `remember`: 100k traces reach
-   * far past the idle window.
-   */
-  private readonly finalized = new Set<string>();
   private origin: bigint | undefined;
   private readonly requests: RequestTiming[] = [];
-  private readonly strings = new Map<string, string>();
   private readonly generic = new GenericAccumulator();
-  private readonly scratch = new IntervalScratch();
+  private readonly timer = new RequestTimer();
+  private readonly window: TraceWindow;
   private readonly stats: AssemblyStats = {
     spans: 0,
     duplicateSpans: 0,
@@ -119,9 +64,7 @@ export class RequestAssembler {
   };
 
   constructor(options: AssembleOptions = {}) {
-    this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
-    this.remember = options.rememberFinalized ?? DEFAULT_REMEMBER;
-    this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
+    this.window = new TraceWindow(options, this.stats, (traceId, trace) => this.finalize(traceId, trace));
   }
 
   /** Adds one batch of spans (any order, any traces). */
@@ -139,7 +82,7 @@ export class RequestAssembler {
       const phase = phaseValue === undefined ? undefined : phaseByName(phaseValue);
       const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
       const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-      this.place(record.traceId, {
+      this.window.place(record.traceId, {
         id: record.spanId,
         parent: record.parentSpanId,
         name: record.name,
@@ -153,7 +96,8 @@ export class RequestAssembler {
         shared: record.shared === true,
         error: record.error,
         attributes: request || client ? attributes : undefined,
-        batchSize: phase === 'compute' ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
+        batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
+        firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
       });
     }
   }
@@ -173,7 +117,8 @@ export class RequestAssembler {
       }
       const phase = c.phases[i]!;
       const batchSize = c.batchSizes[i]!;
-      this.place(c.traceIds[i]!, {
+      const firstToken = c.firstTokens[i]!;
+      this.window.place(c.traceIds[i]!, {
         id: c.ids[i]!,
         parent: c.parents[i] || undefined,
         name: c.names[i]!,
@@ -188,100 +133,24 @@ export class RequestAssembler {
         error: (flags & FLAG.ERROR) !== 0,
         attributes: c.attributes[i] ?? undefined,
         batchSize: Number.isNaN(batchSize) ? undefined : batchSize,
+        firstToken: Number.isNaN(firstToken) ? undefined : firstToken + offset,
       });
     }
   }
 
-  private place(traceId: string, span: TraceSpan): void {
-    const stats = this.stats;
-    stats.spans++;
-    let trace = this.current.get(traceId);
-    if (trace === undefined) {
-      trace = this.older.get(traceId);
-      if (trace !== undefined) {
-        this.older.delete(traceId);
-      } else {
-        trace = this.completeCurrent.get(traceId) ?? this.completeOlder.get(traceId);
-        if (trace !== undefined) {
-          // More spans after all: back to the normal window.
-          this.completeCurrent.delete(traceId);
-          this.completeOlder.delete(traceId);
-        } else if (this.finalized.size > 0 && this.finalized.has(traceId)) {
-          stats.lateSpans++;
-          return;
-        } else {
-          trace = [];
-        }
-      }
-      this.current.set(traceId, trace);
-    }
-    trace.push(span);
-    // Once the root is in, every new span may be the last missing one.
-    if ((span.parent === undefined || hasRoot(trace)) && trace.length <= COMPLETE_CHECK_MAX_SPANS && isComplete(trace)) {
-      this.current.delete(traceId);
-      this.completeCurrent.set(traceId, trace);
-    }
-    if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
-    if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
-  }
-
-  private nextCompleteGeneration(): void {
-    this.completeGenerationStart = this.stats.spans;
-    const idle = this.completeOlder;
-    this.completeOlder = this.completeCurrent;
-    this.completeCurrent = new Map();
-    for (const [traceId, trace] of idle) this.finalize(traceId, trace);
-  }
-
   /** Traces currently held in memory. */
   get openTraces(): number {
-    return this.current.size + this.older.size + this.completeCurrent.size + this.completeOlder.size;
+    return this.window.openTraces;
   }
 
   /** Finalizes every open trace and returns the result. */
   finish(): AssemblyResult {
-    for (const [traceId, trace] of this.older) this.finalize(traceId, trace);
-    for (const [traceId, trace] of this.current) this.finalize(traceId, trace);
-    for (const [traceId, trace] of this.completeOlder) this.finalize(traceId, trace);
-    for (const [traceId, trace] of this.completeCurrent) this.finalize(traceId, trace);
-    this.completeOlder = new Map();
-    this.completeCurrent = new Map();
-    this.older = new Map();
-    this.current = new Map();
+    this.window.flush();
     return { requests: this.requests, stats: this.stats, generic: this.generic };
   }
 
-  private nextGeneration(): void {
-    this.generationStart = this.stats.spans;
-    const idle = this.older;
-    this.older = this.current;
-    this.current = new Map();
-    for (const [traceId, trace] of idle) this.finalize(traceId, trace);
-  }
-
-  /**
-   * One copy of each low-cardinality value (service, model, runtime, …): JSON.parse makes a new
-   * string per occurrence, and every finished row would otherwise keep its own copies.
-   */
-  private intern(value: string): string {
-    const known = this.strings.get(value);
-    if (known !== undefined) return known;
-    if (this.strings.size < 10_000) this.strings.set(value, value);
-    return value;
-  }
-
-  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device', value: AttributeValue | undefined): void {
-    if (value !== undefined && value !== '') timing[key] = this.intern(String(value));
-  }
-
-  private rememberFinalized(traceId: string): void {
-    if (this.remember <= 0) return;
-    this.finalized.add(traceId);
-    if (this.finalized.size > this.remember) this.finalized.delete(this.finalized.values().next().value!);
-  }
-
+  /** A trace left the window: dedupe, attribute phase spans to requests, time each request. */
   private finalize(traceId: string, trace: OpenTrace): void {
-    this.rememberFinalized(traceId);
     this.stats.traces++;
     const spans = this.dedupe(trace);
     const index = new SpanIndex(spans);
@@ -315,7 +184,7 @@ export class RequestAssembler {
     for (let i = 0; i < requestSpans.length; i++) {
       const request = requestSpans[i]!;
       const client = this.clientOf(request, index, limit);
-      const timing = this.time(traceId, request, client, phasesOf[i]!);
+      const timing = this.timer.time(traceId, this.origin!, request, client, phasesOf[i]!);
       if (timing.clockSkew) this.stats.clockSkewRequests++;
       this.requests.push(timing);
     }
@@ -376,82 +245,6 @@ export class RequestAssembler {
     }
     return undefined;
   }
-
-  private time(traceId: string, request: TraceSpan, client: TraceSpan | undefined, phaseSpans: readonly TraceSpan[]): RequestTiming {
-    const e2eStart = client ? client.start : request.start;
-    const e2eEnd = client ? client.end : request.end;
-    let shift = 0;
-    let clockSkew = false;
-    if (client && (request.start < client.start || request.end > client.end)) {
-      // Clocks disagree: centre the server inside the client, assuming equal network time each
-      // way (Zipkin's skew correction makes the same assumption).
-      clockSkew = true;
-      shift = (client.start + client.end - request.start - request.end) / 2;
-    }
-    // Clipped phase intervals go into reused scratch arrays (see IntervalScratch), not tuples.
-    const scratch = this.scratch;
-    scratch.reset(phaseSpans.length + 2);
-    // Bit p set = a span of PHASES[p] exists (even one clipped to nothing).
-    let present = 0;
-    let batchSize: number | undefined;
-    for (const span of phaseSpans) {
-      const start = Math.max(span.start + shift, e2eStart);
-      const end = Math.min(span.end + shift, e2eEnd);
-      if (span.phase === 'compute') {
-        const size = span.batchSize;
-        if (size !== undefined) batchSize = Math.max(batchSize ?? 0, size);
-      }
-      const p = PHASE_INDEX[span.phase!];
-      present |= 1 << p;
-      if (end <= start) continue;
-      scratch.push(p, start, end);
-    }
-    const networkDerived = client !== undefined && (present & (1 << NETWORK)) === 0;
-    if (networkDerived) {
-      present |= 1 << NETWORK;
-      const serverStart = Math.min(Math.max(request.start + shift, e2eStart), e2eEnd);
-      const serverEnd = Math.max(Math.min(request.end + shift, e2eEnd), serverStart);
-      if (serverStart > e2eStart) scratch.push(NETWORK, e2eStart, serverStart);
-      if (e2eEnd > serverEnd) scratch.push(NETWORK, serverEnd, e2eEnd);
-    }
-    const phases: Partial<Record<Phase, number>> = {};
-    for (let p = 0; p < PHASES.length; p++) {
-      if ((present & (1 << p)) !== 0) phases[PHASES[p]!] = scratch.unionLength(p) / 1e6;
-    }
-    const e2eNs = e2eEnd - e2eStart;
-    const attributes = request.attributes ?? {};
-    const clientAttributes = client?.attributes ?? {};
-    const timing: Mutable<RequestTiming> = {
-      traceId,
-      requestSpanId: request.id,
-      service: this.intern(request.service),
-      model: this.intern(String(attributes[ATTR.MODEL_NAME])),
-      startNs: this.origin! + BigInt(e2eStart),
-      e2eMs: e2eNs / 1e6,
-      serverMs: (request.end - request.start) / 1e6,
-      phases,
-      otherMs: Math.max(0, e2eNs - scratch.unionLength(-1)) / 1e6,
-      hasClient: client !== undefined,
-      networkDerived,
-      clockSkew,
-      error: request.error || (client?.error ?? false),
-    };
-    this.setText(timing, 'modelVersion', attributes[ATTR.MODEL_VERSION]);
-    this.setText(timing, 'runtime', attributes[ATTR.RUNTIME]);
-    this.setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
-    this.setText(timing, 'precision', attributes[ATTR.PRECISION]);
-    this.setText(timing, 'device', attributes[ATTR.DEVICE]);
-    const inputHash = attributes[ATTR.INPUT_HASH];
-    if (inputHash !== undefined && inputHash !== '') timing.inputHash = String(inputHash);
-    if (batchSize !== undefined) timing.batchSize = batchSize;
-    const requestBytes = numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]);
-    if (requestBytes !== undefined) timing.requestBytes = requestBytes;
-    const responseBytes = numeric(attributes[ATTR.RESPONSE_SIZE] ?? clientAttributes[ATTR.RESPONSE_SIZE]);
-    if (responseBytes !== undefined) timing.responseBytes = responseBytes;
-    const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
-    if (cacheHit !== undefined) timing.cacheHit = cacheHit;
-    return timing;
-  }
 }
 
 /** Assembles every request from a stream of span batches. */
@@ -459,107 +252,4 @@ export async function assembleRequests(batches: AsyncIterable<readonly SpanRecor
   const assembler = new RequestAssembler(options);
   for await (const batch of batches) assembler.add(batch);
   return assembler.finish();
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-function hasRoot(trace: readonly TraceSpan[]): boolean {
-  for (const span of trace) if (span.parent === undefined) return true;
-  return false;
-}
-
-/** True when every span's parent is in the trace (a root has none). */
-function isComplete(trace: readonly TraceSpan[]): boolean {
-  for (const span of trace) {
-    if (span.parent === undefined) continue;
-    let found = false;
-    for (const other of trace) {
-      if (other.id === span.parent) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return false;
-  }
-  return true;
-}
-
-
-function boolean(value: AttributeValue | undefined): boolean | undefined {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return undefined;
-}
-
-/**
- * One request's clipped phase intervals, in typed arrays reused from request to request. The
- * [start, end] tuples and per-phase arrays they replace were about an eighth of all the memory
- * a large run allocated, all of it garbage the collector had to sweep after each request.
- */
-class IntervalScratch {
-  private phase = new Int8Array(32);
-  private start = new Float64Array(32);
-  private end = new Float64Array(32);
-  private count = 0;
-  // Work arrays of one union, sorted by start.
-  private sortedStart = new Float64Array(32);
-  private sortedEnd = new Float64Array(32);
-
-  /** Empties the scratch, making room for `capacity` intervals. */
-  reset(capacity: number): void {
-    this.count = 0;
-    if (capacity > this.start.length) {
-      const size = Math.max(capacity, this.start.length * 2);
-      this.phase = new Int8Array(size);
-      this.start = new Float64Array(size);
-      this.end = new Float64Array(size);
-      this.sortedStart = new Float64Array(size);
-      this.sortedEnd = new Float64Array(size);
-    }
-  }
-
-  push(phase: number, start: number, end: number): void {
-    const i = this.count++;
-    this.phase[i] = phase;
-    this.start[i] = start;
-    this.end[i] = end;
-  }
-
-  /** Length of the union of the intervals of phase index `phase` (-1: of all). */
-  unionLength(phase: number): number {
-    const starts = this.sortedStart;
-    const ends = this.sortedEnd;
-    let n = 0;
-    for (let i = 0; i < this.count; i++) {
-      if (phase >= 0 && this.phase[i] !== phase) continue;
-      const s = this.start[i]!;
-      const e = this.end[i]!;
-      // Insertion sort by start: a request has a handful of phase intervals, where a comparator
-      // sort costs more than the sorting itself.
-      let j = n - 1;
-      while (j >= 0 && starts[j]! > s) {
-        starts[j + 1] = starts[j]!;
-        ends[j + 1] = ends[j]!;
-        j--;
-      }
-      starts[j + 1] = s;
-      ends[j + 1] = e;
-      n++;
-      if (n > 16) return this.unionLengthLarge(phase);
-    }
-    return sortedUnionLength(starts, ends, n);
-  }
-
-  /** Many intervals (rare: a request with dozens of phase spans): sort an index instead. */
-  private unionLengthLarge(phase: number): number {
-    const order: number[] = [];
-    for (let i = 0; i < this.count; i++) if (phase < 0 || this.phase[i] === phase) order.push(i);
-    order.sort((x, y) => this.start[x]! - this.start[y]!);
-    order.forEach((i, k) => {
-      this.sortedStart[k] = this.start[i]!;
-      this.sortedEnd[k] = this.end[i]!;
-    });
-    return sortedUnionLength(this.sortedStart, this.sortedEnd, order.length);
-  }
 }

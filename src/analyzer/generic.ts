@@ -15,32 +15,9 @@
  */
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
+import type { GenericReport, OperationTime } from '../model/analysis.js';
 
-/** Time spent by one (service, operation) across all traces. */
-export interface OperationTime {
-  readonly service: string;
-  readonly operation: string;
-  /** Number of spans. */
-  readonly spans: number;
-  /** Sum of span durations, ms. */
-  readonly totalMs: number;
-  /** Sum of self time, ms. */
-  readonly selfMs: number;
-  /** Sum of time on the critical path, ms. */
-  readonly criticalPathMs: number;
-  /** criticalPathMs ÷ the sum of all root-span durations (0–1). */
-  readonly criticalPathShare: number;
-}
-
-/** The generic report: top operations by self time and by critical-path time. */
-export interface GenericReport {
-  readonly traces: number;
-  readonly spans: number;
-  /** Sum over traces of their root spans' durations, ms. */
-  readonly rootMs: number;
-  readonly bySelfTime: readonly OperationTime[];
-  readonly byCriticalPath: readonly OperationTime[];
-}
+export type { GenericReport, OperationTime } from '../model/analysis.js';
 
 interface Accumulator {
   service: string;

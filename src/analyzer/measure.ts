@@ -13,7 +13,8 @@ import type { Histogram } from 'hdr-histogram-js';
 import { createRequire } from 'node:module';
 
 import type { RequestTiming } from '../model/request.js';
-import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, GenerationSummary, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import { isGenerative, outputTokensPerSecond, timePerOutputTokenMs } from '../model/generation.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 
@@ -74,6 +75,66 @@ class Distribution {
   }
 }
 
+/** Generation metrics of the generative requests (model/generation defines each). */
+class GenerationRecorder {
+  private readonly ttft = new Distribution();
+  private readonly tpot = new Distribution();
+  // Counts go through the same histograms, one token recorded as one "ms".
+  private readonly tokensIn = new Distribution();
+  private readonly tokensOut = new Distribution();
+  private readonly tokensCached = new Distribution();
+  private requests = 0;
+  private outputTotal = 0;
+  private cachedTotal = 0;
+  private cachedOfInput = 0;
+
+  record(r: RequestTiming): void {
+    if (!isGenerative(r)) return;
+    this.requests++;
+    if (r.ttftMs !== undefined) this.ttft.record(r.ttftMs);
+    const tpot = timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut);
+    if (tpot !== undefined) this.tpot.record(tpot);
+    if (r.tokensIn !== undefined) this.tokensIn.record(r.tokensIn);
+    if (r.tokensOut !== undefined) {
+      this.tokensOut.record(r.tokensOut);
+      this.outputTotal += r.tokensOut;
+    }
+    if (r.tokensCached !== undefined) {
+      this.tokensCached.record(r.tokensCached);
+      if (r.tokensIn !== undefined) {
+        this.cachedTotal += Math.min(r.tokensCached, r.tokensIn);
+        this.cachedOfInput += r.tokensIn;
+      }
+    }
+  }
+
+  /** The summary over a window of `windowMs`; undefined when no request generated tokens. */
+  summary(windowMs: number): GenerationSummary | undefined {
+    const parts = [this.ttft, this.tpot, this.tokensIn, this.tokensOut, this.tokensCached];
+    if (this.requests === 0) {
+      for (const d of parts) d.destroy();
+      return undefined;
+    }
+    const out: { -readonly [K in keyof GenerationSummary]: GenerationSummary[K] } = { requests: this.requests };
+    if (this.ttft.count > 0) out.ttft = this.ttft.percentiles();
+    if (this.tpot.count > 0) out.tpot = this.tpot.percentiles();
+    if (this.tokensIn.count > 0) out.tokensIn = counts(this.tokensIn.percentiles());
+    if (this.tokensOut.count > 0) {
+      out.tokensOut = counts(this.tokensOut.percentiles());
+      const rate = outputTokensPerSecond(this.outputTotal, windowMs);
+      if (rate !== undefined) out.tokensPerS = rate;
+    }
+    if (this.tokensCached.count > 0) out.tokensCached = counts(this.tokensCached.percentiles());
+    if (this.cachedOfInput > 0) out.cachedShare = this.cachedTotal / this.cachedOfInput;
+    for (const d of parts) d.destroy();
+    return out;
+  }
+}
+
+function counts(p: Percentiles): CountPercentiles {
+  return { count: p.count, mean: p.meanMs, p50: p.p50Ms, p95: p.p95Ms, max: p.maxMs };
+}
+
 /** Counts values to find the most common one. */
 class Tally {
   private readonly counts = new Map<string, number>();
@@ -103,6 +164,7 @@ export function summarize(model: string, requests: readonly RequestTiming[]): Mo
   const precision = new Tally();
   const device = new Tally();
   const version = new Tally();
+  const generation = new GenerationRecorder();
   let errors = 0;
   let windowStart: bigint | undefined;
   let windowEnd: bigint | undefined;
@@ -125,6 +187,7 @@ export function summarize(model: string, requests: readonly RequestTiming[]): Mo
     device.add(r.device);
     version.add(r.modelVersion);
     if (r.error) errors++;
+    generation.record(r);
     const end = r.startNs + BigInt(Math.round(r.e2eMs * 1e6));
     if (windowStart === undefined || r.startNs < windowStart) windowStart = r.startNs;
     if (windowEnd === undefined || end > windowEnd) windowEnd = end;
@@ -156,6 +219,8 @@ export function summarize(model: string, requests: readonly RequestTiming[]): Mo
   };
   const attrs = { runtime: runtime.mostCommon(), runtimeProvider: provider.mostCommon(), precision: precision.mostCommon(), device: device.mostCommon(), modelVersion: version.mostCommon() };
   for (const [key, value] of Object.entries(attrs) as [keyof typeof attrs, string | undefined][]) if (value !== undefined) summary[key] = value;
+  const generationSummary = generation.summary(windowS * 1000);
+  if (generationSummary !== undefined) summary.generation = generationSummary;
   return summary;
 }
 

@@ -4,20 +4,10 @@
  * thermal slowdown and a latency rise on one line.
  */
 import type { RequestTiming } from '../model/request.js';
-import type { DeviceEvidence, DeviceWindow } from '../model/gpu.js';
+import type { DeviceEvidence } from '../model/gpu.js';
+import type { TimelineWindow } from '../model/analysis.js';
 
-/** Requests and e2e latency in one time window, with each GPU's state over the same window. */
-export interface TimelineWindow {
-  readonly startMs: number;
-  readonly endMs: number;
-  /** Requests that started inside the window. */
-  readonly requests: number;
-  /** Absent when no request started inside the window. */
-  readonly e2eP50Ms?: number;
-  readonly e2eP99Ms?: number;
-  /** One entry per GPU, in the order of the device evidence. */
-  readonly gpus: readonly (DeviceWindow & { readonly gpuUuid: string; readonly gpuName?: string })[];
-}
+export type { TimelineWindow } from '../model/analysis.js';
 
 /** Nearest-rank quantile of an ascending array (q in 0–1). */
 function quantile(sorted: readonly number[], q: number): number {

@@ -1,12 +1,12 @@
 /**
  * @module cli/analyze
  * `latency-doctor analyze FILE…`: read trace exports, print where the time goes and what to do.
- * Errors are thrown (TraceFormatError, DiagnoseOptionError, CliError) and turned into one line
- * and an exit code by `cli/main`.
+ * Errors are thrown (LatencyDoctorError subclasses: TraceFormatError, DiagnoseOptionError,
+ * AnalysisError, CliError) and turned into one line and an exit code by `cli/main`.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
-import type { AnalysisResult, AnalyzeOptions } from '../analyzer/index.js';
+import type { AnalysisResult, AnalyzeFilesOptions } from '../analyzer/index.js';
 import { parseSlo, parseThresholdOverrides } from '../analyzer/diagnose/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
@@ -63,7 +63,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', positiveInteger('--idle-spans'))
     .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
     .option('--threads', 'parse big files in a worker thread (faster with a free core, uses more memory)')
-    // ── Diagnosis options (issue #4). ──
+    // ── Diagnosis options (docs/diagnosis.md). ──
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
     .option('--fail-on-slo', `exit with code ${EXIT.SLO_VIOLATED} when an --slo objective is missed`)
     .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
@@ -87,12 +87,8 @@ export function registerAnalyzeCommand(program: Command): Command {
       if (files.length === 0) throw new CliError('nothing to analyse: give trace export files, or --prometheus URL (e.g. latency-doctor analyze --prometheus http://127.0.0.1:9090 --range 10m)');
       const prometheusOnly = (['range', 'start', 'end', 'step', 'selector', 'timeout', 'replicaLabel'] as const).filter((k) => flags[k] !== undefined);
       if (prometheusOnly.length > 0 || flags.header.length > 0) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
+      // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
-      // The readers already failed on anything they would skip; the assembler drops spans too.
-      if (flags.strict && result.assembly.invalidSpans + result.assembly.lateSpans > 0) {
-        const { invalidSpans, lateSpans } = result.assembly;
-        throw new CliError(`--strict: ${files.join(', ')}: ${invalidSpans} span(s) ending before they start, ${lateSpans} span(s) arriving after their trace was finalized`);
-      }
       process.stdout.write(render(result, flags));
       failOnSlo(result, flags);
     });
@@ -125,7 +121,7 @@ function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);
 }
 
-function analyzeOptions(flags: AnalyzeFlags): AnalyzeOptions {
+function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {
   const diagnose: DiagnoseOptions = {
     ...(flags.threshold.length > 0 ? { thresholds: parseThresholdOverrides(flags.threshold) } : {}),
     ...(flags.slo !== undefined ? { slo: parseSlo(flags.slo) } : {}),

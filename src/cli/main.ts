@@ -1,17 +1,15 @@
 /**
  * @module cli/main
- * argv → command. The only module that turns errors into exit codes: a user mistake
- * (TraceFormatError, DiagnoseOptionError, PrometheusError, CliError, a bad option) is one line on stderr and
- * exit 2 (or the CliError's own code); anything else is a bug, exit 1, stack with --verbose.
+ * argv → command. The only module that turns errors into exit codes: a user mistake (any
+ * LatencyDoctorError: TraceFormatError, DiagnoseOptionError, AnalysisError, SidecarError,
+ * CliError; or a bad option) is one line on stderr and its exit code (2, or 3 for a missed SLO);
+ * anything else is a bug, exit 1, stack with --verbose.
  * Each command lives in its own module and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
-import { TraceFormatError } from '../formats/index.js';
-import { DiagnoseOptionError } from '../analyzer/diagnose/index.js';
-import { PrometheusError } from '../prometheus/index.js';
+import { EXIT, LatencyDoctorError } from '../errors.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
-import { CliError, EXIT } from './errors.js';
 
 const program = new Command('latency-doctor')
   .description('Find where inference latency goes, and what to do about it.')
@@ -33,12 +31,8 @@ function exitCodeFor(error: unknown): number {
     // Commander has already printed its message (usage errors) or the help/version text.
     return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
-  if (error instanceof TraceFormatError || error instanceof DiagnoseOptionError || error instanceof PrometheusError) {
-    process.stderr.write(`latency-doctor: ${oneLine(error.message)}\n`);
-    return EXIT.USAGE;
-  }
-  if (error instanceof CliError) {
-    process.stderr.write(`latency-doctor: ${oneLine(error.message)}\n`);
+  if (error instanceof LatencyDoctorError) {
+    process.stderr.write(`latency-doctor: ${error.scope === '' ? '' : `${error.scope}: `}${oneLine(error.message)}\n`);
     return error.exitCode;
   }
   const verbose = process.argv.includes('--verbose');

@@ -1,11 +1,11 @@
 /**
  * @module cli/sidecar
  * `latency-doctor sidecar`: runs the GPU sidecar until SIGINT/SIGTERM. Option mistakes and a
- * busy port become a CliError (one line on stderr, exit code 2, printed by cli/main).
+ * busy port are SidecarErrors (one line on stderr, exit code 2, printed by cli/main).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_SIDECAR_PORT, SidecarError, startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
-import { CliError } from './errors.js';
+import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../sidecar/defaults.js';
+import { startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
 
 interface SidecarFlags {
   readonly host: string;
@@ -34,13 +34,13 @@ export function registerSidecarCommand(program: Command): Command {
     .description('Poll GPU (nvidia-smi) and host state; serve Prometheus /metrics, /healthz and /samples; optionally write a JSON-lines sample file for `analyze`.')
     .option('--host <address>', 'address to bind (loopback by default)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', integer('--port', 0, 65535), DEFAULT_SIDECAR_PORT)
-    .option('--period <ms>', 'sampling period in milliseconds', integer('--period', 50, 3_600_000), 1000)
+    .option('--period <ms>', 'sampling period in milliseconds', integer('--period', 50, 3_600_000), DEFAULT_PERIOD_MS)
     .option('--samples-file <file>', 'append every sample as one JSON line (input for `latency-doctor analyze`)')
     .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
-    .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), 30_000)
-    .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integer('--startup-allowance', 0, 600_000), 10_000)
+    .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), DEFAULT_XML_PERIOD_MS)
+    .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integer('--startup-allowance', 0, 600_000), DEFAULT_STARTUP_ALLOWANCE_MS)
     .option('--otlp-endpoint <url>', 'also export the metrics over OTLP/gRPC to this endpoint, e.g. http://127.0.0.1:4317')
-    .option('--otlp-interval <ms>', 'OTLP export interval', integer('--otlp-interval', 100, 3_600_000), 10_000)
+    .option('--otlp-interval <ms>', 'OTLP export interval', integer('--otlp-interval', 100, 3_600_000), DEFAULT_OTLP_INTERVAL_MS)
     .action(async (flags: SidecarFlags) => {
       const options: SidecarOptions = {
         host: flags.host,
@@ -52,14 +52,8 @@ export function registerSidecarCommand(program: Command): Command {
         ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
         ...(flags.otlpEndpoint !== undefined ? { otlpEndpoint: flags.otlpEndpoint, otlpIntervalMs: flags.otlpInterval } : {}),
       };
-      let sidecar;
-      try {
-        sidecar = await startSidecar(options);
-      } catch (error) {
-        throw error instanceof SidecarError ? new CliError(`sidecar: ${error.message}`) : error;
-      }
-      process.stderr.write(`latency-doctor sidecar: serving ${sidecar.url}/metrics (period ${flags.period} ms)\n`);
-      const running = sidecar;
+      const running = await startSidecar(options);
+      process.stderr.write(`latency-doctor sidecar: serving ${running.url}/metrics (period ${flags.period} ms)\n`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;

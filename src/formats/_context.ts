@@ -39,6 +39,8 @@ export class ReadContext {
   readonly ids = new IdDecoder();
   /** Spans skipped (not yielded). */
   skipped = 0;
+  /** Duplicate span ids reported (the spans are kept; the assembler counts them once). */
+  duplicateSpans = 0;
   private readonly problems = new Map<string, Problem>();
   private readonly notes = new Map<string, number>();
   // span id → trace id; keyed by the (flat) span id string alone because hashing a concatenated
@@ -80,7 +82,10 @@ export class ReadContext {
   checkDuplicate(span: SpanRecord, location: string): void {
     const seen = span.shared === true ? this.seenShared : this.seen;
     if (seen.size >= DUPLICATE_CHECK_LIMIT) return;
-    if (seen.get(span.spanId) === span.traceId) this.warn(location, 'duplicate span id (same trace and span id as an earlier span; counted once)');
+    if (seen.get(span.spanId) === span.traceId) {
+      this.duplicateSpans++;
+      this.warn(location, 'duplicate span id (same trace and span id as an earlier span; counted once)');
+    }
     else seen.set(span.spanId, span.traceId);
   }
 

@@ -3,7 +3,7 @@
  * Internal helpers the format converters share: locations, time conversion, span kinds.
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 
 /** Joins a line (or '') and a JSON path into a location for warnings and errors. */
 export function at(where: string, path: string): string {
@@ -53,4 +53,5 @@ export function kindFromName(name: string): SpanKind | undefined {
 export type SpanDraft = { -readonly [K in keyof SpanRecord]: SpanRecord[K] } & {
   attributes: Record<string, AttributeValue>;
   links?: { traceId: string; spanId: string }[];
+  events?: SpanEvent[];
 };

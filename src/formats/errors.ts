@@ -5,8 +5,10 @@
  * can print it as is and exit 2 — never a stack trace.
  */
 
-/** A trace file that cannot be read (or, in strict mode, a part of it that had to be skipped). */
-export class TraceFormatError extends Error {
+import { LatencyDoctorError } from '../errors.js';
+
+/** A trace file that cannot be read (or, in strict mode, a part of it that had to be skipped). Exit code 2. */
+export class TraceFormatError extends LatencyDoctorError {
   override readonly name = 'TraceFormatError';
   /** The file as the user named it. */
   readonly file: string;

@@ -2,8 +2,12 @@
  * @module formats/gpu-samples
  * Reads the sidecar's sample file (`latency-doctor sidecar --samples-file FILE`): JSON lines, one
  * GpuSample per line with `schema` = GPU_SAMPLE_SCHEMA; gzip/zstd compressed files are read
- * too. Errors are TraceFormatError with a one-line message naming the file and line.
+ * too. Errors are TraceFormatError with a one-line message naming the file and line. Values
+ * outside their physical range (model/gpu-ranges) are dropped, as the sidecar drops them, and
+ * reported through `onOutOfRange`: a file written by an older sidecar or edited by hand cannot
+ * feed the analyzer 1e308 °C.
  */
+import { checkGpuRanges } from '../model/gpu-ranges.js';
 import type { GpuSample, GpuState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { openFile } from './_bytes.js';
@@ -37,11 +41,28 @@ function whyNotSample(value: unknown): string {
   return `host ${describeValue(value['host'])}`;
 }
 
+/** Options of readGpuSamples. */
+export interface GpuSampleReadOptions {
+  /** Called once per line that had out-of-range values (dropped), with `FILE:LINE` and the `field=value` texts. Default: ignored. */
+  readonly onOutOfRange?: (place: string, rejected: readonly string[]) => void;
+}
+
+/** The sample with every GPU's out-of-range values dropped, and what was dropped. */
+export function checkGpuSampleRanges(sample: GpuSample): { readonly sample: GpuSample; readonly rejected: readonly string[] } {
+  let rejected: string[] | undefined;
+  const gpus = sample.gpus.map((gpu) => {
+    const checked = checkGpuRanges(gpu);
+    if (checked.rejected.length > 0) (rejected ??= []).push(...checked.rejected.map((r) => `${gpu.uuid} ${r}`));
+    return checked.gpu;
+  });
+  return rejected === undefined ? { sample, rejected: [] } : { sample: { ...sample, gpus }, rejected };
+}
+
 /**
  * All samples of a sidecar sample file, sorted by time. Blank lines are skipped; a line that is
  * not JSON or not a sample fails the whole read with `FILE:LINE: expected …`.
  */
-export async function readGpuSamples(file: string): Promise<GpuSample[]> {
+export async function readGpuSamples(file: string, options: GpuSampleReadOptions = {}): Promise<GpuSample[]> {
   const opened = await openFile(file);
   const samples: GpuSample[] = [];
   let lineNo = 0;
@@ -59,7 +80,9 @@ export async function readGpuSamples(file: string): Promise<GpuSample[]> {
     if (!isGpuSampleRecord(value)) {
       throw new TraceFormatError(file, String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value));
     }
-    samples.push(value);
+    const checked = checkGpuSampleRanges(value);
+    if (checked.rejected.length > 0) options.onOutOfRange?.(`${file}:${lineNo}`, checked.rejected);
+    samples.push(checked.sample);
   };
   try {
     const decoder = new TextDecoder('utf-8');

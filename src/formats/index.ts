@@ -13,4 +13,6 @@ export { TraceFormatError } from './errors.js';
 export { IdDecoder } from './ids.js';
 export { anyValue, otlpAttributes, jaegerTagValue, zipkinTagValue, int64Value } from './attributes.js';
 export { isoToNs } from './python-console.js';
-export { readGpuSamples, isGpuSampleRecord } from './gpu-samples.js';
+export { TRITON_SOURCE, TRITON_SOURCE_ATTR } from './triton-trace.js';
+export { readGpuSamples, isGpuSampleRecord, checkGpuSampleRanges } from './gpu-samples.js';
+export type { GpuSampleReadOptions } from './gpu-samples.js';

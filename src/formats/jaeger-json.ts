@@ -10,6 +10,7 @@
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { at, isObject, kindFromName, microsToNs } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { jaegerTagValue } from './attributes.js';
@@ -151,5 +152,18 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
+  const firstTokenNs = firstTokenLog(raw['logs']);
+  if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
   return record;
+}
+
+/** Span events travel as logs: { timestamp (µs), fields: [{ key: 'event', value: name }, …] }. */
+function firstTokenLog(logs: unknown): bigint | undefined {
+  if (!Array.isArray(logs)) return undefined;
+  for (const log of logs as unknown[]) {
+    if (!isObject(log) || !Array.isArray(log['fields'])) continue;
+    const named = (log['fields'] as unknown[]).some((f) => isObject(f) && f['key'] === 'event' && f['value'] === FIRST_TOKEN_EVENT);
+    if (named) return microsToNs(log['timestamp']);
+  }
+  return undefined;
 }

@@ -9,8 +9,9 @@
  * lines reading, so the span loop avoids closures and allocations it does not need.
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { at, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
@@ -182,6 +183,16 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
       if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
     }
   }
+  const eventsRaw = raw['events'];
+  let events: SpanEvent[] | undefined;
+  if (Array.isArray(eventsRaw) && eventsRaw.length > 0) {
+    for (const event of eventsRaw as unknown[]) {
+      if (!isObject(event)) continue;
+      const timeNs = nanos(event['timeUnixNano'] ?? event['time_unix_nano'], ctx);
+      const eventName = event['name'];
+      if (timeNs !== undefined) (events ??= []).push({ name: typeof eventName === 'string' ? eventName : '', timeNs });
+    }
+  }
   const record: SpanDraft = {
     traceId,
     spanId,
@@ -195,5 +206,13 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links !== undefined && links.length > 0) record.links = links;
+  if (events !== undefined) {
+    record.events = events;
+    for (const event of events) {
+      if (event.name !== FIRST_TOKEN_EVENT) continue;
+      record.firstTokenNs = event.timeNs;
+      break;
+    }
+  }
   return record;
 }

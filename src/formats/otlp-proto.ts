@@ -9,9 +9,10 @@
  * 1000) is read like `scope_spans`.
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { ByteSource } from './_bytes.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { MAX_DOCUMENT_BYTES } from './detect.js';
 import { TraceFormatError } from './errors.js';
 import type { SpanDraft } from './_shared.js';
@@ -247,6 +248,8 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   let error = false;
   const attributes: Record<string, AttributeValue> = {};
   const links: { traceId: string; spanId: string }[] = [];
+  let events: SpanEvent[] | undefined;
+  let firstTokenNs: bigint | undefined;
   while (w.pos < end) {
     const tag = w.varint();
     const field = Math.floor(tag / 8);
@@ -272,6 +275,23 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
           } else lw.skip(t & 7);
         }
         if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
+      } else if (field === 11) {
+        // Span.Event: time_unix_nano (fixed64, 1), name (string, 2); attributes are not kept.
+        const ew = new Wire(buf, s, e);
+        let eventName = '';
+        let timeNs = 0n;
+        while (ew.pos < e) {
+          const t = ew.varint();
+          if (t === ((1 << 3) | WIRE_I64)) timeNs = ew.fixed64();
+          else if (t === ((2 << 3) | WIRE_LEN)) {
+            const ns = ew.len();
+            eventName = buf.toString('utf8', ns, ew.pos);
+          } else ew.skip(t & 7);
+        }
+        if (timeNs > 0n) {
+          (events ??= []).push({ name: eventName, timeNs });
+          if (eventName === FIRST_TOKEN_EVENT) firstTokenNs ??= timeNs;
+        }
       } else if (field === 15) {
         const sw = new Wire(buf, s, e);
         while (sw.pos < e) {
@@ -294,6 +314,8 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
   const record: SpanDraft = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
+  if (events !== undefined) record.events = events;
+  if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
   return record;
 }
 

@@ -7,7 +7,7 @@
  * this module one object at a time.
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
@@ -78,6 +78,14 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
       if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
     }
   }
+  const events: SpanEvent[] = [];
+  if (Array.isArray(raw['events'])) {
+    for (const event of raw['events'] as unknown[]) {
+      if (!isObject(event)) continue;
+      const timeNs = isoToNs(event['timestamp']);
+      if (timeNs !== undefined) events.push({ name: typeof event['name'] === 'string' ? event['name'] : '', timeNs });
+    }
+  }
   const parent = raw['parent_id'];
   const parentSpanId = typeof parent === 'string' ? ctx.ids.spanId(parent) : undefined;
   const name = raw['name'];
@@ -95,5 +103,6 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links.length > 0) record.links = links;
+  if (events.length > 0) record.events = events;
   return record;
 }

@@ -55,6 +55,8 @@ export interface ReadStats {
   readonly spans: number;
   /** Spans skipped as unusable (lines and records skipped are in `warnings`). */
   readonly skipped: number;
+  /** Duplicate span ids reported in `warnings` (kept in the output; the assembler counts them once). */
+  readonly duplicateSpans: number;
   /** Size of the file on disk. */
   readonly bytes: number;
   /** Leniencies applied (base64 ids, enum names, wrappers, …), one line each with a count. */
@@ -332,7 +334,7 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
   const format: TraceFormat = layout === 'protobuf-records' || layout === 'protobuf-message' ? 'otlp-proto' : formatOf(result.family ?? 'otlp', layout, result.documents);
   const warnings = ctx.warnings();
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
-  return { file, format, spans, skipped: ctx.skipped, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings };
+  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings };
 }
 
 /**

@@ -3,22 +3,25 @@
  * Triton Inference Server's native trace file (`--trace-config triton,file=…`, docs
  * `docs/user_guide/trace.md` "JSON Trace Output"): a JSON array of records — `{id, model_name,
  * model_version, request_id, parent_id}` and `{id, timestamps:[{name, ns}]}` — interleaved and
- * not in time order. Each request id becomes one request span (SERVER, `inference.model.name`)
- * with phase spans for the stage intervals Triton's own `qa/common/trace_summary.py` uses:
- * receive/send → network, QUEUE_START→COMPUTE_START → queue, input/output copies → transfer,
- * COMPUTE_INPUT_END→COMPUTE_OUTPUT_START → compute. Ensemble steps nest under their parent id.
+ * not in time order (2.x), or one record per request with every timestamp inline (1.x). Each
+ * request id becomes one span carrying Triton's own attributes (`triton.model_name`, …) and its
+ * timestamps as events; `analyzer/conventions/triton` turns those into request and phase spans.
+ * Ensemble and BLS children nest under their parent id.
  *
  * Times are Triton's steady (monotonic) clock, not the epoch: durations are exact, absolute
  * times only order events within the file. Ids are made from the record ids (trace id = the
  * top-level request id).
  */
 
-import type { AttributeValue, SpanRecord } from '../model/span.js';
-import { ATTR } from '../semconv.js';
-import type { Phase } from '../semconv.js';
+import type { AttributeValue, SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
+
+/** Attribute marking spans made by this reader (read by the Triton convention to name the layout). */
+export const TRITON_SOURCE_ATTR = 'latency_doctor.source';
+/** Its value. */
+export const TRITON_SOURCE = 'triton-trace-file';
 
 /** True when a parsed value is a Triton trace array. */
 export function isTritonTraceDocument(doc: unknown): boolean {
@@ -27,26 +30,12 @@ export function isTritonTraceDocument(doc: unknown): boolean {
   return isObject(first) && 'id' in first && !('traceId' in first) && ('timestamps' in first || 'model_name' in first || 'activity' in first);
 }
 
-/** Stage intervals (start event, end event, phase), after trace_summary.py. */
-const STAGES: readonly (readonly [string, string, Phase, string])[] = [
-  ['HTTP_RECV_START', 'HTTP_RECV_END', 'network', 'HTTP receive'],
-  ['GRPC_WAITREAD_START', 'GRPC_WAITREAD_END', 'network', 'gRPC read'],
-  ['QUEUE_START', 'COMPUTE_START', 'queue', 'queue'],
-  ['COMPUTE_START', 'COMPUTE_INPUT_END', 'transfer', 'compute input'],
-  ['COMPUTE_INPUT_END', 'COMPUTE_OUTPUT_START', 'compute', 'compute infer'],
-  ['COMPUTE_OUTPUT_START', 'COMPUTE_END', 'transfer', 'compute output'],
-  ['HTTP_SEND_START', 'HTTP_SEND_END', 'network', 'HTTP send'],
-  ['GRPC_SEND_START', 'GRPC_SEND_END', 'network', 'gRPC send'],
-];
-const STARTS = ['HTTP_RECV_START', 'GRPC_WAITREAD_START', 'REQUEST_START', 'QUEUE_START', 'COMPUTE_START'];
-const ENDS = ['HTTP_SEND_END', 'GRPC_SEND_END', 'INFER_RESPONSE_COMPLETE', 'REQUEST_END', 'COMPUTE_END'];
-
 interface TritonRequest {
   model?: string;
   version?: string;
   requestId?: string;
   parent?: number;
-  readonly times: Map<string, bigint>;
+  readonly events: SpanEvent[];
 }
 
 function nsOf(raw: unknown): bigint | undefined {
@@ -59,7 +48,7 @@ function hexId(value: bigint, chars: number): string {
   return value.toString(16).padStart(chars, '0');
 }
 
-/** Converts one parsed Triton trace array, appending request and phase spans to `out`. */
+/** Converts one parsed Triton trace array, appending one span per request id (timestamps as events) to `out`. */
 export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
   if (!Array.isArray(doc)) throw new TraceFormatError(ctx.file, at(where, '$'), 'a Triton trace array', describeValue(doc));
   ctx.note('Triton steady-clock times (not epoch; durations exact)');
@@ -72,7 +61,7 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
     const id = record['id'];
     let request = requests.get(id);
     if (request === undefined) {
-      request = { times: new Map() };
+      request = { events: [] };
       requests.set(id, request);
     }
     if (typeof record['model_name'] === 'string') request.model = record['model_name'];
@@ -84,7 +73,7 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
       for (const stamp of timestamps as unknown[]) {
         if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
         const ns = nsOf(stamp['ns']);
-        if (ns !== undefined) request.times.set(stamp['name'], ns);
+        if (ns !== undefined) request.events.push({ name: stamp['name'], timeNs: ns });
       }
     }
   });
@@ -98,20 +87,25 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
     return current;
   };
   for (const [id, request] of requests) {
-    const first = STARTS.map((n) => request.times.get(n)).find((t) => t !== undefined);
-    const last = ENDS.map((n) => request.times.get(n)).find((t) => t !== undefined);
-    if (first === undefined || last === undefined || last < first) {
-      ctx.skip(at(where, `$ (request id ${id})`), 'start and end timestamps of a Triton request', `${request.times.size} timestamps`);
+    if (request.events.length === 0) {
+      ctx.skip(at(where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
       continue;
     }
-    const traceId = hexId(BigInt(root(id)) + 1n, 32);
-    const spanId = hexId((BigInt(id) + 1n) << 8n, 16);
-    const attributes: Record<string, AttributeValue> = { [ATTR.MODEL_NAME]: request.model ?? 'unknown', 'triton.trace.id': id };
-    if (request.version !== undefined) attributes[ATTR.MODEL_VERSION] = request.version;
-    if (request.requestId !== undefined) attributes['request_id'] = request.requestId;
-    const record: SpanRecord = {
-      traceId,
-      spanId,
+    let first = request.events[0]!.timeNs;
+    let last = first;
+    for (const e of request.events) {
+      if (e.timeNs < first) first = e.timeNs;
+      if (e.timeNs > last) last = e.timeNs;
+    }
+    request.events.sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
+    const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
+    if (request.model !== undefined) attributes['triton.model_name'] = request.model;
+    if (request.version !== undefined) attributes['triton.model_version'] = request.version;
+    if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
+    if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
+    out.push({
+      traceId: hexId(BigInt(root(id)) + 1n, 32),
+      spanId: hexId((BigInt(id) + 1n) << 8n, 16),
       ...(request.parent !== undefined && requests.has(request.parent) ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
       name: request.model ?? 'triton request',
       service: 'triton',
@@ -120,24 +114,7 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
       endNs: last,
       attributes,
       error: false,
-    };
-    out.push(record);
-    STAGES.forEach(([from, to, phase, name], k) => {
-      const start = request.times.get(from);
-      const end = request.times.get(to);
-      if (start === undefined || end === undefined || end < start) return;
-      out.push({
-        traceId,
-        spanId: hexId(((BigInt(id) + 1n) << 8n) | BigInt(k + 1), 16),
-        parentSpanId: spanId,
-        name,
-        service: 'triton',
-        kind: 'internal',
-        startNs: start,
-        endNs: end,
-        attributes: { [ATTR.PHASE]: phase },
-        error: false,
-      });
+      events: request.events,
     });
   }
 }

@@ -12,6 +12,7 @@
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { at, isObject, kindFromName, microsToNs } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { zipkinTagValue } from './attributes.js';
@@ -116,5 +117,15 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (raw['shared'] === true) record.shared = true;
+  // Span events travel as annotations: { timestamp (µs), value (the event name) }.
+  const annotations = raw['annotations'];
+  if (Array.isArray(annotations)) {
+    for (const a of annotations as unknown[]) {
+      if (!isObject(a) || a['value'] !== FIRST_TOKEN_EVENT) continue;
+      const time = microsToNs(a['timestamp']);
+      if (time !== undefined) record.firstTokenNs = time;
+      break;
+    }
+  }
   return record;
 }

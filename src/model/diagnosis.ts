@@ -71,6 +71,11 @@ export interface RuleOutcome {
   readonly inputs: Readonly<Record<string, number | string | boolean | null>>;
   readonly thresholds: Readonly<Record<string, number>>;
   readonly reason: string;
+  /**
+   * Why the rule did not run at all: the data failed the validity gate, or the input lacks
+   * something the rule needs (e.g. per-request data when only aggregates were given).
+   */
+  readonly skipped?: 'insufficient-data' | 'missing-input';
 }
 
 /** The diagnosis of one model. */

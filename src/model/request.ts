@@ -4,9 +4,14 @@
  * This is what every later stage (measure, diagnose, render) works from.
  */
 import type { Phase } from '../semconv.js';
+import type { GenerationTiming } from './generation.js';
 
-/** Per-request phase timings and the request's attributes. Times in milliseconds. */
-export interface RequestTiming {
+/**
+ * Per-request phase timings and the request's attributes. Times in milliseconds.
+ * Generative requests also carry the GenerationTiming fields (TTFT as an offset from
+ * `startNs`, token counts); TPOT and tokens/s are derived from them in `model/generation`.
+ */
+export interface RequestTiming extends GenerationTiming {
   readonly traceId: string;
   /** Span id of the server's request span. */
   readonly requestSpanId: string;
@@ -33,7 +38,7 @@ export interface RequestTiming {
   readonly networkDerived: boolean;
   /** True when client and server clocks disagreed (server outside client); network was clamped at 0. */
   readonly clockSkew: boolean;
-  /** Batch size of the compute span(s) (max when several). */
+  /** Batch size of the compute (or decode) span(s) (max when several). */
   readonly batchSize?: number;
   readonly requestBytes?: number;
   readonly responseBytes?: number;

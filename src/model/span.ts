@@ -10,6 +10,13 @@ export type SpanKind = 'unspecified' | 'internal' | 'server' | 'client' | 'produ
 /** An attribute value after normalization (arrays and maps are flattened to JSON strings). */
 export type AttributeValue = string | number | boolean;
 
+/** A timestamped event on a span (OTLP span event, Python console event); attributes are not kept. */
+export interface SpanEvent {
+  readonly name: string;
+  /** Nanoseconds, on the same clock as the span's start and end. */
+  readonly timeNs: bigint;
+}
+
 /** One span, normalized. Ids are lowercase hex, left-padded to 32 (trace) and 16 (span) chars. */
 export interface SpanRecord {
   readonly traceId: string;
@@ -29,6 +36,10 @@ export interface SpanRecord {
   readonly error: boolean;
   /** Span links (OTLP links, Jaeger FOLLOWS_FROM references to other spans). */
   readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
+  /** Time of the span's `inference.first_token` event (the one span event the convention reads), ns since epoch. */
+  readonly firstTokenNs?: bigint;
+  /** Span events (name and time) where the format carries them, for source conventions (Triton's timestamps); absent when none. */
+  readonly events?: readonly SpanEvent[];
   /** Zipkin client/server halves share one span id; the server half is marked `shared`. */
   readonly shared?: boolean;
 }

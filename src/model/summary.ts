@@ -23,6 +23,36 @@ export interface PhaseSummary extends Percentiles {
   readonly present: number;
 }
 
+/** Distribution of a count (tokens per request). */
+export interface CountPercentiles {
+  /** Requests that report this count. */
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+}
+
+/**
+ * Generation metrics of the generative requests of a model (definitions in model/generation).
+ * A distribution is absent when no request reports what it needs.
+ */
+export interface GenerationSummary {
+  /** Requests with a first token or an output-token count. */
+  readonly requests: number;
+  /** Time to first token, ms. */
+  readonly ttft?: Percentiles;
+  /** Time per output token after the first, ms; requests with ≥ 2 output tokens. */
+  readonly tpot?: Percentiles;
+  readonly tokensIn?: CountPercentiles;
+  readonly tokensOut?: CountPercentiles;
+  readonly tokensCached?: CountPercentiles;
+  /** Σ cached prompt tokens ÷ Σ prompt tokens over requests reporting both (0–1). */
+  readonly cachedShare?: number;
+  /** Σ output tokens ÷ window seconds. */
+  readonly tokensPerS?: number;
+}
+
 /** Everything measured about one model's requests. */
 export interface ModelSummary {
   readonly model: string;
@@ -45,4 +75,6 @@ export interface ModelSummary {
   readonly precision?: string;
   readonly device?: string;
   readonly modelVersion?: string;
+  /** Present when some requests generated tokens. */
+  readonly generation?: GenerationSummary;
 }

@@ -254,7 +254,7 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
   }
   if (source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`)) {
     const m = [matchers, source.e2e.matchers ?? ''].filter((x) => x !== '').join(', ');
-    const expr = `group by (${rl}, le) (${series(`${source.e2e.metric}_bucket`, m)})`;
+    const expr = `group by (${rl}, le) (last_over_time(${series(`${source.e2e.metric}_bucket`, m)}[${window}]))`;
     ctx.log.push({ purpose: `${model}: bucket layout per replica`, expr });
     const layouts = new Map<string, Set<string>>();
     for (const s of await ctx.client.query(expr, ctx.endS)) {

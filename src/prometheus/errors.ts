@@ -8,8 +8,10 @@
 /** What went wrong talking to the Prometheus-compatible engine. */
 export type PrometheusErrorKind = 'url' | 'unreachable' | 'auth' | 'timeout' | 'http' | 'not-prometheus' | 'rejected' | 'empty' | 'option';
 
-/** A Prometheus query that cannot give an analysis. */
-export class PrometheusError extends Error {
+import { LatencyDoctorError } from '../errors.js';
+
+/** A Prometheus query that cannot give an analysis. Exit code 2. */
+export class PrometheusError extends LatencyDoctorError {
   override readonly name = 'PrometheusError';
   readonly kind: PrometheusErrorKind;
   /** The engine's base URL as the user gave it. */

@@ -7,7 +7,8 @@
  */
 import type { AnalysisResult, AnalysisWarning, ModelAnalysis } from '../analyzer/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
-import { DEFAULT_THRESHOLDS, RULES, diagnoseSignals, resolveThresholds } from '../analyzer/diagnose/index.js';
+import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
+import type { Rule, RuleInput } from '../analyzer/diagnose/index.js';
 import { summarizeDevice } from '../analyzer/device.js';
 import type { TimeWindow } from '../analyzer/device.js';
 import type { DeviceEvidence } from '../model/gpu.js';
@@ -86,7 +87,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     const models = await modelsOf(ctx, source);
     const fresh = models.filter((m) => !seen.has(m.model) && (options.model === undefined || m.model === options.model));
     const skipped = models.filter((m) => seen.has(m.model)).map((m) => m.model);
-    if (skipped.length > 0) warnings.push({ message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
+    if (skipped.length > 0) warnings.push({ code: 'metrics-quality', message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
     for (const m of fresh) {
       seen.add(m.model);
       aggregates.push(await readModel(ctx, source, m.model, m.matcher));
@@ -112,13 +113,13 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const models: ModelAnalysis[] = aggregates
     .map((a): ModelAnalysis => {
       const summary = toSummary(a);
-      for (const w of a.warnings) warnings.push({ message: w, count: 1 });
+      for (const w of a.warnings) warnings.push({ code: 'metrics-quality', message: w, count: 1 });
       if (options.diagnose === false) return { summary };
       const signals = toSignals(a, summary, thresholds, stepS, device);
-      return { summary, diagnosis: diagnoseSignals(signals, summary.e2e, options.diagnose ?? {}) };
+      return { summary, diagnosis: diagnoseSignals(signals, summary.e2e, { ...(options.diagnose ?? {}), available: availableFor(a), server: a.source.id }) };
     })
     .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
-  for (const w of client.warnings) warnings.push({ message: `the engine warned: ${w}`, count: 1 });
+  for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });
   const requests = models.reduce((n, m) => n + m.summary.requests, 0);
   const extras: PrometheusModelExtras[] = aggregates.map((a) => ({
     model: a.model,
@@ -143,6 +144,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     timings: [],
     device,
     timeline: [],
+    conventions: [],
     prometheus: {
       url: options.url,
       startS,
@@ -152,9 +154,29 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       sources: found,
       models: extras,
       queries: log,
-      rules: RULES.map((r) => ({ rule: r.id, aggregates: r.aggregates, ...(r.aggregatesNote !== undefined ? { note: r.aggregatesNote } : {}) })),
+      rules: RULES.map((r) => ruleOnAggregates(r, available)),
     },
   };
+}
+
+/** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes. */
+function availableFor(a: ModelAggregates): Set<RuleInput> {
+  const inputs = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows']);
+  if (a.meanBatchSize !== undefined) inputs.add('batch-sizes');
+  return inputs;
+}
+
+/** The aggregates every model has at least (batch sizes depend on the source). */
+const available: ReadonlySet<RuleInput> = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows', 'batch-sizes']);
+
+/** Whether a rule runs on aggregates: fully, without some refinements, or not at all (and why). */
+function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>): PrometheusInput['rules'][number] {
+  const missing = missingInputs(rule, inputs);
+  const unrefined = rule.needs.refinedBy.filter((i) => !inputs.has(i));
+  const describe = (list: readonly RuleInput[]): string => list.map((i) => `${i} (${RULE_INPUTS[i].description})`).join('; ');
+  if (missing.length > 0) return { rule: rule.id, aggregates: 'none', note: `needs ${describe(missing)}: run analyze on traces` };
+  if (rule.id === 'replica-outlier') return { rule: rule.id, aggregates: 'full', note: 'aggregates only: per-replica series (the replica label) exist in metrics, not in traces' };
+  return unrefined.length > 0 ? { rule: rule.id, aggregates: 'partial', note: `without ${describe(unrefined)}` } : { rule: rule.id, aggregates: 'full' };
 }
 
 /** Models with completed requests in the range, each with the matcher that selects it. */

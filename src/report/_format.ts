@@ -3,6 +3,19 @@
  * Internal: number, time and table formatting shared by the text and markdown reports.
  */
 import type { TraceFormat } from '../model/span.js';
+import type { GenerationSummary } from '../model/summary.js';
+
+/** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
+export function formatTokens(g: GenerationSummary): string[] {
+  const count = (n: number): string => formatCount(Math.round(n));
+  const counts: string[] = [];
+  if (g.tokensIn) counts.push(`prompt p50 ${count(g.tokensIn.p50)} (p95 ${count(g.tokensIn.p95)})`);
+  if (g.tokensOut) counts.push(`output p50 ${count(g.tokensOut.p50)} (p95 ${count(g.tokensOut.p95)})`);
+  const rates: string[] = [];
+  if (g.tokensPerS !== undefined) rates.push(`${count(g.tokensPerS)} output tokens/s`);
+  if (g.cachedShare !== undefined) rates.push(`${formatShare(g.cachedShare)} of prompt tokens from the prefix cache`);
+  return [...(counts.length > 0 ? [`Tokens: ${counts.join(' · ')}`] : []), ...(rates.length > 0 ? [rates.join(' · ')] : [])];
+}
 
 /** Milliseconds with precision that suits their size: 0.42, 12.3, 1,234. */
 export function formatMs(ms: number): string {
@@ -41,6 +54,26 @@ export function formatWindow(startNs: bigint, endNs: bigint): string {
   const endIso = isoTime(endNs).replace('T', ' ').replace(/\.\d+Z$/, '');
   const end = endIso.slice(0, 10) === start.slice(0, 10) ? endIso.slice(11) : endIso;
   return `${start} → ${end} UTC (${formatDuration(Number(endNs - startNs) / 1e9)})`;
+}
+
+/**
+ * The window line's text: wall-clock dates, or only the length when the times come from a
+ * monotonic clock (Triton's trace file), which would otherwise print as a 1970 date.
+ */
+export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean): string {
+  if (!monotonic) return formatWindow(startNs, endNs);
+  const ms = Number(endNs - startNs) / 1e6;
+  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in the input)`;
+}
+
+/** Requests per second, or why there is none: a rate needs at least two requests. */
+export function formatRate(requests: number, rps: number): string {
+  return requests >= 2 ? `${rps.toFixed(1)} req/s` : 'no rate from one request';
+}
+
+/** "Triton trace file 2.x (3 requests), vLLM … (2 requests)". */
+export function formatConventions(uses: readonly { readonly label: string; readonly requests: number }[]): string {
+  return uses.map((u) => `${u.label} (${formatCount(u.requests)} request${u.requests === 1 ? '' : 's'})`).join(', ');
 }
 
 /** Human name of an input format. */

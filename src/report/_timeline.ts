@@ -3,7 +3,7 @@
  * Rows of the "latency and GPU over time" table, shared by the text and Markdown reports:
  * per time window the requests and e2e p50/p99 next to one GPU's state.
  */
-import type { TimelineWindow } from '../analyzer/timeline.js';
+import type { TimelineWindow } from '../model/analysis.js';
 import { formatMs, formatShare } from './_format.js';
 
 /** Column headers of the table. */

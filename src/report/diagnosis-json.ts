@@ -23,6 +23,8 @@ export interface JsonRecommendation {
 export interface JsonRuleOutcome {
   rule: string;
   fired: boolean;
+  /** Why the rule did not run: `insufficient-data` (validity gate) or `missing-input`; null when it ran. */
+  skipped: 'insufficient-data' | 'missing-input' | null;
   reason: string;
   inputs: Record<string, number | string | boolean | null>;
   thresholds: Record<string, number>;
@@ -67,6 +69,7 @@ function rule(o: RuleOutcome): JsonRuleOutcome {
   return {
     rule: o.rule,
     fired: o.fired,
+    skipped: o.skipped ?? null,
     reason: o.reason,
     inputs: Object.fromEntries(Object.entries(o.inputs).map(([k, v]) => [k, finite(v)])),
     thresholds: { ...o.thresholds },

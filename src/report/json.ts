@@ -5,11 +5,11 @@
  * nanoseconds alongside as decimal strings. New fields may be added; existing ones keep their
  * meaning within schema version 1.
  */
-import type { AnalysisResult, ModelAnalysis } from '../analyzer/index.js';
-import type { OperationTime } from '../analyzer/generic.js';
+import { monotonicClock } from '../analyzer/index.js';
+import type { AnalysisResult, ModelAnalysis, OperationTime } from '../model/analysis.js';
 import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
-import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isoTime } from './_format.js';
 import { prometheusJson } from './prometheus.js';
@@ -58,13 +58,38 @@ export interface JsonPhase extends JsonPercentiles {
   present: number;
 }
 
+/** A count distribution (tokens per request) in the JSON report. */
+export interface JsonCounts {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+/** Generation metrics (docs/conventions.md, "Generation") in the JSON report. */
+export interface JsonGeneration {
+  /** Requests that generated tokens (a first token or an output count). */
+  requests: number;
+  ttft: JsonPercentiles | null;
+  tpot: JsonPercentiles | null;
+  tokens_in: JsonCounts | null;
+  tokens_out: JsonCounts | null;
+  tokens_cached: JsonCounts | null;
+  /** Σ cached prompt tokens ÷ Σ prompt tokens. */
+  cached_share: number | null;
+  /** Σ output tokens ÷ window seconds. */
+  tokens_per_s: number | null;
+}
+
 /** One model in the JSON report. */
 export interface JsonModel {
   model: string;
   services: string[];
   requests: number;
   errors: number;
-  throughput_rps: number;
+  /** Null with fewer than two requests. */
+  throughput_rps: number | null;
   window: JsonWindow;
   runtime: string | null;
   runtime_provider: string | null;
@@ -74,13 +99,18 @@ export interface JsonModel {
   e2e: JsonPercentiles;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number;
+  /** Null when no request of the model generated tokens. */
+  generation: JsonGeneration | null;
   diagnosis: JsonDiagnosis | null;
 }
 
 /** A time window. */
 export interface JsonWindow {
-  start: string;
-  end: string;
+  /** ISO 8601; null when the times come from a monotonic clock (no wall-clock meaning). */
+  start: string | null;
+  end: string | null;
+  /** `epoch`, or `monotonic` for sources such as Triton's trace file. */
+  clock: 'epoch' | 'monotonic';
   start_unix_nano: string;
   end_unix_nano: string;
   duration_s: number;
@@ -105,16 +135,21 @@ export interface JsonReport {
   traces: number;
   requests: number;
   window: JsonWindow | null;
+  /** Null with fewer than two requests (one request has no rate). */
   throughput_rps: number | null;
+  /** Inference-server conventions the input was read as; empty for our own convention. */
+  conventions: { id: string; label: string; requests: number; clock: 'epoch' | 'monotonic'; unseen: string[] }[];
   e2e: JsonPercentiles | null;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number | null;
+  /** Over all analysed requests; null when none generated tokens. */
+  generation: JsonGeneration | null;
   models: JsonModel[];
   /** The diagnosis of the model with the most requests (every model's is under `models[]`). */
   diagnosis: JsonDiagnosis | null;
   generic: { traces: number; spans: number; root_ms: number; by_critical_path: JsonOperation[]; by_self_time: JsonOperation[] } | null;
   assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; unattached_phase_spans: number; clock_skew_requests: number };
-  warnings: { file: string | null; location: string | null; message: string; count: number }[];
+  warnings: { code: string; file: string | null; location: string | null; message: string; count: number }[];
   /** e2e latency next to each GPU's state per time window; empty without GPU samples. */
   timeline: JsonTimelineWindow[];
   /** The engine, sources, replicas and queries when the input was Prometheus (`analyze --prometheus`); absent for files. */
@@ -124,6 +159,7 @@ export interface JsonReport {
 /** Builds the JSON report object. */
 export function toJsonReport(result: AnalysisResult): JsonReport {
   const overall = result.overall;
+  const clock = monotonicClock(result.conventions) ? 'monotonic' : 'epoch';
   const first = result.models[0];
   return {
     schema: JSON_SCHEMA_ID,
@@ -131,12 +167,14 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     spans: result.spans,
     traces: result.traces,
     requests: result.requests,
-    window: result.window ? window(result.window.startNs, result.window.endNs) : null,
-    throughput_rps: overall ? round(overall.throughputRps) : null,
+    window: result.window ? window(result.window.startNs, result.window.endNs, clock) : null,
+    throughput_rps: overall && result.requests >= 2 ? round(overall.throughputRps) : null,
+    conventions: result.conventions.map((c) => ({ id: c.id, label: c.label, requests: c.requests, clock: c.clock, unseen: [...c.unseen] })),
     e2e: overall ? percentiles(overall.e2e) : null,
     phases: overall ? phases(overall) : {},
     coverage: overall ? round(overall.coverage) : null,
-    models: result.models.map(model),
+    generation: overall ? generation(overall) : null,
+    models: result.models.map((m) => model(m, clock)),
     diagnosis: first?.diagnosis ? diagnosisToJson(first.diagnosis) : null,
     generic: result.generic
       ? {
@@ -157,7 +195,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
       unattached_phase_spans: result.assembly.unattachedPhaseSpans,
       clock_skew_requests: result.assembly.clockSkewRequests,
     },
-    warnings: result.warnings.map((w) => ({ file: w.file ?? null, location: w.location ?? null, message: w.message, count: w.count })),
+    warnings: result.warnings.map((w) => ({ code: w.code, file: w.file ?? null, location: w.location ?? null, message: w.message, count: w.count })),
     timeline: result.timeline.map((w) => ({
       start: new Date(w.startMs).toISOString(),
       end: new Date(w.endMs).toISOString(),
@@ -187,15 +225,15 @@ export function renderJson(result: AnalysisResult): string {
   return JSON.stringify(result.prometheus ? { ...report, prometheus: prometheusJson(result.prometheus) } : report, null, 2) + '\n';
 }
 
-function model(m: ModelAnalysis): JsonModel {
+function model(m: ModelAnalysis, clock: 'epoch' | 'monotonic'): JsonModel {
   const s = m.summary;
   return {
     model: s.model,
     services: [...s.services],
     requests: s.requests,
     errors: s.errors,
-    throughput_rps: round(s.throughputRps),
-    window: window(s.windowStartNs, s.windowEndNs),
+    throughput_rps: s.requests >= 2 ? round(s.throughputRps) : null,
+    window: window(s.windowStartNs, s.windowEndNs, clock),
     runtime: s.runtime ?? null,
     runtime_provider: s.runtimeProvider ?? null,
     precision: s.precision ?? null,
@@ -204,6 +242,7 @@ function model(m: ModelAnalysis): JsonModel {
     e2e: percentiles(s.e2e),
     phases: phases(s),
     coverage: round(s.coverage),
+    generation: generation(s),
     diagnosis: m.diagnosis ? diagnosisToJson(m.diagnosis) : null,
   };
 }
@@ -216,12 +255,29 @@ function phases(s: ModelSummary): Partial<Record<PhaseOrOther, JsonPhase>> {
   return out;
 }
 
+function generation(s: ModelSummary): JsonGeneration | null {
+  const g = s.generation;
+  if (g === undefined) return null;
+  const counts = (c: CountPercentiles | undefined): JsonCounts | null => (c === undefined ? null : { count: c.count, mean: round(c.mean), p50: round(c.p50), p95: round(c.p95), max: round(c.max) });
+  return {
+    requests: g.requests,
+    ttft: g.ttft ? percentiles(g.ttft) : null,
+    tpot: g.tpot ? percentiles(g.tpot) : null,
+    tokens_in: counts(g.tokensIn),
+    tokens_out: counts(g.tokensOut),
+    tokens_cached: counts(g.tokensCached),
+    cached_share: g.cachedShare === undefined ? null : round(g.cachedShare),
+    tokens_per_s: g.tokensPerS === undefined ? null : round(g.tokensPerS),
+  };
+}
+
 function percentiles(p: Percentiles): JsonPercentiles {
   return { count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
 }
 
-function window(startNs: bigint, endNs: bigint): JsonWindow {
-  return { start: isoTime(startNs), end: isoTime(endNs), start_unix_nano: startNs.toString(), end_unix_nano: endNs.toString(), duration_s: round(Number(endNs - startNs) / 1e9) };
+function window(startNs: bigint, endNs: bigint, clock: 'epoch' | 'monotonic'): JsonWindow {
+  const epoch = clock === 'epoch';
+  return { start: epoch ? isoTime(startNs) : null, end: epoch ? isoTime(endNs) : null, clock, start_unix_nano: startNs.toString(), end_unix_nano: endNs.toString(), duration_s: round(Number(endNs - startNs) / 1e9) };
 }
 
 function operation(o: OperationTime): JsonOperation {

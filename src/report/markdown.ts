@@ -3,12 +3,12 @@
  * The `--markdown` output, for pasting into an incident ticket: a summary line, the diagnosis
  * headline, and per model a phase table in GitHub-flavoured Markdown.
  */
-import type { AnalysisResult } from '../analyzer/index.js';
-import type { OperationTime } from '../analyzer/generic.js';
+import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { formatCount, formatMs, formatName, formatShare, formatWindow } from './_format.js';
+import { formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatWindowFor } from './_format.js';
+import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 import { prometheusMarkdown } from './prometheus.js';
@@ -16,9 +16,10 @@ import { prometheusMarkdown } from './prometheus.js';
 /** Renders the analysis as Markdown (ends with a newline). */
 export function renderMarkdown(result: AnalysisResult): string {
   const out: string[] = ['## Inference latency report (latency-doctor)', ''];
-  const window = result.window ? ` over ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
+  const window = result.window ? ` over ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
   const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} spans`;
   out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
+  if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
 
   // ── Diagnosis slot: one headline per diagnosed model. ──
   for (const m of result.models) {
@@ -57,7 +58,7 @@ function modelSection(s: ModelSummary): string[] {
   const lines = [
     `### Model \`${s.model.replace(/`/g, "'")}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
     '',
-    `${formatCount(s.requests)} requests, ${s.throughputRps.toFixed(1)} req/s, ${formatCount(s.errors)} errors; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
+    `${formatCount(s.requests)} requests, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} errors; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
     '',
     '| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |',
     '|---|---:|---:|---:|---:|---:|',
@@ -68,6 +69,13 @@ function modelSection(s: ModelSummary): string[] {
     lines.push(`| ${p} | ${formatMs(ps.p50Ms)} | ${formatMs(ps.p95Ms)} | ${formatMs(ps.p99Ms)} | ${formatMs(ps.maxMs)} | ${formatShare(ps.share)} |`);
   }
   lines.push(`| **end-to-end** | **${formatMs(s.e2e.p50Ms)}** | **${formatMs(s.e2e.p95Ms)}** | **${formatMs(s.e2e.p99Ms)}** | **${formatMs(s.e2e.maxMs)}** | 100% |`);
+  const g = s.generation;
+  if (g) {
+    if (g.ttft) lines.push(`| time to first token (TTFT) | ${formatMs(g.ttft.p50Ms)} | ${formatMs(g.ttft.p95Ms)} | ${formatMs(g.ttft.p99Ms)} | ${formatMs(g.ttft.maxMs)} | |`);
+    if (g.tpot) lines.push(`| time per output token (TPOT) | ${formatMs(g.tpot.p50Ms)} | ${formatMs(g.tpot.p95Ms)} | ${formatMs(g.tpot.p99Ms)} | ${formatMs(g.tpot.maxMs)} | |`);
+    const tokens = formatTokens(g);
+    if (tokens.length > 0) lines.push('', `${tokens.join('; ')}.`);
+  }
   return lines;
 }
 

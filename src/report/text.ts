@@ -6,12 +6,12 @@
  * Fits 80 columns; colour only when the caller says the output is a terminal.
  */
 import pc from 'picocolors';
-import type { AnalysisResult } from '../analyzer/index.js';
-import type { GenericReport, OperationTime } from '../analyzer/generic.js';
+import type { AnalysisResult, GenericReport, OperationTime } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatCount, formatMs, formatName, formatShare, formatWindow, truncate } from './_format.js';
+import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatWindowFor, truncate } from './_format.js';
+import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 import { prometheusExplainText, prometheusHeadline, prometheusModelText } from './prometheus.js';
@@ -39,8 +39,9 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const fileCount = result.files.length;
   const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
   out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
+  if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}`);
   if (result.window && result.overall) {
-    out.push(`Window  ${formatWindow(result.window.startNs, result.window.endNs)}, ${result.overall.throughputRps.toFixed(1)} req/s`);
+    out.push(`Window  ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`);
   }
 
   // First screen: per model the verdict and the phase table; the evidence and next step follow.
@@ -95,7 +96,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
 function modelSection(s: ModelSummary, c: Colors): string[] {
   const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
   const title = `${c.bold(`Model ${s.model}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
-  const counts = `${formatCount(s.requests)} requests, ${s.throughputRps.toFixed(1)} req/s, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}`;
+  const counts = `${formatCount(s.requests)} request${s.requests === 1 ? '' : 's'}, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}`;
   const lines = [title, `  ${counts}`];
   const header = `  ${'Phase'.padEnd(NAME_WIDTH)}${['p50 ms', 'p95 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(NUM_WIDTH)).join('')}  ${'share of e2e'}`;
   lines.push(c.dim(header));
@@ -108,6 +109,13 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     lines.push(p === largest && ps.share >= 0.25 ? c.bold(c.yellow(line)) : p === OTHER ? c.dim(line) : line);
   }
   lines.push(`  ${c.bold('end-to-end'.padEnd(NAME_WIDTH))}${numbers(s.e2e)}  ${'mean'.padStart(6)} ${formatMs(s.e2e.meanMs)} ms`);
+  const g = s.generation;
+  if (g) {
+    // Generation rows in the same columns: time to first token and per output token.
+    if (g.ttft) lines.push(`  ${'first token'.padEnd(NAME_WIDTH)}${numbers(g.ttft)}  ${'TTFT'.padStart(6)}`);
+    if (g.tpot) lines.push(`  ${'per token'.padEnd(NAME_WIDTH)}${numbers(g.tpot)}  ${'TPOT'.padStart(6)}`);
+    for (const line of formatTokens(g)) lines.push(`  ${line}`);
+  }
   const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
   lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
   return lines;

@@ -7,12 +7,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { GpuSample, HostState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import { DEFAULT_PERIOD_MS } from './defaults.js';
 import type { GpuInventoryItem, HostProbe } from './host-probe.js';
 import type { FailureKind, GpuProbe, ProbePass } from './probe.js';
 
 /** Collector options. */
 export interface CollectorOptions {
-  /** Sampling period in ms. Default 1000. */
+  /** Sampling period in ms. Default DEFAULT_PERIOD_MS. */
   readonly periodMs?: number;
   /** A sample older than this is stale. Default 3 × period (at least 3 s). */
   readonly staleAfterMs?: number;
@@ -77,7 +78,7 @@ export class Collector {
     private readonly hostProbe: HostProbe,
     options: CollectorOptions = {},
   ) {
-    this.periodMs = options.periodMs ?? 1000;
+    this.periodMs = options.periodMs ?? DEFAULT_PERIOD_MS;
     this.hostPeriodMs = options.hostPeriodMs ?? Math.max(this.periodMs, 5000);
     this.staleAfterMs = options.staleAfterMs ?? Math.max(3 * this.periodMs, 3000);
     this.keep = options.keepSamples ?? 600;
@@ -105,11 +106,16 @@ export class Collector {
         if (code !== null) this.lastExitCode = code;
       },
       unavailable: (message) => {
-        this.mode = 'host-only';
         this.warnOnce(message);
-        void this.hostProbe.gpuInventory().then((items) => {
-          this.inventory = items;
-        });
+        // The probe keeps looking for nvidia-smi; the inventory is read once, on the switch.
+        if (this.mode === 'host-only') return;
+        this.mode = 'host-only';
+        this.hostProbe.gpuInventory().then(
+          (items) => {
+            this.inventory = items;
+          },
+          () => undefined,
+        );
       },
       warning: (message) => this.warnOnce(message),
       secondary: (durationS) => {

@@ -2,11 +2,25 @@
  * @module sidecar
  * The GPU sidecar: poll (nvidia-smi, host) → decode → serve (Prometheus /metrics, /healthz, /samples).
  */
-export { startSidecar, SidecarError, DEFAULT_SIDECAR_PORT } from './sidecar.js';
+export { startSidecar, SidecarError } from './sidecar.js';
+export {
+  DEFAULT_SIDECAR_PORT,
+  DEFAULT_PERIOD_MS,
+  DEFAULT_XML_PERIOD_MS,
+  DEFAULT_STATIC_PERIOD_MS,
+  DEFAULT_STARTUP_ALLOWANCE_MS,
+  DEFAULT_OTLP_INTERVAL_MS,
+  DEFAULT_BACKOFF_MIN_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_REDISCOVER_MIN_MS,
+  DEFAULT_REDISCOVER_MAX_MS,
+} from './defaults.js';
 export type { SidecarOptions, RunningSidecar } from './sidecar.js';
 export { Collector } from './collector.js';
 export type { CollectorOptions, CollectorSnapshot, CollectorMode } from './collector.js';
-export { NvidiaSmiProbe } from './nvidia-smi-probe.js';
+export { NvidiaSmiProbe, classifyFailure } from './nvidia-smi-probe.js';
+export { runOneShot, spawnLineStream, terminateGroup, signalGroup, LineSplitter } from './supervised-child.js';
+export type { OneShotResult, OneShotOptions, SplitLines, StreamHandlers } from './supervised-child.js';
 export type { NvidiaSmiProbeOptions } from './nvidia-smi-probe.js';
 export { HostProbe, readCpuTemperature } from './host-probe.js';
 export type { GpuInventoryItem } from './host-probe.js';
@@ -19,7 +33,7 @@ export { startOtlpExport } from './otlp-export.js';
 export type { OtlpExportOptions, OtlpExport } from './otlp-export.js';
 export { parseXmlReport, XmlReportError } from './xml-report.js';
 export type { XmlReport } from './xml-report.js';
-export { parseHelpQueryGpu, planQuery, decodeQueryRow, QueryPlanError } from './query-fields.js';
+export { parseHelpQueryGpu, planQuery, decodeQueryRow, latestRowPerGpu, QueryPlanError } from './query-fields.js';
 export type { QueryPlan, QueryRow, RowResult, RowProblem } from './query-fields.js';
 export { CLOCK_EVENT_BITS, THROTTLE_REASONS, THERMAL_REASONS, POWER_REASONS, decodeClockEventMask, encodeClockEventMask, maskToNumber } from './clock-events.js';
 export type { DecodedClockEvents } from './clock-events.js';

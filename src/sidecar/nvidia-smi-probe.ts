@@ -1,21 +1,37 @@
 /**
  * @module sidecar/nvidia-smi-probe
- * Polls NVIDIA GPUs through one long-lived `nvidia-smi --query-gpu=… -lms PERIOD` child read
- * line by line (a spawn per poll re-initialises the driver and can hold the GPU at P0: reference
- * §2.4), plus a slow `-q -x` query for thresholds, MIG instances, ECC and persistence mode.
- * Fields are discovered once from `--help-query-gpu`. A watchdog kills a silent child's process
- * group and restarts it with exponential backoff. Nothing here blocks the event loop.
+ * The nvidia-smi query protocol: fields discovered from `--help-query-gpu`, one long-lived
+ * `nvidia-smi --query-gpu=… -lms PERIOD` child read line by line (a spawn per poll re-initialises
+ * the driver and can hold the GPU at P0: NVIDIA's nvidia-smi documentation recommends the loop
+ * flags for monitoring), a slow one-shot identity query and a slow `-q -x` query for thresholds,
+ * MIG instances, ECC and persistence mode, at most one of the two in flight. Children are
+ * supervised by sidecar/supervised-child (process groups, bounded output); the stream's rows
+ * become passes in sidecar/pass-assembler. A watchdog restarts a
+ * silent stream with exponential backoff; a missing nvidia-smi is looked for again with backoff.
+ * Nothing here blocks the event loop or throws into the collector.
  */
-import { execFile, spawn, type ChildProcess, type ExecFileException } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import { checkGpuRanges } from '../model/gpu-ranges.js';
 import type { GpuState } from '../model/gpu.js';
+import {
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_BACKOFF_MIN_MS,
+  DEFAULT_PERIOD_MS,
+  DEFAULT_REDISCOVER_MAX_MS,
+  DEFAULT_REDISCOVER_MIN_MS,
+  DEFAULT_STARTUP_ALLOWANCE_MS,
+  DEFAULT_STATIC_PERIOD_MS,
+  DEFAULT_XML_PERIOD_MS,
+} from './defaults.js';
 import type { FailureKind, GpuProbe, ProbeEvents } from './probe.js';
+import { PassAssembler } from './pass-assembler.js';
 import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError, type QueryPlan } from './query-fields.js';
+import { runOneShot, spawnLineStream, terminateGroup, type OneShotResult } from './supervised-child.js';
 import { parseXmlReport, XmlReportError } from './xml-report.js';
 
 /** Options of the nvidia-smi probe. */
 export interface NvidiaSmiProbeOptions {
-  /** Sampling period in ms (`-lms`). Default 1000. */
+  /** Sampling period in ms (`-lms`). Default DEFAULT_PERIOD_MS. */
   readonly periodMs?: number;
   /** Executable, looked up on PATH. Default `nvidia-smi`. */
   readonly command?: string;
@@ -23,47 +39,42 @@ export interface NvidiaSmiProbeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Timeout of `--help-query-gpu`. Default 15000 ms. */
   readonly helpTimeoutMs?: number;
-  /** Period of the slow `-q -x` query; 0 disables it. Default 30000 ms. */
+  /** Period of the slow `-q -x` query; 0 disables it. Default DEFAULT_XML_PERIOD_MS. */
   readonly xmlPeriodMs?: number;
-  /** Period of the one-shot query of identity, limits and modes (name, driver, max clocks, power limit, persistence, MIG mode). Default 30000 ms. */
+  /** Period of the one-shot query of identity, limits and modes (name, driver, max clocks, power limit, persistence, MIG mode). Default DEFAULT_STATIC_PERIOD_MS. */
   readonly staticPeriodMs?: number;
   /** Timeout of one static query; streaming starts after it either way. Default 5000 ms. */
   readonly staticTimeoutMs?: number;
   /** Timeout of one `-q -x` run. Default 20000 ms. */
   readonly xmlTimeoutMs?: number;
-  /** Extra allowance for the first row of a fresh child (multi-GPU hosts take 5–10 s, netdata docs). Default 10000 ms. */
+  /** Extra allowance for the first row of a fresh child. Default DEFAULT_STARTUP_ALLOWANCE_MS. */
   readonly startupAllowanceMs?: number;
-  /** First restart delay; doubles per consecutive failure. Default 1000 ms. */
+  /** First restart delay; doubles per consecutive failure. Default DEFAULT_BACKOFF_MIN_MS. */
   readonly backoffMinMs?: number;
-  /** Restart delay cap. Default 30000 ms. */
+  /** Restart delay cap. Default DEFAULT_BACKOFF_MAX_MS. */
   readonly backoffMaxMs?: number;
+  /** First re-check after nvidia-smi was not found; doubles per miss. Default DEFAULT_REDISCOVER_MIN_MS. */
+  readonly rediscoverMinMs?: number;
+  /** Re-check interval cap. Default DEFAULT_REDISCOVER_MAX_MS. */
+  readonly rediscoverMaxMs?: number;
   /** SIGTERM → SIGKILL grace when killing a child. Default 2000 ms (NGE's WaitDelay). */
   readonly killGraceMs?: number;
 }
 
 // `-q -x` is 35–109 KB per GPU (<supported_clocks>); 8 GPUs approach exec's 1 MiB default.
-const XML_MAX_BUFFER = 16 * 1024 * 1024;
+const XML_MAX_BYTES = 16 * 1024 * 1024;
+// A real `--query-gpu` row is under 1 KB; a longer line is garbage, dropped without being held.
+const MAX_LINE_CHARS = 8192;
 
 const GPU_LOST = /GPU is lost|fallen off the bus|Unable to determine the device handle|GPU requires reset/i;
 const NVML_ERROR = /NVML|libnvidia-ml|driver\/library version|No devices were found|couldn't communicate with the NVIDIA driver/i;
 
-interface RunResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-  readonly error?: ExecFileException;
-}
-
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, children: Set<ChildProcess>): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: XML_MAX_BUFFER, windowsHide: true }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve(error === null ? { stdout, stderr, code } : { stdout, stderr, code, error });
-    });
-    // Tracked so stop() can end one-shot queries still in flight.
-    children.add(child);
-    child.once('close', () => children.delete(child));
-  });
+/** The failure kind of an nvidia-smi message: a timeout, a lost GPU or an NVML error when it says so, else `fallback`. */
+export function classifyFailure(text: string, timedOut: boolean, fallback: FailureKind): FailureKind {
+  if (timedOut) return 'timeout';
+  if (GPU_LOST.test(text)) return 'gpu_lost';
+  if (NVML_ERROR.test(text)) return 'nvml';
+  return fallback;
 }
 
 function firstLines(text: string, max = 2): string {
@@ -75,8 +86,17 @@ function firstLines(text: string, max = 2): string {
     .join(' / ');
 }
 
+function whyFailed(result: OneShotResult, timeoutMs: number): string {
+  if (result.timedOut) return `timed out after ${timeoutMs} ms`;
+  return firstLines(result.stdout) || firstLines(result.stderr) || result.error || `exit ${String(result.code)}`;
+}
+
 /** Per-GPU facts only `-q -x` gives, merged into every pass. */
 type XmlExtras = Pick<GpuState, 'slowdownTemperatureC' | 'shutdownTemperatureC' | 'migInstances' | 'migMode' | 'eccErrorsCorrected' | 'eccErrorsUncorrected' | 'persistenceMode'>;
+type SlowQuery = 'identity' | 'xml';
+const SLOW_QUERY_NAMES: Readonly<Record<SlowQuery, string>> = { identity: 'identity query', xml: '-q -x query' };
+
+const XML_EXTRA_KEYS = ['slowdownTemperatureC', 'shutdownTemperatureC', 'migInstances', 'migMode', 'eccErrorsCorrected', 'eccErrorsUncorrected', 'persistenceMode'] as const;
 
 /** The nvidia-smi probe. */
 export class NvidiaSmiProbe implements GpuProbe {
@@ -91,6 +111,8 @@ export class NvidiaSmiProbe implements GpuProbe {
   private readonly startupAllowanceMs: number;
   private readonly backoffMinMs: number;
   private readonly backoffMaxMs: number;
+  private readonly rediscoverMinMs: number;
+  private readonly rediscoverMaxMs: number;
   private readonly killGraceMs: number;
 
   private events: ProbeEvents | undefined;
@@ -98,35 +120,35 @@ export class NvidiaSmiProbe implements GpuProbe {
   private plan: QueryPlan | undefined;
   private child: ChildProcess | undefined;
   private childStartedAt = 0;
-  private lastRowAt = 0;
-  private rowsFromChild = 0;
+  /** The current child's rows → passes. */
+  private assembler: PassAssembler | undefined;
   private consecutiveFailures = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private missingChecks = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private watchdog: NodeJS.Timeout | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private xmlTimer: NodeJS.Timeout | undefined;
-  private staticTimer: NodeJS.Timeout | undefined;
   private readonly staticExtras = new Map<string, GpuState>();
-  private xmlRunning = false;
-  private pass = new Map<string, GpuState>();
-  private passStartedAt = 0;
+  /** The one slow query (identity or `-q -x`) allowed in flight next to the stream, and those waiting for it. */
+  private slowQuery: SlowQuery | undefined;
+  private readonly slowQueue: SlowQuery[] = [];
   private gpuCount: number | undefined;
   private readonly xmlExtras = new Map<string, XmlExtras>();
   private persistenceWarned = false;
-  private readonly exits = new Set<ChildProcess>();
+  private readonly children = new Set<ChildProcess>();
 
   constructor(options: NvidiaSmiProbeOptions = {}) {
-    this.periodMs = Math.max(50, options.periodMs ?? 1000);
+    this.periodMs = Math.max(50, options.periodMs ?? DEFAULT_PERIOD_MS);
     this.command = options.command ?? 'nvidia-smi';
     this.env = options.env ?? process.env;
     this.helpTimeoutMs = options.helpTimeoutMs ?? 15_000;
-    this.xmlPeriodMs = options.xmlPeriodMs ?? 30_000;
+    this.xmlPeriodMs = options.xmlPeriodMs ?? DEFAULT_XML_PERIOD_MS;
     this.xmlTimeoutMs = options.xmlTimeoutMs ?? 20_000;
-    this.staticPeriodMs = options.staticPeriodMs ?? 30_000;
+    this.staticPeriodMs = options.staticPeriodMs ?? DEFAULT_STATIC_PERIOD_MS;
     this.staticTimeoutMs = options.staticTimeoutMs ?? 5000;
-    this.startupAllowanceMs = options.startupAllowanceMs ?? 10_000;
-    this.backoffMinMs = options.backoffMinMs ?? 1000;
-    this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    this.startupAllowanceMs = options.startupAllowanceMs ?? DEFAULT_STARTUP_ALLOWANCE_MS;
+    this.backoffMinMs = options.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
+    this.backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+    this.rediscoverMinMs = options.rediscoverMinMs ?? DEFAULT_REDISCOVER_MIN_MS;
+    this.rediscoverMaxMs = options.rediscoverMaxMs ?? DEFAULT_REDISCOVER_MAX_MS;
     this.killGraceMs = options.killGraceMs ?? 2000;
   }
 
@@ -137,24 +159,39 @@ export class NvidiaSmiProbe implements GpuProbe {
 
   start(events: ProbeEvents): void {
     this.events = events;
-    void this.discover();
+    this.runTask(() => this.discover(), 'discovery');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [this.restartTimer, this.watchdog, this.flushTimer, this.xmlTimer, this.staticTimer]) if (timer !== undefined) clearTimeout(timer);
+    for (const timer of [...this.timers, this.watchdog]) if (timer !== undefined) clearTimeout(timer);
+    this.timers.clear();
+    this.assembler?.cancel();
     this.child = undefined;
-    for (const child of this.exits) this.kill(child);
-    await Promise.all(
-      [...this.exits].map(
-        (c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('close', () => resolve()))),
-      ),
-    );
+    await Promise.all([...this.children].map((child) => terminateGroup(child, this.killGraceMs)));
   }
 
   private emit(): ProbeEvents {
     if (this.events === undefined) throw new Error('probe not started');
     return this.events;
+  }
+
+  /** Runs an async step so that a bug in it becomes a counted failure, never an unhandled rejection. */
+  private runTask(task: () => Promise<void>, kind: FailureKind): void {
+    task().catch((error: unknown) => {
+      if (this.stopped || this.events === undefined) return;
+      this.events.failure(kind, `internal error in the nvidia-smi probe: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  private later(delayMs: number, task: () => Promise<void> | void, kind: FailureKind): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.runTask(async () => task(), kind);
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private backoff(): number {
@@ -165,17 +202,22 @@ export class NvidiaSmiProbe implements GpuProbe {
 
   private async discover(): Promise<void> {
     if (this.stopped) return;
-    const result = await run(this.command, ['--help-query-gpu'], this.env, this.helpTimeoutMs, this.exits);
+    const result = await runOneShot(this.command, ['--help-query-gpu'], { env: this.env, timeoutMs: this.helpTimeoutMs, maxBytes: XML_MAX_BYTES, children: this.children });
     if (this.stopped) return;
-    if (result.error?.code === 'ENOENT') {
-      this.emit().unavailable(`${this.command} not found${this.command.includes('/') ? '' : ' on PATH'}: no NVIDIA driver tools here; serving host metrics only`);
+    if (result.notFound) {
+      this.emit().unavailable(`${this.command} not found${this.command.includes('/') ? '' : ' on PATH'}: no NVIDIA driver tools here; serving host metrics only (looking again with backoff)`);
+      // The driver tools may appear later (driver installed, container restarted with the toolkit).
+      const delay = Math.min(this.rediscoverMaxMs, this.rediscoverMinMs * 2 ** Math.min(this.missingChecks, 16));
+      this.missingChecks += 1;
+      this.later(delay, () => this.discover(), 'discovery');
       return;
     }
+    this.missingChecks = 0;
     if (result.code !== 0) {
-      const why = result.error?.killed === true ? `timed out after ${this.helpTimeoutMs} ms` : firstLines(result.stdout) || firstLines(result.stderr) || result.error?.message || 'failed';
-      this.emit().failure(result.error?.killed === true ? 'timeout' : NVML_ERROR.test(why) ? 'nvml' : 'discovery', `${this.command} --help-query-gpu: ${why}`);
-      if (typeof result.code === 'number') this.emit().exit(result.code);
-      this.restartTimer = setTimeout(() => void this.discover(), this.backoff());
+      const why = whyFailed(result, this.helpTimeoutMs);
+      this.emit().failure(classifyFailure(why, result.timedOut, 'discovery'), `${this.command} --help-query-gpu: ${why}`);
+      if (result.code !== null) this.emit().exit(result.code);
+      this.later(this.backoff(), () => this.discover(), 'discovery');
       return;
     }
     try {
@@ -183,112 +225,96 @@ export class NvidiaSmiProbe implements GpuProbe {
     } catch (error) {
       if (!(error instanceof QueryPlanError)) throw error;
       this.emit().failure('discovery', error.message);
-      this.restartTimer = setTimeout(() => void this.discover(), this.backoff());
+      this.later(this.backoff(), () => this.discover(), 'discovery');
       return;
     }
     // Identity first, so the first passes already carry names, limits and the GPU count.
     await this.queryStatic();
     if (this.stopped) return;
     this.spawnStream();
-    this.watchdog = setInterval(() => this.checkSilence(), Math.min(this.periodMs, 1000));
+    this.watchdog = setInterval(() => this.runTask(async () => this.checkSilence(), 'timeout'), Math.min(this.periodMs, 1000));
     this.watchdog.unref();
-    if (this.xmlPeriodMs > 0) this.scheduleXml(0);
+    if (this.xmlPeriodMs > 0) this.later(0, () => this.queryXml(), 'xml');
   }
 
   private spawnStream(): void {
     if (this.stopped || this.plan === undefined) return;
     const args = [`--query-gpu=${this.plan.fields.join(',')}`, '--format=csv,noheader,nounits', '-lms', String(this.periodMs)];
-    let child: ChildProcess;
-    try {
-      // detached: the child leads its own process group, so a wedged nvidia-smi can be killed as a group.
-      child = spawn(this.command, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, windowsHide: true });
-    } catch (error) {
-      this.emit().failure('spawn', `${this.command}: ${(error as Error).message}`);
+    const reported = new Set<FailureKind>();
+    const messages: string[] = [];
+    const problem = (kind: FailureKind, message: string): void => {
+      if (messages.length < 5) messages.push(message);
+      // NVML / lost-GPU texts often span lines; count each kind once per child.
+      if ((kind === 'nvml' || kind === 'gpu_lost') && reported.has(kind)) return;
+      reported.add(kind);
+      this.emit().failure(kind, message);
+    };
+    const assembler = new PassAssembler(this.plan.fields, this.periodMs, () => this.gpuCount, {
+      pass: (gpus, timeMs, durationS) => this.emitPass(gpus, timeMs, durationS),
+      problem: (line, rowProblem, detail) => {
+        const kind = classifyFailure(line, false, rowProblem);
+        problem(kind, kind === 'garbage' || kind === 'truncated' ? `unreadable nvidia-smi row (${detail})` : line);
+      },
+      count: (gpus) => {
+        this.gpuCount = gpus;
+      },
+      flood: () => this.emit().warning('nvidia-smi writes rows faster than its -lms period; only the newest row per GPU and period is read'),
+      fault: (error, kind) => this.emit().failure(kind, `internal error in the nvidia-smi probe: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    const spawned = spawnLineStream(this.command, args, this.env, MAX_LINE_CHARS, {
+      lines: (lines) => {
+        if (this.child === child) assembler.lines(lines);
+      },
+      overflow: (count) => {
+        for (let i = 0; i < count; i += 1) this.emit().failure('garbage', `unreadable nvidia-smi row (a line longer than ${MAX_LINE_CHARS} characters, dropped)`);
+      },
+      stderr: (line) => {
+        if (messages.length < 5) messages.push(line);
+      },
+      spawnError: (message) => this.emit().failure('spawn', `${this.command}: ${message}`),
+      close: (code, signal) => {
+        this.children.delete(child);
+        if (this.child !== child) return;
+        assembler.finish();
+        this.child = undefined;
+        if (this.stopped) return;
+        this.emit().exit(code);
+        const context = messages.filter(Boolean).join(' / ');
+        this.emit().failure('exit', `nvidia-smi exited (${code === null ? `signal ${signal ?? '?'}` : `code ${code}`})${context ? `: ${context}` : ''}`);
+        this.scheduleRestart();
+      },
+      fault: (error) => this.emit().failure('garbage', `nvidia-smi output handling failed: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    if (typeof spawned === 'string') {
+      this.emit().failure('spawn', `${this.command}: ${spawned}`);
       this.scheduleRestart();
       return;
     }
+    const child: ChildProcess = spawned;
     this.child = child;
-    this.exits.add(child);
+    this.children.add(child);
     this.childStartedAt = Date.now();
-    this.lastRowAt = 0;
-    this.rowsFromChild = 0;
-    this.pass = new Map();
-    const reported = new Set<FailureKind>();
-    const messages: string[] = [];
-    child.on('error', (error) => {
-      this.emit().failure('spawn', `${this.command}: ${error.message}`);
-    });
-    // stderr is drained (a full pipe would stall the child) and kept only as context for errors.
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      if (messages.length < 5) messages.push(firstLines(chunk, 1));
-    });
-    const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      if (this.child !== child) return;
-      this.onLine(line, (kind, message) => {
-        if (messages.length < 5) messages.push(message);
-        // NVML / lost-GPU texts often span lines; count each kind once per child.
-        if ((kind === 'nvml' || kind === 'gpu_lost') && reported.has(kind)) return;
-        reported.add(kind);
-        this.emit().failure(kind, message);
-      });
-    });
-    child.on('close', (code, signal) => {
-      this.exits.delete(child);
-      this.flushPass();
-      if (this.child !== child) return;
-      this.child = undefined;
-      if (this.stopped) return;
-      this.emit().exit(code);
-      const context = messages.filter(Boolean).join(' / ');
-      this.emit().failure('exit', `nvidia-smi exited (${code === null ? `signal ${signal ?? '?'}` : `code ${code}`})${context ? `: ${context}` : ''}`);
-      this.scheduleRestart();
-    });
+    this.assembler?.cancel();
+    this.assembler = assembler;
   }
 
   private scheduleRestart(): void {
-    if (this.stopped) return;
-    this.restartTimer = setTimeout(() => this.spawnStream(), this.backoff());
+    this.later(this.backoff(), () => this.spawnStream(), 'spawn');
   }
 
-  private onLine(line: string, problem: (kind: FailureKind, message: string) => void): void {
-    const trimmed = line.trim();
-    if (trimmed === '' || this.plan === undefined) return;
-    const result = decodeQueryRow(trimmed, this.plan.fields);
-    if (!result.ok) {
-      const kind: FailureKind = GPU_LOST.test(trimmed) ? 'gpu_lost' : NVML_ERROR.test(trimmed) ? 'nvml' : result.problem;
-      problem(kind, kind === 'garbage' || kind === 'truncated' ? `unreadable nvidia-smi row (${result.detail})` : trimmed);
-      return;
-    }
-    const now = Date.now();
-    this.lastRowAt = now;
-    this.rowsFromChild += 1;
-    const { gpu, count } = result.row;
-    if (count !== undefined) this.gpuCount = count;
-    if (this.pass.has(gpu.uuid)) this.flushPass();
-    if (this.pass.size === 0) this.passStartedAt = now;
-    this.pass.set(gpu.uuid, gpu);
-    if (this.gpuCount !== undefined && this.pass.size >= this.gpuCount) {
-      this.flushPass();
-    } else {
-      // Without `count`, a pass ends when its rows stop arriving.
-      if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-      this.flushTimer = setTimeout(() => this.flushPass(), Math.min(250, this.periodMs / 2));
-    }
-  }
-
-  private flushPass(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.pass.size === 0) return;
-    const gpus = [...this.pass.values()].map((gpu) => this.withExtras(gpu)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-    const durationS = (Date.now() - this.passStartedAt) / 1000;
-    const timeMs = this.passStartedAt;
-    this.pass = new Map();
+  /** A pass with identity and `-q -x` facts merged and impossible values dropped, sorted by index. */
+  private emitPass(raw: readonly GpuState[], timeMs: number, durationS: number): void {
+    const gpus = raw.map((gpu) => this.checked(this.withExtras(gpu))).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
     this.consecutiveFailures = 0;
     for (const gpu of gpus) this.checkPersistence(gpu);
     this.emit().pass({ timeMs, gpus, durationS });
+  }
+
+  /** Drops impossible values (counted as garbage) before anything serves or writes them. */
+  private checked(gpu: GpuState): GpuState {
+    const { gpu: clean, rejected } = checkGpuRanges(gpu);
+    if (rejected.length > 0) this.emit().failure('garbage', `out-of-range nvidia-smi values for ${gpu.uuid} dropped: ${rejected.join(', ')}`);
+    return clean;
   }
 
   private withExtras(gpu: GpuState): GpuState {
@@ -301,18 +327,38 @@ export class NvidiaSmiProbe implements GpuProbe {
     return merged as unknown as GpuState;
   }
 
+  /** Takes the slow-query slot, or queues `which` to run when the slot frees (and says so, once) and returns false. */
+  private claimSlowQuery(which: SlowQuery): boolean {
+    if (this.slowQuery === undefined) {
+      this.slowQuery = which;
+      return true;
+    }
+    if (!this.slowQueue.includes(which)) this.slowQueue.push(which);
+    this.emit().warning(`nvidia-smi ${SLOW_QUERY_NAMES[this.slowQuery]} still running; the ${SLOW_QUERY_NAMES[which]} waits for it (one slow query at a time)`);
+    return false;
+  }
+
+  /** Frees the slot and starts the first waiting query. */
+  private releaseSlowQuery(): void {
+    this.slowQuery = undefined;
+    const next = this.slowQueue.shift();
+    if (next === 'identity') this.later(0, () => this.queryStatic(), 'discovery');
+    else if (next === 'xml') this.later(0, () => this.queryXml(), 'xml');
+  }
+
   private async queryStatic(): Promise<void> {
     if (this.stopped || this.plan === undefined) return;
     const fields = this.plan.staticFields;
+    if (!this.claimSlowQuery('identity')) return;
     try {
-      const result = await run(this.command, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], this.env, this.staticTimeoutMs, this.exits);
+      const result = await runOneShot(this.command, [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits'], { env: this.env, timeoutMs: this.staticTimeoutMs, maxBytes: XML_MAX_BYTES, children: this.children });
       if (this.stopped) return;
       if (result.code !== 0) {
-        const why = result.error?.killed === true ? `timed out after ${this.staticTimeoutMs} ms` : firstLines(result.stdout) || firstLines(result.stderr) || `exit ${String(result.code)}`;
-        this.emit().failure(GPU_LOST.test(why) ? 'gpu_lost' : result.error?.killed === true ? 'timeout' : NVML_ERROR.test(why) ? 'nvml' : 'discovery', `nvidia-smi identity query: ${why}`);
+        const why = whyFailed(result, this.staticTimeoutMs);
+        this.emit().failure(classifyFailure(why, result.timedOut, 'discovery'), `nvidia-smi identity query: ${why}`);
         return;
       }
-      let rows = 0;
+      const seen = new Set<string>();
       for (const line of result.stdout.split(/\r?\n/)) {
         if (line.trim() === '') continue;
         const decoded = decodeQueryRow(line.trim(), fields);
@@ -320,17 +366,14 @@ export class NvidiaSmiProbe implements GpuProbe {
           this.emit().failure(decoded.problem, `unreadable nvidia-smi identity row (${decoded.detail})`);
           continue;
         }
-        rows += 1;
+        seen.add(decoded.row.gpu.uuid);
         this.staticExtras.set(decoded.row.gpu.uuid, decoded.row.gpu);
         this.checkPersistence(decoded.row.gpu);
       }
-      if (rows > 0) this.gpuCount = rows;
+      if (seen.size > 0) this.gpuCount = seen.size;
     } finally {
-      if (!this.stopped && this.staticPeriodMs > 0) {
-        if (this.staticTimer !== undefined) clearTimeout(this.staticTimer);
-        this.staticTimer = setTimeout(() => void this.queryStatic(), this.staticPeriodMs);
-        this.staticTimer.unref();
-      }
+      this.releaseSlowQuery();
+      if (this.staticPeriodMs > 0) this.later(this.staticPeriodMs, () => this.queryStatic(), 'discovery');
     }
   }
 
@@ -348,56 +391,34 @@ export class NvidiaSmiProbe implements GpuProbe {
     if (child === undefined || this.stopped) return;
     const now = Date.now();
     // Fire after 3 missed periods; a fresh child also gets the startup allowance.
-    const limit = Math.max(3 * this.periodMs, 2000) + (this.rowsFromChild === 0 ? this.startupAllowanceMs : 0);
-    const since = this.rowsFromChild === 0 ? this.childStartedAt : this.lastRowAt;
+    const rows = this.assembler?.rows ?? 0;
+    const limit = Math.max(3 * this.periodMs, 2000) + (rows === 0 ? this.startupAllowanceMs : 0);
+    const since = rows === 0 ? this.childStartedAt : (this.assembler?.lastRowAt ?? this.childStartedAt);
     if (now - since <= limit) return;
     this.emit().failure('timeout', `nvidia-smi silent for ${Math.round((now - since) / 1000)} s; killing and restarting it`);
     this.child = undefined;
-    this.kill(child);
-    this.flushPass();
+    void terminateGroup(child, this.killGraceMs);
+    this.assembler?.finish();
     this.scheduleRestart();
   }
 
-  private kill(child: ChildProcess): void {
-    const signalGroup = (signal: NodeJS.Signals): void => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // Not a group leader (one-shot queries are not detached), or already gone.
-        child.kill(signal);
-      }
-    };
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    signalGroup('SIGTERM');
-    const hard = setTimeout(() => signalGroup('SIGKILL'), this.killGraceMs);
-    child.once('close', () => clearTimeout(hard));
-  }
-
-  private scheduleXml(delayMs: number): void {
-    if (this.stopped) return;
-    this.xmlTimer = setTimeout(() => void this.queryXml(), delayMs);
-    this.xmlTimer.unref();
-  }
-
   private async queryXml(): Promise<void> {
-    if (this.stopped || this.xmlRunning) return;
-    this.xmlRunning = true;
+    if (this.stopped) return;
+    if (!this.claimSlowQuery('xml')) return;
     const started = Date.now();
     try {
-      const result = await run(this.command, ['-q', '-x'], this.env, this.xmlTimeoutMs, this.exits);
+      const result = await runOneShot(this.command, ['-q', '-x'], { env: this.env, timeoutMs: this.xmlTimeoutMs, maxBytes: XML_MAX_BYTES, children: this.children });
       if (this.stopped) return;
       this.emit().secondary((Date.now() - started) / 1000);
       if (result.code !== 0) {
-        const why = result.error?.killed === true ? `timed out after ${this.xmlTimeoutMs} ms` : firstLines(result.stdout) || firstLines(result.stderr) || `exit ${String(result.code)}`;
-        this.emit().failure(GPU_LOST.test(why) ? 'gpu_lost' : result.error?.killed === true ? 'timeout' : 'xml', `nvidia-smi -q -x: ${why}`);
+        const why = whyFailed(result, this.xmlTimeoutMs);
+        this.emit().failure(classifyFailure(why, result.timedOut, 'xml'), `nvidia-smi -q -x: ${why}`);
         return;
       }
       try {
         for (const gpu of parseXmlReport(result.stdout).gpus) {
           const extras: Record<string, unknown> = {};
-          for (const key of ['slowdownTemperatureC', 'shutdownTemperatureC', 'migInstances', 'migMode', 'eccErrorsCorrected', 'eccErrorsUncorrected', 'persistenceMode'] as const) {
-            if (gpu[key] !== undefined) extras[key] = gpu[key];
-          }
+          for (const key of XML_EXTRA_KEYS) if (gpu[key] !== undefined) extras[key] = gpu[key];
           this.xmlExtras.set(gpu.uuid, extras as XmlExtras);
           this.checkPersistence(gpu);
         }
@@ -406,8 +427,8 @@ export class NvidiaSmiProbe implements GpuProbe {
         this.emit().failure('xml', `nvidia-smi -q -x: ${error.message}`);
       }
     } finally {
-      this.xmlRunning = false;
-      this.scheduleXml(this.xmlPeriodMs);
+      this.releaseSlowQuery();
+      this.later(this.xmlPeriodMs, () => this.queryXml(), 'xml');
     }
   }
 }

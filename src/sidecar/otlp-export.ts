@@ -11,13 +11,14 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { SIDECAR_METRICS, type MetricSpec } from '../semconv.js';
 import type { Collector } from './collector.js';
+import { DEFAULT_OTLP_INTERVAL_MS } from './defaults.js';
 import { metricPoints } from './metric-points.js';
 
 /** Options of the OTLP export. */
 export interface OtlpExportOptions {
   /** OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`. */
   readonly endpoint: string;
-  /** Export interval. Default 10000 ms. */
+  /** Export interval. Default DEFAULT_OTLP_INTERVAL_MS. */
   readonly intervalMs?: number;
   /** `service.name` of the resource. Default `latency-doctor-sidecar`. */
   readonly serviceName?: string;
@@ -31,7 +32,7 @@ export interface OtlpExport {
 
 /** Starts exporting the collector's metrics over OTLP/gRPC. */
 export function startOtlpExport(collector: Collector, options: OtlpExportOptions): OtlpExport {
-  const intervalMs = options.intervalMs ?? 10_000;
+  const intervalMs = options.intervalMs ?? DEFAULT_OTLP_INTERVAL_MS;
   const reader = new PeriodicExportingMetricReader({
     exporter: new OTLPMetricExporter({ url: options.endpoint }),
     exportIntervalMillis: intervalMs,

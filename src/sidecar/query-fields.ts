@@ -124,6 +124,32 @@ export type RowResult = { readonly ok: true; readonly row: QueryRow } | { readon
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+const ROW_UUID = /\b(?:GPU|MIG)-[0-9a-fA-F][0-9a-fA-F-]*/;
+
+/**
+ * Of a run of lines, the newest row per GPU uuid and the last `otherLines` lines that are not rows
+ * (NVML or lost-GPU texts), in arrival order; how many rows were superseded. Finding the uuid is a
+ * regex match, far cheaper than decoding, so a flood costs one decode per GPU.
+ */
+export function latestRowPerGpu(lines: readonly string[], otherLines = 8): { readonly kept: string[]; readonly dropped: number } {
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  let others = 0;
+  let dropped = 0;
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    const line = lines[i] as string;
+    if (line.trim() === '') continue;
+    const uuid = ROW_UUID.exec(line)?.[0];
+    if (uuid === undefined ? others++ < otherLines : !seen.has(uuid)) {
+      if (uuid !== undefined) seen.add(uuid);
+      kept.push(line);
+    } else {
+      dropped += 1;
+    }
+  }
+  return { kept: kept.reverse(), dropped };
+}
+
 /** Decodes one `--format=csv,noheader,nounits` line for `fields`. */
 export function decodeQueryRow(line: string, fields: readonly string[]): RowResult {
   const cells = line.split(',');

@@ -5,35 +5,41 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
+import { DEFAULT_PERIOD_MS, DEFAULT_SIDECAR_PORT } from './defaults.js';
 import { HostProbe } from './host-probe.js';
 import { NvidiaSmiProbe } from './nvidia-smi-probe.js';
 import { startOtlpExport, type OtlpExport } from './otlp-export.js';
 import { createSidecarApp } from './server.js';
+import { LatencyDoctorError } from '../errors.js';
 
-/** A user-facing sidecar failure (bad option, port in use); the CLI prints its message. */
-export class SidecarError extends Error {
+/** A user-facing sidecar failure (bad option, port in use); the CLI prints it as `sidecar: …` and exits 2. */
+export class SidecarError extends LatencyDoctorError {
   override readonly name = 'SidecarError';
+
+  constructor(message: string) {
+    super(message, { scope: 'sidecar' });
+  }
 }
 
 /** Options of startSidecar. */
 export interface SidecarOptions {
   /** Address to bind. Default 127.0.0.1 (loopback only). */
   readonly host?: string;
-  /** Port; 0 picks a free one. Default 9835. */
+  /** Port; 0 picks a free one. Default DEFAULT_SIDECAR_PORT. */
   readonly port?: number;
-  /** Sampling period in ms. Default 1000; below 250 ms nvidia-smi's sensors only repeat values (reference §2.4). */
+  /** Sampling period in ms. Default DEFAULT_PERIOD_MS; below 250 ms nvidia-smi's sensors only repeat values. */
   readonly periodMs?: number;
   /** JSON-lines sample file for `latency-doctor analyze`. */
   readonly samplesFile?: string;
   /** nvidia-smi executable. Default `nvidia-smi` on PATH. */
   readonly nvidiaSmi?: string;
-  /** Period of the slow `-q -x` query in ms; 0 disables it. Default 30000. */
+  /** Period of the slow `-q -x` query in ms; 0 disables it. Default DEFAULT_XML_PERIOD_MS. */
   readonly xmlPeriodMs?: number;
-  /** Extra time a fresh nvidia-smi child gets for its first row before the watchdog restarts it. Default 10000 ms. */
+  /** Extra time a fresh nvidia-smi child gets for its first row before the watchdog restarts it. Default DEFAULT_STARTUP_ALLOWANCE_MS. */
   readonly startupAllowanceMs?: number;
   /** Also export the metrics over OTLP/gRPC to this endpoint (e.g. http://127.0.0.1:4317). Default: off. */
   readonly otlpEndpoint?: string;
-  /** OTLP export interval. Default 10000 ms. */
+  /** OTLP export interval. Default DEFAULT_OTLP_INTERVAL_MS. */
   readonly otlpIntervalMs?: number;
   /** Environment for nvidia-smi. Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
@@ -49,12 +55,9 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-/** Default port (next to nvidia_gpu_exporter's 9835 convention). */
-export const DEFAULT_SIDECAR_PORT = 9835;
-
 /** Starts probes and the HTTP server; rejects with SidecarError when the address cannot be bound. */
 export async function startSidecar(options: SidecarOptions = {}): Promise<RunningSidecar> {
-  const periodMs = options.periodMs ?? 1000;
+  const periodMs = options.periodMs ?? DEFAULT_PERIOD_MS;
   if (!Number.isInteger(periodMs) || periodMs < 50) throw new SidecarError(`--period must be an integer of at least 50 ms, got ${String(options.periodMs)}`);
   const port = options.port ?? DEFAULT_SIDECAR_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SidecarError(`--port must be 0–65535, got ${String(options.port)}`);

@@ -12,7 +12,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { TRACER_METRICS } from '../semconv.js';
-import { warnOnce } from './warn-once.js';
+import { reportFailure, warnOnce } from './warn-once.js';
 
 /** Queue and batch sizes of the processor. */
 export interface BoundedProcessorOptions {
@@ -32,16 +32,21 @@ export interface BoundedProcessorOptions {
 export interface DroppedSpans {
   /** Dropped because the queue was full. */
   readonly queueFull: number;
-  /** Lost in failed exports (collector unreachable, file not writable, exporter threw). */
+  /** Lost in failed exports (collector unreachable, file not writable, exporter threw or never answered). */
   readonly exportFailed: number;
+  /** Still queued or being exported when `shutdown()` stopped waiting for them. */
+  readonly unsentAtShutdown: number;
 }
 
 /** A BatchSpanProcessor that counts what it drops and never lets the exporter throw. */
 export class BoundedSpanProcessor implements SpanProcessor {
   private readonly inner: BatchSpanProcessor;
   private queued = 0;
+  private inFlight = 0;
   private droppedQueueFull = 0;
   private droppedExportFailed = 0;
+  private droppedAtShutdown = 0;
+  private abandoned = false;
   private muted = false;
 
   constructor(
@@ -58,7 +63,18 @@ export class BoundedSpanProcessor implements SpanProcessor {
 
   /** Spans dropped so far. */
   dropped(): DroppedSpans {
-    return { queueFull: this.droppedQueueFull, exportFailed: this.droppedExportFailed };
+    return { queueFull: this.droppedQueueFull, exportFailed: this.droppedExportFailed, unsentAtShutdown: this.droppedAtShutdown };
+  }
+
+  /**
+   * Counts every span still queued or being exported as lost, once: called when shutdown is
+   * over or gave up waiting. Late export results are no longer counted after this.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.droppedAtShutdown += this.queued + this.inFlight;
+    this.queued = 0;
   }
 
   /** Stops warning (after shutdown, a late export failure is no news); counting goes on. */
@@ -68,7 +84,7 @@ export class BoundedSpanProcessor implements SpanProcessor {
 
   /** Total spans dropped so far. */
   droppedTotal(): number {
-    return this.droppedQueueFull + this.droppedExportFailed;
+    return this.droppedQueueFull + this.droppedExportFailed + this.droppedAtShutdown;
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -77,6 +93,10 @@ export class BoundedSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.abandoned) {
+      this.droppedAtShutdown += 1;
+      return;
+    }
     // Mirrors the inner queue (spans leave it when handed to the exporter), so the drop is
     // counted here instead of inside the SDK, which only logs it at debug level.
     if (this.queued >= this.options.maxQueueSize) {
@@ -100,17 +120,28 @@ export class BoundedSpanProcessor implements SpanProcessor {
     const onResult = (count: number, result: ExportResult): void => {
       if (result.code !== ExportResultCode.SUCCESS) {
         this.droppedExportFailed += count;
-        this.warnDropping(`export failed: ${result.error?.message ?? 'unknown error'}`);
+        this.warnDropping(`export failed: ${exportError(result.error)}`);
       }
     };
+    const timeoutMillis = this.options.exportTimeoutMillis;
     return {
       export: (spans, resultCallback) => {
-        this.queued = Math.max(0, this.queued - spans.length);
+        const count = spans.length;
+        this.queued = Math.max(0, this.queued - count);
+        this.inFlight += count;
         let settled = false;
+        // The SDK gives up on an export that never answers without telling the exporter; count
+        // those spans as lost when it does.
+        const timer = setTimeout(() => {
+          done({ code: ExportResultCode.FAILED, error: new Error(`no answer within ${timeoutMillis} ms`) });
+        }, timeoutMillis);
+        timer.unref();
         const done = (result: ExportResult): void => {
           if (settled) return;
           settled = true;
-          onResult(spans.length, result);
+          clearTimeout(timer);
+          this.inFlight -= count;
+          if (!this.abandoned) onResult(count, result);
           resultCallback(result);
         };
         try {
@@ -122,15 +153,16 @@ export class BoundedSpanProcessor implements SpanProcessor {
       shutdown: async () => {
         try {
           await exporter.shutdown();
-        } catch {
+        } catch (error) {
           // A failing exporter shutdown must not fail the service's shutdown.
+          reportFailure('shutting down the span exporter', error);
         }
       },
       forceFlush: async () => {
         try {
           await exporter.forceFlush?.();
-        } catch {
-          // best effort
+        } catch (error) {
+          reportFailure('flushing the span exporter', error);
         }
       },
     };
@@ -144,4 +176,14 @@ export class BoundedSpanProcessor implements SpanProcessor {
       'spans-dropped',
     );
   }
+}
+
+/**
+ * One line for an export error. gRPC's "No connection established" message ends with
+ * "Resolution note: " and nothing after it when the name resolved fine; that empty tail is cut.
+ */
+export function exportError(error: Error | undefined): string {
+  const message = error?.message ?? 'unknown error';
+  const firstLine = message.split('\n')[0]!.trim();
+  return firstLine.replace(/\.?\s*Resolution note:\s*$/, '') || 'unknown error';
 }

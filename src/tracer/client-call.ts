@@ -10,6 +10,7 @@ import { ATTR, ROLE_CLIENT } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { headersForContext } from './headers.js';
 import { recordFailure, runInContext } from './run-in-span.js';
+import { reportFailure } from './warn-once.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 
 /** Options of one traced outbound call. */
@@ -33,7 +34,8 @@ export function startClientSpan(tracer: Tracer, options: ClientCallOptions | und
     if (typeof size === 'number' && Number.isFinite(size) && size >= 0) attributes[ATTR.REQUEST_SIZE] = size;
     const name = options?.name ?? (options?.model !== undefined ? `call ${options.model}` : 'inference call');
     return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes, startTime: toHrTime(startMs) }, context.active());
-  } catch {
+  } catch (error) {
+    reportFailure('starting a client span', error);
     return undefined;
   }
 }
@@ -86,7 +88,8 @@ export function tracedFetch(
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     for (const [name, value] of Object.entries(headersForContext(ctx))) headers.set(name, value);
     requestInit = { ...init, headers };
-  } catch {
+  } catch (error) {
+    reportFailure('adding trace headers to a fetch call', error);
     requestInit = init;
   }
   return runInContext(ctx, () => fetch(input, requestInit), (failed, outcome) => {
@@ -104,7 +107,7 @@ function annotateResponse(span: Span, response: Response): void {
     if (Number.isFinite(length) && length >= 0 && response.headers.has('content-length')) {
       span.setAttribute(ATTR.RESPONSE_SIZE, length);
     }
-  } catch {
-    // best effort
+  } catch (error) {
+    reportFailure('recording a fetch response', error);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { context, propagation } from '@opentelemetry/api';
 import type { Context, TextMapGetter } from '@opentelemetry/api';
+import { reportFailure } from './warn-once.js';
 
 /** Incoming headers in any of the usual shapes. */
 export type HeaderCarrier =
@@ -38,7 +39,8 @@ export function contextFromHeaders(headers: HeaderCarrier | undefined, base: Con
   if (headers === undefined || headers === null) return base;
   try {
     return propagation.extract(base, headers, getter);
-  } catch {
+  } catch (error) {
+    reportFailure('reading trace context from headers', error);
     return base;
   }
 }
@@ -48,8 +50,9 @@ export function headersForContext(ctx: Context): Record<string, string> {
   const carrier: Record<string, string> = {};
   try {
     propagation.inject(ctx, carrier);
-  } catch {
+  } catch (error) {
     // Propagation is best effort; the call goes out without trace headers.
+    reportFailure('writing trace context headers', error);
   }
   return carrier;
 }

@@ -14,10 +14,13 @@ import { contextFromHeaders } from './headers.js';
 import type { HeaderCarrier } from './headers.js';
 import { currentInstruments, recordSeconds } from './phase-metrics.js';
 import { RequestScope, Ticket } from './request-scope.js';
+import { runGeneration } from './generation.js';
+import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
-import { recordFailure, runInContext } from './run-in-span.js';
+import { recordFailure, runInContext, runWrapped, WrappedRun } from './run-in-span.js';
 import { createTracerState } from './tracer-state.js';
 import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
+import { reportFailure, warnOnce } from './warn-once.js';
 
 /** Options of one traced request. */
 export interface InferOptions {
@@ -47,6 +50,11 @@ export interface InferenceTracer {
    * the members' request spans, active while `fn` runs. Returns what `fn` returns.
    */
   runBatch<T>(tickets: readonly QueueTicket[], fn: () => T): T;
+  /**
+   * `infer` for a token-streaming request: `fn` also gets `prefill`/`decode` helpers and token
+   * counters (src/tracer/generation.ts). Token counts, TTFT and TPOT are recorded when `fn` is done.
+   */
+  generate<T>(fn: (req: GenerationRequest) => T, options?: InferOptions): T;
   /** `traceClientCall` with this tracer's model on the client span. */
   clientCall<T>(fn: (headers: Record<string, string>) => T, options?: ClientCallOptions): T;
   /** `tracedFetch` with this tracer's model on the client span. */
@@ -60,6 +68,7 @@ export function createInferenceTracer(options: InferenceTracerOptions): Inferenc
     model: state.model,
     infer: (fn, inferOptions) => infer(state, fn, inferOptions),
     runBatch: (tickets, fn) => runBatch(state, tickets, fn),
+    generate: (fn, inferOptions) => infer(state, (req) => runGeneration(req, fn), inferOptions),
     clientCall: (fn, callOptions) =>
       traceClientCall(fn, { model: state.model, name: state.clientSpanName, ...callOptions }, state.otelTracer()),
     fetch: (input, init, callOptions) =>
@@ -86,7 +95,8 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
       parentCtx,
     );
     recording = span.isRecording();
-  } catch {
+  } catch (error) {
+    reportFailure('starting a request span', error);
     span = undefined;
     recording = false;
   }
@@ -95,8 +105,9 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
       const size = options?.requestSize;
       if (typeof size === 'number' && Number.isFinite(size) && size >= 0) span.setAttribute(ATTR.REQUEST_SIZE, size);
       if (options?.attributes !== undefined) span.setAttributes(options.attributes);
-    } catch {
+    } catch (error) {
       // Bad attributes are dropped; the span itself is kept.
+      reportFailure('setting request span attributes', error);
     }
   }
   const ctx = span === undefined ? parentCtx : trace.setSpan(parentCtx, span);
@@ -105,6 +116,7 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
   if (span === undefined && !metricsOn) return fn(req);
   return runInContext(ctx, () => fn(req), (failed, outcome) => {
     const endMs = monotonicMs();
+    req.ended = true;
     if (span !== undefined) {
       if (failed) recordFailure(span, outcome);
       span.end(toHrTime(endMs));
@@ -113,18 +125,77 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
   });
 }
 
+/** One `runBatch` call: its compute spans are written after the work, with the exact entry time. */
+class BatchRun extends WrappedRun {
+  constructor(
+    private readonly members: readonly RequestScope[],
+    private readonly computeAttributes: Attributes,
+    private readonly batchSpan: Span | undefined,
+  ) {
+    super();
+  }
+  override get stampsStart(): boolean {
+    return true;
+  }
+  finish(failed: boolean, outcome: unknown): void {
+    const endMs = monotonicMs();
+    // Not entered: the context manager failed and fn runs untraced after this.
+    const startMs = this.entered ? this.enteredAtMs : endMs;
+    const end = toHrTime(endMs);
+    for (const scope of this.members) {
+      scope.open -= 1;
+      if (endMs > scope.lastEndMs) scope.lastEndMs = endMs;
+      if (!this.entered) continue;
+      if (scope.recording) {
+        const span = scope.startPhaseSpan('compute', startMs, this.computeAttributes);
+        if (span !== undefined) {
+          if (failed) recordFailure(span, outcome);
+          span.end(end);
+        }
+      }
+      if (scope.instruments?.enabled === true) scope.recordPhaseMetric('compute', endMs - startMs);
+    }
+    if (this.batchSpan !== undefined) {
+      if (failed) recordFailure(this.batchSpan, outcome);
+      this.batchSpan.end(end);
+    }
+  }
+}
+
+/** The members of a batch whose spans may be written (see RequestScope.mayRecord). */
+function batchMembers(tickets: readonly QueueTicket[]): Ticket[] {
+  if (!Array.isArray(tickets)) {
+    warnOnce('runBatch() expects an array of tickets from req.enqueue(); the batch ran untraced', 'batch-tickets');
+    return [];
+  }
+  const members: Ticket[] = [];
+  let foreign = 0;
+  for (const ticket of tickets) {
+    if (!(ticket instanceof Ticket)) foreign += 1;
+    else if (ticket.scope.mayRecord('runBatch()')) members.push(ticket);
+  }
+  if (foreign > 0) {
+    warnOnce(
+      `runBatch() got ${foreign} ticket(s) that did not come from req.enqueue() of a latency-doctor tracer; they were left out of the batch's spans`,
+      'batch-tickets',
+    );
+  }
+  return members;
+}
+
 function runBatch<T>(state: TracerState, tickets: readonly QueueTicket[], fn: () => T): T {
+  // The end of every member's queue wait: the batch is picked now, before any bookkeeping.
+  const pickedMs = monotonicMs();
   let members: Ticket[];
-  let batchStartMs: number;
   try {
-    batchStartMs = monotonicMs();
-    members = Array.isArray(tickets) ? tickets.filter((t): t is Ticket => t instanceof Ticket) : [];
-  } catch {
+    members = batchMembers(tickets);
+  } catch (error) {
+    reportFailure('reading the tickets of a batch', error);
     return fn();
   }
   if (members.length === 0) return fn();
   const batchSize = members.length;
-  const computeSpans: (Span | undefined)[] = [];
+  const scopes: RequestScope[] = [];
   let batchSpan: Span | undefined;
   try {
     const links: Link[] = [];
@@ -132,11 +203,12 @@ function runBatch<T>(state: TracerState, tickets: readonly QueueTicket[], fn: ()
       const scope = member.scope;
       if (!member.consumed) {
         member.consumed = true;
-        scope.recordInterval('queue', member.enqueuedAtMs, batchStartMs);
+        // A phase the request ran after enqueue() (and before the batch) is not queue time too.
+        const queueStart = Math.min(Math.max(member.enqueuedAtMs, scope.lastEndMs), pickedMs);
+        scope.recordInterval('queue', queueStart, pickedMs);
       }
-      computeSpans.push(
-        scope.recording ? scope.startPhaseSpan('compute', batchStartMs, { [ATTR.BATCH_SIZE]: batchSize }) : undefined,
-      );
+      scope.open += 1;
+      scopes.push(scope);
       if (scope.recording && scope.span !== undefined) links.push({ context: scope.span.spanContext() });
     }
     if (links.length > 0) {
@@ -147,30 +219,15 @@ function runBatch<T>(state: TracerState, tickets: readonly QueueTicket[], fn: ()
         kind: SpanKind.INTERNAL,
         links,
         attributes: { ...state.batchAttributes, [ATTR.BATCH_SIZE]: batchSize },
-        startTime: toHrTime(batchStartMs),
+        startTime: toHrTime(pickedMs),
       });
     }
     const instruments = currentInstruments();
     if (instruments?.enabled === true) instruments.batchSize.record(batchSize, state.modelMetricAttributes);
-  } catch {
+  } catch (error) {
     // Whatever failed above, the batch itself must still run.
+    reportFailure('recording a batch', error);
   }
   const ctx = batchSpan === undefined ? context.active() : trace.setSpan(context.active(), batchSpan);
-  return runInContext(ctx, fn, (failed, outcome) => {
-    const endMs = monotonicMs();
-    const end = toHrTime(endMs);
-    for (let i = 0; i < members.length; i += 1) {
-      const span = computeSpans[i];
-      if (span !== undefined) {
-        if (failed) recordFailure(span, outcome);
-        span.end(end);
-      }
-      const scope = members[i]?.scope;
-      if (scope?.instruments?.enabled === true) scope.recordPhaseMetric('compute', endMs - batchStartMs);
-    }
-    if (batchSpan !== undefined) {
-      if (failed) recordFailure(batchSpan, outcome);
-      batchSpan.end(end);
-    }
-  });
+  return runWrapped(ctx, fn, new BatchRun(scopes, { [ATTR.BATCH_SIZE]: batchSize }, batchSpan));
 }

@@ -6,6 +6,7 @@
  * candidates unless the key leaks too.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { reportFailure } from './warn-once.js';
 
 /** Hashes one normalized input to a hex string; undefined when hashing is off or fails. */
 export type InputHasher = (input: ArrayBufferView | string) => string | undefined;
@@ -26,7 +27,8 @@ export function createInputHasher(option: InputHashOption | undefined): InputHas
       if (typeof input === 'string') hmac.update(input, 'utf8');
       else hmac.update(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
       return hmac.digest('hex').slice(0, HASH_HEX_CHARS);
-    } catch {
+    } catch (error) {
+      reportFailure('hashing an input', error);
       return undefined;
     }
   };

@@ -8,6 +8,7 @@ import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { Attributes, Histogram, MeterProvider } from '@opentelemetry/api';
 import { TRACER_METRICS } from '../semconv.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
+import { reportFailure } from './warn-once.js';
 
 /**
  * Bucket boundaries in seconds for phase and request durations: 100 µs to 10 s, with several
@@ -45,7 +46,8 @@ export function currentInstruments(): PhaseInstruments | undefined {
     cachedProvider = provider;
     cached = createInstruments(provider);
     return cached;
-  } catch {
+  } catch (error) {
+    reportFailure('creating the metric instruments', error);
     return undefined;
   }
 }
@@ -78,7 +80,8 @@ function createInstruments(provider: MeterProvider): PhaseInstruments {
 export function recordSeconds(histogram: Histogram, ms: number, attributes: Attributes): void {
   try {
     histogram.record(ms / 1000, attributes);
-  } catch {
+  } catch (error) {
     // Metrics are best effort.
+    reportFailure('recording a histogram value', error);
   }
 }

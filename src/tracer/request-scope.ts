@@ -13,7 +13,7 @@ import { recordSeconds } from './phase-metrics.js';
 import type { PhaseInstruments } from './phase-metrics.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
 import type { TracerState } from './tracer-state.js';
-import { warnOnce } from './warn-once.js';
+import { reportFailure, warnOnce } from './warn-once.js';
 
 /** A request's place in a batcher's queue, from `req.enqueue()` until `tracer.runBatch()`. */
 export interface QueueTicket {
@@ -95,16 +95,26 @@ class PhaseRun extends WrappedRun {
   }
   finish(failed: boolean, outcome: unknown): void {
     const endMs = monotonicMs();
+    const scope = this.scope;
+    scope.open -= 1;
+    if (endMs > scope.lastEndMs) scope.lastEndMs = endMs;
     if (this.span !== undefined) {
       if (failed) recordFailure(this.span, outcome);
       this.span.end(toHrTime(endMs));
     }
-    if (this.metricsOn) this.scope.recordPhaseMetric(this.phase, endMs - this.startMs);
+    if (this.metricsOn) scope.recordPhaseMetric(this.phase, endMs - this.startMs);
   }
 }
 
 /** Internal implementation of InferenceRequest. */
 export class RequestScope implements InferenceRequest {
+  /** Phases of this request running now (helpers, or a batch it is a member of). */
+  open = 0;
+  /** Set when `infer` is over: later helpers record nothing. */
+  ended = false;
+  /** End of the latest phase, so a later queue interval cannot overlap it. */
+  lastEndMs = 0;
+
   constructor(
     readonly state: TracerState,
     readonly tracer: Tracer,
@@ -120,7 +130,8 @@ export class RequestScope implements InferenceRequest {
     if (this.span === undefined || !this.recording) return '';
     try {
       return this.span.spanContext().traceId;
-    } catch {
+    } catch (error) {
+      reportFailure('reading the trace id', error);
       return '';
     }
   }
@@ -155,10 +166,36 @@ export class RequestScope implements InferenceRequest {
     }
     const metricsOn = this.instruments !== undefined && this.instruments.enabled;
     if (!this.recording && !metricsOn) return fn();
+    if (!this.mayRecord(`req.${phase}()`)) return fn();
+    this.open += 1;
     const startMs = monotonicMs();
     const span = this.recording ? this.startPhaseSpan(phase, startMs, attributes) : undefined;
     const ctx = span === undefined ? context.active() : trace.setSpan(this.ctx, span);
     return runWrapped(ctx, fn, new PhaseRun(this, phase, span, startMs, metricsOn));
+  }
+
+  /**
+   * Whether a phase may be recorded now. Phases of one request never overlap, so their sum never
+   * exceeds the request: a phase inside (or alongside) another one, or one after `infer`
+   * returned, runs untraced and is reported once.
+   */
+  mayRecord(what: string): boolean {
+    if (this.ended) {
+      warnOnce(
+        `${what} was called for a request whose infer() had returned; it ran untraced (use req and its tickets only while infer's function runs)`,
+        'phase-after-infer',
+      );
+      return false;
+    }
+    if (this.open > 0) {
+      warnOnce(
+        `${what} was called while another phase of the same request was running; it ran untraced and its time ` +
+          'counts to the phase already running (phases of one request do not nest or overlap; see docs/tracer.md)',
+        'phase-nested',
+      );
+      return false;
+    }
+    return true;
   }
 
   /** Starts a phase span of this request at `startMs`; undefined if the SDK failed. */
@@ -170,14 +207,16 @@ export class RequestScope implements InferenceRequest {
         { attributes: this.state.phaseSpanAttributes[phase], startTime: toHrTime(startMs) },
         this.ctx,
       );
-    } catch {
+    } catch (error) {
+      reportFailure(`starting a ${phase} span`, error);
       return undefined;
     }
     if (attributes !== undefined) {
       try {
         span.setAttributes(attributes);
-      } catch {
+      } catch (error) {
         // Bad attributes are dropped; the span itself is kept.
+        reportFailure(`setting ${phase} span attributes`, error);
       }
     }
     return span;
@@ -189,8 +228,8 @@ export class RequestScope implements InferenceRequest {
       const span = this.startPhaseSpan(phase, startMs, attributes);
       try {
         span?.end(toHrTime(endMs));
-      } catch {
-        // best effort
+      } catch (error) {
+        reportFailure(`ending a ${phase} span`, error);
       }
     }
     if (this.instruments?.enabled === true) this.recordPhaseMetric(phase, endMs - startMs);
@@ -224,8 +263,9 @@ export class RequestScope implements InferenceRequest {
     if (!this.recording || this.span === undefined) return;
     try {
       this.span.setAttribute(key, value);
-    } catch {
+    } catch (error) {
       // Bad attributes are dropped, never thrown.
+      reportFailure(`setting attribute ${key}`, error);
     }
   }
   enqueue(): QueueTicket {

@@ -6,6 +6,8 @@
  */
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
+import { monotonicMs } from './clock.js';
+import { describeError, reportFailure } from './warn-once.js';
 
 /** Called once when the wrapped work is over, with the error it threw or else the value it produced. */
 export type FinishHook = (failed: boolean, outcome: unknown) => void;
@@ -21,23 +23,30 @@ export function recordFailure(span: Span, error: unknown): void {
       span.recordException(message);
       span.setStatus({ code: SpanStatusCode.ERROR, message });
     }
-  } catch {
+  } catch (failure) {
     // Recording is best effort: a poisoned error object must not replace the user's error.
+    reportFailure('recording an error on a span', failure);
   }
 }
 
 function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return 'non-Error value thrown';
-  }
+  const text = describeError(value);
+  return text === 'unprintable error' ? 'non-Error value thrown' : text;
 }
 
 /** One run of a wrapped function: knows whether the function was entered, and how to finish. */
 export abstract class WrappedRun {
   /** Set when the function was called; distinguishes its errors from a broken context manager. */
   entered = false;
+  /**
+   * When `fn` was entered (performance.now() ms), taken as the last step before the call so that
+   * none of the tracer's own work falls inside a phase that starts here; 0 unless `stampsStart`.
+   */
+  enteredAtMs = 0;
+  /** True for runs whose spans are written after the work and need the exact entry time. */
+  get stampsStart(): boolean {
+    return false;
+  }
   /** Ends the span(s) and records metrics; `outcome` is the error when `failed`, else the value. */
   abstract finish(failed: boolean, outcome: unknown): void;
 }
@@ -45,6 +54,7 @@ export abstract class WrappedRun {
 // Receives the run as an argument, not as `this`: a thisArg makes the context manager bind().
 function enterAndCall<T>(run: WrappedRun, fn: () => T): T {
   run.entered = true;
+  if (run.stampsStart) run.enteredAtMs = monotonicMs();
   return fn();
 }
 
@@ -100,7 +110,8 @@ export function runInContext<T>(ctx: Context, fn: () => T, finish: FinishHook): 
 function safeFinish(run: WrappedRun, failed: boolean, outcome: unknown): void {
   try {
     run.finish(failed, outcome);
-  } catch {
+  } catch (error) {
     // The tracer's bookkeeping must never surface in the caller.
+    reportFailure('ending a span', error);
   }
 }

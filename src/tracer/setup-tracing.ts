@@ -12,10 +12,23 @@ import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import type { Attributes } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPMetricExporter as OTLPHttpMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPTraceExporter as OTLPHttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import {
+  defaultResource,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import type { DetectedResource, ResourceDetector } from '@opentelemetry/resources';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { TRACER_METRICS } from '../semconv.js';
@@ -23,17 +36,23 @@ import { BoundedSpanProcessor } from './bounded-span-processor.js';
 import type { DroppedSpans } from './bounded-span-processor.js';
 import { DEFAULT_TRACE_FILE, FileSpanExporter } from './file-span-exporter.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
-import { resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
+import { reportFailure, resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
 import type { WarningSink } from './warn-once.js';
 
+/** The OTLP transports: gRPC (port 4317), protobuf over HTTP and JSON over HTTP (port 4318). */
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
+
 /**
- * Where spans go. Without it (or with `otlpEndpoint` unset) spans go over OTLP/gRPC when
+ * Where spans go. Without it (or with `otlpEndpoint` unset) spans go over OTLP when
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set, else to
  * `./traces.jsonl`.
  */
 export type ExporterOption =
-  /** OTLP/gRPC, e.g. `http://127.0.0.1:4317`; default: the OTEL_* endpoint variables. */
-  | { readonly otlpEndpoint?: string; readonly timeoutMillis?: number }
+  /**
+   * OTLP, e.g. `http://127.0.0.1:4317` (gRPC) or `http://127.0.0.1:4318` (HTTP, `/v1/traces` is
+   * added unless the path ends with it). Defaults: the OTEL_EXPORTER_OTLP_* variables, gRPC.
+   */
+  | { readonly otlpEndpoint?: string; readonly timeoutMillis?: number; readonly protocol?: OtlpProtocol }
   /** OTLP JSON lines appended to a file; default `./traces.jsonl`. */
   | { readonly file?: string }
   /** Record (and measure) but export no spans. */
@@ -62,13 +81,13 @@ export interface TracingOptions {
   readonly exporter?: ExporterOption;
   /** Where metrics go, or `false` for none. Default: OTLP with OTLP spans, none otherwise. */
   readonly metrics?: MetricsOption | false;
-  /** Spans held for export; beyond it spans are dropped and counted. Default 2048. */
+  /** Spans held for export; beyond it spans are dropped and counted. Default OTEL_BSP_MAX_QUEUE_SIZE, else 2048. */
   readonly maxQueueSize?: number;
-  /** Spans per export. Default 512. */
+  /** Spans per export. Default OTEL_BSP_MAX_EXPORT_BATCH_SIZE, else 512. */
   readonly maxExportBatchSize?: number;
-  /** Delay between exports in ms. Default 1000. */
+  /** Delay between exports in ms. Default OTEL_BSP_SCHEDULE_DELAY, else 1000. */
   readonly scheduledDelayMillis?: number;
-  /** Time one export (or the final flush) may take, in ms. Default 10000. */
+  /** Time one export (or the final flush) may take, in ms. Default OTEL_BSP_EXPORT_TIMEOUT, else 10000. */
   readonly exportTimeoutMillis?: number;
   /** Sampler. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else parent-based always-on. */
   readonly sampler?: Sampler;
@@ -95,7 +114,7 @@ export interface TracingHandle {
   readonly metricsUrl: string | undefined;
   /** Resolves when the metrics server listens (or failed to, with a warning). */
   readonly ready: Promise<void>;
-  /** Spans dropped so far (queue full, export failed). */
+  /** Spans dropped so far (queue full, export failed, still unsent when shutdown stopped waiting). */
   droppedSpans(): DroppedSpanCounts;
   /** Exports what is queued now. Never rejects. */
   forceFlush(): Promise<void>;
@@ -108,16 +127,104 @@ export interface TracingHandle {
 
 let active: TracingHandle | undefined;
 
+/**
+ * The host detector without `host.id`: that one attribute is read asynchronously, and the batch
+ * processor holds every export until a resource's asynchronous attributes settle, so in the
+ * first ~100 ms after set-up no span left and a start-up burst overflowed the queue.
+ */
+const syncHostDetector: ResourceDetector = {
+  detect(config): DetectedResource {
+    const { attributes = {} } = hostDetector.detect(config);
+    const { ['host.id']: _hostId, ...sync } = attributes;
+    return { attributes: sync };
+  },
+};
+
+/** NodeSDK's detectors by their OTEL_NODE_RESOURCE_DETECTORS names, every one synchronous. */
+const DETECTORS: Readonly<Record<string, ResourceDetector>> = {
+  env: envDetector,
+  process: processDetector,
+  os: osDetector,
+  host: syncHostDetector,
+  serviceinstance: serviceInstanceIdDetector,
+};
+
+/** The detectors OTEL_NODE_RESOURCE_DETECTORS asks for (default `all`), as NodeSDK reads it. */
+function resourceDetectors(): ResourceDetector[] {
+  const names = (envString('OTEL_NODE_RESOURCE_DETECTORS') ?? 'all').split(',').map((name) => name.trim());
+  if (names.includes('all')) return Object.values(DETECTORS);
+  if (names.includes('none')) return [];
+  return names.flatMap((name) => DETECTORS[name] ?? []);
+}
+
 function envString(name: string): string | undefined {
   const value = process.env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-function positiveInt(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (Number.isInteger(value) && value > 0) return value;
-  warnOnce(`option ${name} must be a positive integer, got ${String(value)}; using ${fallback}`);
+/**
+ * A positive integer setting: the option set in code, else the standard variable, else the
+ * default. A bad value is warned about once and the next source is used.
+ */
+function positiveInt(value: number | undefined, fallback: number, name: string, envName?: string): number {
+  if (value !== undefined) {
+    if (Number.isInteger(value) && value > 0) return value;
+    warnOnce(`option ${name} must be a positive integer, got ${String(value)}; ignoring it`);
+  }
+  const raw = envName === undefined ? undefined : envString(envName);
+  if (raw !== undefined) {
+    const parsed = Number(raw);
+    if (Number.isInteger(parsed) && parsed > 0) return parsed;
+    warnOnce(`${envName}=${raw} is not a positive integer; using ${fallback}`);
+  }
   return fallback;
+}
+
+const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
+
+/** The OTLP protocol for a signal: the option, else the signal's variable, else the generic one, else gRPC. */
+function otlpProtocol(explicit: OtlpProtocol | undefined, signal: 'TRACES' | 'METRICS'): OtlpProtocol {
+  if (explicit !== undefined) {
+    if (PROTOCOLS.includes(explicit)) return explicit;
+    warnOnce(`exporter protocol ${JSON.stringify(explicit)} is not one of ${PROTOCOLS.join(', ')}; using grpc`);
+    return 'grpc';
+  }
+  const name = envString(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const fromEnv = envString(name);
+  if (fromEnv === undefined) return 'grpc';
+  if ((PROTOCOLS as readonly string[]).includes(fromEnv)) return fromEnv as OtlpProtocol;
+  warnOnce(`${name}=${fromEnv} is not one of ${PROTOCOLS.join(', ')}; using grpc`);
+  return 'grpc';
+}
+
+/** An explicit base endpoint as the URL an OTLP/HTTP exporter posts to (`/v1/traces`, `/v1/metrics`). */
+function httpSignalUrl(endpoint: string, path: string): string {
+  const trimmed = endpoint.replace(/\/+$/, '');
+  return trimmed.endsWith(path) ? trimmed : `${trimmed}${path}`;
+}
+
+function createTraceExporter(protocol: OtlpProtocol, url: string | undefined, timeoutMillis: number | undefined): SpanExporter {
+  // Settings left out here are taken by the exporter from the OTEL_EXPORTER_OTLP_* variables.
+  const config = {
+    ...(url === undefined ? {} : { url: protocol === 'grpc' ? url : httpSignalUrl(url, '/v1/traces') }),
+    ...(timeoutMillis === undefined ? {} : { timeoutMillis }),
+  };
+  if (protocol === 'http/protobuf') return new OTLPProtoTraceExporter(config);
+  if (protocol === 'http/json') return new OTLPHttpTraceExporter(config);
+  return new OTLPTraceExporter(config);
+}
+
+/** Metrics go the way spans go, unless OTEL_EXPORTER_OTLP_METRICS_PROTOCOL says otherwise. */
+function metricsProtocol(traces: ResolvedExporter): OtlpProtocol {
+  if (envString('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') !== undefined) return otlpProtocol(undefined, 'METRICS');
+  return traces.protocol ?? otlpProtocol(undefined, 'METRICS');
+}
+
+function createMetricExporter(protocol: OtlpProtocol, url: string | undefined): PushMetricExporter {
+  const config = url === undefined ? {} : { url: protocol === 'grpc' ? url : httpSignalUrl(url, '/v1/metrics') };
+  if (protocol === 'http/protobuf') return new OTLPProtoMetricExporter(config);
+  if (protocol === 'http/json') return new OTLPHttpMetricExporter(config);
+  return new OTLPMetricExporter(config);
 }
 
 interface ResolvedExporter {
@@ -126,29 +233,32 @@ interface ResolvedExporter {
   readonly exporter: SpanExporter | undefined;
   /** The OTLP endpoint for metrics (same collector), or undefined to use the env. */
   readonly otlpEndpoint: string | undefined;
+  /** The OTLP protocol spans use (metrics follow it unless told otherwise). */
+  readonly protocol: OtlpProtocol | undefined;
 }
 
-function resolveExporter(option: ExporterOption | undefined, timeoutMillis: number): ResolvedExporter {
+function resolveExporter(option: ExporterOption | undefined): ResolvedExporter {
   const envEndpoint = envString('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? envString('OTEL_EXPORTER_OTLP_ENDPOINT');
   if (option !== undefined && 'spanExporter' in option) {
-    return { kind: 'custom', destination: '', exporter: option.spanExporter, otlpEndpoint: undefined };
+    return { kind: 'custom', destination: '', exporter: option.spanExporter, otlpEndpoint: undefined, protocol: undefined };
   }
   if (option !== undefined && 'none' in option && option.none) {
-    return { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined };
+    return { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined };
   }
   if (option !== undefined && 'file' in option) {
     const path = option.file ?? DEFAULT_TRACE_FILE;
-    return { kind: 'file', destination: path, exporter: new FileSpanExporter(path), otlpEndpoint: undefined };
+    return { kind: 'file', destination: path, exporter: new FileSpanExporter(path), otlpEndpoint: undefined, protocol: undefined };
   }
-  const explicit = option !== undefined && 'otlpEndpoint' in option ? option.otlpEndpoint : undefined;
+  const otlp = option !== undefined && ('otlpEndpoint' in option || 'protocol' in option || 'timeoutMillis' in option) ? option : undefined;
+  const explicit = otlp?.otlpEndpoint;
   const endpoint = explicit ?? envEndpoint;
   if (endpoint === undefined) {
-    return { kind: 'file', destination: DEFAULT_TRACE_FILE, exporter: new FileSpanExporter(DEFAULT_TRACE_FILE), otlpEndpoint: undefined };
+    return { kind: 'file', destination: DEFAULT_TRACE_FILE, exporter: new FileSpanExporter(DEFAULT_TRACE_FILE), otlpEndpoint: undefined, protocol: undefined };
   }
-  const timeout = option !== undefined && 'timeoutMillis' in option && option.timeoutMillis !== undefined ? option.timeoutMillis : timeoutMillis;
-  // Without an explicit URL the exporter applies the OTEL_* endpoint rules itself.
-  const exporter = new OTLPTraceExporter(explicit === undefined ? { timeoutMillis: timeout } : { url: explicit, timeoutMillis: timeout });
-  return { kind: 'otlp', destination: endpoint, exporter, otlpEndpoint: explicit };
+  const protocol = otlpProtocol(otlp?.protocol, 'TRACES');
+  // Without an explicit URL or timeout the exporter applies the OTEL_* rules itself.
+  const exporter = createTraceExporter(protocol, explicit, otlp?.timeoutMillis);
+  return { kind: 'otlp', destination: endpoint, exporter, otlpEndpoint: explicit, protocol };
 }
 
 interface MetricsSetup {
@@ -168,7 +278,7 @@ function resolveMetrics(option: MetricsOption | false | undefined, traces: Resol
     const interval = settings.intervalMillis ?? (Number.isFinite(envInterval) && envInterval > 0 ? envInterval : 60_000);
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter(url === undefined ? {} : { url }),
+        exporter: createMetricExporter(metricsProtocol(traces), url),
         exportIntervalMillis: interval,
         exportTimeoutMillis: Math.min(interval, 30_000),
       }),
@@ -239,24 +349,25 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     return active;
   }
   const previousSink = options.onWarning === undefined ? undefined : setWarningSink(options.onWarning);
-  const exportTimeoutMillis = positiveInt(options.exportTimeoutMillis, 10_000, 'exportTimeoutMillis');
-  const maxQueueSize = positiveInt(options.maxQueueSize, 2048, 'maxQueueSize');
+  // Code wins over the standard OTEL_BSP_* variables, which win over the SDK's defaults.
+  const exportTimeoutMillis = positiveInt(options.exportTimeoutMillis, 10_000, 'exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT');
+  const maxQueueSize = positiveInt(options.maxQueueSize, 2048, 'maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE');
   const serviceName = options.serviceName ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
 
   let traces: ResolvedExporter;
   try {
-    traces = resolveExporter(options.exporter, exportTimeoutMillis);
+    traces = resolveExporter(options.exporter);
   } catch (error) {
     warnOnce(`cannot create the span exporter (${error instanceof Error ? error.message : String(error)}); spans are not exported`);
-    traces = { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined };
+    traces = { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined };
   }
   const processor =
     traces.exporter === undefined
       ? undefined
       : new BoundedSpanProcessor(traces.exporter, {
           maxQueueSize,
-          maxExportBatchSize: positiveInt(options.maxExportBatchSize, 512, 'maxExportBatchSize'),
-          scheduledDelayMillis: positiveInt(options.scheduledDelayMillis, 1000, 'scheduledDelayMillis'),
+          maxExportBatchSize: positiveInt(options.maxExportBatchSize, 512, 'maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+          scheduledDelayMillis: positiveInt(options.scheduledDelayMillis, 1000, 'scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY'),
           exportTimeoutMillis,
           destination: traces.destination === '' ? 'the span exporter' : traces.destination,
         });
@@ -273,6 +384,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   try {
     sdk = new NodeSDK({
       resource: defaultResource().merge(resourceFromAttributes({ ...(options.resourceAttributes ?? {}) })),
+      resourceDetectors: resourceDetectors(),
       ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
       // With no processor the SDK registers a real provider anyway, so spans are still
       // recorded and measured ({ none: true }) but go nowhere.
@@ -295,8 +407,9 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
         .getMeter(TRACER_NAME, TRACER_VERSION)
         .createObservableCounter(spec.name, { unit: spec.unit, description: spec.description })
         .addCallback((result) => result.observe(processor.droppedTotal()));
-    } catch {
+    } catch (error) {
       // The count stays available through droppedSpans().
+      reportFailure('creating the dropped-spans counter', error);
     }
   }
 
@@ -321,8 +434,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     },
     ready,
     droppedSpans() {
-      const dropped = processor?.dropped() ?? { queueFull: 0, exportFailed: 0 };
-      return { ...dropped, total: dropped.queueFull + dropped.exportFailed };
+      const dropped = processor?.dropped() ?? { queueFull: 0, exportFailed: 0, unsentAtShutdown: 0 };
+      return { ...dropped, total: dropped.queueFull + dropped.exportFailed + dropped.unsentAtShutdown };
     },
     forceFlush() {
       return withTimeout(processor?.forceFlush() ?? Promise.resolve(), exportTimeoutMillis);
@@ -330,6 +443,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     shutdown() {
       shutdownPromise ??= (async () => {
         await withTimeout(sdk?.shutdown() ?? Promise.resolve(), exportTimeoutMillis);
+        // What did not make it out by now is lost: count it, then stay quiet about late failures.
+        processor?.abandon();
         processor?.mute();
         if (metricsServer !== undefined) {
           const server = metricsServer;

@@ -2,7 +2,10 @@
  * @module tracer/warn-once
  * The tracer's only voice: one line per distinct problem for the lifetime of the process, so a
  * collector that stays down for an hour produces one warning, not one per span or per batch.
+ * Failures the tracer absorbs to protect the caller go to OpenTelemetry's `diag` logger.
  */
+import { diag } from '@opentelemetry/api';
+
 /** Receives the tracer's warnings; defaults to `console.warn`. */
 export type WarningSink = (message: string) => void;
 
@@ -23,12 +26,35 @@ export function warnOnce(message: string, key: string = message): void {
   seen.add(key);
   try {
     sink(PREFIX + message);
-  } catch {
+  } catch (error) {
     // A logger that throws must not turn a warning into an outage.
+    reportFailure('the warning sink', error);
   }
 }
 
 /** Forgets which warnings were given (tests, and a fresh `setupTracing` after `shutdown`). */
 export function resetWarnings(): void {
   seen.clear();
+}
+
+/**
+ * Reports a failure of the tracer's own work that was kept away from the caller, through
+ * OpenTelemetry's `diag` logger (silent unless the service set one, e.g. with OTEL_LOG_LEVEL).
+ * Never throws.
+ */
+export function reportFailure(what: string, error: unknown): void {
+  try {
+    diag.warn(`${PREFIX}${what} failed: ${describeError(error)}`);
+  } catch {
+    // A diag logger that throws must not reach the caller either.
+  }
+}
+
+/** One line for an error of any shape (a poisoned error object gives a placeholder). */
+export function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'unprintable error';
+  }
 }

@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toOtlpJsonLines } from '../support/synth.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const demo = (name: string): string => join(root, 'examples/traces', name);
@@ -141,5 +144,33 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('No request spans follow the span convention');
     expect(run.stdout).toContain('On the critical path');
+  });
+});
+
+describe('errors from every domain end at the CLI edge as one line and their exit code', { timeout: 90_000 }, () => {
+  it('--strict: a span the assembler drops (arriving after its trace was finalized) is an error, not a warning', async () => {
+    const epoch = 1_767_225_600_000_000_000n;
+    const span = (id: string, trace: string, atMs: number) => ({ traceId: trace.repeat(32), spanId: id.repeat(16), name: 'op', service: 's', kind: 'internal' as const, startNs: epoch + BigInt(atMs) * 1_000_000n, endNs: epoch + BigInt(atMs + 1) * 1_000_000n, attributes: {} });
+    const file = join(tmp, 'late.jsonl');
+    writeFileSync(file, toOtlpJsonLines([span('a', '1', 0), span('b', '2', 1), span('c', '2', 2), span('d', '2', 3), span('e', '1', 4)], 1));
+    const [lenient, strict] = await Promise.all([cli('analyze', '--idle-spans', '2', file), cli('analyze', '--strict', '--idle-spans', '2', file)]);
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expectOneLineError(strict, `latency-doctor: --strict: ${file}: 0 span(s) ending before they start, 1 span(s) arriving after their trace was finalized`);
+  });
+
+  it('sidecar: a bad endpoint or a busy port is one line naming the sidecar, exit 2', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const [endpoint, inUse] = await Promise.all([
+        cli('sidecar', '--port', '0', '--otlp-endpoint', 'ftp://collector'),
+        cli('sidecar', '--port', String(port), '--nvidia-smi', join(tmp, 'no-nvidia-smi')),
+      ]);
+      expectOneLineError(endpoint, 'latency-doctor: sidecar: --otlp-endpoint must be an http(s):// URL');
+      expectOneLineError(inUse, `latency-doctor: sidecar: cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      busy.close();
+    }
   });
 });

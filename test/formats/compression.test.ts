@@ -7,11 +7,11 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { fixture, read, tempDir } from './helpers.js';
+import { toProto } from '../support/otlp-proto.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -31,25 +31,6 @@ function lengthPrefixed(records: Uint8Array[]): Buffer {
       return [prefix, Buffer.from(r)];
     }),
   );
-}
-
-interface ProtoType {
-  fromObject(o: unknown): unknown;
-  encode(m: unknown): { finish(): Uint8Array };
-}
-const require = createRequire(import.meta.url);
-const generated = require('otlp-transformer-052/build/src/generated/root.js') as {
-  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: ProtoType } } } } };
-};
-const ExportTraceServiceRequest = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-
-/** OTLP/JSON → protobuf bytes: ids are hex in JSON but raw bytes in protobuf. */
-function toProto(json: string): Uint8Array {
-  const doc = JSON.parse(json, function (key, value: unknown) {
-    if ((key === 'traceId' || key === 'spanId' || key === 'parentSpanId') && typeof value === 'string') return Buffer.from(value, 'hex');
-    return value;
-  });
-  return ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(doc)).finish();
 }
 
 async function spansOf(file: string): Promise<string[]> {

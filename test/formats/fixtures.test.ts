@@ -29,8 +29,9 @@ const CASES = [
   ['zipkin-json/zipkin-lens-smartthings-mobile-web-install.json', 'zipkin-json', 866, 1, 175],
   ['zipkin-json/zipkin-lens-messaging2-orphans.json', 'zipkin-json', 11, 1, 0],
   ['python-console/otelio-python-console-span-concatenated.json', 'python-console', 2, 1, 0],
-  // One Triton request (id 1) with 12 timestamps: 1 request span + 6 stage spans.
-  ['ml-serving/triton-docs-trace-timestamps.json', 'triton-trace', 7, 1, 0],
+  // One Triton request (id 1) with 12 timestamps: one span, its timestamps as events (the
+  // Triton convention in analyzer/conventions makes the phases).
+  ['ml-serving/triton-docs-trace-timestamps.json', 'triton-trace', 1, 1, 0],
   ['hand-written/tempo-v1-batches-base64-enum-names.json', 'otlp-json', 3, 1, 0],
   ['hand-written/grafana-2021-legacy-ils-snake-case.json', 'otlp-json', 2, 1, 0],
   ['hand-written/tempo-v2-trace-envelope.json', 'otlp-json', 1, 1, 0],
@@ -181,22 +182,26 @@ describe('real fixtures', () => {
     expect(stats.leniencies.join('\n')).toMatch(/legacy instrumentationLibrarySpans/);
   });
 
-  it("turns Triton's timestamps into a request span with phase spans after trace_summary.py's stages", async () => {
+  it("gives each Triton request id one span with its timestamps as events, in time order", async () => {
     const { spans } = await read(fixture('ml-serving/triton-docs-trace-timestamps.json'));
-    const request = spans.find((s) => s.parentSpanId === undefined);
-    expect(request?.attributes['inference.model.name']).toBe('unknown');
+    const [request] = spans;
+    expect(request?.attributes['triton.trace_id']).toBe(1);
+    expect(request?.attributes['latency_doctor.source']).toBe('triton-trace-file');
     expect(request?.startNs).toBe(2356425054587444n);
     expect(request?.endNs).toBe(2356425057712991n);
-    const phases = spans
-      .filter((s) => s.parentSpanId === request?.spanId)
-      .map((s) => [s.attributes['inference.phase'], Number(s.endNs - s.startNs)]);
-    expect(phases).toEqual([
-      ['network', 2356425054632308 - 2356425054587444],
-      ['queue', 2356425054887198 - 2356425054791517],
-      ['transfer', 2356425057152908 - 2356425054887198],
-      ['compute', 2356425057497763 - 2356425057152908],
-      ['transfer', 2356425057540989 - 2356425057497763],
-      ['network', 2356425057712991 - 2356425057681578],
+    expect(request?.events?.map((e) => e.name)).toEqual([
+      'HTTP_RECV_START',
+      'HTTP_RECV_END',
+      'REQUEST_START',
+      'QUEUE_START',
+      'COMPUTE_START',
+      'COMPUTE_INPUT_END',
+      'COMPUTE_OUTPUT_START',
+      'COMPUTE_END',
+      'INFER_RESPONSE_COMPLETE',
+      'REQUEST_END',
+      'HTTP_SEND_START',
+      'HTTP_SEND_END',
     ]);
   });
 

@@ -1,7 +1,8 @@
 /**
  * @module test/prometheus/_prometheus
  * Starts Debian's real Prometheus (2.42, /usr/bin/prometheus) on 127.0.0.1 with a free port, a
- * temp data dir and a short scrape interval, for the `analyze --prometheus` tests; waits until
+ * temp data dir and a short scrape interval (1 s: also the scrape timeout, generous enough for a
+ * busy machine), for the `analyze --prometheus` tests; waits until
  * every target has been scraped.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ export interface RunningPrometheus {
 }
 
 /** Scrape jobs: job name → `host:port` targets (metrics path /metrics). */
-export async function startPrometheus(jobs: Readonly<Record<string, readonly string[]>>, scrapeInterval = '500ms'): Promise<RunningPrometheus> {
+export async function startPrometheus(jobs: Readonly<Record<string, readonly string[]>>, scrapeInterval = '1s'): Promise<RunningPrometheus> {
   const scratch = mkdtempSync(join(tmpdir(), 'ld-prom-'));
   const port = await freePort();
   const config = ['global:', `  scrape_interval: ${scrapeInterval}`, `  evaluation_interval: ${scrapeInterval}`, 'scrape_configs:'];

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prometheusName, SIDECAR_METRICS } from '../../src/semconv.js';
 import { fakeEnv, processesWithMarker, REPO_ROOT, SIDECAR_TEST_DIR, waitFor } from './support.js';
+import { PROMTOOL } from '../support/promtool.js';
 
 const marker = `prometheus-test-${process.pid}`;
 const children: ChildProcess[] = [];
@@ -100,7 +101,7 @@ describe('real Prometheus scraping the sidecar on loopback', () => {
   it('promtool check metrics passes on /metrics', async () => {
     const text = await (await fetch(`${sidecarUrl}/metrics`)).text();
     expect(text).toContain('gpu_clock_event_active{');
-    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
     expect(check.status).toBe(0);
   });

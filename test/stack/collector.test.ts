@@ -81,8 +81,9 @@ describe('collector/otelcol.yaml', () => {
     expect(exporters['otlp/jaeger']?.['endpoint']).toBe('jaeger:4317');
     expect(exporters['prometheus']?.['enable_open_metrics']).toBe(true);
     expect(exporters['prometheus']?.['resource_to_telemetry_conversion']).toEqual({ enabled: true });
-    // Pushed tracer metrics keep the JS exporter's names: no unit suffix, no OpenMetrics `_total` re-append.
-    expect(exporters['prometheus/otlp']?.['add_metric_suffixes']).toBe(false);
+    // Pushed tracer metrics keep the JS exporter's histogram names: no unit suffix, no OpenMetrics `_total` re-append.
+    expect(exporters['prometheus/otlp']?.['translation_strategy']).toBe('UnderscoreEscapingWithoutSuffixes');
+    expect(exporters['prometheus/otlp']).not.toHaveProperty('add_metric_suffixes');
     expect(exporters['prometheus/otlp']?.['enable_open_metrics']).toBeUndefined();
     const file = exporters['file/traces'] as { path: string; format: string; compression?: string; rotation: Record<string, number> };
     expect(file.format).toBe('json');
@@ -90,6 +91,8 @@ describe('collector/otelcol.yaml', () => {
     expect(file.path).toMatch(/\.jsonl$/);
     expect(file.rotation['max_megabytes']).toBeGreaterThan(0);
     expect(file.rotation['max_backups']).toBeGreaterThan(0);
+    // flush_interval does nothing once rotation is on.
+    expect(file).not.toHaveProperty('flush_interval');
     const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
     const mounts = compose.services['collector']?.volumes ?? [];
     expect(mounts.some((m) => m.startsWith('traces:') && file.path.startsWith(`${m.split(':')[1] ?? '?'}/`))).toBe(true);

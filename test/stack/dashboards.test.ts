@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { allDashboards, serializeDashboard, type GrafanaDashboard } from '../../dashboards/generate.js';
+import { allDashboards, GRAFANA_SCHEMA_VERSION, serializeDashboard, type GrafanaDashboard } from '../../dashboards/generate.js';
 import { ATTR, SPANMETRICS, TRACER_METRICS, prometheusLabel, prometheusName } from '../../src/semconv.js';
 import { CLOCK_EVENT_BITS } from '../../src/sidecar/index.js';
 import { emittedSeries, labelMatchers, metricNames, substituteVariables } from './_promql.js';
@@ -77,6 +77,19 @@ describe('dashboards', () => {
         readFileSync(join(DASHBOARD_DIR, file), 'utf8'),
       );
       expect(board).toEqual(JSON.parse(serializeDashboard(built[file] as GrafanaDashboard)));
+    }
+  });
+
+  it.each(committedDashboards())('%s is at the schema version Grafana 12 writes, with nothing its v40–v42 migrations would change', (_file, board) => {
+    expect(GRAFANA_SCHEMA_VERSION).toBe(42);
+    expect(board.schemaVersion).toBe(GRAFANA_SCHEMA_VERSION);
+    const raw = board as unknown as Record<string, unknown>;
+    // v40: refresh is a string; v41: timepicker.time_options is gone; v42: hideFrom.viz implies hideFrom.tooltip.
+    expect(typeof raw['refresh']).toBe('string');
+    expect(JSON.stringify(raw['timepicker'] ?? {})).not.toContain('time_options');
+    for (const match of JSON.stringify(board).matchAll(/"id":"custom\.hideFrom","value":(\{[^}]*\})/g)) {
+      const value = JSON.parse(match[1] ?? '{}') as { viz?: boolean; tooltip?: boolean };
+      if (value.viz === true) expect(value.tooltip).toBe(true);
     }
   });
 

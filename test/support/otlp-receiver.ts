@@ -113,6 +113,16 @@ function flatten(request: Json): ReceivedSpan[] {
 
 const TO_OBJECT = { longs: String, enums: Number, bytes: String, defaults: false, arrays: true };
 
+/** The spans of one protobuf-encoded ExportTraceServiceRequest (a gRPC message or an OTLP/HTTP body). */
+export function decodeTraceExport(body: Uint8Array): ReceivedSpan[] {
+  return flatten(TraceRequest.toObject(TraceRequest.decode(body), TO_OBJECT) as Json);
+}
+
+/** One protobuf-encoded ExportMetricsServiceRequest in the protobuf JSON mapping (longs as strings). */
+export function decodeMetricsExport(body: Uint8Array): Json {
+  return MetricsRequest.toObject(MetricsRequest.decode(body), TO_OBJECT) as Json;
+}
+
 /** A running receiver. */
 export interface OtlpReceiver {
   /** `http://127.0.0.1:PORT`, for an OTLP/gRPC exporter's `url`. */
@@ -171,10 +181,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         calls += 1;
-        if (failure === undefined) {
-          const decoded = TraceRequest.toObject(TraceRequest.decode(call.request), TO_OBJECT) as Json;
-          spans.push(...flatten(decoded));
-        }
+        if (failure === undefined) spans.push(...decodeTraceExport(call.request));
         answer(callback);
       },
     },
@@ -183,7 +190,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     { Export: { path: METRICS_EXPORT_PATH, originalName: 'Export', ...passThrough } } as grpc.ServiceDefinition,
     {
       Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        if (failure === undefined) metricRequests.push(MetricsRequest.toObject(MetricsRequest.decode(call.request), TO_OBJECT) as Json);
+        if (failure === undefined) metricRequests.push(decodeMetricsExport(call.request));
         answer(callback);
       },
     },

@@ -23,6 +23,8 @@ export interface SynthSpan {
   attributes: Record<string, string | number | boolean>;
   error?: boolean;
   links?: { traceId: string; spanId: string }[];
+  /** Span events (no attributes): OTLP `events`, Jaeger `logs` with an `event` field, Zipkin `annotations`. */
+  events?: { name: string; timeNs: bigint }[];
 }
 
 /** Formats the writers produce. */
@@ -64,6 +66,9 @@ function otlpSpan(span: SynthSpan): Record<string, unknown> {
   };
   if (span.links && span.links.length > 0) {
     out['links'] = span.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId }));
+  }
+  if (span.events && span.events.length > 0) {
+    out['events'] = span.events.map((e) => ({ timeUnixNano: e.timeNs.toString(), name: e.name }));
   }
   return out;
 }
@@ -145,7 +150,8 @@ export function toJaegerJson(spans: SynthSpan[]): string {
           startTime: micros(span.startNs),
           duration: micros(span.endNs) - micros(span.startNs),
           tags,
-          logs: [],
+          // Jaeger's OTLP translator turns each span event into a log with an `event` field.
+          logs: (span.events ?? []).map((e) => ({ timestamp: micros(e.timeNs), fields: [jaegerTag('event', e.name)] })),
           processID: processIds.get(span.service),
           warnings: null,
         };
@@ -174,6 +180,8 @@ export function toZipkinJson(spans: SynthSpan[]): string {
     z['duration'] = Math.max(1, micros(span.endNs) - micros(span.startNs));
     z['localEndpoint'] = { serviceName: span.service };
     if (Object.keys(tags).length > 0) z['tags'] = tags;
+    // OpenTelemetry's Zipkin exporter writes each span event as an annotation named after it.
+    if (span.events && span.events.length > 0) z['annotations'] = span.events.map((e) => ({ timestamp: micros(e.timeNs), value: e.name }));
     return z;
   });
   return JSON.stringify(out);

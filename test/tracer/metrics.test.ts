@@ -5,29 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, DataPointType, MetricReader } from '@opentelemetry/sdk-metrics';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import { ATTR, TRACER_METRICS, prometheusLabel, prometheusName } from '../../src/semconv.js';
 import { createInferenceTracer, DURATION_BUCKETS_SECONDS, setupTracing } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
+import { CollectingReader } from '../support/telemetry-sinks.js';
 import type { OtlpReceiver } from '../support/otlp-receiver.js';
-
-class CollectingReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  async metrics(): Promise<MetricData[]> {
-    const { resourceMetrics } = await this.collect();
-    return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
-  }
-}
 
 function busyWait(ms: number): void {
   const until = performance.now() + ms;
@@ -64,14 +49,21 @@ describe('phase histograms', () => {
     tracing = setupTracing({ exporter: { none: true }, metrics: { readers: [reader], otlp: false } });
     const tracer = createInferenceTracer({ model: 'whisper', precision: 'fp16' });
     const tickets: ReturnType<Parameters<Parameters<typeof tracer.infer>[0]>[0]['enqueue']>[] = [];
+    let batchDone!: () => void;
+    const batched = new Promise<void>((resolve) => (batchDone = resolve));
+    const requests: Promise<void>[] = [];
     for (let i = 0; i < 4; i += 1) {
-      tracer.infer((req) => {
+      // Each request waits for its batch, as a request handler in front of a batcher does.
+      requests.push(tracer.infer(async (req) => {
         req.preprocess(() => busyWait(1.5));
         tickets.push(req.enqueue());
-      });
+        await batched;
+      }));
     }
     busyWait(1);
     tracer.runBatch(tickets, () => busyWait(3));
+    batchDone();
+    await Promise.all(requests);
 
     const metrics = await reader.metrics();
     const byName = new Map(metrics.map((m) => [m.descriptor.name, m]));

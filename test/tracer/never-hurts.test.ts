@@ -111,16 +111,19 @@ describe('batches', () => {
     const tracer = createInferenceTracer(model);
     const failure = new Error('CUDA out of memory');
     const tickets: ReturnType<Parameters<Parameters<typeof tracer.infer>[0]>[0]['enqueue']>[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const members = [0, 1].map(() =>
       tracer.infer(async (req) => {
         tickets.push(req.enqueue());
-        await Promise.resolve();
+        await released;
       }),
     );
     await expect(tracer.runBatch(tickets, async () => Promise.reject(failure))).rejects.toBe(failure);
-    await Promise.all(members);
-    // A ticket used twice gets one queue span only.
+    // A ticket used twice (a retried batch) gets one queue span only.
     tracer.runBatch(tickets, () => undefined);
+    release();
+    await Promise.all(members);
     const spans = await finished(memory);
     const computes = spans.filter((s) => s.attributes[ATTR.PHASE] === 'compute');
     expect(computes).toHaveLength(4);

@@ -5,7 +5,7 @@
  * received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTR, BATCH_SPAN_NAME, PHASES, ROLE_CLIENT } from '../../src/semconv.js';
+import { ATTR, BATCH_SPAN_NAME, GENERATION_PHASES, PHASES, ROLE_CLIENT } from '../../src/semconv.js';
 import { continueFromHeaders, createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
@@ -127,7 +127,9 @@ describe('tracer → OTLP/gRPC → receiver', () => {
     expect(request!.service).toBe('e2e-inference');
     expect(request!.scope).toBe('latency-doctor');
     const phases = trace.filter((s) => s.attributes[ATTR.PHASE] !== undefined);
-    expect(phases.map((s) => s.attributes[ATTR.PHASE]).sort()).toEqual([...PHASES].sort());
+    // Every phase of a non-generative request (prefill and decode replace compute in generative ones).
+    const nonGenerative = PHASES.filter((p) => !(GENERATION_PHASES as readonly string[]).includes(p));
+    expect(phases.map((s) => s.attributes[ATTR.PHASE]).sort()).toEqual([...nonGenerative].sort());
     for (const span of phases) {
       expect(span.parentSpanId).toBe(request!.spanId);
       expect(span.attributes[ATTR.MODEL_NAME]).toBeUndefined();
@@ -190,8 +192,10 @@ describe('tracer → OTLP/gRPC → receiver', () => {
       const compute = children.find((s) => s.attributes[ATTR.PHASE] === 'compute')!;
       expect(queue).toBeDefined();
       expect(compute.attributes[ATTR.BATCH_SIZE]).toBe(3);
+      // The queue wait ends when the batch is picked; compute covers the batch function only,
+      // not the tracer's bookkeeping in between (that gap is left to `other`).
       expect(queue.endNs).toBe(batchSpan.startNs);
-      expect(compute.startNs).toBe(batchSpan.startNs);
+      expect(compute.startNs >= queue.endNs).toBe(true);
       expect(compute.endNs).toBe(batchSpan.endNs);
       expect(duration(compute)).toBeGreaterThanOrEqual(9.5);
     }

@@ -3,10 +3,9 @@
  * FAQ: for a small model, host↔device copies cost more than the model itself
  * (perf_analyzer: compute input + compute output ≥ compute infer; HTA: MEMORY kernels exceed COMPUTATION).
  */
+import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { transferNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the device-transfer rule. */
@@ -37,14 +36,22 @@ export const TRANSFER_THRESHOLDS = {
   },
 } as const satisfies Record<string, ThresholdSpec>;
 
+/** Small-model transfer fix. */
+function transferNextStep(p: { device?: string }): NextStep {
+  return {
+    text: `Host↔device copies cost more than the model itself${p.device ? ` on ${p.device}` : ''}. Use pinned (page-locked) host memory or CUDA shared memory between client and server (Triton cudashm), batch requests so one copy carries many inputs, run two model instances so copies overlap compute (Triton optimization guide), or serve this small model on the CPU (OpenVINO) where no copy is needed.`,
+    snippet: { language: 'python', code: ['x = torch.from_numpy(batch).pin_memory()', 'y = model(x.to("cuda", non_blocking=True))'].join('\n') },
+  };
+}
+
 /** The device-transfer rule. */
-export const deviceTransferRule: Rule = {
+export const deviceTransferRule = defineRule({
   id: 'device-transfer',
   effort: 'config',
-  pass: 1,
-  aggregates: 'full',
-  thresholdKeys: Object.keys(TRANSFER_THRESHOLDS) as (keyof typeof TRANSFER_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions'], refinedBy: ['model-attributes'], gpu: 'unused' },
+  content: { title: 'Host↔device copies cost more than the model' },
+  thresholds: TRANSFER_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const transfer = s.phases.transfer;
@@ -58,7 +65,6 @@ export const deviceTransferRule: Rule = {
       transfer_over_compute: round(ratio),
       transfer_share: round(transfer.share),
     };
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
     const failed: string[] = [];
     if (transfer.present === 0) failed.push('no transfer spans');
     else {
@@ -66,10 +72,11 @@ export const deviceTransferRule: Rule = {
       if (compute.p50Ms > t['transfer.small_model_ms']) failed.push(`compute p50 ${ms(compute.p50Ms)} is not a small model (> ${t['transfer.small_model_ms']} ms)`);
       if (transfer.share < t['transfer.min_share']) failed.push(`transfer is ${pct(transfer.share)} of e2e (< ${pct(t['transfer.min_share'])})`);
     }
-    if (failed.length > 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    if (failed.length > 0) return { inputs, reason: failed.join('; ') };
     const saved = transfer.meanMs * t['transfer.gain_factor'];
     return {
-      outcome: { ...outcome, fired: true, reason: `transfer ${ratio.toFixed(1)}× compute for a ${ms(compute.p50Ms)} model` },
+      inputs,
+      reason: `transfer ${ratio.toFixed(1)}× compute for a ${ms(compute.p50Ms)} model`,
       finding: {
         confidence: confidenceFrom(ratio / t['transfer.over_compute'] - 1, s),
         evidence: [
@@ -90,4 +97,4 @@ export const deviceTransferRule: Rule = {
       },
     };
   },
-};
+});

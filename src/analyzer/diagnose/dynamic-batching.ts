@@ -4,12 +4,13 @@
  * server should batch them. Signature from perf_analyzer's own docs: at concurrency 3,
  * queue 21.7 ms while compute infer stays at 11.7 ms and throughput stays flat.
  */
+import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { batchingNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { lowerIncludes, stem } from './_words.js';
 import { tracesNear } from './signals.js';
-import { clamp } from './stats.js';
+import { clamp, leastSquares, mean, quantileSorted } from './stats.js';
+import type { RequestTiming } from '../../model/request.js';
 
 /** Thresholds of the dynamic-batching rule. */
 export const BATCHING_THRESHOLDS = {
@@ -55,15 +56,73 @@ function nextPow2(x: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 }
 
+/** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
+function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean }): NextStep {
+  const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
+  const code = [
+    `# ${stem(p.model)}/config.pbtxt`,
+    `max_batch_size: ${p.maxBatchSize}`,
+    'dynamic_batching {',
+    `  max_queue_delay_microseconds: ${p.delayUs}`,
+    trt ? `  preferred_batch_size: [ ${p.preferred} ]` : `  # preferred_batch_size: [ ${p.preferred} ]  # TensorRT, several profiles only`,
+    '}',
+  ].join('\n');
+  const gatherMs = p.arrivalRps > 0 ? ((p.preferred - 1) / p.arrivalRps) * 1000 : Number.POSITIVE_INFINITY;
+  const delay = p.delayCapped
+    ? `gathering a batch of ${p.preferred} at ${p.arrivalRps.toFixed(0)} requests/s would take ${Number.isFinite(gatherMs) ? `${gatherMs.toFixed(0)} ms` : 'indefinitely'}, so the queue delay is capped at ${p.delayUs} µs (TF Serving suggests about 1 ms)`
+    : `a batch of ${p.preferred} gathers in about ${p.delayUs} µs at ${p.arrivalRps.toFixed(0)} requests/s (Triton starts at 100 µs)`;
+  return {
+    text:
+      `Enable the server's dynamic batcher: with ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue. ` +
+      `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
+      `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
+    snippet: { language: 'protobuf', code },
+  };
+}
+
+/** compute ≈ fixedMs + perItemMs × batch size, fitted over the mean compute per batch size seen (two sizes or more). */
+function batchFit(requests: readonly RequestTiming[]): { readonly fixedMs: number; readonly perItemMs: number } | undefined {
+  const groups = new Map<number, number[]>();
+  for (const r of requests) {
+    if (r.batchSize === undefined || r.batchSize <= 0) continue;
+    const list = groups.get(r.batchSize) ?? [];
+    list.push(r.phases.compute ?? 0);
+    groups.set(r.batchSize, list);
+  }
+  const bySize = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([size, compute]) => ({ size, computeMeanMs: mean(compute) }));
+  const line = bySize.length >= 2 ? leastSquares(bySize.map((b) => b.size), bySize.map((b) => b.computeMeanMs)) : undefined;
+  return line ? { fixedMs: Math.max(0, line.intercept), perItemMs: Math.max(0, line.slope) } : undefined;
+}
+
+/** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
+function p95InFlightAtArrival(requests: readonly RequestTiming[], startS: readonly number[]): number {
+  const starts = Float64Array.from(startS).sort();
+  const ends = Float64Array.from(requests, (r, i) => (startS[i] as number) + r.e2eMs / 1000).sort();
+  let current = 0;
+  const atArrival = new Float64Array(starts.length);
+  let e = 0;
+  for (let s = 0; s < starts.length; s++) {
+    const t = starts[s] as number;
+    // Ends at or before this start first: a request that ends exactly as another starts is not concurrent with it.
+    while (e < ends.length && (ends[e] as number) <= t) {
+      current -= 1;
+      e += 1;
+    }
+    current += 1;
+    atArrival[s] = current;
+  }
+  return quantileSorted(atArrival.sort(), 0.95);
+}
+
+
 /** The dynamic-batching rule. */
-export const dynamicBatchingRule: Rule = {
+export const dynamicBatchingRule = defineRule({
   id: 'dynamic-batching',
   effort: 'config',
-  pass: 1,
-  aggregates: 'partial',
-  aggregatesNote: 'mean batch size from batch counters or the batch-size histogram; the suggested max batch size uses the mean in flight (the per-arrival concurrency p95 needs traces)',
-  thresholdKeys: Object.keys(BATCHING_THRESHOLDS) as (keyof typeof BATCHING_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions', 'concurrency'], refinedBy: ['batch-sizes', 'arrival-times', 'model-attributes'], gpu: 'unused' },
+  content: { title: 'Enable dynamic batching in the server' },
+  thresholds: BATCHING_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const queue = s.phases.queue;
@@ -86,10 +145,12 @@ export const dynamicBatchingRule: Rule = {
     if (queueOverCompute <= t['batching.queue_over_compute']) failed.push(`queue p95 ${ms(queue.p95Ms)} does not exceed compute p95 ${ms(compute.p95Ms)}`);
     if (meanBatch > t['batching.max_mean_batch']) failed.push(`requests already run in batches of ${meanBatch.toFixed(1)} on average`);
     if (s.meanInFlight < t['batching.min_in_flight']) failed.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
-    if (failed.length > 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    if (failed.length > 0) return { inputs, reason: failed.join('; ') };
 
-    const maxBatchSize = clamp(nextPow2(s.p95InFlightAtArrival), 4, 128);
+    // Without arrival times (aggregates) the mean in flight (Little's law) sizes the batch instead.
+    const inFlightForSize = s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight;
+    const maxBatchSize = clamp(nextPow2(inFlightForSize), 4, 128);
+    const fit = batchFit(s.requests);
     const preferred = clamp(Math.round(s.meanInFlight), 2, maxBatchSize);
     const rawDelayUs = s.arrivalRps > 0 ? ((preferred - 1) / s.arrivalRps) * 1e6 : t['batching.max_delay_us'];
     const delayUs = Math.round(clamp(rawDelayUs, t['batching.min_delay_us'], t['batching.max_delay_us']) / 50) * 50;
@@ -97,10 +158,10 @@ export const dynamicBatchingRule: Rule = {
     // Once batched, a request waits at most for the batch in progress plus the queue delay (when capacity suffices).
     const expectedP95 = Math.max(compute.p95Ms, s.e2e.p95Ms - queue.p95Ms + delayMs + compute.p95Ms);
     const savedMeanMs = Math.max(0, queue.meanMs - (delayMs + compute.meanMs / 2));
-    const perItem = s.batch.fit
-      ? `compute ≈ ${ms(s.batch.fit.fixedMs)} + ${ms(s.batch.fit.perItemMs)} per item at the batch sizes seen`
+    const perItem = fit
+      ? `compute ≈ ${ms(fit.fixedMs)} + ${ms(fit.perItemMs)} per item at the batch sizes seen`
       : `compute p50 = ${ms(compute.p50Ms)} per request at batch size 1`;
-    const capacity = s.batch.fit ? maxBatchSize / ((s.batch.fit.fixedMs + s.batch.fit.perItemMs * maxBatchSize) / 1000) : undefined;
+    const capacity = fit ? maxBatchSize / ((fit.fixedMs + fit.perItemMs * maxBatchSize) / 1000) : undefined;
     const evidence = [
       {
         text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; mean batch size ${meanBatch.toFixed(1)} with ${s.meanInFlight.toFixed(1)} requests in flight on average`,
@@ -117,7 +178,8 @@ export const dynamicBatchingRule: Rule = {
       ...(batchRecorded ? [] : [{ text: 'no inference.batch.size on compute spans: batch size assumed to be 1', values: {} }]),
     ];
     return {
-      outcome: { ...outcome, fired: true, reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, batch ≈ ${meanBatch.toFixed(1)}, ${s.meanInFlight.toFixed(1)} in flight` },
+      inputs,
+      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, batch ≈ ${meanBatch.toFixed(1)}, ${s.meanInFlight.toFixed(1)} in flight`,
       finding: {
         confidence: confidenceFrom(queue.share / t['batching.min_queue_share'] - 1, s, batchRecorded ? 1 : 0.8),
         evidence,
@@ -133,4 +195,4 @@ export const dynamicBatchingRule: Rule = {
       },
     };
   },
-};
+});

@@ -4,8 +4,11 @@
  * The CLI turns it into one line and exit code 2.
  */
 
-/** A diagnosis option the user wrote could not be understood. */
-export class DiagnoseOptionError extends Error {
+import { LatencyDoctorError } from '../../errors.js';
+
+/** A diagnosis option the user wrote could not be understood. Exit code 2. */
+export class DiagnoseOptionError extends LatencyDoctorError {
+  override readonly name = 'DiagnoseOptionError';
   /** The option as the user wrote it, e.g. `--slo`. */
   readonly option: string;
   /** The offending text. */
@@ -13,7 +16,6 @@ export class DiagnoseOptionError extends Error {
 
   constructor(option: string, input: string, expected: string) {
     super(`${option} ${JSON.stringify(input)}: expected ${expected}`);
-    this.name = 'DiagnoseOptionError';
     this.option = option;
     this.input = input;
   }

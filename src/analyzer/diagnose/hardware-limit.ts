@@ -5,10 +5,9 @@
  * Runs in the second pass because it needs to know which other fixes fired.
  */
 import type { FixId } from '../../semconv.js';
+import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { hardwareNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the hardware-limit rule. */
@@ -30,14 +29,23 @@ export const HARDWARE_THRESHOLDS = {
 /** Software fixes whose firing means the hardware is not (yet) the answer for throttling. */
 const SOFTWARE_FIXES: readonly FixId[] = ['dynamic-batching', 'quantization', 'optimized-runtime', 'preprocessing-pipeline', 'device-transfer', 'scale-and-cache'];
 
+/** "See a professional": the hardware is the limit. */
+function hardwareNextStep(p: { reason: string }): NextStep {
+  return {
+    text: `${p.reason} Software fixes will not remove this: have the hardware checked (cooling, power delivery, ECC/XID error history), move to a newer or larger GPU, or spread load over more devices.`,
+    snippet: { language: 'shell', code: 'nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER,ECC' },
+  };
+}
+
 /** The hardware-limit rule. */
-export const hardwareLimitRule: Rule = {
+export const hardwareLimitRule = defineRule({
   id: 'hardware-limit',
   effort: 'hardware',
   pass: 2,
-  aggregates: 'full',
-  thresholdKeys: Object.keys(HARDWARE_THRESHOLDS) as (keyof typeof HARDWARE_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions'], refinedBy: [], gpu: 'required' },
+  content: { title: 'The device itself is the limit' },
+  thresholds: HARDWARE_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const d = s.gpu;
@@ -49,12 +57,11 @@ export const hardwareLimitRule: Rule = {
       errors: d?.errors ?? null,
       software_fixes_fired: softwareFired.join(',') || null,
     };
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
-    if (!d) return { outcome: { ...outcome, fired: false, reason: 'no GPU samples: the device cannot be judged from traces alone' } };
+    if (!d) return { inputs, reason: 'no GPU samples: the device cannot be judged from traces alone' };
     const hasErrors = d.errors > t['hardware.max_errors'];
     const sustained = d.throttledShare >= t['hardware.throttle_share'];
-    if (!hasErrors && !sustained) return { outcome: { ...outcome, fired: false, reason: `no errors and throttled in ${pct(d.throttledShare)} of samples (< ${pct(t['hardware.throttle_share'])})` } };
-    if (!hasErrors && softwareFired.length > 0) return { outcome: { ...outcome, fired: false, reason: `throttling is sustained, but software fixes apply first (${softwareFired.join(', ')})` } };
+    if (!hasErrors && !sustained) return { inputs, reason: `no errors and throttled in ${pct(d.throttledShare)} of samples (< ${pct(t['hardware.throttle_share'])})` };
+    if (!hasErrors && softwareFired.length > 0) return { inputs, reason: `throttling is sustained, but software fixes apply first (${softwareFired.join(', ')})` };
     const compute = s.phases.compute;
     const lost = d.smClockDropShare > 0 ? d.smClockDropShare : d.throttledShare * 0.5;
     const saved = compute.meanMs * lost;
@@ -62,7 +69,8 @@ export const hardwareLimitRule: Rule = {
       ? `The GPU reported ${d.errors} hardware error${d.errors === 1 ? '' : 's'} (ECC/XID) during the run.`
       : `The GPU was throttled in ${pct(d.throttledShare)} of loaded samples${d.smClockDropShare > 0 ? `, its SM clock ${pct(d.smClockDropShare)} below maximum` : ''}, and no software fix applies.`;
     return {
-      outcome: { ...outcome, fired: true, reason: hasErrors ? `${d.errors} GPU errors` : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying` },
+      inputs,
+      reason: hasErrors ? `${d.errors} GPU errors` : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying`,
       finding: {
         confidence: confidenceFrom(hasErrors ? 1 : d.throttledShare / t['hardware.throttle_share'] - 1, s),
         evidence: [
@@ -87,4 +95,4 @@ export const hardwareLimitRule: Rule = {
       },
     };
   },
-};
+});

@@ -8,7 +8,7 @@ import type { RequestTiming } from '../../model/request.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
-import type { Rule, RuleResult } from './rule.js';
+import type { RuleInput, RuleResult } from './rule.js';
 import type { Signals } from './signals.js';
 import type { SloTargets } from './slo.js';
 import type { Thresholds } from './thresholds.js';
@@ -17,17 +17,8 @@ import { computeSignals } from './signals.js';
 import { resolveThresholds } from './thresholds.js';
 import { checkSlo } from './slo.js';
 import { rankFindings } from './rank.js';
-import { ms, pct, round } from './rule.js';
-import { dynamicBatchingRule } from './dynamic-batching.js';
-import { quantizationRule } from './quantization.js';
-import { optimizedRuntimeRule } from './optimized-runtime.js';
-import { pruneDistillRule } from './prune-distill.js';
-import { preprocessingPipelineRule } from './preprocessing-pipeline.js';
-import { scaleAndCacheRule } from './scale-and-cache.js';
-import { latencyDriftRule } from './latency-drift.js';
-import { deviceTransferRule } from './device-transfer.js';
-import { hardwareLimitRule } from './hardware-limit.js';
-import { replicaOutlierRule } from './replica-outlier.js';
+import { ALL_RULE_INPUTS, couldNotRun, missingInputs, ms, pct, round } from './rule.js';
+import { RULES } from './rules.js';
 
 export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
 export type { Thresholds, ThresholdKey } from './thresholds.js';
@@ -36,23 +27,13 @@ export { parseSlo, checkSlo } from './slo.js';
 export type { SloTargets } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
-export { computeSignals, trendOf } from './signals.js';
+export { computeSignals, trendOf, deviceSignal } from './signals.js';
 export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal } from './signals.js';
-export type { Rule } from './rule.js';
 
-/** Every rule, in the order `--explain` lists them. */
-export const RULES: readonly Rule[] = [
-  latencyDriftRule,
-  preprocessingPipelineRule,
-  dynamicBatchingRule,
-  scaleAndCacheRule,
-  deviceTransferRule,
-  optimizedRuntimeRule,
-  quantizationRule,
-  pruneDistillRule,
-  hardwareLimitRule,
-  replicaOutlierRule,
-];
+export { RULES, RULE_REGISTRY, ruleFor } from './rules.js';
+export type { RuleThresholdKey } from './rules.js';
+export { defineRule, RULE_INPUTS, ALL_RULE_INPUTS, missingInputs, couldNotRun } from './rule.js';
+export type { Rule, RuleDefinition, RuleContext, RuleContent, RuleNeeds, RuleInput, Verdict, Finding, RuleResult } from './rule.js';
 
 /** What one model's diagnosis reads. */
 export interface DiagnoseInput {
@@ -60,6 +41,13 @@ export interface DiagnoseInput {
   readonly requests: readonly RequestTiming[];
   readonly summary: ModelSummary;
   readonly device?: readonly DeviceEvidence[];
+  /**
+   * What the input carries (see RULE_INPUTS); a rule needing something absent is reported as
+   * "could not run" instead of being evaluated. Default: everything, as per-request timings give.
+   */
+  readonly available?: ReadonlySet<RuleInput>;
+  /** The serving system the input came from, when a convention mapping detected it (e.g. `triton`, `vllm`). */
+  readonly server?: string;
 }
 
 /** Options of `diagnose`. */
@@ -107,27 +95,31 @@ function sloText(slo: SloResult): string {
 /** Diagnose one model: which fix to apply first, with evidence, and every rule's outcome. */
 export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
   const thresholds = resolveThresholds(options.thresholds);
-  return diagnoseSignals(computeSignals(input, thresholds), input.summary.e2e, options);
+  return diagnoseSignals(computeSignals(input, thresholds), input.summary.e2e, { ...options, ...(input.available ? { available: input.available } : {}), ...(input.server !== undefined ? { server: input.server } : {}) });
 }
 
 /**
- * The diagnosis from signals already computed: from traces (`computeSignals`) or from
- * aggregates (the Prometheus adapter). On aggregates a rule that needs per-request data is
- * reported as not evaluated, with a pointer to the trace path.
+ * The diagnosis from signals already computed: from per-request timings (`computeSignals`) or
+ * from aggregates (the Prometheus adapter, which says what it has in `available`).
  */
-export function diagnoseSignals(signals: Signals, e2e: DiagnoseInput['summary']['e2e'], options: DiagnoseOptions = {}): Diagnosis {
+export function diagnoseSignals(
+  signals: Signals,
+  e2e: ModelSummary['e2e'],
+  options: DiagnoseOptions & { readonly available?: ReadonlySet<RuleInput>; readonly server?: string } = {},
+): Diagnosis {
   const thresholds = resolveThresholds(options.thresholds);
+  const input = { model: signals.model, available: options.available, server: options.server };
   const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, e2e) : undefined;
   const validity = validityOutcome(signals, thresholds);
   const common = {
-    model: signals.model,
+    model: input.model,
     warmupTrimmed: signals.warmupTrimmed,
     ...(slo ? { slo } : {}),
     ...(signals.dominantPhase ? { dominantPhase: signals.dominantPhase } : {}),
     ...(signals.tail ? { tail: signals.tail } : {}),
   };
   if (signals.invalid.length > 0) {
-    const skipped: RuleOutcome[] = RULES.map((r) => ({ rule: r.id, fired: false, inputs: {}, thresholds: {}, reason: 'not evaluated: insufficient data' }));
+    const skipped: RuleOutcome[] = RULES.map((r) => ({ rule: r.id, fired: false, inputs: {}, thresholds: {}, reason: 'not evaluated: insufficient data', skipped: 'insufficient-data' }));
     return {
       ...common,
       primary: 'insufficient-data',
@@ -138,13 +130,16 @@ export function diagnoseSignals(signals: Signals, e2e: DiagnoseInput['summary'][
     };
   }
   const results = new Map<FixId, RuleResult>();
-  const runnable = (r: Rule): boolean => signals.basis === 'requests' || r.aggregates !== 'none';
-  for (const rule of RULES.filter((r) => !runnable(r))) {
-    results.set(rule.id, { outcome: { rule: rule.id, fired: false, inputs: {}, thresholds: {}, reason: 'not evaluated: needs per-request data; run latency-doctor analyze on the traces' } });
-  }
-  for (const rule of RULES.filter((r) => r.pass === 1 && runnable(r))) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: new Set(), ...(slo ? { slo } : {}) }));
-  const firstPass = new Set([...results].filter(([, r]) => r.outcome.fired).map(([id]) => id));
-  for (const rule of RULES.filter((r) => r.pass === 2 && runnable(r))) results.set(rule.id, rule.evaluate({ signals, thresholds, fired: firstPass, ...(slo ? { slo } : {}) }));
+  const available = input.available ?? ALL_RULE_INPUTS;
+  const context = { signals, thresholds, ...(slo ? { slo } : {}), ...(input.server !== undefined ? { server: input.server } : {}) };
+  const run = (pass: 1 | 2, fired: ReadonlySet<FixId>): void => {
+    for (const rule of RULES.filter((r) => r.pass === pass)) {
+      const missing = missingInputs(rule, available);
+      results.set(rule.id, missing.length > 0 ? { outcome: couldNotRun(rule, missing) } : rule.evaluate({ ...context, fired }));
+    }
+  };
+  run(1, new Set());
+  run(2, new Set([...results].filter(([, r]) => r.outcome.fired).map(([id]) => id)));
   const fired: FiredRule[] = [];
   for (const rule of RULES) {
     const finding = results.get(rule.id)?.finding;

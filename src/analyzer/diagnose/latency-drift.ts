@@ -6,11 +6,9 @@
  */
 import { PHASES, OTHER } from '../../semconv.js';
 import type { PhaseOrOther } from '../../semconv.js';
-import type { Recommendation } from '../../model/diagnosis.js';
+import type { Recommendation , NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { bytes, confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { DRIFT_TITLES, driftNextStep } from './content.js';
+import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the latency-drift rule. */
@@ -60,20 +58,52 @@ function signed(x: number): string {
   return x < 0 ? `−${pct(-x)}` : `+${pct(x)}`;
 }
 
+/** Drift investigation step by cause. */
+function driftNextStep(cause: string, phase: string): NextStep {
+  switch (cause) {
+    case 'thermal-throttling':
+      return { text: 'Fix cooling before touching the model: check airflow, fan curves and inlet temperature; capping application clocks (nvidia-smi -lgc) trades a little peak speed for steady latency.', snippet: { language: 'shell', code: 'nvidia-smi -q -d PERFORMANCE,TEMPERATURE' } };
+    case 'power-throttling':
+      return { text: 'The GPU hits its power limit: check the enforced limit against the board default (nvidia-smi -q -d POWER), the PSU and the rack power budget.', snippet: { language: 'shell', code: 'nvidia-smi -q -d POWER,PERFORMANCE' } };
+    case 'gpu-memory-growth':
+      return {
+        text: 'GPU memory grows with latency: look for a leak (tensors kept alive across requests) or allocator fragmentation (PyTorch: reserved ≫ allocated; try PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True). A periodic restart is a stop-gap, not a fix.',
+        snippet: { language: 'python', code: 'print(torch.cuda.memory_summary())  # compare "reserved" with "allocated" over time' },
+      };
+    case 'cache-growth':
+      return { text: 'Cache hits get slower as the run goes on: bound the cache (max entries / LRU) and give entries a TTL.' };
+    default:
+      return {
+        text: `The rise is largest in ${phase}. Record GPU samples with the latency-doctor sidecar during the run to tell thermal/power throttling from memory growth, and watch host RSS and GC pauses for host-side phases.`,
+        snippet: { language: 'shell', code: 'latency-doctor sidecar --samples-file gpu-samples.jsonl' },
+      };
+  }
+}
+
 /** The latency-drift rule. */
-export const latencyDriftRule: Rule = {
+export const latencyDriftRule = defineRule({
   id: 'latency-drift',
   effort: 'investigation',
-  pass: 1,
-  aggregates: 'full',
-  aggregatesNote: 'trend tests run on query_range steps; arrival-rate trend by Mann-Kendall on the step rates instead of the Laplace test on arrival times',
-  thresholdKeys: Object.keys(DRIFT_THRESHOLDS) as (keyof typeof DRIFT_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  // On aggregates (query_range steps) the load trend is Mann-Kendall on the step rates instead of
+  // the Laplace test on arrival times.
+  needs: { inputs: ['time-windows'], refinedBy: ['arrival-times'], gpu: 'optional' },
+  content: {
+    title: 'Latency drifts up under constant load',
+    kinds: {
+      'thermal-throttling': 'Latency drifts up under constant load: the GPU is thermally throttling',
+      'power-throttling': 'Latency drifts up under constant load: the GPU hits its power cap',
+      'gpu-memory-growth': 'Latency drifts up under constant load while GPU memory grows',
+      'cache-growth': 'Latency drifts up under constant load as the cache grows',
+      'host-memory-growth': 'Latency drifts up under constant load while host memory grows',
+      unknown: 'Latency drifts up under constant load (cause not visible in the traces)',
+    },
+  },
+  thresholds: DRIFT_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const tr = s.trends;
-    const base = { rule: this.id, thresholds: thresholdsOf(this, t) };
-    if (!tr) return { outcome: { ...base, inputs: { windows: s.windows.length }, fired: false, reason: `only ${s.windows.length} time windows: too few for a trend test` } };
+    if (!tr) return { inputs: { windows: s.windows.length }, reason: `only ${s.windows.length} time windows: too few for a trend test` };
     const p50Up = tr.e2eP50.pIncreasing < t['drift.max_p_value'] && tr.e2eP50.relativeRise >= t['drift.min_rise'];
     const p95Up = tr.e2eP95.pIncreasing < t['drift.max_p_value'] && tr.e2eP95.relativeRise >= t['drift.min_rise'];
     const loadRising = tr.arrival.pIncreasing < t['drift.load_p_value'] && tr.arrival.relativeRise >= t['drift.max_load_rise'];
@@ -89,17 +119,13 @@ export const latencyDriftRule: Rule = {
       power_share: s.gpu ? round(s.gpu.powerShare) : null,
       gpu_memory_growth: s.gpu?.memoryGrowth !== undefined ? round(s.gpu.memoryGrowth) : null,
     };
-    const outcome = { ...base, inputs };
     if (!p50Up && !p95Up) {
-      return { outcome: { ...outcome, fired: false, reason: `no significant rise (p50: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, ${signed(tr.e2eP50.relativeRise)}; p95: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, ${signed(tr.e2eP95.relativeRise)})` } };
+      return { inputs, reason: `no significant rise (p50: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, ${signed(tr.e2eP50.relativeRise)}; p95: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, ${signed(tr.e2eP95.relativeRise)})` };
     }
     if (loadRising) {
       return {
-        outcome: {
-          ...outcome,
-          fired: false,
-          reason: `latency rises with the arrival rate (+${pct(tr.arrival.relativeRise)} over the run, p = ${tr.arrival.pIncreasing.toExponential(1)}): a load effect, not drift`,
-        },
+        inputs,
+        reason: `latency rises with the arrival rate (+${pct(tr.arrival.relativeRise)} over the run, p = ${tr.arrival.pIncreasing.toExponential(1)}): a load effect, not drift`,
       };
     }
     const trend = p50Up ? tr.e2eP50 : tr.e2eP95;
@@ -140,9 +166,10 @@ export const latencyDriftRule: Rule = {
     const lastWindowStart = last?.startS ?? 0;
     const lastWindow = s.requests.filter((_, i) => (s.startS[i] as number) >= lastWindowStart);
     return {
-      outcome: { ...outcome, fired: true, reason: `e2e ${which} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}` },
+      inputs,
+      reason: `e2e ${which} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}`,
       finding: {
-        title: DRIFT_TITLES[cause] ?? DRIFT_TITLES.unknown ?? 'Latency drifts up',
+        kind: cause,
         cause,
         confidence: confidenceFrom(trend.relativeRise / t['drift.min_rise'] - 1, s, cause === 'unknown' ? 0.85 : 1),
         evidence: [
@@ -169,4 +196,4 @@ export const latencyDriftRule: Rule = {
       },
     };
   },
-};
+});

@@ -4,10 +4,9 @@
  * costs more than the model. Triton server#4250 is the classic case: overhead 233.9 ms against
  * compute 1.7 ms at batch 128 over HTTP/JSON.
  */
+import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { bytes, confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { pipelineNextStep } from './content.js';
+import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { partMs, tracesNear } from './signals.js';
 
 /** Thresholds of the preprocessing-pipeline rule. */
@@ -40,14 +39,42 @@ export const PIPELINE_THRESHOLDS = {
 
 const PIPELINE_PARTS = ['preprocess', 'serialize', 'network', 'postprocess'] as const;
 
+/** Next step for the pipeline phase that costs most. */
+function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number }): NextStep {
+  const size = p.requestBytesP50 !== undefined ? ` Requests carry ${p.requestBytesP50 >= 1024 * 1024 ? `${(p.requestBytesP50 / (1024 * 1024)).toFixed(1)} MiB` : `${Math.round(p.requestBytesP50 / 1024)} KiB`} at the median.` : '';
+  switch (p.largest) {
+    case 'serialize':
+      return {
+        text: `Serialization is the largest pipeline cost.${size} Send binary tensors over gRPC/protobuf instead of JSON (Triton's binary tensor extension, or KServe v2 gRPC), and avoid base64 images.`,
+        snippet: { language: 'python', code: ['import tritonclient.grpc as grpcclient', 'client = grpcclient.InferenceServerClient("server:8001")', 'inp = grpcclient.InferInput("input", batch.shape, "FP32")', 'inp.set_data_from_numpy(batch)  # raw bytes, no JSON'].join('\n') },
+      };
+    case 'network':
+      return {
+        text: `Network time is the largest pipeline cost.${size} Shrink the payload (binary tensors, resize/crop before sending, compression), keep connections alive, and place the client close to the server; when client and server share a host, pass tensors through system or CUDA shared memory (Triton shared-memory extension).`,
+      };
+    case 'postprocess':
+      return {
+        text: 'Postprocessing is the largest pipeline cost. Vectorize it, move it into the server next to the model (Triton ensemble or Python backend, KServe transformer), or run it in a worker pool.',
+      };
+    default:
+      return {
+        text: `Preprocessing is the largest pipeline cost.${size} Move it into the server next to the model (a Triton ensemble with a DALI or Python backend step, a KServe transformer), run it in a worker pool, or cache static features.`,
+        snippet: {
+          language: 'protobuf',
+          code: ['# ensemble/config.pbtxt', 'platform: "ensemble"', 'ensemble_scheduling {', '  step [ { model_name: "preprocess" model_version: -1 },', '         { model_name: "model" model_version: -1 } ]', '}'].join('\n'),
+        },
+      };
+  }
+}
+
 /** The preprocessing-pipeline rule. */
-export const preprocessingPipelineRule: Rule = {
+export const preprocessingPipelineRule = defineRule({
   id: 'preprocessing-pipeline',
   effort: 'config',
-  pass: 1,
-  aggregates: 'full',
-  thresholdKeys: Object.keys(PIPELINE_THRESHOLDS) as (keyof typeof PIPELINE_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions'], refinedBy: ['payload-sizes'], gpu: 'unused' },
+  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)' },
+  thresholds: PIPELINE_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const share = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].share, 0);
@@ -67,11 +94,10 @@ export const preprocessingPipelineRule: Rule = {
       network_derived: s.requests.some((r) => r.networkDerived),
       clock_skew_share: round(s.clockSkewShare),
     };
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
     const failed: string[] = [];
     if (share < t['pipeline.min_share']) failed.push(`preprocess + serialize + network + postprocess are ${pct(share)} of e2e (< ${pct(t['pipeline.min_share'])})`);
     if (overCompute <= t['pipeline.over_compute']) failed.push(`they take ${ms(meanMs)} on average, not more than compute (${ms(computeMean)})`);
-    if (failed.length > 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    if (failed.length > 0) return { inputs, reason: failed.join('; ') };
     const saved = meanMs * t['pipeline.gain_factor'];
     const parts = PIPELINE_PARTS.filter((p) => s.phases[p].share > 0)
       .map((p) => `${p} p95 ${ms(s.phases[p].p95Ms)} (${pct(s.phases[p].share)})`)
@@ -88,7 +114,8 @@ export const preprocessingPipelineRule: Rule = {
         : []),
     ];
     return {
-      outcome: { ...outcome, fired: true, reason: `pipeline ${pct(share)} of e2e, ${overCompute.toFixed(1)}× compute; largest part ${largest}` },
+      inputs,
+      reason: `pipeline ${pct(share)} of e2e, ${overCompute.toFixed(1)}× compute; largest part ${largest}`,
       finding: {
         confidence: confidenceFrom(share / t['pipeline.min_share'] - 1, s, largePayload ? 1.1 : 1),
         evidence,
@@ -104,4 +131,4 @@ export const preprocessingPipelineRule: Rule = {
       },
     };
   },
-};
+});

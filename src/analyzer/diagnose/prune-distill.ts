@@ -3,11 +3,10 @@
  * Fix 4, the last resort (it needs retraining): compute still dominates although the model
  * already runs at low precision on a hardware-specific runtime.
  */
+import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, round, thresholdsOf } from './rule.js';
-import { classifyPrecision, classifyRuntime, computeDominance } from './_compute.js';
-import { pruneDistillNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, round } from './rule.js';
+import { COMPUTE_THRESHOLDS, classifyPrecision, classifyRuntime, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the prune-distill rule. */
@@ -26,37 +25,53 @@ export const PRUNE_THRESHOLDS = {
   },
 } as const satisfies Record<string, ThresholdSpec>;
 
+/** Pruning / distillation plan. */
+function pruneDistillNextStep(p: { model: string; precision?: string; runtime?: string }): NextStep {
+  return {
+    text:
+      `Compute still dominates with ${p.precision ?? 'low precision'} on ${p.runtime ?? 'an optimized runtime'}: the remaining lever is a smaller model. ` +
+      'Distill into a smaller student (DistilBERT kept 97% of BERT’s language understanding while 40% smaller and 60% faster, Sanh et al. 2019) or prune structured channels/heads and fine-tune. ' +
+      'Gate the release on an accuracy check against the current model.',
+    snippet: {
+      language: 'python',
+      code: [
+        'import torch.nn.utils.prune as prune',
+        '# structured pruning of 30% of output channels in every Linear layer, then fine-tune',
+        'for module in model.modules():',
+        '    if isinstance(module, torch.nn.Linear):',
+        '        prune.ln_structured(module, name="weight", amount=0.3, n=2, dim=0)',
+      ].join('\n'),
+    },
+  };
+}
+
 /** The prune-distill rule. */
-export const pruneDistillRule: Rule = {
+export const pruneDistillRule = defineRule({
   id: 'prune-distill',
   effort: 'retraining',
-  pass: 1,
-  aggregates: 'partial',
-  aggregatesNote: 'runtime and precision are span attributes, not metric labels',
-  thresholdKeys: ['compute.min_share_of_server', ...(Object.keys(PRUNE_THRESHOLDS) as (keyof typeof PRUNE_THRESHOLDS)[])],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions', 'model-attributes'], refinedBy: [], gpu: 'unused' },
+  content: { title: 'Prune or distill the model' },
+  thresholds: { ...COMPUTE_THRESHOLDS, ...PRUNE_THRESHOLDS },
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
     const precisionClass = classifyPrecision(s.precision);
     const runtimeClass = classifyRuntime(s.runtime, s.runtimeProvider);
     const worst = ctx.slo?.checks.reduce((m, c) => Math.max(m, c.targetMs > 0 ? c.actualMs / c.targetMs : 0), 0);
-    const outcome = {
-      rule: this.id,
-      inputs: { ...dominance.inputs, precision_class: precisionClass, runtime_class: runtimeClass, slo_excess: worst === undefined ? null : round(worst) },
-      thresholds: thresholdsOf(this, t),
-    };
-    if (!dominance.dominant) return { outcome: { ...outcome, fired: false, reason: dominance.failed ?? 'compute does not dominate' } };
-    if (precisionClass !== 'low') return { outcome: { ...outcome, fired: false, reason: `precision is ${s.precision ?? 'not recorded'}: quantize first` } };
-    if (runtimeClass !== 'optimized') return { outcome: { ...outcome, fired: false, reason: `runtime is ${s.runtime ?? 'not recorded'}: try a hardware-specific runtime first` } };
+    const inputs = { ...dominance.inputs, precision_class: precisionClass, runtime_class: runtimeClass, slo_excess: worst === undefined ? null : round(worst) };
+    if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };
+    if (precisionClass !== 'low') return { inputs, reason: `precision is ${s.precision ?? 'not recorded'}: quantize first` };
+    if (runtimeClass !== 'optimized') return { inputs, reason: `runtime is ${s.runtime ?? 'not recorded'}: try a hardware-specific runtime first` };
     if (worst !== undefined && worst < t['prune.min_slo_excess']) {
-      return { outcome: { ...outcome, fired: false, reason: `latency is ${worst.toFixed(2)}× the SLO (< ${t['prune.min_slo_excess']}×): not worth retraining` } };
+      return { inputs, reason: `latency is ${worst.toFixed(2)}× the SLO (< ${t['prune.min_slo_excess']}×): not worth retraining` };
     }
     const compute = s.phases.compute;
     const factor = t['prune.compute_factor'];
     const saved = compute.meanMs * (1 - factor);
     return {
-      outcome: { ...outcome, fired: true, reason: `compute dominates at ${s.precision} on ${s.runtime}${worst !== undefined ? `, latency ${worst.toFixed(2)}× the SLO` : ''}` },
+      inputs,
+      reason: `compute dominates at ${s.precision} on ${s.runtime}${worst !== undefined ? `, latency ${worst.toFixed(2)}× the SLO` : ''}`,
       finding: {
         confidence: confidenceFrom(s.computeShareOfServer / t['compute.min_share_of_server'] - 1, s, worst !== undefined ? 1 : 0.75),
         evidence: [
@@ -76,4 +91,4 @@ export const pruneDistillRule: Rule = {
       },
     };
   },
-};
+});

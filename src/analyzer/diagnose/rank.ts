@@ -2,11 +2,11 @@
  * @module analyzer/diagnose/rank
  * Orders fired findings into recommendations: largest estimated saving first, and the
  * cheaper fix first when two savings are similar (configuration before runtime swap,
- * before precision change, before retraining; reference §(b)10).
+ * before precision change, before retraining).
  */
 import type { FixEffort, Recommendation } from '../../model/diagnosis.js';
 import type { Finding, Rule } from './rule.js';
-import { FIX_TITLES } from './content.js';
+import { ruleFor } from './rules.js';
 
 /** Cost order of the effort classes, cheapest first. */
 export const EFFORT_ORDER: readonly FixEffort[] = ['config', 'investigation', 'runtime', 'precision', 'retraining', 'hardware'];
@@ -44,7 +44,7 @@ export function rankFindings(fired: readonly FiredRule[]): Recommendation[] {
   }
   return order.map(({ rule, finding }) => ({
     fix: rule.id,
-    title: finding.title ?? FIX_TITLES[rule.id],
+    title: finding.title ?? ruleFor(rule.id).content.title,
     confidence: finding.confidence,
     effort: rule.effort,
     evidence: finding.evidence,

@@ -7,8 +7,7 @@
  */
 import type { Phase } from '../../semconv.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import type { ReplicaSignal } from './signals.js';
 import { quantileSorted, sortNumbers } from './stats.js';
 
@@ -38,21 +37,21 @@ function latencyOf(r: ReplicaSignal, useP99: boolean): number {
 }
 
 /** The replica-outlier rule. */
-export const replicaOutlierRule: Rule = {
+export const replicaOutlierRule = defineRule({
   id: 'replica-outlier',
   effort: 'investigation',
-  pass: 1,
-  aggregates: 'full',
-  aggregatesNote: 'runs only on aggregates: per-replica series (instance label) exist in Prometheus, not in traces',
-  thresholdKeys: Object.keys(REPLICA_THRESHOLDS) as (keyof typeof REPLICA_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  // Per-replica series come from aggregates (Prometheus `instance`); traces name no replica, so
+  // on the trace path the rule reports that it has nothing to compare.
+  needs: { inputs: ['phase-distributions'], refinedBy: [], gpu: 'unused' },
+  content: { title: 'One replica is much slower than the others' },
+  thresholds: REPLICA_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
-    const base = { rule: this.id, thresholds: thresholdsOf(this, t) };
     const replicas = (s.replicas ?? []).filter((r) => r.requests >= t['replica.min_requests']);
     if (replicas.length < 2) {
       const why = s.replicas === undefined ? 'no per-replica data (traces name no replica; run analyze --prometheus)' : `only ${replicas.length} replica(s) with at least ${t['replica.min_requests']} requests`;
-      return { outcome: { ...base, inputs: { replicas: replicas.length }, fired: false, reason: why } };
+      return { inputs: { replicas: replicas.length }, reason: why };
     }
     const useP99 = replicas.every((r) => Number.isFinite(r.e2eP99Ms) && r.e2eP99Ms > 0);
     const stat = useP99 ? 'p99' : 'mean';
@@ -65,7 +64,7 @@ export const replicaOutlierRule: Rule = {
     const w = worst as { replica: ReplicaSignal; ratio: number; othersMs: number };
     const inputs = { replicas: replicas.length, statistic: stat, worst_replica: w.replica.replica, worst_ms: round(latencyOf(w.replica, useP99)), others_median_ms: round(w.othersMs), ratio: round(w.ratio) };
     if (w.ratio < t['replica.outlier_ratio']) {
-      return { outcome: { ...base, inputs, fired: false, reason: `replicas agree: the slowest (${w.replica.replica}) is ${w.ratio.toFixed(2)}× the others' ${stat} (< ${t['replica.outlier_ratio']}×)` } };
+      return { inputs, reason: `replicas agree: the slowest (${w.replica.replica}) is ${w.ratio.toFixed(2)}× the others' ${stat} (< ${t['replica.outlier_ratio']}×)` };
     }
     // The phase whose mean differs most from the other replicas' median carries the difference.
     let phase: Phase | undefined;
@@ -87,7 +86,8 @@ export const replicaOutlierRule: Rule = {
         ? 'it queues longer at the same traffic share: it serves requests more slowly (a noisy neighbour on its host, or fewer workers)'
         : 'same traffic share, slower execution: a noisy neighbour, thermal or power throttling, or a slower device on that host';
     return {
-      outcome: { ...base, inputs, fired: true, reason: `replica ${w.replica.replica} ${stat} is ${w.ratio.toFixed(1)}× the other replicas'` },
+      inputs,
+      reason: `replica ${w.replica.replica} ${stat} is ${w.ratio.toFixed(1)}× the other replicas'`,
       finding: {
         title: `One replica is the outlier: ${w.replica.replica}`,
         confidence: confidenceFrom(w.ratio / t['replica.outlier_ratio'] - 1, s),
@@ -114,4 +114,4 @@ export const replicaOutlierRule: Rule = {
       },
     };
   },
-};
+});

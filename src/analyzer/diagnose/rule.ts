@@ -1,21 +1,71 @@
 /**
  * @module analyzer/diagnose/rule
- * The contract every diagnosis rule module fulfils: a fix id, its effort class, the names of
- * the thresholds it reads, and an `evaluate` that returns its outcome (for `--explain`) and,
- * when it fires, a finding with evidence, estimated saving and next step.
+ * The contract every diagnosis rule module fulfils, and `defineRule`, the one way to write one.
+ * A rule module holds, side by side: its fix id and effort class, the inputs it needs, its named
+ * thresholds (value, unit, public source, reasoning), its words (title, sub-kind titles, next
+ * steps) and its logic. The registry (`rules.ts`) lists the modules; thresholds, `--explain` and
+ * the tables in docs/diagnosis.md are all built from it.
  */
 import type { FixId } from '../../semconv.js';
 import type { Evidence, FixEffort, GainEstimate, NextStep, Recommendation, RuleOutcome, SloResult } from '../../model/diagnosis.js';
 import type { Signals } from './signals.js';
-import type { ThresholdKey, Thresholds } from './thresholds.js';
+import type { ThresholdSpec } from './threshold-spec.js';
 
-/** What a rule sees. */
-export interface RuleContext {
+/**
+ * What a rule's verdict can read. Per-request timings (trace files) give every input;
+ * aggregates (Prometheus histograms and counters) give only those not marked `perRequestOnly`.
+ */
+export const RULE_INPUTS = {
+  'phase-distributions': { perRequestOnly: false, description: 'per-phase mean, p50, p95 and share of e2e, and the e2e percentiles (a latency histogram per phase gives these)' },
+  concurrency: { perRequestOnly: false, description: "arrival rate and mean requests in flight (Little's law: rate × mean e2e)" },
+  'batch-sizes': { perRequestOnly: false, description: 'batch sizes: mean, largest, share of requests in a batch of the largest size (a batch-size histogram gives these)' },
+  'time-windows': { perRequestOnly: false, description: 'the run cut into windows: e2e p50/p95, phase means and arrival rate per window (a range query gives these)' },
+  'model-attributes': { perRequestOnly: false, description: 'runtime, execution provider, precision and device of the model' },
+  'payload-sizes': { perRequestOnly: false, description: 'request and response payload sizes' },
+  'arrival-times': { perRequestOnly: true, description: "every request's start time (Laplace trend test on arrivals, requests in flight at each arrival)" },
+  'input-hashes': { perRequestOnly: true, description: "every request's inference.input.hash (duplicate share, cache replay)" },
+} as const satisfies Record<string, { readonly perRequestOnly: boolean; readonly description: string }>;
+
+/** One input a rule can read (see RULE_INPUTS). */
+export type RuleInput = keyof typeof RULE_INPUTS;
+
+/** Every input: what per-request timings (trace files) give. */
+export const ALL_RULE_INPUTS: ReadonlySet<RuleInput> = new Set(Object.keys(RULE_INPUTS) as RuleInput[]);
+
+/** What a rule needs to reach a verdict. */
+export interface RuleNeeds {
+  /** Inputs without which the rule cannot run; when one is missing its outcome says "could not run". */
+  readonly inputs: readonly RuleInput[];
+  /** Inputs that sharpen a finding (sizing, confidence, evidence) when present; the verdict does without them. */
+  readonly refinedBy: readonly RuleInput[];
+  /** GPU samples: needed for any verdict, read to name a cause, or not read. The rule words their absence itself. */
+  readonly gpu: 'required' | 'optional' | 'unused';
+}
+
+/** Words of a rule, kept beside its logic (as Clinic Doctor keeps recommendations apart from analysis). */
+export interface RuleContent {
+  /** Title of the fix as the first screen shows it. */
+  readonly title: string;
+  /**
+   * Titles of the rule's sub-kinds, by the `kind` a finding names (scale-and-cache's arms,
+   * latency-drift's causes). A finding with a kind listed here gets that title.
+   */
+  readonly kinds?: Readonly<Record<string, string>>;
+}
+
+/** What a rule sees. `K` are the names of the thresholds it declared. */
+export interface RuleContext<K extends string = string> {
   readonly signals: Signals;
-  readonly thresholds: Thresholds;
+  /** The values (defaults or overrides) of the rule's own thresholds. */
+  readonly thresholds: Readonly<Record<K, number>>;
   readonly slo?: SloResult;
   /** Fixes that fired in the first pass (only second-pass rules see a non-empty set). */
   readonly fired: ReadonlySet<FixId>;
+  /**
+   * The serving system the input came from, when a convention mapping detected it (e.g. `triton`,
+   * `vllm`, `tgi`, `torchserve`): next steps can be worded for it inside the rule module.
+   */
+  readonly server?: string;
 }
 
 /** What a fired rule concludes, before ranking turns it into a Recommendation. */
@@ -28,8 +78,18 @@ export interface Finding {
   readonly nextStep: NextStep;
   readonly exampleTraceIds: readonly string[];
   readonly cause?: Recommendation['cause'];
-  /** Replaces the content title when the finding needs a more precise one (e.g. the drift cause). */
+  /** Sub-kind of the fix (a key of the rule's `content.kinds`); picks the title. */
+  readonly kind?: string;
+  /** Replaces the content title outright (prefer `kind`). */
   readonly title?: string;
+}
+
+/** What a rule's logic returns: its inputs for `--explain`, why it fired or not, and a finding when it fired. */
+export interface Verdict {
+  readonly inputs: RuleOutcome['inputs'];
+  readonly reason: string;
+  /** Present exactly when the rule fires. */
+  readonly finding?: Finding;
 }
 
 /** A rule's result. */
@@ -38,26 +98,84 @@ export interface RuleResult {
   readonly finding?: Finding;
 }
 
-/** One diagnosis rule. */
-export interface Rule {
+/** One diagnosis rule, as the registry holds it. `K` names its thresholds. */
+export interface Rule<K extends string = string> {
   readonly id: FixId;
   readonly effort: FixEffort;
   /** 1: independent of other rules; 2: needs to know which first-pass rules fired. */
   readonly pass: 1 | 2;
-  readonly thresholdKeys: readonly ThresholdKey[];
-  /**
-   * Whether the rule can run on aggregates (Prometheus histograms and counters) instead of
-   * per-request timings: `full`, `partial` (some evidence needs traces; `aggregatesNote` says
-   * which) or `none` (not evaluated on the Prometheus path; the report points to the traces).
-   */
-  readonly aggregates: 'full' | 'partial' | 'none';
-  readonly aggregatesNote?: string;
-  evaluate(ctx: RuleContext): RuleResult;
+  readonly needs: RuleNeeds;
+  /** `requests` when a needed input comes only from per-request timings; `aggregates-ok` otherwise. */
+  readonly input: 'requests' | 'aggregates-ok';
+  readonly content: RuleContent;
+  /** Every threshold the rule reads, with value, unit, public source and why. */
+  readonly thresholds: { readonly [P in K]: ThresholdSpec };
+  readonly thresholdKeys: readonly K[];
+  /** Runs the rule; a finding's title is resolved from the content. */
+  evaluate(ctx: RuleContext<K>): RuleResult;
 }
 
-/** The thresholds a rule reads, as RuleOutcome wants them. */
-export function thresholdsOf(rule: Pick<Rule, 'thresholdKeys'>, thresholds: Thresholds): Record<string, number> {
-  return Object.fromEntries(rule.thresholdKeys.map((k) => [k, thresholds[k]]));
+/** A rule module's definition, as passed to `defineRule`. */
+export interface RuleDefinition<K extends string> {
+  readonly id: FixId;
+  readonly effort: FixEffort;
+  /** Default 1. */
+  readonly pass?: 1 | 2;
+  readonly needs: RuleNeeds;
+  readonly content: RuleContent;
+  /**
+   * Thresholds the rule reads. Spread a shared group (e.g. `COMPUTE_THRESHOLDS`) to read a
+   * threshold another rule reads too: the registry accepts one key twice only for the same spec.
+   */
+  readonly thresholds: { readonly [P in K]: ThresholdSpec };
+  /** The rule's logic. Return `{ inputs, reason }` when it does not fire, plus `finding` when it does. */
+  verdict(ctx: RuleContext<K>): Verdict;
+}
+
+/** Builds a rule from its definition: fills in the outcome (rule id, thresholds read, fired) and the finding's title. */
+export function defineRule<K extends string>(def: RuleDefinition<K>): Rule<K> {
+  const thresholdKeys = Object.keys(def.thresholds) as K[];
+  const input = def.needs.inputs.some((i) => RULE_INPUTS[i].perRequestOnly) ? 'requests' : 'aggregates-ok';
+  return {
+    id: def.id,
+    effort: def.effort,
+    pass: def.pass ?? 1,
+    needs: def.needs,
+    input,
+    content: def.content,
+    thresholds: def.thresholds,
+    thresholdKeys,
+    evaluate(ctx: RuleContext<K>): RuleResult {
+      const { inputs, reason, finding } = def.verdict(ctx);
+      const outcome: RuleOutcome = { rule: def.id, inputs, thresholds: thresholdsOf(thresholdKeys, ctx.thresholds), fired: finding !== undefined, reason };
+      if (finding === undefined) return { outcome };
+      const kindTitle = finding.kind !== undefined ? def.content.kinds?.[finding.kind] : undefined;
+      return { outcome, finding: finding.title === undefined && kindTitle !== undefined ? { ...finding, title: kindTitle } : finding };
+    },
+  };
+}
+
+/** Inputs in `needs.inputs` that `available` lacks; empty when the rule can run. */
+export function missingInputs(rule: Pick<Rule, 'needs'>, available: ReadonlySet<RuleInput>): RuleInput[] {
+  return rule.needs.inputs.filter((i) => !available.has(i));
+}
+
+/** The outcome of a rule that could not run for want of inputs, e.g. "could not run: needs per-request data (…)". */
+export function couldNotRun(rule: Pick<Rule, 'id'>, missing: readonly RuleInput[]): RuleOutcome {
+  const perRequest = missing.some((i) => RULE_INPUTS[i].perRequestOnly);
+  return {
+    rule: rule.id,
+    inputs: {},
+    thresholds: {},
+    fired: false,
+    skipped: 'missing-input',
+    reason: `could not run: needs ${perRequest ? 'per-request data' : 'inputs this source lacks'} (${missing.map((i) => RULE_INPUTS[i].description).join('; ')})`,
+  };
+}
+
+/** The values of `keys` in `thresholds`, as RuleOutcome wants them. */
+export function thresholdsOf<K extends string>(keys: readonly K[], thresholds: Readonly<Record<K, number>>): Record<string, number> {
+  return Object.fromEntries(keys.map((k) => [k, thresholds[k]]));
 }
 
 /** Round for display in evidence values (3 significant decimals is plenty for ms and ratios). */
@@ -92,7 +210,7 @@ export function bytes(x: number): string {
 /** Confidence from how far past its threshold a signal is (0 at the threshold, 1 at twice it), the data quality, and a rule-specific prior. */
 export function confidenceFrom(margin: number, signals: Signals, prior = 1): number {
   const marginScore = Math.min(1, Math.max(0, margin));
-  // More requests and fuller phase coverage make every finding firmer (reference §(b)8: evidence-graded verdicts).
+  // More requests and fuller phase coverage make every finding firmer (graded, not yes/no, as Clinic Doctor's verdicts are).
   const sampleScore = Math.min(1, signals.diagnosed / 500);
   const coverageScore = Math.min(1, Math.max(0, (signals.coverage - 0.6) / 0.3));
   let c = 0.35 + 0.35 * marginScore + 0.15 * sampleScore + 0.15 * coverageScore;

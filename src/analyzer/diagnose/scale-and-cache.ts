@@ -6,10 +6,10 @@
  */
 import type { ThresholdSpec } from './threshold-spec.js';
 import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
-import { confidenceFrom, ms, pct, round, thresholdsOf } from './rule.js';
-import { CACHE_TITLE, SCALE_TITLE, cacheNextStep, scaleNextStep } from './content.js';
+import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
+import type { RequestTiming } from '../../model/request.js';
 
 /** Thresholds of the scale-and-cache rule. */
 export const SCALE_CACHE_THRESHOLDS = {
@@ -63,22 +63,116 @@ interface Arm {
   readonly nextStep: NextStep;
   readonly gain: GainEstimate;
   readonly examples: readonly string[];
-  readonly title: string;
+  readonly kind: 'scale' | 'cache';
   readonly margin: number;
 }
 
+/** Scale-out plan. */
+function scaleNextStep(p: { model: string; instances: number }): NextStep {
+  return {
+    text: `Add model instances or replicas: Triton overlaps copies with compute when two instances share a GPU, and Model Analyzer sweeps 1–5 instances. Start with ${p.instances} and measure again; when one GPU is saturated add replicas on other GPUs, or split the model (model parallelism) when it does not fit.`,
+    snippet: { language: 'protobuf', code: [`# ${stem(p.model)}/config.pbtxt`, `instance_group [ { count: ${p.instances} kind: KIND_GPU } ]`].join('\n') },
+  };
+}
+
+/** Prediction-cache sketch with the expected hit rate. */
+function cacheNextStep(p: { model: string; ttlS: number; hitRate: number }): NextStep {
+  return {
+    text: `Cache predictions keyed by a hash of (model, version, normalized input), as Triton's response cache does. Replaying this run, a TTL of ${p.ttlS} s would have answered ${Math.round(p.hitRate * 100)}% of requests from the cache. Triton has a built-in response cache (local or Redis: enable it on the server and with response_cache { enable: true } in the model config).`,
+    snippet: {
+      language: 'typescript',
+      code: [
+        `const key = \`pred:${stem(p.model)}:\${modelVersion}:\${sha256(normalize(input))}\`;`,
+        'const cached = await redis.get(key);',
+        'if (cached !== null) return JSON.parse(cached);',
+        'const result = await infer(input);',
+        `await redis.set(key, JSON.stringify(result), { EX: ${p.ttlS} });`,
+      ].join('\n'),
+    },
+  };
+}
+
+/** Duplicate normalized inputs (inference.input.hash). */
+export interface InputHashSignal {
+  /** Requests carrying a hash. */
+  readonly recorded: number;
+  /** Share of hashed requests whose input was seen before in the run (and was not already a cache hit). */
+  readonly duplicateShare: number;
+  /** Share of requests the service already answered from its cache. */
+  readonly cacheHitShare: number;
+  readonly distinctInputs: number;
+  /** Simulated hit rate of a cache with each TTL, replaying the run. */
+  readonly ttlHitRates: readonly { readonly ttlS: number; readonly hitRate: number }[];
+  readonly exampleTraceIds: readonly string[];
+}
+
+/** TTLs (seconds) the cache simulation replays; the recommendation picks the shortest that gets most of the hits. */
+const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
+
+/** Duplicate inputs and a replay of the run through a cache with each candidate TTL. */
+function inputHashSignal(requests: readonly RequestTiming[], startS: readonly number[]): InputHashSignal {
+  // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
+  const idOf = new Map<string, number>();
+  const hashIds: number[] = [];
+  const times: number[] = [];
+  let cacheHits = 0;
+  let duplicates = 0;
+  const examples: string[] = [];
+  requests.forEach((r, i) => {
+    if (r.cacheHit === true) cacheHits += 1;
+    if (r.inputHash === undefined || r.inputHash === '') return;
+    let id = idOf.get(r.inputHash);
+    if (id === undefined) {
+      id = idOf.size;
+      idOf.set(r.inputHash, id);
+    } else if (r.cacheHit !== true) {
+      duplicates += 1;
+      if (examples.length < 3) examples.push(r.traceId);
+    }
+    hashIds.push(id);
+    times.push(startS[i] as number);
+  });
+  const recorded = hashIds.length;
+  const ttlHitRates = CANDIDATE_TTLS_S.map((ttlS) => {
+    // A cache filled on miss, entries expire ttlS after they were stored.
+    const storedAt = new Float64Array(idOf.size).fill(Number.NaN);
+    let hits = 0;
+    for (let k = 0; k < recorded; k++) {
+      const id = hashIds[k] as number;
+      const t = times[k] as number;
+      const stored = storedAt[id] as number;
+      if (!Number.isNaN(stored) && t - stored <= ttlS) hits += 1;
+      else storedAt[id] = t;
+    }
+    return { ttlS, hitRate: recorded > 0 ? hits / recorded : 0 };
+  });
+  return {
+    recorded,
+    duplicateShare: recorded > 0 ? duplicates / recorded : 0,
+    cacheHitShare: requests.length > 0 ? cacheHits / requests.length : 0,
+    distinctInputs: idOf.size,
+    ttlHitRates,
+    exampleTraceIds: examples,
+  };
+}
+
 /** The scale-and-cache rule. */
-export const scaleAndCacheRule: Rule = {
+export const scaleAndCacheRule = defineRule({
   id: 'scale-and-cache',
   effort: 'config',
-  pass: 1,
-  aggregates: 'partial',
-  aggregatesNote: 'scale arm only: the cache arm needs inference.input.hash on each request (traces)',
-  thresholdKeys: Object.keys(SCALE_CACHE_THRESHOLDS) as (keyof typeof SCALE_CACHE_THRESHOLDS)[],
-  evaluate(ctx: RuleContext): RuleResult {
+  needs: { inputs: ['phase-distributions', 'batch-sizes'], refinedBy: ['input-hashes', 'time-windows'], gpu: 'optional' },
+  content: {
+    title: 'Scale out or cache predictions',
+    kinds: {
+      scale: 'Scale out: the server is saturated (batches full, queue still long)',
+      cache: 'Add a prediction cache: many requests repeat an earlier input',
+    },
+  },
+  thresholds: SCALE_CACHE_THRESHOLDS,
+  verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
-    const h = s.inputHash;
+    const h = inputHashSignal(s.requests, s.startS);
     const hashedShare = s.diagnosed > 0 ? h.recorded / s.diagnosed : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
@@ -95,7 +189,6 @@ export const scaleAndCacheRule: Rule = {
       queue_growing: queueGrowing,
       gpu_utilization: s.gpu?.meanUtilization !== undefined ? round(s.gpu.meanUtilization) : null,
     };
-    const outcome = { rule: this.id, inputs, thresholds: thresholdsOf(this, t) };
     const failed: string[] = [];
     const arms: Arm[] = [];
 
@@ -109,7 +202,7 @@ export const scaleAndCacheRule: Rule = {
       const saved = pick.hitRate * Math.max(0, servedMs - t['cache.lookup_ms']);
       arms.push({
         saved,
-        title: CACHE_TITLE,
+        kind: 'cache',
         margin: h.duplicateShare / t['cache.min_duplicate_share'] - 1,
         evidence: [
           {
@@ -149,7 +242,7 @@ export const scaleAndCacheRule: Rule = {
       const saved = Math.max(0, queue.meanMs - wq);
       arms.push({
         saved,
-        title: SCALE_TITLE,
+        kind: 'scale',
         margin: queue.share / t['scale.min_queue_share'] - 1,
         evidence: [
           {
@@ -169,14 +262,15 @@ export const scaleAndCacheRule: Rule = {
       });
     }
 
-    if (arms.length === 0) return { outcome: { ...outcome, fired: false, reason: failed.join('; ') } };
+    if (arms.length === 0) return { inputs, reason: failed.join('; ') };
     arms.sort((a, b) => b.saved - a.saved);
     const main = arms[0] as Arm;
     const other = arms[1];
     return {
-      outcome: { ...outcome, fired: true, reason: arms.map((a) => (a.title === CACHE_TITLE ? `cache: ${pct(h.duplicateShare)} repeated inputs` : 'scale: saturated, batches full')).join('; ') },
+      inputs,
+      reason: arms.map((a) => (a.kind === 'cache' ? `cache: ${pct(h.duplicateShare)} repeated inputs` : 'scale: saturated, batches full')).join('; '),
       finding: {
-        title: main.title,
+        kind: main.kind,
         confidence: confidenceFrom(main.margin, s),
         evidence: [...main.evidence, ...(other ? other.evidence : [])],
         savedMeanMs: main.saved + (other ? other.saved : 0),
@@ -186,4 +280,4 @@ export const scaleAndCacheRule: Rule = {
       },
     };
   },
-};
+});

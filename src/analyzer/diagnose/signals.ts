@@ -1,9 +1,10 @@
 /**
  * @module analyzer/diagnose/signals
  * Everything the rules look at, computed once per model from the request timings:
- * warm-up trim, validity checks, phase distributions, concurrency and arrival rate,
- * batch sizes, duplicate inputs, time windows with trend tests, tail attribution and
- * a per-run summary of the GPU evidence. Pure: no I/O.
+ * warm-up trim, validity checks, phase distributions, mean concurrency and arrival rate,
+ * batch sizes, time windows with trend tests, tail attribution and a per-run summary of the
+ * GPU evidence. Pure: no I/O. Evidence only one rule reads lives in that rule's module (the
+ * cache replay in scale-and-cache, the batch fit and in-flight-at-arrival in dynamic-batching).
  */
 import { PHASES, OTHER } from '../../semconv.js';
 import type { Phase, PhaseOrOther } from '../../semconv.js';
@@ -12,7 +13,7 @@ import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import { laplaceTrend, mannKendall, mean, quantileSorted, sortNumbers, theilSenSlope, leastSquares } from './stats.js';
+import { laplaceTrend, mannKendall, mean, quantileSorted, sortNumbers, theilSenSlope } from './stats.js';
 
 /** Thresholds that shape the signals themselves (warm-up, validity, windows). */
 export const SIGNAL_THRESHOLDS = {
@@ -100,24 +101,6 @@ export interface BatchSignal {
   readonly maxSize: number;
   /** Share of recorded requests that ran in a batch of the largest size seen. */
   readonly fullShare: number;
-  /** Mean compute time per batch size seen. */
-  readonly bySize: readonly { readonly size: number; readonly requests: number; readonly computeMeanMs: number }[];
-  /** compute ≈ fixedMs + perItemMs × batch size, when at least two sizes were seen. */
-  readonly fit?: { readonly fixedMs: number; readonly perItemMs: number };
-}
-
-/** Duplicate normalized inputs (inference.input.hash). */
-export interface InputHashSignal {
-  /** Requests carrying a hash. */
-  readonly recorded: number;
-  /** Share of hashed requests whose input was seen before in the run (and was not already a cache hit). */
-  readonly duplicateShare: number;
-  /** Share of requests the service already answered from its cache. */
-  readonly cacheHitShare: number;
-  readonly distinctInputs: number;
-  /** Simulated hit rate of a cache with each TTL, replaying the run. */
-  readonly ttlHitRates: readonly { readonly ttlS: number; readonly hitRate: number }[];
-  readonly exampleTraceIds: readonly string[];
 }
 
 /** GPU evidence folded over all GPUs (the worst GPU wins). */
@@ -169,9 +152,6 @@ export interface Signals {
   readonly arrivalRps: number;
   /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
   readonly meanInFlight: number;
-  readonly maxInFlight: number;
-  /** 95th percentile of the requests already in flight when a request arrives (itself included). */
-  readonly p95InFlightAtArrival: number;
   readonly e2e: { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number };
   readonly serverMeanMs: number;
   readonly phases: Readonly<Record<PhaseOrOther, PhaseSignal>>;
@@ -182,7 +162,6 @@ export interface Signals {
   /** Largest phase by share of e2e (never `other`). */
   readonly dominantPhase?: Phase;
   readonly batch: BatchSignal;
-  readonly inputHash: InputHashSignal;
   readonly requestBytesP50?: number;
   readonly responseBytesP50?: number;
   readonly runtime?: string;
@@ -294,98 +273,16 @@ function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], s
   return { ...size, pIncreasing: laplace.pIncreasing, z: laplace.z };
 }
 
-function inFlight(requests: readonly RequestTiming[], startS: readonly number[]): { max: number; p95AtArrival: number } {
-  const starts = Float64Array.from(startS).sort();
-  const ends = Float64Array.from(requests, (r, i) => (startS[i] as number) + r.e2eMs / 1000).sort();
-  let current = 0;
-  let max = 0;
-  const atArrival = new Float64Array(starts.length);
-  let e = 0;
-  for (let s = 0; s < starts.length; s++) {
-    const t = starts[s] as number;
-    // Ends at or before this start first: a request that ends exactly as another starts is not concurrent with it.
-    while (e < ends.length && (ends[e] as number) <= t) {
-      current -= 1;
-      e += 1;
-    }
-    current += 1;
-    atArrival[s] = current;
-    if (current > max) max = current;
-  }
-  return { max, p95AtArrival: quantileSorted(atArrival.sort(), 0.95) };
-}
-
 function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
   const batched = requests.filter((r) => r.batchSize !== undefined && r.batchSize > 0);
-  if (batched.length === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0, bySize: [] };
+  if (batched.length === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
   const sizes = batched.map((r) => r.batchSize as number);
   const maxSize = sizes.reduce((m, s) => (s > m ? s : m), 0);
-  const groups = new Map<number, number[]>();
-  for (const r of batched) {
-    const list = groups.get(r.batchSize as number) ?? [];
-    list.push(r.phases.compute ?? 0);
-    groups.set(r.batchSize as number, list);
-  }
-  const bySize = [...groups.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([size, compute]) => ({ size, requests: compute.length, computeMeanMs: mean(compute) }));
-  const fitLine = bySize.length >= 2 ? leastSquares(bySize.map((b) => b.size), bySize.map((b) => b.computeMeanMs)) : undefined;
   return {
     recorded: batched.length,
     meanSize: mean(sizes),
     maxSize,
     fullShare: maxSize > 1 ? sizes.filter((s) => s === maxSize).length / sizes.length : 0,
-    bySize,
-    ...(fitLine ? { fit: { fixedMs: Math.max(0, fitLine.intercept), perItemMs: Math.max(0, fitLine.slope) } } : {}),
-  };
-}
-
-/** TTLs (seconds) the cache simulation replays; the recommendation picks the shortest that gets most of the hits. */
-const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
-
-function inputHashSignal(requests: readonly RequestTiming[], startS: readonly number[]): InputHashSignal {
-  // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
-  const idOf = new Map<string, number>();
-  const hashIds: number[] = [];
-  const times: number[] = [];
-  let cacheHits = 0;
-  let duplicates = 0;
-  const examples: string[] = [];
-  requests.forEach((r, i) => {
-    if (r.cacheHit === true) cacheHits += 1;
-    if (r.inputHash === undefined || r.inputHash === '') return;
-    let id = idOf.get(r.inputHash);
-    if (id === undefined) {
-      id = idOf.size;
-      idOf.set(r.inputHash, id);
-    } else if (r.cacheHit !== true) {
-      duplicates += 1;
-      if (examples.length < 3) examples.push(r.traceId);
-    }
-    hashIds.push(id);
-    times.push(startS[i] as number);
-  });
-  const recorded = hashIds.length;
-  const ttlHitRates = CANDIDATE_TTLS_S.map((ttlS) => {
-    // A cache filled on miss, entries expire ttlS after they were stored.
-    const storedAt = new Float64Array(idOf.size).fill(Number.NaN);
-    let hits = 0;
-    for (let k = 0; k < recorded; k++) {
-      const id = hashIds[k] as number;
-      const t = times[k] as number;
-      const stored = storedAt[id] as number;
-      if (!Number.isNaN(stored) && t - stored <= ttlS) hits += 1;
-      else storedAt[id] = t;
-    }
-    return { ttlS, hitRate: recorded > 0 ? hits / recorded : 0 };
-  });
-  return {
-    recorded,
-    duplicateShare: recorded > 0 ? duplicates / recorded : 0,
-    cacheHitShare: requests.length > 0 ? cacheHits / requests.length : 0,
-    distinctInputs: idOf.size,
-    ttlHitRates,
-    exampleTraceIds: examples,
   };
 }
 
@@ -532,7 +429,6 @@ export function computeSignals(
   let dominantPhase: Phase | undefined;
   for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
   const coverage = e2eSum > 0 ? 1 - phases.other.share : 0;
-  const flight = inFlight(requests, startS);
 
   const windowCount = Math.min(thresholds['windows.count'], Math.floor(n / Math.max(1, thresholds['windows.min_requests'])));
   const windows = windowCount >= 1 ? windowsOf(requests, startS, windowCount) : [];
@@ -603,8 +499,6 @@ export function computeSignals(
     startS,
     arrivalRps: lastStartS > 0 ? (n - 1) / lastStartS : 0,
     meanInFlight: durationS > 0 ? e2eSum / 1000 / durationS : 0,
-    maxInFlight: flight.max,
-    p95InFlightAtArrival: flight.p95AtArrival,
     e2e: {
       meanMs: mean(e2eValues),
       p50Ms: quantileSorted(e2eSorted, 0.5),
@@ -617,7 +511,6 @@ export function computeSignals(
     computeShareOfServer: serverSum > 0 ? requests.reduce((a, r) => a + (r.phases.compute ?? 0), 0) / serverSum : 0,
     ...(dominantPhase ? { dominantPhase } : {}),
     batch: batchSignal(requests),
-    inputHash: inputHashSignal(requests, startS),
     ...(requestBytes.length > 0 ? { requestBytesP50: quantileSorted(requestBytes, 0.5) } : {}),
     ...(responseBytes.length > 0 ? { responseBytesP50: quantileSorted(responseBytes, 0.5) } : {}),
     ...(runtime !== undefined ? { runtime } : {}),

@@ -1,44 +1,37 @@
 /**
  * @module analyzer/diagnose/thresholds
- * Every named threshold of the diagnosis, gathered from the rule modules that own them,
- * with defaults, overrides (`--threshold key=value`) and validation.
+ * Every named threshold of the diagnosis, gathered from the signal stage and the rule registry
+ * (each rule module declares its own), with defaults, overrides (`--threshold key=value`) and
+ * validation.
  */
 import type { ThresholdSpec } from './threshold-spec.js';
 import { SIGNAL_THRESHOLDS } from './signals.js';
-import { COMPUTE_THRESHOLDS } from './_compute.js';
-import { BATCHING_THRESHOLDS } from './dynamic-batching.js';
-import { QUANTIZATION_THRESHOLDS } from './quantization.js';
-import { RUNTIME_THRESHOLDS } from './optimized-runtime.js';
-import { PRUNE_THRESHOLDS } from './prune-distill.js';
-import { PIPELINE_THRESHOLDS } from './preprocessing-pipeline.js';
-import { SCALE_CACHE_THRESHOLDS } from './scale-and-cache.js';
-import { DRIFT_THRESHOLDS } from './latency-drift.js';
-import { TRANSFER_THRESHOLDS } from './device-transfer.js';
-import { HARDWARE_THRESHOLDS } from './hardware-limit.js';
-import { REPLICA_THRESHOLDS } from './replica-outlier.js';
+import { RULES } from './rules.js';
+import type { RuleThresholdKey } from './rules.js';
 import { DiagnoseOptionError } from './errors.js';
 
-/** Every threshold with its unit, source and reasoning. */
-export const THRESHOLD_SPECS = {
-  ...SIGNAL_THRESHOLDS,
-  ...BATCHING_THRESHOLDS,
-  ...COMPUTE_THRESHOLDS,
-  ...QUANTIZATION_THRESHOLDS,
-  ...RUNTIME_THRESHOLDS,
-  ...PRUNE_THRESHOLDS,
-  ...PIPELINE_THRESHOLDS,
-  ...SCALE_CACHE_THRESHOLDS,
-  ...DRIFT_THRESHOLDS,
-  ...TRANSFER_THRESHOLDS,
-  ...HARDWARE_THRESHOLDS,
-  ...REPLICA_THRESHOLDS,
-} as const satisfies Record<string, ThresholdSpec>;
-
 /** Name of one threshold, e.g. `batching.min_queue_share`. */
-export type ThresholdKey = keyof typeof THRESHOLD_SPECS;
+export type ThresholdKey = keyof typeof SIGNAL_THRESHOLDS | RuleThresholdKey;
 
 /** A value for every threshold. */
 export type Thresholds = { readonly [K in ThresholdKey]: number };
+
+/** Signal thresholds first, then each rule's in registry order; a key two rules share must be the same spec. */
+function collectSpecs(): Readonly<Record<ThresholdKey, ThresholdSpec>> {
+  const specs: Record<string, ThresholdSpec> = { ...SIGNAL_THRESHOLDS };
+  for (const rule of RULES) {
+    for (const key of rule.thresholdKeys) {
+      const spec = rule.thresholds[key] as ThresholdSpec;
+      const seen = specs[key];
+      if (seen !== undefined && seen !== spec) throw new Error(`diagnosis threshold ${key} is declared twice with different specs (rule ${rule.id})`);
+      specs[key] = spec;
+    }
+  }
+  return Object.freeze(specs as Record<ThresholdKey, ThresholdSpec>);
+}
+
+/** Every threshold with its unit, source and reasoning. */
+export const THRESHOLD_SPECS: Readonly<Record<ThresholdKey, ThresholdSpec>> = collectSpecs();
 
 /** The default thresholds. */
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze(

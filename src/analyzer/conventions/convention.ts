@@ -1,0 +1,36 @@
+/**
+ * @module analyzer/conventions/convention
+ * The contract of one source convention: how an inference server's own telemetry (Triton's
+ * timestamps, vLLM's `llm_request` span, TGI's router spans, GenAI client spans) is recognised
+ * from content and turned into spans that follow the project's convention (a request span with
+ * `inference.model.name`, phase spans with `inference.phase`), which the assembler then reads
+ * like any other. Our own convention needs no mapping: it is the reference.
+ */
+import type { SpanRecord } from '../../model/span.js';
+import type { ConventionNote } from '../../model/analysis.js';
+
+export type { ConventionNote, SourceClock } from '../../model/analysis.js';
+
+/** The spans a convention made from its input, and what it recognised. */
+export interface MappedSpans {
+  readonly spans: readonly SpanRecord[];
+  /** Requests the mapping produced. */
+  readonly requests: number;
+  /** Absent when nothing was recognised after all (the input is passed on unchanged). */
+  readonly note?: ConventionNote;
+}
+
+/** One source convention. */
+export interface SourceConvention {
+  /** Stable id, e.g. `triton`, `vllm`. */
+  readonly id: string;
+  /**
+   * `span`: every claimed span is mapped on its own. `trace`: once a span of a trace is claimed,
+   * the trace's spans are held and mapped together (the facts are spread over several spans).
+   */
+  readonly scope: 'span' | 'trace';
+  /** Cheap content test run on every span that does not follow our convention already. */
+  claims(span: SpanRecord): boolean;
+  /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */
+  map(spans: readonly SpanRecord[]): MappedSpans;
+}

@@ -1,0 +1,260 @@
+/**
+ * @module analyzer/conventions/triton
+ * NVIDIA Triton Inference Server's timestamps → request and phase spans, one table for every
+ * layout Triton writes:
+ * - the trace file, 2.x (records grouped by `id`, uppercase names) and 1.x (TensorRT Inference
+ *   Server up to v1.15: one record per request, lowercase spaced names); the file reader
+ *   (`formats/triton-trace`) hands each id over as one span with its timestamps as events;
+ * - OpenTelemetry mode (`--trace-config mode=opentelemetry`): `InferRequest` (frontend events)
+ *   → model span (`triton.model_name`; REQUEST_START, QUEUE_START, REQUEST_END) → `compute`
+ *   (COMPUTE_* events), ensembles and BLS nesting further model spans.
+ *
+ * Phase arithmetic after Triton's own `qa/common/trace_summary.py`
+ * (https://github.com/triton-inference-server/server/blob/main/qa/common/trace_summary.py) and
+ * the trace docs (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/trace.md).
+ * gRPC's wait-read (GRPC_WAITREAD_START → _END) is the handler waiting for the client to send:
+ * client idle time, so the request starts at GRPC_WAITREAD_END (as trace_summary.py does since
+ * v2.43). Trace-file times are Triton's steady clock, not the epoch.
+ */
+import type { AttributeValue, SpanEvent, SpanRecord } from '../../model/span.js';
+import { TRITON_SOURCE, TRITON_SOURCE_ATTR } from '../../formats/index.js';
+import { ATTR } from '../../semconv.js';
+import type { Phase } from '../../semconv.js';
+import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
+import { numberOf, phaseSpans } from './_spans.js';
+import type { PhaseInterval } from './_spans.js';
+
+const SOURCE_ATTR = TRITON_SOURCE_ATTR;
+const TRITON_TRACE_FILE_SOURCE = TRITON_SOURCE;
+
+/**
+ * Phase intervals between Triton activities: [phase, from, to, name]. Compute is split into
+ * input copy / infer / output copy when the backend reports COMPUTE_INPUT_END and
+ * COMPUTE_OUTPUT_START; otherwise it is COMPUTE_START → COMPUTE_END (see `intervalsOf`).
+ */
+const STAGES: readonly (readonly [Phase, string, string, string])[] = [
+  ['network', 'HTTP_RECV_START', 'HTTP_RECV_END', 'HTTP receive'],
+  ['serialize', 'HTTP_RECV_END', 'REQUEST_START', 'request parse'],
+  ['serialize', 'GRPC_WAITREAD_END', 'REQUEST_START', 'request parse'],
+  ['preprocess', 'REQUEST_START', 'QUEUE_START', 'core (before queue)'],
+  ['queue', 'QUEUE_START', 'COMPUTE_START', 'queue'],
+  ['transfer', 'COMPUTE_START', 'COMPUTE_INPUT_END', 'compute input'],
+  ['transfer', 'COMPUTE_OUTPUT_START', 'COMPUTE_END', 'compute output'],
+  ['postprocess', 'COMPUTE_END', 'REQUEST_END', 'core (after compute)'],
+  ['serialize', 'REQUEST_END', 'HTTP_SEND_START', 'response serialize'],
+  ['serialize', 'REQUEST_END', 'GRPC_SEND_START', 'response serialize'],
+  ['network', 'HTTP_SEND_START', 'HTTP_SEND_END', 'HTTP send'],
+  ['network', 'GRPC_SEND_START', 'GRPC_SEND_END', 'gRPC send'],
+];
+/** Where a request starts, earliest first. GRPC_WAITREAD_START is deliberately absent (client idle). */
+const STARTS = ['HTTP_RECV_START', 'GRPC_WAITREAD_END', 'REQUEST_START', 'QUEUE_START', 'COMPUTE_START'];
+const ENDS = ['HTTP_SEND_END', 'GRPC_SEND_END', 'INFER_RESPONSE_COMPLETE', 'REQUEST_END', 'COMPUTE_END'];
+const KNOWN = new Set([...STAGES.flatMap(([, from, to]) => [from, to]), ...STARTS, ...ENDS, 'GRPC_WAITREAD_START', 'COMPUTE_INPUT_END', 'COMPUTE_OUTPUT_START']);
+
+/** Triton 1.x spelled activities in lowercase with spaces (`request handler start`, `grpc wait/read end`). */
+export function normalizeActivity(name: string): string {
+  if (!/[a-z ]/.test(name)) return name;
+  return name.toLowerCase().replace('request handler', 'request').replace('grpc wait/read', 'grpc waitread').trim().replace(/ +/g, '_').toUpperCase();
+}
+
+/** True when the events use the 1.x lowercase spelling. */
+function isLegacySpelling(events: readonly SpanEvent[]): boolean {
+  return events.some((e) => / /.test(e.name) && KNOWN.has(normalizeActivity(e.name)));
+}
+
+/** The phase intervals one Triton request's activity times give. */
+export function intervalsOf(times: ReadonlyMap<string, bigint>): PhaseInterval[] {
+  const out: PhaseInterval[] = [];
+  for (const [phase, from, to, name] of STAGES) {
+    const start = times.get(from);
+    const end = times.get(to);
+    if (start !== undefined && end !== undefined && end > start) out.push({ phase, startNs: start, endNs: end, name });
+  }
+  const computeStart = times.get('COMPUTE_INPUT_END') ?? times.get('COMPUTE_START');
+  const computeEnd = times.get('COMPUTE_OUTPUT_START') ?? times.get('COMPUTE_END');
+  if (computeStart !== undefined && computeEnd !== undefined && computeEnd > computeStart) {
+    const split = times.has('COMPUTE_INPUT_END') || times.has('COMPUTE_OUTPUT_START');
+    out.push({ phase: 'compute', startNs: computeStart, endNs: computeEnd, name: split ? 'compute infer' : 'compute' });
+  }
+  return out;
+}
+
+/** Start and end of the request: earliest start activity, latest end activity. */
+function extentOf(times: ReadonlyMap<string, bigint>): { startNs: bigint; endNs: bigint } | undefined {
+  let startNs: bigint | undefined;
+  let endNs: bigint | undefined;
+  for (const n of STARTS) {
+    const t = times.get(n);
+    if (t !== undefined && (startNs === undefined || t < startNs)) startNs = t;
+  }
+  for (const n of ENDS) {
+    const t = times.get(n);
+    if (t !== undefined && (endNs === undefined || t > endNs)) endNs = t;
+  }
+  return startNs === undefined || endNs === undefined || endNs < startNs ? undefined : { startNs, endNs };
+}
+
+function timesOf(events: readonly SpanEvent[], into = new Map<string, bigint>()): Map<string, bigint> {
+  for (const e of events) into.set(normalizeActivity(e.name), e.timeNs);
+  return into;
+}
+
+function modelOf(attributes: Readonly<Record<string, AttributeValue>>): string | undefined {
+  const model = attributes['triton.model_name'] ?? attributes['model_name'];
+  return typeof model === 'string' && model !== '' ? model : undefined;
+}
+
+/** One Triton (sub)request before it becomes spans. */
+interface TritonView {
+  /** Gives the request span its ids, parent, service and attributes. */
+  readonly base: SpanRecord;
+  readonly model: string | undefined;
+  readonly times: ReadonlyMap<string, bigint>;
+  readonly extent: { readonly startNs: bigint; readonly endNs: bigint };
+  /** The view this one is a step of (ensemble, BLS), by request span id. */
+  readonly parentId: string | undefined;
+}
+
+/**
+ * Request and phase spans for each view. An ensemble or BLS parent has no queue or compute of
+ * its own (trace_summary.py: "missing for ensemble model"); its steps are its children, so it
+ * also gets their phase intervals (the children stay requests of their own models too).
+ */
+function emitViews(views: readonly TritonView[]): SpanRecord[] {
+  const intervals = new Map<string, PhaseInterval[]>(views.map((v) => [v.base.spanId, intervalsOf(v.times)]));
+  const children = new Map<string, TritonView[]>();
+  for (const v of views) {
+    if (v.parentId === undefined || !intervals.has(v.parentId)) continue;
+    const list = children.get(v.parentId);
+    if (list === undefined) children.set(v.parentId, [v]);
+    else list.push(v);
+  }
+  const withSteps = (id: string, depth: number): PhaseInterval[] => {
+    const own = intervals.get(id) ?? [];
+    if (depth > 32) return own;
+    const steps = (children.get(id) ?? []).flatMap((c) => withSteps(c.base.spanId, depth + 1));
+    return steps.length === 0 ? own : [...own, ...steps];
+  };
+  const out: SpanRecord[] = [];
+  for (const v of views) {
+    const attributes: Record<string, AttributeValue> = { ...v.base.attributes, [ATTR.MODEL_NAME]: v.model ?? 'unknown' };
+    const version = v.base.attributes['triton.model_version'];
+    if (version !== undefined && version !== -1 && version !== '-1') attributes[ATTR.MODEL_VERSION] = String(version);
+    delete attributes[SOURCE_ATTR];
+    const { events: _events, ...rest } = v.base;
+    const request: SpanRecord = { ...rest, name: v.model ?? v.base.name, kind: 'server', startNs: v.extent.startNs, endNs: v.extent.endNs, attributes };
+    const batch = numberOf(v.base.attributes['triton.batch_size']);
+    out.push(request, ...phaseSpans(request, withSteps(v.base.spanId, 0), batch === undefined ? {} : { [ATTR.BATCH_SIZE]: batch }));
+  }
+  return out;
+}
+
+/** What Triton's traces never carry, for the diagnosis to say plainly. */
+const UNSEEN = ['batch size (Triton traces do not record it; see nv_inference_exec_count)', 'response cache hits'];
+
+const FILE_NOTE_2: ConventionNote = { label: 'Triton trace file 2.x', clock: 'monotonic', unseen: UNSEEN };
+const FILE_NOTE_1: ConventionNote = { label: 'Triton trace file 1.x (TensorRT Inference Server)', clock: 'monotonic', unseen: UNSEEN };
+const OTEL_NOTE: ConventionNote = { label: 'Triton OpenTelemetry trace', clock: 'epoch', unseen: UNSEEN };
+
+/** Triton trace file and Triton OpenTelemetry mode. */
+export const tritonConvention: SourceConvention = {
+  id: 'triton',
+  scope: 'trace',
+  claims(span) {
+    if (span.attributes[SOURCE_ATTR] === TRITON_TRACE_FILE_SOURCE || span.name === 'InferRequest' || 'triton.model_name' in span.attributes) return true;
+    const events = span.events;
+    return span.name === 'compute' && events !== undefined && events.some((e) => e.name === 'COMPUTE_START');
+  },
+  map(spans) {
+    return mapTritonTrace(spans);
+  },
+};
+
+/** Maps the spans of one trace that holds Triton spans. */
+function mapTritonTrace(spans: readonly SpanRecord[]): MappedSpans {
+  const fileSpans = spans.filter((s) => s.attributes[SOURCE_ATTR] === TRITON_TRACE_FILE_SOURCE);
+  if (fileSpans.length > 0) return mapFileSpans(spans, fileSpans);
+  return mapOpenTelemetry(spans);
+}
+
+/** Trace-file spans: one per Triton id, every activity an event on it. */
+function mapFileSpans(spans: readonly SpanRecord[], fileSpans: readonly SpanRecord[]): MappedSpans {
+  const views: TritonView[] = [];
+  let legacy = false;
+  for (const span of fileSpans) {
+    const events = span.events ?? [];
+    if (isLegacySpelling(events)) legacy = true;
+    const times = timesOf(events);
+    const extent = extentOf(times);
+    if (extent === undefined) continue;
+    views.push({ base: span, model: modelOf(span.attributes), times, extent, parentId: span.parentSpanId });
+  }
+  const out: SpanRecord[] = spans.filter((s) => s.attributes[SOURCE_ATTR] !== TRITON_TRACE_FILE_SOURCE);
+  out.push(...emitViews(views));
+  return { spans: out, requests: views.length, note: legacy ? FILE_NOTE_1 : FILE_NOTE_2 };
+}
+
+/**
+ * OpenTelemetry mode. Each model span is a (sub)request; its `compute` children add their
+ * COMPUTE_* events. A top-level model span under `InferRequest` takes the frontend's events and
+ * extent, and the request span takes `InferRequest`'s place (same id and parent), so
+ * network/serialize count inside the request; the model span stays as a plain span under it so
+ * nested (ensemble, BLS) model spans keep their parent chain.
+ */
+function mapOpenTelemetry(spans: readonly SpanRecord[]): MappedSpans {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const childrenOf = new Map<string, SpanRecord[]>();
+  for (const s of spans) {
+    if (s.parentSpanId === undefined) continue;
+    const list = childrenOf.get(s.parentSpanId);
+    if (list === undefined) childrenOf.set(s.parentSpanId, [s]);
+    else list.push(s);
+  }
+  const views: TritonView[] = [];
+  const dropped = new Set<string>();
+  const kept = new Map<string, SpanRecord>();
+  for (const model of spans) {
+    const name = modelOf(model.attributes);
+    if (name === undefined) continue;
+    const times = timesOf(model.events ?? []);
+    for (const child of childrenOf.get(model.spanId) ?? []) {
+      if (child.name === 'compute' && modelOf(child.attributes) === undefined) timesOf(child.events ?? [], times);
+    }
+    const parent = model.parentSpanId === undefined ? undefined : byId.get(model.parentSpanId);
+    const frontend = parent !== undefined && parent.name === 'InferRequest' && modelOf(parent.attributes) === undefined ? parent : undefined;
+    if (frontend !== undefined) timesOf(frontend.events ?? [], times);
+    const own = extentOf(times);
+    // Without events, the span's own times are all there is.
+    const extent = frontend !== undefined ? { startNs: minBig(frontend.startNs, own?.startNs), endNs: maxBig(frontend.endNs, own?.endNs) } : (own ?? { startNs: model.startNs, endNs: model.endNs });
+    const outer = frontend ?? model;
+    views.push({ base: { ...outer, attributes: { ...model.attributes } }, model: name, times, extent, parentId: model.parentSpanId });
+    dropped.add(outer.spanId);
+    if (frontend !== undefined) {
+      // The model span stays as a plain child of the request, so nested model spans keep their parent chain.
+      const plain: Record<string, AttributeValue> = {};
+      for (const [k, v] of Object.entries(model.attributes)) if (k !== 'triton.model_name') plain[k] = v;
+      kept.set(model.spanId, { ...model, attributes: plain });
+    }
+  }
+  if (views.length === 0) return { spans, requests: 0 };
+  // A nested model span's step parent is the request that took its parent's place.
+  const frontOf = new Map(views.filter((v) => v.base.spanId !== undefined).map((v) => [v.base.spanId, v]));
+  const resolved = views.map((v) => {
+    if (v.parentId === undefined || frontOf.has(v.parentId)) return v;
+    const parent = byId.get(v.parentId);
+    const grand = parent?.parentSpanId;
+    return grand !== undefined && frontOf.has(grand) && kept.has(v.parentId) ? { ...v, parentId: grand } : v;
+  });
+  const out: SpanRecord[] = [];
+  for (const s of spans) if (!dropped.has(s.spanId)) out.push(kept.get(s.spanId) ?? s);
+  out.push(...emitViews(resolved));
+  return { spans: out, requests: views.length, note: OTEL_NOTE };
+}
+
+function minBig(a: bigint, b: bigint | undefined): bigint {
+  return b !== undefined && b < a ? b : a;
+}
+
+function maxBig(a: bigint, b: bigint | undefined): bigint {
+  return b !== undefined && b > a ? b : a;
+}

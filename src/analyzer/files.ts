@@ -1,0 +1,150 @@
+/**
+ * @module analyzer/files
+ * The trace-file adapter of the pipeline: sniffs and reads every file (in a worker thread for
+ * big ones), merges them by span start time, reads GPU sample files among them, and feeds the
+ * spans to `analyzeSpans`. The only part of the analyzer that does I/O.
+ */
+import type { SpanRecord } from '../model/span.js';
+import type { GpuSample } from '../model/gpu.js';
+import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
+import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
+import type { ReadStats } from '../formats/index.js';
+import { readColumnsThreaded } from './_threaded-read.js';
+import type { ThreadedReadStats } from './_threaded-read.js';
+import type { SpanColumns } from './_span-columns.js';
+import { DUPLICATE_MESSAGE, analyzeSpans, isRecords } from './pipeline.js';
+import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
+
+/** Options of `analyzeFiles`. */
+export interface AnalyzeFilesOptions extends AnalyzeOptions {
+  /**
+   * Read files bigger than 4 MiB in a worker thread, parallel to assembly. Faster when a second
+   * core is free; costs a second JS heap (tens of MB). Default false.
+   */
+  readonly threads?: boolean;
+}
+
+/** Below a few MiB a thread costs more to start than it saves. */
+const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads, assembles, measures and diagnoses the given trace files. Every file is checked
+ * (format sniffed from its content) before any is read, so a wrong file fails fast.
+ * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
+ */
+export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions = {}): Promise<AnalysisResult> {
+  const traceFiles: { file: string; bytes: number }[] = [];
+  const sampleFiles: string[] = [];
+  for (const file of files) {
+    const detected = await detectFile(file);
+    if (detected.format === 'gpu-samples') sampleFiles.push(file);
+    else traceFiles.push({ file, bytes: detected.bytes });
+  }
+  const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
+  for (const file of sampleFiles) for (const sample of await readGpuSamples(file)) gpuSamples.push(sample);
+  const strict = options.strict ?? false;
+  const threads = options.threads === true;
+  const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
+    file,
+    reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
+  }));
+  const fileStats = new Map<string, ReadStats>();
+  // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
+  const readerConventions: ConventionUse[] = [];
+  const batches = mergeByTime(sources, (file, stats) => {
+    fileStats.set(file, stats);
+    if ('conventions' in stats) readerConventions.push(...(stats as ThreadedReadStats).conventions);
+  });
+  const result = await analyzeSpans(batches, { inputName: files.join(', '), ...options, gpuSamples, readerConventions });
+  const fileSummaries: FileSummary[] = files.map((file) => {
+    const stats = fileStats.get(file);
+    if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
+    return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies };
+  });
+  const read = [...fileStats.values()];
+  const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));
+  const readerDuplicates = read.reduce((n, s) => n + s.duplicateSpans, 0);
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+}
+
+/**
+ * The readers already report duplicates inside one file; the assembler's duplicate warning is
+ * kept only for the rest (duplicates across files, or past the reader's check limit).
+ */
+function withoutReaderDuplicates(assembly: readonly AnalysisWarning[], readerDuplicates: number): AnalysisWarning[] {
+  return assembly.flatMap((w): AnalysisWarning[] => {
+    if (w.code !== 'duplicate-span' || readerDuplicates === 0) return [w];
+    const rest = w.count - readerDuplicates;
+    return rest > 0 ? [{ code: 'duplicate-span', message: `${rest} more ${DUPLICATE_MESSAGE}`, count: rest }] : [];
+  });
+}
+
+interface Source {
+  readonly file: string;
+  readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanColumns, ThreadedReadStats>;
+}
+
+/** Spans handed on at once while merging several files by time. */
+const MERGE_CHUNK = 512;
+
+/**
+ * Reads several files as one stream, merged by span start time: exports of the same period
+ * (client side, server side) then reach the assembler in step, so their traces meet before the
+ * assembler's idle window closes them, even when one file is a single big document. Each batch
+ * is sorted by start and handed on in chunks that do not run ahead of the other files. (Batches
+ * from a reader thread are passed on whole.) One file passes straight through.
+ */
+async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void): AsyncGenerator<SpanBatch> {
+  if (sources.length === 1) {
+    const only = sources[0]!;
+    for (;;) {
+      const next = await only.reader.next();
+      if (next.done === true) {
+        done(only.file, next.value);
+        return;
+      }
+      if (next.value.length > 0) yield next.value;
+    }
+  }
+  const live = sources.map((source) => ({ source, pending: [] as readonly SpanRecord[], pos: 0 }));
+  while (live.length > 0) {
+    for (let i = 0; i < live.length; ) {
+      const entry = live[i]!;
+      if (entry.pos < entry.pending.length) {
+        i++;
+        continue;
+      }
+      const next = await entry.source.reader.next();
+      if (next.done === true) {
+        done(entry.source.file, next.value);
+        live.splice(i, 1);
+        continue;
+      }
+      const batch: SpanBatch = next.value;
+      if (!isRecords(batch)) {
+        if (batch.length > 0) yield batch;
+        continue;
+      }
+      entry.pending = [...batch].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+      entry.pos = 0;
+    }
+    if (live.length === 0) return;
+    let pick = 0;
+    for (let i = 1; i < live.length; i++) if (startAt(live[i]!) < startAt(live[pick]!)) pick = i;
+    let limit: bigint | undefined;
+    for (let i = 0; i < live.length; i++) {
+      if (i === pick) continue;
+      const start = startAt(live[i]!);
+      if (limit === undefined || start < limit) limit = start;
+    }
+    const entry = live[pick]!;
+    let end = entry.pos + 1;
+    while (end < entry.pending.length && end - entry.pos < MERGE_CHUNK && (limit === undefined || entry.pending[end]!.startNs <= limit)) end++;
+    yield entry.pending.slice(entry.pos, end);
+    entry.pos = end;
+  }
+}
+
+function startAt(entry: { readonly pending: readonly SpanRecord[]; readonly pos: number }): bigint {
+  return entry.pending[entry.pos]!.startNs;
+}

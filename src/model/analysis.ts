@@ -1,0 +1,166 @@
+/**
+ * @module model/analysis
+ * What one analysis run produces, as plain data for `report/`: the inputs used, warnings with
+ * stable codes, assembly counts, per-model summaries and diagnoses, GPU evidence and the
+ * latency timeline. Built by `analyzer/` (`analyzeSpans`, `analyzeFiles`).
+ */
+import type { TraceFormat } from './span.js';
+import type { RequestTiming } from './request.js';
+import type { ModelSummary } from './summary.js';
+import type { Diagnosis } from './diagnosis.js';
+import type { DeviceEvidence, DeviceWindow } from './gpu.js';
+import type { PrometheusInput } from './prometheus.js';
+
+/** What assembly saw and skipped, for warnings and `--verbose`. */
+export interface AssemblyStats {
+  /** Spans received (duplicates and late spans included). */
+  spans: number;
+  /** Spans dropped because a span with the same id and kind was already in the trace. */
+  duplicateSpans: number;
+  /** Spans dropped because their trace had already been finalized. */
+  lateSpans: number;
+  /** Spans dropped because they end before they start. */
+  invalidSpans: number;
+  /** Spans whose parent is not in the input. */
+  orphanSpans: number;
+  /** Phase spans with no request span above them. */
+  unattachedPhaseSpans: number;
+  traces: number;
+  /** Traces with at least one request span. */
+  requestTraces: number;
+  /** Requests whose client and server clocks disagreed. */
+  clockSkewRequests: number;
+}
+
+/** Time spent by one (service, operation) across all traces. */
+export interface OperationTime {
+  readonly service: string;
+  readonly operation: string;
+  /** Number of spans. */
+  readonly spans: number;
+  /** Sum of span durations, ms. */
+  readonly totalMs: number;
+  /** Sum of self time, ms. */
+  readonly selfMs: number;
+  /** Sum of time on the critical path, ms. */
+  readonly criticalPathMs: number;
+  /** criticalPathMs ÷ the sum of all root-span durations (0–1). */
+  readonly criticalPathShare: number;
+}
+
+/** The generic report: top operations by self time and by critical-path time. */
+export interface GenericReport {
+  readonly traces: number;
+  readonly spans: number;
+  /** Sum over traces of their root spans' durations, ms. */
+  readonly rootMs: number;
+  readonly bySelfTime: readonly OperationTime[];
+  readonly byCriticalPath: readonly OperationTime[];
+}
+
+/** Requests and e2e latency in one time window, with each GPU's state over the same window. */
+export interface TimelineWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Requests that started inside the window. */
+  readonly requests: number;
+  /** Absent when no request started inside the window. */
+  readonly e2eP50Ms?: number;
+  readonly e2eP99Ms?: number;
+  /** One entry per GPU, in the order of the device evidence. */
+  readonly gpus: readonly (DeviceWindow & { readonly gpuUuid: string; readonly gpuName?: string })[];
+}
+
+/** Which clock a source's timestamps come from; a monotonic one has no wall-clock meaning. */
+export type SourceClock = 'epoch' | 'monotonic';
+
+/** What a source convention (analyzer/conventions) reports about the requests it mapped. */
+export interface ConventionNote {
+  /** The layout or version recognised, e.g. "Triton trace file 2.x", "vLLM llm_request (v1 engine)". */
+  readonly label: string;
+  readonly clock: SourceClock;
+  /** Facts this source never carries (e.g. "batch size"), named so the diagnosis can say what it could not see. */
+  readonly unseen: readonly string[];
+}
+
+/** A convention recognised in the input, with how many requests it gave. */
+export interface ConventionUse extends ConventionNote {
+  /** The convention's id, e.g. `triton`, `vllm`: the serving system the spans came from. */
+  readonly id: string;
+  readonly requests: number;
+}
+
+/** One input file: what it was and how much of it was used. */
+export interface FileSummary {
+  readonly file: string;
+  readonly format: TraceFormat;
+  /** Spans read from the file. */
+  readonly spans: number;
+  /** Spans (or lines, records) skipped as unreadable. */
+  readonly skipped: number;
+  /** Leniencies applied while reading (base64 ids, snake_case keys, …), for `--verbose`. */
+  readonly leniencies: readonly string[];
+}
+
+/** Stable code of an analysis warning, so code (and tests) never match on the words. */
+export type WarningCode =
+  /** A reader's warning about part of one file: skipped as unreadable, or a duplicate span id kept once. */
+  | 'read'
+  /** Spans with the same trace, span id and kind across the whole input, counted once by the assembler. */
+  | 'duplicate-span'
+  | 'invalid-span'
+  | 'late-span'
+  | 'unattached-phase-span'
+  | 'clock-skew'
+  | 'model-not-found'
+  | 'gpu-samples-outside-window'
+  /** Prometheus input: a counter reset, a replica gone stale, bucket layouts that differ, partial data, an engine warning. */
+  | 'metrics-quality';
+
+/** A problem worth telling the user, counted. */
+export interface AnalysisWarning {
+  /** What kind of problem. */
+  readonly code: WarningCode;
+  /** The file it concerns, absent for problems across files. */
+  readonly file?: string;
+  readonly location?: string;
+  readonly message: string;
+  readonly count: number;
+}
+
+/** Everything learnt about one model. */
+export interface ModelAnalysis {
+  readonly summary: ModelSummary;
+  /** Absent until the diagnosis stage runs. */
+  readonly diagnosis?: Diagnosis;
+}
+
+/** The result of one analysis run: plain data for `report/`. */
+export interface AnalysisResult {
+  readonly files: readonly FileSummary[];
+  readonly warnings: readonly AnalysisWarning[];
+  /** Spans received from all files. */
+  readonly spans: number;
+  readonly traces: number;
+  /** Requests analysed (after the model filter). */
+  readonly requests: number;
+  /** First request start and last request end, ns since epoch; absent without requests. */
+  readonly window?: { readonly startNs: bigint; readonly endNs: bigint };
+  /** All analysed requests together; absent without requests. */
+  readonly overall?: ModelSummary;
+  /** Per model, most requests first. */
+  readonly models: readonly ModelAnalysis[];
+  /** Self time and critical path by operation, when no request follows the convention. */
+  readonly generic?: GenericReport;
+  readonly assembly: Readonly<AssemblyStats>;
+  /** The per-request rows the summaries were computed from (not serialized by reports). */
+  readonly timings: readonly RequestTiming[];
+  /** GPU evidence over the traced window (from GPU sample files), empty without samples. */
+  readonly device: readonly DeviceEvidence[];
+  /** e2e latency next to GPU state per time window; empty without GPU samples. */
+  readonly timeline: readonly TimelineWindow[];
+  /** Inference-server conventions the input was read as ("Triton trace file 2.x", …); empty for our own. */
+  readonly conventions: readonly ConventionUse[];
+  /** Present when the input was a Prometheus-compatible engine instead of files (`analyze --prometheus`). */
+  readonly prometheus?: PrometheusInput;
+}

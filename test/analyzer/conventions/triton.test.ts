@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeFiles } from '../../../src/analyzer/index.js';
+import type { AnalysisResult } from '../../../src/analyzer/index.js';
+import type { RequestTiming } from '../../../src/model/request.js';
+import { renderText } from '../../../src/report/text.js';
+import { toJsonReport } from '../../../src/report/json.js';
+
+const serving = new URL('../../fixtures/serving/', import.meta.url).pathname;
+
+async function analyze(name: string): Promise<AnalysisResult> {
+  return analyzeFiles([serving + name], { diagnose: false });
+}
+
+/** Phase times of one request in ms, rounded to the nanosecond so hand-computed values compare exactly. */
+function phasesOf(r: RequestTiming): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [phase, ms] of Object.entries(r.phases)) out[phase] = Math.round(ms! * 1e6) / 1e6;
+  out['other'] = Math.round(r.otherMs * 1e6) / 1e6;
+  out['e2e'] = Math.round(r.e2eMs * 1e6) / 1e6;
+  return out;
+}
+
+describe('Triton trace file 2.x (the documentation example, real)', () => {
+  it('splits the request into every phase trace_summary.py knows, to the nanosecond, with nothing left over', async () => {
+    const result = await analyze('triton_trace_v2_docs_example.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['Triton trace file 2.x']);
+    expect(result.requests).toBe(1);
+    // Hand-computed from the file's ns values (differences of the named timestamps).
+    expect(phasesOf(result.timings[0]!)).toEqual({
+      network: 0.076277, // HTTP_RECV 44 864 + HTTP_SEND 31 413
+      serialize: 0.191969, // RECV_END→REQUEST_START 153 555 + REQUEST_END→SEND_START 38 414
+      preprocess: 0.005654, // REQUEST_START→QUEUE_START
+      queue: 0.095681, // QUEUE_START→COMPUTE_START
+      transfer: 2.308936, // COMPUTE_START→INPUT_END 2 265 710 + OUTPUT_START→COMPUTE_END 43 226
+      compute: 0.344855, // INPUT_END→OUTPUT_START
+      postprocess: 0.102175, // COMPUTE_END→REQUEST_END
+      other: 0,
+      e2e: 3.125547, // HTTP_RECV_START→HTTP_SEND_END
+    });
+  });
+
+  it('never prints the steady clock as a 1970 date, and gives no rate for one request', async () => {
+    const result = await analyze('triton_trace_v2_docs_example.json');
+    const text = renderText(result);
+    expect(text).toMatch(/Read as Triton trace file 2\.x \(1 request\)/);
+    expect(text).not.toMatch(/1970/);
+    expect(text).toMatch(/3\.13 ms on the server's monotonic clock/);
+    expect(text).toMatch(/no rate from one request/);
+    expect(text).not.toMatch(/req\/s/);
+    const json = toJsonReport(result);
+    expect(json.window).toMatchObject({ start: null, end: null, clock: 'monotonic' });
+    expect(json.throughput_rps).toBeNull();
+    expect(json.conventions[0]).toMatchObject({ id: 'triton', label: 'Triton trace file 2.x', requests: 1, clock: 'monotonic' });
+  });
+});
+
+describe('Triton trace file 1.x (synthetic, lowercase names from trace_summary.py of 2020)', () => {
+  it('reads the legacy spelling, does not count gRPC wait-read, and takes compute as COMPUTE_START→END when not split', async () => {
+    const result = await analyze('triton-trace-v1-grpc.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['Triton trace file 1.x (TensorRT Inference Server)']);
+    expect(result.models.map((m) => m.summary.model)).toEqual(['resnet50_netdef']);
+    const [first, second] = [...result.timings].sort((a, b) => a.e2eMs - b.e2eMs);
+    expect(phasesOf(first!)).toEqual({
+      serialize: 0.026, // wait/read end→handler start 17 µs + handler end→send start 9 µs
+      preprocess: 0.007,
+      network: 0.047, // gRPC send only: the 4.321 ms wait/read is client idle time
+      queue: 2.5,
+      compute: 2.377, // compute start→end (no input/output split in 1.x)
+      postprocess: 0.019,
+      other: 0,
+      e2e: 4.976, // wait/read end→send end
+    });
+    expect(phasesOf(second!)).toEqual({ serialize: 0.019, preprocess: 0.008, network: 0.038, queue: 4.202, compute: 2.378, postprocess: 0.015, other: 0, e2e: 6.66 });
+    // Two requests have a rate: 2 over first start → last end (104.321 ms → 111.660 ms).
+    expect(result.overall!.throughputRps).toBeCloseTo(2 / 0.007339, 6);
+  });
+});
+
+describe('Triton trace file 2.x, gRPC ensemble (synthetic)', () => {
+  it('gives each composing model its own request and the ensemble the phases of its steps', async () => {
+    const result = await analyze('triton-trace-v2-grpc-ensemble.synthetic.json');
+    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    expect(byModel.get('preprocess_py')).toEqual({ preprocess: 0.003, queue: 0.007, compute: 1.2, postprocess: 0.01, other: 0, e2e: 1.22 });
+    expect(byModel.get('classifier_trt')).toEqual({ preprocess: 0.004, queue: 0.8, transfer: 0.15, compute: 2.5, postprocess: 0.016, other: 0, e2e: 3.47 });
+    expect(byModel.get('ensemble_pipeline')).toEqual({
+      serialize: 0.081,
+      network: 0.061,
+      preprocess: 0.007,
+      queue: 0.807,
+      transfer: 0.15,
+      compute: 3.7,
+      postprocess: 0.026,
+      other: 0.029, // hand-offs between the ensemble's steps
+      e2e: 4.861,
+    });
+  });
+});
+
+describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)', () => {
+  it('joins InferRequest, model and compute span events into one request with the same phases as the file', async () => {
+    const result = await analyze('triton-otel-http.synthetic.json');
+    expect(result.conventions.map((c) => [c.label, c.clock])).toEqual([['Triton OpenTelemetry trace', 'epoch']]);
+    expect(result.requests).toBe(1);
+    const [request] = result.timings;
+    expect(request!.model).toBe('simple');
+    expect(request!.modelVersion).toBe('1');
+    expect(request!.service).toBe('triton-inference-server');
+    expect(phasesOf(request!)).toEqual({
+      network: 0.106,
+      serialize: 0.107,
+      preprocess: 0.007,
+      queue: 1.2,
+      transfer: 0.134,
+      compute: 0.848,
+      postprocess: 0.029,
+      other: 0,
+      e2e: 2.431,
+    });
+    expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
+  });
+});

@@ -1,0 +1,266 @@
+/**
+ * setupTracing in a real service's settings: no span lost in a start-up burst, every span that
+ * never left counted (also when shutdown gives up), the standard OTEL_BSP_* and
+ * OTEL_EXPORTER_OTLP_* variables honoured (OTLP/HTTP included, against a real loopback HTTP
+ * receiver) with options set in code winning, absorbed failures visible through `diag`, and
+ * export errors reported in one clean line.
+ */
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
+import type { Tracer, TracerProvider } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
+import type { TracingHandle } from '../../src/tracer/index.js';
+import { exportError } from '../../src/tracer/bounded-span-processor.js';
+import { decodeMetricsExport, decodeTraceExport } from '../support/otlp-receiver.js';
+import type { ReceivedSpan } from '../support/otlp-receiver.js';
+
+let tracing: TracingHandle | undefined;
+let warnings: string[] = [];
+const savedEnv = { ...process.env };
+
+afterEach(async () => {
+  await tracing?.shutdown();
+  tracing = undefined;
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  diag.disable();
+  warnings = [];
+});
+
+/** A SpanExporter that keeps every batch it got (answering at once, or never). */
+class RecordingExporter implements SpanExporter {
+  readonly batches: ReadableSpan[][] = [];
+  constructor(private readonly answer: boolean = true) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.batches.push(spans);
+    if (this.answer) done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+  count(): number {
+    return this.batches.reduce((n, b) => n + b.length, 0);
+  }
+}
+
+const onWarning = (m: string): void => {
+  warnings.push(m);
+};
+
+describe('start-up', () => {
+  it('drops no span of a 10,000-span burst right after setupTracing', async () => {
+    const exporter = new RecordingExporter();
+    warnings = [];
+    tracing = setupTracing({ exporter: { spanExporter: exporter }, metrics: false, onWarning });
+    const tracer = createInferenceTracer({ model: 'burst' });
+    // Requests arrive in turns of 100 before any timer or I/O callback of the process has run:
+    // what a service that starts under load sees in its first milliseconds.
+    for (let i = 0; i < 10_000; i += 1) {
+      tracer.infer(() => i);
+      if (i % 100 === 99) await Promise.resolve();
+    }
+    expect(tracing.droppedSpans()).toEqual({ queueFull: 0, exportFailed: 0, unsentAtShutdown: 0, total: 0 });
+    await tracing.shutdown();
+    expect(exporter.count()).toBe(10_000);
+    expect(tracing.droppedSpans().total).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('droppedSpans()', () => {
+  it('counts the spans still queued or in flight when shutdown stops waiting for a hung exporter', async () => {
+    const exporter = new RecordingExporter(false);
+    tracing = setupTracing({
+      exporter: { spanExporter: exporter },
+      metrics: false,
+      maxExportBatchSize: 10,
+      exportTimeoutMillis: 300,
+      onWarning,
+    });
+    const tracer = createInferenceTracer({ model: 'hung' });
+    for (let i = 0; i < 95; i += 1) tracer.infer(() => i);
+    await tracing.shutdown();
+    const dropped = tracing.droppedSpans();
+    // Every span produced is accounted for: none was delivered.
+    expect(dropped.total).toBe(95);
+    expect(dropped.queueFull).toBe(0);
+  });
+});
+
+describe('standard OTEL_BSP_* variables', () => {
+  it('take the batch size and delay from the environment, and options set in code win', async () => {
+    process.env['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'] = '7';
+    process.env['OTEL_BSP_SCHEDULE_DELAY'] = '15';
+    const exporter = new RecordingExporter();
+    tracing = setupTracing({ exporter: { spanExporter: exporter }, metrics: false, onWarning });
+    const tracer = createInferenceTracer({ model: 'bsp' });
+    for (let i = 0; i < 20; i += 1) tracer.infer(() => i);
+    // No flush: the 15 ms schedule from the environment sends them (the default waits 1 s).
+    const deadline = Date.now() + 900;
+    while (exporter.count() < 20 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(exporter.count()).toBe(20);
+    expect(Math.max(...exporter.batches.map((b) => b.length))).toBe(7);
+    await tracing.shutdown();
+
+    const inCode = new RecordingExporter();
+    tracing = setupTracing({ exporter: { spanExporter: inCode }, metrics: false, maxExportBatchSize: 4, onWarning });
+    for (let i = 0; i < 20; i += 1) tracer.infer(() => i);
+    await tracing.forceFlush();
+    expect(inCode.count()).toBe(20);
+    expect(Math.max(...inCode.batches.map((b) => b.length))).toBe(4);
+  });
+
+  it('caps the queue at OTEL_BSP_MAX_QUEUE_SIZE', async () => {
+    process.env['OTEL_BSP_MAX_QUEUE_SIZE'] = '30';
+    const exporter = new RecordingExporter(false);
+    tracing = setupTracing({ exporter: { spanExporter: exporter }, metrics: false, maxExportBatchSize: 10, exportTimeoutMillis: 200, onWarning });
+    const tracer = createInferenceTracer({ model: 'bsp' });
+    for (let i = 0; i < 100; i += 1) tracer.infer(() => i);
+    // 10 handed to the (hung) exporter, 30 queued, the rest dropped.
+    expect(tracing.droppedSpans().queueFull).toBe(60);
+  });
+});
+
+interface HttpReceiver {
+  readonly url: string;
+  readonly spans: ReceivedSpan[];
+  readonly metricBodies: Record<string, unknown>[];
+  readonly requests: { path: string; contentType: string; headers: IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+/** A real OTLP/HTTP receiver on 127.0.0.1 (ephemeral port): protobuf or JSON bodies at /v1/*. */
+async function startHttpReceiver(): Promise<HttpReceiver> {
+  const spans: ReceivedSpan[] = [];
+  const metricBodies: Record<string, unknown>[] = [];
+  const requests: HttpReceiver['requests'] = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      const contentType = String(request.headers['content-type'] ?? '');
+      const path = request.url ?? '';
+      requests.push({ path, contentType, headers: request.headers });
+      const json = contentType.includes('json');
+      if (path === '/v1/traces') {
+        if (json) {
+          const parsed = JSON.parse(body.toString('utf8')) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] };
+          for (const rs of parsed.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ name: s.name } as ReceivedSpan);
+        } else {
+          spans.push(...decodeTraceExport(body));
+        }
+      } else if (path === '/v1/metrics' && !json) {
+        metricBodies.push(decodeMetricsExport(body));
+      }
+      response.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' }).end(json ? '{}' : '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    metricBodies,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('OTLP exporter settings', () => {
+  it('sends http/protobuf to OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces with OTEL_EXPORTER_OTLP_HEADERS, metrics too', async () => {
+    const receiver = await startHttpReceiver();
+    try {
+      process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = receiver.url;
+      process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'http/protobuf';
+      process.env['OTEL_EXPORTER_OTLP_HEADERS'] = 'x-tenant=blue';
+      tracing = setupTracing({ serviceName: 'http-svc', metrics: { otlp: { intervalMillis: 60_000 } }, onWarning });
+      expect(tracing.exporterKind).toBe('otlp');
+      const tracer = createInferenceTracer({ model: 'resnet' });
+      await tracer.infer(async (req) => req.compute(async () => 1));
+      await tracing.shutdown();
+      const traceRequests = receiver.requests.filter((r) => r.path === '/v1/traces');
+      expect(traceRequests.length).toBeGreaterThan(0);
+      expect(traceRequests[0]!.contentType).toBe('application/x-protobuf');
+      expect(traceRequests[0]!.headers['x-tenant']).toBe('blue');
+      expect(receiver.spans.map((s) => s.name).sort()).toEqual(['compute', 'infer resnet']);
+      expect(receiver.spans[0]!.service).toBe('http-svc');
+      // The phase histogram went the same way, over OTLP/HTTP as well.
+      expect(JSON.stringify(receiver.metricBodies)).toContain('inference.phase.duration');
+      expect(warnings, warnings.join('\n')).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('lets the protocol and endpoint set in code win over the environment (http/json too)', async () => {
+    const receiver = await startHttpReceiver();
+    try {
+      process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = 'http://127.0.0.1:9';
+      process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'grpc';
+      tracing = setupTracing({ exporter: { otlpEndpoint: receiver.url, protocol: 'http/protobuf' }, metrics: false, onWarning });
+      createInferenceTracer({ model: 'a' }).infer(() => 1);
+      await tracing.shutdown();
+      expect(receiver.spans.map((s) => s.name)).toEqual(['infer a']);
+
+      tracing = setupTracing({ exporter: { otlpEndpoint: `${receiver.url}/v1/traces`, protocol: 'http/json' }, metrics: false, onWarning });
+      createInferenceTracer({ model: 'b' }).infer(() => 1);
+      await tracing.shutdown();
+      expect(receiver.requests.at(-1)).toMatchObject({ path: '/v1/traces', contentType: 'application/json' });
+      expect(receiver.spans.map((s) => s.name)).toEqual(['infer a', 'infer b']);
+      expect(warnings).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('warns once about an unknown OTEL_EXPORTER_OTLP_PROTOCOL and falls back to gRPC', async () => {
+    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = 'http://127.0.0.1:9';
+    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'carrier-pigeon';
+    warnings = [];
+    tracing = setupTracing({ metrics: false, onWarning });
+    expect(tracing.exporterKind).toBe('otlp');
+    expect(warnings).toEqual(['latency-doctor tracer: OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon is not one of grpc, http/protobuf, http/json; using grpc']);
+  });
+});
+
+describe('failures the tracer absorbs', () => {
+  it('reports them through OpenTelemetry diag', async () => {
+    const logged: string[] = [];
+    const collect = (message: string): void => {
+      logged.push(message);
+    };
+    diag.setLogger({ error: collect, warn: collect, info: collect, debug: collect, verbose: collect }, DiagLogLevel.DEBUG);
+    const broken: Tracer = {
+      startSpan: () => {
+        throw new Error('tracer exploded');
+      },
+      startActiveSpan: () => {
+        throw new Error('tracer exploded');
+      },
+    } as unknown as Tracer;
+    const provider: TracerProvider = { getTracer: () => broken };
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const tracer = createInferenceTracer({ model: 'diag' });
+      expect(tracer.infer(() => 'still works')).toBe('still works');
+      expect(tracer.clientCall(() => 'also works')).toBe('also works');
+    } finally {
+      trace.disable();
+    }
+    expect(logged.some((m) => m.includes('starting a request span failed: tracer exploded'))).toBe(true);
+    expect(logged.some((m) => m.includes('starting a client span failed: tracer exploded'))).toBe(true);
+  });
+
+  it('shows an export error as one clean line (no empty gRPC "Resolution note:")', () => {
+    const grpc = new Error('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9. Resolution note: ');
+    expect(exportError(grpc)).toBe('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9');
+    expect(exportError(new Error('Resolution note: dns failed'))).toBe('Resolution note: dns failed');
+    expect(exportError(undefined)).toBe('unknown error');
+  });
+});
