@@ -45,8 +45,8 @@ export interface LatencySource {
   readonly errors?: string;
   /** Gauges shown as evidence (queue depth, KV cache use). */
   readonly gauges?: Readonly<Record<string, string>>;
-  /** LLM generation latency: time to first token and between tokens. */
-  readonly generation?: { readonly ttft?: Measure; readonly itl?: Measure };
+  /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token). */
+  readonly generation?: { readonly ttft?: Measure; readonly tpot?: Measure; readonly itl?: Measure };
   /** What the reader must know about this source's numbers. */
   readonly notes: readonly string[];
 }
@@ -78,7 +78,7 @@ function vllmLike(id: string, title: string, prefix: string, notes: readonly str
     markers: [`${prefix}e2e_request_latency_seconds_bucket`, `${prefix}e2e_request_latency_seconds_count`, `${prefix}time_to_first_token_seconds_bucket`],
     e2e: hist(`${prefix}e2e_request_latency_seconds`, S),
     phases: { queue: hist(`${prefix}request_queue_time_seconds`, S), compute: hist(`${prefix}request_inference_time_seconds`, S) },
-    generation: { ttft: hist(`${prefix}time_to_first_token_seconds`, S), itl: hist(`${prefix}inter_token_latency_seconds`, S) },
+    generation: { ttft: hist(`${prefix}time_to_first_token_seconds`, S), tpot: hist(`${prefix}request_time_per_output_token_seconds`, S), itl: hist(`${prefix}inter_token_latency_seconds`, S) },
     gauges: { running: `${prefix}num_requests_running`, waiting: `${prefix}num_requests_waiting`, kv_cache_usage: `${prefix}kv_cache_usage_perc` },
     notes,
   };

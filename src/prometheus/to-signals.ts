@@ -54,6 +54,11 @@ export function toSummary(a: ModelAggregates): ModelSummary {
     const otherMean = a.e2e.meanMs * share.other;
     phases.other = { count: requests, meanMs: otherMean, p50Ms: Number.NaN, p90Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, share: share.other, present: requests };
   }
+  // LLM servers: TTFT and the per-request time per output token (else the per-token ITL) fill
+  // the same generation block the trace path builds from first-token events.
+  const ttft = a.generation['ttft'];
+  const tpot = a.generation['tpot'] ?? a.generation['itl'];
+  const generation = ttft || tpot ? { requests, ...(ttft ? { ttft: percentiles(ttft, requests) } : {}), ...(tpot ? { tpot: percentiles(tpot, requests) } : {}) } : undefined;
   return {
     model: a.model,
     services: [a.source.title],
@@ -65,6 +70,7 @@ export function toSummary(a: ModelAggregates): ModelSummary {
     e2e: percentiles(a.e2e, requests),
     phases,
     coverage: 1 - share.other,
+    ...(generation ? { generation } : {}),
   };
 }
 
