@@ -4,7 +4,8 @@
  * replicas of the real example service (onnxruntime-node, tracer histograms on its Prometheus
  * endpoint) under load from the example load generator, plus the GPU sidecar replaying an H100
  * through the fake nvidia-smi. `analyze --prometheus` must give the same verdict as `analyze`
- * on the same run's trace files, and per-phase p95 within the histogram's bucket resolution.
+ * on the same run's trace files, and per-phase p95 within the histogram's bucket resolution (the same bucket or, at a
+ * boundary, the next).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,18 +76,23 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 }, 30_000);
 
-/** Index of the tracer's bucket that holds `ms` (upper bounds inclusive, as `le` is). */
-function bucketOf(ms: number): number {
-  const i = DURATION_BUCKETS_SECONDS.findIndex((le) => ms / 1000 <= le);
-  return i === -1 ? DURATION_BUCKETS_SECONDS.length : i;
-}
-
-/** True when the trace value lies in the bucket histogram_quantile placed its estimate in. */
-function sameBucket(tracesMs: number, prometheusMs: number): boolean {
-  const top = (DURATION_BUCKETS_SECONDS[DURATION_BUCKETS_SECONDS.length - 1] as number) * 1000;
+/**
+ * True when histogram_quantile's p95 is right to bucket resolution: the bucket (lo, hi] it
+ * falls in is where the traced values' cumulative share crosses 95% (share ≤ 95% at lo, ≥ 95%
+ * at hi), give or take three requests (rate() extrapolates counts at the range edges). This is
+ * what a histogram can promise; comparing two point values would fail at a gap in a bimodal
+ * distribution, where one request more or less moves an exact p95 a long way.
+ */
+function withinBucket(values: readonly number[], prometheusMs: number): boolean {
+  const bounds = [0, ...DURATION_BUCKETS_SECONDS.map((s) => s * 1000), Number.POSITIVE_INFINITY];
   // A quantile in the +Inf bucket comes back as the highest finite bound: "at least that".
-  if (prometheusMs === top) return tracesMs >= top * 0.999;
-  return bucketOf(tracesMs) === bucketOf(prometheusMs);
+  const top = bounds[bounds.length - 2] as number;
+  const hiIndex = prometheusMs >= top ? bounds.length - 1 : bounds.findIndex((b) => prometheusMs <= b);
+  const lo = bounds[hiIndex - 1] as number;
+  const hi = bounds[hiIndex] as number;
+  const share = (x: number): number => values.filter((v) => v <= x).length / values.length;
+  const slack = 3 / values.length;
+  return share(lo) <= 0.95 + slack && share(hi) >= 0.95 - slack;
 }
 
 describe('analyze --prometheus on three traced replicas of the example service', () => {
@@ -120,14 +126,15 @@ describe('analyze --prometheus on three traced replicas of the example service',
     const prom = fromPrometheus?.models[0]?.summary;
     const rows: string[] = [`requests: traces ${fromTraces?.requests}, prometheus ${fromPrometheus?.requests}; compute count traces ${traces?.phases.compute?.count} prom ${prom?.phases.compute?.count}`];
     // Phases recorded once per request (serialize is two spans per request: decode and encode).
+    const timings = fromTraces?.timings ?? [];
     for (const phase of ['preprocess', 'queue', 'compute', 'postprocess'] as const) {
-      const t = traces?.phases[phase]?.p95Ms ?? Number.NaN;
+      const values = timings.map((r) => r.phases[phase]).filter((v): v is number => v !== undefined);
       const p = prom?.phases[phase]?.p95Ms ?? Number.NaN;
-      rows.push(`${phase}: traces ${t.toFixed(3)} ms, prometheus ${p.toFixed(3)} ms`);
-      expect(sameBucket(t, p), rows.join('\n')).toBe(true);
+      rows.push(`${phase}: traces p95 ${(traces?.phases[phase]?.p95Ms ?? Number.NaN).toFixed(3)} ms, prometheus ${p.toFixed(3)} ms`);
+      expect(values.length).toBeGreaterThan(0);
+      expect(withinBucket(values, p), rows.join('\n')).toBe(true);
     }
-    const t = traces?.e2e.p95Ms ?? Number.NaN;
     const p = prom?.e2e.p95Ms ?? Number.NaN;
-    expect(sameBucket(t, p), `e2e: traces ${t} ms, prometheus ${p} ms`).toBe(true);
+    expect(withinBucket(timings.map((r) => r.e2eMs), p), `e2e: traces ${traces?.e2e.p95Ms} ms, prometheus ${p} ms`).toBe(true);
   });
 });

@@ -66,7 +66,8 @@ function warningsOf(result: AnalysisResult): string {
   return result.warnings.map((w) => w.message).join('\n');
 }
 
-describe('server metric layouts replayed into a real Prometheus', () => {
+// Each analysis runs a few dozen queries: seconds, but more on a machine shared with other runs.
+describe('server metric layouts replayed into a real Prometheus', { timeout: 60_000 }, () => {
   it('Triton counters: queue 40 ms against 8 ms of compute at batch size 1 → dynamic-batching, means per phase, summaries not averaged', async () => {
     const result = await analyze('triton');
     expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['triton']);
@@ -135,5 +136,5 @@ describe('server metric layouts replayed into a real Prometheus', () => {
     expect(stdout).toMatch(/One replica is the outlier/);
     expect(stdout).toMatch(/Rules on aggregates/);
     expect(stdout).toMatch(/rate\(nv_inference_queue_duration_us\{job="triton-fleet", model="densenet_onnx"\}\[\d+s\]\)/);
-  });
+  }, 120_000);
 });
