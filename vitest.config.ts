@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Two cores: the heavier suites (Prometheus, onnxruntime, Chromium) must not all start at once.
+    // Two cores: the heavier suites (Prometheus, onnxruntime, Chromium for the HTML report) must not all start at once.
     maxWorkers: 2,
   },
 });

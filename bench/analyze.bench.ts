@@ -3,7 +3,7 @@
  * least 200 MB (BENCH_MB to change), against a baseline measured in the same run on the same
  * file: a bare JSON.parse of every line (readline). Each run is a child process on the built
  * package (dist/) reporting wall time, CPU time and peak RSS; the analysis runs once on the main
- * thread and once with `--threads`. Goals (issue #2): ≥ 50% of the baseline's throughput, peak
+ * thread and once with `--threads`. Goals (README.md, "Measured"): ≥ 50% of the baseline's throughput, peak
  * RSS < 300 MB.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The scenario matrix of issue #6 at full length (FULL_PROFILE: 15 s of measured load per run,
+ * The scenario matrix (docs/demo.md) at full length (FULL_PROFILE: 15 s of measured load per run,
  * at least 200 requests): for each bottleneck, the analyzer's primary verdict on the
  * bottlenecked service, and the targeted metric before and after applying that fix, plus the
  * client's p50/p99 and throughput. Prints a Markdown table for the README.

@@ -7,8 +7,9 @@ FROM ${NODE_IMAGE}
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: the root `prepare` script (tsc) would run before the sources are copied;
-# onnxruntime-node's install script would be skipped anyway (ONNXRUNTIME_NODE_INSTALL=skip; its CPU
-# binaries ship in the package).
+# onnxruntime-node's install script (a CUDA download from NuGet; the CPU binaries ship in the
+# package) would be skipped anyway: package.json's allowScripts denies it, and for the image's npm,
+# which may predate allowScripts, ONNXRUNTIME_NODE_INSTALL=skip.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./

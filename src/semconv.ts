@@ -82,6 +82,13 @@ export const ATTR = {
  */
 export const FIRST_TOKEN_EVENT = 'inference.first_token';
 
+/**
+ * Internal, not part of the span convention: on request spans made by a source-convention
+ * mapping (analyzer/conventions), the id of the convention (`triton`, `vllm`, `tgi`, …), so the
+ * diagnosis can word next steps for that server. The Triton trace reader also marks its raw spans.
+ */
+export const SOURCE_ATTR = 'latency_doctor.source';
+
 /** Value of ATTR.ROLE on a client span. */
 export const ROLE_CLIENT = 'client';
 

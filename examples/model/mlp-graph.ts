@@ -66,15 +66,18 @@ function makeLayers(spec: MlpSpec): Layer[] {
   return layers;
 }
 
-function bytesOf(view: ArrayBufferView): Uint8Array {
+/** The bytes of a typed array, without a copy. */
+export function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
-function tensor(name: string, dataType: number, dims: number[], raw: ArrayBufferView): Tensor {
+/** An initializer tensor from raw bytes. */
+export function tensor(name: string, dataType: number, dims: number[], raw: ArrayBufferView): Tensor {
   return onnx.TensorProto.create({ name, dataType, dims, rawData: bytesOf(raw) });
 }
 
-function node(opType: string, inputs: string[], outputs: string[], attributes: InstanceType<typeof onnx.AttributeProto>[] = []): Node {
+/** One graph node. */
+export function node(opType: string, inputs: string[], outputs: string[], attributes: InstanceType<typeof onnx.AttributeProto>[] = []): Node {
   return onnx.NodeProto.create({ opType, input: inputs, output: outputs, name: outputs[0] ?? opType, attribute: attributes });
 }
 
@@ -82,7 +85,8 @@ function intAttribute(name: string, value: number): InstanceType<typeof onnx.Att
   return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 }
 
-function floatTensorType(dims: (number | string)[]): InstanceType<typeof onnx.TypeProto> {
+/** A float32 tensor type with named (dynamic) or fixed dims. */
+export function floatTensorType(dims: (number | string)[]): InstanceType<typeof onnx.TypeProto> {
   return onnx.TypeProto.create({
     tensorType: {
       elemType: onnx.TensorProto.DataType.FLOAT,

@@ -68,7 +68,7 @@ const CLIENT_MEAN: TargetMetric = { label: 'client mean', unit: 'ms', better: 'l
 /** Batching parameters applied by the batching scenario's fix. */
 export const BATCHING_FIX_FLAGS = ['--batching', '--max-batch-size', '32', '--max-queue-delay-us', '1000'] as const;
 
-/** The five scenarios of issue #6. Durations come from the profile (see `loadFlags`). */
+/** The five scenarios of the scenario matrix (docs/demo.md). Durations come from the profile (see `loadFlags`). */
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'batching',

@@ -25,7 +25,7 @@ function post(message: ReadMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  const reader = readSpans(request.file, { strict: request.strict });
+  const reader = readSpans(request.file, { strict: request.strict, attributes: 'analysis', reader: request.reader });
   // Source conventions are mapped here, where the spans still carry every attribute and event.
   const mapper = new ConventionMapper();
   let origin: bigint | undefined;

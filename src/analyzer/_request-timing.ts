@@ -8,7 +8,7 @@
 import type { AttributeValue } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
-import { ATTR, PHASES } from '../semconv.js';
+import { ATTR, PHASES, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { sortedUnionLength } from './_trace-span.js';
@@ -35,7 +35,7 @@ export class RequestTimer {
     return value;
   }
 
-  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device', value: AttributeValue | undefined): void {
+  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device' | 'source', value: AttributeValue | undefined): void {
     if (value !== undefined && value !== '') timing[key] = this.intern(String(value));
   }
 
@@ -106,6 +106,7 @@ export class RequestTimer {
     this.setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
     this.setText(timing, 'precision', attributes[ATTR.PRECISION]);
     this.setText(timing, 'device', attributes[ATTR.DEVICE]);
+    this.setText(timing, 'source', attributes[SOURCE_ATTR]);
     const inputHash = attributes[ATTR.INPUT_HASH];
     if (inputHash !== undefined && inputHash !== '') timing.inputHash = String(inputHash);
     if (batchSize !== undefined) timing.batchSize = batchSize;

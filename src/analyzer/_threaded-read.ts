@@ -14,6 +14,7 @@ import type { ConventionUse } from './conventions/index.js';
 export interface ReadRequest {
   readonly file: string;
   readonly strict: boolean;
+  readonly reader: 'fast' | 'full';
   /** Batches the worker may send ahead of the consumer. */
   readonly credits: number;
 }
@@ -32,8 +33,8 @@ const CREDITS = 4;
 export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
 
 /** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean): AsyncGenerator<SpanColumns, ThreadedReadStats> {
-  const workerData: ReadRequest = { file, strict, credits: CREDITS };
+export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'fast'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+  const workerData: ReadRequest = { file, strict, reader, credits: CREDITS };
   // From source (tsx, vitest) the worker is a .ts file: register tsx's loader in the thread first
   // (Node 20 workers do not take `--import` in execArgv).
   const fromSource = import.meta.url.endsWith('.ts');

@@ -3,7 +3,8 @@
  * GPU samples → device evidence per GPU over the traced window, for the latency-drift and
  * hardware-limit rules. Pure, no I/O.
  *
- * Throttling (reference §7.4): a sample is throttled when a slowing reason is active (SW power
+ * Throttling (ours, on NVML's clocks event reasons,
+ * https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html): a sample is throttled when a slowing reason is active (SW power
  * cap 0x4, HW slowdown 0x8, SW thermal 0x20, HW thermal 0x40, HW power brake 0x80) while the GPU
  * works (utilization > 0 or P-state ≤ P2, and the GPU-idle flag 0x1 not set), held for at least 2
  * consecutive samples. SW power cap
@@ -216,6 +217,8 @@ export function summarizeDevice(samples: readonly GpuSample[], window: TimeWindo
       memPoints.map((p) => p.gpu.memoryUsedBytes as number),
     );
     if (memSlope !== undefined) out.memorySlopeBytesPerS = memSlope;
+    const usedShares = present(memPoints.map((p) => (p.gpu.memoryTotalBytes !== undefined && p.gpu.memoryTotalBytes > 0 ? (p.gpu.memoryUsedBytes as number) / p.gpu.memoryTotalBytes : undefined)));
+    if (usedShares.length > 0) out.memoryUsedShareMax = Math.max(...usedShares);
     const s = shares(points);
     if (s.throttledShare !== undefined) out.throttledShare = s.throttledShare;
     if (s.thermalThrottledShare !== undefined) out.thermalThrottledShare = s.thermalThrottledShare;

@@ -22,6 +22,8 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * core is free; costs a second JS heap (tens of MB). Default false.
    */
   readonly threads?: boolean;
+  /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
+  readonly reader?: 'fast' | 'full';
 }
 
 /** Below a few MiB a thread costs more to start than it saves. */
@@ -46,7 +48,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   const threads = options.threads === true;
   const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
     file,
-    reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict) : readSpans(file, { strict }),
+    reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict, options.reader ?? 'fast') : readSpans(file, { strict, attributes: 'analysis', reader: options.reader ?? 'fast' }),
   }));
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
@@ -59,7 +61,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   const fileSummaries: FileSummary[] = files.map((file) => {
     const stats = fileStats.get(file);
     if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
-    return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies };
+    return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies, ...(stats.fastReader ? { fastReader: stats.fastReader } : {}) };
   });
   const read = [...fileStats.values()];
   const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));

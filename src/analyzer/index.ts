@@ -14,8 +14,8 @@ export type { AnalysisResult, AnalysisWarning, WarningCode, FileSummary, ModelAn
 export { RequestAssembler, assembleRequests } from './assemble.js';
 export type { AssembleOptions, AssemblyResult } from './assemble.js';
 export { GenericAccumulator } from './generic.js';
-export { CONVENTIONS, ConventionMapper, mapConventions, monotonicClock } from './conventions/index.js';
+export { CONVENTIONS, ConventionMapper, mapConventions, monotonicClock, rustDurationNs } from './conventions/index.js';
 export type { ConventionUse, SourceConvention } from './conventions/index.js';
 export { summarize, summarizeByModel, groupByModel } from './measure.js';
-export { diagnose, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError, RULES, RULE_INPUTS, defineRule } from './diagnose/index.js';
-export type { DiagnoseInput, DiagnoseOptions, SloTargets, Thresholds, ThresholdKey, Rule, RuleInput, RuleNeeds } from './diagnose/index.js';
+export { diagnose, diagnoseSignals, computeSignals, resolveThresholds, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError, RULES, RULE_INPUTS, defineRule } from './diagnose/index.js';
+export type { DiagnoseInput, DiagnoseOptions, SignalsContext, Signals, SloTargets, Thresholds, ThresholdKey, Rule, RuleInput, RuleNeeds } from './diagnose/index.js';

@@ -25,7 +25,7 @@ import { RequestAssembler } from './assemble.js';
 import type { AssembleOptions } from './assemble.js';
 import { groupByModel, summarize } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
-import { ConventionMapper, mergeConventionUses } from './conventions/index.js';
+import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
 
 /** Spans as readers give them: normalized records, or columns from a reader thread. */
@@ -87,14 +87,14 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
   }
-  // One serving system behind every mapped request: the rules may word their next steps for it.
-  const servers = new Set(conventions.map((c) => c.id));
-  const server = servers.size === 1 ? [...servers][0] : undefined;
   const models: ModelAnalysis[] = [...groupByModel(requests)]
     .map(([model, list]): ModelAnalysis => {
       const summary = summarize(model, list);
       if (diagnoseOptions === false) return { summary };
-      const input = { model, requests: list, summary, ...(device.length > 0 ? { device } : {}), ...(server !== undefined ? { server } : {}) };
+      // Requests read from a server's own convention: next steps in its terms, and the rules that
+      // need what that server never records (batch sizes) say they could not run.
+      const server = serverOf(list);
+      const input = { model, requests: list, summary, ...(device.length > 0 ? { device } : {}), ...(server !== undefined ? { server, available: availableInputs(server) } : {}) };
       return { summary, diagnosis: diagnose(input, diagnoseOptions) };
     })
     .sort((a, b) => b.summary.requests - a.summary.requests || a.summary.model.localeCompare(b.summary.model));

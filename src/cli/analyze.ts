@@ -38,6 +38,7 @@ interface AnalyzeFlags {
   readonly header: string[];
   readonly timeout?: string;
   readonly replicaLabel?: string;
+  readonly html?: string;
 }
 
 function positiveInteger(name: string): (value: string) => number {
@@ -78,9 +79,11 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--header <line>', "with --prometheus: extra HTTP header (repeatable), e.g. 'Authorization: Bearer TOKEN'", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--timeout <duration>', 'with --prometheus: per-query timeout (default 15s)')
     .option('--replica-label <label>', 'with --prometheus: label that tells replicas apart (default instance)')
+    .option('--html <file>', 'also write a self-contained HTML report (charts, every rule) to this file')
     .action(async (files: string[], flags: AnalyzeFlags) => {
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
+        if (flags.html !== undefined) throw new CliError('--html is not available with --prometheus yet: use --json or --markdown');
         await analyzeFromPrometheus(flags.prometheus, flags);
         return;
       }
@@ -90,6 +93,7 @@ export function registerAnalyzeCommand(program: Command): Command {
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
       process.stdout.write(render(result, flags));
+      if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, files);
       failOnSlo(result, flags);
     });
 }

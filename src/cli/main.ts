@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, LatencyDoctorError } from '../errors.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
+import { diffArgv, registerDiffCommand } from './diff.js';
 
 const program = new Command('latency-doctor')
   .description('Find where inference latency goes, and what to do about it.')
@@ -19,9 +20,10 @@ const program = new Command('latency-doctor')
 
 registerAnalyzeCommand(program).exitOverride();
 registerSidecarCommand(program).exitOverride();
+registerDiffCommand(program).exitOverride();
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(diffArgv(process.argv));
 } catch (error) {
   process.exitCode = exitCodeFor(error);
 }

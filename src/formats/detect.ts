@@ -2,7 +2,7 @@
  * @module formats/detect
  * Sniffs what a trace file is from its content, never its name: compression by magic bytes
  * (see `_bytes.ts`), then the layout (JSON lines, one JSON document or concatenated documents,
- * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (reference section 6):
+ * length-prefixed or bare OTLP protobuf), then the JSON family by its keys (docs/formats.md, "What is read"):
  * `resourceSpans`/`batches`/`result`/`trace` → OTLP; `data[]`, `traceID`+`spans` or spans with
  * `spanID` → Jaeger; `traceId`+`id` → Zipkin; `context.trace_id` → Python console; `id`+`timestamps` records → Triton; `schema` =
  * GPU_SAMPLE_SCHEMA → sidecar GPU samples (read by `gpu-samples.ts`, not as spans).
@@ -15,6 +15,7 @@ import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { streamElements } from './_json-stream.js';
 import { isObject } from './_shared.js';
+import { hasProcessPrefix, prefixedDocuments } from './_process-prefix.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
 import { isOtlpDocument } from './otlp-json.js';
@@ -95,6 +96,8 @@ export interface Sniffed {
   readonly moreLines: boolean;
   /** For `json-lines`: lines carry a log prefix before their JSON (Java `logging-otlp` through java.util.logging). */
   readonly prefixed?: boolean;
+  /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
+  readonly processPrefixed?: boolean;
 }
 
 function isWhitespace(byte: number | undefined): boolean {
@@ -166,6 +169,7 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
   if (byte !== 0x7b && byte !== 0x5b) {
+    if (hasProcessPrefix((await content.peek(256 * 1024)).toString('utf8'))) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
     if (await hasPrefixedJsonLine(content)) return { opened, layout: 'json-lines', moreLines: true, prefixed: true };
     const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
     const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
@@ -298,7 +302,8 @@ export async function detectFile(file: string): Promise<DetectedFile> {
     } else {
       const body = await readDocument(opened.content);
       if ('text' in body) {
-        const values = parseJsonDocuments(file, body.text);
+        const values = sniffed.processPrefixed === true ? prefixedDocuments(body.text) : parseJsonDocuments(file, body.text);
+        if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
         doc = values[0];
         documents = values.length;
       } else {

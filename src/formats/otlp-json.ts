@@ -16,6 +16,7 @@ import { at, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
+import type { IdDecoder } from './ids.js';
 
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const SERVICE_NAME = 'service.name';
@@ -121,7 +122,8 @@ function problemValue(raw: unknown, expected: string): string {
   return describeValue(raw);
 }
 
-function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
+/** An OTLP int64 time (string or number) as ns since epoch; undefined when absent, unparseable or not positive. */
+export function parseNanos(raw: unknown): bigint | undefined {
   if (typeof raw === 'string') {
     if (raw.length === 0) return undefined;
     try {
@@ -131,25 +133,36 @@ function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
       return undefined;
     }
   }
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
-    // Exact only below 2^53 ns; today's epoch nanoseconds lose up to ~256 ns as doubles.
-    ctx.note('int64 times written as JSON numbers (spans)');
-    return BigInt(Math.round(raw));
-  }
+  // Exact only below 2^53 ns; today's epoch nanoseconds lose up to ~256 ns as doubles.
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) return BigInt(Math.round(raw));
   return undefined;
 }
 
-function kindOf(raw: unknown, ctx: ReadContext): SpanKind {
+/** The leniency noted for each int64 time written as a JSON number. */
+export const INT64_NUMBER_NOTE = 'int64 times written as JSON numbers (spans)';
+
+function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) ctx.note(INT64_NUMBER_NOTE);
+  return parseNanos(raw);
+}
+
+/** The leniency noted for each span kind written as an enum name. */
+export const KIND_NAME_NOTE = 'span kinds written as enum names (spans)';
+
+/** An OTLP span kind (enum integer or name) as a SpanKind. */
+export function otlpKind(raw: unknown): SpanKind {
   if (typeof raw === 'number') return KINDS[raw] ?? 'unspecified';
-  if (raw === undefined || raw === null) return 'unspecified';
-  if (typeof raw === 'string') {
-    ctx.note('span kinds written as enum names (spans)');
-    return kindFromName(raw) ?? 'unspecified';
-  }
+  if (typeof raw === 'string') return kindFromName(raw) ?? 'unspecified';
   return 'unspecified';
 }
 
-function isErrorStatus(status: unknown): boolean {
+function kindOf(raw: unknown, ctx: ReadContext): SpanKind {
+  if (typeof raw === 'string') ctx.note(KIND_NAME_NOTE);
+  return otlpKind(raw);
+}
+
+/** True when an OTLP span status says ERROR. */
+export function isErrorStatus(status: unknown): boolean {
   if (!isObject(status)) return false;
   const code = status['code'];
   // Status code 2 = ERROR; names as Tempo / gogo-jsonpb writes them.
@@ -172,27 +185,8 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
   const attributes: Record<string, AttributeValue> = otlpAttributes(raw['attributes']);
   const parentRaw = raw['parentSpanId'] ?? raw['parent_span_id'];
   const parentSpanId = parentRaw === undefined || parentRaw === '' ? undefined : ids.spanId(parentRaw);
-  const linksRaw = raw['links'];
-  let links: { traceId: string; spanId: string }[] | undefined;
-  if (Array.isArray(linksRaw) && linksRaw.length > 0) {
-    links = [];
-    for (const link of linksRaw as Record<string, unknown>[]) {
-      if (!isObject(link)) continue;
-      const lt = ids.traceId(link['traceId'] ?? link['trace_id']);
-      const ls = ids.spanId(link['spanId'] ?? link['span_id']);
-      if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
-    }
-  }
-  const eventsRaw = raw['events'];
-  let events: SpanEvent[] | undefined;
-  if (Array.isArray(eventsRaw) && eventsRaw.length > 0) {
-    for (const event of eventsRaw as unknown[]) {
-      if (!isObject(event)) continue;
-      const timeNs = nanos(event['timeUnixNano'] ?? event['time_unix_nano'], ctx);
-      const eventName = event['name'];
-      if (timeNs !== undefined) (events ??= []).push({ name: typeof eventName === 'string' ? eventName : '', timeNs });
-    }
-  }
+  const links = otlpLinks(raw['links'], ids);
+  const events = otlpEvents(raw['events'], (t) => nanos(t, ctx));
   const record: SpanDraft = {
     traceId,
     spanId,
@@ -205,14 +199,43 @@ function convertSpan(raw: unknown, service: string, ctx: ReadContext): SpanRecor
     error: isErrorStatus(raw['status']),
   };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
-  if (links !== undefined && links.length > 0) record.links = links;
-  if (events !== undefined) {
-    record.events = events;
-    for (const event of events) {
-      if (event.name !== FIRST_TOKEN_EVENT) continue;
-      record.firstTokenNs = event.timeNs;
-      break;
-    }
-  }
+  if (links !== undefined) record.links = links;
+  if (events !== undefined) setEvents(record, events);
   return record;
+}
+
+/** The links of an OTLP span with valid ids, or undefined for none. */
+export function otlpLinks(linksRaw: unknown, ids: IdDecoder): { traceId: string; spanId: string }[] | undefined {
+  if (!Array.isArray(linksRaw) || linksRaw.length === 0) return undefined;
+  const links: { traceId: string; spanId: string }[] = [];
+  for (const link of linksRaw as unknown[]) {
+    if (!isObject(link)) continue;
+    const lt = ids.traceId(link['traceId'] ?? link['trace_id']);
+    const ls = ids.spanId(link['spanId'] ?? link['span_id']);
+    if (lt !== undefined && ls !== undefined) links.push({ traceId: lt, spanId: ls });
+  }
+  return links.length > 0 ? links : undefined;
+}
+
+/** The events of an OTLP span (those with a usable time), or undefined for none. */
+export function otlpEvents(eventsRaw: unknown, timeOf: (raw: unknown) => bigint | undefined): SpanEvent[] | undefined {
+  if (!Array.isArray(eventsRaw) || eventsRaw.length === 0) return undefined;
+  let events: SpanEvent[] | undefined;
+  for (const event of eventsRaw as unknown[]) {
+    if (!isObject(event)) continue;
+    const timeNs = timeOf(event['timeUnixNano'] ?? event['time_unix_nano']);
+    const eventName = event['name'];
+    if (timeNs !== undefined) (events ??= []).push({ name: typeof eventName === 'string' ? eventName : '', timeNs });
+  }
+  return events;
+}
+
+/** Sets a span's events and its first-token time (the first `inference.first_token` event). */
+export function setEvents(record: SpanDraft, events: SpanEvent[]): void {
+  record.events = events;
+  for (const event of events) {
+    if (event.name !== FIRST_TOKEN_EVENT) continue;
+    record.firstTokenNs = event.timeNs;
+    break;
+  }
 }

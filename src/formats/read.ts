@@ -24,9 +24,12 @@ import {
 } from './detect.js';
 import { streamElements } from './_json-stream.js';
 import { isObject } from './_shared.js';
+import { prefixedDocuments } from './_process-prefix.js';
 import type { JsonFamily, Sniffed } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
+import { readOtlpLineFast } from './_otlp-fast.js';
+import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
@@ -34,6 +37,7 @@ import { tritonTraceDocumentToSpans } from './triton-trace.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
+export type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 
 /** Options of `readSpans`. */
 export interface ReadOptions {
@@ -45,6 +49,16 @@ export interface ReadOptions {
   readonly batchSize?: number;
   /** Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are streamed. Default 64 MiB. */
   readonly wholeDocumentBytes?: number;
+  /**
+   * `fast` (default): OTLP JSON lines are scanned byte by byte (formats/_otlp-fast.ts), lines it
+   * cannot take going to the full parser; `full`: every line through JSON.parse.
+   */
+  readonly reader?: 'fast' | 'full';
+  /**
+   * `all` (default): every attribute; `analysis`: phase spans read by the fast reader keep only
+   * the attributes the analyzer reads (ANALYSIS_PHASE_KEYS), the others all of theirs.
+   */
+  readonly attributes?: AttributeProjection;
 }
 
 /** What reading one file gave. */
@@ -63,6 +77,8 @@ export interface ReadStats {
   readonly leniencies: readonly string[];
   /** The warnings also passed to `onWarning`. */
   readonly warnings: readonly ReadWarning[];
+  /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used). */
+  readonly fastReader?: FastReadCounts;
 }
 
 type Converter = (doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string) => void;
@@ -76,6 +92,7 @@ const CONVERTERS: Readonly<Record<Exclude<JsonFamily, 'gpu-samples'>, Converter>
 };
 
 const DEFAULT_BATCH = 2048;
+const EMPTY = Buffer.alloc(0);
 
 /** Converts one element streamed out of a large document, wrapping it as its family's document. */
 function convertElement(family: JsonFamily, element: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
@@ -120,25 +137,45 @@ class ChunkLines {
     private readonly lastNewline: number,
   ) {}
 
-  /** The next line (without `\n` / `\r\n`), or undefined at the end of the chunk's complete lines. */
-  next(): string | undefined {
+  /** Bytes of the line `nextBytes` moved to: `bytes[lineStart, lineEnd)`. */
+  bytes: Buffer = EMPTY;
+  lineStart = 0;
+  lineEnd = 0;
+
+  /** Moves to the next line (without `\n` / `\r\n`); false at the end of the chunk's complete lines. */
+  nextBytes(): boolean {
     const chunk = this.chunk;
-    if (this.start > this.lastNewline) return undefined;
+    if (this.start > this.lastNewline) return false;
     const newline = chunk.indexOf(0x0a, this.start);
-    let end = newline;
     const head = this.head;
     if (head !== undefined) {
       this.head = undefined;
-      head.push(chunk.subarray(0, end));
+      head.push(chunk.subarray(0, newline));
       const joined = Buffer.concat(head);
       const last = joined.length - 1;
       this.start = newline + 1;
-      return joined.toString('utf8', 0, joined[last] === 0x0d ? last : joined.length);
+      this.bytes = joined;
+      this.lineStart = 0;
+      this.lineEnd = joined[last] === 0x0d ? last : joined.length;
+      return true;
     }
+    let end = newline;
     if (end > this.start && chunk[end - 1] === 0x0d) end--;
-    const line = chunk.toString('utf8', this.start, end);
+    this.bytes = chunk;
+    this.lineStart = this.start;
+    this.lineEnd = end;
     this.start = newline + 1;
-    return line;
+    return true;
+  }
+
+  /** The current line decoded. */
+  text(): string {
+    return this.bytes.toString('utf8', this.lineStart, this.lineEnd);
+  }
+
+  /** The next line (without `\n` / `\r\n`), or undefined at the end of the chunk's complete lines. */
+  next(): string | undefined {
+    return this.nextBytes() ? this.text() : undefined;
   }
 }
 
@@ -196,7 +233,14 @@ interface LayoutResult {
 }
 
 /** JSON lines: one document per line, parsed and converted one at a time. */
-async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, batchSize: number, result: LayoutResult): AsyncGenerator<SpanRecord[]> {
+async function* readJsonLines(
+  file: string,
+  sniffed: Sniffed,
+  ctx: ReadContext,
+  batchSize: number,
+  result: LayoutResult,
+  fast: { projection: AttributeProjection; counts: FastReadCounts } | undefined,
+): AsyncGenerator<SpanRecord[]> {
   let out: SpanRecord[] = [];
   let lineNo = 0;
   let convert: Converter | undefined;
@@ -206,10 +250,23 @@ async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, 
   const prefixed = sniffed.prefixed === true;
   const lineCount = { value: 0 };
   for await (const lines of splitLines(file, sniffed.opened.content.chunks(), lineCount)) {
-    for (let next = lines.next(); next !== undefined; next = lines.next()) {
-      let line = next;
+    while (lines.nextBytes()) {
       lineNo++;
       lineCount.value = lineNo;
+      // Once the file is known to be OTLP, most lines take the byte-scanning fast path.
+      if (fast !== undefined && convert === otlpDocumentToSpans && lines.bytes[lines.lineStart] === 0x7b) {
+        if (readOtlpLineFast(lines.bytes, lines.lineStart, lines.lineEnd, ctx, out, fast.projection)) {
+          fast.counts.lines++;
+          result.documents++;
+          if (out.length >= batchSize) {
+            yield out;
+            out = [];
+          }
+          continue;
+        }
+        fast.counts.fallbacks++;
+      }
+      let line = lines.text();
       if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
       if (prefixed && line.charCodeAt(0) !== 0x7b) {
         const brace = line.indexOf('{');
@@ -260,8 +317,15 @@ async function* readJsonLines(file: string, sniffed: Sniffed, ctx: ReadContext, 
 }
 
 /** A JSON document (or concatenated documents) small enough to parse whole. */
-function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchSize: number, result: LayoutResult): Generator<SpanRecord[]> {
-  const values = parseJsonDocuments(file, text);
+function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed = false): Generator<SpanRecord[]> {
+  let values: unknown[];
+  if (processPrefixed) {
+    ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
+    values = prefixedDocuments(text);
+    if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
+  } else {
+    values = parseJsonDocuments(file, text);
+  }
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
   const convert = converterFor(file, result.family, '');
@@ -312,16 +376,18 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
   const sniffed = await sniffFile(file, options.wholeDocumentBytes);
   const { opened, layout } = sniffed;
   const result: LayoutResult = { family: undefined, documents: 0 };
+  const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
   let spans = 0;
   try {
     let batches: AsyncIterable<SpanRecord[]> | Iterable<SpanRecord[]>;
     if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
-      batches = readJsonLines(file, sniffed, ctx, batchSize, result);
+      const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
+      batches = readJsonLines(file, sniffed, ctx, batchSize, result, fastLines);
     } else {
       const body = await readDocument(opened.content, options.wholeDocumentBytes);
-      batches = 'text' in body ? readWholeDocument(file, body.text, ctx, batchSize, result) : readLargeDocument(file, body.stream, ctx, batchSize, result);
+      batches = 'text' in body ? readWholeDocument(file, body.text, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, body.stream, ctx, batchSize, result);
     }
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');
@@ -334,7 +400,8 @@ export async function* readSpans(file: string, options: ReadOptions = {}): Async
   const format: TraceFormat = layout === 'protobuf-records' || layout === 'protobuf-message' ? 'otlp-proto' : formatOf(result.family ?? 'otlp', layout, result.documents);
   const warnings = ctx.warnings();
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
-  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings };
+  const used = counts.lines + counts.fallbacks > 0 ? { fastReader: counts } : {};
+  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used };
 }
 
 /**

@@ -14,12 +14,13 @@
  */
 
 import type { AttributeValue, SpanEvent, SpanRecord } from '../model/span.js';
+import { SOURCE_ATTR } from '../semconv.js';
 import type { ReadContext } from './_context.js';
 import { at, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
 /** Attribute marking spans made by this reader (read by the Triton convention to name the layout). */
-export const TRITON_SOURCE_ATTR = 'latency_doctor.source';
+export const TRITON_SOURCE_ATTR = SOURCE_ATTR;
 /** Its value. */
 export const TRITON_SOURCE = 'triton-trace-file';
 

@@ -100,6 +100,8 @@ export interface FileSummary {
   readonly skipped: number;
   /** Leniencies applied while reading (base64 ids, snake_case keys, …), for `--verbose`. */
   readonly leniencies: readonly string[];
+  /** OTLP JSON lines read by the byte-scanning fast reader, and those it handed to the full parser, for `--verbose`. */
+  readonly fastReader?: { readonly lines: number; readonly fallbacks: number };
 }
 
 /** Stable code of an analysis warning, so code (and tests) never match on the words. */

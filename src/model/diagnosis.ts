@@ -16,8 +16,8 @@ export type FixEffort = 'config' | 'runtime' | 'precision' | 'retraining' | 'inv
 
 /** Expected effect of applying a fix, when the traces allow an estimate. */
 export interface GainEstimate {
-  /** Which metric moves: e2e percentiles or throughput. */
-  readonly metric: 'p50_ms' | 'p95_ms' | 'p99_ms' | 'mean_ms' | 'throughput_rps';
+  /** Which metric moves: e2e percentiles, throughput, or (generation) time to first token and time per output token. */
+  readonly metric: 'p50_ms' | 'p95_ms' | 'p99_ms' | 'mean_ms' | 'throughput_rps' | 'ttft_p95_ms' | 'tpot_p50_ms';
   readonly currentValue: number;
   readonly expectedValue: number;
   /** How the estimate was computed, in one sentence. */

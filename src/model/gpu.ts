@@ -111,6 +111,8 @@ export interface DeviceEvidence {
   readonly smClockDropShare?: number;
   /** Bytes per second of GPU memory growth (least-squares slope). */
   readonly memorySlopeBytesPerS?: number;
+  /** Largest used ÷ total GPU memory seen (0–1). */
+  readonly memoryUsedShareMax?: number;
   readonly throttledShare?: number;
   readonly thermalThrottledShare?: number;
   readonly powerThrottledShare?: number;

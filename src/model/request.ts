@@ -22,6 +22,8 @@ export interface RequestTiming extends GenerationTiming {
   readonly runtimeProvider?: string;
   readonly precision?: string;
   readonly device?: string;
+  /** The inference-server convention this request was read from (`triton`, `vllm`, `tgi`, …); absent for our own convention. */
+  readonly source?: string;
   /** Start of the end-to-end interval (client span start when one exists), ns since epoch. */
   readonly startNs: bigint;
   /** End-to-end latency: the client span's duration when one exists, else the request span's. */

@@ -7,7 +7,7 @@
  */
 import type { AnalysisResult, AnalysisWarning, ModelAnalysis } from '../analyzer/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
-import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
+import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, checkSlo, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
 import type { Rule, RuleInput } from '../analyzer/diagnose/index.js';
 import { summarizeDevice } from '../analyzer/device.js';
 import type { TimeWindow } from '../analyzer/device.js';
@@ -116,7 +116,9 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       for (const w of a.warnings) warnings.push({ code: 'metrics-quality', message: w, count: 1 });
       if (options.diagnose === false) return { summary };
       const signals = toSignals(a, summary, thresholds, stepS, device);
-      return { summary, diagnosis: diagnoseSignals(signals, summary.e2e, { ...(options.diagnose ?? {}), available: availableFor(a), server: a.source.id }) };
+      const targets = options.diagnose?.slo;
+      const slo = targets !== undefined && Object.keys(targets).length > 0 ? checkSlo(targets, summary.e2e) : undefined;
+      return { summary, diagnosis: diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a), server: a.source.id }) };
     })
     .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
   for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });

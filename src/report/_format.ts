@@ -71,6 +71,11 @@ export function formatRate(requests: number, rps: number): string {
   return requests >= 2 ? `${rps.toFixed(1)} req/s` : 'no rate from one request';
 }
 
+/** What the recognised sources never record, each named once ("batch size (…)"), or '' when nothing. */
+export function formatUnseen(uses: readonly { readonly unseen: readonly string[] }[]): string {
+  return [...new Set(uses.flatMap((u) => u.unseen))].join('; ');
+}
+
 /** "Triton trace file 2.x (3 requests), vLLM … (2 requests)". */
 export function formatConventions(uses: readonly { readonly label: string; readonly requests: number }[]): string {
   return uses.map((u) => `${u.label} (${formatCount(u.requests)} request${u.requests === 1 ? '' : 's'})`).join(', ');

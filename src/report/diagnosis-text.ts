@@ -45,7 +45,8 @@ function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : String(Number(x.toPrecision(3)));
 }
 
-function gainLine(r: Recommendation): string | undefined {
+/** "Expected: p99 250 ms → 120 ms (basis)", or undefined without an estimate. */
+export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
   const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';

@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatWindowFor } from './_format.js';
+import { formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -20,6 +20,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} spans`;
   out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
+  if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');
 
   // ── Diagnosis slot: one headline per diagnosed model. ──
   for (const m of result.models) {

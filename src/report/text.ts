@@ -10,7 +10,7 @@ import type { AnalysisResult, GenericReport, OperationTime } from '../model/anal
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatWindowFor, truncate } from './_format.js';
+import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, truncate } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -40,6 +40,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
   out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}`);
+  const unseen = formatUnseen(result.conventions);
+  if (unseen !== '') out.push(c.dim(`Not in this source: ${unseen}`));
   if (result.window && result.overall) {
     out.push(`Window  ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`);
   }
@@ -69,6 +71,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans`);
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
+    if (options.verbose && f.fastReader) out.push(c.dim(`    fast reader: ${formatCount(f.fastReader.lines)} lines, ${formatCount(f.fastReader.fallbacks)} handed to the full parser`));
   }
 
   if (result.requests === 0 && !result.prometheus) {

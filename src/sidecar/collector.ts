@@ -94,8 +94,9 @@ export class Collector {
 
   /** Starts the probes. */
   start(): void {
+    // refreshHost never rejects; a failing tick (e.g. the samples file) must not become an unhandled rejection.
     void this.refreshHost();
-    this.hostTimer = setInterval(() => void this.tickHost(), this.periodMs);
+    this.hostTimer = setInterval(() => this.tickHost().catch((error: unknown) => this.warnOnce(`host sampling failed: ${error instanceof Error ? error.message : String(error)}`)), this.periodMs);
     this.probe.start({
       pass: (pass) => this.onPass(pass),
       failure: (kind, message) => {

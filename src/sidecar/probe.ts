@@ -22,7 +22,7 @@ export interface ProbeEvents {
   failure(kind: FailureKind, message: string): void;
   /** Exit status of the probe's child (null when killed by a signal). */
   exit(code: number | null): void;
-  /** The probe's tool is absent: the collector switches to host-only mode. */
+  /** The probe's tool is absent: the collector switches to host-only mode. Repeats while the probe keeps looking; a later pass switches back. */
   unavailable(message: string): void;
   warning(message: string): void;
   /** Duration of a secondary (slow) query, in seconds. */

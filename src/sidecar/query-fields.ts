@@ -42,7 +42,7 @@ const COUNTER_REASONS: readonly ClockEventReason[] = [
   'hw_power_brake_slowdown',
 ];
 
-// Hot-path fields (reference §7.1). Short clock names are accepted by old and new drivers alike.
+// Hot-path fields, streamed every period (docs/sidecar.md, "Only changing values are streamed"). Short clock names are accepted by old and new drivers alike.
 const WISHED_STREAMED = [
   'timestamp',
   'uuid',

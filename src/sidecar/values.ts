@@ -9,7 +9,7 @@
  * (`[N/A]`, `[Not Supported]`, `[Insufficient Permissions]`, `[Unknown Error]`,
  * `[Requested functionality has been deprecated]`); in `-q -x` XML unbracketed (`N/A`,
  * `Requested functionality has been deprecated`). Any bracketed cell is an NVML error text
- * (reference §2.5), so every bracketed cell is treated as absent.
+ * (as the captures in test/fixtures/nvidia-smi show), so every bracketed cell is treated as absent.
  */
 const SENTINELS = new Set([
   'n/a',

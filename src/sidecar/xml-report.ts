@@ -89,7 +89,7 @@ function decodeGpu(gpu: Node, position: number, driverVersion: string | undefine
   set('temperatureC', num(gpu, 'temperature', 'gpu_temp'));
   set('memoryTemperatureC', num(gpu, 'temperature', 'memory_temp'));
   set('temperatureMarginC', num(gpu, 'temperature', 'gpu_temp_tlimit'));
-  // gpu_temp_slow_threshold = HW slowdown; gpu_temp_max_threshold = shutdown (reference §2.3).
+  // gpu_temp_slow_threshold = HW slowdown; gpu_temp_max_threshold = shutdown (nvidia-smi documentation, https://docs.nvidia.com/deploy/nvidia-smi/index.html).
   set('slowdownTemperatureC', num(gpu, 'temperature', 'gpu_temp_slow_threshold'));
   set('shutdownTemperatureC', num(gpu, 'temperature', 'gpu_temp_max_threshold'));
   set('memoryUsedBytes', mibToBytes(num(gpu, 'fb_memory_usage', 'used')));

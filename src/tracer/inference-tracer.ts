@@ -5,7 +5,7 @@
  * member's queue wait, the shared compute, one batch span linked to the members).
  */
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import type { Attributes, Link, Span } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span } from '@opentelemetry/api';
 import { ATTR, BATCH_SPAN_NAME } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { traceClientCall, tracedFetch } from './client-call.js';
@@ -13,11 +13,12 @@ import type { ClientCallOptions, FetchInit, FetchInput } from './client-call.js'
 import { contextFromHeaders } from './headers.js';
 import type { HeaderCarrier } from './headers.js';
 import { currentInstruments, recordSeconds } from './phase-metrics.js';
+import type { PhaseInstruments } from './phase-metrics.js';
 import { RequestScope, Ticket } from './request-scope.js';
 import { runGeneration } from './generation.js';
 import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
-import { recordFailure, runInContext, runWrapped, WrappedRun } from './run-in-span.js';
+import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
 import { createTracerState } from './tracer-state.js';
 import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
 import { reportFailure, warnOnce } from './warn-once.js';
@@ -111,18 +112,54 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
     }
   }
   const ctx = span === undefined ? parentCtx : trace.setSpan(parentCtx, span);
-  const req = new RequestScope(state, tracer, span, ctx, recording, instruments);
   const metricsOn = instruments?.enabled === true;
-  if (span === undefined && !metricsOn) return fn(req);
-  return runInContext(ctx, () => fn(req), (failed, outcome) => {
+  const req = new RequestScope(state, tracer, span, ctx, recording, instruments);
+  if (!recording && !metricsOn) {
+    if (span === undefined) return fn(req);
+    // Unsampled: nothing to record, but the span's context is made active so that calls made
+    // inside follow the sampling decision (and the trace) of this request.
+    return runUnrecorded(ctx, fn, req);
+  }
+  return runWrapped(ctx, () => fn(req), new RequestRun(state, req, span, startMs, metricsOn ? instruments : undefined));
+}
+
+/** The end of one recorded (or measured) request. */
+class RequestRun extends WrappedRun {
+  constructor(
+    private readonly state: TracerState,
+    private readonly req: RequestScope,
+    private readonly span: Span | undefined,
+    private readonly startMs: number,
+    private readonly instruments: PhaseInstruments | undefined,
+  ) {
+    super();
+  }
+  finish(failed: boolean, outcome: unknown): void {
     const endMs = monotonicMs();
-    req.ended = true;
+    this.req.ended = true;
+    const span = this.span;
     if (span !== undefined) {
       if (failed) recordFailure(span, outcome);
       span.end(toHrTime(endMs));
     }
-    if (metricsOn) recordSeconds(instruments.requestDuration, endMs - startMs, state.modelMetricAttributes);
-  });
+    if (this.instruments !== undefined) recordSeconds(this.instruments.requestDuration, endMs - this.startMs, this.state.modelMetricAttributes);
+  }
+}
+
+function enterRequest<T>(fn: (req: InferenceRequest) => T, req: RequestScope): T {
+  req.entered = true;
+  return fn(req);
+}
+
+/** Runs `fn(req)` with `ctx` active and records nothing; a failing context manager runs it untraced. */
+function runUnrecorded<T>(ctx: Context, fn: (req: InferenceRequest) => T, req: RequestScope): T {
+  try {
+    return context.with(ctx, enterRequest<T>, undefined, fn, req);
+  } catch (error) {
+    if (req.entered) throw error;
+    reportFailure('activating the request context', error);
+    return fn(req);
+  }
 }
 
 /** One `runBatch` call: its compute spans are written after the work, with the exact entry time. */

@@ -114,6 +114,10 @@ export class RequestScope implements InferenceRequest {
   ended = false;
   /** End of the latest phase, so a later queue interval cannot overlap it. */
   lastEndMs = 0;
+  /** Set when `infer` called the user's function (tells its errors from a broken context manager). */
+  entered = false;
+  /** False when there is nothing to record (unsampled, no metrics): the helpers just call `fn`. */
+  private readonly active: boolean;
 
   constructor(
     readonly state: TracerState,
@@ -124,7 +128,9 @@ export class RequestScope implements InferenceRequest {
     readonly ctx: Context,
     readonly recording: boolean,
     readonly instruments: PhaseInstruments | undefined,
-  ) {}
+  ) {
+    this.active = recording || instruments?.enabled === true;
+  }
 
   get traceId(): string {
     if (this.span === undefined || !this.recording) return '';
@@ -137,25 +143,26 @@ export class RequestScope implements InferenceRequest {
   }
 
   preprocess<T>(fn: () => T): T {
-    return this.phase('preprocess', fn);
+    return this.active ? this.phase('preprocess', fn) : fn();
   }
   serialize<T>(fn: () => T): T {
-    return this.phase('serialize', fn);
+    return this.active ? this.phase('serialize', fn) : fn();
   }
   network<T>(fn: () => T): T {
-    return this.phase('network', fn);
+    return this.active ? this.phase('network', fn) : fn();
   }
   queue<T>(fn: () => T): T {
-    return this.phase('queue', fn);
+    return this.active ? this.phase('queue', fn) : fn();
   }
   transfer<T>(fn: () => T): T {
-    return this.phase('transfer', fn);
+    return this.active ? this.phase('transfer', fn) : fn();
   }
   compute<T>(fn: () => T, batchSize?: number): T {
+    if (!this.active) return fn();
     return this.phase('compute', fn, batchSize === undefined ? undefined : { [ATTR.BATCH_SIZE]: batchSize });
   }
   postprocess<T>(fn: () => T): T {
-    return this.phase('postprocess', fn);
+    return this.active ? this.phase('postprocess', fn) : fn();
   }
 
   phase<T>(phase: Phase, fn: () => T, attributes?: Attributes): T {

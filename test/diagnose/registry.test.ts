@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FIX_IDS } from '../../src/semconv.js';
-import { ALL_RULE_INPUTS, RULES, RULE_INPUTS, THRESHOLD_SPECS, defineRule, diagnose, ruleFor } from '../../src/analyzer/diagnose/index.js';
+import { ALL_RULE_INPUTS, RULES, RULE_INPUTS, THRESHOLD_SPECS, computeSignals, defineRule, diagnose, diagnoseSignals, resolveThresholds, ruleFor } from '../../src/analyzer/diagnose/index.js';
 import type { RuleInput } from '../../src/analyzer/diagnose/index.js';
 import { SIGNAL_THRESHOLDS } from '../../src/analyzer/diagnose/signals.js';
 import { withGeneratedTables } from '../../src/report/diagnosis-tables.js';
@@ -106,5 +106,18 @@ describe('defineRule', () => {
     const r = rule.evaluate({ signals, thresholds: { 'toy.limit': 0 }, fired: new Set() });
     expect(r.outcome.fired).toBe(false);
     expect(r.finding).toBeUndefined();
+  });
+});
+
+describe('diagnoseSignals (the rules stage on signals an adapter computed)', () => {
+  it('gives what diagnose gives for the same signals, and honours available inputs', () => {
+    const requests = generate(BOTTLENECKS[0]!.spec);
+    const input = { model: 'm', requests, summary: summarize(requests) };
+    const thresholds = resolveThresholds();
+    const signals = computeSignals(input, thresholds);
+    expect(diagnoseSignals(signals, { thresholds })).toEqual(diagnose(input));
+    const noArrivals = diagnoseSignals(signals, { thresholds, available: new Set<RuleInput>(['phase-distributions', 'concurrency']) });
+    expect(noArrivals.rules.filter((r) => r.skipped === 'missing-input').map((r) => r.rule).sort()).toEqual(['latency-drift', 'prune-distill', 'scale-and-cache']);
+    expect(noArrivals.primary).toBe('dynamic-batching');
   });
 });

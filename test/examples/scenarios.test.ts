@@ -1,5 +1,5 @@
 /**
- * The scenario matrix of issue #6: five configurations of the real example service under real
+ * The scenario matrix (docs/demo.md): five configurations of the real example service under real
  * load (child process, real onnxruntime model, real tracer, real analyzer). For each, the
  * analyzer's primary verdict must be the expected fix, and the same load against the service
  * with that fix applied must improve the metric the fix targets, measured in the same run.

@@ -21,10 +21,11 @@ function comparable(span: SpanRecord, dropPrefixes: readonly string[] = []): str
   return JSON.stringify({ ...rest, attributes }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-describe('cross-format equivalence', () => {
+// Both JSON lines readers: the byte-scanning fast path (default) and JSON.parse per line.
+describe.each(['fast', 'full'] as const)('cross-format equivalence (%s reader)', (reader) => {
   it("Jaeger's conversion of an OTLP document reads back to the same spans", async () => {
-    const otlp = await read(fixture('otlp-json/jaeger-transform-otlp2jaeger-in.json'));
-    const jaeger = await read(fixture('jaeger-json/jaeger-transform-otlp2jaeger-out-api-envelope.json'));
+    const otlp = await read(fixture('otlp-json/jaeger-transform-otlp2jaeger-in.json'), { reader });
+    const jaeger = await read(fixture('jaeger-json/jaeger-transform-otlp2jaeger-out-api-envelope.json'), { reader });
     expect(otlp.spans).toHaveLength(2);
     // Jaeger adds otel.scope.* tags of its own.
     expect(jaeger.spans.map((s) => comparable(s, ['otel.'])).sort()).toEqual(otlp.spans.map((s) => comparable(s)).sort());
@@ -41,7 +42,7 @@ describe('cross-format equivalence', () => {
   ];
 
   it.each(['otlp-json', 'otlp-jsonl', 'jaeger', 'zipkin'] as const)('a synthetic inference trace written as %s reads back exactly', async (format: SynthFormat) => {
-    const { spans } = await read(tmp.write(`synth-${format}.json`, writeAs(format, trace)));
+    const { spans } = await read(tmp.write(`synth-${reader}-${format}.json`, writeAs(format, trace)), { reader });
     expect(spans).toHaveLength(trace.length);
     for (const want of trace) {
       const got = spans.find((s) => s.spanId === want.spanId);

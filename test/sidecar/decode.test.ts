@@ -3,6 +3,7 @@ import { decodeClockEventMask, encodeClockEventMask, maskToNumber } from '../../
 import { decodeQueryRow, parseHelpQueryGpu, planQuery, QueryPlanError } from '../../src/sidecar/query-fields.js';
 import { parseNumber, parsePstate, presentText } from '../../src/sidecar/values.js';
 import type { GpuState } from '../../src/model/gpu.js';
+import { checkGpuRanges } from '../../src/model/gpu-ranges.js';
 import { CSV_HELP, fakeEnv, fixture, fixtures, mapLimited, runFake, runFakeAsync } from './support.js';
 
 const helpCache = new Map<string, string>();
@@ -124,7 +125,7 @@ describe('field discovery from --help-query-gpu', () => {
   });
   it('falls back to clocks_throttle_reasons and drops counters on a pre-R535 field list', () => {
     const modern = helpOf('capture__h100-80gb-hbm3__drv590.48.01__idle-load.txt');
-    // Pre-R535 help lists only the throttle names, no counters, no instant power (reference §2.2).
+    // Pre-R535 help lists only the throttle names, no counters, no instant power (as in the older driver captures in test/fixtures/nvidia-smi).
     const old = modern
       .split('\n')
       .filter((l) => !l.includes('clocks_event_reasons_counters') && !l.includes('power.draw.instant'))
@@ -146,7 +147,7 @@ describe('query-gpu rows from every capture section and csv fixture', () => {
   for (const capture of fixtures('capture__')) for (const section of ['idle', 'load']) cases.push([`${capture} ${section}`, captureHelp(capture), { FAKE_NVSMI_SECTIONS: section }]);
   for (const csv of fixtures('csv__')) cases.push([csv, { ...(CSV_HELP[csv] ?? {}) }, { FAKE_NVSMI_CSV: fixture(csv) }]);
 
-  it.each(cases)('%s decodes with a uuid and no NaN', (_label, helpSource, settings) => {
+  it.each(cases)('%s decodes with a uuid, no NaN and nothing out of range', (_label, helpSource, settings) => {
     expect(Object.keys(helpSource)).toHaveLength(1);
     const gpu = decodeVia(helpSource, settings);
     expect(gpu.uuid).toMatch(/^GPU-/);
@@ -154,6 +155,8 @@ describe('query-gpu rows from every capture section and csv fixture', () => {
     for (const value of Object.values(gpu)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
     expect(gpu.clockEventMask).toMatch(/^0x[0-9a-f]{16}$/);
     expect(gpu.temperatureC).toBeGreaterThan(0);
+    // The range check (model/gpu-ranges) must never drop a value a real GPU reported.
+    expect(checkGpuRanges(gpu).rejected).toEqual([]);
   });
 
   it('H100 under load (hand-checked against the capture)', () => {

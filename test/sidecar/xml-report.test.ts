@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { checkGpuRanges } from '../../src/model/gpu-ranges.js';
 import { parseXmlReport, XmlReportError } from '../../src/sidecar/xml-report.js';
 import { fixture, fixtures } from './support.js';
 
 const read = (name: string) => parseXmlReport(readFileSync(fixture(name), 'utf8'));
 
 describe('nvidia-smi -q -x across DTD v10–v13', () => {
-  it.each(fixtures('xml__'))('%s: every <gpu> decodes, keyed by uuid, no NaN', (name) => {
+  it.each(fixtures('xml__'))('%s: every <gpu> decodes, keyed by uuid, no NaN, nothing out of range', (name) => {
     const report = read(name);
     expect(report.gpus.length).toBeGreaterThan(0);
     for (const gpu of report.gpus) {
@@ -15,6 +16,8 @@ describe('nvidia-smi -q -x across DTD v10–v13', () => {
       expect(gpu.clockEventMask).toMatch(/^0x[0-9a-f]{16}$/);
       for (const value of Object.values(gpu)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
       expect(gpu.memoryTotalBytes).toBeGreaterThan(0);
+      // The range check (model/gpu-ranges) must never drop a value a real GPU reported.
+      expect(checkGpuRanges(gpu).rejected, gpu.uuid).toEqual([]);
     }
   });
 

@@ -17,36 +17,56 @@ export interface PhaseInterval {
   readonly name: string;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK_64 = 0xffffffffffffffffn;
+/** 32-bit FNV-1a of `text`, starting from `seed`. */
+function fnv1a32(text: string, seed: number): number {
+  let hash = seed;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/** Two 32-bit halves of a request span id's hash, from which its phase span ids are drawn. */
+function idSeed(requestSpanId: string): readonly [number, number] {
+  return [fnv1a32(requestSpanId, 0x811c9dc5), fnv1a32(requestSpanId, 0x050c5d1f)];
+}
+
+function idFrom(seed: readonly [number, number], k: number): string {
+  // One more FNV round over k (as four bytes) per half.
+  let a = seed[0];
+  let b = seed[1];
+  for (let shift = 0; shift < 32; shift += 8) {
+    const byte = (k >>> shift) & 0xff;
+    a = Math.imul(a ^ byte, 0x01000193);
+    b = Math.imul(b ^ byte, 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
 
 /**
- * A span id for the k-th phase span under `requestSpanId`: a 64-bit FNV-1a hash of both, so ids
- * are 16 hex chars, stable from run to run, and do not collide for sequential request ids.
+ * A span id for the k-th phase span under `requestSpanId`: two 32-bit FNV-1a hashes (different
+ * offsets) of the request's id and k, so ids are 16 hex chars, stable from run to run, and do not
+ * collide for sequential request ids.
  */
 export function phaseSpanId(requestSpanId: string, k: number): string {
-  let hash = FNV_OFFSET;
-  const key = `${requestSpanId}/${k}`;
-  for (let i = 0; i < key.length; i++) hash = ((hash ^ BigInt(key.charCodeAt(i))) * FNV_PRIME) & MASK_64;
-  return hash.toString(16).padStart(16, '0');
+  return idFrom(idSeed(requestSpanId), k);
 }
 
 /** Phase spans (children of `request`) for the intervals; empty or reversed intervals are skipped. */
 export function phaseSpans(request: SpanRecord, intervals: readonly PhaseInterval[], extra: Readonly<Record<string, AttributeValue>> = {}): SpanRecord[] {
   const out: SpanRecord[] = [];
+  const seed = idSeed(request.spanId);
+  const hasExtra = Object.keys(extra).length > 0;
   intervals.forEach((interval, k) => {
     if (interval.endNs <= interval.startNs) return;
     out.push({
       traceId: request.traceId,
-      spanId: phaseSpanId(request.spanId, k),
+      spanId: idFrom(seed, k),
       parentSpanId: request.spanId,
       name: interval.name,
       service: request.service,
       kind: 'internal',
       startNs: interval.startNs,
       endNs: interval.endNs,
-      attributes: { [ATTR.PHASE]: interval.phase, ...(interval.phase === 'compute' ? extra : {}) },
+      attributes: hasExtra && interval.phase === 'compute' ? { [ATTR.PHASE]: interval.phase, ...extra } : { [ATTR.PHASE]: interval.phase },
       error: false,
     });
   });

@@ -7,6 +7,7 @@
  * like any other. Our own convention needs no mapping: it is the reference.
  */
 import type { SpanRecord } from '../../model/span.js';
+import type { RuleInput } from '../diagnose/rule.js';
 import type { ConventionNote } from '../../model/analysis.js';
 
 export type { ConventionNote, SourceClock } from '../../model/analysis.js';
@@ -22,8 +23,10 @@ export interface MappedSpans {
 
 /** One source convention. */
 export interface SourceConvention {
-  /** Stable id, e.g. `triton`, `vllm`. */
+  /** Stable id, e.g. `triton`, `vllm`; the diagnosis words next steps for it. */
   readonly id: string;
+  /** Diagnosis inputs this source never carries (e.g. `batch-sizes`): rules needing them say they could not run. */
+  readonly lacks: readonly RuleInput[];
   /**
    * `span`: every claimed span is mapped on its own. `trace`: once a span of a trace is claimed,
    * the trace's spans are held and mapped together (the facts are spread over several spans).
@@ -32,5 +35,11 @@ export interface SourceConvention {
   /** Cheap content test run on every span that does not follow our convention already. */
   claims(span: SpanRecord): boolean;
   /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */
-  map(spans: readonly SpanRecord[]): MappedSpans;
+  map(spans: readonly SpanRecord[], context?: TraceContext): MappedSpans;
+}
+
+/** What the mapper knows about a held trace beyond its held spans. */
+export interface TraceContext {
+  /** A request span of this trace passed through before the trace was held. */
+  readonly hasRequest: boolean;
 }

@@ -6,16 +6,23 @@
  * a span that already follows our convention (request or phase attributes) is never touched.
  */
 import type { SpanRecord } from '../../model/span.js';
-import { ATTR } from '../../semconv.js';
+import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
+import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
+import type { RuleInput } from '../diagnose/rule.js';
 import type { MappedSpans, SourceConvention } from './convention.js';
+import { genAiClientConvention } from './genai-client.js';
+import { tgiConvention } from './tgi.js';
+import { tgiHeadersConvention } from './tgi-headers.js';
 import { tritonConvention } from './triton.js';
+import { vllmConvention } from './vllm.js';
 
-export type { ConventionNote, MappedSpans, SourceClock, SourceConvention } from './convention.js';
+export type { ConventionNote, MappedSpans, SourceClock, SourceConvention, TraceContext } from './convention.js';
+export { rustDurationNs } from './tgi.js';
 export { normalizeActivity, intervalsOf } from './triton.js';
 
 /** Every convention read, in the order they are tried on a span. Adding one is one line here. */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention, tgiConvention, tgiHeadersConvention, genAiClientConvention];
 
 export type { ConventionUse } from '../../model/analysis.js';
 
@@ -29,6 +36,8 @@ const MAX_HELD_TRACES = 50_000;
 export class ConventionMapper {
   private readonly held = new Map<string, { readonly convention: SourceConvention; readonly spans: SpanRecord[] }>();
   private readonly used = new Map<string, ConventionUse>();
+  /** Traces in which a request span has passed (bounded), for trace-scoped conventions that pair with a server span. */
+  private readonly requestTraces = new Set<string>();
 
   constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {}
 
@@ -53,7 +62,7 @@ export class ConventionMapper {
     const out: SpanRecord[] = [];
     for (const [traceId, entry] of this.held) {
       this.held.delete(traceId);
-      for (const s of this.apply(entry.convention, entry.spans)) out.push(s);
+      for (const s of this.apply(entry.convention, entry.spans, traceId)) out.push(s);
     }
     return out;
   }
@@ -66,36 +75,80 @@ export class ConventionMapper {
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
     const held = this.held.get(span.traceId);
     if (held !== undefined) {
-      held.spans.push(span);
+      // Span-scoped mappings still apply inside a held trace, so the trace-scoped one sees their result.
+      const mapped = this.mapSpanScoped(span);
+      if (mapped === span) held.spans.push(span);
+      else for (const s of mapped as readonly SpanRecord[]) held.spans.push(s);
       return [];
     }
     const attributes = span.attributes;
-    if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) return span;
+    if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) {
+      if (attributes[ATTR.PHASE] === undefined) this.noteRequestTrace(span.traceId);
+      return span;
+    }
     for (const convention of this.conventions) {
       if (!convention.claims(span)) continue;
-      if (convention.scope === 'span') return this.apply(convention, [span]);
+      if (convention.scope === 'span') {
+        this.noteRequestTrace(span.traceId);
+        return this.apply(convention, [span]);
+      }
       this.held.set(span.traceId, { convention, spans: [span] });
       return this.held.size > MAX_HELD_TRACES ? this.releaseOldest() : [];
     }
     return span;
   }
 
+  private mapSpanScoped(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
+    const attributes = span.attributes;
+    if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) return span;
+    for (const convention of this.conventions) {
+      if (convention.scope === 'span' && convention.claims(span)) return this.apply(convention, [span]);
+    }
+    return span;
+  }
+
+  private noteRequestTrace(traceId: string): void {
+    if (this.requestTraces.size >= MAX_HELD_TRACES) this.requestTraces.clear();
+    this.requestTraces.add(traceId);
+  }
+
   private releaseOldest(): readonly SpanRecord[] {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
-    return this.apply(entry.convention, entry.spans);
+    return this.apply(entry.convention, entry.spans, traceId);
   }
 
-  private apply(convention: SourceConvention, spans: readonly SpanRecord[]): readonly SpanRecord[] {
-    const mapped: MappedSpans = convention.map(spans);
+  private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
+    const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : { hasRequest: this.requestTraces.has(traceId) });
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;
       const prior = this.used.get(key);
       this.used.set(key, { id: convention.id, ...note, requests: (prior?.requests ?? 0) + mapped.requests });
     }
-    return mapped.spans;
+    // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for.
+    return mapped.spans.map((s) =>
+      s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && s.attributes[SOURCE_ATTR] !== convention.id
+        ? { ...s, attributes: { ...s.attributes, [SOURCE_ATTR]: convention.id } }
+        : s,
+    );
   }
+}
+
+/** The server most of these requests were read from (a convention id), if any. */
+export function serverOf(requests: readonly { readonly source?: string }[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const r of requests) if (r.source !== undefined) counts.set(r.source, (counts.get(r.source) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [id, n] of counts) if (best === undefined || n > counts.get(best)!) best = id;
+  return best;
+}
+
+/** The diagnosis inputs requests of this server give: all of them, less what its convention lacks. */
+export function availableInputs(server: string | undefined): ReadonlySet<RuleInput> {
+  const lacks = CONVENTIONS.find((c) => c.id === server)?.lacks ?? [];
+  if (lacks.length === 0) return ALL_RULE_INPUTS;
+  return new Set([...ALL_RULE_INPUTS].filter((i) => !lacks.includes(i)));
 }
 
 /** Maps a whole stream of span batches (the form `analyzeSpans` reads); `uses` fills as it goes. */

@@ -137,12 +137,25 @@ function emitViews(views: readonly TritonView[]): SpanRecord[] {
   };
   const out: SpanRecord[] = [];
   for (const v of views) {
-    const attributes: Record<string, AttributeValue> = { ...v.base.attributes, [ATTR.MODEL_NAME]: v.model ?? 'unknown' };
+    // Copied key by key (not spread, then deleted): `delete` turns the object into a slow dictionary.
+    const attributes: Record<string, AttributeValue> = {};
+    for (const key in v.base.attributes) if (key !== SOURCE_ATTR) attributes[key] = v.base.attributes[key]!;
+    attributes[ATTR.MODEL_NAME] = v.model ?? 'unknown';
     const version = v.base.attributes['triton.model_version'];
     if (version !== undefined && version !== -1 && version !== '-1') attributes[ATTR.MODEL_VERSION] = String(version);
-    delete attributes[SOURCE_ATTR];
-    const { events: _events, ...rest } = v.base;
-    const request: SpanRecord = { ...rest, name: v.model ?? v.base.name, kind: 'server', startNs: v.extent.startNs, endNs: v.extent.endNs, attributes };
+    const base = v.base;
+    const request: SpanRecord = {
+      traceId: base.traceId,
+      spanId: base.spanId,
+      ...(base.parentSpanId !== undefined ? { parentSpanId: base.parentSpanId } : {}),
+      name: v.model ?? base.name,
+      service: base.service,
+      kind: 'server',
+      startNs: v.extent.startNs,
+      endNs: v.extent.endNs,
+      attributes,
+      error: base.error,
+    };
     const batch = numberOf(v.base.attributes['triton.batch_size']);
     out.push(request, ...phaseSpans(request, withSteps(v.base.spanId, 0), batch === undefined ? {} : { [ATTR.BATCH_SIZE]: batch }));
   }
@@ -159,6 +172,7 @@ const OTEL_NOTE: ConventionNote = { label: 'Triton OpenTelemetry trace', clock: 
 /** Triton trace file and Triton OpenTelemetry mode. */
 export const tritonConvention: SourceConvention = {
   id: 'triton',
+  lacks: ['batch-sizes'],
   scope: 'trace',
   claims(span) {
     if (span.attributes[SOURCE_ATTR] === TRITON_TRACE_FILE_SOURCE || span.name === 'InferRequest' || 'triton.model_name' in span.attributes) return true;

@@ -13,7 +13,7 @@ export const COMPUTE_THRESHOLDS = {
   'compute.min_share_of_server': {
     value: 0.6,
     unit: 'ratio of server time',
-    source: 'reference §(c) fix 2 (ours: compute infer above 60% of server time)',
+    source: 'ours: compute infer above 60% of server time',
     why: 'the model itself must take most of the server time before changing the model or its runtime is the answer',
   },
 } as const satisfies Record<string, ThresholdSpec>;
@@ -66,7 +66,7 @@ export type RuntimeClass = 'generic' | 'optimized' | 'unknown';
 /**
  * Generic frameworks versus hardware-specific runtimes. ONNX Runtime is generic on its default,
  * CPU and CUDA execution providers, and optimized on TensorRT, OpenVINO and other vendor providers
- * (reference §(c) fix 3: `onnxruntime` CUDA or CPU EP counts as generic).
+ * (ONNX Runtime execution providers: https://onnxruntime.ai/docs/execution-providers/).
  */
 export function classifyRuntime(runtime: string | undefined, provider: string | undefined): RuntimeClass {
   if (runtime === undefined) return 'unknown';

@@ -13,7 +13,7 @@ export const TRANSFER_THRESHOLDS = {
   'transfer.over_compute': {
     value: 1,
     unit: 'ratio transfer / compute (means)',
-    source: 'perf_analyzer server components: compute input + compute output ≥ compute infer (reference §(c) special case A)',
+    source: 'ours, on the server components of perf_analyzer "Measurements and metrics" (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/measurements_metrics.md): compute input + compute output ≥ compute infer',
     why: 'the copies around the model take at least as long as the model',
   },
   'transfer.small_model_ms': {
@@ -31,7 +31,7 @@ export const TRANSFER_THRESHOLDS = {
   'transfer.gain_factor': {
     value: 0.5,
     unit: 'ratio of transfer time removed',
-    source: 'ours (pinned memory avoids the staging copy of pageable memory, cf. Nsight cuda_memcpy_async rule)',
+    source: 'ours (pinned memory avoids the staging copy of pageable memory, cf. the Nsight Systems cuda_memcpy_async expert-system rule, https://docs.nvidia.com/nsight-systems/UserGuide/index.html)',
     why: 'used only to estimate the gain for ranking',
   },
 } as const satisfies Record<string, ThresholdSpec>;

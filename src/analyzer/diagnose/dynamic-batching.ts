@@ -11,6 +11,10 @@ import { lowerIncludes, stem } from './_words.js';
 import { tracesNear } from './signals.js';
 import { clamp, leastSquares, mean, quantileSorted } from './stats.js';
 import type { RequestTiming } from '../../model/request.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { Verdict } from './rule.js';
+import { GENERATION_THRESHOLDS, decodeBatch, engineOf, forEngine, pickThresholds } from './_generation.js';
+import type { Engine } from './_generation.js';
 
 /** Thresholds of the dynamic-batching rule. */
 export const BATCHING_THRESHOLDS = {
@@ -23,13 +27,13 @@ export const BATCHING_THRESHOLDS = {
   'batching.queue_over_compute': {
     value: 1,
     unit: 'ratio queue p95 / compute p95',
-    source: 'reference §(c) fix 1 (i), anchored on perf_analyzer docs/measurements_metrics.md (queue 21.7–33.7 ms vs infer 11.7 ms at saturation)',
+    source: 'ours, anchored on perf_analyzer "Measurements and metrics" (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/measurements_metrics.md): at saturation queue 21.7–33.7 ms against compute infer 11.7 ms',
     why: 'requests wait longer in the queue than they take to run: the server, not the model, is the bottleneck',
   },
   'batching.max_mean_batch': {
     value: 1.5,
     unit: 'requests per batch',
-    source: 'Triton metrics: nv_inference_count / nv_inference_exec_count ≈ 1 means no batching; 1.5 is ours',
+    source: 'Triton metrics (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/metrics.md): nv_inference_count / nv_inference_exec_count ≈ 1 means no batching; 1.5 is ours',
     why: 'a mean batch size near 1 means requests run one at a time',
   },
   'batching.min_in_flight': {
@@ -41,16 +45,135 @@ export const BATCHING_THRESHOLDS = {
   'batching.min_delay_us': {
     value: 100,
     unit: 'µs',
-    source: 'Triton docs/user_guide/batcher.md (example max_queue_delay_microseconds: 100)',
+    source: 'Triton dynamic batcher guide (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/batcher.md), example max_queue_delay_microseconds: 100',
     why: 'lower bound of the suggested max_queue_delay_microseconds',
   },
   'batching.max_delay_us': {
     value: 1000,
     unit: 'µs',
-    source: 'TF Serving batching/README.md ("slightly above zero, e.g. 1 millisecond")',
+    source: 'TensorFlow Serving batching guide (https://github.com/tensorflow/serving/blob/master/tensorflow_serving/batching/README.md): batch_timeout_micros "slightly above zero, e.g. 1 millisecond"',
     why: 'upper bound of the suggested queue delay; raise it only while p99 stays in budget',
   },
+  'batching.gen.min_ttft_queue_share': {
+    value: 0.5,
+    unit: 'ratio of TTFT',
+    source: 'ours; Orca (Yu et al., OSDI 2022, https://www.usenix.org/conference/osdi22/presentation/yu): with request-level batching a new request waits for the whole running batch to finish generating',
+    why: 'when most of the time to first token is spent waiting for a slot, the scheduler, not the model, sets TTFT',
+  },
+  'batching.gen.min_ttft_prefill_share': {
+    value: 0.5,
+    unit: 'ratio of TTFT',
+    source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): long prefills stall the decode steps batched with them',
+    why: 'prefill is most of the time to first token',
+  },
+  ...pickThresholds(GENERATION_THRESHOLDS, 'generation.small_decode_batch', 'generation.long_prompt_tokens', 'generation.min_prefix_repeat_share'),
 } as const satisfies Record<string, ThresholdSpec>;
+
+type BatchingThresholds = Readonly<Record<keyof typeof BATCHING_THRESHOLDS, number>>;
+
+/** Continuous-batching settings in the engine's terms. */
+function continuousBatchingNextStep(engine: Engine, p: { seqs: number; inFlight: number }): NextStep {
+  const text = forEngine(engine, {
+    vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (requests in flight at p95) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
+    tgi: `TGI batches continuously: give it room. Raise --max-batch-total-tokens (the KV cache budget) and --max-concurrent-requests to at least ${p.seqs}; --waiting-served-ratio sets how eagerly waiting requests join the running batch (TGI launcher arguments).`,
+    trtllm: `Use TensorRT-LLM's in-flight batching (the default batching type of its executor) with max_batch_size of at least ${p.seqs} and max_num_tokens sized to the KV cache.`,
+    own: `Batch at every decode step (continuous, iteration-level batching as in Orca and vLLM): admit waiting requests into the running batch at the next step instead of running one request to completion; size the batch to at least ${p.seqs} sequences (the p95 of requests in flight at arrival, rounded up to a power of two; ${p.inFlight.toFixed(1)} in flight on average).`,
+  });
+  return { text, snippet: { language: 'shell', code: forEngine(engine, { vllm: `vllm serve MODEL --max-num-seqs ${p.seqs} --max-num-batched-tokens ${Math.max(2048, p.seqs * 256)}`, tgi: `text-generation-launcher --model-id MODEL --max-concurrent-requests ${Math.max(128, p.seqs)} --max-batch-total-tokens ${Math.max(16384, p.seqs * 1024)}`, own: `# scheduler: every decode step runs all active sequences (up to ${p.seqs}) and admits waiting ones` }) } };
+}
+
+/** Chunked-prefill settings in the engine's terms. */
+function chunkedPrefillNextStep(engine: Engine, budget: number): NextStep {
+  const text = forEngine(engine, {
+    vllm: `Chunk long prefills so they share steps with decodes (Sarathi-Serve): --enable-chunked-prefill with --max-num-batched-tokens ${budget} (vLLM V1 chunks by default; lower the budget to favour inter-token latency, raise it to favour TTFT).`,
+    tgi: `Cap the prefill work per step with --max-batch-prefill-tokens ${budget}, so long prompts do not stall the running decodes.`,
+    trtllm: `Enable chunked context (enable_chunked_context) with max_num_tokens ${budget}.`,
+    own: `Split a long prompt's prefill into chunks of about ${budget} tokens run alongside the decode steps of other requests (chunked prefill, Sarathi-Serve), instead of one long prefill step that stalls the batch.`,
+  });
+  return { text };
+}
+
+/** The generation form: continuous batching, or chunked prefill for long unique prompts. */
+function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThresholds, engine: Engine): Verdict {
+  const batch = decodeBatch(s);
+  const inputs = {
+    generative_requests: g.requests,
+    ttft_p95_ms: round(g.ttft.p95Ms),
+    ttft_queue_share: round(g.ttftQueueShare),
+    ttft_prefill_share: round(g.ttftPrefillShare),
+    mean_decode_batch: round(batch.mean),
+    decode_batch_recorded: batch.recorded,
+    mean_in_flight: round(s.meanInFlight),
+    prompt_tokens_p50: g.tokensIn ? round(g.tokensIn.p50) : null,
+    prefix_repeat_share: g.prefixRepeatShare === undefined ? null : round(g.prefixRepeatShare),
+  };
+  const queue = s.phases.queue;
+  // Continuous batching: TTFT is mostly waiting for a slot while decode steps run few sequences.
+  const cb: string[] = [];
+  if (g.ttftQueueShare < t['batching.gen.min_ttft_queue_share']) cb.push(`queue is ${pct(g.ttftQueueShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_queue_share'])})`);
+  if (batch.mean > t['generation.small_decode_batch']) cb.push(`decode steps already run ${batch.mean.toFixed(1)} sequences on average`);
+  if (s.meanInFlight < t['batching.min_in_flight']) cb.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
+  if (cb.length === 0) {
+    const seqs = clamp(nextPow2(p95InFlightAtArrival(s.requests, s.startS)), 4, 256);
+    const stepMs = g.tpot?.p50Ms ?? 0;
+    // Admitted at the next decode step: a new request waits about one step instead of the queue.
+    const expectedTtft = Math.max(0, g.ttft.p95Ms - queue.p95Ms + stepMs);
+    return {
+      inputs,
+      reason: `queue ${pct(g.ttftQueueShare)} of TTFT with ${batch.mean.toFixed(1)} sequences per decode step and ${s.meanInFlight.toFixed(1)} requests in flight`,
+      finding: {
+        kind: 'continuous-batching',
+        confidence: confidenceFrom(g.ttftQueueShare / t['batching.gen.min_ttft_queue_share'] - 1, s, batch.recorded ? 1 : 0.8),
+        evidence: [
+          {
+            text: `TTFT p95 = ${ms(g.ttft.p95Ms)}, of which ${pct(g.ttftQueueShare)} is waiting in the queue (queue p95 ${ms(queue.p95Ms)})`,
+            values: { ttft_p95_ms: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), queue_p95_ms: round(queue.p95Ms) },
+          },
+          {
+            text: `decode steps run ${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} on average while ${s.meanInFlight.toFixed(1)} requests are in flight${batch.recorded ? '' : ' (no inference.batch.size on decode spans: assumed 1)'}`,
+            values: { mean_decode_batch: round(batch.mean), mean_in_flight: round(s.meanInFlight) },
+          },
+        ],
+        savedMeanMs: Math.max(0, queue.meanMs - stepMs),
+        estimatedGain: {
+          metric: 'ttft_p95_ms',
+          currentValue: round(g.ttft.p95Ms),
+          expectedValue: round(expectedTtft),
+          basis: `iteration-level batching admits a waiting request at the next decode step (TPOT p50 ${ms(stepMs)}) instead of after the queue (p95 ${ms(queue.p95Ms)})`,
+        },
+        nextStep: continuousBatchingNextStep(engine, { seqs, inFlight: s.meanInFlight }),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
+      },
+    };
+  }
+  // Chunked prefill: long prompts whose prefill is most of TTFT, not shared (shared prefixes are for the prefix cache).
+  const cp: string[] = [];
+  const promptP50 = g.tokensIn?.p50 ?? 0;
+  if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_prefill_share'])})`);
+  if (promptP50 < t['generation.long_prompt_tokens']) cp.push(g.tokensIn ? `prompts are short (p50 ${Math.round(promptP50)} tokens < ${t['generation.long_prompt_tokens']})` : 'no inference.tokens.input: prompt length unknown');
+  if (g.prefixRepeatShare !== undefined && g.prefixRepeatShare >= t['generation.min_prefix_repeat_share']) cp.push(`${pct(g.prefixRepeatShare)} of prompts repeat a prefix: prefix caching (scale-and-cache) fits better`);
+  if (cp.length === 0) {
+    const budget = Math.max(512, 2 ** Math.round(Math.log2(Math.max(1, promptP50 / 2))));
+    return {
+      inputs,
+      reason: `prefill ${pct(g.ttftPrefillShare)} of TTFT with prompts of ${Math.round(promptP50)} tokens (p50)`,
+      finding: {
+        kind: 'chunked-prefill',
+        confidence: confidenceFrom(g.ttftPrefillShare / t['batching.gen.min_ttft_prefill_share'] - 1, s, 0.8),
+        evidence: [
+          {
+            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (p95 ${ms(g.ttft.p95Ms)}); prompts p50 ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)} tokens`,
+            values: { ttft_prefill_share: round(g.ttftPrefillShare), ttft_p95_ms: round(g.ttft.p95Ms), prompt_tokens_p50: round(promptP50) },
+          },
+        ],
+        savedMeanMs: 0,
+        nextStep: chunkedPrefillNextStep(engine, budget),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.prefill ?? 0, s.phases.prefill.p95Ms),
+      },
+    };
+  }
+  return { inputs, reason: `continuous batching: ${cb.join('; ')}. Chunked prefill: ${cp.join('; ')}` };
+}
 
 function nextPow2(x: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1, x)));
@@ -119,12 +242,16 @@ function p95InFlightAtArrival(requests: readonly RequestTiming[], startS: readon
 export const dynamicBatchingRule = defineRule({
   id: 'dynamic-batching',
   effort: 'config',
-  needs: { inputs: ['phase-distributions', 'concurrency'], refinedBy: ['batch-sizes', 'arrival-times', 'model-attributes'], gpu: 'unused' },
-  content: { title: 'Enable dynamic batching in the server' },
+  needs: { inputs: ['phase-distributions', 'concurrency'], refinedBy: ['batch-sizes', 'arrival-times', 'model-attributes', 'generation'], gpu: 'unused' },
+  content: {
+    title: 'Enable dynamic batching in the server',
+    kinds: { 'continuous-batching': 'Batch decode steps continuously (more sequences per step)', 'chunked-prefill': 'Chunk long prefills so they share steps with decodes' },
+  },
   thresholds: BATCHING_THRESHOLDS,
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
+    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const queue = s.phases.queue;
     const compute = s.phases.compute;
     const batchRecorded = s.batch.recorded > 0 && s.batch.recorded >= s.diagnosed / 2;

@@ -15,13 +15,13 @@ export const HARDWARE_THRESHOLDS = {
   'hardware.throttle_share': {
     value: 0.5,
     unit: 'ratio of loaded samples',
-    source: 'ours; reasons from NVML nvmlClocksEventReasons (HwSlowdown 0x8 cuts clocks "by a factor of 2 or more")',
+    source: 'ours; NVML clocks event reasons (https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html): HwSlowdown 0x8 cuts clocks "by a factor of 2 or more"',
     why: 'throttled in more than half the loaded time is sustained, not a transient',
   },
   'hardware.max_errors': {
     value: 0,
     unit: 'errors (ECC uncorrected + XID)',
-    source: 'NVML / DCGM error counters',
+    source: 'NVML ECC and XID error counters (https://docs.nvidia.com/deploy/xid-errors/index.html)',
     why: 'any hardware error during the run is a reason to have the device checked',
   },
 } as const satisfies Record<string, ThresholdSpec>;

@@ -95,24 +95,39 @@ function sloText(slo: SloResult): string {
 /** Diagnose one model: which fix to apply first, with evidence, and every rule's outcome. */
 export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
   const thresholds = resolveThresholds(options.thresholds);
-  return diagnoseSignals(computeSignals(input, thresholds), input.summary.e2e, { ...options, ...(input.available ? { available: input.available } : {}), ...(input.server !== undefined ? { server: input.server } : {}) });
+  const signals = computeSignals(input, thresholds);
+  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, input.summary.e2e) : undefined;
+  return diagnoseSignals(signals, {
+    thresholds,
+    ...(slo ? { slo } : {}),
+    ...(input.available ? { available: input.available } : {}),
+    ...(input.server !== undefined ? { server: input.server } : {}),
+  });
+}
+
+/** What `diagnoseSignals` needs besides the signals. */
+export interface SignalsContext {
+  /** Resolved thresholds (see resolveThresholds). */
+  readonly thresholds: Thresholds;
+  /** The SLO check, when targets were given (see checkSlo). */
+  readonly slo?: SloResult;
+  /** What the input carries; default every input (per-request timings). */
+  readonly available?: ReadonlySet<RuleInput>;
+  /** The detected serving system (e.g. `triton`), for rules that word next steps per server. */
+  readonly server?: string;
 }
 
 /**
- * The diagnosis from signals already computed: from per-request timings (`computeSignals`) or
- * from aggregates (the Prometheus adapter, which says what it has in `available`).
+ * The rules stage alone: validity gate, every rule (first pass, then second), ranking and
+ * headline, from signals already computed. `diagnose` calls it after `computeSignals`; an input
+ * without per-request timings (aggregates) builds its own Signals and names what it lacks in
+ * `available`, so the rules that need it say "could not run".
  */
-export function diagnoseSignals(
-  signals: Signals,
-  e2e: ModelSummary['e2e'],
-  options: DiagnoseOptions & { readonly available?: ReadonlySet<RuleInput>; readonly server?: string } = {},
-): Diagnosis {
-  const thresholds = resolveThresholds(options.thresholds);
-  const input = { model: signals.model, available: options.available, server: options.server };
-  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, e2e) : undefined;
+export function diagnoseSignals(signals: Signals, context: SignalsContext): Diagnosis {
+  const { thresholds, slo } = context;
   const validity = validityOutcome(signals, thresholds);
   const common = {
-    model: input.model,
+    model: signals.model,
     warmupTrimmed: signals.warmupTrimmed,
     ...(slo ? { slo } : {}),
     ...(signals.dominantPhase ? { dominantPhase: signals.dominantPhase } : {}),
@@ -130,12 +145,12 @@ export function diagnoseSignals(
     };
   }
   const results = new Map<FixId, RuleResult>();
-  const available = input.available ?? ALL_RULE_INPUTS;
-  const context = { signals, thresholds, ...(slo ? { slo } : {}), ...(input.server !== undefined ? { server: input.server } : {}) };
+  const available = context.available ?? ALL_RULE_INPUTS;
+  const ruleContext = { signals, thresholds, ...(slo ? { slo } : {}), ...(context.server !== undefined ? { server: context.server } : {}) };
   const run = (pass: 1 | 2, fired: ReadonlySet<FixId>): void => {
     for (const rule of RULES.filter((r) => r.pass === pass)) {
       const missing = missingInputs(rule, available);
-      results.set(rule.id, missing.length > 0 ? { outcome: couldNotRun(rule, missing) } : rule.evaluate({ ...context, fired }));
+      results.set(rule.id, missing.length > 0 ? { outcome: couldNotRun(rule, missing) } : rule.evaluate({ ...ruleContext, fired }));
     }
   };
   run(1, new Set());

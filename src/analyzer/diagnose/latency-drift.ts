@@ -16,7 +16,7 @@ export const DRIFT_THRESHOLDS = {
   'drift.max_p_value': {
     value: 0.01,
     unit: 'p-value (one-sided Mann-Kendall)',
-    source: 'reference §(c) special case B (ours: Mann-Kendall at p < 0.01)',
+    source: 'ours: one-sided Mann-Kendall trend test (Mann 1945; Kendall 1975) at p < 0.01',
     why: 'strict enough that noise across ten windows almost never passes',
   },
   'drift.min_rise': {
@@ -28,25 +28,25 @@ export const DRIFT_THRESHOLDS = {
   'drift.max_load_rise': {
     value: 0.1,
     unit: 'ratio (arrival-rate rise over the run)',
-    source: 'perf_analyzer --stability-percentage 10',
+    source: 'perf_analyzer --stability-percentage default 10 (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'load counts as constant while the arrival rate rises less than 10% over the run (or shows no significant trend, see drift.load_p_value); latency that rises with the load is queueing, not drift',
   },
   'drift.load_p_value': {
     value: 0.01,
     unit: 'p-value (one-sided Laplace test on arrival times)',
-    source: 'Laplace trend test for a Poisson process (Cox & Lewis 1966); same bar as drift.max_p_value (ours)',
+    source: 'Laplace trend test for a Poisson process (Cox & Lewis 1966, The Statistical Analysis of Series of Events); same bar as drift.max_p_value (ours)',
     why: 'a rising load must be shown as firmly as a rising latency before it explains the rise away',
   },
   'drift.throttle_share': {
     value: 0.1,
     unit: 'ratio of loaded samples',
-    source: 'ours; reasons from NVML nvmlClocksEventReasons (SwThermal 0x20, HwThermal 0x40, SwPowerCap 0x4)',
+    source: 'ours; reasons from NVML clocks event reasons (https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html): SwThermal 0x20, HwThermal 0x40, SwPowerCap 0x4',
     why: 'throttling in one sample in ten is enough to explain a trend in compute time',
   },
   'drift.memory_growth': {
     value: 0.05,
     unit: 'ratio of GPU memory at the start',
-    source: 'SageMaker Debugger GPUMemoryIncrease (increase threshold 5%)',
+    source: 'SageMaker Debugger GPUMemoryIncrease rule, increase threshold 5% (https://docs.aws.amazon.com/sagemaker/latest/dg/debugger-built-in-profiler-rules.html)',
     why: 'memory that grows 5% or more over the run alongside latency points to a leak or fragmentation',
   },
 } as const satisfies Record<string, ThresholdSpec>;

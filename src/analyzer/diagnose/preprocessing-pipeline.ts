@@ -8,19 +8,23 @@ import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { partMs, tracesNear } from './signals.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { Verdict } from './rule.js';
+import { engineOf, forEngine } from './_generation.js';
+import type { Engine } from './_generation.js';
 
 /** Thresholds of the preprocessing-pipeline rule. */
 export const PIPELINE_THRESHOLDS = {
   'pipeline.min_share': {
     value: 0.2,
     unit: 'ratio of e2e',
-    source: 'PyTorch Profiler TB plugin flags input work above 5% of a step; for serving we escalate only above 20% (ours)',
+    source: 'PyTorch Profiler TensorBoard plugin (https://github.com/pytorch/kineto/tree/main/tb_plugin) flags input work above 5% of a step; for serving we escalate only above 20% (ours)',
     why: 'the work around the model must be a large part of end-to-end time to be the fix to apply first',
   },
   'pipeline.over_compute': {
     value: 1,
     unit: 'ratio pipeline / compute (means)',
-    source: 'reference §(c) fix 5 (network + serialization > compute infer; Triton server#4250)',
+    source: 'ours: network + serialization > compute infer, as in Triton issue 4250 (https://github.com/triton-inference-server/server/issues/4250: overhead 233.9 ms against compute 1.7 ms at batch 128 over HTTP)',
     why: 'the requests spend longer getting to and from the model than in it',
   },
   'pipeline.large_payload_bytes': {
@@ -35,12 +39,59 @@ export const PIPELINE_THRESHOLDS = {
     source: 'ours (binary encodings and server-side preprocessing commonly halve this time; an assumption for ranking, not a measurement)',
     why: 'used only to estimate the gain for ranking',
   },
+  'pipeline.gen.min_ttft_share': {
+    value: 0.3,
+    unit: 'ratio of TTFT',
+    source: 'ours; vLLM measures TTFT from arrival, tokenization included (docs/design/metrics.md), so a slow tokenizer or template shows up before the first token',
+    why: 'when tokenization and prompt templating take almost a third of the time to first token, they are worth moving or speeding up',
+  },
 } as const satisfies Record<string, ThresholdSpec>;
+
+type PipelineThresholds = Readonly<Record<keyof typeof PIPELINE_THRESHOLDS, number>>;
+
+/** The generation form: tokenization / prompt templating (the preprocess phase) is a large part of TTFT. */
+function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThresholds, engine: Engine): Verdict {
+  const pre = s.phases.preprocess;
+  const inputs = { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms), ttft_p95_ms: round(g.ttft.p95Ms) };
+  if (g.ttftPreprocessShare < t['pipeline.gen.min_ttft_share']) return { inputs, reason: `tokenization/templating (preprocess) is ${pct(g.ttftPreprocessShare)} of TTFT (< ${pct(t['pipeline.gen.min_ttft_share'])})` };
+  const saved = pre.meanMs * t['pipeline.gain_factor'];
+  return {
+    inputs,
+    reason: `preprocess ${pct(g.ttftPreprocessShare)} of TTFT`,
+    finding: {
+      kind: 'tokenizer',
+      confidence: confidenceFrom(g.ttftPreprocessShare / t['pipeline.gen.min_ttft_share'] - 1, s),
+      evidence: [{ text: `tokenization and prompt templating (preprocess) take ${pct(g.ttftPreprocessShare)} of TTFT: p95 ${ms(pre.p95Ms)} of a TTFT p95 of ${ms(g.ttft.p95Ms)}`, values: { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms) } }],
+      savedMeanMs: saved,
+      estimatedGain: { metric: 'ttft_p95_ms', currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
+      nextStep: {
+        text: forEngine(engine, {
+          tgi: 'Tokenization runs in TGI’s router: raise --validation-workers so prompts are tokenized in parallel, and send prompts already templated.',
+          own: 'Speed up the prompt pipeline: use a fast (Rust) tokenizer (Hugging Face tokenizers, tiktoken) instead of a pure-language one, render the chat template once per conversation turn and cache the tokens of fixed parts (system prompt), and tokenize off the event loop (a worker pool) so requests do not wait behind each other.',
+        }),
+      },
+      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.preprocess ?? 0, pre.p95Ms),
+    },
+  };
+}
 
 const PIPELINE_PARTS = ['preprocess', 'serialize', 'network', 'postprocess'] as const;
 
 /** Next step for the pipeline phase that costs most. */
-function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number }): NextStep {
+function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number; server?: string }): NextStep {
+  // LLM servers: the time around the engine is tokenisation and the hand-off to the engine process.
+  if (p.server === 'vllm' && (p.largest === 'preprocess' || p.largest === 'postprocess')) {
+    return {
+      text: `vLLM spends this time before the engine (${p.largest === 'preprocess' ? 'TTFT − queue − prefill: tokenisation, chat templating and the hand-off to the engine core' : 'e2e − TTFT − decode: detokenisation and streaming the output'}). Run more API server processes so tokenisation is not serialised in one (--api-server-count), keep prompts and chat templates short, and send token ids where the client already has them.`,
+      snippet: { language: 'shell', code: 'vllm serve MODEL --api-server-count 4' },
+    };
+  }
+  if (p.server === 'tgi' && p.largest === 'preprocess') {
+    return {
+      text: 'TGI spends this time validating and tokenising the request (validation_time). Raise --validation-workers (tokeniser processes, default 2) and keep prompts short.',
+      snippet: { language: 'shell', code: 'text-generation-launcher --model-id MODEL --validation-workers 8' },
+    };
+  }
   const size = p.requestBytesP50 !== undefined ? ` Requests carry ${p.requestBytesP50 >= 1024 * 1024 ? `${(p.requestBytesP50 / (1024 * 1024)).toFixed(1)} MiB` : `${Math.round(p.requestBytesP50 / 1024)} KiB`} at the median.` : '';
   switch (p.largest) {
     case 'serialize':
@@ -71,12 +122,13 @@ function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' |
 export const preprocessingPipelineRule = defineRule({
   id: 'preprocessing-pipeline',
   effort: 'config',
-  needs: { inputs: ['phase-distributions'], refinedBy: ['payload-sizes'], gpu: 'unused' },
-  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)' },
+  needs: { inputs: ['phase-distributions'], refinedBy: ['payload-sizes', 'generation'], gpu: 'unused' },
+  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)', kinds: { tokenizer: 'Speed up tokenization and prompt templating (before the first token)' } },
   thresholds: PIPELINE_THRESHOLDS,
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
+    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const share = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].share, 0);
     const meanMs = PIPELINE_PARTS.reduce((a, p) => a + s.phases[p].meanMs, 0);
     const computeMean = s.phases.compute.meanMs;
@@ -126,7 +178,7 @@ export const preprocessingPipelineRule = defineRule({
           expectedValue: round(s.e2e.meanMs - saved),
           basis: `half of the ${ms(meanMs)} spent around the model (an assumption: binary encodings and server-side preprocessing commonly halve it)`,
         },
-        nextStep: pipelineNextStep({ largest, ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}) }),
+        nextStep: pipelineNextStep({ largest, ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
         exampleTraceIds: tracesNear(s.requests, (r) => partMs(r, largest), s.phases[largest].p95Ms),
       },
     };

@@ -8,22 +8,68 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, round } from './rule.js';
 import { COMPUTE_THRESHOLDS, classifyPrecision, classifyRuntime, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { RuleContext, Verdict } from './rule.js';
+import { GENERATION_THRESHOLDS, decodeBound, engineOf, forEngine, pickThresholds, weightBits } from './_generation.js';
 
 /** Thresholds of the prune-distill rule. */
 export const PRUNE_THRESHOLDS = {
   'prune.min_slo_excess': {
     value: 1.5,
     unit: 'ratio actual / SLO target',
-    source: 'reference §(c) fix 4 (ours: p95 at least 1.5× the SLO)',
+    source: 'ours: p95 at least 1.5× the SLO before retraining is worth it',
     why: 'retraining is costly: with an SLO given, recommend it only when latency misses the target by a wide margin',
   },
   'prune.compute_factor': {
     value: 0.625,
     unit: 'ratio of compute time kept',
-    source: 'Sanh et al. 2019 (DistilBERT, arXiv:1910.01108): 60% faster, i.e. 1/1.6 of the time',
+    source: 'Sanh et al. 2019, DistilBERT (https://arxiv.org/abs/1910.01108): 60% faster, i.e. 1/1.6 of the time',
     why: 'used only to estimate the gain for ranking',
   },
+  'prune.gen.tpot_factor': {
+    value: 0.5,
+    unit: 'ratio of TPOT kept',
+    source: 'Leviathan et al., "Fast Inference from Transformers via Speculative Decoding", ICML 2023 (https://arxiv.org/abs/2211.17192): 2×–3× faster decoding on T5-XXL with an unchanged output distribution',
+    why: 'used only to estimate the gain in TPOT (the low end, 2×) for ranking',
+  },
+  ...pickThresholds(GENERATION_THRESHOLDS, 'generation.min_decode_share', 'generation.min_tpot_ms'),
 } as const satisfies Record<string, ThresholdSpec>;
+
+/** The generation form: decode-bound although weights are ≤ 8-bit on an LLM engine, and the SLO gap (if any) large. */
+function generationVerdict(ctx: RuleContext<keyof typeof PRUNE_THRESHOLDS | keyof typeof COMPUTE_THRESHOLDS>, s: Signals, g: GenerationSignal): Verdict {
+  const t = ctx.thresholds;
+  const bound = decodeBound(g, t);
+  const bits = weightBits(s.precision);
+  const engine = engineOf(s, ctx.server);
+  const worst = ctx.slo?.checks.reduce((m, c) => Math.max(m, c.targetMs > 0 ? c.actualMs / c.targetMs : 0), 0);
+  const inputs = { ...bound.inputs, weight_bits: bits ?? null, engine, slo_excess: worst === undefined ? null : round(worst) };
+  const failed = [...bound.failed];
+  if (bits === undefined || bits > 8) failed.push(`weights are ${bits === undefined ? 'of unrecorded precision' : `${bits}-bit`}: quantize first`);
+  if (engine === 'own') failed.push('not on an LLM serving engine: switch runtime first');
+  if (worst !== undefined && worst < t['prune.min_slo_excess']) failed.push(`latency is ${worst.toFixed(2)}× the SLO (< ${t['prune.min_slo_excess']}×)`);
+  if (failed.length > 0) return { inputs, reason: failed.join('; ') };
+  const tpot = g.tpot!;
+  return {
+    inputs,
+    reason: `decode-bound with ${bits}-bit weights on ${engine}${worst !== undefined ? `, latency ${worst.toFixed(2)}× the SLO` : ''}`,
+    finding: {
+      kind: 'speculative-decoding',
+      confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, worst !== undefined ? 1 : 0.75),
+      evidence: [bound.evidence, { text: `weights already ${bits}-bit (${s.precision}) on ${engine}${worst !== undefined ? `; latency ${worst.toFixed(2)}× the SLO` : ''}`, values: { weight_bits: bits as number, ...(worst !== undefined ? { slo_excess: round(worst) } : {}) } }],
+      savedMeanMs: Math.max(0, (g.tokensOutMean ?? 1) - 1) * tpot.meanMs * (1 - t['prune.gen.tpot_factor']),
+      estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(tpot.p50Ms * t['prune.gen.tpot_factor']), basis: 'speculative decoding: 2× fewer target-model steps per token at the low end of Leviathan et al. (2023)' },
+      nextStep: {
+        text: forEngine(engine, {
+          vllm: 'Decode steps are as cheap as bytes allow: produce several tokens per step. Speculative decoding with a small draft model of the same family, or n-gram/EAGLE proposals (vLLM --speculative-config), keeps the output distribution; or serve a smaller, distilled model when its accuracy is enough.',
+          trtllm: 'Use TensorRT-LLM speculative decoding (draft-target, Medusa, EAGLE or lookahead) to emit several tokens per step, or a smaller, distilled model.',
+          own: 'Produce several tokens per decode step: speculative decoding with a small draft model (Leviathan et al. 2023) keeps the output distribution; or distill into a smaller model when its accuracy is enough.',
+        }),
+        snippet: { language: 'shell', code: `vllm serve MODEL --speculative-config '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4}'` },
+      },
+      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.decode ?? 0, s.phases.decode.p95Ms),
+    },
+  };
+}
 
 /** Pruning / distillation plan. */
 function pruneDistillNextStep(p: { model: string; precision?: string; runtime?: string }): NextStep {
@@ -49,12 +95,13 @@ function pruneDistillNextStep(p: { model: string; precision?: string; runtime?: 
 export const pruneDistillRule = defineRule({
   id: 'prune-distill',
   effort: 'retraining',
-  needs: { inputs: ['phase-distributions', 'model-attributes'], refinedBy: [], gpu: 'unused' },
-  content: { title: 'Prune or distill the model' },
+  needs: { inputs: ['phase-distributions', 'model-attributes'], refinedBy: ['generation'], gpu: 'unused' },
+  content: { title: 'Prune or distill the model', kinds: { 'speculative-decoding': 'Speculative decoding or a smaller model: decode stays slow at low precision' } },
   thresholds: { ...COMPUTE_THRESHOLDS, ...PRUNE_THRESHOLDS },
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
+    if (s.generation) return generationVerdict(ctx, s, s.generation);
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
     const precisionClass = classifyPrecision(s.precision);
     const runtimeClass = classifyRuntime(s.runtime, s.runtimeProvider);

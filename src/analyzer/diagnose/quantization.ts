@@ -9,16 +9,71 @@ import { confidenceFrom, defineRule, ms, round } from './rule.js';
 import { isGpuDevice, lowerIncludes, stem } from './_words.js';
 import { COMPUTE_THRESHOLDS, classifyPrecision, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { Verdict } from './rule.js';
+import { GENERATION_THRESHOLDS, decodeBatch, decodeBound, engineOf, forEngine, pickThresholds, weightBits } from './_generation.js';
+import type { Engine } from './_generation.js';
 
 /** Thresholds of the quantization rule. */
 export const QUANTIZATION_THRESHOLDS = {
   'quantization.compute_factor': {
     value: 0.5,
     unit: 'ratio of compute time kept',
-    source: 'ours: FP16 halves the bytes every layer moves and INT8 quarters them (Keras INT8 guide: 4× fewer bytes than FP32)',
+    source: 'ours: FP16 halves the bytes every layer moves and INT8 quarters them (Keras INT8 guide, https://keras.io/guides/int8_quantization_in_keras: 4× fewer bytes than FP32)',
     why: 'used only to estimate the gain (compute × (1 − factor)) so the rule can be ranked against the others',
   },
+  'quantization.gen.tpot_factor': {
+    value: 0.6,
+    unit: 'ratio of TPOT kept',
+    source: 'ours: a small-batch decode step reads every weight once per token (PagedAttention, https://arxiv.org/abs/2309.06180), so 8-bit weights halve the bytes; we keep 60% of the step for what does not shrink (KV cache, kernels)',
+    why: 'used only to estimate the gain in TPOT for ranking',
+  },
+  ...pickThresholds(GENERATION_THRESHOLDS, 'generation.min_decode_share', 'generation.min_tpot_ms', 'generation.small_decode_batch'),
 } as const satisfies Record<string, ThresholdSpec>;
+
+type QuantizationThresholds = Readonly<Record<keyof typeof QUANTIZATION_THRESHOLDS, number>>;
+
+/** Weight and KV-cache quantization in the engine's terms. */
+function generationQuantizationNextStep(engine: Engine, bits: number | undefined): NextStep {
+  const from = bits === undefined ? 'the current (assumed 16-bit) weights' : `${bits}-bit weights`;
+  return {
+    text: forEngine(engine, {
+      vllm: `Decode at small batch reads all weights and the KV cache for every token: halve those bytes. Serve an 8-bit checkpoint instead of ${from} (FP8 on Hopper/Ada: --quantization fp8; or an AWQ/GPTQ 4-bit checkpoint) and store the KV cache in FP8 (--kv-cache-dtype fp8). Check accuracy on your own prompts first.`,
+      tgi: `Decode at small batch reads all weights for every token: serve quantized weights instead of ${from} (--quantize fp8, awq, gptq or eetq, by what the GPU and checkpoint support). Check accuracy on your own prompts first.`,
+      trtllm: `Build the engine with FP8 or INT4-AWQ weights (instead of ${from}) and an FP8 KV cache (TensorRT-LLM quantization: --qformat fp8 / int4_awq, --kv_cache_dtype fp8). Check accuracy on your own prompts first.`,
+      own: `Decode at small batch reads every weight for every token, so it is bound by memory bandwidth: quantize ${from} to 8 bits (INT8/FP8, or 4-bit AWQ/GPTQ) and the KV cache to 8 bits, then measure TPOT and accuracy again. ONNX Runtime: quantize_dynamic on the decoder's MatMul weights.`,
+    }),
+    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --quantization fp8 --kv-cache-dtype fp8', tgi: 'text-generation-launcher --model-id MODEL --quantize fp8', own: 'python -m onnxruntime.quantization.preprocess --input decoder.onnx --output decoder.pre.onnx  # then quantize_dynamic(..., weight_type=QuantType.QInt8)' }) },
+  };
+}
+
+/** The generation form: decode-bound at small batch with weights above 8 bits. */
+function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThresholds, engine: Engine): Verdict {
+  const bound = decodeBound(g, t);
+  const batch = decodeBatch(s);
+  const bits = weightBits(s.precision);
+  const inputs = { ...bound.inputs, mean_decode_batch: round(batch.mean), precision: s.precision ?? null, weight_bits: bits ?? null };
+  const failed = [...bound.failed];
+  if (batch.mean > t['generation.small_decode_batch']) failed.push(`decode steps run ${batch.mean.toFixed(1)} sequences (> ${t['generation.small_decode_batch']}): batching, not bytes, is the lever`);
+  if (bits !== undefined && bits <= 8) failed.push(`weights are already ${bits}-bit (${s.precision})`);
+  if (failed.length > 0) return { inputs, reason: failed.join('; ') };
+  const tpot = g.tpot!;
+  const expected = tpot.p50Ms * t['quantization.gen.tpot_factor'];
+  const tokens = g.tokensOutMean ?? 1;
+  return {
+    inputs,
+    reason: `decode-bound (TPOT p50 ${ms(tpot.p50Ms)}, decode ${Math.round(g.decodeShare * 100)}% of e2e) at ${batch.mean.toFixed(1)} sequences per step with ${bits === undefined ? 'unknown' : `${bits}-bit`} weights`,
+    finding: {
+      kind: 'weights-and-kv-cache',
+      confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, bits === undefined ? 0.8 : 1),
+      evidence: [bound.evidence, { text: `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
+      savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
+      estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
+      nextStep: generationQuantizationNextStep(engine, bits),
+      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.decode ?? 0, s.phases.decode.p95Ms),
+    },
+  };
+}
 
 /** The quantization call for the runtime and device in use. */
 function quantizationNextStep(p: { model: string; runtime?: string; provider?: string; device?: string; precisionKnown: boolean }): NextStep {
@@ -81,12 +136,13 @@ function quantizationNextStep(p: { model: string; runtime?: string; provider?: s
 export const quantizationRule = defineRule({
   id: 'quantization',
   effort: 'precision',
-  needs: { inputs: ['phase-distributions'], refinedBy: ['model-attributes'], gpu: 'unused' },
-  content: { title: 'Quantize the model (FP16 / INT8)' },
+  needs: { inputs: ['phase-distributions'], refinedBy: ['model-attributes', 'generation'], gpu: 'unused' },
+  content: { title: 'Quantize the model (FP16 / INT8)', kinds: { 'weights-and-kv-cache': 'Quantize weights and KV cache: decode is memory-bound at small batch' } },
   thresholds: { ...COMPUTE_THRESHOLDS, ...QUANTIZATION_THRESHOLDS },
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
+    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
     const precisionClass = classifyPrecision(s.precision);
     const inputs = { ...dominance.inputs, precision: s.precision ?? null, precision_class: precisionClass };

@@ -23,6 +23,7 @@ export const RULE_INPUTS = {
   'model-attributes': { perRequestOnly: false, description: 'runtime, execution provider, precision and device of the model' },
   'payload-sizes': { perRequestOnly: false, description: 'request and response payload sizes' },
   'arrival-times': { perRequestOnly: true, description: "every request's start time (Laplace trend test on arrivals, requests in flight at each arrival)" },
+  generation: { perRequestOnly: false, description: 'generation: TTFT, TPOT and token counts (per request, or as histograms), and the queue, preprocess and prefill shares of TTFT' },
   'input-hashes': { perRequestOnly: true, description: "every request's inference.input.hash (duplicate share, cache replay)" },
 } as const satisfies Record<string, { readonly perRequestOnly: boolean; readonly description: string }>;
 

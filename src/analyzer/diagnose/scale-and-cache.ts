@@ -10,13 +10,17 @@ import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
 import type { RequestTiming } from '../../model/request.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { Verdict } from './rule.js';
+import { GENERATION_THRESHOLDS, engineOf, forEngine, pickThresholds } from './_generation.js';
+import type { Engine } from './_generation.js';
 
 /** Thresholds of the scale-and-cache rule. */
 export const SCALE_CACHE_THRESHOLDS = {
   'cache.min_duplicate_share': {
     value: 0.1,
     unit: 'ratio of hashed requests',
-    source: 'reference §(c) fix 6 (ours: duplicate rate of normalized-input hashes ≥ 10%)',
+    source: 'ours: duplicate rate of normalized-input hashes ≥ 10%',
     why: 'below one request in ten, a cache costs more to run than it saves',
   },
   'cache.min_hashed_share': {
@@ -52,10 +56,155 @@ export const SCALE_CACHE_THRESHOLDS = {
   'scale.min_full_share': {
     value: 0.8,
     unit: 'ratio of batched requests',
-    source: 'ours; Model Analyzer stops raising batch size when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN)',
+    source: 'ours; Model Analyzer stops raising batch size when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN, https://github.com/triton-inference-server/model_analyzer/blob/main/docs/config_search.md)',
     why: 'when four in five requests already run in a batch of the largest size seen, a bigger queue delay cannot help: capacity is the limit',
   },
+  'cache.gen.min_ttft_prefill_share': {
+    value: 0.5,
+    unit: 'ratio of TTFT',
+    source: 'ours (same as batching.gen.min_ttft_prefill_share)',
+    why: 'prefill must be most of the time to first token for skipping part of it to matter',
+  },
+  'cache.gen.max_cached_share': {
+    value: 0.1,
+    unit: 'ratio of prompt tokens (inference.tokens.cached ÷ inference.tokens.input)',
+    source: 'ours',
+    why: 'when a tenth of prompt tokens already come from the prefix cache, it is on: recommending it again would be noise',
+  },
+  'scale.gen.min_ttft_queue_share': {
+    value: 0.5,
+    unit: 'ratio of TTFT',
+    source: 'ours (same as batching.gen.min_ttft_queue_share)',
+    why: 'most of the time to first token is waiting for a slot',
+  },
+  'scale.gen.kv_memory_full': {
+    value: 0.95,
+    unit: 'ratio of GPU memory used',
+    source: 'vLLM Optimization and Tuning (https://docs.vllm.ai/en/latest/configuration/optimization.html): preemptions come from KV cache space running out; vLLM pre-allocates gpu_memory_utilization (0.9 by default) of GPU memory, so only a share above that says the cache itself is full',
+    why: 'GPU memory above 95% used stands in for a full KV cache when the server exports no KV cache usage',
+  },
+  ...pickThresholds(GENERATION_THRESHOLDS, 'generation.long_prompt_tokens', 'generation.min_prefix_repeat_share'),
 } as const satisfies Record<string, ThresholdSpec>;
+
+type ScaleCacheThresholds = Readonly<Record<keyof typeof SCALE_CACHE_THRESHOLDS, number>>;
+
+/** Prefix caching in the engine's terms. */
+function prefixCacheNextStep(engine: Engine): NextStep {
+  return {
+    text: forEngine(engine, {
+      vllm: 'Turn on automatic prefix caching (--enable-prefix-caching; on by default in vLLM V1) and keep the shared part (system prompt, few-shot examples, document) at the start of the prompt so requests share whole KV blocks; vllm:prefix_cache_hits ÷ vllm:prefix_cache_queries shows the hit rate.',
+      tgi: 'Keep the shared part of the prompt first so TGI’s prefix cache (on with its paged-attention backends) can reuse its KV cache; check the hit rate in the server logs.',
+      trtllm: 'Enable KV cache block reuse (kv_cache_config enable_block_reuse) and keep the shared prefix first in the prompt.',
+      own: 'Keep the KV cache of prompt prefixes that repeat (a prefix cache keyed by the hash of the prefix tokens, as vLLM’s automatic prefix caching and SGLang’s RadixAttention do) and prefill only the new suffix; put the shared part first in the prompt.',
+    }),
+    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --enable-prefix-caching', own: '# prefill(prompt): reuse kvCache.get(hash(prefixTokens)) and run the model on the remaining tokens only' }) },
+  };
+}
+
+/** Scaling a generation server out, in the engine's terms. */
+function generationScaleNextStep(engine: Engine, replicas: number): NextStep {
+  return {
+    text: forEngine(engine, {
+      vllm: `The KV cache or the sequence slots are full while the queue grows: add replicas (start with ${replicas}) behind the load balancer, or give each replica more KV cache (--gpu-memory-utilization, --tensor-parallel-size). Watch vllm:num_preemptions and vllm:kv_cache_usage_perc.`,
+      tgi: `The batch is full while the queue grows: add replicas (start with ${replicas}), or shard the model over more GPUs (--num-shard) to make room for a larger --max-batch-total-tokens.`,
+      own: `The decode batch is full while the queue grows: capacity is the limit. Add replicas (start with ${replicas}) or more KV cache memory per replica, and route new requests to the least-loaded replica.`,
+    }),
+  };
+}
+
+/** The generation form: a prefix cache for repeated long prompts, or scale out when slots or KV cache are full and the queue grows. */
+function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresholds, engine: Engine): Verdict {
+  const promptP50 = g.tokensIn?.p50 ?? 0;
+  const queue = s.phases.queue;
+  const queueTrend = s.trends?.phases.queue;
+  const queueGrowing = queueTrend !== undefined && queueTrend.pIncreasing < t['scale.queue_growth_p_value'] && queueTrend.relativeRise >= t['scale.queue_growth_rise'];
+  const memoryFull = s.gpu?.memoryUsedShare !== undefined && s.gpu.memoryUsedShare >= t['scale.gen.kv_memory_full'];
+  const batchFull = s.batch.maxSize >= 2 && s.batch.fullShare >= t['scale.min_full_share'];
+  const inputs = {
+    ttft_p95_ms: round(g.ttft.p95Ms),
+    ttft_prefill_share: round(g.ttftPrefillShare),
+    ttft_queue_share: round(g.ttftQueueShare),
+    prompt_tokens_p50: g.tokensIn ? round(promptP50) : null,
+    prefix_repeat_share: g.prefixRepeatShare === undefined ? null : round(g.prefixRepeatShare),
+    cached_share: g.cachedShare === undefined ? null : round(g.cachedShare),
+    queue_growing: queueGrowing,
+    full_batch_share: round(s.batch.fullShare),
+    gpu_memory_used_share: s.gpu?.memoryUsedShare === undefined ? null : round(s.gpu.memoryUsedShare),
+  };
+  const failed: string[] = [];
+  const pc: string[] = [];
+  if (g.ttftPrefillShare < t['cache.gen.min_ttft_prefill_share']) pc.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT`);
+  if (promptP50 < t['generation.long_prompt_tokens']) pc.push(g.tokensIn ? `prompts are short (p50 ${Math.round(promptP50)} tokens)` : 'prompt length unknown');
+  if (g.prefixRepeatShare === undefined) pc.push('no inference.input.hash of the prompt prefix');
+  else if (g.prefixRepeatShare < t['generation.min_prefix_repeat_share']) pc.push(`${pct(g.prefixRepeatShare)} of prompt prefixes repeat (< ${pct(t['generation.min_prefix_repeat_share'])})`);
+  if (g.cachedShare !== undefined && g.cachedShare >= t['cache.gen.max_cached_share']) pc.push(`${pct(g.cachedShare)} of prompt tokens already come from a prefix cache`);
+  if (pc.length === 0) {
+    const repeat = g.prefixRepeatShare as number;
+    const prefillMean = s.phases.prefill.meanMs;
+    // Upper bound: a repeated prefix skips its whole prefill (the suffix still has to run).
+    const saved = repeat * prefillMean;
+    return {
+      inputs,
+      reason: `prefill ${pct(g.ttftPrefillShare)} of TTFT, prompts p50 ${Math.round(promptP50)} tokens, ${pct(repeat)} of prefixes repeat`,
+      finding: {
+        kind: 'prefix-cache',
+        confidence: confidenceFrom(repeat / t['generation.min_prefix_repeat_share'] - 1, s, g.prefixHashedShare >= 0.5 ? 1 : 0.8),
+        evidence: [
+          {
+            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT (p95 ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (p50)`,
+            values: { prefix_repeat_share: round(repeat), ttft_prefill_share: round(g.ttftPrefillShare), prompt_tokens_p50: round(promptP50) },
+          },
+          ...(g.cachedShare !== undefined ? [{ text: `only ${pct(g.cachedShare)} of prompt tokens come from a prefix cache now`, values: { cached_share: round(g.cachedShare) } }] : []),
+        ],
+        savedMeanMs: saved,
+        estimatedGain: {
+          metric: 'ttft_p95_ms',
+          currentValue: round(g.ttft.p95Ms),
+          expectedValue: round(Math.max(0, g.ttft.p95Ms - repeat * s.phases.prefill.p95Ms)),
+          basis: `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill p95 ${ms(s.phases.prefill.p95Ms)})`,
+        },
+        nextStep: prefixCacheNextStep(engine),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.prefill ?? 0, s.phases.prefill.p95Ms),
+      },
+    };
+  }
+  failed.push(`prefix cache: ${pc.join(', ')}`);
+  const sc: string[] = [];
+  if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(`queue is ${pct(g.ttftQueueShare)} of TTFT`);
+  if (!queueGrowing) sc.push('the queue does not grow over the run');
+  if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is GPU memory (KV cache) full`);
+  if (sc.length === 0) {
+    const replicas = 2;
+    return {
+      inputs,
+      reason: `queue ${pct(g.ttftQueueShare)} of TTFT and growing; ${batchFull ? 'decode batches full' : 'GPU memory full'}`,
+      finding: {
+        kind: 'scale-generation',
+        confidence: confidenceFrom(g.ttftQueueShare / t['scale.gen.min_ttft_queue_share'] - 1, s, 0.9),
+        evidence: [
+          {
+            text: `queue is ${pct(g.ttftQueueShare)} of TTFT (p95 ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
+            values: { ttft_queue_share: round(g.ttftQueueShare), queue_first_ms: round(queueTrend!.first), queue_last_ms: round(queueTrend!.last) },
+          },
+          batchFull
+            ? { text: `decode batches are full: ${pct(s.batch.fullShare)} of requests ran at the largest batch of ${s.batch.maxSize}`, values: { full_batch_share: round(s.batch.fullShare), max_batch_size: s.batch.maxSize } }
+            : { text: `GPU memory ${pct(s.gpu!.memoryUsedShare!)} used: the KV cache has no room for more sequences`, values: { gpu_memory_used_share: round(s.gpu!.memoryUsedShare!) } },
+        ],
+        savedMeanMs: queue.meanMs / 2,
+        estimatedGain: {
+          metric: 'ttft_p95_ms',
+          currentValue: round(g.ttft.p95Ms),
+          expectedValue: round(Math.max(0, g.ttft.p95Ms - queue.p95Ms / 2)),
+          basis: `${replicas} replicas halve the arrivals each one sees; at least half the queue wait goes (more when the queue was growing)`,
+        },
+        nextStep: generationScaleNextStep(engine, replicas),
+        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
+      },
+    };
+  }
+  failed.push(`scale: ${sc.join(', ')}`);
+  return { inputs, reason: failed.join('; ') };
+}
 
 interface Arm {
   readonly saved: number;
@@ -160,18 +309,21 @@ function inputHashSignal(requests: readonly RequestTiming[], startS: readonly nu
 export const scaleAndCacheRule = defineRule({
   id: 'scale-and-cache',
   effort: 'config',
-  needs: { inputs: ['phase-distributions', 'batch-sizes'], refinedBy: ['input-hashes', 'time-windows'], gpu: 'optional' },
+  needs: { inputs: ['phase-distributions', 'batch-sizes'], refinedBy: ['input-hashes', 'time-windows', 'generation'], gpu: 'optional' },
   content: {
     title: 'Scale out or cache predictions',
     kinds: {
       scale: 'Scale out: the server is saturated (batches full, queue still long)',
       cache: 'Add a prediction cache: many requests repeat an earlier input',
+      'prefix-cache': 'Cache the KV of repeated prompt prefixes (prefix caching)',
+      'scale-generation': 'Scale out: decode slots or KV cache full while the queue grows',
     },
   },
   thresholds: SCALE_CACHE_THRESHOLDS,
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
+    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const h = inputHashSignal(s.requests, s.startS);
     const hashedShare = s.diagnosed > 0 ? h.recorded / s.diagnosed : 0;
     const queue = s.phases.queue;

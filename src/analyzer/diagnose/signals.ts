@@ -9,6 +9,7 @@
 import { PHASES, OTHER } from '../../semconv.js';
 import type { Phase, PhaseOrOther } from '../../semconv.js';
 import type { RequestTiming } from '../../model/request.js';
+import { isGenerative, timePerOutputTokenMs } from '../../model/generation.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
@@ -20,25 +21,25 @@ export const SIGNAL_THRESHOLDS = {
   'warmup.share': {
     value: 0.05,
     unit: 'ratio of requests',
-    source: 'ours, after perf_analyzer --warmup-request-count and Clinic Doctor guess-interval (trims the edges of the run)',
+    source: 'ours, after perf_analyzer --warmup-request-count (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md) and Clinic Doctor guess-interval (https://github.com/clinicjs/node-clinic-doctor), which trims the edges of the run',
     why: 'the first requests of a run pay for lazy initialisation (graph compilation, allocator growth, cold caches); the first 5% by start time are dropped before any rule runs',
   },
   'validity.min_requests': {
     value: 50,
     unit: 'requests',
-    source: 'perf_analyzer count_windows default (50 requests per measurement window)',
+    source: 'perf_analyzer count_windows default, 50 requests per measurement window (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'below one perf_analyzer window of requests a p95 rests on two or three samples',
   },
   'validity.min_coverage': {
     value: 0.6,
     unit: 'ratio of e2e',
-    source: 'ours (the reference proposes 0.9 for a confident verdict; we refuse only below 0.6 and lower confidence in between)',
+    source: 'ours (0.9 would make a confident verdict; we refuse only below 0.6 and lower confidence in between)',
     why: 'when more than 40% of end-to-end time is in no phase span, the real bottleneck may be the unexplained part',
   },
   'windows.count': {
     value: 10,
     unit: 'windows',
-    source: 'ours; perf_analyzer judges stability over windows too (3 windows within 10%)',
+    source: 'ours; perf_analyzer judges stability over windows too, 3 windows within 10% (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'ten equal-count windows let the Mann-Kendall test reach p < 0.01 (its smallest p for 10 points is about 4e-5) while keeping each window large',
   },
   'windows.min_requests': {
@@ -50,7 +51,7 @@ export const SIGNAL_THRESHOLDS = {
   'stability.max_ratio': {
     value: 1.1,
     unit: 'max/min ratio',
-    source: 'perf_analyzer --stability-percentage 10 over the last 3 windows',
+    source: 'perf_analyzer --stability-percentage 10 over the last 3 windows (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'a run is stable when the last three windows agree within 10% on throughput and latency; unstable runs lower the confidence of every finding',
   },
 } as const satisfies Record<string, ThresholdSpec>;
@@ -115,6 +116,8 @@ export interface DeviceSignal {
   /** Relative growth of used GPU memory over the run (slope × duration ÷ first window). */
   readonly memoryGrowth?: number;
   readonly memorySlopeBytesPerS?: number;
+  /** Largest used ÷ total GPU memory seen. */
+  readonly memoryUsedShare?: number;
   readonly temperatureRiseC?: number;
   readonly meanUtilization?: number;
   readonly errors: number;
@@ -129,6 +132,39 @@ export interface ReplicaSignal {
   readonly e2eP99Ms: number;
   /** Mean time per phase, where the source measures it. */
   readonly phaseMeanMs: Readonly<Partial<Record<Phase, number>>>;
+}
+
+/** A distribution in ms. */
+export interface MsDistribution {
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+}
+
+/**
+ * Generation signals over the generative requests (model/generation defines TTFT and TPOT).
+ * Shares of TTFT are Σ phase ÷ Σ TTFT over requests with a first token: the phases a request
+ * passes before its first token (queue, preprocess, prefill) are all inside TTFT.
+ */
+export interface GenerationSignal {
+  /** Diagnosed requests that generated tokens. */
+  readonly requests: number;
+  readonly ttft: MsDistribution;
+  /** Requests with a first token and ≥ 2 output tokens. */
+  readonly tpot?: MsDistribution;
+  readonly ttftQueueShare: number;
+  readonly ttftPrefillShare: number;
+  readonly ttftPreprocessShare: number;
+  /** Σ decode ÷ Σ e2e over the generative requests. */
+  readonly decodeShare: number;
+  readonly tokensIn?: { readonly p50: number; readonly p95: number; readonly mean: number };
+  readonly tokensOutMean?: number;
+  /** Σ cached prompt tokens ÷ Σ prompt tokens, where reported. */
+  readonly cachedShare?: number;
+  /** Share of generative requests whose prompt-prefix hash repeats an earlier one (inference.input.hash). */
+  readonly prefixRepeatShare?: number;
+  /** Share of generative requests carrying inference.input.hash. */
+  readonly prefixHashedShare: number;
 }
 
 /** Everything the rules read. */
@@ -184,6 +220,8 @@ export interface Signals {
   readonly clockSkewShare: number;
   /** GPU evidence from the sidecar, when given. */
   readonly gpu?: DeviceSignal;
+  /** Present when at least half the diagnosed requests generated tokens: the rules then judge their generation forms. */
+  readonly generation?: GenerationSignal;
   /** Validity assumptions that failed, in words; empty when the data is good enough. */
   readonly invalid: readonly string[];
 }
@@ -286,6 +324,48 @@ function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
   };
 }
 
+function msDistribution(values: readonly number[]): MsDistribution {
+  const sorted = sortedOf(values);
+  return { meanMs: mean(values), p50Ms: quantileSorted(sorted, 0.5), p95Ms: quantileSorted(sorted, 0.95) };
+}
+
+function generationSignal(requests: readonly RequestTiming[]): GenerationSignal | undefined {
+  const generative = requests.filter(isGenerative);
+  if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
+  const withFirst = generative.filter((r) => r.ttftMs !== undefined);
+  const ttfts = withFirst.map((r) => r.ttftMs as number);
+  const ttftSum = ttfts.reduce((a, b) => a + b, 0);
+  const shareOfTtft = (phase: Phase): number => (ttftSum > 0 ? withFirst.reduce((a, r) => a + Math.min(r.phases[phase] ?? 0, r.ttftMs as number), 0) / ttftSum : 0);
+  const tpots = generative.map((r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)).filter((v): v is number => v !== undefined);
+  const e2eSum = generative.reduce((a, r) => a + r.e2eMs, 0);
+  const tokensIn = generative.map((r) => r.tokensIn).filter((v): v is number => v !== undefined);
+  const tokensOut = generative.map((r) => r.tokensOut).filter((v): v is number => v !== undefined);
+  const cached = generative.filter((r) => r.tokensCached !== undefined && r.tokensIn !== undefined);
+  const cachedIn = cached.reduce((a, r) => a + (r.tokensIn as number), 0);
+  const hashed = generative.filter((r) => r.inputHash !== undefined && r.inputHash !== '');
+  const seen = new Set<string>();
+  let repeats = 0;
+  for (const r of hashed) {
+    if (seen.has(r.inputHash as string)) repeats++;
+    else seen.add(r.inputHash as string);
+  }
+  const inSorted = sortedOf(tokensIn);
+  return {
+    requests: generative.length,
+    ttft: msDistribution(ttfts),
+    ...(tpots.length > 0 ? { tpot: msDistribution(tpots) } : {}),
+    ttftQueueShare: shareOfTtft('queue'),
+    ttftPrefillShare: shareOfTtft('prefill'),
+    ttftPreprocessShare: shareOfTtft('preprocess'),
+    decodeShare: e2eSum > 0 ? generative.reduce((a, r) => a + (r.phases.decode ?? 0), 0) / e2eSum : 0,
+    ...(tokensIn.length > 0 ? { tokensIn: { p50: quantileSorted(inSorted, 0.5), p95: quantileSorted(inSorted, 0.95), mean: mean(tokensIn) } } : {}),
+    ...(tokensOut.length > 0 ? { tokensOutMean: mean(tokensOut) } : {}),
+    ...(cachedIn > 0 ? { cachedShare: cached.reduce((a, r) => a + Math.min(r.tokensCached as number, r.tokensIn as number), 0) / cachedIn } : {}),
+    ...(hashed.length > 0 ? { prefixRepeatShare: repeats / hashed.length } : {}),
+    prefixHashedShare: hashed.length / generative.length,
+  };
+}
+
 /** GPU evidence folded over all GPUs (the worst GPU wins), for the rules. */
 export function deviceSignal(device: readonly DeviceEvidence[], durationS: number): DeviceSignal | undefined {
   const withSamples = device.filter((d) => d.samples > 0);
@@ -305,6 +385,7 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
   const slope = maxOf((d) => d.memorySlopeBytesPerS);
   const rise = maxOf((d) => d.temperatureRiseC);
   const util = maxOf((d) => d.meanUtilization);
+  const usedShare = maxOf((d) => d.memoryUsedShareMax);
   return {
     gpus: withSamples.length,
     samples: withSamples.reduce((a, d) => a + d.samples, 0),
@@ -315,6 +396,7 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
     smClockDropShare: maxOf((d) => d.smClockDropShare) ?? 0,
     ...(growth.length > 0 ? { memoryGrowth: Math.max(...growth) } : {}),
     ...(slope !== undefined ? { memorySlopeBytesPerS: slope } : {}),
+    ...(usedShare !== undefined ? { memoryUsedShare: usedShare } : {}),
     ...(rise !== undefined ? { temperatureRiseC: rise } : {}),
     ...(util !== undefined ? { meanUtilization: util } : {}),
     errors: withSamples.reduce((a, d) => a + (d.errors ?? 0), 0),
@@ -487,6 +569,7 @@ export function computeSignals(
   const deviceName = s.device ?? mostCommon(requests.map((r) => r.device));
   const tail = tailAttribution(requests, e2eSorted);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
+  const generation = generationSignal(requests);
   return {
     model: input.model,
     basis: 'requests',
@@ -523,6 +606,7 @@ export function computeSignals(
     ...(tail ? { tail } : {}),
     clockSkewShare: n > 0 ? requests.filter((r) => r.clockSkew).length / n : 0,
     ...(gpu ? { gpu } : {}),
+    ...(generation ? { generation } : {}),
     invalid,
   };
 }

@@ -1,28 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeFiles } from '../../../src/analyzer/index.js';
-import type { AnalysisResult } from '../../../src/analyzer/index.js';
-import type { RequestTiming } from '../../../src/model/request.js';
+import { analyzeServing, phasesOf } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
 
-const serving = new URL('../../fixtures/serving/', import.meta.url).pathname;
-
-async function analyze(name: string): Promise<AnalysisResult> {
-  return analyzeFiles([serving + name], { diagnose: false });
-}
-
-/** Phase times of one request in ms, rounded to the nanosecond so hand-computed values compare exactly. */
-function phasesOf(r: RequestTiming): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [phase, ms] of Object.entries(r.phases)) out[phase] = Math.round(ms! * 1e6) / 1e6;
-  out['other'] = Math.round(r.otherMs * 1e6) / 1e6;
-  out['e2e'] = Math.round(r.e2eMs * 1e6) / 1e6;
-  return out;
-}
-
 describe('Triton trace file 2.x (the documentation example, real)', () => {
   it('splits the request into every phase trace_summary.py knows, to the nanosecond, with nothing left over', async () => {
-    const result = await analyze('triton_trace_v2_docs_example.json');
+    const result = await analyzeServing('triton_trace_v2_docs_example.json');
     expect(result.conventions.map((c) => c.label)).toEqual(['Triton trace file 2.x']);
     expect(result.requests).toBe(1);
     // Hand-computed from the file's ns values (differences of the named timestamps).
@@ -40,7 +23,7 @@ describe('Triton trace file 2.x (the documentation example, real)', () => {
   });
 
   it('never prints the steady clock as a 1970 date, and gives no rate for one request', async () => {
-    const result = await analyze('triton_trace_v2_docs_example.json');
+    const result = await analyzeServing('triton_trace_v2_docs_example.json');
     const text = renderText(result);
     expect(text).toMatch(/Read as Triton trace file 2\.x \(1 request\)/);
     expect(text).not.toMatch(/1970/);
@@ -56,7 +39,7 @@ describe('Triton trace file 2.x (the documentation example, real)', () => {
 
 describe('Triton trace file 1.x (synthetic, lowercase names from trace_summary.py of 2020)', () => {
   it('reads the legacy spelling, does not count gRPC wait-read, and takes compute as COMPUTE_START→END when not split', async () => {
-    const result = await analyze('triton-trace-v1-grpc.synthetic.json');
+    const result = await analyzeServing('triton-trace-v1-grpc.synthetic.json');
     expect(result.conventions.map((c) => c.label)).toEqual(['Triton trace file 1.x (TensorRT Inference Server)']);
     expect(result.models.map((m) => m.summary.model)).toEqual(['resnet50_netdef']);
     const [first, second] = [...result.timings].sort((a, b) => a.e2eMs - b.e2eMs);
@@ -78,7 +61,7 @@ describe('Triton trace file 1.x (synthetic, lowercase names from trace_summary.p
 
 describe('Triton trace file 2.x, gRPC ensemble (synthetic)', () => {
   it('gives each composing model its own request and the ensemble the phases of its steps', async () => {
-    const result = await analyze('triton-trace-v2-grpc-ensemble.synthetic.json');
+    const result = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
     const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
     expect(byModel.get('preprocess_py')).toEqual({ preprocess: 0.003, queue: 0.007, compute: 1.2, postprocess: 0.01, other: 0, e2e: 1.22 });
     expect(byModel.get('classifier_trt')).toEqual({ preprocess: 0.004, queue: 0.8, transfer: 0.15, compute: 2.5, postprocess: 0.016, other: 0, e2e: 3.47 });
@@ -98,7 +81,7 @@ describe('Triton trace file 2.x, gRPC ensemble (synthetic)', () => {
 
 describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)', () => {
   it('joins InferRequest, model and compute span events into one request with the same phases as the file', async () => {
-    const result = await analyze('triton-otel-http.synthetic.json');
+    const result = await analyzeServing('triton-otel-http.synthetic.json');
     expect(result.conventions.map((c) => [c.label, c.clock])).toEqual([['Triton OpenTelemetry trace', 'epoch']]);
     expect(result.requests).toBe(1);
     const [request] = result.timings;
@@ -117,5 +100,24 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
       e2e: 2.431,
     });
     expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
+  });
+});
+
+describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensemble → composing model → compute)', () => {
+  it('gives the composing model its own request and the ensemble request its step’s phases, inside the frontend’s extent', async () => {
+    const result = await analyzeServing('triton-otel-ensemble.synthetic.json');
+    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    expect([...byModel.keys()].sort()).toEqual(['classifier', 'ensemble_model']);
+    expect(byModel.get('classifier')).toEqual({ preprocess: 0.01, queue: 0.24, compute: 1.38, postprocess: 0.02, other: 0, e2e: 1.65 });
+    expect(byModel.get('ensemble_model')).toEqual({
+      network: 0.15, // HTTP receive 0.05 + send 0.1
+      serialize: 0.1, // RECV_END→REQUEST_START 0.05 + REQUEST_END→SEND_START 0.05
+      preprocess: 0.01,
+      queue: 0.24,
+      compute: 1.38,
+      postprocess: 0.02,
+      other: 0.1, // hand-offs between the ensemble and its step
+      e2e: 2,
+    });
   });
 });

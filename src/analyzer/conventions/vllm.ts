@@ -1,0 +1,91 @@
+/**
+ * @module analyzer/conventions/vllm
+ * vLLM's `llm_request` span (`--otlp-traces-endpoint`): one SERVER span per finished request,
+ * starting at the engine's arrival time, whose phase times are attributes in seconds
+ * (`gen_ai.latency.*`), not child spans. Both attribute sets are read:
+ * - v1 engine: time_in_queue, time_in_model_prefill, time_in_model_decode, time_to_first_token,
+ *   e2e (vllm/v1/metrics/stats.py);
+ * - v0 engine: time_in_queue, time_to_first_token, e2e, and with `--collect-detailed-traces`
+ *   time_in_model_forward / _execute (vllm/engine/llm_engine.py).
+ * Sources: https://github.com/vllm-project/vllm/blob/main/vllm/tracing.py and
+ * https://docs.vllm.ai/en/latest/design/metrics.html ("Interval Calculations").
+ *
+ * The durations have no start times, so they are placed back to back inside the request span
+ * in the order a request passes through them; with v1's set that order is exact at the first
+ * token: pre-engine time (TTFT − queue − prefill: tokenisation, IPC into the engine core) →
+ * queue → prefill → first token → decode → output delay (e2e − TTFT − decode). The request span
+ * ends at `start + e2e` so the phases add up to vLLM's own e2e.
+ */
+import type { AttributeValue, SpanRecord } from '../../model/span.js';
+import { ATTR } from '../../semconv.js';
+import type { Phase } from '../../semconv.js';
+import { tokenCount } from '../../model/generation.js';
+import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
+import { phaseSpans, placeInOrder, secondsToNs } from './_spans.js';
+
+const LATENCY = 'gen_ai.latency.';
+const UNSEEN = ['batch size (vLLM spans do not record it; see vllm:iteration_tokens_total and vllm:num_requests_running)', 'prefix-cache hits per request'];
+const V1: ConventionNote = { label: 'vLLM llm_request span (v1 engine)', clock: 'epoch', unseen: [...UNSEEN, 'model name (v1 spans carry none; the service name stands in)'] };
+const V0: ConventionNote = { label: 'vLLM llm_request span (v0 engine)', clock: 'epoch', unseen: [...UNSEEN, 'time before the engine (v0 spans start at engine arrival)'] };
+
+function attr(span: SpanRecord, name: string): AttributeValue | undefined {
+  return span.attributes[LATENCY + name];
+}
+
+/** vLLM `llm_request` spans, v0 and v1 engines. */
+export const vllmConvention: SourceConvention = {
+  id: 'vllm',
+  lacks: ['batch-sizes'],
+  scope: 'span',
+  claims(span) {
+    return span.name === 'llm_request' || `${LATENCY}e2e` in span.attributes || `${LATENCY}time_in_queue` in span.attributes;
+  },
+  map([span]) {
+    return mapLlmRequest(span!);
+  },
+};
+
+function mapLlmRequest(span: SpanRecord): MappedSpans {
+  const queue = secondsToNs(attr(span, 'time_in_queue'));
+  const ttft = secondsToNs(attr(span, 'time_to_first_token'));
+  const e2e = secondsToNs(attr(span, 'e2e'));
+  const prefill = secondsToNs(attr(span, 'time_in_model_prefill'));
+  const decode = secondsToNs(attr(span, 'time_in_model_decode'));
+  const v1 = prefill !== undefined || decode !== undefined;
+  const endNs = e2e !== undefined ? span.startNs + e2e : span.endNs;
+  const zero = 0n;
+  const steps: { phase: Phase; ns: bigint; name: string }[] = v1
+    ? [
+        { phase: 'preprocess', ns: nonNegative((ttft ?? zero) - (queue ?? zero) - (prefill ?? zero)), name: 'pre-engine (TTFT − queue − prefill)' },
+        { phase: 'queue', ns: queue ?? zero, name: 'time_in_queue' },
+        { phase: 'prefill', ns: prefill ?? zero, name: 'time_in_model_prefill' },
+        { phase: 'decode', ns: decode ?? zero, name: 'time_in_model_decode' },
+        { phase: 'postprocess', ns: nonNegative((e2e ?? zero) - (ttft ?? zero) - (decode ?? zero)), name: 'output (e2e − TTFT − decode)' },
+      ]
+    : [
+        { phase: 'queue', ns: queue ?? zero, name: 'time_in_queue' },
+        { phase: 'prefill', ns: ttft === undefined ? zero : nonNegative(ttft - (queue ?? zero)), name: 'prefill (TTFT − queue)' },
+        { phase: 'decode', ns: ttft === undefined || e2e === undefined ? zero : nonNegative(e2e - ttft), name: 'decode (e2e − TTFT)' },
+      ];
+  const model = span.attributes['gen_ai.response.model'] ?? span.attributes['gen_ai.request.model'];
+  const attributes: Record<string, AttributeValue> = {
+    ...span.attributes,
+    [ATTR.MODEL_NAME]: typeof model === 'string' && model !== '' ? model : span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'vllm',
+  };
+  const tokensIn = tokenCount(span.attributes['gen_ai.usage.input_tokens'] ?? span.attributes['gen_ai.usage.prompt_tokens']);
+  const tokensOut = tokenCount(span.attributes['gen_ai.usage.output_tokens'] ?? span.attributes['gen_ai.usage.completion_tokens']);
+  if (tokensIn !== undefined) attributes[ATTR.TOKENS_INPUT] = tokensIn;
+  if (tokensOut !== undefined) attributes[ATTR.TOKENS_OUTPUT] = tokensOut;
+  const request: SpanRecord = {
+    ...span,
+    kind: 'server',
+    endNs: endNs > span.startNs ? endNs : span.endNs,
+    attributes,
+    ...(ttft !== undefined ? { firstTokenNs: span.startNs + ttft } : {}),
+  };
+  return { spans: [request, ...phaseSpans(request, placeInOrder(request.startNs, request.endNs, steps))], requests: 1, note: v1 ? V1 : V0 };
+}
+
+function nonNegative(ns: bigint): bigint {
+  return ns > 0n ? ns : 0n;
+}

@@ -1,0 +1,113 @@
+/**
+ * @module analyzer/diagnose/_generation
+ * Internal helpers the generation forms of the rules share: the thresholds several of them
+ * read, when a model is decode-bound, which serving engine a next step should be worded for,
+ * and how many bits the weights already have. The rules themselves keep their own logic,
+ * thresholds and words (continuous batching in dynamic-batching, prefix caching in
+ * scale-and-cache, …); see docs/diagnosis.md, "Generation".
+ */
+import type { Evidence } from '../../model/diagnosis.js';
+import type { GenerationSignal, Signals } from './signals.js';
+import type { ThresholdSpec } from './threshold-spec.js';
+import { ms, pct, round } from './rule.js';
+import { lowerIncludes } from './_words.js';
+
+/** Thresholds read by several generation forms (spread into each rule that reads them). */
+export const GENERATION_THRESHOLDS = {
+  'generation.min_decode_share': {
+    value: 0.5,
+    unit: 'ratio of e2e',
+    source: 'ours; Orca (Yu et al., OSDI 2022, https://www.usenix.org/conference/osdi22/presentation/yu) and vLLM/PagedAttention (Kwon et al., SOSP 2023, https://arxiv.org/abs/2309.06180) describe decode as one model pass per token that dominates a long generation',
+    why: 'the decode steps must take most of the request before making each step cheaper is the first thing to change',
+  },
+  'generation.min_tpot_ms': {
+    value: 25,
+    unit: 'ms per output token',
+    source: 'ours (40 tokens/s per stream)',
+    why: 'below 25 ms per token a stream already arrives faster than people read it; above it, a faster decode step is felt',
+  },
+  'generation.small_decode_batch': {
+    value: 4,
+    unit: 'sequences per decode step',
+    source: 'vLLM/PagedAttention (Kwon et al., SOSP 2023, https://arxiv.org/abs/2309.06180): at small batch a decode step is bound by reading the weights and KV cache from memory, not by arithmetic',
+    why: 'at four or fewer sequences per step the GPU mostly waits for memory: fewer bytes per step (quantization) or a better kernel (runtime) is what helps, or more sequences per step (batching)',
+  },
+  'generation.min_prefix_repeat_share': {
+    value: 0.3,
+    unit: 'ratio of generative requests with inference.input.hash',
+    source: 'ours; vLLM automatic prefix caching (https://docs.vllm.ai/en/latest/features/automatic_prefix_caching.html) reuses the KV cache of a shared prefix such as a system prompt',
+    why: 'when three requests in ten repeat a prompt prefix already seen, keeping its KV cache skips that much prefill',
+  },
+  'generation.long_prompt_tokens': {
+    value: 512,
+    unit: 'prompt tokens (p50)',
+    source: 'Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310) splits prefills into chunks of a token budget of 512 to 2048 tokens',
+    why: 'a prompt of at least one chunk budget makes prefill a long, batch-stalling step worth chunking or caching',
+  },
+} as const satisfies Record<string, ThresholdSpec>;
+
+/** The named thresholds of a shared group, the same spec objects (the registry accepts a key twice only for one spec). */
+export function pickThresholds<T extends object, K extends keyof T>(from: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
+}
+
+/** The LLM serving engine a next step is worded for. */
+export type Engine = 'vllm' | 'tgi' | 'trtllm' | 'sglang' | 'own';
+
+/** The engine from the detected server (a convention mapping) or the runtime attribute; `own` for a service of one's own. */
+export function engineOf(s: Signals, server: string | undefined): Engine {
+  const name = `${server ?? ''} ${s.runtime ?? ''}`;
+  if (lowerIncludes(name, 'vllm')) return 'vllm';
+  if (lowerIncludes(name, 'tgi', 'text-generation')) return 'tgi';
+  if (lowerIncludes(name, 'tensorrt-llm', 'tensorrt_llm', 'trtllm', 'trt-llm')) return 'trtllm';
+  if (lowerIncludes(name, 'sglang')) return 'sglang';
+  return 'own';
+}
+
+/** Picks the words for the engine; `own` is the fallback for engines without their own entry. */
+export function forEngine(engine: Engine, words: { readonly own: string } & Partial<Record<Exclude<Engine, 'own'>, string>>): string {
+  return (engine === 'own' ? undefined : words[engine]) ?? words.own;
+}
+
+/** Mean sequences per decode step (batch size on decode spans); 1 when not recorded. */
+export function decodeBatch(s: Signals): { readonly mean: number; readonly recorded: boolean } {
+  const recorded = s.batch.recorded >= s.requests.length / 2;
+  return { mean: recorded ? s.batch.meanSize : 1, recorded };
+}
+
+/** Outcome of the decode-bound check the decode-side forms share. */
+export interface DecodeBound {
+  readonly bound: boolean;
+  readonly failed: string[];
+  readonly evidence: Evidence;
+  readonly inputs: Readonly<Record<string, number | boolean>>;
+}
+
+/** Decode-bound: decode is most of e2e and a token takes at least `minTpotMs`. */
+export function decodeBound(g: GenerationSignal, t: { readonly 'generation.min_decode_share': number; readonly 'generation.min_tpot_ms': number }): DecodeBound {
+  const tpot = g.tpot?.p50Ms ?? 0;
+  const failed: string[] = [];
+  if (g.tpot === undefined) failed.push('no request reports two or more output tokens with a first token (TPOT unknown)');
+  else if (tpot < t['generation.min_tpot_ms']) failed.push(`TPOT p50 ${ms(tpot)} is below ${ms(t['generation.min_tpot_ms'])}`);
+  if (g.decodeShare < t['generation.min_decode_share']) failed.push(`decode is ${pct(g.decodeShare)} of e2e (< ${pct(t['generation.min_decode_share'])})`);
+  return {
+    bound: failed.length === 0,
+    failed,
+    evidence: {
+      text: `TPOT p50 = ${ms(tpot)}, p95 = ${ms(g.tpot?.p95Ms ?? 0)}; decode is ${pct(g.decodeShare)} of e2e`,
+      values: { tpot_p50_ms: round(tpot), tpot_p95_ms: round(g.tpot?.p95Ms ?? 0), decode_share: round(g.decodeShare) },
+    },
+    inputs: { tpot_p50_ms: round(tpot), decode_share: round(g.decodeShare) },
+  };
+}
+
+/** Bits per weight the precision attribute names (fp16 → 16, int8/fp8 → 8, int4/nf4/awq → 4); undefined when unknown. */
+export function weightBits(precision: string | undefined): number | undefined {
+  if (precision === undefined) return undefined;
+  const p = precision.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (/^(fp32|float32|float|tf32|single)$/.test(p)) return 32;
+  if (/^(fp16|float16|half|bf16|bfloat16)$/.test(p)) return 16;
+  if (/^(int8|uint8|qint8|fp8|float8|e4m3|e5m2|w8a8|w8a16)/.test(p)) return 8;
+  if (/^(int4|uint4|nf4|fp4|awq|gptq|w4a16|w4a8)/.test(p)) return 4;
+  return undefined;
+}

@@ -1,0 +1,260 @@
+/**
+ * @module analyzer/diff
+ * Two analyses (BEFORE and AFTER a change) → what changed, per model and phase, and whether
+ * it is real: p50/p95/p99 before → after with bootstrap intervals, a Mann-Whitney shift test,
+ * the sample sizes, and the verdict before and after. Pure: works on `AnalysisResult.timings`.
+ * A comparison that cannot be made (no model in common, a phase on one side only, too few
+ * requests) is a note with the reason, never a verdict.
+ */
+import type { AnalysisResult, ModelAnalysis } from '../index.js';
+import type { RequestTiming } from '../../model/request.js';
+import { OTHER, PHASES } from '../../semconv.js';
+import { groupByModel } from '../measure.js';
+import { LatencyDoctorError } from '../../errors.js';
+import { timePerOutputTokenMs } from '../../model/generation.js';
+import type { FixId, PhaseOrOther } from '../../semconv.js';
+import { DIFF_QUANTILES, MIN_SHIFT_SAMPLES, minSamplesFor, nearestRank, quantileInterval, shiftTest } from './significance.js';
+import type { BootstrapOptions, DiffQuantile, QuantileInterval, ShiftTest } from './significance.js';
+
+export { DIFF_QUANTILES, MIN_SHIFT_SAMPLES, MIN_TAIL_SAMPLES, minSamplesFor, nearestRank, quantileInterval, shiftTest } from './significance.js';
+export type { BootstrapOptions, DiffQuantile, QuantileInterval, ShiftTest } from './significance.js';
+
+/** Options of `diffAnalyses`. */
+export interface DiffOptions extends BootstrapOptions {
+  /** p-value under which the shift test calls a change significant. Default 0.05. */
+  readonly alpha?: number;
+}
+
+/** One quantile before → after. */
+export interface QuantileChange {
+  readonly quantile: DiffQuantile;
+  readonly beforeMs: number;
+  readonly afterMs: number;
+  readonly changeMs: number;
+  /** (after − before) ÷ before, a fraction; 0 when before is 0. */
+  readonly changeRatio: number;
+  /** Absent when either side has fewer requests than `minSamples`. */
+  readonly interval?: QuantileInterval;
+  /** Requests needed per side for an interval at this quantile. */
+  readonly minSamples: number;
+  /** The interval excludes 0. */
+  readonly significant: boolean;
+}
+
+/** One distribution (e2e or a phase) before → after. */
+export interface DistributionChange {
+  readonly beforeCount: number;
+  readonly afterCount: number;
+  readonly quantiles: readonly QuantileChange[];
+  /** Absent below MIN_SHIFT_SAMPLES requests per side. */
+  readonly shift?: ShiftTest;
+  /** The shift test rejects "same distribution" at `alpha`. */
+  readonly shiftSignificant: boolean;
+  /** Why part of the comparison could not be made (too few requests), in words. */
+  readonly note?: string;
+}
+
+/** Primary verdict before and after, in words. */
+export interface VerdictChange {
+  readonly before: FixId | 'insufficient-data' | null;
+  readonly after: FixId | 'insufficient-data' | null;
+  /** E.g. "dynamic-batching → none: the fix worked". */
+  readonly text: string;
+  /** Recommendations only AFTER has ("new: latency-drift"). */
+  readonly appeared: readonly FixId[];
+  /** Recommendations only BEFORE had. */
+  readonly resolved: readonly FixId[];
+}
+
+/** Generation metrics compared (definitions in model/generation). */
+export type GenerationMetric = 'ttft' | 'tpot';
+
+const GENERATION_METRICS: readonly [GenerationMetric, (r: RequestTiming) => number | undefined][] = [
+  ['ttft', (r) => r.ttftMs],
+  ['tpot', (r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)],
+];
+
+/** One model before → after. */
+export interface ModelChange {
+  readonly model: string;
+  readonly e2e: DistributionChange;
+  /** Phases present on both sides, in convention order, then `other`. */
+  readonly phases: readonly { readonly phase: PhaseOrOther; readonly change: DistributionChange }[];
+  /** Time to first token and time per output token, when both sides stream tokens. */
+  readonly generation: readonly { readonly metric: GenerationMetric; readonly change: DistributionChange }[];
+  readonly verdict: VerdictChange;
+  /** Phases measured on one side only, and other comparability problems. */
+  readonly notes: readonly string[];
+}
+
+/** The whole comparison. */
+export interface AnalysisDiff {
+  readonly models: readonly ModelChange[];
+  /** Models with requests on one side only. */
+  readonly onlyBefore: readonly string[];
+  readonly onlyAfter: readonly string[];
+  readonly confidence: number;
+}
+
+/** A comparison that cannot be made (no model in common) or a malformed gate: the user's one-line error, exit 2. */
+export class DiffInputError extends LatencyDoctorError {
+  override readonly name = 'DiffInputError';
+}
+
+/** Compares BEFORE with AFTER; throws DiffInputError when they share no model. */
+export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, options: DiffOptions = {}): AnalysisDiff {
+  const beforeModels = new Map(before.models.map((m) => [m.summary.model, m]));
+  const afterModels = new Map(after.models.map((m) => [m.summary.model, m]));
+  const common = [...beforeModels.keys()].filter((m) => afterModels.has(m));
+  if (common.length === 0) {
+    const list = (models: Map<string, ModelAnalysis>): string => (models.size === 0 ? 'no requests' : `model ${[...models.keys()].join(', ')}`);
+    throw new DiffInputError(`BEFORE has ${list(beforeModels)}, AFTER has ${list(afterModels)}: no model in common, nothing to compare (pick one with --model on both sides if it was renamed)`);
+  }
+  const beforeTimings = groupByModel(before.timings);
+  const afterTimings = groupByModel(after.timings);
+  const models = common.map((model) =>
+    modelChange(model, beforeTimings.get(model) ?? [], afterTimings.get(model) ?? [], beforeModels.get(model)!, afterModels.get(model)!, options),
+  );
+  return {
+    models,
+    onlyBefore: [...beforeModels.keys()].filter((m) => !afterModels.has(m)),
+    onlyAfter: [...afterModels.keys()].filter((m) => !beforeModels.has(m)),
+    confidence: options.confidence ?? 0.95,
+  };
+}
+
+function modelChange(model: string, before: readonly RequestTiming[], after: readonly RequestTiming[], beforeAnalysis: ModelAnalysis, afterAnalysis: ModelAnalysis, options: DiffOptions): ModelChange {
+  const e2e = distributionChange(before.map((r) => r.e2eMs), after.map((r) => r.e2eMs), options);
+  const notes: string[] = [];
+  const phases: { phase: PhaseOrOther; change: DistributionChange }[] = [];
+  for (const phase of [...PHASES, OTHER] as const) {
+    const read = (r: RequestTiming): number | undefined => (phase === OTHER ? r.otherMs : r.phases[phase]);
+    const b = values(before, read);
+    const a = values(after, read);
+    if (phase === OTHER && b.every((v) => v === 0) && a.every((v) => v === 0)) continue;
+    if (b.length === 0 && a.length === 0) continue;
+    if (b.length === 0 || a.length === 0) {
+      notes.push(`${phase}: measured ${b.length === 0 ? 'AFTER' : 'BEFORE'} only (${b.length === 0 ? a.length : b.length} requests), not compared`);
+      continue;
+    }
+    phases.push({ phase, change: distributionChange(b, a, options) });
+  }
+  const generation: { metric: GenerationMetric; change: DistributionChange }[] = [];
+  for (const [metric, read] of GENERATION_METRICS) {
+    const b = values(before, read);
+    const a = values(after, read);
+    if (b.length > 0 && a.length > 0) generation.push({ metric, change: distributionChange(b, a, options) });
+    else if (b.length + a.length > 0) notes.push(`${metric}: measured ${b.length === 0 ? 'AFTER' : 'BEFORE'} only, not compared`);
+  }
+  return { model, e2e, phases, generation, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e), notes };
+}
+
+function values(requests: readonly RequestTiming[], read: (r: RequestTiming) => number | undefined): number[] {
+  const out: number[] = [];
+  for (const r of requests) {
+    const v = read(r);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/** Compares two samples of one quantity (milliseconds). */
+export function distributionChange(beforeMs: readonly number[], afterMs: readonly number[], options: DiffOptions = {}): DistributionChange {
+  const before = Float64Array.from(beforeMs).sort();
+  const after = Float64Array.from(afterMs).sort();
+  const alpha = options.alpha ?? 0.05;
+  const quantiles = DIFF_QUANTILES.map(([label, q]): QuantileChange => {
+    const b = nearestRank(before, q);
+    const a = nearestRank(after, q);
+    const minSamples = minSamplesFor(q);
+    const enough = before.length >= minSamples && after.length >= minSamples;
+    const interval = enough ? quantileInterval(before, after, q, options) : undefined;
+    return {
+      quantile: label,
+      beforeMs: b,
+      afterMs: a,
+      changeMs: a - b,
+      changeRatio: b > 0 ? (a - b) / b : 0,
+      ...(interval ? { interval } : {}),
+      minSamples,
+      significant: interval !== undefined && (interval.lowMs > 0 || interval.highMs < 0),
+    };
+  });
+  const shift = shiftTest(before, after);
+  const missing = quantiles.filter((q) => q.interval === undefined);
+  const fewest = Math.min(before.length, after.length);
+  const note =
+    missing.length === 0
+      ? undefined
+      : `too few requests for a significant answer at ${missing.map((q) => q.quantile).join('/')} (${before.length} before, ${after.length} after; ` +
+        `${missing.map((q) => `${q.quantile} needs ${q.minSamples}`).join(', ')}${shift === undefined ? `, a shift test ${MIN_SHIFT_SAMPLES}` : ''} per side)`;
+  return {
+    beforeCount: before.length,
+    afterCount: after.length,
+    quantiles,
+    ...(shift ? { shift } : {}),
+    shiftSignificant: shift !== undefined && shift.pValue < alpha && fewest >= MIN_SHIFT_SAMPLES,
+    ...(note !== undefined ? { note } : {}),
+  };
+}
+
+function verdictChange(before: ModelAnalysis, after: ModelAnalysis, e2e: DistributionChange): VerdictChange {
+  const b = before.diagnosis?.primary ?? null;
+  const a = after.diagnosis?.primary ?? null;
+  const fixes = (m: ModelAnalysis): Set<FixId> => new Set((m.diagnosis?.recommendations ?? []).map((r) => r.fix));
+  const beforeFixes = fixes(before);
+  const afterFixes = fixes(after);
+  const appeared = [...afterFixes].filter((f) => !beforeFixes.has(f));
+  const resolved = [...beforeFixes].filter((f) => !afterFixes.has(f));
+  const faster = e2e.quantiles.some((q) => q.significant && q.changeMs < 0) || (e2e.shiftSignificant && (e2e.shift?.probabilitySlower ?? 0.5) < 0.5);
+  const slower = e2e.quantiles.some((q) => q.significant && q.changeMs > 0) || (e2e.shiftSignificant && (e2e.shift?.probabilitySlower ?? 0.5) > 0.5);
+  const name = (v: string | null): string => v ?? 'none';
+  let judgement: string;
+  if (a === 'insufficient-data' || b === 'insufficient-data') judgement = `not enough data on the ${b === 'insufficient-data' ? 'BEFORE' : 'AFTER'} side for a verdict`;
+  else if (b !== null && b !== a) {
+    judgement = faster ? 'the fix worked' : slower ? 'the verdict changed, but latency got worse' : 'the verdict changed, but latency did not change significantly';
+    if (a !== null) judgement += `; next: ${a}`;
+  } else if (b !== null) judgement = faster ? `still ${b}, though latency improved` : slower ? `still ${b}, and latency got worse` : `still ${b}; latency did not change significantly`;
+  else if (a !== null) judgement = `new problem: ${a}`;
+  else judgement = slower ? 'no verdict either side, but latency got worse' : faster ? 'no verdict either side; latency improved' : 'nothing stands out either side';
+  return { before: b, after: a, text: `${name(b)} → ${name(a)}: ${judgement}`, appeared, resolved };
+}
+
+/** One `--fail-on-regression` objective: fail when quantile grew by more than `ratio`. */
+export interface RegressionGate {
+  readonly quantile: DiffQuantile;
+  /** Allowed growth as a fraction, e.g. 0.1 for 10%. */
+  readonly ratio: number;
+}
+
+/**
+ * The gate's findings: a quantile of a model's e2e regressed when it grew by more than the
+ * allowed ratio AND its bootstrap interval lies above 0 (the growth is not noise). A quantile
+ * without an interval (too few requests) is listed in `unmeasured`: the gate fails closed.
+ */
+export function regressions(diff: AnalysisDiff, gates: readonly RegressionGate[]): { regressed: string[]; unmeasured: string[] } {
+  const regressed: string[] = [];
+  const unmeasured: string[] = [];
+  for (const m of diff.models) {
+    for (const gate of gates) {
+      const q = m.e2e.quantiles.find((x) => x.quantile === gate.quantile);
+      if (q === undefined) continue;
+      const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+      if (q.interval === undefined) {
+        unmeasured.push(`${m.model} ${q.quantile}: too few requests to tell (${m.e2e.beforeCount} before, ${m.e2e.afterCount} after; needs ${q.minSamples} per side)`);
+      } else if (q.changeRatio > gate.ratio && q.interval.lowMs > 0) {
+        regressed.push(`${m.model} ${q.quantile} ${q.beforeMs.toFixed(1)} → ${q.afterMs.toFixed(1)} ms (+${pct(q.changeRatio)}, ${pct(diff.confidence).replace('.0', '')} CI +${pct(q.interval.lowRatio)} to +${pct(q.interval.highRatio)}; limit ${pct(gate.ratio)})`);
+      }
+    }
+  }
+  return { regressed, unmeasured };
+}
+
+/** Parses `p99=10%,p95=5%` into gates; throws DiffInputError naming what was expected. */
+export function parseRegressionGates(text: string): RegressionGate[] {
+  return text.split(',').map((part) => {
+    const match = /^\s*(p50|p95|p99)\s*=\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(part);
+    if (match === null) throw new DiffInputError(`--fail-on-regression: expected QUANTILE=PERCENT (p50, p95 or p99), e.g. p99=10%, got "${part}"`);
+    return { quantile: match[1] as DiffQuantile, ratio: Number(match[2]) / 100 };
+  });
+}

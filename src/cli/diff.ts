@@ -1,0 +1,87 @@
+/**
+ * @module cli/diff
+ * `latency-doctor diff BEFORE… -- AFTER…`: analyse two runs and say, per model and phase, what
+ * changed and whether it is real. `--fail-on-regression p99=10%` turns it into a CI gate that
+ * exits 3 only on a significant regression beyond the limit (and, failing closed, when there
+ * were too few requests to tell).
+ */
+import { Command, Option } from 'commander';
+import { analyzeFiles } from '../analyzer/index.js';
+import type { AnalysisResult, AnalyzeOptions } from '../analyzer/index.js';
+import { parseThresholdOverrides } from '../analyzer/diagnose/index.js';
+import { diffAnalyses, parseRegressionGates, regressions } from '../analyzer/diff/index.js';
+import type { AnalysisDiff } from '../analyzer/diff/index.js';
+import { renderDiffJson } from '../report/diff-json.js';
+import { renderDiffMarkdown } from '../report/diff-markdown.js';
+import { renderDiffText } from '../report/diff-text.js';
+import { CliError, EXIT } from './errors.js';
+
+interface DiffFlags {
+  readonly after?: string[];
+  readonly json?: true;
+  readonly markdown?: true;
+  readonly html?: string;
+  readonly model?: string;
+  readonly strict?: true;
+  readonly threshold: string[];
+  readonly failOnRegression?: string;
+}
+
+/** Hidden option the lone `--` between the two file lists is rewritten to (see `diffArgv`). */
+const AFTER_OPTION = '--after';
+
+/**
+ * Commander stops parsing options at `--`; `diff` uses it as the separator between BEFORE and
+ * AFTER files instead, so options may still follow the AFTER files.
+ */
+export function diffArgv(argv: readonly string[]): string[] {
+  const command = argv.indexOf('diff', 2);
+  if (command < 0) return [...argv];
+  const separator = argv.indexOf('--', command + 1);
+  return separator < 0 ? [...argv] : [...argv.slice(0, separator), AFTER_OPTION, ...argv.slice(separator + 1)];
+}
+
+/** Adds the `diff` command to the program. */
+export function registerDiffCommand(program: Command): Command {
+  return program
+    .command('diff')
+    .description('Compare two runs (BEFORE… -- AFTER…): per model and phase p50/p95/p99 before → after, with significance.')
+    .usage('[options] BEFORE... -- AFTER...')
+    .argument('<before...>', 'trace exports of the run before the change, then --, then those of the run after it')
+    .addOption(new Option(`${AFTER_OPTION} <file...>`).hideHelp())
+    .addOption(new Option('--json', 'print the comparison as JSON (schema: docs/diff.md)').conflicts('markdown'))
+    .option('--markdown', 'print the comparison as Markdown, for a pull request or ticket')
+    .option('--html <file>', 'also write a self-contained HTML page with before/after overlays')
+    .option('--model <name>', 'only compare requests of this model')
+    .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
+    .option('--threshold <key=value>', 'override a diagnosis threshold on both sides (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--fail-on-regression <limits>', `exit with code ${EXIT.SLO_VIOLATED} when an e2e quantile grew significantly by more than the limit, e.g. p99=10%`)
+    .action(async (before: string[], flags: DiffFlags) => {
+      const after = flags.after ?? [];
+      if (after.length === 0) throw new CliError('diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
+      const gates = flags.failOnRegression === undefined ? [] : parseRegressionGates(flags.failOnRegression);
+      const options = analyzeOptions(flags);
+      const [beforeResult, afterResult] = await Promise.all([analyzeFiles(before, options), analyzeFiles(after, options)]);
+      const diff = diffAnalyses(beforeResult, afterResult);
+      process.stdout.write(flags.json ? renderDiffJson(diff) : flags.markdown ? renderDiffMarkdown(diff) : renderDiffText(diff));
+      if (flags.html !== undefined) await writeHtml(flags.html, diff, beforeResult, afterResult);
+      if (gates.length > 0) {
+        const { regressed, unmeasured } = regressions(diff, gates);
+        if (regressed.length > 0) throw new CliError(`regression: ${regressed.join('; ')}`, EXIT.SLO_VIOLATED);
+        if (unmeasured.length > 0) throw new CliError(`--fail-on-regression cannot tell, failing closed: ${unmeasured.join('; ')}`, EXIT.SLO_VIOLATED);
+      }
+    });
+}
+
+function analyzeOptions(flags: DiffFlags): AnalyzeOptions {
+  return {
+    strict: flags.strict === true,
+    diagnose: flags.threshold.length > 0 ? { thresholds: parseThresholdOverrides(flags.threshold) } : {},
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
+  };
+}
+
+async function writeHtml(file: string, diff: AnalysisDiff, before: AnalysisResult, after: AnalysisResult): Promise<void> {
+  const [{ renderDiffHtml }, { writeHtmlFile }] = await Promise.all([import('../report/html/index.js'), import('./_html.js')]);
+  await writeHtmlFile(file, await renderDiffHtml(diff, before, after));
+}

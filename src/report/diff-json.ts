@@ -1,0 +1,92 @@
+/**
+ * @module report/diff-json
+ * `latency-doctor diff --json`: the comparison as data (schema `latency-doctor/diff@1`,
+ * documented in docs/diff.md). snake_case keys, milliseconds, ratios as fractions.
+ */
+import type { AnalysisDiff, DistributionChange } from '../analyzer/diff/index.js';
+
+/** Schema id written as `schema`. */
+export const DIFF_SCHEMA_ID = 'latency-doctor/diff@1';
+
+/** One distribution's comparison in the JSON output. */
+export interface JsonDistributionChange {
+  before_count: number;
+  after_count: number;
+  quantiles: {
+    quantile: string;
+    before_ms: number;
+    after_ms: number;
+    change_ms: number;
+    change_ratio: number;
+    ci_low_ms: number | null;
+    ci_high_ms: number | null;
+    ci_low_ratio: number | null;
+    ci_high_ratio: number | null;
+    min_samples: number;
+    significant: boolean;
+  }[];
+  mann_whitney: { u: number; probability_slower: number; z: number; p_value: number; significant: boolean } | null;
+  note: string | null;
+}
+
+/** The JSON document. */
+export interface JsonDiff {
+  schema: typeof DIFF_SCHEMA_ID;
+  confidence: number;
+  models: {
+    model: string;
+    verdict: { before: string | null; after: string | null; text: string; appeared: string[]; resolved: string[] };
+    e2e: JsonDistributionChange;
+    phases: Record<string, JsonDistributionChange>;
+    /** `ttft` and `tpot`, when both runs stream tokens. */
+    generation: Record<string, JsonDistributionChange>;
+    notes: string[];
+  }[];
+  only_before: string[];
+  only_after: string[];
+}
+
+function distribution(c: DistributionChange): JsonDistributionChange {
+  return {
+    before_count: c.beforeCount,
+    after_count: c.afterCount,
+    quantiles: c.quantiles.map((q) => ({
+      quantile: q.quantile,
+      before_ms: q.beforeMs,
+      after_ms: q.afterMs,
+      change_ms: q.changeMs,
+      change_ratio: q.changeRatio,
+      ci_low_ms: q.interval?.lowMs ?? null,
+      ci_high_ms: q.interval?.highMs ?? null,
+      ci_low_ratio: q.interval?.lowRatio ?? null,
+      ci_high_ratio: q.interval?.highRatio ?? null,
+      min_samples: q.minSamples,
+      significant: q.significant,
+    })),
+    mann_whitney: c.shift ? { u: c.shift.u, probability_slower: c.shift.probabilitySlower, z: c.shift.z, p_value: c.shift.pValue, significant: c.shiftSignificant } : null,
+    note: c.note ?? null,
+  };
+}
+
+/** The comparison as a JSON object. */
+export function diffToJson(diff: AnalysisDiff): JsonDiff {
+  return {
+    schema: DIFF_SCHEMA_ID,
+    confidence: diff.confidence,
+    models: diff.models.map((m) => ({
+      model: m.model,
+      verdict: { before: m.verdict.before, after: m.verdict.after, text: m.verdict.text, appeared: [...m.verdict.appeared], resolved: [...m.verdict.resolved] },
+      e2e: distribution(m.e2e),
+      phases: Object.fromEntries(m.phases.map((p) => [p.phase, distribution(p.change)])),
+      generation: Object.fromEntries(m.generation.map((g) => [g.metric, distribution(g.change)])),
+      notes: [...m.notes],
+    })),
+    only_before: [...diff.onlyBefore],
+    only_after: [...diff.onlyAfter],
+  };
+}
+
+/** Renders the comparison as pretty-printed JSON (ends with a newline). */
+export function renderDiffJson(diff: AnalysisDiff): string {
+  return `${JSON.stringify(diffToJson(diff), null, 2)}\n`;
+}

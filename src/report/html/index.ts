@@ -1,0 +1,69 @@
+/**
+ * @module report/html
+ * `--html`: one self-contained page (styles, data and the bundled Chart.js client inline; no
+ * request of any kind) for `analyze` and for `diff`. See docs/html-report.md.
+ */
+import type { AnalysisResult } from '../../analyzer/index.js';
+import type { AnalysisDiff } from '../../analyzer/diff/index.js';
+import type { SpanRecord } from '../../model/span.js';
+import { formatCount, formatWindow } from '../_format.js';
+import { clientScript } from './_bundle.js';
+import { modelSection } from './analysis.js';
+import { diffSection } from './diff.js';
+import { histogram, histogramRange, modelCharts, overTime, phaseMix, timingsByModel } from './page-data.js';
+import type { ModelCharts } from './page-data.js';
+import { renderPage } from './page.js';
+
+export { exampleRequests } from './page-data.js';
+export type { ModelCharts } from './page-data.js';
+
+/** What the client script receives. */
+export type PageData = { readonly kind: 'analysis'; readonly models: ModelCharts[] } | { readonly kind: 'diff'; readonly models: { readonly model: string; readonly before: ModelCharts; readonly after: ModelCharts }[] };
+
+/** Options of `renderHtml`. */
+export interface HtmlOptions {
+  /** Spans of the example traces by trace id (see `exampleRequests`), for the waterfall. */
+  readonly exampleSpans?: ReadonlyMap<string, readonly SpanRecord[]>;
+}
+
+/** The `analyze --html` page. */
+export async function renderHtml(result: AnalysisResult, options: HtmlOptions = {}): Promise<string> {
+  const byModel = timingsByModel(result);
+  const spans = options.exampleSpans ?? new Map<string, readonly SpanRecord[]>();
+  const charts = result.models.map((m) => modelCharts(result, m.summary.model, byModel.get(m.summary.model) ?? [], spans));
+  const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined }) }));
+  const window = result.window ? ` · ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
+  const data: PageData = { kind: 'analysis', models: charts };
+  return renderPage({
+    title: 'Inference latency report',
+    subtitle: `${formatCount(result.requests)} requests from ${result.files.map((f) => f.file).join(', ') || 'the input'}${window}`,
+    sections: sections.length > 0 ? sections : [{ model: 'no requests', html: '<div class="card"><p>No request spans follow the span convention; see the text report for the operations on the critical path.</p></div>' }],
+    data,
+    script: await clientScript(),
+  });
+}
+
+/** The `diff --html` page: the comparison, with before/after overlays on shared bins. */
+export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult, after: AnalysisResult): Promise<string> {
+  const beforeByModel = timingsByModel(before);
+  const afterByModel = timingsByModel(after);
+  const models = diff.models.map((m) => {
+    const b = beforeByModel.get(m.model) ?? [];
+    const a = afterByModel.get(m.model) ?? [];
+    // One set of bins for both runs, so the bars line up.
+    const rb = histogramRange(b.map((r) => r.e2eMs));
+    const ra = histogramRange(a.map((r) => r.e2eMs));
+    const range = { lowMs: Math.min(rb.lowMs, ra.lowMs), highMs: Math.max(rb.highMs, ra.highMs) };
+    const charts = (list: typeof b): ModelCharts => ({ model: m.model, overTime: overTime(list), histogram: histogram(list.map((r) => r.e2eMs), range), mix: phaseMix(list), examples: [], slo: [] });
+    return { model: m.model, before: charts(b), after: charts(a) };
+  });
+  const data: PageData = { kind: 'diff', models };
+  const files = (r: AnalysisResult): string => r.files.map((f) => f.file).join(', ');
+  return renderPage({
+    title: 'Inference latency: before → after',
+    subtitle: `BEFORE ${formatCount(before.requests)} requests (${files(before)}) → AFTER ${formatCount(after.requests)} requests (${files(after)})`,
+    sections: diff.models.map((m, i) => ({ model: m.model, html: diffSection(m, i, diff) })),
+    data,
+    script: await clientScript(),
+  });
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeServing, phasesOf } from './_helpers.js';
+import { rustDurationNs } from '../../../src/analyzer/index.js';
+
+describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
+  it('reads Rust Debug durations exactly', () => {
+    expect(rustDurationNs('1.234567ms')).toBe(1_234_567n);
+    expect(rustDurationNs('850µs')).toBe(850_000n);
+    expect(rustDurationNs('2.5s')).toBe(2_500_000_000n);
+    expect(rustDurationNs('12ns')).toBe(12n);
+    expect(rustDurationNs('None')).toBeUndefined();
+  });
+
+  it('places validation, queue and inference in order and recovers the token count from time_per_token', async () => {
+    const result = await analyzeServing('tgi-router-generate.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['TGI router span']);
+    const [request] = result.timings;
+    expect(request!.model).toBe('text-generation-inference.router');
+    // 23.456789 ms span: validation 0.4125 + queue 1.2 + inference 21.75; the rest is other.
+    expect(phasesOf(request!)).toEqual({ preprocess: 0.4125, queue: 1.2, compute: 21.75, other: 0.094289, e2e: 23.456789 });
+    expect(request!.tokensOut).toBe(20); // 21.75 ms ÷ 1.0875 ms
+    expect(result.conventions[0]!.unseen.join(' ')).toMatch(/prefill\/decode split/);
+  });
+});
+
+describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)', () => {
+  it('alone: a request with end-to-end time only', async () => {
+    const result = await analyzeServing('genai-client-alone.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['OpenTelemetry GenAI client span (alone: end-to-end only)']);
+    const [request] = result.timings;
+    expect(request!.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(phasesOf(request!)).toEqual({ other: 812.5, e2e: 812.5 });
+    expect([request!.tokensIn, request!.tokensOut]).toEqual([42, 7]);
+  });
+
+  it('with the vLLM server span in the trace: one request, network = client − server', async () => {
+    const result = await analyzeServing('genai-client-vllm-server.synthetic.json');
+    expect(result.conventions.map((c) => c.label).sort()).toEqual(['OpenTelemetry GenAI client span (with the server span: network = client − server)', 'vLLM llm_request span (v1 engine)']);
+    expect(result.requests).toBe(1);
+    const [request] = result.timings;
+    expect(request!.hasClient).toBe(true);
+    expect(phasesOf(request!)).toEqual({
+      preprocess: 5.433,
+      network: 54.322, // 20 ms before the server span + 1400 − 1365.678 after it
+      queue: 12.345,
+      prefill: 87.654,
+      decode: 1234.567,
+      postprocess: 5.679,
+      other: 0,
+      e2e: 1400,
+    });
+    expect(request!.serverMs).toBeCloseTo(1345.678, 9);
+  });
+});
+
+describe('TGI response headers on an HTTP client span (synthetic, headers of router/src/server.rs)', () => {
+  it('puts the server in the middle of the client span: network = client − x-total-time, then validation, queue, inference', async () => {
+    const result = await analyzeServing('tgi-headers-client-span.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['TGI response headers on a client span']);
+    const [request] = result.timings;
+    expect(request!.hasClient).toBe(true);
+    expect(request!.serverMs).toBe(24);
+    // 30 ms client span, 24 ms server: 3 ms of network each way.
+    expect(phasesOf(request!)).toEqual({ preprocess: 1, network: 6, queue: 3, compute: 20, other: 0, e2e: 30 });
+    expect([request!.tokensIn, request!.tokensOut]).toEqual([10, 20]);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * `latency-doctor diff BEFORE… -- AFTER…` end to end, on trace files written in OTLP JSON lines
+ * from generated requests (log-normal queue and compute times, Poisson arrivals): the gate
+ * stays quiet on a no-change pair, exits 3 on a small real regression at high n, says so and
+ * fails closed when n is too small, and bad pairs get one clear line.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../diagnose/gen.js';
+import type { Draw } from '../diagnose/gen.js';
+import { toSpans } from '../diagnose/to-spans.js';
+import { toOtlpJsonLines } from '../support/synth.js';
+import { lmSpans } from '../support/lm-spans.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'ld-diff-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+}, 180_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Log-normal draw (median m ms, σ 0.4) scaled by `factor`. */
+const logNormal = (m: number, factor: number): Draw => ({ rand }) => m * factor * Math.exp(0.4 * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
+
+/** Writes `n` generated requests of `model` (times × `factor`) as an OTLP JSON lines file. */
+function run(name: string, n: number, seed: number, factor = 1, model = 'resnet50'): string {
+  const requests = generate({ n, seed, model, rps: 200, phases: { preprocess: 1.5, queue: logNormal(6, factor), compute: logNormal(9, factor) } });
+  const file = join(tmp, `${name}.otlp.jsonl`);
+  writeFileSync(file, toOtlpJsonLines(toSpans(requests)));
+  return file;
+}
+
+function oneLine(result: Run): string {
+  const lines = result.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).not.toMatch(/^\s+at /);
+  return lines[0]!;
+}
+
+describe('latency-doctor diff', { timeout: 120_000 }, () => {
+  it('a no-change pair (n 6000 each): nothing significant, the p99=10% gate passes', async () => {
+    const result = await cli('diff', run('same-a', 6000, 1), '--', run('same-b', 6000, 2), '--fail-on-regression', 'p99=10%', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.schema).toBe('latency-doctor/diff@1');
+    const e2e = json.models[0].e2e;
+    expect(e2e.before_count).toBe(6000);
+    expect(e2e.after_count).toBe(6000);
+    expect(e2e.quantiles.map((q: { significant: boolean }) => q.significant)).toEqual([false, false, false]);
+    expect(e2e.mann_whitney.significant).toBe(false);
+  });
+
+  it('a small real regression at high n (+15% on queue and compute, n 6000 each): exit 3 naming p99 and its interval', async () => {
+    const before = run('reg-before', 6000, 3);
+    const after = run('reg-after', 6000, 4, 1.15);
+    const result = await cli('diff', before, '--', after, '--fail-on-regression', 'p99=10%');
+    expect(result.code, result.stderr).toBe(3);
+    expect(oneLine(result)).toMatch(/^latency-doctor: regression: resnet50 p99 [\d.]+ → [\d.]+ ms \(\+1\d\.\d%, 95% CI \+[\d.]+% to \+[\d.]+%; limit 10\.0%\)$/);
+    expect(result.stdout).toMatch(/^  end-to-end  p50 .* slower$/m);
+    expect(result.stdout).toMatch(/^  e2e: n 6,000 → 6,000; Mann-Whitney: .*: slower$/m);
+    // The same pair under a looser limit passes: the gate is about the limit, not just significance.
+    expect((await cli('diff', before, '--', after, '--fail-on-regression', 'p99=25%')).code).toBe(0);
+  });
+
+  it('n too small (80 each): says so instead of a verdict, and the gate fails closed', async () => {
+    const result = await cli('diff', run('small-a', 80, 5), '--', run('small-b', 80, 6, 1.3), '--fail-on-regression', 'p99=10%');
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain('e2e: too few requests for a significant answer at p95/p99 (80 before, 80 after; p95 needs 100, p99 needs 500 per side)');
+    expect(result.stdout).toMatch(/^              p99 .* n < 500$/m);
+    expect(oneLine(result)).toBe('latency-doctor: --fail-on-regression cannot tell, failing closed: resnet50 p99: too few requests to tell (80 before, 80 after; needs 500 per side)');
+  });
+
+  it('different models: one line, exit 2, no verdict', async () => {
+    const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
+    expect(result.code).toBe(2);
+    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (pick one with --model on both sides if it was renamed)');
+    expect(result.stdout).toBe('');
+  });
+
+  it('an --html path that cannot be written: one line, exit 2', async () => {
+    const file = run('html-a', 50, 12);
+    const result = await cli('diff', file, '--', file, '--html', join(tmp, 'missing-dir', 'diff.html'));
+    expect(result.code).toBe(2);
+    expect(oneLine(result)).toBe(`latency-doctor: --html ${join(tmp, 'missing-dir', 'diff.html')}: cannot write the report (ENOENT: no such directory)`);
+  });
+
+  it('no -- between the runs: one line saying how to call it', async () => {
+    const result = await cli('diff', run('alone', 50, 9));
+    expect(result.code).toBe(2);
+    expect(oneLine(result)).toContain('expected BEFORE files, then --, then AFTER files');
+  });
+
+  it('a generation model: TTFT and TPOT compared too (slower prefill moves TTFT, not TPOT)', async () => {
+    const write = (name: string, prefillMs: number, seed: number): string => {
+      const file = join(tmp, `${name}.otlp.jsonl`);
+      writeFileSync(file, toOtlpJsonLines(lmSpans({ n: 400, seed, prefillMs: () => prefillMs })));
+      return file;
+    };
+    const result = await cli('diff', write('lm-before', 30, 13), '--', write('lm-after', 45, 14), '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const { ttft, tpot } = JSON.parse(result.stdout).models[0].generation;
+    expect(ttft.before_count).toBe(400);
+    expect(ttft.quantiles[0].significant).toBe(true);
+    expect(ttft.quantiles[0].change_ratio).toBeGreaterThan(0.35);
+    expect(ttft.quantiles[0].change_ratio).toBeLessThan(0.65);
+    expect(tpot.quantiles[0].significant).toBe(false);
+  });
+
+  it('--markdown and --html render the same comparison', async () => {
+    const before = run('md-a', 600, 10);
+    const after = run('md-b', 600, 11, 0.7);
+    const html = join(tmp, 'diff.html');
+    const result = await cli('diff', before, '--', after, '--markdown', '--html', html);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^\| end-to-end \| p50 \| [\d.]+ \| [\d.]+ \| −[\d.]+ \| −\d+\.\d% \| −[\d.]+ … −[\d.]+ \| faster \|$/m);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('data-table="diff"');
+    expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * Truth table of the generation forms of the rules: each sub-kind fires on its signature, stays
+ * silent on a near miss (one condition just short), and in mixed cases the right forms fire
+ * together or hand over to each other. Requests come from the seeded generator with token
+ * counts and TTFT added (TTFT = the phases before the first token: preprocess, queue, prefill).
+ */
+import { describe, expect, it } from 'vitest';
+import { diagnose } from '../../src/analyzer/diagnose/index.js';
+import type { RequestTiming } from '../../src/model/request.js';
+import type { Diagnosis } from '../../src/model/diagnosis.js';
+import { renderDiagnosisDetails } from '../../src/report/diagnosis-text.js';
+import { exp, generate, summarize } from './gen.js';
+import type { GenSpec } from './gen.js';
+
+interface GenerationSpec extends GenSpec {
+  tokensIn: number;
+  tokensOut: number;
+  tokensCached?: number;
+}
+
+/** Requests that streamed tokens: TTFT ends where prefill ends. */
+function generative(spec: GenerationSpec): RequestTiming[] {
+  return generate(spec).map((r) => {
+    const ttftMs = (r.phases.preprocess ?? 0) + (r.phases.serialize ?? 0) + (r.phases.network ?? 0) + (r.phases.queue ?? 0) + (r.phases.transfer ?? 0) + (r.phases.prefill ?? 0);
+    return { ...r, ttftMs, tokensIn: spec.tokensIn, tokensOut: spec.tokensOut, ...(spec.tokensCached !== undefined ? { tokensCached: spec.tokensCached } : {}) };
+  });
+}
+
+function run(spec: GenerationSpec, server?: string): Diagnosis {
+  const requests = generative(spec);
+  return diagnose({ model: spec.model ?? 'tiny-lm', requests, summary: summarize(requests), ...(server !== undefined ? { server } : {}) });
+}
+
+/** Fired (fix id, kind) pairs, read from the recommendations' titles. */
+function fired(d: Diagnosis): string[] {
+  return d.recommendations.map((r) => `${r.fix}:${r.title}`);
+}
+
+const outcome = (d: Diagnosis, rule: string) => d.rules.find((r) => r.rule === rule)!;
+
+// A chat-like service: 32 tokens out at 10 ms each after a 20 ms prefill.
+const BASE: GenerationSpec = { n: 300, rps: 10, phases: { queue: 5, prefill: 20, decode: 310 }, batchSize: 1, tokensIn: 200, tokensOut: 32, runtime: 'onnxruntime', precision: 'fp32' };
+const TITLES = {
+  continuous: 'Batch decode steps continuously (more sequences per step)',
+  chunked: 'Chunk long prefills so they share steps with decodes',
+  prefix: 'Cache the KV of repeated prompt prefixes (prefix caching)',
+  scale: 'Scale out: decode slots or KV cache full while the queue grows',
+  quantize: 'Quantize weights and KV cache: decode is memory-bound at small batch',
+  engine: 'Serve with an LLM engine (vLLM / TensorRT-LLM): decode steps are slow',
+  speculative: 'Speculative decoding or a smaller model: decode stays slow at low precision',
+  tokenizer: 'Speed up tokenization and prompt templating (before the first token)',
+};
+
+describe('generation: dynamic-batching (continuous batching, chunked prefill)', () => {
+  const queued: GenerationSpec = { ...BASE, phases: { queue: exp(300), prefill: 20, decode: 310 } };
+
+  it('fires continuous batching when TTFT is mostly queue and decode steps run one sequence', () => {
+    const d = run(queued);
+    expect(d.primary).toBe('dynamic-batching');
+    expect(d.recommendations[0]!.title).toBe(TITLES.continuous);
+    expect(d.recommendations[0]!.estimatedGain?.metric).toBe('ttft_p95_ms');
+    expect(d.recommendations[0]!.estimatedGain!.expectedValue).toBeLessThan(d.recommendations[0]!.estimatedGain!.currentValue / 2);
+    expect(d.recommendations[0]!.nextStep.text).toMatch(/iteration-level/);
+    expect(outcome(d, 'dynamic-batching').thresholds).toMatchObject({ 'batching.gen.min_ttft_queue_share': 0.5, 'generation.small_decode_batch': 4 });
+  });
+
+  it('words the step in vLLM’s terms when the input came from vLLM', () => {
+    const d = run({ ...queued, runtime: 'vllm', precision: 'bf16' }, 'vllm');
+    expect(d.recommendations.find((r) => r.fix === 'dynamic-batching')!.nextStep.text).toMatch(/--max-num-seqs/);
+  });
+
+  it('near miss: the same queue with decode steps of 6 sequences does not fire it', () => {
+    const d = run({ ...queued, batchSize: 6 });
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.continuous}`);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/already run 6\.0 sequences/);
+  });
+
+  it('fires chunked prefill for long unique prompts whose prefill is most of TTFT', () => {
+    const d = run({ ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 2000, tokensOut: 11 });
+    expect(fired(d)).toContain(`dynamic-batching:${TITLES.chunked}`);
+    expect(fired(d)).not.toContain(`scale-and-cache:${TITLES.prefix}`);
+  });
+
+  it('near miss: prompts of 400 tokens are not long', () => {
+    const d = run({ ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 400, tokensOut: 11 });
+    expect(fired(d).some((f) => f.startsWith('dynamic-batching'))).toBe(false);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/prompts are short \(p50 400 tokens < 512\)/);
+  });
+});
+
+describe('generation: scale-and-cache (prefix cache, scale out)', () => {
+  const longShared: GenerationSpec = { ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 2000, tokensOut: 11, duplicateShare: 0.6 };
+
+  it('fires the prefix cache when long prompts repeat a prefix, and chunked prefill steps aside', () => {
+    const d = run(longShared);
+    expect(d.recommendations[0]!.title).toBe(TITLES.prefix);
+    expect(d.recommendations[0]!.estimatedGain!.metric).toBe('ttft_p95_ms');
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.chunked}`);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/prefix caching \(scale-and-cache\) fits better/);
+  });
+
+  it('near miss: few repeated prefixes, or a prefix cache already serving half the prompt', () => {
+    expect(fired(run({ ...longShared, duplicateShare: 0.15 }))).not.toContain(`scale-and-cache:${TITLES.prefix}`);
+    const cached = run({ ...longShared, tokensCached: 1000 });
+    expect(fired(cached)).not.toContain(`scale-and-cache:${TITLES.prefix}`);
+    expect(outcome(cached, 'scale-and-cache').reason).toMatch(/50% of prompt tokens already come from a prefix cache/);
+  });
+
+  const saturated: GenerationSpec = { ...BASE, rps: 20, phases: { queue: ({ frac }) => 20 + 600 * frac, prefill: 20, decode: 310 }, batchSize: 8 };
+
+  it('fires scale out when decode batches are full and the queue grows', () => {
+    const d = run(saturated);
+    expect(fired(d)).toContain(`scale-and-cache:${TITLES.scale}`);
+    // Batches of 8 are not small: continuous batching is already there.
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.continuous}`);
+  });
+
+  it('near miss: the same full batches with a steady queue', () => {
+    const d = run({ ...saturated, phases: { queue: exp(320), prefill: 20, decode: 310 } });
+    expect(fired(d)).not.toContain(`scale-and-cache:${TITLES.scale}`);
+    expect(outcome(d, 'scale-and-cache').reason).toMatch(/the queue does not grow/);
+  });
+});
+
+describe('generation: the decode-bound ladder (quantization → LLM engine → speculative decoding)', () => {
+  // 40 ms per token, decode nearly all of e2e, one sequence per step.
+  const slowDecode: GenerationSpec = { ...BASE, rps: 1, phases: { queue: 2, prefill: 30, decode: 31 * 40 }, tokensOut: 32 };
+
+  it('16-bit weights on vLLM: quantize weights and KV cache', () => {
+    const d = run({ ...slowDecode, runtime: 'vllm', precision: 'bf16' }, 'vllm');
+    expect(d.recommendations[0]!.title).toBe(TITLES.quantize);
+    expect(d.recommendations[0]!.nextStep.text).toMatch(/--kv-cache-dtype fp8/);
+    expect(d.recommendations[0]!.estimatedGain).toMatchObject({ metric: 'tpot_p50_ms' });
+    expect(fired(d)).not.toContain(`optimized-runtime:${TITLES.engine}`);
+  });
+
+  it('8-bit weights on a general-purpose runtime: serve with an LLM engine', () => {
+    const d = run({ ...slowDecode, runtime: 'onnxruntime', precision: 'int8' });
+    expect(d.recommendations[0]!.title).toBe(TITLES.engine);
+    expect(fired(d)).not.toContain(`quantization:${TITLES.quantize}`);
+    expect(fired(d)).not.toContain(`prune-distill:${TITLES.speculative}`);
+  });
+
+  it('8-bit weights on vLLM with the SLO missed by 3×: speculative decoding', () => {
+    const requests = generative({ ...slowDecode, runtime: 'vllm', precision: 'fp8' });
+    const d = diagnose({ model: 'tiny-lm', requests, summary: summarize(requests), server: 'vllm' }, { slo: { p95Ms: 450 } });
+    expect(d.recommendations[0]!.title).toBe(TITLES.speculative);
+    expect(d.recommendations[0]!.nextStep.text).toMatch(/--speculative-config/);
+  });
+
+  it('near miss: 20 ms per token is fast enough for every decode form', () => {
+    const d = run({ ...slowDecode, phases: { queue: 2, prefill: 30, decode: 31 * 20 }, runtime: 'vllm', precision: 'bf16' }, 'vllm');
+    for (const rule of ['quantization', 'optimized-runtime', 'prune-distill']) expect(outcome(d, rule).reason, rule).toMatch(/TPOT p50 .* is below 25\.0 ms/);
+    expect(d.recommendations).toEqual([]);
+  });
+
+  it('mixed: a queue-dominated TTFT and a slow decode fire both forms, each with its own sub-kind', () => {
+    const d = run({ ...slowDecode, rps: 4, phases: { queue: exp(600), prefill: 30, decode: 31 * 40 }, runtime: 'vllm', precision: 'bf16' }, 'vllm');
+    expect(fired(d)).toEqual(expect.arrayContaining([`dynamic-batching:${TITLES.continuous}`, `quantization:${TITLES.quantize}`]));
+  });
+});
+
+describe('generation: preprocessing-pipeline (tokenizer)', () => {
+  it('fires when tokenization takes a third of TTFT', () => {
+    const d = run({ ...BASE, phases: { preprocess: 40, queue: 5, prefill: 40, decode: 310 } });
+    expect(d.recommendations[0]!.title).toBe(TITLES.tokenizer);
+    expect(d.recommendations[0]!.evidence[0]!.text).toMatch(/of TTFT/);
+  });
+
+  it('near miss: a fifth of TTFT', () => {
+    const d = run({ ...BASE, phases: { preprocess: 14, queue: 5, prefill: 51, decode: 310 } });
+    expect(fired(d).some((f) => f.startsWith('preprocessing-pipeline'))).toBe(false);
+  });
+});
+
+describe('generation forms in --explain', () => {
+  it('lists every generation threshold a rule read, with its value', () => {
+    const d = run({ ...BASE, phases: { queue: exp(300), prefill: 20, decode: 310 } });
+    const text = renderDiagnosisDetails(d, { color: false, explain: true, named: false }).join('\n');
+    for (const key of ['batching.gen.min_ttft_queue_share', 'cache.gen.max_cached_share', 'quantization.gen.tpot_factor', 'generation.min_tpot_ms', 'pipeline.gen.min_ttft_share', 'prune.gen.tpot_factor']) {
+      expect(text, key).toContain(key);
+    }
+  });
+
+  it('leaves non-generative requests to the classic forms', () => {
+    const requests = generate({ n: 300, rps: 10, phases: { queue: exp(300), compute: 20 }, batchSize: 1 });
+    const d = diagnose({ model: 'resnet50', requests, summary: summarize(requests) });
+    expect(d.primary).toBe('dynamic-batching');
+    expect(d.recommendations[0]!.title).toBe('Enable dynamic batching in the server');
+  });
+});

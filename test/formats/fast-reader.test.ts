@@ -1,0 +1,150 @@
+/**
+ * The byte-scanning OTLP JSON lines reader (formats/_otlp-fast.ts) and the full reader
+ * (JSON.parse per line) agree on every fixture, on lines written in every spelling the full
+ * reader accepts, and on every fuzzed input: same spans, same stats and warnings, same errors.
+ * With the analyzer's attribute projection, every span classifies the same way.
+ */
+
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
+import type { ReadOptions } from '../../src/formats/index.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import { classify } from '../../src/analyzer/_span-columns.js';
+import { damage, fixture, FIXTURE_FILES, random, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const text = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+
+/** What reading gave: spans and stats (less the fast reader's own counts), or the error message. */
+async function outcome(file: string, options: ReadOptions): Promise<{ spans?: SpanRecord[]; stats?: string; error?: string; fast?: { lines: number; fallbacks: number } }> {
+  try {
+    const { spans, stats } = await readAllSpans(file, options);
+    const { fastReader, ...rest } = stats;
+    return { spans, stats: text(rest), ...(fastReader ? { fast: fastReader } : {}) };
+  } catch (error) {
+    if (!(error instanceof TraceFormatError)) throw error;
+    return { error: error.message };
+  }
+}
+
+async function expectAgree(file: string, extra: ReadOptions = {}): Promise<{ lines: number; fallbacks: number } | undefined> {
+  const full = await outcome(file, { ...extra, reader: 'full' });
+  const fast = await outcome(file, { ...extra, reader: 'fast' });
+  expect(fast.error, file).toBe(full.error);
+  expect(fast.stats, file).toBe(full.stats);
+  expect(text(fast.spans), file).toBe(text(full.spans));
+  // The analyzer's projection: fewer attributes on phase spans, the same classification, the rest exact.
+  const projected = await outcome(file, { ...extra, reader: 'fast', attributes: 'analysis' });
+  expect(projected.error, file).toBe(full.error);
+  expect(projected.stats, file).toBe(full.stats);
+  expect(projected.spans?.length, file).toBe(full.spans?.length);
+  (full.spans ?? []).forEach((want, i) => {
+    const got = projected.spans![i]!;
+    expect(text({ ...got, attributes: {} }), file).toBe(text({ ...want, attributes: {} }));
+    expect(classify(got), file).toEqual(classify(want));
+    for (const [k, v] of Object.entries(got.attributes)) expect(want.attributes[k], file).toEqual(v);
+    const role = classify(want);
+    if (role.request || role.client || role.phase === undefined) expect(got.attributes, file).toEqual(want.attributes);
+  });
+  return fast.fast;
+}
+
+const HEX_TRACE = '5b8efff798038103d269b633813fc60c';
+const B64_TRACE = Buffer.from(HEX_TRACE, 'hex').toString('base64');
+
+/** One OTLP JSON line in one of the spellings the full reader accepts, chosen by `rand`. */
+function variantLine(i: number, rand: () => number): string {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+  const spanId = (n: number): string => (0x1000 + n).toString(16).padStart(16, '0');
+  const t0 = 1_717_171_717_123_456_789n + BigInt(i) * 1_000_000n;
+  const snake = rand() < 0.1;
+  const k = (camel: string, snakeCase: string): string => (snake ? snakeCase : camel);
+  const time = (ns: bigint): unknown => (rand() < 0.1 ? Number(ns) : `${ns}`);
+  const attr = (key: string, value: unknown): unknown => ({ key, value });
+  const phase = pick(['queue', 'preprocess', 'compute', 'decode', 'bogus', undefined]);
+  const attrs: unknown[] = [];
+  if (phase !== undefined) attrs.push(attr('inference.phase', { stringValue: phase }));
+  if (rand() < 0.5) attrs.push(attr('inference.batch.size', pick([{ intValue: '8' }, { intValue: 4 }, { doubleValue: 2 }, { stringValue: '3' }])));
+  if (rand() < 0.3) attrs.push(attr('inference.model.name', { stringValue: pick(['resnet', 'llama\\u00e9', 'bert']) }));
+  if (rand() < 0.2) attrs.push(attr('inference.role', { stringValue: 'client' }));
+  if (rand() < 0.5) attrs.push(attr(pick(['gpu.util', 'http.route', 'caf\u00e9', 'x']), pick([{ doubleValue: 0.5 }, { boolValue: true }, { arrayValue: { values: [{ intValue: '1' }] } }, { kvlistValue: { values: [] } }, {}])));
+  if (rand() < 0.05) attrs.push('not an object');
+  if (rand() < 0.05) attrs.push({ key: 'inference.phase', value: { stringValue: 'compute' }, extra: [1, { a: null }] });
+  const span: Record<string, unknown> = {
+    [k('traceId', 'trace_id')]: pick([HEX_TRACE, HEX_TRACE, HEX_TRACE, B64_TRACE, HEX_TRACE.toUpperCase(), '']),
+    [k('spanId', 'span_id')]: pick([spanId(i), spanId(i), spanId(i), '0000000000000000', Buffer.from(spanId(i), 'hex').toString('base64')]),
+    [k('parentSpanId', 'parent_span_id')]: pick([spanId(0), '', undefined, '0000000000000000', null]),
+    name: pick(['predict', 'pre\\"dict', 'caf\u00e9 \u{1f600}', 'tab\there', null, 7]),
+    kind: pick([1, 2, 3, 'SPAN_KIND_CLIENT', 'SPAN_KIND_SERVER', 9, null, undefined]),
+    [k('startTimeUnixNano', 'start_time_unix_nano')]: time(t0),
+    [k('endTimeUnixNano', 'end_time_unix_nano')]: pick([time(t0 + 5_000_000n), time(t0 + 5_000_000n), time(t0 - 1n), '', 'x']),
+    attributes: pick([attrs, attrs, attrs, null, {}]),
+    status: pick([{}, { code: 2 }, { code: 'STATUS_CODE_ERROR', message: 'x' }, { code: 1 }, undefined]),
+    flags: 257,
+    droppedAttributesCount: 0,
+    futureField: { nested: [1, 2, { deep: 'value' }] },
+  };
+  if (rand() < 0.3) span['events'] = [{ [k('timeUnixNano', 'time_unix_nano')]: time(t0 + 1_000_000n), name: pick(['inference.first_token', 'COMPUTE_START', 'other']) }, 'junk'];
+  if (rand() < 0.1) span['links'] = [{ traceId: pick([HEX_TRACE, B64_TRACE]), spanId: spanId(3) }];
+  for (const key of Object.keys(span)) if (span[key] === undefined) delete span[key];
+  // Any field order.
+  const entries = Object.entries(span).sort(() => rand() - 0.5);
+  const spans = [Object.fromEntries(entries)];
+  if (rand() < 0.2) spans.push({ ...Object.fromEntries(entries), spanId: spanId(i + 5000) });
+  const resource = { attributes: [attr('service.name', { stringValue: pick(['model-server', 'gate\\nway']) })] };
+  const scopes = [{ scope: { name: 'x', version: '1' }, spans }];
+  const rs = rand() < 0.2 ? { [k('scopeSpans', 'scope_spans')]: scopes, resource } : { resource, [k('scopeSpans', 'scope_spans')]: scopes, schemaUrl: '' };
+  const doc = rand() < 0.05 ? { batches: [rs] } : { [k('resourceSpans', 'resource_spans')]: [rs], extra: true };
+  let line = JSON.stringify(doc).replace(/\\\\/g, '\\');
+  // Whitespace, as a pretty printer on one line would leave it.
+  if (rand() < 0.1) line = line.replace(/,/g, ', ').replace(/:/g, ' : ');
+  if (rand() < 0.05) line = `${line} `;
+  if (rand() < 0.03) line = line.replace('"spans"', '"spans":[],"spans"');
+  return line;
+}
+
+function variantFile(seed: number, lines: number): Buffer {
+  const rand = random(seed);
+  const out: string[] = [];
+  for (let i = 1; i <= lines; i++) out.push(variantLine(i, rand));
+  return Buffer.from(`${out.join(rand() < 0.5 ? '\n' : '\r\n')}\n`);
+}
+
+describe('fast and full OTLP JSON lines readers', () => {
+  it.each(FIXTURE_FILES)('agree on %s', async (source) => {
+    await expectAgree(fixture(source));
+  });
+
+  it('agree on the demo export, every line of which takes the fast path', async () => {
+    const counts = await expectAgree(fixture('../../../examples/traces/inference-demo.otlp.jsonl'));
+    expect(counts?.lines).toBeGreaterThan(10);
+    expect(counts?.fallbacks).toBe(0);
+  });
+
+  it('agree on lines in every spelling the full reader accepts; the plain ones take the fast path, the others fall back line by line', async () => {
+    let fast = 0;
+    let fallbacks = 0;
+    for (let seed = 1; seed <= 6; seed++) {
+      const counts = await expectAgree(tmp.write(`variants-${seed}.jsonl`, variantFile(seed, 300)));
+      fast += counts?.lines ?? 0;
+      fallbacks += counts?.fallbacks ?? 0;
+    }
+    expect(fast).toBeGreaterThan(50);
+    expect(fallbacks).toBeGreaterThan(100);
+  });
+
+  it('agree on every fuzzed input', async () => {
+    const rand = random(20261129);
+    const sources: Buffer[] = FIXTURE_FILES.filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(fixture(f)));
+    sources.push(variantFile(99, 40));
+    for (let i = 0; i < 150; i++) {
+      const source = sources[Math.floor(rand() * sources.length)]!;
+      const file = tmp.write(`fuzzed-${i}.jsonl`, damage(source, rand));
+      await expectAgree(file);
+      await expectAgree(file, { strict: true });
+    }
+  });
+});
