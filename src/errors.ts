@@ -15,6 +15,11 @@ export const EXIT = {
   USAGE: 2,
   /** `--fail-on-slo` and an objective was missed. */
   SLO_VIOLATED: 3,
+  /**
+   * Nothing was measured: no readable span in the input (empty, or every record skipped), or
+   * `--fail-on-slo` with no inference request to check the objective on. Gates fail closed.
+   */
+  NOTHING_MEASURED: 4,
 } as const;
 
 /** A failure the user can act on: its message is one line, printed as is, and the run ends with `exitCode`. */

@@ -110,6 +110,23 @@ export class SpanIndex {
     return this.get(span.parent);
   }
 
+  /** The trace as a forest: spans without a parent here (roots, orphans) and each span's children. */
+  tree(): { roots: TraceSpan[]; children: Map<TraceSpan, TraceSpan[]> } {
+    const roots: TraceSpan[] = [];
+    const children = new Map<TraceSpan, TraceSpan[]>();
+    for (const span of this.spans) {
+      const parent = this.parentOf(span);
+      if (parent === undefined) {
+        roots.push(span);
+        continue;
+      }
+      const list = children.get(parent);
+      if (list === undefined) children.set(parent, [span]);
+      else list.push(span);
+    }
+    return { roots, children };
+  }
+
   /** True when the span names a parent that is not in this trace. */
   isOrphan(span: TraceSpan): boolean {
     return span.parent !== undefined && span.parent !== span.id && this.get(span.parent) === undefined && this.parentOf(span) === undefined;

@@ -94,7 +94,8 @@ export class TraceWindow {
     }
     trace.push(span);
     // Once the root is in, every new span may be the last missing one.
-    if ((span.parent === undefined || hasRoot(trace)) && trace.length <= COMPLETE_CHECK_MAX_SPANS && isComplete(trace)) {
+    // Size first: hasRoot scans the trace, and scanning on every span of a big trace is quadratic.
+    if (trace.length <= COMPLETE_CHECK_MAX_SPANS && (span.parent === undefined || hasRoot(trace)) && isComplete(trace)) {
       this.current.delete(traceId);
       this.completeCurrent.set(traceId, trace);
     }

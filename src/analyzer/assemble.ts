@@ -57,6 +57,8 @@ export class RequestAssembler {
     lateSpans: 0,
     invalidSpans: 0,
     orphanSpans: 0,
+    fragmentedTraces: 0,
+    fragmentPieces: 0,
     unattachedPhaseSpans: 0,
     traces: 0,
     requestTraces: 0,
@@ -155,9 +157,17 @@ export class RequestAssembler {
     const spans = this.dedupe(trace);
     const index = new SpanIndex(spans);
     const requestSpans: TraceSpan[] = [];
+    let pieces = 0;
     for (const span of spans) {
-      if (span.parent !== undefined && index.isOrphan(span)) this.stats.orphanSpans++;
+      if (index.parentOf(span) === undefined) {
+        pieces++;
+        if (span.parent !== undefined && span.parent !== span.id) this.stats.orphanSpans++;
+      }
       if (span.request) requestSpans.push(span);
+    }
+    if (pieces > 1) {
+      this.stats.fragmentedTraces++;
+      this.stats.fragmentPieces += pieces;
     }
     if (requestSpans.length === 0) {
       for (const span of spans) if (span.phase !== undefined) this.stats.unattachedPhaseSpans++;
@@ -166,24 +176,18 @@ export class RequestAssembler {
     }
     this.stats.requestTraces++;
     const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
-    const limit = spans.length;
+    const above = spans.length <= SMALL_TRACE ? walkAncestors(index, spans.length) : new Ancestry(index);
+    const owners = new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i]));
     for (const span of spans) {
       if (span.phase === undefined) continue;
-      let owner = -1;
-      let cursor = index.parentOf(span);
-      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-        if (cursor.request) {
-          owner = requestSpans.indexOf(cursor);
-          break;
-        }
-        cursor = index.parentOf(cursor);
-      }
-      if (owner < 0) this.stats.unattachedPhaseSpans++;
+      const request = above.request(span);
+      const owner = request === undefined ? undefined : owners.get(request);
+      if (owner === undefined) this.stats.unattachedPhaseSpans++;
       else phasesOf[owner]!.push(span);
     }
     for (let i = 0; i < requestSpans.length; i++) {
       const request = requestSpans[i]!;
-      const client = this.clientOf(request, index, limit);
+      const client = above.client(request);
       const timing = this.timer.time(traceId, this.origin!, request, client, phasesOf[i]!);
       if (timing.clockSkew) this.stats.clockSkewRequests++;
       this.requests.push(timing);
@@ -235,15 +239,73 @@ export class RequestAssembler {
     return out;
   }
 
+}
+
+/** Traces up to this size walk up their parents per span: cheaper than building maps, and at most 64² steps. */
+const SMALL_TRACE = 64;
+
+/** The ancestors assembly asks about: the nearest request span, and a request's client span. */
+interface Above {
+  /** Nearest request-span ancestor (not the span itself). */
+  request(span: TraceSpan): TraceSpan | undefined;
   /** Nearest client-span ancestor, not crossing another request span. */
-  private clientOf(request: TraceSpan, index: SpanIndex, limit: number): TraceSpan | undefined {
-    let cursor = index.parentOf(request);
-    for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-      if (cursor.client) return cursor;
-      if (cursor.request) return undefined;
-      cursor = index.parentOf(cursor);
+  client(span: TraceSpan): TraceSpan | undefined;
+}
+
+/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). */
+function walkAncestors(index: SpanIndex, limit: number): Above {
+  return {
+    request(span) {
+      let cursor = index.parentOf(span);
+      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
+        if (cursor.request) return cursor;
+        cursor = index.parentOf(cursor);
+      }
+      return undefined;
+    },
+    client(span) {
+      let cursor = index.parentOf(span);
+      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
+        if (cursor.client) return cursor;
+        if (cursor.request) return undefined;
+        cursor = index.parentOf(cursor);
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * Big traces: both answers for every span in one pass down from the roots, so a chain of 100 000
+ * nested spans costs 100 000 steps, not 100 000² / 2 (each span's answer is its parent's, unless
+ * the parent itself is the answer). Spans on a parent cycle, reached from no root, have neither.
+ */
+class Ancestry implements Above {
+  private readonly nearestRequest = new Map<TraceSpan, TraceSpan | undefined>();
+  private readonly nearestClient = new Map<TraceSpan, TraceSpan | undefined>();
+
+  constructor(index: SpanIndex) {
+    const { roots, children } = index.tree();
+    const queue = [...roots];
+    for (let head = 0; head < queue.length; head++) {
+      const parent = queue[head]!;
+      const request = parent.request ? parent : this.nearestRequest.get(parent);
+      const client = parent.client ? parent : parent.request ? undefined : this.nearestClient.get(parent);
+      for (const child of children.get(parent) ?? []) {
+        if (this.nearestRequest.has(child)) continue;
+        this.nearestRequest.set(child, request);
+        this.nearestClient.set(child, client);
+        queue.push(child);
+      }
     }
-    return undefined;
+  }
+
+  request(span: TraceSpan): TraceSpan | undefined {
+    return this.nearestRequest.get(span);
+  }
+
+  client(span: TraceSpan): TraceSpan | undefined {
+    return this.nearestClient.get(span);
   }
 }
 

@@ -7,8 +7,8 @@
 import type { SpanRecord } from '../model/span.js';
 import type { GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
-import { detectFile, readGpuSamples, readSpans } from '../formats/index.js';
-import type { ReadStats } from '../formats/index.js';
+import { openTrace, readGpuSamples, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
+import type { OpenedTrace, ReadStats } from '../formats/index.js';
 import { readColumnsThreaded } from './_threaded-read.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
@@ -30,26 +30,46 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
 const THREAD_MIN_BYTES = 4 * 1024 * 1024;
 
 /**
- * Reads, assembles, measures and diagnoses the given trace files. Every file is checked
- * (format sniffed from its content) before any is read, so a wrong file fails fast.
+ * Reads, assembles, measures and diagnoses the given trace inputs (paths, pipes, `-` for
+ * standard input). Every input is opened and its format sniffed before any is read, so a wrong
+ * file fails fast; each is then read once, from where detection stopped.
  * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions = {}): Promise<AnalysisResult> {
-  const traceFiles: { file: string; bytes: number }[] = [];
-  const sampleFiles: string[] = [];
-  for (const file of files) {
-    const detected = await detectFile(file);
-    if (detected.format === 'gpu-samples') sampleFiles.push(file);
-    else traceFiles.push({ file, bytes: detected.bytes });
+  if (files.filter((f) => f === STDIN).length > 1) throw new TraceFormatError(STDIN, '', 'standard input (-) named once', 'it twice');
+  // Each input is opened and detected once, and handed on open: what detection parsed is not
+  // parsed again, and standard input or a pipe can only be read once anyway.
+  const opened: OpenedTrace[] = [];
+  const closeAll = (): Promise<void[]> => Promise.all(opened.map((o) => o.close()));
+  try {
+    for (const file of files) opened.push(await openTrace(file));
+  } catch (error) {
+    await closeAll();
+    throw error;
   }
   const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
-  for (const file of sampleFiles) for (const sample of await readGpuSamples(file)) gpuSamples.push(sample);
+  const sampleWarnings: AnalysisWarning[] = [];
   const strict = options.strict ?? false;
+  try {
+    for (const input of opened.filter((o) => o.format === 'gpu-samples')) {
+      for (const sample of await readGpuSamples(input, { strict, onWarning: (w) => sampleWarnings.push({ code: 'read', ...w }) })) gpuSamples.push(sample);
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
   const threads = options.threads === true;
-  const sources: Source[] = traceFiles.map(({ file, bytes }) => ({
-    file,
-    reader: threads && bytes > THREAD_MIN_BYTES ? readColumnsThreaded(file, strict, options.reader ?? 'fast') : readSpans(file, { strict, attributes: 'analysis', reader: options.reader ?? 'fast' }),
-  }));
+  const sources: Source[] = opened
+    .filter((o) => o.format !== 'gpu-samples')
+    .map((input) => {
+      const { file } = input;
+      // A stream cannot be opened a second time in a thread.
+      if (threads && input.bytes > THREAD_MIN_BYTES && input.sniffed.opened.regularFile) {
+        void input.close();
+        return { file, reader: readColumnsThreaded(file, strict, options.reader ?? 'fast') };
+      }
+      return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader: options.reader ?? 'fast' }) };
+    });
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
   const readerConventions: ConventionUse[] = [];
@@ -66,7 +86,7 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   const read = [...fileStats.values()];
   const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));
   const readerDuplicates = read.reduce((n, s) => n + s.duplicateSpans, 0);
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
 }
 
 /**

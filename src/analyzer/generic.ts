@@ -7,15 +7,19 @@
  * children's intervals (clipped to the span). The critical path follows Jaeger UI's algorithm
  * (`TracePage/CriticalPath`, PR #1582): start at the root, descend into the last-finishing
  * child, and on the way back pick the child that finished before the previous one started.
- * Children that overflow their parent (async work, clock skew) are clipped to it first and
- * dropped when wholly outside (`sanitizeOverFlowingChildren`); a CONSUMER child of a PRODUCER
- * is non-blocking and kept off the path. One deliberate difference: a child that ends exactly
- * when the next one starts is still picked (Jaeger requires strictly earlier, which loses
- * back-to-back sequential children).
+ * Two deliberate differences. Asynchronous work is followed, not clipped away: a child that
+ * outlives its parent (a message handed to a queue, fire-and-forget, a CONSUMER under a
+ * PRODUCER) extends the path to where the work really ends, so a 26 µs root of a 650 ms trace
+ * is not "100% of the critical path"; time on the path after a span ended and before its child
+ * took over is `(async gap)`. And a child that ends exactly when the next one starts is still
+ * picked (Jaeger requires strictly earlier, which loses back-to-back sequential children).
+ * A trace whose spans do not all connect (parents missing from the input) is measured piece by
+ * piece, each root on its own, and the pieces are counted.
  */
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
 import type { GenericReport, OperationTime } from '../model/analysis.js';
+import { ASYNC_GAP } from '../model/analysis.js';
 
 export type { GenericReport, OperationTime } from '../model/analysis.js';
 
@@ -23,6 +27,7 @@ interface Accumulator {
   service: string;
   operation: string;
   spans: number;
+  errors: number;
   totalNs: number;
   selfNs: number;
   criticalNs: number;
@@ -30,15 +35,19 @@ interface Accumulator {
 
 interface Node {
   readonly span: TraceSpan;
-  /** The span's interval clipped to its (clipped) parent. */
+  /** The span's start, not before its parent's (clock skew). */
   start: number;
+  /** The span's own end. */
   end: number;
+  /** Where its work ends: its end, or the latest reach of its children (asynchronous work). */
+  reach: number;
   parent: Node | undefined;
-  /** Blocking children, sorted by end time, latest first. */
+  /** Children, sorted by reach, latest first. */
   children: Node[];
   /** Next index in `children` the critical-path walk may pick. */
   cursor: number;
 }
+
 
 /** Accumulates self time and critical-path time of non-convention traces. */
 export class GenericAccumulator {
@@ -46,24 +55,15 @@ export class GenericAccumulator {
   private traceCount = 0;
   private spanCount = 0;
   private rootNs = 0;
+  private pieceCount = 0;
+  private fragmentedCount = 0;
+  private asyncCount = 0;
 
   /** Adds one complete trace (deduplicated spans). */
   addTrace(spans: readonly TraceSpan[]): void {
     this.traceCount++;
     this.spanCount += spans.length;
-    const index = new SpanIndex(spans);
-    const allChildren = new Map<TraceSpan, TraceSpan[]>();
-    const roots: TraceSpan[] = [];
-    for (const span of spans) {
-      const parent = index.parentOf(span);
-      if (parent === undefined) {
-        roots.push(span);
-        continue;
-      }
-      const list = allChildren.get(parent);
-      if (list) list.push(span);
-      else allChildren.set(parent, [span]);
-    }
+    const { roots, children: allChildren } = new SpanIndex(spans).tree();
     for (const span of spans) {
       const children = allChildren.get(span) ?? [];
       const clipped: Interval[] = [];
@@ -74,84 +74,127 @@ export class GenericAccumulator {
       }
       const acc = this.op(span);
       acc.spans++;
+      if (span.error) acc.errors++;
       acc.totalNs += span.end - span.start;
       acc.selfNs += span.end - span.start - unionLength(clipped);
     }
+    this.pieceCount += roots.length;
+    if (roots.length > 1) this.fragmentedCount++;
+    let asynchronous = false;
     for (const root of roots) {
-      this.rootNs += root.end - root.start;
-      this.walkCriticalPath(this.buildTree(root, allChildren));
+      const tree = this.buildTree(root, allChildren);
+      asynchronous ||= tree.async;
+      this.rootNs += tree.root.reach - tree.root.start;
+      this.walkCriticalPath(tree.root);
     }
+    if (asynchronous) this.asyncCount++;
   }
 
   /** The report: the `top` operations by self time and by critical-path time. */
   report(top = 10): GenericReport {
-    const all = [...this.ops.values()].map((a) => ({
+    const all: OperationTime[] = [...this.ops.values()].map((a) => ({
       service: a.service,
       operation: a.operation,
       spans: a.spans,
+      errors: a.errors,
       totalMs: a.totalNs / 1e6,
       selfMs: a.selfNs / 1e6,
       criticalPathMs: a.criticalNs / 1e6,
       criticalPathShare: this.rootNs > 0 ? a.criticalNs / this.rootNs : 0,
     }));
-    const bySelf = [...all].sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
-    const byCritical = [...all].sort((a, b) => b.criticalPathMs - a.criticalPathMs).slice(0, top);
-    return { traces: this.traceCount, spans: this.spanCount, rootMs: this.rootNs / 1e6, bySelfTime: bySelf, byCriticalPath: byCritical };
+    const bySelf = all.filter((o) => o.spans > 0).sort((a, b) => b.selfMs - a.selfMs).slice(0, top);
+    // A zero-length row says nothing about the critical path.
+    const byCritical = all.filter((o) => o.criticalPathMs > 0).sort((a, b) => b.criticalPathMs - a.criticalPathMs).slice(0, top);
+    return {
+      traces: this.traceCount,
+      spans: this.spanCount,
+      rootMs: this.rootNs / 1e6,
+      pieces: this.pieceCount,
+      fragmentedTraces: this.fragmentedCount,
+      asyncTraces: this.asyncCount,
+      bySelfTime: bySelf,
+      byCriticalPath: byCritical,
+    };
   }
 
   private op(span: TraceSpan): Accumulator {
-    const key = `${span.service}\u0000${span.name}`;
+    return this.opNamed(span.service, span.name);
+  }
+
+  private opNamed(service: string, operation: string): Accumulator {
+    const key = `${service}\u0000${operation}`;
     let acc = this.ops.get(key);
     if (!acc) {
-      acc = { service: span.service, operation: span.name, spans: 0, totalNs: 0, selfNs: 0, criticalNs: 0 };
+      acc = { service, operation, spans: 0, errors: 0, totalNs: 0, selfNs: 0, criticalNs: 0 };
       this.ops.set(key, acc);
     }
     return acc;
   }
 
-  /** Clips every span to its parent top-down; spans wholly outside their parent are dropped. */
-  private buildTree(root: TraceSpan, allChildren: ReadonlyMap<TraceSpan, TraceSpan[]>): Node {
-    const top: Node = { span: root, start: root.start, end: root.end, parent: undefined, children: [], cursor: 0 };
+  /**
+   * The tree under `root`, each span starting no earlier than its parent, with each node's
+   * reach (its own end or its latest descendant's); `async` when some work outlives its parent.
+   */
+  private buildTree(root: TraceSpan, allChildren: ReadonlyMap<TraceSpan, TraceSpan[]>): { root: Node; async: boolean } {
+    const top: Node = { span: root, start: root.start, end: root.end, reach: root.end, parent: undefined, children: [], cursor: 0 };
     const stack: Node[] = [top];
+    const order: Node[] = [];
     const seen = new Set<TraceSpan>([root]);
     while (stack.length > 0) {
       const node = stack.pop()!;
+      order.push(node);
       for (const child of allChildren.get(node.span) ?? []) {
         if (seen.has(child)) continue;
         seen.add(child);
-        if (node.span.kind === 'producer' && child.kind === 'consumer') continue;
         const start = Math.max(child.start, node.start);
-        const end = Math.min(child.end, node.end);
-        if (end < start || (end === start && child.end > child.start)) continue;
-        const childNode: Node = { span: child, start, end, parent: node, children: [], cursor: 0 };
+        if (child.end < start || (child.end === start && child.end > child.start)) continue;
+        const childNode: Node = { span: child, start, end: child.end, reach: child.end, parent: node, children: [], cursor: 0 };
         node.children.push(childNode);
         stack.push(childNode);
       }
-      node.children.sort((a, b) => b.end - a.end);
     }
-    return top;
+    // Children come after their parent in `order`: in reverse, every reach is final before its parent reads it.
+    let async = false;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i]!;
+      const parent = node.parent;
+      if (parent !== undefined && node.reach > parent.reach) {
+        if (node.reach > parent.end) async = true;
+        parent.reach = node.reach;
+      }
+      node.children.sort((a, b) => b.reach - a.reach);
+    }
+    return { root: top, async };
+  }
+
+  /** Credits [from, to) of the path to `node`: its own part while it ran, the rest as an async gap. */
+  private credit(node: Node, from: number, to: number): void {
+    if (to <= from) return;
+    const own = Math.max(0, Math.min(to, node.end) - Math.max(from, node.start));
+    if (own > 0) this.op(node.span).criticalNs += own;
+    if (to - from - own > 0) this.opNamed(node.span.service, ASYNC_GAP).criticalNs += to - from - own;
   }
 
   private walkCriticalPath(root: Node): void {
     let current: Node = root;
     let returning: number | undefined;
     for (;;) {
-      const sectionEnd = returning ?? current.end;
+      const sectionEnd = returning ?? current.reach;
       let next: Node | undefined;
       while (current.cursor < current.children.length) {
         const candidate = current.children[current.cursor++]!;
-        if (candidate.end <= sectionEnd) {
+        if (candidate.reach <= sectionEnd) {
           next = candidate;
           break;
         }
       }
       if (next) {
-        this.op(current.span).criticalNs += sectionEnd - next.end;
+        this.credit(current, next.reach, sectionEnd);
         current = next;
         returning = undefined;
         continue;
       }
-      this.op(current.span).criticalNs += sectionEnd - current.start;
+      this.credit(current, current.start, sectionEnd);
       if (current.parent === undefined) return;
       returning = current.start;
       current = current.parent;

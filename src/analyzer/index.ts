@@ -19,3 +19,5 @@ export type { ConventionUse, SourceConvention } from './conventions/index.js';
 export { summarize, summarizeByModel, groupByModel } from './measure.js';
 export { diagnose, diagnoseSignals, computeSignals, resolveThresholds, parseSlo, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError, RULES, RULE_INPUTS, defineRule } from './diagnose/index.js';
 export type { DiagnoseInput, DiagnoseOptions, SignalsContext, Signals, SloTargets, Thresholds, ThresholdKey, Rule, RuleInput, RuleNeeds } from './diagnose/index.js';
+export { diffAnalyses, distributionChange, regressions, parseRegressionGates, DiffInputError } from './diff/index.js';
+export type { AnalysisDiff, DiffOptions, DistributionChange, ModelChange, QuantileChange, RegressionGate, VerdictChange } from './diff/index.js';

@@ -81,6 +81,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     warnings.push({ code: 'model-not-found', message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
   }
   const diagnoseOptions = options.diagnose;
+  if (diagnoseOptions && diagnoseOptions.slo !== undefined && Object.keys(diagnoseOptions.slo).length > 0 && requests.length === 0) {
+    warnings.push({ code: 'slo-not-checked', message: `SLO not checked: no inference requests${options.model !== undefined ? ` of model "${options.model}"` : ''} in the input`, count: 1 });
+  }
   // The GPU windows are the diagnosis's windows, so a --threshold windows.count= override applies to both.
   const windowCount = resolveThresholds(diagnoseOptions === false ? undefined : diagnoseOptions?.thresholds)['windows.count'];
   const device = deviceEvidence(requests, options.gpuSamples ?? [], windowCount);
@@ -147,6 +150,10 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   add('invalid-span', stats.invalidSpans, `span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'} skipped`);
   add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after their trace was finalized and were not used (raise --idle-spans for inputs whose traces are spread far apart)`);
   add('unattached-phase-span', stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above them (missing parent or no inference.model.name on the request span)`);
+  if (stats.orphanSpans > 0) {
+    const pieces = stats.fragmentedTraces === 0 ? '' : `: ${stats.fragmentedTraces} trace${s(stats.fragmentedTraces)} in ${stats.fragmentPieces} disconnected pieces, each measured on its own`;
+    add('orphan-span', stats.orphanSpans, `span${s(stats.orphanSpans)} whose parent is not in the input${pieces} (export the whole trace, or add the other side's file)`);
+  }
   add('clock-skew', stats.clockSkewRequests, `request${s(stats.clockSkewRequests)} with clock skew between client and server (server span outside its client span; re-centred, network clamped at 0)`);
   return out;
 }

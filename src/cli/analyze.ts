@@ -92,9 +92,21 @@ export function registerAnalyzeCommand(program: Command): Command {
       if (prometheusOnly.length > 0 || flags.header.length > 0) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
+      if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
       process.stdout.write(render(result, flags));
       if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, files);
-      failOnSlo(result, flags);
+      // Fail closed: a run that measured nothing must never pass as "analysed" or "SLO met".
+      if (result.spans === 0) {
+        const skipped = result.files.reduce((n, f) => n + f.skipped, 0);
+        throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${skipped} unreadable span(s), line(s) or record(s) skipped)` : ''}`, EXIT.NOTHING_MEASURED);
+      }
+      if (flags.failOnSlo) {
+        if (result.requests === 0) {
+          throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in ${files.join(', ')}`, EXIT.NOTHING_MEASURED);
+        }
+        const missed = result.models.filter((m) => m.diagnosis?.slo?.met === false).map((m) => m.summary.model);
+        if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);
+      }
     });
 }
 
@@ -120,6 +132,8 @@ async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<
 
 function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
   if (!flags.failOnSlo) return;
+  // Fail closed: a range with no request must never pass as "SLO met".
+  if (result.requests === 0) throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in the range`, EXIT.NOTHING_MEASURED);
   const missed = result.models.filter((m) => m.diagnosis?.slo?.met === false).map((m) => m.summary.model);
   if (flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);

@@ -2,7 +2,8 @@
  * @module cli/main
  * argv → command. The only module that turns errors into exit codes: a user mistake (any
  * LatencyDoctorError: TraceFormatError, DiagnoseOptionError, AnalysisError, SidecarError,
- * CliError; or a bad option) is one line on stderr and its exit code (2, or 3 for a missed SLO);
+ * CliError; or a bad option) is one line on stderr and its exit code (2, 3 for a missed SLO, 4 when
+ * nothing was measured);
  * anything else is a bug, exit 1, stack with --verbose.
  * Each command lives in its own module and registers itself here.
  */
@@ -16,7 +17,8 @@ const program = new Command('latency-doctor')
   .description('Find where inference latency goes, and what to do about it.')
   .version(await packageVersion(), '-V, --version')
   .exitOverride()
-  .showHelpAfterError('(run with --help for usage)');
+  // Commander's own errors (bad option, missing argument) in the same one-line form as ours.
+  .configureOutput({ outputError: (text, write) => write(`latency-doctor: ${oneLine(text.replace(/^error: /, ''))} (run with --help for usage)\n`) });
 
 registerAnalyzeCommand(program).exitOverride();
 registerSidecarCommand(program).exitOverride();
@@ -43,8 +45,18 @@ function exitCodeFor(error: unknown): number {
   return EXIT.INTERNAL;
 }
 
+/**
+ * One printable line: line breaks folded, and control bytes (ESC sequences, C1, bidi overrides)
+ * copied from the input shown as `\xNN` / `\uNNNN` so they cannot drive the user's terminal.
+ */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ');
+  return text
+    .trim()
+    .replace(/\s*[\n\r]+\s*/g, ' ')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+      const code = c.charCodeAt(0);
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
 }
 
 async function packageVersion(): Promise<string> {

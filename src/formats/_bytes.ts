@@ -6,11 +6,18 @@
  * the Collector file exporter's legacy `[4-byte big-endian length][zstd frame]` records, whose
  * frames each inflate to one JSON document or one protobuf message. JSON records are re-emitted
  * as JSON lines; protobuf records keep their length prefix, so downstream sees one of the two
- * plain layouts.
+ * plain layouts. Standard input (`-`) and pipes are read the same way, once, front to back. A
+ * compressed stream that breaks after some content came out (a killed writer) ends there, and
+ * the damage is handed to the reader as a warning, like a cut-off line in a plain file.
  */
 
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, open as openFd, readSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Stats } from 'node:fs';
+import { open, stat as fsStat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TraceFormatError } from './errors.js';
 
@@ -26,7 +33,13 @@ export class ByteSource {
   private headBytes = 0;
   private done = false;
 
-  constructor(private readonly iterator: AsyncIterator<Buffer>) {}
+  constructor(
+    private readonly iterator: AsyncIterator<Buffer>,
+    /** The input as the user named it, for error messages. */
+    readonly file: string,
+    /** The compressed source this one decompresses, closed with it. */
+    private readonly inner?: ByteSource,
+  ) {}
 
   /** At least `n` bytes from the start of what is left (fewer only at end of stream). */
   async peek(n: number): Promise<Buffer> {
@@ -52,6 +65,7 @@ export class ByteSource {
     this.done = true;
     this.head.length = 0;
     await this.iterator.return?.(undefined);
+    await this.inner?.close();
   }
 
   /** The remaining bytes, peeked ones first. */
@@ -71,52 +85,139 @@ export class ByteSource {
 export interface OpenedFile {
   readonly content: ByteSource;
   readonly compression: Compression;
-  /** Size of the file on disk. */
+  /** Size of the file on disk; for standard input or a pipe, the bytes read so far. */
   readonly bytes: number;
+  /** False for standard input and pipes, which cannot be opened a second time. */
+  readonly regularFile: boolean;
+  /**
+   * Set when the compressed stream ended early or broke after some content came out (a killed
+   * writer): what came out is still read, and the reader reports this as a warning.
+   */
+  readonly damage: Damage | undefined;
 }
 
-async function readHead(file: string): Promise<{ head: Buffer; size: number }> {
-  let handle;
+/** Where and how a compressed stream broke. */
+export interface Damage {
+  readonly location: string;
+  readonly expected: string;
+  readonly got: string;
+}
+
+/** The file name that means standard input. */
+export const STDIN = '-';
+
+/** Raw bytes of a file, standard input or a pipe, counting what has been read. */
+interface RawInput {
+  readonly chunks: AsyncIterable<Buffer>;
+  /** Size on disk, or undefined for a stream. */
+  readonly size: number | undefined;
+  readonly read: { value: number };
+}
+
+function describeStat(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+function openError(file: string, error: unknown): TraceFormatError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'EACCES' ? 'permission denied' : String(code);
+  return new TraceFormatError(file, '', 'a readable trace file', why);
+}
+
+async function* counted(source: AsyncIterable<Buffer>, read: { value: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    read.value += chunk.length;
+    yield chunk;
+  }
+}
+
+/**
+ * A pipe opened without blocking: a FIFO with no writer would otherwise block `open` forever.
+ * Its first read tells the cases apart: bytes (go on), EAGAIN (a writer, no data yet: wait for
+ * it through a socket handle) or end of file (no writer: an empty input, said at once).
+ */
+async function* pipeChunks(file: string): AsyncGenerator<Buffer> {
+  // A plain descriptor, not a FileHandle: the socket below takes it over and closes it.
+  let fd: number;
+  try {
+    fd = await promisify(openFd)(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw openError(file, error);
+  }
+  const first = Buffer.alloc(CHUNK_BYTES);
+  let bytesRead: number;
+  try {
+    bytesRead = readSync(fd, first, 0, first.length, null);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+      closeSync(fd);
+      throw openError(file, error);
+    }
+    bytesRead = -1;
+  }
+  if (bytesRead === 0) {
+    closeSync(fd);
+    return;
+  }
+  if (bytesRead > 0) yield first.subarray(0, bytesRead);
+  const socket = new Socket({ fd, readable: true, writable: false });
+  try {
+    yield* socket as AsyncIterable<Buffer>;
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function rawInput(file: string): Promise<RawInput> {
+  const read = { value: 0 };
+  if (file === STDIN) {
+    // A terminal would wait for typing: nobody means that.
+    if (process.stdin.isTTY === true) throw new TraceFormatError('standard input', '', 'a trace piped to standard input', 'a terminal');
+    return { chunks: counted(process.stdin as AsyncIterable<Buffer>, read), size: undefined, read };
+  }
+  let stat: Stats;
+  try {
+    stat = await fsStat(file);
+  } catch (error) {
+    throw openError(file, error);
+  }
+  if (stat.isFIFO()) return { chunks: counted(pipeChunks(file), read), size: undefined, read };
+  if (!stat.isFile()) throw new TraceFormatError(file, '', 'a regular file, a pipe or - (standard input)', describeStat(stat));
+  // Opened here, so a missing permission is said before any reading starts.
+  let handle: FileHandle;
   try {
     handle = await open(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'EACCES' ? 'permission denied' : String(code);
-    throw new TraceFormatError(file, '', 'a readable trace file', why);
+    throw openError(file, error);
   }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new TraceFormatError(file, '', 'a regular file', 'a directory or device');
-    const head = Buffer.alloc(8);
-    const { bytesRead } = await handle.read(head, 0, 8, 0);
-    return { head: head.subarray(0, bytesRead), size: stat.size };
-  } finally {
-    await handle.close();
-  }
+  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES });
+  return { chunks: counted(stream as AsyncIterable<Buffer>, read), size: stat.size, read };
 }
 
-async function* fileChunks(file: string): AsyncGenerator<Buffer> {
-  yield* createReadStream(file, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>;
-}
-
-async function* gunzipChunks(file: string): AsyncGenerator<Buffer> {
+async function* gunzipChunks(input: ByteSource, read: { value: number }, damage: (d: Damage) => void): AsyncGenerator<Buffer> {
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  const input = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-  input.on('error', (error) => gunzip.destroy(error));
-  input.pipe(gunzip);
+  const feed = Readable.from(input.chunks());
+  feed.on('error', (error) => gunzip.destroy(error));
+  feed.pipe(gunzip);
+  let produced = 0;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      produced += chunk.length;
+      yield chunk;
+    }
   } catch (error) {
+    if (error instanceof TraceFormatError) throw error;
     const message = (error as Error).message;
     const truncated = /unexpected end/i.test(message);
-    throw new TraceFormatError(
-      file,
-      `byte ${input.bytesRead}`,
-      'a complete gzip stream',
-      truncated ? 'end of file (truncated?)' : `corrupt data (${message})`,
-    );
+    const broken = { location: `byte ${read.value}`, expected: 'a complete gzip stream', got: truncated ? 'end of file (truncated?)' : `corrupt data (${message})` };
+    if (produced === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
+    damage(broken);
   } finally {
-    input.destroy();
+    feed.destroy();
   }
 }
 
@@ -128,38 +229,79 @@ async function loadZstd(): Promise<typeof import('fzstd')> {
   return import('fzstd');
 }
 
-async function* zstdChunks(file: string): AsyncGenerator<Buffer> {
+/** Decompressed bytes handed on per push, roughly: fzstd inflates everything a push holds at once. */
+const ZSTD_OUTPUT_PER_PUSH = 4 * 1024 * 1024;
+const ZSTD_MAX_SLICE = 64 * 1024;
+const ZSTD_MIN_SLICE = 64;
+const ZSTD_START_SLICE = 256;
+
+/**
+ * fzstd's streaming decoder calls back synchronously with every block a push completes, so one
+ * push of a 33 KB frame of zeros inflates 1 GiB before we can hand any of it on. The input is
+ * therefore pushed in slices sized from the ratio seen so far, keeping each push's output near
+ * ZSTD_OUTPUT_PER_PUSH (a block is at most 128 KiB, so a 64-byte slice is at most 16 blocks).
+ */
+async function* zstdChunks(input: ByteSource, damage: (d: Damage) => void): AsyncGenerator<Buffer> {
   const { Decompress } = await loadZstd();
   const out: Buffer[] = [];
+  let pushed = 0;
   const decoder = new Decompress((data) => {
+    pushed += data.byteLength;
     out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
-  let offset = 0;
-  const fail = (error: unknown): TraceFormatError =>
-    new TraceFormatError(file, `byte ${offset}`, 'a complete zstd stream', `corrupt or truncated data (${(error as Error).message})`);
-  for await (const chunk of fileChunks(file)) {
+  let produced = 0;
+  let consumed = 0;
+  // Start small: the first push must not inflate a whole bomb before the ratio is known.
+  let slice = ZSTD_START_SLICE;
+  const broken = (error: unknown, truncated: boolean): Damage => ({
+    location: `byte ${consumed}`,
+    expected: 'a complete zstd stream',
+    got: truncated ? 'end of file (truncated?)' : `corrupt data (${(error as Error).message})`,
+  });
+  const push = (data: Uint8Array, final: boolean): Damage | undefined => {
     try {
-      decoder.push(chunk);
+      decoder.push(data, final);
+      return undefined;
     } catch (error) {
-      throw fail(error);
+      return broken(error, final && (error as Error).message.includes('unexpected EOF'));
     }
-    offset += chunk.length;
-    while (out.length > 0) yield out.shift() as Buffer;
+  };
+  let failure: Damage | undefined;
+  outer: for await (const chunk of input.chunks()) {
+    for (let at = 0; at < chunk.length; ) {
+      const n = Math.min(slice, chunk.length - at);
+      pushed = 0;
+      failure = push(chunk.subarray(at, at + n), false);
+      at += n;
+      consumed += n;
+      while (out.length > 0) {
+        const piece = out.shift() as Buffer;
+        produced += piece.length;
+        yield piece;
+      }
+      if (failure !== undefined) break outer;
+      const ratio = pushed / n;
+      slice = Math.max(ZSTD_MIN_SLICE, Math.min(ZSTD_MAX_SLICE, Math.floor(ZSTD_OUTPUT_PER_PUSH / Math.max(ratio, 1))));
+    }
   }
-  try {
-    decoder.push(new Uint8Array(0), true);
-  } catch (error) {
-    throw fail(error);
+  failure ??= push(new Uint8Array(0), true);
+  while (out.length > 0) {
+    const piece = out.shift() as Buffer;
+    produced += piece.length;
+    yield piece;
   }
-  while (out.length > 0) yield out.shift() as Buffer;
+  if (failure === undefined) return;
+  if (produced === 0) throw new TraceFormatError(input.file, failure.location, failure.expected, failure.got);
+  damage(failure);
 }
 
 /** Legacy Collector records: [u32 BE length][zstd frame] … */
-async function* zstdRecordChunks(file: string): AsyncGenerator<Buffer> {
+async function* zstdRecordChunks(input: ByteSource, damage: (d: Damage) => void): AsyncGenerator<Buffer> {
   const { decompress } = await loadZstd();
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0;
-  for await (const chunk of fileChunks(file)) {
+  let records = 0;
+  for await (const chunk of input.chunks()) {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     while (pending.length >= 4) {
       const length = pending.readUInt32BE(0);
@@ -168,8 +310,12 @@ async function* zstdRecordChunks(file: string): AsyncGenerator<Buffer> {
       try {
         inflated = decompress(pending.subarray(4, 4 + length));
       } catch (error) {
-        throw new TraceFormatError(file, `byte ${offset}`, 'a zstd frame after the 4-byte length', `corrupt data (${(error as Error).message})`);
+        const broken = { location: `byte ${offset}`, expected: 'a zstd frame after the 4-byte length', got: `corrupt data (${(error as Error).message})` };
+        if (records === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
+        damage(broken);
+        return;
       }
+      records++;
       const record = Buffer.from(inflated.buffer, inflated.byteOffset, inflated.byteLength);
       if (record[0] === 0x7b || record[0] === 0x5b) {
         yield record;
@@ -185,7 +331,9 @@ async function* zstdRecordChunks(file: string): AsyncGenerator<Buffer> {
     }
   }
   if (pending.length > 0) {
-    throw new TraceFormatError(file, `byte ${offset}`, `a complete length-prefixed zstd record`, `end of file after ${pending.length} bytes (truncated?)`);
+    const broken = { location: `byte ${offset}`, expected: 'a complete length-prefixed zstd record', got: `end of file after ${pending.length} bytes (truncated?)` };
+    if (records === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
+    damage(broken);
   }
 }
 
@@ -193,22 +341,47 @@ function isZstdMagic(bytes: Buffer, at: number): boolean {
   return bytes[at] === 0x28 && bytes[at + 1] === 0xb5 && bytes[at + 2] === 0x2f && bytes[at + 3] === 0xfd;
 }
 
-/** Opens `file`, sniffs its compression and returns its decompressed content. */
+/**
+ * Opens `file` (a path, a pipe, or `-` for standard input), sniffs its compression from the
+ * first bytes and returns its decompressed content. The input is read once, front to back, so
+ * streams work like files.
+ */
 export async function openFile(file: string): Promise<OpenedFile> {
-  const { head, size } = await readHead(file);
+  const raw = await rawInput(file);
+  const input = new ByteSource(raw.chunks[Symbol.asyncIterator](), file);
+  let head: Buffer;
+  try {
+    head = await input.peek(8);
+  } catch (error) {
+    await input.close();
+    if (error instanceof TraceFormatError) throw error;
+    throw openError(file, error);
+  }
   let compression: Compression = 'none';
-  let chunks: AsyncGenerator<Buffer>;
+  let damage: Damage | undefined;
+  const onDamage = (d: Damage): void => {
+    damage = d;
+  };
+  let content: ByteSource = input;
   if (head[0] === 0x1f && head[1] === 0x8b) {
     compression = 'gzip';
-    chunks = gunzipChunks(file);
+    content = new ByteSource(gunzipChunks(input, raw.read, onDamage), file, input);
   } else if (isZstdMagic(head, 0)) {
     compression = 'zstd';
-    chunks = zstdChunks(file);
+    content = new ByteSource(zstdChunks(input, onDamage), file, input);
   } else if (head.length >= 8 && isZstdMagic(head, 4)) {
     compression = 'zstd-records';
-    chunks = zstdRecordChunks(file);
-  } else {
-    chunks = fileChunks(file);
+    content = new ByteSource(zstdRecordChunks(input, onDamage), file, input);
   }
-  return { content: new ByteSource(chunks), compression, bytes: size };
+  return {
+    content,
+    compression,
+    regularFile: raw.size !== undefined,
+    get bytes(): number {
+      return raw.size ?? raw.read.value;
+    },
+    get damage(): Damage | undefined {
+      return damage;
+    },
+  };
 }

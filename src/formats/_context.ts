@@ -113,6 +113,7 @@ export class ReadContext {
     if (c.padded > 0) out.push(`short ids left-padded with zeros: ${c.padded}`);
     if (c.uppercase > 0) out.push(`upper-case hex ids: ${c.uppercase}`);
     if (c.prefixed > 0) out.push(`0x-prefixed ids: ${c.prefixed}`);
+    if (c.opaque > 0) out.push(`opaque (non-hex) ids kept as written: ${c.opaque}`);
     return out;
   }
 }

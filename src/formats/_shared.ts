@@ -20,13 +20,24 @@ export function microsToNs(raw: unknown): bigint | undefined {
   if (typeof raw === 'number') {
     if (!Number.isFinite(raw) || raw < 0) return undefined;
     // µs since 1970 stay below 2^53 until the year 2255, so the double is exact.
-    return BigInt(Math.round(raw)) * 1000n;
+    return inTimeRange(BigInt(Math.round(raw)) * 1000n);
   }
   if (typeof raw === 'string' && raw.length > 0) {
     const n = Number(raw);
-    return Number.isFinite(n) && n >= 0 ? BigInt(Math.round(n)) * 1000n : undefined;
+    return Number.isFinite(n) && n >= 0 ? inTimeRange(BigInt(Math.round(n)) * 1000n) : undefined;
   }
   return undefined;
+}
+
+/**
+ * The latest time a span may carry: OTLP's fixed64 nanoseconds (the year 2554). Later values
+ * (1e300 µs in a damaged file) are not times, and would break every date shown downstream.
+ */
+export const MAX_TIME_NS = 2n ** 64n - 1n;
+
+/** `ns` when it is a representable time (0 … MAX_TIME_NS), else undefined. */
+export function inTimeRange(ns: bigint): bigint | undefined {
+  return ns >= 0n && ns <= MAX_TIME_NS ? ns : undefined;
 }
 
 const LOWER_KINDS: Readonly<Record<string, SpanKind>> = {

@@ -52,22 +52,50 @@ function scalarValue(o: Record<string, unknown>): AttributeValue | undefined {
   return undefined;
 }
 
-function anyValuePlain(v: unknown): Plain {
+/**
+ * Attribute values nested deeper than this (arrays in arrays, maps in maps) are cut and shown as
+ * TOO_DEEP: no exporter nests a real attribute this deep, and the recursion that turns nested
+ * values into text must not run out of stack on hostile or damaged input.
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+/** What stands in for a value nested deeper than MAX_VALUE_DEPTH. */
+export const TOO_DEEP = `[nested deeper than ${MAX_VALUE_DEPTH} levels]`;
+
+function anyValuePlain(v: unknown, depth: number): Plain {
   if (typeof v !== 'object' || v === null) return null;
+  if (depth > MAX_VALUE_DEPTH) return TOO_DEEP;
   const o = v as Record<string, unknown>;
   const arr = (o['arrayValue'] ?? o['array_value']) as { values?: unknown } | undefined;
-  if (arr !== undefined) return Array.isArray(arr?.values) ? arr.values.map(anyValuePlain) : [];
+  if (arr !== undefined) return Array.isArray(arr?.values) ? arr.values.map((x) => anyValuePlain(x, depth + 1)) : [];
   const kv = (o['kvlistValue'] ?? o['kvlist_value']) as { values?: unknown } | undefined;
   if (kv !== undefined) {
     const out: { [key: string]: Plain } = {};
     if (Array.isArray(kv?.values)) {
       for (const entry of kv.values as { key?: unknown; value?: unknown }[]) {
-        if (typeof entry?.key === 'string') out[entry.key] = anyValuePlain(entry.value);
+        if (typeof entry?.key === 'string') out[entry.key] = anyValuePlain(entry.value, depth + 1);
       }
     }
     return out;
   }
   return scalarValue(o) ?? null;
+}
+
+/** True when a parsed JSON value nests arrays/objects deeper than `max` levels (iterative: any depth is safe). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A parsed JSON value as its JSON text, or TOO_DEEP when JSON.stringify's recursion could overflow. */
+export function jsonText(value: unknown): string {
+  return nestsDeeperThan(value, MAX_VALUE_DEPTH) ? TOO_DEEP : JSON.stringify(value);
 }
 
 /**
@@ -80,7 +108,7 @@ export function anyValue(v: unknown): AttributeValue | undefined {
   const scalar = scalarValue(o);
   if (scalar !== undefined) return scalar;
   if ('arrayValue' in o || 'kvlistValue' in o || 'array_value' in o || 'kvlist_value' in o) {
-    return JSON.stringify(anyValuePlain(o));
+    return JSON.stringify(anyValuePlain(o, 0));
   }
   return undefined;
 }
@@ -127,7 +155,7 @@ export function jaegerTagValue(type: unknown, value: unknown): AttributeValue | 
     default:
       // string, binary (base64 text) and untyped tags.
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-      return value === undefined || value === null ? undefined : JSON.stringify(value);
+      return value === undefined || value === null ? undefined : jsonText(value);
   }
 }
 
@@ -153,5 +181,5 @@ export function zipkinTagValue(text: string): AttributeValue {
 export function plainAttributeValue(value: unknown): AttributeValue | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (value === null || value === undefined) return undefined;
-  return JSON.stringify(value);
+  return jsonText(value);
 }

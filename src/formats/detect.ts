@@ -14,6 +14,7 @@ import { openFile } from './_bytes.js';
 import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { streamElements } from './_json-stream.js';
+import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import { hasProcessPrefix, prefixedDocuments } from './_process-prefix.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
@@ -96,6 +97,11 @@ export interface Sniffed {
   readonly moreLines: boolean;
   /** For `json-lines`: lines carry a log prefix before their JSON (Java `logging-otlp` through java.util.logging). */
   readonly prefixed?: boolean;
+  /**
+   * For `json-lines`: the first line that parsed as a JSON object (1-based line number, value),
+   * so that detection and the reader parse it once. For a one-line file it is the whole document.
+   */
+  readonly firstLine?: { readonly lineNo: number; readonly value: unknown };
   /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
   readonly processPrefixed?: boolean;
 }
@@ -112,24 +118,61 @@ function firstContentByte(head: Buffer): number {
 }
 
 /**
- * True when one of the first lines is a log line whose tail is a trace document, e.g.
+ * The first of the first lines that is a log line whose tail is a trace document, e.g.
  * `INFO: {"resource":…,"scopeSpans":…}` as Java's OtlpJsonLoggingSpanExporter logs through
  * java.util.logging (whose SimpleFormatter also writes a date/class header line before each).
  */
-async function hasPrefixedJsonLine(content: ByteSource): Promise<boolean> {
-  const head = await content.peek(256 * 1024);
-  const lines = head.toString('utf8').split('\n', 40);
-  for (const line of lines) {
+async function prefixedJsonLine(content: ByteSource): Promise<{ lineNo: number; value: unknown } | undefined> {
+  const head = await content.peek(SNIFF_LINES_BYTES);
+  const lines = head.toString('utf8').split('\n', SNIFF_LINES);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
     const brace = line.indexOf('{');
     // Log prefixes are short; a brace deep into a line is data, not the start of a document.
     if (brace <= 0 || brace > 200) continue;
     try {
-      if (classifyDocument(JSON.parse(line.slice(brace))) !== undefined) return true;
+      const value: unknown = JSON.parse(line.slice(brace));
+      if (classifyDocument(value) !== undefined) return { lineNo: i + 1, value };
     } catch {
       // Not this line.
     }
   }
-  return false;
+  return undefined;
+}
+
+/** How far the line sniffers look: the first 40 lines within 256 KiB. */
+const SNIFF_LINES = 40;
+const SNIFF_LINES_BYTES = 256 * 1024;
+
+/**
+ * JSON lines whose first line is broken (a file cut at the front, a half-written record): the
+ * first later line, within the sniffed head, that is a whole trace document on its own. A short
+ * first line that opens a bracket is a pretty-printed document instead, never this.
+ */
+async function laterJsonLine(content: ByteSource, from: number): Promise<{ lineNo: number; value: unknown } | undefined> {
+  const head = await content.peek(SNIFF_LINES_BYTES);
+  const lines = head.toString('utf8', from).split('\n', SNIFF_LINES);
+  const first = lines[0]?.trim() ?? '';
+  if (first.length < 200 && (first.startsWith('{') || first.startsWith('['))) return undefined;
+  // The last piece may be cut by the peek limit: only lines followed by a newline count.
+  for (let i = 1; i < lines.length - 1; i++) {
+    const line = lines[i]!.trim();
+    if (!line.startsWith('{') || !line.endsWith('}')) continue;
+    try {
+      const value: unknown = JSON.parse(line);
+      if (classifyDocument(value) !== undefined) return { lineNo: lineNumberAt(head, from) + i, value };
+    } catch {
+      // Not this line.
+    }
+  }
+  return undefined;
+}
+
+/** 1-based line number of byte offset `at`. */
+function lineNumberAt(head: Buffer, at: number): number {
+  let line = 1;
+  for (let i = head.indexOf(0x0a); i !== -1 && i < at; i = head.indexOf(0x0a, i + 1)) line++;
+  return line;
 }
 
 /** Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut it. */
@@ -154,7 +197,7 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
   const opened = await openFile(file);
   const { content } = opened;
   const start = await content.peek(4096);
-  if (start.length === 0) throw new TraceFormatError(file, '', 'a trace export', 'an empty file');
+  if (start.length === 0) throw new TraceFormatError(file, '', 'a trace export', opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)');
   const first = firstContentByte(start);
   if (first === -1 && start.length < 4096) throw new TraceFormatError(file, '', 'a trace export', 'a file with only whitespace');
   // Collector `format: proto`: [u32 BE length][message], a TracesData message starting with
@@ -170,7 +213,10 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
   }
   if (byte !== 0x7b && byte !== 0x5b) {
     if (hasProcessPrefix((await content.peek(256 * 1024)).toString('utf8'))) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
-    if (await hasPrefixedJsonLine(content)) return { opened, layout: 'json-lines', moreLines: true, prefixed: true };
+    const prefixed = await prefixedJsonLine(content);
+    if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
+    const later = first === -1 ? undefined : await laterJsonLine(content, first);
+    if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
     const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
     const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
     const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/.test(text);
@@ -183,18 +229,28 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
   }
   const { head, newline, complete } = await peekFirstLine(content, first, Math.min(wholeBytes, MAX_LINE_BYTES));
   if (!complete) return { opened, layout: 'json-document', moreLines: false };
-  if (newline === -1) return { opened, layout: 'json-lines', moreLines: false };
+  const lineNo = lineNumberAt(head, first);
+  if (newline === -1) {
+    // The whole input is one line: one document, parsed here once (a syntax error is the reader's to report).
+    try {
+      return { opened, layout: 'json-lines', moreLines: false, firstLine: { lineNo, value: JSON.parse(head.toString('utf8', first)) as unknown } };
+    } catch {
+      return { opened, layout: 'json-lines', moreLines: false };
+    }
+  }
   const line = head.toString('utf8', first, newline);
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch {
+    const later = await laterJsonLine(content, first);
+    if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
     return { opened, layout: 'json-document', moreLines: false };
   }
   if (typeof parsed !== 'object' || parsed === null) return { opened, layout: 'json-document', moreLines: false };
   let next = newline + 1;
   while (next < head.length && isWhitespace(head[next])) next++;
-  return { opened, layout: 'json-lines', moreLines: next < head.length || head.length > newline + 1 + 4096 };
+  return { opened, layout: 'json-lines', moreLines: next < head.length || head.length > newline + 1 + 4096, firstLine: { lineNo, value: parsed } };
 }
 
 /**
@@ -265,58 +321,105 @@ export function classifyElement(element: unknown): JsonFamily | undefined {
   return classifyDocument([element]);
 }
 
+/** The start of a JSON document, as detection left it for the reader. */
+export type DocumentStart =
+  /** Read whole: its parsed values (several for concatenated documents). */
+  | { readonly values: readonly unknown[] }
+  /** Too large to read whole: its element stream, with the first element already taken. */
+  | { readonly first: StreamedElement; readonly rest: AsyncGenerator<StreamedElement> };
+
+/**
+ * A trace input opened and detected once: what `detectFile` reports, plus the still-open content
+ * and whatever detection parsed, so the reader continues where detection stopped. Nothing is
+ * read or parsed twice, which also lets standard input and pipes be read like files.
+ */
+export interface OpenedTrace extends DetectedFile {
+  readonly sniffed: Sniffed;
+  /** The JSON family; undefined for protobuf. */
+  readonly family: JsonFamily | undefined;
+  /** For `json-document`: the parse detection made. */
+  readonly document?: DocumentStart;
+  /** Releases the input (safe to call more than once). */
+  close(): Promise<void>;
+}
+
+/** The error for a JSON lines file whose first line is not JSON. */
+async function firstLineError(file: string, content: ByteSource): Promise<TraceFormatError> {
+  const head = await content.peek(1);
+  const newline = head.indexOf(0x0a);
+  const firstLine = head.toString('utf8', 0, newline === -1 ? head.length : newline).replace(/^\uFEFF/, '');
+  const result = scanJsonValue(firstLine, 0);
+  const column = result.ok ? firstLine.length : result.offset + 1;
+  const truncated = !result.ok && result.got === 'end of file';
+  return new TraceFormatError(file, `1:${column}`, 'a JSON document on the first line', result.ok ? 'more text' : result.got, truncated ? 'truncated?' : undefined);
+}
+
+/**
+ * Opens a trace input (a path, a pipe, or `-` for standard input) and detects its format from its
+ * content, keeping it open for `readSpans`. Throws TraceFormatError for empty input, non-trace
+ * content and unknown JSON.
+ */
+export async function openTrace(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES): Promise<OpenedTrace> {
+  const sniffed = await sniffFile(file, wholeBytes);
+  const { opened, layout } = sniffed;
+  const close = (): Promise<void> => opened.content.close();
+  const base = {
+    file,
+    compression: opened.compression,
+    layout,
+    get bytes(): number {
+      return opened.bytes;
+    },
+    sniffed,
+    close,
+  };
+  try {
+    if (layout === 'protobuf-records' || layout === 'protobuf-message') return { ...base, format: 'otlp-proto', family: undefined };
+    if (layout === 'json-lines') {
+      const first = sniffed.firstLine;
+      if (first === undefined) throw await firstLineError(file, opened.content);
+      const family = classifyDocument(first.value);
+      if (family === undefined) throw unknownDocumentError(file, `${first.lineNo}`, first.value);
+      return { ...base, format: formatOf(family, layout, sniffed.moreLines ? 2 : 1), family };
+    }
+    const body = await readDocument(opened.content, wholeBytes);
+    if ('text' in body) {
+      let values: unknown[];
+      try {
+        values = sniffed.processPrefixed === true ? prefixedDocuments(body.text) : parseJsonDocuments(file, body.text);
+      } catch (error) {
+        // A document cut short by a broken compressed stream: the stream is the cause to name.
+        const damage = opened.damage;
+        throw damage === undefined ? error : new TraceFormatError(file, damage.location, damage.expected, damage.got);
+      }
+      if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
+      const family = classifyDocument(values[0]);
+      if (family === undefined) throw unknownDocumentError(file, '', values[0]);
+      return { ...base, format: formatOf(family, layout, values.length), family, document: { values } };
+    }
+    const rest = streamElements(file, body.stream);
+    const first = await rest.next();
+    const family = first.done === true ? undefined : classifyElement(first.value.value);
+    if (first.done === true || family === undefined) {
+      await rest.return(undefined);
+      throw first.done === true
+        ? new TraceFormatError(file, '', 'a document with resourceSpans, batches, data or a top-level array (how large documents are read)', 'none of these')
+        : unknownDocumentError(file, 'element 1', first.value.value);
+    }
+    return { ...base, format: formatOf(family, layout, 1), family, document: { first: first.value, rest } };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 /**
  * Detects a file's format from its content. Lets the CLI route GPU sample files (format
  * `gpu-samples`) to the sidecar reader and trace files to `readSpans`. Throws TraceFormatError
  * for empty files, non-trace content and unknown JSON.
  */
 export async function detectFile(file: string): Promise<DetectedFile> {
-  const sniffed = await sniffFile(file);
-  const { opened, layout } = sniffed;
-  const base = { file, compression: opened.compression, layout, bytes: opened.bytes };
-  try {
-    if (layout === 'protobuf-records' || layout === 'protobuf-message') return { ...base, format: 'otlp-proto' };
-    let doc: unknown;
-    let documents = 1;
-    if (layout === 'json-lines') {
-      // Everything sniffFile peeked is still buffered: at least the whole first line.
-      const head = await opened.content.peek(1);
-      let firstLine: string;
-      if (sniffed.prefixed === true) {
-        const lines = head.toString('utf8').split('\n', 40);
-        firstLine = lines.find((l) => l.indexOf('{') > 0 && l.indexOf('{') <= 200) ?? '';
-        firstLine = firstLine.slice(firstLine.indexOf('{'));
-      } else {
-        const newline = head.indexOf(0x0a);
-        firstLine = head.toString('utf8', 0, newline === -1 ? head.length : newline).replace(/^\uFEFF/, '');
-      }
-      try {
-        doc = JSON.parse(firstLine);
-      } catch {
-        const result = scanJsonValue(firstLine, 0);
-        const column = result.ok ? firstLine.length : result.offset + 1;
-        const truncated = !result.ok && result.got === 'end of file';
-        throw new TraceFormatError(file, `1:${column}`, 'a JSON document on the first line', result.ok ? 'more text' : result.got, truncated ? 'truncated?' : undefined);
-      }
-      documents = sniffed.moreLines ? 2 : 1;
-    } else {
-      const body = await readDocument(opened.content);
-      if ('text' in body) {
-        const values = sniffed.processPrefixed === true ? prefixedDocuments(body.text) : parseJsonDocuments(file, body.text);
-        if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
-        doc = values[0];
-        documents = values.length;
-      } else {
-        const first = await streamElements(file, body.stream).next();
-        const family = first.done === true ? undefined : classifyElement(first.value.value);
-        if (family === undefined) throw unknownDocumentError(file, '', first.done === true ? undefined : first.value.value);
-        return { ...base, format: formatOf(family, layout, 1) };
-      }
-    }
-    const family = classifyDocument(doc);
-    if (family === undefined) throw unknownDocumentError(file, layout === 'json-lines' ? '1' : '', doc);
-    return { ...base, format: formatOf(family, layout, documents) };
-  } finally {
-    await opened.content.close();
-  }
+  const trace = await openTrace(file);
+  await trace.close();
+  return { file, format: trace.format, compression: trace.compression, layout: trace.layout, bytes: trace.bytes };
 }

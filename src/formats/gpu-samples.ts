@@ -2,7 +2,8 @@
  * @module formats/gpu-samples
  * Reads the sidecar's sample file (`latency-doctor sidecar --samples-file FILE`): JSON lines, one
  * GpuSample per line with `schema` = GPU_SAMPLE_SCHEMA; gzip/zstd compressed files are read
- * too. Errors are TraceFormatError with a one-line message naming the file and line. Values
+ * too. A line that is not a sample (a cut-off last line is what a killed sidecar leaves) is
+ * skipped with a counted warning naming file and line (strict: a TraceFormatError). Values
  * outside their physical range (model/gpu-ranges) are dropped, as the sidecar drops them, and
  * reported through `onOutOfRange`: a file written by an older sidecar or edited by hand cannot
  * feed the analyzer 1e308 °C.
@@ -11,6 +12,9 @@ import { checkGpuRanges } from '../model/gpu-ranges.js';
 import type { GpuSample, GpuState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { openFile } from './_bytes.js';
+import { ReadContext } from './_context.js';
+import type { ReadWarning } from './_context.js';
+import type { OpenedTrace } from './detect.js';
 import { isObject } from './_shared.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 
@@ -43,6 +47,10 @@ function whyNotSample(value: unknown): string {
 
 /** Options of readGpuSamples. */
 export interface GpuSampleReadOptions {
+  /** Throw at the first line that is not a sample instead of skipping it. Default false. */
+  readonly strict?: boolean;
+  /** Called once per kind of skipped line, with its count, when the file has been read. Default: none. */
+  readonly onWarning?: (warning: ReadWarning) => void;
   /** Called once per line that had out-of-range values (dropped), with `FILE:LINE` and the `field=value` texts. Default: ignored. */
   readonly onOutOfRange?: (place: string, rejected: readonly string[]) => void;
 }
@@ -59,11 +67,14 @@ export function checkGpuSampleRanges(sample: GpuSample): { readonly sample: GpuS
 }
 
 /**
- * All samples of a sidecar sample file, sorted by time. Blank lines are skipped; a line that is
- * not JSON or not a sample fails the whole read with `FILE:LINE: expected …`.
+ * All samples of a sidecar sample file (a path, or what `openTrace` opened), sorted by time.
+ * Blank lines are skipped; a line that is not JSON or not a sample is skipped and counted as a
+ * warning (`FILE:LINE: expected …`; strict: thrown). A file with no sample at all is an error.
  */
-export async function readGpuSamples(file: string, options: GpuSampleReadOptions = {}): Promise<GpuSample[]> {
-  const opened = await openFile(file);
+export async function readGpuSamples(input: string | OpenedTrace, options: GpuSampleReadOptions = {}): Promise<GpuSample[]> {
+  const opened = typeof input === 'string' ? await openFile(input) : input.sniffed.opened;
+  const file = typeof input === 'string' ? input : input.file;
+  const ctx = new ReadContext(file, options.strict === true);
   const samples: GpuSample[] = [];
   let lineNo = 0;
   let carry = '';
@@ -75,10 +86,12 @@ export async function readGpuSamples(file: string, options: GpuSampleReadOptions
     try {
       value = JSON.parse(text);
     } catch {
-      throw new TraceFormatError(file, String(lineNo), 'one JSON GPU sample per line', describeText(text));
+      ctx.skip(String(lineNo), 'one JSON GPU sample per line', describeText(text), 'line');
+      return;
     }
     if (!isGpuSampleRecord(value)) {
-      throw new TraceFormatError(file, String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value));
+      ctx.skip(String(lineNo), `a GPU sample (schema "${GPU_SAMPLE_SCHEMA}", timeMs, gpus[])`, whyNotSample(value), 'line');
+      return;
     }
     const checked = checkGpuSampleRanges(value);
     if (checked.rejected.length > 0) options.onOutOfRange?.(`${file}:${lineNo}`, checked.rejected);
@@ -94,10 +107,16 @@ export async function readGpuSamples(file: string, options: GpuSampleReadOptions
     }
     carry += decoder.decode();
     if (carry !== '') take(carry);
+    const damage = opened.damage;
+    if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
   } finally {
     await opened.content.close();
   }
-  if (samples.length === 0) throw new TraceFormatError(file, '', 'at least one GPU sample line', 'an empty file');
+  if (samples.length === 0) {
+    const first = ctx.warnings()[0];
+    throw new TraceFormatError(file, first?.location ?? '', 'at least one GPU sample line', first === undefined ? 'an empty file' : `no readable sample (${first.message})`);
+  }
+  if (options.onWarning) for (const warning of ctx.warnings()) options.onWarning(warning);
   // The sidecar writes in time order; a file concatenated from several runs may not be.
   return samples.sort((a, b) => a.timeMs - b.timeMs);
 }

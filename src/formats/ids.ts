@@ -9,6 +9,7 @@
  * base64 (22 / 11 chars) can be all-hex and look like a short hex id. Any char outside
  * [0-9a-fA-F] proves base64 and switches the file's decoder to base64 for those ambiguous
  * lengths; until then they are read as short hex (Jaeger drops leading zeros), the common case.
+ * Anything else is an opaque id, kept as written (see `opaque`).
  */
 
 const LOWER_HEX = /^[0-9a-f]+$/;
@@ -22,15 +23,20 @@ export interface IdLeniencies {
   padded: number;
   uppercase: number;
   prefixed: number;
+  /** Ids kept as opaque strings (neither hex nor base64). */
+  opaque: number;
 }
+
+/** Opaque ids longer than this are not ids (a whole document pasted into the field). */
+const MAX_OPAQUE_ID = 256;
 
 /** Per-file id decoder; keeps the file's hex/base64 decision and counts what it had to fix. */
 export class IdDecoder {
   /** True once an id in this file proved to be base64. */
   base64 = false;
-  readonly counts: IdLeniencies = { base64: 0, padded: 0, uppercase: 0, prefixed: 0 };
+  readonly counts: IdLeniencies = { base64: 0, padded: 0, uppercase: 0, prefixed: 0, opaque: 0 };
 
-  /** A 16-byte trace id as 32 lowercase hex chars, or undefined when absent, empty, all zero or invalid. */
+  /** A 16-byte trace id as 32 lowercase hex chars (an opaque string kept as is), or undefined when absent, empty or all zero. */
   traceId(raw: unknown): string | undefined {
     if (typeof raw === 'string' && raw.length === 32 && LOWER_HEX.test(raw)) {
       return raw.charCodeAt(0) === 0x30 && ZEROS.test(raw) ? undefined : raw;
@@ -38,7 +44,7 @@ export class IdDecoder {
     return this.slow(raw, 16);
   }
 
-  /** An 8-byte span id as 16 lowercase hex chars, or undefined when absent, empty, all zero or invalid. */
+  /** An 8-byte span id as 16 lowercase hex chars (an opaque string kept as is), or undefined when absent, empty or all zero. */
   spanId(raw: unknown): string | undefined {
     if (typeof raw === 'string' && raw.length === 16 && LOWER_HEX.test(raw)) {
       return raw.charCodeAt(0) === 0x30 && ZEROS.test(raw) ? undefined : raw;
@@ -57,7 +63,7 @@ export class IdDecoder {
     const hexChars = bytes * 2;
     let hex: string | undefined;
     if (ANY_HEX.test(text) && !(this.base64 && isBase64Length(text.length, bytes))) {
-      if (text.length > hexChars) return undefined;
+      if (text.length > hexChars) return this.opaque(raw);
       if (!LOWER_HEX.test(text)) {
         this.counts.uppercase++;
         text = text.toLowerCase();
@@ -70,14 +76,25 @@ export class IdDecoder {
     } else if (BASE64.test(text)) {
       const decoded = Buffer.from(text, 'base64');
       // Zipkin-style 64-bit trace ids may also arrive base64-encoded; pad like short hex.
-      if (decoded.length !== bytes && !(bytes === 16 && decoded.length === 8)) return undefined;
+      if (decoded.length !== bytes && !(bytes === 16 && decoded.length === 8)) return this.opaque(raw);
       this.base64 = true;
       this.counts.base64++;
       hex = decoded.toString('hex').padStart(hexChars, '0');
     } else {
-      return undefined;
+      return this.opaque(raw);
     }
     return ZEROS.test(hex) ? undefined : hex;
+  }
+
+  /**
+   * An id that is neither hex nor base64 of the right size (`"trace-123"`, `"span-1"`, seen in
+   * real Jaeger exports) is kept as it is: ids only group spans into traces and link parents, so
+   * any string that names the same thing every time works. Longer than any real id: refused.
+   */
+  private opaque(raw: string): string | undefined {
+    if (raw.length > MAX_OPAQUE_ID) return undefined;
+    this.counts.opaque++;
+    return raw;
   }
 }
 

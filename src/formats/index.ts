@@ -6,9 +6,10 @@
 
 export { readSpans, readAllSpans } from './read.js';
 export type { ReadOptions, ReadStats, ReadWarning } from './read.js';
-export { detectFile, classifyDocument, MAX_DOCUMENT_BYTES } from './detect.js';
-export type { DetectedFile, JsonFamily, Layout } from './detect.js';
+export { detectFile, openTrace, classifyDocument, MAX_DOCUMENT_BYTES } from './detect.js';
+export type { DetectedFile, JsonFamily, Layout, OpenedTrace } from './detect.js';
 export type { Compression } from './_bytes.js';
+export { STDIN } from './_bytes.js';
 export { TraceFormatError } from './errors.js';
 export { IdDecoder } from './ids.js';
 export { anyValue, otlpAttributes, jaegerTagValue, zipkinTagValue, int64Value } from './attributes.js';

@@ -12,7 +12,7 @@
 import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
-import { at, isObject, kindFromName } from './_shared.js';
+import { at, inTimeRange, isObject, kindFromName } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { otlpAttributes, otlpStringAttribute } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
@@ -128,13 +128,13 @@ export function parseNanos(raw: unknown): bigint | undefined {
     if (raw.length === 0) return undefined;
     try {
       const value = BigInt(raw);
-      return value > 0n ? value : undefined;
+      return value > 0n ? inTimeRange(value) : undefined;
     } catch {
       return undefined;
     }
   }
   // Exact only below 2^53 ns; today's epoch nanoseconds lose up to ~256 ns as doubles.
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) return BigInt(Math.round(raw));
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) return inTimeRange(BigInt(Math.round(raw)));
   return undefined;
 }
 

@@ -16,6 +16,7 @@ import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { MAX_DOCUMENT_BYTES } from './detect.js';
 import { TraceFormatError } from './errors.js';
 import type { SpanDraft } from './_shared.js';
+import { MAX_VALUE_DEPTH, TOO_DEEP } from './attributes.js';
 
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const WIRE_VARINT = 0;
@@ -116,8 +117,13 @@ function hexOf(buf: Buffer, start: number, end: number, bytes: number): string |
 
 type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
 
-function anyValue(w: Wire, end: number, plain: boolean): Plain | undefined {
+function anyValue(w: Wire, end: number, plain: boolean, depth: number): Plain | undefined {
   let value: Plain | undefined;
+  // Each level costs two bytes, so a 1 MB message could nest 500 000 deep: cut, never recurse that far.
+  if (depth > MAX_VALUE_DEPTH) {
+    w.pos = end;
+    return TOO_DEEP;
+  }
   while (w.pos < end) {
     const tag = w.varint();
     const field = Math.floor(tag / 8);
@@ -143,14 +149,14 @@ function anyValue(w: Wire, end: number, plain: boolean): Plain | undefined {
         if (t >>> 3 === 1 && (t & 7) === WIRE_LEN) {
           const vs = inner.len();
           const vw = new Wire(w.buf, vs, inner.pos);
-          values.push(anyValue(vw, inner.pos, true) ?? null);
+          values.push(anyValue(vw, inner.pos, true, depth + 1) ?? null);
         } else inner.skip(t & 7);
       }
       value = plain ? values : JSON.stringify(values);
     } else if (field === 6 && type === WIRE_LEN) {
       const s = w.len();
       const map: { [key: string]: Plain } = {};
-      keyValues(new Wire(w.buf, s, w.pos), (key, v) => (map[key] = v), true);
+      keyValues(new Wire(w.buf, s, w.pos), (key, v) => (map[key] = v), true, depth + 1);
       value = plain ? map : JSON.stringify(map);
     } else if (field === 7 && type === WIRE_LEN) {
       const s = w.len();
@@ -163,17 +169,17 @@ function anyValue(w: Wire, end: number, plain: boolean): Plain | undefined {
 }
 
 /** Reads repeated KeyValue entries from a KeyValueList-shaped body (field 1). */
-function keyValues(w: Wire, set: (key: string, value: Plain) => void, plain: boolean): void {
+function keyValues(w: Wire, set: (key: string, value: Plain) => void, plain: boolean, depth: number): void {
   while (w.pos < w.end) {
     const tag = w.varint();
     if (tag === ((1 << 3) | WIRE_LEN)) {
       const s = w.len();
-      keyValue(new Wire(w.buf, s, w.pos), set, plain);
+      keyValue(new Wire(w.buf, s, w.pos), set, plain, depth);
     } else w.skip(tag & 7);
   }
 }
 
-function keyValue(w: Wire, set: (key: string, value: Plain) => void, plain: boolean): void {
+function keyValue(w: Wire, set: (key: string, value: Plain) => void, plain: boolean, depth: number): void {
   let key: string | undefined;
   let value: Plain | undefined;
   while (w.pos < w.end) {
@@ -184,7 +190,7 @@ function keyValue(w: Wire, set: (key: string, value: Plain) => void, plain: bool
     } else if (tag === ((2 << 3) | WIRE_LEN)) {
       const s = w.len();
       const vw = new Wire(w.buf, s, w.pos);
-      value = anyValue(vw, w.pos, plain);
+      value = anyValue(vw, w.pos, plain, depth);
     } else w.skip(tag & 7);
   }
   if (key !== undefined && value !== undefined && value !== null) set(key, value);
@@ -214,7 +220,7 @@ function decodeResourceSpans(buf: Buffer, start: number, end: number, ctx: ReadC
       // Resource { repeated KeyValue attributes = 1 }
       keyValues(new Wire(buf, s, w.pos), (key, value) => {
         if (key === 'service.name') service = String(value);
-      }, false);
+      }, false, 0);
     } else if ((field === 2 || field === 1000) && (tag & 7) === WIRE_LEN) {
       const s = w.len();
       if (field === 1000) ctx.note('legacy instrumentationLibrarySpans (resources)');
@@ -261,7 +267,7 @@ function decodeSpan(buf: Buffer, start: number, end: number, service: string, ct
       else if (field === 2) spanId = hexOf(buf, s, e, 8);
       else if (field === 4) parentSpanId = hexOf(buf, s, e, 8);
       else if (field === 5) name = buf.toString('utf8', s, e);
-      else if (field === 9) keyValue(new Wire(buf, s, e), (key, value) => (attributes[key] = value as AttributeValue), false);
+      else if (field === 9) keyValue(new Wire(buf, s, e), (key, value) => (attributes[key] = value as AttributeValue), false, 0);
       else if (field === 13) {
         const lw = new Wire(buf, s, e);
         let lt: string | undefined;

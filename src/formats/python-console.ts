@@ -66,7 +66,8 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
     }
   }
   const resource = raw['resource'];
-  const resourceAttributes = isObject(resource) && isObject(resource['attributes']) ? resource['attributes'] : {};
+  // Python's SDK nests them under `attributes`; Ray Serve's console output writes the resource flat.
+  const resourceAttributes = !isObject(resource) ? {} : isObject(resource['attributes']) ? resource['attributes'] : resource;
   const service = resourceAttributes['service.name'];
   const status = raw['status'];
   const links: { traceId: string; spanId: string }[] = [];

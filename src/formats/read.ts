@@ -12,20 +12,10 @@ import type { SpanRecord, TraceFormat } from '../model/span.js';
 import { ReadContext } from './_context.js';
 import type { ReadWarning } from './_context.js';
 import { scanJsonValue } from './_json-scan.js';
-import {
-  classifyDocument,
-  classifyElement,
-  formatOf,
-  MAX_LINE_BYTES,
-  parseJsonDocuments,
-  readDocument,
-  sniffFile,
-  unknownDocumentError,
-} from './detect.js';
-import { streamElements } from './_json-stream.js';
+import { classifyDocument, classifyElement, formatOf, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
+import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
-import { prefixedDocuments } from './_process-prefix.js';
-import type { JsonFamily, Sniffed } from './detect.js';
+import type { JsonFamily, OpenedTrace, Sniffed } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readOtlpLineFast } from './_otlp-fast.js';
@@ -248,6 +238,7 @@ async function* readJsonLines(
   let firstLineError: TraceFormatError | undefined;
   let firstSyntaxError: TraceFormatError | undefined;
   const prefixed = sniffed.prefixed === true;
+  const handed = sniffed.firstLine;
   const lineCount = { value: 0 };
   for await (const lines of splitLines(file, sniffed.opened.content.chunks(), lineCount)) {
     while (lines.nextBytes()) {
@@ -279,7 +270,8 @@ async function* readJsonLines(
       }
       let doc: unknown;
       try {
-        doc = JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
+        // The line detection parsed is not parsed again.
+        doc = lineNo === handed?.lineNo ? handed.value : JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
       } catch {
         const bad = badLine(line);
         // The only line of a file ends where the file ends.
@@ -316,16 +308,9 @@ async function* readJsonLines(
   if (result.documents === 1 && firstLineError !== undefined) throw firstLineError;
 }
 
-/** A JSON document (or concatenated documents) small enough to parse whole. */
-function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed = false): Generator<SpanRecord[]> {
-  let values: unknown[];
-  if (processPrefixed) {
-    ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
-    values = prefixedDocuments(text);
-    if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
-  } else {
-    values = parseJsonDocuments(file, text);
-  }
+/** A JSON document (or concatenated documents) small enough to parse whole, as detection parsed it. */
+function* readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): Generator<SpanRecord[]> {
+  if (processPrefixed) ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
   const convert = converterFor(file, result.family, '');
@@ -337,12 +322,23 @@ function* readWholeDocument(file: string, text: string, ctx: ReadContext, batchS
 }
 
 /** A JSON document too large to parse whole, streamed element by element. */
-async function* readLargeDocument(file: string, stream: AsyncIterable<Buffer>, ctx: ReadContext, batchSize: number, result: LayoutResult): AsyncGenerator<SpanRecord[]> {
+async function* readLargeDocument(
+  file: string,
+  first: StreamedElement,
+  rest: AsyncIterable<StreamedElement>,
+  ctx: ReadContext,
+  batchSize: number,
+  result: LayoutResult,
+): AsyncGenerator<SpanRecord[]> {
   ctx.note('large document streamed element by element (files)');
   result.documents = 1;
   let out: SpanRecord[] = [];
   const tritonRecords: unknown[] = [];
-  for await (const { index, value } of streamElements(file, stream)) {
+  async function* elements(): AsyncGenerator<StreamedElement> {
+    yield first;
+    yield* rest;
+  }
+  for await (const { index, value } of elements()) {
     if (result.family === undefined) {
       result.family = classifyElement(value);
       if (result.family === undefined) throw unknownDocumentError(file, 'element 1', value);
@@ -367,35 +363,42 @@ async function* readLargeDocument(file: string, stream: AsyncIterable<Buffer>, c
 }
 
 /**
- * Reads one trace file, yielding normalized spans in batches; the generator's return value is
- * the file's ReadStats. Throws TraceFormatError for files that are not a readable trace export.
+ * Reads one trace input (a path, a pipe, `-` for standard input, or what `openTrace` opened),
+ * yielding normalized spans in batches; the generator's return value is the file's ReadStats.
+ * Throws TraceFormatError for input that is not a readable trace export.
  */
-export async function* readSpans(file: string, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], ReadStats> {
+export async function* readSpans(input: string | OpenedTrace, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], ReadStats> {
+  const trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes) : input;
+  const { file, sniffed, layout } = trace;
+  const { opened } = sniffed;
   const ctx = new ReadContext(file, options.strict === true);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
-  const sniffed = await sniffFile(file, options.wholeDocumentBytes);
-  const { opened, layout } = sniffed;
   const result: LayoutResult = { family: undefined, documents: 0 };
   const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
   let spans = 0;
   try {
     let batches: AsyncIterable<SpanRecord[]> | Iterable<SpanRecord[]>;
+    const document = trace.document;
     if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
       const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
       batches = readJsonLines(file, sniffed, ctx, batchSize, result, fastLines);
+    } else if (document === undefined) {
+      throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
-      const body = await readDocument(opened.content, options.wholeDocumentBytes);
-      batches = 'text' in body ? readWholeDocument(file, body.text, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, body.stream, ctx, batchSize, result);
+      batches = 'values' in document ? readWholeDocument(file, document.values, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
     }
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');
       spans += batch.length;
       yield batch;
     }
+    // A compressed stream cut short (a killed writer): what came out was read, like a cut-off line.
+    const damage = opened.damage;
+    if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
   } finally {
-    await opened.content.close();
+    await trace.close();
   }
   const format: TraceFormat = layout === 'protobuf-records' || layout === 'protobuf-message' ? 'otlp-proto' : formatOf(result.family ?? 'otlp', layout, result.documents);
   const warnings = ctx.warnings();

@@ -16,7 +16,7 @@
 import type { AttributeValue, SpanEvent, SpanRecord } from '../model/span.js';
 import { SOURCE_ATTR } from '../semconv.js';
 import type { ReadContext } from './_context.js';
-import { at, isObject } from './_shared.js';
+import { at, inTimeRange, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
 /** Attribute marking spans made by this reader (read by the Triton convention to name the layout). */
@@ -40,8 +40,8 @@ interface TritonRequest {
 }
 
 function nsOf(raw: unknown): bigint | undefined {
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return BigInt(Math.round(raw));
-  if (typeof raw === 'string' && /^\d+$/.test(raw)) return BigInt(raw);
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
+  if (typeof raw === 'string' && /^\d+$/.test(raw)) return inTimeRange(BigInt(raw));
   return undefined;
 }
 

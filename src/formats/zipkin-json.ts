@@ -15,7 +15,7 @@ import type { ReadContext } from './_context.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import { at, isObject, kindFromName, microsToNs } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
-import { zipkinTagValue } from './attributes.js';
+import { plainAttributeValue, zipkinTagValue } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
 function isZipkinSpan(value: unknown): boolean {
@@ -91,7 +91,8 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
         if (typeof value === 'string' && value !== 'true' && value !== 'false' && value !== '') attributes['error.message'] = value;
         continue;
       }
-      attributes[key] = typeof value === 'string' ? zipkinTagValue(value) : typeof value === 'number' || typeof value === 'boolean' ? value : String(value);
+      // Tags are strings on the wire; anything else is kept as its JSON text (null as "null").
+      attributes[key] = typeof value === 'string' ? zipkinTagValue(value) : value === null ? 'null' : (plainAttributeValue(value) ?? 'undefined');
     }
   }
   const remote = raw['remoteEndpoint'];

@@ -23,6 +23,10 @@ export interface AssemblyStats {
   invalidSpans: number;
   /** Spans whose parent is not in the input. */
   orphanSpans: number;
+  /** Traces whose spans form more than one connected piece (a missing parent splits a trace). */
+  fragmentedTraces: number;
+  /** Pieces of the fragmented traces, all together. */
+  fragmentPieces: number;
   /** Phase spans with no request span above them. */
   unattachedPhaseSpans: number;
   traces: number;
@@ -38,6 +42,8 @@ export interface OperationTime {
   readonly operation: string;
   /** Number of spans. */
   readonly spans: number;
+  /** Spans of this operation marked as errors. */
+  readonly errors: number;
   /** Sum of span durations, ms. */
   readonly totalMs: number;
   /** Sum of self time, ms. */
@@ -48,12 +54,21 @@ export interface OperationTime {
   readonly criticalPathShare: number;
 }
 
+/** The operation credited with critical-path time after a span ended and before its child took over (asynchronous work). */
+export const ASYNC_GAP = '(async gap)';
+
 /** The generic report: top operations by self time and by critical-path time. */
 export interface GenericReport {
   readonly traces: number;
   readonly spans: number;
-  /** Sum over traces of their root spans' durations, ms. */
+  /** Sum over the pieces of every trace of the time from the root's start to where its work ends, ms. */
   readonly rootMs: number;
+  /** Connected pieces (roots) over all traces: more than `traces` when parents are missing from the input. */
+  readonly pieces: number;
+  /** Traces made of more than one piece. */
+  readonly fragmentedTraces: number;
+  /** Traces where work outlives its parent span (queues, fire-and-forget, producer → consumer). */
+  readonly asyncTraces: number;
   readonly bySelfTime: readonly OperationTime[];
   readonly byCriticalPath: readonly OperationTime[];
 }
@@ -114,10 +129,14 @@ export type WarningCode =
   | 'late-span'
   | 'unattached-phase-span'
   | 'clock-skew'
+  /** Spans whose parent is not in the input: their traces are measured piece by piece. */
+  | 'orphan-span'
   | 'model-not-found'
   | 'gpu-samples-outside-window'
   /** Prometheus input: a counter reset, a replica gone stale, bucket layouts that differ, partial data, an engine warning. */
-  | 'metrics-quality';
+  | 'metrics-quality'
+  /** `--slo` given but no inference request to check it on. */
+  | 'slo-not-checked';
 
 /** A problem worth telling the user, counted. */
 export interface AnalysisWarning {

@@ -16,12 +16,12 @@ export function renderDiffText(diff: AnalysisDiff): string {
     if (m.verdict.resolved.length > 0) out.push(`  gone: ${m.verdict.resolved.join(', ')}`);
     out.push(`  e2e: ${shiftText(m.e2e)}`);
     if (m.e2e.note !== undefined) out.push(`  e2e: ${m.e2e.note}`);
-    out.push('', `  ${'quantity'.padEnd(12)}${'q'.padEnd(4)}${'before'.padStart(8)}${'after'.padStart(9)}${'Δ ms'.padStart(9)}${'Δ %'.padStart(8)}  ${`${level} CI of Δ ms`.padEnd(18)} sig.`);
+    out.push('', `  ${'quantity'.padEnd(12)}${'q'.padEnd(4)}${'before'.padStart(8)}${'after'.padStart(9)}${'Δ ms'.padStart(9)}${'Δ %'.padStart(9)}  ${`${level} CI of Δ ms`.padEnd(17)} sig.`);
     let last = '';
     for (const r of diffRows(m)) {
       const name = r.quantity === last ? '' : r.quantity;
       last = r.quantity;
-      out.push(`  ${name.padEnd(12)}${r.quantile.padEnd(4)}${r.before.padStart(8)} →${r.after.padStart(7)}${r.changeMs.padStart(9)}${r.changePct.padStart(8)}  ${r.interval.padEnd(18)} ${r.significance}`.trimEnd());
+      out.push(`  ${name.padEnd(12)}${r.quantile.padEnd(4)}${r.before.padStart(8)} →${r.after.padStart(7)}${r.changeMs.padStart(9)}${r.changePct.padStart(9)}  ${r.interval.padEnd(17)} ${r.significance}`.trimEnd());
     }
     for (const { phase, change } of m.phases) if (change.shiftSignificant) out.push(`  ${phase}: ${shiftText(change)}`);
     for (const note of phaseNotes(m)) out.push(`  ${note}`);

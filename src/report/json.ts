@@ -118,9 +118,11 @@ export interface JsonWindow {
 
 /** One operation of the generic report. */
 export interface JsonOperation {
-  service: string;
+  /** null when the spans name no service. */
+  service: string | null;
   operation: string;
   spans: number;
+  errors: number;
   total_ms: number;
   self_ms: number;
   critical_path_ms: number;
@@ -147,8 +149,17 @@ export interface JsonReport {
   models: JsonModel[];
   /** The diagnosis of the model with the most requests (every model's is under `models[]`). */
   diagnosis: JsonDiagnosis | null;
-  generic: { traces: number; spans: number; root_ms: number; by_critical_path: JsonOperation[]; by_self_time: JsonOperation[] } | null;
-  assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; unattached_phase_spans: number; clock_skew_requests: number };
+  generic: {
+    traces: number;
+    spans: number;
+    root_ms: number;
+    pieces: number;
+    fragmented_traces: number;
+    async_traces: number;
+    by_critical_path: JsonOperation[];
+    by_self_time: JsonOperation[];
+  } | null;
+  assembly: { traces: number; request_traces: number; duplicate_spans: number; late_spans: number; invalid_spans: number; orphan_spans: number; fragmented_traces: number; unattached_phase_spans: number; clock_skew_requests: number };
   warnings: { code: string; file: string | null; location: string | null; message: string; count: number }[];
   /** e2e latency next to each GPU's state per time window; empty without GPU samples. */
   timeline: JsonTimelineWindow[];
@@ -181,6 +192,9 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
           traces: result.generic.traces,
           spans: result.generic.spans,
           root_ms: round(result.generic.rootMs),
+          pieces: result.generic.pieces,
+          fragmented_traces: result.generic.fragmentedTraces,
+          async_traces: result.generic.asyncTraces,
           by_critical_path: result.generic.byCriticalPath.map(operation),
           by_self_time: result.generic.bySelfTime.map(operation),
         }
@@ -192,6 +206,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
       late_spans: result.assembly.lateSpans,
       invalid_spans: result.assembly.invalidSpans,
       orphan_spans: result.assembly.orphanSpans,
+      fragmented_traces: result.assembly.fragmentedTraces,
       unattached_phase_spans: result.assembly.unattachedPhaseSpans,
       clock_skew_requests: result.assembly.clockSkewRequests,
     },
@@ -282,9 +297,10 @@ function window(startNs: bigint, endNs: bigint, clock: 'epoch' | 'monotonic'): J
 
 function operation(o: OperationTime): JsonOperation {
   return {
-    service: o.service,
+    service: o.service === '' ? null : o.service,
     operation: o.operation,
     spans: o.spans,
+    errors: o.errors,
     total_ms: round(o.totalMs),
     self_ms: round(o.selfMs),
     critical_path_ms: round(o.criticalPathMs),

@@ -81,8 +81,10 @@ function modelSection(s: ModelSummary): string[] {
 }
 
 function operations(ops: readonly OperationTime[]): string[] {
-  const lines = ['| Service | Operation | Spans | Critical path ms | Share | Self ms |', '|---|---|---:|---:|---:|---:|'];
-  for (const o of ops) lines.push(`| ${escape(o.service)} | ${escape(o.operation)} | ${formatCount(o.spans)} | ${formatMs(o.criticalPathMs)} | ${formatShare(o.criticalPathShare)} | ${formatMs(o.selfMs)} |`);
+  const lines = ['| Service | Operation | Spans | Errors | Critical path ms | Share | Self ms |', '|---|---|---:|---:|---:|---:|---:|'];
+  for (const o of ops) {
+    lines.push(`| ${o.service === '' ? '(unknown)' : escape(o.service)} | ${escape(o.operation)} | ${formatCount(o.spans)} | ${formatCount(o.errors)} | ${formatMs(o.criticalPathMs)} | ${formatShare(o.criticalPathShare)} | ${formatMs(o.selfMs)} |`);
+  }
   return lines;
 }
 

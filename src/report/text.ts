@@ -7,10 +7,11 @@
  */
 import pc from 'picocolors';
 import type { AnalysisResult, GenericReport, OperationTime } from '../model/analysis.js';
+import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, truncate } from './_format.js';
+import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -129,24 +130,33 @@ function numbers(p: Percentiles): string {
 }
 
 function genericSection(g: GenericReport, c: Colors): string[] {
-  const lines = [
-    c.yellow('No request spans follow the span convention (docs/conventions.md).'),
-    `Where the time goes by operation instead, over ${formatCount(g.traces)} traces:`,
+  const lines = [c.yellow('No request spans follow the span convention (docs/conventions.md).'), `Where the time goes by operation instead, over ${formatCount(g.traces)} trace${g.traces === 1 ? '' : 's'}:`];
+  if (g.fragmentedTraces > 0) {
+    lines.push(c.yellow(`  ${formatCount(g.fragmentedTraces)} of them in ${formatCount(g.pieces - (g.traces - g.fragmentedTraces))} disconnected pieces (parents missing from`), c.yellow('  the input): each piece is measured on its own.'));
+  }
+  if (g.asyncTraces > 0) {
+    lines.push(`  ${formatCount(g.asyncTraces)} asynchronous (work outlives its parent span): the critical path`, `  follows it to its end; "${ASYNC_GAP}": a span ended, its child not yet begun.`);
+  }
+  lines.push(
     '',
     c.bold('On the critical path'),
     ...operationTable(g.byCriticalPath, (o) => o.criticalPathMs, (o) => formatShare(o.criticalPathShare), 'crit. ms', 'of all', c),
     '',
     c.bold('Most self time'),
     ...operationTable(g.bySelfTime, (o) => o.selfMs, (o) => formatShare(o.totalMs > 0 ? o.selfMs / o.totalMs : 0), 'self ms', 'of span', c),
-  ];
+  );
   return lines;
 }
 
+const OPERATION_WIDTH = 39;
+
 function operationTable(ops: readonly OperationTime[], value: (o: OperationTime) => number, share: (o: OperationTime) => string, label: string, shareLabel: string, c: Colors): string[] {
-  const lines = [c.dim(`  ${'service / operation'.padEnd(46)}${'spans'.padStart(8)}${label.padStart(12)}${shareLabel.padStart(8)}`)];
+  const lines = [c.dim(`  ${'service / operation'.padEnd(OPERATION_WIDTH + 1)}${'spans'.padStart(8)}${'errors'.padStart(7)}${label.padStart(12)}${shareLabel.padStart(8)}`)];
   for (const o of ops) {
-    const name = truncate(`${o.service === '' ? '?' : o.service} / ${o.operation}`, 45).padEnd(46);
-    lines.push(`  ${name}${formatCount(o.spans).padStart(8)}${formatMs(value(o)).padStart(12)}${share(o).padStart(8)}`);
+    // Cut in the middle: names that differ only at the end (routes, ids) stay told apart.
+    const name = fit(`${o.service === '' ? '(unknown)' : o.service} / ${o.operation}`, OPERATION_WIDTH).padEnd(OPERATION_WIDTH + 1);
+    const errors = o.errors > 0 ? c.red(formatCount(o.errors).padStart(7)) : '-'.padStart(7);
+    lines.push(`  ${name}${formatCount(o.spans).padStart(8)}${errors}${formatMs(value(o)).padStart(12)}${share(o).padStart(8)}`);
   }
   return lines;
 }

@@ -42,28 +42,66 @@ describe('generic report (traces outside the convention)', () => {
     expect(cp('first')).toBeCloseTo(30, 9);
     expect(cp('second')).toBeCloseTo(50 - 20, 9);
     expect(cp('inner')).toBeCloseTo(20, 9);
-    expect(cp('parallel')).toBe(0);
+    // Off the path: no zero-length row on the critical-path list.
+    expect(r.byCriticalPath.map((o) => o.operation)).not.toContain('parallel');
     const total = r.byCriticalPath.reduce((sum, o) => sum + o.criticalPathMs, 0);
     expect(total).toBeCloseTo(100, 9);
     expect(r.byCriticalPath[0]!.operation).toBe('first');
   });
 
-  it('clips a child that outlives its parent to the parent on the critical path', async () => {
+  it('follows a child that outlives its parent to its end (asynchronous work) instead of clipping it', async () => {
     const t = traceId(3);
     const root = span({ trace: t, start: 0, end: 50, name: 'root' });
     const late = span({ trace: t, parent: root.spanId, start: 20, end: 80, name: 'async' });
     const r = await report([root, late]);
-    expect(byOp(r.byCriticalPath, 'async').criticalPathMs).toBeCloseTo(30, 9);
+    expect(byOp(r.byCriticalPath, 'async').criticalPathMs).toBeCloseTo(60, 9);
     expect(byOp(r.byCriticalPath, 'root').criticalPathMs).toBeCloseTo(20, 9);
+    expect(r.rootMs).toBeCloseTo(80, 9);
+    expect(r.asyncTraces).toBe(1);
   });
 
-  it('keeps a consumer under a producer off the critical path', async () => {
+  it('a 26 µs root whose queue consumer runs 650 ms later: never 100% for the root (issue 10, Kafka shape)', async () => {
     const t = traceId(4);
-    const root = span({ trace: t, start: 0, end: 50, name: 'publish', kind: 'producer' });
-    const consumer = span({ trace: t, parent: root.spanId, start: 10, end: 40, name: 'consume', kind: 'consumer' });
-    const r = await report([root, consumer]);
-    expect(byOp(r.byCriticalPath, 'publish').criticalPathMs).toBeCloseTo(50, 9);
-    expect(byOp(r.byCriticalPath, 'consume').criticalPathMs).toBe(0);
+    const root = span({ trace: t, start: 0, end: 0.026, name: 'send', kind: 'producer', service: 'api' });
+    const consumer = span({ trace: t, parent: root.spanId, start: 5, end: 650, name: 'consume', kind: 'consumer', service: 'worker' });
+    const db = span({ trace: t, parent: consumer.spanId, start: 100, end: 600, name: 'db', service: 'worker' });
+    const r = await report([root, consumer, db]);
+    const cp = (op: string): number => byOp(r.byCriticalPath, op).criticalPathMs;
+    expect(cp('send')).toBeCloseTo(0.026, 9);
+    expect(cp('db')).toBeCloseTo(500, 9);
+    expect(cp('consume')).toBeCloseTo(645 - 500, 9);
+    // In the queue: the producer had ended, the consumer not yet begun.
+    expect(cp('(async gap)')).toBeCloseTo(5 - 0.026, 9);
+    expect(r.rootMs).toBeCloseTo(650, 9);
+    expect(r.byCriticalPath[0]!.operation).toBe('db');
+    expect(byOp(r.byCriticalPath, 'send').criticalPathShare).toBeLessThan(0.001);
+    const total = r.byCriticalPath.reduce((sum, o) => sum + o.criticalPathMs, 0);
+    expect(total).toBeCloseTo(650, 9);
+  });
+
+  it('counts the disconnected pieces of a trace whose parents are missing, each piece measured on its own', async () => {
+    const t = traceId(5);
+    const spans: SpanRecord[] = [];
+    for (let i = 0; i < 23; i++) spans.push(span({ trace: t, parent: `missing${String(i).padStart(9, '0')}`, start: i * 10, end: i * 10 + 4, name: `piece-${i}` }));
+    const { generic, stats } = await assembleRequests([spans]);
+    const r = generic.report(50);
+    expect(r.traces).toBe(1);
+    expect(r.pieces).toBe(23);
+    expect(r.fragmentedTraces).toBe(1);
+    expect(stats.orphanSpans).toBe(23);
+    expect(stats).toMatchObject({ fragmentedTraces: 1, fragmentPieces: 23 });
+    // Each piece is its own root: 4 ms of path each, shares of the pieces' total.
+    expect(r.rootMs).toBeCloseTo(23 * 4, 9);
+    for (const o of r.byCriticalPath) expect(o.criticalPathShare).toBeCloseTo(1 / 23, 9);
+  });
+
+  it('counts error spans per operation', async () => {
+    const t = traceId(6);
+    const root = span({ trace: t, start: 0, end: 10, name: 'GET /' });
+    const spans = [root, ...[1, 2, 3].map((i) => span({ trace: t, parent: root.spanId, start: i, end: i + 1, name: 'db', error: i !== 2 }))];
+    const r = await report(spans);
+    expect(byOp(r.bySelfTime, 'db').errors).toBe(2);
+    expect(byOp(r.bySelfTime, 'GET /').errors).toBe(0);
   });
 
   it('aggregates across traces and ranks by time', async () => {

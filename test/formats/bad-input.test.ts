@@ -77,7 +77,7 @@ describe('files that are not readable trace exports', () => {
   it('a truncated single-line (minified) document', async () => {
     const text = JSON.stringify(JSON.parse(readFileSync(fixture('zipkin-json/zipkin-lens-skew.json'), 'utf8')));
     const error = await failure(tmp.write('minified.json', text.slice(0, 300)));
-    expect(error.message).toMatch(/minified\.json:1:\d+: expected a JSON document, got end of file \(truncated\?\)$/);
+    expect(error.message).toMatch(/minified\.json:1:\d+: expected a JSON document on the first line, got end of file \(truncated\?\)$/);
     await expect(detectFile(tmp.dir + '/minified.json')).rejects.toThrow(/minified\.json:1:\d+: expected a JSON document on the first line, got end of file \(truncated\?\)$/);
   });
 

@@ -15,8 +15,11 @@ describe('IdDecoder', () => {
     ['1e223ff1f80f1c69', '00000000000000001e223ff1f80f1c69'],
     ['', undefined],
     ['00000000000000000000000000000000', undefined],
-    ['not an id!', undefined],
-    ['6f781c83394ed2f33120370a11fced47ff', undefined],
+    // Opaque ids (neither hex nor base64 of the size) are kept as written: they only group spans.
+    ['not an id!', 'not an id!'],
+    ['trace-123', 'trace-123'],
+    ['6f781c83394ed2f33120370a11fced47ff', '6f781c83394ed2f33120370a11fced47ff'],
+    ['x'.repeat(257), undefined],
   ])('trace id %j → %j', (raw, want) => {
     expect(new IdDecoder().traceId(raw)).toBe(want);
   });
@@ -25,6 +28,7 @@ describe('IdDecoder', () => {
     ['CavlL68dgNU=', '09abe52faf1d80d5'],
     ['9abe52faf1d80d5', '009abe52faf1d80d5'.slice(1)],
     ['0x623321c35b8fa837', '623321c35b8fa837'],
+    ['span-1', 'span-1'],
     [12345, undefined],
   ])('span id %j → %j', (raw, want) => {
     expect(new IdDecoder().spanId(raw)).toBe(want);
@@ -93,5 +97,43 @@ describe('attribute values', () => {
     expect(isoToNs('2023-10-10T08:18:28Z')).toBe(1696925908000000000n);
     expect(isoToNs('2023-10-10T10:18:28.1+02:00')).toBe(1696925908100000000n);
     expect(isoToNs('yesterday')).toBeUndefined();
+  });
+});
+
+describe('opaque ids in a real-shaped Jaeger export', () => {
+  it('"trace-123" / "span-1" ids are read, parents linked, and counted as a leniency', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readAllSpans } = await import('../../src/formats/index.js');
+    const { analyzeFiles } = await import('../../src/analyzer/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ld-opaque-'));
+    try {
+      const span = (id: string, parent: string | undefined, start: number, duration: number): Record<string, unknown> => ({
+        traceID: 'trace-123',
+        spanID: id,
+        operationName: id === 'span-1' ? 'GET /' : 'db',
+        references: parent === undefined ? [] : [{ refType: 'CHILD_OF', traceID: 'trace-123', spanID: parent }],
+        startTime: 1_700_000_000_000_000 + start,
+        duration,
+        processID: 'p1',
+      });
+      const file = join(dir, 'opaque.json');
+      writeFileSync(file, JSON.stringify({ data: [{ traceID: 'trace-123', spans: [span('span-1', undefined, 0, 1000), span('span-2', 'span-1', 100, 600)], processes: { p1: { serviceName: 'web' } } }] }));
+      const { spans, stats } = await readAllSpans(file);
+      expect(spans.map((s) => [s.traceId, s.spanId, s.parentSpanId])).toEqual([
+        ['trace-123', 'span-1', undefined],
+        ['trace-123', 'span-2', 'span-1'],
+      ]);
+      expect(stats.leniencies.join('\n')).toMatch(/opaque \(non-hex\) ids kept as written: \d+/);
+      const result = await analyzeFiles([file]);
+      expect(result.traces).toBe(1);
+      expect(result.assembly.orphanSpans).toBe(0);
+      const root = result.generic!.bySelfTime.find((o) => o.operation === 'GET /')!;
+      // 1 ms root minus its 0.6 ms child: the parent link was followed.
+      expect(root.selfMs).toBeCloseTo(0.4, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

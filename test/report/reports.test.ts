@@ -95,7 +95,7 @@ describe('text report', () => {
     const result = await analyzeSpans([[root, db]], { diagnose: false });
     const text = renderText(result);
     expect(text).toContain('No request spans follow the span convention');
-    expect(text).toMatch(/petclinic-db \/ SELECT owners\s+1\s+70\.0\s+70\.0%/);
+    expect(text).toMatch(/petclinic-db \/ SELECT owners\s+1\s+-\s+70\.0\s+70\.0%/);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
   });
 });

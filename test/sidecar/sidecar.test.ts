@@ -260,15 +260,23 @@ describe('sidecar against the fake nvidia-smi', () => {
 });
 
 describe('sample file reader', () => {
-  it('names file and line for a broken line', async () => {
+  it('names file and line for a broken line (strict), skips it with a counted warning otherwise', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ld-read-'));
     try {
       const file = join(dir, 'bad.jsonl');
       const good = JSON.stringify({ schema: 'latency-doctor/gpu-sample@1', timeMs: 2, gpus: [{ uuid: 'GPU-1' }] });
       writeFileSync(file, `${good}\n\n{"schema":"latency-doctor/gpu-sample@1","timeMs":"x","gpus":[]}\n`);
-      await expect(readGpuSamples(file)).rejects.toThrow(`${file}:3: expected a GPU sample`);
+      await expect(readGpuSamples(file, { strict: true })).rejects.toThrow(`${file}:3: expected a GPU sample`);
       writeFileSync(file, `${good}\nnot json\n`);
-      await expect(readGpuSamples(file)).rejects.toThrow(`${file}:2: expected one JSON GPU sample per line`);
+      await expect(readGpuSamples(file, { strict: true })).rejects.toThrow(`${file}:2: expected one JSON GPU sample per line`);
+      // What a killed sidecar leaves: a cut-off last line. The samples before it are used.
+      writeFileSync(file, `${good}\nnot json\n${good.slice(0, 30)}`);
+      const warnings: { location?: string; message: string; count: number }[] = [];
+      expect(await readGpuSamples(file, { onWarning: (w) => warnings.push(w) })).toHaveLength(1);
+      expect(warnings.map((w) => [w.location, w.count])).toEqual([['2', 2]]);
+      expect(warnings[0]!.message).toMatch(/^2 lines skipped: expected one JSON GPU sample per line/);
+      writeFileSync(file, 'not json\n');
+      await expect(readGpuSamples(file)).rejects.toThrow(`${file}:1: expected at least one GPU sample line, got no readable sample`);
       writeFileSync(file, '');
       await expect(readGpuSamples(file)).rejects.toThrow(`${file}: expected at least one GPU sample line`);
       await expect(readGpuSamples(join(dir, 'missing.jsonl'))).rejects.toThrow(/no such file/);

@@ -38,6 +38,7 @@ export class ConventionMapper {
   private readonly used = new Map<string, ConventionUse>();
   /** Traces in which a request span has passed (bounded), for trace-scoped conventions that pair with a server span. */
   private readonly requestTraces = new Set<string>();
+  private traceScopedSeen = false;
 
   constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {}
 
@@ -73,7 +74,7 @@ export class ConventionMapper {
   }
 
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
-    const held = this.held.get(span.traceId);
+    const held = this.held.size === 0 ? undefined : this.held.get(span.traceId);
     if (held !== undefined) {
       // Span-scoped mappings still apply inside a held trace, so the trace-scoped one sees their result.
       const mapped = this.mapSpanScoped(span);
@@ -83,7 +84,9 @@ export class ConventionMapper {
     }
     const attributes = span.attributes;
     if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) {
-      if (attributes[ATTR.PHASE] === undefined) this.noteRequestTrace(span.traceId);
+      // Our own request spans are remembered only once a trace-scoped span was seen (a Set add per
+      // request was most of the layer's cost on our own convention); mapped ones always are.
+      if (this.traceScopedSeen && attributes[ATTR.PHASE] === undefined) this.noteRequestTrace(span.traceId);
       return span;
     }
     for (const convention of this.conventions) {
@@ -92,6 +95,7 @@ export class ConventionMapper {
         this.noteRequestTrace(span.traceId);
         return this.apply(convention, [span]);
       }
+      this.traceScopedSeen = true;
       this.held.set(span.traceId, { convention, spans: [span] });
       return this.held.size > MAX_HELD_TRACES ? this.releaseOldest() : [];
     }

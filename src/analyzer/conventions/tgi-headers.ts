@@ -17,6 +17,8 @@ import type { ConventionNote, MappedSpans, SourceConvention } from './convention
 import { phaseSpanId, phaseSpans, placeInOrder } from './_spans.js';
 
 const HEADER = 'http.response.header.';
+const INFERENCE_HEADER = `${HEADER}x-inference-time`;
+const QUEUE_HEADER = `${HEADER}x-queue-time`;
 const NOTE: ConventionNote = {
   label: 'TGI response headers on a client span',
   clock: 'epoch',
@@ -44,7 +46,7 @@ export const tgiHeadersConvention: SourceConvention = {
   lacks: ['batch-sizes'],
   scope: 'span',
   claims(span) {
-    return span.kind === 'client' && `${HEADER}x-inference-time` in span.attributes && `${HEADER}x-queue-time` in span.attributes;
+    return span.kind === 'client' && INFERENCE_HEADER in span.attributes && QUEUE_HEADER in span.attributes;
   },
   map([span]) {
     return mapHeaders(span!);

@@ -24,6 +24,9 @@ import type { ConventionNote, MappedSpans, SourceConvention } from './convention
 import { phaseSpans, placeInOrder, secondsToNs } from './_spans.js';
 
 const LATENCY = 'gen_ai.latency.';
+// Keys tested on every span: built once, not per call.
+const E2E_KEY = `${LATENCY}e2e`;
+const QUEUE_KEY = `${LATENCY}time_in_queue`;
 const UNSEEN = ['batch size (vLLM spans do not record it; see vllm:iteration_tokens_total and vllm:num_requests_running)', 'prefix-cache hits per request'];
 const V1: ConventionNote = { label: 'vLLM llm_request span (v1 engine)', clock: 'epoch', unseen: [...UNSEEN, 'model name (v1 spans carry none; the service name stands in)'] };
 const V0: ConventionNote = { label: 'vLLM llm_request span (v0 engine)', clock: 'epoch', unseen: [...UNSEEN, 'time before the engine (v0 spans start at engine arrival)'] };
@@ -38,7 +41,7 @@ export const vllmConvention: SourceConvention = {
   lacks: ['batch-sizes'],
   scope: 'span',
   claims(span) {
-    return span.name === 'llm_request' || `${LATENCY}e2e` in span.attributes || `${LATENCY}time_in_queue` in span.attributes;
+    return span.name === 'llm_request' || E2E_KEY in span.attributes || QUEUE_KEY in span.attributes;
   },
   map([span]) {
     return mapLlmRequest(span!);

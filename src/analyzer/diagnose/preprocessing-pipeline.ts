@@ -66,6 +66,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
       estimatedGain: { metric: 'ttft_p95_ms', currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
       nextStep: {
         text: forEngine(engine, {
+          // vLLM's pre-engine time (TTFT − queue − prefill in its llm_request span): tokenisation, chat templating, the hand-off to the engine core.
+          vllm: 'vLLM spends this time before the engine: tokenisation, chat templating and the hand-off to the engine core. Run more API server processes so prompts are not tokenised one after another in one (--api-server-count), keep chat templates short, and send token ids where the client already has them.',
           tgi: 'Tokenization runs in TGI’s router: raise --validation-workers so prompts are tokenized in parallel, and send prompts already templated.',
           own: 'Speed up the prompt pipeline: use a fast (Rust) tokenizer (Hugging Face tokenizers, tiktoken) instead of a pure-language one, render the chat template once per conversation turn and cache the tokens of fixed parts (system prompt), and tokenize off the event loop (a worker pool) so requests do not wait behind each other.',
         }),
@@ -78,20 +80,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
 const PIPELINE_PARTS = ['preprocess', 'serialize', 'network', 'postprocess'] as const;
 
 /** Next step for the pipeline phase that costs most. */
-function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number; server?: string }): NextStep {
-  // LLM servers: the time around the engine is tokenisation and the hand-off to the engine process.
-  if (p.server === 'vllm' && (p.largest === 'preprocess' || p.largest === 'postprocess')) {
-    return {
-      text: `vLLM spends this time before the engine (${p.largest === 'preprocess' ? 'TTFT − queue − prefill: tokenisation, chat templating and the hand-off to the engine core' : 'e2e − TTFT − decode: detokenisation and streaming the output'}). Run more API server processes so tokenisation is not serialised in one (--api-server-count), keep prompts and chat templates short, and send token ids where the client already has them.`,
-      snippet: { language: 'shell', code: 'vllm serve MODEL --api-server-count 4' },
-    };
-  }
-  if (p.server === 'tgi' && p.largest === 'preprocess') {
-    return {
-      text: 'TGI spends this time validating and tokenising the request (validation_time). Raise --validation-workers (tokeniser processes, default 2) and keep prompts short.',
-      snippet: { language: 'shell', code: 'text-generation-launcher --model-id MODEL --validation-workers 8' },
-    };
-  }
+function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number }): NextStep {
   const size = p.requestBytesP50 !== undefined ? ` Requests carry ${p.requestBytesP50 >= 1024 * 1024 ? `${(p.requestBytesP50 / (1024 * 1024)).toFixed(1)} MiB` : `${Math.round(p.requestBytesP50 / 1024)} KiB`} at the median.` : '';
   switch (p.largest) {
     case 'serialize':
@@ -178,7 +167,7 @@ export const preprocessingPipelineRule = defineRule({
           expectedValue: round(s.e2e.meanMs - saved),
           basis: `half of the ${ms(meanMs)} spent around the model (an assumption: binary encodings and server-side preprocessing commonly halve it)`,
         },
-        nextStep: pipelineNextStep({ largest, ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
+        nextStep: pipelineNextStep({ largest, ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}) }),
         exampleTraceIds: tracesNear(s.requests, (r) => partMs(r, largest), s.phases[largest].p95Ms),
       },
     };

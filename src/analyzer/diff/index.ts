@@ -6,7 +6,7 @@
  * A comparison that cannot be made (no model in common, a phase on one side only, too few
  * requests) is a note with the reason, never a verdict.
  */
-import type { AnalysisResult, ModelAnalysis } from '../index.js';
+import type { AnalysisResult, ModelAnalysis } from '../../model/analysis.js';
 import type { RequestTiming } from '../../model/request.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import { groupByModel } from '../measure.js';

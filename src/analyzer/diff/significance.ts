@@ -13,9 +13,26 @@
  *   resample costs one Beta draw instead of n draws and a sort: exact, and fast at any n.
  *   Draws come from a seeded generator: the same two runs always give the same interval.
  */
-import betaRandom from '@stdlib/random-base-beta';
-import { wilcoxonRankSum } from 'simple-statistics';
+import { createRequire } from 'node:module';
 import { normalCdf } from '../diagnose/stats.js';
+
+// The statistics libraries are loaded on first use: @stdlib/random-base-beta's module graph (a
+// few hundred small files) takes on the order of a second to load on a busy machine, which no
+// command that imports the analyzer without comparing runs should pay.
+const load = createRequire(import.meta.url);
+type BetaFactory = (alpha: number, beta: number, options: { seed: number }) => () => number;
+let betaFactory: BetaFactory | undefined;
+let rankSum: ((x: number[], y: number[]) => number) | undefined;
+
+function loadBeta(): BetaFactory {
+  betaFactory ??= (load('@stdlib/random-base-beta') as { factory: BetaFactory }).factory;
+  return betaFactory;
+}
+
+function wilcoxonRankSum(x: number[], y: number[]): number {
+  rankSum ??= (load('simple-statistics') as typeof import('simple-statistics')).wilcoxonRankSum;
+  return rankSum(x, y);
+}
 
 /** Quantiles compared, as (label, q). */
 export const DIFF_QUANTILES = [
@@ -135,6 +152,6 @@ function orderStatisticSampler(sorted: Float64Array, q: number, seed: number): (
   const n = sorted.length;
   const k = Math.min(n, Math.max(1, Math.ceil(q * n - 1e-9)));
   if (n === 1) return () => sorted[0]!;
-  const beta = betaRandom.factory(k, n - k + 1, { seed });
+  const beta = loadBeta()(k, n - k + 1, { seed });
   return () => sorted[Math.min(n - 1, Math.floor(n * beta()))]!;
 }

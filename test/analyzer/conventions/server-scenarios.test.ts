@@ -71,6 +71,26 @@ describe('vLLM llm_request exports of 300 requests (generated OTLP JSON, v1 attr
     expect(diagnosis.primary).toBe('preprocessing-pipeline');
     expect(nextStepOf(diagnosis)).toMatch(/--api-server-count/);
   });
+
+  it('queue-bound: waiting for a slot, answered with --max-num-seqs', async () => {
+    const file = join(tmp, 'vllm-queue.json');
+    // 2 s waiting for a slot before a 60 ms prefill, a request every 100 ms (≈ 29 in flight).
+    writeVllmExport(file, 'llama', { ...VLLM, queue: 2000 }, { requests: 300, everyMs: 100 });
+    const { diagnosis } = await diagnosisOf(file);
+    expect(diagnosis.primary).toBe('dynamic-batching');
+    expect(nextStepOf(diagnosis)).toMatch(/--max-num-seqs/);
+    // vLLM spans carry no batch size: the rule that needs it says it could not run.
+    expect(diagnosis.rules.find((r) => r.rule === 'scale-and-cache')?.reason).toMatch(/could not run.*batch sizes/);
+  });
+
+  it('compute-bound: decode is the request, answered with --quantization', async () => {
+    const file = join(tmp, 'vllm-compute.json');
+    // 3 s of decode for 100 tokens (30 ms per token), nothing waits (a request every 2 s).
+    writeVllmExport(file, 'llama', { ...VLLM, decode: 3000 }, { requests: 300, everyMs: 2000 });
+    const { diagnosis } = await diagnosisOf(file);
+    expect(diagnosis.primary).toBe('quantization');
+    expect(nextStepOf(diagnosis)).toMatch(/--quantization/);
+  });
 });
 
 describe('reader threads', () => {

@@ -1,0 +1,92 @@
+/**
+ * Damage that real files carry — a JSON lines file cut at the front, a compressed export cut
+ * short by a killed writer — is analysed for what parses, with a counted warning (strict: an
+ * error), exactly like the same damage in a plain file. And a zstd "bomb" (1 GiB of zeros in
+ * 33 KB) is inflated in bounded pieces, not all at once.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openFile } from '../../src/formats/_bytes.js';
+import { detectFile, TraceFormatError } from '../../src/formats/index.js';
+import { read, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const demoLines = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').trim().split('\n');
+const spansIn = (lines: readonly string[]): number => lines.reduce((n, l) => n + (l.match(/"spanId"/g) ?? []).length, 0);
+
+function zstd(data: Buffer): Buffer {
+  return execFileSync('zstd', ['-q', '-c'], { input: data, maxBuffer: 1 << 30 });
+}
+
+describe('JSON lines whose first line is broken', () => {
+  it('a file cut in the middle of its first record: the other lines are read, the first is a warning', async () => {
+    const cut = [demoLines[0]!.slice(700), ...demoLines.slice(1)].join('\n') + '\n';
+    const file = tmp.write('cut-front.jsonl', cut);
+    expect((await detectFile(file)).format).toBe('otlp-jsonl');
+    const { spans, warnings } = await read(file);
+    expect(spans).toHaveLength(spansIn(demoLines.slice(1)));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ location: expect.stringMatching(/^1:\d+$/), count: 1 });
+    await expect(read(file, { strict: true })).rejects.toThrow(/cut-front\.jsonl:1:\d+: expected a JSON document on every line/);
+  });
+
+  it('a first record cut short: the same', async () => {
+    const cut = [demoLines[0]!.slice(0, 900), ...demoLines.slice(1)].join('\n') + '\n';
+    const { spans, warnings } = await read(tmp.write('cut-first.jsonl', cut));
+    expect(spans).toHaveLength(spansIn(demoLines.slice(1)));
+    expect(warnings.map((w) => w.location)).toEqual(['1:901']);
+  });
+
+  it('a pretty-printed document is still a document, not JSON lines', async () => {
+    const pretty = JSON.stringify(JSON.parse(demoLines[0]!), null, 2);
+    const file = tmp.write('pretty.json', pretty);
+    expect(await detectFile(file)).toMatchObject({ format: 'otlp-json', layout: 'json-document' });
+    expect((await read(file)).spans).toHaveLength(spansIn(demoLines.slice(0, 1)));
+  });
+});
+
+describe('compressed exports cut short', () => {
+  const whole = demoLines.join('\n') + '\n';
+  for (const [name, compress] of [
+    ['gzip', (b: Buffer) => gzipSync(b)],
+    ['zstd', zstd],
+  ] as const) {
+    it(`a truncated ${name} file of JSON lines is read up to the cut, with a warning naming the byte`, async () => {
+      const packed = compress(Buffer.from(whole));
+      const file = tmp.write(`cut.jsonl.${name}`, packed.subarray(0, Math.floor(packed.length * 0.6)));
+      const { spans, warnings } = await read(file);
+      expect(spans.length).toBeGreaterThan(0);
+      expect(spans.length).toBeLessThan(spansIn(demoLines));
+      const messages = warnings.map((w) => w.message).join('\n');
+      expect(messages).toMatch(new RegExp(`1 record skipped: expected a complete ${name} stream`));
+      // The line the cut went through is skipped, never half-read.
+      expect(messages).toMatch(/1 line skipped: expected a JSON document on every line/);
+      const error = await read(file, { strict: true }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TraceFormatError);
+    });
+  }
+});
+
+describe('zstd decompression is bounded', () => {
+  it('256 MiB of zeros in a few KB of zstd are inflated in pieces, never held whole', async () => {
+    const file = `${tmp.dir}/zeros.zst`;
+    execFileSync('bash', ['-c', `head -c ${256 * 1024 * 1024} /dev/zero | zstd -q -c > '${file}'`]);
+    const opened = await openFile(file);
+    let total = 0;
+    let peak = 0;
+    let largest = 0;
+    for await (const chunk of opened.content.chunks()) {
+      total += chunk.length;
+      largest = Math.max(largest, chunk.length);
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    }
+    expect(total).toBe(256 * 1024 * 1024);
+    // Before: one push inflated everything, so ≥ 256 MiB of output was held at once.
+    expect(peak).toBeLessThan(96 * 1024 * 1024);
+    expect(largest).toBeLessThanOrEqual(128 * 1024);
+  }, 120_000);
+});
