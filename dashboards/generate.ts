@@ -348,6 +348,16 @@ export function inferenceLatencyDashboard(): GrafanaDashboard {
           ),
         ],
       },
+      {
+        // The way from the dashboard to a diagnosis of the same range: docs/prometheus.md.
+        type: 'stat',
+        title: 'Diagnose this range: latency-doctor analyze --prometheus',
+        description:
+          "Request rate of the selected services. Run the diagnosis on the same range and services: latency-doctor analyze --prometheus <Prometheus URL> --start ${__from:date:iso} --end ${__to:date:iso} --selector '{job=~\"$job\"}' (Grafana fills in the time range and job in this text).",
+        unit: 'reqps',
+        gridPos: { x: 0, y: 37, w: 24, h: 4 },
+        targets: [target('A', `sum(${rate(`${tracer.request}_count`, svc)})`, 'requests/s')],
+      },
     ],
   );
 }

@@ -3,7 +3,7 @@
  * The base of every user-facing error: a mistake in the input or on the command line (or a
  * verdict such as a missed SLO) that ends the run with an exit code and one line on stderr.
  * Each domain has its own subclass (TraceFormatError, DiagnoseOptionError, AnalysisError,
- * SidecarError, CliError); `cli/main` catches the base once, and is the only code that exits.
+ * SidecarError, CliError, PrometheusError); `cli/main` catches the base once, and is the only code that exits.
  */
 
 /** Exit codes of `latency-doctor`. */

@@ -106,6 +106,7 @@ export const FIX_IDS = [
   'latency-drift',
   'device-transfer',
   'hardware-limit',
+  'replica-outlier',
 ] as const;
 
 /** One public recommendation id. */

@@ -13,6 +13,7 @@ import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
 import { CliError, EXIT } from './errors.js';
+import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
 interface AnalyzeFlags {
   readonly json?: true;
@@ -28,6 +29,15 @@ interface AnalyzeFlags {
   readonly failOnSlo?: true;
   readonly threshold: string[];
   readonly explain?: true;
+  readonly prometheus?: string;
+  readonly range?: string;
+  readonly start?: string;
+  readonly end?: string;
+  readonly step?: string;
+  readonly selector?: string;
+  readonly header: string[];
+  readonly timeout?: string;
+  readonly replicaLabel?: string;
   readonly html?: string;
 }
 
@@ -43,8 +53,8 @@ function positiveInteger(name: string): (value: string) => number {
 export function registerAnalyzeCommand(program: Command): Command {
   return program
     .command('analyze')
-    .description('Read trace exports (OTLP JSON/JSON lines, Jaeger, Zipkin; gzip/zstd) and report where inference latency goes.')
-    .argument('<file...>', 'trace export files; several are merged by trace id (e.g. client side + server side)')
+    .description('Read trace exports (OTLP JSON/JSON lines, Jaeger, Zipkin; gzip/zstd), or the metrics a fleet exports to Prometheus (--prometheus URL), and report where inference latency goes.')
+    .argument('[file...]', 'trace export files; several are merged by trace id (e.g. client side + server side)')
     .addOption(new Option('--json', 'print the report as JSON (schema: docs/json-schema.md)').conflicts('markdown'))
     .option('--markdown', 'print the report as Markdown, for an incident ticket')
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
@@ -59,8 +69,27 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--fail-on-slo', `exit with code ${EXIT.SLO_VIOLATED} when an --slo objective is missed`)
     .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
     .option('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    // ── Prometheus input (issue #13): docs/prometheus.md. ──
+    .option('--prometheus <url>', 'read histograms and counters from a Prometheus-compatible engine instead of files, e.g. http://127.0.0.1:9090')
+    .option('--range <duration>', 'with --prometheus: how far back from --end, e.g. 10m, 1h (default 1h)')
+    .option('--start <time>', 'with --prometheus: start of the range (RFC 3339 or unix seconds)')
+    .option('--end <time>', 'with --prometheus: end of the range (default now)')
+    .option('--step <duration>', 'with --prometheus: query_range step for the drift and ramp tests (default range / 10)')
+    .option('--selector <matchers>', 'with --prometheus: label matchers added to every query, e.g. \'{job="triton",namespace="prod"}\'')
+    .option('--header <line>', "with --prometheus: extra HTTP header (repeatable), e.g. 'Authorization: Bearer TOKEN'", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--timeout <duration>', 'with --prometheus: per-query timeout (default 15s)')
+    .option('--replica-label <label>', 'with --prometheus: label that tells replicas apart (default instance)')
     .option('--html <file>', 'also write a self-contained HTML report (charts, every rule) to this file')
     .action(async (files: string[], flags: AnalyzeFlags) => {
+      if (flags.prometheus !== undefined) {
+        if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
+        if (flags.html !== undefined) throw new CliError('--html is not available with --prometheus yet: use --json or --markdown');
+        await analyzeFromPrometheus(flags.prometheus, flags);
+        return;
+      }
+      if (files.length === 0) throw new CliError('nothing to analyse: give trace export files, or --prometheus URL (e.g. latency-doctor analyze --prometheus http://127.0.0.1:9090 --range 10m)');
+      const prometheusOnly = (['range', 'start', 'end', 'step', 'selector', 'timeout', 'replicaLabel'] as const).filter((k) => flags[k] !== undefined);
+      if (prometheusOnly.length > 0 || flags.header.length > 0) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
       if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
@@ -79,6 +108,35 @@ export function registerAnalyzeCommand(program: Command): Command {
         if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);
       }
     });
+}
+
+async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<void> {
+  if (flags.range !== undefined && flags.start !== undefined) throw new CliError('give --range or --start, not both');
+  const endS = flags.end !== undefined ? parseTime('--end', flags.end) : undefined;
+  const result = await analyzePrometheus({
+    url,
+    headers: parseHeaders(flags.header),
+    ...(flags.timeout !== undefined ? { timeoutMs: parseDuration('--timeout', flags.timeout) * 1000 } : {}),
+    ...(endS !== undefined ? { endS } : {}),
+    ...(flags.start !== undefined ? { startS: parseTime('--start', flags.start) } : {}),
+    ...(flags.range !== undefined ? { rangeS: parseDuration('--range', flags.range) } : {}),
+    ...(flags.step !== undefined ? { stepS: parseDuration('--step', flags.step) } : {}),
+    ...(flags.selector !== undefined ? { selector: flags.selector } : {}),
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
+    ...(flags.replicaLabel !== undefined ? { replicaLabel: flags.replicaLabel } : {}),
+    diagnose: analyzeOptions(flags).diagnose ?? {},
+  });
+  process.stdout.write(render(result, flags));
+  failOnSlo(result, flags);
+}
+
+function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
+  if (!flags.failOnSlo) return;
+  // Fail closed: a range with no request must never pass as "SLO met".
+  if (result.requests === 0) throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in the range`, EXIT.NOTHING_MEASURED);
+  const missed = result.models.filter((m) => m.diagnosis?.slo?.met === false).map((m) => m.summary.model);
+  if (flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
+  if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);
 }
 
 function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {

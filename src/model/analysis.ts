@@ -9,6 +9,7 @@ import type { RequestTiming } from './request.js';
 import type { ModelSummary } from './summary.js';
 import type { Diagnosis } from './diagnosis.js';
 import type { DeviceEvidence, DeviceWindow } from './gpu.js';
+import type { PrometheusInput } from './prometheus.js';
 
 /** What assembly saw and skipped, for warnings and `--verbose`. */
 export interface AssemblyStats {
@@ -132,6 +133,8 @@ export type WarningCode =
   | 'orphan-span'
   | 'model-not-found'
   | 'gpu-samples-outside-window'
+  /** Prometheus input: a counter reset, a replica gone stale, bucket layouts that differ, partial data, an engine warning. */
+  | 'metrics-quality'
   /** `--slo` given but no inference request to check it on. */
   | 'slo-not-checked';
 
@@ -179,4 +182,6 @@ export interface AnalysisResult {
   readonly timeline: readonly TimelineWindow[];
   /** Inference-server conventions the input was read as ("Triton trace file 2.x", …); empty for our own. */
   readonly conventions: readonly ConventionUse[];
+  /** Present when the input was a Prometheus-compatible engine instead of files (`analyze --prometheus`). */
+  readonly prometheus?: PrometheusInput;
 }

@@ -12,6 +12,7 @@ import type { JsonDiagnosis } from './diagnosis-json.js';
 import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isoTime } from './_format.js';
+import { prometheusJson } from './prometheus.js';
 
 /** Schema id written as `schema`. */
 export const JSON_SCHEMA_ID = 'latency-doctor/analysis@1';
@@ -162,6 +163,8 @@ export interface JsonReport {
   warnings: { code: string; file: string | null; location: string | null; message: string; count: number }[];
   /** e2e latency next to each GPU's state per time window; empty without GPU samples. */
   timeline: JsonTimelineWindow[];
+  /** The engine, sources, replicas and queries when the input was Prometheus (`analyze --prometheus`); absent for files. */
+  prometheus?: Record<string, unknown>;
 }
 
 /** Builds the JSON report object. */
@@ -233,7 +236,8 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
 
 /** Renders the JSON report (pretty-printed, ends with a newline). */
 export function renderJson(result: AnalysisResult): string {
-  return JSON.stringify(toJsonReport(result), null, 2) + '\n';
+  const report = toJsonReport(result);
+  return JSON.stringify(result.prometheus ? { ...report, prometheus: prometheusJson(result.prometheus) } : report, null, 2) + '\n';
 }
 
 function model(m: ModelAnalysis, clock: 'epoch' | 'monotonic'): JsonModel {

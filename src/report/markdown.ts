@@ -11,12 +11,14 @@ import { formatConventions, formatCount, formatMs, formatName, formatRate, forma
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
+import { prometheusMarkdown } from './prometheus.js';
 
 /** Renders the analysis as Markdown (ends with a newline). */
 export function renderMarkdown(result: AnalysisResult): string {
   const out: string[] = ['## Inference latency report (latency-doctor)', ''];
   const window = result.window ? ` over ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
-  out.push(`**${formatCount(result.requests)} requests** analysed from ${formatCount(result.spans)} spans${window}.`, '');
+  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} spans`;
+  out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
   if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');
 
@@ -41,7 +43,8 @@ export function renderMarkdown(result: AnalysisResult): string {
   }
 
   out.push('<details><summary>Input</summary>', '');
-  out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
+  if (result.prometheus) out.push(...prometheusMarkdown(result.prometheus));
+  else out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
   for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
   if (result.warnings.length > 0) {
     out.push('', '**Warnings**', '');

@@ -15,6 +15,7 @@ import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatR
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
+import { prometheusExplainText, prometheusHeadline, prometheusModelText } from './prometheus.js';
 
 /** Options of the text report. */
 export interface TextReportOptions {
@@ -37,7 +38,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const c = pc.createColors(options.color ?? false);
   const out: string[] = [];
   const fileCount = result.files.length;
-  out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`);
+  const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
+  out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}`);
   const unseen = formatUnseen(result.conventions);
   if (unseen !== '') out.push(c.dim(`Not in this source: ${unseen}`));
@@ -51,6 +53,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   for (const m of result.models) {
     if (m.diagnosis) out.push('', ...renderVerdictText(m.diagnosis, diagnosisOptions));
     out.push('', ...modelSection(m.summary, c));
+    if (result.prometheus) out.push(...prometheusModelText(result.prometheus, m.summary.model));
   }
   for (const m of result.models) {
     if (m.diagnosis) out.push('', ...renderDiagnosisDetails(m.diagnosis, diagnosisOptions));
@@ -61,7 +64,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     for (const row of t.rows) out.push(`  ${row.map((v, i) => (i === 0 ? v.padEnd(7) : v.padStart(i >= 6 ? 10 : 8))).join('')}`);
   }
 
-  out.push('', c.bold('Files'));
+  if (result.prometheus && options.explain) out.push('', ...prometheusExplainText(result.prometheus));
+  if (!result.prometheus) out.push('', c.bold('Files'));
   // The path gets what the 80-column line leaves after format and span count.
   const fileWidth = Math.min(44, Math.max(0, ...result.files.map((f) => f.file.length)));
   for (const f of result.files) {
@@ -71,7 +75,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     if (options.verbose && f.fastReader) out.push(c.dim(`    fast reader: ${formatCount(f.fastReader.lines)} lines, ${formatCount(f.fastReader.fallbacks)} handed to the full parser`));
   }
 
-  if (result.requests === 0) {
+  if (result.requests === 0 && !result.prometheus) {
     out.push('');
     if (result.generic) out.push(...genericSection(result.generic, c));
     else out.push(c.yellow('No spans found in the input.'));

@@ -4,6 +4,7 @@ import {
   DEFAULT_THRESHOLDS,
   DiagnoseOptionError,
   THRESHOLD_SPECS,
+  RULES,
   checkSlo,
   diagnose,
   parseSlo,
@@ -188,7 +189,7 @@ describe('rendering', () => {
     expect(Object.keys(recs[0]!).sort()).toEqual(['cause', 'confidence', 'effort', 'estimated_gain', 'evidence', 'example_trace_ids', 'fix', 'next_step', 'title']);
     expect(recs[0]!['estimated_gain']).toMatchObject({ metric: 'p95_ms' });
     expect((json['slo'] as { met: boolean }).met).toBe(false);
-    expect((json['rules'] as unknown[]).length).toBe(10);
+    expect((json['rules'] as unknown[]).length).toBe(RULES.length + 1);
     expect(JSON.stringify(json)).not.toMatch(/[a-z][A-Z][a-z]+":/);
   });
 });

@@ -37,8 +37,10 @@ describe('rule registry', () => {
       for (const input of [...rule.needs.inputs, ...rule.needs.refinedBy]) expect(Object.keys(RULE_INPUTS), rule.id).toContain(input);
       expect(rule.input).toBe(rule.needs.inputs.some((i) => RULE_INPUTS[i].perRequestOnly) ? 'requests' : 'aggregates-ok');
     }
-    // The drift rule tests arrivals one by one (Laplace), so it cannot run on aggregates.
-    expect(ruleFor('latency-drift').input).toBe('requests');
+    // The drift rule runs on time windows; on aggregates (query_range steps) the load trend is
+    // Mann-Kendall on the step rates instead of the Laplace test on every arrival.
+    expect(ruleFor('latency-drift').input).toBe('aggregates-ok');
+    expect(ruleFor('latency-drift').needs.refinedBy).toContain('arrival-times');
     expect(ruleFor('dynamic-batching').input).toBe('aggregates-ok');
   });
 });
@@ -61,12 +63,14 @@ describe('rules that cannot run on the input', () => {
   const requests = generate(BOTTLENECKS[0]!.spec);
   const input = { model: 'm', requests, summary: summarize(requests) };
 
-  it('say "could not run: needs per-request data" and are not evaluated', () => {
-    const available = new Set<RuleInput>([...ALL_RULE_INPUTS].filter((i) => !RULE_INPUTS[i].perRequestOnly));
+  it('say "could not run: needs …" and are not evaluated', () => {
+    // What metrics give: no per-request inputs, no model attributes (span attributes, not labels).
+    const available = new Set<RuleInput>([...ALL_RULE_INPUTS].filter((i) => !RULE_INPUTS[i].perRequestOnly && i !== 'model-attributes'));
     const d = diagnose({ ...input, available });
-    const drift = d.rules.find((r) => r.rule === 'latency-drift');
-    expect(drift).toMatchObject({ fired: false, skipped: 'missing-input', inputs: {} });
-    expect(drift?.reason).toMatch(/^could not run: needs per-request data \(every request's start time/);
+    const prune = d.rules.find((r) => r.rule === 'prune-distill');
+    expect(prune).toMatchObject({ fired: false, skipped: 'missing-input', inputs: {} });
+    expect(prune?.reason).toMatch(/^could not run: needs inputs this source lacks \(runtime, execution provider, precision and device/);
+    expect(d.rules.find((r) => r.rule === 'latency-drift')?.skipped).toBeUndefined();
     // Rules that aggregates can feed still run and reach the same verdict.
     expect(d.primary).toBe(diagnose(input).primary);
     expect(d.rules.find((r) => r.rule === 'dynamic-batching')?.skipped).toBeUndefined();

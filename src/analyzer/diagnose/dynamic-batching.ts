@@ -254,7 +254,7 @@ export const dynamicBatchingRule = defineRule({
     if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const queue = s.phases.queue;
     const compute = s.phases.compute;
-    const batchRecorded = s.batch.recorded >= s.requests.length / 2;
+    const batchRecorded = s.batch.recorded > 0 && s.batch.recorded >= s.diagnosed / 2;
     const meanBatch = batchRecorded ? s.batch.meanSize : 1;
     const queueOverCompute = compute.p95Ms > 0 ? queue.p95Ms / compute.p95Ms : queue.p95Ms > 0 ? Number.POSITIVE_INFINITY : 0;
     const inputs = {
@@ -274,7 +274,9 @@ export const dynamicBatchingRule = defineRule({
     if (s.meanInFlight < t['batching.min_in_flight']) failed.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };
 
-    const maxBatchSize = clamp(nextPow2(p95InFlightAtArrival(s.requests, s.startS)), 4, 128);
+    // Without arrival times (aggregates) the mean in flight (Little's law) sizes the batch instead.
+    const inFlightForSize = s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight;
+    const maxBatchSize = clamp(nextPow2(inFlightForSize), 4, 128);
     const fit = batchFit(s.requests);
     const preferred = clamp(Math.round(s.meanInFlight), 2, maxBatchSize);
     const rawDelayUs = s.arrivalRps > 0 ? ((preferred - 1) / s.arrivalRps) * 1e6 : t['batching.max_delay_us'];

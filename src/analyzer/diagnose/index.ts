@@ -27,8 +27,8 @@ export { parseSlo, checkSlo } from './slo.js';
 export type { SloTargets } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
-export { computeSignals } from './signals.js';
-export type { Signals } from './signals.js';
+export { computeSignals, trendOf, deviceSignal } from './signals.js';
+export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal } from './signals.js';
 
 export { RULES, RULE_REGISTRY, ruleFor } from './rules.js';
 export type { RuleThresholdKey } from './rules.js';
@@ -66,7 +66,8 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
       requests: s.totalRequests,
       warmup_trimmed: s.warmupTrimmed,
       errors_excluded: s.errors,
-      diagnosed: s.requests.length,
+      diagnosed: s.diagnosed,
+      basis: s.basis,
       coverage: round(s.coverage),
       windows: s.windows.length,
       stable: s.stable,
@@ -79,7 +80,7 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
       'windows.count': t['windows.count'],
       'stability.max_ratio': t['stability.max_ratio'],
     },
-    reason: s.invalid.length > 0 ? s.invalid.join('; ') : `${s.requests.length} requests, ${pct(s.coverage)} of e2e in phase spans${s.stable ? ', last 3 windows stable' : ', last 3 windows not within 10% (lower confidence)'}`,
+    reason: s.invalid.length > 0 ? s.invalid.join('; ') : `${s.diagnosed} requests, ${pct(s.coverage)} of e2e in phase spans${s.stable ? ', last 3 windows stable' : ', last 3 windows not within 10% (lower confidence)'}`,
   };
 }
 

@@ -84,7 +84,9 @@ function driftNextStep(cause: string, phase: string): NextStep {
 export const latencyDriftRule = defineRule({
   id: 'latency-drift',
   effort: 'investigation',
-  needs: { inputs: ['time-windows', 'arrival-times'], refinedBy: [], gpu: 'optional' },
+  // On aggregates (query_range steps) the load trend is Mann-Kendall on the step rates instead of
+  // the Laplace test on arrival times.
+  needs: { inputs: ['time-windows'], refinedBy: ['arrival-times'], gpu: 'optional' },
   content: {
     title: 'Latency drifts up under constant load',
     kinds: {

@@ -212,7 +212,7 @@ export function bytes(x: number): string {
 export function confidenceFrom(margin: number, signals: Signals, prior = 1): number {
   const marginScore = Math.min(1, Math.max(0, margin));
   // More requests and fuller phase coverage make every finding firmer (graded, not yes/no, as Clinic Doctor's verdicts are).
-  const sampleScore = Math.min(1, signals.requests.length / 500);
+  const sampleScore = Math.min(1, signals.diagnosed / 500);
   const coverageScore = Math.min(1, Math.max(0, (signals.coverage - 0.6) / 0.3));
   let c = 0.35 + 0.35 * marginScore + 0.15 * sampleScore + 0.15 * coverageScore;
   if (!signals.stable) c -= 0.05;

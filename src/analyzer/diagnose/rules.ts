@@ -16,6 +16,7 @@ import { optimizedRuntimeRule } from './optimized-runtime.js';
 import { quantizationRule } from './quantization.js';
 import { pruneDistillRule } from './prune-distill.js';
 import { hardwareLimitRule } from './hardware-limit.js';
+import { replicaOutlierRule } from './replica-outlier.js';
 
 /** Every rule with its threshold names in its type, in the order `--explain` lists them. */
 export const RULE_REGISTRY = [
@@ -28,6 +29,7 @@ export const RULE_REGISTRY = [
   quantizationRule,
   pruneDistillRule,
   hardwareLimitRule,
+  replicaOutlierRule,
 ] as const;
 
 /** Every rule, in the order `--explain` lists them. */

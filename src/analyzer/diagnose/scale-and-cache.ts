@@ -325,7 +325,7 @@ export const scaleAndCacheRule = defineRule({
     const t = ctx.thresholds;
     if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
     const h = inputHashSignal(s.requests, s.startS);
-    const hashedShare = s.requests.length > 0 ? h.recorded / s.requests.length : 0;
+    const hashedShare = s.diagnosed > 0 ? h.recorded / s.diagnosed : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
     const queueGrowing = s.trends !== undefined && s.trends.phases.queue.pIncreasing < t['scale.queue_growth_p_value'] && s.trends.phases.queue.relativeRise >= t['scale.queue_growth_rise'];

@@ -123,6 +123,17 @@ export interface DeviceSignal {
   readonly errors: number;
 }
 
+/** One replica (Prometheus `instance`) of the model, from per-replica aggregates. */
+export interface ReplicaSignal {
+  readonly replica: string;
+  readonly requests: number;
+  readonly e2eMeanMs: number;
+  /** NaN where the source has no histogram (Triton, TorchServe counters). */
+  readonly e2eP99Ms: number;
+  /** Mean time per phase, where the source measures it. */
+  readonly phaseMeanMs: Readonly<Partial<Record<Phase, number>>>;
+}
+
 /** A distribution in ms. */
 export interface MsDistribution {
   readonly meanMs: number;
@@ -159,6 +170,12 @@ export interface GenerationSignal {
 /** Everything the rules read. */
 export interface Signals {
   readonly model: string;
+  /** `requests` when computed from per-request timings (traces), `aggregates` from metrics (Prometheus). */
+  readonly basis: 'requests' | 'aggregates';
+  /** Requests diagnosed (after warm-up trim and errors); equals requests.length on the trace path. */
+  readonly diagnosed: number;
+  /** Per replica, from the Prometheus path only. */
+  readonly replicas?: readonly ReplicaSignal[];
   /** Requests diagnosed: after warm-up trim, without errors, ordered by start. */
   readonly requests: readonly RequestTiming[];
   readonly totalRequests: number;
@@ -265,7 +282,8 @@ function phaseSignal(requests: readonly RequestTiming[], part: PhaseOrOther, e2e
   };
 }
 
-function trendOf(xs: readonly number[], ys: readonly number[]): TrendSignal {
+/** Mann-Kendall significance and Theil-Sen size of a trend in `ys` over times `xs` (seconds). */
+export function trendOf(xs: readonly number[], ys: readonly number[]): TrendSignal {
   const mk = mannKendall(ys);
   const slope = theilSenSlope(xs, ys);
   const intercepts = sortedOf(ys.map((y, i) => y - slope * (xs[i] as number)));
@@ -348,7 +366,8 @@ function generationSignal(requests: readonly RequestTiming[]): GenerationSignal 
   };
 }
 
-function deviceSignal(device: readonly DeviceEvidence[], durationS: number): DeviceSignal | undefined {
+/** GPU evidence folded over all GPUs (the worst GPU wins), for the rules. */
+export function deviceSignal(device: readonly DeviceEvidence[], durationS: number): DeviceSignal | undefined {
   const withSamples = device.filter((d) => d.samples > 0);
   if (withSamples.length === 0) return undefined;
   const maxOf = (pick: (d: DeviceEvidence) => number | undefined): number | undefined => {
@@ -553,6 +572,8 @@ export function computeSignals(
   const generation = generationSignal(requests);
   return {
     model: input.model,
+    basis: 'requests',
+    diagnosed: n,
     requests,
     totalRequests: input.requests.length,
     warmupTrimmed,

@@ -1,0 +1,203 @@
+/**
+ * @module prometheus
+ * `analyze --prometheus`: the input adapter that reads the histograms and counters a fleet
+ * already exports (our tracer, the Collector's span metrics, inference servers, GPU exporters)
+ * from a Prometheus-compatible engine and builds the same AnalysisResult the file path builds,
+ * diagnosed by the same rules (those that can run on aggregates) and rendered by the same reports.
+ */
+import type { AnalysisResult, AnalysisWarning, ModelAnalysis } from '../analyzer/index.js';
+import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
+import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, checkSlo, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
+import type { Rule, RuleInput } from '../analyzer/diagnose/index.js';
+import { summarizeDevice } from '../analyzer/device.js';
+import type { TimeWindow } from '../analyzer/device.js';
+import type { DeviceEvidence } from '../model/gpu.js';
+import type { PrometheusInput, PrometheusModelExtras, PrometheusSourceFound } from '../model/prometheus.js';
+import { PrometheusClient } from './client.js';
+import { PrometheusError } from './errors.js';
+import { GPU_SOURCES, LATENCY_SOURCES } from './sources.js';
+import type { LatencySource } from './sources.js';
+import { measurePresent, readModel } from './aggregates.js';
+import type { ModelAggregates, QueryContext } from './aggregates.js';
+import { readGpuSamples } from './gpu.js';
+import { countRateQuery, selectorMatchers } from './promql.js';
+import { toSignals, toSummary } from './to-signals.js';
+
+export { PrometheusClient, parseHeaders } from './client.js';
+export type { PrometheusClientOptions } from './client.js';
+export { PrometheusError } from './errors.js';
+export type { PrometheusErrorKind } from './errors.js';
+export { LATENCY_SOURCES, GPU_SOURCES } from './sources.js';
+export type { LatencySource, GpuSource, Measure } from './sources.js';
+export { parseDuration, parseTime } from './duration.js';
+
+/** Options of `analyzePrometheus`. */
+export interface PrometheusAnalyzeOptions {
+  /** Base URL of the engine, e.g. http://127.0.0.1:9090. */
+  readonly url: string;
+  /** Extra HTTP headers (Authorization, X-Scope-OrgID for Mimir, …). Default none. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Per-request timeout, ms. Default 15 000. */
+  readonly timeoutMs?: number;
+  /** End of the range, unix seconds. Default: now. */
+  readonly endS?: number;
+  /** Start of the range, unix seconds. Default: end − rangeS. */
+  readonly startS?: number;
+  /** Length of the range, seconds, when startS is not given. Default 3600. */
+  readonly rangeS?: number;
+  /** query_range step for the drift and ramp tests, seconds. Default: range ÷ windows.count. */
+  readonly stepS?: number;
+  /** Label matchers every query carries, e.g. `{job="triton",namespace="prod"}`. Default none. */
+  readonly selector?: string;
+  /** Only this model. Default: all. */
+  readonly model?: string;
+  /** Label that tells replicas apart. Default `instance`. */
+  readonly replicaLabel?: string;
+  /** Diagnosis options; `false` skips the diagnosis. */
+  readonly diagnose?: DiagnoseOptions | false;
+}
+
+/** Reads the engine and analyses every model found; throws PrometheusError on anything that prevents it. */
+export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Promise<AnalysisResult & { readonly prometheus: PrometheusInput }> {
+  const client = new PrometheusClient({ url: options.url, ...(options.headers ? { headers: options.headers } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+  const endS = Math.floor(options.endS ?? Date.now() / 1000);
+  const startS = Math.floor(options.startS ?? endS - (options.rangeS ?? 3600));
+  if (!(endS > startS)) throw new PrometheusError('option', options.url, `the range is empty: start ${new Date(startS * 1000).toISOString()} is not before end ${new Date(endS * 1000).toISOString()}`);
+  const windows = DEFAULT_THRESHOLDS['windows.count'];
+  const stepS = Math.max(1, Math.round(options.stepS ?? (endS - startS) / windows));
+  const selector = selectorMatchers(options.selector);
+  const replicaLabel = options.replicaLabel ?? 'instance';
+  const names = new Set(await client.metricNames(startS, endS, selector === '' ? [] : [`{${selector}}`]));
+  if (names.size === 0) {
+    throw new PrometheusError('empty', options.url, `no series at all between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`}: check --range and --selector`);
+  }
+  const log: QueryContext['log'] = [];
+  const ctx: QueryContext = { client, selector, startS, endS, stepS, replicaLabel, log, names };
+  const latency = LATENCY_SOURCES.filter((s) => s.markers.some((m) => names.has(m)) && measurePresent(s.e2e, names));
+  if (latency.length === 0) {
+    const looked = LATENCY_SOURCES.map((s) => `${s.title} (${s.markers[0] ?? ''})`).join('; ');
+    throw new PrometheusError('empty', options.url, `no inference latency metrics between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`} (${names.size} metric names present; looked for ${looked})`);
+  }
+
+  const found: PrometheusSourceFound[] = [];
+  const aggregates: ModelAggregates[] = [];
+  const warnings: AnalysisWarning[] = [];
+  const seen = new Set<string>();
+  for (const source of latency) {
+    const models = await modelsOf(ctx, source);
+    const fresh = models.filter((m) => !seen.has(m.model) && (options.model === undefined || m.model === options.model));
+    const skipped = models.filter((m) => seen.has(m.model)).map((m) => m.model);
+    if (skipped.length > 0) warnings.push({ code: 'metrics-quality', message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
+    for (const m of fresh) {
+      seen.add(m.model);
+      aggregates.push(await readModel(ctx, source, m.model, m.matcher));
+    }
+    found.push({ id: source.id, title: source.title, kind: 'latency', models: fresh.map((m) => m.model), notes: source.notes });
+  }
+  if (aggregates.length === 0) {
+    const hint = options.model !== undefined ? `no requests of model "${options.model}"` : 'latency metrics exist, but no requests were completed';
+    throw new PrometheusError('empty', options.url, `${hint} between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`}`);
+  }
+
+  // GPU state: the first exporter present.
+  const gpuSource = GPU_SOURCES.find((g) => g.markers.some((m) => names.has(m)));
+  let device: DeviceEvidence[] = [];
+  if (gpuSource) {
+    const samples = await readGpuSamples(ctx, gpuSource);
+    const windowList: TimeWindow[] = Array.from({ length: windows }, (_, i) => ({ startMs: (startS + ((endS - startS) * i) / windows) * 1000, endMs: (startS + ((endS - startS) * (i + 1)) / windows) * 1000 }));
+    device = summarizeDevice(samples, { startMs: startS * 1000, endMs: endS * 1000 }, windowList);
+    found.push({ id: gpuSource.id, title: gpuSource.title, kind: 'gpu', models: [], notes: [`${samples.length} steps of GPU state; the diagnosis reads the worst GPU of the fleet`] });
+  }
+
+  const thresholds = resolveThresholds(options.diagnose === false ? undefined : options.diagnose?.thresholds);
+  const models: ModelAnalysis[] = aggregates
+    .map((a): ModelAnalysis => {
+      const summary = toSummary(a);
+      for (const w of a.warnings) warnings.push({ code: 'metrics-quality', message: w, count: 1 });
+      if (options.diagnose === false) return { summary };
+      const signals = toSignals(a, summary, thresholds, stepS, device);
+      const targets = options.diagnose?.slo;
+      const slo = targets !== undefined && Object.keys(targets).length > 0 ? checkSlo(targets, summary.e2e) : undefined;
+      return { summary, diagnosis: diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a), server: a.source.id }) };
+    })
+    .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
+  for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });
+  const requests = models.reduce((n, m) => n + m.summary.requests, 0);
+  const extras: PrometheusModelExtras[] = aggregates.map((a) => ({
+    model: a.model,
+    source: a.source.id,
+    replicas: a.replicas.map((r) => ({ replica: r.replica, rps: r.rps, e2eMeanMs: r.e2eMeanMs, e2eP99Ms: r.e2eP99Ms })),
+    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { meanMs: d.meanMs, p50Ms: d.p50Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms }])),
+    gauges: a.gauges,
+    ...(a.meanBatchSize !== undefined ? { meanBatchSize: a.meanBatchSize } : {}),
+    exemplarTraceIds: a.exemplarTraceIds,
+  }));
+  const overall = models.length === 1 ? models[0]?.summary : undefined;
+  return {
+    files: [],
+    warnings,
+    spans: 0,
+    traces: 0,
+    requests,
+    window: { startNs: BigInt(startS) * 1_000_000_000n, endNs: BigInt(endS) * 1_000_000_000n },
+    ...(overall ? { overall } : {}),
+    models,
+    assembly: { spans: 0, duplicateSpans: 0, lateSpans: 0, invalidSpans: 0, orphanSpans: 0, unattachedPhaseSpans: 0, traces: 0, requestTraces: 0, clockSkewRequests: 0, fragmentedTraces: 0, fragmentPieces: 0 },
+    timings: [],
+    device,
+    timeline: [],
+    conventions: [],
+    prometheus: {
+      url: options.url,
+      startS,
+      endS,
+      stepS,
+      selector,
+      sources: found,
+      models: extras,
+      queries: log,
+      rules: RULES.map((r) => ruleOnAggregates(r, available)),
+    },
+  };
+}
+
+/** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes. */
+function availableFor(a: ModelAggregates): Set<RuleInput> {
+  const inputs = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows']);
+  if (a.meanBatchSize !== undefined) inputs.add('batch-sizes');
+  return inputs;
+}
+
+/** The aggregates every model has at least (batch sizes depend on the source). */
+const available: ReadonlySet<RuleInput> = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows', 'batch-sizes']);
+
+/** Whether a rule runs on aggregates: fully, without some refinements, or not at all (and why). */
+function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>): PrometheusInput['rules'][number] {
+  const missing = missingInputs(rule, inputs);
+  const unrefined = rule.needs.refinedBy.filter((i) => !inputs.has(i));
+  const describe = (list: readonly RuleInput[]): string => list.map((i) => `${i} (${RULE_INPUTS[i].description})`).join('; ');
+  if (missing.length > 0) return { rule: rule.id, aggregates: 'none', note: `needs ${describe(missing)}: run analyze on traces` };
+  if (rule.id === 'replica-outlier') return { rule: rule.id, aggregates: 'full', note: 'aggregates only: per-replica series (the replica label) exist in metrics, not in traces' };
+  return unrefined.length > 0 ? { rule: rule.id, aggregates: 'partial', note: `without ${describe(unrefined)}` } : { rule: rule.id, aggregates: 'full' };
+}
+
+/** Models with completed requests in the range, each with the matcher that selects it. */
+async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string }[]> {
+  const window = `${Math.round(ctx.endS - ctx.startS)}s`;
+  // One-model servers (TGI) are named after their job.
+  const label = source.modelLabel === '' ? 'job' : source.modelLabel;
+  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window });
+  ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
+  const out: { model: string; matcher: string }[] = [];
+  for (const s of await ctx.client.query(expr, ctx.endS)) {
+    const rate = Number(s.value[1]);
+    const model = s.metric[label] ?? '';
+    if (!(rate > 0)) continue;
+    out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}` });
+  }
+  return out;
+}
+
+function iso(s: number): string {
+  return new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,258 @@
+/**
+ * @module prometheus/sources
+ * The one table of metric conventions `analyze --prometheus` reads: for each source (our
+ * tracer, the Collector's span metrics, each inference server, each GPU exporter) the metric
+ * names that reveal it and how each phase, the end-to-end latency and the request count are
+ * measured. Adding a server is one entry here. Names and units follow
+ * docs/prometheus.md, which cites each server's own code and docs.
+ */
+import type { Phase } from '../semconv.js';
+import { ATTR, SIDECAR_METRICS, SPANMETRICS, TRACER_METRICS, prometheusLabel, prometheusName } from '../semconv.js';
+
+/**
+ * How one quantity is measured.
+ * - `histogram`: a classic (`_bucket`/`_sum`/`_count`) or native histogram; percentiles via
+ *   histogram_quantile over `sum by (le, …)(rate(…))`, mean and time share via `_sum`/`_count`.
+ * - `counter`: a cumulative time counter divided by a request counter (Triton's `*_duration_us`,
+ *   TorchServe's `*_microseconds`): mean only, no percentiles.
+ * - `difference`: mean of `minuend` minus the means of `subtrahends` (TorchServe backend time =
+ *   inference latency − queue latency): mean only.
+ */
+export type Measure =
+  | { readonly kind: 'histogram'; readonly metric: string; readonly toMs: number; readonly matchers?: string }
+  | { readonly kind: 'counter'; readonly metric: readonly string[]; readonly count: string; readonly toMs: number; readonly matchers?: string }
+  | { readonly kind: 'difference'; readonly minuend: Measure; readonly subtrahends: readonly Measure[] };
+
+/** One source of latency metrics. */
+export interface LatencySource {
+  readonly id: string;
+  readonly title: string;
+  /** Label that names the model; '' when the server serves one model (the model is then the job). */
+  readonly modelLabel: string;
+  /** Any of these metric names present means the source is there. */
+  readonly markers: readonly string[];
+  /** End-to-end latency as this source sees it (server side). */
+  readonly e2e: Measure;
+  /** Phases the source measures, mapped onto ours. */
+  readonly phases: Readonly<Partial<Record<Phase, Measure>>>;
+  /** Completed requests per second: a counter, or the e2e histogram's `_count`. */
+  readonly requests?: string;
+  /** Mean requests per model execution: items counter ÷ executions counter (Triton). */
+  readonly batch?: { readonly items: string; readonly executions: string };
+  /** Batch-size histogram (the tracer's). */
+  readonly batchHistogram?: string;
+  /** Failed requests counter. */
+  readonly errors?: string;
+  /** Gauges shown as evidence (queue depth, KV cache use). */
+  readonly gauges?: Readonly<Record<string, string>>;
+  /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token). */
+  readonly generation?: { readonly ttft?: Measure; readonly tpot?: Measure; readonly itl?: Measure };
+  /** What the reader must know about this source's numbers. */
+  readonly notes: readonly string[];
+}
+
+const S = 1000;
+const US = 0.001;
+const phaseLabel = prometheusLabel(ATTR.PHASE);
+const modelLabel = prometheusLabel(ATTR.MODEL_NAME);
+const tracerPhase = prometheusName(TRACER_METRICS.PHASE_DURATION);
+const tracerRequest = prometheusName(TRACER_METRICS.REQUEST_DURATION);
+const spanRequest = `${phaseLabel}="", ${SPANMETRICS.LABELS.SPAN_KIND}!="SPAN_KIND_CLIENT", span_name!="inference.batch"`;
+
+function hist(metric: string, toMs: number, matchers?: string): Measure {
+  return matchers === undefined ? { kind: 'histogram', metric, toMs } : { kind: 'histogram', metric, toMs, matchers };
+}
+
+function tracerPhases(metric: string, toMs: number, extra = ''): Partial<Record<Phase, Measure>> {
+  const phases: Partial<Record<Phase, Measure>> = {};
+  for (const p of ['preprocess', 'serialize', 'network', 'queue', 'transfer', 'compute', 'postprocess'] as const) phases[p] = hist(metric, toMs, `${phaseLabel}="${p}"${extra}`);
+  return phases;
+}
+
+/** vLLM-style engines: the same families under several prefixes (vLLM, Ray Serve LLM, TRT-LLM, Dynamo). */
+function vllmLike(id: string, title: string, prefix: string, notes: readonly string[]): LatencySource {
+  return {
+    id,
+    title,
+    modelLabel: 'model_name',
+    markers: [`${prefix}e2e_request_latency_seconds_bucket`, `${prefix}e2e_request_latency_seconds_count`, `${prefix}time_to_first_token_seconds_bucket`],
+    e2e: hist(`${prefix}e2e_request_latency_seconds`, S),
+    phases: { queue: hist(`${prefix}request_queue_time_seconds`, S), compute: hist(`${prefix}request_inference_time_seconds`, S) },
+    generation: { ttft: hist(`${prefix}time_to_first_token_seconds`, S), tpot: hist(`${prefix}request_time_per_output_token_seconds`, S), itl: hist(`${prefix}inter_token_latency_seconds`, S) },
+    gauges: { running: `${prefix}num_requests_running`, waiting: `${prefix}num_requests_waiting`, kv_cache_usage: `${prefix}kv_cache_usage_perc` },
+    notes,
+  };
+}
+
+/** Every latency source, most specific first (the first one present with data is used per model). */
+export const LATENCY_SOURCES: readonly LatencySource[] = [
+  {
+    id: 'tracer',
+    title: "latency-doctor tracer (phase histograms)",
+    modelLabel,
+    markers: [`${tracerPhase}_bucket`, `${tracerRequest}_bucket`, tracerPhase],
+    e2e: hist(tracerRequest, S),
+    phases: tracerPhases(tracerPhase, S),
+    batchHistogram: prometheusName(TRACER_METRICS.BATCH_SIZE),
+    notes: ['phase percentiles are per span: a phase recorded twice in one request (serialize: decode and encode) counts twice'],
+  },
+  {
+    id: 'spanmetrics',
+    title: "OpenTelemetry Collector span metrics",
+    modelLabel,
+    markers: [`${SPANMETRICS.DURATION}_bucket`],
+    e2e: hist(SPANMETRICS.DURATION, 1, `${spanRequest}, ${modelLabel}!=""`),
+    phases: tracerPhases(SPANMETRICS.DURATION, 1),
+    notes: ['span metrics are flushed by the Collector every metrics_flush_interval (15 s in collector/otelcol.yaml): use a range of minutes'],
+  },
+  {
+    id: 'triton',
+    title: 'NVIDIA Triton Inference Server',
+    modelLabel: 'model',
+    markers: ['nv_inference_request_duration_us', 'nv_inference_request_success'],
+    e2e: { kind: 'counter', metric: ['nv_inference_request_duration_us'], count: 'nv_inference_request_success', toMs: US },
+    phases: {
+      queue: { kind: 'counter', metric: ['nv_inference_queue_duration_us'], count: 'nv_inference_request_success', toMs: US },
+      transfer: { kind: 'counter', metric: ['nv_inference_compute_input_duration_us', 'nv_inference_compute_output_duration_us'], count: 'nv_inference_request_success', toMs: US },
+      compute: { kind: 'counter', metric: ['nv_inference_compute_infer_duration_us'], count: 'nv_inference_request_success', toMs: US },
+    },
+    requests: 'nv_inference_request_success',
+    batch: { items: 'nv_inference_count', executions: 'nv_inference_exec_count' },
+    errors: 'nv_inference_request_failure',
+    gauges: { pending: 'nv_inference_pending_request_count' },
+    generation: { ttft: hist('nv_inference_first_response_histogram_ms', 1) },
+    notes: [
+      'Triton exports cumulative µs counters, not histograms: phases have means, no percentiles',
+      'compute per request equals its whole batch\'s compute time (per execution = rate(compute) ÷ rate(nv_inference_exec_count))',
+      'the *_summary_us quantiles are per process and are never averaged across replicas; only their _sum/_count would aggregate, and they equal the counters read here',
+    ],
+  },
+  vllmLike('vllm', 'vLLM', 'vllm:', ['vLLM histograms are per request; compute is the RUNNING phase (prefill + decode)']),
+  vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
+  vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', ['trtllm-serve uses vLLM\'s names without a prefix']),
+  {
+    id: 'sglang',
+    title: 'SGLang',
+    modelLabel: 'model_name',
+    markers: ['sglang:e2e_request_latency_seconds_bucket'],
+    e2e: hist('sglang:e2e_request_latency_seconds', S),
+    phases: { queue: hist('sglang:queue_time_seconds', S) },
+    generation: { ttft: hist('sglang:time_to_first_token_seconds', S), itl: hist('sglang:inter_token_latency_seconds', S) },
+    gauges: { running: 'sglang:num_running_reqs', waiting: 'sglang:num_queue_reqs', kv_cache_usage: 'sglang:token_usage' },
+    notes: ['SGLang measures queue and e2e; the rest of the request shows as "other"'],
+  },
+  {
+    id: 'tgi',
+    title: 'Hugging Face TGI',
+    modelLabel: '',
+    markers: ['tgi_request_duration_bucket', 'tgi_request_duration_count'],
+    e2e: hist('tgi_request_duration', S),
+    phases: { preprocess: hist('tgi_request_validation_duration', S), queue: hist('tgi_request_queue_duration', S), compute: hist('tgi_request_inference_duration', S) },
+    requests: 'tgi_request_success',
+    errors: 'tgi_request_failure',
+    gauges: { waiting: 'tgi_queue_size', batch: 'tgi_batch_current_size' },
+    notes: ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read'],
+  },
+  {
+    id: 'torchserve',
+    title: 'TorchServe',
+    modelLabel: 'model_name',
+    markers: ['ts_inference_latency_microseconds'],
+    e2e: { kind: 'counter', metric: ['ts_inference_latency_microseconds'], count: 'ts_inference_requests_total', toMs: US },
+    phases: {
+      queue: { kind: 'counter', metric: ['ts_queue_latency_microseconds'], count: 'ts_inference_requests_total', toMs: US },
+      compute: {
+        kind: 'difference',
+        minuend: { kind: 'counter', metric: ['ts_inference_latency_microseconds'], count: 'ts_inference_requests_total', toMs: US },
+        subtrahends: [{ kind: 'counter', metric: ['ts_queue_latency_microseconds'], count: 'ts_inference_requests_total', toMs: US }],
+      },
+    },
+    requests: 'ts_inference_requests_total',
+    notes: ['TorchServe exports cumulative µs counters: means only; compute is inference latency − queue latency (the handler: pre + inference + post)'],
+  },
+  {
+    id: 'kserve',
+    title: 'KServe model server',
+    modelLabel: 'model_name',
+    markers: ['request_predict_seconds_bucket'],
+    e2e: hist('request_predict_seconds', S),
+    phases: { preprocess: hist('request_preprocess_seconds', S), compute: hist('request_predict_seconds', S), postprocess: hist('request_postprocess_seconds', S) },
+    notes: ['KServe measures pre, predict and post only; end-to-end is their sum (means), its percentiles are those of predict'],
+  },
+];
+
+/** Where GPU state comes from. */
+export interface GpuSource {
+  readonly id: string;
+  readonly title: string;
+  readonly markers: readonly string[];
+  /** PromQL selecting the value (0–1 or °C or MHz); `{SEL}` is replaced by the user's selector. */
+  readonly utilization?: string;
+  readonly temperatureC?: string;
+  readonly smClockMhz?: string;
+  readonly smClockMaxMhz?: string;
+  readonly memoryUsedBytes?: string;
+  /** 1 while thermally throttled (0–1 per sample). */
+  readonly thermalThrottled?: string;
+  readonly powerThrottled?: string;
+}
+
+const sc = prometheusName;
+
+/** GPU exporters, ours first. */
+export const GPU_SOURCES: readonly GpuSource[] = [
+  {
+    id: 'sidecar',
+    title: 'latency-doctor GPU sidecar',
+    markers: [sc(SIDECAR_METRICS.CLOCK_SM), sc(SIDECAR_METRICS.GPU_UTILIZATION)],
+    utilization: sc(SIDECAR_METRICS.GPU_UTILIZATION),
+    temperatureC: `${sc(SIDECAR_METRICS.TEMPERATURE)}{hw_sensor_location="gpu"}`,
+    smClockMhz: sc(SIDECAR_METRICS.CLOCK_SM),
+    smClockMaxMhz: sc(SIDECAR_METRICS.CLOCK_SM_MAX),
+    memoryUsedBytes: sc(SIDECAR_METRICS.GPU_MEMORY_USAGE),
+    thermalThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~".*thermal.*"}`,
+    powerThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~".*power.*"}`,
+  },
+  {
+    id: 'dcgm',
+    title: 'NVIDIA dcgm-exporter',
+    markers: ['DCGM_FI_DEV_SM_CLOCK', 'DCGM_FI_DEV_GPU_UTIL'],
+    utilization: 'DCGM_FI_DEV_GPU_UTIL / 100',
+    temperatureC: 'DCGM_FI_DEV_GPU_TEMP',
+    smClockMhz: 'DCGM_FI_DEV_SM_CLOCK',
+    memoryUsedBytes: 'DCGM_FI_DEV_FB_USED * 1048576',
+    // DCGM_FI_DEV_THERMAL_VIOLATION / POWER_VIOLATION count µs spent throttled.
+    thermalThrottled: 'rate(DCGM_FI_DEV_THERMAL_VIOLATION[1m]) / 1e6',
+    powerThrottled: 'rate(DCGM_FI_DEV_POWER_VIOLATION[1m]) / 1e6',
+  },
+  {
+    id: 'nvidia_gpu_exporter',
+    title: 'utkuozdemir/nvidia_gpu_exporter',
+    markers: ['nvidia_smi_clocks_current_sm_clock_hz', 'nvidia_smi_utilization_gpu_ratio'],
+    utilization: 'nvidia_smi_utilization_gpu_ratio',
+    temperatureC: 'nvidia_smi_temperature_gpu',
+    smClockMhz: 'nvidia_smi_clocks_current_sm_clock_hz / 1e6',
+    smClockMaxMhz: 'nvidia_smi_clocks_max_sm_clock_hz / 1e6',
+    memoryUsedBytes: 'nvidia_smi_memory_used_bytes',
+    thermalThrottled: 'nvidia_smi_clocks_event_reasons_sw_thermal_slowdown + nvidia_smi_clocks_event_reasons_hw_thermal_slowdown',
+    powerThrottled: 'nvidia_smi_clocks_event_reasons_sw_power_cap',
+  },
+];
+
+/** Metric names a source needs (for detection), bucket/_count names for histograms. */
+export function sourceMetricNames(source: LatencySource): string[] {
+  const names = new Set<string>();
+  const add = (m: Measure): void => {
+    if (m.kind === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.metric}${suffix}`);
+    else if (m.kind === 'counter') {
+      for (const x of m.metric) names.add(x);
+      names.add(m.count);
+    } else {
+      add(m.minuend);
+      for (const s of m.subtrahends) add(s);
+    }
+  };
+  add(source.e2e);
+  for (const m of Object.values(source.phases)) if (m) add(m);
+  return [...names];
+}

@@ -1,0 +1,167 @@
+/**
+ * @module prometheus/to-signals
+ * Aggregates of one model → the ModelSummary the reports print and the Signals the diagnosis
+ * rules read, so the Prometheus path runs the very rules of the trace path. What only traces
+ * have (per-request rows, arrival times, input hashes, tail attribution, example trace ids)
+ * stays empty; where the rules need a number that aggregates give only approximately, the
+ * choice is written here and in docs/prometheus.md.
+ */
+import { OTHER, PHASES } from '../semconv.js';
+import type { Phase, PhaseOrOther } from '../semconv.js';
+import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { DeviceEvidence } from '../model/gpu.js';
+import type { PhaseSignal, ReplicaSignal, Signals, Thresholds, TrendSignal, WindowSignal } from '../analyzer/diagnose/index.js';
+import { deviceSignal, trendOf } from '../analyzer/diagnose/signals.js';
+import type { AggregateDistribution, ModelAggregates } from './aggregates.js';
+
+const ALL_PARTS: readonly PhaseOrOther[] = [...PHASES, OTHER];
+
+function percentiles(d: AggregateDistribution, count: number): Percentiles {
+  return { count, meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs };
+}
+
+/** Counter sources have means only; the rules compare p50/p95, so they get the mean there (docs/prometheus.md). */
+function orMean(value: number, meanMs: number): number {
+  return Number.isFinite(value) ? value : meanMs;
+}
+
+/** Shares of e2e time per phase, `other` for the rest (never below 0). */
+function shares(a: ModelAggregates): Record<PhaseOrOther, number> {
+  const out = Object.fromEntries(ALL_PARTS.map((p) => [p, 0])) as Record<PhaseOrOther, number>;
+  let covered = 0;
+  for (const [p, d] of Object.entries(a.phases) as [Phase, AggregateDistribution][]) {
+    const share = a.e2e.timeRate > 0 && Number.isFinite(d.timeRate) ? Math.max(0, d.timeRate / a.e2e.timeRate) : 0;
+    out[p] = share;
+    covered += share;
+  }
+  out.other = Math.max(0, 1 - covered);
+  return out;
+}
+
+/** The phase table of one model, as the trace path's `summarize` would print it. */
+export function toSummary(a: ModelAggregates): ModelSummary {
+  const startS = a.activeStartS;
+  const endS = a.activeEndS;
+  const requests = Math.round(a.rps * (endS - startS));
+  const share = shares(a);
+  const phases: Partial<Record<PhaseOrOther, PhaseSummary>> = {};
+  for (const [p, d] of Object.entries(a.phases) as [Phase, AggregateDistribution][]) {
+    // countRate is over the whole range; the e2e count rate relates it to the requests.
+    const count = a.e2e.countRate > 0 ? Math.round((d.countRate / a.e2e.countRate) * requests) : 0;
+    phases[p] = { ...percentiles(d, count), share: share[p], present: Math.min(count, requests) };
+  }
+  if (share.other > 0.001) {
+    const otherMean = a.e2e.meanMs * share.other;
+    phases.other = { count: requests, meanMs: otherMean, p50Ms: Number.NaN, p90Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, share: share.other, present: requests };
+  }
+  // LLM servers: TTFT and the per-request time per output token (else the per-token ITL) fill
+  // the same generation block the trace path builds from first-token events.
+  const ttft = a.generation['ttft'];
+  const tpot = a.generation['tpot'] ?? a.generation['itl'];
+  const generation = ttft || tpot ? { requests, ...(ttft ? { ttft: percentiles(ttft, requests) } : {}), ...(tpot ? { tpot: percentiles(tpot, requests) } : {}) } : undefined;
+  return {
+    model: a.model,
+    services: [a.source.title],
+    requests,
+    errors: Math.round(a.errors),
+    windowStartNs: BigInt(Math.round(startS * 1000)) * 1_000_000n,
+    windowEndNs: BigInt(Math.round(endS * 1000)) * 1_000_000n,
+    throughputRps: a.rps,
+    e2e: percentiles(a.e2e, requests),
+    phases,
+    coverage: 1 - share.other,
+    ...(generation ? { generation } : {}),
+  };
+}
+
+function windowsOf(a: ModelAggregates, stepS: number): WindowSignal[] {
+  const t0 = a.steps[0]?.timeS ?? 0;
+  return a.steps.map((s) => ({
+    startS: s.timeS - stepS - t0,
+    endS: s.timeS - t0,
+    requests: Math.round(s.rps * stepS),
+    arrivalRps: s.rps,
+    e2eP50Ms: orMean(s.e2eP50Ms, s.e2eMeanMs),
+    e2eP95Ms: orMean(s.e2eP95Ms, s.e2eMeanMs),
+    phaseMeanMs: Object.fromEntries(
+      ALL_PARTS.map((p) => {
+        if (p === OTHER) {
+          const covered = PHASES.reduce((sum, q) => sum + (Number.isFinite(s.phaseMeanMs[q]) ? (s.phaseMeanMs[q] as number) : 0), 0);
+          return [p, Math.max(0, s.e2eMeanMs - covered)];
+        }
+        const v = s.phaseMeanMs[p];
+        return [p, v !== undefined && Number.isFinite(v) ? v : 0];
+      }),
+    ) as Record<PhaseOrOther, number>,
+  }));
+}
+
+/** Signals for the diagnosis rules from one model's aggregates. */
+export function toSignals(a: ModelAggregates, summary: ModelSummary, thresholds: Thresholds, stepS: number, device: readonly DeviceEvidence[]): Signals {
+  const n = summary.requests;
+  const share = shares(a);
+  const durationS = Number(summary.windowEndNs - summary.windowStartNs) / 1e9;
+  const phases = Object.fromEntries(
+    ALL_PARTS.map((p): [PhaseOrOther, PhaseSignal] => {
+      const d = p === OTHER ? undefined : a.phases[p];
+      const meanMs = p === OTHER ? a.e2e.meanMs * share.other : d ? d.meanMs : 0;
+      const present = p === OTHER ? (share.other > 0 ? n : 0) : d && a.e2e.countRate > 0 ? Math.min(n, Math.round((d.countRate / a.e2e.countRate) * n)) : 0;
+      return [p, { meanMs: Number.isFinite(meanMs) ? meanMs : 0, p50Ms: d ? orMean(d.p50Ms, d.meanMs) : meanMs, p95Ms: d ? orMean(d.p95Ms, d.meanMs) : meanMs, share: share[p], present }];
+    }),
+  ) as Record<PhaseOrOther, PhaseSignal>;
+  let dominantPhase: Phase | undefined;
+  for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
+  const coverage = 1 - share.other;
+  const windows = windowsOf(a, stepS);
+  let trends: Signals['trends'];
+  if (windows.length >= 3) {
+    const xs = windows.map((w) => (w.startS + w.endS) / 2);
+    trends = {
+      e2eP50: trendOf(xs, windows.map((w) => w.e2eP50Ms)),
+      e2eP95: trendOf(xs, windows.map((w) => w.e2eP95Ms)),
+      // No arrival times in aggregates: Mann-Kendall on the step rates instead of the Laplace test.
+      arrival: trendOf(xs, windows.map((w) => w.arrivalRps)),
+      phases: Object.fromEntries(ALL_PARTS.map((p) => [p, trendOf(xs, windows.map((w) => w.phaseMeanMs[p]))])) as Record<PhaseOrOther, TrendSignal>,
+    };
+  }
+  const lastThree = windows.slice(-3);
+  const ratio = (values: readonly number[]): number => (Math.min(...values) > 0 ? Math.max(...values) / Math.min(...values) : Number.POSITIVE_INFINITY);
+  const stable = lastThree.length === 3 && ratio(lastThree.map((w) => w.arrivalRps)) <= thresholds['stability.max_ratio'] && ratio(lastThree.map((w) => w.e2eP50Ms)) <= thresholds['stability.max_ratio'];
+  // Little's law: requests in flight = arrival rate × mean time in the system.
+  const meanInFlight = a.rps * (a.e2e.meanMs / 1000);
+  const invalid: string[] = [];
+  if (n < thresholds['validity.min_requests']) invalid.push(`only ${n} request${n === 1 ? '' : 's'} in the range; at least ${thresholds['validity.min_requests']} are needed (validity.min_requests): widen --range`);
+  if (n > 0 && coverage < thresholds['validity.min_coverage']) {
+    invalid.push(`the phases ${a.source.title} measures cover only ${Math.round(coverage * 100)}% of end-to-end time; at least ${Math.round(thresholds['validity.min_coverage'] * 100)}% is needed (validity.min_coverage): trace the service for the rest`);
+  }
+  const replicas: ReplicaSignal[] = a.replicas.map((r) => ({ replica: r.replica, requests: Math.round(r.rps * durationS), e2eMeanMs: r.e2eMeanMs, e2eP99Ms: r.e2eP99Ms, phaseMeanMs: r.phaseMeanMs }));
+  const batchKnown = a.meanBatchSize !== undefined;
+  const gpu = device.length > 0 ? deviceSignal(device, durationS) : undefined;
+  return {
+    model: a.model,
+    basis: 'aggregates',
+    diagnosed: n,
+    replicas,
+    requests: [],
+    totalRequests: n,
+    warmupTrimmed: 0,
+    errors: Math.round(a.errors),
+    durationS,
+    startS: [],
+    arrivalRps: a.rps,
+    meanInFlight,
+    e2e: { meanMs: a.e2e.meanMs, p50Ms: orMean(a.e2e.p50Ms, a.e2e.meanMs), p95Ms: orMean(a.e2e.p95Ms, a.e2e.meanMs), p99Ms: orMean(a.e2e.p99Ms, a.e2e.meanMs) },
+    serverMeanMs: a.e2e.meanMs,
+    phases,
+    coverage,
+    computeShareOfServer: share.compute,
+    ...(dominantPhase ? { dominantPhase } : {}),
+    batch: { recorded: batchKnown ? n : 0, meanSize: a.meanBatchSize ?? 1, maxSize: Math.max(1, Math.round(a.meanBatchSize ?? 1)), fullShare: 0 },
+    windows,
+    ...(trends ? { trends } : {}),
+    stable,
+    clockSkewShare: 0,
+    ...(gpu ? { gpu } : {}),
+    invalid,
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * @module test/prometheus/_prometheus
+ * Starts Debian's real Prometheus (2.42, /usr/bin/prometheus) on 127.0.0.1 with a free port, a
+ * temp data dir and a short scrape interval (1 s: also the scrape timeout, generous enough for a
+ * busy machine), for the `analyze --prometheus` tests; waits until
+ * every target has been scraped.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, freePort, start } from '../stack/_processes.js';
+
+/** A running Prometheus. */
+export interface RunningPrometheus {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Scrape jobs: job name → `host:port` targets (metrics path /metrics). */
+export async function startPrometheus(jobs: Readonly<Record<string, readonly string[]>>, scrapeInterval = '1s'): Promise<RunningPrometheus> {
+  const scratch = mkdtempSync(join(tmpdir(), 'ld-prom-'));
+  const port = await freePort();
+  const config = ['global:', `  scrape_interval: ${scrapeInterval}`, `  evaluation_interval: ${scrapeInterval}`, 'scrape_configs:'];
+  for (const [job, targets] of Object.entries(jobs)) {
+    config.push(`  - job_name: ${JSON.stringify(job)}`, `    scrape_interval: ${scrapeInterval}`, '    static_configs:', `      - targets: ${JSON.stringify(targets)}`);
+  }
+  writeFileSync(join(scratch, 'prometheus.yml'), `${config.join('\n')}\n`);
+  const child = start('prometheus', [`--config.file=${join(scratch, 'prometheus.yml')}`, `--storage.tsdb.path=${join(scratch, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    await child.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  try {
+    await eventually(async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), 30_000, `Prometheus ready\n${child.output()}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
+}
+
+/** Waits until every target of the jobs is up and has been scraped at least `scrapes` times. */
+export async function waitForScrapes(url: string, jobs: readonly string[], scrapes = 2): Promise<void> {
+  await eventually(
+    async () => {
+      const expr = `count_over_time(up[1m])`;
+      const body = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { data: { result: { metric: { job: string }; value: [number, string] }[] } };
+      const done = new Set(body.data.result.filter((r) => Number(r.value[1]) >= scrapes).map((r) => r.metric.job));
+      return jobs.every((j) => done.has(j)) ? true : undefined;
+    },
+    60_000,
+    `targets of ${jobs.join(', ')} scraped`,
+  );
+}

@@ -1,0 +1,194 @@
+/**
+ * @module test/prometheus/replay-exporter
+ * A small exporter process for the Prometheus tests: it serves a real server's `/metrics`
+ * capture (test/fixtures/serving/*.prom) and advances its counters and histograms over time as
+ * a scenario says, so a real Prometheus scrapes the real series layout (names, labels, bucket
+ * boundaries, quirks such as trailing commas and missing +Inf buckets) with known traffic.
+ *
+ * Usage: node --import tsx test/prometheus/replay-exporter.ts SCENARIO.json
+ * Prints `{"event":"listening","url":"http://127.0.0.1:PORT/metrics"}` when ready.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { seededRandom } from '../../examples/model/seeded-random.js';
+
+/** A family that the capture lacks, added with a documented layout. */
+export interface ExtraFamily {
+  readonly name: string;
+  readonly type: 'histogram' | 'counter' | 'gauge';
+  readonly help: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Bucket upper bounds (histograms); +Inf is appended. */
+  readonly le?: readonly number[];
+}
+
+/** What one replica of a server does. */
+export interface ReplayScenario {
+  /** The capture to serve. */
+  readonly fixture: string;
+  /** Only series carrying these labels advance; the rest stay as captured. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly rps: number;
+  readonly seed: number;
+  /** Per phase: a log-normal latency (median ms, sigma of the log). */
+  readonly phases: Readonly<Record<string, { readonly medianMs: number; readonly sigma: number }>>;
+  /** Family base name → the phases whose sum it observes, and the unit it counts in. */
+  readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' }[];
+  /** Counters that count requests (+1 each), or executions (+1 per `per` requests). */
+  readonly count: readonly { readonly family: string; readonly per?: number }[];
+  /** Latency multiplier grows by this much per second (drift). Default 0. */
+  readonly growPerS?: number;
+  readonly extra?: readonly ExtraFamily[];
+  /** Replace the bucket bounds of a family (a replica on another version). */
+  readonly rebucket?: { readonly family: string; readonly le: readonly number[] };
+}
+
+interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The label text as captured, kept so quirks (trailing commas) reach the scraper. */
+  readonly labelText: string;
+  value: number;
+  readonly le?: number;
+}
+
+type Line = string | Sample;
+
+function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) out[m[1] as string] = m[2] as string;
+  return out;
+}
+
+function parseCapture(text: string): Line[] {
+  return text.split('\n').map((line): Line => {
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{.*\})?\s+(\S+)(\s+\d+)?\s*$/.exec(line);
+    if (line.startsWith('#') || m === null) return line;
+    const labels = parseLabels(m[2] ?? '');
+    const le = labels['le'];
+    return { name: m[1] as string, labels, labelText: m[2] ?? '', value: Number(m[3]), ...(le !== undefined ? { le: /inf/i.test(le) ? Infinity : Number(le) } : {}) };
+  });
+}
+
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+function extraLines(f: ExtraFamily): Line[] {
+  const lines: Line[] = [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`];
+  if (f.type !== 'histogram') return [...lines, { name: f.type === 'counter' ? `${f.name}_total` : f.name, labels: f.labels, labelText: labelText(f.labels), value: 0 }];
+  for (const le of [...(f.le ?? []), Infinity]) {
+    const labels = { ...f.labels, le: le === Infinity ? '+Inf' : String(le) };
+    lines.push({ name: `${f.name}_bucket`, labels, labelText: labelText(labels), value: 0, le });
+  }
+  lines.push({ name: `${f.name}_sum`, labels: f.labels, labelText: labelText(f.labels), value: 0 });
+  lines.push({ name: `${f.name}_count`, labels: f.labels, labelText: labelText(f.labels), value: 0 });
+  return lines;
+}
+
+function rebucket(lines: Line[], family: string, bounds: readonly number[]): Line[] {
+  const out: Line[] = [];
+  const done = new Set<string>();
+  for (const line of lines) {
+    if (typeof line === 'string' || line.name !== `${family}_bucket`) {
+      out.push(line);
+      continue;
+    }
+    const { le: _le, ...rest } = line.labels;
+    const key = JSON.stringify(rest);
+    if (done.has(key)) continue;
+    done.add(key);
+    for (const le of [...bounds, Infinity]) {
+      const labels = { ...rest, le: le === Infinity ? '+Inf' : String(le) };
+      out.push({ name: `${family}_bucket`, labels, labelText: labelText(labels), value: 0, le });
+    }
+  }
+  return out;
+}
+
+function matches(sample: Sample, want: Readonly<Record<string, string>>): boolean {
+  return Object.entries(want).every(([k, v]) => sample.labels[k] === v);
+}
+
+const UNIT_PER_MS = { s: 0.001, ms: 1, us: 1000 } as const;
+
+/** A running exporter, with the changes a test can make while it runs. */
+export interface ReplayExporter {
+  readonly url: string;
+  /** Every value that advances drops back to 0, as after a restart (a counter reset). */
+  reset(): void;
+  /** From now on latency grows by `perS` × the starting level per second (drift at constant load). */
+  drift(perS: number): void;
+  close(): Promise<void>;
+}
+
+/** Starts the exporter for a scenario; resolves with its URL and a stop function. */
+export async function startReplay(scenario: ReplayScenario): Promise<ReplayExporter> {
+  let lines = parseCapture(readFileSync(scenario.fixture, 'utf8'));
+  if (scenario.rebucket) lines = rebucket(lines, scenario.rebucket.family, scenario.rebucket.le);
+  for (const f of scenario.extra ?? []) lines.push(...extraLines(f));
+  const samples = lines.filter((l): l is Sample => typeof l !== 'string' && matches(l, scenario.labels));
+  const random = seededRandom(scenario.seed);
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const started = Date.now();
+  let owed = 0;
+  let requests = 0;
+  let growPerS = scenario.growPerS ?? 0;
+  let growFrom = started;
+  const tick = (): void => {
+    owed += scenario.rps / 10;
+    const factor = 1 + (growPerS * (Date.now() - growFrom)) / 1000;
+    for (; owed >= 1; owed -= 1) {
+      requests += 1;
+      const phaseMs: Record<string, number> = {};
+      for (const [p, d] of Object.entries(scenario.phases)) phaseMs[p] = d.medianMs * Math.exp(d.sigma * normal()) * factor;
+      for (const o of scenario.observe) {
+        const ms = o.of.reduce((a, p) => a + (phaseMs[p] ?? 0), 0);
+        const v = ms * UNIT_PER_MS[o.unit];
+        for (const s of samples) {
+          if (s.labels['quantile'] !== undefined) continue;
+          if (s.name === `${o.family}_bucket` && s.le !== undefined && v <= s.le) s.value += 1;
+          else if (s.name === `${o.family}_sum` || s.name === o.family || s.name === `${o.family}_total`) s.value += v;
+          else if (s.name === `${o.family}_count`) s.value += 1;
+        }
+      }
+      for (const c of scenario.count) {
+        if (requests % (c.per ?? 1) !== 0) continue;
+        for (const s of samples) if (s.name === c.family || s.name === `${c.family}_total`) s.value += 1;
+      }
+    }
+  };
+  const timer = setInterval(tick, 100);
+  const server = createServer((req, res) => {
+    const body = lines.map((l) => (typeof l === 'string' ? l : `${l.name}${l.labelText} ${Number.isInteger(l.value) ? l.value : l.value.toFixed(6)}`)).join('\n');
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(`${body}\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/metrics`,
+    reset: () => {
+      for (const s of samples) s.value = 0;
+    },
+    drift: (perS) => {
+      growPerS = perS;
+      growFrom = Date.now();
+    },
+    close: () => {
+      clearInterval(timer);
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (process.argv[1]?.endsWith('replay-exporter.ts') === true) {
+  const scenario = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as ReplayScenario;
+  const running = await startReplay(scenario);
+  console.log(JSON.stringify({ event: 'listening', url: running.url }));
+  const stop = (): void => void running.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

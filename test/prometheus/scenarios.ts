@@ -1,0 +1,111 @@
+/**
+ * @module test/prometheus/scenarios
+ * Replay scenarios for the server metric layouts: each drives a real capture from
+ * test/fixtures/serving with traffic whose bottleneck is known, so the verdict can be checked.
+ */
+import { join } from 'node:path';
+import type { ReplayScenario } from './replay-exporter.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'serving');
+
+const TRITON_OBSERVE: ReplayScenario['observe'] = [
+  { family: 'nv_inference_request_duration_us', of: ['queue', 'input', 'infer', 'output', 'core'], unit: 'us' },
+  { family: 'nv_inference_queue_duration_us', of: ['queue'], unit: 'us' },
+  { family: 'nv_inference_compute_input_duration_us', of: ['input'], unit: 'us' },
+  { family: 'nv_inference_compute_infer_duration_us', of: ['infer'], unit: 'us' },
+  { family: 'nv_inference_compute_output_duration_us', of: ['output'], unit: 'us' },
+  // Summaries advance their _sum/_count too; their quantile lines stay as captured (never read).
+  { family: 'nv_inference_request_summary_us', of: ['queue', 'input', 'infer', 'output', 'core'], unit: 'us' },
+  { family: 'nv_inference_queue_summary_us', of: ['queue'], unit: 'us' },
+];
+const TRITON_COUNT: ReplayScenario['count'] = [{ family: 'nv_inference_request_success' }, { family: 'nv_inference_count' }, { family: 'nv_inference_exec_count' }];
+
+/** Triton, model densenet_onnx: requests wait 40 ms in the queue for 8 ms of compute, one at a time. */
+export function tritonQueue(seed: number): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'triton_metrics_datadog_fixture.prom'),
+    labels: { model: 'densenet_onnx' },
+    rps: 60,
+    seed,
+    phases: { queue: { medianMs: 40, sigma: 0.3 }, input: { medianMs: 0.8, sigma: 0.2 }, infer: { medianMs: 8, sigma: 0.2 }, output: { medianMs: 0.5, sigma: 0.2 }, core: { medianMs: 0.5, sigma: 0.2 } },
+    observe: TRITON_OBSERVE,
+    count: TRITON_COUNT,
+  };
+}
+
+/** Triton replica with healthy (2 ms queue, 10 ms compute) or slow (40 ms compute) execution. */
+export function tritonReplica(seed: number, inferMs: number): ReplayScenario {
+  return {
+    ...tritonQueue(seed),
+    rps: 30,
+    phases: { queue: { medianMs: 2, sigma: 0.3 }, input: { medianMs: 0.5, sigma: 0.2 }, infer: { medianMs: inferMs, sigma: 0.2 }, output: { medianMs: 0.5, sigma: 0.2 }, core: { medianMs: 0.5, sigma: 0.2 } },
+  };
+}
+
+/** vLLM V1 buckets of e2e_request_latency_seconds (vllm/v1/metrics/loggers.py, see docs/prometheus.md). */
+const VLLM_REQUEST_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
+const VLLM_MODEL = { model_name: 'meta-llama/Llama-3.1-8B-Instruct' };
+
+/**
+ * vLLM V1 (the test makes prefill and decode slow down at constant load: drift). The capture is
+ * the design doc's excerpt (TTFT without +Inf or _sum, kept as-is); the per-request histograms
+ * it elides are added with vLLM V1's documented names and buckets.
+ */
+export function vllmDrift(seed: number): ReplayScenario {
+  const hist = (name: string, help: string): NonNullable<ReplayScenario['extra']>[number] => ({ name, type: 'histogram', help, labels: VLLM_MODEL, le: VLLM_REQUEST_BUCKETS });
+  return {
+    fixture: join(FIXTURES, 'vllm_v1_metrics_docs_design_excerpt.prom'),
+    labels: VLLM_MODEL,
+    rps: 12,
+    seed,
+    phases: { queue: { medianMs: 20, sigma: 0.2 }, prefill: { medianMs: 60, sigma: 0.1 }, decode: { medianMs: 140, sigma: 0.1 } },
+    observe: [
+      { family: 'vllm:e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'vllm:request_queue_time_seconds', of: ['queue'], unit: 's' },
+      { family: 'vllm:request_inference_time_seconds', of: ['prefill', 'decode'], unit: 's' },
+      { family: 'vllm:time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+    ],
+    count: [],
+    extra: [
+      hist('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.'),
+      hist('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.'),
+      hist('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.'),
+    ],
+  };
+}
+
+/** TGI router: validation (tokenisation) takes 30 ms per request, inference 15 ms. */
+export function tgiValidation(seed: number, rebucket = false): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'tgi_metrics_datadog_fixture_excerpt.prom'),
+    labels: {},
+    rps: 25,
+    seed,
+    phases: { validation: { medianMs: 30, sigma: 0.2 }, queue: { medianMs: 2, sigma: 0.3 }, inference: { medianMs: 15, sigma: 0.2 } },
+    observe: [
+      { family: 'tgi_request_duration', of: ['validation', 'queue', 'inference'], unit: 's' },
+      { family: 'tgi_request_validation_duration', of: ['validation'], unit: 's' },
+      { family: 'tgi_request_queue_duration', of: ['queue'], unit: 's' },
+      { family: 'tgi_request_inference_duration', of: ['inference'], unit: 's' },
+    ],
+    count: [{ family: 'tgi_request_count' }, { family: 'tgi_request_success' }],
+    // A replica on another version: same family, coarser buckets.
+    ...(rebucket ? { rebucket: { family: 'tgi_request_duration', le: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] } } : {}),
+  };
+}
+
+/** TorchServe, model resnet18: 60 ms in the queue for 10 ms in the handler. */
+export function torchserveQueue(seed: number): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'torchserve_metrics_prometheus_mode.prom'),
+    labels: { model_name: 'resnet18' },
+    rps: 60,
+    seed,
+    phases: { queue: { medianMs: 60, sigma: 0.3 }, handler: { medianMs: 10, sigma: 0.2 } },
+    observe: [
+      { family: 'ts_inference_latency_microseconds', of: ['queue', 'handler'], unit: 'us' },
+      { family: 'ts_queue_latency_microseconds', of: ['queue'], unit: 'us' },
+    ],
+    count: [{ family: 'ts_inference_requests_total' }],
+  };
+}

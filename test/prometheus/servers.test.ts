@@ -1,0 +1,140 @@
+/**
+ * @module test/prometheus/servers.test
+ * `analyze --prometheus` on the real metric layouts of inference servers: captures from
+ * test/fixtures/serving replayed with known traffic (test/prometheus/replay-exporter.ts) and
+ * scraped by a real Prometheus (Debian's 2.42 on loopback). One scenario per server family
+ * with its verdict checked, an outlier replica, and the data-quality reports (a restart's
+ * counter reset, a replica that went away, replicas with different bucket layouts).
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzePrometheus } from '../../src/prometheus/index.js';
+import type { AnalysisResult } from '../../src/analyzer/index.js';
+import { startReplay } from './replay-exporter.js';
+import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
+import { startPrometheus, waitForScrapes } from './_prometheus.js';
+import type { RunningPrometheus } from './_prometheus.js';
+import { tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift } from './scenarios.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+/** Seconds of traffic before the analyses read the range. */
+const TRAFFIC_S = 12;
+
+const jobs: Record<string, ReplayScenario[]> = {
+  triton: [tritonQueue(1), tritonQueue(2)],
+  'triton-fleet': [tritonReplica(3, 10), tritonReplica(4, 10), tritonReplica(5, 40)],
+  vllm: [vllmDrift(6)],
+  tgi: [tgiValidation(7), tgiValidation(8, true)],
+  torchserve: [torchserveQueue(9)],
+};
+const exporters: ({ job: string } & ReplayExporter)[] = [];
+let prometheus: RunningPrometheus | undefined;
+let startS = 0;
+let endS = 0;
+
+beforeAll(async () => {
+  for (const [job, scenarios] of Object.entries(jobs)) for (const s of scenarios) exporters.push({ job, ...(await startReplay(s)) });
+  const targets: Record<string, string[]> = {};
+  for (const e of exporters) (targets[e.job] ??= []).push(new URL(e.url).host);
+  prometheus = await startPrometheus(targets);
+  await waitForScrapes(prometheus.url, Object.keys(jobs));
+  startS = Math.floor(Date.now() / 1000);
+  // vLLM slows down from here on, at constant load.
+  exporters.find((e) => e.job === 'vllm')?.drift(0.5);
+  await new Promise((r) => setTimeout(r, (TRAFFIC_S / 2) * 1000));
+  // Half way through, the second Triton replica goes away (scaled in): its series go stale;
+  // TorchServe restarts: its counters start again from 0.
+  const gone = exporters.filter((e) => e.job === 'triton')[1];
+  await gone?.close();
+  exporters.find((e) => e.job === 'torchserve')?.reset();
+  await new Promise((r) => setTimeout(r, (TRAFFIC_S / 2) * 1000));
+  endS = Math.floor(Date.now() / 1000);
+}, 120_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await Promise.allSettled(exporters.map((e) => e.close()));
+}, 30_000);
+
+async function analyze(job: string): Promise<AnalysisResult> {
+  return analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 2, selector: `{job="${job}"}` });
+}
+
+function warningsOf(result: AnalysisResult): string {
+  return result.warnings.map((w) => w.message).join('\n');
+}
+
+// Each analysis runs a few dozen queries: seconds, but more on a machine shared with other runs.
+describe('server metric layouts replayed into a real Prometheus', { timeout: 60_000 }, () => {
+  it('Triton counters: queue 40 ms against 8 ms of compute at batch size 1 → dynamic-batching, means per phase, summaries not averaged', async () => {
+    const result = await analyze('triton');
+    expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['triton']);
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('densenet_onnx');
+    expect(m?.diagnosis?.primary).toBe('dynamic-batching');
+    const queue = m?.summary.phases.queue;
+    // Log-normal median 40 ms, sigma 0.3: mean 40·e^0.045 ≈ 41.8 ms.
+    expect(queue?.meanMs).toBeGreaterThan(36);
+    expect(queue?.meanMs).toBeLessThan(48);
+    expect(Number.isNaN(queue?.p95Ms)).toBe(true); // counters: no percentiles, never a made-up one
+    expect(m?.summary.phases.transfer?.meanMs).toBeGreaterThan(1);
+    expect(result.prometheus?.models[0]?.meanBatchSize).toBeCloseTo(1, 5);
+    expect(result.prometheus?.queries.some((q) => /summary_us/.test(q.expr))).toBe(false);
+    expect(warningsOf(result)).toMatch(/stopped reporting before the end of the range/);
+  });
+
+  it('vLLM histograms: prefill and decode slowing at constant load → latency-drift on the query_range steps', async () => {
+    const result = await analyze('vllm');
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    const drift0 = m?.diagnosis?.rules.find((r) => r.rule === 'latency-drift');
+    expect(m?.diagnosis?.primary, `${m?.diagnosis?.headline} / ${JSON.stringify(drift0)} / ${JSON.stringify(m?.diagnosis?.recommendations.map((r) => [r.fix, r.estimatedGain]))}`).toBe('latency-drift');
+    const drift = m?.diagnosis?.rules.find((r) => r.rule === 'latency-drift');
+    expect(Number(drift?.inputs['windows'])).toBeGreaterThanOrEqual(4);
+    // TTFT from the capture's own (incomplete) family is read, not invented.
+    expect(Object.keys(result.prometheus?.models[0]?.generation ?? {})).toContain('ttft');
+  });
+
+  it('TGI histograms: validation 30 ms of 47 → preprocessing-pipeline; replicas with different bucket layouts are reported', async () => {
+    const result = await analyze('tgi');
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('tgi');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    const pre = m?.summary.phases.preprocess;
+    // TGI's geometric buckets (×1.5): the p50 lands within a bucket of the 30 ms median.
+    expect(pre?.p50Ms).toBeGreaterThan(30 / 1.5);
+    expect(pre?.p50Ms).toBeLessThan(30 * 1.5);
+    expect(warningsOf(result)).toMatch(/2 different bucket layouts for tgi_request_duration/);
+  });
+
+  it('TorchServe counters: 60 ms queue against 10 ms handler → dynamic-batching; a restart (counter reset) is reported and rate() absorbs it', async () => {
+    const result = await analyze('torchserve');
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('resnet18');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    expect(m?.summary.phases.compute?.meanMs).toBeGreaterThan(8);
+    expect(m?.summary.phases.compute?.meanMs).toBeLessThan(13);
+    expect(warningsOf(result)).toMatch(/counter reset/);
+  });
+
+  it('names the slow replica of three as a diagnosis of its own', async () => {
+    const result = await analyze('triton-fleet');
+    const slow = exporters.filter((e) => e.job === 'triton-fleet')[2];
+    const m = result.models[0];
+    const outlier = m?.diagnosis?.recommendations.find((r) => r.fix === 'replica-outlier');
+    expect(outlier?.title).toContain(new URL(slow?.url ?? '').host);
+    expect(outlier?.evidence[0]?.values['ratio']).toBeGreaterThan(2.5);
+    expect(result.prometheus?.models[0]?.replicas).toHaveLength(3);
+  });
+
+  it('prints the phase table, the replicas and, with --explain, every PromQL query through the CLI', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="triton-fleet"}', '--explain'], { cwd: ROOT });
+    expect(stdout).toMatch(/sources found: NVIDIA Triton Inference Server/);
+    expect(stdout).toMatch(/Replicas \(3\)/);
+    expect(stdout).toMatch(/One replica is the outlier/);
+    expect(stdout).toMatch(/Rules on aggregates/);
+    expect(stdout).toMatch(/rate\(nv_inference_queue_duration_us\{job="triton-fleet", model="densenet_onnx"\}\[\d+s\]\)/);
+  }, 120_000);
+});
