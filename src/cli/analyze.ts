@@ -83,7 +83,6 @@ export function registerAnalyzeCommand(program: Command): Command {
     .action(async (files: string[], flags: AnalyzeFlags) => {
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
-        if (flags.html !== undefined) throw new CliError('--html is not available with --prometheus yet: use --json or --markdown');
         await analyzeFromPrometheus(flags.prometheus, flags);
         return;
       }
@@ -127,6 +126,8 @@ async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<
     diagnose: analyzeOptions(flags).diagnose ?? {},
   });
   process.stdout.write(render(result, flags));
+  // No trace files to take example traces from: the page shows the verdict, the table and every rule.
+  if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, []);
   failOnSlo(result, flags);
 }
 

@@ -7,6 +7,8 @@
  * counter reset, a replica that went away, replicas with different bucket layouts).
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,8 +136,17 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
   });
 
   it('prints the phase table, the replicas and, with --explain, every PromQL query through the CLI', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="triton-fleet"}', '--explain'], { cwd: ROOT });
+    const htmlDir = mkdtempSync(join(tmpdir(), 'ld-prom-html-'));
+    const htmlFile = join(htmlDir, 'report.html');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="triton-fleet"}', '--explain', '--html', htmlFile], { cwd: ROOT });
     expect(stdout).toMatch(/sources found: NVIDIA Triton Inference Server/);
+    // --html works on aggregates too: verdict, table and every rule, and a note instead of empty per-request charts.
+    const html = readFileSync(htmlFile, 'utf8');
+    rmSync(htmlDir, { recursive: true, force: true });
+    expect(html).toContain('Charts need per-request data');
+    expect(html).toContain('end-to-end');
+    expect(html).toContain('densenet_onnx');
+    expect(html).not.toContain('data-chart="hist-0"');
     expect(stdout).toMatch(/Replicas \(3\)/);
     expect(stdout).toMatch(/One replica is the outlier/);
     expect(stdout).toMatch(/Rules on aggregates/);

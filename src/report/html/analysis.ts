@@ -76,8 +76,17 @@ export function rulesSection(d: Diagnosis | undefined): string {
 }
 
 /** One model's whole section. `hasGpu`/`hasExamples` say which optional charts have data. */
-export function modelSection(m: ModelAnalysis, index: number, charts: { hasGpu: boolean; examples: readonly { label: string; e2eMs: number; traceId: string }[]; generation: boolean }): string {
+export function modelSection(m: ModelAnalysis, index: number, charts: { hasGpu: boolean; examples: readonly { label: string; e2eMs: number; traceId: string }[]; generation: boolean; perRequest?: boolean }): string {
   const s = m.summary;
+  // Aggregates (Prometheus) have percentiles but no requests to plot: say so instead of drawing empty axes.
+  if (charts.perRequest === false) {
+    return `<div class="first">
+${verdictCard(m.diagnosis)}
+${phaseTable(s)}
+<div class="card mix"><h2>Charts need per-request data</h2><p>This analysis was computed from aggregated metrics, which hold percentiles but no single request: the phase mix, latency over time, the e2e histogram and example traces need a trace export. Run <code>latency-doctor analyze --html</code> on a trace export of the same window for them.</p></div>
+</div>
+${rulesSection(m.diagnosis)}`;
+  }
   const slots = [
     chartSlot(`time-${index}`, charts.hasGpu ? 'e2e latency over time, with GPU state' : 'e2e latency over time', charts.hasGpu ? 'Shaded: share of the window the GPU was throttled.' : '', 'tall'),
     chartSlot(`hist-${index}`, 'e2e latency histogram', s.e2e.count > 0 ? 'Bins from 0.9 × the fastest request to 1.1 × p99; slower requests are counted in the last bin.' : ''),

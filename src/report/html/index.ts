@@ -31,7 +31,7 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   const byModel = timingsByModel(result);
   const spans = options.exampleSpans ?? new Map<string, readonly SpanRecord[]>();
   const charts = result.models.map((m) => modelCharts(result, m.summary.model, byModel.get(m.summary.model) ?? [], spans));
-  const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined }) }));
+  const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined, perRequest: (byModel.get(m.summary.model)?.length ?? 0) > 0 }) }));
   const window = result.window ? ` · ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
   const data: PageData = { kind: 'analysis', models: charts };
   return renderPage({
