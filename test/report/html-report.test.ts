@@ -73,7 +73,7 @@ interface CanvasLike {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
 }
 
-/** Share of a canvas's pixels that are painted (not transparent). */
+/** Share of a canvas's pixels that are painted (not transparent). Polled: a chart in a tab just shown paints after its resize observer fires. */
 function paintedShare(page: Page, id: string): Promise<number> {
   return page.$eval(`canvas[data-chart="${id}"]`, (canvas) => {
     const c = canvas as unknown as CanvasLike;
@@ -122,7 +122,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     }
     expectShown(await page.textContent('tr[data-phase="queue"] td[data-q="share"]') ?? '', json.phases.queue.share * 100);
 
-    for (const chart of ['mix-0', 'time-0', 'hist-0', 'waterfall-0-0', 'waterfall-0-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-0', 'time-0', 'hist-0', 'waterfall-0-0', 'waterfall-0-1']) await expect.poll(() => paintedShare(page, chart), { timeout: 10_000, message: chart }).toBeGreaterThan(0.02);
 
     await page.click('button.copy');
     const snippet = recommendation.next_step.snippet;
@@ -146,7 +146,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     const dark = await open(file, 'dark');
     expectNoNetwork(dark, file);
     expect(await dark.page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(15, 18, 22)');
-    expect(await paintedShare(dark.page, 'hist-0')).toBeGreaterThan(0.02);
+    await expect.poll(() => paintedShare(dark.page, 'hist-0'), { timeout: 10_000 }).toBeGreaterThan(0.02);
     await dark.page.screenshot({ path: join(shots, 'first-screen-dark.png') });
     await dark.context.close();
   });
@@ -173,7 +173,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await page.click('[data-tab="1"]');
     expect(await page.isVisible('section[data-model="bert-base"]')).toBe(true);
     expect(await page.isVisible('section[data-model="resnet50"]')).toBe(false);
-    for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1-0', 'waterfall-1-1']) expect(await paintedShare(page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-1', 'time-1', 'hist-1', 'waterfall-1-0', 'waterfall-1-1']) await expect.poll(() => paintedShare(page, chart), { timeout: 10_000, message: chart }).toBeGreaterThan(0.02);
     await page.click('[data-tab="0"]');
     await page.screenshot({ path: join(shots, 'two-models-gpu.png'), fullPage: true });
     await loaded.context.close();
@@ -189,7 +189,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
     const loaded = await open(file);
     expectNoNetwork(loaded, file);
-    expect(await paintedShare(loaded.page, 'generation-0')).toBeGreaterThan(0.02);
+    await expect.poll(() => paintedShare(loaded.page, 'generation-0'), { timeout: 10_000 }).toBeGreaterThan(0.02);
     const data = JSON.parse(readFileSync(file, 'utf8').match(/<script type="application\/json" id="ld-data">(.*?)<\/script>/s)![1]!);
     const { ttft, tpot } = data.models[0].generation;
     expect(ttft.p50[ttft.p50.length - 1]).toBeGreaterThan(ttft.p50[0] + 40);
@@ -215,7 +215,7 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     expectShown(cells[2]!, p50.before_ms);
     expectShown(cells[3]!, p50.after_ms);
     expect(cells[7]).toBe('faster');
-    for (const chart of ['mix-0', 'time-0', 'hist-0']) expect(await paintedShare(loaded.page, chart), chart).toBeGreaterThan(0.02);
+    for (const chart of ['mix-0', 'time-0', 'hist-0']) await expect.poll(() => paintedShare(loaded.page, chart), { timeout: 10_000, message: chart }).toBeGreaterThan(0.02);
     await loaded.page.screenshot({ path: join(shots, 'diff-page.png'), fullPage: true });
     await loaded.context.close();
   });
