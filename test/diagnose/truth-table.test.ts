@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/analyzer/diagnose/index.js';
 import type { Diagnosis } from '../../src/model/diagnosis.js';
-import { generate, summarize } from './gen.js';
+import { exp, generate, summarize } from './gen.js';
 import type { GenSpec } from './gen.js';
 import { BOTTLENECKS, NEAR_MISSES, gpuEvidence } from './scenarios.js';
 import type { Scenario } from './scenarios.js';
@@ -212,3 +212,24 @@ describe('tail attribution and examples', () => {
 function exp40(c: { rand: () => number }): number {
   return -Math.log(1 - c.rand()) * 40;
 }
+
+describe('a dominant phase is never "nothing stands out" (issue 10 item 6)', () => {
+  it('queue ~80% of e2e with batches of 30–32 (largest seen 32) → scale-and-cache, scale arm', () => {
+    const d = run({ spec: { n: 400, seed: 11, rps: 150, phases: { serialize: 0.5, queue: exp(40), compute: 8 }, batchSize: ({ i }) => 30 + (i % 3), runtime: 'tensorrt', precision: 'fp16', device: 'cuda:0' } });
+    const scale = d.rules.find((r) => r.rule === 'scale-and-cache');
+    expect(d.primary, scale?.reason).toBe('scale-and-cache');
+    expect(d.recommendations[0]?.title).toMatch(/scale out/i);
+    expect(d.recommendations[0]?.evidence[0]?.text).toMatch(/mean batch 31/);
+  });
+
+  it('queue dominant but no rule fires → the headline names the queue fixes and what blocked each', () => {
+    // Batches of 2 and 6 (mean 4 = 67% of the largest): batching is already on, scaling is not warranted.
+    const d = run({ spec: { n: 400, seed: 7, rps: 150, phases: { serialize: 0.5, queue: exp(40), compute: 5 }, batchSize: ({ i }) => (i % 2 === 0 ? 2 : 6), runtime: 'tensorrt', precision: 'fp16' } });
+    expect(d.primary).toBeNull();
+    expect(d.headline).not.toMatch(/No bottleneck stands out/);
+    expect(d.headline).toMatch(/queue is \d+% of e2e/);
+    expect(d.headline).toContain('dynamic-batching');
+    expect(d.headline).toContain('scale-and-cache');
+    expect(d.headline).toMatch(/batches are not full/);
+  });
+});

@@ -49,7 +49,7 @@ export const deviceTransferRule = defineRule({
   id: 'device-transfer',
   effort: 'config',
   needs: { inputs: ['phase-distributions'], refinedBy: ['model-attributes'], gpu: 'unused' },
-  content: { title: 'Host↔device copies cost more than the model' },
+  content: { title: 'Host↔device copies cost more than the model', phases: ['transfer'] },
   thresholds: TRANSFER_THRESHOLDS,
   verdict(ctx) {
     const s = ctx.signals;

@@ -267,6 +267,7 @@ export const dynamicBatchingRule = defineRule({
   needs: { inputs: ['phase-distributions', 'concurrency'], refinedBy: ['batch-sizes', 'arrival-times', 'model-attributes', 'generation'], gpu: 'unused' },
   content: {
     title: 'Enable dynamic batching in the server',
+    phases: ['queue'],
     kinds: { 'continuous-batching': 'Batch decode steps continuously (more sequences per step)', 'chunked-prefill': 'Chunk long prefills so they share steps with decodes' },
   },
   thresholds: BATCHING_THRESHOLDS,

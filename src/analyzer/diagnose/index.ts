@@ -3,7 +3,7 @@
  * Per-model diagnosis: signals → rules → ranked recommendations. Pure, no I/O; the caller
  * runs it once per model.
  */
-import type { FixId } from '../../semconv.js';
+import type { FixId, Phase } from '../../semconv.js';
 import type { RequestTiming } from '../../model/request.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
@@ -118,6 +118,21 @@ export interface SignalsContext {
 }
 
 /**
+ * A phase taking more than this share of e2e is "most of e2e": when no rule fires, the headline
+ * names that phase's fixes and what blocked each instead of "no bottleneck stands out". Ours:
+ * more than half by definition of "most".
+ */
+const DOMINANT_SHARE = 0.5;
+
+/** `rule-id: reason` for each rule whose fix family cuts `phase` (content.phases) and that did not fire. */
+function blockedFixes(phase: Phase, results: ReadonlyMap<FixId, RuleResult>): string[] {
+  return RULES.filter((r) => r.content.phases?.includes(phase) === true)
+    .map((r) => results.get(r.id)?.outcome)
+    .filter((o): o is RuleOutcome => o !== undefined && !o.fired)
+    .map((o) => `${o.rule}: ${o.reason}`);
+}
+
+/**
  * The rules stage alone: validity gate, every rule (first pass, then second), ranking and
  * headline, from signals already computed. `diagnose` calls it after `computeSignals`; an input
  * without per-request timings (aggregates) builds its own Signals and names what it lacks in
@@ -169,9 +184,12 @@ export function diagnoseSignals(signals: Signals, context: SignalsContext): Diag
   } else {
     const dom = signals.dominantPhase;
     const largest = dom ? `the largest phase is ${dom} at ${pct(signals.phases[dom].share)} of e2e` : 'no phase spans';
+    const blocked = dom && signals.phases[dom].share > DOMINANT_SHARE ? blockedFixes(dom, results) : [];
     headline = slo?.met
       ? `${sloText(slo)} and no phase dominates: nothing to fix (${largest})`
-      : `${sloPrefix}No bottleneck stands out: ${largest}; see --explain for every rule`;
+      : dom && blocked.length > 0
+        ? `${sloPrefix}${dom} is ${pct(signals.phases[dom].share)} of e2e, yet no fix for it fired: ${blocked.join('; ')}`
+        : `${sloPrefix}No bottleneck stands out: ${largest}; see --explain for every rule`;
   }
   return {
     ...common,

@@ -101,7 +101,7 @@ export const optimizedRuntimeRule = defineRule({
   id: 'optimized-runtime',
   effort: 'runtime',
   needs: { inputs: ['phase-distributions'], refinedBy: ['model-attributes', 'generation'], gpu: 'unused' },
-  content: { title: 'Switch to a hardware-specific runtime (TensorRT / OpenVINO / Neuron)', kinds: { 'llm-engine': 'Serve with an LLM engine (vLLM / TensorRT-LLM): decode steps are slow' } },
+  content: { title: 'Switch to a hardware-specific runtime (TensorRT / OpenVINO / Neuron)', phases: ['compute', 'prefill', 'decode'], kinds: { 'llm-engine': 'Serve with an LLM engine (vLLM / TensorRT-LLM): decode steps are slow' } },
   thresholds: { ...COMPUTE_THRESHOLDS, ...RUNTIME_THRESHOLDS },
   verdict(ctx) {
     const s = ctx.signals;

@@ -112,7 +112,7 @@ export const preprocessingPipelineRule = defineRule({
   id: 'preprocessing-pipeline',
   effort: 'config',
   needs: { inputs: ['phase-distributions'], refinedBy: ['payload-sizes', 'generation'], gpu: 'unused' },
-  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)', kinds: { tokenizer: 'Speed up tokenization and prompt templating (before the first token)' } },
+  content: { title: 'Speed up the request pipeline (preprocessing, serialization, network)', phases: ['preprocess', 'serialize', 'network', 'postprocess'], kinds: { tokenizer: 'Speed up tokenization and prompt templating (before the first token)' } },
   thresholds: PIPELINE_THRESHOLDS,
   verdict(ctx) {
     const s = ctx.signals;

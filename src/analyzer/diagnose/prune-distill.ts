@@ -96,7 +96,7 @@ export const pruneDistillRule = defineRule({
   id: 'prune-distill',
   effort: 'retraining',
   needs: { inputs: ['phase-distributions', 'model-attributes'], refinedBy: ['generation'], gpu: 'unused' },
-  content: { title: 'Prune or distill the model', kinds: { 'speculative-decoding': 'Speculative decoding or a smaller model: decode stays slow at low precision' } },
+  content: { title: 'Prune or distill the model', phases: ['compute', 'prefill', 'decode'], kinds: { 'speculative-decoding': 'Speculative decoding or a smaller model: decode stays slow at low precision' } },
   thresholds: { ...COMPUTE_THRESHOLDS, ...PRUNE_THRESHOLDS },
   verdict(ctx) {
     const s = ctx.signals;

@@ -137,7 +137,7 @@ export const quantizationRule = defineRule({
   id: 'quantization',
   effort: 'precision',
   needs: { inputs: ['phase-distributions'], refinedBy: ['model-attributes', 'generation'], gpu: 'unused' },
-  content: { title: 'Quantize the model (FP16 / INT8)', kinds: { 'weights-and-kv-cache': 'Quantize weights and KV cache: decode is memory-bound at small batch' } },
+  content: { title: 'Quantize the model (FP16 / INT8)', phases: ['compute', 'prefill', 'decode'], kinds: { 'weights-and-kv-cache': 'Quantize weights and KV cache: decode is memory-bound at small batch' } },
   thresholds: { ...COMPUTE_THRESHOLDS, ...QUANTIZATION_THRESHOLDS },
   verdict(ctx) {
     const s = ctx.signals;

@@ -6,7 +6,7 @@
  * steps) and its logic. The registry (`rules.ts`) lists the modules; thresholds, `--explain` and
  * the tables in docs/diagnosis.md are all built from it.
  */
-import type { FixId } from '../../semconv.js';
+import type { FixId, Phase } from '../../semconv.js';
 import type { Evidence, FixEffort, GainEstimate, NextStep, Recommendation, RuleOutcome, SloResult } from '../../model/diagnosis.js';
 import type { Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
@@ -52,6 +52,8 @@ export interface RuleContent {
    * latency-drift's causes). A finding with a kind listed here gets that title.
    */
   readonly kinds?: Readonly<Record<string, string>>;
+  /** Phases whose time this fix family cuts: when one of them dominates and no rule fires, the headline names this rule and what blocked it. */
+  readonly phases?: readonly Phase[];
 }
 
 /** What a rule sees. `K` are the names of the thresholds it declared. */

@@ -59,6 +59,12 @@ export const SCALE_CACHE_THRESHOLDS = {
     source: 'ours; Model Analyzer stops raising batch size when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN, https://github.com/triton-inference-server/model_analyzer/blob/main/docs/config_search.md)',
     why: 'when four in five requests already run in a batch of the largest size seen, a bigger queue delay cannot help: capacity is the limit',
   },
+  'scale.min_batch_fill': {
+    value: 0.9,
+    unit: 'ratio (mean batch ÷ largest batch seen)',
+    source: 'ours; same spirit as Model Analyzer stopping its batch-size sweep when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN, https://github.com/triton-inference-server/model_analyzer/blob/main/docs/config_search.md)',
+    why: 'batches of 30–32 of 32 are full for capacity purposes even though few hit exactly 32: filling the last tenth of a batch buys at most about a tenth more throughput, not the relief a queue that long needs',
+  },
   'cache.gen.min_ttft_prefill_share': {
     value: 0.5,
     unit: 'ratio of TTFT',
@@ -119,7 +125,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   const queueTrend = s.trends?.phases.queue;
   const queueGrowing = queueTrend !== undefined && queueTrend.pIncreasing < t['scale.queue_growth_p_value'] && queueTrend.relativeRise >= t['scale.queue_growth_rise'];
   const memoryFull = s.gpu?.memoryUsedShare !== undefined && s.gpu.memoryUsedShare >= t['scale.gen.kv_memory_full'];
-  const batchFull = s.batch.maxSize >= 2 && s.batch.fullShare >= t['scale.min_full_share'];
+  const batchFull = s.batch.maxSize >= 2 && (s.batch.fullShare >= t['scale.min_full_share'] || (s.batch.fill !== undefined && s.batch.fill >= t['scale.min_batch_fill']));
   const inputs = {
     ttft_p95_ms: round(g.ttft.p95Ms),
     ttft_prefill_share: round(g.ttftPrefillShare),
@@ -312,6 +318,7 @@ export const scaleAndCacheRule = defineRule({
   needs: { inputs: ['phase-distributions', 'batch-sizes'], refinedBy: ['input-hashes', 'time-windows', 'generation'], gpu: 'optional' },
   content: {
     title: 'Scale out or cache predictions',
+    phases: ['queue'],
     kinds: {
       scale: 'Scale out: the server is saturated (batches full, queue still long)',
       cache: 'Add a prediction cache: many requests repeat an earlier input',
@@ -336,6 +343,7 @@ export const scaleAndCacheRule = defineRule({
       queue_share: round(queue.share),
       max_batch_size: s.batch.maxSize,
       full_batch_share: round(s.batch.fullShare),
+      batch_fill: s.batch.fill === undefined ? null : round(s.batch.fill),
       queue_p95_ms: round(queue.p95Ms),
       compute_p95_ms: round(compute.p95Ms),
       queue_growing: queueGrowing,
@@ -377,7 +385,9 @@ export const scaleAndCacheRule = defineRule({
     // Scale arm.
     const scaleFailed: string[] = [];
     if (queue.share < t['scale.min_queue_share']) scaleFailed.push(`queue is ${pct(queue.share)} of e2e`);
-    if (s.batch.maxSize < 2 || s.batch.fullShare < t['scale.min_full_share']) scaleFailed.push(`batches are not full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize})`);
+    const fill = s.batch.fill;
+    const nearlyFull = fill !== undefined && fill >= t['scale.min_batch_fill'];
+    if (s.batch.maxSize < 2 || (s.batch.fullShare < t['scale.min_full_share'] && !nearlyFull)) scaleFailed.push(`batches are not full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}${fill !== undefined ? `, mean batch ${round(s.batch.meanSize, 1)} = ${pct(fill)} of it` : ''})`);
     if (!(queue.p95Ms > compute.p95Ms) && !queueGrowing) scaleFailed.push('the queue is neither longer than a batch nor growing');
     if (scaleFailed.length > 0) failed.push(`scale: ${scaleFailed.join(', ')}`);
     else {
@@ -398,8 +408,8 @@ export const scaleAndCacheRule = defineRule({
         margin: queue.share / t['scale.min_queue_share'] - 1,
         evidence: [
           {
-            text: `batches are full: ${pct(s.batch.fullShare)} of requests ran in a batch of ${s.batch.maxSize}, yet queue p95 = ${ms(queue.p95Ms)} (${pct(queue.share)} of e2e) against compute p95 ${ms(compute.p95Ms)}${queueGrowing ? ', and the queue grows over the run' : ''}`,
-            values: { full_batch_share: round(s.batch.fullShare), max_batch_size: s.batch.maxSize, queue_p95_ms: round(queue.p95Ms), queue_share: round(queue.share) },
+            text: `batches are full: ${pct(s.batch.fullShare)} of requests ran in a batch of ${s.batch.maxSize} (mean batch ${round(s.batch.meanSize, 1)}), yet queue p95 = ${ms(queue.p95Ms)} (${pct(queue.share)} of e2e) against compute p95 ${ms(compute.p95Ms)}${queueGrowing ? ', and the queue grows over the run' : ''}`,
+            values: { full_batch_share: round(s.batch.fullShare), max_batch_size: s.batch.maxSize, mean_batch_size: round(s.batch.meanSize), queue_p95_ms: round(queue.p95Ms), queue_share: round(queue.share) },
           },
           ...(s.gpu?.meanUtilization !== undefined ? [{ text: `GPU utilization ${pct(s.gpu.meanUtilization)} on average`, values: { gpu_utilization: round(s.gpu.meanUtilization) } }] : []),
         ],

@@ -102,6 +102,8 @@ export interface BatchSignal {
   readonly maxSize: number;
   /** Share of recorded requests that ran in a batch of the largest size seen. */
   readonly fullShare: number;
+  /** Mean batch ÷ largest batch seen (1 = every batch as large as the largest); absent when per-request sizes are unknown (aggregates). */
+  readonly fill?: number;
 }
 
 /** GPU evidence folded over all GPUs (the worst GPU wins). */
@@ -321,6 +323,7 @@ function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
     meanSize: mean(sizes),
     maxSize,
     fullShare: maxSize > 1 ? sizes.filter((s) => s === maxSize).length / sizes.length : 0,
+    fill: maxSize > 0 ? mean(sizes) / maxSize : 0,
   };
 }
 
