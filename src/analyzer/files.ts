@@ -52,7 +52,25 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   const strict = options.strict ?? false;
   try {
     for (const input of opened.filter((o) => o.format === 'gpu-samples')) {
-      for (const sample of await readGpuSamples(input, { strict, onWarning: (w) => sampleWarnings.push({ code: 'read', ...w }) })) gpuSamples.push(sample);
+      // Impossible values (1e308 °C, −1 W) are dropped by the reader; say how many, once per file.
+      let outOfRange = 0;
+      let firstPlace = '';
+      const fields = new Set<string>();
+      const onOutOfRange = (place: string, rejected: readonly string[]): void => {
+        if (outOfRange === 0) firstPlace = place;
+        outOfRange += 1;
+        for (const field of rejected) if (fields.size < 4) fields.add(field);
+      };
+      for (const sample of await readGpuSamples(input, { strict, onWarning: (w) => sampleWarnings.push({ code: 'read', ...w }), onOutOfRange })) gpuSamples.push(sample);
+      if (outOfRange > 0) {
+        sampleWarnings.push({
+          code: 'gpu-sample-out-of-range',
+          file: input.file,
+          location: firstPlace,
+          message: `${outOfRange} GPU sample(s) with values outside what a GPU reports (${[...fields].slice(0, 3).join('; ')}${fields.size > 3 ? '; …' : ''}): those values were left out`,
+          count: outOfRange,
+        });
+      }
     }
   } catch (error) {
     await closeAll();

@@ -133,6 +133,8 @@ export type WarningCode =
   | 'orphan-span'
   | 'model-not-found'
   | 'gpu-samples-outside-window'
+  /** GPU sample values outside what a GPU can report (a damaged file or a faulty driver): left out of the analysis. */
+  | 'gpu-sample-out-of-range'
   /** Prometheus input: a counter reset, a replica gone stale, bucket layouts that differ, partial data, an engine warning. */
   | 'metrics-quality'
   /** `--slo` given but no inference request to check it on. */

@@ -75,6 +75,23 @@ describe('analyzeFiles', () => {
     expect(result.device[0]!.samples).toBeGreaterThan(5);
   });
 
+  it('warns once per GPU sample file with impossible values, naming the first line, and keeps them out of the evidence', async () => {
+    const spans = simulate({ requests: 60 });
+    const traces = join(tmp, 'run-range.jsonl');
+    writeFileSync(traces, toOtlpJsonLines(spans));
+    const startMs = Number(spans[0]!.startNs / 1_000_000n);
+    const samples = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: startMs + i * 50, gpus: [{ uuid: 'GPU-1', utilization: 0.5, temperatureC: i === 3 || i === 7 ? 1e308 : 60 }] }),
+    );
+    const gpu = join(tmp, 'gpu-range.jsonl');
+    writeFileSync(gpu, samples.join('\n') + '\n');
+    const result = await analyzeFiles([traces, gpu], { diagnose: false });
+    const warning = result.warnings.find((w) => w.code === 'gpu-sample-out-of-range');
+    expect(warning).toMatchObject({ file: gpu, location: `${gpu}:4`, count: 2 });
+    expect(warning!.message).toContain('temperatureC=1e+308');
+    expect(result.device[0]!.temperatureRiseC ?? 0).toBeLessThan(1);
+  });
+
   it('reading in a worker thread gives exactly the result of reading in the main thread', async () => {
     const file = join(tmp, 'threaded.jsonl');
     // Above the 4 MiB threshold, with a broken line to check warnings come across too.

@@ -114,6 +114,10 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     const m = result.models[0];
     expect(m?.summary.model).toBe('resnet18');
     expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    // The next step is in TorchServe's own terms, not a Triton config.pbtxt.
+    const step = m?.diagnosis?.recommendations[0]?.nextStep;
+    expect(step?.text).toMatch(/batch_size \d+.*max_batch_delay \d+ ms/);
+    expect(step?.snippet?.code).toMatch(/models\?url=resnet18\.mar&batch_size=\d+&max_batch_delay=\d+/);
     expect(m?.summary.phases.compute?.meanMs).toBeGreaterThan(8);
     expect(m?.summary.phases.compute?.meanMs).toBeLessThan(13);
     expect(warningsOf(result)).toMatch(/counter reset/);

@@ -180,7 +180,8 @@ function nextPow2(x: number): number {
 }
 
 /** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
-function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean }): NextStep {
+function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean; server?: string }): NextStep {
+  if (p.server === 'torchserve') return torchserveBatchingStep(p);
   const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
   const code = [
     `# ${stem(p.model)}/config.pbtxt`,
@@ -200,6 +201,27 @@ function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: num
       `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
       `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
     snippet: { language: 'protobuf', code },
+  };
+}
+
+/**
+ * TorchServe batches when a model is registered with `batch_size` and `max_batch_delay` (ms), and
+ * the handler accepts a list of requests ("Batch Inference with TorchServe",
+ * https://github.com/pytorch/serve/blob/master/docs/batch_inference_with_ts.md).
+ */
+function torchserveBatchingStep(p: { model: string; maxBatchSize: number; delayUs: number; meanInFlight: number }): NextStep {
+  // TorchServe's delay is in whole milliseconds.
+  const delayMs = Math.max(1, Math.round(p.delayUs / 1000));
+  const name = stem(p.model);
+  return {
+    text:
+      `Register the model with batching in TorchServe: batch_size ${p.maxBatchSize} covers the ${p.meanInFlight.toFixed(1)} requests in flight on average, ` +
+      `max_batch_delay ${delayMs} ms caps the wait for a batch to fill. The handler must accept a list of requests (TorchServe's batch inference guide). ` +
+      'Raise the delay only while p99 stays inside the latency budget.',
+    snippet: {
+      language: 'shell',
+      code: `curl -X POST "http://localhost:8081/models?url=${name}.mar&batch_size=${p.maxBatchSize}&max_batch_delay=${delayMs}&initial_workers=1"`,
+    },
   };
 }
 
@@ -317,7 +339,7 @@ export const dynamicBatchingRule = defineRule({
           expectedValue: round(expectedP95),
           basis: `queueing model: with batching a request waits at most for the batch in progress (compute p95 ${ms(compute.p95Ms)}) plus the ${delayUs} µs queue delay, instead of queue p95 ${ms(queue.p95Ms)}`,
         },
-        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], ...(s.runtime !== undefined ? { runtime: s.runtime } : {}) }),
+        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], ...(s.runtime !== undefined ? { runtime: s.runtime } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
         exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
       },
     };
