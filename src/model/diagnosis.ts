@@ -78,6 +78,22 @@ export interface RuleOutcome {
   readonly skipped?: 'insufficient-data' | 'missing-input';
 }
 
+/**
+ * Which requests the diagnosis' numbers are computed on. The phase table covers every request
+ * (HdrHistogram, nearest rank); the rules see the requests left after the warm-up trim and
+ * without errors (interpolated quantiles), so their p95 can differ from the table's.
+ */
+export interface DiagnosisPopulation {
+  /** `requests`: per-request timings (traces); `aggregates`: metrics only, nothing trimmed. */
+  readonly basis: 'requests' | 'aggregates';
+  /** Every request of the model, as in the phase table. */
+  readonly requests: number;
+  /** Requests the rules read. */
+  readonly diagnosed: number;
+  readonly warmupTrimmed: number;
+  readonly errorsExcluded: number;
+}
+
 /** The diagnosis of one model. */
 export interface Diagnosis {
   readonly model: string;
@@ -93,6 +109,8 @@ export interface Diagnosis {
   readonly slo?: SloResult;
   /** Requests dropped as warm-up before diagnosis. */
   readonly warmupTrimmed: number;
+  /** The requests behind the diagnosis' numbers; absent only in hand-built diagnoses. */
+  readonly population?: DiagnosisPopulation;
   readonly rules: readonly RuleOutcome[];
   /** Dominant phase by share of e2e. */
   readonly dominantPhase?: Phase;

@@ -37,6 +37,8 @@ export interface JsonDiagnosis {
   headline: string;
   dominant_phase: string | null;
   warmup_trimmed: number;
+  /** The requests the rules read (after warm-up trim, without errors); the phase table covers `requests`. */
+  population: { basis: string; requests: number; diagnosed: number; warmup_trimmed: number; errors_excluded: number } | null;
   insufficient_data: string[] | null;
   slo: { met: boolean; checks: { quantile: string; target_ms: number; actual_ms: number; met: boolean }[] } | null;
   tail: { phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
@@ -84,6 +86,9 @@ export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
     headline: d.headline,
     dominant_phase: d.dominantPhase ?? null,
     warmup_trimmed: d.warmupTrimmed,
+    population: d.population
+      ? { basis: d.population.basis, requests: d.population.requests, diagnosed: d.population.diagnosed, warmup_trimmed: d.population.warmupTrimmed, errors_excluded: d.population.errorsExcluded }
+      : null,
     insufficient_data: d.insufficientData ? [...d.insufficientData] : null,
     slo: d.slo ? { met: d.slo.met, checks: d.slo.checks.map((c) => ({ quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met })) } : null,
     tail: d.tail

@@ -5,6 +5,7 @@
  * and every rule's outcome in a collapsed table.
  */
 import type { Diagnosis, Recommendation } from '../model/diagnosis.js';
+import { populationLine } from './diagnosis-text.js';
 
 /** Options of the diagnosis section. */
 export interface DiagnosisMarkdownOptions {
@@ -46,6 +47,8 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
 /** Render one model's diagnosis as Markdown lines. */
 export function renderDiagnosisMarkdown(d: Diagnosis, options: DiagnosisMarkdownOptions = {}): string[] {
   const out = [`### Diagnosis${options.named ? ` (\`${d.model.replace(/`/g, "'")}\`)` : ''}: ${d.primary === null ? 'nothing stands out' : `\`${d.primary}\``}`, '', `> ${escape(d.headline)}`, ''];
+  const population = populationLine(d);
+  if (population && d.recommendations.length > 0) out.push(`_${escape(population)}_`, '');
   if (d.tail) out.push(`**Tail:** ${escape(d.tail.text)}${d.tail.exampleTraceIds.length > 0 ? ` (e.g. ${d.tail.exampleTraceIds.map((id) => `\`${id}\``).join(', ')})` : ''}`, '');
   d.recommendations.forEach((r, i) => out.push(...recommendationSection(r, i + 1)));
   if (options.rules ?? true) {

@@ -54,6 +54,17 @@ export function gainLine(r: Recommendation): string | undefined {
   return `Expected: ${metric} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
 }
 
+/**
+ * "Numbers below: 212 requests after warm-up trim (…); the table above covers all 220", or
+ * undefined when the rules saw every request. The table and the rules use different
+ * populations and quantile methods; without this line their p95s look contradictory.
+ */
+export function populationLine(d: Diagnosis, table = 'the table above'): string | undefined {
+  const p = d.population;
+  if (!p || p.basis !== 'requests' || p.diagnosed === p.requests) return undefined;
+  return `Numbers below: ${p.diagnosed} requests after warm-up trim (${p.warmupTrimmed} warm-up, ${p.errorsExcluded} error${p.errorsExcluded === 1 ? '' : 's'} left out); ${table} covers all ${p.requests}.`;
+}
+
 /** Render one model's diagnosis as terminal lines: the verdict, then the details. */
 export function renderDiagnosisText(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
   return [...renderVerdictText(d, options), ...renderDiagnosisDetails(d, options)];
@@ -79,6 +90,8 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   const [top, ...rest] = d.recommendations;
   if (top) {
     out.push(`${c.bold('Why')}${options.named ? ` (${d.model})` : ''} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);
+    const population = populationLine(d);
+    if (population) out.push(...wrap(population, width, '  ').map((l) => c.dim(l)));
     for (const e of top.evidence) out.push(...wrap(e.text, width, '    ', '  • '));
     const gain = gainLine(top);
     if (gain) out.push(...wrap(gain, width, '    ', '  '));

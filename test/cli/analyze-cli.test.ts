@@ -54,6 +54,26 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(run.stdout).not.toMatch(/\u001b\[/);
   });
 
+  it('says which requests the diagnosis numbers cover, the same count in text, Markdown and JSON (issue 10 item 5)', async () => {
+    const [text, markdown, json] = await Promise.all([
+      cli('analyze', 'examples/traces/inference-demo.otlp.jsonl'),
+      cli('analyze', '--markdown', 'examples/traces/inference-demo.otlp.jsonl'),
+      cli('analyze', '--json', 'examples/traces/inference-demo.otlp.jsonl'),
+    ]);
+    for (const r of [text, markdown, json]) expect(r.code, r.stderr).toBe(0);
+    const d = (JSON.parse(json.stdout) as Record<string, any>)['models'][0].diagnosis as Record<string, any>;
+    const p = d['population'] as { requests: number; diagnosed: number; warmup_trimmed: number; errors_excluded: number };
+    expect(p.requests).toBe(220);
+    expect(p.diagnosed).toBe(p.requests - p.warmup_trimmed - p.errors_excluded);
+    expect(p.warmup_trimmed).toBeGreaterThan(0);
+    const label = `Numbers below: ${p.diagnosed} requests after warm-up trim (${p.warmup_trimmed} warm-up, ${p.errors_excluded} errors left out); the table above covers all ${p.requests}`;
+    // Wrapped to 80 columns in the terminal; compare with whitespace folded.
+    expect(text.stdout.replace(/\s+/g, ' ')).toContain(label);
+    expect(markdown.stdout.replace(/\s+/g, ' ')).toContain(label);
+    // The diagnosis' rate is the arrival rate of request starts, not the table's throughput.
+    expect(text.stdout).toMatch(/arrival rate [\d.]+ requests\/s \(request starts\)/);
+  });
+
   it('--json gives the documented fields, the same for the OTLP, Jaeger and Zipkin demos', async () => {
     const [otlp, jaeger, zipkin] = await Promise.all(['otlp.jsonl', 'jaeger.json', 'zipkin.json'].map((ext) => cli('analyze', '--json', demo(`inference-demo.${ext}`))));
     const parsed = [otlp!, jaeger!, zipkin!].map((r) => {

@@ -114,6 +114,10 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     expect(await page.textContent('[data-field="confidence"]')).toBe(recommendation.confidence.toFixed(2));
     expect(await page.textContent('[data-field="next-step"]')).toBe(recommendation.next_step.text);
     expect(await page.textContent('[data-field="expected-gain"]')).toContain(`${recommendation.estimated_gain.metric.replace('_ms', '')} `);
+    // The card's numbers come from the trimmed requests; it says so, with the JSON's counts.
+    const population = json.diagnosis.population;
+    expect(await page.textContent('[data-field="population"]')).toContain(`${population.diagnosed} requests after warm-up trim (${population.warmup_trimmed} warm-up`);
+    expect(await page.textContent('[data-field="population"]')).toContain(`the phase table covers all ${json.requests}`);
 
     const phases = Object.entries(json.phases) as [string, { p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number; share: number }][];
     expect(await page.$$eval('table[data-table="phases"] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-phase')))).toEqual([...phases.map(([p]) => p), 'e2e']);

@@ -322,7 +322,7 @@ export const dynamicBatchingRule = defineRule({
         values: { compute_p95_ms: round(compute.p95Ms), compute_p50_ms: round(compute.p50Ms), queue_over_compute: round(queueOverCompute) },
       },
       {
-        text: `arrival rate ${s.arrivalRps.toFixed(1)} requests/s${capacity !== undefined ? `; a batch of ${maxBatchSize} would serve about ${Math.round(capacity)} requests/s` : ''}`,
+        text: `arrival rate ${s.arrivalRps.toFixed(1)} requests/s${s.basis === 'requests' ? ' (request starts)' : ''}${capacity !== undefined ? `; a batch of ${maxBatchSize} would serve about ${Math.round(capacity)} requests/s` : ''}`,
         values: { arrival_rps: round(s.arrivalRps), ...(capacity !== undefined ? { batched_capacity_rps: round(capacity) } : {}) },
       },
       ...(batchRecorded ? [] : [{ text: 'no inference.batch.size on compute spans: batch size assumed to be 1', values: {} }]),

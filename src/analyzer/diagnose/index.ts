@@ -144,6 +144,7 @@ export function diagnoseSignals(signals: Signals, context: SignalsContext): Diag
   const common = {
     model: signals.model,
     warmupTrimmed: signals.warmupTrimmed,
+    population: { basis: signals.basis, requests: signals.totalRequests, diagnosed: signals.diagnosed, warmupTrimmed: signals.warmupTrimmed, errorsExcluded: signals.errors },
     ...(slo ? { slo } : {}),
     ...(signals.dominantPhase ? { dominantPhase: signals.dominantPhase } : {}),
     ...(signals.tail ? { tail: signals.tail } : {}),

@@ -10,7 +10,7 @@ import type { ModelSummary } from '../../model/summary.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import type { PhaseOrOther } from '../../semconv.js';
 import { formatCount, formatMs, formatShare } from '../_format.js';
-import { gainLine, renderExplain } from '../diagnosis-text.js';
+import { gainLine, populationLine, renderExplain } from '../diagnosis-text.js';
 import { escapeHtml as h } from './page.js';
 
 /** The verdict card: fix id, why, confidence, expected gain, next step with a copy button. */
@@ -27,6 +27,8 @@ export function verdictCard(d: Diagnosis | undefined): string {
   }
   if (d.slo) facts.push(['SLO', d.slo.met ? 'met' : 'violated']);
   const next = top?.nextStep;
+  // The card sits above the phase table, whose percentiles cover every request.
+  const population = top ? populationLine(d, 'the phase table') : undefined;
   const copyText = next === undefined ? '' : next.snippet ? `${next.text}\n\n${next.snippet.code}` : next.text;
   return `<div class="card verdict ${kind}" data-primary="${h(d.primary ?? 'none')}">
 <h2>Verdict${d.model ? ` · ${h(d.model)}` : ''}</h2>
@@ -34,6 +36,7 @@ export function verdictCard(d: Diagnosis | undefined): string {
 <p class="why" data-field="headline">${h(d.headline)}</p>
 ${facts.length > 0 ? `<dl class="facts">${facts.map(([k, v]) => `<div><dt>${h(k)}</dt><dd data-field="${h(k.replace(/ /g, '-'))}">${h(v)}</dd></div>`).join('')}</dl>` : ''}
 ${top?.estimatedGain ? `<p class="note">${h(top.estimatedGain.basis)}</p>` : ''}
+${population ? `<p class="note" data-field="population">${h(population)}</p>` : ''}
 ${
   next
     ? `<div class="next"><button class="copy" type="button" data-copy="${h(copyText)}" aria-label="Copy the next step">Copy</button><p><strong>Next step:</strong> <span data-field="next-step">${h(next.text)}</span></p>${
