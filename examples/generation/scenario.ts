@@ -64,7 +64,8 @@ export function randomPrompt(seed: number, length: number, vocab: number): numbe
 
 /** The two scenarios: a server that runs one request at a time under 8 clients, and long prompts sharing a prefix. */
 export function generationScenarios(vocab: number, durationMs = 3000): Record<'batching' | 'prefix', { readonly scheduler: SchedulerOptions; readonly load: GenerationLoad }> {
-  const shared = randomPrompt(99, 1536, vocab);
+  // A prefix long enough that its prefill outweighs the HTTP and scheduling overhead of TTFT even on an idle machine.
+  const shared = randomPrompt(99, 4096, vocab);
   return {
     batching: { scheduler: { mode: 'serial' }, load: { concurrency: 8, durationMs, minRequests: 70, prompt: (i) => randomPrompt(i + 1, 24, vocab), maxTokens: 16 } },
     prefix: { scheduler: { mode: 'continuous' }, load: { concurrency: 1, durationMs, minRequests: 70, prompt: (i) => [...shared, ...randomPrompt(i + 1000, 16, vocab)], maxTokens: 8 } },
