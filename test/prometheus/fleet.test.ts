@@ -43,7 +43,8 @@ beforeAll(async () => {
     env: childEnv({ PATH: `${join(ROOT, 'test', 'sidecar', 'fake-nvidia-smi')}${delimiter}${process.env['PATH'] ?? ''}` }),
   });
   started.push(sidecar);
-  // Slow (naive) preprocessing: the verdict both paths must agree on is clear-cut.
+  // Slow (naive) preprocessing of 64×64 images (4× the default area): the verdict both paths must
+  // agree on is clear-cut even on an idle machine, where compute would otherwise be half of e2e.
   const services = Array.from({ length: REPLICAS }, (_, i) => {
     const s = start(process.execPath, ['--import', 'tsx', 'examples/service/main.ts', '--port', '0', '--metrics-port', '0', '--slow-preprocess', '--hidden', '256', '--trace-file', join(scratch, `replica-${i}.jsonl`)], {
       cwd: ROOT,
@@ -58,7 +59,7 @@ beforeAll(async () => {
   await waitForScrapes(prometheus.url, ['service', 'gpu-sidecar']);
 
   const startS = Math.floor(Date.now() / 1000) - 1;
-  await Promise.all(infos.map((i) => runLoad({ url: i.url, mode: { kind: 'open', ratePerS: 5 }, durationMs: 6_000, minRequests: 25 })));
+  await Promise.all(infos.map((i) => runLoad({ url: i.url, mode: { kind: 'open', ratePerS: 5 }, durationMs: 6_000, minRequests: 25, payload: { side: 64 } })));
   // Three more scrapes after the last request, then the range ends.
   await new Promise((r) => setTimeout(r, 2_000));
   const endS = Math.ceil(Date.now() / 1000);
