@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +7,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOtlpJsonLines } from '../support/synth.js';
+import { runCli as cli } from '../support/cli.js';
+import type { CliRun as Run } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const demo = (name: string): string => join(root, 'examples/traces', name);
@@ -18,21 +19,6 @@ beforeAll(() => {
   if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
 }, 180_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `latency-doctor …` as installed. */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A user mistake: exit 2 and exactly one line on stderr, no stack trace. */
 function expectOneLineError(run: Run, ...fragments: string[]): void {

@@ -4,7 +4,7 @@
  * stays quiet on a no-change pair, exits 3 on a small real regression at high n, says so and
  * fails closed when n is too small, and bad pairs get one clear line.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import type { Draw } from '../diagnose/gen.js';
 import { toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { lmSpans } from '../support/lm-spans.js';
+import { runCli as cli } from '../support/cli.js';
+import type { CliRun as Run } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-diff-'));
@@ -22,19 +24,6 @@ beforeAll(() => {
   if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
 }, 180_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** Log-normal draw (median m ms, σ 0.4) scaled by `factor`. */
 const logNormal = (m: number, factor: number): Draw => ({ rand }) => m * factor * Math.exp(0.4 * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));

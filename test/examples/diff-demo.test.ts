@@ -5,7 +5,6 @@
  * significant gain with its interval; the same pair read backwards is a real regression and
  * must trip the gate; the fixed pair must not.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { QUICK_PROFILE, SCENARIOS } from '../../examples/scenarios/scenario-matrix.js';
 import { runPair } from '../../examples/scenarios/run-scenario.js';
 import { killAllChildren } from '../../examples/scenarios/child-processes.js';
+import { runCli as cli } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-diff-demo-'));
@@ -21,13 +21,6 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('diff on the demo runs (no batching → dynamic batching)', () => {
   it('reports the gain with its interval; only the reversed pair trips --fail-on-regression', { timeout: 300_000, retry: 1 }, async () => {

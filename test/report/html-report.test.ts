@@ -5,7 +5,7 @@
  * run's --json, draw every chart (pixels on each canvas), copy the next step, work in dark mode,
  * with several models (tabs) and GPU samples, and print. Screenshots go to the test's temp dir.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { generate } from '../diagnose/gen.js';
 import { gpuSamplesFor, toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { lmSpans } from '../support/lm-spans.js';
+import { runCli as cli } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,13 +36,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 interface Loaded {
   page: Page;

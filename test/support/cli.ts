@@ -1,0 +1,25 @@
+/**
+ * @module test/support/cli
+ * Runs `latency-doctor …` as installed (bin/latency-doctor.js → dist/; `npm test` builds first),
+ * for the tests that check what a user sees: stdout, stderr and the exit code.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+/** What one CLI run printed and how it exited. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `latency-doctor ARGS…` with colours off; never rejects (a failure is a non-zero code). */
+export function runCli(...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
