@@ -11,7 +11,7 @@ import type { Percentiles } from '../model/summary.js';
 import type { PrometheusClient, RangeSeries } from './client.js';
 import type { LatencySource, Measure } from './sources.js';
 import { countRateQuery, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
-import type { QueryShape } from './promql.js';
+import type { HistogramLayout, QueryShape } from './promql.js';
 
 /** Quantiles read for every histogram (1 = the upper bound of the highest bucket with data). */
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
@@ -86,9 +86,10 @@ function num(text: string | undefined): number {
   return Number.isFinite(v) ? v : Number.NaN;
 }
 
-/** True when a histogram measure is native (its `_bucket` series is absent but the bare name exists). */
-function isNative(m: Measure, names: ReadonlySet<string>): boolean {
-  return m.kind === 'histogram' && !names.has(`${m.metric}_bucket`) && names.has(m.metric);
+/** How a histogram measure is exported in the range: classic (`_bucket`), native (the bare name), or both (some replicas each). */
+export function layoutOf(m: Measure, names: ReadonlySet<string>): HistogramLayout {
+  if (m.kind !== 'histogram' || !names.has(m.metric)) return 'classic';
+  return names.has(`${m.metric}_bucket`) || names.has(`${m.metric}_count`) ? 'mixed' : 'native';
 }
 
 /** True when every series a measure needs has data in the range. */
@@ -120,7 +121,7 @@ async function range(ctx: QueryContext, purpose: string, expr: string): Promise<
 }
 
 function shapeFor(ctx: QueryContext, matchers: string, m: Measure, by: readonly string[], window: string): QueryShape {
-  return { matchers, by, window, native: isNative(m, ctx.names) };
+  return { matchers, by, window, layout: layoutOf(m, ctx.names) };
 }
 
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
@@ -231,7 +232,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  const exemplarTraceIds = source.e2e.kind === 'histogram' ? await exemplars(ctx, source.e2e, matchers) : [];
+  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms).
+  const exemplarTraceIds = source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`) ? await exemplars(ctx, source.e2e, matchers) : [];
   // Rates over the whole range dilute a load that covered part of it: rescale to the active steps.
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;
@@ -242,15 +244,31 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 async function qualityChecks(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<string[]> {
   const out: string[] = [];
   const rl = ctx.replicaLabel;
-  const counter = source.e2e.kind === 'histogram' ? `${source.e2e.metric}_count` : source.e2e.kind === 'counter' ? source.e2e.count : undefined;
-  if (counter !== undefined && ctx.names.has(counter)) {
-    const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(counter, matchers, window));
-    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${counter} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
+  const e2e = source.e2e;
+  const counter = e2e.kind === 'histogram' ? `${e2e.metric}_count` : e2e.kind === 'counter' ? e2e.count : undefined;
+  const classic = counter !== undefined && ctx.names.has(counter) ? counter : undefined;
+  const native = e2e.kind === 'histogram' && layoutOf(e2e, ctx.names) !== 'classic' ? e2e.metric : undefined;
+  if (classic !== undefined) {
+    const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(classic, matchers, window));
+    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${classic} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
+  }
+  // The series that show a replica is there: its request counter, its native histogram, or either.
+  const present = [classic, native].filter((x): x is string => x !== undefined);
+  if (present.length > 0) {
     // A replica with data in the range but none at its end stopped reporting (restarted under a new name, scaled in, or down).
-    const inRange = await byLabel(ctx, `${model}: replicas with data in the range`, `group by (${rl}) (last_over_time(${series(counter, matchers)}[${window}]))`, rl);
-    const atEnd = await byLabel(ctx, `${model}: replicas with data at the end`, `group by (${rl}) (${series(counter, matchers)})`, rl);
+    const inRange = await byLabel(ctx, `${model}: replicas with data in the range`, `group by (${rl}) (${present.map((x) => `last_over_time(${series(x, matchers)}[${window}])`).join(' or ')})`, rl);
+    const atEnd = await byLabel(ctx, `${model}: replicas with data at the end`, `group by (${rl}) (${present.map((x) => series(x, matchers)).join(' or ')})`, rl);
     const stale = [...inRange.keys()].filter((r) => !atEnd.has(r));
     if (stale.length > 0) out.push(`${model}: ${stale.length} replica${stale.length === 1 ? '' : 's'} stopped reporting before the end of the range (stale: ${stale.join(', ')}); their data up to then is included`);
+  }
+  if (classic !== undefined && native !== undefined) {
+    const nativeReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a native histogram`, `group by (${rl}) (last_over_time(${series(native, matchers)}[${window}]))`, rl);
+    const classicReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a classic histogram`, `group by (${rl}) (last_over_time(${series(classic, matchers)}[${window}]))`, rl);
+    if (nativeReplicas.size > 0 && classicReplicas.size > 0) {
+      out.push(
+        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles only the classic replicas (PromQL cannot merge the two layouts)`,
+      );
+    }
   }
   if (source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`)) {
     const m = [matchers, source.e2e.matchers ?? ''].filter((x) => x !== '').join(', ');

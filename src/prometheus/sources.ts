@@ -239,6 +239,11 @@ export const GPU_SOURCES: readonly GpuSource[] = [
   },
 ];
 
+/** True when one of the source's marker names is present; a histogram marker (`X_bucket`, `X_count`) also matches `X`, the native histogram. */
+export function sourceDetected(source: LatencySource, names: ReadonlySet<string>): boolean {
+  return source.markers.some((m) => names.has(m) || names.has(m.replace(/_(bucket|count)$/, '')));
+}
+
 /** Metric names a source needs (for detection), bucket/_count names for histograms. */
 export function sourceMetricNames(source: LatencySource): string[] {
   const names = new Set<string>();

@@ -109,3 +109,14 @@ export function torchserveQueue(seed: number): ReplayScenario {
     count: [{ family: 'ts_inference_requests_total' }],
   };
 }
+
+/** TGI's four request histograms served as native histograms (schema 3: 8 buckets per power of two, ≈ 9 % wide). */
+export function tgiNative(seed: number): ReplayScenario {
+  const families = ['tgi_request_duration', 'tgi_request_validation_duration', 'tgi_request_queue_duration', 'tgi_request_inference_duration'];
+  return { ...tgiValidation(seed), native: families.map((family) => ({ family, schema: 3, zeroThreshold: 1e-6 })) };
+}
+
+/** vLLM V1 at a steady pace whose requests above 240 ms (about the slowest fifth) leave an exemplar with their trace id on their e2e bucket. */
+export function vllmExemplars(seed: number): ReplayScenario {
+  return { ...vllmDrift(seed), exemplars: { family: 'vllm:e2e_request_latency_seconds', aboveMs: 240 } };
+}
