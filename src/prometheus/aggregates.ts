@@ -9,9 +9,10 @@
 import type { Phase } from '../semconv.js';
 import type { Percentiles } from '../model/summary.js';
 import type { PrometheusClient, RangeSeries } from './client.js';
+import { countingMeasure } from './sources.js';
 import type { LatencySource, Measure } from './sources.js';
-import { countRateQuery, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
-import type { HistogramLayout, QueryShape } from './promql.js';
+import { countRateQuery, layoutOf, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
+import type { QueryShape } from './promql.js';
 
 /** Quantiles read for every histogram (1 = the upper bound of the highest bucket with data). */
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
@@ -86,16 +87,11 @@ function num(text: string | undefined): number {
   return Number.isFinite(v) ? v : Number.NaN;
 }
 
-/** How a histogram measure is exported in the range: classic (`_bucket`), native (the bare name), or both (some replicas each). */
-export function layoutOf(m: Measure, names: ReadonlySet<string>): HistogramLayout {
-  if (m.kind !== 'histogram' || !names.has(m.metric)) return 'classic';
-  return names.has(`${m.metric}_bucket`) || names.has(`${m.metric}_count`) ? 'mixed' : 'native';
-}
-
 /** True when every series a measure needs has data in the range. */
 export function measurePresent(m: Measure, names: ReadonlySet<string>): boolean {
   if (m.kind === 'histogram') return names.has(`${m.metric}_count`) || names.has(m.metric);
   if (m.kind === 'counter') return m.metric.every((x) => names.has(x)) && names.has(m.count);
+  if (m.kind === 'sum') return m.parts.every((p) => measurePresent(p, names));
   return measurePresent(m.minuend, names) && m.subtrahends.every((s) => measurePresent(s, names));
 }
 
@@ -120,12 +116,12 @@ async function range(ctx: QueryContext, purpose: string, expr: string): Promise<
   return out;
 }
 
-function shapeFor(ctx: QueryContext, matchers: string, m: Measure, by: readonly string[], window: string): QueryShape {
-  return { matchers, by, window, layout: layoutOf(m, ctx.names) };
+function shapeFor(ctx: QueryContext, matchers: string, by: readonly string[], window: string): QueryShape {
+  return { matchers, by, window, names: ctx.names };
 }
 
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
-  const shape = shapeFor(ctx, matchers, m, [], window);
+  const shape = shapeFor(ctx, matchers, [], window);
   const [timeRate, countRate] = await Promise.all([scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)), scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape))]);
   const q: Record<string, number> = {};
   await Promise.all(
@@ -156,7 +152,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const stepWindow = `${Math.round(ctx.stepS)}s`;
   const warnings: string[] = [];
   const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([, m]) => measurePresent(m, ctx.names));
-  const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, source.e2e, [], window)));
+  const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, [], window)));
   const e2e = await distribution(ctx, `${model} e2e`, source.e2e, matchers, window);
   const phases: Partial<Record<Phase, AggregateDistribution>> = {};
   await Promise.all(candidates.map(async ([p, m]) => void (phases[p] = await distribution(ctx, `${model} ${p}`, m, matchers, window, e2e.countRate))));
@@ -180,7 +176,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   }
 
   // Per step, for the drift and ramp tests.
-  const stepShape = shapeFor(ctx, matchers, source.e2e, [], stepWindow);
+  const stepShape = shapeFor(ctx, matchers, [], stepWindow);
   const [stepRps, stepMean, stepP50, stepP95] = await Promise.all([
     range(ctx, `${model}: requests per second per step`, countRateQuery(source.e2e, stepShape)),
     range(ctx, `${model}: e2e mean per step`, meanQuery(source.e2e, stepShape)),
@@ -190,7 +186,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const stepPhases = new Map<Phase, Map<number, number>>();
   await Promise.all(
     present.map(async ([p, m]) => {
-      const s = shapeFor(ctx, matchers, m, [], stepWindow);
+      const s = shapeFor(ctx, matchers, [], stepWindow);
       stepPhases.set(p, await range(ctx, `${model}: ${p} mean per step`, `${timeRateQuery(m, s)} / ${countRateQuery(source.e2e, stepShape)}`));
     }),
   );
@@ -212,14 +208,14 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 
   // Per replica.
   const rl = ctx.replicaLabel;
-  const replicaShape = shapeFor(ctx, matchers, source.e2e, [rl], window);
+  const replicaShape = shapeFor(ctx, matchers, [rl], window);
   const [repRps, repMean, repP99] = await Promise.all([
     byLabel(ctx, `${model}: requests per second by ${rl}`, countRateQuery(source.e2e, replicaShape), rl),
     byLabel(ctx, `${model}: e2e mean by ${rl}`, meanQuery(source.e2e, replicaShape), rl),
     source.e2e.kind === 'histogram' ? byLabel(ctx, `${model}: e2e p99 by ${rl}`, quantileQuery(source.e2e, 0.99, replicaShape) as string, rl) : Promise.resolve(new Map<string, number>()),
   ]);
   const repPhases = new Map<Phase, Map<string, number>>();
-  await Promise.all(present.map(async ([p, m]) => void repPhases.set(p, await byLabel(ctx, `${model}: ${p} mean by ${rl}`, `${timeRateQuery(m, shapeFor(ctx, matchers, m, [rl], window))} / ${countRateQuery(source.e2e, replicaShape)}`, rl))));
+  await Promise.all(present.map(async ([p, m]) => void repPhases.set(p, await byLabel(ctx, `${model}: ${p} mean by ${rl}`, `${timeRateQuery(m, shapeFor(ctx, matchers, [rl], window))} / ${countRateQuery(source.e2e, replicaShape)}`, rl))));
   const replicas: AggregateReplica[] = [...repRps]
     .filter(([, r]) => r > 0)
     .map(([replica, r]) => ({
@@ -244,10 +240,10 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 async function qualityChecks(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<string[]> {
   const out: string[] = [];
   const rl = ctx.replicaLabel;
-  const e2e = source.e2e;
+  const e2e = countingMeasure(source.e2e);
   const counter = e2e.kind === 'histogram' ? `${e2e.metric}_count` : e2e.kind === 'counter' ? e2e.count : undefined;
   const classic = counter !== undefined && ctx.names.has(counter) ? counter : undefined;
-  const native = e2e.kind === 'histogram' && layoutOf(e2e, ctx.names) !== 'classic' ? e2e.metric : undefined;
+  const native = e2e.kind === 'histogram' && layoutOf(e2e.metric, ctx.names) !== 'classic' ? e2e.metric : undefined;
   if (classic !== undefined) {
     const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(classic, matchers, window));
     if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${classic} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);

@@ -17,7 +17,7 @@ import { PrometheusClient } from './client.js';
 import { PrometheusError } from './errors.js';
 import { GPU_SOURCES, LATENCY_SOURCES, sourceDetected } from './sources.js';
 import type { LatencySource } from './sources.js';
-import { layoutOf, measurePresent, readModel } from './aggregates.js';
+import { measurePresent, readModel } from './aggregates.js';
 import type { ModelAggregates, QueryContext } from './aggregates.js';
 import { readGpuSamples } from './gpu.js';
 import { countRateQuery, selectorMatchers } from './promql.js';
@@ -191,7 +191,7 @@ async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ mod
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
-  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window, layout: layoutOf(source.e2e, ctx.names) });
+  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
   const out: { model: string; matcher: string }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {

@@ -13,6 +13,7 @@
  * - counters: `sum(rate(c[w]))`, which compensates for counter resets.
  * Reference: "Histograms and summaries", https://prometheus.io/docs/practices/histograms/
  */
+import { countingMeasure } from './sources.js';
 import type { Measure } from './sources.js';
 
 /** The user's selector (`{job="x"}` or `job="x"`) as bare matchers, '' for none. */
@@ -46,18 +47,24 @@ export interface QueryShape {
   readonly by: readonly string[];
   /** Rate window, e.g. `600s`. */
   readonly window: string;
-  /** Which histogram series exist: classic (`_bucket`/`_sum`/`_count`), native (the bare name) or both on different replicas. Default classic. */
-  readonly layout?: HistogramLayout;
+  /** Metric names present in the range, which tell each histogram's layout (layoutOf); without them every histogram is classic. */
+  readonly names?: ReadonlySet<string>;
 }
 
 /** How a histogram is exported: classic buckets, a native histogram, or both across the fleet. */
 export type HistogramLayout = 'classic' | 'native' | 'mixed';
 
+/** The layout of histogram `metric` from the names present: classic (`_bucket`, `_count`), native (the bare name), or both (some replicas each). */
+export function layoutOf(metric: string, names: ReadonlySet<string> | undefined): HistogramLayout {
+  if (names === undefined || !names.has(metric)) return 'classic';
+  return names.has(`${metric}_bucket`) || names.has(`${metric}_count`) ? 'mixed' : 'native';
+}
+
 /** Per-second rate of a histogram's observation count (`count`) or sum (`sum`), one series per replica (`or` for a mixed fleet). */
 function histogramRate(metric: string, matchers: string, part: 'count' | 'sum', shape: QueryShape): string {
   const classic = `rate(${series(`${metric}_${part}`, matchers)}[${shape.window}])`;
   const native = `histogram_${part}(rate(${series(metric, matchers)}[${shape.window}]))`;
-  const layout = shape.layout ?? 'classic';
+  const layout = layoutOf(metric, shape.names);
   return `sum ${by(shape.by)} (${layout === 'classic' ? classic : layout === 'native' ? native : `${classic} or ${native}`})`;
 }
 
@@ -71,7 +78,7 @@ export function quantileQuery(measure: Measure, q: number, shape: QueryShape): s
   const m = join(shape.matchers, measure.matchers);
   const native = `histogram_quantile(${q}, sum ${by(shape.by)} (rate(${series(measure.metric, m)}[${shape.window}])))`;
   const classic = `histogram_quantile(${q}, sum ${by(['le', ...shape.by])} (rate(${series(`${measure.metric}_bucket`, m)}[${shape.window}])))`;
-  const layout = shape.layout ?? 'classic';
+  const layout = layoutOf(measure.metric, shape.names);
   return scale(layout === 'classic' ? classic : layout === 'native' ? native : `(${classic} or ${native})`, measure.toMs);
 }
 
@@ -85,6 +92,7 @@ export function timeRateQuery(measure: Measure, shape: QueryShape): string {
     const parts = measure.metric.map((x) => rateSum(x, m, shape.by, shape.window));
     return scale(parts.length === 1 ? (parts[0] as string) : `(${parts.join(' + ')})`, measure.toMs);
   }
+  if (measure.kind === 'sum') return `(${measure.parts.map((p) => timeRateQuery(p, shape)).join(' + ')})`;
   return `(${timeRateQuery(measure.minuend, shape)} - ${measure.subtrahends.map((s) => timeRateQuery(s, shape)).join(' - ')})`;
 }
 
@@ -92,7 +100,7 @@ export function timeRateQuery(measure: Measure, shape: QueryShape): string {
 export function countRateQuery(measure: Measure, shape: QueryShape): string {
   if (measure.kind === 'histogram') return histogramRate(measure.metric, join(shape.matchers, measure.matchers), 'count', shape);
   if (measure.kind === 'counter') return rateSum(measure.count, join(shape.matchers, measure.matchers), shape.by, shape.window);
-  return countRateQuery(measure.minuend, shape);
+  return countRateQuery(countingMeasure(measure), shape);
 }
 
 /** Mean of a measure per observation, in ms: time rate ÷ count rate. */

@@ -20,7 +20,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -35,6 +35,8 @@ const jobs: Record<string, ReplayScenario[]> = {
   'tgi-native': [tgiNative(10)],
   'tgi-mixed': [tgiValidation(11), tgiNative(12)],
   'vllm-exemplars': [vllmExemplars(13)],
+  kserve: [kservePreprocess(14)],
+  sglang: [sglangQueue(15)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -128,6 +130,50 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(m?.summary.phases.compute?.meanMs).toBeGreaterThan(8);
     expect(m?.summary.phases.compute?.meanMs).toBeLessThan(13);
     expect(warningsOf(result)).toMatch(/counter reset/);
+  });
+
+  it('KServe histograms (synthetic capture): preprocess 25 ms of 32 → preprocessing-pipeline; end-to-end is preprocess + predict + postprocess', async () => {
+    const result = await analyze('kserve');
+    expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['kserve']);
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('mnist');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    // Log-normal medians 25 + 6 + 1 ms, sigma 0.2: means ≈ 1.02 × medians, ≈ 32.6 ms in all.
+    expect(m?.summary.e2e.meanMs).toBeGreaterThan(29);
+    expect(m?.summary.e2e.meanMs).toBeLessThan(36);
+    // The three phases are the whole request as KServe sees it: shares add up to 1, nothing is "other".
+    const shares = Object.values(m?.summary.phases ?? {}).reduce((a, p) => a + (p?.share ?? 0), 0);
+    expect(shares).toBeCloseTo(1, 6);
+    expect(m?.summary.phases.preprocess?.share).toBeGreaterThan(0.7);
+    expect(m?.summary.phases.preprocess?.share).toBeLessThan(0.85);
+    // A sum of histograms has no percentiles of its own: none is made up.
+    expect(Number.isNaN(m?.summary.e2e.p95Ms)).toBe(true);
+    // Default prometheus_client buckets (5 ms, 10 ms, 25 ms, 50 ms, …): the 25 ms median lands in (10, 50].
+    expect(m?.summary.phases.preprocess?.p50Ms).toBeGreaterThan(10);
+    expect(m?.summary.phases.preprocess?.p50Ms).toBeLessThan(50);
+  });
+
+  it('SGLang histograms (synthetic capture): 1.2 s in the queue for 0.4 s of forward pass → dynamic-batching; compute is e2e − queue; TTFT and ITL read', async () => {
+    const result = await analyze('sglang');
+    expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['sglang']);
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    const queue = m?.summary.phases.queue;
+    const compute = m?.summary.phases.compute;
+    // Means from _sum/_count: log-normal medians 1200 ms (sigma 0.2) and 80 + 320 ms (sigma 0.1).
+    expect(queue?.meanMs).toBeGreaterThan(1100);
+    expect(queue?.meanMs).toBeLessThan(1350);
+    expect(compute?.meanMs).toBeGreaterThan(360);
+    expect(compute?.meanMs).toBeLessThan(450);
+    expect(Number.isNaN(compute?.p95Ms)).toBe(true);
+    expect(m?.summary.coverage).toBeCloseTo(1, 6);
+    const generation = result.prometheus?.models[0]?.generation ?? {};
+    expect(Object.keys(generation).sort()).toEqual(['itl', 'ttft']);
+    // One 10 ms inter-token observation per request; buckets 8, 10, 15 ms around it.
+    expect(generation['itl']?.meanMs).toBeGreaterThan(9);
+    expect(generation['itl']?.meanMs).toBeLessThan(11.5);
+    expect(generation['ttft']?.meanMs).toBeGreaterThan(1150);
   });
 
   it('native histograms (protobuf exposition): TGI validation 30 ms of 47 → preprocessing-pipeline, percentiles by histogram_quantile on the native series', async () => {
