@@ -7,7 +7,8 @@
  * steps without data) and exemplar trace ids where the engine stores them.
  */
 import type { Phase } from '../semconv.js';
-import type { Percentiles } from '../model/summary.js';
+import type { LatencyDistribution } from '../model/summary.js';
+import type { PrometheusReplica } from '../model/prometheus.js';
 import type { PrometheusClient, RangeSeries } from './client.js';
 import { countingMeasure } from './sources.js';
 import type { LatencySource, Measure } from './sources.js';
@@ -18,7 +19,7 @@ import type { QueryShape } from './promql.js';
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
 
 /** A distribution read from aggregates; percentiles NaN where the source has only counters. */
-export interface AggregateDistribution extends Omit<Percentiles, 'count'> {
+export interface AggregateDistribution extends LatencyDistribution {
   /** Time spent per second over the range, ms/s, summed over replicas. */
   readonly timeRate: number;
   /** Observations per second. */
@@ -37,12 +38,8 @@ export interface AggregateStep {
   readonly phaseMeanMs: Readonly<Partial<Record<Phase, number>>>;
 }
 
-/** One replica. */
-export interface AggregateReplica {
-  readonly replica: string;
-  readonly rps: number;
-  readonly e2eMeanMs: number;
-  readonly e2eP99Ms: number;
+/** One replica: what the report shows of it, and its phase means for the outlier rule. */
+export interface AggregateReplica extends PrometheusReplica {
   readonly phaseMeanMs: Readonly<Partial<Record<Phase, number>>>;
 }
 
