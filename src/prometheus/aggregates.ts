@@ -14,6 +14,7 @@ import { countingMeasure } from './sources.js';
 import type { LatencySource, Measure } from './sources.js';
 import { countRateQuery, layoutOf, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
 import type { QueryShape } from './promql.js';
+import { bucketQuantile, mergeOntoClassic } from './histogram-merge.js';
 
 /** Quantiles read for every histogram (1 = the upper bound of the highest bucket with data). */
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
@@ -120,13 +121,17 @@ function shapeFor(ctx: QueryContext, matchers: string, by: readonly string[], wi
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
   const shape = shapeFor(ctx, matchers, [], window);
   const [timeRate, countRate] = await Promise.all([scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)), scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape))]);
-  const q: Record<string, number> = {};
-  await Promise.all(
-    Object.entries(QUANTILES).map(async ([key, quantile]) => {
-      const expr = quantileQuery(m, quantile, shape);
-      q[key] = expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr);
-    }),
-  );
+  const q: Record<string, number> =
+    m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'mixed'
+      ? await mergedQuantiles(ctx, name, m, matchers, window)
+      : Object.fromEntries(
+          await Promise.all(
+            Object.entries(QUANTILES).map(async ([key, quantile]) => {
+              const expr = quantileQuery(m, quantile, shape);
+              return [key, expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr)] as const;
+            }),
+          ),
+        );
   // The mean per request: a phase recorded twice in one request adds both to its request.
   const per = requestRate !== undefined && requestRate > 0 ? requestRate : countRate;
   return {
@@ -140,6 +145,20 @@ async function distribution(ctx: QueryContext, name: string, m: Measure, matcher
     countRate,
     histogram: m.kind === 'histogram',
   };
+}
+
+/** The quantiles of a histogram some replicas export classic and others native: both read, the native buckets merged onto the classic bounds. */
+async function mergedQuantiles(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string): Promise<Record<string, number>> {
+  const sel = [matchers, m.matchers ?? ''].filter((x) => x !== '').join(', ');
+  const classicExpr = `sum by (le) (rate(${series(`${m.metric}_bucket`, sel)}[${window}]))`;
+  const nativeExpr = `sum (rate(${series(m.metric, sel)}[${window}]))`;
+  ctx.log.push({ purpose: `${name}: classic buckets of the mixed fleet`, expr: classicExpr }, { purpose: `${name}: native histogram of the mixed fleet (merged onto the classic bounds for the quantiles)`, expr: nativeExpr });
+  const [classic, native] = await Promise.all([ctx.client.query(classicExpr, ctx.endS), ctx.client.queryHistograms(nativeExpr, ctx.endS)]);
+  const merged = mergeOntoClassic(
+    classic.map((s) => ({ le: leValue(s.metric['le']), cumulative: num(s.value[1]) })).filter((b) => !Number.isNaN(b.le) && Number.isFinite(b.cumulative)),
+    native.flatMap((s) => s.histogram[1].buckets ?? []).map(([, lower, upper, count]) => ({ lower: Number(lower), upper: Number(upper), count: Number(count) })),
+  );
+  return Object.fromEntries(Object.entries(QUANTILES).map(([key, quantile]) => [key, bucketQuantile(quantile, merged) * m.toMs]));
 }
 
 /** Reads every aggregate of one model. */
@@ -259,7 +278,7 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
     const classicReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a classic histogram`, `group by (${rl}) (last_over_time(${series(classic, matchers)}[${window}]))`, rl);
     if (nativeReplicas.size > 0 && classicReplicas.size > 0) {
       out.push(
-        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles only the classic replicas (PromQL cannot merge the two layouts)`,
+        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles over the range merge both at the classic bucket bounds, the per-step percentiles of the trend tests come from the classic replicas only`,
       );
     }
   }

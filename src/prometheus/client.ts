@@ -32,6 +32,19 @@ export interface RangeSeries {
   readonly values: readonly PromSample[];
 }
 
+/** A native histogram sample as the API writes it: buckets are [boundary rule, lower, upper, count]. */
+export interface NativeHistogramValue {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets?: readonly (readonly [number, string, string, string])[];
+}
+
+/** A series of an instant vector of native histograms. */
+export interface HistogramSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly histogram: readonly [number, NativeHistogramValue];
+}
+
 /** Exemplars of one series. */
 export interface ExemplarSeries {
   readonly seriesLabels: Readonly<Record<string, string>>;
@@ -88,6 +101,12 @@ export class PrometheusClient {
   async query(expr: string, time: number): Promise<InstantSeries[]> {
     const data = await this.call<{ resultType: string; result: InstantSeries[] }>('api/v1/query', { query: expr, time: String(time) }, expr);
     return data.resultType === 'vector' ? data.result : [];
+  }
+
+  /** An instant query whose result is native histograms (series with floats are left out). */
+  async queryHistograms(expr: string, time: number): Promise<HistogramSeries[]> {
+    const data = await this.call<{ resultType: string; result: (Partial<HistogramSeries> & { metric: Record<string, string> })[] }>('api/v1/query', { query: expr, time: String(time) }, expr);
+    return data.resultType === 'vector' ? data.result.filter((s): s is HistogramSeries => s.histogram !== undefined) : [];
   }
 
   /** A range query from `start` to `end` (unix seconds) every `stepS` seconds. */

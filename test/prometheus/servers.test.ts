@@ -33,7 +33,7 @@ const jobs: Record<string, ReplayScenario[]> = {
   tgi: [tgiValidation(7), tgiValidation(8, true)],
   torchserve: [torchserveQueue(9)],
   'tgi-native': [tgiNative(10)],
-  'tgi-mixed': [tgiValidation(11), tgiNative(12)],
+  'tgi-mixed': [tgiValidation(11), tgiNative(12, 1.5)],
   'vllm-exemplars': [vllmExemplars(13)],
   kserve: [kservePreprocess(14)],
   sglang: [sglangQueue(15)],
@@ -198,20 +198,27 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(m?.summary.e2e.p99Ms).toBeGreaterThan(m?.summary.e2e.p50Ms ?? Infinity);
   });
 
-  it('a mixed fleet (one classic, one native replica): every replica counted once, per-replica percentiles, the limit on fleet percentiles warned', async () => {
+  it('a mixed fleet (one classic, one native replica 1.5× slower): every replica counted once, per-replica percentiles exact, fleet percentiles from both layouts, warned', async () => {
     const result = await analyze('tgi-mixed');
     const m = result.models[0];
     expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
     const replicas = result.prometheus?.models[0]?.replicas ?? [];
     expect(replicas).toHaveLength(2);
     for (const r of replicas) {
       expect(r.rps).toBeGreaterThan(0);
       expect(r.e2eP99Ms).toBeGreaterThan(40);
     }
+    // The fleet's p99 sits among the slower (native) replica's requests: from the classic replica alone it would be that replica's p99.
+    const classicP99 = replicas.find((r) => r.replica === classic)?.e2eP99Ms ?? Number.NaN;
+    const nativeP99 = replicas.find((r) => r.replica === native)?.e2eP99Ms ?? Number.NaN;
+    expect(nativeP99).toBeGreaterThan(classicP99 * 1.2);
+    expect(m?.summary.e2e.p99Ms).toBeGreaterThan(classicP99 * 1.15);
+    expect(m?.summary.e2e.p99Ms).toBeLessThan(nativeP99 * 1.2);
+    expect(result.prometheus?.queries.some((q) => /native histogram of the mixed fleet/.test(q.purpose))).toBe(true);
     // The fleet's rate is the sum of both replicas' (`or` takes each replica's series once; the classic side alone would be half).
     const sum = replicas.reduce((a, r) => a + r.rps, 0);
     expect(Math.abs((m?.summary.throughputRps ?? 0) - sum) / sum).toBeLessThan(0.01);
-    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
     expect(warningsOf(result)).toContain(`tgi_request_duration is a native histogram on ${native ?? ''} and a classic one on ${classic ?? ''}`);
   });
 
