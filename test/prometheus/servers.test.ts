@@ -222,7 +222,7 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(warningsOf(result)).toContain(`tgi_request_duration is a native histogram on ${native ?? ''} and a classic one on ${classic ?? ''}`);
   });
 
-  it('exemplars (OpenMetrics): the slowest trace ids in the text and JSON reports, and the rules that need traces point to them', async () => {
+  it('exemplars (OpenMetrics): the slowest trace ids in the text, JSON and Markdown reports, and the rules that need traces point to them', async () => {
     const exporter = exporters.find((e) => e.job === 'vllm-exemplars');
     expect(exporter?.scrapes.openmetrics).toBeGreaterThan(0);
     const made = new Map((exporter?.exemplars() ?? []).map((e) => [e.traceId, e.value]));
@@ -238,6 +238,8 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     const needTraces = json.prometheus.rules.filter((r) => r.aggregates === 'none');
     expect(needTraces.length).toBeGreaterThan(0);
     for (const r of needTraces) expect(r.note).toContain(`run analyze on traces, starting from the exemplar traces ${ids.join(', ')}`);
+    const markdown = (await run(['--markdown'])).stdout;
+    expect(markdown).toContain(`(slowest first): ${ids.map((id) => `\`${id}\``).join(', ')}`);
     const { stdout } = await run(['--explain']);
     expect(stdout).toContain(`Exemplar traces (slowest first): ${ids.join(', ')}`);
     expect(stdout).toMatch(/Per-request evidence \(tail attribution, example traces\) needs traces: open the exemplar traces above/);
