@@ -45,6 +45,12 @@ export interface HistogramSeries {
   readonly histogram: readonly [number, NativeHistogramValue];
 }
 
+/** A series of a range matrix of native histograms. */
+export interface HistogramRangeSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly histograms: readonly (readonly [number, NativeHistogramValue])[];
+}
+
 /** Exemplars of one series. */
 export interface ExemplarSeries {
   readonly seriesLabels: Readonly<Record<string, string>>;
@@ -113,6 +119,12 @@ export class PrometheusClient {
   async queryRange(expr: string, start: number, end: number, stepS: number): Promise<RangeSeries[]> {
     const data = await this.call<{ resultType: string; result: RangeSeries[] }>('api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(stepS) }, expr);
     return data.resultType === 'matrix' ? data.result : [];
+  }
+
+  /** A range query whose result is native histograms (series with floats are left out). */
+  async queryRangeHistograms(expr: string, start: number, end: number, stepS: number): Promise<HistogramRangeSeries[]> {
+    const data = await this.call<{ resultType: string; result: (Partial<HistogramRangeSeries> & { metric: Record<string, string> })[] }>('api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(stepS) }, expr);
+    return data.resultType === 'matrix' ? data.result.filter((s): s is HistogramRangeSeries => s.histograms !== undefined) : [];
   }
 
   /** Metric names that have samples between `start` and `end`, optionally only those matching `match` selectors. */

@@ -215,7 +215,10 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(nativeP99).toBeGreaterThan(classicP99 * 1.2);
     expect(m?.summary.e2e.p99Ms).toBeGreaterThan(classicP99 * 1.15);
     expect(m?.summary.e2e.p99Ms).toBeLessThan(nativeP99 * 1.2);
-    expect(result.prometheus?.queries.some((q) => /native histogram of the mixed fleet/.test(q.purpose))).toBe(true);
+    // Over the range and per query_range step (the trend tests' p50 and p95).
+    const merges = result.prometheus?.queries.filter((q) => /native histogram of the mixed fleet/.test(q.purpose)) ?? [];
+    expect(merges.some((q) => /e2e p50 and p95 per step/.test(q.purpose) && /query_range step/.test(q.expr))).toBe(true);
+    expect(merges.some((q) => !/query_range/.test(q.expr))).toBe(true);
     // The fleet's rate is the sum of both replicas' (`or` takes each replica's series once; the classic side alone would be half).
     const sum = replicas.reduce((a, r) => a + r.rps, 0);
     expect(Math.abs((m?.summary.throughputRps ?? 0) - sum) / sum).toBeLessThan(0.01);
