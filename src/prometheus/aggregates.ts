@@ -280,8 +280,10 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms).
-  const exemplarTraceIds = source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`) ? await exemplars(ctx, source.e2e, matchers) : [];
+  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms), of the
+  // e2e histogram or, for a composite e2e (KServe), of the histogram that counts its requests.
+  const counted = countingMeasure(source.e2e);
+  const exemplarTraceIds = counted.kind === 'histogram' && ctx.names.has(`${counted.metric}_bucket`) ? await exemplars(ctx, counted, matchers) : [];
   // Rates over the whole range dilute a load that covered part of it: rescale to the active steps.
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;

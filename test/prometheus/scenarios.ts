@@ -126,7 +126,7 @@ export function vllmExemplars(seed: number): ReplayScenario {
 /**
  * KServe Python model server, model mnist (a synthetic capture of the documented layout, see
  * test/fixtures/serving/SOURCES.md): decoding and resizing the image in preprocess takes 25 ms
- * for 6 ms of predict and 1 ms of postprocess.
+ * for 6 ms of predict and 1 ms of postprocess; slow predictions leave exemplars (OpenMetrics).
  */
 export function kservePreprocess(seed: number): ReplayScenario {
   return {
@@ -141,6 +141,8 @@ export function kservePreprocess(seed: number): ReplayScenario {
       { family: 'request_postprocess_seconds', of: ['postprocess'], unit: 's' },
     ],
     count: [],
+    // Trace ids on the predict buckets of the slowest predictions (about one in ten).
+    exemplars: { family: 'request_predict_seconds', aboveMs: 7.7 },
   };
 }
 

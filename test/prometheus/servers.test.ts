@@ -151,6 +151,11 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     // Default prometheus_client buckets (5 ms, 10 ms, 25 ms, 50 ms, …): the 25 ms median lands in (10, 50].
     expect(m?.summary.phases.preprocess?.p50Ms).toBeGreaterThan(10);
     expect(m?.summary.phases.preprocess?.p50Ms).toBeLessThan(50);
+    // A sum has no buckets: exemplars come from the histogram that counts the requests (predict).
+    const made = new Set(exporters.find((e) => e.job === 'kserve')?.exemplars().map((e) => e.traceId));
+    const ids = result.prometheus?.models[0]?.exemplarTraceIds ?? [];
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(made.has(id)).toBe(true);
   });
 
   it('SGLang histograms (synthetic capture): 1.2 s in the queue for 0.4 s of forward pass → dynamic-batching; compute is e2e − queue; TTFT and ITL read', async () => {
