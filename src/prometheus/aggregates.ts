@@ -173,7 +173,7 @@ async function mergedQuantiles(ctx: QueryContext, name: string, m: Extract<Measu
   return Object.fromEntries(Object.entries(QUANTILES).map(([key, quantile]) => [key, bucketQuantile(quantile, buckets) * m.toMs]));
 }
 
-/** Quantile `quantile` per query_range step of a mixed-layout histogram. */
+/** The given quantiles per query_range step of a histogram some replicas export classic and others native. */
 async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, quantiles: readonly number[]): Promise<Map<number, number>[]> {
   const q = mixedQueries(ctx, name, m, matchers, `${Math.round(ctx.stepS)}s`, `  (query_range step ${ctx.stepS}s)`);
   const [classic, native] = await Promise.all([ctx.client.queryRange(q.classic, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS), ctx.client.queryRangeHistograms(q.native, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS)]);
