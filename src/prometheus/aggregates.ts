@@ -280,7 +280,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms), of the
+  // Exemplars sit on classic buckets (Prometheus 2.42 stores none for native histograms), of the
   // e2e histogram or, for a composite e2e (KServe), of the histogram that counts its requests.
   const counted = countingMeasure(source.e2e);
   const exemplarTraceIds = counted.kind === 'histogram' && ctx.names.has(`${counted.metric}_bucket`) ? await exemplars(ctx, counted, matchers) : [];
