@@ -9,11 +9,13 @@
 import type { Phase } from '../semconv.js';
 import type { LatencyDistribution } from '../model/summary.js';
 import type { PrometheusReplica } from '../model/prometheus.js';
-import type { PrometheusClient, RangeSeries } from './client.js';
+import type { NativeHistogramValue, PrometheusClient, RangeSeries } from './client.js';
 import { countingMeasure } from './sources.js';
 import type { LatencySource, Measure } from './sources.js';
 import { countRateQuery, layoutOf, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
 import type { QueryShape } from './promql.js';
+import { bucketQuantile, mergeOntoClassic } from './histogram-merge.js';
+import type { ClassicBucket } from './histogram-merge.js';
 
 /** Quantiles read for every histogram (1 = the upper bound of the highest bucket with data). */
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
@@ -120,13 +122,17 @@ function shapeFor(ctx: QueryContext, matchers: string, by: readonly string[], wi
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
   const shape = shapeFor(ctx, matchers, [], window);
   const [timeRate, countRate] = await Promise.all([scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)), scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape))]);
-  const q: Record<string, number> = {};
-  await Promise.all(
-    Object.entries(QUANTILES).map(async ([key, quantile]) => {
-      const expr = quantileQuery(m, quantile, shape);
-      q[key] = expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr);
-    }),
-  );
+  const q: Record<string, number> =
+    m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'mixed'
+      ? await mergedQuantiles(ctx, name, m, matchers, window)
+      : Object.fromEntries(
+          await Promise.all(
+            Object.entries(QUANTILES).map(async ([key, quantile]) => {
+              const expr = quantileQuery(m, quantile, shape);
+              return [key, expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr)] as const;
+            }),
+          ),
+        );
   // The mean per request: a phase recorded twice in one request adds both to its request.
   const per = requestRate !== undefined && requestRate > 0 ? requestRate : countRate;
   return {
@@ -140,6 +146,50 @@ async function distribution(ctx: QueryContext, name: string, m: Measure, matcher
     countRate,
     histogram: m.kind === 'histogram',
   };
+}
+
+/** The two queries of a histogram some replicas export classic and others native: classic buckets by `le`, and the native histogram. */
+function mixedQueries(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string, suffix = ''): { classic: string; native: string } {
+  const sel = [matchers, m.matchers ?? ''].filter((x) => x !== '').join(', ');
+  const classic = `sum by (le) (rate(${series(`${m.metric}_bucket`, sel)}[${window}]))`;
+  const native = `sum (rate(${series(m.metric, sel)}[${window}]))`;
+  ctx.log.push({ purpose: `${name}: classic buckets of the mixed fleet`, expr: `${classic}${suffix}` }, { purpose: `${name}: native histogram of the mixed fleet (merged onto the classic bounds for the quantiles)`, expr: `${native}${suffix}` });
+  return { classic, native };
+}
+
+/** Classic cumulative buckets from `le`-labelled samples and native buckets from histogram samples, merged. */
+function merged(classic: readonly { readonly le: string | undefined; readonly value: string | undefined }[], native: readonly (NativeHistogramValue | undefined)[]): ClassicBucket[] {
+  return mergeOntoClassic(
+    classic.map((c) => ({ le: leValue(c.le), cumulative: num(c.value) })).filter((b) => !Number.isNaN(b.le) && Number.isFinite(b.cumulative)),
+    native.flatMap((h) => h?.buckets ?? []).map(([, lower, upper, count]) => ({ lower: Number(lower), upper: Number(upper), count: Number(count) })),
+  );
+}
+
+/** The quantiles over the range of a histogram some replicas export classic and others native (histogram-merge.ts). */
+async function mergedQuantiles(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string): Promise<Record<string, number>> {
+  const q = mixedQueries(ctx, name, m, matchers, window);
+  const [classic, native] = await Promise.all([ctx.client.query(q.classic, ctx.endS), ctx.client.queryHistograms(q.native, ctx.endS)]);
+  const buckets = merged(classic.map((s) => ({ le: s.metric['le'], value: s.value[1] })), native.map((s) => s.histogram[1]));
+  return Object.fromEntries(Object.entries(QUANTILES).map(([key, quantile]) => [key, bucketQuantile(quantile, buckets) * m.toMs]));
+}
+
+/** The given quantiles per query_range step of a histogram some replicas export classic and others native. */
+async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, quantiles: readonly number[]): Promise<Map<number, number>[]> {
+  const q = mixedQueries(ctx, name, m, matchers, `${Math.round(ctx.stepS)}s`, `  (query_range step ${ctx.stepS}s)`);
+  const [classic, native] = await Promise.all([ctx.client.queryRange(q.classic, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS), ctx.client.queryRangeHistograms(q.native, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS)]);
+  const times = new Set([...classic.flatMap((s) => s.values.map(([t]) => t)), ...native.flatMap((s) => s.histograms.map(([t]) => t))]);
+  const out = quantiles.map(() => new Map<number, number>());
+  for (const t of times) {
+    const buckets = merged(
+      classic.map((s) => ({ le: s.metric['le'], value: s.values.find(([x]) => x === t)?.[1] })),
+      native.map((s) => s.histograms.find(([x]) => x === t)?.[1]),
+    );
+    quantiles.forEach((quantile, i) => {
+      const v = bucketQuantile(quantile, buckets) * m.toMs;
+      if (Number.isFinite(v)) out[i]?.set(t, v);
+    });
+  }
+  return out;
 }
 
 /** Reads every aggregate of one model. */
@@ -174,11 +224,16 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 
   // Per step, for the drift and ramp tests.
   const stepShape = shapeFor(ctx, matchers, [], stepWindow);
-  const [stepRps, stepMean, stepP50, stepP95] = await Promise.all([
+  const e2eHistogram = source.e2e.kind === 'histogram' ? source.e2e : undefined;
+  const mixed = e2eHistogram !== undefined && layoutOf(e2eHistogram.metric, ctx.names) === 'mixed';
+  const [stepRps, stepMean, [stepP50, stepP95]] = await Promise.all([
     range(ctx, `${model}: requests per second per step`, countRateQuery(source.e2e, stepShape)),
     range(ctx, `${model}: e2e mean per step`, meanQuery(source.e2e, stepShape)),
-    source.e2e.kind === 'histogram' ? range(ctx, `${model}: e2e p50 per step`, quantileQuery(source.e2e, 0.5, stepShape) as string) : Promise.resolve(undefined),
-    source.e2e.kind === 'histogram' ? range(ctx, `${model}: e2e p95 per step`, quantileQuery(source.e2e, 0.95, stepShape) as string) : Promise.resolve(undefined),
+    e2eHistogram === undefined
+      ? Promise.resolve([undefined, undefined])
+      : mixed
+        ? mergedQuantileSteps(ctx, `${model}: e2e p50 and p95 per step`, e2eHistogram, matchers, [0.5, 0.95])
+        : Promise.all([range(ctx, `${model}: e2e p50 per step`, quantileQuery(e2eHistogram, 0.5, stepShape) as string), range(ctx, `${model}: e2e p95 per step`, quantileQuery(e2eHistogram, 0.95, stepShape) as string)]),
   ]);
   const stepPhases = new Map<Phase, Map<number, number>>();
   await Promise.all(
@@ -225,8 +280,10 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms).
-  const exemplarTraceIds = source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`) ? await exemplars(ctx, source.e2e, matchers) : [];
+  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms), of the
+  // e2e histogram or, for a composite e2e (KServe), of the histogram that counts its requests.
+  const counted = countingMeasure(source.e2e);
+  const exemplarTraceIds = counted.kind === 'histogram' && ctx.names.has(`${counted.metric}_bucket`) ? await exemplars(ctx, counted, matchers) : [];
   // Rates over the whole range dilute a load that covered part of it: rescale to the active steps.
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;
@@ -259,7 +316,7 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
     const classicReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a classic histogram`, `group by (${rl}) (last_over_time(${series(classic, matchers)}[${window}]))`, rl);
     if (nativeReplicas.size > 0 && classicReplicas.size > 0) {
       out.push(
-        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles only the classic replicas (PromQL cannot merge the two layouts)`,
+        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles (over the range and per step) merge both at the classic bucket bounds, so they are only as fine as the classic buckets`,
       );
     }
   }

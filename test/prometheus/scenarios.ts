@@ -110,10 +110,12 @@ export function torchserveQueue(seed: number): ReplayScenario {
   };
 }
 
-/** TGI's four request histograms served as native histograms (schema 3: 8 buckets per power of two, ≈ 9 % wide). */
-export function tgiNative(seed: number): ReplayScenario {
+/** TGI's four request histograms served as native histograms (schema 3: 8 buckets per power of two, ≈ 9 % wide); every phase `slower` times as long. */
+export function tgiNative(seed: number, slower = 1): ReplayScenario {
   const families = ['tgi_request_duration', 'tgi_request_validation_duration', 'tgi_request_queue_duration', 'tgi_request_inference_duration'];
-  return { ...tgiValidation(seed), native: families.map((family) => ({ family, schema: 3, zeroThreshold: 1e-6 })) };
+  const base = tgiValidation(seed);
+  const phases = Object.fromEntries(Object.entries(base.phases).map(([p, d]) => [p, { ...d, medianMs: d.medianMs * slower }]));
+  return { ...base, phases, native: families.map((family) => ({ family, schema: 3, zeroThreshold: 1e-6 })) };
 }
 
 /** vLLM V1 at a steady pace whose requests above 240 ms (about the slowest fifth) leave an exemplar with their trace id on their e2e bucket. */
@@ -124,7 +126,7 @@ export function vllmExemplars(seed: number): ReplayScenario {
 /**
  * KServe Python model server, model mnist (a synthetic capture of the documented layout, see
  * test/fixtures/serving/SOURCES.md): decoding and resizing the image in preprocess takes 25 ms
- * for 6 ms of predict and 1 ms of postprocess.
+ * for 6 ms of predict and 1 ms of postprocess; slow predictions leave exemplars (OpenMetrics).
  */
 export function kservePreprocess(seed: number): ReplayScenario {
   return {
@@ -139,6 +141,8 @@ export function kservePreprocess(seed: number): ReplayScenario {
       { family: 'request_postprocess_seconds', of: ['postprocess'], unit: 's' },
     ],
     count: [],
+    // Trace ids on the predict buckets of the slowest predictions (about one in ten).
+    exemplars: { family: 'request_predict_seconds', aboveMs: 7.7 },
   };
 }
 

@@ -33,7 +33,7 @@ const jobs: Record<string, ReplayScenario[]> = {
   tgi: [tgiValidation(7), tgiValidation(8, true)],
   torchserve: [torchserveQueue(9)],
   'tgi-native': [tgiNative(10)],
-  'tgi-mixed': [tgiValidation(11), tgiNative(12)],
+  'tgi-mixed': [tgiValidation(11), tgiNative(12, 1.5)],
   'vllm-exemplars': [vllmExemplars(13)],
   kserve: [kservePreprocess(14)],
   sglang: [sglangQueue(15)],
@@ -151,6 +151,11 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     // Default prometheus_client buckets (5 ms, 10 ms, 25 ms, 50 ms, …): the 25 ms median lands in (10, 50].
     expect(m?.summary.phases.preprocess?.p50Ms).toBeGreaterThan(10);
     expect(m?.summary.phases.preprocess?.p50Ms).toBeLessThan(50);
+    // A sum has no buckets: exemplars come from the histogram that counts the requests (predict).
+    const made = new Set(exporters.find((e) => e.job === 'kserve')?.exemplars().map((e) => e.traceId));
+    const ids = result.prometheus?.models[0]?.exemplarTraceIds ?? [];
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(made.has(id)).toBe(true);
   });
 
   it('SGLang histograms (synthetic capture): 1.2 s in the queue for 0.4 s of forward pass → dynamic-batching; compute is e2e − queue; TTFT and ITL read', async () => {
@@ -198,24 +203,34 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(m?.summary.e2e.p99Ms).toBeGreaterThan(m?.summary.e2e.p50Ms ?? Infinity);
   });
 
-  it('a mixed fleet (one classic, one native replica): every replica counted once, per-replica percentiles, the limit on fleet percentiles warned', async () => {
+  it('a mixed fleet (one classic, one native replica 1.5× slower): every replica counted once, per-replica percentiles exact, fleet percentiles from both layouts, warned', async () => {
     const result = await analyze('tgi-mixed');
     const m = result.models[0];
     expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
     const replicas = result.prometheus?.models[0]?.replicas ?? [];
     expect(replicas).toHaveLength(2);
     for (const r of replicas) {
       expect(r.rps).toBeGreaterThan(0);
       expect(r.e2eP99Ms).toBeGreaterThan(40);
     }
+    // The fleet's p99 sits among the slower (native) replica's requests: from the classic replica alone it would be that replica's p99.
+    const classicP99 = replicas.find((r) => r.replica === classic)?.e2eP99Ms ?? Number.NaN;
+    const nativeP99 = replicas.find((r) => r.replica === native)?.e2eP99Ms ?? Number.NaN;
+    expect(nativeP99).toBeGreaterThan(classicP99 * 1.2);
+    expect(m?.summary.e2e.p99Ms).toBeGreaterThan(classicP99 * 1.15);
+    expect(m?.summary.e2e.p99Ms).toBeLessThan(nativeP99 * 1.2);
+    // Over the range and per query_range step (the trend tests' p50 and p95).
+    const merges = result.prometheus?.queries.filter((q) => /native histogram of the mixed fleet/.test(q.purpose)) ?? [];
+    expect(merges.some((q) => /e2e p50 and p95 per step/.test(q.purpose) && /query_range step/.test(q.expr))).toBe(true);
+    expect(merges.some((q) => !/query_range/.test(q.expr))).toBe(true);
     // The fleet's rate is the sum of both replicas' (`or` takes each replica's series once; the classic side alone would be half).
     const sum = replicas.reduce((a, r) => a + r.rps, 0);
     expect(Math.abs((m?.summary.throughputRps ?? 0) - sum) / sum).toBeLessThan(0.01);
-    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
     expect(warningsOf(result)).toContain(`tgi_request_duration is a native histogram on ${native ?? ''} and a classic one on ${classic ?? ''}`);
   });
 
-  it('exemplars (OpenMetrics): the slowest trace ids in the text and JSON reports, and the rules that need traces point to them', async () => {
+  it('exemplars (OpenMetrics): the slowest trace ids in the text, JSON and Markdown reports, and the rules that need traces point to them', async () => {
     const exporter = exporters.find((e) => e.job === 'vllm-exemplars');
     expect(exporter?.scrapes.openmetrics).toBeGreaterThan(0);
     const made = new Map((exporter?.exemplars() ?? []).map((e) => [e.traceId, e.value]));
@@ -231,6 +246,8 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     const needTraces = json.prometheus.rules.filter((r) => r.aggregates === 'none');
     expect(needTraces.length).toBeGreaterThan(0);
     for (const r of needTraces) expect(r.note).toContain(`run analyze on traces, starting from the exemplar traces ${ids.join(', ')}`);
+    const markdown = (await run(['--markdown'])).stdout;
+    expect(markdown).toContain(`(slowest first): ${ids.map((id) => `\`${id}\``).join(', ')}`);
     const { stdout } = await run(['--explain']);
     expect(stdout).toContain(`Exemplar traces (slowest first): ${ids.join(', ')}`);
     expect(stdout).toMatch(/Per-request evidence \(tail attribution, example traces\) needs traces: open the exemplar traces above/);
