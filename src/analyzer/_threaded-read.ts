@@ -99,16 +99,18 @@ function startWorker(name: '_read-worker' | '_range-worker', workerData: ReadReq
   return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
 }
 
-/** What every range worker of a file is told once. */
+/**
+ * What every range worker of a file is told. The workers take ranges themselves, in file order,
+ * from `schedule` (Int32 [next range to take, ranges the main thread has consumed]): a worker
+ * that finished a range starts the next one at once, however busy the main thread is, but never
+ * more than `ahead` ranges past the one the main thread is consuming, so memory stays bounded.
+ */
 export interface RangeWorkerData {
   readonly strict: boolean;
   readonly reader: 'fast' | 'full';
-}
-
-/** One range to read; `index` is its place in the file. */
-export interface RangeTask {
-  readonly index: number;
-  readonly range: LineRange;
+  readonly ranges: readonly LineRange[];
+  readonly ahead: number;
+  readonly schedule: SharedArrayBuffer;
 }
 
 /** What a range worker posts back, each message naming its range. */
@@ -118,6 +120,9 @@ export type RangeMessage =
   | { readonly type: 'unsplittable'; readonly index: number; readonly reason: string }
   | { readonly type: 'format-error'; readonly index: number; readonly error: RangeError }
   | { readonly type: 'error'; readonly index: number; readonly message: string; readonly stack: string };
+
+/** Indexes into RangeWorkerData.schedule. */
+export const SCHEDULE = { NEXT: 0, CONSUMED: 1 } as const;
 
 /**
  * Reading `file` in ranges would not give what reading it whole gives (see RangeMerger.add and
@@ -173,50 +178,37 @@ const RANGES_AHEAD_PER_THREAD = 2;
 export async function* readColumnsInRanges(input: SplitInput, options: SplitOptions): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const { file } = input;
   const ranges: LineRange[] = splitRanges(input.bytes, options.rangeBytes).map((r, i) => ({ ...r, file, first: i === 0, family: input.family, prefixed: input.prefixed }));
-  const workerData: RangeWorkerData = { strict: options.strict, reader: options.reader };
   const count = Math.max(1, Math.min(options.threads, ranges.length));
-  const ahead = count * RANGES_AHEAD_PER_THREAD;
+  const schedule = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  const state = new Int32Array(schedule);
+  const workerData: RangeWorkerData = { strict: options.strict, reader: options.reader, ranges, ahead: count * RANGES_AHEAD_PER_THREAD, schedule };
   const pending: RangeMessage[][] = ranges.map(() => []);
-  const idle: Worker[] = [];
   const workers: Worker[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
-  let next = 0;
   let current = 0;
   let stopping = false;
-  const assign = (): void => {
-    while (idle.length > 0 && next < ranges.length && next < current + ahead) {
-      const task: RangeTask = { index: next, range: ranges[next]! };
-      idle.pop()!.postMessage(task);
-      next++;
-    }
-  };
   for (let i = 0; i < count; i++) {
     const worker = startWorker('_range-worker', workerData);
     workers.push(worker);
-    idle.push(worker);
     worker.on('message', (message: RangeMessage) => {
       pending[message.index]!.push(message);
       if (message.type === 'unsplittable') failure ??= new RangeSplitUnsound(file, message.reason);
-      if (message.type !== 'batch') {
-        idle.push(worker);
-        assign();
-      }
       wake?.();
     });
     worker.on('error', (error) => {
       failure ??= error;
       wake?.();
     });
-    worker.on('exit', () => {
-      if (!stopping) failure ??= new Error(`reader thread for ${file} stopped without a result`);
+    // A worker ends on its own (code 0) once no range is left to take.
+    worker.on('exit', (code) => {
+      if (!stopping && code !== 0) failure ??= new Error(`reader thread for ${file} stopped (exit code ${code}) without a result`);
       wake?.();
     });
   }
   const merger = new RangeMerger(file, options.strict, input.bytes);
   const conventions: ConventionUse[] = [];
   try {
-    assign();
     while (current < ranges.length) {
       const queue = pending[current]!;
       while (queue.length === 0) {
@@ -235,8 +227,10 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
           const unsound = merger.add(message.stats);
           if (unsound !== undefined) throw new RangeSplitUnsound(file, unsound);
           conventions.push(...message.conventions);
+          pending[current] = [];
           current++;
-          assign();
+          Atomics.store(state, SCHEDULE.CONSUMED, current);
+          Atomics.notify(state, SCHEDULE.CONSUMED);
           break;
         }
         case 'unsplittable':
@@ -253,6 +247,10 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
     return { ...merger.finish(), conventions };
   } finally {
     stopping = true;
+    // Workers waiting for the main thread to catch up wake to find nothing left to take.
+    Atomics.store(state, SCHEDULE.NEXT, ranges.length);
+    Atomics.store(state, SCHEDULE.CONSUMED, ranges.length);
+    Atomics.notify(state, SCHEDULE.CONSUMED);
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
