@@ -118,6 +118,10 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(pre?.p50Ms).toBeGreaterThan(30 / 1.5);
     expect(pre?.p50Ms).toBeLessThan(30 * 1.5);
     expect(warningsOf(result)).toMatch(/2 different bucket layouts for tgi_request_duration/);
+    // TGI's preprocess is tokenization in its router: its own setting, not a Triton ensemble.
+    const step = m?.diagnosis?.recommendations.find((r) => r.fix === 'preprocessing-pipeline')?.nextStep;
+    expect(step?.text).toMatch(/--validation-workers/);
+    expect(JSON.stringify(step)).not.toMatch(/ensemble|config\.pbtxt/);
   });
 
   it('TorchServe counters: 60 ms queue against 10 ms handler → dynamic-batching; a restart (counter reset) is reported and rate() absorbs it', async () => {
@@ -153,6 +157,11 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     // Default prometheus_client buckets (5 ms, 10 ms, 25 ms, 50 ms, …): the 25 ms median lands in (10, 50].
     expect(m?.summary.phases.preprocess?.p50Ms).toBeGreaterThan(10);
     expect(m?.summary.phases.preprocess?.p50Ms).toBeLessThan(50);
+    // KServe's own place for preprocessing is a transformer, not a Triton ensemble.
+    const step = m?.diagnosis?.recommendations.find((r) => r.fix === 'preprocessing-pipeline')?.nextStep;
+    expect(step?.text).toMatch(/KServe transformer/);
+    expect(step?.snippet?.code).toMatch(/kind: InferenceService[\s\S]*transformer:/);
+    expect(JSON.stringify(step)).not.toMatch(/ensemble_scheduling|config\.pbtxt/);
     // A sum has no buckets: exemplars come from the histogram that counts the requests (predict).
     const made = new Set(exporters.find((e) => e.job === 'kserve')?.exemplars().map((e) => e.traceId));
     const ids = result.prometheus?.models[0]?.exemplarTraceIds ?? [];
