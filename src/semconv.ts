@@ -77,6 +77,12 @@ export const ATTR = {
 } as const;
 
 /**
+ * The attributes read from a phase span: its phase, role and model (which classify it) and its
+ * batch size. Readers that keep only some attributes of phase spans keep these (formats/_otlp-fast.ts).
+ */
+export const PHASE_SPAN_ATTRIBUTES: readonly string[] = [ATTR.PHASE, ATTR.ROLE, ATTR.MODEL_NAME, ATTR.BATCH_SIZE];
+
+/**
  * Name of the span event that marks a generative request's first output token, on the request
  * span. Without it, the end of the request's last `prefill` span marks the first token.
  */

@@ -1,38 +1,53 @@
 /**
  * @module formats/_otlp-fast
- * Internal. A fast path for the common OTLP JSON line (the Collector's file exporter): scans the
- * line's bytes once and builds SpanRecords without a JavaScript object per JSON value. Only the
- * strings that are kept are decoded; unknown fields are skipped (and their syntax checked).
- * Small parts that need the full rules (resource, status, events, links, escaped strings) are
- * handed to `JSON.parse` and the same helpers the full reader uses, so both read alike.
+ * Internal. The default reader of OTLP JSON lines (the Collector's file exporter): scans each
+ * line's bytes once and builds SpanRecords without a JavaScript object per JSON value. Keys are
+ * compared as bytes, ids and times are read from their digits, and strings are decoded only when
+ * they are kept; short ASCII strings that repeat (span names, attribute keys and values, trace
+ * and parent ids) come from a small intern table, so a repeated name costs no allocation. Skipped
+ * values (scopes, flags, unknown fields) are still checked for JSON syntax, so a line JSON.parse
+ * would refuse is refused here too.
  *
- * It handles the plain shape only: `{"resourceSpans":[{"resource":…,"scopeSpans":[{"spans":[…]}]}]}`
- * with camelCase keys, lowercase hex ids and valid spans. Anything else (snake_case keys,
- * wrappers, base64 or odd ids, a span the full reader would skip, a duplicate key, bad syntax)
- * makes `readOtlpLineFast` return false having changed nothing, and the caller parses that
- * line with the full reader. Leniencies it applied are noted only once the line succeeded.
+ * It reads the plain shape, `{"resourceSpans":[{"resource":…,"scopeSpans":[{"spans":[…]}]}]}`,
+ * with camelCase or snake_case span fields in any order, lowercase hex ids, int64 times as
+ * strings or numbers, kinds as numbers or names, any attribute values, and escapes in kept
+ * strings. Small rare parts that need the full rules (resource, events, links, uncommon
+ * attribute values and statuses) are handed to `JSON.parse` and the same helpers the full
+ * reader uses, so both read alike. Anything else (base64 or uppercase ids, wrappers, escaped
+ * keys, a span the full reader would skip, a duplicate key, bad syntax) makes
+ * `readOtlpLineFast` return false having changed nothing, and the caller parses that line with
+ * the full reader. Leniencies it applied are noted only once the line succeeded.
  *
- * Opt-in (ReadOptions.reader `fast`). With `projection: 'analysis'`, a phase span (a known `inference.phase`, not a client span)
- * keeps only the attributes the analyzer reads from phase spans (ANALYSIS_PHASE_KEYS); every
+ * With `projection: 'analysis'`, a phase span (a known `inference.phase`, not a client span)
+ * keeps only PHASE_SPAN_ATTRIBUTES (semconv.ts: what classifying a phase span reads); every
  * other span keeps all its attributes (request and client spans carry theirs into the result,
  * and source conventions may claim spans without a phase).
  */
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
-import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { ATTR, PHASE_SPAN_ATTRIBUTES, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
-import { anyValue, otlpAttributes, otlpStringAttribute } from './attributes.js';
+import { anyValue, int64Value, otlpStringAttribute } from './attributes.js';
 import { INT64_NUMBER_NOTE, isErrorStatus, KIND_NAME_NOTE, otlpEvents, otlpKind, otlpLinks, parseNanos, setEvents } from './otlp-json.js';
 
 /** Which attributes the fast reader keeps. */
 export type AttributeProjection = 'all' | 'analysis';
 
-/** Attributes the analyzer reads from a phase span (assemble.ts, _span-columns.ts). */
-export const ANALYSIS_PHASE_KEYS: readonly string[] = [ATTR.PHASE, ATTR.ROLE, ATTR.MODEL_NAME, ATTR.BATCH_SIZE];
+/** Attributes the analyzer reads from a phase span (the one list: semconv's PHASE_SPAN_ATTRIBUTES). */
+export const ANALYSIS_PHASE_KEYS: readonly string[] = PHASE_SPAN_ATTRIBUTES;
+
+/** Counts of one file's fast reading, for --verbose. */
+export interface FastReadCounts {
+  /** Lines read by the fast path. */
+  lines: number;
+  /** Lines the fast path handed to the full reader. */
+  fallbacks: number;
+}
 
 const KNOWN_PHASES = new Set<AttributeValue>(PHASES);
 const SERVICE_NAME = 'service.name';
+const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
 /** Buffer's own slice decoders (what `toString` calls after its argument checks; the bounds are ours). */
 type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
@@ -49,253 +64,314 @@ const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const BACKSLASH = 0x5c;
 
-function key(text: string): Buffer {
-  return Buffer.from(text, 'latin1');
+/** 1 for lowercase hex digits. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
+/** 1 for any hex digit (in \u escapes). */
+const ANY_HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') ANY_HEX[c.charCodeAt(0)] = 1;
+
+const EMPTY = Buffer.alloc(0) as FastSlices;
+
+// The line being read: its bytes, where it ends, the scan position, and what the last string or key held.
+let b = EMPTY;
+let end = 0;
+let pos = 0;
+/** True when the last string scanned had an escape. */
+let escaped = false;
+/** The last key's bytes: [keyStart, keyEnd). */
+let keyStart = 0;
+let keyEnd = 0;
+
+function bytes(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
 }
 
-const K_RESOURCE_SPANS = key('resourceSpans');
-const K_RESOURCE = key('resource');
-const K_SCOPE_SPANS = key('scopeSpans');
-const K_SPANS = key('spans');
-const K_TRACE_ID = key('traceId');
-const K_SPAN_ID = key('spanId');
-const K_PARENT = key('parentSpanId');
-const K_NAME = key('name');
-const K_KIND = key('kind');
-const K_START = key('startTimeUnixNano');
-const K_END = key('endTimeUnixNano');
-const K_ATTRIBUTES = key('attributes');
-const K_EVENTS = key('events');
-const K_LINKS = key('links');
-const K_STATUS = key('status');
-const K_KEY = key('key');
-const K_VALUE = key('value');
-const KEEP = ANALYSIS_PHASE_KEYS.map((k) => ({ text: k, bytes: Buffer.from(k, 'utf8') }));
+const K = {
+  resourceSpans: bytes('resourceSpans'),
+  resource: bytes('resource'),
+  scopeSpans: bytes('scopeSpans'),
+  scope_spans: bytes('scope_spans'),
+  spans: bytes('spans'),
+  traceId: bytes('traceId'),
+  trace_id: bytes('trace_id'),
+  spanId: bytes('spanId'),
+  span_id: bytes('span_id'),
+  parentSpanId: bytes('parentSpanId'),
+  parent_span_id: bytes('parent_span_id'),
+  name: bytes('name'),
+  kind: bytes('kind'),
+  startTimeUnixNano: bytes('startTimeUnixNano'),
+  start_time_unix_nano: bytes('start_time_unix_nano'),
+  endTimeUnixNano: bytes('endTimeUnixNano'),
+  end_time_unix_nano: bytes('end_time_unix_nano'),
+  attributes: bytes('attributes'),
+  events: bytes('events'),
+  links: bytes('links'),
+  status: bytes('status'),
+  key: bytes('key'),
+  value: bytes('value'),
+  code: bytes('code'),
+  stringValue: bytes('stringValue'),
+  intValue: bytes('intValue'),
+  doubleValue: bytes('doubleValue'),
+  boolValue: bytes('boolValue'),
+} as const;
 
-/** Counts of one file's fast reading, for --verbose. */
-export interface FastReadCounts {
-  /** Lines read by the fast path. */
-  lines: number;
-  /** Lines the fast path handed to the full reader. */
-  fallbacks: number;
+/** The kept keys of a phase span, as bytes. */
+const PHASE_KEYS = PHASE_SPAN_ATTRIBUTES.map((text) => ({ text, bytes: bytes(text) }));
+
+/** True when the last key read is `k`. */
+function keyIs(k: Uint8Array): boolean {
+  const len = keyEnd - keyStart;
+  if (len !== k.length) return false;
+  const buf = b;
+  const start = keyStart;
+  for (let i = 0; i < len; i++) if (buf[start + i] !== k[i]) return false;
+  return true;
 }
 
-/** Byte scanner over one line; every method throws FALLBACK on anything off the fast path. */
-class Scanner {
-  pos = 0;
-  /** True when the last string scanned had an escape. */
-  escaped = false;
-  constructor(
-    readonly b: Buffer,
-    readonly end: number,
-  ) {}
-
-  ws(): number {
-    const b = this.b;
-    let p = this.pos;
-    while (p < this.end) {
-      const c = b[p]!;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      p++;
+/** Moves past whitespace; returns the byte there (-1 at the end of the line). */
+function ws(): number {
+  const buf = b;
+  const e = end;
+  let p = pos;
+  // Minified lines have none: one test.
+  if (p < e && buf[p]! > 0x20) return buf[p]!;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) {
+      pos = p;
+      return c;
     }
-    this.pos = p;
-    return p < this.end ? b[p]! : -1;
+    p++;
   }
+  pos = p;
+  return -1;
+}
 
-  expect(c: number): void {
-    if (this.ws() !== c) throw FALLBACK;
-    this.pos++;
-  }
+/** Expects `c` (after whitespace) and moves past it. */
+function expect(c: number): void {
+  if ((pos < end && b[pos] === c) || ws() === c) pos++;
+  else throw FALLBACK;
+}
 
-  /** At a '"': moves past the string; returns the offset of its closing quote. */
-  string(): number {
-    const b = this.b;
-    let p = this.pos + 1;
-    this.escaped = false;
-    for (;;) {
-      if (p >= this.end) throw FALLBACK;
-      const c = b[p]!;
-      if (c === Q) break;
-      if (c < 0x20) throw FALLBACK;
-      if (c === BACKSLASH) {
-        this.escaped = true;
-        const e = b[p + 1];
-        if (e === 0x75) {
-              for (let i = 2; i < 6; i++) if (!isHex(b[p + i] ?? 0)) throw FALLBACK;
-          p += 6;
-          continue;
-        }
-        if (e !== Q && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) throw FALLBACK;
-        p += 2;
-        continue;
-      }
-      p++;
-    }
-    this.pos = p + 1;
-    return p;
-  }
+/** After a member: true at ',' (moved past it), false at `close` (moved past it). */
+function more(close: number): boolean {
+  const c = pos < end && b[pos] === COMMA ? COMMA : ws();
+  pos++;
+  if (c === COMMA) return true;
+  if (c === close) return false;
+  throw FALLBACK;
+}
 
-  /** Skips one value of any kind, checking its syntax. */
-  skip(depth = 0): void {
-    if (depth > 64) throw FALLBACK;
-    const c = this.ws();
-    if (c === Q) {
-      this.string();
-    } else if (c === LBRACE) {
-      this.pos++;
-      if (this.ws() === RBRACE) {
-        this.pos++;
-        return;
-      }
-      for (;;) {
-        if (this.ws() !== Q) throw FALLBACK;
-        this.string();
-        this.expect(COLON);
-        this.skip(depth + 1);
-        if (this.more(RBRACE)) continue;
-        return;
-      }
-    } else if (c === LBRACKET) {
-      this.pos++;
-      if (this.ws() === RBRACKET) {
-        this.pos++;
-        return;
-      }
-      for (;;) {
-        this.skip(depth + 1);
-        if (this.more(RBRACKET)) continue;
-        return;
-      }
-    } else if (c === 0x74) {
-      this.literal('true');
-    } else if (c === 0x66) {
-      this.literal('false');
-    } else if (c === 0x6e) {
-      this.literal('null');
-    } else {
-      this.number();
-    }
-  }
-
-  /** After a member: true at ',' (moved past it), false at `close` (moved past it). */
-  more(close: number): boolean {
-    const c = this.ws();
-    this.pos++;
-    if (c === COMMA) return true;
-    if (c === close) return false;
-    throw FALLBACK;
-  }
-
-  literal(word: string): void {
-    for (let i = 0; i < word.length; i++) if (this.b[this.pos + i] !== word.charCodeAt(i)) throw FALLBACK;
-    this.pos += word.length;
-  }
-
-  /** A JSON number (strict grammar); returns its value. */
-  number(): number {
-    const b = this.b;
-    const start = this.pos;
-    let p = start;
-    if (b[p] === 0x2d) p++;
-    if (b[p] === 0x30) p++;
-    else if (isDigit(b[p])) while (isDigit(b[p])) p++;
-    else throw FALLBACK;
-    if (b[p] === 0x2e) {
-      p++;
-      if (!isDigit(b[p])) throw FALLBACK;
-      while (isDigit(b[p])) p++;
-    }
-    if (b[p] === 0x65 || b[p] === 0x45) {
-      p++;
-      if (b[p] === 0x2b || b[p] === 0x2d) p++;
-      if (!isDigit(b[p])) throw FALLBACK;
-      while (isDigit(b[p])) p++;
-    }
-    if (p > this.end) throw FALLBACK;
-    this.pos = p;
-    return Number((b as FastSlices).latin1Slice(start, p));
-  }
-
-  /** A value as JavaScript (JSON.parse of its bytes), for small parts. */
-  parse(): unknown {
-    this.ws();
-    const start = this.pos;
-    this.skip();
-    return JSON.parse(this.b.toString('utf8', start, this.pos)) as unknown;
-  }
-
-  /** A string value decoded, or undefined (and skipped) when the value is not a string. */
-  text(): string | undefined {
-    if (this.ws() !== Q) {
-      this.skip();
-      return undefined;
-    }
-    const start = this.pos;
-    const close = this.string();
-    return this.escaped ? (JSON.parse(this.b.toString('utf8', start, close + 1)) as string) : (this.b as FastSlices).utf8Slice(start + 1, close);
-  }
-
-  /** At an object member: its key's bytes as [start, end), past the ':'. */
-  key(): number {
-    if (this.ws() !== Q) throw FALLBACK;
-    const start = this.pos + 1;
-    const close = this.string();
-    // Escaped keys could spell a known key another way.
-    if (this.escaped) throw FALLBACK;
-    this.expect(COLON);
-    this.keyEnd = close;
-    return start;
-  }
-  keyEnd = 0;
-
-  is(start: number, k: Buffer): boolean {
-    const len = this.keyEnd - start;
-    if (len !== k.length) return false;
-    const b = this.b;
-    for (let i = 0; i < len; i++) if (b[start + i] !== k[i]) return false;
-    return true;
-  }
-
-  /** True when the key has an '_' (a snake_case spelling the full reader may prefer). */
-  snake(start: number): boolean {
-    for (let i = start; i < this.keyEnd; i++) if (this.b[i] === 0x5f) return true;
+/** Opens an object or array; false when it is empty (and moved past). */
+function open(c: number, close: number): boolean {
+  expect(c);
+  if (ws() === close) {
+    pos++;
     return false;
   }
+  return true;
+}
 
-  /** Opens an object or array; false when it is empty (and moved past). */
-  open(c: number, close: number): boolean {
-    this.expect(c);
-    if (this.ws() === close) {
-      this.pos++;
-      return false;
+/** From `p` just past an opening quote: the offset of the closing quote. Sets `escaped`. */
+function stringEnd(p: number): number {
+  const buf = b;
+  const e = end;
+  escaped = false;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === Q) return p;
+    if (c === BACKSLASH) {
+      escaped = true;
+      const x = p + 1 < e ? buf[p + 1]! : 0;
+      if (x === 0x75) {
+        if (p + 5 >= e || ANY_HEX[buf[p + 2]!] === 0 || ANY_HEX[buf[p + 3]!] === 0 || ANY_HEX[buf[p + 4]!] === 0 || ANY_HEX[buf[p + 5]!] === 0) throw FALLBACK;
+        p += 6;
+        continue;
+      }
+      if (x !== Q && x !== BACKSLASH && x !== 0x2f && x !== 0x62 && x !== 0x66 && x !== 0x6e && x !== 0x72 && x !== 0x74) throw FALLBACK;
+      p += 2;
+      continue;
     }
-    return true;
+    if (c < 0x20) throw FALLBACK;
+    p++;
+  }
+  throw FALLBACK;
+}
+
+/** At an object member: reads its key (into keyStart/keyEnd) and moves past the ':'. */
+function key(): void {
+  const buf = b;
+  const e = end;
+  if (!(pos < e && buf[pos] === Q) && ws() !== Q) throw FALLBACK;
+  const start = pos + 1;
+  // Keys are short and plain: scan for the quote here, and leave anything else to stringEnd.
+  let p = start;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === Q || c === BACKSLASH || c < 0x20) break;
+    p++;
+  }
+  // An escaped key could spell a known key another way.
+  if (!(p < e && buf[p] === Q)) throw FALLBACK;
+  keyStart = start;
+  keyEnd = p;
+  if (p + 1 < e && buf[p + 1] === COLON) {
+    pos = p + 2;
+    return;
+  }
+  pos = p + 1;
+  expect(COLON);
+}
+
+// Intern tables: direct-mapped, keyed by a hash of the bytes; a slot holds the last string that hashed there.
+// Slots are picked from the top 12 bits of a 32-bit hash (`>>> 20`): 4096 of them.
+const TEXT_SLOTS = 4096;
+const texts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+const ID_SLOTS = 4096;
+const ids: (string | undefined)[] = new Array<string | undefined>(ID_SLOTS).fill(undefined);
+
+/** Longer strings are decoded every time: they rarely repeat, and hashing them costs more than it saves. */
+const MAX_INTERNED = 48;
+
+/** The string of bytes [start, end) (no escapes), one shared copy when it is short ASCII. */
+function decode(start: number, stop: number): string {
+  const len = stop - start;
+  if (len === 0) return '';
+  if (len > MAX_INTERNED) return b.utf8Slice(start, stop);
+  const buf = b;
+  // A few bytes pick the slot; the comparison checks them all (and that they are ASCII: only ASCII is stored).
+  const h = Math.imul(len ^ (buf[start]! << 8) ^ (buf[stop - 1]! << 16) ^ buf[start + (len >> 1)]! ^ (buf[start + (len >> 2)]! << 24), 0x9e3779b1);
+  const slot = (h >>> 20) & (TEXT_SLOTS - 1);
+  const known = texts[slot];
+  if (known !== undefined && known.length === len && same(known, start, len)) return known;
+  for (let i = start; i < stop; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, stop);
+  const text = b.latin1Slice(start, stop);
+  texts[slot] = text;
+  return text;
+}
+
+/** True when the ASCII string `known` spells bytes [start, start+len). */
+function same(known: string, start: number, len: number): boolean {
+  const buf = b;
+  for (let i = 0; i < len; i++) if (known.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+/** At a '"': the string decoded (JSON rules for escapes), moving past it. */
+function text(): string {
+  const start = pos + 1;
+  const close = stringEnd(start);
+  pos = close + 1;
+  return escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+}
+
+/** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
+function hexId(chars: number, intern: boolean): string {
+  if (ws() !== Q) throw FALLBACK;
+  const id = hexAt(pos + 1, chars, intern);
+  if (id === undefined) throw FALLBACK;
+  pos += chars + 2;
+  return id;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Moves past a JSON number (strict grammar); returns its start. */
+function numberSpan(): number {
+  const buf = b;
+  const e = end;
+  const start = pos;
+  let p = start;
+  if (p < e && buf[p] === 0x2d) p++;
+  if (p < e && buf[p] === 0x30) p++;
+  else if (p < e && isDigit(buf[p]!)) while (p < e && isDigit(buf[p]!)) p++;
+  else throw FALLBACK;
+  if (p < e && buf[p] === 0x2e) {
+    p++;
+    if (!(p < e && isDigit(buf[p]!))) throw FALLBACK;
+    while (p < e && isDigit(buf[p]!)) p++;
+  }
+  if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
+    p++;
+    if (p < e && (buf[p] === 0x2b || buf[p] === 0x2d)) p++;
+    if (!(p < e && isDigit(buf[p]!))) throw FALLBACK;
+    while (p < e && isDigit(buf[p]!)) p++;
+  }
+  pos = p;
+  return start;
+}
+
+/** A JSON number's value, moving past it. */
+function number(): number {
+  const start = numberSpan();
+  const len = pos - start;
+  if (len === 1) return b[start]! - 0x30;
+  return Number(b.latin1Slice(start, pos));
+}
+
+function literal(word: Uint8Array): void {
+  const buf = b;
+  if (pos + word.length > end) throw FALLBACK;
+  for (let i = 0; i < word.length; i++) if (buf[pos + i] !== word[i]) throw FALLBACK;
+  pos += word.length;
+}
+
+const TRUE = bytes('true');
+const FALSE = bytes('false');
+const NULL = bytes('null');
+
+/** Values nested deeper are left to the full reader (no recursion limit to reach here). */
+const MAX_SKIP_DEPTH = 64;
+
+/** Skips one value of any kind, checking its syntax. */
+function skip(depth: number): void {
+  const c = ws();
+  if (c === Q) {
+    pos = stringEnd(pos + 1) + 1;
+  } else if (c === LBRACE) {
+    if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
+    pos++;
+    if (ws() === RBRACE) {
+      pos++;
+      return;
+    }
+    do {
+      if (ws() !== Q) throw FALLBACK;
+      pos = stringEnd(pos + 1) + 1;
+      expect(COLON);
+      skip(depth + 1);
+    } while (more(RBRACE));
+  } else if (c === LBRACKET) {
+    if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
+    pos++;
+    if (ws() === RBRACKET) {
+      pos++;
+      return;
+    }
+    do skip(depth + 1);
+    while (more(RBRACKET));
+  } else if (c === 0x74) {
+    literal(TRUE);
+  } else if (c === 0x66) {
+    literal(FALSE);
+  } else if (c === 0x6e) {
+    literal(NULL);
+  } else {
+    numberSpan();
   }
 }
 
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-}
-
-/** A lowercase hex id of `chars` characters, not all zeros; FALLBACK otherwise (the full reader's rules apply). */
-function hexId(s: Scanner, chars: number): string {
-  if (s.ws() !== Q) throw FALLBACK;
-  const start = s.pos + 1;
-  const close = s.string();
-  if (s.escaped || close - start !== chars) throw FALLBACK;
-  const b = s.b;
-  let zero = true;
-  for (let i = start; i < close; i++) {
-    const c = b[i]!;
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) throw FALLBACK;
-    if (c !== 0x30) zero = false;
-  }
-  if (zero) throw FALLBACK;
-  return (b as FastSlices).latin1Slice(start, close);
+/** A value as JavaScript (JSON.parse of its bytes), for small rare parts. */
+function parse(): unknown {
+  ws();
+  const start = pos;
+  skip(0);
+  return JSON.parse(b.utf8Slice(start, pos)) as unknown;
 }
 
 /** Leniencies a line applied, noted only if the whole line succeeds. */
@@ -304,16 +380,69 @@ interface Pending {
   kindNames: number;
 }
 
+const pending: Pending = { int64Numbers: 0, kindNames: 0 };
+
+/** One 64-bit word, written as two 32-bit halves and read as a BigInt: one allocation per time. */
+const WORD = new BigUint64Array(1);
+const HALVES = new Uint32Array(WORD.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LOW = LITTLE_ENDIAN ? 0 : 1;
+const HIGH = 1 - LOW;
+const TWO_16 = 65_536;
+const TWO_32 = 4_294_967_296;
+
+/**
+ * Exact int64 nanoseconds from 1–19 digits, without parsing text as a BigInt: up to 15 digits a
+ * double is exact; above, the value is hi·10⁹ + lo (hi < 10¹⁰), put together in 32-bit halves
+ * from products that stay below 2⁵³.
+ */
+function digitsNanos(start: number, stop: number): bigint | undefined {
+  const buf = b;
+  const len = stop - start;
+  if (len <= 15) {
+    let n = 0;
+    for (let i = start; i < stop; i++) n = n * 10 + buf[i]! - 0x30;
+    return n > 0 ? BigInt(n) : undefined;
+  }
+  const split = stop - 9;
+  let hi = 0;
+  for (let i = start; i < split; i++) hi = hi * 10 + buf[i]! - 0x30;
+  let lo = 0;
+  for (let i = split; i < stop; i++) lo = lo * 10 + buf[i]! - 0x30;
+  if (hi === 0 && lo === 0) return undefined;
+  // hi = a·2¹⁶ + r: hi·10⁹ + lo = (a·10⁹)·2¹⁶ + (r·10⁹ + lo), and a·10⁹ = yh·2¹⁶ + yl.
+  const a = Math.floor(hi / TWO_16);
+  const x = (hi - a * TWO_16) * 1e9 + lo;
+  const y = a * 1e9;
+  const yh = Math.floor(y / TWO_16);
+  const z = (y - yh * TWO_16) * TWO_16 + x;
+  const carry = Math.floor(z / TWO_32);
+  HALVES[LOW] = z - carry * TWO_32;
+  HALVES[HIGH] = yh + carry;
+  return WORD[0]!;
+}
+
 /** An int64 time: a string (BigInt rules) or a number (noted). */
-function time(s: Scanner, pending: Pending): bigint | undefined {
-  const c = s.ws();
-  if (c === Q) return parseNanos(s.text());
+function time(): bigint | undefined {
+  const c = ws();
+  if (c === Q) {
+    const buf = b;
+    const start = pos + 1;
+    let p = start;
+    const e = end;
+    while (p < e && isDigit(buf[p]!)) p++;
+    if (p < e && buf[p] === Q && p > start && p - start <= 19) {
+      pos = p + 1;
+      return digitsNanos(start, p);
+    }
+    return parseNanos(text());
+  }
   if (c === 0x2d || isDigit(c)) {
-    const n = s.number();
+    const n = number();
     if (Number.isFinite(n) && n > 0) pending.int64Numbers++;
     return parseNanos(n);
   }
-  s.skip();
+  skip(0);
   return undefined;
 }
 
@@ -332,328 +461,737 @@ function links(value: unknown): unknown {
   return value;
 }
 
-const K_STRING_VALUE = key('stringValue');
-const K_CODE = key('code');
-
-/** An AnyValue's bytes as an attribute value: `{"stringValue":"…"}` read directly, anything else by the full rules. */
-function keptValue(s: Scanner, start: number, end: number): AttributeValue | undefined {
-  const after = s.pos;
-  s.pos = start;
-  let value: AttributeValue | undefined;
-  if (s.open(LBRACE, RBRACE)) {
-    const k = s.key();
-    if (s.is(k, K_STRING_VALUE) && s.ws() === Q) {
-      const text = s.text();
-      if (s.ws() === RBRACE && s.pos + 1 === end) value = text;
-    }
+/**
+ * An AnyValue as an attribute value, moving past it: the one-member scalar objects
+ * (`{"stringValue":…}`, `{"intValue":…}`, `{"doubleValue":…}`, `{"boolValue":…}`, `{}`) read
+ * directly, anything else by the full rules (anyValue of its JSON.parse).
+ */
+function attributeValue(): AttributeValue | undefined {
+  if (ws() !== LBRACE) {
+    skip(0);
+    return undefined;
   }
-  s.pos = after;
-  return value ?? anyValue(JSON.parse(s.b.toString('utf8', start, end)));
+  const start = pos;
+  pos++;
+  if (ws() === RBRACE) {
+    pos++;
+    return undefined;
+  }
+  key();
+  const c = ws();
+  let value: AttributeValue | undefined;
+  let known = true;
+  if (keyIs(K.stringValue) && c === Q) {
+    value = text();
+  } else if (keyIs(K.intValue) && c === Q) {
+    const s = pos + 1;
+    const close = stringEnd(s);
+    pos = close + 1;
+    value = int64Value(escaped ? (JSON.parse(b.utf8Slice(s - 1, close + 1)) as string) : decode(s, close));
+  } else if ((keyIs(K.intValue) || keyIs(K.doubleValue)) && (c === 0x2d || isDigit(c))) {
+    value = number();
+  } else if (keyIs(K.boolValue) && (c === 0x74 || c === 0x66)) {
+    value = c === 0x74;
+    literal(c === 0x74 ? TRUE : FALSE);
+  } else {
+    known = false;
+  }
+  if (known && ws() === RBRACE) {
+    pos++;
+    return value;
+  }
+  // Other members or kinds: the full rules, on this value's bytes.
+  pos = start;
+  skip(0);
+  return anyValue(JSON.parse(b.utf8Slice(start, pos)));
+}
+
+/**
+ * One attribute list at `pos`: every attribute (`keep` undefined), or only the keys in `keep`.
+ * Returns true when it had attributes outside `keep`.
+ */
+function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_KEYS | undefined): boolean {
+  let other = false;
+  if (ws() !== LBRACKET) {
+    // Not a list: no attributes, as the full reader reads it.
+    skip(0);
+    return false;
+  }
+  if (!open(LBRACKET, RBRACKET)) return false;
+  do {
+    if (ws() !== LBRACE) throw FALLBACK;
+    let name: string | undefined;
+    let valueAt = -1;
+    let hasKey = false;
+    let hasValue = false;
+    let value: AttributeValue | undefined;
+    if (open(LBRACE, RBRACE)) {
+      do {
+        key();
+        if (keyIs(K.key)) {
+          if (hasKey || ws() !== Q) throw FALLBACK;
+          hasKey = true;
+          const start = pos + 1;
+          const close = stringEnd(start);
+          if (escaped) throw FALLBACK;
+          pos = close + 1;
+          if (keep === undefined) {
+            name = decode(start, close);
+          } else {
+            keyStart = start;
+            keyEnd = close;
+            for (let i = 0; i < keep.length; i++) {
+              if (keyIs(keep[i]!.bytes)) {
+                name = keep[i]!.text;
+                break;
+              }
+            }
+            if (name === undefined) other = true;
+          }
+        } else if (keyIs(K.value)) {
+          if (hasValue) throw FALLBACK;
+          hasValue = true;
+          if (hasKey) {
+            // The key came first (as exporters write it): decode the value only when it is kept.
+            if (name !== undefined) value = attributeValue();
+            else skip(0);
+          } else {
+            ws();
+            valueAt = pos;
+            skip(0);
+          }
+        } else {
+          skip(0);
+        }
+      } while (more(RBRACE));
+    }
+    if (name === undefined || !hasValue) continue;
+    if (valueAt !== -1) {
+      // The value came before the key.
+      const after = pos;
+      pos = valueAt;
+      value = attributeValue();
+      pos = after;
+    }
+    if (value !== undefined) out[name] = value;
+  } while (more(RBRACKET));
+  return other;
+}
+
+/**
+ * A span's attributes at `attrsAt` (-1: none), leaving `pos` after them: all of them, or only
+ * the kept keys of a phase span.
+ */
+function spanAttributes(attrsAt: number, projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
+  if (attrsAt === -1) return {};
+  if (projection === 'all') return readList(attrsAt, undefined);
+  const out = readList(attrsAt, PHASE_KEYS);
+  if (hadOther) {
+    const phase = out[ATTR.PHASE];
+    const isPhaseSpan = phase !== undefined && KNOWN_PHASES.has(phase) && !(kind === 'client' && out[ATTR.ROLE] === ROLE_CLIENT);
+    // Not a phase span after all: it keeps every attribute, in the order written.
+    if (!isPhaseSpan) return readList(attrsAt, undefined);
+  }
+  return out;
+}
+
+/** True when the last list read had attributes outside the kept keys. */
+let hadOther = false;
+
+/** The attribute list at `at` (all of it, or the keys in `keep`), in the exporters' layout when it is in it, else by the general rules. */
+function readList(at: number, keep: typeof PHASE_KEYS | undefined): Record<string, AttributeValue> {
+  pos = at;
+  const out: Record<string, AttributeValue> = {};
+  const other = exportedList(out, keep);
+  if (other !== -1) {
+    hadOther = other === 1;
+    return out;
+  }
+  const again: Record<string, AttributeValue> = {};
+  pos = at;
+  hadOther = attributeList(again, keep);
+  return again;
+}
+
+const L_ENTRY = bytes('{"key":"');
+const L_VALUE = bytes(',"value":{');
+const L_STRING_VALUE = bytes('"stringValue":"');
+const L_INT_VALUE = bytes('"intValue":');
+const L_DOUBLE_VALUE = bytes('"doubleValue":');
+const L_BOOL_VALUE = bytes('"boolValue":');
+
+/**
+ * An attribute list at `pos` in the exporters' layout: `[{"key":"…","value":{"stringValue":"…"}},…]`
+ * with one scalar per value (or none). Fills `out` (only the keys in `keep`, when given) and
+ * returns 1 when it had other keys, else 0; -1 as soon as the list is laid out otherwise (`out`
+ * is then to be dropped).
+ */
+function exportedList(out: Record<string, AttributeValue>, keep: typeof PHASE_KEYS | undefined): number {
+  const buf = b;
+  const e = end;
+  let p = pos;
+  if (!(p + 1 < e && buf[p] === LBRACKET)) return -1;
+  p++;
+  if (buf[p] === RBRACKET) {
+    pos = p + 1;
+    return 0;
+  }
+  let other = 0;
+  for (;;) {
+    if (!lit(p, L_ENTRY)) return -1;
+    const ks = p + L_ENTRY.length;
+    const ke = stringEnd(ks);
+    if (escaped) return -1;
+    p = ke + 1;
+    if (!lit(p, L_VALUE)) return -1;
+    p += L_VALUE.length;
+    let name: string | undefined;
+    if (keep === undefined) {
+      name = decode(ks, ke);
+    } else {
+      keyStart = ks;
+      keyEnd = ke;
+      for (let i = 0; i < keep.length; i++) {
+        if (keyIs(keep[i]!.bytes)) {
+          name = keep[i]!.text;
+          break;
+        }
+      }
+      if (name === undefined) other = 1;
+    }
+    let value: AttributeValue | undefined;
+    if (p < e && buf[p] === RBRACE) {
+      // An empty value: unset.
+    } else if (lit(p, L_STRING_VALUE)) {
+      const start = p + L_STRING_VALUE.length;
+      const close = stringEnd(start);
+      if (name !== undefined) value = escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+      p = close + 1;
+    } else if (lit(p, L_INT_VALUE)) {
+      p += L_INT_VALUE.length;
+      if (p < e && buf[p] === Q) {
+        const start = p + 1;
+        const close = stringEnd(start);
+        if (name !== undefined) value = int64Value(escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
+        p = close + 1;
+      } else {
+        pos = p;
+        if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return -1;
+        value = number();
+        p = pos;
+      }
+    } else if (lit(p, L_DOUBLE_VALUE)) {
+      p += L_DOUBLE_VALUE.length;
+      pos = p;
+      if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return -1;
+      value = number();
+      p = pos;
+    } else if (lit(p, L_BOOL_VALUE)) {
+      p += L_BOOL_VALUE.length;
+      if (lit(p, TRUE)) {
+        value = true;
+        p += TRUE.length;
+      } else if (lit(p, FALSE)) {
+        value = false;
+        p += FALSE.length;
+      } else {
+        return -1;
+      }
+    } else {
+      return -1;
+    }
+    // The value's and the entry's closing braces.
+    if (!(p + 1 < e && buf[p] === RBRACE && buf[p + 1] === RBRACE)) return -1;
+    p += 2;
+    if (name !== undefined && value !== undefined) out[name] = value;
+    const c = p < e ? buf[p] : -1;
+    if (c === COMMA) {
+      p++;
+      continue;
+    }
+    if (c === RBRACKET) {
+      pos = p + 1;
+      return other;
+    }
+    return -1;
+  }
 }
 
 /** A span status: true when its code says ERROR (isErrorStatus's rules); the common `{}` and `{"code":N}` read directly. */
-function errorStatus(s: Scanner): boolean {
-  const start = s.pos;
-  if (s.ws() !== LBRACE) return isErrorStatus(s.parse());
-  s.pos++;
-  if (s.ws() === RBRACE) {
-    s.pos++;
+function errorStatus(): boolean {
+  const start = pos;
+  if (ws() !== LBRACE) return isErrorStatus(parse());
+  pos++;
+  if (ws() === RBRACE) {
+    pos++;
     return false;
   }
-  const k = s.key();
-  const c = s.ws();
-  if (s.is(k, K_CODE) && (c === 0x2d || isDigit(c))) {
-    const code = s.number();
-    if (s.ws() === RBRACE) {
-      s.pos++;
+  key();
+  const c = ws();
+  if (keyIs(K.code) && (c === 0x2d || isDigit(c))) {
+    const code = number();
+    if (ws() === RBRACE) {
+      pos++;
       return code === 2;
     }
   }
-  s.pos = start;
-  return isErrorStatus(s.parse());
+  pos = start;
+  return isErrorStatus(parse());
 }
 
-/** One attribute list: all of it, or only the kept keys of a phase span. */
-function attributes(s: Scanner, projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
-  s.ws();
-  const start = s.pos;
-  if (s.b[start] !== LBRACKET) {
-    s.skip();
-    return {};
-  }
-  if (projection === 'all') {
-    s.skip();
-    return otlpAttributes(JSON.parse(s.b.toString('utf8', start, s.pos)));
-  }
-  const kept: Record<string, AttributeValue> = {};
-  let other = false;
-  if (s.open(LBRACKET, RBRACKET)) {
-    do {
-      if (s.ws() !== LBRACE) throw FALLBACK;
-      let keep: string | undefined;
-      let valueStart = -1;
-      let valueEnd = -1;
-      let hasKey = false;
-      let hasValue = false;
-      if (s.open(LBRACE, RBRACE)) {
-        do {
-          const k = s.key();
-          if (s.is(k, K_KEY)) {
-            if (hasKey || s.ws() !== Q) throw FALLBACK;
-            hasKey = true;
-            const ks = s.pos + 1;
-            const close = s.string();
-            if (s.escaped) throw FALLBACK;
-            s.keyEnd = close;
-            keep = KEEP.find((x) => s.is(ks, x.bytes))?.text;
-          } else if (s.is(k, K_VALUE)) {
-            if (hasValue) throw FALLBACK;
-            hasValue = true;
-            valueStart = s.pos;
-            s.skip();
-            valueEnd = s.pos;
-          } else {
-            s.skip();
-          }
-        } while (s.more(RBRACE));
-      }
-      if (!hasKey) continue;
-      if (keep === undefined) {
-        other = true;
-        continue;
-      }
-      // Only kept values are decoded.
-      const v = hasValue ? keptValue(s, valueStart, valueEnd) : undefined;
-      if (v !== undefined) kept[keep] = v;
-    } while (s.more(RBRACKET));
-  }
-  if (!other) return kept;
-  const phase = kept[ATTR.PHASE];
-  const isPhaseSpan = phase !== undefined && KNOWN_PHASES.has(phase) && !(kind === 'client' && kept[ATTR.ROLE] === ROLE_CLIENT);
-  return isPhaseSpan ? kept : otlpAttributes(JSON.parse(s.b.toString('utf8', start, s.pos)));
-}
-
-/** `seen` with `bit` set; FALLBACK when it was set already (a duplicate key: JSON.parse keeps the last). */
+/** `seen` with `bit` set; FALLBACK when it was set already (a duplicate key, or both spellings of one). */
 function once(seen: number, bit: number): number {
   if ((seen & bit) !== 0) throw FALLBACK;
   return seen | bit;
 }
 
+
+// The span layout exporters write (the Collector's, in proto field order, empty fields left out):
+// each literal is what comes between two values.
+const L_TRACE = bytes('{"traceId":"');
+const L_SPAN = bytes('","spanId":"');
+const L_TRACE_STATE = bytes(',"traceState":"');
+const L_PARENT = bytes(',"parentSpanId":"');
+const L_FLAGS = bytes(',"flags":');
+const L_NAME = bytes(',"name":"');
+const L_KIND = bytes(',"kind":');
+const L_START = bytes(',"startTimeUnixNano":"');
+const L_END = bytes(',"endTimeUnixNano":"');
+const L_ATTRIBUTES = bytes(',"attributes":');
+const L_DROPPED_ATTRIBUTES = bytes(',"droppedAttributesCount":');
+const L_DROPPED_EVENTS = bytes(',"droppedEventsCount":');
+const L_DROPPED_LINKS = bytes(',"droppedLinksCount":');
+const L_STATUS = bytes(',"status":');
+
+/** True when bytes at `p` are `lit`. */
+function lit(p: number, lit: Uint8Array): boolean {
+  const buf = b;
+  const n = lit.length;
+  if (p + n > end) return false;
+  for (let i = 0; i < n; i++) if (buf[p + i] !== lit[i]) return false;
+  return true;
+}
+
+/** Past the digits at `p` (none: p). */
+function digits(p: number): number {
+  const buf = b;
+  const e = end;
+  while (p < e && isDigit(buf[p]!)) p++;
+  return p;
+}
+
+/** A hex id of `chars` at `p` followed by a quote, or undefined (bad, all zeros, or another length). */
+function hexAt(p: number, chars: number, intern: boolean): string | undefined {
+  const buf = b;
+  const stop = p + chars;
+  if (stop >= end || buf[stop] !== Q) return undefined;
+  let hex = 1;
+  let nonZero = 0;
+  for (let i = p; i < stop; i++) {
+    const c = buf[i]!;
+    hex &= HEX[c]!;
+    nonZero |= c ^ 0x30;
+  }
+  if (hex === 0 || nonZero === 0) return undefined;
+  if (!intern) return b.latin1Slice(p, stop);
+  // Ids are random: their last bytes pick the slot.
+  const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
+  const slot = (h >>> 20) & (ID_SLOTS - 1);
+  const known = ids[slot];
+  if (known !== undefined && known.length === chars && same(known, p, chars)) return known;
+  const id = b.latin1Slice(p, stop);
+  ids[slot] = id;
+  return id;
+}
+
+/** Times as digits in quotes at `p` (just past the opening quote); sets `pos` past the closing quote. */
+function digitsTime(p: number): bigint | undefined {
+  const stop = digits(p);
+  if (stop === p || stop - p > 19 || stop >= end || b[stop] !== Q) return undefined;
+  pos = stop + 1;
+  return digitsNanos(p, stop);
+}
+
+/**
+ * The span at \`pos\` when it is written in the exporters' layout (minified, fields in proto order,
+ * hex ids, times as digit strings, a kind 0–5, no events or links) and valid; undefined otherwise,
+ * with nothing kept (the caller reads it again by the general rules, which decide what it is).
+ */
+function exportedSpan(service: string, projection: AttributeProjection): SpanRecord | undefined {
+  const buf = b;
+  let p = pos;
+  if (!lit(p, L_TRACE)) return undefined;
+  p += L_TRACE.length;
+  const traceId = hexAt(p, 32, true);
+  if (traceId === undefined) return undefined;
+  p += 32;
+  if (!lit(p, L_SPAN)) return undefined;
+  p += L_SPAN.length;
+  const spanId = hexAt(p, 16, false);
+  if (spanId === undefined) return undefined;
+  p += 17;
+  if (lit(p, L_TRACE_STATE)) {
+    p = stringEnd(p + L_TRACE_STATE.length) + 1;
+  }
+  let parent: string | undefined;
+  if (lit(p, L_PARENT)) {
+    p += L_PARENT.length;
+    if (buf[p] === Q) {
+      p++;
+    } else {
+      parent = hexAt(p, 16, true);
+      if (parent === undefined) {
+        // All zeros: no parent, as the full reader reads it.
+        let zero = p + 16 < end && buf[p + 16] === Q;
+        for (let i = p; zero && i < p + 16; i++) if (buf[i] !== 0x30) zero = false;
+        if (!zero) return undefined;
+      }
+      p += 17;
+    }
+  }
+  if (lit(p, L_FLAGS)) {
+    p += L_FLAGS.length;
+    const stop = digits(p);
+    if (stop === p) return undefined;
+    p = stop;
+  }
+  if (!lit(p, L_NAME)) return undefined;
+  const nameStart = p + L_NAME.length;
+  const nameEnd = stringEnd(nameStart);
+  const name = escaped ? (JSON.parse(b.utf8Slice(nameStart - 1, nameEnd + 1)) as string) : decode(nameStart, nameEnd);
+  p = nameEnd + 1;
+  let kind: SpanKind = 'unspecified';
+  if (lit(p, L_KIND)) {
+    p += L_KIND.length;
+    const k = buf[p]! - 0x30;
+    if (!(k >= 0 && k <= 5) || isDigit(buf[p + 1] ?? 0) || buf[p + 1] === 0x2e || buf[p + 1] === 0x65 || buf[p + 1] === 0x45) return undefined;
+    kind = KINDS[k]!;
+    p++;
+  }
+  if (!lit(p, L_START)) return undefined;
+  const startNs = digitsTime(p + L_START.length);
+  if (startNs === undefined) return undefined;
+  p = pos;
+  if (!lit(p, L_END)) return undefined;
+  const endNs = digitsTime(p + L_END.length);
+  if (endNs === undefined || endNs < startNs) return undefined;
+  p = pos;
+  let attributes: Record<string, AttributeValue>;
+  if (lit(p, L_ATTRIBUTES)) {
+    attributes = spanAttributes(p + L_ATTRIBUTES.length, projection, kind);
+    p = pos;
+  } else {
+    attributes = {};
+  }
+  for (const dropped of DROPPED) {
+    if (lit(p, dropped)) {
+      p += dropped.length;
+      const stop = digits(p);
+      if (stop === p) return undefined;
+      p = stop;
+    }
+  }
+  let error = false;
+  if (lit(p, L_STATUS)) {
+    p += L_STATUS.length;
+    if (buf[p] === LBRACE && buf[p + 1] === RBRACE) {
+      p += 2;
+    } else {
+      pos = p;
+      error = errorStatus();
+      p = pos;
+    }
+  }
+  if (p >= end || buf[p] !== RBRACE) return undefined;
+  pos = p + 1;
+  const record: SpanDraft = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
+  if (parent !== undefined) record.parentSpanId = parent;
+  return record;
+}
+
+const DROPPED = [L_DROPPED_ATTRIBUTES, L_DROPPED_EVENTS, L_DROPPED_LINKS];
+
+/** An event's time by the full reader's rules, counting int64 numbers for the note. */
+function eventTime(t: unknown): bigint | undefined {
+  if (typeof t === 'number' && Number.isFinite(t) && t > 0) pending.int64Numbers++;
+  return parseNanos(t);
+}
+
 /** One span object; FALLBACK when the full reader would skip it or read it differently. */
-function span(s: Scanner, service: string, ctx: ReadContext, projection: AttributeProjection, pending: Pending): SpanRecord {
+function span(service: string, ctx: ReadContext, projection: AttributeProjection): SpanRecord {
   let traceId: string | undefined;
   let spanId: string | undefined;
   let parent: string | undefined;
   let name: string | undefined;
-  let kindRaw: unknown;
+  let kind: SpanKind = 'unspecified';
   let startNs: bigint | undefined;
   let endNs: bigint | undefined;
-  let attrs: Record<string, AttributeValue> | undefined;
   let eventsRaw: unknown;
   let linksRaw: unknown;
   let error = false;
   let seen = 0;
-  // The kind may come after the attributes: read it from the bytes left when needed.
-  let kindFixed = false;
-  let attrsStart = -1;
-  if (s.ws() !== LBRACE) throw FALLBACK;
-  if (s.open(LBRACE, RBRACE)) {
+  // Attributes are read once the kind is known (a client span keeps all of its attributes): at
+  // once when it came first (as exporters write it), else after the span.
+  let attrsAt = -1;
+  let attributes: Record<string, AttributeValue> | undefined;
+  if (ws() !== LBRACE) throw FALLBACK;
+  if (open(LBRACE, RBRACE)) {
     do {
-      const k = s.key();
-      const len = s.keyEnd - k;
-      if (len === 7 && s.is(k, K_TRACE_ID)) {
-        seen = once(seen, 1);
-        traceId = hexId(s, 32);
-      } else if (len === 6 && s.is(k, K_SPAN_ID)) {
-        seen = once(seen, 2);
-        spanId = hexId(s, 16);
-      } else if (s.is(k, K_PARENT)) {
-        seen = once(seen, 4);
-        if (s.ws() === Q) {
-          const p = s.pos;
-          s.string();
-          const empty = s.pos === p + 2;
-          s.pos = p;
-          if (empty) s.skip();
-          else parent = hexIdOrZero(s);
-        } else {
-          s.skip();
-        }
-      } else if (s.is(k, K_NAME)) {
-        seen = once(seen, 8);
-        name = s.text();
-      } else if (s.is(k, K_KIND)) {
-        seen = once(seen, 16);
-        const c = s.ws();
-        if (c === Q) {
-          kindRaw = s.text();
-          pending.kindNames++;
-        } else if (c === 0x2d || isDigit(c)) {
-          kindRaw = s.number();
-        } else {
-          s.skip();
-        }
-        kindFixed = true;
-      } else if (s.is(k, K_START)) {
-        seen = once(seen, 32);
-        startNs = time(s, pending);
-      } else if (s.is(k, K_END)) {
-        seen = once(seen, 64);
-        endNs = time(s, pending);
-      } else if (s.is(k, K_ATTRIBUTES)) {
-        seen = once(seen, 128);
-        if (projection === 'analysis' && !kindFixed) {
-          // Decide once the kind is known (a client span keeps all its attributes).
-          attrsStart = s.pos;
-          s.skip();
-        } else {
-          attrs = attributes(s, projection, otlpKind(kindRaw));
-        }
-      } else if (s.is(k, K_EVENTS)) {
-        seen = once(seen, 256);
-        eventsRaw = s.parse();
-      } else if (s.is(k, K_LINKS)) {
-        seen = once(seen, 512);
-        linksRaw = links(s.parse());
-      } else if (s.is(k, K_STATUS)) {
-        seen = once(seen, 1024);
-        error = errorStatus(s);
-      } else if (s.snake(k)) {
-        throw FALLBACK;
-      } else {
-        s.skip();
+      key();
+      switch (keyEnd - keyStart) {
+        case 4:
+          if (keyIs(K.name)) {
+            seen = once(seen, 8);
+            if (ws() === Q) name = text();
+            else skip(0);
+            continue;
+          }
+          if (keyIs(K.kind)) {
+            seen = once(seen, 16);
+            const c = ws();
+            if (c === Q) {
+              kind = otlpKind(text());
+              pending.kindNames++;
+            } else if (c === 0x2d || isDigit(c)) {
+              kind = KINDS[number()] ?? 'unspecified';
+            } else {
+              skip(0);
+            }
+            continue;
+          }
+          break;
+        case 6:
+          if (keyIs(K.spanId)) {
+            seen = once(seen, 2);
+            spanId = hexId(16, false);
+            continue;
+          }
+          if (keyIs(K.status)) {
+            seen = once(seen, 1024);
+            error = errorStatus();
+            continue;
+          }
+          if (keyIs(K.events)) {
+            seen = once(seen, 256);
+            eventsRaw = parse();
+            continue;
+          }
+          break;
+        case 7:
+          if (keyIs(K.traceId) || keyIs(K.span_id)) {
+            if (b[keyStart] === 0x74) {
+              seen = once(seen, 1);
+              traceId = hexId(32, true);
+            } else {
+              seen = once(seen, 2);
+              spanId = hexId(16, false);
+            }
+            continue;
+          }
+          break;
+        case 8:
+          if (keyIs(K.trace_id)) {
+            seen = once(seen, 1);
+            traceId = hexId(32, true);
+            continue;
+          }
+          break;
+        case 10:
+          if (keyIs(K.attributes)) {
+            seen = once(seen, 128);
+            ws();
+            if ((seen & 16) !== 0) {
+              attributes = spanAttributes(pos, projection, kind);
+            } else {
+              attrsAt = pos;
+              skip(0);
+            }
+            continue;
+          }
+          break;
+        case 12:
+        case 14:
+          if (keyIs(K.parentSpanId) || keyIs(K.parent_span_id)) {
+            seen = once(seen, 4);
+            parent = parentId();
+            continue;
+          }
+          break;
+        case 15:
+        case 18:
+          if (keyIs(K.endTimeUnixNano) || keyIs(K.end_time_unix_nano)) {
+            seen = once(seen, 64);
+            endNs = time();
+            continue;
+          }
+          break;
+        case 17:
+        case 20:
+          if (keyIs(K.startTimeUnixNano) || keyIs(K.start_time_unix_nano)) {
+            seen = once(seen, 32);
+            startNs = time();
+            continue;
+          }
+          break;
+        case 5:
+          if (keyIs(K.links)) {
+            seen = once(seen, 512);
+            linksRaw = links(parse());
+            continue;
+          }
+          break;
       }
-    } while (s.more(RBRACE));
+      skip(0);
+    } while (more(RBRACE));
   }
   if (traceId === undefined || spanId === undefined || startNs === undefined || endNs === undefined || endNs < startNs) throw FALLBACK;
-  if (attrsStart !== -1) {
-    const after = s.pos;
-    s.pos = attrsStart;
-    kindFixed = true;
-    attrs = attributes(s, projection, otlpKind(kindRaw));
-    s.pos = after;
+  if (attributes === undefined) {
+    const after = pos;
+    attributes = spanAttributes(attrsAt, projection, kind);
+    pos = after;
   }
-  const events = otlpEvents(eventsRaw, (t) => {
-    if (typeof t === 'number' && Number.isFinite(t) && t > 0) pending.int64Numbers++;
-    return parseNanos(t);
-  });
-  const record: SpanDraft = {
-    traceId,
-    spanId,
-    name: name ?? '',
-    service,
-    kind: otlpKind(kindRaw),
-    startNs,
-    endNs,
-    attributes: attrs ?? {},
-    error,
-  };
+  const events = eventsRaw === undefined ? undefined : otlpEvents(eventsRaw, eventTime);
+  const record: SpanDraft = { traceId, spanId, name: name ?? '', service, kind, startNs, endNs, attributes, error };
   if (parent !== undefined) record.parentSpanId = parent;
-  const linked = otlpLinks(linksRaw, ctx.ids);
-  if (linked !== undefined) record.links = linked;
+  if (linksRaw !== undefined) {
+    const linked = otlpLinks(linksRaw, ctx.ids);
+    if (linked !== undefined) record.links = linked;
+  }
   if (events !== undefined) setEvents(record, events);
   return record;
 }
 
-/** A parent id: lowercase hex, or all zeros (no parent, as the full reader reads it). */
-function hexIdOrZero(s: Scanner): string | undefined {
-  const start = s.pos + 1;
-  const b = s.b;
-  let zero = true;
-  for (let i = start; i < start + 16; i++) if (b[i] !== 0x30) zero = false;
-  if (zero && b[start + 16] === Q) {
-    s.string();
+/** A parent id: lowercase hex, or empty / all zeros (no parent, as the full reader reads it); anything but a string: none too. */
+function parentId(): string | undefined {
+  const c = ws();
+  if (c !== Q) {
+    skip(0);
     return undefined;
   }
-  return hexId(s, 16);
+  const buf = b;
+  const start = pos + 1;
+  if (start < end && buf[start] === Q) {
+    pos = start + 1;
+    return undefined;
+  }
+  let zero = start + 16 < end && buf[start + 16] === Q;
+  for (let i = start; zero && i < start + 16; i++) if (buf[i] !== 0x30) zero = false;
+  if (zero) {
+    pos = start + 17;
+    return undefined;
+  }
+  return hexId(16, true);
 }
 
 /** One resource's spans. */
-function resourceSpans(s: Scanner, ctx: ReadContext, projection: AttributeProjection, pending: Pending, out: SpanRecord[]): void {
-  if (s.ws() !== LBRACE) throw FALLBACK;
+function resourceSpans(ctx: ReadContext, projection: AttributeProjection, out: SpanRecord[]): void {
+  if (ws() !== LBRACE) throw FALLBACK;
   let service = '';
   let scopesAt = -1;
   let seen = 0;
-  if (s.open(LBRACE, RBRACE)) {
+  if (open(LBRACE, RBRACE)) {
     do {
-      const k = s.key();
-      if (s.is(k, K_RESOURCE)) {
-        if ((seen & 1) !== 0) throw FALLBACK;
-        seen |= 1;
-        const resource = s.parse();
+      key();
+      if (keyIs(K.resource)) {
+        seen = once(seen, 1);
+        const resource = parse();
         if (typeof resource === 'object' && resource !== null) service = otlpStringAttribute((resource as { attributes?: unknown }).attributes, SERVICE_NAME) || '';
-      } else if (s.is(k, K_SCOPE_SPANS)) {
-        if ((seen & 2) !== 0) throw FALLBACK;
-        seen |= 2;
-        // The service may come after the spans: read them once the resource is known.
-        s.ws();
-        scopesAt = s.pos;
-        s.skip();
-      } else if (s.snake(k) || s.b[k] === 0x69 /* instrumentationLibrarySpans */) {
+      } else if (keyIs(K.scopeSpans) || keyIs(K.scope_spans)) {
+        seen = once(seen, 2);
+        if ((seen & 1) !== 0) {
+          scopeSpans(service, ctx, projection, out);
+        } else {
+          // The service may come after the spans: read them once the resource is known.
+          ws();
+          scopesAt = pos;
+          skip(0);
+        }
+      } else if (b[keyStart] === 0x69 /* instrumentationLibrarySpans, instrumentation_library_spans */) {
         throw FALLBACK;
       } else {
-        s.skip();
+        skip(0);
       }
-    } while (s.more(RBRACE));
+    } while (more(RBRACE));
   }
   if (scopesAt === -1) return;
-  const after = s.pos;
-  s.pos = scopesAt;
-  if (s.open(LBRACKET, RBRACKET)) {
+  const after = pos;
+  pos = scopesAt;
+  scopeSpans(service, ctx, projection, out);
+  pos = after;
+}
+
+/** One resource's scopeSpans list. */
+function scopeSpans(service: string, ctx: ReadContext, projection: AttributeProjection, out: SpanRecord[]): void {
+  if (open(LBRACKET, RBRACKET)) {
     do {
-      if (s.ws() !== LBRACE) throw FALLBACK;
+      if (ws() !== LBRACE) throw FALLBACK;
       let spans = false;
-      if (s.open(LBRACE, RBRACE)) {
+      if (open(LBRACE, RBRACE)) {
         do {
-          const k = s.key();
-          if (!s.is(k, K_SPANS)) {
-            s.skip();
+          key();
+          if (!keyIs(K.spans)) {
+            skip(0);
             continue;
           }
           if (spans) throw FALLBACK;
           spans = true;
-          if (s.open(LBRACKET, RBRACKET)) {
-            do out.push(span(s, service, ctx, projection, pending));
-            while (s.more(RBRACKET));
+          if (open(LBRACKET, RBRACKET)) {
+            do {
+              // The layout exporters write, matched in one pass; any other span by the general rules.
+              const at = pos;
+              const record = exportedSpan(service, projection);
+              if (record !== undefined) {
+                out.push(record);
+              } else {
+                pos = at;
+                out.push(span(service, ctx, projection));
+              }
+            } while (more(RBRACKET));
           }
-        } while (s.more(RBRACE));
+        } while (more(RBRACE));
       }
-    } while (s.more(RBRACKET));
+    } while (more(RBRACKET));
   }
-  s.pos = after;
 }
 
 /**
- * Reads one OTLP JSON line (bytes [start, end) of `b`) into `out`. Returns false, having
+ * Reads one OTLP JSON line (bytes [start, stop) of `buf`) into `out`. Returns false, having
  * changed neither `out` nor `ctx`, when the line needs the full reader.
  */
-export function readOtlpLineFast(b: Buffer, start: number, end: number, ctx: ReadContext, out: SpanRecord[], projection: AttributeProjection): boolean {
-  const s = new Scanner(b, end);
-  s.pos = start;
-  const pending: Pending = { int64Numbers: 0, kindNames: 0 };
+export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], projection: AttributeProjection): boolean {
+  b = buf as FastSlices;
+  end = stop;
+  pos = start;
+  pending.int64Numbers = 0;
+  pending.kindNames = 0;
   const mark = out.length;
   try {
     let found = false;
-    if (s.open(LBRACE, RBRACE)) {
+    if (open(LBRACE, RBRACE)) {
       do {
-        const k = s.key();
-        if (!s.is(k, K_RESOURCE_SPANS)) {
-          s.skip();
+        key();
+        if (!keyIs(K.resourceSpans)) {
+          // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
+          if (b[keyStart] === 0x72 && keyEnd - keyStart === 14) throw FALLBACK;
+          skip(0);
           continue;
         }
         if (found) throw FALLBACK;
         found = true;
-        if (s.open(LBRACKET, RBRACKET)) {
-          do resourceSpans(s, ctx, projection, pending, out);
-          while (s.more(RBRACKET));
+        if (open(LBRACKET, RBRACKET)) {
+          do resourceSpans(ctx, projection, out);
+          while (more(RBRACKET));
         }
-      } while (s.more(RBRACE));
+      } while (more(RBRACE));
     }
-    if (!found || s.ws() !== -1) throw FALLBACK;
+    if (!found || ws() !== -1) throw FALLBACK;
   } catch (error) {
     out.length = mark;
     if (error === FALLBACK || error instanceof SyntaxError) return false;
     throw error;
+  } finally {
+    // Let the line's buffer go.
+    b = EMPTY;
   }
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
