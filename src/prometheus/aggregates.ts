@@ -280,7 +280,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms), of the
+  // Exemplars sit on classic buckets (Prometheus 2.42 stores none for native histograms), of the
   // e2e histogram or, for a composite e2e (KServe), of the histogram that counts its requests.
   const counted = countingMeasure(source.e2e);
   const exemplarTraceIds = counted.kind === 'histogram' && ctx.names.has(`${counted.metric}_bucket`) ? await exemplars(ctx, counted, matchers) : [];
@@ -298,9 +298,14 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
   const counter = e2e.kind === 'histogram' ? `${e2e.metric}_count` : e2e.kind === 'counter' ? e2e.count : undefined;
   const classic = counter !== undefined && ctx.names.has(counter) ? counter : undefined;
   const native = e2e.kind === 'histogram' && layoutOf(e2e.metric, ctx.names) !== 'classic' ? e2e.metric : undefined;
-  if (classic !== undefined) {
-    const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(classic, matchers, window));
-    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${classic} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
+  // resets() of Prometheus 2.42 counts none on native histograms: their observation count is read as a counter instead.
+  const counters = [
+    ...(classic !== undefined ? [{ name: classic, expr: resetsQuery(classic, matchers, window) }] : []),
+    ...(native !== undefined ? [{ name: `${native} (native histogram)`, expr: `sum(resets(histogram_count(${series(native, matchers)})[${window}:${Math.round(ctx.stepS)}s]))` }] : []),
+  ];
+  for (const c of counters) {
+    const resets = await scalar(ctx, `${model}: counter resets`, c.expr);
+    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${c.name} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
   }
   // The series that show a replica is there: its request counter, its native histogram, or either.
   const present = [classic, native].filter((x): x is string => x !== undefined);

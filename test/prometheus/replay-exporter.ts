@@ -301,6 +301,11 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     url: `http://127.0.0.1:${port}/metrics`,
     reset: () => {
       for (const s of samples) s.value = 0;
+      for (const [key, h] of [...native.values()].flatMap((series) => [...series])) {
+        if (!advancing.has(key)) continue;
+        Object.assign(h, { zeroCount: 0, count: 0, sum: 0 });
+        h.buckets.clear();
+      }
     },
     exemplars: () => exemplarsMade,
     scrapes,
