@@ -41,8 +41,9 @@ export function defaultThreads(): number {
 
 function threadsOf(option: number | boolean | undefined): number {
   if (option === undefined || option === true) return defaultThreads();
-  if (option === false) return 1;
-  return Math.max(1, Math.floor(option));
+  // 0, negative or not a number: no thread besides this one.
+  if (option === false || !(option >= 1)) return 1;
+  return Math.floor(option);
 }
 
 /**
