@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { TraceFormatError } from '../formats/index.js';
 import { readLineRange } from '../formats/read.js';
 import { toColumns } from './_span-columns.js';
-import { SCHEDULE } from './_threaded-read.js';
+import { SCHEDULE, TRACE_SCOPED } from './_threaded-read.js';
 import type { RangeMessage, RangeWorkerData } from './_threaded-read.js';
 import type { LineRange } from '../formats/_ranges.js';
 import { ConventionMapper } from './conventions/index.js';
@@ -38,7 +38,7 @@ async function read(index: number, range: LineRange): Promise<void> {
     const mapped = mapper.map(next.value);
     if (mapper.holdsTraces) {
       await reader.return(undefined as never);
-      port.postMessage({ type: 'unsplittable', index, reason: 'spans of a trace-scoped source convention (held until the end of input)' } satisfies RangeMessage);
+      port.postMessage({ type: 'unsplittable', index, reason: TRACE_SCOPED } satisfies RangeMessage);
       return;
     }
     send(mapped);

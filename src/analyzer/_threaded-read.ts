@@ -20,12 +20,18 @@ export interface ReadRequest {
   readonly reader: 'fast' | 'full';
   /** Batches the worker may send ahead of the consumer. */
   readonly credits: number;
+  /**
+   * Other trace files are read with this one: their spans meet this file's only in the main
+   * thread, so a trace-scoped source convention must be mapped there (the worker stops).
+   */
+  readonly withOthers: boolean;
 }
 
 /** What the worker posts back. */
 export type ReadMessage =
   | { readonly type: 'batch'; readonly columns: SpanColumns }
   | { readonly type: 'done'; readonly stats: ReadStats; readonly conventions: readonly ConventionUse[] }
+  | { readonly type: 'unsplittable'; readonly reason: string }
   | { readonly type: 'format-error'; readonly message: string; readonly file: string; readonly location: string; readonly expected: string; readonly got: string | undefined }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 
@@ -36,8 +42,8 @@ const CREDITS = 4;
 export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
 
 /** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'full'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
-  const workerData: ReadRequest = { file, strict, reader, credits: CREDITS };
+export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'full', withOthers = false): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+  const workerData: ReadRequest = { file, strict, reader, credits: CREDITS, withOthers };
   const worker = startWorker('_read-worker', workerData);
   const queue: ReadMessage[] = [];
   let wake: (() => void) | undefined;
@@ -71,6 +77,8 @@ export async function* readColumnsThreaded(file: string, strict: boolean, reader
           break;
         case 'done':
           return { ...message.stats, conventions: message.conventions };
+        case 'unsplittable':
+          throw new ThreadedReadUnsound(file, message.reason);
         case 'format-error': {
           const error = new TraceFormatError(message.file, message.location, message.expected, message.got);
           error.message = message.message;
@@ -125,15 +133,18 @@ export type RangeMessage =
 export const SCHEDULE = { NEXT: 0, CONSUMED: 1 } as const;
 
 /**
- * Reading `file` in ranges would not give what reading it whole gives (see RangeMerger.add and
- * ConventionMapper.holdsTraces); the caller reads it again in one piece.
+ * Reading `file` in threads would not give what reading it in the main thread gives (see
+ * RangeMerger.add and ConventionMapper.holdsTraces); `analyzeFiles` reads it again there.
  */
-export class RangeSplitUnsound extends Error {
+/** Why a file with a trace-scoped source convention is mapped in the main thread. */
+export const TRACE_SCOPED = 'spans of a trace-scoped source convention (held until the end of input, mapped with every input)';
+
+export class ThreadedReadUnsound extends Error {
   constructor(
     readonly file: string,
     reason: string,
   ) {
-    super(`${file}: not split into ranges: ${reason}`);
+    super(`${file}: read again in the main thread: ${reason}`);
   }
 }
 
@@ -172,7 +183,7 @@ const RANGES_AHEAD_PER_THREAD = 2;
 /**
  * Reads an uncompressed JSON lines file in byte ranges on `threads` worker threads and yields
  * their span columns in file order, so the assembler sees the spans exactly as one reader gives
- * them; returns the file's ReadStats as one reader reports them. Throws RangeSplitUnsound when
+ * them; returns the file's ReadStats as one reader reports them. Throws ThreadedReadUnsound when
  * the ranges cannot stand for one read (the caller then reads the file whole).
  */
 export async function* readColumnsInRanges(input: SplitInput, options: SplitOptions): AsyncGenerator<SpanColumns, ThreadedReadStats> {
@@ -193,7 +204,7 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
     workers.push(worker);
     worker.on('message', (message: RangeMessage) => {
       pending[message.index]!.push(message);
-      if (message.type === 'unsplittable') failure ??= new RangeSplitUnsound(file, message.reason);
+      if (message.type === 'unsplittable') failure ??= new ThreadedReadUnsound(file, message.reason);
       wake?.();
     });
     worker.on('error', (error) => {
@@ -217,7 +228,7 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
         wake = undefined;
       }
       // Any range that cannot be split stops the whole file at once.
-      if (failure instanceof RangeSplitUnsound) throw failure;
+      if (failure instanceof ThreadedReadUnsound) throw failure;
       const message = queue.shift()!;
       switch (message.type) {
         case 'batch':
@@ -225,7 +236,7 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
           break;
         case 'done': {
           const unsound = merger.add(message.stats);
-          if (unsound !== undefined) throw new RangeSplitUnsound(file, unsound);
+          if (unsound !== undefined) throw new ThreadedReadUnsound(file, unsound);
           conventions.push(...message.conventions);
           pending[current] = [];
           current++;
@@ -234,7 +245,7 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
           break;
         }
         case 'unsplittable':
-          throw new RangeSplitUnsound(file, message.reason);
+          throw new ThreadedReadUnsound(file, message.reason);
         case 'format-error':
           throw merger.error(message.error);
         case 'error': {
