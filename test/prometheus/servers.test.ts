@@ -20,7 +20,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmLongPrompts } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -38,6 +38,8 @@ const jobs: Record<string, ReplayScenario[]> = {
   kserve: [kservePreprocess(14)],
   sglang: [sglangQueue(15)],
   'vllm-prefill': [vllmLongPrompts(16)],
+  'vllm-queue': [vllmQueue(17)],
+  'vllm-kv-full': [vllmKvFull(18)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -53,6 +55,7 @@ beforeAll(async () => {
   startS = Math.floor(Date.now() / 1000);
   // vLLM slows down from here on, at constant load.
   exporters.find((e) => e.job === 'vllm')?.drift(0.5);
+  exporters.find((e) => e.job === 'vllm-kv-full')?.drift(0.5);
   await new Promise((r) => setTimeout(r, (TRAFFIC_S / 2) * 1000));
   // Half way through, the second Triton replica goes away (scaled in): its series go stale;
   // TorchServe and the native TGI replica restart: their counters and histograms start again from 0.
@@ -213,6 +216,33 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(g?.tokensOut?.mean).toBeGreaterThan(30);
     expect(g?.tokensOut?.mean).toBeLessThan(35);
     expect(g?.ttft?.meanMs).toBeGreaterThan(1150);
+  });
+
+  it('vLLM V1 queue-heavy: queue most of TTFT with 2 requests per decode step → continuous-batching with --max-num-seqs, never a config.pbtxt', async () => {
+    const result = await analyze('vllm-queue');
+    const m = result.models[0];
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching');
+    expect(rec?.title).toBe('Batch decode steps continuously (more sequences per step)');
+    expect(rec?.nextStep.text).toMatch(/Raise --max-num-seqs to at least \d+/);
+    expect(rec?.nextStep.snippet?.code).toMatch(/^vllm serve MODEL --max-num-seqs \d+/);
+    expect(JSON.stringify(rec?.nextStep)).not.toMatch(/config\.pbtxt|dynamic_batching/);
+    expect(rec?.estimatedGain?.metric).toBe('ttft_p95_ms');
+  });
+
+  it('vLLM V1 with the KV cache full (98%, preemptions) and the queue growing → the scale-generation sub-kind in vLLM terms', async () => {
+    const result = await analyze('vllm-kv-full');
+    const m = result.models[0];
+    const rule = m?.diagnosis?.rules.find((r) => r.rule === 'scale-and-cache');
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'scale-and-cache');
+    expect(rec?.title, `${m?.diagnosis?.headline} / ${rule?.reason}`).toBe('Scale out: decode slots or KV cache full while the queue grows');
+    expect(Number(rule?.inputs['kv_cache_usage'])).toBeCloseTo(0.98, 5);
+    // One preemption per ten requests at 10 requests/s.
+    expect(Number(rule?.inputs['preemptions_per_s'])).toBeGreaterThan(0.5);
+    expect(Number(rule?.inputs['preemptions_per_s'])).toBeLessThan(1.5);
+    expect(rec?.nextStep.text).toMatch(/--gpu-memory-utilization/);
+    // 64 sequences per decode step: more slots would not help, so continuous batching stays quiet.
+    expect(m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching')).toBeUndefined();
   });
 
   it('vLLM V1 with long prompts: prefill 400 ms of a 410 ms TTFT, 3000-token prompts → the chunked-prefill sub-kind with --enable-chunked-prefill; --json has ttft, tpot and tokens', async () => {
