@@ -28,8 +28,11 @@ export function tritonQueue(seed: number): ReplayScenario {
     rps: 60,
     seed,
     phases: { queue: { medianMs: 40, sigma: 0.3 }, input: { medianMs: 0.8, sigma: 0.2 }, infer: { medianMs: 8, sigma: 0.2 }, output: { medianMs: 0.5, sigma: 0.2 }, core: { medianMs: 0.5, sigma: 0.2 } },
-    observe: TRITON_OBSERVE,
+    // Histogram latencies on (--metrics-config histogram_latencies=true, default buckets 100, 500, 2000, 5000 ms):
+    // a model that does not stream sends its first response with its whole response.
+    observe: [...TRITON_OBSERVE, { family: 'nv_inference_first_response_histogram_ms', of: ['queue', 'input', 'infer', 'output', 'core'], unit: 'ms' }],
     count: TRITON_COUNT,
+    extra: [{ name: 'nv_inference_first_response_histogram_ms', type: 'histogram', help: 'Duration from request to first response in milliseconds', labels: { model: 'densenet_onnx', version: '1' }, le: [100, 500, 2000, 5000] }],
   };
 }
 

@@ -97,6 +97,11 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(result.prometheus?.models[0]?.meanBatchSize).toBeCloseTo(1, 5);
     expect(result.prometheus?.queries.some((q) => /summary_us/.test(q.expr))).toBe(false);
     expect(warningsOf(result)).toMatch(/stopped reporting before the end of the range/);
+    // The first-response histogram is read, but a first response that is the whole response is no token stream:
+    // the rules keep their Triton forms (config.pbtxt), not the generation ones.
+    expect(m?.summary.generation?.ttft?.meanMs).toBeGreaterThan(40);
+    expect(m?.diagnosis?.rules.find((r) => r.rule === 'dynamic-batching')?.inputs['ttft_queue_share']).toBeUndefined();
+    expect(m?.diagnosis?.recommendations[0]?.nextStep.snippet?.code).toMatch(/config\.pbtxt[\s\S]*dynamic_batching/);
   });
 
   it('vLLM histograms: prefill and decode slowing at constant load → latency-drift on the query_range steps', async () => {
@@ -216,7 +221,12 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(g?.tokensOut?.mean).toBeGreaterThan(30);
     expect(g?.tokensOut?.mean).toBeLessThan(35);
     expect(g?.ttft?.meanMs).toBeGreaterThan(1150);
-  });
+    // The text report shows counter tokens as means, never a made-up percentile.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="sglang"}'], { cwd: ROOT });
+    expect(stdout).toMatch(/Tokens: prompt mean (1[89]\d|2[01]\d) · output mean 3\d/);
+    expect(stdout).not.toMatch(/NaN/);
+    expect(stdout).toMatch(/--max-running-requests/);
+  }, 120_000);
 
   it('vLLM V1 queue-heavy: queue most of TTFT with 2 requests per decode step → continuous-batching with --max-num-seqs, never a config.pbtxt', async () => {
     const result = await analyze('vllm-queue');
