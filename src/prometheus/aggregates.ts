@@ -225,7 +225,9 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   }
   const gauges: Record<string, number> = {};
   for (const [key, metric] of Object.entries(source.gauges ?? {})) {
-    if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range)`, `sum(avg_over_time(${series(metric, matchers)}[${window}]))`);
+    // Counts (running, waiting) add up over the fleet; a share of each replica's KV cache does not: the fullest replica is shown.
+    const ratio = metric === source.scheduler?.kvCacheUsage;
+    if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range${ratio ? ', fullest replica' : ''})`, `${ratio ? 'max' : 'sum'}(avg_over_time(${series(metric, matchers)}[${window}]))`);
   }
   const generation: Record<string, AggregateDistribution> = {};
   for (const [key, m] of Object.entries(source.generation ?? {}) as [string, Measure | undefined][]) {
