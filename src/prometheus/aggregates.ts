@@ -221,7 +221,9 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   // LLM servers batch continuously: the requests running on a replica are its decode batch.
   const running = source.scheduler?.running;
   if (meanBatchSize === undefined && running !== undefined && ctx.names.has(running)) {
-    meanBatchSize = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
+    const perReplica = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
+    // A gauge that never left 0 while requests completed was not updated: no batch size rather than 0.
+    if (perReplica > 0) meanBatchSize = perReplica;
   }
   const gauges: Record<string, number> = {};
   for (const [key, metric] of Object.entries(source.gauges ?? {})) {
