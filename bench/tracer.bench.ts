@@ -164,6 +164,9 @@ function byHandAsync(tracer: Tracer, i: number): Promise<number> {
   });
 }
 
+/** The number of this run (from the parent): odd and even runs start with opposite variants. */
+const RUN_INDEX = Number.parseInt(process.argv.find((a) => a.startsWith('--one-run='))?.slice('--one-run='.length) ?? '0', 10) || 0;
+
 /** CPU µs per request of each round, by variant. */
 type Rounds = Record<string, number[]>;
 
@@ -174,9 +177,12 @@ async function measure(
   const names = Object.keys(variants);
   const count = (name: string): number => (typeof requestsPerRound === 'number' ? requestsPerRound : requestsPerRound[name]!);
   const samples: Rounds = Object.fromEntries(names.map((k) => [k, []]));
+  // Which variant runs first alternates round by round, and between runs (the first rounds
+  // decide much of how the JIT compiles the SDK code both variants share).
+  const orderOf = (round: number): string[] => ((round + RUN_INDEX) % 2 === 0 ? names : [...names].reverse());
   // Warm-up (JIT, and the SDK's resource detection, which holds the first exports back).
   for (let round = 0; round < 10; round += 1) {
-    for (const name of names) await runRound(variants[name]!, count(name));
+    for (const name of orderOf(round)) await runRound(variants[name]!, count(name));
     await yieldToLoop();
   }
   // Short interleaved rounds, each ending with a turn of the event loop (as a server's requests
@@ -184,8 +190,7 @@ async function measure(
   // order alternates (forward, then backward), so what a round leaves behind (garbage, a queued
   // export) is not always charged to the same neighbour.
   for (let round = 0; round < ROUNDS; round += 1) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) {
+    for (const name of orderOf(round)) {
       // CPU time of this process, not wall time: on a shared machine the wall clock mostly
       // measures the other processes. No forced gc() between rounds: the background sweeping
       // it starts would be charged to the next round; natural GC cost belongs in the figure.
@@ -348,7 +353,7 @@ function main(): void {
   const results: RunResult[] = [];
   console.log(`${runs} runs of this benchmark, each in its own process; Node ${process.version}; load average ${load()}`);
   for (let run = 1; run <= runs; run += 1) {
-    const child = spawnSync(process.execPath, [...process.execArgv, script, '--one-run'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnSync(process.execPath, [...process.execArgv, script, `--one-run=${run}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
     if (child.status !== 0 || line === undefined) {
       process.stdout.write(child.stdout);
@@ -380,7 +385,7 @@ function main(): void {
 }
 
 const RESULT_PREFIX = 'RESULT ';
-if (process.argv.includes('--one-run')) {
+if (process.argv.some((a) => a.startsWith('--one-run'))) {
   const result = await oneRun();
   console.log(`${RESULT_PREFIX}${JSON.stringify(result)}`);
 } else {
