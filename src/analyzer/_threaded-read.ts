@@ -132,13 +132,13 @@ export type RangeMessage =
 /** Indexes into RangeWorkerData.schedule. */
 export const SCHEDULE = { NEXT: 0, CONSUMED: 1 } as const;
 
+/** Why a file with a trace-scoped source convention is mapped in the main thread. */
+export const TRACE_SCOPED = 'spans of a trace-scoped source convention (held until the end of input, mapped with every input)';
+
 /**
  * Reading `file` in threads would not give what reading it in the main thread gives (see
  * RangeMerger.add and ConventionMapper.holdsTraces); `analyzeFiles` reads it again there.
  */
-/** Why a file with a trace-scoped source convention is mapped in the main thread. */
-export const TRACE_SCOPED = 'spans of a trace-scoped source convention (held until the end of input, mapped with every input)';
-
 export class ThreadedReadUnsound extends Error {
   constructor(
     readonly file: string,
@@ -174,9 +174,9 @@ export interface SplitOptions {
 }
 
 /**
- * Ranges handed out ahead of the one being consumed, per thread: each thread has the next range
- * to start on while the main thread catches up, and at most this many ranges' columns wait in
- * memory.
+ * Ranges the threads may take ahead of the one being consumed, per thread: each thread has the
+ * next range to start on while the main thread catches up, and at most this many ranges'
+ * columns wait in memory.
  */
 const RANGES_AHEAD_PER_THREAD = 2;
 
