@@ -27,7 +27,7 @@ if (mode === 'baseline') {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');
   started = performance.now();
   const idle = Number(process.env['IDLE'] ?? 0);
-  const result = await analyzeFiles([file], { diagnose: false, threads: process.env['THREADS'] !== '0', reader: process.env['READER'] === 'fast' ? 'fast' : 'full', ...(idle > 0 ? { idleSpans: idle } : {}) });
+  const result = await analyzeFiles([file], { diagnose: false, threads: process.env['THREADS'] !== '0', reader: process.env['READER'] === 'full' ? 'full' : 'fast', ...(idle > 0 ? { idleSpans: idle } : {}) });
   spans = result.spans;
   requests = result.requests;
 }

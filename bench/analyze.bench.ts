@@ -3,8 +3,9 @@
  * least 200 MB (BENCH_MB to change), against a baseline measured in the same run on the same
  * file: a bare JSON.parse of every line (readline). Each run is a child process on the built
  * package (dist/) reporting wall time, CPU time and peak RSS. Rounds alternate (BENCH_RUNS, default
- * 5): baseline, analysis on one thread, with `--threads` (one reader thread), and on one thread with
- * the byte-scanning fast reader; medians are printed as a table. Goals (issue 16, README.md "Measured"):
+ * 5): baseline, analysis on one thread (the byte-scanning fast reader, the default), with
+ * `--threads` (one reader thread), and on one thread with the full reader (JSON.parse per line);
+ * medians are printed as a table. Goals (issue 16, README.md "Measured"):
  * one thread ≥ 1.0× the baseline by CPU time, default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -70,9 +71,9 @@ try {
   // Alternating rounds: machine load drifts, and each round sees all four under the same load.
   const modes: { name: string; mode: 'baseline' | 'analyze'; env: Record<string, string> }[] = [
     { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
-    { name: 'analyze, 1 thread', mode: 'analyze', env: { THREADS: '0' } },
+    { name: 'analyze, 1 thread (fast reader, the default)', mode: 'analyze', env: { THREADS: '0' } },
     { name: 'analyze --threads (1 reader thread)', mode: 'analyze', env: {} },
-    { name: 'analyze, 1 thread, fast reader', mode: 'analyze', env: { THREADS: '0', READER: 'fast' } },
+    { name: 'analyze, 1 thread, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '0', READER: 'full' } },
   ];
   const results: ChildResult[][] = modes.map(() => []);
   for (let round = 0; round < rounds; round++) {

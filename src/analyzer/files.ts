@@ -22,7 +22,7 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * core is free; costs a second JS heap (tens of MB). Default false.
    */
   readonly threads?: boolean;
-  /** JSON lines reader (see ReadOptions.reader): `full` (default) or `fast`; the result is the same. */
+  /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
   readonly reader?: 'fast' | 'full';
 }
 
@@ -84,9 +84,9 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
       // A stream cannot be opened a second time in a thread.
       if (threads && input.bytes > THREAD_MIN_BYTES && input.sniffed.opened.regularFile) {
         void input.close();
-        return { file, reader: readColumnsThreaded(file, strict, options.reader ?? 'full') };
+        return { file, reader: readColumnsThreaded(file, strict, options.reader ?? 'fast') };
       }
-      return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader: options.reader ?? 'full' }) };
+      return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader: options.reader ?? 'fast' }) };
     });
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
