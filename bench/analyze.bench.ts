@@ -4,8 +4,8 @@
  * file: a bare JSON.parse of every line (readline). Each run is a child process on the built
  * package (dist/) reporting wall time, CPU time and peak RSS. Rounds alternate (BENCH_RUNS, default
  * 5): baseline, analysis on one thread (the byte-scanning fast reader, the default), with
- * `--threads` (one reader thread), and on one thread with the full reader (JSON.parse per line);
- * medians are printed as a table. Goals (issue 16, README.md "Measured"):
+ * `--threads`, on one thread with the full reader (JSON.parse per line), and the reader alone
+ * (fast, full); medians are printed as a table. Goals (issue 16, README.md "Measured"):
  * one thread ≥ 1.0× the baseline by CPU time, default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -51,7 +51,7 @@ async function generate(): Promise<{ spans: number; requests: number; bytes: num
   return { spans, requests, bytes };
 }
 
-function runChild(mode: 'baseline' | 'analyze', env: Record<string, string> = {}): ChildResult {
+function runChild(mode: 'baseline' | 'analyze' | 'read', env: Record<string, string> = {}): ChildResult {
   const child = spawnSync(process.execPath, [join(here, '_analyze-child.mjs'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
@@ -68,18 +68,21 @@ try {
   const rounds = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
   const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
-  // Alternating rounds: machine load drifts, and each round sees all four under the same load.
-  const modes: { name: string; mode: 'baseline' | 'analyze'; env: Record<string, string> }[] = [
+  // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
+  const modes: { name: string; mode: 'baseline' | 'analyze' | 'read'; env: Record<string, string> }[] = [
     { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
     { name: 'analyze, 1 thread (fast reader, the default)', mode: 'analyze', env: { THREADS: '0' } },
     { name: 'analyze --threads (1 reader thread)', mode: 'analyze', env: {} },
     { name: 'analyze, 1 thread, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '0', READER: 'full' } },
+    // The reader alone, as the analyzer calls it (issue 16: the byte scanner against JSON.parse).
+    { name: 'read only: fast reader', mode: 'read', env: {} },
+    { name: 'read only: full reader', mode: 'read', env: { READER: 'full' } },
   ];
   const results: ChildResult[][] = modes.map(() => []);
   for (let round = 0; round < rounds; round++) {
     modes.forEach((m, i) => {
       const r = runChild(m.mode, m.env);
-      if (m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) {
+      if ((m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) || (m.mode === 'read' && r.spans !== generated.spans)) {
         throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
       }
       results[i]!.push(r);

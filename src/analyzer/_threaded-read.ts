@@ -7,6 +7,9 @@
 import { Worker } from 'node:worker_threads';
 import type { ReadStats } from '../formats/index.js';
 import { TraceFormatError } from '../formats/index.js';
+import { RangeMerger, splitRanges } from '../formats/_ranges.js';
+import type { LineRange, RangeError, RangeStats } from '../formats/_ranges.js';
+import type { JsonFamily } from '../formats/index.js';
 import type { SpanColumns } from './_span-columns.js';
 import type { ConventionUse } from './conventions/index.js';
 
@@ -33,14 +36,9 @@ const CREDITS = 4;
 export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
 
 /** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'full'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'fast'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const workerData: ReadRequest = { file, strict, reader, credits: CREDITS };
-  // From source (tsx, vitest) the worker is a .ts file: register tsx's loader in the thread first
-  // (Node 20 workers do not take `--import` in execArgv).
-  const fromSource = import.meta.url.endsWith('.ts');
-  const worker = fromSource
-    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./_read-worker.ts', import.meta.url).href)}); });`, { eval: true, workerData })
-    : new Worker(new URL('./_read-worker.js', import.meta.url), { workerData });
+  const worker = startWorker('_read-worker', workerData);
   const queue: ReadMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
@@ -87,5 +85,174 @@ export async function* readColumnsThreaded(file: string, strict: boolean, reader
     }
   } finally {
     if (!exited) await worker.terminate();
+  }
+}
+
+/** Starts the worker entry `name` of this folder, from source (tsx, vitest) or from dist/. */
+function startWorker(name: '_read-worker' | '_range-worker', workerData: ReadRequest | RangeWorkerData): Worker {
+  // From source the worker is a .ts file: register tsx's loader in the thread first (Node 20
+  // workers do not take `--import` in execArgv).
+  if (import.meta.url.endsWith('.ts')) {
+    const entry = JSON.stringify(new URL(`./${name}.ts`, import.meta.url).href);
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData });
+  }
+  return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
+}
+
+/** What every range worker of a file is told once. */
+export interface RangeWorkerData {
+  readonly strict: boolean;
+  readonly reader: 'fast' | 'full';
+}
+
+/** One range to read; `index` is its place in the file. */
+export interface RangeTask {
+  readonly index: number;
+  readonly range: LineRange;
+}
+
+/** What a range worker posts back, each message naming its range. */
+export type RangeMessage =
+  | { readonly type: 'batch'; readonly index: number; readonly columns: SpanColumns }
+  | { readonly type: 'done'; readonly index: number; readonly stats: RangeStats; readonly conventions: readonly ConventionUse[] }
+  | { readonly type: 'unsplittable'; readonly index: number; readonly reason: string }
+  | { readonly type: 'format-error'; readonly index: number; readonly error: RangeError }
+  | { readonly type: 'error'; readonly index: number; readonly message: string; readonly stack: string };
+
+/**
+ * Reading `file` in ranges would not give what reading it whole gives (see RangeMerger.add and
+ * ConventionMapper.holdsTraces); the caller reads it again in one piece.
+ */
+export class RangeSplitUnsound extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: not split into ranges: ${reason}`);
+  }
+}
+
+/**
+ * When a file is read by threads: above `minBytes` (below, a thread costs more to start than it
+ * saves), in ranges of `rangeBytes` (small enough that the threads share the work evenly and a
+ * few ranges' columns in memory stay small, large enough that starting a range costs nothing).
+ * Tests lower them to split small files.
+ */
+export const SPLIT = { minBytes: 4 * 1024 * 1024, rangeBytes: 8 * 1024 * 1024 };
+
+/** What splitting a file needs to know about it (from detection). */
+export interface SplitInput {
+  readonly file: string;
+  readonly bytes: number;
+  readonly family: JsonFamily;
+  readonly prefixed: boolean;
+}
+
+/** Options of `readColumnsInRanges`. */
+export interface SplitOptions {
+  readonly threads: number;
+  readonly strict: boolean;
+  readonly reader: 'fast' | 'full';
+  /** Bytes per range. */
+  readonly rangeBytes: number;
+}
+
+/**
+ * Ranges handed out ahead of the one being consumed, per thread: each thread has the next range
+ * to start on while the main thread catches up, and at most this many ranges' columns wait in
+ * memory.
+ */
+const RANGES_AHEAD_PER_THREAD = 2;
+
+/**
+ * Reads an uncompressed JSON lines file in byte ranges on `threads` worker threads and yields
+ * their span columns in file order, so the assembler sees the spans exactly as one reader gives
+ * them; returns the file's ReadStats as one reader reports them. Throws RangeSplitUnsound when
+ * the ranges cannot stand for one read (the caller then reads the file whole).
+ */
+export async function* readColumnsInRanges(input: SplitInput, options: SplitOptions): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+  const { file } = input;
+  const ranges: LineRange[] = splitRanges(input.bytes, options.rangeBytes).map((r, i) => ({ ...r, file, first: i === 0, family: input.family, prefixed: input.prefixed }));
+  const workerData: RangeWorkerData = { strict: options.strict, reader: options.reader };
+  const count = Math.max(1, Math.min(options.threads, ranges.length));
+  const ahead = count * RANGES_AHEAD_PER_THREAD;
+  const pending: RangeMessage[][] = ranges.map(() => []);
+  const idle: Worker[] = [];
+  const workers: Worker[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let next = 0;
+  let current = 0;
+  let stopping = false;
+  const assign = (): void => {
+    while (idle.length > 0 && next < ranges.length && next < current + ahead) {
+      const task: RangeTask = { index: next, range: ranges[next]! };
+      idle.pop()!.postMessage(task);
+      next++;
+    }
+  };
+  for (let i = 0; i < count; i++) {
+    const worker = startWorker('_range-worker', workerData);
+    workers.push(worker);
+    idle.push(worker);
+    worker.on('message', (message: RangeMessage) => {
+      pending[message.index]!.push(message);
+      if (message.type === 'unsplittable') failure ??= new RangeSplitUnsound(file, message.reason);
+      if (message.type !== 'batch') {
+        idle.push(worker);
+        assign();
+      }
+      wake?.();
+    });
+    worker.on('error', (error) => {
+      failure ??= error;
+      wake?.();
+    });
+    worker.on('exit', () => {
+      if (!stopping) failure ??= new Error(`reader thread for ${file} stopped without a result`);
+      wake?.();
+    });
+  }
+  const merger = new RangeMerger(file, options.strict, input.bytes);
+  const conventions: ConventionUse[] = [];
+  try {
+    assign();
+    while (current < ranges.length) {
+      const queue = pending[current]!;
+      while (queue.length === 0) {
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      // Any range that cannot be split stops the whole file at once.
+      if (failure instanceof RangeSplitUnsound) throw failure;
+      const message = queue.shift()!;
+      switch (message.type) {
+        case 'batch':
+          yield message.columns;
+          break;
+        case 'done': {
+          const unsound = merger.add(message.stats);
+          if (unsound !== undefined) throw new RangeSplitUnsound(file, unsound);
+          conventions.push(...message.conventions);
+          current++;
+          assign();
+          break;
+        }
+        case 'unsplittable':
+          throw new RangeSplitUnsound(file, message.reason);
+        case 'format-error':
+          throw merger.error(message.error);
+        case 'error': {
+          const error = new Error(message.message);
+          error.stack = message.stack;
+          throw error;
+        }
+      }
+    }
+    return { ...merger.finish(), conventions };
+  } finally {
+    stopping = true;
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }

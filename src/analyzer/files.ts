@@ -9,7 +9,8 @@ import type { GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
 import { openTrace, readGpuSamples, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
 import type { OpenedTrace, ReadStats } from '../formats/index.js';
-import { readColumnsThreaded } from './_threaded-read.js';
+import { availableParallelism } from 'node:os';
+import { RangeSplitUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
 import { DUPLICATE_MESSAGE, analyzeSpans, isRecords } from './pipeline.js';
@@ -18,16 +19,31 @@ import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 /** Options of `analyzeFiles`. */
 export interface AnalyzeFilesOptions extends AnalyzeOptions {
   /**
-   * Read files bigger than 4 MiB in a worker thread, parallel to assembly. Faster when a second
-   * core is free; costs a second JS heap (tens of MB). Default false.
+   * Threads that read files bigger than 4 MiB, while this thread assembles: an uncompressed JSON
+   * lines file is split into byte ranges read in parallel (merged back in file order: the result
+   * is the one of reading it here); any other such file (compressed, a single document,
+   * protobuf) is read in one worker thread. 1 reads everything in this thread. Each thread costs
+   * a JS heap (tens of MB). Default `defaultThreads()`: the cores available, at most 8. `true`
+   * means the default, `false` means 1.
    */
-  readonly threads?: boolean;
+  readonly threads?: number | boolean;
   /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
   readonly reader?: 'fast' | 'full';
 }
 
-/** Below a few MiB a thread costs more to start than it saves. */
-const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+/** Most reader threads by default: past that the main thread's assembly is the limit. */
+const MAX_DEFAULT_THREADS = 8;
+
+/** The default of AnalyzeFilesOptions.threads: the cores this process may use, at most 8. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_THREADS));
+}
+
+function threadsOf(option: number | boolean | undefined): number {
+  if (option === undefined || option === true) return defaultThreads();
+  if (option === false) return 1;
+  return Math.max(1, Math.floor(option));
+}
 
 /**
  * Reads, assembles, measures and diagnoses the given trace inputs (paths, pipes, `-` for
@@ -36,6 +52,20 @@ const THREAD_MIN_BYTES = 4 * 1024 * 1024;
  * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions = {}): Promise<AnalysisResult> {
+  // A file whose ranges turn out not to stand for one read (RangeSplitUnsound) is read again,
+  // whole, with every other input: only regular files are split, so all can be opened again.
+  const unsplit = new Set<string>();
+  for (;;) {
+    try {
+      return await analyzeOnce(files, options, unsplit);
+    } catch (error) {
+      if (!(error instanceof RangeSplitUnsound) || unsplit.has(error.file)) throw error;
+      unsplit.add(error.file);
+    }
+  }
+}
+
+async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOptions, unsplit: ReadonlySet<string>): Promise<AnalysisResult> {
   if (files.filter((f) => f === STDIN).length > 1) throw new TraceFormatError(STDIN, '', 'standard input (-) named once', 'it twice');
   // Each input is opened and detected once, and handed on open: what detection parsed is not
   // parsed again, and standard input or a pipe can only be read once anyway.
@@ -76,17 +106,22 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
     await closeAll();
     throw error;
   }
-  const threads = options.threads === true;
+  const threads = threadsOf(options.threads);
+  const reader = options.reader ?? 'fast';
+  // Splitting may have to start over (RangeSplitUnsound), which a stream cannot.
+  const restartable = opened.every((o) => o.sniffed.opened.regularFile);
   const sources: Source[] = opened
     .filter((o) => o.format !== 'gpu-samples')
-    .map((input) => {
-      const { file } = input;
+    .map((input): Source => {
+      const { file, sniffed, family } = input;
       // A stream cannot be opened a second time in a thread.
-      if (threads && input.bytes > THREAD_MIN_BYTES && input.sniffed.opened.regularFile) {
-        void input.close();
-        return { file, reader: readColumnsThreaded(file, strict, options.reader ?? 'fast') };
+      if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile) {
+        return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader }) };
       }
-      return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader: options.reader ?? 'fast' }) };
+      void input.close();
+      const splittable = restartable && !unsplit.has(file) && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
+      if (!splittable) return { file, reader: readColumnsThreaded(file, strict, reader) };
+      return { file, reader: readColumnsInRanges({ file, bytes: input.bytes, family, prefixed: sniffed.prefixed === true }, { threads, strict, reader, rangeBytes: SPLIT.rangeBytes }) };
     });
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
@@ -95,7 +130,15 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
     fileStats.set(file, stats);
     if ('conventions' in stats) readerConventions.push(...(stats as ThreadedReadStats).conventions);
   });
-  const result = await analyzeSpans(batches, { inputName: files.join(', '), ...options, gpuSamples, readerConventions });
+  let result: AnalysisResult;
+  try {
+    result = await analyzeSpans(batches, { inputName: files.join(', '), ...options, gpuSamples, readerConventions });
+  } catch (error) {
+    // Stops every reader (and its threads) still under way, and closes what was opened.
+    await Promise.all(sources.map((s) => s.reader.return(undefined as never)));
+    await closeAll();
+    throw error;
+  }
   const fileSummaries: FileSummary[] = files.map((file) => {
     const stats = fileStats.get(file);
     if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };

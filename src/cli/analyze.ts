@@ -24,7 +24,7 @@ interface AnalyzeFlags {
   readonly color: boolean;
   readonly idleSpans?: number;
   readonly top?: number;
-  readonly threads?: true;
+  readonly threads?: number;
   readonly slo?: string;
   readonly failOnSlo?: true;
   readonly threshold: string[];
@@ -63,7 +63,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
     .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', positiveInteger('--idle-spans'))
     .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
-    .option('--threads', 'parse big files in a worker thread (faster with a free core, uses more memory)')
+    .option('--threads <n>', 'threads reading big files (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: the cores available, at most 8)', positiveInteger('--threads'))
     // ── Diagnosis options (docs/diagnosis.md). ──
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
     .option('--fail-on-slo', `exit with code ${EXIT.SLO_VIOLATED} when an --slo objective is missed`)
@@ -151,7 +151,7 @@ function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.idleSpans !== undefined ? { idleSpans: flags.idleSpans } : {}),
     ...(flags.top !== undefined ? { topOperations: flags.top } : {}),
-    ...(flags.threads ? { threads: true } : {}),
+    ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
 import type { SpanRecord } from '../model/span.js';
 import { TraceFormatError } from './errors.js';
 import { IdDecoder } from './ids.js';
+import type { IdLeniencies } from './ids.js';
 
 /** A warning about part of a file that was skipped or is suspicious, with how often it happened. */
 export interface ReadWarning {
@@ -21,7 +22,17 @@ export interface ReadWarning {
   readonly count: number;
 }
 
-interface Problem {
+/** What a ReadContext gathered, as plain data (posted by a thread that read part of a file). */
+export interface ContextState {
+  readonly skipped: number;
+  readonly duplicateSpans: number;
+  readonly problems: readonly (readonly [string, Problem])[];
+  readonly notes: readonly (readonly [string, number])[];
+  readonly ids: IdLeniencies;
+}
+
+/** One kind of problem: how often, and where and what the first time. */
+export interface Problem {
   count: number;
   location: string;
   got: string | undefined;
@@ -93,6 +104,29 @@ export class ReadContext {
     const problem = this.problems.get(key);
     if (problem) problem.count += n;
     else this.problems.set(key, { count: n, location, got, skips });
+  }
+
+  /** What this context gathered, as plain data for `absorb`. */
+  state(): ContextState {
+    return { skipped: this.skipped, duplicateSpans: this.duplicateSpans, problems: [...this.problems], notes: [...this.notes], ids: { ...this.ids.counts } };
+  }
+
+  /**
+   * Adds what another context gathered on a later part of the same file, as if this one had read
+   * it: counts add up, and a kind of problem first seen there keeps its first place, moved by
+   * `relocate` (that part numbered its lines from 1).
+   */
+  absorb(state: ContextState, relocate: (location: string) => string): void {
+    this.skipped += state.skipped;
+    this.duplicateSpans += state.duplicateSpans;
+    for (const [key, p] of state.problems) {
+      const problem = this.problems.get(key);
+      if (problem) problem.count += p.count;
+      else this.problems.set(key, { ...p, location: relocate(p.location) });
+    }
+    for (const [what, n] of state.notes) this.note(what, n);
+    const counts = this.ids.counts;
+    for (const k of Object.keys(counts) as (keyof IdLeniencies)[]) counts[k] += state.ids[k];
   }
 
   /** The warnings collected so far, one per kind of problem. */

@@ -34,6 +34,12 @@ const MAX_OPAQUE_ID = 256;
 export class IdDecoder {
   /** True once an id in this file proved to be base64. */
   base64 = false;
+  /**
+   * Ids of an ambiguous length (all-hex, yet valid unpadded base64) read as hex while no base64
+   * id had been seen: a reader of part of a file (formats/_ranges.ts) uses it to tell whether an
+   * earlier part's base64 decision would have changed them.
+   */
+  undecided = 0;
   readonly counts: IdLeniencies = { base64: 0, padded: 0, uppercase: 0, prefixed: 0, opaque: 0 };
 
   /** A 16-byte trace id as 32 lowercase hex chars (an opaque string kept as is), or undefined when absent, empty or all zero. */
@@ -64,6 +70,7 @@ export class IdDecoder {
     let hex: string | undefined;
     if (ANY_HEX.test(text) && !(this.base64 && isBase64Length(text.length, bytes))) {
       if (text.length > hexChars) return this.opaque(raw);
+      if (isBase64Length(text.length, bytes)) this.undecided++;
       if (!LOWER_HEX.test(text)) {
         this.counts.uppercase++;
         text = text.toLowerCase();

@@ -19,6 +19,8 @@ import type { JsonFamily, OpenedTrace, Sniffed } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readOtlpLineFast } from './_otlp-fast.js';
+import { rangeChunks } from './_ranges.js';
+import type { LineRange, RangeStats } from './_ranges.js';
 import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
@@ -221,12 +223,32 @@ function badLine(line: string): { column: number; got: string } {
 interface LayoutResult {
   family: JsonFamily | undefined;
   documents: number;
+  /** Lines read (JSON lines). */
+  lines?: number;
+  /** A byte range's first document, when it could not be converted (an error if it is the file's only one). */
+  firstLineError?: TraceFormatError;
+}
+
+/**
+ * Where `readJsonLines` takes its lines from: a whole file as detection opened it, or one byte
+ * range of it (`readLineRange`), which starts knowing the family unless it is the first range
+ * and leaves the whole-file checks to whoever merges the ranges (formats/_ranges.ts).
+ */
+interface LineSource {
+  readonly chunks: AsyncIterable<Buffer>;
+  readonly moreLines: boolean;
+  readonly prefixed?: boolean;
+  readonly firstLine?: Sniffed['firstLine'];
+  /** For a range after the first: the family detection found. */
+  readonly family?: JsonFamily;
+  /** For a byte range: whether it is the file's first (whose line 1 may start with a BOM). */
+  readonly range?: { readonly first: boolean };
 }
 
 /** JSON lines: one document per line, parsed and converted one at a time. */
 async function* readJsonLines(
   file: string,
-  sniffed: Sniffed,
+  sniffed: LineSource,
   ctx: ReadContext,
   batchSize: number,
   result: LayoutResult,
@@ -234,14 +256,16 @@ async function* readJsonLines(
 ): AsyncGenerator<SpanRecord[]> {
   let out: SpanRecord[] = [];
   let lineNo = 0;
-  let convert: Converter | undefined;
+  let convert: Converter | undefined = sniffed.family === undefined ? undefined : converterFor(file, sniffed.family, '');
+  result.family ??= sniffed.family;
+  const firstLines = sniffed.range === undefined || sniffed.range.first;
   // A file of one line is one document: its structural error is the file's error, not a skipped line.
   let firstLineError: TraceFormatError | undefined;
   let firstSyntaxError: TraceFormatError | undefined;
   const prefixed = sniffed.prefixed === true;
   const handed = sniffed.firstLine;
   const lineCount = { value: 0 };
-  for await (const lines of splitLines(file, sniffed.opened.content.chunks(), lineCount)) {
+  for await (const lines of splitLines(file, sniffed.chunks, lineCount)) {
     while (lines.nextBytes()) {
       lineNo++;
       lineCount.value = lineNo;
@@ -272,7 +296,7 @@ async function* readJsonLines(
       let doc: unknown;
       try {
         // The line detection parsed is not parsed again.
-        doc = lineNo === handed?.lineNo ? handed.value : JSON.parse(lineNo === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
+        doc = lineNo === handed?.lineNo ? handed.value : JSON.parse(lineNo === 1 && firstLines && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
       } catch {
         const bad = badLine(line);
         // The only line of a file ends where the file ends.
@@ -293,7 +317,7 @@ async function* readJsonLines(
         convert(doc, ctx, out, `${lineNo}`);
       } catch (error) {
         if (!(error instanceof TraceFormatError) || ctx.strict) throw error;
-        if (result.documents === 1) firstLineError = error;
+        if (result.documents === 1 && firstLines) firstLineError = error;
         ctx.skip(error.location, error.expected, error.got, 'line');
       }
       // A one-line file is one (minified) document, checked like any whole document.
@@ -305,6 +329,12 @@ async function* readJsonLines(
     }
   }
   if (out.length > 0) yield out;
+  result.lines = lineNo;
+  if (sniffed.range !== undefined) {
+    // The whole file's checks, once its ranges are merged (formats/_ranges.ts).
+    if (firstLineError !== undefined) result.firstLineError = firstLineError;
+    return;
+  }
   if (result.family === undefined) throw firstSyntaxError ?? new TraceFormatError(file, '', 'a trace export', 'no JSON documents');
   if (result.documents === 1 && firstLineError !== undefined) throw firstLineError;
 }
@@ -384,7 +414,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
       const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
-      batches = readJsonLines(file, sniffed, ctx, batchSize, result, fastLines);
+      batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.chunks() }, ctx, batchSize, result, fastLines);
     } else if (document === undefined) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
@@ -415,6 +445,43 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
  */
 function checkDuplicates(ctx: ReadContext, spans: readonly SpanRecord[], location: string): void {
   for (let i = 0; i < spans.length && ctx.checkingDuplicates; i++) ctx.checkDuplicate(spans[i] as SpanRecord, location);
+}
+
+/**
+ * Reads one byte range of an uncompressed JSON lines file (formats/_ranges.ts), as `readSpans`
+ * reads those lines in the whole file; the return value is what `RangeMerger` needs to merge
+ * the ranges into the file's ReadStats. Lines are numbered from 1 in the range.
+ */
+export async function* readLineRange(range: LineRange, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], RangeStats> {
+  const { file } = range;
+  const ctx = new ReadContext(file, options.strict === true);
+  const result: LayoutResult = { family: undefined, documents: 0 };
+  const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
+  const source: LineSource = {
+    chunks: rangeChunks(file, range.start, range.end),
+    moreLines: true,
+    prefixed: range.prefixed,
+    range: { first: range.first },
+    ...(range.first ? {} : { family: range.family }),
+  };
+  const fastLines = options.reader === 'full' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts };
+  let spans = 0;
+  for await (const batch of readJsonLines(file, source, ctx, options.batchSize ?? DEFAULT_BATCH, result, fastLines)) {
+    spans += batch.length;
+    yield batch;
+  }
+  const error = result.firstLineError;
+  return {
+    spans,
+    lines: result.lines ?? 0,
+    documents: result.documents,
+    family: result.family,
+    context: ctx.state(),
+    base64: ctx.ids.base64,
+    undecidedIds: ctx.ids.undecided,
+    fastReader: counts,
+    ...(error === undefined ? {} : { firstDocumentError: { message: error.message, location: error.location, expected: error.expected, got: error.got } }),
+  };
 }
 
 /** Reads every span of a file into one array (tests and small files; prefer `readSpans`). */

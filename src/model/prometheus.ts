@@ -4,6 +4,7 @@
  * PromQL run (for --explain), per-model replica and generation numbers, exemplar trace ids,
  * what each rule could do on aggregates, and the notes a reader needs to trust the numbers.
  */
+import type { LatencyDistribution } from './summary.js';
 
 /** One source found, with the models read from it. */
 export interface PrometheusSourceFound {
@@ -28,8 +29,8 @@ export interface PrometheusModelExtras {
   readonly model: string;
   readonly source: string;
   readonly replicas: readonly PrometheusReplica[];
-  /** LLM generation latency (ttft, itl) where the server exports it, ms. */
-  readonly generation: Readonly<Record<string, { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number }>>;
+  /** LLM generation latency (ttft, tpot, itl) where the server exports it; percentiles NaN where the source has none. */
+  readonly generation: Readonly<Record<string, LatencyDistribution>>;
   /** Mean of the source's gauges over the range (queue depth, KV cache use, …). */
   readonly gauges: Readonly<Record<string, number>>;
   readonly meanBatchSize?: number;

@@ -15,6 +15,9 @@ export interface Percentiles {
   readonly maxMs: number;
 }
 
+/** A latency distribution without its observation count, ms: what aggregates (histogram quantiles and `_sum`/`_count` rates) give. */
+export type LatencyDistribution = Omit<Percentiles, 'count'>;
+
 /** Distribution of one phase plus its share of end-to-end time. */
 export interface PhaseSummary extends Percentiles {
   /** Sum of this phase's time over all requests ÷ sum of e2e time (0–1). */

@@ -7,17 +7,19 @@
  * steps without data) and exemplar trace ids where the engine stores them.
  */
 import type { Phase } from '../semconv.js';
-import type { Percentiles } from '../model/summary.js';
+import type { LatencyDistribution } from '../model/summary.js';
+import type { PrometheusReplica } from '../model/prometheus.js';
 import type { PrometheusClient, RangeSeries } from './client.js';
+import { countingMeasure } from './sources.js';
 import type { LatencySource, Measure } from './sources.js';
-import { countRateQuery, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
+import { countRateQuery, layoutOf, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
 import type { QueryShape } from './promql.js';
 
 /** Quantiles read for every histogram (1 = the upper bound of the highest bucket with data). */
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
 
 /** A distribution read from aggregates; percentiles NaN where the source has only counters. */
-export interface AggregateDistribution extends Omit<Percentiles, 'count'> {
+export interface AggregateDistribution extends LatencyDistribution {
   /** Time spent per second over the range, ms/s, summed over replicas. */
   readonly timeRate: number;
   /** Observations per second. */
@@ -36,12 +38,8 @@ export interface AggregateStep {
   readonly phaseMeanMs: Readonly<Partial<Record<Phase, number>>>;
 }
 
-/** One replica. */
-export interface AggregateReplica {
-  readonly replica: string;
-  readonly rps: number;
-  readonly e2eMeanMs: number;
-  readonly e2eP99Ms: number;
+/** One replica: what the report shows of it, and its phase means for the outlier rule. */
+export interface AggregateReplica extends PrometheusReplica {
   readonly phaseMeanMs: Readonly<Partial<Record<Phase, number>>>;
 }
 
@@ -86,15 +84,11 @@ function num(text: string | undefined): number {
   return Number.isFinite(v) ? v : Number.NaN;
 }
 
-/** True when a histogram measure is native (its `_bucket` series is absent but the bare name exists). */
-function isNative(m: Measure, names: ReadonlySet<string>): boolean {
-  return m.kind === 'histogram' && !names.has(`${m.metric}_bucket`) && names.has(m.metric);
-}
-
 /** True when every series a measure needs has data in the range. */
 export function measurePresent(m: Measure, names: ReadonlySet<string>): boolean {
   if (m.kind === 'histogram') return names.has(`${m.metric}_count`) || names.has(m.metric);
   if (m.kind === 'counter') return m.metric.every((x) => names.has(x)) && names.has(m.count);
+  if (m.kind === 'sum') return m.parts.every((p) => measurePresent(p, names));
   return measurePresent(m.minuend, names) && m.subtrahends.every((s) => measurePresent(s, names));
 }
 
@@ -119,12 +113,12 @@ async function range(ctx: QueryContext, purpose: string, expr: string): Promise<
   return out;
 }
 
-function shapeFor(ctx: QueryContext, matchers: string, m: Measure, by: readonly string[], window: string): QueryShape {
-  return { matchers, by, window, native: isNative(m, ctx.names) };
+function shapeFor(ctx: QueryContext, matchers: string, by: readonly string[], window: string): QueryShape {
+  return { matchers, by, window, names: ctx.names };
 }
 
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
-  const shape = shapeFor(ctx, matchers, m, [], window);
+  const shape = shapeFor(ctx, matchers, [], window);
   const [timeRate, countRate] = await Promise.all([scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)), scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape))]);
   const q: Record<string, number> = {};
   await Promise.all(
@@ -155,7 +149,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const stepWindow = `${Math.round(ctx.stepS)}s`;
   const warnings: string[] = [];
   const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([, m]) => measurePresent(m, ctx.names));
-  const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, source.e2e, [], window)));
+  const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, [], window)));
   const e2e = await distribution(ctx, `${model} e2e`, source.e2e, matchers, window);
   const phases: Partial<Record<Phase, AggregateDistribution>> = {};
   await Promise.all(candidates.map(async ([p, m]) => void (phases[p] = await distribution(ctx, `${model} ${p}`, m, matchers, window, e2e.countRate))));
@@ -179,7 +173,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   }
 
   // Per step, for the drift and ramp tests.
-  const stepShape = shapeFor(ctx, matchers, source.e2e, [], stepWindow);
+  const stepShape = shapeFor(ctx, matchers, [], stepWindow);
   const [stepRps, stepMean, stepP50, stepP95] = await Promise.all([
     range(ctx, `${model}: requests per second per step`, countRateQuery(source.e2e, stepShape)),
     range(ctx, `${model}: e2e mean per step`, meanQuery(source.e2e, stepShape)),
@@ -189,7 +183,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const stepPhases = new Map<Phase, Map<number, number>>();
   await Promise.all(
     present.map(async ([p, m]) => {
-      const s = shapeFor(ctx, matchers, m, [], stepWindow);
+      const s = shapeFor(ctx, matchers, [], stepWindow);
       stepPhases.set(p, await range(ctx, `${model}: ${p} mean per step`, `${timeRateQuery(m, s)} / ${countRateQuery(source.e2e, stepShape)}`));
     }),
   );
@@ -211,14 +205,14 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 
   // Per replica.
   const rl = ctx.replicaLabel;
-  const replicaShape = shapeFor(ctx, matchers, source.e2e, [rl], window);
+  const replicaShape = shapeFor(ctx, matchers, [rl], window);
   const [repRps, repMean, repP99] = await Promise.all([
     byLabel(ctx, `${model}: requests per second by ${rl}`, countRateQuery(source.e2e, replicaShape), rl),
     byLabel(ctx, `${model}: e2e mean by ${rl}`, meanQuery(source.e2e, replicaShape), rl),
     source.e2e.kind === 'histogram' ? byLabel(ctx, `${model}: e2e p99 by ${rl}`, quantileQuery(source.e2e, 0.99, replicaShape) as string, rl) : Promise.resolve(new Map<string, number>()),
   ]);
   const repPhases = new Map<Phase, Map<string, number>>();
-  await Promise.all(present.map(async ([p, m]) => void repPhases.set(p, await byLabel(ctx, `${model}: ${p} mean by ${rl}`, `${timeRateQuery(m, shapeFor(ctx, matchers, m, [rl], window))} / ${countRateQuery(source.e2e, replicaShape)}`, rl))));
+  await Promise.all(present.map(async ([p, m]) => void repPhases.set(p, await byLabel(ctx, `${model}: ${p} mean by ${rl}`, `${timeRateQuery(m, shapeFor(ctx, matchers, [rl], window))} / ${countRateQuery(source.e2e, replicaShape)}`, rl))));
   const replicas: AggregateReplica[] = [...repRps]
     .filter(([, r]) => r > 0)
     .map(([replica, r]) => ({
@@ -231,7 +225,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  const exemplarTraceIds = source.e2e.kind === 'histogram' ? await exemplars(ctx, source.e2e, matchers) : [];
+  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms).
+  const exemplarTraceIds = source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`) ? await exemplars(ctx, source.e2e, matchers) : [];
   // Rates over the whole range dilute a load that covered part of it: rescale to the active steps.
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;
@@ -242,15 +237,31 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 async function qualityChecks(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<string[]> {
   const out: string[] = [];
   const rl = ctx.replicaLabel;
-  const counter = source.e2e.kind === 'histogram' ? `${source.e2e.metric}_count` : source.e2e.kind === 'counter' ? source.e2e.count : undefined;
-  if (counter !== undefined && ctx.names.has(counter)) {
-    const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(counter, matchers, window));
-    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${counter} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
+  const e2e = countingMeasure(source.e2e);
+  const counter = e2e.kind === 'histogram' ? `${e2e.metric}_count` : e2e.kind === 'counter' ? e2e.count : undefined;
+  const classic = counter !== undefined && ctx.names.has(counter) ? counter : undefined;
+  const native = e2e.kind === 'histogram' && layoutOf(e2e.metric, ctx.names) !== 'classic' ? e2e.metric : undefined;
+  if (classic !== undefined) {
+    const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(classic, matchers, window));
+    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${classic} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
+  }
+  // The series that show a replica is there: its request counter, its native histogram, or either.
+  const present = [classic, native].filter((x): x is string => x !== undefined);
+  if (present.length > 0) {
     // A replica with data in the range but none at its end stopped reporting (restarted under a new name, scaled in, or down).
-    const inRange = await byLabel(ctx, `${model}: replicas with data in the range`, `group by (${rl}) (last_over_time(${series(counter, matchers)}[${window}]))`, rl);
-    const atEnd = await byLabel(ctx, `${model}: replicas with data at the end`, `group by (${rl}) (${series(counter, matchers)})`, rl);
+    const inRange = await byLabel(ctx, `${model}: replicas with data in the range`, `group by (${rl}) (${present.map((x) => `last_over_time(${series(x, matchers)}[${window}])`).join(' or ')})`, rl);
+    const atEnd = await byLabel(ctx, `${model}: replicas with data at the end`, `group by (${rl}) (${present.map((x) => series(x, matchers)).join(' or ')})`, rl);
     const stale = [...inRange.keys()].filter((r) => !atEnd.has(r));
     if (stale.length > 0) out.push(`${model}: ${stale.length} replica${stale.length === 1 ? '' : 's'} stopped reporting before the end of the range (stale: ${stale.join(', ')}); their data up to then is included`);
+  }
+  if (classic !== undefined && native !== undefined) {
+    const nativeReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a native histogram`, `group by (${rl}) (last_over_time(${series(native, matchers)}[${window}]))`, rl);
+    const classicReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a classic histogram`, `group by (${rl}) (last_over_time(${series(classic, matchers)}[${window}]))`, rl);
+    if (nativeReplicas.size > 0 && classicReplicas.size > 0) {
+      out.push(
+        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles only the classic replicas (PromQL cannot merge the two layouts)`,
+      );
+    }
   }
   if (source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`)) {
     const m = [matchers, source.e2e.matchers ?? ''].filter((x) => x !== '').join(', ');

@@ -15,7 +15,7 @@ import type { DeviceEvidence } from '../model/gpu.js';
 import type { PrometheusInput, PrometheusModelExtras, PrometheusSourceFound } from '../model/prometheus.js';
 import { PrometheusClient } from './client.js';
 import { PrometheusError } from './errors.js';
-import { GPU_SOURCES, LATENCY_SOURCES } from './sources.js';
+import { GPU_SOURCES, LATENCY_SOURCES, sourceDetected } from './sources.js';
 import type { LatencySource } from './sources.js';
 import { measurePresent, readModel } from './aggregates.js';
 import type { ModelAggregates, QueryContext } from './aggregates.js';
@@ -73,7 +73,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   }
   const log: QueryContext['log'] = [];
   const ctx: QueryContext = { client, selector, startS, endS, stepS, replicaLabel, log, names };
-  const latency = LATENCY_SOURCES.filter((s) => s.markers.some((m) => names.has(m)) && measurePresent(s.e2e, names));
+  const latency = LATENCY_SOURCES.filter((s) => sourceDetected(s, names) && measurePresent(s.e2e, names));
   if (latency.length === 0) {
     const looked = LATENCY_SOURCES.map((s) => `${s.title} (${s.markers[0] ?? ''})`).join('; ');
     throw new PrometheusError('empty', options.url, `no inference latency metrics between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`} (${names.size} metric names present; looked for ${looked})`);
@@ -127,11 +127,13 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     model: a.model,
     source: a.source.id,
     replicas: a.replicas.map((r) => ({ replica: r.replica, rps: r.rps, e2eMeanMs: r.e2eMeanMs, e2eP99Ms: r.e2eP99Ms })),
-    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { meanMs: d.meanMs, p50Ms: d.p50Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms }])),
+    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs }])),
     gauges: a.gauges,
     ...(a.meanBatchSize !== undefined ? { meanBatchSize: a.meanBatchSize } : {}),
     exemplarTraceIds: a.exemplarTraceIds,
   }));
+  // The slowest exemplar traces of each model: where the per-request rules can start on the trace path.
+  const exemplarTraceIds = [...new Set(aggregates.flatMap((a) => a.exemplarTraceIds))];
   const overall = models.length === 1 ? models[0]?.summary : undefined;
   return {
     files: [],
@@ -156,7 +158,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       sources: found,
       models: extras,
       queries: log,
-      rules: RULES.map((r) => ruleOnAggregates(r, available)),
+      rules: RULES.map((r) => ruleOnAggregates(r, available, exemplarTraceIds)),
     },
   };
 }
@@ -171,14 +173,17 @@ function availableFor(a: ModelAggregates): Set<RuleInput> {
 /** The aggregates every model has at least (batch sizes depend on the source). */
 const available: ReadonlySet<RuleInput> = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows', 'batch-sizes']);
 
-/** Whether a rule runs on aggregates: fully, without some refinements, or not at all (and why). */
-function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>): PrometheusInput['rules'][number] {
+/** Whether a rule runs on aggregates: fully, without some refinements, or not at all (and why, pointing to the trace path and its exemplar traces). */
+function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>, exemplarTraceIds: readonly string[]): PrometheusInput['rules'][number] {
   const missing = missingInputs(rule, inputs);
   const unrefined = rule.needs.refinedBy.filter((i) => !inputs.has(i));
   const describe = (list: readonly RuleInput[]): string => list.map((i) => `${i} (${RULE_INPUTS[i].description})`).join('; ');
-  if (missing.length > 0) return { rule: rule.id, aggregates: 'none', note: `needs ${describe(missing)}: run analyze on traces` };
+  const tracePath = `run analyze on traces${exemplarTraceIds.length > 0 ? `, starting from the exemplar traces ${exemplarTraceIds.join(', ')}` : ''}`;
+  if (missing.length > 0) return { rule: rule.id, aggregates: 'none', note: `needs ${describe(missing)}: ${tracePath}` };
   if (rule.id === 'replica-outlier') return { rule: rule.id, aggregates: 'full', note: 'aggregates only: per-replica series (the replica label) exist in metrics, not in traces' };
-  return unrefined.length > 0 ? { rule: rule.id, aggregates: 'partial', note: `without ${describe(unrefined)}` } : { rule: rule.id, aggregates: 'full' };
+  if (unrefined.length === 0) return { rule: rule.id, aggregates: 'full' };
+  const perRequest = unrefined.some((i) => RULE_INPUTS[i].perRequestOnly);
+  return { rule: rule.id, aggregates: 'partial', note: `without ${describe(unrefined)}${perRequest ? `: for those, ${tracePath}` : ''}` };
 }
 
 /** Models with completed requests in the range, each with the matcher that selects it. */
@@ -186,7 +191,7 @@ async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ mod
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
-  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window });
+  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
   const out: { model: string; matcher: string }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {

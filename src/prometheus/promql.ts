@@ -4,10 +4,16 @@
  * every source gets the same, correct aggregation across replicas:
  * - percentiles: `histogram_quantile(q, sum by (le, …) (rate(x_bucket[w])))` (classic) or
  *   `histogram_quantile(q, sum by (…) (rate(x[w])))` (native), never an average of quantiles;
- * - means and shares: `sum(rate(x_sum[w])) / sum(rate(x_count[w]))`;
+ * - means and shares: `sum(rate(x_sum[w])) / sum(rate(x_count[w]))` (native:
+ *   `histogram_sum`/`histogram_count` of the rate);
+ * - a fleet where some replicas export a classic and others a native histogram (mixed): counts
+ *   and sums take each replica's series with `or`, so every replica counts once; quantiles per
+ *   replica are exact, the fleet's come from the classic replicas (PromQL cannot merge the two
+ *   layouts; aggregates.ts warns);
  * - counters: `sum(rate(c[w]))`, which compensates for counter resets.
  * Reference: "Histograms and summaries", https://prometheus.io/docs/practices/histograms/
  */
+import { countingMeasure } from './sources.js';
 import type { Measure } from './sources.js';
 
 /** The user's selector (`{job="x"}` or `job="x"`) as bare matchers, '' for none. */
@@ -41,8 +47,25 @@ export interface QueryShape {
   readonly by: readonly string[];
   /** Rate window, e.g. `600s`. */
   readonly window: string;
-  /** True for native histograms (no `_bucket` series). */
-  readonly native?: boolean;
+  /** Metric names present in the range, which tell each histogram's layout (layoutOf); without them every histogram is classic. */
+  readonly names?: ReadonlySet<string>;
+}
+
+/** How a histogram is exported: classic buckets, a native histogram, or both across the fleet. */
+export type HistogramLayout = 'classic' | 'native' | 'mixed';
+
+/** The layout of histogram `metric` from the names present: classic (`_bucket`, `_count`), native (the bare name), or both (some replicas each). */
+export function layoutOf(metric: string, names: ReadonlySet<string> | undefined): HistogramLayout {
+  if (names === undefined || !names.has(metric)) return 'classic';
+  return names.has(`${metric}_bucket`) || names.has(`${metric}_count`) ? 'mixed' : 'native';
+}
+
+/** Per-second rate of a histogram's observation count (`count`) or sum (`sum`), one series per replica (`or` for a mixed fleet). */
+function histogramRate(metric: string, matchers: string, part: 'count' | 'sum', shape: QueryShape): string {
+  const classic = `rate(${series(`${metric}_${part}`, matchers)}[${shape.window}])`;
+  const native = `histogram_${part}(rate(${series(metric, matchers)}[${shape.window}]))`;
+  const layout = layoutOf(metric, shape.names);
+  return `sum ${by(shape.by)} (${layout === 'classic' ? classic : layout === 'native' ? native : `${classic} or ${native}`})`;
 }
 
 function join(a: string, b: string | undefined): string {
@@ -53,35 +76,31 @@ function join(a: string, b: string | undefined): string {
 export function quantileQuery(measure: Measure, q: number, shape: QueryShape): string | undefined {
   if (measure.kind !== 'histogram') return undefined;
   const m = join(shape.matchers, measure.matchers);
-  const inner = shape.native === true
-    ? `sum ${by(shape.by)} (rate(${series(measure.metric, m)}[${shape.window}]))`
-    : `sum ${by(['le', ...shape.by])} (rate(${series(`${measure.metric}_bucket`, m)}[${shape.window}]))`;
-  return scale(`histogram_quantile(${q}, ${inner})`, measure.toMs);
+  const native = `histogram_quantile(${q}, sum ${by(shape.by)} (rate(${series(measure.metric, m)}[${shape.window}])))`;
+  const classic = `histogram_quantile(${q}, sum ${by(['le', ...shape.by])} (rate(${series(`${measure.metric}_bucket`, m)}[${shape.window}])))`;
+  const layout = layoutOf(measure.metric, shape.names);
+  return scale(layout === 'classic' ? classic : layout === 'native' ? native : `(${classic} or ${native})`, measure.toMs);
 }
 
 /** Time spent per second in a measure, summed over replicas, in ms/s (the numerator of shares and means). */
 export function timeRateQuery(measure: Measure, shape: QueryShape): string {
   if (measure.kind === 'histogram') {
-    const m = join(shape.matchers, measure.matchers);
-    const sum = shape.native === true ? `sum ${by(shape.by)} (histogram_sum(rate(${series(measure.metric, m)}[${shape.window}])))` : rateSum(`${measure.metric}_sum`, m, shape.by, shape.window);
-    return scale(sum, measure.toMs);
+    return scale(histogramRate(measure.metric, join(shape.matchers, measure.matchers), 'sum', shape), measure.toMs);
   }
   if (measure.kind === 'counter') {
     const m = join(shape.matchers, measure.matchers);
     const parts = measure.metric.map((x) => rateSum(x, m, shape.by, shape.window));
     return scale(parts.length === 1 ? (parts[0] as string) : `(${parts.join(' + ')})`, measure.toMs);
   }
+  if (measure.kind === 'sum') return `(${measure.parts.map((p) => timeRateQuery(p, shape)).join(' + ')})`;
   return `(${timeRateQuery(measure.minuend, shape)} - ${measure.subtrahends.map((s) => timeRateQuery(s, shape)).join(' - ')})`;
 }
 
 /** Observations (requests) per second of a measure, summed over replicas. */
 export function countRateQuery(measure: Measure, shape: QueryShape): string {
-  if (measure.kind === 'histogram') {
-    const m = join(shape.matchers, measure.matchers);
-    return shape.native === true ? `sum ${by(shape.by)} (histogram_count(rate(${series(measure.metric, m)}[${shape.window}])))` : rateSum(`${measure.metric}_count`, m, shape.by, shape.window);
-  }
+  if (measure.kind === 'histogram') return histogramRate(measure.metric, join(shape.matchers, measure.matchers), 'count', shape);
   if (measure.kind === 'counter') return rateSum(measure.count, join(shape.matchers, measure.matchers), shape.by, shape.window);
-  return countRateQuery(measure.minuend, shape);
+  return countRateQuery(countingMeasure(measure), shape);
 }
 
 /** Mean of a measure per observation, in ms: time rate ÷ count rate. */

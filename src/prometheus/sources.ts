@@ -16,12 +16,22 @@ import { ATTR, SIDECAR_METRICS, SPANMETRICS, TRACER_METRICS, prometheusLabel, pr
  * - `counter`: a cumulative time counter divided by a request counter (Triton's `*_duration_us`,
  *   TorchServe's `*_microseconds`): mean only, no percentiles.
  * - `difference`: mean of `minuend` minus the means of `subtrahends` (TorchServe backend time =
- *   inference latency − queue latency): mean only.
+ *   inference latency − queue latency): mean only; requests counted by the minuend.
+ * - `sum`: the means of `parts` added (KServe end-to-end = preprocess + predict + postprocess):
+ *   mean only; requests counted by the first part.
  */
 export type Measure =
   | { readonly kind: 'histogram'; readonly metric: string; readonly toMs: number; readonly matchers?: string }
   | { readonly kind: 'counter'; readonly metric: readonly string[]; readonly count: string; readonly toMs: number; readonly matchers?: string }
-  | { readonly kind: 'difference'; readonly minuend: Measure; readonly subtrahends: readonly Measure[] };
+  | { readonly kind: 'difference'; readonly minuend: Measure; readonly subtrahends: readonly Measure[] }
+  | { readonly kind: 'sum'; readonly parts: readonly [Measure, ...Measure[]] };
+
+/** The measure whose observations count the requests of a composite one (itself for a histogram or counter). */
+export function countingMeasure(m: Measure): Extract<Measure, { kind: 'histogram' | 'counter' }> {
+  if (m.kind === 'difference') return countingMeasure(m.minuend);
+  if (m.kind === 'sum') return countingMeasure(m.parts[0]);
+  return m;
+}
 
 /** One source of latency metrics. */
 export interface LatencySource {
@@ -136,10 +146,16 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     modelLabel: 'model_name',
     markers: ['sglang:e2e_request_latency_seconds_bucket'],
     e2e: hist('sglang:e2e_request_latency_seconds', S),
-    phases: { queue: hist('sglang:queue_time_seconds', S) },
+    // SGLang times wait_queue → forward → completion (TimeStats): what is not queue is the forward
+    // pass plus the tokenizer's work around it; there is no forward-time histogram to split it.
+    phases: { queue: hist('sglang:queue_time_seconds', S), compute: { kind: 'difference', minuend: hist('sglang:e2e_request_latency_seconds', S), subtrahends: [hist('sglang:queue_time_seconds', S)] } },
+    requests: 'sglang:num_requests_total',
     generation: { ttft: hist('sglang:time_to_first_token_seconds', S), itl: hist('sglang:inter_token_latency_seconds', S) },
     gauges: { running: 'sglang:num_running_reqs', waiting: 'sglang:num_queue_reqs', kv_cache_usage: 'sglang:token_usage' },
-    notes: ['SGLang measures queue and e2e; the rest of the request shows as "other"'],
+    notes: [
+      'SGLang measures e2e and queue time only: compute is e2e − queue (the forward pass with tokenisation and detokenisation around it), a mean without percentiles',
+      'sglang:inter_token_latency_seconds counts tokens, not requests (its sum ÷ count is the mean per token); sglang:cache_hit_rate is a per-process gauge and is not read',
+    ],
   },
   {
     id: 'tgi',
@@ -175,9 +191,10 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     title: 'KServe model server',
     modelLabel: 'model_name',
     markers: ['request_predict_seconds_bucket'],
-    e2e: hist('request_predict_seconds', S),
+    // Every request passes preprocess, predict and postprocess (with a transformer, on two pods).
+    e2e: { kind: 'sum', parts: [hist('request_predict_seconds', S), hist('request_preprocess_seconds', S), hist('request_postprocess_seconds', S)] },
     phases: { preprocess: hist('request_preprocess_seconds', S), compute: hist('request_predict_seconds', S), postprocess: hist('request_postprocess_seconds', S) },
-    notes: ['KServe measures pre, predict and post only; end-to-end is their sum (means), its percentiles are those of predict'],
+    notes: ['KServe measures preprocess, predict and postprocess only: end-to-end is their sum, a mean without percentiles (the phases have theirs); time outside the model server (the ingress, the network) is not seen'],
   },
 ];
 
@@ -239,6 +256,11 @@ export const GPU_SOURCES: readonly GpuSource[] = [
   },
 ];
 
+/** True when one of the source's marker names is present; a histogram marker (`X_bucket`, `X_count`) also matches `X`, the native histogram. */
+export function sourceDetected(source: LatencySource, names: ReadonlySet<string>): boolean {
+  return source.markers.some((m) => names.has(m) || names.has(m.replace(/_(bucket|count)$/, '')));
+}
+
 /** Metric names a source needs (for detection), bucket/_count names for histograms. */
 export function sourceMetricNames(source: LatencySource): string[] {
   const names = new Set<string>();
@@ -247,10 +269,10 @@ export function sourceMetricNames(source: LatencySource): string[] {
     else if (m.kind === 'counter') {
       for (const x of m.metric) names.add(x);
       names.add(m.count);
-    } else {
+    } else if (m.kind === 'difference') {
       add(m.minuend);
       for (const s of m.subtrahends) add(s);
-    }
+    } else for (const part of m.parts) add(part);
   };
   add(source.e2e);
   for (const m of Object.values(source.phases)) if (m) add(m);

@@ -33,9 +33,10 @@ export function prometheusModelText(p: PrometheusInput, model: string): string[]
   const gauges = Object.entries(m.gauges).filter(([, v]) => Number.isFinite(v));
   if (gauges.length > 0) lines.push(`  Gauges (mean over the range): ${gauges.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   if (m.meanBatchSize !== undefined) lines.push(`  Mean batch size ${m.meanBatchSize.toFixed(2)}`);
+  if (m.exemplarTraceIds.length > 0) lines.push(`  Exemplar traces (slowest first): ${m.exemplarTraceIds.join(', ')}`);
   lines.push(
     m.exemplarTraceIds.length > 0
-      ? `  Exemplar traces (slowest first): ${m.exemplarTraceIds.join(', ')}`
+      ? '  Per-request evidence (tail attribution, example traces) needs traces: open the exemplar traces above, or run latency-doctor analyze on a trace export that holds them.'
       : '  Per-request evidence (tail attribution, example traces) needs traces: run latency-doctor analyze on a trace export (tail sampling in the Collector keeps the slow ones).',
   );
   return lines;

@@ -15,6 +15,7 @@ import { DURATION_BUCKETS_SECONDS } from './phase-metrics.js';
 import { RequestScope } from './request-scope.js';
 import type { InferenceRequest } from './request-scope.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
+import { reportFailure } from './warn-once.js';
 
 /** One traced token-streaming request, as passed to the function given to `generate`. */
 export interface GenerationRequest extends InferenceRequest {
@@ -68,7 +69,8 @@ function generationInstruments(): GenerationInstruments | undefined {
       enabled: meter.constructor !== NOOP_METER_CLASS,
     };
     return cachedInstruments;
-  } catch {
+  } catch (error) {
+    reportFailure('creating the generation metric instruments', error);
     return undefined;
   }
 }
@@ -127,8 +129,9 @@ class GenerationScope extends RequestScope implements GenerationRequest {
     if (!this.recording || this.span === undefined) return;
     try {
       this.span.addEvent(FIRST_TOKEN_EVENT, toHrTime(now));
-    } catch {
-      // best effort
+    } catch (error) {
+      // Best effort: the token is still counted and TTFT still recorded.
+      reportFailure('recording the first-token event', error);
     }
   }
 
@@ -156,8 +159,9 @@ class GenerationScope extends RequestScope implements GenerationRequest {
       if (counted) instruments.tokens.record(out, tokenAttributes(this.state.model, 'output'));
       if (this.inputTokens !== undefined) instruments.tokens.record(this.inputTokens, tokenAttributes(this.state.model, 'input'));
       if (this.cachedTokens !== undefined) instruments.tokens.record(this.cachedTokens, tokenAttributes(this.state.model, 'cached'));
-    } catch {
+    } catch (error) {
       // Metrics are best effort.
+      reportFailure('recording the generation metrics', error);
     }
   }
 }
@@ -176,7 +180,9 @@ function tokenAttributes(model: string, type: 'input' | 'output' | 'cached'): At
 function safeCount<T>(count: (item: T) => number, item: T): number {
   try {
     return count(item);
-  } catch {
+  } catch (error) {
+    // The item still goes through; it counts as no tokens.
+    reportFailure('counting the tokens of a streamed item', error);
     return 0;
   }
 }
@@ -191,7 +197,8 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
   try {
     const base = req as RequestScope;
     scope = new GenerationScope(base.state, base.tracer, base.span, base.ctx, base.recording, base.instruments);
-  } catch {
+  } catch (error) {
+    reportFailure('starting a generation request', error);
     scope = undefined;
   }
   if (scope === undefined) return fn(req as GenerationRequest);

@@ -5,7 +5,7 @@
  * member's queue wait, the shared compute, one batch span linked to the members).
  */
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Link, Span } from '@opentelemetry/api';
+import type { Attributes, Context, HrTime, Link, Span, SpanOptions } from '@opentelemetry/api';
 import { ATTR, BATCH_SPAN_NAME } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { traceClientCall, tracedFetch } from './client-call.js';
@@ -19,6 +19,7 @@ import { runGeneration } from './generation.js';
 import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
+import { contextWithSpan } from './span-context.js';
 import { createTracerState } from './tracer-state.js';
 import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
 import { reportFailure, warnOnce } from './warn-once.js';
@@ -77,24 +78,35 @@ export function createInferenceTracer(options: InferenceTracerOptions): Inferenc
   };
 }
 
+/**
+ * The request span's options. Its start time is read only when the SDK records the span, so an
+ * unsampled request does not pay for a clock read; read, it is taken once and kept.
+ */
+class RequestSpanOptions implements SpanOptions {
+  /** The start, in performance.now() ms; -1 until the SDK asked for it. */
+  startMs = -1;
+  constructor(
+    readonly kind: SpanKind,
+    readonly attributes: Attributes,
+  ) {}
+  get startTime(): HrTime {
+    if (this.startMs < 0) this.startMs = monotonicMs();
+    return toHrTime(this.startMs);
+  }
+}
+
 function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options: InferOptions | undefined): T {
-  const startMs = monotonicMs();
   const tracer = state.otelTracer();
   const instruments = currentInstruments();
   const parentCtx = options?.headers === undefined ? context.active() : contextFromHeaders(options.headers);
   let span: Span | undefined;
   let recording = false;
+  let spanOptions: RequestSpanOptions | undefined;
   try {
     const parent = trace.getSpanContext(parentCtx);
-    span = tracer.startSpan(
-      options?.name ?? state.requestSpanName,
-      {
-        kind: parent === undefined || parent.isRemote === true ? SpanKind.SERVER : SpanKind.INTERNAL,
-        attributes: state.requestAttributes,
-        startTime: toHrTime(startMs),
-      },
-      parentCtx,
-    );
+    const kind = parent === undefined || parent.isRemote === true ? SpanKind.SERVER : SpanKind.INTERNAL;
+    spanOptions = new RequestSpanOptions(kind, state.requestAttributes);
+    span = tracer.startSpan(options?.name ?? state.requestSpanName, spanOptions, parentCtx);
     recording = span.isRecording();
   } catch (error) {
     reportFailure('starting a request span', error);
@@ -111,7 +123,7 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
       reportFailure('setting request span attributes', error);
     }
   }
-  const ctx = span === undefined ? parentCtx : trace.setSpan(parentCtx, span);
+  const ctx = span === undefined ? parentCtx : contextWithSpan(parentCtx, span);
   const metricsOn = instruments?.enabled === true;
   const req = new RequestScope(state, tracer, span, ctx, recording, instruments);
   if (!recording && !metricsOn) {
@@ -120,6 +132,8 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
     // inside follow the sampling decision (and the trace) of this request.
     return runUnrecorded(ctx, fn, req);
   }
+  // The start the span got; the SDK did not ask (or failed): the request starts now.
+  const startMs = spanOptions !== undefined && spanOptions.startMs >= 0 ? spanOptions.startMs : monotonicMs();
   return runWrapped(ctx, () => fn(req), new RequestRun(state, req, span, startMs, metricsOn ? instruments : undefined));
 }
 

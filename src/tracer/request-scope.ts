@@ -4,7 +4,7 @@
  * per phase of the convention. Phase spans are children of the request span whatever context is
  * active when the helper is called, and the phase span is the active one inside the helper.
  */
-import { context, trace } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import type { AttributeValue, Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
@@ -12,6 +12,7 @@ import { monotonicMs, toHrTime } from './clock.js';
 import { recordSeconds } from './phase-metrics.js';
 import type { PhaseInstruments } from './phase-metrics.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
+import { contextWithSpan } from './span-context.js';
 import type { TracerState } from './tracer-state.js';
 import { reportFailure, warnOnce } from './warn-once.js';
 
@@ -177,7 +178,7 @@ export class RequestScope implements InferenceRequest {
     this.open += 1;
     const startMs = monotonicMs();
     const span = this.recording ? this.startPhaseSpan(phase, startMs, attributes) : undefined;
-    const ctx = span === undefined ? context.active() : trace.setSpan(this.ctx, span);
+    const ctx = span === undefined ? context.active() : contextWithSpan(this.ctx, span);
     return runWrapped(ctx, fn, new PhaseRun(this, phase, span, startMs, metricsOn));
   }
 

@@ -43,11 +43,7 @@ export function resetWarnings(): void {
  * Never throws.
  */
 export function reportFailure(what: string, error: unknown): void {
-  try {
-    diag.warn(`${PREFIX}${what} failed: ${describeError(error)}`);
-  } catch {
-    // A diag logger that throws must not reach the caller either.
-  }
+  toDiag('warn', `${PREFIX}${what} failed: ${describeError(error)}`);
 }
 
 /** One line for an error of any shape (a poisoned error object gives a placeholder). */
@@ -55,6 +51,30 @@ export function describeError(error: unknown): string {
   try {
     return error instanceof Error ? error.message : String(error);
   } catch {
+    // A throwing toString or message getter: the placeholder stands in, and diag says why.
+    toDiag('debug', `${PREFIX}an error object could not be turned into text (its toString or message threw)`);
     return 'unprintable error';
+  }
+}
+
+/** Set while a line is being handed to diag, so a logger that fails cannot make this recurse. */
+let reporting = false;
+
+/**
+ * Hands one line to `diag`. A diag logger that throws must not reach the caller either: that is
+ * said once through the warning sink, the tracer's other voice. Never throws.
+ */
+function toDiag(level: 'warn' | 'debug', line: string): void {
+  if (reporting) return;
+  reporting = true;
+  try {
+    diag[level](line);
+  } catch (loggerError) {
+    warnOnce(
+      `the OpenTelemetry diag logger threw (${describeError(loggerError)}); tracer failures reported to it may be missing`,
+      'diag-logger',
+    );
+  } finally {
+    reporting = false;
   }
 }

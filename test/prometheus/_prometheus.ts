@@ -16,8 +16,8 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-/** Scrape jobs: job name → `host:port` targets (metrics path /metrics). */
-export async function startPrometheus(jobs: Readonly<Record<string, readonly string[]>>, scrapeInterval = '1s'): Promise<RunningPrometheus> {
+/** Scrape jobs: job name → `host:port` targets (metrics path /metrics); `features` for `--enable-feature` (native-histograms, exemplar-storage). */
+export async function startPrometheus(jobs: Readonly<Record<string, readonly string[]>>, scrapeInterval = '1s', features: readonly string[] = []): Promise<RunningPrometheus> {
   const scratch = mkdtempSync(join(tmpdir(), 'ld-prom-'));
   const port = await freePort();
   const config = ['global:', `  scrape_interval: ${scrapeInterval}`, `  evaluation_interval: ${scrapeInterval}`, 'scrape_configs:'];
@@ -25,7 +25,7 @@ export async function startPrometheus(jobs: Readonly<Record<string, readonly str
     config.push(`  - job_name: ${JSON.stringify(job)}`, `    scrape_interval: ${scrapeInterval}`, '    static_configs:', `      - targets: ${JSON.stringify(targets)}`);
   }
   writeFileSync(join(scratch, 'prometheus.yml'), `${config.join('\n')}\n`);
-  const child = start('prometheus', [`--config.file=${join(scratch, 'prometheus.yml')}`, `--storage.tsdb.path=${join(scratch, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const child = start('prometheus', [`--config.file=${join(scratch, 'prometheus.yml')}`, `--storage.tsdb.path=${join(scratch, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...(features.length > 0 ? [`--enable-feature=${features.join(',')}`] : [])]);
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     await child.stop();

@@ -5,6 +5,11 @@
  * a scenario says, so a real Prometheus scrapes the real series layout (names, labels, bucket
  * boundaries, quirks such as trailing commas and missing +Inf buckets) with known traffic.
  *
+ * It answers in the format the scraper asks for where the scenario needs one: the protobuf
+ * exposition when some families are served as native histograms (Prometheus asks for it with
+ * `--enable-feature=native-histograms`), OpenMetrics text when the scenario adds exemplars
+ * (trace ids on the buckets of slow requests), the classic text format otherwise.
+ *
  * Usage: node --import tsx test/prometheus/replay-exporter.ts SCENARIO.json
  * Prints `{"event":"listening","url":"http://127.0.0.1:PORT/metrics"}` when ready.
  */
@@ -12,6 +17,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seededRandom } from '../../examples/model/seeded-random.js';
+import { PROTOBUF_CONTENT_TYPE, encodeFamilies, observeNative } from './exposition-proto.js';
+import type { NativeHistogram, ProtoFamily, ProtoMetric, ProtoType } from './exposition-proto.js';
 
 /** A family that the capture lacks, added with a documented layout. */
 export interface ExtraFamily {
@@ -42,6 +49,18 @@ export interface ReplayScenario {
   readonly extra?: readonly ExtraFamily[];
   /** Replace the bucket bounds of a family (a replica on another version). */
   readonly rebucket?: { readonly family: string; readonly le: readonly number[] };
+  /** Histogram families served as native histograms (protobuf exposition) instead of classic buckets. */
+  readonly native?: readonly { readonly family: string; readonly schema: number; readonly zeroThreshold: number }[];
+  /** Exemplars (OpenMetrics): a trace id on the bucket of each observation of `family` above `aboveMs`. */
+  readonly exemplars?: { readonly family: string; readonly aboveMs: number };
+}
+
+/** An exemplar the exporter serves: the trace id of one slow request, on its bucket. */
+export interface ServedExemplar {
+  readonly traceId: string;
+  /** The observation, in the family's unit. */
+  readonly value: number;
+  readonly timestampS: number;
 }
 
 interface Sample {
@@ -51,6 +70,8 @@ interface Sample {
   readonly labelText: string;
   value: number;
   readonly le?: number;
+  /** The latest slow observation in this bucket, served as its exemplar. */
+  exemplar?: ServedExemplar;
 }
 
 type Line = string | Sample;
@@ -122,7 +143,80 @@ export interface ReplayExporter {
   reset(): void;
   /** From now on latency grows by `perS` × the starting level per second (drift at constant load). */
   drift(perS: number): void;
+  /** Every exemplar put on a bucket so far (a later one on the same bucket replaces it in the exposition). */
+  exemplars(): readonly ServedExemplar[];
+  /** Scrapes answered, by format. */
+  readonly scrapes: Record<'text' | 'openmetrics' | 'protobuf', number>;
   close(): Promise<void>;
+}
+
+/** The series key of a sample: its labels without `le` and `quantile`. */
+function seriesKey(labels: Readonly<Record<string, string>>): string {
+  const { le: _le, quantile: _q, ...rest } = labels;
+  return JSON.stringify(rest);
+}
+
+/** The family a sample belongs to: its declared name, else its name without a histogram or counter suffix. */
+function familyOf(name: string, types: ReadonlyMap<string, ProtoType>): string {
+  if (types.has(name)) return name;
+  for (const suffix of ['_bucket', '_sum', '_count', '_total']) if (name.endsWith(suffix) && types.has(name.slice(0, -suffix.length))) return name.slice(0, -suffix.length);
+  return name;
+}
+
+/** The capture as protobuf families; `native` histograms replace the classic buckets of their families. */
+function protobufFamilies(lines: readonly Line[], native: ReadonlyMap<string, Map<string, NativeHistogram>>): ProtoFamily[] {
+  const types = new Map<string, ProtoType>();
+  const help = new Map<string, string>();
+  for (const l of lines) {
+    if (typeof l !== 'string') continue;
+    const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(l);
+    if (m === null) continue;
+    if (m[1] === 'HELP') help.set(m[2] as string, m[3] ?? '');
+    else types.set(m[2] as string, (['counter', 'gauge', 'summary', 'histogram'].includes(m[3] ?? '') ? m[3] : 'untyped') as ProtoType);
+  }
+  const families = new Map<string, Map<string, Sample[]>>();
+  for (const l of lines) {
+    if (typeof l === 'string') continue;
+    const family = familyOf(l.name, types);
+    const series = families.get(family) ?? new Map<string, Sample[]>();
+    families.set(family, series);
+    series.set(seriesKey(l.labels), [...(series.get(seriesKey(l.labels)) ?? []), l]);
+  }
+  return [...families].map(([name, series]): ProtoFamily => {
+    const type = types.get(name) ?? 'untyped';
+    const metrics = [...series].map(([key, samples]): ProtoMetric => {
+      const labels = JSON.parse(key) as Record<string, string>;
+      const nativeState = native.get(name)?.get(key);
+      if (nativeState !== undefined) return { labels, native: nativeState };
+      const count = samples.find((s) => s.name === `${name}_count`)?.value;
+      const sum = samples.find((s) => s.name === `${name}_sum`)?.value ?? 0;
+      if (type === 'summary') return { labels, summary: { count: count ?? 0, sum, quantiles: samples.filter((s) => s.labels['quantile'] !== undefined).map((s) => [Number(s.labels['quantile']), s.value] as const) } };
+      if (type === 'histogram') {
+        const buckets = samples.filter((s) => s.le !== undefined).map((s) => [s.le as number, s.value] as const).sort((a, b) => a[0] - b[0]);
+        return { labels, classic: { count: count ?? Math.max(0, ...buckets.map(([, n]) => n)), sum, buckets } };
+      }
+      return { labels, value: samples[0]?.value ?? 0 };
+    });
+    return { name, help: help.get(name) ?? '', type, metrics };
+  });
+}
+
+/** The capture as OpenMetrics text: no blank lines, `unknown` for untyped, exemplars after their bucket, `# EOF`. */
+function openMetricsText(lines: readonly Line[]): string {
+  const out: string[] = [];
+  for (const l of lines) {
+    if (typeof l === 'string') {
+      if (/^# (HELP|TYPE) /.test(l)) out.push(l.replace(/^(# TYPE \S+) untyped$/, '$1 unknown'));
+      continue;
+    }
+    const e = l.exemplar;
+    out.push(`${sampleText(l)}${e === undefined ? '' : ` # {trace_id="${e.traceId}"} ${e.value} ${e.timestampS.toFixed(3)}`}`);
+  }
+  return `${out.join('\n')}\n# EOF\n`;
+}
+
+function sampleText(l: Sample): string {
+  return `${l.name}${l.labelText} ${Number.isInteger(l.value) ? l.value : l.value.toFixed(6)}`;
 }
 
 /** Starts the exporter for a scenario; resolves with its URL and a stop function. */
@@ -131,6 +225,18 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
   if (scenario.rebucket) lines = rebucket(lines, scenario.rebucket.family, scenario.rebucket.le);
   for (const f of scenario.extra ?? []) lines.push(...extraLines(f));
   const samples = lines.filter((l): l is Sample => typeof l !== 'string' && matches(l, scenario.labels));
+  // Native histograms: one per series of each native family (those of other models stay empty).
+  const native = new Map<string, Map<string, NativeHistogram>>();
+  for (const n of scenario.native ?? []) {
+    const series = new Map<string, NativeHistogram>();
+    for (const l of lines) if (typeof l !== 'string' && (l.name === `${n.family}_count` || l.name === `${n.family}_bucket`)) series.set(seriesKey(l.labels), series.get(seriesKey(l.labels)) ?? { schema: n.schema, zeroThreshold: n.zeroThreshold, zeroCount: 0, count: 0, sum: 0, buckets: new Map() });
+    native.set(n.family, series);
+  }
+  const advancing = new Set(samples.map((s) => seriesKey(s.labels)));
+  const traceRandom = seededRandom(scenario.seed + 7919);
+  const traceId = (): string => Array.from({ length: 32 }, () => Math.floor(traceRandom() * 16).toString(16)).join('');
+  const scrapes = { text: 0, openmetrics: 0, protobuf: 0 };
+  const exemplarsMade: ServedExemplar[] = [];
   const random = seededRandom(scenario.seed);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const started = Date.now();
@@ -148,10 +254,21 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
       for (const o of scenario.observe) {
         const ms = o.of.reduce((a, p) => a + (phaseMs[p] ?? 0), 0);
         const v = ms * UNIT_PER_MS[o.unit];
+        for (const [key, h] of native.get(o.family) ?? []) if (advancing.has(key)) observeNative(h, v);
+        const slow = scenario.exemplars?.family === o.family && ms > scenario.exemplars.aboveMs ? { traceId: traceId(), value: v, timestampS: Date.now() / 1000 } : undefined;
+        if (slow !== undefined) exemplarsMade.push(slow);
+        const exemplarBucket = new Set<string>();
         for (const s of samples) {
           if (s.labels['quantile'] !== undefined) continue;
-          if (s.name === `${o.family}_bucket` && s.le !== undefined && v <= s.le) s.value += 1;
-          else if (s.name === `${o.family}_sum` || s.name === o.family || s.name === `${o.family}_total`) s.value += v;
+          if (s.name === `${o.family}_bucket` && s.le !== undefined && v <= s.le) {
+            s.value += 1;
+            // The exemplar goes on the bucket the observation falls in: the first bound above it (captures list buckets in ascending order).
+            const key = seriesKey(s.labels);
+            if (slow !== undefined && !exemplarBucket.has(key)) {
+              s.exemplar = slow;
+              exemplarBucket.add(key);
+            }
+          } else if (s.name === `${o.family}_sum` || s.name === o.family || s.name === `${o.family}_total`) s.value += v;
           else if (s.name === `${o.family}_count`) s.value += 1;
         }
       }
@@ -163,7 +280,19 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
   };
   const timer = setInterval(tick, 100);
   const server = createServer((req, res) => {
-    const body = lines.map((l) => (typeof l === 'string' ? l : `${l.name}${l.labelText} ${Number.isInteger(l.value) ? l.value : l.value.toFixed(6)}`)).join('\n');
+    const accept = req.headers.accept ?? '';
+    if (native.size > 0 && accept.includes('application/vnd.google.protobuf')) {
+      scrapes.protobuf += 1;
+      res.writeHead(200, { 'content-type': PROTOBUF_CONTENT_TYPE }).end(encodeFamilies(protobufFamilies(lines, native)));
+      return;
+    }
+    if (scenario.exemplars !== undefined && accept.includes('application/openmetrics-text')) {
+      scrapes.openmetrics += 1;
+      res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' }).end(openMetricsText(lines));
+      return;
+    }
+    scrapes.text += 1;
+    const body = lines.map((l) => (typeof l === 'string' ? l : sampleText(l))).join('\n');
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(`${body}\n`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -173,6 +302,8 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     reset: () => {
       for (const s of samples) s.value = 0;
     },
+    exemplars: () => exemplarsMade,
+    scrapes,
     drift: (perS) => {
       growPerS = perS;
       growFrom = Date.now();

@@ -109,3 +109,57 @@ export function torchserveQueue(seed: number): ReplayScenario {
     count: [{ family: 'ts_inference_requests_total' }],
   };
 }
+
+/** TGI's four request histograms served as native histograms (schema 3: 8 buckets per power of two, ≈ 9 % wide). */
+export function tgiNative(seed: number): ReplayScenario {
+  const families = ['tgi_request_duration', 'tgi_request_validation_duration', 'tgi_request_queue_duration', 'tgi_request_inference_duration'];
+  return { ...tgiValidation(seed), native: families.map((family) => ({ family, schema: 3, zeroThreshold: 1e-6 })) };
+}
+
+/** vLLM V1 at a steady pace whose requests above 240 ms (about the slowest fifth) leave an exemplar with their trace id on their e2e bucket. */
+export function vllmExemplars(seed: number): ReplayScenario {
+  return { ...vllmDrift(seed), exemplars: { family: 'vllm:e2e_request_latency_seconds', aboveMs: 240 } };
+}
+
+/**
+ * KServe Python model server, model mnist (a synthetic capture of the documented layout, see
+ * test/fixtures/serving/SOURCES.md): decoding and resizing the image in preprocess takes 25 ms
+ * for 6 ms of predict and 1 ms of postprocess.
+ */
+export function kservePreprocess(seed: number): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'kserve_model_server_metrics.synthetic.prom'),
+    labels: { model_name: 'mnist' },
+    rps: 40,
+    seed,
+    phases: { preprocess: { medianMs: 25, sigma: 0.2 }, predict: { medianMs: 6, sigma: 0.2 }, postprocess: { medianMs: 1, sigma: 0.2 } },
+    observe: [
+      { family: 'request_preprocess_seconds', of: ['preprocess'], unit: 's' },
+      { family: 'request_predict_seconds', of: ['predict'], unit: 's' },
+      { family: 'request_postprocess_seconds', of: ['postprocess'], unit: 's' },
+    ],
+    count: [],
+  };
+}
+
+/**
+ * SGLang (a synthetic capture of the documented layout, see test/fixtures/serving/SOURCES.md):
+ * requests wait 1.2 s in the scheduler's queue for 0.4 s of forward pass (TTFT = queue + 80 ms
+ * of prefill); one inter-token latency observation per request stands for its decode steps.
+ */
+export function sglangQueue(seed: number): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'sglang_metrics.synthetic.prom'),
+    labels: VLLM_MODEL,
+    rps: 10,
+    seed,
+    phases: { queue: { medianMs: 1200, sigma: 0.2 }, prefill: { medianMs: 80, sigma: 0.1 }, decode: { medianMs: 320, sigma: 0.1 }, step: { medianMs: 10, sigma: 0.1 } },
+    observe: [
+      { family: 'sglang:e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'sglang:queue_time_seconds', of: ['queue'], unit: 's' },
+      { family: 'sglang:time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+      { family: 'sglang:inter_token_latency_seconds', of: ['step'], unit: 's' },
+    ],
+    count: [{ family: 'sglang:num_requests' }],
+  };
+}

@@ -2,9 +2,11 @@
  * @module test/prometheus/servers.test
  * `analyze --prometheus` on the real metric layouts of inference servers: captures from
  * test/fixtures/serving replayed with known traffic (test/prometheus/replay-exporter.ts) and
- * scraped by a real Prometheus (Debian's 2.42 on loopback). One scenario per server family
- * with its verdict checked, an outlier replica, and the data-quality reports (a restart's
- * counter reset, a replica that went away, replicas with different bucket layouts).
+ * scraped by a real Prometheus (Debian's 2.42 on loopback, with native histograms and exemplar
+ * storage on). One scenario per server family with its verdict checked, an outlier replica, and
+ * the data-quality reports (a restart's counter reset, a replica that went away, replicas with
+ * different bucket layouts); native histograms (protobuf exposition) alone and next to a classic
+ * replica; exemplar trace ids (OpenMetrics) in the text and JSON reports.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -30,6 +32,11 @@ const jobs: Record<string, ReplayScenario[]> = {
   vllm: [vllmDrift(6)],
   tgi: [tgiValidation(7), tgiValidation(8, true)],
   torchserve: [torchserveQueue(9)],
+  'tgi-native': [tgiNative(10)],
+  'tgi-mixed': [tgiValidation(11), tgiNative(12)],
+  'vllm-exemplars': [vllmExemplars(13)],
+  kserve: [kservePreprocess(14)],
+  sglang: [sglangQueue(15)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -40,7 +47,7 @@ beforeAll(async () => {
   for (const [job, scenarios] of Object.entries(jobs)) for (const s of scenarios) exporters.push({ job, ...(await startReplay(s)) });
   const targets: Record<string, string[]> = {};
   for (const e of exporters) (targets[e.job] ??= []).push(new URL(e.url).host);
-  prometheus = await startPrometheus(targets);
+  prometheus = await startPrometheus(targets, '1s', ['native-histograms', 'exemplar-storage']);
   await waitForScrapes(prometheus.url, Object.keys(jobs));
   startS = Math.floor(Date.now() / 1000);
   // vLLM slows down from here on, at constant load.
@@ -124,6 +131,111 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(m?.summary.phases.compute?.meanMs).toBeLessThan(13);
     expect(warningsOf(result)).toMatch(/counter reset/);
   });
+
+  it('KServe histograms (synthetic capture): preprocess 25 ms of 32 → preprocessing-pipeline; end-to-end is preprocess + predict + postprocess', async () => {
+    const result = await analyze('kserve');
+    expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['kserve']);
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('mnist');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    // Log-normal medians 25 + 6 + 1 ms, sigma 0.2: means ≈ 1.02 × medians, ≈ 32.6 ms in all.
+    expect(m?.summary.e2e.meanMs).toBeGreaterThan(29);
+    expect(m?.summary.e2e.meanMs).toBeLessThan(36);
+    // The three phases are the whole request as KServe sees it: shares add up to 1, nothing is "other".
+    const shares = Object.values(m?.summary.phases ?? {}).reduce((a, p) => a + (p?.share ?? 0), 0);
+    expect(shares).toBeCloseTo(1, 6);
+    expect(m?.summary.phases.preprocess?.share).toBeGreaterThan(0.7);
+    expect(m?.summary.phases.preprocess?.share).toBeLessThan(0.85);
+    // A sum of histograms has no percentiles of its own: none is made up.
+    expect(Number.isNaN(m?.summary.e2e.p95Ms)).toBe(true);
+    // Default prometheus_client buckets (5 ms, 10 ms, 25 ms, 50 ms, …): the 25 ms median lands in (10, 50].
+    expect(m?.summary.phases.preprocess?.p50Ms).toBeGreaterThan(10);
+    expect(m?.summary.phases.preprocess?.p50Ms).toBeLessThan(50);
+  });
+
+  it('SGLang histograms (synthetic capture): 1.2 s in the queue for 0.4 s of forward pass → dynamic-batching; compute is e2e − queue; TTFT and ITL read', async () => {
+    const result = await analyze('sglang');
+    expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['sglang']);
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    const queue = m?.summary.phases.queue;
+    const compute = m?.summary.phases.compute;
+    // Means from _sum/_count: log-normal medians 1200 ms (sigma 0.2) and 80 + 320 ms (sigma 0.1).
+    expect(queue?.meanMs).toBeGreaterThan(1100);
+    expect(queue?.meanMs).toBeLessThan(1350);
+    expect(compute?.meanMs).toBeGreaterThan(360);
+    expect(compute?.meanMs).toBeLessThan(450);
+    expect(Number.isNaN(compute?.p95Ms)).toBe(true);
+    expect(m?.summary.coverage).toBeCloseTo(1, 6);
+    const generation = result.prometheus?.models[0]?.generation ?? {};
+    expect(Object.keys(generation).sort()).toEqual(['itl', 'ttft']);
+    // One 10 ms inter-token observation per request; buckets 8, 10, 15 ms around it.
+    expect(generation['itl']?.meanMs).toBeGreaterThan(9);
+    expect(generation['itl']?.meanMs).toBeLessThan(11.5);
+    expect(generation['ttft']?.meanMs).toBeGreaterThan(1150);
+  });
+
+  it('native histograms (protobuf exposition): TGI validation 30 ms of 47 → preprocessing-pipeline, percentiles by histogram_quantile on the native series', async () => {
+    const exporter = exporters.find((e) => e.job === 'tgi-native');
+    // Prometheus asked for, and got, the protobuf exposition: the only way it ingests native histograms.
+    expect(exporter?.scrapes.protobuf).toBeGreaterThan(0);
+    expect(exporter?.scrapes.text).toBe(0);
+    const result = await analyze('tgi-native');
+    expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['tgi']);
+    const m = result.models[0];
+    expect(m?.summary.model).toBe('tgi-native');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    const queries = result.prometheus?.queries.map((q) => q.expr).join('\n') ?? '';
+    expect(queries).toMatch(/histogram_quantile\(0\.5, sum by \(\) \(rate\(tgi_request_validation_duration\{[^}]*\}\[\d+s\]\)\)\)/);
+    expect(queries).toMatch(/histogram_count\(rate\(tgi_request_duration\{/);
+    expect(queries).not.toMatch(/tgi_request_duration_(bucket|count|sum)/);
+    // Schema 3 buckets are 2^(1/8) ≈ 9 % wide: the p50 lands within one of the 30 ms median.
+    const pre = m?.summary.phases.preprocess;
+    expect(pre?.p50Ms).toBeGreaterThan(30 / 1.15);
+    expect(pre?.p50Ms).toBeLessThan(30 * 1.15);
+    expect(pre?.share).toBeGreaterThan(0.5);
+    expect(m?.summary.e2e.p99Ms).toBeGreaterThan(m?.summary.e2e.p50Ms ?? Infinity);
+  });
+
+  it('a mixed fleet (one classic, one native replica): every replica counted once, per-replica percentiles, the limit on fleet percentiles warned', async () => {
+    const result = await analyze('tgi-mixed');
+    const m = result.models[0];
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    const replicas = result.prometheus?.models[0]?.replicas ?? [];
+    expect(replicas).toHaveLength(2);
+    for (const r of replicas) {
+      expect(r.rps).toBeGreaterThan(0);
+      expect(r.e2eP99Ms).toBeGreaterThan(40);
+    }
+    // The fleet's rate is the sum of both replicas' (`or` takes each replica's series once; the classic side alone would be half).
+    const sum = replicas.reduce((a, r) => a + r.rps, 0);
+    expect(Math.abs((m?.summary.throughputRps ?? 0) - sum) / sum).toBeLessThan(0.01);
+    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
+    expect(warningsOf(result)).toContain(`tgi_request_duration is a native histogram on ${native ?? ''} and a classic one on ${classic ?? ''}`);
+  });
+
+  it('exemplars (OpenMetrics): the slowest trace ids in the text and JSON reports, and the rules that need traces point to them', async () => {
+    const exporter = exporters.find((e) => e.job === 'vllm-exemplars');
+    expect(exporter?.scrapes.openmetrics).toBeGreaterThan(0);
+    const made = new Map((exporter?.exemplars() ?? []).map((e) => [e.traceId, e.value]));
+    const run = (format: string[]): Promise<{ stdout: string }> =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="vllm-exemplars"}', ...format], { cwd: ROOT });
+    const json = JSON.parse((await run(['--json'])).stdout) as { prometheus: { models: { exemplar_trace_ids: string[] }[]; rules: { rule: string; aggregates: string; note: string | null }[] } };
+    const ids = json.prometheus.models[0]?.exemplar_trace_ids ?? [];
+    expect(ids).toHaveLength(3);
+    // Each is a trace id the exporter put on a slow request's bucket, slowest first.
+    const values = ids.map((id) => made.get(id));
+    for (const v of values) expect(v).toBeGreaterThan(0.24);
+    expect([...values].sort((a, b) => (b ?? 0) - (a ?? 0))).toEqual(values);
+    const needTraces = json.prometheus.rules.filter((r) => r.aggregates === 'none');
+    expect(needTraces.length).toBeGreaterThan(0);
+    for (const r of needTraces) expect(r.note).toContain(`run analyze on traces, starting from the exemplar traces ${ids.join(', ')}`);
+    const { stdout } = await run(['--explain']);
+    expect(stdout).toContain(`Exemplar traces (slowest first): ${ids.join(', ')}`);
+    expect(stdout).toMatch(/Per-request evidence \(tail attribution, example traces\) needs traces: open the exemplar traces above/);
+    expect(stdout).toMatch(new RegExp(`prune-distill\\s+none\\s+needs .*starting from the exemplar traces ${ids.join(', ')}`));
+  }, 120_000);
 
   it('names the slow replica of three as a diagnosis of its own', async () => {
     const result = await analyze('triton-fleet');

@@ -68,9 +68,18 @@ export class ConventionMapper {
     return out;
   }
 
-  /** The conventions recognised so far, most requests first. */
-  uses(): ConventionUse[] {
-    return [...this.used.values()].sort((a, b) => b.requests - a.requests);
+  /** The conventions recognised so far, most requests first (`first-use`: in the order first met, for merging). */
+  uses(order: 'requests' | 'first-use' = 'requests'): ConventionUse[] {
+    const uses = [...this.used.values()];
+    return order === 'first-use' ? uses : uses.sort((a, b) => b.requests - a.requests);
+  }
+
+  /**
+   * True once a trace-scoped convention claimed a span: from then on a trace's spans wait for the
+   * end of input, so mapping parts of one input apart would not give what mapping it whole gives.
+   */
+  get holdsTraces(): boolean {
+    return this.traceScopedSeen;
   }
 
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
