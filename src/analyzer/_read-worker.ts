@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readSpans, TraceFormatError } from '../formats/index.js';
 import { toColumns } from './_span-columns.js';
+import { TRACE_SCOPED } from './_threaded-read.js';
 import type { ReadMessage, ReadRequest } from './_threaded-read.js';
 import { ConventionMapper } from './conventions/index.js';
 import type { SpanRecord } from '../model/span.js';
@@ -44,7 +45,12 @@ try {
       post({ type: 'done', stats: next.value, conventions: mapper.uses() });
       break;
     }
-    await send(mapper.map(next.value));
+    const mapped = mapper.map(next.value);
+    if (request.withOthers && mapper.holdsTraces) {
+      post({ type: 'unsplittable', reason: TRACE_SCOPED });
+      break;
+    }
+    await send(mapped);
   }
 } catch (error) {
   if (error instanceof TraceFormatError) {

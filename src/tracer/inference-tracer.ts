@@ -134,7 +134,7 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
   }
   // The start the span got; the SDK did not ask (or failed): the request starts now.
   const startMs = spanOptions !== undefined && spanOptions.startMs >= 0 ? spanOptions.startMs : monotonicMs();
-  return runWrapped(ctx, () => fn(req), new RequestRun(state, req, span, startMs, metricsOn ? instruments : undefined));
+  return runWrapped(ctx, fn, req, new RequestRun(state, req, span, startMs, metricsOn ? instruments : undefined));
 }
 
 /** The end of one recorded (or measured) request. */
@@ -183,10 +183,7 @@ class BatchRun extends WrappedRun {
     private readonly computeAttributes: Attributes,
     private readonly batchSpan: Span | undefined,
   ) {
-    super();
-  }
-  override get stampsStart(): boolean {
-    return true;
+    super(true);
   }
   finish(failed: boolean, outcome: unknown): void {
     const endMs = monotonicMs();
@@ -223,7 +220,7 @@ function batchMembers(tickets: readonly QueueTicket[]): Ticket[] {
   let foreign = 0;
   for (const ticket of tickets) {
     if (!(ticket instanceof Ticket)) foreign += 1;
-    else if (ticket.scope.mayRecord('runBatch()')) members.push(ticket);
+    else if (ticket.scope.mayRecord('runBatch')) members.push(ticket);
   }
   if (foreign > 0) {
     warnOnce(
@@ -280,5 +277,5 @@ function runBatch<T>(state: TracerState, tickets: readonly QueueTicket[], fn: ()
     reportFailure('recording a batch', error);
   }
   const ctx = batchSpan === undefined ? context.active() : trace.setSpan(context.active(), batchSpan);
-  return runWrapped(ctx, fn, new BatchRun(scopes, { [ATTR.BATCH_SIZE]: batchSize }, batchSpan));
+  return runWrapped(ctx, fn, undefined, new BatchRun(scopes, { [ATTR.BATCH_SIZE]: batchSize }, batchSpan));
 }

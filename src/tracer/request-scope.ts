@@ -6,7 +6,7 @@
  */
 import { context } from '@opentelemetry/api';
 import type { AttributeValue, Attributes, Context, Span, Tracer } from '@opentelemetry/api';
-import { ATTR } from '../semconv.js';
+import { ATTR, isPhase } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { recordSeconds } from './phase-metrics.js';
@@ -119,6 +119,8 @@ export class RequestScope implements InferenceRequest {
   entered = false;
   /** False when there is nothing to record (unsampled, no metrics): the helpers just call `fn`. */
   private readonly active: boolean;
+  /** Whether phase histograms are recorded (a metrics SDK is registered). */
+  private readonly metricsOn: boolean;
 
   constructor(
     readonly state: TracerState,
@@ -130,7 +132,8 @@ export class RequestScope implements InferenceRequest {
     readonly recording: boolean,
     readonly instruments: PhaseInstruments | undefined,
   ) {
-    this.active = recording || instruments?.enabled === true;
+    this.metricsOn = instruments?.enabled === true;
+    this.active = recording || this.metricsOn;
   }
 
   get traceId(): string {
@@ -143,43 +146,47 @@ export class RequestScope implements InferenceRequest {
     }
   }
 
+  // The helpers: one check when there is nothing to record, so an unsampled request's phases
+  // cost a call of `fn`.
   preprocess<T>(fn: () => T): T {
-    return this.active ? this.phase('preprocess', fn) : fn();
+    return this.active ? this.run('preprocess', fn, undefined) : fn();
   }
   serialize<T>(fn: () => T): T {
-    return this.active ? this.phase('serialize', fn) : fn();
+    return this.active ? this.run('serialize', fn, undefined) : fn();
   }
   network<T>(fn: () => T): T {
-    return this.active ? this.phase('network', fn) : fn();
+    return this.active ? this.run('network', fn, undefined) : fn();
   }
   queue<T>(fn: () => T): T {
-    return this.active ? this.phase('queue', fn) : fn();
+    return this.active ? this.run('queue', fn, undefined) : fn();
   }
   transfer<T>(fn: () => T): T {
-    return this.active ? this.phase('transfer', fn) : fn();
+    return this.active ? this.run('transfer', fn, undefined) : fn();
   }
   compute<T>(fn: () => T, batchSize?: number): T {
     if (!this.active) return fn();
-    return this.phase('compute', fn, batchSize === undefined ? undefined : { [ATTR.BATCH_SIZE]: batchSize });
+    return this.run('compute', fn, batchSize === undefined ? undefined : { [ATTR.BATCH_SIZE]: batchSize });
   }
   postprocess<T>(fn: () => T): T {
-    return this.active ? this.phase('postprocess', fn) : fn();
+    return this.active ? this.run('postprocess', fn, undefined) : fn();
   }
 
   phase<T>(phase: Phase, fn: () => T, attributes?: Attributes): T {
-    const spanAttributes = this.state.phaseSpanAttributes[phase] as Attributes | undefined;
-    if (spanAttributes === undefined) {
+    if (!isPhase(phase)) {
       warnOnce(`unknown phase ${JSON.stringify(String(phase))} ignored (expected one of the convention's phases)`, `phase:${String(phase)}`);
       return fn();
     }
-    const metricsOn = this.instruments !== undefined && this.instruments.enabled;
-    if (!this.recording && !metricsOn) return fn();
-    if (!this.mayRecord(`req.${phase}()`)) return fn();
+    return this.active ? this.run(phase, fn, attributes) : fn();
+  }
+
+  /** Runs `fn` as a phase of a request that records: the span is started last, ended first. */
+  private run<T>(phase: Phase, fn: () => T, attributes: Attributes | undefined): T {
+    if (!this.mayRecord(phase)) return fn();
     this.open += 1;
     const startMs = monotonicMs();
     const span = this.recording ? this.startPhaseSpan(phase, startMs, attributes) : undefined;
     const ctx = span === undefined ? context.active() : contextWithSpan(this.ctx, span);
-    return runWrapped(ctx, fn, new PhaseRun(this, phase, span, startMs, metricsOn));
+    return runWrapped(ctx, fn, undefined, new PhaseRun(this, phase, span, startMs, this.metricsOn));
   }
 
   /**
@@ -187,7 +194,10 @@ export class RequestScope implements InferenceRequest {
    * exceeds the request: a phase inside (or alongside) another one, or one after `infer`
    * returned, runs untraced and is reported once.
    */
-  mayRecord(what: string): boolean {
+  mayRecord(caller: Phase | 'runBatch'): boolean {
+    if (!this.ended && this.open === 0) return true;
+    // The message is built only when there is something to say.
+    const what = caller === 'runBatch' ? 'runBatch()' : `req.${caller}()`;
     if (this.ended) {
       warnOnce(
         `${what} was called for a request whose infer() had returned; it ran untraced (use req and its tickets only while infer's function runs)`,

@@ -43,19 +43,22 @@ export abstract class WrappedRun {
    * none of the tracer's own work falls inside a phase that starts here; 0 unless `stampsStart`.
    */
   enteredAtMs = 0;
+  /** The wrapped function and its argument, held here so the context manager passes one argument. */
+  fn: ((arg: unknown) => unknown) | undefined = undefined;
+  arg: unknown = undefined;
   /** True for runs whose spans are written after the work and need the exact entry time. */
-  get stampsStart(): boolean {
-    return false;
-  }
+  constructor(readonly stampsStart: boolean = false) {}
   /** Ends the span(s) and records metrics; `outcome` is the error when `failed`, else the value. */
   abstract finish(failed: boolean, outcome: unknown): void;
 }
 
 // Receives the run as an argument, not as `this`: a thisArg makes the context manager bind().
-function enterAndCall<T>(run: WrappedRun, fn: () => T): T {
+function enterAndCall(run: WrappedRun): unknown {
   run.entered = true;
   if (run.stampsStart) run.enteredAtMs = monotonicMs();
-  return fn();
+  // Called unbound: the user's function must not see the run as `this`.
+  const fn = run.fn!;
+  return fn(run.arg);
 }
 
 /**
@@ -63,16 +66,19 @@ function enterAndCall<T>(run: WrappedRun, fn: () => T): T {
  * Promise returned by `fn` is followed to settlement and a Promise resolving to the same value (or
  * rejecting with the same error) is returned; any other value, thenables included, is returned
  * as is and finishes at once (calling `then` on a foreign thenable may start work twice).
- * If activating the context fails, `fn` still runs exactly once, untraced.
+ * If activating the context fails, `fn` still runs exactly once, untraced. `fn` gets `arg`
+ * (so a caller need not make a closure per call).
  */
-export function runWrapped<T>(ctx: Context, fn: () => T, run: WrappedRun): T {
+export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: WrappedRun): T {
   let result: T;
   try {
-    result = context.with(ctx, enterAndCall<T>, undefined, run, fn);
+    run.fn = fn as (arg: unknown) => unknown;
+    run.arg = arg;
+    result = context.with(ctx, enterAndCall, undefined, run) as T;
   } catch (error) {
     if (!run.entered) {
       safeFinish(run, false, undefined);
-      return fn();
+      return fn(arg);
     }
     safeFinish(run, true, error);
     throw error;
@@ -104,7 +110,7 @@ class HookRun extends WrappedRun {
 
 /** `runWrapped` with a plain callback, for the paths that are not per-phase hot. */
 export function runInContext<T>(ctx: Context, fn: () => T, finish: FinishHook): T {
-  return runWrapped(ctx, fn, new HookRun(finish));
+  return runWrapped(ctx, fn, undefined, new HookRun(finish));
 }
 
 function safeFinish(run: WrappedRun, failed: boolean, outcome: unknown): void {
