@@ -135,8 +135,6 @@ const K = {
   boolValue: bytes('boolValue'),
 } as const;
 
-/** The kept keys of a phase span, as bytes. */
-const PHASE_KEYS = PHASE_SPAN_ATTRIBUTES.map((text) => ({ text, bytes: bytes(text) }));
 
 /** True when the last key read is `k`. */
 function keyIs(k: Uint8Array): boolean {
@@ -542,18 +540,14 @@ function attributeValue(): AttributeValue | undefined {
   return anyValue(JSON.parse(b.utf8Slice(start, pos)));
 }
 
-/**
- * One attribute list at `pos`: every attribute (`keep` undefined), or only the keys in `keep`.
- * Returns true when it had attributes outside `keep`.
- */
-function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_KEYS | undefined): boolean {
-  let other = false;
+/** One attribute list at `pos`, by the general rules, into `out`. */
+function attributeList(out: Record<string, AttributeValue>): void {
   if (ws() !== LBRACKET) {
     // Not a list: no attributes, as the full reader reads it.
     skip(0);
-    return false;
+    return;
   }
-  if (!open(LBRACKET, RBRACKET)) return false;
+  if (!open(LBRACKET, RBRACKET)) return;
   do {
     if (ws() !== LBRACE) throw FALLBACK;
     let name: string | undefined;
@@ -571,26 +565,13 @@ function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_K
           const close = stringEnd(start);
           if (escaped) throw FALLBACK;
           pos = close + 1;
-          if (keep === undefined) {
-            name = decode(start, close);
-          } else {
-            keyStart = start;
-            keyEnd = close;
-            for (let i = 0; i < keep.length; i++) {
-              if (keyIs(keep[i]!.bytes)) {
-                name = keep[i]!.text;
-                break;
-              }
-            }
-            if (name === undefined) other = true;
-          }
+          name = decode(start, close);
         } else if (keyIs(K.value)) {
           if (hasValue) throw FALLBACK;
           hasValue = true;
           if (hasKey) {
-            // The key came first (as exporters write it): decode the value only when it is kept.
-            if (name !== undefined) value = attributeValue();
-            else skip(0);
+            // The key came first (as exporters write it).
+            value = attributeValue();
           } else {
             ws();
             valueAt = pos;
@@ -611,41 +592,42 @@ function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_K
     }
     if (value !== undefined) out[name] = value;
   } while (more(RBRACKET));
-  return other;
 }
 
 /**
- * A span's attributes at `attrsAt` (-1: none), leaving `pos` after them: all of them, or only
- * the kept keys of a phase span.
+ * A span's attributes at `attrsAt` (-1: none), leaving `pos` after them: all of them, or, on a
+ * phase span with others besides, only PHASE_SPAN_ATTRIBUTES. Read in one pass either way: the
+ * phase may come after the others.
  */
 function spanAttributes(attrsAt: number, projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
   if (attrsAt === -1) return {};
-  if (projection === 'all') return readList(attrsAt, undefined);
-  const out = readList(attrsAt, PHASE_KEYS);
-  if (hadOther) {
-    const phase = out[ATTR.PHASE];
-    const isPhaseSpan = phase !== undefined && KNOWN_PHASES.has(phase) && !(kind === 'client' && out[ATTR.ROLE] === ROLE_CLIENT);
-    // Not a phase span after all: it keeps every attribute, in the order written.
-    if (!isPhaseSpan) return readList(attrsAt, undefined);
+  const all = readList(attrsAt);
+  if (projection === 'all') return all;
+  const phase = all[ATTR.PHASE];
+  if (phase === undefined || !KNOWN_PHASES.has(phase) || (kind === 'client' && all[ATTR.ROLE] === ROLE_CLIENT)) return all;
+  let others = false;
+  for (const key in all) {
+    if (!PHASE_KEY_SET.has(key)) {
+      others = true;
+      break;
+    }
   }
-  return out;
+  if (!others) return all;
+  const kept: Record<string, AttributeValue> = {};
+  for (const key of PHASE_SPAN_ATTRIBUTES) if (all[key] !== undefined) kept[key] = all[key];
+  return kept;
 }
 
-/** True when the last list read had attributes outside the kept keys. */
-let hadOther = false;
+const PHASE_KEY_SET = new Set<string>(PHASE_SPAN_ATTRIBUTES);
 
-/** The attribute list at `at` (all of it, or the keys in `keep`), in the exporters' layout when it is in it, else by the general rules. */
-function readList(at: number, keep: typeof PHASE_KEYS | undefined): Record<string, AttributeValue> {
+/** The attribute list at `at`, in the exporters' layout when it is in it, else by the general rules. */
+function readList(at: number): Record<string, AttributeValue> {
   pos = at;
   const out: Record<string, AttributeValue> = {};
-  const other = exportedList(out, keep);
-  if (other !== -1) {
-    hadOther = other === 1;
-    return out;
-  }
+  if (exportedList(out)) return out;
   const again: Record<string, AttributeValue> = {};
   pos = at;
-  hadOther = attributeList(again, keep);
+  attributeList(again);
   return again;
 }
 
@@ -660,68 +642,53 @@ const L_FALSE = literalOf('false');
 
 /**
  * An attribute list at `pos` in the exporters' layout: `[{"key":"…","value":{"stringValue":"…"}},…]`
- * with one scalar per value (or none). Fills `out` (only the keys in `keep`, when given) and
- * returns 1 when it had other keys, else 0; -1 as soon as the list is laid out otherwise (`out`
- * is then to be dropped).
+ * with one scalar per value (or none), into `out`. False as soon as the list is laid out
+ * otherwise (`out` is then to be dropped).
  */
-function exportedList(out: Record<string, AttributeValue>, keep: typeof PHASE_KEYS | undefined): number {
+function exportedList(out: Record<string, AttributeValue>): boolean {
   const buf = b;
   const e = end;
   let p = pos;
-  if (!(p + 1 < e && buf[p] === LBRACKET)) return -1;
+  if (!(p + 1 < e && buf[p] === LBRACKET)) return false;
   p++;
   if (buf[p] === RBRACKET) {
     pos = p + 1;
-    return 0;
+    return true;
   }
-  let other = 0;
   for (;;) {
-    if (!lit(p, L_ENTRY)) return -1;
+    if (!lit(p, L_ENTRY)) return false;
     const ks = p + L_ENTRY.length;
     const ke = stringEnd(ks);
-    if (escaped) return -1;
+    if (escaped) return false;
     p = ke + 1;
-    if (!lit(p, L_VALUE)) return -1;
+    if (!lit(p, L_VALUE)) return false;
     p += L_VALUE.length;
-    let name: string | undefined;
-    if (keep === undefined) {
-      name = decode(ks, ke);
-    } else {
-      keyStart = ks;
-      keyEnd = ke;
-      for (let i = 0; i < keep.length; i++) {
-        if (keyIs(keep[i]!.bytes)) {
-          name = keep[i]!.text;
-          break;
-        }
-      }
-      if (name === undefined) other = 1;
-    }
+    const name = decode(ks, ke);
     let value: AttributeValue | undefined;
     if (p < e && buf[p] === RBRACE) {
       // An empty value: unset.
     } else if (lit(p, L_STRING_VALUE)) {
       const start = p + L_STRING_VALUE.length;
       const close = stringEnd(start);
-      if (name !== undefined) value = escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+      value = escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
       p = close + 1;
     } else if (lit(p, L_INT_VALUE)) {
       p += L_INT_VALUE.length;
       if (p < e && buf[p] === Q) {
         const start = p + 1;
         const close = stringEnd(start);
-        if (name !== undefined) value = int64Value(escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
+        value = int64Value(escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
         p = close + 1;
       } else {
         pos = p;
-        if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return -1;
+        if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
         value = number();
         p = pos;
       }
     } else if (lit(p, L_DOUBLE_VALUE)) {
       p += L_DOUBLE_VALUE.length;
       pos = p;
-      if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return -1;
+      if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
       value = number();
       p = pos;
     } else if (lit(p, L_BOOL_VALUE)) {
@@ -733,15 +700,15 @@ function exportedList(out: Record<string, AttributeValue>, keep: typeof PHASE_KE
         value = false;
         p += L_FALSE.length;
       } else {
-        return -1;
+        return false;
       }
     } else {
-      return -1;
+      return false;
     }
     // The value's and the entry's closing braces.
-    if (!(p + 1 < e && buf[p] === RBRACE && buf[p + 1] === RBRACE)) return -1;
+    if (!(p + 1 < e && buf[p] === RBRACE && buf[p + 1] === RBRACE)) return false;
     p += 2;
-    if (name !== undefined && value !== undefined) out[name] = value;
+    if (value !== undefined) out[name] = value;
     const c = p < e ? buf[p] : -1;
     if (c === COMMA) {
       p++;
@@ -749,9 +716,9 @@ function exportedList(out: Record<string, AttributeValue>, keep: typeof PHASE_KE
     }
     if (c === RBRACKET) {
       pos = p + 1;
-      return other;
+      return true;
     }
-    return -1;
+    return false;
   }
 }
 
