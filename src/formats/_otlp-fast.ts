@@ -1,12 +1,14 @@
 /**
  * @module formats/_otlp-fast
  * Internal. The default reader of OTLP JSON lines (the Collector's file exporter): scans each
- * line's bytes once and builds SpanRecords without a JavaScript object per JSON value. Keys are
- * compared as bytes, ids and times are read from their digits, and strings are decoded only when
- * they are kept; short ASCII strings that repeat (span names, attribute keys and values, trace
- * and parent ids) come from a small intern table, so a repeated name costs no allocation. Skipped
- * values (scopes, flags, unknown fields) are still checked for JSON syntax, so a line JSON.parse
- * would refuse is refused here too.
+ * line's bytes once and builds SpanRecords without a JavaScript object per JSON value. Spans and
+ * attribute lists in the layout exporters write are matched in one pass (the text between two
+ * values compared as a literal, four bytes at a time); any other layout goes through general
+ * rules (keys compared as bytes). Ids and times are read from their digits, and strings are
+ * decoded only when they are kept; short ASCII strings that repeat (span names, attribute keys
+ * and values, trace and parent ids) come from small intern tables, so a repeated name costs no
+ * allocation. Skipped values (scopes, flags, unknown fields) are still checked for JSON syntax,
+ * so a line JSON.parse would refuse is refused here too.
  *
  * It reads the plain shape, `{"resourceSpans":[{"resource":…,"scopeSpans":[{"spans":[…]}]}]}`,
  * with camelCase or snake_case span fields in any order, lowercase hex ids, int64 times as
