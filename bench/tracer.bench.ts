@@ -164,6 +164,9 @@ function byHandAsync(tracer: Tracer, i: number): Promise<number> {
   });
 }
 
+/** The number of this run (from the parent): odd and even runs start with opposite variants. */
+const RUN_INDEX = Number.parseInt(process.argv.find((a) => a.startsWith('--one-run='))?.slice('--one-run='.length) ?? '0', 10) || 0;
+
 /** CPU µs per request of each round, by variant. */
 type Rounds = Record<string, number[]>;
 
@@ -174,9 +177,12 @@ async function measure(
   const names = Object.keys(variants);
   const count = (name: string): number => (typeof requestsPerRound === 'number' ? requestsPerRound : requestsPerRound[name]!);
   const samples: Rounds = Object.fromEntries(names.map((k) => [k, []]));
+  // Which variant runs first alternates round by round, and between runs (the first rounds
+  // decide much of how the JIT compiles the SDK code both variants share).
+  const orderOf = (round: number): string[] => ((round + RUN_INDEX) % 2 === 0 ? names : [...names].reverse());
   // Warm-up (JIT, and the SDK's resource detection, which holds the first exports back).
   for (let round = 0; round < 10; round += 1) {
-    for (const name of names) await runRound(variants[name]!, count(name));
+    for (const name of orderOf(round)) await runRound(variants[name]!, count(name));
     await yieldToLoop();
   }
   // Short interleaved rounds, each ending with a turn of the event loop (as a server's requests
@@ -184,8 +190,7 @@ async function measure(
   // order alternates (forward, then backward), so what a round leaves behind (garbage, a queued
   // export) is not always charged to the same neighbour.
   for (let round = 0; round < ROUNDS; round += 1) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) {
+    for (const name of orderOf(round)) {
       // CPU time of this process, not wall time: on a shared machine the wall clock mostly
       // measures the other processes. No forced gc() between rounds: the background sweeping
       // it starts would be charged to the next round; natural GC cost belongs in the figure.
@@ -216,8 +221,15 @@ function printRounds(title: string, r: Rounds): void {
   for (const [name, xs] of Object.entries(r)) console.log(`  ${name.padEnd(34)} ${median(xs).toFixed(2).padStart(8)} CPU µs/request`);
 }
 
-/** Prints one comparison; returns the median over rounds of (ours − bare) / (hand − bare). */
-function report(title: string, r: Rounds, oursKey: string, handKey: string): number {
+/** One comparison: the median per-round ratio, and the median added µs per request of each side. */
+interface Compared {
+  readonly ratio: number;
+  readonly oursUs: number;
+  readonly handUs: number;
+}
+
+/** Prints one comparison; the ratio is the median over rounds of (ours − bare) / (hand − bare). */
+function report(title: string, r: Rounds, oursKey: string, handKey: string): Compared {
   printRounds(title, r);
   const bareUs = r['bare']!;
   const oursAdded = r[oursKey]!.map((us, i) => us - bareUs[i]!);
@@ -230,15 +242,16 @@ function report(title: string, r: Rounds, oursKey: string, handKey: string): num
     `  ratio latency-doctor / hand-written, median of ${perRound.length} rounds: ${ratio.toFixed(2)}× (middle half ${low.toFixed(2)}–${high.toFixed(2)}; ` +
       `ratio of the medians ${(median(oursAdded) / median(handAdded)).toFixed(2)}×) (goal ≤ 1.00×) ${ratio <= 1 ? 'OK' : 'ABOVE GOAL'}`,
   );
-  return ratio;
+  return { ratio, oursUs: median(oursAdded), handUs: median(handAdded) };
 }
 
 /** What one run (one process) found: ratios to hand-written, and the unsampled cost. */
 interface RunResult {
-  readonly spans: number;
-  readonly asyncSpans: number;
-  readonly withMetrics: number;
+  readonly spans: Compared;
+  readonly asyncSpans: Compared;
+  readonly withMetrics: Compared;
   readonly unsampledUs: number;
+  readonly oneSpanUs: number;
   readonly unsampledToOneSpan: number;
   readonly noSetupUs: number;
   readonly load: string;
@@ -316,14 +329,14 @@ async function oneRun(): Promise<RunResult> {
   const noSetup = await measure({ bare: (i) => bare(i), 'latency-doctor before setup (no-op)': (i) => ours(tracer, i) }, CHEAP_REQUESTS_PER_ROUND);
   printRounds('No setupTracing (no-op)', noSetup);
   const noSetupUs = median(noSetup['latency-doctor before setup (no-op)']!.map((us, i) => us - noSetup['bare']![i]!));
-  const result: RunResult = { spans: r1, asyncSpans: r1a, withMetrics: r2, unsampledUs: unsampledAdded, unsampledToOneSpan: median(perRoundToOneSpan), noSetupUs, load: load() };
+  const result: RunResult = { spans: r1, asyncSpans: r1a, withMetrics: r2, unsampledUs: unsampledAdded, oneSpanUs: oneSpanAdded, unsampledToOneSpan: median(perRoundToOneSpan), noSetupUs, load: load() };
   console.log(`\nsummary: ${summarize(result)} (sink ${sink % 10})`);
   return result;
 }
 
 function summarize(r: RunResult): string {
   return (
-    `spans ${r.spans.toFixed(2)}×, async spans ${r.asyncSpans.toFixed(2)}×, spans+metrics ${r.withMetrics.toFixed(2)}× hand-written; ` +
+    `spans ${r.spans.ratio.toFixed(2)}×, async spans ${r.asyncSpans.ratio.toFixed(2)}×, spans+metrics ${r.withMetrics.ratio.toFixed(2)}× hand-written; ` +
     `unsampled ${r.unsampledUs.toFixed(2)} µs/request = ${r.unsampledToOneSpan.toFixed(2)}× one hand-written unsampled span; load average ${r.load}`
   );
 }
@@ -340,7 +353,7 @@ function main(): void {
   const results: RunResult[] = [];
   console.log(`${runs} runs of this benchmark, each in its own process; Node ${process.version}; load average ${load()}`);
   for (let run = 1; run <= runs; run += 1) {
-    const child = spawnSync(process.execPath, [...process.execArgv, script, '--one-run'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnSync(process.execPath, [...process.execArgv, script, `--one-run=${run}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
     if (child.status !== 0 || line === undefined) {
       process.stdout.write(child.stdout);
@@ -353,14 +366,26 @@ function main(): void {
   }
   const med = (pick: (r: RunResult) => number): number => median(results.map(pick));
   const spread = (pick: (r: RunResult) => number): string => `${Math.min(...results.map(pick)).toFixed(2)}–${Math.max(...results.map(pick)).toFixed(2)}`;
-  console.log(`\nmedian of ${runs} runs (range):`);
-  console.log(`  spans ${med((r) => r.spans).toFixed(2)}× (${spread((r) => r.spans)}), async spans ${med((r) => r.asyncSpans).toFixed(2)}× (${spread((r) => r.asyncSpans)}), spans+metrics ${med((r) => r.withMetrics).toFixed(2)}× (${spread((r) => r.withMetrics)}) hand-written (goal ≤ 1.00×)`);
-  console.log(`  unsampled ${med((r) => r.unsampledUs).toFixed(2)} µs/request (${spread((r) => r.unsampledUs)}; goal < 1 µs) = ${med((r) => r.unsampledToOneSpan).toFixed(2)}× one hand-written unsampled request span (${spread((r) => r.unsampledToOneSpan)})`);
+  console.log(`\nmedian of ${runs} runs (range), added CPU µs per request (8 spans):`);
+  for (const [name, pick] of [
+    ['spans', (r: RunResult) => r.spans],
+    ['async spans', (r: RunResult) => r.asyncSpans],
+    ['spans + histograms', (r: RunResult) => r.withMetrics],
+  ] as const) {
+    console.log(
+      `  ${name.padEnd(20)} hand-written ${med((r) => pick(r).handUs).toFixed(2)}, latency-doctor ${med((r) => pick(r).oursUs).toFixed(2)}: ` +
+        `${med((r) => pick(r).ratio).toFixed(2)}× (${spread((r) => pick(r).ratio)}) (goal ≤ 1.00×)`,
+    );
+  }
+  console.log(
+    `  unsampled            latency-doctor ${med((r) => r.unsampledUs).toFixed(2)} µs (${spread((r) => r.unsampledUs)}; goal < 1 µs), ` +
+      `one hand-written unsampled request span ${med((r) => r.oneSpanUs).toFixed(2)} µs: ${med((r) => r.unsampledToOneSpan).toFixed(2)}× (${spread((r) => r.unsampledToOneSpan)})`,
+  );
   console.log(`  before setupTracing ${med((r) => r.noSetupUs).toFixed(2)} µs/request; load average now ${load()}`);
 }
 
 const RESULT_PREFIX = 'RESULT ';
-if (process.argv.includes('--one-run')) {
+if (process.argv.some((a) => a.startsWith('--one-run'))) {
   const result = await oneRun();
   console.log(`${RESULT_PREFIX}${JSON.stringify(result)}`);
 } else {

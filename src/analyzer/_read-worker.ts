@@ -7,7 +7,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readSpans, TraceFormatError } from '../formats/index.js';
 import { toColumns } from './_span-columns.js';
-import { TRACE_SCOPED } from './_threaded-read.js';
 import type { ReadMessage, ReadRequest } from './_threaded-read.js';
 import { ConventionMapper } from './conventions/index.js';
 import type { SpanRecord } from '../model/span.js';
@@ -45,12 +44,7 @@ try {
       post({ type: 'done', stats: next.value, conventions: mapper.uses() });
       break;
     }
-    const mapped = mapper.map(next.value);
-    if (request.withOthers && mapper.holdsTraces) {
-      post({ type: 'unsplittable', reason: TRACE_SCOPED });
-      break;
-    }
-    await send(mapped);
+    await send(mapper.map(next.value));
   }
 } catch (error) {
   if (error instanceof TraceFormatError) {

@@ -20,18 +20,12 @@ export interface ReadRequest {
   readonly reader: 'fast' | 'full';
   /** Batches the worker may send ahead of the consumer. */
   readonly credits: number;
-  /**
-   * Other trace files are read with this one: their spans meet this file's only in the main
-   * thread, so a trace-scoped source convention must be mapped there (the worker stops).
-   */
-  readonly withOthers: boolean;
 }
 
 /** What the worker posts back. */
 export type ReadMessage =
   | { readonly type: 'batch'; readonly columns: SpanColumns }
   | { readonly type: 'done'; readonly stats: ReadStats; readonly conventions: readonly ConventionUse[] }
-  | { readonly type: 'unsplittable'; readonly reason: string }
   | { readonly type: 'format-error'; readonly message: string; readonly file: string; readonly location: string; readonly expected: string; readonly got: string | undefined }
   | { readonly type: 'error'; readonly message: string; readonly stack: string };
 
@@ -42,8 +36,8 @@ const CREDITS = 4;
 export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
 
 /** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'fast', withOthers = false): AsyncGenerator<SpanColumns, ThreadedReadStats> {
-  const workerData: ReadRequest = { file, strict, reader, credits: CREDITS, withOthers };
+export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'fast'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+  const workerData: ReadRequest = { file, strict, reader, credits: CREDITS };
   const worker = startWorker('_read-worker', workerData);
   const queue: ReadMessage[] = [];
   let wake: (() => void) | undefined;
@@ -77,8 +71,6 @@ export async function* readColumnsThreaded(file: string, strict: boolean, reader
           break;
         case 'done':
           return { ...message.stats, conventions: message.conventions };
-        case 'unsplittable':
-          throw new ThreadedReadUnsound(file, message.reason);
         case 'format-error': {
           const error = new TraceFormatError(message.file, message.location, message.expected, message.got);
           error.message = message.message;
@@ -132,13 +124,13 @@ export type RangeMessage =
 /** Indexes into RangeWorkerData.schedule. */
 export const SCHEDULE = { NEXT: 0, CONSUMED: 1 } as const;
 
+/** Why a file with a trace-scoped source convention is not split. */
+export const TRACE_SCOPED = 'spans of a trace-scoped source convention (held until the end of input)';
+
 /**
  * Reading `file` in threads would not give what reading it in the main thread gives (see
  * RangeMerger.add and ConventionMapper.holdsTraces); `analyzeFiles` reads it again there.
  */
-/** Why a file with a trace-scoped source convention is mapped in the main thread. */
-export const TRACE_SCOPED = 'spans of a trace-scoped source convention (held until the end of input, mapped with every input)';
-
 export class ThreadedReadUnsound extends Error {
   constructor(
     readonly file: string,
@@ -174,9 +166,9 @@ export interface SplitOptions {
 }
 
 /**
- * Ranges handed out ahead of the one being consumed, per thread: each thread has the next range
- * to start on while the main thread catches up, and at most this many ranges' columns wait in
- * memory.
+ * Ranges the threads may take ahead of the one being consumed, per thread: each thread has the
+ * next range to start on while the main thread catches up, and at most this many ranges'
+ * columns wait in memory.
  */
 const RANGES_AHEAD_PER_THREAD = 2;
 

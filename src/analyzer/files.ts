@@ -19,12 +19,12 @@ import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 /** Options of `analyzeFiles`. */
 export interface AnalyzeFilesOptions extends AnalyzeOptions {
   /**
-   * Threads that read files bigger than 4 MiB, while this thread assembles: an uncompressed JSON
-   * lines file is split into byte ranges read in parallel (merged back in file order: the result
-   * is the one of reading it here); any other such file (compressed, a single document,
-   * protobuf) is read in one worker thread. 1 reads everything in this thread. Each thread costs
-   * a JS heap (tens of MB). Default `defaultThreads()`: the cores available, at most 8. `true`
-   * means the default, `false` means 1.
+   * Threads that read a single trace file bigger than 4 MiB, while this thread assembles: an
+   * uncompressed JSON lines file is split into byte ranges read in parallel (merged back in file
+   * order: the result is the one of reading it here); any other such file (compressed, a single
+   * document, protobuf) is read in one worker thread. Several trace files, and 1, read in this
+   * thread. Each thread costs a JS heap (tens of MB). Default `defaultThreads()`: the cores
+   * available, at most 8. `true` means the default, `false` means 1.
    */
   readonly threads?: number | boolean;
   /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
@@ -54,8 +54,8 @@ function threadsOf(option: number | boolean | undefined): number {
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions = {}): Promise<AnalysisResult> {
   // A file that threads cannot read as the main thread would (ThreadedReadUnsound) is read again,
-  // in the main thread, with every other input: only when every input is a regular file, which
-  // can be opened again, do threads give up that way.
+  // in the main thread, with the other inputs (GPU samples): only when every input is a regular
+  // file, which can be opened again, do threads give up that way.
   const inMainThread = new Set<string>();
   for (;;) {
     try {
@@ -108,11 +108,13 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
     await closeAll();
     throw error;
   }
-  const threads = threadsOf(options.threads);
+  // Several trace files are merged by span start time, batch by batch (mergeByTime), which the
+  // columns of reader threads would change: threads read a single trace file only.
+  const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
+  const threads = traceFiles > 1 ? 1 : threadsOf(options.threads);
   const reader = options.reader ?? 'fast';
   // Splitting may have to start over (ThreadedReadUnsound), which a stream cannot.
   const restartable = opened.every((o) => o.sniffed.opened.regularFile);
-  const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
   const sources: Source[] = opened
     .filter((o) => o.format !== 'gpu-samples')
     .map((input): Source => {
@@ -123,7 +125,7 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
       }
       void input.close();
       const splittable = restartable && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
-      if (!splittable) return { file, reader: readColumnsThreaded(file, strict, reader, restartable && traceFiles > 1) };
+      if (!splittable) return { file, reader: readColumnsThreaded(file, strict, reader) };
       return { file, reader: readColumnsInRanges({ file, bytes: input.bytes, family, prefixed: sniffed.prefixed === true }, { threads, strict, reader, rangeBytes: SPLIT.rangeBytes }) };
     });
   const fileStats = new Map<string, ReadStats>();

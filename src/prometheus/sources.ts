@@ -204,6 +204,8 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     phases: { preprocess: hist('tgi_request_validation_duration', S), queue: hist('tgi_request_queue_duration', S), compute: hist('tgi_request_inference_duration', S) },
     requests: 'tgi_request_success',
     errors: 'tgi_request_failure',
+    // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
+    tokens: { in: [hist('tgi_request_input_length', 1)], out: [hist('tgi_request_generated_tokens', 1)] },
     gauges: { waiting: 'tgi_queue_size', batch: 'tgi_batch_current_size' },
     notes: ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read'],
   },

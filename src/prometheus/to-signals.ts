@@ -112,6 +112,9 @@ function windowsOf(a: ModelAggregates, stepS: number): WindowSignal[] {
   }));
 }
 
+/** TTFT share of e2e from which a model without token metrics is taken not to stream (ours: the last 5% covers sending the response). */
+const NOT_STREAMING_TTFT_SHARE = 0.95;
+
 /**
  * The generation signals from a server's histograms, counters and gauges, as the trace path
  * computes them per request (model/generation defines TTFT and TPOT). Present when the source
@@ -122,6 +125,9 @@ export function generationSignal(a: ModelAggregates, requests: number): Generati
   const ttft = a.generation['ttft'];
   if (ttft === undefined || !(ttft.countRate > 0) || !(ttft.meanMs > 0)) return undefined;
   const tpot = a.generation['tpot'] ?? a.generation['itl'];
+  // Triton times the first response of every model: without token counts or a time per token, a
+  // first response that is the whole response (≥ 95% of e2e) is a model that does not stream.
+  if (tpot === undefined && a.tokens.out === undefined && ttft.meanMs >= NOT_STREAMING_TTFT_SHARE * a.e2e.meanMs) return undefined;
   const ofTtft = (p: Phase): number => {
     const d = a.phases[p];
     return d !== undefined && Number.isFinite(d.meanMs) ? Math.min(1, Math.max(0, d.meanMs / ttft.meanMs)) : 0;

@@ -117,7 +117,7 @@ describe('reader threads over line ranges', () => {
     expect(result.conventions).toEqual([expect.objectContaining({ id: 'genai-client', requests: 86 })]);
   }, 120_000);
 
-  it('map a trace-scoped convention of a file read in a reader thread with the other inputs, in the main thread, for the same result', async () => {
+  it('read several trace files (a gzipped GenAI client file beside a plain one) merged by time as one thread does', async () => {
     const doc = JSON.parse(readFileSync(new URL('../fixtures/serving/genai-client-alone.synthetic.json', import.meta.url), 'utf8')) as { resourceSpans: unknown[] };
     const genai = JSON.stringify({ resourceSpans: doc.resourceSpans });
     const lines = Array.from({ length: 300 }, (_, i) => genai.replace(/9f3c1d2e4b5a6978/g, (i + 0x1000).toString(16).padStart(16, '0')));

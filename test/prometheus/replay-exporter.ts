@@ -53,6 +53,8 @@ export interface ReplayScenario {
   readonly drop?: readonly string[];
   /** Latency multiplier grows by this much per second (drift). Default 0. */
   readonly growPerS?: number;
+  /** The phases the drift applies to. Default: every phase. */
+  readonly grow?: readonly string[];
   readonly extra?: readonly ExtraFamily[];
   /** Replace the bucket bounds of a family (a replica on another version). */
   readonly rebucket?: { readonly family: string; readonly le: readonly number[] };
@@ -266,7 +268,7 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     for (; owed >= 1; owed -= 1) {
       requests += 1;
       const phaseMs: Record<string, number> = {};
-      for (const [p, d] of Object.entries(scenario.phases)) phaseMs[p] = d.medianMs * Math.exp(d.sigma * normal()) * factor;
+      for (const [p, d] of Object.entries(scenario.phases)) phaseMs[p] = d.medianMs * Math.exp(d.sigma * normal()) * (scenario.grow === undefined || scenario.grow.includes(p) ? factor : 1);
       for (const o of scenario.observe) {
         const ms = o.of.reduce((a, p) => a + (phaseMs[p] ?? 0), 0);
         const v = ms * UNIT_PER_MS[o.unit];

@@ -28,8 +28,11 @@ export function tritonQueue(seed: number): ReplayScenario {
     rps: 60,
     seed,
     phases: { queue: { medianMs: 40, sigma: 0.3 }, input: { medianMs: 0.8, sigma: 0.2 }, infer: { medianMs: 8, sigma: 0.2 }, output: { medianMs: 0.5, sigma: 0.2 }, core: { medianMs: 0.5, sigma: 0.2 } },
-    observe: TRITON_OBSERVE,
+    // Histogram latencies on (--metrics-config histogram_latencies=true, default buckets 100, 500, 2000, 5000 ms):
+    // a model that does not stream sends its first response with its whole response.
+    observe: [...TRITON_OBSERVE, { family: 'nv_inference_first_response_histogram_ms', of: ['queue', 'input', 'infer', 'output', 'core'], unit: 'ms' }],
     count: TRITON_COUNT,
+    extra: [{ name: 'nv_inference_first_response_histogram_ms', type: 'histogram', help: 'Duration from request to first response in milliseconds', labels: { model: 'densenet_onnx', version: '1' }, le: [100, 500, 2000, 5000] }],
   };
 }
 
@@ -214,6 +217,41 @@ export function vllmLongPrompts(seed: number): ReplayScenario {
       hist('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', VLLM_TTFT_BUCKETS),
       hist('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', VLLM_TOKEN_BUCKETS),
       hist('vllm:request_generation_tokens', 'Number of generation tokens processed.', VLLM_TOKEN_BUCKETS),
+    ],
+  };
+}
+
+/**
+ * vLLM V1 whose slots are the limit: requests wait 800 ms for 50 ms of prefill while two run per
+ * decode step (vllm:num_requests_running 2), the KV cache a third used.
+ */
+export function vllmQueue(seed: number): ReplayScenario {
+  const base = vllmLongPrompts(seed);
+  return {
+    ...base,
+    rps: 10,
+    phases: { queue: { medianMs: 800, sigma: 0.2 }, prefill: { medianMs: 50, sigma: 0.1 }, decode: { medianMs: 300, sigma: 0.1 }, tpot: { medianMs: 5, sigma: 0.1 }, promptTokens: { medianMs: 200, sigma: 0.1 }, outputTokens: { medianMs: 60, sigma: 0.05 } },
+    gauges: { 'vllm:num_requests_running': 2 },
+  };
+}
+
+/**
+ * vLLM V1 whose KV cache is full: 64 sequences per decode step, 98% of the KV cache in use, a
+ * preemption every tenth request, and the queue growing (the test starts the drift of the queue
+ * phase alone) while prefill and decode stay put.
+ */
+export function vllmKvFull(seed: number): ReplayScenario {
+  const base = vllmQueue(seed);
+  return {
+    ...base,
+    phases: { ...base.phases, queue: { medianMs: 300, sigma: 0.1 } },
+    grow: ['queue'],
+    count: [...base.count, { family: 'vllm:num_preemptions', per: 10 }],
+    gauges: { 'vllm:num_requests_running': 64, 'vllm:kv_cache_usage_perc': 0.98 },
+    extra: [
+      ...(base.extra ?? []),
+      { name: 'vllm:kv_cache_usage_perc', type: 'gauge', help: 'KV-cache usage. 1 means 100 percent usage.', labels: VLLM_MODEL },
+      { name: 'vllm:num_preemptions', type: 'counter', help: 'Cumulative number of preemption from the engine.', labels: VLLM_MODEL },
     ],
   };
 }
