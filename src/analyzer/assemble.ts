@@ -177,12 +177,14 @@ export class RequestAssembler {
     }
     this.stats.requestTraces++;
     const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
-    const above = spans.length <= SMALL_TRACE ? walkAncestors(index, spans.length) : new Ancestry(index);
-    const owners = new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i]));
+    const above: Above = spans.length <= SMALL_TRACE ? new WalkAncestors(index, spans.length) : new Ancestry(index);
+    // Most traces hold one request: no map for them (this runs once per trace).
+    const only = requestSpans.length === 1 ? requestSpans[0] : undefined;
+    const owners = only === undefined ? new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i])) : undefined;
     for (const span of spans) {
       if (span.phase === undefined) continue;
       const request = above.request(span);
-      const owner = request === undefined ? undefined : owners.get(request);
+      const owner = request === undefined ? undefined : owners === undefined ? (request === only ? 0 : undefined) : owners.get(request);
       if (owner === undefined) this.stats.unattachedPhaseSpans++;
       else phasesOf[owner]!.push(span);
     }
@@ -253,27 +255,33 @@ interface Above {
   client(span: TraceSpan): TraceSpan | undefined;
 }
 
-/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). */
-function walkAncestors(index: SpanIndex, limit: number): Above {
-  return {
-    request(span) {
-      let cursor = index.parentOf(span);
-      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-        if (cursor.request) return cursor;
-        cursor = index.parentOf(cursor);
-      }
-      return undefined;
-    },
-    client(span) {
-      let cursor = index.parentOf(span);
-      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-        if (cursor.client) return cursor;
-        if (cursor.request) return undefined;
-        cursor = index.parentOf(cursor);
-      }
-      return undefined;
-    },
-  };
+/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). A class, not closures: one object per trace. */
+class WalkAncestors implements Above {
+  constructor(
+    private readonly index: SpanIndex,
+    private readonly limit: number,
+  ) {}
+
+  request(span: TraceSpan): TraceSpan | undefined {
+    const index = this.index;
+    let cursor = index.parentOf(span);
+    for (let steps = 0; cursor !== undefined && steps < this.limit; steps++) {
+      if (cursor.request) return cursor;
+      cursor = index.parentOf(cursor);
+    }
+    return undefined;
+  }
+
+  client(span: TraceSpan): TraceSpan | undefined {
+    const index = this.index;
+    let cursor = index.parentOf(span);
+    for (let steps = 0; cursor !== undefined && steps < this.limit; steps++) {
+      if (cursor.client) return cursor;
+      if (cursor.request) return undefined;
+      cursor = index.parentOf(cursor);
+    }
+    return undefined;
+  }
 }
 
 /**
