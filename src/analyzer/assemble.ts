@@ -11,7 +11,7 @@ import type { RequestTiming } from '../model/request.js';
 import type { AssemblyStats } from '../model/analysis.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
-import { SpanIndex } from './_trace-span.js';
+import { NanosFrom, SpanIndex } from './_trace-span.js';
 import { TraceWindow } from './_trace-window.js';
 import type { OpenTrace } from './_trace-window.js';
 import { RequestTimer } from './_request-timing.js';
@@ -47,6 +47,8 @@ export interface AssemblyResult {
 /** Incremental assembler: feed span batches with `add`, then call `finish` once. */
 export class RequestAssembler {
   private origin: bigint | undefined;
+  /** Relative times from `origin`, set with it. */
+  private relative: NanosFrom | undefined;
   private readonly requests: RequestTiming[] = [];
   private readonly generic = new GenericAccumulator();
   private readonly timer = new RequestTimer();
@@ -77,7 +79,7 @@ export class RequestAssembler {
         this.stats.invalidSpans++;
         continue;
       }
-      const origin = (this.origin ??= record.startNs);
+      const relative = (this.relative ??= new NanosFrom((this.origin ??= record.startNs)));
       // classify() inlined: this loop runs once per span, and its result object would be garbage.
       const attributes = record.attributes;
       const phaseValue = attributes[ATTR.PHASE];
@@ -90,8 +92,8 @@ export class RequestAssembler {
         name: record.name,
         service: record.service,
         kind: record.kind,
-        start: Number(record.startNs - origin),
-        end: Number(record.endNs - origin),
+        start: relative.of(record.startNs),
+        end: relative.of(record.endNs),
         phase,
         request,
         client,
@@ -99,7 +101,7 @@ export class RequestAssembler {
         error: record.error,
         attributes: request || client ? attributes : undefined,
         batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
-        firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
+        firstToken: (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : undefined,
       });
     }
   }
