@@ -56,6 +56,10 @@ export interface ModelAggregates {
   readonly meanBatchSize?: number;
   readonly gauges: Readonly<Record<string, number>>;
   readonly generation: Readonly<Record<string, AggregateDistribution>>;
+  /** Tokens per request (distributions in tokens, not ms) and the prefix-cache hit share, where the server counts them. */
+  readonly tokens: { readonly in?: AggregateDistribution; readonly out?: AggregateDistribution; readonly cachedShare?: number };
+  /** LLM scheduler state: KV cache use (0–1, the fullest replica's mean over the range) and preemptions per second (fleet). */
+  readonly scheduler: { readonly kvCacheUsage?: number; readonly preemptionsPerS?: number };
   readonly steps: readonly AggregateStep[];
   /** First and last second with requests (by step), unix seconds: the load may cover part of the range only. */
   readonly activeStartS: number;
@@ -198,7 +202,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   const stepWindow = `${Math.round(ctx.stepS)}s`;
   const warnings: string[] = [];
-  const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([, m]) => measurePresent(m, ctx.names));
+  const split = source.split !== undefined && source.split.into.every((p) => { const m = source.phases[p]; return m !== undefined && measurePresent(m, ctx.names); }) ? source.split.phase : undefined;
+  const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([p, m]) => p !== split && measurePresent(m, ctx.names));
   const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, [], window)));
   const e2e = await distribution(ctx, `${model} e2e`, source.e2e, matchers, window);
   const phases: Partial<Record<Phase, AggregateDistribution>> = {};
@@ -213,6 +218,11 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   } else if (source.batchHistogram !== undefined && ctx.names.has(`${source.batchHistogram}_count`)) {
     meanBatchSize = await scalar(ctx, `${model}: mean batch size`, `${rateSum(`${source.batchHistogram}_sum`, matchers, [], window)} / ${rateSum(`${source.batchHistogram}_count`, matchers, [], window)}`);
   }
+  // LLM servers batch continuously: the requests running on a replica are its decode batch.
+  const running = source.scheduler?.running;
+  if (meanBatchSize === undefined && running !== undefined && ctx.names.has(running)) {
+    meanBatchSize = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
+  }
   const gauges: Record<string, number> = {};
   for (const [key, metric] of Object.entries(source.gauges ?? {})) {
     if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range)`, `sum(avg_over_time(${series(metric, matchers)}[${window}]))`);
@@ -221,6 +231,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   for (const [key, m] of Object.entries(source.generation ?? {}) as [string, Measure | undefined][]) {
     if (m && measurePresent(m, ctx.names)) generation[key] = await distribution(ctx, `${model} ${key}`, m, matchers, window);
   }
+  const tokens = await readTokens(ctx, source, model, matchers, window);
+  const scheduler = await readScheduler(ctx, source, model, matchers, window);
 
   // Per step, for the drift and ramp tests.
   const stepShape = shapeFor(ctx, matchers, [], stepWindow);
@@ -288,7 +300,33 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;
   const activeReplicas = replicas.map((r) => ({ ...r, rps: r.rps * factor }));
-  return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
+  return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, tokens, scheduler, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
+}
+
+/** Tokens per request (the first measure present of each) and the prefix-cache hit share. */
+async function readTokens(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<ModelAggregates['tokens']> {
+  const first = (list: readonly Measure[] | undefined): Measure | undefined => list?.find((m) => measurePresent(m, ctx.names));
+  const read = async (key: string, m: Measure | undefined): Promise<AggregateDistribution | undefined> => {
+    if (m === undefined) return undefined;
+    const d = await distribution(ctx, `${model} ${key} (tokens per request)`, m, matchers, window);
+    return d.countRate > 0 && Number.isFinite(d.meanMs) ? d : undefined;
+  };
+  const [tokensIn, tokensOut] = await Promise.all([read('prompt tokens', first(source.tokens?.in)), read('output tokens', first(source.tokens?.out))]);
+  const cached = source.tokens?.cached;
+  let cachedShare: number | undefined;
+  if (cached !== undefined && ctx.names.has(cached.hits) && ctx.names.has(cached.queries)) {
+    const share = await scalar(ctx, `${model}: prompt tokens from the prefix cache ÷ prompt tokens looked up`, `${rateSum(cached.hits, matchers, [], window)} / ${rateSum(cached.queries, matchers, [], window)}`);
+    if (Number.isFinite(share)) cachedShare = Math.min(1, Math.max(0, share));
+  }
+  return { ...(tokensIn ? { in: tokensIn } : {}), ...(tokensOut ? { out: tokensOut } : {}), ...(cachedShare !== undefined ? { cachedShare } : {}) };
+}
+
+/** KV cache use of the fullest replica (its mean over the range: a fleet sum or average would hide it) and the fleet's preemptions per second. */
+async function readScheduler(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<ModelAggregates['scheduler']> {
+  const s = source.scheduler;
+  const kv = s?.kvCacheUsage !== undefined && ctx.names.has(s.kvCacheUsage) ? await scalar(ctx, `${model}: KV cache use of the fullest replica (mean over the range)`, `max(avg_over_time(${series(s.kvCacheUsage, matchers)}[${window}]))`) : Number.NaN;
+  const pre = s?.preemptions !== undefined && ctx.names.has(s.preemptions) ? await scalar(ctx, `${model}: preemptions per second`, rateSum(s.preemptions, matchers, [], window)) : Number.NaN;
+  return { ...(Number.isFinite(kv) ? { kvCacheUsage: kv } : {}), ...(Number.isFinite(pre) ? { preemptionsPerS: pre } : {}) };
 }
 
 async function qualityChecks(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<string[]> {

@@ -6,7 +6,7 @@
  */
 import { context } from '@opentelemetry/api';
 import type { AttributeValue, Attributes, Context, Span, Tracer } from '@opentelemetry/api';
-import { ATTR } from '../semconv.js';
+import { ATTR, isPhase } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { recordSeconds } from './phase-metrics.js';
@@ -172,7 +172,7 @@ export class RequestScope implements InferenceRequest {
   }
 
   phase<T>(phase: Phase, fn: () => T, attributes?: Attributes): T {
-    if (this.state.phaseSpanAttributes[phase] === undefined) {
+    if (!isPhase(phase)) {
       warnOnce(`unknown phase ${JSON.stringify(String(phase))} ignored (expected one of the convention's phases)`, `phase:${String(phase)}`);
       return fn();
     }

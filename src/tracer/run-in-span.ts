@@ -43,6 +43,9 @@ export abstract class WrappedRun {
    * none of the tracer's own work falls inside a phase that starts here; 0 unless `stampsStart`.
    */
   enteredAtMs = 0;
+  /** The wrapped function and its argument, held here so the context manager passes one argument. */
+  fn: ((arg: unknown) => unknown) | undefined = undefined;
+  arg: unknown = undefined;
   /** True for runs whose spans are written after the work and need the exact entry time. */
   constructor(readonly stampsStart: boolean = false) {}
   /** Ends the span(s) and records metrics; `outcome` is the error when `failed`, else the value. */
@@ -50,10 +53,12 @@ export abstract class WrappedRun {
 }
 
 // Receives the run as an argument, not as `this`: a thisArg makes the context manager bind().
-function enterAndCall<A, T>(run: WrappedRun, fn: (arg: A) => T, arg: A): T {
+function enterAndCall(run: WrappedRun): unknown {
   run.entered = true;
   if (run.stampsStart) run.enteredAtMs = monotonicMs();
-  return fn(arg);
+  // Called unbound: the user's function must not see the run as `this`.
+  const fn = run.fn!;
+  return fn(run.arg);
 }
 
 /**
@@ -67,7 +72,9 @@ function enterAndCall<A, T>(run: WrappedRun, fn: (arg: A) => T, arg: A): T {
 export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: WrappedRun): T {
   let result: T;
   try {
-    result = context.with(ctx, enterAndCall<A, T>, undefined, run, fn, arg);
+    run.fn = fn as (arg: unknown) => unknown;
+    run.arg = arg;
+    result = context.with(ctx, enterAndCall, undefined, run) as T;
   } catch (error) {
     if (!run.entered) {
       safeFinish(run, false, undefined);

@@ -74,9 +74,9 @@ export function createTracerState(options: InferenceTracerOptions): TracerState 
   const batchAttributes = Object.freeze(
     definedOnly({ [ATTR.RUNTIME]: options.runtime, [ATTR.DEVICE]: options.device }),
   );
-  // Null prototypes: a lookup of an unknown phase name ('toString') must find nothing.
-  const phaseSpanAttributes = Object.create(null) as Record<Phase, Attributes>;
-  const phaseMetricAttributes = Object.create(null) as Record<Phase, Attributes>;
+  // Plain objects (fast lookups on the per-phase path); unknown names are checked with isPhase.
+  const phaseSpanAttributes = {} as Record<Phase, Attributes>;
+  const phaseMetricAttributes = {} as Record<Phase, Attributes>;
   for (const phase of PHASES) {
     phaseSpanAttributes[phase] = Object.freeze({ [ATTR.PHASE]: phase });
     phaseMetricAttributes[phase] = Object.freeze({ [ATTR.PHASE]: phase, [ATTR.MODEL_NAME]: model });
