@@ -27,7 +27,9 @@ if (mode === 'baseline') {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');
   started = performance.now();
   const idle = Number(process.env['IDLE'] ?? 0);
-  const result = await analyzeFiles([file], { diagnose: false, threads: process.env['THREADS'] !== '0', reader: process.env['READER'] === 'fast' ? 'fast' : 'full', ...(idle > 0 ? { idleSpans: idle } : {}) });
+  // THREADS: reader threads (1: all on the main thread); unset: the analyzer's default.
+  const threads = Number(process.env['THREADS'] ?? 0);
+  const result = await analyzeFiles([file], { diagnose: false, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'fast' ? 'fast' : 'full', ...(idle > 0 ? { idleSpans: idle } : {}) });
   spans = result.spans;
   requests = result.requests;
 }

@@ -1,24 +1,25 @@
 /**
  * @module analyzer/_range-worker
- * Internal: worker-thread entry that reads byte ranges of one JSON lines file, as the main
- * thread hands them out (analyzer/_threaded-read.ts), one at a time: each range's spans are
- * mapped to the span convention and posted as columns, then the range's stats. Errors are posted
- * as data; the main thread rethrows them when it reaches that range in file order.
+ * Internal: worker-thread entry that reads byte ranges of one JSON lines file, taking the next
+ * one in file order from the schedule it shares with the other workers (analyzer/_threaded-read.ts):
+ * each range's spans are mapped to the span convention and posted as columns, then the range's
+ * stats. Errors are posted as data; the main thread rethrows them when it reaches that range.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TraceFormatError } from '../formats/index.js';
 import { readLineRange } from '../formats/read.js';
 import { toColumns } from './_span-columns.js';
-import type { RangeMessage, RangeTask, RangeWorkerData } from './_threaded-read.js';
+import { SCHEDULE, TRACE_SCOPED } from './_threaded-read.js';
+import type { RangeMessage, RangeWorkerData } from './_threaded-read.js';
+import type { LineRange } from '../formats/_ranges.js';
 import { ConventionMapper } from './conventions/index.js';
 import type { SpanRecord } from '../model/span.js';
 
 const port = parentPort!;
 const options = workerData as RangeWorkerData;
 
-async function read(task: RangeTask): Promise<void> {
-  const { index } = task;
-  const reader = readLineRange(task.range, { strict: options.strict, attributes: 'analysis', reader: options.reader });
+async function read(index: number, range: LineRange): Promise<void> {
+  const reader = readLineRange(range, { strict: options.strict, attributes: 'analysis', reader: options.reader });
   const mapper = new ConventionMapper();
   let origin: bigint | undefined;
   const send = (batch: readonly SpanRecord[]): void => {
@@ -37,26 +38,29 @@ async function read(task: RangeTask): Promise<void> {
     const mapped = mapper.map(next.value);
     if (mapper.holdsTraces) {
       await reader.return(undefined as never);
-      port.postMessage({ type: 'unsplittable', index, reason: 'spans of a trace-scoped source convention (held until the end of input)' } satisfies RangeMessage);
+      port.postMessage({ type: 'unsplittable', index, reason: TRACE_SCOPED } satisfies RangeMessage);
       return;
     }
     send(mapped);
   }
 }
 
-let queue = Promise.resolve();
-port.on('message', (task: RangeTask | 'stop') => {
-  if (task === 'stop') {
-    port.close();
-    return;
+const state = new Int32Array(options.schedule);
+for (;;) {
+  const index = Atomics.add(state, SCHEDULE.NEXT, 1);
+  if (index >= options.ranges.length) break;
+  // Not too far ahead of the main thread: wait (this thread has nothing else to do) until it catches up.
+  for (let consumed = Atomics.load(state, SCHEDULE.CONSUMED); index >= consumed + options.ahead; consumed = Atomics.load(state, SCHEDULE.CONSUMED)) {
+    Atomics.wait(state, SCHEDULE.CONSUMED, consumed);
   }
-  queue = queue.then(() =>
-    read(task).catch((error: unknown) => {
-      const message: RangeMessage =
-        error instanceof TraceFormatError
-          ? { type: 'format-error', index: task.index, error: { message: error.message, location: error.location, expected: error.expected, got: error.got } }
-          : { type: 'error', index: task.index, message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? (error.stack ?? '') : '' };
-      port.postMessage(message);
-    }),
-  );
-});
+  try {
+    await read(index, options.ranges[index]!);
+  } catch (error) {
+    const message: RangeMessage =
+      error instanceof TraceFormatError
+        ? { type: 'format-error', index, error: { message: error.message, location: error.location, expected: error.expected, got: error.got } }
+        : { type: 'error', index, message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? (error.stack ?? '') : '' };
+    port.postMessage(message);
+  }
+}
+port.close();

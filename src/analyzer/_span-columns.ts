@@ -46,17 +46,27 @@ export function classify(record: SpanRecord): SpanRole {
   return { phase, request, client, batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
 }
 
-/** A batch of spans as columns; times are ns relative to `originNs`. */
+/**
+ * A batch of spans as columns; times are ns relative to `originNs`. Repeated strings (trace ids,
+ * names, services, parents outside the batch) are sent once per batch in `strings` and
+ * referenced by index: receiving a batch from a thread costs per string, and the receiver then
+ * holds one copy of each.
+ */
 export interface SpanColumns {
   readonly length: number;
   /** Decimal ns since epoch that `starts`/`ends` are relative to. */
   readonly originNs: string;
-  readonly traceIds: string[];
+  /** The batch's distinct trace ids, names, services and outside parents. */
+  readonly strings: string[];
+  /** Index into `strings`. */
+  readonly traceIds: Uint32Array;
   readonly ids: string[];
-  /** '' for none. */
-  readonly parents: string[];
-  readonly names: string[];
-  readonly services: string[];
+  /** The parent: ≥ 0 the span of that index in this batch, −1 none, ≤ −2 `strings[−2 − p]`. */
+  readonly parents: Int32Array;
+  /** Index into `strings`. */
+  readonly names: Uint32Array;
+  /** Index into `strings`. */
+  readonly services: Uint32Array;
   /** Index into SPAN_KINDS. */
   readonly kinds: Uint8Array;
   readonly flags: Uint8Array;
@@ -72,17 +82,24 @@ export interface SpanColumns {
   readonly firstTokens: Float64Array;
 }
 
+/** The parent span id a SpanColumns row names, if any. */
+export function parentOfRow(c: SpanColumns, i: number): string | undefined {
+  const p = c.parents[i]!;
+  return p >= 0 ? c.ids[p] : p === -1 ? undefined : c.strings[-2 - p];
+}
+
 /** Turns a batch into columns relative to `origin`; returns them with the buffers to transfer. */
 export function toColumns(records: readonly SpanRecord[], origin: bigint): { columns: SpanColumns; transfer: ArrayBuffer[] } {
   const n = records.length;
   const columns: SpanColumns = {
     length: n,
     originNs: origin.toString(),
-    traceIds: new Array<string>(n),
+    strings: [],
+    traceIds: new Uint32Array(n),
     ids: new Array<string>(n),
-    parents: new Array<string>(n),
-    names: new Array<string>(n),
-    services: new Array<string>(n),
+    parents: new Int32Array(n),
+    names: new Uint32Array(n),
+    services: new Uint32Array(n),
     kinds: new Uint8Array(n),
     flags: new Uint8Array(n),
     phases: new Int8Array(n),
@@ -92,14 +109,30 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     attributes: new Array<Readonly<Record<string, AttributeValue>> | null>(n),
     firstTokens: new Float64Array(n),
   };
+  const table = new Map<string, number>();
+  const intern = (text: string): number => {
+    let k = table.get(text);
+    if (k === undefined) {
+      k = columns.strings.length;
+      columns.strings.push(text);
+      table.set(text, k);
+    }
+    return k;
+  };
+  const rowOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const id = records[i]!.spanId;
+    columns.ids[i] = id;
+    if (!rowOf.has(id)) rowOf.set(id, i);
+  }
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     const role = classify(r);
-    columns.traceIds[i] = r.traceId;
-    columns.ids[i] = r.spanId;
-    columns.parents[i] = r.parentSpanId ?? '';
-    columns.names[i] = r.name;
-    columns.services[i] = r.service;
+    const parent = r.parentSpanId;
+    columns.traceIds[i] = intern(r.traceId);
+    columns.parents[i] = parent === undefined || parent === '' ? -1 : (rowOf.get(parent) ?? -2 - intern(parent));
+    columns.names[i] = intern(r.name);
+    columns.services[i] = intern(r.service);
     columns.kinds[i] = KIND_CODE.get(r.kind) ?? 0;
     columns.flags[i] =
       (role.request ? FLAG.REQUEST : 0) | (role.client ? FLAG.CLIENT : 0) | (r.shared === true ? FLAG.SHARED : 0) | (r.error ? FLAG.ERROR : 0) | (r.endNs < r.startNs ? FLAG.INVALID : 0);
@@ -110,7 +143,9 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     columns.attributes[i] = role.request || role.client ? r.attributes : null;
     columns.firstTokens[i] = (role.request || role.client) && r.firstTokenNs !== undefined ? Number(r.firstTokenNs - origin) : NaN;
   }
-  const transfer = [columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes, columns.firstTokens].map((a) => a.buffer as ArrayBuffer);
+  const transfer = [columns.traceIds, columns.parents, columns.names, columns.services, columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes, columns.firstTokens].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
   return { columns, transfer };
 }
 

@@ -99,16 +99,18 @@ function startWorker(name: '_read-worker' | '_range-worker', workerData: ReadReq
   return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
 }
 
-/** What every range worker of a file is told once. */
+/**
+ * What every range worker of a file is told. The workers take ranges themselves, in file order,
+ * from `schedule` (Int32 [next range to take, ranges the main thread has consumed]): a worker
+ * that finished a range starts the next one at once, however busy the main thread is, but never
+ * more than `ahead` ranges past the one the main thread is consuming, so memory stays bounded.
+ */
 export interface RangeWorkerData {
   readonly strict: boolean;
   readonly reader: 'fast' | 'full';
-}
-
-/** One range to read; `index` is its place in the file. */
-export interface RangeTask {
-  readonly index: number;
-  readonly range: LineRange;
+  readonly ranges: readonly LineRange[];
+  readonly ahead: number;
+  readonly schedule: SharedArrayBuffer;
 }
 
 /** What a range worker posts back, each message naming its range. */
@@ -119,16 +121,22 @@ export type RangeMessage =
   | { readonly type: 'format-error'; readonly index: number; readonly error: RangeError }
   | { readonly type: 'error'; readonly index: number; readonly message: string; readonly stack: string };
 
+/** Indexes into RangeWorkerData.schedule. */
+export const SCHEDULE = { NEXT: 0, CONSUMED: 1 } as const;
+
+/** Why a file with a trace-scoped source convention is not split. */
+export const TRACE_SCOPED = 'spans of a trace-scoped source convention (held until the end of input)';
+
 /**
- * Reading `file` in ranges would not give what reading it whole gives (see RangeMerger.add and
- * ConventionMapper.holdsTraces); the caller reads it again in one piece.
+ * Reading `file` in threads would not give what reading it in the main thread gives (see
+ * RangeMerger.add and ConventionMapper.holdsTraces); `analyzeFiles` reads it again there.
  */
-export class RangeSplitUnsound extends Error {
+export class ThreadedReadUnsound extends Error {
   constructor(
     readonly file: string,
     reason: string,
   ) {
-    super(`${file}: not split into ranges: ${reason}`);
+    super(`${file}: read again in the main thread: ${reason}`);
   }
 }
 
@@ -158,65 +166,52 @@ export interface SplitOptions {
 }
 
 /**
- * Ranges handed out ahead of the one being consumed, per thread: each thread has the next range
- * to start on while the main thread catches up, and at most this many ranges' columns wait in
- * memory.
+ * Ranges the threads may take ahead of the one being consumed, per thread: each thread has the
+ * next range to start on while the main thread catches up, and at most this many ranges'
+ * columns wait in memory.
  */
 const RANGES_AHEAD_PER_THREAD = 2;
 
 /**
  * Reads an uncompressed JSON lines file in byte ranges on `threads` worker threads and yields
  * their span columns in file order, so the assembler sees the spans exactly as one reader gives
- * them; returns the file's ReadStats as one reader reports them. Throws RangeSplitUnsound when
+ * them; returns the file's ReadStats as one reader reports them. Throws ThreadedReadUnsound when
  * the ranges cannot stand for one read (the caller then reads the file whole).
  */
 export async function* readColumnsInRanges(input: SplitInput, options: SplitOptions): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const { file } = input;
   const ranges: LineRange[] = splitRanges(input.bytes, options.rangeBytes).map((r, i) => ({ ...r, file, first: i === 0, family: input.family, prefixed: input.prefixed }));
-  const workerData: RangeWorkerData = { strict: options.strict, reader: options.reader };
   const count = Math.max(1, Math.min(options.threads, ranges.length));
-  const ahead = count * RANGES_AHEAD_PER_THREAD;
+  const schedule = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  const state = new Int32Array(schedule);
+  const workerData: RangeWorkerData = { strict: options.strict, reader: options.reader, ranges, ahead: count * RANGES_AHEAD_PER_THREAD, schedule };
   const pending: RangeMessage[][] = ranges.map(() => []);
-  const idle: Worker[] = [];
   const workers: Worker[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
-  let next = 0;
   let current = 0;
   let stopping = false;
-  const assign = (): void => {
-    while (idle.length > 0 && next < ranges.length && next < current + ahead) {
-      const task: RangeTask = { index: next, range: ranges[next]! };
-      idle.pop()!.postMessage(task);
-      next++;
-    }
-  };
   for (let i = 0; i < count; i++) {
     const worker = startWorker('_range-worker', workerData);
     workers.push(worker);
-    idle.push(worker);
     worker.on('message', (message: RangeMessage) => {
       pending[message.index]!.push(message);
-      if (message.type === 'unsplittable') failure ??= new RangeSplitUnsound(file, message.reason);
-      if (message.type !== 'batch') {
-        idle.push(worker);
-        assign();
-      }
+      if (message.type === 'unsplittable') failure ??= new ThreadedReadUnsound(file, message.reason);
       wake?.();
     });
     worker.on('error', (error) => {
       failure ??= error;
       wake?.();
     });
-    worker.on('exit', () => {
-      if (!stopping) failure ??= new Error(`reader thread for ${file} stopped without a result`);
+    // A worker ends on its own (code 0) once no range is left to take.
+    worker.on('exit', (code) => {
+      if (!stopping && code !== 0) failure ??= new Error(`reader thread for ${file} stopped (exit code ${code}) without a result`);
       wake?.();
     });
   }
   const merger = new RangeMerger(file, options.strict, input.bytes);
   const conventions: ConventionUse[] = [];
   try {
-    assign();
     while (current < ranges.length) {
       const queue = pending[current]!;
       while (queue.length === 0) {
@@ -225,7 +220,7 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
         wake = undefined;
       }
       // Any range that cannot be split stops the whole file at once.
-      if (failure instanceof RangeSplitUnsound) throw failure;
+      if (failure instanceof ThreadedReadUnsound) throw failure;
       const message = queue.shift()!;
       switch (message.type) {
         case 'batch':
@@ -233,14 +228,16 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
           break;
         case 'done': {
           const unsound = merger.add(message.stats);
-          if (unsound !== undefined) throw new RangeSplitUnsound(file, unsound);
+          if (unsound !== undefined) throw new ThreadedReadUnsound(file, unsound);
           conventions.push(...message.conventions);
+          pending[current] = [];
           current++;
-          assign();
+          Atomics.store(state, SCHEDULE.CONSUMED, current);
+          Atomics.notify(state, SCHEDULE.CONSUMED);
           break;
         }
         case 'unsplittable':
-          throw new RangeSplitUnsound(file, message.reason);
+          throw new ThreadedReadUnsound(file, message.reason);
         case 'format-error':
           throw merger.error(message.error);
         case 'error': {
@@ -253,6 +250,10 @@ export async function* readColumnsInRanges(input: SplitInput, options: SplitOpti
     return { ...merger.finish(), conventions };
   } finally {
     stopping = true;
+    // Workers waiting for the main thread to catch up wake to find nothing left to take.
+    Atomics.store(state, SCHEDULE.NEXT, ranges.length);
+    Atomics.store(state, SCHEDULE.CONSUMED, ranges.length);
+    Atomics.notify(state, SCHEDULE.CONSUMED);
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }

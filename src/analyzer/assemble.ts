@@ -16,7 +16,7 @@ import { TraceWindow } from './_trace-window.js';
 import type { OpenTrace } from './_trace-window.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, phaseByName } from './_span-columns.js';
+import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, parentOfRow, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 
 export type { AssemblyStats } from '../model/analysis.js';
@@ -110,6 +110,7 @@ export class RequestAssembler {
     const origin = (this.origin ??= batchOrigin);
     // Exact: both origins are real span starts, far less than 2^53 ns (104 days) apart.
     const offset = Number(batchOrigin - origin);
+    const strings = c.strings;
     for (let i = 0; i < c.length; i++) {
       const flags = c.flags[i]!;
       if ((flags & FLAG.INVALID) !== 0) {
@@ -120,11 +121,11 @@ export class RequestAssembler {
       const phase = c.phases[i]!;
       const batchSize = c.batchSizes[i]!;
       const firstToken = c.firstTokens[i]!;
-      this.window.place(c.traceIds[i]!, {
+      this.window.place(strings[c.traceIds[i]!]!, {
         id: c.ids[i]!,
-        parent: c.parents[i] || undefined,
-        name: c.names[i]!,
-        service: c.services[i]!,
+        parent: parentOfRow(c, i),
+        name: strings[c.names[i]!]!,
+        service: strings[c.services[i]!]!,
         kind: SPAN_KINDS[c.kinds[i]!]!,
         start: c.starts[i]! + offset,
         end: c.ends[i]! + offset,

@@ -10,7 +10,7 @@ import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from
 import { openTrace, readGpuSamples, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
 import type { OpenedTrace, ReadStats } from '../formats/index.js';
 import { availableParallelism } from 'node:os';
-import { RangeSplitUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
+import { ThreadedReadUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
 import { DUPLICATE_MESSAGE, analyzeSpans, isRecords } from './pipeline.js';
@@ -19,12 +19,12 @@ import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 /** Options of `analyzeFiles`. */
 export interface AnalyzeFilesOptions extends AnalyzeOptions {
   /**
-   * Threads that read files bigger than 4 MiB, while this thread assembles: an uncompressed JSON
-   * lines file is split into byte ranges read in parallel (merged back in file order: the result
-   * is the one of reading it here); any other such file (compressed, a single document,
-   * protobuf) is read in one worker thread. 1 reads everything in this thread. Each thread costs
-   * a JS heap (tens of MB). Default `defaultThreads()`: the cores available, at most 8. `true`
-   * means the default, `false` means 1.
+   * Threads that read a single trace file bigger than 4 MiB, while this thread assembles: an
+   * uncompressed JSON lines file is split into byte ranges read in parallel (merged back in file
+   * order: the result is the one of reading it here); any other such file (compressed, a single
+   * document, protobuf) is read in one worker thread. Several trace files, and 1, read in this
+   * thread. Each thread costs a JS heap (tens of MB). Default `defaultThreads()`: the cores
+   * available, at most 8. `true` means the default, `false` means 1.
    */
   readonly threads?: number | boolean;
   /** JSON lines reader (see ReadOptions.reader): `full` (default) or `fast`; the result is the same. */
@@ -41,8 +41,9 @@ export function defaultThreads(): number {
 
 function threadsOf(option: number | boolean | undefined): number {
   if (option === undefined || option === true) return defaultThreads();
-  if (option === false) return 1;
-  return Math.max(1, Math.floor(option));
+  // 0, negative or not a number: no thread besides this one.
+  if (option === false || !(option >= 1)) return 1;
+  return Math.floor(option);
 }
 
 /**
@@ -52,20 +53,21 @@ function threadsOf(option: number | boolean | undefined): number {
  * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions = {}): Promise<AnalysisResult> {
-  // A file whose ranges turn out not to stand for one read (RangeSplitUnsound) is read again,
-  // whole, with every other input: only regular files are split, so all can be opened again.
-  const unsplit = new Set<string>();
+  // A file that threads cannot read as the main thread would (ThreadedReadUnsound) is read again,
+  // in the main thread, with the other inputs (GPU samples): only when every input is a regular
+  // file, which can be opened again, do threads give up that way.
+  const inMainThread = new Set<string>();
   for (;;) {
     try {
-      return await analyzeOnce(files, options, unsplit);
+      return await analyzeOnce(files, options, inMainThread);
     } catch (error) {
-      if (!(error instanceof RangeSplitUnsound) || unsplit.has(error.file)) throw error;
-      unsplit.add(error.file);
+      if (!(error instanceof ThreadedReadUnsound) || inMainThread.has(error.file)) throw error;
+      inMainThread.add(error.file);
     }
   }
 }
 
-async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOptions, unsplit: ReadonlySet<string>): Promise<AnalysisResult> {
+async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOptions, inMainThread: ReadonlySet<string>): Promise<AnalysisResult> {
   if (files.filter((f) => f === STDIN).length > 1) throw new TraceFormatError(STDIN, '', 'standard input (-) named once', 'it twice');
   // Each input is opened and detected once, and handed on open: what detection parsed is not
   // parsed again, and standard input or a pipe can only be read once anyway.
@@ -106,20 +108,23 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
     await closeAll();
     throw error;
   }
-  const threads = threadsOf(options.threads);
+  // Several trace files are merged by span start time, batch by batch (mergeByTime), which the
+  // columns of reader threads would change: threads read a single trace file only.
+  const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
+  const threads = traceFiles > 1 ? 1 : threadsOf(options.threads);
   const reader = options.reader ?? 'full';
-  // Splitting may have to start over (RangeSplitUnsound), which a stream cannot.
+  // Splitting may have to start over (ThreadedReadUnsound), which a stream cannot.
   const restartable = opened.every((o) => o.sniffed.opened.regularFile);
   const sources: Source[] = opened
     .filter((o) => o.format !== 'gpu-samples')
     .map((input): Source => {
       const { file, sniffed, family } = input;
       // A stream cannot be opened a second time in a thread.
-      if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile) {
+      if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile || inMainThread.has(file)) {
         return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader }) };
       }
       void input.close();
-      const splittable = restartable && !unsplit.has(file) && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
+      const splittable = restartable && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
       if (!splittable) return { file, reader: readColumnsThreaded(file, strict, reader) };
       return { file, reader: readColumnsInRanges({ file, bytes: input.bytes, family, prefixed: sniffed.prefixed === true }, { threads, strict, reader, rangeBytes: SPLIT.rangeBytes }) };
     });

@@ -7,7 +7,7 @@
  */
 export { analyzeSpans, deviceEvidence, isRecords } from './pipeline.js';
 export type { AnalyzeOptions, SpanBatch } from './pipeline.js';
-export { analyzeFiles } from './files.js';
+export { analyzeFiles, defaultThreads } from './files.js';
 export type { AnalyzeFilesOptions } from './files.js';
 export { AnalysisError } from './errors.js';
 export type { AnalysisResult, AnalysisWarning, WarningCode, FileSummary, ModelAnalysis, AssemblyStats, GenericReport, OperationTime, TimelineWindow } from '../model/analysis.js';

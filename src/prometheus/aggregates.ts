@@ -9,11 +9,13 @@
 import type { Phase } from '../semconv.js';
 import type { LatencyDistribution } from '../model/summary.js';
 import type { PrometheusReplica } from '../model/prometheus.js';
-import type { PrometheusClient, RangeSeries } from './client.js';
+import type { NativeHistogramValue, PrometheusClient, RangeSeries } from './client.js';
 import { countingMeasure } from './sources.js';
 import type { LatencySource, Measure } from './sources.js';
 import { countRateQuery, layoutOf, meanQuery, quantileQuery, rateSum, resetsQuery, series, timeRateQuery } from './promql.js';
 import type { QueryShape } from './promql.js';
+import { bucketQuantile, mergeOntoClassic } from './histogram-merge.js';
+import type { ClassicBucket } from './histogram-merge.js';
 
 /** Quantiles read for every histogram (1 = the upper bound of the highest bucket with data). */
 export const QUANTILES = { p50Ms: 0.5, p90Ms: 0.9, p95Ms: 0.95, p99Ms: 0.99, maxMs: 1 } as const;
@@ -54,6 +56,10 @@ export interface ModelAggregates {
   readonly meanBatchSize?: number;
   readonly gauges: Readonly<Record<string, number>>;
   readonly generation: Readonly<Record<string, AggregateDistribution>>;
+  /** Tokens per request (distributions in tokens, not ms) and the prefix-cache hit share, where the server counts them. */
+  readonly tokens: { readonly in?: AggregateDistribution; readonly out?: AggregateDistribution; readonly cachedShare?: number };
+  /** LLM scheduler state: KV cache use (0–1, the fullest replica's mean over the range) and preemptions per second (fleet). */
+  readonly scheduler: { readonly kvCacheUsage?: number; readonly preemptionsPerS?: number };
   readonly steps: readonly AggregateStep[];
   /** First and last second with requests (by step), unix seconds: the load may cover part of the range only. */
   readonly activeStartS: number;
@@ -120,13 +126,17 @@ function shapeFor(ctx: QueryContext, matchers: string, by: readonly string[], wi
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
   const shape = shapeFor(ctx, matchers, [], window);
   const [timeRate, countRate] = await Promise.all([scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)), scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape))]);
-  const q: Record<string, number> = {};
-  await Promise.all(
-    Object.entries(QUANTILES).map(async ([key, quantile]) => {
-      const expr = quantileQuery(m, quantile, shape);
-      q[key] = expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr);
-    }),
-  );
+  const q: Record<string, number> =
+    m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'mixed'
+      ? await mergedQuantiles(ctx, name, m, matchers, window)
+      : Object.fromEntries(
+          await Promise.all(
+            Object.entries(QUANTILES).map(async ([key, quantile]) => {
+              const expr = quantileQuery(m, quantile, shape);
+              return [key, expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr)] as const;
+            }),
+          ),
+        );
   // The mean per request: a phase recorded twice in one request adds both to its request.
   const per = requestRate !== undefined && requestRate > 0 ? requestRate : countRate;
   return {
@@ -142,13 +152,58 @@ async function distribution(ctx: QueryContext, name: string, m: Measure, matcher
   };
 }
 
+/** The two queries of a histogram some replicas export classic and others native: classic buckets by `le`, and the native histogram. */
+function mixedQueries(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string, suffix = ''): { classic: string; native: string } {
+  const sel = [matchers, m.matchers ?? ''].filter((x) => x !== '').join(', ');
+  const classic = `sum by (le) (rate(${series(`${m.metric}_bucket`, sel)}[${window}]))`;
+  const native = `sum (rate(${series(m.metric, sel)}[${window}]))`;
+  ctx.log.push({ purpose: `${name}: classic buckets of the mixed fleet`, expr: `${classic}${suffix}` }, { purpose: `${name}: native histogram of the mixed fleet (merged onto the classic bounds for the quantiles)`, expr: `${native}${suffix}` });
+  return { classic, native };
+}
+
+/** Classic cumulative buckets from `le`-labelled samples and native buckets from histogram samples, merged. */
+function merged(classic: readonly { readonly le: string | undefined; readonly value: string | undefined }[], native: readonly (NativeHistogramValue | undefined)[]): ClassicBucket[] {
+  return mergeOntoClassic(
+    classic.map((c) => ({ le: leValue(c.le), cumulative: num(c.value) })).filter((b) => !Number.isNaN(b.le) && Number.isFinite(b.cumulative)),
+    native.flatMap((h) => h?.buckets ?? []).map(([, lower, upper, count]) => ({ lower: Number(lower), upper: Number(upper), count: Number(count) })),
+  );
+}
+
+/** The quantiles over the range of a histogram some replicas export classic and others native (histogram-merge.ts). */
+async function mergedQuantiles(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string): Promise<Record<string, number>> {
+  const q = mixedQueries(ctx, name, m, matchers, window);
+  const [classic, native] = await Promise.all([ctx.client.query(q.classic, ctx.endS), ctx.client.queryHistograms(q.native, ctx.endS)]);
+  const buckets = merged(classic.map((s) => ({ le: s.metric['le'], value: s.value[1] })), native.map((s) => s.histogram[1]));
+  return Object.fromEntries(Object.entries(QUANTILES).map(([key, quantile]) => [key, bucketQuantile(quantile, buckets) * m.toMs]));
+}
+
+/** The given quantiles per query_range step of a histogram some replicas export classic and others native. */
+async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, quantiles: readonly number[]): Promise<Map<number, number>[]> {
+  const q = mixedQueries(ctx, name, m, matchers, `${Math.round(ctx.stepS)}s`, `  (query_range step ${ctx.stepS}s)`);
+  const [classic, native] = await Promise.all([ctx.client.queryRange(q.classic, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS), ctx.client.queryRangeHistograms(q.native, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS)]);
+  const times = new Set([...classic.flatMap((s) => s.values.map(([t]) => t)), ...native.flatMap((s) => s.histograms.map(([t]) => t))]);
+  const out = quantiles.map(() => new Map<number, number>());
+  for (const t of times) {
+    const buckets = merged(
+      classic.map((s) => ({ le: s.metric['le'], value: s.values.find(([x]) => x === t)?.[1] })),
+      native.map((s) => s.histograms.find(([x]) => x === t)?.[1]),
+    );
+    quantiles.forEach((quantile, i) => {
+      const v = bucketQuantile(quantile, buckets) * m.toMs;
+      if (Number.isFinite(v)) out[i]?.set(t, v);
+    });
+  }
+  return out;
+}
+
 /** Reads every aggregate of one model. */
 export async function readModel(ctx: QueryContext, source: LatencySource, model: string, modelMatcher: string): Promise<ModelAggregates> {
   const matchers = [ctx.selector, modelMatcher].filter((x) => x !== '').join(', ');
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   const stepWindow = `${Math.round(ctx.stepS)}s`;
   const warnings: string[] = [];
-  const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([, m]) => measurePresent(m, ctx.names));
+  const split = source.split !== undefined && source.split.into.every((p) => { const m = source.phases[p]; return m !== undefined && measurePresent(m, ctx.names); }) ? source.split.phase : undefined;
+  const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([p, m]) => p !== split && measurePresent(m, ctx.names));
   const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, [], window)));
   const e2e = await distribution(ctx, `${model} e2e`, source.e2e, matchers, window);
   const phases: Partial<Record<Phase, AggregateDistribution>> = {};
@@ -163,6 +218,11 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   } else if (source.batchHistogram !== undefined && ctx.names.has(`${source.batchHistogram}_count`)) {
     meanBatchSize = await scalar(ctx, `${model}: mean batch size`, `${rateSum(`${source.batchHistogram}_sum`, matchers, [], window)} / ${rateSum(`${source.batchHistogram}_count`, matchers, [], window)}`);
   }
+  // LLM servers batch continuously: the requests running on a replica are its decode batch.
+  const running = source.scheduler?.running;
+  if (meanBatchSize === undefined && running !== undefined && ctx.names.has(running)) {
+    meanBatchSize = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
+  }
   const gauges: Record<string, number> = {};
   for (const [key, metric] of Object.entries(source.gauges ?? {})) {
     if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range)`, `sum(avg_over_time(${series(metric, matchers)}[${window}]))`);
@@ -171,14 +231,21 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   for (const [key, m] of Object.entries(source.generation ?? {}) as [string, Measure | undefined][]) {
     if (m && measurePresent(m, ctx.names)) generation[key] = await distribution(ctx, `${model} ${key}`, m, matchers, window);
   }
+  const tokens = await readTokens(ctx, source, model, matchers, window);
+  const scheduler = await readScheduler(ctx, source, model, matchers, window);
 
   // Per step, for the drift and ramp tests.
   const stepShape = shapeFor(ctx, matchers, [], stepWindow);
-  const [stepRps, stepMean, stepP50, stepP95] = await Promise.all([
+  const e2eHistogram = source.e2e.kind === 'histogram' ? source.e2e : undefined;
+  const mixed = e2eHistogram !== undefined && layoutOf(e2eHistogram.metric, ctx.names) === 'mixed';
+  const [stepRps, stepMean, [stepP50, stepP95]] = await Promise.all([
     range(ctx, `${model}: requests per second per step`, countRateQuery(source.e2e, stepShape)),
     range(ctx, `${model}: e2e mean per step`, meanQuery(source.e2e, stepShape)),
-    source.e2e.kind === 'histogram' ? range(ctx, `${model}: e2e p50 per step`, quantileQuery(source.e2e, 0.5, stepShape) as string) : Promise.resolve(undefined),
-    source.e2e.kind === 'histogram' ? range(ctx, `${model}: e2e p95 per step`, quantileQuery(source.e2e, 0.95, stepShape) as string) : Promise.resolve(undefined),
+    e2eHistogram === undefined
+      ? Promise.resolve([undefined, undefined])
+      : mixed
+        ? mergedQuantileSteps(ctx, `${model}: e2e p50 and p95 per step`, e2eHistogram, matchers, [0.5, 0.95])
+        : Promise.all([range(ctx, `${model}: e2e p50 per step`, quantileQuery(e2eHistogram, 0.5, stepShape) as string), range(ctx, `${model}: e2e p95 per step`, quantileQuery(e2eHistogram, 0.95, stepShape) as string)]),
   ]);
   const stepPhases = new Map<Phase, Map<number, number>>();
   await Promise.all(
@@ -225,13 +292,41 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
-  // Exemplars sit on classic buckets (Prometheus 2.x stores none for native histograms).
-  const exemplarTraceIds = source.e2e.kind === 'histogram' && ctx.names.has(`${source.e2e.metric}_bucket`) ? await exemplars(ctx, source.e2e, matchers) : [];
+  // Exemplars sit on classic buckets (Prometheus 2.42 stores none for native histograms), of the
+  // e2e histogram or, for a composite e2e (KServe), of the histogram that counts its requests.
+  const counted = countingMeasure(source.e2e);
+  const exemplarTraceIds = counted.kind === 'histogram' && ctx.names.has(`${counted.metric}_bucket`) ? await exemplars(ctx, counted, matchers) : [];
   // Rates over the whole range dilute a load that covered part of it: rescale to the active steps.
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;
   const activeReplicas = replicas.map((r) => ({ ...r, rps: r.rps * factor }));
-  return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
+  return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, tokens, scheduler, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
+}
+
+/** Tokens per request (the first measure present of each) and the prefix-cache hit share. */
+async function readTokens(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<ModelAggregates['tokens']> {
+  const first = (list: readonly Measure[] | undefined): Measure | undefined => list?.find((m) => measurePresent(m, ctx.names));
+  const read = async (key: string, m: Measure | undefined): Promise<AggregateDistribution | undefined> => {
+    if (m === undefined) return undefined;
+    const d = await distribution(ctx, `${model} ${key} (tokens per request)`, m, matchers, window);
+    return d.countRate > 0 && Number.isFinite(d.meanMs) ? d : undefined;
+  };
+  const [tokensIn, tokensOut] = await Promise.all([read('prompt tokens', first(source.tokens?.in)), read('output tokens', first(source.tokens?.out))]);
+  const cached = source.tokens?.cached;
+  let cachedShare: number | undefined;
+  if (cached !== undefined && ctx.names.has(cached.hits) && ctx.names.has(cached.queries)) {
+    const share = await scalar(ctx, `${model}: prompt tokens from the prefix cache ÷ prompt tokens looked up`, `${rateSum(cached.hits, matchers, [], window)} / ${rateSum(cached.queries, matchers, [], window)}`);
+    if (Number.isFinite(share)) cachedShare = Math.min(1, Math.max(0, share));
+  }
+  return { ...(tokensIn ? { in: tokensIn } : {}), ...(tokensOut ? { out: tokensOut } : {}), ...(cachedShare !== undefined ? { cachedShare } : {}) };
+}
+
+/** KV cache use of the fullest replica (its mean over the range: a fleet sum or average would hide it) and the fleet's preemptions per second. */
+async function readScheduler(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<ModelAggregates['scheduler']> {
+  const s = source.scheduler;
+  const kv = s?.kvCacheUsage !== undefined && ctx.names.has(s.kvCacheUsage) ? await scalar(ctx, `${model}: KV cache use of the fullest replica (mean over the range)`, `max(avg_over_time(${series(s.kvCacheUsage, matchers)}[${window}]))`) : Number.NaN;
+  const pre = s?.preemptions !== undefined && ctx.names.has(s.preemptions) ? await scalar(ctx, `${model}: preemptions per second`, rateSum(s.preemptions, matchers, [], window)) : Number.NaN;
+  return { ...(Number.isFinite(kv) ? { kvCacheUsage: kv } : {}), ...(Number.isFinite(pre) ? { preemptionsPerS: pre } : {}) };
 }
 
 async function qualityChecks(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<string[]> {
@@ -241,9 +336,14 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
   const counter = e2e.kind === 'histogram' ? `${e2e.metric}_count` : e2e.kind === 'counter' ? e2e.count : undefined;
   const classic = counter !== undefined && ctx.names.has(counter) ? counter : undefined;
   const native = e2e.kind === 'histogram' && layoutOf(e2e.metric, ctx.names) !== 'classic' ? e2e.metric : undefined;
-  if (classic !== undefined) {
-    const resets = await scalar(ctx, `${model}: counter resets`, resetsQuery(classic, matchers, window));
-    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${classic} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
+  // resets() of Prometheus 2.42 counts none on native histograms: their observation count is read as a counter instead.
+  const counters = [
+    ...(classic !== undefined ? [{ name: classic, expr: resetsQuery(classic, matchers, window) }] : []),
+    ...(native !== undefined ? [{ name: `${native} (native histogram)`, expr: `sum(resets(histogram_count(${series(native, matchers)})[${window}:${Math.round(ctx.stepS)}s]))` }] : []),
+  ];
+  for (const c of counters) {
+    const resets = await scalar(ctx, `${model}: counter resets`, c.expr);
+    if (resets > 0) out.push(`${model}: ${resets} counter reset${resets === 1 ? '' : 's'} of ${c.name} in the range (a restart or model reload); rate() compensates, the step around each reset is less exact`);
   }
   // The series that show a replica is there: its request counter, its native histogram, or either.
   const present = [classic, native].filter((x): x is string => x !== undefined);
@@ -259,7 +359,7 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
     const classicReplicas = await byLabel(ctx, `${model}: replicas exporting ${native} as a classic histogram`, `group by (${rl}) (last_over_time(${series(classic, matchers)}[${window}]))`, rl);
     if (nativeReplicas.size > 0 && classicReplicas.size > 0) {
       out.push(
-        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles only the classic replicas (PromQL cannot merge the two layouts)`,
+        `${model}: ${native} is a native histogram on ${[...nativeReplicas.keys()].sort().join(', ')} and a classic one on ${[...classicReplicas.keys()].sort().join(', ')}; rates, means, shares and per-replica percentiles count every replica, the fleet's percentiles (over the range and per step) merge both at the classic bucket bounds, so they are only as fine as the classic buckets`,
       );
     }
   }

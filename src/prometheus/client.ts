@@ -32,6 +32,25 @@ export interface RangeSeries {
   readonly values: readonly PromSample[];
 }
 
+/** A native histogram sample as the API writes it: buckets are [boundary rule, lower, upper, count]. */
+export interface NativeHistogramValue {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets?: readonly (readonly [number, string, string, string])[];
+}
+
+/** A series of an instant vector of native histograms. */
+export interface HistogramSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly histogram: readonly [number, NativeHistogramValue];
+}
+
+/** A series of a range matrix of native histograms. */
+export interface HistogramRangeSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly histograms: readonly (readonly [number, NativeHistogramValue])[];
+}
+
 /** Exemplars of one series. */
 export interface ExemplarSeries {
   readonly seriesLabels: Readonly<Record<string, string>>;
@@ -90,10 +109,22 @@ export class PrometheusClient {
     return data.resultType === 'vector' ? data.result : [];
   }
 
+  /** An instant query whose result is native histograms (series with floats are left out). */
+  async queryHistograms(expr: string, time: number): Promise<HistogramSeries[]> {
+    const data = await this.call<{ resultType: string; result: (Partial<HistogramSeries> & { metric: Record<string, string> })[] }>('api/v1/query', { query: expr, time: String(time) }, expr);
+    return data.resultType === 'vector' ? data.result.filter((s): s is HistogramSeries => s.histogram !== undefined) : [];
+  }
+
   /** A range query from `start` to `end` (unix seconds) every `stepS` seconds. */
   async queryRange(expr: string, start: number, end: number, stepS: number): Promise<RangeSeries[]> {
     const data = await this.call<{ resultType: string; result: RangeSeries[] }>('api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(stepS) }, expr);
     return data.resultType === 'matrix' ? data.result : [];
+  }
+
+  /** A range query whose result is native histograms (series with floats are left out). */
+  async queryRangeHistograms(expr: string, start: number, end: number, stepS: number): Promise<HistogramRangeSeries[]> {
+    const data = await this.call<{ resultType: string; result: (Partial<HistogramRangeSeries> & { metric: Record<string, string> })[] }>('api/v1/query_range', { query: expr, start: String(start), end: String(end), step: String(stepS) }, expr);
+    return data.resultType === 'matrix' ? data.result.filter((s): s is HistogramRangeSeries => s.histograms !== undefined) : [];
   }
 
   /** Metric names that have samples between `start` and `end`, optionally only those matching `match` selectors. */

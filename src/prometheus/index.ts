@@ -118,7 +118,9 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       const signals = toSignals(a, summary, thresholds, stepS, device);
       const targets = options.diagnose?.slo;
       const slo = targets !== undefined && Object.keys(targets).length > 0 ? checkSlo(targets, summary.e2e) : undefined;
-      return { summary, diagnosis: diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a), server: a.source.id }) };
+      // The detected source names the server, as the trace path's conventions do: next steps in its own terms.
+      const server = a.source.server;
+      return { summary, diagnosis: diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a, signals.generation !== undefined), ...(server !== undefined ? { server } : {}) }) };
     })
     .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
   for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });
@@ -163,15 +165,16 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   };
 }
 
-/** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes. */
-function availableFor(a: ModelAggregates): Set<RuleInput> {
+/** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes; generation where an LLM server measures TTFT. */
+function availableFor(a: ModelAggregates, generation: boolean): Set<RuleInput> {
   const inputs = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows']);
   if (a.meanBatchSize !== undefined) inputs.add('batch-sizes');
+  if (generation) inputs.add('generation');
   return inputs;
 }
 
-/** The aggregates every model has at least (batch sizes depend on the source). */
-const available: ReadonlySet<RuleInput> = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows', 'batch-sizes']);
+/** What aggregates can give at best (batch sizes and generation depend on the source). */
+const available: ReadonlySet<RuleInput> = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows', 'batch-sizes', 'generation']);
 
 /** Whether a rule runs on aggregates: fully, without some refinements, or not at all (and why, pointing to the trace path and its exemplar traces). */
 function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>, exemplarTraceIds: readonly string[]): PrometheusInput['rules'][number] {

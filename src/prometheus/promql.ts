@@ -8,8 +8,8 @@
  *   `histogram_sum`/`histogram_count` of the rate);
  * - a fleet where some replicas export a classic and others a native histogram (mixed): counts
  *   and sums take each replica's series with `or`, so every replica counts once; quantiles per
- *   replica are exact, the fleet's come from the classic replicas (PromQL cannot merge the two
- *   layouts; aggregates.ts warns);
+ *   replica are exact; a fleet quantile here comes from the classic replicas (PromQL cannot merge
+ *   the two layouts: aggregates.ts merges them itself, histogram-merge.ts, and warns);
  * - counters: `sum(rate(c[w]))`, which compensates for counter resets.
  * Reference: "Histograms and summaries", https://prometheus.io/docs/practices/histograms/
  */

@@ -57,6 +57,18 @@ export interface LatencySource {
   readonly gauges?: Readonly<Record<string, string>>;
   /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token). */
   readonly generation?: { readonly ttft?: Measure; readonly tpot?: Measure; readonly itl?: Measure };
+  /**
+   * LLM token counts per request, in tokens (measures with `toMs` 1): the first measure present is
+   * read, a histogram (percentiles) before a counter over the request counter (a mean only).
+   * `cached` is a ratio of two counters: prompt tokens served from the prefix cache ÷ prompt tokens looked up.
+   */
+  readonly tokens?: { readonly in?: readonly Measure[]; readonly out?: readonly Measure[]; readonly cached?: { readonly hits: string; readonly queries: string } };
+  /** LLM scheduler state: requests running per replica (the decode batch), KV cache use (0–1 gauge), preemptions (counter). */
+  readonly scheduler?: { readonly running?: string; readonly kvCacheUsage?: string; readonly preemptions?: string };
+  /** Phases that, when all are present, replace another (vLLM's prefill + decode replace compute, its RUNNING phase). */
+  readonly split?: { readonly phase: Phase; readonly into: readonly Phase[] };
+  /** The serving system next steps are worded for (the diagnosis' `server`, as the trace path's conventions name it); absent for our own metrics. */
+  readonly server?: string;
   /** What the reader must know about this source's numbers. */
   readonly notes: readonly string[];
 }
@@ -79,16 +91,31 @@ function tracerPhases(metric: string, toMs: number, extra = ''): Partial<Record<
   return phases;
 }
 
+/** A count per request from a counter over the request counter (tokens: a mean, no percentiles). */
+function perRequest(metric: string, requests: string): Measure {
+  return { kind: 'counter', metric: [metric], count: requests, toMs: 1 };
+}
+
 /** vLLM-style engines: the same families under several prefixes (vLLM, Ray Serve LLM, TRT-LLM, Dynamo). */
-function vllmLike(id: string, title: string, prefix: string, notes: readonly string[]): LatencySource {
+function vllmLike(id: string, title: string, prefix: string, server: string, notes: readonly string[]): LatencySource {
+  const success = `${prefix}request_success_total`;
   return {
     id,
     title,
+    server,
     modelLabel: 'model_name',
     markers: [`${prefix}e2e_request_latency_seconds_bucket`, `${prefix}e2e_request_latency_seconds_count`, `${prefix}time_to_first_token_seconds_bucket`],
     e2e: hist(`${prefix}e2e_request_latency_seconds`, S),
-    phases: { queue: hist(`${prefix}request_queue_time_seconds`, S), compute: hist(`${prefix}request_inference_time_seconds`, S) },
+    // V1 splits the RUNNING phase (compute) into PREFILL and DECODE; V0 has only the first.
+    phases: { queue: hist(`${prefix}request_queue_time_seconds`, S), prefill: hist(`${prefix}request_prefill_time_seconds`, S), decode: hist(`${prefix}request_decode_time_seconds`, S), compute: hist(`${prefix}request_inference_time_seconds`, S) },
+    split: { phase: 'compute', into: ['prefill', 'decode'] },
     generation: { ttft: hist(`${prefix}time_to_first_token_seconds`, S), tpot: hist(`${prefix}request_time_per_output_token_seconds`, S), itl: hist(`${prefix}inter_token_latency_seconds`, S) },
+    tokens: {
+      in: [hist(`${prefix}request_prompt_tokens`, 1), perRequest(`${prefix}prompt_tokens_total`, success)],
+      out: [hist(`${prefix}request_generation_tokens`, 1), perRequest(`${prefix}generation_tokens_total`, success)],
+      cached: { hits: `${prefix}prefix_cache_hits_total`, queries: `${prefix}prefix_cache_queries_total` },
+    },
+    scheduler: { running: `${prefix}num_requests_running`, kvCacheUsage: `${prefix}kv_cache_usage_perc`, preemptions: `${prefix}num_preemptions_total` },
     gauges: { running: `${prefix}num_requests_running`, waiting: `${prefix}num_requests_waiting`, kv_cache_usage: `${prefix}kv_cache_usage_perc` },
     notes,
   };
@@ -118,6 +145,7 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
   {
     id: 'triton',
     title: 'NVIDIA Triton Inference Server',
+    server: 'triton',
     modelLabel: 'model',
     markers: ['nv_inference_request_duration_us', 'nv_inference_request_success'],
     e2e: { kind: 'counter', metric: ['nv_inference_request_duration_us'], count: 'nv_inference_request_success', toMs: US },
@@ -137,12 +165,13 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
       'the *_summary_us quantiles are per process and are never averaged across replicas; only their _sum/_count would aggregate, and they equal the counters read here',
     ],
   },
-  vllmLike('vllm', 'vLLM', 'vllm:', ['vLLM histograms are per request; compute is the RUNNING phase (prefill + decode)']),
-  vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
-  vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', ['trtllm-serve uses vLLM\'s names without a prefix']),
+  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)']),
+  vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
+  vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
   {
     id: 'sglang',
     title: 'SGLang',
+    server: 'sglang',
     modelLabel: 'model_name',
     markers: ['sglang:e2e_request_latency_seconds_bucket'],
     e2e: hist('sglang:e2e_request_latency_seconds', S),
@@ -151,27 +180,39 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     phases: { queue: hist('sglang:queue_time_seconds', S), compute: { kind: 'difference', minuend: hist('sglang:e2e_request_latency_seconds', S), subtrahends: [hist('sglang:queue_time_seconds', S)] } },
     requests: 'sglang:num_requests_total',
     generation: { ttft: hist('sglang:time_to_first_token_seconds', S), itl: hist('sglang:inter_token_latency_seconds', S) },
+    tokens: {
+      in: [perRequest('sglang:prompt_tokens_total', 'sglang:num_requests_total')],
+      out: [perRequest('sglang:generation_tokens_total', 'sglang:num_requests_total')],
+      cached: { hits: 'sglang:cached_tokens_total', queries: 'sglang:prompt_tokens_total' },
+    },
+    // token_usage is the share of the KV cache pool in use (SGLang Hyperparameter Tuning, https://docs.sglang.io/advanced_features/hyperparameter_tuning.html).
+    scheduler: { running: 'sglang:num_running_reqs', kvCacheUsage: 'sglang:token_usage' },
     gauges: { running: 'sglang:num_running_reqs', waiting: 'sglang:num_queue_reqs', kv_cache_usage: 'sglang:token_usage' },
     notes: [
       'SGLang measures e2e and queue time only: compute is e2e − queue (the forward pass with tokenisation and detokenisation around it), a mean without percentiles',
-      'sglang:inter_token_latency_seconds counts tokens, not requests (its sum ÷ count is the mean per token); sglang:cache_hit_rate is a per-process gauge and is not read',
+      'sglang:inter_token_latency_seconds counts tokens, not requests (its sum ÷ count is the mean per token); sglang:cache_hit_rate is a per-process gauge and is not read (the cached share is cached_tokens_total ÷ prompt_tokens_total)',
+      'prompt and output tokens per request are counter means (prompt_tokens_total ÷ num_requests_total): no percentiles',
     ],
   },
   {
     id: 'tgi',
     title: 'Hugging Face TGI',
+    server: 'tgi',
     modelLabel: '',
     markers: ['tgi_request_duration_bucket', 'tgi_request_duration_count'],
     e2e: hist('tgi_request_duration', S),
     phases: { preprocess: hist('tgi_request_validation_duration', S), queue: hist('tgi_request_queue_duration', S), compute: hist('tgi_request_inference_duration', S) },
     requests: 'tgi_request_success',
     errors: 'tgi_request_failure',
+    // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
+    tokens: { in: [hist('tgi_request_input_length', 1)], out: [hist('tgi_request_generated_tokens', 1)] },
     gauges: { waiting: 'tgi_queue_size', batch: 'tgi_batch_current_size' },
     notes: ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read'],
   },
   {
     id: 'torchserve',
     title: 'TorchServe',
+    server: 'torchserve',
     modelLabel: 'model_name',
     markers: ['ts_inference_latency_microseconds'],
     e2e: { kind: 'counter', metric: ['ts_inference_latency_microseconds'], count: 'ts_inference_requests_total', toMs: US },
@@ -189,6 +230,7 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
   {
     id: 'kserve',
     title: 'KServe model server',
+    server: 'kserve',
     modelLabel: 'model_name',
     markers: ['request_predict_seconds_bucket'],
     // Every request passes preprocess, predict and postprocess (with a transformer, on two pods).

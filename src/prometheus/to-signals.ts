@@ -8,9 +8,9 @@
  */
 import { OTHER, PHASES } from '../semconv.js';
 import type { Phase, PhaseOrOther } from '../semconv.js';
-import type { ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
 import type { DeviceEvidence } from '../model/gpu.js';
-import type { PhaseSignal, ReplicaSignal, Signals, Thresholds, TrendSignal, WindowSignal } from '../analyzer/diagnose/index.js';
+import type { GenerationSignal, PhaseSignal, ReplicaSignal, Signals, Thresholds, TrendSignal, WindowSignal } from '../analyzer/diagnose/index.js';
 import { deviceSignal, trendOf } from '../analyzer/diagnose/signals.js';
 import type { AggregateDistribution, ModelAggregates } from './aggregates.js';
 
@@ -54,11 +54,27 @@ export function toSummary(a: ModelAggregates): ModelSummary {
     const otherMean = a.e2e.meanMs * share.other;
     phases.other = { count: requests, meanMs: otherMean, p50Ms: Number.NaN, p90Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, share: share.other, present: requests };
   }
-  // LLM servers: TTFT and the per-request time per output token (else the per-token ITL) fill
-  // the same generation block the trace path builds from first-token events.
+  // LLM servers: TTFT, the per-request time per output token (else the per-token ITL) and the
+  // tokens per request fill the same generation block the trace path builds from first-token events.
   const ttft = a.generation['ttft'];
   const tpot = a.generation['tpot'] ?? a.generation['itl'];
-  const generation = ttft || tpot ? { requests, ...(ttft ? { ttft: percentiles(ttft, requests) } : {}), ...(tpot ? { tpot: percentiles(tpot, requests) } : {}) } : undefined;
+  const counts = (d: AggregateDistribution | undefined): CountPercentiles | undefined => (d === undefined ? undefined : { count: requests, mean: d.meanMs, p50: d.p50Ms, p95: d.p95Ms, max: d.maxMs });
+  const tokensIn = counts(a.tokens.in);
+  const tokensOut = counts(a.tokens.out);
+  const active = endS - startS;
+  const generation =
+    ttft || tpot || tokensOut
+      ? {
+          requests,
+          ...(ttft ? { ttft: percentiles(ttft, requests) } : {}),
+          ...(tpot ? { tpot: percentiles(tpot, requests) } : {}),
+          ...(tokensIn ? { tokensIn } : {}),
+          ...(tokensOut ? { tokensOut } : {}),
+          ...(a.tokens.cachedShare !== undefined ? { cachedShare: a.tokens.cachedShare } : {}),
+          // Output tokens per second over the active range: the fleet's throughput, as the trace path's Σ tokens ÷ window.
+          ...(a.tokens.out && active > 0 ? { tokensPerS: a.tokens.out.meanMs * a.rps } : {}),
+        }
+      : undefined;
   return {
     model: a.model,
     services: [a.source.title],
@@ -94,6 +110,48 @@ function windowsOf(a: ModelAggregates, stepS: number): WindowSignal[] {
       }),
     ) as Record<PhaseOrOther, number>,
   }));
+}
+
+/** TTFT share of e2e from which a model without token metrics is taken not to stream (ours: the last 5% covers sending the response). */
+const NOT_STREAMING_TTFT_SHARE = 0.95;
+
+/**
+ * The generation signals from a server's histograms, counters and gauges, as the trace path
+ * computes them per request (model/generation defines TTFT and TPOT). Present when the source
+ * measures TTFT. Shares of TTFT are mean phase ÷ mean TTFT (both per request, from _sum/_count);
+ * decode is the decode histogram where the server has one, else e2e − TTFT (TPOT's decode time).
+ */
+export function generationSignal(a: ModelAggregates, requests: number): GenerationSignal | undefined {
+  const ttft = a.generation['ttft'];
+  if (ttft === undefined || !(ttft.countRate > 0) || !(ttft.meanMs > 0)) return undefined;
+  const tpot = a.generation['tpot'] ?? a.generation['itl'];
+  // Triton times the first response of every model: without token counts or a time per token, a
+  // first response that is the whole response (≥ 95% of e2e) is a model that does not stream.
+  if (tpot === undefined && a.tokens.out === undefined && ttft.meanMs >= NOT_STREAMING_TTFT_SHARE * a.e2e.meanMs) return undefined;
+  const ofTtft = (p: Phase): number => {
+    const d = a.phases[p];
+    return d !== undefined && Number.isFinite(d.meanMs) ? Math.min(1, Math.max(0, d.meanMs / ttft.meanMs)) : 0;
+  };
+  const decode = a.phases.decode;
+  const decodeShare =
+    decode !== undefined && a.e2e.timeRate > 0 ? Math.min(1, decode.timeRate / a.e2e.timeRate) : a.e2e.meanMs > 0 ? Math.min(1, Math.max(0, (a.e2e.meanMs - ttft.meanMs) / a.e2e.meanMs)) : 0;
+  const tokensIn = a.tokens.in;
+  return {
+    requests,
+    ttft: { meanMs: ttft.meanMs, p50Ms: orMean(ttft.p50Ms, ttft.meanMs), p95Ms: orMean(ttft.p95Ms, ttft.meanMs) },
+    ...(tpot && Number.isFinite(tpot.meanMs) ? { tpot: { meanMs: tpot.meanMs, p50Ms: orMean(tpot.p50Ms, tpot.meanMs), p95Ms: orMean(tpot.p95Ms, tpot.meanMs) } } : {}),
+    ttftQueueShare: ofTtft('queue'),
+    ttftPrefillShare: ofTtft('prefill'),
+    ttftPreprocessShare: ofTtft('preprocess'),
+    decodeShare,
+    ...(tokensIn ? { tokensIn: { p50: orMean(tokensIn.p50Ms, tokensIn.meanMs), p95: orMean(tokensIn.p95Ms, tokensIn.meanMs), mean: tokensIn.meanMs } } : {}),
+    ...(a.tokens.out ? { tokensOutMean: a.tokens.out.meanMs } : {}),
+    ...(a.tokens.cachedShare !== undefined ? { cachedShare: a.tokens.cachedShare } : {}),
+    // Whether prompts repeat a prefix needs every request's input hash: the trace path's.
+    prefixHashedShare: 0,
+    ...(a.scheduler.kvCacheUsage !== undefined ? { kvCacheUsage: a.scheduler.kvCacheUsage } : {}),
+    ...(a.scheduler.preemptionsPerS !== undefined ? { preemptionsPerS: a.scheduler.preemptionsPerS } : {}),
+  };
 }
 
 /** Signals for the diagnosis rules from one model's aggregates. */
@@ -137,6 +195,7 @@ export function toSignals(a: ModelAggregates, summary: ModelSummary, thresholds:
   const replicas: ReplicaSignal[] = a.replicas.map((r) => ({ replica: r.replica, requests: Math.round(r.rps * durationS), e2eMeanMs: r.e2eMeanMs, e2eP99Ms: r.e2eP99Ms, phaseMeanMs: r.phaseMeanMs }));
   const batchKnown = a.meanBatchSize !== undefined;
   const gpu = device.length > 0 ? deviceSignal(device, durationS) : undefined;
+  const generation = generationSignal(a, n);
   return {
     model: a.model,
     basis: 'aggregates',
@@ -162,6 +221,7 @@ export function toSignals(a: ModelAggregates, summary: ModelSummary, thresholds:
     stable,
     clockSkewShare: 0,
     ...(gpu ? { gpu } : {}),
+    ...(generation ? { generation } : {}),
     invalid,
   };
 }

@@ -8,9 +8,11 @@ import type { GenerationSummary } from '../model/summary.js';
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
 export function formatTokens(g: GenerationSummary): string[] {
   const count = (n: number): string => formatCount(Math.round(n));
+  // Counter sources (Prometheus path) give a mean per request and no percentiles.
+  const dist = (label: string, c: { readonly p50: number; readonly p95: number; readonly mean: number }): string => (Number.isFinite(c.p50) ? `${label} p50 ${count(c.p50)} (p95 ${count(c.p95)})` : `${label} mean ${count(c.mean)}`);
   const counts: string[] = [];
-  if (g.tokensIn) counts.push(`prompt p50 ${count(g.tokensIn.p50)} (p95 ${count(g.tokensIn.p95)})`);
-  if (g.tokensOut) counts.push(`output p50 ${count(g.tokensOut.p50)} (p95 ${count(g.tokensOut.p95)})`);
+  if (g.tokensIn) counts.push(dist('prompt', g.tokensIn));
+  if (g.tokensOut) counts.push(dist('output', g.tokensOut));
   const rates: string[] = [];
   if (g.tokensPerS !== undefined) rates.push(`${count(g.tokensPerS)} output tokens/s`);
   if (g.cachedShare !== undefined) rates.push(`${formatShare(g.cachedShare)} of prompt tokens from the prefix cache`);

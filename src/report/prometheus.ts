@@ -59,6 +59,7 @@ export function prometheusExplainText(p: PrometheusInput): string[] {
 /** Markdown lines for the input section. */
 export function prometheusMarkdown(p: PrometheusInput): string[] {
   const lines = [`Read ${prometheusHeadline(p).replace(/^from /, 'from ')}.`, ''];
+  for (const m of p.models) if (m.exemplarTraceIds.length > 0) lines.push(`Exemplar traces of \`${m.model}\` (slowest first): ${m.exemplarTraceIds.map((id) => `\`${id}\``).join(', ')}`, '');
   for (const m of p.models) {
     if (m.replicas.length < 2) continue;
     lines.push(`| Replica of \`${m.model}\` | req/s | mean ms | p99 ms |`, '|---|---:|---:|---:|');

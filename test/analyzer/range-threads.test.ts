@@ -117,6 +117,21 @@ describe('reader threads over line ranges', () => {
     expect(result.conventions).toEqual([expect.objectContaining({ id: 'genai-client', requests: 86 })]);
   }, 120_000);
 
+  it('read several trace files (a gzipped GenAI client file beside a plain one) merged by time as one thread does', async () => {
+    const doc = JSON.parse(readFileSync(new URL('../fixtures/serving/genai-client-alone.synthetic.json', import.meta.url), 'utf8')) as { resourceSpans: unknown[] };
+    const genai = JSON.stringify({ resourceSpans: doc.resourceSpans });
+    const lines = Array.from({ length: 300 }, (_, i) => genai.replace(/9f3c1d2e4b5a6978/g, (i + 0x1000).toString(16).padStart(16, '0')));
+    // Compressed: one reader thread for the whole file, never split.
+    const client = join(tmp, 'genai-client.jsonl.gz');
+    writeFileSync(client, gzipSync(`${lines.join('\n')}\n`));
+    const server = join(tmp, 'server.jsonl');
+    writeFileSync(server, toOtlpJsonLines(simulate({ requests: 100, seed: 4 }), 4));
+    const outcome = (threads: number): Promise<string> => analyzeFiles([client, server], { diagnose: false, threads }).then(text);
+    const one = await outcome(1);
+    expect(await outcome(3)).toBe(one);
+    expect((JSON.parse(one) as { requests: number }).requests).toBe(400);
+  }, 120_000);
+
   it('read a compressed file in one reader thread, for the same result', async () => {
     const file = join(tmp, 'compressed.jsonl.gz');
     writeFileSync(file, gzipSync(toOtlpJsonLines(simulate({ requests: 200, seed: 9 }), 4)));

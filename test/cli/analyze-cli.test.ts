@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOtlpJsonLines } from '../support/synth.js';
+import { simulate } from '../../examples/traces/simulate.js';
 import { runCli as cli } from '../support/cli.js';
 import type { CliRun as Run } from '../support/cli.js';
 
@@ -143,6 +144,17 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expectOneLineError(slo, '--slo');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--frobnicate'");
+  });
+
+  it('--threads N splits a big JSON lines file over N reader threads for the same report as --threads 1; --threads 0 is refused', async () => {
+    const file = join(tmp, 'big.jsonl');
+    // About 17 MB: three 8 MiB ranges, read by the built worker (dist/), as users run it.
+    writeFileSync(file, toOtlpJsonLines(simulate({ requests: 4400, seed: 12 }), 64));
+    const [one, three, zero] = await Promise.all([cli('analyze', '--json', '--threads', '1', file), cli('analyze', '--json', '--threads', '3', file), cli('analyze', '--threads', '0', file)]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(three.stdout).toBe(one.stdout);
+    expect(JSON.parse(one.stdout).requests).toBe(4400);
+    expectOneLineError(zero, '--threads must be a positive integer');
   });
 
   it('traces outside the convention get the critical-path report (real Jaeger trace)', async () => {

@@ -101,7 +101,7 @@ describe('byte ranges of a JSON lines file', () => {
       const file = fixture(source);
       expect(await expectSame(file, { reader }, statSync(file).size < 10_000 ? [1, 13, 97, 1024] : [997, 64 * 1024])).toBe(0);
     }
-  });
+  }, 120_000);
 
   it('read lines in other spellings (base64 and upper-case ids, snake_case, a BOM, CRLF, log prefixes, bad lines) as they are read whole', async () => {
     const demo = readFileSync(fixture(JSON_LINES.at(-1)!), 'utf8').trim().split('\n').slice(0, 40);
@@ -130,7 +130,21 @@ describe('byte ranges of a JSON lines file', () => {
     expect(await expectSame(prefixed, {}, [64 * 1024])).toBe(0);
     // A first range of one log header line has no document to decide the family from: unsound.
     expect(await expectSame(prefixed, {}, [97])).toBe(1);
-  });
+  }, 120_000);
+
+  it('read Jaeger and Zipkin JSON lines (a trace or a span array per line) as they are read whole', async () => {
+    const traces = ['jaeger-ui-child-longer-than-parent', 'jaeger-ui-genai-agent-trace', 'jaeger-ui-petclinic-31char-traceid', 'jaeger-uimodel-ui_01-edgecases'];
+    const jaeger = traces.map((f) => JSON.stringify(JSON.parse(readFileSync(fixture(`jaeger-json/${f}.json`), 'utf8'))));
+    const zipkinSpans = JSON.parse(readFileSync(fixture('zipkin-json/zipkin-lens-smartthings-mobile-web-install.json'), 'utf8')) as unknown[];
+    const zipkin = Array.from({ length: Math.ceil(zipkinSpans.length / 20) }, (_, i) => JSON.stringify(zipkinSpans.slice(i * 20, i * 20 + 20)));
+    for (const [name, lines] of [['jaeger.jsonl', [...jaeger, ...jaeger, ...jaeger]], ['zipkin.jsonl', zipkin]] as const) {
+      const file = tmp.write(name, `${lines.join('\n')}\n`);
+      const opened = await openTrace(file);
+      await opened.close();
+      expect([opened.layout, opened.family]).toEqual(['json-lines', name.startsWith('jaeger') ? 'jaeger' : 'zipkin']);
+      expect(await expectSame(file, {}, [512, 4096])).toBe(0);
+    }
+  }, 120_000);
 
   it('read fuzzed inputs as they are read whole (or say why they cannot), strict and lenient', async () => {
     const rand = random(20261130);
@@ -148,5 +162,5 @@ describe('byte ranges of a JSON lines file', () => {
     }
     // A damaged first line leaves the first small range without a document now and then.
     expect(unsound).toBeLessThan(20);
-  });
+  }, 180_000);
 });

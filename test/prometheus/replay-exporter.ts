@@ -40,12 +40,21 @@ export interface ReplayScenario {
   readonly seed: number;
   /** Per phase: a log-normal latency (median ms, sigma of the log). */
   readonly phases: Readonly<Record<string, { readonly medianMs: number; readonly sigma: number }>>;
-  /** Family base name → the phases whose sum it observes, and the unit it counts in. */
-  readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' }[];
-  /** Counters that count requests (+1 each), or executions (+1 per `per` requests). */
-  readonly count: readonly { readonly family: string; readonly per?: number }[];
+  /**
+   * Family base name → the phases whose sum it observes, and the unit it counts in; `count` for a
+   * histogram of counts (tokens per request): a "phase" whose drawn value is the count itself.
+   */
+  readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' | 'count' }[];
+  /** Counters that count requests (+1 each), executions (+1 per `per` requests), or add a "phase" drawn per request (`of`: tokens). */
+  readonly count: readonly { readonly family: string; readonly per?: number; readonly of?: string }[];
+  /** Gauges held at a value (requests running, KV cache use), by sample name. */
+  readonly gauges?: Readonly<Record<string, number>>;
+  /** Families of the capture left out (an excerpt that elides their +Inf bucket and _sum), to be served whole from `extra`. */
+  readonly drop?: readonly string[];
   /** Latency multiplier grows by this much per second (drift). Default 0. */
   readonly growPerS?: number;
+  /** The phases the drift applies to. Default: every phase. */
+  readonly grow?: readonly string[];
   readonly extra?: readonly ExtraFamily[];
   /** Replace the bucket bounds of a family (a replica on another version). */
   readonly rebucket?: { readonly family: string; readonly le: readonly number[] };
@@ -134,7 +143,7 @@ function matches(sample: Sample, want: Readonly<Record<string, string>>): boolea
   return Object.entries(want).every(([k, v]) => sample.labels[k] === v);
 }
 
-const UNIT_PER_MS = { s: 0.001, ms: 1, us: 1000 } as const;
+const UNIT_PER_MS = { s: 0.001, ms: 1, us: 1000, count: 1 } as const;
 
 /** A running exporter, with the changes a test can make while it runs. */
 export interface ReplayExporter {
@@ -222,6 +231,11 @@ function sampleText(l: Sample): string {
 /** Starts the exporter for a scenario; resolves with its URL and a stop function. */
 export async function startReplay(scenario: ReplayScenario): Promise<ReplayExporter> {
   let lines = parseCapture(readFileSync(scenario.fixture, 'utf8'));
+  const dropped = new Set(scenario.drop ?? []);
+  if (dropped.size > 0) {
+    const familyOfLine = (l: Line): string => (typeof l === 'string' ? (/^# (?:HELP|TYPE) (\S+)/.exec(l)?.[1] ?? '') : l.name.replace(/_(bucket|sum|count)$/, ''));
+    lines = lines.filter((l) => !dropped.has(familyOfLine(l)));
+  }
   if (scenario.rebucket) lines = rebucket(lines, scenario.rebucket.family, scenario.rebucket.le);
   for (const f of scenario.extra ?? []) lines.push(...extraLines(f));
   const samples = lines.filter((l): l is Sample => typeof l !== 'string' && matches(l, scenario.labels));
@@ -231,6 +245,10 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     const series = new Map<string, NativeHistogram>();
     for (const l of lines) if (typeof l !== 'string' && (l.name === `${n.family}_count` || l.name === `${n.family}_bucket`)) series.set(seriesKey(l.labels), series.get(seriesKey(l.labels)) ?? { schema: n.schema, zeroThreshold: n.zeroThreshold, zeroCount: 0, count: 0, sum: 0, buckets: new Map() });
     native.set(n.family, series);
+  }
+  for (const s of samples) {
+    const held = scenario.gauges?.[s.name];
+    if (held !== undefined) s.value = held;
   }
   const advancing = new Set(samples.map((s) => seriesKey(s.labels)));
   const traceRandom = seededRandom(scenario.seed + 7919);
@@ -250,7 +268,7 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     for (; owed >= 1; owed -= 1) {
       requests += 1;
       const phaseMs: Record<string, number> = {};
-      for (const [p, d] of Object.entries(scenario.phases)) phaseMs[p] = d.medianMs * Math.exp(d.sigma * normal()) * factor;
+      for (const [p, d] of Object.entries(scenario.phases)) phaseMs[p] = d.medianMs * Math.exp(d.sigma * normal()) * (scenario.grow === undefined || scenario.grow.includes(p) ? factor : 1);
       for (const o of scenario.observe) {
         const ms = o.of.reduce((a, p) => a + (phaseMs[p] ?? 0), 0);
         const v = ms * UNIT_PER_MS[o.unit];
@@ -274,7 +292,8 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
       }
       for (const c of scenario.count) {
         if (requests % (c.per ?? 1) !== 0) continue;
-        for (const s of samples) if (s.name === c.family || s.name === `${c.family}_total`) s.value += 1;
+        const add = c.of === undefined ? 1 : Math.round(phaseMs[c.of] ?? 0);
+        for (const s of samples) if (s.name === c.family || s.name === `${c.family}_total`) s.value += add;
       }
     }
   };
@@ -301,6 +320,11 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     url: `http://127.0.0.1:${port}/metrics`,
     reset: () => {
       for (const s of samples) s.value = 0;
+      for (const [key, h] of [...native.values()].flatMap((series) => [...series])) {
+        if (!advancing.has(key)) continue;
+        Object.assign(h, { zeroCount: 0, count: 0, sum: 0 });
+        h.buckets.clear();
+      }
     },
     exemplars: () => exemplarsMade,
     scrapes,

@@ -28,8 +28,11 @@ export function tritonQueue(seed: number): ReplayScenario {
     rps: 60,
     seed,
     phases: { queue: { medianMs: 40, sigma: 0.3 }, input: { medianMs: 0.8, sigma: 0.2 }, infer: { medianMs: 8, sigma: 0.2 }, output: { medianMs: 0.5, sigma: 0.2 }, core: { medianMs: 0.5, sigma: 0.2 } },
-    observe: TRITON_OBSERVE,
+    // Histogram latencies on (--metrics-config histogram_latencies=true, default buckets 100, 500, 2000, 5000 ms):
+    // a model that does not stream sends its first response with its whole response.
+    observe: [...TRITON_OBSERVE, { family: 'nv_inference_first_response_histogram_ms', of: ['queue', 'input', 'infer', 'output', 'core'], unit: 'ms' }],
     count: TRITON_COUNT,
+    extra: [{ name: 'nv_inference_first_response_histogram_ms', type: 'histogram', help: 'Duration from request to first response in milliseconds', labels: { model: 'densenet_onnx', version: '1' }, le: [100, 500, 2000, 5000] }],
   };
 }
 
@@ -110,10 +113,12 @@ export function torchserveQueue(seed: number): ReplayScenario {
   };
 }
 
-/** TGI's four request histograms served as native histograms (schema 3: 8 buckets per power of two, ≈ 9 % wide). */
-export function tgiNative(seed: number): ReplayScenario {
+/** TGI's four request histograms served as native histograms (schema 3: 8 buckets per power of two, ≈ 9 % wide); every phase `slower` times as long. */
+export function tgiNative(seed: number, slower = 1): ReplayScenario {
   const families = ['tgi_request_duration', 'tgi_request_validation_duration', 'tgi_request_queue_duration', 'tgi_request_inference_duration'];
-  return { ...tgiValidation(seed), native: families.map((family) => ({ family, schema: 3, zeroThreshold: 1e-6 })) };
+  const base = tgiValidation(seed);
+  const phases = Object.fromEntries(Object.entries(base.phases).map(([p, d]) => [p, { ...d, medianMs: d.medianMs * slower }]));
+  return { ...base, phases, native: families.map((family) => ({ family, schema: 3, zeroThreshold: 1e-6 })) };
 }
 
 /** vLLM V1 at a steady pace whose requests above 240 ms (about the slowest fifth) leave an exemplar with their trace id on their e2e bucket. */
@@ -124,7 +129,7 @@ export function vllmExemplars(seed: number): ReplayScenario {
 /**
  * KServe Python model server, model mnist (a synthetic capture of the documented layout, see
  * test/fixtures/serving/SOURCES.md): decoding and resizing the image in preprocess takes 25 ms
- * for 6 ms of predict and 1 ms of postprocess.
+ * for 6 ms of predict and 1 ms of postprocess; slow predictions leave exemplars (OpenMetrics).
  */
 export function kservePreprocess(seed: number): ReplayScenario {
   return {
@@ -139,6 +144,8 @@ export function kservePreprocess(seed: number): ReplayScenario {
       { family: 'request_postprocess_seconds', of: ['postprocess'], unit: 's' },
     ],
     count: [],
+    // Trace ids on the predict buckets of the slowest predictions (about one in ten).
+    exemplars: { family: 'request_predict_seconds', aboveMs: 7.7 },
   };
 }
 
@@ -153,13 +160,98 @@ export function sglangQueue(seed: number): ReplayScenario {
     labels: VLLM_MODEL,
     rps: 10,
     seed,
-    phases: { queue: { medianMs: 1200, sigma: 0.2 }, prefill: { medianMs: 80, sigma: 0.1 }, decode: { medianMs: 320, sigma: 0.1 }, step: { medianMs: 10, sigma: 0.1 } },
+    // Token counts are "phases" whose drawn value is the count: 200 prompt and 32 output tokens per request.
+    phases: { queue: { medianMs: 1200, sigma: 0.2 }, prefill: { medianMs: 80, sigma: 0.1 }, decode: { medianMs: 320, sigma: 0.1 }, step: { medianMs: 10, sigma: 0.1 }, promptTokens: { medianMs: 200, sigma: 0.1 }, outputTokens: { medianMs: 32, sigma: 0.1 } },
     observe: [
       { family: 'sglang:e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
       { family: 'sglang:queue_time_seconds', of: ['queue'], unit: 's' },
       { family: 'sglang:time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
       { family: 'sglang:inter_token_latency_seconds', of: ['step'], unit: 's' },
     ],
-    count: [{ family: 'sglang:num_requests' }],
+    count: [{ family: 'sglang:num_requests' }, { family: 'sglang:prompt_tokens', of: 'promptTokens' }, { family: 'sglang:generation_tokens', of: 'outputTokens' }],
+    // Two requests decode per step while twelve wait; the KV cache pool is far from full.
+    gauges: { 'sglang:num_running_reqs': 2, 'sglang:num_queue_reqs': 12, 'sglang:token_usage': 0.35 },
+  };
+}
+
+/** vLLM V1 buckets of time_to_first_token_seconds (22, 0.001 … 2560 s; see docs/prometheus.md). */
+const VLLM_TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
+/** vLLM's token histograms: a 1-2-5 series up to max_model_len (here 16k). */
+const VLLM_TOKEN_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
+/**
+ * vLLM V1 with long prompts (3000 tokens at the median) whose prefill is most of TTFT: 400 ms of
+ * prefill after 10 ms in the queue, then 64 tokens decoded at 5 ms each. V1's prefill and decode
+ * histograms, its token histograms and a complete TTFT family (the capture's excerpt elides its
+ * +Inf bucket and _sum) are served with their documented names and buckets.
+ */
+export function vllmLongPrompts(seed: number): ReplayScenario {
+  const hist = (name: string, help: string, le: readonly number[] = VLLM_REQUEST_BUCKETS): NonNullable<ReplayScenario['extra']>[number] => ({ name, type: 'histogram', help, labels: VLLM_MODEL, le });
+  return {
+    fixture: join(FIXTURES, 'vllm_v1_metrics_docs_design_excerpt.prom'),
+    labels: VLLM_MODEL,
+    rps: 8,
+    seed,
+    phases: { queue: { medianMs: 10, sigma: 0.2 }, prefill: { medianMs: 400, sigma: 0.1 }, decode: { medianMs: 320, sigma: 0.1 }, tpot: { medianMs: 5, sigma: 0.1 }, promptTokens: { medianMs: 3000, sigma: 0.1 }, outputTokens: { medianMs: 64, sigma: 0.05 } },
+    observe: [
+      { family: 'vllm:e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'vllm:request_queue_time_seconds', of: ['queue'], unit: 's' },
+      { family: 'vllm:request_prefill_time_seconds', of: ['prefill'], unit: 's' },
+      { family: 'vllm:request_decode_time_seconds', of: ['decode'], unit: 's' },
+      { family: 'vllm:request_inference_time_seconds', of: ['prefill', 'decode'], unit: 's' },
+      { family: 'vllm:time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+      { family: 'vllm:request_time_per_output_token_seconds', of: ['tpot'], unit: 's' },
+      { family: 'vllm:request_prompt_tokens', of: ['promptTokens'], unit: 'count' },
+      { family: 'vllm:request_generation_tokens', of: ['outputTokens'], unit: 'count' },
+    ],
+    count: [{ family: 'vllm:generation_tokens', of: 'outputTokens' }],
+    gauges: { 'vllm:num_requests_running': 3 },
+    drop: ['vllm:time_to_first_token_seconds'],
+    extra: [
+      hist('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.'),
+      hist('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.'),
+      hist('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.'),
+      hist('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.'),
+      hist('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.'),
+      hist('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', VLLM_TTFT_BUCKETS),
+      hist('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', VLLM_TTFT_BUCKETS),
+      hist('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', VLLM_TOKEN_BUCKETS),
+      hist('vllm:request_generation_tokens', 'Number of generation tokens processed.', VLLM_TOKEN_BUCKETS),
+    ],
+  };
+}
+
+/**
+ * vLLM V1 whose slots are the limit: requests wait 800 ms for 50 ms of prefill while two run per
+ * decode step (vllm:num_requests_running 2), the KV cache a third used.
+ */
+export function vllmQueue(seed: number): ReplayScenario {
+  const base = vllmLongPrompts(seed);
+  return {
+    ...base,
+    rps: 10,
+    phases: { queue: { medianMs: 800, sigma: 0.2 }, prefill: { medianMs: 50, sigma: 0.1 }, decode: { medianMs: 300, sigma: 0.1 }, tpot: { medianMs: 5, sigma: 0.1 }, promptTokens: { medianMs: 200, sigma: 0.1 }, outputTokens: { medianMs: 60, sigma: 0.05 } },
+    gauges: { 'vllm:num_requests_running': 2 },
+  };
+}
+
+/**
+ * vLLM V1 whose KV cache is full: 64 sequences per decode step, 98% of the KV cache in use, a
+ * preemption every tenth request, and the queue growing (the test starts the drift of the queue
+ * phase alone) while prefill and decode stay put.
+ */
+export function vllmKvFull(seed: number): ReplayScenario {
+  const base = vllmQueue(seed);
+  return {
+    ...base,
+    phases: { ...base.phases, queue: { medianMs: 300, sigma: 0.1 } },
+    grow: ['queue'],
+    count: [...base.count, { family: 'vllm:num_preemptions', per: 10 }],
+    gauges: { 'vllm:num_requests_running': 64, 'vllm:kv_cache_usage_perc': 0.98 },
+    extra: [
+      ...(base.extra ?? []),
+      { name: 'vllm:kv_cache_usage_perc', type: 'gauge', help: 'KV-cache usage. 1 means 100 percent usage.', labels: VLLM_MODEL },
+      { name: 'vllm:num_preemptions', type: 'counter', help: 'Cumulative number of preemption from the engine.', labels: VLLM_MODEL },
+    ],
   };
 }

@@ -20,7 +20,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -33,10 +33,13 @@ const jobs: Record<string, ReplayScenario[]> = {
   tgi: [tgiValidation(7), tgiValidation(8, true)],
   torchserve: [torchserveQueue(9)],
   'tgi-native': [tgiNative(10)],
-  'tgi-mixed': [tgiValidation(11), tgiNative(12)],
+  'tgi-mixed': [tgiValidation(11), tgiNative(12, 1.5)],
   'vllm-exemplars': [vllmExemplars(13)],
   kserve: [kservePreprocess(14)],
   sglang: [sglangQueue(15)],
+  'vllm-prefill': [vllmLongPrompts(16)],
+  'vllm-queue': [vllmQueue(17)],
+  'vllm-kv-full': [vllmKvFull(18)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -52,12 +55,14 @@ beforeAll(async () => {
   startS = Math.floor(Date.now() / 1000);
   // vLLM slows down from here on, at constant load.
   exporters.find((e) => e.job === 'vllm')?.drift(0.5);
+  exporters.find((e) => e.job === 'vllm-kv-full')?.drift(0.5);
   await new Promise((r) => setTimeout(r, (TRAFFIC_S / 2) * 1000));
   // Half way through, the second Triton replica goes away (scaled in): its series go stale;
-  // TorchServe restarts: its counters start again from 0.
+  // TorchServe and the native TGI replica restart: their counters and histograms start again from 0.
   const gone = exporters.filter((e) => e.job === 'triton')[1];
   await gone?.close();
   exporters.find((e) => e.job === 'torchserve')?.reset();
+  exporters.find((e) => e.job === 'tgi-native')?.reset();
   await new Promise((r) => setTimeout(r, (TRAFFIC_S / 2) * 1000));
   endS = Math.floor(Date.now() / 1000);
 }, 120_000);
@@ -92,6 +97,11 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(result.prometheus?.models[0]?.meanBatchSize).toBeCloseTo(1, 5);
     expect(result.prometheus?.queries.some((q) => /summary_us/.test(q.expr))).toBe(false);
     expect(warningsOf(result)).toMatch(/stopped reporting before the end of the range/);
+    // The first-response histogram is read, but a first response that is the whole response is no token stream:
+    // the rules keep their Triton forms (config.pbtxt), not the generation ones.
+    expect(m?.summary.generation?.ttft?.meanMs).toBeGreaterThan(40);
+    expect(m?.diagnosis?.rules.find((r) => r.rule === 'dynamic-batching')?.inputs['ttft_queue_share']).toBeUndefined();
+    expect(m?.diagnosis?.recommendations[0]?.nextStep.snippet?.code).toMatch(/config\.pbtxt[\s\S]*dynamic_batching/);
   });
 
   it('vLLM histograms: prefill and decode slowing at constant load → latency-drift on the query_range steps', async () => {
@@ -116,6 +126,10 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(pre?.p50Ms).toBeGreaterThan(30 / 1.5);
     expect(pre?.p50Ms).toBeLessThan(30 * 1.5);
     expect(warningsOf(result)).toMatch(/2 different bucket layouts for tgi_request_duration/);
+    // TGI's preprocess is tokenization in its router: its own setting, not a Triton ensemble.
+    const step = m?.diagnosis?.recommendations.find((r) => r.fix === 'preprocessing-pipeline')?.nextStep;
+    expect(step?.text).toMatch(/--validation-workers/);
+    expect(JSON.stringify(step)).not.toMatch(/ensemble|config\.pbtxt/);
   });
 
   it('TorchServe counters: 60 ms queue against 10 ms handler → dynamic-batching; a restart (counter reset) is reported and rate() absorbs it', async () => {
@@ -151,6 +165,16 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     // Default prometheus_client buckets (5 ms, 10 ms, 25 ms, 50 ms, …): the 25 ms median lands in (10, 50].
     expect(m?.summary.phases.preprocess?.p50Ms).toBeGreaterThan(10);
     expect(m?.summary.phases.preprocess?.p50Ms).toBeLessThan(50);
+    // KServe's own place for preprocessing is a transformer, not a Triton ensemble.
+    const step = m?.diagnosis?.recommendations.find((r) => r.fix === 'preprocessing-pipeline')?.nextStep;
+    expect(step?.text).toMatch(/KServe transformer/);
+    expect(step?.snippet?.code).toMatch(/kind: InferenceService[\s\S]*transformer:/);
+    expect(JSON.stringify(step)).not.toMatch(/ensemble_scheduling|config\.pbtxt/);
+    // A sum has no buckets: exemplars come from the histogram that counts the requests (predict).
+    const made = new Set(exporters.find((e) => e.job === 'kserve')?.exemplars().map((e) => e.traceId));
+    const ids = result.prometheus?.models[0]?.exemplarTraceIds ?? [];
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(made.has(id)).toBe(true);
   });
 
   it('SGLang histograms (synthetic capture): 1.2 s in the queue for 0.4 s of forward pass → dynamic-batching; compute is e2e − queue; TTFT and ITL read', async () => {
@@ -176,7 +200,92 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(generation['ttft']?.meanMs).toBeGreaterThan(1150);
   });
 
-  it('native histograms (protobuf exposition): TGI validation 30 ms of 47 → preprocessing-pipeline, percentiles by histogram_quantile on the native series', async () => {
+  it('SGLang generation: queue ≈ 94% of TTFT with 2 requests per decode step → the continuous-batching sub-kind, in SGLang\'s own flags, never a config.pbtxt', async () => {
+    const result = await analyze('sglang');
+    const m = result.models[0];
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching');
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    expect(rec?.title).toBe('Batch decode steps continuously (more sequences per step)');
+    const rule = m?.diagnosis?.rules.find((r) => r.rule === 'dynamic-batching');
+    // Queue 1.2 s of a TTFT of 1.2 s + 80 ms (means from _sum/_count); the decode batch is the running gauge.
+    expect(Number(rule?.inputs['ttft_queue_share'])).toBeGreaterThan(0.85);
+    expect(Number(rule?.inputs['ttft_queue_share'])).toBeLessThan(1);
+    expect(rule?.inputs['mean_decode_batch']).toBeCloseTo(2, 5);
+    expect(rec?.nextStep.text).toMatch(/--max-running-requests to at least \d+/);
+    expect(rec?.nextStep.snippet?.code).toMatch(/sglang\.launch_server .*--max-running-requests \d+/);
+    expect(JSON.stringify(rec?.nextStep)).not.toMatch(/config\.pbtxt|dynamic_batching/);
+    // Tokens per request are counter means: 200 prompt and 32 output tokens (log-normal, sigma 0.1).
+    const g = m?.summary.generation;
+    expect(g?.tokensIn?.mean).toBeGreaterThan(190);
+    expect(g?.tokensIn?.mean).toBeLessThan(215);
+    expect(g?.tokensOut?.mean).toBeGreaterThan(30);
+    expect(g?.tokensOut?.mean).toBeLessThan(35);
+    expect(g?.ttft?.meanMs).toBeGreaterThan(1150);
+    // The text report shows counter tokens as means, never a made-up percentile.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="sglang"}'], { cwd: ROOT });
+    expect(stdout).toMatch(/Tokens: prompt mean (1[89]\d|2[01]\d) · output mean 3\d/);
+    expect(stdout).not.toMatch(/NaN/);
+    expect(stdout).toMatch(/--max-running-requests/);
+  }, 120_000);
+
+  it('vLLM V1 queue-heavy: queue most of TTFT with 2 requests per decode step → continuous-batching with --max-num-seqs, never a config.pbtxt', async () => {
+    const result = await analyze('vllm-queue');
+    const m = result.models[0];
+    expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('dynamic-batching');
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching');
+    expect(rec?.title).toBe('Batch decode steps continuously (more sequences per step)');
+    expect(rec?.nextStep.text).toMatch(/Raise --max-num-seqs to at least \d+/);
+    expect(rec?.nextStep.snippet?.code).toMatch(/^vllm serve MODEL --max-num-seqs \d+/);
+    expect(JSON.stringify(rec?.nextStep)).not.toMatch(/config\.pbtxt|dynamic_batching/);
+    expect(rec?.estimatedGain?.metric).toBe('ttft_p95_ms');
+  });
+
+  it('vLLM V1 with the KV cache full (98%, preemptions) and the queue growing → the scale-generation sub-kind in vLLM terms', async () => {
+    const result = await analyze('vllm-kv-full');
+    const m = result.models[0];
+    const rule = m?.diagnosis?.rules.find((r) => r.rule === 'scale-and-cache');
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'scale-and-cache');
+    expect(rec?.title, `${m?.diagnosis?.headline} / ${rule?.reason}`).toBe('Scale out: decode slots or KV cache full while the queue grows');
+    expect(Number(rule?.inputs['kv_cache_usage'])).toBeCloseTo(0.98, 5);
+    // One preemption per ten requests at 10 requests/s.
+    expect(Number(rule?.inputs['preemptions_per_s'])).toBeGreaterThan(0.5);
+    expect(Number(rule?.inputs['preemptions_per_s'])).toBeLessThan(1.5);
+    expect(rec?.nextStep.text).toMatch(/--gpu-memory-utilization/);
+    // 64 sequences per decode step: more slots would not help, so continuous batching stays quiet.
+    expect(m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching')).toBeUndefined();
+  });
+
+  it('vLLM V1 with long prompts: prefill 400 ms of a 410 ms TTFT, 3000-token prompts → the chunked-prefill sub-kind with --enable-chunked-prefill; --json has ttft, tpot and tokens', async () => {
+    const result = await analyze('vllm-prefill');
+    const m = result.models[0];
+    // V1's prefill and decode histograms replace its RUNNING phase (compute) in the table.
+    expect(Object.keys(m?.summary.phases ?? {}).filter((p) => p !== 'other').sort()).toEqual(['decode', 'prefill', 'queue']);
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching');
+    expect(rec?.title, m?.diagnosis?.headline).toBe('Chunk long prefills so they share steps with decodes');
+    const rule = m?.diagnosis?.rules.find((r) => r.rule === 'dynamic-batching');
+    expect(Number(rule?.inputs['ttft_prefill_share'])).toBeGreaterThan(0.9);
+    // The prompt-token histogram's 1-2-5 buckets: the 3000-token median lands in (2000, 5000].
+    expect(Number(rule?.inputs['prompt_tokens_p50'])).toBeGreaterThan(2000);
+    expect(Number(rule?.inputs['prompt_tokens_p50'])).toBeLessThanOrEqual(5000);
+    expect(rec?.nextStep.text).toMatch(/--enable-chunked-prefill with --max-num-batched-tokens \d+/);
+    expect(JSON.stringify(rec?.nextStep)).not.toMatch(/config\.pbtxt/);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="vllm-prefill"}', '--json'], { cwd: ROOT });
+    const json = JSON.parse(stdout) as { models: { generation: { ttft: { p50_ms: number; mean_ms: number } | null; tpot: { mean_ms: number } | null; tokens_in: { p50: number; mean: number } | null; tokens_out: { mean: number } | null } | null }[] };
+    const g = json.models[0]?.generation;
+    // TTFT = 10 ms queue + 400 ms prefill; TPOT 5 ms; 3000 prompt and 64 output tokens.
+    expect(g?.ttft?.mean_ms).toBeGreaterThan(380);
+    expect(g?.ttft?.mean_ms).toBeLessThan(450);
+    expect(g?.ttft?.p50_ms).toBeGreaterThan(250);
+    expect(g?.ttft?.p50_ms).toBeLessThanOrEqual(500);
+    expect(g?.tpot?.mean_ms).toBeGreaterThan(4.5);
+    expect(g?.tpot?.mean_ms).toBeLessThan(5.6);
+    expect(g?.tokens_in?.mean).toBeGreaterThan(2850);
+    expect(g?.tokens_in?.mean).toBeLessThan(3200);
+    expect(g?.tokens_out?.mean).toBeGreaterThan(60);
+    expect(g?.tokens_out?.mean).toBeLessThan(68);
+  }, 120_000);
+
+  it('native histograms (protobuf exposition): TGI validation 30 ms of 47 → preprocessing-pipeline, percentiles by histogram_quantile on the native series, a restart found', async () => {
     const exporter = exporters.find((e) => e.job === 'tgi-native');
     // Prometheus asked for, and got, the protobuf exposition: the only way it ingests native histograms.
     expect(exporter?.scrapes.protobuf).toBeGreaterThan(0);
@@ -196,26 +305,38 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(pre?.p50Ms).toBeLessThan(30 * 1.15);
     expect(pre?.share).toBeGreaterThan(0.5);
     expect(m?.summary.e2e.p99Ms).toBeGreaterThan(m?.summary.e2e.p50Ms ?? Infinity);
+    // The replica restarted half way: the native histogram's reset is found (resets() of 2.42 sees none on native series).
+    expect(warningsOf(result)).toMatch(/1 counter reset of tgi_request_duration \(native histogram\)/);
   });
 
-  it('a mixed fleet (one classic, one native replica): every replica counted once, per-replica percentiles, the limit on fleet percentiles warned', async () => {
+  it('a mixed fleet (one classic, one native replica 1.5× slower): every replica counted once, per-replica percentiles exact, fleet percentiles from both layouts, warned', async () => {
     const result = await analyze('tgi-mixed');
     const m = result.models[0];
     expect(m?.diagnosis?.primary, m?.diagnosis?.headline).toBe('preprocessing-pipeline');
+    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
     const replicas = result.prometheus?.models[0]?.replicas ?? [];
     expect(replicas).toHaveLength(2);
     for (const r of replicas) {
       expect(r.rps).toBeGreaterThan(0);
       expect(r.e2eP99Ms).toBeGreaterThan(40);
     }
+    // The fleet's p99 sits among the slower (native) replica's requests: from the classic replica alone it would be that replica's p99.
+    const classicP99 = replicas.find((r) => r.replica === classic)?.e2eP99Ms ?? Number.NaN;
+    const nativeP99 = replicas.find((r) => r.replica === native)?.e2eP99Ms ?? Number.NaN;
+    expect(nativeP99).toBeGreaterThan(classicP99 * 1.2);
+    expect(m?.summary.e2e.p99Ms).toBeGreaterThan(classicP99 * 1.15);
+    expect(m?.summary.e2e.p99Ms).toBeLessThan(nativeP99 * 1.2);
+    // Over the range and per query_range step (the trend tests' p50 and p95).
+    const merges = result.prometheus?.queries.filter((q) => /native histogram of the mixed fleet/.test(q.purpose)) ?? [];
+    expect(merges.some((q) => /e2e p50 and p95 per step/.test(q.purpose) && /query_range step/.test(q.expr))).toBe(true);
+    expect(merges.some((q) => !/query_range/.test(q.expr))).toBe(true);
     // The fleet's rate is the sum of both replicas' (`or` takes each replica's series once; the classic side alone would be half).
     const sum = replicas.reduce((a, r) => a + r.rps, 0);
     expect(Math.abs((m?.summary.throughputRps ?? 0) - sum) / sum).toBeLessThan(0.01);
-    const [classic, native] = exporters.filter((e) => e.job === 'tgi-mixed').map((e) => new URL(e.url).host);
     expect(warningsOf(result)).toContain(`tgi_request_duration is a native histogram on ${native ?? ''} and a classic one on ${classic ?? ''}`);
   });
 
-  it('exemplars (OpenMetrics): the slowest trace ids in the text and JSON reports, and the rules that need traces point to them', async () => {
+  it('exemplars (OpenMetrics): the slowest trace ids in the text, JSON and Markdown reports, and the rules that need traces point to them', async () => {
     const exporter = exporters.find((e) => e.job === 'vllm-exemplars');
     expect(exporter?.scrapes.openmetrics).toBeGreaterThan(0);
     const made = new Map((exporter?.exemplars() ?? []).map((e) => [e.traceId, e.value]));
@@ -231,6 +352,8 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     const needTraces = json.prometheus.rules.filter((r) => r.aggregates === 'none');
     expect(needTraces.length).toBeGreaterThan(0);
     for (const r of needTraces) expect(r.note).toContain(`run analyze on traces, starting from the exemplar traces ${ids.join(', ')}`);
+    const markdown = (await run(['--markdown'])).stdout;
+    expect(markdown).toContain(`(slowest first): ${ids.map((id) => `\`${id}\``).join(', ')}`);
     const { stdout } = await run(['--explain']);
     expect(stdout).toContain(`Exemplar traces (slowest first): ${ids.join(', ')}`);
     expect(stdout).toMatch(/Per-request evidence \(tail attribution, example traces\) needs traces: open the exemplar traces above/);

@@ -77,9 +77,11 @@ function continuousBatchingNextStep(engine: Engine, p: { seqs: number; inFlight:
     vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (requests in flight at p95) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
     tgi: `TGI batches continuously: give it room. Raise --max-batch-total-tokens (the KV cache budget) and --max-concurrent-requests to at least ${p.seqs}; --waiting-served-ratio sets how eagerly waiting requests join the running batch (TGI launcher arguments).`,
     trtllm: `Use TensorRT-LLM's in-flight batching (the default batching type of its executor) with max_batch_size of at least ${p.seqs} and max_num_tokens sized to the KV cache.`,
+    // SGLang Server Arguments (https://docs.sglang.io/advanced_features/server_arguments.html) and Hyperparameter Tuning (https://docs.sglang.io/advanced_features/hyperparameter_tuning.html).
+    sglang: `SGLang batches continuously: the running-request cap or its admission is the limit. Raise --max-running-requests to at least ${p.seqs}; when sglang:token_usage stays below 0.9 while requests queue, lower --schedule-conservativeness (e.g. 0.3) so the scheduler admits more of them (SGLang Hyperparameter Tuning).`,
     own: `Batch at every decode step (continuous, iteration-level batching as in Orca and vLLM): admit waiting requests into the running batch at the next step instead of running one request to completion; size the batch to at least ${p.seqs} sequences (the p95 of requests in flight at arrival, rounded up to a power of two; ${p.inFlight.toFixed(1)} in flight on average).`,
   });
-  return { text, snippet: { language: 'shell', code: forEngine(engine, { vllm: `vllm serve MODEL --max-num-seqs ${p.seqs} --max-num-batched-tokens ${Math.max(2048, p.seqs * 256)}`, tgi: `text-generation-launcher --model-id MODEL --max-concurrent-requests ${Math.max(128, p.seqs)} --max-batch-total-tokens ${Math.max(16384, p.seqs * 1024)}`, own: `# scheduler: every decode step runs all active sequences (up to ${p.seqs}) and admits waiting ones` }) } };
+  return { text, snippet: { language: 'shell', code: forEngine(engine, { vllm: `vllm serve MODEL --max-num-seqs ${p.seqs} --max-num-batched-tokens ${Math.max(2048, p.seqs * 256)}`, tgi: `text-generation-launcher --model-id MODEL --max-concurrent-requests ${Math.max(128, p.seqs)} --max-batch-total-tokens ${Math.max(16384, p.seqs * 1024)}`, sglang: `python -m sglang.launch_server --model-path MODEL --max-running-requests ${p.seqs} --schedule-conservativeness 0.3`, own: `# scheduler: every decode step runs all active sequences (up to ${p.seqs}) and admits waiting ones` }) } };
 }
 
 /** Chunked-prefill settings in the engine's terms. */
@@ -88,9 +90,11 @@ function chunkedPrefillNextStep(engine: Engine, budget: number): NextStep {
     vllm: `Chunk long prefills so they share steps with decodes (Sarathi-Serve): --enable-chunked-prefill with --max-num-batched-tokens ${budget} (vLLM V1 chunks by default; lower the budget to favour inter-token latency, raise it to favour TTFT).`,
     tgi: `Cap the prefill work per step with --max-batch-prefill-tokens ${budget}, so long prompts do not stall the running decodes.`,
     trtllm: `Enable chunked context (enable_chunked_context) with max_num_tokens ${budget}.`,
+    sglang: `Chunk long prefills with --chunked-prefill-size ${budget} and mix them into decode batches (--enable-mixed-chunk), so long prompts do not stall the running decodes (SGLang Server Arguments).`,
     own: `Split a long prompt's prefill into chunks of about ${budget} tokens run alongside the decode steps of other requests (chunked prefill, Sarathi-Serve), instead of one long prefill step that stalls the batch.`,
   });
-  return { text };
+  const code = forEngine(engine, { vllm: `vllm serve MODEL --enable-chunked-prefill --max-num-batched-tokens ${budget}`, tgi: `text-generation-launcher --model-id MODEL --max-batch-prefill-tokens ${budget}`, sglang: `python -m sglang.launch_server --model-path MODEL --chunked-prefill-size ${budget} --enable-mixed-chunk`, own: '' });
+  return code === '' ? { text } : { text, snippet: { language: 'shell', code } };
 }
 
 /** The generation form: continuous batching, or chunked prefill for long unique prompts. */
@@ -114,7 +118,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   if (batch.mean > t['generation.small_decode_batch']) cb.push(`decode steps already run ${batch.mean.toFixed(1)} sequences on average`);
   if (s.meanInFlight < t['batching.min_in_flight']) cb.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
   if (cb.length === 0) {
-    const seqs = clamp(nextPow2(p95InFlightAtArrival(s.requests, s.startS)), 4, 256);
+    // Without arrival times (aggregates) the mean in flight (Little's law) sizes the slots instead.
+    const seqs = clamp(nextPow2(s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight), 4, 256);
     const stepMs = g.tpot?.p50Ms ?? 0;
     // Admitted at the next decode step: a new request waits about one step instead of the queue.
     const expectedTtft = Math.max(0, g.ttft.p95Ms - queue.p95Ms + stepMs);
@@ -180,8 +185,11 @@ function nextPow2(x: number): number {
 }
 
 /** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
-function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean; server?: string }): NextStep {
+function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean; server?: string; engine: Engine }): NextStep {
   if (p.server === 'torchserve') return torchserveBatchingStep(p);
+  // LLM engines batch continuously already: their own slots, not a Triton batcher, are the setting.
+  if (p.engine !== 'own') return continuousBatchingNextStep(p.engine, { seqs: p.maxBatchSize, inFlight: p.meanInFlight });
+  if (p.server === 'kserve') return kserveBatchingStep(p);
   const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
   const code = [
     `# ${stem(p.model)}/config.pbtxt`,
@@ -201,6 +209,21 @@ function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: num
       `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
       `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
     snippet: { language: 'protobuf', code },
+  };
+}
+
+/**
+ * KServe's inference batcher: a `batcher` on the InferenceService's predictor gathers requests up
+ * to maxBatchSize or maxLatency (ms) ("Inference Batcher",
+ * https://kserve.github.io/website/docs/model-serving/predictive-inference/batcher).
+ */
+function kserveBatchingStep(p: { model: string; maxBatchSize: number; delayUs: number; meanInFlight: number }): NextStep {
+  const latencyMs = Math.max(1, Math.round(p.delayUs / 1000));
+  return {
+    text:
+      `Turn on KServe's inference batcher on the predictor: maxBatchSize ${p.maxBatchSize} covers the ${p.meanInFlight.toFixed(1)} requests in flight on average, maxLatency ${latencyMs} ms caps the wait for a batch to fill. ` +
+      "The model server's predict must accept a batch of instances. Raise the latency cap only while p99 stays inside the latency budget.",
+    snippet: { language: 'yaml', code: ['apiVersion: serving.kserve.io/v1beta1', 'kind: InferenceService', `metadata: { name: ${stem(p.model)} }`, 'spec:', '  predictor:', '    batcher:', `      maxBatchSize: ${p.maxBatchSize}`, `      maxLatency: ${latencyMs}`].join('\n') },
   };
 }
 
@@ -340,7 +363,7 @@ export const dynamicBatchingRule = defineRule({
           expectedValue: round(expectedP95),
           basis: `queueing model: with batching a request waits at most for the batch in progress (compute p95 ${ms(compute.p95Ms)}) plus the ${delayUs} µs queue delay, instead of queue p95 ${ms(queue.p95Ms)}`,
         },
-        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], ...(s.runtime !== undefined ? { runtime: s.runtime } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
+        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], engine: engineOf(s, ctx.server), ...(s.runtime !== undefined ? { runtime: s.runtime } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
         exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
       },
     };

@@ -28,7 +28,7 @@ export type { SloTargets } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
 export { computeSignals, trendOf, deviceSignal } from './signals.js';
-export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal } from './signals.js';
+export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal, GenerationSignal } from './signals.js';
 
 export { RULES, RULE_REGISTRY, ruleFor } from './rules.js';
 export type { RuleThresholdKey } from './rules.js';

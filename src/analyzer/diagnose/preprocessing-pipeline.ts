@@ -49,6 +49,19 @@ export const PIPELINE_THRESHOLDS = {
 
 type PipelineThresholds = Readonly<Record<keyof typeof PIPELINE_THRESHOLDS, number>>;
 
+/** Tokenization and prompt templating in the engine's terms. */
+function tokenizerNextStep(engine: Engine): NextStep {
+  return {
+    text: forEngine(engine, {
+      // vLLM's pre-engine time (TTFT − queue − prefill in its llm_request span): tokenisation, chat templating, the hand-off to the engine core.
+      vllm: 'vLLM spends this time before the engine: tokenisation, chat templating and the hand-off to the engine core. Run more API server processes so prompts are not tokenised one after another in one (--api-server-count), keep chat templates short, and send token ids where the client already has them.',
+      tgi: 'Tokenization runs in TGI’s router: raise --validation-workers so prompts are tokenized in parallel, and send prompts already templated.',
+      sglang: 'Tokenization runs in SGLang’s tokenizer manager, one process before the scheduler: send token ids (input_ids) where the client already has them, keep chat templates short, and spread load over more server processes (data parallelism, --dp) so prompts are not tokenized one after another.',
+      own: 'Speed up the prompt pipeline: use a fast (Rust) tokenizer (Hugging Face tokenizers, tiktoken) instead of a pure-language one, render the chat template once per conversation turn and cache the tokens of fixed parts (system prompt), and tokenize off the event loop (a worker pool) so requests do not wait behind each other.',
+    }),
+  };
+}
+
 /** The generation form: tokenization / prompt templating (the preprocess phase) is a large part of TTFT. */
 function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThresholds, engine: Engine): Verdict {
   const pre = s.phases.preprocess;
@@ -64,14 +77,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
       evidence: [{ text: `tokenization and prompt templating (preprocess) take ${pct(g.ttftPreprocessShare)} of TTFT: p95 ${ms(pre.p95Ms)} of a TTFT p95 of ${ms(g.ttft.p95Ms)}`, values: { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms) } }],
       savedMeanMs: saved,
       estimatedGain: { metric: 'ttft_p95_ms', currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
-      nextStep: {
-        text: forEngine(engine, {
-          // vLLM's pre-engine time (TTFT − queue − prefill in its llm_request span): tokenisation, chat templating, the hand-off to the engine core.
-          vllm: 'vLLM spends this time before the engine: tokenisation, chat templating and the hand-off to the engine core. Run more API server processes so prompts are not tokenised one after another in one (--api-server-count), keep chat templates short, and send token ids where the client already has them.',
-          tgi: 'Tokenization runs in TGI’s router: raise --validation-workers so prompts are tokenized in parallel, and send prompts already templated.',
-          own: 'Speed up the prompt pipeline: use a fast (Rust) tokenizer (Hugging Face tokenizers, tiktoken) instead of a pure-language one, render the chat template once per conversation turn and cache the tokens of fixed parts (system prompt), and tokenize off the event loop (a worker pool) so requests do not wait behind each other.',
-        }),
-      },
+      nextStep: tokenizerNextStep(engine),
       exampleTraceIds: tracesNear(s.requests, (r) => r.phases.preprocess ?? 0, pre.p95Ms),
     },
   };
@@ -80,7 +86,10 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
 const PIPELINE_PARTS = ['preprocess', 'serialize', 'network', 'postprocess'] as const;
 
 /** Next step for the pipeline phase that costs most. */
-function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number }): NextStep {
+function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' | 'postprocess'; requestBytesP50?: number; server?: string; engine: Engine }): NextStep {
+  // An LLM server's preprocess is tokenization and templating (TGI's validation): its own settings, not a Triton ensemble.
+  if (p.engine !== 'own' && p.largest === 'preprocess') return tokenizerNextStep(p.engine);
+  if (p.server === 'kserve' && (p.largest === 'preprocess' || p.largest === 'postprocess')) return kserveTransformerStep(p.largest);
   const size = p.requestBytesP50 !== undefined ? ` Requests carry ${p.requestBytesP50 >= 1024 * 1024 ? `${(p.requestBytesP50 / (1024 * 1024)).toFixed(1)} MiB` : `${Math.round(p.requestBytesP50 / 1024)} KiB`} at the median.` : '';
   switch (p.largest) {
     case 'serialize':
@@ -105,6 +114,24 @@ function pipelineNextStep(p: { largest: 'preprocess' | 'serialize' | 'network' |
         },
       };
   }
+}
+
+/**
+ * KServe's own place for pre/post-processing: a transformer, an InferenceService component in
+ * its own pod that scales apart from the predictor ("Deploy Transformer with InferenceService",
+ * https://kserve.github.io/website/docs/model-serving/predictive-inference/transformers/custom-transformer).
+ */
+function kserveTransformerStep(largest: 'preprocess' | 'postprocess'): NextStep {
+  return {
+    text:
+      `${largest === 'preprocess' ? 'Preprocessing' : 'Postprocessing'} is the largest cost and runs inside the KServe model server, ahead of every predict. ` +
+      `Move it into a KServe transformer (a kserve.Model whose ${largest} handler does the work, its predict calls the predictor over gRPC with --protocol grpc-v2): it runs in its own pod, scales with its own replicas and leaves the predictor to the model. ` +
+      'Vectorize the work or run it in a worker pool there, and send binary tensors to the predictor instead of JSON lists.',
+    snippet: {
+      language: 'yaml',
+      code: ['apiVersion: serving.kserve.io/v1beta1', 'kind: InferenceService', 'spec:', '  transformer:', '    containers:', '      - name: kserve-container', '        image: REGISTRY/transformer:TAG  # kserve.Model with preprocess/postprocess', '        args: [--protocol, grpc-v2]', '  predictor:', '    model: { modelFormat: { name: MODEL_FORMAT }, storageUri: STORAGE_URI }'].join('\n'),
+    },
+  };
 }
 
 /** The preprocessing-pipeline rule. */
@@ -167,7 +194,7 @@ export const preprocessingPipelineRule = defineRule({
           expectedValue: round(s.e2e.meanMs - saved),
           basis: `half of the ${ms(meanMs)} spent around the model (an assumption: binary encodings and server-side preprocessing commonly halve it)`,
         },
-        nextStep: pipelineNextStep({ largest, ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}) }),
+        nextStep: pipelineNextStep({ largest, engine: engineOf(s, ctx.server), ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
         exampleTraceIds: tracesNear(s.requests, (r) => partMs(r, largest), s.phases[largest].p95Ms),
       },
     };

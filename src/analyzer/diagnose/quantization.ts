@@ -40,10 +40,11 @@ function generationQuantizationNextStep(engine: Engine, bits: number | undefined
     text: forEngine(engine, {
       vllm: `Decode at small batch reads all weights and the KV cache for every token: halve those bytes. Serve an 8-bit checkpoint instead of ${from} (FP8 on Hopper/Ada: --quantization fp8; or an AWQ/GPTQ 4-bit checkpoint) and store the KV cache in FP8 (--kv-cache-dtype fp8). Check accuracy on your own prompts first.`,
       tgi: `Decode at small batch reads all weights for every token: serve quantized weights instead of ${from} (--quantize fp8, awq, gptq or eetq, by what the GPU and checkpoint support). Check accuracy on your own prompts first.`,
+      sglang: `Decode at small batch reads all weights and the KV cache for every token: halve those bytes. Serve 8-bit weights instead of ${from} (--quantization fp8, or an AWQ/GPTQ checkpoint) and an FP8 KV cache (--kv-cache-dtype fp8_e5m2; SGLang Server Arguments). Check accuracy on your own prompts first.`,
       trtllm: `Build the engine with FP8 or INT4-AWQ weights (instead of ${from}) and an FP8 KV cache (TensorRT-LLM quantization: --qformat fp8 / int4_awq, --kv_cache_dtype fp8). Check accuracy on your own prompts first.`,
       own: `Decode at small batch reads every weight for every token, so it is bound by memory bandwidth: quantize ${from} to 8 bits (INT8/FP8, or 4-bit AWQ/GPTQ) and the KV cache to 8 bits, then measure TPOT and accuracy again. ONNX Runtime: quantize_dynamic on the decoder's MatMul weights.`,
     }),
-    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --quantization fp8 --kv-cache-dtype fp8', tgi: 'text-generation-launcher --model-id MODEL --quantize fp8', own: 'python -m onnxruntime.quantization.preprocess --input decoder.onnx --output decoder.pre.onnx  # then quantize_dynamic(..., weight_type=QuantType.QInt8)' }) },
+    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --quantization fp8 --kv-cache-dtype fp8', tgi: 'text-generation-launcher --model-id MODEL --quantize fp8', sglang: 'python -m sglang.launch_server --model-path MODEL --quantization fp8 --kv-cache-dtype fp8_e5m2', own: 'python -m onnxruntime.quantization.preprocess --input decoder.onnx --output decoder.pre.onnx  # then quantize_dynamic(..., weight_type=QuantType.QInt8)' }) },
   };
 }
 

@@ -89,6 +89,12 @@ export const SCALE_CACHE_THRESHOLDS = {
     source: 'vLLM Optimization and Tuning (https://docs.vllm.ai/en/latest/configuration/optimization.html): preemptions come from KV cache space running out; vLLM pre-allocates gpu_memory_utilization (0.9 by default) of GPU memory, so only a share above that says the cache itself is full',
     why: 'GPU memory above 95% used stands in for a full KV cache when the server exports no KV cache usage',
   },
+  'scale.gen.kv_cache_full': {
+    value: 0.95,
+    unit: "ratio of the server's KV cache in use (vllm:kv_cache_usage_perc, sglang:token_usage)",
+    source: 'vLLM Optimization and Tuning (https://docs.vllm.ai/en/latest/configuration/optimization.html): requests are preempted when KV cache space runs out; SGLang Hyperparameter Tuning (https://docs.sglang.io/advanced_features/hyperparameter_tuning.html): token usage above 0.9 is already good utilization. Any preemption counts as full',
+    why: 'the fullest replica keeps 95% of its KV cache in use over the range: no room to admit the waiting requests',
+  },
   ...pickThresholds(GENERATION_THRESHOLDS, 'generation.long_prompt_tokens', 'generation.min_prefix_repeat_share'),
 } as const satisfies Record<string, ThresholdSpec>;
 
@@ -101,9 +107,10 @@ function prefixCacheNextStep(engine: Engine): NextStep {
       vllm: 'Turn on automatic prefix caching (--enable-prefix-caching; on by default in vLLM V1) and keep the shared part (system prompt, few-shot examples, document) at the start of the prompt so requests share whole KV blocks; vllm:prefix_cache_hits ÷ vllm:prefix_cache_queries shows the hit rate.',
       tgi: 'Keep the shared part of the prompt first so TGI’s prefix cache (on with its paged-attention backends) can reuse its KV cache; check the hit rate in the server logs.',
       trtllm: 'Enable KV cache block reuse (kv_cache_config enable_block_reuse) and keep the shared prefix first in the prompt.',
+      sglang: 'SGLang’s RadixAttention prefix cache is on unless --disable-radix-cache was given: keep the shared part of the prompt first, and schedule requests that share a cached prefix together (--schedule-policy lpm, longest prefix match; SGLang Server Arguments). sglang:cached_tokens_total ÷ sglang:prompt_tokens_total shows the hit rate.',
       own: 'Keep the KV cache of prompt prefixes that repeat (a prefix cache keyed by the hash of the prefix tokens, as vLLM’s automatic prefix caching and SGLang’s RadixAttention do) and prefill only the new suffix; put the shared part first in the prompt.',
     }),
-    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --enable-prefix-caching', own: '# prefill(prompt): reuse kvCache.get(hash(prefixTokens)) and run the model on the remaining tokens only' }) },
+    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --enable-prefix-caching', sglang: 'python -m sglang.launch_server --model-path MODEL --schedule-policy lpm', own: '# prefill(prompt): reuse kvCache.get(hash(prefixTokens)) and run the model on the remaining tokens only' }) },
   };
 }
 
@@ -113,6 +120,7 @@ function generationScaleNextStep(engine: Engine, replicas: number): NextStep {
     text: forEngine(engine, {
       vllm: `The KV cache or the sequence slots are full while the queue grows: add replicas (start with ${replicas}) behind the load balancer, or give each replica more KV cache (--gpu-memory-utilization, --tensor-parallel-size). Watch vllm:num_preemptions and vllm:kv_cache_usage_perc.`,
       tgi: `The batch is full while the queue grows: add replicas (start with ${replicas}), or shard the model over more GPUs (--num-shard) to make room for a larger --max-batch-total-tokens.`,
+      sglang: `The KV cache pool (sglang:token_usage) or the running slots are full while the queue grows: add replicas (start with ${replicas}) behind the SGLang router, or give each more KV cache (--mem-fraction-static, --tp). Requests retracted for want of KV cache show in the server log ("KV cache pool is full. Retract requests").`,
       own: `The decode batch is full while the queue grows: capacity is the limit. Add replicas (start with ${replicas}) or more KV cache memory per replica, and route new requests to the least-loaded replica.`,
     }),
   };
@@ -124,7 +132,9 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   const queue = s.phases.queue;
   const queueTrend = s.trends?.phases.queue;
   const queueGrowing = queueTrend !== undefined && queueTrend.pIncreasing < t['scale.queue_growth_p_value'] && queueTrend.relativeRise >= t['scale.queue_growth_rise'];
-  const memoryFull = s.gpu?.memoryUsedShare !== undefined && s.gpu.memoryUsedShare >= t['scale.gen.kv_memory_full'];
+  // The server's own KV cache gauge and preemption counter where it exports them (Prometheus path), else GPU memory as a proxy.
+  const kvFull = (g.kvCacheUsage !== undefined && g.kvCacheUsage >= t['scale.gen.kv_cache_full']) || (g.preemptionsPerS ?? 0) > 0;
+  const memoryFull = kvFull || (s.gpu?.memoryUsedShare !== undefined && s.gpu.memoryUsedShare >= t['scale.gen.kv_memory_full']);
   const batchFull = s.batch.maxSize >= 2 && (s.batch.fullShare >= t['scale.min_full_share'] || (s.batch.fill !== undefined && s.batch.fill >= t['scale.min_batch_fill']));
   const inputs = {
     ttft_p95_ms: round(g.ttft.p95Ms),
@@ -136,6 +146,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
     queue_growing: queueGrowing,
     full_batch_share: round(s.batch.fullShare),
     gpu_memory_used_share: s.gpu?.memoryUsedShare === undefined ? null : round(s.gpu.memoryUsedShare),
+    kv_cache_usage: g.kvCacheUsage === undefined ? null : round(g.kvCacheUsage),
+    preemptions_per_s: g.preemptionsPerS === undefined ? null : round(g.preemptionsPerS),
   };
   const failed: string[] = [];
   const pc: string[] = [];
@@ -178,7 +190,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   const sc: string[] = [];
   if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(`queue is ${pct(g.ttftQueueShare)} of TTFT`);
   if (!queueGrowing) sc.push('the queue does not grow over the run');
-  if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is GPU memory (KV cache) full`);
+  if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is the KV cache full${g.kvCacheUsage !== undefined ? ` (${pct(g.kvCacheUsage)} in use)` : ' (GPU memory)'}`);
   if (sc.length === 0) {
     const replicas = 2;
     return {
@@ -194,7 +206,9 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
           },
           batchFull
             ? { text: `decode batches are full: ${pct(s.batch.fullShare)} of requests ran at the largest batch of ${s.batch.maxSize}`, values: { full_batch_share: round(s.batch.fullShare), max_batch_size: s.batch.maxSize } }
-            : { text: `GPU memory ${pct(s.gpu!.memoryUsedShare!)} used: the KV cache has no room for more sequences`, values: { gpu_memory_used_share: round(s.gpu!.memoryUsedShare!) } },
+            : kvFull
+              ? { text: `the server's KV cache is full: ${g.kvCacheUsage !== undefined ? `${pct(g.kvCacheUsage)} of its blocks in use` : 'usage not exported'}${(g.preemptionsPerS ?? 0) > 0 ? `, ${(g.preemptionsPerS ?? 0).toFixed(2)} preemptions/s` : ''}`, values: { ...(g.kvCacheUsage !== undefined ? { kv_cache_usage: round(g.kvCacheUsage) } : {}), preemptions_per_s: round(g.preemptionsPerS ?? 0) } }
+              : { text: `GPU memory ${pct(s.gpu!.memoryUsedShare!)} used: the KV cache has no room for more sequences`, values: { gpu_memory_used_share: round(s.gpu!.memoryUsedShare!) } },
         ],
         savedMeanMs: queue.meanMs / 2,
         estimatedGain: {

@@ -167,6 +167,10 @@ export interface GenerationSignal {
   readonly prefixRepeatShare?: number;
   /** Share of generative requests carrying inference.input.hash. */
   readonly prefixHashedShare: number;
+  /** KV cache blocks in use, 0–1 (the fullest replica's mean), where the server exports it (Prometheus path). */
+  readonly kvCacheUsage?: number;
+  /** Requests preempted per second for want of KV cache, where the server counts them (Prometheus path). */
+  readonly preemptionsPerS?: number;
 }
 
 /** Everything the rules read. */
