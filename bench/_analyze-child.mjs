@@ -2,14 +2,15 @@
  * Child process of analyze.bench.ts, so each measurement gets its own peak RSS. Plain JavaScript
  * on the built package (dist/, `npm run bench` builds first), as users run it: no TypeScript
  * loader thread in the measured process.
- *   node bench/_analyze-child.mjs baseline|analyze FILE
+ *   node bench/_analyze-child.mjs baseline|analyze|read FILE
+ * `read`: the reader alone (readSpans as the analyzer calls it; READER=full for JSON.parse per line).
  * Prints one JSON line: elapsed ms, CPU ms of the whole process, spans seen, requests, maxRSS (bytes).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const [mode, file] = process.argv.slice(2);
-if (file === undefined) throw new Error('usage: _analyze-child.mjs baseline|analyze FILE');
+if (file === undefined) throw new Error('usage: _analyze-child.mjs baseline|analyze|read FILE');
 
 let spans = 0;
 let requests = 0;
@@ -23,13 +24,18 @@ if (mode === 'baseline') {
     JSON.parse(line);
     spans++;
   }
+} else if (mode === 'read') {
+  const { readSpans } = await import('../dist/formats/index.js');
+  started = performance.now();
+  const reader = readSpans(file, { attributes: 'analysis', reader: process.env['READER'] === 'full' ? 'full' : 'fast' });
+  for (let next = await reader.next(); next.done !== true; next = await reader.next()) spans += next.value.length;
 } else {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');
   started = performance.now();
   const idle = Number(process.env['IDLE'] ?? 0);
   // THREADS: reader threads (1: all on the main thread); unset: the analyzer's default.
   const threads = Number(process.env['THREADS'] ?? 0);
-  const result = await analyzeFiles([file], { diagnose: false, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'fast' ? 'fast' : 'full', ...(idle > 0 ? { idleSpans: idle } : {}) });
+  const result = await analyzeFiles([file], { diagnose: false, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'full' ? 'full' : 'fast', ...(idle > 0 ? { idleSpans: idle } : {}) });
   spans = result.spans;
   requests = result.requests;
 }

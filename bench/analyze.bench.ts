@@ -3,9 +3,10 @@
  * least 200 MB (BENCH_MB to change), against a baseline measured in the same run on the same
  * file: a bare JSON.parse of every line (readline). Each run is a child process on the built
  * package (dist/) reporting wall time, CPU time and peak RSS. Rounds alternate (BENCH_RUNS, default
- * 5): baseline, analysis on one thread (`--threads 1`), with the default threads (the file split
- * into line ranges over min(cores, 8) reader threads), and on one thread with the byte-scanning
- * fast reader; medians are printed as a table, with the load average before and after (the
+ * 5): baseline, analysis on one thread (`--threads 1`; the byte-scanning fast reader, the
+ * default), with the default threads (the file split into line ranges over min(cores, 8) reader
+ * threads), on one thread with the full reader (JSON.parse per line), and the reader alone (fast,
+ * full); medians are printed as a table, with the load average before and after (the
  * development machine is shared). Goals (issue 16): one thread ≥ 1.0× the baseline by CPU time,
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
  */
@@ -53,7 +54,7 @@ async function generate(): Promise<{ spans: number; requests: number; bytes: num
   return { spans, requests, bytes };
 }
 
-function runChild(mode: 'baseline' | 'analyze', env: Record<string, string> = {}): ChildResult {
+function runChild(mode: 'baseline' | 'analyze' | 'read', env: Record<string, string> = {}): ChildResult {
   const child = spawnSync(process.execPath, [join(here, '_analyze-child.mjs'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
@@ -70,18 +71,21 @@ try {
   const rounds = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
   const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
-  // Alternating rounds: machine load drifts, and each round sees all four under the same load.
-  const modes: { name: string; mode: 'baseline' | 'analyze'; env: Record<string, string> }[] = [
+  // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
+  const modes: { name: string; mode: 'baseline' | 'analyze' | 'read'; env: Record<string, string> }[] = [
     { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
-    { name: 'analyze --threads 1', mode: 'analyze', env: { THREADS: '1' } },
+    { name: 'analyze --threads 1 (fast reader, the default)', mode: 'analyze', env: { THREADS: '1' } },
     { name: `analyze, default threads (${defaultThreads()})`, mode: 'analyze', env: {} },
-    { name: 'analyze --threads 1, fast reader', mode: 'analyze', env: { THREADS: '1', READER: 'fast' } },
+    { name: 'analyze --threads 1, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '1', READER: 'full' } },
+    // The reader alone, as the analyzer calls it (issue 16: the byte scanner against JSON.parse).
+    { name: 'read only: fast reader', mode: 'read', env: {} },
+    { name: 'read only: full reader', mode: 'read', env: { READER: 'full' } },
   ];
   const results: ChildResult[][] = modes.map(() => []);
   for (let round = 0; round < rounds; round++) {
     modes.forEach((m, i) => {
       const r = runChild(m.mode, m.env);
-      if (m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) {
+      if ((m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) || (m.mode === 'read' && r.spans !== generated.spans)) {
         throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
       }
       results[i]!.push(r);

@@ -36,7 +36,7 @@ const CREDITS = 4;
 export type ThreadedReadStats = ReadStats & { readonly conventions: readonly ConventionUse[] };
 
 /** Reads `file` in a worker thread (source conventions mapped there too), yielding span columns. */
-export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'full'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
+export async function* readColumnsThreaded(file: string, strict: boolean, reader: 'fast' | 'full' = 'fast'): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const workerData: ReadRequest = { file, strict, reader, credits: CREDITS };
   const worker = startWorker('_read-worker', workerData);
   const queue: ReadMessage[] = [];

@@ -27,7 +27,7 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * available, at most 8. `true` means the default, `false` means 1.
    */
   readonly threads?: number | boolean;
-  /** JSON lines reader (see ReadOptions.reader): `full` (default) or `fast`; the result is the same. */
+  /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
   readonly reader?: 'fast' | 'full';
 }
 
@@ -112,7 +112,7 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   // columns of reader threads would change: threads read a single trace file only.
   const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
   const threads = traceFiles > 1 ? 1 : threadsOf(options.threads);
-  const reader = options.reader ?? 'full';
+  const reader = options.reader ?? 'fast';
   // Splitting may have to start over (ThreadedReadUnsound), which a stream cannot.
   const restartable = opened.every((o) => o.sniffed.opened.regularFile);
   const sources: Source[] = opened

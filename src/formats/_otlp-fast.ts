@@ -1,12 +1,14 @@
 /**
  * @module formats/_otlp-fast
  * Internal. The default reader of OTLP JSON lines (the Collector's file exporter): scans each
- * line's bytes once and builds SpanRecords without a JavaScript object per JSON value. Keys are
- * compared as bytes, ids and times are read from their digits, and strings are decoded only when
- * they are kept; short ASCII strings that repeat (span names, attribute keys and values, trace
- * and parent ids) come from a small intern table, so a repeated name costs no allocation. Skipped
- * values (scopes, flags, unknown fields) are still checked for JSON syntax, so a line JSON.parse
- * would refuse is refused here too.
+ * line's bytes once and builds SpanRecords without a JavaScript object per JSON value. Spans and
+ * attribute lists in the layout exporters write are matched in one pass (the text between two
+ * values compared as a literal, four bytes at a time); any other layout goes through general
+ * rules (keys compared as bytes). Ids and times are read from their digits, and strings are
+ * decoded only when they are kept; short ASCII strings that repeat (span names, attribute keys
+ * and values, trace and parent ids) come from small intern tables, so a repeated name costs no
+ * allocation. Skipped values (scopes, flags, unknown fields) are still checked for JSON syntax,
+ * so a line JSON.parse would refuse is refused here too.
  *
  * It reads the plain shape, `{"resourceSpans":[{"resource":…,"scopeSpans":[{"spans":[…]}]}]}`,
  * with camelCase or snake_case span fields in any order, lowercase hex ids, int64 times as
@@ -72,9 +74,12 @@ const ANY_HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') ANY_HEX[c.charCodeAt(0)] = 1;
 
 const EMPTY = Buffer.alloc(0) as FastSlices;
+const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
 
-// The line being read: its bytes, where it ends, the scan position, and what the last string or key held.
+// The line being read: its bytes (and a view for reading four at a time), where it ends, the
+// scan position, and what the last string or key held.
 let b = EMPTY;
+let view: DataView = EMPTY_VIEW;
 let end = 0;
 let pos = 0;
 /** True when the last string scanned had an escape. */
@@ -85,6 +90,20 @@ let keyEnd = 0;
 
 function bytes(text: string): Uint8Array {
   return Buffer.from(text, 'utf8');
+}
+
+/** A byte string to match, as little-endian 32-bit words and the bytes left over. */
+interface Literal {
+  readonly length: number;
+  readonly words: Uint32Array;
+  readonly tail: Uint8Array;
+}
+
+function literalOf(text: string): Literal {
+  const all = Buffer.from(text, 'utf8');
+  const words = new Uint32Array(all.length >> 2);
+  for (let i = 0; i < words.length; i++) words[i] = all.readUInt32LE(i * 4);
+  return { length: all.length, words, tail: all.subarray(words.length * 4) };
 }
 
 const K = {
@@ -118,8 +137,6 @@ const K = {
   boolValue: bytes('boolValue'),
 } as const;
 
-/** The kept keys of a phase span, as bytes. */
-const PHASE_KEYS = PHASE_SPAN_ATTRIBUTES.map((text) => ({ text, bytes: bytes(text) }));
 
 /** True when the last key read is `k`. */
 function keyIs(k: Uint8Array): boolean {
@@ -232,6 +249,9 @@ const TEXT_SLOTS = 4096;
 const texts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
 const ID_SLOTS = 4096;
 const ids: (string | undefined)[] = new Array<string | undefined>(ID_SLOTS).fill(undefined);
+/** Each slot's bytes (slot × its longest), compared four at a time with the line's. */
+const TEXT_BYTES = new DataView(new ArrayBuffer(TEXT_SLOTS * 48));
+const ID_BYTES = new DataView(new ArrayBuffer(ID_SLOTS * 32));
 
 /** Longer strings are decoded every time: they rarely repeat, and hashing them costs more than it saves. */
 const MAX_INTERNED = 48;
@@ -246,18 +266,29 @@ function decode(start: number, stop: number): string {
   const h = Math.imul(len ^ (buf[start]! << 8) ^ (buf[stop - 1]! << 16) ^ buf[start + (len >> 1)]! ^ (buf[start + (len >> 2)]! << 24), 0x9e3779b1);
   const slot = (h >>> 20) & (TEXT_SLOTS - 1);
   const known = texts[slot];
-  if (known !== undefined && known.length === len && same(known, start, len)) return known;
+  if (known !== undefined && known.length === len && same(TEXT_BYTES, slot * MAX_INTERNED, start, len)) return known;
   for (let i = start; i < stop; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, stop);
   const text = b.latin1Slice(start, stop);
   texts[slot] = text;
+  keep(TEXT_BYTES, slot * MAX_INTERNED, start, len);
   return text;
 }
 
-/** True when the ASCII string `known` spells bytes [start, start+len). */
-function same(known: string, start: number, len: number): boolean {
-  const buf = b;
-  for (let i = 0; i < len; i++) if (known.charCodeAt(i) !== buf[start + i]) return false;
+/** True when `pool`'s bytes at `at` are the line's bytes [start, start+len). */
+function same(pool: DataView, at: number, start: number, len: number): boolean {
+  const v = view;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) if (pool.getUint32(at + i, true) !== v.getUint32(start + i, true)) return false;
+  for (; i < len; i++) if (pool.getUint8(at + i) !== v.getUint8(start + i)) return false;
   return true;
+}
+
+/** Copies the line's bytes [start, start+len) into `pool` at `at`. */
+function keep(pool: DataView, at: number, start: number, len: number): void {
+  const v = view;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) pool.setUint32(at + i, v.getUint32(start + i, true), true);
+  for (; i < len; i++) pool.setUint8(at + i, v.getUint8(start + i));
 }
 
 /** At a '"': the string decoded (JSON rules for escapes), moving past it. */
@@ -409,6 +440,11 @@ function digitsNanos(start: number, stop: number): bigint | undefined {
   for (let i = start; i < split; i++) hi = hi * 10 + buf[i]! - 0x30;
   let lo = 0;
   for (let i = split; i < stop; i++) lo = lo * 10 + buf[i]! - 0x30;
+  return nanos(hi, lo);
+}
+
+/** hi·10⁹ + lo (hi < 10¹⁰, lo < 10⁹) as a BigInt; undefined for 0. */
+function nanos(hi: number, lo: number): bigint | undefined {
   if (hi === 0 && lo === 0) return undefined;
   // hi = a·2¹⁶ + r: hi·10⁹ + lo = (a·10⁹)·2¹⁶ + (r·10⁹ + lo), and a·10⁹ = yh·2¹⁶ + yl.
   const a = Math.floor(hi / TWO_16);
@@ -506,18 +542,14 @@ function attributeValue(): AttributeValue | undefined {
   return anyValue(JSON.parse(b.utf8Slice(start, pos)));
 }
 
-/**
- * One attribute list at `pos`: every attribute (`keep` undefined), or only the keys in `keep`.
- * Returns true when it had attributes outside `keep`.
- */
-function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_KEYS | undefined): boolean {
-  let other = false;
+/** One attribute list at `pos`, by the general rules, into `out`. */
+function attributeList(out: Record<string, AttributeValue>): void {
   if (ws() !== LBRACKET) {
     // Not a list: no attributes, as the full reader reads it.
     skip(0);
-    return false;
+    return;
   }
-  if (!open(LBRACKET, RBRACKET)) return false;
+  if (!open(LBRACKET, RBRACKET)) return;
   do {
     if (ws() !== LBRACE) throw FALLBACK;
     let name: string | undefined;
@@ -535,26 +567,13 @@ function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_K
           const close = stringEnd(start);
           if (escaped) throw FALLBACK;
           pos = close + 1;
-          if (keep === undefined) {
-            name = decode(start, close);
-          } else {
-            keyStart = start;
-            keyEnd = close;
-            for (let i = 0; i < keep.length; i++) {
-              if (keyIs(keep[i]!.bytes)) {
-                name = keep[i]!.text;
-                break;
-              }
-            }
-            if (name === undefined) other = true;
-          }
+          name = decode(start, close);
         } else if (keyIs(K.value)) {
           if (hasValue) throw FALLBACK;
           hasValue = true;
           if (hasKey) {
-            // The key came first (as exporters write it): decode the value only when it is kept.
-            if (name !== undefined) value = attributeValue();
-            else skip(0);
+            // The key came first (as exporters write it).
+            value = attributeValue();
           } else {
             ws();
             valueAt = pos;
@@ -575,135 +594,123 @@ function attributeList(out: Record<string, AttributeValue>, keep: typeof PHASE_K
     }
     if (value !== undefined) out[name] = value;
   } while (more(RBRACKET));
-  return other;
 }
 
 /**
- * A span's attributes at `attrsAt` (-1: none), leaving `pos` after them: all of them, or only
- * the kept keys of a phase span.
+ * A span's attributes at `attrsAt` (-1: none), leaving `pos` after them: all of them, or, on a
+ * phase span with others besides, only PHASE_SPAN_ATTRIBUTES. Read in one pass either way: the
+ * phase may come after the others.
  */
 function spanAttributes(attrsAt: number, projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
   if (attrsAt === -1) return {};
-  if (projection === 'all') return readList(attrsAt, undefined);
-  const out = readList(attrsAt, PHASE_KEYS);
-  if (hadOther) {
-    const phase = out[ATTR.PHASE];
-    const isPhaseSpan = phase !== undefined && KNOWN_PHASES.has(phase) && !(kind === 'client' && out[ATTR.ROLE] === ROLE_CLIENT);
-    // Not a phase span after all: it keeps every attribute, in the order written.
-    if (!isPhaseSpan) return readList(attrsAt, undefined);
+  const all = readList(attrsAt);
+  if (projection === 'all') return all;
+  const phase = all[ATTR.PHASE];
+  if (phase === undefined || !KNOWN_PHASES.has(phase) || (kind === 'client' && all[ATTR.ROLE] === ROLE_CLIENT)) return all;
+  let others = false;
+  for (const key in all) {
+    if (!PHASE_KEY_SET.has(key)) {
+      others = true;
+      break;
+    }
   }
-  return out;
+  if (!others) return all;
+  const kept: Record<string, AttributeValue> = {};
+  for (const key of PHASE_SPAN_ATTRIBUTES) if (all[key] !== undefined) kept[key] = all[key];
+  return kept;
 }
 
-/** True when the last list read had attributes outside the kept keys. */
-let hadOther = false;
+const PHASE_KEY_SET = new Set<string>(PHASE_SPAN_ATTRIBUTES);
 
-/** The attribute list at `at` (all of it, or the keys in `keep`), in the exporters' layout when it is in it, else by the general rules. */
-function readList(at: number, keep: typeof PHASE_KEYS | undefined): Record<string, AttributeValue> {
+/** The attribute list at `at`, in the exporters' layout when it is in it, else by the general rules. */
+function readList(at: number): Record<string, AttributeValue> {
   pos = at;
   const out: Record<string, AttributeValue> = {};
-  const other = exportedList(out, keep);
-  if (other !== -1) {
-    hadOther = other === 1;
-    return out;
-  }
+  if (exportedList(out)) return out;
   const again: Record<string, AttributeValue> = {};
   pos = at;
-  hadOther = attributeList(again, keep);
+  attributeList(again);
   return again;
 }
 
-const L_ENTRY = bytes('{"key":"');
-const L_VALUE = bytes(',"value":{');
-const L_STRING_VALUE = bytes('"stringValue":"');
-const L_INT_VALUE = bytes('"intValue":');
-const L_DOUBLE_VALUE = bytes('"doubleValue":');
-const L_BOOL_VALUE = bytes('"boolValue":');
+const L_ENTRY = literalOf('{"key":"');
+const L_VALUE = literalOf(',"value":{');
+const L_STRING_VALUE = literalOf('"stringValue":"');
+const L_INT_VALUE = literalOf('"intValue":');
+const L_DOUBLE_VALUE = literalOf('"doubleValue":');
+const L_BOOL_VALUE = literalOf('"boolValue":');
+const L_TRUE = literalOf('true');
+const L_FALSE = literalOf('false');
 
 /**
  * An attribute list at `pos` in the exporters' layout: `[{"key":"…","value":{"stringValue":"…"}},…]`
- * with one scalar per value (or none). Fills `out` (only the keys in `keep`, when given) and
- * returns 1 when it had other keys, else 0; -1 as soon as the list is laid out otherwise (`out`
- * is then to be dropped).
+ * with one scalar per value (or none), into `out`. False as soon as the list is laid out
+ * otherwise (`out` is then to be dropped).
  */
-function exportedList(out: Record<string, AttributeValue>, keep: typeof PHASE_KEYS | undefined): number {
+function exportedList(out: Record<string, AttributeValue>): boolean {
   const buf = b;
   const e = end;
   let p = pos;
-  if (!(p + 1 < e && buf[p] === LBRACKET)) return -1;
+  if (!(p + 1 < e && buf[p] === LBRACKET)) return false;
   p++;
   if (buf[p] === RBRACKET) {
     pos = p + 1;
-    return 0;
+    return true;
   }
-  let other = 0;
   for (;;) {
-    if (!lit(p, L_ENTRY)) return -1;
+    if (!lit(p, L_ENTRY)) return false;
     const ks = p + L_ENTRY.length;
     const ke = stringEnd(ks);
-    if (escaped) return -1;
+    if (escaped) return false;
     p = ke + 1;
-    if (!lit(p, L_VALUE)) return -1;
+    if (!lit(p, L_VALUE)) return false;
     p += L_VALUE.length;
-    let name: string | undefined;
-    if (keep === undefined) {
-      name = decode(ks, ke);
-    } else {
-      keyStart = ks;
-      keyEnd = ke;
-      for (let i = 0; i < keep.length; i++) {
-        if (keyIs(keep[i]!.bytes)) {
-          name = keep[i]!.text;
-          break;
-        }
-      }
-      if (name === undefined) other = 1;
-    }
+    const name = decode(ks, ke);
     let value: AttributeValue | undefined;
     if (p < e && buf[p] === RBRACE) {
       // An empty value: unset.
     } else if (lit(p, L_STRING_VALUE)) {
       const start = p + L_STRING_VALUE.length;
       const close = stringEnd(start);
-      if (name !== undefined) value = escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+      value = escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
       p = close + 1;
     } else if (lit(p, L_INT_VALUE)) {
       p += L_INT_VALUE.length;
       if (p < e && buf[p] === Q) {
         const start = p + 1;
         const close = stringEnd(start);
-        if (name !== undefined) value = int64Value(escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
+        value = int64Value(escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
         p = close + 1;
       } else {
         pos = p;
-        if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return -1;
+        if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
         value = number();
         p = pos;
       }
     } else if (lit(p, L_DOUBLE_VALUE)) {
       p += L_DOUBLE_VALUE.length;
       pos = p;
-      if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return -1;
+      if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
       value = number();
       p = pos;
     } else if (lit(p, L_BOOL_VALUE)) {
       p += L_BOOL_VALUE.length;
-      if (lit(p, TRUE)) {
+      if (lit(p, L_TRUE)) {
         value = true;
-        p += TRUE.length;
-      } else if (lit(p, FALSE)) {
+        p += L_TRUE.length;
+      } else if (lit(p, L_FALSE)) {
         value = false;
-        p += FALSE.length;
+        p += L_FALSE.length;
       } else {
-        return -1;
+        return false;
       }
     } else {
-      return -1;
+      return false;
     }
     // The value's and the entry's closing braces.
-    if (!(p + 1 < e && buf[p] === RBRACE && buf[p + 1] === RBRACE)) return -1;
+    if (!(p + 1 < e && buf[p] === RBRACE && buf[p + 1] === RBRACE)) return false;
     p += 2;
-    if (name !== undefined && value !== undefined) out[name] = value;
+    if (value !== undefined) out[name] = value;
     const c = p < e ? buf[p] : -1;
     if (c === COMMA) {
       p++;
@@ -711,9 +718,9 @@ function exportedList(out: Record<string, AttributeValue>, keep: typeof PHASE_KE
     }
     if (c === RBRACKET) {
       pos = p + 1;
-      return other;
+      return true;
     }
-    return -1;
+    return false;
   }
 }
 
@@ -748,27 +755,31 @@ function once(seen: number, bit: number): number {
 
 // The span layout exporters write (the Collector's, in proto field order, empty fields left out):
 // each literal is what comes between two values.
-const L_TRACE = bytes('{"traceId":"');
-const L_SPAN = bytes('","spanId":"');
-const L_TRACE_STATE = bytes(',"traceState":"');
-const L_PARENT = bytes(',"parentSpanId":"');
-const L_FLAGS = bytes(',"flags":');
-const L_NAME = bytes(',"name":"');
-const L_KIND = bytes(',"kind":');
-const L_START = bytes(',"startTimeUnixNano":"');
-const L_END = bytes(',"endTimeUnixNano":"');
-const L_ATTRIBUTES = bytes(',"attributes":');
-const L_DROPPED_ATTRIBUTES = bytes(',"droppedAttributesCount":');
-const L_DROPPED_EVENTS = bytes(',"droppedEventsCount":');
-const L_DROPPED_LINKS = bytes(',"droppedLinksCount":');
-const L_STATUS = bytes(',"status":');
+const L_TRACE = literalOf('{"traceId":"');
+const L_SPAN = literalOf('","spanId":"');
+const L_TRACE_STATE = literalOf(',"traceState":"');
+const L_PARENT = literalOf(',"parentSpanId":"');
+const L_FLAGS = literalOf(',"flags":');
+const L_NAME = literalOf(',"name":"');
+const L_KIND = literalOf(',"kind":');
+const L_START = literalOf(',"startTimeUnixNano":"');
+const L_END = literalOf(',"endTimeUnixNano":"');
+const L_ATTRIBUTES = literalOf(',"attributes":');
+const L_DROPPED_ATTRIBUTES = literalOf(',"droppedAttributesCount":');
+const L_DROPPED_EVENTS = literalOf(',"droppedEventsCount":');
+const L_DROPPED_LINKS = literalOf(',"droppedLinksCount":');
+const L_STATUS = literalOf(',"status":');
 
-/** True when bytes at `p` are `lit`. */
-function lit(p: number, lit: Uint8Array): boolean {
+/** True when the bytes at `p` are `l`, compared four at a time. */
+function lit(p: number, l: Literal): boolean {
+  if (p + l.length > end) return false;
+  const v = view;
+  const words = l.words;
+  let q = p;
+  for (let i = 0; i < words.length; i++, q += 4) if (v.getUint32(q, true) !== words[i]) return false;
+  const tail = l.tail;
   const buf = b;
-  const n = lit.length;
-  if (p + n > end) return false;
-  for (let i = 0; i < n; i++) if (buf[p + i] !== lit[i]) return false;
+  for (let i = 0; i < tail.length; i++) if (buf[q + i] !== tail[i]) return false;
   return true;
 }
 
@@ -798,14 +809,36 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
   const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
   const slot = (h >>> 20) & (ID_SLOTS - 1);
   const known = ids[slot];
-  if (known !== undefined && known.length === chars && same(known, p, chars)) return known;
+  if (known !== undefined && known.length === chars && same(ID_BYTES, slot * 32, p, chars)) return known;
   const id = b.latin1Slice(p, stop);
   ids[slot] = id;
+  keep(ID_BYTES, slot * 32, p, chars);
   return id;
 }
 
 /** Times as digits in quotes at `p` (just past the opening quote); sets `pos` past the closing quote. */
 function digitsTime(p: number): bigint | undefined {
+  const buf = b;
+  if (p + 19 < end && buf[p + 19] === Q) {
+    // Today's times: 19 digits, read in one pass.
+    let hi = 0;
+    let lo = 0;
+    let bad = 0;
+    for (let i = p; i < p + 10; i++) {
+      const d = buf[i]! - 0x30;
+      bad |= d >>> 0 > 9 ? 1 : 0;
+      hi = hi * 10 + d;
+    }
+    for (let i = p + 10; i < p + 19; i++) {
+      const d = buf[i]! - 0x30;
+      bad |= d >>> 0 > 9 ? 1 : 0;
+      lo = lo * 10 + d;
+    }
+    if (bad === 0) {
+      pos = p + 20;
+      return nanos(hi, lo);
+    }
+  }
   const stop = digits(p);
   if (stop === p || stop - p > 19 || stop >= end || b[stop] !== Q) return undefined;
   pos = stop + 1;
@@ -1160,6 +1193,7 @@ function scopeSpans(service: string, ctx: ReadContext, projection: AttributeProj
  */
 export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], projection: AttributeProjection): boolean {
   b = buf as FastSlices;
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   end = stop;
   pos = start;
   pending.int64Numbers = 0;
@@ -1192,6 +1226,7 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
   } finally {
     // Let the line's buffer go.
     b = EMPTY;
+    view = EMPTY_VIEW;
   }
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);

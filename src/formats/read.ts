@@ -42,14 +42,14 @@ export interface ReadOptions {
   /** Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are streamed. Default 64 MiB. */
   readonly wholeDocumentBytes?: number;
   /**
-   * `full` (default): every line through JSON.parse; `fast`: OTLP JSON lines are scanned byte by
-   * byte (formats/_otlp-fast.ts), lines it cannot take going to the full parser. Not the default:
-   * on the benchmark's export it costs more CPU than JSON.parse (docs/analyzer.md, "Measured").
+   * `fast` (default): OTLP JSON lines are scanned byte by byte (formats/_otlp-fast.ts), each line
+   * it cannot take going to the full parser (counted in ReadStats.fastReader); `full`: every line
+   * through JSON.parse. Both give the same spans, stats and errors.
    */
   readonly reader?: 'fast' | 'full';
   /**
    * `all` (default): every attribute; `analysis`: phase spans read by the fast reader keep only
-   * the attributes the analyzer reads (ANALYSIS_PHASE_KEYS), the others all of theirs.
+   * the attributes the analyzer reads (semconv's PHASE_SPAN_ATTRIBUTES), the others all of theirs.
    */
   readonly attributes?: AttributeProjection;
 }
@@ -413,7 +413,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
     if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
-      const fastLines = options.reader !== 'fast' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
+      const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
       batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.chunks() }, ctx, batchSize, result, fastLines);
     } else if (document === undefined) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
@@ -464,7 +464,7 @@ export async function* readLineRange(range: LineRange, options: ReadOptions = {}
     range: { first: range.first },
     ...(range.first ? {} : { family: range.family }),
   };
-  const fastLines = options.reader !== 'fast' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts };
+  const fastLines = options.reader === 'full' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts };
   let spans = 0;
   for await (const batch of readJsonLines(file, source, ctx, options.batchSize ?? DEFAULT_BATCH, result, fastLines)) {
     spans += batch.length;

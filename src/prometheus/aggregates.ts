@@ -221,11 +221,15 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   // LLM servers batch continuously: the requests running on a replica are its decode batch.
   const running = source.scheduler?.running;
   if (meanBatchSize === undefined && running !== undefined && ctx.names.has(running)) {
-    meanBatchSize = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
+    const perReplica = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
+    // A gauge that never left 0 while requests completed was not updated: no batch size rather than 0.
+    if (perReplica > 0) meanBatchSize = perReplica;
   }
   const gauges: Record<string, number> = {};
   for (const [key, metric] of Object.entries(source.gauges ?? {})) {
-    if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range)`, `sum(avg_over_time(${series(metric, matchers)}[${window}]))`);
+    // Counts (running, waiting) add up over the fleet; a share of each replica's KV cache does not: the fullest replica is shown.
+    const ratio = metric === source.scheduler?.kvCacheUsage;
+    if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range${ratio ? ', fullest replica' : ''})`, `${ratio ? 'max' : 'sum'}(avg_over_time(${series(metric, matchers)}[${window}]))`);
   }
   const generation: Record<string, AggregateDistribution> = {};
   for (const [key, m] of Object.entries(source.generation ?? {}) as [string, Measure | undefined][]) {

@@ -7,6 +7,9 @@
 import type { PrometheusInput } from '../model/prometheus.js';
 import { formatMs } from './_format.js';
 
+/** How the generation histograms a server exports are named in the text report. */
+const GENERATION_LABELS: Readonly<Record<string, string>> = { ttft: 'Time to first token', tpot: 'Time per output token', itl: 'Inter-token latency' };
+
 function iso(s: number): string {
   return new Date(s * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
@@ -28,7 +31,7 @@ export function prometheusModelText(p: PrometheusInput, model: string): string[]
     for (const r of m.replicas) lines.push(`    ${r.replica.padEnd(32).slice(0, 32)}${r.rps.toFixed(1).padStart(8)}${formatMs(r.e2eMeanMs).padStart(10)}${formatMs(r.e2eP99Ms).padStart(10)}`);
   }
   for (const [key, d] of Object.entries(m.generation)) {
-    lines.push(`  ${key === 'ttft' ? 'Time to first token' : key === 'itl' ? 'Inter-token latency' : key}: p50 ${formatMs(d.p50Ms)} ms, p95 ${formatMs(d.p95Ms)} ms, p99 ${formatMs(d.p99Ms)} ms, mean ${formatMs(d.meanMs)} ms`);
+    lines.push(`  ${GENERATION_LABELS[key] ?? key}: p50 ${formatMs(d.p50Ms)} ms, p95 ${formatMs(d.p95Ms)} ms, p99 ${formatMs(d.p99Ms)} ms, mean ${formatMs(d.meanMs)} ms`);
   }
   const gauges = Object.entries(m.gauges).filter(([, v]) => Number.isFinite(v));
   if (gauges.length > 0) lines.push(`  Gauges (mean over the range): ${gauges.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);

@@ -108,15 +108,15 @@ describe('analyzeFiles', () => {
     expect(threaded.warnings[0]!.message).toMatch(/skipped/);
   });
 
-  it('the fast JSON lines reader gives exactly the analysis of the full reader, on one thread and in a worker', async () => {
+  it('the fast JSON lines reader (the default) gives exactly the analysis of the full reader, on one thread and in a worker', async () => {
     const file = join(tmp, 'fast-vs-full.jsonl');
     const lines = toOtlpJsonLines(simulate({ requests: 1300, seed: 5 }), 64).split('\n');
     lines[7] = lines[7]!.slice(0, 100);
     writeFileSync(file, lines.join('\n'));
-    const full = await analyzeFiles([file]);
+    const full = await analyzeFiles([file], { reader: 'full' });
     expect(full.files[0]!.fastReader).toBeUndefined();
     for (const threads of [false, true]) {
-      const fast = await analyzeFiles([file], { reader: 'fast', threads });
+      const fast = await analyzeFiles([file], { threads });
       // The fast path read every line but the first (which sets the format) and the broken one.
       expect(fast.files[0]!.fastReader).toEqual({ lines: lines.filter((l) => l !== '').length - 2, fallbacks: 1 });
       const { files, ...rest } = fast;

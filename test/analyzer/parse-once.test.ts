@@ -1,11 +1,15 @@
 /**
  * Each input is opened, detected and parsed once: detection hands its parse to the reader. A
- * single JSON document (whole, or as the only line of a file) is given to JSON.parse once.
+ * single JSON document (whole, or as the only line of a file) is given to JSON.parse once, for
+ * every JSON family; in OTLP JSON lines only the first line (detection's) goes through
+ * JSON.parse, the byte-scanning reader takes the rest.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/index.js';
 import { fixture, tempDir } from '../formats/helpers.js';
+import { toOtlpJsonLines } from '../support/synth.js';
+import { simulate } from '../../examples/traces/simulate.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -14,6 +18,8 @@ afterEach(() => vi.restoreAllMocks());
 /** How often JSON.parse saw a text at least `minLength` long during `run`. */
 async function bigParses(minLength: number, run: () => Promise<unknown>): Promise<number> {
   const parse = vi.spyOn(JSON, 'parse');
+  // A spy made earlier in the same test is handed back: count this run's calls only.
+  parse.mockClear();
   await run();
   return parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length >= minLength).length;
 }
@@ -29,5 +35,35 @@ describe('parse once', () => {
     const text = JSON.stringify(JSON.parse(readFileSync(fixture('otlp-json/jaeger-memstore-otel_traces_01.json'), 'utf8')));
     const file = tmp.write('minified.json', text);
     expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(1);
+  });
+
+  it.each(['jaeger-json/jaeger-ui-genai-agent-trace.json', 'zipkin-json/zipkin-lens-messaging2-orphans.json'])('%s, minified with a trailing newline (a one-line file), is parsed once', async (source) => {
+    const text = JSON.stringify(JSON.parse(readFileSync(fixture(source), 'utf8')));
+    const file = tmp.write(`one-line-${source.replace('/', '-')}`, `${text}\n`);
+    expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(1);
+  });
+
+  it('a pretty-printed Zipkin document is parsed once', async () => {
+    const text = readFileSync(fixture('zipkin-json/zipkin-lens-messaging2-orphans.json'), 'utf8');
+    const file = tmp.write('zipkin.json', text);
+    expect(text.split('\n').length).toBeGreaterThan(10);
+    expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(1);
+  });
+
+  it('OTLP JSON lines: JSON.parse sees the first line only (detection); the fast reader reads the others from their bytes', async () => {
+    const text = toOtlpJsonLines(simulate({ requests: 40, seed: 3 }), 16);
+    const lines = text.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(10);
+    const file = tmp.write('lines.otlp.jsonl', text);
+    const shortest = Math.min(...lines.map((l) => l.length));
+    let fast: Awaited<ReturnType<typeof analyzeFiles>> | undefined;
+    expect(
+      await bigParses(shortest, async () => {
+        fast = await analyzeFiles([file]);
+      }),
+    ).toBe(1);
+    expect(fast!.files[0]!.fastReader).toEqual({ lines: lines.length - 1, fallbacks: 0 });
+    // With the full reader every line is parsed once: detection's first, then the others.
+    expect(await bigParses(shortest, () => analyzeFiles([file], { reader: 'full' }))).toBe(lines.length);
   });
 });

@@ -84,6 +84,20 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(parsed[0]!['phases'].queue.share).toBeGreaterThan(0.4);
   });
 
+  it('--verbose counts the lines the byte-scanning reader read and those it handed to the full parser', async () => {
+    const lines = readFileSync(demo('inference-demo.otlp.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+    // Spaces are still the fast reader's; an upper-case id (lower-cased, noted) is left to JSON.parse.
+    lines[2] = lines[2]!.replace(/,"/g, ', "');
+    lines[3] = lines[3]!.replace(/"traceId":"([0-9a-f]{32})"/, (_m, id: string) => `"traceId":"${id.toUpperCase()}"`);
+    const file = join(tmp, 'verbose-fast.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const run = await cli('analyze', '--verbose', file);
+    expect(run.code, run.stderr).toBe(0);
+    // The first line is detection's (JSON.parse), the others the fast reader's.
+    expect(run.stdout).toContain(`fast reader: ${lines.length - 2} lines, 1 handed to the full parser`);
+    expect(run.stdout).toContain('220 requests analysed');
+  });
+
   it('--markdown prints a table for a ticket', async () => {
     const run = await cli('analyze', '--markdown', 'examples/traces/inference-demo.zipkin.json');
     expect(run.code, run.stderr).toBe(0);

@@ -113,6 +113,90 @@ function variantFile(seed: number, lines: number): Buffer {
   return Buffer.from(`${out.join(rand() < 0.5 ? '\n' : '\r\n')}\n`);
 }
 
+/**
+ * One OTLP JSON line in the layout the Collector's file exporter writes (minified, span fields in
+ * proto order, empty ones left out): the layout the fast reader matches in one pass per span and
+ * per attribute list. Values vary over what that layout may hold and what it may not (which
+ * sends a span to the general rules or the line to the full reader): escapes, \u escapes and
+ * surrogate pairs in kept strings, escaped keys, duplicate keys, uppercase or zero ids, times
+ * as numbers (exponent form too), 1 to 22 digits, kinds past the enum, every scalar value kind.
+ */
+function exporterLine(i: number, rand: () => number): string {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+  /** Mostly one of `usual`, rarely one of `odd` (each odd value sends its line elsewhere, so they stay rare). */
+  const or = <T>(usual: readonly T[], odd: readonly T[]): T => (rand() < 0.03 ? pick(odd) : pick(usual));
+  const hex = (n: number, chars: number): string => {
+    let out = '';
+    for (let k = 0; k < chars; k++) out += '0123456789abcdef'[Math.floor(rand() * 16)];
+    return n === 0 ? out : out.slice(0, chars - 4) + (n % 0x10000).toString(16).padStart(4, '0');
+  };
+  const trace = or([hex(i % 7, 32), hex(0, 32)], ['0'.repeat(32), hex(1, 32).toUpperCase(), hex(1, 30)]);
+  const spans: string[] = [];
+  const count = 1 + Math.floor(rand() * 4);
+  for (let k = 0; k < count; k++) {
+    // 15/16 digits (where a double stops being exact), 19 (the most under 2^64) and 1.
+    const t0 = pick([1_772_460_000_017_410_092n, 999_999_999_999_999n, 1_000_000_000_000_000n, 9_999_999_999_999_999_000n, 1n]) + BigInt(i * 1000 + k);
+    const time = (ns: bigint): string => or([`"${ns}"`], [`${ns}`, `${Number(ns).toExponential()}`, `"00${ns}"`, `"${ns}0"`, '"0"', '""', '"12a"']);
+    const str = (): string => pick(['predict', 'decode request', 'caf\u00e9', 'pre\\"dict', 'tab\\there', '\\u00e9t\\u00E9', '\\ud83d\\ude00 smile', 'x'.repeat(60), '', 'aXcdeYgh', 'aYcdeXgh']);
+    const fields: string[] = [`"traceId":"${trace}"`, `"spanId":"${or([hex(k + 1, 16)], ['0'.repeat(16), hex(3, 16).toUpperCase()])}"`];
+    if (rand() < 0.1) fields.push(`"traceState":"${pick(['a=b', 'k=\\"v\\"'])}"`);
+    if (rand() < 0.8) fields.push(`"parentSpanId":"${or([hex(9, 16), hex(9, 16), '', '0'.repeat(16)], [hex(9, 15)])}"`);
+    if (rand() < 0.7) fields.push(`"flags":${or(['1', '257', '0'], ['-1', '1.5'])}`);
+    fields.push(`"name":"${str()}"`);
+    if (rand() < 0.9) fields.push(`"kind":${or(['1', '2', '3', '0', '5', '6', '9'], ['12', '"SPAN_KIND_CLIENT"', '2.0', '1e0', 'null'])}`);
+    fields.push(`"startTimeUnixNano":${time(t0)}`);
+    fields.push(`"endTimeUnixNano":${time(t0 + or([5_000_000n, 0n, 1n], [-1n]))}`);
+    if (rand() < 0.9) {
+      const entries: string[] = [];
+      const n = Math.floor(rand() * 4);
+      if (rand() < 0.8) entries.push(`{"key":"inference.phase","value":{"stringValue":"${pick(['queue', 'compute', 'decode', 'bogus', 'comp\\u0075te'])}"}}`);
+      for (let a = 0; a < n; a++) {
+        const key = or(['inference.batch.size', 'inference.model.name', 'inference.role', 'http.route', 'caf\u00e9', 'x'], ['esc\\"aped', 'inference.ph\\u0061se']);
+        const value = pick([
+          `{"stringValue":"${str()}"}`,
+          `{"stringValue":"client"}`,
+          `{"intValue":"${pick(['8', '-5', '007', '12345678901234567890', ' 3', '1e3'])}"}`,
+          `{"intValue":${pick(['4', '-0', '9007199254740993'])}}`,
+          `{"doubleValue":${pick(['0.5', '2', '1e300', '-0.0', '"NaN"'])}}`,
+          `{"boolValue":${pick(['true', 'false'])}}`,
+          '{}',
+          '{"arrayValue":{"values":[{"intValue":"1"}]}}',
+          '{"stringValue":"a","intValue":"1"}',
+        ]);
+        entries.push(or([`{"key":"${key}","value":${value}}`], [`{"value":${value},"key":"${key}"}`, `{"key":"${key}","value":${value},"key":"y"}`]));
+      }
+      fields.push(`"attributes":[${entries.join(',')}]`);
+    }
+    if (rand() < 0.1) fields.push(`"droppedAttributesCount":${pick(['1', '0'])}`);
+    if (rand() < 0.1) fields.push(`"events":[{"timeUnixNano":"${t0 + 10n}","name":"inference.first_token"}]`);
+    if (rand() < 0.05) fields.push(`"droppedLinksCount":2`);
+    if (rand() < 0.9) fields.push(`"status":${pick(['{}', '{}', '{"code":2}', '{"code":1}', '{"code":"STATUS_CODE_ERROR"}', '{"message":"x","code":2}'])}`);
+    // Rarely a duplicate field (JSON.parse keeps the last).
+    if (rand() < 0.03) fields.push(pick([`"name":"again"`, `"spanId":"${hex(7, 16)}"`, '"kind":2']));
+    spans.push(`{${fields.join(',')}}`);
+  }
+  const service = pick(['inference-api', 'caf\\u00e9']);
+  return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"${service}"}}]},"scopeSpans":[{"scope":{"name":"s","version":"1"},"spans":[${spans.join(',')}]}]}]}`;
+}
+
+/** Exporter-layout lines, some damaged one by one (a byte changed, a token spliced in, cut short). */
+function exporterFile(seed: number, lines: number, damaged: number): Buffer {
+  const rand = random(seed);
+  const out: string[] = [];
+  for (let i = 1; i <= lines; i++) {
+    let line = exporterLine(i, rand);
+    if (rand() < damaged) {
+      const at = Math.floor(rand() * line.length);
+      const kind = Math.floor(rand() * 3);
+      if (kind === 0) line = line.slice(0, at) + String.fromCharCode(Math.floor(rand() * 128)) + line.slice(at + 1);
+      else if (kind === 1) line = line.slice(0, at) + ['"x"', '1', 'null', '[]', '{}', ',', '"', 'true', '\\', ' '][Math.floor(rand() * 10)] + line.slice(at);
+      else line = line.slice(0, at);
+    }
+    out.push(line);
+  }
+  return Buffer.from(`${out.join('\n')}\n`);
+}
+
 describe('fast and full OTLP JSON lines readers', () => {
   it.each(FIXTURE_FILES)('agree on %s', async (source) => {
     await expectAgree(fixture(source));
@@ -136,10 +220,32 @@ describe('fast and full OTLP JSON lines readers', () => {
     expect(fallbacks).toBeGreaterThan(100);
   });
 
+  it("agree on lines in the exporters' layout (the fast reader's one-pass path), plain, odd and damaged line by line", async () => {
+    let fast = 0;
+    let fallbacks = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const counts = await expectAgree(tmp.write(`exporter-${seed}.jsonl`, exporterFile(seed, 120, seed % 2 === 0 ? 0.3 : 0)));
+      fast += counts?.lines ?? 0;
+      fallbacks += counts?.fallbacks ?? 0;
+    }
+    expect(fast).toBeGreaterThan(100);
+    expect(fallbacks).toBeGreaterThan(50);
+  });
+
+  it('agree on a very long line (thousands of spans, past the 1 MiB read chunk)', async () => {
+    const rand = random(7);
+    const spans: string[] = [];
+    for (let i = 0; i < 4000; i++) spans.push(JSON.stringify(JSON.parse(exporterLine(i, rand)).resourceSpans[0].scopeSpans[0].spans[0]));
+    const line = `{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[${spans.join(',')}]}]}]}`;
+    expect(line.length).toBeGreaterThan(1 << 20);
+    const first = exporterLine(0, random(1));
+    await expectAgree(tmp.write('long-line.jsonl', `${first}\n${line}\n${first}\n`));
+  });
+
   it('agree on every fuzzed input', async () => {
     const rand = random(20261129);
     const sources: Buffer[] = FIXTURE_FILES.filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(fixture(f)));
-    sources.push(variantFile(99, 40));
+    sources.push(variantFile(99, 40), exporterFile(98, 40, 0));
     for (let i = 0; i < 150; i++) {
       const source = sources[Math.floor(rand() * sources.length)]!;
       const file = tmp.write(`fuzzed-${i}.jsonl`, damage(source, rand));

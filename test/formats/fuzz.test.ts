@@ -40,8 +40,8 @@ describe('damaged fixtures', () => {
     for (let i = 0; i < 120; i++) {
       const source = FILES[Math.floor(rand() * FILES.length)] as string;
       const file = tmp.write(`damaged-${i}.bin`, damage(readFileSync(fixture(source)), rand));
-      // Both JSON lines readers (the fast path and JSON.parse per line); fast-reader.test.ts checks they agree.
-      for (const options of [{}, { wholeDocumentBytes: 300 }, { reader: 'fast' as const }]) {
+      // Both JSON lines readers (the fast path, the default, and JSON.parse per line); fast-reader.test.ts checks they agree.
+      for (const options of [{}, { wholeDocumentBytes: 300 }, { reader: 'full' as const }]) {
         if (await readOrRefuse(file, options, `${source} (damaged-${i}.bin)`)) read++;
         else refused++;
       }

@@ -323,8 +323,11 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     // The fleet's p99 sits among the slower (native) replica's requests: from the classic replica alone it would be that replica's p99.
     const classicP99 = replicas.find((r) => r.replica === classic)?.e2eP99Ms ?? Number.NaN;
     const nativeP99 = replicas.find((r) => r.replica === native)?.e2eP99Ms ?? Number.NaN;
-    expect(nativeP99).toBeGreaterThan(classicP99 * 1.2);
-    expect(m?.summary.e2e.p99Ms).toBeGreaterThan(classicP99 * 1.15);
+    // Margins well under the true 1.5×: the classic p99 is interpolated inside a TGI bucket about
+    // 1.5× wide, so it can land anywhere in it (1.198× was seen once against a 1.2× bound). Without
+    // the merge the fleet's p99 is the classic replica's own, which 1.05× still rejects.
+    expect(nativeP99).toBeGreaterThan(classicP99 * 1.1);
+    expect(m?.summary.e2e.p99Ms).toBeGreaterThan(classicP99 * 1.05);
     expect(m?.summary.e2e.p99Ms).toBeLessThan(nativeP99 * 1.2);
     // Over the range and per query_range step (the trend tests' p50 and p95).
     const merges = result.prometheus?.queries.filter((q) => /native histogram of the mixed fleet/.test(q.purpose)) ?? [];

@@ -69,9 +69,10 @@ export function forEngine(engine: Engine, words: { readonly own: string } & Part
   return (engine === 'own' ? undefined : words[engine]) ?? words.own;
 }
 
-/** Mean sequences per decode step (batch size on decode spans); 1 when not recorded. */
+/** Mean sequences per decode step (batch size on decode spans, or a server's running-requests gauge); 1 when not recorded. */
 export function decodeBatch(s: Signals): { readonly mean: number; readonly recorded: boolean } {
-  const recorded = s.batch.recorded >= s.requests.length / 2;
+  // `diagnosed`, not the request rows: aggregates have none.
+  const recorded = s.batch.recorded > 0 && s.batch.recorded >= s.diagnosed / 2;
   return { mean: recorded ? s.batch.meanSize : 1, recorded };
 }
 

@@ -190,7 +190,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   const sc: string[] = [];
   if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(`queue is ${pct(g.ttftQueueShare)} of TTFT`);
   if (!queueGrowing) sc.push('the queue does not grow over the run');
-  if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is the KV cache full${g.kvCacheUsage !== undefined ? ` (${pct(g.kvCacheUsage)} in use)` : ' (GPU memory)'}`);
+  if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is the KV cache full${g.kvCacheUsage !== undefined ? ` (${pct(g.kvCacheUsage)} in use)` : s.gpu?.memoryUsedShare !== undefined ? ` (GPU memory ${pct(s.gpu.memoryUsedShare)} used)` : ' (not measured: no KV cache gauge, no GPU memory samples)'}`);
   if (sc.length === 0) {
     const replicas = 2;
     return {
