@@ -100,11 +100,15 @@ export async function* rangeChunks(file: string, start: number, end: number): As
   }
 }
 
-/** Splits `bytes` into ranges of about `rangeBytes` each. */
+/**
+ * Splits `bytes` into ranges of about `rangeBytes` each. The last one runs to the end of the
+ * file, wherever that is when it is read: a file still being written is read as far as a whole
+ * read would.
+ */
 export function splitRanges(bytes: number, rangeBytes: number): { start: number; end: number }[] {
   const count = Math.max(1, Math.ceil(bytes / rangeBytes));
   const size = Math.ceil(bytes / count);
-  return Array.from({ length: count }, (_, i) => ({ start: i * size, end: Math.min(bytes, (i + 1) * size) }));
+  return Array.from({ length: count }, (_, i) => ({ start: i * size, end: i === count - 1 ? Number.MAX_SAFE_INTEGER : (i + 1) * size }));
 }
 
 /**

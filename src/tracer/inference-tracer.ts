@@ -80,7 +80,9 @@ export function createInferenceTracer(options: InferenceTracerOptions): Inferenc
 
 /**
  * The request span's options. Its start time is read only when the SDK records the span, so an
- * unsampled request does not pay for a clock read; read, it is taken once and kept.
+ * unsampled request does not pay for a clock read; read, it is taken once and kept. (An SDK that
+ * copied the options with a spread would not see the getter and would time the span itself;
+ * OpenTelemetry JS 2.x and 3.x read `options.startTime` after sampling.)
  */
 class RequestSpanOptions implements SpanOptions {
   /** The start, in performance.now() ms; -1 until the SDK asked for it. */

@@ -7,7 +7,7 @@
  * whole instead; that must stay rare.
  */
 
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
@@ -94,6 +94,12 @@ describe('byte ranges of a JSON lines file', () => {
       for (const r of splitRanges(size, rangeBytes)) for await (const chunk of rangeChunks(file, r.start, r.end)) parts.push(chunk);
       expect(Buffer.concat(parts).toString(), `ranges of ${rangeBytes}`).toBe(readFileSync(file, 'utf8'));
     }
+    // Lines appended after the ranges were cut (a file still being written) are read too, as a whole read would.
+    const ranges = splitRanges(size, 4);
+    appendFileSync(file, '\neee\n');
+    const parts: Buffer[] = [];
+    for (const r of ranges) for await (const chunk of rangeChunks(file, r.start, r.end)) parts.push(chunk);
+    expect(Buffer.concat(parts).toString()).toBe('a\n\nbb\nccc\r\n\nd\neee\n');
   });
 
   it.each(JSON_LINES)('read %s as it is read whole, with both readers', async (source) => {
