@@ -7,6 +7,7 @@
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
+import { NanosFrom } from './_trace-span.js';
 
 /** Span kinds by their column code. */
 export const SPAN_KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
@@ -119,6 +120,7 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     }
     return k;
   };
+  const relative = new NanosFrom(origin);
   const rowOf = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const id = records[i]!.spanId;
@@ -137,11 +139,11 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
     columns.flags[i] =
       (role.request ? FLAG.REQUEST : 0) | (role.client ? FLAG.CLIENT : 0) | (r.shared === true ? FLAG.SHARED : 0) | (r.error ? FLAG.ERROR : 0) | (r.endNs < r.startNs ? FLAG.INVALID : 0);
     columns.phases[i] = role.phase === undefined ? -1 : PHASE_CODE.get(role.phase)!;
-    columns.starts[i] = Number(r.startNs - origin);
-    columns.ends[i] = Number(r.endNs - origin);
+    columns.starts[i] = relative.of(r.startNs);
+    columns.ends[i] = relative.of(r.endNs);
     columns.batchSizes[i] = role.batchSize ?? NaN;
     columns.attributes[i] = role.request || role.client ? r.attributes : null;
-    columns.firstTokens[i] = (role.request || role.client) && r.firstTokenNs !== undefined ? Number(r.firstTokenNs - origin) : NaN;
+    columns.firstTokens[i] = (role.request || role.client) && r.firstTokenNs !== undefined ? relative.of(r.firstTokenNs) : NaN;
   }
   const transfer = [columns.traceIds, columns.parents, columns.names, columns.services, columns.kinds, columns.flags, columns.phases, columns.starts, columns.ends, columns.batchSizes, columns.firstTokens].map(
     (a) => a.buffer as ArrayBuffer,

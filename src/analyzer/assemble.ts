@@ -11,7 +11,7 @@ import type { RequestTiming } from '../model/request.js';
 import type { AssemblyStats } from '../model/analysis.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
-import { SpanIndex } from './_trace-span.js';
+import { NanosFrom, SpanIndex } from './_trace-span.js';
 import { TraceWindow } from './_trace-window.js';
 import type { OpenTrace } from './_trace-window.js';
 import { RequestTimer } from './_request-timing.js';
@@ -47,6 +47,8 @@ export interface AssemblyResult {
 /** Incremental assembler: feed span batches with `add`, then call `finish` once. */
 export class RequestAssembler {
   private origin: bigint | undefined;
+  /** Relative times from `origin`, set with it. */
+  private relative: NanosFrom | undefined;
   private readonly requests: RequestTiming[] = [];
   private readonly generic = new GenericAccumulator();
   private readonly timer = new RequestTimer();
@@ -77,7 +79,7 @@ export class RequestAssembler {
         this.stats.invalidSpans++;
         continue;
       }
-      const origin = (this.origin ??= record.startNs);
+      const relative = (this.relative ??= new NanosFrom((this.origin ??= record.startNs)));
       // classify() inlined: this loop runs once per span, and its result object would be garbage.
       const attributes = record.attributes;
       const phaseValue = attributes[ATTR.PHASE];
@@ -90,8 +92,8 @@ export class RequestAssembler {
         name: record.name,
         service: record.service,
         kind: record.kind,
-        start: Number(record.startNs - origin),
-        end: Number(record.endNs - origin),
+        start: relative.of(record.startNs),
+        end: relative.of(record.endNs),
         phase,
         request,
         client,
@@ -99,7 +101,7 @@ export class RequestAssembler {
         error: record.error,
         attributes: request || client ? attributes : undefined,
         batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
-        firstToken: (request || client) && record.firstTokenNs !== undefined ? Number(record.firstTokenNs - origin) : undefined,
+        firstToken: (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : undefined,
       });
     }
   }
@@ -177,12 +179,14 @@ export class RequestAssembler {
     }
     this.stats.requestTraces++;
     const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
-    const above = spans.length <= SMALL_TRACE ? walkAncestors(index, spans.length) : new Ancestry(index);
-    const owners = new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i]));
+    const above: Above = spans.length <= SMALL_TRACE ? new WalkAncestors(index, spans.length) : new Ancestry(index);
+    // Most traces hold one request: no map for them (this runs once per trace).
+    const only = requestSpans.length === 1 ? requestSpans[0] : undefined;
+    const owners = only === undefined ? new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i])) : undefined;
     for (const span of spans) {
       if (span.phase === undefined) continue;
       const request = above.request(span);
-      const owner = request === undefined ? undefined : owners.get(request);
+      const owner = request === undefined ? undefined : owners === undefined ? (request === only ? 0 : undefined) : owners.get(request);
       if (owner === undefined) this.stats.unattachedPhaseSpans++;
       else phasesOf[owner]!.push(span);
     }
@@ -253,27 +257,33 @@ interface Above {
   client(span: TraceSpan): TraceSpan | undefined;
 }
 
-/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). */
-function walkAncestors(index: SpanIndex, limit: number): Above {
-  return {
-    request(span) {
-      let cursor = index.parentOf(span);
-      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-        if (cursor.request) return cursor;
-        cursor = index.parentOf(cursor);
-      }
-      return undefined;
-    },
-    client(span) {
-      let cursor = index.parentOf(span);
-      for (let steps = 0; cursor !== undefined && steps < limit; steps++) {
-        if (cursor.client) return cursor;
-        if (cursor.request) return undefined;
-        cursor = index.parentOf(cursor);
-      }
-      return undefined;
-    },
-  };
+/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). A class, not closures: one object per trace. */
+class WalkAncestors implements Above {
+  constructor(
+    private readonly index: SpanIndex,
+    private readonly limit: number,
+  ) {}
+
+  request(span: TraceSpan): TraceSpan | undefined {
+    const index = this.index;
+    let cursor = index.parentOf(span);
+    for (let steps = 0; cursor !== undefined && steps < this.limit; steps++) {
+      if (cursor.request) return cursor;
+      cursor = index.parentOf(cursor);
+    }
+    return undefined;
+  }
+
+  client(span: TraceSpan): TraceSpan | undefined {
+    const index = this.index;
+    let cursor = index.parentOf(span);
+    for (let steps = 0; cursor !== undefined && steps < this.limit; steps++) {
+      if (cursor.client) return cursor;
+      if (cursor.request) return undefined;
+      cursor = index.parentOf(cursor);
+    }
+    return undefined;
+  }
 }
 
 /**

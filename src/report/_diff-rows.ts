@@ -4,7 +4,7 @@
  * reports, so every rendering states the same numbers, intervals and sample sizes.
  */
 import type { AnalysisDiff, DistributionChange, ModelChange, QuantileChange } from '../analyzer/diff/index.js';
-import { formatMs } from './_format.js';
+import { formatCount, formatMs } from './_format.js';
 
 /** One row: a quantity (e2e or a phase) at one quantile. */
 export interface DiffRow {
@@ -59,7 +59,7 @@ export function diffRows(model: ModelChange): DiffRow[] {
 
 /** The shift test in words: "AFTER slower in 12.0% of pairs (p < 0.001), n 812 → 1,604". */
 export function shiftText(change: DistributionChange): string {
-  const sizes = `n ${change.beforeCount.toLocaleString('en-US')} → ${change.afterCount.toLocaleString('en-US')}`;
+  const sizes = `n ${formatCount(change.beforeCount)} → ${formatCount(change.afterCount)}`;
   const s = change.shift;
   if (s === undefined) return `${sizes}; too few requests for a shift test`;
   const p = s.pValue < 0.001 ? 'p < 0.001' : `p = ${s.pValue.toFixed(3)}`;

@@ -24,7 +24,7 @@ export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
   if (ms < 10) return ms.toFixed(2);
   if (ms < 1000) return ms.toFixed(1);
-  return Math.round(ms).toLocaleString('en-US');
+  return formatCount(Math.round(ms));
 }
 
 /** A 0–1 share as a percentage: 63.2%. */
@@ -34,7 +34,12 @@ export function formatShare(share: number): string {
 
 /** An integer with thousands separators. */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  // By hand for integers: the first toLocaleString loads ICU's number formatting (~30 ms CPU per run).
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  const digits = String(Math.abs(n));
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = out.length; i < digits.length; i += 3) out += ',' + digits.slice(i, i + 3);
+  return n < 0 || Object.is(n, -0) ? '-' + out : out;
 }
 
 /** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */

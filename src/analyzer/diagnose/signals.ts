@@ -272,12 +272,27 @@ function mostCommon(values: readonly (string | undefined)[]): string | undefined
 }
 
 function phaseSignal(requests: readonly RequestTiming[], part: PhaseOrOther, e2eSum: number): PhaseSignal {
-  const present = part === OTHER ? requests.filter((r) => r.otherMs > 0).length : requests.filter((r) => r.phases[part] !== undefined).length;
-  if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
-  // A typed array holds the values unboxed: far less garbage than number[] on large runs.
-  const sorted = Float64Array.from(requests, (r) => partMs(r, part));
+  // One pass fills a typed array (values unboxed: far less garbage than number[] on large runs);
+  // Float64Array.from with a mapping function and filter().length cost several times more.
+  const n = requests.length;
+  const sorted = new Float64Array(n);
+  let present = 0;
   let sum = 0;
-  for (const v of sorted) sum += v;
+  for (let i = 0; i < n; i++) {
+    const r = requests[i]!;
+    let v: number;
+    if (part === OTHER) {
+      v = r.otherMs;
+      if (v > 0) present++;
+    } else {
+      const ms = r.phases[part];
+      if (ms !== undefined) present++;
+      v = ms ?? 0;
+    }
+    sorted[i] = v;
+    sum += v;
+  }
+  if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
   sorted.sort();
   return {
     meanMs: sum / requests.length,
