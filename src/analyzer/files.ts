@@ -23,8 +23,9 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * uncompressed JSON lines file is split into byte ranges read in parallel (merged back in file
    * order: the result is the one of reading it here); any other such file (compressed, a single
    * document, protobuf) is read in one worker thread. Several trace files, and 1, read in this
-   * thread. Each thread costs a JS heap (tens of MB). Default `defaultThreads()`: the cores
-   * available, at most 8. `true` means the default, `false` means 1.
+   * thread. Each thread costs a JS heap (tens of MB). Default 1: on the 2-core machine this was
+   * built on, two reader threads were measured slower than one (docs/analyzer.md, "Reader
+   * threads"). `true` means `defaultThreads()`, `false` means 1.
    */
   readonly threads?: number | boolean;
   /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
@@ -34,15 +35,15 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
 /** Most reader threads by default: past that the main thread's assembly is the limit. */
 const MAX_DEFAULT_THREADS = 8;
 
-/** The default of AnalyzeFilesOptions.threads: the cores this process may use, at most 8. */
+/** What `threads: true` means: the cores this process may use, at most 8. */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_THREADS));
 }
 
 function threadsOf(option: number | boolean | undefined): number {
-  if (option === undefined || option === true) return defaultThreads();
-  // 0, negative or not a number: no thread besides this one.
-  if (option === false || !(option >= 1)) return 1;
+  if (option === true) return defaultThreads();
+  // Unset, 0, negative or not a number: no thread besides this one.
+  if (option === undefined || option === false || !(option >= 1)) return 1;
   return Math.floor(option);
 }
 
