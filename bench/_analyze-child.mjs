@@ -2,11 +2,12 @@
  * Child process of analyze.bench.ts, so each measurement gets its own peak RSS. Plain JavaScript
  * on the built package (dist/, `npm run bench` builds first), as users run it: no TypeScript
  * loader thread in the measured process.
- *   node bench/_analyze-child.mjs baseline|analyze|read FILE
+ *   node bench/_analyze-child.mjs baseline|baseline-document|analyze|read FILE
+ * `baseline-document`: one JSON.parse of the whole file (the baseline for a single JSON document).
  * `read`: the reader alone (readSpans as the analyzer calls it; READER=full for JSON.parse per line).
  * Prints one JSON line: elapsed ms, CPU ms of the whole process, spans seen, requests, maxRSS (bytes).
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const [mode, file] = process.argv.slice(2);
@@ -24,6 +25,9 @@ if (mode === 'baseline') {
     JSON.parse(line);
     spans++;
   }
+} else if (mode === 'baseline-document') {
+  started = performance.now();
+  JSON.parse(readFileSync(file, 'utf8'));
 } else if (mode === 'read') {
   const { readSpans } = await import('../dist/formats/index.js');
   started = performance.now();

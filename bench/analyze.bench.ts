@@ -9,14 +9,17 @@
  * full); medians are printed as a table, with the load average before and after (the
  * development machine is shared). Goals (issue 16): one thread ≥ 1.0× the baseline by CPU time,
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
+ * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
+ * of the whole file: the case where detection once parsed the document twice.
  */
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toOtlpJsonLines } from '../test/support/synth.js';
+import { toJaegerJson, toOtlpJsonLines } from '../test/support/synth.js';
+import type { SynthSpan } from '../test/support/synth.js';
 import { simulate } from '../examples/traces/simulate.js';
 import { defaultThreads } from '../src/analyzer/index.js';
 
@@ -24,6 +27,8 @@ const targetBytes = Number(process.env['BENCH_MB'] ?? 200) * 1024 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ld-bench-'));
 const file = join(dir, 'traces.otlp.jsonl');
+const jaegerBytes = Number(process.env['JAEGER_MB'] ?? 61) * 1024 * 1024;
+const jaegerFile = join(dir, 'traces.jaeger.json');
 
 interface ChildResult {
   mode: string;
@@ -54,8 +59,24 @@ async function generate(): Promise<{ spans: number; requests: number; bytes: num
   return { spans, requests, bytes };
 }
 
-function runChild(mode: 'baseline' | 'analyze' | 'read', env: Record<string, string> = {}): ChildResult {
-  const child = spawnSync(process.execPath, [join(here, '_analyze-child.mjs'), mode, file], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
+/** Simulated runs written as one Jaeger UI document of about `jaegerBytes`. */
+function generateJaeger(): { spans: number; requests: number } {
+  const spans: SynthSpan[] = [];
+  let bytes = 0;
+  let requests = 0;
+  const perChunk = 1000;
+  for (let chunk = 0; bytes < jaegerBytes; chunk++) {
+    const run = simulate({ seed: 5000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
+    bytes += Buffer.byteLength(toJaegerJson(run));
+    spans.push(...run);
+    requests += perChunk;
+  }
+  writeFileSync(jaegerFile, toJaegerJson(spans));
+  return { spans: spans.length, requests };
+}
+
+function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file): ChildResult {
+  const child = spawnSync(process.execPath, [join(here, '_analyze-child.mjs'), mode, input], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as ChildResult;
@@ -110,6 +131,32 @@ try {
   });
   console.log(`load average after: ${load()}`);
   console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
+  if (jaegerBytes > 0) {
+    rmSync(file);
+    const doc = generateJaeger();
+    const docSize = statSync(jaegerFile).size;
+    console.log(`\nJaeger document: ${mb(docSize)} MB, ${doc.spans.toLocaleString('en-US')} spans; load average ${load()}`);
+    const docModes = [
+      { name: 'baseline: one JSON.parse of the document', mode: 'baseline-document' as const, env: {} },
+      { name: 'analyze (one thread)', mode: 'analyze' as const, env: { THREADS: '1' } },
+    ];
+    const docResults: ChildResult[][] = docModes.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      docModes.forEach((m, i) => {
+        const r = runChild(m.mode, m.env, jaegerFile);
+        if (m.mode === 'analyze' && (r.spans !== doc.spans || r.requests !== doc.requests)) throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${doc.spans} / ${doc.requests}`);
+        docResults[i]!.push(r);
+      });
+    }
+    console.log('| run | wall | CPU | MB/s (wall) | peak RSS | vs baseline: wall | vs baseline: CPU |');
+    console.log('|---|---|---|---|---|---|---|');
+    const docMed = docResults.map((rs) => ({ wall: median(rs.map((r) => r.elapsedMs)) / 1000, cpu: median(rs.map((r) => r.cpuMs)) / 1000, rss: Math.max(...rs.map((r) => r.maxRssBytes)) / 1024 / 1024 }));
+    docModes.forEach((m, i) => {
+      const r = docMed[i]!;
+      const b = docMed[0]!;
+      console.log(`| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${(docSize / 1024 / 1024 / r.wall).toFixed(1)} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× |`);
+    });
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
