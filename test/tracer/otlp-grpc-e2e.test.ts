@@ -161,7 +161,9 @@ describe('tracer → OTLP/gRPC → receiver', () => {
     const expected: Record<string, number> = { serialize: 3, preprocess: 5, network: 4, queue: 6, transfer: 3, compute: 12, postprocess: 2 };
     for (const [phase, minimum] of Object.entries(expected)) {
       const d = duration(byPhase.get(phase)!);
-      expect(d, phase).toBeGreaterThanOrEqual(minimum - 0.5);
+      // libuv starts a timer from the loop's cached millisecond clock, which can be up to ~1 ms
+      // behind the real time the phase began, so a sleep(4) may end 3.4 ms after it (seen on Node 24).
+      expect(d, phase).toBeGreaterThanOrEqual(minimum - 1.5);
       // Generous: CI machines are shared; the ordering below is the strict check.
       expect(d, phase).toBeLessThan(minimum + 1000);
     }
