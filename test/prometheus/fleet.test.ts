@@ -92,9 +92,14 @@ function withinBucket(values: readonly number[], prometheusMs: number): boolean 
   const top = bounds[bounds.length - 2] as number;
   const promIndex = prometheusMs >= top ? bounds.length - 1 : bounds.findIndex((b) => prometheusMs <= b);
   const sorted = [...values].sort((a, b) => a - b);
-  const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] as number;
-  const tracedIndex = bounds.findIndex((b) => p95 <= b);
-  return promIndex >= 1 && Math.abs(promIndex - tracedIndex) <= 1;
+  const rank = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+  const bucketOf = (ms: number): number => bounds.findIndex((b) => ms <= b);
+  // With ~90 requests the p95 is the 5th slowest: its sampling spread covers about the p90–p99
+  // order statistics, and the histogram's rate window holds a few requests more or fewer than
+  // the traces (94 vs 90 seen). So the Prometheus p95 must fall within one bucket of the traced
+  // p90..p99 span (11.4 ms traced vs 7.2 ms from the histogram was seen once for compute on a
+  // loaded machine, two buckets from the traced p95 alone).
+  return promIndex >= 1 && promIndex >= bucketOf(rank(0.9)) - 1 && promIndex <= bucketOf(rank(0.99)) + 1;
 }
 
 describe('analyze --prometheus on three traced replicas of the example service', () => {
