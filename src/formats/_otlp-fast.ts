@@ -838,6 +838,16 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
   const buf = b;
   const stop = p + chars;
   if (stop >= end || buf[stop] !== Q) return undefined;
+  let slot = 0;
+  if (intern) {
+    // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
+    // with the id the slot holds (only valid ids are kept) needs no other check. Ids are
+    // random: their last bytes pick the slot.
+    const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
+    slot = (h >>> 20) & (ID_SLOTS - 1);
+    const known = ids[slot];
+    if (known !== undefined && known.length === chars && same(ID_BYTES, slot * 32, p, chars)) return known;
+  }
   let hex = 1;
   let nonZero = 0;
   for (let i = p; i < stop; i++) {
@@ -846,13 +856,8 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
     nonZero |= c ^ 0x30;
   }
   if (hex === 0 || nonZero === 0) return undefined;
-  if (!intern) return b.latin1Slice(p, stop);
-  // Ids are random: their last bytes pick the slot.
-  const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
-  const slot = (h >>> 20) & (ID_SLOTS - 1);
-  const known = ids[slot];
-  if (known !== undefined && known.length === chars && same(ID_BYTES, slot * 32, p, chars)) return known;
   const id = b.latin1Slice(p, stop);
+  if (!intern) return id;
   ids[slot] = id;
   keep(ID_BYTES, slot * 32, p, chars);
   return id;
