@@ -484,7 +484,16 @@ function checkDuplicates(ctx: ReadContext, spans: readonly SpanRecord[], locatio
  * reads those lines in the whole file; the return value is what `RangeMerger` needs to merge
  * the ranges into the file's ReadStats. Lines are numbered from 1 in the range.
  */
-export async function* readLineRange(range: LineRange, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], RangeStats> {
+export function readLineRange(range: LineRange, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], RangeStats> {
+  return lineRange(range, options, false) as AsyncGenerator<SpanRecord[], RangeStats>;
+}
+
+/** `readLineRange` for a reader thread of the analyzer: batches as `readSpanBatches` gives them. */
+export function readLineRangeBatches(range: LineRange, options: ReadOptions = {}): AsyncGenerator<SpanRecord[] | ScannedSpans, RangeStats> {
+  return lineRange(range, { ...options, attributes: 'analysis' }, true);
+}
+
+async function* lineRange(range: LineRange, options: ReadOptions, scanned: boolean): AsyncGenerator<SpanRecord[] | ScannedSpans, RangeStats> {
   const { file } = range;
   const ctx = new ReadContext(file, options.strict === true);
   const result: LayoutResult = { family: undefined, documents: 0 };
@@ -496,12 +505,11 @@ export async function* readLineRange(range: LineRange, options: ReadOptions = {}
     range: { first: range.first },
     ...(range.first ? {} : { family: range.family }),
   };
-  const fastLines = options.reader === 'full' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts, scanned: false };
+  const fastLines = options.reader === 'full' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
   let spans = 0;
   for await (const batch of readJsonLines(file, source, ctx, options.batchSize ?? DEFAULT_BATCH, result, fastLines)) {
     spans += batch.length;
-    // Records only: `scanned` is off.
-    yield batch as SpanRecord[];
+    yield batch;
   }
   const error = result.firstLineError;
   return {

@@ -6,6 +6,7 @@
  * a span that already follows our convention (request or phase attributes) is never touched.
  */
 import type { SpanRecord } from '../../model/span.js';
+import type { ScannedSpans } from '../../formats/_scanned-spans.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
@@ -83,15 +84,46 @@ export class ConventionMapper {
   }
 
   /**
-   * For a span in our convention (a phase span, or a model name without a phase) handed on
-   * without its SpanRecord: true when it passes through unchanged, as `map` would pass it
-   * (noting a request span's trace as `map` does); false when its trace is held, and the span
-   * must go through `map` as a record.
+   * Maps a scanned batch (formats/_scanned-spans.ts) row by row in file order, as `map` maps its
+   * rows as records: a row in our convention passes to `row` unchanged (noting a request span's
+   * trace as `map` does) unless a trace-scoped convention holds its trace (then it goes through
+   * `map` as its record, as it would have); runs of records go through `map` to `records`.
    */
-  passes(traceId: string, phase: boolean): boolean {
-    if (this.held.size !== 0 && this.held.has(traceId)) return false;
-    if (this.traceScopedSeen && !phase) this.noteRequestTrace(traceId);
-    return true;
+  mapScanned(batch: ScannedSpans, records: (mapped: readonly SpanRecord[]) => void, row: (i: number) => void): void {
+    const kept = batch.records;
+    let run = -1;
+    for (let i = 0; i < batch.length; i++) {
+      if (kept[i] !== undefined) {
+        if (run < 0) run = i;
+        continue;
+      }
+      if (run >= 0) {
+        records(this.map(kept.slice(run, i) as SpanRecord[]));
+        run = -1;
+      }
+      const traceId = batch.traceIds[i]!;
+      if (this.held.size !== 0 && this.held.has(traceId)) {
+        records(this.map([batch.record(i)]));
+        continue;
+      }
+      if (this.traceScopedSeen && batch.phases[i]! < 0) this.noteRequestTrace(traceId);
+      row(i);
+    }
+    if (run >= 0) records(this.map(kept.slice(run, batch.length) as SpanRecord[]));
+  }
+
+  /** `map`, or `mapScanned` into one list: records, and rows of the scanned batch as their numbers (for `toColumns`). */
+  mapEntries(batch: readonly SpanRecord[] | ScannedSpans): readonly (SpanRecord | number)[] {
+    if (Array.isArray(batch)) return this.map(batch);
+    const entries: (SpanRecord | number)[] = [];
+    this.mapScanned(
+      batch as ScannedSpans,
+      (records) => {
+        for (const r of records) entries.push(r);
+      },
+      (i) => entries.push(i),
+    );
+    return entries;
   }
 
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
