@@ -35,6 +35,7 @@ import { TRACER_METRICS } from '../semconv.js';
 import { BoundedSpanProcessor } from './bounded-span-processor.js';
 import type { DroppedSpans } from './bounded-span-processor.js';
 import { DEFAULT_TRACE_FILE, FileSpanExporter } from './file-span-exporter.js';
+import { PooledIdGenerator } from './id-generator.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 import { reportFailure, resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
 import type { WarningSink } from './warn-once.js';
@@ -393,6 +394,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
       // An empty list stops NodeSDK from starting its default OTLP/HTTP log exporter.
       logRecordProcessors: [],
       ...(options.sampler !== undefined ? { sampler: options.sampler } : {}),
+      // Cheaper ids of the same kind as the SDK's (src/tracer/id-generator.ts).
+      idGenerator: new PooledIdGenerator(),
     });
     sdk.start();
   } catch (error) {
