@@ -17,33 +17,165 @@ import { numeric } from './_span-columns.js';
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/**
+ * Per-request phase times: a class, not an object literal filled key by key, so V8 gives every
+ * instance room for all nine phases inside the object (a literal `{}` has four slots and moves
+ * the rest to a separate array) and the stores are named, not keyed. Absent phases stay absent
+ * (no own property), as the public type says. Fields follow PHASES' order (checked below).
+ */
+class PhaseTimes {
+  declare preprocess?: number;
+  declare serialize?: number;
+  declare network?: number;
+  declare queue?: number;
+  declare transfer?: number;
+  declare compute?: number;
+  declare prefill?: number;
+  declare decode?: number;
+  declare postprocess?: number;
 
-/** Times requests one after another, reusing its interval scratch and interned strings. */
-export class RequestTimer {
+  constructor(present: number, scratch: IntervalScratch) {
+    if ((present & 1) !== 0) this.preprocess = scratch.unionLength(0) / 1e6;
+    if ((present & 2) !== 0) this.serialize = scratch.unionLength(1) / 1e6;
+    if ((present & 4) !== 0) this.network = scratch.unionLength(2) / 1e6;
+    if ((present & 8) !== 0) this.queue = scratch.unionLength(3) / 1e6;
+    if ((present & 16) !== 0) this.transfer = scratch.unionLength(4) / 1e6;
+    if ((present & 32) !== 0) this.compute = scratch.unionLength(5) / 1e6;
+    if ((present & 64) !== 0) this.prefill = scratch.unionLength(6) / 1e6;
+    if ((present & 128) !== 0) this.decode = scratch.unionLength(7) / 1e6;
+    if ((present & 256) !== 0) this.postprocess = scratch.unionLength(8) / 1e6;
+  }
+}
+
+/**
+ * One request's row. A class whose constructor makes every store (optional fields only when
+ * present, as `exactOptionalPropertyTypes` means them), so V8 sizes each instance for all the
+ * fields it may get: no separate property array per row, and no keyed stores. Rows are kept
+ * for the whole run (AnalysisResult.timings), so their size is the analyzer's memory growth.
+ * Field order is the order the rows always had.
+ */
+class TimingRow implements RequestTiming {
+  readonly traceId: string;
+  readonly requestSpanId: string;
+  readonly service: string;
+  readonly model: string;
+  readonly startNs: bigint;
+  readonly e2eMs: number;
+  readonly serverMs: number;
+  readonly phases: PhaseTimes;
+  readonly otherMs: number;
+  readonly hasClient: boolean;
+  readonly networkDerived: boolean;
+  readonly clockSkew: boolean;
+  readonly error: boolean;
+  declare readonly modelVersion?: string;
+  declare readonly runtime?: string;
+  declare readonly runtimeProvider?: string;
+  declare readonly precision?: string;
+  declare readonly device?: string;
+  declare readonly source?: string;
+  declare readonly inputHash?: string;
+  declare readonly batchSize?: number;
+  declare readonly requestBytes?: number;
+  declare readonly responseBytes?: number;
+  declare readonly cacheHit?: boolean;
+  declare readonly ttftMs?: number;
+  declare readonly tokensIn?: number;
+  declare readonly tokensOut?: number;
+  declare readonly tokensCached?: number;
+
+  constructor(
+    strings: Interner,
+    traceId: string,
+    request: TraceSpan,
+    client: TraceSpan | undefined,
+    startNs: bigint,
+    e2eNs: number,
+    phases: PhaseTimes,
+    otherNs: number,
+    networkDerived: boolean,
+    clockSkew: boolean,
+    batchSize: number | undefined,
+    ttftMs: number | undefined,
+  ) {
+    const attributes = request.attributes ?? NO_ATTRIBUTES;
+    const clientAttributes = client?.attributes ?? NO_ATTRIBUTES;
+    this.traceId = traceId;
+    this.requestSpanId = request.id;
+    this.service = strings.intern(request.service);
+    this.model = strings.intern(String(attributes[ATTR.MODEL_NAME]));
+    this.startNs = startNs;
+    this.e2eMs = e2eNs / 1e6;
+    this.serverMs = (request.end - request.start) / 1e6;
+    this.phases = phases;
+    this.otherMs = otherNs / 1e6;
+    this.hasClient = client !== undefined;
+    this.networkDerived = networkDerived;
+    this.clockSkew = clockSkew;
+    this.error = request.error || (client?.error ?? false);
+    const modelVersion = strings.text(attributes[ATTR.MODEL_VERSION]);
+    if (modelVersion !== undefined) this.modelVersion = modelVersion;
+    const runtime = strings.text(attributes[ATTR.RUNTIME]);
+    if (runtime !== undefined) this.runtime = runtime;
+    const runtimeProvider = strings.text(attributes[ATTR.RUNTIME_PROVIDER]);
+    if (runtimeProvider !== undefined) this.runtimeProvider = runtimeProvider;
+    const precision = strings.text(attributes[ATTR.PRECISION]);
+    if (precision !== undefined) this.precision = precision;
+    const device = strings.text(attributes[ATTR.DEVICE]);
+    if (device !== undefined) this.device = device;
+    const source = strings.text(attributes[SOURCE_ATTR]);
+    if (source !== undefined) this.source = source;
+    const inputHash = attributes[ATTR.INPUT_HASH];
+    if (inputHash !== undefined && inputHash !== '') this.inputHash = String(inputHash);
+    if (batchSize !== undefined) this.batchSize = batchSize;
+    const requestBytes = numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]);
+    if (requestBytes !== undefined) this.requestBytes = requestBytes;
+    const responseBytes = numeric(attributes[ATTR.RESPONSE_SIZE] ?? clientAttributes[ATTR.RESPONSE_SIZE]);
+    if (responseBytes !== undefined) this.responseBytes = responseBytes;
+    const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
+    if (cacheHit !== undefined) this.cacheHit = cacheHit;
+    if (ttftMs !== undefined) this.ttftMs = ttftMs;
+    const tokensIn = tokenCount(attributes[ATTR.TOKENS_INPUT] ?? clientAttributes[ATTR.TOKENS_INPUT]);
+    if (tokensIn !== undefined) this.tokensIn = tokensIn;
+    const tokensOut = tokenCount(attributes[ATTR.TOKENS_OUTPUT] ?? clientAttributes[ATTR.TOKENS_OUTPUT]);
+    if (tokensOut !== undefined) this.tokensOut = tokensOut;
+    const tokensCached = tokenCount(attributes[ATTR.TOKENS_CACHED]);
+    if (tokensCached !== undefined) this.tokensCached = tokensCached;
+  }
+}
+
+const NO_ATTRIBUTES: Readonly<Record<string, AttributeValue>> = {};
+
+/**
+ * One copy of each low-cardinality value (service, model, runtime, …): readers make a new
+ * string per occurrence, and every finished row would otherwise keep its own copies.
+ */
+class Interner {
   private readonly strings = new Map<string, string>();
-  private readonly scratch = new IntervalScratch();
 
-  /**
-   * One copy of each low-cardinality value (service, model, runtime, …): JSON.parse makes a new
-   * string per occurrence, and every finished row would otherwise keep its own copies.
-   */
-  private intern(value: string): string {
+  intern(value: string): string {
     const known = this.strings.get(value);
     if (known !== undefined) return known;
     if (this.strings.size < 10_000) this.strings.set(value, value);
     return value;
   }
 
-  private setText(timing: Mutable<RequestTiming>, key: 'modelVersion' | 'runtime' | 'runtimeProvider' | 'precision' | 'device' | 'source', value: AttributeValue | undefined): void {
-    if (value !== undefined && value !== '') timing[key] = this.intern(String(value));
+  /** A text attribute, interned; undefined when absent or empty. */
+  text(value: AttributeValue | undefined): string | undefined {
+    return value === undefined || value === '' ? undefined : this.intern(String(value));
   }
+}
+
+/** Times requests one after another, reusing its interval scratch and interned strings. */
+export class RequestTimer {
+  private readonly strings = new Interner();
+  private readonly scratch = new IntervalScratch();
 
   /**
-   * The timing of `request` (with its client span, when there is one, and its phase spans);
-   * span times are ns relative to `origin`.
+   * The timing of `request` (with its client span, when there is one, and its phase spans
+   * `phaseSpans[from]` … `phaseSpans[to − 1]`); span times are ns relative to `origin`.
    */
-  time(traceId: string, origin: bigint, request: TraceSpan, client: TraceSpan | undefined, phaseSpans: readonly TraceSpan[]): RequestTiming {
+  time(traceId: string, origin: bigint, request: TraceSpan, client: TraceSpan | undefined, phaseSpans: readonly (TraceSpan | undefined)[], from: number, to: number): RequestTiming {
     const e2eStart = client ? client.start : request.start;
     const e2eEnd = client ? client.end : request.end;
     let shift = 0;
@@ -56,12 +188,13 @@ export class RequestTimer {
     }
     // Clipped phase intervals go into reused scratch arrays (see IntervalScratch), not tuples.
     const scratch = this.scratch;
-    scratch.reset(phaseSpans.length + 2);
+    scratch.reset(to - from + 2);
     // Bit p set = a span of PHASES[p] exists (even one clipped to nothing).
     let present = 0;
     let batchSize: number | undefined;
     let prefillEnd: number | undefined;
-    for (const span of phaseSpans) {
+    for (let i = from; i < to; i++) {
+      const span = phaseSpans[i]!;
       const start = Math.max(span.start + shift, e2eStart);
       const end = Math.min(span.end + shift, e2eEnd);
       if (span.batchSize !== undefined) batchSize = Math.max(batchSize ?? 0, span.batchSize);
@@ -79,54 +212,25 @@ export class RequestTimer {
       if (serverStart > e2eStart) scratch.push(NETWORK, e2eStart, serverStart);
       if (e2eEnd > serverEnd) scratch.push(NETWORK, serverEnd, e2eEnd);
     }
-    const phases: Partial<Record<Phase, number>> = {};
-    for (let p = 0; p < PHASES.length; p++) {
-      if ((present & (1 << p)) !== 0) phases[PHASES[p]!] = scratch.unionLength(p) / 1e6;
-    }
     const e2eNs = e2eEnd - e2eStart;
-    const attributes = request.attributes ?? {};
-    const clientAttributes = client?.attributes ?? {};
-    const timing: Mutable<RequestTiming> = {
-      traceId,
-      requestSpanId: request.id,
-      service: this.intern(request.service),
-      model: this.intern(String(attributes[ATTR.MODEL_NAME])),
-      startNs: origin + BigInt(e2eStart),
-      e2eMs: e2eNs / 1e6,
-      serverMs: (request.end - request.start) / 1e6,
-      phases,
-      otherMs: Math.max(0, e2eNs - scratch.unionLength(-1)) / 1e6,
-      hasClient: client !== undefined,
-      networkDerived,
-      clockSkew,
-      error: request.error || (client?.error ?? false),
-    };
-    this.setText(timing, 'modelVersion', attributes[ATTR.MODEL_VERSION]);
-    this.setText(timing, 'runtime', attributes[ATTR.RUNTIME]);
-    this.setText(timing, 'runtimeProvider', attributes[ATTR.RUNTIME_PROVIDER]);
-    this.setText(timing, 'precision', attributes[ATTR.PRECISION]);
-    this.setText(timing, 'device', attributes[ATTR.DEVICE]);
-    this.setText(timing, 'source', attributes[SOURCE_ATTR]);
-    const inputHash = attributes[ATTR.INPUT_HASH];
-    if (inputHash !== undefined && inputHash !== '') timing.inputHash = String(inputHash);
-    if (batchSize !== undefined) timing.batchSize = batchSize;
-    const requestBytes = numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]);
-    if (requestBytes !== undefined) timing.requestBytes = requestBytes;
-    const responseBytes = numeric(attributes[ATTR.RESPONSE_SIZE] ?? clientAttributes[ATTR.RESPONSE_SIZE]);
-    if (responseBytes !== undefined) timing.responseBytes = responseBytes;
-    const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
-    if (cacheHit !== undefined) timing.cacheHit = cacheHit;
     // First token: the client's own event (what the caller saw), else the server's event, else
     // the end of the last prefill span (docs/conventions.md, "Generation").
     const firstToken = client?.firstToken ?? (request.firstToken !== undefined ? request.firstToken + shift : prefillEnd);
-    if (firstToken !== undefined) timing.ttftMs = clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
-    const tokensIn = tokenCount(attributes[ATTR.TOKENS_INPUT] ?? clientAttributes[ATTR.TOKENS_INPUT]);
-    if (tokensIn !== undefined) timing.tokensIn = tokensIn;
-    const tokensOut = tokenCount(attributes[ATTR.TOKENS_OUTPUT] ?? clientAttributes[ATTR.TOKENS_OUTPUT]);
-    if (tokensOut !== undefined) timing.tokensOut = tokensOut;
-    const tokensCached = tokenCount(attributes[ATTR.TOKENS_CACHED]);
-    if (tokensCached !== undefined) timing.tokensCached = tokensCached;
-    return timing;
+    const ttftMs = firstToken === undefined ? undefined : clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
+    return new TimingRow(
+      this.strings,
+      traceId,
+      request,
+      client,
+      origin + BigInt(e2eStart),
+      e2eNs,
+      new PhaseTimes(present, scratch),
+      Math.max(0, e2eNs - scratch.unionLength(-1)),
+      networkDerived,
+      clockSkew,
+      batchSize,
+      ttftMs,
+    );
   }
 }
 
@@ -207,4 +311,9 @@ class IntervalScratch {
     });
     return sortedUnionLength(this.sortedStart, this.sortedEnd, order.length);
   }
+}
+
+// PhaseTimes spells the phases out (named stores); fail at load if PHASES ever changes under it.
+if (Object.keys(new PhaseTimes((1 << PHASES.length) - 1, new IntervalScratch())).join() !== PHASES.join()) {
+  throw new Error('_request-timing: PhaseTimes does not list PHASES in order');
 }

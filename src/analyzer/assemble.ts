@@ -52,6 +52,7 @@ export class RequestAssembler {
   private readonly requests: RequestTiming[] = [];
   private readonly generic = new GenericAccumulator();
   private readonly timer = new RequestTimer();
+  private readonly scratch = new FinalizeScratch();
   private readonly window: TraceWindow;
   private readonly stats: AssemblyStats = {
     spans: 0,
@@ -156,47 +157,86 @@ export class RequestAssembler {
 
   /** A trace left the window: dedupe, attribute phase spans to requests, time each request. */
   private finalize(traceId: string, trace: OpenTrace): void {
-    this.stats.traces++;
+    const stats = this.stats;
+    stats.traces++;
     const spans = this.dedupe(trace);
-    const index = new SpanIndex(spans);
-    const requestSpans: TraceSpan[] = [];
+    const n = spans.length;
+    const scratch = this.scratch.reserve(n);
+    const parents = scratch.parents;
+    const requestAt = scratch.requestAt;
+    // Small traces: parents as indices, found once, so the walks below compare no ids. Big
+    // ones: maps, and every answer in one pass down from the roots (Ancestry).
+    const big = n > SMALL_TRACE ? new Ancestry(new SpanIndex(spans)) : undefined;
+    if (big === undefined) parentIndices(spans, parents);
     let pieces = 0;
-    for (const span of spans) {
-      if (index.parentOf(span) === undefined) {
+    let requestCount = 0;
+    for (let i = 0; i < n; i++) {
+      const span = spans[i]!;
+      if (big === undefined ? parents[i]! < 0 : big.isRoot(span)) {
         pieces++;
-        if (span.parent !== undefined && span.parent !== span.id) this.stats.orphanSpans++;
+        if (span.parent !== undefined && span.parent !== span.id) stats.orphanSpans++;
       }
-      if (span.request) requestSpans.push(span);
+      if (span.request) requestAt[requestCount++] = i;
     }
     if (pieces > 1) {
-      this.stats.fragmentedTraces++;
-      this.stats.fragmentPieces += pieces;
+      stats.fragmentedTraces++;
+      stats.fragmentPieces += pieces;
     }
-    if (requestSpans.length === 0) {
-      for (const span of spans) if (span.phase !== undefined) this.stats.unattachedPhaseSpans++;
+    if (requestCount === 0) {
+      for (const span of spans) if (span.phase !== undefined) stats.unattachedPhaseSpans++;
       this.generic.addTrace(spans);
       return;
     }
-    this.stats.requestTraces++;
-    const phasesOf: TraceSpan[][] = requestSpans.map(() => []);
-    const above: Above = spans.length <= SMALL_TRACE ? new WalkAncestors(index, spans.length) : new Ancestry(index);
-    // Most traces hold one request: no map for them (this runs once per trace).
-    const only = requestSpans.length === 1 ? requestSpans[0] : undefined;
-    const owners = only === undefined ? new Map<TraceSpan, number>(requestSpans.map((r, i) => [r, i])) : undefined;
-    for (const span of spans) {
+    stats.requestTraces++;
+    // owners[i]: the request (0 … requestCount−1) phase span i belongs to; −1: none.
+    const owners = scratch.owners;
+    const requestNumber = scratch.requestNumber;
+    for (let k = 0; k < requestCount; k++) requestNumber[requestAt[k]!] = k;
+    const numberOf = big === undefined ? undefined : new Map<TraceSpan, number>();
+    if (numberOf !== undefined) for (let k = 0; k < requestCount; k++) numberOf.set(spans[requestAt[k]!]!, k);
+    const from = scratch.from;
+    from.fill(0, 0, requestCount + 1);
+    for (let i = 0; i < n; i++) {
+      owners[i] = -1;
+      const span = spans[i]!;
       if (span.phase === undefined) continue;
-      const request = above.request(span);
-      const owner = request === undefined ? undefined : owners === undefined ? (request === only ? 0 : undefined) : owners.get(request);
-      if (owner === undefined) this.stats.unattachedPhaseSpans++;
-      else phasesOf[owner]!.push(span);
+      let owner: number | undefined;
+      if (numberOf === undefined) {
+        const at = nearestRequest(spans, parents, i);
+        owner = at < 0 ? undefined : requestNumber[at];
+      } else {
+        const request = big!.request(span);
+        owner = request === undefined ? undefined : numberOf.get(request);
+      }
+      if (owner === undefined) {
+        stats.unattachedPhaseSpans++;
+        continue;
+      }
+      owners[i] = owner;
+      from[owner + 1]!++;
     }
-    for (let i = 0; i < requestSpans.length; i++) {
-      const request = requestSpans[i]!;
-      const client = above.client(request);
-      const timing = this.timer.time(traceId, this.origin!, request, client, phasesOf[i]!);
-      if (timing.clockSkew) this.stats.clockSkewRequests++;
+    // Phase spans grouped by request, in trace order within each (a counting sort): no array per request.
+    for (let k = 0; k < requestCount; k++) from[k + 1]! += from[k]!;
+    const grouped = scratch.grouped;
+    const next = scratch.next;
+    next.set(from.subarray(0, requestCount));
+    for (let i = 0; i < n; i++) if (owners[i]! >= 0) grouped[next[owners[i]!]!++] = spans[i]!;
+    for (let k = 0; k < requestCount; k++) {
+      const at = requestAt[k]!;
+      const request = spans[at]!;
+      let client: TraceSpan | undefined;
+      if (big === undefined) {
+        const c = nearestClient(spans, parents, at);
+        client = c < 0 ? undefined : spans[c];
+      } else {
+        client = big.client(request);
+      }
+      const timing = this.timer.time(traceId, this.origin!, request, client, grouped, from[k]!, from[k + 1]!);
+      if (timing.clockSkew) stats.clockSkewRequests++;
       this.requests.push(timing);
     }
+    // Hold no spans of a finished trace.
+    grouped.fill(undefined, 0, from[requestCount]!);
   }
 
   /** Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ in kind). */
@@ -246,43 +286,100 @@ export class RequestAssembler {
 
 }
 
-/** Traces up to this size walk up their parents per span: cheaper than building maps, and at most 64² steps. */
+/** Traces up to this size find parents by scanning (64² comparisons at most) and walk up them per span: cheaper than building maps. */
 const SMALL_TRACE = 64;
 
-/** The ancestors assembly asks about: the nearest request span, and a request's client span. */
-interface Above {
-  /** Nearest request-span ancestor (not the span itself). */
-  request(span: TraceSpan): TraceSpan | undefined;
-  /** Nearest client-span ancestor, not crossing another request span. */
-  client(span: TraceSpan): TraceSpan | undefined;
+/**
+ * Each span's parent as an index into `spans` (−1: a root or an orphan), as SpanIndex.parentOf
+ * answers it: a non-client span sharing its id with a client span (Zipkin's shared span) hangs
+ * under that client half; otherwise the parent is the first non-client span with the parent id,
+ * else the first client span with it. Quadratic: for small traces only.
+ */
+function parentIndices(spans: readonly TraceSpan[], parents: Int32Array): void {
+  const n = spans.length;
+  let clients = 0;
+  for (let i = 0; i < n; i++) if (spans[i]!.kind === 'client') clients++;
+  for (let i = 0; i < n; i++) {
+    const span = spans[i]!;
+    parents[i] = -1;
+    if (clients > 0 && span.kind !== 'client') {
+      const id = span.id;
+      let half = -1;
+      for (let j = 0; j < n; j++) {
+        const other = spans[j]!;
+        if (other.kind === 'client' && other.id === id) {
+          half = j;
+          break;
+        }
+      }
+      if (half >= 0) {
+        parents[i] = half;
+        continue;
+      }
+    }
+    const parent = span.parent;
+    if (parent === undefined || parent === span.id) continue;
+    let found = -1;
+    for (let j = 0; j < n; j++) {
+      const other = spans[j]!;
+      if (other.id !== parent) continue;
+      if (other.kind !== 'client') {
+        found = j;
+        break;
+      }
+      if (found < 0) found = j;
+    }
+    parents[i] = found;
+  }
 }
 
-/** Small traces: walk up the parents each time (`limit` steps at most, so a parent cycle ends). A class, not closures: one object per trace. */
-class WalkAncestors implements Above {
-  constructor(
-    private readonly index: SpanIndex,
-    private readonly limit: number,
-  ) {}
-
-  request(span: TraceSpan): TraceSpan | undefined {
-    const index = this.index;
-    let cursor = index.parentOf(span);
-    for (let steps = 0; cursor !== undefined && steps < this.limit; steps++) {
-      if (cursor.request) return cursor;
-      cursor = index.parentOf(cursor);
-    }
-    return undefined;
+/** Nearest request-span ancestor of span `i` (not itself), walking at most `spans.length` steps (so a parent cycle ends); −1: none. */
+function nearestRequest(spans: readonly TraceSpan[], parents: Int32Array, i: number): number {
+  const limit = spans.length;
+  let cursor = parents[i]!;
+  for (let steps = 0; cursor >= 0 && steps < limit; steps++) {
+    if (spans[cursor]!.request) return cursor;
+    cursor = parents[cursor]!;
   }
+  return -1;
+}
 
-  client(span: TraceSpan): TraceSpan | undefined {
-    const index = this.index;
-    let cursor = index.parentOf(span);
-    for (let steps = 0; cursor !== undefined && steps < this.limit; steps++) {
-      if (cursor.client) return cursor;
-      if (cursor.request) return undefined;
-      cursor = index.parentOf(cursor);
+/** Nearest client-span ancestor of span `i`, not crossing another request span; −1: none. */
+function nearestClient(spans: readonly TraceSpan[], parents: Int32Array, i: number): number {
+  const limit = spans.length;
+  let cursor = parents[i]!;
+  for (let steps = 0; cursor >= 0 && steps < limit; steps++) {
+    const span = spans[cursor]!;
+    if (span.client) return cursor;
+    if (span.request) return -1;
+    cursor = parents[cursor]!;
+  }
+  return -1;
+}
+
+/** Per-trace work arrays of `finalize`, reused from trace to trace and grown when a trace needs more. */
+class FinalizeScratch {
+  parents = new Int32Array(64);
+  owners = new Int32Array(64);
+  requestAt = new Int32Array(64);
+  requestNumber = new Int32Array(64);
+  /** Start of each request's phase spans in `grouped` (one more entry than requests). */
+  from = new Int32Array(65);
+  next = new Int32Array(65);
+  readonly grouped: (TraceSpan | undefined)[] = [];
+
+  /** Room for a trace of `n` spans. */
+  reserve(n: number): this {
+    if (n > this.parents.length) {
+      const size = Math.max(n, this.parents.length * 2);
+      this.parents = new Int32Array(size);
+      this.owners = new Int32Array(size);
+      this.requestAt = new Int32Array(size);
+      this.requestNumber = new Int32Array(size);
+      this.from = new Int32Array(size + 1);
+      this.next = new Int32Array(size + 1);
     }
-    return undefined;
+    return this;
   }
 }
 
@@ -291,11 +388,11 @@ class WalkAncestors implements Above {
  * nested spans costs 100 000 steps, not 100 000² / 2 (each span's answer is its parent's, unless
  * the parent itself is the answer). Spans on a parent cycle, reached from no root, have neither.
  */
-class Ancestry implements Above {
+class Ancestry {
   private readonly nearestRequest = new Map<TraceSpan, TraceSpan | undefined>();
   private readonly nearestClient = new Map<TraceSpan, TraceSpan | undefined>();
 
-  constructor(index: SpanIndex) {
+  constructor(private readonly index: SpanIndex) {
     const { roots, children } = index.tree();
     const queue = [...roots];
     for (let head = 0; head < queue.length; head++) {
@@ -311,10 +408,17 @@ class Ancestry implements Above {
     }
   }
 
+  /** True for a span with no parent in the trace (a root or an orphan). */
+  isRoot(span: TraceSpan): boolean {
+    return this.index.parentOf(span) === undefined;
+  }
+
+  /** Nearest request-span ancestor (not the span itself). */
   request(span: TraceSpan): TraceSpan | undefined {
     return this.nearestRequest.get(span);
   }
 
+  /** Nearest client-span ancestor, not crossing another request span. */
   client(span: TraceSpan): TraceSpan | undefined {
     return this.nearestClient.get(span);
   }

@@ -37,19 +37,73 @@ function buildHistogram(): Histogram {
 /** Quantiles reported for every distribution, as HdrHistogram percentiles. */
 const QUANTILES = { p50Ms: 50, p90Ms: 90, p95Ms: 95, p99Ms: 99 } as const;
 
-/** One distribution being recorded: histogram plus exact sum and max. */
+/**
+ * HdrHistogram's bucket layout for 3 significant digits and a lowest discernible value of 1:
+ * 2048 sub-buckets, so bucket b ≥ 1 holds [1024·2^b, 2048·2^b) in steps of 2^b, and a value v
+ * lands at counts index b·1024 + ⌊v / 2^b⌋ with b = max(⌊log₂ v⌋ − 10, 0)
+ * (AbstractHistogram.countsArrayIndex, https://github.com/HdrHistogram/HdrHistogramJS).
+ */
+const HALF_MAGNITUDE = 10;
+/** Values below this are indexed here with clz32 (exact); larger ones go to the histogram as they come. */
+const TWO_32 = 4_294_967_296;
+
+/**
+ * One distribution being recorded: exact sum and max, and an HdrHistogram. Values below 2³² ns
+ * are first counted by their histogram index in a plain array (the library's own recordValue
+ * takes a log2 and two powers per value, most of measure's time), and each index is handed to
+ * the histogram once, with its count, before the percentiles are read: the same counts, so the
+ * same percentiles.
+ */
 class Distribution {
   private readonly histogram: Histogram = buildHistogram();
+  private counts = new Int32Array(2048);
+  /** Counts not yet handed to the histogram. */
+  private pending = false;
   private sumNs = 0;
   private maxNs = 0;
   count = 0;
 
   record(ms: number): void {
     const ns = Math.max(0, Math.round(ms * 1e6));
-    this.histogram.recordValue(ns);
+    if (ns < TWO_32) {
+      const bucket = Math.max(31 - Math.clz32(ns) - HALF_MAGNITUDE, 0);
+      const index = (bucket << HALF_MAGNITUDE) + (ns >>> bucket);
+      if (index >= this.counts.length) this.grow(index);
+      this.counts[index]!++;
+      this.pending = true;
+    } else {
+      // Also NaN: the histogram treats it as it always did.
+      this.histogram.recordValue(ns);
+    }
     this.sumNs += ns;
     if (ns > this.maxNs) this.maxNs = ns;
     this.count++;
+  }
+
+  private grow(index: number): void {
+    const counts = new Int32Array(Math.max(index + 1, this.counts.length * 2));
+    counts.set(this.counts);
+    this.counts = counts;
+  }
+
+  /** Hands the counted indexes to the histogram, each once with its count. */
+  private flush(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    const counts = this.counts;
+    for (let index = 0; index < counts.length; index++) {
+      const count = counts[index]!;
+      if (count === 0) continue;
+      counts[index] = 0;
+      // The lowest value at that index (HdrHistogram's valueFromIndex).
+      let bucket = (index >> HALF_MAGNITUDE) - 1;
+      let sub = (index & ((1 << HALF_MAGNITUDE) - 1)) + (1 << HALF_MAGNITUDE);
+      if (bucket < 0) {
+        sub -= 1 << HALF_MAGNITUDE;
+        bucket = 0;
+      }
+      this.histogram.recordValueWithCount(sub * 2 ** bucket, count);
+    }
   }
 
   get totalMs(): number {
@@ -58,6 +112,7 @@ class Distribution {
 
   percentiles(): Percentiles {
     if (this.count === 0) return { count: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
+    this.flush();
     const at = (q: number): number => Math.min(this.histogram.getValueAtPercentile(q), this.maxNs) / 1e6;
     return {
       count: this.count,
@@ -135,13 +190,28 @@ function counts(p: Percentiles): CountPercentiles {
   return { count: p.count, mean: p.meanMs, p50: p.p50Ms, p95: p.p95Ms, max: p.maxMs };
 }
 
-/** Counts values to find the most common one. */
+/** Counts values to find the most common one (the first seen among equals). */
 class Tally {
   private readonly counts = new Map<string, number>();
+  // Rows come in runs of the same value: counted here, added to the map when the run ends.
+  private last: string | undefined;
+  private run = 0;
+
   add(value: string | undefined): void {
-    if (value !== undefined) this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
+    if (value === undefined) return;
+    if (value === this.last) {
+      this.run++;
+      return;
+    }
+    this.endRun();
+    // Entered at first sight: the map's order is the order values were first seen.
+    if (!this.counts.has(value)) this.counts.set(value, 0);
+    this.last = value;
+    this.run = 1;
   }
+
   mostCommon(): string | undefined {
+    this.endRun();
     let best: string | undefined;
     let bestCount = 0;
     for (const [value, count] of this.counts) {
@@ -151,6 +221,12 @@ class Tally {
       }
     }
     return best;
+  }
+
+  private endRun(): void {
+    if (this.last !== undefined) this.counts.set(this.last, this.counts.get(this.last)! + this.run);
+    this.last = undefined;
+    this.run = 0;
   }
 }
 
@@ -168,18 +244,21 @@ export function summarize(model: string, requests: readonly RequestTiming[]): Mo
   let errors = 0;
   let windowStart: bigint | undefined;
   let windowEnd: bigint | undefined;
-  const phaseDistribution = (phase: PhaseOrOther): Distribution => {
-    let d = phases.get(phase);
-    if (d === undefined) phases.set(phase, (d = new Distribution()));
-    return d;
-  };
+  // One distribution per phase, by PHASES index, made when the phase first appears.
+  const byPhase: (Distribution | undefined)[] = PHASES.map(() => undefined);
+  const other = new Distribution();
+  // A request ends at startNs + e2e; that sum is a BigInt, so it is made only when it could be
+  // the new end: after `endFloor` (windowEnd − the longest e2e so far) no shorter request ends later.
+  let longestNs = -1;
+  let endFloor: bigint | undefined;
   for (const r of requests) {
     e2e.record(r.e2eMs);
-    for (const phase of PHASES) {
-      const ms = r.phases[phase];
-      if (ms !== undefined) phaseDistribution(phase).record(ms);
+    const phaseTimes = r.phases;
+    for (let p = 0; p < PHASES.length; p++) {
+      const ms = phaseTimes[PHASES[p]!];
+      if (ms !== undefined) (byPhase[p] ??= new Distribution()).record(ms);
     }
-    phaseDistribution(OTHER).record(r.otherMs);
+    other.record(r.otherMs);
     services.add(r.service);
     runtime.add(r.runtime);
     provider.add(r.runtimeProvider);
@@ -188,10 +267,20 @@ export function summarize(model: string, requests: readonly RequestTiming[]): Mo
     version.add(r.modelVersion);
     if (r.error) errors++;
     generation.record(r);
-    const end = r.startNs + BigInt(Math.round(r.e2eMs * 1e6));
-    if (windowStart === undefined || r.startNs < windowStart) windowStart = r.startNs;
+    const startNs = r.startNs;
+    if (windowStart === undefined || startNs < windowStart) windowStart = startNs;
+    const durationNs = Math.round(r.e2eMs * 1e6);
+    if (endFloor !== undefined && durationNs <= longestNs && startNs <= endFloor) continue;
+    const end = startNs + BigInt(durationNs);
     if (windowEnd === undefined || end > windowEnd) windowEnd = end;
+    if (durationNs > longestNs) longestNs = durationNs;
+    endFloor = windowEnd - BigInt(longestNs);
   }
+  for (let p = 0; p < PHASES.length; p++) {
+    const d = byPhase[p];
+    if (d !== undefined) phases.set(PHASES[p]!, d);
+  }
+  if (requests.length > 0) phases.set(OTHER, other);
   const totalE2eMs = e2e.totalMs;
   const phaseSummaries: Partial<Record<PhaseOrOther, PhaseSummary>> = {};
   for (const phase of [...PHASES, OTHER] as const) {

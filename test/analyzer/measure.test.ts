@@ -4,6 +4,7 @@ import type { RequestTiming } from '../../src/model/request.js';
 import type { Phase } from '../../src/semconv.js';
 import { EPOCH_NS } from './_spans.js';
 import { seededRandom as rng } from '../../examples/model/seeded-random.js';
+import * as hdr from 'hdr-histogram-js';
 
 
 function timing(i: number, phases: Partial<Record<Phase, number>>, extra: Partial<RequestTiming> = {}): RequestTiming {
@@ -55,6 +56,34 @@ describe('summarize', () => {
     expect(s.e2e.maxMs).toBeCloseTo(Math.max(...e2e), 5);
     expect(s.e2e.meanMs).toBeCloseTo(e2e.reduce((a, b) => a + b, 0) / e2e.length, 5);
     expect(s.requests).toBe(5000);
+  });
+
+  it('gives exactly the percentiles of an HdrHistogram fed value by value, from 0 ns past 2³² ns, and the window end of the longest request', () => {
+    const random = rng(7);
+    const requests: RequestTiming[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      // 0 ns … ~30 s, heavy-tailed, with exact zeros and values on bucket edges (2^k ns).
+      const kind = i % 10;
+      const queue = kind === 0 ? 0 : kind === 1 ? 2 ** Math.floor(random() * 34) / 1e6 : Math.exp(random() * 24) / 1e6;
+      requests.push(timing(i, { queue, compute: random() * 50 }, { otherMs: random() < 0.01 ? 6000 * random() : random() }));
+    }
+    // The longest request starts early: the window must still end at its end.
+    requests[3] = timing(3, { compute: 60_000 });
+    const s = summarize('m', requests);
+    for (const [name, values] of [['e2e', requests.map((r) => r.e2eMs)], ['queue', requests.flatMap((r) => (r.phases.queue === undefined ? [] : [r.phases.queue]))], ['other', requests.map((r) => r.otherMs)]] as const) {
+      const h = hdr.build({ numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true, useWebAssembly: false, bitBucketSize: 32 });
+      let max = 0;
+      for (const ms of values) {
+        const ns = Math.max(0, Math.round(ms * 1e6));
+        h.recordValue(ns);
+        max = Math.max(max, ns);
+      }
+      const got = name === 'e2e' ? s.e2e : s.phases[name]!;
+      for (const [key, q] of [['p50Ms', 50], ['p90Ms', 90], ['p95Ms', 95], ['p99Ms', 99]] as const) expect(got[key], `${name} ${key}`).toBe(Math.min(h.getValueAtPercentile(q), max) / 1e6);
+    }
+    const ends = requests.map((r) => r.startNs + BigInt(Math.round(r.e2eMs * 1e6)));
+    expect(s.windowEndNs).toBe(ends.reduce((a, b) => (b > a ? b : a)));
+    expect(s.windowStartNs).toBe(requests[0]!.startNs);
   });
 
   it('computes shares as Σphase ÷ Σe2e, so phases and other add up to 1', () => {
