@@ -374,15 +374,20 @@ function previewValue(limit: number, depth: number): unknown {
   do {
     let name = '';
     if (close === RBRACE) {
-      if (scan.pos >= limit) break;
+      if (scan.pos >= limit) {
+        cut = true;
+        break;
+      }
       if (ws() !== Q) throw FALLBACK;
       name = text();
       expect(COLON);
     }
     const member = previewValue(limit, depth + 1);
-    if (cut) break;
+    // A member cut before it began is left out; a container cut inside is kept as far as it goes.
+    if (member === undefined) break;
     if (Array.isArray(container)) container.push(member);
     else Object.defineProperty(container, name, { value: member, enumerable: true, writable: true, configurable: true });
+    if (cut) break;
   } while (more(close));
   return container;
 }

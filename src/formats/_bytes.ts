@@ -110,6 +110,11 @@ export class ByteSource {
     return this.head[0] ?? Buffer.alloc(0);
   }
 
+  /** True when what `peek` holds is all there is (the stream ended, or a regular file's size is reached). */
+  holdsAll(): boolean {
+    return this.done || (this.positioned !== undefined && this.headBytes >= this.positioned.size);
+  }
+
   /** Stops reading and releases the file (safe to call more than once). */
   async close(): Promise<void> {
     this.done = true;

@@ -218,7 +218,7 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number): 
     const head = await content.peek(want);
     const newline = head.indexOf(0x0a, from);
     if (newline - from > limit) return { head, newline: -1, complete: false, whole: false };
-    if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want };
+    if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want || content.holdsAll() };
     if (want >= limit) return { head, newline: -1, complete: false, whole: false };
     const whole = await content.readWhole(limit);
     if (whole !== undefined) return { head: whole, newline: whole.indexOf(0x0a, from), complete: true, whole: true };
