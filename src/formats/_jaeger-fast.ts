@@ -274,6 +274,17 @@ function tag(): void {
   if (name !== undefined) applyJaegerTag(tagged, name, type, raw);
 }
 
+/** Where the first-token event's name next occurs in the document at or after `from` (the end when nowhere): one forward search for all spans. */
+let firstTokenAt = -1;
+
+function nextFirstToken(from: number): number {
+  if (firstTokenAt < from) {
+    const at = scan.b.indexOf(FIRST_TOKEN, from);
+    firstTokenAt = at === -1 || at >= scan.end ? scan.end : at;
+  }
+  return firstTokenAt;
+}
+
 /** The logs at the position: the first-token time they give (the full reader's rule), parsing them only when they may name the event. */
 function logs(): bigint | undefined {
   const c = ws();
@@ -286,7 +297,7 @@ function logs(): bigint | undefined {
   skip();
   const stop = scan.pos;
   // Without the event's name in its bytes (and no escape that could spell it), no log names it.
-  if (!scan.anyEscaped && scan.b.subarray(start, stop).indexOf(FIRST_TOKEN) === -1) return undefined;
+  if (!scan.anyEscaped && nextFirstToken(start) >= stop) return undefined;
   return firstTokenLog(JSON.parse(scan.b.utf8Slice(start, stop)));
 }
 
@@ -543,6 +554,7 @@ export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number,
   counts.padded = 0;
   counts.uppercase = 0;
   lastTraceAt = -1;
+  firstTokenAt = -1;
   const mark = out.length;
   try {
     if (ws() !== LBRACE) throw FALLBACK;
