@@ -2,16 +2,17 @@
  * Child process of analyze.bench.ts, so each measurement gets its own peak RSS. Plain JavaScript
  * on the built package (dist/, `npm run bench` builds first), as users run it: no TypeScript
  * loader thread in the measured process.
- *   node bench/_analyze-child.mjs baseline|baseline-document|analyze|read FILE
+ *   node bench/_analyze-child.mjs baseline|baseline-document|analyze|read|scan FILE
  * `baseline-document`: one JSON.parse of the whole file (the baseline for a single JSON document).
- * `read`: the reader alone (readSpans as the analyzer calls it; READER=full for JSON.parse per line).
+ * `read`: the reader alone (readSpans, records; READER=full for JSON.parse per line).
+ * `scan`: the reader alone as the analyzer calls it on one file (readSpanBatches: spans in our convention as column rows).
  * Prints one JSON line: elapsed ms, CPU ms of the whole process, spans seen, requests, maxRSS (bytes).
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const [mode, file] = process.argv.slice(2);
-if (file === undefined) throw new Error('usage: _analyze-child.mjs baseline|analyze|read FILE');
+if (file === undefined) throw new Error('usage: _analyze-child.mjs baseline|analyze|read|scan FILE');
 
 let spans = 0;
 let requests = 0;
@@ -28,6 +29,11 @@ if (mode === 'baseline') {
 } else if (mode === 'baseline-document') {
   started = performance.now();
   JSON.parse(readFileSync(file, 'utf8'));
+} else if (mode === 'scan') {
+  const { readSpanBatches } = await import('../dist/formats/index.js');
+  started = performance.now();
+  const reader = readSpanBatches(file, { reader: process.env['READER'] === 'full' ? 'full' : 'fast' });
+  for (let next = await reader.next(); next.done !== true; next = await reader.next()) spans += next.value.length;
 } else if (mode === 'read') {
   const { readSpans } = await import('../dist/formats/index.js');
   started = performance.now();

@@ -49,10 +49,12 @@ export class TraceWindow {
   private readonly completeIdleSpans: number;
   /**
    * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
-   * oldest first (a Set iterates in insertion order), bounded by `remember`: 100k traces reach
-   * far past the idle window.
+   * bounded by `remember`: 100k traces reach far past the idle window. `order` holds the same ids
+   * as a ring, oldest at `oldest` once full, so the one to forget is found without an iterator.
    */
   private readonly finalized = new Set<string>();
+  private readonly order: string[] = [];
+  private oldest = 0;
 
   /**
    * @param stats counts `spans` and `lateSpans` into the assembler's stats
@@ -143,8 +145,18 @@ export class TraceWindow {
 
   private rememberFinalized(traceId: string): void {
     if (this.remember <= 0) return;
+    const size = this.finalized.size;
     this.finalized.add(traceId);
-    if (this.finalized.size > this.remember) this.finalized.delete(this.finalized.values().next().value!);
+    // Already remembered (a Set keeps its first place): nothing to forget.
+    if (this.finalized.size === size) return;
+    const order = this.order;
+    if (order.length < this.remember) {
+      order.push(traceId);
+      return;
+    }
+    this.finalized.delete(order[this.oldest]!);
+    order[this.oldest] = traceId;
+    this.oldest = this.oldest + 1 === this.remember ? 0 : this.oldest + 1;
   }
 }
 

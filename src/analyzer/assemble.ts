@@ -18,6 +18,10 @@ import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
 import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, parentOfRow, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
+import { nanosOf, SCANNED, SCANNED_KINDS } from '../formats/_scanned-spans.js';
+import type { ScannedSpans } from '../formats/_scanned-spans.js';
+
+const NS_PER_S = 1_000_000_000n;
 
 export type { AssemblyStats } from '../model/analysis.js';
 
@@ -105,6 +109,55 @@ export class RequestAssembler {
         firstToken: (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : undefined,
       });
     }
+  }
+
+  /**
+   * Adds row `i` of a scanned batch (formats/_scanned-spans.ts: a span in our convention read
+   * straight from the bytes), as `add` adds its SpanRecord. Times relative to the origin come
+   * from the two exact halves without BigInt while the difference stays under 2⁵³ ns.
+   */
+  addScanned(s: ScannedSpans, i: number): void {
+    if (this.originHi === undefined) this.scannedOrigin(s.startNs(i));
+    const flags = s.flags[i]!;
+    const phaseCode = s.phases[i]!;
+    const phase = phaseCode < 0 ? undefined : PHASES[phaseCode];
+    const request = (flags & SCANNED.REQUEST) !== 0;
+    const client = (flags & SCANNED.CLIENT) !== 0;
+    this.window.place(s.traceIds[i]!, {
+      id: s.ids[i]!,
+      parent: s.parents[i],
+      name: s.names[i]!,
+      service: s.services[i]!,
+      kind: SCANNED_KINDS[s.kinds[i]!]!,
+      start: this.sinceOrigin(s.startHi[i]!, s.startLo[i]!),
+      end: this.sinceOrigin(s.endHi[i]!, s.endLo[i]!),
+      phase,
+      request,
+      client,
+      shared: false,
+      error: (flags & SCANNED.ERROR) !== 0,
+      attributes: request || client ? s.attributes[i]! : undefined,
+      batchSize: carriesBatchSize(phase) ? numeric(s.batchValues[i]) : undefined,
+      firstToken: undefined,
+    });
+  }
+
+  /** The origin (the first span's start, whichever way it came) split as scanned times are. */
+  private originHi: number | undefined;
+  private originLo = 0;
+
+  private scannedOrigin(start: bigint): void {
+    const origin = (this.origin ??= start);
+    this.relative ??= new NanosFrom(origin);
+    this.originHi = Number(origin / NS_PER_S);
+    this.originLo = Number(origin % NS_PER_S);
+  }
+
+  /** (hi·10⁹ + lo) − origin as a number: exact below 2⁵³ (|hi − originHi| < 9·10⁶); beyond, as `add` rounds it. */
+  private sinceOrigin(hi: number, lo: number): number {
+    const d = hi - this.originHi!;
+    if (d < 9e6 && d > -9e6) return d * 1e9 + (lo - this.originLo);
+    return this.relative!.of(nanosOf(hi, lo));
   }
 
   /** Adds one batch in columns (from a reader thread). */
@@ -219,7 +272,7 @@ export class RequestAssembler {
     for (let k = 0; k < requestCount; k++) from[k + 1]! += from[k]!;
     const grouped = scratch.grouped;
     const next = scratch.next;
-    next.set(from.subarray(0, requestCount));
+    for (let k = 0; k < requestCount; k++) next[k] = from[k]!;
     for (let i = 0; i < n; i++) if (owners[i]! >= 0) grouped[next[owners[i]!]!++] = spans[i]!;
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;

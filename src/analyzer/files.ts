@@ -7,7 +7,8 @@
 import type { SpanRecord } from '../model/span.js';
 import type { GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
-import { openTrace, readGpuSamples, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
+import { openTrace, readGpuSamples, readSpanBatches, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
+import type { ScannedSpans } from '../formats/index.js';
 import type { OpenedTrace, ReadStats } from '../formats/index.js';
 import { availableParallelism } from 'node:os';
 import { ThreadedReadUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
@@ -122,7 +123,8 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
       const { file, sniffed, family } = input;
       // A stream cannot be opened a second time in a thread.
       if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile || inMainThread.has(file)) {
-        return { file, reader: readSpans(input, { strict, attributes: 'analysis', reader }) };
+        // One trace file goes to the assembler as read; several are merged by time, as records.
+        return { file, reader: traceFiles === 1 ? readSpanBatches(input, { strict, reader }) : readSpans(input, { strict, attributes: 'analysis', reader }) };
       }
       void input.close();
       const splittable = restartable && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
@@ -170,7 +172,7 @@ function withoutReaderDuplicates(assembly: readonly AnalysisWarning[], readerDup
 
 interface Source {
   readonly file: string;
-  readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanColumns, ThreadedReadStats>;
+  readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> | AsyncGenerator<SpanColumns, ThreadedReadStats>;
 }
 
 /** Spans handed on at once while merging several files by time. */

@@ -4,7 +4,9 @@
  * adapter (trace files in analyzer/files.ts; stdin, Prometheus …) ends by calling
  * `analyzeSpans`. Its stages, in order:
  *
- *   1. read       an adapter yields SpanBatch: normalized records, or columns from a reader thread
+ *   1. read       an adapter yields SpanBatch: normalized records, columns from a reader thread, or
+ *                 scanned rows (the fast OTLP reader's spans in our convention, read straight
+ *                 from the bytes, among records of the others)
  *   2. map        source conventions (analyzer/conventions/, registered in CONVENTIONS): a serving
  *                 system's own spans (Triton, vLLM, TGI, …) rewritten onto the span convention
  *                 (reader threads map theirs before handing columns over)
@@ -27,9 +29,10 @@ import { groupByModel, summarize } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
+import { ScannedSpans } from '../formats/index.js';
 
-/** Spans as readers give them: normalized records, or columns from a reader thread. */
-export type SpanBatch = readonly SpanRecord[] | SpanColumns;
+/** Spans as readers give them: normalized records, columns from a reader thread, or scanned rows (readSpanBatches). */
+export type SpanBatch = readonly SpanRecord[] | SpanColumns | ScannedSpans;
 
 /** True when the batch holds records (not columns). */
 export function isRecords(batch: SpanBatch): batch is readonly SpanRecord[] {
@@ -64,6 +67,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const mapper = new ConventionMapper();
   for await (const batch of batches) {
     if (isRecords(batch)) assembler.add(mapper.map(batch));
+    else if (batch instanceof ScannedSpans) addScanned(batch, mapper, assembler);
     else assembler.addColumns(batch);
   }
   assembler.add(mapper.finish());
@@ -120,6 +124,30 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     timeline: latencyTimeline(requests, device),
     conventions,
   };
+}
+
+/**
+ * A scanned batch, row by row in file order, as if its rows were records: a span in our
+ * convention goes straight to the assembler unless its trace is held by a trace-scoped
+ * convention (then it goes through the mapper as its record, as it would have); runs of
+ * records go through the mapper.
+ */
+function addScanned(batch: ScannedSpans, mapper: ConventionMapper, assembler: RequestAssembler): void {
+  const records = batch.records;
+  let run = -1;
+  for (let i = 0; i < batch.length; i++) {
+    if (records[i] !== undefined) {
+      if (run < 0) run = i;
+      continue;
+    }
+    if (run >= 0) {
+      assembler.add(mapper.map(records.slice(run, i) as SpanRecord[]));
+      run = -1;
+    }
+    if (mapper.passes(batch.traceIds[i]!, batch.phases[i]! >= 0)) assembler.addScanned(batch, i);
+    else assembler.add(mapper.map([batch.record(i)]));
+  }
+  if (run >= 0) assembler.add(mapper.map(records.slice(run, batch.length) as SpanRecord[]));
 }
 
 /** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */

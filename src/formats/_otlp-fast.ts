@@ -32,6 +32,7 @@ import { nanos as wordNanos } from './_byte-scan.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
 import { anyValue, int64Value, otlpStringAttribute } from './attributes.js';
+import { SCANNED, ScannedSpans } from './_scanned-spans.js';
 import { INT64_NUMBER_NOTE, isErrorStatus, KIND_NAME_NOTE, otlpEvents, otlpKind, otlpLinks, parseNanos, setEvents } from './otlp-json.js';
 
 /** Which attributes the fast reader keeps. */
@@ -414,25 +415,48 @@ interface Pending {
 
 const pending: Pending = { int64Numbers: 0, kindNames: 0 };
 
+/** The last time read by `digitsHalves`/`digitsTime`: ns = timeHi·10⁹ + timeLo, both exact doubles. */
+let timeHi = 0;
+let timeLo = 0;
+
 /**
- * Exact int64 nanoseconds from 1–19 digits, without parsing text as a BigInt: up to 15 digits a
- * double is exact; above, the value is hi·10⁹ + lo (hi < 10¹⁰), put together in 32-bit halves
- * from products that stay below 2⁵³.
+ * Exact int64 nanoseconds from 1–19 digits into timeHi/timeLo, without BigInt: up to 15 digits
+ * a double is exact; above, the last nine digits are timeLo and the rest timeHi (< 10¹⁰).
+ * False for 0 (not a time, as the full reader reads it).
  */
-function digitsNanos(start: number, stop: number): bigint | undefined {
+function digitsHalves(start: number, stop: number): boolean {
   const buf = b;
   const len = stop - start;
   if (len <= 15) {
     let n = 0;
     for (let i = start; i < stop; i++) n = n * 10 + buf[i]! - 0x30;
-    return n > 0 ? BigInt(n) : undefined;
+    if (!(n > 0)) return false;
+    const hi = Math.floor(n / 1e9);
+    timeHi = hi;
+    timeLo = n - hi * 1e9;
+    return true;
   }
   const split = stop - 9;
   let hi = 0;
   for (let i = start; i < split; i++) hi = hi * 10 + buf[i]! - 0x30;
   let lo = 0;
   for (let i = split; i < stop; i++) lo = lo * 10 + buf[i]! - 0x30;
-  return nanos(hi, lo);
+  timeHi = hi;
+  timeLo = lo;
+  return hi !== 0 || lo !== 0;
+}
+
+/** A time as a BigInt into timeHi/timeLo (rare layouts: times as numbers or escaped strings). */
+function setHalves(ns: bigint): void {
+  timeHi = Number(ns / NS_PER_S);
+  timeLo = Number(ns % NS_PER_S);
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** True when time a (hi, lo) is before time b. */
+function before(aHi: number, aLo: number, bHi: number, bLo: number): boolean {
+  return aHi < bHi || (aHi === bHi && aLo < bLo);
 }
 
 /** hi·10⁹ + lo (hi < 10¹⁰, lo < 10⁹) as a BigInt; undefined for 0. */
@@ -451,7 +475,7 @@ function time(): bigint | undefined {
     while (p < e && isDigit(buf[p]!)) p++;
     if (p < e && buf[p] === Q && p > start && p - start <= 19) {
       pos = p + 1;
-      return digitsNanos(start, p);
+      return digitsHalves(start, p) ? nanos(timeHi, timeLo) : undefined;
     }
     return parseNanos(text());
   }
@@ -524,8 +548,8 @@ function attributeValue(): AttributeValue | undefined {
   return anyValue(JSON.parse(b.utf8Slice(start, pos)));
 }
 
-/** One attribute list at `pos`, by the general rules, into `out`. */
-function attributeList(out: Record<string, AttributeValue>): void {
+/** One attribute list at `pos`, by the general rules, into the attribute scratch. */
+function attributeList(): void {
   if (ws() !== LBRACKET) {
     // Not a list: no attributes, as the full reader reads it.
     skip(0);
@@ -574,18 +598,47 @@ function attributeList(out: Record<string, AttributeValue>): void {
       value = attributeValue();
       pos = after;
     }
-    if (value !== undefined) out[name] = value;
+    if (value !== undefined) addAttribute(name, value);
   } while (more(RBRACKET));
 }
 
+// The span's attributes as read, in order (a key may repeat: the last value wins, as in an
+// object), kept in two arrays reused from span to span: a phase span read for the analyzer
+// never becomes an object.
+let attributeCount = 0;
+const attributeKeys: string[] = [];
+const attributeValues: AttributeValue[] = [];
+
+function addAttribute(name: string, value: AttributeValue): void {
+  attributeKeys[attributeCount] = name;
+  attributeValues[attributeCount] = value;
+  attributeCount++;
+}
+
+/** The attributes read, as an object (assigned in order, as JSON.parse and the full reader do). */
+function attributesObject(): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  for (let i = 0; i < attributeCount; i++) out[attributeKeys[i]!] = attributeValues[i]!;
+  return out;
+}
+
+/** Reads a span's attributes at `attrsAt` (-1: none) into the scratch, leaving `pos` after them. */
+function readAttributes(attrsAt: number): void {
+  attributeCount = 0;
+  if (attrsAt === -1) return;
+  pos = attrsAt;
+  if (exportedList()) return;
+  attributeCount = 0;
+  pos = attrsAt;
+  attributeList();
+}
+
 /**
- * A span's attributes at `attrsAt` (-1: none), leaving `pos` after them: all of them, or, on a
- * phase span with others besides, only PHASE_SPAN_ATTRIBUTES. Read in one pass either way: the
- * phase may come after the others.
+ * A span's attributes read (readAttributes) as its SpanRecord keeps them: all of them, or, on a
+ * phase span with others besides, only PHASE_SPAN_ATTRIBUTES.
  */
-function spanAttributes(attrsAt: number, projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
-  if (attrsAt === -1) return {};
-  const all = readList(attrsAt);
+function recordAttributes(projection: AttributeProjection, kind: SpanKind): Record<string, AttributeValue> {
+  const all = attributesObject();
   if (projection === 'all') return all;
   const phase = all[ATTR.PHASE];
   if (phase === undefined || !KNOWN_PHASES.has(phase) || (kind === 'client' && all[ATTR.ROLE] === ROLE_CLIENT)) return all;
@@ -604,17 +657,6 @@ function spanAttributes(attrsAt: number, projection: AttributeProjection, kind: 
 
 const PHASE_KEY_SET = new Set<string>(PHASE_SPAN_ATTRIBUTES);
 
-/** The attribute list at `at`, in the exporters' layout when it is in it, else by the general rules. */
-function readList(at: number): Record<string, AttributeValue> {
-  pos = at;
-  const out: Record<string, AttributeValue> = {};
-  if (exportedList(out)) return out;
-  const again: Record<string, AttributeValue> = {};
-  pos = at;
-  attributeList(again);
-  return again;
-}
-
 const L_ENTRY = literalOf('{"key":"');
 const L_VALUE = literalOf(',"value":{');
 const L_STRING_VALUE = literalOf('"stringValue":"');
@@ -626,10 +668,10 @@ const L_FALSE = literalOf('false');
 
 /**
  * An attribute list at `pos` in the exporters' layout: `[{"key":"…","value":{"stringValue":"…"}},…]`
- * with one scalar per value (or none), into `out`. False as soon as the list is laid out
- * otherwise (`out` is then to be dropped).
+ * with one scalar per value (or none), into the attribute scratch. False as soon as the list is
+ * laid out otherwise (the scratch is then to be dropped).
  */
-function exportedList(out: Record<string, AttributeValue>): boolean {
+function exportedList(): boolean {
   const buf = b;
   const e = end;
   let p = pos;
@@ -692,7 +734,7 @@ function exportedList(out: Record<string, AttributeValue>): boolean {
     // The value's and the entry's closing braces.
     if (!(p + 1 < e && buf[p] === RBRACE && buf[p + 1] === RBRACE)) return false;
     p += 2;
-    if (value !== undefined) out[name] = value;
+    if (value !== undefined) addAttribute(name, value);
     const c = p < e ? buf[p] : -1;
     if (c === COMMA) {
       p++;
@@ -778,6 +820,16 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
   const buf = b;
   const stop = p + chars;
   if (stop >= end || buf[stop] !== Q) return undefined;
+  let slot = 0;
+  if (intern) {
+    // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
+    // with the id the slot holds (only valid ids are kept) needs no other check. Ids are
+    // random: their last bytes pick the slot.
+    const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
+    slot = (h >>> 20) & (ID_SLOTS - 1);
+    const known = ids[slot];
+    if (known !== undefined && known.length === chars && same(ID_BYTES, slot * 32, p, chars)) return known;
+  }
   let hex = 1;
   let nonZero = 0;
   for (let i = p; i < stop; i++) {
@@ -786,20 +838,15 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
     nonZero |= c ^ 0x30;
   }
   if (hex === 0 || nonZero === 0) return undefined;
-  if (!intern) return b.latin1Slice(p, stop);
-  // Ids are random: their last bytes pick the slot.
-  const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
-  const slot = (h >>> 20) & (ID_SLOTS - 1);
-  const known = ids[slot];
-  if (known !== undefined && known.length === chars && same(ID_BYTES, slot * 32, p, chars)) return known;
   const id = b.latin1Slice(p, stop);
+  if (!intern) return id;
   ids[slot] = id;
   keep(ID_BYTES, slot * 32, p, chars);
   return id;
 }
 
-/** Times as digits in quotes at `p` (just past the opening quote); sets `pos` past the closing quote. */
-function digitsTime(p: number): bigint | undefined {
+/** Times as digits in quotes at `p` (just past the opening quote) into timeHi/timeLo; sets `pos` past the closing quote. False when not a time here. */
+function digitsTime(p: number): boolean {
   const buf = b;
   if (p + 19 < end && buf[p + 19] === Q) {
     // Today's times: 19 digits, read in one pass.
@@ -818,32 +865,35 @@ function digitsTime(p: number): bigint | undefined {
     }
     if (bad === 0) {
       pos = p + 20;
-      return nanos(hi, lo);
+      timeHi = hi;
+      timeLo = lo;
+      return hi !== 0 || lo !== 0;
     }
   }
   const stop = digits(p);
-  if (stop === p || stop - p > 19 || stop >= end || b[stop] !== Q) return undefined;
+  if (stop === p || stop - p > 19 || stop >= end || b[stop] !== Q) return false;
   pos = stop + 1;
-  return digitsNanos(p, stop);
+  return digitsHalves(p, stop);
 }
 
 /**
  * The span at \`pos\` when it is written in the exporters' layout (minified, fields in proto order,
- * hex ids, times as digit strings, a kind 0–5, no events or links) and valid; undefined otherwise,
- * with nothing kept (the caller reads it again by the general rules, which decide what it is).
+ * hex ids, times as digit strings, a kind 0–5, no events or links) and valid: read into the
+ * current span (then `emit` it); false otherwise, with nothing kept (the caller reads it again by
+ * the general rules, which decide what it is).
  */
-function exportedSpan(service: string, projection: AttributeProjection): SpanRecord | undefined {
+function exportedSpan(): boolean {
   const buf = b;
   let p = pos;
-  if (!lit(p, L_TRACE)) return undefined;
+  if (!lit(p, L_TRACE)) return false;
   p += L_TRACE.length;
   const traceId = hexAt(p, 32, true);
-  if (traceId === undefined) return undefined;
+  if (traceId === undefined) return false;
   p += 32;
-  if (!lit(p, L_SPAN)) return undefined;
+  if (!lit(p, L_SPAN)) return false;
   p += L_SPAN.length;
   const spanId = hexAt(p, 16, false);
-  if (spanId === undefined) return undefined;
+  if (spanId === undefined) return false;
   p += 17;
   if (lit(p, L_TRACE_STATE)) {
     p = stringEnd(p + L_TRACE_STATE.length) + 1;
@@ -859,7 +909,7 @@ function exportedSpan(service: string, projection: AttributeProjection): SpanRec
         // All zeros: no parent, as the full reader reads it.
         let zero = p + 16 < end && buf[p + 16] === Q;
         for (let i = p; zero && i < p + 16; i++) if (buf[i] !== 0x30) zero = false;
-        if (!zero) return undefined;
+        if (!zero) return false;
       }
       p += 17;
     }
@@ -867,42 +917,41 @@ function exportedSpan(service: string, projection: AttributeProjection): SpanRec
   if (lit(p, L_FLAGS)) {
     p += L_FLAGS.length;
     const stop = digits(p);
-    if (stop === p) return undefined;
+    if (stop === p) return false;
     p = stop;
   }
-  if (!lit(p, L_NAME)) return undefined;
+  if (!lit(p, L_NAME)) return false;
   const nameStart = p + L_NAME.length;
   const nameEnd = stringEnd(nameStart);
   const name = escaped ? (JSON.parse(b.utf8Slice(nameStart - 1, nameEnd + 1)) as string) : decode(nameStart, nameEnd);
   p = nameEnd + 1;
-  let kind: SpanKind = 'unspecified';
+  let kind = 0;
   if (lit(p, L_KIND)) {
     p += L_KIND.length;
     const k = buf[p]! - 0x30;
-    if (!(k >= 0 && k <= 5) || isDigit(buf[p + 1] ?? 0) || buf[p + 1] === 0x2e || buf[p + 1] === 0x65 || buf[p + 1] === 0x45) return undefined;
-    kind = KINDS[k]!;
+    if (!(k >= 0 && k <= 5) || isDigit(buf[p + 1] ?? 0) || buf[p + 1] === 0x2e || buf[p + 1] === 0x65 || buf[p + 1] === 0x45) return false;
+    kind = k;
     p++;
   }
-  if (!lit(p, L_START)) return undefined;
-  const startNs = digitsTime(p + L_START.length);
-  if (startNs === undefined) return undefined;
+  if (!lit(p, L_START)) return false;
+  if (!digitsTime(p + L_START.length)) return false;
+  const startHi = timeHi;
+  const startLo = timeLo;
   p = pos;
-  if (!lit(p, L_END)) return undefined;
-  const endNs = digitsTime(p + L_END.length);
-  if (endNs === undefined || endNs < startNs) return undefined;
+  if (!lit(p, L_END)) return false;
+  if (!digitsTime(p + L_END.length) || before(timeHi, timeLo, startHi, startLo)) return false;
   p = pos;
-  let attributes: Record<string, AttributeValue>;
   if (lit(p, L_ATTRIBUTES)) {
-    attributes = spanAttributes(p + L_ATTRIBUTES.length, projection, kind);
+    readAttributes(p + L_ATTRIBUTES.length);
     p = pos;
   } else {
-    attributes = {};
+    attributeCount = 0;
   }
   for (const dropped of DROPPED) {
     if (lit(p, dropped)) {
       p += dropped.length;
       const stop = digits(p);
-      if (stop === p) return undefined;
+      if (stop === p) return false;
       p = stop;
     }
   }
@@ -917,11 +966,141 @@ function exportedSpan(service: string, projection: AttributeProjection): SpanRec
       p = pos;
     }
   }
-  if (p >= end || buf[p] !== RBRACE) return undefined;
+  if (p >= end || buf[p] !== RBRACE) return false;
   pos = p + 1;
-  const record: SpanDraft = { traceId, spanId, name, service, kind, startNs, endNs, attributes, error };
-  if (parent !== undefined) record.parentSpanId = parent;
-  return record;
+  current.traceId = traceId;
+  current.spanId = spanId;
+  current.parent = parent;
+  current.name = name;
+  current.kind = kind;
+  current.startHi = startHi;
+  current.startLo = startLo;
+  current.endHi = timeHi;
+  current.endLo = timeLo;
+  current.error = error;
+  return true;
+}
+
+/** The span just read (exportedSpan, or span without events and links), its attributes in the scratch. */
+interface CurrentSpan {
+  traceId: string;
+  spanId: string;
+  parent: string | undefined;
+  name: string;
+  /** Index into KINDS. */
+  kind: number;
+  startHi: number;
+  startLo: number;
+  endHi: number;
+  endLo: number;
+  error: boolean;
+}
+
+const current: CurrentSpan = { traceId: '', spanId: '', parent: undefined, name: '', kind: 0, startHi: 0, startLo: 0, endHi: 0, endLo: 0, error: false };
+
+// Where spans go: SpanRecords, or (`readOtlpLineFast` given a ScannedSpans) rows of columns.
+let records: SpanRecord[] = [];
+
+let scanned: ScannedSpans | undefined;
+let projection: AttributeProjection = 'all';
+
+const PHASE_INDEX = new Map<AttributeValue, number>(PHASES.map((p, i) => [p, i]));
+const CLIENT_KIND = KINDS.indexOf('client');
+
+/**
+ * Hands on the current span: a row of columns when it is in our convention (a known phase,
+ * or a model name without a phase: what source conventions never touch, and what the analyzer
+ * reads without an object), else a SpanRecord.
+ */
+function emit(service: string): void {
+  const c = current;
+  const rows = scanned;
+  if (rows !== undefined) {
+    // The values an object of these attributes would hold (the last one set wins), and the
+    // order it would hold them in (a phase row's record keeps it).
+    let phase: AttributeValue | undefined;
+    let role: AttributeValue | undefined;
+    let model: AttributeValue | undefined;
+    let batch: AttributeValue | undefined;
+    let order = 0;
+    let others = false;
+    for (let i = 0; i < attributeCount; i++) {
+      const key = attributeKeys[i]!;
+      const value = attributeValues[i]!;
+      if (key === ATTR.PHASE) {
+        if (phase === undefined) order = order * 5 + 1;
+        phase = value;
+      } else if (key === ATTR.ROLE) {
+        if (role === undefined) order = order * 5 + 2;
+        role = value;
+      } else if (key === ATTR.MODEL_NAME) {
+        if (model === undefined) order = order * 5 + 3;
+        model = value;
+      } else if (key === ATTR.BATCH_SIZE) {
+        if (batch === undefined) order = order * 5 + 4;
+        batch = value;
+      } else if (key !== '__proto__') {
+        // (An object ignores a `__proto__` key with a plain value.)
+        others = true;
+      }
+    }
+    const phaseIndex = phase === undefined ? -1 : (PHASE_INDEX.get(phase) ?? -2);
+    if (phaseIndex >= 0 || (phase === undefined && model !== undefined)) {
+      const client = c.kind === CLIENT_KIND && role === ROLE_CLIENT;
+      const request = !client && phaseIndex < 0;
+      const i = rows.next();
+      rows.records[i] = undefined;
+      rows.traceIds[i] = c.traceId;
+      rows.ids[i] = c.spanId;
+      rows.parents[i] = c.parent;
+      rows.names[i] = c.name;
+      rows.services[i] = service;
+      rows.kinds[i] = c.kind;
+      rows.flags[i] = (request ? SCANNED.REQUEST : 0) | (client ? SCANNED.CLIENT : 0) | (c.error ? SCANNED.ERROR : 0);
+      rows.phases[i] = phaseIndex;
+      rows.startHi[i] = c.startHi;
+      rows.startLo[i] = c.startLo;
+      rows.endHi[i] = c.endHi;
+      rows.endLo[i] = c.endLo;
+      rows.batchValues[i] = batch;
+      if (request || client) {
+        rows.attributes[i] = attributesObject();
+        rows.roles[i] = undefined;
+        rows.models[i] = undefined;
+      } else {
+        rows.attributes[i] = null;
+        rows.roles[i] = role;
+        rows.models[i] = model;
+        rows.orders[i] = others ? canonicalOrder(role, model, batch) : order;
+      }
+      rows.length = i + 1;
+      rows.direct++;
+      return;
+    }
+  }
+  const record: SpanDraft = {
+    traceId: c.traceId,
+    spanId: c.spanId,
+    name: c.name,
+    service,
+    kind: KINDS[c.kind]!,
+    startNs: nanos(c.startHi, c.startLo)!,
+    endNs: nanos(c.endHi, c.endLo)!,
+    attributes: recordAttributes(projection, KINDS[c.kind]!),
+    error: c.error,
+  };
+  if (c.parent !== undefined) record.parentSpanId = c.parent;
+  if (rows !== undefined) rows.pushRecord(record);
+  else records.push(record);
+}
+
+/** A phase row's attribute order when it has other attributes too (its record keeps PHASE_SPAN_ATTRIBUTES' order). */
+function canonicalOrder(role: AttributeValue | undefined, model: AttributeValue | undefined, batch: AttributeValue | undefined): number {
+  let order = 1;
+  if (role !== undefined) order = order * 5 + 2;
+  if (model !== undefined) order = order * 5 + 3;
+  if (batch !== undefined) order = order * 5 + 4;
+  return order;
 }
 
 const DROPPED = [L_DROPPED_ATTRIBUTES, L_DROPPED_EVENTS, L_DROPPED_LINKS];
@@ -933,7 +1112,7 @@ function eventTime(t: unknown): bigint | undefined {
 }
 
 /** One span object; FALLBACK when the full reader would skip it or read it differently. */
-function span(service: string, ctx: ReadContext, projection: AttributeProjection): SpanRecord {
+function span(service: string, ctx: ReadContext): void {
   let traceId: string | undefined;
   let spanId: string | undefined;
   let parent: string | undefined;
@@ -945,10 +1124,7 @@ function span(service: string, ctx: ReadContext, projection: AttributeProjection
   let linksRaw: unknown;
   let error = false;
   let seen = 0;
-  // Attributes are read once the kind is known (a client span keeps all of its attributes): at
-  // once when it came first (as exporters write it), else after the span.
-  let attrsAt = -1;
-  let attributes: Record<string, AttributeValue> | undefined;
+  attributeCount = 0;
   if (ws() !== LBRACE) throw FALLBACK;
   if (open(LBRACE, RBRACE)) {
     do {
@@ -1015,12 +1191,7 @@ function span(service: string, ctx: ReadContext, projection: AttributeProjection
           if (keyIs(K.attributes)) {
             seen = once(seen, 128);
             ws();
-            if ((seen & 16) !== 0) {
-              attributes = spanAttributes(pos, projection, kind);
-            } else {
-              attrsAt = pos;
-              skip(0);
-            }
+            readAttributes(pos);
             continue;
           }
           break;
@@ -1060,20 +1231,33 @@ function span(service: string, ctx: ReadContext, projection: AttributeProjection
     } while (more(RBRACE));
   }
   if (traceId === undefined || spanId === undefined || startNs === undefined || endNs === undefined || endNs < startNs) throw FALLBACK;
-  if (attributes === undefined) {
-    const after = pos;
-    attributes = spanAttributes(attrsAt, projection, kind);
-    pos = after;
+  if (eventsRaw === undefined && linksRaw === undefined) {
+    const c = current;
+    c.traceId = traceId;
+    c.spanId = spanId;
+    c.parent = parent;
+    c.name = name ?? '';
+    c.kind = KINDS.indexOf(kind);
+    setHalves(startNs);
+    c.startHi = timeHi;
+    c.startLo = timeLo;
+    setHalves(endNs);
+    c.endHi = timeHi;
+    c.endLo = timeLo;
+    c.error = error;
+    emit(service);
+    return;
   }
   const events = eventsRaw === undefined ? undefined : otlpEvents(eventsRaw, eventTime);
-  const record: SpanDraft = { traceId, spanId, name: name ?? '', service, kind, startNs, endNs, attributes, error };
+  const record: SpanDraft = { traceId, spanId, name: name ?? '', service, kind, startNs, endNs, attributes: recordAttributes(projection, kind), error };
   if (parent !== undefined) record.parentSpanId = parent;
   if (linksRaw !== undefined) {
     const linked = otlpLinks(linksRaw, ctx.ids);
     if (linked !== undefined) record.links = linked;
   }
   if (events !== undefined) setEvents(record, events);
-  return record;
+  if (scanned !== undefined) scanned.pushRecord(record);
+  else records.push(record);
 }
 
 /** A parent id: lowercase hex, or empty / all zeros (no parent, as the full reader reads it); anything but a string: none too. */
@@ -1099,7 +1283,7 @@ function parentId(): string | undefined {
 }
 
 /** One resource's spans. */
-function resourceSpans(ctx: ReadContext, projection: AttributeProjection, out: SpanRecord[]): void {
+function resourceSpans(ctx: ReadContext): void {
   if (ws() !== LBRACE) throw FALLBACK;
   let service = '';
   let scopesAt = -1;
@@ -1114,7 +1298,7 @@ function resourceSpans(ctx: ReadContext, projection: AttributeProjection, out: S
       } else if (keyIs(K.scopeSpans) || keyIs(K.scope_spans)) {
         seen = once(seen, 2);
         if ((seen & 1) !== 0) {
-          scopeSpans(service, ctx, projection, out);
+          scopeSpans(service, ctx);
         } else {
           // The service may come after the spans: read them once the resource is known.
           ws();
@@ -1131,12 +1315,12 @@ function resourceSpans(ctx: ReadContext, projection: AttributeProjection, out: S
   if (scopesAt === -1) return;
   const after = pos;
   pos = scopesAt;
-  scopeSpans(service, ctx, projection, out);
+  scopeSpans(service, ctx);
   pos = after;
 }
 
 /** One resource's scopeSpans list. */
-function scopeSpans(service: string, ctx: ReadContext, projection: AttributeProjection, out: SpanRecord[]): void {
+function scopeSpans(service: string, ctx: ReadContext): void {
   if (open(LBRACKET, RBRACKET)) {
     do {
       if (ws() !== LBRACE) throw FALLBACK;
@@ -1154,12 +1338,11 @@ function scopeSpans(service: string, ctx: ReadContext, projection: AttributeProj
             do {
               // The layout exporters write, matched in one pass; any other span by the general rules.
               const at = pos;
-              const record = exportedSpan(service, projection);
-              if (record !== undefined) {
-                out.push(record);
+              if (exportedSpan()) {
+                emit(service);
               } else {
                 pos = at;
-                out.push(span(service, ctx, projection));
+                span(service, ctx);
               }
             } while (more(RBRACKET));
           }
@@ -1170,17 +1353,22 @@ function scopeSpans(service: string, ctx: ReadContext, projection: AttributeProj
 }
 
 /**
- * Reads one OTLP JSON line (bytes [start, stop) of `buf`) into `out`. Returns false, having
- * changed neither `out` nor `ctx`, when the line needs the full reader.
+ * Reads one OTLP JSON line (bytes [start, stop) of `buf`) into `out`: SpanRecords, or rows of a
+ * ScannedSpans (spans in our convention in columns, the others as records; `analysis`
+ * projection only). Returns false, having changed neither `out` nor `ctx`, when the line needs
+ * the full reader.
  */
-export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], projection: AttributeProjection): boolean {
+export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection): boolean {
   b = buf as FastSlices;
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   end = stop;
   pos = start;
   pending.int64Numbers = 0;
   pending.kindNames = 0;
+  projection = attributes;
   const mark = out.length;
+  if (Array.isArray(out)) records = out;
+  else scanned = out;
   try {
     let found = false;
     if (open(LBRACE, RBRACE)) {
@@ -1195,22 +1383,27 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
         if (found) throw FALLBACK;
         found = true;
         if (open(LBRACKET, RBRACKET)) {
-          do resourceSpans(ctx, projection, out);
+          do resourceSpans(ctx);
           while (more(RBRACKET));
         }
       } while (more(RBRACE));
     }
     if (!found || ws() !== -1) throw FALLBACK;
   } catch (error) {
-    out.length = mark;
+    if (Array.isArray(out)) out.length = mark;
+    else out.truncate(mark);
     if (error === FALLBACK || error instanceof SyntaxError) return false;
     throw error;
   } finally {
-    // Let the line's buffer go.
+    // Let the line's buffer and the batch go.
     b = EMPTY;
     view = EMPTY_VIEW;
+    records = NO_RECORDS;
+    scanned = undefined;
   }
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
   return true;
 }
+
+const NO_RECORDS: SpanRecord[] = [];

@@ -4,7 +4,8 @@
  * `readSpans` streams SpanRecords in batches. The public surface of the readers.
  */
 
-export { readSpans, readAllSpans } from './read.js';
+export { readSpans, readSpanBatches, readAllSpans } from './read.js';
+export { ScannedSpans, SCANNED, SCANNED_KINDS } from './_scanned-spans.js';
 export type { ReadOptions, ReadStats, ReadWarning } from './read.js';
 export { detectFile, openTrace, classifyDocument, MAX_DOCUMENT_BYTES } from './detect.js';
 export type { DetectedFile, JsonFamily, Layout, OpenedTrace } from './detect.js';

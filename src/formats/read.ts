@@ -20,6 +20,7 @@ import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
 import { readOtlpLineFast } from './_otlp-fast.js';
+import { ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
 import type { LineRange, RangeStats } from './_ranges.js';
 import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
@@ -253,9 +254,12 @@ async function* readJsonLines(
   ctx: ReadContext,
   batchSize: number,
   result: LayoutResult,
-  fast: { projection: AttributeProjection; counts: FastReadCounts } | undefined,
-): AsyncGenerator<SpanRecord[]> {
+  fast: { projection: AttributeProjection; counts: FastReadCounts; scanned: boolean } | undefined,
+): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   let out: SpanRecord[] = [];
+  // With `scanned`, every span goes into rows in file order: the fast reader's straight in, the
+  // full parser's (in `out`) after each line.
+  let rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
   let lineNo = 0;
   let convert: Converter | undefined = sniffed.family === undefined ? undefined : converterFor(file, sniffed.family, '');
   result.family ??= sniffed.family;
@@ -272,10 +276,15 @@ async function* readJsonLines(
       lineCount.value = lineNo;
       // Once the file is known to be OTLP, most lines take the byte-scanning fast path.
       if (fast !== undefined && convert === otlpDocumentToSpans && lines.bytes[lines.lineStart] === 0x7b) {
-        if (readOtlpLineFast(lines.bytes, lines.lineStart, lines.lineEnd, ctx, out, fast.projection)) {
+        if (readOtlpLineFast(lines.bytes, lines.lineStart, lines.lineEnd, ctx, rows ?? out, fast.projection)) {
           fast.counts.lines++;
           result.documents++;
-          if (out.length >= batchSize) {
+          if (rows !== undefined) {
+            if (rows.length >= batchSize) {
+              yield rows.direct === 0 ? rows.allRecords() : rows;
+              rows = new ScannedSpans(batchSize);
+            }
+          } else if (out.length >= batchSize) {
             yield out;
             out = [];
           }
@@ -328,12 +337,20 @@ async function* readJsonLines(
       }
       // A one-line file is one (minified) document, checked like any whole document.
       if (!sniffed.moreLines) checkDuplicates(ctx, out, `${lineNo}`);
-      if (out.length >= batchSize) {
+      if (rows !== undefined) {
+        for (const record of out) rows.pushRecord(record);
+        out.length = 0;
+        if (rows.length >= batchSize) {
+          yield rows.direct === 0 ? rows.allRecords() : rows;
+          rows = new ScannedSpans(batchSize);
+        }
+      } else if (out.length >= batchSize) {
         yield out;
         out = [];
       }
     }
   }
+  if (rows !== undefined && rows.length > 0) yield rows.direct === 0 ? rows.allRecords() : rows;
   if (out.length > 0) yield out;
   result.lines = lineNo;
   if (sniffed.range !== undefined) {
@@ -404,7 +421,21 @@ async function* readLargeDocument(
  * yielding normalized spans in batches; the generator's return value is the file's ReadStats.
  * Throws TraceFormatError for input that is not a readable trace export.
  */
-export async function* readSpans(input: string | OpenedTrace, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], ReadStats> {
+export function readSpans(input: string | OpenedTrace, options: ReadOptions = {}): AsyncGenerator<SpanRecord[], ReadStats> {
+  return readBatches(input, options, false) as AsyncGenerator<SpanRecord[], ReadStats>;
+}
+
+/**
+ * `readSpans` for the analyzer: OTLP JSON lines read by the fast reader (with the `analysis`
+ * projection) come as ScannedSpans (spans in our convention in columns, the others as
+ * SpanRecords, in file order; formats/_scanned-spans.ts), everything else as SpanRecords.
+ * The consumer handles each batch before asking for the next.
+ */
+export function readSpanBatches(input: string | OpenedTrace, options: ReadOptions = {}): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
+  return readBatches(input, { ...options, attributes: 'analysis' }, true);
+}
+
+async function* readBatches(input: string | OpenedTrace, options: ReadOptions, scanned: boolean): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
   let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes) : input;
   const { file } = trace;
   const { opened } = trace.sniffed;
@@ -414,7 +445,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
   const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
   let spans = 0;
   try {
-    let batches: AsyncIterable<SpanRecord[]> | Iterable<SpanRecord[]> | undefined;
+    let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[]> | undefined;
     if (trace.document !== undefined && 'bytes' in trace.document) {
       // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
       batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts);
@@ -426,7 +457,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
     } else if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
-      const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts };
+      const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
       batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.chunks() }, ctx, batchSize, result, fastLines);
     } else if (document === undefined || 'bytes' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
@@ -434,7 +465,7 @@ export async function* readSpans(input: string | OpenedTrace, options: ReadOptio
       batches = 'values' in document ? readWholeDocument(file, document.values, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
     }
     for await (const batch of batches) {
-      if (layout === 'protobuf-message') checkDuplicates(ctx, batch, '');
+      if (layout === 'protobuf-message') checkDuplicates(ctx, batch as SpanRecord[], '');
       spans += batch.length;
       yield batch;
     }
@@ -499,11 +530,12 @@ export async function* readLineRange(range: LineRange, options: ReadOptions = {}
     range: { first: range.first },
     ...(range.first ? {} : { family: range.family }),
   };
-  const fastLines = options.reader === 'full' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts };
+  const fastLines = options.reader === 'full' || range.prefixed ? undefined : { projection: options.attributes ?? 'all', counts, scanned: false };
   let spans = 0;
   for await (const batch of readJsonLines(file, source, ctx, options.batchSize ?? DEFAULT_BATCH, result, fastLines)) {
     spans += batch.length;
-    yield batch;
+    // Records only: `scanned` is off.
+    yield batch as SpanRecord[];
   }
   const error = result.firstLineError;
   return {

@@ -108,6 +108,43 @@ describe('analyzeFiles', () => {
     expect(threaded.warnings[0]!.message).toMatch(/skipped/);
   });
 
+  it('spans in our convention read straight into the assembler give the analysis of the full reader, also where a GenAI client span holds their trace for its convention', async () => {
+    // A GenAI client span (a trace-scoped convention) in every third trace, written before the
+    // trace's own spans: the mapper holds those traces, so their phase and request spans, read
+    // as column rows, go through it as records again; in the other traces they pass straight by.
+    const file = join(tmp, 'scanned-held.jsonl');
+    const lines = toOtlpJsonLines(simulate({ requests: 400, seed: 11 }), 16).split('\n').filter((l) => l !== '');
+    const seen = new Set<string>();
+    const out: string[] = [];
+    let n = 0;
+    for (const line of lines) {
+      for (const m of line.matchAll(/"traceId":"([0-9a-f]{32})","spanId":"[0-9a-f]{16}"(?:,"parentSpanId":"[0-9a-f]*")?(?:,"flags":\d+)?,"name":"[^"]*"(?:,"kind":\d)?,"startTimeUnixNano":"(\d+)"/g)) {
+        const [, traceId, start] = m;
+        if (seen.has(traceId!)) continue;
+        seen.add(traceId!);
+        if (n++ % 3 !== 0) continue;
+        const t0 = BigInt(start!) - 1000n;
+        const attributes = [
+          { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+          { key: 'gen_ai.request.model', value: { stringValue: 'm' } },
+        ];
+        const span = { traceId, spanId: n.toString(16).padStart(16, 'a'), name: 'chat m', kind: 3, startTimeUnixNano: `${t0}`, endTimeUnixNano: `${t0 + 90_000_000n}`, attributes };
+        out.push(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'app' } }] }, scopeSpans: [{ spans: [span] }] }] }));
+      }
+      out.push(line);
+    }
+    expect(n).toBeGreaterThan(100);
+    writeFileSync(file, `${out.join('\n')}\n`);
+    const full = await analyzeFiles([file], { reader: 'full' });
+    const fast = await analyzeFiles([file]);
+    expect(fast.files[0]!.fastReader?.fallbacks).toBe(0);
+    expect(fast.conventions.map((c) => c.id)).toEqual(['genai-client']);
+    const { files, ...rest } = fast;
+    const { files: fullFiles, ...fullRest } = full;
+    expect(rest).toEqual(fullRest);
+    expect(files.map(({ fastReader: _f, ...f }) => f)).toEqual(fullFiles);
+  });
+
   it('the fast JSON lines reader (the default) gives exactly the analysis of the full reader, on one thread and in a worker', async () => {
     const file = join(tmp, 'fast-vs-full.jsonl');
     const lines = toOtlpJsonLines(simulate({ requests: 1300, seed: 5 }), 64).split('\n');

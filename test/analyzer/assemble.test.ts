@@ -287,4 +287,21 @@ describe('RequestAssembler: bounded memory', () => {
     expect(stats.lateSpans).toBe(1);
     expect(requests.find((r) => r.traceId === first)!.phases.compute).toBeUndefined();
   });
+
+  it('remembers the last rememberFinalized trace ids, forgetting the oldest first', () => {
+    // Each trace is one root span: complete at once, and finalized when the next span comes.
+    const assembler = new RequestAssembler({ idleSpans: 1_000, completeIdleSpans: 2, rememberFinalized: 3 });
+    const roots = Array.from({ length: 8 }, (_, i) => requestSpan(traceId(700 + i), i, i + 1));
+    for (const root of roots) assembler.add([root]);
+    const late = (i: number): SpanRecord => phaseSpan(traceId(700 + i), roots[i]!.spanId, 'compute', i, i + 1);
+    // Traces 0 … 6 are finalized; 4, 5 and 6 are remembered: their spans are late.
+    assembler.add([late(6), late(5), late(4)]);
+    // 3 was forgotten: its span opens a new trace, and that span finalizes 7, which pushes out 4.
+    assembler.add([late(3), late(4)]);
+    const { requests, stats } = assembler.finish();
+    expect(stats.lateSpans).toBe(3);
+    // The spans of 3 and 4 in their new traces: no request span above them.
+    expect(stats.unattachedPhaseSpans).toBe(2);
+    expect(requests).toHaveLength(8);
+  });
 });

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
+import { readAllSpans, readSpanBatches, ScannedSpans, SCANNED, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { classify } from '../../src/analyzer/_span-columns.js';
@@ -38,7 +38,47 @@ async function expectAgree(file: string, extra: ReadOptions = {}): Promise<{ lin
     const role = classify(want);
     if (role.request || role.client || role.phase === undefined) expect(got.attributes, file).toEqual(want.attributes);
   });
+  // Scanned rows (what the analyzer reads): the same spans as the projected records, attribute
+  // order included, once each row is made a record again; each column row classified alike.
+  const scanned = await scannedOutcome(file, extra);
+  expect(scanned.error, file).toBe(projected.error);
+  expect(scanned.stats, file).toBe(projected.stats);
+  expect(text(scanned.spans), file).toBe(text(projected.spans));
   return fast.fast;
+}
+
+/** What readSpanBatches gave, every row made a record again; its column rows checked against `classify`. */
+async function scannedOutcome(file: string, options: ReadOptions): Promise<{ spans?: SpanRecord[]; stats?: string; error?: string; rows: number }> {
+  const spans: SpanRecord[] = [];
+  let rows = 0;
+  try {
+    const reader = readSpanBatches(file, options);
+    for (let next = await reader.next(); ; next = await reader.next()) {
+      if (next.done === true) {
+        const { fastReader: _f, ...rest } = next.value;
+        return { spans, stats: text(rest), rows };
+      }
+      const batch = next.value;
+      if (!(batch instanceof ScannedSpans)) {
+        spans.push(...batch);
+        continue;
+      }
+      for (let i = 0; i < batch.length; i++) {
+        const record = batch.record(i);
+        spans.push(record);
+        if (batch.records[i] !== undefined) continue;
+        rows++;
+        const role = classify(record);
+        expect(role.phase, file).toBe(batch.phases[i]! < 0 ? undefined : record.attributes['inference.phase']);
+        expect((batch.flags[i]! & SCANNED.REQUEST) !== 0, file).toBe(role.request);
+        expect((batch.flags[i]! & SCANNED.CLIENT) !== 0, file).toBe(role.client);
+        expect(batch.batchValues[i], file).toBe(record.attributes['inference.batch.size']);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof TraceFormatError)) throw error;
+    return { error: error.message, rows };
+  }
 }
 
 const HEX_TRACE = '5b8efff798038103d269b633813fc60c';
@@ -192,9 +232,15 @@ describe('fast and full OTLP JSON lines readers', () => {
   });
 
   it('agree on the demo export, every line of which takes the fast path', async () => {
-    const counts = await expectAgree(fixture('../../../examples/traces/inference-demo.otlp.jsonl'));
+    const file = fixture('../../../examples/traces/inference-demo.otlp.jsonl');
+    const counts = await expectAgree(file);
     expect(counts?.lines).toBeGreaterThan(10);
     expect(counts?.fallbacks).toBe(0);
+    // Every span of the demo is in our convention: all of them come as column rows, but the
+    // first line's (which detection parsed, so the full reader converts it).
+    const scanned = await scannedOutcome(file, {});
+    const firstLine = (JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).length;
+    expect(scanned.rows).toBe(scanned.spans!.length - firstLine);
   });
 
   it('agree on lines in every spelling the full reader accepts; the plain ones take the fast path, the others fall back line by line', async () => {

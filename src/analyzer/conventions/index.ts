@@ -82,6 +82,18 @@ export class ConventionMapper {
     return this.traceScopedSeen;
   }
 
+  /**
+   * For a span in our convention (a phase span, or a model name without a phase) handed on
+   * without its SpanRecord: true when it passes through unchanged, as `map` would pass it
+   * (noting a request span's trace as `map` does); false when its trace is held, and the span
+   * must go through `map` as a record.
+   */
+  passes(traceId: string, phase: boolean): boolean {
+    if (this.held.size !== 0 && this.held.has(traceId)) return false;
+    if (this.traceScopedSeen && !phase) this.noteRequestTrace(traceId);
+    return true;
+  }
+
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
     const held = this.held.size === 0 ? undefined : this.held.get(span.traceId);
     if (held !== undefined) {
