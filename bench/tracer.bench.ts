@@ -3,13 +3,16 @@
  * (a) the bare function and (b) the same spans written by hand with @opentelemetry/api on the
  * same SDK setup (same processor, an exporter that discards). Then the same with the phase
  * histograms on, against hand-written spans plus the same histogram records.
- * Then a request the sampler drops. Like with like: the same span names, kinds and attributes, the
- * same sampler and processor. One run measures every variant in one process, in interleaved
- * rounds whose order alternates round by round, so the machine's load hits all alike (separate
- * processes differed up to 2× on the shared machine); it reports CPU µs per request (median
- * round) and the median of the per-round ratios of added cost. Several runs, each in a fresh
- * process, then give the medians over runs. The goals: at or below the hand-written cost, and
- * under 1 µs per unsampled request.
+ * Then a request the sampler drops, twice: in a process of its own that records nothing (a
+ * service whose sampler drops every request) and in the process that just recorded the parts
+ * above (a sampler that keeps some: there the JIT and the garbage collector carry what recording
+ * left behind, and the same request costs about twice as much). Like with like: the same span
+ * names, kinds and attributes, the same sampler and processor. One run measures every variant of
+ * a part in one process, in interleaved rounds whose order alternates round by round, so the
+ * machine's load hits all alike (separate processes differed up to 2× on the shared machine);
+ * it reports CPU µs per request (median round) and the median of the per-round ratios of added
+ * cost. Several runs, each in fresh processes, then give the medians over runs. The goals: at
+ * or below the hand-written cost, and under 1 µs per unsampled request.
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -128,6 +131,18 @@ function byHandRequestSpanOnly(tracer: Tracer, i: number): number {
     span.end();
     return x;
   });
+}
+
+/**
+ * The SDK's part of any instrumented request the sampler drops: one `startSpan` (ids, attribute
+ * checks, the sampler, a non-recording span), without making it active. No instrumentation of
+ * the request can cost less than this.
+ */
+function sdkStartSpanOnly(tracer: Tracer, i: number): number {
+  const span = tracer.startSpan('infer resnet50', { kind: SpanKind.SERVER, attributes: REQUEST_ATTRIBUTES });
+  const x = bare(i);
+  span.end();
+  return x;
 }
 
 /** One round: all requests started back to back; async ones awaited together. */
@@ -250,15 +265,62 @@ interface RunResult {
   readonly spans: Compared;
   readonly asyncSpans: Compared;
   readonly withMetrics: Compared;
-  readonly unsampledUs: number;
-  readonly oneSpanUs: number;
-  readonly unsampledToOneSpan: number;
+  /** Unsampled requests in this process, after it recorded the parts above (a sampler that keeps some). */
+  readonly unsampledAfterRecording: Unsampled;
+  /** Unsampled requests in a process of their own, that records nothing (a sampler that drops all). */
+  readonly unsampled: Unsampled;
   readonly noSetupUs: number;
   readonly load: string;
 }
 
+/** What an unsampled request adds: ours, and one hand-written unsampled request span. */
+interface Unsampled {
+  readonly oursUs: number;
+  readonly oneSpanUs: number;
+  /** The SDK's `startSpan` alone (the floor). */
+  readonly sdkStartSpanUs: number;
+  /** Median over rounds of ours / one hand-written span. */
+  readonly toOneSpan: number;
+}
+
+/**
+ * A request the sampler drops (`ParentBased(AlwaysOff)`, spans only): latency-doctor against
+ * eight hand-written spans, one hand-written request span and the SDK's `startSpan` alone, in
+ * this process.
+ */
+async function measureUnsampled(title: string): Promise<Unsampled> {
+  const tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: false, sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) });
+  const tracer = createInferenceTracer(MODEL);
+  const otel = trace.getTracer('hand-written');
+  const r = await measure({
+    bare: (i) => bare(i),
+    'hand-written, unsampled': (i) => byHand(otel, i),
+    'hand-written, request span only': (i) => byHandRequestSpanOnly(otel, i),
+    'SDK startSpan only': (i) => sdkStartSpanOnly(otel, i),
+    'latency-doctor, unsampled': (i) => ours(tracer, i),
+  }, {
+    bare: CHEAP_REQUESTS_PER_ROUND,
+    // Eight hand-written unsampled spans cost ~10 µs: a tenth as many requests give rounds as long.
+    'hand-written, unsampled': CHEAP_REQUESTS_PER_ROUND / 10,
+    'hand-written, request span only': CHEAP_REQUESTS_PER_ROUND,
+    'SDK startSpan only': CHEAP_REQUESTS_PER_ROUND,
+    'latency-doctor, unsampled': CHEAP_REQUESTS_PER_ROUND,
+  });
+  await tracing.shutdown();
+  printRounds(title, r);
+  const added = (name: string): number[] => r[name]!.map((us, i) => us - r['bare']![i]!);
+  const oursUs = median(added('latency-doctor, unsampled'));
+  const handUs = median(added('hand-written, unsampled'));
+  const oneSpan = added('hand-written, request span only');
+  const toOneSpan = median(added('latency-doctor, unsampled').map((us, i) => us / oneSpan[i]!));
+  console.log(`  added cost: latency-doctor ${oursUs.toFixed(2)} µs per request (goal < 1 µs) ${oursUs < 1 ? 'OK' : 'ABOVE GOAL'}, hand-written ${handUs.toFixed(2)} µs (8 spans), ${median(oneSpan).toFixed(2)} µs (request span only)`);
+  const sdkStartSpanUs = median(added('SDK startSpan only'));
+  console.log(`  latency-doctor / hand-written request span only, median of ${oneSpan.length} rounds: ${toOneSpan.toFixed(2)}×; the SDK's startSpan alone ${sdkStartSpanUs.toFixed(2)} µs`);
+  return { oursUs, oneSpanUs: median(oneSpan), sdkStartSpanUs, toOneSpan };
+}
+
 /** One run: every part, in this process; prints the details and returns the figures. */
-async function oneRun(): Promise<RunResult> {
+async function oneRun(): Promise<Omit<RunResult, 'unsampled'>> {
   console.log(`${REQUESTS_PER_ROUND} requests (${CHEAP_REQUESTS_PER_ROUND} unsampled or before set-up) × ${ROUNDS} rounds per variant, 7 phases per request, median round; Node ${process.version}`);
 
   // Part 1: spans only (no metric reader: the histograms are the API's no-ops).
@@ -280,30 +342,8 @@ async function oneRun(): Promise<RunResult> {
   const r1 = report('Spans only', spansOnly, 'latency-doctor infer + phases', 'hand-written @opentelemetry/api');
   const r1a = report('Spans only, async phases', asyncSpans, 'latency-doctor, async phases', 'hand-written, async phases');
 
-  // Part 1b: a request the sampler drops (spans only): what every unsampled request costs.
-  tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: false, sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) });
-  tracer = createInferenceTracer(MODEL);
-  const unsampledOtel = trace.getTracer('hand-written');
-  const unsampled = await measure({
-    bare: (i) => bare(i),
-    'hand-written, unsampled': (i) => byHand(unsampledOtel, i),
-    'hand-written, request span only': (i) => byHandRequestSpanOnly(unsampledOtel, i),
-    'latency-doctor, unsampled': (i) => ours(tracer, i),
-  }, {
-    bare: CHEAP_REQUESTS_PER_ROUND,
-    // Eight hand-written unsampled spans cost ~10 µs: a tenth as many requests give rounds as long.
-    'hand-written, unsampled': CHEAP_REQUESTS_PER_ROUND / 10,
-    'hand-written, request span only': CHEAP_REQUESTS_PER_ROUND,
-    'latency-doctor, unsampled': CHEAP_REQUESTS_PER_ROUND,
-  });
-  await tracing.shutdown();
-  printRounds('Unsampled (ParentBased(AlwaysOff), spans only)', unsampled);
-  const unsampledAdded = median(unsampled['latency-doctor, unsampled']!.map((us, i) => us - unsampled['bare']![i]!));
-  const handUnsampledAdded = median(unsampled['hand-written, unsampled']!.map((us, i) => us - unsampled['bare']![i]!));
-  const oneSpanAdded = median(unsampled['hand-written, request span only']!.map((us, i) => us - unsampled['bare']![i]!));
-  const perRoundToOneSpan = unsampled['latency-doctor, unsampled']!.map((us, i) => (us - unsampled['bare']![i]!) / (unsampled['hand-written, request span only']![i]! - unsampled['bare']![i]!));
-  console.log(`  added cost: latency-doctor ${unsampledAdded.toFixed(2)} µs per request (goal < 1 µs) ${unsampledAdded < 1 ? 'OK' : 'ABOVE GOAL'}, hand-written ${handUnsampledAdded.toFixed(2)} µs (8 spans), ${oneSpanAdded.toFixed(2)} µs (request span only)`);
-  console.log(`  latency-doctor / hand-written request span only, median of ${perRoundToOneSpan.length} rounds: ${median(perRoundToOneSpan).toFixed(2)}×`);
+  // Part 1b: a request the sampler drops (spans only), in this process after the recorded parts.
+  const unsampled = await measureUnsampled('Unsampled (ParentBased(AlwaysOff), spans only), after the recorded parts in the same process');
 
   // Part 2: spans and the phase/request histograms.
   tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: { readers: [new IdleReader()], otlp: false }, maxQueueSize: 65_536 });
@@ -329,15 +369,20 @@ async function oneRun(): Promise<RunResult> {
   const noSetup = await measure({ bare: (i) => bare(i), 'latency-doctor before setup (no-op)': (i) => ours(tracer, i) }, CHEAP_REQUESTS_PER_ROUND);
   printRounds('No setupTracing (no-op)', noSetup);
   const noSetupUs = median(noSetup['latency-doctor before setup (no-op)']!.map((us, i) => us - noSetup['bare']![i]!));
-  const result: RunResult = { spans: r1, asyncSpans: r1a, withMetrics: r2, unsampledUs: unsampledAdded, oneSpanUs: oneSpanAdded, unsampledToOneSpan: median(perRoundToOneSpan), noSetupUs, load: load() };
-  console.log(`\nsummary: ${summarize(result)} (sink ${sink % 10})`);
-  return result;
+  return { spans: r1, asyncSpans: r1a, withMetrics: r2, unsampledAfterRecording: unsampled, noSetupUs, load: load() };
+}
+
+/** The part of a run in its own process: what a process whose sampler drops every request pays. */
+async function unsampledRun(): Promise<Unsampled> {
+  console.log(`Unsampled requests in a process that records nothing: ${CHEAP_REQUESTS_PER_ROUND} requests × ${ROUNDS} rounds per variant; Node ${process.version}`);
+  return measureUnsampled('Unsampled (ParentBased(AlwaysOff), spans only), in a process of its own');
 }
 
 function summarize(r: RunResult): string {
   return (
     `spans ${r.spans.ratio.toFixed(2)}×, async spans ${r.asyncSpans.ratio.toFixed(2)}×, spans+metrics ${r.withMetrics.ratio.toFixed(2)}× hand-written; ` +
-    `unsampled ${r.unsampledUs.toFixed(2)} µs/request = ${r.unsampledToOneSpan.toFixed(2)}× one hand-written unsampled span; load average ${r.load}`
+    `unsampled ${r.unsampled.oursUs.toFixed(2)} µs/request = ${r.unsampled.toOneSpan.toFixed(2)}× one hand-written unsampled span ` +
+    `(after recording in the same process: ${r.unsampledAfterRecording.oursUs.toFixed(2)} µs = ${r.unsampledAfterRecording.toOneSpan.toFixed(2)}×); load average ${r.load}`
   );
 }
 
@@ -351,18 +396,26 @@ function main(): void {
   const runs = Math.max(1, Number.parseInt(process.env['LD_BENCH_RUNS'] ?? '5', 10) || 5);
   const script = fileURLToPath(import.meta.url);
   const results: RunResult[] = [];
-  console.log(`${runs} runs of this benchmark, each in its own process; Node ${process.version}; load average ${load()}`);
-  for (let run = 1; run <= runs; run += 1) {
-    const child = spawnSync(process.execPath, [...process.execArgv, script, `--one-run=${run}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-    if (child.status !== 0 || line === undefined) {
-      process.stdout.write(child.stdout);
-      throw new Error(`run ${run} failed (exit ${child.status})`);
+  const details: string[] = [];
+  /** Runs one part in a fresh process; returns its result and keeps its printout. */
+  const child = <T>(run: number, part: string): T => {
+    const out = spawnSync(process.execPath, [...process.execArgv, script, `--one-run=${run}`, `--part=${part}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = out.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+    if (out.status !== 0 || line === undefined) {
+      process.stdout.write(out.stdout);
+      throw new Error(`run ${run} (${part}) failed (exit ${out.status})`);
     }
-    const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as RunResult;
+    details.push(out.stdout.split('\n').filter((l) => !l.startsWith(RESULT_PREFIX)).join('\n'));
+    return JSON.parse(line.slice(RESULT_PREFIX.length)) as T;
+  };
+  console.log(`${runs} runs of this benchmark, each in two processes of its own; Node ${process.version}; load average ${load()}`);
+  for (let run = 1; run <= runs; run += 1) {
+    details.length = 0;
+    const recorded = child<Omit<RunResult, 'unsampled'>>(run, 'recorded');
+    const result: RunResult = { ...recorded, unsampled: child<Unsampled>(run, 'unsampled') };
     results.push(result);
     console.log(`run ${run}: ${summarize(result)}`);
-    if (run === runs) process.stdout.write(`\nDetails of the last run:\n${child.stdout.split('\n').filter((l) => !l.startsWith(RESULT_PREFIX)).join('\n')}\n`);
+    if (run === runs) process.stdout.write(`\nDetails of the last run:\n${details.join('\n')}\n`);
   }
   const med = (pick: (r: RunResult) => number): number => median(results.map(pick));
   const spread = (pick: (r: RunResult) => number): string => `${Math.min(...results.map(pick)).toFixed(2)}–${Math.max(...results.map(pick)).toFixed(2)}`;
@@ -377,16 +430,23 @@ function main(): void {
         `${med((r) => pick(r).ratio).toFixed(2)}× (${spread((r) => pick(r).ratio)}) (goal ≤ 1.00×)`,
     );
   }
-  console.log(
-    `  unsampled            latency-doctor ${med((r) => r.unsampledUs).toFixed(2)} µs (${spread((r) => r.unsampledUs)}; goal < 1 µs), ` +
-      `one hand-written unsampled request span ${med((r) => r.oneSpanUs).toFixed(2)} µs: ${med((r) => r.unsampledToOneSpan).toFixed(2)}× (${spread((r) => r.unsampledToOneSpan)})`,
-  );
+  for (const [name, pick] of [
+    ['unsampled', (r: RunResult) => r.unsampled],
+    ['  after recording', (r: RunResult) => r.unsampledAfterRecording],
+  ] as const) {
+    console.log(
+      `  ${name.padEnd(20)} latency-doctor ${med((r) => pick(r).oursUs).toFixed(2)} µs (${spread((r) => pick(r).oursUs)}; goal < 1 µs), ` +
+        `one hand-written unsampled request span ${med((r) => pick(r).oneSpanUs).toFixed(2)} µs: ${med((r) => pick(r).toOneSpan).toFixed(2)}× (${spread((r) => pick(r).toOneSpan)}); ` +
+        `the SDK's startSpan alone ${med((r) => pick(r).sdkStartSpanUs).toFixed(2)} µs (${spread((r) => pick(r).sdkStartSpanUs)})`,
+    );
+  }
   console.log(`  before setupTracing ${med((r) => r.noSetupUs).toFixed(2)} µs/request; load average now ${load()}`);
 }
 
 const RESULT_PREFIX = 'RESULT ';
 if (process.argv.some((a) => a.startsWith('--one-run'))) {
-  const result = await oneRun();
+  const result = process.argv.includes('--part=unsampled') ? await unsampledRun() : await oneRun();
+  console.log(`(sink ${sink % 10})`);
   console.log(`${RESULT_PREFIX}${JSON.stringify(result)}`);
 } else {
   main();

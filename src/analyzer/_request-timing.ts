@@ -102,8 +102,8 @@ class TimingRow implements RequestTiming {
     const clientAttributes = client?.attributes ?? NO_ATTRIBUTES;
     this.traceId = traceId;
     this.requestSpanId = request.id;
-    this.service = strings.intern(request.service);
-    this.model = strings.intern(String(attributes[ATTR.MODEL_NAME]));
+    this.service = strings.intern(request.service, 0);
+    this.model = strings.intern(String(attributes[ATTR.MODEL_NAME]), 1);
     this.startNs = startNs;
     this.e2eMs = e2eNs / 1e6;
     this.serverMs = (request.end - request.start) / 1e6;
@@ -113,17 +113,17 @@ class TimingRow implements RequestTiming {
     this.networkDerived = networkDerived;
     this.clockSkew = clockSkew;
     this.error = request.error || (client?.error ?? false);
-    const modelVersion = strings.text(attributes[ATTR.MODEL_VERSION]);
+    const modelVersion = strings.text(attributes[ATTR.MODEL_VERSION], 2);
     if (modelVersion !== undefined) this.modelVersion = modelVersion;
-    const runtime = strings.text(attributes[ATTR.RUNTIME]);
+    const runtime = strings.text(attributes[ATTR.RUNTIME], 3);
     if (runtime !== undefined) this.runtime = runtime;
-    const runtimeProvider = strings.text(attributes[ATTR.RUNTIME_PROVIDER]);
+    const runtimeProvider = strings.text(attributes[ATTR.RUNTIME_PROVIDER], 4);
     if (runtimeProvider !== undefined) this.runtimeProvider = runtimeProvider;
-    const precision = strings.text(attributes[ATTR.PRECISION]);
+    const precision = strings.text(attributes[ATTR.PRECISION], 5);
     if (precision !== undefined) this.precision = precision;
-    const device = strings.text(attributes[ATTR.DEVICE]);
+    const device = strings.text(attributes[ATTR.DEVICE], 6);
     if (device !== undefined) this.device = device;
-    const source = strings.text(attributes[SOURCE_ATTR]);
+    const source = strings.text(attributes[SOURCE_ATTR], 7);
     if (source !== undefined) this.source = source;
     const inputHash = attributes[ATTR.INPUT_HASH];
     if (inputHash !== undefined && inputHash !== '') this.inputHash = String(inputHash);
@@ -148,21 +148,31 @@ const NO_ATTRIBUTES: Readonly<Record<string, AttributeValue>> = {};
 
 /**
  * One copy of each low-cardinality value (service, model, runtime, …): readers make a new
- * string per occurrence, and every finished row would otherwise keep its own copies.
+ * string per occurrence, and every finished row would otherwise keep its own copies. Each field
+ * remembers its last value: consecutive requests mostly repeat it, and comparing two short
+ * strings is cheaper than hashing a new one into the map.
  */
 class Interner {
   private readonly strings = new Map<string, string>();
+  private readonly lastSeen: (string | undefined)[] = [];
+  private readonly lastKept: string[] = [];
 
-  intern(value: string): string {
-    const known = this.strings.get(value);
-    if (known !== undefined) return known;
-    if (this.strings.size < 10_000) this.strings.set(value, value);
-    return value;
+  /** The kept copy of `value`; `field` numbers the row field it is for (its own last-value memo). */
+  intern(value: string, field: number): string {
+    if (this.lastSeen[field] === value) return this.lastKept[field]!;
+    let kept = this.strings.get(value);
+    if (kept === undefined) {
+      kept = value;
+      if (this.strings.size < 10_000) this.strings.set(value, value);
+    }
+    this.lastSeen[field] = value;
+    this.lastKept[field] = kept;
+    return kept;
   }
 
   /** A text attribute, interned; undefined when absent or empty. */
-  text(value: AttributeValue | undefined): string | undefined {
-    return value === undefined || value === '' ? undefined : this.intern(String(value));
+  text(value: AttributeValue | undefined, field: number): string | undefined {
+    return value === undefined || value === '' ? undefined : this.intern(String(value), field);
   }
 }
 

@@ -49,10 +49,12 @@ export class TraceWindow {
   private readonly completeIdleSpans: number;
   /**
    * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
-   * oldest first (a Set iterates in insertion order), bounded by `remember`: 100k traces reach
-   * far past the idle window.
+   * bounded by `remember`: 100k traces reach far past the idle window. `order` holds the same ids
+   * as a ring, oldest at `oldest` once full, so the one to forget is found without an iterator.
    */
   private readonly finalized = new Set<string>();
+  private readonly order: string[] = [];
+  private oldest = 0;
 
   /**
    * @param stats counts `spans` and `lateSpans` into the assembler's stats
@@ -73,6 +75,8 @@ export class TraceWindow {
     const stats = this.stats;
     stats.spans++;
     let trace = this.current.get(traceId);
+    // A complete trace taking one more span: only that span can make it incomplete.
+    let wasComplete = false;
     if (trace === undefined) {
       trace = this.older.get(traceId);
       if (trace !== undefined) {
@@ -80,9 +84,10 @@ export class TraceWindow {
       } else {
         trace = this.completeCurrent.get(traceId) ?? this.completeOlder.get(traceId);
         if (trace !== undefined) {
-          // More spans after all: back to the normal window.
+          // More spans after all: back to the normal window (below, unless it is still complete).
           this.completeCurrent.delete(traceId);
           this.completeOlder.delete(traceId);
+          wasComplete = true;
         } else if (this.finalized.size > 0 && this.finalized.has(traceId)) {
           stats.lateSpans++;
           return;
@@ -90,14 +95,16 @@ export class TraceWindow {
           trace = [];
         }
       }
-      this.current.set(traceId, trace);
+      if (!wasComplete) this.current.set(traceId, trace);
     }
     trace.push(span);
     // Once the root is in, every new span may be the last missing one.
     // Size first: hasRoot scans the trace, and scanning on every span of a big trace is quadratic.
-    if (trace.length <= COMPLETE_CHECK_MAX_SPANS && (span.parent === undefined || hasRoot(trace)) && isComplete(trace)) {
-      this.current.delete(traceId);
+    if (trace.length <= COMPLETE_CHECK_MAX_SPANS && (wasComplete ? hasParent(trace, span) : (span.parent === undefined || hasRoot(trace)) && isComplete(trace))) {
+      if (!wasComplete) this.current.delete(traceId);
       this.completeCurrent.set(traceId, trace);
+    } else if (wasComplete) {
+      this.current.set(traceId, trace);
     }
     if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
     if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
@@ -143,13 +150,31 @@ export class TraceWindow {
 
   private rememberFinalized(traceId: string): void {
     if (this.remember <= 0) return;
+    const size = this.finalized.size;
     this.finalized.add(traceId);
-    if (this.finalized.size > this.remember) this.finalized.delete(this.finalized.values().next().value!);
+    // Already remembered (a Set keeps its first place): nothing to forget.
+    if (this.finalized.size === size) return;
+    const order = this.order;
+    if (order.length < this.remember) {
+      order.push(traceId);
+      return;
+    }
+    this.finalized.delete(order[this.oldest]!);
+    order[this.oldest] = traceId;
+    this.oldest = this.oldest + 1 === this.remember ? 0 : this.oldest + 1;
   }
 }
 
 function hasRoot(trace: readonly TraceSpan[]): boolean {
   for (const span of trace) if (span.parent === undefined) return true;
+  return false;
+}
+
+/** True when `span`'s parent is in the trace (or it has none). */
+function hasParent(trace: readonly TraceSpan[], span: TraceSpan): boolean {
+  const parent = span.parent;
+  if (parent === undefined) return true;
+  for (const other of trace) if (other.id === parent) return true;
   return false;
 }
 

@@ -252,7 +252,7 @@ export class RequestAssembler {
     for (let k = 0; k < requestCount; k++) from[k + 1]! += from[k]!;
     const grouped = scratch.grouped;
     const next = scratch.next;
-    next.set(from.subarray(0, requestCount));
+    for (let k = 0; k < requestCount; k++) next[k] = from[k]!;
     for (let i = 0; i < n; i++) if (owners[i]! >= 0) grouped[next[owners[i]!]!++] = spans[i]!;
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
