@@ -10,7 +10,8 @@
  * development machine is shared). Goals (issue 16): one thread ≥ 1.0× the baseline by CPU time,
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
- * of the whole file: the case where detection once parsed the document twice.
+ * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
+ * case only).
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -85,54 +86,57 @@ function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', e
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 try {
-  const t0 = performance.now();
-  const generated = await generate();
-  const size = statSync(file).size;
-  console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const rounds = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
   const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
-  console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
-  // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
-  const modes: { name: string; mode: 'baseline' | 'analyze' | 'read'; env: Record<string, string> }[] = [
-    { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
-    { name: 'analyze --threads 1 (fast reader, the default)', mode: 'analyze', env: { THREADS: '1' } },
-    { name: `analyze --threads ${defaultThreads()} (the cores available)`, mode: 'analyze', env: { THREADS: String(defaultThreads()) } },
-    { name: 'analyze --threads 1, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '1', READER: 'full' } },
-    // The reader alone, as the analyzer calls it (issue 16: the byte scanner against JSON.parse).
-    { name: 'read only: fast reader', mode: 'read', env: {} },
-    { name: 'read only: full reader', mode: 'read', env: { READER: 'full' } },
-  ];
-  const results: ChildResult[][] = modes.map(() => []);
-  for (let round = 0; round < rounds; round++) {
-    modes.forEach((m, i) => {
-      const r = runChild(m.mode, m.env);
-      if ((m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) || (m.mode === 'read' && r.spans !== generated.spans)) {
-        throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
-      }
-      results[i]!.push(r);
-    });
-  }
   const median = (xs: number[]): number => {
     const sorted = [...xs].sort((x, y) => x - y);
     const mid = sorted.length >> 1;
     return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
-  const mbSize = size / 1024 / 1024;
-  const med = results.map((rs) => ({ wall: median(rs.map((r) => r.elapsedMs)) / 1000, cpu: median(rs.map((r) => r.cpuMs)) / 1000, rss: Math.max(...rs.map((r) => r.maxRssBytes)) / 1024 / 1024 }));
-  console.log(`\nmedians of ${rounds} (peak RSS: the highest), ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans:`);
-  console.log('| run | wall | CPU | MB/s (wall) | spans/s (wall) | peak RSS | vs baseline: wall | vs baseline: CPU |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  modes.forEach((m, i) => {
-    const r = med[i]!;
-    const b = med[0]!;
-    console.log(
-      `| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${(mbSize / r.wall).toFixed(1)} | ${Math.round(generated.spans / r.wall).toLocaleString('en-US')} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× |`,
-    );
-  });
-  console.log(`load average after: ${load()}`);
-  console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
+  // BENCH_MB=0: the Jaeger document only.
+  if (targetBytes > 0) {
+    const t0 = performance.now();
+    const generated = await generate();
+    const size = statSync(file).size;
+    console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
+    // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
+    const modes: { name: string; mode: 'baseline' | 'analyze' | 'read'; env: Record<string, string> }[] = [
+      { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
+      { name: 'analyze --threads 1 (fast reader, the default)', mode: 'analyze', env: { THREADS: '1' } },
+      { name: `analyze --threads ${defaultThreads()} (the cores available)`, mode: 'analyze', env: { THREADS: String(defaultThreads()) } },
+      { name: 'analyze --threads 1, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '1', READER: 'full' } },
+      // The reader alone, as the analyzer calls it (issue 16: the byte scanner against JSON.parse).
+      { name: 'read only: fast reader', mode: 'read', env: {} },
+      { name: 'read only: full reader', mode: 'read', env: { READER: 'full' } },
+    ];
+    const results: ChildResult[][] = modes.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      modes.forEach((m, i) => {
+        const r = runChild(m.mode, m.env);
+        if ((m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) || (m.mode === 'read' && r.spans !== generated.spans)) {
+          throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
+        }
+        results[i]!.push(r);
+      });
+    }
+    const mbSize = size / 1024 / 1024;
+    const med = results.map((rs) => ({ wall: median(rs.map((r) => r.elapsedMs)) / 1000, cpu: median(rs.map((r) => r.cpuMs)) / 1000, rss: Math.max(...rs.map((r) => r.maxRssBytes)) / 1024 / 1024 }));
+    console.log(`\nmedians of ${rounds} (peak RSS: the highest), ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans:`);
+    console.log('| run | wall | CPU | MB/s (wall) | spans/s (wall) | peak RSS | vs baseline: wall | vs baseline: CPU |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    modes.forEach((m, i) => {
+      const r = med[i]!;
+      const b = med[0]!;
+      console.log(
+        `| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${(mbSize / r.wall).toFixed(1)} | ${Math.round(generated.spans / r.wall).toLocaleString('en-US')} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× |`,
+      );
+    });
+    console.log(`load average after: ${load()}`);
+    console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
+  }
   if (jaegerBytes > 0) {
-    rmSync(file);
+    rmSync(file, { force: true });
     const doc = generateJaeger();
     const docSize = statSync(jaegerFile).size;
     console.log(`\nJaeger document: ${mb(docSize)} MB, ${doc.spans.toLocaleString('en-US')} spans; load average ${load()}`);

@@ -27,6 +27,15 @@ export type Compression = 'none' | 'gzip' | 'zstd' | 'zstd-records';
 /** Read size: large enough that per-chunk overhead vanishes, small enough to stay streaming. */
 const CHUNK_BYTES = 1 << 20;
 
+/** A regular file read by position: its size when opened, and a positioned read into a buffer. */
+export interface PositionedFile {
+  readonly size: number;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+}
+
+/** Bytes per positioned read when a file is read whole. */
+const WHOLE_READ_BYTES = 16 << 20;
+
 /** An async byte stream that can be peeked at before it is consumed. */
 export class ByteSource {
   private readonly head: Buffer[] = [];
@@ -39,7 +48,48 @@ export class ByteSource {
     readonly file: string,
     /** The compressed source this one decompresses, closed with it. */
     private readonly inner?: ByteSource,
+    /** For an uncompressed regular file: reads by position, so it can be read whole at once. */
+    private readonly positioned?: PositionedFile,
   ) {}
+
+  /**
+   * All of a regular, uncompressed file that is no larger than `limit`, in one buffer sized from
+   * its size (read by position straight into it: no chunks to join, and each byte of memory is
+   * touched once); afterwards it is also what `peek` and `chunks` give. Undefined, having read
+   * nothing, for streams, compressed input and larger files.
+   */
+  async readWhole(limit: number): Promise<Buffer | undefined> {
+    const file = this.positioned;
+    if (this.done) return this.headBytes <= limit ? this.peek(this.headBytes) : undefined;
+    if (file === undefined || file.size > limit || this.headBytes > file.size) return undefined;
+    const whole = Buffer.allocUnsafe(file.size);
+    let filled = 0;
+    for (const piece of this.head) {
+      piece.copy(whole, filled);
+      filled += piece.length;
+    }
+    while (filled < whole.length) {
+      const n = await file.read(whole, filled, Math.min(WHOLE_READ_BYTES, whole.length - filled), filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    const pieces = [whole.subarray(0, filled)];
+    // A file still being written may have grown since it was opened: take the rest too.
+    for (let position = filled; position === whole.length || pieces.length > 1; ) {
+      const extra = Buffer.allocUnsafe(CHUNK_BYTES);
+      const n = await file.read(extra, 0, extra.length, position);
+      if (n === 0) break;
+      pieces.push(extra.subarray(0, n));
+      position += n;
+    }
+    this.head.length = 0;
+    this.head.push(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+    this.headBytes = this.head[0]!.length;
+    this.done = true;
+    // The stream that read the head is not needed any more.
+    await this.iterator.return?.(undefined);
+    return this.head[0];
+  }
 
   /** At least `n` bytes from the start of what is left (fewer only at end of stream). */
   async peek(n: number): Promise<Buffer> {
@@ -58,6 +108,11 @@ export class ByteSource {
       this.head.push(joined);
     }
     return this.head[0] ?? Buffer.alloc(0);
+  }
+
+  /** True when what `peek` holds is all there is (the stream ended, or a regular file's size is reached). */
+  holdsAll(): boolean {
+    return this.done || (this.positioned !== undefined && this.headBytes >= this.positioned.size);
   }
 
   /** Stops reading and releases the file (safe to call more than once). */
@@ -112,6 +167,8 @@ interface RawInput {
   /** Size on disk, or undefined for a stream. */
   readonly size: number | undefined;
   readonly read: { value: number };
+  /** A regular file: read by position too. */
+  readonly positioned?: PositionedFile;
 }
 
 function describeStat(stat: Stats): string {
@@ -195,7 +252,11 @@ async function rawInput(file: string): Promise<RawInput> {
     throw openError(file, error);
   }
   const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES });
-  return { chunks: counted(stream as AsyncIterable<Buffer>, read), size: stat.size, read };
+  const positioned: PositionedFile = {
+    size: stat.size,
+    read: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead,
+  };
+  return { chunks: counted(stream as AsyncIterable<Buffer>, read), size: stat.size, read, positioned };
 }
 
 async function* gunzipChunks(input: ByteSource, read: { value: number }, damage: (d: Damage) => void): AsyncGenerator<Buffer> {
@@ -348,7 +409,7 @@ function isZstdMagic(bytes: Buffer, at: number): boolean {
  */
 export async function openFile(file: string): Promise<OpenedFile> {
   const raw = await rawInput(file);
-  const input = new ByteSource(raw.chunks[Symbol.asyncIterator](), file);
+  const input = new ByteSource(raw.chunks[Symbol.asyncIterator](), file, undefined, raw.positioned);
   let head: Buffer;
   try {
     head = await input.peek(8);

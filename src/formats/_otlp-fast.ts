@@ -28,6 +28,7 @@
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import { ATTR, PHASE_SPAN_ATTRIBUTES, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { nanos as wordNanos } from './_byte-scan.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
 import { anyValue, int64Value, otlpStringAttribute } from './attributes.js';
@@ -275,6 +276,23 @@ function decode(start: number, stop: number): string {
   return text;
 }
 
+/**
+ * The keys and value `emit` compares against, interned as the very constants: a key read then
+ * matches by identity instead of by its characters.
+ */
+function seedTexts(known: readonly string[]): void {
+  for (const text of known) {
+    b = Buffer.from(text, 'latin1') as FastSlices;
+    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    end = b.length;
+    const copy = decode(0, b.length);
+    texts[texts.indexOf(copy)] = text;
+  }
+  b = EMPTY;
+  view = EMPTY_VIEW;
+  end = 0;
+}
+
 /** True when `pool`'s bytes at `at` are the line's bytes [start, start+len). */
 function same(pool: DataView, at: number, start: number, len: number): boolean {
   const v = view;
@@ -414,15 +432,6 @@ interface Pending {
 
 const pending: Pending = { int64Numbers: 0, kindNames: 0 };
 
-/** One 64-bit word, written as two 32-bit halves and read as a BigInt: one allocation per time. */
-const WORD = new BigUint64Array(1);
-const HALVES = new Uint32Array(WORD.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LOW = LITTLE_ENDIAN ? 0 : 1;
-const HIGH = 1 - LOW;
-const TWO_16 = 65_536;
-const TWO_32 = 4_294_967_296;
-
 /** The last time read by `digitsHalves`/`digitsTime`: ns = timeHi·10⁹ + timeLo, both exact doubles. */
 let timeHi = 0;
 let timeLo = 0;
@@ -469,17 +478,7 @@ function before(aHi: number, aLo: number, bHi: number, bLo: number): boolean {
 
 /** hi·10⁹ + lo (hi < 10¹⁰, lo < 10⁹) as a BigInt; undefined for 0. */
 function nanos(hi: number, lo: number): bigint | undefined {
-  if (hi === 0 && lo === 0) return undefined;
-  // hi = a·2¹⁶ + r: hi·10⁹ + lo = (a·10⁹)·2¹⁶ + (r·10⁹ + lo), and a·10⁹ = yh·2¹⁶ + yl.
-  const a = Math.floor(hi / TWO_16);
-  const x = (hi - a * TWO_16) * 1e9 + lo;
-  const y = a * 1e9;
-  const yh = Math.floor(y / TWO_16);
-  const z = (y - yh * TWO_16) * TWO_16 + x;
-  const carry = Math.floor(z / TWO_32);
-  HALVES[LOW] = z - carry * TWO_32;
-  HALVES[HIGH] = yh + carry;
-  return WORD[0]!;
+  return hi === 0 && lo === 0 ? undefined : wordNanos(hi, lo);
 }
 
 /** An int64 time: a string (BigInt rules) or a number (noted). */
@@ -1024,6 +1023,7 @@ let projection: AttributeProjection = 'all';
 
 const PHASE_INDEX = new Map<AttributeValue, number>(PHASES.map((p, i) => [p, i]));
 const CLIENT_KIND = KINDS.indexOf('client');
+seedTexts([ATTR.PHASE, ATTR.ROLE, ATTR.MODEL_NAME, ATTR.BATCH_SIZE, ROLE_CLIENT, ...PHASES]);
 
 /**
  * Hands on the current span: a row of columns when it is in our convention (a known phase,

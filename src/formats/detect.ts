@@ -10,6 +10,7 @@
 
 import type { TraceFormat } from '../model/span.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
+import { previewJson } from './_byte-scan.js';
 import { openFile } from './_bytes.js';
 import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
@@ -104,6 +105,36 @@ export interface Sniffed {
   readonly firstLine?: { readonly lineNo: number; readonly value: unknown };
   /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
   readonly processPrefixed?: boolean;
+  /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`wholeBytesDocument`). */
+  readonly wholeLine?: WholeBytes;
+}
+
+/** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`). */
+export type BytesFamily = 'jaeger';
+
+/** A whole JSON document left in its bytes, [start, end) of `bytes`, for a byte-scanning reader. */
+export interface WholeBytes {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** Its family as its first bytes show it (`bytesFamily`); the reader checks the rest. */
+  readonly family: BytesFamily;
+  /** For a one-line file: its line number (the location of whole-document warnings). */
+  readonly lineNo?: number;
+}
+
+/** How much of a document `bytesFamily` looks at. */
+const PREVIEW_BYTES = 64 * 1024;
+
+/**
+ * The family a JSON document's first bytes show, when a byte-scanning reader takes it: its first
+ * PREVIEW_BYTES, cut after the last whole member (not JSON.parse of the document), classified like
+ * a parsed document. Only a guess for what follows: the reader reads the whole document, and
+ * leaves anything else to JSON.parse and `classifyDocument`.
+ */
+export function bytesFamily(bytes: Buffer, start: number): BytesFamily | undefined {
+  const preview = previewJson(bytes, start, bytes.length, PREVIEW_BYTES);
+  return preview !== undefined && classifyDocument(preview) === 'jaeger' ? 'jaeger' : undefined;
 }
 
 function isWhitespace(byte: number | undefined): boolean {
@@ -175,15 +206,22 @@ function lineNumberAt(head: Buffer, at: number): number {
   return line;
 }
 
-/** Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut it. */
-async function peekFirstLine(content: ByteSource, from: number, limit: number): Promise<{ head: Buffer; newline: number; complete: boolean }> {
+/**
+ * Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut
+ * it, `whole` true when `head` is the whole input. A regular, uncompressed file whose first line
+ * is longer than the first peek is read whole into one buffer when it fits in `limit` (a
+ * minified document, usually): growing peeks would copy it again at every step.
+ */
+async function peekFirstLine(content: ByteSource, from: number, limit: number): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean }> {
   let want = Math.min(64 * 1024, limit);
   for (;;) {
     const head = await content.peek(want);
     const newline = head.indexOf(0x0a, from);
-    if (newline - from > limit) return { head, newline: -1, complete: false };
-    if (newline !== -1 || head.length < want) return { head, newline, complete: true };
-    if (want >= limit) return { head, newline: -1, complete: false };
+    if (newline - from > limit) return { head, newline: -1, complete: false, whole: false };
+    if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want || content.holdsAll() };
+    if (want >= limit) return { head, newline: -1, complete: false, whole: false };
+    const whole = await content.readWhole(limit);
+    if (whole !== undefined) return { head: whole, newline: whole.indexOf(0x0a, from), complete: true, whole: true };
     want = Math.min(want * 8, limit);
   }
 }
@@ -194,7 +232,15 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number): 
  * a huge first line: the stream parser reads concatenated values too).
  */
 export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES): Promise<Sniffed> {
-  const opened = await openFile(file);
+  return sniffContent(file, await openFile(file), wholeBytes, true);
+}
+
+/**
+ * `sniffFile` on a file already opened; `handBytes`: a whole document of a family a byte-scanning
+ * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
+ * on the same input (with `handBytes` false: how the reader falls back).
+ */
+async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number, handBytes: boolean): Promise<Sniffed> {
   const { content } = opened;
   const start = await content.peek(4096);
   if (start.length === 0) throw new TraceFormatError(file, '', 'a trace export', opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)');
@@ -227,9 +273,14 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
       printable ? describeText(text) : 'binary data',
     );
   }
-  const { head, newline, complete } = await peekFirstLine(content, first, Math.min(wholeBytes, MAX_LINE_BYTES));
+  const { head, newline, complete, whole } = await peekFirstLine(content, first, Math.min(wholeBytes, MAX_LINE_BYTES));
   if (!complete) return { opened, layout: 'json-document', moreLines: false };
   const lineNo = lineNumberAt(head, first);
+  if (handBytes && whole && (newline === -1 || firstContentByte(head.subarray(newline)) === -1)) {
+    // The file's only line: a document a byte-scanning reader may take without JSON.parse.
+    const family = bytesFamily(head, first);
+    if (family !== undefined) return { opened, layout: 'json-lines', moreLines: false, wholeLine: { bytes: head, start: first, end: newline === -1 ? head.length : newline, lineNo, family } };
+  }
   if (newline === -1) {
     // The whole input is one line: one document, parsed here once (a syntax error is the reader's to report).
     try {
@@ -300,6 +351,8 @@ async function* concatSources(head: Buffer[], rest: AsyncIterator<Buffer>): Asyn
 /** Reads a JSON document whole when it fits in `wholeBytes` (capped at MAX_DOCUMENT_BYTES), else streams it. */
 export async function readDocument(content: ByteSource, wholeBytes = WHOLE_DOCUMENT_BYTES): Promise<DocumentBody> {
   const limit = Math.min(wholeBytes, MAX_DOCUMENT_BYTES);
+  const whole = await content.readWhole(limit);
+  if (whole !== undefined) return { text: whole.toString('utf8') };
   const chunks: Buffer[] = [];
   let total = 0;
   const iterator = content.chunks();
@@ -310,7 +363,7 @@ export async function readDocument(content: ByteSource, wholeBytes = WHOLE_DOCUM
     total += next.value.length;
     if (total > limit) return { stream: concatSources(chunks, iterator) };
   }
-  return { text: Buffer.concat(chunks, total).toString('utf8') };
+  return { text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8') };
 }
 
 /** The family of one element streamed out of a large document (a ResourceSpans, a Jaeger trace, a Zipkin span, …). */
@@ -326,7 +379,12 @@ export type DocumentStart =
   /** Read whole: its parsed values (several for concatenated documents). */
   | { readonly values: readonly unknown[] }
   /** Too large to read whole: its element stream, with the first element already taken. */
-  | { readonly first: StreamedElement; readonly rest: AsyncGenerator<StreamedElement> };
+  | { readonly first: StreamedElement; readonly rest: AsyncGenerator<StreamedElement> }
+  /**
+   * Left in its bytes for a byte-scanning reader; `reopen` detects the same input again without
+   * that (nothing was consumed), for when the reader cannot take it.
+   */
+  | { readonly bytes: WholeBytes; reopen(): Promise<OpenedTrace> };
 
 /**
  * A trace input opened and detected once: what `detectFile` reports, plus the still-open content
@@ -360,8 +418,13 @@ async function firstLineError(file: string, content: ByteSource): Promise<TraceF
  * content and unknown JSON.
  */
 export async function openTrace(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES): Promise<OpenedTrace> {
-  const sniffed = await sniffFile(file, wholeBytes);
+  return openSniffed(file, await sniffFile(file, wholeBytes), wholeBytes, true);
+}
+
+/** `openTrace` once the input is sniffed; `handBytes` as in `sniffContent`. */
+async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, handBytes: boolean): Promise<OpenedTrace> {
   const { opened, layout } = sniffed;
+  const reopen = async (): Promise<OpenedTrace> => openSniffed(file, await sniffContent(file, opened, wholeBytes, false), wholeBytes, false);
   const close = (): Promise<void> => opened.content.close();
   const base = {
     file,
@@ -376,11 +439,19 @@ export async function openTrace(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
   try {
     if (layout === 'protobuf-records' || layout === 'protobuf-message') return { ...base, format: 'otlp-proto', family: undefined };
     if (layout === 'json-lines') {
+      const line = sniffed.wholeLine;
+      if (line !== undefined) return { ...base, format: formatOf(line.family, layout, 1), family: line.family, document: { bytes: line, reopen } };
       const first = sniffed.firstLine;
       if (first === undefined) throw await firstLineError(file, opened.content);
       const family = classifyDocument(first.value);
       if (family === undefined) throw unknownDocumentError(file, `${first.lineNo}`, first.value);
       return { ...base, format: formatOf(family, layout, sniffed.moreLines ? 2 : 1), family };
+    }
+    if (handBytes && sniffed.processPrefixed !== true) {
+      const whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
+      const start = whole === undefined ? -1 : firstContentByte(whole);
+      const family = start === -1 ? undefined : bytesFamily(whole!, start);
+      if (family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole!, start, end: whole!.length, family }, reopen } };
     }
     const body = await readDocument(opened.content, wholeBytes);
     if ('text' in body) {

@@ -101,27 +101,15 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   if (startNs === undefined || startNs === 0n) return 'a startTime (µs since epoch)';
   if (duration === undefined) return 'a non-negative duration (µs)';
 
-  let kind: SpanKind = 'unspecified';
-  let error = false;
-  const attributes: Record<string, AttributeValue> = {};
+  const tagged: JaegerTagged = { kind: 'unspecified', error: false, attributes: {} };
   const tags = raw['tags'];
   if (Array.isArray(tags)) {
     for (const tag of tags as Record<string, unknown>[]) {
       if (!isObject(tag) || typeof tag['key'] !== 'string') continue;
-      const key = tag['key'];
-      const value = jaegerTagValue(tag['type'], tag['value']);
-      if (value === undefined) continue;
-      // span.kind and error are the span's kind and status, not attributes.
-      if (key === 'span.kind') {
-        kind = kindFromName(String(value)) ?? 'unspecified';
-      } else if (key === 'error') {
-        error = value === true || value === 'true';
-      } else {
-        if (key === 'otel.status_code' && value === 'ERROR') error = true;
-        attributes[key] = value;
-      }
+      applyJaegerTag(tagged, tag['key'], tag['type'], tag['value']);
     }
   }
+  const { kind, error, attributes } = tagged;
 
   let parentSpanId: string | undefined;
   const links: { traceId: string; spanId: string }[] = [];
@@ -157,8 +145,30 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   return record;
 }
 
+/** What a span's tags give: its kind, its error status and its attributes. */
+export interface JaegerTagged {
+  kind: SpanKind;
+  error: boolean;
+  attributes: Record<string, AttributeValue>;
+}
+
+/** Applies one tag (its key, and its type and value as JSON.parse gives them) to what a span's tags give. */
+export function applyJaegerTag(tagged: JaegerTagged, key: string, type: unknown, raw: unknown): void {
+  const value = jaegerTagValue(type, raw);
+  if (value === undefined) return;
+  // span.kind and error are the span's kind and status, not attributes.
+  if (key === 'span.kind') {
+    tagged.kind = kindFromName(String(value)) ?? 'unspecified';
+  } else if (key === 'error') {
+    tagged.error = value === true || value === 'true';
+  } else {
+    if (key === 'otel.status_code' && value === 'ERROR') tagged.error = true;
+    tagged.attributes[key] = value;
+  }
+}
+
 /** Span events travel as logs: { timestamp (µs), fields: [{ key: 'event', value: name }, …] }. */
-function firstTokenLog(logs: unknown): bigint | undefined {
+export function firstTokenLog(logs: unknown): bigint | undefined {
   if (!Array.isArray(logs)) return undefined;
   for (const log of logs as unknown[]) {
     if (!isObject(log) || !Array.isArray(log['fields'])) continue;

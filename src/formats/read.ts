@@ -15,9 +15,10 @@ import { scanJsonValue } from './_json-scan.js';
 import { classifyDocument, classifyElement, formatOf, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
-import type { JsonFamily, OpenedTrace, Sniffed } from './detect.js';
+import type { JsonFamily, OpenedTrace, Sniffed, WholeBytes } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
+import { readJaegerDocumentFast } from './_jaeger-fast.js';
 import { readOtlpLineFast } from './_otlp-fast.js';
 import { ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
@@ -257,8 +258,9 @@ async function* readJsonLines(
 ): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   let out: SpanRecord[] = [];
   // With `scanned`, every span goes into rows in file order: the fast reader's straight in, the
-  // full parser's (in `out`) after each line.
-  let rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
+  // full parser's (in `out`) after each line. One batch, reused: its consumer is done with it
+  // when it asks for the next.
+  const rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
   let lineNo = 0;
   let convert: Converter | undefined = sniffed.family === undefined ? undefined : converterFor(file, sniffed.family, '');
   result.family ??= sniffed.family;
@@ -281,7 +283,7 @@ async function* readJsonLines(
           if (rows !== undefined) {
             if (rows.length >= batchSize) {
               yield rows.direct === 0 ? rows.allRecords() : rows;
-              rows = new ScannedSpans(batchSize);
+              rows.clear();
             }
           } else if (out.length >= batchSize) {
             yield out;
@@ -291,30 +293,35 @@ async function* readJsonLines(
         }
         fast.counts.fallbacks++;
       }
-      let line = lines.text();
-      if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
-      if (prefixed && line.charCodeAt(0) !== 0x7b) {
-        const brace = line.indexOf('{');
-        if (brace === -1) {
-          ctx.note('log lines without JSON ignored (lines)');
+      let doc: unknown;
+      if (lineNo === handed?.lineNo && !prefixed) {
+        // The line detection parsed is neither decoded nor parsed again (a one-line document may be most of the file).
+        doc = handed.value;
+      } else {
+        let line = lines.text();
+        if (line.length === 0 || (line.charCodeAt(0) <= 0x20 && isBlank(line))) continue;
+        if (prefixed && line.charCodeAt(0) !== 0x7b) {
+          const brace = line.indexOf('{');
+          if (brace === -1) {
+            ctx.note('log lines without JSON ignored (lines)');
+            continue;
+          }
+          ctx.note('log prefixes stripped (lines)');
+          line = line.slice(brace);
+        }
+        try {
+          // The line detection parsed is not parsed again.
+          doc = lineNo === handed?.lineNo ? handed.value : JSON.parse(lineNo === 1 && firstLines && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
+        } catch {
+          const bad = badLine(line);
+          // The only line of a file ends where the file ends.
+          firstSyntaxError ??= sniffed.moreLines
+            ? new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got)
+            : new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got.replace('end of line (truncated?)', 'end of file (truncated?)'));
+          if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
+          ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
           continue;
         }
-        ctx.note('log prefixes stripped (lines)');
-        line = line.slice(brace);
-      }
-      let doc: unknown;
-      try {
-        // The line detection parsed is not parsed again.
-        doc = lineNo === handed?.lineNo ? handed.value : JSON.parse(lineNo === 1 && firstLines && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line);
-      } catch {
-        const bad = badLine(line);
-        // The only line of a file ends where the file ends.
-        firstSyntaxError ??= sniffed.moreLines
-          ? new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got)
-          : new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got.replace('end of line (truncated?)', 'end of file (truncated?)'));
-        if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
-        ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
-        continue;
       }
       if (convert === undefined) {
         result.family = classifyDocument(doc);
@@ -336,7 +343,7 @@ async function* readJsonLines(
         out.length = 0;
         if (rows.length >= batchSize) {
           yield rows.direct === 0 ? rows.allRecords() : rows;
-          rows = new ScannedSpans(batchSize);
+          rows.clear();
         }
       } else if (out.length >= batchSize) {
         yield out;
@@ -430,23 +437,30 @@ export function readSpanBatches(input: string | OpenedTrace, options: ReadOption
 }
 
 async function* readBatches(input: string | OpenedTrace, options: ReadOptions, scanned: boolean): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
-  const trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes) : input;
-  const { file, sniffed, layout } = trace;
-  const { opened } = sniffed;
+  let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes) : input;
+  const { file } = trace;
+  const { opened } = trace.sniffed;
   const ctx = new ReadContext(file, options.strict === true);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const result: LayoutResult = { family: undefined, documents: 0 };
   const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
   let spans = 0;
   try {
-    let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[]>;
-    const document = trace.document;
-    if (layout === 'protobuf-records' || layout === 'protobuf-message') {
+    let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[]> | undefined;
+    if (trace.document !== undefined && 'bytes' in trace.document) {
+      // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
+      batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts);
+      if (batches === undefined) trace = await trace.document.reopen();
+    }
+    const { sniffed, layout, document } = trace;
+    if (batches !== undefined) {
+      // Read above.
+    } else if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
       const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
       batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.chunks() }, ctx, batchSize, result, fastLines);
-    } else if (document === undefined) {
+    } else if (document === undefined || 'bytes' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
       batches = 'values' in document ? readWholeDocument(file, document.values, ctx, batchSize, result, sniffed.processPrefixed === true) : readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
@@ -462,11 +476,33 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   } finally {
     await trace.close();
   }
+  const { layout } = trace;
   const format: TraceFormat = layout === 'protobuf-records' || layout === 'protobuf-message' ? 'otlp-proto' : formatOf(result.family ?? 'otlp', layout, result.documents);
   const warnings = ctx.warnings();
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
   const used = counts.lines + counts.fallbacks > 0 ? { fastReader: counts } : {};
   return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used };
+}
+
+/**
+ * A whole document in its bytes, read by its family's byte scanner (counted in `counts` as one
+ * line read fast); undefined, with nothing read, when the scanner hands it back.
+ */
+function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): SpanRecord[][] | undefined {
+  const out: SpanRecord[] = [];
+  if (!readJaegerDocumentFast(doc.bytes, doc.start, doc.end, ctx, out)) {
+    counts.fallbacks++;
+    return undefined;
+  }
+  counts.lines++;
+  result.family = doc.family;
+  result.documents = 1;
+  result.lines = 1;
+  // Checked like any whole document: a one-line file's warnings name its line.
+  checkDuplicates(ctx, out, doc.lineNo === undefined ? '' : `${doc.lineNo}`);
+  const batches: SpanRecord[][] = [];
+  for (let i = 0; i < out.length; i += batchSize) batches.push(out.slice(i, i + batchSize));
+  return batches;
 }
 
 /**

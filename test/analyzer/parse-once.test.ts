@@ -25,10 +25,30 @@ async function bigParses(minLength: number, run: () => Promise<unknown>): Promis
 }
 
 describe('parse once', () => {
-  it('a pretty-printed JSON document is parsed once by detection and reading together', async () => {
+  it('a pretty-printed Jaeger document is read from its bytes (no JSON.parse of it), and parsed once by the full reader', async () => {
     const text = readFileSync(fixture('jaeger-json/jaeger-ui-petclinic-31char-traceid.json'), 'utf8');
     const file = tmp.write('petclinic.json', text);
-    expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(1);
+    let fast: Awaited<ReturnType<typeof analyzeFiles>> | undefined;
+    expect(
+      await bigParses(text.length / 2, async () => {
+        fast = await analyzeFiles([file]);
+      }),
+    ).toBe(0);
+    expect(fast!.files[0]!.fastReader).toEqual({ lines: 1, fallbacks: 0 });
+    expect(await bigParses(text.length / 2, () => analyzeFiles([file], { reader: 'full' }))).toBe(1);
+  });
+
+  it('a Jaeger document the byte scanner hands back is parsed once (detection looked at its first bytes only)', async () => {
+    // An array of traces: a shape the byte scanner leaves to the full reader.
+    const text = JSON.stringify([JSON.parse(readFileSync(fixture('jaeger-json/jaeger-ui-petclinic-31char-traceid.json'), 'utf8'))]);
+    const file = tmp.write('trace-array.json', text);
+    let result: Awaited<ReturnType<typeof analyzeFiles>> | undefined;
+    expect(
+      await bigParses(text.length / 2, async () => {
+        result = await analyzeFiles([file]);
+      }),
+    ).toBe(1);
+    expect(result!.files[0]!.fastReader).toEqual({ lines: 0, fallbacks: 1 });
   });
 
   it('a minified document on one line is parsed once', async () => {
@@ -37,10 +57,14 @@ describe('parse once', () => {
     expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(1);
   });
 
-  it.each(['jaeger-json/jaeger-ui-genai-agent-trace.json', 'zipkin-json/zipkin-lens-messaging2-orphans.json'])('%s, minified with a trailing newline (a one-line file), is parsed once', async (source) => {
+  it.each([
+    ['jaeger-json/jaeger-ui-genai-agent-trace.json', 0],
+    ['zipkin-json/zipkin-lens-messaging2-orphans.json', 1],
+  ])('%s, minified with a trailing newline (a one-line file), is parsed %i times (Jaeger: read from its bytes)', async (source, parses) => {
     const text = JSON.stringify(JSON.parse(readFileSync(fixture(source), 'utf8')));
     const file = tmp.write(`one-line-${source.replace('/', '-')}`, `${text}\n`);
-    expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(1);
+    expect(await bigParses(text.length / 2, () => analyzeFiles([file]))).toBe(parses);
+    expect(await bigParses(text.length / 2, () => analyzeFiles([file], { reader: 'full' }))).toBe(1);
   });
 
   it('a pretty-printed Zipkin document is parsed once', async () => {

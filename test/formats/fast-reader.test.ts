@@ -11,24 +11,13 @@ import { readAllSpans, readSpanBatches, ScannedSpans, SCANNED, TraceFormatError 
 import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { classify } from '../../src/analyzer/_span-columns.js';
-import { damage, fixture, FIXTURE_FILES, random, tempDir } from './helpers.js';
+import { damage, fixture, FIXTURE_FILES, random, tempDir, jsonText, readOutcome } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-const text = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
-
-/** What reading gave: spans and stats (less the fast reader's own counts), or the error message. */
-async function outcome(file: string, options: ReadOptions): Promise<{ spans?: SpanRecord[]; stats?: string; error?: string; fast?: { lines: number; fallbacks: number } }> {
-  try {
-    const { spans, stats } = await readAllSpans(file, options);
-    const { fastReader, ...rest } = stats;
-    return { spans, stats: text(rest), ...(fastReader ? { fast: fastReader } : {}) };
-  } catch (error) {
-    if (!(error instanceof TraceFormatError)) throw error;
-    return { error: error.message };
-  }
-}
+const text = jsonText;
+const outcome = readOutcome;
 
 async function expectAgree(file: string, extra: ReadOptions = {}): Promise<{ lines: number; fallbacks: number } | undefined> {
   const full = await outcome(file, { ...extra, reader: 'full' });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { readAllSpans } from '../../src/formats/index.js';
+import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions, ReadStats, ReadWarning } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 
@@ -86,5 +86,23 @@ export function damage(data: Buffer, rand: () => number): Buffer {
           .replace(/"(\d+)"/g, (m) => (rand() < 0.2 ? '{"a":1}' : m))
           .replace(/: "([^"]*)"/g, (m) => (rand() < 0.1 ? ': 12' : m)),
       );
+  }
+}
+
+/** Any value as JSON text, BigInts as `123n` (to compare spans exactly, key order included). */
+export const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+
+/** What reading gave: spans and stats (less the fast reader's own counts), or the error message. */
+export async function readOutcome(
+  file: string,
+  options: ReadOptions,
+): Promise<{ spans?: SpanRecord[]; stats?: string; error?: string; fast?: { lines: number; fallbacks: number } }> {
+  try {
+    const { spans, stats } = await readAllSpans(file, options);
+    const { fastReader, ...rest } = stats;
+    return { spans, stats: jsonText(rest), ...(fastReader ? { fast: fastReader } : {}) };
+  } catch (error) {
+    if (!(error instanceof TraceFormatError)) throw error;
+    return { error: error.message };
   }
 }

@@ -1,0 +1,411 @@
+/**
+ * @module formats/_byte-scan
+ * Internal. A JSON scanner over bytes for the byte-scanning document readers (`_jaeger-fast.ts`):
+ * one value at a time is matched, skipped (its syntax still checked) or decoded, with no
+ * JavaScript object per JSON value. Strings are decoded only when kept; short ASCII strings
+ * that repeat (names, tag keys and values) come from a small intern table. Anything it does not
+ * read exactly as JSON.parse does (an escaped key, a value nested past MAX_SKIP_DEPTH, bad
+ * syntax) throws FALLBACK, and the reader hands the whole input to the full parser.
+ *
+ * The state is module-level (one document is scanned at a time, synchronously), in `scan`.
+ */
+
+/** Thrown (one shared instance, no stack) when the input leaves the byte-scanning path. */
+export const FALLBACK = { fallback: true };
+
+/** Buffer's own slice decoders (what `toString` calls after its argument checks; the bounds are ours). */
+type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
+export const Q = 0x22;
+export const COMMA = 0x2c;
+export const COLON = 0x3a;
+export const LBRACE = 0x7b;
+export const RBRACE = 0x7d;
+export const LBRACKET = 0x5b;
+export const RBRACKET = 0x5d;
+const BACKSLASH = 0x5c;
+
+/** 1 for any hex digit (in \u escapes). */
+const ANY_HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') ANY_HEX[c.charCodeAt(0)] = 1;
+
+const EMPTY = Buffer.alloc(0) as FastSlices;
+
+/** The scanner's state: the bytes, where they end, the position, and what the last string or key held. */
+export const scan = {
+  b: EMPTY,
+  end: 0,
+  pos: 0,
+  /** True when the last string scanned had an escape. */
+  escaped: false,
+  /** True when any string scanned since it was last cleared had an escape. */
+  anyEscaped: false,
+  /** The last key's bytes: [keyStart, keyEnd). */
+  keyStart: 0,
+  keyEnd: 0,
+};
+
+/** Starts scanning bytes [start, end) of `buf`. */
+export function begin(buf: Buffer, start: number, end: number): void {
+  scan.b = buf as FastSlices;
+  scan.end = end;
+  scan.pos = start;
+}
+
+/** Lets the scanned buffer go. */
+export function finish(): void {
+  scan.b = EMPTY;
+}
+
+/** The bytes of a key or word to match. */
+export function bytes(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
+}
+
+/** True when the last key read is `k`. */
+export function keyIs(k: Uint8Array): boolean {
+  const start = scan.keyStart;
+  const len = scan.keyEnd - start;
+  if (len !== k.length) return false;
+  const buf = scan.b;
+  for (let i = 0; i < len; i++) if (buf[start + i] !== k[i]) return false;
+  return true;
+}
+
+/** Moves past whitespace; returns the byte there (-1 at the end). */
+export function ws(): number {
+  const buf = scan.b;
+  const e = scan.end;
+  let p = scan.pos;
+  // Minified documents have none: one test.
+  if (p < e && buf[p]! > 0x20) return buf[p]!;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) {
+      scan.pos = p;
+      return c;
+    }
+    p++;
+  }
+  scan.pos = p;
+  return -1;
+}
+
+/** Expects `c` (after whitespace) and moves past it. */
+export function expect(c: number): void {
+  if ((scan.pos < scan.end && scan.b[scan.pos] === c) || ws() === c) scan.pos++;
+  else throw FALLBACK;
+}
+
+/** After a member: true at ',' (moved past it), false at `close` (moved past it). */
+export function more(close: number): boolean {
+  const c = scan.pos < scan.end && scan.b[scan.pos] === COMMA ? COMMA : ws();
+  scan.pos++;
+  if (c === COMMA) return true;
+  if (c === close) return false;
+  throw FALLBACK;
+}
+
+/** Opens an object or array; false when it is empty (and moved past). */
+export function open(c: number, close: number): boolean {
+  expect(c);
+  if (ws() === close) {
+    scan.pos++;
+    return false;
+  }
+  return true;
+}
+
+/** From `p` just past an opening quote: the offset of the closing quote. Sets `escaped`. */
+export function stringEnd(p: number): number {
+  const buf = scan.b;
+  const e = scan.end;
+  scan.escaped = false;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === Q) return p;
+    if (c === BACKSLASH) {
+      scan.escaped = true;
+      scan.anyEscaped = true;
+      const x = p + 1 < e ? buf[p + 1]! : 0;
+      if (x === 0x75) {
+        if (p + 5 >= e || ANY_HEX[buf[p + 2]!] === 0 || ANY_HEX[buf[p + 3]!] === 0 || ANY_HEX[buf[p + 4]!] === 0 || ANY_HEX[buf[p + 5]!] === 0) throw FALLBACK;
+        p += 6;
+        continue;
+      }
+      if (x !== Q && x !== BACKSLASH && x !== 0x2f && x !== 0x62 && x !== 0x66 && x !== 0x6e && x !== 0x72 && x !== 0x74) throw FALLBACK;
+      p += 2;
+      continue;
+    }
+    if (c < 0x20) throw FALLBACK;
+    p++;
+  }
+  throw FALLBACK;
+}
+
+/** At an object member: reads its key (into keyStart/keyEnd) and moves past the ':'. An escaped key: FALLBACK (it could spell a known key another way). */
+export function key(): void {
+  const buf = scan.b;
+  const e = scan.end;
+  if (!(scan.pos < e && buf[scan.pos] === Q) && ws() !== Q) throw FALLBACK;
+  const start = scan.pos + 1;
+  let p = start;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === Q || c === BACKSLASH || c < 0x20) break;
+    p++;
+  }
+  if (!(p < e && buf[p] === Q)) throw FALLBACK;
+  scan.keyStart = start;
+  scan.keyEnd = p;
+  if (p + 1 < e && buf[p + 1] === COLON) {
+    scan.pos = p + 2;
+    return;
+  }
+  scan.pos = p + 1;
+  expect(COLON);
+}
+
+// The intern table: direct-mapped, keyed by a hash of the bytes; a slot holds the last string that hashed there.
+const TEXT_SLOTS = 4096;
+/** Longer strings are decoded every time: they rarely repeat, and hashing them costs more than it saves. */
+const MAX_INTERNED = 48;
+const texts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+const TEXT_BYTES = new Uint8Array(TEXT_SLOTS * MAX_INTERNED);
+
+/** The string of bytes [start, stop) (no escapes), one shared copy when it is short ASCII. */
+export function decode(start: number, stop: number): string {
+  const len = stop - start;
+  if (len === 0) return '';
+  const buf = scan.b;
+  if (len > MAX_INTERNED) return buf.utf8Slice(start, stop);
+  const h = Math.imul(len ^ (buf[start]! << 8) ^ (buf[stop - 1]! << 16) ^ buf[start + (len >> 1)]! ^ (buf[start + (len >> 2)]! << 24), 0x9e3779b1);
+  const slot = (h >>> 20) & (TEXT_SLOTS - 1);
+  const at = slot * MAX_INTERNED;
+  const known = texts[slot];
+  if (known !== undefined && known.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (TEXT_BYTES[at + i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return known;
+  }
+  for (let i = start; i < stop; i++) if (buf[i]! >= 0x80) return buf.utf8Slice(start, stop);
+  const text = buf.latin1Slice(start, stop);
+  texts[slot] = text;
+  for (let i = 0; i < len; i++) TEXT_BYTES[at + i] = buf[start + i]!;
+  return text;
+}
+
+/** At a '"': the string decoded (JSON rules for escapes), moving past it. */
+export function text(): string {
+  const start = scan.pos + 1;
+  const close = stringEnd(start);
+  scan.pos = close + 1;
+  return scan.escaped ? (JSON.parse(scan.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+}
+
+export function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Moves past a JSON number (strict grammar); returns its start. */
+export function numberSpan(): number {
+  const buf = scan.b;
+  const e = scan.end;
+  const start = scan.pos;
+  let p = start;
+  if (p < e && buf[p] === 0x2d) p++;
+  if (p < e && buf[p] === 0x30) p++;
+  else if (p < e && isDigit(buf[p]!)) while (p < e && isDigit(buf[p]!)) p++;
+  else throw FALLBACK;
+  if (p < e && buf[p] === 0x2e) {
+    p++;
+    if (!(p < e && isDigit(buf[p]!))) throw FALLBACK;
+    while (p < e && isDigit(buf[p]!)) p++;
+  }
+  if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
+    p++;
+    if (p < e && (buf[p] === 0x2b || buf[p] === 0x2d)) p++;
+    if (!(p < e && isDigit(buf[p]!))) throw FALLBACK;
+    while (p < e && isDigit(buf[p]!)) p++;
+  }
+  scan.pos = p;
+  return start;
+}
+
+/** A JSON number's value (as JSON.parse reads it), moving past it. */
+export function number(): number {
+  const start = numberSpan();
+  return Number(scan.b.latin1Slice(start, scan.pos));
+}
+
+function literal(word: Uint8Array): void {
+  const buf = scan.b;
+  const p = scan.pos;
+  if (p + word.length > scan.end) throw FALLBACK;
+  for (let i = 0; i < word.length; i++) if (buf[p + i] !== word[i]) throw FALLBACK;
+  scan.pos = p + word.length;
+}
+
+const TRUE = bytes('true');
+const FALSE = bytes('false');
+const NULL = bytes('null');
+
+/** Values nested deeper are left to the full reader (no recursion limit to reach here). */
+const MAX_SKIP_DEPTH = 64;
+
+/** Skips one value of any kind, checking its syntax. */
+export function skip(depth = 0): void {
+  const c = ws();
+  if (c === Q) {
+    scan.pos = stringEnd(scan.pos + 1) + 1;
+  } else if (c === LBRACE) {
+    if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
+    scan.pos++;
+    if (ws() === RBRACE) {
+      scan.pos++;
+      return;
+    }
+    do {
+      if (ws() !== Q) throw FALLBACK;
+      scan.pos = stringEnd(scan.pos + 1) + 1;
+      expect(COLON);
+      skip(depth + 1);
+    } while (more(RBRACE));
+  } else if (c === LBRACKET) {
+    if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
+    scan.pos++;
+    if (ws() === RBRACKET) {
+      scan.pos++;
+      return;
+    }
+    do skip(depth + 1);
+    while (more(RBRACKET));
+  } else if (c === 0x74) {
+    literal(TRUE);
+  } else if (c === 0x66) {
+    literal(FALSE);
+  } else if (c === 0x6e) {
+    literal(NULL);
+  } else {
+    numberSpan();
+  }
+}
+
+/** The value at the position as JavaScript (JSON.parse of its bytes), for small rare parts. */
+export function parse(): unknown {
+  ws();
+  const start = scan.pos;
+  skip(0);
+  return JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown;
+}
+
+/** A scalar value as JSON.parse gives it (objects and arrays through `parse`), moving past it. */
+export function value(): unknown {
+  const c = ws();
+  if (c === Q) return text();
+  if (c === 0x74) {
+    literal(TRUE);
+    return true;
+  }
+  if (c === 0x66) {
+    literal(FALSE);
+    return false;
+  }
+  if (c === 0x6e) {
+    literal(NULL);
+    return null;
+  }
+  if (c === 0x2d || isDigit(c)) return number();
+  return parse();
+}
+
+/** `seen` with `bit` set; FALLBACK when it was set already (a duplicate key: JSON.parse keeps the last). */
+export function once(seen: number, bit: number): number {
+  if ((seen & bit) !== 0) throw FALLBACK;
+  return seen | bit;
+}
+
+const WORD = new BigUint64Array(1);
+const HALVES = new Uint32Array(WORD.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LOW = LITTLE_ENDIAN ? 0 : 1;
+const HIGH = 1 - LOW;
+const TWO_16 = 65_536;
+const TWO_32 = 4_294_967_296;
+
+/** hi·10⁹ + lo (hi < 10¹⁰, lo < 10⁹) as a BigInt, put together in 32-bit halves from products below 2⁵³: one allocation. */
+export function nanos(hi: number, lo: number): bigint {
+  // hi = a·2¹⁶ + r: hi·10⁹ + lo = (a·10⁹)·2¹⁶ + (r·10⁹ + lo), and a·10⁹ = yh·2¹⁶ + yl.
+  const a = Math.floor(hi / TWO_16);
+  const x = (hi - a * TWO_16) * 1e9 + lo;
+  const y = a * 1e9;
+  const yh = Math.floor(y / TWO_16);
+  const z = (y - yh * TWO_16) * TWO_16 + x;
+  const carry = Math.floor(z / TWO_32);
+  HALVES[LOW] = z - carry * TWO_32;
+  HALVES[HIGH] = yh + carry;
+  return WORD[0]!;
+}
+
+/** Set when `previewValue` reached its limit. */
+let cut = false;
+
+/** The value at the position as far as `limit`: containers cut after their last whole member. */
+function previewValue(limit: number, depth: number): unknown {
+  const c = ws();
+  if (scan.pos >= limit || c === -1) {
+    cut = true;
+    return undefined;
+  }
+  if (c !== LBRACE && c !== LBRACKET) return value();
+  if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
+  scan.pos++;
+  const close = c === LBRACE ? RBRACE : RBRACKET;
+  const container: unknown[] | Record<string, unknown> = c === LBRACE ? {} : [];
+  if (ws() === close) {
+    scan.pos++;
+    return container;
+  }
+  do {
+    let name = '';
+    if (close === RBRACE) {
+      if (scan.pos >= limit) {
+        cut = true;
+        break;
+      }
+      if (ws() !== Q) throw FALLBACK;
+      name = text();
+      expect(COLON);
+    }
+    const member = previewValue(limit, depth + 1);
+    // A member cut before it began is left out; a container cut inside is kept as far as it goes.
+    if (member === undefined) break;
+    if (Array.isArray(container)) container.push(member);
+    else Object.defineProperty(container, name, { value: member, enumerable: true, writable: true, configurable: true });
+    if (cut) break;
+  } while (more(close));
+  return container;
+}
+
+/**
+ * What the JSON value at [start, end) of `buf` starts with, built from its first `limit` bytes
+ * only (containers cut after their last whole member), for telling what a document is without
+ * parsing all of it; undefined when those bytes are not JSON.
+ */
+export function previewJson(buf: Buffer, start: number, end: number, limit: number): unknown {
+  begin(buf, start, end);
+  cut = false;
+  try {
+    return previewValue(start + limit, 0);
+  } catch (error) {
+    if (error === FALLBACK || error instanceof SyntaxError) return undefined;
+    throw error;
+  } finally {
+    finish();
+  }
+}

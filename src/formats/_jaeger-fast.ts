@@ -1,0 +1,608 @@
+/**
+ * @module formats/_jaeger-fast
+ * Internal. The default reader of a whole Jaeger JSON document (the query API / UI download
+ * `{"data":[Trace…]}`, or one bare Trace): scans the document's bytes once (`_byte-scan.ts`) and
+ * builds the same SpanRecords as `jaeger-json.ts` without a JavaScript object per JSON value and
+ * without decoding the document to a string. Ids are matched as hex bytes, times read from their
+ * digits, tag keys and values decoded only once per distinct short string, a trace's `processes`
+ * read after its spans (where jaeger-query writes them). Small rare parts that need the full
+ * rules (inline processes, logs that name the first-token event, unusual tag values) go through
+ * JSON.parse of their bytes and the same helpers the full reader uses.
+ *
+ * Anything it does not read exactly as the full reader does (bare arrays, a data element that is
+ * a span, a span the full reader would skip, base64 / opaque / `0x` ids or ids of a length that
+ * could be base64, a duplicate key, an escaped key, a top-level key of another family, bad
+ * syntax) makes `readJaegerDocumentFast` return false having changed nothing, and the caller
+ * reads the document with JSON.parse and the full reader.
+ */
+
+import type { SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
+import type { SpanDraft } from './_shared.js';
+import { microsToNs } from './_shared.js';
+import { applyJaegerTag, firstTokenLog } from './jaeger-json.js';
+import type { JaegerTagged } from './jaeger-json.js';
+import { FIRST_TOKEN_EVENT } from '../semconv.js';
+import type { IdLeniencies } from './ids.js';
+import {
+  begin,
+  bytes,
+  decode,
+  FALLBACK,
+  finish,
+  isDigit,
+  key,
+  keyIs,
+  LBRACE,
+  LBRACKET,
+  more,
+  nanos,
+  number,
+  once,
+  open,
+  parse,
+  Q,
+  RBRACE,
+  RBRACKET,
+  scan,
+  skip,
+  stringEnd,
+  text,
+  value,
+  ws,
+} from './_byte-scan.js';
+
+const K = {
+  data: bytes('data'),
+  traceID: bytes('traceID'),
+  spans: bytes('spans'),
+  processes: bytes('processes'),
+  warnings: bytes('warnings'),
+  spanID: bytes('spanID'),
+  parentSpanID: bytes('parentSpanID'),
+  operationName: bytes('operationName'),
+  references: bytes('references'),
+  refType: bytes('refType'),
+  startTime: bytes('startTime'),
+  duration: bytes('duration'),
+  tags: bytes('tags'),
+  logs: bytes('logs'),
+  process: bytes('process'),
+  processID: bytes('processID'),
+  serviceName: bytes('serviceName'),
+  key: bytes('key'),
+  type: bytes('type'),
+  value: bytes('value'),
+} as const;
+
+const CHILD_OF = bytes('CHILD_OF');
+const FIRST_TOKEN = Buffer.from(FIRST_TOKEN_EVENT, 'utf8');
+
+/** 1 for lowercase hex digits, 2 for uppercase ones. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
+
+/** Id leniencies of this document, added to the file's only when the whole document was read. */
+const counts = { padded: 0, uppercase: 0 };
+
+/** The last trace id read, reused while the bytes repeat (a trace's spans all carry it). */
+let lastTrace = '';
+let lastTraceAt = -1;
+
+/**
+ * A hex id of at most `chars` characters at a '"' as the full reader's IdDecoder gives it:
+ * lowercase, left-padded with zeros; undefined for an empty or all-zero id. FALLBACK for what
+ * only the decoder's per-file rules can read (base64, `0x`, opaque, longer, or a length that
+ * unpadded base64 also has).
+ */
+function hexId(chars: 32 | 16): string | undefined {
+  if (ws() !== Q) throw FALLBACK;
+  const buf = scan.b;
+  const start = scan.pos + 1;
+  const e = scan.end;
+  let p = start;
+  let kinds = 0;
+  let nonZero = 0;
+  while (p < e) {
+    const c = buf[p]!;
+    const h = HEX[c]!;
+    if (h === 0) break;
+    kinds |= h;
+    nonZero |= c ^ 0x30;
+    p++;
+  }
+  if (!(p < e && buf[p] === Q)) throw FALLBACK;
+  const len = p - start;
+  if (len > chars || len === (chars === 32 ? 22 : 11)) throw FALLBACK;
+  scan.pos = p + 1;
+  if (len === 0) return undefined;
+  if (len === chars && kinds === 1) {
+    if (nonZero === 0) return undefined;
+    if (chars === 16) return buf.latin1Slice(start, p);
+    // A trace's spans carry its id: the same bytes as the last one give the same string.
+    if (lastTraceAt !== -1) {
+      let same = true;
+      for (let i = 0; i < 32; i++) {
+        if (buf[lastTraceAt + i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return lastTrace;
+    }
+    lastTrace = buf.latin1Slice(start, p);
+    lastTraceAt = start;
+    return lastTrace;
+  }
+  // The IdDecoder's rules for the rest (counted as it counts them, zeros included).
+  let id = buf.latin1Slice(start, p);
+  if (kinds !== 1) {
+    counts.uppercase++;
+    id = id.toLowerCase();
+  }
+  if (len < chars) {
+    counts.padded++;
+    id = id.padStart(chars, '0');
+  }
+  return nonZero === 0 ? undefined : id;
+}
+
+/** An id that may be absent or not a string (no id then), as the IdDecoder reads it. */
+function optionalId(chars: 32 | 16): string | undefined {
+  if (ws() === Q) return hexId(chars);
+  skip();
+  return undefined;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** µs as a number, when a time was written as plain digits below 2⁵³ (else NaN, and `timeRaw` holds what was written). */
+let timeRaw: unknown;
+
+/** A time in µs at the position: its value when written as plain digits below 2⁵³, else NaN with `timeRaw` set to the value as JSON.parse gives it. */
+function micros(): number {
+  const c = ws();
+  if (isDigit(c)) {
+    const buf = scan.b;
+    const e = scan.end;
+    const start = scan.pos;
+    let p = start;
+    let n = 0;
+    while (p < e && isDigit(buf[p]!)) n = n * 10 + buf[p++]! - 0x30;
+    const next = p < e ? buf[p]! : 0;
+    if (p - start <= 16 && n <= MAX_SAFE && next !== 0x2e && next !== 0x65 && next !== 0x45 && !(buf[start] === 0x30 && p - start > 1)) {
+      scan.pos = p;
+      return n;
+    }
+  }
+  timeRaw = value();
+  return NaN;
+}
+
+/** µs (an integer below 2⁵³) as nanoseconds. */
+function microsNs(us: number): bigint {
+  if (us === 0) return 0n;
+  const hi = Math.floor(us / 1e6);
+  return nanos(hi, (us - hi * 1e6) * 1000);
+}
+
+/** What the span being read found out; reused for every span. */
+const tagged: JaegerTagged = { kind: 'unspecified', error: false, attributes: {} };
+
+/** References of the span being read: [isChildOf, traceId, spanId] flattened. */
+const refs: (string | boolean | undefined)[] = [];
+
+/** Spans of the trace being read whose service is its `processes`' (span, processID) pairs. */
+const pendingSpans: SpanDraft[] = [];
+const pendingProcesses: string[] = [];
+
+/** One reference object into `refs`. */
+function reference(): void {
+  if (ws() !== LBRACE) {
+    // Not an object: ignored, as the full reader ignores it.
+    skip();
+    return;
+  }
+  let childOf = false;
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let seen = 0;
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      if (keyIs(K.refType)) {
+        seen = once(seen, 1);
+        if (ws() === Q) {
+          const start = scan.pos + 1;
+          const close = stringEnd(start);
+          scan.pos = close + 1;
+          childOf = scan.escaped ? JSON.parse(scan.b.utf8Slice(start - 1, close + 1)) === 'CHILD_OF' : same(start, close, CHILD_OF);
+        } else {
+          skip();
+        }
+      } else if (keyIs(K.traceID)) {
+        seen = once(seen, 2);
+        traceId = optionalId(32);
+      } else if (keyIs(K.spanID)) {
+        seen = once(seen, 4);
+        spanId = optionalId(16);
+      } else {
+        skip();
+      }
+    } while (more(RBRACE));
+  }
+  if (traceId !== undefined && spanId !== undefined) refs.push(childOf, traceId, spanId);
+}
+
+/** True when bytes [start, stop) are `word`. */
+function same(start: number, stop: number, word: Uint8Array): boolean {
+  if (stop - start !== word.length) return false;
+  const buf = scan.b;
+  for (let i = 0; i < word.length; i++) if (buf[start + i] !== word[i]) return false;
+  return true;
+}
+
+/** One tag object, applied to `tagged` as the full reader applies it. */
+function tag(): void {
+  if (ws() !== LBRACE) {
+    skip();
+    return;
+  }
+  let name: string | undefined;
+  let type: unknown;
+  let raw: unknown;
+  let seen = 0;
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      if (keyIs(K.key)) {
+        seen = once(seen, 1);
+        if (ws() === Q) name = text();
+        else skip();
+      } else if (keyIs(K.type)) {
+        seen = once(seen, 2);
+        type = value();
+      } else if (keyIs(K.value)) {
+        seen = once(seen, 4);
+        raw = value();
+      } else {
+        skip();
+      }
+    } while (more(RBRACE));
+  }
+  if (name !== undefined) applyJaegerTag(tagged, name, type, raw);
+}
+
+/** Where the first-token event's name next occurs in the document at or after `from` (the end when nowhere): one forward search for all spans. */
+let firstTokenAt = -1;
+
+function nextFirstToken(from: number): number {
+  if (firstTokenAt < from) {
+    const at = scan.b.indexOf(FIRST_TOKEN, from);
+    firstTokenAt = at === -1 || at >= scan.end ? scan.end : at;
+  }
+  return firstTokenAt;
+}
+
+/** The logs at the position: the first-token time they give (the full reader's rule), parsing them only when they may name the event. */
+function logs(): bigint | undefined {
+  const c = ws();
+  if (c !== LBRACKET) {
+    skip();
+    return undefined;
+  }
+  const start = scan.pos;
+  scan.anyEscaped = false;
+  skip();
+  const stop = scan.pos;
+  // Without the event's name in its bytes (and no escape that could spell it), no log names it.
+  if (!scan.anyEscaped && nextFirstToken(start) >= stop) return undefined;
+  return firstTokenLog(JSON.parse(scan.b.utf8Slice(start, stop)));
+}
+
+/** One span object into `out` (its service set now, or once its trace's processes are read). */
+function span(out: SpanRecord[]): void {
+  if (ws() !== LBRACE) throw FALLBACK;
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let name = '';
+  let startUs = NaN;
+  let startNs: bigint | undefined;
+  let durationUs = NaN;
+  let duration: bigint | undefined;
+  /** Where parentSpanID's value is: read only when no reference gave the parent (the full reader's order). */
+  let parentAt = -1;
+  let service: string | undefined;
+  let processId: string | undefined;
+  let firstTokenNs: bigint | undefined;
+  let seen = 0;
+  tagged.kind = 'unspecified';
+  tagged.error = false;
+  tagged.attributes = {};
+  refs.length = 0;
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      switch (scan.keyEnd - scan.keyStart) {
+        case 7:
+          if (keyIs(K.traceID)) {
+            seen = once(seen, 1);
+            traceId = optionalId(32);
+            continue;
+          }
+          if (keyIs(K.process)) {
+            seen = once(seen, 2);
+            const inline = parse();
+            if (typeof inline === 'object' && inline !== null && !Array.isArray(inline)) {
+              const serviceName = (inline as Record<string, unknown>)['serviceName'];
+              if (typeof serviceName === 'string') service = serviceName;
+            }
+            continue;
+          }
+          break;
+        case 6:
+          if (keyIs(K.spanID)) {
+            seen = once(seen, 4);
+            spanId = optionalId(16);
+            continue;
+          }
+          break;
+        case 13:
+          if (keyIs(K.operationName)) {
+            seen = once(seen, 8);
+            if (ws() === Q) name = text();
+            else skip();
+            continue;
+          }
+          break;
+        case 10:
+          if (keyIs(K.references)) {
+            seen = once(seen, 16);
+            if (ws() === LBRACKET) {
+              if (open(LBRACKET, RBRACKET)) {
+                do reference();
+                while (more(RBRACKET));
+              }
+            } else {
+              skip();
+            }
+            continue;
+          }
+          break;
+        case 9:
+          if (keyIs(K.startTime)) {
+            seen = once(seen, 32);
+            startUs = micros();
+            if (Number.isNaN(startUs)) startNs = microsToNs(timeRaw);
+            continue;
+          }
+          if (keyIs(K.processID)) {
+            seen = once(seen, 64);
+            if (ws() === Q) processId = text();
+            else skip();
+            continue;
+          }
+          break;
+        case 8:
+          if (keyIs(K.duration)) {
+            seen = once(seen, 128);
+            durationUs = micros();
+            if (Number.isNaN(durationUs)) duration = microsToNs(timeRaw);
+            continue;
+          }
+          break;
+        case 4:
+          if (keyIs(K.tags)) {
+            seen = once(seen, 256);
+            if (ws() === LBRACKET) {
+              if (open(LBRACKET, RBRACKET)) {
+                do tag();
+                while (more(RBRACKET));
+              }
+            } else {
+              skip();
+            }
+            continue;
+          }
+          if (keyIs(K.logs)) {
+            seen = once(seen, 512);
+            firstTokenNs = logs();
+            continue;
+          }
+          break;
+        case 12:
+          if (keyIs(K.parentSpanID)) {
+            seen = once(seen, 1024);
+            parentAt = scan.pos;
+            skip();
+            continue;
+          }
+          break;
+      }
+      skip();
+    } while (more(RBRACE));
+  }
+  // What the full reader would skip (with a warning) is its to read.
+  if (traceId === undefined || spanId === undefined) throw FALLBACK;
+  if (!Number.isNaN(startUs)) startNs = startUs === 0 ? undefined : microsNs(startUs);
+  if (startNs === undefined || startNs === 0n) throw FALLBACK;
+  let endNs: bigint;
+  if (!Number.isNaN(durationUs) && !Number.isNaN(startUs) && startUs + durationUs <= MAX_SAFE) {
+    endNs = microsNs(startUs + durationUs);
+  } else {
+    if (!Number.isNaN(durationUs)) duration = microsNs(durationUs);
+    if (duration === undefined) throw FALLBACK;
+    endNs = startNs + duration;
+  }
+  let parentSpanId: string | undefined;
+  let links: { traceId: string; spanId: string }[] | undefined;
+  for (let i = 0; i < refs.length; i += 3) {
+    const refTrace = refs[i + 1] as string;
+    const refSpan = refs[i + 2] as string;
+    if (parentSpanId === undefined && refs[i] === true && refTrace === traceId) parentSpanId = refSpan;
+    else (links ??= []).push({ traceId: refTrace, spanId: refSpan });
+  }
+  if (parentSpanId === undefined && parentAt !== -1) {
+    const after = scan.pos;
+    scan.pos = parentAt;
+    parentSpanId = optionalId(16);
+    scan.pos = after;
+  }
+  const record: SpanDraft = {
+    traceId,
+    spanId,
+    name,
+    service: service ?? '',
+    kind: tagged.kind,
+    startNs,
+    endNs,
+    attributes: tagged.attributes,
+    error: tagged.error,
+  };
+  if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
+  if (links !== undefined) record.links = links;
+  if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
+  if (service === undefined && processId !== undefined) {
+    pendingSpans.push(record);
+    pendingProcesses.push(processId);
+  }
+  out.push(record);
+}
+
+/** A trace's `processes` object: process id → service name ('' where it has none). */
+function processes(): Map<string, string> {
+  const map = new Map<string, string>();
+  if (ws() !== LBRACE) {
+    // Not an object: no processes, as the full reader reads it.
+    skip();
+    return map;
+  }
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      const id = decode(scan.keyStart, scan.keyEnd);
+      let service = '';
+      if (ws() === LBRACE) {
+        let seen = 0;
+        if (open(LBRACE, RBRACE)) {
+          do {
+            key();
+            if (keyIs(K.serviceName)) {
+              seen = once(seen, 1);
+              if (ws() === Q) service = text();
+              else skip();
+            } else {
+              skip();
+            }
+          } while (more(RBRACE));
+        }
+      } else {
+        skip();
+      }
+      map.set(id, service);
+    } while (more(RBRACE));
+  }
+  return map;
+}
+
+/** One trace object (`first`: the document's first, which must look like a trace to the classifier too). */
+function trace(out: SpanRecord[], first: boolean): void {
+  if (ws() !== LBRACE) throw FALLBACK;
+  let seen = 0;
+  let services: Map<string, string> | undefined;
+  pendingSpans.length = 0;
+  pendingProcesses.length = 0;
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      if (keyIs(K.spans)) {
+        seen = once(seen, 1);
+        if (ws() !== LBRACKET) throw FALLBACK;
+        if (open(LBRACKET, RBRACKET)) {
+          do span(out);
+          while (more(RBRACKET));
+        }
+      } else if (keyIs(K.processes)) {
+        seen = once(seen, 2);
+        services = processes();
+      } else if (keyIs(K.traceID)) {
+        seen = once(seen, 4);
+        skip();
+      } else if (keyIs(K.spanID)) {
+        // A span where a trace should be: the full reader's to read.
+        throw FALLBACK;
+      } else {
+        skip();
+      }
+    } while (more(RBRACE));
+  }
+  // A data element without spans is skipped by the full reader with a warning; the first must be a trace (spans, and traceID or processes) to be Jaeger at all.
+  if ((seen & 1) === 0 || (first && (seen & 6) === 0)) throw FALLBACK;
+  for (let i = 0; i < pendingSpans.length; i++) pendingSpans[i]!.service = services?.get(pendingProcesses[i]!) ?? '';
+}
+
+/** Top-level keys that `classifyDocument` looks for before Jaeger's (sidecar samples, OTLP): a document with one is the full reader's. */
+const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches', 'result', 'trace', 'scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'].map(bytes);
+
+/**
+ * Reads a whole Jaeger JSON document (bytes [start, stop) of `buf`) into `out`. Returns false,
+ * having changed neither `out` nor `ctx`, when it needs the full reader.
+ */
+export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
+  begin(buf, start, stop);
+  counts.padded = 0;
+  counts.uppercase = 0;
+  lastTraceAt = -1;
+  firstTokenAt = -1;
+  const mark = out.length;
+  try {
+    if (ws() !== LBRACE) throw FALLBACK;
+    // Either the envelope {"data":[Trace…]} or one bare Trace; the bare Trace is read from its start again.
+    const at = scan.pos;
+    let envelope = false;
+    let seen = 0;
+    if (open(LBRACE, RBRACE)) {
+      do {
+        key();
+        if (keyIs(K.data)) {
+          seen = once(seen, 1);
+          envelope = true;
+          if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
+          let first = true;
+          do {
+            trace(out, first);
+            first = false;
+          } while (more(RBRACKET));
+        } else if (keyIs(K.spans) || keyIs(K.traceID) || keyIs(K.processes) || keyIs(K.warnings)) {
+          seen |= 2;
+          skip();
+        } else if (OTHER_FAMILY_KEYS.some((k) => keyIs(k))) {
+          throw FALLBACK;
+        } else {
+          skip();
+        }
+      } while (more(RBRACE));
+    }
+    if (ws() !== -1) throw FALLBACK;
+    if (seen === 2) {
+      // A bare Trace (the spans' syntax was checked by skipping): read it as one.
+      scan.pos = at;
+      trace(out, true);
+    } else if (!envelope || seen !== 1) {
+      throw FALLBACK;
+    }
+  } catch (error) {
+    out.length = mark;
+    if (error === FALLBACK || error instanceof SyntaxError) return false;
+    throw error;
+  } finally {
+    pendingSpans.length = 0;
+    lastTraceAt = -1;
+    finish();
+  }
+  const ids: IdLeniencies = ctx.ids.counts;
+  ids.padded += counts.padded;
+  ids.uppercase += counts.uppercase;
+  return true;
+}
