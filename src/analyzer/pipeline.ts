@@ -67,13 +67,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const mapper = new ConventionMapper();
   for await (const batch of batches) {
     if (isRecords(batch)) assembler.add(mapper.map(batch));
-    else if (batch instanceof ScannedSpans) {
-      mapper.mapScanned(
-        batch,
-        (records) => assembler.add(records),
-        (i) => assembler.addScanned(batch, i),
-      );
-    }
+    else if (batch instanceof ScannedSpans) mapper.mapScanned(batch, assembler);
     else assembler.addColumns(batch);
   }
   assembler.add(mapper.finish());

@@ -85,11 +85,12 @@ export class ConventionMapper {
 
   /**
    * Maps a scanned batch (formats/_scanned-spans.ts) row by row in file order, as `map` maps its
-   * rows as records: a row in our convention passes to `row` unchanged (noting a request span's
-   * trace as `map` does) unless a trace-scoped convention holds its trace (then it goes through
-   * `map` as its record, as it would have); runs of records go through `map` to `records`.
+   * rows as records: a row in our convention passes to `to.addScanned` unchanged (noting a
+   * request span's trace as `map` does) unless a trace-scoped convention holds its trace (then it
+   * goes through `map` as its record, as it would have); runs of records go through `map` to
+   * `to.add`. (A sink object rather than two callbacks: the calls stay monomorphic.)
    */
-  mapScanned(batch: ScannedSpans, records: (mapped: readonly SpanRecord[]) => void, row: (i: number) => void): void {
+  mapScanned(batch: ScannedSpans, to: ScannedSink): void {
     const kept = batch.records;
     let run = -1;
     for (let i = 0; i < batch.length; i++) {
@@ -98,32 +99,26 @@ export class ConventionMapper {
         continue;
       }
       if (run >= 0) {
-        records(this.map(kept.slice(run, i) as SpanRecord[]));
+        to.add(this.map(kept.slice(run, i) as SpanRecord[]));
         run = -1;
       }
       const traceId = batch.traceIds[i]!;
       if (this.held.size !== 0 && this.held.has(traceId)) {
-        records(this.map([batch.record(i)]));
+        to.add(this.map([batch.record(i)]));
         continue;
       }
       if (this.traceScopedSeen && batch.phases[i]! < 0) this.noteRequestTrace(traceId);
-      row(i);
+      to.addScanned(batch, i);
     }
-    if (run >= 0) records(this.map(kept.slice(run, batch.length) as SpanRecord[]));
+    if (run >= 0) to.add(this.map(kept.slice(run, batch.length) as SpanRecord[]));
   }
 
   /** `map`, or `mapScanned` into one list: records, and rows of the scanned batch as their numbers (for `toColumns`). */
   mapEntries(batch: readonly SpanRecord[] | ScannedSpans): readonly (SpanRecord | number)[] {
     if (Array.isArray(batch)) return this.map(batch);
-    const entries: (SpanRecord | number)[] = [];
-    this.mapScanned(
-      batch as ScannedSpans,
-      (records) => {
-        for (const r of records) entries.push(r);
-      },
-      (i) => entries.push(i),
-    );
-    return entries;
+    const entries = new EntryList();
+    this.mapScanned(batch as ScannedSpans, entries);
+    return entries.entries;
   }
 
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
@@ -189,6 +184,25 @@ export class ConventionMapper {
         ? { ...s, attributes: { ...s.attributes, [SOURCE_ATTR]: convention.id } }
         : s,
     );
+  }
+}
+
+/** Where `mapScanned` hands spans: mapped records, and rows of the batch that pass unchanged (RequestAssembler is one). */
+export interface ScannedSink {
+  add(records: readonly SpanRecord[]): void;
+  addScanned(batch: ScannedSpans, i: number): void;
+}
+
+/** A ScannedSink that lists what it is given, rows as their numbers. */
+class EntryList implements ScannedSink {
+  readonly entries: (SpanRecord | number)[] = [];
+
+  add(records: readonly SpanRecord[]): void {
+    for (const r of records) this.entries.push(r);
+  }
+
+  addScanned(_batch: ScannedSpans, i: number): void {
+    this.entries.push(i);
   }
 }
 
