@@ -10,6 +10,8 @@
  * The state is module-level (one document is scanned at a time, synchronously), in `scan`.
  */
 
+import type { SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
 import { microsToNs } from './_shared.js';
 
 /** Thrown (one shared instance, no stack) when the input leaves the byte-scanning path. */
@@ -552,4 +554,62 @@ export function resetIds(): void {
   idCounts.padded = 0;
   idCounts.uppercase = 0;
   lastTraceAt = -1;
+}
+
+/** Finds where a word occurs in the document being scanned, searching forward once for all the places asked about. */
+export class ForwardSearch {
+  private at = -1;
+  constructor(private readonly word: Uint8Array) {}
+
+  /** Forgets the last search (a new document). */
+  reset(): void {
+    this.at = -1;
+  }
+
+  /** True when the word occurs in bytes [start, stop) of the document; calls must move forward. */
+  within(start: number, stop: number): boolean {
+    if (this.at < start) {
+      const found = scan.b.indexOf(this.word, start);
+      this.at = found === -1 || found >= scan.end ? scan.end : found;
+    }
+    return this.at < stop;
+  }
+}
+
+/**
+ * The value at the position parsed (JSON.parse of its bytes) when its bytes may mention
+ * `search`'s word (they hold it, or an escape that could spell it); else skipped, undefined.
+ */
+export function parseIfMentions(search: ForwardSearch): unknown {
+  ws();
+  const start = scan.pos;
+  scan.anyEscaped = false;
+  skip();
+  if (!scan.anyEscaped && !search.within(start, scan.pos)) return undefined;
+  return JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown;
+}
+
+/**
+ * Runs a document reader over bytes [start, stop) of `buf`: `read` scans the document, appending
+ * to `out`. Returns false, with `out` and `ctx` as they were, when it threw FALLBACK or met bad
+ * syntax; the id leniencies it counted go to `ctx` only when it succeeded.
+ */
+export function scanDocument(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], read: () => void): boolean {
+  begin(buf, start, stop);
+  resetIds();
+  const mark = out.length;
+  try {
+    read();
+    if (ws() !== -1) throw FALLBACK;
+  } catch (error) {
+    out.length = mark;
+    if (error === FALLBACK || error instanceof SyntaxError) return false;
+    throw error;
+  } finally {
+    finish();
+  }
+  const ids = ctx.ids.counts;
+  ids.padded += idCounts.padded;
+  ids.uppercase += idCounts.uppercase;
+  return true;
 }

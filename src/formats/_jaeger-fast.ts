@@ -22,14 +22,11 @@ import type { SpanDraft } from './_shared.js';
 import { applyJaegerTag, firstTokenLog } from './jaeger-json.js';
 import type { JaegerTagged } from './jaeger-json.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
-import type { IdLeniencies } from './ids.js';
 import {
-  begin,
   bytes,
   decode,
   FALLBACK,
-  finish,
-  idCounts,
+  ForwardSearch,
   key,
   keyIs,
   lastTimeRaw,
@@ -41,11 +38,12 @@ import {
   open,
   optionalId,
   parse,
+  parseIfMentions,
   Q,
   RBRACE,
   RBRACKET,
-  resetIds,
   scan,
+  scanDocument,
   skip,
   spanTimes,
   stringEnd,
@@ -79,7 +77,8 @@ const K = {
 } as const;
 
 const CHILD_OF = bytes('CHILD_OF');
-const FIRST_TOKEN = Buffer.from(FIRST_TOKEN_EVENT, 'utf8');
+/** The first-token event's name, looked for in logs before they are parsed. */
+const FIRST_TOKEN = new ForwardSearch(Buffer.from(FIRST_TOKEN_EVENT, 'utf8'));
 
 /** What the span being read found out; reused for every span. */
 const tagged: JaegerTagged = { kind: 'unspecified', error: false, attributes: {} };
@@ -168,31 +167,14 @@ function tag(): void {
   if (name !== undefined) applyJaegerTag(tagged, name, type, raw);
 }
 
-/** Where the first-token event's name next occurs in the document at or after `from` (the end when nowhere): one forward search for all spans. */
-let firstTokenAt = -1;
-
-function nextFirstToken(from: number): number {
-  if (firstTokenAt < from) {
-    const at = scan.b.indexOf(FIRST_TOKEN, from);
-    firstTokenAt = at === -1 || at >= scan.end ? scan.end : at;
-  }
-  return firstTokenAt;
-}
-
 /** The logs at the position: the first-token time they give (the full reader's rule), parsing them only when they may name the event. */
 function logs(): bigint | undefined {
-  const c = ws();
-  if (c !== LBRACKET) {
+  if (ws() !== LBRACKET) {
     skip();
     return undefined;
   }
-  const start = scan.pos;
-  scan.anyEscaped = false;
-  skip();
-  const stop = scan.pos;
-  // Without the event's name in its bytes (and no escape that could spell it), no log names it.
-  if (!scan.anyEscaped && nextFirstToken(start) >= stop) return undefined;
-  return firstTokenLog(JSON.parse(scan.b.utf8Slice(start, stop)));
+  const list = parseIfMentions(FIRST_TOKEN);
+  return list === undefined ? undefined : firstTokenLog(list);
 }
 
 /** One span object into `out` (its service set now, or once its trace's processes are read). */
@@ -435,56 +417,48 @@ const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches
  * having changed neither `out` nor `ctx`, when it needs the full reader.
  */
 export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
-  begin(buf, start, stop);
-  resetIds();
-  firstTokenAt = -1;
-  const mark = out.length;
+  FIRST_TOKEN.reset();
   try {
-    if (ws() !== LBRACE) throw FALLBACK;
-    // Either the envelope {"data":[Trace…]} or one bare Trace; the bare Trace is read from its start again.
-    const at = scan.pos;
-    let envelope = false;
-    let seen = 0;
-    if (open(LBRACE, RBRACE)) {
-      do {
-        key();
-        if (keyIs(K.data)) {
-          seen = once(seen, 1);
-          envelope = true;
-          if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
-          let first = true;
-          do {
-            trace(out, first);
-            first = false;
-          } while (more(RBRACKET));
-        } else if (keyIs(K.spans) || keyIs(K.traceID) || keyIs(K.processes) || keyIs(K.warnings)) {
-          seen |= 2;
-          skip();
-        } else if (OTHER_FAMILY_KEYS.some((k) => keyIs(k))) {
-          throw FALLBACK;
-        } else {
-          skip();
-        }
-      } while (more(RBRACE));
-    }
-    if (ws() !== -1) throw FALLBACK;
-    if (seen === 2) {
-      // A bare Trace (the spans' syntax was checked by skipping): read it as one.
-      scan.pos = at;
-      trace(out, true);
-    } else if (!envelope || seen !== 1) {
-      throw FALLBACK;
-    }
-  } catch (error) {
-    out.length = mark;
-    if (error === FALLBACK || error instanceof SyntaxError) return false;
-    throw error;
+    return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out));
   } finally {
     pendingSpans.length = 0;
-    finish();
   }
-  const ids: IdLeniencies = ctx.ids.counts;
-  ids.padded += idCounts.padded;
-  ids.uppercase += idCounts.uppercase;
-  return true;
+}
+
+/** The document: the envelope {"data":[Trace…]} or one bare Trace (read from its start again once its keys are known). */
+function jaegerDocument(out: SpanRecord[]): void {
+  if (ws() !== LBRACE) throw FALLBACK;
+  const at = scan.pos;
+  let envelope = false;
+  let seen = 0;
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      if (keyIs(K.data)) {
+        seen = once(seen, 1);
+        envelope = true;
+        if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
+        let first = true;
+        do {
+          trace(out, first);
+          first = false;
+        } while (more(RBRACKET));
+      } else if (keyIs(K.spans) || keyIs(K.traceID) || keyIs(K.processes) || keyIs(K.warnings)) {
+        seen |= 2;
+        skip();
+      } else if (OTHER_FAMILY_KEYS.some((k) => keyIs(k))) {
+        throw FALLBACK;
+      } else {
+        skip();
+      }
+    } while (more(RBRACE));
+  }
+  if (ws() !== -1) throw FALLBACK;
+  if (seen === 2) {
+    // A bare Trace (the spans' syntax was checked by skipping): read it as one.
+    scan.pos = at;
+    trace(out, true);
+  } else if (!envelope || seen !== 1) {
+    throw FALLBACK;
+  }
 }
