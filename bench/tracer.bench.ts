@@ -7,12 +7,12 @@
  * service whose sampler drops every request) and in the process that just recorded the parts
  * above (a sampler that keeps some: there the JIT and the garbage collector carry what recording
  * left behind, and the same request costs about twice as much). Like with like: the same span
- * names, kinds and attributes, the same sampler and processor. One run measures every variant in one process, in interleaved
- * rounds whose order alternates round by round, so the machine's load hits all alike (separate
- * processes differed up to 2× on the shared machine); it reports CPU µs per request (median
- * round) and the median of the per-round ratios of added cost. Several runs, each in a fresh
- * process, then give the medians over runs. The goals: at or below the hand-written cost, and
- * under 1 µs per unsampled request.
+ * names, kinds and attributes, the same sampler and processor. One run measures every variant of
+ * a part in one process, in interleaved rounds whose order alternates round by round, so the
+ * machine's load hits all alike (separate processes differed up to 2× on the shared machine);
+ * it reports CPU µs per request (median round) and the median of the per-round ratios of added
+ * cost. Several runs, each in fresh processes, then give the medians over runs. The goals: at
+ * or below the hand-written cost, and under 1 µs per unsampled request.
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -285,7 +285,8 @@ interface Unsampled {
 
 /**
  * A request the sampler drops (`ParentBased(AlwaysOff)`, spans only): latency-doctor against
- * eight hand-written spans and against one hand-written request span, in this process.
+ * eight hand-written spans, one hand-written request span and the SDK's `startSpan` alone, in
+ * this process.
  */
 async function measureUnsampled(title: string): Promise<Unsampled> {
   const tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: false, sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) });

@@ -75,6 +75,8 @@ export class TraceWindow {
     const stats = this.stats;
     stats.spans++;
     let trace = this.current.get(traceId);
+    // A complete trace taking one more span: only that span can make it incomplete.
+    let wasComplete = false;
     if (trace === undefined) {
       trace = this.older.get(traceId);
       if (trace !== undefined) {
@@ -82,9 +84,10 @@ export class TraceWindow {
       } else {
         trace = this.completeCurrent.get(traceId) ?? this.completeOlder.get(traceId);
         if (trace !== undefined) {
-          // More spans after all: back to the normal window.
+          // More spans after all: back to the normal window (below, unless it is still complete).
           this.completeCurrent.delete(traceId);
           this.completeOlder.delete(traceId);
+          wasComplete = true;
         } else if (this.finalized.size > 0 && this.finalized.has(traceId)) {
           stats.lateSpans++;
           return;
@@ -92,14 +95,16 @@ export class TraceWindow {
           trace = [];
         }
       }
-      this.current.set(traceId, trace);
+      if (!wasComplete) this.current.set(traceId, trace);
     }
     trace.push(span);
     // Once the root is in, every new span may be the last missing one.
     // Size first: hasRoot scans the trace, and scanning on every span of a big trace is quadratic.
-    if (trace.length <= COMPLETE_CHECK_MAX_SPANS && (span.parent === undefined || hasRoot(trace)) && isComplete(trace)) {
-      this.current.delete(traceId);
+    if (trace.length <= COMPLETE_CHECK_MAX_SPANS && (wasComplete ? hasParent(trace, span) : (span.parent === undefined || hasRoot(trace)) && isComplete(trace))) {
+      if (!wasComplete) this.current.delete(traceId);
       this.completeCurrent.set(traceId, trace);
+    } else if (wasComplete) {
+      this.current.set(traceId, trace);
     }
     if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
     if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
@@ -162,6 +167,14 @@ export class TraceWindow {
 
 function hasRoot(trace: readonly TraceSpan[]): boolean {
   for (const span of trace) if (span.parent === undefined) return true;
+  return false;
+}
+
+/** True when `span`'s parent is in the trace (or it has none). */
+function hasParent(trace: readonly TraceSpan[], span: TraceSpan): boolean {
+  const parent = span.parent;
+  if (parent === undefined) return true;
+  for (const other of trace) if (other.id === parent) return true;
   return false;
 }
 

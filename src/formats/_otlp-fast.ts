@@ -276,6 +276,23 @@ function decode(start: number, stop: number): string {
   return text;
 }
 
+/**
+ * The keys and value `emit` compares against, interned as the very constants: a key read then
+ * matches by identity instead of by its characters.
+ */
+function seedTexts(known: readonly string[]): void {
+  for (const text of known) {
+    b = Buffer.from(text, 'latin1') as FastSlices;
+    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    end = b.length;
+    const copy = decode(0, b.length);
+    texts[texts.indexOf(copy)] = text;
+  }
+  b = EMPTY;
+  view = EMPTY_VIEW;
+  end = 0;
+}
+
 /** True when `pool`'s bytes at `at` are the line's bytes [start, start+len). */
 function same(pool: DataView, at: number, start: number, len: number): boolean {
   const v = view;
@@ -1006,6 +1023,7 @@ let projection: AttributeProjection = 'all';
 
 const PHASE_INDEX = new Map<AttributeValue, number>(PHASES.map((p, i) => [p, i]));
 const CLIENT_KIND = KINDS.indexOf('client');
+seedTexts([ATTR.PHASE, ATTR.ROLE, ATTR.MODEL_NAME, ATTR.BATCH_SIZE, ROLE_CLIENT, ...PHASES]);
 
 /**
  * Hands on the current span: a row of columns when it is in our convention (a known phase,

@@ -259,8 +259,9 @@ async function* readJsonLines(
 ): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   let out: SpanRecord[] = [];
   // With `scanned`, every span goes into rows in file order: the fast reader's straight in, the
-  // full parser's (in `out`) after each line.
-  let rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
+  // full parser's (in `out`) after each line. One batch, reused: its consumer is done with it
+  // when it asks for the next.
+  const rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
   let lineNo = 0;
   let convert: Converter | undefined = sniffed.family === undefined ? undefined : converterFor(file, sniffed.family, '');
   result.family ??= sniffed.family;
@@ -283,7 +284,7 @@ async function* readJsonLines(
           if (rows !== undefined) {
             if (rows.length >= batchSize) {
               yield rows.direct === 0 ? rows.allRecords() : rows;
-              rows = new ScannedSpans(batchSize);
+              rows.clear();
             }
           } else if (out.length >= batchSize) {
             yield out;
@@ -343,7 +344,7 @@ async function* readJsonLines(
         out.length = 0;
         if (rows.length >= batchSize) {
           yield rows.direct === 0 ? rows.allRecords() : rows;
-          rows = new ScannedSpans(batchSize);
+          rows.clear();
         }
       } else if (out.length >= batchSize) {
         yield out;

@@ -4,6 +4,11 @@ import { ATTR } from '../../src/semconv.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { EPOCH_NS, clientSpan, phaseSpan, requestSpan, span, traceId } from './_spans.js';
 
+/** A fixed 16-hex span id. */
+function spanIdOf(n: number): string {
+  return n.toString(16).padStart(16, 'f');
+}
+
 async function assemble(spans: SpanRecord[], idleSpans?: number) {
   return assembleRequests([spans], idleSpans === undefined ? {} : { idleSpans });
 }
@@ -267,6 +272,28 @@ describe('RequestAssembler: bounded memory', () => {
     expect(first.phases).toMatchObject({ compute: 20, postprocess: 2 });
     expect(first.phases.serialize).toBeUndefined();
     expect(requests.find((r) => r.traceId === partial)!.phases.compute).toBeCloseTo(5, 9);
+  });
+
+  it('keeps a parent-first trace complete as its children come, and reopens it when a span names a parent not yet in', () => {
+    const assembler = new RequestAssembler({ idleSpans: 10_000, completeIdleSpans: 20 });
+    // Parents first (as sorted documents list them): complete after every span.
+    const done = traceId(510);
+    const doneReq = requestSpan(done, 0, 30);
+    assembler.add([doneReq, phaseSpan(done, doneReq.spanId, 'compute', 5, 25), phaseSpan(done, doneReq.spanId, 'postprocess', 25, 27)]);
+    // Complete, then a span whose parent comes much later: incomplete again, so it waits in the long window.
+    const waiting = traceId(511);
+    const waitingReq = requestSpan(waiting, 0, 30);
+    const middle = spanIdOf(9);
+    assembler.add([waitingReq, phaseSpan(waiting, waitingReq.spanId, 'compute', 5, 25), span({ trace: waiting, id: spanIdOf(10), parent: middle, start: 26, end: 27 })]);
+    for (let i = 0; i < 60; i++) assembler.add([span({ trace: traceId(900 + i), start: i, end: i + 1 })]);
+    // Past the short window: the complete trace is closed (its straggler is late), the other still takes spans.
+    assembler.add([phaseSpan(done, doneReq.spanId, 'serialize', 27, 28)]);
+    assembler.add([span({ trace: waiting, id: middle, parent: waitingReq.spanId, start: 25, end: 28, attributes: { [ATTR.PHASE]: 'postprocess' } })]);
+    const { requests, stats } = assembler.finish();
+    expect(stats.lateSpans).toBe(1);
+    expect(requests.find((r) => r.traceId === done)!.phases).toEqual({ compute: 20, postprocess: 2 });
+    expect(requests.find((r) => r.traceId === waiting)!.phases).toMatchObject({ compute: 20, postprocess: 3 });
+    expect(stats.orphanSpans).toBe(0);
   });
 
   it('finalizes idle traces while reading, and counts a span arriving after its trace was finalized', () => {

@@ -6,7 +6,9 @@ function run(script: string, args: string[]): { status: number | null; stdout: s
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('example command lines: a user mistake is one line and a non-zero exit', () => {
+// Each case starts tsx in a child process (seconds on a quiet machine, far more on a loaded one):
+// the child's own 60 s limit is the bound, not vitest's default.
+describe('example command lines: a user mistake is one line and a non-zero exit', { timeout: 150_000 }, () => {
   it('service: a bad flag value names the flag and what was expected (exit 2)', () => {
     const r = run('examples/service/main.ts', ['--precision', 'fp16']);
     expect(r.status).toBe(2);
