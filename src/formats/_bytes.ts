@@ -116,6 +116,11 @@ export class ByteSource {
     return this.head[0] ?? Buffer.alloc(0);
   }
 
+  /** True for an uncompressed regular file: `readWhole` reads it by position, its size known before reading. */
+  get sized(): boolean {
+    return this.positioned !== undefined;
+  }
+
   /** True when what `peek` holds is all there is (the stream ended, or a regular file's size is reached). */
   holdsAll(): boolean {
     return this.done || (this.positioned !== undefined && this.headBytes >= this.positioned.size);
