@@ -105,7 +105,7 @@ export interface Sniffed {
   readonly firstLine?: { readonly lineNo: number; readonly value: unknown };
   /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
   readonly processPrefixed?: boolean;
-  /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`wholeBytesDocument`). */
+  /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`readBytesDocument` in read.ts). */
   readonly wholeLine?: WholeBytes;
 }
 
@@ -450,10 +450,11 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       return { ...base, format: formatOf(family, layout, sniffed.moreLines ? 2 : 1), family };
     }
     if (handBytes && sniffed.processPrefixed !== true) {
+      // A pretty-printed document (or one after a short first line): read whole, and handed over unparsed when its first bytes show a family a byte scanner takes.
       const whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
       const start = whole === undefined ? -1 : firstContentByte(whole);
-      const family = start === -1 ? undefined : bytesFamily(whole!, start);
-      if (family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole!, start, end: whole!.length, family }, reopen } };
+      const family = whole === undefined || start === -1 ? undefined : bytesFamily(whole, start);
+      if (whole !== undefined && family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family }, reopen } };
     }
     const body = await readDocument(opened.content, wholeBytes);
     if ('text' in body) {

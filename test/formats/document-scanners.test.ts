@@ -184,6 +184,8 @@ const READ: Record<string, unknown> = {
     warnings: ['a trace warning'],
   },
   'a bare trace with processes only (no traceID)': { spans: [span('6100000000000001')], processes: PROCESSES },
+  // Minified, longer than the first 1 MiB read of the file: the rest is read by position into one buffer.
+  'a document past the first read': envelope(Array.from({ length: 4000 }, (_, i) => span(`8${String(i).padStart(15, '0')}`, { parentSpanID: i > 0 ? `8${String(i - 1).padStart(15, '0')}` : undefined }))),
   'an envelope with unknown keys around data': { kind: 'export', data: [{ traceID: T, spans: [span('6200000000000001')] }], meta: { page: 1 } },
 };
 
