@@ -109,8 +109,8 @@ export interface Sniffed {
   readonly wholeLine?: WholeBytes;
 }
 
-/** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`). */
-export type BytesFamily = 'jaeger';
+/** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`, `_zipkin-fast.ts`). */
+export type BytesFamily = 'jaeger' | 'zipkin';
 
 /** A whole JSON document left in its bytes, [start, end) of `bytes`, for a byte-scanning reader. */
 export interface WholeBytes {
@@ -133,8 +133,8 @@ const PREVIEW_BYTES = 64 * 1024;
  * leaves anything else to JSON.parse and `classifyDocument`.
  */
 export function bytesFamily(bytes: Buffer, start: number): BytesFamily | undefined {
-  const preview = previewJson(bytes, start, bytes.length, PREVIEW_BYTES);
-  return preview !== undefined && classifyDocument(preview) === 'jaeger' ? 'jaeger' : undefined;
+  const family = classifyDocument(previewJson(bytes, start, bytes.length, PREVIEW_BYTES));
+  return family === 'jaeger' || family === 'zipkin' ? family : undefined;
 }
 
 function isWhitespace(byte: number | undefined): boolean {
@@ -490,7 +490,10 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
  * for empty files, non-trace content and unknown JSON.
  */
 export async function detectFile(file: string): Promise<DetectedFile> {
-  const trace = await openTrace(file);
+  let trace = await openTrace(file);
+  // A document left in its bytes was classified from its first bytes only: parse it, as
+  // reading it would if the byte scanner handed it back, so the answer (and any error) is exact.
+  if (trace.document !== undefined && 'bytes' in trace.document) trace = await trace.document.reopen();
   await trace.close();
   return { file, format: trace.format, compression: trace.compression, layout: trace.layout, bytes: trace.bytes };
 }
