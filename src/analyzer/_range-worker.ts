@@ -2,12 +2,14 @@
  * @module analyzer/_range-worker
  * Internal: worker-thread entry that reads byte ranges of one JSON lines file, taking the next
  * one in file order from the schedule it shares with the other workers (analyzer/_threaded-read.ts):
- * each range's spans are mapped to the span convention and posted as columns, then the range's
+ * each range's spans (our convention's straight from the scanner's rows, the others as records)
+ * are mapped to the span convention and posted as columns, then the range's
  * stats. Errors are posted as data; the main thread rethrows them when it reaches that range.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TraceFormatError } from '../formats/index.js';
-import { readLineRange } from '../formats/read.js';
+import { readLineRangeBatches } from '../formats/read.js';
+import { ScannedSpans } from '../formats/_scanned-spans.js';
 import { toColumns } from './_span-columns.js';
 import { SCHEDULE, TRACE_SCOPED } from './_threaded-read.js';
 import type { RangeMessage, RangeWorkerData } from './_threaded-read.js';
@@ -19,13 +21,15 @@ const port = parentPort!;
 const options = workerData as RangeWorkerData;
 
 async function read(index: number, range: LineRange): Promise<void> {
-  const reader = readLineRange(range, { strict: options.strict, attributes: 'analysis', reader: options.reader });
+  const reader = readLineRangeBatches(range, { strict: options.strict, reader: options.reader });
   const mapper = new ConventionMapper();
   let origin: bigint | undefined;
-  const send = (batch: readonly SpanRecord[]): void => {
+  /** Sends records and rows of `scanned` (numbers) as one batch of columns. */
+  const send = (batch: readonly (SpanRecord | number)[], scanned?: ScannedSpans): void => {
     if (batch.length === 0) return;
-    origin ??= batch[0]!.startNs;
-    const { columns, transfer } = toColumns(batch, origin);
+    const first = batch[0]!;
+    origin ??= typeof first === 'number' ? scanned!.startNs(first) : first.startNs;
+    const { columns, transfer } = toColumns(batch, origin, scanned);
     port.postMessage({ type: 'batch', index, columns } satisfies RangeMessage, transfer);
   };
   for (;;) {
@@ -35,13 +39,14 @@ async function read(index: number, range: LineRange): Promise<void> {
       port.postMessage({ type: 'done', index, stats: next.value, conventions: mapper.uses('first-use') } satisfies RangeMessage);
       return;
     }
-    const mapped = mapper.map(next.value);
+    const batch = next.value;
+    const entries = mapper.mapEntries(batch);
     if (mapper.holdsTraces) {
       await reader.return(undefined as never);
       port.postMessage({ type: 'unsplittable', index, reason: TRACE_SCOPED } satisfies RangeMessage);
       return;
     }
-    send(mapped);
+    send(entries, batch instanceof ScannedSpans ? batch : undefined);
   }
 }
 

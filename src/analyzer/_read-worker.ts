@@ -1,11 +1,11 @@
 /**
  * @module analyzer/_read-worker
- * Internal: worker-thread entry that reads one trace file with `readSpans` and posts its spans
+ * Internal: worker-thread entry that reads one trace file with `readSpanBatches` and posts its spans
  * as columns, at most a few batches ahead of the assembler (credit-based flow control keeps
  * memory flat). Errors are posted as data and rethrown by the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readSpans, TraceFormatError } from '../formats/index.js';
+import { readSpanBatches, ScannedSpans, TraceFormatError } from '../formats/index.js';
 import { toColumns } from './_span-columns.js';
 import type { ReadMessage, ReadRequest } from './_threaded-read.js';
 import { ConventionMapper } from './conventions/index.js';
@@ -25,16 +25,18 @@ function post(message: ReadMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  const reader = readSpans(request.file, { strict: request.strict, attributes: 'analysis', reader: request.reader });
+  const reader = readSpanBatches(request.file, { strict: request.strict, reader: request.reader });
   // Source conventions are mapped here, where the spans still carry every attribute and event.
   const mapper = new ConventionMapper();
   let origin: bigint | undefined;
-  const send = async (batch: readonly SpanRecord[]): Promise<void> => {
+  /** Sends records and rows of `scanned` (numbers) as one batch of columns. */
+  const send = async (batch: readonly (SpanRecord | number)[], scanned?: ScannedSpans): Promise<void> => {
     if (batch.length === 0) return;
-    origin ??= batch[0]!.startNs;
+    const first = batch[0]!;
+    origin ??= typeof first === 'number' ? scanned!.startNs(first) : first.startNs;
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
-    const { columns, transfer } = toColumns(batch, origin);
+    const { columns, transfer } = toColumns(batch, origin, scanned);
     post({ type: 'batch', columns }, transfer);
   };
   for (;;) {
@@ -44,7 +46,8 @@ try {
       post({ type: 'done', stats: next.value, conventions: mapper.uses() });
       break;
     }
-    await send(mapper.map(next.value));
+    const batch = next.value;
+    await send(mapper.mapEntries(batch), batch instanceof ScannedSpans ? batch : undefined);
   }
 } catch (error) {
   if (error instanceof TraceFormatError) {

@@ -8,6 +8,8 @@ import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { NanosFrom } from './_trace-span.js';
+import { SCANNED } from '../formats/_scanned-spans.js';
+import type { ScannedSpans } from '../formats/_scanned-spans.js';
 
 /** Span kinds by their column code. */
 export const SPAN_KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
@@ -89,8 +91,12 @@ export function parentOfRow(c: SpanColumns, i: number): string | undefined {
   return p >= 0 ? c.ids[p] : p === -1 ? undefined : c.strings[-2 - p];
 }
 
-/** Turns a batch into columns relative to `origin`; returns them with the buffers to transfer. */
-export function toColumns(records: readonly SpanRecord[], origin: bigint): { columns: SpanColumns; transfer: ArrayBuffer[] } {
+/**
+ * Turns a batch into columns relative to `origin`; returns them with the buffers to transfer.
+ * An entry that is a number is that row of `scanned` (a span in our convention read straight
+ * from the bytes: formats/_scanned-spans.ts), taken as its record would be.
+ */
+export function toColumns(records: readonly (SpanRecord | number)[], origin: bigint, scanned?: ScannedSpans): { columns: SpanColumns; transfer: ArrayBuffer[] } {
   const n = records.length;
   const columns: SpanColumns = {
     length: n,
@@ -123,12 +129,34 @@ export function toColumns(records: readonly SpanRecord[], origin: bigint): { col
   const relative = new NanosFrom(origin);
   const rowOf = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const id = records[i]!.spanId;
+    const r = records[i]!;
+    const id = typeof r === 'number' ? scanned!.ids[r]! : r.spanId;
     columns.ids[i] = id;
     if (!rowOf.has(id)) rowOf.set(id, i);
   }
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
+    if (typeof r === 'number') {
+      const s = scanned!;
+      const parent = s.parents[r];
+      const flags = s.flags[r]!;
+      const request = (flags & SCANNED.REQUEST) !== 0;
+      const client = (flags & SCANNED.CLIENT) !== 0;
+      const phase = s.phases[r]!;
+      columns.traceIds[i] = intern(s.traceIds[r]!);
+      columns.parents[i] = parent === undefined || parent === '' ? -1 : (rowOf.get(parent) ?? -2 - intern(parent));
+      columns.names[i] = intern(s.names[r]!);
+      columns.services[i] = intern(s.services[r]!);
+      columns.kinds[i] = s.kinds[r]!;
+      columns.flags[i] = (request ? FLAG.REQUEST : 0) | (client ? FLAG.CLIENT : 0) | ((flags & SCANNED.ERROR) !== 0 ? FLAG.ERROR : 0);
+      columns.phases[i] = phase;
+      columns.starts[i] = relative.ofHalves(s.startHi[r]!, s.startLo[r]!);
+      columns.ends[i] = relative.ofHalves(s.endHi[r]!, s.endLo[r]!);
+      columns.batchSizes[i] = (carriesBatchSize(PHASES[phase]) ? numeric(s.batchValues[r]) : undefined) ?? NaN;
+      columns.attributes[i] = request || client ? s.attributes[r]! : null;
+      columns.firstTokens[i] = NaN;
+      continue;
+    }
     const role = classify(r);
     const parent = r.parentSpanId;
     columns.traceIds[i] = intern(r.traceId);

@@ -6,6 +6,7 @@
  */
 import type { AttributeValue, SpanKind } from '../model/span.js';
 import type { Phase } from '../semconv.js';
+import { nanosOf } from '../formats/_scanned-spans.js';
 
 /** One span of an open trace, reduced to what assembly and the generic report read. */
 export interface TraceSpan {
@@ -39,6 +40,7 @@ const LOW = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
 const HIGH = 1 - LOW;
 const TWO_32 = 4_294_967_296;
 const UINT64_END = 1n << 64n;
+const NS_PER_S = 1_000_000_000n;
 
 /**
  * `Number(ns - origin)` without a BigInt per call: ns is stored in a 64-bit word and read back
@@ -51,11 +53,27 @@ export class NanosFrom {
   private readonly high: number;
   private readonly inRange: boolean;
 
+  /** The origin as the byte-scanning reader splits times: origin = originHi·10⁹ + originLo. */
+  private readonly originHi: number;
+  private readonly originLo: number;
+
   constructor(readonly origin: bigint) {
     this.inRange = origin >= 0n && origin < UINT64_END;
     WORD[0] = this.inRange ? origin : 0n;
     this.low = HALVES[LOW]!;
     this.high = HALVES[HIGH]!;
+    this.originHi = Number(origin / NS_PER_S);
+    this.originLo = Number(origin % NS_PER_S);
+  }
+
+  /**
+   * (hi·10⁹ + lo) − origin as a number, for a time read as two exact halves (formats/_scanned-spans.ts):
+   * exact, without BigInt, while |hi − originHi| < 9·10⁶ (both terms and the sum stay under 2⁵³); beyond, as `of` rounds it.
+   */
+  ofHalves(hi: number, lo: number): number {
+    const d = hi - this.originHi;
+    if (d < 9e6 && d > -9e6) return d * 1e9 + (lo - this.originLo);
+    return this.of(nanosOf(hi, lo));
   }
 
   /** ns − origin as a number (rounded as Number(bigint) rounds). */

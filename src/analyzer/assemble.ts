@@ -18,10 +18,8 @@ import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
 import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, parentOfRow, phaseByName } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
-import { nanosOf, SCANNED, SCANNED_KINDS } from '../formats/_scanned-spans.js';
+import { SCANNED, SCANNED_KINDS } from '../formats/_scanned-spans.js';
 import type { ScannedSpans } from '../formats/_scanned-spans.js';
-
-const NS_PER_S = 1_000_000_000n;
 
 export type { AssemblyStats } from '../model/analysis.js';
 
@@ -117,7 +115,7 @@ export class RequestAssembler {
    * from the two exact halves without BigInt while the difference stays under 2⁵³ ns.
    */
   addScanned(s: ScannedSpans, i: number): void {
-    if (this.originHi === undefined) this.scannedOrigin(s.startNs(i));
+    const relative = (this.relative ??= new NanosFrom((this.origin ??= s.startNs(i))));
     const flags = s.flags[i]!;
     const phaseCode = s.phases[i]!;
     const phase = phaseCode < 0 ? undefined : PHASES[phaseCode];
@@ -129,8 +127,8 @@ export class RequestAssembler {
       name: s.names[i]!,
       service: s.services[i]!,
       kind: SCANNED_KINDS[s.kinds[i]!]!,
-      start: this.sinceOrigin(s.startHi[i]!, s.startLo[i]!),
-      end: this.sinceOrigin(s.endHi[i]!, s.endLo[i]!),
+      start: relative.ofHalves(s.startHi[i]!, s.startLo[i]!),
+      end: relative.ofHalves(s.endHi[i]!, s.endLo[i]!),
       phase,
       request,
       client,
@@ -140,24 +138,6 @@ export class RequestAssembler {
       batchSize: carriesBatchSize(phase) ? numeric(s.batchValues[i]) : undefined,
       firstToken: undefined,
     });
-  }
-
-  /** The origin (the first span's start, whichever way it came) split as scanned times are. */
-  private originHi: number | undefined;
-  private originLo = 0;
-
-  private scannedOrigin(start: bigint): void {
-    const origin = (this.origin ??= start);
-    this.relative ??= new NanosFrom(origin);
-    this.originHi = Number(origin / NS_PER_S);
-    this.originLo = Number(origin % NS_PER_S);
-  }
-
-  /** (hi·10⁹ + lo) − origin as a number: exact below 2⁵³ (|hi − originHi| < 9·10⁶); beyond, as `add` rounds it. */
-  private sinceOrigin(hi: number, lo: number): number {
-    const d = hi - this.originHi!;
-    if (d < 9e6 && d > -9e6) return d * 1e9 + (lo - this.originLo);
-    return this.relative!.of(nanosOf(hi, lo));
   }
 
   /** Adds one batch in columns (from a reader thread). */

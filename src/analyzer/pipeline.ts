@@ -67,7 +67,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const mapper = new ConventionMapper();
   for await (const batch of batches) {
     if (isRecords(batch)) assembler.add(mapper.map(batch));
-    else if (batch instanceof ScannedSpans) addScanned(batch, mapper, assembler);
+    else if (batch instanceof ScannedSpans) mapper.mapScanned(batch, assembler);
     else assembler.addColumns(batch);
   }
   assembler.add(mapper.finish());
@@ -124,30 +124,6 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     timeline: latencyTimeline(requests, device),
     conventions,
   };
-}
-
-/**
- * A scanned batch, row by row in file order, as if its rows were records: a span in our
- * convention goes straight to the assembler unless its trace is held by a trace-scoped
- * convention (then it goes through the mapper as its record, as it would have); runs of
- * records go through the mapper.
- */
-function addScanned(batch: ScannedSpans, mapper: ConventionMapper, assembler: RequestAssembler): void {
-  const records = batch.records;
-  let run = -1;
-  for (let i = 0; i < batch.length; i++) {
-    if (records[i] !== undefined) {
-      if (run < 0) run = i;
-      continue;
-    }
-    if (run >= 0) {
-      assembler.add(mapper.map(records.slice(run, i) as SpanRecord[]));
-      run = -1;
-    }
-    if (mapper.passes(batch.traceIds[i]!, batch.phases[i]! >= 0)) assembler.addScanned(batch, i);
-    else assembler.add(mapper.map([batch.record(i)]));
-  }
-  if (run >= 0) assembler.add(mapper.map(records.slice(run, batch.length) as SpanRecord[]));
 }
 
 /** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */

@@ -6,6 +6,7 @@
  * a span that already follows our convention (request or phase attributes) is never touched.
  */
 import type { SpanRecord } from '../../model/span.js';
+import type { ScannedSpans } from '../../formats/_scanned-spans.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
@@ -83,15 +84,41 @@ export class ConventionMapper {
   }
 
   /**
-   * For a span in our convention (a phase span, or a model name without a phase) handed on
-   * without its SpanRecord: true when it passes through unchanged, as `map` would pass it
-   * (noting a request span's trace as `map` does); false when its trace is held, and the span
-   * must go through `map` as a record.
+   * Maps a scanned batch (formats/_scanned-spans.ts) row by row in file order, as `map` maps its
+   * rows as records: a row in our convention passes to `to.addScanned` unchanged (noting a
+   * request span's trace as `map` does) unless a trace-scoped convention holds its trace (then it
+   * goes through `map` as its record, as it would have); runs of records go through `map` to
+   * `to.add`. (A sink object rather than two callbacks: the calls stay monomorphic.)
    */
-  passes(traceId: string, phase: boolean): boolean {
-    if (this.held.size !== 0 && this.held.has(traceId)) return false;
-    if (this.traceScopedSeen && !phase) this.noteRequestTrace(traceId);
-    return true;
+  mapScanned(batch: ScannedSpans, to: ScannedSink): void {
+    const kept = batch.records;
+    let run = -1;
+    for (let i = 0; i < batch.length; i++) {
+      if (kept[i] !== undefined) {
+        if (run < 0) run = i;
+        continue;
+      }
+      if (run >= 0) {
+        to.add(this.map(kept.slice(run, i) as SpanRecord[]));
+        run = -1;
+      }
+      const traceId = batch.traceIds[i]!;
+      if (this.held.size !== 0 && this.held.has(traceId)) {
+        to.add(this.map([batch.record(i)]));
+        continue;
+      }
+      if (this.traceScopedSeen && batch.phases[i]! < 0) this.noteRequestTrace(traceId);
+      to.addScanned(batch, i);
+    }
+    if (run >= 0) to.add(this.map(kept.slice(run, batch.length) as SpanRecord[]));
+  }
+
+  /** `map`, or `mapScanned` into one list: records, and rows of the scanned batch as their numbers (for `toColumns`). */
+  mapEntries(batch: readonly SpanRecord[] | ScannedSpans): readonly (SpanRecord | number)[] {
+    if (Array.isArray(batch)) return this.map(batch);
+    const entries = new EntryList();
+    this.mapScanned(batch as ScannedSpans, entries);
+    return entries.entries;
   }
 
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
@@ -157,6 +184,25 @@ export class ConventionMapper {
         ? { ...s, attributes: { ...s.attributes, [SOURCE_ATTR]: convention.id } }
         : s,
     );
+  }
+}
+
+/** Where `mapScanned` hands spans: mapped records, and rows of the batch that pass unchanged (RequestAssembler is one). */
+export interface ScannedSink {
+  add(records: readonly SpanRecord[]): void;
+  addScanned(batch: ScannedSpans, i: number): void;
+}
+
+/** A ScannedSink that lists what it is given, rows as their numbers. */
+class EntryList implements ScannedSink {
+  readonly entries: (SpanRecord | number)[] = [];
+
+  add(records: readonly SpanRecord[]): void {
+    for (const r of records) this.entries.push(r);
+  }
+
+  addScanned(_batch: ScannedSpans, i: number): void {
+    this.entries.push(i);
   }
 }
 
