@@ -12,6 +12,7 @@
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
@@ -183,6 +184,8 @@ const READ: Record<string, unknown> = {
     warnings: ['a trace warning'],
   },
   'a bare trace with processes only (no traceID)': { spans: [span('6100000000000001')], processes: PROCESSES },
+  // Minified, longer than the first 1 MiB read of the file: the rest is read by position into one buffer.
+  'a document past the first read': envelope(Array.from({ length: 4000 }, (_, i) => span(`8${String(i).padStart(15, '0')}`, { parentSpanID: i > 0 ? `8${String(i - 1).padStart(15, '0')}` : undefined }))),
   'an envelope with unknown keys around data': { kind: 'export', data: [{ traceID: T, spans: [span('6200000000000001')] }], meta: { page: 1 } },
 };
 
@@ -249,6 +252,17 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
     expect(await expectAgree(tmp.write('concatenated-pretty.json', `${JSON.stringify(JSON.parse(one), null, 1)}\n${JSON.stringify(JSON.parse(one), null, 1)}`))).toEqual(HANDED_BACK);
     // A document detection sees as another family is not handed to the scanner at all.
     expect(await expectAgree(tmp.write('otlp-first.json', one.replace('{"data":', '{"resourceSpans":[],"data":')))).toBeUndefined();
+  });
+
+  it('gzip-compressed documents (pretty and minified) are scanned too, and a damaged stream is refused alike', async () => {
+    for (const [i, doc] of [READ['references: CHILD_OF, CHILD_OF into another trace (a link), FOLLOWS_FROM, several, parentSpanID, odd entries'], [zspan('a100000000000001')]].entries()) {
+      for (const body of [JSON.stringify(doc, null, 2), JSON.stringify(doc)]) {
+        const file = tmp.write(`gzip-${i}-${body.length}.json.gz`, gzipSync(body));
+        expect(await expectAgree(file), file).toEqual(READ_FAST);
+        const cut = gzipSync(body);
+        expect(await expectAgree(tmp.write(`gzip-cut-${i}-${body.length}.json.gz`, cut.subarray(0, cut.length - 12)))).toBeUndefined();
+      }
+    }
   });
 
   it('every Jaeger fixture, pretty, minified and on one line', async () => {
