@@ -10,6 +10,10 @@
  * The state is module-level (one document is scanned at a time, synchronously), in `scan`.
  */
 
+import type { SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
+import { microsToNs } from './_shared.js';
+
 /** Thrown (one shared instance, no stack) when the input leaves the byte-scanning path. */
 export const FALLBACK = { fallback: true };
 
@@ -408,4 +412,204 @@ export function previewJson(buf: Buffer, start: number, end: number, limit: numb
   } finally {
     finish();
   }
+}
+
+/** 1 for lowercase hex digits, 2 for uppercase ones. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
+
+/** Id leniencies of the document being read (added to the file's only once all of it was read), as the IdDecoder counts them. */
+export const idCounts = { padded: 0, uppercase: 0 };
+
+/** The last trace id read, reused while the bytes repeat (a trace's spans all carry it). */
+let lastTrace = '';
+let lastTraceAt = -1;
+
+/**
+ * A hex id of at most `chars` characters at a '"' as the full reader's IdDecoder gives it:
+ * lowercase, left-padded with zeros; undefined for an empty or all-zero id. FALLBACK for what
+ * only the decoder's per-file rules can read (base64, `0x`, opaque, longer, or a length that
+ * unpadded base64 also has).
+ */
+export function hexId(chars: 32 | 16): string | undefined {
+  if (ws() !== Q) throw FALLBACK;
+  const buf = scan.b;
+  const start = scan.pos + 1;
+  const e = scan.end;
+  let p = start;
+  let kinds = 0;
+  let nonZero = 0;
+  while (p < e) {
+    const c = buf[p]!;
+    const h = HEX[c]!;
+    if (h === 0) break;
+    kinds |= h;
+    nonZero |= c ^ 0x30;
+    p++;
+  }
+  if (!(p < e && buf[p] === Q)) throw FALLBACK;
+  const len = p - start;
+  if (len > chars || len === (chars === 32 ? 22 : 11)) throw FALLBACK;
+  scan.pos = p + 1;
+  if (len === 0) return undefined;
+  if (len === chars && kinds === 1) {
+    if (nonZero === 0) return undefined;
+    if (chars === 16) return buf.latin1Slice(start, p);
+    // A trace's spans carry its id: the same bytes as the last one give the same string.
+    if (lastTraceAt !== -1) {
+      let same = true;
+      for (let i = 0; i < 32; i++) {
+        if (buf[lastTraceAt + i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return lastTrace;
+    }
+    lastTrace = buf.latin1Slice(start, p);
+    lastTraceAt = start;
+    return lastTrace;
+  }
+  // The IdDecoder's rules for the rest (counted as it counts them, zeros included).
+  let id = buf.latin1Slice(start, p);
+  if (kinds !== 1) {
+    idCounts.uppercase++;
+    id = id.toLowerCase();
+  }
+  if (len < chars) {
+    idCounts.padded++;
+    id = id.padStart(chars, '0');
+  }
+  return nonZero === 0 ? undefined : id;
+}
+
+/** An id that may be absent or not a string (no id then), as the IdDecoder reads it. */
+export function optionalId(chars: 32 | 16): string | undefined {
+  if (ws() === Q) return hexId(chars);
+  skip();
+  return undefined;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** What the last time `micros` could not read as digits was, as JSON.parse gives it. */
+let timeRaw: unknown;
+
+/** A time in µs at the position: its value when written as plain digits below 2⁵³, else NaN with `timeRaw` set to the value as JSON.parse gives it. */
+export function micros(): number {
+  const c = ws();
+  if (isDigit(c)) {
+    const buf = scan.b;
+    const e = scan.end;
+    const start = scan.pos;
+    let p = start;
+    let n = 0;
+    while (p < e && isDigit(buf[p]!)) n = n * 10 + buf[p++]! - 0x30;
+    const next = p < e ? buf[p]! : 0;
+    if (p - start <= 16 && n <= MAX_SAFE && next !== 0x2e && next !== 0x65 && next !== 0x45 && !(buf[start] === 0x30 && p - start > 1)) {
+      scan.pos = p;
+      return n;
+    }
+  }
+  timeRaw = value();
+  return NaN;
+}
+
+/** µs (an integer below 2⁵³) as nanoseconds. */
+export function microsNs(us: number): bigint {
+  if (us === 0) return 0n;
+  const hi = Math.floor(us / 1e6);
+  return nanos(hi, (us - hi * 1e6) * 1000);
+}
+
+/** A span's start and end as the full readers compute them (`microsToNs`, end = start + duration), set by `spanTimes`. */
+export const times = { startNs: 0n, endNs: 0n };
+
+/**
+ * Sets `times` from a start and a duration read by `micros` (µs, or NaN with the value kept for
+ * `microsToNs`); FALLBACK when the full reader would skip the span (no start, a zero start, no
+ * duration).
+ */
+export function spanTimes(startUs: number, startRaw: unknown, durationUs: number, durationRaw: unknown): void {
+  const startNs = Number.isNaN(startUs) ? microsToNs(startRaw) : startUs === 0 ? undefined : microsNs(startUs);
+  if (startNs === undefined || startNs === 0n) throw FALLBACK;
+  times.startNs = startNs;
+  if (!Number.isNaN(durationUs) && !Number.isNaN(startUs) && startUs + durationUs <= MAX_SAFE) {
+    times.endNs = microsNs(startUs + durationUs);
+    return;
+  }
+  const duration = Number.isNaN(durationUs) ? microsToNs(durationRaw) : microsNs(durationUs);
+  if (duration === undefined) throw FALLBACK;
+  times.endNs = startNs + duration;
+}
+
+/** The value of the last time `micros` gave NaN for. */
+export function lastTimeRaw(): unknown {
+  return timeRaw;
+}
+
+/** Starts a document's ids afresh (no trace id to reuse, no leniencies counted). */
+export function resetIds(): void {
+  idCounts.padded = 0;
+  idCounts.uppercase = 0;
+  lastTraceAt = -1;
+}
+
+/** Finds where a word occurs in the document being scanned, searching forward once for all the places asked about. */
+export class ForwardSearch {
+  private at = -1;
+  constructor(private readonly word: Uint8Array) {}
+
+  /** Forgets the last search (a new document). */
+  reset(): void {
+    this.at = -1;
+  }
+
+  /** True when the word occurs in bytes [start, stop) of the document; calls must move forward. */
+  within(start: number, stop: number): boolean {
+    if (this.at < start) {
+      const found = scan.b.indexOf(this.word, start);
+      this.at = found === -1 || found >= scan.end ? scan.end : found;
+    }
+    return this.at < stop;
+  }
+}
+
+/**
+ * The value at the position parsed (JSON.parse of its bytes) when its bytes may mention
+ * `search`'s word (they hold it, or an escape that could spell it); else skipped, undefined.
+ */
+export function parseIfMentions(search: ForwardSearch): unknown {
+  ws();
+  const start = scan.pos;
+  scan.anyEscaped = false;
+  skip();
+  if (!scan.anyEscaped && !search.within(start, scan.pos)) return undefined;
+  return JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown;
+}
+
+/**
+ * Runs a document reader over bytes [start, stop) of `buf`: `read` scans the document, appending
+ * to `out`. Returns false, with `out` and `ctx` as they were, when it threw FALLBACK or met bad
+ * syntax; the id leniencies it counted go to `ctx` only when it succeeded.
+ */
+export function scanDocument(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], read: () => void): boolean {
+  begin(buf, start, stop);
+  resetIds();
+  const mark = out.length;
+  try {
+    read();
+    if (ws() !== -1) throw FALLBACK;
+  } catch (error) {
+    out.length = mark;
+    if (error === FALLBACK || error instanceof SyntaxError) return false;
+    throw error;
+  } finally {
+    finish();
+  }
+  const ids = ctx.ids.counts;
+  ids.padded += idCounts.padded;
+  ids.uppercase += idCounts.uppercase;
+  return true;
 }

@@ -55,12 +55,18 @@ export class ByteSource {
   /**
    * All of a regular, uncompressed file that is no larger than `limit`, in one buffer sized from
    * its size (read by position straight into it: no chunks to join, and each byte of memory is
-   * touched once); afterwards it is also what `peek` and `chunks` give. Undefined, having read
-   * nothing, for streams, compressed input and larger files.
+   * touched once); afterwards it is also what `peek` and `chunks` give. A compressed regular
+   * file's content is peeked whole instead (joined once). Undefined for standard input and
+   * pipes (read as they come) and larger content.
    */
   async readWhole(limit: number): Promise<Buffer | undefined> {
     const file = this.positioned;
     if (this.done) return this.headBytes <= limit ? this.peek(this.headBytes) : undefined;
+    if (file === undefined && this.inner?.positioned !== undefined) {
+      // A compressed regular file: what it inflates to, joined once (a larger one stays peeked for streaming).
+      const head = await this.peek(limit + 1);
+      return this.done && head.length <= limit ? head : undefined;
+    }
     if (file === undefined || file.size > limit || this.headBytes > file.size) return undefined;
     const whole = Buffer.allocUnsafe(file.size);
     let filled = 0;
@@ -108,6 +114,11 @@ export class ByteSource {
       this.head.push(joined);
     }
     return this.head[0] ?? Buffer.alloc(0);
+  }
+
+  /** True for an uncompressed regular file: `readWhole` reads it by position, its size known before reading. */
+  get sized(): boolean {
+    return this.positioned !== undefined;
   }
 
   /** True when what `peek` holds is all there is (the stream ended, or a regular file's size is reached). */

@@ -19,35 +19,36 @@
 import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
-import { microsToNs } from './_shared.js';
 import { applyJaegerTag, firstTokenLog } from './jaeger-json.js';
 import type { JaegerTagged } from './jaeger-json.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
-import type { IdLeniencies } from './ids.js';
 import {
-  begin,
   bytes,
   decode,
   FALLBACK,
-  finish,
-  isDigit,
+  ForwardSearch,
   key,
   keyIs,
+  lastTimeRaw,
   LBRACE,
   LBRACKET,
+  micros,
   more,
-  nanos,
-  number,
   once,
   open,
+  optionalId,
   parse,
+  parseIfMentions,
   Q,
   RBRACE,
   RBRACKET,
   scan,
+  scanDocument,
   skip,
+  spanTimes,
   stringEnd,
   text,
+  times,
   value,
   ws,
 } from './_byte-scan.js';
@@ -76,116 +77,8 @@ const K = {
 } as const;
 
 const CHILD_OF = bytes('CHILD_OF');
-const FIRST_TOKEN = Buffer.from(FIRST_TOKEN_EVENT, 'utf8');
-
-/** 1 for lowercase hex digits, 2 for uppercase ones. */
-const HEX = new Uint8Array(256);
-for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
-for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
-
-/** Id leniencies of this document, added to the file's only when the whole document was read. */
-const counts = { padded: 0, uppercase: 0 };
-
-/** The last trace id read, reused while the bytes repeat (a trace's spans all carry it). */
-let lastTrace = '';
-let lastTraceAt = -1;
-
-/**
- * A hex id of at most `chars` characters at a '"' as the full reader's IdDecoder gives it:
- * lowercase, left-padded with zeros; undefined for an empty or all-zero id. FALLBACK for what
- * only the decoder's per-file rules can read (base64, `0x`, opaque, longer, or a length that
- * unpadded base64 also has).
- */
-function hexId(chars: 32 | 16): string | undefined {
-  if (ws() !== Q) throw FALLBACK;
-  const buf = scan.b;
-  const start = scan.pos + 1;
-  const e = scan.end;
-  let p = start;
-  let kinds = 0;
-  let nonZero = 0;
-  while (p < e) {
-    const c = buf[p]!;
-    const h = HEX[c]!;
-    if (h === 0) break;
-    kinds |= h;
-    nonZero |= c ^ 0x30;
-    p++;
-  }
-  if (!(p < e && buf[p] === Q)) throw FALLBACK;
-  const len = p - start;
-  if (len > chars || len === (chars === 32 ? 22 : 11)) throw FALLBACK;
-  scan.pos = p + 1;
-  if (len === 0) return undefined;
-  if (len === chars && kinds === 1) {
-    if (nonZero === 0) return undefined;
-    if (chars === 16) return buf.latin1Slice(start, p);
-    // A trace's spans carry its id: the same bytes as the last one give the same string.
-    if (lastTraceAt !== -1) {
-      let same = true;
-      for (let i = 0; i < 32; i++) {
-        if (buf[lastTraceAt + i] !== buf[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return lastTrace;
-    }
-    lastTrace = buf.latin1Slice(start, p);
-    lastTraceAt = start;
-    return lastTrace;
-  }
-  // The IdDecoder's rules for the rest (counted as it counts them, zeros included).
-  let id = buf.latin1Slice(start, p);
-  if (kinds !== 1) {
-    counts.uppercase++;
-    id = id.toLowerCase();
-  }
-  if (len < chars) {
-    counts.padded++;
-    id = id.padStart(chars, '0');
-  }
-  return nonZero === 0 ? undefined : id;
-}
-
-/** An id that may be absent or not a string (no id then), as the IdDecoder reads it. */
-function optionalId(chars: 32 | 16): string | undefined {
-  if (ws() === Q) return hexId(chars);
-  skip();
-  return undefined;
-}
-
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
-/** µs as a number, when a time was written as plain digits below 2⁵³ (else NaN, and `timeRaw` holds what was written). */
-let timeRaw: unknown;
-
-/** A time in µs at the position: its value when written as plain digits below 2⁵³, else NaN with `timeRaw` set to the value as JSON.parse gives it. */
-function micros(): number {
-  const c = ws();
-  if (isDigit(c)) {
-    const buf = scan.b;
-    const e = scan.end;
-    const start = scan.pos;
-    let p = start;
-    let n = 0;
-    while (p < e && isDigit(buf[p]!)) n = n * 10 + buf[p++]! - 0x30;
-    const next = p < e ? buf[p]! : 0;
-    if (p - start <= 16 && n <= MAX_SAFE && next !== 0x2e && next !== 0x65 && next !== 0x45 && !(buf[start] === 0x30 && p - start > 1)) {
-      scan.pos = p;
-      return n;
-    }
-  }
-  timeRaw = value();
-  return NaN;
-}
-
-/** µs (an integer below 2⁵³) as nanoseconds. */
-function microsNs(us: number): bigint {
-  if (us === 0) return 0n;
-  const hi = Math.floor(us / 1e6);
-  return nanos(hi, (us - hi * 1e6) * 1000);
-}
+/** The first-token event's name, looked for in logs before they are parsed. */
+const FIRST_TOKEN = new ForwardSearch(Buffer.from(FIRST_TOKEN_EVENT, 'utf8'));
 
 /** What the span being read found out; reused for every span. */
 const tagged: JaegerTagged = { kind: 'unspecified', error: false, attributes: {} };
@@ -274,31 +167,14 @@ function tag(): void {
   if (name !== undefined) applyJaegerTag(tagged, name, type, raw);
 }
 
-/** Where the first-token event's name next occurs in the document at or after `from` (the end when nowhere): one forward search for all spans. */
-let firstTokenAt = -1;
-
-function nextFirstToken(from: number): number {
-  if (firstTokenAt < from) {
-    const at = scan.b.indexOf(FIRST_TOKEN, from);
-    firstTokenAt = at === -1 || at >= scan.end ? scan.end : at;
-  }
-  return firstTokenAt;
-}
-
 /** The logs at the position: the first-token time they give (the full reader's rule), parsing them only when they may name the event. */
 function logs(): bigint | undefined {
-  const c = ws();
-  if (c !== LBRACKET) {
+  if (ws() !== LBRACKET) {
     skip();
     return undefined;
   }
-  const start = scan.pos;
-  scan.anyEscaped = false;
-  skip();
-  const stop = scan.pos;
-  // Without the event's name in its bytes (and no escape that could spell it), no log names it.
-  if (!scan.anyEscaped && nextFirstToken(start) >= stop) return undefined;
-  return firstTokenLog(JSON.parse(scan.b.utf8Slice(start, stop)));
+  const list = parseIfMentions(FIRST_TOKEN);
+  return list === undefined ? undefined : firstTokenLog(list);
 }
 
 /** One span object into `out` (its service set now, or once its trace's processes are read). */
@@ -308,9 +184,9 @@ function span(out: SpanRecord[]): void {
   let spanId: string | undefined;
   let name = '';
   let startUs = NaN;
-  let startNs: bigint | undefined;
+  let startRaw: unknown;
   let durationUs = NaN;
-  let duration: bigint | undefined;
+  let durationRaw: unknown;
   /** Where parentSpanID's value is: read only when no reference gave the parent (the full reader's order). */
   let parentAt = -1;
   let service: string | undefined;
@@ -374,7 +250,7 @@ function span(out: SpanRecord[]): void {
           if (keyIs(K.startTime)) {
             seen = once(seen, 32);
             startUs = micros();
-            if (Number.isNaN(startUs)) startNs = microsToNs(timeRaw);
+            startRaw = lastTimeRaw();
             continue;
           }
           if (keyIs(K.processID)) {
@@ -388,7 +264,7 @@ function span(out: SpanRecord[]): void {
           if (keyIs(K.duration)) {
             seen = once(seen, 128);
             durationUs = micros();
-            if (Number.isNaN(durationUs)) duration = microsToNs(timeRaw);
+            durationRaw = lastTimeRaw();
             continue;
           }
           break;
@@ -425,16 +301,7 @@ function span(out: SpanRecord[]): void {
   }
   // What the full reader would skip (with a warning) is its to read.
   if (traceId === undefined || spanId === undefined) throw FALLBACK;
-  if (!Number.isNaN(startUs)) startNs = startUs === 0 ? undefined : microsNs(startUs);
-  if (startNs === undefined || startNs === 0n) throw FALLBACK;
-  let endNs: bigint;
-  if (!Number.isNaN(durationUs) && !Number.isNaN(startUs) && startUs + durationUs <= MAX_SAFE) {
-    endNs = microsNs(startUs + durationUs);
-  } else {
-    if (!Number.isNaN(durationUs)) duration = microsNs(durationUs);
-    if (duration === undefined) throw FALLBACK;
-    endNs = startNs + duration;
-  }
+  spanTimes(startUs, startRaw, durationUs, durationRaw);
   let parentSpanId: string | undefined;
   let links: { traceId: string; spanId: string }[] | undefined;
   for (let i = 0; i < refs.length; i += 3) {
@@ -455,8 +322,8 @@ function span(out: SpanRecord[]): void {
     name,
     service: service ?? '',
     kind: tagged.kind,
-    startNs,
-    endNs,
+    startNs: times.startNs,
+    endNs: times.endNs,
     attributes: tagged.attributes,
     error: tagged.error,
   };
@@ -550,59 +417,48 @@ const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches
  * having changed neither `out` nor `ctx`, when it needs the full reader.
  */
 export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
-  begin(buf, start, stop);
-  counts.padded = 0;
-  counts.uppercase = 0;
-  lastTraceAt = -1;
-  firstTokenAt = -1;
-  const mark = out.length;
+  FIRST_TOKEN.reset();
   try {
-    if (ws() !== LBRACE) throw FALLBACK;
-    // Either the envelope {"data":[Trace…]} or one bare Trace; the bare Trace is read from its start again.
-    const at = scan.pos;
-    let envelope = false;
-    let seen = 0;
-    if (open(LBRACE, RBRACE)) {
-      do {
-        key();
-        if (keyIs(K.data)) {
-          seen = once(seen, 1);
-          envelope = true;
-          if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
-          let first = true;
-          do {
-            trace(out, first);
-            first = false;
-          } while (more(RBRACKET));
-        } else if (keyIs(K.spans) || keyIs(K.traceID) || keyIs(K.processes) || keyIs(K.warnings)) {
-          seen |= 2;
-          skip();
-        } else if (OTHER_FAMILY_KEYS.some((k) => keyIs(k))) {
-          throw FALLBACK;
-        } else {
-          skip();
-        }
-      } while (more(RBRACE));
-    }
-    if (ws() !== -1) throw FALLBACK;
-    if (seen === 2) {
-      // A bare Trace (the spans' syntax was checked by skipping): read it as one.
-      scan.pos = at;
-      trace(out, true);
-    } else if (!envelope || seen !== 1) {
-      throw FALLBACK;
-    }
-  } catch (error) {
-    out.length = mark;
-    if (error === FALLBACK || error instanceof SyntaxError) return false;
-    throw error;
+    return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out));
   } finally {
     pendingSpans.length = 0;
-    lastTraceAt = -1;
-    finish();
   }
-  const ids: IdLeniencies = ctx.ids.counts;
-  ids.padded += counts.padded;
-  ids.uppercase += counts.uppercase;
-  return true;
+}
+
+/** The document: the envelope {"data":[Trace…]} or one bare Trace (read from its start again once its keys are known). */
+function jaegerDocument(out: SpanRecord[]): void {
+  if (ws() !== LBRACE) throw FALLBACK;
+  const at = scan.pos;
+  let envelope = false;
+  let seen = 0;
+  if (open(LBRACE, RBRACE)) {
+    do {
+      key();
+      if (keyIs(K.data)) {
+        seen = once(seen, 1);
+        envelope = true;
+        if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
+        let first = true;
+        do {
+          trace(out, first);
+          first = false;
+        } while (more(RBRACKET));
+      } else if (keyIs(K.spans) || keyIs(K.traceID) || keyIs(K.processes) || keyIs(K.warnings)) {
+        seen |= 2;
+        skip();
+      } else if (OTHER_FAMILY_KEYS.some((k) => keyIs(k))) {
+        throw FALLBACK;
+      } else {
+        skip();
+      }
+    } while (more(RBRACE));
+  }
+  if (ws() !== -1) throw FALLBACK;
+  if (seen === 2) {
+    // A bare Trace (the spans' syntax was checked by skipping): read it as one.
+    scan.pos = at;
+    trace(out, true);
+  } else if (!envelope || seen !== 1) {
+    throw FALLBACK;
+  }
 }

@@ -105,12 +105,12 @@ export interface Sniffed {
   readonly firstLine?: { readonly lineNo: number; readonly value: unknown };
   /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
   readonly processPrefixed?: boolean;
-  /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`wholeBytesDocument`). */
+  /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`readBytesDocument` in read.ts). */
   readonly wholeLine?: WholeBytes;
 }
 
-/** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`). */
-export type BytesFamily = 'jaeger';
+/** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`, `_zipkin-fast.ts`). */
+export type BytesFamily = 'jaeger' | 'zipkin';
 
 /** A whole JSON document left in its bytes, [start, end) of `bytes`, for a byte-scanning reader. */
 export interface WholeBytes {
@@ -133,8 +133,8 @@ const PREVIEW_BYTES = 64 * 1024;
  * leaves anything else to JSON.parse and `classifyDocument`.
  */
 export function bytesFamily(bytes: Buffer, start: number): BytesFamily | undefined {
-  const preview = previewJson(bytes, start, bytes.length, PREVIEW_BYTES);
-  return preview !== undefined && classifyDocument(preview) === 'jaeger' ? 'jaeger' : undefined;
+  const family = classifyDocument(previewJson(bytes, start, bytes.length, PREVIEW_BYTES));
+  return family === 'jaeger' || family === 'zipkin' ? family : undefined;
 }
 
 function isWhitespace(byte: number | undefined): boolean {
@@ -210,7 +210,8 @@ function lineNumberAt(head: Buffer, at: number): number {
  * Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut
  * it, `whole` true when `head` is the whole input. A regular, uncompressed file whose first line
  * is longer than the first peek is read whole into one buffer when it fits in `limit` (a
- * minified document, usually): growing peeks would copy it again at every step.
+ * minified document, usually): growing peeks would copy it again at every step. Compressed
+ * content still grows its peeks (its size is known only once inflated).
  */
 async function peekFirstLine(content: ByteSource, from: number, limit: number): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean }> {
   let want = Math.min(64 * 1024, limit);
@@ -220,7 +221,8 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number): 
     if (newline - from > limit) return { head, newline: -1, complete: false, whole: false };
     if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want || content.holdsAll() };
     if (want >= limit) return { head, newline: -1, complete: false, whole: false };
-    const whole = await content.readWhole(limit);
+    // Compressed content's size is unknown until it is inflated: a long first line of JSON lines must not pull in the whole limit.
+    const whole = content.sized ? await content.readWhole(limit) : undefined;
     if (whole !== undefined) return { head: whole, newline: whole.indexOf(0x0a, from), complete: true, whole: true };
     want = Math.min(want * 8, limit);
   }
@@ -448,10 +450,11 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       return { ...base, format: formatOf(family, layout, sniffed.moreLines ? 2 : 1), family };
     }
     if (handBytes && sniffed.processPrefixed !== true) {
+      // A pretty-printed document (or one after a short first line): read whole, and handed over unparsed when its first bytes show a family a byte scanner takes.
       const whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
       const start = whole === undefined ? -1 : firstContentByte(whole);
-      const family = start === -1 ? undefined : bytesFamily(whole!, start);
-      if (family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole!, start, end: whole!.length, family }, reopen } };
+      const family = whole === undefined || start === -1 ? undefined : bytesFamily(whole, start);
+      if (whole !== undefined && family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family }, reopen } };
     }
     const body = await readDocument(opened.content, wholeBytes);
     if ('text' in body) {
@@ -490,7 +493,10 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
  * for empty files, non-trace content and unknown JSON.
  */
 export async function detectFile(file: string): Promise<DetectedFile> {
-  const trace = await openTrace(file);
+  let trace = await openTrace(file);
+  // A document left in its bytes was classified from its first bytes only: parse it, as
+  // reading it would if the byte scanner handed it back, so the answer (and any error) is exact.
+  if (trace.document !== undefined && 'bytes' in trace.document) trace = await trace.document.reopen();
   await trace.close();
   return { file, format: trace.format, compression: trace.compression, layout: trace.layout, bytes: trace.bytes };
 }

@@ -19,6 +19,7 @@ import type { JsonFamily, OpenedTrace, Sniffed, WholeBytes } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
+import { readZipkinDocumentFast } from './_zipkin-fast.js';
 import { readOtlpLineFast } from './_otlp-fast.js';
 import { ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
@@ -491,7 +492,8 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
  */
 function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): SpanRecord[][] | undefined {
   const out: SpanRecord[] = [];
-  if (!readJaegerDocumentFast(doc.bytes, doc.start, doc.end, ctx, out)) {
+  const read = doc.family === 'jaeger' ? readJaegerDocumentFast : readZipkinDocumentFast;
+  if (!read(doc.bytes, doc.start, doc.end, ctx, out)) {
     counts.fallbacks++;
     return undefined;
   }

@@ -72,7 +72,12 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans`);
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
-    if (options.verbose && f.fastReader) out.push(c.dim(`    fast reader: ${formatCount(f.fastReader.lines)} lines, ${formatCount(f.fastReader.fallbacks)} handed to the full parser`));
+    if (options.verbose && f.fastReader) {
+      // A whole Jaeger or Zipkin document is one unit of the byte scanner's.
+      const unit = f.format === 'jaeger-json' || f.format === 'zipkin-json' ? 'document' : 'line';
+      const read = f.fastReader.lines;
+      out.push(c.dim(`    fast reader: ${formatCount(read)} ${unit}${read === 1 ? '' : 's'} read, ${formatCount(f.fastReader.fallbacks)} handed to the full parser`));
+    }
   }
 
   if (result.requests === 0 && !result.prometheus) {

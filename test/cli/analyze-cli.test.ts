@@ -94,7 +94,14 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     const run = await cli('analyze', '--verbose', file);
     expect(run.code, run.stderr).toBe(0);
     // The first line is detection's (JSON.parse), the others the fast reader's.
-    expect(run.stdout).toContain(`fast reader: ${lines.length - 2} lines, 1 handed to the full parser`);
+    expect(run.stdout).toContain(`fast reader: ${lines.length - 2} lines read, 1 handed to the full parser`);
+    expect(run.stdout).toContain('220 requests analysed');
+  });
+
+  it.each(['inference-demo.jaeger.json', 'inference-demo.zipkin.json'])('--verbose says a %s document was read by its byte scanner', async (name) => {
+    const run = await cli('analyze', '--verbose', demo(name));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('fast reader: 1 document read, 0 handed to the full parser');
     expect(run.stdout).toContain('220 requests analysed');
   });
 

@@ -1,14 +1,18 @@
 /**
- * The byte-scanning Jaeger document reader (formats/_jaeger-fast.ts) and the full reader
- * (JSON.parse and jaeger-json.ts) agree: on every Jaeger fixture and on hand-written documents
+ * The byte-scanning Jaeger and Zipkin document readers (formats/_jaeger-fast.ts,
+ * _zipkin-fast.ts) and the full readers (JSON.parse, jaeger-json.ts, zipkin-json.ts) agree.
+ * Jaeger: on every Jaeger fixture and on hand-written documents
  * in every spelling the full reader accepts (short and uppercase ids, references, span.kind and
  * error tags, inline and late processes, logs with the first-token event, escapes, unicode,
  * float times, odd tag values), each written pretty, minified and as one line; the scanner
  * must read the ones it claims (else these tests would compare the full reader with itself),
- * and hand the others back. Damaged documents give the same spans or the same error.
+ * and hand the others back. Damaged documents give the same spans or the same error. Zipkin
+ * likewise: tags (numbers, booleans, the error tag and its message, non-string values),
+ * endpoints, kinds, shared spans, annotations, 64-bit trace ids, arrays of traces.
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
@@ -180,6 +184,8 @@ const READ: Record<string, unknown> = {
     warnings: ['a trace warning'],
   },
   'a bare trace with processes only (no traceID)': { spans: [span('6100000000000001')], processes: PROCESSES },
+  // Minified, longer than the first 1 MiB read of the file: the rest is read by position into one buffer.
+  'a document past the first read': envelope(Array.from({ length: 4000 }, (_, i) => span(`8${String(i).padStart(15, '0')}`, { parentSpanID: i > 0 ? `8${String(i - 1).padStart(15, '0')}` : undefined }))),
   'an envelope with unknown keys around data': { kind: 'export', data: [{ traceID: T, spans: [span('6200000000000001')] }], meta: { page: 1 } },
 };
 
@@ -248,6 +254,17 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
     expect(await expectAgree(tmp.write('otlp-first.json', one.replace('{"data":', '{"resourceSpans":[],"data":')))).toBeUndefined();
   });
 
+  it('gzip-compressed documents (pretty and minified) are scanned too, and a damaged stream is refused alike', async () => {
+    for (const [i, doc] of [READ['references: CHILD_OF, CHILD_OF into another trace (a link), FOLLOWS_FROM, several, parentSpanID, odd entries'], [zspan('a100000000000001')]].entries()) {
+      for (const body of [JSON.stringify(doc, null, 2), JSON.stringify(doc)]) {
+        const file = tmp.write(`gzip-${i}-${body.length}.json.gz`, gzipSync(body));
+        expect(await expectAgree(file), file).toEqual(READ_FAST);
+        const cut = gzipSync(body);
+        expect(await expectAgree(tmp.write(`gzip-cut-${i}-${body.length}.json.gz`, cut.subarray(0, cut.length - 12)))).toBeUndefined();
+      }
+    }
+  });
+
   it('every Jaeger fixture, pretty, minified and on one line', async () => {
     const dir = fixture('jaeger-json');
     const counts: Record<string, number> = { read: 0, handed: 0 };
@@ -277,5 +294,121 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
     // Some damage leaves a document the scanner reads (a changed value) or hands back, so both were compared.
     expect(fast).toBeGreaterThan(2);
     expect(handed).toBeGreaterThan(2);
+  });
+});
+
+const Z = '5b8efff798038103';
+const zspan = (id: string, over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  traceId: Z,
+  parentId: undefined,
+  id,
+  kind: 'SERVER',
+  name: `get /${id}`,
+  timestamp: 1_770_000_000_001_000,
+  duration: 2000,
+  localEndpoint: { serviceName: 'frontend', ipv4: '10.0.0.1' },
+  tags: { 'http.method': 'GET', 'http.status_code': '200' },
+  ...over,
+});
+
+/** Zipkin documents the scanner reads itself. */
+const ZIPKIN_READ: Record<string, unknown> = {
+  'a span array: kinds, parents, shared halves, endpoints, 64- and 128-bit trace ids': [
+    zspan('a000000000000001', { kind: undefined }),
+    zspan('a000000000000002', { parentId: 'a000000000000001', kind: 'CLIENT', remoteEndpoint: { serviceName: 'model-server', port: 8000 } }),
+    zspan('a000000000000002', { parentId: 'a000000000000001', shared: true, localEndpoint: { serviceName: 'model-server' } }),
+    zspan('a000000000000003', { traceId: `${'0'.repeat(16)}${Z}`, kind: 'PRODUCER', shared: false }),
+    zspan('a000000000000004', { traceId: '5B8EFFF798038103', parentId: 'A1', kind: 'weird', localEndpoint: 'x', remoteEndpoint: { serviceName: 5 } }),
+    zspan('a000000000000005', { parentId: '', traceId: 'f'.repeat(31) }),
+    zspan('a000000000000006', { remoteEndpoint: { serviceName: 'peer' }, tags: { 'peer.service': 'tagged' } }),
+    zspan('a000000000000007', { localEndpoint: { serviceName: null }, kind: 7, parentId: 5 }),
+  ],
+  'tags: numbers, booleans, the error tag and its message, non-string values, odd keys': [
+    zspan('b000000000000001', { tags: { n: '42', f: '1.5', big: '9007199254740993', lead: '007', e: '1e3', t: 'true', no: 'false', empty: '', neg: '-0' } }),
+    zspan('b000000000000002', { tags: { error: 'boom: model timed out' } }),
+    zspan('b000000000000003', { tags: { error: '' } }),
+    zspan('b000000000000004', { tags: { error: 'false' } }),
+    zspan('b000000000000005', { tags: { error: 'true', 'x.y': 'z' } }),
+    zspan('b000000000000006', { tags: { num: 5, bool: true, nul: null, obj: { a: [1] }, arr: [1, 'x'] } }),
+    zspan('b000000000000007', { tags: { '2': 'two', '1': 'one', 'é clé': 'valeur "é"', emoji: '🚀 \u2028' } }),
+    zspan('b000000000000008', { tags: 'not an object' }),
+    zspan('b000000000000009', { tags: { error: 12 } }),
+  ],
+  'annotations: the first-token event (first match wins), float and string times, odd entries': [
+    zspan('c000000000000001', { annotations: [{ timestamp: 1_770_000_000_001_500, value: 'queued' }, { timestamp: 1_770_000_000_001_700, value: 'inference.first_token' }, { timestamp: 1_770_000_000_001_900, value: 'inference.first_token' }] }),
+    zspan('c000000000000002', { annotations: [{ timestamp: 'soon', value: 'inference.first_token' }, { timestamp: 1, value: 'inference.first_token' }] }),
+    zspan('c000000000000003', { annotations: [null, 'x', { value: 'inference.first_token' }] }),
+    zspan('c000000000000004', { annotations: 'none', timestamp: 1.7700000000015e15, duration: 0.6 }),
+    zspan('c000000000000005', { timestamp: '1770000000001000', duration: '5' }),
+  ],
+  'an array of traces (an empty one first)': [[], [zspan('d000000000000001'), zspan('d000000000000002', { parentId: 'd000000000000001' })], [zspan('d000000000000003', { traceId: 'e'.repeat(32) })]],
+  'unknown keys and a Zipkin v1-looking key after the first span': [zspan('e000000000000001', { debug: true, extra: { deep: [1, { a: null }] } }), zspan('e000000000000002', { binaryAnnotations: [] })],
+};
+
+/** Zipkin documents the scanner hands back. */
+const ZIPKIN_HANDED: Record<string, unknown> = {
+  'a single span object': zspan('f000000000000001'),
+  'an empty array': [],
+  'an incomplete span (no duration, skipped)': [zspan('f000000000000002'), zspan('f000000000000003', { duration: undefined })],
+  'an escaped tag key': [zspan('f000000000000004', { tags: { 'line\nkey': 'x' } })],
+  'a first span another family could claim (Jaeger spanID)': [zspan('f000000000000006', { spanID: 'f000000000000006', processID: 'p1' })],
+  'an element of an array of traces that is not an array': [[zspan('f000000000000007')], { not: 'a trace' }],
+  'base64 ids': [zspan(Buffer.from('f000000000000008', 'hex').toString('base64'))],
+  'a tag the error tag set too': [zspan('f000000000000009', { tags: { error: 'boom', 'error.message': 'explicit' } })],
+};
+
+describe('Zipkin documents: byte scanner and full reader agree', () => {
+  it.each(Object.entries(ZIPKIN_READ))('%s: read by the scanner, the same spans', async (name, doc) => {
+    for (const file of spellings(`zipkin-${name.replace(/\W+/g, '-')}`, doc)) expect(await expectAgree(file), file).toEqual(READ_FAST);
+  });
+
+  it.each(Object.entries(ZIPKIN_HANDED))('%s: handed back, the same spans or error', async (name, doc) => {
+    for (const file of spellings(`zipkin-${name.replace(/\W+/g, '-')}`, doc)) expect(await expectAgree(file), file).toEqual(HANDED_BACK);
+  });
+
+  it('Zipkin v1 is refused by both with the same error', async () => {
+    const v1 = {
+      binaryAnnotations: [zspan('f000000000000004', { binaryAnnotations: [{ key: 'a', value: 'b' }] })],
+      endpoints: [zspan('f000000000000005', { annotations: [{ timestamp: 1, value: 'sr', endpoint: { serviceName: 'x' } }] })],
+    };
+    for (const [name, doc] of Object.entries(v1)) {
+      for (const file of spellings(`zipkin-v1-${name}`, doc)) {
+        expect(await expectAgree(file)).toBeUndefined();
+        await expect(readAllSpans(file)).rejects.toThrow(/Zipkin v1/);
+      }
+    }
+  });
+
+  it('duplicate keys are handed back', async () => {
+    const one = JSON.stringify([zspan('9000000000000001')]);
+    const cases = [one.replace('"name":', '"name":"first","name":'), one.replace('"http.method":"GET"', '"http.method":"PUT","http.method":"GET"'), one.replace('"serviceName":"frontend"', '"serviceName":"a","serviceName":"frontend"')];
+    for (const [i, body] of cases.entries()) {
+      expect(body).not.toBe(one);
+      expect(await expectAgree(tmp.write(`zipkin-dup-${i}.json`, body))).toEqual(HANDED_BACK);
+    }
+  });
+
+  it('every Zipkin fixture, pretty, minified and on one line, and damaged ones', async () => {
+    const dir = fixture('zipkin-json');
+    const counts: Record<string, number> = { read: 0, handed: 0 };
+    const sources: Buffer[] = [];
+    for (const name of readdirSync(dir)) {
+      const doc: unknown = JSON.parse(readFileSync(`${dir}/${name}`, 'utf8'));
+      if (!name.includes('smartthings')) sources.push(readFileSync(`${dir}/${name}`));
+      for (const file of [`${dir}/${name}`, ...spellings(`zipkin-fixture-${name}`, doc)]) {
+        const fast = await expectAgree(file);
+        if (fast?.lines === 1) counts['read']!++;
+        else if (fast?.fallbacks === 1) counts['handed']!++;
+      }
+    }
+    // The single span object and the smartthings trace (incomplete spans, skipped by the full reader) are handed back.
+    expect(counts).toEqual({ read: 10, handed: 10 });
+    const rand = random(20261130);
+    let fast = 0;
+    for (let i = 0; i < 100; i++) {
+      const got = await expectAgree(tmp.write(`zipkin-damaged-${i}.json`, damage(sources[Math.floor(rand() * sources.length)]!, rand)));
+      if (got?.lines === 1) fast++;
+    }
+    expect(fast).toBeGreaterThan(2);
   });
 });
