@@ -46,6 +46,7 @@ async function read(index: number, range: LineRange): Promise<void> {
       port.postMessage({ type: 'unsplittable', index, reason: TRACE_SCOPED } satisfies RangeMessage);
       return;
     }
+    // Before the reader's next batch: it reuses the rows.
     send(entries, batch instanceof ScannedSpans ? batch : undefined);
   }
 }

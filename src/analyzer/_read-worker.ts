@@ -29,7 +29,7 @@ try {
   // Source conventions are mapped here, where the spans still carry every attribute and event.
   const mapper = new ConventionMapper();
   let origin: bigint | undefined;
-  /** Sends records and rows of `scanned` (numbers) as one batch of columns. */
+  /** Sends records and rows of `scanned` (numbers) as one batch of columns, done with `scanned` before the reader's next batch (it reuses the rows). */
   const send = async (batch: readonly (SpanRecord | number)[], scanned?: ScannedSpans): Promise<void> => {
     if (batch.length === 0) return;
     const first = batch[0]!;

@@ -87,6 +87,12 @@ export class ScannedSpans {
     this.length = i + 1;
   }
 
+  /** Empties the batch for reuse (its consumer is done with it). */
+  clear(): void {
+    this.length = 0;
+    this.direct = 0;
+  }
+
   /** Drops rows past `length` (a line the reader gave up on). */
   truncate(length: number): void {
     for (let i = length; i < this.length; i++) if (this.records[i] === undefined) this.direct--;

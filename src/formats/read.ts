@@ -259,8 +259,10 @@ async function* readJsonLines(
 ): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   let out: SpanRecord[] = [];
   // With `scanned`, every span goes into rows in file order: the fast reader's straight in, the
-  // full parser's (in `out`) after each line. (Reusing one batch measured no faster.)
-  let rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
+  // full parser's (in `out`) after each line. One batch, reused: its consumer is done with it
+  // when it asks for the next (a fresh one per yield allocated 90 MB more on a 108 MB file,
+  // growing its arrays).
+  const rows = fast?.scanned === true ? new ScannedSpans(batchSize) : undefined;
   let lineNo = 0;
   let convert: Converter | undefined = sniffed.family === undefined ? undefined : converterFor(file, sniffed.family, '');
   result.family ??= sniffed.family;
@@ -283,7 +285,7 @@ async function* readJsonLines(
           if (rows !== undefined) {
             if (rows.length >= batchSize) {
               yield rows.direct === 0 ? rows.allRecords() : rows;
-              rows = new ScannedSpans(batchSize);
+              rows.clear();
             }
           } else if (out.length >= batchSize) {
             yield out;
@@ -343,7 +345,7 @@ async function* readJsonLines(
         out.length = 0;
         if (rows.length >= batchSize) {
           yield rows.direct === 0 ? rows.allRecords() : rows;
-          rows = new ScannedSpans(batchSize);
+          rows.clear();
         }
       } else if (out.length >= batchSize) {
         yield out;
@@ -430,6 +432,7 @@ export function readSpans(input: string | OpenedTrace, options: ReadOptions = {}
  * `readSpans` for the analyzer: OTLP JSON lines read by the fast reader (with the `analysis`
  * projection) come as ScannedSpans (spans in our convention in columns, the others as
  * SpanRecords, in file order; formats/_scanned-spans.ts), everything else as SpanRecords.
+ * A ScannedSpans batch is reused: the consumer is done with it when it asks for the next.
  */
 export function readSpanBatches(input: string | OpenedTrace, options: ReadOptions = {}): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
   return readBatches(input, { ...options, attributes: 'analysis' }, true);
