@@ -1,6 +1,6 @@
 /**
  * @module formats/_byte-scan
- * Internal. A JSON scanner over bytes for the byte-scanning document readers (`_jaeger-fast.ts`):
+ * Internal. A JSON scanner over bytes for the byte-scanning readers (`_jaeger-fast.ts`, `_zipkin-fast.ts`, and `_otlp-fast.ts` per line):
  * one value at a time is matched, skipped (its syntax still checked) or decoded, with no
  * JavaScript object per JSON value. Strings are decoded only when kept; short ASCII strings
  * that repeat (names, tag keys and values) come from a small intern table. Anything it does not
@@ -244,10 +244,13 @@ export function numberSpan(): number {
 /** A JSON number's value (as JSON.parse reads it), moving past it. */
 export function number(): number {
   const start = numberSpan();
+  // One digit (kinds, codes, small counts): its value without a string.
+  if (scan.pos - start === 1) return scan.b[start]! - 0x30;
   return Number(scan.b.latin1Slice(start, scan.pos));
 }
 
-function literal(word: Uint8Array): void {
+/** Expects the bytes of `word` at the position and moves past them. */
+export function literal(word: Uint8Array): void {
   const buf = scan.b;
   const p = scan.pos;
   if (p + word.length > scan.end) throw FALLBACK;
@@ -255,8 +258,8 @@ function literal(word: Uint8Array): void {
   scan.pos = p + word.length;
 }
 
-const TRUE = bytes('true');
-const FALSE = bytes('false');
+export const TRUE = bytes('true');
+export const FALSE = bytes('false');
 const NULL = bytes('null');
 
 /** Values nested deeper are left to the full reader (no recursion limit to reach here). */

@@ -28,7 +28,37 @@
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import { ATTR, PHASE_SPAN_ATTRIBUTES, PHASES, ROLE_CLIENT } from '../semconv.js';
-import { nanos as wordNanos } from './_byte-scan.js';
+import {
+  begin,
+  COLON,
+  COMMA,
+  expect,
+  FALLBACK,
+  FALSE,
+  finish,
+  isDigit,
+  key,
+  keyIs,
+  LBRACE,
+  LBRACKET,
+  literal,
+  more,
+  nanos as wordNanos,
+  number,
+  numberSpan,
+  once,
+  open,
+  parse,
+  Q,
+  RBRACE,
+  RBRACKET,
+  scan,
+  skip,
+  stringEnd,
+  TRUE,
+  ws,
+  bytes,
+} from './_byte-scan.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
 import { anyValue, int64Value, otlpStringAttribute } from './attributes.js';
@@ -53,46 +83,20 @@ const KNOWN_PHASES = new Set<AttributeValue>(PHASES);
 const SERVICE_NAME = 'service.name';
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
-/** Buffer's own slice decoders (what `toString` calls after its argument checks; the bounds are ours). */
-type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
-
-/** Thrown (one shared instance, no stack) when a line leaves the fast path. */
-const FALLBACK = { fallback: true };
-
-const Q = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const BACKSLASH = 0x5c;
 
 /** 1 for lowercase hex digits. */
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
-/** 1 for any hex digit (in \u escapes). */
-const ANY_HEX = new Uint8Array(256);
-for (const c of '0123456789abcdefABCDEF') ANY_HEX[c.charCodeAt(0)] = 1;
 
-const EMPTY = Buffer.alloc(0) as FastSlices;
 const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
 
-// The line being read: its bytes (and a view for reading four at a time), where it ends, the
-// scan position, and what the last string or key held.
-let b = EMPTY;
+// The line being read is the scanner's (`scan` in _byte-scan.ts: bytes, end, position, last
+// key); this is a view of the same bytes for reading four at a time (the intern pools, literals).
 let view: DataView = EMPTY_VIEW;
-let end = 0;
-let pos = 0;
-/** True when the last string scanned had an escape. */
-let escaped = false;
-/** The last key's bytes: [keyStart, keyEnd). */
-let keyStart = 0;
-let keyEnd = 0;
+/** The scanner's state under a local name (one load fewer than through the import on every use). */
+const S = scan;
 
-function bytes(text: string): Uint8Array {
-  return Buffer.from(text, 'utf8');
-}
+
 
 /** A byte string to match, as little-endian 32-bit words and the bytes left over. */
 interface Literal {
@@ -139,111 +143,9 @@ const K = {
   boolValue: bytes('boolValue'),
 } as const;
 
-
-/** True when the last key read is `k`. */
-function keyIs(k: Uint8Array): boolean {
-  const len = keyEnd - keyStart;
-  if (len !== k.length) return false;
-  const buf = b;
-  const start = keyStart;
-  for (let i = 0; i < len; i++) if (buf[start + i] !== k[i]) return false;
-  return true;
-}
-
-/** Moves past whitespace; returns the byte there (-1 at the end of the line). */
-function ws(): number {
-  const buf = b;
-  const e = end;
-  let p = pos;
-  // Minified lines have none: one test.
-  if (p < e && buf[p]! > 0x20) return buf[p]!;
-  while (p < e) {
-    const c = buf[p]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) {
-      pos = p;
-      return c;
-    }
-    p++;
-  }
-  pos = p;
-  return -1;
-}
-
-/** Expects `c` (after whitespace) and moves past it. */
-function expect(c: number): void {
-  if ((pos < end && b[pos] === c) || ws() === c) pos++;
-  else throw FALLBACK;
-}
-
-/** After a member: true at ',' (moved past it), false at `close` (moved past it). */
-function more(close: number): boolean {
-  const c = pos < end && b[pos] === COMMA ? COMMA : ws();
-  pos++;
-  if (c === COMMA) return true;
-  if (c === close) return false;
-  throw FALLBACK;
-}
-
-/** Opens an object or array; false when it is empty (and moved past). */
-function open(c: number, close: number): boolean {
-  expect(c);
-  if (ws() === close) {
-    pos++;
-    return false;
-  }
-  return true;
-}
-
-/** From `p` just past an opening quote: the offset of the closing quote. Sets `escaped`. */
-function stringEnd(p: number): number {
-  const buf = b;
-  const e = end;
-  escaped = false;
-  while (p < e) {
-    const c = buf[p]!;
-    if (c === Q) return p;
-    if (c === BACKSLASH) {
-      escaped = true;
-      const x = p + 1 < e ? buf[p + 1]! : 0;
-      if (x === 0x75) {
-        if (p + 5 >= e || ANY_HEX[buf[p + 2]!] === 0 || ANY_HEX[buf[p + 3]!] === 0 || ANY_HEX[buf[p + 4]!] === 0 || ANY_HEX[buf[p + 5]!] === 0) throw FALLBACK;
-        p += 6;
-        continue;
-      }
-      if (x !== Q && x !== BACKSLASH && x !== 0x2f && x !== 0x62 && x !== 0x66 && x !== 0x6e && x !== 0x72 && x !== 0x74) throw FALLBACK;
-      p += 2;
-      continue;
-    }
-    if (c < 0x20) throw FALLBACK;
-    p++;
-  }
-  throw FALLBACK;
-}
-
-/** At an object member: reads its key (into keyStart/keyEnd) and moves past the ':'. */
-function key(): void {
-  const buf = b;
-  const e = end;
-  if (!(pos < e && buf[pos] === Q) && ws() !== Q) throw FALLBACK;
-  const start = pos + 1;
-  // Keys are short and plain: scan for the quote here, and leave anything else to stringEnd.
-  let p = start;
-  while (p < e) {
-    const c = buf[p]!;
-    if (c === Q || c === BACKSLASH || c < 0x20) break;
-    p++;
-  }
-  // An escaped key could spell a known key another way.
-  if (!(p < e && buf[p] === Q)) throw FALLBACK;
-  keyStart = start;
-  keyEnd = p;
-  if (p + 1 < e && buf[p + 1] === COLON) {
-    pos = p + 2;
-    return;
-  }
-  pos = p + 1;
-  expect(COLON);
-}
+// The generic scanning (ws, key, skip, numbers, …) is _byte-scan.ts's. `decode` and `text` stay
+// here: this reader's intern pools are its own (seeded with the constants `emit` compares by
+// identity, compared four bytes at a time through `view`, and sized for ids as well as texts).
 
 // Intern tables: direct-mapped, keyed by a hash of the bytes; a slot holds the last string that hashed there.
 // Slots are picked from the top 12 bits of a 32-bit hash (`>>> 20`): 4096 of them.
@@ -258,19 +160,19 @@ const ID_BYTES = new DataView(new ArrayBuffer(ID_SLOTS * 32));
 /** Longer strings are decoded every time: they rarely repeat, and hashing them costs more than it saves. */
 const MAX_INTERNED = 48;
 
-/** The string of bytes [start, end) (no escapes), one shared copy when it is short ASCII. */
+/** The string of bytes [start, stop) (no escapes), one shared copy when it is short ASCII. */
 function decode(start: number, stop: number): string {
   const len = stop - start;
   if (len === 0) return '';
-  if (len > MAX_INTERNED) return b.utf8Slice(start, stop);
-  const buf = b;
+  if (len > MAX_INTERNED) return S.b.utf8Slice(start, stop);
+  const buf = S.b;
   // A few bytes pick the slot; the comparison checks them all (and that they are ASCII: only ASCII is stored).
   const h = Math.imul(len ^ (buf[start]! << 8) ^ (buf[stop - 1]! << 16) ^ buf[start + (len >> 1)]! ^ (buf[start + (len >> 2)]! << 24), 0x9e3779b1);
   const slot = (h >>> 20) & (TEXT_SLOTS - 1);
   const known = texts[slot];
   if (known !== undefined && known.length === len && same(TEXT_BYTES, slot * MAX_INTERNED, start, len)) return known;
-  for (let i = start; i < stop; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, stop);
-  const text = b.latin1Slice(start, stop);
+  for (let i = start; i < stop; i++) if (buf[i]! >= 0x80) return S.b.utf8Slice(start, stop);
+  const text = S.b.latin1Slice(start, stop);
   texts[slot] = text;
   keep(TEXT_BYTES, slot * MAX_INTERNED, start, len);
   return text;
@@ -282,15 +184,15 @@ function decode(start: number, stop: number): string {
  */
 function seedTexts(known: readonly string[]): void {
   for (const text of known) {
-    b = Buffer.from(text, 'latin1') as FastSlices;
-    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    end = b.length;
-    const copy = decode(0, b.length);
+    const buf = Buffer.from(text, 'latin1');
+    begin(buf, 0, buf.length);
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const copy = decode(0, buf.length);
     texts[texts.indexOf(copy)] = text;
   }
-  b = EMPTY;
+  finish();
+  S.end = 0;
   view = EMPTY_VIEW;
-  end = 0;
 }
 
 /** True when `pool`'s bytes at `at` are the line's bytes [start, start+len). */
@@ -312,117 +214,23 @@ function keep(pool: DataView, at: number, start: number, len: number): void {
 
 /** At a '"': the string decoded (JSON rules for escapes), moving past it. */
 function text(): string {
-  const start = pos + 1;
+  const start = S.pos + 1;
   const close = stringEnd(start);
-  pos = close + 1;
-  return escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+  S.pos = close + 1;
+  return S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
 }
 
 /** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
 function hexId(chars: number, intern: boolean): string {
   if (ws() !== Q) throw FALLBACK;
-  const id = hexAt(pos + 1, chars, intern);
+  const id = hexAt(S.pos + 1, chars, intern);
   if (id === undefined) throw FALLBACK;
-  pos += chars + 2;
+  S.pos += chars + 2;
   return id;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
 
-/** Moves past a JSON number (strict grammar); returns its start. */
-function numberSpan(): number {
-  const buf = b;
-  const e = end;
-  const start = pos;
-  let p = start;
-  if (p < e && buf[p] === 0x2d) p++;
-  if (p < e && buf[p] === 0x30) p++;
-  else if (p < e && isDigit(buf[p]!)) while (p < e && isDigit(buf[p]!)) p++;
-  else throw FALLBACK;
-  if (p < e && buf[p] === 0x2e) {
-    p++;
-    if (!(p < e && isDigit(buf[p]!))) throw FALLBACK;
-    while (p < e && isDigit(buf[p]!)) p++;
-  }
-  if (p < e && (buf[p] === 0x65 || buf[p] === 0x45)) {
-    p++;
-    if (p < e && (buf[p] === 0x2b || buf[p] === 0x2d)) p++;
-    if (!(p < e && isDigit(buf[p]!))) throw FALLBACK;
-    while (p < e && isDigit(buf[p]!)) p++;
-  }
-  pos = p;
-  return start;
-}
 
-/** A JSON number's value, moving past it. */
-function number(): number {
-  const start = numberSpan();
-  const len = pos - start;
-  if (len === 1) return b[start]! - 0x30;
-  return Number(b.latin1Slice(start, pos));
-}
-
-function literal(word: Uint8Array): void {
-  const buf = b;
-  if (pos + word.length > end) throw FALLBACK;
-  for (let i = 0; i < word.length; i++) if (buf[pos + i] !== word[i]) throw FALLBACK;
-  pos += word.length;
-}
-
-const TRUE = bytes('true');
-const FALSE = bytes('false');
-const NULL = bytes('null');
-
-/** Values nested deeper are left to the full reader (no recursion limit to reach here). */
-const MAX_SKIP_DEPTH = 64;
-
-/** Skips one value of any kind, checking its syntax. */
-function skip(depth: number): void {
-  const c = ws();
-  if (c === Q) {
-    pos = stringEnd(pos + 1) + 1;
-  } else if (c === LBRACE) {
-    if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
-    pos++;
-    if (ws() === RBRACE) {
-      pos++;
-      return;
-    }
-    do {
-      if (ws() !== Q) throw FALLBACK;
-      pos = stringEnd(pos + 1) + 1;
-      expect(COLON);
-      skip(depth + 1);
-    } while (more(RBRACE));
-  } else if (c === LBRACKET) {
-    if (depth > MAX_SKIP_DEPTH) throw FALLBACK;
-    pos++;
-    if (ws() === RBRACKET) {
-      pos++;
-      return;
-    }
-    do skip(depth + 1);
-    while (more(RBRACKET));
-  } else if (c === 0x74) {
-    literal(TRUE);
-  } else if (c === 0x66) {
-    literal(FALSE);
-  } else if (c === 0x6e) {
-    literal(NULL);
-  } else {
-    numberSpan();
-  }
-}
-
-/** A value as JavaScript (JSON.parse of its bytes), for small rare parts. */
-function parse(): unknown {
-  ws();
-  const start = pos;
-  skip(0);
-  return JSON.parse(b.utf8Slice(start, pos)) as unknown;
-}
 
 /** Leniencies a line applied, noted only if the whole line succeeds. */
 interface Pending {
@@ -442,7 +250,7 @@ let timeLo = 0;
  * False for 0 (not a time, as the full reader reads it).
  */
 function digitsHalves(start: number, stop: number): boolean {
-  const buf = b;
+  const buf = S.b;
   const len = stop - start;
   if (len <= 15) {
     let n = 0;
@@ -485,13 +293,13 @@ function nanos(hi: number, lo: number): bigint | undefined {
 function time(): bigint | undefined {
   const c = ws();
   if (c === Q) {
-    const buf = b;
-    const start = pos + 1;
+    const buf = S.b;
+    const start = S.pos + 1;
     let p = start;
-    const e = end;
+    const e = S.end;
     while (p < e && isDigit(buf[p]!)) p++;
     if (p < e && buf[p] === Q && p > start && p - start <= 19) {
-      pos = p + 1;
+      S.pos = p + 1;
       return digitsHalves(start, p) ? nanos(timeHi, timeLo) : undefined;
     }
     return parseNanos(text());
@@ -530,10 +338,10 @@ function attributeValue(): AttributeValue | undefined {
     skip(0);
     return undefined;
   }
-  const start = pos;
-  pos++;
+  const start = S.pos;
+  S.pos++;
   if (ws() === RBRACE) {
-    pos++;
+    S.pos++;
     return undefined;
   }
   key();
@@ -543,10 +351,10 @@ function attributeValue(): AttributeValue | undefined {
   if (keyIs(K.stringValue) && c === Q) {
     value = text();
   } else if (keyIs(K.intValue) && c === Q) {
-    const s = pos + 1;
+    const s = S.pos + 1;
     const close = stringEnd(s);
-    pos = close + 1;
-    value = int64Value(escaped ? (JSON.parse(b.utf8Slice(s - 1, close + 1)) as string) : decode(s, close));
+    S.pos = close + 1;
+    value = int64Value(S.escaped ? (JSON.parse(S.b.utf8Slice(s - 1, close + 1)) as string) : decode(s, close));
   } else if ((keyIs(K.intValue) || keyIs(K.doubleValue)) && (c === 0x2d || isDigit(c))) {
     value = number();
   } else if (keyIs(K.boolValue) && (c === 0x74 || c === 0x66)) {
@@ -556,13 +364,13 @@ function attributeValue(): AttributeValue | undefined {
     known = false;
   }
   if (known && ws() === RBRACE) {
-    pos++;
+    S.pos++;
     return value;
   }
   // Other members or kinds: the full rules, on this value's bytes.
-  pos = start;
+  S.pos = start;
   skip(0);
-  return anyValue(JSON.parse(b.utf8Slice(start, pos)));
+  return anyValue(JSON.parse(S.b.utf8Slice(start, S.pos)));
 }
 
 /** One attribute list at `pos`, by the general rules, into the attribute scratch. */
@@ -586,10 +394,10 @@ function attributeList(): void {
         if (keyIs(K.key)) {
           if (hasKey || ws() !== Q) throw FALLBACK;
           hasKey = true;
-          const start = pos + 1;
+          const start = S.pos + 1;
           const close = stringEnd(start);
-          if (escaped) throw FALLBACK;
-          pos = close + 1;
+          if (S.escaped) throw FALLBACK;
+          S.pos = close + 1;
           name = decode(start, close);
         } else if (keyIs(K.value)) {
           if (hasValue) throw FALLBACK;
@@ -599,7 +407,7 @@ function attributeList(): void {
             value = attributeValue();
           } else {
             ws();
-            valueAt = pos;
+            valueAt = S.pos;
             skip(0);
           }
         } else {
@@ -610,10 +418,10 @@ function attributeList(): void {
     if (name === undefined || !hasValue) continue;
     if (valueAt !== -1) {
       // The value came before the key.
-      const after = pos;
-      pos = valueAt;
+      const after = S.pos;
+      S.pos = valueAt;
       value = attributeValue();
-      pos = after;
+      S.pos = after;
     }
     if (value !== undefined) addAttribute(name, value);
   } while (more(RBRACKET));
@@ -643,10 +451,10 @@ function attributesObject(): Record<string, AttributeValue> {
 function readAttributes(attrsAt: number): void {
   attributeCount = 0;
   if (attrsAt === -1) return;
-  pos = attrsAt;
+  S.pos = attrsAt;
   if (exportedList()) return;
   attributeCount = 0;
-  pos = attrsAt;
+  S.pos = attrsAt;
   attributeList();
 }
 
@@ -689,20 +497,20 @@ const L_FALSE = literalOf('false');
  * laid out otherwise (the scratch is then to be dropped).
  */
 function exportedList(): boolean {
-  const buf = b;
-  const e = end;
-  let p = pos;
+  const buf = S.b;
+  const e = S.end;
+  let p = S.pos;
   if (!(p + 1 < e && buf[p] === LBRACKET)) return false;
   p++;
   if (buf[p] === RBRACKET) {
-    pos = p + 1;
+    S.pos = p + 1;
     return true;
   }
   for (;;) {
     if (!lit(p, L_ENTRY)) return false;
     const ks = p + L_ENTRY.length;
     const ke = stringEnd(ks);
-    if (escaped) return false;
+    if (S.escaped) return false;
     p = ke + 1;
     if (!lit(p, L_VALUE)) return false;
     p += L_VALUE.length;
@@ -713,27 +521,27 @@ function exportedList(): boolean {
     } else if (lit(p, L_STRING_VALUE)) {
       const start = p + L_STRING_VALUE.length;
       const close = stringEnd(start);
-      value = escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+      value = S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
       p = close + 1;
     } else if (lit(p, L_INT_VALUE)) {
       p += L_INT_VALUE.length;
       if (p < e && buf[p] === Q) {
         const start = p + 1;
         const close = stringEnd(start);
-        value = int64Value(escaped ? (JSON.parse(b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
+        value = int64Value(S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
         p = close + 1;
       } else {
-        pos = p;
+        S.pos = p;
         if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
         value = number();
-        p = pos;
+        p = S.pos;
       }
     } else if (lit(p, L_DOUBLE_VALUE)) {
       p += L_DOUBLE_VALUE.length;
-      pos = p;
+      S.pos = p;
       if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
       value = number();
-      p = pos;
+      p = S.pos;
     } else if (lit(p, L_BOOL_VALUE)) {
       p += L_BOOL_VALUE.length;
       if (lit(p, L_TRUE)) {
@@ -758,7 +566,7 @@ function exportedList(): boolean {
       continue;
     }
     if (c === RBRACKET) {
-      pos = p + 1;
+      S.pos = p + 1;
       return true;
     }
     return false;
@@ -767,11 +575,11 @@ function exportedList(): boolean {
 
 /** A span status: true when its code says ERROR (isErrorStatus's rules); the common `{}` and `{"code":N}` read directly. */
 function errorStatus(): boolean {
-  const start = pos;
+  const start = S.pos;
   if (ws() !== LBRACE) return isErrorStatus(parse());
-  pos++;
+  S.pos++;
   if (ws() === RBRACE) {
-    pos++;
+    S.pos++;
     return false;
   }
   key();
@@ -779,19 +587,14 @@ function errorStatus(): boolean {
   if (keyIs(K.code) && (c === 0x2d || isDigit(c))) {
     const code = number();
     if (ws() === RBRACE) {
-      pos++;
+      S.pos++;
       return code === 2;
     }
   }
-  pos = start;
+  S.pos = start;
   return isErrorStatus(parse());
 }
 
-/** `seen` with `bit` set; FALLBACK when it was set already (a duplicate key, or both spellings of one). */
-function once(seen: number, bit: number): number {
-  if ((seen & bit) !== 0) throw FALLBACK;
-  return seen | bit;
-}
 
 
 // The span layout exporters write (the Collector's, in proto field order, empty fields left out):
@@ -813,30 +616,30 @@ const L_STATUS = literalOf(',"status":');
 
 /** True when the bytes at `p` are `l`, compared four at a time. */
 function lit(p: number, l: Literal): boolean {
-  if (p + l.length > end) return false;
+  if (p + l.length > S.end) return false;
   const v = view;
   const words = l.words;
   let q = p;
   for (let i = 0; i < words.length; i++, q += 4) if (v.getUint32(q, true) !== words[i]) return false;
   const tail = l.tail;
-  const buf = b;
+  const buf = S.b;
   for (let i = 0; i < tail.length; i++) if (buf[q + i] !== tail[i]) return false;
   return true;
 }
 
 /** Past the digits at `p` (none: p). */
 function digits(p: number): number {
-  const buf = b;
-  const e = end;
+  const buf = S.b;
+  const e = S.end;
   while (p < e && isDigit(buf[p]!)) p++;
   return p;
 }
 
 /** A hex id of `chars` at `p` followed by a quote, or undefined (bad, all zeros, or another length). */
 function hexAt(p: number, chars: number, intern: boolean): string | undefined {
-  const buf = b;
+  const buf = S.b;
   const stop = p + chars;
-  if (stop >= end || buf[stop] !== Q) return undefined;
+  if (stop >= S.end || buf[stop] !== Q) return undefined;
   let slot = 0;
   if (intern) {
     // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
@@ -855,7 +658,7 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
     nonZero |= c ^ 0x30;
   }
   if (hex === 0 || nonZero === 0) return undefined;
-  const id = b.latin1Slice(p, stop);
+  const id = S.b.latin1Slice(p, stop);
   if (!intern) return id;
   ids[slot] = id;
   keep(ID_BYTES, slot * 32, p, chars);
@@ -864,8 +667,8 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
 
 /** Times as digits in quotes at `p` (just past the opening quote) into timeHi/timeLo; sets `pos` past the closing quote. False when not a time here. */
 function digitsTime(p: number): boolean {
-  const buf = b;
-  if (p + 19 < end && buf[p + 19] === Q) {
+  const buf = S.b;
+  if (p + 19 < S.end && buf[p + 19] === Q) {
     // Today's times: 19 digits, read in one pass.
     let hi = 0;
     let lo = 0;
@@ -881,15 +684,15 @@ function digitsTime(p: number): boolean {
       lo = lo * 10 + d;
     }
     if (bad === 0) {
-      pos = p + 20;
+      S.pos = p + 20;
       timeHi = hi;
       timeLo = lo;
       return hi !== 0 || lo !== 0;
     }
   }
   const stop = digits(p);
-  if (stop === p || stop - p > 19 || stop >= end || b[stop] !== Q) return false;
-  pos = stop + 1;
+  if (stop === p || stop - p > 19 || stop >= S.end || S.b[stop] !== Q) return false;
+  S.pos = stop + 1;
   return digitsHalves(p, stop);
 }
 
@@ -900,8 +703,8 @@ function digitsTime(p: number): boolean {
  * the general rules, which decide what it is).
  */
 function exportedSpan(): boolean {
-  const buf = b;
-  let p = pos;
+  const buf = S.b;
+  let p = S.pos;
   if (!lit(p, L_TRACE)) return false;
   p += L_TRACE.length;
   const traceId = hexAt(p, 32, true);
@@ -924,7 +727,7 @@ function exportedSpan(): boolean {
       parent = hexAt(p, 16, true);
       if (parent === undefined) {
         // All zeros: no parent, as the full reader reads it.
-        let zero = p + 16 < end && buf[p + 16] === Q;
+        let zero = p + 16 < S.end && buf[p + 16] === Q;
         for (let i = p; zero && i < p + 16; i++) if (buf[i] !== 0x30) zero = false;
         if (!zero) return false;
       }
@@ -940,7 +743,7 @@ function exportedSpan(): boolean {
   if (!lit(p, L_NAME)) return false;
   const nameStart = p + L_NAME.length;
   const nameEnd = stringEnd(nameStart);
-  const name = escaped ? (JSON.parse(b.utf8Slice(nameStart - 1, nameEnd + 1)) as string) : decode(nameStart, nameEnd);
+  const name = S.escaped ? (JSON.parse(S.b.utf8Slice(nameStart - 1, nameEnd + 1)) as string) : decode(nameStart, nameEnd);
   p = nameEnd + 1;
   let kind = 0;
   if (lit(p, L_KIND)) {
@@ -954,13 +757,13 @@ function exportedSpan(): boolean {
   if (!digitsTime(p + L_START.length)) return false;
   const startHi = timeHi;
   const startLo = timeLo;
-  p = pos;
+  p = S.pos;
   if (!lit(p, L_END)) return false;
   if (!digitsTime(p + L_END.length) || before(timeHi, timeLo, startHi, startLo)) return false;
-  p = pos;
+  p = S.pos;
   if (lit(p, L_ATTRIBUTES)) {
     readAttributes(p + L_ATTRIBUTES.length);
-    p = pos;
+    p = S.pos;
   } else {
     attributeCount = 0;
   }
@@ -978,13 +781,13 @@ function exportedSpan(): boolean {
     if (buf[p] === LBRACE && buf[p + 1] === RBRACE) {
       p += 2;
     } else {
-      pos = p;
+      S.pos = p;
       error = errorStatus();
-      p = pos;
+      p = S.pos;
     }
   }
-  if (p >= end || buf[p] !== RBRACE) return false;
-  pos = p + 1;
+  if (p >= S.end || buf[p] !== RBRACE) return false;
+  S.pos = p + 1;
   current.traceId = traceId;
   current.spanId = spanId;
   current.parent = parent;
@@ -1147,7 +950,7 @@ function span(service: string, ctx: ReadContext): void {
   if (open(LBRACE, RBRACE)) {
     do {
       key();
-      switch (keyEnd - keyStart) {
+      switch (S.keyEnd - S.keyStart) {
         case 4:
           if (keyIs(K.name)) {
             seen = once(seen, 8);
@@ -1188,7 +991,7 @@ function span(service: string, ctx: ReadContext): void {
           break;
         case 7:
           if (keyIs(K.traceId) || keyIs(K.span_id)) {
-            if (b[keyStart] === 0x74) {
+            if (S.b[S.keyStart] === 0x74) {
               seen = once(seen, 1);
               traceId = hexId(32, true);
             } else {
@@ -1209,7 +1012,7 @@ function span(service: string, ctx: ReadContext): void {
           if (keyIs(K.attributes)) {
             seen = once(seen, 128);
             ws();
-            readAttributes(pos);
+            readAttributes(S.pos);
             continue;
           }
           break;
@@ -1285,16 +1088,16 @@ function parentId(): string | undefined {
     skip(0);
     return undefined;
   }
-  const buf = b;
-  const start = pos + 1;
-  if (start < end && buf[start] === Q) {
-    pos = start + 1;
+  const buf = S.b;
+  const start = S.pos + 1;
+  if (start < S.end && buf[start] === Q) {
+    S.pos = start + 1;
     return undefined;
   }
-  let zero = start + 16 < end && buf[start + 16] === Q;
+  let zero = start + 16 < S.end && buf[start + 16] === Q;
   for (let i = start; zero && i < start + 16; i++) if (buf[i] !== 0x30) zero = false;
   if (zero) {
-    pos = start + 17;
+    S.pos = start + 17;
     return undefined;
   }
   return hexId(16, true);
@@ -1320,10 +1123,10 @@ function resourceSpans(ctx: ReadContext): void {
         } else {
           // The service may come after the spans: read them once the resource is known.
           ws();
-          scopesAt = pos;
+          scopesAt = S.pos;
           skip(0);
         }
-      } else if (b[keyStart] === 0x69 /* instrumentationLibrarySpans, instrumentation_library_spans */) {
+      } else if (S.b[S.keyStart] === 0x69 /* instrumentationLibrarySpans, instrumentation_library_spans */) {
         throw FALLBACK;
       } else {
         skip(0);
@@ -1331,10 +1134,10 @@ function resourceSpans(ctx: ReadContext): void {
     } while (more(RBRACE));
   }
   if (scopesAt === -1) return;
-  const after = pos;
-  pos = scopesAt;
+  const after = S.pos;
+  S.pos = scopesAt;
   scopeSpans(service, ctx);
-  pos = after;
+  S.pos = after;
 }
 
 /** One resource's scopeSpans list. */
@@ -1355,11 +1158,11 @@ function scopeSpans(service: string, ctx: ReadContext): void {
           if (open(LBRACKET, RBRACKET)) {
             do {
               // The layout exporters write, matched in one pass; any other span by the general rules.
-              const at = pos;
+              const at = S.pos;
               if (exportedSpan()) {
                 emit(service);
               } else {
-                pos = at;
+                S.pos = at;
                 span(service, ctx);
               }
             } while (more(RBRACKET));
@@ -1377,10 +1180,8 @@ function scopeSpans(service: string, ctx: ReadContext): void {
  * the full reader.
  */
 export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection): boolean {
-  b = buf as FastSlices;
+  begin(buf, start, stop);
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  end = stop;
-  pos = start;
   pending.int64Numbers = 0;
   pending.kindNames = 0;
   projection = attributes;
@@ -1394,7 +1195,7 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
         key();
         if (!keyIs(K.resourceSpans)) {
           // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
-          if (b[keyStart] === 0x72 && keyEnd - keyStart === 14) throw FALLBACK;
+          if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
           skip(0);
           continue;
         }
@@ -1414,7 +1215,7 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
     throw error;
   } finally {
     // Let the line's buffer and the batch go.
-    b = EMPTY;
+    finish();
     view = EMPTY_VIEW;
     records = NO_RECORDS;
     scanned = undefined;
