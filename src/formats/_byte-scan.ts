@@ -423,7 +423,7 @@ for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
 for (const c of 'ABCDEF') HEX[c.charCodeAt(0)] = 2;
 
 /** Id leniencies of the document being read (added to the file's only once all of it was read), as the IdDecoder counts them. */
-export const idCounts = { padded: 0, uppercase: 0 };
+const idCounts = { padded: 0, uppercase: 0 };
 
 /** The last trace id read, reused while the bytes repeat (a trace's spans all carry it). */
 let lastTrace = '';
@@ -520,7 +520,7 @@ export function micros(): number {
 }
 
 /** µs (an integer below 2⁵³) as nanoseconds. */
-export function microsNs(us: number): bigint {
+function microsNs(us: number): bigint {
   if (us === 0) return 0n;
   const hi = Math.floor(us / 1e6);
   return nanos(hi, (us - hi * 1e6) * 1000);
@@ -553,7 +553,7 @@ export function lastTimeRaw(): unknown {
 }
 
 /** Starts a document's ids afresh (no trace id to reuse, no leniencies counted). */
-export function resetIds(): void {
+function resetIds(): void {
   idCounts.padded = 0;
   idCounts.uppercase = 0;
   lastTraceAt = -1;
