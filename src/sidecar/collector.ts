@@ -185,7 +185,8 @@ export class Collector {
   private async tickHost(): Promise<void> {
     if (this.mode === 'host-only') {
       await this.refreshHost();
-      if (!this.closed) this.record({ timeMs: Date.now(), gpus: [], durationS: 0 });
+      // nvidia-smi may have come back during the host read: a host-only sample must not replace its first GPU pass.
+      if (!this.closed && this.mode === 'host-only') this.record({ timeMs: Date.now(), gpus: [], durationS: 0 });
     } else if (Date.now() - this.lastHostReadMs >= this.hostPeriodMs - this.periodMs / 2) {
       await this.refreshHost();
     }

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readGpuSamples } from '../../src/formats/gpu-samples.js';
 import { Collector } from '../../src/sidecar/collector.js';
+import type { HostState } from '../../src/model/gpu.js';
 import { HostProbe } from '../../src/sidecar/host-probe.js';
 import { classifyFailure, NvidiaSmiProbe, type NvidiaSmiProbeOptions } from '../../src/sidecar/nvidia-smi-probe.js';
 import type { FailureKind, ProbeEvents, ProbePass } from '../../src/sidecar/probe.js';
@@ -247,6 +248,38 @@ describe('nvidia-smi appearing later', () => {
     expect(collector.snapshot().sample?.gpus[0]?.uuid).toBe(H100_UUID);
     expect(warnings.filter((w) => w.includes('not found'))).toHaveLength(1);
   }, 30_000);
+});
+
+describe('nvidia-smi returning during a host read', () => {
+  it('the first GPU pass is served, not replaced by the host-only sample whose read it overtook', async () => {
+    // Scripted probe and a host probe whose read is held open: the order of events is set by the test, not by timers.
+    let events: ProbeEvents | undefined;
+    const probe = { start: (e: ProbeEvents) => void (events = e), stop: async () => undefined };
+    const releases: Array<() => void> = [];
+    class HeldHostProbe extends HostProbe {
+      override async read(): Promise<HostState> {
+        const state = await super.read();
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return state;
+      }
+    }
+    const collector = new Collector(probe, new HeldHostProbe(), { periodMs: 20, warn: () => undefined });
+    collector.start();
+    cleanups.push(async () => {
+      for (const release of releases.splice(0)) release();
+      await collector.close();
+    });
+    events?.unavailable('nvidia-smi not found');
+    // The start's own read, then a host-only tick's read: both held.
+    await waitFor('a host-only tick reading the host', () => (releases.length >= 2 ? true : undefined));
+    expect(collector.snapshot().mode).toBe('host-only');
+    events?.pass({ timeMs: Date.now(), gpus: [{ uuid: H100_UUID, temperatureC: 60 }], durationS: 0.01 });
+    for (const release of releases.splice(0)) release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const snapshot = collector.snapshot();
+    expect(snapshot.mode).toBe('gpu');
+    expect(snapshot.sample?.gpus.map((g) => g.uuid)).toEqual([H100_UUID]);
+  });
 });
 
 describe('errors inside the probe', () => {
