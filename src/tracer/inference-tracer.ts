@@ -115,7 +115,7 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
       span = tracer.startSpan(name, spanOptions, parentCtx);
     } else {
       // setupTracing's SDK: the decision first, so a dropped request never reaches the SDK (presample.ts).
-      span = presampler.dropped(parentCtx, name, kind, state.requestAttributes);
+      span = presampler.dropped(parentCtx, parent, name, kind, state.requestAttributes);
       if (span === undefined) {
         try {
           spanOptions = new RequestSpanOptions(kind, presampler.attributes);

@@ -26,6 +26,8 @@ import type { PooledIdGenerator } from './id-generator.js';
 import type { Presampler } from './presampler-slot.js';
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
+// Read once: the SDK's index exports it through a getter, a call on every read.
+const NOT_RECORD = SamplingDecision.NOT_RECORD;
 
 /**
  * The SDK's sampler: the service's (or the environment's) sampler, except for the span whose
@@ -80,10 +82,9 @@ export class SdkPresampler implements Presampler {
     private readonly ids: PooledIdGenerator,
   ) {}
 
-  dropped(parent: Context, name: string, kind: SpanKind, attributes: Attributes): Span | undefined {
+  dropped(parent: Context, parentSpanContext: SpanContext | undefined, name: string, kind: SpanKind, attributes: Attributes): Span | undefined {
     // The SDK returns an invalid span here, without ids or sampling.
     if (isTracingSuppressed(parent)) return undefined;
-    const parentSpanContext = trace.getSpanContext(parent);
     const valid = parentSpanContext !== undefined && trace.isSpanContextValid(parentSpanContext);
     const spanId = this.ids.generateSpanId();
     const traceId = valid ? parentSpanContext.traceId : this.ids.generateTraceId();
@@ -94,7 +95,7 @@ export class SdkPresampler implements Presampler {
     }
     const seen = { ...this.lastSanitized };
     const result = this.sampler.inner.shouldSample(parent, traceId, name, kind, seen, []);
-    if (result.decision === SamplingDecision.NOT_RECORD) {
+    if (result.decision === NOT_RECORD) {
       const traceState = result.traceState ?? (valid ? parentSpanContext.traceState : undefined);
       // The SDK's shape: traceState present even when undefined.
       return trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE, traceState } as SpanContext);
@@ -122,7 +123,7 @@ export class SdkPresampler implements Presampler {
     const traceId = this.ids.generateTraceId();
     try {
       this.ids.preset(spanId, traceId);
-      this.sampler.hand(traceId, probeName, { decision: SamplingDecision.NOT_RECORD });
+      this.sampler.hand(traceId, probeName, { decision: NOT_RECORD });
       const span = tracer.startSpan(probeName, { root: true });
       const got = span.spanContext();
       return this.sampler.taken === takenBefore + 1 && !span.isRecording() && got.traceId === traceId && got.spanId === spanId;

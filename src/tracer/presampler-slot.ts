@@ -5,16 +5,17 @@
  * empty and every span is the SDK's.
  */
 import { trace } from '@opentelemetry/api';
-import type { Attributes, Context, Span, SpanKind, TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Context, Span, SpanContext, SpanKind, TracerProvider } from '@opentelemetry/api';
 
 /** Takes a request span's sampling decision before the SDK is asked for the span. */
 export interface Presampler {
   /**
    * The request span when the sampler drops it: a non-recording span with the ids, flags and trace
    * state the SDK would give it. Undefined when the SDK must start the span: the decision then
-   * waits for the SDK's next span (see `attributes`, `release`).
+   * waits for the SDK's next span (see `attributes`, `release`). `parentSpanContext` is
+   * `trace.getSpanContext(parent)`, which the caller has already read.
    */
-  dropped(parent: Context, name: string, kind: SpanKind, attributes: Attributes): Span | undefined;
+  dropped(parent: Context, parentSpanContext: SpanContext | undefined, name: string, kind: SpanKind, attributes: Attributes): Span | undefined;
   /** The attributes the sampler saw (and may have changed): the SDK's span starts with these. */
   readonly attributes: Attributes;
   /** Forgets a decision the SDK did not take (it failed before sampling). */
