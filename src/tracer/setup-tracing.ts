@@ -31,7 +31,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
-import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { getBooleanFromEnv } from '@opentelemetry/core';
 import { TRACER_METRICS } from '../semconv.js';
@@ -402,9 +402,9 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
       resource: defaultResource().merge(resourceFromAttributes({ ...(options.resourceAttributes ?? {}) })),
       resourceDetectors: resourceDetectors(),
       ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
-      // With no processor the SDK registers a real provider anyway, so spans are still
-      // recorded and measured ({ none: true }) but go nowhere.
-      spanProcessors: processor === undefined ? [] : [processor],
+      // NodeSDK registers no provider without a span processor: { none: true } (and an exporter
+      // that could not be created) get one that discards, so spans are recorded but go nowhere.
+      spanProcessors: [processor ?? new NoopSpanProcessor()],
       metricReaders: metricsSetup.readers,
       // An empty list stops NodeSDK from starting its default OTLP/HTTP log exporter.
       logRecordProcessors: [],
