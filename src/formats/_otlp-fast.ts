@@ -244,6 +244,67 @@ function text(): string {
   return S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
 }
 
+// Strings read before, looked up by where they stand: the exporters write the same keys, values
+// and names followed by the same bytes (`","value":{`, `"}}],"status":{}}`, …), so the 24 bytes
+// from a string's start pick its slot, and a hit, checked byte for byte and against the closing
+// quote just after it, needs no scan for where the string ends. Only plain ASCII strings are
+// kept (no quote, backslash or control character in a pool, so a match ends where it says).
+const KNOWN_SLOTS = 4096;
+/** Bytes from a string's start that pick its slot (its own, and what follows it). */
+const KNOWN_CONTEXT = 24;
+const knownTexts: (string | undefined)[] = new Array<string | undefined>(KNOWN_SLOTS).fill(undefined);
+const knownLengths = new Uint8Array(KNOWN_SLOTS);
+const KNOWN_BYTES = new DataView(new ArrayBuffer(KNOWN_SLOTS * MAX_INTERNED));
+
+/** The slot of the string starting at `start` (KNOWN_CONTEXT bytes must be there). */
+function knownSlot(start: number): number {
+  const v = view;
+  const h =
+    Math.imul(v.getInt32(start, true), 0x9e3779b1) ^
+    Math.imul(v.getInt32(start + 4, true), 0x85ebca6b) ^
+    Math.imul(v.getInt32(start + 8, true), 0xc2b2ae35) ^
+    Math.imul(v.getInt32(start + 12, true), 0x27d4eb2f) ^
+    Math.imul(v.getInt32(start + 16, true), 0x165667b1) ^
+    Math.imul(v.getInt32(start + 20, true), 0x61c88647);
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 20;
+}
+
+/** Where the string `textAt` read ends: its closing quote. */
+let textClose = 0;
+
+/** The string whose bytes start at `start` (just past its opening quote), as `text` reads it; sets `textClose` and `escaped`. */
+function textAt(start: number): string {
+  let slot = -1;
+  if (start + KNOWN_CONTEXT <= S.end) {
+    slot = knownSlot(start);
+    const known = knownTexts[slot];
+    if (known !== undefined) {
+      const close = start + knownLengths[slot]!;
+      if (close < S.end && S.b[close] === Q && same(KNOWN_BYTES, slot * MAX_INTERNED, start, close - start)) {
+        S.escaped = false;
+        textClose = close;
+        return known;
+      }
+    }
+  }
+  const close = stringEnd(start);
+  textClose = close;
+  if (S.escaped) return JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string;
+  const text = decode(start, close);
+  const len = close - start;
+  if (slot >= 0 && len > 0 && len <= MAX_INTERNED) {
+    const buf = S.b;
+    let ascii = true;
+    for (let i = start; i < close; i++) if (buf[i]! >= 0x80) ascii = false;
+    if (ascii) {
+      knownTexts[slot] = text;
+      knownLengths[slot] = len;
+      keep(KNOWN_BYTES, slot * MAX_INTERNED, start, len);
+    }
+  }
+  return text;
+}
+
 /** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
 function hexId(chars: number, intern: boolean): string {
   if (ws() !== Q) throw FALLBACK;
@@ -534,22 +595,19 @@ function exportedList(): boolean {
   }
   for (;;) {
     if (!lit(p, L_ENTRY)) return false;
-    const ks = p + L_ENTRY.length;
-    const ke = stringEnd(ks);
+    const name = textAt(p + L_ENTRY.length);
+    // An escaped key could spell a known key another way.
     if (S.escaped) return false;
-    p = ke + 1;
+    p = textClose + 1;
     if (!lit(p, L_VALUE)) return false;
     p += L_VALUE.length;
-    const name = decode(ks, ke);
     let value: AttributeValue | undefined;
     if (p < e && buf[p] === RBRACE) {
       // An empty value: unset (counted: the resource's reading needs to know).
       emptyValues++;
     } else if (lit(p, L_STRING_VALUE)) {
-      const start = p + L_STRING_VALUE.length;
-      const close = stringEnd(start);
-      value = S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
-      p = close + 1;
+      value = textAt(p + L_STRING_VALUE.length);
+      p = textClose + 1;
     } else if (lit(p, L_INT_VALUE)) {
       p += L_INT_VALUE.length;
       if (p < e && buf[p] === Q) {
@@ -803,10 +861,8 @@ function exportedSpan(): boolean {
     p = stop;
   }
   if (!lit(p, L_NAME)) return false;
-  const nameStart = p + L_NAME.length;
-  const nameEnd = stringEnd(nameStart);
-  const name = S.escaped ? (JSON.parse(S.b.utf8Slice(nameStart - 1, nameEnd + 1)) as string) : decode(nameStart, nameEnd);
-  p = nameEnd + 1;
+  const name = textAt(p + L_NAME.length);
+  p = textClose + 1;
   let kind = 0;
   if (lit(p, L_KIND)) {
     p += L_KIND.length;
