@@ -308,7 +308,7 @@ function textAt(start: number): string {
 /** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
 function hexId(chars: number, intern: boolean): string {
   if (ws() !== Q) throw FALLBACK;
-  const id = hexAt(S.pos + 1, chars, intern);
+  const id = hexAt(S.pos + 1, chars, intern ? ID_INTERN : ID_NEW);
   if (id === undefined) throw FALLBACK;
   S.pos += chars + 2;
   return id;
@@ -724,14 +724,25 @@ function digits(p: number): number {
   return p;
 }
 
-/** A hex id of `chars` (32 or 16) at `p` followed by a quote, or undefined (bad, all zeros, or another length). */
-function hexAt(p: number, chars: number, intern: boolean): string | undefined {
+/** How `hexAt` uses its intern tables: not at all, looking up and keeping, or only looking up. */
+const ID_NEW = 0;
+const ID_INTERN = 1;
+const ID_REUSE = 2;
+
+/**
+ * A hex id of `chars` (32 or 16) at `p` followed by a quote, or undefined (bad, all zeros, or
+ * another length). ID_INTERN for ids that repeat (trace, parent); ID_REUSE for a span's own id:
+ * children are exported before their parent, so a parent's id is usually in the table already
+ * when its span comes, and the span gets the very string its children hold (no new string, and
+ * the analyzer's lookups of that id compare one object).
+ */
+function hexAt(p: number, chars: number, mode: number): string | undefined {
   const buf = S.b;
   const stop = p + chars;
   if (stop >= S.end || buf[stop] !== Q) return undefined;
   const long = chars === 32;
   let slot = 0;
-  if (intern) {
+  if (mode !== ID_NEW) {
     // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
     // with the id the slot holds (only valid ids are kept) needs no other check. Ids are
     // random: their last bytes pick the slot.
@@ -749,7 +760,7 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
   }
   if (hex === 0 || nonZero === 0) return undefined;
   const id = long ? ascii32(buf, p) : ascii16(buf, p);
-  if (!intern) return id;
+  if (mode !== ID_INTERN) return id;
   if (long) {
     traceIds[slot] = id;
     keep(TRACE_BYTES, slot * 32, p, 32);
@@ -827,12 +838,12 @@ function exportedSpan(): boolean {
   let p = S.pos;
   if (!lit(p, L_TRACE)) return false;
   p += L_TRACE.length;
-  const traceId = hexAt(p, 32, true);
+  const traceId = hexAt(p, 32, ID_INTERN);
   if (traceId === undefined) return false;
   p += 32;
   if (!lit(p, L_SPAN)) return false;
   p += L_SPAN.length;
-  const spanId = hexAt(p, 16, false);
+  const spanId = hexAt(p, 16, ID_REUSE);
   if (spanId === undefined) return false;
   p += 17;
   if (lit(p, L_TRACE_STATE)) {
@@ -844,7 +855,7 @@ function exportedSpan(): boolean {
     if (buf[p] === Q) {
       p++;
     } else {
-      parent = hexAt(p, 16, true);
+      parent = hexAt(p, 16, ID_INTERN);
       if (parent === undefined) {
         // All zeros: no parent, as the full reader reads it.
         let zero = p + 16 < S.end && buf[p + 16] === Q;
