@@ -102,27 +102,23 @@ const S = scan;
 interface Literal {
   readonly length: number;
   /**
-   * Its bytes eight at a time, as the doubles those bits spell: the line's bytes are read the
-   * same way and compared as doubles. Equal doubles have equal bits except for ±0 and NaN, which
-   * ASCII text never spells (no zero bytes; a NaN needs a byte ≥ 0xF0), so this compares bytes.
+   * Its first, second, third and last eight bytes (the last overlapping the others), as the
+   * doubles those bits spell: the line's bytes are read the same way and compared as doubles, a
+   * fixed few compares with no loop. Equal doubles have equal bits except for ±0 and NaN, which
+   * printable ASCII never spells (no zero bytes; a NaN needs a byte ≥ 0xF0), so this compares bytes.
    */
-  readonly eights: Float64Array;
-  /** The four bytes after them, if that many are left, as a little-endian word. */
-  readonly word: number;
-  readonly hasWord: boolean;
-  readonly tail: Uint8Array;
+  readonly first: number;
+  readonly second: number;
+  readonly third: number;
+  readonly last: number;
 }
 
+/** A literal of 8 to 32 bytes of printable ASCII. */
 function literalOf(text: string): Literal {
-  const all = Buffer.from(text, 'utf8');
-  if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`literal ${text}: ASCII text only`);
-  const eights = new Float64Array(all.length >> 3);
-  for (let i = 0; i < eights.length; i++) eights[i] = all.readDoubleLE(i * 8);
-  let at = eights.length * 8;
-  const hasWord = all.length - at >= 4;
-  const word = hasWord ? all.readUInt32LE(at) : 0;
-  if (hasWord) at += 4;
-  return { length: all.length, eights, word, hasWord, tail: all.subarray(at) };
+  const all = Buffer.from(text, 'latin1');
+  if (!/^[\x20-\x7e]{8,32}$/.test(text)) throw new Error(`literal ${text}: 8 to 32 printable ASCII characters`);
+  const at = (i: number): number => (i + 8 <= all.length ? all.readDoubleLE(i) : 0);
+  return { length: all.length, first: at(0), second: at(8), third: at(16), last: all.readDoubleLE(all.length - 8) };
 }
 
 const K = {
@@ -575,8 +571,9 @@ const L_STRING_VALUE = literalOf('"stringValue":"');
 const L_INT_VALUE = literalOf('"intValue":');
 const L_DOUBLE_VALUE = literalOf('"doubleValue":');
 const L_BOOL_VALUE = literalOf('"boolValue":');
-const L_TRUE = literalOf('true');
-const L_FALSE = literalOf('false');
+/** `true`, and the first four bytes of `false`, as little-endian words. */
+const TRUE_WORD = Buffer.from('true').readUInt32LE(0);
+const FALS_WORD = Buffer.from('fals').readUInt32LE(0);
 
 /**
  * An attribute list at `pos` in the exporters' layout: `[{"key":"…","value":{"stringValue":"…"}},…]`
@@ -629,12 +626,12 @@ function exportedList(): boolean {
       p = S.pos;
     } else if (lit(p, L_BOOL_VALUE)) {
       p += L_BOOL_VALUE.length;
-      if (lit(p, L_TRUE)) {
+      if (p + 4 <= e && view.getUint32(p, true) === TRUE_WORD) {
         value = true;
-        p += L_TRUE.length;
-      } else if (lit(p, L_FALSE)) {
+        p += 4;
+      } else if (p + 5 <= e && view.getUint32(p, true) === FALS_WORD && buf[p + 4] === 0x65) {
         value = false;
-        p += L_FALSE.length;
+        p += 5;
       } else {
         return false;
       }
@@ -699,21 +696,14 @@ const L_DROPPED_EVENTS = literalOf(',"droppedEventsCount":');
 const L_DROPPED_LINKS = literalOf(',"droppedLinksCount":');
 const L_STATUS = literalOf(',"status":');
 
-/** True when the bytes at `p` are `l`, compared four at a time. */
+/** True when the bytes at `p` are `l`. */
 function lit(p: number, l: Literal): boolean {
-  if (p + l.length > S.end) return false;
+  const length = l.length;
+  if (p + length > S.end) return false;
   const v = view;
-  const eights = l.eights;
-  let q = p;
-  for (let i = 0; i < eights.length; i++, q += 8) if (v.getFloat64(q, true) !== eights[i]) return false;
-  if (l.hasWord) {
-    if (v.getUint32(q, true) !== l.word) return false;
-    q += 4;
-  }
-  const tail = l.tail;
-  const buf = S.b;
-  for (let i = 0; i < tail.length; i++) if (buf[q + i] !== tail[i]) return false;
-  return true;
+  if (v.getFloat64(p, true) !== l.first || v.getFloat64(p + length - 8, true) !== l.last) return false;
+  if (length > 16 && v.getFloat64(p + 8, true) !== l.second) return false;
+  return length <= 24 || v.getFloat64(p + 16, true) === l.third;
 }
 
 /** Past the digits at `p` (none: p). */
