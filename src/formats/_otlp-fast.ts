@@ -209,8 +209,9 @@ function seedTexts(known: readonly string[]): void {
 
 /**
  * True when `pool`'s bytes at `at` are the line's bytes [start, start+len). Eight bytes at a time
- * compared as doubles, as `lit` does: a pool holds only ASCII text without control characters,
- * which never spells ±0 or a NaN.
+ * compared as doubles, as `lit` does: a pool holds only bytes 0x20–0x7F (strings without
+ * escapes or control characters, ASCII only), which never spell ±0 (no zero bytes) or a NaN
+ * (its seventh byte would be ≥ 0xF0).
  */
 function same(pool: DataView, at: number, start: number, len: number): boolean {
   const v = view;
