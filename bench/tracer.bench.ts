@@ -134,9 +134,10 @@ function byHandRequestSpanOnly(tracer: Tracer, i: number): number {
 }
 
 /**
- * The SDK's part of any instrumented request the sampler drops: one `startSpan` (ids, attribute
- * checks, the sampler, a non-recording span), without making it active. No instrumentation of
- * the request can cost less than this.
+ * The SDK's part of an instrumented request the sampler drops: one `startSpan` (ids, attribute
+ * checks, the sampler, a non-recording span), without making it active. The floor for
+ * instrumentation that asks the SDK for the span (the tracer with `setupTracing` takes the
+ * decision itself: src/tracer/presample.ts).
  */
 function sdkStartSpanOnly(tracer: Tracer, i: number): number {
   const span = tracer.startSpan('infer resnet50', { kind: SpanKind.SERVER, attributes: REQUEST_ATTRIBUTES });

@@ -24,9 +24,16 @@ export class PooledIdGenerator implements IdGenerator {
   private readonly bytes = Buffer.from(this.words.buffer);
   private pool = '';
   private next = 0;
+  private presetSpanId: string | undefined;
+  private presetTraceId: string | undefined;
 
   /** A random 32-digit lowercase hex trace id (W3C Trace Context), never all zeros. */
   generateTraceId(): string {
+    const preset = this.presetTraceId;
+    if (preset !== undefined) {
+      this.presetTraceId = undefined;
+      return preset;
+    }
     const id = this.take(32);
     // All zeros is not a valid id; as the SDK's generator does, the last digit is set then.
     return id === ZERO_TRACE_ID ? `${id.slice(0, 31)}1` : id;
@@ -34,8 +41,28 @@ export class PooledIdGenerator implements IdGenerator {
 
   /** A random 16-digit lowercase hex span id, never all zeros. */
   generateSpanId(): string {
+    const preset = this.presetSpanId;
+    if (preset !== undefined) {
+      this.presetSpanId = undefined;
+      return preset;
+    }
     const id = this.take(16);
     return id === ZERO_SPAN_ID ? `${id.slice(0, 15)}1` : id;
+  }
+
+  /**
+   * The next span id (and trace id, if given) this generator returns: ids the tracer drew for a
+   * span whose sampling decision it took before the SDK starts the span (src/tracer/presample.ts).
+   */
+  preset(spanId: string, traceId: string | undefined): void {
+    this.presetSpanId = spanId;
+    this.presetTraceId = traceId;
+  }
+
+  /** Forgets preset ids the SDK did not take. */
+  clearPreset(): void {
+    this.presetSpanId = undefined;
+    this.presetTraceId = undefined;
   }
 
   private take(digits: number): string {

@@ -19,6 +19,7 @@ import { runGeneration } from './generation.js';
 import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
+import { currentPresampler } from './presampler-slot.js';
 import { contextWithSpan } from './span-context.js';
 import { createTracerState } from './tracer-state.js';
 import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
@@ -107,8 +108,23 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
   try {
     const parent = trace.getSpanContext(parentCtx);
     const kind = parent === undefined || parent.isRemote === true ? SpanKind.SERVER : SpanKind.INTERNAL;
-    spanOptions = new RequestSpanOptions(kind, state.requestAttributes);
-    span = tracer.startSpan(options?.name ?? state.requestSpanName, spanOptions, parentCtx);
+    const name = options?.name ?? state.requestSpanName;
+    const presampler = currentPresampler();
+    if (presampler === undefined) {
+      spanOptions = new RequestSpanOptions(kind, state.requestAttributes);
+      span = tracer.startSpan(name, spanOptions, parentCtx);
+    } else {
+      // setupTracing's SDK: the decision first, so a dropped request never reaches the SDK (presample.ts).
+      span = presampler.dropped(parentCtx, parent, name, kind, state.requestAttributes);
+      if (span === undefined) {
+        try {
+          spanOptions = new RequestSpanOptions(kind, presampler.attributes);
+          span = tracer.startSpan(name, spanOptions, parentCtx);
+        } finally {
+          presampler.release();
+        }
+      }
+    }
     recording = span.isRecording();
   } catch (error) {
     reportFailure('starting a request span', error);

@@ -30,12 +30,17 @@ import type { DetectedResource, ResourceDetector } from '@opentelemetry/resource
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
+import { AlwaysOnSampler, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { getBooleanFromEnv } from '@opentelemetry/core';
 import { TRACER_METRICS } from '../semconv.js';
 import { BoundedSpanProcessor } from './bounded-span-processor.js';
 import type { DroppedSpans } from './bounded-span-processor.js';
 import { DEFAULT_TRACE_FILE, FileSpanExporter } from './file-span-exporter.js';
 import { PooledIdGenerator } from './id-generator.js';
+import { DecisionSampler, SdkPresampler } from './presample.js';
+import { emptyPresamplerSlot, fillPresamplerSlot } from './presampler-slot.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 import { reportFailure, resetWarnings, setWarningSink, warnOnce } from './warn-once.js';
 import type { WarningSink } from './warn-once.js';
@@ -382,22 +387,37 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   }
 
   let sdk: NodeSDK | undefined;
+  // The sampler NodeSDK would build (the option, else OTEL_TRACES_SAMPLER, else parent-based
+  // always-on), wrapped so that the tracer can take a request span's decision first (presample.ts).
+  const ids = new PooledIdGenerator();
+  let sampler: DecisionSampler | undefined;
+  try {
+    sampler = new DecisionSampler(options.sampler ?? createSamplerFromEnv() ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }));
+  } catch (error) {
+    reportFailure('building the sampler from OTEL_TRACES_SAMPLER', error);
+    sampler = undefined;
+  }
   try {
     sdk = new NodeSDK({
       resource: defaultResource().merge(resourceFromAttributes({ ...(options.resourceAttributes ?? {}) })),
       resourceDetectors: resourceDetectors(),
       ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
-      // With no processor the SDK registers a real provider anyway, so spans are still
-      // recorded and measured ({ none: true }) but go nowhere.
-      spanProcessors: processor === undefined ? [] : [processor],
+      // NodeSDK registers no provider without a span processor: { none: true } (and an exporter
+      // that could not be created) get one that discards, so spans are recorded but go nowhere.
+      spanProcessors: [processor ?? new NoopSpanProcessor()],
       metricReaders: metricsSetup.readers,
       // An empty list stops NodeSDK from starting its default OTLP/HTTP log exporter.
       logRecordProcessors: [],
-      ...(options.sampler !== undefined ? { sampler: options.sampler } : {}),
+      ...(sampler !== undefined ? { sampler } : options.sampler !== undefined ? { sampler: options.sampler } : {}),
       // Cheaper ids of the same kind as the SDK's (src/tracer/id-generator.ts).
-      idGenerator: new PooledIdGenerator(),
+      idGenerator: ids,
     });
     sdk.start();
+    // With the SDK's own span metrics on (experimental), every span must go through the SDK to be counted.
+    if (sampler !== undefined && getBooleanFromEnv('OTEL_NODE_EXPERIMENTAL_SDK_METRICS') !== true) {
+      const presampler = new SdkPresampler(sampler, ids);
+      if (presampler.servesTracer(trace.getTracer(TRACER_NAME, TRACER_VERSION), 'latency-doctor set-up check')) fillPresamplerSlot(trace.getTracerProvider(), presampler);
+    }
   } catch (error) {
     warnOnce(`OpenTelemetry setup failed (${error instanceof Error ? error.message : String(error)}); tracing is off`);
     sdk = undefined;
@@ -455,6 +475,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
           server.closeAllConnections();
         }
         // Unregister so instruments and tracers fall back to no-ops and a new setup can register.
+        emptyPresamplerSlot();
         trace.disable();
         metrics.disable();
         propagation.disable();

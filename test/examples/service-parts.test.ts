@@ -127,18 +127,9 @@ describe('preprocessing', () => {
     for (const v of preprocessFast(grey)) expect(Math.abs(v)).toBeLessThan(1e-5);
   });
 
-  it('the slow path is the bottleneck it is meant to be (≥ 10× slower on 64×64)', () => {
-    const input = image(64);
-    preprocessFast(input);
-    preprocessSlow(input);
-    let t = performance.now();
-    for (let i = 0; i < 5; i += 1) preprocessFast(input);
-    const fast = performance.now() - t;
-    t = performance.now();
-    for (let i = 0; i < 5; i += 1) preprocessSlow(input);
-    const slow = performance.now() - t;
-    expect(slow).toBeGreaterThan(fast * 10);
-  });
+  // That the slow path is the request's bottleneck, and that the fast path removes it, is
+  // measured end to end by the scenario matrix (test/examples/scenarios.test.ts,
+  // "Slow preprocessing"), not by a timed assertion here.
 });
 
 describe('postprocessing', () => {

@@ -287,5 +287,5 @@ describe('fast and full OTLP JSON lines readers', () => {
       await expectAgree(file);
       await expectAgree(file, { strict: true });
     }
-  });
+  }, 120_000);
 });

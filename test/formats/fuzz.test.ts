@@ -48,7 +48,7 @@ describe('damaged fixtures', () => {
     }
     expect(read).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
-  });
+  }, 120_000);
 });
 
 const BOTH_PATHS = [{}, { wholeDocumentBytes: 300 }] as const;

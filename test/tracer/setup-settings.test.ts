@@ -52,6 +52,18 @@ const onWarning = (m: string): void => {
   warnings.push(m);
 };
 
+describe('exporter { none: true }', () => {
+  it('records spans (trace ids, sampling) and exports none, as documented', async () => {
+    tracing = setupTracing({ exporter: { none: true }, metrics: false, onWarning });
+    expect(tracing.exporterKind).toBe('none');
+    const tracer = createInferenceTracer({ model: 'nowhere' });
+    const traceId = tracer.infer((req) => req.compute(() => req.traceId));
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(tracing.droppedSpans().total).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('start-up', () => {
   it('drops no span of a 10,000-span burst right after setupTracing', async () => {
     const exporter = new RecordingExporter();
