@@ -44,7 +44,8 @@ const FINALIZED = -1;
  * iterate). Freed handles are chained through `after`.
  */
 class OpenTraces {
-  traceIds: string[] = [];
+  /** The trace id of each open trace (the string of its first span); undefined once closed. */
+  readonly traceIds: (string | undefined)[] = [];
   heads = new Int32Array(256);
   tails = new Int32Array(256);
   counts = new Int32Array(256);
@@ -83,6 +84,8 @@ class OpenTraces {
 
   /** Frees a handle already taken off its list. */
   close(handle: number): void {
+    // Also what tells a stale TraceWindow cache entry from a live one.
+    this.traceIds[handle] = undefined;
     this.after[handle] = this.free;
     this.free = handle;
     this.size--;
@@ -156,6 +159,14 @@ export class TraceWindow {
    */
   private readonly order: string[] = [];
   private oldest = 0;
+  /**
+   * Recently placed traces, direct-mapped by the last characters of the trace id: a span's
+   * trace id is a new string from the reader, and looking it up in `ids` hashes all of it (about
+   * a third of `place`'s time); comparing it with the cached id of an open trace does not.
+   * An entry is only a hint: it counts when the handle is still open for that same id.
+   */
+  private readonly cachedIds: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
+  private readonly cachedHandles = new Int32Array(CACHE_SIZE);
 
   /**
    * @param stats counts `spans` and `lateSpans` into the assembler's stats
@@ -180,10 +191,24 @@ export class TraceWindow {
     const traces = this.traces;
     stats.spans++;
     const isRoot = store.parents[slot] === undefined;
-    const handle = this.ids.get(traceId);
+    const at = cacheSlot(traceId);
+    const cachedId = this.cachedIds[at];
+    const cached = this.cachedHandles[at]!;
+    let handle: number | undefined;
+    if (cachedId === traceId && traces.traceIds[cached] === cachedId) {
+      handle = cached;
+    } else {
+      handle = this.ids.get(traceId);
+      if (handle !== undefined && handle >= 0) {
+        this.cachedIds[at] = traces.traceIds[handle];
+        this.cachedHandles[at] = handle;
+      }
+    }
     if (handle === undefined) {
       const opened = traces.open(traceId, slot, isRoot, CURRENT);
       this.ids.set(traceId, opened);
+      this.cachedIds[at] = traceId;
+      this.cachedHandles[at] = opened;
       this.afterPlace(opened, 1, slot, false);
     } else if (handle === FINALIZED) {
       stats.lateSpans++;
@@ -284,6 +309,20 @@ export class TraceWindow {
     order[this.oldest] = traceId;
     this.oldest = this.oldest + 1 === this.remember ? 0 : this.oldest + 1;
   }
+}
+
+/** Entries of TraceWindow's cache of recent traces (a power of two). */
+const CACHE_SIZE = 1024;
+
+/**
+ * The cache entry of a trace id, from its last three characters: 5 bits each keep the 16 hex
+ * digits apart (most ids are hex, their last digits random), and reading three characters is
+ * cheaper than hashing the id.
+ */
+function cacheSlot(traceId: string): number {
+  const n = traceId.length;
+  if (n < 3) return 0;
+  return (((traceId.charCodeAt(n - 1) & 31) << 5) | (traceId.charCodeAt(n - 2) & 31)) ^ ((traceId.charCodeAt(n - 3) & 31) << 2);
 }
 
 /** True when the parent of the span in `slot` is among the trace's `count` spans from `head` (or it has none). */
