@@ -101,15 +101,28 @@ const S = scan;
 /** A byte string to match, as little-endian 32-bit words and the bytes left over. */
 interface Literal {
   readonly length: number;
-  readonly words: Uint32Array;
+  /**
+   * Its bytes eight at a time, as the doubles those bits spell: the line's bytes are read the
+   * same way and compared as doubles. Equal doubles have equal bits except for ±0 and NaN, which
+   * ASCII text never spells (no zero bytes; a NaN needs a byte ≥ 0xF0), so this compares bytes.
+   */
+  readonly eights: Float64Array;
+  /** The four bytes after them, if that many are left, as a little-endian word. */
+  readonly word: number;
+  readonly hasWord: boolean;
   readonly tail: Uint8Array;
 }
 
 function literalOf(text: string): Literal {
   const all = Buffer.from(text, 'utf8');
-  const words = new Uint32Array(all.length >> 2);
-  for (let i = 0; i < words.length; i++) words[i] = all.readUInt32LE(i * 4);
-  return { length: all.length, words, tail: all.subarray(words.length * 4) };
+  if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`literal ${text}: ASCII text only`);
+  const eights = new Float64Array(all.length >> 3);
+  for (let i = 0; i < eights.length; i++) eights[i] = all.readDoubleLE(i * 8);
+  let at = eights.length * 8;
+  const hasWord = all.length - at >= 4;
+  const word = hasWord ? all.readUInt32LE(at) : 0;
+  if (hasWord) at += 4;
+  return { length: all.length, eights, word, hasWord, tail: all.subarray(at) };
 }
 
 const K = {
@@ -151,11 +164,14 @@ const K = {
 // Slots are picked from the top 12 bits of a 32-bit hash (`>>> 20`): 4096 of them.
 const TEXT_SLOTS = 4096;
 const texts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+// Ids have a table per length (trace ids, parent ids), so a hit never reads the string it returns.
 const ID_SLOTS = 4096;
-const ids: (string | undefined)[] = new Array<string | undefined>(ID_SLOTS).fill(undefined);
+const traceIds: (string | undefined)[] = new Array<string | undefined>(ID_SLOTS).fill(undefined);
+const parentIds: (string | undefined)[] = new Array<string | undefined>(ID_SLOTS).fill(undefined);
 /** Each slot's bytes (slot × its longest), compared four at a time with the line's. */
 const TEXT_BYTES = new DataView(new ArrayBuffer(TEXT_SLOTS * 48));
-const ID_BYTES = new DataView(new ArrayBuffer(ID_SLOTS * 32));
+const TRACE_BYTES = new DataView(new ArrayBuffer(ID_SLOTS * 32));
+const PARENT_BYTES = new DataView(new ArrayBuffer(ID_SLOTS * 16));
 
 /** Longer strings are decoded every time: they rarely repeat, and hashing them costs more than it saves. */
 const MAX_INTERNED = 48;
@@ -195,11 +211,19 @@ function seedTexts(known: readonly string[]): void {
   view = EMPTY_VIEW;
 }
 
-/** True when `pool`'s bytes at `at` are the line's bytes [start, start+len). */
+/**
+ * True when `pool`'s bytes at `at` are the line's bytes [start, start+len). Eight bytes at a time
+ * compared as doubles, as `lit` does: a pool holds only ASCII text without control characters,
+ * which never spells ±0 or a NaN.
+ */
 function same(pool: DataView, at: number, start: number, len: number): boolean {
   const v = view;
   let i = 0;
-  for (; i + 4 <= len; i += 4) if (pool.getUint32(at + i, true) !== v.getUint32(start + i, true)) return false;
+  for (; i + 8 <= len; i += 8) if (pool.getFloat64(at + i, true) !== v.getFloat64(start + i, true)) return false;
+  if (i + 4 <= len) {
+    if (pool.getUint32(at + i, true) !== v.getUint32(start + i, true)) return false;
+    i += 4;
+  }
   for (; i < len; i++) if (pool.getUint8(at + i) !== v.getUint8(start + i)) return false;
   return true;
 }
@@ -218,6 +242,67 @@ function text(): string {
   const close = stringEnd(start);
   S.pos = close + 1;
   return S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
+}
+
+// Strings read before, looked up by where they stand: the exporters write the same keys, values
+// and names followed by the same bytes (`","value":{`, `"}}],"status":{}}`, …), so the 24 bytes
+// from a string's start pick its slot, and a hit, checked byte for byte and against the closing
+// quote just after it, needs no scan for where the string ends. Only plain ASCII strings are
+// kept (no quote, backslash or control character in a pool, so a match ends where it says).
+const KNOWN_SLOTS = 4096;
+/** Bytes from a string's start that pick its slot (its own, and what follows it). */
+const KNOWN_CONTEXT = 24;
+const knownTexts: (string | undefined)[] = new Array<string | undefined>(KNOWN_SLOTS).fill(undefined);
+const knownLengths = new Uint8Array(KNOWN_SLOTS);
+const KNOWN_BYTES = new DataView(new ArrayBuffer(KNOWN_SLOTS * MAX_INTERNED));
+
+/** The slot of the string starting at `start` (KNOWN_CONTEXT bytes must be there). */
+function knownSlot(start: number): number {
+  const v = view;
+  const h =
+    Math.imul(v.getInt32(start, true), 0x9e3779b1) ^
+    Math.imul(v.getInt32(start + 4, true), 0x85ebca6b) ^
+    Math.imul(v.getInt32(start + 8, true), 0xc2b2ae35) ^
+    Math.imul(v.getInt32(start + 12, true), 0x27d4eb2f) ^
+    Math.imul(v.getInt32(start + 16, true), 0x165667b1) ^
+    Math.imul(v.getInt32(start + 20, true), 0x61c88647);
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 20;
+}
+
+/** Where the string `textAt` read ends: its closing quote. */
+let textClose = 0;
+
+/** The string whose bytes start at `start` (just past its opening quote), as `text` reads it; sets `textClose` and `escaped`. */
+function textAt(start: number): string {
+  let slot = -1;
+  if (start + KNOWN_CONTEXT <= S.end) {
+    slot = knownSlot(start);
+    const known = knownTexts[slot];
+    if (known !== undefined) {
+      const close = start + knownLengths[slot]!;
+      if (close < S.end && S.b[close] === Q && same(KNOWN_BYTES, slot * MAX_INTERNED, start, close - start)) {
+        S.escaped = false;
+        textClose = close;
+        return known;
+      }
+    }
+  }
+  const close = stringEnd(start);
+  textClose = close;
+  if (S.escaped) return JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string;
+  const text = decode(start, close);
+  const len = close - start;
+  if (slot >= 0 && len > 0 && len <= MAX_INTERNED) {
+    const buf = S.b;
+    let ascii = true;
+    for (let i = start; i < close; i++) if (buf[i]! >= 0x80) ascii = false;
+    if (ascii) {
+      knownTexts[slot] = text;
+      knownLengths[slot] = len;
+      keep(KNOWN_BYTES, slot * MAX_INTERNED, start, len);
+    }
+  }
+  return text;
 }
 
 /** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
@@ -431,6 +516,8 @@ function attributeList(): void {
 // object), kept in two arrays reused from span to span: a phase span read for the analyzer
 // never becomes an object.
 let attributeCount = 0;
+/** Entries `exportedList` read with an empty value (`{}`), since this was last set to 0. */
+let emptyValues = 0;
 const attributeKeys: string[] = [];
 const attributeValues: AttributeValue[] = [];
 
@@ -508,21 +595,19 @@ function exportedList(): boolean {
   }
   for (;;) {
     if (!lit(p, L_ENTRY)) return false;
-    const ks = p + L_ENTRY.length;
-    const ke = stringEnd(ks);
+    const name = textAt(p + L_ENTRY.length);
+    // An escaped key could spell a known key another way.
     if (S.escaped) return false;
-    p = ke + 1;
+    p = textClose + 1;
     if (!lit(p, L_VALUE)) return false;
     p += L_VALUE.length;
-    const name = decode(ks, ke);
     let value: AttributeValue | undefined;
     if (p < e && buf[p] === RBRACE) {
-      // An empty value: unset.
+      // An empty value: unset (counted: the resource's reading needs to know).
+      emptyValues++;
     } else if (lit(p, L_STRING_VALUE)) {
-      const start = p + L_STRING_VALUE.length;
-      const close = stringEnd(start);
-      value = S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close);
-      p = close + 1;
+      value = textAt(p + L_STRING_VALUE.length);
+      p = textClose + 1;
     } else if (lit(p, L_INT_VALUE)) {
       p += L_INT_VALUE.length;
       if (p < e && buf[p] === Q) {
@@ -618,9 +703,13 @@ const L_STATUS = literalOf(',"status":');
 function lit(p: number, l: Literal): boolean {
   if (p + l.length > S.end) return false;
   const v = view;
-  const words = l.words;
+  const eights = l.eights;
   let q = p;
-  for (let i = 0; i < words.length; i++, q += 4) if (v.getUint32(q, true) !== words[i]) return false;
+  for (let i = 0; i < eights.length; i++, q += 8) if (v.getFloat64(q, true) !== eights[i]) return false;
+  if (l.hasWord) {
+    if (v.getUint32(q, true) !== l.word) return false;
+    q += 4;
+  }
   const tail = l.tail;
   const buf = S.b;
   for (let i = 0; i < tail.length; i++) if (buf[q + i] !== tail[i]) return false;
@@ -635,11 +724,12 @@ function digits(p: number): number {
   return p;
 }
 
-/** A hex id of `chars` at `p` followed by a quote, or undefined (bad, all zeros, or another length). */
+/** A hex id of `chars` (32 or 16) at `p` followed by a quote, or undefined (bad, all zeros, or another length). */
 function hexAt(p: number, chars: number, intern: boolean): string | undefined {
   const buf = S.b;
   const stop = p + chars;
   if (stop >= S.end || buf[stop] !== Q) return undefined;
+  const long = chars === 32;
   let slot = 0;
   if (intern) {
     // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
@@ -647,8 +737,8 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
     // random: their last bytes pick the slot.
     const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
     slot = (h >>> 20) & (ID_SLOTS - 1);
-    const known = ids[slot];
-    if (known !== undefined && known.length === chars && same(ID_BYTES, slot * 32, p, chars)) return known;
+    const known = long ? traceIds[slot] : parentIds[slot];
+    if (known !== undefined && same(long ? TRACE_BYTES : PARENT_BYTES, slot * chars, p, chars)) return known;
   }
   let hex = 1;
   let nonZero = 0;
@@ -658,32 +748,62 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
     nonZero |= c ^ 0x30;
   }
   if (hex === 0 || nonZero === 0) return undefined;
-  const id = S.b.latin1Slice(p, stop);
+  const id = long ? ascii32(buf, p) : ascii16(buf, p);
   if (!intern) return id;
-  ids[slot] = id;
-  keep(ID_BYTES, slot * 32, p, chars);
+  if (long) {
+    traceIds[slot] = id;
+    keep(TRACE_BYTES, slot * 32, p, 32);
+  } else {
+    parentIds[slot] = id;
+    keep(PARENT_BYTES, slot * 16, p, 16);
+  }
   return id;
+}
+
+// Ids as strings made in JavaScript (String.fromCharCode of the bytes): half the cost of
+// Buffer's latin1Slice, a call into C++, for strings this short.
+
+/** The 16 ASCII bytes at `p` as a string. */
+function ascii16(b: Buffer, p: number): string {
+  return String.fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!, b[p + 15]!);
+}
+
+/** The 32 ASCII bytes at `p` as a string. */
+function ascii32(b: Buffer, p: number): string {
+  return String.fromCharCode(
+    b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!, b[p + 15]!,
+    b[p + 16]!, b[p + 17]!, b[p + 18]!, b[p + 19]!, b[p + 20]!, b[p + 21]!, b[p + 22]!, b[p + 23]!, b[p + 24]!, b[p + 25]!, b[p + 26]!, b[p + 27]!, b[p + 28]!, b[p + 29]!, b[p + 30]!, b[p + 31]!,
+  );
+}
+
+/**
+ * The four ASCII digits at `p` as a number (0–9999), or -1 when they are not all digits: one
+ * 32-bit load (SWAR: a digit's high nibble is 3, and adding 6 keeps it 3 only up to '9').
+ */
+function four(p: number): number {
+  const w = view.getUint32(p, true);
+  if (((w & 0xf0f0f0f0) | (((w + 0x06060606) & 0xf0f0f0f0) >>> 4)) !== 0x33333333) return -1;
+  // Each byte 0–9 (no borrows): pairs first (10·d0 + d1 and 10·d2 + d3, no carries), then the two pairs.
+  const d = w - 0x30303030;
+  const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+  return (pairs & 0xff) * 100 + (pairs >>> 16);
 }
 
 /** Times as digits in quotes at `p` (just past the opening quote) into timeHi/timeLo; sets `pos` past the closing quote. False when not a time here. */
 function digitsTime(p: number): boolean {
   const buf = S.b;
   if (p + 19 < S.end && buf[p + 19] === Q) {
-    // Today's times: 19 digits, read in one pass.
-    let hi = 0;
-    let lo = 0;
-    let bad = 0;
-    for (let i = p; i < p + 10; i++) {
-      const d = buf[i]! - 0x30;
-      bad |= d >>> 0 > 9 ? 1 : 0;
-      hi = hi * 10 + d;
-    }
-    for (let i = p + 10; i < p + 19; i++) {
-      const d = buf[i]! - 0x30;
-      bad |= d >>> 0 > 9 ? 1 : 0;
-      lo = lo * 10 + d;
-    }
-    if (bad === 0) {
+    // Today's times: 19 digits, read four at a time.
+    const a = four(p);
+    const b = four(p + 4);
+    const c = four(p + 10);
+    const d = four(p + 14);
+    const e = buf[p + 8]! - 0x30;
+    const f = buf[p + 9]! - 0x30;
+    const g = buf[p + 18]! - 0x30;
+    if ((a | b | c | d) >= 0 && e >>> 0 <= 9 && f >>> 0 <= 9 && g >>> 0 <= 9) {
+      const hi = a * 1e6 + b * 100 + e * 10 + f;
+      const lo = c * 1e5 + d * 10 + g;
       S.pos = p + 20;
       timeHi = hi;
       timeLo = lo;
@@ -741,10 +861,8 @@ function exportedSpan(): boolean {
     p = stop;
   }
   if (!lit(p, L_NAME)) return false;
-  const nameStart = p + L_NAME.length;
-  const nameEnd = stringEnd(nameStart);
-  const name = S.escaped ? (JSON.parse(S.b.utf8Slice(nameStart - 1, nameEnd + 1)) as string) : decode(nameStart, nameEnd);
-  p = nameEnd + 1;
+  const name = textAt(p + L_NAME.length);
+  p = textClose + 1;
   let kind = 0;
   if (lit(p, L_KIND)) {
     p += L_KIND.length;
@@ -1114,8 +1232,7 @@ function resourceSpans(ctx: ReadContext): void {
       key();
       if (keyIs(K.resource)) {
         seen = once(seen, 1);
-        const resource = parse();
-        if (typeof resource === 'object' && resource !== null) service = otlpStringAttribute((resource as { attributes?: unknown }).attributes, SERVICE_NAME) || '';
+        service = resourceService();
       } else if (keyIs(K.scopeSpans) || keyIs(K.scope_spans)) {
         seen = once(seen, 2);
         if ((seen & 1) !== 0) {
@@ -1138,6 +1255,40 @@ function resourceSpans(ctx: ReadContext): void {
   S.pos = scopesAt;
   scopeSpans(service, ctx);
   S.pos = after;
+}
+
+const L_RESOURCE = literalOf('{"attributes":');
+
+/**
+ * A resource's `service.name` as the full reader reads it (otlpStringAttribute: the first entry
+ * with that key, as text; '' without one): `{"attributes":[…]}` in the exporters' layout read
+ * directly, any other resource through JSON.parse.
+ */
+function resourceService(): string {
+  ws();
+  const start = S.pos;
+  if (lit(start, L_RESOURCE)) {
+    S.pos = start + L_RESOURCE.length;
+    attributeCount = 0;
+    emptyValues = 0;
+    // An entry with an empty value is left out of the scratch: it could be the first service.name.
+    if (exportedList() && emptyValues === 0 && S.pos < S.end && S.b[S.pos] === RBRACE) {
+      S.pos++;
+      let service = '';
+      for (let i = 0; i < attributeCount; i++) {
+        if (attributeKeys[i] === SERVICE_NAME) {
+          service = String(attributeValues[i]);
+          break;
+        }
+      }
+      attributeCount = 0;
+      return service;
+    }
+    attributeCount = 0;
+    S.pos = start;
+  }
+  const resource = parse();
+  return typeof resource === 'object' && resource !== null ? otlpStringAttribute((resource as { attributes?: unknown }).attributes, SERVICE_NAME) || '' : '';
 }
 
 /** One resource's scopeSpans list. */

@@ -175,21 +175,25 @@ class ChunkLines {
   }
 }
 
-/** Splits decompressed bytes into lines, yielding each chunk's complete lines (decoded lazily). */
+/**
+ * Splits decompressed bytes into lines, yielding each chunk's complete lines (decoded lazily).
+ * A chunk may be reused once the next is asked for (ByteSource.transientChunks): the bytes of a
+ * line it does not finish are copied.
+ */
 async function* splitLines(file: string, chunks: AsyncIterable<Buffer>, lineCount: { value: number }): AsyncGenerator<ChunkLines> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const chunk of chunks) {
     const lastNewline = chunk.lastIndexOf(0x0a);
     if (lastNewline === -1) {
-      pending.push(chunk);
+      pending.push(Buffer.from(chunk));
       pendingBytes += chunk.length;
     } else {
       yield new ChunkLines(chunk, pendingBytes > 0 ? pending : undefined, lastNewline);
       pending = [];
       pendingBytes = 0;
       if (lastNewline + 1 < chunk.length) {
-        pending.push(chunk.subarray(lastNewline + 1));
+        pending.push(Buffer.from(chunk.subarray(lastNewline + 1)));
         pendingBytes = chunk.length - lastNewline - 1;
       }
     }
@@ -238,6 +242,7 @@ interface LayoutResult {
  * and leaves the whole-file checks to whoever merges the ranges (formats/_ranges.ts).
  */
 interface LineSource {
+  /** The bytes; a chunk may be reused once the next is asked for. */
   readonly chunks: AsyncIterable<Buffer>;
   readonly moreLines: boolean;
   readonly prefixed?: boolean;
@@ -461,7 +466,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
       const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
-      batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.chunks() }, ctx, batchSize, result, fastLines);
+      batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
     } else if (document === undefined || 'bytes' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {

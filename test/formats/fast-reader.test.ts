@@ -277,6 +277,74 @@ describe('fast and full OTLP JSON lines readers', () => {
     await expectAgree(tmp.write('long-line.jsonl', `${first}\n${line}\n${first}\n`));
   });
 
+  it('agree on resources in every layout (service.name first, repeated, empty, not a string, among others)', async () => {
+    const entry = (key: string, value: string): string => `{"key":"${key}","value":${value}}`;
+    const resources = [
+      `{"attributes":[${entry('service.name', '{"stringValue":"api"}')}]}`,
+      `{"attributes":[${entry('host.name', '{"stringValue":"h"}')},${entry('service.name', '{"stringValue":"api"}')}]}`,
+      // The first service.name wins, even an empty one (no service), as the full reader reads it.
+      `{"attributes":[${entry('service.name', '{"stringValue":"first"}')},${entry('service.name', '{"stringValue":"second"}')}]}`,
+      `{"attributes":[${entry('service.name', '{}')},${entry('service.name', '{"stringValue":"second"}')}]}`,
+      `{"attributes":[${entry('host.name', '{}')},${entry('service.name', '{"stringValue":"api"}')}]}`,
+      `{"attributes":[${entry('service.name', '{"intValue":"7"}')}]}`,
+      `{"attributes":[${entry('service.name', '{"boolValue":false}')}]}`,
+      `{"attributes":[${entry('service.name', '{"doubleValue":1.5e3}')}]}`,
+      `{"attributes":[${entry('service.name', '{"stringValue":""}')}]}`,
+      `{"attributes":[${entry('service.name', '{"stringValue":"caf\\u00e9"}')}]}`,
+      `{"attributes":[]}`,
+      `{"attributes":[${entry('service.name', '{"stringValue":"api"}')}],"droppedAttributesCount":1}`,
+      `{"droppedAttributesCount":1,"attributes":[${entry('service.name', '{"stringValue":"api"}')}]}`,
+      `{"attributes":[${entry('service.name', '{"stringValue":"api"}')}],"attributes":[]}`,
+      `{"attributes":[{"value":{"stringValue":"api"},"key":"service.name"}]}`,
+      `{"attributes":[${entry('service.name', '{"arrayValue":{"values":[{"stringValue":"a"}]}}')}]}`,
+      `{"attributes":{}}`,
+      `{}`,
+      `null`,
+    ];
+    const rand = random(11);
+    const lines = resources.map((resource, i) => {
+      const line = exporterLine(i, rand);
+      return line.replace(/"resource":\{"attributes":\[\{"key":"service.name","value":\{"stringValue":"[^"]*"\}\}\]\}/, `"resource":${resource}`);
+    });
+    expect(lines.every((line, i) => line.includes(`"resource":${resources[i]!}`))).toBe(true);
+    const counts = await expectAgree(tmp.write('resources.jsonl', `${lines.join('\n')}\n`));
+    expect(counts?.lines).toBeGreaterThan(10);
+  });
+
+  it('agree on times with one character next to the digits in any of their 19 places', async () => {
+    // Times are read four digits at a time: every place, with the characters just outside '0'–'9'.
+    const rand = random(12);
+    const lines: string[] = [];
+    for (let at = 0; at < 19; at++) {
+      for (const c of ['/', ':', 'a', ' ', '\u00b2', '0']) {
+        const time = '1772460000017410092'.split('');
+        time[at] = c;
+        // The end well after any start: a digit misread must not be caught by the order check instead.
+        const line = exporterLine(at, rand)
+          .replace(/"startTimeUnixNano":"?[^,]*,/, `"startTimeUnixNano":"${time.join('')}",`)
+          .replace(/"endTimeUnixNano":"?[^,]*,/, '"endTimeUnixNano":"1999999999999999999",');
+        lines.push(line);
+      }
+    }
+    const counts = await expectAgree(tmp.write('times.jsonl', `${lines.join('\n')}\n`));
+    expect(counts?.fallbacks).toBeGreaterThan(19 * 4);
+  });
+
+  it('agree on names, keys and values that begin alike (longer, shorter, escaped or non-ASCII after the same bytes)', async () => {
+    // Strings read before are found again by their first bytes and what follows them: each of
+    // these comes right after one it shares its first 24 bytes with, and differs after them.
+    const base = 'x'.repeat(30);
+    const variants = [`${base.slice(0, 24)}abcdef`, `${base}y`, base.slice(0, 26), `${base}\\"`, `${base.slice(0, 28)}\\u0078\\u0078`, `${base}\u00e9`, `${base.slice(0, 29)}\\n`];
+    const span = (name: string, i: number): string =>
+      `{"traceId":"${'ab'.repeat(15)}${(i + 16).toString(16)}","spanId":"${'cd'.repeat(7)}${(i + 16).toString(16)}","name":"${name}","kind":1,"startTimeUnixNano":"1772460000017410092","endTimeUnixNano":"1772460000017810092","attributes":[{"key":"${name}","value":{"stringValue":"${name}"}},{"key":"inference.phase","value":{"stringValue":"queue"}}],"status":{}}`;
+    const line = (name: string, i: number): string => `{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[${span(name, i)}]}]}]}`;
+    const lines = [line('first', 0)];
+    for (const v of variants) lines.push(line(base, lines.length), line(v, lines.length));
+    const counts = await expectAgree(tmp.write('alike.jsonl', `${lines.join('\n')}\n`));
+    // Only the three with an escape in a key leave the fast path (an escaped key could spell a known one).
+    expect(counts).toEqual({ lines: lines.length - 4, fallbacks: 3 });
+  });
+
   it('agree on every fuzzed input', async () => {
     const rand = random(20261129);
     const sources: Buffer[] = FIXTURE_FILES.filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(fixture(f)));

@@ -65,4 +65,27 @@ describe('streaming JSON lines', () => {
     for await (const batch of readSpans(file)) spans += batch.length;
     expect(spans).toBe(30_000);
   });
+
+  it('reads every byte right when lines cross the reused read buffers (lines of a few bytes to several MiB)', async () => {
+    // Read buffers are reused from chunk to chunk: a line spanning two, three or more reads
+    // must keep its bytes from each, and short lines around it must not see later bytes.
+    const spans = manySpans(36_000);
+    const sizes = [1, 9_000, 3, 17_000, 1, 1, 5_000, 2, 1];
+    const lines: string[] = [];
+    let at = 0;
+    for (let i = 0; at < spans.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      lines.push(toOtlpJsonLines(spans.slice(at, at + n), n));
+      at += n;
+    }
+    const file = tmp.write('mixed-lines.jsonl', lines.join(''));
+    expect(Math.max(...lines.map((l) => l.length))).toBeGreaterThan(3 * 1024 * 1024);
+    for (const reader of ['fast', 'full'] as const) {
+      const read = [];
+      for await (const batch of readSpans(file, { reader })) read.push(...batch);
+      expect(read.map((s) => s.spanId)).toEqual(spans.map((s) => s.spanId));
+      expect(read.map((s) => s.startNs)).toEqual(spans.map((s) => s.startNs));
+      expect(read.every((s) => s.attributes['padding'] === 'x'.repeat(200))).toBe(true);
+    }
+  });
 });
