@@ -102,27 +102,23 @@ const S = scan;
 interface Literal {
   readonly length: number;
   /**
-   * Its bytes eight at a time, as the doubles those bits spell: the line's bytes are read the
-   * same way and compared as doubles. Equal doubles have equal bits except for ±0 and NaN, which
-   * ASCII text never spells (no zero bytes; a NaN needs a byte ≥ 0xF0), so this compares bytes.
+   * Its first, second, third and last eight bytes (the last overlapping the others), as the
+   * doubles those bits spell: the line's bytes are read the same way and compared as doubles, a
+   * fixed few compares with no loop. Equal doubles have equal bits except for ±0 and NaN, which
+   * printable ASCII never spells (no zero bytes; a NaN needs a byte ≥ 0xF0), so this compares bytes.
    */
-  readonly eights: Float64Array;
-  /** The four bytes after them, if that many are left, as a little-endian word. */
-  readonly word: number;
-  readonly hasWord: boolean;
-  readonly tail: Uint8Array;
+  readonly first: number;
+  readonly second: number;
+  readonly third: number;
+  readonly last: number;
 }
 
+/** A literal of 8 to 32 bytes of printable ASCII. */
 function literalOf(text: string): Literal {
-  const all = Buffer.from(text, 'utf8');
-  if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`literal ${text}: ASCII text only`);
-  const eights = new Float64Array(all.length >> 3);
-  for (let i = 0; i < eights.length; i++) eights[i] = all.readDoubleLE(i * 8);
-  let at = eights.length * 8;
-  const hasWord = all.length - at >= 4;
-  const word = hasWord ? all.readUInt32LE(at) : 0;
-  if (hasWord) at += 4;
-  return { length: all.length, eights, word, hasWord, tail: all.subarray(at) };
+  const all = Buffer.from(text, 'latin1');
+  if (!/^[\x20-\x7e]{8,32}$/.test(text)) throw new Error(`literal ${text}: 8 to 32 printable ASCII characters`);
+  const at = (i: number): number => (i + 8 <= all.length ? all.readDoubleLE(i) : 0);
+  return { length: all.length, first: at(0), second: at(8), third: at(16), last: all.readDoubleLE(all.length - 8) };
 }
 
 const K = {
@@ -213,8 +209,9 @@ function seedTexts(known: readonly string[]): void {
 
 /**
  * True when `pool`'s bytes at `at` are the line's bytes [start, start+len). Eight bytes at a time
- * compared as doubles, as `lit` does: a pool holds only ASCII text without control characters,
- * which never spells ±0 or a NaN.
+ * compared as doubles, as `lit` does: a pool holds only bytes 0x20–0x7F (strings without
+ * escapes or control characters, ASCII only), which never spell ±0 (no zero bytes) or a NaN
+ * (its seventh byte would be ≥ 0xF0).
  */
 function same(pool: DataView, at: number, start: number, len: number): boolean {
   const v = view;
@@ -308,7 +305,7 @@ function textAt(start: number): string {
 /** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
 function hexId(chars: number, intern: boolean): string {
   if (ws() !== Q) throw FALLBACK;
-  const id = hexAt(S.pos + 1, chars, intern);
+  const id = hexAt(S.pos + 1, chars, intern ? ID_INTERN : ID_NEW);
   if (id === undefined) throw FALLBACK;
   S.pos += chars + 2;
   return id;
@@ -575,8 +572,9 @@ const L_STRING_VALUE = literalOf('"stringValue":"');
 const L_INT_VALUE = literalOf('"intValue":');
 const L_DOUBLE_VALUE = literalOf('"doubleValue":');
 const L_BOOL_VALUE = literalOf('"boolValue":');
-const L_TRUE = literalOf('true');
-const L_FALSE = literalOf('false');
+/** `true`, and the first four bytes of `false`, as little-endian words. */
+const TRUE_WORD = Buffer.from('true').readUInt32LE(0);
+const FALS_WORD = Buffer.from('fals').readUInt32LE(0);
 
 /**
  * An attribute list at `pos` in the exporters' layout: `[{"key":"…","value":{"stringValue":"…"}},…]`
@@ -629,12 +627,12 @@ function exportedList(): boolean {
       p = S.pos;
     } else if (lit(p, L_BOOL_VALUE)) {
       p += L_BOOL_VALUE.length;
-      if (lit(p, L_TRUE)) {
+      if (p + 4 <= e && view.getUint32(p, true) === TRUE_WORD) {
         value = true;
-        p += L_TRUE.length;
-      } else if (lit(p, L_FALSE)) {
+        p += 4;
+      } else if (p + 5 <= e && view.getUint32(p, true) === FALS_WORD && buf[p + 4] === 0x65) {
         value = false;
-        p += L_FALSE.length;
+        p += 5;
       } else {
         return false;
       }
@@ -699,21 +697,14 @@ const L_DROPPED_EVENTS = literalOf(',"droppedEventsCount":');
 const L_DROPPED_LINKS = literalOf(',"droppedLinksCount":');
 const L_STATUS = literalOf(',"status":');
 
-/** True when the bytes at `p` are `l`, compared four at a time. */
+/** True when the bytes at `p` are `l`. */
 function lit(p: number, l: Literal): boolean {
-  if (p + l.length > S.end) return false;
+  const length = l.length;
+  if (p + length > S.end) return false;
   const v = view;
-  const eights = l.eights;
-  let q = p;
-  for (let i = 0; i < eights.length; i++, q += 8) if (v.getFloat64(q, true) !== eights[i]) return false;
-  if (l.hasWord) {
-    if (v.getUint32(q, true) !== l.word) return false;
-    q += 4;
-  }
-  const tail = l.tail;
-  const buf = S.b;
-  for (let i = 0; i < tail.length; i++) if (buf[q + i] !== tail[i]) return false;
-  return true;
+  if (v.getFloat64(p, true) !== l.first || v.getFloat64(p + length - 8, true) !== l.last) return false;
+  if (length > 16 && v.getFloat64(p + 8, true) !== l.second) return false;
+  return length <= 24 || v.getFloat64(p + 16, true) === l.third;
 }
 
 /** Past the digits at `p` (none: p). */
@@ -724,14 +715,25 @@ function digits(p: number): number {
   return p;
 }
 
-/** A hex id of `chars` (32 or 16) at `p` followed by a quote, or undefined (bad, all zeros, or another length). */
-function hexAt(p: number, chars: number, intern: boolean): string | undefined {
+/** How `hexAt` uses its intern tables: not at all, looking up and keeping, or only looking up. */
+const ID_NEW = 0;
+const ID_INTERN = 1;
+const ID_REUSE = 2;
+
+/**
+ * A hex id of `chars` (32 or 16) at `p` followed by a quote, or undefined (bad, all zeros, or
+ * another length). ID_INTERN for ids that repeat (trace, parent); ID_REUSE for a span's own id:
+ * children are exported before their parent, so a parent's id is usually in the table already
+ * when its span comes, and the span gets the very string its children hold (no new string, and
+ * the analyzer's lookups of that id compare one object).
+ */
+function hexAt(p: number, chars: number, mode: number): string | undefined {
   const buf = S.b;
   const stop = p + chars;
   if (stop >= S.end || buf[stop] !== Q) return undefined;
   const long = chars === 32;
   let slot = 0;
-  if (intern) {
+  if (mode !== ID_NEW) {
     // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
     // with the id the slot holds (only valid ids are kept) needs no other check. Ids are
     // random: their last bytes pick the slot.
@@ -749,7 +751,7 @@ function hexAt(p: number, chars: number, intern: boolean): string | undefined {
   }
   if (hex === 0 || nonZero === 0) return undefined;
   const id = long ? ascii32(buf, p) : ascii16(buf, p);
-  if (!intern) return id;
+  if (mode !== ID_INTERN) return id;
   if (long) {
     traceIds[slot] = id;
     keep(TRACE_BYTES, slot * 32, p, 32);
@@ -827,12 +829,12 @@ function exportedSpan(): boolean {
   let p = S.pos;
   if (!lit(p, L_TRACE)) return false;
   p += L_TRACE.length;
-  const traceId = hexAt(p, 32, true);
+  const traceId = hexAt(p, 32, ID_INTERN);
   if (traceId === undefined) return false;
   p += 32;
   if (!lit(p, L_SPAN)) return false;
   p += L_SPAN.length;
-  const spanId = hexAt(p, 16, false);
+  const spanId = hexAt(p, 16, ID_REUSE);
   if (spanId === undefined) return false;
   p += 17;
   if (lit(p, L_TRACE_STATE)) {
@@ -844,7 +846,7 @@ function exportedSpan(): boolean {
     if (buf[p] === Q) {
       p++;
     } else {
-      parent = hexAt(p, 16, true);
+      parent = hexAt(p, 16, ID_INTERN);
       if (parent === undefined) {
         // All zeros: no parent, as the full reader reads it.
         let zero = p + 16 < S.end && buf[p + 16] === Q;

@@ -345,6 +345,27 @@ describe('fast and full OTLP JSON lines readers', () => {
     expect(counts).toEqual({ lines: lines.length - 4, fallbacks: 3 });
   });
 
+  it("agree on the exporters' layout with any one letter of a field name changed", async () => {
+    // The layout's field names are compared eight bytes at a time (overlapping at the end):
+    // a change at any place in any of them must be seen, and the line read by the general rules.
+    const span =
+      '{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","traceState":"a=b","parentSpanId":"eee19b7ec3c1b173","flags":1,"name":"predict","kind":2,' +
+      '"startTimeUnixNano":"1772460000017410092","endTimeUnixNano":"1772460000017810092","attributes":[{"key":"inference.phase","value":{"stringValue":"queue"}},' +
+      '{"key":"inference.batch.size","value":{"intValue":"4"}},{"key":"x","value":{"doubleValue":0.5}},{"key":"y","value":{"boolValue":false}}],' +
+      '"droppedAttributesCount":1,"droppedEventsCount":2,"droppedLinksCount":3,"status":{"code":2}}';
+    const line = (s: string): string => `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[${s}]}]}]}`;
+    const lines = [line(span), line(span)];
+    for (const name of new Set(span.match(/"[A-Za-z]+":/g)!.map((k) => k.slice(1, -2)))) {
+      for (let i = 0; i < name.length; i++) {
+        const changed = `${name.slice(0, i)}${name[i] === 'X' ? 'Y' : 'X'}${name.slice(i + 1)}`;
+        lines.push(line(span.replaceAll(`"${name}":`, `"${changed}":`)));
+      }
+    }
+    expect(lines.length).toBeGreaterThan(150);
+    const counts = await expectAgree(tmp.write('field-names.jsonl', `${lines.join('\n')}\n`));
+    expect(counts?.lines).toBeGreaterThan(50);
+  });
+
   it('agree on every fuzzed input', async () => {
     const rand = random(20261129);
     const sources: Buffer[] = FIXTURE_FILES.filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(fixture(f)));
