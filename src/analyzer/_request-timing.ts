@@ -3,19 +3,21 @@
  * Internal: one request's timing from its spans, following the span convention
  * (docs/conventions.md): e2e from the client span (or the request span), phases as the union of
  * their clipped intervals, network derived from client − server, clock-skew correction, and the
- * request attributes. Pure: spans in, a RequestTiming row out.
+ * request attributes. Pure: spans (slots of the assembler's SpanStore) in, a RequestTiming row out.
  */
 import type { AttributeValue } from '../model/span.js';
 import type { RequestTiming } from '../model/request.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
-import type { TraceSpan } from './_trace-span.js';
 import { sortedUnionLength } from './_trace-span.js';
+import { SPAN_BIT } from './_span-store.js';
+import type { SpanStore } from './_span-store.js';
 import { numeric } from './_span-columns.js';
 
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
+const PREFILL = PHASE_INDEX.prefill;
 
 /**
  * Per-request phase times: a class, not an object literal filled key by key, so V8 gives every
@@ -87,8 +89,9 @@ class TimingRow implements RequestTiming {
   constructor(
     strings: Interner,
     traceId: string,
-    request: TraceSpan,
-    client: TraceSpan | undefined,
+    store: SpanStore,
+    request: number,
+    client: number,
     startNs: bigint,
     e2eNs: number,
     phases: PhaseTimes,
@@ -98,21 +101,21 @@ class TimingRow implements RequestTiming {
     batchSize: number | undefined,
     ttftMs: number | undefined,
   ) {
-    const attributes = request.attributes ?? NO_ATTRIBUTES;
-    const clientAttributes = client?.attributes ?? NO_ATTRIBUTES;
+    const attributes = store.attributes[request] ?? NO_ATTRIBUTES;
+    const clientAttributes = client < 0 ? NO_ATTRIBUTES : (store.attributes[client] ?? NO_ATTRIBUTES);
     this.traceId = traceId;
-    this.requestSpanId = request.id;
-    this.service = strings.intern(request.service, 0);
+    this.requestSpanId = store.ids[request]!;
+    this.service = strings.intern(store.services[request]!, 0);
     this.model = strings.intern(String(attributes[ATTR.MODEL_NAME]), 1);
     this.startNs = startNs;
     this.e2eMs = e2eNs / 1e6;
-    this.serverMs = (request.end - request.start) / 1e6;
+    this.serverMs = (store.ends[request]! - store.starts[request]!) / 1e6;
     this.phases = phases;
     this.otherMs = otherNs / 1e6;
-    this.hasClient = client !== undefined;
+    this.hasClient = client >= 0;
     this.networkDerived = networkDerived;
     this.clockSkew = clockSkew;
-    this.error = request.error || (client?.error ?? false);
+    this.error = (store.bits[request]! & SPAN_BIT.ERROR) !== 0 || (client >= 0 && (store.bits[client]! & SPAN_BIT.ERROR) !== 0);
     const modelVersion = strings.text(attributes[ATTR.MODEL_VERSION], 2);
     if (modelVersion !== undefined) this.modelVersion = modelVersion;
     const runtime = strings.text(attributes[ATTR.RUNTIME], 3);
@@ -182,54 +185,68 @@ export class RequestTimer {
   private readonly scratch = new IntervalScratch();
 
   /**
-   * The timing of `request` (with its client span, when there is one, and its phase spans
-   * `phaseSpans[from]` … `phaseSpans[to − 1]`); span times are ns relative to `origin`.
+   * The timing of the request span in store slot `request` (with its client span's slot, −1 for
+   * none, and the slots of its phase spans `phaseSpans[from]` … `phaseSpans[to − 1]`); span
+   * times are ns relative to `origin`.
    */
-  time(traceId: string, origin: bigint, request: TraceSpan, client: TraceSpan | undefined, phaseSpans: readonly (TraceSpan | undefined)[], from: number, to: number): RequestTiming {
-    const e2eStart = client ? client.start : request.start;
-    const e2eEnd = client ? client.end : request.end;
+  time(traceId: string, origin: bigint, store: SpanStore, request: number, client: number, phaseSpans: Int32Array, from: number, to: number): RequestTiming {
+    const starts = store.starts;
+    const ends = store.ends;
+    const requestStart = starts[request]!;
+    const requestEnd = ends[request]!;
+    const hasClient = client >= 0;
+    const e2eStart = hasClient ? starts[client]! : requestStart;
+    const e2eEnd = hasClient ? ends[client]! : requestEnd;
     let shift = 0;
     let clockSkew = false;
-    if (client && (request.start < client.start || request.end > client.end)) {
+    if (hasClient && (requestStart < e2eStart || requestEnd > e2eEnd)) {
       // Clocks disagree: centre the server inside the client, assuming equal network time each
       // way (Zipkin's skew correction makes the same assumption).
       clockSkew = true;
-      shift = (client.start + client.end - request.start - request.end) / 2;
+      shift = (e2eStart + e2eEnd - requestStart - requestEnd) / 2;
     }
     // Clipped phase intervals go into reused scratch arrays (see IntervalScratch), not tuples.
     const scratch = this.scratch;
     scratch.reset(to - from + 2);
+    const phases = store.phases;
+    const batchSizes = store.batchSizes;
     // Bit p set = a span of PHASES[p] exists (even one clipped to nothing).
     let present = 0;
     let batchSize: number | undefined;
     let prefillEnd: number | undefined;
     for (let i = from; i < to; i++) {
       const span = phaseSpans[i]!;
-      const start = Math.max(span.start + shift, e2eStart);
-      const end = Math.min(span.end + shift, e2eEnd);
-      if (span.batchSize !== undefined) batchSize = Math.max(batchSize ?? 0, span.batchSize);
-      if (span.phase === 'prefill') prefillEnd = Math.max(prefillEnd ?? -Infinity, span.end + shift);
-      const p = PHASE_INDEX[span.phase!];
+      const spanEnd = ends[span]! + shift;
+      const start = Math.max(starts[span]! + shift, e2eStart);
+      const end = Math.min(spanEnd, e2eEnd);
+      const spanBatch = batchSizes[span]!;
+      // NaN: none.
+      if (spanBatch === spanBatch) batchSize = Math.max(batchSize ?? 0, spanBatch);
+      const p = phases[span]!;
+      if (p === PREFILL) prefillEnd = Math.max(prefillEnd ?? -Infinity, spanEnd);
       present |= 1 << p;
       if (end <= start) continue;
       scratch.push(p, start, end);
     }
-    const networkDerived = client !== undefined && (present & (1 << NETWORK)) === 0;
+    const networkDerived = hasClient && (present & (1 << NETWORK)) === 0;
     if (networkDerived) {
       present |= 1 << NETWORK;
-      const serverStart = Math.min(Math.max(request.start + shift, e2eStart), e2eEnd);
-      const serverEnd = Math.max(Math.min(request.end + shift, e2eEnd), serverStart);
+      const serverStart = Math.min(Math.max(requestStart + shift, e2eStart), e2eEnd);
+      const serverEnd = Math.max(Math.min(requestEnd + shift, e2eEnd), serverStart);
       if (serverStart > e2eStart) scratch.push(NETWORK, e2eStart, serverStart);
       if (e2eEnd > serverEnd) scratch.push(NETWORK, serverEnd, e2eEnd);
     }
     const e2eNs = e2eEnd - e2eStart;
     // First token: the client's own event (what the caller saw), else the server's event, else
-    // the end of the last prefill span (docs/conventions.md, "Generation").
-    const firstToken = client?.firstToken ?? (request.firstToken !== undefined ? request.firstToken + shift : prefillEnd);
+    // the end of the last prefill span (docs/conventions.md, "Generation"). NaN: no event.
+    const clientToken = hasClient ? store.firstTokens[client]! : NaN;
+    const requestToken = store.firstTokens[request]!;
+    const firstToken = clientToken === clientToken ? clientToken : requestToken === requestToken ? requestToken + shift : prefillEnd;
     const ttftMs = firstToken === undefined ? undefined : clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
     return new TimingRow(
       this.strings,
       traceId,
+      store,
       request,
       client,
       origin + BigInt(e2eStart),

@@ -33,6 +33,16 @@ export function carriesBatchSize(phase: Phase | undefined): boolean {
   return phase === 'compute' || phase === 'decode';
 }
 
+/** A span kind's code (index into SPAN_KINDS). */
+export function kindCode(kind: SpanKind): number {
+  return KIND_CODE.get(kind) ?? 0;
+}
+
+/** A phase's code (index into PHASES). */
+export function phaseCode(phase: Phase): number {
+  return PHASE_CODE.get(phase)!;
+}
+
 /** The phase an `inference.phase` value names, if any. */
 export function phaseByName(value: AttributeValue): Phase | undefined {
   return PHASE_BY_NAME.get(value);
@@ -163,10 +173,10 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
     columns.parents[i] = parent === undefined || parent === '' ? -1 : (rowOf.get(parent) ?? -2 - intern(parent));
     columns.names[i] = intern(r.name);
     columns.services[i] = intern(r.service);
-    columns.kinds[i] = KIND_CODE.get(r.kind) ?? 0;
+    columns.kinds[i] = kindCode(r.kind);
     columns.flags[i] =
       (role.request ? FLAG.REQUEST : 0) | (role.client ? FLAG.CLIENT : 0) | (r.shared === true ? FLAG.SHARED : 0) | (r.error ? FLAG.ERROR : 0) | (r.endNs < r.startNs ? FLAG.INVALID : 0);
-    columns.phases[i] = role.phase === undefined ? -1 : PHASE_CODE.get(role.phase)!;
+    columns.phases[i] = role.phase === undefined ? -1 : phaseCode(role.phase);
     columns.starts[i] = relative.of(r.startNs);
     columns.ends[i] = relative.of(r.endNs);
     columns.batchSizes[i] = role.batchSize ?? NaN;

@@ -7,7 +7,8 @@
  * silently merged into a wrong request. Memory stays flat: only open traces are held.
  */
 import type { AssemblyStats } from '../model/analysis.js';
-import type { TraceSpan } from './_trace-span.js';
+import { widen } from './_span-store.js';
+import type { SpanStore } from './_span-store.js';
 
 /** Options of the trace window (see AssembleOptions). */
 export interface TraceWindowOptions {
@@ -16,8 +17,11 @@ export interface TraceWindowOptions {
   readonly rememberFinalized?: number;
 }
 
-/** The spans of one trace, in arrival order. */
-export type OpenTrace = TraceSpan[];
+/**
+ * Receives a trace leaving the window: its spans are the `count` store slots chained from
+ * `head` through SpanStore.next, in arrival order; they are freed when it returns.
+ */
+export type FinalizeTrace = (traceId: string, head: number, count: number) => void;
 
 const DEFAULT_IDLE_SPANS = 100_000;
 const DEFAULT_REMEMBER = 100_000;
@@ -25,166 +29,323 @@ const DEFAULT_COMPLETE_IDLE_SPANS = 2_000;
 /** Completeness is checked only for traces this small (the check is quadratic in the trace's spans). */
 const COMPLETE_CHECK_MAX_SPANS = 64;
 
+/** The generations a trace waits in (see TraceWindow); a list of traces each. */
+const CURRENT = 0;
+const OLDER = 1;
+const COMPLETE_CURRENT = 2;
+const COMPLETE_OLDER = 3;
+/** The value `TraceWindow.ids` maps a remembered finalized trace to. */
+const FINALIZED = -1;
+
+/**
+ * Open traces by handle, in columns: a handle is a small integer, so the trace id map holds no
+ * object per trace. Each trace is on one of four generation lists (doubly linked through
+ * `before`/`after`, in the order traces joined it: the order a Map of that generation would
+ * iterate). Freed handles are chained through `after`.
+ */
+class OpenTraces {
+  /** The trace id of each open trace (the string of its first span); undefined once closed. */
+  readonly traceIds: (string | undefined)[] = [];
+  heads = new Int32Array(256);
+  tails = new Int32Array(256);
+  counts = new Int32Array(256);
+  /** 1 once a span without a parent (a root) arrived. */
+  rooted = new Uint8Array(256);
+  /** The generation list the trace is on. */
+  lists = new Uint8Array(256);
+  before = new Int32Array(256);
+  after = new Int32Array(256);
+  /** First and last trace of each generation list; −1 empty. */
+  readonly first = new Int32Array([-1, -1, -1, -1]);
+  readonly last = new Int32Array([-1, -1, -1, -1]);
+  /** Traces open. */
+  size = 0;
+  private top = 0;
+  private free = -1;
+
+  /** A handle for a new trace holding the one span in `slot`, at the end of `list`. */
+  open(traceId: string, slot: number, root: boolean, list: number): number {
+    let handle = this.free;
+    if (handle >= 0) {
+      this.free = this.after[handle]!;
+    } else {
+      handle = this.top++;
+      if (handle === this.heads.length) this.grow();
+    }
+    this.traceIds[handle] = traceId;
+    this.heads[handle] = slot;
+    this.tails[handle] = slot;
+    this.counts[handle] = 1;
+    this.rooted[handle] = root ? 1 : 0;
+    this.size++;
+    this.append(handle, list);
+    return handle;
+  }
+
+  /** Frees a handle already taken off its list. */
+  close(handle: number): void {
+    // Also what tells a stale TraceWindow cache entry from a live one.
+    this.traceIds[handle] = undefined;
+    this.after[handle] = this.free;
+    this.free = handle;
+    this.size--;
+  }
+
+  append(handle: number, list: number): void {
+    const last = this.last[list]!;
+    this.lists[handle] = list;
+    this.before[handle] = last;
+    this.after[handle] = -1;
+    if (last < 0) this.first[list] = handle;
+    else this.after[last] = handle;
+    this.last[list] = handle;
+  }
+
+  unlink(handle: number): void {
+    const list = this.lists[handle]!;
+    const before = this.before[handle]!;
+    const after = this.after[handle]!;
+    if (before < 0) this.first[list] = after;
+    else this.after[before] = after;
+    if (after < 0) this.last[list] = before;
+    else this.before[after] = before;
+  }
+
+  /** Moves a whole list to the (empty) list `to`. */
+  moveList(from: number, to: number): void {
+    this.first[to] = this.first[from]!;
+    this.last[to] = this.last[from]!;
+    this.first[from] = -1;
+    this.last[from] = -1;
+    for (let h = this.first[to]!; h >= 0; h = this.after[h]!) this.lists[h] = to;
+  }
+
+  private grow(): void {
+    const size = this.heads.length * 2;
+    this.heads = widen(this.heads, size);
+    this.tails = widen(this.tails, size);
+    this.counts = widen(this.counts, size);
+    this.rooted = widen(this.rooted, size);
+    this.lists = widen(this.lists, size);
+    this.before = widen(this.before, size);
+    this.after = widen(this.after, size);
+  }
+}
+
 /** Buffers spans by trace and hands each trace to `finalize` once it is idle (or at `flush`). */
 export class TraceWindow {
   private readonly idleSpans: number;
   private readonly remember: number;
   /**
-   * Open traces in two generations: every idleSpans/2 spans the older generation is finalized
-   * and the current one becomes older. A trace touched while in the older generation moves to
-   * the current one, so a trace is finalized after idleSpans/2 to idleSpans untouched spans.
-   * (One map lookup per span, unlike an LRU that re-inserts on every touch.)
+   * Every open trace's handle, and FINALIZED for the recently finalized ones: one map lookup
+   * per span finds either. Open traces wait in two generations: every idleSpans/2 spans the
+   * older generation is finalized and the current one becomes older. A trace touched while in
+   * the older generation moves to the current one, so a trace is finalized after idleSpans/2 to
+   * idleSpans untouched spans (no re-insertion on every touch, unlike an LRU).
    */
-  private current = new Map<string, OpenTrace>();
-  private older = new Map<string, OpenTrace>();
+  private readonly ids = new Map<string, number>();
+  private readonly traces = new OpenTraces();
   private generationStart = 0;
   /**
    * Complete-looking traces (root arrived, every parent present) wait in their own two
-   * generations with the shorter `completeIdleSpans` window: holding fewer spans keeps garbage
-   * collection cheap (the open window is what the collector has to trace and copy).
+   * generations with the shorter `completeIdleSpans` window, so memory holds few of them.
    */
-  private completeCurrent = new Map<string, OpenTrace>();
-  private completeOlder = new Map<string, OpenTrace>();
   private completeGenerationStart = 0;
   private readonly completeIdleSpans: number;
   /**
-   * Recently finalized trace ids (the strings the open maps already held, so no new allocation),
-   * bounded by `remember`: 100k traces reach far past the idle window. `order` holds the same ids
-   * as a ring, oldest at `oldest` once full, so the one to forget is found without an iterator.
+   * Recently finalized trace ids (FINALIZED in `ids`), bounded by `remember`: 100k traces reach
+   * far past the idle window. `order` holds them as a ring, oldest at `oldest` once full, so the
+   * one to forget is found without an iterator.
    */
-  private readonly finalized = new Set<string>();
   private readonly order: string[] = [];
   private oldest = 0;
+  /**
+   * Recently placed traces, direct-mapped by the last characters of the trace id: a span's
+   * trace id is a new string from the reader, and looking it up in `ids` hashes all of it (about
+   * a third of `place`'s time); comparing it with the cached id of an open trace does not.
+   * An entry is only a hint: it counts when the handle is still open for that same id.
+   */
+  private readonly cachedIds: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
+  private readonly cachedHandles = new Int32Array(CACHE_SIZE);
 
   /**
    * @param stats counts `spans` and `lateSpans` into the assembler's stats
+   * @param store holds the spans `place` is given
    * @param finalize receives each trace once, when it leaves the window
    */
   constructor(
     options: TraceWindowOptions,
     private readonly stats: Pick<AssemblyStats, 'spans' | 'lateSpans'>,
-    private readonly finalize: (traceId: string, trace: OpenTrace) => void,
+    private readonly store: SpanStore,
+    private readonly finalize: FinalizeTrace,
   ) {
     this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
     this.remember = options.rememberFinalized ?? DEFAULT_REMEMBER;
     this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
   }
 
-  /** Adds one span to its trace (counted as late and dropped when the trace was already finalized). */
-  place(traceId: string, span: TraceSpan): void {
+  /** Adds the span in store slot `slot` to its trace (counted as late and its slot freed when the trace was already finalized). */
+  place(traceId: string, slot: number): void {
     const stats = this.stats;
+    const store = this.store;
+    const traces = this.traces;
     stats.spans++;
-    let trace = this.current.get(traceId);
-    // A complete trace taking one more span: only that span can make it incomplete.
-    let wasComplete = false;
-    if (trace === undefined) {
-      trace = this.older.get(traceId);
-      if (trace !== undefined) {
-        this.older.delete(traceId);
-      } else {
-        trace = this.completeCurrent.get(traceId) ?? this.completeOlder.get(traceId);
-        if (trace !== undefined) {
-          // More spans after all: back to the normal window (below, unless it is still complete).
-          this.completeCurrent.delete(traceId);
-          this.completeOlder.delete(traceId);
-          wasComplete = true;
-        } else if (this.finalized.size > 0 && this.finalized.has(traceId)) {
-          stats.lateSpans++;
-          return;
-        } else {
-          trace = [];
-        }
+    const isRoot = store.parents[slot] === undefined;
+    const at = cacheSlot(traceId);
+    const cachedId = this.cachedIds[at];
+    const cached = this.cachedHandles[at]!;
+    let handle: number | undefined;
+    if (cachedId === traceId && traces.traceIds[cached] === cachedId) {
+      handle = cached;
+    } else {
+      handle = this.ids.get(traceId);
+      if (handle !== undefined && handle >= 0) {
+        this.cachedIds[at] = traces.traceIds[handle];
+        this.cachedHandles[at] = handle;
       }
-      if (!wasComplete) this.current.set(traceId, trace);
     }
-    trace.push(span);
-    // Once the root is in, every new span may be the last missing one.
-    // Size first: hasRoot scans the trace, and scanning on every span of a big trace is quadratic.
-    if (trace.length <= COMPLETE_CHECK_MAX_SPANS && (wasComplete ? hasParent(trace, span) : (span.parent === undefined || hasRoot(trace)) && isComplete(trace))) {
-      if (!wasComplete) this.current.delete(traceId);
-      this.completeCurrent.set(traceId, trace);
-    } else if (wasComplete) {
-      this.current.set(traceId, trace);
+    if (handle === undefined) {
+      const opened = traces.open(traceId, slot, isRoot, CURRENT);
+      this.ids.set(traceId, opened);
+      this.cachedIds[at] = traceId;
+      this.cachedHandles[at] = opened;
+      this.afterPlace(opened, 1, slot, false);
+    } else if (handle === FINALIZED) {
+      stats.lateSpans++;
+      store.releaseChain(slot, slot);
+      return;
+    } else {
+      const list = traces.lists[handle]!;
+      // A complete trace taking one more span: only that span can make it incomplete.
+      const wasComplete = list === COMPLETE_CURRENT || list === COMPLETE_OLDER;
+      if (list !== CURRENT) {
+        traces.unlink(handle);
+        // Back to the current generation (unless it is still complete: below).
+        if (!wasComplete) traces.append(handle, CURRENT);
+      }
+      store.next[traces.tails[handle]!] = slot;
+      traces.tails[handle] = slot;
+      const count = ++traces.counts[handle]!;
+      if (isRoot) traces.rooted[handle] = 1;
+      this.afterPlace(handle, count, slot, wasComplete);
     }
     if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
     if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
   }
 
+  /** Moves a trace that just took span `slot` (and is on no list when `wasComplete`) to the complete generation when it looks complete. */
+  private afterPlace(handle: number, count: number, slot: number, wasComplete: boolean): void {
+    const traces = this.traces;
+    // Once the root is in, every new span may be the last missing one.
+    // Size first: the checks scan the trace, and scanning on every span of a big trace is quadratic.
+    if (
+      count <= COMPLETE_CHECK_MAX_SPANS &&
+      (wasComplete ? hasParent(this.store, traces.heads[handle]!, count, slot) : traces.rooted[handle] === 1 && isComplete(this.store, traces.heads[handle]!, count))
+    ) {
+      if (!wasComplete) traces.unlink(handle);
+      traces.append(handle, COMPLETE_CURRENT);
+    } else if (wasComplete) {
+      traces.append(handle, CURRENT);
+    }
+  }
+
   /** Traces currently held in memory. */
   get openTraces(): number {
-    return this.current.size + this.older.size + this.completeCurrent.size + this.completeOlder.size;
+    return this.traces.size;
   }
 
   /** Finalizes every open trace (end of input). */
   flush(): void {
-    for (const [traceId, trace] of this.older) this.leave(traceId, trace);
-    for (const [traceId, trace] of this.current) this.leave(traceId, trace);
-    for (const [traceId, trace] of this.completeOlder) this.leave(traceId, trace);
-    for (const [traceId, trace] of this.completeCurrent) this.leave(traceId, trace);
-    this.completeOlder = new Map();
-    this.completeCurrent = new Map();
-    this.older = new Map();
-    this.current = new Map();
+    for (const list of [OLDER, CURRENT, COMPLETE_OLDER, COMPLETE_CURRENT]) this.leaveAll(list);
   }
 
   private nextGeneration(): void {
     this.generationStart = this.stats.spans;
-    const idle = this.older;
-    this.older = this.current;
-    this.current = new Map();
-    for (const [traceId, trace] of idle) this.leave(traceId, trace);
+    this.leaveAll(OLDER);
+    this.traces.moveList(CURRENT, OLDER);
   }
 
   private nextCompleteGeneration(): void {
     this.completeGenerationStart = this.stats.spans;
-    const idle = this.completeOlder;
-    this.completeOlder = this.completeCurrent;
-    this.completeCurrent = new Map();
-    for (const [traceId, trace] of idle) this.leave(traceId, trace);
+    this.leaveAll(COMPLETE_OLDER);
+    this.traces.moveList(COMPLETE_CURRENT, COMPLETE_OLDER);
   }
 
-  private leave(traceId: string, trace: OpenTrace): void {
+  /** Finalizes every trace of a list, in list order. */
+  private leaveAll(list: number): void {
+    const traces = this.traces;
+    let handle = traces.first[list]!;
+    traces.first[list] = -1;
+    traces.last[list] = -1;
+    while (handle >= 0) {
+      const after = traces.after[handle]!;
+      this.leave(handle);
+      handle = after;
+    }
+  }
+
+  private leave(handle: number): void {
+    const traces = this.traces;
+    const traceId = traces.traceIds[handle]!;
     this.rememberFinalized(traceId);
-    this.finalize(traceId, trace);
+    const head = traces.heads[handle]!;
+    this.finalize(traceId, head, traces.counts[handle]!);
+    this.store.releaseChain(head, traces.tails[handle]!);
+    traces.close(handle);
   }
 
   private rememberFinalized(traceId: string): void {
-    if (this.remember <= 0) return;
-    const size = this.finalized.size;
-    this.finalized.add(traceId);
-    // Already remembered (a Set keeps its first place): nothing to forget.
-    if (this.finalized.size === size) return;
+    if (this.remember <= 0) {
+      this.ids.delete(traceId);
+      return;
+    }
+    this.ids.set(traceId, FINALIZED);
     const order = this.order;
     if (order.length < this.remember) {
       order.push(traceId);
       return;
     }
-    this.finalized.delete(order[this.oldest]!);
+    this.ids.delete(order[this.oldest]!);
     order[this.oldest] = traceId;
     this.oldest = this.oldest + 1 === this.remember ? 0 : this.oldest + 1;
   }
 }
 
-function hasRoot(trace: readonly TraceSpan[]): boolean {
-  for (const span of trace) if (span.parent === undefined) return true;
-  return false;
+/** Entries of TraceWindow's cache of recent traces (a power of two). */
+const CACHE_SIZE = 1024;
+
+/**
+ * The cache entry of a trace id, from its last three characters: 5 bits each keep the 16 hex
+ * digits apart (most ids are hex, their last digits random), and reading three characters is
+ * cheaper than hashing the id.
+ */
+function cacheSlot(traceId: string): number {
+  const n = traceId.length;
+  if (n < 3) return 0;
+  return (((traceId.charCodeAt(n - 1) & 31) << 5) | (traceId.charCodeAt(n - 2) & 31)) ^ ((traceId.charCodeAt(n - 3) & 31) << 2);
 }
 
-/** True when `span`'s parent is in the trace (or it has none). */
-function hasParent(trace: readonly TraceSpan[], span: TraceSpan): boolean {
-  const parent = span.parent;
+/** True when the parent of the span in `slot` is among the trace's `count` spans from `head` (or it has none). */
+function hasParent(store: SpanStore, head: number, count: number, slot: number): boolean {
+  const parent = store.parents[slot];
   if (parent === undefined) return true;
-  for (const other of trace) if (other.id === parent) return true;
+  const ids = store.ids;
+  const next = store.next;
+  for (let k = 0, other = head; k < count; k++, other = next[other]!) if (ids[other] === parent) return true;
   return false;
 }
 
 /** True when every span's parent is in the trace (a root has none). */
-function isComplete(trace: readonly TraceSpan[]): boolean {
-  for (const span of trace) {
-    if (span.parent === undefined) continue;
+function isComplete(store: SpanStore, head: number, count: number): boolean {
+  const ids = store.ids;
+  const parents = store.parents;
+  const next = store.next;
+  for (let k = 0, span = head; k < count; k++, span = next[span]!) {
+    const parent = parents[span];
+    if (parent === undefined) continue;
     let found = false;
-    for (const other of trace) {
-      if (other.id === span.parent) {
+    for (let j = 0, other = head; j < count; j++, other = next[other]!) {
+      if (ids[other] === parent) {
         found = true;
         break;
       }

@@ -13,12 +13,12 @@ import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { NanosFrom, SpanIndex } from './_trace-span.js';
 import { TraceWindow } from './_trace-window.js';
-import type { OpenTrace } from './_trace-window.js';
+import { CLIENT_KIND, SPAN_BIT, SpanStore } from './_span-store.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, SPAN_KINDS, carriesBatchSize, numeric, parentOfRow, phaseByName } from './_span-columns.js';
+import { FLAG, carriesBatchSize, kindCode, numeric, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
-import { SCANNED, SCANNED_KINDS } from '../formats/_scanned-spans.js';
+import { SCANNED } from '../formats/_scanned-spans.js';
 import type { ScannedSpans } from '../formats/_scanned-spans.js';
 
 export type { AssemblyStats } from '../model/analysis.js';
@@ -55,6 +55,7 @@ export class RequestAssembler {
   private readonly generic = new GenericAccumulator();
   private readonly timer = new RequestTimer();
   private readonly scratch = new FinalizeScratch();
+  private readonly store = new SpanStore();
   private readonly window: TraceWindow;
   private readonly stats: AssemblyStats = {
     spans: 0,
@@ -71,11 +72,12 @@ export class RequestAssembler {
   };
 
   constructor(options: AssembleOptions = {}) {
-    this.window = new TraceWindow(options, this.stats, (traceId, trace) => this.finalize(traceId, trace));
+    this.window = new TraceWindow(options, this.stats, this.store, (traceId, head, count) => this.finalize(traceId, head, count));
   }
 
   /** Adds one batch of spans (any order, any traces). */
   add(batch: readonly SpanRecord[]): void {
+    const store = this.store;
     for (const record of batch) {
       if (record.endNs < record.startNs) {
         this.stats.spans++;
@@ -89,23 +91,20 @@ export class RequestAssembler {
       const phase = phaseValue === undefined ? undefined : phaseByName(phaseValue);
       const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
       const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-      this.window.place(record.traceId, {
-        id: record.spanId,
-        parent: record.parentSpanId,
-        name: record.name,
-        service: record.service,
-        kind: record.kind,
-        start: relative.of(record.startNs),
-        end: relative.of(record.endNs),
-        phase,
-        request,
-        client,
-        shared: record.shared === true,
-        error: record.error,
-        attributes: request || client ? attributes : undefined,
-        batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined,
-        firstToken: (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : undefined,
-      });
+      const slot = store.alloc();
+      store.ids[slot] = record.spanId;
+      store.parents[slot] = record.parentSpanId;
+      store.names[slot] = record.name;
+      store.services[slot] = record.service;
+      store.kinds[slot] = kindCode(record.kind);
+      store.starts[slot] = relative.of(record.startNs);
+      store.ends[slot] = relative.of(record.endNs);
+      store.phases[slot] = phase === undefined ? -1 : phaseCode(phase);
+      store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | (record.shared === true ? SPAN_BIT.SHARED : 0) | (record.error ? SPAN_BIT.ERROR : 0);
+      store.attributes[slot] = request || client ? attributes : undefined;
+      store.batchSizes[slot] = (carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined) ?? NaN;
+      store.firstTokens[slot] = (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : NaN;
+      this.window.place(record.traceId, slot);
     }
   }
 
@@ -116,28 +115,26 @@ export class RequestAssembler {
    */
   addScanned(s: ScannedSpans, i: number): void {
     const relative = (this.relative ??= new NanosFrom((this.origin ??= s.startNs(i))));
+    const store = this.store;
     const flags = s.flags[i]!;
     const phaseCode = s.phases[i]!;
-    const phase = phaseCode < 0 ? undefined : PHASES[phaseCode];
     const request = (flags & SCANNED.REQUEST) !== 0;
     const client = (flags & SCANNED.CLIENT) !== 0;
-    this.window.place(s.traceIds[i]!, {
-      id: s.ids[i]!,
-      parent: s.parents[i],
-      name: s.names[i]!,
-      service: s.services[i]!,
-      kind: SCANNED_KINDS[s.kinds[i]!]!,
-      start: relative.ofHalves(s.startHi[i]!, s.startLo[i]!),
-      end: relative.ofHalves(s.endHi[i]!, s.endLo[i]!),
-      phase,
-      request,
-      client,
-      shared: false,
-      error: (flags & SCANNED.ERROR) !== 0,
-      attributes: request || client ? s.attributes[i]! : undefined,
-      batchSize: carriesBatchSize(phase) ? numeric(s.batchValues[i]) : undefined,
-      firstToken: undefined,
-    });
+    const slot = store.alloc();
+    store.ids[slot] = s.ids[i]!;
+    store.parents[slot] = s.parents[i];
+    store.names[slot] = s.names[i]!;
+    store.services[slot] = s.services[i]!;
+    // SCANNED_KINDS and SPAN_KINDS share OTLP's order.
+    store.kinds[slot] = s.kinds[i]!;
+    store.starts[slot] = relative.ofHalves(s.startHi[i]!, s.startLo[i]!);
+    store.ends[slot] = relative.ofHalves(s.endHi[i]!, s.endLo[i]!);
+    store.phases[slot] = phaseCode;
+    store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | ((flags & SCANNED.ERROR) !== 0 ? SPAN_BIT.ERROR : 0);
+    store.attributes[slot] = request || client ? s.attributes[i]! : undefined;
+    store.batchSizes[slot] = (phaseCode >= 0 && carriesBatchSize(PHASES[phaseCode]) ? numeric(s.batchValues[i]) : undefined) ?? NaN;
+    store.firstTokens[slot] = NaN;
+    this.window.place(s.traceIds[i]!, slot);
   }
 
   /** Adds one batch in columns (from a reader thread). */
@@ -147,6 +144,7 @@ export class RequestAssembler {
     // Exact: both origins are real span starts, far less than 2^53 ns (104 days) apart.
     const offset = Number(batchOrigin - origin);
     const strings = c.strings;
+    const store = this.store;
     for (let i = 0; i < c.length; i++) {
       const flags = c.flags[i]!;
       if ((flags & FLAG.INVALID) !== 0) {
@@ -154,26 +152,25 @@ export class RequestAssembler {
         this.stats.invalidSpans++;
         continue;
       }
-      const phase = c.phases[i]!;
-      const batchSize = c.batchSizes[i]!;
-      const firstToken = c.firstTokens[i]!;
-      this.window.place(strings[c.traceIds[i]!]!, {
-        id: c.ids[i]!,
-        parent: parentOfRow(c, i),
-        name: strings[c.names[i]!]!,
-        service: strings[c.services[i]!]!,
-        kind: SPAN_KINDS[c.kinds[i]!]!,
-        start: c.starts[i]! + offset,
-        end: c.ends[i]! + offset,
-        phase: phase < 0 ? undefined : PHASES[phase],
-        request: (flags & FLAG.REQUEST) !== 0,
-        client: (flags & FLAG.CLIENT) !== 0,
-        shared: (flags & FLAG.SHARED) !== 0,
-        error: (flags & FLAG.ERROR) !== 0,
-        attributes: c.attributes[i] ?? undefined,
-        batchSize: Number.isNaN(batchSize) ? undefined : batchSize,
-        firstToken: Number.isNaN(firstToken) ? undefined : firstToken + offset,
-      });
+      const slot = store.alloc();
+      store.ids[slot] = c.ids[i]!;
+      store.parents[slot] = parentOfRow(c, i);
+      store.names[slot] = strings[c.names[i]!]!;
+      store.services[slot] = strings[c.services[i]!]!;
+      store.kinds[slot] = c.kinds[i]!;
+      store.starts[slot] = c.starts[i]! + offset;
+      store.ends[slot] = c.ends[i]! + offset;
+      store.phases[slot] = c.phases[i]!;
+      store.bits[slot] =
+        ((flags & FLAG.REQUEST) !== 0 ? SPAN_BIT.REQUEST : 0) |
+        ((flags & FLAG.CLIENT) !== 0 ? SPAN_BIT.CLIENT : 0) |
+        ((flags & FLAG.SHARED) !== 0 ? SPAN_BIT.SHARED : 0) |
+        ((flags & FLAG.ERROR) !== 0 ? SPAN_BIT.ERROR : 0);
+      store.attributes[slot] = c.attributes[i] ?? undefined;
+      // NaN (none) stays NaN.
+      store.batchSizes[slot] = c.batchSizes[i]!;
+      store.firstTokens[slot] = c.firstTokens[i]! + offset;
+      this.window.place(strings[c.traceIds[i]!]!, slot);
     }
   }
 
@@ -189,35 +186,42 @@ export class RequestAssembler {
   }
 
   /** A trace left the window: dedupe, attribute phase spans to requests, time each request. */
-  private finalize(traceId: string, trace: OpenTrace): void {
+  private finalize(traceId: string, head: number, count: number): void {
     const stats = this.stats;
+    const store = this.store;
     stats.traces++;
-    const spans = this.dedupe(trace);
-    const n = spans.length;
-    const scratch = this.scratch.reserve(n);
+    const scratch = this.scratch.reserve(count);
+    // The trace's slots in arrival order: position k of the trace is slot spans[k].
+    const spans = scratch.spans;
+    const chain = store.next;
+    for (let k = 0, slot = head; k < count; k++, slot = chain[slot]!) spans[k] = slot;
+    const n = this.dedupe(spans, count);
     const parents = scratch.parents;
     const requestAt = scratch.requestAt;
-    // Small traces: parents as indices, found once, so the walks below compare no ids. Big
-    // ones: maps, and every answer in one pass down from the roots (Ancestry).
-    const big = n > SMALL_TRACE ? new Ancestry(new SpanIndex(spans)) : undefined;
-    if (big === undefined) parentIndices(spans, parents);
+    const bits = store.bits;
+    // Small traces: parents as positions, found once, so the walks below compare no ids. Big
+    // ones: maps over span objects, and every answer in one pass down from the roots (Ancestry).
+    const big = n > SMALL_TRACE ? new Ancestry(store, spans, n) : undefined;
+    if (big === undefined) parentIndices(store, spans, n, parents);
     let pieces = 0;
     let requestCount = 0;
     for (let i = 0; i < n; i++) {
-      const span = spans[i]!;
-      if (big === undefined ? parents[i]! < 0 : big.isRoot(span)) {
+      const slot = spans[i]!;
+      if (big === undefined ? parents[i]! < 0 : big.isRoot(i)) {
         pieces++;
-        if (span.parent !== undefined && span.parent !== span.id) stats.orphanSpans++;
+        const parent = store.parents[slot];
+        if (parent !== undefined && parent !== store.ids[slot]) stats.orphanSpans++;
       }
-      if (span.request) requestAt[requestCount++] = i;
+      if ((bits[slot]! & SPAN_BIT.REQUEST) !== 0) requestAt[requestCount++] = i;
     }
     if (pieces > 1) {
       stats.fragmentedTraces++;
       stats.fragmentPieces += pieces;
     }
+    const phases = store.phases;
     if (requestCount === 0) {
-      for (const span of spans) if (span.phase !== undefined) stats.unattachedPhaseSpans++;
-      this.generic.addTrace(spans);
+      for (let i = 0; i < n; i++) if (phases[spans[i]!]! >= 0) stats.unattachedPhaseSpans++;
+      this.generic.addTrace(big !== undefined ? big.spans : views(store, spans, n));
       return;
     }
     stats.requestTraces++;
@@ -225,26 +229,17 @@ export class RequestAssembler {
     const owners = scratch.owners;
     const requestNumber = scratch.requestNumber;
     for (let k = 0; k < requestCount; k++) requestNumber[requestAt[k]!] = k;
-    const numberOf = big === undefined ? undefined : new Map<TraceSpan, number>();
-    if (numberOf !== undefined) for (let k = 0; k < requestCount; k++) numberOf.set(spans[requestAt[k]!]!, k);
     const from = scratch.from;
     from.fill(0, 0, requestCount + 1);
     for (let i = 0; i < n; i++) {
       owners[i] = -1;
-      const span = spans[i]!;
-      if (span.phase === undefined) continue;
-      let owner: number | undefined;
-      if (numberOf === undefined) {
-        const at = nearestRequest(spans, parents, i);
-        owner = at < 0 ? undefined : requestNumber[at];
-      } else {
-        const request = big!.request(span);
-        owner = request === undefined ? undefined : numberOf.get(request);
-      }
-      if (owner === undefined) {
+      if (phases[spans[i]!]! < 0) continue;
+      const at = big === undefined ? nearestRequest(bits, spans, n, parents, i) : big.request(i);
+      if (at < 0) {
         stats.unattachedPhaseSpans++;
         continue;
       }
+      const owner = requestNumber[at]!;
       owners[i] = owner;
       from[owner + 1]!++;
     }
@@ -256,91 +251,89 @@ export class RequestAssembler {
     for (let i = 0; i < n; i++) if (owners[i]! >= 0) grouped[next[owners[i]!]!++] = spans[i]!;
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
-      const request = spans[at]!;
-      let client: TraceSpan | undefined;
-      if (big === undefined) {
-        const c = nearestClient(spans, parents, at);
-        client = c < 0 ? undefined : spans[c];
-      } else {
-        client = big.client(request);
-      }
-      const timing = this.timer.time(traceId, this.origin!, request, client, grouped, from[k]!, from[k + 1]!);
+      const client = big === undefined ? nearestClient(bits, spans, n, parents, at) : big.client(at);
+      const timing = this.timer.time(traceId, this.origin!, store, spans[at]!, client < 0 ? -1 : spans[client]!, grouped, from[k]!, from[k + 1]!);
       if (timing.clockSkew) stats.clockSkewRequests++;
       this.requests.push(timing);
     }
-    // Hold no spans of a finished trace.
-    grouped.fill(undefined, 0, from[requestCount]!);
   }
 
-  /** Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ in kind). */
-  private dedupe(spans: TraceSpan[]): TraceSpan[] {
-    if (spans.length < 2) return spans;
-    if (spans.length <= 48) {
-      let out: TraceSpan[] | undefined;
-      for (let i = 1; i < spans.length; i++) {
-        const span = spans[i]!;
+  /**
+   * Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ
+   * in kind), keeping the others in order in `spans[0 … count)`; returns how many are kept.
+   */
+  private dedupe(spans: Int32Array, count: number): number {
+    if (count < 2) return count;
+    const ids = this.store.ids;
+    const kinds = this.store.kinds;
+    let kept = 1;
+    if (count <= 48) {
+      // Comparing with the kept spans only is enough: a dropped copy equals a kept one.
+      for (let i = 1; i < count; i++) {
+        const slot = spans[i]!;
+        const id = ids[slot];
+        const kind = kinds[slot];
         let duplicate = false;
-        for (let j = 0; j < i; j++) {
+        for (let j = 0; j < kept; j++) {
           const prior = spans[j]!;
-          if (prior.id === span.id && prior.kind === span.kind) {
+          if (ids[prior] === id && kinds[prior] === kind) {
             duplicate = true;
             break;
           }
         }
-        if (duplicate) {
-          this.stats.duplicateSpans++;
-          out ??= spans.slice(0, i);
-        } else if (out !== undefined) {
-          out.push(span);
-        }
+        if (duplicate) this.stats.duplicateSpans++;
+        else spans[kept++] = slot;
       }
-      return out ?? spans;
+      return kept;
     }
-    const seen = new Map<string, TraceSpan | TraceSpan[]>();
-    const out: TraceSpan[] = [];
-    for (const span of spans) {
-      const prior = seen.get(span.id);
-      if (prior === undefined) {
-        seen.set(span.id, span);
-        out.push(span);
-        continue;
-      }
-      const list = Array.isArray(prior) ? prior : [prior];
-      if (list.some((p) => p.kind === span.kind)) {
+    // id → the kinds seen with it, one bit per kind.
+    const seen = new Map<string, number>([[ids[spans[0]!]!, 1 << kinds[spans[0]!]!]]);
+    for (let i = 1; i < count; i++) {
+      const slot = spans[i]!;
+      const id = ids[slot]!;
+      const kind = 1 << kinds[slot]!;
+      const prior = seen.get(id) ?? 0;
+      if ((prior & kind) !== 0) {
         this.stats.duplicateSpans++;
         continue;
       }
-      list.push(span);
-      seen.set(span.id, list);
-      out.push(span);
+      seen.set(id, prior | kind);
+      spans[kept++] = slot;
     }
-    return out;
+    return kept;
   }
-
 }
 
 /** Traces up to this size find parents by scanning (64² comparisons at most) and walk up them per span: cheaper than building maps. */
 const SMALL_TRACE = 64;
 
+/** The spans at positions 0 … n−1 as objects. */
+function views(store: SpanStore, spans: Int32Array, n: number): TraceSpan[] {
+  const out = new Array<TraceSpan>(n);
+  for (let i = 0; i < n; i++) out[i] = store.view(spans[i]!);
+  return out;
+}
+
 /**
- * Each span's parent as an index into `spans` (−1: a root or an orphan), as SpanIndex.parentOf
- * answers it: a non-client span sharing its id with a client span (Zipkin's shared span) hangs
- * under that client half; otherwise the parent is the first non-client span with the parent id,
- * else the first client span with it. Quadratic: for small traces only.
+ * Each span's parent as a position (−1: a root or an orphan), as SpanIndex.parentOf answers
+ * it: a non-client span sharing its id with a client span (Zipkin's shared span) hangs under
+ * that client half; otherwise the parent is the first non-client span with the parent id, else
+ * the first client span with it. Quadratic: for small traces only.
  */
-function parentIndices(spans: readonly TraceSpan[], parents: Int32Array): void {
-  const n = spans.length;
+function parentIndices(store: SpanStore, spans: Int32Array, n: number, parents: Int32Array): void {
+  const ids = store.ids;
+  const kinds = store.kinds;
   let clients = 0;
-  for (let i = 0; i < n; i++) if (spans[i]!.kind === 'client') clients++;
+  for (let i = 0; i < n; i++) if (kinds[spans[i]!] === CLIENT_KIND) clients++;
   for (let i = 0; i < n; i++) {
-    const span = spans[i]!;
+    const slot = spans[i]!;
+    const id = ids[slot];
     parents[i] = -1;
-    if (clients > 0 && span.kind !== 'client') {
-      const id = span.id;
+    if (clients > 0 && kinds[slot] !== CLIENT_KIND) {
       let half = -1;
       for (let j = 0; j < n; j++) {
         const other = spans[j]!;
-        if (other.kind === 'client' && other.id === id) {
+        if (kinds[other] === CLIENT_KIND && ids[other] === id) {
           half = j;
           break;
         }
@@ -350,13 +343,13 @@ function parentIndices(spans: readonly TraceSpan[], parents: Int32Array): void {
         continue;
       }
     }
-    const parent = span.parent;
-    if (parent === undefined || parent === span.id) continue;
+    const parent = store.parents[slot];
+    if (parent === undefined || parent === id) continue;
     let found = -1;
     for (let j = 0; j < n; j++) {
       const other = spans[j]!;
-      if (other.id !== parent) continue;
-      if (other.kind !== 'client') {
+      if (ids[other] !== parent) continue;
+      if (kinds[other] !== CLIENT_KIND) {
         found = j;
         break;
       }
@@ -366,25 +359,23 @@ function parentIndices(spans: readonly TraceSpan[], parents: Int32Array): void {
   }
 }
 
-/** Nearest request-span ancestor of span `i` (not itself), walking at most `spans.length` steps (so a parent cycle ends); −1: none. */
-function nearestRequest(spans: readonly TraceSpan[], parents: Int32Array, i: number): number {
-  const limit = spans.length;
+/** Nearest request-span ancestor of position `i` (not itself), walking at most `n` steps (so a parent cycle ends); −1: none. */
+function nearestRequest(bits: Uint8Array, spans: Int32Array, n: number, parents: Int32Array, i: number): number {
   let cursor = parents[i]!;
-  for (let steps = 0; cursor >= 0 && steps < limit; steps++) {
-    if (spans[cursor]!.request) return cursor;
+  for (let steps = 0; cursor >= 0 && steps < n; steps++) {
+    if ((bits[spans[cursor]!]! & SPAN_BIT.REQUEST) !== 0) return cursor;
     cursor = parents[cursor]!;
   }
   return -1;
 }
 
-/** Nearest client-span ancestor of span `i`, not crossing another request span; −1: none. */
-function nearestClient(spans: readonly TraceSpan[], parents: Int32Array, i: number): number {
-  const limit = spans.length;
+/** Nearest client-span ancestor of position `i`, not crossing another request span; −1: none. */
+function nearestClient(bits: Uint8Array, spans: Int32Array, n: number, parents: Int32Array, i: number): number {
   let cursor = parents[i]!;
-  for (let steps = 0; cursor >= 0 && steps < limit; steps++) {
-    const span = spans[cursor]!;
-    if (span.client) return cursor;
-    if (span.request) return -1;
+  for (let steps = 0; cursor >= 0 && steps < n; steps++) {
+    const b = bits[spans[cursor]!]!;
+    if ((b & SPAN_BIT.CLIENT) !== 0) return cursor;
+    if ((b & SPAN_BIT.REQUEST) !== 0) return -1;
     cursor = parents[cursor]!;
   }
   return -1;
@@ -392,6 +383,7 @@ function nearestClient(spans: readonly TraceSpan[], parents: Int32Array, i: numb
 
 /** Per-trace work arrays of `finalize`, reused from trace to trace and grown when a trace needs more. */
 class FinalizeScratch {
+  spans = new Int32Array(64);
   parents = new Int32Array(64);
   owners = new Int32Array(64);
   requestAt = new Int32Array(64);
@@ -399,18 +391,21 @@ class FinalizeScratch {
   /** Start of each request's phase spans in `grouped` (one more entry than requests). */
   from = new Int32Array(65);
   next = new Int32Array(65);
-  readonly grouped: (TraceSpan | undefined)[] = [];
+  /** Slots of phase spans, grouped by request. */
+  grouped = new Int32Array(64);
 
   /** Room for a trace of `n` spans. */
   reserve(n: number): this {
     if (n > this.parents.length) {
       const size = Math.max(n, this.parents.length * 2);
+      this.spans = new Int32Array(size);
       this.parents = new Int32Array(size);
       this.owners = new Int32Array(size);
       this.requestAt = new Int32Array(size);
       this.requestNumber = new Int32Array(size);
       this.from = new Int32Array(size + 1);
       this.next = new Int32Array(size + 1);
+      this.grouped = new Int32Array(size);
     }
     return this;
   }
@@ -420,13 +415,21 @@ class FinalizeScratch {
  * Big traces: both answers for every span in one pass down from the roots, so a chain of 100 000
  * nested spans costs 100 000 steps, not 100 000² / 2 (each span's answer is its parent's, unless
  * the parent itself is the answer). Spans on a parent cycle, reached from no root, have neither.
+ * Works on span objects (SpanIndex, shared with the generic report); answers are positions.
  */
 class Ancestry {
+  /** The trace's spans as objects, by position. */
+  readonly spans: TraceSpan[];
+  private readonly index: SpanIndex;
   private readonly nearestRequest = new Map<TraceSpan, TraceSpan | undefined>();
   private readonly nearestClient = new Map<TraceSpan, TraceSpan | undefined>();
+  private readonly position = new Map<TraceSpan, number>();
 
-  constructor(private readonly index: SpanIndex) {
-    const { roots, children } = index.tree();
+  constructor(store: SpanStore, slots: Int32Array, n: number) {
+    this.spans = views(store, slots, n);
+    this.spans.forEach((span, i) => this.position.set(span, i));
+    this.index = new SpanIndex(this.spans);
+    const { roots, children } = this.index.tree();
     const queue = [...roots];
     for (let head = 0; head < queue.length; head++) {
       const parent = queue[head]!;
@@ -441,19 +444,23 @@ class Ancestry {
     }
   }
 
-  /** True for a span with no parent in the trace (a root or an orphan). */
-  isRoot(span: TraceSpan): boolean {
-    return this.index.parentOf(span) === undefined;
+  /** True for the span at position `i` with no parent in the trace (a root or an orphan). */
+  isRoot(i: number): boolean {
+    return this.index.parentOf(this.spans[i]!) === undefined;
   }
 
-  /** Nearest request-span ancestor (not the span itself). */
-  request(span: TraceSpan): TraceSpan | undefined {
-    return this.nearestRequest.get(span);
+  /** Position of the nearest request-span ancestor (not the span itself); −1 none. */
+  request(i: number): number {
+    return this.positionOf(this.nearestRequest.get(this.spans[i]!));
   }
 
-  /** Nearest client-span ancestor, not crossing another request span. */
-  client(span: TraceSpan): TraceSpan | undefined {
-    return this.nearestClient.get(span);
+  /** Position of the nearest client-span ancestor, not crossing another request span; −1 none. */
+  client(i: number): number {
+    return this.positionOf(this.nearestClient.get(this.spans[i]!));
+  }
+
+  private positionOf(span: TraceSpan | undefined): number {
+    return span === undefined ? -1 : this.position.get(span)!;
   }
 }
 

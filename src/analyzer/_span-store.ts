@@ -1,0 +1,120 @@
+/**
+ * @module analyzer/_span-store
+ * Internal: where the assembler keeps the spans of open traces, as columns indexed by slot
+ * instead of one TraceSpan object per span. Each span read used to become an object of 16
+ * fields (and boxed doubles), about half of all the memory a large run allocated, all of it
+ * garbage once its trace was finalized; slots are reused instead, so holding a span allocates
+ * nothing once the store has grown to the window's size. A trace's spans are chained through
+ * `next` in arrival order; freed slots are chained the same way. The rare paths that still
+ * want objects (big traces, traces without a request span) ask `view` for them.
+ */
+import type { AttributeValue } from '../model/span.js';
+import { PHASES } from '../semconv.js';
+import type { TraceSpan } from './_trace-span.js';
+import { SPAN_KINDS } from './_span-columns.js';
+
+/** Bits of SpanStore.bits. */
+export const SPAN_BIT = { REQUEST: 1, CLIENT: 2, SHARED: 4, ERROR: 8 } as const;
+
+/** SPAN_KINDS' code of `client`. */
+export const CLIENT_KIND = SPAN_KINDS.indexOf('client');
+
+/** Span columns by slot; a slot's fields are valid between `alloc` and the release of its chain. */
+export class SpanStore {
+  readonly ids: string[] = [];
+  readonly parents: (string | undefined)[] = [];
+  readonly names: string[] = [];
+  readonly services: string[] = [];
+  /** Kept only for request and client spans. */
+  readonly attributes: (Readonly<Record<string, AttributeValue>> | undefined)[] = [];
+  /** Index into SPAN_KINDS. */
+  kinds: Uint8Array;
+  /** Index into PHASES; −1 none. */
+  phases: Int8Array;
+  /** SPAN_BIT bits. */
+  bits: Uint8Array;
+  /** ns relative to the assembler's origin. */
+  starts: Float64Array;
+  ends: Float64Array;
+  /** `inference.batch.size` of a compute or decode span; NaN none. */
+  batchSizes: Float64Array;
+  /** First-token event, relative ns; NaN none. */
+  firstTokens: Float64Array;
+  /** The next span of the same trace (or the next free slot); −1 none. */
+  next: Int32Array;
+  private top = 0;
+  private free = -1;
+
+  constructor(capacity = 1024) {
+    this.kinds = new Uint8Array(capacity);
+    this.phases = new Int8Array(capacity);
+    this.bits = new Uint8Array(capacity);
+    this.starts = new Float64Array(capacity);
+    this.ends = new Float64Array(capacity);
+    this.batchSizes = new Float64Array(capacity);
+    this.firstTokens = new Float64Array(capacity);
+    this.next = new Int32Array(capacity);
+  }
+
+  /** A slot for one span; the caller fills every column. */
+  alloc(): number {
+    const free = this.free;
+    if (free >= 0) {
+      this.free = this.next[free]!;
+      return free;
+    }
+    const slot = this.top++;
+    if (slot === this.next.length) this.grow();
+    return slot;
+  }
+
+  /** Frees a chain of slots, `first` … `last` linked through `next`. */
+  releaseChain(first: number, last: number): void {
+    this.next[last] = this.free;
+    this.free = first;
+  }
+
+  /** Slot `slot` as a TraceSpan object, for the paths that walk objects. */
+  view(slot: number): TraceSpan {
+    const bits = this.bits[slot]!;
+    const phase = this.phases[slot]!;
+    const batchSize = this.batchSizes[slot]!;
+    const firstToken = this.firstTokens[slot]!;
+    return {
+      id: this.ids[slot]!,
+      parent: this.parents[slot],
+      name: this.names[slot]!,
+      service: this.services[slot]!,
+      kind: SPAN_KINDS[this.kinds[slot]!]!,
+      start: this.starts[slot]!,
+      end: this.ends[slot]!,
+      phase: phase < 0 ? undefined : PHASES[phase],
+      request: (bits & SPAN_BIT.REQUEST) !== 0,
+      client: (bits & SPAN_BIT.CLIENT) !== 0,
+      shared: (bits & SPAN_BIT.SHARED) !== 0,
+      error: (bits & SPAN_BIT.ERROR) !== 0,
+      attributes: this.attributes[slot],
+      batchSize: Number.isNaN(batchSize) ? undefined : batchSize,
+      firstToken: Number.isNaN(firstToken) ? undefined : firstToken,
+    };
+  }
+
+  private grow(): void {
+    const size = this.next.length * 2;
+    this.kinds = widen(this.kinds, size);
+    this.phases = widen(this.phases, size);
+    this.bits = widen(this.bits, size);
+    this.starts = widen(this.starts, size);
+    this.ends = widen(this.ends, size);
+    this.batchSizes = widen(this.batchSizes, size);
+    this.firstTokens = widen(this.firstTokens, size);
+    this.next = widen(this.next, size);
+  }
+}
+
+/** A copy of a typed array with room for `size` elements. */
+export function widen<T extends Uint8Array | Int8Array | Int32Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
+}
