@@ -90,6 +90,18 @@ const refs: (string | boolean | undefined)[] = [];
 const pendingSpans: SpanDraft[] = [];
 const pendingProcesses: string[] = [];
 
+/** Calls `item` for each element of the array that starts here; any other value is skipped. */
+function eachItem(item: () => void): void {
+  if (ws() === LBRACKET) {
+    if (open(LBRACKET, RBRACKET)) {
+      do item();
+      while (more(RBRACKET));
+    }
+  } else {
+    skip();
+  }
+}
+
 /** One reference object into `refs`. */
 function reference(): void {
   if (ws() !== LBRACE) {
@@ -235,14 +247,7 @@ function span(out: SpanRecord[]): void {
         case 10:
           if (keyIs(K.references)) {
             seen = once(seen, 16);
-            if (ws() === LBRACKET) {
-              if (open(LBRACKET, RBRACKET)) {
-                do reference();
-                while (more(RBRACKET));
-              }
-            } else {
-              skip();
-            }
+            eachItem(reference);
             continue;
           }
           break;
@@ -271,14 +276,7 @@ function span(out: SpanRecord[]): void {
         case 4:
           if (keyIs(K.tags)) {
             seen = once(seen, 256);
-            if (ws() === LBRACKET) {
-              if (open(LBRACKET, RBRACKET)) {
-                do tag();
-                while (more(RBRACKET));
-              }
-            } else {
-              skip();
-            }
+            eachItem(tag);
             continue;
           }
           if (keyIs(K.logs)) {

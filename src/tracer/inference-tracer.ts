@@ -19,7 +19,6 @@ import { runGeneration } from './generation.js';
 import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
-import { currentPresampler } from './presampler-slot.js';
 import { contextWithSpan } from './span-context.js';
 import { createTracerState } from './tracer-state.js';
 import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
@@ -109,7 +108,7 @@ function infer<T>(state: TracerState, fn: (req: InferenceRequest) => T, options:
     const parent = trace.getSpanContext(parentCtx);
     const kind = parent === undefined || parent.isRemote === true ? SpanKind.SERVER : SpanKind.INTERNAL;
     const name = options?.name ?? state.requestSpanName;
-    const presampler = currentPresampler();
+    const presampler = state.presampler();
     if (presampler === undefined) {
       spanOptions = new RequestSpanOptions(kind, state.requestAttributes);
       span = tracer.startSpan(name, spanOptions, parentCtx);

@@ -4,7 +4,6 @@
  * Instrumentation imports only this slot and the API: with a service's own SDK the slot stays
  * empty and every span is the SDK's.
  */
-import { trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, SpanContext, SpanKind, TracerProvider } from '@opentelemetry/api';
 
 /** Takes a request span's sampling decision before the SDK is asked for the span. */
@@ -34,8 +33,11 @@ export function emptyPresamplerSlot(): void {
   slot = undefined;
 }
 
-/** The presampler of the SDK registered now, if `setupTracing` started it. */
-export function currentPresampler(): Presampler | undefined {
+/**
+ * The presampler serving `provider` (the API's tracer provider, as `trace.getTracerProvider()`
+ * gave it to the caller), if `setupTracing` started its SDK.
+ */
+export function presamplerFor(provider: TracerProvider): Presampler | undefined {
   // trace.disable() (our shutdown, or the service's) installs a new provider: the slot is stale then.
-  return slot !== undefined && slot.provider === trace.getTracerProvider() ? slot.presampler : undefined;
+  return slot !== undefined && slot.provider === provider ? slot.presampler : undefined;
 }

@@ -387,8 +387,9 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   }
 
   let sdk: NodeSDK | undefined;
-  // The sampler NodeSDK would build (the option, else OTEL_TRACES_SAMPLER, else parent-based
-  // always-on), wrapped so that the tracer can take a request span's decision first (presample.ts).
+  // The sampler NodeSDK would build (the option, else OTEL_TRACES_SAMPLER through NodeSDK's own
+  // createSamplerFromEnv, which its index does not export, else parent-based always-on), wrapped
+  // so that the tracer can take a request span's decision first (presample.ts).
   const ids = new PooledIdGenerator();
   let sampler: DecisionSampler | undefined;
   try {

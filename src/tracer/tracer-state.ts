@@ -9,6 +9,8 @@ import type { Attributes, Tracer, TracerProvider } from '@opentelemetry/api';
 import { ATTR, PHASES } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { createInputHasher } from './input-hash.js';
+import { presamplerFor } from './presampler-slot.js';
+import type { Presampler } from './presampler-slot.js';
 import type { InputHashOption, InputHasher } from './input-hash.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 
@@ -46,6 +48,8 @@ export interface TracerState {
   readonly hashing: boolean;
   /** The OpenTelemetry tracer of the provider registered now (re-resolved after a new setup). */
   otelTracer(): Tracer;
+  /** The presampler of the provider `otelTracer()` last resolved (call that first): one provider lookup per request. */
+  presampler(): Presampler | undefined;
 }
 
 function definedOnly(entries: Record<string, string | undefined>): Attributes {
@@ -102,6 +106,9 @@ export function createTracerState(options: InferenceTracerOptions): TracerState 
         tracer = current.getTracer(TRACER_NAME, TRACER_VERSION);
       }
       return tracer;
+    },
+    presampler() {
+      return provider === undefined ? undefined : presamplerFor(provider);
     },
   };
 }
