@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeServing, phasesOf } from './_helpers.js';
+import { analyzeFiles } from '../../../src/analyzer/index.js';
+import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
 
@@ -76,6 +80,37 @@ describe('Triton trace file 2.x, gRPC ensemble (synthetic)', () => {
       other: 0.029, // hand-offs between the ensemble's steps
       e2e: 4.861,
     });
+  });
+});
+
+describe('several Triton trace files', () => {
+  it('from two servers: request ids restart at 1 in each, and are never merged as one request', async () => {
+    // The documentation example (HTTP, id 1) and the ensemble (gRPC, ids 1–3) as two replicas' files.
+    const result = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json', SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json'], { diagnose: false });
+    expect(result.requests).toBe(4);
+    expect(result.assembly.duplicateSpans).toBe(0);
+    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    expect(byModel.get('unknown')?.e2e).toBe(3.125547);
+    expect(byModel.get('unknown')?.transfer).toBe(2.308936);
+    expect(byModel.get('ensemble_pipeline')?.e2e).toBe(4.861);
+    expect(byModel.get('classifier_trt')?.queue).toBe(0.8);
+  });
+
+  it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
+    const records = readFileSync(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json', 'utf8').trim().slice(1, -1).trim().split(/,\n/);
+    const ensemble = records.filter((r) => r.startsWith('{"id":1,'));
+    const children = records.filter((r) => !r.startsWith('{"id":1,'));
+    const dir = mkdtempSync(join(tmpdir(), 'ld-triton-'));
+    try {
+      writeFileSync(join(dir, 'trace.json.0'), `[${children.join(',')}]`);
+      writeFileSync(join(dir, 'trace.json.1'), `[${ensemble.join(',')}]`);
+      const split = await analyzeFiles([join(dir, 'trace.json.0'), join(dir, 'trace.json.1')], { diagnose: false });
+      const whole = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
+      expect(split.requests).toBe(3);
+      expect(new Map(split.timings.map((t) => [t.model, phasesOf(t)]))).toEqual(new Map(whole.timings.map((t) => [t.model, phasesOf(t)])));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
