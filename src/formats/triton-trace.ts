@@ -19,6 +19,7 @@ import { resolve } from 'node:path';
 import type { AttributeValue, SpanEvent, SpanRecord } from '../model/span.js';
 import { SOURCE_ATTR } from '../semconv.js';
 import type { ReadContext } from './_context.js';
+import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { at, inTimeRange, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
@@ -40,6 +41,57 @@ interface TritonRequest {
   requestId?: string;
   parent?: number;
   readonly events: SpanEvent[];
+}
+
+/** The whole records of a Triton trace array that was never closed, and where it stops. */
+export interface UnclosedTritonTrace {
+  readonly records: unknown[];
+  /** line:column where the whole records end (the cut record, or the missing `]`). */
+  readonly location: string;
+  /**
+   * The id of the request whose records were cut in the middle (the writer stopped mid-write):
+   * Triton writes a request's records together when it ends, so its whole records are left out
+   * too (read, they would make it end early). Null when the cut record shows no id.
+   */
+  readonly cut?: number | null;
+}
+
+/**
+ * A Triton trace file whose array is not closed: Triton writes `[` with its first trace, `,`
+ * before each next one and the closing `]` only when the server shuts down (src/tracer.cc,
+ * `TraceFile::SaveTraces` and `~TraceFile`, https://github.com/triton-inference-server/server),
+ * so the file of a running, crashed or killed server ends without it, perhaps inside a record.
+ * Undefined when `text` is not that (another syntax error, or not Triton records): its own error
+ * stands.
+ */
+export function unclosedTritonTrace(text: string): UnclosedTritonTrace | undefined {
+  let pos = skipWhitespace(text, 0);
+  if (text.charCodeAt(pos) !== 0x5b) return undefined;
+  pos++;
+  let records: unknown[] = [];
+  let end = pos;
+  let cut: number | null | undefined;
+  for (;;) {
+    pos = skipWhitespace(text, pos);
+    if (pos >= text.length) break;
+    const scanned = scanJsonValue(text, pos);
+    if (!scanned.ok) {
+      if (scanned.got !== 'end of file') return undefined;
+      const id = /^\{\s*"id"\s*:\s*(\d+)\s*[,}]/.exec(text.slice(pos, pos + 64));
+      cut = id === null ? null : Number(id[1]);
+      break;
+    }
+    records.push(JSON.parse(text.slice(pos, scanned.end)));
+    end = scanned.end;
+    pos = skipWhitespace(text, end);
+    if (pos >= text.length) break;
+    if (text.charCodeAt(pos) !== 0x2c) return undefined;
+    pos++;
+  }
+  if (!isTritonTraceDocument(records)) return undefined;
+  if (typeof cut === 'number') records = records.filter((r) => !isObject(r) || r['id'] !== cut);
+  const { line, column } = lineColumn(text, end);
+  return { records, location: `${line}:${column}`, ...(cut !== undefined ? { cut } : {}) };
 }
 
 function nsOf(raw: unknown): bigint | undefined {
