@@ -36,16 +36,17 @@ class PhaseTimes {
   declare decode?: number;
   declare postprocess?: number;
 
-  constructor(present: number, scratch: IntervalScratch) {
-    if ((present & 1) !== 0) this.preprocess = scratch.unionLength(0) / 1e6;
-    if ((present & 2) !== 0) this.serialize = scratch.unionLength(1) / 1e6;
-    if ((present & 4) !== 0) this.network = scratch.unionLength(2) / 1e6;
-    if ((present & 8) !== 0) this.queue = scratch.unionLength(3) / 1e6;
-    if ((present & 16) !== 0) this.transfer = scratch.unionLength(4) / 1e6;
-    if ((present & 32) !== 0) this.compute = scratch.unionLength(5) / 1e6;
-    if ((present & 64) !== 0) this.prefill = scratch.unionLength(6) / 1e6;
-    if ((present & 128) !== 0) this.decode = scratch.unionLength(7) / 1e6;
-    if ((present & 256) !== 0) this.postprocess = scratch.unionLength(8) / 1e6;
+  /** `lengths[p]`: the union length of phase p's intervals in ms, read where bit p of `present` is set. */
+  constructor(present: number, lengths: Float64Array) {
+    if ((present & 1) !== 0) this.preprocess = lengths[0]!;
+    if ((present & 2) !== 0) this.serialize = lengths[1]!;
+    if ((present & 4) !== 0) this.network = lengths[2]!;
+    if ((present & 8) !== 0) this.queue = lengths[3]!;
+    if ((present & 16) !== 0) this.transfer = lengths[4]!;
+    if ((present & 32) !== 0) this.compute = lengths[5]!;
+    if ((present & 64) !== 0) this.prefill = lengths[6]!;
+    if ((present & 128) !== 0) this.decode = lengths[7]!;
+    if ((present & 256) !== 0) this.postprocess = lengths[8]!;
   }
 }
 
@@ -183,6 +184,12 @@ class Interner {
 export class RequestTimer {
   private readonly strings = new Interner();
   private readonly scratch = new IntervalScratch();
+  /**
+   * Per-phase union lengths of the request being timed: computed in one loop, so the union's
+   * sort is compiled once, not inlined once per phase into the row's constructor (which made
+   * it one of the costliest functions for the optimizing compiler to build).
+   */
+  private readonly lengths = new Float64Array(PHASES.length);
 
   /**
    * The timing of the request span in store slot `request` (with its client span's slot, −1 for
@@ -251,13 +258,22 @@ export class RequestTimer {
       client,
       origin + BigInt(e2eStart),
       e2eNs,
-      new PhaseTimes(present, scratch),
+      new PhaseTimes(present, this.phaseLengths(present)),
       Math.max(0, e2eNs - scratch.unionLength(-1)),
       networkDerived,
       clockSkew,
       batchSize,
       ttftMs,
     );
+  }
+
+  /** Fills `lengths` for the phases whose bit is set in `present`. */
+  private phaseLengths(present: number): Float64Array {
+    const lengths = this.lengths;
+    for (let p = 0, bits = present; bits !== 0; p++, bits >>>= 1) {
+      if ((bits & 1) !== 0) lengths[p] = this.scratch.unionLength(p) / 1e6;
+    }
+    return lengths;
   }
 }
 
@@ -341,6 +357,6 @@ class IntervalScratch {
 }
 
 // PhaseTimes spells the phases out (named stores); fail at load if PHASES ever changes under it.
-if (Object.keys(new PhaseTimes((1 << PHASES.length) - 1, new IntervalScratch())).join() !== PHASES.join()) {
+if (Object.keys(new PhaseTimes((1 << PHASES.length) - 1, new Float64Array(PHASES.length))).join() !== PHASES.join()) {
   throw new Error('_request-timing: PhaseTimes does not list PHASES in order');
 }

@@ -42,8 +42,12 @@ export class SpanStore {
   firstTokens: Float64Array;
   /** The next span of the same trace (or the next free slot); −1 none. */
   next: Int32Array;
-  private top = 0;
-  private free = -1;
+  /**
+   * Free slots, chained through `next`: every slot not in use, so `alloc` takes one path (a
+   * first reuse of a freed slot in the middle of a run used to throw away the optimized code of
+   * the assembler's hot loop).
+   */
+  private free: number;
 
   constructor(capacity = 1024) {
     this.kinds = new Uint8Array(capacity);
@@ -54,17 +58,14 @@ export class SpanStore {
     this.batchSizes = new Float64Array(capacity);
     this.firstTokens = new Float64Array(capacity);
     this.next = new Int32Array(capacity);
+    this.free = chainFree(this.next, 0, capacity, -1);
   }
 
   /** A slot for one span; the caller fills every column. */
   alloc(): number {
-    const free = this.free;
-    if (free >= 0) {
-      this.free = this.next[free]!;
-      return free;
-    }
-    const slot = this.top++;
-    if (slot === this.next.length) this.grow();
+    if (this.free < 0) this.grow();
+    const slot = this.free;
+    this.free = this.next[slot]!;
     return slot;
   }
 
@@ -100,7 +101,8 @@ export class SpanStore {
   }
 
   private grow(): void {
-    const size = this.next.length * 2;
+    const used = this.next.length;
+    const size = used * 2;
     this.kinds = widen(this.kinds, size);
     this.phases = widen(this.phases, size);
     this.bits = widen(this.bits, size);
@@ -109,7 +111,15 @@ export class SpanStore {
     this.batchSizes = widen(this.batchSizes, size);
     this.firstTokens = widen(this.firstTokens, size);
     this.next = widen(this.next, size);
+    this.free = chainFree(this.next, used, size, this.free);
   }
+}
+
+/** Chains slots `from` … `to − 1` in order ahead of `then`; returns the first. */
+function chainFree(next: Int32Array, from: number, to: number, then: number): number {
+  for (let slot = from; slot < to - 1; slot++) next[slot] = slot + 1;
+  next[to - 1] = then;
+  return from;
 }
 
 /** A copy of a typed array with room for `size` elements. */
