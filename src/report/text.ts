@@ -83,7 +83,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   if (result.requests === 0 && !result.prometheus) {
     out.push('');
     if (result.generic) out.push(...genericSection(result.generic, c));
-    else out.push(c.yellow('No spans found in the input.'));
+    else out.push(c.yellow(result.spans === 0 ? 'No spans found in the input.' : 'No inference requests to report (see the warnings).'));
   }
 
   if (options.verbose) {

@@ -70,6 +70,14 @@ describe('text report', () => {
     expect(text).toMatch(/^  end-to-end {4}(7,2\d{2},\d{3} ){4}   mean 7,200,001 ms$/m);
   });
 
+  it('with --model matching no request, says so instead of claiming the input had no spans', async () => {
+    const spans = records(simulate({ requests: 20 }));
+    const text = renderText(await analyzeSpans([spans], { diagnose: false, model: 'nope' }));
+    expect(text).not.toMatch(/No spans found/);
+    expect(text).toMatch(/^No inference requests to report \(see the warnings\)\.$/m);
+    expect(text).toMatch(/no requests of model "nope" \(models present: resnet50\)/);
+  });
+
   it('uses colour only when asked', async () => {
     const result = await demoResult();
     expect(renderText(result, { color: true })).toMatch(ANSI);
