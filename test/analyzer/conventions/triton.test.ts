@@ -135,6 +135,9 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
       e2e: 2.431,
     });
     expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
+    // One span per phase interval: compute, the model span kept under the request, the request, 10 phase intervals.
+    // (The request was once its own ensemble step: every interval 34 times over, 343 spans.)
+    expect(result.spans).toBe(13);
   });
 });
 
@@ -154,5 +157,7 @@ describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensem
       other: 0.1, // hand-offs between the ensemble and its step
       e2e: 2,
     });
+    // compute, the ensemble's model span, 2 requests, 12 phase intervals (not 276: no request is its own step).
+    expect(result.spans).toBe(16);
   });
 });
