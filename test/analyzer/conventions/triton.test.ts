@@ -141,6 +141,35 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
   });
 });
 
+describe('Triton OpenTelemetry mode with the caller’s client span (traceparent propagated, client export in another file)', () => {
+  it('counts the time outside the server as network, next to Triton’s own HTTP receive and send', async () => {
+    const doc = JSON.parse(readFileSync(SERVING + 'triton-otel-http.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { name: string; traceId: string; parentSpanId?: string; startTimeUnixNano: string; endTimeUnixNano: string }[] }[] }[] };
+    const inferRequest = doc.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).find((s) => s.name === 'InferRequest')!;
+    inferRequest.parentSpanId = 'c1c1c1c1c1c1c1c1';
+    const client = {
+      traceId: inferRequest.traceId,
+      spanId: 'c1c1c1c1c1c1c1c1',
+      name: 'POST /v2/models/simple/infer',
+      kind: 3,
+      startTimeUnixNano: String(BigInt(inferRequest.startTimeUnixNano) - 1_000_000n),
+      endTimeUnixNano: String(BigInt(inferRequest.endTimeUnixNano) + 1_000_000n),
+      attributes: [{ key: 'inference.role', value: { stringValue: 'client' } }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'ld-triton-'));
+    try {
+      writeFileSync(join(dir, 'server.json'), JSON.stringify(doc));
+      writeFileSync(join(dir, 'client.json'), JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: [client] }] }] }));
+      const result = await analyzeFiles([join(dir, 'client.json'), join(dir, 'server.json')], { diagnose: false });
+      const [request] = result.timings;
+      expect(request!.hasClient).toBe(true);
+      // Triton's HTTP receive + send (0.106 ms) and 1 ms each way outside the server span.
+      expect(phasesOf(request!)).toMatchObject({ network: 2.106, queue: 1.2, compute: 0.848, other: 0, e2e: 4.431 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensemble → composing model → compute)', () => {
   it('gives the composing model its own request and the ensemble request its step’s phases, inside the frontend’s extent', async () => {
     const result = await analyzeServing('triton-otel-ensemble.synthetic.json');
