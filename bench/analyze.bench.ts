@@ -11,7 +11,8 @@
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
- * case only).
+ * case only). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
+ * through those sizes.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -40,24 +41,31 @@ interface ChildResult {
   maxRssBytes: number;
 }
 
-async function generate(): Promise<{ spans: number; requests: number; bytes: number }> {
-  const out = createWriteStream(file);
-  let bytes = 0;
-  let spans = 0;
-  let requests = 0;
+/** What a generated file holds so far. */
+interface Generated {
+  spans: number;
+  requests: number;
+  bytes: number;
+  chunks: number;
+}
+
+/** Appends consecutive simulated runs of 1000 requests (each starting where time left off) to `path` until it holds `target` bytes. */
+async function generate(target = targetBytes, path = file, from: Generated = { spans: 0, requests: 0, bytes: 0, chunks: 0 }): Promise<Generated> {
+  const out = createWriteStream(path, { flags: from.bytes === 0 ? 'w' : 'a' });
+  const done = { ...from };
   const perChunk = 1000;
-  // Consecutive simulated runs of 1000 requests, each starting where time left off.
-  for (let chunk = 0; bytes < targetBytes; chunk++) {
+  while (done.bytes < target) {
+    const chunk = done.chunks++;
     const run = simulate({ seed: 1000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
     const text = toOtlpJsonLines(run, 64);
-    bytes += Buffer.byteLength(text);
-    spans += run.length;
-    requests += perChunk;
+    done.bytes += Buffer.byteLength(text);
+    done.spans += run.length;
+    done.requests += perChunk;
     if (!out.write(text)) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');
-  return { spans, requests, bytes };
+  return done;
 }
 
 /** Simulated runs written as one Jaeger UI document of about `jaegerBytes`. */
@@ -160,6 +168,27 @@ try {
       const b = docMed[0]!;
       console.log(`| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${(docSize / 1024 / 1024 / r.wall).toFixed(1)} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× |`);
     });
+  }
+  // MEMORY_MB=250,500,1000: peak RSS of one-thread analysis as one file grows through those sizes
+  // (issue 16: flat as the file grows), one run per size; the file is extended, not regenerated.
+  const memorySizes = (process.env['MEMORY_MB'] ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
+  if (memorySizes.length > 0) {
+    const grown = join(dir, 'grown.otlp.jsonl');
+    let generated: Generated | undefined;
+    console.log(`\npeak RSS as the file grows (analyze --threads 1, one run per size); load average ${load()}`);
+    console.log('| file | spans | requests | wall | CPU | peak RSS | RSS growth per 100 MB of file since the previous size |');
+    console.log('|---|---|---|---|---|---|---|');
+    let previous: { mb: number; rss: number } | undefined;
+    for (const target of memorySizes) {
+      generated = await generate(target * 1024 * 1024, grown, generated);
+      const r = runChild('analyze', { THREADS: '1' }, grown);
+      if (r.spans !== generated.spans || r.requests !== generated.requests) throw new Error(`analyze saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
+      const fileMb = statSync(grown).size / 1024 / 1024;
+      const rss = r.maxRssBytes / 1024 / 1024;
+      const growth = previous === undefined ? '' : `${(((rss - previous.rss) / (fileMb - previous.mb)) * 100).toFixed(1)} MB`;
+      console.log(`| ${fileMb.toFixed(1)} MB | ${generated.spans.toLocaleString('en-US')} | ${generated.requests.toLocaleString('en-US')} | ${(r.elapsedMs / 1000).toFixed(2)} s | ${(r.cpuMs / 1000).toFixed(2)} s | ${rss.toFixed(0)} MB | ${growth} |`);
+      previous = { mb: fileMb, rss };
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../sidecar/defaults.js';
-import { startSidecar, type SidecarOptions } from '../sidecar/sidecar.js';
+import type { SidecarOptions } from '../sidecar/sidecar.js';
 
 interface SidecarFlags {
   readonly host: string;
@@ -52,6 +52,9 @@ export function registerSidecarCommand(program: Command): Command {
         ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
         ...(flags.otlpEndpoint !== undefined ? { otlpEndpoint: flags.otlpEndpoint, otlpIntervalMs: flags.otlpInterval } : {}),
       };
+      // Loaded here, not at the top: the sidecar's exporters and HTTP server are about 700
+      // modules, which every other command (analyze on a small file most of all) would load for nothing.
+      const { startSidecar } = await import('../sidecar/sidecar.js');
       const running = await startSidecar(options);
       process.stderr.write(`latency-doctor sidecar: serving ${running.url}/metrics (period ${flags.period} ms)\n`);
       let stopping = false;

@@ -31,6 +31,20 @@ function expectOneLineError(run: Run, ...fragments: string[]): void {
 }
 
 describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
+  it("loads only what analyze needs: none of the sidecar's exporters or HTTP server", () => {
+    // The CommonJS packages the sidecar pulls in land in require.cache when loaded; the CLI runs
+    // in this child as bin/latency-doctor.js runs it, and the cache is printed once it is done.
+    const script = `process.argv.splice(1, process.argv.length, 'latency-doctor', 'analyze', ${JSON.stringify(demo('inference-demo.otlp.jsonl'))});
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = () => true;
+      await import(${JSON.stringify(join(root, 'dist/cli/main.js'))});
+      const { createRequire } = await import('node:module');
+      write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
+    const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as string[];
+    expect(loaded.some((f) => f.includes('/node_modules/hdr-histogram-js/')), 'the analyzer itself ran').toBe(true);
+    for (const pkg of ['@opentelemetry', 'express', 'systeminformation', 'fast-xml-parser']) expect(loaded.filter((f) => f.includes(`/node_modules/${pkg}/`)), pkg).toEqual([]);
+  });
+
   it('analyses the bundled OTLP demo: phase table, exit 0', async () => {
     const run = await cli('analyze', 'examples/traces/inference-demo.otlp.jsonl');
     expect(run.code, run.stderr).toBe(0);
