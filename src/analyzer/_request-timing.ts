@@ -221,6 +221,9 @@ export class RequestTimer {
     let present = 0;
     let batchSize: number | undefined;
     let prefillEnd: number | undefined;
+    // A network span outside the server span is the client's own measure of the wire; inside it
+    // (Triton's HTTP receive/send), it leaves the time outside the server to derive.
+    let clientNetwork = false;
     for (let i = from; i < to; i++) {
       const span = phaseSpans[i]!;
       const spanEnd = ends[span]! + shift;
@@ -233,9 +236,10 @@ export class RequestTimer {
       if (p === PREFILL) prefillEnd = Math.max(prefillEnd ?? -Infinity, spanEnd);
       present |= 1 << p;
       if (end <= start) continue;
+      if (p === NETWORK && (start < requestStart + shift || end > requestEnd + shift)) clientNetwork = true;
       scratch.push(p, start, end);
     }
-    const networkDerived = hasClient && (present & (1 << NETWORK)) === 0;
+    const networkDerived = hasClient && !clientNetwork;
     if (networkDerived) {
       present |= 1 << NETWORK;
       const serverStart = Math.min(Math.max(requestStart + shift, e2eStart), e2eEnd);

@@ -22,7 +22,8 @@ import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
 import { isOtlpDocument } from './otlp-json.js';
 import { isPythonConsoleDocument } from './python-console.js';
-import { isTritonTraceDocument } from './triton-trace.js';
+import { isTritonTraceDocument, unclosedTritonTrace } from './triton-trace.js';
+import type { UnclosedTritonTrace } from './triton-trace.js';
 import { isZipkinDocument, isZipkinV1Document } from './zipkin-json.js';
 
 /** The JSON families, before lines/document is known. */
@@ -399,6 +400,8 @@ export interface OpenedTrace extends DetectedFile {
   readonly family: JsonFamily | undefined;
   /** For `json-document`: the parse detection made. */
   readonly document?: DocumentStart;
+  /** A Triton trace file whose array was never closed (a running or killed server's): read up to here. */
+  readonly unclosed?: UnclosedTritonTrace;
   /** Releases the input (safe to call more than once). */
   close(): Promise<void>;
 }
@@ -444,7 +447,12 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       const line = sniffed.wholeLine;
       if (line !== undefined) return { ...base, format: formatOf(line.family, layout, 1), family: line.family, document: { bytes: line, reopen } };
       const first = sniffed.firstLine;
-      if (first === undefined) throw await firstLineError(file, opened.content);
+      if (first === undefined) {
+        const whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
+        const unclosed = whole === undefined ? undefined : unclosedTritonTrace(whole.toString('utf8'));
+        if (unclosed !== undefined) return unclosedDocument(base, unclosed);
+        throw await firstLineError(file, opened.content);
+      }
       const family = classifyDocument(first.value);
       if (family === undefined) throw unknownDocumentError(file, `${first.lineNo}`, first.value);
       return { ...base, format: formatOf(family, layout, sniffed.moreLines ? 2 : 1), family };
@@ -464,7 +472,10 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       } catch (error) {
         // A document cut short by a broken compressed stream: the stream is the cause to name.
         const damage = opened.damage;
-        throw damage === undefined ? error : new TraceFormatError(file, damage.location, damage.expected, damage.got);
+        if (damage !== undefined) throw new TraceFormatError(file, damage.location, damage.expected, damage.got);
+        const unclosed = sniffed.processPrefixed === true ? undefined : unclosedTritonTrace(body.text);
+        if (unclosed !== undefined) return unclosedDocument(base, unclosed);
+        throw error;
       }
       if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
@@ -485,6 +496,11 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     await close();
     throw error;
   }
+}
+
+/** A Triton trace file that was never closed, opened as the document of its whole records. */
+function unclosedDocument(base: Pick<OpenedTrace, 'file' | 'compression' | 'bytes' | 'sniffed' | 'close'>, unclosed: UnclosedTritonTrace): OpenedTrace {
+  return { ...base, layout: 'json-document', format: 'triton-trace', family: 'triton-trace', document: { values: [unclosed.records] }, unclosed };
 }
 
 /**

@@ -482,6 +482,12 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     // A compressed stream cut short (a killed writer): what came out was read, like a cut-off line.
     const damage = opened.damage;
     if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
+    const unclosed = trace.unclosed;
+    if (unclosed !== undefined) {
+      const expected = "the closing ']' of the Triton trace array (Triton writes it at shutdown: the server was still running, or was killed)";
+      if (unclosed.cut !== undefined) ctx.skip(unclosed.location, expected, `${unclosed.cut === null ? 'a record' : `a record of request id ${unclosed.cut} (that request left out)`} cut short at the end of the file`, 'record');
+      else ctx.warn(unclosed.location, `Triton trace array not closed: expected ${expected}; its whole records were read`);
+    }
   } finally {
     await trace.close();
   }

@@ -10,12 +10,16 @@
  *
  * Times are Triton's steady (monotonic) clock, not the epoch: durations are exact, absolute
  * times only order events within the file. Ids are made from the record ids (trace id = the
- * top-level request id).
+ * top-level request id) under a namespace of the file (`idNamespace`).
  */
+
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 
 import type { AttributeValue, SpanEvent, SpanRecord } from '../model/span.js';
 import { SOURCE_ATTR } from '../semconv.js';
 import type { ReadContext } from './_context.js';
+import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { at, inTimeRange, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
 
@@ -39,6 +43,57 @@ interface TritonRequest {
   readonly events: SpanEvent[];
 }
 
+/** The whole records of a Triton trace array that was never closed, and where it stops. */
+export interface UnclosedTritonTrace {
+  readonly records: unknown[];
+  /** line:column where the whole records end (the cut record, or the missing `]`). */
+  readonly location: string;
+  /**
+   * The id of the request whose records were cut in the middle (the writer stopped mid-write):
+   * Triton writes a request's records together when it ends, so its whole records are left out
+   * too (read, they would make it end early). Null when the cut record shows no id.
+   */
+  readonly cut?: number | null;
+}
+
+/**
+ * A Triton trace file whose array is not closed: Triton writes `[` with its first trace, `,`
+ * before each next one and the closing `]` only when the server shuts down (src/tracer.cc,
+ * `TraceFile::SaveTraces` and `~TraceFile`, https://github.com/triton-inference-server/server),
+ * so the file of a running, crashed or killed server ends without it, perhaps inside a record.
+ * Undefined when `text` is not that (another syntax error, or not Triton records): its own error
+ * stands.
+ */
+export function unclosedTritonTrace(text: string): UnclosedTritonTrace | undefined {
+  let pos = skipWhitespace(text, 0);
+  if (text.charCodeAt(pos) !== 0x5b) return undefined;
+  pos++;
+  let records: unknown[] = [];
+  let end = pos;
+  let cut: number | null | undefined;
+  for (;;) {
+    pos = skipWhitespace(text, pos);
+    if (pos >= text.length) break;
+    const scanned = scanJsonValue(text, pos);
+    if (!scanned.ok) {
+      if (scanned.got !== 'end of file') return undefined;
+      const id = /^\{\s*"id"\s*:\s*(\d+)\s*[,}]/.exec(text.slice(pos, pos + 64));
+      cut = id === null ? null : Number(id[1]);
+      break;
+    }
+    records.push(JSON.parse(text.slice(pos, scanned.end)));
+    end = scanned.end;
+    pos = skipWhitespace(text, end);
+    if (pos >= text.length) break;
+    if (text.charCodeAt(pos) !== 0x2c) return undefined;
+    pos++;
+  }
+  if (!isTritonTraceDocument(records)) return undefined;
+  if (typeof cut === 'number') records = records.filter((r) => !isObject(r) || r['id'] !== cut);
+  const { line, column } = lineColumn(text, end);
+  return { records, location: `${line}:${column}`, ...(cut !== undefined ? { cut } : {}) };
+}
+
 function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
   if (typeof raw === 'string' && /^\d+$/.test(raw)) return inTimeRange(BigInt(raw));
@@ -49,11 +104,24 @@ function hexId(value: bigint, chars: number): string {
   return value.toString(16).padStart(chars, '0');
 }
 
+/**
+ * The high half of the trace ids of one file's requests. Triton numbers requests from 1 in every
+ * server process, so the files of two replicas (or of two runs) hold the same ids for different
+ * requests: merged by id they would be taken for duplicates of each other. The rotations of one
+ * file (`FILE.0`, `FILE.1`, … written with `log-frequency`) continue one counter and may split an
+ * ensemble from its children, so they share a namespace.
+ */
+function idNamespace(file: string): string {
+  const key = file === '-' ? file : resolve(file).replace(/\.\d+$/, '');
+  return createHash('sha1').update(key).digest('hex').slice(0, 16);
+}
+
 /** Converts one parsed Triton trace array, appending one span per request id (timestamps as events) to `out`. */
 export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
   if (!Array.isArray(doc)) throw new TraceFormatError(ctx.file, at(where, '$'), 'a Triton trace array', describeValue(doc));
   ctx.note('Triton steady-clock times (not epoch; durations exact)');
   const requests = new Map<number, TritonRequest>();
+  const namespace = idNamespace(ctx.file);
   doc.forEach((record: unknown, i) => {
     if (!isObject(record) || typeof record['id'] !== 'number') {
       ctx.skip(at(where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
@@ -78,11 +146,15 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
       }
     }
   });
+  // A parent written to another file (log-frequency rotations write each request when it ends,
+  // so an ensemble's children can precede it by a file) is taken as the root: right for an
+  // ensemble, whose children are one level down.
   const root = (id: number): number => {
     let current = id;
     for (let hops = 0; hops < 64; hops++) {
       const parent = requests.get(current)?.parent;
-      if (parent === undefined || !requests.has(parent)) return current;
+      if (parent === undefined) return current;
+      if (!requests.has(parent)) return parent;
       current = parent;
     }
     return current;
@@ -105,9 +177,9 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
     if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
     if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
     out.push({
-      traceId: hexId(BigInt(root(id)) + 1n, 32),
+      traceId: namespace + hexId(BigInt(root(id)) + 1n, 16),
       spanId: hexId((BigInt(id) + 1n) << 8n, 16),
-      ...(request.parent !== undefined && requests.has(request.parent) ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
+      ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
       name: request.model ?? 'triton request',
       service: 'triton',
       kind: 'server',

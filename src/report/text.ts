@@ -83,7 +83,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   if (result.requests === 0 && !result.prometheus) {
     out.push('');
     if (result.generic) out.push(...genericSection(result.generic, c));
-    else out.push(c.yellow('No spans found in the input.'));
+    else out.push(c.yellow(result.spans === 0 ? 'No spans found in the input.' : 'No inference requests to report (see the warnings).'));
   }
 
   if (options.verbose) {
@@ -131,7 +131,8 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
 }
 
 function numbers(p: Percentiles): string {
-  return [p.p50Ms, p.p95Ms, p.p99Ms, p.maxMs].map((v) => formatMs(v).padStart(NUM_WIDTH)).join('');
+  // A space before every number, so values past 1,000,000 ms (a request of 17 min and more) widen the row instead of running together.
+  return [p.p50Ms, p.p95Ms, p.p99Ms, p.maxMs].map((v) => ' ' + formatMs(v).padStart(NUM_WIDTH - 1)).join('');
 }
 
 function genericSection(g: GenericReport, c: Colors): string[] {

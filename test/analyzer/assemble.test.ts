@@ -110,6 +110,17 @@ describe('assembleRequests: phase timings', () => {
     expect(stats.unattachedPhaseSpans).toBe(1);
   });
 
+  it('network spans inside the server span (a server timing its own socket reads and writes) still leave client − server to derive', async () => {
+    const t = traceId(40);
+    const client = clientSpan(t, 0, 120);
+    const req = requestSpan(t, 10, 110, { parent: client.spanId });
+    const spans = [client, req, phaseSpan(t, req.spanId, 'network', 10, 12), phaseSpan(t, req.spanId, 'compute', 12, 108), phaseSpan(t, req.spanId, 'network', 108, 110)];
+    const r = only((await assemble(spans)).requests);
+    expect(r.networkDerived).toBe(true);
+    expect(r.phases.network).toBeCloseTo(24, 9); // 2 + 2 inside the server, 10 + 10 outside it
+    expect(r.otherMs).toBeCloseTo(0, 9);
+  });
+
   it('centres a skewed server inside its client, marks clockSkew and keeps phases inside e2e', async () => {
     const t = traceId(5);
     const client = clientSpan(t, 100, 200);

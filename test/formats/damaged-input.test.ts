@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFile } from '../../src/formats/_bytes.js';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
-import { read, tempDir } from './helpers.js';
+import { fixture, read, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -46,6 +46,37 @@ describe('JSON lines whose first line is broken', () => {
     const file = tmp.write('pretty.json', pretty);
     expect(await detectFile(file)).toMatchObject({ format: 'otlp-json', layout: 'json-document' });
     expect((await read(file)).spans).toHaveLength(spansIn(demoLines.slice(0, 1)));
+  });
+});
+
+describe('a Triton trace file that was never closed', () => {
+  // Triton writes '[', then ',' before each next trace, and ']' only at shutdown (src/tracer.cc):
+  // the file of a running or killed server, written here the same way from the real docs example.
+  const records = (JSON.parse(readFileSync(fixture('ml-serving/triton-docs-trace-timestamps.json'), 'utf8')) as unknown[]).map((r) => JSON.stringify(r));
+  const live = '[' + records.join(',');
+
+  it('while the server runs: every record is read, with a warning that the array is not closed', async () => {
+    const file = tmp.write('trace-live.json', live);
+    expect((await detectFile(file)).format).toBe('triton-trace');
+    const { spans, warnings } = await read(file, { strict: true });
+    expect(spans).toHaveLength(1);
+    expect(spans[0]!.events).toHaveLength(12);
+    expect(Number(spans[0]!.endNs - spans[0]!.startNs)).toBe(3_125_547);
+    expect(warnings).toEqual([expect.objectContaining({ location: `1:${live.length + 1}`, message: expect.stringMatching(/Triton trace array not closed: expected the closing '\]'/) })]);
+  });
+
+  it('killed in the middle of a record: the request it belongs to is left out, never read as ending early', async () => {
+    const whole = live + ',{"id":2,"model_name":"m","model_version":1},{"id":2,"timestamps":[{"name":"HTTP_RECV_START","ns":2356425058000000}]}';
+    const cut = whole + ',{"id":2,"timestamps":[{"name":"HTTP_RE';
+    const file = tmp.write('trace-killed.json', cut);
+    const { spans, warnings } = await read(file);
+    expect(spans.map((s) => s.attributes['triton.trace_id'])).toEqual([1]);
+    expect(warnings).toEqual([expect.objectContaining({ location: `1:${whole.length + 1}`, message: expect.stringMatching(/1 record skipped: .*request id 2 \(that request left out\) cut short/) })]);
+    await expect(read(file, { strict: true })).rejects.toThrow(/trace-killed\.json:1:\d+: expected the closing '\]' of the Triton trace array/);
+  });
+
+  it('a syntax error that is not the end of the file is still the error it was', async () => {
+    await expect(read(tmp.write('trace-broken.json', live + ' garbage'))).rejects.toThrow(/trace-broken\.json:1:\d+: expected a JSON document on the first line, got 'g'/);
   });
 });
 

@@ -7,7 +7,7 @@ import { renderMarkdown } from '../../src/report/markdown.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { SynthSpan } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
-import { span, traceId } from '../analyzer/_spans.js';
+import { phaseSpan, requestSpan, span, traceId } from '../analyzer/_spans.js';
 
 /** The simulated demo run as normalized spans, without going through a reader. */
 function records(spans: readonly SynthSpan[]): SpanRecord[] {
@@ -56,6 +56,26 @@ describe('text report', () => {
     expect(text).toContain('lenient: snake_case keys: 4');
     expect(text).toContain('3 unreadable spans skipped');
     expect(text).not.toMatch(ANSI);
+  });
+
+  it('keeps the numbers of hour-long requests apart (past 1,000,000 ms they are wider than the column)', async () => {
+    // Two batch-generation requests of 2 h, most of it queued.
+    const spans = [0, 1].flatMap((i) => {
+      const request = requestSpan(traceId(900 + i), 0, 7_200_000 + i, { id: `a${i}`.padStart(16, '0') });
+      return [request, phaseSpan(request.traceId, request.spanId, 'queue', 0, 7_000_000), phaseSpan(request.traceId, request.spanId, 'compute', 7_000_000, 7_200_000)];
+    });
+    const text = renderText(await analyzeSpans([spans], { diagnose: false }));
+    // Each of p50, p95, p99 and max stands apart, as 7,xxx,xxx (HdrHistogram keeps 3 significant digits).
+    expect(text).toMatch(/^  queue {9}(7,\d{3},\d{3} ){4}  97\.2% /m);
+    expect(text).toMatch(/^  end-to-end {4}(7,2\d{2},\d{3} ){4}   mean 7,200,001 ms$/m);
+  });
+
+  it('with --model matching no request, says so instead of claiming the input had no spans', async () => {
+    const spans = records(simulate({ requests: 20 }));
+    const text = renderText(await analyzeSpans([spans], { diagnose: false, model: 'nope' }));
+    expect(text).not.toMatch(/No spans found/);
+    expect(text).toMatch(/^No inference requests to report \(see the warnings\)\.$/m);
+    expect(text).toMatch(/no requests of model "nope" \(models present: resnet50\)/);
   });
 
   it('uses colour only when asked', async () => {

@@ -2,7 +2,8 @@
  * @module analyzer/conventions/genai-client
  * OpenTelemetry GenAI client spans (semantic conventions `gen_ai.*`, kind CLIENT: OpenLLMetry,
  * OpenInference-style SDK instrumentations): `gen_ai.operation.name`, `gen_ai.request.model`,
- * `gen_ai.usage.input_tokens`/`output_tokens` (older `prompt_tokens`/`completion_tokens`).
+ * `gen_ai.usage.input_tokens`/`output_tokens` (older `prompt_tokens`/`completion_tokens`), and
+ * for a streamed response `gen_ai.response.time_to_first_chunk` (seconds), its first token.
  * Spec: https://github.com/open-telemetry/semantic-conventions/blob/v1.41.0/docs/gen-ai/gen-ai-spans.md
  *
  * When the server's request span is in the same trace (vLLM, Triton, TGI or our own tracer),
@@ -13,6 +14,7 @@ import type { AttributeValue, SpanRecord } from '../../model/span.js';
 import { ATTR, ROLE_CLIENT } from '../../semconv.js';
 import { tokenCount } from '../../model/generation.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
+import { secondsToNs } from './_spans.js';
 
 const PAIRED: ConventionNote = { label: 'OpenTelemetry GenAI client span (with the server span: network = client − server)', clock: 'epoch', unseen: [] };
 const ALONE: ConventionNote = {
@@ -20,6 +22,12 @@ const ALONE: ConventionNote = {
   clock: 'epoch',
   unseen: ['server-side phases (no server span in the trace)', 'batch size', 'time to first token'],
 };
+const ALONE_STREAMED: ConventionNote = {
+  label: 'OpenTelemetry GenAI client span (alone: end-to-end and time to first chunk)',
+  clock: 'epoch',
+  unseen: ['server-side phases (no server span in the trace)', 'batch size'],
+};
+const TTFC = 'gen_ai.response.time_to_first_chunk';
 
 function isGenAiClient(span: SpanRecord): boolean {
   const a = span.attributes;
@@ -35,6 +43,7 @@ export const genAiClientConvention: SourceConvention = {
   map(spans, context) {
     const serverInTrace = context?.hasRequest === true || spans.some((s) => s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && !isGenAiClient(s));
     let requests = 0;
+    let streamed = 0;
     const out = spans.map((span): SpanRecord => {
       if (!isGenAiClient(span)) return span;
       requests++;
@@ -46,9 +55,12 @@ export const genAiClientConvention: SourceConvention = {
       const tokensOut = tokenCount(a['gen_ai.usage.output_tokens'] ?? a['gen_ai.usage.completion_tokens']);
       if (tokensIn !== undefined) attributes[ATTR.TOKENS_INPUT] = tokensIn;
       if (tokensOut !== undefined) attributes[ATTR.TOKENS_OUTPUT] = tokensOut;
-      return { ...span, attributes };
+      const ttfc = span.firstTokenNs === undefined ? secondsToNs(a[TTFC]) : undefined;
+      if (ttfc === undefined) return { ...span, attributes };
+      streamed++;
+      return { ...span, attributes, firstTokenNs: span.startNs + ttfc };
     });
-    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? PAIRED : ALONE };
+    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? PAIRED : streamed > 0 ? ALONE_STREAMED : ALONE };
     return mapped;
   },
 };

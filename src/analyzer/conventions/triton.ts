@@ -241,7 +241,8 @@ function mapOpenTelemetry(spans: readonly SpanRecord[]): MappedSpans {
     // Without events, the span's own times are all there is.
     const extent = frontend !== undefined ? { startNs: minBig(frontend.startNs, own?.startNs), endNs: maxBig(frontend.endNs, own?.endNs) } : (own ?? { startNs: model.startNs, endNs: model.endNs });
     const outer = frontend ?? model;
-    views.push({ base: { ...outer, attributes: { ...model.attributes } }, model: name, times, extent, parentId: model.parentSpanId });
+    // The request takes the outer span's place, its parent too (the model span's parent is that outer span itself).
+    views.push({ base: { ...outer, attributes: { ...model.attributes } }, model: name, times, extent, parentId: outer.parentSpanId });
     dropped.add(outer.spanId);
     if (frontend !== undefined) {
       // The model span stays as a plain child of the request, so nested model spans keep their parent chain.

@@ -29,6 +29,8 @@ const E2E_KEY = `${LATENCY}e2e`;
 const QUEUE_KEY = `${LATENCY}time_in_queue`;
 const UNSEEN = ['batch size (vLLM spans do not record it; see vllm:iteration_tokens_total and vllm:num_requests_running)', 'prefix-cache hits per request'];
 const V1: ConventionNote = { label: 'vLLM llm_request span (v1 engine)', clock: 'epoch', unseen: [...UNSEEN, 'model name (v1 spans carry none; the service name stands in)'] };
+// With OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental, v1 spans name the model (gen_ai.request.model).
+const V1_NAMED: ConventionNote = { label: 'vLLM llm_request span (v1 engine, with model name)', clock: 'epoch', unseen: UNSEEN };
 const V0: ConventionNote = { label: 'vLLM llm_request span (v0 engine)', clock: 'epoch', unseen: [...UNSEEN, 'time before the engine (v0 spans start at engine arrival)'] };
 
 function attr(span: SpanRecord, name: string): AttributeValue | undefined {
@@ -71,9 +73,10 @@ function mapLlmRequest(span: SpanRecord): MappedSpans {
         { phase: 'decode', ns: ttft === undefined || e2e === undefined ? zero : nonNegative(e2e - ttft), name: 'decode (e2e − TTFT)' },
       ];
   const model = span.attributes['gen_ai.response.model'] ?? span.attributes['gen_ai.request.model'];
+  const named = typeof model === 'string' && model !== '';
   const attributes: Record<string, AttributeValue> = {
     ...span.attributes,
-    [ATTR.MODEL_NAME]: typeof model === 'string' && model !== '' ? model : span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'vllm',
+    [ATTR.MODEL_NAME]: named ? model : span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'vllm',
   };
   const tokensIn = tokenCount(span.attributes['gen_ai.usage.input_tokens'] ?? span.attributes['gen_ai.usage.prompt_tokens']);
   const tokensOut = tokenCount(span.attributes['gen_ai.usage.output_tokens'] ?? span.attributes['gen_ai.usage.completion_tokens']);
@@ -86,7 +89,7 @@ function mapLlmRequest(span: SpanRecord): MappedSpans {
     attributes,
     ...(ttft !== undefined ? { firstTokenNs: span.startNs + ttft } : {}),
   };
-  return { spans: [request, ...phaseSpans(request, placeInOrder(request.startNs, request.endNs, steps))], requests: 1, note: v1 ? V1 : V0 };
+  return { spans: [request, ...phaseSpans(request, placeInOrder(request.startNs, request.endNs, steps))], requests: 1, note: v1 ? (named ? V1_NAMED : V1) : V0 };
 }
 
 function nonNegative(ns: bigint): bigint {

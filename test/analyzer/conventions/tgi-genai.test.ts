@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeServing, phasesOf } from './_helpers.js';
 import { rustDurationNs } from '../../../src/analyzer/index.js';
+import { timePerOutputTokenMs } from '../../../src/model/generation.js';
 
 describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
   it('reads Rust Debug durations exactly', () => {
@@ -31,6 +32,16 @@ describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)
     expect(request!.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
     expect(phasesOf(request!)).toEqual({ other: 812.5, e2e: 812.5 });
     expect([request!.tokensIn, request!.tokensOut]).toEqual([42, 7]);
+  });
+
+  it('alone and streamed: gen_ai.response.time_to_first_chunk is its first token, so TTFT and TPOT are measured', async () => {
+    const result = await analyzeServing('genai-client-streaming.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['OpenTelemetry GenAI client span (alone: end-to-end and time to first chunk)']);
+    expect(result.conventions[0]!.unseen.join(' ')).not.toMatch(/first token/);
+    const [request] = result.timings;
+    expect(phasesOf(request!)).toEqual({ other: 812.5, e2e: 812.5 });
+    expect(request!.ttftMs).toBe(187.5);
+    expect(timePerOutputTokenMs(request!.e2eMs, request!.ttftMs, request!.tokensOut)).toBeCloseTo((812.5 - 187.5) / (7 - 1), 9);
   });
 
   it('with the vLLM server span in the trace: one request, network = client − server', async () => {

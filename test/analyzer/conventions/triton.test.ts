@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeServing, phasesOf } from './_helpers.js';
+import { analyzeFiles } from '../../../src/analyzer/index.js';
+import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
 
@@ -79,6 +83,37 @@ describe('Triton trace file 2.x, gRPC ensemble (synthetic)', () => {
   });
 });
 
+describe('several Triton trace files', () => {
+  it('from two servers: request ids restart at 1 in each, and are never merged as one request', async () => {
+    // The documentation example (HTTP, id 1) and the ensemble (gRPC, ids 1–3) as two replicas' files.
+    const result = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json', SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json'], { diagnose: false });
+    expect(result.requests).toBe(4);
+    expect(result.assembly.duplicateSpans).toBe(0);
+    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    expect(byModel.get('unknown')?.e2e).toBe(3.125547);
+    expect(byModel.get('unknown')?.transfer).toBe(2.308936);
+    expect(byModel.get('ensemble_pipeline')?.e2e).toBe(4.861);
+    expect(byModel.get('classifier_trt')?.queue).toBe(0.8);
+  });
+
+  it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
+    const records = readFileSync(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json', 'utf8').trim().slice(1, -1).trim().split(/,\n/);
+    const ensemble = records.filter((r) => r.startsWith('{"id":1,'));
+    const children = records.filter((r) => !r.startsWith('{"id":1,'));
+    const dir = mkdtempSync(join(tmpdir(), 'ld-triton-'));
+    try {
+      writeFileSync(join(dir, 'trace.json.0'), `[${children.join(',')}]`);
+      writeFileSync(join(dir, 'trace.json.1'), `[${ensemble.join(',')}]`);
+      const split = await analyzeFiles([join(dir, 'trace.json.0'), join(dir, 'trace.json.1')], { diagnose: false });
+      const whole = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
+      expect(split.requests).toBe(3);
+      expect(new Map(split.timings.map((t) => [t.model, phasesOf(t)]))).toEqual(new Map(whole.timings.map((t) => [t.model, phasesOf(t)])));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)', () => {
   it('joins InferRequest, model and compute span events into one request with the same phases as the file', async () => {
     const result = await analyzeServing('triton-otel-http.synthetic.json');
@@ -100,6 +135,38 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
       e2e: 2.431,
     });
     expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
+    // One span per phase interval: compute, the model span kept under the request, the request, 10 phase intervals.
+    // (The request was once its own ensemble step: every interval 34 times over, 343 spans.)
+    expect(result.spans).toBe(13);
+  });
+});
+
+describe('Triton OpenTelemetry mode with the caller’s client span (traceparent propagated, client export in another file)', () => {
+  it('counts the time outside the server as network, next to Triton’s own HTTP receive and send', async () => {
+    const doc = JSON.parse(readFileSync(SERVING + 'triton-otel-http.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { name: string; traceId: string; parentSpanId?: string; startTimeUnixNano: string; endTimeUnixNano: string }[] }[] }[] };
+    const inferRequest = doc.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).find((s) => s.name === 'InferRequest')!;
+    inferRequest.parentSpanId = 'c1c1c1c1c1c1c1c1';
+    const client = {
+      traceId: inferRequest.traceId,
+      spanId: 'c1c1c1c1c1c1c1c1',
+      name: 'POST /v2/models/simple/infer',
+      kind: 3,
+      startTimeUnixNano: String(BigInt(inferRequest.startTimeUnixNano) - 1_000_000n),
+      endTimeUnixNano: String(BigInt(inferRequest.endTimeUnixNano) + 1_000_000n),
+      attributes: [{ key: 'inference.role', value: { stringValue: 'client' } }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'ld-triton-'));
+    try {
+      writeFileSync(join(dir, 'server.json'), JSON.stringify(doc));
+      writeFileSync(join(dir, 'client.json'), JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: [client] }] }] }));
+      const result = await analyzeFiles([join(dir, 'client.json'), join(dir, 'server.json')], { diagnose: false });
+      const [request] = result.timings;
+      expect(request!.hasClient).toBe(true);
+      // Triton's HTTP receive + send (0.106 ms) and 1 ms each way outside the server span.
+      expect(phasesOf(request!)).toMatchObject({ network: 2.106, queue: 1.2, compute: 0.848, other: 0, e2e: 4.431 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -119,5 +186,7 @@ describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensem
       other: 0.1, // hand-offs between the ensemble and its step
       e2e: 2,
     });
+    // compute, the ensemble's model span, 2 requests, 12 phase intervals (not 276: no request is its own step).
+    expect(result.spans).toBe(16);
   });
 });

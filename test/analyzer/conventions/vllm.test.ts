@@ -32,6 +32,17 @@ describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests
   });
 });
 
+describe('vLLM llm_request span, v1 engine with the latest GenAI semconv opted in (synthetic, after tests/tracing/test_gen_ai_semconv.py)', () => {
+  it('takes the model from gen_ai.request.model and does not say the source lacks it', async () => {
+    const result = await analyzeServing('vllm-llm-request-v1-genai-latest.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['vLLM llm_request span (v1 engine, with model name)']);
+    expect(result.conventions[0]!.unseen.join(' ')).not.toMatch(/model name/);
+    const [request] = result.timings;
+    expect(request!.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(phasesOf(request!)).toMatchObject({ queue: 12.345, prefill: 87.654, decode: 1234.567, e2e: 1345.678 });
+  });
+});
+
 describe('vLLM llm_request span, v0 engine attribute set (synthetic, after tests/tracing/test_tracing.py)', () => {
   it('derives prefill as TTFT − queue and decode as e2e − TTFT', async () => {
     const result = await analyzeServing('vllm-llm-request-v0.synthetic.json');
