@@ -87,9 +87,11 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
 function sloText(slo: SloResult): string {
   const worst = slo.checks.find((c) => !c.met) ?? slo.checks[0];
   if (!worst) return '';
-  return slo.met
-    ? `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`
-    : `SLO violated (${slo.checks.filter((c) => !c.met).map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`;
+  if (slo.met) return `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`;
+  const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
+  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`] : [];
+  if (slo.unmeasured) parts.push(`SLO not checked: ${slo.unmeasured.join(', ')} not measured (means only)`);
+  return parts.join('; ');
 }
 
 /** Diagnose one model: which fix to apply first, with evidence, and every rule's outcome. */

@@ -43,5 +43,7 @@ export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | '
   add('p50', targets.p50Ms, e2e.p50Ms);
   add('p95', targets.p95Ms, e2e.p95Ms);
   add('p99', targets.p99Ms, e2e.p99Ms);
-  return { met: checks.every((c) => c.met), checks };
+  // Counter sources (Triton, TorchServe) have no percentiles: NaN is "not measured", never "violated".
+  const unmeasured = checks.filter((c) => !Number.isFinite(c.actualMs)).map((c) => c.quantile);
+  return { met: checks.every((c) => c.met), checks, ...(unmeasured.length > 0 ? { unmeasured } : {}) };
 }
