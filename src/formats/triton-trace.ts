@@ -43,6 +43,9 @@ interface TritonRequest {
   readonly events: SpanEvent[];
 }
 
+/** What a Triton trace file that was never closed lacks (see `unclosedTritonTrace`). */
+export const UNCLOSED_TRITON_EXPECTED = "the closing ']' of the Triton trace array (Triton writes it at shutdown: the server was still running, or was killed)";
+
 /** The whole records of a Triton trace array that was never closed, and where it stops. */
 export interface UnclosedTritonTrace {
   readonly records: unknown[];
