@@ -7,7 +7,7 @@
 import type { SpanRecord } from '../model/span.js';
 import type { GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
-import { openTrace, readGpuSamples, readSpanBatches, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
+import { openTrace, readGpuSamples, readSpanBatches, readSpans, STDIN, TraceFormatError, tritonServerOf } from '../formats/index.js';
 import type { ScannedSpans } from '../formats/index.js';
 import type { OpenedTrace, ReadStats } from '../formats/index.js';
 import { availableParallelism } from 'node:os';
@@ -155,7 +155,25 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   const read = [...fileStats.values()];
   const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));
   const readerDuplicates = read.reduce((n, s) => n + s.duplicateSpans, 0);
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+}
+
+/**
+ * Triton trace files of several servers (or runs) count time on as many steady clocks, which no
+ * offset relates: each request's phases are exact, but the window, the rate and anything over
+ * time are taken across clocks.
+ */
+function tritonClockWarnings(files: readonly FileSummary[]): AnalysisWarning[] {
+  const tritonFiles = files.filter((f) => f.format === 'triton-trace');
+  const servers = new Set(tritonFiles.map((f) => tritonServerOf(f.file))).size;
+  if (servers < 2) return [];
+  return [
+    {
+      code: 'monotonic-clocks',
+      message: `Triton trace files from ${servers} servers or runs: each counts time on its own steady clock, so the window, the request rate and the trends over time mix clocks (each request's phases are exact); analyse one server's files for those`,
+      count: servers,
+    },
+  ];
 }
 
 /**

@@ -94,6 +94,8 @@ describe('several Triton trace files', () => {
     expect(byModel.get('unknown')?.transfer).toBe(2.308936);
     expect(byModel.get('ensemble_pipeline')?.e2e).toBe(4.861);
     expect(byModel.get('classifier_trt')?.queue).toBe(0.8);
+    // Two steady clocks: the window and rate across them mean nothing, and the report says so.
+    expect(result.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton trace files from 2 servers or runs: each counts time on its own steady clock/) })]);
   });
 
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
@@ -107,6 +109,7 @@ describe('several Triton trace files', () => {
       const split = await analyzeFiles([join(dir, 'trace.json.0'), join(dir, 'trace.json.1')], { diagnose: false });
       const whole = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
       expect(split.requests).toBe(3);
+      expect(split.warnings.map((w) => w.code)).not.toContain('monotonic-clocks');
       expect(new Map(split.timings.map((t) => [t.model, phasesOf(t)]))).toEqual(new Map(whole.timings.map((t) => [t.model, phasesOf(t)])));
     } finally {
       rmSync(dir, { recursive: true, force: true });
