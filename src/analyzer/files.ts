@@ -159,19 +159,23 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
 }
 
 /**
- * Triton trace files of several servers (or runs) count time on as many steady clocks, which no
- * offset relates: each request's phases are exact, but the window, the rate and anything over
- * time are taken across clocks.
+ * Triton trace files of several servers (or runs) count time on as many steady clocks, and
+ * other trace files on the wall clock, which no offset relates: each request's phases are exact,
+ * but the window, the rate and anything over time are taken across clocks, and no request joins
+ * spans across them.
  */
 function tritonClockWarnings(files: readonly FileSummary[]): AnalysisWarning[] {
   const tritonFiles = files.filter((f) => f.format === 'triton-trace');
+  if (tritonFiles.length === 0) return [];
   const servers = new Set(tritonFiles.map((f) => tritonServerOf(f.file))).size;
-  if (servers < 2) return [];
+  const wallClock = files.some((f) => f.format !== 'triton-trace' && f.format !== 'gpu-samples');
+  if (servers < 2 && !wallClock) return [];
+  const triton = servers === 1 ? "Triton's trace file on its steady clock" : `Triton trace files from ${servers} servers or runs, each on its own steady clock`;
   return [
     {
       code: 'monotonic-clocks',
-      message: `Triton trace files from ${servers} servers or runs: each counts time on its own steady clock, so the window, the request rate and the trends over time mix clocks (each request's phases are exact); analyse one server's files for those`,
-      count: servers,
+      message: `${triton}${wallClock ? ', and files on the wall clock' : ''}: the window, the request rate and the trends over time mix clocks (each request's phases are exact); analyse one server's files for those`,
+      count: servers + (wallClock ? 1 : 0),
     },
   ];
 }

@@ -95,7 +95,15 @@ describe('several Triton trace files', () => {
     expect(byModel.get('ensemble_pipeline')?.e2e).toBe(4.861);
     expect(byModel.get('classifier_trt')?.queue).toBe(0.8);
     // Two steady clocks: the window and rate across them mean nothing, and the report says so.
-    expect(result.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton trace files from 2 servers or runs: each counts time on its own steady clock/) })]);
+    expect(result.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton trace files from 2 servers or runs, each on its own steady clock: the window, the request rate and the trends over time mix clocks/) })]);
+  });
+
+  it('with a wall-clock export beside it: no offset relates the clocks, and the report says so', async () => {
+    const alone = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json'], { diagnose: false });
+    expect(alone.warnings.map((w) => w.code)).not.toContain('monotonic-clocks');
+    const mixed = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json', SERVING + 'genai-client-alone.synthetic.json'], { diagnose: false });
+    expect(mixed.requests).toBe(2);
+    expect(mixed.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton's trace file on its steady clock, and files on the wall clock: the window/) })]);
   });
 
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
