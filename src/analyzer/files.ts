@@ -155,7 +155,9 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   const read = [...fileStats.values()];
   const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));
   const readerDuplicates = read.reduce((n, s) => n + s.duplicateSpans, 0);
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+  // Spans as the files hold them: the assembler also counts the phase spans a source convention made.
+  const received = fileSummaries.reduce((n, f) => n + f.spans, 0);
+  return { ...result, spans: received, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
 }
 
 /**

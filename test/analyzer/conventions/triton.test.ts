@@ -2,10 +2,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeFiles } from '../../../src/analyzer/index.js';
+import { analyzeFiles, ConventionMapper } from '../../../src/analyzer/index.js';
+import { readAllSpans } from '../../../src/formats/index.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
+
+/** Spans the source conventions make of a serving fixture's spans. */
+async function mappedSpanCount(name: string): Promise<number> {
+  const mapper = new ConventionMapper();
+  const { spans } = await readAllSpans(SERVING + name);
+  return mapper.map(spans).length + mapper.finish().length;
+}
 
 describe('Triton trace file 2.x (the documentation example, real)', () => {
   it('splits the request into every phase trace_summary.py knows, to the nanosecond, with nothing left over', async () => {
@@ -146,9 +154,10 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
       e2e: 2.431,
     });
     expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
+    expect(result.spans).toBe(3); // as the file holds them
     // One span per phase interval: compute, the model span kept under the request, the request, 10 phase intervals.
     // (The request was once its own ensemble step: every interval 34 times over, 343 spans.)
-    expect(result.spans).toBe(13);
+    expect(await mappedSpanCount('triton-otel-http.synthetic.json')).toBe(13);
   });
 });
 
@@ -198,6 +207,6 @@ describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensem
       e2e: 2,
     });
     // compute, the ensemble's model span, 2 requests, 12 phase intervals (not 276: no request is its own step).
-    expect(result.spans).toBe(16);
+    expect(await mappedSpanCount('triton-otel-ensemble.synthetic.json')).toBe(16);
   });
 });
