@@ -7,7 +7,7 @@
 import type { SpanRecord } from '../model/span.js';
 import type { GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from '../model/analysis.js';
-import { openTrace, readGpuSamples, readSpanBatches, readSpans, STDIN, TraceFormatError } from '../formats/index.js';
+import { openTrace, readGpuSamples, readSpanBatches, readSpans, STDIN, TraceFormatError, tritonServerOf } from '../formats/index.js';
 import type { ScannedSpans } from '../formats/index.js';
 import type { OpenedTrace, ReadStats } from '../formats/index.js';
 import { availableParallelism } from 'node:os';
@@ -155,7 +155,31 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   const read = [...fileStats.values()];
   const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));
   const readerDuplicates = read.reduce((n, s) => n + s.duplicateSpans, 0);
-  return { ...result, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+  // Spans as the files hold them: the assembler also counts the phase spans a source convention made.
+  const received = fileSummaries.reduce((n, f) => n + f.spans, 0);
+  return { ...result, spans: received, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+}
+
+/**
+ * Triton trace files of several servers (or runs) count time on as many steady clocks, and
+ * other trace files on the wall clock, which no offset relates: each request's phases are exact,
+ * but the window, the rate and anything over time are taken across clocks, and no request joins
+ * spans across them.
+ */
+function tritonClockWarnings(files: readonly FileSummary[]): AnalysisWarning[] {
+  const tritonFiles = files.filter((f) => f.format === 'triton-trace');
+  if (tritonFiles.length === 0) return [];
+  const servers = new Set(tritonFiles.map((f) => tritonServerOf(f.file))).size;
+  const wallClock = files.some((f) => f.format !== 'triton-trace' && f.format !== 'gpu-samples');
+  if (servers < 2 && !wallClock) return [];
+  const triton = servers === 1 ? "Triton's trace file on its steady clock" : `Triton trace files from ${servers} servers or runs, each on its own steady clock`;
+  return [
+    {
+      code: 'monotonic-clocks',
+      message: `${triton}${wallClock ? ', and files on the wall clock' : ''}: the window, the request rate and the trends over time mix clocks (each request's phases are exact); analyse one server's files for those`,
+      count: servers + (wallClock ? 1 : 0),
+    },
+  ];
 }
 
 /**

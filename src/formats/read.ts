@@ -28,7 +28,7 @@ import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
-import { tritonTraceDocumentToSpans } from './triton-trace.js';
+import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED } from './triton-trace.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -397,27 +397,37 @@ async function* readLargeDocument(
   ctx.note('large document streamed element by element (files)');
   result.documents = 1;
   let out: SpanRecord[] = [];
-  const tritonRecords: unknown[] = [];
+  let tritonRecords: unknown[] = [];
   async function* elements(): AsyncGenerator<StreamedElement> {
     yield first;
     yield* rest;
   }
-  for await (const { index, value } of elements()) {
-    if (result.family === undefined) {
-      result.family = classifyElement(value);
-      if (result.family === undefined) throw unknownDocumentError(file, 'element 1', value);
-      converterFor(file, result.family, 'element 1');
+  try {
+    for await (const { index, value } of elements()) {
+      if (result.family === undefined) {
+        result.family = classifyElement(value);
+        if (result.family === undefined) throw unknownDocumentError(file, 'element 1', value);
+        converterFor(file, result.family, 'element 1');
+      }
+      if (result.family === 'triton-trace') {
+        // A request's records are spread over the file: Triton needs them all before converting.
+        tritonRecords.push(value);
+        continue;
+      }
+      convertElement(result.family, value, ctx, out, `element ${index + 1}`);
+      if (out.length >= batchSize) {
+        yield out;
+        out = [];
+      }
     }
-    if (result.family === 'triton-trace') {
-      // A request's records are spread over the file: Triton needs them all before converting.
-      tritonRecords.push(value);
-      continue;
-    }
-    convertElement(result.family, value, ctx, out, `element ${index + 1}`);
-    if (out.length >= batchSize) {
-      yield out;
-      out = [];
-    }
+  } catch (error) {
+    // A Triton trace file never closed (formats/triton-trace.ts, `unclosedTritonTrace`): the
+    // stream cannot tell whether the end cut a record, so the request written last is left out.
+    if (result.family !== 'triton-trace' || !(error instanceof TraceFormatError) || error.got !== 'end of file (truncated?)') throw error;
+    const last = tritonRecords.at(-1);
+    const id = isObject(last) ? last['id'] : undefined;
+    tritonRecords = tritonRecords.filter((r) => !isObject(r) || r['id'] !== id);
+    ctx.skip(error.location, UNCLOSED_TRITON_EXPECTED, `the end of the file (request id ${String(id)}, written last and perhaps cut, left out)`, 'record');
   }
   if (result.family === undefined) {
     throw new TraceFormatError(file, '', 'a document with resourceSpans, batches, data or a top-level array (how large documents are read)', 'none of these');
@@ -484,7 +494,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
     const unclosed = trace.unclosed;
     if (unclosed !== undefined) {
-      const expected = "the closing ']' of the Triton trace array (Triton writes it at shutdown: the server was still running, or was killed)";
+      const expected = UNCLOSED_TRITON_EXPECTED;
       if (unclosed.cut !== undefined) ctx.skip(unclosed.location, expected, `${unclosed.cut === null ? 'a record' : `a record of request id ${unclosed.cut} (that request left out)`} cut short at the end of the file`, 'record');
       else ctx.warn(unclosed.location, `Triton trace array not closed: expected ${expected}; its whole records were read`);
     }

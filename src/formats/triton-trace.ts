@@ -43,6 +43,9 @@ interface TritonRequest {
   readonly events: SpanEvent[];
 }
 
+/** What a Triton trace file that was never closed lacks (see `unclosedTritonTrace`). */
+export const UNCLOSED_TRITON_EXPECTED = "the closing ']' of the Triton trace array (Triton writes it at shutdown: the server was still running, or was killed)";
+
 /** The whole records of a Triton trace array that was never closed, and where it stops. */
 export interface UnclosedTritonTrace {
   readonly records: unknown[];
@@ -112,8 +115,15 @@ function hexId(value: bigint, chars: number): string {
  * ensemble from its children, so they share a namespace.
  */
 function idNamespace(file: string): string {
-  const key = file === '-' ? file : resolve(file).replace(/\.\d+$/, '');
-  return createHash('sha1').update(key).digest('hex').slice(0, 16);
+  return createHash('sha1').update(tritonServerOf(file)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Which server process (and so which steady clock and id counter) a Triton trace file comes
+ * from, as far as its path tells: the path less the rotation suffix of `log-frequency`.
+ */
+export function tritonServerOf(file: string): string {
+  return file === '-' ? file : resolve(file).replace(/\.\d+$/, '');
 }
 
 /** Converts one parsed Triton trace array, appending one span per request id (timestamps as events) to `out`. */

@@ -129,6 +129,8 @@ export type WarningCode =
   | 'late-span'
   | 'unattached-phase-span'
   | 'clock-skew'
+  /** Triton trace files of several servers or runs, or with wall-clock files: unrelated clocks, so the window and rates mix them. */
+  | 'monotonic-clocks'
   /** Spans whose parent is not in the input: their traces are measured piece by piece. */
   | 'orphan-span'
   | 'model-not-found'

@@ -75,6 +75,15 @@ describe('a Triton trace file that was never closed', () => {
     await expect(read(file, { strict: true })).rejects.toThrow(/trace-killed\.json:1:\d+: expected the closing '\]' of the Triton trace array/);
   });
 
+  it('too large to read whole (streamed): read up to the end, the request written last left out', async () => {
+    // The docs example's request five times (ids 1–5), streamed as a document over 256 bytes is.
+    const five = '[' + [1, 2, 3, 4, 5].flatMap((id) => records.map((r) => JSON.stringify({ ...(JSON.parse(r) as object), id }))).join(',');
+    const { spans, warnings } = await read(tmp.write('trace-live-large.json', five), { wholeDocumentBytes: 256 });
+    expect(spans.map((s) => s.attributes['triton.trace_id'])).toEqual([1, 2, 3, 4]);
+    expect(spans.every((s) => s.events?.length === 12)).toBe(true);
+    expect(warnings).toEqual([expect.objectContaining({ message: expect.stringMatching(/1 record skipped: expected the closing '\]' .*request id 5, written last and perhaps cut, left out/) })]);
+  });
+
   it('a syntax error that is not the end of the file is still the error it was', async () => {
     await expect(read(tmp.write('trace-broken.json', live + ' garbage'))).rejects.toThrow(/trace-broken\.json:1:\d+: expected a JSON document on the first line, got 'g'/);
   });

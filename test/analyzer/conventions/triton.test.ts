@@ -2,10 +2,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeFiles } from '../../../src/analyzer/index.js';
+import { analyzeFiles, ConventionMapper } from '../../../src/analyzer/index.js';
+import { readAllSpans } from '../../../src/formats/index.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
+
+/** Spans the source conventions make of a serving fixture's spans. */
+async function mappedSpanCount(name: string): Promise<number> {
+  const mapper = new ConventionMapper();
+  const { spans } = await readAllSpans(SERVING + name);
+  return mapper.map(spans).length + mapper.finish().length;
+}
 
 describe('Triton trace file 2.x (the documentation example, real)', () => {
   it('splits the request into every phase trace_summary.py knows, to the nanosecond, with nothing left over', async () => {
@@ -94,6 +102,16 @@ describe('several Triton trace files', () => {
     expect(byModel.get('unknown')?.transfer).toBe(2.308936);
     expect(byModel.get('ensemble_pipeline')?.e2e).toBe(4.861);
     expect(byModel.get('classifier_trt')?.queue).toBe(0.8);
+    // Two steady clocks: the window and rate across them mean nothing, and the report says so.
+    expect(result.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton trace files from 2 servers or runs, each on its own steady clock: the window, the request rate and the trends over time mix clocks/) })]);
+  });
+
+  it('with a wall-clock export beside it: no offset relates the clocks, and the report says so', async () => {
+    const alone = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json'], { diagnose: false });
+    expect(alone.warnings.map((w) => w.code)).not.toContain('monotonic-clocks');
+    const mixed = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json', SERVING + 'genai-client-alone.synthetic.json'], { diagnose: false });
+    expect(mixed.requests).toBe(2);
+    expect(mixed.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton's trace file on its steady clock, and files on the wall clock: the window/) })]);
   });
 
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
@@ -107,6 +125,7 @@ describe('several Triton trace files', () => {
       const split = await analyzeFiles([join(dir, 'trace.json.0'), join(dir, 'trace.json.1')], { diagnose: false });
       const whole = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
       expect(split.requests).toBe(3);
+      expect(split.warnings.map((w) => w.code)).not.toContain('monotonic-clocks');
       expect(new Map(split.timings.map((t) => [t.model, phasesOf(t)]))).toEqual(new Map(whole.timings.map((t) => [t.model, phasesOf(t)])));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -135,9 +154,10 @@ describe('Triton OpenTelemetry mode (synthetic OTLP, span tree of qa/L0_trace)',
       e2e: 2.431,
     });
     expect(renderText(result)).toMatch(/Window {2}2026-01-01 00:00:00/);
+    expect(result.spans).toBe(3); // as the file holds them
     // One span per phase interval: compute, the model span kept under the request, the request, 10 phase intervals.
     // (The request was once its own ensemble step: every interval 34 times over, 343 spans.)
-    expect(result.spans).toBe(13);
+    expect(await mappedSpanCount('triton-otel-http.synthetic.json')).toBe(13);
   });
 });
 
@@ -187,6 +207,6 @@ describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensem
       e2e: 2,
     });
     // compute, the ensemble's model span, 2 requests, 12 phase intervals (not 276: no request is its own step).
-    expect(result.spans).toBe(16);
+    expect(await mappedSpanCount('triton-otel-ensemble.synthetic.json')).toBe(16);
   });
 });

@@ -17,6 +17,8 @@ describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests
       e2e: 1345.678, // gen_ai.latency.e2e, not the span's own end (1346.1 ms)
     });
     expect(phasesOf(second!)).toEqual({ preprocess: 10, queue: 250, prefill: 50, decode: 500, postprocess: 10, other: 0, e2e: 820 });
+    // The spans the file holds, not the 12 phase spans made of their attributes on top.
+    expect(result.spans).toBe(2);
   });
 
   it('takes TTFT and tokens from the span under the one generation definition (TPOT = (e2e − TTFT) ÷ (out − 1))', async () => {
