@@ -2,6 +2,7 @@
  * @module sidecar/sidecar
  * Starts the whole sidecar: nvidia-smi probe + host probe → collector → HTTP server.
  */
+import { open } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
@@ -64,6 +65,16 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const host = options.host ?? '127.0.0.1';
   if (options.otlpEndpoint !== undefined && !/^https?:\/\/[^/]+/.test(options.otlpEndpoint)) {
     throw new SidecarError(`--otlp-endpoint must be an http(s):// URL such as http://127.0.0.1:4317, got "${options.otlpEndpoint}"`);
+  }
+  if (options.samplesFile !== undefined) {
+    // An unwritable sample file is an option mistake: said at start, not as a warning once nvidia-smi runs.
+    const file = options.samplesFile;
+    await open(file, 'a').then(
+      (handle) => handle.close(),
+      (error: NodeJS.ErrnoException) => {
+        throw new SidecarError(`cannot write --samples-file ${file}: ${error.code ?? error.message}`);
+      },
+    );
   }
   const probe = new NvidiaSmiProbe({
     periodMs,

@@ -257,6 +257,22 @@ describe('sidecar against the fake nvidia-smi', () => {
     const port = Number(new URL(s.sidecar.url).port);
     await expect(startSidecar({ port, env: fakeEnv('busy') })).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
   });
+
+  it('refuses a --samples-file it cannot write (a missing directory, a directory) at start, before any nvidia-smi runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-sidecar-'));
+    const log = join(dir, 'invocations.jsonl');
+    try {
+      for (const samplesFile of [join(dir, 'no-such-dir', 'gpu.jsonl'), dir]) {
+        const warnings: string[] = [];
+        const attempt = startSidecar({ port: 0, samplesFile, env: fakeEnv('unwritable', { FAKE_NVSMI_LOG: log }), warn: (m) => warnings.push(m) });
+        await expect(attempt).rejects.toThrow(new RegExp(`^cannot write --samples-file ${samplesFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: E(NOENT|ISDIR)$`));
+        expect(warnings).toEqual([]);
+      }
+      expect(invocations(log)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('sample file reader', () => {
