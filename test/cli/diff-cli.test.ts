@@ -99,6 +99,14 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(gate.stdout).not.toMatch(/NaN/);
   });
 
+  it('a model that served BEFORE and has no request AFTER fails the gate closed', async () => {
+    const before = [run('two-resnet', 600, 13), run('two-bert', 600, 14, 1, 'bert')];
+    const result = await cli('diff', ...before, '--', run('one-resnet', 600, 15), '--fail-on-regression', 'p50=10%');
+    expect(result.stdout).toContain('only BEFORE has model bert: not compared');
+    expect(result.code, result.stderr).toBe(3);
+    expect(oneLine(result)).toBe('latency-doctor: --fail-on-regression cannot tell, failing closed: bert: requests BEFORE, none AFTER');
+  });
+
   it('different models: one line, exit 2, no verdict', async () => {
     const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
     expect(result.code).toBe(2);

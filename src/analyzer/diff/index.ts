@@ -238,11 +238,13 @@ export interface RegressionGate {
 /**
  * The gate's findings: a quantile of a model's e2e regressed when it grew by more than the
  * allowed ratio AND its bootstrap interval lies above 0 (the growth is not noise). A quantile
- * without an interval (too few requests) is listed in `unmeasured`: the gate fails closed.
+ * without an interval (too few requests), or a model BEFORE served and AFTER did not, is listed
+ * in `unmeasured`: the gate fails closed.
  */
 export function regressions(diff: AnalysisDiff, gates: readonly RegressionGate[]): { regressed: string[]; unmeasured: string[] } {
   const regressed: string[] = [];
-  const unmeasured: string[] = [];
+  // A model that stopped serving (failed to load, every request rejected before its span) measured nothing AFTER.
+  const unmeasured: string[] = gates.length === 0 ? [] : diff.onlyBefore.map((model) => `${model}: requests BEFORE, none AFTER`);
   for (const m of diff.models) {
     for (const gate of gates) {
       const q = m.e2e.quantiles.find((x) => x.quantile === gate.quantile);
