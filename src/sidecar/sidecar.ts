@@ -98,7 +98,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const otlp: OtlpExport | undefined =
     options.otlpEndpoint === undefined
       ? undefined
-      : startOtlpExport(collector, { endpoint: options.otlpEndpoint, ...(options.otlpIntervalMs !== undefined ? { intervalMs: options.otlpIntervalMs } : {}) });
+      : startOtlpExport(collector, {
+          endpoint: options.otlpEndpoint,
+          warn: options.warn ?? ((message) => process.stderr.write(`latency-doctor sidecar: warning: ${message}\n`)),
+          ...(options.otlpIntervalMs !== undefined ? { intervalMs: options.otlpIntervalMs } : {}),
+        });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
