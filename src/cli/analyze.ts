@@ -144,8 +144,8 @@ function sloGate(result: AnalysisResult, slo: string | undefined): void {
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.SLO_VIOLATED);
   const unmeasured = result.models.filter((m) => m.diagnosis?.slo?.unmeasured !== undefined);
   if (unmeasured.length > 0) {
-    const which = unmeasured.map((m) => `${m.diagnosis?.slo?.unmeasured?.join('/') ?? ''} of ${m.summary.model}`).join(', ');
-    throw new CliError(`SLO not checked: ${which} not measured (the source has means only, no percentiles)`, EXIT.NOTHING_MEASURED);
+    const which = unmeasured.map((m) => `${m.diagnosis?.slo?.unmeasured?.join('/') ?? ''} of ${m.summary.model} (${m.diagnosis?.slo?.unmeasuredWhy ?? 'means only'})`).join(', ');
+    throw new CliError(`SLO not checked: ${which} not measured`, EXIT.NOTHING_MEASURED);
   }
 }
 

@@ -90,7 +90,7 @@ function sloText(slo: SloResult): string {
   if (slo.met) return `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`;
   const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
   const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`] : [];
-  if (slo.unmeasured) parts.push(`SLO not checked: ${slo.unmeasured.join(', ')} not measured (means only)`);
+  if (slo.unmeasured) parts.push(`SLO not checked: ${slo.unmeasured.join(', ')} not measured (${slo.unmeasuredWhy ?? 'means only'})`);
   return parts.join('; ');
 }
 
@@ -98,7 +98,10 @@ function sloText(slo: SloResult): string {
 export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
   const thresholds = resolveThresholds(options.thresholds);
   const signals = computeSignals(input, thresholds);
-  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, input.summary.e2e) : undefined;
+  // Failed requests are not latency: a run whose every request failed has no latency to hold to the SLO.
+  const allFailed = input.summary.requests > 0 && input.summary.errors >= input.summary.requests;
+  const e2e = allFailed ? { p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN } : input.summary.e2e;
+  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, e2e, allFailed ? 'every request failed' : undefined) : undefined;
   return diagnoseSignals(signals, {
     thresholds,
     ...(slo ? { slo } : {}),
