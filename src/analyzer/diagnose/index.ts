@@ -159,7 +159,8 @@ export function diagnoseSignals(signals: Signals, context: SignalsContext): Diag
     return {
       ...common,
       primary: 'insufficient-data',
-      headline: `Insufficient data for a diagnosis: ${signals.invalid.join('; ')}`,
+      // The SLO was still checked (and gates --fail-on-slo): the report says how it went.
+      headline: `Insufficient data for a diagnosis: ${signals.invalid.join('; ')}${slo ? `. ${sloText(slo)}` : ''}`,
       recommendations: [],
       insufficientData: signals.invalid,
       rules: [validity, ...skipped],
