@@ -333,11 +333,13 @@ export const dynamicBatchingRule = defineRule({
     const savedMeanMs = Math.max(0, queue.meanMs - (delayMs + compute.meanMs / 2));
     const perItem = fit
       ? `compute ≈ ${ms(fit.fixedMs)} + ${ms(fit.perItemMs)} per item at the batch sizes seen`
-      : `compute p50 = ${ms(compute.p50Ms)} per request at batch size 1`;
+      : `compute p50 = ${ms(compute.p50Ms)} per request${batchRecorded ? ' at batch size 1' : ''}`;
+    // A batch size the source never recorded (Triton's traces, vLLM) is assumed, never stated as measured.
+    const batchText = batchRecorded ? `mean batch size ${meanBatch.toFixed(1)} with` : 'batch size not recorded,';
     const capacity = fit ? maxBatchSize / ((fit.fixedMs + fit.perItemMs * maxBatchSize) / 1000) : undefined;
     const evidence = [
       {
-        text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; mean batch size ${meanBatch.toFixed(1)} with ${s.meanInFlight.toFixed(1)} requests in flight on average`,
+        text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; ${batchText} ${s.meanInFlight.toFixed(1)} requests in flight on average`,
         values: { queue_p95_ms: round(queue.p95Ms), queue_share: round(queue.share), mean_batch_size: round(meanBatch), mean_in_flight: round(s.meanInFlight) },
       },
       {
@@ -352,7 +354,7 @@ export const dynamicBatchingRule = defineRule({
     ];
     return {
       inputs,
-      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, batch ≈ ${meanBatch.toFixed(1)}, ${s.meanInFlight.toFixed(1)} in flight`,
+      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, ${batchRecorded ? `batch ≈ ${meanBatch.toFixed(1)}` : 'batch size not recorded'}, ${s.meanInFlight.toFixed(1)} in flight`,
       finding: {
         confidence: confidenceFrom(queue.share / t['batching.min_queue_share'] - 1, s, batchRecorded ? 1 : 0.8),
         evidence,

@@ -36,6 +36,10 @@ describe('Triton trace files of 400 requests (generated in Triton 2.x format)', 
     expect(nextStepOf(diagnosis)).toMatch(/config\.pbtxt[\s\S]*dynamic_batching \{[\s\S]*max_queue_delay_microseconds/);
     // Triton traces carry no batch size: the rule that needs it says it could not run.
     expect(diagnosis.rules.find((r) => r.rule === 'scale-and-cache')?.reason).toMatch(/could not run.*batch sizes/);
+    // … and this one does not state a batch size it never saw.
+    const top = diagnosis.recommendations[0]!;
+    expect(top.evidence[0]!.text).toMatch(/^queue p95 = [\d.]+ ms, \d+% of e2e; batch size not recorded, [\d.]+ requests in flight on average$/);
+    expect(top.evidence.map((e) => e.text).join('\n')).not.toMatch(/mean batch size|at batch size 1/);
   });
 
   it('compute-bound: a faster backend, as the TensorRT accelerator in config.pbtxt', async () => {
