@@ -125,7 +125,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
     const expectedTtft = Math.max(0, g.ttft.p95Ms - queue.p95Ms + stepMs);
     return {
       inputs,
-      reason: `queue ${pct(g.ttftQueueShare)} of TTFT with ${batch.mean.toFixed(1)} sequences per decode step and ${s.meanInFlight.toFixed(1)} requests in flight`,
+      reason: `queue ${pct(g.ttftQueueShare)} of TTFT with ${batch.recorded ? `${batch.mean.toFixed(1)} sequences per decode step` : 'sequences per decode step not recorded'} and ${s.meanInFlight.toFixed(1)} requests in flight`,
       finding: {
         kind: 'continuous-batching',
         confidence: confidenceFrom(g.ttftQueueShare / t['batching.gen.min_ttft_queue_share'] - 1, s, batch.recorded ? 1 : 0.8),
@@ -135,7 +135,10 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
             values: { ttft_p95_ms: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), queue_p95_ms: round(queue.p95Ms) },
           },
           {
-            text: `decode steps run ${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} on average while ${s.meanInFlight.toFixed(1)} requests are in flight${batch.recorded ? '' : ' (no inference.batch.size on decode spans: assumed 1)'}`,
+            // Not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
+            text: batch.recorded
+              ? `decode steps run ${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} on average while ${s.meanInFlight.toFixed(1)} requests are in flight`
+              : `${s.meanInFlight.toFixed(1)} requests in flight on average; sequences per decode step not recorded (no inference.batch.size on decode spans: assumed 1)`,
             values: { mean_decode_batch: round(batch.mean), mean_in_flight: round(s.meanInFlight) },
           },
         ],

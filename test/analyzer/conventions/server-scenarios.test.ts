@@ -85,6 +85,10 @@ describe('vLLM llm_request exports of 300 requests (generated OTLP JSON, v1 attr
     expect(nextStepOf(diagnosis)).toMatch(/--max-num-seqs/);
     // vLLM spans carry no batch size: the rule that needs it says it could not run.
     expect(diagnosis.rules.find((r) => r.rule === 'scale-and-cache')?.reason).toMatch(/could not run.*batch sizes/);
+    // … and this one does not claim vLLM's decode steps run one sequence (vLLM batches continuously).
+    const evidence = diagnosis.recommendations[0]!.evidence.map((e) => e.text).join('\n');
+    expect(evidence).not.toMatch(/decode steps run/);
+    expect(evidence).toMatch(/requests in flight on average; sequences per decode step not recorded/);
   });
 
   it('compute-bound: decode is the request, answered with --quantization', async () => {
