@@ -232,8 +232,9 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range${ratio ? ', fullest replica' : ''})`, `${ratio ? 'max' : 'sum'}(avg_over_time(${series(metric, matchers)}[${window}]))`);
   }
   const generation: Record<string, AggregateDistribution> = {};
-  for (const [key, m] of Object.entries(source.generation ?? {}) as [string, Measure | undefined][]) {
-    if (m && measurePresent(m, ctx.names)) generation[key] = await distribution(ctx, `${model} ${key}`, m, matchers, window);
+  for (const [key, listed] of Object.entries(source.generation ?? {}) as [string, Measure | readonly Measure[] | undefined][]) {
+    const m = ([] as Measure[]).concat(listed ?? []).find((c) => measurePresent(c, ctx.names));
+    if (m) generation[key] = await distribution(ctx, `${model} ${key}`, m, matchers, window);
   }
   const tokens = await readTokens(ctx, source, model, matchers, window);
   const scheduler = await readScheduler(ctx, source, model, matchers, window);

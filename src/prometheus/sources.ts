@@ -55,8 +55,8 @@ export interface LatencySource {
   readonly errors?: string;
   /** Gauges shown as evidence (queue depth, KV cache use). */
   readonly gauges?: Readonly<Record<string, string>>;
-  /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token). */
-  readonly generation?: { readonly ttft?: Measure; readonly tpot?: Measure; readonly itl?: Measure };
+  /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token); a list is read as its first measure present (a metric renamed between versions). */
+  readonly generation?: { readonly ttft?: Measure; readonly tpot?: Measure; readonly itl?: Measure | readonly Measure[] };
   /**
    * LLM token counts per request, in tokens (measures with `toMs` 1): the first measure present is
    * read, a histogram (percentiles) before a counter over the request counter (a mean only).
@@ -109,7 +109,13 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
     // V1 splits the RUNNING phase (compute) into PREFILL and DECODE; V0 has only the first.
     phases: { queue: hist(`${prefix}request_queue_time_seconds`, S), prefill: hist(`${prefix}request_prefill_time_seconds`, S), decode: hist(`${prefix}request_decode_time_seconds`, S), compute: hist(`${prefix}request_inference_time_seconds`, S) },
     split: { phase: 'compute', into: ['prefill', 'decode'] },
-    generation: { ttft: hist(`${prefix}time_to_first_token_seconds`, S), tpot: hist(`${prefix}request_time_per_output_token_seconds`, S), itl: hist(`${prefix}inter_token_latency_seconds`, S) },
+    // Between tokens: vLLM 0.11 renamed time_per_output_token_seconds (the same data) to inter_token_latency_seconds;
+    // vLLM ≤ 0.10 and trtllm-serve export only the old name (docs/prometheus.md, "Generation").
+    generation: {
+      ttft: hist(`${prefix}time_to_first_token_seconds`, S),
+      tpot: hist(`${prefix}request_time_per_output_token_seconds`, S),
+      itl: [hist(`${prefix}inter_token_latency_seconds`, S), hist(`${prefix}time_per_output_token_seconds`, S)],
+    },
     tokens: {
       in: [hist(`${prefix}request_prompt_tokens`, 1), perRequest(`${prefix}prompt_tokens_total`, success)],
       out: [hist(`${prefix}request_generation_tokens`, 1), perRequest(`${prefix}generation_tokens_total`, success)],
@@ -179,7 +185,8 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     // pass plus the tokenizer's work around it; there is no forward-time histogram to split it.
     phases: { queue: hist('sglang:queue_time_seconds', S), compute: { kind: 'difference', minuend: hist('sglang:e2e_request_latency_seconds', S), subtrahends: [hist('sglang:queue_time_seconds', S)] } },
     requests: 'sglang:num_requests_total',
-    generation: { ttft: hist('sglang:time_to_first_token_seconds', S), itl: hist('sglang:inter_token_latency_seconds', S) },
+    // Older SGLang releases name the inter-token histogram time_per_output_token_seconds.
+    generation: { ttft: hist('sglang:time_to_first_token_seconds', S), itl: [hist('sglang:inter_token_latency_seconds', S), hist('sglang:time_per_output_token_seconds', S)] },
     tokens: {
       in: [perRequest('sglang:prompt_tokens_total', 'sglang:num_requests_total')],
       out: [perRequest('sglang:generation_tokens_total', 'sglang:num_requests_total')],

@@ -64,6 +64,13 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     expect(outcome(d, 'dynamic-batching').thresholds).toMatchObject({ 'batching.gen.min_ttft_queue_share': 0.5, 'generation.small_decode_batch': 4 });
   });
 
+  it('one token per request (no TPOT): the expected TTFT does not claim a measured 0 ms decode step', () => {
+    const d = run({ ...queued, tokensOut: 1 });
+    const gain = d.recommendations.find((r) => r.title === TITLES.continuous)?.estimatedGain;
+    expect(gain?.basis).toMatch(/TPOT not measured/);
+    expect(gain?.basis).not.toMatch(/TPOT p50 0/);
+  });
+
   it('words the step in vLLM’s terms when the input came from vLLM', () => {
     const d = run({ ...queued, runtime: 'vllm', precision: 'bf16' }, 'vllm');
     expect(d.recommendations.find((r) => r.fix === 'dynamic-batching')!.nextStep.text).toMatch(/--max-num-seqs/);

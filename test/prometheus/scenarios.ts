@@ -236,6 +236,21 @@ export function vllmQueue(seed: number): ReplayScenario {
 }
 
 /**
+ * vllmQueue as vLLM 0.10 exports it: no per-request TPOT histogram, the between-tokens histogram
+ * under its old name vllm:time_per_output_token_seconds (renamed inter_token_latency_seconds in
+ * 0.11; trtllm-serve keeps the old name), one observation per decode step of 5 ms.
+ */
+export function vllmQueueV010(seed: number): ReplayScenario {
+  const base = vllmQueue(seed);
+  const old = 'vllm:time_per_output_token_seconds';
+  return {
+    ...base,
+    observe: base.observe.map((o) => (o.family === 'vllm:request_time_per_output_token_seconds' ? { ...o, family: old } : o)),
+    extra: (base.extra ?? []).map((e) => (e.name === 'vllm:request_time_per_output_token_seconds' ? { ...e, name: old, help: 'Histogram of time per output token in seconds.' } : e)),
+  };
+}
+
+/**
  * vLLM V1 whose KV cache is full: 64 sequences per decode step, 98% of the KV cache in use, a
  * preemption every tenth request, and the queue growing (the test starts the drift of the queue
  * phase alone) while prefill and decode stay put.

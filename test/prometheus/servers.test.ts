@@ -20,7 +20,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010 } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -39,6 +39,7 @@ const jobs: Record<string, ReplayScenario[]> = {
   sglang: [sglangQueue(15)],
   'vllm-prefill': [vllmLongPrompts(16)],
   'vllm-queue': [vllmQueue(17)],
+  'vllm-0.10': [vllmQueueV010(19)],
   'vllm-kv-full': [vllmKvFull(18)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
@@ -238,6 +239,20 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(rec?.nextStep.snippet?.code).toMatch(/^vllm serve MODEL --max-num-seqs \d+/);
     expect(JSON.stringify(rec?.nextStep)).not.toMatch(/config\.pbtxt|dynamic_batching/);
     expect(rec?.estimatedGain?.metric).toBe('ttft_p95_ms');
+  });
+
+  it('vLLM 0.10 (between-token latency only as vllm:time_per_output_token_seconds): TPOT is read, not taken as 0 in the expected TTFT', async () => {
+    const result = await analyze('vllm-0.10');
+    const m = result.models[0];
+    const tpot = m?.summary.generation?.tpot;
+    // 5 ms per decode step, the histogram's buckets around it.
+    expect(tpot?.meanMs).toBeGreaterThan(4.5);
+    expect(tpot?.meanMs).toBeLessThan(5.6);
+    expect(Object.keys(result.prometheus?.models[0]?.generation ?? {})).toContain('itl');
+    const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching');
+    expect(rec?.title, m?.diagnosis?.headline).toBe('Batch decode steps continuously (more sequences per step)');
+    expect(rec?.estimatedGain?.basis).not.toMatch(/TPOT p50 0\.0+ ms/);
+    expect(rec?.estimatedGain?.basis).toMatch(/TPOT p50 [45]\.\d+ ms/);
   });
 
   it('vLLM V1 with the KV cache full (98%, preemptions) and the queue growing → the scale-generation sub-kind in vLLM terms', async () => {

@@ -147,7 +147,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
           metric: 'ttft_p95_ms',
           currentValue: round(g.ttft.p95Ms),
           expectedValue: round(expectedTtft),
-          basis: `iteration-level batching admits a waiting request at the next decode step (TPOT p50 ${ms(stepMs)}) instead of after the queue (p95 ${ms(queue.p95Ms)})`,
+          basis: `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT p50 ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (p95 ${ms(queue.p95Ms)})`,
         },
         nextStep: continuousBatchingNextStep(engine, { seqs, inFlight: s.meanInFlight }),
         exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
