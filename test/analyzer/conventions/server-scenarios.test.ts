@@ -98,6 +98,10 @@ describe('vLLM llm_request exports of 300 requests (generated OTLP JSON, v1 attr
     const { diagnosis } = await diagnosisOf(file);
     expect(diagnosis.primary).toBe('quantization');
     expect(nextStepOf(diagnosis)).toMatch(/--quantization/);
+    // vLLM records no sequences per decode step: not stated as 1.0.
+    const evidence = diagnosis.recommendations.find((r) => r.fix === 'quantization')!.evidence.map((e) => e.text).join('\n');
+    expect(evidence).not.toMatch(/1\.0 sequence/);
+    expect(evidence).toMatch(/sequences per decode step not recorded/);
   });
 });
 
