@@ -10,6 +10,9 @@ describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
     expect(rustDurationNs('2.5s')).toBe(2_500_000_000n);
     expect(rustDurationNs('12ns')).toBe(12n);
     expect(rustDurationNs('None')).toBeUndefined();
+    // A number is seconds; one that overflows as nanoseconds is unusable, not an internal error.
+    expect(rustDurationNs(0.0015)).toBe(1_500_000n);
+    expect(rustDurationNs(1e308)).toBeUndefined();
   });
 
   it('places validation, queue and inference in order and recovers the token count from time_per_token', async () => {
