@@ -13,7 +13,7 @@ import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
-import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
+import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 import { prometheusExplainText, prometheusHeadline, prometheusModelText } from './prometheus.js';
 
@@ -29,6 +29,8 @@ export interface TextReportOptions {
 
 type Colors = ReturnType<typeof pc.createColors>;
 
+/** Columns of the terminal report. */
+const WIDTH = 80;
 const NAME_WIDTH = 13;
 const NUM_WIDTH = 9;
 const BAR_WIDTH = 14;
@@ -38,13 +40,14 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const c = pc.createColors(options.color ?? false);
   const out: string[] = [];
   const fileCount = result.files.length;
-  const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
+  const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} span${result.spans === 1 ? '' : 's'} in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
   out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
-  if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}`);
+  // Wrapped to the report's 80 columns: what a source lacks can run to several lines.
+  if (result.conventions.length > 0) out.push(...wrap(formatConventions(result.conventions), WIDTH, '  ', 'Read as '));
   const unseen = formatUnseen(result.conventions);
-  if (unseen !== '') out.push(c.dim(`Not in this source: ${unseen}`));
+  if (unseen !== '') out.push(...wrap(unseen, WIDTH, '  ', 'Not in this source: ').map((l) => c.dim(l)));
   if (result.window && result.overall) {
-    out.push(`Window  ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`);
+    out.push(...wrap(`${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`, WIDTH, '        ', 'Window  '));
   }
 
   // First screen: per model the verdict and the phase table; the evidence and next step follow.

@@ -78,6 +78,17 @@ describe('text report', () => {
     expect(text).toMatch(/no requests of model "nope" \(models present: resnet50\)/);
   });
 
+  it('fits 80 columns for a server’s own export too: what it was read as, what it lacks and the window wrap', async () => {
+    const serving = (name: string): string => new URL(`../fixtures/serving/${name}`, import.meta.url).pathname;
+    for (const file of ['genai-client-vllm-server.synthetic.json', 'triton_trace_v2_docs_example.json', 'tgi-router-generate.synthetic.json']) {
+      const text = renderText(await analyzeFiles([serving(file)], { diagnose: false }));
+      for (const line of text.split('\n').filter((l) => !l.startsWith('  ! '))) expect([...line].length, `${file}: ${line}`).toBeLessThanOrEqual(80);
+      expect(text).toMatch(/^Not in this source: /m);
+    }
+    const triton = renderText(await analyzeFiles([serving('triton_trace_v2_docs_example.json')], { diagnose: false }));
+    expect(triton).toMatch(/^latency-doctor: 1 request analysed from 1 span in 1 file$/m);
+  });
+
   it('uses colour only when asked', async () => {
     const result = await demoResult();
     expect(renderText(result, { color: true })).toMatch(ANSI);
