@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
+import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -107,7 +107,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
 
 function modelSection(s: ModelSummary, c: Colors): string[] {
   const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
-  const title = `${c.bold(`Model ${s.model}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
+  const title = `${c.bold(`Model ${modelName(s.model)}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
   const counts = `${formatCount(s.requests)} request${s.requests === 1 ? '' : 's'}, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}`;
   const lines = [title, `  ${counts}`];
   const header = `  ${'Phase'.padEnd(NAME_WIDTH)}${['p50 ms', 'p95 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(NUM_WIDTH)).join('')}  ${'share of e2e'}`;

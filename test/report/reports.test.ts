@@ -89,6 +89,17 @@ describe('text report', () => {
     expect(triton).toMatch(/^latency-doctor: 1 request analysed from 1 span in 1 file$/m);
   });
 
+  it('names a model whose inference.model.name is empty instead of leaving the heading blank', async () => {
+    const spans = [0, 1].flatMap((i) => {
+      const request = requestSpan(traceId(950 + i), 0, 10, { model: '' });
+      return [request, phaseSpan(request.traceId, request.spanId, 'compute', 1, 9)];
+    });
+    const text = renderText(await analyzeSpans([[...spans, requestSpan(traceId(960), 0, 10, { model: 'bert' })]], { diagnose: {} }));
+    expect(text).toMatch(/^Model \(empty model name\)$/m);
+    expect(text).toMatch(/^Diagnosis \(\(empty model name\)\): /m);
+    expect(text).not.toMatch(/^Model $|\(\):/m);
+  });
+
   it('uses colour only when asked', async () => {
     const result = await demoResult();
     expect(renderText(result, { color: true })).toMatch(ANSI);
