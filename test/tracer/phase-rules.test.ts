@@ -53,7 +53,9 @@ function phaseSpans(spans: readonly ReadableSpan[], phase: Phase): ReadableSpan[
 
 describe('a phase span covers the wrapped work, not the bookkeeping', () => {
   const WORK_MS = 0.2;
-  const ROUNDS = 7;
+  // Best of many rounds: the first ones run cold code, and on a loaded machine (CI under load
+  // average 6 once had the best of 7 at 5.1 µs) any round may be preempted.
+  const ROUNDS = 40;
 
   for (const size of [1, 8, 32]) {
     it(`runBatch compute at batch ${size}: within 5 µs + 2% of the work the batch function measured`, async () => {
