@@ -129,7 +129,8 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     for (const line of formatTokens(g)) lines.push(`  ${line}`);
   }
   const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
-  lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
+  if (s.e2e.maxMs === 0) lines.push(c.yellow('  Every request lasts 0 ns: no time to share among the phases.'));
+  else lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
   return lines;
 }
 

@@ -100,6 +100,19 @@ describe('text report', () => {
     expect(text).not.toMatch(/^Model $|\(\):/m);
   });
 
+  it('requests timed at 0 ns (a clock too coarse for them) are said to be so, not "0% covered, 0% in no phase"', async () => {
+    // A millisecond clock around sub-millisecond requests: every span starts and ends in the same tick.
+    const spans = Array.from({ length: 60 }, (_, i) => {
+      const request = requestSpan(traceId(1000 + i), i, i);
+      return [request, phaseSpan(request.traceId, request.spanId, 'compute', i, i)];
+    }).flat();
+    const result = await analyzeSpans([spans], { diagnose: {} });
+    const text = renderText(result);
+    expect(text.replace(/\s+/g, ' ')).toMatch(/every request lasts 0 ns \(its spans start and end at the same instant\): the clock that timed them is too coarse/);
+    expect(text).not.toMatch(/cover only 0%|Phase spans cover 0\.0%/);
+    expect(text).toMatch(/^ {2}Every request lasts 0 ns: no time to share among the phases\.$/m);
+  });
+
   it('uses colour only when asked', async () => {
     const result = await demoResult();
     expect(renderText(result, { color: true })).toMatch(ANSI);
