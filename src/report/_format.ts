@@ -19,6 +19,11 @@ export function formatTokens(g: GenerationSummary): string[] {
   return [...(counts.length > 0 ? [`Tokens: ${counts.join(' · ')}`] : []), ...(rates.length > 0 ? [rates.join(' · ')] : [])];
 }
 
+/** A model's name for a heading: an empty `inference.model.name` would leave the heading blank. */
+export function modelName(name: string): string {
+  return name === '' ? '(empty model name)' : name;
+}
+
 /** Milliseconds with precision that suits their size: 0.42, 12.3, 1,234. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '–';

@@ -7,6 +7,7 @@
  */
 import pc from 'picocolors';
 import type { Diagnosis, Recommendation } from '../model/diagnosis.js';
+import { modelName } from './_format.js';
 
 /** Options of the diagnosis block. */
 export interface DiagnosisTextOptions {
@@ -79,7 +80,7 @@ export function renderVerdictText(d: Diagnosis, options: DiagnosisTextOptions = 
   const width = options.width ?? 80;
   const label = d.primary === null ? c.green('nothing stands out') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(c.bold(d.primary));
   // The SLO verdict and any failed validity assumption are part of the headline.
-  return [`${c.bold('Diagnosis')}${options.named ? ` (${d.model})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
+  return [`${c.bold('Diagnosis')}${options.named ? ` (${modelName(d.model)})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
 }
 
 /** Everything after the verdict: evidence, expected gain, next step, examples, alternatives, `--explain`. */
@@ -89,7 +90,7 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   const out: string[] = [];
   const [top, ...rest] = d.recommendations;
   if (top) {
-    out.push(`${c.bold('Why')}${options.named ? ` (${d.model})` : ''} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);
+    out.push(`${c.bold('Why')}${options.named ? ` (${modelName(d.model)})` : ''} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);
     const population = populationLine(d);
     if (population) out.push(...wrap(population, width, '  ').map((l) => c.dim(l)));
     for (const e of top.evidence) out.push(...wrap(e.text, width, '    ', '  • '));

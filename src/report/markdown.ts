@@ -17,7 +17,7 @@ import { prometheusMarkdown } from './prometheus.js';
 export function renderMarkdown(result: AnalysisResult): string {
   const out: string[] = ['## Inference latency report (latency-doctor)', ''];
   const window = result.window ? ` over ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
-  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} spans`;
+  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} span${result.spans === 1 ? '' : 's'}`;
   out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
   if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');

@@ -11,9 +11,9 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
+import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
-import { renderDiagnosisDetails, renderVerdictText } from './diagnosis-text.js';
+import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 import { prometheusExplainText, prometheusHeadline, prometheusModelText } from './prometheus.js';
 
@@ -29,6 +29,8 @@ export interface TextReportOptions {
 
 type Colors = ReturnType<typeof pc.createColors>;
 
+/** Columns of the terminal report. */
+const WIDTH = 80;
 const NAME_WIDTH = 13;
 const NUM_WIDTH = 9;
 const BAR_WIDTH = 14;
@@ -38,13 +40,14 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const c = pc.createColors(options.color ?? false);
   const out: string[] = [];
   const fileCount = result.files.length;
-  const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} spans in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
+  const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} span${result.spans === 1 ? '' : 's'} in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
   out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
-  if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}`);
+  // Wrapped to the report's 80 columns: what a source lacks can run to several lines.
+  if (result.conventions.length > 0) out.push(...wrap(formatConventions(result.conventions), WIDTH, '  ', 'Read as '));
   const unseen = formatUnseen(result.conventions);
-  if (unseen !== '') out.push(c.dim(`Not in this source: ${unseen}`));
+  if (unseen !== '') out.push(...wrap(unseen, WIDTH, '  ', 'Not in this source: ').map((l) => c.dim(l)));
   if (result.window && result.overall) {
-    out.push(`Window  ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`);
+    out.push(...wrap(`${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`, WIDTH, '        ', 'Window  '));
   }
 
   // First screen: per model the verdict and the phase table; the evidence and next step follow.
@@ -104,7 +107,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
 
 function modelSection(s: ModelSummary, c: Colors): string[] {
   const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
-  const title = `${c.bold(`Model ${s.model}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
+  const title = `${c.bold(`Model ${modelName(s.model)}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
   const counts = `${formatCount(s.requests)} request${s.requests === 1 ? '' : 's'}, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}`;
   const lines = [title, `  ${counts}`];
   const header = `  ${'Phase'.padEnd(NAME_WIDTH)}${['p50 ms', 'p95 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(NUM_WIDTH)).join('')}  ${'share of e2e'}`;
@@ -126,7 +129,8 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     for (const line of formatTokens(g)) lines.push(`  ${line}`);
   }
   const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
-  lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
+  if (s.e2e.maxMs === 0) lines.push(c.yellow('  Every request lasts 0 ns: no time to share among the phases.'));
+  else lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));
   return lines;
 }
 

@@ -78,6 +78,41 @@ describe('text report', () => {
     expect(text).toMatch(/no requests of model "nope" \(models present: resnet50\)/);
   });
 
+  it('fits 80 columns for a server’s own export too: what it was read as, what it lacks and the window wrap', async () => {
+    const serving = (name: string): string => new URL(`../fixtures/serving/${name}`, import.meta.url).pathname;
+    for (const file of ['genai-client-vllm-server.synthetic.json', 'triton_trace_v2_docs_example.json', 'tgi-router-generate.synthetic.json']) {
+      const text = renderText(await analyzeFiles([serving(file)], { diagnose: false }));
+      for (const line of text.split('\n').filter((l) => !l.startsWith('  ! '))) expect([...line].length, `${file}: ${line}`).toBeLessThanOrEqual(80);
+      expect(text).toMatch(/^Not in this source: /m);
+    }
+    const triton = renderText(await analyzeFiles([serving('triton_trace_v2_docs_example.json')], { diagnose: false }));
+    expect(triton).toMatch(/^latency-doctor: 1 request analysed from 1 span in 1 file$/m);
+  });
+
+  it('names a model whose inference.model.name is empty instead of leaving the heading blank', async () => {
+    const spans = [0, 1].flatMap((i) => {
+      const request = requestSpan(traceId(950 + i), 0, 10, { model: '' });
+      return [request, phaseSpan(request.traceId, request.spanId, 'compute', 1, 9)];
+    });
+    const text = renderText(await analyzeSpans([[...spans, requestSpan(traceId(960), 0, 10, { model: 'bert' })]], { diagnose: {} }));
+    expect(text).toMatch(/^Model \(empty model name\)$/m);
+    expect(text).toMatch(/^Diagnosis \(\(empty model name\)\): /m);
+    expect(text).not.toMatch(/^Model $|\(\):/m);
+  });
+
+  it('requests timed at 0 ns (a clock too coarse for them) are said to be so, not "0% covered, 0% in no phase"', async () => {
+    // A millisecond clock around sub-millisecond requests: every span starts and ends in the same tick.
+    const spans = Array.from({ length: 60 }, (_, i) => {
+      const request = requestSpan(traceId(1000 + i), i, i);
+      return [request, phaseSpan(request.traceId, request.spanId, 'compute', i, i)];
+    }).flat();
+    const result = await analyzeSpans([spans], { diagnose: {} });
+    const text = renderText(result);
+    expect(text.replace(/\s+/g, ' ')).toMatch(/every request lasts 0 ns \(its spans start and end at the same instant\): the clock that timed them is too coarse/);
+    expect(text).not.toMatch(/cover only 0%|Phase spans cover 0\.0%/);
+    expect(text).toMatch(/^ {2}Every request lasts 0 ns: no time to share among the phases\.$/m);
+  });
+
   it('uses colour only when asked', async () => {
     const result = await demoResult();
     expect(renderText(result, { color: true })).toMatch(ANSI);

@@ -73,12 +73,14 @@ export function phaseSpans(request: SpanRecord, intervals: readonly PhaseInterva
   return out;
 }
 
-/** Seconds (a number or numeric string) as nanoseconds; undefined when absent or not a finite non-negative number. */
+/** Seconds (a number or numeric string) as nanoseconds; undefined when absent, negative, or not finite (in seconds or in nanoseconds). */
 export function secondsToNs(value: AttributeValue | undefined): bigint | undefined {
   const s = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-  if (!Number.isFinite(s) || s < 0) return undefined;
+  // Seconds past ~1.8e299 overflow as nanoseconds (a damaged value): unusable, like a negative one.
+  const ns = s * 1e9;
+  if (!Number.isFinite(ns) || s < 0) return undefined;
   // Round at the nanosecond: seconds as doubles carry ~1e-16 relative error.
-  return BigInt(Math.round(s * 1e9));
+  return BigInt(Math.round(ns));
 }
 
 /**

@@ -54,7 +54,8 @@ export const tgiHeadersConvention: SourceConvention = {
 };
 
 function mapHeaders(client: SpanRecord): MappedSpans {
-  const ns = (ms: number | undefined): bigint => (ms === undefined ? 0n : BigInt(Math.round(ms * 1e6)));
+  // A header past ~1.8e302 ms overflows as nanoseconds (a damaged value): unusable, like an absent one.
+  const ns = (ms: number | undefined): bigint => (ms === undefined || !Number.isFinite(ms * 1e6) ? 0n : BigInt(Math.round(ms * 1e6)));
   const validation = ns(headerMs(client, 'x-validation-time'));
   const queue = ns(headerMs(client, 'x-queue-time'));
   const inference = ns(headerMs(client, 'x-inference-time'));

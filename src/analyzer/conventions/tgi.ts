@@ -12,7 +12,7 @@
 import type { AttributeValue, SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
-import { phaseSpans, placeInOrder } from './_spans.js';
+import { phaseSpans, placeInOrder, secondsToNs } from './_spans.js';
 
 const NOTE: ConventionNote = {
   label: 'TGI router span',
@@ -24,7 +24,7 @@ const UNIT_NS: Readonly<Record<string, number>> = { ns: 1, 'µs': 1e3, 'μs': 1e
 
 /** A Rust `Duration` Debug string (`"1.234567ms"`) or a number of seconds, as nanoseconds. */
 export function rustDurationNs(value: AttributeValue | undefined): bigint | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? BigInt(Math.round(value * 1e9)) : undefined;
+  if (typeof value === 'number') return secondsToNs(value);
   if (typeof value !== 'string') return undefined;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ns|µs|μs|us|ms|s)\s*$/.exec(value);
   if (match === null) return undefined;

@@ -125,7 +125,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
     const expectedTtft = Math.max(0, g.ttft.p95Ms - queue.p95Ms + stepMs);
     return {
       inputs,
-      reason: `queue ${pct(g.ttftQueueShare)} of TTFT with ${batch.mean.toFixed(1)} sequences per decode step and ${s.meanInFlight.toFixed(1)} requests in flight`,
+      reason: `queue ${pct(g.ttftQueueShare)} of TTFT with ${batch.recorded ? `${batch.mean.toFixed(1)} sequences per decode step` : 'sequences per decode step not recorded'} and ${s.meanInFlight.toFixed(1)} requests in flight`,
       finding: {
         kind: 'continuous-batching',
         confidence: confidenceFrom(g.ttftQueueShare / t['batching.gen.min_ttft_queue_share'] - 1, s, batch.recorded ? 1 : 0.8),
@@ -135,7 +135,10 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
             values: { ttft_p95_ms: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), queue_p95_ms: round(queue.p95Ms) },
           },
           {
-            text: `decode steps run ${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} on average while ${s.meanInFlight.toFixed(1)} requests are in flight${batch.recorded ? '' : ' (no inference.batch.size on decode spans: assumed 1)'}`,
+            // Not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
+            text: batch.recorded
+              ? `decode steps run ${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} on average while ${s.meanInFlight.toFixed(1)} requests are in flight`
+              : `${s.meanInFlight.toFixed(1)} requests in flight on average; sequences per decode step not recorded (no inference.batch.size on decode spans: assumed 1)`,
             values: { mean_decode_batch: round(batch.mean), mean_in_flight: round(s.meanInFlight) },
           },
         ],
@@ -333,11 +336,13 @@ export const dynamicBatchingRule = defineRule({
     const savedMeanMs = Math.max(0, queue.meanMs - (delayMs + compute.meanMs / 2));
     const perItem = fit
       ? `compute ≈ ${ms(fit.fixedMs)} + ${ms(fit.perItemMs)} per item at the batch sizes seen`
-      : `compute p50 = ${ms(compute.p50Ms)} per request at batch size 1`;
+      : `compute p50 = ${ms(compute.p50Ms)} per request${batchRecorded ? ' at batch size 1' : ''}`;
+    // A batch size the source never recorded (Triton's traces, vLLM) is assumed, never stated as measured.
+    const batchText = batchRecorded ? `mean batch size ${meanBatch.toFixed(1)} with` : 'batch size not recorded,';
     const capacity = fit ? maxBatchSize / ((fit.fixedMs + fit.perItemMs * maxBatchSize) / 1000) : undefined;
     const evidence = [
       {
-        text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; mean batch size ${meanBatch.toFixed(1)} with ${s.meanInFlight.toFixed(1)} requests in flight on average`,
+        text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; ${batchText} ${s.meanInFlight.toFixed(1)} requests in flight on average`,
         values: { queue_p95_ms: round(queue.p95Ms), queue_share: round(queue.share), mean_batch_size: round(meanBatch), mean_in_flight: round(s.meanInFlight) },
       },
       {
@@ -352,7 +357,7 @@ export const dynamicBatchingRule = defineRule({
     ];
     return {
       inputs,
-      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, batch ≈ ${meanBatch.toFixed(1)}, ${s.meanInFlight.toFixed(1)} in flight`,
+      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, ${batchRecorded ? `batch ≈ ${meanBatch.toFixed(1)}` : 'batch size not recorded'}, ${s.meanInFlight.toFixed(1)} in flight`,
       finding: {
         confidence: confidenceFrom(queue.share / t['batching.min_queue_share'] - 1, s, batchRecorded ? 1 : 0.8),
         evidence,

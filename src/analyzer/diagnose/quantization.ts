@@ -63,11 +63,12 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
   const tokens = g.tokensOutMean ?? 1;
   return {
     inputs,
-    reason: `decode-bound (TPOT p50 ${ms(tpot.p50Ms)}, decode ${Math.round(g.decodeShare * 100)}% of e2e) at ${batch.mean.toFixed(1)} sequences per step with ${bits === undefined ? 'unknown' : `${bits}-bit`} weights`,
+    reason: `decode-bound (TPOT p50 ${ms(tpot.p50Ms)}, decode ${Math.round(g.decodeShare * 100)}% of e2e) at ${batch.recorded ? `${batch.mean.toFixed(1)} sequences per step` : 'an unrecorded number of sequences per step'} with ${bits === undefined ? 'unknown' : `${bits}-bit`} weights`,
     finding: {
       kind: 'weights-and-kv-cache',
       confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, bits === undefined ? 0.8 : 1),
-      evidence: [bound.evidence, { text: `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
+      // Sequences per step not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
+      evidence: [bound.evidence, { text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : 'sequences per decode step not recorded (assumed small)'}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
       savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
       estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
       nextStep: generationQuantizationNextStep(engine, bits),

@@ -577,7 +577,10 @@ export function computeSignals(
       `only ${n} request${n === 1 ? '' : 's'} left after trimming ${warmupTrimmed} warm-up request${warmupTrimmed === 1 ? '' : 's'}${errors > 0 ? ` and ${errors} failed` : ''}; at least ${thresholds['validity.min_requests']} are needed (validity.min_requests)`,
     );
   }
-  if (n > 0 && coverage < thresholds['validity.min_coverage']) {
+  if (n > 0 && e2eSum === 0) {
+    // Coverage means nothing without time to cover: a clock too coarse for these requests (milliseconds) gives this.
+    invalid.push('every request lasts 0 ns (its spans start and end at the same instant): the clock that timed them is too coarse for requests this short');
+  } else if (n > 0 && coverage < thresholds['validity.min_coverage']) {
     invalid.push(
       `phase spans cover only ${Math.round(coverage * 100)}% of end-to-end time (${Math.round(phases.other.share * 100)}% is in no phase); at least ${Math.round(thresholds['validity.min_coverage'] * 100)}% is needed (validity.min_coverage): add phase spans around the uncovered work`,
     );

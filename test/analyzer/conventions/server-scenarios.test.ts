@@ -36,6 +36,10 @@ describe('Triton trace files of 400 requests (generated in Triton 2.x format)', 
     expect(nextStepOf(diagnosis)).toMatch(/config\.pbtxt[\s\S]*dynamic_batching \{[\s\S]*max_queue_delay_microseconds/);
     // Triton traces carry no batch size: the rule that needs it says it could not run.
     expect(diagnosis.rules.find((r) => r.rule === 'scale-and-cache')?.reason).toMatch(/could not run.*batch sizes/);
+    // … and this one does not state a batch size it never saw.
+    const top = diagnosis.recommendations[0]!;
+    expect(top.evidence[0]!.text).toMatch(/^queue p95 = [\d.]+ ms, \d+% of e2e; batch size not recorded, [\d.]+ requests in flight on average$/);
+    expect(top.evidence.map((e) => e.text).join('\n')).not.toMatch(/mean batch size|at batch size 1/);
   });
 
   it('compute-bound: a faster backend, as the TensorRT accelerator in config.pbtxt', async () => {
@@ -81,6 +85,10 @@ describe('vLLM llm_request exports of 300 requests (generated OTLP JSON, v1 attr
     expect(nextStepOf(diagnosis)).toMatch(/--max-num-seqs/);
     // vLLM spans carry no batch size: the rule that needs it says it could not run.
     expect(diagnosis.rules.find((r) => r.rule === 'scale-and-cache')?.reason).toMatch(/could not run.*batch sizes/);
+    // … and this one does not claim vLLM's decode steps run one sequence (vLLM batches continuously).
+    const evidence = diagnosis.recommendations[0]!.evidence.map((e) => e.text).join('\n');
+    expect(evidence).not.toMatch(/decode steps run/);
+    expect(evidence).toMatch(/requests in flight on average; sequences per decode step not recorded/);
   });
 
   it('compute-bound: decode is the request, answered with --quantization', async () => {
@@ -90,6 +98,10 @@ describe('vLLM llm_request exports of 300 requests (generated OTLP JSON, v1 attr
     const { diagnosis } = await diagnosisOf(file);
     expect(diagnosis.primary).toBe('quantization');
     expect(nextStepOf(diagnosis)).toMatch(/--quantization/);
+    // vLLM records no sequences per decode step: not stated as 1.0.
+    const evidence = diagnosis.recommendations.find((r) => r.fix === 'quantization')!.evidence.map((e) => e.text).join('\n');
+    expect(evidence).not.toMatch(/1\.0 sequence/);
+    expect(evidence).toMatch(/sequences per decode step not recorded/);
   });
 });
 

@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeServing, phasesOf } from './_helpers.js';
+import { analyzeFiles } from '../../../src/analyzer/index.js';
+import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { rustDurationNs } from '../../../src/analyzer/index.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
 
@@ -10,6 +14,9 @@ describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
     expect(rustDurationNs('2.5s')).toBe(2_500_000_000n);
     expect(rustDurationNs('12ns')).toBe(12n);
     expect(rustDurationNs('None')).toBeUndefined();
+    // A number is seconds; one that overflows as nanoseconds is unusable, not an internal error.
+    expect(rustDurationNs(0.0015)).toBe(1_500_000n);
+    expect(rustDurationNs(1e308)).toBeUndefined();
   });
 
   it('places validation, queue and inference in order and recovers the token count from time_per_token', async () => {
@@ -74,5 +81,20 @@ describe('TGI response headers on an HTTP client span (synthetic, headers of rou
     // 30 ms client span, 24 ms server: 3 ms of network each way.
     expect(phasesOf(request!)).toEqual({ preprocess: 1, network: 6, queue: 3, compute: 20, other: 0, e2e: 30 });
     expect([request!.tokensIn, request!.tokensOut]).toEqual([10, 20]);
+  });
+
+  it('a header that overflows as nanoseconds (1e303 ms) is left out, never an internal error', async () => {
+    const text = readFileSync(SERVING + 'tgi-headers-client-span.synthetic.json', 'utf8');
+    const damaged = text.replace(/("key": "http\.response\.header\.x-queue-time",\s*"value": \{\s*"arrayValue": \{\s*"values": \[\s*\{\s*"stringValue": )"3"/, '$1"1e303"');
+    expect(damaged).not.toBe(text);
+    const dir = mkdtempSync(join(tmpdir(), 'ld-tgi-'));
+    try {
+      writeFileSync(join(dir, 'damaged.json'), damaged);
+      const [request] = (await analyzeFiles([join(dir, 'damaged.json')], { diagnose: false })).timings;
+      expect(request!.phases.queue).toBeUndefined();
+      expect(request!.phases.compute).toBe(20);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeServing, phasesOf } from './_helpers.js';
+import { analyzeFiles } from '../../../src/analyzer/index.js';
+import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
 
 describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests/v1/tracing/test_tracing.py)', () => {
@@ -42,6 +46,25 @@ describe('vLLM llm_request span, v1 engine with the latest GenAI semconv opted i
     const [request] = result.timings;
     expect(request!.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
     expect(phasesOf(request!)).toMatchObject({ queue: 12.345, prefill: 87.654, decode: 1234.567, e2e: 1345.678 });
+  });
+});
+
+describe('vLLM llm_request span with a damaged latency attribute', () => {
+  it('a value that overflows as nanoseconds (1e308 s) is left out like a negative one, never an internal error', async () => {
+    const text = readFileSync(SERVING + 'vllm-llm-request-v1.synthetic.json', 'utf8');
+    const damaged = text.replace(/("key": "gen_ai\.latency\.time_in_model_decode",\s*"value": \{\s*"doubleValue": )[\d.e+-]+/, '$11e308');
+    expect(damaged).not.toBe(text);
+    const dir = mkdtempSync(join(tmpdir(), 'ld-vllm-'));
+    try {
+      writeFileSync(join(dir, 'damaged.json'), damaged);
+      const result = await analyzeFiles([join(dir, 'damaged.json')], { diagnose: false });
+      expect(result.requests).toBe(2);
+      const first = [...result.timings].sort((a, b) => b.e2eMs - a.e2eMs)[0]!;
+      expect(first.phases.decode).toBeUndefined();
+      expect(phasesOf(first)).toMatchObject({ queue: 12.345, prefill: 87.654, e2e: 1345.678 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
