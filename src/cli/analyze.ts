@@ -103,8 +103,7 @@ export function registerAnalyzeCommand(program: Command): Command {
         if (result.requests === 0) {
           throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in ${files.join(', ')}`, EXIT.NOTHING_MEASURED);
         }
-        const missed = result.models.filter((m) => m.diagnosis?.slo?.met === false).map((m) => m.summary.model);
-        if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);
+        sloGate(result, flags.slo);
       }
     });
 }
@@ -135,9 +134,19 @@ function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
   if (!flags.failOnSlo) return;
   // Fail closed: a range with no request must never pass as "SLO met".
   if (result.requests === 0) throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in the range`, EXIT.NOTHING_MEASURED);
-  const missed = result.models.filter((m) => m.diagnosis?.slo?.met === false).map((m) => m.summary.model);
   if (flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
-  if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${flags.slo})`, EXIT.SLO_VIOLATED);
+  sloGate(result, flags.slo);
+}
+
+/** Exit 3 when a measured quantile misses its target, else 4 when a target's quantile was not measured (fail closed). */
+function sloGate(result: AnalysisResult, slo: string | undefined): void {
+  const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
+  if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.SLO_VIOLATED);
+  const unmeasured = result.models.filter((m) => m.diagnosis?.slo?.unmeasured !== undefined);
+  if (unmeasured.length > 0) {
+    const which = unmeasured.map((m) => `${m.diagnosis?.slo?.unmeasured?.join('/') ?? ''} of ${m.summary.model} (${m.diagnosis?.slo?.unmeasuredWhy ?? 'means only'})`).join(', ');
+    throw new CliError(`SLO not checked: ${which} not measured`, EXIT.NOTHING_MEASURED);
+  }
 }
 
 function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {

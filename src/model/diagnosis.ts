@@ -62,6 +62,10 @@ export interface TailAttribution {
 export interface SloResult {
   readonly met: boolean;
   readonly checks: readonly { readonly quantile: 'p50' | 'p95' | 'p99'; readonly targetMs: number; readonly actualMs: number; readonly met: boolean }[];
+  /** Quantiles the input cannot give (a counter source has means only; every request failed): not met, and not violated either. */
+  readonly unmeasured?: readonly ('p50' | 'p95' | 'p99')[];
+  /** Why `unmeasured`, in words ("means only", "every request failed"). */
+  readonly unmeasuredWhy?: string;
 }
 
 /** One rule's inputs and outcome, for `--explain`. */

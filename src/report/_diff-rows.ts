@@ -28,6 +28,7 @@ function signed(x: number, digits: (v: number) => string): string {
 
 /** "+12.3%" / "−70.1%". */
 export function formatChangePct(ratio: number): string {
+  if (!Number.isFinite(ratio)) return '–';
   return `${signed(ratio * 100, (v) => v.toFixed(1))}%`;
 }
 

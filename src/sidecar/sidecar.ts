@@ -2,6 +2,7 @@
  * @module sidecar/sidecar
  * Starts the whole sidecar: nvidia-smi probe + host probe → collector → HTTP server.
  */
+import { open } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
@@ -65,6 +66,16 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   if (options.otlpEndpoint !== undefined && !/^https?:\/\/[^/]+/.test(options.otlpEndpoint)) {
     throw new SidecarError(`--otlp-endpoint must be an http(s):// URL such as http://127.0.0.1:4317, got "${options.otlpEndpoint}"`);
   }
+  if (options.samplesFile !== undefined) {
+    // An unwritable sample file is an option mistake: said at start, not as a warning once nvidia-smi runs.
+    const file = options.samplesFile;
+    await open(file, 'a').then(
+      (handle) => handle.close(),
+      (error: NodeJS.ErrnoException) => {
+        throw new SidecarError(`cannot write --samples-file ${file}: ${error.code ?? error.message}`);
+      },
+    );
+  }
   const probe = new NvidiaSmiProbe({
     periodMs,
     ...(options.nvidiaSmi !== undefined ? { command: options.nvidiaSmi } : {}),
@@ -87,7 +98,11 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const otlp: OtlpExport | undefined =
     options.otlpEndpoint === undefined
       ? undefined
-      : startOtlpExport(collector, { endpoint: options.otlpEndpoint, ...(options.otlpIntervalMs !== undefined ? { intervalMs: options.otlpIntervalMs } : {}) });
+      : startOtlpExport(collector, {
+          endpoint: options.otlpEndpoint,
+          warn: options.warn ?? ((message) => process.stderr.write(`latency-doctor sidecar: warning: ${message}\n`)),
+          ...(options.otlpIntervalMs !== undefined ? { intervalMs: options.otlpIntervalMs } : {}),
+        });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;

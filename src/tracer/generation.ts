@@ -13,6 +13,7 @@ import { timePerOutputTokenMs } from '../model/generation.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { DURATION_BUCKETS_SECONDS } from './phase-metrics.js';
 import { RequestScope } from './request-scope.js';
+import { isNativePromise } from './run-in-span.js';
 import type { InferenceRequest } from './request-scope.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 import { reportFailure } from './warn-once.js';
@@ -215,10 +216,10 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
 
 /**
  * Calls `done` (which must not throw) once `result` is settled: at once for a plain value, when
- * a native Promise settles otherwise, passing its value or error through unchanged.
+ * a plain native Promise settles otherwise (isNativePromise), passing its value or error through unchanged.
  */
 function onSettled<T>(result: T, done: () => void): T {
-  if (!(result instanceof Promise)) {
+  if (!isNativePromise(result)) {
     done();
     return result;
   }

@@ -9,6 +9,16 @@ import type { Context, Span } from '@opentelemetry/api';
 import { monotonicMs } from './clock.js';
 import { describeError, reportFailure } from './warn-once.js';
 
+/**
+ * A plain native Promise, the only kind followed to settlement. A subclass is returned untouched
+ * like any thenable: SDK promises override `then` to start work (the OpenAI and Anthropic clients'
+ * APIPromise parses the response body in `then`, and carries `withResponse()`/`asResponse()`,
+ * which a Promise made by following it would lose).
+ */
+export function isNativePromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise && Object.getPrototypeOf(value) === Promise.prototype && value.then === Promise.prototype.then;
+}
+
 /** Called once when the wrapped work is over, with the error it threw or else the value it produced. */
 export type FinishHook = (failed: boolean, outcome: unknown) => void;
 
@@ -62,9 +72,9 @@ function enterAndCall(run: WrappedRun): unknown {
 }
 
 /**
- * Runs `fn` with `ctx` active and calls `run.finish` exactly once when it is over. A native
- * Promise returned by `fn` is followed to settlement and a Promise resolving to the same value (or
- * rejecting with the same error) is returned; any other value, thenables included, is returned
+ * Runs `fn` with `ctx` active and calls `run.finish` exactly once when it is over. A plain native
+ * Promise returned by `fn` (isNativePromise) is followed to settlement and a Promise resolving to the same value (or
+ * rejecting with the same error) is returned; any other value, thenables and Promise subclasses included, is returned
  * as is and finishes at once (calling `then` on a foreign thenable may start work twice).
  * If activating the context fails, `fn` still runs exactly once, untraced. `fn` gets `arg`
  * (so a caller need not make a closure per call).
@@ -83,7 +93,7 @@ export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: W
     safeFinish(run, true, error);
     throw error;
   }
-  if (result instanceof Promise) {
+  if (isNativePromise(result)) {
     return result.then(
       (value: unknown) => {
         safeFinish(run, false, value);

@@ -76,6 +76,37 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(oneLine(result)).toBe('latency-doctor: --fail-on-regression cannot tell, failing closed: resnet50 p99: too few requests to tell (80 before, 80 after; needs 500 per side)');
   });
 
+  it('a release that fails requests fast is not "faster": latency compares successful requests, errors are a note, and a run whose every request failed fails the gate closed', async () => {
+    const before = run('err-before', 6000, 11);
+    // AFTER: the same service, 30% of its requests failing in 0.4 ms of preprocess (a 500 before the model runs).
+    const failing = generate({ n: 6000, seed: 12, model: 'resnet50', rps: 200, errorShare: 0.3, phases: { preprocess: 1.5, queue: logNormal(6, 1), compute: logNormal(9, 1) } })
+      .map((r) => (r.error ? { ...r, phases: { preprocess: 0.4 }, otherMs: 0, e2eMs: 0.4 } : r));
+    const after = join(tmp, 'err-after.otlp.jsonl');
+    writeFileSync(after, toOtlpJsonLines(toSpans(failing)));
+    const result = await cli('diff', before, '--', after, '--fail-on-regression', 'p50=10%', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const m = JSON.parse(result.stdout).models[0];
+    expect(m.e2e.after_count).toBe(failing.filter((r) => !r.error).length);
+    const p50 = m.e2e.quantiles.find((q: { quantile: string }) => q.quantile === 'p50');
+    expect(p50.significant, JSON.stringify(p50)).toBe(false);
+    expect(m.notes.join('\n')).toMatch(/^errors: 0 of 6000 \(0\.0%\) requests BEFORE → \d+ of 6000 \(\d\d\.\d%\) AFTER; latency compares successful requests only$/m);
+    // Every request failed: nothing measured AFTER, so the gate cannot pass.
+    const allFailed = join(tmp, 'err-all.otlp.jsonl');
+    writeFileSync(allFailed, toOtlpJsonLines(toSpans(failing.map((r) => ({ ...r, error: true })))));
+    const gate = await cli('diff', before, '--', allFailed, '--fail-on-regression', 'p50=10%');
+    expect(gate.code).toBe(3);
+    expect(oneLine(gate)).toMatch(/failing closed: resnet50 p50: too few requests to tell \(6000 before, 0 after/);
+    expect(gate.stdout).not.toMatch(/NaN/);
+  });
+
+  it('a model that served BEFORE and has no request AFTER fails the gate closed', async () => {
+    const before = [run('two-resnet', 600, 13), run('two-bert', 600, 14, 1, 'bert')];
+    const result = await cli('diff', ...before, '--', run('one-resnet', 600, 15), '--fail-on-regression', 'p50=10%');
+    expect(result.stdout).toContain('only BEFORE has model bert: not compared');
+    expect(result.code, result.stderr).toBe(3);
+    expect(oneLine(result)).toBe('latency-doctor: --fail-on-regression cannot tell, failing closed: bert: requests BEFORE, none AFTER');
+  });
+
   it('different models: one line, exit 2, no verdict', async () => {
     const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
     expect(result.code).toBe(2);

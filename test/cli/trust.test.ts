@@ -65,6 +65,19 @@ describe('gates fail closed when nothing was measured', { timeout: 90_000 }, () 
     expect(errorLines(run)[0]).toMatch(/^latency-doctor: nothing measured: no readable spans in .*all-skipped\.jsonl \(2 unreadable/);
   });
 
+  it('--fail-on-slo on a run whose every request failed exits 4: failed requests are no latency to meet an SLO with', async () => {
+    // The bundled demo export with every span's status ERROR (a model that fails each request, e.g. CUDA out of memory).
+    const file = join(tmp, 'all-failed.otlp.jsonl');
+    writeFileSync(file, readFileSync(demo, 'utf8').replace(/"status":\{\}/g, '"status":{"code":2,"message":"CUDA out of memory"}'));
+    const run = await cli(['analyze', '--slo', 'p99=1s', '--fail-on-slo', file]);
+    expect(run.stdout).toMatch(/220 errors/);
+    expect(run.stdout).not.toMatch(/SLO met/);
+    // The diagnosis has too few requests; the report still says how the SLO check went.
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('SLO not checked: p99 not measured (every request failed)');
+    expect(run.code, run.stderr).toBe(4);
+    expect(errorLines(run)).toEqual(['latency-doctor: SLO not checked: p99 of resnet50 (every request failed) not measured']);
+  });
+
   it('--fail-on-slo on traces with no inference request exits 4: "SLO not checked", never 0', async () => {
     const [gate, report, model] = await Promise.all([
       cli(['analyze', '--slo', 'p99=1ms', '--fail-on-slo', petclinic]),

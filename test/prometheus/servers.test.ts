@@ -255,6 +255,20 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(rec?.estimatedGain?.basis).toMatch(/TPOT p50 [45]\.\d+ ms/);
   });
 
+  it('an SLO on p99 of a counter source (Triton: means only) is "not checked", never "violated"; --fail-on-slo fails closed with exit 4', async () => {
+    const result = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 2, selector: '{job="triton"}', diagnose: { slo: { p99Ms: 10_000 } } });
+    const d = result.models[0]?.diagnosis;
+    expect(d?.slo?.unmeasured).toEqual(['p99']);
+    expect(d?.headline).toMatch(/SLO not checked: p99 not measured/);
+    expect(d?.headline).not.toMatch(/SLO violated/);
+    const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'analyze', '--prometheus', prometheus?.url ?? '', '--start', String(startS), '--end', String(endS), '--step', '2s', '--selector', '{job="triton"}', '--slo', 'p99=10s', '--fail-on-slo'], { cwd: ROOT }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/SLO not checked: p99 of densenet_onnx \(means only\) not measured/);
+  }, 120_000);
+
   it('vLLM V1 with the KV cache full (98%, preemptions) and the queue growing → the scale-generation sub-kind in vLLM terms', async () => {
     const result = await analyze('vllm-kv-full');
     const m = result.models[0];

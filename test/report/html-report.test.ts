@@ -217,4 +217,25 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await loaded.page.screenshot({ path: join(shots, 'diff-page.png'), fullPage: true });
     await loaded.context.close();
   });
+
+  it('diff --html where every AFTER request failed: the charts draw no AFTER latency, as the table compares successful requests only', async () => {
+    const before = join(tmp, 'ok.otlp.jsonl');
+    const after = join(tmp, 'all-failed.otlp.jsonl');
+    writeFileSync(before, toOtlpJsonLines(toSpans(generate({ n: 300, seed: 33, phases: { queue: 20, compute: 10 } }))));
+    writeFileSync(after, toOtlpJsonLines(toSpans(generate({ n: 300, seed: 34, errorShare: 1, phases: { queue: 20, compute: 10 } }))));
+    const file = join(tmp, 'diff-failed.html');
+    const run = await cli('diff', before, '--', after, '--html', file);
+    expect(run.code, run.stderr).toBe(0);
+    const loaded = await open(file);
+    expectNoNetwork(loaded, file);
+    const cells = await loaded.page.$$eval('tr[data-quantity="end-to-end"][data-q="p50"] td', (tds) => tds.map((t) => t.textContent ?? ''));
+    expect(cells[3]).toBe('–');
+    const data = JSON.parse(await loaded.page.$eval('#ld-data', (el) => el.textContent ?? '')) as { models: { before: { histogram: { counts: number[]; lowMs: number } }; after: { histogram: { counts: number[] } } }[] };
+    const total = (counts: number[]): number => counts.reduce((a, b) => a + b, 0);
+    expect(total(data.models[0]!.before.histogram.counts)).toBe(300);
+    expect(total(data.models[0]!.after.histogram.counts)).toBe(0);
+    // The bins span the BEFORE requests (≈ 30 ms), not 0 … their p99.
+    expect(data.models[0]!.before.histogram.lowMs).toBeGreaterThan(5);
+    await loaded.context.close();
+  });
 });

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -257,6 +258,22 @@ describe('sidecar against the fake nvidia-smi', () => {
     const port = Number(new URL(s.sidecar.url).port);
     await expect(startSidecar({ port, env: fakeEnv('busy') })).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
   });
+
+  it('refuses a --samples-file it cannot write (a missing directory, a directory) at start, before any nvidia-smi runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-sidecar-'));
+    const log = join(dir, 'invocations.jsonl');
+    try {
+      for (const samplesFile of [join(dir, 'no-such-dir', 'gpu.jsonl'), dir]) {
+        const warnings: string[] = [];
+        const attempt = startSidecar({ port: 0, samplesFile, env: fakeEnv('unwritable', { FAKE_NVSMI_LOG: log }), warn: (m) => warnings.push(m) });
+        await expect(attempt).rejects.toThrow(new RegExp(`^cannot write --samples-file ${samplesFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: E(NOENT|ISDIR)$`));
+        expect(warnings).toEqual([]);
+      }
+      expect(invocations(log)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('sample file reader', () => {
@@ -290,6 +307,23 @@ describe('sample file reader', () => {
 });
 
 describe('OTLP export', () => {
+  it('says once that an OTLP endpoint cannot be reached, and goes on collecting', async () => {
+    // A port that was just free on loopback: nothing listens there.
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const s = await start({}, { otlpEndpoint: `http://127.0.0.1:${closed}`, otlpIntervalMs: 200 });
+    await waitFor('the OTLP warning', () => (s.warnings.some((w) => w.includes('OTLP metric export')) ? true : undefined), 15_000);
+    // Several more export rounds fail; the warning stays one.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(s.warnings.filter((w) => w.includes('OTLP metric export'))).toEqual([expect.stringMatching(new RegExp(`^OTLP metric export to http://127\\.0\\.0\\.1:${closed} failed: .+ \\(collection goes on; further failures are not repeated\\)$`))]);
+    expect(await s.value('gpu_sidecar_collect_success')).toBe(1);
+  });
+
   it('sends the same metrics with OpenTelemetry names and attributes to an OTLP/gRPC receiver', async () => {
     const { startOtlpReceiver } = await import('../support/otlp-receiver.js');
     const receiver = await startOtlpReceiver();

@@ -103,6 +103,35 @@ describe('values and errors pass through unchanged', () => {
     expect(tracer.infer((req) => req.compute(() => lazy))).toBe(lazy);
     expect(thenCalls).toBe(0);
   });
+
+  it('returns a Promise subclass as is: an SDK promise keeps its methods and its lazy then is not called', async () => {
+    setupInMemory();
+    const tracer = createInferenceTracer(model);
+    // The shape of the OpenAI / Anthropic Node clients' APIPromise (src/core/api-promise.ts in
+    // openai/openai-node): a Promise subclass whose then() starts parsing the response body.
+    let parses = 0;
+    class ApiPromise extends Promise<string> {
+      constructor(private readonly response: Promise<string>) {
+        super((resolve) => resolve(''));
+      }
+      private parse(): Promise<string> {
+        parses += 1;
+        return this.response.then((body) => body.toUpperCase());
+      }
+      override then<A = string, B = never>(ok?: ((v: string) => A | PromiseLike<A>) | null, err?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+        return this.parse().then(ok, err);
+      }
+      asResponse(): Promise<string> {
+        return this.response;
+      }
+    }
+    const call = new ApiPromise(Promise.resolve('raw body'));
+    const returned = tracer.infer((req) => req.compute(() => call));
+    expect(returned).toBe(call);
+    expect(parses).toBe(0);
+    expect(await (returned as ApiPromise).asResponse()).toBe('raw body');
+    expect(parses).toBe(0);
+  });
 });
 
 describe('batches', () => {

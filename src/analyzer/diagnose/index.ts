@@ -87,16 +87,21 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
 function sloText(slo: SloResult): string {
   const worst = slo.checks.find((c) => !c.met) ?? slo.checks[0];
   if (!worst) return '';
-  return slo.met
-    ? `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`
-    : `SLO violated (${slo.checks.filter((c) => !c.met).map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`;
+  if (slo.met) return `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`;
+  const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
+  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`] : [];
+  if (slo.unmeasured) parts.push(`SLO not checked: ${slo.unmeasured.join(', ')} not measured (${slo.unmeasuredWhy ?? 'means only'})`);
+  return parts.join('; ');
 }
 
 /** Diagnose one model: which fix to apply first, with evidence, and every rule's outcome. */
 export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
   const thresholds = resolveThresholds(options.thresholds);
   const signals = computeSignals(input, thresholds);
-  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, input.summary.e2e) : undefined;
+  // Failed requests are not latency: a run whose every request failed has no latency to hold to the SLO.
+  const allFailed = input.summary.requests > 0 && input.summary.errors >= input.summary.requests;
+  const e2e = allFailed ? { p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN } : input.summary.e2e;
+  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, e2e, allFailed ? 'every request failed' : undefined) : undefined;
   return diagnoseSignals(signals, {
     thresholds,
     ...(slo ? { slo } : {}),
@@ -154,7 +159,8 @@ export function diagnoseSignals(signals: Signals, context: SignalsContext): Diag
     return {
       ...common,
       primary: 'insufficient-data',
-      headline: `Insufficient data for a diagnosis: ${signals.invalid.join('; ')}`,
+      // The SLO was still checked (and gates --fail-on-slo): the report says how it went.
+      headline: `Insufficient data for a diagnosis: ${signals.invalid.join('; ')}${slo ? `. ${sloText(slo)}` : ''}`,
       recommendations: [],
       insufficientData: signals.invalid,
       rules: [validity, ...skipped],

@@ -34,8 +34,8 @@ export function parseSlo(text: string): SloTargets {
   return out;
 }
 
-/** Check targets against measured end-to-end percentiles. */
-export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | 'p95Ms' | 'p99Ms'>): SloResult {
+/** Check targets against measured end-to-end percentiles; `unmeasuredWhy` names why a quantile may be missing. */
+export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | 'p95Ms' | 'p99Ms'>, unmeasuredWhy = 'means only'): SloResult {
   const checks: SloResult['checks'][number][] = [];
   const add = (quantile: 'p50' | 'p95' | 'p99', targetMs: number | undefined, actualMs: number): void => {
     if (targetMs !== undefined) checks.push({ quantile, targetMs, actualMs, met: actualMs <= targetMs });
@@ -43,5 +43,7 @@ export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | '
   add('p50', targets.p50Ms, e2e.p50Ms);
   add('p95', targets.p95Ms, e2e.p95Ms);
   add('p99', targets.p99Ms, e2e.p99Ms);
-  return { met: checks.every((c) => c.met), checks };
+  // Counter sources (Triton, TorchServe) have no percentiles: NaN is "not measured", never "violated".
+  const unmeasured = checks.filter((c) => !Number.isFinite(c.actualMs)).map((c) => c.quantile);
+  return { met: checks.every((c) => c.met), checks, ...(unmeasured.length > 0 ? { unmeasured, unmeasuredWhy } : {}) };
 }

@@ -4,7 +4,8 @@
  * it is real: p50/p95/p99 before → after with bootstrap intervals, a Mann-Whitney shift test,
  * the sample sizes, and the verdict before and after. Pure: works on `AnalysisResult.timings`.
  * A comparison that cannot be made (no model in common, a phase on one side only, too few
- * requests) is a note with the reason, never a verdict.
+ * requests) is a note with the reason, never a verdict. Latency compares successful requests;
+ * failed ones are counted in a note.
  */
 import type { AnalysisResult, ModelAnalysis } from '../../model/analysis.js';
 import type { RequestTiming } from '../../model/request.js';
@@ -123,9 +124,16 @@ export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, opti
   };
 }
 
-function modelChange(model: string, before: readonly RequestTiming[], after: readonly RequestTiming[], beforeAnalysis: ModelAnalysis, afterAnalysis: ModelAnalysis, options: DiffOptions): ModelChange {
-  const e2e = distributionChange(before.map((r) => r.e2eMs), after.map((r) => r.e2eMs), options);
+function modelChange(model: string, beforeAll: readonly RequestTiming[], afterAll: readonly RequestTiming[], beforeAnalysis: ModelAnalysis, afterAnalysis: ModelAnalysis, options: DiffOptions): ModelChange {
+  // Failed requests are not latency: a release that fails fast would look faster, one that fails every request would compare its errors.
+  const before = beforeAll.filter((r) => !r.error);
+  const after = afterAll.filter((r) => !r.error);
   const notes: string[] = [];
+  if (before.length < beforeAll.length || after.length < afterAll.length) {
+    const share = (failed: number, all: number): string => `${failed} of ${all}${all > 0 ? ` (${((failed / all) * 100).toFixed(1)}%)` : ''}`;
+    notes.push(`errors: ${share(beforeAll.length - before.length, beforeAll.length)} requests BEFORE → ${share(afterAll.length - after.length, afterAll.length)} AFTER; latency compares successful requests only`);
+  }
+  const e2e = distributionChange(before.map((r) => r.e2eMs), after.map((r) => r.e2eMs), options);
   const phases: { phase: PhaseOrOther; change: DistributionChange }[] = [];
   for (const phase of [...PHASES, OTHER] as const) {
     const read = (r: RequestTiming): number | undefined => (phase === OTHER ? r.otherMs : r.phases[phase]);
@@ -230,11 +238,13 @@ export interface RegressionGate {
 /**
  * The gate's findings: a quantile of a model's e2e regressed when it grew by more than the
  * allowed ratio AND its bootstrap interval lies above 0 (the growth is not noise). A quantile
- * without an interval (too few requests) is listed in `unmeasured`: the gate fails closed.
+ * without an interval (too few requests), or a model BEFORE served and AFTER did not, is listed
+ * in `unmeasured`: the gate fails closed.
  */
 export function regressions(diff: AnalysisDiff, gates: readonly RegressionGate[]): { regressed: string[]; unmeasured: string[] } {
   const regressed: string[] = [];
-  const unmeasured: string[] = [];
+  // A model that stopped serving (failed to load, every request rejected before its span) measured nothing AFTER.
+  const unmeasured: string[] = gates.length === 0 ? [] : diff.onlyBefore.map((model) => `${model}: requests BEFORE, none AFTER`);
   for (const m of diff.models) {
     for (const gate of gates) {
       const q = m.e2e.quantiles.find((x) => x.quantile === gate.quantile);

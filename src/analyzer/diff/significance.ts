@@ -99,8 +99,9 @@ export function shiftTest(before: Float64Array, after: Float64Array): ShiftTest 
   return { u, probabilitySlower: u / (n1 * n2), z, pValue };
 }
 
-/** Nearest-rank quantile of an ascending array (the value at rank ⌈q·n⌉). */
+/** Nearest-rank quantile of an ascending array (the value at rank ⌈q·n⌉); NaN when it is empty. */
 export function nearestRank(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
   const k = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length - 1e-9)));
   return sorted[k - 1]!;
 }

@@ -25,7 +25,7 @@ export function verdictCard(d: Diagnosis | undefined): string {
     const gain = gainLine(top);
     facts.push(['expected gain', gain === undefined ? 'not estimated' : gain.replace(/^Expected: /, '').replace(/ \(.*\)$/, '')]);
   }
-  if (d.slo) facts.push(['SLO', d.slo.met ? 'met' : 'violated']);
+  if (d.slo) facts.push(['SLO', d.slo.met ? 'met' : d.slo.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) ? 'violated' : 'not checked (not measured)']);
   const next = top?.nextStep;
   // The card sits above the phase table, whose percentiles cover every request.
   const population = top ? populationLine(d, 'the phase table') : undefined;

@@ -48,12 +48,13 @@ export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult,
   const beforeByModel = timingsByModel(before);
   const afterByModel = timingsByModel(after);
   const models = diff.models.map((m) => {
-    const b = beforeByModel.get(m.model) ?? [];
-    const a = afterByModel.get(m.model) ?? [];
+    // The comparison is of successful requests (analyzer/diff); the charts draw the same ones.
+    const b = (beforeByModel.get(m.model) ?? []).filter((r) => !r.error);
+    const a = (afterByModel.get(m.model) ?? []).filter((r) => !r.error);
     // One set of bins for both runs, so the bars line up.
-    const rb = histogramRange(b.map((r) => r.e2eMs));
-    const ra = histogramRange(a.map((r) => r.e2eMs));
-    const range = { lowMs: Math.min(rb.lowMs, ra.lowMs), highMs: Math.max(rb.highMs, ra.highMs) };
+    // A side with no request has no range of its own (histogramRange's 0…1 would stretch the bins).
+    const ranges = [b, a].filter((list) => list.length > 0).map((list) => histogramRange(list.map((r) => r.e2eMs)));
+    const range = ranges.length === 0 ? histogramRange([]) : { lowMs: Math.min(...ranges.map((r) => r.lowMs)), highMs: Math.max(...ranges.map((r) => r.highMs)) };
     const charts = (list: typeof b): ModelCharts => ({ model: m.model, overTime: overTime(list), histogram: histogram(list.map((r) => r.e2eMs), range), mix: phaseMix(list), examples: [], slo: [] });
     return { model: m.model, before: charts(b), after: charts(a) };
   });
