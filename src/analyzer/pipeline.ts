@@ -70,7 +70,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     else if (batch instanceof ScannedSpans) mapper.mapScanned(batch, assembler);
     else assembler.addColumns(batch);
   }
-  assembler.add(mapper.finish());
+  for (const spans of mapper.drain()) assembler.add(spans);
   const { requests: all, stats, generic } = assembler.finish();
   const conventions = mergeConventionUses([...mapper.uses(), ...(options.readerConventions ?? [])]);
   if (options.strict === true && stats.invalidSpans + stats.lateSpans > 0) {

@@ -379,8 +379,11 @@ export function classifyElement(element: unknown): JsonFamily | undefined {
 
 /** The start of a JSON document, as detection left it for the reader. */
 export type DocumentStart =
-  /** Read whole: its parsed values (several for concatenated documents). */
-  | { readonly values: readonly unknown[] }
+  /**
+   * Read whole: its parsed values (several for concatenated documents). The reader empties
+   * `values` once it has converted them, so the parse is not held while its spans are analysed.
+   */
+  | { values: readonly unknown[] }
   /** Too large to read whole: its element stream, with the first element already taken. */
   | { readonly first: StreamedElement; readonly rest: AsyncGenerator<StreamedElement> }
   /**

@@ -210,3 +210,21 @@ describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensem
     expect(await mappedSpanCount('triton-otel-ensemble.synthetic.json')).toBe(16);
   });
 });
+
+describe('held traces at the end of input', () => {
+  it('come out one trace at a time (drain), the same spans in the same order as finish gives them at once', async () => {
+    const { spans } = await readAllSpans(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json');
+    // Three copies of the ensemble under other ids: three held traces.
+    const copies = [0, 1, 2].flatMap((k) => spans.map((s) => ({ ...s, traceId: `${s.traceId}-${k}`, spanId: `${s.spanId}-${k}`, ...(s.parentSpanId !== undefined ? { parentSpanId: `${s.parentSpanId}-${k}` } : {}) })));
+    const whole = new ConventionMapper();
+    expect(whole.map(copies)).toHaveLength(0);
+    const all = whole.finish();
+    const drained = new ConventionMapper();
+    drained.map(copies);
+    const batches = [...drained.drain()];
+    expect(batches).toHaveLength(3);
+    for (const batch of batches) expect(new Set(batch.map((s) => s.traceId)).size).toBe(1);
+    expect(batches.flat()).toEqual(all);
+    expect([...drained.drain()]).toEqual([]);
+  });
+});
