@@ -434,7 +434,11 @@ async function* readLargeDocument(
   if (result.family === undefined) {
     throw new TraceFormatError(file, '', 'a document with resourceSpans, batches, data or a top-level array (how large documents are read)', 'none of these');
   }
-  if (tritonRecords.length > 0) tritonTraceDocumentToSpans(tritonRecords, ctx, out, '');
+  if (tritonRecords.length > 0) {
+    tritonTraceDocumentToSpans(tritonRecords, ctx, out, '');
+    // Not held while the spans are analysed (see readBatches on whole documents).
+    tritonRecords = [];
+  }
   if (out.length > 0) yield out;
 }
 

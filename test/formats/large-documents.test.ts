@@ -73,3 +73,28 @@ describe('large single documents', () => {
     expect(text(streamed.spans)).toBe(text((await read(source)).spans));
   });
 });
+
+describe('a Triton trace file over the whole-document threshold', () => {
+  it('is parsed whole (its records are held together anyway; streaming them was five times slower), with every request', async () => {
+    // Triton's own layout: `[`, one record per line, ids counting up (src/tracer.cc).
+    const records: string[] = [];
+    let bytes = 0;
+    let requests = 0;
+    while (bytes <= 64 * 1024 * 1024) {
+      const id = ++requests;
+      const t = 1_000_000 * id;
+      for (const record of [
+        `{"id":${id},"model_name":"resnet50","model_version":1}`,
+        ...['REQUEST_START', 'QUEUE_START', 'COMPUTE_START', 'COMPUTE_INPUT_END', 'COMPUTE_OUTPUT_START', 'COMPUTE_END', 'REQUEST_END'].map((name, k) => `{"id":${id},"timestamps":[{"name":"${name}","ns":${t + k * 1000}}]}`),
+      ]) {
+        records.push(record);
+        bytes += record.length + 2;
+      }
+    }
+    const file = tmp.write('triton-large.json', `[\n${records.join(',\n')}\n]\n`);
+    const { spans, stats } = await read(file);
+    expect(stats.format).toBe('triton-trace');
+    expect(stats.leniencies.join('\n')).not.toMatch(/streamed element by element/);
+    expect(spans).toHaveLength(requests);
+  }, 120_000);
+});
