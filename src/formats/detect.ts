@@ -468,7 +468,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (whole !== undefined && family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family }, reopen } };
     }
     // A Triton trace file is held whole whatever its size (a request's records are spread over
-    // it), so streaming it element by element saves no memory and was five times slower than
+    // it), so streaming it element by element saves no memory and was three times slower than
     // one parse (an 80 MB file: 30 s, 1.2 GB): it is parsed whole up to MAX_DOCUMENT_BYTES. A
     // lowered `wholeBytes` (tests of the streamed path) is kept.
     const tritonLike = wholeBytes === WHOLE_DOCUMENT_BYTES && looksLikeTritonTrace(await opened.content.peek(TRITON_HEAD_BYTES));

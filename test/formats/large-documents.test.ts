@@ -75,7 +75,7 @@ describe('large single documents', () => {
 });
 
 describe('a Triton trace file over the whole-document threshold', () => {
-  it('is parsed whole (its records are held together anyway; streaming them was five times slower), with every request', async () => {
+  it('is parsed whole (its records are held together anyway; streaming them was three times slower), with every request', async () => {
     // Triton's own layout: `[`, one record per line, ids counting up (src/tracer.cc).
     const records: string[] = [];
     let bytes = 0;
