@@ -59,6 +59,7 @@ const K = {
   spans: bytes('spans'),
   processes: bytes('processes'),
   warnings: bytes('warnings'),
+  errors: bytes('errors'),
   spanID: bytes('spanID'),
   parentSpanID: bytes('parentSpanID'),
   operationName: bytes('operationName'),
@@ -441,6 +442,9 @@ function jaegerDocument(out: SpanRecord[]): void {
           trace(out, first);
           first = false;
         } while (more(RBRACKET));
+      } else if (keyIs(K.errors) && ws() !== 0x6e) {
+        // The query API's errors, when not null (`jaeger-json.ts` reports them): the full reader's.
+        throw FALLBACK;
       } else if (keyIs(K.spans) || keyIs(K.traceID) || keyIs(K.processes) || keyIs(K.warnings)) {
         seen |= 2;
         skip();

@@ -30,7 +30,27 @@ export function isJaegerDocument(doc: unknown): boolean {
   if (!isObject(doc)) return false;
   if (isJaegerTrace(doc)) return true;
   const data = doc['data'];
+  // The query API answers a failed query with `"data": null` and its errors.
+  if (data === null && apiErrors(doc) !== undefined) return true;
   return Array.isArray(data) && (data.length === 0 ? 'total' in doc || 'errors' in doc || Object.keys(doc).length === 1 : isJaegerTrace(data[0]) || isJaegerSpan(data[0]));
+}
+
+/**
+ * The query API's `errors` (`[{"code":404,"msg":"trace not found"}]`, jaeger-query's
+ * `structuredResponse`, https://github.com/jaegertracing/jaeger/blob/main/cmd/query/app/http_handler.go)
+ * as one line, or undefined when there are none.
+ */
+function apiErrors(doc: Record<string, unknown>): string | undefined {
+  const errors = doc['errors'];
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  const each = errors.slice(0, 3).map((e) => {
+    if (!isObject(e)) return describeValue(e);
+    const code = typeof e['code'] === 'number' ? `${e['code']} ` : '';
+    const msg = typeof e['msg'] === 'string' ? e['msg'] : describeValue(e);
+    const trace = typeof e['traceID'] === 'string' ? ` (trace ${e['traceID']})` : '';
+    return `${code}${msg}${trace}`;
+  });
+  return `${each.join('; ')}${errors.length > 3 ? `; and ${errors.length - 3} more` : ''}`;
 }
 
 interface Process {
@@ -54,6 +74,12 @@ export function jaegerDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanR
     return;
   }
   const data = doc['data'];
+  const errors = apiErrors(doc);
+  if (errors !== undefined) {
+    // A query that failed, wholly (no traces: the API's own words are the answer) or in part.
+    if (!Array.isArray(data) || data.length === 0) throw new TraceFormatError(ctx.file, at(where, '$.errors'), 'Jaeger traces (the query API answered with errors instead)', errors);
+    ctx.warn(at(where, '$.errors'), `the Jaeger query API reported errors with these traces: ${errors}`);
+  }
   if (!Array.isArray(data)) throw new TraceFormatError(ctx.file, at(where, '$.data'), 'an array of Jaeger traces', describeValue(data));
   data.forEach((trace, t) => {
     if (isJaegerSpan(trace)) convertSpans([trace], {}, ctx, out, at(where, `$.data[${t}]`));

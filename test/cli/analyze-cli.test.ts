@@ -31,6 +31,21 @@ function expectOneLineError(run: Run, ...fragments: string[]): void {
 }
 
 describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
+  it("reports the Jaeger query API's own errors: the error when no trace came back, a warning beside the traces", async () => {
+    // What jaeger-query answers when a trace id is not found (data null, its errors), saved by
+    // `curl …/api/traces/ID > trace.json` as an on-call engineer would.
+    const failed = join(tmp, 'jaeger-query-404.json');
+    writeFileSync(failed, JSON.stringify({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found' }] }));
+    expectOneLineError(await cli('analyze', failed), failed, '$.errors', 'the query API answered with errors', '404 trace not found');
+    const demo = JSON.parse(readFileSync(join(root, 'examples/traces/inference-demo.jaeger.json'), 'utf8')) as Record<string, unknown>;
+    const partial = join(tmp, 'jaeger-query-partial.json');
+    writeFileSync(partial, JSON.stringify({ ...demo, errors: [{ code: 404, msg: 'trace not found', traceID: 'ab12' }] }));
+    const run = await cli('analyze', partial);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('220 requests analysed');
+    expect(run.stdout).toMatch(/Jaeger query API reported errors with these traces: 404 trace not found \(trace ab12\)/);
+  });
+
   it("loads only what analyze needs: none of the sidecar's exporters or HTTP server", () => {
     // The CommonJS packages the sidecar pulls in land in require.cache when loaded; the CLI runs
     // in this child as bin/latency-doctor.js runs it, and the cache is printed once it is done.

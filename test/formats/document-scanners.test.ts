@@ -187,6 +187,8 @@ const READ: Record<string, unknown> = {
   // Minified, longer than the first 1 MiB read of the file: the rest is read by position into one buffer.
   'a document past the first read': envelope(Array.from({ length: 4000 }, (_, i) => span(`8${String(i).padStart(15, '0')}`, { parentSpanID: i > 0 ? `8${String(i - 1).padStart(15, '0')}` : undefined }))),
   'an envelope with unknown keys around data': { kind: 'export', data: [{ traceID: T, spans: [span('6200000000000001')] }], meta: { page: 1 } },
+  // What jaeger-query answers to a query that went well: every key, errors null.
+  'the query API envelope with errors null': { data: [{ traceID: T, spans: [span('6300000000000001')], processes: PROCESSES }], total: 0, limit: 0, offset: 0, errors: null },
 };
 
 /** Documents the scanner hands back to the full reader (shapes and ids only the full reader's rules take). */
@@ -196,6 +198,9 @@ const HANDED: Record<string, unknown> = {
   'a data element that is a span': { data: [span('7000000000000003', { process: { serviceName: 'anon' } })] },
   'a data element that is not a trace (skipped with a warning)': { data: [{ traceID: T, spans: [span('7000000000000004')] }, { nope: 1 }, 5] },
   'an empty data array': { data: [], total: 0 },
+  // The query API's errors: the full reader reports them (a warning beside traces, the error without).
+  'the query API with errors beside its traces': { data: [{ traceID: T, spans: [span('7000000000000011')], processes: PROCESSES }], total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found', traceID: 'ab12' }] },
+
   'base64 ids': envelope([span(Buffer.from('7000000000000005', 'hex').toString('base64'))]),
   'ids of a length unpadded base64 also has (11 / 22 chars)': envelope([span('70000000005', { traceID: 'a'.repeat(22) })]),
   'an opaque id': envelope([span('span-1')]),
@@ -221,6 +226,21 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
 
   it.each(Object.entries(HANDED))('%s: handed back, the same spans or error', async (name, doc) => {
     for (const file of spellings(name.replace(/\W+/g, '-'), doc)) expect(await expectAgree(file), file).toEqual(HANDED_BACK);
+  });
+
+  it("a failed query (the query API's errors, no trace) is refused alike by both, in the API's words", async () => {
+    const failed = {
+      'data null': { data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found' }] },
+      'data empty': { data: [], total: 0, limit: 0, offset: 0, errors: [{ code: 500, msg: 'storage unavailable' }] },
+    };
+    for (const [name, doc] of Object.entries(failed)) {
+      for (const file of spellings(`failed-query-${name.replace(/\W+/g, '-')}`, doc)) {
+        await expectAgree(file);
+        const error = await readAllSpans(file).catch((e: unknown) => e);
+        expect(error, file).toBeInstanceOf(TraceFormatError);
+        expect((error as Error).message, file).toMatch(/\$\.errors: expected Jaeger traces \(the query API answered with errors instead\), got (404 trace not found|500 storage unavailable)$/);
+      }
+    }
   });
 
   it('duplicate keys (JSON.parse keeps the last) are handed back', async () => {
