@@ -11,7 +11,8 @@
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
- * case only). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
+ * case only). TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
+ * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
  * through those sizes.
  */
 import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ld-bench-'));
 const file = join(dir, 'traces.otlp.jsonl');
 const jaegerBytes = Number(process.env['JAEGER_MB'] ?? 61) * 1024 * 1024;
 const jaegerFile = join(dir, 'traces.jaeger.json');
+const tritonBytes = Number(process.env['TRITON_MB'] ?? 0) * 1024 * 1024;
+const tritonFile = join(dir, 'trace.triton.json');
 
 interface ChildResult {
   mode: string;
@@ -82,6 +85,39 @@ function generateJaeger(): { spans: number; requests: number } {
   }
   writeFileSync(jaegerFile, toJaegerJson(spans));
   return { spans: spans.length, requests };
+}
+
+/**
+ * A Triton trace file (2.x) of about `tritonBytes`, in Triton's own layout (`[`, one record per
+ * line): gRPC ensembles of two composing models, each id one request with its own records.
+ */
+function generateTriton(): { spans: number; requests: number } {
+  const out: string[] = [];
+  let bytes = 0;
+  let ids = 0;
+  const record = (r: string): void => {
+    out.push(r);
+    bytes += r.length + 2;
+  };
+  for (let n = 0; bytes < tritonBytes; n++) {
+    const t = 5_000_000_000 + n * 10_000_000;
+    const ensemble = ++ids;
+    record(`{"id":${ensemble},"model_name":"ensemble_pipeline","model_version":1}`);
+    const stamp = (id: number, name: string, ns: number): void => record(`{"id":${id},"timestamps":[{"name":"${name}","ns":${ns}}]}`);
+    stamp(ensemble, 'GRPC_WAITREAD_END', t);
+    stamp(ensemble, 'REQUEST_START', t + 41_000);
+    for (const [k, model] of ['preprocess_py', 'classifier_trt'].entries()) {
+      const id = ++ids;
+      const s = t + 50_000 + k * 1_300_000;
+      record(`{"id":${id},"model_name":"${model}","model_version":1,"parent_id":${ensemble}}`);
+      ['REQUEST_START', 'QUEUE_START', 'COMPUTE_START', 'COMPUTE_END', 'REQUEST_END'].forEach((name, j) => stamp(id, name, s + j * 250_000));
+    }
+    stamp(ensemble, 'REQUEST_END', t + 2_700_000);
+    stamp(ensemble, 'GRPC_SEND_START', t + 2_740_000);
+    stamp(ensemble, 'GRPC_SEND_END', t + 2_800_000);
+  }
+  writeFileSync(tritonFile, `[\n${out.join(',\n')}\n]\n`);
+  return { spans: ids, requests: ids };
 }
 
 function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file): ChildResult {
@@ -143,11 +179,10 @@ try {
     console.log(`load average after: ${load()}`);
     console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
   }
-  if (jaegerBytes > 0) {
-    rmSync(file, { force: true });
-    const doc = generateJaeger();
-    const docSize = statSync(jaegerFile).size;
-    console.log(`\nJaeger document: ${mb(docSize)} MB, ${doc.spans.toLocaleString('en-US')} spans; load average ${load()}`);
+  /** One document against one JSON.parse of it, alternating rounds; checks the spans and requests analysed. */
+  const compareDocument = (title: string, path: string, expected: { spans: number; requests: number }): void => {
+    const docSize = statSync(path).size;
+    console.log(`\n${title}: ${mb(docSize)} MB, ${expected.spans.toLocaleString('en-US')} spans; load average ${load()}`);
     const docModes = [
       { name: 'baseline: one JSON.parse of the document', mode: 'baseline-document' as const, env: {} },
       { name: 'analyze (one thread)', mode: 'analyze' as const, env: { THREADS: '1' } },
@@ -155,8 +190,8 @@ try {
     const docResults: ChildResult[][] = docModes.map(() => []);
     for (let round = 0; round < rounds; round++) {
       docModes.forEach((m, i) => {
-        const r = runChild(m.mode, m.env, jaegerFile);
-        if (m.mode === 'analyze' && (r.spans !== doc.spans || r.requests !== doc.requests)) throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${doc.spans} / ${doc.requests}`);
+        const r = runChild(m.mode, m.env, path);
+        if (m.mode === 'analyze' && (r.spans !== expected.spans || r.requests !== expected.requests)) throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${expected.spans} / ${expected.requests}`);
         docResults[i]!.push(r);
       });
     }
@@ -168,6 +203,14 @@ try {
       const b = docMed[0]!;
       console.log(`| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${(docSize / 1024 / 1024 / r.wall).toFixed(1)} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× |`);
     });
+  };
+  if (jaegerBytes > 0) {
+    rmSync(file, { force: true });
+    compareDocument('Jaeger document', jaegerFile, generateJaeger());
+  }
+  if (tritonBytes > 0) {
+    rmSync(jaegerFile, { force: true });
+    compareDocument('Triton trace file', tritonFile, generateTriton());
   }
   // MEMORY_MB=250,500,1000: peak RSS of one-thread analysis as one file grows through those sizes
   // (issue 16: flat as the file grows), one run per size; the file is extended, not regenerated.

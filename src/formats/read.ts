@@ -28,7 +28,7 @@ import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
-import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED } from './triton-trace.js';
+import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -42,7 +42,11 @@ export interface ReadOptions {
   readonly onWarning?: (warning: ReadWarning) => void;
   /** Spans per yielded batch (the last may be smaller, one JSON line's may be larger). Default 2048. */
   readonly batchSize?: number;
-  /** Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are streamed. Default 64 MiB. */
+  /**
+   * Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are
+   * streamed. Default 64 MiB, and at that default a Triton trace file (held whole anyway) is
+   * parsed whole up to 512 MiB; any other value applies to every document.
+   */
   readonly wholeDocumentBytes?: number;
   /**
    * `fast` (default): OTLP JSON lines are scanned byte by byte (formats/_otlp-fast.ts), each line
@@ -428,7 +432,7 @@ async function* readLargeDocument(
     if (result.family !== 'triton-trace' || !(error instanceof TraceFormatError) || error.got !== 'end of file (truncated?)') throw error;
     const last = tritonRecords.at(-1);
     const id = isObject(last) ? last['id'] : undefined;
-    tritonRecords = tritonRecords.filter((r) => !isObject(r) || r['id'] !== id);
+    tritonRecords = withoutRequest(tritonRecords, id);
     ctx.skip(error.location, UNCLOSED_TRITON_EXPECTED, `the end of the file (request id ${String(id)}, written last and perhaps cut, left out)`, 'record');
   }
   if (result.family === undefined) {

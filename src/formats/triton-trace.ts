@@ -92,9 +92,14 @@ export function unclosedTritonTrace(text: string): UnclosedTritonTrace | undefin
     pos++;
   }
   if (!isTritonTraceDocument(records)) return undefined;
-  if (typeof cut === 'number') records = records.filter((r) => !isObject(r) || r['id'] !== cut);
+  if (typeof cut === 'number') records = withoutRequest(records, cut);
   const { line, column } = lineColumn(text, end);
   return { records, location: `${line}:${column}`, ...(cut !== undefined ? { cut } : {}) };
+}
+
+/** `records` less those of request `id` (a request cut at the end of a file is left out whole). */
+export function withoutRequest(records: readonly unknown[], id: unknown): unknown[] {
+  return records.filter((r) => !isObject(r) || r['id'] !== id);
 }
 
 function nsOf(raw: unknown): bigint | undefined {
