@@ -9,7 +9,7 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
 import { tracesNear } from './signals.js';
-import { clamp, leastSquares, mean, quantileSorted } from './stats.js';
+import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './stats.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
@@ -271,7 +271,8 @@ function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly 
 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
 function p95InFlightAtArrival(requests: RequestTable, startS: readonly number[]): number {
-  const starts = Float64Array.from(startS).sort();
+  // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted.
+  const starts = startS;
   const e2e = requests.e2eMs;
   const ends = new Float64Array(requests.length);
   for (let i = 0; i < ends.length; i++) ends[i] = startS[i]! + e2e[i]! / 1000;
@@ -289,7 +290,7 @@ function p95InFlightAtArrival(requests: RequestTable, startS: readonly number[])
     current += 1;
     atArrival[s] = current;
   }
-  return quantileSorted(atArrival.sort(), 0.95);
+  return quantilesInPlace(atArrival, [0.95])[0]!;
 }
 
 

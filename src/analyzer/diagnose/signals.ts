@@ -373,22 +373,35 @@ function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], s
   const first = startS[0] ?? 0;
   const last = startS[startS.length - 1] ?? 0;
   // Arrivals strictly inside (first, last]: the first one only marks the start of observation.
-  const laplace = laplaceTrend(startS.slice(1).map((t) => t - first), last - first);
+  const since = new Float64Array(Math.max(0, startS.length - 1));
+  for (let i = 1; i < startS.length; i++) since[i - 1] = startS[i]! - first;
+  const laplace = laplaceTrend(since, last - first);
   return { ...size, pIncreasing: laplace.pIncreasing, z: laplace.z };
 }
 
 function batchSignal(requests: RequestTable): BatchSignal {
   const column = requests.number('batchSize');
-  const sizes: number[] = [];
-  for (let i = 0; i < column.length; i++) if (column[i]! > 0) sizes.push(column[i]!);
-  if (sizes.length === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
-  const maxSize = sizes.reduce((m, s) => (s > m ? s : m), 0);
+  // Recorded sizes only (NaN, not recorded, fails the test too).
+  let recorded = 0;
+  let sum = 0;
+  let maxSize = 0;
+  for (let i = 0; i < column.length; i++) {
+    const size = column[i]!;
+    if (!(size > 0)) continue;
+    recorded++;
+    sum += size;
+    if (size > maxSize) maxSize = size;
+  }
+  if (recorded === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
+  let full = 0;
+  for (let i = 0; i < column.length; i++) if (column[i] === maxSize) full++;
+  const meanSize = sum / recorded;
   return {
-    recorded: sizes.length,
-    meanSize: mean(sizes),
+    recorded,
+    meanSize,
     maxSize,
-    fullShare: maxSize > 1 ? sizes.filter((s) => s === maxSize).length / sizes.length : 0,
-    fill: maxSize > 0 ? mean(sizes) / maxSize : 0,
+    fullShare: maxSize > 1 ? full / recorded : 0,
+    fill: maxSize > 0 ? meanSize / maxSize : 0,
   };
 }
 
@@ -403,9 +416,11 @@ function generationSignal(requests: RequestTable): GenerationSignal | undefined 
   const inColumn = requests.number('tokensIn');
   const cachedColumn = requests.number('tokensCached');
   // Generative: a first token or an output token count (model/generation isGenerative).
+  let count = 0;
+  for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) count++;
+  if (count === 0 || count < requests.length / 2) return undefined;
   const generative: number[] = [];
   for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) generative.push(i);
-  if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
   const withFirst = generative.filter((i) => ttftColumn[i] === ttftColumn[i]);
   const ttfts = withFirst.map((i) => ttftColumn[i]!);
   const ttftSum = ttfts.reduce((a, b) => a + b, 0);
@@ -499,12 +514,26 @@ function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): 
     if (v >= p40 && v <= p60) middle.push(i);
   }
   if (tail.length === 0 || middle.length === 0) return undefined;
-  const shareIn = (cohort: readonly number[], part: PhaseOrOther): number => {
-    const total = cohort.reduce((a, i) => a + e2e[i]!, 0);
-    if (!(total > 0)) return 0;
-    const column = partColumn(requests, part);
-    return cohort.reduce((a, i) => a + (column[i] === column[i] ? column[i]! : 0), 0) / total;
+  // Each part's share of a cohort's e2e, every part at once.
+  const sharesIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
+    let total = 0;
+    for (const i of cohort) total += e2e[i]!;
+    return new Map(
+      ALL_PARTS.map((part) => {
+        if (!(total > 0)) return [part, 0];
+        const column = partColumn(requests, part);
+        let sum = 0;
+        for (const i of cohort) {
+          const v = column[i]!;
+          sum += v === v ? v : 0;
+        }
+        return [part, sum / total];
+      }),
+    );
   };
+  const tailShares = sharesIn(tail);
+  const middleShares = sharesIn(middle);
+  const shareIn = (cohort: readonly number[], part: PhaseOrOther): number => (cohort === tail ? tailShares : middleShares).get(part)!;
   let best: { part: PhaseOrOther; tail: number; mid: number } | undefined;
   for (const part of ALL_PARTS) {
     const t = shareIn(tail, part);

@@ -172,7 +172,7 @@ export function clamp(x: number, lo: number, hi: number): number {
  * deviation T/√(12n). Uses every arrival, so it detects a load ramp far earlier than a test
  * over a few window rates. Returns the one-sided p-value for "the rate increases".
  */
-export function laplaceTrend(times: readonly number[], horizon: number): { readonly z: number; readonly pIncreasing: number } {
+export function laplaceTrend(times: ArrayLike<number>, horizon: number): { readonly z: number; readonly pIncreasing: number } {
   const n = times.length;
   if (n < 3 || horizon <= 0) return { z: 0, pIncreasing: 1 };
   const meanTime = mean(times);
