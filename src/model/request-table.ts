@@ -174,7 +174,7 @@ interface Columns {
   cacheHit: Int8Array;
 }
 
-/** Columns of `capacity` rows, the optional fields absent (filled once here, not per row). */
+/** A builder chunk: columns of `capacity` rows, the optional fields absent (filled once here, not per row). */
 function allocate(capacity: number): Columns {
   return {
     traceIds: new IdColumn(TRACE_ID_BYTES, capacity),
@@ -582,16 +582,11 @@ export class RequestTableBuilder {
     if (r.cacheHit !== undefined) this.setCacheHit(i, r.cacheHit);
   }
 
-  /** The requests appended so far, as a table; the builder must not be used after. */
+  /** The requests appended so far, as a table; the builder must not be used after (its chunks are freed). */
   build(): RequestTable {
-    const last = this.length - this.base;
-    let columns: Columns;
-    if (this.full.length === 0) {
-      columns = viewRange(this.current, 0, last);
-    } else {
-      const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: last }];
-      columns = concatColumns(parts, this.length);
-    }
+    const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: this.length - this.base }];
+    // Always copied into columns of the exact size: the last chunk is partly empty.
+    const columns = concatColumns(parts, this.length);
     columns.inputHashes = this.inputHashes;
     return new RequestTable(columns, this.dictionary, this.length);
   }
@@ -621,37 +616,49 @@ export class RequestTableBuilder {
 const FIRST_CHUNK_ROWS = 1024;
 const MAX_CHUNK_ROWS = 16_384;
 
-/** One set of columns holding `parts`' rows one after another (each part's first `rows`). */
+/**
+ * One set of columns holding the chunks' rows one after another (each chunk's first `rows`).
+ * Each chunk column is dropped as soon as it is copied, so a collection during the join can
+ * free it before the next column is made.
+ */
 function concatColumns(parts: readonly { readonly c: Columns; readonly rows: number }[], length: number): Columns {
-  const out: Columns = {
+  type Column = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+  const join = <T extends Column>(take: (c: Columns) => T, make: (n: number) => T): T => {
+    const out = make(length);
+    let at = 0;
+    for (const { c, rows } of parts) {
+      (out as Float64Array).set((take(c) as Float64Array).subarray(0, rows), at);
+      at += rows;
+    }
+    return out;
+  };
+  const columns: Columns = {
     traceIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.traceIds, rows: p.rows })), TRACE_ID_BYTES, length),
     requestSpanIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.requestSpanIds, rows: p.rows })), SPAN_ID_BYTES, length),
     inputHashes: new Map(),
-    startNs: new BigInt64Array(length),
-    e2eMs: new Float64Array(length),
-    serverMs: new Float64Array(length),
-    otherMs: new Float64Array(length),
-    phases: PHASES.map(() => new Float64Array(length)),
-    numbers: TABLE_NUMBERS.map(() => new Float64Array(length)),
-    texts: TABLE_TEXTS.map(() => new Int32Array(length)),
-    flags: new Uint8Array(length),
-    cacheHit: new Int8Array(length),
+    startNs: join((c) => c.startNs, (n) => new BigInt64Array(n)),
+    e2eMs: join((c) => c.e2eMs, (n) => new Float64Array(n)),
+    serverMs: join((c) => c.serverMs, (n) => new Float64Array(n)),
+    otherMs: join((c) => c.otherMs, (n) => new Float64Array(n)),
+    phases: [],
+    numbers: [],
+    texts: [],
+    flags: join((c) => c.flags, (n) => new Uint8Array(n)),
+    cacheHit: join((c) => c.cacheHit, (n) => new Int8Array(n)),
   };
-  let at = 0;
-  for (const { c, rows } of parts) {
-    out.startNs.set(c.startNs.subarray(0, rows), at);
-    out.e2eMs.set(c.e2eMs.subarray(0, rows), at);
-    out.serverMs.set(c.serverMs.subarray(0, rows), at);
-    out.otherMs.set(c.otherMs.subarray(0, rows), at);
-    out.phases.forEach((a, k) => a.set(c.phases[k]!.subarray(0, rows), at));
-    out.numbers.forEach((a, k) => a.set(c.numbers[k]!.subarray(0, rows), at));
-    out.texts.forEach((a, k) => a.set(c.texts[k]!.subarray(0, rows), at));
-    out.flags.set(c.flags.subarray(0, rows), at);
-    out.cacheHit.set(c.cacheHit.subarray(0, rows), at);
-    at += rows;
-  }
-  return out;
+  const drop = <T>(list: T[], k: number, empty: T): T => {
+    const column = list[k]!;
+    list[k] = empty;
+    return column;
+  };
+  PHASES.forEach((_, k) => columns.phases.push(join((c) => drop(c.phases, k, EMPTY_F64), (n) => new Float64Array(n))));
+  TABLE_NUMBERS.forEach((_, k) => columns.numbers.push(join((c) => drop(c.numbers, k, EMPTY_F64), (n) => new Float64Array(n))));
+  TABLE_TEXTS.forEach((_, k) => columns.texts.push(join((c) => drop(c.texts, k, EMPTY_I32), (n) => new Int32Array(n))));
+  return columns;
 }
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
 
 /** Requests as a table, or as rows (converted with `RequestTable.from`). */
 export type Requests = RequestTable | readonly RequestTiming[];
