@@ -178,6 +178,21 @@ describe('partly broken files', () => {
     expect(warnings[0]).toMatchObject({ count: 2, location: '1: $[1]' });
   });
 
+  it('Jaeger spans whose processID names no process of their trace are kept, with a warning saying their service is unknown', async () => {
+    // The real petclinic download with process p2 (customers-service, 15 of its 17 spans) cut out
+    // of `processes`, as a hand-trimmed or re-serialised export leaves it.
+    const doc = JSON.parse(readFileSync(fixture('jaeger-json/jaeger-ui-petclinic-31char-traceid.json'), 'utf8')) as { spans: { processID: string }[]; processes: Record<string, unknown> };
+    delete doc.processes['p2'];
+    const first = doc.spans.findIndex((s) => s.processID === 'p2');
+    const file = tmp.write('jaeger-missing-process.json', JSON.stringify(doc));
+    for (const reader of ['fast', 'full'] as const) {
+      const { spans: got, warnings } = await read(file, { reader, strict: true });
+      expect(got).toHaveLength(17);
+      expect(got.filter((s) => s.service === '')).toHaveLength(15);
+      expect(warnings).toEqual([{ file, location: `1: $.spans[${first}]`, message: "15× span whose processID is not among its trace's processes (service unknown)", count: 15 }]);
+    }
+  });
+
   it('a UTF-8 BOM and CRLF line endings are accepted in JSON lines and documents', async () => {
     const lines = toOtlpJsonLines(spans(6), 2).trimEnd().split('\n');
     const jsonl = tmp.write('windows.jsonl', '\uFEFF' + lines.join('\r\n') + '\r\n');
