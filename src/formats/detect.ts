@@ -81,14 +81,26 @@ export function formatOf(family: JsonFamily, layout: Layout, documents: number):
   }
 }
 
-/** The error for a document of no known family. */
+const TRACE_EXPORT = 'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records)';
+/** `latency-doctor/gpu-sample@`: the sample schema whatever its version. */
+const GPU_SAMPLE_SCHEMA_NAME = GPU_SAMPLE_SCHEMA.slice(0, GPU_SAMPLE_SCHEMA.indexOf('@') + 1);
+/** `latency-doctor/`: the schemas of this project's own files (samples, `--json` reports). */
+const OWN_SCHEMA_PREFIX = GPU_SAMPLE_SCHEMA.slice(0, GPU_SAMPLE_SCHEMA.indexOf('/') + 1);
+
+/**
+ * The error for a document of no known family. This project's own files are named as such (a
+ * sample file of another schema version, an `--json` report given back as input), since
+ * "expected a trace export, got an object with keys {schema, …}" would not say what to do.
+ */
 export function unknownDocumentError(file: string, location: string, doc: unknown): TraceFormatError {
-  return new TraceFormatError(
-    file,
-    location,
-    'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records)',
-    describeValue(doc),
-  );
+  const schema = isObject(doc) ? doc['schema'] : undefined;
+  if (typeof schema === 'string' && schema.startsWith(GPU_SAMPLE_SCHEMA_NAME)) {
+    return new TraceFormatError(file, location, `a trace export or a GPU sample file of schema "${GPU_SAMPLE_SCHEMA}"`, `a GPU sample file of schema ${JSON.stringify(schema)} (written by another latency-doctor version)`);
+  }
+  if (typeof schema === 'string' && schema.startsWith(OWN_SCHEMA_PREFIX)) {
+    return new TraceFormatError(file, location, TRACE_EXPORT, `latency-doctor's own output (schema ${JSON.stringify(schema)}), not a trace: give the trace files it was made from`);
+  }
+  return new TraceFormatError(file, location, TRACE_EXPORT, describeValue(doc));
 }
 
 /** The result of sniffing the content's layout. */

@@ -102,6 +102,18 @@ describe('files that are not readable trace exports', () => {
     expect((await detectFile(file)).format).toBe('gpu-samples');
     expect((await failure(file)).message).toMatch(/expected a trace export, got a GPU sample file/);
   });
+
+  it("latency-doctor's own files that are not traces say what they are: a newer sidecar's samples, an --json report", async () => {
+    // The sidecar's real sample file as a later schema version would write it.
+    const samples = readFileSync(new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url), 'utf8');
+    const newer = tmp.write('samples-v2.jsonl', samples.replaceAll(GPU_SAMPLE_SCHEMA, 'latency-doctor/gpu-sample@2'));
+    const error = await detectFile(newer).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceFormatError);
+    expect((error as Error).message).toBe(`${newer}:1: expected a trace export or a GPU sample file of schema "${GPU_SAMPLE_SCHEMA}", got a GPU sample file of schema "latency-doctor/gpu-sample@2" (written by another latency-doctor version)`);
+    // What `analyze --json` printed, given back to analyze instead of the traces it came from.
+    const report = tmp.write('report.json', JSON.stringify({ schema: 'latency-doctor/analysis@1', files: [{ file: 'traces.jsonl', format: 'otlp-jsonl', spans: 1980, skipped: 0 }], spans: 1980 }, null, 2));
+    expect((await failure(report)).message).toBe(`${report}: expected a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records), got latency-doctor's own output (schema "latency-doctor/analysis@1"), not a trace: give the trace files it was made from`);
+  });
 });
 
 describe('partly broken files', () => {
