@@ -72,7 +72,9 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   // The path gets what the 80-column line leaves after format and span count.
   const fileWidth = Math.min(44, Math.max(0, ...result.files.map((f) => f.file.length)));
   for (const f of result.files) {
-    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans`);
+    // A GPU sample file holds no spans: "0 spans" would read as if nothing had been read.
+    const count = f.format === 'gpu-samples' ? '' : ` ${formatCount(f.spans)} span${f.spans === 1 ? '' : 's'}`;
+    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${f.format === 'gpu-samples' ? formatName(f.format) : formatName(f.format).padEnd(16)}${count}`);
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
     if (options.verbose && f.fastReader) {

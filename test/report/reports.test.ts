@@ -87,6 +87,15 @@ describe('text report', () => {
     }
     const triton = renderText(await analyzeFiles([serving('triton_trace_v2_docs_example.json')], { diagnose: false }));
     expect(triton).toMatch(/^latency-doctor: 1 request analysed from 1 span in 1 file$/m);
+    expect(triton).toMatch(/^  \S+ +Triton trace +1 span$/m);
+  });
+
+  it('lists a GPU sample file among the files without a span count that would read as "nothing read"', async () => {
+    const demo = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const samples = new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url).pathname;
+    const text = renderText(await analyzeFiles([demo, samples], { diagnose: false }));
+    expect(text).toMatch(/^  \S+ +OTLP JSON lines +1,980 spans$/m);
+    expect(text).toMatch(/^  \S+ +GPU samples$/m);
   });
 
   it('names a model whose inference.model.name is empty instead of leaving the heading blank', async () => {
