@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { analyzeFiles, analyzeSpans } from '../../src/analyzer/index.js';
 import type { AnalysisResult } from '../../src/analyzer/index.js';
@@ -164,7 +165,28 @@ describe('text report', () => {
   });
 });
 
+/** Every value `example` shows (an abridged copy: `"…"` keys and values, and array items it leaves out, stand for the rest) as it is in `actual`, by path. */
+function shownValues(example: unknown, actual: unknown, path = '$'): [string, unknown, unknown][] {
+  if (example === '…') return [];
+  if (Array.isArray(example)) return example.flatMap((e, i) => shownValues(e, Array.isArray(actual) ? actual[i] : undefined, `${path}[${i}]`));
+  if (typeof example === 'object' && example !== null) {
+    const at = (typeof actual === 'object' && actual !== null ? actual : {}) as Record<string, unknown>;
+    return Object.entries(example).flatMap(([k, v]) => (k === '…' ? [] : shownValues(v, at[k], `${path}.${k}`)));
+  }
+  return [[path, example, actual]];
+}
+
 describe('JSON report', () => {
+  it("docs/json-schema.md's example is the bundled demo's output, abridged but with its real values", async () => {
+    const doc = readFileSync(new URL('../../docs/json-schema.md', import.meta.url), 'utf8');
+    const example = JSON.parse(/## Example \(abridged\)\n\n```json\n([\s\S]*?)```/.exec(doc)![1]!) as unknown;
+    const demo = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const actual = toJsonReport(await analyzeFiles([demo]));
+    const shown = shownValues(example, { ...actual, files: actual.files.map((f) => ({ ...f, file: 'examples/traces/inference-demo.otlp.jsonl' })) });
+    expect(shown.length).toBeGreaterThan(40);
+    for (const [path, documented, real] of shown) expect(real, path).toEqual(documented);
+  });
+
   it('carries the documented fields, consistent with the analysis', async () => {
     const result = await demoResult();
     const json = JSON.parse(renderJson(result)) as Record<string, any>;
