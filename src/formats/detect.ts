@@ -255,6 +255,19 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
  * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
  * on the same input (with `handBytes` false: how the reader falls back).
  */
+/**
+ * True when the bytes start as a varint length (protobuf's `writeDelimitedTo`) followed by a
+ * TracesData message's first tag (field 1, 0x0A): a layout not read, named in the error rather
+ * than called "binary data". A one-byte length is taken only below 0x20, where no text begins.
+ */
+function isVarintDelimitedProto(start: Buffer): boolean {
+  let at = 0;
+  while (at < 5 && at < start.length && (start[at]! & 0x80) !== 0) at++;
+  if (at === 5 || at + 1 >= start.length) return false;
+  if (at === 0 && (start[0]! >= 0x20 || isWhitespace(start[0]!))) return false;
+  return start[at + 1] === 0x0a;
+}
+
 async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number, handBytes: boolean): Promise<Sniffed> {
   const { content } = opened;
   const start = await content.peek(4096);
@@ -278,6 +291,14 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
+    if (isVarintDelimitedProto(start)) {
+      throw new TraceFormatError(
+        file,
+        'byte 0',
+        "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)",
+        "varint-delimited protobuf messages (writeDelimitedTo), which are not read: write [4-byte big-endian length][TracesData] records (the Collector file exporter's format: proto) or one bare TracesData message",
+      );
+    }
     const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
     const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
     const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/.test(text);

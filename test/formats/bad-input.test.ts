@@ -10,6 +10,7 @@ import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
 import { ids, toOtlpJson, toOtlpJsonLines, toZipkinJson } from '../support/synth.js';
 import type { SynthSpan } from '../support/synth.js';
+import { toProto } from '../support/otlp-proto.js';
 import { fixture, read, tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -95,6 +96,16 @@ describe('files that are not readable trace exports', () => {
     const v1 = [{ traceId: '1e223ff1f80f1c69', id: '1e223ff1f80f1c69', name: 'get', annotations: [{ timestamp: 1, value: 'sr', endpoint: { serviceName: 'a' } }], binaryAnnotations: [] }];
     const error = await failure(tmp.write('zipkin-v1.json', JSON.stringify(v1)));
     expect(error.message).toMatch(/expected Zipkin v2 JSON, got Zipkin v1 JSON .*\/api\/v2\/trace/);
+  });
+
+  it('varint-delimited protobuf (writeDelimitedTo) is refused by name, with the layout to write instead', async () => {
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').split('\n');
+    const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(n >>> 7)]);
+    const messages = demo.slice(0, 2).map((line) => toProto(line));
+    const file = tmp.write('delimited.bin', Buffer.concat(messages.flatMap((m) => [Buffer.from(varint(m.length)), Buffer.from(m)])));
+    expect((await failure(file)).message).toBe(
+      `${file}:byte 0: expected a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf), got varint-delimited protobuf messages (writeDelimitedTo), which are not read: write [4-byte big-endian length][TracesData] records (the Collector file exporter's format: proto) or one bare TracesData message`,
+    );
   });
 
   it('a GPU sample file is detected as such and refused by readSpans', async () => {
