@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
+import { bar, escapeControls, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -104,7 +104,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
       out.push(`  ${c.yellow('!')} ${where}${w.message}`);
     }
   }
-  return out.join('\n') + '\n';
+  // Names come from the input: a hostile file must not drive the terminal.
+  return escapeControls(out.join('\n') + '\n', options.color ?? false);
 }
 
 function modelSection(s: ModelSummary, c: Colors): string[] {

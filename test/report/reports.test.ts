@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFiles, analyzeSpans } from '../../src/analyzer/index.js';
 import type { AnalysisResult } from '../../src/analyzer/index.js';
@@ -97,6 +99,30 @@ describe('text report', () => {
     const text = renderText(await analyzeFiles([demo, samples], { diagnose: false }));
     expect(text).toMatch(/^  \S+ +OTLP JSON lines +1,980 spans$/m);
     expect(text).toMatch(/^  \S+ +GPU samples$/m);
+  });
+
+  it('a hostile export cannot drive the terminal: escape sequences in names are shown escaped, only our colours stay', async () => {
+    // The demo export with a model name that sets the window title (OSC 0) and colours, and a
+    // service name that clears the screen, as a trace file from elsewhere could carry them.
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'ld-report-'));
+    try {
+      const file = join(dir, 'hostile.jsonl');
+      writeFileSync(file, demo.replaceAll('"resnet50"', '"res\\u001b]0;pwned\\u0007net\\u001b[31m50\\u009b2J"').replaceAll('"storefront"', '"shop\\u001b[2J\\u202e"'));
+      const result = await analyzeFiles([file], { diagnose: {} });
+      expect(result.models[0]!.summary.model).toBe('res\u001b]0;pwned\u0007net\u001b[31m50\u009b2J');
+      const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/;
+      for (const out of [renderText(result), renderMarkdown(result)]) {
+        expect(out).not.toMatch(controls);
+        expect(out).toContain('res\\x1b]0;pwned\\x07net\\x1b[31m50\\x9b2J');
+      }
+      // With colours on, colour sequences stay (the report's own; one from the input changes a colour, nothing more).
+      const colored = renderText(result, { color: true });
+      expect(colored).toContain('res\\x1b]0;pwned\\x07net\u001b[31m50\\x9b2J');
+      expect(colored.replace(/\u001b\[[0-9;]*m/g, '')).not.toMatch(controls);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a model whose inference.model.name is empty instead of leaving the heading blank', async () => {
