@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { TraceFormatError } from './errors.js';
-import { CHECKSUM_MISMATCH, checksumOf, xxhash, ZstdFrameWalker } from './_zstd-frames.js';
+import { CHECKSUM_MISMATCH, checksumOf, CORRUPT_CONTENT, xxhash, ZstdFrameWalker } from './_zstd-frames.js';
 import type { FrameHash, ZstdSegment } from './_zstd-frames.js';
 
 /** How the file's bytes were compressed. */
@@ -339,7 +339,10 @@ async function* gunzipChunks(input: ByteSource, read: { value: number }, damage:
     if (error instanceof TraceFormatError) throw error;
     const message = (error as Error).message;
     const truncated = /unexpected end/i.test(message);
-    const broken = { location: `byte ${read.value}`, expected: 'a complete gzip stream', got: truncated ? 'end of file (truncated?)' : `corrupt data (${message})` };
+    // zlib checks the trailer's CRC-32 and length only after handing on all the content.
+    const broken = /incorrect (data|length) check/.test(message)
+      ? { location: `byte ${read.value}`, expected: 'gzip content that matches its CRC-32', got: CORRUPT_CONTENT }
+      : { location: `byte ${read.value}`, expected: 'a complete gzip stream', got: truncated ? 'end of file (truncated?)' : `corrupt data (${message})` };
     if (produced === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
     damage(broken);
   } finally {

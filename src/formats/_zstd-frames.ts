@@ -184,8 +184,8 @@ export function checksumOf(hash: FrameHash): number {
   return Number(hash.digest() & 0xffffffffn);
 }
 
-/** The damage a checksum mismatch is reported as. */
-export const CHECKSUM_MISMATCH = {
-  expected: 'zstd frame content that matches its checksum',
-  got: 'a checksum mismatch: the inflated content is corrupt, and what was read from it may be wrong',
-} as const;
+/** What a compressed file whose content fails its checksum (zstd's XXH64, gzip's CRC-32) is said to have. */
+export const CORRUPT_CONTENT = 'a checksum mismatch: the inflated content is corrupt, and what was read from it may be wrong';
+
+/** The damage a zstd checksum mismatch is reported as. */
+export const CHECKSUM_MISMATCH = { expected: 'zstd frame content that matches its checksum', got: CORRUPT_CONTENT } as const;

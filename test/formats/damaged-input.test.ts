@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, inflateRawSync } from 'node:zlib';
 import { decompress } from 'fzstd';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFile } from '../../src/formats/_bytes.js';
@@ -155,6 +155,27 @@ describe("zstd frames' content checksums", () => {
     const { bytes } = corrupted(second, Math.floor(second.length / 2));
     const { warnings } = await read(tmp.write('frames-flipped.jsonl.zst', Buffer.concat([first, skippable, bytes])));
     expect(warnings.map((w) => w.location)).toContain(`byte ${first.length + skippable.length + second.length - 4}`);
+  });
+
+  it('a gzip file whose content fails its CRC-32 (a changed byte that still inflates) is named the same way, not as a skipped record', async () => {
+    const packed = gzipSync(whole);
+    // Node's gzip header is 10 bytes, its trailer CRC-32 and length (8): the deflate stream between.
+    const body = packed.subarray(10, packed.length - 8);
+    let at = Math.floor(packed.length / 2);
+    let bytes = Buffer.from(packed);
+    for (; at < packed.length - 8; at++) {
+      bytes = Buffer.from(packed);
+      bytes[at] = bytes[at]! ^ 0x01;
+      try {
+        if (!inflateRawSync(bytes.subarray(10, bytes.length - 8)).equals(inflateRawSync(body))) break;
+      } catch {
+        // This byte breaks the stream: not a silent change.
+      }
+    }
+    const { warnings } = await read(tmp.write('flipped.jsonl.gz', bytes));
+    expect(warnings.map((w) => `${w.location}: ${w.message}`)).toContain(
+      `byte ${packed.length}: 1 record skipped: expected gzip content that matches its CRC-32 (first: got a checksum mismatch: the inflated content is corrupt, and what was read from it may be wrong)`,
+    );
   });
 
   it('a legacy Collector zstd record with a changed byte is named the same way', async () => {
