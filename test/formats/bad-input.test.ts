@@ -188,7 +188,28 @@ describe('partly broken files', () => {
     const file = tmp.write('dupes.json', toOtlpJson([...list, ...list.slice(0, 2)]));
     const { spans: got, warnings } = await read(file, { strict: true });
     expect(got).toHaveLength(5);
-    expect(warnings).toEqual([{ file, location: '1', message: '2× duplicate span id (same trace and span id as an earlier span; counted once)', count: 2 }]);
+    expect(warnings).toEqual([{ file, location: '1', message: '2× duplicate span id (same trace, span id and kind as an earlier span; counted once)', count: 2 }]);
+  });
+
+  it("Zipkin server halves that share their client's id without `shared: true` are not reported as duplicates (the assembler keeps both halves)", async () => {
+    // The demo's Zipkin export with each server span joined to its client span's id, as a
+    // tracer that does not set `shared` writes it.
+    const doc = JSON.parse(readFileSync(new URL('../../examples/traces/inference-demo.zipkin.json', import.meta.url), 'utf8')) as Record<string, unknown>[];
+    const clients = new Map(doc.filter((z) => z['kind'] === 'CLIENT').map((z) => [z['traceId'], z]));
+    const renamed = new Map<unknown, unknown>();
+    for (const z of doc) {
+      const client = z['kind'] === 'SERVER' ? clients.get(z['traceId']) : undefined;
+      if (client === undefined) continue;
+      renamed.set(z['id'], client['id']);
+      z['id'] = client['id'];
+      z['parentId'] = client['parentId'];
+    }
+    for (const z of doc) if (z['kind'] !== 'SERVER' && renamed.has(z['parentId'])) z['parentId'] = renamed.get(z['parentId']);
+    for (const reader of ['fast', 'full'] as const) {
+      const { spans: got, warnings } = await read(tmp.write('zipkin-joined-unshared.json', JSON.stringify(doc)), { reader });
+      expect(got).toHaveLength(doc.length);
+      expect(warnings).toEqual([]);
+    }
   });
 
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
