@@ -6,7 +6,11 @@
  * `baseline-document`: one JSON.parse of the whole file (the baseline for a single JSON document).
  * `read`: the reader alone (readSpans, records; READER=full for JSON.parse per line).
  * `scan`: the reader alone as the analyzer calls it on one file (readSpanBatches: spans in our convention as column rows).
- * Prints one JSON line: elapsed ms, CPU ms of the whole process, spans seen, requests, maxRSS (bytes).
+ * `analyze`: what `latency-doctor analyze` runs, diagnosis included (DIAGNOSE=0: without it).
+ * Prints one JSON line: elapsed ms; CPU ms (all threads) over the same interval as the elapsed
+ * time, from the first byte read to the result; start-up CPU ms before it (Node, and the
+ * analyzer's modules: paid once per run whatever the file's size); spans seen, requests, maxRSS
+ * (bytes).
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -17,8 +21,14 @@ if (file === undefined) throw new Error('usage: _analyze-child.mjs baseline|anal
 let spans = 0;
 let requests = 0;
 let started = 0;
-if (mode === 'baseline') {
+/** CPU used when the measured interval starts (process.cpuUsage: every thread of the process). */
+let cpuAtStart = { user: 0, system: 0 };
+const startClock = () => {
+  cpuAtStart = process.cpuUsage();
   started = performance.now();
+};
+if (mode === 'baseline') {
+  startClock();
   // The baseline the issue names: a bare JSON.parse of every line, nothing else.
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of lines) {
@@ -27,30 +37,33 @@ if (mode === 'baseline') {
     spans++;
   }
 } else if (mode === 'baseline-document') {
-  started = performance.now();
+  startClock();
   JSON.parse(readFileSync(file, 'utf8'));
 } else if (mode === 'scan') {
   const { readSpanBatches } = await import('../dist/formats/index.js');
-  started = performance.now();
+  startClock();
   const reader = readSpanBatches(file, { reader: process.env['READER'] === 'full' ? 'full' : 'fast' });
   for (let next = await reader.next(); next.done !== true; next = await reader.next()) spans += next.value.length;
 } else if (mode === 'read') {
   const { readSpans } = await import('../dist/formats/index.js');
-  started = performance.now();
+  startClock();
   const reader = readSpans(file, { attributes: 'analysis', reader: process.env['READER'] === 'full' ? 'full' : 'fast' });
   for (let next = await reader.next(); next.done !== true; next = await reader.next()) spans += next.value.length;
 } else {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');
-  started = performance.now();
+  startClock();
   const idle = Number(process.env['IDLE'] ?? 0);
   // THREADS: reader threads (1: all on the main thread); unset: the analyzer's default.
   const threads = Number(process.env['THREADS'] ?? 0);
-  const result = await analyzeFiles([file], { diagnose: false, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'full' ? 'full' : 'fast', ...(idle > 0 ? { idleSpans: idle } : {}) });
+  const diagnose = process.env['DIAGNOSE'] === '0' ? { diagnose: false } : {};
+  const result = await analyzeFiles([file], { ...diagnose, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'full' ? 'full' : 'fast', ...(idle > 0 ? { idleSpans: idle } : {}) });
   spans = result.spans;
   requests = result.requests;
 }
 const elapsedMs = performance.now() - started;
-const usage = process.resourceUsage();
+const cpu = process.cpuUsage(cpuAtStart);
 // CPU time (all threads) next to wall time: on a busy machine it is the steadier figure.
-const cpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
-console.log(JSON.stringify({ mode, elapsedMs, cpuMs, spans, requests, maxRssBytes: usage.maxRSS * 1024 }));
+const cpuMs = (cpu.user + cpu.system) / 1000;
+const startupCpuMs = (cpuAtStart.user + cpuAtStart.system) / 1000;
+const usage = process.resourceUsage();
+console.log(JSON.stringify({ mode, elapsedMs, cpuMs, startupCpuMs, spans, requests, maxRssBytes: usage.maxRSS * 1024 }));

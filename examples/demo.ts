@@ -73,7 +73,7 @@ function printComparison(before: RunOutcome, after: RunOutcome): void {
   const queue = (o: RunOutcome): number => o.summary.phases.queue?.p50Ms ?? 0;
   console.log(row('queue p50 (traces)', queue(before), queue(after), 'ms', 'lower'));
   const batch = (o: RunOutcome): string => {
-    const sizes = o.analysis.timings.map((t) => t.batchSize ?? 1);
+    const sizes = o.analysis.timings.rows().map((t) => t.batchSize ?? 1);
     return (sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length)).toFixed(1);
   };
   console.log(pc.dim(`  ${'mean batch size'.padEnd(22)}${batch(before).padStart(9)}${batch(after).padStart(9)}`));

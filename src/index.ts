@@ -6,6 +6,8 @@ export { PHASES, GENERATION_PHASES, FIRST_TOKEN_EVENT, OTHER, ATTR, ROLE_CLIENT,
 export type { Phase, PhaseOrOther, FixId, MetricSpec, InstrumentKind } from './semconv.js';
 export type { SpanRecord, SpanKind, AttributeValue, TraceFormat } from './model/span.js';
 export type { RequestTiming } from './model/request.js';
+export { RequestTable, REQUEST_FLAG, TABLE_NUMBERS, TABLE_TEXTS, asTable } from './model/request-table.js';
+export type { Requests, TableNumber, TableText } from './model/request-table.js';
 export type { GenerationTiming } from './model/generation.js';
 export { timeToFirstTokenMs, timePerOutputTokenMs, outputTokensPerSecond, clampTtft, tokenCount, isGenerative } from './model/generation.js';
 export type { GpuSample, GpuState, HostState, ClockEventReason, MigInstance } from './model/gpu.js';

@@ -3,10 +3,11 @@
  * Internal: one request's timing from its spans, following the span convention
  * (docs/conventions.md): e2e from the client span (or the request span), phases as the union of
  * their clipped intervals, network derived from client − server, clock-skew correction, and the
- * request attributes. Pure: spans (slots of the assembler's SpanStore) in, a RequestTiming row out.
+ * request attributes. Pure: spans (slots of the assembler's SpanStore) in, a row of a RequestTable out.
  */
 import type { AttributeValue } from '../model/span.js';
-import type { RequestTiming } from '../model/request.js';
+import { REQUEST_FLAG, TABLE_NUMBERS, TABLE_TEXTS } from '../model/request-table.js';
+import type { RequestTableBuilder, TableNumber, TableText } from '../model/request-table.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
@@ -18,185 +19,22 @@ import { numeric } from './_span-columns.js';
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
 const PREFILL = PHASE_INDEX.prefill;
-
-/**
- * Per-request phase times: a class, not an object literal filled key by key, so V8 gives every
- * instance room for all nine phases inside the object (a literal `{}` has four slots and moves
- * the rest to a separate array) and the stores are named, not keyed. Absent phases stay absent
- * (no own property), as the public type says. Fields follow PHASES' order (checked below).
- */
-class PhaseTimes {
-  declare preprocess?: number;
-  declare serialize?: number;
-  declare network?: number;
-  declare queue?: number;
-  declare transfer?: number;
-  declare compute?: number;
-  declare prefill?: number;
-  declare decode?: number;
-  declare postprocess?: number;
-
-  /** `lengths[p]`: the union length of phase p's intervals in ms, read where bit p of `present` is set. */
-  constructor(present: number, lengths: Float64Array) {
-    if ((present & 1) !== 0) this.preprocess = lengths[0]!;
-    if ((present & 2) !== 0) this.serialize = lengths[1]!;
-    if ((present & 4) !== 0) this.network = lengths[2]!;
-    if ((present & 8) !== 0) this.queue = lengths[3]!;
-    if ((present & 16) !== 0) this.transfer = lengths[4]!;
-    if ((present & 32) !== 0) this.compute = lengths[5]!;
-    if ((present & 64) !== 0) this.prefill = lengths[6]!;
-    if ((present & 128) !== 0) this.decode = lengths[7]!;
-    if ((present & 256) !== 0) this.postprocess = lengths[8]!;
-  }
-}
-
-/**
- * One request's row. A class whose constructor makes every store (optional fields only when
- * present, as `exactOptionalPropertyTypes` means them), so V8 sizes each instance for all the
- * fields it may get: no separate property array per row, and no keyed stores. Rows are kept
- * for the whole run (AnalysisResult.timings), so their size is the analyzer's memory growth.
- * Field order is the order the rows always had.
- */
-class TimingRow implements RequestTiming {
-  readonly traceId: string;
-  readonly requestSpanId: string;
-  readonly service: string;
-  readonly model: string;
-  readonly startNs: bigint;
-  readonly e2eMs: number;
-  readonly serverMs: number;
-  readonly phases: PhaseTimes;
-  readonly otherMs: number;
-  readonly hasClient: boolean;
-  readonly networkDerived: boolean;
-  readonly clockSkew: boolean;
-  readonly error: boolean;
-  declare readonly modelVersion?: string;
-  declare readonly runtime?: string;
-  declare readonly runtimeProvider?: string;
-  declare readonly precision?: string;
-  declare readonly device?: string;
-  declare readonly source?: string;
-  declare readonly inputHash?: string;
-  declare readonly batchSize?: number;
-  declare readonly requestBytes?: number;
-  declare readonly responseBytes?: number;
-  declare readonly cacheHit?: boolean;
-  declare readonly ttftMs?: number;
-  declare readonly tokensIn?: number;
-  declare readonly tokensOut?: number;
-  declare readonly tokensCached?: number;
-
-  constructor(
-    strings: Interner,
-    traceId: string,
-    store: SpanStore,
-    request: number,
-    client: number,
-    startNs: bigint,
-    e2eNs: number,
-    phases: PhaseTimes,
-    otherNs: number,
-    networkDerived: boolean,
-    clockSkew: boolean,
-    batchSize: number | undefined,
-    ttftMs: number | undefined,
-  ) {
-    const attributes = store.attributes[request] ?? NO_ATTRIBUTES;
-    const clientAttributes = client < 0 ? NO_ATTRIBUTES : (store.attributes[client] ?? NO_ATTRIBUTES);
-    this.traceId = traceId;
-    this.requestSpanId = store.ids[request]!;
-    this.service = strings.intern(store.services[request]!, 0);
-    this.model = strings.intern(String(attributes[ATTR.MODEL_NAME]), 1);
-    this.startNs = startNs;
-    this.e2eMs = e2eNs / 1e6;
-    this.serverMs = (store.ends[request]! - store.starts[request]!) / 1e6;
-    this.phases = phases;
-    this.otherMs = otherNs / 1e6;
-    this.hasClient = client >= 0;
-    this.networkDerived = networkDerived;
-    this.clockSkew = clockSkew;
-    this.error = (store.bits[request]! & SPAN_BIT.ERROR) !== 0 || (client >= 0 && (store.bits[client]! & SPAN_BIT.ERROR) !== 0);
-    const modelVersion = strings.text(attributes[ATTR.MODEL_VERSION], 2);
-    if (modelVersion !== undefined) this.modelVersion = modelVersion;
-    const runtime = strings.text(attributes[ATTR.RUNTIME], 3);
-    if (runtime !== undefined) this.runtime = runtime;
-    const runtimeProvider = strings.text(attributes[ATTR.RUNTIME_PROVIDER], 4);
-    if (runtimeProvider !== undefined) this.runtimeProvider = runtimeProvider;
-    const precision = strings.text(attributes[ATTR.PRECISION], 5);
-    if (precision !== undefined) this.precision = precision;
-    const device = strings.text(attributes[ATTR.DEVICE], 6);
-    if (device !== undefined) this.device = device;
-    const source = strings.text(attributes[SOURCE_ATTR], 7);
-    if (source !== undefined) this.source = source;
-    const inputHash = attributes[ATTR.INPUT_HASH];
-    if (inputHash !== undefined && inputHash !== '') this.inputHash = String(inputHash);
-    if (batchSize !== undefined) this.batchSize = batchSize;
-    const requestBytes = numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]);
-    if (requestBytes !== undefined) this.requestBytes = requestBytes;
-    const responseBytes = numeric(attributes[ATTR.RESPONSE_SIZE] ?? clientAttributes[ATTR.RESPONSE_SIZE]);
-    if (responseBytes !== undefined) this.responseBytes = responseBytes;
-    const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
-    if (cacheHit !== undefined) this.cacheHit = cacheHit;
-    if (ttftMs !== undefined) this.ttftMs = ttftMs;
-    const tokensIn = tokenCount(attributes[ATTR.TOKENS_INPUT] ?? clientAttributes[ATTR.TOKENS_INPUT]);
-    if (tokensIn !== undefined) this.tokensIn = tokensIn;
-    const tokensOut = tokenCount(attributes[ATTR.TOKENS_OUTPUT] ?? clientAttributes[ATTR.TOKENS_OUTPUT]);
-    if (tokensOut !== undefined) this.tokensOut = tokensOut;
-    const tokensCached = tokenCount(attributes[ATTR.TOKENS_CACHED]);
-    if (tokensCached !== undefined) this.tokensCached = tokensCached;
-  }
-}
+/** TABLE_TEXTS and TABLE_NUMBERS indexes of the fields set here. */
+const TEXT = Object.fromEntries(TABLE_TEXTS.map((f, i) => [f, i])) as Record<TableText, number>;
+const NUMBER = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record<TableNumber, number>;
 
 const NO_ATTRIBUTES: Readonly<Record<string, AttributeValue>> = {};
 
-/**
- * One copy of each low-cardinality value (service, model, runtime, …): readers make a new
- * string per occurrence, and every finished row would otherwise keep its own copies. Each field
- * remembers its last value: consecutive requests mostly repeat it, and comparing two short
- * strings is cheaper than hashing a new one into the map.
- */
-class Interner {
-  private readonly strings = new Map<string, string>();
-  private readonly lastSeen: (string | undefined)[] = [];
-  private readonly lastKept: string[] = [];
-
-  /** The kept copy of `value`; `field` numbers the row field it is for (its own last-value memo). */
-  intern(value: string, field: number): string {
-    if (this.lastSeen[field] === value) return this.lastKept[field]!;
-    let kept = this.strings.get(value);
-    if (kept === undefined) {
-      kept = value;
-      if (this.strings.size < 10_000) this.strings.set(value, value);
-    }
-    this.lastSeen[field] = value;
-    this.lastKept[field] = kept;
-    return kept;
-  }
-
-  /** A text attribute, interned; undefined when absent or empty. */
-  text(value: AttributeValue | undefined, field: number): string | undefined {
-    return value === undefined || value === '' ? undefined : this.intern(String(value), field);
-  }
-}
-
-/** Times requests one after another, reusing its interval scratch and interned strings. */
+/** Times requests one after another into a RequestTableBuilder, reusing its interval scratch. */
 export class RequestTimer {
-  private readonly strings = new Interner();
   private readonly scratch = new IntervalScratch();
-  /**
-   * Per-phase union lengths of the request being timed: computed in one loop, so the union's
-   * sort is compiled once, not inlined once per phase into the row's constructor (which made
-   * it one of the costliest functions for the optimizing compiler to build).
-   */
-  private readonly lengths = new Float64Array(PHASES.length);
 
   /**
    * The timing of the request span in store slot `request` (with its client span's slot, −1 for
    * none, and the slots of its phase spans `phaseSpans[from]` … `phaseSpans[to − 1]`); span
    * times are ns relative to `origin`.
    */
-  time(traceId: string, origin: bigint, store: SpanStore, request: number, client: number, phaseSpans: Int32Array, from: number, to: number): RequestTiming {
+  time(out: RequestTableBuilder, traceId: string, origin: bigint, store: SpanStore, request: number, client: number, phaseSpans: Int32Array, from: number, to: number): boolean {
     const starts = store.starts;
     const ends = store.ends;
     const requestStart = starts[request]!;
@@ -254,31 +92,50 @@ export class RequestTimer {
     const requestToken = store.firstTokens[request]!;
     const firstToken = clientToken === clientToken ? clientToken : requestToken === requestToken ? requestToken + shift : prefillEnd;
     const ttftMs = firstToken === undefined ? undefined : clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
-    return new TimingRow(
-      this.strings,
-      traceId,
-      store,
-      request,
-      client,
-      origin + BigInt(e2eStart),
-      e2eNs,
-      new PhaseTimes(present, this.phaseLengths(present)),
-      Math.max(0, e2eNs - scratch.unionLength(-1)),
-      networkDerived,
-      clockSkew,
-      batchSize,
-      ttftMs,
-    );
+    const e2eStartNs = origin + BigInt(e2eStart);
+    const flags =
+      (hasClient ? REQUEST_FLAG.CLIENT : 0) |
+      (networkDerived ? REQUEST_FLAG.NETWORK_DERIVED : 0) |
+      (clockSkew ? REQUEST_FLAG.CLOCK_SKEW : 0) |
+      ((store.bits[request]! & SPAN_BIT.ERROR) !== 0 || (hasClient && (store.bits[client]! & SPAN_BIT.ERROR) !== 0) ? REQUEST_FLAG.ERROR : 0);
+    const otherNs = Math.max(0, e2eNs - scratch.unionLength(-1));
+    const i = out.append(traceId, store.ids[request]!, e2eStartNs, e2eNs / 1e6, (ends[request]! - starts[request]!) / 1e6, otherNs / 1e6, flags);
+    for (let p = 0, bits = present; bits !== 0; p++, bits >>>= 1) {
+      if ((bits & 1) !== 0) out.setPhase(i, p, scratch.unionLength(p) / 1e6);
+    }
+    this.attributes(out, i, store, request, client, batchSize, ttftMs);
+    return clockSkew;
   }
 
-  /** Fills `lengths` for the phases whose bit is set in `present`. */
-  private phaseLengths(present: number): Float64Array {
-    const lengths = this.lengths;
-    for (let p = 0, bits = present; bits !== 0; p++, bits >>>= 1) {
-      if ((bits & 1) !== 0) lengths[p] = this.scratch.unionLength(p) / 1e6;
-    }
-    return lengths;
+  /** Sets the request's attributes (model, runtime, sizes, tokens, …) on row `i`. */
+  private attributes(out: RequestTableBuilder, i: number, store: SpanStore, request: number, client: number, batchSize: number | undefined, ttftMs: number | undefined): void {
+    const attributes = store.attributes[request] ?? NO_ATTRIBUTES;
+    const clientAttributes = client < 0 ? NO_ATTRIBUTES : (store.attributes[client] ?? NO_ATTRIBUTES);
+    out.setRequiredText(i, TEXT.service, store.services[request]!);
+    out.setRequiredText(i, TEXT.model, String(attributes[ATTR.MODEL_NAME]));
+    out.setText(i, TEXT.modelVersion, text(attributes[ATTR.MODEL_VERSION]));
+    out.setText(i, TEXT.runtime, text(attributes[ATTR.RUNTIME]));
+    out.setText(i, TEXT.runtimeProvider, text(attributes[ATTR.RUNTIME_PROVIDER]));
+    out.setText(i, TEXT.precision, text(attributes[ATTR.PRECISION]));
+    out.setText(i, TEXT.device, text(attributes[ATTR.DEVICE]));
+    out.setText(i, TEXT.source, text(attributes[SOURCE_ATTR]));
+    const inputHash = attributes[ATTR.INPUT_HASH];
+    if (inputHash !== undefined && inputHash !== '') out.setInputHash(i, String(inputHash));
+    out.setNumber(i, NUMBER.batchSize, batchSize);
+    out.setNumber(i, NUMBER.requestBytes, numeric(attributes[ATTR.REQUEST_SIZE] ?? clientAttributes[ATTR.REQUEST_SIZE]));
+    out.setNumber(i, NUMBER.responseBytes, numeric(attributes[ATTR.RESPONSE_SIZE] ?? clientAttributes[ATTR.RESPONSE_SIZE]));
+    const cacheHit = boolean(attributes[ATTR.CACHE_HIT]);
+    if (cacheHit !== undefined) out.setCacheHit(i, cacheHit);
+    out.setNumber(i, NUMBER.ttftMs, ttftMs);
+    out.setNumber(i, NUMBER.tokensIn, tokenCount(attributes[ATTR.TOKENS_INPUT] ?? clientAttributes[ATTR.TOKENS_INPUT]));
+    out.setNumber(i, NUMBER.tokensOut, tokenCount(attributes[ATTR.TOKENS_OUTPUT] ?? clientAttributes[ATTR.TOKENS_OUTPUT]));
+    out.setNumber(i, NUMBER.tokensCached, tokenCount(attributes[ATTR.TOKENS_CACHED]));
   }
+}
+
+/** A text attribute as a string; undefined when absent or empty. */
+function text(value: AttributeValue | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : String(value);
 }
 
 function boolean(value: AttributeValue | undefined): boolean | undefined {
@@ -358,9 +215,4 @@ class IntervalScratch {
     });
     return sortedUnionLength(this.sortedStart, this.sortedEnd, order.length);
   }
-}
-
-// PhaseTimes spells the phases out (named stores); fail at load if PHASES ever changes under it.
-if (Object.keys(new PhaseTimes((1 << PHASES.length) - 1, new Float64Array(PHASES.length))).join() !== PHASES.join()) {
-  throw new Error('_request-timing: PhaseTimes does not list PHASES in order');
 }

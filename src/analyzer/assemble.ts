@@ -7,7 +7,8 @@
  * (docs/conventions.md). Traces with no request span go to the generic report.
  */
 import type { SpanRecord } from '../model/span.js';
-import type { RequestTiming } from '../model/request.js';
+import { RequestTableBuilder } from '../model/request-table.js';
+import type { RequestTable } from '../model/request-table.js';
 import type { AssemblyStats } from '../model/analysis.js';
 import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
@@ -40,7 +41,7 @@ export interface AssembleOptions {
 /** The assembler's output. */
 export interface AssemblyResult {
   /** Requests in the order their traces were finalized. */
-  readonly requests: RequestTiming[];
+  readonly requests: RequestTable;
   readonly stats: Readonly<AssemblyStats>;
   /** Self time and critical path of the traces that hold no request span. */
   readonly generic: GenericAccumulator;
@@ -51,7 +52,7 @@ export class RequestAssembler {
   private origin: bigint | undefined;
   /** Relative times from `origin`, set with it. */
   private relative: NanosFrom | undefined;
-  private readonly requests: RequestTiming[] = [];
+  private readonly requests = new RequestTableBuilder();
   private readonly generic = new GenericAccumulator();
   private readonly timer = new RequestTimer();
   private readonly scratch = new FinalizeScratch();
@@ -182,7 +183,7 @@ export class RequestAssembler {
   /** Finalizes every open trace and returns the result. */
   finish(): AssemblyResult {
     this.window.flush();
-    return { requests: this.requests, stats: this.stats, generic: this.generic };
+    return { requests: this.requests.build(), stats: this.stats, generic: this.generic };
   }
 
   /** A trace left the window: dedupe, attribute phase spans to requests, time each request. */
@@ -252,9 +253,7 @@ export class RequestAssembler {
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
       const client = big === undefined ? nearestClient(bits, spans, n, parents, at) : big.client(at);
-      const timing = this.timer.time(traceId, this.origin!, store, spans[at]!, client < 0 ? -1 : spans[client]!, grouped, from[k]!, from[k + 1]!);
-      if (timing.clockSkew) stats.clockSkewRequests++;
-      this.requests.push(timing);
+      if (this.timer.time(this.requests, traceId, this.origin!, store, spans[at]!, client < 0 ? -1 : spans[client]!, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
     }
   }
 

@@ -12,9 +12,10 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { createRequire } from 'node:module';
 
-import type { RequestTiming } from '../model/request.js';
+import { asTable } from '../model/request-table.js';
+import type { RequestTable, Requests, TableText } from '../model/request-table.js';
 import type { CountPercentiles, GenerationSummary, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
-import { isGenerative, outputTokensPerSecond, timePerOutputTokenMs } from '../model/generation.js';
+import { outputTokensPerSecond, timePerOutputTokenMs } from '../model/generation.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 
@@ -143,22 +144,35 @@ class GenerationRecorder {
   private cachedTotal = 0;
   private cachedOfInput = 0;
 
-  record(r: RequestTiming): void {
-    if (!isGenerative(r)) return;
-    this.requests++;
-    if (r.ttftMs !== undefined) this.ttft.record(r.ttftMs);
-    const tpot = timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut);
-    if (tpot !== undefined) this.tpot.record(tpot);
-    if (r.tokensIn !== undefined) this.tokensIn.record(r.tokensIn);
-    if (r.tokensOut !== undefined) {
-      this.tokensOut.record(r.tokensOut);
-      this.outputTotal += r.tokensOut;
-    }
-    if (r.tokensCached !== undefined) {
-      this.tokensCached.record(r.tokensCached);
-      if (r.tokensIn !== undefined) {
-        this.cachedTotal += Math.min(r.tokensCached, r.tokensIn);
-        this.cachedOfInput += r.tokensIn;
+  /** Records the requests of a table that generated tokens (model/generation isGenerative). */
+  recordAll(t: RequestTable): void {
+    const ttftColumn = t.number('ttftMs');
+    const inColumn = t.number('tokensIn');
+    const outColumn = t.number('tokensOut');
+    const cachedColumn = t.number('tokensCached');
+    for (let i = 0; i < t.length; i++) {
+      const ttft = ttftColumn[i]!;
+      const out = outColumn[i]!;
+      const hasTtft = ttft === ttft;
+      const hasOut = out === out;
+      if (!hasTtft && !hasOut) continue;
+      this.requests++;
+      if (hasTtft) this.ttft.record(ttft);
+      const tpot = timePerOutputTokenMs(t.e2eMs[i]!, hasTtft ? ttft : undefined, hasOut ? out : undefined);
+      if (tpot !== undefined) this.tpot.record(tpot);
+      const tokensIn = inColumn[i]!;
+      if (tokensIn === tokensIn) this.tokensIn.record(tokensIn);
+      if (hasOut) {
+        this.tokensOut.record(out);
+        this.outputTotal += out;
+      }
+      const cached = cachedColumn[i]!;
+      if (cached === cached) {
+        this.tokensCached.record(cached);
+        if (tokensIn === tokensIn) {
+          this.cachedTotal += Math.min(cached, tokensIn);
+          this.cachedOfInput += tokensIn;
+        }
       }
     }
   }
@@ -210,6 +224,12 @@ class Tally {
     this.run = 1;
   }
 
+  /** Every value counted, in first-seen order. */
+  values(): string[] {
+    this.endRun();
+    return [...this.counts.keys()];
+  }
+
   mostCommon(): string | undefined {
     this.endRun();
     let best: string | undefined;
@@ -231,56 +251,30 @@ class Tally {
 }
 
 /** Summarizes the requests of one model (or of all models, under any label). */
-export function summarize(model: string, requests: readonly RequestTiming[]): ModelSummary {
+export function summarize(model: string, input: Requests): ModelSummary {
+  const requests = asTable(input);
+  const n = requests.length;
   const e2e = new Distribution();
   const phases = new Map<PhaseOrOther, Distribution>();
-  const services = new Set<string>();
-  const runtime = new Tally();
-  const provider = new Tally();
-  const precision = new Tally();
-  const device = new Tally();
-  const version = new Tally();
   const generation = new GenerationRecorder();
-  let errors = 0;
-  let windowStart: bigint | undefined;
-  let windowEnd: bigint | undefined;
+  // Each loop is a small function used for every column: V8 compiles it once, where a loop per
+  // column in this function had it compile this whole function again for each (on-stack replacement).
+  recordColumn(e2e, requests.e2eMs);
   // One distribution per phase, by PHASES index, made when the phase first appears.
-  const byPhase: (Distribution | undefined)[] = PHASES.map(() => undefined);
+  const byPhase = PHASES.map((_, p) => recordPresent(requests.phaseAt(p)));
   const other = new Distribution();
-  // A request ends at startNs + e2e; that sum is a BigInt, so it is made only when it could be
-  // the new end: after `endFloor` (windowEnd − the longest e2e so far) no shorter request ends later.
-  let longestNs = -1;
-  let endFloor: bigint | undefined;
-  for (const r of requests) {
-    e2e.record(r.e2eMs);
-    const phaseTimes = r.phases;
-    for (let p = 0; p < PHASES.length; p++) {
-      const ms = phaseTimes[PHASES[p]!];
-      if (ms !== undefined) (byPhase[p] ??= new Distribution()).record(ms);
-    }
-    other.record(r.otherMs);
-    services.add(r.service);
-    runtime.add(r.runtime);
-    provider.add(r.runtimeProvider);
-    precision.add(r.precision);
-    device.add(r.device);
-    version.add(r.modelVersion);
-    if (r.error) errors++;
-    generation.record(r);
-    const startNs = r.startNs;
-    if (windowStart === undefined || startNs < windowStart) windowStart = startNs;
-    const durationNs = Math.round(r.e2eMs * 1e6);
-    if (endFloor !== undefined && durationNs <= longestNs && startNs <= endFloor) continue;
-    const end = startNs + BigInt(durationNs);
-    if (windowEnd === undefined || end > windowEnd) windowEnd = end;
-    if (durationNs > longestNs) longestNs = durationNs;
-    endFloor = windowEnd - BigInt(longestNs);
-  }
+  recordColumn(other, requests.otherMs);
+  const services = tallyColumn(requests, 'service').values();
+  const [runtime, provider, precision, device, version] = (['runtime', 'runtimeProvider', 'precision', 'device', 'modelVersion'] as const).map((field) => tallyColumn(requests, field));
+  let errors = 0;
+  for (let i = 0; i < n; i++) if (requests.error(i)) errors++;
+  generation.recordAll(requests);
+  const { windowStart, windowEnd } = windowOf(requests);
   for (let p = 0; p < PHASES.length; p++) {
     const d = byPhase[p];
     if (d !== undefined) phases.set(PHASES[p]!, d);
   }
-  if (requests.length > 0) phases.set(OTHER, other);
+  if (n > 0) phases.set(OTHER, other);
   const totalE2eMs = e2e.totalMs;
   const phaseSummaries: Partial<Record<PhaseOrOther, PhaseSummary>> = {};
   for (const phase of [...PHASES, OTHER] as const) {
@@ -296,36 +290,74 @@ export function summarize(model: string, requests: readonly RequestTiming[]): Mo
   const windowS = Number(end - start) / 1e9;
   const summary: { -readonly [K in keyof ModelSummary]: ModelSummary[K] } = {
     model,
-    services: [...services].sort(),
-    requests: requests.length,
+    services: services.sort(),
+    requests: n,
     errors,
     windowStartNs: start,
     windowEndNs: end,
-    throughputRps: windowS > 0 ? requests.length / windowS : 0,
+    throughputRps: windowS > 0 ? n / windowS : 0,
     e2e: e2ePercentiles,
     phases: phaseSummaries,
     coverage: totalE2eMs > 0 ? Math.max(0, 1 - (phaseSummaries.other?.share ?? 0)) : 0,
   };
-  const attrs = { runtime: runtime.mostCommon(), runtimeProvider: provider.mostCommon(), precision: precision.mostCommon(), device: device.mostCommon(), modelVersion: version.mostCommon() };
+  const attrs = { runtime: runtime!.mostCommon(), runtimeProvider: provider!.mostCommon(), precision: precision!.mostCommon(), device: device!.mostCommon(), modelVersion: version!.mostCommon() };
   for (const [key, value] of Object.entries(attrs) as [keyof typeof attrs, string | undefined][]) if (value !== undefined) summary[key] = value;
   const generationSummary = generation.summary(windowS * 1000);
   if (generationSummary !== undefined) summary.generation = generationSummary;
   return summary;
 }
 
+/** Records every value of a column. */
+function recordColumn(d: Distribution, column: Float64Array): void {
+  for (let i = 0; i < column.length; i++) d.record(column[i]!);
+}
+
+/** A distribution of a column's present values (NaN: absent); undefined when none is. */
+function recordPresent(column: Float64Array): Distribution | undefined {
+  let d: Distribution | undefined;
+  for (let i = 0; i < column.length; i++) {
+    const ms = column[i]!;
+    if (ms === ms) (d ??= new Distribution()).record(ms);
+  }
+  return d;
+}
+
+/** A text field of every request, tallied. */
+function tallyColumn(requests: RequestTable, field: TableText): Tally {
+  const tally = new Tally();
+  const indexes = requests.textIndexes(field);
+  for (let i = 0; i < indexes.length; i++) tally.add(requests.textValue(indexes[i]!));
+  return tally;
+}
+
+/** First request start and last request end (ns since epoch); undefined without requests. */
+function windowOf(requests: RequestTable): { windowStart: bigint | undefined; windowEnd: bigint | undefined } {
+  let windowStart: bigint | undefined;
+  let windowEnd: bigint | undefined;
+  // A request ends at startNs + e2e; that sum is a BigInt, so it is made only when it could be
+  // the new end: after `endFloor` (windowEnd − the longest e2e so far) no shorter request ends later.
+  let longestNs = -1;
+  let endFloor: bigint | undefined;
+  for (let i = 0; i < requests.length; i++) {
+    const startNs = requests.startNs[i]!;
+    if (windowStart === undefined || startNs < windowStart) windowStart = startNs;
+    const durationNs = Math.round(requests.e2eMs[i]! * 1e6);
+    if (endFloor !== undefined && durationNs <= longestNs && startNs <= endFloor) continue;
+    const end = startNs + BigInt(durationNs);
+    if (windowEnd === undefined || end > windowEnd) windowEnd = end;
+    if (durationNs > longestNs) longestNs = durationNs;
+    endFloor = windowEnd - BigInt(longestNs);
+  }
+  return { windowStart, windowEnd };
+}
+
 /** Splits requests by model and summarizes each; most requests first. */
-export function summarizeByModel(requests: readonly RequestTiming[]): ModelSummary[] {
+export function summarizeByModel(requests: Requests): ModelSummary[] {
   const byModel = groupByModel(requests);
   return [...byModel].map(([model, list]) => summarize(model, list)).sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
 }
 
 /** Requests grouped by model name, in first-seen order. */
-export function groupByModel(requests: readonly RequestTiming[]): Map<string, RequestTiming[]> {
-  const byModel = new Map<string, RequestTiming[]>();
-  for (const r of requests) {
-    const list = byModel.get(r.model);
-    if (list) list.push(r);
-    else byModel.set(r.model, [r]);
-  }
-  return byModel;
+export function groupByModel(requests: Requests): Map<string, RequestTable> {
+  return asTable(requests).byModel();
 }

@@ -15,7 +15,7 @@
  *   5. diagnose   signals → rules → ranked recommendations (diagnose/), once per model
  */
 import type { SpanRecord } from '../model/span.js';
-import type { RequestTiming } from '../model/request.js';
+import type { RequestTable } from '../model/request-table.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
 import { diagnose, resolveThresholds } from './diagnose/index.js';
@@ -25,7 +25,7 @@ import type { TimeWindow } from './device.js';
 import { latencyTimeline } from './timeline.js';
 import { RequestAssembler } from './assemble.js';
 import type { AssembleOptions } from './assemble.js';
-import { groupByModel, summarize } from './measure.js';
+import { summarize } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
@@ -78,10 +78,10 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
       `--strict: ${options.inputName ?? 'input'}: ${stats.invalidSpans} span(s) ending before they start, ${stats.lateSpans} span(s) arriving after their trace was finalized`,
     );
   }
-  const requests = options.model === undefined ? all : all.filter((r) => r.model === options.model);
+  const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
   const warnings = assemblyWarnings(stats);
   if (options.model !== undefined && requests.length === 0 && all.length > 0) {
-    const models = [...groupByModel(all).keys()].join(', ');
+    const models = [...all.byModel().keys()].join(', ');
     warnings.push({ code: 'model-not-found', message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
   }
   const diagnoseOptions = options.diagnose;
@@ -94,7 +94,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
   }
-  const models: ModelAnalysis[] = [...groupByModel(requests)]
+  const models: ModelAnalysis[] = [...requests.byModel()]
     .map(([model, list]): ModelAnalysis => {
       const summary = summarize(model, list);
       if (diagnoseOptions === false) return { summary };
@@ -127,14 +127,14 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
 }
 
 /** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */
-export function deviceEvidence(requests: readonly RequestTiming[], samples: readonly GpuSample[], count: number): DeviceEvidence[] {
+export function deviceEvidence(requests: RequestTable, samples: readonly GpuSample[], count: number): DeviceEvidence[] {
   if (samples.length === 0 || requests.length === 0 || count < 1) return [];
   let startMs = Infinity;
   let endMs = -Infinity;
-  for (const r of requests) {
-    const start = Number(r.startNs / 1_000_000n);
+  for (let i = 0; i < requests.length; i++) {
+    const start = Number(requests.startNs[i]! / 1_000_000n);
     startMs = Math.min(startMs, start);
-    endMs = Math.max(endMs, start + r.e2eMs);
+    endMs = Math.max(endMs, start + requests.e2eMs[i]!);
   }
   const step = (endMs - startMs) / count;
   const windows: TimeWindow[] = Array.from({ length: count }, (_, i) => ({ startMs: startMs + i * step, endMs: i === count - 1 ? endMs : startMs + (i + 1) * step }));

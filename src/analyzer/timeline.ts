@@ -3,7 +3,8 @@
  * Latency per time window, on the same windows as the GPU evidence, so a report can put a
  * thermal slowdown and a latency rise on one line.
  */
-import type { RequestTiming } from '../model/request.js';
+import { asTable } from '../model/request-table.js';
+import type { Requests } from '../model/request-table.js';
 import type { DeviceEvidence } from '../model/gpu.js';
 import type { TimelineWindow } from '../model/analysis.js';
 
@@ -18,15 +19,16 @@ function quantile(sorted: readonly number[], q: number): number {
  * Latency on the device evidence's windows. Empty without device evidence: the windows exist
  * to line latency up with GPU state, not to replace the diagnosis's own trend test.
  */
-export function latencyTimeline(requests: readonly RequestTiming[], device: readonly DeviceEvidence[]): TimelineWindow[] {
+export function latencyTimeline(requests: Requests, device: readonly DeviceEvidence[]): TimelineWindow[] {
   const windows = device[0]?.windows ?? [];
   if (windows.length === 0) return [];
+  const table = asTable(requests);
   const buckets: number[][] = windows.map(() => []);
-  for (const r of requests) {
-    const startMs = Number(r.startNs / 1_000_000n);
+  for (let r = 0; r < table.length; r++) {
+    const startMs = Number(table.startNs[r]! / 1_000_000n);
     // Windows are contiguous and ascending; the last one is closed on the right.
     const i = windows.findIndex((w, k) => startMs >= w.startMs && (startMs < w.endMs || k === windows.length - 1));
-    if (i >= 0) buckets[i]!.push(r.e2eMs);
+    if (i >= 0) buckets[i]!.push(table.e2eMs[r]!);
   }
   return windows.map((w, i) => {
     const latencies = buckets[i]!.sort((a, b) => a - b);

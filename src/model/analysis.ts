@@ -5,7 +5,7 @@
  * latency timeline. Built by `analyzer/` (`analyzeSpans`, `analyzeFiles`).
  */
 import type { TraceFormat } from './span.js';
-import type { RequestTiming } from './request.js';
+import type { RequestTable } from './request-table.js';
 import type { ModelSummary } from './summary.js';
 import type { Diagnosis } from './diagnosis.js';
 import type { DeviceEvidence, DeviceWindow } from './gpu.js';
@@ -178,8 +178,8 @@ export interface AnalysisResult {
   /** Self time and critical path by operation, when no request follows the convention. */
   readonly generic?: GenericReport;
   readonly assembly: Readonly<AssemblyStats>;
-  /** The per-request rows the summaries were computed from (not serialized by reports). */
-  readonly timings: readonly RequestTiming[];
+  /** The per-request timings the summaries were computed from, as columns (`row(i)`, `rows()` give RequestTiming objects); not serialized by reports. */
+  readonly timings: RequestTable;
   /** GPU evidence over the traced window (from GPU sample files), empty without samples. */
   readonly device: readonly DeviceEvidence[];
   /** e2e latency next to GPU state per time window; empty without GPU samples. */

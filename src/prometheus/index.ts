@@ -13,6 +13,7 @@ import { summarizeDevice } from '../analyzer/device.js';
 import type { TimeWindow } from '../analyzer/device.js';
 import type { DeviceEvidence } from '../model/gpu.js';
 import type { PrometheusInput, PrometheusModelExtras, PrometheusSourceFound } from '../model/prometheus.js';
+import { RequestTable } from '../model/request-table.js';
 import { PrometheusClient } from './client.js';
 import { PrometheusError } from './errors.js';
 import { GPU_SOURCES, LATENCY_SOURCES, sourceDetected } from './sources.js';
@@ -147,7 +148,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     ...(overall ? { overall } : {}),
     models,
     assembly: { spans: 0, duplicateSpans: 0, lateSpans: 0, invalidSpans: 0, orphanSpans: 0, unattachedPhaseSpans: 0, traces: 0, requestTraces: 0, clockSkewRequests: 0, fragmentedTraces: 0, fragmentPieces: 0 },
-    timings: [],
+    timings: RequestTable.empty(),
     device,
     timeline: [],
     conventions: [],

@@ -6,6 +6,7 @@
  * stays empty; where the rules need a number that aggregates give only approximately, the
  * choice is written here and in docs/prometheus.md.
  */
+import { RequestTable } from '../model/request-table.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { Phase, PhaseOrOther } from '../semconv.js';
 import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
@@ -201,7 +202,7 @@ export function toSignals(a: ModelAggregates, summary: ModelSummary, thresholds:
     basis: 'aggregates',
     diagnosed: n,
     replicas,
-    requests: [],
+    requests: RequestTable.empty(),
     totalRequests: n,
     warmupTrimmed: 0,
     errors: Math.round(a.errors),

@@ -54,7 +54,7 @@ describe('analyzeFiles', () => {
     const result = await analyzeFiles([serverFile, clientFile], { diagnose: false, idleSpans: 400 });
     expect(result.requests).toBe(400);
     expect(result.assembly.lateSpans).toBe(0);
-    expect(result.timings.every((r) => r.hasClient)).toBe(true);
+    expect(result.timings.rows().every((r) => r.hasClient)).toBe(true);
   });
 
   it('routes a GPU sample file to device evidence over the traced window', async () => {

@@ -10,7 +10,8 @@ function spanIdOf(n: number): string {
 }
 
 async function assemble(spans: SpanRecord[], idleSpans?: number) {
-  return assembleRequests([spans], idleSpans === undefined ? {} : { idleSpans });
+  const result = await assembleRequests([spans], idleSpans === undefined ? {} : { idleSpans });
+  return { ...result, requests: result.requests.rows() };
 }
 
 function only<T>(list: readonly T[]): T {
@@ -243,7 +244,7 @@ describe('assembleRequests: broken and awkward input', () => {
     const assembler = new RequestAssembler();
     assembler.add([req, phaseSpan(t, req.spanId, 'compute', 5, 55)]);
     assembler.add([client]);
-    const r = only(assembler.finish().requests);
+    const r = only(assembler.finish().requests.rows());
     expect(r.hasClient).toBe(true);
     expect(r.phases.network).toBeCloseTo(10, 9);
   });
@@ -277,7 +278,8 @@ describe('RequestAssembler: bounded memory', () => {
     // the partial trace is still open and takes its late-coming parent.
     assembler.add([phaseSpan(t, req.spanId, 'serialize', 27, 28)]);
     assembler.add([requestSpan(partial, 0, 10, { id: 'abababababababab' })]);
-    const { requests, stats } = assembler.finish();
+    const { stats, ...finished } = assembler.finish();
+    const requests = finished.requests.rows();
     expect(stats.lateSpans).toBe(1);
     const first = requests.find((r) => r.traceId === t)!;
     expect(first.phases).toMatchObject({ compute: 20, postprocess: 2 });
@@ -300,7 +302,8 @@ describe('RequestAssembler: bounded memory', () => {
     // Past the short window: the complete trace is closed (its straggler is late), the other still takes spans.
     assembler.add([phaseSpan(done, doneReq.spanId, 'serialize', 27, 28)]);
     assembler.add([span({ trace: waiting, id: middle, parent: waitingReq.spanId, start: 25, end: 28, attributes: { [ATTR.PHASE]: 'postprocess' } })]);
-    const { requests, stats } = assembler.finish();
+    const { stats, ...finished } = assembler.finish();
+    const requests = finished.requests.rows();
     expect(stats.lateSpans).toBe(1);
     expect(requests.find((r) => r.traceId === done)!.phases).toEqual({ compute: 20, postprocess: 2 });
     expect(requests.find((r) => r.traceId === waiting)!.phases).toMatchObject({ compute: 20, postprocess: 3 });
@@ -320,7 +323,8 @@ describe('RequestAssembler: bounded memory', () => {
       expect(assembler.openTraces).toBeLessThanOrEqual(40 / 2 + 40 / 16 + 2);
     }
     assembler.add([phaseSpan(first, firstReq.spanId, 'compute', 0, 5)]);
-    const { requests, stats } = assembler.finish();
+    const { stats, ...finished } = assembler.finish();
+    const requests = finished.requests.rows();
     expect(requests).toHaveLength(201);
     expect(stats.lateSpans).toBe(1);
     expect(requests.find((r) => r.traceId === first)!.phases.compute).toBeUndefined();
@@ -336,7 +340,8 @@ describe('RequestAssembler: bounded memory', () => {
     assembler.add([late(6), late(5), late(4)]);
     // 3 was forgotten: its span opens a new trace, and that span finalizes 7, which pushes out 4.
     assembler.add([late(3), late(4)]);
-    const { requests, stats } = assembler.finish();
+    const { stats, ...finished } = assembler.finish();
+    const requests = finished.requests.rows();
     expect(stats.lateSpans).toBe(3);
     // The spans of 3 and 4 in their new traces: no request span above them.
     expect(stats.unattachedPhaseSpans).toBe(2);

@@ -49,7 +49,7 @@ describe('assembler: first token and token counts', () => {
     const t = traceId(1);
     const req = withEvent(requestSpan(t, 0, 100, { attributes: { [ATTR.TOKENS_INPUT]: 512, [ATTR.TOKENS_OUTPUT]: '41', [ATTR.TOKENS_CACHED]: 256 } }), 20);
     const { requests } = await assembleRequests([[req, phaseSpan(t, req.spanId, 'prefill', 5, 25), phaseSpan(t, req.spanId, 'decode', 25, 95)]]);
-    const r = requests[0]!;
+    const r = requests.row(0);
     expect(r.ttftMs).toBeCloseTo(20, 9);
     expect(r).toMatchObject({ tokensIn: 512, tokensOut: 41, tokensCached: 256 });
     expect(r.phases).toEqual({ prefill: 20, decode: 70 });
@@ -59,7 +59,7 @@ describe('assembler: first token and token counts', () => {
     const t = traceId(2);
     const req = requestSpan(t, 0, 100, { attributes: { [ATTR.TOKENS_OUTPUT]: 11 } });
     const { requests } = await assembleRequests([[req, phaseSpan(t, req.spanId, 'prefill', 10, 30), phaseSpan(t, req.spanId, 'prefill', 30, 42), phaseSpan(t, req.spanId, 'decode', 42, 100)]]);
-    expect(requests[0]!.ttftMs).toBeCloseTo(42, 9);
+    expect(requests.row(0).ttftMs).toBeCloseTo(42, 9);
   });
 
   it('measures TTFT from the client span start, preferring the client’s own first-token event', async () => {
@@ -67,9 +67,9 @@ describe('assembler: first token and token counts', () => {
     const client = clientSpan(t, 0, 130);
     const req = withEvent(requestSpan(t, 10, 120, { parent: client.spanId }), 40);
     const both = await assembleRequests([[withEvent(client, 45), req]]);
-    expect(both.requests[0]!.ttftMs).toBeCloseTo(45, 9);
+    expect(both.requests.row(0).ttftMs).toBeCloseTo(45, 9);
     const serverOnly = await assembleRequests([[{ ...client, traceId: traceId(4) }, { ...req, traceId: traceId(4) }]]);
-    expect(serverOnly.requests[0]!.ttftMs).toBeCloseTo(40, 9);
+    expect(serverOnly.requests.row(0).ttftMs).toBeCloseTo(40, 9);
   });
 
   it('shifts a server-side first token with the clock-skew correction and clamps it to e2e', async () => {
@@ -78,18 +78,18 @@ describe('assembler: first token and token counts', () => {
     // Server clock 50 ms ahead: its span [60, 140] is centred into the client's [0, 100] as [10, 90].
     const req = withEvent(requestSpan(t, 60, 140, { parent: client.spanId }), 70);
     const { requests } = await assembleRequests([[client, req]]);
-    expect(requests[0]!.clockSkew).toBe(true);
-    expect(requests[0]!.ttftMs).toBeCloseTo(20, 9);
+    expect(requests.row(0).clockSkew).toBe(true);
+    expect(requests.row(0).ttftMs).toBeCloseTo(20, 9);
     const late = withEvent(requestSpan(traceId(6), 0, 50), 80);
-    expect((await assembleRequests([[late]])).requests[0]!.ttftMs).toBe(50);
+    expect((await assembleRequests([[late]])).requests.row(0).ttftMs).toBe(50);
   });
 
   it('leaves a non-generative request without generation fields, and its summary without a generation block', async () => {
     const t = traceId(7);
     const req = requestSpan(t, 0, 10);
     const { requests } = await assembleRequests([[req, phaseSpan(t, req.spanId, 'compute', 1, 9)]]);
-    expect(requests[0]).not.toHaveProperty('ttftMs');
-    expect(requests[0]).not.toHaveProperty('tokensOut');
+    expect(requests.row(0)).not.toHaveProperty('ttftMs');
+    expect(requests.row(0)).not.toHaveProperty('tokensOut');
     expect(summarize('resnet50', requests).generation).toBeUndefined();
   });
 });

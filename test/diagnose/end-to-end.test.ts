@@ -74,7 +74,7 @@ describe('the bundled demo data', () => {
       expect(top.estimatedGain!.expectedValue).toBeLessThan(top.estimatedGain!.currentValue);
       expect(d.tail?.phase).toBe('queue');
       // Example traces exist in the input.
-      const ids = new Set(result.timings.map((r) => r.traceId));
+      const ids = new Set(result.timings.rows().map((r) => r.traceId));
       for (const id of top.exampleTraceIds) expect(ids.has(id)).toBe(true);
     });
   }

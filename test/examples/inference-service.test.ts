@@ -91,7 +91,7 @@ describe('example inference service (in-process, real model, real tracer)', () =
     expect(model).toBeDefined();
     const phases = model?.summary.phases ?? {};
     for (const phase of ['serialize', 'preprocess', 'queue', 'compute', 'postprocess'] as const) expect(phases[phase]?.count ?? 0).toBeGreaterThan(0);
-    const timings = result.timings.filter((t) => t.model === MODEL_NAME);
+    const timings = result.timings.rows().filter((t) => t.model === MODEL_NAME);
     expect(Math.max(...timings.map((t) => t.batchSize ?? 0))).toBeGreaterThan(1);
     // The two malformed requests are recorded as failed requests, without an input to hash.
     expect(timings.filter((t) => t.error)).toHaveLength(2);

@@ -133,7 +133,7 @@ describe('analyze --prometheus on three traced replicas of the example service',
     const prom = fromPrometheus?.models[0]?.summary;
     const rows: string[] = [`requests: traces ${fromTraces?.requests}, prometheus ${fromPrometheus?.requests}; compute count traces ${traces?.phases.compute?.count} prom ${prom?.phases.compute?.count}`];
     // Phases recorded once per request (serialize is two spans per request: decode and encode).
-    const timings = fromTraces?.timings ?? [];
+    const timings = fromTraces?.timings.rows() ?? [];
     // postprocess is sub-millisecond here: the tracer's histogram times the wrapped call while the
     // trace path takes span intervals, and at that size the difference spans two buckets
     // (0.599 vs 0.239 ms seen in one clean run), so only the phases that carry the time are compared.

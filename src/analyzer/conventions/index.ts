@@ -5,6 +5,7 @@
  * diagnosis work unchanged on them. Each convention is one module registered in CONVENTIONS;
  * a span that already follows our convention (request or phase attributes) is never touched.
  */
+import type { RequestTable } from '../../model/request-table.js';
 import type { SpanRecord } from '../../model/span.js';
 import type { ScannedSpans } from '../../formats/_scanned-spans.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
@@ -217,9 +218,12 @@ class EntryList implements ScannedSink {
 }
 
 /** The server most of these requests were read from (a convention id), if any. */
-export function serverOf(requests: readonly { readonly source?: string }[]): string | undefined {
+export function serverOf(requests: RequestTable): string | undefined {
   const counts = new Map<string, number>();
-  for (const r of requests) if (r.source !== undefined) counts.set(r.source, (counts.get(r.source) ?? 0) + 1);
+  for (let i = 0; i < requests.length; i++) {
+    const source = requests.text('source', i);
+    if (source !== undefined) counts.set(source, (counts.get(source) ?? 0) + 1);
+  }
   let best: string | undefined;
   for (const [id, n] of counts) if (best === undefined || n > counts.get(best)!) best = id;
   return best;

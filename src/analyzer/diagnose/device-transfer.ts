@@ -93,7 +93,7 @@ export const deviceTransferRule = defineRule({
           basis: `half of the ${ms(transfer.meanMs)} transfer (an assumption: pinned memory and batched copies)`,
         },
         nextStep: transferNextStep({ ...(s.device !== undefined ? { device: s.device } : {}) }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.transfer ?? 0, transfer.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('transfer'), transfer.p95Ms),
       },
     };
   },

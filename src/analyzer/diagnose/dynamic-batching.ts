@@ -9,8 +9,8 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
 import { tracesNear } from './signals.js';
-import { clamp, leastSquares, mean, quantileSorted } from './stats.js';
-import type { RequestTiming } from '../../model/request.js';
+import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './stats.js';
+import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
 import { GENERATION_THRESHOLDS, decodeBatch, engineOf, forEngine, pickThresholds } from './_generation.js';
@@ -150,7 +150,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
           basis: `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT p50 ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (p95 ${ms(queue.p95Ms)})`,
         },
         nextStep: continuousBatchingNextStep(engine, { seqs, inFlight: s.meanInFlight }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };
   }
@@ -176,7 +176,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         ],
         savedMeanMs: 0,
         nextStep: chunkedPrefillNextStep(engine, budget),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.prefill ?? 0, s.phases.prefill.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('prefill'), s.phases.prefill.p95Ms),
       },
     };
   }
@@ -252,13 +252,17 @@ function torchserveBatchingStep(p: { model: string; maxBatchSize: number; delayU
 }
 
 /** compute ≈ fixedMs + perItemMs × batch size, fitted over the mean compute per batch size seen (two sizes or more). */
-function batchFit(requests: readonly RequestTiming[]): { readonly fixedMs: number; readonly perItemMs: number } | undefined {
+function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly perItemMs: number } | undefined {
   const groups = new Map<number, number[]>();
-  for (const r of requests) {
-    if (r.batchSize === undefined || r.batchSize <= 0) continue;
-    const list = groups.get(r.batchSize) ?? [];
-    list.push(r.phases.compute ?? 0);
-    groups.set(r.batchSize, list);
+  const sizes = requests.number('batchSize');
+  const compute = requests.phase('compute');
+  for (let i = 0; i < requests.length; i++) {
+    const size = sizes[i]!;
+    // NaN (not recorded) fails the test too.
+    if (!(size > 0)) continue;
+    const list = groups.get(size) ?? [];
+    list.push(compute[i] === compute[i] ? compute[i]! : 0);
+    groups.set(size, list);
   }
   const bySize = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([size, compute]) => ({ size, computeMeanMs: mean(compute) }));
   const line = bySize.length >= 2 ? leastSquares(bySize.map((b) => b.size), bySize.map((b) => b.computeMeanMs)) : undefined;
@@ -266,9 +270,13 @@ function batchFit(requests: readonly RequestTiming[]): { readonly fixedMs: numbe
 }
 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
-function p95InFlightAtArrival(requests: readonly RequestTiming[], startS: readonly number[]): number {
-  const starts = Float64Array.from(startS).sort();
-  const ends = Float64Array.from(requests, (r, i) => (startS[i] as number) + r.e2eMs / 1000).sort();
+function p95InFlightAtArrival(requests: RequestTable, startS: readonly number[]): number {
+  // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted.
+  const starts = startS;
+  const e2e = requests.e2eMs;
+  const ends = new Float64Array(requests.length);
+  for (let i = 0; i < ends.length; i++) ends[i] = startS[i]! + e2e[i]! / 1000;
+  ends.sort();
   let current = 0;
   const atArrival = new Float64Array(starts.length);
   let e = 0;
@@ -282,7 +290,7 @@ function p95InFlightAtArrival(requests: readonly RequestTiming[], startS: readon
     current += 1;
     atArrival[s] = current;
   }
-  return quantileSorted(atArrival.sort(), 0.95);
+  return quantilesInPlace(atArrival, [0.95])[0]!;
 }
 
 
@@ -369,7 +377,7 @@ export const dynamicBatchingRule = defineRule({
           basis: `queueing model: with batching a request waits at most for the batch in progress (compute p95 ${ms(compute.p95Ms)}) plus the ${delayUs} µs queue delay, instead of queue p95 ${ms(queue.p95Ms)}`,
         },
         nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], engine: engineOf(s, ctx.server), ...(s.runtime !== undefined ? { runtime: s.runtime } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };
   },

@@ -91,7 +91,7 @@ export const hardwareLimitRule = defineRule({
             }
           : {}),
         nextStep: hardwareNextStep({ reason }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.compute ?? 0, compute.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('compute'), compute.p95Ms),
       },
     };
   },

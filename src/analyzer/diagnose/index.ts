@@ -4,7 +4,7 @@
  * runs it once per model.
  */
 import type { FixId, Phase } from '../../semconv.js';
-import type { RequestTiming } from '../../model/request.js';
+import type { Requests } from '../../model/request-table.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
@@ -27,7 +27,7 @@ export { parseSlo, checkSlo } from './slo.js';
 export type { SloTargets } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
-export { computeSignals, trendOf, deviceSignal } from './signals.js';
+export { computeSignals, trendOf, deviceSignal, tracesNear, partColumn } from './signals.js';
 export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal, GenerationSignal } from './signals.js';
 
 export { RULES, RULE_REGISTRY, ruleFor } from './rules.js';
@@ -38,7 +38,8 @@ export type { Rule, RuleDefinition, RuleContext, RuleContent, RuleNeeds, RuleInp
 /** What one model's diagnosis reads. */
 export interface DiagnoseInput {
   readonly model: string;
-  readonly requests: readonly RequestTiming[];
+  /** The model's requests, as a table (AnalysisResult.timings and its selections) or as rows. */
+  readonly requests: Requests;
   readonly summary: ModelSummary;
   readonly device?: readonly DeviceEvidence[];
   /**

@@ -164,7 +164,8 @@ export const latencyDriftRule = defineRule({
     const last = s.windows[s.windows.length - 1];
     const riseMs = trend.slopePerS * span;
     const lastWindowStart = last?.startS ?? 0;
-    const lastWindow = s.requests.filter((_, i) => (s.startS[i] as number) >= lastWindowStart);
+    const lastWindow: number[] = [];
+    for (let i = 0; i < s.requests.length; i++) if (s.startS[i]! >= lastWindowStart) lastWindow.push(i);
     return {
       inputs,
       reason: `e2e ${which} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}`,
@@ -192,7 +193,7 @@ export const latencyDriftRule = defineRule({
           basis: 'removing the cause brings latency back to the level of the first window',
         },
         nextStep: driftNextStep(cause, phase),
-        exampleTraceIds: tracesNear(lastWindow, (r) => r.e2eMs, last?.e2eP95Ms ?? 0),
+        exampleTraceIds: tracesNear(s.requests, s.requests.e2eMs, last?.e2eP95Ms ?? 0, 3, lastWindow),
       },
     };
   },

@@ -53,7 +53,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: RuntimeThresholds
         text: `Serve the model with an LLM engine instead of ${s.runtime ?? 'a general-purpose runtime'}: vLLM (paged KV cache, CUDA graphs for decode, continuous batching; https://docs.vllm.ai) or TensorRT-LLM (fused attention kernels, in-flight batching) on NVIDIA GPUs; llama.cpp or OpenVINO GenAI on CPUs. A decode step there reuses the KV cache and launches a captured graph instead of one kernel per operator.`,
         snippet: { language: 'shell', code: 'vllm serve MODEL  # OpenAI-compatible server, streams tokens' },
       },
-      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.decode ?? 0, s.phases.decode.p95Ms),
+      exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },
   };
 }
@@ -146,7 +146,7 @@ export const optimizedRuntimeRule = defineRule({
           ...(s.runtimeProvider !== undefined ? { provider: s.runtimeProvider } : {}),
           ...(s.device !== undefined ? { device: s.device } : {}),
         }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.compute ?? 0, compute.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('compute'), compute.p95Ms),
       },
     };
   },

@@ -7,7 +7,8 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
-import { partMs, tracesNear } from './signals.js';
+import { partColumn, tracesNear } from './signals.js';
+import { REQUEST_FLAG } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
 import { engineOf, forEngine } from './_generation.js';
@@ -78,7 +79,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
       savedMeanMs: saved,
       estimatedGain: { metric: 'ttft_p95_ms', currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
       nextStep: tokenizerNextStep(engine),
-      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.preprocess ?? 0, pre.p95Ms),
+      exampleTraceIds: tracesNear(s.requests, s.requests.phase('preprocess'), pre.p95Ms),
     },
   };
 }
@@ -159,7 +160,7 @@ export const preprocessingPipelineRule = defineRule({
       pipeline_over_compute: round(overCompute),
       largest_part: largest,
       request_bytes_p50: s.requestBytesP50 ?? null,
-      network_derived: s.requests.some((r) => r.networkDerived),
+      network_derived: s.requests.flags.some((f) => (f & REQUEST_FLAG.NETWORK_DERIVED) !== 0),
       clock_skew_share: round(s.clockSkewShare),
     };
     const failed: string[] = [];
@@ -195,7 +196,7 @@ export const preprocessingPipelineRule = defineRule({
           basis: `half of the ${ms(meanMs)} spent around the model (an assumption: binary encodings and server-side preprocessing commonly halve it)`,
         },
         nextStep: pipelineNextStep({ largest, engine: engineOf(s, ctx.server), ...(s.requestBytesP50 !== undefined ? { requestBytesP50: s.requestBytesP50 } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
-        exampleTraceIds: tracesNear(s.requests, (r) => partMs(r, largest), s.phases[largest].p95Ms),
+        exampleTraceIds: tracesNear(s.requests, partColumn(s.requests, largest), s.phases[largest].p95Ms),
       },
     };
   },

@@ -66,7 +66,7 @@ function generationVerdict(ctx: RuleContext<keyof typeof PRUNE_THRESHOLDS | keyo
         }),
         snippet: { language: 'shell', code: `vllm serve MODEL --speculative-config '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4}'` },
       },
-      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.decode ?? 0, s.phases.decode.p95Ms),
+      exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },
   };
 }
@@ -134,7 +134,7 @@ export const pruneDistillRule = defineRule({
           basis: `compute mean ${ms(compute.meanMs)} × ${factor} (DistilBERT's reported speed-up; a smaller student of your model will differ)`,
         },
         nextStep: pruneDistillNextStep({ model: s.model, ...(s.precision !== undefined ? { precision: s.precision } : {}), ...(s.runtime !== undefined ? { runtime: s.runtime } : {}) }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.compute ?? 0, compute.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('compute'), compute.p95Ms),
       },
     };
   },

@@ -72,7 +72,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
       savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
       estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
       nextStep: generationQuantizationNextStep(engine, bits),
-      exampleTraceIds: tracesNear(s.requests, (r) => r.phases.decode ?? 0, s.phases.decode.p95Ms),
+      exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },
   };
 }
@@ -180,7 +180,7 @@ export const quantizationRule = defineRule({
           ...(s.runtimeProvider !== undefined ? { provider: s.runtimeProvider } : {}),
           ...(s.device !== undefined ? { device: s.device } : {}),
         }),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.compute ?? 0, compute.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('compute'), compute.p95Ms),
       },
     };
   },

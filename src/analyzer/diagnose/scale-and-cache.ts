@@ -9,7 +9,7 @@ import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js'
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
-import type { RequestTiming } from '../../model/request.js';
+import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
 import { GENERATION_THRESHOLDS, engineOf, forEngine, pickThresholds } from './_generation.js';
@@ -182,7 +182,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
           basis: `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill p95 ${ms(s.phases.prefill.p95Ms)})`,
         },
         nextStep: prefixCacheNextStep(engine),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.prefill ?? 0, s.phases.prefill.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('prefill'), s.phases.prefill.p95Ms),
       },
     };
   }
@@ -218,7 +218,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
           basis: `${replicas} replicas halve the arrivals each one sees; at least half the queue wait goes (more when the queue was growing)`,
         },
         nextStep: generationScaleNextStep(engine, replicas),
-        exampleTraceIds: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
+        exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };
   }
@@ -279,7 +279,7 @@ export interface InputHashSignal {
 const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
 
 /** Duplicate inputs and a replay of the run through a cache with each candidate TTL. */
-function inputHashSignal(requests: readonly RequestTiming[], startS: readonly number[]): InputHashSignal {
+function inputHashSignal(requests: RequestTable, startS: readonly number[]): InputHashSignal {
   // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
   const idOf = new Map<string, number>();
   const hashIds: number[] = [];
@@ -287,20 +287,22 @@ function inputHashSignal(requests: readonly RequestTiming[], startS: readonly nu
   let cacheHits = 0;
   let duplicates = 0;
   const examples: string[] = [];
-  requests.forEach((r, i) => {
-    if (r.cacheHit === true) cacheHits += 1;
-    if (r.inputHash === undefined || r.inputHash === '') return;
-    let id = idOf.get(r.inputHash);
+  for (let i = 0; i < requests.length; i++) {
+    const hit = requests.cacheHit(i) === true;
+    if (hit) cacheHits += 1;
+    const hash = requests.inputHash(i);
+    if (hash === undefined || hash === '') continue;
+    let id = idOf.get(hash);
     if (id === undefined) {
       id = idOf.size;
-      idOf.set(r.inputHash, id);
-    } else if (r.cacheHit !== true) {
+      idOf.set(hash, id);
+    } else if (!hit) {
       duplicates += 1;
-      if (examples.length < 3) examples.push(r.traceId);
+      if (examples.length < 3) examples.push(requests.traceId(i));
     }
     hashIds.push(id);
     times.push(startS[i] as number);
-  });
+  }
   const recorded = hashIds.length;
   const ttlHitRates = CANDIDATE_TTLS_S.map((ttlS) => {
     // A cache filled on miss, entries expire ttlS after they were stored.
@@ -434,7 +436,7 @@ export const scaleAndCacheRule = defineRule({
           basis: `M/M/1 reading of the measured queue (mean ${ms(queue.meanMs)}, service ${ms(S)}, utilization ${pct(rho)}), spread over ${instances} instances`,
         },
         nextStep: scaleNextStep({ model: s.model, instances }),
-        examples: tracesNear(s.requests, (r) => r.phases.queue ?? 0, queue.p95Ms),
+        examples: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       });
     }
 

@@ -9,12 +9,14 @@
 import { PHASES, OTHER } from '../../semconv.js';
 import type { Phase, PhaseOrOther } from '../../semconv.js';
 import type { RequestTiming } from '../../model/request.js';
-import { isGenerative, timePerOutputTokenMs } from '../../model/generation.js';
+import { REQUEST_FLAG, asTable } from '../../model/request-table.js';
+import type { RequestTable, Requests, TableText } from '../../model/request-table.js';
+import { timePerOutputTokenMs } from '../../model/generation.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import { laplaceTrend, mannKendall, mean, quantileSorted, sortNumbers, theilSenSlope } from './stats.js';
+import { laplaceTrend, mannKendall, mean, quantileSorted, quantilesInPlace, sortNumbers, theilSenSlope } from './stats.js';
 
 /** Thresholds that shape the signals themselves (warm-up, validity, windows). */
 export const SIGNAL_THRESHOLDS = {
@@ -182,8 +184,8 @@ export interface Signals {
   readonly diagnosed: number;
   /** Per replica, from the Prometheus path only. */
   readonly replicas?: readonly ReplicaSignal[];
-  /** Requests diagnosed: after warm-up trim, without errors, ordered by start. */
-  readonly requests: readonly RequestTiming[];
+  /** Requests diagnosed: after warm-up trim, without errors, ordered by start (empty on aggregates). */
+  readonly requests: RequestTable;
   readonly totalRequests: number;
   readonly warmupTrimmed: number;
   readonly errors: number;
@@ -239,65 +241,108 @@ export function partMs(r: RequestTiming, part: PhaseOrOther): number {
   return part === OTHER ? r.otherMs : (r.phases[part] ?? 0);
 }
 
-/** Trace ids of up to `k` requests whose `value` is closest to `target` (one linear pass, no sort). */
-export function tracesNear(requests: readonly RequestTiming[], value: (r: RequestTiming) => number, target: number, k = 3): string[] {
+/** Time of `part` in each request of the table, ms; NaN where a phase is absent (`other` is never absent). */
+export function partColumn(requests: RequestTable, part: PhaseOrOther): Float64Array {
+  return part === OTHER ? requests.otherMs : requests.phase(part);
+}
+
+/**
+ * Trace ids of up to `k` requests whose value (a column of the table; NaN counts as 0, an absent
+ * phase) is closest to `target`, among the requests at `among` (ascending; default all). One
+ * linear pass, no sort.
+ */
+export function tracesNear(requests: RequestTable, values: ArrayLike<number>, target: number, k = 3, among?: ArrayLike<number>): string[] {
   const best: { id: string; d: number }[] = [];
-  for (const r of requests) {
-    const d = Math.abs(value(r) - target);
-    if (best.length === k && d >= (best[k - 1] as { d: number }).d) continue;
-    const same = best.findIndex((b) => b.id === r.traceId);
+  const n = among === undefined ? requests.length : among.length;
+  for (let j = 0; j < n; j++) {
+    const i = among === undefined ? j : among[j]!;
+    const v = values[i]!;
+    const d = Math.abs((v === v ? v : 0) - target);
+    if (best.length === k && d >= best[k - 1]!.d) continue;
+    const id = requests.traceId(i);
+    const same = best.findIndex((b) => b.id === id);
     if (same >= 0) {
-      if ((best[same] as { d: number }).d <= d) continue;
+      if (best[same]!.d <= d) continue;
       best.splice(same, 1);
     }
     let at = best.length;
-    while (at > 0 && (best[at - 1] as { d: number }).d > d) at -= 1;
-    best.splice(at, 0, { id: r.traceId, d });
+    while (at > 0 && best[at - 1]!.d > d) at -= 1;
+    best.splice(at, 0, { id, d });
     if (best.length > k) best.pop();
   }
   return best.map((b) => b.id);
 }
 
-function sortedOf(values: readonly number[]): Float64Array {
+function sortedOf(values: ArrayLike<number>): Float64Array {
   return sortNumbers(values);
 }
 
-function mostCommon(values: readonly (string | undefined)[]): string | undefined {
+/** Sum of a column's present values (NaN: absent), in table order. */
+function sumPresent(column: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < column.length; i++) {
+    const v = column[i]!;
+    sum += v === v ? v : 0;
+  }
+  return sum;
+}
+
+/** Requests with a REQUEST_FLAG bit set. */
+function countFlag(requests: RequestTable, bit: number): number {
+  let count = 0;
+  for (let i = 0; i < requests.length; i++) if ((requests.flags[i]! & bit) !== 0) count++;
+  return count;
+}
+
+/** The values of a column that are present (not NaN), in table order. */
+function presentValues(column: Float64Array): Float64Array {
+  let n = 0;
+  for (let i = 0; i < column.length; i++) if (column[i] === column[i]) n++;
+  const out = new Float64Array(n);
+  for (let i = 0, k = 0; i < column.length; i++) {
+    const v = column[i]!;
+    if (v === v) out[k++] = v;
+  }
+  return out;
+}
+
+/** The most common value of a text field (the first seen among equals); undefined when none. */
+function mostCommon(requests: RequestTable, field: TableText): string | undefined {
   const counts = new Map<string, number>();
-  for (const v of values) if (v !== undefined && v !== '') counts.set(v, (counts.get(v) ?? 0) + 1);
+  for (let i = 0; i < requests.length; i++) {
+    const v = requests.text(field, i);
+    if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
   let best: string | undefined;
   let bestCount = 0;
   for (const [v, c] of counts) if (c > bestCount) [best, bestCount] = [v, c];
   return best;
 }
 
-function phaseSignal(requests: readonly RequestTiming[], part: PhaseOrOther, e2eSum: number): PhaseSignal {
-  // One pass fills a typed array (values unboxed: far less garbage than number[] on large runs);
-  // Float64Array.from with a mapping function and filter().length cost several times more.
+function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number): PhaseSignal {
+  const column = partColumn(requests, part);
   const n = requests.length;
-  const sorted = new Float64Array(n);
+  const values = new Float64Array(n);
   let present = 0;
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    const r = requests[i]!;
-    let v: number;
+    let v = column[i]!;
     if (part === OTHER) {
-      v = r.otherMs;
       if (v > 0) present++;
+    } else if (v === v) {
+      present++;
     } else {
-      const ms = r.phases[part];
-      if (ms !== undefined) present++;
-      v = ms ?? 0;
+      v = 0;
     }
-    sorted[i] = v;
+    values[i] = v;
     sum += v;
   }
   if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
-  sorted.sort();
+  const [p50Ms, p95Ms] = quantilesInPlace(values, [0.5, 0.95]) as [number, number];
   return {
-    meanMs: sum / requests.length,
-    p50Ms: quantileSorted(sorted, 0.5),
-    p95Ms: quantileSorted(sorted, 0.95),
+    meanMs: sum / n,
+    p50Ms,
+    p95Ms,
     share: e2eSum > 0 ? sum / e2eSum : 0,
     present,
   };
@@ -328,21 +373,35 @@ function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], s
   const first = startS[0] ?? 0;
   const last = startS[startS.length - 1] ?? 0;
   // Arrivals strictly inside (first, last]: the first one only marks the start of observation.
-  const laplace = laplaceTrend(startS.slice(1).map((t) => t - first), last - first);
+  const since = new Float64Array(Math.max(0, startS.length - 1));
+  for (let i = 1; i < startS.length; i++) since[i - 1] = startS[i]! - first;
+  const laplace = laplaceTrend(since, last - first);
   return { ...size, pIncreasing: laplace.pIncreasing, z: laplace.z };
 }
 
-function batchSignal(requests: readonly RequestTiming[]): BatchSignal {
-  const batched = requests.filter((r) => r.batchSize !== undefined && r.batchSize > 0);
-  if (batched.length === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
-  const sizes = batched.map((r) => r.batchSize as number);
-  const maxSize = sizes.reduce((m, s) => (s > m ? s : m), 0);
+function batchSignal(requests: RequestTable): BatchSignal {
+  const column = requests.number('batchSize');
+  // Recorded sizes only (NaN, not recorded, fails the test too).
+  let recorded = 0;
+  let sum = 0;
+  let maxSize = 0;
+  for (let i = 0; i < column.length; i++) {
+    const size = column[i]!;
+    if (!(size > 0)) continue;
+    recorded++;
+    sum += size;
+    if (size > maxSize) maxSize = size;
+  }
+  if (recorded === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
+  let full = 0;
+  for (let i = 0; i < column.length; i++) if (column[i] === maxSize) full++;
+  const meanSize = sum / recorded;
   return {
-    recorded: batched.length,
-    meanSize: mean(sizes),
+    recorded,
+    meanSize,
     maxSize,
-    fullShare: maxSize > 1 ? sizes.filter((s) => s === maxSize).length / sizes.length : 0,
-    fill: maxSize > 0 ? mean(sizes) / maxSize : 0,
+    fullShare: maxSize > 1 ? full / recorded : 0,
+    fill: maxSize > 0 ? meanSize / maxSize : 0,
   };
 }
 
@@ -351,26 +410,41 @@ function msDistribution(values: readonly number[]): MsDistribution {
   return { meanMs: mean(values), p50Ms: quantileSorted(sorted, 0.5), p95Ms: quantileSorted(sorted, 0.95) };
 }
 
-function generationSignal(requests: readonly RequestTiming[]): GenerationSignal | undefined {
-  const generative = requests.filter(isGenerative);
-  if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
-  const withFirst = generative.filter((r) => r.ttftMs !== undefined);
-  const ttfts = withFirst.map((r) => r.ttftMs as number);
+function generationSignal(requests: RequestTable): GenerationSignal | undefined {
+  const ttftColumn = requests.number('ttftMs');
+  const outColumn = requests.number('tokensOut');
+  const inColumn = requests.number('tokensIn');
+  const cachedColumn = requests.number('tokensCached');
+  // Generative: a first token or an output token count (model/generation isGenerative).
+  let count = 0;
+  for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) count++;
+  if (count === 0 || count < requests.length / 2) return undefined;
+  const generative: number[] = [];
+  for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) generative.push(i);
+  const withFirst = generative.filter((i) => ttftColumn[i] === ttftColumn[i]);
+  const ttfts = withFirst.map((i) => ttftColumn[i]!);
   const ttftSum = ttfts.reduce((a, b) => a + b, 0);
-  const shareOfTtft = (phase: Phase): number => (ttftSum > 0 ? withFirst.reduce((a, r) => a + Math.min(r.phases[phase] ?? 0, r.ttftMs as number), 0) / ttftSum : 0);
-  const tpots = generative.map((r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)).filter((v): v is number => v !== undefined);
-  const e2eSum = generative.reduce((a, r) => a + r.e2eMs, 0);
-  const tokensIn = generative.map((r) => r.tokensIn).filter((v): v is number => v !== undefined);
-  const tokensOut = generative.map((r) => r.tokensOut).filter((v): v is number => v !== undefined);
-  const cached = generative.filter((r) => r.tokensCached !== undefined && r.tokensIn !== undefined);
-  const cachedIn = cached.reduce((a, r) => a + (r.tokensIn as number), 0);
-  const hashed = generative.filter((r) => r.inputHash !== undefined && r.inputHash !== '');
+  const shareOfTtft = (phase: Phase): number => {
+    if (!(ttftSum > 0)) return 0;
+    const column = requests.phase(phase);
+    return withFirst.reduce((a, i) => a + Math.min(column[i] === column[i] ? column[i]! : 0, ttftColumn[i]!), 0) / ttftSum;
+  };
+  const present = (column: Float64Array, i: number): number | undefined => (column[i] === column[i] ? column[i] : undefined);
+  const tpots = generative.map((i) => timePerOutputTokenMs(requests.e2eMs[i]!, present(ttftColumn, i), present(outColumn, i))).filter((v): v is number => v !== undefined);
+  const e2eSum = generative.reduce((a, i) => a + requests.e2eMs[i]!, 0);
+  const tokensIn = generative.filter((i) => inColumn[i] === inColumn[i]).map((i) => inColumn[i]!);
+  const tokensOut = generative.filter((i) => outColumn[i] === outColumn[i]).map((i) => outColumn[i]!);
+  const cached = generative.filter((i) => cachedColumn[i] === cachedColumn[i] && inColumn[i] === inColumn[i]);
+  const cachedIn = cached.reduce((a, i) => a + inColumn[i]!, 0);
+  const hashed = generative.filter((i) => requests.inputHash(i) !== undefined && requests.inputHash(i) !== '');
   const seen = new Set<string>();
   let repeats = 0;
-  for (const r of hashed) {
-    if (seen.has(r.inputHash as string)) repeats++;
-    else seen.add(r.inputHash as string);
+  for (const i of hashed) {
+    const hash = requests.inputHash(i)!;
+    if (seen.has(hash)) repeats++;
+    else seen.add(hash);
   }
+  const decode = requests.phase('decode');
   const inSorted = sortedOf(tokensIn);
   return {
     requests: generative.length,
@@ -379,10 +453,10 @@ function generationSignal(requests: readonly RequestTiming[]): GenerationSignal 
     ttftQueueShare: shareOfTtft('queue'),
     ttftPrefillShare: shareOfTtft('prefill'),
     ttftPreprocessShare: shareOfTtft('preprocess'),
-    decodeShare: e2eSum > 0 ? generative.reduce((a, r) => a + (r.phases.decode ?? 0), 0) / e2eSum : 0,
+    decodeShare: e2eSum > 0 ? generative.reduce((a, i) => a + (decode[i] === decode[i] ? decode[i]! : 0), 0) / e2eSum : 0,
     ...(tokensIn.length > 0 ? { tokensIn: { p50: quantileSorted(inSorted, 0.5), p95: quantileSorted(inSorted, 0.95), mean: mean(tokensIn) } } : {}),
     ...(tokensOut.length > 0 ? { tokensOutMean: mean(tokensOut) } : {}),
-    ...(cachedIn > 0 ? { cachedShare: cached.reduce((a, r) => a + Math.min(r.tokensCached as number, r.tokensIn as number), 0) / cachedIn } : {}),
+    ...(cachedIn > 0 ? { cachedShare: cached.reduce((a, i) => a + Math.min(cachedColumn[i]!, inColumn[i]!), 0) / cachedIn } : {}),
     ...(hashed.length > 0 ? { prefixRepeatShare: repeats / hashed.length } : {}),
     prefixHashedShare: hashed.length / generative.length,
   };
@@ -425,19 +499,41 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
   };
 }
 
-function tailAttribution(requests: readonly RequestTiming[], e2eSorted: ArrayLike<number>): TailAttribution | undefined {
+function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): TailAttribution | undefined {
   if (requests.length < 20) return undefined;
   const p95 = quantileSorted(e2eSorted, 0.95);
   const p40 = quantileSorted(e2eSorted, 0.4);
   const p60 = quantileSorted(e2eSorted, 0.6);
   const p99 = quantileSorted(e2eSorted, 0.99);
-  const tail = requests.filter((r) => r.e2eMs > p95);
-  const middle = requests.filter((r) => r.e2eMs >= p40 && r.e2eMs <= p60);
+  const e2e = requests.e2eMs;
+  const tail: number[] = [];
+  const middle: number[] = [];
+  for (let i = 0; i < requests.length; i++) {
+    const v = e2e[i]!;
+    if (v > p95) tail.push(i);
+    if (v >= p40 && v <= p60) middle.push(i);
+  }
   if (tail.length === 0 || middle.length === 0) return undefined;
-  const shareIn = (cohort: readonly RequestTiming[], part: PhaseOrOther): number => {
-    const total = cohort.reduce((a, r) => a + r.e2eMs, 0);
-    return total > 0 ? cohort.reduce((a, r) => a + partMs(r, part), 0) / total : 0;
+  // Each part's share of a cohort's e2e, every part at once.
+  const sharesIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
+    let total = 0;
+    for (const i of cohort) total += e2e[i]!;
+    return new Map(
+      ALL_PARTS.map((part) => {
+        if (!(total > 0)) return [part, 0];
+        const column = partColumn(requests, part);
+        let sum = 0;
+        for (const i of cohort) {
+          const v = column[i]!;
+          sum += v === v ? v : 0;
+        }
+        return [part, sum / total];
+      }),
+    );
   };
+  const tailShares = sharesIn(tail);
+  const middleShares = sharesIn(middle);
+  const shareIn = (cohort: readonly number[], part: PhaseOrOther): number => (cohort === tail ? tailShares : middleShares).get(part)!;
   let best: { part: PhaseOrOther; tail: number; mid: number } | undefined;
   for (const part of ALL_PARTS) {
     const t = shareIn(tail, part);
@@ -459,76 +555,92 @@ function tailAttribution(requests: readonly RequestTiming[], e2eSorted: ArrayLik
     tailShare: best.tail,
     medianShare: best.mid,
     text: `requests above p95 (${tail.length}) spend ${pct(best.tail)} of their time in ${best.part}, those around p50 ${pct(best.mid)}`,
-    exampleTraceIds: tracesNear(tail, (r) => r.e2eMs, p99),
+    exampleTraceIds: tracesNear(requests, e2e, p99, 3, tail),
   };
 }
 
-function windowsOf(requests: readonly RequestTiming[], startS: readonly number[], count: number): WindowSignal[] {
+function windowsOf(requests: RequestTable, startS: readonly number[], count: number): WindowSignal[] {
   const n = requests.length;
   const windows: WindowSignal[] = [];
+  const columns = ALL_PARTS.map((p) => partColumn(requests, p));
   for (let w = 0; w < count; w++) {
     const lo = Math.floor((w * n) / count);
     const hi = Math.floor(((w + 1) * n) / count);
-    const slice = requests.slice(lo, hi);
+    const size = hi - lo;
     const t0 = startS[lo] as number;
     // Arrival rate over the window: its requests divided by the time until the next window's first arrival.
     const t1 = hi < n ? (startS[hi] as number) : (startS[n - 1] as number);
     const span = t1 - t0;
-    const arrivals = hi < n ? slice.length : slice.length - 1;
-    const e2e = Float64Array.from(slice, (r) => r.e2eMs).sort();
+    const arrivals = hi < n ? size : size - 1;
+    const [e2eP50Ms, e2eP95Ms] = quantilesInPlace(requests.e2eMs.slice(lo, hi), [0.5, 0.95]) as [number, number];
     const phaseMeanMs = Object.fromEntries(
-      ALL_PARTS.map((p) => {
+      ALL_PARTS.map((p, k) => {
+        const column = columns[k]!;
         let sum = 0;
-        for (const r of slice) sum += partMs(r, p);
-        return [p, slice.length > 0 ? sum / slice.length : 0];
+        for (let i = lo; i < hi; i++) {
+          const v = column[i]!;
+          sum += v === v ? v : 0;
+        }
+        return [p, size > 0 ? sum / size : 0];
       }),
     ) as Record<PhaseOrOther, number>;
     windows.push({
       startS: t0,
       endS: t1,
-      requests: slice.length,
+      requests: size,
       arrivalRps: span > 0 ? arrivals / span : 0,
-      e2eP50Ms: quantileSorted(e2e, 0.5),
-      e2eP95Ms: quantileSorted(e2e, 0.95),
+      e2eP50Ms,
+      e2eP95Ms,
       phaseMeanMs,
     });
   }
   return windows;
 }
 
-/** Requests ordered by start; numeric keys relative to the earliest start avoid slow bigint comparisons. */
-function byStart(requests: readonly RequestTiming[]): RequestTiming[] {
+/** Requests ordered by start (the table itself when it already is); numeric keys relative to the earliest start avoid slow bigint comparisons. */
+function byStart(requests: RequestTable): RequestTable {
+  const starts = requests.startNs;
+  const n = requests.length;
   let sorted = true;
-  for (let i = 1; i < requests.length && sorted; i++) if ((requests[i] as RequestTiming).startNs < (requests[i - 1] as RequestTiming).startNs) sorted = false;
-  if (sorted) return [...requests];
-  let min = (requests[0] as RequestTiming).startNs;
-  for (const r of requests) if (r.startNs < min) min = r.startNs;
-  const keys = Float64Array.from(requests, (r) => Number(r.startNs - min));
-  const order = Uint32Array.from(requests, (_, i) => i).sort((a, b) => (keys[a] as number) - (keys[b] as number) || a - b);
-  return Array.from(order, (i) => requests[i] as RequestTiming);
+  for (let i = 1; i < n && sorted; i++) if (starts[i]! < starts[i - 1]!) sorted = false;
+  if (sorted) return requests;
+  let min = starts[0]!;
+  for (let i = 1; i < n; i++) if (starts[i]! < min) min = starts[i]!;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = Number(starts[i]! - min);
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+  return requests.select(order);
 }
 
 /** Compute every signal the rules use, once. */
 export function computeSignals(
-  input: { readonly model: string; readonly requests: readonly RequestTiming[]; readonly summary: ModelSummary; readonly device?: readonly DeviceEvidence[] },
+  input: { readonly model: string; readonly requests: Requests; readonly summary: ModelSummary; readonly device?: readonly DeviceEvidence[] },
   thresholds: SignalThresholds,
 ): Signals {
-  const ordered = byStart(input.requests);
+  const ordered = byStart(asTable(input.requests));
   const warmupTrimmed = Math.floor(ordered.length * thresholds['warmup.share']);
   const afterWarmup = ordered.slice(warmupTrimmed);
-  const errors = afterWarmup.filter((r) => r.error).length;
+  let errors = 0;
+  for (let i = 0; i < afterWarmup.length; i++) if (afterWarmup.error(i)) errors++;
   // Failed requests often fail fast; their timings would make every phase look cheaper.
-  const requests = afterWarmup.filter((r) => !r.error);
+  const requests = errors === 0 ? afterWarmup : afterWarmup.where((i) => !afterWarmup.error(i));
   const n = requests.length;
-  const t0 = requests[0]?.startNs ?? 0n;
-  const startS = requests.map((r) => Number(r.startNs - t0) / 1e9);
-  const lastEndS = requests.reduce((m, r, i) => Math.max(m, (startS[i] as number) + r.e2eMs / 1000), 0);
+  const starts = requests.startNs;
+  const e2eValues = requests.e2eMs;
+  const t0 = n > 0 ? starts[0]! : 0n;
+  const startS = new Array<number>(n);
+  for (let i = 0; i < n; i++) startS[i] = Number(starts[i]! - t0) / 1e9;
+  let lastEndS = 0;
+  for (let i = 0; i < n; i++) lastEndS = Math.max(lastEndS, startS[i]! + e2eValues[i]! / 1000);
   const durationS = lastEndS;
   const lastStartS = startS[n - 1] ?? 0;
-  const e2eValues = requests.map((r) => r.e2eMs);
   const e2eSorted = sortedOf(e2eValues);
-  const e2eSum = e2eValues.reduce((a, b) => a + b, 0);
-  const serverSum = requests.reduce((a, r) => a + r.serverMs, 0);
+  let e2eSum = 0;
+  let serverSum = 0;
+  for (let i = 0; i < n; i++) {
+    e2eSum += e2eValues[i]!;
+    serverSum += requests.serverMs[i]!;
+  }
   const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum)])) as Record<PhaseOrOther, PhaseSignal>;
   let dominantPhase: Phase | undefined;
   for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
@@ -547,9 +659,10 @@ export function computeSignals(
       // Windows are contiguous index ranges of the start-ordered requests.
       const lo = Math.floor((i * n) / windows.length);
       const hi = Math.floor(((i + 1) * n) / windows.length);
-      const hits = requests.slice(lo, hi).filter((r) => r.cacheHit === true);
+      const hits: number[] = [];
+      for (let k = lo; k < hi; k++) if (requests.cacheHit(k) === true) hits.push(e2eValues[k]!);
       if (hits.length > 0) {
-        hitSeries.push(quantileSorted(sortedOf(hits.map((r) => r.e2eMs)), 0.5));
+        hitSeries.push(quantileSorted(sortedOf(hits), 0.5));
         hitXs.push(xs[i] as number);
       }
     });
@@ -585,13 +698,13 @@ export function computeSignals(
       `phase spans cover only ${Math.round(coverage * 100)}% of end-to-end time (${Math.round(phases.other.share * 100)}% is in no phase); at least ${Math.round(thresholds['validity.min_coverage'] * 100)}% is needed (validity.min_coverage): add phase spans around the uncovered work`,
     );
   }
-  const requestBytes = sortedOf(requests.map((r) => r.requestBytes).filter((b): b is number => b !== undefined));
-  const responseBytes = sortedOf(requests.map((r) => r.responseBytes).filter((b): b is number => b !== undefined));
+  const [requestBytesP50] = quantilesInPlace(presentValues(requests.number('requestBytes')), [0.5]) as [number];
+  const [responseBytesP50] = quantilesInPlace(presentValues(requests.number('responseBytes')), [0.5]) as [number];
   const s = input.summary;
-  const runtime = s.runtime ?? mostCommon(requests.map((r) => r.runtime));
-  const runtimeProvider = s.runtimeProvider ?? mostCommon(requests.map((r) => r.runtimeProvider));
-  const precision = s.precision ?? mostCommon(requests.map((r) => r.precision));
-  const deviceName = s.device ?? mostCommon(requests.map((r) => r.device));
+  const runtime = s.runtime ?? mostCommon(requests, 'runtime');
+  const runtimeProvider = s.runtimeProvider ?? mostCommon(requests, 'runtimeProvider');
+  const precision = s.precision ?? mostCommon(requests, 'precision');
+  const deviceName = s.device ?? mostCommon(requests, 'device');
   const tail = tailAttribution(requests, e2eSorted);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
   const generation = generationSignal(requests);
@@ -616,11 +729,11 @@ export function computeSignals(
     serverMeanMs: n > 0 ? serverSum / n : 0,
     phases,
     coverage,
-    computeShareOfServer: serverSum > 0 ? requests.reduce((a, r) => a + (r.phases.compute ?? 0), 0) / serverSum : 0,
+    computeShareOfServer: serverSum > 0 ? sumPresent(requests.phase('compute')) / serverSum : 0,
     ...(dominantPhase ? { dominantPhase } : {}),
     batch: batchSignal(requests),
-    ...(requestBytes.length > 0 ? { requestBytesP50: quantileSorted(requestBytes, 0.5) } : {}),
-    ...(responseBytes.length > 0 ? { responseBytesP50: quantileSorted(responseBytes, 0.5) } : {}),
+    ...(requestBytesP50 === requestBytesP50 ? { requestBytesP50 } : {}),
+    ...(responseBytesP50 === responseBytesP50 ? { responseBytesP50 } : {}),
     ...(runtime !== undefined ? { runtime } : {}),
     ...(runtimeProvider !== undefined ? { runtimeProvider } : {}),
     ...(precision !== undefined ? { precision } : {}),
@@ -629,7 +742,7 @@ export function computeSignals(
     ...(trends ? { trends } : {}),
     stable,
     ...(tail ? { tail } : {}),
-    clockSkewShare: n > 0 ? requests.filter((r) => r.clockSkew).length / n : 0,
+    clockSkewShare: n > 0 ? countFlag(requests, REQUEST_FLAG.CLOCK_SKEW) / n : 0,
     ...(gpu ? { gpu } : {}),
     ...(generation ? { generation } : {}),
     invalid,

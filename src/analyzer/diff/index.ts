@@ -114,7 +114,7 @@ export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, opti
   const beforeTimings = groupByModel(before.timings);
   const afterTimings = groupByModel(after.timings);
   const models = common.map((model) =>
-    modelChange(model, beforeTimings.get(model) ?? [], afterTimings.get(model) ?? [], beforeModels.get(model)!, afterModels.get(model)!, options),
+    modelChange(model, beforeTimings.get(model)?.rows() ?? [], afterTimings.get(model)?.rows() ?? [], beforeModels.get(model)!, afterModels.get(model)!, options),
   );
   return {
     models,

@@ -87,7 +87,7 @@ const QUANTILES = [
 
 /** The analysed requests grouped by model. */
 export function timingsByModel(result: AnalysisResult): Map<string, RequestTiming[]> {
-  return groupByModel(result.timings);
+  return new Map([...groupByModel(result.timings)].map(([model, table]) => [model, table.rows()]));
 }
 
 /** Trace ids of the requests drawn as examples: the slowest and the one nearest the median. */

@@ -13,7 +13,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 async function diagnosisOf(file: string): Promise<{ diagnosis: Diagnosis; server: string | undefined }> {
   const result = await analyzeFiles([file]);
   expect(result.models).toHaveLength(1);
-  return { diagnosis: result.models[0]!.diagnosis!, server: result.timings[0]?.source };
+  return { diagnosis: result.models[0]!.diagnosis!, server: result.timings.rows()[0]?.source };
 }
 
 /** Next step of the primary recommendation, text and snippet together. */
@@ -115,6 +115,6 @@ describe('reader threads', () => {
     expect(threaded.conventions).toEqual(inline.conventions);
     expect(threaded.conventions.map((c) => [c.label, c.requests])).toEqual([['Triton trace file 2.x', 5_500]]);
     expect(threaded.overall!.phases.queue!.meanMs).toBeCloseTo(inline.overall!.phases.queue!.meanMs, 9);
-    expect(threaded.timings.every((t) => t.source === 'triton')).toBe(true);
+    expect(threaded.timings.rows().every((t) => t.source === 'triton')).toBe(true);
   }, 120_000);
 });

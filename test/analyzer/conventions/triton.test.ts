@@ -21,7 +21,7 @@ describe('Triton trace file 2.x (the documentation example, real)', () => {
     expect(result.conventions.map((c) => c.label)).toEqual(['Triton trace file 2.x']);
     expect(result.requests).toBe(1);
     // Hand-computed from the file's ns values (differences of the named timestamps).
-    expect(phasesOf(result.timings[0]!)).toEqual({
+    expect(phasesOf(result.timings.rows()[0]!)).toEqual({
       network: 0.076277, // HTTP_RECV 44 864 + HTTP_SEND 31 413
       serialize: 0.191969, // RECV_END→REQUEST_START 153 555 + REQUEST_END→SEND_START 38 414
       preprocess: 0.005654, // REQUEST_START→QUEUE_START
@@ -74,7 +74,7 @@ describe('Triton trace file 1.x (synthetic, lowercase names from trace_summary.p
 describe('Triton trace file 2.x, gRPC ensemble (synthetic)', () => {
   it('gives each composing model its own request and the ensemble the phases of its steps', async () => {
     const result = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
-    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    const byModel = new Map(result.timings.rows().map((t) => [t.model, phasesOf(t)]));
     expect(byModel.get('preprocess_py')).toEqual({ preprocess: 0.003, queue: 0.007, compute: 1.2, postprocess: 0.01, other: 0, e2e: 1.22 });
     expect(byModel.get('classifier_trt')).toEqual({ preprocess: 0.004, queue: 0.8, transfer: 0.15, compute: 2.5, postprocess: 0.016, other: 0, e2e: 3.47 });
     expect(byModel.get('ensemble_pipeline')).toEqual({
@@ -97,7 +97,7 @@ describe('several Triton trace files', () => {
     const result = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json', SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json'], { diagnose: false });
     expect(result.requests).toBe(4);
     expect(result.assembly.duplicateSpans).toBe(0);
-    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    const byModel = new Map(result.timings.rows().map((t) => [t.model, phasesOf(t)]));
     expect(byModel.get('unknown')?.e2e).toBe(3.125547);
     expect(byModel.get('unknown')?.transfer).toBe(2.308936);
     expect(byModel.get('ensemble_pipeline')?.e2e).toBe(4.861);
@@ -126,7 +126,7 @@ describe('several Triton trace files', () => {
       const whole = await analyzeServing('triton-trace-v2-grpc-ensemble.synthetic.json');
       expect(split.requests).toBe(3);
       expect(split.warnings.map((w) => w.code)).not.toContain('monotonic-clocks');
-      expect(new Map(split.timings.map((t) => [t.model, phasesOf(t)]))).toEqual(new Map(whole.timings.map((t) => [t.model, phasesOf(t)])));
+      expect(new Map(split.timings.rows().map((t) => [t.model, phasesOf(t)]))).toEqual(new Map(whole.timings.rows().map((t) => [t.model, phasesOf(t)])));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -193,7 +193,7 @@ describe('Triton OpenTelemetry mode with the caller’s client span (traceparent
 describe('Triton OpenTelemetry mode, ensemble (synthetic: InferRequest → ensemble → composing model → compute)', () => {
   it('gives the composing model its own request and the ensemble request its step’s phases, inside the frontend’s extent', async () => {
     const result = await analyzeServing('triton-otel-ensemble.synthetic.json');
-    const byModel = new Map(result.timings.map((t) => [t.model, phasesOf(t)]));
+    const byModel = new Map(result.timings.rows().map((t) => [t.model, phasesOf(t)]));
     expect([...byModel.keys()].sort()).toEqual(['classifier', 'ensemble_model']);
     expect(byModel.get('classifier')).toEqual({ preprocess: 0.01, queue: 0.24, compute: 1.38, postprocess: 0.02, other: 0, e2e: 1.65 });
     expect(byModel.get('ensemble_model')).toEqual({

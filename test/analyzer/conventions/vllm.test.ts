@@ -27,7 +27,7 @@ describe('vLLM llm_request span, v1 engine attribute set (synthetic, after tests
 
   it('takes TTFT and tokens from the span under the one generation definition (TPOT = (e2e − TTFT) ÷ (out − 1))', async () => {
     const result = await analyzeServing('vllm-llm-request-v1.synthetic.json');
-    const first = result.timings.find((t) => t.tokensOut === 128)!;
+    const first = result.timings.rows().find((t) => t.tokensOut === 128)!;
     expect(first.ttftMs).toBeCloseTo(105.432, 9);
     expect(first.tokensIn).toBe(512);
     // Model name: v1 spans carry none, so the service name stands in (and the report says so).

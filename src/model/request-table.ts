@@ -1,0 +1,669 @@
+/**
+ * @module model/request-table
+ * The per-request timings of a run held as columns: one typed array per numeric field, text
+ * fields as indexes into one dictionary, a flag byte per request. A run keeps every request
+ * until its summaries, diagnosis and report are made; as one object per request (with its phase
+ * object, its boxed numbers and its BigInt start) those rows were about 540 bytes each, and the
+ * garbage collector walked every one of them on each collection while the file streamed. As
+ * columns a request costs about 220 bytes and no object, and the stages that read every request
+ * (measure, diagnose, timeline, diff) loop over typed arrays.
+ *
+ * `row(i)` (and iterating the table) makes the RequestTiming object of one request when code
+ * wants it whole; it is made on each call, so hot loops read the columns instead.
+ */
+import { PHASES } from '../semconv.js';
+import type { Phase } from '../semconv.js';
+import type { RequestTiming } from './request.js';
+
+/** Text fields held as dictionary indexes (−1: absent). */
+export const TABLE_TEXTS = ['service', 'model', 'modelVersion', 'runtime', 'runtimeProvider', 'precision', 'device', 'source'] as const;
+/** A text field of the table. */
+export type TableText = (typeof TABLE_TEXTS)[number];
+/** Optional numeric fields (NaN: absent). */
+export const TABLE_NUMBERS = ['batchSize', 'requestBytes', 'responseBytes', 'ttftMs', 'tokensIn', 'tokensOut', 'tokensCached'] as const;
+/** An optional numeric field of the table. */
+export type TableNumber = (typeof TABLE_NUMBERS)[number];
+
+const TEXT_INDEX = Object.fromEntries(TABLE_TEXTS.map((f, i) => [f, i])) as Record<TableText, number>;
+const NUMBER_INDEX = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record<TableNumber, number>;
+const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
+
+/** Bits of `RequestTable.flags`. */
+export const REQUEST_FLAG = { CLIENT: 1, NETWORK_DERIVED: 2, CLOCK_SKEW: 4, ERROR: 8 } as const;
+
+/** `cacheHit` column values. */
+const CACHE_ABSENT = -1;
+
+/** Bytes of a packed trace id (128 bits, 32 hex digits) and span id (64 bits, 16). */
+const TRACE_ID_BYTES = 16;
+const SPAN_ID_BYTES = 8;
+
+/** Dictionary entries kept before values are stored without looking for an equal one (high-cardinality fields). */
+const DICTIONARY_LIMIT = 10_000;
+
+/**
+ * Ids (trace, span) packed as hex digits, two to a byte, `width` bytes per request, with the
+ * digit count (so leading zeros come back as written); an id that is not lowercase hex of at
+ * most 2 × width digits is kept as a string on the side. Ids kept as strings were two more
+ * objects per request for the collector to carry through the whole run.
+ */
+class IdColumn {
+  private bytes: Uint8Array;
+  private digits: Uint8Array;
+  private readonly others = new Map<number, string>();
+
+  constructor(
+    private readonly width: number,
+    capacity: number,
+  ) {
+    this.bytes = new Uint8Array(capacity * width);
+    this.digits = new Uint8Array(capacity);
+  }
+
+  /** Stores `id` as request `i`'s. */
+  set(i: number, id: string): void {
+    const n = id.length;
+    const bytes = this.bytes;
+    const at = i * this.width;
+    if (n > 2 * this.width || n === 0) {
+      this.others.set(i, id);
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      const c = id.charCodeAt(k);
+      const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+      if (v < 0) {
+        this.others.set(i, id);
+        return;
+      }
+      // Digit k: high nibble of byte k/2 when k is even.
+      if ((k & 1) === 0) bytes[at + (k >> 1)] = v << 4;
+      else bytes[at + (k >> 1)]! |= v;
+    }
+    this.digits[i] = n;
+  }
+
+  /** Request `i`'s id. */
+  get(i: number): string {
+    const n = this.digits[i]!;
+    if (n === 0) return this.others.get(i) ?? '';
+    const at = i * this.width;
+    let out = '';
+    for (let k = 0; k < n; k++) {
+      const byte = this.bytes[at + (k >> 1)]!;
+      out += HEX[(k & 1) === 0 ? byte >> 4 : byte & 15];
+    }
+    return out;
+  }
+
+  /** One column holding `parts`' ids one after another (each part's first `rows`). */
+  static concat(parts: readonly { readonly ids: IdColumn; readonly rows: number }[], width: number, length: number): IdColumn {
+    const out = new IdColumn(width, length);
+    let at = 0;
+    for (const { ids, rows } of parts) {
+      out.bytes.set(ids.bytes.subarray(0, rows * width), at * width);
+      out.digits.set(ids.digits.subarray(0, rows), at);
+      for (const [i, id] of ids.others) if (i < rows) out.others.set(at + i, id);
+      at += rows;
+    }
+    return out;
+  }
+
+  /** Requests `from` … `to` − 1, as views where they can be. */
+  view(from: number, to: number): IdColumn {
+    const out = new IdColumn(this.width, 0);
+    out.bytes = this.bytes.subarray(from * this.width, to * this.width);
+    out.digits = this.digits.subarray(from, to);
+    for (const [i, id] of this.others) if (i >= from && i < to) out.others.set(i - from, id);
+    return out;
+  }
+
+  /** The requests at `indices`, in that order. */
+  pick(indices: ArrayLike<number>): IdColumn {
+    const out = new IdColumn(this.width, indices.length);
+    const w = this.width;
+    for (let j = 0; j < indices.length; j++) {
+      const i = indices[j]!;
+      out.digits[j] = this.digits[i]!;
+      out.bytes.set(this.bytes.subarray(i * w, i * w + w), j * w);
+      if (this.digits[i] === 0) {
+        const id = this.others.get(i);
+        if (id !== undefined) out.others.set(j, id);
+      }
+    }
+    return out;
+  }
+}
+
+const HEX = '0123456789abcdef';
+
+/** Sparse text per request (most runs carry none): request index → value. */
+function pickSparse(source: ReadonlyMap<number, string>, indices: ArrayLike<number>): Map<number, string> {
+  const out = new Map<number, string>();
+  if (source.size === 0) return out;
+  for (let j = 0; j < indices.length; j++) {
+    const v = source.get(indices[j]!);
+    if (v !== undefined) out.set(j, v);
+  }
+  return out;
+}
+
+function viewSparse(source: ReadonlyMap<number, string>, from: number, to: number): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [i, v] of source) if (i >= from && i < to) out.set(i - from, v);
+  return out;
+}
+
+/** The columns of a table (all of length `capacity` in a builder, `length` in a table). */
+interface Columns {
+  traceIds: IdColumn;
+  requestSpanIds: IdColumn;
+  /** Request index → inference.input.hash (opt-in, so usually empty). */
+  inputHashes: Map<number, string>;
+  startNs: BigInt64Array;
+  e2eMs: Float64Array;
+  serverMs: Float64Array;
+  otherMs: Float64Array;
+  /** By PHASES index; NaN where the request has no span of that phase. */
+  phases: Float64Array[];
+  /** By TABLE_NUMBERS index. */
+  numbers: Float64Array[];
+  /** By TABLE_TEXTS index: indexes into the dictionary. */
+  texts: Int32Array[];
+  flags: Uint8Array;
+  cacheHit: Int8Array;
+}
+
+/** A builder chunk: columns of `capacity` rows, the optional fields absent (filled once here, not per row). */
+function allocate(capacity: number): Columns {
+  return {
+    traceIds: new IdColumn(TRACE_ID_BYTES, capacity),
+    requestSpanIds: new IdColumn(SPAN_ID_BYTES, capacity),
+    inputHashes: new Map(),
+    startNs: new BigInt64Array(capacity),
+    e2eMs: new Float64Array(capacity),
+    serverMs: new Float64Array(capacity),
+    otherMs: new Float64Array(capacity),
+    phases: PHASES.map(() => new Float64Array(capacity).fill(NaN)),
+    numbers: TABLE_NUMBERS.map(() => new Float64Array(capacity).fill(NaN)),
+    texts: TABLE_TEXTS.map(() => new Int32Array(capacity).fill(-1)),
+    flags: new Uint8Array(capacity),
+    cacheHit: new Int8Array(capacity).fill(CACHE_ABSENT),
+  };
+}
+
+/**
+ * Rows `from` … `to` − 1: typed columns as views on the same buffers (tables are read-only, so
+ * sharing is safe and nothing is copied).
+ */
+function viewRange(c: Columns, from: number, to: number): Columns {
+  return {
+    traceIds: c.traceIds.view(from, to),
+    requestSpanIds: c.requestSpanIds.view(from, to),
+    inputHashes: viewSparse(c.inputHashes, from, to),
+    startNs: c.startNs.subarray(from, to),
+    e2eMs: c.e2eMs.subarray(from, to),
+    serverMs: c.serverMs.subarray(from, to),
+    otherMs: c.otherMs.subarray(from, to),
+    phases: c.phases.map((a) => a.subarray(from, to)),
+    numbers: c.numbers.map((a) => a.subarray(from, to)),
+    texts: c.texts.map((a) => a.subarray(from, to)),
+    flags: c.flags.subarray(from, to),
+    cacheHit: c.cacheHit.subarray(from, to),
+  };
+}
+
+function pick<T extends { length: number; [i: number]: number | bigint }>(make: new (n: number) => T, source: T, indices: ArrayLike<number>): T {
+  const out = new make(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = source[indices[i]!]!;
+  return out;
+}
+
+/** Per-request timings as columns (see the module comment). Read-only: nothing writes a table once built. */
+export class RequestTable implements Iterable<RequestTiming> {
+  /** Requests in the table. */
+  readonly length: number;
+  /** Start of each request's end-to-end interval, ns since epoch. */
+  readonly startNs: BigInt64Array;
+  readonly e2eMs: Float64Array;
+  readonly serverMs: Float64Array;
+  readonly otherMs: Float64Array;
+  /** REQUEST_FLAG bits of each request. */
+  readonly flags: Uint8Array;
+  private readonly columns: Columns;
+  /** Shared by every table selected from this one. */
+  private readonly dictionary: readonly string[];
+
+  /** @internal Tables are made by RequestTableBuilder, `RequestTable.from`, `select` and `slice`. */
+  constructor(columns: Columns, dictionary: readonly string[], length: number) {
+    this.columns = columns;
+    this.dictionary = dictionary;
+    this.length = length;
+    this.startNs = columns.startNs;
+    this.e2eMs = columns.e2eMs;
+    this.serverMs = columns.serverMs;
+    this.otherMs = columns.otherMs;
+    this.flags = columns.flags;
+  }
+
+  /** A table of these rows (in this order). */
+  static from(rows: Iterable<RequestTiming>): RequestTable {
+    const builder = new RequestTableBuilder();
+    for (const r of rows) builder.addRow(r);
+    return builder.build();
+  }
+
+  /** An empty table. */
+  static empty(): RequestTable {
+    return new RequestTableBuilder().build();
+  }
+
+  /** Time of `phase` in each request, ms; NaN where the request has no span of that phase. */
+  phase(phase: Phase): Float64Array {
+    return this.columns.phases[PHASE_INDEX[phase]]!;
+  }
+
+  /** Time of the phase at PHASES index `p` in each request (NaN: absent). */
+  phaseAt(p: number): Float64Array {
+    return this.columns.phases[p]!;
+  }
+
+  /** An optional numeric field of each request; NaN where absent. */
+  number(field: TableNumber): Float64Array {
+    return this.columns.numbers[NUMBER_INDEX[field]]!;
+  }
+
+  /** A text field of request `i`; undefined where absent. */
+  text(field: TableText, i: number): string | undefined {
+    return this.textValue(this.columns.texts[TEXT_INDEX[field]]![i]!);
+  }
+
+  /** A text field of each request as dictionary indexes (−1: absent), for loops over every request; `textValue` reads one. */
+  textIndexes(field: TableText): Int32Array {
+    return this.columns.texts[TEXT_INDEX[field]]!;
+  }
+
+  /** The text at dictionary index `k` (from `textIndexes`); undefined for −1. */
+  textValue(k: number): string | undefined {
+    return k < 0 ? undefined : this.dictionary[k];
+  }
+
+  /** Model name of request `i`. */
+  model(i: number): string {
+    return this.dictionary[this.columns.texts[1]![i]!]!;
+  }
+
+  /** Trace id of request `i`. */
+  traceId(i: number): string {
+    return this.columns.traceIds.get(i);
+  }
+
+  /** Span id of request `i`'s server span. */
+  requestSpanId(i: number): string {
+    return this.columns.requestSpanIds.get(i);
+  }
+
+  /** Input hash of request `i` (inference.input.hash, opt-in), undefined where absent. */
+  inputHash(i: number): string | undefined {
+    return this.columns.inputHashes.get(i);
+  }
+
+  /** True when some request carries an input hash. */
+  get hasInputHashes(): boolean {
+    return this.columns.inputHashes.size > 0;
+  }
+
+  /** Cache hit of request `i` (inference.cache.hit), undefined where not recorded. */
+  cacheHit(i: number): boolean | undefined {
+    const v = this.columns.cacheHit[i]!;
+    return v === CACHE_ABSENT ? undefined : v === 1;
+  }
+
+  /** True when request `i` failed (its server or client span is an error). */
+  error(i: number): boolean {
+    return (this.flags[i]! & REQUEST_FLAG.ERROR) !== 0;
+  }
+
+  /** Request `i` as one object (made on each call). */
+  row(i: number): RequestTiming {
+    return new TableRow(this, i);
+  }
+
+  /** Request `i` as one object, counting from the end when negative (as Array.prototype.at); undefined out of range. */
+  at(i: number): RequestTiming | undefined {
+    const at = i < 0 ? this.length + i : i;
+    return at >= 0 && at < this.length ? this.row(at) : undefined;
+  }
+
+  /** Every request as an object, in table order. */
+  rows(): RequestTiming[] {
+    return Array.from({ length: this.length }, (_, i) => this.row(i));
+  }
+
+  *[Symbol.iterator](): Iterator<RequestTiming> {
+    for (let i = 0; i < this.length; i++) yield this.row(i);
+  }
+
+  /** The requests at `indices`, in that order. */
+  select(indices: ArrayLike<number>): RequestTable {
+    const c = this.columns;
+    const columns: Columns = {
+      traceIds: c.traceIds.pick(indices),
+      requestSpanIds: c.requestSpanIds.pick(indices),
+      inputHashes: pickSparse(c.inputHashes, indices),
+      startNs: pick(BigInt64Array, c.startNs, indices),
+      e2eMs: pick(Float64Array, c.e2eMs, indices),
+      serverMs: pick(Float64Array, c.serverMs, indices),
+      otherMs: pick(Float64Array, c.otherMs, indices),
+      phases: c.phases.map((a) => pick(Float64Array, a, indices)),
+      numbers: c.numbers.map((a) => pick(Float64Array, a, indices)),
+      texts: c.texts.map((a) => pick(Int32Array, a, indices)),
+      flags: pick(Uint8Array, c.flags, indices),
+      cacheHit: pick(Int8Array, c.cacheHit, indices),
+    };
+    return new RequestTable(columns, this.dictionary, indices.length);
+  }
+
+  /** The requests for which `keep(i)` is true, in table order (the table itself when all are). */
+  where(keep: (i: number) => boolean): RequestTable {
+    const indices: number[] = [];
+    for (let i = 0; i < this.length; i++) if (keep(i)) indices.push(i);
+    return indices.length === this.length ? this : this.select(indices);
+  }
+
+  /** Requests `from` … `to` − 1 (clamped as Array.prototype.slice clamps). */
+  slice(from = 0, to = this.length): RequestTable {
+    const start = Math.max(0, Math.min(this.length, from < 0 ? this.length + from : from));
+    const end = Math.max(start, Math.min(this.length, to < 0 ? this.length + to : to));
+    if (start === 0 && end === this.length) return this;
+    return new RequestTable(viewRange(this.columns, start, end), this.dictionary, end - start);
+  }
+
+  /** Requests grouped by model name, in first-seen order (the table itself when it holds one model). */
+  byModel(): Map<string, RequestTable> {
+    const column = this.columns.texts[1]!;
+    const order: number[] = [];
+    const members = new Map<number, number[]>();
+    for (let i = 0; i < this.length; i++) {
+      const k = column[i]!;
+      let list = members.get(k);
+      if (list === undefined) {
+        list = [];
+        members.set(k, list);
+        order.push(k);
+      }
+      list.push(i);
+    }
+    const out = new Map<string, RequestTable>();
+    // Several dictionary entries may hold one name (past DICTIONARY_LIMIT): merged by name here.
+    if (order.length === 1) {
+      out.set(this.dictionary[order[0]!]!, this);
+      return out;
+    }
+    const byName = new Map<string, number[]>();
+    for (const k of order) {
+      const name = this.dictionary[k]!;
+      const list = byName.get(name);
+      if (list === undefined) byName.set(name, members.get(k)!);
+      else for (const i of members.get(k)!) list.push(i);
+    }
+    for (const [name, list] of byName) out.set(name, list.length === this.length ? this : this.select(list.sort((a, b) => a - b)));
+    return out;
+  }
+}
+
+/**
+ * One request of a table as a RequestTiming. A class whose constructor makes every store
+ * (optional fields only when present, as `exactOptionalPropertyTypes` means them), in the order
+ * rows always had.
+ */
+class TableRow implements RequestTiming {
+  readonly traceId: string;
+  readonly requestSpanId: string;
+  readonly service: string;
+  readonly model: string;
+  readonly startNs: bigint;
+  readonly e2eMs: number;
+  readonly serverMs: number;
+  readonly phases: Readonly<Partial<Record<Phase, number>>>;
+  readonly otherMs: number;
+  readonly hasClient: boolean;
+  readonly networkDerived: boolean;
+  readonly clockSkew: boolean;
+  readonly error: boolean;
+  declare readonly modelVersion?: string;
+  declare readonly runtime?: string;
+  declare readonly runtimeProvider?: string;
+  declare readonly precision?: string;
+  declare readonly device?: string;
+  declare readonly source?: string;
+  declare readonly inputHash?: string;
+  declare readonly batchSize?: number;
+  declare readonly requestBytes?: number;
+  declare readonly responseBytes?: number;
+  declare readonly cacheHit?: boolean;
+  declare readonly ttftMs?: number;
+  declare readonly tokensIn?: number;
+  declare readonly tokensOut?: number;
+  declare readonly tokensCached?: number;
+
+  constructor(t: RequestTable, i: number) {
+    const flags = t.flags[i]!;
+    this.traceId = t.traceId(i);
+    this.requestSpanId = t.requestSpanId(i);
+    this.service = t.text('service', i) ?? '';
+    this.model = t.model(i);
+    this.startNs = t.startNs[i]!;
+    this.e2eMs = t.e2eMs[i]!;
+    this.serverMs = t.serverMs[i]!;
+    const phases: Partial<Record<Phase, number>> = {};
+    for (let p = 0; p < PHASES.length; p++) {
+      const ms = t.phaseAt(p)[i]!;
+      if (ms === ms) phases[PHASES[p]!] = ms;
+    }
+    this.phases = phases;
+    this.otherMs = t.otherMs[i]!;
+    this.hasClient = (flags & REQUEST_FLAG.CLIENT) !== 0;
+    this.networkDerived = (flags & REQUEST_FLAG.NETWORK_DERIVED) !== 0;
+    this.clockSkew = (flags & REQUEST_FLAG.CLOCK_SKEW) !== 0;
+    this.error = (flags & REQUEST_FLAG.ERROR) !== 0;
+    const row = this as { -readonly [K in keyof RequestTiming]: RequestTiming[K] };
+    for (const field of TABLE_TEXTS) {
+      if (field === 'service' || field === 'model') continue;
+      const value = t.text(field, i);
+      if (value !== undefined) row[field] = value;
+    }
+    const inputHash = t.inputHash(i);
+    if (inputHash !== undefined) this.inputHash = inputHash;
+    const cacheHit = t.cacheHit(i);
+    for (const field of TABLE_NUMBERS) {
+      const value = t.number(field)[i]!;
+      if (value === value) row[field] = value;
+      // cacheHit comes between the byte counts and the generation fields, as rows always had it.
+      if (field === 'responseBytes' && cacheHit !== undefined) this.cacheHit = cacheHit;
+    }
+  }
+}
+
+/** Appends requests to columns that grow as they fill; `build` hands them over as a RequestTable. */
+export class RequestTableBuilder {
+  /** Requests appended. */
+  length = 0;
+  /**
+   * Requests go into chunks that are never copied while the run streams (growing one buffer
+   * meant allocating and copying every column again, most of the builder's time), and into
+   * one table of the exact size at the end.
+   */
+  private readonly full: Columns[] = [];
+  private current: Columns;
+  /** Index of the current chunk's first request, and its size. */
+  private base = 0;
+  private chunkRows = FIRST_CHUNK_ROWS;
+  private readonly inputHashes = new Map<number, string>();
+  private readonly dictionary: string[] = [];
+  private readonly entries = new Map<string, number>();
+  /** Each text field's last value and its index: consecutive requests mostly repeat them. */
+  private readonly lastText: (string | undefined)[] = TABLE_TEXTS.map(() => undefined);
+  private readonly lastIndex = new Int32Array(TABLE_TEXTS.length);
+
+  constructor() {
+    this.current = allocate(this.chunkRows);
+  }
+
+  /**
+   * Appends a request with its required fields and returns its index; the optional fields start
+   * absent and are set with the setters below, before the next `append`.
+   */
+  append(traceId: string, requestSpanId: string, startNs: bigint, e2eMs: number, serverMs: number, otherMs: number, flags: number): number {
+    const i = this.length++;
+    let j = i - this.base;
+    if (j === this.chunkRows) {
+      this.nextChunk();
+      j = 0;
+    }
+    const c = this.current;
+    c.traceIds.set(j, traceId);
+    c.requestSpanIds.set(j, requestSpanId);
+    c.startNs[j] = startNs;
+    c.e2eMs[j] = e2eMs;
+    c.serverMs[j] = serverMs;
+    c.otherMs[j] = otherMs;
+    c.flags[j] = flags;
+    return i;
+  }
+
+  /** Sets the time of the phase at PHASES index `p` of request `i`, ms. */
+  setPhase(i: number, p: number, ms: number): void {
+    this.current.phases[p]![i - this.base] = ms;
+  }
+
+  /** Sets an optional numeric field (TABLE_NUMBERS index `field`) of request `i`; undefined leaves it absent. */
+  setNumber(i: number, field: number, value: number | undefined): void {
+    if (value !== undefined) this.current.numbers[field]![i - this.base] = value;
+  }
+
+  /** Sets a text field (TABLE_TEXTS index `field`) of request `i`; undefined or empty leaves it absent. */
+  setText(i: number, field: number, value: string | undefined): void {
+    if (value === undefined || value === '') return;
+    this.current.texts[field]![i - this.base] = this.intern(value, field);
+  }
+
+  /** Sets a required text field (service, model) of request `i`: kept even when empty. */
+  setRequiredText(i: number, field: number, value: string): void {
+    this.current.texts[field]![i - this.base] = this.intern(value, field);
+  }
+
+  /** Sets the input hash of request `i`. */
+  setInputHash(i: number, value: string): void {
+    this.inputHashes.set(i, value);
+  }
+
+  /** Sets whether request `i` was served from a cache. */
+  setCacheHit(i: number, hit: boolean): void {
+    this.current.cacheHit[i - this.base] = hit ? 1 : 0;
+  }
+
+  /** Appends a request given as an object (tests, `RequestTable.from`). */
+  addRow(r: RequestTiming): void {
+    const flags =
+      (r.hasClient ? REQUEST_FLAG.CLIENT : 0) | (r.networkDerived ? REQUEST_FLAG.NETWORK_DERIVED : 0) | (r.clockSkew ? REQUEST_FLAG.CLOCK_SKEW : 0) | (r.error ? REQUEST_FLAG.ERROR : 0);
+    const i = this.append(r.traceId, r.requestSpanId, r.startNs, r.e2eMs, r.serverMs, r.otherMs, flags);
+    PHASES.forEach((phase, p) => {
+      const ms = r.phases[phase];
+      if (ms !== undefined) this.setPhase(i, p, ms);
+    });
+    TABLE_NUMBERS.forEach((field, k) => this.setNumber(i, k, r[field]));
+    this.setRequiredText(i, TEXT_INDEX.service, r.service);
+    this.setRequiredText(i, TEXT_INDEX.model, r.model);
+    TABLE_TEXTS.forEach((field, k) => {
+      if (field !== 'service' && field !== 'model') this.setText(i, k, r[field]);
+    });
+    if (r.inputHash !== undefined) this.setInputHash(i, r.inputHash);
+    if (r.cacheHit !== undefined) this.setCacheHit(i, r.cacheHit);
+  }
+
+  /** The requests appended so far, as a table; the builder must not be used after (its chunks are freed). */
+  build(): RequestTable {
+    const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: this.length - this.base }];
+    // Always copied into columns of the exact size: the last chunk is partly empty.
+    const columns = concatColumns(parts, this.length);
+    columns.inputHashes = this.inputHashes;
+    return new RequestTable(columns, this.dictionary, this.length);
+  }
+
+  private nextChunk(): void {
+    this.full.push(this.current);
+    this.base += this.chunkRows;
+    this.chunkRows = Math.min(this.chunkRows * 2, MAX_CHUNK_ROWS);
+    this.current = allocate(this.chunkRows);
+  }
+
+  private intern(value: string, field: number): number {
+    if (this.lastText[field] === value) return this.lastIndex[field]!;
+    let k = this.entries.get(value);
+    if (k === undefined) {
+      k = this.dictionary.length;
+      this.dictionary.push(value);
+      if (this.entries.size < DICTIONARY_LIMIT) this.entries.set(value, k);
+    }
+    this.lastText[field] = value;
+    this.lastIndex[field] = k;
+    return k;
+  }
+}
+
+/** Rows of the builder's first chunk; chunks double up to MAX_CHUNK_ROWS. */
+const FIRST_CHUNK_ROWS = 1024;
+const MAX_CHUNK_ROWS = 16_384;
+
+/**
+ * One set of columns holding the chunks' rows one after another (each chunk's first `rows`).
+ * Each chunk column is dropped as soon as it is copied, so a collection during the join can
+ * free it before the next column is made.
+ */
+function concatColumns(parts: readonly { readonly c: Columns; readonly rows: number }[], length: number): Columns {
+  type Column = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+  const join = <T extends Column>(take: (c: Columns) => T, make: (n: number) => T): T => {
+    const out = make(length);
+    let at = 0;
+    for (const { c, rows } of parts) {
+      (out as Float64Array).set((take(c) as Float64Array).subarray(0, rows), at);
+      at += rows;
+    }
+    return out;
+  };
+  const columns: Columns = {
+    traceIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.traceIds, rows: p.rows })), TRACE_ID_BYTES, length),
+    requestSpanIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.requestSpanIds, rows: p.rows })), SPAN_ID_BYTES, length),
+    inputHashes: new Map(),
+    startNs: join((c) => c.startNs, (n) => new BigInt64Array(n)),
+    e2eMs: join((c) => c.e2eMs, (n) => new Float64Array(n)),
+    serverMs: join((c) => c.serverMs, (n) => new Float64Array(n)),
+    otherMs: join((c) => c.otherMs, (n) => new Float64Array(n)),
+    phases: [],
+    numbers: [],
+    texts: [],
+    flags: join((c) => c.flags, (n) => new Uint8Array(n)),
+    cacheHit: join((c) => c.cacheHit, (n) => new Int8Array(n)),
+  };
+  const drop = <T>(list: T[], k: number, empty: T): T => {
+    const column = list[k]!;
+    list[k] = empty;
+    return column;
+  };
+  PHASES.forEach((_, k) => columns.phases.push(join((c) => drop(c.phases, k, EMPTY_F64), (n) => new Float64Array(n))));
+  TABLE_NUMBERS.forEach((_, k) => columns.numbers.push(join((c) => drop(c.numbers, k, EMPTY_F64), (n) => new Float64Array(n))));
+  TABLE_TEXTS.forEach((_, k) => columns.texts.push(join((c) => drop(c.texts, k, EMPTY_I32), (n) => new Int32Array(n))));
+  return columns;
+}
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
+/** Requests as a table, or as rows (converted with `RequestTable.from`). */
+export type Requests = RequestTable | readonly RequestTiming[];
+
+/** The requests as a table (the table itself when they already are one). */
+export function asTable(requests: Requests): RequestTable {
+  return requests instanceof RequestTable ? requests : RequestTable.from(requests);
+}

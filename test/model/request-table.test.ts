@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { RequestTable, asTable } from '../../src/model/request-table.js';
+import type { RequestTiming } from '../../src/model/request.js';
+import { analyzeFiles } from '../../src/analyzer/index.js';
+import { quantileSorted, quantilesInPlace } from '../../src/analyzer/diagnose/stats.js';
+import { generate } from '../diagnose/gen.js';
+import { seededRandom as rng } from '../../examples/model/seeded-random.js';
+
+/** Rows with every optional field present on some and absent on others, and ids of every shape. */
+function mixedRows(n: number): RequestTiming[] {
+  const rand = rng(7);
+  const ids = ['00000000000000000000000000000abc', 'ABCDEF', 'not-hex:éè', '', '0', 'f'.repeat(33), 'a1b2c'];
+  return generate({ n, phases: { queue: 2, compute: 5 }, other: 0.5, batchSize: () => 1 + Math.floor(rand() * 8), duplicateShare: 0.3, requestBytes: 1200 }).map((r, i) => {
+    const row: { -readonly [K in keyof RequestTiming]: RequestTiming[K] } = { ...r, phases: i % 5 === 0 ? {} : i % 3 === 0 ? { ...r.phases, decode: 0 } : r.phases };
+    if (i % 11 === 0) row.traceId = ids[i % ids.length]!;
+    if (i % 13 === 0) row.requestSpanId = ids[(i + 3) % ids.length]!;
+    if (i % 4 === 0) row.ttftMs = rand() * 10;
+    if (i % 6 === 0) row.tokensOut = Math.floor(rand() * 300);
+    if (i % 7 === 0) row.cacheHit = i % 14 === 0;
+    if (i % 9 === 0) row.runtime = `runtime-${i % 4}`;
+    if (i % 10 === 0) row.source = 'triton';
+    if (i % 17 === 0) row.model = 'other-model';
+    if (i % 19 === 0) row.error = true;
+    if (i % 23 === 0) row.service = '';
+    return row;
+  });
+}
+
+describe('RequestTable', () => {
+  it('gives back every row as it was given, field for field, across many chunks', () => {
+    // 40 000 rows: the builder's chunks (1024, 2048, … 16 384 rows) and the join at the end.
+    const rows = mixedRows(40_000);
+    const table = RequestTable.from(rows);
+    expect(table.length).toBe(rows.length);
+    const back = table.rows();
+    expect(back).toEqual(rows);
+    // Absent optional fields stay absent (not undefined-valued keys).
+    const plain = rows.findIndex((r) => r.ttftMs === undefined);
+    expect(Object.keys(back[plain]!)).not.toContain('ttftMs');
+    expect([...table].length).toBe(rows.length);
+    expect(table.at(-1)).toEqual(rows[rows.length - 1]);
+    expect(table.at(rows.length)).toBeUndefined();
+  });
+
+  it('keeps ids exactly: leading zeros, odd lengths, uppercase, non-hex, empty and over-long ids', () => {
+    const ids = ['0000000000000000000000000000000a', '00ab', 'abc', 'ABC', 'zz-top', '', 'f'.repeat(33), '0123456789abcdef', '😀'];
+    const rows = ids.map((id, i) => ({ ...generate({ n: 1, phases: { compute: 1 } })[0]!, traceId: id, requestSpanId: ids[(i + 1) % ids.length]! }));
+    const table = RequestTable.from(rows);
+    expect(ids.map((_, i) => table.traceId(i))).toEqual(ids);
+    expect(ids.map((_, i) => table.requestSpanId(i))).toEqual(ids.map((_, i) => ids[(i + 1) % ids.length]));
+    // …and through selections and slices.
+    expect(table.select([8, 0, 5]).rows().map((r) => r.traceId)).toEqual(['😀', ids[0], '']);
+    expect(table.slice(3, 6).rows().map((r) => r.traceId)).toEqual(ids.slice(3, 6));
+  });
+
+  it('selects, slices, filters and groups as the same operations on the rows do', () => {
+    const rows = mixedRows(5000);
+    const table = asTable(rows);
+    expect(asTable(table)).toBe(table);
+    const picked = [4999, 0, 17, 17, 2500];
+    expect(table.select(picked).rows()).toEqual(picked.map((i) => rows[i]));
+    expect(table.slice(1000, 3100).rows()).toEqual(rows.slice(1000, 3100));
+    expect(table.slice(-10).rows()).toEqual(rows.slice(-10));
+    expect(table.slice(4000, 100).length).toBe(0);
+    expect(table.where((i) => table.error(i)).rows()).toEqual(rows.filter((r) => r.error));
+    expect(table.where(() => true)).toBe(table);
+    const groups = table.byModel();
+    expect([...groups.keys()]).toEqual(['other-model', 'resnet50']);
+    for (const [model, list] of groups) expect(list.rows()).toEqual(rows.filter((r) => r.model === model));
+    // Columns: NaN where absent.
+    const ttft = table.number('ttftMs');
+    rows.forEach((r, i) => expect(Number.isNaN(ttft[i]!)).toBe(r.ttftMs === undefined));
+    const decode = table.phase('decode');
+    rows.forEach((r, i) => expect(Number.isNaN(decode[i]!)).toBe(r.phases.decode === undefined));
+  });
+
+  it('groups by model name when the dictionary overflows (more than 10 000 distinct texts)', () => {
+    const rows = generate({ n: 12_000, phases: { compute: 1 } }).map((r, i) => ({ ...r, runtime: `rt-${i}`, model: i % 2 === 0 ? 'a' : 'b' }));
+    const groups = RequestTable.from(rows).byModel();
+    expect([...groups.keys()]).toEqual(['a', 'b']);
+    expect(groups.get('b')!.rows()).toEqual(rows.filter((r) => r.model === 'b'));
+  });
+
+  it('holds what the analyzer assembled: the rows of a real export equal their table columns', async () => {
+    const result = await analyzeFiles(['examples/traces/inference-demo.otlp.jsonl'], { diagnose: false });
+    const table = result.timings;
+    expect(table.length).toBe(result.requests);
+    expect(table.length).toBeGreaterThan(100);
+    const rows = table.rows();
+    rows.forEach((r, i) => {
+      expect(r.e2eMs).toBe(table.e2eMs[i]);
+      expect(r.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(r.startNs).toBe(table.startNs[i]);
+    });
+    expect(RequestTable.from(rows).rows()).toEqual(rows);
+  });
+});
+
+describe('quantilesInPlace (selection)', () => {
+  it('equals quantileSorted of the sorted values on random, tied, sorted and adversarial inputs', () => {
+    const rand = rng(11);
+    const qs = [0, 0.01, 0.4, 0.5, 0.6, 0.95, 0.99, 1];
+    const cases: number[][] = [[], [3], [2, 1], [5, 5, 5, 5], [0, -0, 0, -0]];
+    for (let k = 0; k < 200; k++) {
+      const n = 1 + Math.floor(rand() * 3000);
+      const kind = k % 5;
+      const values = Array.from({ length: n }, (_, i) =>
+        kind === 0 ? rand() * 100 : kind === 1 ? Math.floor(rand() * 4) : kind === 2 ? i : kind === 3 ? n - i : i < n / 2 ? i : n - i,
+      );
+      cases.push(values);
+    }
+    for (const values of cases) {
+      const sorted = Float64Array.from(values).sort();
+      const expected = qs.map((q) => quantileSorted(sorted, q));
+      const got = quantilesInPlace(Float64Array.from(values), qs);
+      expect(got.map((v) => (Object.is(v, -0) ? 0 : v))).toEqual(expected.map((v) => (Object.is(v, -0) ? 0 : v)));
+    }
+  });
+});
