@@ -76,9 +76,9 @@ export class ReadContext {
     this.count(`${what}|skipped: expected ${expected}`, location, got, true, 1);
   }
 
-  /** Records something suspicious that was kept (duplicates); never fatal, even in strict mode. */
-  warn(location: string, message: string): void {
-    this.count(message, location, undefined, false, 1);
+  /** Records something suspicious that was kept (duplicates), `n` times; never fatal, even in strict mode. */
+  warn(location: string, message: string, n = 1): void {
+    this.count(message, location, undefined, false, n);
   }
 
   /** Counts one applied leniency (e.g. "base64 ids"), reported in ReadStats.leniencies. */

@@ -212,6 +212,24 @@ describe('partly broken files', () => {
     }
   });
 
+  it('OTLP times written as JSON numbers above 2^53 ns are read as the nearest double, with a warning saying so, not silently', async () => {
+    // The demo's first export line with its int64 times as numbers, as some hand-rolled exporters write them.
+    const line = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').split('\n')[0]!;
+    const numbers = line.replace(/"(start|end)TimeUnixNano":"(\d+)"/g, '"$1TimeUnixNano":$2');
+    const times = (numbers.match(/TimeUnixNano":\d/g) ?? []).length;
+    expect(times).toBeGreaterThan(100);
+    const message = `${times}× span time written as a JSON number above 2^53 ns, read as the nearest double (up to 128 ns off; OTLP/JSON writes int64 times as strings)`;
+    for (const [name, text] of [['numbers.jsonl', `${numbers}\n${numbers}\n`], ['numbers.json', numbers]] as const) {
+      const file = tmp.write(name, text);
+      for (const reader of ['fast', 'full'] as const) {
+        const { warnings } = await read(file, { reader, strict: true });
+        expect(warnings, `${name} ${reader}`).toEqual([{ file, message: name.endsWith('l') ? message.replace(`${times}×`, `${2 * times}×`) : message, count: name.endsWith('l') ? 2 * times : times }]);
+      }
+    }
+    // Written as strings (the OTLP/JSON mapping), the same times are exact and nothing is said.
+    expect((await read(tmp.write('strings.jsonl', `${line}\n${line}\n`))).warnings).toEqual([]);
+  });
+
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
     const doc = JSON.parse(toZipkinJson(spans(4))) as Record<string, unknown>[];
     delete doc[1]?.['duration'];
