@@ -271,7 +271,10 @@ function isVarintDelimitedProto(start: Buffer): boolean {
 async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number, handBytes: boolean): Promise<Sniffed> {
   const { content } = opened;
   const start = await content.peek(4096);
-  if (start.length === 0) throw new TraceFormatError(file, '', 'a trace export', opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)');
+  if (start.length === 0) {
+    const got = opened.compression !== 'none' ? `a ${opened.compression === 'gzip' ? 'gzip' : 'zstd'} file with no content` : opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)';
+    throw new TraceFormatError(file, '', 'a trace export', got);
+  }
   const first = firstContentByte(start);
   if (first === -1 && start.length < 4096) throw new TraceFormatError(file, '', 'a trace export', 'a file with only whitespace');
   // Collector `format: proto`: [u32 BE length][message], a TracesData message starting with

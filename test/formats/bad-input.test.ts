@@ -4,7 +4,9 @@
  * a partly broken file yields what parses and reports counted warnings (strict mode throws).
  */
 
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
@@ -44,6 +46,11 @@ describe('files that are not readable trace exports', () => {
   it('an empty file', async () => {
     const error = await failure(tmp.write('empty.json', ''));
     expect(error.message).toMatch(/empty\.json: expected a trace export, got an empty file$/);
+  });
+
+  it('a compressed file with nothing inside says so, not "an empty file" (it has bytes)', async () => {
+    expect((await failure(tmp.write('empty.jsonl.gz', gzipSync(Buffer.alloc(0))))).message).toMatch(/expected a trace export, got a gzip file with no content$/);
+    expect((await failure(tmp.write('empty.jsonl.zst', execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(0) })))).message).toMatch(/expected a trace export, got a zstd file with no content$/);
   });
 
   it('a file with only whitespace', async () => {
