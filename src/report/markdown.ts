@@ -45,7 +45,11 @@ export function renderMarkdown(result: AnalysisResult): string {
   out.push('<details><summary>Input</summary>', '');
   if (result.prometheus) out.push(...prometheusMarkdown(result.prometheus));
   else out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
-  for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
+  for (const f of result.files) {
+    // A GPU sample file holds no spans: 0 would read as if nothing had been read.
+    const counts = f.format === 'gpu-samples' ? '– | –' : `${formatCount(f.spans)} | ${formatCount(f.skipped)}`;
+    out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${counts} |`);
+  }
   if (result.warnings.length > 0) {
     out.push('', '**Warnings**', '');
     for (const w of result.warnings) out.push(`- ${w.file === undefined ? '' : `\`${w.file}\`: `}${escape(w.message)}`);

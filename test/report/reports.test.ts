@@ -99,6 +99,8 @@ describe('text report', () => {
     const text = renderText(await analyzeFiles([demo, samples], { diagnose: false }));
     expect(text).toMatch(/^  \S+ +OTLP JSON lines +1,980 spans$/m);
     expect(text).toMatch(/^  \S+ +GPU samples$/m);
+    const md = renderMarkdown(await analyzeFiles([demo, samples], { diagnose: false }));
+    expect(md).toMatch(/^\| `\S+idle-burn-sw-power-cap\.jsonl` \| GPU samples \| – \| – \|$/m);
   });
 
   it('a hostile export cannot drive the terminal: escape sequences in names are shown escaped, only our colours stay', async () => {
