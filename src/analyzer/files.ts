@@ -95,7 +95,14 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
         outOfRange += 1;
         for (const field of rejected) if (fields.size < 4) fields.add(field);
       };
-      for (const sample of await readGpuSamples(input, { strict, onWarning: (w) => sampleWarnings.push({ code: 'read', ...w }), onOutOfRange })) gpuSamples.push(sample);
+      const samples = await readGpuSamples(input, { strict, onWarning: (w) => sampleWarnings.push({ code: 'read', ...w }), onOutOfRange });
+      if (samples.every((s) => s.gpus.length === 0)) {
+        // A host-only sidecar's file: its samples must not read as "outside the traced window".
+        const message = `no GPU in any of its ${samples.length} samples (the sidecar ran host-only: nvidia-smi was missing or failed), so the GPU cannot be judged`;
+        sampleWarnings.push({ code: 'read', file: input.file, message, count: samples.length });
+      } else {
+        for (const sample of samples) gpuSamples.push(sample);
+      }
       if (outOfRange > 0) {
         sampleWarnings.push({
           code: 'gpu-sample-out-of-range',

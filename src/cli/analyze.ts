@@ -53,8 +53,10 @@ function positiveInteger(name: string): (value: string) => number {
 export function registerAnalyzeCommand(program: Command): Command {
   return program
     .command('analyze')
-    .description('Read trace exports (OTLP JSON/JSON lines, Jaeger, Zipkin; gzip/zstd), or the metrics a fleet exports to Prometheus (--prometheus URL), and report where inference latency goes.')
-    .argument('[file...]', 'trace export files; several are merged by trace id (e.g. client side + server side)')
+    .description(
+      'Read trace exports (OTLP JSON/JSON lines/protobuf, Jaeger, Zipkin, Triton trace file, Python console spans; gzip/zstd), or the metrics a fleet exports to Prometheus (--prometheus URL), and report where inference latency goes.',
+    )
+    .argument('[file...]', 'trace export files, merged by trace id (e.g. client side + server side), and GPU sample files from `latency-doctor sidecar --samples-file`; - reads standard input')
     .addOption(new Option('--json', 'print the report as JSON (schema: docs/json-schema.md)').conflicts('markdown'))
     .option('--markdown', 'print the report as Markdown, for an incident ticket')
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')

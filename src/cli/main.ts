@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT, LatencyDoctorError } from '../errors.js';
+import { escapeControls } from '../report/_format.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
 import { diffArgv, registerDiffCommand } from './diff.js';
@@ -50,13 +51,7 @@ function exitCodeFor(error: unknown): number {
  * copied from the input shown as `\xNN` / `\uNNNN` so they cannot drive the user's terminal.
  */
 function oneLine(text: string): string {
-  return text
-    .trim()
-    .replace(/\s*[\n\r]+\s*/g, ' ')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-      const code = c.charCodeAt(0);
-      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-    });
+  return escapeControls(text.trim().replace(/\s*[\n\r]+\s*/g, ' '));
 }
 
 async function packageVersion(): Promise<string> {

@@ -19,6 +19,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { TraceFormatError } from './errors.js';
+import { CHECKSUM_MISMATCH, checksumOf, CORRUPT_CONTENT, xxhash, ZstdFrameWalker } from './_zstd-frames.js';
+import type { FrameHash, ZstdSegment } from './_zstd-frames.js';
 
 /** How the file's bytes were compressed. */
 export type Compression = 'none' | 'gzip' | 'zstd' | 'zstd-records';
@@ -337,7 +339,10 @@ async function* gunzipChunks(input: ByteSource, read: { value: number }, damage:
     if (error instanceof TraceFormatError) throw error;
     const message = (error as Error).message;
     const truncated = /unexpected end/i.test(message);
-    const broken = { location: `byte ${read.value}`, expected: 'a complete gzip stream', got: truncated ? 'end of file (truncated?)' : `corrupt data (${message})` };
+    // zlib checks the trailer's CRC-32 and length only after handing on all the content.
+    const broken = /incorrect (data|length) check/.test(message)
+      ? { location: `byte ${read.value}`, expected: 'gzip content that matches its CRC-32', got: CORRUPT_CONTENT }
+      : { location: `byte ${read.value}`, expected: 'a complete gzip stream', got: truncated ? 'end of file (truncated?)' : `corrupt data (${message})` };
     if (produced === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
     damage(broken);
   } finally {
@@ -366,13 +371,13 @@ const ZSTD_START_SLICE = 256;
  * ZSTD_OUTPUT_PER_PUSH (a block is at most 128 KiB, so a 64-byte slice is at most 16 blocks).
  */
 async function* zstdChunks(input: ByteSource, damage: (d: Damage) => void): AsyncGenerator<Buffer> {
-  const { Decompress } = await loadZstd();
+  const [{ Decompress }, hashes] = await Promise.all([loadZstd(), xxhash()]);
   const out: Buffer[] = [];
   let pushed = 0;
-  const decoder = new Decompress((data) => {
+  const onData = (data: Uint8Array): void => {
     pushed += data.byteLength;
-    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
+    if (data.byteLength > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  };
   let produced = 0;
   let consumed = 0;
   // Start small: the first push must not inflate a whole bomb before the ratio is known.
@@ -382,38 +387,82 @@ async function* zstdChunks(input: ByteSource, damage: (d: Damage) => void): Asyn
     expected: 'a complete zstd stream',
     got: truncated ? 'end of file (truncated?)' : `corrupt data (${(error as Error).message})`,
   });
+  // One decoder per frame, given exactly that frame's bytes and told where it ends, so what it
+  // inflates is that frame's content, hashed and checked against the checksum the frame declares
+  // (fzstd skips it). Skippable frames are passed over; bytes that are no frame go to a decoder
+  // of their own, which says what is wrong with them.
+  let decoder: InstanceType<typeof Decompress> | undefined;
+  let decoding: ZstdSegment | null | undefined;
+  let hash: FrameHash | undefined;
   const push = (data: Uint8Array, final: boolean): Damage | undefined => {
     try {
-      decoder.push(data, final);
+      (decoder ??= new Decompress(onData)).push(data, final);
       return undefined;
     } catch (error) {
       return broken(error, final && (error as Error).message.includes('unexpected EOF'));
     }
   };
+  const take = (piece: Buffer): Buffer => {
+    produced += piece.length;
+    if (decoding?.frame?.checksummed === true) (hash ??= hashes.create64(0n)).update(piece);
+    return piece;
+  };
+  const walker = new ZstdFrameWalker();
+  let segment = 0;
+  let mismatch: Damage | undefined;
   let failure: Damage | undefined;
-  outer: for await (const chunk of input.chunks()) {
+  let held: Buffer | undefined;
+  outer: for await (const raw of input.chunks()) {
+    walker.feed(raw);
+    const chunk = held === undefined ? raw : Buffer.concat([held, raw]);
+    held = undefined;
     for (let at = 0; at < chunk.length; ) {
-      const n = Math.min(slice, chunk.length - at);
+      while (walker.segments[segment]?.end !== undefined && consumed >= walker.segments[segment]!.end!) segment++;
+      const current = walker.segments[segment];
+      const inside = current !== undefined && consumed >= current.start ? current : walker.unknownAt !== undefined && consumed >= walker.unknownAt ? null : undefined;
+      if (inside === undefined) {
+        // A magic number cut by the chunk's end: wait for the rest.
+        held = chunk.subarray(at);
+        break;
+      }
+      let n = Math.min(slice, chunk.length - at);
+      if (inside !== null && inside.end !== undefined) n = Math.min(n, inside.end - consumed);
+      if (inside !== null && inside.frame === undefined) {
+        at += n;
+        consumed += n;
+        continue;
+      }
+      if (inside !== decoding) {
+        decoder = undefined;
+        decoding = inside;
+        hash = undefined;
+      }
+      const final = inside !== null && consumed + n === inside.end;
       pushed = 0;
-      failure = push(chunk.subarray(at, at + n), false);
+      failure = push(chunk.subarray(at, at + n), final);
       at += n;
       consumed += n;
-      while (out.length > 0) {
-        const piece = out.shift() as Buffer;
-        produced += piece.length;
-        yield piece;
-      }
+      while (out.length > 0) yield take(out.shift() as Buffer);
       if (failure !== undefined) break outer;
+      if (final) {
+        const frame = inside.frame!;
+        if (frame.checksum !== undefined && (hash === undefined ? checksumOf(hashes.create64(0n)) : checksumOf(hash)) !== frame.checksum) {
+          mismatch ??= { location: `byte ${frame.checksumAt}`, ...CHECKSUM_MISMATCH };
+        }
+        decoder = undefined;
+        decoding = undefined;
+      }
       const ratio = pushed / n;
       slice = Math.max(ZSTD_MIN_SLICE, Math.min(ZSTD_MAX_SLICE, Math.floor(ZSTD_OUTPUT_PER_PUSH / Math.max(ratio, 1))));
     }
   }
-  failure ??= push(new Uint8Array(0), true);
-  while (out.length > 0) {
-    const piece = out.shift() as Buffer;
-    produced += piece.length;
-    yield piece;
+  if (failure === undefined && (held !== undefined || decoder !== undefined)) {
+    // A frame cut short, or a few bytes after the last frame: the decoder's end-of-input error.
+    failure = push(held ?? new Uint8Array(0), true);
+    while (out.length > 0) yield take(out.shift() as Buffer);
   }
+  // A mismatch is always in a frame before any other damage.
+  failure = mismatch ?? failure;
   if (failure === undefined) return;
   if (produced === 0) throw new TraceFormatError(input.file, failure.location, failure.expected, failure.got);
   damage(failure);
@@ -421,7 +470,20 @@ async function* zstdChunks(input: ByteSource, damage: (d: Damage) => void): Asyn
 
 /** Legacy Collector records: [u32 BE length][zstd frame] … */
 async function* zstdRecordChunks(input: ByteSource, damage: (d: Damage) => void): AsyncGenerator<Buffer> {
-  const { decompress } = await loadZstd();
+  const [{ decompress }, hashes] = await Promise.all([loadZstd(), xxhash()]);
+  let mismatch: Damage | undefined;
+  /** The record's frame(s) inflated, each checked against its checksum (the first mismatch kept). */
+  const inflate = (record: Buffer, at: number): Uint8Array => {
+    const walker = new ZstdFrameWalker();
+    walker.feed(record);
+    const content = decompress(record);
+    // One frame (what the Collector writes): its content is the record's. Several: each inflated alone.
+    const frames = walker.frames.length === 1 ? [content] : walker.frames.map((f) => decompress(record.subarray(f.start, f.end)));
+    walker.frames.forEach((f, k) => {
+      if (f.checksum !== undefined && Number(hashes.h64Raw(frames[k]!) & 0xffffffffn) !== f.checksum) mismatch ??= { location: `byte ${at + (f.checksumAt ?? 0)}`, ...CHECKSUM_MISMATCH };
+    });
+    return content;
+  };
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0;
   let records = 0;
@@ -432,11 +494,11 @@ async function* zstdRecordChunks(input: ByteSource, damage: (d: Damage) => void)
       if (pending.length < 4 + length) break;
       let inflated: Uint8Array;
       try {
-        inflated = decompress(pending.subarray(4, 4 + length));
+        inflated = inflate(pending.subarray(4, 4 + length), offset + 4);
       } catch (error) {
         const broken = { location: `byte ${offset}`, expected: 'a zstd frame after the 4-byte length', got: `corrupt data (${(error as Error).message})` };
         if (records === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
-        damage(broken);
+        damage(mismatch ?? broken);
         return;
       }
       records++;
@@ -457,7 +519,9 @@ async function* zstdRecordChunks(input: ByteSource, damage: (d: Damage) => void)
   if (pending.length > 0) {
     const broken = { location: `byte ${offset}`, expected: 'a complete length-prefixed zstd record', got: `end of file after ${pending.length} bytes (truncated?)` };
     if (records === 0) throw new TraceFormatError(input.file, broken.location, broken.expected, broken.got);
-    damage(broken);
+    damage(mismatch ?? broken);
+  } else if (mismatch !== undefined) {
+    damage(mismatch);
   }
 }
 

@@ -5,7 +5,7 @@
  * counts of the leniencies applied, and a bounded duplicate-id check.
  */
 
-import type { SpanRecord } from '../model/span.js';
+import type { SpanKind, SpanRecord } from '../model/span.js';
 import { TraceFormatError } from './errors.js';
 import { IdDecoder } from './ids.js';
 import type { IdLeniencies } from './ids.js';
@@ -54,10 +54,12 @@ export class ReadContext {
   duplicateSpans = 0;
   private readonly problems = new Map<string, Problem>();
   private readonly notes = new Map<string, number>();
-  // span id → trace id; keyed by the (flat) span id string alone because hashing a concatenated
-  // trace+span key cost 7% of JSON lines reading. Shared Zipkin server halves have their own map.
-  private readonly seen = new Map<string, string>();
-  private readonly seenShared = new Map<string, string>();
+  // span id → trace id, one map per span kind: a duplicate is what the assembler counts once,
+  // the same trace, span id and kind (Zipkin's client and server halves share an id, whether or
+  // not the server half says `shared`). Keyed by the (flat) span id string alone because hashing
+  // a concatenated trace+span key cost 7% of JSON lines reading.
+  private readonly seen = new Map<SpanKind, Map<string, string>>();
+  private seenIds = 0;
 
   constructor(
     readonly file: string,
@@ -74,9 +76,9 @@ export class ReadContext {
     this.count(`${what}|skipped: expected ${expected}`, location, got, true, 1);
   }
 
-  /** Records something suspicious that was kept (duplicates); never fatal, even in strict mode. */
-  warn(location: string, message: string): void {
-    this.count(message, location, undefined, false, 1);
+  /** Records something suspicious that was kept (duplicates), `n` times; never fatal, even in strict mode. */
+  warn(location: string, message: string, n = 1): void {
+    this.count(message, location, undefined, false, n);
   }
 
   /** Counts one applied leniency (e.g. "base64 ids"), reported in ReadStats.leniencies. */
@@ -86,18 +88,22 @@ export class ReadContext {
 
   /** False once the duplicate check has reached its limit. */
   get checkingDuplicates(): boolean {
-    return this.seen.size < DUPLICATE_CHECK_LIMIT;
+    return this.seenIds < DUPLICATE_CHECK_LIMIT;
   }
 
-  /** Reports a span id seen before in this file (the same trace and span id, same half). */
+  /** Reports a span seen before in this file (the same trace, span id and kind). */
   checkDuplicate(span: SpanRecord, location: string): void {
-    const seen = span.shared === true ? this.seenShared : this.seen;
-    if (seen.size >= DUPLICATE_CHECK_LIMIT) return;
-    if (seen.get(span.spanId) === span.traceId) {
+    if (this.seenIds >= DUPLICATE_CHECK_LIMIT) return;
+    let seen = this.seen.get(span.kind);
+    if (seen === undefined) this.seen.set(span.kind, (seen = new Map()));
+    const trace = seen.get(span.spanId);
+    if (trace === span.traceId) {
       this.duplicateSpans++;
-      this.warn(location, 'duplicate span id (same trace and span id as an earlier span; counted once)');
+      this.warn(location, 'duplicate span id (same trace, span id and kind as an earlier span; counted once)');
+      return;
     }
-    else seen.set(span.spanId, span.traceId);
+    if (trace === undefined) this.seenIds++;
+    seen.set(span.spanId, span.traceId);
   }
 
   private count(key: string, location: string, got: string | undefined, skips: boolean, n: number): void {

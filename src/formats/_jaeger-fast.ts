@@ -12,7 +12,7 @@
  * Anything it does not read exactly as the full reader does (bare arrays, a data element that is
  * a span, a span the full reader would skip, base64 / opaque / `0x` ids or ids of a length that
  * could be base64, a duplicate key, an escaped key, a top-level key of another family, bad
- * syntax) makes `readJaegerDocumentFast` return false having changed nothing, and the caller
+ * syntax, a processID its trace does not list) makes `readJaegerDocumentFast` return false having changed nothing, and the caller
  * reads the document with JSON.parse and the full reader.
  */
 
@@ -405,7 +405,12 @@ function trace(out: SpanRecord[], first: boolean): void {
   }
   // A data element without spans is skipped by the full reader with a warning; the first must be a trace (spans, and traceID or processes) to be Jaeger at all.
   if ((seen & 1) === 0 || (first && (seen & 6) === 0)) throw FALLBACK;
-  for (let i = 0; i < pendingSpans.length; i++) pendingSpans[i]!.service = services?.get(pendingProcesses[i]!) ?? '';
+  for (let i = 0; i < pendingSpans.length; i++) {
+    const service = services?.get(pendingProcesses[i]!);
+    // A processID its trace does not list: the full reader warns with the span's path.
+    if (service === undefined) throw FALLBACK;
+    pendingSpans[i]!.service = service;
+  }
 }
 
 /** Top-level keys that `classifyDocument` looks for before Jaeger's (sidecar samples, OTLP): a document with one is the full reader's. */

@@ -63,7 +63,7 @@ import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
 import { anyValue, int64Value, otlpStringAttribute } from './attributes.js';
 import { SCANNED, ScannedSpans } from './_scanned-spans.js';
-import { INT64_NUMBER_NOTE, isErrorStatus, KIND_NAME_NOTE, otlpEvents, otlpKind, otlpLinks, parseNanos, setEvents } from './otlp-json.js';
+import { INT64_NUMBER_NOTE, isErrorStatus, KIND_NAME_NOTE, ROUNDED_TIME_WARNING, otlpEvents, otlpKind, otlpLinks, parseNanos, setEvents } from './otlp-json.js';
 
 /** Which attributes the fast reader keeps. */
 export type AttributeProjection = 'all' | 'analysis';
@@ -317,10 +317,12 @@ function hexId(chars: number, intern: boolean): string {
 /** Leniencies a line applied, noted only if the whole line succeeds. */
 interface Pending {
   int64Numbers: number;
+  /** Of those, above 2^53: read as the nearest double (a warning). */
+  roundedTimes: number;
   kindNames: number;
 }
 
-const pending: Pending = { int64Numbers: 0, kindNames: 0 };
+const pending: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
 
 /** The last time read by `digitsHalves`/`digitsTime`: ns = timeHi·10⁹ + timeLo, both exact doubles. */
 let timeHi = 0;
@@ -388,7 +390,7 @@ function time(): bigint | undefined {
   }
   if (c === 0x2d || isDigit(c)) {
     const n = number();
-    if (Number.isFinite(n) && n > 0) pending.int64Numbers++;
+    countNumberTime(n);
     return parseNanos(n);
   }
   skip(0);
@@ -1048,8 +1050,15 @@ const DROPPED = [L_DROPPED_ATTRIBUTES, L_DROPPED_EVENTS, L_DROPPED_LINKS];
 
 /** An event's time by the full reader's rules, counting int64 numbers for the note. */
 function eventTime(t: unknown): bigint | undefined {
-  if (typeof t === 'number' && Number.isFinite(t) && t > 0) pending.int64Numbers++;
+  if (typeof t === 'number') countNumberTime(t);
   return parseNanos(t);
+}
+
+/** Counts a time written as a JSON number, as the full reader notes and warns about it. */
+function countNumberTime(n: number): void {
+  if (!Number.isFinite(n) || n <= 0) return;
+  pending.int64Numbers++;
+  if (n > Number.MAX_SAFE_INTEGER) pending.roundedTimes++;
 }
 
 /** One span object; FALLBACK when the full reader would skip it or read it differently. */
@@ -1336,6 +1345,7 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
   begin(buf, start, stop);
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   pending.int64Numbers = 0;
+  pending.roundedTimes = 0;
   pending.kindNames = 0;
   projection = attributes;
   const mark = out.length;
@@ -1374,6 +1384,7 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
     scanned = undefined;
   }
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
+  if (pending.roundedTimes > 0) ctx.warn('', ROUNDED_TIME_WARNING, pending.roundedTimes);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
   return true;
 }

@@ -81,14 +81,26 @@ export function formatOf(family: JsonFamily, layout: Layout, documents: number):
   }
 }
 
-/** The error for a document of no known family. */
+const TRACE_EXPORT = 'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records)';
+/** `latency-doctor/gpu-sample@`: the sample schema whatever its version. */
+const GPU_SAMPLE_SCHEMA_NAME = GPU_SAMPLE_SCHEMA.slice(0, GPU_SAMPLE_SCHEMA.indexOf('@') + 1);
+/** `latency-doctor/`: the schemas of this project's own files (samples, `--json` reports). */
+const OWN_SCHEMA_PREFIX = GPU_SAMPLE_SCHEMA.slice(0, GPU_SAMPLE_SCHEMA.indexOf('/') + 1);
+
+/**
+ * The error for a document of no known family. This project's own files are named as such (a
+ * sample file of another schema version, an `--json` report given back as input), since
+ * "expected a trace export, got an object with keys {schema, …}" would not say what to do.
+ */
 export function unknownDocumentError(file: string, location: string, doc: unknown): TraceFormatError {
-  return new TraceFormatError(
-    file,
-    location,
-    'a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records)',
-    describeValue(doc),
-  );
+  const schema = isObject(doc) ? doc['schema'] : undefined;
+  if (typeof schema === 'string' && schema.startsWith(GPU_SAMPLE_SCHEMA_NAME)) {
+    return new TraceFormatError(file, location, `a trace export or a GPU sample file of schema "${GPU_SAMPLE_SCHEMA}"`, `a GPU sample file of schema ${JSON.stringify(schema)} (written by another latency-doctor version)`);
+  }
+  if (typeof schema === 'string' && schema.startsWith(OWN_SCHEMA_PREFIX)) {
+    return new TraceFormatError(file, location, TRACE_EXPORT, `latency-doctor's own output (schema ${JSON.stringify(schema)}), not a trace: give the trace files it was made from`);
+  }
+  return new TraceFormatError(file, location, TRACE_EXPORT, describeValue(doc));
 }
 
 /** The result of sniffing the content's layout. */
@@ -243,10 +255,26 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
  * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
  * on the same input (with `handBytes` false: how the reader falls back).
  */
+/**
+ * True when the bytes start as a varint length (protobuf's `writeDelimitedTo`) followed by a
+ * TracesData message's first tag (field 1, 0x0A): a layout not read, named in the error rather
+ * than called "binary data". A one-byte length is taken only below 0x20, where no text begins.
+ */
+function isVarintDelimitedProto(start: Buffer): boolean {
+  let at = 0;
+  while (at < 5 && at < start.length && (start[at]! & 0x80) !== 0) at++;
+  if (at === 5 || at + 1 >= start.length) return false;
+  if (at === 0 && (start[0]! >= 0x20 || isWhitespace(start[0]!))) return false;
+  return start[at + 1] === 0x0a;
+}
+
 async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number, handBytes: boolean): Promise<Sniffed> {
   const { content } = opened;
   const start = await content.peek(4096);
-  if (start.length === 0) throw new TraceFormatError(file, '', 'a trace export', opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)');
+  if (start.length === 0) {
+    const got = opened.compression !== 'none' ? `a ${opened.compression === 'gzip' ? 'gzip' : 'zstd'} file with no content` : opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)';
+    throw new TraceFormatError(file, '', 'a trace export', got);
+  }
   const first = firstContentByte(start);
   if (first === -1 && start.length < 4096) throw new TraceFormatError(file, '', 'a trace export', 'a file with only whitespace');
   // Collector `format: proto`: [u32 BE length][message], a TracesData message starting with
@@ -266,6 +294,14 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
+    if (isVarintDelimitedProto(start)) {
+      throw new TraceFormatError(
+        file,
+        'byte 0',
+        "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)",
+        "varint-delimited protobuf messages (writeDelimitedTo), which are not read: write [4-byte big-endian length][TracesData] records (the Collector file exporter's format: proto) or one bare TracesData message",
+      );
+    }
     const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
     const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
     const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/.test(text);

@@ -45,6 +45,13 @@ function whyNotSample(value: unknown): string {
   return `host ${describeValue(value['host'])}`;
 }
 
+/**
+ * The longest line read as a sample: one GPU's sample is about 1 KB, so this is thousands of
+ * GPUs. A longer one (the NUL bytes a power loss leaves at a file's end, another file's content)
+ * is skipped without being held, and the file is read in one pass whatever its lines.
+ */
+const MAX_SAMPLE_LINE = 16 * 2 ** 20;
+
 /** Options of readGpuSamples. */
 export interface GpuSampleReadOptions {
   /** Throw at the first line that is not a sample instead of skipping it. Default false. */
@@ -77,7 +84,6 @@ export async function readGpuSamples(input: string | OpenedTrace, options: GpuSa
   const ctx = new ReadContext(file, options.strict === true);
   const samples: GpuSample[] = [];
   let lineNo = 0;
-  let carry = '';
   const take = (line: string): void => {
     lineNo += 1;
     const text = lineNo === 1 ? line.replace(/^\uFEFF/, '') : line;
@@ -97,16 +103,37 @@ export async function readGpuSamples(input: string | OpenedTrace, options: GpuSa
     if (checked.rejected.length > 0) options.onOutOfRange?.(`${file}:${lineNo}`, checked.rejected);
     samples.push(checked.sample);
   };
-  try {
-    const decoder = new TextDecoder('utf-8');
-    for await (const chunk of opened.content.chunks()) {
-      const text = carry + decoder.decode(chunk, { stream: true });
-      const lines = text.split('\n');
-      carry = lines.pop() ?? '';
-      for (const line of lines) take(line.endsWith('\r') ? line.slice(0, -1) : line);
+  // The line being read, as its pieces of the chunks (a line is decoded once it is whole), or
+  // `undefined` past MAX_SAMPLE_LINE bytes: then it is only counted, never held.
+  let parts: Buffer[] | undefined = [];
+  let partBytes = 0;
+  const endLine = (): void => {
+    if (parts === undefined) {
+      lineNo += 1;
+      ctx.skip(String(lineNo), 'one JSON GPU sample per line', `a line longer than ${MAX_SAMPLE_LINE / 2 ** 20} MiB`, 'line');
+    } else {
+      const line = (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
+      take(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
-    carry += decoder.decode();
-    if (carry !== '') take(carry);
+    parts = [];
+    partBytes = 0;
+  };
+  try {
+    for await (const chunk of opened.content.chunks()) {
+      for (let from = 0; ; ) {
+        const newline = chunk.indexOf(0x0a, from);
+        const end = newline === -1 ? chunk.length : newline;
+        if (parts !== undefined && end > from) {
+          partBytes += end - from;
+          if (partBytes > MAX_SAMPLE_LINE) parts = undefined;
+          else parts.push(chunk.subarray(from, end));
+        }
+        if (newline === -1) break;
+        endLine();
+        from = newline + 1;
+      }
+    }
+    if (parts === undefined || partBytes > 0) endLine();
     const damage = opened.damage;
     if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
   } finally {

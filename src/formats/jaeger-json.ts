@@ -99,9 +99,22 @@ function convertTrace(trace: unknown, ctx: ReadContext, out: SpanRecord[], path:
 function convertSpans(spans: unknown[], processes: Record<string, Process>, ctx: ReadContext, out: SpanRecord[], path: string): void {
   for (let i = 0; i < spans.length; i++) {
     const span = convertSpan(spans[i], processes, ctx);
-    if (typeof span === 'string') ctx.skip(`${path}[${i}]`, span, describeValue(spans[i]));
-    else out.push(span);
+    if (typeof span === 'string') {
+      ctx.skip(`${path}[${i}]`, span, describeValue(spans[i]));
+    } else {
+      if (namesMissingProcess(spans[i] as Record<string, unknown>, processes)) ctx.warn(`${path}[${i}]`, MISSING_PROCESS);
+      out.push(span);
+    }
   }
+}
+
+/** The warning for spans whose `processID` their trace's `processes` lacks (kept, service unknown). */
+export const MISSING_PROCESS = "span whose processID is not among its trace's processes (service unknown)";
+
+/** True when the span has no inline process and its `processID` is not a key of `processes`: its service is lost, not absent. */
+function namesMissingProcess(raw: Record<string, unknown>, processes: Record<string, Process>): boolean {
+  const id = raw['processID'];
+  return typeof id === 'string' && !isObject(raw['process']) && !Object.hasOwn(processes, id);
 }
 
 function serviceOf(raw: Record<string, unknown>, processes: Record<string, Process>): string {

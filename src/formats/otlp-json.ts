@@ -141,8 +141,17 @@ export function parseNanos(raw: unknown): bigint | undefined {
 /** The leniency noted for each int64 time written as a JSON number. */
 export const INT64_NUMBER_NOTE = 'int64 times written as JSON numbers (spans)';
 
+/**
+ * The warning for each time written as a JSON number above 2^53 (every epoch time in ns since
+ * 1970-04-15): JSON.parse, and so both readers, give the nearest double, not the digits.
+ */
+export const ROUNDED_TIME_WARNING = 'span time written as a JSON number above 2^53 ns, read as the nearest double (up to 128 ns off; OTLP/JSON writes int64 times as strings)';
+
 function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
-  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) ctx.note(INT64_NUMBER_NOTE);
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
+    ctx.note(INT64_NUMBER_NOTE);
+    if (raw > Number.MAX_SAFE_INTEGER) ctx.warn('', ROUNDED_TIME_WARNING);
+  }
   return parseNanos(raw);
 }
 

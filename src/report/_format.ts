@@ -19,6 +19,27 @@ export function formatTokens(g: GenerationSummary): string[] {
   return [...(counts.length > 0 ? [`Tokens: ${counts.join(' · ')}`] : []), ...(rates.length > 0 ? [rates.join(' · ')] : [])];
 }
 
+/**
+ * Control bytes (C0 but tab and newline, DEL, C1) and bidi overrides, alone, or an SGR colour
+ * sequence as a whole: what a terminal would act on.
+ */
+const TERMINAL_CONTROLS = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeControl(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * `text` with every control byte and bidi override shown as `\xNN` / `\uNNNN`, so names copied
+ * from an input file (model, service, operation) cannot set the window title, clear the screen
+ * or write the clipboard. `keepColors`: SGR colour sequences are kept (the report's own, on a
+ * terminal; one copied from the input can change a colour, nothing more).
+ */
+export function escapeControls(text: string, keepColors = false): string {
+  return text.replace(TERMINAL_CONTROLS, (m) => (m.length > 1 ? (keepColors ? m : `${escapeControl(m[0]!)}${m.slice(1)}`) : escapeControl(m)));
+}
+
 /** A model's name for a heading: an empty `inference.model.name` would leave the heading blank. */
 export function modelName(name: string): string {
   return name === '' ? '(empty model name)' : name;

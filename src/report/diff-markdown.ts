@@ -5,6 +5,7 @@
  */
 import type { AnalysisDiff } from '../analyzer/diff/index.js';
 import { diffRows, phaseNotes, shiftText, unmatchedModels } from './_diff-rows.js';
+import { escapeControls } from './_format.js';
 
 /** Renders the comparison as Markdown (ends with a newline). */
 export function renderDiffMarkdown(diff: AnalysisDiff): string {
@@ -22,7 +23,7 @@ export function renderDiffMarkdown(diff: AnalysisDiff): string {
   }
   const unmatched = unmatchedModels(diff);
   if (unmatched.length > 0) out.push(...unmatched.map((n) => `- ${escape(n)}`), '');
-  return out.join('\n');
+  return escapeControls(out.join('\n'));
 }
 
 function escape(text: string): string {

@@ -5,6 +5,7 @@
  */
 import type { AnalysisDiff } from '../analyzer/diff/index.js';
 import { diffRows, phaseNotes, shiftText, unmatchedModels } from './_diff-rows.js';
+import { escapeControls } from './_format.js';
 
 /** Renders the comparison as plain text (ends with a newline). */
 export function renderDiffText(diff: AnalysisDiff): string {
@@ -29,5 +30,5 @@ export function renderDiffText(diff: AnalysisDiff): string {
   }
   const unmatched = unmatchedModels(diff);
   if (unmatched.length > 0) out.push('', ...unmatched);
-  return out.join('\n') + '\n';
+  return escapeControls(out.join('\n') + '\n');
 }

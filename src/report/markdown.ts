@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
+import { escapeControls, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -45,13 +45,17 @@ export function renderMarkdown(result: AnalysisResult): string {
   out.push('<details><summary>Input</summary>', '');
   if (result.prometheus) out.push(...prometheusMarkdown(result.prometheus));
   else out.push('| File | Format | Spans | Skipped |', '|---|---|---:|---:|');
-  for (const f of result.files) out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${formatCount(f.spans)} | ${formatCount(f.skipped)} |`);
+  for (const f of result.files) {
+    // A GPU sample file holds no spans: 0 would read as if nothing had been read.
+    const counts = f.format === 'gpu-samples' ? '– | –' : `${formatCount(f.spans)} | ${formatCount(f.skipped)}`;
+    out.push(`| \`${f.file.replace(/`/g, "'").replace(/\|/g, '\\|')}\` | ${formatName(f.format)} | ${counts} |`);
+  }
   if (result.warnings.length > 0) {
     out.push('', '**Warnings**', '');
     for (const w of result.warnings) out.push(`- ${w.file === undefined ? '' : `\`${w.file}\`: `}${escape(w.message)}`);
   }
   out.push('', '</details>');
-  return out.join('\n') + '\n';
+  return escapeControls(out.join('\n') + '\n');
 }
 
 function modelSection(s: ModelSummary): string[] {

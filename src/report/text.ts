@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
+import { bar, escapeControls, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -72,7 +72,9 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   // The path gets what the 80-column line leaves after format and span count.
   const fileWidth = Math.min(44, Math.max(0, ...result.files.map((f) => f.file.length)));
   for (const f of result.files) {
-    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${formatName(f.format).padEnd(16)} ${formatCount(f.spans)} spans`);
+    // A GPU sample file holds no spans: "0 spans" would read as if nothing had been read.
+    const count = f.format === 'gpu-samples' ? '' : ` ${formatCount(f.spans)} span${f.spans === 1 ? '' : 's'}`;
+    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${f.format === 'gpu-samples' ? formatName(f.format) : formatName(f.format).padEnd(16)}${count}`);
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
     if (options.verbose && f.fastReader) {
@@ -102,7 +104,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
       out.push(`  ${c.yellow('!')} ${where}${w.message}`);
     }
   }
-  return out.join('\n') + '\n';
+  // Names come from the input: a hostile file must not drive the terminal.
+  return escapeControls(out.join('\n') + '\n', options.color ?? false);
 }
 
 function modelSection(s: ModelSummary, c: Colors): string[] {

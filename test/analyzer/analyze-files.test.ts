@@ -92,6 +92,21 @@ describe('analyzeFiles', () => {
     expect(result.device[0]!.temperatureRiseC ?? 0).toBeLessThan(1);
   });
 
+  it('a sample file from a host-only sidecar (no nvidia-smi: no GPU in any sample) says so, not that its samples lie outside the window', async () => {
+    const spans = simulate({ requests: 60 });
+    const traces = join(tmp, 'run-host-only.jsonl');
+    writeFileSync(traces, toOtlpJsonLines(spans));
+    const startMs = Number(spans[0]!.startNs / 1_000_000n);
+    // What the sidecar writes in host-only mode: the host's figures, an empty GPU list, inside the traced window.
+    const samples = Array.from({ length: 20 }, (_, i) => JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: startMs + i * 50, gpus: [], host: { cpuUtilization: 0.4, memoryUsedBytes: 6_000_000_000, memoryTotalBytes: 16_000_000_000 } }));
+    const gpu = join(tmp, 'gpu-host-only.jsonl');
+    writeFileSync(gpu, samples.join('\n') + '\n');
+    const result = await analyzeFiles([traces, gpu], { diagnose: false });
+    expect(result.device).toEqual([]);
+    expect(result.warnings.filter((w) => w.code === 'gpu-samples-outside-window')).toEqual([]);
+    expect(result.warnings).toContainEqual({ code: 'read', file: gpu, message: 'no GPU in any of its 20 samples (the sidecar ran host-only: nvidia-smi was missing or failed), so the GPU cannot be judged', count: 20 });
+  });
+
   it('reading in a worker thread gives exactly the result of reading in the main thread', async () => {
     const file = join(tmp, 'threaded.jsonl');
     // Above the 4 MiB threshold, with a broken line to check warnings come across too.

@@ -60,6 +60,13 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     for (const pkg of ['@opentelemetry', 'express', 'systeminformation', 'fast-xml-parser']) expect(loaded.filter((f) => f.includes(`/node_modules/${pkg}/`)), pkg).toEqual([]);
   });
 
+  it('--help names every input analyze reads: protobuf, Triton and Python console traces, GPU sample files, - for standard input', async () => {
+    const run = await cli('analyze', '--help');
+    expect(run.code).toBe(0);
+    const help = run.stdout.replace(/\s+/g, ' ');
+    for (const words of ['OTLP JSON/JSON lines/protobuf', 'Triton trace file', 'Python console', 'GPU sample files', '- reads standard input']) expect(help).toContain(words);
+  });
+
   it('analyses the bundled OTLP demo: phase table, exit 0', async () => {
     const run = await cli('analyze', 'examples/traces/inference-demo.otlp.jsonl');
     expect(run.code, run.stderr).toBe(0);

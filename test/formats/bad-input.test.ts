@@ -4,12 +4,15 @@
  * a partly broken file yields what parses and reports counted warnings (strict mode throws).
  */
 
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
 import { ids, toOtlpJson, toOtlpJsonLines, toZipkinJson } from '../support/synth.js';
 import type { SynthSpan } from '../support/synth.js';
+import { toProto } from '../support/otlp-proto.js';
 import { fixture, read, tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -43,6 +46,11 @@ describe('files that are not readable trace exports', () => {
   it('an empty file', async () => {
     const error = await failure(tmp.write('empty.json', ''));
     expect(error.message).toMatch(/empty\.json: expected a trace export, got an empty file$/);
+  });
+
+  it('a compressed file with nothing inside says so, not "an empty file" (it has bytes)', async () => {
+    expect((await failure(tmp.write('empty.jsonl.gz', gzipSync(Buffer.alloc(0))))).message).toMatch(/expected a trace export, got a gzip file with no content$/);
+    expect((await failure(tmp.write('empty.jsonl.zst', execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(0) })))).message).toMatch(/expected a trace export, got a zstd file with no content$/);
   });
 
   it('a file with only whitespace', async () => {
@@ -97,10 +105,32 @@ describe('files that are not readable trace exports', () => {
     expect(error.message).toMatch(/expected Zipkin v2 JSON, got Zipkin v1 JSON .*\/api\/v2\/trace/);
   });
 
+  it('varint-delimited protobuf (writeDelimitedTo) is refused by name, with the layout to write instead', async () => {
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').split('\n');
+    const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(n >>> 7)]);
+    const messages = demo.slice(0, 2).map((line) => toProto(line));
+    const file = tmp.write('delimited.bin', Buffer.concat(messages.flatMap((m) => [Buffer.from(varint(m.length)), Buffer.from(m)])));
+    expect((await failure(file)).message).toBe(
+      `${file}:byte 0: expected a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf), got varint-delimited protobuf messages (writeDelimitedTo), which are not read: write [4-byte big-endian length][TracesData] records (the Collector file exporter's format: proto) or one bare TracesData message`,
+    );
+  });
+
   it('a GPU sample file is detected as such and refused by readSpans', async () => {
     const file = tmp.write('samples.jsonl', JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: 1, gpus: [] }) + '\n');
     expect((await detectFile(file)).format).toBe('gpu-samples');
     expect((await failure(file)).message).toMatch(/expected a trace export, got a GPU sample file/);
+  });
+
+  it("latency-doctor's own files that are not traces say what they are: a newer sidecar's samples, an --json report", async () => {
+    // The sidecar's real sample file as a later schema version would write it.
+    const samples = readFileSync(new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url), 'utf8');
+    const newer = tmp.write('samples-v2.jsonl', samples.replaceAll(GPU_SAMPLE_SCHEMA, 'latency-doctor/gpu-sample@2'));
+    const error = await detectFile(newer).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceFormatError);
+    expect((error as Error).message).toBe(`${newer}:1: expected a trace export or a GPU sample file of schema "${GPU_SAMPLE_SCHEMA}", got a GPU sample file of schema "latency-doctor/gpu-sample@2" (written by another latency-doctor version)`);
+    // What `analyze --json` printed, given back to analyze instead of the traces it came from.
+    const report = tmp.write('report.json', JSON.stringify({ schema: 'latency-doctor/analysis@1', files: [{ file: 'traces.jsonl', format: 'otlp-jsonl', spans: 1980, skipped: 0 }], spans: 1980 }, null, 2));
+    expect((await failure(report)).message).toBe(`${report}: expected a trace export (OTLP resourceSpans, Jaeger data/traceID+spans, Zipkin v2 traceId+id, Python console spans, Triton trace records), got latency-doctor's own output (schema "latency-doctor/analysis@1"), not a trace: give the trace files it was made from`);
   });
 });
 
@@ -165,7 +195,46 @@ describe('partly broken files', () => {
     const file = tmp.write('dupes.json', toOtlpJson([...list, ...list.slice(0, 2)]));
     const { spans: got, warnings } = await read(file, { strict: true });
     expect(got).toHaveLength(5);
-    expect(warnings).toEqual([{ file, location: '1', message: '2× duplicate span id (same trace and span id as an earlier span; counted once)', count: 2 }]);
+    expect(warnings).toEqual([{ file, location: '1', message: '2× duplicate span id (same trace, span id and kind as an earlier span; counted once)', count: 2 }]);
+  });
+
+  it("Zipkin server halves that share their client's id without `shared: true` are not reported as duplicates (the assembler keeps both halves)", async () => {
+    // The demo's Zipkin export with each server span joined to its client span's id, as a
+    // tracer that does not set `shared` writes it.
+    const doc = JSON.parse(readFileSync(new URL('../../examples/traces/inference-demo.zipkin.json', import.meta.url), 'utf8')) as Record<string, unknown>[];
+    const clients = new Map(doc.filter((z) => z['kind'] === 'CLIENT').map((z) => [z['traceId'], z]));
+    const renamed = new Map<unknown, unknown>();
+    for (const z of doc) {
+      const client = z['kind'] === 'SERVER' ? clients.get(z['traceId']) : undefined;
+      if (client === undefined) continue;
+      renamed.set(z['id'], client['id']);
+      z['id'] = client['id'];
+      z['parentId'] = client['parentId'];
+    }
+    for (const z of doc) if (z['kind'] !== 'SERVER' && renamed.has(z['parentId'])) z['parentId'] = renamed.get(z['parentId']);
+    for (const reader of ['fast', 'full'] as const) {
+      const { spans: got, warnings } = await read(tmp.write('zipkin-joined-unshared.json', JSON.stringify(doc)), { reader });
+      expect(got).toHaveLength(doc.length);
+      expect(warnings).toEqual([]);
+    }
+  });
+
+  it('OTLP times written as JSON numbers above 2^53 ns are read as the nearest double, with a warning saying so, not silently', async () => {
+    // The demo's first export line with its int64 times as numbers, as some hand-rolled exporters write them.
+    const line = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').split('\n')[0]!;
+    const numbers = line.replace(/"(start|end)TimeUnixNano":"(\d+)"/g, '"$1TimeUnixNano":$2');
+    const times = (numbers.match(/TimeUnixNano":\d/g) ?? []).length;
+    expect(times).toBeGreaterThan(100);
+    const message = `${times}× span time written as a JSON number above 2^53 ns, read as the nearest double (up to 128 ns off; OTLP/JSON writes int64 times as strings)`;
+    for (const [name, text] of [['numbers.jsonl', `${numbers}\n${numbers}\n`], ['numbers.json', numbers]] as const) {
+      const file = tmp.write(name, text);
+      for (const reader of ['fast', 'full'] as const) {
+        const { warnings } = await read(file, { reader, strict: true });
+        expect(warnings, `${name} ${reader}`).toEqual([{ file, message: name.endsWith('l') ? message.replace(`${times}×`, `${2 * times}×`) : message, count: name.endsWith('l') ? 2 * times : times }]);
+      }
+    }
+    // Written as strings (the OTLP/JSON mapping), the same times are exact and nothing is said.
+    expect((await read(tmp.write('strings.jsonl', `${line}\n${line}\n`))).warnings).toEqual([]);
   });
 
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
@@ -176,6 +245,21 @@ describe('partly broken files', () => {
     expect(got).toHaveLength(2);
     expect(stats.skipped).toBe(2);
     expect(warnings[0]).toMatchObject({ count: 2, location: '1: $[1]' });
+  });
+
+  it('Jaeger spans whose processID names no process of their trace are kept, with a warning saying their service is unknown', async () => {
+    // The real petclinic download with process p2 (customers-service, 15 of its 17 spans) cut out
+    // of `processes`, as a hand-trimmed or re-serialised export leaves it.
+    const doc = JSON.parse(readFileSync(fixture('jaeger-json/jaeger-ui-petclinic-31char-traceid.json'), 'utf8')) as { spans: { processID: string }[]; processes: Record<string, unknown> };
+    delete doc.processes['p2'];
+    const first = doc.spans.findIndex((s) => s.processID === 'p2');
+    const file = tmp.write('jaeger-missing-process.json', JSON.stringify(doc));
+    for (const reader of ['fast', 'full'] as const) {
+      const { spans: got, warnings } = await read(file, { reader, strict: true });
+      expect(got).toHaveLength(17);
+      expect(got.filter((s) => s.service === '')).toHaveLength(15);
+      expect(warnings).toEqual([{ file, location: `1: $.spans[${first}]`, message: "15× span whose processID is not among its trace's processes (service unknown)", count: 15 }]);
+    }
   });
 
   it('a UTF-8 BOM and CRLF line endings are accepted in JSON lines and documents', async () => {

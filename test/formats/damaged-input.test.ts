@@ -6,7 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, inflateRawSync } from 'node:zlib';
+import { decompress } from 'fzstd';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFile } from '../../src/formats/_bytes.js';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
@@ -109,6 +110,83 @@ describe('compressed exports cut short', () => {
       expect(error).toBeInstanceOf(TraceFormatError);
     });
   }
+});
+
+describe("zstd frames' content checksums", () => {
+  const whole = Buffer.from(demoLines.join('\n') + '\n');
+  /** `packed` with one byte changed where the frame still inflates, to other bytes: only the checksum can tell. */
+  function corrupted(packed: Buffer, from: number): { bytes: Buffer; at: number } {
+    for (let at = from; at < packed.length - 4; at++) {
+      const bytes = Buffer.from(packed);
+      bytes[at] = bytes[at]! ^ 0x01;
+      let inflated: Uint8Array;
+      try {
+        inflated = decompress(bytes);
+      } catch {
+        continue;
+      }
+      if (!Buffer.from(inflated).equals(decompress(packed))) return { bytes, at };
+    }
+    throw new Error('no silent corruption found');
+  }
+
+  it('a byte changed inside a frame (the file still inflates) is a warning naming the frame\'s checksum, not a silent wrong number', async () => {
+    const packed = zstd(whole);
+    const { bytes } = corrupted(packed, Math.floor(packed.length / 2));
+    const file = tmp.write('flipped.jsonl.zst', bytes);
+    const { warnings } = await read(file);
+    expect(warnings.map((w) => `${w.location}: ${w.message}`)).toContain(
+      `byte ${packed.length - 4}: 1 record skipped: expected zstd frame content that matches its checksum (first: got a checksum mismatch: the inflated content is corrupt, and what was read from it may be wrong)`,
+    );
+    await expect(read(file, { strict: true })).rejects.toThrow(/flipped\.jsonl\.zst:byte \d+: expected zstd frame content that matches its checksum/);
+  });
+
+  it('several frames (and skippable, empty and tiny ones) are each checked: intact, no warning and every span; the last changed, its checksum named', async () => {
+    const half = whole.indexOf('\n', Math.floor(whole.length / 2)) + 1;
+    // An empty frame and a one-newline frame (shorter than the 18 bytes fzstd waits for) between two halves.
+    const first = Buffer.concat([zstd(whole.subarray(0, half)), zstd(Buffer.alloc(0)), zstd(Buffer.from('\n'))]);
+    const second = zstd(whole.subarray(half));
+    const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0]), Buffer.from('abc')]);
+    const intact = tmp.write('frames.jsonl.zst', Buffer.concat([first, skippable, second]));
+    const plain = await read(tmp.write('frames.jsonl', whole));
+    const read2 = await read(intact);
+    expect(read2.warnings).toEqual([]);
+    expect(read2.spans).toHaveLength(plain.spans.length);
+    const { bytes } = corrupted(second, Math.floor(second.length / 2));
+    const { warnings } = await read(tmp.write('frames-flipped.jsonl.zst', Buffer.concat([first, skippable, bytes])));
+    expect(warnings.map((w) => w.location)).toContain(`byte ${first.length + skippable.length + second.length - 4}`);
+  });
+
+  it('a gzip file whose content fails its CRC-32 (a changed byte that still inflates) is named the same way, not as a skipped record', async () => {
+    const packed = gzipSync(whole);
+    // Node's gzip header is 10 bytes, its trailer CRC-32 and length (8): the deflate stream between.
+    const body = packed.subarray(10, packed.length - 8);
+    let at = Math.floor(packed.length / 2);
+    let bytes = Buffer.from(packed);
+    for (; at < packed.length - 8; at++) {
+      bytes = Buffer.from(packed);
+      bytes[at] = bytes[at]! ^ 0x01;
+      try {
+        if (!inflateRawSync(bytes.subarray(10, bytes.length - 8)).equals(inflateRawSync(body))) break;
+      } catch {
+        // This byte breaks the stream: not a silent change.
+      }
+    }
+    const { warnings } = await read(tmp.write('flipped.jsonl.gz', bytes));
+    expect(warnings.map((w) => `${w.location}: ${w.message}`)).toContain(
+      `byte ${packed.length}: 1 record skipped: expected gzip content that matches its CRC-32 (first: got a checksum mismatch: the inflated content is corrupt, and what was read from it may be wrong)`,
+    );
+  });
+
+  it('a legacy Collector zstd record with a changed byte is named the same way', async () => {
+    const records = demoLines.slice(0, 3).map((line) => zstd(Buffer.from(line)));
+    const { bytes, at } = corrupted(records[1]!, 20);
+    expect(at).toBeGreaterThan(0);
+    const framed = [records[0]!, bytes, records[2]!].map((r) => Buffer.concat([Buffer.from([0, 0, 0, 0].map((_, i) => (r.length >>> (8 * (3 - i))) & 0xff)), r]));
+    const { spans, warnings } = await read(tmp.write('records.zst', Buffer.concat(framed)));
+    expect(spans.length).toBeGreaterThan(0);
+    expect(warnings.map((w) => w.message).join('\n')).toMatch(/expected zstd frame content that matches its checksum/);
+  });
 });
 
 describe('zstd decompression is bounded', () => {

@@ -129,23 +129,21 @@ const READ: Record<string, unknown> = {
     span('2000000000000005', { tags: 'not a list' }),
     span('2000000000000006', { tags: [{ type: 'string', value: 'x', key: 'value first' }] }),
   ]),
-  'inline processes, processes before and after the spans, missing and odd processes': {
+  'inline processes, processes before and after the spans, odd processes': {
     data: [
       { traceID: T, processes: PROCESSES, spans: [span('3000000000000001'), span('3000000000000002', { processID: 'p2' })] },
       {
         spans: [
           span('3000000000000003', { traceID: '3'.repeat(32), processID: 'p3', process: { serviceName: 'inline', tags: [] } }),
-          span('3000000000000004', { traceID: '3'.repeat(32), processID: 'missing' }),
           span('3000000000000005', { traceID: '3'.repeat(32), processID: 7 }),
           span('3000000000000006', { traceID: '3'.repeat(32), process: { tags: [] }, processID: 'p3' }),
-          span('3000000000000007', { traceID: '3'.repeat(32), process: 'x' }),
-          span('3000000000000008', { traceID: '3'.repeat(32), processID: 'constructor' }),
-          span('3000000000000009', { traceID: '3'.repeat(32), processID: 'toString' }),
+          span('3000000000000007', { traceID: '3'.repeat(32), process: 'x', processID: undefined }),
+          span('3000000000000012', { traceID: '3'.repeat(32), processID: 'p4' }),
+          span('3000000000000013', { traceID: '3'.repeat(32), processID: 'p5' }),
         ],
         processes: { p3: { serviceName: 'late' }, p4: 'not an object', p5: { serviceName: 5 } },
         traceID: '3'.repeat(32),
       },
-      { traceID: '4'.repeat(32), spans: [span('3000000000000010', { traceID: '4'.repeat(32) })], processes: [] },
       { processes: { p1: { serviceName: 'only processes' } }, spans: [span('3000000000000011', { traceID: '5'.repeat(32) })] },
       { traceID: '6'.repeat(32), spans: [], processes: {} },
     ],
@@ -186,7 +184,7 @@ const READ: Record<string, unknown> = {
   'a bare trace with processes only (no traceID)': { spans: [span('6100000000000001')], processes: PROCESSES },
   // Minified, longer than the first 1 MiB read of the file: the rest is read by position into one buffer.
   'a document past the first read': envelope(Array.from({ length: 4000 }, (_, i) => span(`8${String(i).padStart(15, '0')}`, { parentSpanID: i > 0 ? `8${String(i - 1).padStart(15, '0')}` : undefined }))),
-  'an envelope with unknown keys around data': { kind: 'export', data: [{ traceID: T, spans: [span('6200000000000001')] }], meta: { page: 1 } },
+  'an envelope with unknown keys around data': { kind: 'export', data: [{ traceID: T, spans: [span('6200000000000001')], processes: PROCESSES }], meta: { page: 1 } },
   // What jaeger-query answers to a query that went well: every key, errors null.
   'the query API envelope with errors null': { data: [{ traceID: T, spans: [span('6300000000000001')], processes: PROCESSES }], total: 0, limit: 0, offset: 0, errors: null },
 };
@@ -198,6 +196,22 @@ const HANDED: Record<string, unknown> = {
   'a data element that is a span': { data: [span('7000000000000003', { process: { serviceName: 'anon' } })] },
   'a data element that is not a trace (skipped with a warning)': { data: [{ traceID: T, spans: [span('7000000000000004')] }, { nope: 1 }, 5] },
   'an empty data array': { data: [], total: 0 },
+  // A processID its trace does not list (the full reader warns, with the span's path), also for keys every object has.
+  'spans whose processID their trace lacks': {
+    data: [
+      {
+        traceID: '3'.repeat(32),
+        spans: [
+          span('3000000000000004', { traceID: '3'.repeat(32), processID: 'missing' }),
+          span('3000000000000008', { traceID: '3'.repeat(32), processID: 'constructor' }),
+          span('3000000000000009', { traceID: '3'.repeat(32), processID: 'toString' }),
+        ],
+        processes: { p3: { serviceName: 'late' } },
+      },
+      { traceID: '4'.repeat(32), spans: [span('3000000000000010', { traceID: '4'.repeat(32) })], processes: [] },
+      { traceID: '5'.repeat(32), spans: [span('3000000000000014', { traceID: '5'.repeat(32) })] },
+    ],
+  },
   // The query API's errors: the full reader reports them (a warning beside traces, the error without).
   'the query API with errors beside its traces': { data: [{ traceID: T, spans: [span('7000000000000011')], processes: PROCESSES }], total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found', traceID: 'ab12' }] },
 

@@ -2,7 +2,7 @@
  * Range checks on GPU samples: the one table in model/gpu-ranges, as applied by the sample-file
  * reader the analyzer uses (the sidecar applies the same before serving; test/sidecar/chaos).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,32 @@ describe('readGpuSamples range check', () => {
       [`${file}:2`, ['GPU-1 temperatureC=1e+308']],
       [`${file}:3`, ['GPU-1 utilization=1e+21']],
     ]);
+  });
+});
+
+describe('readGpuSamples on damaged files', () => {
+  it('a tail of NUL bytes with no newline (what a power loss leaves after the last write) is one skipped line, never held whole', async () => {
+    // The sidecar's real sample file, then 17 MiB of zeros (filesystems fill the unwritten end of
+    // a file with them): before, the reader re-split everything read so far at every chunk.
+    const real = readFileSync(new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url));
+    const file = join(dir, 'power-loss.jsonl');
+    writeFileSync(file, Buffer.concat([real, Buffer.alloc(17 * 2 ** 20)]));
+    const warnings: string[] = [];
+    const samples = await readGpuSamples(file, { onWarning: (w) => warnings.push(`${w.location}: ${w.message}`) });
+    expect(samples).toHaveLength(84);
+    expect(warnings).toEqual(['85: 1 line skipped: expected one JSON GPU sample per line (first: got a line longer than 16 MiB)']);
+    await expect(readGpuSamples(file, { strict: true })).rejects.toThrow(/power-loss\.jsonl:85: expected one JSON GPU sample per line, got a line longer than 16 MiB/);
+  });
+
+  it('CRLF line endings, a BOM and a cut last line read as the sidecar wrote them', async () => {
+    const real = readFileSync(new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url), 'utf8');
+    const file = join(dir, 'windows.jsonl');
+    writeFileSync(file, '\uFEFF' + real.replace(/\n/g, '\r\n').slice(0, -300));
+    const warnings: string[] = [];
+    const samples = await readGpuSamples(file, { onWarning: (w) => warnings.push(`${w.location}: ${w.message}`) });
+    expect(samples).toHaveLength(83);
+    expect(samples[0]!.gpus[0]!.name).toBe('NVIDIA H200');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^84: 1 line skipped: expected one JSON GPU sample per line/);
   });
 });

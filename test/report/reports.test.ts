@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFiles, analyzeSpans } from '../../src/analyzer/index.js';
 import type { AnalysisResult } from '../../src/analyzer/index.js';
@@ -87,6 +90,41 @@ describe('text report', () => {
     }
     const triton = renderText(await analyzeFiles([serving('triton_trace_v2_docs_example.json')], { diagnose: false }));
     expect(triton).toMatch(/^latency-doctor: 1 request analysed from 1 span in 1 file$/m);
+    expect(triton).toMatch(/^  \S+ +Triton trace +1 span$/m);
+  });
+
+  it('lists a GPU sample file among the files without a span count that would read as "nothing read"', async () => {
+    const demo = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const samples = new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url).pathname;
+    const text = renderText(await analyzeFiles([demo, samples], { diagnose: false }));
+    expect(text).toMatch(/^  \S+ +OTLP JSON lines +1,980 spans$/m);
+    expect(text).toMatch(/^  \S+ +GPU samples$/m);
+    const md = renderMarkdown(await analyzeFiles([demo, samples], { diagnose: false }));
+    expect(md).toMatch(/^\| `\S+idle-burn-sw-power-cap\.jsonl` \| GPU samples \| – \| – \|$/m);
+  });
+
+  it('a hostile export cannot drive the terminal: escape sequences in names are shown escaped, only our colours stay', async () => {
+    // The demo export with a model name that sets the window title (OSC 0) and colours, and a
+    // service name that clears the screen, as a trace file from elsewhere could carry them.
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'ld-report-'));
+    try {
+      const file = join(dir, 'hostile.jsonl');
+      writeFileSync(file, demo.replaceAll('"resnet50"', '"res\\u001b]0;pwned\\u0007net\\u001b[31m50\\u009b2J"').replaceAll('"storefront"', '"shop\\u001b[2J\\u202e"'));
+      const result = await analyzeFiles([file], { diagnose: {} });
+      expect(result.models[0]!.summary.model).toBe('res\u001b]0;pwned\u0007net\u001b[31m50\u009b2J');
+      const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/;
+      for (const out of [renderText(result), renderMarkdown(result)]) {
+        expect(out).not.toMatch(controls);
+        expect(out).toContain('res\\x1b]0;pwned\\x07net\\x1b[31m50\\x9b2J');
+      }
+      // With colours on, colour sequences stay (the report's own; one from the input changes a colour, nothing more).
+      const colored = renderText(result, { color: true });
+      expect(colored).toContain('res\\x1b]0;pwned\\x07net\u001b[31m50\\x9b2J');
+      expect(colored.replace(/\u001b\[[0-9;]*m/g, '')).not.toMatch(controls);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a model whose inference.model.name is empty instead of leaving the heading blank', async () => {
@@ -155,7 +193,28 @@ describe('text report', () => {
   });
 });
 
+/** Every value `example` shows (an abridged copy: `"…"` keys and values, and array items it leaves out, stand for the rest) as it is in `actual`, by path. */
+function shownValues(example: unknown, actual: unknown, path = '$'): [string, unknown, unknown][] {
+  if (example === '…') return [];
+  if (Array.isArray(example)) return example.flatMap((e, i) => shownValues(e, Array.isArray(actual) ? actual[i] : undefined, `${path}[${i}]`));
+  if (typeof example === 'object' && example !== null) {
+    const at = (typeof actual === 'object' && actual !== null ? actual : {}) as Record<string, unknown>;
+    return Object.entries(example).flatMap(([k, v]) => (k === '…' ? [] : shownValues(v, at[k], `${path}.${k}`)));
+  }
+  return [[path, example, actual]];
+}
+
 describe('JSON report', () => {
+  it("docs/json-schema.md's example is the bundled demo's output, abridged but with its real values", async () => {
+    const doc = readFileSync(new URL('../../docs/json-schema.md', import.meta.url), 'utf8');
+    const example = JSON.parse(/## Example \(abridged\)\n\n```json\n([\s\S]*?)```/.exec(doc)![1]!) as unknown;
+    const demo = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const actual = toJsonReport(await analyzeFiles([demo]));
+    const shown = shownValues(example, { ...actual, files: actual.files.map((f) => ({ ...f, file: 'examples/traces/inference-demo.otlp.jsonl' })) });
+    expect(shown.length).toBeGreaterThan(40);
+    for (const [path, documented, real] of shown) expect(real, path).toEqual(documented);
+  });
+
   it('carries the documented fields, consistent with the analysis', async () => {
     const result = await demoResult();
     const json = JSON.parse(renderJson(result)) as Record<string, any>;
