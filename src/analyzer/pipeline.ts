@@ -81,7 +81,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
   const warnings = assemblyWarnings(stats);
   if (options.model !== undefined && requests.length === 0 && all.length > 0) {
-    const models = [...all.byModel().keys()].join(', ');
+    const models = [...all.modelGroups().keys()].join(', ');
     warnings.push({ code: 'model-not-found', message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
   }
   const diagnoseOptions = options.diagnose;
@@ -94,8 +94,10 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
   }
-  const models: ModelAnalysis[] = [...requests.byModel()]
-    .map(([model, list]): ModelAnalysis => {
+  // One model's requests selected at a time: a run of several models holds one model's copy at once.
+  const models: ModelAnalysis[] = [...requests.modelGroups()]
+    .map(([model, take]): ModelAnalysis => {
+      const list = take();
       const summary = summarize(model, list);
       if (diagnoseOptions === false) return { summary };
       // Requests read from a server's own convention: next steps in its terms, and the rules that

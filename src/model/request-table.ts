@@ -381,33 +381,31 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Requests grouped by model name, in first-seen order (the table itself when it holds one model). */
   byModel(): Map<string, RequestTable> {
-    const column = this.columns.texts[1]!;
-    const order: number[] = [];
-    const members = new Map<number, number[]>();
+    return new Map([...this.modelGroups()].map(([model, take]) => [model, take()]));
+  }
+
+  /**
+   * Model names in first-seen order, each with a function that selects its requests: a caller
+   * that handles one model at a time holds one model's copy at a time, not all of them.
+   */
+  modelGroups(): Map<string, () => RequestTable> {
+    const column = this.columns.texts[TEXT_INDEX.model]!;
+    // Several dictionary entries may hold one name (past DICTIONARY_LIMIT): merged by name.
+    const byName = new Map<string, number[]>();
+    let last = -2;
+    let list: number[] = [];
     for (let i = 0; i < this.length; i++) {
       const k = column[i]!;
-      let list = members.get(k);
-      if (list === undefined) {
-        list = [];
-        members.set(k, list);
-        order.push(k);
+      if (k !== last) {
+        const name = this.dictionary[k]!;
+        list = byName.get(name) ?? [];
+        if (list.length === 0) byName.set(name, list);
+        last = k;
       }
       list.push(i);
     }
-    const out = new Map<string, RequestTable>();
-    // Several dictionary entries may hold one name (past DICTIONARY_LIMIT): merged by name here.
-    if (order.length === 1) {
-      out.set(this.dictionary[order[0]!]!, this);
-      return out;
-    }
-    const byName = new Map<string, number[]>();
-    for (const k of order) {
-      const name = this.dictionary[k]!;
-      const list = byName.get(name);
-      if (list === undefined) byName.set(name, members.get(k)!);
-      else for (const i of members.get(k)!) list.push(i);
-    }
-    for (const [name, list] of byName) out.set(name, list.length === this.length ? this : this.select(list.sort((a, b) => a - b)));
+    const out = new Map<string, () => RequestTable>();
+    for (const [name, indices] of byName) out.set(name, () => (indices.length === this.length ? this : this.select(indices)));
     return out;
   }
 }
