@@ -348,9 +348,20 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
  * ConsoleSpanExporter); throws a TraceFormatError with line:column on a syntax error.
  */
 export function parseJsonDocuments(file: string, text: string): unknown[] {
+  const { values, cut } = parseJsonDocumentsUpToCut(file, text);
+  if (cut !== undefined) throw cut;
+  return values;
+}
+
+/**
+ * `parseJsonDocuments`, except that concatenated values whose last one the end of the text cuts
+ * short (the stdout of a process killed while printing a span) are returned with that error as
+ * `cut`, for the reader to report as one skipped record.
+ */
+function parseJsonDocumentsUpToCut(file: string, text: string): { values: unknown[]; cut?: TraceFormatError } {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    return [JSON.parse(body)];
+    return { values: [JSON.parse(body)] };
   } catch {
     // Fall through to the scanner, which splits concatenated values and locates errors.
   }
@@ -361,12 +372,14 @@ export function parseJsonDocuments(file: string, text: string): unknown[] {
     if (!result.ok) {
       const { line, column } = lineColumn(body, result.offset);
       const truncated = result.got === 'end of file';
-      throw new TraceFormatError(file, `${line}:${column}`, result.expected, result.got, truncated ? 'truncated?' : undefined);
+      const error = new TraceFormatError(file, `${line}:${column}`, result.expected, result.got, truncated ? 'truncated?' : undefined);
+      if (truncated && values.length > 0) return { values, cut: error };
+      throw error;
     }
     values.push(JSON.parse(body.slice(pos, result.end)));
     pos = skipWhitespace(body, result.end);
   }
-  return values;
+  return { values };
 }
 
 /**
@@ -441,6 +454,8 @@ export interface OpenedTrace extends DetectedFile {
   readonly document?: DocumentStart;
   /** A Triton trace file whose array was never closed (a running or killed server's): read up to here. */
   readonly unclosed?: UnclosedTritonTrace;
+  /** Python console output cut short inside its last span: the spans before it were read; where and how it was cut. */
+  readonly cut?: { readonly location: string; readonly expected: string; readonly got: string | undefined };
   /** Releases the input (safe to call more than once). */
   close(): Promise<void>;
 }
@@ -511,8 +526,12 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     const body = await readDocument(opened.content, tritonLike ? MAX_DOCUMENT_BYTES : wholeBytes);
     if ('text' in body) {
       let values: unknown[];
+      let cut: TraceFormatError | undefined;
       try {
-        values = sniffed.processPrefixed === true ? prefixedDocuments(body.text) : parseJsonDocuments(file, body.text);
+        if (sniffed.processPrefixed === true) values = prefixedDocuments(body.text);
+        else ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+        // Only Python's console output is a run of concatenated spans; any other document cut short is the error it was.
+        if (cut !== undefined && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;
       } catch (error) {
         // A document cut short by a broken compressed stream: the stream is the cause to name.
         const damage = opened.damage;
@@ -524,7 +543,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
       if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-      return { ...base, format: formatOf(family, layout, values.length), family, document: { values } };
+      return { ...base, format: formatOf(family, layout, values.length), family, document: { values }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
     }
     const rest = streamElements(file, body.stream);
     const first = await rest.next();

@@ -237,6 +237,17 @@ describe('partly broken files', () => {
     expect((await read(tmp.write('strings.jsonl', `${line}\n${line}\n`))).warnings).toEqual([]);
   });
 
+  it("Python console output cut short (a killed process's stdout) is read up to its last whole span, the cut one a skipped record", async () => {
+    const whole = readFileSync(fixture('python-console/otelio-python-console-span-concatenated.json'), 'utf8');
+    const file = tmp.write('python-console-cut.json', whole.slice(0, whole.length - 200));
+    const { spans: got, warnings } = await read(file);
+    expect(got).toHaveLength(1);
+    expect(warnings).toEqual([{ file, location: '64:33', message: "1 record skipped: expected ':' after the property name (first: got end of file (truncated?))", count: 1 }]);
+    expect((await failure(file, true)).message).toBe(`${file}:64:33: expected ':' after the property name, got end of file (truncated?)`);
+    // Cut inside its first span, nothing is left to read: the error it was.
+    expect((await failure(tmp.write('python-console-cut-first.json', whole.slice(0, 300)))).message).toMatch(/got end of file \(truncated\?\)$/);
+  });
+
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
     const doc = JSON.parse(toZipkinJson(spans(4))) as Record<string, unknown>[];
     delete doc[1]?.['duration'];
