@@ -528,10 +528,16 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       let values: unknown[];
       let cut: TraceFormatError | undefined;
       try {
-        if (sniffed.processPrefixed === true) values = prefixedDocuments(body.text);
-        else ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+        if (sniffed.processPrefixed === true) {
+          const prefixed = prefixedDocuments(body.text);
+          values = prefixed.values;
+          // A process whose output ends inside a span (that replica killed while printing it).
+          if (prefixed.cut.length > 0) cut = new TraceFormatError(file, prefixed.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
+        } else {
+          ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+        }
         // Only Python's console output is a run of concatenated spans; any other document cut short is the error it was.
-        if (cut !== undefined && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;
+        if (cut !== undefined && values.length > 0 && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;
       } catch (error) {
         // A document cut short by a broken compressed stream: the stream is the cause to name.
         const damage = opened.damage;
@@ -543,7 +549,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
       if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-      return { ...base, format: formatOf(family, layout, values.length), family, document: { values }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
+      return { ...base, format: formatOf(family, layout, values.length), family, document: { values }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: sniffed.processPrefixed === true ? cut.got : `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
     }
     const rest = streamElements(file, body.stream);
     const first = await rest.next();

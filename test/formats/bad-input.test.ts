@@ -248,6 +248,19 @@ describe('partly broken files', () => {
     expect((await failure(tmp.write('python-console-cut-first.json', whole.slice(0, 300)))).message).toMatch(/got end of file \(truncated\?\)$/);
   });
 
+  it("Ray's prefixed console output where one process's span is cut short (that replica killed): the other's is read, the cut one a skipped record", async () => {
+    const lines = readFileSync(new URL('../fixtures/serving/ray-serve-console-spans.synthetic.log', import.meta.url), 'utf8').split('\n');
+    const replica = lines.map((l, i) => (l.includes('pid=5702') ? i : -1)).filter((i) => i >= 0);
+    const kept = lines.filter((_, i) => !replica.slice(-5).includes(i));
+    const file = tmp.write('ray-replica-cut.log', kept.join('\n'));
+    const { spans: got, warnings } = await read(file);
+    expect(got).toHaveLength(1);
+    expect(warnings).toEqual([
+      { file, location: 'ServeReplica:default:LLMServer pid=5702, ip=10.0.3.17', message: "1 record skipped: expected a whole span in this process's output (first: got end of its output (cut short?))", count: 1 },
+    ]);
+    await expect(read(file, { strict: true })).rejects.toThrow(TraceFormatError);
+  });
+
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
     const doc = JSON.parse(toZipkinJson(spans(4))) as Record<string, unknown>[];
     delete doc[1]?.['duration'];
