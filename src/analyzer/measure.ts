@@ -24,11 +24,14 @@ import type { PhaseOrOther } from '../semconv.js';
 // CPU on every CLI run (about 2% of a 200 MB analysis) for code never used here. Loaded with
 // require: this CommonJS file's default export is then the same under Node and under vitest.
 const { default: Int32Histogram } = createRequire(import.meta.url)('hdr-histogram-js/dist/Int32Histogram.js') as {
-  default: new (lowestDiscernibleValue: number, highestTrackableValue: number, numberOfSignificantValueDigits: number) => Histogram;
+  default: new (lowestDiscernibleValue: number, highestTrackableValue: number, numberOfSignificantValueDigits: number) => ResizableHistogram;
 };
 
+/** The JS histogram's own resize (what autoResize calls when a value is past the end), and its current end. */
+type ResizableHistogram = Histogram & { readonly highestTrackableValue: number; resize(newHighestTrackableValue: number): void };
+
 /** A histogram as hdr.build({ numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true }) makes it. */
-function buildHistogram(): Histogram {
+function buildHistogram(): ResizableHistogram {
   // highestTrackableValue 2 is hdr.build's default; autoResize grows it as values arrive.
   const histogram = new Int32Histogram(1, 2, 3);
   histogram.autoResize = true;
@@ -56,7 +59,7 @@ const TWO_32 = 4_294_967_296;
  * same percentiles.
  */
 class Distribution {
-  private readonly histogram: Histogram = buildHistogram();
+  private readonly histogram = buildHistogram();
   private counts = new Int32Array(2048);
   /** Counts not yet handed to the histogram. */
   private pending = false;
@@ -91,6 +94,9 @@ class Distribution {
   private flush(): void {
     if (!this.pending) return;
     this.pending = false;
+    // Sized once for the largest value, as autoResize would leave it: the loop below then never
+    // takes the library's resize path (a path V8 first meets mid-loop, and deoptimizes on).
+    if (this.maxNs > this.histogram.highestTrackableValue) this.histogram.resize(this.maxNs);
     const counts = this.counts;
     for (let index = 0; index < counts.length; index++) {
       const count = counts[index]!;
@@ -314,12 +320,19 @@ function recordColumn(d: Distribution, column: Float64Array): void {
 
 /** A distribution of a column's present values (NaN: absent); undefined when none is. */
 function recordPresent(column: Float64Array): Distribution | undefined {
-  let d: Distribution | undefined;
+  if (!anyPresent(column)) return undefined;
+  const d = new Distribution();
   for (let i = 0; i < column.length; i++) {
     const ms = column[i]!;
-    if (ms === ms) (d ??= new Distribution()).record(ms);
+    if (ms === ms) d.record(ms);
   }
   return d;
+}
+
+/** True when some value of the column is present (not NaN). */
+function anyPresent(column: Float64Array): boolean {
+  for (let i = 0; i < column.length; i++) if (column[i] === column[i]) return true;
+  return false;
 }
 
 /** A text field of every request, tallied. */
