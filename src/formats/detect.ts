@@ -294,6 +294,16 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
+    const inner = opened.compression === 'none' ? undefined : start[0] === 0x1f && start[1] === 0x8b ? 'gzip' : start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd ? 'zstd' : undefined;
+    if (inner !== undefined) {
+      const outer = opened.compression === 'gzip' ? 'gzip' : 'zstd';
+      throw new TraceFormatError(
+        file,
+        'byte 0',
+        "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)",
+        `${inner}-compressed data inside the ${outer} stream (compressed twice: decompress it once first, e.g. ${outer === 'gzip' ? 'gunzip' : 'zstd -d'})`,
+      );
+    }
     if (isVarintDelimitedProto(start)) {
       throw new TraceFormatError(
         file,

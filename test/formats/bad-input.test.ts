@@ -53,6 +53,12 @@ describe('files that are not readable trace exports', () => {
     expect((await failure(tmp.write('empty.jsonl.zst', execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(0) })))).message).toMatch(/expected a trace export, got a zstd file with no content$/);
   });
 
+  it('a file compressed twice (a .jsonl.gz zstd-compressed again) says so, with the step to take', async () => {
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url));
+    const file = tmp.write('demo.jsonl.gz.zst', execFileSync('zstd', ['-q', '-c'], { input: gzipSync(demo) }));
+    expect((await failure(file)).message).toBe(`${file}:byte 0: expected a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf), got gzip-compressed data inside the zstd stream (compressed twice: decompress it once first, e.g. zstd -d)`);
+  });
+
   it('a file with only whitespace', async () => {
     expect((await failure(tmp.write('blank.json', ' \n\n  \n'))).message).toMatch(/only whitespace/);
   });
