@@ -255,6 +255,13 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
  * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
  * on the same input (with `handBytes` false: how the reader falls back).
  */
+/** `tar` (POSIX `ustar` magic at byte 257) or `zip` (a local file header, `PK\\x03\\x04`) when the bytes start an archive. */
+function archiveKind(start: Buffer): 'tar' | 'zip' | undefined {
+  if (start.length >= 262 && start.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (start[0] === 0x50 && start[1] === 0x4b && start[2] === 0x03 && start[3] === 0x04) return 'zip';
+  return undefined;
+}
+
 /**
  * True when the bytes start as a varint length (protobuf's `writeDelimitedTo`) followed by a
  * TracesData message's first tag (field 1, 0x0A): a layout not read, named in the error rather
@@ -289,6 +296,11 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
   if (byte !== 0x7b && byte !== 0x5b) {
+    // Before looking for JSON lines further on: a tar holds its files' lines as they are.
+    const archive = archiveKind(start);
+    if (archive !== undefined) {
+      throw new TraceFormatError(file, '', "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)", `a ${archive} archive (extract it first, e.g. ${archive === 'tar' ? 'tar -xf' : 'unzip'}, and give the files inside)`);
+    }
     if (hasProcessPrefix((await content.peek(256 * 1024)).toString('utf8'))) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
     const prefixed = await prefixedJsonLine(content);
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };

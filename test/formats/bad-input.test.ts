@@ -5,7 +5,8 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
@@ -57,6 +58,19 @@ describe('files that are not readable trace exports', () => {
     const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url));
     const file = tmp.write('demo.jsonl.gz.zst', execFileSync('zstd', ['-q', '-c'], { input: gzipSync(demo) }));
     expect((await failure(file)).message).toBe(`${file}:byte 0: expected a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf), got gzip-compressed data inside the zstd stream (compressed twice: decompress it once first, e.g. zstd -d)`);
+  });
+
+  it('an archive (a support bundle as tar, tar.gz or zip) is named as such, with the step to take', async () => {
+    const dir = join(tmp.dir, 'bundle');
+    mkdirSync(dir);
+    copyFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), join(dir, 'traces.jsonl'));
+    const tar = join(tmp.dir, 'bundle.tar');
+    execFileSync('tar', ['-cf', tar, '-C', dir, 'traces.jsonl']);
+    const tgz = tmp.write('bundle.tar.gz', gzipSync(readFileSync(tar)));
+    for (const file of [tar, tgz]) expect((await failure(file)).message).toMatch(/, got a tar archive \(extract it first, e\.g\. tar -xf, and give the files inside\)$/);
+    // A zip's local file header (PK\x03\x04), as `zip` writes it.
+    const zip = tmp.write('bundle.zip', Buffer.concat([Buffer.from('504b0304140000000800', 'hex'), Buffer.alloc(64, 1)]));
+    expect((await failure(zip)).message).toMatch(/, got a zip archive \(extract it first, e\.g\. unzip, and give the files inside\)$/);
   });
 
   it('a file with only whitespace', async () => {
