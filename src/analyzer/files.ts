@@ -117,6 +117,8 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
     await closeAll();
     throw error;
   }
+  const repeated = dropRepeatedSamples(gpuSamples);
+  if (repeated > 0) sampleWarnings.push({ code: 'read', message: `${repeated} GPU samples given twice (same time and GPUs, in more than one file or twice in one) counted once`, count: repeated });
   // Several trace files are merged by span start time, batch by batch (mergeByTime), which the
   // columns of reader threads would change: threads read a single trace file only.
   const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
@@ -165,6 +167,25 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   // Spans as the files hold them: the assembler also counts the phase spans a source convention made.
   const received = fileSummaries.reduce((n, f) => n + f.spans, 0);
   return { ...result, spans: received, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+}
+
+/**
+ * Removes samples that repeat one already there (same time, same GPUs): a sample file given
+ * twice, or a rotated copy that overlaps the live file, would otherwise weigh twice and make a
+ * one-sample throttling blip look held for two. Returns how many were removed.
+ */
+function dropRepeatedSamples(samples: GpuSample[]): number {
+  const seen = new Set<string>();
+  let kept = 0;
+  for (const sample of samples) {
+    const key = `${sample.timeMs} ${sample.gpus.map((g) => g.uuid).join(' ')}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    samples[kept++] = sample;
+  }
+  const removed = samples.length - kept;
+  samples.length = kept;
+  return removed;
 }
 
 /**

@@ -22,8 +22,11 @@ export function hasProcessPrefix(head: string): boolean {
   });
 }
 
-/** The JSON objects and arrays found in prefixed output, per process in the order printed. */
-export function prefixedDocuments(text: string): unknown[] {
+/**
+ * The JSON objects and arrays found in prefixed output, per process in the order printed, and the
+ * processes whose output ends inside one (a replica killed while printing a span: `cut`).
+ */
+export function prefixedDocuments(text: string): { values: unknown[]; cut: string[] } {
   const streams = new Map<string, string[]>();
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -35,7 +38,8 @@ export function prefixedDocuments(text: string): unknown[] {
     else list.push(body);
   }
   const values: unknown[] = [];
-  for (const lines of streams.values()) {
+  const cut: string[] = [];
+  for (const [key, lines] of streams) {
     const joined = lines.join('\n');
     let lineStart = 0;
     while (lineStart < joined.length) {
@@ -50,9 +54,11 @@ export function prefixedDocuments(text: string): unknown[] {
           lineStart = scanned.end;
           continue;
         }
+        // Text that only starts like JSON is a log line; JSON the output ends in was cut short.
+        if (scanned.got === 'end of file' && key !== '') cut.push(key);
       }
       lineStart = next + 1;
     }
   }
-  return values;
+  return { values, cut };
 }

@@ -255,6 +255,13 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES)
  * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
  * on the same input (with `handBytes` false: how the reader falls back).
  */
+/** `tar` (POSIX `ustar` magic at byte 257) or `zip` (a local file header, `PK\\x03\\x04`) when the bytes start an archive. */
+function archiveKind(start: Buffer): 'tar' | 'zip' | undefined {
+  if (start.length >= 262 && start.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (start[0] === 0x50 && start[1] === 0x4b && start[2] === 0x03 && start[3] === 0x04) return 'zip';
+  return undefined;
+}
+
 /**
  * True when the bytes start as a varint length (protobuf's `writeDelimitedTo`) followed by a
  * TracesData message's first tag (field 1, 0x0A): a layout not read, named in the error rather
@@ -289,11 +296,26 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
   if (byte !== 0x7b && byte !== 0x5b) {
+    // Before looking for JSON lines further on: a tar holds its files' lines as they are.
+    const archive = archiveKind(start);
+    if (archive !== undefined) {
+      throw new TraceFormatError(file, '', "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)", `a ${archive} archive (extract it first, e.g. ${archive === 'tar' ? 'tar -xf' : 'unzip'}, and give the files inside)`);
+    }
     if (hasProcessPrefix((await content.peek(256 * 1024)).toString('utf8'))) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
     const prefixed = await prefixedJsonLine(content);
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
+    const inner = opened.compression === 'none' ? undefined : start[0] === 0x1f && start[1] === 0x8b ? 'gzip' : start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd ? 'zstd' : undefined;
+    if (inner !== undefined) {
+      const outer = opened.compression === 'gzip' ? 'gzip' : 'zstd';
+      throw new TraceFormatError(
+        file,
+        'byte 0',
+        "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)",
+        `${inner}-compressed data inside the ${outer} stream (compressed twice: decompress it once first, e.g. ${outer === 'gzip' ? 'gunzip' : 'zstd -d'})`,
+      );
+    }
     if (isVarintDelimitedProto(start)) {
       throw new TraceFormatError(
         file,
@@ -348,9 +370,20 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
  * ConsoleSpanExporter); throws a TraceFormatError with line:column on a syntax error.
  */
 export function parseJsonDocuments(file: string, text: string): unknown[] {
+  const { values, cut } = parseJsonDocumentsUpToCut(file, text);
+  if (cut !== undefined) throw cut;
+  return values;
+}
+
+/**
+ * `parseJsonDocuments`, except that concatenated values whose last one the end of the text cuts
+ * short (the stdout of a process killed while printing a span) are returned with that error as
+ * `cut`, for the reader to report as one skipped record.
+ */
+function parseJsonDocumentsUpToCut(file: string, text: string): { values: unknown[]; cut?: TraceFormatError } {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    return [JSON.parse(body)];
+    return { values: [JSON.parse(body)] };
   } catch {
     // Fall through to the scanner, which splits concatenated values and locates errors.
   }
@@ -361,12 +394,14 @@ export function parseJsonDocuments(file: string, text: string): unknown[] {
     if (!result.ok) {
       const { line, column } = lineColumn(body, result.offset);
       const truncated = result.got === 'end of file';
-      throw new TraceFormatError(file, `${line}:${column}`, result.expected, result.got, truncated ? 'truncated?' : undefined);
+      const error = new TraceFormatError(file, `${line}:${column}`, result.expected, result.got, truncated ? 'truncated?' : undefined);
+      if (truncated && values.length > 0) return { values, cut: error };
+      throw error;
     }
     values.push(JSON.parse(body.slice(pos, result.end)));
     pos = skipWhitespace(body, result.end);
   }
-  return values;
+  return { values };
 }
 
 /**
@@ -441,6 +476,8 @@ export interface OpenedTrace extends DetectedFile {
   readonly document?: DocumentStart;
   /** A Triton trace file whose array was never closed (a running or killed server's): read up to here. */
   readonly unclosed?: UnclosedTritonTrace;
+  /** Python console output cut short inside its last span: the spans before it were read; where and how it was cut. */
+  readonly cut?: { readonly location: string; readonly expected: string; readonly got: string | undefined };
   /** Releases the input (safe to call more than once). */
   close(): Promise<void>;
 }
@@ -511,8 +548,18 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     const body = await readDocument(opened.content, tritonLike ? MAX_DOCUMENT_BYTES : wholeBytes);
     if ('text' in body) {
       let values: unknown[];
+      let cut: TraceFormatError | undefined;
       try {
-        values = sniffed.processPrefixed === true ? prefixedDocuments(body.text) : parseJsonDocuments(file, body.text);
+        if (sniffed.processPrefixed === true) {
+          const prefixed = prefixedDocuments(body.text);
+          values = prefixed.values;
+          // A process whose output ends inside a span (that replica killed while printing it).
+          if (prefixed.cut.length > 0) cut = new TraceFormatError(file, prefixed.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
+        } else {
+          ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+        }
+        // Only Python's console output is a run of concatenated spans; any other document cut short is the error it was.
+        if (cut !== undefined && values.length > 0 && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;
       } catch (error) {
         // A document cut short by a broken compressed stream: the stream is the cause to name.
         const damage = opened.damage;
@@ -524,7 +571,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
       if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-      return { ...base, format: formatOf(family, layout, values.length), family, document: { values } };
+      return { ...base, format: formatOf(family, layout, values.length), family, document: { values }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: sniffed.processPrefixed === true ? cut.got : `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
     }
     const rest = streamElements(file, body.stream);
     const first = await rest.next();

@@ -510,6 +510,8 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     // A compressed stream cut short (a killed writer): what came out was read, like a cut-off line.
     const damage = opened.damage;
     if (damage !== undefined) ctx.skip(damage.location, damage.expected, damage.got, 'record');
+    const cut = trace.cut;
+    if (cut !== undefined) ctx.skip(cut.location, cut.expected, cut.got, 'record');
     const unclosed = trace.unclosed;
     if (unclosed !== undefined) {
       const expected = UNCLOSED_TRITON_EXPECTED;

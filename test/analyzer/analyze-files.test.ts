@@ -12,6 +12,18 @@ const fixtures = new URL('../fixtures/traces/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-analyze-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** A simulated run written as OTLP JSON lines, and 20 sample lines of a loaded H100 over its start (50 ms apart). */
+function runWithH100Samples(name: string): { traces: string; samples: string[] } {
+  const spans = simulate({ requests: 60 });
+  const traces = join(tmp, name);
+  writeFileSync(traces, toOtlpJsonLines(spans));
+  const startMs = Number(spans[0]!.startNs / 1_000_000n);
+  const samples = Array.from({ length: 20 }, (_, i) =>
+    JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: startMs + i * 50, gpus: [{ uuid: 'GPU-1', name: 'NVIDIA H100', utilization: 0.9, temperatureC: 60 + i, smClockMhz: 1980, smClockMaxMhz: 1980 }] }),
+  );
+  return { traces, samples };
+}
+
 describe('analyzeFiles', () => {
   it('keeps Zipkin shared client/server halves of a real trace apart and reports its critical path', async () => {
     const result = await analyzeFiles([join(fixtures, 'zipkin-json/zipkin-lens-smartthings-mobile-web-install.json')], { diagnose: false });
@@ -58,13 +70,7 @@ describe('analyzeFiles', () => {
   });
 
   it('routes a GPU sample file to device evidence over the traced window', async () => {
-    const spans = simulate({ requests: 60 });
-    const traces = join(tmp, 'run.jsonl');
-    writeFileSync(traces, toOtlpJsonLines(spans));
-    const startMs = Number(spans[0]!.startNs / 1_000_000n);
-    const samples = Array.from({ length: 20 }, (_, i) =>
-      JSON.stringify({ schema: GPU_SAMPLE_SCHEMA, timeMs: startMs + i * 50, gpus: [{ uuid: 'GPU-1', name: 'NVIDIA H100', utilization: 0.9, temperatureC: 60 + i, smClockMhz: 1980, smClockMaxMhz: 1980 }] }),
-    );
+    const { traces, samples } = runWithH100Samples('run.jsonl');
     const gpu = join(tmp, 'gpu.jsonl');
     writeFileSync(gpu, samples.join('\n') + '\n');
     const result = await analyzeFiles([traces, gpu], { diagnose: false });
@@ -105,6 +111,19 @@ describe('analyzeFiles', () => {
     expect(result.device).toEqual([]);
     expect(result.warnings.filter((w) => w.code === 'gpu-samples-outside-window')).toEqual([]);
     expect(result.warnings).toContainEqual({ code: 'read', file: gpu, message: 'no GPU in any of its 20 samples (the sidecar ran host-only: nvidia-smi was missing or failed), so the GPU cannot be judged', count: 20 });
+  });
+
+  it('the same GPU samples given twice (a copied or overlapping rotated file) count once, with a warning', async () => {
+    const { traces, samples } = runWithH100Samples('run-twice.jsonl');
+    const gpu = join(tmp, 'gpu-once.jsonl');
+    const copy = join(tmp, 'gpu-once.jsonl.1');
+    writeFileSync(gpu, samples.join('\n') + '\n');
+    // A rotated copy that overlaps: its last 12 samples are the file's first 12.
+    writeFileSync(copy, samples.slice(0, 12).join('\n') + '\n');
+    const once = await analyzeFiles([traces, gpu], { diagnose: false });
+    const twice = await analyzeFiles([traces, gpu, copy], { diagnose: false });
+    expect(twice.device[0]!.samples).toBe(once.device[0]!.samples);
+    expect(twice.warnings).toContainEqual({ code: 'read', message: '12 GPU samples given twice (same time and GPUs, in more than one file or twice in one) counted once', count: 12 });
   });
 
   it('reading in a worker thread gives exactly the result of reading in the main thread', async () => {

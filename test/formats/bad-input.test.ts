@@ -5,7 +5,8 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
@@ -51,6 +52,25 @@ describe('files that are not readable trace exports', () => {
   it('a compressed file with nothing inside says so, not "an empty file" (it has bytes)', async () => {
     expect((await failure(tmp.write('empty.jsonl.gz', gzipSync(Buffer.alloc(0))))).message).toMatch(/expected a trace export, got a gzip file with no content$/);
     expect((await failure(tmp.write('empty.jsonl.zst', execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(0) })))).message).toMatch(/expected a trace export, got a zstd file with no content$/);
+  });
+
+  it('a file compressed twice (a .jsonl.gz zstd-compressed again) says so, with the step to take', async () => {
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url));
+    const file = tmp.write('demo.jsonl.gz.zst', execFileSync('zstd', ['-q', '-c'], { input: gzipSync(demo) }));
+    expect((await failure(file)).message).toBe(`${file}:byte 0: expected a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf), got gzip-compressed data inside the zstd stream (compressed twice: decompress it once first, e.g. zstd -d)`);
+  });
+
+  it('an archive (a support bundle as tar, tar.gz or zip) is named as such, with the step to take', async () => {
+    const dir = join(tmp.dir, 'bundle');
+    mkdirSync(dir);
+    copyFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), join(dir, 'traces.jsonl'));
+    const tar = join(tmp.dir, 'bundle.tar');
+    execFileSync('tar', ['-cf', tar, '-C', dir, 'traces.jsonl']);
+    const tgz = tmp.write('bundle.tar.gz', gzipSync(readFileSync(tar)));
+    for (const file of [tar, tgz]) expect((await failure(file)).message).toMatch(/, got a tar archive \(extract it first, e\.g\. tar -xf, and give the files inside\)$/);
+    // A zip's local file header (PK\x03\x04), as `zip` writes it.
+    const zip = tmp.write('bundle.zip', Buffer.concat([Buffer.from('504b0304140000000800', 'hex'), Buffer.alloc(64, 1)]));
+    expect((await failure(zip)).message).toMatch(/, got a zip archive \(extract it first, e\.g\. unzip, and give the files inside\)$/);
   });
 
   it('a file with only whitespace', async () => {
@@ -235,6 +255,30 @@ describe('partly broken files', () => {
     }
     // Written as strings (the OTLP/JSON mapping), the same times are exact and nothing is said.
     expect((await read(tmp.write('strings.jsonl', `${line}\n${line}\n`))).warnings).toEqual([]);
+  });
+
+  it("Python console output cut short (a killed process's stdout) is read up to its last whole span, the cut one a skipped record", async () => {
+    const whole = readFileSync(fixture('python-console/otelio-python-console-span-concatenated.json'), 'utf8');
+    const file = tmp.write('python-console-cut.json', whole.slice(0, whole.length - 200));
+    const { spans: got, warnings } = await read(file);
+    expect(got).toHaveLength(1);
+    expect(warnings).toEqual([{ file, location: '64:33', message: "1 record skipped: expected ':' after the property name (first: got end of file (truncated?))", count: 1 }]);
+    expect((await failure(file, true)).message).toBe(`${file}:64:33: expected ':' after the property name, got end of file (truncated?)`);
+    // Cut inside its first span, nothing is left to read: the error it was.
+    expect((await failure(tmp.write('python-console-cut-first.json', whole.slice(0, 300)))).message).toMatch(/got end of file \(truncated\?\)$/);
+  });
+
+  it("Ray's prefixed console output where one process's span is cut short (that replica killed): the other's is read, the cut one a skipped record", async () => {
+    const lines = readFileSync(new URL('../fixtures/serving/ray-serve-console-spans.synthetic.log', import.meta.url), 'utf8').split('\n');
+    const replica = lines.map((l, i) => (l.includes('pid=5702') ? i : -1)).filter((i) => i >= 0);
+    const kept = lines.filter((_, i) => !replica.slice(-5).includes(i));
+    const file = tmp.write('ray-replica-cut.log', kept.join('\n'));
+    const { spans: got, warnings } = await read(file);
+    expect(got).toHaveLength(1);
+    expect(warnings).toEqual([
+      { file, location: 'ServeReplica:default:LLMServer pid=5702, ip=10.0.3.17', message: "1 record skipped: expected a whole span in this process's output (first: got end of its output (cut short?))", count: 1 },
+    ]);
+    await expect(read(file, { strict: true })).rejects.toThrow(TraceFormatError);
   });
 
   it('Zipkin spans without duration are skipped as incomplete, with counts', async () => {
