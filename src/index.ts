@@ -2,7 +2,7 @@
  * @module latency-doctor
  * Library entry: the span convention and the data model shared by tracer, sidecar and analyzer.
  */
-export { PHASES, GENERATION_PHASES, FIRST_TOKEN_EVENT, OTHER, ATTR, ROLE_CLIENT, BATCH_SPAN_NAME, FIX_IDS, TRACER_METRICS, SIDECAR_METRICS, GPU_ATTR, GPU_SAMPLE_SCHEMA, isPhase, prometheusName, prometheusLabel } from './semconv.js';
+export { PHASES, GENERATION_PHASES, FIRST_TOKEN_EVENT, OTHER, ATTR, ROLE_CLIENT, BATCH_SPAN_NAME, FIX_IDS, TRACER_METRICS, SIDECAR_METRICS, GPU_ATTR, GPU_SAMPLE_SCHEMA, isPhase, isClientSpan, prometheusName, prometheusLabel } from './semconv.js';
 export type { Phase, PhaseOrOther, FixId, MetricSpec, InstrumentKind } from './semconv.js';
 export type { SpanRecord, SpanKind, AttributeValue, TraceFormat } from './model/span.js';
 export type { RequestTiming } from './model/request.js';

@@ -98,6 +98,17 @@ export const SOURCE_ATTR = 'latency_doctor.source';
 /** Value of ATTR.ROLE on a client span. */
 export const ROLE_CLIENT = 'client';
 
+/**
+ * True for the convention's client span: `inference.role` = `client` on a span of kind CLIENT,
+ * or of a kind that only says none was given: INTERNAL (what the OpenTelemetry SDKs record when
+ * the caller names no kind, and what a Zipkin span without `kind` means) or UNSPECIFIED (OTLP's
+ * 0). A SERVER, PRODUCER or CONSUMER span is not one, whatever its role. Every reader and the
+ * assembler classify with this one test.
+ */
+export function isClientSpan(kind: string, role: unknown): boolean {
+  return role === ROLE_CLIENT && (kind === 'client' || kind === 'internal' || kind === 'unspecified');
+}
+
 /** Name of the span a batcher records once per batch, linked to its member requests. */
 export const BATCH_SPAN_NAME = 'inference.batch';
 

@@ -5,7 +5,7 @@
  * what a span is under the convention (request, client, phase), for both paths.
  */
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
-import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { ATTR, PHASES, isClientSpan } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { NanosFrom } from './_trace-span.js';
 import { SCANNED } from '../formats/_scanned-spans.js';
@@ -53,7 +53,7 @@ export function classify(record: SpanRecord): SpanRole {
   const attributes = record.attributes;
   const phaseValue = attributes[ATTR.PHASE];
   const phase = phaseValue === undefined ? undefined : PHASE_BY_NAME.get(phaseValue);
-  const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
+  const client = isClientSpan(record.kind, attributes[ATTR.ROLE]);
   // A phase span that also names the model is still a phase span, not a nested request.
   const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
   return { phase, request, client, batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };

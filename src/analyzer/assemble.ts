@@ -10,7 +10,7 @@ import type { SpanRecord } from '../model/span.js';
 import { RequestTableBuilder } from '../model/request-table.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { AssemblyStats } from '../model/analysis.js';
-import { ATTR, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { ATTR, PHASES, isClientSpan } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { NanosFrom, SpanIndex } from './_trace-span.js';
 import { TraceWindow } from './_trace-window.js';
@@ -90,7 +90,7 @@ export class RequestAssembler {
       const attributes = record.attributes;
       const phaseValue = attributes[ATTR.PHASE];
       const phase = phaseValue === undefined ? undefined : phaseByName(phaseValue);
-      const client = record.kind === 'client' && attributes[ATTR.ROLE] === ROLE_CLIENT;
+      const client = isClientSpan(record.kind, attributes[ATTR.ROLE]);
       const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
       const slot = store.alloc();
       store.ids[slot] = record.spanId;
@@ -322,17 +322,20 @@ function views(store: SpanStore, spans: Int32Array, n: number): TraceSpan[] {
 function parentIndices(store: SpanStore, spans: Int32Array, n: number, parents: Int32Array): void {
   const ids = store.ids;
   const kinds = store.kinds;
+  const bits = store.bits;
+  // A client half: a span of kind CLIENT, or the convention's client span written without a kind.
+  const isClient = (slot: number): boolean => kinds[slot] === CLIENT_KIND || (bits[slot]! & SPAN_BIT.CLIENT) !== 0;
   let clients = 0;
-  for (let i = 0; i < n; i++) if (kinds[spans[i]!] === CLIENT_KIND) clients++;
+  for (let i = 0; i < n; i++) if (isClient(spans[i]!)) clients++;
   for (let i = 0; i < n; i++) {
     const slot = spans[i]!;
     const id = ids[slot];
     parents[i] = -1;
-    if (clients > 0 && kinds[slot] !== CLIENT_KIND) {
+    if (clients > 0 && !isClient(slot)) {
       let half = -1;
       for (let j = 0; j < n; j++) {
         const other = spans[j]!;
-        if (kinds[other] === CLIENT_KIND && ids[other] === id) {
+        if (isClient(other) && ids[other] === id) {
           half = j;
           break;
         }
@@ -348,7 +351,7 @@ function parentIndices(store: SpanStore, spans: Int32Array, n: number, parents: 
     for (let j = 0; j < n; j++) {
       const other = spans[j]!;
       if (ids[other] !== parent) continue;
-      if (kinds[other] !== CLIENT_KIND) {
+      if (!isClient(other)) {
         found = j;
         break;
       }

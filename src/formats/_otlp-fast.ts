@@ -27,7 +27,7 @@
  */
 
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
-import { ATTR, PHASE_SPAN_ATTRIBUTES, PHASES, ROLE_CLIENT } from '../semconv.js';
+import { ATTR, PHASE_SPAN_ATTRIBUTES, PHASES, ROLE_CLIENT, isClientSpan } from '../semconv.js';
 import {
   begin,
   COLON,
@@ -552,7 +552,7 @@ function recordAttributes(projection: AttributeProjection, kind: SpanKind): Reco
   const all = attributesObject();
   if (projection === 'all') return all;
   const phase = all[ATTR.PHASE];
-  if (phase === undefined || !KNOWN_PHASES.has(phase) || (kind === 'client' && all[ATTR.ROLE] === ROLE_CLIENT)) return all;
+  if (phase === undefined || !KNOWN_PHASES.has(phase) || isClientSpan(kind, all[ATTR.ROLE])) return all;
   let others = false;
   for (const key in all) {
     if (!PHASE_KEY_SET.has(key)) {
@@ -947,7 +947,6 @@ let scanned: ScannedSpans | undefined;
 let projection: AttributeProjection = 'all';
 
 const PHASE_INDEX = new Map<AttributeValue, number>(PHASES.map((p, i) => [p, i]));
-const CLIENT_KIND = KINDS.indexOf('client');
 seedTexts([ATTR.PHASE, ATTR.ROLE, ATTR.MODEL_NAME, ATTR.BATCH_SIZE, ROLE_CLIENT, ...PHASES]);
 
 /**
@@ -989,7 +988,7 @@ function emit(service: string): void {
     }
     const phaseIndex = phase === undefined ? -1 : (PHASE_INDEX.get(phase) ?? -2);
     if (phaseIndex >= 0 || (phase === undefined && model !== undefined)) {
-      const client = c.kind === CLIENT_KIND && role === ROLE_CLIENT;
+      const client = isClientSpan(KINDS[c.kind]!, role);
       const request = !client && phaseIndex < 0;
       const i = rows.next();
       rows.records[i] = undefined;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -213,4 +213,34 @@ describe('analyzeFiles', () => {
     expect(result.requests).toBe(0);
     expect(result.warnings.map((w) => w.message)).toContain('no requests of model "bert" (models present: resnet50)');
   });
+});
+
+describe('client spans written without a kind', () => {
+  // The OpenTelemetry SDKs record INTERNAL when the caller names no kind, a Zipkin span without
+  // `kind` means a local span, and OTLP may leave it at 0: with inference.role = client each is
+  // still the request's client span, not a second request.
+  const demo = new URL('../../examples/traces/', import.meta.url).pathname;
+  const variants: [string, string, (text: string) => string][] = [
+    ['Zipkin, kind left out', 'inference-demo.zipkin.json', (t) => t.replaceAll('"kind":"CLIENT",', '')],
+    ['OTLP, kind INTERNAL', 'inference-demo.otlp.jsonl', (t) => t.replaceAll('"kind":3', '"kind":1')],
+    ['OTLP, kind left out (UNSPECIFIED)', 'inference-demo.otlp.jsonl', (t) => t.replaceAll('"kind":3,', '')],
+  ];
+  for (const [label, file, rewrite] of variants) {
+    it(`${label}: the same requests, client spans and e2e as with kind CLIENT, from both readers`, async () => {
+      const original = readFileSync(join(demo, file), 'utf8');
+      const rewritten = rewrite(original);
+      expect(rewritten).not.toBe(original);
+      const path = join(tmp, `no-kind-${file}`);
+      writeFileSync(path, rewritten);
+      const expected = await analyzeFiles([join(demo, file)], { diagnose: false });
+      expect(expected.requests).toBe(220);
+      for (const reader of ['fast', 'full'] as const) {
+        const result = await analyzeFiles([path], { diagnose: false, reader });
+        expect(result.requests).toBe(220);
+        expect(result.timings.rows().filter((r) => r.hasClient)).toHaveLength(220);
+        expect(result.overall?.e2e).toEqual(expected.overall?.e2e);
+        expect(result.overall?.phases).toEqual(expected.overall?.phases);
+      }
+    });
+  }
 });
