@@ -70,6 +70,8 @@ export class RequestAssembler {
     traces: 0,
     requestTraces: 0,
     clockSkewRequests: 0,
+    roundedRequests: 0,
+    roundedToNs: 0,
   };
 
   constructor(options: AssembleOptions = {}) {
@@ -253,7 +255,15 @@ export class RequestAssembler {
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
       const client = big === undefined ? nearestClient(bits, spans, n, parents, at) : big.client(at);
-      if (this.timer.time(this.requests, traceId, this.origin!, store, spans[at]!, client < 0 ? -1 : spans[client]!, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
+      const clientSlot = client < 0 ? -1 : spans[client]!;
+      if (this.timer.time(this.requests, traceId, this.origin!, store, spans[at]!, clientSlot, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
+      // Times are doubles relative to the first span read: exact within 2^53 ns of it only.
+      const far = Math.max(Math.abs(store.ends[spans[at]!]!), clientSlot < 0 ? 0 : Math.abs(store.ends[clientSlot]!));
+      if (far > Number.MAX_SAFE_INTEGER) {
+        stats.roundedRequests++;
+        // The spacing of doubles of that size: 2^(exponent − 52).
+        stats.roundedToNs = Math.max(stats.roundedToNs, 2 ** (Math.floor(Math.log2(far)) - 52));
+      }
     }
   }
 

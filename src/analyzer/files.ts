@@ -190,8 +190,8 @@ function dropRepeatedSamples(samples: GpuSample[]): number {
 
 /**
  * Triton trace files of several servers (or runs) count time on as many steady clocks, and
- * other trace files on the wall clock, which no offset relates: each request's phases are exact,
- * but the window, the rate and anything over time are taken across clocks, and no request joins
+ * other trace files on the wall clock, which no offset relates: each request is timed on its own
+ * clock (exactly, unless the 'time-precision' warning says its times were rounded), but the window, the rate and anything over time are taken across clocks, and no request joins
  * spans across them.
  */
 function tritonClockWarnings(files: readonly FileSummary[]): AnalysisWarning[] {
@@ -204,7 +204,7 @@ function tritonClockWarnings(files: readonly FileSummary[]): AnalysisWarning[] {
   return [
     {
       code: 'monotonic-clocks',
-      message: `${triton}${wallClock ? ', and files on the wall clock' : ''}: the window, the request rate and the trends over time mix clocks (each request's phases are exact); analyse one server's files for those`,
+      message: `${triton}${wallClock ? ', and files on the wall clock' : ''}: the window, the request rate and the trends over time mix clocks (each request is timed on its own clock); analyse one server's files for those`,
       count: servers + (wallClock ? 1 : 0),
     },
   ];

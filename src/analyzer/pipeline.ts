@@ -160,6 +160,11 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
     const pieces = stats.fragmentedTraces === 0 ? '' : `: ${stats.fragmentedTraces} trace${s(stats.fragmentedTraces)} in ${stats.fragmentPieces} disconnected pieces, each measured on its own`;
     add('orphan-span', stats.orphanSpans, `span${s(stats.orphanSpans)} whose parent is not in the input${pieces} (export the whole trace, or add the other side's file)`);
   }
+  add(
+    'time-precision',
+    stats.roundedRequests,
+    `request${s(stats.roundedRequests)} timed more than 2^53 ns (about 104 days) from the input's first span, so their times are rounded to ${stats.roundedToNs} ns (unrelated clocks in one run, such as a Triton trace file's steady clock next to wall-clock traces: analyse each clock's files on their own for exact times)`,
+  );
   add('clock-skew', stats.clockSkewRequests, `request${s(stats.clockSkewRequests)} with clock skew between client and server (server span outside its client span; re-centred, network clamped at 0)`);
   return out;
 }

@@ -34,6 +34,14 @@ export interface AssemblyStats {
   requestTraces: number;
   /** Requests whose client and server clocks disagreed. */
   clockSkewRequests: number;
+  /**
+   * Requests timed more than 2⁵³ ns (about 104 days) from the input's first span, where times
+   * held as doubles round (unrelated clocks in one run: a Triton file's steady clock next to
+   * wall-clock traces).
+   */
+  roundedRequests: number;
+  /** The largest rounding step among them, ns (0 when none). */
+  roundedToNs: number;
 }
 
 /** Time spent by one (service, operation) across all traces. */
@@ -131,6 +139,8 @@ export type WarningCode =
   | 'clock-skew'
   /** Triton trace files of several servers or runs, or with wall-clock files: unrelated clocks, so the window and rates mix them. */
   | 'monotonic-clocks'
+  /** Requests timed so far from the input's first span that their times round (see AssemblyStats.roundedRequests). */
+  | 'time-precision'
   /** Spans whose parent is not in the input: their traces are measured piece by piece. */
   | 'orphan-span'
   | 'model-not-found'

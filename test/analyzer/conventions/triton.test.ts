@@ -114,6 +114,23 @@ describe('several Triton trace files', () => {
     expect(mixed.warnings.filter((w) => w.code === 'monotonic-clocks')).toEqual([expect.objectContaining({ count: 2, message: expect.stringMatching(/^Triton's trace file on its steady clock, and files on the wall clock: the window/) })]);
   });
 
+  it('with a wall-clock export beside it: requests timed 2^53 ns from the first span are said to be rounded, and by how much', async () => {
+    const demo = new URL('../../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const alone = await analyzeFiles([SERVING + 'triton_trace_v2_docs_example.json'], { diagnose: false });
+    const mixed = await analyzeFiles([demo, SERVING + 'triton_trace_v2_docs_example.json'], { diagnose: false });
+    // The first span read is the demo's (wall clock): Triton's steady-clock request is 1.7e18 ns away.
+    const rounded = mixed.warnings.filter((w) => w.code === 'time-precision');
+    expect(rounded).toEqual([expect.objectContaining({ count: 1, message: expect.stringMatching(/^1 request timed more than 2\^53 ns .* rounded to 256 ns/) })]);
+    expect(mixed.assembly).toMatchObject({ roundedRequests: 1, roundedToNs: 256 });
+    // And the rounding is real: the same request read alone (exact) differs from it.
+    const triton = (r: typeof mixed): number => r.timings.rows().find((t) => t.source === 'triton')!.phases.compute!;
+    expect(Math.abs(triton(mixed) - triton(alone))).toBeGreaterThan(0);
+    expect(Math.abs(triton(mixed) - triton(alone))).toBeLessThan(0.001);
+    expect(alone.warnings.map((w) => w.code)).not.toContain('time-precision');
+    const demoAlone = await analyzeFiles([demo], { diagnose: false });
+    expect(demoAlone.assembly.roundedRequests).toBe(0);
+  });
+
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
     const records = readFileSync(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json', 'utf8').trim().slice(1, -1).trim().split(/,\n/);
     const ensemble = records.filter((r) => r.startsWith('{"id":1,'));
