@@ -535,7 +535,16 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     }
     if (handBytes && sniffed.processPrefixed !== true) {
       // A pretty-printed document (or one after a short first line): read whole, and handed over unparsed when its first bytes show a family a byte scanner takes.
-      const whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
+      let whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
+      // Past the whole-parse size, a document a byte scanner takes is still read whole (up to
+      // MAX_DOCUMENT_BYTES): its bytes are all the scanner holds, where streaming it element by
+      // element held far more (a 70.7 MB Jaeger document: 18.8 s and 1.57 GB, against 2 s and
+      // 0.2 GB for 61.9 MB read whole). A lowered `wholeBytes` (tests of the streamed path) is kept.
+      if (whole === undefined && wholeBytes === WHOLE_DOCUMENT_BYTES) {
+        const head = await opened.content.peek(PREVIEW_BYTES + SNIFF_LINES_BYTES);
+        const at = firstContentByte(head);
+        if (at !== -1 && bytesFamily(head, at) !== undefined) whole = await opened.content.readWhole(MAX_DOCUMENT_BYTES);
+      }
       const start = whole === undefined ? -1 : firstContentByte(whole);
       const family = whole === undefined || start === -1 ? undefined : bytesFamily(whole, start);
       if (whole !== undefined && family !== undefined) return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family }, reopen } };

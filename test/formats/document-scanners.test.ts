@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
+import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { damage, fixture, random, tempDir, jsonText, readOutcome } from './helpers.js';
@@ -446,3 +446,54 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
     expect(fast).toBeGreaterThan(2);
   });
 });
+
+describe('documents past the whole-parse size (64 MiB)', () => {
+  const big = tempDir();
+  afterAll(() => big.cleanup());
+
+  /** A document of `family` over 64 MiB: the demo's first trace again and again, each copy with its own trace id. */
+  function largeDocument(family: 'jaeger' | 'zipkin'): { file: string; spans: number } {
+    const source = JSON.parse(readFileSync(new URL(`../../examples/traces/inference-demo.${family}.json`, import.meta.url), 'utf8')) as unknown;
+    const traceId = (i: number): string => i.toString(16).padStart(32, '0');
+    const pieces: string[] = [];
+    let bytes = 0;
+    let spans = 0;
+    if (family === 'jaeger') {
+      const trace = (source as { data: { traceID: string; spans: { traceID: string }[] }[] }).data[0]!;
+      const text = JSON.stringify(trace);
+      for (let i = 1; bytes < 65 * 1024 * 1024; i++) {
+        const copy = text.replaceAll(trace.traceID, traceId(i));
+        pieces.push(copy);
+        bytes += copy.length + 1;
+        spans += trace.spans.length;
+      }
+      return { file: big.write('large.jaeger.json', `{"data":[${pieces.join(',')}]}`), spans };
+    }
+    const first = (source as { traceId: string }[])[0]!.traceId;
+    const trace = (source as { traceId: string }[]).filter((s) => s.traceId === first);
+    const text = trace.map((s) => JSON.stringify(s)).join(',');
+    for (let i = 1; bytes < 65 * 1024 * 1024; i++) {
+      const copy = text.replaceAll(first, traceId(i));
+      pieces.push(copy);
+      bytes += copy.length + 1;
+      spans += trace.length;
+    }
+    return { file: big.write('large.zipkin.json', `[${pieces.join(',')}]`), spans };
+  }
+
+  for (const family of ['jaeger', 'zipkin'] as const) {
+    it(`${family}: read whole and handed to the byte scanner, not streamed element by element (which held 20× the file)`, async () => {
+      const { file, spans } = largeDocument(family);
+      const opened = await openTrace(file);
+      try {
+        expect(opened.document !== undefined && 'bytes' in opened.document).toBe(true);
+      } finally {
+        await opened.close();
+      }
+      const read = await readAllSpans(file);
+      expect(read.spans.length).toBe(spans);
+      expect(read.stats.fastReader).toEqual({ lines: 1, fallbacks: 0 });
+    }, 60_000);
+  }
+});
+
