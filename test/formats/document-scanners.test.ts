@@ -481,6 +481,32 @@ describe('documents past the whole-parse size (64 MiB)', () => {
     return { file: big.write('large.zipkin.json', `[${pieces.join(',')}]`), spans };
   }
 
+  it('OTLP on one line: read as a line, not streamed as a document (which took 31 s and 1.38 GB for 70 MB)', async () => {
+    // The demo's lines, their resourceSpans joined again and again into one document on one line.
+    const lines = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').trim().split('\n');
+    const elements = lines.map((l) => JSON.stringify((JSON.parse(l) as { resourceSpans: unknown[] }).resourceSpans).slice(1, -1));
+    const perCopy = lines.reduce((n, l) => n + (l.match(/"spanId"/g)?.length ?? 0), 0);
+    const pieces: string[] = [];
+    let bytes = 0;
+    let spans = 0;
+    for (let copy = 0; bytes < 65 * 1024 * 1024; copy++) {
+      // Each copy its own trace ids, so no span is a duplicate of another.
+      const text = elements.join(',').replace(/"traceId":"([0-9a-f]{24})[0-9a-f]{8}"/g, (_, head: string) => `"traceId":"${head}${copy.toString(16).padStart(8, '0')}"`);
+      pieces.push(text);
+      bytes += text.length + 1;
+      spans += perCopy;
+    }
+    const file = big.write('large.otlp.json', `{"resourceSpans":[${pieces.join(',')}]}`);
+    const opened = await openTrace(file);
+    try {
+      expect(opened.layout).toBe('json-lines');
+    } finally {
+      await opened.close();
+    }
+    const read = await readAllSpans(file);
+    expect(read.spans.length).toBe(spans);
+  }, 120_000);
+
   for (const family of ['jaeger', 'zipkin'] as const) {
     it(`${family}: read whole and handed to the byte scanner, not streamed element by element (which held 20× the file)`, async () => {
       const { file, spans } = largeDocument(family);
