@@ -115,7 +115,12 @@ export interface Sniffed {
    * For `json-lines`: the first line that parsed as a JSON object (1-based line number, value),
    * so that detection and the reader parse it once. For a one-line file it is the whole document.
    */
-  readonly firstLine?: { readonly lineNo: number; readonly value: unknown };
+  readonly firstLine?: {
+    readonly lineNo: number;
+    readonly value: unknown;
+    /** `value` is only what the line starts with (previewJson), enough to tell its family: readers parse or scan the line itself. */
+    readonly preview?: boolean;
+  };
   /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
   readonly processPrefixed?: boolean;
   /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`readBytesDocument` in read.ts). */
@@ -138,6 +143,8 @@ export interface WholeBytes {
 
 /** How much of a document `bytesFamily` looks at. */
 const PREVIEW_BYTES = 64 * 1024;
+/** A one-line document past this size is classified from its start instead of parsed at detection (see sniffContent). */
+const LARGE_LINE_BYTES = 1024 * 1024;
 
 /**
  * The family a JSON document's first bytes show, when a byte-scanning reader takes it: its first
@@ -345,6 +352,14 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     // The file's only line: a document a byte-scanning reader may take without JSON.parse.
     const family = bytesFamily(head, first);
     if (family !== undefined) return { opened, layout: 'json-lines', moreLines: false, wholeLine: { bytes: head, start: first, end: newline === -1 ? head.length : newline, lineNo, family } };
+  }
+  // The file's only line, when large and OTLP, is left to the line reader's byte scanner,
+  // classified from its start: parsing it here cost a second pass over it and a heap several
+  // times its size.
+  const lineEnd = newline === -1 ? head.length : newline;
+  if (whole && lineEnd - first > LARGE_LINE_BYTES && (newline === -1 || firstContentByte(head.subarray(newline)) === -1)) {
+    const preview = previewJson(head, first, lineEnd, PREVIEW_BYTES);
+    if (classifyDocument(preview) === 'otlp') return { opened, layout: 'json-lines', moreLines: false, firstLine: { lineNo, value: preview, preview: true } };
   }
   if (newline === -1) {
     // The whole input is one line: one document, parsed here once (a syntax error is the reader's to report).

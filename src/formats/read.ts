@@ -282,7 +282,8 @@ async function* readJsonLines(
   let firstLineError: TraceFormatError | undefined;
   let firstSyntaxError: TraceFormatError | undefined;
   const prefixed = sniffed.prefixed === true;
-  const handed = sniffed.firstLine;
+  // Detection's parse of the first line, unless it only previewed it.
+  const handed = sniffed.firstLine?.preview === true ? undefined : sniffed.firstLine;
   const lineCount = { value: 0 };
   for await (const lines of splitLines(file, sniffed.chunks, lineCount)) {
     while (lines.nextBytes()) {
@@ -487,8 +488,12 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     } else if (layout === 'protobuf-records' || layout === 'protobuf-message') {
       batches = readOtlpProto(file, opened.content, layout, ctx, batchSize);
     } else if (layout === 'json-lines') {
-      const fastLines = options.reader === 'full' || sniffed.prefixed === true || !sniffed.moreLines ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
-      batches = readJsonLines(file, { ...sniffed, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
+      // One line is a document read whole, except a large OTLP one detection only previewed: the byte scanner takes that.
+      const oneLine = !sniffed.moreLines && sniffed.firstLine?.preview !== true;
+      const fastLines = options.reader === 'full' || sniffed.prefixed === true || oneLine ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
+      // A previewed line's family is known before it is read, so the byte scanner takes it from the first byte.
+      const known = sniffed.firstLine?.preview === true && trace.family !== undefined ? { family: trace.family } : {};
+      batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
     } else if (document === undefined || 'bytes' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {

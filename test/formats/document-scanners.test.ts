@@ -505,6 +505,21 @@ describe('documents past the whole-parse size (64 MiB)', () => {
     }
     const read = await readAllSpans(file);
     expect(read.spans.length).toBe(spans);
+    // Classified from its start, then scanned once by the byte scanner (not parsed at detection).
+    expect(read.stats.fastReader).toEqual(READ_FAST);
+  }, 120_000);
+
+  it('OTLP on one line past 1 MiB: the byte scanner and the full parser agree, whole, cut short and damaged', async () => {
+    const lines = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').trim().split('\n');
+    const elements = lines.map((l) => JSON.stringify((JSON.parse(l) as { resourceSpans: unknown[] }).resourceSpans).slice(1, -1)).join(',');
+    const doc = `{"resourceSpans":[${elements},${elements.replace(/"traceId":"([0-9a-f]{24})[0-9a-f]{8}"/g, (_, head: string) => `"traceId":"${head}ffffffff"`)}]}`;
+    expect(doc.length).toBeGreaterThan(1024 * 1024);
+    expect(await expectAgree(big.write('one-line.otlp.json', doc))).toEqual(READ_FAST);
+    expect(await expectAgree(big.write('one-line-newline.otlp.json', `${doc}\n`))).toEqual(READ_FAST);
+    // Cut short: the same one-line error from both (the scanner hands the line back).
+    expect(await expectAgree(big.write('one-line-cut.otlp.json', doc.slice(0, doc.length - 200)))).toEqual(HANDED_BACK);
+    const rand = random(20261130);
+    for (let i = 0; i < 12; i++) await expectAgree(big.write(`one-line-damaged-${i}.otlp.json`, damage(Buffer.from(doc), rand)));
   }, 120_000);
 
   for (const family of ['jaeger', 'zipkin'] as const) {
