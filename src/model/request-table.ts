@@ -6,7 +6,7 @@
  * object, its boxed numbers and its BigInt start) those rows were about 540 bytes each, and the
  * garbage collector walked every one of them on each collection while the file streamed. As
  * columns a request costs about 220 bytes and no object, and the stages that read every request
- * (measure, diagnose, timeline, diff) loop over typed arrays.
+ * (measure, diagnose, timeline, device evidence) loop over typed arrays.
  *
  * `row(i)` (and iterating the table) makes the RequestTiming object of one request when code
  * wants it whole; it is made on each call, so hot loops read the columns instead.
@@ -580,7 +580,7 @@ export class RequestTableBuilder {
     if (r.cacheHit !== undefined) this.setCacheHit(i, r.cacheHit);
   }
 
-  /** The requests appended so far, as a table; the builder must not be used after (its chunks are freed). */
+  /** The requests appended so far, as a table; the builder must not be used after (its chunks are emptied). */
   build(): RequestTable {
     const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: this.length - this.base }];
     // Always copied into columns of the exact size: the last chunk is partly empty.
