@@ -171,6 +171,7 @@ export interface JsonReport {
 export function toJsonReport(result: AnalysisResult): JsonReport {
   const overall = result.overall;
   const clock = monotonicClock(result.conventions) ? 'monotonic' : 'epoch';
+  const modelClocks = clockByModel(result, clock);
   const first = result.models[0];
   return {
     schema: JSON_SCHEMA_ID,
@@ -185,7 +186,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     phases: overall ? phases(overall) : {},
     coverage: overall ? round(overall.coverage) : null,
     generation: overall ? generation(overall) : null,
-    models: result.models.map((m) => model(m, clock)),
+    models: result.models.map((m) => model(m, modelClocks.get(m.summary.model) ?? clock)),
     diagnosis: first?.diagnosis ? diagnosisToJson(first.diagnosis) : null,
     generic: result.generic
       ? {
@@ -288,6 +289,28 @@ function generation(s: ModelSummary): JsonGeneration | null {
 
 function percentiles(p: Percentiles): JsonPercentiles {
   return { count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
+}
+
+/**
+ * Each model's clock when the run mixes clocks (a Triton trace file's steady clock beside
+ * wall-clock traces): monotonic for a model with any request from a monotonic source, else the
+ * wall clock, so a model traced on the wall clock keeps its dates. Empty when the run is all on
+ * the wall clock, or has no per-request timings (Prometheus): the run's clock then applies.
+ */
+function clockByModel(result: AnalysisResult, runClock: 'epoch' | 'monotonic'): Map<string, 'epoch' | 'monotonic'> {
+  const out = new Map<string, 'epoch' | 'monotonic'>();
+  if (runClock === 'epoch') return out;
+  const clockOf = new Map(result.conventions.map((c) => [c.id, c.clock]));
+  const t = result.timings;
+  const models = t.textIndexes('model');
+  const sources = t.textIndexes('source');
+  for (let i = 0; i < t.length; i++) {
+    const model = t.textValue(models[i]!)!;
+    const source = t.textValue(sources[i]!);
+    const clock = source === undefined ? 'epoch' : (clockOf.get(source) ?? runClock);
+    if (out.get(model) !== 'monotonic') out.set(model, clock);
+  }
+  return out;
 }
 
 function window(startNs: bigint, endNs: bigint, clock: 'epoch' | 'monotonic'): JsonWindow {

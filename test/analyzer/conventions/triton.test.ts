@@ -129,6 +129,12 @@ describe('several Triton trace files', () => {
     expect(alone.warnings.map((w) => w.code)).not.toContain('time-precision');
     const demoAlone = await analyzeFiles([demo], { diagnose: false });
     expect(demoAlone.assembly.roundedRequests).toBe(0);
+    // Each model's window on its own clock in --json: the demo's model keeps its dates, Triton's has none.
+    const models = toJsonReport(mixed).models;
+    const wall = models.find((m) => m.model === 'resnet50')!;
+    expect(wall.window).toMatchObject({ clock: 'epoch', start: toJsonReport(demoAlone).models[0]!.window.start });
+    expect(wall.window.start).toMatch(/^2026-/);
+    expect(models.filter((m) => m.model !== 'resnet50').map((m) => m.window)).toEqual([expect.objectContaining({ clock: 'monotonic', start: null })]);
   });
 
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
