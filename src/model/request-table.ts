@@ -326,7 +326,7 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Request `i` as one object (made on each call). */
   row(i: number): RequestTiming {
-    return new TableRow(this, i);
+    return rowOf(this, i);
   }
 
   /** Request `i` as one object, counting from the end when negative (as Array.prototype.at); undefined out of range. */
@@ -411,76 +411,46 @@ export class RequestTable implements Iterable<RequestTiming> {
 }
 
 /**
- * One request of a table as a RequestTiming. A class whose constructor makes every store
- * (optional fields only when present, as `exactOptionalPropertyTypes` means them), in the order
- * rows always had.
+ * Request `i` of a table as a RequestTiming: the required fields, then the optional ones only
+ * when present (as `exactOptionalPropertyTypes` means them), in the order rows always had.
  */
-class TableRow implements RequestTiming {
-  readonly traceId: string;
-  readonly requestSpanId: string;
-  readonly service: string;
-  readonly model: string;
-  readonly startNs: bigint;
-  readonly e2eMs: number;
-  readonly serverMs: number;
-  readonly phases: Readonly<Partial<Record<Phase, number>>>;
-  readonly otherMs: number;
-  readonly hasClient: boolean;
-  readonly networkDerived: boolean;
-  readonly clockSkew: boolean;
-  readonly error: boolean;
-  declare readonly modelVersion?: string;
-  declare readonly runtime?: string;
-  declare readonly runtimeProvider?: string;
-  declare readonly precision?: string;
-  declare readonly device?: string;
-  declare readonly source?: string;
-  declare readonly inputHash?: string;
-  declare readonly batchSize?: number;
-  declare readonly requestBytes?: number;
-  declare readonly responseBytes?: number;
-  declare readonly cacheHit?: boolean;
-  declare readonly ttftMs?: number;
-  declare readonly tokensIn?: number;
-  declare readonly tokensOut?: number;
-  declare readonly tokensCached?: number;
-
-  constructor(t: RequestTable, i: number) {
-    const flags = t.flags[i]!;
-    this.traceId = t.traceId(i);
-    this.requestSpanId = t.requestSpanId(i);
-    this.service = t.text('service', i) ?? '';
-    this.model = t.model(i);
-    this.startNs = t.startNs[i]!;
-    this.e2eMs = t.e2eMs[i]!;
-    this.serverMs = t.serverMs[i]!;
-    const phases: Partial<Record<Phase, number>> = {};
-    for (let p = 0; p < PHASES.length; p++) {
-      const ms = t.phaseAt(p)[i]!;
-      if (ms === ms) phases[PHASES[p]!] = ms;
-    }
-    this.phases = phases;
-    this.otherMs = t.otherMs[i]!;
-    this.hasClient = (flags & REQUEST_FLAG.CLIENT) !== 0;
-    this.networkDerived = (flags & REQUEST_FLAG.NETWORK_DERIVED) !== 0;
-    this.clockSkew = (flags & REQUEST_FLAG.CLOCK_SKEW) !== 0;
-    this.error = (flags & REQUEST_FLAG.ERROR) !== 0;
-    const row = this as { -readonly [K in keyof RequestTiming]: RequestTiming[K] };
-    for (const field of TABLE_TEXTS) {
-      if (field === 'service' || field === 'model') continue;
-      const value = t.text(field, i);
-      if (value !== undefined) row[field] = value;
-    }
-    const inputHash = t.inputHash(i);
-    if (inputHash !== undefined) this.inputHash = inputHash;
-    const cacheHit = t.cacheHit(i);
-    for (const field of TABLE_NUMBERS) {
-      const value = t.number(field)[i]!;
-      if (value === value) row[field] = value;
-      // cacheHit comes between the byte counts and the generation fields, as rows always had it.
-      if (field === 'responseBytes' && cacheHit !== undefined) this.cacheHit = cacheHit;
-    }
+function rowOf(t: RequestTable, i: number): RequestTiming {
+  const flags = t.flags[i]!;
+  const phases: Partial<Record<Phase, number>> = {};
+  for (let p = 0; p < PHASES.length; p++) {
+    const ms = t.phaseAt(p)[i]!;
+    if (ms === ms) phases[PHASES[p]!] = ms;
   }
+  const row: { -readonly [K in keyof RequestTiming]: RequestTiming[K] } = {
+    traceId: t.traceId(i),
+    requestSpanId: t.requestSpanId(i),
+    service: t.text('service', i) ?? '',
+    model: t.model(i),
+    startNs: t.startNs[i]!,
+    e2eMs: t.e2eMs[i]!,
+    serverMs: t.serverMs[i]!,
+    phases,
+    otherMs: t.otherMs[i]!,
+    hasClient: (flags & REQUEST_FLAG.CLIENT) !== 0,
+    networkDerived: (flags & REQUEST_FLAG.NETWORK_DERIVED) !== 0,
+    clockSkew: (flags & REQUEST_FLAG.CLOCK_SKEW) !== 0,
+    error: (flags & REQUEST_FLAG.ERROR) !== 0,
+  };
+  for (const field of TABLE_TEXTS) {
+    if (field === 'service' || field === 'model') continue;
+    const value = t.text(field, i);
+    if (value !== undefined) row[field] = value;
+  }
+  const inputHash = t.inputHash(i);
+  if (inputHash !== undefined) row.inputHash = inputHash;
+  const cacheHit = t.cacheHit(i);
+  for (const field of TABLE_NUMBERS) {
+    const value = t.number(field)[i]!;
+    if (value === value) row[field] = value;
+    // cacheHit comes between the byte counts and the generation fields, as rows always had it.
+    if (field === 'responseBytes' && cacheHit !== undefined) row.cacheHit = cacheHit;
+  }
+  return row;
 }
 
 /** Appends requests to columns that grow as they fill; `build` hands them over as a RequestTable. */
@@ -580,7 +550,7 @@ export class RequestTableBuilder {
     if (r.cacheHit !== undefined) this.setCacheHit(i, r.cacheHit);
   }
 
-  /** The requests appended so far, as a table; the builder must not be used after (its chunks are emptied). */
+  /** The requests appended so far, as a table (copied to its exact size); the builder is done with after. */
   build(): RequestTable {
     const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: this.length - this.base }];
     // Always copied into columns of the exact size: the last chunk is partly empty.
@@ -614,11 +584,7 @@ export class RequestTableBuilder {
 const FIRST_CHUNK_ROWS = 1024;
 const MAX_CHUNK_ROWS = 16_384;
 
-/**
- * One set of columns holding the chunks' rows one after another (each chunk's first `rows`).
- * Each chunk column is dropped as soon as it is copied, so a collection during the join can
- * free it before the next column is made.
- */
+/** One set of columns holding the chunks' rows one after another (each chunk's first `rows`). */
 function concatColumns(parts: readonly { readonly c: Columns; readonly rows: number }[], length: number): Columns {
   type Column = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
   const join = <T extends Column>(take: (c: Columns) => T, make: (n: number) => T): T => {
@@ -630,33 +596,22 @@ function concatColumns(parts: readonly { readonly c: Columns; readonly rows: num
     }
     return out;
   };
-  const columns: Columns = {
+  const f64 = (n: number): Float64Array => new Float64Array(n);
+  return {
     traceIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.traceIds, rows: p.rows })), TRACE_ID_BYTES, length),
     requestSpanIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.requestSpanIds, rows: p.rows })), SPAN_ID_BYTES, length),
     inputHashes: new Map(),
     startNs: join((c) => c.startNs, (n) => new BigInt64Array(n)),
-    e2eMs: join((c) => c.e2eMs, (n) => new Float64Array(n)),
-    serverMs: join((c) => c.serverMs, (n) => new Float64Array(n)),
-    otherMs: join((c) => c.otherMs, (n) => new Float64Array(n)),
-    phases: [],
-    numbers: [],
-    texts: [],
+    e2eMs: join((c) => c.e2eMs, f64),
+    serverMs: join((c) => c.serverMs, f64),
+    otherMs: join((c) => c.otherMs, f64),
+    phases: PHASES.map((_, k) => join((c) => c.phases[k]!, f64)),
+    numbers: TABLE_NUMBERS.map((_, k) => join((c) => c.numbers[k]!, f64)),
+    texts: TABLE_TEXTS.map((_, k) => join((c) => c.texts[k]!, (n) => new Int32Array(n))),
     flags: join((c) => c.flags, (n) => new Uint8Array(n)),
     cacheHit: join((c) => c.cacheHit, (n) => new Int8Array(n)),
   };
-  const drop = <T>(list: T[], k: number, empty: T): T => {
-    const column = list[k]!;
-    list[k] = empty;
-    return column;
-  };
-  PHASES.forEach((_, k) => columns.phases.push(join((c) => drop(c.phases, k, EMPTY_F64), (n) => new Float64Array(n))));
-  TABLE_NUMBERS.forEach((_, k) => columns.numbers.push(join((c) => drop(c.numbers, k, EMPTY_F64), (n) => new Float64Array(n))));
-  TABLE_TEXTS.forEach((_, k) => columns.texts.push(join((c) => drop(c.texts, k, EMPTY_I32), (n) => new Int32Array(n))));
-  return columns;
 }
-
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_I32 = new Int32Array(0);
 
 /** Requests as a table, or as rows (converted with `RequestTable.from`). */
 export type Requests = RequestTable | readonly RequestTiming[];

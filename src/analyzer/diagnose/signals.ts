@@ -236,11 +236,6 @@ export interface Signals {
 
 const ALL_PARTS: readonly PhaseOrOther[] = [...PHASES, OTHER];
 
-/** Time of `part` in one request (0 when absent). */
-export function partMs(r: RequestTiming, part: PhaseOrOther): number {
-  return part === OTHER ? r.otherMs : (r.phases[part] ?? 0);
-}
-
 /** Time of `part` in each request of the table, ms; NaN where a phase is absent (`other` is never absent). */
 export function partColumn(requests: RequestTable, part: PhaseOrOther): Float64Array {
   return part === OTHER ? requests.otherMs : requests.phase(part);
@@ -437,11 +432,9 @@ function generationSignal(requests: RequestTable): GenerationSignal | undefined 
   const inColumn = requests.number('tokensIn');
   const cachedColumn = requests.number('tokensCached');
   // Generative: a first token or an output token count (model/generation isGenerative).
-  let count = 0;
-  for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) count++;
-  if (count === 0 || count < requests.length / 2) return undefined;
   const generative: number[] = [];
   for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) generative.push(i);
+  if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
   const withFirst = generative.filter((i) => ttftColumn[i] === ttftColumn[i]);
   const ttfts = withFirst.map((i) => ttftColumn[i]!);
   const ttftSum = ttfts.reduce((a, b) => a + b, 0);
@@ -554,11 +547,10 @@ function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): 
   };
   const tailShares = sharesIn(tail);
   const middleShares = sharesIn(middle);
-  const shareIn = (cohort: readonly number[], part: PhaseOrOther): number => (cohort === tail ? tailShares : middleShares).get(part)!;
   let best: { part: PhaseOrOther; tail: number; mid: number } | undefined;
   for (const part of ALL_PARTS) {
-    const t = shareIn(tail, part);
-    const m = shareIn(middle, part);
+    const t = tailShares.get(part)!;
+    const m = middleShares.get(part)!;
     if (t === 0 && m === 0) continue;
     if (!best || t - m > best.tail - best.mid || (t - m === best.tail - best.mid && t > best.tail)) best = { part, tail: t, mid: m };
   }
@@ -566,8 +558,8 @@ function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): 
   // When no phase grows in the tail, the tail is the same mix, only longer: name the largest tail phase.
   if (best.tail - best.mid < 0.02) {
     for (const part of ALL_PARTS) {
-      const t = shareIn(tail, part);
-      if (t > best.tail) best = { part, tail: t, mid: shareIn(middle, part) };
+      const t = tailShares.get(part)!;
+      if (t > best.tail) best = { part, tail: t, mid: middleShares.get(part)! };
     }
   }
   const pct = (x: number): string => `${Math.round(x * 100)}%`;
