@@ -6,7 +6,8 @@
 import type { AnalysisResult } from '../../analyzer/index.js';
 import type { AnalysisDiff } from '../../analyzer/diff/index.js';
 import type { SpanRecord } from '../../model/span.js';
-import { formatCount, formatWindow } from '../_format.js';
+import { formatCount } from '../_format.js';
+import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from '../_windows.js';
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
 import { diffSection } from './diff.js';
@@ -32,7 +33,13 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   const spans = options.exampleSpans ?? new Map<string, readonly SpanRecord[]>();
   const charts = result.models.map((m) => modelCharts(result, m.summary.model, byModel.get(m.summary.model) ?? [], spans));
   const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined, perRequest: (byModel.get(m.summary.model)?.length ?? 0) > 0 }) }));
-  const window = result.window ? ` · ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
+  const windows = reportWindows(result);
+  const window =
+    windows.length === 1 && windows[0]!.model === undefined
+      ? ` · ${formatReportWindow(windows[0]!, false)}`
+      : windows.length > 0
+        ? ` · windows per model, ${PER_MODEL_WINDOWS}: ${windows.map((w) => `${w.model ?? ''} ${formatReportWindow(w, true)}`).join('; ')}`
+        : '';
   const data: PageData = { kind: 'analysis', models: charts };
   return renderPage({
     title: 'Inference latency report',
