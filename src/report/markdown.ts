@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { escapeControls, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
+import { escapeControls, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -17,8 +17,8 @@ import { prometheusMarkdown } from './prometheus.js';
 export function renderMarkdown(result: AnalysisResult): string {
   const out: string[] = ['## Inference latency report (latency-doctor)', ''];
   const window = result.window ? ` over ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
-  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} span${result.spans === 1 ? '' : 's'}`;
-  out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
+  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCountOf(result.spans, 'span')}`;
+  out.push(`**${formatCountOf(result.requests, 'request')}** analysed ${from}${window}.`, '');
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
   if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');
 
@@ -63,7 +63,7 @@ function modelSection(s: ModelSummary): string[] {
   const lines = [
     `### Model \`${s.model.replace(/`/g, "'")}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
     '',
-    `${formatCount(s.requests)} requests, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} errors; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
+    `${formatCountOf(s.requests, 'request')}, ${formatRate(s.requests, s.throughputRps)}, ${formatCountOf(s.errors, 'error')}; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
     '',
     '| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |',
     '|---|---:|---:|---:|---:|---:|',
