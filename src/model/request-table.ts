@@ -154,6 +154,51 @@ function viewSparse(source: ReadonlyMap<number, string>, from: number, to: numbe
   return out;
 }
 
+/** Request starts as numbers: see RequestTable.startOffsets. */
+export interface StartOffsets {
+  /** The earliest start, ns since epoch; 0n for an empty table. */
+  readonly originNs: bigint;
+  /** Each request's start minus `originNs`, ns. */
+  readonly offsetsNs: Float64Array;
+  /** False when the starts span 2^53 ns or more (the offsets are rounded). */
+  readonly exact: boolean;
+}
+
+/**
+ * StartOffsets of `starts`, read as two 32-bit halves each (little-endian, as typed arrays are on
+ * every platform Node runs on): a difference of halves is an exact double below 2^53, and no
+ * BigInt is made per request.
+ */
+function startOffsetsOf(starts: BigInt64Array): StartOffsets {
+  const n = starts.length;
+  if (n === 0) return { originNs: 0n, offsetsNs: new Float64Array(0), exact: true };
+  const halves = new Int32Array(starts.buffer, starts.byteOffset, 2 * n);
+  let minHi = halves[1]!;
+  let minLo = halves[0]! >>> 0;
+  let minAt = 0;
+  for (let i = 1; i < n; i++) {
+    const hi = halves[2 * i + 1]!;
+    const lo = halves[2 * i]! >>> 0;
+    if (hi < minHi || (hi === minHi && lo < minLo)) {
+      minHi = hi;
+      minLo = lo;
+      minAt = i;
+    }
+  }
+  const originNs = starts[minAt]!;
+  const offsetsNs = new Float64Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const offset = (halves[2 * i + 1]! - minHi) * 4294967296 + ((halves[2 * i]! >>> 0) - minLo);
+    offsetsNs[i] = offset;
+    if (offset > max) max = offset;
+  }
+  if (max < Number.MAX_SAFE_INTEGER) return { originNs, offsetsNs, exact: true };
+  // Rounded as Number(start − origin) rounds (the sum of halves above could be off by more).
+  for (let i = 0; i < n; i++) offsetsNs[i] = Number(starts[i]! - originNs);
+  return { originNs, offsetsNs, exact: false };
+}
+
 /** The columns of a table (all of length `capacity` in a builder, `length` in a table). */
 interface Columns {
   traceIds: IdColumn;
@@ -323,6 +368,19 @@ export class RequestTable implements Iterable<RequestTiming> {
   error(i: number): boolean {
     return (this.flags[i]! & REQUEST_FLAG.ERROR) !== 0;
   }
+
+  /**
+   * Each request's start as ns after the earliest start (`originNs`), as numbers: loops over
+   * every request compare and subtract these instead of reading `startNs`, where each read makes
+   * a BigInt. `exact` is false when the starts span 2^53 ns (104 days) or more; the offsets are
+   * then rounded, as Number(start − origin) rounds them. Computed once per table.
+   */
+  startOffsets(): StartOffsets {
+    this.offsets ??= startOffsetsOf(this.startNs);
+    return this.offsets;
+  }
+
+  private offsets: StartOffsets | undefined;
 
   /** Request `i` as one object (made on each call). */
   row(i: number): RequestTiming {

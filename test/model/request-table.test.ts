@@ -94,6 +94,31 @@ describe('RequestTable', () => {
     });
     expect(RequestTable.from(rows).rows()).toEqual(rows);
   });
+
+  it('gives each start as exact ns after the earliest, across 32-bit boundaries, for sign-crossing and selected tables', () => {
+    const base = generate({ n: 1, phases: { compute: 1 } })[0]!;
+    const rand = rng(11);
+    const check = (starts: bigint[], exact: boolean): void => {
+      const table = RequestTable.from(starts.map((startNs) => ({ ...base, startNs })));
+      const min = starts.reduce((a, b) => (b < a ? b : a));
+      const { originNs, offsetsNs, exact: isExact } = table.startOffsets();
+      expect(originNs).toBe(min);
+      expect(isExact).toBe(exact);
+      expect([...offsetsNs]).toEqual(starts.map((s) => Number(s - min)));
+      // A slice reads its own starts (a view on the same buffer, at an offset).
+      const tail = table.slice(starts.length >> 1);
+      const tailMin = starts.slice(starts.length >> 1).reduce((a, b) => (b < a ? b : a));
+      expect([...tail.startOffsets().offsetsNs]).toEqual(starts.slice(starts.length >> 1).map((s) => Number(s - tailMin)));
+    };
+    // Today's epoch ns around a low-half wrap (2^32 ns ≈ 4.3 s), in random order.
+    const epoch = 1_764_000_000_000_000_000n + (1n << 32n) - 3_000_000_000n;
+    check(Array.from({ length: 5000 }, () => epoch + BigInt(Math.floor(rand() * 9e9))), true);
+    // Around zero and below it (a clock that counts from boot, or a negative garbage start).
+    check([5n, -3n, 0n, 4294967296n, -4294967297n, 1n << 40n], true);
+    // Starts 2^53 ns (104 days) apart: rounded as Number(start − origin) rounds them.
+    check([0n, (1n << 53n) + 1n, 7n, (1n << 60n) + 12345n], false);
+    expect(RequestTable.empty().startOffsets()).toEqual({ originNs: 0n, offsetsNs: new Float64Array(0), exact: true });
+  });
 });
 
 describe('quantilesInPlace (selection)', () => {
