@@ -170,9 +170,17 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
   });
 
   it('no -- between the runs: one line saying how to call it', async () => {
-    const result = await cli('diff', run('alone', 50, 9));
+    const file = run('alone', 50, 9);
+    const result = await cli('diff', file);
     expect(result.code).toBe(2);
     expect(oneLine(result)).toContain('expected BEFORE files, then --, then AFTER files');
+    // A -- with nothing after it, or only an option: the same line, not Commander naming its hidden
+    // option ("option '--after <file...>' argument missing") or reading --json as a file name.
+    for (const tail of [['--'], ['--', '--json']]) {
+      const cut = await cli('diff', file, ...tail);
+      expect(cut.code, tail.join(' ')).toBe(2);
+      expect(oneLine(cut)).toBe('latency-doctor: diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
+    }
   });
 
   it('a generation model: TTFT and TPOT compared too (slower prefill moves TTFT, not TPOT)', async () => {
