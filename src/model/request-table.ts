@@ -154,6 +154,51 @@ function viewSparse(source: ReadonlyMap<number, string>, from: number, to: numbe
   return out;
 }
 
+/** Request starts as numbers: see RequestTable.startOffsets. */
+export interface StartOffsets {
+  /** The earliest start, ns since epoch; 0n for an empty table. */
+  readonly originNs: bigint;
+  /** Each request's start minus `originNs`, ns. */
+  readonly offsetsNs: Float64Array;
+  /** False when the starts span 2^53 ns or more (the offsets are rounded). */
+  readonly exact: boolean;
+}
+
+/**
+ * StartOffsets of `starts`, read as two 32-bit halves each (little-endian, as typed arrays are on
+ * every platform Node runs on): a difference of halves is an exact double below 2^53, and no
+ * BigInt is made per request.
+ */
+function startOffsetsOf(starts: BigInt64Array): StartOffsets {
+  const n = starts.length;
+  if (n === 0) return { originNs: 0n, offsetsNs: new Float64Array(0), exact: true };
+  const halves = new Int32Array(starts.buffer, starts.byteOffset, 2 * n);
+  let minHi = halves[1]!;
+  let minLo = halves[0]! >>> 0;
+  let minAt = 0;
+  for (let i = 1; i < n; i++) {
+    const hi = halves[2 * i + 1]!;
+    const lo = halves[2 * i]! >>> 0;
+    if (hi < minHi || (hi === minHi && lo < minLo)) {
+      minHi = hi;
+      minLo = lo;
+      minAt = i;
+    }
+  }
+  const originNs = starts[minAt]!;
+  const offsetsNs = new Float64Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const offset = (halves[2 * i + 1]! - minHi) * 4294967296 + ((halves[2 * i]! >>> 0) - minLo);
+    offsetsNs[i] = offset;
+    if (offset > max) max = offset;
+  }
+  if (max < Number.MAX_SAFE_INTEGER) return { originNs, offsetsNs, exact: true };
+  // Rounded as Number(start − origin) rounds (the sum of halves above could be off by more).
+  for (let i = 0; i < n; i++) offsetsNs[i] = Number(starts[i]! - originNs);
+  return { originNs, offsetsNs, exact: false };
+}
+
 /** The columns of a table (all of length `capacity` in a builder, `length` in a table). */
 interface Columns {
   traceIds: IdColumn;
@@ -322,6 +367,52 @@ export class RequestTable implements Iterable<RequestTiming> {
   /** True when request `i` failed (its server or client span is an error). */
   error(i: number): boolean {
     return (this.flags[i]! & REQUEST_FLAG.ERROR) !== 0;
+  }
+
+  /**
+   * Each request's start as ns after the earliest start (`originNs`), as numbers: loops over
+   * every request compare and subtract these instead of reading `startNs`, where each read makes
+   * a BigInt. `exact` is false when the starts span 2^53 ns (104 days) or more; the offsets are
+   * then rounded, as Number(start − origin) rounds them. Computed once per table.
+   */
+  startOffsets(): StartOffsets {
+    this.offsets ??= startOffsetsOf(this.startNs);
+    return this.offsets;
+  }
+
+  private offsets: StartOffsets | undefined;
+
+  /**
+   * @internal Puts the rows in start order (ties in table order) in place, one column at a time
+   * through one scratch buffer. The diagnosis reads requests in start order, and `select` of
+   * that order copies the whole table: on a large run as much memory again as the table (about
+   * 35 MB for 177 000 requests). Only for a table no other code holds and no other table shares
+   * columns with: the pipeline's own, once its summaries are made.
+   */
+  sortByStartInPlace(): void {
+    const keys = this.startOffsets().offsetsNs;
+    const n = this.length;
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
+    if (sorted) return;
+    const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+    const c = this.columns;
+    const scratch = new ArrayBuffer(n * 8);
+    const permute = <T extends Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array>(column: T, into: T): void => {
+      for (let j = 0; j < n; j++) into[j] = column[order[j]!]!;
+      column.set(into as never);
+    };
+    const f64 = new Float64Array(scratch);
+    for (const column of [c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers]) permute(column, f64);
+    permute(c.startNs, new BigInt64Array(scratch));
+    const i32 = new Int32Array(scratch, 0, n);
+    for (const column of c.texts) permute(column, i32);
+    permute(c.flags, new Uint8Array(scratch, 0, n));
+    permute(c.cacheHit, new Int8Array(scratch, 0, n));
+    c.traceIds = c.traceIds.pick(order);
+    c.requestSpanIds = c.requestSpanIds.pick(order);
+    c.inputHashes = pickSparse(c.inputHashes, order);
+    this.offsets = undefined;
   }
 
   /** Request `i` as one object (made on each call). */

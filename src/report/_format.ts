@@ -70,6 +70,11 @@ export function formatCount(n: number): string {
   return n < 0 || Object.is(n, -0) ? '-' + out : out;
 }
 
+/** "1 request", "2,640 requests": a count with its noun, singular for one. */
+export function formatCountOf(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
 export function formatDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;

@@ -616,17 +616,13 @@ function windowsOf(requests: RequestTable, startS: readonly number[], count: num
   return windows;
 }
 
-/** Requests ordered by start (the table itself when it already is); numeric keys relative to the earliest start avoid slow bigint comparisons. */
+/** Requests ordered by start (the table itself when it already is), by the starts as numbers (RequestTable.startOffsets). */
 function byStart(requests: RequestTable): RequestTable {
-  const starts = requests.startNs;
+  const keys = requests.startOffsets().offsetsNs;
   const n = requests.length;
   let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (starts[i]! < starts[i - 1]!) sorted = false;
+  for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
   if (sorted) return requests;
-  let min = starts[0]!;
-  for (let i = 1; i < n; i++) if (starts[i]! < min) min = starts[i]!;
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = Number(starts[i]! - min);
   const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
   return requests.select(order);
 }
@@ -644,11 +640,11 @@ export function computeSignals(
   // Failed requests often fail fast; their timings would make every phase look cheaper.
   const requests = errors === 0 ? afterWarmup : afterWarmup.where((i) => !afterWarmup.error(i));
   const n = requests.length;
-  const starts = requests.startNs;
+  const starts = requests.startOffsets().offsetsNs;
   const e2eValues = requests.e2eMs;
-  const t0 = n > 0 ? starts[0]! : 0n;
+  const t0 = n > 0 ? starts[0]! : 0;
   const startS = new Array<number>(n);
-  for (let i = 0; i < n; i++) startS[i] = Number(starts[i]! - t0) / 1e9;
+  for (let i = 0; i < n; i++) startS[i] = (starts[i]! - t0) / 1e9;
   let lastEndS = 0;
   for (let i = 0; i < n; i++) lastEndS = Math.max(lastEndS, startS[i]! + e2eValues[i]! / 1000);
   const durationS = lastEndS;

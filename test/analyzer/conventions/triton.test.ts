@@ -284,3 +284,25 @@ describe('held traces at the end of input', () => {
     expect([...drained.drain()]).toEqual([]);
   });
 });
+
+describe('Triton trace file 2.x of a backend that responds long after its execute returned (synthetic, after server issue #6923)', () => {
+  it('does not call the time between COMPUTE_END and REQUEST_END post-processing, and says why', async () => {
+    const result = await analyzeServing('triton-trace-v2-responds-after-execute.synthetic.json');
+    expect(result.conventions.map((c) => [c.label.replace(/ \(an LLM.*/, ''), c.requests])).toEqual([
+      ['Triton trace file 2.x, released long after the backend’s execute returned', 2],
+      ['Triton trace file 2.x', 1],
+    ]);
+    const rows = result.timings.rows();
+    // TensorRT-LLM: execute returned after 0.6 ms, the request was released 412 ms later (the model generating).
+    const llm = rows.find((r) => r.model === 'tensorrt_llm' && r.phases.compute === 0.6)!;
+    expect(phasesOf(llm)).toEqual({ network: 0.04, serialize: 0.06, preprocess: 0.008, queue: 1, compute: 0.6, other: 412, e2e: 413.708 });
+    expect(llm.phases.postprocess).toBeUndefined();
+    // An ordinary backend beside it (release 0.09 ms after a 4 ms compute) keeps its post-processing.
+    const onnx = rows.find((r) => r.model === 'densenet_onnx')!;
+    expect(phasesOf(onnx)).toMatchObject({ compute: 4, postprocess: 0.09, other: 0 });
+    // The model's table has no post-processing row for an LLM's generation, and the report says what the time may be.
+    const llmSummary = result.models.find((m) => m.summary.model === 'tensorrt_llm')!.summary;
+    expect(llmSummary.phases.postprocess).toBeUndefined();
+    expect(result.conventions[0]!.label).toMatch(/an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed/);
+  });
+});
