@@ -8,7 +8,7 @@ import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
-import { isMean, statKey, statList, statName } from './statistic.js';
+import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
 import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './stats.js';
 import type { RequestTable } from '../../model/request-table.js';
@@ -83,7 +83,7 @@ function sizedBy(p: { fromMean: boolean; inFlight: number }): string {
 /** Continuous-batching settings in the engine's terms. */
 function continuousBatchingNextStep(engine: Engine, p: { seqs: number; inFlight: number; fromMean: boolean }): NextStep {
   const text = forEngine(engine, {
-    vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (${sizedBy(p)}) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
+    vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (${p.fromMean ? sizedBy(p) : 'requests in flight at p95'}) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
     tgi: `TGI batches continuously: give it room. Raise --max-batch-total-tokens (the KV cache budget) and --max-concurrent-requests to at least ${p.seqs}; --waiting-served-ratio sets how eagerly waiting requests join the running batch (TGI launcher arguments).`,
     trtllm: `Use TensorRT-LLM's in-flight batching (the default batching type of its executor) with max_batch_size of at least ${p.seqs} and max_num_tokens sized to the KV cache.`,
     // SGLang Server Arguments (https://docs.sglang.io/advanced_features/server_arguments.html) and Hyperparameter Tuning (https://docs.sglang.io/advanced_features/hyperparameter_tuning.html).
@@ -180,7 +180,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         confidence: confidenceFrom(g.ttftPrefillShare / t['batching.gen.min_ttft_prefill_share'] - 1, s, 0.8),
         evidence: [
           {
-            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${statList({ statistic: g.tokensIn?.statistic ?? 'percentile', meanMs: g.tokensIn?.mean ?? 0 }, [['p50', promptP50], ['p95', g.tokensIn?.p95 ?? 0]], (v) => String(Math.round(v)))} tokens`,
+            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${isMean(g.tokensIn) ? `mean ${Math.round(promptP50)}` : `${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)}`} tokens`,
             values: { ttft_prefill_share: round(g.ttftPrefillShare), [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
         ],
@@ -219,7 +219,7 @@ function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: num
   return {
     text:
       `Enable the server's dynamic batcher: with ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue. ` +
-      `max_batch_size ${p.maxBatchSize} covers ${p.fromMean ? `the concurrency on average (${p.meanInFlight.toFixed(1)} in flight by Little's law: metrics have no arrival times)` : 'the concurrency seen at p95 (requests in flight at arrival)'}; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
+      `max_batch_size ${p.maxBatchSize} covers ${p.fromMean ? `the concurrency on average (${p.meanInFlight.toFixed(1)} in flight by Little's law: metrics have no arrival times)` : 'the concurrency seen at p95'}; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
       `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
     snippet: { language: 'protobuf', code },
   };
