@@ -256,7 +256,7 @@ describe('Triton trace file 2.x of a backend that responds long after its execut
   it('does not call the time between COMPUTE_END and REQUEST_END post-processing, and says why', async () => {
     const result = await analyzeServing('triton-trace-v2-responds-after-execute.synthetic.json');
     expect(result.conventions.map((c) => [c.label.replace(/ \(an LLM.*/, ''), c.requests])).toEqual([
-      ['Triton trace file 2.x, released long after the backend’s execute returned', 2],
+      ['Triton trace file 2.x, released long after the backend’s execute returned', 3],
       ['Triton trace file 2.x', 1],
     ]);
     const rows = result.timings.rows();
@@ -264,6 +264,14 @@ describe('Triton trace file 2.x of a backend that responds long after its execut
     const llm = rows.find((r) => r.model === 'tensorrt_llm' && r.phases.compute === 0.6)!;
     expect(phasesOf(llm)).toEqual({ network: 0.04, serialize: 0.06, preprocess: 0.008, queue: 1, compute: 0.6, other: 412, e2e: 413.708 });
     expect(llm.phases.postprocess).toBeUndefined();
+    // Its one response went out just before the release: the whole answer, not a first token.
+    expect(llm.ttftMs).toBeUndefined();
+    // A decoupled gRPC stream (vLLM backend): the first response (INFER_RESPONSE_COMPLETE, recorded for the first
+    // response only) 95 ms after GRPC_WAITREAD_END is its first token; the last went out at 1.2 s.
+    const stream = rows.find((r) => r.model === 'vllm_model')!;
+    expect(stream.ttftMs).toBeCloseTo(95, 9);
+    expect(phasesOf(stream)).toMatchObject({ queue: 0.2, compute: 0.8, e2e: 1200.05 });
+    expect(stream.phases.postprocess).toBeUndefined();
     // An ordinary backend beside it (release 0.09 ms after a 4 ms compute) keeps its post-processing.
     const onnx = rows.find((r) => r.model === 'densenet_onnx')!;
     expect(phasesOf(onnx)).toMatchObject({ compute: 4, postprocess: 0.09, other: 0 });
