@@ -278,6 +278,11 @@ describe('Triton trace file 2.x of a backend that responds long after its execut
     // The model's table has no post-processing row for an LLM's generation, and the report says what the time may be.
     const llmSummary = result.models.find((m) => m.summary.model === 'tensorrt_llm')!.summary;
     expect(llmSummary.phases.postprocess).toBeUndefined();
+    // Too little of the time is in phases to diagnose, and the reason does not ask for phase spans Triton cannot add.
+    const diagnosed = await analyzeFiles([SERVING + 'triton-trace-v2-responds-after-execute.synthetic.json'], { model: 'tensorrt_llm' });
+    const reason = diagnosed.models[0]!.diagnosis!.headline;
+    expect(reason).toMatch(/phase spans cover only 0% of end-to-end time .*: the rest is time the triton telemetry read does not split \(see "Read as" and "Not in this source"\)/);
+    expect(reason).not.toMatch(/add phase spans/);
     expect(result.conventions[0]!.label).toMatch(/an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed/);
   });
 });
