@@ -55,3 +55,16 @@ describe('Triton with its vLLM backend, replayed into a real Prometheus', { time
     expect(gauges['vllm_small']).toBeCloseTo(0.2, 5);
   });
 });
+
+describe('per-step rates over a step shorter than two scrapes (1 s step, 1 s scrapes)', { timeout: 60_000 }, () => {
+  it('widens the rate window and says so, instead of finding requests in none of the steps', async () => {
+    const result = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 1, model: 'vllm_model' });
+    const warnings = result.warnings.map((w) => w.message).join('\n');
+    // rate() over a 1 s window holds one sample of a series scraped every second: no value in any step.
+    expect(warnings).not.toMatch(/requests in \d+ of \d+ steps/);
+    expect(warnings).toMatch(/vllm_model: per-step rates use a 3 s window, not the 1 s step: vllm:e2e_request_latency_seconds_count is scraped about every 1\.\d s/);
+    // The rate is the range's, not rescaled to the few steps that happened to hold two samples: 8 requests/s.
+    expect(result.models[0]!.summary.throughputRps).toBeGreaterThan(6);
+    expect(result.models[0]!.summary.throughputRps).toBeLessThan(10);
+  });
+});
