@@ -198,7 +198,8 @@ async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<M
 
 /**
  * The rate window of the per-step queries, seconds: the step, or, where the step is shorter than
- * two scrapes of the model's request counter, 2.5 scrape intervals. rate() needs two samples in
+ * two scrapes of the model's request counter, Grafana's $__rate_interval (max(step + scrape
+ * interval, 4 × scrape interval), https://grafana.com/docs/grafana/latest/datasources/prometheus/template-variables/). rate() needs two samples in
  * its window: a 1 s step over 1 s scrapes (the default step of an 8 s range), or a 38 s step over
  * 60 s scrapes, left every step empty, which read as "requests in 0 of 8 steps (the load covers
  * part of the range)" and rescaled the request rate to the steps that happened to hold two
@@ -216,7 +217,8 @@ async function stepRateWindowS(ctx: QueryContext, source: LatencySource, model: 
   const intervalS = (ctx.endS - ctx.startS) / samples;
   // 1.8, not 2: the estimate is off by a sample either way, and a step of two scrapes works.
   if (stepS >= 1.8 * intervalS) return stepS;
-  const widened = Math.min(Math.max(stepS, Math.ceil(2.5 * intervalS)), Math.max(stepS, Math.round(ctx.endS - ctx.startS)));
+  // Grafana's $__rate_interval: max(step + scrape interval, 4 × scrape interval), so late or missed scrapes leave no step empty.
+  const widened = Math.min(Math.ceil(Math.max(stepS + intervalS, 4 * intervalS)), Math.max(stepS, Math.round(ctx.endS - ctx.startS)));
   warnings.push(
     `${model}: per-step rates use a ${widened} s window, not the ${stepS} s step: ${counter} is scraped about every ${intervalS.toFixed(intervalS < 10 ? 1 : 0)} s, and a rate needs two scrapes in its window (steps overlap, so the trend tests see smoothed steps; a --step of at least ${Math.ceil(2 * intervalS)} s avoids it)`,
   );
