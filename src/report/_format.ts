@@ -68,6 +68,11 @@ export function formatCount(n: number): string {
   return n < 0 || Object.is(n, -0) ? '-' + out : out;
 }
 
+/** "1 request", "2,640 requests": a count with its noun, singular for one. */
+export function formatCountOf(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
 export function formatDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
@@ -93,10 +98,10 @@ export function formatWindow(startNs: bigint, endNs: bigint): string {
  * The window line's text: wall-clock dates, or only the length when the times come from a
  * monotonic clock (Triton's trace file), which would otherwise print as a 1970 date.
  */
-export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean): string {
+export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean, whose = 'the input'): string {
   if (!monotonic) return formatWindow(startNs, endNs);
   const ms = Number(endNs - startNs) / 1e6;
-  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in the input)`;
+  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in ${whose})`;
 }
 
 /** Requests per second, or why there is none: a rate needs at least two requests. */

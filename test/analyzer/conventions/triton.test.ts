@@ -7,6 +7,8 @@ import { readAllSpans } from '../../../src/formats/index.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
+import { renderMarkdown } from '../../../src/report/markdown.js';
+import { renderHtml } from '../../../src/report/html/index.js';
 
 /** Spans the source conventions make of a serving fixture's spans. */
 async function mappedSpanCount(name: string): Promise<number> {
@@ -135,6 +137,37 @@ describe('several Triton trace files', () => {
     expect(wall.window).toMatchObject({ clock: 'epoch', start: toJsonReport(demoAlone).models[0]!.window.start });
     expect(wall.window.start).toMatch(/^2026-/);
     expect(models.filter((m) => m.model !== 'resnet50').map((m) => m.window)).toEqual([expect.objectContaining({ clock: 'monotonic', start: null })]);
+  });
+
+  it('with a wall-clock export beside it: the text, Markdown and HTML reports give each model its window on its own clock, as --json does, and none spanning both', async () => {
+    const demo = new URL('../../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const mixed = await analyzeFiles([demo, SERVING + 'triton_trace_v2_docs_example.json'], { diagnose: false });
+    const demoAlone = await analyzeFiles([demo], { diagnose: false });
+    // The demo's own window, as its report alone prints it (dates, length and rate).
+    const demoWindow = /^Window {2}(2026-\S+ \S+ → \S+ UTC \([\d.]+ s\), [\d.]+ req\/s)$/m.exec(renderText(demoAlone))?.[1];
+    expect(demoWindow).toBeDefined();
+    const text = renderText(mixed);
+    // No run-level window: across the two clocks it came out as "491695 h 26 min …, 0.0 req/s".
+    expect(text).not.toMatch(/^Window {2}/m);
+    expect(text).not.toMatch(/ h \d+ min|0\.0 req\/s/);
+    expect(text).toMatch(/^Windows per model, each on its own clock: the inputs are on unrelated clocks\s+\(see the warnings\), so no window spans the run$/m);
+    expect(text).toContain(`        resnet50: ${demoWindow}`);
+    expect(text).toMatch(/^ {8}unknown: 3\.13 ms on the server's monotonic clock \(no wall-clock time in\s+its requests\), no rate from one request$/m);
+    const json = toJsonReport(mixed);
+    expect(json.models.map((m) => [m.model, m.window.clock, m.window.duration_s])).toEqual([
+      ['resnet50', 'epoch', toJsonReport(demoAlone).models[0]!.window.duration_s],
+      ['unknown', 'monotonic', 0.003126],
+    ]);
+    const markdown = renderMarkdown(mixed);
+    expect(markdown).toMatch(/^\*\*221 requests\*\* analysed from 1,981 spans\.$/m);
+    expect(markdown).toContain(`- \`resnet50\`: ${demoWindow}`);
+    expect(markdown).toMatch(/^- `unknown`: 3\.13 ms on the server's monotonic clock/m);
+    const subtitle = /<p class="sub">([^<]*)<\/p>/.exec(await renderHtml(mixed))?.[1] ?? '';
+    expect(subtitle).toContain(`windows per model, each on its own clock`);
+    expect(subtitle).toContain(`resnet50 ${demoWindow}; unknown 3.13 ms on the server&#39;s monotonic clock`);
+    expect(subtitle).not.toMatch(/1970/);
+    // A run on one clock keeps its single window in every report.
+    expect(renderMarkdown(demoAlone)).toContain(`over ${demoWindow!.replace(/, [\d.]+ req\/s$/, '')}.`);
   });
 
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
