@@ -248,7 +248,7 @@ export const SIDECAR_METRICS = {
   COLLECT_FAILURES: { name: 'gpu.sidecar.collect.failures', unit: '{failure}', kind: 'counter', description: 'Collection failures by kind.', attributes: ['kind'] },
   SAMPLE_AGE: { name: 'gpu.sidecar.sample.age', unit: 's', kind: 'gauge', description: 'Age of the sample /metrics answers from; grows while collection is wedged.', attributes: [] },
   SAMPLE_STALE: { name: 'gpu.sidecar.sample.stale', unit: '1', kind: 'gauge', description: '1 while /metrics repeats the last good sample because collection is wedged or failing.', attributes: [] },
-  SOURCE_EXIT_CODE: { name: 'gpu.sidecar.source.exit_code', unit: '1', kind: 'gauge', description: 'Last exit code of the nvidia-smi child.', attributes: [] },
+  SOURCE_EXIT_CODE: { name: 'gpu.sidecar.source.exit_code', unit: '1', kind: 'gauge', description: 'Exit code of the nvidia-smi child that last stopped; absent while a child streams samples.', attributes: [] },
 } as const satisfies Record<string, MetricSpec>;
 
 /**

@@ -195,6 +195,9 @@ export class Collector {
   private onPass(pass: ProbePass): void {
     if (this.closed) return;
     this.mode = 'gpu';
+    // A child that streams again ends the failure its predecessor's exit status described: kept,
+    // the series would say "GPU is lost" (15) for as long as the sidecar runs after a recovery.
+    this.lastExitCode = undefined;
     this.durationS['query-gpu'] = pass.durationS;
     this.record(pass);
   }

@@ -223,6 +223,24 @@ describe('sidecar against the fake nvidia-smi', () => {
     rmSync(join(state, '..'), { recursive: true, force: true });
   }, 20_000);
 
+  it('a GPU that comes back (driver reset): collection recovers and the exit code of the lost run is no longer served', async () => {
+    // Lost from the start (every nvidia-smi call fails with 15 while the state file exists), then back.
+    const state = join(mkdtempSync(join(tmpdir(), 'ld-back-')), 'lost');
+    writeFileSync(state, 'lost');
+    const s = await start({ FAKE_NVSMI_STATE: state });
+    await waitFor('exit 15', async () => ((await s.value('gpu_sidecar_source_exit_code')) === 15 ? true : undefined), 10_000);
+    expect(await s.value('gpu_sidecar_collect_failures_total{kind="gpu_lost"}')).toBeGreaterThanOrEqual(1);
+    rmSync(state);
+    await waitFor('recovered', async () => ((await s.value('gpu_sidecar_collect_success')) === 1 ? true : undefined), 15_000);
+    // (Without hw_model until the next identity query: the one at start failed with the GPU lost.)
+    expect(await s.metrics()).toMatch(/^hw_temperature\{hw_id="GPU-00000000-0000-0000-0000-000000000000",.*hw_sensor_location="gpu"\} 59$/m);
+    expect(await s.value('gpu_sidecar_source_exit_code')).toBeUndefined();
+    const health = await fetch(`${s.sidecar.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { status: string; lastExitCode: number | null }).lastExitCode).toBeNull();
+    rmSync(join(state, '..'), { recursive: true, force: true });
+  }, 30_000);
+
   it('-q -x fills thresholds, MIG instances and ECC; warns once when persistence mode is off', async () => {
     // The A100 MIG document's uuid, put on the streamed rows so the two sources meet.
     const uuid = 'GPU-513536b6-7d19-9063-b049-1e69664bb298';
