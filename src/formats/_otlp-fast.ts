@@ -1341,6 +1341,20 @@ function scopeSpans(service: string, ctx: ReadContext): void {
  * the full reader.
  */
 export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection): boolean {
+  return readDocuments(buf, start, stop, ctx, out, attributes, false) === 1;
+}
+
+/**
+ * `readOtlpLineFast` on a whole file that holds one OTLP JSON document or several concatenated
+ * ones, pretty-printed or not (whitespace, newlines included, is allowed between any two
+ * tokens): the number of documents read, or 0, having changed neither `out` nor `ctx`, when any
+ * of them needs the full reader.
+ */
+export function readOtlpDocumentsFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection): number {
+  return readDocuments(buf, start, stop, ctx, out, attributes, true);
+}
+
+function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, several: boolean): number {
   begin(buf, start, stop);
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   pending.int64Numbers = 0;
@@ -1350,30 +1364,35 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
   const mark = out.length;
   if (Array.isArray(out)) records = out;
   else scanned = out;
+  let documents = 0;
   try {
-    let found = false;
-    if (open(LBRACE, RBRACE)) {
-      do {
-        key();
-        if (!keyIs(K.resourceSpans)) {
-          // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
-          if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
-          skip(0);
-          continue;
-        }
-        if (found) throw FALLBACK;
-        found = true;
-        if (open(LBRACKET, RBRACKET)) {
-          do resourceSpans(ctx);
-          while (more(RBRACKET));
-        }
-      } while (more(RBRACE));
-    }
-    if (!found || ws() !== -1) throw FALLBACK;
+    do {
+      let found = false;
+      if (open(LBRACE, RBRACE)) {
+        do {
+          key();
+          if (!keyIs(K.resourceSpans)) {
+            // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
+            if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
+            skip(0);
+            continue;
+          }
+          if (found) throw FALLBACK;
+          found = true;
+          if (open(LBRACKET, RBRACKET)) {
+            do resourceSpans(ctx);
+            while (more(RBRACKET));
+          }
+        } while (more(RBRACE));
+      }
+      if (!found) throw FALLBACK;
+      documents++;
+    } while (several && ws() !== -1);
+    if (ws() !== -1) throw FALLBACK;
   } catch (error) {
     if (Array.isArray(out)) out.length = mark;
     else out.truncate(mark);
-    if (error === FALLBACK || error instanceof SyntaxError) return false;
+    if (error === FALLBACK || error instanceof SyntaxError) return 0;
     throw error;
   } finally {
     // Let the line's buffer and the batch go.
@@ -1385,7 +1404,7 @@ export function readOtlpLineFast(buf: Buffer, start: number, stop: number, ctx: 
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.roundedTimes > 0) ctx.warn('', ROUNDED_TIME_WARNING, pending.roundedTimes);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
-  return true;
+  return documents;
 }
 
 const NO_RECORDS: SpanRecord[] = [];

@@ -20,7 +20,7 @@ import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
 import { readZipkinDocumentFast } from './_zipkin-fast.js';
-import { readOtlpLineFast } from './_otlp-fast.js';
+import { readOtlpDocumentsFast, readOtlpLineFast } from './_otlp-fast.js';
 import { ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
 import type { LineRange, RangeStats } from './_ranges.js';
@@ -59,6 +59,12 @@ export interface ReadOptions {
    * the attributes the analyzer reads (semconv's PHASE_SPAN_ATTRIBUTES), the others all of theirs.
    */
   readonly attributes?: AttributeProjection;
+  /**
+   * Internal, for tests: an OTLP JSON document (not on one line) or a Triton trace file larger
+   * than this many (decompressed) bytes takes the path of large ones (OTLP: read whole for the
+   * byte scanner; Triton: its records read one at a time). Default WHOLE_DOCUMENT_BYTES (64 MiB).
+   */
+  readonly scanDocumentBytes?: number;
 }
 
 /** What reading one file gave. */
@@ -387,9 +393,7 @@ function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadCo
   values.forEach((doc, d) => convert(doc, ctx, out, values.length > 1 ? `document ${d + 1}` : ''));
   result.documents = values.length;
   checkDuplicates(ctx, out, '');
-  const batches: SpanRecord[][] = [];
-  for (let i = 0; i < out.length; i += batchSize) batches.push(out.slice(i, i + batchSize));
-  return batches;
+  return inBatches(out, batchSize);
 }
 
 /** A JSON document too large to parse whole, streamed element by element. */
@@ -467,7 +471,7 @@ export function readSpanBatches(input: string | OpenedTrace, options: ReadOption
 }
 
 async function* readBatches(input: string | OpenedTrace, options: ReadOptions, scanned: boolean): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
-  let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes) : input;
+  let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes, options.scanDocumentBytes) : input;
   const { file } = trace;
   const { opened } = trace.sniffed;
   const ctx = new ReadContext(file, options.strict === true);
@@ -476,10 +480,10 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   const counts: FastReadCounts = { lines: 0, fallbacks: 0 };
   let spans = 0;
   try {
-    let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[]> | undefined;
+    let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[] | ScannedSpans> | undefined;
     if (trace.document !== undefined && 'bytes' in trace.document) {
       // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
-      batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts);
+      batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
       if (batches === undefined) trace = await trace.document.reopen();
     }
     const { sniffed, layout, document } = trace;
@@ -490,7 +494,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     } else if (layout === 'json-lines') {
       // One line is a document read whole, except a large OTLP one detection only previewed: the byte scanner takes that.
       const oneLine = !sniffed.moreLines && sniffed.firstLine?.preview !== true;
-      const fastLines = options.reader === 'full' || sniffed.prefixed === true || oneLine ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
+      const fastLines = options.reader === 'full' || sniffed.prefixed === true || oneLine || sniffed.firstLine?.handedBack === true ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
       // A previewed line's family is known before it is read, so the byte scanner takes it from the first byte.
       const known = sniffed.firstLine?.preview === true && trace.family !== undefined ? { family: trace.family } : {};
       batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
@@ -536,9 +540,26 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
 
 /**
  * A whole document in its bytes, read by its family's byte scanner (counted in `counts` as one
- * line read fast); undefined, with nothing read, when the scanner hands it back.
+ * line read fast); undefined, with nothing read, when the scanner hands it back. OTLP (one or
+ * several concatenated documents, one line or pretty-printed) is read as the line reader reads
+ * a line: into rows for the analyzer (`rows`), else into SpanRecords with that projection; its
+ * duplicate ids are left to the assembler, as for a line read by the byte scanner.
  */
-function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): SpanRecord[][] | undefined {
+function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): Iterable<SpanRecord[] | ScannedSpans> | undefined {
+  if (doc.family === 'otlp') {
+    const out = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : [];
+    const documents = readOtlpDocumentsFast(doc.bytes, doc.start, doc.end, ctx, out, otlp === 'rows' ? 'analysis' : otlp);
+    if (documents === 0) {
+      counts.fallbacks++;
+      return undefined;
+    }
+    counts.lines++;
+    result.family = 'otlp';
+    result.documents = documents;
+    result.lines = 1;
+    if (Array.isArray(out)) return inBatches(out, batchSize);
+    return out.length === 0 ? [] : [out.direct === 0 ? out.allRecords() : out];
+  }
   const out: SpanRecord[] = [];
   const read = doc.family === 'jaeger' ? readJaegerDocumentFast : readZipkinDocumentFast;
   if (!read(doc.bytes, doc.start, doc.end, ctx, out)) {
@@ -551,8 +572,13 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
   result.lines = 1;
   // Checked like any whole document: a one-line file's warnings name its line.
   checkDuplicates(ctx, out, doc.lineNo === undefined ? '' : `${doc.lineNo}`);
+  return inBatches(out, batchSize);
+}
+
+/** `spans` cut into batches of `batchSize`. */
+function inBatches(spans: readonly SpanRecord[], batchSize: number): SpanRecord[][] {
   const batches: SpanRecord[][] = [];
-  for (let i = 0; i < out.length; i += batchSize) batches.push(out.slice(i, i + batchSize));
+  for (let i = 0; i < spans.length; i += batchSize) batches.push(spans.slice(i, i + batchSize));
   return batches;
 }
 

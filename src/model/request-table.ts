@@ -382,6 +382,39 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   private offsets: StartOffsets | undefined;
 
+  /**
+   * @internal Puts the rows in start order (ties in table order) in place, one column at a time
+   * through one scratch buffer. The diagnosis reads requests in start order, and `select` of
+   * that order copies the whole table: on a large run as much memory again as the table (about
+   * 35 MB for 177 000 requests). Only for a table no other code holds and no other table shares
+   * columns with: the pipeline's own, once its summaries are made.
+   */
+  sortByStartInPlace(): void {
+    const keys = this.startOffsets().offsetsNs;
+    const n = this.length;
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
+    if (sorted) return;
+    const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+    const c = this.columns;
+    const scratch = new ArrayBuffer(n * 8);
+    const permute = <T extends Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array>(column: T, into: T): void => {
+      for (let j = 0; j < n; j++) into[j] = column[order[j]!]!;
+      column.set(into as never);
+    };
+    const f64 = new Float64Array(scratch);
+    for (const column of [c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers]) permute(column, f64);
+    permute(c.startNs, new BigInt64Array(scratch));
+    const i32 = new Int32Array(scratch, 0, n);
+    for (const column of c.texts) permute(column, i32);
+    permute(c.flags, new Uint8Array(scratch, 0, n));
+    permute(c.cacheHit, new Int8Array(scratch, 0, n));
+    c.traceIds = c.traceIds.pick(order);
+    c.requestSpanIds = c.requestSpanIds.pick(order);
+    c.inputHashes = pickSparse(c.inputHashes, order);
+    this.offsets = undefined;
+  }
+
   /** Request `i` as one object (made on each call). */
   row(i: number): RequestTiming {
     return rowOf(this, i);

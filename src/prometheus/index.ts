@@ -195,14 +195,18 @@ async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ mod
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
-  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window, names: ctx.names });
+  const fallback = source.modelLabelFallback;
+  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: fallback === undefined ? [label] : [label, fallback], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
   const out: { model: string; matcher: string }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {
     const rate = Number(s.value[1]);
-    const model = s.metric[label] ?? '';
     if (!(rate > 0)) continue;
-    out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}` });
+    const model = s.metric[label] ?? '';
+    const other = fallback === undefined || model !== '' ? '' : (s.metric[fallback] ?? '');
+    // Series without the model label but with the fallback (Triton's vLLM backend): one model per fallback value, never all merged.
+    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}` });
+    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}` });
   }
   return out;
 }

@@ -98,10 +98,10 @@ export function formatWindow(startNs: bigint, endNs: bigint): string {
  * The window line's text: wall-clock dates, or only the length when the times come from a
  * monotonic clock (Triton's trace file), which would otherwise print as a 1970 date.
  */
-export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean): string {
+export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean, whose = 'the input'): string {
   if (!monotonic) return formatWindow(startNs, endNs);
   const ms = Number(endNs - startNs) / 1e6;
-  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in the input)`;
+  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in ${whose})`;
 }
 
 /** Requests per second, or why there is none: a rate needs at least two requests. */

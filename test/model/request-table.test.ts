@@ -119,6 +119,38 @@ describe('RequestTable', () => {
     check([0n, (1n << 53n) + 1n, 7n, (1n << 60n) + 12345n], false);
     expect(RequestTable.empty().startOffsets()).toEqual({ originNs: 0n, offsetsNs: new Float64Array(0), exact: true });
   });
+
+  it('sorts in place by start, ties in table order, every column and id shape moving with its row', () => {
+    const rand = rng(5);
+    // Starts in random order with ties (a few hundred distinct values), some with an input hash.
+    const rows = mixedRows(20_000).map((r, i) => ({ ...r, startNs: 1_764_000_000_000_000_000n + BigInt(Math.floor(rand() * 300)) * 4_000_000_000n, ...(i % 8 === 0 ? { inputHash: `h${i % 24}` } : {}) }));
+    const expected = rows.map((r, i) => ({ r, i })).sort((a, b) => (a.r.startNs < b.r.startNs ? -1 : a.r.startNs > b.r.startNs ? 1 : a.i - b.i)).map((x) => x.r);
+    const table = RequestTable.from(rows);
+    const before = table.startOffsets();
+    table.sortByStartInPlace();
+    expect(table.rows()).toEqual(expected);
+    // Offsets are recomputed for the new order; a sorted table is left as it is.
+    expect(table.startOffsets()).not.toBe(before);
+    expect([...table.startOffsets().offsetsNs]).toEqual(expected.map((r) => Number(r.startNs - expected[0]!.startNs)));
+    table.sortByStartInPlace();
+    expect(table.rows()).toEqual(expected);
+  });
+
+  it('gives the analysis its timings in start order, and the same summaries and diagnosis as before the sort', async () => {
+    // Two models whose requests interleave, assembled out of start order (traces finalized as they go idle).
+    const rows = mixedRows(3000).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 7919) % 3000) * 1_000_000) }));
+    const { diagnose } = await import('../../src/analyzer/diagnose/index.js');
+    const { summarize } = await import('../../src/analyzer/measure.js');
+    const table = RequestTable.from(rows);
+    const summary = summarize('resnet50', table.byModel().get('resnet50')!);
+    const unsorted = diagnose({ model: 'resnet50', requests: table.byModel().get('resnet50')!, summary });
+    const sorted = table.byModel().get('resnet50')!;
+    sorted.sortByStartInPlace();
+    expect(diagnose({ model: 'resnet50', requests: sorted, summary })).toEqual(unsorted);
+    const result = await analyzeFiles(['examples/traces/inference-demo.jaeger.json'], {});
+    const starts = result.timings.startNs;
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! >= starts[i - 1]!).toBe(true);
+  });
 });
 
 describe('quantilesInPlace (selection)', () => {

@@ -6,8 +6,8 @@
 import type { AnalysisResult } from '../../analyzer/index.js';
 import type { AnalysisDiff } from '../../analyzer/diff/index.js';
 import type { SpanRecord } from '../../model/span.js';
-import { monotonicClock } from '../../analyzer/index.js';
-import { formatCountOf, formatWindowFor } from '../_format.js';
+import { formatCountOf } from '../_format.js';
+import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from '../_windows.js';
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
 import { diffSection } from './diff.js';
@@ -33,8 +33,13 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   const spans = options.exampleSpans ?? new Map<string, readonly SpanRecord[]>();
   const charts = result.models.map((m) => modelCharts(result, m.summary.model, byModel.get(m.summary.model) ?? [], spans));
   const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined, perRequest: (byModel.get(m.summary.model)?.length ?? 0) > 0 }) }));
-  // A monotonic clock (a Triton trace file) has no dates: only the window's length, as in the text report.
-  const window = result.window ? ` · ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
+  const windows = reportWindows(result);
+  const window =
+    windows.length === 1 && windows[0]!.model === undefined
+      ? ` · ${formatReportWindow(windows[0]!, false)}`
+      : windows.length > 0
+        ? ` · windows per model, ${PER_MODEL_WINDOWS}: ${windows.map((w) => `${w.model ?? ''} ${formatReportWindow(w, true)}`).join('; ')}`
+        : '';
   const data: PageData = { kind: 'analysis', models: charts };
   return renderPage({
     title: 'Inference latency report',

@@ -1,0 +1,149 @@
+/**
+ * Large single documents read whole by a byte scanner instead of streamed element by element:
+ * OTLP JSON documents that are pretty-printed or otherwise spread over lines (as `jq .` or a
+ * pretty-printing exporter writes them), one or several concatenated (what `jq .` makes of the
+ * Collector's JSON lines). Past 64 MiB they were streamed (118 MB: 20 s, 0.4 GB); the internal
+ * `scanDocumentBytes` option lowers that size so real fixtures take the new path here. Each must
+ * give exactly what the old path gave: the streamed reader's spans, stats and warnings (it did
+ * not check duplicate ids either), which are also the whole-document parse's spans; and the
+ * analysis of its rows must be that of the same data on one line.
+ */
+
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeSpans } from '../../src/analyzer/pipeline.js';
+import { openTrace, readSpanBatches } from '../../src/formats/index.js';
+import type { ReadOptions } from '../../src/formats/index.js';
+import { renderJson } from '../../src/report/json.js';
+import { damage, fixture, jsonText, random, readOutcome, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** The new path: any size of document takes it. */
+const SCANNED: ReadOptions = { scanDocumentBytes: 0 };
+/** The old path for documents past 64 MiB: streamed element by element. */
+const STREAMED: ReadOptions = { wholeDocumentBytes: 200 };
+const STREAMED_NOTE = 'large document streamed element by element (files): 1';
+
+function lines(path: string | URL): unknown[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+}
+
+/** One document holding every line's resourceSpans. */
+function merged(docs: readonly unknown[]): { resourceSpans: unknown[] } {
+  return { resourceSpans: docs.flatMap((d) => (d as { resourceSpans: unknown[] }).resourceSpans) };
+}
+
+const json = (path: string): unknown => JSON.parse(readFileSync(fixture(path), 'utf8'));
+const DEMO = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url);
+
+/** Real OTLP documents: the single-document fixtures, and the JSON lines fixtures and the demo export joined into one. */
+const SOURCES: Record<string, unknown> = {
+  'otelproto-examples-trace (upper-case ids: handed back)': json('otlp-json/otelproto-examples-trace.json'),
+  'jaeger-memstore-otel_traces_01': json('otlp-json/jaeger-memstore-otel_traces_01.json'),
+  'jaeger-transform-otlp2jaeger-in (a duplicate span)': json('otlp-json/jaeger-transform-otlp2jaeger-in.json'),
+  'jaeger-apiv3-GetTrace-result-envelope (a wrapper: handed back)': json('otlp-json/jaeger-apiv3-GetTrace-result-envelope.json'),
+  'tempo-v1-batches-base64-enum-names (handed back)': json('hand-written/tempo-v1-batches-base64-enum-names.json'),
+  'grafana-2021-legacy-ils-snake-case (handed back)': json('hand-written/grafana-2021-legacy-ils-snake-case.json'),
+  'jaeger-ui-otlp2jaeger-multi-in, lines joined': merged(lines(fixture('otlp-jsonl/jaeger-ui-otlp2jaeger-multi-in.jsonl'))),
+  'otelspec-file-exporter-traces-example, lines joined (empty ids: handed back)': merged(lines(fixture('otlp-jsonl/otelspec-file-exporter-traces-example.jsonl'))),
+  'inference-demo, lines joined': merged(lines(DEMO)),
+};
+
+/** The layouts of one document that are not one line: `jq .`, one-space indents, tabs with CRLF, and its resourceSpans split into documents written one after another. */
+function layouts(name: string, doc: unknown): Record<string, string> {
+  const spans = (doc as { resourceSpans?: unknown[] }).resourceSpans;
+  const out: Record<string, string> = {
+    'jq .': tmp.write(`${name}.jq.json`, `${JSON.stringify(doc, null, 2)}\n`),
+    'one-space indent': tmp.write(`${name}.indent1.json`, JSON.stringify(doc, null, 1)),
+    'tabs, CRLF': tmp.write(`${name}.crlf.json`, `${JSON.stringify(doc, null, '\t').replace(/\n/g, '\r\n')}\r\n`),
+  };
+  if (Array.isArray(spans) && spans.length > 1) {
+    const half = Math.ceil(spans.length / 2);
+    const docs = [{ resourceSpans: spans.slice(0, half) }, { resourceSpans: spans.slice(half) }];
+    out['concatenated (jq . of JSON lines)'] = tmp.write(`${name}.concat.json`, docs.map((d) => `${JSON.stringify(d, null, 2)}\n`).join(''));
+  }
+  return out;
+}
+
+/** Stats as text, less the streamed path's note about itself. */
+function stats(outcome: { stats?: string }): string | undefined {
+  return outcome.stats?.replace(`"${STREAMED_NOTE}"`, '').replace('[,', '[').replace(',]', ']');
+}
+
+describe('OTLP documents spread over lines, read by the byte scanner', () => {
+  const cases = Object.entries(SOURCES).flatMap(([name, doc]) => Object.entries(layouts(name.replace(/\W+/g, '-'), doc)).map(([layout, file]) => ({ name, layout, file })));
+
+  it.each(cases)('$name, $layout: the streamed reader\'s spans, stats and warnings', async ({ name, file }) => {
+    const scanned = await readOutcome(file, SCANNED);
+    const streamed = await readOutcome(file, STREAMED);
+    const whole = await readOutcome(file, {});
+    expect(scanned.error).toBeUndefined();
+    expect(jsonText(scanned.spans)).toBe(jsonText(streamed.spans));
+    expect(jsonText(scanned.spans)).toBe(jsonText(whole.spans));
+    expect(streamed.stats).toContain(STREAMED_NOTE);
+    if (name.includes('handed back')) {
+      // The full reader's own: detected again and parsed whole, as below the scanning size.
+      expect(scanned.fast).toEqual({ lines: 0, fallbacks: 1 });
+      expect(scanned.stats).toBe(whole.stats);
+    } else {
+      expect(scanned.fast).toEqual({ lines: 1, fallbacks: 0 });
+      expect(stats(scanned)).toBe(stats(streamed));
+      // Parsed whole, a document's duplicate ids are reported by the reader; streamed or scanned, by the assembler.
+      if (!name.includes('duplicate')) expect(scanned.stats).toBe(whole.stats);
+      else expect(scanned.stats).not.toBe(whole.stats);
+    }
+  });
+
+  it('is handed over in its bytes (not parsed at detection) past the scanning size only', async () => {
+    const file = layouts('size', SOURCES['inference-demo, lines joined'])['jq .']!;
+    for (const [options, bytes] of [
+      [SCANNED, true],
+      [{}, false],
+    ] as const) {
+      const opened = await openTrace(file, undefined, options.scanDocumentBytes);
+      try {
+        expect(opened.document !== undefined && 'bytes' in opened.document).toBe(bytes);
+        expect(opened.format).toBe('otlp-json');
+      } finally {
+        await opened.close();
+      }
+    }
+  });
+
+  it('the analysis of its rows is that of the same data on one line', async () => {
+    const doc = SOURCES['inference-demo, lines joined'];
+    const oneLine = tmp.write('demo.line.json', `${JSON.stringify(doc)}\n`);
+    const analysis = async (file: string, options: ReadOptions): Promise<string> => renderJson(await analyzeSpans(readSpanBatches(file, options)));
+    const expected = await analysis(oneLine, {});
+    expect(expected).toContain('"requests"');
+    for (const [layout, file] of Object.entries(layouts('demo-analysis', doc))) expect(await analysis(file, SCANNED), layout).toBe(expected);
+  });
+
+  it('damaged or edited documents: the same spans, stats or error as before', async () => {
+    const rand = random(20261130);
+    const sources = Object.values(layouts('damaged', SOURCES['inference-demo, lines joined'])).map((f) => readFileSync(f));
+    let read = 0;
+    for (let i = 0; i < 40; i++) {
+      const source = sources[i % sources.length]!;
+      // Even cases: damaged (cut, bytes flipped, tokens spliced in, …); odd: a digit of a time changed, still a valid document.
+      const edited = Buffer.from(source);
+      const times = [...source.toString('latin1').matchAll(/UnixNano": "\d+/g)];
+      const at = times[Math.floor(rand() * times.length)]!;
+      edited[at.index + at[0].length - 1 - Math.floor(rand() * 9)] = 0x30 + Math.floor(rand() * 10);
+      const file = tmp.write(`damaged-${i}.json`, i % 2 === 0 ? damage(source, rand) : edited);
+      const scanned = await readOutcome(file, SCANNED);
+      const before = await readOutcome(file, {});
+      expect(scanned.error, file).toBe(before.error);
+      expect(scanned.stats, file).toBe(before.stats);
+      expect(jsonText(scanned.spans), file).toBe(jsonText(before.spans));
+      if (scanned.fast?.lines === 1) read++;
+    }
+    // An edit that gives a time a leading zero is handed back (the full reader takes it); the others are read.
+    expect(read).toBeGreaterThanOrEqual(15);
+  });
+});
