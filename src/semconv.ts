@@ -260,6 +260,7 @@ export const SIDECAR_METRICS = {
   HOST_CPU_UTILIZATION: { name: 'hw.host.cpu.utilization', unit: '1', kind: 'gauge', description: 'Host CPU load as a fraction of all cores.', attributes: [] },
   HOST_MEMORY_USAGE: { name: 'hw.host.memory.usage', unit: 'By', kind: 'gauge', description: 'Host memory in use.', attributes: [] },
   HOST_MEMORY_LIMIT: { name: 'hw.host.memory.limit', unit: 'By', kind: 'gauge', description: 'Host memory total.', attributes: [] },
+  GPU_COUNT: { name: 'gpu.sidecar.gpus', unit: '{gpu}', kind: 'gauge', description: 'GPUs in the sample /metrics answers from (0 in host-only mode); a drop means a GPU left nvidia-smi\'s list, and with it its series.', attributes: [] },
   COLLECT_SUCCESS: { name: 'gpu.sidecar.collect.success', unit: '1', kind: 'gauge', description: '1 when the last collection succeeded and is fresh, else 0.', attributes: [] },
   COLLECT_DURATION: { name: 'gpu.sidecar.collect.duration', unit: 's', kind: 'gauge', description: 'Seconds the last collection took: query-gpu, from the first to the last row of the last streamed pass (0 with one GPU: the streaming child has no per-pass run to time); xml, one -q -x run.', attributes: ['source'] },
   COLLECT_FAILURES: { name: 'gpu.sidecar.collect.failures', unit: '{failure}', kind: 'counter', description: 'Collection failures by kind.', attributes: ['kind'] },

@@ -116,6 +116,7 @@ describe('sidecar against the fake nvidia-smi', () => {
     expect(new Set(samples[0]?.gpus.map((g) => g.uuid)).size).toBe(3);
     const text = await s.metrics();
     expect(text.match(/^hw_power\{/gm)).toHaveLength(3);
+    expect(await s.value('gpu_sidecar_gpus')).toBe(3);
   });
 
   it('without nvidia-smi: host-only mode, one warning, host metrics still served', async () => {
@@ -128,6 +129,8 @@ describe('sidecar against the fake nvidia-smi', () => {
       expect(text).toMatch(/^hw_host_memory_limit \d+/m);
       expect(text).not.toMatch(/^hw_temperature\{hw_id="GPU/m);
       expect(await s.value('gpu_sidecar_collect_success')).toBe(1);
+      // No GPU in the served sample: what GpuMissing compares with the host's past count.
+      expect(await s.value('gpu_sidecar_gpus')).toBe(0);
       const health = (await (await fetch(`${s.sidecar.url}/healthz`)).json()) as { status: string };
       expect(health.status).toBe('host-only');
     } finally {
