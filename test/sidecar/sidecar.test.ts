@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readGpuSamples } from '../../src/formats/gpu-samples.js';
 import type { GpuSample } from '../../src/model/gpu.js';
 import { startSidecar, type RunningSidecar, type SidecarOptions } from '../../src/sidecar/sidecar.js';
-import { fakeEnv, fixture, processesWithMarker, waitFor } from './support.js';
+import { fakeEnv, fixture, processesWithMarker, REPO_ROOT, SIDECAR_TEST_DIR, waitFor } from './support.js';
 
 const running: Array<{ sidecar: RunningSidecar; marker: string; dir: string }> = [];
 let counter = 0;
@@ -298,6 +298,54 @@ describe('sidecar against the fake nvidia-smi', () => {
 });
 
 describe('sample file reader', () => {
+  it('a FIFO as --samples-file: serves at once, a reader that comes later gets samples, and SIGTERM without a reader still exits', async () => {
+    const { spawn, execFileSync } = await import('node:child_process');
+    const { createReadStream } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'ld-fifo-'));
+    const fifo = join(dir, 'samples.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const marker = `sidecar-fifo-${process.pid}`;
+    const run = (): { exited: Promise<number | null>; kill: () => void; serving: Promise<string> } => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(SIDECAR_TEST_DIR, 'run-sidecar.ts'), 'sidecar', '--port', '0', '--period', '200', '--xml-period', '0', '--samples-file', fifo], {
+        cwd: REPO_ROOT,
+        env: fakeEnv(marker),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      return {
+        exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+        kill: () => child.kill('SIGTERM'),
+        // Before the fix, opening the FIFO waited for a reader: nothing was served, not even this line.
+        serving: waitFor('serving', () => /serving (http:\/\/\S+)\/metrics/.exec(stderr)?.[1], 20_000),
+      };
+    };
+    try {
+      const first = run();
+      const url = await first.serving;
+      expect((await fetch(`${url}/metrics`)).status).toBe(200);
+      // A reader that opens the FIFO afterwards reads sample lines (the pre-check used to open and close it: an end of file).
+      const reader = createReadStream(fifo, { encoding: 'utf8' });
+      let text = '';
+      reader.on('data', (chunk) => (text += String(chunk)));
+      const lines = await waitFor('two sample lines', () => (text.split('\n').length > 2 ? text.split('\n').slice(0, 2) : undefined), 15_000);
+      for (const line of lines) expect((JSON.parse(line) as GpuSample).schema).toBe('latency-doctor/gpu-sample@1');
+      first.kill();
+      expect(await first.exited).toBe(0);
+      reader.destroy();
+
+      // Nobody ever reads: the open still waits in a libuv thread, and SIGTERM must end the process anyway.
+      const second = run();
+      await second.serving;
+      second.kill();
+      const code = await Promise.race([second.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000))]);
+      expect(code).toBe(0);
+    } finally {
+      for (const pid of processesWithMarker(marker)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('names file and line for a broken line (strict), skips it with a counted warning otherwise', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ld-read-'));
     try {
