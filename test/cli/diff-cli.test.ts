@@ -165,7 +165,7 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
   it('different models: one line, exit 2, no verdict', async () => {
     const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
     expect(result.code).toBe(2);
-    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (pick one with --model on both sides if it was renamed)');
+    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name, and --model picks the same name on both sides: a model renamed between the runs has no counterpart)');
     expect(result.stdout).toBe('');
   });
 
