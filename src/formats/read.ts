@@ -29,6 +29,7 @@ import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
 import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
+import { streamTritonRecords } from './_triton-stream.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -83,7 +84,7 @@ export interface ReadStats {
   readonly leniencies: readonly string[];
   /** The warnings also passed to `onWarning`. */
   readonly warnings: readonly ReadWarning[];
-  /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used). */
+  /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used); a whole document (Jaeger, Zipkin, OTLP, a large Triton trace file) counts as one. */
   readonly fastReader?: FastReadCounts;
 }
 
@@ -473,7 +474,7 @@ export function readSpanBatches(input: string | OpenedTrace, options: ReadOption
 async function* readBatches(input: string | OpenedTrace, options: ReadOptions, scanned: boolean): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
   let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes, options.scanDocumentBytes) : input;
   const { file } = trace;
-  const { opened } = trace.sniffed;
+  let { opened } = trace.sniffed;
   const ctx = new ReadContext(file, options.strict === true);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const result: LayoutResult = { family: undefined, documents: 0 };
@@ -485,6 +486,13 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
       batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
       if (batches === undefined) trace = await trace.document.reopen();
+    } else if (trace.document !== undefined && 'tritonRecords' in trace.document) {
+      // A large Triton trace file: read record by record, or opened again and read the old way.
+      batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts);
+      if (batches === undefined) {
+        trace = await trace.document.reopen();
+        opened = trace.sniffed.opened;
+      }
     }
     const { sniffed, layout, document } = trace;
     if (batches !== undefined) {
@@ -498,7 +506,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       // A previewed line's family is known before it is read, so the byte scanner takes it from the first byte.
       const known = sniffed.firstLine?.preview === true && trace.family !== undefined ? { family: trace.family } : {};
       batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
-    } else if (document === undefined || 'bytes' in document) {
+    } else if (document === undefined || 'bytes' in document || 'tritonRecords' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
       if ('values' in document) {
@@ -522,11 +530,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     const cut = trace.cut;
     if (cut !== undefined) ctx.skip(cut.location, cut.expected, cut.got, 'record');
     const unclosed = trace.unclosed;
-    if (unclosed !== undefined) {
-      const expected = UNCLOSED_TRITON_EXPECTED;
-      if (unclosed.cut !== undefined) ctx.skip(unclosed.location, expected, `${unclosed.cut === null ? 'a record' : `a record of request id ${unclosed.cut} (that request left out)`} cut short at the end of the file`, 'record');
-      else ctx.warn(unclosed.location, `Triton trace array not closed: expected ${expected}; its whole records were read`);
-    }
+    if (unclosed !== undefined) reportUnclosed(ctx, unclosed);
   } finally {
     await trace.close();
   }
@@ -536,6 +540,56 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
   const used = counts.lines + counts.fallbacks > 0 ? { fastReader: counts } : {};
   return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used };
+}
+
+/** What a Triton trace file never closed (and parsed whole) is reported as: the request the end cut, or the missing `]`. */
+function reportUnclosed(ctx: ReadContext, unclosed: { readonly location: string; readonly cut?: number | null }): void {
+  const expected = UNCLOSED_TRITON_EXPECTED;
+  if (unclosed.cut !== undefined) ctx.skip(unclosed.location, expected, `${unclosed.cut === null ? 'a record' : `a record of request id ${unclosed.cut} (that request left out)`} cut short at the end of the file`, 'record');
+  else ctx.warn(unclosed.location, `Triton trace array not closed: expected ${expected}; its whole records were read`);
+}
+
+/** What the stream parser said of a Triton trace file never closed, past what is parsed whole (see readLargeDocument). */
+function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown): void {
+  ctx.skip(location, UNCLOSED_TRITON_EXPECTED, `the end of the file (request id ${String(last)}, written last and perhaps cut, left out)`, 'record');
+}
+
+/**
+ * A large Triton trace file read record by record (`_triton-stream.ts`), with exactly what the
+ * old way (parsed whole, or streamed past MAX_DOCUMENT_BYTES) gives; undefined, with `ctx`
+ * untouched, when it must be read the old way. Where the old way read one line (Triton writes
+ * the whole array on one line), its locations name line `1`.
+ */
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<SpanRecord[][] | undefined> {
+  const read = await tritonRecords(trace, ctx, batchSize, result);
+  // Counted as the byte scanners count a document: one read, or one handed back.
+  if (read === undefined) counts.fallbacks++;
+  else counts.lines++;
+  return read;
+}
+
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<SpanRecord[][] | undefined> {
+  const { opened } = trace.sniffed;
+  // Read into a context of its own, so that a file read again the old way starts afresh.
+  const attempt = new ReadContext(trace.file, false);
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), attempt, () => opened.damage !== undefined, opened.compression === 'none');
+  if (end === undefined) return undefined;
+  const { requests, unclosed, oneLine } = end;
+  if (oneLine && unclosed === undefined) {
+    // Its records' locations would have named the line.
+    if (requests.skippedRecords > 0) return undefined;
+    requests.where = '1';
+  }
+  const out: SpanRecord[] = [];
+  requests.spans(out);
+  // The old way stops at the first skip in strict mode: let it say which.
+  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) return undefined;
+  if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
+  ctx.absorb(attempt.state(), (location) => location);
+  if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
+  result.family = 'triton-trace';
+  result.documents = 1;
+  return inBatches(out, batchSize);
 }
 
 /**
