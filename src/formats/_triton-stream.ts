@@ -19,7 +19,7 @@
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadContext } from './_context.js';
-import { begin, FALLBACK, finish, scan, skip } from './_byte-scan.js';
+import { begin, bytes, FALLBACK, finish, isDigit, key, keyIs, LBRACE, LBRACKET, more, number, once, open as opens, Q, RBRACE, RBRACKET, scan, skip, text, ws } from './_byte-scan.js';
 import { scanJsonValue } from './_json-scan.js';
 import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
 import { isObject } from './_shared.js';
@@ -53,6 +53,146 @@ const enum At {
   Separator,
   /** After the `]`: whitespace only. */
   End,
+}
+
+const K = {
+  id: bytes('id'),
+  model_name: bytes('model_name'),
+  model_version: bytes('model_version'),
+  request_id: bytes('request_id'),
+  parent_id: bytes('parent_id'),
+  timestamps: bytes('timestamps'),
+  name: bytes('name'),
+  ns: bytes('ns'),
+} as const;
+
+/** One record as `scanRecord` read it, applied by `commitRecord` once it is known whole. */
+const rec = {
+  id: 0,
+  model: undefined as string | undefined,
+  version: undefined as string | undefined,
+  requestId: undefined as string | undefined,
+  parent: undefined as number | undefined,
+  /** Its timestamps with a string name: names and `ns` values as parsed (undefined: absent or another type), the first `stamps`. */
+  stamps: 0,
+  names: [] as string[],
+  values: [] as unknown[],
+};
+
+/**
+ * Reads the record at the position (`{`) into `rec` as TritonRequests.add takes its parse: a
+ * numeric id, a string model_name, a string or numeric model_version, a non-empty string
+ * request_id, a numeric parent_id, timestamps `{name, ns}`, keys in any order, others skipped.
+ * Anything else (no numeric id, another type of model_version, a key twice, an escaped key)
+ * throws FALLBACK, and the record is parsed instead.
+ */
+function scanRecord(): void {
+  let seen = 0;
+  rec.model = rec.version = rec.requestId = undefined;
+  rec.parent = undefined;
+  rec.stamps = 0;
+  if (!opens(LBRACE, RBRACE)) throw FALLBACK;
+  do {
+    key();
+    const c = ws();
+    if (keyIs(K.id)) {
+      seen = once(seen, 1);
+      rec.id = integer();
+    } else if (keyIs(K.timestamps)) {
+      seen = once(seen, 2);
+      if (c !== LBRACKET) skip(0);
+      else if (opens(LBRACKET, RBRACKET)) {
+        do stamp();
+        while (more(RBRACKET));
+      }
+    } else if (keyIs(K.model_name)) {
+      seen = once(seen, 4);
+      if (c === Q) rec.model = text();
+      else skip(0);
+    } else if (keyIs(K.model_version)) {
+      seen = once(seen, 8);
+      if (c === Q) rec.version = text();
+      else if (c === 0x2d || isDigit(c)) rec.version = String(number());
+      else throw FALLBACK;
+    } else if (keyIs(K.request_id)) {
+      seen = once(seen, 16);
+      if (c === Q) {
+        const id = text();
+        if (id !== '') rec.requestId = id;
+      } else skip(0);
+    } else if (keyIs(K.parent_id)) {
+      seen = once(seen, 32);
+      if (c === 0x2d || isDigit(c)) rec.parent = number();
+      else skip(0);
+    } else {
+      skip(0);
+    }
+  } while (more(RBRACE));
+  if ((seen & 1) === 0) throw FALLBACK;
+}
+
+/** One element of `timestamps`: kept when it is an object with a string name. */
+function stamp(): void {
+  if (ws() !== LBRACE) {
+    skip(0);
+    return;
+  }
+  let seen = 0;
+  let name: string | undefined;
+  let value: unknown;
+  if (opens(LBRACE, RBRACE)) {
+    do {
+      key();
+      const c = ws();
+      if (keyIs(K.name)) {
+        seen = once(seen, 1);
+        if (c === Q) name = text();
+        else skip(0);
+      } else if (keyIs(K.ns)) {
+        seen = once(seen, 2);
+        if (c === Q) value = text();
+        else if (c === 0x2d || isDigit(c)) value = integer();
+        else skip(0);
+      } else {
+        skip(0);
+      }
+    } while (more(RBRACE));
+  }
+  if (name === undefined) return;
+  rec.names[rec.stamps] = name;
+  rec.values[rec.stamps] = value;
+  rec.stamps++;
+}
+
+/** A JSON number's value, as `number` reads it; plain integers of up to 15 digits (ids, steady-clock ns) from their digits, without a string. */
+function integer(): number {
+  const buf = scan.b;
+  const start = scan.pos;
+  let p = start;
+  let value = 0;
+  while (p < scan.end && p - start < 16) {
+    const d = buf[p]! - 0x30;
+    if (d < 0 || d > 9) break;
+    value = value * 10 + d;
+    p++;
+  }
+  const c = p < scan.end ? buf[p]! : -1;
+  // Exact below 10^15 < 2^53; a leading zero, a sign, a fraction, an exponent or more digits: the general way.
+  if (p > start && p - start <= 15 && !(buf[start] === 0x30 && p - start > 1) && c !== 0x2e && c !== 0x65 && c !== 0x45 && !(c >= 0x30 && c <= 0x39)) {
+    scan.pos = p;
+    return value;
+  }
+  return number();
+}
+
+/** Applies the record `scanRecord` read, as TritonRequests.add applies its parse. */
+function commitRecord(requests: TritonRequests): void {
+  const request = requests.request(rec.id);
+  if (rec.model !== undefined) request.model = rec.model;
+  if (rec.version !== undefined) request.version = rec.version;
+  if (rec.requestId !== undefined) request.requestId = rec.requestId;
+  if (rec.parent !== undefined) request.parent = rec.parent;
+  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k]);
 }
 
 function isSpace(c: number): boolean {
@@ -115,7 +255,27 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
           close = base + pos;
           pos++;
         } else {
-          // A record: its end, unless this buffer ends inside it (or, before the end of the file, right at its end: a number may go on).
+          // A record in the usual shape, read from its bytes (the first one is parsed: it tells the file is Triton's).
+          if (index > 0 && c === LBRACE) {
+            begin(buf, pos, end);
+            let read = false;
+            try {
+              scanRecord();
+              read = scan.pos < end || last;
+            } catch (error) {
+              if (error !== FALLBACK) throw error;
+            }
+            if (read) {
+              commitRecord(requests);
+              index++;
+              lastId = rec.id;
+              pos = scan.pos;
+              lastEnd = base + pos;
+              at = At.Separator;
+              continue;
+            }
+          }
+          // Its end, unless this buffer ends inside it (or, before the end of the file, right at its end: a number may go on).
           let stop = -1;
           begin(buf, pos, end);
           try {
@@ -149,8 +309,17 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
     return true;
   };
 
+  // The carry and the next chunk joined, in one buffer reused (a fresh one per chunk cost page faults).
+  let joined = Buffer.alloc(0);
   for await (const chunk of chunks) {
-    const buf = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
+    let buf = chunk;
+    if (carry !== undefined) {
+      const size = carry.length + chunk.length;
+      if (joined.length < size) joined = Buffer.allocUnsafe(Math.max(size, 2 * joined.length));
+      carry.copy(joined, 0);
+      chunk.copy(joined, carry.length);
+      buf = joined.subarray(0, size);
+    }
     carry = undefined;
     if (!consume(buf, false)) return undefined;
   }

@@ -62,8 +62,9 @@ export interface ReadOptions {
   readonly attributes?: AttributeProjection;
   /**
    * Internal, for tests: an OTLP JSON document (not on one line) or a Triton trace file larger
-   * than this many (decompressed) bytes takes the path of large ones (OTLP: read whole for the
-   * byte scanner; Triton: its records read one at a time). Default WHOLE_DOCUMENT_BYTES (64 MiB).
+   * than this many bytes takes the path of large ones (OTLP: read whole for the byte scanner;
+   * Triton: its records read one at a time). By default 64 MiB for OTLP (decompressed), 1 MiB
+   * for Triton (on disk; a compressed file counted at 8 times its size).
    */
   readonly scanDocumentBytes?: number;
 }
@@ -385,7 +386,7 @@ async function* readJsonLines(
 }
 
 /** A JSON document (or concatenated documents) small enough to parse whole, as detection parsed it: its spans in batches. */
-function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): SpanRecord[][] {
+function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): Iterable<SpanRecord[]> {
   if (processPrefixed) ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
@@ -560,7 +561,7 @@ function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown)
  * untouched, when it must be read the old way. Where the old way read one line (Triton writes
  * the whole array on one line), its locations name line `1`.
  */
-async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<SpanRecord[][] | undefined> {
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<Iterable<SpanRecord[]> | undefined> {
   const read = await tritonRecords(trace, ctx, batchSize, result);
   // Counted as the byte scanners count a document: one read, or one handed back.
   if (read === undefined) counts.fallbacks++;
@@ -568,7 +569,7 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
   return read;
 }
 
-async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<SpanRecord[][] | undefined> {
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
@@ -629,11 +630,20 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
   return inBatches(out, batchSize);
 }
 
-/** `spans` cut into batches of `batchSize`. */
-function inBatches(spans: readonly SpanRecord[], batchSize: number): SpanRecord[][] {
-  const batches: SpanRecord[][] = [];
+/**
+ * A whole document's spans (the list is emptied) in batches of `batchSize`, each let go of once
+ * the next is asked for: what the consumer keeps is its own, so a document's spans are not all
+ * held by the reader until its last batch is read.
+ */
+function* inBatches(spans: SpanRecord[], batchSize: number): Generator<SpanRecord[]> {
+  const batches: (SpanRecord[] | undefined)[] = [];
   for (let i = 0; i < spans.length; i += batchSize) batches.push(spans.slice(i, i + batchSize));
-  return batches;
+  spans.length = 0;
+  for (let i = 0; i < batches.length; i++) {
+    const batch = batches[i]!;
+    batches[i] = undefined;
+    yield batch;
+  }
 }
 
 /**

@@ -35,7 +35,8 @@ export function isTritonTraceDocument(doc: unknown): boolean {
   return isObject(first) && 'id' in first && !('traceId' in first) && ('timestamps' in first || 'model_name' in first || 'activity' in first);
 }
 
-interface TritonRequest {
+/** What one request's records said so far. */
+export interface TritonRequest {
   model?: string;
   version?: string;
   requestId?: string;
@@ -165,12 +166,7 @@ export class TritonRequests {
       this.ctx.skip(at(this.where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
       return;
     }
-    const id = record['id'];
-    let request = this.requests.get(id);
-    if (request === undefined) {
-      request = { events: [] };
-      this.requests.set(id, request);
-    }
+    const request = this.request(record['id']);
     if (typeof record['model_name'] === 'string') request.model = record['model_name'];
     if (record['model_version'] !== undefined) request.version = String(record['model_version']);
     if (typeof record['request_id'] === 'string' && record['request_id'] !== '') request.requestId = record['request_id'];
@@ -179,10 +175,25 @@ export class TritonRequests {
     if (Array.isArray(timestamps)) {
       for (const stamp of timestamps as unknown[]) {
         if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
-        const ns = nsOf(stamp['ns']);
-        if (ns !== undefined) request.events.push({ name: stamp['name'], timeNs: ns });
+        this.stamp(request, stamp['name'], stamp['ns']);
       }
     }
+  }
+
+  /** The request of a record with a numeric id (made at its first record); `add` sets its fields, or the byte scanner as `add` would. */
+  request(id: number): TritonRequest {
+    let request = this.requests.get(id);
+    if (request === undefined) {
+      request = { events: [] };
+      this.requests.set(id, request);
+    }
+    return request;
+  }
+
+  /** Adds a timestamp `{name, ns}` of a request's record (`ns` as parsed), as an event when `ns` is a time. */
+  stamp(request: TritonRequest, name: string, ns: unknown): void {
+    const timeNs = nsOf(ns);
+    if (timeNs !== undefined) request.events.push({ name, timeNs });
   }
 
   /** Requests so far. */
