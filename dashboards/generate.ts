@@ -365,7 +365,9 @@ export function inferenceLatencyDashboard(): GrafanaDashboard {
 /** The "GPU health" dashboard. */
 export function gpuHealthDashboard(): GrafanaDashboard {
   const dev = `job=~"$job", instance=~"$instance", ${label.gpuName}=~"$gpu"`;
-  const perGpu = `{{${label.gpuName}}}`;
+  // GPUs are named per host (gpu0 on every machine): the host goes into every legend and every
+  // aggregation, or two hosts' gpu0 share a legend and their throttled shares add up past 100 %.
+  const perGpu = `{{instance}} {{${label.gpuName}}}`;
   return dashboard(
     'latency-doctor-gpu',
     'GPU health',
@@ -399,7 +401,7 @@ export function gpuHealthDashboard(): GrafanaDashboard {
         unit: 'bool_on_off',
         gridPos: { x: 0, y: 7, w: 24, h: 8 },
         targets: [
-          target('A', `max by (${label.gpuName}, ${label.reason}) (${gpu.CLOCK_EVENT_ACTIVE}{${dev}})`, `${perGpu} {{${label.reason}}}`),
+          target('A', `max by (instance, ${label.gpuName}, ${label.reason}) (${gpu.CLOCK_EVENT_ACTIVE}{${dev}})`, `${perGpu} {{${label.reason}}}`),
         ],
         defaults: {
           mappings: [{ type: 'value', options: { '0': { text: 'off', color: 'transparent', index: 0 }, '1': { text: 'active', color: 'red', index: 1 } } }],
@@ -471,7 +473,7 @@ export function gpuHealthDashboard(): GrafanaDashboard {
         unit: 'percentunit',
         gridPos: { x: 12, y: 31, w: 12, h: 8 },
         targets: [
-          target('A', `sum by (${label.gpuName}, ${label.reason}) (${rate(gpu.CLOCK_EVENT_DURATION, dev)})`, `${perGpu} {{${label.reason}}}`),
+          target('A', `sum by (instance, ${label.gpuName}, ${label.reason}) (${rate(gpu.CLOCK_EVENT_DURATION, dev)})`, `${perGpu} {{${label.reason}}}`),
         ],
         defaults: { min: 0 },
       },

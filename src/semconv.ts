@@ -109,6 +109,23 @@ export function isClientSpan(kind: string, role: unknown): boolean {
   return role === ROLE_CLIENT && (kind === 'client' || kind === 'internal' || kind === 'unspecified');
 }
 
+/**
+ * OpenTelemetry's own names for a failed operation, used by the tracer when the wrapped call
+ * throws ("Recording exceptions", https://opentelemetry.io/docs/specs/semconv/exceptions/exceptions-spans/,
+ * and `error.type`, https://opentelemetry.io/docs/specs/semconv/registry/attributes/error/).
+ * Messages and stack traces often quote the input ("invalid token 'xyz'"), so the tracer records
+ * only the type unless the service opts in (`recordExceptionMessages`).
+ */
+export const EXCEPTION = {
+  /** Span event name. */
+  EVENT: 'exception',
+  TYPE: 'exception.type',
+  MESSAGE: 'exception.message',
+  STACKTRACE: 'exception.stacktrace',
+  /** Span attribute: the class of error the operation ended with. */
+  ERROR_TYPE: 'error.type',
+} as const;
+
 /** Name of the span a batcher records once per batch, linked to its member requests. */
 export const BATCH_SPAN_NAME = 'inference.batch';
 

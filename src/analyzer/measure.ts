@@ -345,21 +345,28 @@ function tallyColumn(requests: RequestTable, field: TableText): Tally {
 
 /** First request start and last request end (ns since epoch); undefined without requests. */
 function windowOf(requests: RequestTable): { windowStart: bigint | undefined; windowEnd: bigint | undefined } {
+  if (requests.length === 0) return { windowStart: undefined, windowEnd: undefined };
+  const { originNs, offsetsNs, exact } = requests.startOffsets();
+  if (!exact) return windowOfBigInts(requests);
+  // Ends as offsets too: exact while below 2^53 ns past the first start.
+  let endNs = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < offsetsNs.length; i++) {
+    const end = offsetsNs[i]! + Math.round(requests.e2eMs[i]! * 1e6);
+    if (end > endNs) endNs = end;
+  }
+  if (!(Math.abs(endNs) < Number.MAX_SAFE_INTEGER)) return windowOfBigInts(requests);
+  return { windowStart: originNs, windowEnd: originNs + BigInt(endNs) };
+}
+
+/** windowOf in BigInts, for starts or ends 2^53 ns or more apart. */
+function windowOfBigInts(requests: RequestTable): { windowStart: bigint | undefined; windowEnd: bigint | undefined } {
   let windowStart: bigint | undefined;
   let windowEnd: bigint | undefined;
-  // A request ends at startNs + e2e; that sum is a BigInt, so it is made only when it could be
-  // the new end: after `endFloor` (windowEnd − the longest e2e so far) no shorter request ends later.
-  let longestNs = -1;
-  let endFloor: bigint | undefined;
   for (let i = 0; i < requests.length; i++) {
     const startNs = requests.startNs[i]!;
     if (windowStart === undefined || startNs < windowStart) windowStart = startNs;
-    const durationNs = Math.round(requests.e2eMs[i]! * 1e6);
-    if (endFloor !== undefined && durationNs <= longestNs && startNs <= endFloor) continue;
-    const end = startNs + BigInt(durationNs);
+    const end = startNs + BigInt(Math.round(requests.e2eMs[i]! * 1e6));
     if (windowEnd === undefined || end > windowEnd) windowEnd = end;
-    if (durationNs > longestNs) longestNs = durationNs;
-    endFloor = windowEnd - BigInt(longestNs);
   }
   return { windowStart, windowEnd };
 }

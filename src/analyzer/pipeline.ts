@@ -99,6 +99,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     .map(([model, take]): ModelAnalysis => {
       const list = take();
       const summary = summarize(model, list);
+      // In start order, as the diagnosis reads them, without a sorted copy (the summary reads
+      // them in the order assembled, so its sums stay as they were).
+      list.sortByStartInPlace();
       if (diagnoseOptions === false) return { summary };
       // Requests read from a server's own convention: next steps in its terms, and the rules that
       // need what that server never records (batch sizes) say they could not run.
@@ -110,6 +113,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   // One model: its summary covers the same requests, so reuse it instead of building every
   // histogram a second time (about 5% of a large run's CPU).
   const overall = requests.length === 0 ? undefined : models.length === 1 ? models[0]!.summary : summarize('(all models)', requests);
+  requests.sortByStartInPlace();
   const genericReport = generic.report(options.topOperations ?? 10);
   return {
     files: [],

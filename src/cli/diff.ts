@@ -38,7 +38,12 @@ export function diffArgv(argv: readonly string[]): string[] {
   const command = argv.indexOf('diff', 2);
   if (command < 0) return [...argv];
   const separator = argv.indexOf('--', command + 1);
-  return separator < 0 ? [...argv] : [...argv.slice(0, separator), AFTER_OPTION, ...argv.slice(separator + 1)];
+  if (separator < 0) return [...argv];
+  // `--` with no AFTER file behind it (at the end, or before an option): left out, so the action
+  // says what diff expects instead of Commander naming the hidden option or taking `--json` for a file.
+  const next = argv[separator + 1];
+  if (next === undefined || (next.startsWith('-') && next !== '-')) return [...argv.slice(0, separator), ...argv.slice(separator + 1)];
+  return [...argv.slice(0, separator), AFTER_OPTION, ...argv.slice(separator + 1)];
 }
 
 /** Adds the `diff` command to the program. */

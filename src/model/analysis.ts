@@ -188,7 +188,7 @@ export interface AnalysisResult {
   /** Self time and critical path by operation, when no request follows the convention. */
   readonly generic?: GenericReport;
   readonly assembly: Readonly<AssemblyStats>;
-  /** The per-request timings the summaries were computed from, as columns (`row(i)`, `rows()` give RequestTiming objects); not serialized by reports. */
+  /** The per-request timings the summaries were computed from, in start order, as columns (`row(i)`, `rows()` give RequestTiming objects); not serialized by reports. */
   readonly timings: RequestTable;
   /** GPU evidence over the traced window (from GPU sample files), empty without samples. */
   readonly device: readonly DeviceEvidence[];

@@ -226,10 +226,11 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     if (perReplica > 0) meanBatchSize = perReplica;
   }
   const gauges: Record<string, number> = {};
-  for (const [key, metric] of Object.entries(source.gauges ?? {})) {
+  for (const [key, listed] of Object.entries(source.gauges ?? {})) {
+    const metric = firstPresent(listed, ctx.names);
     // Counts (running, waiting) add up over the fleet; a share of each replica's KV cache does not: the fullest replica is shown.
-    const ratio = metric === source.scheduler?.kvCacheUsage;
-    if (ctx.names.has(metric)) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range${ratio ? ', fullest replica' : ''})`, `${ratio ? 'max' : 'sum'}(avg_over_time(${series(metric, matchers)}[${window}]))`);
+    const ratio = metric !== undefined && metric === firstPresent(source.scheduler?.kvCacheUsage, ctx.names);
+    if (metric !== undefined) gauges[key] = await scalar(ctx, `${model}: ${key} (mean over the range${ratio ? ', fullest replica' : ''})`, `${ratio ? 'max' : 'sum'}(avg_over_time(${series(metric, matchers)}[${window}]))`);
   }
   const generation: Record<string, AggregateDistribution> = {};
   for (const [key, listed] of Object.entries(source.generation ?? {}) as [string, Measure | readonly Measure[] | undefined][]) {
@@ -308,6 +309,11 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, tokens, scheduler, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
 }
 
+/** The first of the metric names present in the range (a name or a list of names a metric had across versions). */
+function firstPresent(listed: string | readonly string[] | undefined, names: ReadonlySet<string>): string | undefined {
+  return ([] as string[]).concat(listed ?? []).find((m) => names.has(m));
+}
+
 /** Tokens per request (the first measure present of each) and the prefix-cache hit share. */
 async function readTokens(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<ModelAggregates['tokens']> {
   const first = (list: readonly Measure[] | undefined): Measure | undefined => list?.find((m) => measurePresent(m, ctx.names));
@@ -329,7 +335,8 @@ async function readTokens(ctx: QueryContext, source: LatencySource, model: strin
 /** KV cache use of the fullest replica (its mean over the range: a fleet sum or average would hide it) and the fleet's preemptions per second. */
 async function readScheduler(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<ModelAggregates['scheduler']> {
   const s = source.scheduler;
-  const kv = s?.kvCacheUsage !== undefined && ctx.names.has(s.kvCacheUsage) ? await scalar(ctx, `${model}: KV cache use of the fullest replica (mean over the range)`, `max(avg_over_time(${series(s.kvCacheUsage, matchers)}[${window}]))`) : Number.NaN;
+  const kvMetric = firstPresent(s?.kvCacheUsage, ctx.names);
+  const kv = kvMetric !== undefined ? await scalar(ctx, `${model}: KV cache use of the fullest replica (mean over the range)`, `max(avg_over_time(${series(kvMetric, matchers)}[${window}]))`) : Number.NaN;
   const pre = s?.preemptions !== undefined && ctx.names.has(s.preemptions) ? await scalar(ctx, `${model}: preemptions per second`, rateSum(s.preemptions, matchers, [], window)) : Number.NaN;
   return { ...(Number.isFinite(kv) ? { kvCacheUsage: kv } : {}), ...(Number.isFinite(pre) ? { preemptionsPerS: pre } : {}) };
 }

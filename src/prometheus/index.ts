@@ -22,7 +22,7 @@ import { measurePresent, readModel } from './aggregates.js';
 import type { ModelAggregates, QueryContext } from './aggregates.js';
 import { readGpuSamples } from './gpu.js';
 import { countRateQuery, selectorMatchers } from './promql.js';
-import { toSignals, toSummary } from './to-signals.js';
+import { statisticOf, toSignals, toSummary } from './to-signals.js';
 
 export { PrometheusClient, parseHeaders } from './client.js';
 export type { PrometheusClientOptions } from './client.js';
@@ -130,7 +130,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     model: a.model,
     source: a.source.id,
     replicas: a.replicas.map((r) => ({ replica: r.replica, rps: r.rps, e2eMeanMs: r.e2eMeanMs, e2eP99Ms: r.e2eP99Ms })),
-    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs }])),
+    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { statistic: statisticOf(d), meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs }])),
     gauges: a.gauges,
     ...(a.meanBatchSize !== undefined ? { meanBatchSize: a.meanBatchSize } : {}),
     exemplarTraceIds: a.exemplarTraceIds,
@@ -195,14 +195,18 @@ async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ mod
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
-  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: [label], window, names: ctx.names });
+  const fallback = source.modelLabelFallback;
+  const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: fallback === undefined ? [label] : [label, fallback], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
   const out: { model: string; matcher: string }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {
     const rate = Number(s.value[1]);
-    const model = s.metric[label] ?? '';
     if (!(rate > 0)) continue;
-    out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}` });
+    const model = s.metric[label] ?? '';
+    const other = fallback === undefined || model !== '' ? '' : (s.metric[fallback] ?? '');
+    // Series without the model label but with the fallback (Triton's vLLM backend): one model per fallback value, never all merged.
+    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}` });
+    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}` });
   }
   return out;
 }

@@ -39,6 +39,8 @@ export interface LatencySource {
   readonly title: string;
   /** Label that names the model; '' when the server serves one model (the model is then the job). */
   readonly modelLabel: string;
+  /** Label that names the model on series without `modelLabel` (Triton's vLLM backend re-exports vLLM's families with Triton's `model` label). */
+  readonly modelLabelFallback?: string;
   /** Any of these metric names present means the source is there. */
   readonly markers: readonly string[];
   /** End-to-end latency as this source sees it (server side). */
@@ -53,8 +55,8 @@ export interface LatencySource {
   readonly batchHistogram?: string;
   /** Failed requests counter. */
   readonly errors?: string;
-  /** Gauges shown as evidence (queue depth, KV cache use). */
-  readonly gauges?: Readonly<Record<string, string>>;
+  /** Gauges shown as evidence (queue depth, KV cache use); a list is read as its first metric present (renamed between versions). */
+  readonly gauges?: Readonly<Record<string, string | readonly string[]>>;
   /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token); a list is read as its first measure present (a metric renamed between versions). */
   readonly generation?: { readonly ttft?: Measure; readonly tpot?: Measure; readonly itl?: Measure | readonly Measure[] };
   /**
@@ -63,8 +65,8 @@ export interface LatencySource {
    * `cached` is a ratio of two counters: prompt tokens served from the prefix cache ÷ prompt tokens looked up.
    */
   readonly tokens?: { readonly in?: readonly Measure[]; readonly out?: readonly Measure[]; readonly cached?: { readonly hits: string; readonly queries: string } };
-  /** LLM scheduler state: requests running per replica (the decode batch), KV cache use (0–1 gauge), preemptions (counter). */
-  readonly scheduler?: { readonly running?: string; readonly kvCacheUsage?: string; readonly preemptions?: string };
+  /** LLM scheduler state: requests running per replica (the decode batch), KV cache use (0–1 gauge, the first of the list present), preemptions (counter). */
+  readonly scheduler?: { readonly running?: string; readonly kvCacheUsage?: readonly string[]; readonly preemptions?: string };
   /** Phases that, when all are present, replace another (vLLM's prefill + decode replace compute, its RUNNING phase). */
   readonly split?: { readonly phase: Phase; readonly into: readonly Phase[] };
   /** The serving system next steps are worded for (the diagnosis' `server`, as the trace path's conventions name it); absent for our own metrics. */
@@ -99,11 +101,14 @@ function perRequest(metric: string, requests: string): Measure {
 /** vLLM-style engines: the same families under several prefixes (vLLM, Ray Serve LLM, TRT-LLM, Dynamo). */
 function vllmLike(id: string, title: string, prefix: string, server: string, notes: readonly string[]): LatencySource {
   const success = `${prefix}request_success_total`;
+  const kvCache = [`${prefix}kv_cache_usage_perc`, `${prefix}gpu_cache_usage_perc`];
   return {
     id,
     title,
     server,
     modelLabel: 'model_name',
+    // Triton's vLLM backend labels the same families with Triton's model and version (vllm_backend src/utils/metrics.py).
+    modelLabelFallback: 'model',
     markers: [`${prefix}e2e_request_latency_seconds_bucket`, `${prefix}e2e_request_latency_seconds_count`, `${prefix}time_to_first_token_seconds_bucket`],
     e2e: hist(`${prefix}e2e_request_latency_seconds`, S),
     // V1 splits the RUNNING phase (compute) into PREFILL and DECODE; V0 has only the first.
@@ -121,8 +126,10 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
       out: [hist(`${prefix}request_generation_tokens`, 1), perRequest(`${prefix}generation_tokens_total`, success)],
       cached: { hits: `${prefix}prefix_cache_hits_total`, queries: `${prefix}prefix_cache_queries_total` },
     },
-    scheduler: { running: `${prefix}num_requests_running`, kvCacheUsage: `${prefix}kv_cache_usage_perc`, preemptions: `${prefix}num_preemptions_total` },
-    gauges: { running: `${prefix}num_requests_running`, waiting: `${prefix}num_requests_waiting`, kv_cache_usage: `${prefix}kv_cache_usage_perc` },
+    // kv_cache_usage_perc replaced gpu_cache_usage_perc (deprecated in vLLM 0.9), which the v0 engine, Ray Serve LLM's
+    // re-export and Triton's vLLM backend still write.
+    scheduler: { running: `${prefix}num_requests_running`, kvCacheUsage: kvCache, preemptions: `${prefix}num_preemptions_total` },
+    gauges: { running: `${prefix}num_requests_running`, waiting: `${prefix}num_requests_waiting`, kv_cache_usage: kvCache },
     notes,
   };
 }
@@ -148,6 +155,11 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     phases: tracerPhases(SPANMETRICS.DURATION, 1),
     notes: ['span metrics are flushed by the Collector every metrics_flush_interval (15 s in collector/otelcol.yaml): use a range of minutes'],
   },
+  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)']),
+  vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
+  vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
+  // After the engines: a model Triton serves through its vLLM backend is read from the engine's own families (TTFT,
+  // prefill, decode), not from Triton's counters, whose compute is only the backend's execute call.
   {
     id: 'triton',
     title: 'NVIDIA Triton Inference Server',
@@ -171,9 +183,6 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
       'the *_summary_us quantiles are per process and are never averaged across replicas; only their _sum/_count would aggregate, and they equal the counters read here',
     ],
   },
-  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)']),
-  vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
-  vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
   {
     id: 'sglang',
     title: 'SGLang',
@@ -193,7 +202,7 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
       cached: { hits: 'sglang:cached_tokens_total', queries: 'sglang:prompt_tokens_total' },
     },
     // token_usage is the share of the KV cache pool in use (SGLang Hyperparameter Tuning, https://docs.sglang.io/advanced_features/hyperparameter_tuning.html).
-    scheduler: { running: 'sglang:num_running_reqs', kvCacheUsage: 'sglang:token_usage' },
+    scheduler: { running: 'sglang:num_running_reqs', kvCacheUsage: ['sglang:token_usage'] },
     gauges: { running: 'sglang:num_running_reqs', waiting: 'sglang:num_queue_reqs', kv_cache_usage: 'sglang:token_usage' },
     notes: [
       'SGLang measures e2e and queue time only: compute is e2e − queue (the forward pass with tokenisation and detokenisation around it), a mean without percentiles',

@@ -3,7 +3,9 @@
  * Internal: number, time and table formatting shared by the text and markdown reports.
  */
 import type { TraceFormat } from '../model/span.js';
-import type { GenerationSummary } from '../model/summary.js';
+import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summary.js';
+import { OTHER, PHASES } from '../semconv.js';
+import type { PhaseOrOther } from '../semconv.js';
 
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
 export function formatTokens(g: GenerationSummary): string[] {
@@ -68,6 +70,11 @@ export function formatCount(n: number): string {
   return n < 0 || Object.is(n, -0) ? '-' + out : out;
 }
 
+/** "1 request", "2,640 requests": a count with its noun, singular for one. */
+export function formatCountOf(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
 export function formatDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
@@ -93,10 +100,10 @@ export function formatWindow(startNs: bigint, endNs: bigint): string {
  * The window line's text: wall-clock dates, or only the length when the times come from a
  * monotonic clock (Triton's trace file), which would otherwise print as a 1970 date.
  */
-export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean): string {
+export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boolean, whose = 'the input'): string {
   if (!monotonic) return formatWindow(startNs, endNs);
   const ms = Number(endNs - startNs) / 1e6;
-  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in the input)`;
+  return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in ${whose})`;
 }
 
 /** Requests per second, or why there is none: a rate needs at least two requests. */
@@ -143,4 +150,22 @@ export function bar(share: number, width: number): string {
   const full = Math.floor(eighths / 8);
   const rest = eighths % 8;
   return '█'.repeat(full) + (rest > 0 ? '▏▎▍▌▋▊▉'[rest - 1]! : '');
+}
+
+/**
+ * Under a phase table, when its figures are not per-request percentiles: that the percentiles
+ * were interpolated from histogram buckets, and the mean of each row that has no percentile at
+ * all (its source has only a sum and a count), so the table's "–" is never the only figure.
+ * Empty on the trace path.
+ */
+export function statisticNotes(s: ModelSummary): string[] {
+  const rows: [string, Percentiles][] = [...([...PHASES, OTHER] as PhaseOrOther[]).flatMap((p): [string, Percentiles][] => (s.phases[p] ? [[p, s.phases[p]]] : [])), ['end-to-end', s.e2e]];
+  if (s.generation?.ttft) rows.push(['TTFT', s.generation.ttft]);
+  if (s.generation?.tpot) rows.push(['TPOT', s.generation.tpot]);
+  const notes: string[] = [];
+  const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
+  const means = rows.filter(([, d]) => d.statistic === 'mean');
+  if (buckets.length > 0) notes.push(`Percentiles ${buckets.length === rows.length ? '' : `of ${buckets.join(', ')} `}interpolated from histogram buckets (histogram_quantile): only as fine as the buckets.`);
+  if (means.length > 0) notes.push(`Means only (a sum and a count, no buckets: no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
+  return notes;
 }

@@ -40,6 +40,8 @@ export interface JsonDiff {
     phases: Record<string, JsonDistributionChange>;
     /** `ttft` and `tpot`, when both runs stream tokens. */
     generation: Record<string, JsonDistributionChange>;
+    /** Both runs' load; null when a side has fewer than two requests. */
+    load: { before_rps: number; after_rps: number; before_in_flight: number; after_in_flight: number; differs: boolean } | null;
     notes: string[];
   }[];
   only_before: string[];
@@ -79,6 +81,7 @@ export function diffToJson(diff: AnalysisDiff): JsonDiff {
       e2e: distribution(m.e2e),
       phases: Object.fromEntries(m.phases.map((p) => [p.phase, distribution(p.change)])),
       generation: Object.fromEntries(m.generation.map((g) => [g.metric, distribution(g.change)])),
+      load: m.load ? { before_rps: m.load.beforeRps, after_rps: m.load.afterRps, before_in_flight: m.load.beforeInFlight, after_in_flight: m.load.afterInFlight, differs: m.load.differs } : null,
       notes: [...m.notes],
     })),
     only_before: [...diff.onlyBefore],

@@ -5,13 +5,14 @@
  * nanoseconds alongside as decimal strings. New fields may be added; existing ones keep their
  * meaning within schema version 1.
  */
-import { monotonicClock } from '../analyzer/index.js';
 import type { AnalysisResult, ModelAnalysis, OperationTime } from '../model/analysis.js';
 import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
-import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary, Statistic } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isoTime } from './_format.js';
+import { clocksByModel, modelClock, runClock } from './_windows.js';
+import type { WindowClock } from './_windows.js';
 import { prometheusJson } from './prometheus.js';
 
 /** Schema id written as `schema`. */
@@ -19,6 +20,8 @@ export const JSON_SCHEMA_ID = 'latency-doctor/analysis@1';
 
 /** A latency distribution in the JSON report. */
 export interface JsonPercentiles {
+  /** What p50_ms…max_ms are: `percentile` (per request), `bucket-percentile` (histogram buckets), `mean` (sum ÷ count only: they are null). */
+  statistic: Statistic;
   count: number;
   mean_ms: number;
   p50_ms: number;
@@ -60,6 +63,8 @@ export interface JsonPhase extends JsonPercentiles {
 
 /** A count distribution (tokens per request) in the JSON report. */
 export interface JsonCounts {
+  /** As JsonPercentiles' `statistic`. */
+  statistic: Statistic;
   count: number;
   mean: number;
   p50: number;
@@ -170,8 +175,8 @@ export interface JsonReport {
 /** Builds the JSON report object. */
 export function toJsonReport(result: AnalysisResult): JsonReport {
   const overall = result.overall;
-  const clock = monotonicClock(result.conventions) ? 'monotonic' : 'epoch';
-  const modelClocks = clockByModel(result, clock);
+  const clock = runClock(result);
+  const modelClocks = clocksByModel(result);
   const first = result.models[0];
   return {
     schema: JSON_SCHEMA_ID,
@@ -186,7 +191,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     phases: overall ? phases(overall) : {},
     coverage: overall ? round(overall.coverage) : null,
     generation: overall ? generation(overall) : null,
-    models: result.models.map((m) => model(m, modelClocks.get(m.summary.model) ?? clock)),
+    models: result.models.map((m) => model(m, modelClock(modelClocks, m.summary.model, clock))),
     diagnosis: first?.diagnosis ? diagnosisToJson(first.diagnosis) : null,
     generic: result.generic
       ? {
@@ -274,7 +279,7 @@ function phases(s: ModelSummary): Partial<Record<PhaseOrOther, JsonPhase>> {
 function generation(s: ModelSummary): JsonGeneration | null {
   const g = s.generation;
   if (g === undefined) return null;
-  const counts = (c: CountPercentiles | undefined): JsonCounts | null => (c === undefined ? null : { count: c.count, mean: round(c.mean), p50: round(c.p50), p95: round(c.p95), max: round(c.max) });
+  const counts = (c: CountPercentiles | undefined): JsonCounts | null => (c === undefined ? null : { statistic: c.statistic ?? 'percentile', count: c.count, mean: round(c.mean), p50: round(c.p50), p95: round(c.p95), max: round(c.max) });
   return {
     requests: g.requests,
     ttft: g.ttft ? percentiles(g.ttft) : null,
@@ -288,32 +293,10 @@ function generation(s: ModelSummary): JsonGeneration | null {
 }
 
 function percentiles(p: Percentiles): JsonPercentiles {
-  return { count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
+  return { statistic: p.statistic ?? 'percentile', count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
 }
 
-/**
- * Each model's clock when the run mixes clocks (a Triton trace file's steady clock beside
- * wall-clock traces): monotonic for a model with any request from a monotonic source, else the
- * wall clock, so a model traced on the wall clock keeps its dates. Empty when the run is all on
- * the wall clock, or has no per-request timings (Prometheus): the run's clock then applies.
- */
-function clockByModel(result: AnalysisResult, runClock: 'epoch' | 'monotonic'): Map<string, 'epoch' | 'monotonic'> {
-  const out = new Map<string, 'epoch' | 'monotonic'>();
-  if (runClock === 'epoch') return out;
-  const clockOf = new Map(result.conventions.map((c) => [c.id, c.clock]));
-  const t = result.timings;
-  const models = t.textIndexes('model');
-  const sources = t.textIndexes('source');
-  for (let i = 0; i < t.length; i++) {
-    const model = t.textValue(models[i]!)!;
-    const source = t.textValue(sources[i]!);
-    const clock = source === undefined ? 'epoch' : (clockOf.get(source) ?? runClock);
-    if (out.get(model) !== 'monotonic') out.set(model, clock);
-  }
-  return out;
-}
-
-function window(startNs: bigint, endNs: bigint, clock: 'epoch' | 'monotonic'): JsonWindow {
+function window(startNs: bigint, endNs: bigint, clock: WindowClock): JsonWindow {
   const epoch = clock === 'epoch';
   return { start: epoch ? isoTime(startNs) : null, end: epoch ? isoTime(endNs) : null, clock, start_unix_nano: startNs.toString(), end_unix_nano: endNs.toString(), duration_s: round(Number(endNs - startNs) / 1e9) };
 }

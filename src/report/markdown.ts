@@ -7,8 +7,8 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { escapeControls, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor } from './_format.js';
-import { monotonicClock } from '../analyzer/index.js';
+import { escapeControls, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
+import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 import { prometheusMarkdown } from './prometheus.js';
@@ -16,9 +16,14 @@ import { prometheusMarkdown } from './prometheus.js';
 /** Renders the analysis as Markdown (ends with a newline). */
 export function renderMarkdown(result: AnalysisResult): string {
   const out: string[] = ['## Inference latency report (latency-doctor)', ''];
-  const window = result.window ? ` over ${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}` : '';
-  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCount(result.spans)} span${result.spans === 1 ? '' : 's'}`;
-  out.push(`**${formatCount(result.requests)} requests** analysed ${from}${window}.`, '');
+  const windows = reportWindows(result);
+  const runWindow = windows.length === 1 && windows[0]!.model === undefined ? windows[0] : undefined;
+  const window = runWindow ? ` over ${formatReportWindow(runWindow, false)}` : '';
+  const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCountOf(result.spans, 'span')}`;
+  out.push(`**${formatCountOf(result.requests, 'request')}** analysed ${from}${window}.`, '');
+  if (runWindow === undefined && windows.length > 0) {
+    out.push(`Windows per model, ${PER_MODEL_WINDOWS}:`, '', ...windows.map((w) => `- \`${(w.model ?? '').replace(/`/g, "'")}\`: ${formatReportWindow(w, true)}`), '');
+  }
   if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
   if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');
 
@@ -63,7 +68,7 @@ function modelSection(s: ModelSummary): string[] {
   const lines = [
     `### Model \`${s.model.replace(/`/g, "'")}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
     '',
-    `${formatCount(s.requests)} requests, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} errors; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
+    `${formatCountOf(s.requests, 'request')}, ${formatRate(s.requests, s.throughputRps)}, ${formatCountOf(s.errors, 'error')}; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
     '',
     '| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |',
     '|---|---:|---:|---:|---:|---:|',
@@ -81,6 +86,8 @@ function modelSection(s: ModelSummary): string[] {
     const tokens = formatTokens(g);
     if (tokens.length > 0) lines.push('', `${tokens.join('; ')}.`);
   }
+  const notes = statisticNotes(s);
+  if (notes.length > 0) lines.push('', notes.join(' '));
   return lines;
 }
 

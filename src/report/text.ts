@@ -11,8 +11,8 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, formatWindowFor, modelName } from './_format.js';
-import { monotonicClock } from '../analyzer/index.js';
+import { bar, escapeControls, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
 import { prometheusExplainText, prometheusHeadline, prometheusModelText } from './prometheus.js';
@@ -46,8 +46,11 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   if (result.conventions.length > 0) out.push(...wrap(formatConventions(result.conventions), WIDTH, '  ', 'Read as '));
   const unseen = formatUnseen(result.conventions);
   if (unseen !== '') out.push(...wrap(unseen, WIDTH, '  ', 'Not in this source: ').map((l) => c.dim(l)));
-  if (result.window && result.overall) {
-    out.push(...wrap(`${formatWindowFor(result.window.startNs, result.window.endNs, monotonicClock(result.conventions))}, ${formatRate(result.requests, result.overall.throughputRps)}`, WIDTH, '        ', 'Window  '));
+  const windows = reportWindows(result);
+  if (windows.length === 1 && windows[0]!.model === undefined) out.push(...wrap(formatReportWindow(windows[0]!, true), WIDTH, '        ', 'Window  '));
+  else if (windows.length > 0) {
+    out.push(...wrap(`per model, ${PER_MODEL_WINDOWS}`, WIDTH, '        ', 'Windows '));
+    for (const w of windows) out.push(...wrap(`${modelName(w.model ?? '')}: ${formatReportWindow(w, true)}`, WIDTH, '          ', '        '));
   }
 
   // First screen: per model the verdict and the phase table; the evidence and next step follow.
@@ -131,6 +134,7 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     if (g.tpot) lines.push(`  ${'per token'.padEnd(NAME_WIDTH)}${numbers(g.tpot)}  ${'TPOT'.padStart(6)}`);
     for (const line of formatTokens(g)) lines.push(`  ${line}`);
   }
+  for (const note of statisticNotes(s)) lines.push(...wrap(note, WIDTH, '    ', '  ').map((l) => c.dim(l)));
   const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
   if (s.e2e.maxMs === 0) lines.push(c.yellow('  Every request lasts 0 ns: no time to share among the phases.'));
   else lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));

@@ -23,6 +23,8 @@ export interface ClientCallOptions {
   readonly requestSize?: number;
   /** Extra client span attributes. Default: none. */
   readonly attributes?: Attributes;
+  /** Opt-in: record a thrown error's message and stack trace, not only its type (see InferenceTracerOptions). Default: off; `tracer.clientCall` and `tracer.fetch` follow the tracer's setting. */
+  readonly recordExceptionMessages?: boolean;
 }
 
 /** Starts the client span; undefined when the SDK fails. */
@@ -59,7 +61,7 @@ export function traceClientCall<T>(
   const ctx = trace.setSpan(context.active(), span);
   const headers = headersForContext(ctx);
   return runInContext(ctx, () => fn(headers), (failed, error) => {
-    if (failed) recordFailure(span, error);
+    if (failed) recordFailure(span, error, options?.recordExceptionMessages === true);
     span.end(toHrTime(monotonicMs()));
   });
 }
@@ -93,7 +95,7 @@ export function tracedFetch(
     requestInit = init;
   }
   return runInContext(ctx, () => fetch(input, requestInit), (failed, outcome) => {
-    if (failed) recordFailure(span, outcome);
+    if (failed) recordFailure(span, outcome, options?.recordExceptionMessages === true);
     else if (outcome instanceof Response) annotateResponse(span, outcome);
     span.end(toHrTime(monotonicMs()));
   });

@@ -72,9 +72,9 @@ export function createInferenceTracer(options: InferenceTracerOptions): Inferenc
     runBatch: (tickets, fn) => runBatch(state, tickets, fn),
     generate: (fn, inferOptions) => infer(state, (req) => runGeneration(req, fn), inferOptions),
     clientCall: (fn, callOptions) =>
-      traceClientCall(fn, { model: state.model, name: state.clientSpanName, ...callOptions }, state.otelTracer()),
+      traceClientCall(fn, { model: state.model, name: state.clientSpanName, recordExceptionMessages: state.recordMessages, ...callOptions }, state.otelTracer()),
     fetch: (input, init, callOptions) =>
-      tracedFetch(input, init, { model: state.model, name: state.clientSpanName, ...callOptions }, state.otelTracer()),
+      tracedFetch(input, init, { model: state.model, name: state.clientSpanName, recordExceptionMessages: state.recordMessages, ...callOptions }, state.otelTracer()),
   };
 }
 
@@ -170,7 +170,7 @@ class RequestRun extends WrappedRun {
     this.req.ended = true;
     const span = this.span;
     if (span !== undefined) {
-      if (failed) recordFailure(span, outcome);
+      if (failed) recordFailure(span, outcome, this.state.recordMessages);
       span.end(toHrTime(endMs));
     }
     if (this.instruments !== undefined) recordSeconds(this.instruments.requestDuration, endMs - this.startMs, this.state.modelMetricAttributes);
@@ -199,6 +199,7 @@ class BatchRun extends WrappedRun {
     private readonly members: readonly RequestScope[],
     private readonly computeAttributes: Attributes,
     private readonly batchSpan: Span | undefined,
+    private readonly recordMessages: boolean,
   ) {
     super(true);
   }
@@ -214,14 +215,14 @@ class BatchRun extends WrappedRun {
       if (scope.recording) {
         const span = scope.startPhaseSpan('compute', startMs, this.computeAttributes);
         if (span !== undefined) {
-          if (failed) recordFailure(span, outcome);
+          if (failed) recordFailure(span, outcome, scope.state.recordMessages);
           span.end(end);
         }
       }
       if (scope.instruments?.enabled === true) scope.recordPhaseMetric('compute', endMs - startMs);
     }
     if (this.batchSpan !== undefined) {
-      if (failed) recordFailure(this.batchSpan, outcome);
+      if (failed) recordFailure(this.batchSpan, outcome, this.recordMessages);
       this.batchSpan.end(end);
     }
   }
@@ -294,5 +295,5 @@ function runBatch<T>(state: TracerState, tickets: readonly QueueTicket[], fn: ()
     reportFailure('recording a batch', error);
   }
   const ctx = batchSpan === undefined ? context.active() : trace.setSpan(context.active(), batchSpan);
-  return runWrapped(ctx, fn, undefined, new BatchRun(scopes, { [ATTR.BATCH_SIZE]: batchSize }, batchSpan));
+  return runWrapped(ctx, fn, undefined, new BatchRun(scopes, { [ATTR.BATCH_SIZE]: batchSize }, batchSpan, state.recordMessages));
 }

@@ -100,7 +100,7 @@ class PhaseRun extends WrappedRun {
     scope.open -= 1;
     if (endMs > scope.lastEndMs) scope.lastEndMs = endMs;
     if (this.span !== undefined) {
-      if (failed) recordFailure(this.span, outcome);
+      if (failed) recordFailure(this.span, outcome, scope.state.recordMessages);
       this.span.end(toHrTime(endMs));
     }
     if (this.metricsOn) scope.recordPhaseMetric(this.phase, endMs - this.startMs);

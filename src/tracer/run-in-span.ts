@@ -6,6 +6,7 @@
  */
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
+import { EXCEPTION } from '../semconv.js';
 import { monotonicMs } from './clock.js';
 import { describeError, reportFailure } from './warn-once.js';
 
@@ -22,20 +23,60 @@ export function isNativePromise(value: unknown): value is Promise<unknown> {
 /** Called once when the wrapped work is over, with the error it threw or else the value it produced. */
 export type FinishHook = (failed: boolean, outcome: unknown) => void;
 
-/** Records `error` on `span` as an exception with status ERROR. Never throws. */
-export function recordFailure(span: Span, error: unknown): void {
+/**
+ * Records `error` on `span`: status ERROR, `error.type` and an `exception` event with
+ * `exception.type`. Its message and stack trace (which often quote the model's input: "invalid
+ * token 'xyz'") only when `withMessage`, the service's opt-in (`recordExceptionMessages`).
+ * Never throws.
+ */
+export function recordFailure(span: Span, error: unknown, withMessage: boolean): void {
   try {
-    if (error instanceof Error) {
-      span.recordException(error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-    } else {
-      const message = typeof error === 'string' ? error : safeString(error);
-      span.recordException(message);
-      span.setStatus({ code: SpanStatusCode.ERROR, message });
+    const type = errorType(error);
+    span.setAttribute(EXCEPTION.ERROR_TYPE, type);
+    if (!withMessage) {
+      span.addEvent(EXCEPTION.EVENT, { [EXCEPTION.TYPE]: type });
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      return;
     }
+    const message = error instanceof Error ? describeError(error) : typeof error === 'string' ? error : safeString(error);
+    const stack = error instanceof Error ? stackOf(error) : undefined;
+    span.addEvent(EXCEPTION.EVENT, { [EXCEPTION.TYPE]: type, [EXCEPTION.MESSAGE]: message, ...(stack !== undefined ? { [EXCEPTION.STACKTRACE]: stack } : {}) });
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
   } catch (failure) {
     // Recording is best effort: a poisoned error object must not replace the user's error.
     reportFailure('recording an error on a span', failure);
+  }
+}
+
+/** Longest type name recorded: a class name, not a place for text. */
+const MAX_TYPE_LENGTH = 128;
+
+/**
+ * The error's class as OpenTelemetry's `exception.type` means it: `name` when it says more than
+ * `Error` (RangeError, AbortError, a name the service set), else the constructor's name (a
+ * subclass that kept `name`), else `Error`; for a thrown non-Error, its constructor or `typeof`.
+ * Never the message.
+ */
+export function errorType(error: unknown): string {
+  try {
+    if (error === null) return 'null';
+    if (typeof error !== 'object' && typeof error !== 'function') return typeof error;
+    const name = error instanceof Error ? error.name : undefined;
+    if (typeof name === 'string' && name !== '' && name !== 'Error') return name.slice(0, MAX_TYPE_LENGTH);
+    const ctor = (Object.getPrototypeOf(error) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    if (typeof ctor === 'string' && ctor !== '') return ctor.slice(0, MAX_TYPE_LENGTH);
+    return error instanceof Error ? 'Error' : 'Object';
+  } catch {
+    // A throwing getter or a revoked proxy: the type is unknown, the failure is still recorded.
+    return 'unknown';
+  }
+}
+
+function stackOf(error: Error): string | undefined {
+  try {
+    return typeof error.stack === 'string' ? error.stack : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -32,6 +32,12 @@ export interface InferenceTracerOptions {
   readonly hashInputs?: InputHashOption;
   /** Extra attributes on every request span. Default: none. */
   readonly attributes?: Attributes;
+  /**
+   * Opt-in: when the wrapped call throws, also record the error's message and stack trace
+   * (`exception.message`, `exception.stacktrace`, the span status description). Default: off,
+   * only its type (`exception.type`, `error.type`): messages often quote the model's input.
+   */
+  readonly recordExceptionMessages?: boolean;
 }
 
 /** Per-tracer constants shared by its requests (internal). */
@@ -46,6 +52,8 @@ export interface TracerState {
   readonly modelMetricAttributes: Attributes;
   readonly hasher: InputHasher;
   readonly hashing: boolean;
+  /** Record error messages and stack traces (the opt-in `recordExceptionMessages`). */
+  readonly recordMessages: boolean;
   /** The OpenTelemetry tracer of the provider registered now (re-resolved after a new setup). */
   otelTracer(): Tracer;
   /** The presampler of the provider `otelTracer()` last resolved (call that first): one provider lookup per request. */
@@ -98,6 +106,7 @@ export function createTracerState(options: InferenceTracerOptions): TracerState 
     modelMetricAttributes: Object.freeze({ [ATTR.MODEL_NAME]: model }),
     hasher: createInputHasher(options.hashInputs),
     hashing: options.hashInputs !== undefined && options.hashInputs !== false,
+    recordMessages: options.recordExceptionMessages === true,
     otelTracer() {
       // trace.disable() (our shutdown) installs a new proxy provider; old proxy tracers stay dead.
       const current = trace.getTracerProvider();

@@ -15,6 +15,7 @@ import { toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { lmSpans } from '../support/lm-spans.js';
 import { runCli as cli } from '../support/cli.js';
+import { simulate } from '../../examples/traces/simulate.js';
 import type { CliRun as Run } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -54,6 +55,53 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(e2e.after_count).toBe(6000);
     expect(e2e.quantiles.map((q: { significant: boolean }) => q.significant)).toEqual([false, false, false]);
     expect(e2e.mann_whitney.significant).toBe(false);
+    expect(json.models[0].load.differs).toBe(false);
+    expect(json.models[0].notes).toEqual([]);
+  });
+
+  it('runs under different loads: the verdict says "not like for like" and a note gives both rates and concurrencies (checked against the spans)', async () => {
+    // The bundled demo's service at 95 requests/s, then the same service (no fix) at 60/s: less queueing, no fix.
+    const write = (name: string, rps: number, seed: number): string => {
+      const file = join(tmp, `${name}.otlp.jsonl`);
+      writeFileSync(file, toOtlpJsonLines(simulate({ seed, requests: 600, arrivalRps: rps })));
+      return file;
+    };
+    const before = write('load-95', 95, 3);
+    const after = write('load-60', 60, 4);
+    const result = await cli('diff', before, '--', after, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const m = JSON.parse(result.stdout).models[0];
+    // By hand from the client spans: requests ÷ (last end − first start), and Σ e2e ÷ the same window.
+    const load = (file: string): { rps: number; inFlight: number } => {
+      const calls = readFileSync(file, 'utf8').trim().split('\n').flatMap((line) => JSON.parse(line).resourceSpans.flatMap((rs: { scopeSpans: { spans: { kind: number; startTimeUnixNano: string; endTimeUnixNano: string }[] }[] }) => rs.scopeSpans.flatMap((ss) => ss.spans)))
+        .filter((span: { kind: number }) => span.kind === 3)
+        .map((span: { startTimeUnixNano: string; endTimeUnixNano: string }) => [Number(BigInt(span.startTimeUnixNano) / 1000n) / 1e6, Number(BigInt(span.endTimeUnixNano) / 1000n) / 1e6] as const);
+      const windowS = Math.max(...calls.map(([, end]) => end)) - Math.min(...calls.map(([start]) => start));
+      return { rps: calls.length / windowS, inFlight: calls.reduce((sum, [start, end]) => sum + end - start, 0) / windowS };
+    };
+    const b = load(before);
+    const a = load(after);
+    expect(m.load.before_rps).toBeCloseTo(b.rps, 3);
+    expect(m.load.after_rps).toBeCloseTo(a.rps, 3);
+    expect(m.load.before_in_flight).toBeCloseTo(b.inFlight, 3);
+    expect(m.load.after_in_flight).toBeCloseTo(a.inFlight, 3);
+    expect(m.load.differs).toBe(true);
+    expect(m.verdict.text).toBe(`dynamic-batching → none: the fix worked (under a different load, ${b.rps.toFixed(1)} → ${a.rps.toFixed(1)} req/s: not like for like)`);
+    expect(m.notes).toContainEqual(expect.stringMatching(/^load: [\d.]+ → [\d.]+ req\/s \(−3\d%\), [\d.]+ → [\d.]+ requests in flight \(−[56]\d%\): neither the request rate nor the concurrency held within 10%/));
+
+    // What a closed-loop load (the same clients, each waiting for its answer) shows when a fix halves latency: twice
+    // the rate at the same concurrency (generated as such). That is the fix showing, not another load.
+    const closed = (name: string, seed: number, rps: number, factor: number): string => {
+      const file = join(tmp, `${name}.otlp.jsonl`);
+      writeFileSync(file, toOtlpJsonLines(toSpans(generate({ n: 3000, seed, model: 'resnet50', rps, phases: { queue: logNormal(6, factor), compute: logNormal(9, factor) } }))));
+      return file;
+    };
+    const faster = await cli('diff', closed('closed-before', 21, 200, 1), '--', closed('closed-after', 22, 400, 0.5), '--json');
+    expect(faster.code, faster.stderr).toBe(0);
+    const f = JSON.parse(faster.stdout).models[0];
+    expect(f.load.after_rps / f.load.before_rps).toBeGreaterThan(1.8);
+    expect(f.load.differs).toBe(false);
+    expect(f.verdict.text).not.toContain('different load');
   });
 
   it('a small real regression at high n (+15% on queue and compute, n 6000 each): exit 3 naming p99 and its interval', async () => {
@@ -122,9 +170,17 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
   });
 
   it('no -- between the runs: one line saying how to call it', async () => {
-    const result = await cli('diff', run('alone', 50, 9));
+    const file = run('alone', 50, 9);
+    const result = await cli('diff', file);
     expect(result.code).toBe(2);
     expect(oneLine(result)).toContain('expected BEFORE files, then --, then AFTER files');
+    // A -- with nothing after it, or only an option: the same line, not Commander naming its hidden
+    // option ("option '--after <file...>' argument missing") or reading --json as a file name.
+    for (const tail of [['--'], ['--', '--json']]) {
+      const cut = await cli('diff', file, ...tail);
+      expect(cut.code, tail.join(' ')).toBe(2);
+      expect(oneLine(cut)).toBe('latency-doctor: diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
+    }
   });
 
   it('a generation model: TTFT and TPOT compared too (slower prefill moves TTFT, not TPOT)', async () => {

@@ -94,6 +94,86 @@ describe('RequestTable', () => {
     });
     expect(RequestTable.from(rows).rows()).toEqual(rows);
   });
+
+  it('gives each start as exact ns after the earliest, across 32-bit boundaries, for sign-crossing and selected tables', () => {
+    const base = generate({ n: 1, phases: { compute: 1 } })[0]!;
+    const rand = rng(11);
+    const check = (starts: bigint[], exact: boolean): void => {
+      const table = RequestTable.from(starts.map((startNs) => ({ ...base, startNs })));
+      const min = starts.reduce((a, b) => (b < a ? b : a));
+      const { originNs, offsetsNs, exact: isExact } = table.startOffsets();
+      expect(originNs).toBe(min);
+      expect(isExact).toBe(exact);
+      expect([...offsetsNs]).toEqual(starts.map((s) => Number(s - min)));
+      // A slice reads its own starts (a view on the same buffer, at an offset).
+      const tail = table.slice(starts.length >> 1);
+      const tailMin = starts.slice(starts.length >> 1).reduce((a, b) => (b < a ? b : a));
+      expect([...tail.startOffsets().offsetsNs]).toEqual(starts.slice(starts.length >> 1).map((s) => Number(s - tailMin)));
+    };
+    // Today's epoch ns around a low-half wrap (2^32 ns ≈ 4.3 s), in random order.
+    const epoch = 1_764_000_000_000_000_000n + (1n << 32n) - 3_000_000_000n;
+    check(Array.from({ length: 5000 }, () => epoch + BigInt(Math.floor(rand() * 9e9))), true);
+    // Around zero and below it (a clock that counts from boot, or a negative garbage start).
+    check([5n, -3n, 0n, 4294967296n, -4294967297n, 1n << 40n], true);
+    // Starts 2^53 ns (104 days) apart: rounded as Number(start − origin) rounds them.
+    check([0n, (1n << 53n) + 1n, 7n, (1n << 60n) + 12345n], false);
+    expect(RequestTable.empty().startOffsets()).toEqual({ originNs: 0n, offsetsNs: new Float64Array(0), exact: true });
+  });
+
+  it('sorts in place by start, ties in table order, every column and id shape moving with its row', () => {
+    const rand = rng(5);
+    // Starts in random order with ties (a few hundred distinct values), some with an input hash.
+    const rows = mixedRows(20_000).map((r, i) => ({ ...r, startNs: 1_764_000_000_000_000_000n + BigInt(Math.floor(rand() * 300)) * 4_000_000_000n, ...(i % 8 === 0 ? { inputHash: `h${i % 24}` } : {}) }));
+    const expected = rows.map((r, i) => ({ r, i })).sort((a, b) => (a.r.startNs < b.r.startNs ? -1 : a.r.startNs > b.r.startNs ? 1 : a.i - b.i)).map((x) => x.r);
+    const table = RequestTable.from(rows);
+    const before = table.startOffsets();
+    table.sortByStartInPlace();
+    expect(table.rows()).toEqual(expected);
+    // Offsets are recomputed for the new order; a sorted table is left as it is.
+    expect(table.startOffsets()).not.toBe(before);
+    expect([...table.startOffsets().offsetsNs]).toEqual(expected.map((r) => Number(r.startNs - expected[0]!.startNs)));
+    table.sortByStartInPlace();
+    expect(table.rows()).toEqual(expected);
+  });
+
+  it('holds a field no request has as one shared column of absent values, through chunks, selections and sorts', () => {
+    // 5000 rows (four builder chunks): tokens only in rows of the third chunk, no ttft, no
+    // cache hits, one phase set; every other optional field absent from all.
+    const rows = generate({ n: 5000, phases: { compute: 5 } }).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 131) % 5000) * 1_000_000), ...(i >= 3100 && i < 3200 ? { tokensOut: i } : {}) }));
+    const table = RequestTable.from(rows);
+    expect(table.rows()).toEqual(rows);
+    const tokens = table.number('tokensOut');
+    expect(tokens.filter((v) => v === v).length).toBe(100);
+    expect(Number.isNaN(tokens[0]!) && Number.isNaN(tokens[4999]!)).toBe(true);
+    const absent = table.number('ttftMs');
+    expect(table.number('tokensIn')).toBe(absent);
+    expect(table.phase('queue')).toBe(absent);
+    expect(table.phase('compute')).not.toBe(absent);
+    expect(absent.every((v) => Number.isNaN(v))).toBe(true);
+    expect(table.textIndexes('runtime')).toBe(table.textIndexes('precision'));
+    const picked = table.select([4, 3150, 2]);
+    expect(picked.number('ttftMs')).toBe(picked.phase('decode'));
+    expect(picked.rows()).toEqual([rows[4], rows[3150], rows[2]]);
+    table.sortByStartInPlace();
+    expect(table.number('ttftMs').every((v) => Number.isNaN(v))).toBe(true);
+    expect(table.rows()).toEqual([...rows].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0)));
+  });
+
+  it('gives the analysis its timings in start order, and the same summaries and diagnosis as before the sort', async () => {
+    // Two models whose requests interleave, assembled out of start order (traces finalized as they go idle).
+    const rows = mixedRows(3000).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 7919) % 3000) * 1_000_000) }));
+    const { diagnose } = await import('../../src/analyzer/diagnose/index.js');
+    const { summarize } = await import('../../src/analyzer/measure.js');
+    const table = RequestTable.from(rows);
+    const summary = summarize('resnet50', table.byModel().get('resnet50')!);
+    const unsorted = diagnose({ model: 'resnet50', requests: table.byModel().get('resnet50')!, summary });
+    const sorted = table.byModel().get('resnet50')!;
+    sorted.sortByStartInPlace();
+    expect(diagnose({ model: 'resnet50', requests: sorted, summary })).toEqual(unsorted);
+    const result = await analyzeFiles(['examples/traces/inference-demo.jaeger.json'], {});
+    const starts = result.timings.startNs;
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! >= starts[i - 1]!).toBe(true);
+  });
 });
 
 describe('quantilesInPlace (selection)', () => {

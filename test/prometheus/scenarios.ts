@@ -179,6 +179,16 @@ const VLLM_TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25
 /** vLLM's token histograms: a 1-2-5 series up to max_model_len (here 16k). */
 const VLLM_TOKEN_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
+/** vLLM's per-request latency histograms, each observing the phases it spans (queue, prefill, decode). */
+const VLLM_REQUEST_OBSERVE: ReplayScenario['observe'] = [
+      { family: 'vllm:e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'vllm:request_queue_time_seconds', of: ['queue'], unit: 's' },
+      { family: 'vllm:request_prefill_time_seconds', of: ['prefill'], unit: 's' },
+      { family: 'vllm:request_decode_time_seconds', of: ['decode'], unit: 's' },
+      { family: 'vllm:request_inference_time_seconds', of: ['prefill', 'decode'], unit: 's' },
+      { family: 'vllm:time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+];
+
 /**
  * vLLM V1 with long prompts (3000 tokens at the median) whose prefill is most of TTFT: 400 ms of
  * prefill after 10 ms in the queue, then 64 tokens decoded at 5 ms each. V1's prefill and decode
@@ -194,12 +204,7 @@ export function vllmLongPrompts(seed: number): ReplayScenario {
     seed,
     phases: { queue: { medianMs: 10, sigma: 0.2 }, prefill: { medianMs: 400, sigma: 0.1 }, decode: { medianMs: 320, sigma: 0.1 }, tpot: { medianMs: 5, sigma: 0.1 }, promptTokens: { medianMs: 3000, sigma: 0.1 }, outputTokens: { medianMs: 64, sigma: 0.05 } },
     observe: [
-      { family: 'vllm:e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
-      { family: 'vllm:request_queue_time_seconds', of: ['queue'], unit: 's' },
-      { family: 'vllm:request_prefill_time_seconds', of: ['prefill'], unit: 's' },
-      { family: 'vllm:request_decode_time_seconds', of: ['decode'], unit: 's' },
-      { family: 'vllm:request_inference_time_seconds', of: ['prefill', 'decode'], unit: 's' },
-      { family: 'vllm:time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+      ...VLLM_REQUEST_OBSERVE,
       { family: 'vllm:request_time_per_output_token_seconds', of: ['tpot'], unit: 's' },
       { family: 'vllm:request_prompt_tokens', of: ['promptTokens'], unit: 'count' },
       { family: 'vllm:request_generation_tokens', of: ['outputTokens'], unit: 'count' },
@@ -268,5 +273,42 @@ export function vllmKvFull(seed: number): ReplayScenario {
       { name: 'vllm:kv_cache_usage_perc', type: 'gauge', help: 'KV-cache usage. 1 means 100 percent usage.', labels: VLLM_MODEL },
       { name: 'vllm:num_preemptions', type: 'counter', help: 'Cumulative number of preemption from the engine.', labels: VLLM_MODEL },
     ],
+  };
+}
+
+/**
+ * Triton serving two models through its vLLM backend (a synthetic capture of the documented
+ * layout, see test/fixtures/serving/SOURCES.md): vLLM's families carry Triton's `model` and
+ * `version` labels, not `model_name`, and the KV cache gauge is `gpu_cache_usage_perc`. Each
+ * replica advances one model: `vllm_model` waits 500 ms in vLLM's queue, `vllm_small` 5 ms.
+ * Triton's own counters see the backend's execute call return in 0.5 ms, the request end with the
+ * last token.
+ */
+export function tritonVllmBackend(seed: number, model: 'vllm_model' | 'vllm_small'): ReplayScenario {
+  const slow = model === 'vllm_model';
+  return {
+    fixture: join(FIXTURES, 'triton_vllm_backend_metrics.synthetic.prom'),
+    labels: { model },
+    rps: 8,
+    seed,
+    phases: {
+      queue: { medianMs: slow ? 500 : 5, sigma: 0.2 },
+      prefill: { medianMs: 60, sigma: 0.1 },
+      decode: { medianMs: 300, sigma: 0.1 },
+      step: { medianMs: 5, sigma: 0.1 },
+      execute: { medianMs: 0.5, sigma: 0.1 },
+      promptTokens: { medianMs: 800, sigma: 0.1 },
+      outputTokens: { medianMs: 60, sigma: 0.05 },
+    },
+    observe: [
+      ...VLLM_REQUEST_OBSERVE,
+      { family: 'vllm:time_per_output_token_seconds', of: ['step'], unit: 's' },
+      { family: 'vllm:request_prompt_tokens', of: ['promptTokens'], unit: 'count' },
+      { family: 'vllm:request_generation_tokens', of: ['outputTokens'], unit: 'count' },
+      { family: 'nv_inference_request_duration_us', of: ['queue', 'prefill', 'decode'], unit: 'us' },
+      { family: 'nv_inference_compute_infer_duration_us', of: ['execute'], unit: 'us' },
+    ],
+    count: [{ family: 'nv_inference_request_success' }, { family: 'nv_inference_count' }, { family: 'nv_inference_exec_count' }, { family: 'vllm:generation_tokens', of: 'outputTokens' }],
+    gauges: { 'vllm:num_requests_running': 4, 'vllm:gpu_cache_usage_perc': slow ? 0.6 : 0.2 },
   };
 }

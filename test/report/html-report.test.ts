@@ -149,6 +149,37 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await dark.context.close();
   });
 
+  it('one request on a Triton monotonic clock, and traces with no request: the page says what --json says (no 1970 date, no rate from one request)', async () => {
+    const file = join(tmp, 'one-request.html');
+    const run = await cli('analyze', 'test/fixtures/traces/ml-serving/triton-docs-trace-timestamps.json', '--json', '--html', file);
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.requests).toBe(1);
+    expect(json.window.clock).toBe('monotonic');
+    expect(json.window.start).toBeNull();
+    expect(json.models[0].throughput_rps).toBeNull();
+    const loaded = await open(file);
+    expectNoNetwork(loaded, file);
+    const subtitle = await loaded.page.textContent('header p.sub');
+    expect(subtitle).toContain('1 request from ');
+    expect(subtitle).toContain("on the server's monotonic clock");
+    expect(subtitle).not.toMatch(/1970|UTC/);
+    const heading = await loaded.page.textContent('.card.phases h2');
+    expect(heading).toBe('Where the time goes · 1 request · no rate from one request');
+    expectShown((await loaded.page.textContent('tr[data-phase="e2e"] td[data-q="p50"]')) ?? '', json.e2e.p50_ms);
+    await loaded.context.close();
+
+    // Spans outside the convention: no request to show, said in words, nothing broken.
+    const none = join(tmp, 'no-request.html');
+    const generic = await cli('analyze', 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json', '--html', none);
+    expect(generic.code, generic.stderr).toBe(0);
+    const empty = await open(none);
+    expectNoNetwork(empty, none);
+    expect(await empty.page.textContent('header p.sub')).toMatch(/^0 requests from /);
+    expect(await empty.page.textContent('main')).toContain('No request spans follow the span convention');
+    await empty.context.close();
+  });
+
   it('two models and GPU samples: one tab per model, GPU state on the latency chart', async () => {
     const a = generate({ n: 400, seed: 21, model: 'resnet50', rps: 80, phases: { queue: 8, compute: 12 } });
     const b = generate({ n: 150, seed: 22, model: 'bert-base', rps: 30, phases: { preprocess: 3, compute: 20 }, idOffset: 10_000 });

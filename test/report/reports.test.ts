@@ -259,4 +259,11 @@ describe('Markdown report', () => {
     const withPipe = renderMarkdown({ ...(await demoResult()), files: [{ file: 'a|b.json', format: 'zipkin-json', spans: 1, skipped: 0, leniencies: [] }] });
     expect(withPipe).toContain('| `a\\|b.json` | Zipkin v2 JSON | 1 | 0 |');
   });
+
+  it('says "1 request" and "1 span", as the text report does', async () => {
+    const triton = new URL('../fixtures/serving/triton_trace_v2_docs_example.json', import.meta.url).pathname;
+    const md = renderMarkdown(await analyzeFiles([triton], { diagnose: false }));
+    expect(md).toMatch(/^\*\*1 request\*\* analysed from 1 span over [\d.]+ ms on the server's monotonic clock/m);
+    expect(md).toMatch(/^1 request, no rate from one request, 0 errors; /m);
+  });
 });

@@ -182,9 +182,11 @@ describe('alert rules', () => {
   };
   const all = rules.groups.flatMap((g) => g.rules);
 
-  it('query only emitted series or series recorded in the same file', () => {
+  it('query only emitted series, series recorded in the same file, or Prometheus\' own `up`', () => {
     const known = emittedSeries();
     for (const r of all) if (r.record !== undefined) known.add(r.record);
+    // `up` is written by Prometheus for every scrape: the one series a dead target still has.
+    known.add('up');
     const unknown = all.flatMap((r) => metricNames(r.expr).filter((n) => !known.has(n)).map((n) => `${r.alert ?? r.record}: ${n}`));
     expect(unknown).toEqual([]);
   });
@@ -195,6 +197,16 @@ describe('alert rules', () => {
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter((r) => !reasons.has(r))).toEqual([]);
     expect(used).not.toContain('sw_power_cap');
+  });
+
+  it('name only the scrape jobs of prometheus.yml, and alert on each of our scrape targets going down', () => {
+    const config = parse(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string }[] };
+    const jobs = new Set(config.scrape_configs.map((c) => c.job_name));
+    const named = all.flatMap((r) => labelMatchers(r.expr).filter((m) => m.name === 'job').flatMap((m) => m.value.split('|')));
+    expect(named.filter((j) => !jobs.has(j))).toEqual([]);
+    // Every job but Prometheus' own is watched through `up` (a dead target has no other series).
+    const watched = new Set(all.filter((r) => metricNames(r.expr).includes('up')).flatMap((r) => labelMatchers(r.expr).filter((m) => m.name === 'job').flatMap((m) => m.value.split('|'))));
+    expect([...jobs].filter((j) => j !== 'prometheus' && !watched.has(j))).toEqual([]);
   });
 
   it('cover the three diagnosed conditions', () => {

@@ -130,7 +130,8 @@ describe('absorbed failures go to diag, the wrapped call is unaffected', () => {
   it('an error whose toString throws reaches the caller as is; diag says it could not be printed', () => {
     collectDiag();
     tracing = setupTracing({ exporter: { spanExporter: new InMemorySpanExporter() }, metrics: false });
-    const tracer = createInferenceTracer({ model: 'poison' });
+    // Only a tracer that records messages turns the error into text (by default only its type is read).
+    const tracer = createInferenceTracer({ model: 'poison', recordExceptionMessages: true });
     const poisoned = {
       toString(): string {
         throw new Error('no text');

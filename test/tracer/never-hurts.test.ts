@@ -91,8 +91,9 @@ describe('values and errors pass through unchanged', () => {
     expect(requests).toHaveLength(3);
     expect(requests.every((s) => s.status.code === SpanStatusCode.ERROR)).toBe(true);
     const compute = failedPhases.find((s) => s.attributes[ATTR.PHASE] === 'compute')!;
-    expect(compute.status.message).toBe('session.run failed');
-    expect(compute.events[0]!.attributes!['exception.type']).toBe('Error');
+    // The message may quote the input: recorded only on opt-in (test/tracer/exception-privacy.test.ts).
+    expect(compute.status.message).toBeUndefined();
+    expect(compute.events[0]!.attributes).toEqual({ 'exception.type': 'Error' });
   });
 
   it('returns a foreign thenable as is, without calling its then', () => {

@@ -62,10 +62,34 @@ function isLegacySpelling(events: readonly SpanEvent[]): boolean {
   return events.some((e) => / /.test(e.name) && KNOWN.has(normalizeActivity(e.name)));
 }
 
+/** Below this, time between COMPUTE_END and REQUEST_END is the core's own work whatever the backend's compute. */
+const RESPONDS_LATER_MIN_NS = 10_000_000n;
+
+/**
+ * True when the request was released long after the backend's execute returned: longer than the
+ * backend's whole compute (COMPUTE_START→COMPUTE_END) and over 10 ms. Ordinary backends respond
+ * and release within microseconds of COMPUTE_END (0.1 ms in Triton's docs example); an LLM or
+ * decoupled backend (TensorRT-LLM's in-flight batcher, vLLM, a decoupled Python model) returns
+ * from execute and generates afterwards (server issue #6923: 300-600 ms between COMPUTE_END and
+ * REQUEST_END on TensorRT-LLM, https://github.com/triton-inference-server/server/issues/6923),
+ * and the HTTP frontend formats a JSON response in that window too. The trace cannot tell which,
+ * so that time is not called post-processing.
+ */
+export function respondsAfterExecute(times: ReadonlyMap<string, bigint>): boolean {
+  const start = times.get('COMPUTE_START');
+  const end = times.get('COMPUTE_END');
+  const released = times.get('REQUEST_END');
+  if (start === undefined || end === undefined || released === undefined) return false;
+  const after = released - end;
+  return after > RESPONDS_LATER_MIN_NS && after > end - start;
+}
+
 /** The phase intervals one Triton request's activity times give. */
 export function intervalsOf(times: ReadonlyMap<string, bigint>): PhaseInterval[] {
   const out: PhaseInterval[] = [];
+  const later = respondsAfterExecute(times);
   for (const [phase, from, to, name] of STAGES) {
+    if (later && from === 'COMPUTE_END') continue;
     const start = times.get(from);
     const end = times.get(to);
     if (start !== undefined && end !== undefined && end > start) out.push({ phase, startNs: start, endNs: end, name });
@@ -168,6 +192,17 @@ const UNSEEN = ['batch size (Triton traces do not record it; see nv_inference_ex
 const FILE_NOTE_2: ConventionNote = { label: 'Triton trace file 2.x', clock: 'monotonic', unseen: UNSEEN };
 const FILE_NOTE_1: ConventionNote = { label: 'Triton trace file 1.x (TensorRT Inference Server)', clock: 'monotonic', unseen: UNSEEN };
 const OTEL_NOTE: ConventionNote = { label: 'Triton OpenTelemetry trace', clock: 'epoch', unseen: UNSEEN };
+const LATER =
+  ', released long after the backend’s execute returned (an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed)';
+const LATER_UNSEEN = [...UNSEEN, 'what the backend did after its execute returned'];
+const LATER_NOTES = new Map<ConventionNote, ConventionNote>(
+  [FILE_NOTE_2, FILE_NOTE_1, OTEL_NOTE].map((n) => [n, { label: n.label + LATER, clock: n.clock, unseen: LATER_UNSEEN }]),
+);
+
+/** The note for a trace's requests: its own, or its variant when a request responded long after execute. */
+function noteFor(note: ConventionNote, views: readonly TritonView[]): ConventionNote {
+  return views.some((v) => respondsAfterExecute(v.times)) ? LATER_NOTES.get(note)! : note;
+}
 
 /** Triton trace file and Triton OpenTelemetry mode. */
 export const tritonConvention: SourceConvention = {
@@ -205,7 +240,7 @@ function mapFileSpans(spans: readonly SpanRecord[], fileSpans: readonly SpanReco
   }
   const out: SpanRecord[] = spans.filter((s) => s.attributes[SOURCE_ATTR] !== TRITON_TRACE_FILE_SOURCE);
   out.push(...emitViews(views));
-  return { spans: out, requests: views.length, note: legacy ? FILE_NOTE_1 : FILE_NOTE_2 };
+  return { spans: out, requests: views.length, note: noteFor(legacy ? FILE_NOTE_1 : FILE_NOTE_2, views) };
 }
 
 /**
@@ -263,7 +298,7 @@ function mapOpenTelemetry(spans: readonly SpanRecord[]): MappedSpans {
   const out: SpanRecord[] = [];
   for (const s of spans) if (!dropped.has(s.spanId)) out.push(kept.get(s.spanId) ?? s);
   out.push(...emitViews(resolved));
-  return { spans: out, requests: views.length, note: OTEL_NOTE };
+  return { spans: out, requests: views.length, note: noteFor(OTEL_NOTE, resolved) };
 }
 
 function minBig(a: bigint, b: bigint | undefined): bigint {

@@ -32,6 +32,12 @@ const V1: ConventionNote = { label: 'vLLM llm_request span (v1 engine)', clock: 
 // With OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental, v1 spans name the model (gen_ai.request.model).
 const V1_NAMED: ConventionNote = { label: 'vLLM llm_request span (v1 engine, with model name)', clock: 'epoch', unseen: UNSEEN };
 const V0: ConventionNote = { label: 'vLLM llm_request span (v0 engine)', clock: 'epoch', unseen: [...UNSEEN, 'time before the engine (v0 spans start at engine arrival)'] };
+// Counted apart so the report says how many requests ended without a token, and why their time is mostly unattributed.
+const NO_TOKEN: ConventionNote = {
+  label: 'vLLM llm_request span without an output token (aborted or cancelled before its first token, or a pooling request: no TTFT, time after the queue not attributed)',
+  clock: 'epoch',
+  unseen: UNSEEN,
+};
 
 function attr(span: SpanRecord, name: string): AttributeValue | undefined {
   return span.attributes[LATENCY + name];
@@ -52,14 +58,20 @@ export const vllmConvention: SourceConvention = {
 
 function mapLlmRequest(span: SpanRecord): MappedSpans {
   const queue = secondsToNs(attr(span, 'time_in_queue'));
-  const ttft = secondsToNs(attr(span, 'time_to_first_token'));
+  const tokensOut = tokenCount(span.attributes['gen_ai.usage.output_tokens'] ?? span.attributes['gen_ai.usage.completion_tokens']);
+  // 0.0 is vLLM's default for a request that never produced a token, not a measured TTFT.
+  const measuredTtft = secondsToNs(attr(span, 'time_to_first_token'));
+  const noToken = tokensOut === 0 || measuredTtft === 0n;
+  const ttft = noToken ? undefined : measuredTtft;
   const e2e = secondsToNs(attr(span, 'e2e'));
   const prefill = secondsToNs(attr(span, 'time_in_model_prefill'));
   const decode = secondsToNs(attr(span, 'time_in_model_decode'));
   const v1 = prefill !== undefined || decode !== undefined;
   const endNs = e2e !== undefined ? span.startNs + e2e : span.endNs;
   const zero = 0n;
-  const steps: { phase: Phase; ns: bigint; name: string }[] = v1
+  const steps: { phase: Phase; ns: bigint; name: string }[] = noToken
+    ? [{ phase: 'queue', ns: queue ?? zero, name: 'time_in_queue' }]
+    : v1
     ? [
         { phase: 'preprocess', ns: nonNegative((ttft ?? zero) - (queue ?? zero) - (prefill ?? zero)), name: 'pre-engine (TTFT − queue − prefill)' },
         { phase: 'queue', ns: queue ?? zero, name: 'time_in_queue' },
@@ -79,7 +91,6 @@ function mapLlmRequest(span: SpanRecord): MappedSpans {
     [ATTR.MODEL_NAME]: named ? model : span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'vllm',
   };
   const tokensIn = tokenCount(span.attributes['gen_ai.usage.input_tokens'] ?? span.attributes['gen_ai.usage.prompt_tokens']);
-  const tokensOut = tokenCount(span.attributes['gen_ai.usage.output_tokens'] ?? span.attributes['gen_ai.usage.completion_tokens']);
   if (tokensIn !== undefined) attributes[ATTR.TOKENS_INPUT] = tokensIn;
   if (tokensOut !== undefined) attributes[ATTR.TOKENS_OUTPUT] = tokensOut;
   const request: SpanRecord = {
@@ -89,7 +100,7 @@ function mapLlmRequest(span: SpanRecord): MappedSpans {
     attributes,
     ...(ttft !== undefined ? { firstTokenNs: span.startNs + ttft } : {}),
   };
-  return { spans: [request, ...phaseSpans(request, placeInOrder(request.startNs, request.endNs, steps))], requests: 1, note: v1 ? (named ? V1_NAMED : V1) : V0 };
+  return { spans: [request, ...phaseSpans(request, placeInOrder(request.startNs, request.endNs, steps))], requests: 1, note: noToken ? NO_TOKEN : v1 ? (named ? V1_NAMED : V1) : V0 };
 }
 
 function nonNegative(ns: bigint): bigint {

@@ -12,7 +12,7 @@ import type { RequestTiming } from '../../model/request.js';
 import { REQUEST_FLAG, asTable } from '../../model/request-table.js';
 import type { RequestTable, Requests, TableText } from '../../model/request-table.js';
 import { timePerOutputTokenMs } from '../../model/generation.js';
-import type { ModelSummary } from '../../model/summary.js';
+import type { ModelSummary, Statistic } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
@@ -63,6 +63,8 @@ export type SignalThresholds = { readonly [K in keyof typeof SIGNAL_THRESHOLDS]:
 
 /** Distribution of one phase over the diagnosed requests. */
 export interface PhaseSignal {
+  /** What p50Ms and p95Ms are (statistic.ts); absent: per-request percentiles. `mean`: both hold the mean. */
+  readonly statistic?: Statistic;
   readonly meanMs: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
@@ -140,6 +142,8 @@ export interface ReplicaSignal {
 
 /** A distribution in ms. */
 export interface MsDistribution {
+  /** What p50Ms and p95Ms are; absent: per-request percentiles. `mean`: both hold the mean. */
+  readonly statistic?: Statistic;
   readonly meanMs: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
@@ -161,7 +165,8 @@ export interface GenerationSignal {
   readonly ttftPreprocessShare: number;
   /** Σ decode ÷ Σ e2e over the generative requests. */
   readonly decodeShare: number;
-  readonly tokensIn?: { readonly p50: number; readonly p95: number; readonly mean: number };
+  /** Prompt tokens per request; `statistic` `mean`: p50 and p95 hold the mean (a counter ÷ requests). */
+  readonly tokensIn?: { readonly p50: number; readonly p95: number; readonly mean: number; readonly statistic?: Statistic };
   readonly tokensOutMean?: number;
   /** Σ cached prompt tokens ÷ Σ prompt tokens, where reported. */
   readonly cachedShare?: number;
@@ -196,7 +201,8 @@ export interface Signals {
   readonly arrivalRps: number;
   /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
   readonly meanInFlight: number;
-  readonly e2e: { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number };
+  /** e2e latency; `statistic` says what the percentiles are (absent: per request; `mean`: each holds the mean). The windows' e2e p50/p95 are the same statistic. */
+  readonly e2e: { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number; readonly statistic?: Statistic };
   readonly serverMeanMs: number;
   readonly phases: Readonly<Record<PhaseOrOther, PhaseSignal>>;
   /** Share of e2e covered by phase spans. */
@@ -610,17 +616,13 @@ function windowsOf(requests: RequestTable, startS: readonly number[], count: num
   return windows;
 }
 
-/** Requests ordered by start (the table itself when it already is); numeric keys relative to the earliest start avoid slow bigint comparisons. */
+/** Requests ordered by start (the table itself when it already is), by the starts as numbers (RequestTable.startOffsets). */
 function byStart(requests: RequestTable): RequestTable {
-  const starts = requests.startNs;
+  const keys = requests.startOffsets().offsetsNs;
   const n = requests.length;
   let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (starts[i]! < starts[i - 1]!) sorted = false;
+  for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
   if (sorted) return requests;
-  let min = starts[0]!;
-  for (let i = 1; i < n; i++) if (starts[i]! < min) min = starts[i]!;
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = Number(starts[i]! - min);
   const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
   return requests.select(order);
 }
@@ -638,11 +640,11 @@ export function computeSignals(
   // Failed requests often fail fast; their timings would make every phase look cheaper.
   const requests = errors === 0 ? afterWarmup : afterWarmup.where((i) => !afterWarmup.error(i));
   const n = requests.length;
-  const starts = requests.startNs;
+  const starts = requests.startOffsets().offsetsNs;
   const e2eValues = requests.e2eMs;
-  const t0 = n > 0 ? starts[0]! : 0n;
+  const t0 = n > 0 ? starts[0]! : 0;
   const startS = new Array<number>(n);
-  for (let i = 0; i < n; i++) startS[i] = Number(starts[i]! - t0) / 1e9;
+  for (let i = 0; i < n; i++) startS[i] = (starts[i]! - t0) / 1e9;
   let lastEndS = 0;
   for (let i = 0; i < n; i++) lastEndS = Math.max(lastEndS, startS[i]! + e2eValues[i]! / 1000);
   const durationS = lastEndS;

@@ -75,6 +75,30 @@ const GENERATION_METRICS: readonly [GenerationMetric, (r: RequestTiming) => numb
   ['tpot', (r) => timePerOutputTokenMs(r.e2eMs, r.ttftMs, r.tokensOut)],
 ];
 
+/**
+ * The load each run was measured under. With an open-loop load (a fixed request rate) the rate
+ * holds and a fix shows as fewer requests in flight; with a closed-loop load (a fixed number of
+ * clients) the concurrency holds and a fix shows as a higher rate. When neither held, the runs
+ * were under different loads and queueing alone can move latency either way.
+ */
+export interface LoadChange {
+  /** Completed requests per second over each run's window. */
+  readonly beforeRps: number;
+  readonly afterRps: number;
+  /** Mean requests in flight, Σ e2e ÷ window (Little's law). */
+  readonly beforeInFlight: number;
+  readonly afterInFlight: number;
+  /** Neither the rate nor the concurrency held within LOAD_TOLERANCE. */
+  readonly differs: boolean;
+}
+
+/**
+ * How far a run's request rate or concurrency may move and still count as the same load: 10%,
+ * perf_analyzer's --stability-percentage default
+ * (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md).
+ */
+export const LOAD_TOLERANCE = 0.1;
+
 /** One model before → after. */
 export interface ModelChange {
   readonly model: string;
@@ -84,7 +108,9 @@ export interface ModelChange {
   /** Time to first token and time per output token, when both sides stream tokens. */
   readonly generation: readonly { readonly metric: GenerationMetric; readonly change: DistributionChange }[];
   readonly verdict: VerdictChange;
-  /** Phases measured on one side only, and other comparability problems. */
+  /** The load of both runs; absent when a side has fewer than two requests (no rate). */
+  readonly load?: LoadChange;
+  /** Phases measured on one side only, a different load, and other comparability problems. */
   readonly notes: readonly string[];
 }
 
@@ -154,7 +180,31 @@ function modelChange(model: string, beforeAll: readonly RequestTiming[], afterAl
     if (b.length > 0 && a.length > 0) generation.push({ metric, change: distributionChange(b, a, options) });
     else if (b.length + a.length > 0) notes.push(`${metric}: measured ${b.length === 0 ? 'AFTER' : 'BEFORE'} only, not compared`);
   }
-  return { model, e2e, phases, generation, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e), notes };
+  const load = loadChange(beforeAnalysis, afterAnalysis);
+  if (load?.differs) notes.push(loadNote(load));
+  return { model, e2e, phases, generation, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e, load), notes, ...(load ? { load } : {}) };
+}
+
+/** Both runs' request rate and concurrency, or undefined when a side has no rate (fewer than two requests). */
+function loadChange(before: ModelAnalysis, after: ModelAnalysis): LoadChange | undefined {
+  const rate = (m: ModelAnalysis): number | undefined => (m.summary.requests >= 2 && m.summary.throughputRps > 0 && Number.isFinite(m.summary.throughputRps) ? m.summary.throughputRps : undefined);
+  const beforeRps = rate(before);
+  const afterRps = rate(after);
+  if (beforeRps === undefined || afterRps === undefined) return undefined;
+  const beforeInFlight = (beforeRps * before.summary.e2e.meanMs) / 1000;
+  const afterInFlight = (afterRps * after.summary.e2e.meanMs) / 1000;
+  const held = (b: number, a: number): boolean => Math.abs(a - b) <= LOAD_TOLERANCE * b;
+  return { beforeRps, afterRps, beforeInFlight, afterInFlight, differs: !held(beforeRps, afterRps) && !held(beforeInFlight, afterInFlight) };
+}
+
+function loadNote(load: LoadChange): string {
+  const pct = (b: number, a: number): string => `${a >= b ? '+' : '−'}${Math.abs(((a - b) / b) * 100).toFixed(0)}%`;
+  return (
+    `load: ${load.beforeRps.toFixed(1)} → ${load.afterRps.toFixed(1)} req/s (${pct(load.beforeRps, load.afterRps)}), ` +
+    `${load.beforeInFlight.toFixed(1)} → ${load.afterInFlight.toFixed(1)} requests in flight (${pct(load.beforeInFlight, load.afterInFlight)}): ` +
+    `neither the request rate nor the concurrency held within ${LOAD_TOLERANCE * 100}%, so the runs were under different loads and queueing alone moves latency; ` +
+    'compare runs at the same request rate (or the same number of clients)'
+  );
 }
 
 function values(requests: readonly RequestTiming[], read: (r: RequestTiming) => number | undefined): number[] {
@@ -206,7 +256,7 @@ export function distributionChange(beforeMs: readonly number[], afterMs: readonl
   };
 }
 
-function verdictChange(before: ModelAnalysis, after: ModelAnalysis, e2e: DistributionChange): VerdictChange {
+function verdictChange(before: ModelAnalysis, after: ModelAnalysis, e2e: DistributionChange, load: LoadChange | undefined): VerdictChange {
   const b = before.diagnosis?.primary ?? null;
   const a = after.diagnosis?.primary ?? null;
   const fixes = (m: ModelAnalysis): Set<FixId> => new Set((m.diagnosis?.recommendations ?? []).map((r) => r.fix));
@@ -225,6 +275,8 @@ function verdictChange(before: ModelAnalysis, after: ModelAnalysis, e2e: Distrib
   } else if (b !== null) judgement = faster ? `still ${b}, though latency improved` : slower ? `still ${b}, and latency got worse` : `still ${b}; latency did not change significantly`;
   else if (a !== null) judgement = `new problem: ${a}`;
   else judgement = slower ? 'no verdict either side, but latency got worse' : faster ? 'no verdict either side; latency improved' : 'nothing stands out either side';
+  // A change measured under another load is not the release's alone: said where the verdict is read.
+  if (load?.differs) judgement += ` (under a different load, ${load.beforeRps.toFixed(1)} → ${load.afterRps.toFixed(1)} req/s: not like for like)`;
   return { before: b, after: a, text: `${name(b)} → ${name(a)}: ${judgement}`, appeared, resolved };
 }
 

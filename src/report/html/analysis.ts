@@ -9,7 +9,7 @@ import type { Diagnosis } from '../../model/diagnosis.js';
 import type { ModelSummary } from '../../model/summary.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import type { PhaseOrOther } from '../../semconv.js';
-import { formatCount, formatMs, formatShare } from '../_format.js';
+import { formatCountOf, formatMs, formatRate, formatShare, statisticNotes } from '../_format.js';
 import { gainLine, populationLine, renderExplain } from '../diagnosis-text.js';
 import { escapeHtml as h } from './page.js';
 
@@ -62,9 +62,9 @@ export function phaseTable(summary: ModelSummary): string {
   rows.push(
     `<tr class="e2e" data-phase="e2e"><td>end-to-end</td><td class="num" data-q="p50">${formatMs(e.p50Ms)}</td><td class="num" data-q="p95">${formatMs(e.p95Ms)}</td><td class="num" data-q="p99">${formatMs(e.p99Ms)}</td><td class="num" data-q="max">${formatMs(e.maxMs)}</td><td class="num">100%</td></tr>`,
   );
-  return `<div class="card phases"><h2>Where the time goes · ${formatCount(summary.requests)} requests · ${summary.throughputRps.toFixed(1)} req/s</h2>
+  return `<div class="card phases"><h2>Where the time goes · ${formatCountOf(summary.requests, 'request')} · ${formatRate(summary.requests, summary.throughputRps)}</h2>
 <table data-table="phases"><thead><tr><th>phase</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>share</th></tr></thead><tbody>${rows.join('')}</tbody></table>
-<p class="note">Phase spans cover ${formatShare(summary.coverage)} of end-to-end time${summary.errors > 0 ? `; ${formatCount(summary.errors)} errors` : ''}.</p></div>`;
+<p class="note">Phase spans cover ${formatShare(summary.coverage)} of end-to-end time${summary.errors > 0 ? `; ${formatCountOf(summary.errors, 'error')}` : ''}.</p>${statisticNotes(summary).map((n) => `<p class="note" data-note="statistic">${h(n)}</p>`).join('')}</div>`;
 }
 
 /** A chart slot the client fills: a titled card with a canvas. */

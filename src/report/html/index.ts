@@ -6,7 +6,8 @@
 import type { AnalysisResult } from '../../analyzer/index.js';
 import type { AnalysisDiff } from '../../analyzer/diff/index.js';
 import type { SpanRecord } from '../../model/span.js';
-import { formatCount, formatWindow } from '../_format.js';
+import { formatCountOf } from '../_format.js';
+import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from '../_windows.js';
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
 import { diffSection } from './diff.js';
@@ -32,11 +33,17 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   const spans = options.exampleSpans ?? new Map<string, readonly SpanRecord[]>();
   const charts = result.models.map((m) => modelCharts(result, m.summary.model, byModel.get(m.summary.model) ?? [], spans));
   const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined, perRequest: (byModel.get(m.summary.model)?.length ?? 0) > 0 }) }));
-  const window = result.window ? ` · ${formatWindow(result.window.startNs, result.window.endNs)}` : '';
+  const windows = reportWindows(result);
+  const window =
+    windows.length === 1 && windows[0]!.model === undefined
+      ? ` · ${formatReportWindow(windows[0]!, false)}`
+      : windows.length > 0
+        ? ` · windows per model, ${PER_MODEL_WINDOWS}: ${windows.map((w) => `${w.model ?? ''} ${formatReportWindow(w, true)}`).join('; ')}`
+        : '';
   const data: PageData = { kind: 'analysis', models: charts };
   return renderPage({
     title: 'Inference latency report',
-    subtitle: `${formatCount(result.requests)} requests from ${result.files.map((f) => f.file).join(', ') || 'the input'}${window}`,
+    subtitle: `${formatCountOf(result.requests, 'request')} from ${result.files.map((f) => f.file).join(', ') || 'the input'}${window}`,
     sections: sections.length > 0 ? sections : [{ model: 'no requests', html: '<div class="card"><p>No request spans follow the span convention; see the text report for the operations on the critical path.</p></div>' }],
     data,
     script: await clientScript(),
@@ -62,7 +69,7 @@ export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult,
   const files = (r: AnalysisResult): string => r.files.map((f) => f.file).join(', ');
   return renderPage({
     title: 'Inference latency: before → after',
-    subtitle: `BEFORE ${formatCount(before.requests)} requests (${files(before)}) → AFTER ${formatCount(after.requests)} requests (${files(after)})`,
+    subtitle: `BEFORE ${formatCountOf(before.requests, 'request')} (${files(before)}) → AFTER ${formatCountOf(after.requests, 'request')} (${files(after)})`,
     sections: diff.models.map((m, i) => ({ model: m.model, html: diffSection(m, i, diff) })),
     data,
     script: await clientScript(),

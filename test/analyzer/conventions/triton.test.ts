@@ -7,6 +7,8 @@ import { readAllSpans } from '../../../src/formats/index.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
+import { renderMarkdown } from '../../../src/report/markdown.js';
+import { renderHtml } from '../../../src/report/html/index.js';
 
 /** Spans the source conventions make of a serving fixture's spans. */
 async function mappedSpanCount(name: string): Promise<number> {
@@ -137,6 +139,48 @@ describe('several Triton trace files', () => {
     expect(models.filter((m) => m.model !== 'resnet50').map((m) => m.window)).toEqual([expect.objectContaining({ clock: 'monotonic', start: null })]);
   });
 
+  it('with a wall-clock export beside it: the text, Markdown and HTML reports give each model its window on its own clock, as --json does, and none spanning both', async () => {
+    const demo = new URL('../../../examples/traces/inference-demo.otlp.jsonl', import.meta.url).pathname;
+    const mixed = await analyzeFiles([demo, SERVING + 'triton_trace_v2_docs_example.json'], { diagnose: false });
+    const demoAlone = await analyzeFiles([demo], { diagnose: false });
+    // The demo's own window, as its report alone prints it (dates, length and rate).
+    const demoWindow = /^Window {2}(2026-\S+ \S+ → \S+ UTC \([\d.]+ s\), [\d.]+ req\/s)$/m.exec(renderText(demoAlone))?.[1];
+    expect(demoWindow).toBeDefined();
+    const text = renderText(mixed);
+    // No run-level window: across the two clocks it came out as "491695 h 26 min …, 0.0 req/s".
+    expect(text).not.toMatch(/^Window {2}/m);
+    expect(text).not.toMatch(/ h \d+ min|0\.0 req\/s/);
+    expect(text).toMatch(/^Windows per model, each on its own clock: the inputs are on unrelated clocks\s+\(see the warnings\), so no window spans the run$/m);
+    expect(text).toContain(`        resnet50: ${demoWindow}`);
+    expect(text).toMatch(/^ {8}unknown: 3\.13 ms on the server's monotonic clock \(no wall-clock time in\s+its requests\), no rate from one request$/m);
+    const json = toJsonReport(mixed);
+    expect(json.models.map((m) => [m.model, m.window.clock, m.window.duration_s])).toEqual([
+      ['resnet50', 'epoch', toJsonReport(demoAlone).models[0]!.window.duration_s],
+      ['unknown', 'monotonic', 0.003126],
+    ]);
+    const markdown = renderMarkdown(mixed);
+    expect(markdown).toMatch(/^\*\*221 requests\*\* analysed from 1,981 spans\.$/m);
+    expect(markdown).toContain(`- \`resnet50\`: ${demoWindow}`);
+    expect(markdown).toMatch(/^- `unknown`: 3\.13 ms on the server's monotonic clock/m);
+    const subtitle = /<p class="sub">([^<]*)<\/p>/.exec(await renderHtml(mixed))?.[1] ?? '';
+    expect(subtitle).toContain(`windows per model, each on its own clock`);
+    expect(subtitle).toContain(`resnet50 ${demoWindow}; unknown 3.13 ms on the server&#39;s monotonic clock`);
+    expect(subtitle).not.toMatch(/1970/);
+    // A run on one clock keeps its single window in every report.
+    expect(renderMarkdown(demoAlone)).toContain(`over ${demoWindow!.replace(/, [\d.]+ req\/s$/, '')}.`);
+  });
+
+  it("beside Triton's OpenTelemetry mode (both read as Triton, one on the steady clock, one on the wall clock): each model's window on its own clock, never a 1970 date", async () => {
+    const mixed = await analyzeFiles([SERVING + 'triton-otel-http.synthetic.json', SERVING + 'triton-trace-v2-responds-after-execute.synthetic.json'], { diagnose: false });
+    expect(mixed.conventions.map((c) => [c.id, c.clock]).sort()).toEqual([['triton', 'epoch'], ['triton', 'monotonic'], ['triton', 'monotonic']]);
+    const text = renderText(mixed);
+    expect(text).not.toMatch(/1970/);
+    expect(text).toMatch(/^ {8}tensorrt_llm: 689\.8 ms on the server's monotonic clock/m);
+    expect(text).toMatch(/^ {8}simple: 2026-01-01 00:00:00 → 00:00:00 UTC \(2 ms\)/m);
+    const clocks = Object.fromEntries(toJsonReport(mixed).models.map((m) => [m.model, m.window.clock]));
+    expect(clocks).toEqual({ tensorrt_llm: 'monotonic', densenet_onnx: 'monotonic', simple: 'epoch' });
+  });
+
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
     const records = readFileSync(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json', 'utf8').trim().slice(1, -1).trim().split(/,\n/);
     const ensemble = records.filter((r) => r.startsWith('{"id":1,'));
@@ -249,5 +293,27 @@ describe('held traces at the end of input', () => {
     for (const batch of batches) expect(new Set(batch.map((s) => s.traceId)).size).toBe(1);
     expect(batches.flat()).toEqual(all);
     expect([...drained.drain()]).toEqual([]);
+  });
+});
+
+describe('Triton trace file 2.x of a backend that responds long after its execute returned (synthetic, after server issue #6923)', () => {
+  it('does not call the time between COMPUTE_END and REQUEST_END post-processing, and says why', async () => {
+    const result = await analyzeServing('triton-trace-v2-responds-after-execute.synthetic.json');
+    expect(result.conventions.map((c) => [c.label.replace(/ \(an LLM.*/, ''), c.requests])).toEqual([
+      ['Triton trace file 2.x, released long after the backend’s execute returned', 2],
+      ['Triton trace file 2.x', 1],
+    ]);
+    const rows = result.timings.rows();
+    // TensorRT-LLM: execute returned after 0.6 ms, the request was released 412 ms later (the model generating).
+    const llm = rows.find((r) => r.model === 'tensorrt_llm' && r.phases.compute === 0.6)!;
+    expect(phasesOf(llm)).toEqual({ network: 0.04, serialize: 0.06, preprocess: 0.008, queue: 1, compute: 0.6, other: 412, e2e: 413.708 });
+    expect(llm.phases.postprocess).toBeUndefined();
+    // An ordinary backend beside it (release 0.09 ms after a 4 ms compute) keeps its post-processing.
+    const onnx = rows.find((r) => r.model === 'densenet_onnx')!;
+    expect(phasesOf(onnx)).toMatchObject({ compute: 4, postprocess: 0.09, other: 0 });
+    // The model's table has no post-processing row for an LLM's generation, and the report says what the time may be.
+    const llmSummary = result.models.find((m) => m.summary.model === 'tensorrt_llm')!.summary;
+    expect(llmSummary.phases.postprocess).toBeUndefined();
+    expect(result.conventions[0]!.label).toMatch(/an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed/);
   });
 });

@@ -79,3 +79,29 @@ describe('vLLM llm_request span, v0 engine attribute set (synthetic, after tests
     expect(request!.tokensOut).toBe(20);
   });
 });
+
+describe('vLLM llm_request span of a request that produced no token (synthetic, after OutputProcessor.do_tracing)', () => {
+  it('has no TTFT, keeps a valid queue time, and leaves the rest unattributed instead of calling it output time', async () => {
+    const result = await analyzeServing('vllm-llm-request-v1-no-token.synthetic.json');
+    expect(result.conventions.map((c) => [c.label.replace(/ \(.*/, ''), c.requests])).toEqual([
+      ['vLLM llm_request span without an output token', 2],
+      ['vLLM llm_request span', 1],
+    ]);
+    const rows = result.timings.rows();
+    const queued = rows.find((r) => Math.round(r.e2eMs) === 5000)!;
+    const prefill = rows.find((r) => Math.round(r.e2eMs) === 2000)!;
+    // Aborted while waiting: time_in_queue = 0 − queued_ts is negative (left out), TTFT 0.0 is vLLM's default.
+    expect(queued.ttftMs).toBeUndefined();
+    expect(phasesOf(queued)).toEqual({ other: 5000.2, e2e: 5000.2 });
+    // Aborted in prefill after 1.5 s queued: the queue is placed, the 500.1 ms after it are not "postprocess".
+    expect(prefill.ttftMs).toBeUndefined();
+    expect(phasesOf(prefill)).toEqual({ queue: 1500, other: 500.1, e2e: 2000.1 });
+    expect(prefill.tokensOut).toBe(0);
+    // The finished request beside them is unchanged.
+    const done = rows.find((r) => r.tokensOut === 128)!;
+    expect(done.ttftMs).toBeCloseTo(105.432, 9);
+    expect(phasesOf(done)).toMatchObject({ postprocess: 5.679, e2e: 1345.678 });
+    // The model's TTFT is the finished request's alone (was 0 ms for each aborted one).
+    expect(result.overall?.generation?.ttft?.count).toBe(1);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * @module test/prometheus/triton-vllm-backend.test
+ * `analyze --prometheus` on a Triton server that serves LLMs through its vLLM backend: the
+ * engine's families carry Triton's `model`/`version` labels instead of vLLM's `model_name`
+ * (vllm_backend src/utils/metrics.py), next to Triton's own counters for the same models.
+ * Replayed (test/prometheus/replay-exporter.ts) and scraped by a real Prometheus (2.42).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzePrometheus } from '../../src/prometheus/index.js';
+import { startReplay } from './replay-exporter.js';
+import type { ReplayExporter } from './replay-exporter.js';
+import { startPrometheus, waitForScrapes } from './_prometheus.js';
+import type { RunningPrometheus } from './_prometheus.js';
+import { tritonVllmBackend } from './scenarios.js';
+
+const TRAFFIC_S = 8;
+const exporters: ReplayExporter[] = [];
+let prometheus: RunningPrometheus | undefined;
+let startS = 0;
+let endS = 0;
+
+beforeAll(async () => {
+  exporters.push(await startReplay(tritonVllmBackend(31, 'vllm_model')), await startReplay(tritonVllmBackend(32, 'vllm_small')));
+  prometheus = await startPrometheus({ triton: exporters.map((e) => new URL(e.url).host) }, '1s');
+  await waitForScrapes(prometheus.url, ['triton']);
+  startS = Math.floor(Date.now() / 1000);
+  await new Promise((r) => setTimeout(r, TRAFFIC_S * 1000));
+  endS = Math.floor(Date.now() / 1000);
+}, 90_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await Promise.allSettled(exporters.map((e) => e.close()));
+}, 30_000);
+
+describe('Triton with its vLLM backend, replayed into a real Prometheus', { timeout: 60_000 }, () => {
+  it('reads each model from vLLM’s families under Triton’s model label: two models, never one merged "vllm"', async () => {
+    const result = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 2 });
+    expect(result.models.map((m) => m.summary.model).sort()).toEqual(['vllm_model', 'vllm_small']);
+    // The engine's view, not Triton's counters (whose compute is the backend's 0.5 ms execute call).
+    expect(result.prometheus?.models.map((m) => m.source)).toEqual(['vllm', 'vllm']);
+    const warnings = result.warnings.map((w) => w.message).join('\n');
+    expect(warnings).toMatch(/NVIDIA Triton Inference Server also measures vllm_model, vllm_small|NVIDIA Triton Inference Server also measures vllm_small, vllm_model/);
+    const slow = result.models.find((m) => m.summary.model === 'vllm_model')!.summary;
+    const small = result.models.find((m) => m.summary.model === 'vllm_small')!.summary;
+    // Queue medians 500 and 5 ms (log-normal, sigma 0.2: means 510 and 5.1 ms), each model its own.
+    expect(slow.phases.queue?.meanMs).toBeGreaterThan(400);
+    expect(slow.phases.queue?.meanMs).toBeLessThan(650);
+    expect(small.phases.queue?.meanMs).toBeLessThan(10);
+    expect(slow.phases.prefill?.meanMs).toBeGreaterThan(40);
+    expect(slow.generation?.ttft?.meanMs).toBeGreaterThan(450);
+    // The KV cache gauge under its older name (gpu_cache_usage_perc), per model.
+    const gauges = Object.fromEntries(result.prometheus!.models.map((m) => [m.model, m.gauges['kv_cache_usage']]));
+    expect(gauges['vllm_model']).toBeCloseTo(0.6, 5);
+    expect(gauges['vllm_small']).toBeCloseTo(0.2, 5);
+  });
+});
