@@ -14,6 +14,7 @@ import { monotonicMs, toHrTime } from './clock.js';
 import { DURATION_BUCKETS_SECONDS } from './phase-metrics.js';
 import { RequestScope } from './request-scope.js';
 import { isNativePromise } from './run-in-span.js';
+import { deferToStream, registerStream, StreamEnd } from './stream-end.js';
 import type { InferenceRequest } from './request-scope.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 import { reportFailure } from './warn-once.js';
@@ -34,7 +35,8 @@ export interface GenerationRequest extends InferenceRequest {
   setCachedTokens(n: number): void;
   /**
    * Passes `source` through, counting each item as one token (or `count(item)` tokens), so a
-   * model's async iterator or a server's chunk stream is traced by wrapping it.
+   * model's async iterator or a server's chunk stream is traced by wrapping it. Returned from
+   * `generate`'s function (or a `decode`), the request (or phase) ends when the stream ends.
    */
   stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T>;
   /** Output tokens counted so far. */
@@ -115,11 +117,29 @@ class GenerationScope extends RequestScope implements GenerationRequest {
     if (validCount(n)) this.cachedTokens = Math.round(n);
   }
 
-  async *stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T> {
-    for await (const item of source) {
-      if (count === undefined) this.token();
-      else this.tokens(safeCount(count, item));
-      yield item;
+  stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T> {
+    const end = new StreamEnd(this.owner);
+    const iterator = this.pass(source, count, end);
+    registerStream(iterator, end);
+    return iterator;
+  }
+
+  /** The stream itself; its end (exhausted, failed, or stopped by the consumer) is `end`'s. */
+  private async *pass<T>(source: AsyncIterable<T> | Iterable<T>, count: ((item: T) => number) | undefined, end: StreamEnd): AsyncGenerator<T> {
+    let failed = false;
+    let error: unknown;
+    try {
+      for await (const item of source) {
+        if (count === undefined) this.token();
+        else this.tokens(safeCount(count, item));
+        yield item;
+      }
+    } catch (thrown) {
+      failed = true;
+      error = thrown;
+      throw thrown;
+    } finally {
+      end.end(failed, error);
     }
   }
 
@@ -198,6 +218,7 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
   try {
     const base = req as RequestScope;
     scope = new GenerationScope(base.state, base.tracer, base.span, base.ctx, base.recording, base.instruments);
+    scope.owner = base;
   } catch (error) {
     reportFailure('starting a generation request', error);
     scope = undefined;
@@ -211,7 +232,22 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
     g.close();
     throw error;
   }
-  return onSettled(result, () => g.close());
+  // A returned token stream (or a Promise of it) is consumed after fn: close when it ends.
+  const close = (): void => g.close();
+  if (!isNativePromise(result)) {
+    if (!deferToStream(result, g.owner, close)) close();
+    return result;
+  }
+  return result.then(
+    (value: unknown) => {
+      if (!deferToStream(value, g.owner, close)) close();
+      return value;
+    },
+    (error: unknown) => {
+      close();
+      throw error;
+    },
+  ) as T;
 }
 
 /**

@@ -101,6 +101,24 @@ export abstract class WrappedRun {
   constructor(readonly stampsStart: boolean = false) {}
   /** Ends the span(s) and records metrics; `outcome` is the error when `failed`, else the value. */
   abstract finish(failed: boolean, outcome: unknown): void;
+  /**
+   * Whether the run ends later than the function's return, with `result` (an object): true when
+   * it is the request's own token stream, whose end then finishes the run (stream-end.ts).
+   */
+  defer(_result: object): boolean {
+    return false;
+  }
+}
+
+/** Whether `run` finishes when `result` (a stream) ends, rather than now. Never throws. */
+function deferred(run: WrappedRun, result: unknown): boolean {
+  if (typeof result !== 'object' || result === null) return false;
+  try {
+    return run.defer(result);
+  } catch (error) {
+    reportFailure('following a returned stream', error);
+    return false;
+  }
 }
 
 // Receives the run as an argument, not as `this`: a thisArg makes the context manager bind().
@@ -116,7 +134,8 @@ function enterAndCall(run: WrappedRun): unknown {
  * Runs `fn` with `ctx` active and calls `run.finish` exactly once when it is over. A plain native
  * Promise returned by `fn` (isNativePromise) is followed to settlement and a Promise resolving to the same value (or
  * rejecting with the same error) is returned; any other value, thenables and Promise subclasses included, is returned
- * as is and finishes at once (calling `then` on a foreign thenable may start work twice).
+ * as is and finishes at once (calling `then` on a foreign thenable may start work twice), except the request's own
+ * token stream (`run.defer`), which finishes the run when it ends.
  * If activating the context fails, `fn` still runs exactly once, untraced. `fn` gets `arg`
  * (so a caller need not make a closure per call).
  */
@@ -137,7 +156,7 @@ export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: W
   if (isNativePromise(result)) {
     return result.then(
       (value: unknown) => {
-        safeFinish(run, false, value);
+        if (!deferred(run, value)) safeFinish(run, false, value);
         return value;
       },
       (error: unknown) => {
@@ -146,7 +165,7 @@ export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: W
       },
     ) as T;
   }
-  safeFinish(run, false, result);
+  if (!deferred(run, result)) safeFinish(run, false, result);
   return result;
 }
 
