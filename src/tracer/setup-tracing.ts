@@ -448,6 +448,32 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     ready = served.ready;
   }
 
+  // A process whose event loop runs out ends without waiting for the batch processor's timer
+  // (unref'd): every span still queued was lost without a word. 'beforeExit' comes exactly then
+  // and may schedule work, so the queue is exported first; process.exit() and signals skip it,
+  // and 'exit' (synchronous, too late to export) says how many spans they left behind.
+  let flushingAtExit = false;
+  const onBeforeExit = (): void => {
+    if (flushingAtExit || processor === undefined || processor.pending() === 0) return;
+    flushingAtExit = true;
+    void withTimeout(processor.forceFlush(), exportTimeoutMillis).then(() => {
+      flushingAtExit = false;
+    });
+  };
+  const onExit = (): void => {
+    const unsent = processor?.pending() ?? 0;
+    if (unsent > 0) {
+      warnOnce(
+        `the process exited with ${unsent} span(s) not exported; call tracing.shutdown() (awaited) before process.exit() or in your signal handler`,
+        'unsent-at-exit',
+      );
+    }
+  };
+  if (processor !== undefined && sdk !== undefined) {
+    process.on('beforeExit', onBeforeExit);
+    process.on('exit', onExit);
+  }
+
   let shutdownPromise: Promise<void> | undefined;
   const handle: TracingHandle = {
     serviceName,
@@ -466,6 +492,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     },
     shutdown() {
       shutdownPromise ??= (async () => {
+        process.off('beforeExit', onBeforeExit);
+        process.off('exit', onExit);
         await withTimeout(sdk?.shutdown() ?? Promise.resolve(), exportTimeoutMillis);
         // What did not make it out by now is lost: count it, then stay quiet about late failures.
         processor?.abandon();
