@@ -23,7 +23,6 @@ import {
   hostDetector,
   osDetector,
   processDetector,
-  resourceFromAttributes,
   serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import type { DetectedResource, ResourceDetector } from '@opentelemetry/resources';
@@ -161,6 +160,18 @@ function resourceDetectors(): ResourceDetector[] {
   if (names.includes('all')) return Object.values(DETECTORS);
   if (names.includes('none')) return [];
   return names.flatMap((name) => DETECTORS[name] ?? []);
+}
+
+/**
+ * The resource attributes set in code, and OTEL_SERVICE_NAME (an SDK setting that applies whichever
+ * detectors run) unless the code names the service: the last detector, so that they win over what
+ * the detectors and OTEL_RESOURCE_ATTRIBUTES found (NodeSDK merges detected attributes over the
+ * `resource` it is given, so attributes passed there lost to a detected `host.name`).
+ */
+function codeDetector(code: Attributes): ResourceDetector {
+  const envService = envString('OTEL_SERVICE_NAME');
+  const attributes = envService === undefined || code['service.name'] !== undefined ? code : { 'service.name': envService, ...code };
+  return { detect: (): DetectedResource => ({ attributes }) };
 }
 
 function envString(name: string): string | undefined {
@@ -358,7 +369,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   // Code wins over the standard OTEL_BSP_* variables, which win over the SDK's defaults.
   const exportTimeoutMillis = positiveInt(options.exportTimeoutMillis, 10_000, 'exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT');
   const maxQueueSize = positiveInt(options.maxQueueSize, 2048, 'maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE');
-  const serviceName = options.serviceName ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
+  const codeService = options.resourceAttributes?.['service.name'];
+  const serviceName = options.serviceName ?? (typeof codeService === 'string' ? codeService : undefined) ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
 
   let traces: ResolvedExporter;
   try {
@@ -400,8 +412,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   }
   try {
     sdk = new NodeSDK({
-      resource: defaultResource().merge(resourceFromAttributes({ ...(options.resourceAttributes ?? {}) })),
-      resourceDetectors: resourceDetectors(),
+      resource: defaultResource(),
+      resourceDetectors: [...resourceDetectors(), codeDetector({ ...(options.resourceAttributes ?? {}) })],
       ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
       // NodeSDK registers no provider without a span processor: { none: true } (and an exporter
       // that could not be created) get one that discards, so spans are recorded but go nowhere.

@@ -5,9 +5,12 @@
  * receiver) with options set in code winning, absorbed failures visible through `diag`, and
  * export errors reported in one clean line.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
@@ -274,5 +277,49 @@ describe('failures the tracer absorbs', () => {
     expect(exportError(grpc)).toBe('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9');
     expect(exportError(new Error('Resolution note: dns failed'))).toBe('Resolution note: dns failed');
     expect(exportError(undefined)).toBe('unknown error');
+  });
+});
+
+describe('resource attributes', () => {
+  /** The resource of the first batch in an OTLP JSON lines trace file, as a flat record. */
+  function fileResource(file: string): Record<string, unknown> {
+    const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as {
+      resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] } }[];
+    };
+    return Object.fromEntries(first.resourceSpans[0]!.resource.attributes.map((a) => [a.key, a.value.stringValue]));
+  }
+
+  it('set in code win over the detectors and OTEL_RESOURCE_ATTRIBUTES (trace file fallback)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-resource-'));
+    try {
+      process.env['OTEL_RESOURCE_ATTRIBUTES'] = 'service.version=1.0,deployment.environment.name=prod';
+      const file = join(dir, 'code.jsonl');
+      tracing = setupTracing({ serviceName: 'svc', exporter: { file }, metrics: false, onWarning, resourceAttributes: { 'host.name': 'gpu-node-7', 'service.version': '2.0' } });
+      createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => 1));
+      await tracing.shutdown();
+      const resource = fileResource(file);
+      expect(resource['host.name']).toBe('gpu-node-7'); // the host detector found this machine's name
+      expect(resource['service.version']).toBe('2.0');
+      expect(resource['deployment.environment.name']).toBe('prod');
+      expect(resource['service.name']).toBe('svc');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('take OTEL_SERVICE_NAME whichever detectors OTEL_NODE_RESOURCE_DETECTORS names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-resource-'));
+    try {
+      process.env['OTEL_SERVICE_NAME'] = 'from-env';
+      process.env['OTEL_NODE_RESOURCE_DETECTORS'] = 'host';
+      const file = join(dir, 'env.jsonl');
+      tracing = setupTracing({ exporter: { file }, metrics: false, onWarning });
+      expect(tracing.serviceName).toBe('from-env');
+      createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => 1));
+      await tracing.shutdown();
+      expect(fileResource(file)['service.name']).toBe('from-env');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
