@@ -13,7 +13,7 @@ import { timePerOutputTokenMs } from '../model/generation.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { DURATION_BUCKETS_SECONDS } from './phase-metrics.js';
 import { RequestScope } from './request-scope.js';
-import { isNativePromise } from './run-in-span.js';
+import { errorType, isNativePromise } from './run-in-span.js';
 import { deferToStream, registerStream, StreamEnd } from './stream-end.js';
 import type { InferenceRequest } from './request-scope.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
@@ -202,8 +202,9 @@ function safeCount<T>(count: (item: T) => number, item: T): number {
   try {
     return count(item);
   } catch (error) {
-    // The item still goes through; it counts as no tokens.
-    reportFailure('counting the tokens of a streamed item', error);
+    // The item still goes through; it counts as no tokens. The counter's error is about a piece of
+    // the model's output and its message may quote it: only its type is logged.
+    reportFailure('counting the tokens of a streamed item', `${errorType(error)} (its message is not logged: it may quote the model's output)`);
     return 0;
   }
 }
