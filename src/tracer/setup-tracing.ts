@@ -30,7 +30,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
-import { AlwaysOnSampler, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, ConsoleSpanExporter, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { getBooleanFromEnv } from '@opentelemetry/core';
 import { TRACER_METRICS } from '../semconv.js';
@@ -268,7 +268,13 @@ function resolveExporter(option: ExporterOption | undefined): ResolvedExporter {
   }
   const otlp = option !== undefined && ('otlpEndpoint' in option || 'protocol' in option || 'timeoutMillis' in option) ? option : undefined;
   const explicit = otlp?.otlpEndpoint;
-  const endpoint = explicit ?? envEndpoint;
+  // The standard exporter selection applies where the code chose none.
+  const chosen = option === undefined ? envTracesExporter() : undefined;
+  if (chosen === 'none') return { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined };
+  if (chosen === 'console') return { kind: 'custom', destination: 'console', exporter: new ConsoleSpanExporter(), otlpEndpoint: undefined, protocol: undefined };
+  const protocolForDefault = chosen === 'otlp' && envEndpoint === undefined ? otlpProtocol(undefined, 'TRACES') : undefined;
+  // OTEL_TRACES_EXPORTER=otlp without an endpoint: the spec's default endpoint for the protocol.
+  const endpoint = explicit ?? envEndpoint ?? (protocolForDefault === undefined ? undefined : protocolForDefault === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/traces');
   if (endpoint === undefined) {
     return { kind: 'file', destination: DEFAULT_TRACE_FILE, exporter: new FileSpanExporter(DEFAULT_TRACE_FILE), otlpEndpoint: undefined, protocol: undefined };
   }
@@ -276,6 +282,23 @@ function resolveExporter(option: ExporterOption | undefined): ResolvedExporter {
   // Without an explicit URL or timeout the exporter applies the OTEL_* rules itself.
   const exporter = createTraceExporter(protocol, explicit, otlp?.timeoutMillis);
   return { kind: 'otlp', destination: endpoint, exporter, otlpEndpoint: explicit, protocol };
+}
+
+/**
+ * OTEL_TRACES_EXPORTER as the OpenTelemetry spec reads it: `none`, `otlp` or `console` (the first
+ * of a list; `none` among others is ignored, as NodeSDK does); unset or another value (with a
+ * warning) leaves the documented default (OTLP when an endpoint variable is set, else the file).
+ */
+function envTracesExporter(): 'none' | 'otlp' | 'console' | undefined {
+  const names = [...new Set((envString('OTEL_TRACES_EXPORTER') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'null'))];
+  if (names.length === 0) return undefined;
+  if (names.length === 1 && names[0] === 'none') return 'none';
+  const known = names.filter((n): n is 'otlp' | 'console' => n === 'otlp' || n === 'console');
+  const ignored = names.filter((n) => n !== 'none' && n !== known[0]);
+  if (ignored.length > 0) {
+    warnOnce(`OTEL_TRACES_EXPORTER=${names.join(',')}: ${ignored.join(', ')} ignored (one exporter: otlp, console or none)`);
+  }
+  return known[0];
 }
 
 interface MetricsSetup {

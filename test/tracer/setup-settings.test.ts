@@ -5,14 +5,14 @@
  * receiver) with options set in code winning, absorbed failures visible through `diag`, and
  * export errors reported in one clean line.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
 import type { Tracer, TracerProvider } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -321,5 +321,47 @@ describe('resource attributes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('OTEL_TRACES_EXPORTER', () => {
+  it('none: spans are recorded, nothing is exported and no trace file is written', async () => {
+    process.env['OTEL_TRACES_EXPORTER'] = 'none';
+    const before = existsSync('traces.jsonl');
+    tracing = setupTracing({ metrics: false, onWarning });
+    expect(tracing.exporterKind).toBe('none');
+    const traceId = createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => req.traceId));
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await tracing.shutdown();
+    expect(existsSync('traces.jsonl')).toBe(before);
+    expect(warnings).toEqual([]);
+  });
+
+  it('console: spans go to the console exporter; otlp: OTLP at the default endpoint; the exporter set in code wins', async () => {
+    process.env['OTEL_TRACES_EXPORTER'] = 'console';
+    const printed: unknown[] = [];
+    const dir = vi.spyOn(console, 'dir').mockImplementation((value) => void printed.push(value));
+    try {
+      tracing = setupTracing({ metrics: false, onWarning });
+      expect(tracing.exporterKind).toBe('custom');
+      createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => 1));
+      await tracing.shutdown();
+    } finally {
+      dir.mockRestore();
+    }
+    expect(printed.map((p) => (p as { name: string }).name).sort()).toEqual(['compute', 'infer m']);
+
+    process.env['OTEL_TRACES_EXPORTER'] = 'otlp';
+    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'http/protobuf';
+    tracing = setupTracing({ metrics: false, onWarning });
+    expect([tracing.exporterKind, tracing.destination]).toEqual(['otlp', 'http://localhost:4318/v1/traces']);
+    await tracing.shutdown();
+
+    process.env['OTEL_TRACES_EXPORTER'] = 'none';
+    const file = join(mkdtempSync(join(tmpdir(), 'ld-exporter-')), 'code.jsonl');
+    tracing = setupTracing({ exporter: { file }, metrics: false, onWarning });
+    expect(tracing.exporterKind).toBe('file');
+    await tracing.shutdown();
+    expect(warnings).toEqual([]);
   });
 });
