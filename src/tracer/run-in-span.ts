@@ -30,18 +30,20 @@ export type FinishHook = (failed: boolean, outcome: unknown) => void;
  * Never throws.
  */
 export function recordFailure(span: Span, error: unknown, withMessage: boolean): void {
+  // Read from the error before touching the span, by helpers that never throw: a thrown value
+  // whose prototype or getters throw (a revoked Proxy) once stopped this before the status was set,
+  // and the failed request then read as a success.
+  const type = errorType(error);
+  const message = withMessage ? messageOf(error) : undefined;
+  const stack = withMessage ? stackOf(error) : undefined;
   try {
-    const type = errorType(error);
+    span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
     span.setAttribute(EXCEPTION.ERROR_TYPE, type);
-    if (!withMessage) {
+    if (message === undefined) {
       span.addEvent(EXCEPTION.EVENT, { [EXCEPTION.TYPE]: type });
-      span.setStatus({ code: SpanStatusCode.ERROR });
       return;
     }
-    const message = error instanceof Error ? describeError(error) : typeof error === 'string' ? error : safeString(error);
-    const stack = error instanceof Error ? stackOf(error) : undefined;
     span.addEvent(EXCEPTION.EVENT, { [EXCEPTION.TYPE]: type, [EXCEPTION.MESSAGE]: message, ...(stack !== undefined ? { [EXCEPTION.STACKTRACE]: stack } : {}) });
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
   } catch (failure) {
     // Recording is best effort: a poisoned error object must not replace the user's error.
     reportFailure('recording an error on a span', failure);
@@ -72,11 +74,21 @@ export function errorType(error: unknown): string {
   }
 }
 
-function stackOf(error: Error): string | undefined {
+function stackOf(error: unknown): string | undefined {
   try {
-    return typeof error.stack === 'string' ? error.stack : undefined;
+    return error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The opt-in message: an Error's message, a thrown string, else the value as text. Never throws. */
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? describeError(error) : typeof error === 'string' ? error : safeString(error);
+  } catch {
+    // `instanceof` itself threw (a Proxy's getPrototypeOf trap).
+    return 'unprintable error';
   }
 }
 
