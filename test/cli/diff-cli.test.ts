@@ -86,6 +86,8 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(m.load.before_in_flight).toBeCloseTo(b.inFlight, 3);
     expect(m.load.after_in_flight).toBeCloseTo(a.inFlight, 3);
     expect(m.load.differs).toBe(true);
+    // Rounded as analyze --json is (6 decimals): no '-11.837276000000001'.
+    expect(result.stdout.match(/"(?:\w+_ms|\w+_ratio|\w+_rps|\w+_in_flight)": -?\d+\.\d{7,}/g)).toBeNull();
     expect(m.verdict.text).toBe(`dynamic-batching → none: the fix worked (under a different load, ${b.rps.toFixed(1)} → ${a.rps.toFixed(1)} req/s: not like for like)`);
     expect(m.notes).toContainEqual(expect.stringMatching(/^load: [\d.]+ → [\d.]+ req\/s \(−3\d%\), [\d.]+ → [\d.]+ requests in flight \(−[56]\d%\): neither the request rate nor the concurrency held within 10%/));
 
