@@ -165,10 +165,24 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
   });
 
   it('different models: one line, exit 2, no verdict', async () => {
-    const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
+    const before = run('model-a', 100, 7);
+    const after = run('model-b', 100, 8, 1, 'bert');
+    const result = await cli('diff', before, '--', after);
     expect(result.code).toBe(2);
-    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name, and --model picks the same name on both sides: a model renamed between the runs has no counterpart)');
+    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name; for a model renamed between the runs give both names: --model BEFORE_NAME --after-model AFTER_NAME)');
     expect(result.stdout).toBe('');
+    // What the line advises works: the renamed model is compared, and says so.
+    const renamed = await cli('diff', before, '--', after, '--model', 'resnet50', '--after-model', 'bert', '--json');
+    expect(renamed.code, renamed.stderr).toBe(0);
+    const json = JSON.parse(renamed.stdout);
+    expect(json.models.map((m: { model: string }) => m.model)).toEqual(['resnet50']);
+    expect(json.models[0].e2e.before_count).toBe(100);
+    expect(json.models[0].e2e.after_count).toBe(100);
+    expect(json.models[0].notes[0]).toBe('model: resnet50 BEFORE is compared with bert AFTER (--after-model)');
+    expect([json.only_before, json.only_after]).toEqual([[], []]);
+    const alone = await cli('diff', before, '--', after, '--after-model', 'bert');
+    expect(alone.code).toBe(2);
+    expect(oneLine(alone)).toBe('latency-doctor: --after-model needs --model (the name BEFORE), e.g. --model resnet50 --after-model resnet50-v2');
   });
 
   it('an --html path that cannot be written: one line, exit 2', async () => {
