@@ -172,7 +172,8 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name; for a model renamed between the runs give both names: --model BEFORE_NAME --after-model AFTER_NAME)');
     expect(result.stdout).toBe('');
     // What the line advises works: the renamed model is compared, and says so.
-    const renamed = await cli('diff', before, '--', after, '--model', 'resnet50', '--after-model', 'bert', '--json');
+    const html = join(tmp, 'renamed.html');
+    const renamed = await cli('diff', before, '--', after, '--model', 'resnet50', '--after-model', 'bert', '--json', '--html', html);
     expect(renamed.code, renamed.stderr).toBe(0);
     const json = JSON.parse(renamed.stdout);
     expect(json.models.map((m: { model: string }) => m.model)).toEqual(['resnet50']);
@@ -180,6 +181,9 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(json.models[0].e2e.after_count).toBe(100);
     expect(json.models[0].notes[0]).toBe('model: resnet50 BEFORE is compared with bert AFTER (--after-model)');
     expect([json.only_before, json.only_after]).toEqual([[], []]);
+    // The page draws AFTER's requests of the renamed model too (its data is embedded as JSON).
+    const data = JSON.parse(/<script[^>]*id="ld-data"[^>]*>([\s\S]*?)<\/script>/.exec(readFileSync(html, 'utf8'))![1]!) as { models: { after: { histogram: { counts: number[] } } }[] };
+    expect(data.models[0]!.after.histogram.counts.reduce((x, y) => x + y, 0)).toBe(100);
     const alone = await cli('diff', before, '--', after, '--after-model', 'bert');
     expect(alone.code).toBe(2);
     expect(oneLine(alone)).toBe('latency-doctor: --after-model needs --model (the name BEFORE), e.g. --model resnet50 --after-model resnet50-v2');

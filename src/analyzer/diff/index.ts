@@ -104,6 +104,8 @@ export const LOAD_TOLERANCE = 0.1;
 /** One model before → after. */
 export interface ModelChange {
   readonly model: string;
+  /** The model's name AFTER when it was renamed between the runs (`DiffOptions.renamed`). */
+  readonly afterModel?: string;
   readonly e2e: DistributionChange;
   /** Phases present on both sides, in convention order, then `other`. */
   readonly phases: readonly { readonly phase: PhaseOrOther; readonly change: DistributionChange }[];
@@ -145,7 +147,7 @@ export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, opti
   const afterTimings = groupByModel(after.timings);
   const models = common.map((model) => {
     const change = modelChange(model, beforeTimings.get(model)?.rows() ?? [], afterTimings.get(afterName(model))?.rows() ?? [], beforeModels.get(model)!, afterModels.get(afterName(model))!, options);
-    return afterName(model) === model ? change : { ...change, notes: [`model: ${model} BEFORE is compared with ${afterName(model)} AFTER (--after-model)`, ...change.notes] };
+    return afterName(model) === model ? change : { ...change, afterModel: afterName(model), notes: [`model: ${model} BEFORE is compared with ${afterName(model)} AFTER (--after-model)`, ...change.notes] };
   });
   const matched = new Set(common.map(afterName));
   return {
