@@ -36,6 +36,8 @@ export interface JsonDiff {
   confidence: number;
   models: {
     model: string;
+    /** The model's name AFTER when `--after-model` renamed it, else null. */
+    after_model: string | null;
     verdict: { before: string | null; after: string | null; text: string; appeared: string[]; resolved: string[] };
     e2e: JsonDistributionChange;
     phases: Record<string, JsonDistributionChange>;
@@ -83,6 +85,7 @@ export function diffToJson(diff: AnalysisDiff): JsonDiff {
     confidence: diff.confidence,
     models: diff.models.map((m) => ({
       model: m.model,
+      after_model: m.afterModel ?? null,
       verdict: { before: m.verdict.before, after: m.verdict.after, text: m.verdict.text, appeared: [...m.verdict.appeared], resolved: [...m.verdict.resolved] },
       e2e: distribution(m.e2e),
       phases: Object.fromEntries(m.phases.map((p) => [p.phase, distribution(p.change)])),

@@ -176,7 +176,7 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     const renamed = await cli('diff', before, '--', after, '--model', 'resnet50', '--after-model', 'bert', '--json', '--html', html);
     expect(renamed.code, renamed.stderr).toBe(0);
     const json = JSON.parse(renamed.stdout);
-    expect(json.models.map((m: { model: string }) => m.model)).toEqual(['resnet50']);
+    expect(json.models.map((m: { model: string; after_model: string | null }) => [m.model, m.after_model])).toEqual([['resnet50', 'bert']]);
     expect(json.models[0].e2e.before_count).toBe(100);
     expect(json.models[0].e2e.after_count).toBe(100);
     expect(json.models[0].notes[0]).toBe('model: resnet50 BEFORE is compared with bert AFTER (--after-model)');
