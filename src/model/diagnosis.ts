@@ -4,6 +4,7 @@
  * recommendations with their evidence, and every rule's inputs for `--explain`.
  */
 import type { FixId, Phase, PhaseOrOther } from '../semconv.js';
+import type { Statistic } from './summary.js';
 
 /** One measured fact behind a finding: words for people, numbers for machines. */
 export interface Evidence {
@@ -16,8 +17,13 @@ export type FixEffort = 'config' | 'runtime' | 'precision' | 'retraining' | 'inv
 
 /** Expected effect of applying a fix, when the traces allow an estimate. */
 export interface GainEstimate {
-  /** Which metric moves: e2e percentiles, throughput, or (generation) time to first token and time per output token. */
-  readonly metric: 'p50_ms' | 'p95_ms' | 'p99_ms' | 'mean_ms' | 'throughput_rps' | 'ttft_p95_ms' | 'tpot_p50_ms';
+  /**
+   * Which metric moves: e2e percentiles, throughput, or (generation) time to first token and time
+   * per output token; `…mean_ms` where the source has only sums and counts (no percentile).
+   */
+  readonly metric: 'p50_ms' | 'p95_ms' | 'p99_ms' | 'mean_ms' | 'throughput_rps' | 'ttft_p95_ms' | 'ttft_mean_ms' | 'tpot_p50_ms' | 'tpot_mean_ms';
+  /** What the current and expected values are (model/summary `Statistic`); absent: per-request percentiles or a mean the metric names. */
+  readonly statistic?: Statistic;
   readonly currentValue: number;
   readonly expectedValue: number;
   /** How the estimate was computed, in one sentence. */
@@ -62,6 +68,8 @@ export interface TailAttribution {
 export interface SloResult {
   readonly met: boolean;
   readonly checks: readonly { readonly quantile: 'p50' | 'p95' | 'p99'; readonly targetMs: number; readonly actualMs: number; readonly met: boolean }[];
+  /** What the actual values are (`bucket-percentile` on histograms); absent: per-request percentiles. */
+  readonly statistic?: Statistic;
   /** Quantiles the input cannot give (a counter source has means only; every request failed): not met, and not violated either. */
   readonly unmeasured?: readonly ('p50' | 'p95' | 'p99')[];
   /** Why `unmeasured`, in words ("means only", "every request failed"). */

@@ -209,7 +209,10 @@ interface Columns {
   e2eMs: Float64Array;
   serverMs: Float64Array;
   otherMs: Float64Array;
-  /** By PHASES index; NaN where the request has no span of that phase. */
+  /**
+   * By PHASES index; NaN where the request has no span of that phase. The columns of the phases
+   * and fields no request has are one shared column (read-only, as every column of a table).
+   */
   phases: Float64Array[];
   /** By TABLE_NUMBERS index. */
   numbers: Float64Array[];
@@ -219,8 +222,12 @@ interface Columns {
   cacheHit: Int8Array;
 }
 
-/** A builder chunk: columns of `capacity` rows, the optional fields absent (filled once here, not per row). */
-function allocate(capacity: number): Columns {
+/**
+ * A builder chunk: columns of `capacity` rows. The optional fields' columns are made when the
+ * chunk gets its first value of that field (RequestTableBuilder.phaseColumn …): many runs never
+ * have most of them (a server that records no tokens, no batch size, three phases out of nine).
+ */
+function allocate(capacity: number): ChunkColumns {
   return {
     traceIds: new IdColumn(TRACE_ID_BYTES, capacity),
     requestSpanIds: new IdColumn(SPAN_ID_BYTES, capacity),
@@ -229,12 +236,19 @@ function allocate(capacity: number): Columns {
     e2eMs: new Float64Array(capacity),
     serverMs: new Float64Array(capacity),
     otherMs: new Float64Array(capacity),
-    phases: PHASES.map(() => new Float64Array(capacity).fill(NaN)),
-    numbers: TABLE_NUMBERS.map(() => new Float64Array(capacity).fill(NaN)),
-    texts: TABLE_TEXTS.map(() => new Int32Array(capacity).fill(-1)),
+    phases: PHASES.map(() => undefined),
+    numbers: TABLE_NUMBERS.map(() => undefined),
+    texts: TABLE_TEXTS.map(() => undefined),
     flags: new Uint8Array(capacity),
     cacheHit: new Int8Array(capacity).fill(CACHE_ABSENT),
   };
+}
+
+/** A builder chunk's columns: an optional field's column is undefined until the chunk has a value of it. */
+interface ChunkColumns extends Omit<Columns, 'phases' | 'numbers' | 'texts'> {
+  phases: (Float64Array | undefined)[];
+  numbers: (Float64Array | undefined)[];
+  texts: (Int32Array | undefined)[];
 }
 
 /**
@@ -403,10 +417,11 @@ export class RequestTable implements Iterable<RequestTiming> {
       column.set(into as never);
     };
     const f64 = new Float64Array(scratch);
-    for (const column of [c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers]) permute(column, f64);
+    // Each column once: a field no request has is one column shared by several fields.
+    for (const column of new Set([c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers])) permute(column, f64);
     permute(c.startNs, new BigInt64Array(scratch));
     const i32 = new Int32Array(scratch, 0, n);
-    for (const column of c.texts) permute(column, i32);
+    for (const column of new Set(c.texts)) permute(column, i32);
     permute(c.flags, new Uint8Array(scratch, 0, n));
     permute(c.cacheHit, new Int8Array(scratch, 0, n));
     c.traceIds = c.traceIds.pick(order);
@@ -438,6 +453,13 @@ export class RequestTable implements Iterable<RequestTiming> {
   /** The requests at `indices`, in that order. */
   select(indices: ArrayLike<number>): RequestTable {
     const c = this.columns;
+    // Columns shared within the table (a field no request has) stay shared in the selection.
+    const picked = new Map<Float64Array | Int32Array, Float64Array | Int32Array>();
+    const pickOnce = <T extends Float64Array | Int32Array>(make: new (n: number) => T, source: T): T => {
+      let out = picked.get(source) as T | undefined;
+      if (out === undefined) picked.set(source, (out = pick(make, source, indices)));
+      return out;
+    };
     const columns: Columns = {
       traceIds: c.traceIds.pick(indices),
       requestSpanIds: c.requestSpanIds.pick(indices),
@@ -446,9 +468,9 @@ export class RequestTable implements Iterable<RequestTiming> {
       e2eMs: pick(Float64Array, c.e2eMs, indices),
       serverMs: pick(Float64Array, c.serverMs, indices),
       otherMs: pick(Float64Array, c.otherMs, indices),
-      phases: c.phases.map((a) => pick(Float64Array, a, indices)),
-      numbers: c.numbers.map((a) => pick(Float64Array, a, indices)),
-      texts: c.texts.map((a) => pick(Int32Array, a, indices)),
+      phases: c.phases.map((a) => pickOnce(Float64Array, a)),
+      numbers: c.numbers.map((a) => pickOnce(Float64Array, a)),
+      texts: c.texts.map((a) => pickOnce(Int32Array, a)),
       flags: pick(Uint8Array, c.flags, indices),
       cacheHit: pick(Int8Array, c.cacheHit, indices),
     };
@@ -553,8 +575,8 @@ export class RequestTableBuilder {
    * meant allocating and copying every column again, most of the builder's time), and into
    * one table of the exact size at the end.
    */
-  private readonly full: Columns[] = [];
-  private current: Columns;
+  private readonly full: ChunkColumns[] = [];
+  private current: ChunkColumns;
   /** Index of the current chunk's first request, and its size. */
   private base = 0;
   private chunkRows = FIRST_CHUNK_ROWS;
@@ -593,23 +615,31 @@ export class RequestTableBuilder {
 
   /** Sets the time of the phase at PHASES index `p` of request `i`, ms. */
   setPhase(i: number, p: number, ms: number): void {
-    this.current.phases[p]![i - this.base] = ms;
+    (this.current.phases[p] ?? this.optional(this.current.phases, p, Float64Array, NaN))[i - this.base] = ms;
   }
 
   /** Sets an optional numeric field (TABLE_NUMBERS index `field`) of request `i`; undefined leaves it absent. */
   setNumber(i: number, field: number, value: number | undefined): void {
-    if (value !== undefined) this.current.numbers[field]![i - this.base] = value;
+    if (value !== undefined) (this.current.numbers[field] ?? this.optional(this.current.numbers, field, Float64Array, NaN))[i - this.base] = value;
   }
 
   /** Sets a text field (TABLE_TEXTS index `field`) of request `i`; undefined or empty leaves it absent. */
   setText(i: number, field: number, value: string | undefined): void {
     if (value === undefined || value === '') return;
-    this.current.texts[field]![i - this.base] = this.intern(value, field);
+    (this.current.texts[field] ?? this.optional(this.current.texts, field, Int32Array, -1))[i - this.base] = this.intern(value, field);
   }
 
   /** Sets a required text field (service, model) of request `i`: kept even when empty. */
   setRequiredText(i: number, field: number, value: string): void {
-    this.current.texts[field]![i - this.base] = this.intern(value, field);
+    (this.current.texts[field] ?? this.optional(this.current.texts, field, Int32Array, -1))[i - this.base] = this.intern(value, field);
+  }
+
+  /** The current chunk's column `k` of `columns`, made now (every row absent: `absent`). */
+  private optional<T extends Float64Array | Int32Array>(columns: (T | undefined)[], k: number, make: new (n: number) => T, absent: number): T {
+    const column = new make(this.chunkRows);
+    column.fill(absent);
+    columns[k] = column;
+    return column;
   }
 
   /** Sets the input hash of request `i`. */
@@ -676,18 +706,27 @@ const FIRST_CHUNK_ROWS = 1024;
 const MAX_CHUNK_ROWS = 16_384;
 
 /** One set of columns holding the chunks' rows one after another (each chunk's first `rows`). */
-function concatColumns(parts: readonly { readonly c: Columns; readonly rows: number }[], length: number): Columns {
+function concatColumns(parts: readonly { readonly c: ChunkColumns; readonly rows: number }[], length: number): Columns {
   type Column = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
-  const join = <T extends Column>(take: (c: Columns) => T, make: (n: number) => T): T => {
+  const join = <T extends Column>(take: (c: ChunkColumns) => T | undefined, make: (n: number) => T, absent = 0): T => {
     const out = make(length);
     let at = 0;
     for (const { c, rows } of parts) {
-      (out as Float64Array).set((take(c) as Float64Array).subarray(0, rows), at);
+      const column = take(c);
+      if (column === undefined) out.fill(absent as never, at, at + rows);
+      else (out as Float64Array).set((column as Float64Array).subarray(0, rows), at);
       at += rows;
     }
     return out;
   };
   const f64 = (n: number): Float64Array => new Float64Array(n);
+  // A field no request has is one shared column of absent values, not a column of its own.
+  let noNumbers: Float64Array | undefined;
+  let noTexts: Int32Array | undefined;
+  const optionalNumbers = (take: (c: ChunkColumns) => Float64Array | undefined): Float64Array =>
+    parts.some((p) => take(p.c) !== undefined) ? join(take, f64, NaN) : (noNumbers ??= new Float64Array(length).fill(NaN));
+  const optionalTexts = (take: (c: ChunkColumns) => Int32Array | undefined): Int32Array =>
+    parts.some((p) => take(p.c) !== undefined) ? join(take, (n) => new Int32Array(n), -1) : (noTexts ??= new Int32Array(length).fill(-1));
   return {
     traceIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.traceIds, rows: p.rows })), TRACE_ID_BYTES, length),
     requestSpanIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.requestSpanIds, rows: p.rows })), SPAN_ID_BYTES, length),
@@ -696,9 +735,9 @@ function concatColumns(parts: readonly { readonly c: Columns; readonly rows: num
     e2eMs: join((c) => c.e2eMs, f64),
     serverMs: join((c) => c.serverMs, f64),
     otherMs: join((c) => c.otherMs, f64),
-    phases: PHASES.map((_, k) => join((c) => c.phases[k]!, f64)),
-    numbers: TABLE_NUMBERS.map((_, k) => join((c) => c.numbers[k]!, f64)),
-    texts: TABLE_TEXTS.map((_, k) => join((c) => c.texts[k]!, (n) => new Int32Array(n))),
+    phases: PHASES.map((_, k) => optionalNumbers((c) => c.phases[k])),
+    numbers: TABLE_NUMBERS.map((_, k) => optionalNumbers((c) => c.numbers[k])),
+    texts: TABLE_TEXTS.map((_, k) => optionalTexts((c) => c.texts[k])),
     flags: join((c) => c.flags, (n) => new Uint8Array(n)),
     cacheHit: join((c) => c.cacheHit, (n) => new Int8Array(n)),
   };

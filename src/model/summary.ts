@@ -4,8 +4,18 @@
  */
 import type { PhaseOrOther } from '../semconv.js';
 
+/**
+ * What a distribution's p50…p99 are. `percentile`: ranks of every request's own time (traces).
+ * `bucket-percentile`: interpolated inside histogram buckets (PromQL `histogram_quantile`, only as
+ * fine as the buckets). `mean`: the source has only a sum and a count (a `_sum`/`_count` pair,
+ * counters, a sum or difference of them): the mean, and no percentile at all.
+ */
+export type Statistic = 'percentile' | 'bucket-percentile' | 'mean';
+
 /** Latency distribution of one quantity, in milliseconds. */
 export interface Percentiles {
+  /** How p50…max were computed; absent: `percentile` (per request). With `mean` they are NaN. */
+  readonly statistic?: Statistic;
   readonly count: number;
   readonly meanMs: number;
   readonly p50Ms: number;
@@ -28,6 +38,8 @@ export interface PhaseSummary extends Percentiles {
 
 /** Distribution of a count (tokens per request). */
 export interface CountPercentiles {
+  /** How p50…max were computed; absent: `percentile` (per request). */
+  readonly statistic?: Statistic;
   /** Requests that report this count. */
   readonly count: number;
   readonly mean: number;

@@ -23,7 +23,7 @@ import { measurePresent, readModel } from './aggregates.js';
 import type { ModelAggregates, QueryContext } from './aggregates.js';
 import { readGpuSamples } from './gpu.js';
 import { countRateQuery, selectorMatchers } from './promql.js';
-import { toSignals, toSummary } from './to-signals.js';
+import { statisticOf, toSignals, toSummary } from './to-signals.js';
 
 export { PrometheusClient, parseHeaders } from './client.js';
 export type { PrometheusClientOptions } from './client.js';
@@ -136,7 +136,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     model: a.model,
     source: a.source.id,
     replicas: a.replicas.map((r) => ({ replica: r.replica, rps: r.rps, e2eMeanMs: r.e2eMeanMs, e2eP99Ms: r.e2eP99Ms })),
-    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs }])),
+    generation: Object.fromEntries(Object.entries(a.generation).map(([k, d]) => [k, { statistic: statisticOf(d), meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs }])),
     gauges: a.gauges,
     ...(a.meanBatchSize !== undefined ? { meanBatchSize: a.meanBatchSize } : {}),
     exemplarTraceIds: a.exemplarTraceIds,

@@ -9,7 +9,7 @@
 import { RequestTable } from '../model/request-table.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { Phase, PhaseOrOther } from '../semconv.js';
-import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary, Statistic } from '../model/summary.js';
 import type { DeviceEvidence } from '../model/gpu.js';
 import type { GenerationSignal, PhaseSignal, ReplicaSignal, Signals, Thresholds, TrendSignal, WindowSignal } from '../analyzer/diagnose/index.js';
 import { deviceSignal, trendOf } from '../analyzer/diagnose/signals.js';
@@ -18,12 +18,30 @@ import type { AggregateDistribution, ModelAggregates } from './aggregates.js';
 const ALL_PARTS: readonly PhaseOrOther[] = [...PHASES, OTHER];
 
 function percentiles(d: AggregateDistribution, count: number): Percentiles {
-  return { count, meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs };
+  return { statistic: statisticOf(d), count, meanMs: d.meanMs, p50Ms: d.p50Ms, p90Ms: d.p90Ms, p95Ms: d.p95Ms, p99Ms: d.p99Ms, maxMs: d.maxMs };
 }
 
-/** Counter sources have means only; the rules compare p50/p95, so they get the mean there (docs/prometheus.md). */
+/**
+ * What an aggregate's percentiles are: interpolated from histogram buckets where the source has
+ * a histogram and it answered, else the mean from its sum and count (counter sources, sums and
+ * differences of histograms, a histogram without data in its buckets).
+ */
+export function statisticOf(d: AggregateDistribution): Statistic {
+  return d.histogram && Number.isFinite(d.p50Ms) && Number.isFinite(d.p95Ms) ? 'bucket-percentile' : 'mean';
+}
+
+/**
+ * Counter sources have means only; the rules compare p50/p95, so they get the mean there, with
+ * `statistic` `mean` so that every text and key names it a mean (docs/prometheus.md).
+ */
 function orMean(value: number, meanMs: number): number {
   return Number.isFinite(value) ? value : meanMs;
+}
+
+/** A distribution for the rules: p50 and p95 from the buckets, or both the mean, with what they are. */
+function msDistribution(d: AggregateDistribution): { meanMs: number; p50Ms: number; p95Ms: number; statistic: Statistic } {
+  const statistic = statisticOf(d);
+  return statistic === 'mean' ? { meanMs: d.meanMs, p50Ms: d.meanMs, p95Ms: d.meanMs, statistic } : { meanMs: d.meanMs, p50Ms: d.p50Ms, p95Ms: d.p95Ms, statistic };
 }
 
 /** Shares of e2e time per phase, `other` for the rest (never below 0). */
@@ -53,13 +71,13 @@ export function toSummary(a: ModelAggregates): ModelSummary {
   }
   if (share.other > 0.001) {
     const otherMean = a.e2e.meanMs * share.other;
-    phases.other = { count: requests, meanMs: otherMean, p50Ms: Number.NaN, p90Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, share: share.other, present: requests };
+    phases.other = { statistic: 'mean', count: requests, meanMs: otherMean, p50Ms: Number.NaN, p90Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, share: share.other, present: requests };
   }
   // LLM servers: TTFT, the per-request time per output token (else the per-token ITL) and the
   // tokens per request fill the same generation block the trace path builds from first-token events.
   const ttft = a.generation['ttft'];
   const tpot = a.generation['tpot'] ?? a.generation['itl'];
-  const counts = (d: AggregateDistribution | undefined): CountPercentiles | undefined => (d === undefined ? undefined : { count: requests, mean: d.meanMs, p50: d.p50Ms, p95: d.p95Ms, max: d.maxMs });
+  const counts = (d: AggregateDistribution | undefined): CountPercentiles | undefined => (d === undefined ? undefined : { statistic: statisticOf(d), count: requests, mean: d.meanMs, p50: d.p50Ms, p95: d.p95Ms, max: d.maxMs });
   const tokensIn = counts(a.tokens.in);
   const tokensOut = counts(a.tokens.out);
   const active = endS - startS;
@@ -93,13 +111,15 @@ export function toSummary(a: ModelAggregates): ModelSummary {
 
 function windowsOf(a: ModelAggregates, stepS: number): WindowSignal[] {
   const t0 = a.steps[0]?.timeS ?? 0;
+  const mean = statisticOf(a.e2e) === 'mean';
   return a.steps.map((s) => ({
     startS: s.timeS - stepS - t0,
     endS: s.timeS - t0,
     requests: Math.round(s.rps * stepS),
     arrivalRps: s.rps,
-    e2eP50Ms: orMean(s.e2eP50Ms, s.e2eMeanMs),
-    e2eP95Ms: orMean(s.e2eP95Ms, s.e2eMeanMs),
+    // The run's e2e statistic for every step: a mean-only source's steps are means, never a mix.
+    e2eP50Ms: mean ? s.e2eMeanMs : orMean(s.e2eP50Ms, s.e2eMeanMs),
+    e2eP95Ms: mean ? s.e2eMeanMs : orMean(s.e2eP95Ms, s.e2eMeanMs),
     phaseMeanMs: Object.fromEntries(
       ALL_PARTS.map((p) => {
         if (p === OTHER) {
@@ -139,13 +159,13 @@ export function generationSignal(a: ModelAggregates, requests: number): Generati
   const tokensIn = a.tokens.in;
   return {
     requests,
-    ttft: { meanMs: ttft.meanMs, p50Ms: orMean(ttft.p50Ms, ttft.meanMs), p95Ms: orMean(ttft.p95Ms, ttft.meanMs) },
-    ...(tpot && Number.isFinite(tpot.meanMs) ? { tpot: { meanMs: tpot.meanMs, p50Ms: orMean(tpot.p50Ms, tpot.meanMs), p95Ms: orMean(tpot.p95Ms, tpot.meanMs) } } : {}),
+    ttft: msDistribution(ttft),
+    ...(tpot && Number.isFinite(tpot.meanMs) ? { tpot: msDistribution(tpot) } : {}),
     ttftQueueShare: ofTtft('queue'),
     ttftPrefillShare: ofTtft('prefill'),
     ttftPreprocessShare: ofTtft('preprocess'),
     decodeShare,
-    ...(tokensIn ? { tokensIn: { p50: orMean(tokensIn.p50Ms, tokensIn.meanMs), p95: orMean(tokensIn.p95Ms, tokensIn.meanMs), mean: tokensIn.meanMs } } : {}),
+    ...(tokensIn ? { tokensIn: tokensOf(tokensIn) } : {}),
     ...(a.tokens.out ? { tokensOutMean: a.tokens.out.meanMs } : {}),
     ...(a.tokens.cachedShare !== undefined ? { cachedShare: a.tokens.cachedShare } : {}),
     // Whether prompts repeat a prefix needs every request's input hash: the trace path's.
@@ -153,6 +173,12 @@ export function generationSignal(a: ModelAggregates, requests: number): Generati
     ...(a.scheduler.kvCacheUsage !== undefined ? { kvCacheUsage: a.scheduler.kvCacheUsage } : {}),
     ...(a.scheduler.preemptionsPerS !== undefined ? { preemptionsPerS: a.scheduler.preemptionsPerS } : {}),
   };
+}
+
+/** Prompt tokens per request for the rules: p50 and p95 from the buckets, or both the mean (a counter ÷ requests). */
+function tokensOf(d: AggregateDistribution): { p50: number; p95: number; mean: number; statistic: Statistic } {
+  const m = msDistribution(d);
+  return { p50: m.p50Ms, p95: m.p95Ms, mean: m.meanMs, statistic: m.statistic };
 }
 
 /** Signals for the diagnosis rules from one model's aggregates. */
@@ -165,7 +191,10 @@ export function toSignals(a: ModelAggregates, summary: ModelSummary, thresholds:
       const d = p === OTHER ? undefined : a.phases[p];
       const meanMs = p === OTHER ? a.e2e.meanMs * share.other : d ? d.meanMs : 0;
       const present = p === OTHER ? (share.other > 0 ? n : 0) : d && a.e2e.countRate > 0 ? Math.min(n, Math.round((d.countRate / a.e2e.countRate) * n)) : 0;
-      return [p, { meanMs: Number.isFinite(meanMs) ? meanMs : 0, p50Ms: d ? orMean(d.p50Ms, d.meanMs) : meanMs, p95Ms: d ? orMean(d.p95Ms, d.meanMs) : meanMs, share: share[p], present }];
+      const mean = Number.isFinite(meanMs) ? meanMs : 0;
+      // `other` is what e2e leaves over: a difference of means, no percentile.
+      const dist = d ? { ...msDistribution(d), meanMs: mean } : { meanMs: mean, p50Ms: mean, p95Ms: mean, statistic: 'mean' as const };
+      return [p, { ...dist, share: share[p], present }];
     }),
   ) as Record<PhaseOrOther, PhaseSignal>;
   let dominantPhase: Phase | undefined;
@@ -210,7 +239,7 @@ export function toSignals(a: ModelAggregates, summary: ModelSummary, thresholds:
     startS: [],
     arrivalRps: a.rps,
     meanInFlight,
-    e2e: { meanMs: a.e2e.meanMs, p50Ms: orMean(a.e2e.p50Ms, a.e2e.meanMs), p95Ms: orMean(a.e2e.p95Ms, a.e2e.meanMs), p99Ms: orMean(a.e2e.p99Ms, a.e2e.meanMs) },
+    e2e: { ...msDistribution(a.e2e), p99Ms: statisticOf(a.e2e) === 'mean' ? a.e2e.meanMs : orMean(a.e2e.p99Ms, a.e2e.meanMs) },
     serverMeanMs: a.e2e.meanMs,
     phases,
     coverage,

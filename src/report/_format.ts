@@ -3,7 +3,9 @@
  * Internal: number, time and table formatting shared by the text and markdown reports.
  */
 import type { TraceFormat } from '../model/span.js';
-import type { GenerationSummary } from '../model/summary.js';
+import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summary.js';
+import { OTHER, PHASES } from '../semconv.js';
+import type { PhaseOrOther } from '../semconv.js';
 
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
 export function formatTokens(g: GenerationSummary): string[] {
@@ -148,4 +150,22 @@ export function bar(share: number, width: number): string {
   const full = Math.floor(eighths / 8);
   const rest = eighths % 8;
   return '█'.repeat(full) + (rest > 0 ? '▏▎▍▌▋▊▉'[rest - 1]! : '');
+}
+
+/**
+ * Under a phase table, when its figures are not per-request percentiles: that the percentiles
+ * were interpolated from histogram buckets, and the mean of each row that has no percentile at
+ * all (its source has only a sum and a count), so the table's "–" is never the only figure.
+ * Empty on the trace path.
+ */
+export function statisticNotes(s: ModelSummary): string[] {
+  const rows: [string, Percentiles][] = [...([...PHASES, OTHER] as PhaseOrOther[]).flatMap((p): [string, Percentiles][] => (s.phases[p] ? [[p, s.phases[p]]] : [])), ['end-to-end', s.e2e]];
+  if (s.generation?.ttft) rows.push(['TTFT', s.generation.ttft]);
+  if (s.generation?.tpot) rows.push(['TPOT', s.generation.tpot]);
+  const notes: string[] = [];
+  const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
+  const means = rows.filter(([, d]) => d.statistic === 'mean');
+  if (buckets.length > 0) notes.push(`Percentiles ${buckets.length === rows.length ? '' : `of ${buckets.join(', ')} `}interpolated from histogram buckets (histogram_quantile): only as fine as the buckets.`);
+  if (means.length > 0) notes.push(`Means only (a sum and a count, no buckets: no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
+  return notes;
 }

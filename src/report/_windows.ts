@@ -37,22 +37,37 @@ export function mixesClocks(result: AnalysisResult): boolean {
 }
 
 /**
+ * 2000-01-01T00:00:00Z in ns since the epoch. A steady clock counts from the host's boot, so its
+ * times stay below this for a host up less than 30 years; a wall-clock trace is later than it.
+ */
+const YEAR_2000_NS = 946_684_800_000_000_000n;
+
+/**
  * The clocks each model's requests are on, when the run is not all on the wall clock: a request
  * from a monotonic source (its convention's clock) is on that clock, any other on the wall
- * clock. Empty when the run is all on the wall clock or has no per-request timings (Prometheus).
+ * clock. A source id read on both clocks (Triton: its trace file on the steady clock, its
+ * OpenTelemetry mode on the wall clock) is told apart per request by its time (before 2000: a
+ * steady clock). Empty when the run is all on the wall clock or has no per-request timings
+ * (Prometheus).
  */
 export function clocksByModel(result: AnalysisResult): Map<string, Set<WindowClock>> {
   const out = new Map<string, Set<WindowClock>>();
   const run = runClock(result);
   if (run === 'epoch') return out;
-  const clockOf = new Map(result.conventions.map((c) => [c.id, c.clock]));
+  const clocksOf = new Map<string, Set<WindowClock>>();
+  for (const c of result.conventions) {
+    let clocks = clocksOf.get(c.id);
+    if (clocks === undefined) clocksOf.set(c.id, (clocks = new Set()));
+    clocks.add(c.clock);
+  }
   const t = result.timings;
   const models = t.textIndexes('model');
   const sources = t.textIndexes('source');
   for (let i = 0; i < t.length; i++) {
     const model = t.textValue(models[i]!)!;
     const source = t.textValue(sources[i]!);
-    const clock = source === undefined ? 'epoch' : (clockOf.get(source) ?? run);
+    const known = source === undefined ? undefined : clocksOf.get(source);
+    const clock: WindowClock = source === undefined ? 'epoch' : known === undefined ? run : known.size === 1 ? [...known][0]! : t.startNs[i]! < YEAR_2000_NS ? 'monotonic' : 'epoch';
     let clocks = out.get(model);
     if (clocks === undefined) out.set(model, (clocks = new Set()));
     clocks.add(clock);

@@ -4,7 +4,8 @@
  * `primary` (a fix id, `insufficient-data`, or null), the ranked `recommendations[]`,
  * and every rule's inputs and outcome under `rules[]`.
  */
-import type { Diagnosis, Recommendation, RuleOutcome } from '../model/diagnosis.js';
+import type { Diagnosis, GainEstimate, Recommendation, RuleOutcome } from '../model/diagnosis.js';
+import type { Statistic } from '../model/summary.js';
 
 /** One recommendation in the JSON report. */
 export interface JsonRecommendation {
@@ -13,7 +14,8 @@ export interface JsonRecommendation {
   confidence: number;
   effort: string;
   evidence: { text: string; values: Record<string, number> }[];
-  estimated_gain: { metric: string; current_value: number; expected_value: number; basis: string } | null;
+  /** `statistic`: what current and expected values are (`percentile`, `bucket-percentile`, `mean`); null for throughput. */
+  estimated_gain: { metric: string; statistic: Statistic | null; current_value: number; expected_value: number; basis: string } | null;
   next_step: { text: string; snippet: { language: string; code: string } | null };
   example_trace_ids: string[];
   cause: string | null;
@@ -40,7 +42,8 @@ export interface JsonDiagnosis {
   /** The requests the rules read (after warm-up trim, without errors); the phase table covers `requests`. */
   population: { basis: string; requests: number; diagnosed: number; warmup_trimmed: number; errors_excluded: number } | null;
   insufficient_data: string[] | null;
-  slo: { met: boolean; checks: { quantile: string; target_ms: number; actual_ms: number; met: boolean }[] } | null;
+  /** `statistic`: what `actual_ms` is (`percentile`, or `bucket-percentile` from histograms). */
+  slo: { met: boolean; statistic: Statistic; checks: { quantile: string; target_ms: number; actual_ms: number; met: boolean }[] } | null;
   tail: { phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
   recommendations: JsonRecommendation[];
   rules: JsonRuleOutcome[];
@@ -51,6 +54,12 @@ function finite(x: number | string | boolean | null): number | string | boolean 
   return typeof x === 'number' && !Number.isFinite(x) ? null : x;
 }
 
+/** What a gain's values are: a mean metric is a mean, a quantile metric says how it was computed (absent: per request). */
+export function gainStatistic(g: GainEstimate): Statistic | null {
+  if (g.metric === 'throughput_rps') return null;
+  return g.metric.includes('mean') ? 'mean' : (g.statistic ?? 'percentile');
+}
+
 function recommendation(r: Recommendation): JsonRecommendation {
   return {
     fix: r.fix,
@@ -59,7 +68,7 @@ function recommendation(r: Recommendation): JsonRecommendation {
     effort: r.effort,
     evidence: r.evidence.map((e) => ({ text: e.text, values: Object.fromEntries(Object.entries(e.values).filter(([, v]) => Number.isFinite(v))) })),
     estimated_gain: r.estimatedGain
-      ? { metric: r.estimatedGain.metric, current_value: r.estimatedGain.currentValue, expected_value: r.estimatedGain.expectedValue, basis: r.estimatedGain.basis }
+      ? { metric: r.estimatedGain.metric, statistic: gainStatistic(r.estimatedGain), current_value: r.estimatedGain.currentValue, expected_value: r.estimatedGain.expectedValue, basis: r.estimatedGain.basis }
       : null,
     next_step: { text: r.nextStep.text, snippet: r.nextStep.snippet ? { language: r.nextStep.snippet.language, code: r.nextStep.snippet.code } : null },
     example_trace_ids: [...r.exampleTraceIds],
@@ -90,7 +99,7 @@ export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
       ? { basis: d.population.basis, requests: d.population.requests, diagnosed: d.population.diagnosed, warmup_trimmed: d.population.warmupTrimmed, errors_excluded: d.population.errorsExcluded }
       : null,
     insufficient_data: d.insufficientData ? [...d.insufficientData] : null,
-    slo: d.slo ? { met: d.slo.met, checks: d.slo.checks.map((c) => ({ quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met })) } : null,
+    slo: d.slo ? { met: d.slo.met, statistic: d.slo.statistic ?? 'percentile', checks: d.slo.checks.map((c) => ({ quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met })) } : null,
     tail: d.tail
       ? { phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
       : null,

@@ -6,7 +6,8 @@
  * Fits 80 columns; colour only when asked.
  */
 import pc from 'picocolors';
-import type { Diagnosis, Recommendation } from '../model/diagnosis.js';
+import type { Diagnosis, GainEstimate, Recommendation } from '../model/diagnosis.js';
+import { gainStatistic } from './diagnosis-json.js';
 import { modelName } from './_format.js';
 
 /** Options of the diagnosis block. */
@@ -51,8 +52,13 @@ export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
   const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
-  const metric = g.metric.replace(/_ms$|_rps$/, '');
-  return `Expected: ${metric} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
+  return `Expected: ${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
+}
+
+/** The gain's metric in words: `p95`, `histogram p95` (from buckets), `mean`, `ttft mean`, `throughput`. */
+export function gainMetricName(g: GainEstimate): string {
+  const words = g.metric.replace(/_ms$|_rps$/, '').replace('_', ' ');
+  return gainStatistic(g) === 'bucket-percentile' ? words.replace(/\b(p\d\d)\b/, 'histogram $1') : words;
 }
 
 /**

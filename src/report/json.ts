@@ -8,7 +8,7 @@
 import type { AnalysisResult, ModelAnalysis, OperationTime } from '../model/analysis.js';
 import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
-import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary, Statistic } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isoTime } from './_format.js';
 import { clocksByModel, modelClock, runClock } from './_windows.js';
@@ -20,6 +20,8 @@ export const JSON_SCHEMA_ID = 'latency-doctor/analysis@1';
 
 /** A latency distribution in the JSON report. */
 export interface JsonPercentiles {
+  /** What p50_ms…max_ms are: `percentile` (per request), `bucket-percentile` (histogram buckets), `mean` (sum ÷ count only: they are null). */
+  statistic: Statistic;
   count: number;
   mean_ms: number;
   p50_ms: number;
@@ -61,6 +63,8 @@ export interface JsonPhase extends JsonPercentiles {
 
 /** A count distribution (tokens per request) in the JSON report. */
 export interface JsonCounts {
+  /** As JsonPercentiles' `statistic`. */
+  statistic: Statistic;
   count: number;
   mean: number;
   p50: number;
@@ -275,7 +279,7 @@ function phases(s: ModelSummary): Partial<Record<PhaseOrOther, JsonPhase>> {
 function generation(s: ModelSummary): JsonGeneration | null {
   const g = s.generation;
   if (g === undefined) return null;
-  const counts = (c: CountPercentiles | undefined): JsonCounts | null => (c === undefined ? null : { count: c.count, mean: round(c.mean), p50: round(c.p50), p95: round(c.p95), max: round(c.max) });
+  const counts = (c: CountPercentiles | undefined): JsonCounts | null => (c === undefined ? null : { statistic: c.statistic ?? 'percentile', count: c.count, mean: round(c.mean), p50: round(c.p50), p95: round(c.p95), max: round(c.max) });
   return {
     requests: g.requests,
     ttft: g.ttft ? percentiles(g.ttft) : null,
@@ -289,7 +293,7 @@ function generation(s: ModelSummary): JsonGeneration | null {
 }
 
 function percentiles(p: Percentiles): JsonPercentiles {
-  return { count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
+  return { statistic: p.statistic ?? 'percentile', count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
 }
 
 function window(startNs: bigint, endNs: bigint, clock: WindowClock): JsonWindow {

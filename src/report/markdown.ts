@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { escapeControls, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen } from './_format.js';
+import { escapeControls, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -86,6 +86,8 @@ function modelSection(s: ModelSummary): string[] {
     const tokens = formatTokens(g);
     if (tokens.length > 0) lines.push('', `${tokens.join('; ')}.`);
   }
+  const notes = statisticNotes(s);
+  if (notes.length > 0) lines.push('', notes.join(' '));
   return lines;
 }
 

@@ -31,7 +31,12 @@ export function prometheusModelText(p: PrometheusInput, model: string): string[]
     for (const r of m.replicas) lines.push(`    ${r.replica.padEnd(32).slice(0, 32)}${r.rps.toFixed(1).padStart(8)}${formatMs(r.e2eMeanMs).padStart(10)}${formatMs(r.e2eP99Ms).padStart(10)}`);
   }
   for (const [key, d] of Object.entries(m.generation)) {
-    lines.push(`  ${GENERATION_LABELS[key] ?? key}: p50 ${formatMs(d.p50Ms)} ms, p95 ${formatMs(d.p95Ms)} ms, p99 ${formatMs(d.p99Ms)} ms, mean ${formatMs(d.meanMs)} ms`);
+    const label = GENERATION_LABELS[key] ?? key;
+    lines.push(
+      d.statistic === 'bucket-percentile'
+        ? `  ${label}: histogram p50 ${formatMs(d.p50Ms)} ms, p95 ${formatMs(d.p95Ms)} ms, p99 ${formatMs(d.p99Ms)} ms; mean ${formatMs(d.meanMs)} ms`
+        : `  ${label}: mean ${formatMs(d.meanMs)} ms (sum ÷ count: no buckets, no percentiles)`,
+    );
   }
   const gauges = Object.entries(m.gauges).filter(([, v]) => Number.isFinite(v));
   if (gauges.length > 0) lines.push(`  Gauges (mean over the range): ${gauges.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
@@ -86,7 +91,7 @@ export function prometheusJson(p: PrometheusInput): Record<string, unknown> {
       model: m.model,
       source: m.source,
       replicas: m.replicas.map((r) => ({ replica: r.replica, rps: n(r.rps), e2e_mean_ms: n(r.e2eMeanMs), e2e_p99_ms: n(r.e2eP99Ms) })),
-      generation: Object.fromEntries(Object.entries(m.generation).map(([k, d]) => [k, { mean_ms: n(d.meanMs), p50_ms: n(d.p50Ms), p95_ms: n(d.p95Ms), p99_ms: n(d.p99Ms) }])),
+      generation: Object.fromEntries(Object.entries(m.generation).map(([k, d]) => [k, { statistic: d.statistic ?? 'mean', mean_ms: n(d.meanMs), p50_ms: n(d.p50Ms), p95_ms: n(d.p95Ms), p99_ms: n(d.p99Ms) }])),
       gauges: Object.fromEntries(Object.entries(m.gauges).map(([k, v]) => [k, n(v)])),
       mean_batch_size: m.meanBatchSize === undefined ? null : n(m.meanBatchSize),
       exemplar_trace_ids: m.exemplarTraceIds,

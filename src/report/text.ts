@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName } from './_format.js';
+import { bar, escapeControls, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -134,6 +134,7 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     if (g.tpot) lines.push(`  ${'per token'.padEnd(NAME_WIDTH)}${numbers(g.tpot)}  ${'TPOT'.padStart(6)}`);
     for (const line of formatTokens(g)) lines.push(`  ${line}`);
   }
+  for (const note of statisticNotes(s)) lines.push(...wrap(note, WIDTH, '    ', '  ').map((l) => c.dim(l)));
   const coverage = `  Phase spans cover ${formatShare(s.coverage)} of end-to-end time.`;
   if (s.e2e.maxMs === 0) lines.push(c.yellow('  Every request lasts 0 ns: no time to share among the phases.'));
   else lines.push(s.coverage < 0.8 ? c.yellow(`${coverage} Missing phases show up as "other".`) : c.dim(coverage));

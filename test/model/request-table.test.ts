@@ -136,6 +136,29 @@ describe('RequestTable', () => {
     expect(table.rows()).toEqual(expected);
   });
 
+  it('holds a field no request has as one shared column of absent values, through chunks, selections and sorts', () => {
+    // 5000 rows (four builder chunks): tokens only in rows of the third chunk, no ttft, no
+    // cache hits, one phase set; every other optional field absent from all.
+    const rows = generate({ n: 5000, phases: { compute: 5 } }).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 131) % 5000) * 1_000_000), ...(i >= 3100 && i < 3200 ? { tokensOut: i } : {}) }));
+    const table = RequestTable.from(rows);
+    expect(table.rows()).toEqual(rows);
+    const tokens = table.number('tokensOut');
+    expect(tokens.filter((v) => v === v).length).toBe(100);
+    expect(Number.isNaN(tokens[0]!) && Number.isNaN(tokens[4999]!)).toBe(true);
+    const absent = table.number('ttftMs');
+    expect(table.number('tokensIn')).toBe(absent);
+    expect(table.phase('queue')).toBe(absent);
+    expect(table.phase('compute')).not.toBe(absent);
+    expect(absent.every((v) => Number.isNaN(v))).toBe(true);
+    expect(table.textIndexes('runtime')).toBe(table.textIndexes('precision'));
+    const picked = table.select([4, 3150, 2]);
+    expect(picked.number('ttftMs')).toBe(picked.phase('decode'));
+    expect(picked.rows()).toEqual([rows[4], rows[3150], rows[2]]);
+    table.sortByStartInPlace();
+    expect(table.number('ttftMs').every((v) => Number.isNaN(v))).toBe(true);
+    expect(table.rows()).toEqual([...rows].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0)));
+  });
+
   it('gives the analysis its timings in start order, and the same summaries and diagnosis as before the sort', async () => {
     // Two models whose requests interleave, assembled out of start order (traces finalized as they go idle).
     const rows = mixedRows(3000).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 7919) % 3000) * 1_000_000) }));

@@ -16,6 +16,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
 import type { AnalysisResult } from '../../src/analyzer/index.js';
+import { renderText } from '../../src/report/text.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderJson } from '../../src/report/json.js';
+import { renderHtml } from '../../src/report/html/index.js';
 import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
@@ -259,8 +263,66 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(Object.keys(result.prometheus?.models[0]?.generation ?? {})).toContain('itl');
     const rec = m?.diagnosis?.recommendations.find((r) => r.fix === 'dynamic-batching');
     expect(rec?.title, m?.diagnosis?.headline).toBe('Batch decode steps continuously (more sequences per step)');
-    expect(rec?.estimatedGain?.basis).not.toMatch(/TPOT p50 0\.0+ ms/);
-    expect(rec?.estimatedGain?.basis).toMatch(/TPOT p50 [45]\.\d+ ms/);
+    expect(rec?.estimatedGain?.basis).not.toMatch(/TPOT histogram p50 0\.0+ ms/);
+    expect(rec?.estimatedGain?.basis).toMatch(/TPOT histogram p50 [45]\.\d+ ms/);
+  });
+
+  it('names every figure by what was computed: Triton counters (means only) never say "p95"; TGI histograms say "histogram p95"; in text, Markdown, HTML and --json', async () => {
+    // Triton's real capture: µs counters (_sum-like totals and a request count), no buckets.
+    const triton = await analyze('triton');
+    const d = triton.models[0]!.diagnosis!;
+    expect(d.primary).toBe('dynamic-batching');
+    const rec = d.recommendations[0]!;
+    // Every sentence a rule wrote, apart from the advice about the user's own p99 budget.
+    const words = [d.headline, ...d.rules.map((r) => r.reason), ...d.recommendations.flatMap((r) => [...r.evidence.map((e) => e.text), r.estimatedGain?.basis ?? '', r.nextStep.text])].join('\n').replace(/while p99 stays inside the latency budget/g, '');
+    expect(words).not.toMatch(/\bp(50|90|95|99)\b/);
+    expect(rec.evidence[0]?.text).toMatch(/^queue mean = \d+\.\d+ ms, \d+% of e2e/);
+    expect(rec.evidence[1]?.text).toMatch(/queue mean \d+\.\d+ ms vs compute mean \d+\.\d+ ms; compute mean = /);
+    // Without arrival times the batch is sized from the mean in flight, and the next step says so.
+    expect(rec.nextStep.text).toMatch(/max_batch_size \d+ covers the concurrency on average \([\d.]+ in flight by Little's law/);
+    expect(rec.estimatedGain).toMatchObject({ metric: 'mean_ms', statistic: 'mean' });
+    // The keys name the statistic too: queue_mean_ms, never queue_p95_ms holding a mean.
+    const keys = [...d.recommendations.flatMap((r) => r.evidence.flatMap((e) => Object.keys(e.values))), ...d.rules.flatMap((r) => Object.keys(r.inputs))];
+    expect(keys).toContain('queue_mean_ms');
+    expect(keys).toContain('e2e_mean_trend_p');
+    expect(keys.filter((k) => /_p(50|90|95|99)(_|$)/.test(k) && k !== 'request_bytes_p50')).toEqual([]);
+    const json = JSON.parse(renderJson(triton)) as { models: { e2e: { statistic: string; p95_ms: number | null }; phases: Record<string, { statistic: string; mean_ms: number }>; diagnosis: { recommendations: { estimated_gain: { metric: string; statistic: string } }[] } }[]; prometheus: { models: { generation: Record<string, { statistic: string }> }[] } };
+    const jm = json.models[0]!;
+    expect(jm.e2e).toMatchObject({ statistic: 'mean', p95_ms: null });
+    expect(jm.phases['queue']?.statistic).toBe('mean');
+    expect(jm.diagnosis.recommendations[0]?.estimated_gain).toMatchObject({ metric: 'mean_ms', statistic: 'mean' });
+    // Triton's first-response histogram does have buckets: the one figure of this model that is a percentile.
+    expect(json.prometheus.models[0]?.generation['ttft']?.statistic).toBe('bucket-percentile');
+    const text = renderText(triton);
+    expect(text).toMatch(/Enable dynamic batching in the server: queue mean = /);
+    expect(text).toMatch(/Means only \(a sum and a count, no buckets: no percentile\): queue \d+\.\d+ ms,/);
+    expect(text).toMatch(/Expected: mean [\d.]+ ms → /);
+    expect(text).toMatch(/Time to first token: histogram p50 [\d.]+ ms/);
+    expect(renderMarkdown(triton)).toMatch(/queue mean = \d+\.\d+ ms/);
+    expect(await renderHtml(triton)).toMatch(/<p class="note" data-note="statistic">Means only [^<]*queue \d+\.\d+ ms/);
+
+    // TGI's real capture: histograms with buckets, read by histogram_quantile.
+    const tgi = await analyze('tgi');
+    const t = tgi.models[0]!.diagnosis!;
+    expect(t.primary).toBe('preprocessing-pipeline');
+    const tr = t.recommendations[0]!;
+    expect(tr.evidence[0]?.text).toMatch(/preprocess histogram p95 \d+\.\d+ ms \(\d+%\)/);
+    expect(tr.evidence[0]?.values['preprocess_p95_ms']).toBeGreaterThan(30);
+    // Its gain is on the mean (as on the trace path), and says so.
+    expect(tr.estimatedGain).toMatchObject({ metric: 'mean_ms' });
+    const drift = t.rules.find((r) => r.rule === 'latency-drift')!;
+    expect(drift.reason).toMatch(/^no significant rise \(histogram p50: p = .*; histogram p95: p = /);
+    expect(drift.inputs).toHaveProperty('e2e_p95_trend_p');
+    const tgiJson = JSON.parse(renderJson(tgi)) as { models: { e2e: { statistic: string; p95_ms: number }; phases: Record<string, { statistic: string }> }[] };
+    expect(tgiJson.models[0]?.e2e.statistic).toBe('bucket-percentile');
+    expect(tgiJson.models[0]?.e2e.p95_ms).toBeGreaterThan(0);
+    expect(tgiJson.models[0]?.phases['preprocess']?.statistic).toBe('bucket-percentile');
+    expect(renderText(tgi)).toMatch(/Percentiles interpolated from histogram buckets \(histogram_quantile\)/);
+    expect(renderText(tgi)).not.toMatch(/Means only/);
+    // An SLO checked on a histogram source is checked on a bucket percentile, and says so.
+    const withSlo = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 2, selector: '{job="tgi"}', diagnose: { slo: { p99Ms: 10_000 } } });
+    expect(withSlo.models[0]?.diagnosis?.headline).toMatch(/SLO (met|violated) \(histogram p99 [\d.,]+ ms [≤>] /);
+    expect(withSlo.models[0]?.diagnosis?.slo?.statistic).toBe('bucket-percentile');
   });
 
   it('an SLO on p99 of a counter source (Triton: means only) is "not checked", never "violated"; --fail-on-slo fails closed with exit 4', async () => {

@@ -260,7 +260,9 @@ describe('prometheus/', () => {
       series('gpu_clock_event_active', 'a', '1x20'),
       series('gpu_clock_event_active', 'b', '0x20'),
       '    promql_expr_test:',
-      `      - expr: '${substituteVariables(share.expr)}'`,
+      // Rounded: rate()'s extrapolation gave 0.9999999999999999 for 1 in one CI run under load
+      // (promtool compares exactly); the labels, which are what this test is about, are untouched.
+      `      - expr: 'round(${substituteVariables(share.expr)}, 0.000001)'`,
       '        eval_time: 4m',
       '        exp_samples:',
       sample('a', 1),

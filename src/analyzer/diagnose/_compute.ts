@@ -7,6 +7,7 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import type { Signals } from './signals.js';
 import type { Evidence } from '../../model/diagnosis.js';
 import { ms, pct, round } from './rule.js';
+import { statKey, statList } from './statistic.js';
 
 /** Thresholds shared by the compute-bound rules. */
 export const COMPUTE_THRESHOLDS = {
@@ -33,13 +34,13 @@ export function computeDominance(s: Signals, minShareOfServer: number): ComputeD
   const inputs = {
     compute_share_of_server: round(s.computeShareOfServer),
     compute_share_of_e2e: round(compute.share),
-    compute_p50_ms: round(compute.p50Ms),
-    compute_p95_ms: round(compute.p95Ms),
+    [statKey('compute', compute, 'p50')]: round(compute.p50Ms),
+    [statKey('compute', compute, 'p95')]: round(compute.p95Ms),
     dominant_phase: s.dominantPhase ?? null,
   };
   const evidence: Evidence = {
-    text: `compute p50 = ${ms(compute.p50Ms)}, p95 = ${ms(compute.p95Ms)}: ${pct(s.computeShareOfServer)} of server time and ${pct(compute.share)} of e2e`,
-    values: { compute_p50_ms: round(compute.p50Ms), compute_p95_ms: round(compute.p95Ms), compute_share_of_server: round(s.computeShareOfServer), compute_share: round(compute.share) },
+    text: `compute ${statList(compute, [['p50', compute.p50Ms], ['p95', compute.p95Ms]], ms)}: ${pct(s.computeShareOfServer)} of server time and ${pct(compute.share)} of e2e`,
+    values: { [statKey('compute', compute, 'p50')]: round(compute.p50Ms), [statKey('compute', compute, 'p95')]: round(compute.p95Ms), compute_share_of_server: round(s.computeShareOfServer), compute_share: round(compute.share) },
   };
   if (!largest) return { dominant: false, failed: `compute is not the largest phase (${s.dominantPhase ?? 'none'} is)`, evidence, inputs };
   if (s.computeShareOfServer < minShareOfServer) {

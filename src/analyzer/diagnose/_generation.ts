@@ -10,6 +10,7 @@ import type { Evidence } from '../../model/diagnosis.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { ms, pct, round } from './rule.js';
+import { statKey, statList, statName } from './statistic.js';
 import { lowerIncludes } from './_words.js';
 
 /** Thresholds read by several generation forms (spread into each rule that reads them). */
@@ -89,16 +90,16 @@ export function decodeBound(g: GenerationSignal, t: { readonly 'generation.min_d
   const tpot = g.tpot?.p50Ms ?? 0;
   const failed: string[] = [];
   if (g.tpot === undefined) failed.push('no request reports two or more output tokens with a first token (TPOT unknown)');
-  else if (tpot < t['generation.min_tpot_ms']) failed.push(`TPOT p50 ${ms(tpot)} is below ${ms(t['generation.min_tpot_ms'])}`);
+  else if (tpot < t['generation.min_tpot_ms']) failed.push(`TPOT ${statName(g.tpot, 'p50')} ${ms(tpot)} is below ${ms(t['generation.min_tpot_ms'])}`);
   if (g.decodeShare < t['generation.min_decode_share']) failed.push(`decode is ${pct(g.decodeShare)} of e2e (< ${pct(t['generation.min_decode_share'])})`);
   return {
     bound: failed.length === 0,
     failed,
     evidence: {
-      text: `TPOT p50 = ${ms(tpot)}, p95 = ${ms(g.tpot?.p95Ms ?? 0)}; decode is ${pct(g.decodeShare)} of e2e`,
-      values: { tpot_p50_ms: round(tpot), tpot_p95_ms: round(g.tpot?.p95Ms ?? 0), decode_share: round(g.decodeShare) },
+      text: `TPOT ${statList({ meanMs: g.tpot?.meanMs ?? 0, ...(g.tpot?.statistic !== undefined ? { statistic: g.tpot.statistic } : {}) }, [['p50', tpot], ['p95', g.tpot?.p95Ms ?? 0]], ms)}; decode is ${pct(g.decodeShare)} of e2e`,
+      values: { [statKey('tpot', g.tpot, 'p50')]: round(tpot), [statKey('tpot', g.tpot, 'p95')]: round(g.tpot?.p95Ms ?? 0), decode_share: round(g.decodeShare) },
     },
-    inputs: { tpot_p50_ms: round(tpot), decode_share: round(g.decodeShare) },
+    inputs: { [statKey('tpot', g.tpot, 'p50')]: round(tpot), decode_share: round(g.decodeShare) },
   };
 }
 

@@ -6,6 +6,7 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the device-transfer rule. */
@@ -59,9 +60,9 @@ export const deviceTransferRule = defineRule({
     const ratio = compute.meanMs > 0 ? transfer.meanMs / compute.meanMs : transfer.meanMs > 0 ? Number.POSITIVE_INFINITY : 0;
     const inputs = {
       transfer_mean_ms: round(transfer.meanMs),
-      transfer_p95_ms: round(transfer.p95Ms),
+      [statKey('transfer', transfer, 'p95')]: round(transfer.p95Ms),
       compute_mean_ms: round(compute.meanMs),
-      compute_p50_ms: round(compute.p50Ms),
+      [statKey('compute', compute, 'p50')]: round(compute.p50Ms),
       transfer_over_compute: round(ratio),
       transfer_share: round(transfer.share),
     };
@@ -69,7 +70,7 @@ export const deviceTransferRule = defineRule({
     if (transfer.present === 0) failed.push('no transfer spans');
     else {
       if (ratio < t['transfer.over_compute']) failed.push(`transfer ${ms(transfer.meanMs)} < compute ${ms(compute.meanMs)}`);
-      if (compute.p50Ms > t['transfer.small_model_ms']) failed.push(`compute p50 ${ms(compute.p50Ms)} is not a small model (> ${t['transfer.small_model_ms']} ms)`);
+      if (compute.p50Ms > t['transfer.small_model_ms']) failed.push(`compute ${statName(compute, 'p50')} ${ms(compute.p50Ms)} is not a small model (> ${t['transfer.small_model_ms']} ms)`);
       if (transfer.share < t['transfer.min_share']) failed.push(`transfer is ${pct(transfer.share)} of e2e (< ${pct(t['transfer.min_share'])})`);
     }
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };
@@ -81,8 +82,8 @@ export const deviceTransferRule = defineRule({
         confidence: confidenceFrom(ratio / t['transfer.over_compute'] - 1, s),
         evidence: [
           {
-            text: `host↔device transfer takes ${ms(transfer.meanMs)} on average (p95 ${ms(transfer.p95Ms)}, ${pct(transfer.share)} of e2e), ${ratio.toFixed(1)}× the ${ms(compute.meanMs)} the model computes`,
-            values: { transfer_mean_ms: round(transfer.meanMs), transfer_p95_ms: round(transfer.p95Ms), compute_mean_ms: round(compute.meanMs), transfer_share: round(transfer.share) },
+            text: `host↔device transfer takes ${ms(transfer.meanMs)} on average (${isMean(transfer) ? 'no percentiles' : `${statName(transfer, 'p95')} ${ms(transfer.p95Ms)}`}, ${pct(transfer.share)} of e2e), ${ratio.toFixed(1)}× the ${ms(compute.meanMs)} the model computes`,
+            values: { transfer_mean_ms: round(transfer.meanMs), ...(isMean(transfer) ? {} : { [statKey('transfer', transfer, 'p95')]: round(transfer.p95Ms) }), compute_mean_ms: round(compute.meanMs), transfer_share: round(transfer.share) },
           },
         ],
         savedMeanMs: saved,

@@ -8,6 +8,7 @@ import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
+import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
 import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './stats.js';
 import type { RequestTable } from '../../model/request-table.js';
@@ -71,15 +72,23 @@ export const BATCHING_THRESHOLDS = {
 
 type BatchingThresholds = Readonly<Record<keyof typeof BATCHING_THRESHOLDS, number>>;
 
+/**
+ * How the slots or the batch were sized: the p95 of requests in flight at each arrival (per-request
+ * start times), or, without them (aggregates), the mean in flight by Little's law.
+ */
+function sizedBy(p: { fromMean: boolean; inFlight: number }): string {
+  return p.fromMean ? `the ${p.inFlight.toFixed(1)} requests in flight on average (Little's law: no arrival times in metrics), rounded up to a power of two` : 'the p95 of requests in flight at arrival, rounded up to a power of two';
+}
+
 /** Continuous-batching settings in the engine's terms. */
-function continuousBatchingNextStep(engine: Engine, p: { seqs: number; inFlight: number }): NextStep {
+function continuousBatchingNextStep(engine: Engine, p: { seqs: number; inFlight: number; fromMean: boolean }): NextStep {
   const text = forEngine(engine, {
-    vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (requests in flight at p95) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
+    vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (${p.fromMean ? sizedBy(p) : 'requests in flight at p95'}) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
     tgi: `TGI batches continuously: give it room. Raise --max-batch-total-tokens (the KV cache budget) and --max-concurrent-requests to at least ${p.seqs}; --waiting-served-ratio sets how eagerly waiting requests join the running batch (TGI launcher arguments).`,
     trtllm: `Use TensorRT-LLM's in-flight batching (the default batching type of its executor) with max_batch_size of at least ${p.seqs} and max_num_tokens sized to the KV cache.`,
     // SGLang Server Arguments (https://docs.sglang.io/advanced_features/server_arguments.html) and Hyperparameter Tuning (https://docs.sglang.io/advanced_features/hyperparameter_tuning.html).
     sglang: `SGLang batches continuously: the running-request cap or its admission is the limit. Raise --max-running-requests to at least ${p.seqs}; when sglang:token_usage stays below 0.9 while requests queue, lower --schedule-conservativeness (e.g. 0.3) so the scheduler admits more of them (SGLang Hyperparameter Tuning).`,
-    own: `Batch at every decode step (continuous, iteration-level batching as in Orca and vLLM): admit waiting requests into the running batch at the next step instead of running one request to completion; size the batch to at least ${p.seqs} sequences (the p95 of requests in flight at arrival, rounded up to a power of two; ${p.inFlight.toFixed(1)} in flight on average).`,
+    own: `Batch at every decode step (continuous, iteration-level batching as in Orca and vLLM): admit waiting requests into the running batch at the next step instead of running one request to completion; size the batch to at least ${p.seqs} sequences (${sizedBy(p)}${p.fromMean ? '' : `; ${p.inFlight.toFixed(1)} in flight on average`}).`,
   });
   return { text, snippet: { language: 'shell', code: forEngine(engine, { vllm: `vllm serve MODEL --max-num-seqs ${p.seqs} --max-num-batched-tokens ${Math.max(2048, p.seqs * 256)}`, tgi: `text-generation-launcher --model-id MODEL --max-concurrent-requests ${Math.max(128, p.seqs)} --max-batch-total-tokens ${Math.max(16384, p.seqs * 1024)}`, sglang: `python -m sglang.launch_server --model-path MODEL --max-running-requests ${p.seqs} --schedule-conservativeness 0.3`, own: `# scheduler: every decode step runs all active sequences (up to ${p.seqs}) and admits waiting ones` }) } };
 }
@@ -102,13 +111,13 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   const batch = decodeBatch(s);
   const inputs = {
     generative_requests: g.requests,
-    ttft_p95_ms: round(g.ttft.p95Ms),
+    [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms),
     ttft_queue_share: round(g.ttftQueueShare),
     ttft_prefill_share: round(g.ttftPrefillShare),
     mean_decode_batch: round(batch.mean),
     decode_batch_recorded: batch.recorded,
     mean_in_flight: round(s.meanInFlight),
-    prompt_tokens_p50: g.tokensIn ? round(g.tokensIn.p50) : null,
+    [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: g.tokensIn ? round(g.tokensIn.p50) : null,
     prefix_repeat_share: g.prefixRepeatShare === undefined ? null : round(g.prefixRepeatShare),
   };
   const queue = s.phases.queue;
@@ -134,8 +143,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         confidence: confidenceFrom(g.ttftQueueShare / t['batching.gen.min_ttft_queue_share'] - 1, s, batch.recorded ? 1 : 0.8),
         evidence: [
           {
-            text: `TTFT p95 = ${ms(g.ttft.p95Ms)}, of which ${pct(g.ttftQueueShare)} is waiting in the queue (queue p95 ${ms(queue.p95Ms)})`,
-            values: { ttft_p95_ms: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), queue_p95_ms: round(queue.p95Ms) },
+            text: `TTFT ${statName(g.ttft, 'p95')} = ${ms(g.ttft.p95Ms)}, of which ${pct(g.ttftQueueShare)} is waiting in the queue (queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)})`,
+            values: { [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), [statKey('queue', queue, 'p95')]: round(queue.p95Ms) },
           },
           {
             // Not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
@@ -147,12 +156,13 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         ],
         savedMeanMs: Math.max(0, queue.meanMs - stepMs),
         estimatedGain: {
-          metric: 'ttft_p95_ms',
+          metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
+          ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}),
           currentValue: round(g.ttft.p95Ms),
           expectedValue: round(expectedTtft),
-          basis: `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT p50 ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (p95 ${ms(queue.p95Ms)}); the ${pct(1 - g.ttftQueueShare)} of TTFT outside the queue stays`,
+          basis: `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT ${statName(g.tpot, 'p50')} ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (${statName(queue, 'p95')} ${ms(queue.p95Ms)}); the ${pct(1 - g.ttftQueueShare)} of TTFT outside the queue stays`,
         },
-        nextStep: continuousBatchingNextStep(engine, { seqs, inFlight: s.meanInFlight }),
+        nextStep: continuousBatchingNextStep(engine, { seqs, inFlight: s.meanInFlight, fromMean: s.requests.length === 0 }),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };
@@ -161,20 +171,20 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   const cp: string[] = [];
   const promptP50 = g.tokensIn?.p50 ?? 0;
   if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_prefill_share'])})`);
-  if (promptP50 < t['generation.long_prompt_tokens']) cp.push(g.tokensIn ? `prompts are short (p50 ${Math.round(promptP50)} tokens < ${t['generation.long_prompt_tokens']})` : 'no inference.tokens.input: prompt length unknown');
+  if (promptP50 < t['generation.long_prompt_tokens']) cp.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens < ${t['generation.long_prompt_tokens']})` : 'no inference.tokens.input: prompt length unknown');
   if (g.prefixRepeatShare !== undefined && g.prefixRepeatShare >= t['generation.min_prefix_repeat_share']) cp.push(`${pct(g.prefixRepeatShare)} of prompts repeat a prefix: prefix caching (scale-and-cache) fits better`);
   if (cp.length === 0) {
     const budget = Math.max(512, 2 ** Math.round(Math.log2(Math.max(1, promptP50 / 2))));
     return {
       inputs,
-      reason: `prefill ${pct(g.ttftPrefillShare)} of TTFT with prompts of ${Math.round(promptP50)} tokens (p50)`,
+      reason: `prefill ${pct(g.ttftPrefillShare)} of TTFT with prompts of ${Math.round(promptP50)} tokens (${statName(g.tokensIn, 'p50')})`,
       finding: {
         kind: 'chunked-prefill',
         confidence: confidenceFrom(g.ttftPrefillShare / t['batching.gen.min_ttft_prefill_share'] - 1, s, 0.8),
         evidence: [
           {
-            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (p95 ${ms(g.ttft.p95Ms)}); prompts p50 ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)} tokens`,
-            values: { ttft_prefill_share: round(g.ttftPrefillShare), ttft_p95_ms: round(g.ttft.p95Ms), prompt_tokens_p50: round(promptP50) },
+            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${isMean(g.tokensIn) ? `mean ${Math.round(promptP50)}` : `${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)}`} tokens`,
+            values: { ttft_prefill_share: round(g.ttftPrefillShare), [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
         ],
         savedMeanMs: 0,
@@ -191,10 +201,10 @@ function nextPow2(x: number): number {
 }
 
 /** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
-function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; preferred: number; delayCapped: boolean; server?: string; engine: Engine }): NextStep {
+function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; fromMean: boolean; preferred: number; delayCapped: boolean; server?: string; engine: Engine }): NextStep {
   if (p.server === 'torchserve') return torchserveBatchingStep(p);
   // LLM engines batch continuously already: their own slots, not a Triton batcher, are the setting.
-  if (p.engine !== 'own') return continuousBatchingNextStep(p.engine, { seqs: p.maxBatchSize, inFlight: p.meanInFlight });
+  if (p.engine !== 'own') return continuousBatchingNextStep(p.engine, { seqs: p.maxBatchSize, inFlight: p.meanInFlight, fromMean: p.fromMean });
   if (p.server === 'kserve') return kserveBatchingStep(p);
   const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
   const code = [
@@ -212,7 +222,7 @@ function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: num
   return {
     text:
       `Enable the server's dynamic batcher: with ${p.meanInFlight.toFixed(1)} requests in flight on average, batches form from requests already waiting in the queue. ` +
-      `max_batch_size ${p.maxBatchSize} covers the concurrency seen at p95; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
+      `max_batch_size ${p.maxBatchSize} covers ${p.fromMean ? `the concurrency on average (${p.meanInFlight.toFixed(1)} in flight by Little's law: metrics have no arrival times)` : 'the concurrency seen at p95'}; ${delay}. Raise the delay only while p99 stays inside the latency budget (Triton batcher.md). ` +
       `TF Serving: max_batch_size ${p.maxBatchSize}, batch_timeout_micros ${p.delayUs}. Clients must send requests concurrently for batches to form.`,
     snippet: { language: 'protobuf', code },
   };
@@ -319,8 +329,8 @@ export const dynamicBatchingRule = defineRule({
     const queueOverCompute = compute.p95Ms > 0 ? queue.p95Ms / compute.p95Ms : queue.p95Ms > 0 ? Number.POSITIVE_INFINITY : 0;
     const inputs = {
       queue_share: round(queue.share),
-      queue_p95_ms: round(queue.p95Ms),
-      compute_p95_ms: round(compute.p95Ms),
+      [statKey('queue', queue, 'p95')]: round(queue.p95Ms),
+      [statKey('compute', compute, 'p95')]: round(compute.p95Ms),
       queue_over_compute: round(queueOverCompute),
       mean_batch_size: round(meanBatch),
       batch_size_recorded: batchRecorded,
@@ -329,7 +339,7 @@ export const dynamicBatchingRule = defineRule({
     };
     const failed: string[] = [];
     if (queue.share < t['batching.min_queue_share']) failed.push(`queue is ${pct(queue.share)} of e2e (< ${pct(t['batching.min_queue_share'])})`);
-    if (queueOverCompute <= t['batching.queue_over_compute']) failed.push(`queue p95 ${ms(queue.p95Ms)} does not exceed compute p95 ${ms(compute.p95Ms)}`);
+    if (queueOverCompute <= t['batching.queue_over_compute']) failed.push(`queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)} does not exceed compute ${statName(compute, 'p95')} ${ms(compute.p95Ms)}`);
     if (meanBatch > t['batching.max_mean_batch']) failed.push(`requests already run in batches of ${meanBatch.toFixed(1)} on average`);
     if (s.meanInFlight < t['batching.min_in_flight']) failed.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };
@@ -347,18 +357,18 @@ export const dynamicBatchingRule = defineRule({
     const savedMeanMs = Math.max(0, queue.meanMs - (delayMs + compute.meanMs / 2));
     const perItem = fit
       ? `compute ≈ ${ms(fit.fixedMs)} + ${ms(fit.perItemMs)} per item at the batch sizes seen`
-      : `compute p50 = ${ms(compute.p50Ms)} per request${batchRecorded ? ' at batch size 1' : ''}`;
+      : `compute ${statName(compute, 'p50')} = ${ms(compute.p50Ms)} per request${batchRecorded ? ' at batch size 1' : ''}`;
     // A batch size the source never recorded (Triton's traces, vLLM) is assumed, never stated as measured.
     const batchText = batchRecorded ? `mean batch size ${meanBatch.toFixed(1)} with` : 'batch size not recorded,';
     const capacity = fit ? maxBatchSize / ((fit.fixedMs + fit.perItemMs * maxBatchSize) / 1000) : undefined;
     const evidence = [
       {
-        text: `queue p95 = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; ${batchText} ${s.meanInFlight.toFixed(1)} requests in flight on average`,
-        values: { queue_p95_ms: round(queue.p95Ms), queue_share: round(queue.share), mean_batch_size: round(meanBatch), mean_in_flight: round(s.meanInFlight) },
+        text: `queue ${statName(queue, 'p95')} = ${ms(queue.p95Ms)}, ${pct(queue.share)} of e2e; ${batchText} ${s.meanInFlight.toFixed(1)} requests in flight on average`,
+        values: { [statKey('queue', queue, 'p95')]: round(queue.p95Ms), queue_share: round(queue.share), mean_batch_size: round(meanBatch), mean_in_flight: round(s.meanInFlight) },
       },
       {
-        text: `requests wait longer than they run: queue p95 ${ms(queue.p95Ms)} vs compute p95 ${ms(compute.p95Ms)}; ${perItem}`,
-        values: { compute_p95_ms: round(compute.p95Ms), compute_p50_ms: round(compute.p50Ms), queue_over_compute: round(queueOverCompute) },
+        text: `requests wait longer than they run: queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)} vs compute ${statName(compute, 'p95')} ${ms(compute.p95Ms)}; ${perItem}`,
+        values: { [statKey('compute', compute, 'p95')]: round(compute.p95Ms), [statKey('compute', compute, 'p50')]: round(compute.p50Ms), queue_over_compute: round(queueOverCompute) },
       },
       {
         text: `arrival rate ${s.arrivalRps.toFixed(1)} requests/s${s.basis === 'requests' ? ' (request starts)' : ''}${capacity !== undefined ? `; a batch of ${maxBatchSize} would serve about ${Math.round(capacity)} requests/s` : ''}`,
@@ -368,18 +378,19 @@ export const dynamicBatchingRule = defineRule({
     ];
     return {
       inputs,
-      reason: `queue ${pct(queue.share)} of e2e, exceeds compute at p95, ${batchRecorded ? `batch ≈ ${meanBatch.toFixed(1)}` : 'batch size not recorded'}, ${s.meanInFlight.toFixed(1)} in flight`,
+      reason: `queue ${pct(queue.share)} of e2e, exceeds compute (${statName(queue, 'p95')}), ${batchRecorded ? `batch ≈ ${meanBatch.toFixed(1)}` : 'batch size not recorded'}, ${s.meanInFlight.toFixed(1)} in flight`,
       finding: {
         confidence: confidenceFrom(queue.share / t['batching.min_queue_share'] - 1, s, batchRecorded ? 1 : 0.8),
         evidence,
         savedMeanMs,
         estimatedGain: {
-          metric: 'p95_ms',
+          metric: isMean(s.e2e) ? 'mean_ms' : 'p95_ms',
+          ...(s.e2e.statistic !== undefined ? { statistic: s.e2e.statistic } : {}),
           currentValue: round(s.e2e.p95Ms),
           expectedValue: round(expectedP95),
-          basis: `queueing model: with batching a request waits at most for the batch in progress (compute p95 ${ms(compute.p95Ms)}) plus the ${delayUs} µs queue delay, instead of queue p95 ${ms(queue.p95Ms)}`,
+          basis: `queueing model: with batching a request waits at most for the batch in progress (compute ${statName(compute, 'p95')} ${ms(compute.p95Ms)}) plus the ${delayUs} µs queue delay, instead of queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)}`,
         },
-        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], engine: engineOf(s, ctx.server), ...(s.runtime !== undefined ? { runtime: s.runtime } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
+        nextStep: batchingNextStep({ model: s.model, maxBatchSize, delayUs, arrivalRps: s.arrivalRps, meanInFlight: s.meanInFlight, fromMean: s.requests.length === 0, preferred, delayCapped: rawDelayUs > t['batching.max_delay_us'], engine: engineOf(s, ctx.server), ...(s.runtime !== undefined ? { runtime: s.runtime } : {}), ...(ctx.server !== undefined ? { server: ctx.server } : {}) }),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };

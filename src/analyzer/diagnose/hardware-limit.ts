@@ -8,6 +8,7 @@ import type { FixId } from '../../semconv.js';
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the hardware-limit rule. */
@@ -75,8 +76,8 @@ export const hardwareLimitRule = defineRule({
         confidence: confidenceFrom(hasErrors ? 1 : d.throttledShare / t['hardware.throttle_share'] - 1, s),
         evidence: [
           {
-            text: `${reason.charAt(0).toLowerCase()}${reason.slice(1).replace(/\.$/, '')}; compute p95 = ${ms(compute.p95Ms)}`,
-            values: { throttled_share: round(d.throttledShare), sm_clock_drop_share: round(d.smClockDropShare), errors: d.errors, compute_p95_ms: round(compute.p95Ms) },
+            text: `${reason.charAt(0).toLowerCase()}${reason.slice(1).replace(/\.$/, '')}; compute ${statName(compute, 'p95')} = ${ms(compute.p95Ms)}`,
+            values: { throttled_share: round(d.throttledShare), sm_clock_drop_share: round(d.smClockDropShare), errors: d.errors, [statKey('compute', compute, 'p95')]: round(compute.p95Ms) },
           },
         ],
         savedMeanMs: saved,

@@ -19,6 +19,7 @@ import { checkSlo } from './slo.js';
 import { rankFindings } from './rank.js';
 import { ALL_RULE_INPUTS, couldNotRun, missingInputs, ms, pct, round } from './rule.js';
 import { RULES } from './rules.js';
+import { statName } from './statistic.js';
 
 export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
 export type { Thresholds, ThresholdKey } from './thresholds.js';
@@ -30,6 +31,8 @@ export { EFFORT_ORDER } from './rank.js';
 export { computeSignals, trendOf, deviceSignal, tracesNear, partColumn } from './signals.js';
 export type { Signals, ReplicaSignal, WindowSignal, TrendSignal, PhaseSignal, DeviceSignal, GenerationSignal } from './signals.js';
 
+export { isMean, statKey, statList, statName } from './statistic.js';
+export type { HasStatistic, Quantile } from './statistic.js';
 export { RULES, RULE_REGISTRY, ruleFor } from './rules.js';
 export type { RuleThresholdKey } from './rules.js';
 export { defineRule, RULE_INPUTS, ALL_RULE_INPUTS, missingInputs, couldNotRun } from './rule.js';
@@ -88,9 +91,9 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
 function sloText(slo: SloResult): string {
   const worst = slo.checks.find((c) => !c.met) ?? slo.checks[0];
   if (!worst) return '';
-  if (slo.met) return `SLO met (${slo.checks.map((c) => `${c.quantile} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`;
+  if (slo.met) return `SLO met (${slo.checks.map((c) => `${statName(slo.statistic, c.quantile)} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`;
   const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
-  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => `${c.quantile} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`] : [];
+  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => `${statName(slo.statistic, c.quantile)} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`] : [];
   if (slo.unmeasured) parts.push(`SLO not checked: ${slo.unmeasured.join(', ')} not measured (${slo.unmeasuredWhy ?? 'means only'})`);
   return parts.join('; ');
 }

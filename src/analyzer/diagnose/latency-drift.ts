@@ -9,6 +9,7 @@ import type { PhaseOrOther } from '../../semconv.js';
 import type { Recommendation , NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
 
 /** Thresholds of the latency-drift rule. */
@@ -107,12 +108,13 @@ export const latencyDriftRule = defineRule({
     const p50Up = tr.e2eP50.pIncreasing < t['drift.max_p_value'] && tr.e2eP50.relativeRise >= t['drift.min_rise'];
     const p95Up = tr.e2eP95.pIncreasing < t['drift.max_p_value'] && tr.e2eP95.relativeRise >= t['drift.min_rise'];
     const loadRising = tr.arrival.pIncreasing < t['drift.load_p_value'] && tr.arrival.relativeRise >= t['drift.max_load_rise'];
+    // A mean-only source's windows hold the mean as both p50 and p95: one series, named a mean, tested once.
+    const e2eMean = isMean(s.e2e);
     const inputs = {
       windows: s.windows.length,
-      e2e_p50_trend_p: round(tr.e2eP50.pIncreasing, 6),
-      e2e_p50_rise: round(tr.e2eP50.relativeRise),
-      e2e_p95_trend_p: round(tr.e2eP95.pIncreasing, 6),
-      e2e_p95_rise: round(tr.e2eP95.relativeRise),
+      [statKey('e2e', s.e2e, 'p50', 'trend_p')]: round(tr.e2eP50.pIncreasing, 6),
+      [statKey('e2e', s.e2e, 'p50', 'rise')]: round(tr.e2eP50.relativeRise),
+      ...(e2eMean ? {} : { [statKey('e2e', s.e2e, 'p95', 'trend_p')]: round(tr.e2eP95.pIncreasing, 6), [statKey('e2e', s.e2e, 'p95', 'rise')]: round(tr.e2eP95.relativeRise) }),
       arrival_trend_p: round(tr.arrival.pIncreasing, 6),
       arrival_rise: round(tr.arrival.relativeRise),
       thermal_share: s.gpu ? round(s.gpu.thermalShare) : null,
@@ -120,7 +122,8 @@ export const latencyDriftRule = defineRule({
       gpu_memory_growth: s.gpu?.memoryGrowth !== undefined ? round(s.gpu.memoryGrowth) : null,
     };
     if (!p50Up && !p95Up) {
-      return { inputs, reason: `no significant rise (p50: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, ${signed(tr.e2eP50.relativeRise)}; p95: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, ${signed(tr.e2eP95.relativeRise)})` };
+      const p50 = `${statName(s.e2e, 'p50')}: p = ${tr.e2eP50.pIncreasing.toExponential(1)}, ${signed(tr.e2eP50.relativeRise)}`;
+      return { inputs, reason: `no significant rise (${e2eMean ? p50 : `${p50}; ${statName(s.e2e, 'p95')}: p = ${tr.e2eP95.pIncreasing.toExponential(1)}, ${signed(tr.e2eP95.relativeRise)}`})` };
     }
     if (loadRising) {
       return {
@@ -130,6 +133,7 @@ export const latencyDriftRule = defineRule({
     }
     const trend = p50Up ? tr.e2eP50 : tr.e2eP95;
     const which = p50Up ? 'p50' : 'p95';
+    const whichName = statName(s.e2e, which);
     const span = (s.windows[s.windows.length - 1]?.startS ?? 0) - (s.windows[0]?.startS ?? 0);
     // The phase whose mean rises most (in ms over the run) carries the drift.
     let phase: PhaseOrOther = 'compute';
@@ -168,18 +172,18 @@ export const latencyDriftRule = defineRule({
     for (let i = 0; i < s.requests.length; i++) if (s.startS[i]! >= lastWindowStart) lastWindow.push(i);
     return {
       inputs,
-      reason: `e2e ${which} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}`,
+      reason: `e2e ${whichName} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}`,
       finding: {
         kind: cause,
         cause,
         confidence: confidenceFrom(trend.relativeRise / t['drift.min_rise'] - 1, s, cause === 'unknown' ? 0.85 : 1),
         evidence: [
           {
-            text: `e2e ${which} rises from ${ms(which === 'p50' ? (first?.e2eP50Ms ?? 0) : (first?.e2eP95Ms ?? 0))} to ${ms(which === 'p50' ? (last?.e2eP50Ms ?? 0) : (last?.e2eP95Ms ?? 0))} over ${s.durationS.toFixed(0)} s (+${pct(trend.relativeRise)}, Mann-Kendall p = ${trend.pIncreasing.toExponential(1)} over ${s.windows.length} windows)`,
+            text: `e2e ${whichName} rises from ${ms(which === 'p50' ? (first?.e2eP50Ms ?? 0) : (first?.e2eP95Ms ?? 0))} to ${ms(which === 'p50' ? (last?.e2eP50Ms ?? 0) : (last?.e2eP95Ms ?? 0))} over ${s.durationS.toFixed(0)} s (+${pct(trend.relativeRise)}, Mann-Kendall p = ${trend.pIncreasing.toExponential(1)} over ${s.windows.length} windows)`,
             values: { rise: round(trend.relativeRise), p_value: round(trend.pIncreasing, 8), slope_ms_per_s: round(trend.slopePerS, 6) },
           },
           {
-            text: `while the load does not rise: ${s.arrivalRps.toFixed(1)} requests/s on average, arrival-rate trend ${signed(tr.arrival.relativeRise)} with Laplace p = ${tr.arrival.pIncreasing.toExponential(1)} (a rising load needs p < ${t['drift.load_p_value']} and +${pct(t['drift.max_load_rise'])})`,
+            text: `while the load does not rise: ${s.arrivalRps.toFixed(1)} requests/s on average, arrival-rate trend ${signed(tr.arrival.relativeRise)} with ${s.basis === 'aggregates' ? 'Mann-Kendall (step rates)' : 'Laplace'} p = ${tr.arrival.pIncreasing.toExponential(1)} (a rising load needs p < ${t['drift.load_p_value']} and +${pct(t['drift.max_load_rise'])})`,
             values: { arrival_rps: round(s.arrivalRps), arrival_rise: round(tr.arrival.relativeRise), arrival_p_value: round(tr.arrival.pIncreasing, 6) },
           },
           { text: `the rise is in ${phase} (+${ms(phaseRise)} over the run)`, values: { phase_rise_ms: round(phaseRise) } },
@@ -187,7 +191,8 @@ export const latencyDriftRule = defineRule({
         ],
         savedMeanMs: Math.max(0, riseMs / 2),
         estimatedGain: {
-          metric: which === 'p50' ? 'p50_ms' : 'p95_ms',
+          metric: e2eMean ? 'mean_ms' : which === 'p50' ? 'p50_ms' : 'p95_ms',
+          ...(s.e2e.statistic !== undefined ? { statistic: s.e2e.statistic } : {}),
           currentValue: round(which === 'p50' ? (last?.e2eP50Ms ?? 0) : (last?.e2eP95Ms ?? 0)),
           expectedValue: round(which === 'p50' ? (first?.e2eP50Ms ?? 0) : (first?.e2eP95Ms ?? 0)),
           basis: 'removing the cause brings latency back to the level of the first window',

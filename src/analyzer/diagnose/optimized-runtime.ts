@@ -6,6 +6,7 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, round } from './rule.js';
+import { statName } from './statistic.js';
 import { isGpuDevice, lowerIncludes, stem } from './_words.js';
 import { COMPUTE_THRESHOLDS, classifyRuntime, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
@@ -43,7 +44,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: RuntimeThresholds
   const factor = isGpuDevice(s.device) ? t['runtime.compute_factor'] : t['runtime.cpu_compute_factor'];
   return {
     inputs,
-    reason: `decode-bound (TPOT p50 ${ms(g.tpot!.p50Ms)}) on ${s.runtime ?? 'an unrecorded runtime'}, not an LLM serving engine`,
+    reason: `decode-bound (TPOT ${statName(g.tpot, 'p50')} ${ms(g.tpot!.p50Ms)}) on ${s.runtime ?? 'an unrecorded runtime'}, not an LLM serving engine`,
     finding: {
       kind: 'llm-engine',
       confidence: confidenceFrom(g.tpot!.p50Ms / t['generation.min_tpot_ms'] - 1, s, 0.75),

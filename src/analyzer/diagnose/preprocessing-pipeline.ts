@@ -7,6 +7,7 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { isMean, statKey, statName } from './statistic.js';
 import { partColumn, tracesNear } from './signals.js';
 import { REQUEST_FLAG } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
@@ -66,7 +67,7 @@ function tokenizerNextStep(engine: Engine): NextStep {
 /** The generation form: tokenization / prompt templating (the preprocess phase) is a large part of TTFT. */
 function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThresholds, engine: Engine): Verdict {
   const pre = s.phases.preprocess;
-  const inputs = { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms), ttft_p95_ms: round(g.ttft.p95Ms) };
+  const inputs = { ttft_preprocess_share: round(g.ttftPreprocessShare), [statKey('preprocess', pre, 'p95')]: round(pre.p95Ms), [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms) };
   if (g.ttftPreprocessShare < t['pipeline.gen.min_ttft_share']) return { inputs, reason: `tokenization/templating (preprocess) is ${pct(g.ttftPreprocessShare)} of TTFT (< ${pct(t['pipeline.gen.min_ttft_share'])})` };
   const saved = pre.meanMs * t['pipeline.gain_factor'];
   return {
@@ -75,9 +76,9 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
     finding: {
       kind: 'tokenizer',
       confidence: confidenceFrom(g.ttftPreprocessShare / t['pipeline.gen.min_ttft_share'] - 1, s),
-      evidence: [{ text: `tokenization and prompt templating (preprocess) take ${pct(g.ttftPreprocessShare)} of TTFT: p95 ${ms(pre.p95Ms)} of a TTFT p95 of ${ms(g.ttft.p95Ms)}`, values: { ttft_preprocess_share: round(g.ttftPreprocessShare), preprocess_p95_ms: round(pre.p95Ms) } }],
+      evidence: [{ text: `tokenization and prompt templating (preprocess) take ${pct(g.ttftPreprocessShare)} of TTFT: ${statName(pre, 'p95')} ${ms(pre.p95Ms)} of a TTFT ${statName(g.ttft, 'p95')} of ${ms(g.ttft.p95Ms)}`, values: { ttft_preprocess_share: round(g.ttftPreprocessShare), [statKey('preprocess', pre, 'p95')]: round(pre.p95Ms) } }],
       savedMeanMs: saved,
-      estimatedGain: { metric: 'ttft_p95_ms', currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
+      estimatedGain: { metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms', ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}), currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
       nextStep: tokenizerNextStep(engine),
       exampleTraceIds: tracesNear(s.requests, s.requests.phase('preprocess'), pre.p95Ms),
     },
@@ -169,10 +170,10 @@ export const preprocessingPipelineRule = defineRule({
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };
     const saved = meanMs * t['pipeline.gain_factor'];
     const parts = PIPELINE_PARTS.filter((p) => s.phases[p].share > 0)
-      .map((p) => `${p} p95 ${ms(s.phases[p].p95Ms)} (${pct(s.phases[p].share)})`)
+      .map((p) => `${p} ${statName(s.phases[p], 'p95')} ${ms(s.phases[p].p95Ms)} (${pct(s.phases[p].share)})`)
       .join(', ');
     const values: Record<string, number> = { pipeline_share: round(share), pipeline_mean_ms: round(meanMs), compute_mean_ms: round(computeMean) };
-    for (const p of PIPELINE_PARTS) if (s.phases[p].share > 0) values[`${p}_p95_ms`] = round(s.phases[p].p95Ms);
+    for (const p of PIPELINE_PARTS) if (s.phases[p].share > 0) values[statKey(p, s.phases[p], 'p95')] = round(s.phases[p].p95Ms);
     const evidence = [
       { text: `the work around the model takes ${pct(share)} of e2e (${ms(meanMs)} per request on average) against ${ms(computeMean)} of compute: ${parts}`, values },
       ...(s.requestBytesP50 !== undefined

@@ -6,6 +6,7 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, round } from './rule.js';
+import { isMean, statName } from './statistic.js';
 import { isGpuDevice, lowerIncludes, stem } from './_words.js';
 import { COMPUTE_THRESHOLDS, classifyPrecision, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
@@ -63,14 +64,14 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
   const tokens = g.tokensOutMean ?? 1;
   return {
     inputs,
-    reason: `decode-bound (TPOT p50 ${ms(tpot.p50Ms)}, decode ${Math.round(g.decodeShare * 100)}% of e2e) at ${batch.recorded ? `${batch.mean.toFixed(1)} sequences per step` : 'an unrecorded number of sequences per step'} with ${bits === undefined ? 'unknown' : `${bits}-bit`} weights`,
+    reason: `decode-bound (TPOT ${statName(tpot, 'p50')} ${ms(tpot.p50Ms)}, decode ${Math.round(g.decodeShare * 100)}% of e2e) at ${batch.recorded ? `${batch.mean.toFixed(1)} sequences per step` : 'an unrecorded number of sequences per step'} with ${bits === undefined ? 'unknown' : `${bits}-bit`} weights`,
     finding: {
       kind: 'weights-and-kv-cache',
       confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, bits === undefined ? 0.8 : 1),
       // Sequences per step not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
       evidence: [bound.evidence, { text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : 'sequences per decode step not recorded (assumed small)'}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
       savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
-      estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
+      estimatedGain: { metric: isMean(tpot) ? 'tpot_mean_ms' : 'tpot_p50_ms', ...(tpot.statistic !== undefined ? { statistic: tpot.statistic } : {}), currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
       nextStep: generationQuantizationNextStep(engine, bits),
       exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },

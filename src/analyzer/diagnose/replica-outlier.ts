@@ -8,6 +8,7 @@
 import type { Phase } from '../../semconv.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { statName } from './statistic.js';
 import type { ReplicaSignal } from './signals.js';
 import { quantileSorted, sortNumbers } from './stats.js';
 
@@ -54,7 +55,8 @@ export const replicaOutlierRule = defineRule({
       return { inputs: { replicas: replicas.length }, reason: why };
     }
     const useP99 = replicas.every((r) => Number.isFinite(r.e2eP99Ms) && r.e2eP99Ms > 0);
-    const stat = useP99 ? 'p99' : 'mean';
+    // Per-replica p99 exist only in aggregates: interpolated from the replica's histogram buckets.
+    const stat = useP99 ? statName('bucket-percentile', 'p99') : 'mean';
     let worst: { replica: ReplicaSignal; ratio: number; othersMs: number } | undefined;
     for (const r of replicas) {
       const othersMs = median(replicas.filter((o) => o !== r).map((o) => latencyOf(o, useP99)));
@@ -62,7 +64,7 @@ export const replicaOutlierRule = defineRule({
       if (!worst || ratio > worst.ratio) worst = { replica: r, ratio, othersMs };
     }
     const w = worst as { replica: ReplicaSignal; ratio: number; othersMs: number };
-    const inputs = { replicas: replicas.length, statistic: stat, worst_replica: w.replica.replica, worst_ms: round(latencyOf(w.replica, useP99)), others_median_ms: round(w.othersMs), ratio: round(w.ratio) };
+    const inputs = { replicas: replicas.length, statistic: useP99 ? 'p99' : 'mean', worst_replica: w.replica.replica, worst_ms: round(latencyOf(w.replica, useP99)), others_median_ms: round(w.othersMs), ratio: round(w.ratio) };
     if (w.ratio < t['replica.outlier_ratio']) {
       return { inputs, reason: `replicas agree: the slowest (${w.replica.replica}) is ${w.ratio.toFixed(2)}× the others' ${stat} (< ${t['replica.outlier_ratio']}×)` };
     }

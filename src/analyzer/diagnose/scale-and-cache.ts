@@ -7,6 +7,7 @@
 import type { ThresholdSpec } from './threshold-spec.js';
 import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
+import { isMean, statKey, statName } from './statistic.js';
 import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
 import type { RequestTable } from '../../model/request-table.js';
@@ -137,10 +138,10 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   const memoryFull = kvFull || (s.gpu?.memoryUsedShare !== undefined && s.gpu.memoryUsedShare >= t['scale.gen.kv_memory_full']);
   const batchFull = s.batch.maxSize >= 2 && (s.batch.fullShare >= t['scale.min_full_share'] || (s.batch.fill !== undefined && s.batch.fill >= t['scale.min_batch_fill']));
   const inputs = {
-    ttft_p95_ms: round(g.ttft.p95Ms),
+    [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms),
     ttft_prefill_share: round(g.ttftPrefillShare),
     ttft_queue_share: round(g.ttftQueueShare),
-    prompt_tokens_p50: g.tokensIn ? round(promptP50) : null,
+    [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: g.tokensIn ? round(promptP50) : null,
     prefix_repeat_share: g.prefixRepeatShare === undefined ? null : round(g.prefixRepeatShare),
     cached_share: g.cachedShare === undefined ? null : round(g.cachedShare),
     queue_growing: queueGrowing,
@@ -152,7 +153,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   const failed: string[] = [];
   const pc: string[] = [];
   if (g.ttftPrefillShare < t['cache.gen.min_ttft_prefill_share']) pc.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT`);
-  if (promptP50 < t['generation.long_prompt_tokens']) pc.push(g.tokensIn ? `prompts are short (p50 ${Math.round(promptP50)} tokens)` : 'prompt length unknown');
+  if (promptP50 < t['generation.long_prompt_tokens']) pc.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens)` : 'prompt length unknown');
   if (g.prefixRepeatShare === undefined) pc.push('no inference.input.hash of the prompt prefix');
   else if (g.prefixRepeatShare < t['generation.min_prefix_repeat_share']) pc.push(`${pct(g.prefixRepeatShare)} of prompt prefixes repeat (< ${pct(t['generation.min_prefix_repeat_share'])})`);
   if (g.cachedShare !== undefined && g.cachedShare >= t['cache.gen.max_cached_share']) pc.push(`${pct(g.cachedShare)} of prompt tokens already come from a prefix cache`);
@@ -163,23 +164,24 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
     const saved = repeat * prefillMean;
     return {
       inputs,
-      reason: `prefill ${pct(g.ttftPrefillShare)} of TTFT, prompts p50 ${Math.round(promptP50)} tokens, ${pct(repeat)} of prefixes repeat`,
+      reason: `prefill ${pct(g.ttftPrefillShare)} of TTFT, prompts ${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens, ${pct(repeat)} of prefixes repeat`,
       finding: {
         kind: 'prefix-cache',
         confidence: confidenceFrom(repeat / t['generation.min_prefix_repeat_share'] - 1, s, g.prefixHashedShare >= 0.5 ? 1 : 0.8),
         evidence: [
           {
-            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT (p95 ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (p50)`,
-            values: { prefix_repeat_share: round(repeat), ttft_prefill_share: round(g.ttftPrefillShare), prompt_tokens_p50: round(promptP50) },
+            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (${statName(g.tokensIn, 'p50')})`,
+            values: { prefix_repeat_share: round(repeat), ttft_prefill_share: round(g.ttftPrefillShare), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
           ...(g.cachedShare !== undefined ? [{ text: `only ${pct(g.cachedShare)} of prompt tokens come from a prefix cache now`, values: { cached_share: round(g.cachedShare) } }] : []),
         ],
         savedMeanMs: saved,
         estimatedGain: {
-          metric: 'ttft_p95_ms',
+          metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
+          ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}),
           currentValue: round(g.ttft.p95Ms),
           expectedValue: round(Math.max(0, g.ttft.p95Ms - repeat * s.phases.prefill.p95Ms)),
-          basis: `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill p95 ${ms(s.phases.prefill.p95Ms)})`,
+          basis: `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill ${statName(s.phases.prefill, 'p95')} ${ms(s.phases.prefill.p95Ms)})`,
         },
         nextStep: prefixCacheNextStep(engine),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('prefill'), s.phases.prefill.p95Ms),
@@ -201,7 +203,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
         confidence: confidenceFrom(g.ttftQueueShare / t['scale.gen.min_ttft_queue_share'] - 1, s, 0.9),
         evidence: [
           {
-            text: `queue is ${pct(g.ttftQueueShare)} of TTFT (p95 ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
+            text: `queue is ${pct(g.ttftQueueShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
             values: { ttft_queue_share: round(g.ttftQueueShare), queue_first_ms: round(queueTrend!.first), queue_last_ms: round(queueTrend!.last) },
           },
           batchFull
@@ -212,7 +214,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
         ],
         savedMeanMs: queue.meanMs / 2,
         estimatedGain: {
-          metric: 'ttft_p95_ms',
+          metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
+          ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}),
           currentValue: round(g.ttft.p95Ms),
           expectedValue: round(Math.max(0, g.ttft.p95Ms - queue.p95Ms / 2)),
           basis: `${replicas} replicas halve the arrivals each one sees; at least half the queue wait goes (more when the queue was growing)`,
@@ -360,8 +363,8 @@ export const scaleAndCacheRule = defineRule({
       max_batch_size: s.batch.maxSize,
       full_batch_share: round(s.batch.fullShare),
       batch_fill: s.batch.fill === undefined ? null : round(s.batch.fill),
-      queue_p95_ms: round(queue.p95Ms),
-      compute_p95_ms: round(compute.p95Ms),
+      [statKey('queue', queue, 'p95')]: round(queue.p95Ms),
+      [statKey('compute', compute, 'p95')]: round(compute.p95Ms),
       queue_growing: queueGrowing,
       gpu_utilization: s.gpu?.meanUtilization !== undefined ? round(s.gpu.meanUtilization) : null,
     };
@@ -424,8 +427,8 @@ export const scaleAndCacheRule = defineRule({
         margin: queue.share / t['scale.min_queue_share'] - 1,
         evidence: [
           {
-            text: `batches are full: ${pct(s.batch.fullShare)} of requests ran in a batch of ${s.batch.maxSize} (mean batch ${round(s.batch.meanSize, 1)}), yet queue p95 = ${ms(queue.p95Ms)} (${pct(queue.share)} of e2e) against compute p95 ${ms(compute.p95Ms)}${queueGrowing ? ', and the queue grows over the run' : ''}`,
-            values: { full_batch_share: round(s.batch.fullShare), max_batch_size: s.batch.maxSize, mean_batch_size: round(s.batch.meanSize), queue_p95_ms: round(queue.p95Ms), queue_share: round(queue.share) },
+            text: `batches are full: ${pct(s.batch.fullShare)} of requests ran in a batch of ${s.batch.maxSize} (mean batch ${round(s.batch.meanSize, 1)}), yet queue ${statName(queue, 'p95')} = ${ms(queue.p95Ms)} (${pct(queue.share)} of e2e) against compute ${statName(compute, 'p95')} ${ms(compute.p95Ms)}${queueGrowing ? ', and the queue grows over the run' : ''}`,
+            values: { full_batch_share: round(s.batch.fullShare), max_batch_size: s.batch.maxSize, mean_batch_size: round(s.batch.meanSize), [statKey('queue', queue, 'p95')]: round(queue.p95Ms), queue_share: round(queue.share) },
           },
           ...(s.gpu?.meanUtilization !== undefined ? [{ text: `GPU utilization ${pct(s.gpu.meanUtilization)} on average`, values: { gpu_utilization: round(s.gpu.meanUtilization) } }] : []),
         ],

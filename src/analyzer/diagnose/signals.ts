@@ -12,7 +12,7 @@ import type { RequestTiming } from '../../model/request.js';
 import { REQUEST_FLAG, asTable } from '../../model/request-table.js';
 import type { RequestTable, Requests, TableText } from '../../model/request-table.js';
 import { timePerOutputTokenMs } from '../../model/generation.js';
-import type { ModelSummary } from '../../model/summary.js';
+import type { ModelSummary, Statistic } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
@@ -63,6 +63,8 @@ export type SignalThresholds = { readonly [K in keyof typeof SIGNAL_THRESHOLDS]:
 
 /** Distribution of one phase over the diagnosed requests. */
 export interface PhaseSignal {
+  /** What p50Ms and p95Ms are (statistic.ts); absent: per-request percentiles. `mean`: both hold the mean. */
+  readonly statistic?: Statistic;
   readonly meanMs: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
@@ -140,6 +142,8 @@ export interface ReplicaSignal {
 
 /** A distribution in ms. */
 export interface MsDistribution {
+  /** What p50Ms and p95Ms are; absent: per-request percentiles. `mean`: both hold the mean. */
+  readonly statistic?: Statistic;
   readonly meanMs: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
@@ -161,7 +165,8 @@ export interface GenerationSignal {
   readonly ttftPreprocessShare: number;
   /** Σ decode ÷ Σ e2e over the generative requests. */
   readonly decodeShare: number;
-  readonly tokensIn?: { readonly p50: number; readonly p95: number; readonly mean: number };
+  /** Prompt tokens per request; `statistic` `mean`: p50 and p95 hold the mean (a counter ÷ requests). */
+  readonly tokensIn?: { readonly p50: number; readonly p95: number; readonly mean: number; readonly statistic?: Statistic };
   readonly tokensOutMean?: number;
   /** Σ cached prompt tokens ÷ Σ prompt tokens, where reported. */
   readonly cachedShare?: number;
@@ -196,7 +201,8 @@ export interface Signals {
   readonly arrivalRps: number;
   /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
   readonly meanInFlight: number;
-  readonly e2e: { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number };
+  /** e2e latency; `statistic` says what the percentiles are (absent: per request; `mean`: each holds the mean). The windows' e2e p50/p95 are the same statistic. */
+  readonly e2e: { readonly meanMs: number; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number; readonly statistic?: Statistic };
   readonly serverMeanMs: number;
   readonly phases: Readonly<Record<PhaseOrOther, PhaseSignal>>;
   /** Share of e2e covered by phase spans. */

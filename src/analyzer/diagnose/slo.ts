@@ -35,7 +35,7 @@ export function parseSlo(text: string): SloTargets {
 }
 
 /** Check targets against measured end-to-end percentiles; `unmeasuredWhy` names why a quantile may be missing. */
-export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | 'p95Ms' | 'p99Ms'>, unmeasuredWhy = 'means only'): SloResult {
+export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | 'p95Ms' | 'p99Ms' | 'statistic'>, unmeasuredWhy = 'means only'): SloResult {
   const checks: SloResult['checks'][number][] = [];
   const add = (quantile: 'p50' | 'p95' | 'p99', targetMs: number | undefined, actualMs: number): void => {
     if (targetMs !== undefined) checks.push({ quantile, targetMs, actualMs, met: actualMs <= targetMs });
@@ -45,5 +45,5 @@ export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | '
   add('p99', targets.p99Ms, e2e.p99Ms);
   // Counter sources (Triton, TorchServe) have no percentiles: NaN is "not measured", never "violated".
   const unmeasured = checks.filter((c) => !Number.isFinite(c.actualMs)).map((c) => c.quantile);
-  return { met: checks.every((c) => c.met), checks, ...(unmeasured.length > 0 ? { unmeasured, unmeasuredWhy } : {}) };
+  return { met: checks.every((c) => c.met), checks, ...(e2e.statistic !== undefined ? { statistic: e2e.statistic } : {}), ...(unmeasured.length > 0 ? { unmeasured, unmeasuredWhy } : {}) };
 }

@@ -170,6 +170,17 @@ describe('several Triton trace files', () => {
     expect(renderMarkdown(demoAlone)).toContain(`over ${demoWindow!.replace(/, [\d.]+ req\/s$/, '')}.`);
   });
 
+  it("beside Triton's OpenTelemetry mode (both read as Triton, one on the steady clock, one on the wall clock): each model's window on its own clock, never a 1970 date", async () => {
+    const mixed = await analyzeFiles([SERVING + 'triton-otel-http.synthetic.json', SERVING + 'triton-trace-v2-responds-after-execute.synthetic.json'], { diagnose: false });
+    expect(mixed.conventions.map((c) => [c.id, c.clock]).sort()).toEqual([['triton', 'epoch'], ['triton', 'monotonic'], ['triton', 'monotonic']]);
+    const text = renderText(mixed);
+    expect(text).not.toMatch(/1970/);
+    expect(text).toMatch(/^ {8}tensorrt_llm: 689\.8 ms on the server's monotonic clock/m);
+    expect(text).toMatch(/^ {8}simple: 2026-01-01 00:00:00 → 00:00:00 UTC \(2 ms\)/m);
+    const clocks = Object.fromEntries(toJsonReport(mixed).models.map((m) => [m.model, m.window.clock]));
+    expect(clocks).toEqual({ tensorrt_llm: 'monotonic', vllm_model: 'monotonic', densenet_onnx: 'monotonic', simple: 'epoch' });
+  });
+
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
     const records = readFileSync(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json', 'utf8').trim().slice(1, -1).trim().split(/,\n/);
     const ensemble = records.filter((r) => r.startsWith('{"id":1,'));
