@@ -29,6 +29,7 @@ import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
 import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
+import { streamTritonRecords } from './_triton-stream.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -61,8 +62,9 @@ export interface ReadOptions {
   readonly attributes?: AttributeProjection;
   /**
    * Internal, for tests: an OTLP JSON document (not on one line) or a Triton trace file larger
-   * than this many (decompressed) bytes takes the path of large ones (OTLP: read whole for the
-   * byte scanner; Triton: its records read one at a time). Default WHOLE_DOCUMENT_BYTES (64 MiB).
+   * than this many bytes takes the path of large ones (OTLP: read whole for the byte scanner;
+   * Triton: its records read one at a time). By default 64 MiB for OTLP (decompressed), 1 MiB
+   * for Triton (on disk; a compressed file counted at 8 times its size).
    */
   readonly scanDocumentBytes?: number;
 }
@@ -83,7 +85,7 @@ export interface ReadStats {
   readonly leniencies: readonly string[];
   /** The warnings also passed to `onWarning`. */
   readonly warnings: readonly ReadWarning[];
-  /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used). */
+  /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used); a whole document (Jaeger, Zipkin, OTLP, a large Triton trace file) counts as one. */
   readonly fastReader?: FastReadCounts;
 }
 
@@ -384,7 +386,7 @@ async function* readJsonLines(
 }
 
 /** A JSON document (or concatenated documents) small enough to parse whole, as detection parsed it: its spans in batches. */
-function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): SpanRecord[][] {
+function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): Iterable<SpanRecord[]> {
   if (processPrefixed) ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
@@ -473,7 +475,7 @@ export function readSpanBatches(input: string | OpenedTrace, options: ReadOption
 async function* readBatches(input: string | OpenedTrace, options: ReadOptions, scanned: boolean): AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> {
   let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes, options.scanDocumentBytes) : input;
   const { file } = trace;
-  const { opened } = trace.sniffed;
+  let { opened } = trace.sniffed;
   const ctx = new ReadContext(file, options.strict === true);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const result: LayoutResult = { family: undefined, documents: 0 };
@@ -485,6 +487,13 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
       batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
       if (batches === undefined) trace = await trace.document.reopen();
+    } else if (trace.document !== undefined && 'tritonRecords' in trace.document) {
+      // A large Triton trace file: read record by record, or opened again and read the old way.
+      batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts);
+      if (batches === undefined) {
+        trace = await trace.document.reopen();
+        opened = trace.sniffed.opened;
+      }
     }
     const { sniffed, layout, document } = trace;
     if (batches !== undefined) {
@@ -498,7 +507,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       // A previewed line's family is known before it is read, so the byte scanner takes it from the first byte.
       const known = sniffed.firstLine?.preview === true && trace.family !== undefined ? { family: trace.family } : {};
       batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
-    } else if (document === undefined || 'bytes' in document) {
+    } else if (document === undefined || 'bytes' in document || 'tritonRecords' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
       if ('values' in document) {
@@ -522,11 +531,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     const cut = trace.cut;
     if (cut !== undefined) ctx.skip(cut.location, cut.expected, cut.got, 'record');
     const unclosed = trace.unclosed;
-    if (unclosed !== undefined) {
-      const expected = UNCLOSED_TRITON_EXPECTED;
-      if (unclosed.cut !== undefined) ctx.skip(unclosed.location, expected, `${unclosed.cut === null ? 'a record' : `a record of request id ${unclosed.cut} (that request left out)`} cut short at the end of the file`, 'record');
-      else ctx.warn(unclosed.location, `Triton trace array not closed: expected ${expected}; its whole records were read`);
-    }
+    if (unclosed !== undefined) reportUnclosed(ctx, unclosed);
   } finally {
     await trace.close();
   }
@@ -536,6 +541,56 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
   const used = counts.lines + counts.fallbacks > 0 ? { fastReader: counts } : {};
   return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used };
+}
+
+/** What a Triton trace file never closed (and parsed whole) is reported as: the request the end cut, or the missing `]`. */
+function reportUnclosed(ctx: ReadContext, unclosed: { readonly location: string; readonly cut?: number | null }): void {
+  const expected = UNCLOSED_TRITON_EXPECTED;
+  if (unclosed.cut !== undefined) ctx.skip(unclosed.location, expected, `${unclosed.cut === null ? 'a record' : `a record of request id ${unclosed.cut} (that request left out)`} cut short at the end of the file`, 'record');
+  else ctx.warn(unclosed.location, `Triton trace array not closed: expected ${expected}; its whole records were read`);
+}
+
+/** What the stream parser said of a Triton trace file never closed, past what is parsed whole (see readLargeDocument). */
+function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown): void {
+  ctx.skip(location, UNCLOSED_TRITON_EXPECTED, `the end of the file (request id ${String(last)}, written last and perhaps cut, left out)`, 'record');
+}
+
+/**
+ * A large Triton trace file read record by record (`_triton-stream.ts`), with exactly what the
+ * old way (parsed whole, or streamed past MAX_DOCUMENT_BYTES) gives; undefined, with `ctx`
+ * untouched, when it must be read the old way. Where the old way read one line (Triton writes
+ * the whole array on one line), its locations name line `1`.
+ */
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<Iterable<SpanRecord[]> | undefined> {
+  const read = await tritonRecords(trace, ctx, batchSize, result);
+  // Counted as the byte scanners count a document: one read, or one handed back.
+  if (read === undefined) counts.fallbacks++;
+  else counts.lines++;
+  return read;
+}
+
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | undefined> {
+  const { opened } = trace.sniffed;
+  // Read into a context of its own, so that a file read again the old way starts afresh.
+  const attempt = new ReadContext(trace.file, false);
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), attempt, () => opened.damage !== undefined, opened.compression === 'none');
+  if (end === undefined) return undefined;
+  const { requests, unclosed, oneLine } = end;
+  if (oneLine && unclosed === undefined) {
+    // Its records' locations would have named the line.
+    if (requests.skippedRecords > 0) return undefined;
+    requests.where = '1';
+  }
+  const out: SpanRecord[] = [];
+  requests.spans(out);
+  // The old way stops at the first skip in strict mode: let it say which.
+  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) return undefined;
+  if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
+  ctx.absorb(attempt.state(), (location) => location);
+  if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
+  result.family = 'triton-trace';
+  result.documents = 1;
+  return inBatches(out, batchSize);
 }
 
 /**
@@ -575,11 +630,20 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
   return inBatches(out, batchSize);
 }
 
-/** `spans` cut into batches of `batchSize`. */
-function inBatches(spans: readonly SpanRecord[], batchSize: number): SpanRecord[][] {
-  const batches: SpanRecord[][] = [];
+/**
+ * A whole document's spans (the list is emptied) in batches of `batchSize`, each let go of once
+ * the next is asked for: what the consumer keeps is its own, so a document's spans are not all
+ * held by the reader until its last batch is read.
+ */
+function* inBatches(spans: SpanRecord[], batchSize: number): Generator<SpanRecord[]> {
+  const batches: (SpanRecord[] | undefined)[] = [];
   for (let i = 0; i < spans.length; i += batchSize) batches.push(spans.slice(i, i + batchSize));
-  return batches;
+  spans.length = 0;
+  for (let i = 0; i < batches.length; i++) {
+    const batch = batches[i]!;
+    batches[i] = undefined;
+    yield batch;
+  }
 }
 
 /**

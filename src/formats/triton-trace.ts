@@ -35,7 +35,8 @@ export function isTritonTraceDocument(doc: unknown): boolean {
   return isObject(first) && 'id' in first && !('traceId' in first) && ('timestamps' in first || 'model_name' in first || 'activity' in first);
 }
 
-interface TritonRequest {
+/** What one request's records said so far. */
+export interface TritonRequest {
   model?: string;
   version?: string;
   requestId?: string;
@@ -134,20 +135,38 @@ export function tritonServerOf(file: string): string {
 /** Converts one parsed Triton trace array, appending one span per request id (timestamps as events) to `out`. */
 export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string): void {
   if (!Array.isArray(doc)) throw new TraceFormatError(ctx.file, at(where, '$'), 'a Triton trace array', describeValue(doc));
-  ctx.note('Triton steady-clock times (not epoch; durations exact)');
-  const requests = new Map<number, TritonRequest>();
-  const namespace = idNamespace(ctx.file);
-  doc.forEach((record: unknown, i) => {
+  const requests = new TritonRequests(ctx, where);
+  doc.forEach((record: unknown, i) => requests.add(record, i));
+  requests.spans(out);
+}
+
+/**
+ * The requests of a Triton trace file gathered one record at a time, in file order (`add` for
+ * record `i` of the array), made one span each by `spans` once every record is in: a request's
+ * records are spread over the file. What `tritonTraceDocumentToSpans` does with a parsed array,
+ * so a file read record by record (`_triton-stream.ts`) holds its requests, not its records.
+ */
+export class TritonRequests {
+  private readonly requests = new Map<number, TritonRequest>();
+  /** Records skipped as not Triton records (no numeric id). */
+  skippedRecords = 0;
+
+  constructor(
+    private readonly ctx: ReadContext,
+    /** Where the array is (its line, or ''), for the locations of what is skipped. */
+    public where: string,
+  ) {
+    ctx.note('Triton steady-clock times (not epoch; durations exact)');
+  }
+
+  /** Takes record `i` of the array. */
+  add(record: unknown, i: number): void {
     if (!isObject(record) || typeof record['id'] !== 'number') {
-      ctx.skip(at(where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
+      this.skippedRecords++;
+      this.ctx.skip(at(this.where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
       return;
     }
-    const id = record['id'];
-    let request = requests.get(id);
-    if (request === undefined) {
-      request = { events: [] };
-      requests.set(id, request);
-    }
+    const request = this.request(record['id']);
     if (typeof record['model_name'] === 'string') request.model = record['model_name'];
     if (record['model_version'] !== undefined) request.version = String(record['model_version']);
     if (typeof record['request_id'] === 'string' && record['request_id'] !== '') request.requestId = record['request_id'];
@@ -156,53 +175,84 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
     if (Array.isArray(timestamps)) {
       for (const stamp of timestamps as unknown[]) {
         if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
-        const ns = nsOf(stamp['ns']);
-        if (ns !== undefined) request.events.push({ name: stamp['name'], timeNs: ns });
+        this.stamp(request, stamp['name'], stamp['ns']);
       }
     }
-  });
-  // A parent written to another file (log-frequency rotations write each request when it ends,
-  // so an ensemble's children can precede it by a file) is taken as the root: right for an
-  // ensemble, whose children are one level down.
-  const root = (id: number): number => {
-    let current = id;
-    for (let hops = 0; hops < 64; hops++) {
-      const parent = requests.get(current)?.parent;
-      if (parent === undefined) return current;
-      if (!requests.has(parent)) return parent;
-      current = parent;
+  }
+
+  /** The request of a record with a numeric id (made at its first record); `add` sets its fields, or the byte scanner as `add` would. */
+  request(id: number): TritonRequest {
+    let request = this.requests.get(id);
+    if (request === undefined) {
+      request = { events: [] };
+      this.requests.set(id, request);
     }
-    return current;
-  };
-  for (const [id, request] of requests) {
-    if (request.events.length === 0) {
-      ctx.skip(at(where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
-      continue;
+    return request;
+  }
+
+  /** Adds a timestamp `{name, ns}` of a request's record (`ns` as parsed), as an event when `ns` is a time. */
+  stamp(request: TritonRequest, name: string, ns: unknown): void {
+    const timeNs = nsOf(ns);
+    if (timeNs !== undefined) request.events.push({ name, timeNs });
+  }
+
+  /** Requests so far. */
+  get size(): number {
+    return this.requests.size;
+  }
+
+  /** Forgets request `id` (its records, as `withoutRequest` leaves them out of an array). */
+  drop(id: number): void {
+    this.requests.delete(id);
+  }
+
+  /** Appends one span per request, in the order their first records came. */
+  spans(out: SpanRecord[]): void {
+    const { ctx, where, requests } = this;
+    const namespace = idNamespace(ctx.file);
+    // A parent written to another file (log-frequency rotations write each request when it ends,
+    // so an ensemble's children can precede it by a file) is taken as the root: right for an
+    // ensemble, whose children are one level down.
+    const root = (id: number): number => {
+      let current = id;
+      for (let hops = 0; hops < 64; hops++) {
+        const parent = requests.get(current)?.parent;
+        if (parent === undefined) return current;
+        if (!requests.has(parent)) return parent;
+        current = parent;
+      }
+      return current;
+    };
+    for (const [id, request] of requests) {
+      if (request.events.length === 0) {
+        ctx.skip(at(where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
+        continue;
+      }
+      let first = request.events[0]!.timeNs;
+      let last = first;
+      for (const e of request.events) {
+        if (e.timeNs < first) first = e.timeNs;
+        if (e.timeNs > last) last = e.timeNs;
+      }
+      request.events.sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
+      const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
+      if (request.model !== undefined) attributes['triton.model_name'] = request.model;
+      if (request.version !== undefined) attributes['triton.model_version'] = request.version;
+      if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
+      if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
+      out.push({
+        traceId: namespace + hexId(BigInt(root(id)) + 1n, 16),
+        spanId: hexId((BigInt(id) + 1n) << 8n, 16),
+        ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
+        name: request.model ?? 'triton request',
+        service: 'triton',
+        kind: 'server',
+        startNs: first,
+        endNs: last,
+        attributes,
+        error: false,
+        events: request.events,
+      });
     }
-    let first = request.events[0]!.timeNs;
-    let last = first;
-    for (const e of request.events) {
-      if (e.timeNs < first) first = e.timeNs;
-      if (e.timeNs > last) last = e.timeNs;
-    }
-    request.events.sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
-    const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
-    if (request.model !== undefined) attributes['triton.model_name'] = request.model;
-    if (request.version !== undefined) attributes['triton.model_version'] = request.version;
-    if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
-    if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
-    out.push({
-      traceId: namespace + hexId(BigInt(root(id)) + 1n, 16),
-      spanId: hexId((BigInt(id) + 1n) << 8n, 16),
-      ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
-      name: request.model ?? 'triton request',
-      service: 'triton',
-      kind: 'server',
-      startNs: first,
-      endNs: last,
-      attributes,
-      error: false,
-      events: request.events,
-    });
   }
 }

@@ -81,8 +81,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
     if (options.verbose && f.fastReader) {
-      // A whole Jaeger or Zipkin document is one unit of the byte scanner's.
-      const unit = f.format === 'jaeger-json' || f.format === 'zipkin-json' ? 'document' : 'line';
+      // A whole document (Jaeger, Zipkin, OTLP, a Triton trace file) is one unit of the byte scanner's.
+      const unit = f.format === 'otlp-jsonl' ? 'line' : 'document';
       const read = f.fastReader.lines;
       out.push(c.dim(`    fast reader: ${formatCount(read)} ${unit}${read === 1 ? '' : 's'} read, ${formatCount(f.fastReader.fallbacks)} handed to the full parser`));
     }

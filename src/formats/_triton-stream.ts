@@ -1,0 +1,402 @@
+/**
+ * @module formats/_triton-stream
+ * Internal. A large Triton trace file (`[` record `,` record … `]`, src/tracer.cc in
+ * https://github.com/triton-inference-server/server) read one record at a time from its bytes:
+ * each record's end is found by the byte scanner's `skip` (its syntax checked), the record is
+ * parsed on its own (`JSON.parse` of its few bytes) and handed to `TritonRequests`, so what is
+ * held is the requests, not the file's text and a parsed tree of every record (an 84 MB file
+ * parsed whole peaked at 1.1 GB and spent a third of its time collecting garbage; past 512 MiB
+ * it was streamed by stream-json, slower still).
+ *
+ * The result is exactly the whole parse's, or nothing: anything this does not read as the whole
+ * parse would (a byte-order mark, a syntax error, text after the closing `]`, a first record
+ * that is not Triton's, a compressed stream cut short, a record larger than MAX_RECORD_BYTES) is
+ * answered with `undefined`, and the caller reads the file again the old way. A file whose
+ * array was never closed (a running or killed server's) is read as `unclosedTritonTrace` reads
+ * it: its whole records, less a request whose record the end cut.
+ */
+
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import type { ReadContext } from './_context.js';
+import { begin, bytes, FALLBACK, finish, isDigit, key, keyIs, LBRACE, LBRACKET, more, number, once, open as opens, Q, RBRACE, RBRACKET, scan, skip, text, ws } from './_byte-scan.js';
+import { scanJsonValue } from './_json-scan.js';
+import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
+import { isObject } from './_shared.js';
+import { isTritonTraceDocument, TritonRequests } from './triton-trace.js';
+
+/** A record longer than this is not looked for further (Triton's are a few hundred bytes; TENSORS records carry data): the file is read the old way. */
+const MAX_RECORD_BYTES = 8 << 20;
+
+/** How a Triton trace file read record by record ended. */
+export interface TritonStreamEnd {
+  readonly requests: TritonRequests;
+  /** The array, up to its `]`, is on the file's first line (as Triton writes it): the old way read it as one JSON line. */
+  readonly oneLine: boolean;
+  /**
+   * Absent for a closed array. For one never closed, up to MAX_DOCUMENT_BYTES: where its whole
+   * records end and the request cut, as `UnclosedTritonTrace` says them; past it, as the stream
+   * parser read such a file: the request of the last whole record left out (`last`), at the
+   * byte where the file ends.
+   */
+  readonly unclosed?: { readonly location: string; readonly cut?: number | null } | { readonly location: string; readonly last: unknown };
+}
+
+const enum At {
+  /** Before the `[`. */
+  Start,
+  /** After `[` or `,`: a record (or, after `[`, the `]`). */
+  Record,
+  /** After `[`: a record or `]`. */
+  First,
+  /** After a record: `,` or `]`. */
+  Separator,
+  /** After the `]`: whitespace only. */
+  End,
+}
+
+const K = {
+  id: bytes('id'),
+  model_name: bytes('model_name'),
+  model_version: bytes('model_version'),
+  request_id: bytes('request_id'),
+  parent_id: bytes('parent_id'),
+  timestamps: bytes('timestamps'),
+  name: bytes('name'),
+  ns: bytes('ns'),
+} as const;
+
+/** One record as `scanRecord` read it, applied by `commitRecord` once it is known whole. */
+const rec = {
+  id: 0,
+  model: undefined as string | undefined,
+  version: undefined as string | undefined,
+  requestId: undefined as string | undefined,
+  parent: undefined as number | undefined,
+  /** Its timestamps with a string name: names and `ns` values as parsed (undefined: absent or another type), the first `stamps`. */
+  stamps: 0,
+  names: [] as string[],
+  values: [] as unknown[],
+};
+
+/**
+ * Reads the record at the position (`{`) into `rec` as TritonRequests.add takes its parse: a
+ * numeric id, a string model_name, a string or numeric model_version, a non-empty string
+ * request_id, a numeric parent_id, timestamps `{name, ns}`, keys in any order, others skipped.
+ * Anything else (no numeric id, another type of model_version, a key twice, an escaped key)
+ * throws FALLBACK, and the record is parsed instead.
+ */
+function scanRecord(): void {
+  let seen = 0;
+  rec.model = rec.version = rec.requestId = undefined;
+  rec.parent = undefined;
+  rec.stamps = 0;
+  if (!opens(LBRACE, RBRACE)) throw FALLBACK;
+  do {
+    key();
+    const c = ws();
+    if (keyIs(K.id)) {
+      seen = once(seen, 1);
+      rec.id = integer();
+    } else if (keyIs(K.timestamps)) {
+      seen = once(seen, 2);
+      if (c !== LBRACKET) skip(0);
+      else if (opens(LBRACKET, RBRACKET)) {
+        do stamp();
+        while (more(RBRACKET));
+      }
+    } else if (keyIs(K.model_name)) {
+      seen = once(seen, 4);
+      if (c === Q) rec.model = text();
+      else skip(0);
+    } else if (keyIs(K.model_version)) {
+      seen = once(seen, 8);
+      if (c === Q) rec.version = text();
+      else if (c === 0x2d || isDigit(c)) rec.version = String(number());
+      else throw FALLBACK;
+    } else if (keyIs(K.request_id)) {
+      seen = once(seen, 16);
+      if (c === Q) {
+        const id = text();
+        if (id !== '') rec.requestId = id;
+      } else skip(0);
+    } else if (keyIs(K.parent_id)) {
+      seen = once(seen, 32);
+      if (c === 0x2d || isDigit(c)) rec.parent = number();
+      else skip(0);
+    } else {
+      skip(0);
+    }
+  } while (more(RBRACE));
+  if ((seen & 1) === 0) throw FALLBACK;
+}
+
+/** One element of `timestamps`: kept when it is an object with a string name. */
+function stamp(): void {
+  if (ws() !== LBRACE) {
+    skip(0);
+    return;
+  }
+  let seen = 0;
+  let name: string | undefined;
+  let value: unknown;
+  if (opens(LBRACE, RBRACE)) {
+    do {
+      key();
+      const c = ws();
+      if (keyIs(K.name)) {
+        seen = once(seen, 1);
+        if (c === Q) name = text();
+        else skip(0);
+      } else if (keyIs(K.ns)) {
+        seen = once(seen, 2);
+        if (c === Q) value = text();
+        else if (c === 0x2d || isDigit(c)) value = integer();
+        else skip(0);
+      } else {
+        skip(0);
+      }
+    } while (more(RBRACE));
+  }
+  if (name === undefined) return;
+  rec.names[rec.stamps] = name;
+  rec.values[rec.stamps] = value;
+  rec.stamps++;
+}
+
+/** A JSON number's value, as `number` reads it; plain integers of up to 15 digits (ids, steady-clock ns) from their digits, without a string. */
+function integer(): number {
+  const buf = scan.b;
+  const start = scan.pos;
+  let p = start;
+  let value = 0;
+  while (p < scan.end && p - start < 16) {
+    const d = buf[p]! - 0x30;
+    if (d < 0 || d > 9) break;
+    value = value * 10 + d;
+    p++;
+  }
+  const c = p < scan.end ? buf[p]! : -1;
+  // Exact below 10^15 < 2^53; a leading zero, a sign, a fraction, an exponent or more digits: the general way.
+  if (p > start && p - start <= 15 && !(buf[start] === 0x30 && p - start > 1) && c !== 0x2e && c !== 0x65 && c !== 0x45 && !(c >= 0x30 && c <= 0x39)) {
+    scan.pos = p;
+    return value;
+  }
+  return number();
+}
+
+/** Applies the record `scanRecord` read, as TritonRequests.add applies its parse. */
+function commitRecord(requests: TritonRequests): void {
+  const request = requests.request(rec.id);
+  if (rec.model !== undefined) request.model = rec.model;
+  if (rec.version !== undefined) request.version = rec.version;
+  if (rec.requestId !== undefined) request.requestId = rec.requestId;
+  if (rec.parent !== undefined) request.parent = rec.parent;
+  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k]);
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * Reads the Triton trace array in `chunks` (each valid until the next is asked for) into
+ * requests, with `ctx` for the records it skips; undefined when the file must be read the old
+ * way. `file` is read again, from its start, only for an array never closed, to say on which
+ * line and column its whole records end (the one-pass count of every line cost more).
+ */
+export async function streamTritonRecords(file: string, chunks: AsyncIterable<Buffer>, ctx: ReadContext, damaged: () => boolean, rereadable: boolean): Promise<TritonStreamEnd | undefined> {
+  const requests = new TritonRequests(ctx, '');
+  // `as`: the reads below change these (TypeScript does not follow them into `consume`).
+  let at = At.Start as At;
+  let index = 0;
+  /** Bytes of a record begun in an earlier chunk (copied: chunks are reused). */
+  let carry = undefined as Buffer | undefined;
+  /** Offset in the file of the current buffer's first byte. */
+  let base = 0;
+  /** Offset in the file just past the last whole record. */
+  let lastEnd = -1;
+  /** The id of the last whole record. */
+  let lastId: unknown;
+  /** Offset in the file of its first newline, and of the closing `]`. */
+  let newline = -1;
+  let close = -1;
+
+  /** Reads what `buf` holds (the carry, then a chunk); false when the file must be read the old way. At the end of the file (`last`), a record may end with the bytes. */
+  const consume = (buf: Buffer, last: boolean): boolean => {
+    let pos = 0;
+    const end = buf.length;
+    if (newline === -1) {
+      const nl = buf.indexOf(0x0a);
+      if (nl !== -1) newline = base + nl;
+    }
+    try {
+      while (pos < end) {
+        const c = buf[pos]!;
+        if (isSpace(c)) {
+          pos++;
+          continue;
+        }
+        if (at === At.Start) {
+          if (c !== 0x5b) return false;
+          at = At.First;
+          pos++;
+        } else if (at === At.Separator) {
+          if (c === 0x2c) at = At.Record;
+          else if (c === 0x5d) {
+            at = At.End;
+            close = base + pos;
+          } else return false;
+          pos++;
+        } else if (at === At.End) {
+          return false;
+        } else if (at === At.First && c === 0x5d) {
+          at = At.End;
+          close = base + pos;
+          pos++;
+        } else {
+          // A record in the usual shape, read from its bytes (the first one is parsed: it tells the file is Triton's).
+          if (index > 0 && c === LBRACE) {
+            begin(buf, pos, end);
+            let read = false;
+            try {
+              scanRecord();
+              read = scan.pos < end || last;
+            } catch (error) {
+              if (error !== FALLBACK) throw error;
+            }
+            if (read) {
+              commitRecord(requests);
+              index++;
+              lastId = rec.id;
+              pos = scan.pos;
+              lastEnd = base + pos;
+              at = At.Separator;
+              continue;
+            }
+          }
+          // Its end, unless this buffer ends inside it (or, before the end of the file, right at its end: a number may go on).
+          let stop = -1;
+          begin(buf, pos, end);
+          try {
+            skip(0);
+            if (scan.pos < end || last) stop = scan.pos;
+          } catch (error) {
+            if (error !== FALLBACK) throw error;
+          }
+          if (stop === -1) {
+            if (end - pos > MAX_RECORD_BYTES) return false;
+            carry = Buffer.from(buf.subarray(pos));
+            break;
+          }
+          const record: unknown = JSON.parse(buf.toString('utf8', pos, stop));
+          if (index === 0 && !isTritonTraceDocument([record])) return false;
+          requests.add(record, index++);
+          lastId = isObject(record) ? record['id'] : undefined;
+          pos = stop;
+          lastEnd = base + stop;
+          at = At.Separator;
+        }
+      }
+    } catch (error) {
+      // JSON.parse refusing what `skip` took: the old way's own error.
+      if (error instanceof SyntaxError) return false;
+      throw error;
+    } finally {
+      finish();
+    }
+    base += carry === undefined ? end : end - carry.length;
+    return true;
+  };
+
+  // The carry and the next chunk joined, in one buffer reused (a fresh one per chunk cost page faults).
+  let joined = Buffer.alloc(0);
+  for await (const chunk of chunks) {
+    let buf = chunk;
+    if (carry !== undefined) {
+      const size = carry.length + chunk.length;
+      if (joined.length < size) joined = Buffer.allocUnsafe(Math.max(size, 2 * joined.length));
+      carry.copy(joined, 0);
+      chunk.copy(joined, carry.length);
+      buf = joined.subarray(0, size);
+    }
+    carry = undefined;
+    if (!consume(buf, false)) return undefined;
+  }
+  if (carry !== undefined) {
+    // The end of the file: a record that ended with the last bytes read is whole.
+    const rest: Buffer = carry;
+    carry = undefined;
+    if (!consume(rest, true)) return undefined;
+  }
+  // What `consume` left (TypeScript takes `carry` for undefined here).
+  const left = carry as Buffer | undefined;
+  if (damaged()) return undefined;
+  if (at === At.End) {
+    const oneLine = newline === -1 || newline > close;
+    // Near the longest line the old way read as a line, which way it went depends on bytes that are not worth telling apart.
+    if (oneLine && close > MAX_LINE_BYTES - (64 << 10)) return undefined;
+    return { requests, oneLine };
+  }
+  // Never closed: a skipped record would move the others' places once a request is left out.
+  if (index === 0 || requests.skippedRecords > 0) return undefined;
+  const total = base + (left?.length ?? 0);
+  if (total > MAX_DOCUMENT_BYTES) {
+    // Never closed, past what is parsed whole: as the stream parser's end of file (read.ts, readLargeDocument).
+    if (left !== undefined && !endsInside(left)) return undefined;
+    if (typeof lastId === 'number') requests.drop(lastId);
+    return { requests, oneLine: false, unclosed: { location: `byte ${total}`, last: lastId } };
+  }
+  // Never closed: its whole records, as unclosedTritonTrace reads them (where they end told from the file's bytes again).
+  if (!rereadable) return undefined;
+  let cut: number | null | undefined;
+  if (left !== undefined) {
+    const text = left.toString('utf8');
+    if (!endsInside(left)) return undefined;
+    const id = /^\{\s*"id"\s*:\s*(\d+)\s*[,}]/.exec(text.slice(0, 64));
+    cut = id === null ? null : Number(id[1]);
+    if (cut !== null) requests.drop(cut);
+  }
+  // Every record left out: the old way read an empty array, which it does not call Triton's.
+  if (requests.size === 0) return undefined;
+  const location = await lineColumnAt(file, lastEnd);
+  if (location === undefined) return undefined;
+  return { requests, oneLine: false, unclosed: { location, ...(cut !== undefined ? { cut } : {}) } };
+}
+
+/** True when the bytes are the start of a JSON value the end cut short (not another syntax error). */
+function endsInside(bytes: Buffer): boolean {
+  const scanned = scanJsonValue(bytes.toString('utf8'), 0);
+  return !scanned.ok && scanned.got === 'end of file';
+}
+
+/** `line:column` (column in UTF-16 units, as in the decoded text) of byte `offset` of an uncompressed file; undefined if it cannot be told. */
+async function lineColumnAt(file: string, offset: number): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let line = 1;
+    let lineStart = 0;
+    for (let position = 0; position < offset; ) {
+      const n = (await handle.read(buffer, 0, Math.min(buffer.length, offset - position), position)).bytesRead;
+      if (n === 0) return undefined;
+      for (let i = buffer.indexOf(0x0a, 0); i !== -1 && i < n; i = buffer.indexOf(0x0a, i + 1)) {
+        line++;
+        lineStart = position + i + 1;
+      }
+      position += n;
+    }
+    // The last line's part before the offset, decoded piece by piece: its length in UTF-16 units.
+    const decoder = new StringDecoder('utf8');
+    let column = 1;
+    for (let position = lineStart; position < offset; ) {
+      const n = (await handle.read(buffer, 0, Math.min(buffer.length, offset - position), position)).bytesRead;
+      if (n === 0) return undefined;
+      column += decoder.write(buffer.subarray(0, n)).length;
+      position += n;
+    }
+    return `${line}:${column + decoder.end().length}`;
+  } finally {
+    await handle.close();
+  }
+}
