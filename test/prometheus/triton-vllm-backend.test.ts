@@ -61,6 +61,9 @@ describe('Triton with its vLLM backend, replayed into a real Prometheus', { time
     expect(step.text).toMatch(/model_repository\/vllm_model\/1\/model\.json/);
     expect(step.snippet?.language).toBe('json');
     expect(JSON.parse(step.snippet!.code)).toMatchObject({ max_num_seqs: expect.any(Number), max_num_batched_tokens: expect.any(Number) });
+    // Four requests run per decode step on the replica serving vllm_model; the other replica never ran it (its gauge
+    // for that model stays 0) and does not halve the batch.
+    expect(result.prometheus!.models.find((x) => x.model === 'vllm_model')!.meanBatchSize).toBeCloseTo(4, 5);
     // The KV cache gauge under its older name (gpu_cache_usage_perc), per model.
     const gauges = Object.fromEntries(result.prometheus!.models.map((m) => [m.model, m.gauges['kv_cache_usage']]));
     expect(gauges['vllm_model']).toBeCloseTo(0.6, 5);
