@@ -22,6 +22,7 @@ interface DiffFlags {
   readonly markdown?: true;
   readonly html?: string;
   readonly model?: string;
+  readonly afterModel?: string;
   readonly strict?: true;
   readonly threshold: string[];
   readonly failOnRegression?: string;
@@ -58,6 +59,7 @@ export function registerDiffCommand(program: Command): Command {
     .option('--markdown', 'print the comparison as Markdown, for a pull request or ticket')
     .option('--html <file>', 'also write a self-contained HTML page with before/after overlays')
     .option('--model <name>', 'only compare requests of this model')
+    .option('--after-model <name>', "the --model's name in the AFTER run, for a model renamed between the runs")
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
     .option('--threshold <key=value>', 'override a diagnosis threshold on both sides (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--fail-on-regression <limits>', `exit with code ${EXIT.SLO_VIOLATED} when an e2e quantile grew significantly by more than the limit, e.g. p99=10%`)
@@ -65,9 +67,11 @@ export function registerDiffCommand(program: Command): Command {
       const after = flags.after ?? [];
       if (after.length === 0) throw new CliError('diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
       const gates = flags.failOnRegression === undefined ? [] : parseRegressionGates(flags.failOnRegression);
+      if (flags.afterModel !== undefined && flags.model === undefined) throw new CliError('--after-model needs --model (the name BEFORE), e.g. --model resnet50 --after-model resnet50-v2');
       const options = analyzeOptions(flags);
-      const [beforeResult, afterResult] = await Promise.all([analyzeFiles(before, options), analyzeFiles(after, options)]);
-      const diff = diffAnalyses(beforeResult, afterResult);
+      const afterOptions: AnalyzeOptions = flags.afterModel === undefined ? options : { ...options, model: flags.afterModel };
+      const [beforeResult, afterResult] = await Promise.all([analyzeFiles(before, options), analyzeFiles(after, afterOptions)]);
+      const diff = diffAnalyses(beforeResult, afterResult, flags.afterModel === undefined || flags.model === undefined ? {} : { renamed: { before: flags.model, after: flags.afterModel } });
       process.stdout.write(flags.json ? renderDiffJson(diff) : flags.markdown ? renderDiffMarkdown(diff) : renderDiffText(diff));
       if (flags.html !== undefined) await writeHtml(flags.html, diff, beforeResult, afterResult);
       if (gates.length > 0) {

@@ -4,14 +4,16 @@
  * busy port are SidecarErrors (one line on stderr, exit code 2, printed by cli/main).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../sidecar/defaults.js';
+import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SAMPLES_MAX_MB, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../sidecar/defaults.js';
 import type { SidecarOptions } from '../sidecar/sidecar.js';
+import { CliError } from './errors.js';
 
 interface SidecarFlags {
   readonly host: string;
   readonly port: number;
   readonly period: number;
   readonly samplesFile?: string;
+  readonly samplesMaxMb: number;
   readonly nvidiaSmi?: string;
   readonly xmlPeriod: number;
   readonly startupAllowance: number;
@@ -36,19 +38,21 @@ export function registerSidecarCommand(program: Command): Command {
     .option('--port <port>', 'port to listen on (0 = any free port)', integer('--port', 0, 65535), DEFAULT_SIDECAR_PORT)
     .option('--period <ms>', 'sampling period in milliseconds', integer('--period', 50, 3_600_000), DEFAULT_PERIOD_MS)
     .option('--samples-file <file>', 'append every sample as one JSON line (input for `latency-doctor analyze`)')
+    .option('--samples-max-mb <mb>', 'past this size move the samples file to NAME.1.EXT, replacing the one before, and start a new one: at most twice this is kept (0 = never)', integer('--samples-max-mb', 0, 1_000_000), DEFAULT_SAMPLES_MAX_MB)
     .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
     .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), DEFAULT_XML_PERIOD_MS)
     .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integer('--startup-allowance', 0, 600_000), DEFAULT_STARTUP_ALLOWANCE_MS)
     .option('--otlp-endpoint <url>', 'also export the metrics over OTLP/gRPC to this endpoint, e.g. http://127.0.0.1:4317')
     .option('--otlp-interval <ms>', 'OTLP export interval', integer('--otlp-interval', 100, 3_600_000), DEFAULT_OTLP_INTERVAL_MS)
     .action(async (flags: SidecarFlags) => {
+      if (flags.samplesMaxMb > 0 && flags.samplesFile === undefined) throw new CliError('--samples-max-mb only applies with --samples-file FILE');
       const options: SidecarOptions = {
         host: flags.host,
         port: flags.port,
         periodMs: flags.period,
         xmlPeriodMs: flags.xmlPeriod,
         startupAllowanceMs: flags.startupAllowance,
-        ...(flags.samplesFile !== undefined ? { samplesFile: flags.samplesFile } : {}),
+        ...(flags.samplesFile !== undefined ? { samplesFile: flags.samplesFile, samplesMaxBytes: flags.samplesMaxMb * 1024 * 1024 } : {}),
         ...(flags.nvidiaSmi !== undefined ? { nvidiaSmi: flags.nvidiaSmi } : {}),
         ...(flags.otlpEndpoint !== undefined ? { otlpEndpoint: flags.otlpEndpoint, otlpIntervalMs: flags.otlpInterval } : {}),
       };

@@ -75,6 +75,11 @@ export function formatCountOf(n: number, noun: string): string {
   return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** Six decimals, for the JSON reports: ns resolution for ms values, enough for shares and ratios; keeps the output readable. */
+export function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
 /** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
 export function formatDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;

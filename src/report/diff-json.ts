@@ -4,6 +4,7 @@
  * documented in docs/diff.md). snake_case keys, milliseconds, ratios as fractions.
  */
 import type { AnalysisDiff, DistributionChange } from '../analyzer/diff/index.js';
+import { round } from './_format.js';
 
 /** Schema id written as `schema`. */
 export const DIFF_SCHEMA_ID = 'latency-doctor/diff@1';
@@ -35,6 +36,8 @@ export interface JsonDiff {
   confidence: number;
   models: {
     model: string;
+    /** The model's name AFTER when `--after-model` renamed it, else null. */
+    after_model: string | null;
     verdict: { before: string | null; after: string | null; text: string; appeared: string[]; resolved: string[] };
     e2e: JsonDistributionChange;
     phases: Record<string, JsonDistributionChange>;
@@ -48,20 +51,25 @@ export interface JsonDiff {
   only_after: string[];
 }
 
+function nullable(x: number | undefined): number | null {
+  return x === undefined ? null : round(x);
+}
+
 function distribution(c: DistributionChange): JsonDistributionChange {
   return {
     before_count: c.beforeCount,
     after_count: c.afterCount,
+    // Rounded as analyze --json rounds (6 decimals): -11.837276, not -11.837276000000001.
     quantiles: c.quantiles.map((q) => ({
       quantile: q.quantile,
-      before_ms: q.beforeMs,
-      after_ms: q.afterMs,
-      change_ms: q.changeMs,
-      change_ratio: q.changeRatio,
-      ci_low_ms: q.interval?.lowMs ?? null,
-      ci_high_ms: q.interval?.highMs ?? null,
-      ci_low_ratio: q.interval?.lowRatio ?? null,
-      ci_high_ratio: q.interval?.highRatio ?? null,
+      before_ms: round(q.beforeMs),
+      after_ms: round(q.afterMs),
+      change_ms: round(q.changeMs),
+      change_ratio: round(q.changeRatio),
+      ci_low_ms: nullable(q.interval?.lowMs),
+      ci_high_ms: nullable(q.interval?.highMs),
+      ci_low_ratio: nullable(q.interval?.lowRatio),
+      ci_high_ratio: nullable(q.interval?.highRatio),
       min_samples: q.minSamples,
       significant: q.significant,
     })),
@@ -77,11 +85,12 @@ export function diffToJson(diff: AnalysisDiff): JsonDiff {
     confidence: diff.confidence,
     models: diff.models.map((m) => ({
       model: m.model,
+      after_model: m.afterModel ?? null,
       verdict: { before: m.verdict.before, after: m.verdict.after, text: m.verdict.text, appeared: [...m.verdict.appeared], resolved: [...m.verdict.resolved] },
       e2e: distribution(m.e2e),
       phases: Object.fromEntries(m.phases.map((p) => [p.phase, distribution(p.change)])),
       generation: Object.fromEntries(m.generation.map((g) => [g.metric, distribution(g.change)])),
-      load: m.load ? { before_rps: m.load.beforeRps, after_rps: m.load.afterRps, before_in_flight: m.load.beforeInFlight, after_in_flight: m.load.afterInFlight, differs: m.load.differs } : null,
+      load: m.load ? { before_rps: round(m.load.beforeRps), after_rps: round(m.load.afterRps), before_in_flight: round(m.load.beforeInFlight), after_in_flight: round(m.load.afterInFlight), differs: m.load.differs } : null,
       notes: [...m.notes],
     })),
     only_before: [...diff.onlyBefore],

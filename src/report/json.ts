@@ -10,7 +10,7 @@ import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
 import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary, Statistic } from '../model/summary.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { isoTime } from './_format.js';
+import { isoTime, round } from './_format.js';
 import { clocksByModel, modelClock, runClock } from './_windows.js';
 import type { WindowClock } from './_windows.js';
 import { prometheusJson } from './prometheus.js';
@@ -314,7 +314,3 @@ function operation(o: OperationTime): JsonOperation {
   };
 }
 
-/** Six decimals: ns resolution for ms values, enough for shares; keeps the output readable. */
-function round(x: number): number {
-  return Math.round(x * 1e6) / 1e6;
-}

@@ -5,7 +5,8 @@
  * JSON-lines sample file the analyzer reads.
  */
 import { constants, createWriteStream, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
+import { parse as parsePath, join as joinPath } from 'node:path';
 import type { GpuSample, HostState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { DEFAULT_PERIOD_MS } from './defaults.js';
@@ -26,6 +27,12 @@ async function closePending(file: WriteStream): Promise<void> {
   await reader?.close();
 }
 
+/** Where a full samples file is moved: `samples.jsonl` → `samples.1.jsonl` (still matched by `*.jsonl`). */
+export function rotatedSamplesPath(path: string): string {
+  const { dir, name, ext } = parsePath(path);
+  return joinPath(dir, `${name}.1${ext}`);
+}
+
 /** Bytes of samples the file may hold unwritten (about 1000 samples of one GPU) before new ones are dropped. */
 const SAMPLES_FILE_BACKLOG_BYTES = 1 << 20;
 
@@ -41,6 +48,8 @@ export interface CollectorOptions {
   readonly keepSamples?: number;
   /** Append every fresh sample as one JSON line here. */
   readonly samplesFile?: string;
+  /** Past this size the samples file is moved to NAME.1.EXT (replacing the one before) and a new one started. Default: never. */
+  readonly samplesMaxBytes?: number;
   /** Where warnings go (once each). Default: stderr. */
   readonly warn?: (message: string) => void;
 }
@@ -89,6 +98,11 @@ export class Collector {
   private inventory: GpuInventoryItem[] = [];
   private file: WriteStream | undefined;
   private fileError = false;
+  private readonly samplesMaxBytes: number | undefined;
+  private fileBytes = 0;
+  /** The rotation in progress; lines that arrive meanwhile wait in `heldLines`. */
+  private rotation: Promise<void> | undefined;
+  private heldLines: string[] = [];
   private closed = false;
 
   constructor(
@@ -101,12 +115,12 @@ export class Collector {
     this.staleAfterMs = options.staleAfterMs ?? Math.max(3 * this.periodMs, 3000);
     this.keep = options.keepSamples ?? 600;
     this.warnSink = options.warn ?? ((message) => process.stderr.write(`latency-doctor sidecar: warning: ${message}\n`));
+    this.samplesMaxBytes = options.samplesMaxBytes;
     if (options.samplesFile !== undefined) {
-      this.file = createWriteStream(options.samplesFile, { flags: 'a' });
-      this.file.on('error', (error) => {
-        this.fileError = true;
-        this.warnOnce(`cannot write samples file ${options.samplesFile}: ${error.message}`);
-      });
+      const path = options.samplesFile;
+      this.file = this.openSamplesFile(path);
+      // Appending to a file that already holds samples (a restarted sidecar): they count toward the bound.
+      if (this.samplesMaxBytes !== undefined) void stat(path).then((s) => (this.fileBytes += s.isFile() ? s.size : 0), () => undefined);
     }
   }
 
@@ -149,6 +163,7 @@ export class Collector {
     this.closed = true;
     if (this.hostTimer !== undefined) clearInterval(this.hostTimer);
     await this.probe.stop();
+    await this.rotation;
     const file = this.file;
     if (file !== undefined && file.pending) await closePending(file);
     else if (file !== undefined && !this.fileError) await new Promise<void>((resolve) => file.end(() => resolve()));
@@ -235,10 +250,49 @@ export class Collector {
   private writeSample(file: WriteStream, sample: GpuSample): void {
     // A FIFO opens only once a process reads it, and a slow reader (or a stalled disk) backs writes
     // up: past a bound, new samples are dropped (and said once) rather than held without limit.
+    const line = `${JSON.stringify(sample)}\n`;
+    if (this.rotation !== undefined) {
+      if (this.heldLines.length < 1000) this.heldLines.push(line);
+      return;
+    }
     if (file.writableLength > SAMPLES_FILE_BACKLOG_BYTES) {
       this.warnOnce(`samples file ${file.path.toString()}: ${file.pending ? 'not open yet (a FIFO opens once a process reads it)' : 'writes fall behind'}; new samples are dropped until it catches up`);
       return;
     }
-    file.write(`${JSON.stringify(sample)}\n`);
+    file.write(line);
+    this.fileBytes += Buffer.byteLength(line);
+    if (this.samplesMaxBytes !== undefined && this.fileBytes >= this.samplesMaxBytes) {
+      this.rotation = this.rotate(file).finally(() => {
+        this.rotation = undefined;
+      });
+    }
+  }
+
+  private openSamplesFile(path: string): WriteStream {
+    const file = createWriteStream(path, { flags: 'a' });
+    file.on('error', (error) => {
+      this.fileError = true;
+      this.warnOnce(`cannot write samples file ${path}: ${error.message}`);
+    });
+    return file;
+  }
+
+  /** Moves the full file aside (replacing the previous one) and starts a new one, so the samples on disk stay under twice the bound. */
+  private async rotate(file: WriteStream): Promise<void> {
+    const path = String(file.path);
+    try {
+      await new Promise<void>((resolve) => file.end(() => resolve()));
+      await rename(path, rotatedSamplesPath(path));
+      const next = this.openSamplesFile(path);
+      this.file = next;
+      this.fileBytes = 0;
+      for (const line of this.heldLines.splice(0)) {
+        next.write(line);
+        this.fileBytes += Buffer.byteLength(line);
+      }
+    } catch (error) {
+      this.fileError = true;
+      this.warnOnce(`cannot rotate samples file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 }

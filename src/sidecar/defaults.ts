@@ -19,6 +19,9 @@ export const DEFAULT_STATIC_PERIOD_MS = 30_000;
 /** Extra time a fresh nvidia-smi child gets for its first row in ms (multi-GPU hosts take 5–10 s, netdata docs). */
 export const DEFAULT_STARTUP_ALLOWANCE_MS = 10_000;
 
+/** Size bound of the samples file in MB; 0 = never rotated. */
+export const DEFAULT_SAMPLES_MAX_MB = 0;
+
 /** OTLP export interval in ms. */
 export const DEFAULT_OTLP_INTERVAL_MS = 10_000;
 

@@ -32,6 +32,8 @@ export interface SidecarOptions {
   readonly periodMs?: number;
   /** JSON-lines sample file for `latency-doctor analyze`. */
   readonly samplesFile?: string;
+  /** Keep the sample file under this many bytes (moved to NAME.1.EXT when full). Default: never (0 or absent). Not for a FIFO. */
+  readonly samplesMaxBytes?: number;
   /** nvidia-smi executable. Default `nvidia-smi` on PATH. */
   readonly nvidiaSmi?: string;
   /** Period of the slow `-q -x` query in ms; 0 disables it. Default DEFAULT_XML_PERIOD_MS. */
@@ -89,6 +91,8 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   const collector = new Collector(probe, new HostProbe(), {
     periodMs,
     ...(options.samplesFile !== undefined ? { samplesFile: options.samplesFile } : {}),
+    // A FIFO is a stream, not a file that fills the disk: it is never moved aside.
+    ...(options.samplesMaxBytes !== undefined && options.samplesMaxBytes > 0 && !fifo ? { samplesMaxBytes: options.samplesMaxBytes } : {}),
     ...(options.warn !== undefined ? { warn: options.warn } : {}),
   });
   const app = createSidecarApp(collector);

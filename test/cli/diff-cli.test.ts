@@ -86,6 +86,8 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(m.load.before_in_flight).toBeCloseTo(b.inFlight, 3);
     expect(m.load.after_in_flight).toBeCloseTo(a.inFlight, 3);
     expect(m.load.differs).toBe(true);
+    // Rounded as analyze --json is (6 decimals): no '-11.837276000000001'.
+    expect(result.stdout.match(/"(?:\w+_ms|\w+_ratio|\w+_rps|\w+_in_flight)": -?\d+\.\d{7,}/g)).toBeNull();
     expect(m.verdict.text).toBe(`dynamic-batching → none: the fix worked (under a different load, ${b.rps.toFixed(1)} → ${a.rps.toFixed(1)} req/s: not like for like)`);
     expect(m.notes).toContainEqual(expect.stringMatching(/^load: [\d.]+ → [\d.]+ req\/s \(−3\d%\), [\d.]+ → [\d.]+ requests in flight \(−[56]\d%\): neither the request rate nor the concurrency held within 10%/));
 
@@ -163,10 +165,28 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
   });
 
   it('different models: one line, exit 2, no verdict', async () => {
-    const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
+    const before = run('model-a', 100, 7);
+    const after = run('model-b', 100, 8, 1, 'bert');
+    const result = await cli('diff', before, '--', after);
     expect(result.code).toBe(2);
-    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name, and --model picks the same name on both sides: a model renamed between the runs has no counterpart)');
+    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name; for a model renamed between the runs give both names: --model BEFORE_NAME --after-model AFTER_NAME)');
     expect(result.stdout).toBe('');
+    // What the line advises works: the renamed model is compared, and says so.
+    const html = join(tmp, 'renamed.html');
+    const renamed = await cli('diff', before, '--', after, '--model', 'resnet50', '--after-model', 'bert', '--json', '--html', html);
+    expect(renamed.code, renamed.stderr).toBe(0);
+    const json = JSON.parse(renamed.stdout);
+    expect(json.models.map((m: { model: string; after_model: string | null }) => [m.model, m.after_model])).toEqual([['resnet50', 'bert']]);
+    expect(json.models[0].e2e.before_count).toBe(100);
+    expect(json.models[0].e2e.after_count).toBe(100);
+    expect(json.models[0].notes[0]).toBe('model: resnet50 BEFORE is compared with bert AFTER (--after-model)');
+    expect([json.only_before, json.only_after]).toEqual([[], []]);
+    // The page draws AFTER's requests of the renamed model too (its data is embedded as JSON).
+    const data = JSON.parse(/<script[^>]*id="ld-data"[^>]*>([\s\S]*?)<\/script>/.exec(readFileSync(html, 'utf8'))![1]!) as { models: { after: { histogram: { counts: number[] } } }[] };
+    expect(data.models[0]!.after.histogram.counts.reduce((x, y) => x + y, 0)).toBe(100);
+    const alone = await cli('diff', before, '--', after, '--after-model', 'bert');
+    expect(alone.code).toBe(2);
+    expect(oneLine(alone)).toBe('latency-doctor: --after-model needs --model (the name BEFORE), e.g. --model resnet50 --after-model resnet50-v2');
   });
 
   it('an --html path that cannot be written: one line, exit 2', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerSidecarCommand } from '../../src/cli/sidecar.js';
-import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../../src/sidecar/defaults.js';
+import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SAMPLES_MAX_MB, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../../src/sidecar/defaults.js';
 import { REPO_ROOT } from './support.js';
 
 const DEFAULTS: ReadonlyArray<readonly [string, number]> = [
@@ -16,6 +16,7 @@ const DEFAULTS: ReadonlyArray<readonly [string, number]> = [
   ['--xml-period', DEFAULT_XML_PERIOD_MS],
   ['--startup-allowance', DEFAULT_STARTUP_ALLOWANCE_MS],
   ['--otlp-interval', DEFAULT_OTLP_INTERVAL_MS],
+  ['--samples-max-mb', DEFAULT_SAMPLES_MAX_MB],
 ];
 
 describe('sidecar defaults', () => {

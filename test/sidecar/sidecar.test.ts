@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -298,6 +298,32 @@ describe('sidecar against the fake nvidia-smi', () => {
 });
 
 describe('sample file reader', () => {
+  it('--samples-max-mb: a full samples file is moved to NAME.1.jsonl and a new one started, so the disk holds at most twice the bound', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-rotate-'));
+    const samplesFile = join(dir, 'samples.jsonl');
+    try {
+      // About two samples of the H100 fixture per file: several rotations in a few seconds.
+      const s = await start({}, { samplesFile, samplesMaxBytes: 2500 });
+      const rotated = join(dir, 'samples.1.jsonl');
+      await waitFor('12 samples', () => (s.sidecar.collector.snapshot().samplesCollected >= 12 ? true : undefined), 20_000);
+      // Stop with samples on both sides of a rotation (not just after one, when the live file is empty).
+      await waitFor('a live file after a rotation', () => (existsSync(rotated) && readFileSync(samplesFile).length > 0 ? true : undefined), 10_000, 10);
+      await s.sidecar.close();
+      const lineBytes = Math.max(...readFileSync(rotated, 'utf8').split('\n').filter(Boolean).map((l) => Buffer.byteLength(l) + 1));
+      for (const file of [samplesFile, rotated]) expect(readFileSync(file).length, file).toBeLessThan(2500 + lineBytes);
+      // Both files are sample files the analyzer reads; the newest samples are in the live one.
+      const old = await readGpuSamples(rotated);
+      expect(old.length).toBeGreaterThan(0);
+      // (On a loaded machine a rotation can still slip in before close: the live file is then new and empty.)
+      if (readFileSync(samplesFile).length > 0) {
+        const live = await readGpuSamples(samplesFile);
+        expect(old[old.length - 1]!.timeMs).toBeLessThan(live[0]!.timeMs);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('a FIFO as --samples-file: serves at once, a reader that comes later gets samples, and SIGTERM without a reader still exits', async () => {
     const { spawn, execFileSync } = await import('node:child_process');
     const { createReadStream } = await import('node:fs');

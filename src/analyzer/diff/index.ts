@@ -24,6 +24,8 @@ export type { BootstrapOptions, DiffQuantile, QuantileInterval, ShiftTest } from
 export interface DiffOptions extends BootstrapOptions {
   /** p-value under which the shift test calls a change significant. Default 0.05. */
   readonly alpha?: number;
+  /** A model renamed between the runs: BEFORE's `before` is compared with AFTER's `after`. */
+  readonly renamed?: { readonly before: string; readonly after: string };
 }
 
 /** One quantile before → after. */
@@ -102,6 +104,8 @@ export const LOAD_TOLERANCE = 0.1;
 /** One model before → after. */
 export interface ModelChange {
   readonly model: string;
+  /** The model's name AFTER when it was renamed between the runs (`DiffOptions.renamed`). */
+  readonly afterModel?: string;
   readonly e2e: DistributionChange;
   /** Phases present on both sides, in convention order, then `other`. */
   readonly phases: readonly { readonly phase: PhaseOrOther; readonly change: DistributionChange }[];
@@ -132,20 +136,24 @@ export class DiffInputError extends LatencyDoctorError {
 export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, options: DiffOptions = {}): AnalysisDiff {
   const beforeModels = new Map(before.models.map((m) => [m.summary.model, m]));
   const afterModels = new Map(after.models.map((m) => [m.summary.model, m]));
-  const common = [...beforeModels.keys()].filter((m) => afterModels.has(m));
+  // Models meet by name; a renamed one by the name it has AFTER.
+  const afterName = (model: string): string => (options.renamed !== undefined && model === options.renamed.before ? options.renamed.after : model);
+  const common = [...beforeModels.keys()].filter((m) => afterModels.has(afterName(m)));
   if (common.length === 0) {
     const list = (models: Map<string, ModelAnalysis>): string => (models.size === 0 ? 'no requests' : `model ${[...models.keys()].join(', ')}`);
-    throw new DiffInputError(`BEFORE has ${list(beforeModels)}, AFTER has ${list(afterModels)}: no model in common, nothing to compare (models are matched by inference.model.name, and --model picks the same name on both sides: a model renamed between the runs has no counterpart)`);
+    throw new DiffInputError(`BEFORE has ${list(beforeModels)}, AFTER has ${list(afterModels)}: no model in common, nothing to compare (models are matched by inference.model.name; for a model renamed between the runs give both names: --model BEFORE_NAME --after-model AFTER_NAME)`);
   }
   const beforeTimings = groupByModel(before.timings);
   const afterTimings = groupByModel(after.timings);
-  const models = common.map((model) =>
-    modelChange(model, beforeTimings.get(model)?.rows() ?? [], afterTimings.get(model)?.rows() ?? [], beforeModels.get(model)!, afterModels.get(model)!, options),
-  );
+  const models = common.map((model) => {
+    const change = modelChange(model, beforeTimings.get(model)?.rows() ?? [], afterTimings.get(afterName(model))?.rows() ?? [], beforeModels.get(model)!, afterModels.get(afterName(model))!, options);
+    return afterName(model) === model ? change : { ...change, afterModel: afterName(model), notes: [`model: ${model} BEFORE is compared with ${afterName(model)} AFTER (--after-model)`, ...change.notes] };
+  });
+  const matched = new Set(common.map(afterName));
   return {
     models,
-    onlyBefore: [...beforeModels.keys()].filter((m) => !afterModels.has(m)),
-    onlyAfter: [...afterModels.keys()].filter((m) => !beforeModels.has(m)),
+    onlyBefore: [...beforeModels.keys()].filter((m) => !afterModels.has(afterName(m))),
+    onlyAfter: [...afterModels.keys()].filter((m) => !matched.has(m)),
     confidence: options.confidence ?? 0.95,
   };
 }

@@ -64,7 +64,7 @@ export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult,
   const models = diff.models.map((m) => {
     // The comparison is of successful requests (analyzer/diff); the charts draw the same ones.
     const b = (beforeByModel.get(m.model) ?? []).filter((r) => !r.error);
-    const a = (afterByModel.get(m.model) ?? []).filter((r) => !r.error);
+    const a = (afterByModel.get(m.afterModel ?? m.model) ?? []).filter((r) => !r.error);
     // One set of bins for both runs, so the bars line up.
     // A side with no request has no range of its own (histogramRange's 0…1 would stretch the bins).
     const ranges = [b, a].filter((list) => list.length > 0).map((list) => histogramRange(list.map((r) => r.e2eMs)));
