@@ -119,13 +119,17 @@ class GenerationScope extends RequestScope implements GenerationRequest {
 
   stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T> {
     const end = new StreamEnd(this.owner);
-    const iterator = this.pass(source, count, end);
+    const onItem = count === undefined ? (): void => this.token() : (item: T): void => this.tokens(safeCount(count, item));
+    // An async source is forwarded call by call (an async generator in between would queue the
+    // consumer's return() behind a pending next(): cancelling a stream that waits for its next
+    // token would wait for that token); a sync one is iterated as for-await does.
+    const iterator = isAsyncIterable(source) ? new CountedStream(source, onItem, end) : this.pass(source, count, end);
     registerStream(iterator, end);
     return iterator;
   }
 
-  /** The stream itself; its end (exhausted, failed, or stopped by the consumer) is `end`'s. */
-  private async *pass<T>(source: AsyncIterable<T> | Iterable<T>, count: ((item: T) => number) | undefined, end: StreamEnd): AsyncGenerator<T> {
+  /** A sync source as a stream; its end (exhausted, failed, or stopped by the consumer) is `end`'s. */
+  private async *pass<T>(source: Iterable<T>, count: ((item: T) => number) | undefined, end: StreamEnd): AsyncGenerator<T> {
     let failed = false;
     let error: unknown;
     try {
@@ -184,6 +188,53 @@ class GenerationScope extends RequestScope implements GenerationRequest {
       // Metrics are best effort.
       reportFailure('recording the generation metrics', error);
     }
+  }
+}
+
+function isAsyncIterable<T>(source: AsyncIterable<T> | Iterable<T>): source is AsyncIterable<T> {
+  return typeof (source as Partial<AsyncIterable<T>>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * An async source passed through: each call goes straight to the source's iterator (opened on the
+ * first next()), each item is counted, and the stream's end is recorded when the source is done,
+ * fails, or the consumer stops it (return() or throw()).
+ */
+class CountedStream<T> implements AsyncIterableIterator<T> {
+  private iterator: AsyncIterator<T> | undefined;
+  constructor(
+    private readonly source: AsyncIterable<T>,
+    private readonly onItem: (item: T) => void,
+    private readonly end: StreamEnd,
+  ) {}
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+  async next(): Promise<IteratorResult<T>> {
+    let result: IteratorResult<T>;
+    try {
+      this.iterator ??= this.source[Symbol.asyncIterator]();
+      result = await this.iterator.next();
+    } catch (error) {
+      this.end.end(true, error);
+      throw error;
+    }
+    if (result.done === true) this.end.end(false, undefined);
+    else this.onItem(result.value);
+    return result;
+  }
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.end.end(false, undefined);
+    const iterator = this.iterator;
+    if (iterator?.return === undefined) return { done: true, value: value as T };
+    return iterator.return(value);
+  }
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.end.end(true, error);
+    const iterator = this.iterator;
+    if (iterator?.throw !== undefined) return iterator.throw(error);
+    await iterator?.return?.();
+    throw error;
   }
 }
 

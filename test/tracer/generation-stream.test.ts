@@ -4,6 +4,7 @@
  * and the token counts follow the stream to its end (exhausted, stopped early by the consumer, or
  * failed), written by the OTLP JSON lines file fallback and read back by the analyzer.
  */
+import { EventEmitter, on } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,5 +119,27 @@ describe('tracer.generate returning its stream', () => {
     expect(g.ttft!.maxMs).toBeGreaterThanOrEqual(15);
     expect(result.overall!.phases.decode!.present).toBe(1);
     expect(result.overall!.phases.prefill!.present).toBe(1);
+  });
+
+  it('lets the consumer cancel while it waits for the next token, as the bare source does', async () => {
+    const file = join(dir, 'cancel.jsonl');
+    const tracing = setupTracing({ serviceName: 'lm', exporter: { file }, metrics: false, scheduledDelayMillis: 20 });
+    const tracer = createInferenceTracer({ model: 'cancel-lm' });
+    // Tokens arrive as events; a client that disconnects stops the stream from a 'close' handler
+    // while the loop waits for a token that will never come.
+    const model = new EventEmitter();
+    const stream = tracer.generate((req) => req.stream(on(model, 'token'), () => 1));
+    const iterator = stream[Symbol.asyncIterator]();
+    const first = iterator.next();
+    model.emit('token', 'a');
+    expect(await first).toEqual({ done: false, value: ['a'] });
+    const pending = iterator.next(); // waits for a second token
+    // Before: return() queued behind the pending next() and never settled (this test timed out).
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined });
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await tracing.shutdown();
+    const [request] = readSpans(file).filter((s) => attr(s, ATTR.MODEL_NAME) === 'cancel-lm');
+    expect(Number(attr(request!, ATTR.TOKENS_OUTPUT))).toBe(1);
+    expect(request!.status?.code ?? 0).toBe(0);
   });
 });
