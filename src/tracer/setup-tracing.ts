@@ -487,11 +487,22 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   // (unref'd): every span still queued was lost without a word. 'beforeExit' comes exactly then
   // and may schedule work, so the queue is exported first; process.exit() and signals skip it,
   // and 'exit' (synchronous, too late to export) says how many spans they left behind.
+  // Pushed metrics (OTLP) are sent once there too: the last interval's measurements (every one, in a
+  // job shorter than the 60 s interval) were lost the same way. Once only: a push always sends,
+  // and each flush brings 'beforeExit' back.
   let flushingAtExit = false;
+  let metricsPushedAtExit = !metricsSetup.readers.some((reader) => reader instanceof PeriodicExportingMetricReader);
   const onBeforeExit = (): void => {
-    if (flushingAtExit || processor === undefined || processor.pending() === 0) return;
+    const spans = processor !== undefined && processor.pending() > 0;
+    if (flushingAtExit || (!spans && metricsPushedAtExit)) return;
     flushingAtExit = true;
-    void withTimeout(processor.forceFlush(), exportTimeoutMillis).then(() => {
+    const work: Promise<unknown>[] = [];
+    if (spans) work.push(processor.forceFlush());
+    if (!metricsPushedAtExit) {
+      metricsPushedAtExit = true;
+      work.push(Promise.all(metricsSetup.readers.map((reader) => (reader instanceof PeriodicExportingMetricReader ? reader.forceFlush() : undefined))));
+    }
+    void withTimeout(Promise.all(work), exportTimeoutMillis).then(() => {
       flushingAtExit = false;
     });
   };
@@ -504,7 +515,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
       );
     }
   };
-  if (processor !== undefined && sdk !== undefined) {
+  if (sdk !== undefined && (processor !== undefined || !metricsPushedAtExit)) {
     process.on('beforeExit', onBeforeExit);
     process.on('exit', onExit);
   }

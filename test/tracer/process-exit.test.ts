@@ -5,6 +5,8 @@
  * `analyze` reads the requests back; after process.exit() without shutdown() the loss is said once.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,5 +72,46 @@ describe('a process that ends with spans still queued', () => {
       'latency-doctor tracer: the process exited with 10 span(s) not exported; call tracing.shutdown() (awaited) before process.exit() or in your signal handler',
     ]);
     expect(existsSync(file) ? readFileSync(file, 'utf8') : '').toBe('');
+  }, 120_000);
+
+  it('sends the last metrics and the queued spans over OTLP/HTTP when its event loop runs out', async () => {
+    const received: { path: string; body: string }[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (c: Buffer) => chunks.push(c));
+      request.on('end', () => {
+        received.push({ path: request.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { stderr } = await runScript(
+        'otlp.mjs',
+        `import { setupTracing, createInferenceTracer } from ${JSON.stringify(join(repoRoot, 'dist/tracer/index.js'))};
+setupTracing({ serviceName: 'batch-job', exporter: { otlpEndpoint: ${JSON.stringify(url)}, protocol: 'http/json' }, metrics: { otlp: { intervalMillis: 60000 } } });
+const tracer = createInferenceTracer({ model: 'mlp' });
+for (let i = 0; i < 3; i += 1) tracer.infer((req) => req.compute(() => i));
+`,
+      );
+      expect(stderr).toBe('');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const traces = received.filter((r) => r.path === '/v1/traces').map((r) => r.body).join('');
+    const metricBodies = received.filter((r) => r.path === '/v1/metrics').map((r) => r.body);
+    const metrics = metricBodies.join('');
+    expect(traces.match(/"name":"infer mlp"/g)).toHaveLength(3);
+    // The 60 s interval never came: before, no metric left the process.
+    expect(metrics).toContain('"name":"inference.request.duration"');
+    // Three requests measured, in one push.
+    const counts = metricBodies.flatMap((body) =>
+      (JSON.parse(body) as { resourceMetrics: { scopeMetrics: { metrics: { name: string; histogram?: { dataPoints: { count: string | number }[] } }[] }[] }[] }).resourceMetrics
+        .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+        .filter((m) => m.name === 'inference.request.duration')
+        .flatMap((m) => m.histogram?.dataPoints.map((p) => Number(p.count)) ?? []),
+    );
+    expect(counts).toEqual([3]);
   }, 120_000);
 });
