@@ -395,9 +395,12 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   const codeService = options.resourceAttributes?.['service.name'];
   const serviceName = options.serviceName ?? (typeof codeService === 'string' ? codeService : undefined) ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
 
+  // OTEL_SDK_DISABLED=true: NodeSDK starts nothing, so nothing is exported, served or written;
+  // the handle says so (it reported the file or OTLP exporter, and served an empty metrics page).
+  const disabled = getBooleanFromEnv('OTEL_SDK_DISABLED') === true;
   let traces: ResolvedExporter;
   try {
-    traces = resolveExporter(options.exporter);
+    traces = disabled ? { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined } : resolveExporter(options.exporter);
   } catch (error) {
     warnOnce(`cannot create the span exporter (${error instanceof Error ? error.message : String(error)}); spans are not exported`);
     traces = { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined };
@@ -415,7 +418,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
 
   let metricsSetup: MetricsSetup;
   try {
-    metricsSetup = resolveMetrics(options.metrics, traces);
+    metricsSetup = resolveMetrics(disabled ? false : options.metrics, traces);
   } catch (error) {
     warnOnce(`cannot set up metrics (${error instanceof Error ? error.message : String(error)}); metrics are off`);
     metricsSetup = { readers: [], prometheus: undefined, prometheusConfig: undefined };

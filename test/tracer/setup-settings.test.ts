@@ -365,3 +365,23 @@ describe('OTEL_TRACES_EXPORTER', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('OTEL_SDK_DISABLED', () => {
+  it('true: nothing is recorded, exported, written or served, and the handle says so', async () => {
+    process.env['OTEL_SDK_DISABLED'] = 'true';
+    const dir = mkdtempSync(join(tmpdir(), 'ld-disabled-'));
+    try {
+      const file = join(dir, 'traces.jsonl');
+      tracing = setupTracing({ exporter: { file }, metrics: { prometheus: { port: 0, host: '127.0.0.1' } }, onWarning });
+      await tracing.ready;
+      expect([tracing.exporterKind, tracing.metricsUrl]).toEqual(['none', undefined]);
+      const out = createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => req.traceId));
+      expect(out).toBe('');
+      await tracing.shutdown();
+      expect(existsSync(file)).toBe(false);
+      expect(warnings).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
