@@ -105,9 +105,11 @@ class GenerationScope extends RequestScope implements GenerationRequest {
     if (this.outputTokens++ === 0) this.markFirstToken();
   }
   tokens(n: number): void {
-    if (!validCount(n) || n === 0) return;
+    // Rounded first: a count that rounds to none (0.4) is no token, so it marks no first token.
+    const count = validCount(n) ? Math.round(n) : 0;
+    if (count === 0) return;
     const before = this.outputTokens;
-    this.outputTokens = before + Math.round(n);
+    this.outputTokens = before + count;
     if (before === 0) this.markFirstToken();
   }
   setInputTokens(n: number): void {
