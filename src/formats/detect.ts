@@ -143,6 +143,8 @@ export interface WholeBytes {
   readonly family: BytesFamily;
   /** For a one-line file: its line number (the location of whole-document warnings). */
   readonly lineNo?: number;
+  /** OTLP: report duplicate span ids, as a document parsed whole (up to the whole-parse size) was checked. */
+  readonly duplicates?: boolean;
 }
 
 /** How much of a document `bytesFamily` looks at. */
@@ -613,9 +615,11 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       }
       const start = whole === undefined ? -1 : firstContentByte(whole);
       const family = whole === undefined || start === -1 ? undefined : bytesFamily(whole, start);
-      // OTLP documents up to `scanBytes` are still parsed whole (and checked for duplicate ids) as before.
-      if (whole !== undefined && family !== undefined && (family !== 'otlp' || whole.length > scanBytes)) {
-        return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family }, reopen } };
+      // OTLP documents up to `scanBytes` (by default 1 MiB, as on one line) are still parsed; up to the whole-parse size their duplicate ids are checked as before.
+      const otlpBytes = scanBytes === WHOLE_DOCUMENT_BYTES ? LARGE_LINE_BYTES : scanBytes;
+      if (whole !== undefined && family !== undefined && (family !== 'otlp' || whole.length > otlpBytes)) {
+        const duplicates = family === 'otlp' && whole.length <= Math.min(wholeBytes, MAX_DOCUMENT_BYTES);
+        return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family, duplicates }, reopen } };
       }
     }
     // A Triton trace file is held whole whatever its size (a request's records are spread over

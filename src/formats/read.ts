@@ -21,7 +21,7 @@ import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
 import { readZipkinDocumentFast } from './_zipkin-fast.js';
 import { readOtlpDocumentsFast, readOtlpLineFast } from './_otlp-fast.js';
-import { ScannedSpans } from './_scanned-spans.js';
+import { SCANNED_KINDS, ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
 import type { LineRange, RangeStats } from './_ranges.js';
 import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
@@ -612,6 +612,11 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
     result.family = 'otlp';
     result.documents = documents;
     result.lines = 1;
+    if (doc.duplicates === true) {
+      // As a document parsed whole was checked (past that size it was streamed, and was not).
+      if (Array.isArray(out)) checkDuplicates(ctx, out, '');
+      else checkRowDuplicates(ctx, out, '');
+    }
     if (Array.isArray(out)) return inBatches(out, batchSize);
     return out.length === 0 ? [] : [out.direct === 0 ? out.allRecords() : out];
   }
@@ -653,6 +658,22 @@ function* inBatches(spans: SpanRecord[], batchSize: number): Generator<SpanRecor
  */
 function checkDuplicates(ctx: ReadContext, spans: readonly SpanRecord[], location: string): void {
   for (let i = 0; i < spans.length && ctx.checkingDuplicates; i++) ctx.checkDuplicate(spans[i] as SpanRecord, location);
+}
+
+/** `checkDuplicates` on a scanned batch, row by row in the same order. */
+function checkRowDuplicates(ctx: ReadContext, rows: ScannedSpans, location: string): void {
+  const probe = { traceId: '', spanId: '', kind: SCANNED_KINDS[0]! };
+  for (let i = 0; i < rows.length && ctx.checkingDuplicates; i++) {
+    const record = rows.records[i];
+    if (record !== undefined) {
+      ctx.checkDuplicate(record, location);
+      continue;
+    }
+    probe.traceId = rows.traceIds[i]!;
+    probe.spanId = rows.ids[i]!;
+    probe.kind = SCANNED_KINDS[rows.kinds[i]!]!;
+    ctx.checkDuplicate(probe, location);
+  }
 }
 
 /**
