@@ -468,7 +468,7 @@ export function gpuHealthDashboard(): GrafanaDashboard {
       },
       {
         type: 'timeseries',
-        title: 'Time throttled by reason (drivers 590+)',
+        title: 'Time throttled by reason (drivers 580+)',
         description: 'Share of wall time each throttle reason was active, from the cumulative per-reason counters newer drivers report.',
         unit: 'percentunit',
         gridPos: { x: 12, y: 31, w: 12, h: 8 },

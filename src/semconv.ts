@@ -254,18 +254,19 @@ export const SIDECAR_METRICS = {
   PSTATE: { name: 'gpu.pstate', unit: '1', kind: 'gauge', description: 'Performance state, 0 (max) to 15 (min).', attributes: GPU_LABELS },
   CLOCK_EVENT_ACTIVE: { name: 'gpu.clock_event.active', unit: '1', kind: 'gauge', description: '1 while a clock-event (throttle) reason is active, per reason.', attributes: [...GPU_LABELS, GPU_ATTR.REASON] },
   CLOCK_EVENT_MASK: { name: 'gpu.clock_event.mask', unit: '1', kind: 'gauge', description: 'Raw clock-event reasons bitmask.', attributes: GPU_LABELS },
-  CLOCK_EVENT_DURATION: { name: 'gpu.clock_event.duration', unit: 's', kind: 'counter', description: 'Cumulative time spent in each clock-event reason (drivers 590+).', attributes: [...GPU_LABELS, GPU_ATTR.REASON] },
-  GPU_ERRORS: { name: 'hw.errors', unit: '{error}', kind: 'counter', description: 'ECC and XID errors.', attributes: [...GPU_LABELS, GPU_ATTR.TYPE, GPU_ATTR.ERROR_TYPE] },
+  CLOCK_EVENT_DURATION: { name: 'gpu.clock_event.duration', unit: 's', kind: 'counter', description: 'Cumulative time spent in each clock-event reason, where the driver lists the counters (580 and later seen).', attributes: [...GPU_LABELS, GPU_ATTR.REASON] },
+  GPU_ERRORS: { name: 'hw.errors', unit: '{error}', kind: 'counter', description: 'GPU ECC errors since the driver loaded (volatile counts); XID errors are not exported, nvidia-smi cannot report them.', attributes: [...GPU_LABELS, GPU_ATTR.TYPE, GPU_ATTR.ERROR_TYPE] },
   MIG_MEMORY_USAGE: { name: 'gpu.mig.memory.usage', unit: 'By', kind: 'gauge', description: 'Memory used per MIG instance.', attributes: [...GPU_LABELS, 'gpu.mig.instance'] },
   HOST_CPU_UTILIZATION: { name: 'hw.host.cpu.utilization', unit: '1', kind: 'gauge', description: 'Host CPU load as a fraction of all cores.', attributes: [] },
   HOST_MEMORY_USAGE: { name: 'hw.host.memory.usage', unit: 'By', kind: 'gauge', description: 'Host memory in use.', attributes: [] },
   HOST_MEMORY_LIMIT: { name: 'hw.host.memory.limit', unit: 'By', kind: 'gauge', description: 'Host memory total.', attributes: [] },
+  GPU_COUNT: { name: 'gpu.sidecar.gpus', unit: '{gpu}', kind: 'gauge', description: 'GPUs in the sample /metrics answers from (0 in host-only mode); a drop means a GPU left nvidia-smi\'s list, and with it its series.', attributes: [] },
   COLLECT_SUCCESS: { name: 'gpu.sidecar.collect.success', unit: '1', kind: 'gauge', description: '1 when the last collection succeeded and is fresh, else 0.', attributes: [] },
-  COLLECT_DURATION: { name: 'gpu.sidecar.collect.duration', unit: 's', kind: 'gauge', description: 'Time the last collection took, by source (query-gpu pass, xml query).', attributes: ['source'] },
+  COLLECT_DURATION: { name: 'gpu.sidecar.collect.duration', unit: 's', kind: 'gauge', description: 'Seconds the last collection took: query-gpu, from the first to the last row of the last streamed pass (0 with one GPU: the streaming child has no per-pass run to time); xml, one -q -x run.', attributes: ['source'] },
   COLLECT_FAILURES: { name: 'gpu.sidecar.collect.failures', unit: '{failure}', kind: 'counter', description: 'Collection failures by kind.', attributes: ['kind'] },
   SAMPLE_AGE: { name: 'gpu.sidecar.sample.age', unit: 's', kind: 'gauge', description: 'Age of the sample /metrics answers from; grows while collection is wedged.', attributes: [] },
   SAMPLE_STALE: { name: 'gpu.sidecar.sample.stale', unit: '1', kind: 'gauge', description: '1 while /metrics repeats the last good sample because collection is wedged or failing.', attributes: [] },
-  SOURCE_EXIT_CODE: { name: 'gpu.sidecar.source.exit_code', unit: '1', kind: 'gauge', description: 'Last exit code of the nvidia-smi child.', attributes: [] },
+  SOURCE_EXIT_CODE: { name: 'gpu.sidecar.source.exit_code', unit: '1', kind: 'gauge', description: 'Exit code of the nvidia-smi child that last stopped; absent while a child streams samples.', attributes: [] },
 } as const satisfies Record<string, MetricSpec>;
 
 /**

@@ -99,6 +99,10 @@ export function registerAnalyzeCommand(program: Command): Command {
       // Fail closed: a run that measured nothing must never pass as "analysed" or "SLO met".
       if (result.spans === 0) {
         const skipped = result.files.reduce((n, f) => n + f.skipped, 0);
+        // GPU sample files hold no spans by design: say what is missing, not that they are unreadable.
+        if (result.files.length > 0 && result.files.every((f) => f.format === 'gpu-samples')) {
+          throw new CliError(`nothing measured: ${files.join(', ')} ${files.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${files.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
+        }
         throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${skipped} unreadable span(s), line(s) or record(s) skipped)` : ''}`, EXIT.NOTHING_MEASURED);
       }
       if (flags.failOnSlo) {

@@ -54,7 +54,7 @@ export interface GpuState {
   /** Raw clock-event mask as a hex string (`0x…`), exact. */
   readonly clockEventMask?: string;
   readonly clockEvents?: readonly ClockEventReason[];
-  /** Cumulative time per reason in seconds (drivers 590+). */
+  /** Cumulative time per reason in seconds (drivers that list the counters: 580 and later seen). */
   readonly clockEventSeconds?: Readonly<Partial<Record<ClockEventReason, number>>>;
   readonly persistenceMode?: boolean;
   readonly eccErrorsCorrected?: number;

@@ -178,8 +178,8 @@ async function mergedQuantiles(ctx: QueryContext, name: string, m: Extract<Measu
 }
 
 /** The given quantiles per query_range step of a histogram some replicas export classic and others native. */
-async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, quantiles: readonly number[]): Promise<Map<number, number>[]> {
-  const q = mixedQueries(ctx, name, m, matchers, `${Math.round(ctx.stepS)}s`, `  (query_range step ${ctx.stepS}s)`);
+async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, quantiles: readonly number[], window: string): Promise<Map<number, number>[]> {
+  const q = mixedQueries(ctx, name, m, matchers, window, `  (query_range step ${ctx.stepS}s)`);
   const [classic, native] = await Promise.all([ctx.client.queryRange(q.classic, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS), ctx.client.queryRangeHistograms(q.native, ctx.startS + ctx.stepS, ctx.endS, ctx.stepS)]);
   const times = new Set([...classic.flatMap((s) => s.values.map(([t]) => t)), ...native.flatMap((s) => s.histograms.map(([t]) => t))]);
   const out = quantiles.map(() => new Map<number, number>());
@@ -196,12 +196,42 @@ async function mergedQuantileSteps(ctx: QueryContext, name: string, m: Extract<M
   return out;
 }
 
+/**
+ * The rate window of the per-step queries, seconds: the step, or, where the step is shorter than
+ * two scrapes of the model's request counter, Grafana's $__rate_interval (max(step + scrape
+ * interval, 4 × scrape interval), https://grafana.com/docs/grafana/latest/datasources/prometheus/template-variables/). rate() needs two samples in
+ * its window: a 1 s step over 1 s scrapes (the default step of an 8 s range), or a 38 s step over
+ * 60 s scrapes, left every step empty, which read as "requests in 0 of 8 steps (the load covers
+ * part of the range)" and rescaled the request rate to the steps that happened to hold two
+ * samples. The scrape interval is estimated from the counter's samples over the range (the median
+ * series); the widened window is said in a warning.
+ */
+async function stepRateWindowS(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string, warnings: string[]): Promise<number> {
+  const stepS = Math.max(1, Math.round(ctx.stepS));
+  const e2e = countingMeasure(source.e2e);
+  const counter = e2e.kind === 'histogram' ? `${e2e.metric}_count` : e2e.count;
+  if (!ctx.names.has(counter)) return stepS;
+  const samples = await scalar(ctx, `${model}: samples of ${counter} per series over the range (the scrape interval)`, `quantile(0.5, count_over_time(${series(counter, matchers)}[${window}]))`);
+  if (!(samples > 1)) return stepS;
+  // A window of W seconds holds about W ÷ interval samples of a series scraped all along.
+  const intervalS = (ctx.endS - ctx.startS) / samples;
+  // 1.8, not 2: the estimate is off by a sample either way, and a step of two scrapes works.
+  if (stepS >= 1.8 * intervalS) return stepS;
+  // Grafana's $__rate_interval: max(step + scrape interval, 4 × scrape interval), so late or missed scrapes leave no step empty.
+  const widened = Math.min(Math.ceil(Math.max(stepS + intervalS, 4 * intervalS)), Math.max(stepS, Math.round(ctx.endS - ctx.startS)));
+  warnings.push(
+    `${model}: per-step rates use a ${widened} s window, not the ${stepS} s step: ${counter} is scraped about every ${intervalS.toFixed(intervalS < 10 ? 1 : 0)} s, and a rate needs two scrapes in its window (steps overlap, so the trend tests see smoothed steps; a --step of at least ${Math.ceil(2 * intervalS)} s avoids it)`,
+  );
+  return widened;
+}
+
 /** Reads every aggregate of one model. */
 export async function readModel(ctx: QueryContext, source: LatencySource, model: string, modelMatcher: string): Promise<ModelAggregates> {
   const matchers = [ctx.selector, modelMatcher].filter((x) => x !== '').join(', ');
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
-  const stepWindow = `${Math.round(ctx.stepS)}s`;
   const warnings: string[] = [];
+  const stepWindowS = await stepRateWindowS(ctx, source, model, matchers, window, warnings);
+  const stepWindow = `${stepWindowS}s`;
   const split = source.split !== undefined && source.split.into.every((p) => { const m = source.phases[p]; return m !== undefined && measurePresent(m, ctx.names); }) ? source.split.phase : undefined;
   const candidates = (Object.entries(source.phases) as [Phase, Measure][]).filter(([p, m]) => p !== split && measurePresent(m, ctx.names));
   const rps = await scalar(ctx, `${model}: requests per second`, source.requests !== undefined && ctx.names.has(source.requests) ? rateSum(source.requests, matchers, [], window) : countRateQuery(source.e2e, shapeFor(ctx, matchers, [], window)));
@@ -250,7 +280,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     e2eHistogram === undefined
       ? Promise.resolve([undefined, undefined])
       : mixed
-        ? mergedQuantileSteps(ctx, `${model}: e2e p50 and p95 per step`, e2eHistogram, matchers, [0.5, 0.95])
+        ? mergedQuantileSteps(ctx, `${model}: e2e p50 and p95 per step`, e2eHistogram, matchers, [0.5, 0.95], stepWindow)
         : Promise.all([range(ctx, `${model}: e2e p50 per step`, quantileQuery(e2eHistogram, 0.5, stepShape) as string), range(ctx, `${model}: e2e p95 per step`, quantileQuery(e2eHistogram, 0.95, stepShape) as string)]),
   ]);
   const stepPhases = new Map<Phase, Map<number, number>>();

@@ -6,6 +6,7 @@
  * diagnosed by the same rules (those that can run on aggregates) and rendered by the same reports.
  */
 import type { AnalysisResult, AnalysisWarning, ModelAnalysis } from '../analyzer/index.js';
+import type { Diagnosis } from '../model/diagnosis.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, checkSlo, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
 import type { Rule, RuleInput } from '../analyzer/diagnose/index.js';
@@ -121,7 +122,8 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       const slo = targets !== undefined && Object.keys(targets).length > 0 ? checkSlo(targets, summary.e2e) : undefined;
       // The detected source names the server, as the trace path's conventions do: next steps in its own terms.
       const server = a.source.server;
-      return { summary, diagnosis: diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a, signals.generation !== undefined), ...(server !== undefined ? { server } : {}) }) };
+      const diagnosis = diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a, signals.generation !== undefined), ...(server !== undefined ? { server } : {}) });
+      return { summary, diagnosis: meansNamed(diagnosis, a) };
     })
     .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
   for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });
@@ -164,6 +166,30 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       rules: RULES.map((r) => ruleOnAggregates(r, available, exemplarTraceIds)),
     },
   };
+}
+
+/**
+ * A diagnosis whose quoted percentiles of mean-only quantities are called means. Counter sources
+ * (Triton, TorchServe) and composite measures (TorchServe and SGLang compute, KServe end-to-end)
+ * have means only, which the rules receive in place of p50/p95 (to-signals.ts); their words
+ * ("queue p95 = 61.5 ms", "Expected: p95 71.57 ms → 21.15 ms") then stated a percentile the
+ * source never measured. Histogram-backed quantities (TTFT, KServe's phases) keep theirs.
+ */
+function meansNamed(diagnosis: Diagnosis, a: ModelAggregates): Diagnosis {
+  const names = (Object.entries(a.phases) as [string, { readonly p95Ms: number }][]).filter(([, d]) => !Number.isFinite(d.p95Ms)).map(([p]) => p);
+  const e2eMeanOnly = !Number.isFinite(a.e2e.p95Ms);
+  if (e2eMeanOnly) names.push('e2e', 'end-to-end');
+  if (names.length === 0) return diagnosis;
+  const quoted = new RegExp(`\\b(${names.join('|')}) p(?:50|90|95|99)\\b`, 'g');
+  const words = (text: string): string => text.replace(quoted, '$1 mean');
+  const recommendations = diagnosis.recommendations.map((r) => ({
+    ...r,
+    evidence: r.evidence.map((e) => ({ ...e, text: words(e.text) })),
+    ...(r.estimatedGain !== undefined
+      ? { estimatedGain: { ...r.estimatedGain, basis: words(r.estimatedGain.basis), ...(e2eMeanOnly && /^p\d\d_ms$/.test(r.estimatedGain.metric) ? { metric: 'mean_ms' as const } : {}) } }
+      : {}),
+  }));
+  return { ...diagnosis, headline: words(diagnosis.headline), recommendations, rules: diagnosis.rules.map((r) => ({ ...r, reason: words(r.reason) })) };
 }
 
 /** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes; generation where an LLM server measures TTFT. */

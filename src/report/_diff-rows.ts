@@ -37,6 +37,16 @@ export function formatChangeMs(ms: number): string {
   return signed(ms, formatMs);
 }
 
+/**
+ * An interval bound: as a change, but a bound that is not 0 never prints as "0.00" (a
+ * significant interval shown as "−0.14 … 0.00" reads as if it touched 0); it gets one digit.
+ */
+export function formatBoundMs(ms: number): string {
+  const text = formatChangeMs(ms);
+  if (ms === 0 || /[1-9]/.test(text)) return text;
+  return `${ms > 0 ? '+' : '−'}${Math.abs(ms) >= 0.001 ? Math.abs(ms).toPrecision(1) : '<0.001'}`;
+}
+
 function row(quantity: string, q: QuantileChange): DiffRow {
   return {
     quantity,
@@ -45,7 +55,7 @@ function row(quantity: string, q: QuantileChange): DiffRow {
     after: formatMs(q.afterMs),
     changeMs: formatChangeMs(q.changeMs),
     changePct: formatChangePct(q.changeRatio),
-    interval: q.interval ? `${formatChangeMs(q.interval.lowMs)} … ${formatChangeMs(q.interval.highMs)}` : `n < ${q.minSamples}`,
+    interval: q.interval ? `${formatBoundMs(q.interval.lowMs)} … ${formatBoundMs(q.interval.highMs)}` : `n < ${q.minSamples}`,
     significance: q.significant ? (q.changeMs < 0 ? 'faster' : 'slower') : '',
   };
 }

@@ -4,12 +4,30 @@
  * while collection is wedged), a ring of recent samples, health counters, and the optional
  * JSON-lines sample file the analyzer reads.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { GpuSample, HostState } from '../model/gpu.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { DEFAULT_PERIOD_MS } from './defaults.js';
 import type { GpuInventoryItem, HostProbe } from './host-probe.js';
 import type { FailureKind, GpuProbe, ProbePass } from './probe.js';
+
+/**
+ * Closes a samples file still opening: a FIFO nobody reads. Its open() waits in a libuv thread,
+ * which end() would wait on forever and which keeps process.exit() from returning; opening the
+ * read end without blocking lets that open() return, and the stream is then closed unwritten.
+ */
+async function closePending(file: WriteStream): Promise<void> {
+  const reader = await open(String(file.path), constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+  await new Promise<void>((resolve) => {
+    file.once('close', () => resolve());
+    file.destroy();
+  });
+  await reader?.close();
+}
+
+/** Bytes of samples the file may hold unwritten (about 1000 samples of one GPU) before new ones are dropped. */
+const SAMPLES_FILE_BACKLOG_BYTES = 1 << 20;
 
 /** Collector options. */
 export interface CollectorOptions {
@@ -132,7 +150,8 @@ export class Collector {
     if (this.hostTimer !== undefined) clearInterval(this.hostTimer);
     await this.probe.stop();
     const file = this.file;
-    if (file !== undefined && !this.fileError) await new Promise<void>((resolve) => file.end(() => resolve()));
+    if (file !== undefined && file.pending) await closePending(file);
+    else if (file !== undefined && !this.fileError) await new Promise<void>((resolve) => file.end(() => resolve()));
   }
 
   /** The state to serve. */
@@ -195,6 +214,9 @@ export class Collector {
   private onPass(pass: ProbePass): void {
     if (this.closed) return;
     this.mode = 'gpu';
+    // A child that streams again ends the failure its predecessor's exit status described: kept,
+    // the series would say "GPU is lost" (15) for as long as the sidecar runs after a recovery.
+    this.lastExitCode = undefined;
     this.durationS['query-gpu'] = pass.durationS;
     this.record(pass);
   }
@@ -207,6 +229,16 @@ export class Collector {
     this.collected += 1;
     this.ring.push(sample);
     if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
-    if (this.file !== undefined && !this.fileError) this.file.write(`${JSON.stringify(sample)}\n`);
+    if (this.file !== undefined && !this.fileError) this.writeSample(this.file, sample);
+  }
+
+  private writeSample(file: WriteStream, sample: GpuSample): void {
+    // A FIFO opens only once a process reads it, and a slow reader (or a stalled disk) backs writes
+    // up: past a bound, new samples are dropped (and said once) rather than held without limit.
+    if (file.writableLength > SAMPLES_FILE_BACKLOG_BYTES) {
+      this.warnOnce(`samples file ${file.path.toString()}: ${file.pending ? 'not open yet (a FIFO opens once a process reads it)' : 'writes fall behind'}; new samples are dropped until it catches up`);
+      return;
+    }
+    file.write(`${JSON.stringify(sample)}\n`);
   }
 }

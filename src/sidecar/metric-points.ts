@@ -41,6 +41,8 @@ export function metricPoints(snapshot: CollectorSnapshot): MetricPoint[] {
     add(M.TEMPERATURE, { [GPU_ATTR.ID]: 'host', [GPU_ATTR.NAME]: 'cpu', [GPU_ATTR.TYPE]: 'cpu', [GPU_ATTR.SENSOR_LOCATION]: 'cpu' }, host.cpuTemperatureC);
   }
 
+  // A GPU that leaves the list takes its series with it: the count is what an alert can compare.
+  add(M.GPU_COUNT, {}, sample?.gpus.length);
   add(M.COLLECT_SUCCESS, {}, sample !== undefined && !snapshot.stale ? 1 : 0);
   add(M.SAMPLE_STALE, {}, snapshot.stale ? 1 : 0);
   add(M.SAMPLE_AGE, {}, snapshot.sampleAgeS);

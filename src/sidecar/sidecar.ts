@@ -2,7 +2,7 @@
  * @module sidecar/sidecar
  * Starts the whole sidecar: nvidia-smi probe + host probe → collector → HTTP server.
  */
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
@@ -66,7 +66,10 @@ export async function startSidecar(options: SidecarOptions = {}): Promise<Runnin
   if (options.otlpEndpoint !== undefined && !/^https?:\/\/[^/]+/.test(options.otlpEndpoint)) {
     throw new SidecarError(`--otlp-endpoint must be an http(s):// URL such as http://127.0.0.1:4317, got "${options.otlpEndpoint}"`);
   }
-  if (options.samplesFile !== undefined) {
+  // A FIFO is not opened here: the open would wait for a reader before anything is served, and
+  // closing it again would hand that reader an end of file. The collector opens it once, in the background.
+  const fifo = options.samplesFile !== undefined && (await stat(options.samplesFile).then((s) => s.isFIFO(), () => false));
+  if (options.samplesFile !== undefined && !fifo) {
     // An unwritable sample file is an option mistake: said at start, not as a warning once nvidia-smi runs.
     const file = options.samplesFile;
     await open(file, 'a').then(

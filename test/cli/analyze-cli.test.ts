@@ -31,6 +31,14 @@ function expectOneLineError(run: Run, ...fragments: string[]): void {
 }
 
 describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
+  it('a GPU sample file given alone: exit 4 saying it is one and that the trace is missing, not "no readable spans"', async () => {
+    const samples = join(root, 'test/fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl');
+    const run = await cli('analyze', samples);
+    expect(run.code, run.stderr).toBe(4);
+    const lines = run.stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toEqual([`latency-doctor: nothing measured: ${samples} is a GPU sample file (the sidecar's), with no trace: give the trace export of the same window beside it`]);
+  });
+
   it("reports the Jaeger query API's own errors: the error when no trace came back, a warning beside the traces", async () => {
     // What jaeger-query answers when a trace id is not found (data null, its errors), saved by
     // `curl …/api/traces/ID > trace.json` as an on-call engineer would.

@@ -89,6 +89,13 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(m.verdict.text).toBe(`dynamic-batching → none: the fix worked (under a different load, ${b.rps.toFixed(1)} → ${a.rps.toFixed(1)} req/s: not like for like)`);
     expect(m.notes).toContainEqual(expect.stringMatching(/^load: [\d.]+ → [\d.]+ req\/s \(−3\d%\), [\d.]+ → [\d.]+ requests in flight \(−[56]\d%\): neither the request rate nor the concurrency held within 10%/));
 
+    // The table of the same pair: an interval called significant never shows a bound of "0.00"
+    // (network p95's upper bound is −0.004 ms: it printed as "−0.14 … 0.00  faster").
+    const table = (await cli('diff', before, '--', after)).stdout.split('\n').filter((l) => /(faster|slower)$/.test(l) && !l.includes('Mann-Whitney'));
+    expect(table.length).toBeGreaterThan(3);
+    for (const line of table) expect(line, line).not.toMatch(/(^|\s)0\.00(\s|$)/);
+    expect(table.join('\n')).toMatch(/ −0\.14 … −0\.004 +faster$/m);
+
     // What a closed-loop load (the same clients, each waiting for its answer) shows when a fix halves latency: twice
     // the rate at the same concurrency (generated as such). That is the fix showing, not another load.
     const closed = (name: string, seed: number, rps: number, factor: number): string => {
@@ -158,7 +165,7 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
   it('different models: one line, exit 2, no verdict', async () => {
     const result = await cli('diff', run('model-a', 100, 7), '--', run('model-b', 100, 8, 1, 'bert'));
     expect(result.code).toBe(2);
-    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (pick one with --model on both sides if it was renamed)');
+    expect(oneLine(result)).toBe('latency-doctor: BEFORE has model resnet50, AFTER has model bert: no model in common, nothing to compare (models are matched by inference.model.name, and --model picks the same name on both sides: a model renamed between the runs has no counterpart)');
     expect(result.stdout).toBe('');
   });
 

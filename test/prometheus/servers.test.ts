@@ -93,6 +93,8 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     const m = result.models[0];
     expect(m?.summary.model).toBe('densenet_onnx');
     expect(m?.diagnosis?.primary).toBe('dynamic-batching');
+    // Triton's counters are means; its first-response histogram (TTFT) keeps real percentiles.
+    expect(m?.diagnosis?.headline).toMatch(/queue mean = \d/);
     const queue = m?.summary.phases.queue;
     // Log-normal median 40 ms, sigma 0.3: mean 40·e^0.045 ≈ 41.8 ms.
     expect(queue?.meanMs).toBeGreaterThan(36);
@@ -149,6 +151,12 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(m?.summary.phases.compute?.meanMs).toBeGreaterThan(8);
     expect(m?.summary.phases.compute?.meanMs).toBeLessThan(13);
     expect(warningsOf(result)).toMatch(/counter reset/);
+    // Counters give means only: the words say mean where the rules were handed a mean for a p95.
+    const d = m!.diagnosis!;
+    const words = [d.headline, ...d.recommendations[0]!.evidence.map((e) => e.text), d.recommendations[0]!.estimatedGain!.basis].join('\n');
+    expect(words).toMatch(/queue mean = \d/);
+    expect(words).not.toMatch(/(queue|compute|e2e) p(50|95|99)\b/);
+    expect(d.recommendations[0]!.estimatedGain!.metric).toBe('mean_ms');
   });
 
   it('KServe histograms (synthetic capture): preprocess 25 ms of 32 → preprocessing-pipeline; end-to-end is preprocess + predict + postprocess', async () => {

@@ -49,9 +49,29 @@ describe('Triton with its vLLM backend, replayed into a real Prometheus', { time
     expect(small.phases.queue?.meanMs).toBeLessThan(10);
     expect(slow.phases.prefill?.meanMs).toBeGreaterThan(40);
     expect(slow.generation?.ttft?.meanMs).toBeGreaterThan(450);
+    // Continuous batching is the verdict; its expected TTFT keeps the ~11% of TTFT outside the queue (prefill, ~60 ms
+    // median): from two histograms the queue's p95 exceeds TTFT's, and TTFT p95 − queue p95 promised 0 ms.
+    const m = result.models.find((x) => x.summary.model === 'vllm_model')!;
+    const gain = m.diagnosis!.recommendations[0]!.estimatedGain!;
+    expect(gain.metric).toBe('ttft_p95_ms');
+    expect(gain.expectedValue).toBeGreaterThan(40);
+    expect(gain.expectedValue).toBeLessThan(gain.currentValue / 2);
     // The KV cache gauge under its older name (gpu_cache_usage_perc), per model.
     const gauges = Object.fromEntries(result.prometheus!.models.map((m) => [m.model, m.gauges['kv_cache_usage']]));
     expect(gauges['vllm_model']).toBeCloseTo(0.6, 5);
     expect(gauges['vllm_small']).toBeCloseTo(0.2, 5);
+  });
+});
+
+describe('per-step rates over a step shorter than two scrapes (1 s step, 1 s scrapes)', { timeout: 60_000 }, () => {
+  it('widens the rate window and says so, instead of finding requests in none of the steps', async () => {
+    const result = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 1, model: 'vllm_model' });
+    const warnings = result.warnings.map((w) => w.message).join('\n');
+    // rate() over a 1 s window holds one sample of a series scraped every second: no value in any step.
+    expect(warnings, warnings).not.toMatch(/requests in \d+ of \d+ steps/);
+    expect(warnings).toMatch(/vllm_model: per-step rates use a [45] s window, not the 1 s step: vllm:e2e_request_latency_seconds_count is scraped about every 1\.\d s/);
+    // The rate is the range's, not rescaled to the few steps that happened to hold two samples: 8 requests/s.
+    expect(result.models[0]!.summary.throughputRps).toBeGreaterThan(6);
+    expect(result.models[0]!.summary.throughputRps).toBeLessThan(10);
   });
 });

@@ -178,6 +178,17 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     expect(await empty.page.textContent('header p.sub')).toMatch(/^0 requests from /);
     expect(await empty.page.textContent('main')).toContain('No request spans follow the span convention');
     await empty.context.close();
+
+    // Nothing read at all (exit 4): the page says so instead of blaming the span convention.
+    const nothingFile = join(tmp, 'no-spans.json');
+    writeFileSync(nothingFile, '{"resourceSpans":[]}');
+    const nothing = join(tmp, 'no-spans.html');
+    const measured = await cli('analyze', nothingFile, '--html', nothing);
+    expect(measured.code).toBe(4);
+    const blank = await open(nothing);
+    expectNoNetwork(blank, nothing);
+    expect(await blank.page.textContent('main')).toContain('No spans found in the input: nothing was measured.');
+    await blank.context.close();
   });
 
   it('two models and GPU samples: one tab per model, GPU state on the latency chart', async () => {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { GpuSample } from '../../src/model/gpu.js';
 import type { CollectorSnapshot } from '../../src/sidecar/collector.js';
 import { renderPrometheus } from '../../src/sidecar/prometheus-text.js';
 
@@ -44,5 +46,20 @@ describe('Prometheus text', () => {
     expect(starting).toContain('gpu_sidecar_source_exit_code 18');
     expect(starting).toContain('gpu_sidecar_collect_failures_total{kind="nvml"} 2');
     expect(starting).not.toMatch(/^hw_/m);
+  });
+
+  it('HELP says what the series hold, on the H200 recorded on driver 580', () => {
+    const line = readFileSync(new URL('../fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl', import.meta.url), 'utf8').split('\n')[0]!;
+    const sample = JSON.parse(line) as GpuSample;
+    expect(sample.gpus[0]?.driverVersion).toBe('580.159.04');
+    const text = renderPrometheus({ ...base, sample, sampleAgeS: 0.5, durationS: { 'query-gpu': 0 } });
+    // Driver 580 lists the reason counters: the HELP must not say they need 590+.
+    expect(text).toMatch(/^gpu_clock_event_duration_total\{.*reason="sw_power_cap"\} 25\.343972$/m);
+    expect(text).not.toMatch(/^# HELP gpu_clock_event_duration_total .*590/m);
+    // ECC only: no XID series exists, so the HELP does not promise one.
+    expect(text).toMatch(/^hw_errors_total\{.*error_type="ecc_corrected"\} 0$/m);
+    expect(text).not.toMatch(/^# HELP hw_errors_total (?!.*XID errors are not exported).*XID/m);
+    // A one-GPU pass has no spread of rows: 0 is not a collection time, and the HELP says so.
+    expect(text).toMatch(/^# HELP gpu_sidecar_collect_duration .*0 with one GPU/m);
   });
 });

@@ -244,7 +244,7 @@ describe('prometheus/', () => {
     // maxed over hw_name alone, the panels said gpu0 was throttled 200 % of the time (and "active").
     const board = JSON.parse(readFileSync(join(ROOT, 'dashboards', 'gpu-health.json'), 'utf8')) as { panels: { title: string; targets: { expr: string; legendFormat: string }[] }[] };
     const panel = (title: string): { expr: string; legendFormat: string } => board.panels.find((p) => p.title === title)!.targets[0]!;
-    const share = panel('Time throttled by reason (drivers 590+)');
+    const share = panel('Time throttled by reason (drivers 580+)');
     const reasons = panel('Throttle reasons');
     for (const t of [share, reasons]) expect(t.legendFormat).toContain('{{instance}}');
     const series = (name: string, host: string, values: string): string =>

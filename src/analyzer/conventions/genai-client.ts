@@ -8,7 +8,9 @@
  *
  * When the server's request span is in the same trace (vLLM, Triton, TGI or our own tracer),
  * the client span becomes the request's client span, so network time = client − server. Alone,
- * it is a request of its own with end-to-end time only.
+ * it is a request of its own with end-to-end time only. A model hosted in the process makes an
+ * INTERNAL inference span (chat, text_completion, generate_content, embeddings), read alone the
+ * same way; inside a traced request it is left as a span of that request.
  */
 import type { AttributeValue, SpanRecord } from '../../model/span.js';
 import { ATTR, ROLE_CLIENT } from '../../semconv.js';
@@ -17,21 +19,43 @@ import type { ConventionNote, MappedSpans, SourceConvention } from './convention
 import { secondsToNs } from './_spans.js';
 
 const PAIRED: ConventionNote = { label: 'OpenTelemetry GenAI client span (with the server span: network = client − server)', clock: 'epoch', unseen: [] };
-const ALONE: ConventionNote = {
-  label: 'OpenTelemetry GenAI client span (alone: end-to-end only)',
-  clock: 'epoch',
-  unseen: ['server-side phases (no server span in the trace)', 'batch size', 'time to first token'],
-};
-const ALONE_STREAMED: ConventionNote = {
-  label: 'OpenTelemetry GenAI client span (alone: end-to-end and time to first chunk)',
-  clock: 'epoch',
-  unseen: ['server-side phases (no server span in the trace)', 'batch size'],
-};
+/** The notes of GenAI spans read alone: end-to-end only, or with the first chunk's time (a streamed response). */
+function aloneNotes(what: string, inside: string): readonly [ConventionNote, ConventionNote] {
+  return [
+    { label: `${what}: end-to-end only)`, clock: 'epoch', unseen: [inside, 'batch size', 'time to first token'] },
+    { label: `${what}: end-to-end and time to first chunk)`, clock: 'epoch', unseen: [inside, 'batch size'] },
+  ];
+}
+const [ALONE, ALONE_STREAMED] = aloneNotes('OpenTelemetry GenAI client span (alone', 'server-side phases (no server span in the trace)');
+// A model hosted in the process itself: its inference span MAY be INTERNAL (gen-ai-spans.md, "Inference").
+const [LOCAL, LOCAL_STREAMED] = aloneNotes('OpenTelemetry GenAI inference span of an in-process model (kind INTERNAL', 'phases inside the model call');
 const TTFC = 'gen_ai.response.time_to_first_chunk';
+/** The inference operations of the GenAI conventions (not agents or tools, whose spans are INTERNAL too). */
+const INFERENCE_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings']);
 
 function isGenAiClient(span: SpanRecord): boolean {
   const a = span.attributes;
   return span.kind === 'client' && a[ATTR.ROLE] === undefined && ('gen_ai.operation.name' in a || 'gen_ai.system' in a || 'gen_ai.provider.name' in a);
+}
+
+/** An inference span of a model run in-process (kind INTERNAL), which the conventions allow in place of CLIENT. */
+function isLocalInference(span: SpanRecord): boolean {
+  const a = span.attributes;
+  const operation = a['gen_ai.operation.name'];
+  return span.kind === 'internal' && a[ATTR.ROLE] === undefined && a[ATTR.MODEL_NAME] === undefined && typeof operation === 'string' && INFERENCE_OPERATIONS.has(operation);
+}
+
+/** Ids of the spans above a GenAI client span in this trace. */
+function wrappersOfClients(spans: readonly SpanRecord[]): Set<string> {
+  const out = new Set<string>();
+  if (!spans.some((s) => s.kind === 'internal')) return out;
+  const parentOf = new Map(spans.map((s) => [s.spanId, s.parentSpanId]));
+  for (const s of spans) {
+    if (!isGenAiClient(s)) continue;
+    // Bounded walk: a parent cycle in damaged input must not loop.
+    for (let id = s.parentSpanId, hops = 0; id !== undefined && hops < 64 && !out.has(id); id = parentOf.get(id), hops++) out.add(id);
+  }
+  return out;
 }
 
 /** GenAI client spans; trace-scoped because the server span decides what the client span is. */
@@ -39,14 +63,20 @@ export const genAiClientConvention: SourceConvention = {
   id: 'genai-client',
   lacks: ['batch-sizes'],
   scope: 'trace',
-  claims: isGenAiClient,
+  claims: (span) => isGenAiClient(span) || isLocalInference(span),
   map(spans, context) {
     const serverInTrace = context?.hasRequest === true || spans.some((s) => s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && !isGenAiClient(s));
     let requests = 0;
     let streamed = 0;
+    let local = 0;
+    const wrappers = wrappersOfClients(spans);
     const out = spans.map((span): SpanRecord => {
-      if (!isGenAiClient(span)) return span;
+      // An in-process model call inside a traced request is part of that request, not a request of its own;
+      // an INTERNAL span above a GenAI client span (a framework's wrapper around the remote call) is not one either.
+      const isLocal = !serverInTrace && isLocalInference(span) && !wrappers.has(span.spanId);
+      if (!isGenAiClient(span) && !isLocal) return span;
       requests++;
+      if (isLocal) local++;
       const a = span.attributes;
       const model = a['gen_ai.request.model'] ?? a['gen_ai.response.model'];
       const attributes: Record<string, AttributeValue> = { ...a, [ATTR.MODEL_NAME]: typeof model === 'string' && model !== '' ? model : span.name };
@@ -60,7 +90,8 @@ export const genAiClientConvention: SourceConvention = {
       streamed++;
       return { ...span, attributes, firstTokenNs: span.startNs + ttfc };
     });
-    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? PAIRED : streamed > 0 ? ALONE_STREAMED : ALONE };
+    const alone = local > 0 && local === requests ? (streamed > 0 ? LOCAL_STREAMED : LOCAL) : streamed > 0 ? ALONE_STREAMED : ALONE;
+    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? PAIRED : alone };
     return mapped;
   },
 };

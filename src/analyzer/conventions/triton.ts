@@ -119,8 +119,29 @@ function extentOf(times: ReadonlyMap<string, bigint>): { startNs: bigint; endNs:
 }
 
 function timesOf(events: readonly SpanEvent[], into = new Map<string, bigint>()): Map<string, bigint> {
-  for (const e of events) into.set(normalizeActivity(e.name), e.timeNs);
+  for (const e of events) {
+    const name = normalizeActivity(e.name);
+    // A stream's first response is the one that counts (the gRPC stream handler records only it; others may record each).
+    if (name === FIRST_RESPONSE && into.has(name) && into.get(name)! <= e.timeNs) continue;
+    into.set(name, e.timeNs);
+  }
   return into;
+}
+
+const FIRST_RESPONSE = 'INFER_RESPONSE_COMPLETE';
+
+/**
+ * The first response of a stream, when the request was released long after it (over 10 ms): a
+ * decoupled model streaming its answer (ModelStreamInferHandler records INFER_RESPONSE_COMPLETE
+ * for the first response only, server src/grpc/stream_infer_handler.cc), so it is the request's
+ * first token, "server-side TTFT for decoupled gRPC streams". A response sent just before the
+ * release is the whole answer, not a first token.
+ */
+function firstTokenOf(times: ReadonlyMap<string, bigint>): bigint | undefined {
+  const first = times.get(FIRST_RESPONSE);
+  const released = times.get('REQUEST_END');
+  if (first === undefined || released === undefined || !respondsAfterExecute(times)) return undefined;
+  return released - first > RESPONDS_LATER_MIN_NS ? first : undefined;
 }
 
 function modelOf(attributes: Readonly<Record<string, AttributeValue>>): string | undefined {
@@ -168,6 +189,7 @@ function emitViews(views: readonly TritonView[]): SpanRecord[] {
     const version = v.base.attributes['triton.model_version'];
     if (version !== undefined && version !== -1 && version !== '-1') attributes[ATTR.MODEL_VERSION] = String(version);
     const base = v.base;
+    const firstToken = firstTokenOf(v.times);
     const request: SpanRecord = {
       traceId: base.traceId,
       spanId: base.spanId,
@@ -179,6 +201,7 @@ function emitViews(views: readonly TritonView[]): SpanRecord[] {
       endNs: v.extent.endNs,
       attributes,
       error: base.error,
+      ...(firstToken !== undefined ? { firstTokenNs: firstToken } : {}),
     };
     const batch = numberOf(v.base.attributes['triton.batch_size']);
     out.push(request, ...phaseSpans(request, withSteps(v.base.spanId, 0), batch === undefined ? {} : { [ATTR.BATCH_SIZE]: batch }));
@@ -193,7 +216,7 @@ const FILE_NOTE_2: ConventionNote = { label: 'Triton trace file 2.x', clock: 'mo
 const FILE_NOTE_1: ConventionNote = { label: 'Triton trace file 1.x (TensorRT Inference Server)', clock: 'monotonic', unseen: UNSEEN };
 const OTEL_NOTE: ConventionNote = { label: 'Triton OpenTelemetry trace', clock: 'epoch', unseen: UNSEEN };
 const LATER =
-  ', released long after the backend’s execute returned (an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed)';
+  ', released long after the backend’s execute returned (an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed; a stream’s first response, INFER_RESPONSE_COMPLETE, is its first token)';
 const LATER_UNSEEN = [...UNSEEN, 'what the backend did after its execute returned'];
 const LATER_NOTES = new Map<ConventionNote, ConventionNote>(
   [FILE_NOTE_2, FILE_NOTE_1, OTEL_NOTE].map((n) => [n, { label: n.label + LATER, clock: n.clock, unseen: LATER_UNSEEN }]),

@@ -27,7 +27,10 @@ const LATENCY = 'gen_ai.latency.';
 // Keys tested on every span: built once, not per call.
 const E2E_KEY = `${LATENCY}e2e`;
 const QUEUE_KEY = `${LATENCY}time_in_queue`;
-const UNSEEN = ['batch size (vLLM spans do not record it; see vllm:iteration_tokens_total and vllm:num_requests_running)', 'prefix-cache hits per request'];
+// The span starts at the request's arrival time, set when the API server hands the request to the engine client
+// (vllm/v1/engine: arrival_time = time.time() when none is given), so the API server's own work before it is outside.
+const FRONTEND = 'vLLM’s API server before the span starts (its HTTP handling, and chat templating where the release renders the prompt before the arrival time is taken): paired with a client span, that time is counted as network';
+const UNSEEN = ['batch size (vLLM spans do not record it; see vllm:iteration_tokens_total and vllm:num_requests_running)', 'prefix-cache hits per request', FRONTEND];
 const V1: ConventionNote = { label: 'vLLM llm_request span (v1 engine)', clock: 'epoch', unseen: [...UNSEEN, 'model name (v1 spans carry none; the service name stands in)'] };
 // With OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental, v1 spans name the model (gen_ai.request.model).
 const V1_NAMED: ConventionNote = { label: 'vLLM llm_request span (v1 engine, with model name)', clock: 'epoch', unseen: UNSEEN };

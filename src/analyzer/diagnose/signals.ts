@@ -629,7 +629,7 @@ function byStart(requests: RequestTable): RequestTable {
 
 /** Compute every signal the rules use, once. */
 export function computeSignals(
-  input: { readonly model: string; readonly requests: Requests; readonly summary: ModelSummary; readonly device?: readonly DeviceEvidence[] },
+  input: { readonly model: string; readonly requests: Requests; readonly summary: ModelSummary; readonly device?: readonly DeviceEvidence[]; readonly server?: string },
   thresholds: SignalThresholds,
 ): Signals {
   const ordered = byStart(asTable(input.requests));
@@ -710,7 +710,10 @@ export function computeSignals(
     invalid.push('every request lasts 0 ns (its spans start and end at the same instant): the clock that timed them is too coarse for requests this short');
   } else if (n > 0 && coverage < thresholds['validity.min_coverage']) {
     invalid.push(
-      `phase spans cover only ${Math.round(coverage * 100)}% of end-to-end time (${Math.round(phases.other.share * 100)}% is in no phase); at least ${Math.round(thresholds['validity.min_coverage'] * 100)}% is needed (validity.min_coverage): add phase spans around the uncovered work`,
+      `phase spans cover only ${Math.round(coverage * 100)}% of end-to-end time (${Math.round(phases.other.share * 100)}% is in no phase); at least ${Math.round(thresholds['validity.min_coverage'] * 100)}% is needed (validity.min_coverage): ${
+        // A server's own telemetry (Triton's timestamps, vLLM's span) cannot be given more phase spans.
+        input.server !== undefined ? `the rest is time the ${input.server} telemetry read does not split (see "Read as" and "Not in this source")` : 'add phase spans around the uncovered work'
+      }`,
     );
   }
   const [requestBytesP50] = quantilesInPlace(presentValues(requests.number('requestBytes')), [0.5]) as [number];

@@ -135,7 +135,7 @@ export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, opti
   const common = [...beforeModels.keys()].filter((m) => afterModels.has(m));
   if (common.length === 0) {
     const list = (models: Map<string, ModelAnalysis>): string => (models.size === 0 ? 'no requests' : `model ${[...models.keys()].join(', ')}`);
-    throw new DiffInputError(`BEFORE has ${list(beforeModels)}, AFTER has ${list(afterModels)}: no model in common, nothing to compare (pick one with --model on both sides if it was renamed)`);
+    throw new DiffInputError(`BEFORE has ${list(beforeModels)}, AFTER has ${list(afterModels)}: no model in common, nothing to compare (models are matched by inference.model.name, and --model picks the same name on both sides: a model renamed between the runs has no counterpart)`);
   }
   const beforeTimings = groupByModel(before.timings);
   const afterTimings = groupByModel(after.timings);

@@ -44,10 +44,17 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   return renderPage({
     title: 'Inference latency report',
     subtitle: `${formatCountOf(result.requests, 'request')} from ${result.files.map((f) => f.file).join(', ') || 'the input'}${window}`,
-    sections: sections.length > 0 ? sections : [{ model: 'no requests', html: '<div class="card"><p>No request spans follow the span convention; see the text report for the operations on the critical path.</p></div>' }],
+    sections: sections.length > 0 ? sections : [{ model: 'no requests', html: `<div class="card"><p>${noRequests(result)}</p></div>` }],
     data,
     script: await clientScript(),
   });
+}
+
+/** Why a page has no model to show, as the text report says it: nothing read, no convention, or no request left. */
+function noRequests(result: AnalysisResult): string {
+  if (result.spans === 0) return 'No spans found in the input: nothing was measured.';
+  if (result.generic) return 'No request spans follow the span convention; see the text report for the operations on the critical path.';
+  return 'No inference requests to report (see the warnings in the text report).';
 }
 
 /** The `diff --html` page: the comparison, with before/after overlays on shared bins. */

@@ -69,6 +69,24 @@ describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)
     });
     expect(request!.serverMs).toBeCloseTo(1345.678, 9);
   });
+
+  it('an in-process model’s inference span (kind INTERNAL, allowed by the conventions) is a request with its TTFT; a tool span, or a wrapper above a client span, is not', async () => {
+    const result = await analyzeServing('genai-inference-internal.synthetic.json');
+    expect(result.conventions.map((c) => [c.label, c.requests]).sort()).toEqual([
+      ['OpenTelemetry GenAI client span (alone: end-to-end only)', 1],
+      ['OpenTelemetry GenAI inference span of an in-process model (kind INTERNAL: end-to-end and time to first chunk)', 1],
+    ]);
+    // The wrapped remote call counts once (its CLIENT span), not twice.
+    expect(result.requests).toBe(2);
+    expect(result.timings.rows().find((r) => r.model === 'gpt-4o-mini')!.e2eMs).toBe(880);
+    const request = result.timings.rows().find((r) => r.model === 'llama-3.2-1b-instruct');
+    expect(request!.model).toBe('llama-3.2-1b-instruct');
+    expect(phasesOf(request!)).toEqual({ other: 1250, e2e: 1250 });
+    expect(request!.ttftMs).toBe(87.5);
+    expect([request!.tokensIn, request!.tokensOut]).toEqual([412, 94]);
+    // (1250 − 87.5) ÷ (94 − 1), by hand.
+    expect(timePerOutputTokenMs(request!.e2eMs, request!.ttftMs, request!.tokensOut)).toBeCloseTo(12.5, 9);
+  });
 });
 
 describe('TGI response headers on an HTTP client span (synthetic, headers of router/src/server.rs)', () => {

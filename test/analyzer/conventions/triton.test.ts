@@ -178,7 +178,7 @@ describe('several Triton trace files', () => {
     expect(text).toMatch(/^ {8}tensorrt_llm: 689\.8 ms on the server's monotonic clock/m);
     expect(text).toMatch(/^ {8}simple: 2026-01-01 00:00:00 → 00:00:00 UTC \(2 ms\)/m);
     const clocks = Object.fromEntries(toJsonReport(mixed).models.map((m) => [m.model, m.window.clock]));
-    expect(clocks).toEqual({ tensorrt_llm: 'monotonic', densenet_onnx: 'monotonic', simple: 'epoch' });
+    expect(clocks).toEqual({ tensorrt_llm: 'monotonic', vllm_model: 'monotonic', densenet_onnx: 'monotonic', simple: 'epoch' });
   });
 
   it('rotated by log-frequency (FILE.0, FILE.1): one server, so an ensemble split over two files is still one request', async () => {
@@ -300,7 +300,7 @@ describe('Triton trace file 2.x of a backend that responds long after its execut
   it('does not call the time between COMPUTE_END and REQUEST_END post-processing, and says why', async () => {
     const result = await analyzeServing('triton-trace-v2-responds-after-execute.synthetic.json');
     expect(result.conventions.map((c) => [c.label.replace(/ \(an LLM.*/, ''), c.requests])).toEqual([
-      ['Triton trace file 2.x, released long after the backend’s execute returned', 2],
+      ['Triton trace file 2.x, released long after the backend’s execute returned', 3],
       ['Triton trace file 2.x', 1],
     ]);
     const rows = result.timings.rows();
@@ -308,12 +308,25 @@ describe('Triton trace file 2.x of a backend that responds long after its execut
     const llm = rows.find((r) => r.model === 'tensorrt_llm' && r.phases.compute === 0.6)!;
     expect(phasesOf(llm)).toEqual({ network: 0.04, serialize: 0.06, preprocess: 0.008, queue: 1, compute: 0.6, other: 412, e2e: 413.708 });
     expect(llm.phases.postprocess).toBeUndefined();
+    // Its one response went out just before the release: the whole answer, not a first token.
+    expect(llm.ttftMs).toBeUndefined();
+    // A decoupled gRPC stream (vLLM backend): the first response (INFER_RESPONSE_COMPLETE, recorded for the first
+    // response only) 95 ms after GRPC_WAITREAD_END is its first token; the last went out at 1.2 s.
+    const stream = rows.find((r) => r.model === 'vllm_model')!;
+    expect(stream.ttftMs).toBeCloseTo(95, 9);
+    expect(phasesOf(stream)).toMatchObject({ queue: 0.2, compute: 0.8, e2e: 1200.05 });
+    expect(stream.phases.postprocess).toBeUndefined();
     // An ordinary backend beside it (release 0.09 ms after a 4 ms compute) keeps its post-processing.
     const onnx = rows.find((r) => r.model === 'densenet_onnx')!;
     expect(phasesOf(onnx)).toMatchObject({ compute: 4, postprocess: 0.09, other: 0 });
     // The model's table has no post-processing row for an LLM's generation, and the report says what the time may be.
     const llmSummary = result.models.find((m) => m.summary.model === 'tensorrt_llm')!.summary;
     expect(llmSummary.phases.postprocess).toBeUndefined();
+    // Too little of the time is in phases to diagnose, and the reason does not ask for phase spans Triton cannot add.
+    const diagnosed = await analyzeFiles([SERVING + 'triton-trace-v2-responds-after-execute.synthetic.json'], { model: 'tensorrt_llm' });
+    const reason = diagnosed.models[0]!.diagnosis!.headline;
+    expect(reason).toMatch(/phase spans cover only 0% of end-to-end time .*: the rest is time the triton telemetry read does not split \(see "Read as" and "Not in this source"\)/);
+    expect(reason).not.toMatch(/add phase spans/);
     expect(result.conventions[0]!.label).toMatch(/an LLM or decoupled backend generating, such as TensorRT-LLM or vLLM, or a large HTTP JSON response being formatted: that time, COMPUTE_END → REQUEST_END, is not attributed/);
   });
 });

@@ -105,3 +105,13 @@ describe('vLLM llm_request span of a request that produced no token (synthetic, 
     expect(result.overall?.generation?.ttft?.count).toBe(1);
   });
 });
+
+describe('vLLM llm_request span under a client span', () => {
+  it('says that the time before the span (vLLM’s API server) is counted as network, not that it is the wire alone', async () => {
+    const result = await analyzeServing('genai-client-vllm-server.synthetic.json');
+    const vllm = result.conventions.find((c) => c.id === 'vllm')!;
+    expect(vllm.unseen.join('; ')).toMatch(/vLLM’s API server before the span starts .*: paired with a client span, that time is counted as network/);
+    // 1400 ms client − 1345.678 ms vLLM e2e, by hand: what "network" holds.
+    expect(result.timings.rows()[0]!.phases.network).toBeCloseTo(54.322, 6);
+  });
+});
