@@ -680,7 +680,8 @@ const TRITON_HEAD_BYTES = 64;
  * A Zipkin span array may begin with `"id"` too, but a Zipkin id is a string.
  */
 function looksLikeTritonTrace(head: Buffer): boolean {
-  return /^(?:\xef\xbb\xbf)?\s*\[\s*\{\s*"id"\s*:\s*\d/.test(head.toString('latin1'));
+  // Its first bytes only: `peek` may hand back all it holds (past 512 MiB, more than one string can hold).
+  return /^(?:\xef\xbb\xbf)?\s*\[\s*\{\s*"id"\s*:\s*\d/.test(head.toString('latin1', 0, Math.min(head.length, 64 * 1024)));
 }
 
 /** A Triton trace file that was never closed, opened as the document of its whole records. */
