@@ -450,8 +450,10 @@ function parseJsonDocumentsUpToCut(file: string, text: string): { values: unknow
 }
 
 /**
- * Documents up to this size (decompressed) are parsed whole with JSON.parse, the fastest way;
- * larger ones are streamed element by element (`_json-stream.ts`) so memory stays bounded.
+ * Documents up to this size (decompressed) are parsed whole with JSON.parse; larger ones are
+ * streamed element by element (`_json-stream.ts`). Those a byte scanner takes (Jaeger, Zipkin,
+ * OTLP past 1 MiB) are read whole for it up to MAX_DOCUMENT_BYTES, and Triton trace files past
+ * 1 MiB record by record (docs/analyzer.md, "Large documents").
  */
 export const WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024;
 

@@ -45,8 +45,9 @@ export interface ReadOptions {
   readonly batchSize?: number;
   /**
    * Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are
-   * streamed. Default 64 MiB, and at that default a Triton trace file (held whole anyway) is
-   * parsed whole up to 512 MiB; any other value applies to every document.
+   * streamed. Default 64 MiB, and at that default documents a byte scanner takes are read whole
+   * up to 512 MiB and Triton trace files record by record; any other value streams every
+   * document past it (the old paths, for tests).
    */
   readonly wholeDocumentBytes?: number;
   /**
