@@ -581,6 +581,7 @@ export class RequestTableBuilder {
   private base = 0;
   private chunkRows = FIRST_CHUNK_ROWS;
   private readonly inputHashes = new Map<number, string>();
+  private built = false;
   private readonly dictionary: string[] = [];
   private readonly entries = new Map<string, number>();
   /** Each text field's last value and its index: consecutive requests mostly repeat them. */
@@ -673,6 +674,9 @@ export class RequestTableBuilder {
 
   /** The requests appended so far, as a table (copied to its exact size); the builder is done with after. */
   build(): RequestTable {
+    // The join frees the chunks' columns as it copies them: a second build would read nothing.
+    if (this.built) throw new Error('RequestTableBuilder.build: called twice');
+    this.built = true;
     const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: this.length - this.base }];
     // Always copied into columns of the exact size: the last chunk is partly empty.
     const columns = concatColumns(parts, this.length);
@@ -705,6 +709,16 @@ export class RequestTableBuilder {
 const FIRST_CHUNK_ROWS = 1024;
 const MAX_CHUNK_ROWS = 16_384;
 
+/**
+ * Frees a chunk column's memory now, where the runtime can (`ArrayBuffer.prototype.transfer`,
+ * ES2024: Node 22 and later) instead of when the collector next runs: the join would otherwise
+ * hold every column twice until then.
+ */
+function release(column: { readonly buffer: ArrayBufferLike }): void {
+  const buffer = column.buffer as ArrayBufferLike & { transfer?: (length: number) => ArrayBuffer };
+  buffer.transfer?.(0);
+}
+
 /** One set of columns holding the chunks' rows one after another (each chunk's first `rows`). */
 function concatColumns(parts: readonly { readonly c: ChunkColumns; readonly rows: number }[], length: number): Columns {
   type Column = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
@@ -714,7 +728,10 @@ function concatColumns(parts: readonly { readonly c: ChunkColumns; readonly rows
     for (const { c, rows } of parts) {
       const column = take(c);
       if (column === undefined) out.fill(absent as never, at, at + rows);
-      else (out as Float64Array).set((column as Float64Array).subarray(0, rows), at);
+      else {
+        (out as Float64Array).set((column as Float64Array).subarray(0, rows), at);
+        release(column);
+      }
       at += rows;
     }
     return out;

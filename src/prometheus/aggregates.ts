@@ -251,8 +251,10 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   // LLM servers batch continuously: the requests running on a replica are its decode batch.
   const running = source.scheduler?.running;
   if (meanBatchSize === undefined && running !== undefined && ctx.names.has(running)) {
-    const perReplica = await scalar(ctx, `${model}: decode batch (requests running per replica, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]))`);
-    // A gauge that never left 0 while requests completed was not updated: no batch size rather than 0.
+    // Over the replicas that ran the model at all: one that never ran it (a Triton replica whose traffic for this
+    // model went elsewhere) has no decode steps, and averaging its 0 in halved the batch of the one that did.
+    const perReplica = await scalar(ctx, `${model}: decode batch (requests running per replica that ran any, mean over the range)`, `avg(avg_over_time(${series(running, matchers)}[${window}]) > 0)`);
+    // A gauge that never left 0 while requests completed was not updated: no batch size rather than 0 (no series left, NaN).
     if (perReplica > 0) meanBatchSize = perReplica;
   }
   const gauges: Record<string, number> = {};

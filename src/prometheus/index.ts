@@ -85,6 +85,8 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const aggregates: ModelAggregates[] = [];
   const warnings: AnalysisWarning[] = [];
   const seen = new Set<string>();
+  // Models read through a source's fallback model label: vLLM's families as Triton's vLLM backend labels them.
+  const tritonBackend = new Set<string>();
   for (const source of latency) {
     const models = await modelsOf(ctx, source);
     const fresh = models.filter((m) => !seen.has(m.model) && (options.model === undefined || m.model === options.model));
@@ -92,6 +94,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     if (skipped.length > 0) warnings.push({ code: 'metrics-quality', message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
     for (const m of fresh) {
       seen.add(m.model);
+      if (m.viaFallback) tritonBackend.add(m.model);
       aggregates.push(await readModel(ctx, source, m.model, m.matcher));
     }
     found.push({ id: source.id, title: source.title, kind: 'latency', models: fresh.map((m) => m.model), notes: source.notes });
@@ -123,7 +126,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       // The detected source names the server, as the trace path's conventions do: next steps in its own terms.
       const server = a.source.server;
       const diagnosis = diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a, signals.generation !== undefined), ...(server !== undefined ? { server } : {}) });
-      return { summary, diagnosis: meansNamed(diagnosis, a) };
+      return { summary, diagnosis: tritonBackend.has(a.model) && server === 'vllm' ? onTritonVllmBackend(diagnosis) : diagnosis };
     })
     .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
   for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });
@@ -169,27 +172,23 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
 }
 
 /**
- * A diagnosis whose quoted percentiles of mean-only quantities are called means. Counter sources
- * (Triton, TorchServe) and composite measures (TorchServe and SGLang compute, KServe end-to-end)
- * have means only, which the rules receive in place of p50/p95 (to-signals.ts); their words
- * ("queue p95 = 61.5 ms", "Expected: p95 71.57 ms → 21.15 ms") then stated a percentile the
- * source never measured. Histogram-backed quantities (TTFT, KServe's phases) keep theirs.
+ * Next steps for a model Triton serves through its vLLM backend: vLLM's engine arguments go in the
+ * model's `model.json` there (triton-inference-server/vllm_backend README, "Using the vLLM
+ * Backend"), so a `vllm serve MODEL --max-num-seqs 8` snippet, which could not be pasted, becomes
+ * the same arguments as model.json keys.
  */
-function meansNamed(diagnosis: Diagnosis, a: ModelAggregates): Diagnosis {
-  const names = (Object.entries(a.phases) as [string, { readonly p95Ms: number }][]).filter(([, d]) => !Number.isFinite(d.p95Ms)).map(([p]) => p);
-  const e2eMeanOnly = !Number.isFinite(a.e2e.p95Ms);
-  if (e2eMeanOnly) names.push('e2e', 'end-to-end');
-  if (names.length === 0) return diagnosis;
-  const quoted = new RegExp(`\\b(${names.join('|')}) p(?:50|90|95|99)\\b`, 'g');
-  const words = (text: string): string => text.replace(quoted, '$1 mean');
-  const recommendations = diagnosis.recommendations.map((r) => ({
-    ...r,
-    evidence: r.evidence.map((e) => ({ ...e, text: words(e.text) })),
-    ...(r.estimatedGain !== undefined
-      ? { estimatedGain: { ...r.estimatedGain, basis: words(r.estimatedGain.basis), ...(e2eMeanOnly && /^p\d\d_ms$/.test(r.estimatedGain.metric) ? { metric: 'mean_ms' as const } : {}) } }
-      : {}),
-  }));
-  return { ...diagnosis, headline: words(diagnosis.headline), recommendations, rules: diagnosis.rules.map((r) => ({ ...r, reason: words(r.reason) })) };
+function onTritonVllmBackend(diagnosis: Diagnosis): Diagnosis {
+  const recommendations = diagnosis.recommendations.map((r) => {
+    const code = r.nextStep.snippet?.code;
+    if (code === undefined || !code.startsWith('vllm serve ')) return r;
+    const args: Record<string, string | number | boolean> = {};
+    for (const [, flag, value] of code.matchAll(/--([a-z0-9-]+)(?:[ =](?!--)(\S+))?/g)) {
+      args[flag!.replace(/-/g, '_')] = value === undefined ? true : Number.isFinite(Number(value)) ? Number(value) : value;
+    }
+    const text = `${r.nextStep.text} On Triton’s vLLM backend these are engine arguments in the model’s model.json (model_repository/${diagnosis.model}/1/model.json, beside "model"), not vllm serve flags; reload the model after the change.`;
+    return { ...r, nextStep: { text, snippet: { language: 'json', code: JSON.stringify(args, null, 2) } } };
+  });
+  return { ...diagnosis, recommendations };
 }
 
 /** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes; generation where an LLM server measures TTFT. */
@@ -217,22 +216,22 @@ function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>, exemplarTr
 }
 
 /** Models with completed requests in the range, each with the matcher that selects it. */
-async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string }[]> {
+async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string; viaFallback: boolean }[]> {
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
   const fallback = source.modelLabelFallback;
   const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: fallback === undefined ? [label] : [label, fallback], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
-  const out: { model: string; matcher: string }[] = [];
+  const out: { model: string; matcher: string; viaFallback: boolean }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {
     const rate = Number(s.value[1]);
     if (!(rate > 0)) continue;
     const model = s.metric[label] ?? '';
     const other = fallback === undefined || model !== '' ? '' : (s.metric[fallback] ?? '');
     // Series without the model label but with the fallback (Triton's vLLM backend): one model per fallback value, never all merged.
-    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}` });
-    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}` });
+    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}`, viaFallback: true });
+    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}`, viaFallback: false });
   }
   return out;
 }

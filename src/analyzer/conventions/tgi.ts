@@ -11,6 +11,7 @@
  */
 import type { AttributeValue, SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
+import { tokenCount } from '../../model/generation.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
 import { phaseSpans, placeInOrder, secondsToNs } from './_spans.js';
 
@@ -56,8 +57,13 @@ function mapRouterSpan(span: SpanRecord): MappedSpans {
   const inference = rustDurationNs(a['inference_time']);
   const perToken = rustDurationNs(a['time_per_token']);
   const attributes: Record<string, AttributeValue> = { ...a, [ATTR.MODEL_NAME]: span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'tgi' };
-  // time_per_token = inference_time ÷ generated tokens (server.rs), so the count comes back out.
-  if (inference !== undefined && perToken !== undefined && perToken > 0n) attributes[ATTR.TOKENS_OUTPUT] = Math.round(Number(inference) / Number(perToken));
+  // Forks that record the counts themselves (LoRAX: prompt_tokens, generated_tokens) are read as recorded; otherwise
+  // time_per_token = inference_time ÷ generated tokens (server.rs), so the output count comes back out.
+  const recordedIn = tokenCount(a['prompt_tokens']);
+  const recordedOut = tokenCount(a['generated_tokens']);
+  if (recordedIn !== undefined) attributes[ATTR.TOKENS_INPUT] = recordedIn;
+  if (recordedOut !== undefined) attributes[ATTR.TOKENS_OUTPUT] = recordedOut;
+  else if (inference !== undefined && perToken !== undefined && perToken > 0n) attributes[ATTR.TOKENS_OUTPUT] = Math.round(Number(inference) / Number(perToken));
   const request: SpanRecord = { ...span, kind: 'server', attributes };
   const steps = [
     { phase: 'preprocess' as const, ns: validation ?? 0n, name: 'validation' },

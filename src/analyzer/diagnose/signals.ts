@@ -320,9 +320,9 @@ function mostCommon(requests: RequestTable, field: TableText): string | undefine
   return best;
 }
 
-function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number): PhaseSignal {
+/** One phase's signal; `values` is scratch of the table's length, overwritten (one buffer for every phase, not one each). */
+function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number, values: Float64Array): PhaseSignal {
   const n = requests.length;
-  const values = new Float64Array(n);
   // The loops are small functions of their own: this one, run once per part, takes a different
   // branch for each, which in a loop V8 had optimized meant a deoptimization per part.
   const present = part === OTHER ? copyCountingPositive(requests.otherMs, values) : copyCountingPresent(requests.phase(part), values);
@@ -656,7 +656,8 @@ export function computeSignals(
     e2eSum += e2eValues[i]!;
     serverSum += requests.serverMs[i]!;
   }
-  const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum)])) as Record<PhaseOrOther, PhaseSignal>;
+  const scratch = new Float64Array(n);
+  const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum, scratch)])) as Record<PhaseOrOther, PhaseSignal>;
   let dominantPhase: Phase | undefined;
   for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
   const coverage = e2eSum > 0 ? 1 - phases.other.share : 0;

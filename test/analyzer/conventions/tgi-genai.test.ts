@@ -29,6 +29,14 @@ describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
     expect(request!.tokensOut).toBe(20); // 21.75 ms ÷ 1.0875 ms
     expect(result.conventions[0]!.unseen.join(' ')).toMatch(/prefill\/decode split/);
   });
+
+  it('reads the token counts a fork records on the span (LoRAX: prompt_tokens, generated_tokens)', async () => {
+    const result = await analyzeServing('lorax-router-generate-stream.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['TGI router span']);
+    const [request] = result.timings;
+    expect([request!.tokensIn, request!.tokensOut]).toEqual([356, 20]);
+    expect(phasesOf(request!)).toMatchObject({ preprocess: 0.4125, queue: 1.2, compute: 21.75 });
+  });
 });
 
 describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)', () => {
