@@ -92,7 +92,7 @@ export class ReadContext {
   }
 
   /** Reports a span seen before in this file (the same trace, span id and kind). */
-  checkDuplicate(span: SpanRecord, location: string): void {
+  checkDuplicate(span: Pick<SpanRecord, 'traceId' | 'spanId' | 'kind'>, location: string): void {
     if (this.seenIds >= DUPLICATE_CHECK_LIMIT) return;
     let seen = this.seen.get(span.kind);
     if (seen === undefined) this.seen.set(span.kind, (seen = new Map()));

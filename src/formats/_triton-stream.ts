@@ -333,10 +333,11 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
   const left = carry as Buffer | undefined;
   if (damaged()) return undefined;
   if (at === At.End) {
-    const oneLine = newline === -1 || newline > close;
-    // Near the longest line the old way read as a line, which way it went depends on bytes that are not worth telling apart.
-    if (oneLine && close > MAX_LINE_BYTES - (64 << 10)) return undefined;
-    return { requests, oneLine };
+    // The old way read the first line as a line up to MAX_LINE_BYTES, a longer one as a document.
+    const lineEnd = newline === -1 ? base : newline;
+    // Near that size, which way it went depends on bytes not worth telling apart.
+    if (Math.abs(lineEnd - MAX_LINE_BYTES) < 64 << 10) return undefined;
+    return { requests, oneLine: (newline === -1 || newline > close) && lineEnd < MAX_LINE_BYTES };
   }
   // Never closed: a skipped record would move the others' places once a request is left out.
   if (index === 0 || requests.skippedRecords > 0) return undefined;

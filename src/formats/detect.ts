@@ -143,6 +143,8 @@ export interface WholeBytes {
   readonly family: BytesFamily;
   /** For a one-line file: its line number (the location of whole-document warnings). */
   readonly lineNo?: number;
+  /** OTLP: report duplicate span ids, as a document parsed whole (up to the whole-parse size) was checked. */
+  readonly duplicates?: boolean;
 }
 
 /** How much of a document `bytesFamily` looks at. */
@@ -448,8 +450,10 @@ function parseJsonDocumentsUpToCut(file: string, text: string): { values: unknow
 }
 
 /**
- * Documents up to this size (decompressed) are parsed whole with JSON.parse, the fastest way;
- * larger ones are streamed element by element (`_json-stream.ts`) so memory stays bounded.
+ * Documents up to this size (decompressed) are parsed whole with JSON.parse; larger ones are
+ * streamed element by element (`_json-stream.ts`). Those a byte scanner takes (Jaeger, Zipkin,
+ * OTLP past 1 MiB) are read whole for it up to MAX_DOCUMENT_BYTES, and Triton trace files past
+ * 1 MiB record by record (docs/analyzer.md, "Large documents").
  */
 export const WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
@@ -613,9 +617,11 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       }
       const start = whole === undefined ? -1 : firstContentByte(whole);
       const family = whole === undefined || start === -1 ? undefined : bytesFamily(whole, start);
-      // OTLP documents up to `scanBytes` are still parsed whole (and checked for duplicate ids) as before.
-      if (whole !== undefined && family !== undefined && (family !== 'otlp' || whole.length > scanBytes)) {
-        return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family }, reopen } };
+      // OTLP documents up to `scanBytes` (by default 1 MiB, as on one line) are still parsed; up to the whole-parse size their duplicate ids are checked as before.
+      const otlpBytes = scanBytes === WHOLE_DOCUMENT_BYTES ? LARGE_LINE_BYTES : scanBytes;
+      if (whole !== undefined && family !== undefined && (family !== 'otlp' || whole.length > otlpBytes)) {
+        const duplicates = family === 'otlp' && whole.length <= Math.min(wholeBytes, MAX_DOCUMENT_BYTES);
+        return { ...base, format: formatOf(family, layout, 1), family, document: { bytes: { bytes: whole, start, end: whole.length, family, duplicates }, reopen } };
       }
     }
     // A Triton trace file is held whole whatever its size (a request's records are spread over
@@ -676,7 +682,8 @@ const TRITON_HEAD_BYTES = 64;
  * A Zipkin span array may begin with `"id"` too, but a Zipkin id is a string.
  */
 function looksLikeTritonTrace(head: Buffer): boolean {
-  return /^(?:\xef\xbb\xbf)?\s*\[\s*\{\s*"id"\s*:\s*\d/.test(head.toString('latin1'));
+  // Its first bytes only: `peek` may hand back all it holds (past 512 MiB, more than one string can hold).
+  return /^(?:\xef\xbb\xbf)?\s*\[\s*\{\s*"id"\s*:\s*\d/.test(head.toString('latin1', 0, Math.min(head.length, 64 * 1024)));
 }
 
 /** A Triton trace file that was never closed, opened as the document of its whole records. */

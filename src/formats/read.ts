@@ -21,7 +21,7 @@ import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
 import { readZipkinDocumentFast } from './_zipkin-fast.js';
 import { readOtlpDocumentsFast, readOtlpLineFast } from './_otlp-fast.js';
-import { ScannedSpans } from './_scanned-spans.js';
+import { SCANNED_KINDS, ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
 import type { LineRange, RangeStats } from './_ranges.js';
 import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
@@ -45,8 +45,9 @@ export interface ReadOptions {
   readonly batchSize?: number;
   /**
    * Single JSON documents up to this many (decompressed) bytes are parsed whole; larger ones are
-   * streamed. Default 64 MiB, and at that default a Triton trace file (held whole anyway) is
-   * parsed whole up to 512 MiB; any other value applies to every document.
+   * streamed. Default 64 MiB, and at that default documents a byte scanner takes are read whole
+   * up to 512 MiB and Triton trace files record by record; any other value streams every
+   * document past it (the old paths, for tests).
    */
   readonly wholeDocumentBytes?: number;
   /**
@@ -612,6 +613,11 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
     result.family = 'otlp';
     result.documents = documents;
     result.lines = 1;
+    if (doc.duplicates === true) {
+      // As a document parsed whole was checked (past that size it was streamed, and was not).
+      if (Array.isArray(out)) checkDuplicates(ctx, out, '');
+      else checkRowDuplicates(ctx, out, '');
+    }
     if (Array.isArray(out)) return inBatches(out, batchSize);
     return out.length === 0 ? [] : [out.direct === 0 ? out.allRecords() : out];
   }
@@ -653,6 +659,22 @@ function* inBatches(spans: SpanRecord[], batchSize: number): Generator<SpanRecor
  */
 function checkDuplicates(ctx: ReadContext, spans: readonly SpanRecord[], location: string): void {
   for (let i = 0; i < spans.length && ctx.checkingDuplicates; i++) ctx.checkDuplicate(spans[i] as SpanRecord, location);
+}
+
+/** `checkDuplicates` on a scanned batch, row by row in the same order. */
+function checkRowDuplicates(ctx: ReadContext, rows: ScannedSpans, location: string): void {
+  const probe = { traceId: '', spanId: '', kind: SCANNED_KINDS[0]! };
+  for (let i = 0; i < rows.length && ctx.checkingDuplicates; i++) {
+    const record = rows.records[i];
+    if (record !== undefined) {
+      ctx.checkDuplicate(record, location);
+      continue;
+    }
+    probe.traceId = rows.traceIds[i]!;
+    probe.spanId = rows.ids[i]!;
+    probe.kind = SCANNED_KINDS[rows.kinds[i]!]!;
+    ctx.checkDuplicate(probe, location);
+  }
 }
 
 /**

@@ -2,17 +2,17 @@
  * Large single documents read a faster way than parsed or streamed whole, each giving exactly
  * what the old way gave. OTLP JSON documents that are pretty-printed or otherwise spread over lines (as `jq .` or a
  * pretty-printing exporter writes them), one or several concatenated (what `jq .` makes of the
- * Collector's JSON lines). Past 64 MiB they were streamed (118 MB: 20 s, 0.4 GB); the internal
- * `scanDocumentBytes` option lowers that size so real fixtures take the new path here. Each must
- * give exactly what the old path gave: the streamed reader's spans, stats and warnings (it did
- * not check duplicate ids either), which are also the whole-document parse's spans; and the
- * analysis of its rows must be that of the same data on one line. Triton trace files past 64 MiB
+ * Collector's JSON lines). Past 1 MiB they were parsed whole (48 MB: 2.8 s, 268 MB), past 64 MiB
+ * streamed (118 MB: 20 s, 0.4 GB); the internal `scanDocumentBytes` option lowers that size so
+ * real fixtures take the new path here. Each must give exactly what the old path gave: the
+ * whole parse's spans, stats and warnings (duplicate ids included), which are also the streamed
+ * reader's spans; and the analysis of its rows must be that of the same data on one line. Triton trace files past 64 MiB
  * were parsed whole (84 MB: 1.1 GB) or, past 512 MiB, streamed; they are read record by record:
  * on the same option, in every layout (Triton's own, one line; a record per line; pretty), closed
  * or never closed (a running server's), damaged, they give the old way's spans, stats and errors.
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeSpans } from '../../src/analyzer/pipeline.js';
 import { openTrace, readSpanBatches } from '../../src/formats/index.js';
@@ -95,22 +95,26 @@ describe('OTLP documents spread over lines, read by the byte scanner', () => {
       expect(scanned.stats).toBe(whole.stats);
     } else {
       expect(scanned.fast).toEqual({ lines: 1, fallbacks: 0 });
-      expect(stats(scanned)).toBe(stats(streamed));
-      // Parsed whole, a document's duplicate ids are reported by the reader; streamed or scanned, by the assembler.
-      if (!name.includes('duplicate')) expect(scanned.stats).toBe(whole.stats);
-      else expect(scanned.stats).not.toBe(whole.stats);
+      // Within the whole-parse size, its duplicate ids reported by the reader as when parsed whole; streamed, it did not check them.
+      expect(scanned.stats).toBe(whole.stats);
+      if (!name.includes('duplicate')) expect(stats(scanned)).toBe(stats(streamed));
+      else expect(stats(scanned)).not.toBe(stats(streamed));
     }
   });
 
-  it('is handed over in its bytes (not parsed at detection) past the scanning size only', async () => {
-    const file = layouts('size', SOURCES['inference-demo, lines joined'])['jq .']!;
-    for (const [options, bytes] of [
-      [SCANNED, true],
-      [{}, false],
+  it('is handed over in its bytes (not parsed at detection) past 1 MiB, or the scanning size given', async () => {
+    const small = layouts('size-small', SOURCES['jaeger-memstore-otel_traces_01'])['jq .']!;
+    const large = layouts('size-large', SOURCES['inference-demo, lines joined'])['jq .']!;
+    expect(statSync(large).size).toBeGreaterThan(1024 * 1024);
+    for (const [file, scanBytes, bytes] of [
+      [small, 0, true],
+      [small, undefined, false],
+      [large, undefined, true],
+      [large, 32 * 1024 * 1024, false],
     ] as const) {
-      const opened = await openTrace(file, undefined, options.scanDocumentBytes);
+      const opened = await openTrace(file, undefined, scanBytes);
       try {
-        expect(opened.document !== undefined && 'bytes' in opened.document).toBe(bytes);
+        expect(opened.document !== undefined && 'bytes' in opened.document, `${file} ${scanBytes}`).toBe(bytes);
         expect(opened.format).toBe('otlp-json');
       } finally {
         await opened.close();
