@@ -82,6 +82,11 @@ export class BoundedSpanProcessor implements SpanProcessor {
     this.muted = true;
   }
 
+  /** Spans ended and not yet delivered or counted as lost (queued, or in an export that has not answered). */
+  pending(): number {
+    return this.abandoned ? 0 : this.queued + this.inFlight;
+  }
+
   /** Total spans dropped so far. */
   droppedTotal(): number {
     return this.droppedQueueFull + this.droppedExportFailed + this.droppedAtShutdown;

@@ -16,10 +16,13 @@ import { warnOnce } from './warn-once.js';
 /** Default trace file, relative to the working directory. */
 export const DEFAULT_TRACE_FILE = './traces.jsonl';
 
-/** Appends OTLP JSON lines to a file; write errors fail the export (and warn once), never throw. */
+/**
+ * Appends OTLP JSON lines to a file; write errors fail the export (and warn once), never throw.
+ * A failure is not final: the next export opens the file afresh, so a disk that was full, or a
+ * directory that could not be made, loses only the spans of the exports that failed.
+ */
 export class FileSpanExporter implements SpanExporter {
   private stream: WriteStream | undefined;
-  private broken = false;
   private pending = 0;
   private idle: (() => void)[] = [];
   private shut = false;
@@ -47,7 +50,7 @@ export class FileSpanExporter implements SpanExporter {
     this.pending += 1;
     stream.write(line, (error) => {
       this.pending -= 1;
-      if (error) this.fail(error);
+      if (error) this.fail(error, stream);
       resultCallback(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS });
       if (this.pending === 0) this.idle.splice(0).forEach((resolve) => resolve());
     });
@@ -72,24 +75,27 @@ export class FileSpanExporter implements SpanExporter {
   }
 
   private open(): WriteStream | undefined {
-    if (this.broken) return undefined;
-    if (this.stream !== undefined) return this.stream;
+    if (this.stream !== undefined && !this.stream.destroyed) return this.stream;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       const stream = createWriteStream(this.path, { flags: 'a' });
       // Without a listener an 'error' event would crash the service.
-      stream.on('error', (error) => this.fail(error));
+      stream.on('error', (error) => this.fail(error, stream));
       this.stream = stream;
       return stream;
     } catch (error) {
-      this.fail(error);
+      this.fail(error, undefined);
       return undefined;
     }
   }
 
-  private fail(error: unknown): void {
-    this.broken = true;
+  /** Warns once; a failed stream is let go of, so the next export opens the file again. */
+  private fail(error: unknown, stream: WriteStream | undefined): void {
+    if (stream !== undefined && this.stream === stream) {
+      this.stream = undefined;
+      stream.destroy();
+    }
     const reason = error instanceof Error ? error.message : String(error);
-    warnOnce(`cannot write trace file ${this.path} (${reason}); spans are dropped`, `file:${this.path}`);
+    warnOnce(`cannot write trace file ${this.path} (${reason}); spans are dropped until it can be written again`, `file:${this.path}`);
   }
 }

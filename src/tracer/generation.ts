@@ -13,7 +13,8 @@ import { timePerOutputTokenMs } from '../model/generation.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { DURATION_BUCKETS_SECONDS } from './phase-metrics.js';
 import { RequestScope } from './request-scope.js';
-import { isNativePromise } from './run-in-span.js';
+import { errorType, isNativePromise } from './run-in-span.js';
+import { deferToStream, registerStream, StreamEnd } from './stream-end.js';
 import type { InferenceRequest } from './request-scope.js';
 import { TRACER_NAME, TRACER_VERSION } from './tracer-identity.js';
 import { reportFailure } from './warn-once.js';
@@ -34,7 +35,8 @@ export interface GenerationRequest extends InferenceRequest {
   setCachedTokens(n: number): void;
   /**
    * Passes `source` through, counting each item as one token (or `count(item)` tokens), so a
-   * model's async iterator or a server's chunk stream is traced by wrapping it.
+   * model's async iterator or a server's chunk stream is traced by wrapping it. Returned from
+   * `generate`'s function (or a `decode`), the request (or phase) ends when the stream ends.
    */
   stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T>;
   /** Output tokens counted so far. */
@@ -103,9 +105,11 @@ class GenerationScope extends RequestScope implements GenerationRequest {
     if (this.outputTokens++ === 0) this.markFirstToken();
   }
   tokens(n: number): void {
-    if (!validCount(n) || n === 0) return;
+    // Rounded first: a count that rounds to none (0.4) is no token, so it marks no first token.
+    const count = validCount(n) ? Math.round(n) : 0;
+    if (count === 0) return;
     const before = this.outputTokens;
-    this.outputTokens = before + Math.round(n);
+    this.outputTokens = before + count;
     if (before === 0) this.markFirstToken();
   }
   setInputTokens(n: number): void {
@@ -115,11 +119,33 @@ class GenerationScope extends RequestScope implements GenerationRequest {
     if (validCount(n)) this.cachedTokens = Math.round(n);
   }
 
-  async *stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T> {
-    for await (const item of source) {
-      if (count === undefined) this.token();
-      else this.tokens(safeCount(count, item));
-      yield item;
+  stream<T>(source: AsyncIterable<T> | Iterable<T>, count?: (item: T) => number): AsyncIterable<T> {
+    const end = new StreamEnd(this.owner);
+    const onItem = count === undefined ? (): void => this.token() : (item: T): void => this.tokens(safeCount(count, item));
+    // An async source is forwarded call by call (an async generator in between would queue the
+    // consumer's return() behind a pending next(): cancelling a stream that waits for its next
+    // token would wait for that token); a sync one is iterated as for-await does.
+    const iterator = isAsyncIterable(source) ? new CountedStream(source, onItem, end) : this.pass(source, count, end);
+    registerStream(iterator, end);
+    return iterator;
+  }
+
+  /** A sync source as a stream; its end (exhausted, failed, or stopped by the consumer) is `end`'s. */
+  private async *pass<T>(source: Iterable<T>, count: ((item: T) => number) | undefined, end: StreamEnd): AsyncGenerator<T> {
+    let failed = false;
+    let error: unknown;
+    try {
+      for await (const item of source) {
+        if (count === undefined) this.token();
+        else this.tokens(safeCount(count, item));
+        yield item;
+      }
+    } catch (thrown) {
+      failed = true;
+      error = thrown;
+      throw thrown;
+    } finally {
+      end.end(failed, error);
     }
   }
 
@@ -167,6 +193,53 @@ class GenerationScope extends RequestScope implements GenerationRequest {
   }
 }
 
+function isAsyncIterable<T>(source: AsyncIterable<T> | Iterable<T>): source is AsyncIterable<T> {
+  return typeof (source as Partial<AsyncIterable<T>>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * An async source passed through: each call goes straight to the source's iterator (opened on the
+ * first next()), each item is counted, and the stream's end is recorded when the source is done,
+ * fails, or the consumer stops it (return() or throw()).
+ */
+class CountedStream<T> implements AsyncIterableIterator<T> {
+  private iterator: AsyncIterator<T> | undefined;
+  constructor(
+    private readonly source: AsyncIterable<T>,
+    private readonly onItem: (item: T) => void,
+    private readonly end: StreamEnd,
+  ) {}
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+  async next(): Promise<IteratorResult<T>> {
+    let result: IteratorResult<T>;
+    try {
+      this.iterator ??= this.source[Symbol.asyncIterator]();
+      result = await this.iterator.next();
+    } catch (error) {
+      this.end.end(true, error);
+      throw error;
+    }
+    if (result.done === true) this.end.end(false, undefined);
+    else this.onItem(result.value);
+    return result;
+  }
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.end.end(false, undefined);
+    const iterator = this.iterator;
+    if (iterator?.return === undefined) return { done: true, value: value as T };
+    return iterator.return(value);
+  }
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.end.end(true, error);
+    const iterator = this.iterator;
+    if (iterator?.throw !== undefined) return iterator.throw(error);
+    await iterator?.return?.();
+    throw error;
+  }
+}
+
 const tokenAttributeCache = new Map<string, Attributes>();
 function tokenAttributes(model: string, type: 'input' | 'output' | 'cached'): Attributes {
   const key = `${type}\u0000${model}`;
@@ -182,8 +255,9 @@ function safeCount<T>(count: (item: T) => number, item: T): number {
   try {
     return count(item);
   } catch (error) {
-    // The item still goes through; it counts as no tokens.
-    reportFailure('counting the tokens of a streamed item', error);
+    // The item still goes through; it counts as no tokens. The counter's error is about a piece of
+    // the model's output and its message may quote it: only its type is logged.
+    reportFailure('counting the tokens of a streamed item', `${errorType(error)} (its message is not logged: it may quote the model's output)`);
     return 0;
   }
 }
@@ -198,6 +272,7 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
   try {
     const base = req as RequestScope;
     scope = new GenerationScope(base.state, base.tracer, base.span, base.ctx, base.recording, base.instruments);
+    scope.owner = base;
   } catch (error) {
     reportFailure('starting a generation request', error);
     scope = undefined;
@@ -211,7 +286,22 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
     g.close();
     throw error;
   }
-  return onSettled(result, () => g.close());
+  // A returned token stream (or a Promise of it) is consumed after fn: close when it ends.
+  const close = (): void => g.close();
+  if (!isNativePromise(result)) {
+    if (!deferToStream(result, g.owner, close)) close();
+    return result;
+  }
+  return result.then(
+    (value: unknown) => {
+      if (!deferToStream(value, g.owner, close)) close();
+      return value;
+    },
+    (error: unknown) => {
+      close();
+      throw error;
+    },
+  ) as T;
 }
 
 /**

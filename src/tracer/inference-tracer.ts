@@ -20,6 +20,7 @@ import type { GenerationRequest } from './generation.js';
 import type { InferenceRequest, QueueTicket } from './request-scope.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
 import { contextWithSpan } from './span-context.js';
+import { deferToStream } from './stream-end.js';
 import { createTracerState } from './tracer-state.js';
 import type { InferenceTracerOptions, TracerState } from './tracer-state.js';
 import { reportFailure, warnOnce } from './warn-once.js';
@@ -174,6 +175,10 @@ class RequestRun extends WrappedRun {
       span.end(toHrTime(endMs));
     }
     if (this.instruments !== undefined) recordSeconds(this.instruments.requestDuration, endMs - this.startMs, this.state.modelMetricAttributes);
+  }
+  /** A generation that returns its token stream (or a Promise of it) ends when the stream ends. */
+  override defer(result: object): boolean {
+    return deferToStream(result, this.req, (failed, outcome) => this.finish(failed, outcome));
   }
 }
 

@@ -13,6 +13,7 @@ import { recordSeconds } from './phase-metrics.js';
 import type { PhaseInstruments } from './phase-metrics.js';
 import { recordFailure, runWrapped, WrappedRun } from './run-in-span.js';
 import { contextWithSpan } from './span-context.js';
+import { deferToStream } from './stream-end.js';
 import type { TracerState } from './tracer-state.js';
 import { reportFailure, warnOnce } from './warn-once.js';
 
@@ -105,6 +106,10 @@ class PhaseRun extends WrappedRun {
     }
     if (this.metricsOn) scope.recordPhaseMetric(this.phase, endMs - this.startMs);
   }
+  /** `req.decode(() => req.stream(…))` returned to the caller: the phase lasts until the stream ends. */
+  override defer(result: object): boolean {
+    return deferToStream(result, this.scope.owner, (failed, outcome) => this.finish(failed, outcome));
+  }
 }
 
 /** Internal implementation of InferenceRequest. */
@@ -117,6 +122,8 @@ export class RequestScope implements InferenceRequest {
   lastEndMs = 0;
   /** Set when `infer` called the user's function (tells its errors from a broken context manager). */
   entered = false;
+  /** The request this scope speaks for: itself, or the request a generation scope extends. */
+  owner: RequestScope = this;
   /** False when there is nothing to record (unsampled, no metrics): the helpers just call `fn`. */
   private readonly active: boolean;
   /** Whether phase histograms are recorded (a metrics SDK is registered). */

@@ -30,18 +30,20 @@ export type FinishHook = (failed: boolean, outcome: unknown) => void;
  * Never throws.
  */
 export function recordFailure(span: Span, error: unknown, withMessage: boolean): void {
+  // Read from the error before touching the span, by helpers that never throw: a thrown value
+  // whose prototype or getters throw (a revoked Proxy) once stopped this before the status was set,
+  // and the failed request then read as a success.
+  const type = errorType(error);
+  const message = withMessage ? messageOf(error) : undefined;
+  const stack = withMessage ? stackOf(error) : undefined;
   try {
-    const type = errorType(error);
+    span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
     span.setAttribute(EXCEPTION.ERROR_TYPE, type);
-    if (!withMessage) {
+    if (message === undefined) {
       span.addEvent(EXCEPTION.EVENT, { [EXCEPTION.TYPE]: type });
-      span.setStatus({ code: SpanStatusCode.ERROR });
       return;
     }
-    const message = error instanceof Error ? describeError(error) : typeof error === 'string' ? error : safeString(error);
-    const stack = error instanceof Error ? stackOf(error) : undefined;
     span.addEvent(EXCEPTION.EVENT, { [EXCEPTION.TYPE]: type, [EXCEPTION.MESSAGE]: message, ...(stack !== undefined ? { [EXCEPTION.STACKTRACE]: stack } : {}) });
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
   } catch (failure) {
     // Recording is best effort: a poisoned error object must not replace the user's error.
     reportFailure('recording an error on a span', failure);
@@ -72,11 +74,21 @@ export function errorType(error: unknown): string {
   }
 }
 
-function stackOf(error: Error): string | undefined {
+function stackOf(error: unknown): string | undefined {
   try {
-    return typeof error.stack === 'string' ? error.stack : undefined;
+    return error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The opt-in message: an Error's message, a thrown string, else the value as text. Never throws. */
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? describeError(error) : typeof error === 'string' ? error : safeString(error);
+  } catch {
+    // `instanceof` itself threw (a Proxy's getPrototypeOf trap).
+    return 'unprintable error';
   }
 }
 
@@ -101,6 +113,24 @@ export abstract class WrappedRun {
   constructor(readonly stampsStart: boolean = false) {}
   /** Ends the span(s) and records metrics; `outcome` is the error when `failed`, else the value. */
   abstract finish(failed: boolean, outcome: unknown): void;
+  /**
+   * Whether the run ends later than the function's return, with `result` (an object): true when
+   * it is the request's own token stream, whose end then finishes the run (stream-end.ts).
+   */
+  defer(_result: object): boolean {
+    return false;
+  }
+}
+
+/** Whether `run` finishes when `result` (a stream) ends, rather than now. Never throws. */
+function deferred(run: WrappedRun, result: unknown): boolean {
+  if (typeof result !== 'object' || result === null) return false;
+  try {
+    return run.defer(result);
+  } catch (error) {
+    reportFailure('following a returned stream', error);
+    return false;
+  }
 }
 
 // Receives the run as an argument, not as `this`: a thisArg makes the context manager bind().
@@ -116,7 +146,8 @@ function enterAndCall(run: WrappedRun): unknown {
  * Runs `fn` with `ctx` active and calls `run.finish` exactly once when it is over. A plain native
  * Promise returned by `fn` (isNativePromise) is followed to settlement and a Promise resolving to the same value (or
  * rejecting with the same error) is returned; any other value, thenables and Promise subclasses included, is returned
- * as is and finishes at once (calling `then` on a foreign thenable may start work twice).
+ * as is and finishes at once (calling `then` on a foreign thenable may start work twice), except the request's own
+ * token stream (`run.defer`), which finishes the run when it ends.
  * If activating the context fails, `fn` still runs exactly once, untraced. `fn` gets `arg`
  * (so a caller need not make a closure per call).
  */
@@ -137,7 +168,7 @@ export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: W
   if (isNativePromise(result)) {
     return result.then(
       (value: unknown) => {
-        safeFinish(run, false, value);
+        if (!deferred(run, value)) safeFinish(run, false, value);
         return value;
       },
       (error: unknown) => {
@@ -146,7 +177,7 @@ export function runWrapped<A, T>(ctx: Context, fn: (arg: A) => T, arg: A, run: W
       },
     ) as T;
   }
-  safeFinish(run, false, result);
+  if (!deferred(run, result)) safeFinish(run, false, result);
   return result;
 }
 

@@ -23,7 +23,6 @@ import {
   hostDetector,
   osDetector,
   processDetector,
-  resourceFromAttributes,
   serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import type { DetectedResource, ResourceDetector } from '@opentelemetry/resources';
@@ -31,7 +30,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
-import { AlwaysOnSampler, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, ConsoleSpanExporter, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { getBooleanFromEnv } from '@opentelemetry/core';
 import { TRACER_METRICS } from '../semconv.js';
@@ -163,6 +162,18 @@ function resourceDetectors(): ResourceDetector[] {
   return names.flatMap((name) => DETECTORS[name] ?? []);
 }
 
+/**
+ * The resource attributes set in code, and OTEL_SERVICE_NAME (an SDK setting that applies whichever
+ * detectors run) unless the code names the service: the last detector, so that they win over what
+ * the detectors and OTEL_RESOURCE_ATTRIBUTES found (NodeSDK merges detected attributes over the
+ * `resource` it is given, so attributes passed there lost to a detected `host.name`).
+ */
+function codeDetector(code: Attributes): ResourceDetector {
+  const envService = envString('OTEL_SERVICE_NAME');
+  const attributes = envService === undefined || code['service.name'] !== undefined ? code : { 'service.name': envService, ...code };
+  return { detect: (): DetectedResource => ({ attributes }) };
+}
+
 function envString(name: string): string | undefined {
   const value = process.env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
@@ -257,7 +268,13 @@ function resolveExporter(option: ExporterOption | undefined): ResolvedExporter {
   }
   const otlp = option !== undefined && ('otlpEndpoint' in option || 'protocol' in option || 'timeoutMillis' in option) ? option : undefined;
   const explicit = otlp?.otlpEndpoint;
-  const endpoint = explicit ?? envEndpoint;
+  // The standard exporter selection applies where the code chose none.
+  const chosen = option === undefined ? envTracesExporter() : undefined;
+  if (chosen === 'none') return { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined };
+  if (chosen === 'console') return { kind: 'custom', destination: 'console', exporter: new ConsoleSpanExporter(), otlpEndpoint: undefined, protocol: undefined };
+  const protocolForDefault = chosen === 'otlp' && envEndpoint === undefined ? otlpProtocol(undefined, 'TRACES') : undefined;
+  // OTEL_TRACES_EXPORTER=otlp without an endpoint: the spec's default endpoint for the protocol.
+  const endpoint = explicit ?? envEndpoint ?? (protocolForDefault === undefined ? undefined : protocolForDefault === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/traces');
   if (endpoint === undefined) {
     return { kind: 'file', destination: DEFAULT_TRACE_FILE, exporter: new FileSpanExporter(DEFAULT_TRACE_FILE), otlpEndpoint: undefined, protocol: undefined };
   }
@@ -265,6 +282,23 @@ function resolveExporter(option: ExporterOption | undefined): ResolvedExporter {
   // Without an explicit URL or timeout the exporter applies the OTEL_* rules itself.
   const exporter = createTraceExporter(protocol, explicit, otlp?.timeoutMillis);
   return { kind: 'otlp', destination: endpoint, exporter, otlpEndpoint: explicit, protocol };
+}
+
+/**
+ * OTEL_TRACES_EXPORTER as the OpenTelemetry spec reads it: `none`, `otlp` or `console` (the first
+ * of a list; `none` among others is ignored, as NodeSDK does); unset or another value (with a
+ * warning) leaves the documented default (OTLP when an endpoint variable is set, else the file).
+ */
+function envTracesExporter(): 'none' | 'otlp' | 'console' | undefined {
+  const names = [...new Set((envString('OTEL_TRACES_EXPORTER') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'null'))];
+  if (names.length === 0) return undefined;
+  if (names.length === 1 && names[0] === 'none') return 'none';
+  const known = names.filter((n): n is 'otlp' | 'console' => n === 'otlp' || n === 'console');
+  const ignored = names.filter((n) => n !== 'none' && n !== known[0]);
+  if (ignored.length > 0) {
+    warnOnce(`OTEL_TRACES_EXPORTER=${names.join(',')}: ${ignored.join(', ')} ignored (one exporter: otlp, console or none)`);
+  }
+  return known[0];
 }
 
 interface MetricsSetup {
@@ -358,11 +392,15 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   // Code wins over the standard OTEL_BSP_* variables, which win over the SDK's defaults.
   const exportTimeoutMillis = positiveInt(options.exportTimeoutMillis, 10_000, 'exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT');
   const maxQueueSize = positiveInt(options.maxQueueSize, 2048, 'maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE');
-  const serviceName = options.serviceName ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
+  const codeService = options.resourceAttributes?.['service.name'];
+  const serviceName = options.serviceName ?? (typeof codeService === 'string' ? codeService : undefined) ?? envString('OTEL_SERVICE_NAME') ?? 'unknown_service:node';
 
+  // OTEL_SDK_DISABLED=true: NodeSDK starts nothing, so nothing is exported, served or written;
+  // the handle says so (it reported the file or OTLP exporter, and served an empty metrics page).
+  const disabled = getBooleanFromEnv('OTEL_SDK_DISABLED') === true;
   let traces: ResolvedExporter;
   try {
-    traces = resolveExporter(options.exporter);
+    traces = disabled ? { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined } : resolveExporter(options.exporter);
   } catch (error) {
     warnOnce(`cannot create the span exporter (${error instanceof Error ? error.message : String(error)}); spans are not exported`);
     traces = { kind: 'none', destination: '', exporter: undefined, otlpEndpoint: undefined, protocol: undefined };
@@ -380,7 +418,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
 
   let metricsSetup: MetricsSetup;
   try {
-    metricsSetup = resolveMetrics(options.metrics, traces);
+    metricsSetup = resolveMetrics(disabled ? false : options.metrics, traces);
   } catch (error) {
     warnOnce(`cannot set up metrics (${error instanceof Error ? error.message : String(error)}); metrics are off`);
     metricsSetup = { readers: [], prometheus: undefined, prometheusConfig: undefined };
@@ -400,8 +438,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   }
   try {
     sdk = new NodeSDK({
-      resource: defaultResource().merge(resourceFromAttributes({ ...(options.resourceAttributes ?? {}) })),
-      resourceDetectors: resourceDetectors(),
+      resource: defaultResource(),
+      resourceDetectors: [...resourceDetectors(), codeDetector({ ...(options.resourceAttributes ?? {}) })],
       ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
       // NodeSDK registers no provider without a span processor: { none: true } (and an exporter
       // that could not be created) get one that discards, so spans are recorded but go nowhere.
@@ -448,6 +486,43 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     ready = served.ready;
   }
 
+  // A process whose event loop runs out ends without waiting for the batch processor's timer
+  // (unref'd): every span still queued was lost without a word. 'beforeExit' comes exactly then
+  // and may schedule work, so the queue is exported first; process.exit() and signals skip it,
+  // and 'exit' (synchronous, too late to export) says how many spans they left behind.
+  // Pushed metrics (OTLP) are sent once there too: the last interval's measurements (every one, in a
+  // job shorter than the 60 s interval) were lost the same way. Once only: a push always sends,
+  // and each flush brings 'beforeExit' back.
+  let flushingAtExit = false;
+  let metricsPushedAtExit = !metricsSetup.readers.some((reader) => reader instanceof PeriodicExportingMetricReader);
+  const onBeforeExit = (): void => {
+    const spans = processor !== undefined && processor.pending() > 0;
+    if (flushingAtExit || (!spans && metricsPushedAtExit)) return;
+    flushingAtExit = true;
+    const work: Promise<unknown>[] = [];
+    if (spans) work.push(processor.forceFlush());
+    if (!metricsPushedAtExit) {
+      metricsPushedAtExit = true;
+      work.push(Promise.all(metricsSetup.readers.map((reader) => (reader instanceof PeriodicExportingMetricReader ? reader.forceFlush() : undefined))));
+    }
+    void withTimeout(Promise.all(work), exportTimeoutMillis).then(() => {
+      flushingAtExit = false;
+    });
+  };
+  const onExit = (): void => {
+    const unsent = processor?.pending() ?? 0;
+    if (unsent > 0) {
+      warnOnce(
+        `the process exited with ${unsent} span(s) not exported; call tracing.shutdown() (awaited) before process.exit() or in your signal handler`,
+        'unsent-at-exit',
+      );
+    }
+  };
+  if (sdk !== undefined && (processor !== undefined || !metricsPushedAtExit)) {
+    process.on('beforeExit', onBeforeExit);
+    process.on('exit', onExit);
+  }
+
   let shutdownPromise: Promise<void> | undefined;
   const handle: TracingHandle = {
     serviceName,
@@ -466,6 +541,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     },
     shutdown() {
       shutdownPromise ??= (async () => {
+        process.off('beforeExit', onBeforeExit);
+        process.off('exit', onExit);
         await withTimeout(sdk?.shutdown() ?? Promise.resolve(), exportTimeoutMillis);
         // What did not make it out by now is lost: count it, then stay quiet about late failures.
         processor?.abandon();

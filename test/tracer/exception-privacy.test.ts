@@ -134,3 +134,33 @@ describe('exceptions on spans, over OTLP/gRPC', () => {
     expect(standalone?.events[0]?.attributes).toEqual({ [EXCEPTION.TYPE]: 'SyntaxError' });
   });
 });
+
+describe('a thrown value that cannot be inspected, over OTLP/gRPC', () => {
+  it('still marks the request failed (status ERROR, error.type unknown), with or without messages, and rethrows it', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      // A Proxy whose prototype cannot be read: even `instanceof Error` throws on it.
+      const poisoned = new Proxy(
+        {},
+        {
+          getPrototypeOf: () => {
+            throw new Error('trap');
+          },
+        },
+      );
+      for (const [service, recordExceptionMessages] of [['poison-quiet', false], ['poison-verbose', true]] as const) {
+        const tracing = setup(receiver.endpoint, service);
+        const tracer = createInferenceTracer({ model: 'm', recordExceptionMessages });
+        expect(await caught(() => tracer.infer(() => { throw poisoned; }))).toBe(poisoned);
+        expect(await caught(() => tracer.infer(async (req) => req.compute(async () => Promise.reject(poisoned))))).toBe(poisoned);
+        await tracing.shutdown();
+        // Request (sync), compute + request (async): all three failed, typed 'unknown'.
+        const spans = failed(receiver.spans, service);
+        expect(spans.map((s) => s.name).sort(), service).toEqual(['compute', 'infer m', 'infer m']);
+        for (const span of spans) expect(span.attributes[EXCEPTION.ERROR_TYPE], service).toBe('unknown');
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+});

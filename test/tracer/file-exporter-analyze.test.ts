@@ -172,4 +172,42 @@ describe('file exporter failures', () => {
     expect(seen.filter((w) => w.includes('cannot write trace file'))).toHaveLength(1);
     expect(tracing.droppedSpans().exportFailed).toBe(40);
   });
+
+  it('writes again once the file can be written: only the failed exports lose their spans', async () => {
+    const blocker = join(dir, 'blocked-for-a-while');
+    writeFileSync(blocker, 'x');
+    const file = join(blocker, 'traces.jsonl');
+    const seen: string[] = [];
+    const tracing = setupTracing({ exporter: { file }, metrics: false, scheduledDelayMillis: 5, onWarning: (m) => seen.push(m) });
+    const tracer = createInferenceTracer({ model: 'm' });
+    for (let i = 0; i < 3; i += 1) {
+      tracer.infer((req) => req.compute(() => i));
+      await tracing.forceFlush();
+    }
+    rmSync(blocker); // the directory can be made now
+    for (let i = 0; i < 4; i += 1) {
+      tracer.infer((req) => req.compute(() => i));
+      await tracing.forceFlush();
+    }
+    await tracing.shutdown();
+    expect(tracing.droppedSpans()).toMatchObject({ exportFailed: 6, total: 6 });
+    expect(seen.filter((w) => w.includes('cannot write trace file'))).toHaveLength(1);
+    const result = await analyzeFiles([file], { diagnose: false });
+    expect(result.requests).toBe(4);
+  });
+
+  it('keeps serving on a full disk (/dev/full: every write fails with ENOSPC) and counts the loss', async () => {
+    const seen: string[] = [];
+    const tracing = setupTracing({ exporter: { file: '/dev/full' }, metrics: false, scheduledDelayMillis: 5, onWarning: (m) => seen.push(m) });
+    const tracer = createInferenceTracer({ model: 'm' });
+    for (let i = 0; i < 5; i += 1) {
+      expect(await tracer.infer(async (req) => req.compute(async () => i))).toBe(i);
+      await tracing.forceFlush();
+    }
+    await tracing.shutdown();
+    expect(tracing.droppedSpans()).toMatchObject({ exportFailed: 10, total: 10 });
+    const fileWarnings = seen.filter((w) => w.includes('cannot write trace file /dev/full'));
+    expect(fileWarnings).toHaveLength(1);
+    expect(fileWarnings[0]).toContain('ENOSPC');
+  });
 });

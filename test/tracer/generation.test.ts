@@ -132,6 +132,23 @@ describe('tracer.generate', () => {
     expect(requests.find((s) => s.attributes[ATTR.TOKENS_OUTPUT] === 6)!.status.code).toBe(2);
   });
 
+  it('takes a chunk count that rounds to no token as none: no first token, no TTFT (trace file)', async () => {
+    const file = join(dir, 'fraction.jsonl');
+    tracing = setupTracing({ exporter: { file }, metrics: false });
+    const tracer = createInferenceTracer({ model: 'fraction-lm' });
+    const counted = tracer.generate((req) => {
+      req.tokens(0.4);
+      return req.outputTokens;
+    });
+    expect(counted).toBe(0);
+    await tracing.shutdown();
+    tracing = undefined;
+    const result = await analyzeFiles([file], { diagnose: false });
+    expect(result.requests).toBe(1);
+    // Before: a first-token event with 0 tokens made the request generative, with a TTFT.
+    expect(result.overall!.generation).toBeUndefined();
+  });
+
   it('works untraced before setupTracing', async () => {
     const tracer = createInferenceTracer({ model: 'tiny-lm' });
     const out = await tracer.generate(async (req) => {

@@ -5,12 +5,13 @@
  * package), `nodenext` and `bundler`. Uses the built package (dist/, made by `npm run build`).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTracerBuilt } from '../support/built-tracer.js';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -18,17 +19,8 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 let work = '';
 
 beforeAll(async () => {
-  // Every file under src/tracer must be in both builds: build when one is missing or older than its source.
-  const behind = readdirSync(join(root, 'src/tracer'))
-    .filter((f) => f.endsWith('.ts'))
-    .some((f) => {
-      const source = statSync(join(root, 'src/tracer', f)).mtimeMs;
-      return ['dist/tracer', 'dist/cjs/tracer'].some((out) => {
-        const built = join(root, out, f.replace(/\.ts$/, '.js'));
-        return !existsSync(built) || statSync(built).mtimeMs < source;
-      });
-    });
-  if (behind) await run('npm', ['run', 'build'], { cwd: root });
+  // Every file under src/tracer must be in both builds.
+  await ensureTracerBuilt();
   work = mkdtempSync(join(tmpdir(), 'ld-packaging-'));
 }, 300_000);
 

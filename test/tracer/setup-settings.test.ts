@@ -5,11 +5,14 @@
  * receiver) with options set in code winning, absorbed failures visible through `diag`, and
  * export errors reported in one clean line.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
 import type { Tracer, TracerProvider } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -274,5 +277,111 @@ describe('failures the tracer absorbs', () => {
     expect(exportError(grpc)).toBe('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9');
     expect(exportError(new Error('Resolution note: dns failed'))).toBe('Resolution note: dns failed');
     expect(exportError(undefined)).toBe('unknown error');
+  });
+});
+
+describe('resource attributes', () => {
+  /** The resource of the first batch in an OTLP JSON lines trace file, as a flat record. */
+  function fileResource(file: string): Record<string, unknown> {
+    const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as {
+      resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] } }[];
+    };
+    return Object.fromEntries(first.resourceSpans[0]!.resource.attributes.map((a) => [a.key, a.value.stringValue]));
+  }
+
+  it('set in code win over the detectors and OTEL_RESOURCE_ATTRIBUTES (trace file fallback)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-resource-'));
+    try {
+      process.env['OTEL_RESOURCE_ATTRIBUTES'] = 'service.version=1.0,deployment.environment.name=prod';
+      const file = join(dir, 'code.jsonl');
+      tracing = setupTracing({ serviceName: 'svc', exporter: { file }, metrics: false, onWarning, resourceAttributes: { 'host.name': 'gpu-node-7', 'service.version': '2.0' } });
+      createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => 1));
+      await tracing.shutdown();
+      const resource = fileResource(file);
+      expect(resource['host.name']).toBe('gpu-node-7'); // the host detector found this machine's name
+      expect(resource['service.version']).toBe('2.0');
+      expect(resource['deployment.environment.name']).toBe('prod');
+      expect(resource['service.name']).toBe('svc');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('take OTEL_SERVICE_NAME whichever detectors OTEL_NODE_RESOURCE_DETECTORS names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-resource-'));
+    try {
+      process.env['OTEL_SERVICE_NAME'] = 'from-env';
+      process.env['OTEL_NODE_RESOURCE_DETECTORS'] = 'host';
+      const file = join(dir, 'env.jsonl');
+      tracing = setupTracing({ exporter: { file }, metrics: false, onWarning });
+      expect(tracing.serviceName).toBe('from-env');
+      createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => 1));
+      await tracing.shutdown();
+      expect(fileResource(file)['service.name']).toBe('from-env');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('OTEL_TRACES_EXPORTER', () => {
+  it('none: spans are recorded, nothing is exported and no trace file is written', async () => {
+    process.env['OTEL_TRACES_EXPORTER'] = 'none';
+    const before = existsSync('traces.jsonl');
+    tracing = setupTracing({ metrics: false, onWarning });
+    expect(tracing.exporterKind).toBe('none');
+    const traceId = createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => req.traceId));
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await tracing.shutdown();
+    expect(existsSync('traces.jsonl')).toBe(before);
+    expect(warnings).toEqual([]);
+  });
+
+  it('console: spans go to the console exporter; otlp: OTLP at the default endpoint; the exporter set in code wins', async () => {
+    process.env['OTEL_TRACES_EXPORTER'] = 'console';
+    const printed: unknown[] = [];
+    const dir = vi.spyOn(console, 'dir').mockImplementation((value) => void printed.push(value));
+    try {
+      tracing = setupTracing({ metrics: false, onWarning });
+      expect(tracing.exporterKind).toBe('custom');
+      createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => 1));
+      await tracing.shutdown();
+    } finally {
+      dir.mockRestore();
+    }
+    expect(printed.map((p) => (p as { name: string }).name).sort()).toEqual(['compute', 'infer m']);
+
+    process.env['OTEL_TRACES_EXPORTER'] = 'otlp';
+    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'http/protobuf';
+    tracing = setupTracing({ metrics: false, onWarning });
+    expect([tracing.exporterKind, tracing.destination]).toEqual(['otlp', 'http://localhost:4318/v1/traces']);
+    await tracing.shutdown();
+
+    process.env['OTEL_TRACES_EXPORTER'] = 'none';
+    const file = join(mkdtempSync(join(tmpdir(), 'ld-exporter-')), 'code.jsonl');
+    tracing = setupTracing({ exporter: { file }, metrics: false, onWarning });
+    expect(tracing.exporterKind).toBe('file');
+    await tracing.shutdown();
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('OTEL_SDK_DISABLED', () => {
+  it('true: nothing is recorded, exported, written or served, and the handle says so', async () => {
+    process.env['OTEL_SDK_DISABLED'] = 'true';
+    const dir = mkdtempSync(join(tmpdir(), 'ld-disabled-'));
+    try {
+      const file = join(dir, 'traces.jsonl');
+      tracing = setupTracing({ exporter: { file }, metrics: { prometheus: { port: 0, host: '127.0.0.1' } }, onWarning });
+      await tracing.ready;
+      expect([tracing.exporterKind, tracing.metricsUrl]).toEqual(['none', undefined]);
+      const out = createInferenceTracer({ model: 'm' }).infer((req) => req.compute(() => req.traceId));
+      expect(out).toBe('');
+      await tracing.shutdown();
+      expect(existsSync(file)).toBe(false);
+      expect(warnings).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
