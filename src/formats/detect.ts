@@ -11,7 +11,7 @@
 import type { TraceFormat } from '../model/span.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { previewJson } from './_byte-scan.js';
-import { openFile } from './_bytes.js';
+import { STDIN, openFile } from './_bytes.js';
 import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { streamElements } from './_json-stream.js';
@@ -301,7 +301,7 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   const { content } = opened;
   const start = await content.peek(4096);
   if (start.length === 0) {
-    const got = opened.compression !== 'none' ? `a ${opened.compression === 'gzip' ? 'gzip' : 'zstd'} file with no content` : opened.regularFile ? 'an empty file' : 'no data (nothing was written to the pipe)';
+    const got = opened.compression !== 'none' ? `a ${opened.compression === 'gzip' ? 'gzip' : 'zstd'} file with no content` : opened.regularFile ? 'an empty file' : file === STDIN ? 'no data (standard input was empty)' : 'no data (nothing was written to the pipe)';
     throw new TraceFormatError(file, '', 'a trace export', got);
   }
   const first = firstContentByte(start);

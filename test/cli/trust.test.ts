@@ -150,6 +150,12 @@ describe('standard input and pipes', { timeout: 90_000 }, () => {
     expect(errorLines(run)).toEqual([`latency-doctor: ${fifo}: expected a trace export, got no data (nothing was written to the pipe)`]);
   });
 
+  it('an empty standard input says so (not a pipe: < /dev/null, a closed stdin)', async () => {
+    const run = await cli(['analyze', '-'], Buffer.alloc(0));
+    expect(run.code, run.stderr).toBe(2);
+    expect(errorLines(run)).toEqual(['latency-doctor: -: expected a trace export, got no data (standard input was empty)']);
+  });
+
   it('`-` twice is refused', async () => {
     const run = await cli(['analyze', '-', '-']);
     expect(run.code).toBe(2);
