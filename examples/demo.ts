@@ -56,11 +56,16 @@ function printCli(args: readonly string[]): void {
 }
 
 function row(label: string, before: number, after: number, unit: string, better: 'lower' | 'higher'): string {
+  const fmt = (v: number): string => (Number.isFinite(v) ? (unit === 'req/s' ? v.toFixed(0) : v.toFixed(1)) : '–').padStart(9);
+  const line = `  ${label.padEnd(22)}${fmt(before)}${fmt(after)}  ${unit.padEnd(6)}`;
+  // No ratio from a figure that is missing or 0 (a phase not measured in one run): "NaN×" or "Infinity×" told nothing.
+  if (!(before > 0 && after > 0)) return `${line}${pc.dim('–')}`;
   const ratio = better === 'lower' ? before / after : after / before;
+  const shown = ratio >= 1 ? ratio.toFixed(1) : ratio.toFixed(2);
+  // Within the shown precision of 1: the same, neither better nor worse.
+  if (Number(shown) === 1) return `${line}${pc.dim('about the same')}`;
   const good = ratio > 1;
-  const change = `${ratio >= 1 ? ratio.toFixed(1) : ratio.toFixed(2)}× ${good ? 'better' : 'worse'}`;
-  const fmt = (v: number): string => (unit === 'req/s' ? v.toFixed(0) : v.toFixed(1)).padStart(9);
-  return `  ${label.padEnd(22)}${fmt(before)}${fmt(after)}  ${unit.padEnd(6)}${(good ? pc.green : pc.red)(change)}`;
+  return `${line}${(good ? pc.green : pc.red)(`${shown}× ${good ? 'better' : 'worse'}`)}`;
 }
 
 function printComparison(before: RunOutcome, after: RunOutcome): void {
@@ -70,7 +75,7 @@ function printComparison(before: RunOutcome, after: RunOutcome): void {
   console.log(row('client p50', b.latencyMs.p50, a.latencyMs.p50, 'ms', 'lower'));
   console.log(row('client p99', b.latencyMs.p99, a.latencyMs.p99, 'ms', 'lower'));
   console.log(row('throughput', b.throughputRps, a.throughputRps, 'req/s', 'higher'));
-  const queue = (o: RunOutcome): number => o.summary.phases.queue?.p50Ms ?? 0;
+  const queue = (o: RunOutcome): number => o.summary.phases.queue?.p50Ms ?? Number.NaN;
   console.log(row('queue p50 (traces)', queue(before), queue(after), 'ms', 'lower'));
   const batch = (o: RunOutcome): string => {
     const sizes = o.analysis.timings.rows().map((t) => t.batchSize ?? 1);
