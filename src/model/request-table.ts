@@ -396,6 +396,16 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   private offsets: StartOffsets | undefined;
 
+  /** The row indexes in start order (ties in table order); undefined when the table already is in that order. */
+  startOrder(): Uint32Array | undefined {
+    const keys = this.startOffsets().offsetsNs;
+    const n = this.length;
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
+    if (sorted) return undefined;
+    return Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+  }
+
   /**
    * @internal Puts the rows in start order (ties in table order) in place, one column at a time
    * through one scratch buffer. The diagnosis reads requests in start order, and `select` of
@@ -404,12 +414,9 @@ export class RequestTable implements Iterable<RequestTiming> {
    * columns with: the pipeline's own, once its summaries are made.
    */
   sortByStartInPlace(): void {
-    const keys = this.startOffsets().offsetsNs;
+    const order = this.startOrder();
+    if (order === undefined) return;
     const n = this.length;
-    let sorted = true;
-    for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
-    if (sorted) return;
-    const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
     const c = this.columns;
     const scratch = new ArrayBuffer(n * 8);
     const permute = <T extends Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array>(column: T, into: T): void => {

@@ -125,28 +125,9 @@ class GenerationScope extends RequestScope implements GenerationRequest {
     // An async source is forwarded call by call (an async generator in between would queue the
     // consumer's return() behind a pending next(): cancelling a stream that waits for its next
     // token would wait for that token); a sync one is iterated as for-await does.
-    const iterator = isAsyncIterable(source) ? new CountedStream(source, onItem, end) : this.pass(source, count, end);
+    const iterator = isAsyncIterable(source) ? new CountedStream(source, onItem, end) : passSync(source, onItem, end);
     registerStream(iterator, end);
     return iterator;
-  }
-
-  /** A sync source as a stream; its end (exhausted, failed, or stopped by the consumer) is `end`'s. */
-  private async *pass<T>(source: Iterable<T>, count: ((item: T) => number) | undefined, end: StreamEnd): AsyncGenerator<T> {
-    let failed = false;
-    let error: unknown;
-    try {
-      for await (const item of source) {
-        if (count === undefined) this.token();
-        else this.tokens(safeCount(count, item));
-        yield item;
-      }
-    } catch (thrown) {
-      failed = true;
-      error = thrown;
-      throw thrown;
-    } finally {
-      end.end(failed, error);
-    }
   }
 
   private markFirstToken(): void {
@@ -190,6 +171,24 @@ class GenerationScope extends RequestScope implements GenerationRequest {
       // Metrics are best effort.
       reportFailure('recording the generation metrics', error);
     }
+  }
+}
+
+/** A sync source as a stream, each item counted by `onItem`; its end (exhausted, failed, or stopped by the consumer) is `end`'s. */
+async function* passSync<T>(source: Iterable<T>, onItem: (item: T) => void, end: StreamEnd): AsyncGenerator<T> {
+  let failed = false;
+  let error: unknown;
+  try {
+    for await (const item of source) {
+      onItem(item);
+      yield item;
+    }
+  } catch (thrown) {
+    failed = true;
+    error = thrown;
+    throw thrown;
+  } finally {
+    end.end(failed, error);
   }
 }
 
@@ -288,38 +287,28 @@ export function runGeneration<T>(req: InferenceRequest, fn: (req: GenerationRequ
   }
   // A returned token stream (or a Promise of it) is consumed after fn: close when it ends.
   const close = (): void => g.close();
-  if (!isNativePromise(result)) {
-    if (!deferToStream(result, g.owner, close)) close();
-    return result;
-  }
-  return result.then(
-    (value: unknown) => {
-      if (!deferToStream(value, g.owner, close)) close();
-      return value;
-    },
-    (error: unknown) => {
-      close();
-      throw error;
-    },
-  ) as T;
+  return onSettled(result, (failed, value) => {
+    if (failed || !deferToStream(value, g.owner, close)) close();
+  });
 }
 
 /**
- * Calls `done` (which must not throw) once `result` is settled: at once for a plain value, when
- * a plain native Promise settles otherwise (isNativePromise), passing its value or error through unchanged.
+ * Calls `done` (which must not throw) once `result` is settled, with the value or the error: at
+ * once for a plain value, when a plain native Promise settles otherwise (isNativePromise),
+ * passing its value or error through unchanged.
  */
-function onSettled<T>(result: T, done: () => void): T {
+function onSettled<T>(result: T, done: (failed: boolean, outcome: unknown) => void): T {
   if (!isNativePromise(result)) {
-    done();
+    done(false, result);
     return result;
   }
   return result.then(
     (value: unknown) => {
-      done();
+      done(false, value);
       return value;
     },
     (error: unknown) => {
-      done();
+      done(true, error);
       throw error;
     },
   ) as T;

@@ -616,15 +616,10 @@ function windowsOf(requests: RequestTable, startS: readonly number[], count: num
   return windows;
 }
 
-/** Requests ordered by start (the table itself when it already is), by the starts as numbers (RequestTable.startOffsets). */
+/** Requests ordered by start (the table itself when it already is). */
 function byStart(requests: RequestTable): RequestTable {
-  const keys = requests.startOffsets().offsetsNs;
-  const n = requests.length;
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
-  if (sorted) return requests;
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
-  return requests.select(order);
+  const order = requests.startOrder();
+  return order === undefined ? requests : requests.select(order);
 }
 
 /** Compute every signal the rules use, once. */
