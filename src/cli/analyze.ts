@@ -12,6 +12,7 @@ import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
+import { formatCount } from '../report/_format.js';
 import { CliError, EXIT } from './errors.js';
 import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
@@ -103,7 +104,8 @@ export function registerAnalyzeCommand(program: Command): Command {
         if (result.files.length > 0 && result.files.every((f) => f.format === 'gpu-samples')) {
           throw new CliError(`nothing measured: ${files.join(', ')} ${files.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${files.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
         }
-        throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${skipped} unreadable span(s), line(s) or record(s) skipped)` : ''}`, EXIT.NOTHING_MEASURED);
+        const what = skipped === 1 ? 'unreadable span, line or record' : 'unreadable spans, lines or records';
+        throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${formatCount(skipped)} ${what} skipped)` : ''}`, EXIT.NOTHING_MEASURED);
       }
       if (flags.failOnSlo) {
         if (result.requests === 0) {
