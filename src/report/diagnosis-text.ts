@@ -51,8 +51,13 @@ function fmt(x: number): string {
 export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
+  return `Expected: ${gainFigures(g)} (${g.basis})`;
+}
+
+/** "p99 250 ms → 120 ms", "throughput 95 req/s → 190 req/s": the gain's metric in words, both values with their unit. */
+export function gainFigures(g: GainEstimate, num: (x: number) => string = fmt): string {
   const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
-  return `Expected: ${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
+  return `${gainMetricName(g)} ${num(g.currentValue)}${unit} → ${num(g.expectedValue)}${unit}`;
 }
 
 /** The gain's metric in words: `p95`, `histogram p95` (from buckets), `mean`, `ttft mean`, `throughput`. */
@@ -114,7 +119,7 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   if (rest.length > 0) {
     out.push('', c.bold('Also consider'));
     rest.forEach((r, i) => {
-      const gain = r.estimatedGain ? `; ${r.estimatedGain.metric.replace(/_ms$/, '')} ${fmt(r.estimatedGain.currentValue)} → ${fmt(r.estimatedGain.expectedValue)} ms` : '';
+      const gain = r.estimatedGain ? `; ${gainFigures(r.estimatedGain)}` : '';
       out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '    ', '  '));
       const first = r.evidence[0];
       if (first) out.push(...wrap(first.text, width, '    ', '    '));
