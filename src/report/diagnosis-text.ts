@@ -83,15 +83,19 @@ export function renderDiagnosisText(d: Diagnosis, options: DiagnosisTextOptions 
 }
 
 /**
- * The verdict alone (heading and one-sentence headline), so the report can put it above the
- * phase table and keep both on the first screen.
+ * The verdict alone (heading, one-sentence headline, and the top fix's expected gain), so the
+ * report can put it above the phase table and keep the answer and the table on the first screen.
  */
 export function renderVerdictText(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
   const c = pc.createColors(options.color ?? false);
   const width = options.width ?? 80;
   const label = d.primary === null ? c.green('nothing stands out') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(c.bold(d.primary));
   // The SLO verdict and any failed validity assumption are part of the headline.
-  return [`${c.bold('Diagnosis')}${options.named ? ` (${modelName(d.model)})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
+  const lines = [`${c.bold('Diagnosis')}${options.named ? ` (${modelName(d.model)})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
+  // What the fix is worth belongs to the answer; its basis and the step to paste follow under "Why".
+  const top = d.recommendations[0];
+  if (top?.estimatedGain) lines.push(...wrap(`Fix ${top.fix}: expected ${gainFigures(top.estimatedGain)}; next step below.`, width, '    ', '  '));
+  return lines;
 }
 
 /** Everything after the verdict: evidence, expected gain, next step, examples, alternatives, `--explain`. */
