@@ -39,8 +39,12 @@ export interface LatencySource {
   readonly title: string;
   /** Label that names the model; '' when the server serves one model (the model is then the job). */
   readonly modelLabel: string;
-  /** Label that names the model on series without `modelLabel` (Triton's vLLM backend re-exports vLLM's families with Triton's `model` label). */
-  readonly modelLabelFallback?: string;
+  /**
+   * Label that names the model on series without `modelLabel`, and the server next steps are then
+   * worded for: Triton's vLLM backend re-exports vLLM's families with Triton's `model` label, and
+   * takes vLLM's engine arguments from the model's model.json (server `triton-vllm`).
+   */
+  readonly modelLabelFallback?: { readonly label: string; readonly server: string };
   /** Any of these metric names present means the source is there. */
   readonly markers: readonly string[];
   /** End-to-end latency as this source sees it (server side). */
@@ -99,7 +103,7 @@ function perRequest(metric: string, requests: string): Measure {
 }
 
 /** vLLM-style engines: the same families under several prefixes (vLLM, Ray Serve LLM, TRT-LLM, Dynamo). */
-function vllmLike(id: string, title: string, prefix: string, server: string, notes: readonly string[]): LatencySource {
+function vllmLike(id: string, title: string, prefix: string, server: string, notes: readonly string[], fallbackServer?: string): LatencySource {
   const success = `${prefix}request_success_total`;
   const kvCache = [`${prefix}kv_cache_usage_perc`, `${prefix}gpu_cache_usage_perc`];
   return {
@@ -108,7 +112,7 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
     server,
     modelLabel: 'model_name',
     // Triton's vLLM backend labels the same families with Triton's model and version (vllm_backend src/utils/metrics.py).
-    modelLabelFallback: 'model',
+    modelLabelFallback: { label: 'model', server: fallbackServer ?? server },
     markers: [`${prefix}e2e_request_latency_seconds_bucket`, `${prefix}e2e_request_latency_seconds_count`, `${prefix}time_to_first_token_seconds_bucket`],
     e2e: hist(`${prefix}e2e_request_latency_seconds`, S),
     // V1 splits the RUNNING phase (compute) into PREFILL and DECODE; V0 has only the first.
@@ -155,7 +159,7 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     phases: tracerPhases(SPANMETRICS.DURATION, 1),
     notes: ['span metrics are flushed by the Collector every metrics_flush_interval (15 s in collector/otelcol.yaml): use a range of minutes'],
   },
-  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)']),
+  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)'], 'triton-vllm'),
   vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
   vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
   // After the engines: a model Triton serves through its vLLM backend is read from the engine's own families (TTFT,
