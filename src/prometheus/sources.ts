@@ -138,6 +138,26 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
   };
 }
 
+/** TGI-style routers: the same request families under the fork's prefix (TGI `tgi_`, LoRAX `lorax_`), written by metrics-exporter-prometheus. */
+function tgiLike(id: string, title: string, prefix: string, queueGauge: string, notes: readonly string[]): LatencySource {
+  return {
+    id,
+    title,
+    // Next steps in TGI's terms: a fork takes TGI's launcher flags.
+    server: 'tgi',
+    modelLabel: '',
+    markers: [`${prefix}request_duration_bucket`, `${prefix}request_duration_count`],
+    e2e: hist(`${prefix}request_duration`, S),
+    phases: { preprocess: hist(`${prefix}request_validation_duration`, S), queue: hist(`${prefix}request_queue_duration`, S), compute: hist(`${prefix}request_inference_duration`, S) },
+    requests: `${prefix}request_success`,
+    errors: `${prefix}request_failure`,
+    // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
+    tokens: { in: [hist(`${prefix}request_input_length`, 1)], out: [hist(`${prefix}request_generated_tokens`, 1)] },
+    gauges: { waiting: queueGauge, batch: `${prefix}batch_current_size` },
+    notes,
+  };
+}
+
 /** Every latency source, most specific first (the first one present with data is used per model). */
 export const LATENCY_SOURCES: readonly LatencySource[] = [
   {
@@ -214,21 +234,13 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
       'prompt and output tokens per request are counter means (prompt_tokens_total ÷ num_requests_total): no percentiles',
     ],
   },
-  {
-    id: 'tgi',
-    title: 'Hugging Face TGI',
-    server: 'tgi',
-    modelLabel: '',
-    markers: ['tgi_request_duration_bucket', 'tgi_request_duration_count'],
-    e2e: hist('tgi_request_duration', S),
-    phases: { preprocess: hist('tgi_request_validation_duration', S), queue: hist('tgi_request_queue_duration', S), compute: hist('tgi_request_inference_duration', S) },
-    requests: 'tgi_request_success',
-    errors: 'tgi_request_failure',
-    // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
-    tokens: { in: [hist('tgi_request_input_length', 1)], out: [hist('tgi_request_generated_tokens', 1)] },
-    gauges: { waiting: 'tgi_queue_size', batch: 'tgi_batch_current_size' },
-    notes: ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read'],
-  },
+  tgiLike('tgi', 'Hugging Face TGI', 'tgi_', 'tgi_queue_size', ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read']),
+  // LoRAX (predibase/lorax, a TGI fork): the same router families under its own prefix (router/src/server.rs,
+  // infer.rs, validation.rs), its queue gauge named lorax_queue_length (router/src/scheduler.rs).
+  tgiLike('lorax', 'LoRAX', 'lorax_', 'lorax_queue_length', [
+    'LoRAX serves one base model (and its adapters) per router: the model is named after the job; the metrics do not split requests by adapter',
+    'next steps are worded for TGI, whose launcher flags LoRAX’s lorax-launcher shares (a fork)',
+  ]),
   {
     id: 'torchserve',
     title: 'TorchServe',
