@@ -3,18 +3,26 @@
  * Server-Sent Events one at a time when the test says so: the client span ends when the body has
  * been consumed (not at the headers), marks the first chunk as the first token, and the caller
  * reads exactly the bytes the server sent. A body the caller cancels or the server cuts short
- * ends the span too; a non-streamed answer still ends it at the headers.
+ * ends the span too; a non-streamed answer still ends it at the headers. Last, a generation traced
+ * on both sides through a trace file and `analyze`: no clock skew, and the TTFT the caller saw.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR, EXCEPTION, FIRST_TOKEN_EVENT } from '../../src/semconv.js';
-import { createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
+import { analyzeFiles } from '../../src/analyzer/index.js';
+import { continueFromHeaders, createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ld-fetch-stream-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let tracing: TracingHandle | undefined;
 const servers: Server[] = [];
@@ -199,5 +207,59 @@ describe('tracer.fetch on a Server-Sent Events answer', () => {
     expect(span!.attributes).toMatchObject({ 'http.response.status_code': 200, [ATTR.RESPONSE_SIZE]: 18 });
     expect(span!.events).toEqual([]);
     expect(await response.json()).toEqual({ answer: 'Hello' });
+  });
+});
+
+describe('a streamed generation traced on both sides, read back by analyze', () => {
+  it('the client span covers the whole stream (no clock skew) and gives the TTFT the caller saw', async () => {
+    const file = join(dir, 'both-sides.jsonl');
+    tracing = setupTracing({ serviceName: 'sse', exporter: { file }, metrics: false, scheduledDelayMillis: 10 });
+    const lm = createInferenceTracer({ model: 'tiny-lm' });
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    async function* decode(): AsyncGenerator<string> {
+      for (let i = 0; i < 5; i += 1) {
+        await sleep(10);
+        yield `t${i}`;
+      }
+    }
+    // The server: prefill 30 ms, then 5 tokens 10 ms apart, each sent as an event.
+    const server = createServer((req, res) => {
+      void continueFromHeaders(req.headers, () =>
+        lm.generate(async (g) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.flushHeaders();
+          await g.prefill(() => sleep(30));
+          await g.decode(async () => {
+            for await (const token of g.stream(decode())) res.write(`data: ${token}\n\n`);
+          });
+          res.end('data: [DONE]\n\n');
+        }),
+      );
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/generate`;
+    for (let i = 0; i < 3; i += 1) {
+      const response = await lm.fetch(url, { method: 'POST' });
+      expect(await response.text()).toBe('data: t0\n\ndata: t1\n\ndata: t2\n\ndata: t3\n\ndata: t4\n\ndata: [DONE]\n\n');
+    }
+    await tracing.shutdown();
+    tracing = undefined;
+
+    const result = await analyzeFiles([file], { diagnose: false });
+    const rows = result.timings.rows();
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      expect(r.hasClient).toBe(true);
+      // The client span ends after the last event, so it holds the server's request span.
+      expect(r.clockSkew).toBe(false);
+      expect(r.e2eMs).toBeGreaterThanOrEqual(r.serverMs);
+      expect(r.e2eMs).toBeGreaterThanOrEqual(80);
+    }
+    const g = result.overall!.generation!;
+    expect(g.ttft!.count).toBe(3);
+    // The first token comes after the 30 ms prefill and the first 10 ms step, and well before the end.
+    expect(g.ttft!.p50Ms).toBeGreaterThanOrEqual(40);
+    expect(g.ttft!.maxMs).toBeLessThan(Math.min(...rows.map((r) => r.e2eMs)));
   });
 });
