@@ -5,7 +5,7 @@
  * and every rule's outcome in a collapsed table.
  */
 import type { Diagnosis, Recommendation } from '../model/diagnosis.js';
-import { gainFigures, populationLine } from './diagnosis-text.js';
+import { confoundedSuffix, gainFigures, populationLine } from './diagnosis-text.js';
 
 /** Options of the diagnosis section. */
 export interface DiagnosisMarkdownOptions {
@@ -29,7 +29,8 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
   for (const e of r.evidence) out.push(`- ${escape(e.text)}`);
   out.push('');
   if (r.estimatedGain) {
-    out.push(`**Expected:** ${gainFigures(r.estimatedGain, num)} (${escape(r.estimatedGain.basis)})`, '');
+    const g = r.estimatedGain;
+    out.push(`**Expected:** ${gainFigures(g, num)} (${escape(g.basis)})${escape(confoundedSuffix(g))}`, '');
   }
   out.push(`**Next step:** ${escape(r.nextStep.text)}`, '');
   if (r.nextStep.snippet) {

@@ -51,13 +51,18 @@ function fmt(x: number): string {
 export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
-  return `Expected: ${gainFigures(g)} (${g.basis})`;
+  return `Expected: ${gainFigures(g)} (${g.basis})${confoundedSuffix(g)}`;
 }
 
 /** "p99 250 ms → 120 ms", "throughput 95 req/s → 190 req/s": the gain's metric in words, both values with their unit. */
 export function gainFigures(g: GainEstimate, num: (x: number) => string = fmt): string {
   const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
   return `${gainMetricName(g)} ${num(g.currentValue)}${unit} → ${num(g.expectedValue)}${unit}`;
+}
+
+/** "; measured while the GPU was thermally throttled; re-measure … (see latency-drift)", or '' when no cause confounds the estimate. */
+export function confoundedSuffix(g: GainEstimate): string {
+  return g.confoundedBy ? `; ${g.confoundedBy.note} (see ${g.confoundedBy.fix})` : '';
 }
 
 /** The gain's metric in words: `p95`, `histogram p95` (from buckets), `mean`, `ttft mean`, `throughput`. */
@@ -123,7 +128,7 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   if (rest.length > 0) {
     out.push('', c.bold('Also consider'));
     rest.forEach((r, i) => {
-      const gain = r.estimatedGain ? `; ${gainFigures(r.estimatedGain)}` : '';
+      const gain = r.estimatedGain ? `; ${gainFigures(r.estimatedGain)}${confoundedSuffix(r.estimatedGain)}` : '';
       out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '    ', '  '));
       const first = r.evidence[0];
       if (first) out.push(...wrap(first.text, width, '    ', '    '));
