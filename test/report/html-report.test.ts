@@ -155,11 +155,11 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
     const loaded = await open(file, 'light', 375);
     expectNoNetwork(loaded, file);
-    const layout = await loaded.page.evaluate(() => {
-      const table = document.querySelector('table[data-table="phases"]')!;
-      const scroller = table.parentElement!;
-      return { page: document.documentElement.scrollWidth, viewport: window.innerWidth, scroller: getComputedStyle(scroller).overflowX, card: scroller.closest('.card')!.getBoundingClientRect().right };
-    });
+    // A string: this project's TypeScript has no DOM types.
+    const layout = await loaded.page.evaluate<{ page: number; viewport: number; scroller: string; card: number }>(`(() => {
+      const scroller = document.querySelector('table[data-table="phases"]').parentElement;
+      return { page: document.documentElement.scrollWidth, viewport: window.innerWidth, scroller: getComputedStyle(scroller).overflowX, card: scroller.closest('.card').getBoundingClientRect().right };
+    })()`);
     expect(layout.page).toBeLessThanOrEqual(layout.viewport);
     expect(layout.card).toBeLessThanOrEqual(layout.viewport);
     expect(layout.scroller).toBe('auto');
