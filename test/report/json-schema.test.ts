@@ -74,7 +74,7 @@ const DIAGNOSIS = object({
       confidence: 'number',
       effort: 'string',
       evidence: arrayOf(object({ text: 'string', values: { record: 'number' } })),
-      estimated_gain: nullable(object({ metric: 'string', statistic: nullable(STATISTIC), current_value: 'number', expected_value: 'number', basis: 'string' })),
+      estimated_gain: nullable(object({ metric: 'string', statistic: nullable(STATISTIC), current_value: 'number', expected_value: 'number', basis: 'string', confounded_by: nullable(object({ fix: 'string', note: 'string' })) })),
       next_step: object({ text: 'string', snippet: nullable(object({ language: 'string', code: 'string' })) }),
       example_trace_ids: arrayOf('string'),
       cause: nullable('string'),
@@ -180,7 +180,9 @@ function check(value: unknown, spec: Spec, path = '$'): string[] {
     return [];
   }
   if ('anyOf' in spec) {
-    const each = spec.anyOf.map((s) => check(value, s, path));
+    // A value that is not null is reported against the branches that are not: "expected null" says nothing.
+    const branches = value === null ? spec.anyOf : spec.anyOf.filter((s) => s !== 'null');
+    const each = branches.map((s) => check(value, s, path));
     return each.some((e) => e.length === 0) ? [] : each.reduce((a, b) => (a.length <= b.length ? a : b));
   }
   if ('enum' in spec) return typeof value === 'string' && spec.enum.includes(value) ? [] : [`${path}: expected one of ${spec.enum.join(', ')}, got ${JSON.stringify(value)}`];
