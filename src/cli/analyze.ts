@@ -65,7 +65,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
     .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', positiveInteger('--idle-spans'))
     .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
-    .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default 1: more measured slower on 2 cores, see docs/analyzer.md)', positiveInteger('--threads'))
+    .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: 2 for a file of 128 MiB or more on 4 cores or more, else 1; see docs/analyzer.md)', positiveInteger('--threads'))
     // ── Diagnosis options (docs/diagnosis.md). ──
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
     .option('--fail-on-slo', `exit with code ${EXIT.GATE_FAILED} when an --slo objective is missed`)
