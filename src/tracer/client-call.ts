@@ -127,7 +127,12 @@ function traceResponse(span: Span, response: Response, withMessage: boolean): Re
   } catch (error) {
     reportFailure('following a streamed fetch response', error);
   }
-  span.end(toHrTime(monotonicMs()));
+  try {
+    span.end(toHrTime(monotonicMs()));
+  } catch (error) {
+    // This runs in the caller's promise chain: a failing span must not reject its fetch.
+    reportFailure('ending a fetch span', error);
+  }
   return response;
 }
 

@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import type { Span, Tracer } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR, EXCEPTION, FIRST_TOKEN_EVENT } from '../../src/semconv.js';
 import { analyzeFiles } from '../../src/analyzer/index.js';
-import { continueFromHeaders, createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
+import { continueFromHeaders, createInferenceTracer, setupTracing, tracedFetch } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-fetch-stream-'));
@@ -197,6 +198,32 @@ describe('tracer.fetch on a Server-Sent Events answer', () => {
     expect(span!.status.code).toBe(SpanStatusCode.ERROR);
     expect(span!.attributes[EXCEPTION.ERROR_TYPE]).toBe(expected.name === 'Error' ? expected.constructor.name : expected.name);
     expect(span!.events.at(-1)?.name).toBe(EXCEPTION.EVENT);
+  });
+
+  it('a span whose every method throws changes nothing the caller reads, streamed or not', async () => {
+    const throwing = (): never => {
+      throw new Error('broken span');
+    };
+    const span = {
+      spanContext: () => ({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED }),
+      setAttribute: throwing,
+      setAttributes: throwing,
+      addEvent: throwing,
+      setStatus: throwing,
+      end: throwing,
+      isRecording: () => true,
+      recordException: throwing,
+      updateName: throwing,
+      addLink: throwing,
+      addLinks: throwing,
+    } as unknown as Span;
+    const tracer = { startSpan: () => span, startActiveSpan: throwing } as unknown as Tracer;
+    const sse = await sseServer();
+    const streamed = tracedFetch(`${sse.base}/sse`, undefined, undefined, tracer).then((r) => r.text());
+    await sse.connected;
+    EVENTS.forEach(() => sse.send());
+    expect(await streamed).toBe(EVENTS.join(''));
+    expect(await (await tracedFetch(`${sse.base}/json`, undefined, undefined, tracer)).json()).toEqual({ answer: 'Hello' });
   });
 
   it('a non-streamed answer keeps ending its span at the headers, with no first-token event', async () => {
