@@ -189,6 +189,14 @@ describe('generation forms in --explain', () => {
     }
   });
 
+  it('leaves requests with token counts but no first token (TGI router spans) to the classic forms: TTFT shares are unknown, not 0', () => {
+    // TGI's router span gives queue and inference (as compute) and the output count, never the first token.
+    const requests = generate({ n: 300, rps: 10, phases: { queue: exp(300), compute: 200 } }).map((r) => ({ ...r, tokensOut: 40 }));
+    const d = diagnose({ model: 'tgi', requests, summary: summarize(requests), server: 'tgi' });
+    expect(outcome(d, 'dynamic-batching').reason).not.toMatch(/of TTFT/);
+    expect(d.primary).not.toBe('none');
+  });
+
   it('leaves non-generative requests to the classic forms', () => {
     const requests = generate({ n: 300, rps: 10, phases: { queue: exp(300), compute: 20 }, batchSize: 1 });
     const d = diagnose({ model: 'resnet50', requests, summary: summarize(requests) });
