@@ -115,6 +115,9 @@ describe('generation summary and reports', () => {
     expect(g.tpot!.maxMs).toBeCloseTo(Math.max(...tpots), 2);
     expect(g.tokensOut!.p50).toBe(51);
     expect(g.tokensIn!.max).toBe(490);
+    // Counts are whole tokens: the 20th and 38th of 100, 110, … 490, not a histogram bucket’s edge (290.19).
+    expect(g.tokensIn!.p50).toBe(290);
+    expect(g.tokensIn!.p95).toBe(470);
     expect(g.cachedShare).toBeCloseTo((20 * 50) / (40 * 100 + 10 * 780), 6);
     expect(result.overall!.phases.prefill!.present).toBe(40);
     expect(result.overall!.phases.decode!.present).toBe(40);
