@@ -5,7 +5,7 @@
  * counts and TTFT added (TTFT = the phases before the first token: preprocess, queue, prefill).
  */
 import { describe, expect, it } from 'vitest';
-import { diagnose } from '../../src/analyzer/diagnose/index.js';
+import { computeSignals, diagnose, diagnoseSignals, resolveThresholds } from '../../src/analyzer/diagnose/index.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import type { Diagnosis } from '../../src/model/diagnosis.js';
 import { renderDiagnosisDetails } from '../../src/report/diagnosis-text.js';
@@ -153,6 +153,17 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
     const d = diagnose({ model: 'tiny-lm', requests, summary: summarize(requests), server: 'vllm' }, { slo: { p95Ms: 450 } });
     expect(d.recommendations[0]!.title).toBe(TITLES.speculative);
     expect(d.recommendations[0]!.nextStep.text).toMatch(/--speculative-config/);
+  });
+
+  it('names each decode form’s gain by the statistic TPOT was read as (a histogram p50 or a mean from Prometheus)', () => {
+    const requests = generative({ ...slowDecode, runtime: 'vllm', precision: 'fp8' });
+    const thresholds = resolveThresholds();
+    const signals = computeSignals({ model: 'tiny-lm', requests, summary: summarize(requests), server: 'vllm' }, thresholds);
+    const g = signals.generation!;
+    const gainAs = (statistic: 'bucket-percentile' | 'mean') =>
+      diagnoseSignals({ ...signals, generation: { ...g, tpot: { ...g.tpot!, statistic } } }, { thresholds, server: 'vllm' }).recommendations.find((r) => r.fix === 'prune-distill')?.estimatedGain;
+    expect(gainAs('bucket-percentile')).toMatchObject({ metric: 'tpot_p50_ms', statistic: 'bucket-percentile' });
+    expect(gainAs('mean')).toMatchObject({ metric: 'tpot_mean_ms', statistic: 'mean' });
   });
 
   it('near miss: 20 ms per token is fast enough for every decode form', () => {

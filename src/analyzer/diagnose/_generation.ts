@@ -6,11 +6,11 @@
  * thresholds and words (continuous batching in dynamic-batching, prefix caching in
  * scale-and-cache, …); see docs/diagnosis.md, "Generation".
  */
-import type { Evidence } from '../../model/diagnosis.js';
-import type { GenerationSignal, Signals } from './signals.js';
+import type { Evidence, GainEstimate } from '../../model/diagnosis.js';
+import type { GenerationSignal, MsDistribution, Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { ms, pct, round } from './rule.js';
-import { statKey, statList, statName } from './statistic.js';
+import { isMean, statKey, statList, statName } from './statistic.js';
 import { lowerIncludes } from './_words.js';
 
 /** Thresholds read by several generation forms (spread into each rule that reads them). */
@@ -100,6 +100,21 @@ export function decodeBound(g: GenerationSignal, t: { readonly 'generation.min_d
       values: { [statKey('tpot', g.tpot, 'p50')]: round(tpot), [statKey('tpot', g.tpot, 'p95')]: round(g.tpot?.p95Ms ?? 0), decode_share: round(g.decodeShare) },
     },
     inputs: { [statKey('tpot', g.tpot, 'p50')]: round(tpot), decode_share: round(g.decodeShare) },
+  };
+}
+
+/**
+ * The gain of a decode-side fix that keeps `factor` of each decode step: on TPOT's p50, named by
+ * the statistic TPOT was read as (a mean where the source has only sums and counts, a histogram
+ * p50 from Prometheus buckets), so every decode form words its gain alike.
+ */
+export function tpotGain(tpot: MsDistribution, factor: number, basis: string): GainEstimate {
+  return {
+    metric: isMean(tpot) ? 'tpot_mean_ms' : 'tpot_p50_ms',
+    ...(tpot.statistic !== undefined ? { statistic: tpot.statistic } : {}),
+    currentValue: round(tpot.p50Ms),
+    expectedValue: round(tpot.p50Ms * factor),
+    basis,
   };
 }
 
