@@ -167,6 +167,7 @@ export function statisticNotes(s: ModelSummary): string[] {
   const rows: [string, Percentiles][] = [...([...PHASES, OTHER] as PhaseOrOther[]).flatMap((p): [string, Percentiles][] => (s.phases[p] ? [[p, s.phases[p]]] : [])), ['end-to-end', s.e2e]];
   if (s.generation?.ttft) rows.push(['TTFT', s.generation.ttft]);
   if (s.generation?.tpot) rows.push(['TPOT', s.generation.tpot]);
+  if (s.generation?.itl) rows.push(['ITL', s.generation.itl]);
   const notes: string[] = [];
   const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
   const means = rows.filter(([, d]) => d.statistic === 'mean');
