@@ -178,6 +178,17 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
   });
 });
 
+describe('generation: a phase the source does not measure', () => {
+  it('is called not measured in the near-miss reasons, never 0% of TTFT (SGLang has no prefill histogram, a tracer may skip prefill spans)', () => {
+    const d = run({ ...BASE, rps: 1, phases: { preprocess: 10, queue: 5, decode: 310 } });
+    for (const rule of ['dynamic-batching', 'scale-and-cache']) {
+      expect(outcome(d, rule).reason, rule).not.toMatch(/prefill is 0% of TTFT/);
+      expect(outcome(d, rule).reason, rule).toMatch(/prefill is not measured/);
+    }
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/queue is 33% of TTFT/);
+  });
+});
+
 describe('generation: preprocessing-pipeline (tokenizer)', () => {
   it('fires when tokenization takes a third of TTFT', () => {
     const d = run({ ...BASE, phases: { preprocess: 40, queue: 5, prefill: 40, decode: 310 } });

@@ -118,6 +118,16 @@ export function tpotGain(tpot: MsDistribution, factor: number, basis: string): G
   };
 }
 
+/**
+ * A near miss on a share of TTFT, in words: `prefill is 12% of TTFT (< 50%)`, or `prefill is not
+ * measured` when no diagnosed request has the phase (SGLang exports no prefill histogram, a tracer
+ * may record no prefill span): its share is then unknown, not 0%.
+ */
+export function ttftShareShort(s: Signals, phase: 'queue' | 'prefill' | 'preprocess', share: number, min?: number, label: string = phase): string {
+  if (s.phases[phase].present === 0) return `${label} is not measured (no ${phase} phase in this input)`;
+  return `${label} is ${pct(share)} of TTFT${min === undefined ? '' : ` (< ${pct(min)})`}`;
+}
+
 /** Bits per weight the precision attribute names (fp16 → 16, int8/fp8 → 8, int4/nf4/awq → 4); undefined when unknown. */
 export function weightBits(precision: string | undefined): number | undefined {
   if (precision === undefined) return undefined;

@@ -14,7 +14,7 @@ import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './s
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, engineOf, forEngine, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBatch, engineOf, forEngine, pickThresholds, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the dynamic-batching rule. */
@@ -123,7 +123,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   const queue = s.phases.queue;
   // Continuous batching: TTFT is mostly waiting for a slot while decode steps run few sequences.
   const cb: string[] = [];
-  if (g.ttftQueueShare < t['batching.gen.min_ttft_queue_share']) cb.push(`queue is ${pct(g.ttftQueueShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_queue_share'])})`);
+  if (g.ttftQueueShare < t['batching.gen.min_ttft_queue_share']) cb.push(ttftShareShort(s, 'queue', g.ttftQueueShare, t['batching.gen.min_ttft_queue_share']));
   if (batch.mean > t['generation.small_decode_batch']) cb.push(`decode steps already run ${batch.mean.toFixed(1)} sequences on average`);
   if (s.meanInFlight < t['batching.min_in_flight']) cb.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
   if (cb.length === 0) {
@@ -170,7 +170,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   // Chunked prefill: long prompts whose prefill is most of TTFT, not shared (shared prefixes are for the prefix cache).
   const cp: string[] = [];
   const promptP50 = g.tokensIn?.p50 ?? 0;
-  if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_prefill_share'])})`);
+  if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(ttftShareShort(s, 'prefill', g.ttftPrefillShare, t['batching.gen.min_ttft_prefill_share']));
   if (promptP50 < t['generation.long_prompt_tokens']) cp.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens < ${t['generation.long_prompt_tokens']})` : 'no inference.tokens.input: prompt length unknown');
   if (g.prefixRepeatShare !== undefined && g.prefixRepeatShare >= t['generation.min_prefix_repeat_share']) cp.push(`${pct(g.prefixRepeatShare)} of prompts repeat a prefix: prefix caching (scale-and-cache) fits better`);
   if (cp.length === 0) {

@@ -13,7 +13,7 @@ import { tracesNear } from './signals.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, engineOf, forEngine, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, engineOf, forEngine, pickThresholds, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the scale-and-cache rule. */
@@ -152,7 +152,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   };
   const failed: string[] = [];
   const pc: string[] = [];
-  if (g.ttftPrefillShare < t['cache.gen.min_ttft_prefill_share']) pc.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT`);
+  if (g.ttftPrefillShare < t['cache.gen.min_ttft_prefill_share']) pc.push(ttftShareShort(s, 'prefill', g.ttftPrefillShare));
   if (promptP50 < t['generation.long_prompt_tokens']) pc.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens)` : 'prompt length unknown');
   if (g.prefixRepeatShare === undefined) pc.push('no inference.input.hash of the prompt prefix');
   else if (g.prefixRepeatShare < t['generation.min_prefix_repeat_share']) pc.push(`${pct(g.prefixRepeatShare)} of prompt prefixes repeat (< ${pct(t['generation.min_prefix_repeat_share'])})`);
@@ -190,7 +190,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   }
   failed.push(`prefix cache: ${pc.join(', ')}`);
   const sc: string[] = [];
-  if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(`queue is ${pct(g.ttftQueueShare)} of TTFT`);
+  if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(ttftShareShort(s, 'queue', g.ttftQueueShare));
   if (!queueGrowing) sc.push('the queue does not grow over the run');
   if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is the KV cache full${g.kvCacheUsage !== undefined ? ` (${pct(g.kvCacheUsage)} in use)` : s.gpu?.memoryUsedShare !== undefined ? ` (GPU memory ${pct(s.gpu.memoryUsedShare)} used)` : ' (not measured: no KV cache gauge, no GPU memory samples)'}`);
   if (sc.length === 0) {
