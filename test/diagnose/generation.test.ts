@@ -61,6 +61,8 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     expect(d.recommendations[0]!.estimatedGain?.metric).toBe('ttft_p95_ms');
     expect(d.recommendations[0]!.estimatedGain!.expectedValue).toBeLessThan(d.recommendations[0]!.estimatedGain!.currentValue / 2);
     expect(d.recommendations[0]!.nextStep.text).toMatch(/iteration-level/);
+    // The queue share is of all TTFT time (Σ queue ÷ Σ TTFT), not of the p95 named before it.
+    expect(d.recommendations[0]!.evidence[0]!.text).toMatch(/^TTFT p95 = [\d.,]+ ms; waiting in the queue is \d+% of TTFT summed over all requests \(queue p95 [\d.,]+ ms\)$/);
     expect(outcome(d, 'dynamic-batching').thresholds).toMatchObject({ 'batching.gen.min_ttft_queue_share': 0.5, 'generation.small_decode_batch': 4 });
   });
 

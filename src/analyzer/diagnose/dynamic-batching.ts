@@ -143,7 +143,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         confidence: confidenceFrom(g.ttftQueueShare / t['batching.gen.min_ttft_queue_share'] - 1, s, batch.recorded ? 1 : 0.8),
         evidence: [
           {
-            text: `TTFT ${statName(g.ttft, 'p95')} = ${ms(g.ttft.p95Ms)}, of which ${pct(g.ttftQueueShare)} is waiting in the queue (queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)})`,
+            // The share is Σ queue ÷ Σ TTFT (a ratio of means on aggregates), not a share of the p95.
+            text: `TTFT ${statName(g.ttft, 'p95')} = ${ms(g.ttft.p95Ms)}; waiting in the queue is ${pct(g.ttftQueueShare)} of TTFT summed over all requests (queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)})`,
             values: { [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), [statKey('queue', queue, 'p95')]: round(queue.p95Ms) },
           },
           {
