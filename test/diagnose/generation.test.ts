@@ -88,6 +88,9 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     const d = run({ ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 2000, tokensOut: 11 });
     expect(fired(d)).toContain(`dynamic-batching:${TITLES.chunked}`);
     expect(fired(d)).not.toContain(`scale-and-cache:${TITLES.prefix}`);
+    // The p95 in brackets is TTFT's, and says so: not prefill's.
+    const evidence = d.recommendations.find((r) => r.title === TITLES.chunked)!.evidence[0]!.text;
+    expect(evidence).toMatch(/^prefill is \d+% of TTFT summed over all requests \(TTFT p95 [\d.,]+ ms\); /);
   });
 
   it('near miss: prompts of 400 tokens are not long', () => {
@@ -104,6 +107,7 @@ describe('generation: scale-and-cache (prefix cache, scale out)', () => {
     const d = run(longShared);
     expect(d.recommendations[0]!.title).toBe(TITLES.prefix);
     expect(d.recommendations[0]!.estimatedGain!.metric).toBe('ttft_p95_ms');
+    expect(d.recommendations[0]!.evidence[0]!.text).toMatch(/prefill is \d+% of TTFT summed over all requests \(TTFT p95 [\d.,]+ ms\)/);
     expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.chunked}`);
     expect(outcome(d, 'dynamic-batching').reason).toMatch(/prefix caching \(scale-and-cache\) fits better/);
   });

@@ -184,7 +184,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         confidence: confidenceFrom(g.ttftPrefillShare / t['batching.gen.min_ttft_prefill_share'] - 1, s, 0.8),
         evidence: [
           {
-            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${isMean(g.tokensIn) ? `mean ${Math.round(promptP50)}` : `${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)}`} tokens`,
+            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT summed over all requests (TTFT ${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${isMean(g.tokensIn) ? `mean ${Math.round(promptP50)}` : `${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)}`} tokens`,
             values: { ttft_prefill_share: round(g.ttftPrefillShare), [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
         ],

@@ -170,7 +170,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
         confidence: confidenceFrom(repeat / t['generation.min_prefix_repeat_share'] - 1, s, g.prefixHashedShare >= 0.5 ? 1 : 0.8),
         evidence: [
           {
-            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (${statName(g.tokensIn, 'p50')})`,
+            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT summed over all requests (TTFT ${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (${statName(g.tokensIn, 'p50')})`,
             values: { prefix_repeat_share: round(repeat), ttft_prefill_share: round(g.ttftPrefillShare), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
           ...(g.cachedShare !== undefined ? [{ text: `only ${pct(g.cachedShare)} of prompt tokens come from a prefix cache now`, values: { cached_share: round(g.cachedShare) } }] : []),
@@ -203,7 +203,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
         confidence: confidenceFrom(g.ttftQueueShare / t['scale.gen.min_ttft_queue_share'] - 1, s, 0.9),
         evidence: [
           {
-            text: `queue is ${pct(g.ttftQueueShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
+            text: `queue is ${pct(g.ttftQueueShare)} of TTFT summed over all requests (TTFT ${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
             values: { ttft_queue_share: round(g.ttftQueueShare), queue_first_ms: round(queueTrend!.first), queue_last_ms: round(queueTrend!.last) },
           },
           batchFull
