@@ -70,6 +70,7 @@ export class RequestAssembler {
     traces: 0,
     requestTraces: 0,
     clockSkewRequests: 0,
+    firstTokenAfterEnd: 0,
     roundedRequests: 0,
     roundedToNs: 0,
   };
@@ -271,6 +272,7 @@ export class RequestAssembler {
         stats.roundedToNs = Math.max(stats.roundedToNs, 2 ** (Math.floor(Math.log2(far)) - 52));
       }
     }
+    stats.firstTokenAfterEnd = this.timer.firstTokensAfterEnd;
   }
 
   /**

@@ -18,7 +18,7 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { timePerOutputTokenMs } from '../../src/model/generation.js';
 import { writeAs, type SynthFormat, type SynthSpan } from '../support/synth.js';
 import { toProto } from '../support/otlp-proto.js';
-import { EPOCH_NS, clientSpan, phaseSpan, requestSpan, traceId } from './_spans.js';
+import { EPOCH_NS, clientSpan, phaseSpan, requestSpan, span, traceId } from './_spans.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ld-generation-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -82,6 +82,20 @@ describe('assembler: first token and token counts', () => {
     expect(requests.row(0).ttftMs).toBeCloseTo(20, 9);
     const late = withEvent(requestSpan(traceId(6), 0, 50), 80);
     expect((await assembleRequests([[late]])).requests.row(0).ttftMs).toBe(50);
+  });
+
+  it('warns about first tokens past the request’s end (a time to first chunk written in ms where seconds are due), still clamping TTFT to e2e', async () => {
+    // One GenAI client span of 1 s whose time_to_first_chunk says 350 (s): 350 ms was meant.
+    const genai = (n: number, ttfc: number): SpanRecord => ({
+      ...span({ trace: traceId(100 + n), kind: 'client', name: 'chat gpt', start: n * 2000, end: n * 2000 + 1000 }),
+      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt', 'gen_ai.response.time_to_first_chunk': ttfc, 'gen_ai.usage.output_tokens': 20 },
+    });
+    const result = await analyzeSpans([[genai(0, 350), genai(1, 0.35), genai(2, 0.4)]], { diagnose: false });
+    expect(result.overall!.generation!.ttft!.maxMs).toBe(1000);
+    const warning = result.warnings.find((w) => w.code === 'first-token-after-end');
+    expect(warning?.count).toBe(1);
+    expect(warning?.message).toMatch(/^1 request whose first token came after its end/);
+    expect(result.assembly.firstTokenAfterEnd).toBe(1);
   });
 
   it('leaves a non-generative request without generation fields, and its summary without a generation block', async () => {
