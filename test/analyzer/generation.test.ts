@@ -167,6 +167,8 @@ describe('generation summary and reports', () => {
     expect(text).toMatch(/first token\s+[\d.]+/);
     expect(text).toMatch(/per token\s+[\d.]+/);
     expect(text).toContain('output p50 51');
+    // Σ output tokens ÷ window is the service's throughput, not a stream's speed (1000 ÷ TPOT): the text says which.
+    expect(text).toMatch(/\d+ output tokens\/s over all streams \(one stream: [\d.]+\/s at TPOT p50\)/);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     const markdown = renderMarkdown(result);
     expect(markdown).toContain('| time to first token (TTFT) |');
