@@ -147,6 +147,16 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
     expect(fired(d)).not.toContain(`optimized-runtime:${TITLES.engine}`);
   });
 
+  it('sequences per step not recorded (vLLM spans): the evidence gives how many requests decode at once (Little’s law), not only "assumed small"', () => {
+    // 20 requests/s of 1.27 s: about 25 requests decoding at any moment, which vLLM steps together on one replica.
+    const { batchSize: _unrecorded, ...spec } = { ...slowDecode, rps: 20, runtime: 'vllm', precision: 'bf16' };
+    const d = run(spec, 'vllm');
+    const rec = d.recommendations.find((r) => r.fix === 'quantization')!;
+    const evidence = rec.evidence.map((e) => e.text).join(' | ');
+    expect(evidence).toMatch(/sequences per decode step not recorded: 2\d\.\d requests decode at once on average \(Σ decode ÷ window; /);
+    expect(Number(rec.evidence[1]!.values['decoding_at_once'])).toBeGreaterThan(20);
+  });
+
   it('8-bit weights on a general-purpose runtime: serve with an LLM engine', () => {
     const d = run({ ...slowDecode, runtime: 'onnxruntime', precision: 'int8' });
     expect(d.recommendations[0]!.title).toBe(TITLES.engine);

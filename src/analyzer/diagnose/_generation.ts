@@ -112,10 +112,13 @@ export function engineNextStep(engine: Engine, model: string, step: { readonly t
 }
 
 /** Mean sequences per decode step (batch size on decode spans, or a server's running-requests gauge); 1 when not recorded. */
-export function decodeBatch(s: Signals): { readonly mean: number; readonly recorded: boolean } {
+export function decodeBatch(s: Signals): { readonly mean: number; readonly recorded: boolean; readonly decodingAtOnce: number } {
   // `diagnosed`, not the request rows: aggregates have none.
   const recorded = s.batch.recorded > 0 && s.batch.recorded >= s.diagnosed / 2;
-  return { mean: recorded ? s.batch.meanSize : 1, recorded };
+  // Little's law on the decode phase: Σ decode ÷ window = decode share × requests in flight. What a
+  // continuous-batching engine steps together on one replica; the evidence gives it where the
+  // batch is not recorded, so "assumed 1" never stands alone beside 25 requests decoding.
+  return { mean: recorded ? s.batch.meanSize : 1, recorded, decodingAtOnce: s.phases.decode.share * s.meanInFlight };
 }
 
 /** Outcome of the decode-bound check the decode-side forms share. */

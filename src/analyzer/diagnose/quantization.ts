@@ -69,7 +69,13 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
       kind: 'weights-and-kv-cache',
       confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, bits === undefined ? 0.8 : 1),
       // Sequences per step not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
-      evidence: [bound.evidence, { text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : 'sequences per decode step not recorded (assumed small)'}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
+      evidence: [
+        bound.evidence,
+        {
+          text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : `sequences per decode step not recorded: ${batch.decodingAtOnce.toFixed(1)} requests decode at once on average (Σ decode ÷ window; one step holds them on a single replica, a share of them per replica on several)`}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`,
+          values: { mean_decode_batch: round(batch.mean), ...(batch.recorded ? {} : { decoding_at_once: round(batch.decodingAtOnce) }), ...(bits !== undefined ? { weight_bits: bits } : {}) },
+        },
+      ],
       savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
       estimatedGain: tpotGain(tpot, t['quantization.gen.tpot_factor'], `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)`),
       nextStep: generationQuantizationNextStep(engine, s.model, bits),
