@@ -93,6 +93,13 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     expect(evidence).toMatch(/^prefill is \d+% of TTFT summed over all requests \(TTFT p95 [\d.,]+ ms\); /);
   });
 
+  it('near miss: a prefill as long as two decode steps stalls nobody much, however large its share of a short TTFT', () => {
+    // TTFT 65 ms (50 ms of it prefill) and 24 ms per token: a healthy stream, not a chunked-prefill case.
+    const d = run({ ...BASE, phases: { preprocess: 10, queue: 5, prefill: 50, decode: 199 * 24 }, tokensIn: 800, tokensOut: 200 });
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.chunked}`);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/a prefill p95 of 5\d\.\d ms stalls the decodes batched with it for 2\.\d steps of TPOT p50 2\d\.\d ms \(< 4\)/);
+  });
+
   it('near miss: prompts of 400 tokens are not long', () => {
     const d = run({ ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 400, tokensOut: 11 });
     expect(fired(d).some((f) => f.startsWith('dynamic-batching'))).toBe(false);

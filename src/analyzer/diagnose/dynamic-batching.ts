@@ -67,6 +67,12 @@ export const BATCHING_THRESHOLDS = {
     source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): long prefills stall the decode steps batched with them',
     why: 'prefill is most of the time to first token',
   },
+  'batching.gen.min_prefill_stall_steps': {
+    value: 4,
+    unit: 'decode steps (prefill p95 ÷ TPOT p50)',
+    source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): an iteration that runs a prefill lasts as long as the prefill, so every decode batched with it waits that long ("generation stalls")',
+    why: 'a prefill of a few decode steps is a stall no stream notices, however large its share of a short TTFT; from four steps on, chunking it is worth its cost',
+  },
   ...pickThresholds(GENERATION_THRESHOLDS, 'generation.small_decode_batch', 'generation.long_prompt_tokens', 'generation.min_prefix_repeat_share'),
 } as const satisfies Record<string, ThresholdSpec>;
 
@@ -181,6 +187,12 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(ttftShareShort(s, 'prefill', g.ttftPrefillShare, t['batching.gen.min_ttft_prefill_share']));
   if (promptP50 < t['generation.long_prompt_tokens']) cp.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens < ${t['generation.long_prompt_tokens']})` : 'no inference.tokens.input: prompt length unknown');
   if (g.prefixRepeatShare !== undefined && g.prefixRepeatShare >= t['generation.min_prefix_repeat_share']) cp.push(`${pct(g.prefixRepeatShare)} of prompts repeat a prefix: prefix caching (scale-and-cache) fits better`);
+  // Unknown TPOT (one token per request) leaves the stall unchecked rather than blocking.
+  const prefill = s.phases.prefill;
+  const stallSteps = g.tpot !== undefined && g.tpot.p50Ms > 0 && prefill.present > 0 ? prefill.p95Ms / g.tpot.p50Ms : undefined;
+  if (stallSteps !== undefined && stallSteps < t['batching.gen.min_prefill_stall_steps']) {
+    cp.push(`a prefill ${statName(prefill, 'p95')} of ${ms(prefill.p95Ms)} stalls the decodes batched with it for ${stallSteps.toFixed(1)} steps of TPOT ${statName(g.tpot, 'p50')} ${ms(g.tpot!.p50Ms)} (< ${t['batching.gen.min_prefill_stall_steps']})`);
+  }
   if (cp.length === 0) {
     const budget = Math.max(512, 2 ** Math.round(Math.log2(Math.max(1, promptP50 / 2))));
     return {
