@@ -84,6 +84,13 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     expect(outcome(d, 'dynamic-batching').reason).toMatch(/already run 6\.0 sequences/);
   });
 
+  it('near miss: a queue of two decode steps is a request joining the next step, batched continuously already', () => {
+    // 62 requests in flight at 10 ms per token, TTFT p95 ≈ 28 ms of which most is an 8 ms (mean) wait for the next step.
+    const d = run({ ...BASE, rps: 40, phases: { queue: exp(8), prefill: 4, decode: 199 * 10 }, tokensIn: 100, tokensOut: 200 }, 'vllm');
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.continuous}`);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/a queue p95 of [\d.]+ ms is [\d.]+ decode steps of TPOT p50 [\d.]+ ms \(< 4\): requests already join the running batch within a few steps/);
+  });
+
   it('fires chunked prefill for long unique prompts whose prefill is most of TTFT', () => {
     const d = run({ ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 2000, tokensOut: 11 });
     expect(fired(d)).toContain(`dynamic-batching:${TITLES.chunked}`);

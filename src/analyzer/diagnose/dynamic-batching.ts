@@ -67,6 +67,12 @@ export const BATCHING_THRESHOLDS = {
     source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): long prefills stall the decode steps batched with them',
     why: 'prefill is most of the time to first token',
   },
+  'batching.gen.min_queue_steps': {
+    value: 4,
+    unit: 'decode steps (queue p95 ÷ TPOT p50)',
+    source: 'ours; Orca (Yu et al., OSDI 2022, https://www.usenix.org/conference/osdi22/presentation/yu): with iteration-level scheduling a waiting request joins the running batch at the next iteration',
+    why: 'a queue of a step or two is a request waiting for the next decode step, which is continuous batching at work; from four steps on, requests wait for a slot',
+  },
   'batching.gen.min_prefill_stall_steps': {
     value: 4,
     unit: 'decode steps (prefill p95 ÷ TPOT p50)',
@@ -139,6 +145,11 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   if (g.ttftQueueShare < t['batching.gen.min_ttft_queue_share']) cb.push(ttftShareShort(s, 'queue', g.ttftQueueShare, t['batching.gen.min_ttft_queue_share']));
   if (batch.mean > t['generation.small_decode_batch']) cb.push(`decode steps already run ${batch.mean.toFixed(1)} sequences on average`);
   if (s.meanInFlight < t['batching.min_in_flight']) cb.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
+  // Unknown TPOT (one token per request) leaves the check out rather than blocking.
+  const queueSteps = g.tpot !== undefined && g.tpot.p50Ms > 0 ? queue.p95Ms / g.tpot.p50Ms : undefined;
+  if (queueSteps !== undefined && queueSteps < t['batching.gen.min_queue_steps']) {
+    cb.push(`a queue ${statName(queue, 'p95')} of ${ms(queue.p95Ms)} is ${queueSteps.toFixed(1)} decode steps of TPOT ${statName(g.tpot, 'p50')} ${ms(g.tpot!.p50Ms)} (< ${t['batching.gen.min_queue_steps']}): requests already join the running batch within a few steps`);
+  }
   if (cb.length === 0) {
     // Without arrival times (aggregates) the mean in flight (Little's law) sizes the slots instead.
     const seqs = clamp(nextPow2(s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight), 4, 256);
