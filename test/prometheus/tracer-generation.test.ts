@@ -5,25 +5,17 @@
  * generation block, replayed (test/prometheus/replay-exporter.ts) and scraped by a real
  * Prometheus (2.42).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
-import { replayJob } from './_prometheus.js';
-import type { ReplayedJob } from './_prometheus.js';
+import { useReplayedJob } from './_prometheus.js';
 import { tracerGeneration } from './scenarios.js';
 
-let run: ReplayedJob | undefined;
-
-beforeAll(async () => {
-  run = await replayJob('tracer-generation', [tracerGeneration(53)], 8);
-}, 90_000);
-
-afterAll(async () => {
-  await run?.stop();
-}, 30_000);
+const job = useReplayedJob('tracer-generation', () => [tracerGeneration(53)], 8);
 
 describe('the tracer’s generation histograms, replayed into a real Prometheus', { timeout: 60_000 }, () => {
   it('reads prefill and decode as phases and TTFT, TPOT and tokens as the generation block; the queue-bound TTFT gives continuous batching', async () => {
-    const result = await analyzePrometheus({ url: run!.url, startS: run!.startS, endS: run!.endS, stepS: 2 });
+    const run = job();
+    const result = await analyzePrometheus({ url: run.url, startS: run.startS, endS: run.endS, stepS: 2 });
     expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['tracer']);
     const m = result.models[0]!;
     expect(m.summary.model).toBe('tiny-lm');
