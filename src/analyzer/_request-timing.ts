@@ -26,9 +26,18 @@ const NUMBER = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record
 
 const NO_ATTRIBUTES: Readonly<Record<string, AttributeValue>> = {};
 
+/**
+ * A first token this far past the request's end is reported, not only clamped: seconds rounded
+ * to ns or an event stamped as the span closes land within it; a time to first chunk written in
+ * ms where seconds are due (350 for 0.35) lands far beyond.
+ */
+const FIRST_TOKEN_LATE_NS = 1_000_000;
+
 /** Times requests one after another into a RequestTableBuilder, reusing its interval scratch. */
 export class RequestTimer {
   private readonly scratch = new IntervalScratch();
+  /** Requests timed whose first token came over FIRST_TOKEN_LATE_NS after their end (TTFT clamped to e2e). */
+  firstTokensAfterEnd = 0;
 
   /**
    * The timing of the request span in store slot `request` (with its client span's slot, −1 for
@@ -96,6 +105,7 @@ export class RequestTimer {
     const requestToken = store.firstTokens[request]!;
     const firstToken = clientToken === clientToken ? clientToken : requestToken === requestToken ? requestToken + shift : prefillEnd;
     const ttftMs = firstToken === undefined ? undefined : clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
+    if (firstToken !== undefined && firstToken - e2eEnd > FIRST_TOKEN_LATE_NS) this.firstTokensAfterEnd++;
     const e2eStartNs = origin + BigInt(e2eStart);
     const flags =
       (hasClient ? REQUEST_FLAG.CLIENT : 0) |
