@@ -28,8 +28,9 @@ import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
-import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
+import { TritonRequests, tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
 import { streamTritonRecords } from './_triton-stream.js';
+import { releaseTritonRecords, TritonIndex } from './_triton-release.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -562,7 +563,7 @@ function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown)
  * untouched, when it must be read the old way. Where the old way read one line (Triton writes
  * the whole array on one line), its locations name line `1`.
  */
-async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<Iterable<SpanRecord[]> | undefined> {
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<Iterable<SpanRecord[]> | AsyncIterable<SpanRecord[]> | undefined> {
   const read = await tritonRecords(trace, ctx, batchSize, result);
   // Counted as the byte scanners count a document: one read, or one handed back.
   if (read === undefined) counts.fallbacks++;
@@ -570,28 +571,53 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
   return read;
 }
 
-async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | undefined> {
+/**
+ * An uncompressed file is read twice: first each request's last record (`streamTritonRecords`
+ * with an index), then its spans, each request let go of once its last record is in
+ * (`releaseTritonRecords`): an 84 MB file held every request to the end (0.6 GB). A compressed
+ * one (or, in strict mode, where the old way must say the first skip) is read once, every
+ * request held.
+ */
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | AsyncIterable<SpanRecord[]> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
-  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), attempt, () => opened.damage !== undefined, opened.compression === 'none');
+  const twice = !ctx.strict && opened.compression === 'none';
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), twice ? new TritonIndex(attempt) : new TritonRequests(attempt, ''), () => opened.damage !== undefined, opened.compression === 'none');
   if (end === undefined) return undefined;
   const { requests, unclosed, oneLine } = end;
+  let where = '';
   if (oneLine && unclosed === undefined) {
     // Its records' locations would have named the line.
     if (requests.skippedRecords > 0) return undefined;
-    requests.where = '1';
+    where = '1';
   }
+  result.family = 'triton-trace';
+  result.documents = 1;
+  /** What the old way said after its spans: its end, its skips. */
+  const report = (): void => {
+    if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
+    ctx.absorb(attempt.state(), (location) => location);
+    if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
+  };
+  if (!(requests instanceof TritonRequests)) return releasedBatches(releaseTritonRecords(trace.file, end, attempt, where, batchSize), report);
+  requests.where = where;
   const out: SpanRecord[] = [];
   requests.spans(out);
   // The old way stops at the first skip in strict mode: let it say which.
-  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) return undefined;
-  if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
-  ctx.absorb(attempt.state(), (location) => location);
-  if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
-  result.family = 'triton-trace';
-  result.documents = 1;
+  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) {
+    result.family = undefined;
+    result.documents = 0;
+    return undefined;
+  }
+  report();
   return inBatches(out, batchSize);
+}
+
+/** The batches of the second reading, then what the reading said. */
+async function* releasedBatches(batches: AsyncIterable<SpanRecord[]>, report: () => void): AsyncGenerator<SpanRecord[]> {
+  yield* batches;
+  report();
 }
 
 /**

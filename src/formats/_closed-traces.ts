@@ -1,0 +1,21 @@
+/**
+ * @module formats/_closed-traces
+ * Internal. A reader that knows when a trace's last span was read says so on the batch that
+ * holds it: the convention mapper (analyzer/conventions) then maps such a trace at once, in the
+ * order it would have, instead of holding it to the end of input. A batch is marked once, by the
+ * reader that made it; a copy of it (merged with other files) is not marked, and its traces are
+ * held as before.
+ */
+import type { SpanRecord } from '../model/span.js';
+
+const closed = new WeakMap<readonly SpanRecord[], readonly string[]>();
+
+/** Marks `batch` as holding the last spans of the traces `traceIds`. */
+export function markClosedTraces(batch: readonly SpanRecord[], traceIds: readonly string[]): void {
+  if (traceIds.length > 0) closed.set(batch, traceIds);
+}
+
+/** The traces whose last span is in `batch` (by the end of it), where its reader said so. */
+export function closedTraces(batch: readonly SpanRecord[]): readonly string[] | undefined {
+  return closed.get(batch);
+}
