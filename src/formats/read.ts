@@ -12,7 +12,7 @@ import type { SpanRecord, TraceFormat } from '../model/span.js';
 import { ReadContext } from './_context.js';
 import type { ReadWarning } from './_context.js';
 import { scanJsonValue } from './_json-scan.js';
-import { classifyDocument, classifyElement, formatOf, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
+import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, Sniffed, WholeBytes } from './detect.js';
@@ -583,7 +583,7 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
   const twice = !ctx.strict && opened.compression === 'none';
-  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), twice ? new TritonIndex(attempt) : new TritonRequests(attempt, ''), () => opened.damage !== undefined, opened.compression === 'none');
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), twice ? new TritonIndex(attempt) : new TritonRequests(attempt, ''), () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
   if (end === undefined) return undefined;
   const { requests, unclosed, oneLine } = end;
   let where = '';
@@ -618,6 +618,18 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
 async function* releasedBatches(batches: AsyncIterable<SpanRecord[]>, report: () => void): AsyncGenerator<SpanRecord[]> {
   yield* batches;
   report();
+}
+
+/**
+ * Internal, for tests: the size past which a Triton trace file never closed is read as the
+ * stream parser read it (MAX_DOCUMENT_BYTES: below, it was parsed whole), so that path runs on a
+ * small file. Set with `setTritonUnclosedBytes`.
+ */
+let tritonUnclosedBytes = MAX_DOCUMENT_BYTES;
+
+/** Internal, for tests: sets the size `tritonUnclosedBytes` says (no argument: back to MAX_DOCUMENT_BYTES). */
+export function setTritonUnclosedBytes(bytes = MAX_DOCUMENT_BYTES): void {
+  tritonUnclosedBytes = bytes;
 }
 
 /**

@@ -8,6 +8,10 @@
  * level further down, decoupled streams with a response per token, requests that failed before
  * REQUEST_END, a request's records split far apart, one whose records all come late, children
  * of a parent in another file (a rotation), a request with no timestamps.
+ *
+ * A file never closed past 512 MiB was streamed by stream-json; the record reader reads it as
+ * that did (the request written last left out), on a small file here with the size lowered
+ * (`setTritonUnclosedBytes`, internal).
  */
 
 import { gzipSync } from 'node:zlib';
@@ -16,9 +20,11 @@ import { analyzeFiles } from '../../src/analyzer/files.js';
 import { ConventionMapper } from '../../src/analyzer/conventions/index.js';
 import { closedTraces } from '../../src/formats/_closed-traces.js';
 import { readSpanBatches } from '../../src/formats/index.js';
+import type { ReadOptions } from '../../src/formats/index.js';
+import { setTritonUnclosedBytes } from '../../src/formats/read.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { renderJson } from '../../src/report/json.js';
-import { random, tempDir } from './helpers.js';
+import { jsonText, random, readOutcome, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -172,4 +178,59 @@ describe('a large Triton trace file, each request let go of once its last record
     expect(after).toBeGreaterThan(0);
     expect(after).toBeLessThan(before / 50);
   }, 120_000);
+});
+
+describe('a Triton trace file never closed, past the size the old way parsed whole (512 MiB, lowered here)', () => {
+  /** The old way past that size: the array streamed element by element. */
+  const STREAMED: ReadOptions = { wholeDocumentBytes: 200 };
+  const NOTE = /large document streamed element by element \(files\): 1/;
+
+  /** Spans, skips and warnings read past the lowered size, and by the old way's stream parser. */
+  async function both(text: string, name: string): Promise<[Awaited<ReturnType<typeof readOutcome>>, Awaited<ReturnType<typeof readOutcome>>]> {
+    const file = tmp.write(name, text);
+    setTritonUnclosedBytes(1024);
+    try {
+      return [await readOutcome(file, { scanDocumentBytes: 0 }), await readOutcome(file, STREAMED)];
+    } finally {
+      setTritonUnclosedBytes();
+    }
+  }
+
+  /** The stats of a reading less the old way's note that it streamed the array. */
+  function withoutNote(stats: string | undefined): unknown {
+    const parsed = JSON.parse(stats ?? '{}') as { leniencies: string[]; format: string };
+    return { ...parsed, leniencies: parsed.leniencies.filter((l) => !NOTE.test(l)) };
+  }
+
+  const records = RECORDS.slice(0, 4_000);
+  const cases: Record<string, string> = {
+    'a record per line, running': `[\n${records.join(',\n')}\n`,
+    'a record per line, after a comma': `[\n${records.join(',\n')},\n`,
+    'a record per line, killed inside a record': `[\n${records.join(',\n')},\n{"id":7,"timestamps":[{"name":"QUEUE_ST`,
+    'one line, killed inside a record before its id': `[${records.join(',')},{"i`,
+  };
+
+  it.each(Object.entries(cases))('%s: the spans, skips and warnings the stream parser gave', async (name, text) => {
+    const [records, streamed] = await both(text, `never-closed-${name.replace(/\W+/g, '-')}.json`);
+    expect(streamed.error).toBeUndefined();
+    expect(records.error).toBeUndefined();
+    expect(records.fast).toEqual({ lines: 1, fallbacks: 0 });
+    expect(JSON.parse(streamed.stats!).leniencies.join('\n')).toMatch(NOTE);
+    expect(withoutNote(records.stats)).toEqual(withoutNote(streamed.stats));
+    expect(jsonText(records.spans)).toBe(jsonText(streamed.spans));
+    // The request written last is left out, and the file's end is named.
+    expect(JSON.parse(records.stats!).warnings.some((w: { message: string }) => /written last and perhaps cut, left out/.test(w.message))).toBe(true);
+  });
+
+  it('below the lowered size, the whole records, as a parse of the whole file read them (not the request written last left out)', async () => {
+    const text = `[\n${records.join(',\n')}\n`;
+    const file = tmp.write('never-closed-small.json', text);
+    setTritonUnclosedBytes(text.length + 1);
+    try {
+      const below = await readOutcome(file, { scanDocumentBytes: 0 });
+      expect(JSON.parse(below.stats!).warnings.some((w: { message: string }) => /its whole records were read/.test(w.message))).toBe(true);
+    } finally {
+      setTritonUnclosedBytes();
+    }
+  });
 });
