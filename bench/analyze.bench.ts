@@ -18,16 +18,18 @@
  * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
  * through those sizes.
  */
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toJaegerJson, toOtlpJsonLines } from '../test/support/synth.js';
+import { toJaegerJson } from '../test/support/synth.js';
+import { generate } from './_generate.js';
+import type { Generated } from './_generate.js';
 import type { SynthSpan } from '../test/support/synth.js';
 import { simulate } from '../examples/traces/simulate.js';
 import { defaultThreads } from '../src/analyzer/index.js';
+import { autoThreads } from '../src/analyzer/files.js';
 
 const targetBytes = Number(process.env['BENCH_MB'] ?? 200) * 1024 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,33 +48,6 @@ interface ChildResult {
   spans: number;
   requests: number;
   maxRssBytes: number;
-}
-
-/** What a generated file holds so far. */
-interface Generated {
-  spans: number;
-  requests: number;
-  bytes: number;
-  chunks: number;
-}
-
-/** Appends consecutive simulated runs of 1000 requests (each starting where time left off) to `path` until it holds `target` bytes. */
-async function generate(target = targetBytes, path = file, from: Generated = { spans: 0, requests: 0, bytes: 0, chunks: 0 }): Promise<Generated> {
-  const out = createWriteStream(path, { flags: from.bytes === 0 ? 'w' : 'a' });
-  const done = { ...from };
-  const perChunk = 1000;
-  while (done.bytes < target) {
-    const chunk = done.chunks++;
-    const run = simulate({ seed: 1000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
-    const text = toOtlpJsonLines(run, 64);
-    done.bytes += Buffer.byteLength(text);
-    done.spans += run.length;
-    done.requests += perChunk;
-    if (!out.write(text)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return done;
 }
 
 /** Simulated runs written as one Jaeger UI document of about `jaegerBytes`. */
@@ -144,15 +119,18 @@ try {
   // BENCH_MB=0: the Jaeger document only.
   if (targetBytes > 0) {
     const t0 = performance.now();
-    const generated = await generate();
+    const generated = await generate(targetBytes, file);
     const size = statSync(file).size;
     console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
+    // What `analyze` uses on this machine for this file when --threads is not given.
+    const here = autoThreads(availableParallelism(), size);
     // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
     const modes: { name: string; mode: 'baseline' | 'analyze' | 'read'; env: Record<string, string> }[] = [
       { name: 'baseline: JSON.parse per line', mode: 'baseline', env: {} },
-      { name: 'analyze --threads 1 (fast reader, the default)', mode: 'analyze', env: { THREADS: '1' } },
-      { name: `analyze --threads ${defaultThreads()} (the cores available)`, mode: 'analyze', env: { THREADS: String(defaultThreads()) } },
+      { name: `analyze --threads 1 (fast reader${here === 1 ? ', the default here' : ''})`, mode: 'analyze', env: { THREADS: '1' } },
+      { name: `analyze --threads ${defaultThreads()} (the cores available${here === defaultThreads() ? ', the default here' : ''})`, mode: 'analyze', env: { THREADS: String(defaultThreads()) } },
+      ...(here !== 1 && here !== defaultThreads() ? [{ name: `analyze --threads ${here} (the default here)`, mode: 'analyze' as const, env: { THREADS: String(here) } }] : []),
       { name: 'analyze --threads 1, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '1', READER: 'full' } },
       // The reader alone, as the analyzer calls it (issue 16: the byte scanner against JSON.parse).
       { name: 'read only: fast reader', mode: 'read', env: {} },

@@ -13,6 +13,9 @@
  * it reports CPU µs per request (median round) and the median of the per-round ratios of added
  * cost. Several runs, each in fresh processes, then give the medians over runs. The goals: at
  * or below the hand-written cost, and under 1 µs per unsampled request.
+ * A third process measures the check every wrapped call makes on an object it returns (is it the
+ * request's own token stream? `deferToStream`, a WeakMap lookup): the same request with phases
+ * returning objects against phases returning numbers, each against its bare function.
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -24,6 +27,7 @@ import { ATTR, PHASES, TRACER_METRICS } from '../src/semconv.js';
 import type { Phase } from '../src/semconv.js';
 import { createInferenceTracer, DURATION_BUCKETS_SECONDS, setupTracing } from '../src/tracer/index.js';
 import type { InferenceTracer } from '../src/tracer/index.js';
+import { deferToStream } from '../src/tracer/stream-end.js';
 import { CollectingReader as IdleReader, discardSpans as discard } from '../test/support/telemetry-sinks.js';
 
 const REQUESTS_PER_ROUND = 500;
@@ -84,6 +88,33 @@ function oursAsync(tracer: InferenceTracer, i: number): Promise<number> {
     x = await req.compute(async () => work(x));
     return req.postprocess(async () => work(x));
   });
+}
+
+/** Preallocated results, so that phases returning objects allocate no more than those returning numbers. */
+const RESULTS: readonly { readonly value: number }[] = Array.from({ length: 1009 }, (_, value) => ({ value }));
+
+/** A phase's work returning an object, as real phases return tensors, arrays or parsed JSON. */
+function workObject(x: number): { readonly value: number } {
+  return RESULTS[work(x)]!;
+}
+
+function bareObjects(i: number): number {
+  let x = RESULTS[i % 1009]!;
+  for (let p = 0; p < REQUEST_PHASES.length; p += 1) x = workObject(x.value);
+  return x.value;
+}
+
+/** `ours` with every phase (and the request) returning an object: each of the 8 returns is checked for a token stream. */
+function oursObjects(tracer: InferenceTracer, i: number): number {
+  return tracer.infer((req) => {
+    let x = req.preprocess(() => workObject(i));
+    x = req.serialize(() => workObject(x.value));
+    x = req.network(() => workObject(x.value));
+    x = req.queue(() => workObject(x.value));
+    x = req.transfer(() => workObject(x.value));
+    x = req.compute(() => workObject(x.value));
+    return req.postprocess(() => workObject(x.value));
+  }).value;
 }
 
 async function bareAsync(i: number): Promise<number> {
@@ -271,6 +302,8 @@ interface RunResult {
   /** Unsampled requests in a process of their own, that records nothing (a sampler that drops all). */
   readonly unsampled: Unsampled;
   readonly noSetupUs: number;
+  /** The returned-stream check, in a process of its own. */
+  readonly returnedObjects: ReturnedObjects;
   readonly load: string;
 }
 
@@ -321,7 +354,7 @@ async function measureUnsampled(title: string): Promise<Unsampled> {
 }
 
 /** One run: every part, in this process; prints the details and returns the figures. */
-async function oneRun(): Promise<Omit<RunResult, 'unsampled'>> {
+async function oneRun(): Promise<Omit<RunResult, 'unsampled' | 'returnedObjects'>> {
   console.log(`${REQUESTS_PER_ROUND} requests (${CHEAP_REQUESTS_PER_ROUND} unsampled or before set-up) × ${ROUNDS} rounds per variant, 7 phases per request, median round; Node ${process.version}`);
 
   // Part 1: spans only (no metric reader: the histograms are the API's no-ops).
@@ -379,11 +412,75 @@ async function unsampledRun(): Promise<Unsampled> {
   return measureUnsampled('Unsampled (ParentBased(AlwaysOff), spans only), in a process of its own');
 }
 
+/** What the returned-stream check costs: phases returning objects against phases returning numbers. */
+interface ReturnedObjects {
+  /** Added µs per request, phases returning numbers (nothing to check). */
+  readonly numbersUs: number;
+  /** Added µs per request, phases returning objects (8 checks). */
+  readonly objectsUs: number;
+  /** Median over rounds of objects' added cost ÷ numbers' added cost. */
+  readonly ratio: number;
+  /** CPU ns of one `deferToStream` on an object that is no stream, less a plain null/owner check (the baseline). */
+  readonly lookupNs: number;
+}
+
+/** Calls per round of the lookup alone: a few ns each, so rounds still take tens of ms. */
+const LOOKUPS_PER_ROUND = 2_000_000;
+const NOT_A_STREAM_OWNER = {};
+const noHook = (): void => undefined;
+
+/** The baseline of the lookup: the checks any wrapper makes on a returned value anyway. */
+function plainCheck(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && value === NOT_A_STREAM_OWNER;
+}
+
+/**
+ * The per-call check of a returned object (`deferToStream`): the same recorded request whose
+ * phases return objects, against the one whose phases return numbers, each less its own bare
+ * function in the same round. A ratio of 1.00× means the check costs nothing measurable.
+ */
+async function returnedObjectsRun(): Promise<ReturnedObjects> {
+  console.log(`Returned objects: ${REQUESTS_PER_ROUND} requests × ${ROUNDS} rounds per variant, spans only; Node ${process.version}`);
+  const tracing = setupTracing({ serviceName: 'bench', exporter: { spanExporter: discard }, metrics: false, maxQueueSize: 65_536 });
+  const tracer = createInferenceTracer(MODEL);
+  await tracing.forceFlush();
+  const r = await measure({
+    bare: (i) => bare(i),
+    'bare, objects': (i) => bareObjects(i),
+    'latency-doctor, phases return numbers': (i) => ours(tracer, i),
+    'latency-doctor, phases return objects': (i) => oursObjects(tracer, i),
+  });
+  await tracing.shutdown();
+  printRounds('Phases returning objects (each checked for a returned token stream) against numbers', r);
+  const numbers = r['latency-doctor, phases return numbers']!.map((us, i) => us - r['bare']![i]!);
+  const objects = r['latency-doctor, phases return objects']!.map((us, i) => us - r['bare, objects']![i]!);
+  const perRound = objects.map((us, i) => us / numbers[i]!);
+  const ratio = median(perRound);
+  const [low, high] = quartiles(perRound);
+  const numbersUs = median(numbers);
+  const objectsUs = median(objects);
+  console.log(`  added cost: numbers ${numbersUs.toFixed(2)} µs, objects ${objectsUs.toFixed(2)} µs per request (8 returns checked: ${(((objectsUs - numbersUs) * 1000) / 8).toFixed(1)} ns each)`);
+  console.log(`  ratio objects / numbers, median of ${perRound.length} rounds: ${ratio.toFixed(2)}× (middle half ${low.toFixed(2)}–${high.toFixed(2)})`);
+  // The lookup alone, finer than a request resolves: an object that is no stream, as every check but a stream's is.
+  const lookups = await measure(
+    {
+      'plain check (baseline)': (i) => (plainCheck(RESULTS[i % 1009]) ? 1 : 0),
+      'deferToStream (WeakMap lookup)': (i) => (deferToStream(RESULTS[i % 1009], NOT_A_STREAM_OWNER, noHook) ? 1 : 0),
+    },
+    LOOKUPS_PER_ROUND,
+  );
+  printRounds('The returned-stream check alone (µs per call)', lookups);
+  const lookupNs = median(lookups['deferToStream (WeakMap lookup)']!.map((us, i) => (us - lookups['plain check (baseline)']![i]!) * 1000));
+  console.log(`  deferToStream adds ${lookupNs.toFixed(1)} ns per returned object (${((8 * lookupNs) / 1000 / numbersUs * 100).toFixed(2)}% of a recorded request's ${numbersUs.toFixed(2)} µs for 8 returns)`);
+  return { numbersUs, objectsUs, ratio, lookupNs };
+}
+
 function summarize(r: RunResult): string {
   return (
     `spans ${r.spans.ratio.toFixed(2)}×, async spans ${r.asyncSpans.ratio.toFixed(2)}×, spans+metrics ${r.withMetrics.ratio.toFixed(2)}× hand-written; ` +
     `unsampled ${r.unsampled.oursUs.toFixed(2)} µs/request = ${r.unsampled.toOneSpan.toFixed(2)}× one hand-written unsampled span ` +
-    `(after recording in the same process: ${r.unsampledAfterRecording.oursUs.toFixed(2)} µs = ${r.unsampledAfterRecording.toOneSpan.toFixed(2)}×); load average ${r.load}`
+    `(after recording in the same process: ${r.unsampledAfterRecording.oursUs.toFixed(2)} µs = ${r.unsampledAfterRecording.toOneSpan.toFixed(2)}×); ` +
+    `phases returning objects ${r.returnedObjects.ratio.toFixed(2)}× returning numbers; load average ${r.load}`
   );
 }
 
@@ -412,8 +509,8 @@ function main(): void {
   console.log(`${runs} runs of this benchmark, each in two processes of its own; Node ${process.version}; load average ${load()}`);
   for (let run = 1; run <= runs; run += 1) {
     details.length = 0;
-    const recorded = child<Omit<RunResult, 'unsampled'>>(run, 'recorded');
-    const result: RunResult = { ...recorded, unsampled: child<Unsampled>(run, 'unsampled') };
+    const recorded = child<Omit<RunResult, 'unsampled' | 'returnedObjects'>>(run, 'recorded');
+    const result: RunResult = { ...recorded, unsampled: child<Unsampled>(run, 'unsampled'), returnedObjects: child<ReturnedObjects>(run, 'returned-objects') };
     results.push(result);
     console.log(`run ${run}: ${summarize(result)}`);
     if (run === runs) process.stdout.write(`\nDetails of the last run:\n${details.join('\n')}\n`);
@@ -441,12 +538,18 @@ function main(): void {
         `the SDK's startSpan alone ${med((r) => pick(r).sdkStartSpanUs).toFixed(2)} µs (${spread((r) => pick(r).sdkStartSpanUs)})`,
     );
   }
+  console.log(
+    `  returned objects     numbers ${med((r) => r.returnedObjects.numbersUs).toFixed(2)} µs, objects ${med((r) => r.returnedObjects.objectsUs).toFixed(2)} µs: ` +
+      `${med((r) => r.returnedObjects.ratio).toFixed(2)}× (${spread((r) => r.returnedObjects.ratio)}) (the returned-stream check; 1.00× = free); ` +
+        `the lookup alone ${med((r) => r.returnedObjects.lookupNs).toFixed(1)} ns per call`,
+  );
   console.log(`  before setupTracing ${med((r) => r.noSetupUs).toFixed(2)} µs/request; load average now ${load()}`);
 }
 
 const RESULT_PREFIX = 'RESULT ';
 if (process.argv.some((a) => a.startsWith('--one-run'))) {
-  const result = process.argv.includes('--part=unsampled') ? await unsampledRun() : await oneRun();
+  const part = process.argv.find((a) => a.startsWith('--part='))?.slice('--part='.length);
+  const result = part === 'unsampled' ? await unsampledRun() : part === 'returned-objects' ? await returnedObjectsRun() : await oneRun();
   console.log(`(sink ${sink % 10})`);
   console.log(`${RESULT_PREFIX}${JSON.stringify(result)}`);
 } else {

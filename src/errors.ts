@@ -6,21 +6,42 @@
  * SidecarError, CliError, PrometheusError); `cli/main` catches the base once, and is the only code that exits.
  */
 
-/** Exit codes of `latency-doctor`. */
+/**
+ * Exit codes of `latency-doctor`, the one definition every command (`analyze`, `diff`, `sidecar`)
+ * uses; `--help` of each prints EXIT_MEANINGS and docs/analyzer.md#exit-codes tabulates them.
+ * A gate that checked and failed is 3; a gate that could not check, because nothing (or not
+ * enough) was measured, is 4: gates fail closed, and a consumer can tell the two apart.
+ */
 export const EXIT = {
   OK: 0,
   /** Unexpected failure (a bug): the message, and the stack with --verbose. */
   INTERNAL: 1,
   /** A user mistake: bad file, bad option. */
   USAGE: 2,
-  /** `--fail-on-slo` and an objective was missed. */
+  /**
+   * A gate failed on what was measured: `analyze --fail-on-slo` and an objective was missed;
+   * `diff --fail-on-regression` and an e2e quantile grew significantly beyond its limit.
+   */
+  GATE_FAILED: 3,
+  /** @deprecated The same code as GATE_FAILED, named before `diff --fail-on-regression` shared it. */
   SLO_VIOLATED: 3,
   /**
-   * Nothing was measured: no readable span in the input (empty, or every record skipped), or
-   * `--fail-on-slo` with no inference request to check the objective on. Gates fail closed.
+   * Nothing was measured: no readable span in the input (empty, or every record skipped), or a
+   * gate with nothing (or too little) to check on: `--fail-on-slo` with no inference request or
+   * an unmeasured quantile, `--fail-on-regression` with too few requests to tell or a model with
+   * no request AFTER. Gates fail closed.
    */
   NOTHING_MEASURED: 4,
 } as const;
+
+/** One line per exit code, in the words `--help` of `analyze` and `diff` prints them. */
+export const EXIT_MEANINGS: Readonly<Record<(typeof EXIT)[Exclude<keyof typeof EXIT, 'SLO_VIOLATED'>], string>> = {
+  [EXIT.OK]: 'done (with a gate: it passed)',
+  [EXIT.INTERNAL]: 'internal error (a bug; details with --verbose)',
+  [EXIT.USAGE]: 'bad option or unusable input (one line naming it)',
+  [EXIT.GATE_FAILED]: 'a gate failed: --fail-on-slo objective missed, or --fail-on-regression limit exceeded significantly',
+  [EXIT.NOTHING_MEASURED]: 'nothing measured: no readable span, or a gate with nothing (or too little) to check on (fails closed)',
+};
 
 /** A failure the user can act on: its message is one line, printed as is, and the run ends with `exitCode`. */
 export class LatencyDoctorError extends Error {

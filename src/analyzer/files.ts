@@ -24,9 +24,9 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * uncompressed JSON lines file is split into byte ranges read in parallel (merged back in file
    * order: the result is the one of reading it here); any other such file (compressed, a single
    * document, protobuf) is read in one worker thread. Several trace files, and 1, read in this
-   * thread. Each thread costs a JS heap (tens of MB). Default 1: on the 2-core machine this was
-   * built on, two reader threads were measured slower than one (docs/analyzer.md, "Reader
-   * threads"). `true` means `defaultThreads()`, `false` means 1.
+   * thread. Each thread costs a JS heap (tens of MB). Unset: `autoThreads` (two threads for a
+   * file of 128 MiB or more on 4 cores or more, else none; docs/analyzer.md, "Reader threads by
+   * cores and size"). `true` means `defaultThreads()`, `false` means 1.
    */
   readonly threads?: number | boolean;
   /** JSON lines reader (see ReadOptions.reader): `fast` (default) or `full`; the result is the same. */
@@ -41,10 +41,26 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_THREADS));
 }
 
-function threadsOf(option: number | boolean | undefined): number {
+/** Smallest file that threads are used for unless asked: at 50 MB two reader threads were measured no faster than one. */
+const AUTO_THREADS_MIN_BYTES = 128 * 1024 * 1024;
+/** Fewest cores on which threads are used unless asked: on 2 cores two reader threads were measured slower than one at 200 MB. */
+const AUTO_THREADS_MIN_CORES = 4;
+
+/**
+ * Reader threads when none were asked for: two for a single trace file of 128 MiB or more on a
+ * machine with 4 cores or more, else 1. Two, not more: on 16 cores a third and fourth thread
+ * were measured no faster (the main thread's assembly is the limit) and cost ~60 MB each
+ * (docs/analyzer.md, "Reader threads by cores and size").
+ */
+export function autoThreads(cores: number, bytes: number): number {
+  return cores >= AUTO_THREADS_MIN_CORES && bytes >= AUTO_THREADS_MIN_BYTES ? 2 : 1;
+}
+
+function threadsOf(option: number | boolean | undefined, bytes: number): number {
   if (option === true) return defaultThreads();
-  // Unset, 0, negative or not a number: no thread besides this one.
-  if (option === undefined || option === false || !(option >= 1)) return 1;
+  if (option === undefined) return autoThreads(availableParallelism(), bytes);
+  // 0, negative or not a number: no thread besides this one.
+  if (option === false || !(option >= 1)) return 1;
   return Math.floor(option);
 }
 
@@ -122,7 +138,7 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   // Several trace files are merged by span start time, batch by batch (mergeByTime), which the
   // columns of reader threads would change: threads read a single trace file only.
   const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
-  const threads = traceFiles > 1 ? 1 : threadsOf(options.threads);
+  const threads = traceFiles > 1 ? 1 : threadsOf(options.threads, opened.find((o) => o.format !== 'gpu-samples')?.bytes ?? 0);
   const reader = options.reader ?? 'fast';
   // Splitting may have to start over (ThreadedReadUnsound), which a stream cannot.
   const restartable = opened.every((o) => o.sniffed.opened.regularFile);

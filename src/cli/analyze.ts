@@ -12,7 +12,7 @@ import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
 import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
 interface AnalyzeFlags {
@@ -65,10 +65,10 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
     .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', positiveInteger('--idle-spans'))
     .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
-    .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default 1: more measured slower on 2 cores, see docs/analyzer.md)', positiveInteger('--threads'))
+    .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: 2 for a file of 128 MiB or more on 4 cores or more, else 1; see docs/analyzer.md)', positiveInteger('--threads'))
     // ── Diagnosis options (docs/diagnosis.md). ──
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
-    .option('--fail-on-slo', `exit with code ${EXIT.SLO_VIOLATED} when an --slo objective is missed`)
+    .option('--fail-on-slo', `exit with code ${EXIT.GATE_FAILED} when an --slo objective is missed`)
     .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
     .option('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     // ── Prometheus input (issue #13): docs/prometheus.md. ──
@@ -82,6 +82,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--timeout <duration>', 'with --prometheus: per-query timeout (default 15s)')
     .option('--replica-label <label>', 'with --prometheus: label that tells replicas apart (default instance)')
     .option('--html <file>', 'also write a self-contained HTML report (charts, every rule) to this file')
+    .addHelpText('after', exitCodesHelp())
     .action(async (files: string[], flags: AnalyzeFlags) => {
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
@@ -97,14 +98,7 @@ export function registerAnalyzeCommand(program: Command): Command {
       process.stdout.write(render(result, flags));
       if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, files);
       // Fail closed: a run that measured nothing must never pass as "analysed" or "SLO met".
-      if (result.spans === 0) {
-        const skipped = result.files.reduce((n, f) => n + f.skipped, 0);
-        // GPU sample files hold no spans by design: say what is missing, not that they are unreadable.
-        if (result.files.length > 0 && result.files.every((f) => f.format === 'gpu-samples')) {
-          throw new CliError(`nothing measured: ${files.join(', ')} ${files.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${files.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
-        }
-        throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${skipped} unreadable span(s), line(s) or record(s) skipped)` : ''}`, EXIT.NOTHING_MEASURED);
-      }
+      assertMeasured(result, files);
       if (flags.failOnSlo) {
         if (result.requests === 0) {
           throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in ${files.join(', ')}`, EXIT.NOTHING_MEASURED);
@@ -147,7 +141,7 @@ function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
 /** Exit 3 when a measured quantile misses its target, else 4 when a target's quantile was not measured (fail closed). */
 function sloGate(result: AnalysisResult, slo: string | undefined): void {
   const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
-  if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.SLO_VIOLATED);
+  if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.GATE_FAILED);
   const unmeasured = result.models.filter((m) => m.diagnosis?.slo?.unmeasured !== undefined);
   if (unmeasured.length > 0) {
     const which = unmeasured.map((m) => `${m.diagnosis?.slo?.unmeasured?.join('/') ?? ''} of ${m.summary.model} (${m.diagnosis?.slo?.unmeasuredWhy ?? 'means only'})`).join(', ');

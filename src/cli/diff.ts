@@ -2,8 +2,8 @@
  * @module cli/diff
  * `latency-doctor diff BEFORE… -- AFTER…`: analyse two runs and say, per model and phase, what
  * changed and whether it is real. `--fail-on-regression p99=10%` turns it into a CI gate that
- * exits 3 only on a significant regression beyond the limit (and, failing closed, when there
- * were too few requests to tell).
+ * exits 3 only on a significant regression beyond the limit, and 4 (fail closed) when there were
+ * too few requests to tell; exit codes are analyze's (src/errors.ts `EXIT`).
  */
 import { Command, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
@@ -14,7 +14,7 @@ import type { AnalysisDiff } from '../analyzer/diff/index.js';
 import { renderDiffJson } from '../report/diff-json.js';
 import { renderDiffMarkdown } from '../report/diff-markdown.js';
 import { renderDiffText } from '../report/diff-text.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
 
 interface DiffFlags {
   readonly after?: string[];
@@ -62,7 +62,8 @@ export function registerDiffCommand(program: Command): Command {
     .option('--after-model <name>', "the --model's name in the AFTER run, for a model renamed between the runs")
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
     .option('--threshold <key=value>', 'override a diagnosis threshold on both sides (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .option('--fail-on-regression <limits>', `exit with code ${EXIT.SLO_VIOLATED} when an e2e quantile grew significantly by more than the limit, e.g. p99=10%`)
+    .option('--fail-on-regression <limits>', `exit with code ${EXIT.GATE_FAILED} when an e2e quantile grew significantly by more than the limit, e.g. p99=10%`)
+    .addHelpText('after', exitCodesHelp())
     .action(async (before: string[], flags: DiffFlags) => {
       const after = flags.after ?? [];
       if (after.length === 0) throw new CliError('diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
@@ -71,13 +72,16 @@ export function registerDiffCommand(program: Command): Command {
       const options = analyzeOptions(flags);
       const afterOptions: AnalyzeOptions = flags.afterModel === undefined ? options : { ...options, model: flags.afterModel };
       const [beforeResult, afterResult] = await Promise.all([analyzeFiles(before, options), analyzeFiles(after, afterOptions)]);
+      // A side with no readable span fails as analyze does (exit 4), not as a mismatched pair.
+      assertMeasured(beforeResult, before);
+      assertMeasured(afterResult, after);
       const diff = diffAnalyses(beforeResult, afterResult, flags.afterModel === undefined || flags.model === undefined ? {} : { renamed: { before: flags.model, after: flags.afterModel } });
       process.stdout.write(flags.json ? renderDiffJson(diff) : flags.markdown ? renderDiffMarkdown(diff) : renderDiffText(diff));
       if (flags.html !== undefined) await writeHtml(flags.html, diff, beforeResult, afterResult);
       if (gates.length > 0) {
         const { regressed, unmeasured } = regressions(diff, gates);
-        if (regressed.length > 0) throw new CliError(`regression: ${regressed.join('; ')}`, EXIT.SLO_VIOLATED);
-        if (unmeasured.length > 0) throw new CliError(`--fail-on-regression cannot tell, failing closed: ${unmeasured.join('; ')}`, EXIT.SLO_VIOLATED);
+        if (regressed.length > 0) throw new CliError(`regression: ${regressed.join('; ')}`, EXIT.GATE_FAILED);
+        if (unmeasured.length > 0) throw new CliError(`--fail-on-regression cannot tell, failing closed: ${unmeasured.join('; ')}`, EXIT.NOTHING_MEASURED);
       }
     });
 }

@@ -3,7 +3,8 @@
  * The CLI's own error type: a user mistake on the command line (or a verdict such as a failed
  * SLO) that ends the run with a given exit code and one line on stderr.
  */
-import { EXIT, LatencyDoctorError } from '../errors.js';
+import type { AnalysisResult } from '../analyzer/index.js';
+import { EXIT, EXIT_MEANINGS, LatencyDoctorError } from '../errors.js';
 
 export { EXIT } from '../errors.js';
 
@@ -14,4 +15,23 @@ export class CliError extends LatencyDoctorError {
   constructor(message: string, exitCode: number = EXIT.USAGE) {
     super(message, { exitCode });
   }
+}
+
+/** The exit-code table both `analyze --help` and `diff --help` end with. */
+export function exitCodesHelp(): string {
+  return `\nExit codes:\n${Object.entries(EXIT_MEANINGS).map(([code, meaning]) => `  ${code}  ${meaning}`).join('\n')}\n`;
+}
+
+/**
+ * Fails closed when `files` gave no span at all (empty, every record skipped, or only the
+ * sidecar's GPU samples): exit 4, in `analyze` and in each side of `diff` alike.
+ */
+export function assertMeasured(result: AnalysisResult, files: readonly string[]): void {
+  if (result.spans > 0) return;
+  const skipped = result.files.reduce((n, f) => n + f.skipped, 0);
+  // GPU sample files hold no spans by design: say what is missing, not that they are unreadable.
+  if (result.files.length > 0 && result.files.every((f) => f.format === 'gpu-samples')) {
+    throw new CliError(`nothing measured: ${files.join(', ')} ${files.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${files.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
+  }
+  throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${skipped} unreadable span(s), line(s) or record(s) skipped)` : ''}`, EXIT.NOTHING_MEASURED);
 }

@@ -2,7 +2,7 @@
  * @module cli/main
  * argv → command. The only module that turns errors into exit codes: a user mistake (any
  * LatencyDoctorError: TraceFormatError, DiagnoseOptionError, AnalysisError, SidecarError,
- * CliError; or a bad option) is one line on stderr and its exit code (2, 3 for a missed SLO, 4 when
+ * CliError; or a bad option) is one line on stderr and its exit code (2, 3 for a failed gate, 4 when
  * nothing was measured);
  * anything else is a bug, exit 1, stack with --verbose.
  * Each command lives in its own module and registers itself here.

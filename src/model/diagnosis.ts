@@ -28,6 +28,12 @@ export interface GainEstimate {
   readonly expectedValue: number;
   /** How the estimate was computed, in one sentence. */
   readonly basis: string;
+  /**
+   * Present when another finding's cause confounds this estimate (the GPU throttled while it was
+   * measured): that fix, which ranks first, and the caveat, e.g. "measured while the GPU was
+   * thermally throttled; re-measure after fixing cooling".
+   */
+  readonly confoundedBy?: { readonly fix: FixId; readonly note: string };
 }
 
 /** A concrete next step, tailored from the measurements. */

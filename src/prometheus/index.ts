@@ -6,7 +6,6 @@
  * diagnosed by the same rules (those that can run on aggregates) and rendered by the same reports.
  */
 import type { AnalysisResult, AnalysisWarning, ModelAnalysis } from '../analyzer/index.js';
-import type { Diagnosis } from '../model/diagnosis.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, checkSlo, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
 import type { Rule, RuleInput } from '../analyzer/diagnose/index.js';
@@ -85,8 +84,8 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const aggregates: ModelAggregates[] = [];
   const warnings: AnalysisWarning[] = [];
   const seen = new Set<string>();
-  // Models read through a source's fallback model label: vLLM's families as Triton's vLLM backend labels them.
-  const tritonBackend = new Set<string>();
+  // The server of models read through a source's fallback model label (vLLM's families as Triton's vLLM backend labels them).
+  const fallbackServer = new Map<string, string>();
   for (const source of latency) {
     const models = await modelsOf(ctx, source);
     const fresh = models.filter((m) => !seen.has(m.model) && (options.model === undefined || m.model === options.model));
@@ -94,7 +93,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     if (skipped.length > 0) warnings.push({ code: 'metrics-quality', message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
     for (const m of fresh) {
       seen.add(m.model);
-      if (m.viaFallback) tritonBackend.add(m.model);
+      if (m.viaFallback && source.modelLabelFallback !== undefined) fallbackServer.set(m.model, source.modelLabelFallback.server);
       aggregates.push(await readModel(ctx, source, m.model, m.matcher));
     }
     found.push({ id: source.id, title: source.title, kind: 'latency', models: fresh.map((m) => m.model), notes: source.notes });
@@ -124,9 +123,9 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       const targets = options.diagnose?.slo;
       const slo = targets !== undefined && Object.keys(targets).length > 0 ? checkSlo(targets, summary.e2e) : undefined;
       // The detected source names the server, as the trace path's conventions do: next steps in its own terms.
-      const server = a.source.server;
+      const server = fallbackServer.get(a.model) ?? a.source.server;
       const diagnosis = diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a, signals.generation !== undefined), ...(server !== undefined ? { server } : {}) });
-      return { summary, diagnosis: tritonBackend.has(a.model) && server === 'vllm' ? onTritonVllmBackend(diagnosis) : diagnosis };
+      return { summary, diagnosis };
     })
     .sort((x, y) => y.summary.requests - x.summary.requests || x.summary.model.localeCompare(y.summary.model));
   for (const w of client.warnings) warnings.push({ code: 'metrics-quality', message: `the engine warned: ${w}`, count: 1 });
@@ -171,26 +170,6 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   };
 }
 
-/**
- * Next steps for a model Triton serves through its vLLM backend: vLLM's engine arguments go in the
- * model's `model.json` there (triton-inference-server/vllm_backend README, "Using the vLLM
- * Backend"), so a `vllm serve MODEL --max-num-seqs 8` snippet, which could not be pasted, becomes
- * the same arguments as model.json keys.
- */
-function onTritonVllmBackend(diagnosis: Diagnosis): Diagnosis {
-  const recommendations = diagnosis.recommendations.map((r) => {
-    const code = r.nextStep.snippet?.code;
-    if (code === undefined || !code.startsWith('vllm serve ')) return r;
-    const args: Record<string, string | number | boolean> = {};
-    for (const [, flag, value] of code.matchAll(/--([a-z0-9-]+)(?:[ =](?!--)(\S+))?/g)) {
-      args[flag!.replace(/-/g, '_')] = value === undefined ? true : Number.isFinite(Number(value)) ? Number(value) : value;
-    }
-    const text = `${r.nextStep.text} On Triton’s vLLM backend these are engine arguments in the model’s model.json (model_repository/${diagnosis.model}/1/model.json, beside "model"), not vllm serve flags; reload the model after the change.`;
-    return { ...r, nextStep: { text, snippet: { language: 'json', code: JSON.stringify(args, null, 2) } } };
-  });
-  return { ...diagnosis, recommendations };
-}
-
 /** What aggregates give the rules (see RULE_INPUTS): never arrival times, input hashes, payload sizes or the model's runtime attributes; generation where an LLM server measures TTFT. */
 function availableFor(a: ModelAggregates, generation: boolean): Set<RuleInput> {
   const inputs = new Set<RuleInput>(['phase-distributions', 'concurrency', 'time-windows']);
@@ -220,7 +199,7 @@ async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ mod
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
-  const fallback = source.modelLabelFallback;
+  const fallback = source.modelLabelFallback?.label;
   const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: fallback === undefined ? [label] : [label, fallback], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
   const out: { model: string; matcher: string; viaFallback: boolean }[] = [];

@@ -39,8 +39,12 @@ export interface LatencySource {
   readonly title: string;
   /** Label that names the model; '' when the server serves one model (the model is then the job). */
   readonly modelLabel: string;
-  /** Label that names the model on series without `modelLabel` (Triton's vLLM backend re-exports vLLM's families with Triton's `model` label). */
-  readonly modelLabelFallback?: string;
+  /**
+   * Label that names the model on series without `modelLabel`, and the server next steps are then
+   * worded for: Triton's vLLM backend re-exports vLLM's families with Triton's `model` label, and
+   * takes vLLM's engine arguments from the model's model.json (server `triton-vllm`).
+   */
+  readonly modelLabelFallback?: { readonly label: string; readonly server: string };
   /** Any of these metric names present means the source is there. */
   readonly markers: readonly string[];
   /** End-to-end latency as this source sees it (server side). */
@@ -99,7 +103,7 @@ function perRequest(metric: string, requests: string): Measure {
 }
 
 /** vLLM-style engines: the same families under several prefixes (vLLM, Ray Serve LLM, TRT-LLM, Dynamo). */
-function vllmLike(id: string, title: string, prefix: string, server: string, notes: readonly string[]): LatencySource {
+function vllmLike(id: string, title: string, prefix: string, server: string, notes: readonly string[], fallbackServer?: string): LatencySource {
   const success = `${prefix}request_success_total`;
   const kvCache = [`${prefix}kv_cache_usage_perc`, `${prefix}gpu_cache_usage_perc`];
   return {
@@ -108,7 +112,7 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
     server,
     modelLabel: 'model_name',
     // Triton's vLLM backend labels the same families with Triton's model and version (vllm_backend src/utils/metrics.py).
-    modelLabelFallback: 'model',
+    modelLabelFallback: { label: 'model', server: fallbackServer ?? server },
     markers: [`${prefix}e2e_request_latency_seconds_bucket`, `${prefix}e2e_request_latency_seconds_count`, `${prefix}time_to_first_token_seconds_bucket`],
     e2e: hist(`${prefix}e2e_request_latency_seconds`, S),
     // V1 splits the RUNNING phase (compute) into PREFILL and DECODE; V0 has only the first.
@@ -134,6 +138,26 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
   };
 }
 
+/** TGI-style routers: the same request families under the fork's prefix (TGI `tgi_`, LoRAX `lorax_`), written by metrics-exporter-prometheus. */
+function tgiLike(id: string, title: string, prefix: string, queueGauge: string, notes: readonly string[]): LatencySource {
+  return {
+    id,
+    title,
+    // Next steps in TGI's terms: a fork takes TGI's launcher flags.
+    server: 'tgi',
+    modelLabel: '',
+    markers: [`${prefix}request_duration_bucket`, `${prefix}request_duration_count`],
+    e2e: hist(`${prefix}request_duration`, S),
+    phases: { preprocess: hist(`${prefix}request_validation_duration`, S), queue: hist(`${prefix}request_queue_duration`, S), compute: hist(`${prefix}request_inference_duration`, S) },
+    requests: `${prefix}request_success`,
+    errors: `${prefix}request_failure`,
+    // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
+    tokens: { in: [hist(`${prefix}request_input_length`, 1)], out: [hist(`${prefix}request_generated_tokens`, 1)] },
+    gauges: { waiting: queueGauge, batch: `${prefix}batch_current_size` },
+    notes,
+  };
+}
+
 /** Every latency source, most specific first (the first one present with data is used per model). */
 export const LATENCY_SOURCES: readonly LatencySource[] = [
   {
@@ -155,7 +179,7 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     phases: tracerPhases(SPANMETRICS.DURATION, 1),
     notes: ['span metrics are flushed by the Collector every metrics_flush_interval (15 s in collector/otelcol.yaml): use a range of minutes'],
   },
-  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)']),
+  vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)'], 'triton-vllm'),
   vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
   vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
   // After the engines: a model Triton serves through its vLLM backend is read from the engine's own families (TTFT,
@@ -210,21 +234,13 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
       'prompt and output tokens per request are counter means (prompt_tokens_total ÷ num_requests_total): no percentiles',
     ],
   },
-  {
-    id: 'tgi',
-    title: 'Hugging Face TGI',
-    server: 'tgi',
-    modelLabel: '',
-    markers: ['tgi_request_duration_bucket', 'tgi_request_duration_count'],
-    e2e: hist('tgi_request_duration', S),
-    phases: { preprocess: hist('tgi_request_validation_duration', S), queue: hist('tgi_request_queue_duration', S), compute: hist('tgi_request_inference_duration', S) },
-    requests: 'tgi_request_success',
-    errors: 'tgi_request_failure',
-    // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
-    tokens: { in: [hist('tgi_request_input_length', 1)], out: [hist('tgi_request_generated_tokens', 1)] },
-    gauges: { waiting: 'tgi_queue_size', batch: 'tgi_batch_current_size' },
-    notes: ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read'],
-  },
+  tgiLike('tgi', 'Hugging Face TGI', 'tgi_', 'tgi_queue_size', ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read']),
+  // LoRAX (predibase/lorax, a TGI fork): the same router families under its own prefix (router/src/server.rs,
+  // infer.rs, validation.rs), its queue gauge named lorax_queue_length (router/src/scheduler.rs).
+  tgiLike('lorax', 'LoRAX', 'lorax_', 'lorax_queue_length', [
+    'LoRAX serves one base model (and its adapters) per router: the model is named after the job; the metrics do not split requests by adapter',
+    'next steps are worded for TGI, whose launcher flags LoRAX’s lorax-launcher shares (a fork)',
+  ]),
   {
     id: 'torchserve',
     title: 'TorchServe',

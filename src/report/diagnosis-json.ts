@@ -15,7 +15,8 @@ export interface JsonRecommendation {
   effort: string;
   evidence: { text: string; values: Record<string, number> }[];
   /** `statistic`: what current and expected values are (`percentile`, `bucket-percentile`, `mean`); null for throughput. */
-  estimated_gain: { metric: string; statistic: Statistic | null; current_value: number; expected_value: number; basis: string } | null;
+  /** `confounded_by`: the fix whose cause (a throttling GPU) the estimate was measured under, and the caveat; null when none. */
+  estimated_gain: { metric: string; statistic: Statistic | null; current_value: number; expected_value: number; basis: string; confounded_by: { fix: string; note: string } | null } | null;
   next_step: { text: string; snippet: { language: string; code: string } | null };
   example_trace_ids: string[];
   cause: string | null;
@@ -68,7 +69,7 @@ function recommendation(r: Recommendation): JsonRecommendation {
     effort: r.effort,
     evidence: r.evidence.map((e) => ({ text: e.text, values: Object.fromEntries(Object.entries(e.values).filter(([, v]) => Number.isFinite(v))) })),
     estimated_gain: r.estimatedGain
-      ? { metric: r.estimatedGain.metric, statistic: gainStatistic(r.estimatedGain), current_value: r.estimatedGain.currentValue, expected_value: r.estimatedGain.expectedValue, basis: r.estimatedGain.basis }
+      ? { metric: r.estimatedGain.metric, statistic: gainStatistic(r.estimatedGain), current_value: r.estimatedGain.currentValue, expected_value: r.estimatedGain.expectedValue, basis: r.estimatedGain.basis, confounded_by: r.estimatedGain.confoundedBy ? { fix: r.estimatedGain.confoundedBy.fix, note: r.estimatedGain.confoundedBy.note } : null }
       : null,
     next_step: { text: r.nextStep.text, snippet: r.nextStep.snippet ? { language: r.nextStep.snippet.language, code: r.nextStep.snippet.code } : null },
     example_trace_ids: [...r.exampleTraceIds],

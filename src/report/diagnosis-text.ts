@@ -52,7 +52,12 @@ export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
   const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
-  return `Expected: ${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})`;
+  return `Expected: ${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})${confoundedSuffix(g)}`;
+}
+
+/** "; measured while the GPU was thermally throttled; re-measure … (see latency-drift)", or '' when no cause confounds the estimate. */
+export function confoundedSuffix(g: GainEstimate): string {
+  return g.confoundedBy ? `; ${g.confoundedBy.note} (see ${g.confoundedBy.fix})` : '';
 }
 
 /** The gain's metric in words: `p95`, `histogram p95` (from buckets), `mean`, `ttft mean`, `throughput`. */
@@ -114,7 +119,7 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   if (rest.length > 0) {
     out.push('', c.bold('Also consider'));
     rest.forEach((r, i) => {
-      const gain = r.estimatedGain ? `; ${r.estimatedGain.metric.replace(/_ms$/, '')} ${fmt(r.estimatedGain.currentValue)} → ${fmt(r.estimatedGain.expectedValue)} ms` : '';
+      const gain = r.estimatedGain ? `; ${r.estimatedGain.metric.replace(/_ms$/, '')} ${fmt(r.estimatedGain.currentValue)} → ${fmt(r.estimatedGain.expectedValue)} ms${confoundedSuffix(r.estimatedGain)}` : '';
       out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '    ', '  '));
       const first = r.evidence[0];
       if (first) out.push(...wrap(first.text, width, '    ', '    '));

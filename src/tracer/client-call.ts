@@ -6,7 +6,8 @@
  */
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
-import { ATTR, ROLE_CLIENT } from '../semconv.js';
+import type { ReadableByteStreamController, ReadableStreamReadResult } from 'node:stream/web';
+import { ATTR, FIRST_TOKEN_EVENT, ROLE_CLIENT } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { headersForContext } from './headers.js';
 import { recordFailure, runInContext } from './run-in-span.js';
@@ -73,7 +74,9 @@ export type FetchInit = Parameters<typeof fetch>[1];
 
 /**
  * `fetch` in a CLIENT span: injects `traceparent`, records the HTTP status and the response size
- * (from content-length) and marks 4xx/5xx answers as errors. Returns the Response unchanged.
+ * (from content-length) and marks 4xx/5xx answers as errors. A plain response is returned
+ * unchanged and its span ends at the headers; a streamed one (STREAMED_CONTENT_TYPES) is returned
+ * with its body passed through chunk by chunk, and its span ends when the body is consumed.
  */
 export function tracedFetch(
   input: FetchInput,
@@ -94,11 +97,116 @@ export function tracedFetch(
     reportFailure('adding trace headers to a fetch call', error);
     requestInit = init;
   }
-  return runInContext(ctx, () => fetch(input, requestInit), (failed, outcome) => {
-    if (failed) recordFailure(span, outcome, options?.recordExceptionMessages === true);
-    else if (outcome instanceof Response) annotateResponse(span, outcome);
-    span.end(toHrTime(monotonicMs()));
+  const withMessage = options?.recordExceptionMessages === true;
+  return runInContext(
+    ctx,
+    () => fetch(input, requestInit).then((response) => traceResponse(span, response, withMessage)),
+    (failed, outcome) => {
+      // A response ends its span itself (traceResponse): at once, or when its stream is over.
+      if (!failed) return;
+      recordFailure(span, outcome, withMessage);
+      span.end(toHrTime(monotonicMs()));
+    },
+  );
+}
+
+/**
+ * Content types whose body arrives over time: Server-Sent Events (OpenAI, Anthropic, TGI and vLLM
+ * streaming) and newline-delimited JSON (Ollama's streaming API). For these the answer is the
+ * body, not the headers.
+ */
+export const STREAMED_CONTENT_TYPES: readonly string[] = ['text/event-stream', 'application/x-ndjson'];
+
+/** Annotates the span and ends it now, or, for a streamed body, returns the response that ends it at the body's end. Never throws. */
+function traceResponse(span: Span, response: Response, withMessage: boolean): Response {
+  try {
+    annotateResponse(span, response);
+    const type = (response.headers.get('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    if (response.body !== null && STREAMED_CONTENT_TYPES.includes(type)) return followedResponse(span, response, withMessage);
+  } catch (error) {
+    reportFailure('following a streamed fetch response', error);
+  }
+  span.end(toHrTime(monotonicMs()));
+  return response;
+}
+
+/**
+ * The same response with its body passed through a stream that pulls one chunk from the original
+ * each time the caller reads one (no read-ahead, nothing kept): the first non-empty chunk adds the
+ * `inference.first_token` event (the client's time to first token, as `req.token()` marks it on a
+ * request span), and the body's end ends the span: read to the end, failed (recorded as the
+ * error, which still reaches the caller), or cancelled by the caller (no error). The bytes are
+ * counted for `inference.response.size` when no content-length was sent; their contents are never read.
+ */
+function followedResponse(span: Span, response: Response, withMessage: boolean): Response {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const sized = response.headers.has('content-length');
+  let bytes = 0;
+  let ended = false;
+  let cancelled = false;
+  const end = (failed: boolean, error?: unknown): void => {
+    if (ended) return;
+    ended = true;
+    try {
+      if (failed) recordFailure(span, error, withMessage);
+      else if (!sized) span.setAttribute(ATTR.RESPONSE_SIZE, bytes);
+      span.end(toHrTime(monotonicMs()));
+    } catch (failure) {
+      reportFailure('ending a streamed fetch span', failure);
+    }
+  };
+  const body = new ReadableStream({
+    type: 'bytes',
+    async pull(controller: ReadableByteStreamController) {
+      // A byte stream takes no empty chunk, and a pull that enqueues nothing leaves the read waiting: skip empty ones.
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          end(true, error);
+          controller.error(error);
+          return;
+        }
+        // Cancelled while the read was waiting: the stream is closed already.
+        if (cancelled) return;
+        if (chunk.done) {
+          end(false);
+          controller.close();
+          // A BYOB read waiting when the body ends is answered with 0 bytes, as the original's would be.
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        const value = chunk.value;
+        if (value.byteLength === 0) continue;
+        if (bytes === 0) markFirstChunk(span);
+        bytes += value.byteLength;
+        controller.enqueue(value);
+        return;
+      }
+    },
+    cancel(reason) {
+      cancelled = true;
+      end(false);
+      return reader.cancel(reason);
+    },
   });
+  const followed = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  // What `new Response` cannot be given: where the answer came from.
+  Object.defineProperties(followed, {
+    url: { value: response.url, enumerable: true },
+    redirected: { value: response.redirected, enumerable: true },
+    type: { value: response.type, enumerable: true },
+  });
+  return followed;
+}
+
+function markFirstChunk(span: Span): void {
+  try {
+    span.addEvent(FIRST_TOKEN_EVENT, toHrTime(monotonicMs()));
+  } catch (error) {
+    reportFailure('recording the first-chunk event', error);
+  }
 }
 
 function annotateResponse(span: Span, response: Response): void {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/index.js';
+import { autoThreads } from '../../src/analyzer/files.js';
 import { TraceFormatError } from '../../src/formats/index.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
 import { toJaegerJson, toOtlpJsonLines } from '../support/synth.js';
@@ -195,6 +196,16 @@ describe('analyzeFiles', () => {
       expect(rest).toEqual(fullRest);
       expect(files.map(({ fastReader: _f, ...f }) => f)).toEqual(fullFiles);
     }
+  });
+
+  it('uses reader threads unasked only for a file of 128 MiB or more on 4 cores or more, and then two', () => {
+    const MiB = 1024 * 1024;
+    expect(autoThreads(2, 1000 * MiB)).toBe(1);
+    expect(autoThreads(3, 1000 * MiB)).toBe(1);
+    expect(autoThreads(4, 127 * MiB)).toBe(1);
+    expect(autoThreads(4, 128 * MiB)).toBe(2);
+    expect(autoThreads(16, 1000 * MiB)).toBe(2);
+    expect(autoThreads(16, 0)).toBe(1);
   });
 
   it('a format error in a worker thread surfaces as the same one-line TraceFormatError', async () => {

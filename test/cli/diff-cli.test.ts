@@ -2,7 +2,7 @@
  * `latency-doctor diff BEFORE… -- AFTER…` end to end, on trace files written in OTLP JSON lines
  * from generated requests (log-normal queue and compute times, Poisson arrivals): the gate
  * stays quiet on a no-change pair, exits 3 on a small real regression at high n, says so and
- * fails closed when n is too small, and bad pairs get one clear line.
+ * fails closed (exit 4, as analyze's gates do) when n is too small, and bad pairs get one clear line.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,9 +125,9 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect((await cli('diff', before, '--', after, '--fail-on-regression', 'p99=25%')).code).toBe(0);
   });
 
-  it('n too small (80 each): says so instead of a verdict, and the gate fails closed', async () => {
+  it('n too small (80 each): says so instead of a verdict, and the gate fails closed with exit 4 (nothing measured), not 3', async () => {
     const result = await cli('diff', run('small-a', 80, 5), '--', run('small-b', 80, 6, 1.3), '--fail-on-regression', 'p99=10%');
-    expect(result.code).toBe(3);
+    expect(result.code).toBe(4);
     expect(result.stdout).toContain('e2e: too few requests for a significant answer at p95/p99 (80 before, 80 after; p95 needs 100, p99 needs 500 per side)');
     expect(result.stdout).toMatch(/^              p99 .* n < 500$/m);
     expect(oneLine(result)).toBe('latency-doctor: --fail-on-regression cannot tell, failing closed: resnet50 p99: too few requests to tell (80 before, 80 after; needs 500 per side)');
@@ -151,7 +151,7 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     const allFailed = join(tmp, 'err-all.otlp.jsonl');
     writeFileSync(allFailed, toOtlpJsonLines(toSpans(failing.map((r) => ({ ...r, error: true })))));
     const gate = await cli('diff', before, '--', allFailed, '--fail-on-regression', 'p50=10%');
-    expect(gate.code).toBe(3);
+    expect(gate.code).toBe(4);
     expect(oneLine(gate)).toMatch(/failing closed: resnet50 p50: too few requests to tell \(6000 before, 0 after/);
     expect(gate.stdout).not.toMatch(/NaN/);
   });
@@ -160,8 +160,27 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     const before = [run('two-resnet', 600, 13), run('two-bert', 600, 14, 1, 'bert')];
     const result = await cli('diff', ...before, '--', run('one-resnet', 600, 15), '--fail-on-regression', 'p50=10%');
     expect(result.stdout).toContain('only BEFORE has model bert: not compared');
-    expect(result.code, result.stderr).toBe(3);
+    expect(result.code, result.stderr).toBe(4);
     expect(oneLine(result)).toBe('latency-doctor: --fail-on-regression cannot tell, failing closed: bert: requests BEFORE, none AFTER');
+  });
+
+  it('a side with no readable span: nothing measured, exit 4 as analyze gives, gate or not', async () => {
+    const empty = join(tmp, 'empty.otlp.json');
+    writeFileSync(empty, '{"resourceSpans":[]}');
+    const file = run('beside-empty', 100, 16);
+    for (const args of [[empty, '--', file], [file, '--', empty, '--fail-on-regression', 'p50=10%']]) {
+      const result = await cli('diff', ...args);
+      expect(result.code, args.join(' ')).toBe(4);
+      expect(oneLine(result)).toBe(`latency-doctor: nothing measured: no readable spans in ${empty}`);
+      expect((await cli('analyze', empty)).code).toBe(4);
+    }
+  });
+
+  it('analyze --help and diff --help end with the same exit-code table', async () => {
+    const table = (text: string): string => text.slice(text.indexOf('Exit codes:'));
+    const [analyze, diff] = await Promise.all([cli('analyze', '--help'), cli('diff', '--help')]);
+    expect(table(analyze.stdout)).toMatch(/^Exit codes:\n {2}0 {2}done.*\n {2}1 .*\n {2}2 .*\n {2}3 {2}a gate failed: --fail-on-slo .*--fail-on-regression .*\n {2}4 {2}nothing measured.*\n+$/);
+    expect(table(diff.stdout)).toBe(table(analyze.stdout));
   });
 
   it('different models: one line, exit 2, no verdict', async () => {

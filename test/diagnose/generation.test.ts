@@ -167,6 +167,41 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
   });
 });
 
+describe('generation: vLLM under Triton (its vLLM backend) words engine arguments as model.json keys', () => {
+  const slowDecode: GenerationSpec = { ...BASE, model: 'vllm_model', rps: 1, phases: { queue: 2, prefill: 30, decode: 31 * 40 }, tokensOut: 32 };
+  const speculative = (server: string) => {
+    const requests = generative({ ...slowDecode, runtime: 'vllm', precision: 'fp8' });
+    return diagnose({ model: 'vllm_model', requests, summary: summarize(requests), server }, { slo: { p95Ms: 450 } }).recommendations[0]!;
+  };
+
+  it('speculative decoding: the JSON-valued speculative_config is an object in model.json, not a quoted flag cut at its first space', () => {
+    const rec = speculative('triton-vllm');
+    expect(rec.title).toBe(TITLES.speculative);
+    expect(rec.nextStep.snippet?.language).toBe('json');
+    expect(JSON.parse(rec.nextStep.snippet!.code)).toEqual({ speculative_config: { method: 'ngram', num_speculative_tokens: 4, prompt_lookup_max: 4 } });
+    expect(rec.nextStep.text).toMatch(/vLLM --speculative-config/);
+    expect(rec.nextStep.text).toMatch(/engine arguments \(speculative_config\) in the model’s model\.json \(model_repository\/vllm_model\/1\/model\.json/);
+  });
+
+  it('the same engine outside Triton keeps its vllm serve command line, byte for byte', () => {
+    expect(speculative('vllm').nextStep.snippet).toEqual({ language: 'shell', code: `vllm serve MODEL --speculative-config '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4}'` });
+    const quantize = run({ ...slowDecode, runtime: 'vllm', precision: 'bf16' }, 'vllm').recommendations[0]!;
+    expect(quantize.nextStep.snippet).toEqual({ language: 'shell', code: 'vllm serve MODEL --quantization fp8 --kv-cache-dtype fp8' });
+    const queued = run({ ...BASE, phases: { queue: exp(300), prefill: 20, decode: 310 }, runtime: 'vllm', precision: 'bf16' }, 'vllm');
+    expect(queued.recommendations.find((r) => r.fix === 'dynamic-batching')!.nextStep.snippet?.code).toMatch(/^vllm serve MODEL --max-num-seqs \d+ --max-num-batched-tokens \d+$/);
+  });
+
+  it('quantization and continuous batching under Triton: model.json keys with their values (a boolean stays a boolean)', () => {
+    const quantize = run({ ...slowDecode, runtime: 'vllm', precision: 'bf16' }, 'triton-vllm').recommendations[0]!;
+    expect(quantize.title).toBe(TITLES.quantize);
+    expect(JSON.parse(quantize.nextStep.snippet!.code)).toEqual({ quantization: 'fp8', kv_cache_dtype: 'fp8' });
+    const queued = run({ ...BASE, model: 'vllm_model', phases: { queue: exp(300), prefill: 20, decode: 310 }, runtime: 'vllm', precision: 'bf16' }, 'triton-vllm');
+    const batching = queued.recommendations.find((r) => r.fix === 'dynamic-batching')!.nextStep;
+    expect(JSON.parse(batching.snippet!.code)).toMatchObject({ max_num_seqs: expect.any(Number), max_num_batched_tokens: expect.any(Number) });
+    expect(batching.text).toMatch(/reload the model after the change/);
+  });
+});
+
 describe('generation: preprocessing-pipeline (tokenizer)', () => {
   it('fires when tokenization takes a third of TTFT', () => {
     const d = run({ ...BASE, phases: { preprocess: 40, queue: 5, prefill: 40, decode: 310 } });

@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, freePort, start } from '../stack/_processes.js';
+import { startReplay } from './replay-exporter.js';
+import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 
 /** A running Prometheus. */
 export interface RunningPrometheus {
@@ -52,4 +54,32 @@ export async function waitForScrapes(url: string, jobs: readonly string[], scrap
     60_000,
     `targets of ${jobs.join(', ')} scraped`,
   );
+}
+
+/** One job of replayed exporters scraped by a fresh Prometheus for `trafficS` seconds: the range to read, and how to stop it all. */
+export interface ReplayedJob {
+  readonly url: string;
+  readonly startS: number;
+  readonly endS: number;
+  stop(): Promise<void>;
+}
+
+/** Replays `scenarios` as the replicas of `job` into a fresh Prometheus and waits `trafficS` seconds of traffic after the first scrapes. */
+export async function replayJob(job: string, scenarios: readonly ReplayScenario[], trafficS: number): Promise<ReplayedJob> {
+  const exporters: ReplayExporter[] = [];
+  for (const s of scenarios) exporters.push(await startReplay(s));
+  const prometheus = await startPrometheus({ [job]: exporters.map((e) => new URL(e.url).host) }, '1s');
+  await waitForScrapes(prometheus.url, [job]);
+  const startS = Math.floor(Date.now() / 1000);
+  await new Promise((r) => setTimeout(r, trafficS * 1000));
+  const endS = Math.floor(Date.now() / 1000);
+  return {
+    url: prometheus.url,
+    startS,
+    endS,
+    async stop() {
+      await prometheus.stop();
+      await Promise.allSettled(exporters.map((e) => e.close()));
+    },
+  };
 }

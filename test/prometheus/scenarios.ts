@@ -312,3 +312,22 @@ export function tritonVllmBackend(seed: number, model: 'vllm_model' | 'vllm_smal
     gauges: { 'vllm:num_requests_running': 4, 'vllm:gpu_cache_usage_perc': slow ? 0.6 : 0.2 },
   };
 }
+
+/**
+ * LoRAX router (a synthetic capture: TGI's real capture under the names LoRAX's router declares,
+ * see test/fixtures/serving/SOURCES.md): requests wait 60 ms in the queue for 3 ms of validation
+ * and 20 ms of inference; 12 requests in the queue, 4 in the running batch.
+ */
+export function loraxQueue(seed: number): ReplayScenario {
+  const tgi = tgiValidation(seed);
+  const lorax = (family: string): string => family.replace(/^tgi_/, 'lorax_');
+  return {
+    ...tgi,
+    fixture: join(FIXTURES, 'lorax_router_metrics.synthetic.prom'),
+    rps: 40,
+    phases: { validation: { medianMs: 3, sigma: 0.2 }, queue: { medianMs: 60, sigma: 0.3 }, inference: { medianMs: 20, sigma: 0.2 } },
+    observe: tgi.observe.map((o) => ({ ...o, family: lorax(o.family) })),
+    count: tgi.count.map((c) => ({ ...c, family: lorax(c.family) })),
+    gauges: { lorax_queue_length: 12, lorax_batch_current_size: 4 },
+  };
+}

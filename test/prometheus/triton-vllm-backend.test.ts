@@ -7,35 +7,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
-import { startReplay } from './replay-exporter.js';
-import type { ReplayExporter } from './replay-exporter.js';
-import { startPrometheus, waitForScrapes } from './_prometheus.js';
-import type { RunningPrometheus } from './_prometheus.js';
+import { replayJob } from './_prometheus.js';
+import type { ReplayedJob } from './_prometheus.js';
 import { tritonVllmBackend } from './scenarios.js';
 
 const TRAFFIC_S = 8;
-const exporters: ReplayExporter[] = [];
-let prometheus: RunningPrometheus | undefined;
+let run: ReplayedJob | undefined;
 let startS = 0;
 let endS = 0;
 
 beforeAll(async () => {
-  exporters.push(await startReplay(tritonVllmBackend(31, 'vllm_model')), await startReplay(tritonVllmBackend(32, 'vllm_small')));
-  prometheus = await startPrometheus({ triton: exporters.map((e) => new URL(e.url).host) }, '1s');
-  await waitForScrapes(prometheus.url, ['triton']);
-  startS = Math.floor(Date.now() / 1000);
-  await new Promise((r) => setTimeout(r, TRAFFIC_S * 1000));
-  endS = Math.floor(Date.now() / 1000);
+  run = await replayJob('triton', [tritonVllmBackend(31, 'vllm_model'), tritonVllmBackend(32, 'vllm_small')], TRAFFIC_S);
+  ({ startS, endS } = run);
 }, 90_000);
 
 afterAll(async () => {
-  await prometheus?.stop();
-  await Promise.allSettled(exporters.map((e) => e.close()));
+  await run?.stop();
 }, 30_000);
 
 describe('Triton with its vLLM backend, replayed into a real Prometheus', { timeout: 60_000 }, () => {
   it('reads each model from vLLM’s families under Triton’s model label: two models, never one merged "vllm"', async () => {
-    const result = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 2 });
+    const result = await analyzePrometheus({ url: run?.url ?? '', startS, endS, stepS: 2 });
     expect(result.models.map((m) => m.summary.model).sort()).toEqual(['vllm_model', 'vllm_small']);
     // The engine's view, not Triton's counters (whose compute is the backend's 0.5 ms execute call).
     expect(result.prometheus?.models.map((m) => m.source)).toEqual(['vllm', 'vllm']);
@@ -73,7 +65,7 @@ describe('Triton with its vLLM backend, replayed into a real Prometheus', { time
 
 describe('per-step rates over a step shorter than two scrapes (1 s step, 1 s scrapes)', { timeout: 60_000 }, () => {
   it('widens the rate window and says so, instead of finding requests in none of the steps', async () => {
-    const result = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 1, model: 'vllm_model' });
+    const result = await analyzePrometheus({ url: run?.url ?? '', startS, endS, stepS: 1, model: 'vllm_model' });
     const warnings = result.warnings.map((w) => w.message).join('\n');
     // rate() over a 1 s window holds one sample of a series scraped every second: no value in any step.
     // (A step may still come out empty where a scrape was late on a loaded machine: never most of them.)

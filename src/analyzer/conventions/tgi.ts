@@ -8,6 +8,14 @@
  * placed in order from the span's start: validation (tokenisation) → queue → inference.
  * TGI does not split inference into prefill and decode per request (that needs the linked
  * `batch` spans), so inference counts as compute, and the report says what it could not see.
+ *
+ * The timings are recorded only when generation ends (`InferStreamResponse::End`): the handler
+ * span of a request that failed (validation, overload, a generation error: logged with
+ * `tracing::error!` on the child span where it happened, router/src/infer/mod.rs, which
+ * tracing-opentelemetry marks with an error status) or was cancelled (the client went away and
+ * the stream was dropped) ends without them. Those spans are counted apart, under their own
+ * label, and left out of the latency figures: they have no phases, and their length is the time
+ * to the failure, not a latency.
  */
 import type { AttributeValue, SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
@@ -15,11 +23,32 @@ import { tokenCount } from '../../model/generation.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
 import { phaseSpans, placeInOrder, secondsToNs } from './_spans.js';
 
-const NOTE: ConventionNote = {
-  label: 'TGI router span',
+const UNSEEN = ['prefill/decode split per request (only in linked batch spans)', 'time to first token', 'batch size', 'model name (the service name stands in)'];
+const NOTE: ConventionNote = { label: 'TGI router span', clock: 'epoch', unseen: UNSEEN };
+const UNFINISHED: ConventionNote = {
+  label: 'TGI router span without timings (failed or cancelled before its last token: not in the latency figures)',
   clock: 'epoch',
-  unseen: ['prefill/decode split per request (only in linked batch spans)', 'time to first token', 'batch size', 'model name (the service name stands in)'],
+  unseen: UNSEEN,
 };
+
+// The router's HTTP handler spans (router/src/server.rs). `compat_generate` only wraps a generate or
+// generate_stream handler span, which holds the timings; Infer's methods of the same names record no fields.
+const WITH_PARAMETERS = new Set(['generate', 'generate_stream']);
+const OPENAI_HANDLERS = new Set(['completions', 'chat_completions']);
+
+/**
+ * A router handler span that ended without timings. generate/generate_stream declare `parameters`
+ * (a GenerateParameters Debug string) where Infer's spans of the same names declare nothing; the
+ * OpenAI-style handlers declare no field that is set before the end, so they are known by the module
+ * tracing-opentelemetry records as `code.namespace` (TGI's `text_generation_router::server`).
+ */
+function unfinished(span: SpanRecord): boolean {
+  if (WITH_PARAMETERS.has(span.name)) {
+    const p = span.attributes['parameters'];
+    return typeof p === 'string' && p.startsWith('GenerateParameters');
+  }
+  return OPENAI_HANDLERS.has(span.name) && span.attributes['code.namespace'] === 'text_generation_router::server';
+}
 
 const UNIT_NS: Readonly<Record<string, number>> = { ns: 1, 'µs': 1e3, 'μs': 1e3, us: 1e3, ms: 1e6, s: 1e9 };
 
@@ -43,9 +72,11 @@ export const tgiConvention: SourceConvention = {
   scope: 'span',
   claims(span) {
     const a = span.attributes;
-    return 'inference_time' in a && 'queue_time' in a && 'validation_time' in a;
+    return 'inference_time' in a ? 'queue_time' in a && 'validation_time' in a : unfinished(span);
   },
   map([span]) {
+    // Counted, with no spans: no phases to place, and its length is not a latency.
+    if (!('inference_time' in span!.attributes)) return { spans: [], requests: 1, note: UNFINISHED };
     return mapRouterSpan(span!);
   },
 };

@@ -6,7 +6,7 @@
  * thresholds and words (continuous batching in dynamic-batching, prefix caching in
  * scale-and-cache, …); see docs/diagnosis.md, "Generation".
  */
-import type { Evidence } from '../../model/diagnosis.js';
+import type { Evidence, NextStep } from '../../model/diagnosis.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { ms, pct, round } from './rule.js';
@@ -52,13 +52,22 @@ export function pickThresholds<T extends object, K extends keyof T>(from: T, ...
   return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
 }
 
-/** The LLM serving engine a next step is worded for. */
-export type Engine = 'vllm' | 'tgi' | 'trtllm' | 'sglang' | 'own';
+/**
+ * The LLM serving engine a next step is worded for. `triton-vllm` is vLLM run by Triton's vLLM
+ * backend: the same engine and words, but it takes vLLM's engine arguments as the keys of the
+ * model's `model.json`, not as `vllm serve` flags (triton-inference-server/vllm_backend README,
+ * "Using the vLLM Backend", https://github.com/triton-inference-server/vllm_backend; its
+ * `src/model.py` passes the file to `AsyncEngineArgs(**config)`).
+ */
+export type Engine = 'vllm' | 'triton-vllm' | 'tgi' | 'trtllm' | 'sglang' | 'own';
+
+/** Words per engine: `own` for engines without their own entry; Triton's vLLM backend falls back on vLLM's (the same engine). */
+export type EngineWords = { readonly own: string } & Partial<Record<Exclude<Engine, 'own'>, string>>;
 
 /** The engine from the detected server (a convention mapping) or the runtime attribute; `own` for a service of one's own. */
 export function engineOf(s: Signals, server: string | undefined): Engine {
   const name = `${server ?? ''} ${s.runtime ?? ''}`;
-  if (lowerIncludes(name, 'vllm')) return 'vllm';
+  if (lowerIncludes(name, 'vllm')) return lowerIncludes(name, 'triton') ? 'triton-vllm' : 'vllm';
   if (lowerIncludes(name, 'tgi', 'text-generation')) return 'tgi';
   if (lowerIncludes(name, 'tensorrt-llm', 'tensorrt_llm', 'trtllm', 'trt-llm')) return 'trtllm';
   if (lowerIncludes(name, 'sglang')) return 'sglang';
@@ -66,8 +75,40 @@ export function engineOf(s: Signals, server: string | undefined): Engine {
 }
 
 /** Picks the words for the engine; `own` is the fallback for engines without their own entry. */
-export function forEngine(engine: Engine, words: { readonly own: string } & Partial<Record<Exclude<Engine, 'own'>, string>>): string {
-  return (engine === 'own' ? undefined : words[engine]) ?? words.own;
+export function forEngine(engine: Engine, words: EngineWords): string {
+  if (engine === 'own') return words.own;
+  return words[engine] ?? (engine === 'triton-vllm' ? words.vllm : undefined) ?? words.own;
+}
+
+/** vLLM engine arguments by their `EngineArgs` names (snake_case) with the values to set; an object is a JSON-valued argument such as speculative_config. */
+export type VllmArgs = Readonly<Record<string, string | number | boolean | Readonly<Record<string, string | number | boolean>>>>;
+
+/** `vllm serve MODEL` with the arguments as flags: `true` a bare flag, `false` its `--no-` form, an object quoted JSON. */
+export function vllmServe(args: VllmArgs): string {
+  const flags = Object.entries(args).map(([name, value]) => {
+    const flag = name.replace(/_/g, '-');
+    if (typeof value === 'boolean') return value ? `--${flag}` : `--no-${flag}`;
+    if (typeof value === 'object') return `--${flag} '{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')}}'`;
+    return `--${flag} ${value}`;
+  });
+  return ['vllm serve MODEL', ...flags].join(' ');
+}
+
+/** Where Triton's vLLM backend takes vLLM's engine arguments (`keys`) for `model`. */
+export function tritonModelJson(model: string, keys: readonly string[]): string {
+  return `On Triton’s vLLM backend these are engine arguments (${keys.join(', ')}) in the model’s model.json (model_repository/${model}/1/model.json, beside "model"), not vllm serve flags; reload the model after the change.`;
+}
+
+/**
+ * A next step in the engine's terms: its words, and its command line (`code`, '' for none) or,
+ * for vLLM, its engine arguments, given once and written where the engine reads them: `vllm
+ * serve` flags, or under Triton's vLLM backend the keys of the model's model.json.
+ */
+export function engineNextStep(engine: Engine, model: string, step: { readonly text: EngineWords; readonly vllm?: VllmArgs; readonly code?: EngineWords }): NextStep {
+  const text = forEngine(engine, step.text);
+  if (step.vllm !== undefined && engine === 'triton-vllm') return { text: `${text} ${tritonModelJson(model, Object.keys(step.vllm))}`, snippet: { language: 'json', code: JSON.stringify(step.vllm, null, 2) } };
+  const code = step.vllm !== undefined && engine === 'vllm' ? vllmServe(step.vllm) : step.code === undefined ? '' : forEngine(engine, step.code);
+  return code === '' ? { text } : { text, snippet: { language: 'shell', code } };
 }
 
 /** Mean sequences per decode step (batch size on decode spans, or a server's running-requests gauge); 1 when not recorded. */

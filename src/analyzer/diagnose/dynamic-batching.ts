@@ -14,7 +14,7 @@ import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './s
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, engineOf, forEngine, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBatch, engineNextStep, engineOf, pickThresholds } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the dynamic-batching rule. */
@@ -81,29 +81,36 @@ function sizedBy(p: { fromMean: boolean; inFlight: number }): string {
 }
 
 /** Continuous-batching settings in the engine's terms. */
-function continuousBatchingNextStep(engine: Engine, p: { seqs: number; inFlight: number; fromMean: boolean }): NextStep {
-  const text = forEngine(engine, {
+function continuousBatchingNextStep(engine: Engine, model: string, p: { seqs: number; inFlight: number; fromMean: boolean }): NextStep {
+  const text = {
     vllm: `vLLM batches continuously already: the slots are the limit. Raise --max-num-seqs to at least ${p.seqs} (${p.fromMean ? sizedBy(p) : 'requests in flight at p95'}) and --max-num-batched-tokens with it, while KV cache usage (vllm:kv_cache_usage_perc) stays below 100% and preemptions (vllm:num_preemptions) stay at 0 (vLLM Optimization and Tuning).`,
     tgi: `TGI batches continuously: give it room. Raise --max-batch-total-tokens (the KV cache budget) and --max-concurrent-requests to at least ${p.seqs}; --waiting-served-ratio sets how eagerly waiting requests join the running batch (TGI launcher arguments).`,
     trtllm: `Use TensorRT-LLM's in-flight batching (the default batching type of its executor) with max_batch_size of at least ${p.seqs} and max_num_tokens sized to the KV cache.`,
     // SGLang Server Arguments (https://docs.sglang.io/advanced_features/server_arguments.html) and Hyperparameter Tuning (https://docs.sglang.io/advanced_features/hyperparameter_tuning.html).
     sglang: `SGLang batches continuously: the running-request cap or its admission is the limit. Raise --max-running-requests to at least ${p.seqs}; when sglang:token_usage stays below 0.9 while requests queue, lower --schedule-conservativeness (e.g. 0.3) so the scheduler admits more of them (SGLang Hyperparameter Tuning).`,
     own: `Batch at every decode step (continuous, iteration-level batching as in Orca and vLLM): admit waiting requests into the running batch at the next step instead of running one request to completion; size the batch to at least ${p.seqs} sequences (${sizedBy(p)}${p.fromMean ? '' : `; ${p.inFlight.toFixed(1)} in flight on average`}).`,
+  };
+  return engineNextStep(engine, model, {
+    text,
+    vllm: { max_num_seqs: p.seqs, max_num_batched_tokens: Math.max(2048, p.seqs * 256) },
+    code: { tgi: `text-generation-launcher --model-id MODEL --max-concurrent-requests ${Math.max(128, p.seqs)} --max-batch-total-tokens ${Math.max(16384, p.seqs * 1024)}`, sglang: `python -m sglang.launch_server --model-path MODEL --max-running-requests ${p.seqs} --schedule-conservativeness 0.3`, own: `# scheduler: every decode step runs all active sequences (up to ${p.seqs}) and admits waiting ones` },
   });
-  return { text, snippet: { language: 'shell', code: forEngine(engine, { vllm: `vllm serve MODEL --max-num-seqs ${p.seqs} --max-num-batched-tokens ${Math.max(2048, p.seqs * 256)}`, tgi: `text-generation-launcher --model-id MODEL --max-concurrent-requests ${Math.max(128, p.seqs)} --max-batch-total-tokens ${Math.max(16384, p.seqs * 1024)}`, sglang: `python -m sglang.launch_server --model-path MODEL --max-running-requests ${p.seqs} --schedule-conservativeness 0.3`, own: `# scheduler: every decode step runs all active sequences (up to ${p.seqs}) and admits waiting ones` }) } };
 }
 
 /** Chunked-prefill settings in the engine's terms. */
-function chunkedPrefillNextStep(engine: Engine, budget: number): NextStep {
-  const text = forEngine(engine, {
+function chunkedPrefillNextStep(engine: Engine, model: string, budget: number): NextStep {
+  const text = {
     vllm: `Chunk long prefills so they share steps with decodes (Sarathi-Serve): --enable-chunked-prefill with --max-num-batched-tokens ${budget} (vLLM V1 chunks by default; lower the budget to favour inter-token latency, raise it to favour TTFT).`,
     tgi: `Cap the prefill work per step with --max-batch-prefill-tokens ${budget}, so long prompts do not stall the running decodes.`,
     trtllm: `Enable chunked context (enable_chunked_context) with max_num_tokens ${budget}.`,
     sglang: `Chunk long prefills with --chunked-prefill-size ${budget} and mix them into decode batches (--enable-mixed-chunk), so long prompts do not stall the running decodes (SGLang Server Arguments).`,
     own: `Split a long prompt's prefill into chunks of about ${budget} tokens run alongside the decode steps of other requests (chunked prefill, Sarathi-Serve), instead of one long prefill step that stalls the batch.`,
+  };
+  return engineNextStep(engine, model, {
+    text,
+    vllm: { enable_chunked_prefill: true, max_num_batched_tokens: budget },
+    code: { tgi: `text-generation-launcher --model-id MODEL --max-batch-prefill-tokens ${budget}`, sglang: `python -m sglang.launch_server --model-path MODEL --chunked-prefill-size ${budget} --enable-mixed-chunk`, own: '' },
   });
-  const code = forEngine(engine, { vllm: `vllm serve MODEL --enable-chunked-prefill --max-num-batched-tokens ${budget}`, tgi: `text-generation-launcher --model-id MODEL --max-batch-prefill-tokens ${budget}`, sglang: `python -m sglang.launch_server --model-path MODEL --chunked-prefill-size ${budget} --enable-mixed-chunk`, own: '' });
-  return code === '' ? { text } : { text, snippet: { language: 'shell', code } };
 }
 
 /** The generation form: continuous batching, or chunked prefill for long unique prompts. */
@@ -162,7 +169,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
           expectedValue: round(expectedTtft),
           basis: `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT ${statName(g.tpot, 'p50')} ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (${statName(queue, 'p95')} ${ms(queue.p95Ms)}); the ${pct(1 - g.ttftQueueShare)} of TTFT outside the queue stays`,
         },
-        nextStep: continuousBatchingNextStep(engine, { seqs, inFlight: s.meanInFlight, fromMean: s.requests.length === 0 }),
+        nextStep: continuousBatchingNextStep(engine, s.model, { seqs, inFlight: s.meanInFlight, fromMean: s.requests.length === 0 }),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };
@@ -188,7 +195,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
           },
         ],
         savedMeanMs: 0,
-        nextStep: chunkedPrefillNextStep(engine, budget),
+        nextStep: chunkedPrefillNextStep(engine, s.model, budget),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('prefill'), s.phases.prefill.p95Ms),
       },
     };
@@ -204,7 +211,7 @@ function nextPow2(x: number): number {
 function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; fromMean: boolean; preferred: number; delayCapped: boolean; server?: string; engine: Engine }): NextStep {
   if (p.server === 'torchserve') return torchserveBatchingStep(p);
   // LLM engines batch continuously already: their own slots, not a Triton batcher, are the setting.
-  if (p.engine !== 'own') return continuousBatchingNextStep(p.engine, { seqs: p.maxBatchSize, inFlight: p.meanInFlight, fromMean: p.fromMean });
+  if (p.engine !== 'own') return continuousBatchingNextStep(p.engine, p.model, { seqs: p.maxBatchSize, inFlight: p.meanInFlight, fromMean: p.fromMean });
   if (p.server === 'kserve') return kserveBatchingStep(p);
   const trt = lowerIncludes(p.runtime, 'tensorrt', 'trt');
   const code = [

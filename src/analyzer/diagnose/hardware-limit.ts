@@ -46,6 +46,8 @@ export const hardwareLimitRule = defineRule({
   needs: { inputs: ['phase-distributions'], refinedBy: [], gpu: 'required' },
   content: { title: 'The device itself is the limit' },
   thresholds: HARDWARE_THRESHOLDS,
+  // Sustained throttling slows every measurement taken on the device (errors alone do not).
+  confounds: { throttling: 'measured while the GPU was throttled most of the time; re-measure once it runs at full clocks' },
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
@@ -73,6 +75,7 @@ export const hardwareLimitRule = defineRule({
       inputs,
       reason: hasErrors ? `${d.errors} GPU errors` : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying`,
       finding: {
+        kind: sustained ? 'throttling' : 'errors',
         confidence: confidenceFrom(hasErrors ? 1 : d.throttledShare / t['hardware.throttle_share'] - 1, s),
         evidence: [
           {

@@ -100,6 +100,12 @@ export const latencyDriftRule = defineRule({
     },
   },
   thresholds: DRIFT_THRESHOLDS,
+  // A throttled GPU runs every kernel on lowered clocks: whatever the other rules measured on it
+  // (compute time, queueing behind it) is inflated, and the cooling or power fix comes first.
+  confounds: {
+    'thermal-throttling': 'measured while the GPU was thermally throttled; re-measure after fixing cooling',
+    'power-throttling': 'measured while the GPU was power-capped; re-measure after fixing the power limit',
+  },
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;

@@ -10,7 +10,8 @@ import { COMPUTE_THRESHOLDS, classifyPrecision, classifyRuntime, computeDominanc
 import { tracesNear } from './signals.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { RuleContext, Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBound, engineOf, forEngine, pickThresholds, weightBits } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBound, engineNextStep, engineOf, pickThresholds, vllmServe, weightBits } from './_generation.js';
+import type { VllmArgs } from './_generation.js';
 
 /** Thresholds of the prune-distill rule. */
 export const PRUNE_THRESHOLDS = {
@@ -35,6 +36,9 @@ export const PRUNE_THRESHOLDS = {
   ...pickThresholds(GENERATION_THRESHOLDS, 'generation.min_decode_share', 'generation.min_tpot_ms'),
 } as const satisfies Record<string, ThresholdSpec>;
 
+/** vLLM's speculative decoding with n-gram (prompt lookup) proposals: a JSON-valued engine argument. */
+const SPECULATIVE_NGRAM: VllmArgs = { speculative_config: { method: 'ngram', num_speculative_tokens: 4, prompt_lookup_max: 4 } };
+
 /** The generation form: decode-bound although weights are ≤ 8-bit on an LLM engine, and the SLO gap (if any) large. */
 function generationVerdict(ctx: RuleContext<keyof typeof PRUNE_THRESHOLDS | keyof typeof COMPUTE_THRESHOLDS>, s: Signals, g: GenerationSignal): Verdict {
   const t = ctx.thresholds;
@@ -58,14 +62,16 @@ function generationVerdict(ctx: RuleContext<keyof typeof PRUNE_THRESHOLDS | keyo
       evidence: [bound.evidence, { text: `weights already ${bits}-bit (${s.precision}) on ${engine}${worst !== undefined ? `; latency ${worst.toFixed(2)}× the SLO` : ''}`, values: { weight_bits: bits as number, ...(worst !== undefined ? { slo_excess: round(worst) } : {}) } }],
       savedMeanMs: Math.max(0, (g.tokensOutMean ?? 1) - 1) * tpot.meanMs * (1 - t['prune.gen.tpot_factor']),
       estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(tpot.p50Ms * t['prune.gen.tpot_factor']), basis: 'speculative decoding: 2× fewer target-model steps per token at the low end of Leviathan et al. (2023)' },
-      nextStep: {
-        text: forEngine(engine, {
+      nextStep: engineNextStep(engine, s.model, {
+        text: {
           vllm: 'Decode steps are as cheap as bytes allow: produce several tokens per step. Speculative decoding with a small draft model of the same family, or n-gram/EAGLE proposals (vLLM --speculative-config), keeps the output distribution; or serve a smaller, distilled model when its accuracy is enough.',
           trtllm: 'Use TensorRT-LLM speculative decoding (draft-target, Medusa, EAGLE or lookahead) to emit several tokens per step, or a smaller, distilled model.',
           own: 'Produce several tokens per decode step: speculative decoding with a small draft model (Leviathan et al. 2023) keeps the output distribution; or distill into a smaller model when its accuracy is enough.',
-        }),
-        snippet: { language: 'shell', code: `vllm serve MODEL --speculative-config '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4}'` },
-      },
+        },
+        // The n-gram proposer needs no draft model; engines without their own command line are shown vLLM's as the example.
+        vllm: SPECULATIVE_NGRAM,
+        code: { own: vllmServe(SPECULATIVE_NGRAM) },
+      }),
       exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },
   };

@@ -12,7 +12,7 @@ import { COMPUTE_THRESHOLDS, classifyPrecision, computeDominance } from './_comp
 import { tracesNear } from './signals.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, decodeBound, engineOf, forEngine, pickThresholds, weightBits } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBatch, decodeBound, engineNextStep, engineOf, pickThresholds, weightBits } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the quantization rule. */
@@ -35,18 +35,19 @@ export const QUANTIZATION_THRESHOLDS = {
 type QuantizationThresholds = Readonly<Record<keyof typeof QUANTIZATION_THRESHOLDS, number>>;
 
 /** Weight and KV-cache quantization in the engine's terms. */
-function generationQuantizationNextStep(engine: Engine, bits: number | undefined): NextStep {
+function generationQuantizationNextStep(engine: Engine, model: string, bits: number | undefined): NextStep {
   const from = bits === undefined ? 'the current (assumed 16-bit) weights' : `${bits}-bit weights`;
-  return {
-    text: forEngine(engine, {
+  return engineNextStep(engine, model, {
+    text: {
       vllm: `Decode at small batch reads all weights and the KV cache for every token: halve those bytes. Serve an 8-bit checkpoint instead of ${from} (FP8 on Hopper/Ada: --quantization fp8; or an AWQ/GPTQ 4-bit checkpoint) and store the KV cache in FP8 (--kv-cache-dtype fp8). Check accuracy on your own prompts first.`,
       tgi: `Decode at small batch reads all weights for every token: serve quantized weights instead of ${from} (--quantize fp8, awq, gptq or eetq, by what the GPU and checkpoint support). Check accuracy on your own prompts first.`,
       sglang: `Decode at small batch reads all weights and the KV cache for every token: halve those bytes. Serve 8-bit weights instead of ${from} (--quantization fp8, or an AWQ/GPTQ checkpoint) and an FP8 KV cache (--kv-cache-dtype fp8_e5m2; SGLang Server Arguments). Check accuracy on your own prompts first.`,
       trtllm: `Build the engine with FP8 or INT4-AWQ weights (instead of ${from}) and an FP8 KV cache (TensorRT-LLM quantization: --qformat fp8 / int4_awq, --kv_cache_dtype fp8). Check accuracy on your own prompts first.`,
       own: `Decode at small batch reads every weight for every token, so it is bound by memory bandwidth: quantize ${from} to 8 bits (INT8/FP8, or 4-bit AWQ/GPTQ) and the KV cache to 8 bits, then measure TPOT and accuracy again. ONNX Runtime: quantize_dynamic on the decoder's MatMul weights.`,
-    }),
-    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --quantization fp8 --kv-cache-dtype fp8', tgi: 'text-generation-launcher --model-id MODEL --quantize fp8', sglang: 'python -m sglang.launch_server --model-path MODEL --quantization fp8 --kv-cache-dtype fp8_e5m2', own: 'python -m onnxruntime.quantization.preprocess --input decoder.onnx --output decoder.pre.onnx  # then quantize_dynamic(..., weight_type=QuantType.QInt8)' }) },
-  };
+    },
+    vllm: { quantization: 'fp8', kv_cache_dtype: 'fp8' },
+    code: { tgi: 'text-generation-launcher --model-id MODEL --quantize fp8', sglang: 'python -m sglang.launch_server --model-path MODEL --quantization fp8 --kv-cache-dtype fp8_e5m2', own: 'python -m onnxruntime.quantization.preprocess --input decoder.onnx --output decoder.pre.onnx  # then quantize_dynamic(..., weight_type=QuantType.QInt8)' },
+  });
 }
 
 /** The generation form: decode-bound at small batch with weights above 8 bits. */
@@ -72,7 +73,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
       evidence: [bound.evidence, { text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : 'sequences per decode step not recorded (assumed small)'}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
       savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
       estimatedGain: { metric: isMean(tpot) ? 'tpot_mean_ms' : 'tpot_p50_ms', ...(tpot.statistic !== undefined ? { statistic: tpot.statistic } : {}), currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
-      nextStep: generationQuantizationNextStep(engine, bits),
+      nextStep: generationQuantizationNextStep(engine, s.model, bits),
       exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },
   };

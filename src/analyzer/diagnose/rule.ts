@@ -56,6 +56,14 @@ export interface RuleContent {
   readonly phases?: readonly Phase[];
 }
 
+/**
+ * Causes that confound the other rules' estimates, by the finding `kind` that names them, with
+ * the caveat every other finding's estimated gain then carries. A GPU that throttles (clocks
+ * down) slows compute for every rule's measurements: a runtime swap "saving 40%" was measured on
+ * a slowed GPU, and the first fix is the cause itself.
+ */
+export type Confounds = Readonly<Record<string, string>>;
+
 /** What a rule sees. `K` are the names of the thresholds it declared. */
 export interface RuleContext<K extends string = string> {
   readonly signals: Signals;
@@ -114,6 +122,8 @@ export interface Rule<K extends string = string> {
   /** Every threshold the rule reads, with value, unit, public source and why. */
   readonly thresholds: { readonly [P in K]: ThresholdSpec };
   readonly thresholdKeys: readonly K[];
+  /** Finding kinds of this rule that confound the others' estimates (see `Confounds`); absent: none. */
+  readonly confounds?: Confounds;
   /** Runs the rule; a finding's title is resolved from the content. */
   evaluate(ctx: RuleContext<K>): RuleResult;
 }
@@ -131,6 +141,11 @@ export interface RuleDefinition<K extends string> {
    * threshold another rule reads too: the registry accepts one key twice only for the same spec.
    */
   readonly thresholds: { readonly [P in K]: ThresholdSpec };
+  /**
+   * Finding kinds that confound every other rule's estimate, each with the caveat the others'
+   * gains get ("measured while …; re-measure after …"). A confounding finding ranks first.
+   */
+  readonly confounds?: Confounds;
   /** The rule's logic. Return `{ inputs, reason }` when it does not fire, plus `finding` when it does. */
   verdict(ctx: RuleContext<K>): Verdict;
 }
@@ -148,6 +163,7 @@ export function defineRule<K extends string>(def: RuleDefinition<K>): Rule<K> {
     content: def.content,
     thresholds: def.thresholds,
     thresholdKeys,
+    ...(def.confounds ? { confounds: def.confounds } : {}),
     evaluate(ctx: RuleContext<K>): RuleResult {
       const { inputs, reason, finding } = def.verdict(ctx);
       const outcome: RuleOutcome = { rule: def.id, inputs, thresholds: thresholdsOf(thresholdKeys, ctx.thresholds), fired: finding !== undefined, reason };

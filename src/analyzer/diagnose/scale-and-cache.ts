@@ -13,7 +13,7 @@ import { tracesNear } from './signals.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, engineOf, forEngine, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, engineNextStep, engineOf, forEngine, pickThresholds } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the scale-and-cache rule. */
@@ -102,24 +102,26 @@ export const SCALE_CACHE_THRESHOLDS = {
 type ScaleCacheThresholds = Readonly<Record<keyof typeof SCALE_CACHE_THRESHOLDS, number>>;
 
 /** Prefix caching in the engine's terms. */
-function prefixCacheNextStep(engine: Engine): NextStep {
-  return {
-    text: forEngine(engine, {
+function prefixCacheNextStep(engine: Engine, model: string): NextStep {
+  return engineNextStep(engine, model, {
+    text: {
       vllm: 'Turn on automatic prefix caching (--enable-prefix-caching; on by default in vLLM V1) and keep the shared part (system prompt, few-shot examples, document) at the start of the prompt so requests share whole KV blocks; vllm:prefix_cache_hits ÷ vllm:prefix_cache_queries shows the hit rate.',
       tgi: 'Keep the shared part of the prompt first so TGI’s prefix cache (on with its paged-attention backends) can reuse its KV cache; check the hit rate in the server logs.',
       trtllm: 'Enable KV cache block reuse (kv_cache_config enable_block_reuse) and keep the shared prefix first in the prompt.',
       sglang: 'SGLang’s RadixAttention prefix cache is on unless --disable-radix-cache was given: keep the shared part of the prompt first, and schedule requests that share a cached prefix together (--schedule-policy lpm, longest prefix match; SGLang Server Arguments). sglang:cached_tokens_total ÷ sglang:prompt_tokens_total shows the hit rate.',
       own: 'Keep the KV cache of prompt prefixes that repeat (a prefix cache keyed by the hash of the prefix tokens, as vLLM’s automatic prefix caching and SGLang’s RadixAttention do) and prefill only the new suffix; put the shared part first in the prompt.',
-    }),
-    snippet: { language: 'shell', code: forEngine(engine, { vllm: 'vllm serve MODEL --enable-prefix-caching', sglang: 'python -m sglang.launch_server --model-path MODEL --schedule-policy lpm', own: '# prefill(prompt): reuse kvCache.get(hash(prefixTokens)) and run the model on the remaining tokens only' }) },
-  };
+    },
+    vllm: { enable_prefix_caching: true },
+    code: { sglang: 'python -m sglang.launch_server --model-path MODEL --schedule-policy lpm', own: '# prefill(prompt): reuse kvCache.get(hash(prefixTokens)) and run the model on the remaining tokens only' },
+  });
 }
 
 /** Scaling a generation server out, in the engine's terms. */
-function generationScaleNextStep(engine: Engine, replicas: number): NextStep {
+function generationScaleNextStep(engine: Engine, model: string, replicas: number): NextStep {
   return {
     text: forEngine(engine, {
       vllm: `The KV cache or the sequence slots are full while the queue grows: add replicas (start with ${replicas}) behind the load balancer, or give each replica more KV cache (--gpu-memory-utilization, --tensor-parallel-size). Watch vllm:num_preemptions and vllm:kv_cache_usage_perc.`,
+      'triton-vllm': `The KV cache or the sequence slots are full while the queue grows: add replicas (start with ${replicas}) behind the load balancer, or give each replica more KV cache (the engine arguments gpu_memory_utilization and tensor_parallel_size in model_repository/${model}/1/model.json, where Triton’s vLLM backend reads them; reload the model after the change). Watch vllm:num_preemptions and vllm:gpu_cache_usage_perc.`,
       tgi: `The batch is full while the queue grows: add replicas (start with ${replicas}), or shard the model over more GPUs (--num-shard) to make room for a larger --max-batch-total-tokens.`,
       sglang: `The KV cache pool (sglang:token_usage) or the running slots are full while the queue grows: add replicas (start with ${replicas}) behind the SGLang router, or give each more KV cache (--mem-fraction-static, --tp). Requests retracted for want of KV cache show in the server log ("KV cache pool is full. Retract requests").`,
       own: `The decode batch is full while the queue grows: capacity is the limit. Add replicas (start with ${replicas}) or more KV cache memory per replica, and route new requests to the least-loaded replica.`,
@@ -183,7 +185,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
           expectedValue: round(Math.max(0, g.ttft.p95Ms - repeat * s.phases.prefill.p95Ms)),
           basis: `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill ${statName(s.phases.prefill, 'p95')} ${ms(s.phases.prefill.p95Ms)})`,
         },
-        nextStep: prefixCacheNextStep(engine),
+        nextStep: prefixCacheNextStep(engine, s.model),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('prefill'), s.phases.prefill.p95Ms),
       },
     };
@@ -220,7 +222,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
           expectedValue: round(Math.max(0, g.ttft.p95Ms - queue.p95Ms / 2)),
           basis: `${replicas} replicas halve the arrivals each one sees; at least half the queue wait goes (more when the queue was growing)`,
         },
-        nextStep: generationScaleNextStep(engine, replicas),
+        nextStep: generationScaleNextStep(engine, s.model, replicas),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
     };

@@ -39,6 +39,22 @@ describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
   });
 });
 
+describe('TGI router spans of failed and cancelled requests (synthetic: router/src/server.rs and infer/mod.rs, tracing-opentelemetry attributes)', () => {
+  it('counts the handler spans that ended without timings apart, out of the latency figures, and never a wrapper or Infer span', async () => {
+    const result = await analyzeServing('tgi-router-failed-cancelled.synthetic.json');
+    // generate, generate_stream, chat_completions and the generate span under compat_generate finished; a validation
+    // error (generate), an overload (chat_completions) and a dropped stream (generate_stream) did not.
+    expect(result.conventions.map((c) => [c.label, c.requests])).toEqual([
+      ['TGI router span', 4],
+      ['TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', 3],
+    ]);
+    expect(result.requests).toBe(4);
+    expect([...result.timings].map((r) => r.e2eMs).sort((a, b) => a - b)).toEqual([23.456789, 60, 250, 412]);
+    // The stream cancelled after 850 ms is not an 850 ms latency, and the window ends with the last finished request.
+    expect(result.overall?.e2e.maxMs).toBe(412);
+  });
+});
+
 describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)', () => {
   it('alone: a request with end-to-end time only', async () => {
     const result = await analyzeServing('genai-client-alone.synthetic.json');
