@@ -14,12 +14,16 @@
  * (`setTritonUnclosedBytes`, internal).
  */
 
+import { createReadStream } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/files.js';
 import { ConventionMapper } from '../../src/analyzer/conventions/index.js';
 import { closedTraces } from '../../src/formats/_closed-traces.js';
-import { readSpanBatches } from '../../src/formats/index.js';
+import { ReadContext } from '../../src/formats/_context.js';
+import { releaseTritonRecords, TritonIndex } from '../../src/formats/_triton-release.js';
+import { streamTritonRecords } from '../../src/formats/_triton-stream.js';
+import { readSpanBatches, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
 import { setTritonUnclosedBytes } from '../../src/formats/read.js';
 import type { SpanRecord } from '../../src/model/span.js';
@@ -178,6 +182,23 @@ describe('a large Triton trace file, each request let go of once its last record
     expect(after).toBeGreaterThan(0);
     expect(after).toBeLessThan(before / 50);
   }, 120_000);
+});
+
+describe('the two readings of one file', () => {
+  it('a file that changed between them (other records than the first reading counted) is refused in one line, not read wrong', async () => {
+    const first = tmp.write('changing.json', `[\n${RECORDS.slice(0, 2_000).join(',\n')}\n]\n`);
+    const ctx = new ReadContext(first, false);
+    const read = await streamTritonRecords(first, createReadStream(first), new TritonIndex(ctx), () => false, true);
+    expect(read?.records).toBe(2_000);
+    // The same file rewritten with a record fewer (a rotation reusing the name): its second reading.
+    const rewritten = tmp.write('changing-rewritten.json', `[\n${RECORDS.slice(1, 2_000).join(',\n')}\n]\n`);
+    const spans: SpanRecord[] = [];
+    const error = await (async () => {
+      for await (const batch of releaseTritonRecords(rewritten, read!, ctx, '', 2048)) spans.push(...batch);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceFormatError);
+    expect((error as Error).message).toMatch(/changing-rewritten\.json: expected the file unchanged while it is read, got it changed between two readings$/);
+  });
 });
 
 describe('a Triton trace file never closed, past the size the old way parsed whole (512 MiB, lowered here)', () => {
