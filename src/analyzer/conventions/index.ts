@@ -34,7 +34,8 @@ const MAX_HELD_TRACES = 50_000;
 
 /**
  * Streams span batches through the registered conventions. Span-scoped mappings happen at once;
- * trace-scoped ones hold the trace's spans until `finish` (or until too many traces are held).
+ * trace-scoped ones hold the trace's spans until `finish` (or until too many traces are held, or
+ * until the reader says the trace is whole: formats/_closed-traces.ts).
  */
 export class ConventionMapper {
   private readonly held = new Map<string, { readonly convention: SourceConvention; readonly spans: SpanRecord[] }>();
