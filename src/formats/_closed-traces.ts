@@ -4,7 +4,9 @@
  * holds it: the convention mapper (analyzer/conventions) then maps such a trace at once, in the
  * order it would have, instead of holding it to the end of input. A batch is marked once, by the
  * reader that made it; a copy of it (merged with other files) is not marked, and its traces are
- * held as before.
+ * held as before. A reader vouches for its own input only: the batches of several inputs handed
+ * to one mapper one after another (not merged by analyzeFiles) would map apart a trace whose
+ * later spans are in the next input (for Triton, a step written after its ensemble, a file later).
  */
 import type { SpanRecord } from '../model/span.js';
 
