@@ -179,16 +179,21 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 }
 
 /**
- * The spans of an uncompressed Triton trace file whose first pass (`streamTritonRecords` with
+ * The spans of an uncompressed Triton trace file whose first pass (`streamTritonRecords` into
  * `index`) gave `read`, in batches of `batchSize`: the second pass over its records, each request
  * made a span as soon as its last record is read (and the requests before it are out), so what is
  * held is the requests still open, not all of them. The spans and batches are exactly those of
  * `TritonRequests.spans` cut by `inBatches`; a batch is marked with the traces it closes. The
  * records skipped and requests without timestamps are said in `ctx`, as one reading says them.
  */
-export async function* releaseTritonRecords(file: string, read: TritonStreamEnd, ctx: ReadContext, where: string, batchSize: number): AsyncGenerator<SpanRecord[]> {
-  const index = read.requests;
-  if (!(index instanceof TritonIndex)) throw new Error('releaseTritonRecords: the first pass kept no index');
+export async function* releaseTritonRecords(
+  file: string,
+  index: TritonIndex,
+  read: Pick<TritonStreamEnd, 'records' | 'recordsEnd'>,
+  ctx: ReadContext,
+  where: string,
+  batchSize: number,
+): AsyncGenerator<SpanRecord[]> {
   const requests = new ReleasedRequests(ctx, where, index);
   const scan = new RecordScan(requests);
   for await (const chunk of fileChunks(file, read.recordsEnd)) {

@@ -600,7 +600,7 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
     ctx.absorb(attempt.state(), (location) => location);
     if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
   };
-  if (!(requests instanceof TritonRequests)) return releasedBatches(releaseTritonRecords(trace.file, end, attempt, where, batchSize), report);
+  if (requests instanceof TritonIndex) return releasedBatches(releaseTritonRecords(trace.file, requests, end, attempt, where, batchSize), report);
   requests.where = where;
   const out: SpanRecord[] = [];
   requests.spans(out);

@@ -188,13 +188,14 @@ describe('the two readings of one file', () => {
   it('a file that changed between them (other records than the first reading counted) is refused in one line, not read wrong', async () => {
     const first = tmp.write('changing.json', `[\n${RECORDS.slice(0, 2_000).join(',\n')}\n]\n`);
     const ctx = new ReadContext(first, false);
-    const read = await streamTritonRecords(first, createReadStream(first), new TritonIndex(ctx), () => false, true);
+    const index = new TritonIndex(ctx);
+    const read = await streamTritonRecords(first, createReadStream(first), index, () => false, true);
     expect(read?.records).toBe(2_000);
     // The same file rewritten with a record fewer (a rotation reusing the name): its second reading.
     const rewritten = tmp.write('changing-rewritten.json', `[\n${RECORDS.slice(1, 2_000).join(',\n')}\n]\n`);
     const spans: SpanRecord[] = [];
     const error = await (async () => {
-      for await (const batch of releaseTritonRecords(rewritten, read!, ctx, '', 2048)) spans.push(...batch);
+      for await (const batch of releaseTritonRecords(rewritten, index, read!, ctx, '', 2048)) spans.push(...batch);
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TraceFormatError);
     expect((error as Error).message).toMatch(/changing-rewritten\.json: expected the file unchanged while it is read, got it changed between two readings$/);
