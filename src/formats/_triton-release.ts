@@ -19,7 +19,7 @@ import { commitRecord, rec, RecordScan } from './_triton-stream.js';
 import type { ReadRecords, RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { isObject } from './_shared.js';
 import { TraceFormatError } from './errors.js';
-import { noteTritonClock, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonTraceId } from './triton-trace.js';
+import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonTraceId } from './triton-trace.js';
 import type { TritonRequest } from './triton-trace.js';
 
 /**
@@ -32,14 +32,26 @@ export class TritonIndex implements RecordSink, ReadRecords {
   readonly last = new Map<number, number>();
   /** Request id → its parent id (the last a record gave). */
   readonly parents = new Map<number, number>();
+  /** With `strict`: the requests with a timestamp kept (the others are skipped when made spans). */
+  private readonly timed: Set<number> | undefined;
   skippedRecords = 0;
 
-  constructor(private readonly ctx: ReadContext) {
+  constructor(
+    private readonly ctx: ReadContext,
+    /** Count the requests that will have no timestamps (`untimed`): `--strict` fails on the first. */
+    strict = false,
+  ) {
     noteTritonClock(ctx);
+    this.timed = strict ? new Set() : undefined;
   }
 
   get size(): number {
     return this.last.size;
+  }
+
+  /** With `strict`, the requests that have no timestamp kept (each skipped when the spans are made); else 0. */
+  get untimed(): number {
+    return this.timed === undefined ? 0 : this.last.size - this.timed.size;
   }
 
   add(record: unknown, i: number): void {
@@ -51,16 +63,33 @@ export class TritonIndex implements RecordSink, ReadRecords {
     const id = record['id'];
     this.last.set(id, i);
     if (typeof record['parent_id'] === 'number') this.parents.set(id, record['parent_id']);
+    const timestamps = record['timestamps'];
+    if (this.timed === undefined || !Array.isArray(timestamps)) return;
+    // As TritonRequests.add keeps them.
+    for (const stamp of timestamps as unknown[]) {
+      if (isObject(stamp) && typeof stamp['name'] === 'string' && nsOf(stamp['ns']) !== undefined) {
+        this.timed.add(id);
+        return;
+      }
+    }
   }
 
   commit(i: number): void {
     this.last.set(rec.id, i);
     if (rec.parent !== undefined) this.parents.set(rec.id, rec.parent);
+    if (this.timed === undefined) return;
+    for (let k = 0; k < rec.stamps; k++) {
+      if (nsOf(rec.values[k]) !== undefined) {
+        this.timed.add(rec.id);
+        return;
+      }
+    }
   }
 
   drop(id: number): void {
     this.last.delete(id);
     this.parents.delete(id);
+    this.timed?.delete(id);
   }
 
   /** The root of request `id`'s trace, as `TritonRequests.spans` finds it. */

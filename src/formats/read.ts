@@ -573,17 +573,17 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
 
 /**
  * An uncompressed file is read twice: first each request's last record (`streamTritonRecords`
- * with an index), then its spans, each request let go of once its last record is in
+ * into a TritonIndex), then its spans, each request let go of once its last record is in
  * (`releaseTritonRecords`): an 84 MB file held every request to the end (0.6 GB). A compressed
- * one (or, in strict mode, where the old way must say the first skip) is read once, every
- * request held.
+ * one is read once, every request held. Whatever the old way says (a skip in strict mode, a
+ * reading it must do itself) is known before the first span is made.
  */
 async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | AsyncIterable<SpanRecord[]> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
-  const twice = !ctx.strict && opened.compression === 'none';
-  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), twice ? new TritonIndex(attempt) : new TritonRequests(attempt, ''), () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
+  const twice = opened.compression === 'none';
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), twice ? new TritonIndex(attempt, ctx.strict) : new TritonRequests(attempt, ''), () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
   if (end === undefined) return undefined;
   const { requests, unclosed, oneLine } = end;
   let where = '';
@@ -600,18 +600,27 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
     ctx.absorb(attempt.state(), (location) => location);
     if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
   };
-  if (requests instanceof TritonIndex) return releasedBatches(releaseTritonRecords(trace.file, requests, end, attempt, where, batchSize), report);
+  if (requests instanceof TritonIndex) {
+    // The old way stops at the first skip in strict mode (a record, a request without timestamps): let it say which.
+    if (ctx.strict && (requests.untimed > 0 || attempt.state().problems.some(([, p]) => p.skips))) return unread(result);
+    // In strict mode a request cut by the end fails the reading here, as one reading failed before its spans.
+    if (ctx.strict && unclosed !== undefined && ('last' in unclosed || unclosed.cut !== undefined)) report();
+    return releasedBatches(releaseTritonRecords(trace.file, requests, end, attempt, where, batchSize), report);
+  }
   requests.where = where;
   const out: SpanRecord[] = [];
   requests.spans(out);
   // The old way stops at the first skip in strict mode: let it say which.
-  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) {
-    result.family = undefined;
-    result.documents = 0;
-    return undefined;
-  }
+  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) return unread(result);
   report();
   return inBatches(out, batchSize);
+}
+
+/** Nothing read: the file goes to the old way (`undefined`), `result` as it was before. */
+function unread(result: LayoutResult): undefined {
+  result.family = undefined;
+  result.documents = 0;
+  return undefined;
 }
 
 /** The batches of the second reading, then what the reading said. */

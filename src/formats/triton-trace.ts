@@ -103,7 +103,8 @@ export function withoutRequest(records: readonly unknown[], id: unknown): unknow
   return records.filter((r) => !isObject(r) || r['id'] !== id);
 }
 
-function nsOf(raw: unknown): bigint | undefined {
+/** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
+export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
   if (typeof raw === 'string' && /^\d+$/.test(raw)) return inTimeRange(BigInt(raw));
   return undefined;

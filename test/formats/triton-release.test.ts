@@ -118,7 +118,7 @@ function busyServer(bytes: number, seed: number): string[] {
 const RECORDS = busyServer(6_000_000, 20261130);
 
 /** The analysis as the CLI's `--json` prints it. */
-async function analysis(files: string[], options: { reader?: 'full'; threads?: boolean } = {}): Promise<string> {
+async function analysis(files: string[], options: { reader?: 'full'; threads?: boolean; strict?: boolean } = {}): Promise<string> {
   return renderJson(await analyzeFiles(files, { ...options }));
 }
 
@@ -134,6 +134,18 @@ describe('a large Triton trace file, each request let go of once its last record
     const full = await analysis([file], { reader: 'full' });
     expect(JSON.parse(full).requests).toBeGreaterThan(7_000);
     expect(await analysis([file])).toBe(full);
+  }, 120_000);
+
+  it('--strict: the same analysis, or the same first skip (a request without timestamps) as the old way', async () => {
+    const timed = RECORDS.filter((r) => !r.includes('"model_name":"no_timestamps"'));
+    const clean = tmp.write('busy-strict.json', `[${timed.join(',')}]`);
+    expect(await analysis([clean], { strict: true })).toBe(await analysis([clean], { reader: 'full', strict: true }));
+    const file = tmp.write('busy-strict-untimed.json', layouts['a record per line']!);
+    const error = (options: { reader?: 'full' }): Promise<unknown> => analysis([file], { ...options, strict: true }).catch((e: unknown) => e);
+    const [records, full] = [await error({}), await error({ reader: 'full' })];
+    expect(records).toBeInstanceOf(TraceFormatError);
+    expect((records as Error).message).toMatch(/expected timestamps of a Triton request, got none/);
+    expect((records as Error).message).toBe((full as Error).message);
   }, 120_000);
 
   it('read by a reader thread: the same analysis', async () => {
