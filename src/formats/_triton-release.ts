@@ -1,6 +1,6 @@
 /**
  * @module formats/_triton-release
- * Internal. A large uncompressed Triton trace file read twice, so that each request is let go of
+ * Internal. A large Triton trace file read twice, so that each request is let go of
  * once its last record is read rather than at the end of the file (an 84 MB file held every
  * request, 0.6 GB at its peak): a first pass (`streamTritonRecords` into a TritonIndex) keeps
  * only each request's last record and parent; the second (`releaseTritonRecords`) gathers each
@@ -11,12 +11,13 @@
  * maps that trace at once instead of holding it to the end of input.
  */
 
-import { open } from 'node:fs/promises';
 import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import { openFile } from './_bytes.js';
+import type { Compression } from './_bytes.js';
 import { markClosedTraces } from './_closed-traces.js';
 import { commitRecord, rec, RecordScan } from './_triton-stream.js';
-import type { ReadRecords, RecordSink, TritonStreamEnd } from './_triton-stream.js';
+import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { isObject } from './_shared.js';
 import { TraceFormatError } from './errors.js';
 import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonTraceId } from './triton-trace.js';
@@ -27,7 +28,7 @@ import type { TritonRequest } from './triton-trace.js';
  * its parent (what the second pass needs to let go of each request once its last record is read,
  * and to name its trace); the records that are not Triton's are skipped here, once.
  */
-export class TritonIndex implements RecordSink, ReadRecords {
+export class TritonIndex implements RecordSink {
   /** Request id → index of its last record. */
   readonly last = new Map<number, number>();
   /** Request id → its parent id (the last a record gave). */
@@ -208,7 +209,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 }
 
 /**
- * The spans of an uncompressed Triton trace file whose first pass (`streamTritonRecords` into
+ * The spans of a Triton trace file (decompressed again, if it is: `compression`) whose first pass (`streamTritonRecords` into
  * `index`) gave `read`, in batches of `batchSize`: the second pass over its records, each request
  * made a span as soon as its last record is read (and the requests before it are out), so what is
  * held is the requests still open, not all of them. The spans and batches are exactly those of
@@ -217,6 +218,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
  */
 export async function* releaseTritonRecords(
   file: string,
+  compression: Compression,
   index: TritonIndex,
   read: Pick<TritonStreamEnd, 'records' | 'recordsEnd'>,
   ctx: ReadContext,
@@ -225,28 +227,36 @@ export async function* releaseTritonRecords(
 ): AsyncGenerator<SpanRecord[]> {
   const requests = new ReleasedRequests(ctx, where, index);
   const scan = new RecordScan(requests);
-  for await (const chunk of fileChunks(file, read.recordsEnd)) {
+  for await (const chunk of contentChunks(file, compression, read.recordsEnd)) {
     if (!scan.chunk(chunk)) break;
     yield* requests.batches(batchSize, false);
   }
   // A file rewritten between the two readings (a running server's is only appended to, past what was read).
-  if (!scan.end() || scan.index !== read.records) throw new TraceFormatError(file, '', 'the file unchanged while it is read', 'it changed between two readings');
+  if (!scan.end() || scan.index !== read.records) throw changed(file);
   requests.release(true);
   yield* requests.batches(batchSize, true);
 }
 
-/** The first `bytes` bytes of a file, in chunks of 1 MiB (one buffer, reused: each valid until the next is asked for). */
-async function* fileChunks(file: string, bytes: number): AsyncGenerator<Buffer> {
-  const handle = await open(file, 'r');
+/**
+ * The first `bytes` bytes of a file's content (decompressed as the first reading decompressed it:
+ * `compression`), in chunks each valid until the next is asked for.
+ */
+async function* contentChunks(file: string, compression: Compression, bytes: number): AsyncGenerator<Buffer> {
+  const opened = await openFile(file);
   try {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (let position = 0; position < bytes; ) {
-      const n = (await handle.read(buffer, 0, Math.min(buffer.length, bytes - position), position)).bytesRead;
-      if (n === 0) return;
-      position += n;
-      yield buffer.subarray(0, n);
+    if (opened.compression !== compression) throw changed(file);
+    let position = 0;
+    for await (const chunk of opened.content.transientChunks()) {
+      if (position >= bytes) return;
+      const take = Math.min(chunk.length, bytes - position);
+      position += take;
+      yield take === chunk.length ? chunk : chunk.subarray(0, take);
     }
   } finally {
-    await handle.close();
+    await opened.content.close();
   }
+}
+
+function changed(file: string): TraceFormatError {
+  return new TraceFormatError(file, '', 'the file unchanged while it is read', 'it changed between two readings');
 }

@@ -3,11 +3,12 @@
  * Internal. A large Triton trace file (`[` record `,` record … `]`, src/tracer.cc in
  * https://github.com/triton-inference-server/server) read one record at a time from its bytes:
  * each record's end is found by the byte scanner's `skip` (its syntax checked), the record is
- * parsed on its own (`JSON.parse` of its few bytes) and handed to `TritonRequests`, so what is
- * held is the requests, not the file's text and a parsed tree of every record (an 84 MB file
- * parsed whole peaked at 1.1 GB and spent a third of its time collecting garbage; past 512 MiB
- * it was streamed by stream-json, slower still). An uncompressed file is read so twice, the
- * first time into a TritonIndex, holding only the requests still open (`_triton-release.ts`).
+ * parsed on its own (`JSON.parse` of its few bytes) or read by the scanner, and handed on (a
+ * RecordSink), so what is held is never the file's text and a parsed tree of every record (an
+ * 84 MB file parsed whole peaked at 1.1 GB and spent a third of its time collecting garbage;
+ * past 512 MiB it was streamed by stream-json, slower still). It is read twice: first into a
+ * TritonIndex (here, `streamTritonRecords`, which decides everything below), then into the
+ * requests still open (`_triton-release.ts`).
  *
  * The result is exactly the whole parse's, or nothing: anything this does not read as the whole
  * parse would (a byte-order mark, a syntax error, text after the closing `]`, a first record
@@ -24,15 +25,14 @@ import { scanJsonValue } from './_json-scan.js';
 import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
 import { isObject } from './_shared.js';
 import type { TritonIndex } from './_triton-release.js';
-import { isTritonTraceDocument, TritonRequests } from './triton-trace.js';
+import { isTritonTraceDocument } from './triton-trace.js';
+import type { TritonRequests } from './triton-trace.js';
 
 /** A record longer than this is not looked for further (Triton's are a few hundred bytes; TENSORS records carry data): the file is read the old way. */
 const MAX_RECORD_BYTES = 8 << 20;
 
 /** How a Triton trace file read record by record ended. */
 export interface TritonStreamEnd {
-  /** The requests read (TritonRequests), or only what a second pass needs of them (TritonIndex). */
-  readonly requests: TritonRequests | TritonIndex;
   /** Records read (skipped ones too), and the offset just past the last. */
   readonly records: number;
   readonly recordsEnd: number;
@@ -210,26 +210,6 @@ export interface RecordSink {
   commit(i: number): void;
 }
 
-/** What the end of a first reading needs of what took the records. */
-export interface ReadRecords {
-  readonly skippedRecords: number;
-  readonly size: number;
-  drop(id: number): void;
-}
-
-/** Every request held until the end (TritonRequests), as a RecordSink. */
-class HeldRequests implements RecordSink {
-  constructor(readonly requests: TritonRequests) {}
-
-  add(record: unknown, i: number): void {
-    this.requests.add(record, i);
-  }
-
-  commit(): void {
-    commitRecord(this.requests);
-  }
-}
-
 /**
  * Reads a Triton trace array's records from its bytes, chunk after chunk, into a RecordSink
  * (what `streamTritonRecords` and the second pass of `releaseTritonRecords` share).
@@ -368,28 +348,27 @@ export class RecordScan {
 
 /**
  * Reads the Triton trace array in `chunks` (each valid until the next is asked for) into
- * `requests` (every request held; or a TritonIndex, only each request's last record and parent,
- * for `releaseTritonRecords`), which say the records they skip; undefined when the file must be
- * read the old way. `file` is read again, from its start, only for an array never closed, to say on which
+ * `requests` (each request's last record and parent, for `releaseTritonRecords`), which says the
+ * records it skips; undefined when the file must be read the old way. `file` is read again, from its start, only for an array never closed, to say on which
  * line and column its whole records end (the one-pass count of every line cost more).
  * `maxDocumentBytes` is MAX_DOCUMENT_BYTES but in tests.
  */
 export async function streamTritonRecords(
   file: string,
   chunks: AsyncIterable<Buffer>,
-  requests: TritonRequests | TritonIndex,
+  requests: TritonIndex,
   damaged: () => boolean,
   rereadable: boolean,
   maxDocumentBytes = MAX_DOCUMENT_BYTES,
 ): Promise<TritonStreamEnd | undefined> {
-  const scan = new RecordScan(requests instanceof TritonRequests ? new HeldRequests(requests) : requests);
+  const scan = new RecordScan(requests);
   for await (const chunk of chunks) if (!scan.chunk(chunk)) return undefined;
   if (!scan.end()) return undefined;
   // What `consume` left.
   const left = scan.carry;
   if (damaged()) return undefined;
   const { at, base, newline, close } = scan;
-  const read = { requests, records: scan.index, recordsEnd: scan.lastEnd };
+  const read = { records: scan.index, recordsEnd: scan.lastEnd };
   if (at === At.End) {
     // The old way read the first line as a line up to MAX_LINE_BYTES, a longer one as a document.
     const lineEnd = newline === -1 ? base : newline;

@@ -28,7 +28,7 @@ import type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
-import { TritonRequests, tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
+import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
 import { streamTritonRecords } from './_triton-stream.js';
 import { releaseTritonRecords, TritonIndex } from './_triton-release.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
@@ -563,7 +563,7 @@ function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown)
  * untouched, when it must be read the old way. Where the old way read one line (Triton writes
  * the whole array on one line), its locations name line `1`.
  */
-async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<Iterable<SpanRecord[]> | AsyncIterable<SpanRecord[]> | undefined> {
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<AsyncIterable<SpanRecord[]> | undefined> {
   const read = await tritonRecords(trace, ctx, batchSize, result);
   // Counted as the byte scanners count a document: one read, or one handed back.
   if (read === undefined) counts.fallbacks++;
@@ -572,55 +572,39 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
 }
 
 /**
- * An uncompressed file is read twice: first each request's last record (`streamTritonRecords`
- * into a TritonIndex), then its spans, each request let go of once its last record is in
- * (`releaseTritonRecords`): an 84 MB file held every request to the end (0.6 GB). A compressed
- * one is read once, every request held. Whatever the old way says (a skip in strict mode, a
- * reading it must do itself) is known before the first span is made.
+ * The file is read twice: first each request's last record (`streamTritonRecords` into a
+ * TritonIndex), then its spans, each request let go of once its last record is in
+ * (`releaseTritonRecords`; a compressed file decompressed again): an 84 MB file held every
+ * request to the end (0.6 GB). Whatever the old way says (a skip in strict mode, a reading it
+ * must do itself) is known before the first span is made.
  */
-async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | AsyncIterable<SpanRecord[]> | undefined> {
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<AsyncIterable<SpanRecord[]> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
-  const twice = opened.compression === 'none';
-  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), twice ? new TritonIndex(attempt, ctx.strict) : new TritonRequests(attempt, ''), () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
+  const index = new TritonIndex(attempt, ctx.strict);
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), index, () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
   if (end === undefined) return undefined;
-  const { requests, unclosed, oneLine } = end;
+  const { unclosed, oneLine } = end;
   let where = '';
   if (oneLine && unclosed === undefined) {
     // Its records' locations would have named the line.
-    if (requests.skippedRecords > 0) return undefined;
+    if (index.skippedRecords > 0) return undefined;
     where = '1';
   }
-  result.family = 'triton-trace';
-  result.documents = 1;
+  // The old way stops at the first skip in strict mode (a record, a request without timestamps): let it say which.
+  if (ctx.strict && (index.untimed > 0 || attempt.state().problems.some(([, p]) => p.skips))) return undefined;
   /** What the old way said after its spans: its end, its skips. */
   const report = (): void => {
     if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
     ctx.absorb(attempt.state(), (location) => location);
     if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
   };
-  if (requests instanceof TritonIndex) {
-    // The old way stops at the first skip in strict mode (a record, a request without timestamps): let it say which.
-    if (ctx.strict && (requests.untimed > 0 || attempt.state().problems.some(([, p]) => p.skips))) return unread(result);
-    // In strict mode a request cut by the end fails the reading here, as one reading failed before its spans.
-    if (ctx.strict && unclosed !== undefined && ('last' in unclosed || unclosed.cut !== undefined)) report();
-    return releasedBatches(releaseTritonRecords(trace.file, requests, end, attempt, where, batchSize), report);
-  }
-  requests.where = where;
-  const out: SpanRecord[] = [];
-  requests.spans(out);
-  // The old way stops at the first skip in strict mode: let it say which.
-  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) return unread(result);
-  report();
-  return inBatches(out, batchSize);
-}
-
-/** Nothing read: the file goes to the old way (`undefined`), `result` as it was before. */
-function unread(result: LayoutResult): undefined {
-  result.family = undefined;
-  result.documents = 0;
-  return undefined;
+  // In strict mode a request cut by the end fails the reading here, as one reading failed before its spans.
+  if (ctx.strict && unclosed !== undefined && ('last' in unclosed || unclosed.cut !== undefined)) report();
+  result.family = 'triton-trace';
+  result.documents = 1;
+  return releasedBatches(releaseTritonRecords(trace.file, opened.compression, index, end, attempt, where, batchSize), report);
 }
 
 /** The batches of the second reading, then what the reading said. */

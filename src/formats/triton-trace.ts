@@ -144,8 +144,9 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
 /**
  * The requests of a Triton trace file gathered one record at a time, in file order (`add` for
  * record `i` of the array), made one span each by `spans` once every record is in: a request's
- * records are spread over the file. What `tritonTraceDocumentToSpans` does with a parsed array,
- * so a file read record by record (`_triton-stream.ts`) holds its requests, not its records.
+ * records are spread over the file. What `tritonTraceDocumentToSpans` does with a parsed array;
+ * a file read record by record gathers them so too, its requests let go of as they end
+ * (`_triton-release.ts`).
  */
 export class TritonRequests {
   protected readonly requests = new Map<number, TritonRequest>();
