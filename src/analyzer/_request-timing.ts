@@ -15,6 +15,7 @@ import { sortedUnionLength } from './_trace-span.js';
 import { SPAN_BIT } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
 import { numeric } from './_span-columns.js';
+import { OUTSIDE_UNATTRIBUTED } from './conventions/index.js';
 
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
@@ -77,7 +78,10 @@ export class RequestTimer {
       if (p === NETWORK && (start < requestStart + shift || end > requestEnd + shift)) clientNetwork = true;
       scratch.push(p, start, end);
     }
-    const networkDerived = hasClient && !clientNetwork;
+    // A server span that starts after the server's own work began (vLLM's, at the engine's arrival time) leaves
+    // more than the wire outside it: that time stays unattributed rather than called network.
+    const source = hasClient ? store.attributes[request]?.[SOURCE_ATTR] : undefined;
+    const networkDerived = hasClient && !clientNetwork && !(typeof source === 'string' && OUTSIDE_UNATTRIBUTED.has(source));
     if (networkDerived) {
       present |= 1 << NETWORK;
       const serverStart = Math.min(Math.max(requestStart + shift, e2eStart), e2eEnd);

@@ -19,6 +19,8 @@ import type { ConventionNote, MappedSpans, SourceConvention } from './convention
 import { secondsToNs } from './_spans.js';
 
 const PAIRED: ConventionNote = { label: 'OpenTelemetry GenAI client span (with the server span: network = client − server)', clock: 'epoch', unseen: [] };
+// A server span that leaves more than the wire outside it (vLLM's): client − server is not network; its note says what it holds.
+const PAIRED_UNSPLIT: ConventionNote = { label: 'OpenTelemetry GenAI client span (with the server span: client − server unattributed, the server records no split)', clock: 'epoch', unseen: [] };
 /** The notes of GenAI spans read alone: end-to-end only, or with the first chunk's time (a streamed response). */
 function aloneNotes(what: string, inside: string): readonly [ConventionNote, ConventionNote] {
   return [
@@ -91,7 +93,7 @@ export const genAiClientConvention: SourceConvention = {
       return { ...span, attributes, firstTokenNs: span.startNs + ttfc };
     });
     const alone = local > 0 && local === requests ? (streamed > 0 ? LOCAL_STREAMED : LOCAL) : streamed > 0 ? ALONE_STREAMED : ALONE;
-    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? PAIRED : alone };
+    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? (context?.outsideUnattributed === true ? PAIRED_UNSPLIT : PAIRED) : alone };
     return mapped;
   },
 };

@@ -13,7 +13,7 @@ import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
-import type { MappedSpans, SourceConvention } from './convention.js';
+import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
 import { tgiConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
@@ -29,6 +29,9 @@ export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmC
 
 export type { ConventionUse } from '../../model/analysis.js';
 
+/** Ids of the conventions whose time outside the request span, under a client span, is not the wire alone (SourceConvention.outsideSpan). */
+export const OUTSIDE_UNATTRIBUTED: ReadonlySet<string> = new Set(CONVENTIONS.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+
 /** Traces held at once for trace-scoped conventions before the oldest is mapped anyway. */
 const MAX_HELD_TRACES = 50_000;
 
@@ -42,11 +45,15 @@ export class ConventionMapper {
   /** Held traces their reader said are whole, waiting for the traces held before them. */
   private readonly closed = new Set<string>();
   private readonly used = new Map<string, ConventionUse>();
-  /** Traces in which a request span has passed (bounded), for trace-scoped conventions that pair with a server span. */
-  private readonly requestTraces = new Set<string>();
+  /** Traces in which a request span has passed (bounded), with its convention's id ('' for ours), for trace-scoped conventions that pair with a server span. */
+  private readonly requestTraces = new Map<string, string>();
+  /** Ids of the conventions whose time outside the request span is not the wire alone. */
+  private readonly outside: ReadonlySet<string>;
   private traceScopedSeen = false;
 
-  constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {}
+  constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {
+    this.outside = new Set(conventions.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+  }
 
   /** Maps one batch; returns the batch itself when no span in it belongs to a known convention. */
   map(batch: readonly SpanRecord[]): readonly SpanRecord[] {
@@ -179,7 +186,7 @@ export class ConventionMapper {
     for (const convention of this.conventions) {
       if (!convention.claims(span)) continue;
       if (convention.scope === 'span') {
-        this.noteRequestTrace(span.traceId);
+        this.noteRequestTrace(span.traceId, convention.id);
         return this.apply(convention, [span]);
       }
       this.traceScopedSeen = true;
@@ -198,9 +205,22 @@ export class ConventionMapper {
     return span;
   }
 
-  private noteRequestTrace(traceId: string): void {
+  private noteRequestTrace(traceId: string, source = ''): void {
     if (this.requestTraces.size >= MAX_HELD_TRACES) this.requestTraces.clear();
-    this.requestTraces.add(traceId);
+    this.requestTraces.set(traceId, source);
+  }
+
+  /** What a trace-scoped mapping knows of the request spans of its trace beyond the held spans. */
+  private traceContext(traceId: string, spans: readonly SpanRecord[]): TraceContext {
+    const passed = this.requestTraces.get(traceId);
+    const outsideUnattributed =
+      this.outside.size > 0 &&
+      ((passed !== undefined && this.outside.has(passed)) ||
+        spans.some((s) => {
+          const source = s.attributes[SOURCE_ATTR];
+          return typeof source === 'string' && this.outside.has(source);
+        }));
+    return { hasRequest: passed !== undefined, outsideUnattributed };
   }
 
   private releaseOldest(): readonly SpanRecord[] {
@@ -211,7 +231,7 @@ export class ConventionMapper {
   }
 
   private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
-    const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : { hasRequest: this.requestTraces.has(traceId) });
+    const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : this.traceContext(traceId, spans));
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;
