@@ -8,6 +8,7 @@
 import type { RequestTable } from '../../model/request-table.js';
 import type { SpanRecord } from '../../model/span.js';
 import type { ScannedSpans } from '../../formats/_scanned-spans.js';
+import { closedTraces } from '../../formats/_closed-traces.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
@@ -36,10 +37,13 @@ const MAX_HELD_TRACES = 50_000;
 
 /**
  * Streams span batches through the registered conventions. Span-scoped mappings happen at once;
- * trace-scoped ones hold the trace's spans until `finish` (or until too many traces are held).
+ * trace-scoped ones hold the trace's spans until `finish` (or until too many traces are held, or
+ * until the reader says the trace is whole: formats/_closed-traces.ts).
  */
 export class ConventionMapper {
   private readonly held = new Map<string, { readonly convention: SourceConvention; readonly spans: SpanRecord[] }>();
+  /** Held traces their reader said are whole, waiting for the traces held before them. */
+  private readonly closed = new Set<string>();
   private readonly used = new Map<string, ConventionUse>();
   /** Traces in which a request span has passed (bounded), with its convention's id ('' for ours), for trace-scoped conventions that pair with a server span. */
   private readonly requestTraces = new Map<string, string>();
@@ -64,7 +68,30 @@ export class ConventionMapper {
       out ??= batch.slice(0, i);
       for (const s of mapped as readonly SpanRecord[]) out.push(s);
     }
+    const closed = this.held.size === 0 ? undefined : closedTraces(batch);
+    if (closed !== undefined) {
+      out ??= batch.slice();
+      for (const spans of this.releaseClosed(closed)) for (const s of spans) out.push(s);
+    }
     return out ?? batch;
+  }
+
+  /**
+   * Maps the held traces its reader said are whole (formats/_closed-traces.ts) once every trace
+   * held before them is out too: the order and the spans `finish` (or the held-trace bound)
+   * would have given, without holding each trace to the end of input.
+   */
+  private *releaseClosed(traceIds: readonly string[]): Generator<readonly SpanRecord[]> {
+    for (const traceId of traceIds) if (this.held.has(traceId)) this.closed.add(traceId);
+    while (this.closed.size > 0) {
+      const first = this.held.entries().next();
+      if (first.done === true || !this.closed.has(first.value[0])) return;
+      const [traceId, entry] = first.value;
+      this.held.delete(traceId);
+      this.closed.delete(traceId);
+      const spans = this.apply(entry.convention, entry.spans, traceId);
+      if (spans.length > 0) yield spans;
+    }
   }
 
   /** Maps every trace still held; call once at the end of input. */
@@ -80,6 +107,7 @@ export class ConventionMapper {
    * mapped (a 60 MB Triton trace file held ~50 000 traces, mapped all together at the end).
    */
   *drain(): Generator<readonly SpanRecord[]> {
+    this.closed.clear();
     for (const [traceId, entry] of this.held) {
       this.held.delete(traceId);
       const spans = this.apply(entry.convention, entry.spans, traceId);
@@ -198,6 +226,7 @@ export class ConventionMapper {
   private releaseOldest(): readonly SpanRecord[] {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
+    this.closed.delete(traceId);
     return this.apply(entry.convention, entry.spans, traceId);
   }
 
