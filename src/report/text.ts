@@ -62,7 +62,9 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     if (result.prometheus) out.push(...prometheusModelText(result.prometheus, m.summary.model));
   }
   for (const m of result.models) {
-    if (m.diagnosis) out.push('', ...renderDiagnosisDetails(m.diagnosis, diagnosisOptions));
+    // An insufficient-data diagnosis has no details: no blank line for it.
+    const details = m.diagnosis ? renderDiagnosisDetails(m.diagnosis, diagnosisOptions) : [];
+    if (details.length > 0) out.push('', ...details);
   }
   for (const t of timelineTables(result.timeline)) {
     out.push('', c.bold('Latency and GPU over time') + c.dim(` (${t.gpu})`));
