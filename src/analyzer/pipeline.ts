@@ -173,6 +173,11 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
     `request${s(stats.roundedRequests)} timed more than 2^53 ns (about 104 days) from the input's first span, so their times are rounded to ${stats.roundedToNs} ns (unrelated clocks in one run, such as a Triton trace file's steady clock next to wall-clock traces: analyse each clock's files on their own for exact times)`,
   );
   add('clock-skew', stats.clockSkewRequests, `request${s(stats.clockSkewRequests)} with clock skew between client and server (server span outside its client span; re-centred, network clamped at 0)`);
+  add(
+    'first-token-after-end',
+    stats.firstTokenAfterEnd,
+    `request${stats.firstTokenAfterEnd === 1 ? ' whose first token came after its end' : 's whose first token came after their end'}: TTFT counted as the whole request; check the unit of a time to first token given as a duration (gen_ai.response.time_to_first_chunk and vLLM's times are seconds)`,
+  );
   return out;
 }
 

@@ -134,6 +134,7 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     // Generation rows in the same columns: time to first token and per output token.
     if (g.ttft) lines.push(`  ${'first token'.padEnd(NAME_WIDTH)}${numbers(g.ttft)}  ${'TTFT'.padStart(6)}`);
     if (g.tpot) lines.push(`  ${'per token'.padEnd(NAME_WIDTH)}${numbers(g.tpot)}  ${'TPOT'.padStart(6)}`);
+    if (g.itl) lines.push(`  ${'inter-token'.padEnd(NAME_WIDTH)}${numbers(g.itl)}  ${'ITL'.padStart(6)}`);
     for (const line of formatTokens(g)) lines.push(`  ${line}`);
   }
   for (const note of statisticNotes(s)) lines.push(...wrap(note, WIDTH, '    ', '  ').map((l) => c.dim(l)));
