@@ -50,6 +50,7 @@ const GENERATION = object({
   requests: 'integer',
   ttft: nullable(PERCENTILES),
   tpot: nullable(PERCENTILES),
+  itl: nullable(PERCENTILES),
   tokens_in: nullable(COUNTS),
   tokens_out: nullable(COUNTS),
   tokens_cached: nullable(COUNTS),
@@ -111,23 +112,8 @@ const MODEL = object({
 });
 const OPERATION = object({ service: nullable('string'), operation: 'string', spans: 'integer', errors: 'integer', total_ms: 'number', self_ms: 'number', critical_path_ms: 'number', critical_path_share: 'number' });
 const GENERIC = object({ traces: 'integer', spans: 'integer', root_ms: 'number', pieces: 'integer', fragmented_traces: 'integer', async_traces: 'integer', by_critical_path: arrayOf(OPERATION), by_self_time: arrayOf(OPERATION) });
-/** The warning codes the page lists. */
-const WARNING_CODES = [
-  'read',
-  'duplicate-span',
-  'invalid-span',
-  'late-span',
-  'unattached-phase-span',
-  'clock-skew',
-  'monotonic-clocks',
-  'time-precision',
-  'orphan-span',
-  'model-not-found',
-  'gpu-samples-outside-window',
-  'gpu-sample-out-of-range',
-  'metrics-quality',
-  'slo-not-checked',
-];
+/** The warning codes the page lists (the `warnings[]` row); the second test checks them against the model's. */
+const WARNING_CODES = [...doc.match(/\| `warnings\[\]` \|[^|]*\| `code` \(([^;]*);/)![1]!.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!);
 const TIMELINE_GPU = object({
   uuid: 'string',
   name: nullable('string'),
