@@ -161,7 +161,7 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   if (stats.duplicateSpans > 0) out.push({ code: 'duplicate-span', message: duplicateMessage(stats.duplicateSpans), count: stats.duplicateSpans });
   add('invalid-span', stats.invalidSpans, `span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'} skipped`);
   const one = stats.lateSpans === 1;
-  add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after ${one ? 'its' : 'their'} trace was finalized and ${one ? 'was' : 'were'} not used (raise --idle-spans for inputs whose traces are spread far apart)`);
+  add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after ${one ? 'its' : 'their'} trace was finalized and ${one ? 'was' : 'were'} not used (raise --idle-spans for inputs whose traces are spread far apart; or the same spans were exported twice, e.g. one file concatenated with itself or overlapping exports)`);
   add('unattached-phase-span', stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above ${stats.unattachedPhaseSpans === 1 ? 'it' : 'them'} (missing parent or no inference.model.name on the request span)`);
   if (stats.orphanSpans > 0) {
     const pieces = stats.fragmentedTraces === 0 ? '' : `: ${stats.fragmentedTraces} trace${s(stats.fragmentedTraces)} in ${stats.fragmentPieces} disconnected pieces, each measured on its own`;
