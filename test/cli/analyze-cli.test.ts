@@ -97,10 +97,10 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(p.requests).toBe(220);
     expect(p.diagnosed).toBe(p.requests - p.warmup_trimmed - p.errors_excluded);
     expect(p.warmup_trimmed).toBeGreaterThan(0);
-    const label = `Numbers below: ${p.diagnosed} requests after warm-up trim (${p.warmup_trimmed} warm-up, ${p.errors_excluded} errors left out); the table above covers all ${p.requests}`;
-    // Wrapped to 80 columns in the terminal; compare with whitespace folded.
-    expect(text.stdout.replace(/\s+/g, ' ')).toContain(label);
-    expect(markdown.stdout.replace(/\s+/g, ' ')).toContain(label);
+    const label = (table: string): string => `Numbers below: ${p.diagnosed} requests after warm-up trim (${p.warmup_trimmed} warm-up, ${p.errors_excluded} errors left out); ${table} covers all ${p.requests}`;
+    // Wrapped to 80 columns in the terminal; compare with whitespace folded. In Markdown the phase table follows the diagnosis.
+    expect(text.stdout.replace(/\s+/g, ' ')).toContain(label('the table above'));
+    expect(markdown.stdout.replace(/\s+/g, ' ')).toContain(label('the phase table below'));
     // The diagnosis' rate is the arrival rate of request starts, not the table's throughput.
     expect(text.stdout).toMatch(/arrival rate [\d.]+ requests\/s \(request starts\)/);
   });

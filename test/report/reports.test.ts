@@ -290,6 +290,14 @@ describe('JSON report', () => {
 });
 
 describe('Markdown report', () => {
+  it('points to the phase table where it is: below the diagnosis, not "above"', async () => {
+    const md = renderMarkdown(await analyzeFiles(['examples/traces/inference-demo.otlp.jsonl']));
+    const note = md.indexOf('_Numbers below: ');
+    expect(note).toBeGreaterThan(0);
+    expect(md.indexOf('| Phase | p50 ms')).toBeGreaterThan(note);
+    expect(md.slice(note, md.indexOf('\n', note))).toContain('; the phase table below covers all 220._');
+  });
+
   it('renders a phase table per model and escapes names that would break it', async () => {
     const md = renderMarkdown(await demoResult(2));
     expect(md).toContain('| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |');
