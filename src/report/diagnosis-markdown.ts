@@ -5,7 +5,7 @@
  * and every rule's outcome in a collapsed table.
  */
 import type { Diagnosis, Recommendation } from '../model/diagnosis.js';
-import { confoundedSuffix, gainMetricName, populationLine } from './diagnosis-text.js';
+import { confoundedSuffix, gainFigures, populationLine } from './diagnosis-text.js';
 
 /** Options of the diagnosis section. */
 export interface DiagnosisMarkdownOptions {
@@ -30,8 +30,7 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
   out.push('');
   if (r.estimatedGain) {
     const g = r.estimatedGain;
-    const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
-    out.push(`**Expected:** ${gainMetricName(g)} ${num(g.currentValue)}${unit} → ${num(g.expectedValue)}${unit} (${escape(g.basis)})${escape(confoundedSuffix(g))}`, '');
+    out.push(`**Expected:** ${escape(gainFigures(g))} (${escape(g.basis)})${escape(confoundedSuffix(g))}`, '');
   }
   out.push(`**Next step:** ${escape(r.nextStep.text)}`, '');
   if (r.nextStep.snippet) {

@@ -47,12 +47,21 @@ function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : String(Number(x.toPrecision(3)));
 }
 
+/**
+ * "p99 250 ms → 120 ms": the estimate's metric, now → once fixed. Every report words it after
+ * "Expected", because a drift's estimate (now the last window's level, once fixed the first's)
+ * read bare beside "rises from 984 ms to 1414 ms" looked like the drift printed backwards.
+ */
+export function gainFigures(g: GainEstimate): string {
+  const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
+  return `${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit}`;
+}
+
 /** "Expected: p99 250 ms → 120 ms (basis)", or undefined without an estimate. */
 export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
-  const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
-  return `Expected: ${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit} (${g.basis})${confoundedSuffix(g)}`;
+  return `Expected: ${gainFigures(g)} (${g.basis})${confoundedSuffix(g)}`;
 }
 
 /** "; measured while the GPU was thermally throttled; re-measure … (see latency-drift)", or '' when no cause confounds the estimate. */
@@ -119,7 +128,7 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   if (rest.length > 0) {
     out.push('', c.bold('Also consider'));
     rest.forEach((r, i) => {
-      const gain = r.estimatedGain ? `; ${r.estimatedGain.metric.replace(/_ms$/, '')} ${fmt(r.estimatedGain.currentValue)} → ${fmt(r.estimatedGain.expectedValue)} ms${confoundedSuffix(r.estimatedGain)}` : '';
+      const gain = r.estimatedGain ? `; expected ${gainFigures(r.estimatedGain)}${confoundedSuffix(r.estimatedGain)}` : '';
       out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '    ', '  '));
       const first = r.evidence[0];
       if (first) out.push(...wrap(first.text, width, '    ', '    '));

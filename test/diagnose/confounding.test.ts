@@ -17,21 +17,12 @@ import { diagnosisToJson } from '../../src/report/diagnosis-json.js';
 import { writeAs } from '../support/synth.js';
 import { generate } from './gen.js';
 import type { GenSpec } from './gen.js';
+import { HALF_THROTTLED } from './scenarios.js';
 import { gpuSamplesFor, recordedSamplesOver, samplesOver, toSpans } from './to-spans.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-confound-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** FP16 PyTorch on a GPU: compute dominates; in the second half the GPU throttles and compute slows as it heats. */
-const HALF_THROTTLED: GenSpec = {
-  n: 400,
-  seed: 7,
-  rps: 20,
-  phases: { preprocess: 2, queue: 1, compute: ({ frac, rand }) => (frac > 0.5 ? 30 + 40 * (frac - 0.5) : 30) * (0.9 + 0.2 * rand()) },
-  runtime: 'pytorch',
-  precision: 'fp16',
-  device: 'cuda:0',
-};
 
 let counter = 0;
 async function analyzeWithSamples(spec: GenSpec, reasons: (frac: number) => readonly ClockEventReason[]): Promise<Diagnosis> {
@@ -117,7 +108,7 @@ describe('a throttling GPU confounds the other estimates', () => {
     expect(d.recommendations[0]?.estimatedGain?.confoundedBy).toBeUndefined();
     expect(d.recommendations[1]?.estimatedGain?.confoundedBy).toBeUndefined();
     const text = renderDiagnosisText(d).join(' ').replace(/\s+/g, ' ');
-    expect(text).toMatch(/3\. Switch to a hardware-specific runtime .*mean [\d.]+ → [\d.]+ ms; measured while the GPU was thermally throttled; re-measure after fixing cooling \(see latency-drift\)\)/);
+    expect(text).toMatch(/3\. Switch to a hardware-specific runtime .*expected mean [\d.]+ ms → [\d.]+ ms; measured while the GPU was thermally throttled; re-measure after fixing cooling \(see latency-drift\)\)/);
     const json = diagnosisToJson(d);
     expect(json.recommendations[2]?.estimated_gain?.confounded_by).toEqual({ fix: 'latency-drift', note: runtime.estimatedGain!.confoundedBy!.note });
     expect(json.recommendations[0]?.estimated_gain?.confounded_by).toBeNull();
