@@ -15,6 +15,7 @@ import { sortedUnionLength } from './_trace-span.js';
 import { SPAN_BIT } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
 import { numeric } from './_span-columns.js';
+import { OUTSIDE_UNATTRIBUTED } from './conventions/index.js';
 
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 const NETWORK = PHASE_INDEX.network;
@@ -25,9 +26,18 @@ const NUMBER = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record
 
 const NO_ATTRIBUTES: Readonly<Record<string, AttributeValue>> = {};
 
+/**
+ * A first token this far past the request's end is reported, not only clamped: seconds rounded
+ * to ns or an event stamped as the span closes land within it; a time to first chunk written in
+ * ms where seconds are due (350 for 0.35) lands far beyond.
+ */
+const FIRST_TOKEN_LATE_NS = 1_000_000;
+
 /** Times requests one after another into a RequestTableBuilder, reusing its interval scratch. */
 export class RequestTimer {
   private readonly scratch = new IntervalScratch();
+  /** Requests timed whose first token came over FIRST_TOKEN_LATE_NS after their end (TTFT clamped to e2e). */
+  firstTokensAfterEnd = 0;
 
   /**
    * The timing of the request span in store slot `request` (with its client span's slot, −1 for
@@ -77,7 +87,10 @@ export class RequestTimer {
       if (p === NETWORK && (start < requestStart + shift || end > requestEnd + shift)) clientNetwork = true;
       scratch.push(p, start, end);
     }
-    const networkDerived = hasClient && !clientNetwork;
+    // A server span that starts after the server's own work began (vLLM's, at the engine's arrival time) leaves
+    // more than the wire outside it: that time stays unattributed rather than called network.
+    const source = hasClient ? store.attributes[request]?.[SOURCE_ATTR] : undefined;
+    const networkDerived = hasClient && !clientNetwork && !(typeof source === 'string' && OUTSIDE_UNATTRIBUTED.has(source));
     if (networkDerived) {
       present |= 1 << NETWORK;
       const serverStart = Math.min(Math.max(requestStart + shift, e2eStart), e2eEnd);
@@ -92,6 +105,7 @@ export class RequestTimer {
     const requestToken = store.firstTokens[request]!;
     const firstToken = clientToken === clientToken ? clientToken : requestToken === requestToken ? requestToken + shift : prefillEnd;
     const ttftMs = firstToken === undefined ? undefined : clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
+    if (firstToken !== undefined && firstToken - e2eEnd > FIRST_TOKEN_LATE_NS) this.firstTokensAfterEnd++;
     const e2eStartNs = origin + BigInt(e2eStart);
     const flags =
       (hasClient ? REQUEST_FLAG.CLIENT : 0) |

@@ -70,6 +70,7 @@ export class RequestAssembler {
     traces: 0,
     requestTraces: 0,
     clockSkewRequests: 0,
+    firstTokenAfterEnd: 0,
     roundedRequests: 0,
     roundedToNs: 0,
   };
@@ -252,10 +253,16 @@ export class RequestAssembler {
     const next = scratch.next;
     for (let k = 0; k < requestCount; k++) next[k] = from[k]!;
     for (let i = 0; i < n; i++) if (owners[i]! >= 0) grouped[next[owners[i]!]!++] = spans[i]!;
+    const clients = scratch.clients;
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
       const client = big === undefined ? nearestClient(bits, spans, n, parents, at) : big.client(at);
-      const clientSlot = client < 0 ? -1 : spans[client]!;
+      clients[k] = client < 0 ? -1 : spans[client]!;
+    }
+    if (requestCount > 1) keepClientForLastAttempt(clients, requestAt, spans, store.starts, requestCount);
+    for (let k = 0; k < requestCount; k++) {
+      const at = requestAt[k]!;
+      const clientSlot = clients[k]!;
       if (this.timer.time(this.requests, traceId, this.origin!, store, spans[at]!, clientSlot, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
       // Times are doubles relative to the first span read: exact within 2^53 ns of it only.
       const far = Math.max(Math.abs(store.ends[spans[at]!]!), clientSlot < 0 ? 0 : Math.abs(store.ends[clientSlot]!));
@@ -265,6 +272,7 @@ export class RequestAssembler {
         stats.roundedToNs = Math.max(stats.roundedToNs, 2 ** (Math.floor(Math.log2(far)) - 52));
       }
     }
+    stats.firstTokenAfterEnd = this.timer.firstTokensAfterEnd;
   }
 
   /**
@@ -393,6 +401,31 @@ function nearestClient(bits: Uint8Array, spans: Int32Array, n: number, parents: 
   return -1;
 }
 
+/**
+ * A client span above several request spans is one call the client retried (an SDK retrying a
+ * 429 or 503, a gateway failing over): its duration and first token are what the last attempt
+ * answered, so it stays with the request that started last (the later of equals in trace order),
+ * and each earlier attempt is timed by its own server span. Shared, it counted the one call's
+ * time, first token and retry wait once per attempt (docs/conventions.md, "Client span").
+ */
+function keepClientForLastAttempt(clients: Int32Array, requestAt: Int32Array, spans: Int32Array, starts: Float64Array, requestCount: number): void {
+  // Usually one request per trace, or a client each: a map only when two requests share one.
+  let last: Map<number, number> | undefined;
+  for (let k = 0; k < requestCount; k++) {
+    const client = clients[k]!;
+    if (client < 0) continue;
+    last ??= new Map();
+    const prior = last.get(client);
+    if (prior === undefined) {
+      last.set(client, k);
+      continue;
+    }
+    const later = starts[spans[requestAt[k]!]!]! >= starts[spans[requestAt[prior]!]!]!;
+    clients[later ? prior : k] = -1;
+    if (later) last.set(client, k);
+  }
+}
+
 /** Per-trace work arrays of `finalize`, reused from trace to trace and grown when a trace needs more. */
 class FinalizeScratch {
   spans = new Int32Array(64);
@@ -405,6 +438,8 @@ class FinalizeScratch {
   next = new Int32Array(65);
   /** Slots of phase spans, grouped by request. */
   grouped = new Int32Array(64);
+  /** Slot of each request's client span (by request number); −1: none. */
+  clients = new Int32Array(64);
 
   /** Room for a trace of `n` spans. */
   reserve(n: number): this {
@@ -418,6 +453,7 @@ class FinalizeScratch {
       this.from = new Int32Array(size + 1);
       this.next = new Int32Array(size + 1);
       this.grouped = new Int32Array(size);
+      this.clients = new Int32Array(size);
     }
     return this;
   }

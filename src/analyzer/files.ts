@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { ThreadedReadUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
-import { DUPLICATE_MESSAGE, analyzeSpans, isRecords } from './pipeline.js';
+import { analyzeSpans, duplicateMessage, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 
 /** Options of `analyzeFiles`. */
@@ -234,7 +234,7 @@ function withoutReaderDuplicates(assembly: readonly AnalysisWarning[], readerDup
   return assembly.flatMap((w): AnalysisWarning[] => {
     if (w.code !== 'duplicate-span' || readerDuplicates === 0) return [w];
     const rest = w.count - readerDuplicates;
-    return rest > 0 ? [{ code: 'duplicate-span', message: `${rest} more ${DUPLICATE_MESSAGE}`, count: rest }] : [];
+    return rest > 0 ? [{ code: 'duplicate-span', message: duplicateMessage(rest, true), count: rest }] : [];
   });
 }
 

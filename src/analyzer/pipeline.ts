@@ -75,7 +75,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const conventions = mergeConventionUses([...mapper.uses(), ...(options.readerConventions ?? [])]);
   if (options.strict === true && stats.invalidSpans + stats.lateSpans > 0) {
     throw new AnalysisError(
-      `--strict: ${options.inputName ?? 'input'}: ${stats.invalidSpans} span(s) ending before they start, ${stats.lateSpans} span(s) arriving after their trace was finalized`,
+      `--strict: ${options.inputName ?? 'input'}: ${stats.invalidSpans} span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'}, ${stats.lateSpans} span${s(stats.lateSpans)} arriving after ${stats.lateSpans === 1 ? 'its' : 'their'} trace was finalized`,
     );
   }
   const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
@@ -147,8 +147,10 @@ export function deviceEvidence(requests: RequestTable, samples: readonly GpuSamp
   return summarizeDevice(samples, { startMs, endMs }, windows);
 }
 
-/** The assembler's warning about duplicate spans; analyzer/files.ts trims it by what the readers already reported. */
-export const DUPLICATE_MESSAGE = 'duplicate span(s) (same trace, span id and kind) counted once';
+/** The assembler's warning about `count` duplicate spans, count first; analyzer/files.ts trims it by what the readers already reported (`more`). */
+export function duplicateMessage(count: number, more = false): string {
+  return `${count}${more ? ' more' : ''} duplicate span${s(count)} (same trace, span id and kind) counted once`;
+}
 
 /** Turns the assembler's counts into warnings, one per kind of problem. */
 function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
@@ -156,10 +158,11 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   const add = (code: AnalysisWarning['code'], count: number, message: string): void => {
     if (count > 0) out.push({ code, message: `${count} ${message}`, count });
   };
-  add('duplicate-span', stats.duplicateSpans, DUPLICATE_MESSAGE);
+  if (stats.duplicateSpans > 0) out.push({ code: 'duplicate-span', message: duplicateMessage(stats.duplicateSpans), count: stats.duplicateSpans });
   add('invalid-span', stats.invalidSpans, `span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'} skipped`);
-  add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after their trace was finalized and were not used (raise --idle-spans for inputs whose traces are spread far apart)`);
-  add('unattached-phase-span', stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above them (missing parent or no inference.model.name on the request span)`);
+  const one = stats.lateSpans === 1;
+  add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after ${one ? 'its' : 'their'} trace was finalized and ${one ? 'was' : 'were'} not used (raise --idle-spans for inputs whose traces are spread far apart)`);
+  add('unattached-phase-span', stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above ${stats.unattachedPhaseSpans === 1 ? 'it' : 'them'} (missing parent or no inference.model.name on the request span)`);
   if (stats.orphanSpans > 0) {
     const pieces = stats.fragmentedTraces === 0 ? '' : `: ${stats.fragmentedTraces} trace${s(stats.fragmentedTraces)} in ${stats.fragmentPieces} disconnected pieces, each measured on its own`;
     add('orphan-span', stats.orphanSpans, `span${s(stats.orphanSpans)} whose parent is not in the input${pieces} (export the whole trace, or add the other side's file)`);
@@ -170,6 +173,11 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
     `request${s(stats.roundedRequests)} timed more than 2^53 ns (about 104 days) from the input's first span, so their times are rounded to ${stats.roundedToNs} ns (unrelated clocks in one run, such as a Triton trace file's steady clock next to wall-clock traces: analyse each clock's files on their own for exact times)`,
   );
   add('clock-skew', stats.clockSkewRequests, `request${s(stats.clockSkewRequests)} with clock skew between client and server (server span outside its client span; re-centred, network clamped at 0)`);
+  add(
+    'first-token-after-end',
+    stats.firstTokenAfterEnd,
+    `request${stats.firstTokenAfterEnd === 1 ? ' whose first token came after its end' : 's whose first token came after their end'}: TTFT counted as the whole request; check the unit of a time to first token given as a duration (gen_ai.response.time_to_first_chunk and vLLM's times are seconds)`,
+  );
   return out;
 }
 

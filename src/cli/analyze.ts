@@ -12,6 +12,7 @@ import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
+import { repeatable } from './_options.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
 import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
@@ -27,7 +28,7 @@ interface AnalyzeFlags {
   readonly threads?: number;
   readonly slo?: string;
   readonly failOnSlo?: true;
-  readonly threshold: string[];
+  readonly threshold?: string[];
   readonly explain?: true;
   readonly prometheus?: string;
   readonly range?: string;
@@ -35,7 +36,7 @@ interface AnalyzeFlags {
   readonly end?: string;
   readonly step?: string;
   readonly selector?: string;
-  readonly header: string[];
+  readonly header?: string[];
   readonly timeout?: string;
   readonly replicaLabel?: string;
   readonly html?: string;
@@ -61,7 +62,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--markdown', 'print the report as Markdown, for an incident ticket')
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
     .option('--model <name>', 'only analyse requests of this model')
-    .option('--verbose', 'also list the leniencies applied while reading and the assembly counts')
+    .option('--verbose', "also list the leniencies applied while reading and the assembly counts; on an internal error (exit 1), its stack")
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
     .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', positiveInteger('--idle-spans'))
     .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
@@ -70,7 +71,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
     .option('--fail-on-slo', `exit with code ${EXIT.GATE_FAILED} when an --slo objective is missed`)
     .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
-    .option('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .addOption(repeatable('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)'))
     // ── Prometheus input (issue #13): docs/prometheus.md. ──
     .option('--prometheus <url>', 'read histograms and counters from a Prometheus-compatible engine instead of files, e.g. http://127.0.0.1:9090')
     .option('--range <duration>', 'with --prometheus: how far back from --end, e.g. 10m, 1h (default 1h)')
@@ -78,7 +79,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--end <time>', 'with --prometheus: end of the range (default now)')
     .option('--step <duration>', 'with --prometheus: query_range step for the drift and ramp tests (default range / 10)')
     .option('--selector <matchers>', 'with --prometheus: label matchers added to every query, e.g. \'{job="triton",namespace="prod"}\'')
-    .option('--header <line>', "with --prometheus: extra HTTP header (repeatable), e.g. 'Authorization: Bearer TOKEN'", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .addOption(repeatable('--header <line>', "with --prometheus: extra HTTP header (repeatable), e.g. 'Authorization: Bearer TOKEN'"))
     .option('--timeout <duration>', 'with --prometheus: per-query timeout (default 15s)')
     .option('--replica-label <label>', 'with --prometheus: label that tells replicas apart (default instance)')
     .option('--html <file>', 'also write a self-contained HTML report (charts, every rule) to this file')
@@ -91,7 +92,7 @@ export function registerAnalyzeCommand(program: Command): Command {
       }
       if (files.length === 0) throw new CliError('nothing to analyse: give trace export files, or --prometheus URL (e.g. latency-doctor analyze --prometheus http://127.0.0.1:9090 --range 10m)');
       const prometheusOnly = (['range', 'start', 'end', 'step', 'selector', 'timeout', 'replicaLabel'] as const).filter((k) => flags[k] !== undefined);
-      if (prometheusOnly.length > 0 || flags.header.length > 0) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
+      if (prometheusOnly.length > 0 || flags.header !== undefined) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
       if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
@@ -113,7 +114,7 @@ async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<
   const endS = flags.end !== undefined ? parseTime('--end', flags.end) : undefined;
   const result = await analyzePrometheus({
     url,
-    headers: parseHeaders(flags.header),
+    headers: parseHeaders(flags.header ?? []),
     ...(flags.timeout !== undefined ? { timeoutMs: parseDuration('--timeout', flags.timeout) * 1000 } : {}),
     ...(endS !== undefined ? { endS } : {}),
     ...(flags.start !== undefined ? { startS: parseTime('--start', flags.start) } : {}),
@@ -151,7 +152,7 @@ function sloGate(result: AnalysisResult, slo: string | undefined): void {
 
 function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {
   const diagnose: DiagnoseOptions = {
-    ...(flags.threshold.length > 0 ? { thresholds: parseThresholdOverrides(flags.threshold) } : {}),
+    ...(flags.threshold !== undefined ? { thresholds: parseThresholdOverrides(flags.threshold) } : {}),
     ...(flags.slo !== undefined ? { slo: parseSlo(flags.slo) } : {}),
   };
   return {

@@ -15,6 +15,7 @@ import { renderDiffJson } from '../report/diff-json.js';
 import { renderDiffMarkdown } from '../report/diff-markdown.js';
 import { renderDiffText } from '../report/diff-text.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
+import { repeatable } from './_options.js';
 
 interface DiffFlags {
   readonly after?: string[];
@@ -24,7 +25,8 @@ interface DiffFlags {
   readonly model?: string;
   readonly afterModel?: string;
   readonly strict?: true;
-  readonly threshold: string[];
+  readonly threshold?: string[];
+  readonly verbose?: true;
   readonly failOnRegression?: string;
 }
 
@@ -61,8 +63,10 @@ export function registerDiffCommand(program: Command): Command {
     .option('--model <name>', 'only compare requests of this model')
     .option('--after-model <name>', "the --model's name in the AFTER run, for a model renamed between the runs")
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
-    .option('--threshold <key=value>', 'override a diagnosis threshold on both sides (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .addOption(repeatable('--threshold <key=value>', 'override a diagnosis threshold on both sides (repeatable)'))
     .option('--fail-on-regression <limits>', `exit with code ${EXIT.GATE_FAILED} when an e2e quantile grew significantly by more than the limit, e.g. p99=10%`)
+    // Read by cli/main: the stack of an internal error (exit 1), as the exit-code table says.
+    .option('--verbose', 'on an internal error (exit 1), also print its stack')
     .addHelpText('after', exitCodesHelp())
     .action(async (before: string[], flags: DiffFlags) => {
       const after = flags.after ?? [];
@@ -89,7 +93,7 @@ export function registerDiffCommand(program: Command): Command {
 function analyzeOptions(flags: DiffFlags): AnalyzeOptions {
   return {
     strict: flags.strict === true,
-    diagnose: flags.threshold.length > 0 ? { thresholds: parseThresholdOverrides(flags.threshold) } : {},
+    diagnose: flags.threshold !== undefined ? { thresholds: parseThresholdOverrides(flags.threshold) } : {},
     ...(flags.model !== undefined ? { model: flags.model } : {}),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { AnalysisResult } from '../analyzer/index.js';
 import { EXIT, EXIT_MEANINGS, LatencyDoctorError } from '../errors.js';
+import { formatCount } from '../report/_format.js';
 
 export { EXIT } from '../errors.js';
 
@@ -33,5 +34,6 @@ export function assertMeasured(result: AnalysisResult, files: readonly string[])
   if (result.files.length > 0 && result.files.every((f) => f.format === 'gpu-samples')) {
     throw new CliError(`nothing measured: ${files.join(', ')} ${files.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${files.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
   }
-  throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${skipped} unreadable span(s), line(s) or record(s) skipped)` : ''}`, EXIT.NOTHING_MEASURED);
+  const what = skipped === 1 ? 'unreadable span, line or record' : 'unreadable spans, lines or records';
+  throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${formatCount(skipped)} ${what} skipped)` : ''}`, EXIT.NOTHING_MEASURED);
 }

@@ -3,10 +3,12 @@
  * Internal. A large Triton trace file (`[` record `,` record … `]`, src/tracer.cc in
  * https://github.com/triton-inference-server/server) read one record at a time from its bytes:
  * each record's end is found by the byte scanner's `skip` (its syntax checked), the record is
- * parsed on its own (`JSON.parse` of its few bytes) and handed to `TritonRequests`, so what is
- * held is the requests, not the file's text and a parsed tree of every record (an 84 MB file
- * parsed whole peaked at 1.1 GB and spent a third of its time collecting garbage; past 512 MiB
- * it was streamed by stream-json, slower still).
+ * parsed on its own (`JSON.parse` of its few bytes) or read by the scanner, and handed on (a
+ * RecordSink), so what is held is never the file's text and a parsed tree of every record (an
+ * 84 MB file parsed whole peaked at 1.1 GB and spent a third of its time collecting garbage;
+ * past 512 MiB it was streamed by stream-json, slower still). It is read twice: first into a
+ * TritonIndex (here, `streamTritonRecords`, which decides everything below), then into the
+ * requests still open (`_triton-release.ts`).
  *
  * The result is exactly the whole parse's, or nothing: anything this does not read as the whole
  * parse would (a byte-order mark, a syntax error, text after the closing `]`, a first record
@@ -18,19 +20,22 @@
 
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { ReadContext } from './_context.js';
 import { begin, bytes, FALLBACK, finish, isDigit, key, keyIs, LBRACE, LBRACKET, more, number, once, open as opens, Q, RBRACE, RBRACKET, scan, skip, text, ws } from './_byte-scan.js';
 import { scanJsonValue } from './_json-scan.js';
 import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
 import { isObject } from './_shared.js';
-import { isTritonTraceDocument, TritonRequests } from './triton-trace.js';
+import type { TritonIndex } from './_triton-release.js';
+import { isTritonTraceDocument } from './triton-trace.js';
+import type { TritonRequests } from './triton-trace.js';
 
 /** A record longer than this is not looked for further (Triton's are a few hundred bytes; TENSORS records carry data): the file is read the old way. */
 const MAX_RECORD_BYTES = 8 << 20;
 
 /** How a Triton trace file read record by record ended. */
 export interface TritonStreamEnd {
-  readonly requests: TritonRequests;
+  /** Records read (skipped ones too), and the offset just past the last. */
+  readonly records: number;
+  readonly recordsEnd: number;
   /** The array, up to its `]`, is on the file's first line (as Triton writes it): the old way read it as one JSON line. */
   readonly oneLine: boolean;
   /**
@@ -67,7 +72,7 @@ const K = {
 } as const;
 
 /** One record as `scanRecord` read it, applied by `commitRecord` once it is known whole. */
-const rec = {
+export const rec = {
   id: 0,
   model: undefined as string | undefined,
   version: undefined as string | undefined,
@@ -186,7 +191,7 @@ function integer(): number {
 }
 
 /** Applies the record `scanRecord` read, as TritonRequests.add applies its parse. */
-function commitRecord(requests: TritonRequests): void {
+export function commitRecord(requests: TritonRequests): void {
   const request = requests.request(rec.id);
   if (rec.model !== undefined) request.model = rec.model;
   if (rec.version !== undefined) request.version = rec.version;
@@ -199,36 +204,67 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
+/** Where the scan hands each record: record `i` parsed whole (`add`), or read into `rec` (`commit`). */
+export interface RecordSink {
+  add(record: unknown, i: number): void;
+  commit(i: number): void;
+}
+
 /**
- * Reads the Triton trace array in `chunks` (each valid until the next is asked for) into
- * requests, with `ctx` for the records it skips; undefined when the file must be read the old
- * way. `file` is read again, from its start, only for an array never closed, to say on which
- * line and column its whole records end (the one-pass count of every line cost more).
+ * Reads a Triton trace array's records from its bytes, chunk after chunk, into a RecordSink
+ * (what `streamTritonRecords` and the second pass of `releaseTritonRecords` share).
  */
-export async function streamTritonRecords(file: string, chunks: AsyncIterable<Buffer>, ctx: ReadContext, damaged: () => boolean, rereadable: boolean): Promise<TritonStreamEnd | undefined> {
-  const requests = new TritonRequests(ctx, '');
-  // `as`: the reads below change these (TypeScript does not follow them into `consume`).
-  let at = At.Start as At;
-  let index = 0;
+export class RecordScan {
+  // Read by the end of a first reading (see `endOf`).
+  at = At.Start as At;
+  index = 0;
   /** Bytes of a record begun in an earlier chunk (copied: chunks are reused). */
-  let carry = undefined as Buffer | undefined;
+  carry: Buffer | undefined;
   /** Offset in the file of the current buffer's first byte. */
-  let base = 0;
+  base = 0;
   /** Offset in the file just past the last whole record. */
-  let lastEnd = -1;
+  lastEnd = -1;
   /** The id of the last whole record. */
-  let lastId: unknown;
+  lastId: unknown;
   /** Offset in the file of its first newline, and of the closing `]`. */
-  let newline = -1;
-  let close = -1;
+  newline = -1;
+  close = -1;
+  /** The carry and the next chunk joined, in one buffer reused (a fresh one per chunk cost page faults). */
+  private joined = Buffer.alloc(0);
+
+  constructor(private readonly sink: RecordSink) {}
+
+  /** Reads the next chunk; false when the file must be read the old way. */
+  chunk(chunk: Buffer): boolean {
+    let buf = chunk;
+    const carry = this.carry;
+    if (carry !== undefined) {
+      const size = carry.length + chunk.length;
+      if (this.joined.length < size) this.joined = Buffer.allocUnsafe(Math.max(size, 2 * this.joined.length));
+      carry.copy(this.joined, 0);
+      chunk.copy(this.joined, carry.length);
+      buf = this.joined.subarray(0, size);
+    }
+    this.carry = undefined;
+    return this.consume(buf, false);
+  }
+
+  /** At the end of the file: a record that ended with the last bytes read is whole. */
+  end(): boolean {
+    if (this.carry === undefined) return true;
+    const rest = this.carry;
+    this.carry = undefined;
+    return this.consume(rest, true);
+  }
 
   /** Reads what `buf` holds (the carry, then a chunk); false when the file must be read the old way. At the end of the file (`last`), a record may end with the bytes. */
-  const consume = (buf: Buffer, last: boolean): boolean => {
+  private consume(buf: Buffer, last: boolean): boolean {
+    const sink = this.sink;
     let pos = 0;
     const end = buf.length;
-    if (newline === -1) {
+    if (this.newline === -1) {
       const nl = buf.indexOf(0x0a);
-      if (nl !== -1) newline = base + nl;
+      if (nl !== -1) this.newline = this.base + nl;
     }
     try {
       while (pos < end) {
@@ -237,26 +273,27 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
           pos++;
           continue;
         }
+        const at = this.at;
         if (at === At.Start) {
           if (c !== 0x5b) return false;
-          at = At.First;
+          this.at = At.First;
           pos++;
         } else if (at === At.Separator) {
-          if (c === 0x2c) at = At.Record;
+          if (c === 0x2c) this.at = At.Record;
           else if (c === 0x5d) {
-            at = At.End;
-            close = base + pos;
+            this.at = At.End;
+            this.close = this.base + pos;
           } else return false;
           pos++;
         } else if (at === At.End) {
           return false;
         } else if (at === At.First && c === 0x5d) {
-          at = At.End;
-          close = base + pos;
+          this.at = At.End;
+          this.close = this.base + pos;
           pos++;
         } else {
           // A record in the usual shape, read from its bytes (the first one is parsed: it tells the file is Triton's).
-          if (index > 0 && c === LBRACE) {
+          if (this.index > 0 && c === LBRACE) {
             begin(buf, pos, end);
             let read = false;
             try {
@@ -266,12 +303,11 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
               if (error !== FALLBACK) throw error;
             }
             if (read) {
-              commitRecord(requests);
-              index++;
-              lastId = rec.id;
+              sink.commit(this.index++);
+              this.lastId = rec.id;
               pos = scan.pos;
-              lastEnd = base + pos;
-              at = At.Separator;
+              this.lastEnd = this.base + pos;
+              this.at = At.Separator;
               continue;
             }
           }
@@ -286,16 +322,16 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
           }
           if (stop === -1) {
             if (end - pos > MAX_RECORD_BYTES) return false;
-            carry = Buffer.from(buf.subarray(pos));
+            this.carry = Buffer.from(buf.subarray(pos));
             break;
           }
           const record: unknown = JSON.parse(buf.toString('utf8', pos, stop));
-          if (index === 0 && !isTritonTraceDocument([record])) return false;
-          requests.add(record, index++);
-          lastId = isObject(record) ? record['id'] : undefined;
+          if (this.index === 0 && !isTritonTraceDocument([record])) return false;
+          sink.add(record, this.index++);
+          this.lastId = isObject(record) ? record['id'] : undefined;
           pos = stop;
-          lastEnd = base + stop;
-          at = At.Separator;
+          this.lastEnd = this.base + stop;
+          this.at = At.Separator;
         }
       }
     } catch (error) {
@@ -305,48 +341,50 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
     } finally {
       finish();
     }
-    base += carry === undefined ? end : end - carry.length;
+    this.base += this.carry === undefined ? end : end - this.carry.length;
     return true;
-  };
+  }
+}
 
-  // The carry and the next chunk joined, in one buffer reused (a fresh one per chunk cost page faults).
-  let joined = Buffer.alloc(0);
-  for await (const chunk of chunks) {
-    let buf = chunk;
-    if (carry !== undefined) {
-      const size = carry.length + chunk.length;
-      if (joined.length < size) joined = Buffer.allocUnsafe(Math.max(size, 2 * joined.length));
-      carry.copy(joined, 0);
-      chunk.copy(joined, carry.length);
-      buf = joined.subarray(0, size);
-    }
-    carry = undefined;
-    if (!consume(buf, false)) return undefined;
-  }
-  if (carry !== undefined) {
-    // The end of the file: a record that ended with the last bytes read is whole.
-    const rest: Buffer = carry;
-    carry = undefined;
-    if (!consume(rest, true)) return undefined;
-  }
-  // What `consume` left (TypeScript takes `carry` for undefined here).
-  const left = carry as Buffer | undefined;
+/**
+ * Reads the Triton trace array in `chunks` (each valid until the next is asked for) into
+ * `requests` (each request's last record and parent, for `releaseTritonRecords`), which says the
+ * records it skips; undefined when the file must be read the old way. `file` is read again, from its start, only for an array never closed, to say on which
+ * line and column its whole records end (the one-pass count of every line cost more).
+ * `maxDocumentBytes` is MAX_DOCUMENT_BYTES but in tests.
+ */
+export async function streamTritonRecords(
+  file: string,
+  chunks: AsyncIterable<Buffer>,
+  requests: TritonIndex,
+  damaged: () => boolean,
+  rereadable: boolean,
+  maxDocumentBytes = MAX_DOCUMENT_BYTES,
+): Promise<TritonStreamEnd | undefined> {
+  const scan = new RecordScan(requests);
+  for await (const chunk of chunks) if (!scan.chunk(chunk)) return undefined;
+  if (!scan.end()) return undefined;
+  // What `consume` left.
+  const left = scan.carry;
   if (damaged()) return undefined;
+  const { at, base, newline, close } = scan;
+  const read = { records: scan.index, recordsEnd: scan.lastEnd };
   if (at === At.End) {
     // The old way read the first line as a line up to MAX_LINE_BYTES, a longer one as a document.
     const lineEnd = newline === -1 ? base : newline;
     // Near that size, which way it went depends on bytes not worth telling apart.
     if (Math.abs(lineEnd - MAX_LINE_BYTES) < 64 << 10) return undefined;
-    return { requests, oneLine: (newline === -1 || newline > close) && lineEnd < MAX_LINE_BYTES };
+    return { ...read, oneLine: (newline === -1 || newline > close) && lineEnd < MAX_LINE_BYTES };
   }
   // Never closed: a skipped record would move the others' places once a request is left out.
-  if (index === 0 || requests.skippedRecords > 0) return undefined;
+  if (scan.index === 0 || requests.skippedRecords > 0) return undefined;
   const total = base + (left?.length ?? 0);
-  if (total > MAX_DOCUMENT_BYTES) {
+  const lastId = scan.lastId;
+  if (total > maxDocumentBytes) {
     // Never closed, past what is parsed whole: as the stream parser's end of file (read.ts, readLargeDocument).
     if (left !== undefined && !endsInside(left)) return undefined;
     if (typeof lastId === 'number') requests.drop(lastId);
-    return { requests, oneLine: false, unclosed: { location: `byte ${total}`, last: lastId } };
+    return { ...read, oneLine: false, unclosed: { location: `byte ${total}`, last: lastId } };
   }
   // Never closed: its whole records, as unclosedTritonTrace reads them (where they end told from the file's bytes again).
   if (!rereadable) return undefined;
@@ -360,9 +398,9 @@ export async function streamTritonRecords(file: string, chunks: AsyncIterable<Bu
   }
   // Every record left out: the old way read an empty array, which it does not call Triton's.
   if (requests.size === 0) return undefined;
-  const location = await lineColumnAt(file, lastEnd);
+  const location = await lineColumnAt(file, scan.lastEnd);
   if (location === undefined) return undefined;
-  return { requests, oneLine: false, unclosed: { location, ...(cut !== undefined ? { cut } : {}) } };
+  return { ...read, oneLine: false, unclosed: { location, ...(cut !== undefined ? { cut } : {}) } };
 }
 
 /** True when the bytes are the start of a JSON value the end cut short (not another syntax error). */

@@ -12,7 +12,7 @@ import type { SpanRecord, TraceFormat } from '../model/span.js';
 import { ReadContext } from './_context.js';
 import type { ReadWarning } from './_context.js';
 import { scanJsonValue } from './_json-scan.js';
-import { classifyDocument, classifyElement, formatOf, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
+import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, Sniffed, WholeBytes } from './detect.js';
@@ -30,6 +30,7 @@ import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
 import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
 import { streamTritonRecords } from './_triton-stream.js';
+import { releaseTritonRecords, TritonIndex } from './_triton-release.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
 export type { ReadWarning } from './_context.js';
@@ -562,7 +563,7 @@ function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown)
  * untouched, when it must be read the old way. Where the old way read one line (Triton writes
  * the whole array on one line), its locations name line `1`.
  */
-async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<Iterable<SpanRecord[]> | undefined> {
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<AsyncIterable<SpanRecord[]> | undefined> {
   const read = await tritonRecords(trace, ctx, batchSize, result);
   // Counted as the byte scanners count a document: one read, or one handed back.
   if (read === undefined) counts.fallbacks++;
@@ -570,28 +571,58 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
   return read;
 }
 
-async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<Iterable<SpanRecord[]> | undefined> {
+/**
+ * The file is read twice: first each request's last record (`streamTritonRecords` into a
+ * TritonIndex), then its spans, each request let go of once its last record is in
+ * (`releaseTritonRecords`; a compressed file decompressed again): an 84 MB file held every
+ * request to the end (0.6 GB). Whatever the old way says (a skip in strict mode, a reading it
+ * must do itself) is known before the first span is made.
+ */
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<AsyncIterable<SpanRecord[]> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
-  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), attempt, () => opened.damage !== undefined, opened.compression === 'none');
+  const index = new TritonIndex(attempt, ctx.strict);
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), index, () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
   if (end === undefined) return undefined;
-  const { requests, unclosed, oneLine } = end;
+  const { unclosed, oneLine } = end;
+  let where = '';
   if (oneLine && unclosed === undefined) {
     // Its records' locations would have named the line.
-    if (requests.skippedRecords > 0) return undefined;
-    requests.where = '1';
+    if (index.skippedRecords > 0) return undefined;
+    where = '1';
   }
-  const out: SpanRecord[] = [];
-  requests.spans(out);
-  // The old way stops at the first skip in strict mode: let it say which.
-  if (ctx.strict && attempt.state().problems.some(([, p]) => p.skips)) return undefined;
-  if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
-  ctx.absorb(attempt.state(), (location) => location);
-  if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
+  // The old way stops at the first skip in strict mode (a record, a request without timestamps): let it say which.
+  if (ctx.strict && (index.untimed > 0 || attempt.state().problems.some(([, p]) => p.skips))) return undefined;
+  /** What the old way said after its spans: its end, its skips. */
+  const report = (): void => {
+    if (unclosed !== undefined && 'last' in unclosed) reportUnclosedStream(ctx, unclosed.location, unclosed.last);
+    ctx.absorb(attempt.state(), (location) => location);
+    if (unclosed !== undefined && !('last' in unclosed)) reportUnclosed(ctx, unclosed);
+  };
+  // In strict mode a request cut by the end fails the reading here, as one reading failed before its spans.
+  if (ctx.strict && unclosed !== undefined && ('last' in unclosed || unclosed.cut !== undefined)) report();
   result.family = 'triton-trace';
   result.documents = 1;
-  return inBatches(out, batchSize);
+  return releasedBatches(releaseTritonRecords(trace.file, opened.compression, index, end, attempt, where, batchSize), report);
+}
+
+/** The batches of the second reading, then what the reading said. */
+async function* releasedBatches(batches: AsyncIterable<SpanRecord[]>, report: () => void): AsyncGenerator<SpanRecord[]> {
+  yield* batches;
+  report();
+}
+
+/**
+ * Internal, for tests: the size past which a Triton trace file never closed is read as the
+ * stream parser read it (MAX_DOCUMENT_BYTES: below, it was parsed whole), so that path runs on a
+ * small file. Set with `setTritonUnclosedBytes`.
+ */
+let tritonUnclosedBytes = MAX_DOCUMENT_BYTES;
+
+/** Internal, for tests: sets the size `tritonUnclosedBytes` says (no argument: back to MAX_DOCUMENT_BYTES). */
+export function setTritonUnclosedBytes(bytes = MAX_DOCUMENT_BYTES): void {
+  tritonUnclosedBytes = bytes;
 }
 
 /**

@@ -10,7 +10,7 @@
  *
  * Times are Triton's steady (monotonic) clock, not the epoch: durations are exact, absolute
  * times only order events within the file. Ids are made from the record ids (trace id = the
- * top-level request id) under a namespace of the file (`idNamespace`).
+ * top-level request id) under a namespace of the file (`tritonNamespace`).
  */
 
 import { createHash } from 'node:crypto';
@@ -103,7 +103,8 @@ export function withoutRequest(records: readonly unknown[], id: unknown): unknow
   return records.filter((r) => !isObject(r) || r['id'] !== id);
 }
 
-function nsOf(raw: unknown): bigint | undefined {
+/** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
+export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
   if (typeof raw === 'string' && /^\d+$/.test(raw)) return inTimeRange(BigInt(raw));
   return undefined;
@@ -120,7 +121,7 @@ function hexId(value: bigint, chars: number): string {
  * file (`FILE.0`, `FILE.1`, … written with `log-frequency`) continue one counter and may split an
  * ensemble from its children, so they share a namespace.
  */
-function idNamespace(file: string): string {
+export function tritonNamespace(file: string): string {
   return createHash('sha1').update(tritonServerOf(file)).digest('hex').slice(0, 16);
 }
 
@@ -143,27 +144,30 @@ export function tritonTraceDocumentToSpans(doc: unknown, ctx: ReadContext, out: 
 /**
  * The requests of a Triton trace file gathered one record at a time, in file order (`add` for
  * record `i` of the array), made one span each by `spans` once every record is in: a request's
- * records are spread over the file. What `tritonTraceDocumentToSpans` does with a parsed array,
- * so a file read record by record (`_triton-stream.ts`) holds its requests, not its records.
+ * records are spread over the file. What `tritonTraceDocumentToSpans` does with a parsed array;
+ * a file read record by record gathers them so too, its requests let go of as they end
+ * (`_triton-release.ts`).
  */
 export class TritonRequests {
-  private readonly requests = new Map<number, TritonRequest>();
+  protected readonly requests = new Map<number, TritonRequest>();
   /** Records skipped as not Triton records (no numeric id). */
   skippedRecords = 0;
 
   constructor(
-    private readonly ctx: ReadContext,
+    protected readonly ctx: ReadContext,
     /** Where the array is (its line, or ''), for the locations of what is skipped. */
     public where: string,
+    /** False when another reading of the same records said it (`_triton-stream.ts`, its second pass). */
+    noted = true,
   ) {
-    ctx.note('Triton steady-clock times (not epoch; durations exact)');
+    if (noted) noteTritonClock(ctx);
   }
 
   /** Takes record `i` of the array. */
   add(record: unknown, i: number): void {
     if (!isObject(record) || typeof record['id'] !== 'number') {
       this.skippedRecords++;
-      this.ctx.skip(at(this.where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
+      skipRecord(this.ctx, this.where, record, i);
       return;
     }
     const request = this.request(record['id']);
@@ -208,51 +212,75 @@ export class TritonRequests {
 
   /** Appends one span per request, in the order their first records came. */
   spans(out: SpanRecord[]): void {
-    const { ctx, where, requests } = this;
-    const namespace = idNamespace(ctx.file);
+    const { requests } = this;
+    const namespace = tritonNamespace(this.ctx.file);
     // A parent written to another file (log-frequency rotations write each request when it ends,
     // so an ensemble's children can precede it by a file) is taken as the root: right for an
     // ensemble, whose children are one level down.
-    const root = (id: number): number => {
-      let current = id;
-      for (let hops = 0; hops < 64; hops++) {
-        const parent = requests.get(current)?.parent;
-        if (parent === undefined) return current;
-        if (!requests.has(parent)) return parent;
-        current = parent;
-      }
-      return current;
-    };
-    for (const [id, request] of requests) {
-      if (request.events.length === 0) {
-        ctx.skip(at(where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
-        continue;
-      }
-      let first = request.events[0]!.timeNs;
-      let last = first;
-      for (const e of request.events) {
-        if (e.timeNs < first) first = e.timeNs;
-        if (e.timeNs > last) last = e.timeNs;
-      }
-      request.events.sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
-      const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
-      if (request.model !== undefined) attributes['triton.model_name'] = request.model;
-      if (request.version !== undefined) attributes['triton.model_version'] = request.version;
-      if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
-      if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
-      out.push({
-        traceId: namespace + hexId(BigInt(root(id)) + 1n, 16),
-        spanId: hexId((BigInt(id) + 1n) << 8n, 16),
-        ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
-        name: request.model ?? 'triton request',
-        service: 'triton',
-        kind: 'server',
-        startNs: first,
-        endNs: last,
-        attributes,
-        error: false,
-        events: request.events,
-      });
-    }
+    const root = (id: number): number => rootOf(id, (r) => requests.get(r)?.parent, (r) => requests.has(r));
+    for (const [id, request] of requests) this.span(id, request, namespace, root(id), out);
   }
+
+  /** Appends the span of request `id` of trace `root` to `out` (or says it is skipped: no timestamps). */
+  protected span(id: number, request: TritonRequest, namespace: string, root: number, out: SpanRecord[]): void {
+    if (request.events.length === 0) {
+      this.ctx.skip(at(this.where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
+      return;
+    }
+    let first = request.events[0]!.timeNs;
+    let last = first;
+    for (const e of request.events) {
+      if (e.timeNs < first) first = e.timeNs;
+      if (e.timeNs > last) last = e.timeNs;
+    }
+    request.events.sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
+    const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
+    if (request.model !== undefined) attributes['triton.model_name'] = request.model;
+    if (request.version !== undefined) attributes['triton.model_version'] = request.version;
+    if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
+    if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
+    out.push({
+      traceId: tritonTraceId(namespace, root),
+      spanId: hexId((BigInt(id) + 1n) << 8n, 16),
+      ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
+      name: request.model ?? 'triton request',
+      service: 'triton',
+      kind: 'server',
+      startNs: first,
+      endNs: last,
+      attributes,
+      error: false,
+      events: request.events,
+    });
+  }
+}
+
+/** The note every reading of a Triton trace file makes, once. */
+export function noteTritonClock(ctx: ReadContext): void {
+  ctx.note('Triton steady-clock times (not epoch; durations exact)');
+}
+
+/** Says record `i` (of the array at `where`) is skipped: not a Triton record with a numeric id. */
+export function skipRecord(ctx: ReadContext, where: string, record: unknown, i: number): void {
+  ctx.skip(at(where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
+}
+
+/**
+ * The top of request `id`'s parent chain: the first with no parent, or a parent with no records
+ * (`has` false; written to another file, see `spans`). `parent` gives a request's parent id.
+ */
+export function rootOf(id: number, parent: (id: number) => number | undefined, has: (id: number) => boolean): number {
+  let current = id;
+  for (let hops = 0; hops < 64; hops++) {
+    const up = parent(current);
+    if (up === undefined) return current;
+    if (!has(up)) return up;
+    current = up;
+  }
+  return current;
+}
+
+/** The trace id of the requests under root request `root`. */
+export function tritonTraceId(namespace: string, root: number): string {
+  return namespace + hexId(BigInt(root) + 1n, 16);
 }

@@ -35,6 +35,11 @@ export interface AssemblyStats {
   /** Requests whose client and server clocks disagreed. */
   clockSkewRequests: number;
   /**
+   * Requests whose first token came more than 1 ms after their end (TTFT clamped to e2e): often a
+   * unit mistake (a time to first chunk written in ms where seconds are due) or a damaged record.
+   */
+  firstTokenAfterEnd: number;
+  /**
    * Requests timed more than 2⁵³ ns (about 104 days) from the input's first span, where times
    * held as doubles round (unrelated clocks in one run: a Triton file's steady clock next to
    * wall-clock traces).
@@ -137,6 +142,8 @@ export type WarningCode =
   | 'late-span'
   | 'unattached-phase-span'
   | 'clock-skew'
+  /** Requests whose first token came after their end: TTFT clamped to e2e (see AssemblyStats.firstTokenAfterEnd). */
+  | 'first-token-after-end'
   /** Triton trace files of several servers or runs, or with wall-clock files: unrelated clocks, so the window and rates mix them. */
   | 'monotonic-clocks'
   /** Requests timed so far from the input's first span that their times round (see AssemblyStats.roundedRequests). */

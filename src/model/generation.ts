@@ -10,7 +10,7 @@
  * - TTFT = first output token − request start. The request start is the start of the
  *   end-to-end interval (the client span's start where there is one), so TTFT ≤ e2e always.
  * - TPOT = (e2e − TTFT) ÷ (output tokens − 1): the mean gap between output tokens after the
- *   first. Undefined below two output tokens. This is vLLM's per-request
+ *   first. Undefined below two output tokens, and when the first token came at the end. This is vLLM's per-request
  *   `mean_time_per_output_token` (decode ÷ (n − 1)) with e2e − TTFT for the decode time, so it
  *   also counts the time after the last token (detokenizing, closing the stream).
  *   https://docs.vllm.ai/en/latest/design/metrics.html
@@ -42,10 +42,14 @@ export function clampTtft(ttftMs: number, e2eMs?: number): number {
   return e2eMs === undefined ? low : Math.min(low, Math.max(0, e2eMs));
 }
 
-/** TPOT in ms: (e2e − TTFT) ÷ (output tokens − 1); undefined without a TTFT or below two output tokens. */
+/**
+ * TPOT in ms: (e2e − TTFT) ÷ (output tokens − 1); undefined without a TTFT, below two output
+ * tokens, or when no time passed after the first token (a response read in one piece, whose
+ * first chunk is its end: no decode was timed, and 0 ms would pull the percentiles down).
+ */
 export function timePerOutputTokenMs(e2eMs: number, ttftMs: number | undefined, tokensOut: number | undefined): number | undefined {
-  if (ttftMs === undefined || tokensOut === undefined || !(tokensOut >= 2)) return undefined;
-  return Math.max(0, e2eMs - ttftMs) / (tokensOut - 1);
+  if (ttftMs === undefined || tokensOut === undefined || !(tokensOut >= 2) || !(e2eMs > ttftMs)) return undefined;
+  return (e2eMs - ttftMs) / (tokensOut - 1);
 }
 
 /** Output tokens per second over `durationMs`; undefined when either is missing or the duration is not positive. */

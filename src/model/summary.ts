@@ -59,6 +59,12 @@ export interface GenerationSummary {
   readonly ttft?: Percentiles;
   /** Time per output token after the first, ms; requests with ≥ 2 output tokens. */
   readonly tpot?: Percentiles;
+  /**
+   * Inter-token latency, ms: one value per gap between output tokens, not per request (a server's
+   * per-token histogram, on the Prometheus path). Its percentiles are over tokens, so a few long
+   * gaps (a prefill stalling the batch) show in its p95 that no request's TPOT shows.
+   */
+  readonly itl?: Percentiles;
   readonly tokensIn?: CountPercentiles;
   readonly tokensOut?: CountPercentiles;
   readonly tokensCached?: CountPercentiles;

@@ -7,7 +7,7 @@
  * docs/prometheus.md, which cites each server's own code and docs.
  */
 import type { Phase } from '../semconv.js';
-import { ATTR, SIDECAR_METRICS, SPANMETRICS, TRACER_METRICS, prometheusLabel, prometheusName } from '../semconv.js';
+import { ATTR, PHASES, SIDECAR_METRICS, SPANMETRICS, TRACER_METRICS, prometheusLabel, prometheusName } from '../semconv.js';
 
 /**
  * How one quantity is measured.
@@ -93,8 +93,14 @@ function hist(metric: string, toMs: number, matchers?: string): Measure {
 
 function tracerPhases(metric: string, toMs: number, extra = ''): Partial<Record<Phase, Measure>> {
   const phases: Partial<Record<Phase, Measure>> = {};
-  for (const p of ['preprocess', 'serialize', 'network', 'queue', 'transfer', 'compute', 'postprocess'] as const) phases[p] = hist(metric, toMs, `${phaseLabel}="${p}"${extra}`);
+  // Every phase of the convention, prefill and decode included (a tracer.generate service records them).
+  for (const p of PHASES) phases[p] = hist(metric, toMs, `${phaseLabel}="${p}"${extra}`);
   return phases;
+}
+
+/** The tracer's tokens-per-request histogram of one token type (`inference.token.type`). */
+function tracerTokens(type: 'input' | 'output'): Measure {
+  return hist(prometheusName(TRACER_METRICS.TOKENS), 1, `${prometheusLabel(ATTR.TOKEN_TYPE)}="${type}"`);
 }
 
 /** A count per request from a counter over the request counter (tokens: a mean, no percentiles). */
@@ -168,6 +174,9 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     e2e: hist(tracerRequest, S),
     phases: tracerPhases(tracerPhase, S),
     batchHistogram: prometheusName(TRACER_METRICS.BATCH_SIZE),
+    // tracer.generate's own histograms (src/tracer/generation.ts): TTFT, TPOT per request, tokens per request by type.
+    generation: { ttft: hist(prometheusName(TRACER_METRICS.TIME_TO_FIRST_TOKEN), S), tpot: hist(prometheusName(TRACER_METRICS.TIME_PER_OUTPUT_TOKEN), S) },
+    tokens: { in: [tracerTokens('input')], out: [tracerTokens('output')] },
     notes: ['phase percentiles are per span: a phase recorded twice in one request (serialize: decode and encode) counts twice'],
   },
   {

@@ -73,20 +73,24 @@ export function toSummary(a: ModelAggregates): ModelSummary {
     const otherMean = a.e2e.meanMs * share.other;
     phases.other = { statistic: 'mean', count: requests, meanMs: otherMean, p50Ms: Number.NaN, p90Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, share: share.other, present: requests };
   }
-  // LLM servers: TTFT, the per-request time per output token (else the per-token ITL) and the
-  // tokens per request fill the same generation block the trace path builds from first-token events.
+  // LLM servers: TTFT, the per-request time per output token, the per-token ITL (kept apart: its
+  // percentiles are over tokens) and the tokens per request fill the generation block the trace
+  // path builds from first-token events.
   const ttft = a.generation['ttft'];
-  const tpot = a.generation['tpot'] ?? a.generation['itl'];
+  const tpot = a.generation['tpot'];
+  const itl = a.generation['itl'];
   const counts = (d: AggregateDistribution | undefined): CountPercentiles | undefined => (d === undefined ? undefined : { statistic: statisticOf(d), count: requests, mean: d.meanMs, p50: d.p50Ms, p95: d.p95Ms, max: d.maxMs });
   const tokensIn = counts(a.tokens.in);
   const tokensOut = counts(a.tokens.out);
   const active = endS - startS;
   const generation =
-    ttft || tpot || tokensOut
+    ttft || tpot || itl || tokensOut
       ? {
           requests,
           ...(ttft ? { ttft: percentiles(ttft, requests) } : {}),
           ...(tpot ? { tpot: percentiles(tpot, requests) } : {}),
+          // Counted in observations (gaps between tokens) over the active range.
+          ...(itl ? { itl: percentiles(itl, Math.round(itl.countRate * active)) } : {}),
           ...(tokensIn ? { tokensIn } : {}),
           ...(tokensOut ? { tokensOut } : {}),
           ...(a.tokens.cachedShare !== undefined ? { cachedShare: a.tokens.cachedShare } : {}),

@@ -6,6 +6,7 @@ import type { TraceFormat } from '../model/span.js';
 import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
+import { isMean, statName } from '../analyzer/diagnose/statistic.js';
 
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
 export function formatTokens(g: GenerationSummary): string[] {
@@ -16,9 +17,12 @@ export function formatTokens(g: GenerationSummary): string[] {
   if (g.tokensIn) counts.push(dist('prompt', g.tokensIn));
   if (g.tokensOut) counts.push(dist('output', g.tokensOut));
   const rates: string[] = [];
-  if (g.tokensPerS !== undefined) rates.push(`${count(g.tokensPerS)} output tokens/s`);
+  // Σ output ÷ window is the service's throughput; one stream's speed is 1000 ÷ TPOT, often far lower.
+  const tpotMs = g.tpot === undefined ? Number.NaN : isMean(g.tpot) ? g.tpot.meanMs : g.tpot.p50Ms;
+  const stream = tpotMs > 0 ? ` (one stream: ${(1000 / tpotMs).toFixed(1)}/s at TPOT ${statName(g.tpot, 'p50')})` : '';
+  if (g.tokensPerS !== undefined) rates.push(`${count(g.tokensPerS)} output tokens/s over all streams${stream}`);
   if (g.cachedShare !== undefined) rates.push(`${formatShare(g.cachedShare)} of prompt tokens from the prefix cache`);
-  return [...(counts.length > 0 ? [`Tokens: ${counts.join(' · ')}`] : []), ...(rates.length > 0 ? [rates.join(' · ')] : [])];
+  return [...(counts.length > 0 ? [`Tokens: ${counts.join(' · ')}`] : []), ...rates];
 }
 
 /**
@@ -167,6 +171,7 @@ export function statisticNotes(s: ModelSummary): string[] {
   const rows: [string, Percentiles][] = [...([...PHASES, OTHER] as PhaseOrOther[]).flatMap((p): [string, Percentiles][] => (s.phases[p] ? [[p, s.phases[p]]] : [])), ['end-to-end', s.e2e]];
   if (s.generation?.ttft) rows.push(['TTFT', s.generation.ttft]);
   if (s.generation?.tpot) rows.push(['TPOT', s.generation.tpot]);
+  if (s.generation?.itl) rows.push(['ITL', s.generation.itl]);
   const notes: string[] = [];
   const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
   const means = rows.filter(([, d]) => d.statistic === 'mean');

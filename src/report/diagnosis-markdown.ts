@@ -30,7 +30,7 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
   out.push('');
   if (r.estimatedGain) {
     const g = r.estimatedGain;
-    out.push(`**Expected:** ${escape(gainFigures(g))} (${escape(g.basis)})${escape(confoundedSuffix(g))}`, '');
+    out.push(`**Expected:** ${gainFigures(g, num)} (${escape(g.basis)})${escape(confoundedSuffix(g))}`, '');
   }
   out.push(`**Next step:** ${escape(r.nextStep.text)}`, '');
   if (r.nextStep.snippet) {

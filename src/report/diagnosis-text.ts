@@ -47,21 +47,22 @@ function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : String(Number(x.toPrecision(3)));
 }
 
-/**
- * "p99 250 ms → 120 ms": the estimate's metric, now → once fixed. Every report words it after
- * "Expected", because a drift's estimate (now the last window's level, once fixed the first's)
- * read bare beside "rises from 984 ms to 1414 ms" looked like the drift printed backwards.
- */
-export function gainFigures(g: GainEstimate): string {
-  const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
-  return `${gainMetricName(g)} ${fmt(g.currentValue)}${unit} → ${fmt(g.expectedValue)}${unit}`;
-}
-
 /** "Expected: p99 250 ms → 120 ms (basis)", or undefined without an estimate. */
 export function gainLine(r: Recommendation): string | undefined {
   const g = r.estimatedGain;
   if (!g) return undefined;
   return `Expected: ${gainFigures(g)} (${g.basis})${confoundedSuffix(g)}`;
+}
+
+/**
+ * "p99 250 ms → 120 ms", "throughput 95 req/s → 190 req/s": the gain's metric in words, both
+ * values with their unit, now → once fixed. Every report prints it after "Expected": a drift's
+ * estimate (now the last window's level, once fixed the first's) printed bare beside "rises from
+ * 984 ms to 1414 ms" read as the drift printed backwards.
+ */
+export function gainFigures(g: GainEstimate, num: (x: number) => string = fmt): string {
+  const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
+  return `${gainMetricName(g)} ${num(g.currentValue)}${unit} → ${num(g.expectedValue)}${unit}`;
 }
 
 /** "; measured while the GPU was thermally throttled; re-measure … (see latency-drift)", or '' when no cause confounds the estimate. */
@@ -92,15 +93,19 @@ export function renderDiagnosisText(d: Diagnosis, options: DiagnosisTextOptions 
 }
 
 /**
- * The verdict alone (heading and one-sentence headline), so the report can put it above the
- * phase table and keep both on the first screen.
+ * The verdict alone (heading, one-sentence headline, and the top fix's expected gain), so the
+ * report can put it above the phase table and keep the answer and the table on the first screen.
  */
 export function renderVerdictText(d: Diagnosis, options: DiagnosisTextOptions = {}): string[] {
   const c = pc.createColors(options.color ?? false);
   const width = options.width ?? 80;
   const label = d.primary === null ? c.green('nothing stands out') : d.primary === 'insufficient-data' ? c.yellow('insufficient data') : c.red(c.bold(d.primary));
   // The SLO verdict and any failed validity assumption are part of the headline.
-  return [`${c.bold('Diagnosis')}${options.named ? ` (${modelName(d.model)})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
+  const lines = [`${c.bold('Diagnosis')}${options.named ? ` (${modelName(d.model)})` : ''}: ${label}`, ...wrap(d.headline, width, '  ')];
+  // What the fix is worth belongs to the answer; its basis and the step to paste follow under "Why".
+  const top = d.recommendations[0];
+  if (top?.estimatedGain) lines.push(...wrap(`Fix ${top.fix}: expected ${gainFigures(top.estimatedGain)}; next step below.`, width, '    ', '  '));
+  return lines;
 }
 
 /** Everything after the verdict: evidence, expected gain, next step, examples, alternatives, `--explain`. */

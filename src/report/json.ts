@@ -78,6 +78,8 @@ export interface JsonGeneration {
   requests: number;
   ttft: JsonPercentiles | null;
   tpot: JsonPercentiles | null;
+  /** Inter-token latency, per gap between tokens (a server's per-token histogram); null on the trace path. */
+  itl: JsonPercentiles | null;
   tokens_in: JsonCounts | null;
   tokens_out: JsonCounts | null;
   tokens_cached: JsonCounts | null;
@@ -284,6 +286,7 @@ function generation(s: ModelSummary): JsonGeneration | null {
     requests: g.requests,
     ttft: g.ttft ? percentiles(g.ttft) : null,
     tpot: g.tpot ? percentiles(g.tpot) : null,
+    itl: g.itl ? percentiles(g.itl) : null,
     tokens_in: counts(g.tokensIn),
     tokens_out: counts(g.tokensOut),
     tokens_cached: counts(g.tokensCached),

@@ -83,6 +83,7 @@ function modelSection(s: ModelSummary): string[] {
   if (g) {
     if (g.ttft) lines.push(`| time to first token (TTFT) | ${formatMs(g.ttft.p50Ms)} | ${formatMs(g.ttft.p95Ms)} | ${formatMs(g.ttft.p99Ms)} | ${formatMs(g.ttft.maxMs)} | |`);
     if (g.tpot) lines.push(`| time per output token (TPOT) | ${formatMs(g.tpot.p50Ms)} | ${formatMs(g.tpot.p95Ms)} | ${formatMs(g.tpot.p99Ms)} | ${formatMs(g.tpot.maxMs)} | |`);
+    if (g.itl) lines.push(`| between tokens (ITL, per token) | ${formatMs(g.itl.p50Ms)} | ${formatMs(g.itl.p95Ms)} | ${formatMs(g.itl.p99Ms)} | ${formatMs(g.itl.maxMs)} | |`);
     const tokens = formatTokens(g);
     if (tokens.length > 0) lines.push('', `${tokens.join('; ')}.`);
   }

@@ -62,7 +62,9 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     if (result.prometheus) out.push(...prometheusModelText(result.prometheus, m.summary.model));
   }
   for (const m of result.models) {
-    if (m.diagnosis) out.push('', ...renderDiagnosisDetails(m.diagnosis, diagnosisOptions));
+    // An insufficient-data diagnosis has no details: no blank line for it.
+    const details = m.diagnosis ? renderDiagnosisDetails(m.diagnosis, diagnosisOptions) : [];
+    if (details.length > 0) out.push('', ...details);
   }
   for (const t of timelineTables(result.timeline)) {
     out.push('', c.bold('Latency and GPU over time') + c.dim(` (${t.gpu})`));
@@ -132,6 +134,7 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
     // Generation rows in the same columns: time to first token and per output token.
     if (g.ttft) lines.push(`  ${'first token'.padEnd(NAME_WIDTH)}${numbers(g.ttft)}  ${'TTFT'.padStart(6)}`);
     if (g.tpot) lines.push(`  ${'per token'.padEnd(NAME_WIDTH)}${numbers(g.tpot)}  ${'TPOT'.padStart(6)}`);
+    if (g.itl) lines.push(`  ${'inter-token'.padEnd(NAME_WIDTH)}${numbers(g.itl)}  ${'ITL'.padStart(6)}`);
     for (const line of formatTokens(g)) lines.push(`  ${line}`);
   }
   for (const note of statisticNotes(s)) lines.push(...wrap(note, WIDTH, '    ', '  ').map((l) => c.dim(l)));

@@ -6,7 +6,7 @@
  */
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
-import type { ReadableByteStreamController, ReadableStreamReadResult } from 'node:stream/web';
+import type { ReadableByteStreamController, ReadableStreamDefaultReader, ReadableStreamReadResult } from 'node:stream/web';
 import { ATTR, FIRST_TOKEN_EVENT, ROLE_CLIENT } from '../semconv.js';
 import { monotonicMs, toHrTime } from './clock.js';
 import { headersForContext } from './headers.js';
@@ -122,11 +122,17 @@ function traceResponse(span: Span, response: Response, withMessage: boolean): Re
   try {
     annotateResponse(span, response);
     const type = (response.headers.get('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase();
-    if (response.body !== null && STREAMED_CONTENT_TYPES.includes(type)) return followedResponse(span, response, withMessage);
+    // Only the platform's own stream is followed (a polyfilled fetch's Node stream body is left alone).
+    if (response.body instanceof ReadableStream && STREAMED_CONTENT_TYPES.includes(type)) return followedResponse(span, response, withMessage);
   } catch (error) {
     reportFailure('following a streamed fetch response', error);
   }
-  span.end(toHrTime(monotonicMs()));
+  try {
+    span.end(toHrTime(monotonicMs()));
+  } catch (error) {
+    // This runs in the caller's promise chain: a failing span must not reject its fetch.
+    reportFailure('ending a fetch span', error);
+  }
   return response;
 }
 
@@ -139,7 +145,9 @@ function traceResponse(span: Span, response: Response, withMessage: boolean): Re
  * counted for `inference.response.size` when no content-length was sent; their contents are never read.
  */
 function followedResponse(span: Span, response: Response, withMessage: boolean): Response {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const original = response.body as ReadableStream<Uint8Array>;
+  // Assigned last, once nothing can fail any more: a locked original with no follower would be unreadable.
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
   const sized = response.headers.has('content-length');
   let bytes = 0;
   let ended = false;
@@ -198,6 +206,8 @@ function followedResponse(span: Span, response: Response, withMessage: boolean):
     redirected: { value: response.redirected, enumerable: true },
     type: { value: response.type, enumerable: true },
   });
+  // The follower pulls nothing before the caller reads, so the reader is in place before the first pull.
+  reader = original.getReader();
   return followed;
 }
 

@@ -53,7 +53,24 @@ describe('analyzeFiles', () => {
     expect(both.requests).toBe(30);
     expect(both.files.map((f) => f.format)).toEqual(['otlp-jsonl', 'jaeger-json']);
     expect(both.assembly.duplicateSpans).toBe(spans.length);
-    expect(both.warnings.some((w) => w.message === `${spans.length} duplicate span(s) (same trace, span id and kind) counted once`)).toBe(true);
+    expect(both.warnings.some((w) => w.message === `${spans.length} duplicate spans (same trace, span id and kind) counted once`)).toBe(true);
+  });
+
+  it('words each assembly warning for its count: one span is "a span … it", never "span(s)" or "them"', async () => {
+    const spans = simulate({ requests: 30 });
+    const a = join(tmp, 'one-of-each-a.jsonl');
+    const b = join(tmp, 'one-of-each-b.jsonl');
+    writeFileSync(a, toOtlpJsonLines(spans));
+    // One span again in a second file (a duplicate across files), and one phase span whose request
+    // span is missing: each problem exactly once.
+    const phase = spans.find((s) => s.attributes['inference.phase'] === 'queue')!;
+    const stray = { ...phase, traceId: 'f'.repeat(32), spanId: 'e'.repeat(16), parentSpanId: 'd'.repeat(16) };
+    writeFileSync(b, toOtlpJsonLines([spans[0]!, stray]));
+    const result = await analyzeFiles([a, b], { diagnose: false });
+    const messages = Object.fromEntries(result.warnings.map((w) => [w.code, w.message]));
+    expect(messages['duplicate-span']).toBe('1 duplicate span (same trace, span id and kind) counted once');
+    expect(messages['unattached-phase-span']).toBe('1 phase span with no request span above it (missing parent or no inference.model.name on the request span)');
+    expect(messages['orphan-span']).toBe("1 span whose parent is not in the input (export the whole trace, or add the other side's file)");
   });
 
   it('reads several files in step by time, so client and server halves meet inside a small idle window', async () => {

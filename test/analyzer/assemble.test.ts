@@ -178,6 +178,27 @@ describe('assembleRequests: phase timings', () => {
     expect(cls.phases.compute).toBeUndefined();
   });
 
+
+  it('gives a client span retried against the server to its last attempt only: an earlier attempt is timed by its own span', async () => {
+    // One client call (an SDK retrying after a 503): the first attempt fails at 20 ms, the second answers.
+    const t = traceId(9);
+    const client = { ...clientSpan(t, 0, 150), firstTokenNs: EPOCH_NS + 60_000_000n };
+    const failed = requestSpan(t, 5, 20, { parent: client.spanId, error: true, attributes: { [ATTR.TOKENS_OUTPUT]: 0 } });
+    const answered = requestSpan(t, 30, 140, { parent: client.spanId, attributes: { [ATTR.TOKENS_OUTPUT]: 9 } });
+    const { requests } = await assemble([client, failed, answered, phaseSpan(t, failed.spanId, 'queue', 5, 20), phaseSpan(t, answered.spanId, 'prefill', 30, 55)]);
+    expect(requests).toHaveLength(2);
+    const first = requests.find((r) => r.requestSpanId === failed.spanId)!;
+    const last = requests.find((r) => r.requestSpanId === answered.spanId)!;
+    // The client's 150 ms and its first token belong to the call that answered, not to both attempts.
+    expect(last).toMatchObject({ hasClient: true });
+    expect(last.e2eMs).toBeCloseTo(150, 9);
+    expect(last.ttftMs).toBeCloseTo(60, 9);
+    expect(last.phases.network).toBeCloseTo(40, 9);
+    expect(first).toMatchObject({ hasClient: false, error: true });
+    expect(first.e2eMs).toBeCloseTo(15, 9);
+    expect(first.ttftMs).toBeUndefined();
+    expect(first.phases.network).toBeUndefined();
+  });
   it('reads numeric and boolean attributes written as strings (Zipkin tags)', async () => {
     const t = traceId(9);
     const req = requestSpan(t, 0, 10, { attributes: { [ATTR.CACHE_HIT]: 'true', [ATTR.REQUEST_SIZE]: '2048', [ATTR.INPUT_HASH]: 'ab12' } });

@@ -18,7 +18,7 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { timePerOutputTokenMs } from '../../src/model/generation.js';
 import { writeAs, type SynthFormat, type SynthSpan } from '../support/synth.js';
 import { toProto } from '../support/otlp-proto.js';
-import { EPOCH_NS, clientSpan, phaseSpan, requestSpan, traceId } from './_spans.js';
+import { EPOCH_NS, clientSpan, phaseSpan, requestSpan, span, traceId } from './_spans.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ld-generation-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -84,6 +84,20 @@ describe('assembler: first token and token counts', () => {
     expect((await assembleRequests([[late]])).requests.row(0).ttftMs).toBe(50);
   });
 
+  it('warns about first tokens past the request’s end (a time to first chunk written in ms where seconds are due), still clamping TTFT to e2e', async () => {
+    // One GenAI client span of 1 s whose time_to_first_chunk says 350 (s): 350 ms was meant.
+    const genai = (n: number, ttfc: number): SpanRecord => ({
+      ...span({ trace: traceId(100 + n), kind: 'client', name: 'chat gpt', start: n * 2000, end: n * 2000 + 1000 }),
+      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt', 'gen_ai.response.time_to_first_chunk': ttfc, 'gen_ai.usage.output_tokens': 20 },
+    });
+    const result = await analyzeSpans([[genai(0, 350), genai(1, 0.35), genai(2, 0.4)]], { diagnose: false });
+    expect(result.overall!.generation!.ttft!.maxMs).toBe(1000);
+    const warning = result.warnings.find((w) => w.code === 'first-token-after-end');
+    expect(warning?.count).toBe(1);
+    expect(warning?.message).toMatch(/^1 request whose first token came after its end/);
+    expect(result.assembly.firstTokenAfterEnd).toBe(1);
+  });
+
   it('leaves a non-generative request without generation fields, and its summary without a generation block', async () => {
     const t = traceId(7);
     const req = requestSpan(t, 0, 10);
@@ -115,6 +129,9 @@ describe('generation summary and reports', () => {
     expect(g.tpot!.maxMs).toBeCloseTo(Math.max(...tpots), 2);
     expect(g.tokensOut!.p50).toBe(51);
     expect(g.tokensIn!.max).toBe(490);
+    // Counts are whole tokens: the 20th and 38th of 100, 110, … 490, not a histogram bucket’s edge (290.19).
+    expect(g.tokensIn!.p50).toBe(290);
+    expect(g.tokensIn!.p95).toBe(470);
     expect(g.cachedShare).toBeCloseTo((20 * 50) / (40 * 100 + 10 * 780), 6);
     expect(result.overall!.phases.prefill!.present).toBe(40);
     expect(result.overall!.phases.decode!.present).toBe(40);
@@ -150,6 +167,8 @@ describe('generation summary and reports', () => {
     expect(text).toMatch(/first token\s+[\d.]+/);
     expect(text).toMatch(/per token\s+[\d.]+/);
     expect(text).toContain('output p50 51');
+    // Σ output tokens ÷ window is the service's throughput, not a stream's speed (1000 ÷ TPOT): the text says which.
+    expect(text).toMatch(/\d+ output tokens\/s over all streams \(one stream: [\d.]+\/s at TPOT p50\)/);
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     const markdown = renderMarkdown(result);
     expect(markdown).toContain('| time to first token (TTFT) |');

@@ -61,14 +61,14 @@ describe('analyzeSpans (the pure pipeline)', () => {
     const spans = [...requests(3), backwards];
     const lenient = await analyzeSpans([spans]);
     expect(lenient.warnings.map((w) => [w.code, w.count])).toEqual([['invalid-span', 1]]);
-    await expect(analyzeSpans([spans], { strict: true })).rejects.toThrow(new AnalysisError('--strict: input: 1 span(s) ending before they start, 0 span(s) arriving after their trace was finalized'));
+    await expect(analyzeSpans([spans], { strict: true })).rejects.toThrow(new AnalysisError('--strict: input: 1 span ending before it starts, 0 spans arriving after their trace was finalized'));
     // Readers refuse a backwards span in strict mode themselves; a late span passes them and only the assembler sees it.
     const late = (id: string, trace: number, start: number) => ({ traceId: traceId(trace), spanId: id.repeat(16), name: 'op', service: 's', kind: 'internal' as const, startNs: EPOCH_NS + BigInt(start) * 1_000_000n, endNs: EPOCH_NS + BigInt(start + 1) * 1_000_000n, attributes: {} });
     const file = join(tmp, 'late.jsonl');
     writeFileSync(file, toOtlpJsonLines([late('a', 1, 0), late('b', 2, 1), late('c', 2, 2), late('d', 2, 3), late('e', 1, 4)], 1));
     const error = await analyzeFiles([file], { strict: true, idleSpans: 2, diagnose: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AnalysisError);
-    expect((error as AnalysisError).message).toBe(`--strict: ${file}: 0 span(s) ending before they start, 1 span(s) arriving after their trace was finalized`);
+    expect((error as AnalysisError).message).toBe(`--strict: ${file}: 0 spans ending before they start, 1 span arriving after its trace was finalized`);
     expect((error as AnalysisError).exitCode).toBe(2);
   });
 

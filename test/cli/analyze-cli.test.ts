@@ -238,7 +238,7 @@ describe('errors from every domain end at the CLI edge as one line and their exi
     writeFileSync(file, toOtlpJsonLines([span('a', '1', 0), span('b', '2', 1), span('c', '2', 2), span('d', '2', 3), span('e', '1', 4)], 1));
     const [lenient, strict] = await Promise.all([cli('analyze', '--idle-spans', '2', file), cli('analyze', '--strict', '--idle-spans', '2', file)]);
     expect(lenient.code, lenient.stderr).toBe(0);
-    expectOneLineError(strict, `latency-doctor: --strict: ${file}: 0 span(s) ending before they start, 1 span(s) arriving after their trace was finalized`);
+    expectOneLineError(strict, `latency-doctor: --strict: ${file}: 0 spans ending before they start, 1 span arriving after its trace was finalized`);
   });
 
   it('sidecar: a bad endpoint or a busy port is one line naming the sidecar, exit 2', async () => {

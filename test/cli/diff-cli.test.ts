@@ -183,6 +183,21 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(table(diff.stdout)).toBe(table(analyze.stdout));
   });
 
+  it('--help shows no JavaScript default ("(default: [])") and offers the --verbose its exit-code table points to', async () => {
+    const [analyze, diff] = await Promise.all([cli('analyze', '--help'), cli('diff', '--help')]);
+    for (const help of [analyze.stdout, diff.stdout]) {
+      expect(help).not.toContain('(default: [])');
+      expect(help).toContain('details with --verbose');
+      expect(help).toMatch(/^ {2}--verbose /m);
+    }
+    // Accepted by diff too: the report is unchanged by it.
+    const before = run('verbose-a', 60, 7);
+    const after = run('verbose-b', 60, 8);
+    const [plain, verbose] = await Promise.all([cli('diff', before, '--', after), cli('diff', '--verbose', before, '--', after)]);
+    expect(verbose.code, verbose.stderr).toBe(plain.code);
+    expect(verbose.stdout).toBe(plain.stdout);
+  });
+
   it('different models: one line, exit 2, no verdict', async () => {
     const before = run('model-a', 100, 7);
     const after = run('model-b', 100, 8, 1, 'bert');

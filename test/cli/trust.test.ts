@@ -62,7 +62,12 @@ describe('gates fail closed when nothing was measured', { timeout: 90_000 }, () 
     writeFileSync(file, `${JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span, span] }] }] })}\n`);
     const run = await cli(['analyze', '--slo', 'p99=1ms', '--fail-on-slo', file]);
     expect(run.code, run.stderr).toBe(4);
-    expect(errorLines(run)[0]).toMatch(/^latency-doctor: nothing measured: no readable spans in .*all-skipped\.jsonl \(2 unreadable/);
+    expect(errorLines(run)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file} (2 unreadable spans, lines or records skipped)`]);
+    // One skipped: said in the singular.
+    writeFileSync(file, `${JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] })}\n`);
+    const one = await cli(['analyze', file]);
+    expect(one.code, one.stderr).toBe(4);
+    expect(errorLines(one)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file} (1 unreadable span, line or record skipped)`]);
   });
 
   it('--fail-on-slo on a run whose every request failed exits 4: failed requests are no latency to meet an SLO with', async () => {

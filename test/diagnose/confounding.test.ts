@@ -14,6 +14,7 @@ import type { ClockEventReason, GpuState } from '../../src/model/gpu.js';
 import type { Diagnosis } from '../../src/model/diagnosis.js';
 import { renderDiagnosisText } from '../../src/report/diagnosis-text.js';
 import { diagnosisToJson } from '../../src/report/diagnosis-json.js';
+import { renderDiagnosisMarkdown } from '../../src/report/diagnosis-markdown.js';
 import { writeAs } from '../support/synth.js';
 import { generate } from './gen.js';
 import type { GenSpec } from './gen.js';
@@ -109,6 +110,9 @@ describe('a throttling GPU confounds the other estimates', () => {
     expect(d.recommendations[1]?.estimatedGain?.confoundedBy).toBeUndefined();
     const text = renderDiagnosisText(d).join(' ').replace(/\s+/g, ' ');
     expect(text).toMatch(/3\. Switch to a hardware-specific runtime .*expected mean [\d.]+ ms → [\d.]+ ms; measured while the GPU was thermally throttled; re-measure after fixing cooling \(see latency-drift\)\)/);
+    const markdown = renderDiagnosisMarkdown(d).join('\n');
+    expect(markdown).toMatch(/#### 3\. Switch to a hardware-specific runtime[^#]*\*\*Expected:\*\* mean [\d.]+ ms → [\d.]+ ms \(.*\); measured while the GPU was thermally throttled; re-measure after fixing cooling \(see latency-drift\)\n/);
+    expect(markdown).toMatch(/#### 1\. Latency drifts up[^#]*\*\*Expected:\*\* p95 [\d.]+ ms → [\d.]+ ms \(removing the cause brings latency back to the level of the first window\)\n/);
     const json = diagnosisToJson(d);
     expect(json.recommendations[2]?.estimated_gain?.confounded_by).toEqual({ fix: 'latency-drift', note: runtime.estimatedGain!.confoundedBy!.note });
     expect(json.recommendations[0]?.estimated_gain?.confounded_by).toBeNull();

@@ -5,7 +5,7 @@
  * counts and TTFT added (TTFT = the phases before the first token: preprocess, queue, prefill).
  */
 import { describe, expect, it } from 'vitest';
-import { diagnose } from '../../src/analyzer/diagnose/index.js';
+import { computeSignals, diagnose, diagnoseSignals, resolveThresholds } from '../../src/analyzer/diagnose/index.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import type { Diagnosis } from '../../src/model/diagnosis.js';
 import { renderDiagnosisDetails } from '../../src/report/diagnosis-text.js';
@@ -61,6 +61,8 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     expect(d.recommendations[0]!.estimatedGain?.metric).toBe('ttft_p95_ms');
     expect(d.recommendations[0]!.estimatedGain!.expectedValue).toBeLessThan(d.recommendations[0]!.estimatedGain!.currentValue / 2);
     expect(d.recommendations[0]!.nextStep.text).toMatch(/iteration-level/);
+    // The queue share is of all TTFT time (Σ queue ÷ Σ TTFT), not of the p95 named before it.
+    expect(d.recommendations[0]!.evidence[0]!.text).toMatch(/^TTFT p95 = [\d.,]+ ms; waiting in the queue is \d+% of TTFT summed over all requests \(queue p95 [\d.,]+ ms\)$/);
     expect(outcome(d, 'dynamic-batching').thresholds).toMatchObject({ 'batching.gen.min_ttft_queue_share': 0.5, 'generation.small_decode_batch': 4 });
   });
 
@@ -82,10 +84,27 @@ describe('generation: dynamic-batching (continuous batching, chunked prefill)', 
     expect(outcome(d, 'dynamic-batching').reason).toMatch(/already run 6\.0 sequences/);
   });
 
+  it('near miss: a queue of two decode steps is a request joining the next step, batched continuously already', () => {
+    // 62 requests in flight at 10 ms per token, TTFT p95 ≈ 28 ms of which most is an 8 ms (mean) wait for the next step.
+    const d = run({ ...BASE, rps: 40, phases: { queue: exp(8), prefill: 4, decode: 199 * 10 }, tokensIn: 100, tokensOut: 200 }, 'vllm');
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.continuous}`);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/a queue p95 of [\d.]+ ms is [\d.]+ decode steps of TPOT p50 [\d.]+ ms \(< 4\): requests already join the running batch within a few steps/);
+  });
+
   it('fires chunked prefill for long unique prompts whose prefill is most of TTFT', () => {
     const d = run({ ...BASE, phases: { queue: 5, prefill: 200, decode: 100 }, tokensIn: 2000, tokensOut: 11 });
     expect(fired(d)).toContain(`dynamic-batching:${TITLES.chunked}`);
     expect(fired(d)).not.toContain(`scale-and-cache:${TITLES.prefix}`);
+    // The p95 in brackets is TTFT's, and says so: not prefill's.
+    const evidence = d.recommendations.find((r) => r.title === TITLES.chunked)!.evidence[0]!.text;
+    expect(evidence).toMatch(/^prefill is \d+% of TTFT summed over all requests \(TTFT p95 [\d.,]+ ms\); /);
+  });
+
+  it('near miss: a prefill as long as two decode steps stalls nobody much, however large its share of a short TTFT', () => {
+    // TTFT 65 ms (50 ms of it prefill) and 24 ms per token: a healthy stream, not a chunked-prefill case.
+    const d = run({ ...BASE, phases: { preprocess: 10, queue: 5, prefill: 50, decode: 199 * 24 }, tokensIn: 800, tokensOut: 200 });
+    expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.chunked}`);
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/a prefill p95 of 5\d\.\d ms stalls the decodes batched with it for 2\.\d steps of TPOT p50 2\d\.\d ms \(< 4\)/);
   });
 
   it('near miss: prompts of 400 tokens are not long', () => {
@@ -102,6 +121,7 @@ describe('generation: scale-and-cache (prefix cache, scale out)', () => {
     const d = run(longShared);
     expect(d.recommendations[0]!.title).toBe(TITLES.prefix);
     expect(d.recommendations[0]!.estimatedGain!.metric).toBe('ttft_p95_ms');
+    expect(d.recommendations[0]!.evidence[0]!.text).toMatch(/prefill is \d+% of TTFT summed over all requests \(TTFT p95 [\d.,]+ ms\)/);
     expect(fired(d)).not.toContain(`dynamic-batching:${TITLES.chunked}`);
     expect(outcome(d, 'dynamic-batching').reason).toMatch(/prefix caching \(scale-and-cache\) fits better/);
   });
@@ -141,6 +161,16 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
     expect(fired(d)).not.toContain(`optimized-runtime:${TITLES.engine}`);
   });
 
+  it('sequences per step not recorded (vLLM spans): the evidence gives how many requests decode at once (Little’s law), not only "assumed small"', () => {
+    // 20 requests/s of 1.27 s: about 25 requests decoding at any moment, which vLLM steps together on one replica.
+    const { batchSize: _unrecorded, ...spec } = { ...slowDecode, rps: 20, runtime: 'vllm', precision: 'bf16' };
+    const d = run(spec, 'vllm');
+    const rec = d.recommendations.find((r) => r.fix === 'quantization')!;
+    const evidence = rec.evidence.map((e) => e.text).join(' | ');
+    expect(evidence).toMatch(/sequences per decode step not recorded: 2\d\.\d requests decode at once on average \(Σ decode ÷ window; /);
+    expect(Number(rec.evidence[1]!.values['decoding_at_once'])).toBeGreaterThan(20);
+  });
+
   it('8-bit weights on a general-purpose runtime: serve with an LLM engine', () => {
     const d = run({ ...slowDecode, runtime: 'onnxruntime', precision: 'int8' });
     expect(d.recommendations[0]!.title).toBe(TITLES.engine);
@@ -155,6 +185,17 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
     expect(d.recommendations[0]!.nextStep.text).toMatch(/--speculative-config/);
   });
 
+  it('names each decode form’s gain by the statistic TPOT was read as (a histogram p50 or a mean from Prometheus)', () => {
+    const requests = generative({ ...slowDecode, runtime: 'vllm', precision: 'fp8' });
+    const thresholds = resolveThresholds();
+    const signals = computeSignals({ model: 'tiny-lm', requests, summary: summarize(requests), server: 'vllm' }, thresholds);
+    const g = signals.generation!;
+    const gainAs = (statistic: 'bucket-percentile' | 'mean') =>
+      diagnoseSignals({ ...signals, generation: { ...g, tpot: { ...g.tpot!, statistic } } }, { thresholds, server: 'vllm' }).recommendations.find((r) => r.fix === 'prune-distill')?.estimatedGain;
+    expect(gainAs('bucket-percentile')).toMatchObject({ metric: 'tpot_p50_ms', statistic: 'bucket-percentile' });
+    expect(gainAs('mean')).toMatchObject({ metric: 'tpot_mean_ms', statistic: 'mean' });
+  });
+
   it('near miss: 20 ms per token is fast enough for every decode form', () => {
     const d = run({ ...slowDecode, phases: { queue: 2, prefill: 30, decode: 31 * 20 }, runtime: 'vllm', precision: 'bf16' }, 'vllm');
     for (const rule of ['quantization', 'optimized-runtime', 'prune-distill']) expect(outcome(d, rule).reason, rule).toMatch(/TPOT p50 .* is below 25\.0 ms/);
@@ -164,6 +205,17 @@ describe('generation: the decode-bound ladder (quantization → LLM engine → s
   it('mixed: a queue-dominated TTFT and a slow decode fire both forms, each with its own sub-kind', () => {
     const d = run({ ...slowDecode, rps: 4, phases: { queue: exp(600), prefill: 30, decode: 31 * 40 }, runtime: 'vllm', precision: 'bf16' }, 'vllm');
     expect(fired(d)).toEqual(expect.arrayContaining([`dynamic-batching:${TITLES.continuous}`, `quantization:${TITLES.quantize}`]));
+  });
+});
+
+describe('generation: a phase the source does not measure', () => {
+  it('is called not measured in the near-miss reasons, never 0% of TTFT (SGLang has no prefill histogram, a tracer may skip prefill spans)', () => {
+    const d = run({ ...BASE, rps: 1, phases: { preprocess: 10, queue: 5, decode: 310 } });
+    for (const rule of ['dynamic-batching', 'scale-and-cache']) {
+      expect(outcome(d, rule).reason, rule).not.toMatch(/prefill is 0% of TTFT/);
+      expect(outcome(d, rule).reason, rule).toMatch(/prefill is not measured/);
+    }
+    expect(outcome(d, 'dynamic-batching').reason).toMatch(/queue is 33% of TTFT/);
   });
 });
 
@@ -222,6 +274,14 @@ describe('generation forms in --explain', () => {
     for (const key of ['batching.gen.min_ttft_queue_share', 'cache.gen.max_cached_share', 'quantization.gen.tpot_factor', 'generation.min_tpot_ms', 'pipeline.gen.min_ttft_share', 'prune.gen.tpot_factor']) {
       expect(text, key).toContain(key);
     }
+  });
+
+  it('leaves requests with token counts but no first token (TGI router spans) to the classic forms: TTFT shares are unknown, not 0', () => {
+    // TGI's router span gives queue and inference (as compute) and the output count, never the first token.
+    const requests = generate({ n: 300, rps: 10, phases: { queue: exp(300), compute: 200 } }).map((r) => ({ ...r, tokensOut: 40 }));
+    const d = diagnose({ model: 'tgi', requests, summary: summarize(requests), server: 'tgi' });
+    expect(outcome(d, 'dynamic-batching').reason).not.toMatch(/of TTFT/);
+    expect(d.primary).not.toBe('none');
   });
 
   it('leaves non-generative requests to the classic forms', () => {

@@ -19,6 +19,7 @@ import type { Finding } from '../../src/analyzer/diagnose/rule.js';
 import { diagnosisToJson } from '../../src/report/diagnosis-json.js';
 import { renderDiagnosisText, wrap } from '../../src/report/diagnosis-text.js';
 import { renderDiagnosisMarkdown } from '../../src/report/diagnosis-markdown.js';
+import type { Diagnosis, GainEstimate, Recommendation } from '../../src/model/diagnosis.js';
 import { generate, summarize } from './gen.js';
 import { BOTTLENECKS } from './scenarios.js';
 
@@ -168,6 +169,26 @@ describe('rendering', () => {
     }
     expect(text).toMatch(/inputs: queue_share=[\d.]+/);
     expect(text).toMatch(/thresholds: batching\.min_queue_share=0\.25/);
+  });
+
+  it('"Also consider" names each gain as the top one does: metric in words, its unit, histogram percentiles as such', () => {
+    const top = d.recommendations[0]!;
+    const alt = (fix: Recommendation['fix'], estimatedGain: GainEstimate): Recommendation => ({ ...top, fix, estimatedGain });
+    const many: Diagnosis = {
+      ...d,
+      recommendations: [
+        top,
+        alt('scale-and-cache', { metric: 'ttft_p95_ms', currentValue: 812.4, expectedValue: 120, basis: 'b' }),
+        alt('hardware-limit', { metric: 'throughput_rps', currentValue: 95, expectedValue: 190, basis: 'b' }),
+        alt('quantization', { metric: 'p99_ms', statistic: 'bucket-percentile', currentValue: 250, expectedValue: 180, basis: 'b' }),
+      ],
+    };
+    const text = renderDiagnosisText(many).join('\n').replace(/\s+/g, ' ');
+    // Labelled as the top one's "Expected:" is: bare, a drift's "p95 1414 → 984 ms" read as the drift printed backwards.
+    expect(text).toContain('(scale-and-cache, confidence 0.86, effort config; expected ttft p95 812 ms → 120 ms)'.replace('0.86', top.confidence.toFixed(2)));
+    expect(text).toContain('effort config; expected throughput 95 req/s → 190 req/s)');
+    expect(text).toContain('effort config; expected histogram p99 250 ms → 180 ms)');
+    expect(text).not.toMatch(/_ms|_rps|ttft_p95/);
   });
 
   it('wraps without losing words', () => {

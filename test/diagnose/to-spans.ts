@@ -4,11 +4,15 @@
  * request span with its phase spans laid end to end), and GPU sample lines for the sidecar,
  * so a diagnosis scenario can be written in every trace format and read back by the analyzer.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ATTR, GPU_SAMPLE_SCHEMA, PHASES } from '../../src/semconv.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import type { ClockEventReason, GpuSample, GpuState } from '../../src/model/gpu.js';
 import type { SynthSpan } from '../support/synth.js';
+import { writeAs } from '../support/synth.js';
+import { generate } from './gen.js';
+import { BOTTLENECKS } from './scenarios.js';
 
 // Whole microseconds, so Jaeger and Zipkin (µs resolution) carry exactly the same times as OTLP.
 const usNs = (ms: number): bigint => BigInt(Math.max(1, Math.round(ms * 1000))) * 1000n;
@@ -107,4 +111,18 @@ export function recordedSamplesOver(requests: readonly RequestTiming[], file: st
   const shift = startMs - leadMs - samples[firstLoaded]!.timeMs;
   if (samples[lastLoaded]!.timeMs + shift < endMs) throw new Error(`${file}: its loaded samples do not cover the ${((endMs - startMs) / 1000).toFixed(1)} s of requests`);
   return samples.map((s) => JSON.stringify({ ...s, timeMs: s.timeMs + shift, gpus: s.gpus.map(edit) })).join('\n') + '\n';
+}
+
+/**
+ * The thermal-drift recipe written to `dir` as an OTLP JSON lines trace and its GPU samples
+ * (the GPU throttles in the last 40% of the run): the input that fills the latency/GPU timeline.
+ */
+export function writeThermalRun(dir: string): [traces: string, samples: string] {
+  const scenario = BOTTLENECKS.find((s) => s.name.includes('throttles'))!;
+  const requests = generate(scenario.spec);
+  const traces = join(dir, 'traces.jsonl');
+  const samples = join(dir, 'gpu.jsonl');
+  writeFileSync(traces, writeAs('otlp-jsonl', toSpans(requests)));
+  writeFileSync(samples, gpuSamplesFor(requests, (f) => (f > 0.6 ? ['sw_thermal_slowdown'] : [])));
+  return [traces, samples];
 }

@@ -28,8 +28,11 @@ describe('generation definitions', () => {
     expect(timePerOutputTokenMs(100, 50, undefined)).toBeUndefined();
   });
 
-  it('TPOT never goes negative when TTFT exceeds e2e in a mapped record', () => {
-    expect(timePerOutputTokenMs(100, 150, 11)).toBe(0);
+  it('TPOT is undefined when no time passed after the first token: the tokens came in one piece, no decode was timed', () => {
+    // A first chunk at (or, in a damaged record, after) the end: a 0 ms TPOT would pull the percentiles down.
+    expect(timePerOutputTokenMs(100, 150, 11)).toBeUndefined();
+    expect(timePerOutputTokenMs(100, 100, 11)).toBeUndefined();
+    expect(timePerOutputTokenMs(100, 99.5, 11)).toBeCloseTo(0.05, 10);
   });
 
   it('tokens/s is output tokens over the duration in seconds', () => {

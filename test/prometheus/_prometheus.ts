@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { eventually, freePort, start } from '../stack/_processes.js';
 import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
@@ -62,6 +63,24 @@ export interface ReplayedJob {
   readonly startS: number;
   readonly endS: number;
   stop(): Promise<void>;
+}
+
+/**
+ * Replays `scenarios` as job `job` for the test file (beforeAll, stopped in afterAll); the returned
+ * function gives the running job inside the tests.
+ */
+export function useReplayedJob(job: string, scenarios: () => readonly ReplayScenario[], trafficS: number): () => ReplayedJob {
+  let run: ReplayedJob | undefined;
+  beforeAll(async () => {
+    run = await replayJob(job, scenarios(), trafficS);
+  }, 90_000);
+  afterAll(async () => {
+    await run?.stop();
+  }, 30_000);
+  return () => {
+    if (run === undefined) throw new Error(`the replayed job ${job} did not start`);
+    return run;
+  };
 }
 
 /** Replays `scenarios` as the replicas of `job` into a fresh Prometheus and waits `trafficS` seconds of traffic after the first scrapes. */

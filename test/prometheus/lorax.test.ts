@@ -4,25 +4,17 @@
  * LoRAX's own prefix (`lorax_request_duration`, …, `lorax_queue_length`), replayed
  * (test/prometheus/replay-exporter.ts) and scraped by a real Prometheus (2.42).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
-import { replayJob } from './_prometheus.js';
-import type { ReplayedJob } from './_prometheus.js';
+import { useReplayedJob } from './_prometheus.js';
 import { loraxQueue } from './scenarios.js';
 
-let run: ReplayedJob | undefined;
-
-beforeAll(async () => {
-  run = await replayJob('lorax', [loraxQueue(41)], 8);
-}, 90_000);
-
-afterAll(async () => {
-  await run?.stop();
-}, 30_000);
+const job = useReplayedJob('lorax', () => [loraxQueue(41)], 8);
 
 describe('LoRAX router metrics, replayed into a real Prometheus', { timeout: 60_000 }, () => {
   it('reads lorax_request_* as TGI’s families: the queue, validation and inference phases, the queue gauge, worded for TGI’s launcher flags', async () => {
-    const result = await analyzePrometheus({ url: run!.url, startS: run!.startS, endS: run!.endS, stepS: 2 });
+    const run = job();
+    const result = await analyzePrometheus({ url: run.url, startS: run.startS, endS: run.endS, stepS: 2 });
     expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['lorax']);
     expect(result.prometheus?.sources[0]?.notes.join(' ')).toMatch(/lorax-launcher/);
     const m = result.models[0]!;

@@ -42,9 +42,10 @@ export interface ReplayScenario {
   readonly phases: Readonly<Record<string, { readonly medianMs: number; readonly sigma: number }>>;
   /**
    * Family base name → the phases whose sum it observes, and the unit it counts in; `count` for a
-   * histogram of counts (tokens per request): a "phase" whose drawn value is the count itself.
+   * histogram of counts (tokens per request): a "phase" whose drawn value is the count itself;
+   * `labels`: only the family's series carrying these (one phase of a histogram labelled by phase).
    */
-  readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' | 'count' }[];
+  readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' | 'count'; readonly labels?: Readonly<Record<string, string>> }[];
   /** Counters that count requests (+1 each), executions (+1 per `per` requests), or add a "phase" drawn per request (`of`: tokens). */
   readonly count: readonly { readonly family: string; readonly per?: number; readonly of?: string }[];
   /** Gauges held at a value (requests running, KV cache use), by sample name. */
@@ -277,7 +278,7 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
         if (slow !== undefined) exemplarsMade.push(slow);
         const exemplarBucket = new Set<string>();
         for (const s of samples) {
-          if (s.labels['quantile'] !== undefined) continue;
+          if (s.labels['quantile'] !== undefined || (o.labels !== undefined && !matches(s, o.labels))) continue;
           if (s.name === `${o.family}_bucket` && s.le !== undefined && v <= s.le) {
             s.value += 1;
             // The exemplar goes on the bucket the observation falls in: the first bound above it (captures list buckets in ascending order).

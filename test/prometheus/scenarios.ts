@@ -331,3 +331,31 @@ export function loraxQueue(seed: number): ReplayScenario {
     gauges: { lorax_queue_length: 12, lorax_batch_current_size: 4 },
   };
 }
+
+/**
+ * This project's tracer in a token-streaming service (`tracer.generate`), model tiny-lm: requests
+ * wait 300 ms for a slot, then 20 ms of prefill and 31 decode steps of 20 ms (32 output tokens of
+ * 200-token prompts). The tracer's own histograms: the phases (queue, prefill, decode), the
+ * request, TTFT (queue + prefill), TPOT (one decode step) and the tokens per request by type.
+ */
+export function tracerGeneration(seed: number): ReplayScenario {
+  const phase = (p: string): ReplayScenario['observe'][number] => ({ family: 'inference_phase_duration', of: [p], unit: 's', labels: { inference_phase: p } });
+  return {
+    fixture: join(FIXTURES, 'latency_doctor_tracer_generation.synthetic.prom'),
+    labels: { inference_model_name: 'tiny-lm' },
+    rps: 20,
+    seed,
+    phases: { queue: { medianMs: 300, sigma: 0.3 }, prefill: { medianMs: 20, sigma: 0.1 }, decode: { medianMs: 620, sigma: 0.1 }, step: { medianMs: 20, sigma: 0.1 }, prompt: { medianMs: 200, sigma: 0.1 }, output: { medianMs: 32, sigma: 0.1 } },
+    observe: [
+      phase('queue'),
+      phase('prefill'),
+      phase('decode'),
+      { family: 'inference_request_duration', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'inference_time_to_first_token', of: ['queue', 'prefill'], unit: 's' },
+      { family: 'inference_time_per_output_token', of: ['step'], unit: 's' },
+      { family: 'inference_tokens', of: ['prompt'], unit: 'count', labels: { inference_token_type: 'input' } },
+      { family: 'inference_tokens', of: ['output'], unit: 'count', labels: { inference_token_type: 'output' } },
+    ],
+    count: [],
+  };
+}

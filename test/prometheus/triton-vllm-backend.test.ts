@@ -5,30 +5,19 @@
  * (vllm_backend src/utils/metrics.py), next to Triton's own counters for the same models.
  * Replayed (test/prometheus/replay-exporter.ts) and scraped by a real Prometheus (2.42).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
 import { driftLines } from '../support/drift-lines.js';
-import { replayJob } from './_prometheus.js';
-import type { ReplayedJob } from './_prometheus.js';
+import { useReplayedJob } from './_prometheus.js';
 import { tritonVllmBackend } from './scenarios.js';
 
 const TRAFFIC_S = 8;
-let run: ReplayedJob | undefined;
-let startS = 0;
-let endS = 0;
-
-beforeAll(async () => {
-  run = await replayJob('triton', [tritonVllmBackend(31, 'vllm_model'), tritonVllmBackend(32, 'vllm_small')], TRAFFIC_S);
-  ({ startS, endS } = run);
-}, 90_000);
-
-afterAll(async () => {
-  await run?.stop();
-}, 30_000);
+const job = useReplayedJob('triton', () => [tritonVllmBackend(31, 'vllm_model'), tritonVllmBackend(32, 'vllm_small')], TRAFFIC_S);
 
 describe('Triton with its vLLM backend, replayed into a real Prometheus', { timeout: 60_000 }, () => {
   it('reads each model from vLLM’s families under Triton’s model label: two models, never one merged "vllm"', async () => {
-    const result = await analyzePrometheus({ url: run?.url ?? '', startS, endS, stepS: 2 });
+    const { url, startS, endS } = job();
+    const result = await analyzePrometheus({ url, startS, endS, stepS: 2 });
     expect(result.models.map((m) => m.summary.model).sort()).toEqual(['vllm_model', 'vllm_small']);
     // The engine's view, not Triton's counters (whose compute is the backend's 0.5 ms execute call).
     expect(result.prometheus?.models.map((m) => m.source)).toEqual(['vllm', 'vllm']);
@@ -66,7 +55,8 @@ describe('Triton with its vLLM backend, replayed into a real Prometheus', { time
 
 describe('per-step rates over a step shorter than two scrapes (1 s step, 1 s scrapes)', { timeout: 60_000 }, () => {
   it('widens the rate window and says so, instead of finding requests in none of the steps', async () => {
-    const result = await analyzePrometheus({ url: run?.url ?? '', startS, endS, stepS: 1, model: 'vllm_model' });
+    const { url, startS, endS } = job();
+    const result = await analyzePrometheus({ url, startS, endS, stepS: 1, model: 'vllm_model' });
     const warnings = result.warnings.map((w) => w.message).join('\n');
     // rate() over a 1 s window holds one sample of a series scraped every second: no value in any step.
     // (A step may still come out empty where a scrape was late on a loaded machine: never most of them.)
@@ -80,17 +70,12 @@ describe('per-step rates over a step shorter than two scrapes (1 s step, 1 s scr
 });
 
 describe('vLLM slowing down behind Triton at constant load (the reported drift line)', { timeout: 60_000 }, () => {
-  let drifting: ReplayedJob | undefined;
-  beforeAll(async () => {
-    // Prefill and decode grow 10% of their start per second over 16 s of traffic: eight 2 s steps for the trend test.
-    drifting = await replayJob('triton', [{ ...tritonVllmBackend(33, 'vllm_model'), growPerS: 0.1, grow: ['prefill', 'decode'] }], 16);
-  }, 90_000);
-  afterAll(async () => {
-    await drifting?.stop();
-  }, 30_000);
+  // Prefill and decode grow 10% of their start per second over 16 s of traffic: eight 2 s steps for the trend test.
+  const drifting = useReplayedJob('triton', () => [{ ...tritonVllmBackend(33, 'vllm_model'), growPerS: 0.1, grow: ['prefill', 'decode'] }], 16);
 
   it('reads the rise earlier → later and labels its gain as expected (now → once fixed), not "p95 1414 → 984 ms" bare', async () => {
-    const result = await analyzePrometheus({ url: drifting?.url ?? '', startS: drifting?.startS ?? 0, endS: drifting?.endS ?? 0, stepS: 2 });
+    const { url, startS, endS } = drifting();
+    const result = await analyzePrometheus({ url, startS, endS, stepS: 2 });
     const d = result.models[0]!.diagnosis!;
     const drift = driftLines(d);
     expect(drift.rise.line).toMatch(/^e2e histogram p(50|95) rises from /);

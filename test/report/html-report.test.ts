@@ -45,8 +45,8 @@ interface Loaded {
 }
 
 /** Opens `file` from file:// and records every request and console error. */
-async function open(file: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Loaded> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
+async function open(file: string, colorScheme: 'light' | 'dark' = 'light', width = 1280): Promise<Loaded> {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
   const requests: string[] = [];
@@ -147,6 +147,25 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await expect.poll(() => paintedShare(dark.page, 'hist-0'), { timeout: 10_000 }).toBeGreaterThan(0.02);
     await dark.page.screenshot({ path: join(shots, 'first-screen-dark.png') });
     await dark.context.close();
+  });
+
+  it("readable on a phone (375 px): the page never scrolls sideways; the phase table scrolls inside its card, the share column in reach", async () => {
+    const file = join(tmp, 'narrow.html');
+    const run = await cli('analyze', 'examples/traces/inference-demo.otlp.jsonl', '--html', file);
+    expect(run.code, run.stderr).toBe(0);
+    const loaded = await open(file, 'light', 375);
+    expectNoNetwork(loaded, file);
+    // A string: this project's TypeScript has no DOM types.
+    const layout = await loaded.page.evaluate<{ page: number; viewport: number; scroller: string; card: number }>(`(() => {
+      const scroller = document.querySelector('table[data-table="phases"]').parentElement;
+      return { page: document.documentElement.scrollWidth, viewport: window.innerWidth, scroller: getComputedStyle(scroller).overflowX, card: scroller.closest('.card').getBoundingClientRect().right };
+    })()`);
+    expect(layout.page).toBeLessThanOrEqual(layout.viewport);
+    expect(layout.card).toBeLessThanOrEqual(layout.viewport);
+    expect(layout.scroller).toBe('auto');
+    await loaded.page.screenshot({ path: join(shots, 'narrow-375.png'), fullPage: true });
+    expect(loaded.errors).toEqual([]);
+    await loaded.context.close();
   });
 
   it('one request on a Triton monotonic clock, and traces with no request: the page says what --json says (no 1970 date, no rate from one request)', async () => {

@@ -181,6 +181,25 @@ describe('text report', () => {
     expect(text.indexOf('Why')).toBeGreaterThan(text.indexOf('end-to-end'));
   });
 
+  it('says the expected gain of the fix on the first screen, under the verdict, with the figures of the detailed line', async () => {
+    const result = await analyzeFiles(['examples/traces/inference-demo.otlp.jsonl']);
+    const lines = renderText(result).split('\n');
+    const verdict = lines.findIndex((l) => l.startsWith('Diagnosis: '));
+    const gain = result.models[0]!.diagnosis!.recommendations[0]!.estimatedGain!;
+    const expected = lines.findIndex((l) => l.startsWith('  Fix dynamic-batching: expected p95 '));
+    expect(expected).toBeGreaterThan(verdict);
+    expect(expected).toBeLessThan(lines.findIndex((l) => l.startsWith('Model ')));
+    expect(lines.slice(expected).join(' ').replace(/\s+/g, ' ')).toContain(`Fix dynamic-batching: expected p95 ${gain.currentValue.toFixed(2)} ms → ${gain.expectedValue.toFixed(2)} ms; next step below.`);
+    // The same figures as the detailed line under "Why".
+    expect(lines.join(' ').replace(/\s+/g, ' ')).toContain(`Expected: p95 ${gain.currentValue.toFixed(2)} ms → ${gain.expectedValue.toFixed(2)} ms (queueing model`);
+  });
+
+  it('leaves no run of blank lines where a model has no details to show (several models, insufficient data)', async () => {
+    const text = renderText(await analyzeFiles(['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json']));
+    expect(text.match(/Diagnosis \(/g)).toHaveLength(3);
+    expect(text).not.toMatch(/\n\n\n/);
+  });
+
   it('reports operations by critical path and self time for traces outside the convention', async () => {
     const t = traceId(1);
     const root = span({ trace: t, start: 0, end: 100, name: 'GET /owners', service: 'petclinic-frontend' });

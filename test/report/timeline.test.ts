@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,23 +6,14 @@ import { analyzeFiles } from '../../src/analyzer/index.js';
 import { renderText } from '../../src/report/text.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { toJsonReport } from '../../src/report/json.js';
-import { writeAs } from '../support/synth.js';
-import { generate } from '../diagnose/gen.js';
-import { BOTTLENECKS } from '../diagnose/scenarios.js';
-import { gpuSamplesFor, toSpans } from '../diagnose/to-spans.js';
+import { writeThermalRun } from '../diagnose/to-spans.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-timeline-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The thermal-drift recipe: compute rises at constant load; the GPU throttles in the last 40% of the run. */
 async function thermalRun() {
-  const scenario = BOTTLENECKS.find((s) => s.name.includes('throttles'))!;
-  const requests = generate(scenario.spec);
-  const traces = join(dir, 'traces.jsonl');
-  const samples = join(dir, 'gpu.jsonl');
-  writeFileSync(traces, writeAs('otlp-jsonl', toSpans(requests)));
-  writeFileSync(samples, gpuSamplesFor(requests, (f) => (f > 0.6 ? ['sw_thermal_slowdown'] : [])));
-  return analyzeFiles([traces, samples]);
+  return analyzeFiles(writeThermalRun(dir));
 }
 
 describe('latency and GPU state per time window', () => {

@@ -28,6 +28,13 @@ export interface SourceConvention {
   /** Diagnosis inputs this source never carries (e.g. `batch-sizes`): rules needing them say they could not run. */
   readonly lacks: readonly RuleInput[];
   /**
+   * What the time between a client span and this source's request span is. `network` (the
+   * default): the wire, derived as client − server. `unattributed`: the server's own work outside
+   * its span is in it too and the source records no split (vLLM's API server before the engine's
+   * arrival time), so it is left out of every phase (`other`) and the source's `unseen` says what it holds.
+   */
+  readonly outsideSpan?: 'network' | 'unattributed';
+  /**
    * `span`: every claimed span is mapped on its own. `trace`: once a span of a trace is claimed,
    * the trace's spans are held and mapped together (the facts are spread over several spans).
    */
@@ -42,4 +49,6 @@ export interface SourceConvention {
 export interface TraceContext {
   /** A request span of this trace passed through before the trace was held. */
   readonly hasRequest: boolean;
+  /** A request span of this trace, held or passed, is of a convention whose time outside it is not the wire alone (`outsideSpan: 'unattributed'`). */
+  readonly outsideUnattributed: boolean;
 }

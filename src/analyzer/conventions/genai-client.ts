@@ -3,7 +3,8 @@
  * OpenTelemetry GenAI client spans (semantic conventions `gen_ai.*`, kind CLIENT: OpenLLMetry,
  * OpenInference-style SDK instrumentations): `gen_ai.operation.name`, `gen_ai.request.model`,
  * `gen_ai.usage.input_tokens`/`output_tokens` (older `prompt_tokens`/`completion_tokens`), and
- * for a streamed response `gen_ai.response.time_to_first_chunk` (seconds), its first token.
+ * for a streamed response `gen_ai.response.time_to_first_chunk` (seconds), its first token, or
+ * OpenLLMetry's first `llm.content.completion.chunk` event where that attribute is absent.
  * Spec: https://github.com/open-telemetry/semantic-conventions/blob/v1.41.0/docs/gen-ai/gen-ai-spans.md
  *
  * When the server's request span is in the same trace (vLLM, Triton, TGI or our own tracer),
@@ -19,6 +20,8 @@ import type { ConventionNote, MappedSpans, SourceConvention } from './convention
 import { secondsToNs } from './_spans.js';
 
 const PAIRED: ConventionNote = { label: 'OpenTelemetry GenAI client span (with the server span: network = client − server)', clock: 'epoch', unseen: [] };
+// A server span that leaves more than the wire outside it (vLLM's): client − server is not network; its note says what it holds.
+const PAIRED_UNSPLIT: ConventionNote = { label: 'OpenTelemetry GenAI client span (with the server span: client − server unattributed, the server records no split)', clock: 'epoch', unseen: [] };
 /** The notes of GenAI spans read alone: end-to-end only, or with the first chunk's time (a streamed response). */
 function aloneNotes(what: string, inside: string): readonly [ConventionNote, ConventionNote] {
   return [
@@ -30,6 +33,22 @@ const [ALONE, ALONE_STREAMED] = aloneNotes('OpenTelemetry GenAI client span (alo
 // A model hosted in the process itself: its inference span MAY be INTERNAL (gen-ai-spans.md, "Inference").
 const [LOCAL, LOCAL_STREAMED] = aloneNotes('OpenTelemetry GenAI inference span of an in-process model (kind INTERNAL', 'phases inside the model call');
 const TTFC = 'gen_ai.response.time_to_first_chunk';
+/**
+ * The span event OpenLLMetry's OpenAI instrumentation adds for every streamed chunk, in place of
+ * the attribute above (traceloop/openllmetry, `SpanAttributes.LLM_CONTENT_COMPLETION_CHUNK`,
+ * https://github.com/traceloop/openllmetry): the first one is the first token. Span events come
+ * through OTLP inputs (JSON, protobuf); the Jaeger and Zipkin readers keep only ours.
+ */
+const CHUNK_EVENT = 'llm.content.completion.chunk';
+
+/** Start → first token: the time to first chunk attribute (seconds), else the first chunk event. */
+function timeToFirstChunkNs(span: SpanRecord): bigint | undefined {
+  const ttfc = secondsToNs(span.attributes[TTFC]);
+  if (ttfc !== undefined || span.events === undefined) return ttfc;
+  let first: bigint | undefined;
+  for (const e of span.events) if (e.name === CHUNK_EVENT && (first === undefined || e.timeNs < first)) first = e.timeNs;
+  return first === undefined || first < span.startNs ? undefined : first - span.startNs;
+}
 /** The inference operations of the GenAI conventions (not agents or tools, whose spans are INTERNAL too). */
 const INFERENCE_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings']);
 
@@ -85,13 +104,13 @@ export const genAiClientConvention: SourceConvention = {
       const tokensOut = tokenCount(a['gen_ai.usage.output_tokens'] ?? a['gen_ai.usage.completion_tokens']);
       if (tokensIn !== undefined) attributes[ATTR.TOKENS_INPUT] = tokensIn;
       if (tokensOut !== undefined) attributes[ATTR.TOKENS_OUTPUT] = tokensOut;
-      const ttfc = span.firstTokenNs === undefined ? secondsToNs(a[TTFC]) : undefined;
+      const ttfc = span.firstTokenNs === undefined ? timeToFirstChunkNs(span) : undefined;
       if (ttfc === undefined) return { ...span, attributes };
       streamed++;
       return { ...span, attributes, firstTokenNs: span.startNs + ttfc };
     });
     const alone = local > 0 && local === requests ? (streamed > 0 ? LOCAL_STREAMED : LOCAL) : streamed > 0 ? ALONE_STREAMED : ALONE;
-    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? PAIRED : alone };
+    const mapped: MappedSpans = { spans: out, requests, note: serverInTrace ? (context?.outsideUnattributed === true ? PAIRED_UNSPLIT : PAIRED) : alone };
     return mapped;
   },
 };

@@ -8,11 +8,12 @@
 import type { RequestTable } from '../../model/request-table.js';
 import type { SpanRecord } from '../../model/span.js';
 import type { ScannedSpans } from '../../formats/_scanned-spans.js';
+import { closedTraces } from '../../formats/_closed-traces.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
-import type { MappedSpans, SourceConvention } from './convention.js';
+import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
 import { tgiConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
@@ -28,21 +29,31 @@ export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmC
 
 export type { ConventionUse } from '../../model/analysis.js';
 
+/** Ids of the conventions whose time outside the request span, under a client span, is not the wire alone (SourceConvention.outsideSpan). */
+export const OUTSIDE_UNATTRIBUTED: ReadonlySet<string> = new Set(CONVENTIONS.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+
 /** Traces held at once for trace-scoped conventions before the oldest is mapped anyway. */
 const MAX_HELD_TRACES = 50_000;
 
 /**
  * Streams span batches through the registered conventions. Span-scoped mappings happen at once;
- * trace-scoped ones hold the trace's spans until `finish` (or until too many traces are held).
+ * trace-scoped ones hold the trace's spans until `finish` (or until too many traces are held, or
+ * until the reader says the trace is whole: formats/_closed-traces.ts).
  */
 export class ConventionMapper {
   private readonly held = new Map<string, { readonly convention: SourceConvention; readonly spans: SpanRecord[] }>();
+  /** Held traces their reader said are whole, waiting for the traces held before them. */
+  private readonly closed = new Set<string>();
   private readonly used = new Map<string, ConventionUse>();
-  /** Traces in which a request span has passed (bounded), for trace-scoped conventions that pair with a server span. */
-  private readonly requestTraces = new Set<string>();
+  /** Traces in which a request span has passed (bounded), with its convention's id ('' for ours), for trace-scoped conventions that pair with a server span. */
+  private readonly requestTraces = new Map<string, string>();
+  /** Ids of the conventions whose time outside the request span is not the wire alone. */
+  private readonly outside: ReadonlySet<string>;
   private traceScopedSeen = false;
 
-  constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {}
+  constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {
+    this.outside = new Set(conventions.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+  }
 
   /** Maps one batch; returns the batch itself when no span in it belongs to a known convention. */
   map(batch: readonly SpanRecord[]): readonly SpanRecord[] {
@@ -57,7 +68,30 @@ export class ConventionMapper {
       out ??= batch.slice(0, i);
       for (const s of mapped as readonly SpanRecord[]) out.push(s);
     }
+    const closed = this.held.size === 0 ? undefined : closedTraces(batch);
+    if (closed !== undefined) {
+      out ??= batch.slice();
+      for (const spans of this.releaseClosed(closed)) for (const s of spans) out.push(s);
+    }
     return out ?? batch;
+  }
+
+  /**
+   * Maps the held traces its reader said are whole (formats/_closed-traces.ts) once every trace
+   * held before them is out too: the order and the spans `finish` (or the held-trace bound)
+   * would have given, without holding each trace to the end of input.
+   */
+  private *releaseClosed(traceIds: readonly string[]): Generator<readonly SpanRecord[]> {
+    for (const traceId of traceIds) if (this.held.has(traceId)) this.closed.add(traceId);
+    while (this.closed.size > 0) {
+      const first = this.held.entries().next();
+      if (first.done === true || !this.closed.has(first.value[0])) return;
+      const [traceId, entry] = first.value;
+      this.held.delete(traceId);
+      this.closed.delete(traceId);
+      const spans = this.apply(entry.convention, entry.spans, traceId);
+      if (spans.length > 0) yield spans;
+    }
   }
 
   /** Maps every trace still held; call once at the end of input. */
@@ -73,6 +107,7 @@ export class ConventionMapper {
    * mapped (a 60 MB Triton trace file held ~50 000 traces, mapped all together at the end).
    */
   *drain(): Generator<readonly SpanRecord[]> {
+    this.closed.clear();
     for (const [traceId, entry] of this.held) {
       this.held.delete(traceId);
       const spans = this.apply(entry.convention, entry.spans, traceId);
@@ -151,7 +186,7 @@ export class ConventionMapper {
     for (const convention of this.conventions) {
       if (!convention.claims(span)) continue;
       if (convention.scope === 'span') {
-        this.noteRequestTrace(span.traceId);
+        this.noteRequestTrace(span.traceId, convention.id);
         return this.apply(convention, [span]);
       }
       this.traceScopedSeen = true;
@@ -170,19 +205,33 @@ export class ConventionMapper {
     return span;
   }
 
-  private noteRequestTrace(traceId: string): void {
+  private noteRequestTrace(traceId: string, source = ''): void {
     if (this.requestTraces.size >= MAX_HELD_TRACES) this.requestTraces.clear();
-    this.requestTraces.add(traceId);
+    this.requestTraces.set(traceId, source);
+  }
+
+  /** What a trace-scoped mapping knows of the request spans of its trace beyond the held spans. */
+  private traceContext(traceId: string, spans: readonly SpanRecord[]): TraceContext {
+    const passed = this.requestTraces.get(traceId);
+    const outsideUnattributed =
+      this.outside.size > 0 &&
+      ((passed !== undefined && this.outside.has(passed)) ||
+        spans.some((s) => {
+          const source = s.attributes[SOURCE_ATTR];
+          return typeof source === 'string' && this.outside.has(source);
+        }));
+    return { hasRequest: passed !== undefined, outsideUnattributed };
   }
 
   private releaseOldest(): readonly SpanRecord[] {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
+    this.closed.delete(traceId);
     return this.apply(entry.convention, entry.spans, traceId);
   }
 
   private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
-    const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : { hasRequest: this.requestTraces.has(traceId) });
+    const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : this.traceContext(traceId, spans));
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;

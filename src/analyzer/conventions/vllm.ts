@@ -28,8 +28,11 @@ const LATENCY = 'gen_ai.latency.';
 const E2E_KEY = `${LATENCY}e2e`;
 const QUEUE_KEY = `${LATENCY}time_in_queue`;
 // The span starts at the request's arrival time, set when the API server hands the request to the engine client
-// (vllm/v1/engine: arrival_time = time.time() when none is given), so the API server's own work before it is outside.
-const FRONTEND = 'vLLM’s API server before the span starts (its HTTP handling, and chat templating where the release renders the prompt before the arrival time is taken): paired with a client span, that time is counted as network';
+// (vllm/v1/engine: arrival_time = time.time() when none is given), so the API server's own work before it is outside;
+// it ends at arrival + e2e, when the output processor has the last output, before the API server writes the response.
+// No attribute splits either gap between the API server and the wire (outsideSpan: 'unattributed').
+const FRONTEND =
+  'how the time between a client span and the llm_request span divides between the network and vLLM’s API server: before the span (its arrival time), the API server’s HTTP handling and request parsing, and the chat templating and tokenisation where the release does them before handing the request to the engine; after it (arrival + e2e), the API server writing the response. No vLLM attribute measures either, so that time is left unattributed (other), not counted as network';
 const UNSEEN = ['batch size (vLLM spans do not record it; see vllm:iteration_tokens_total and vllm:num_requests_running)', 'prefix-cache hits per request', FRONTEND];
 const V1: ConventionNote = { label: 'vLLM llm_request span (v1 engine)', clock: 'epoch', unseen: [...UNSEEN, 'model name (v1 spans carry none; the service name stands in)'] };
 // With OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental, v1 spans name the model (gen_ai.request.model).
@@ -50,6 +53,7 @@ function attr(span: SpanRecord, name: string): AttributeValue | undefined {
 export const vllmConvention: SourceConvention = {
   id: 'vllm',
   lacks: ['batch-sizes'],
+  outsideSpan: 'unattributed',
   scope: 'span',
   claims(span) {
     return span.name === 'llm_request' || E2E_KEY in span.attributes || QUEUE_KEY in span.attributes;

@@ -6,11 +6,11 @@
  * thresholds and words (continuous batching in dynamic-batching, prefix caching in
  * scale-and-cache, …); see docs/diagnosis.md, "Generation".
  */
-import type { Evidence, NextStep } from '../../model/diagnosis.js';
-import type { GenerationSignal, Signals } from './signals.js';
+import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js';
+import type { GenerationSignal, MsDistribution, Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { ms, pct, round } from './rule.js';
-import { statKey, statList, statName } from './statistic.js';
+import { isMean, statKey, statList, statName } from './statistic.js';
 import { lowerIncludes } from './_words.js';
 
 /** Thresholds read by several generation forms (spread into each rule that reads them). */
@@ -112,10 +112,13 @@ export function engineNextStep(engine: Engine, model: string, step: { readonly t
 }
 
 /** Mean sequences per decode step (batch size on decode spans, or a server's running-requests gauge); 1 when not recorded. */
-export function decodeBatch(s: Signals): { readonly mean: number; readonly recorded: boolean } {
+export function decodeBatch(s: Signals): { readonly mean: number; readonly recorded: boolean; readonly decodingAtOnce: number } {
   // `diagnosed`, not the request rows: aggregates have none.
   const recorded = s.batch.recorded > 0 && s.batch.recorded >= s.diagnosed / 2;
-  return { mean: recorded ? s.batch.meanSize : 1, recorded };
+  // Little's law on the decode phase: Σ decode ÷ window = decode share × requests in flight. What a
+  // continuous-batching engine steps together on one replica; the evidence gives it where the
+  // batch is not recorded, so "assumed 1" never stands alone beside 25 requests decoding.
+  return { mean: recorded ? s.batch.meanSize : 1, recorded, decodingAtOnce: s.phases.decode.share * s.meanInFlight };
 }
 
 /** Outcome of the decode-bound check the decode-side forms share. */
@@ -142,6 +145,31 @@ export function decodeBound(g: GenerationSignal, t: { readonly 'generation.min_d
     },
     inputs: { [statKey('tpot', g.tpot, 'p50')]: round(tpot), decode_share: round(g.decodeShare) },
   };
+}
+
+/**
+ * The gain of a decode-side fix that keeps `factor` of each decode step: on TPOT's p50, named by
+ * the statistic TPOT was read as (a mean where the source has only sums and counts, a histogram
+ * p50 from Prometheus buckets), so every decode form words its gain alike.
+ */
+export function tpotGain(tpot: MsDistribution, factor: number, basis: string): GainEstimate {
+  return {
+    metric: isMean(tpot) ? 'tpot_mean_ms' : 'tpot_p50_ms',
+    ...(tpot.statistic !== undefined ? { statistic: tpot.statistic } : {}),
+    currentValue: round(tpot.p50Ms),
+    expectedValue: round(tpot.p50Ms * factor),
+    basis,
+  };
+}
+
+/**
+ * A near miss on a share of TTFT, in words: `prefill is 12% of TTFT (< 50%)`, or `prefill is not
+ * measured` when no diagnosed request has the phase (SGLang exports no prefill histogram, a tracer
+ * may record no prefill span): its share is then unknown, not 0%.
+ */
+export function ttftShareShort(s: Signals, phase: 'queue' | 'prefill' | 'preprocess', share: number, min?: number, label: string = phase): string {
+  if (s.phases[phase].present === 0) return `${label} is not measured (no ${phase} phase in this input)`;
+  return `${label} is ${pct(share)} of TTFT${min === undefined ? '' : ` (< ${pct(min)})`}`;
 }
 
 /** Bits per weight the precision attribute names (fp16 → 16, int8/fp8 → 8, int4/nf4/awq → 4); undefined when unknown. */

@@ -14,7 +14,7 @@ import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './s
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, engineNextStep, engineOf, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBatch, engineNextStep, engineOf, pickThresholds, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the dynamic-batching rule. */
@@ -66,6 +66,18 @@ export const BATCHING_THRESHOLDS = {
     unit: 'ratio of TTFT',
     source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): long prefills stall the decode steps batched with them',
     why: 'prefill is most of the time to first token',
+  },
+  'batching.gen.min_queue_steps': {
+    value: 4,
+    unit: 'decode steps (queue p95 ÷ TPOT p50)',
+    source: 'ours; Orca (Yu et al., OSDI 2022, https://www.usenix.org/conference/osdi22/presentation/yu): with iteration-level scheduling a waiting request joins the running batch at the next iteration',
+    why: 'a queue of a step or two is a request waiting for the next decode step, which is continuous batching at work; from four steps on, requests wait for a slot',
+  },
+  'batching.gen.min_prefill_stall_steps': {
+    value: 4,
+    unit: 'decode steps (prefill p95 ÷ TPOT p50)',
+    source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): an iteration that runs a prefill lasts as long as the prefill, so every decode batched with it waits that long ("generation stalls")',
+    why: 'a prefill of a few decode steps is a stall no stream notices, however large its share of a short TTFT; from four steps on, chunking it is worth its cost',
   },
   ...pickThresholds(GENERATION_THRESHOLDS, 'generation.small_decode_batch', 'generation.long_prompt_tokens', 'generation.min_prefix_repeat_share'),
 } as const satisfies Record<string, ThresholdSpec>;
@@ -130,9 +142,14 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   const queue = s.phases.queue;
   // Continuous batching: TTFT is mostly waiting for a slot while decode steps run few sequences.
   const cb: string[] = [];
-  if (g.ttftQueueShare < t['batching.gen.min_ttft_queue_share']) cb.push(`queue is ${pct(g.ttftQueueShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_queue_share'])})`);
+  if (g.ttftQueueShare < t['batching.gen.min_ttft_queue_share']) cb.push(ttftShareShort(s, 'queue', g.ttftQueueShare, t['batching.gen.min_ttft_queue_share']));
   if (batch.mean > t['generation.small_decode_batch']) cb.push(`decode steps already run ${batch.mean.toFixed(1)} sequences on average`);
   if (s.meanInFlight < t['batching.min_in_flight']) cb.push(`only ${s.meanInFlight.toFixed(1)} requests in flight on average`);
+  // Unknown TPOT (one token per request) leaves the check out rather than blocking.
+  const queueSteps = g.tpot !== undefined && g.tpot.p50Ms > 0 ? queue.p95Ms / g.tpot.p50Ms : undefined;
+  if (queueSteps !== undefined && queueSteps < t['batching.gen.min_queue_steps']) {
+    cb.push(`a queue ${statName(queue, 'p95')} of ${ms(queue.p95Ms)} is ${queueSteps.toFixed(1)} decode steps of TPOT ${statName(g.tpot, 'p50')} ${ms(g.tpot!.p50Ms)} (< ${t['batching.gen.min_queue_steps']}): requests already join the running batch within a few steps`);
+  }
   if (cb.length === 0) {
     // Without arrival times (aggregates) the mean in flight (Little's law) sizes the slots instead.
     const seqs = clamp(nextPow2(s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight), 4, 256);
@@ -150,7 +167,8 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         confidence: confidenceFrom(g.ttftQueueShare / t['batching.gen.min_ttft_queue_share'] - 1, s, batch.recorded ? 1 : 0.8),
         evidence: [
           {
-            text: `TTFT ${statName(g.ttft, 'p95')} = ${ms(g.ttft.p95Ms)}, of which ${pct(g.ttftQueueShare)} is waiting in the queue (queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)})`,
+            // The share is Σ queue ÷ Σ TTFT (a ratio of means on aggregates), not a share of the p95.
+            text: `TTFT ${statName(g.ttft, 'p95')} = ${ms(g.ttft.p95Ms)}; waiting in the queue is ${pct(g.ttftQueueShare)} of TTFT summed over all requests (queue ${statName(queue, 'p95')} ${ms(queue.p95Ms)})`,
             values: { [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), ttft_queue_share: round(g.ttftQueueShare), [statKey('queue', queue, 'p95')]: round(queue.p95Ms) },
           },
           {
@@ -177,9 +195,15 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   // Chunked prefill: long prompts whose prefill is most of TTFT, not shared (shared prefixes are for the prefix cache).
   const cp: string[] = [];
   const promptP50 = g.tokensIn?.p50 ?? 0;
-  if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT (< ${pct(t['batching.gen.min_ttft_prefill_share'])})`);
+  if (g.ttftPrefillShare < t['batching.gen.min_ttft_prefill_share']) cp.push(ttftShareShort(s, 'prefill', g.ttftPrefillShare, t['batching.gen.min_ttft_prefill_share']));
   if (promptP50 < t['generation.long_prompt_tokens']) cp.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens < ${t['generation.long_prompt_tokens']})` : 'no inference.tokens.input: prompt length unknown');
   if (g.prefixRepeatShare !== undefined && g.prefixRepeatShare >= t['generation.min_prefix_repeat_share']) cp.push(`${pct(g.prefixRepeatShare)} of prompts repeat a prefix: prefix caching (scale-and-cache) fits better`);
+  // Unknown TPOT (one token per request) leaves the stall unchecked rather than blocking.
+  const prefill = s.phases.prefill;
+  const stallSteps = g.tpot !== undefined && g.tpot.p50Ms > 0 && prefill.present > 0 ? prefill.p95Ms / g.tpot.p50Ms : undefined;
+  if (stallSteps !== undefined && stallSteps < t['batching.gen.min_prefill_stall_steps']) {
+    cp.push(`a prefill ${statName(prefill, 'p95')} of ${ms(prefill.p95Ms)} stalls the decodes batched with it for ${stallSteps.toFixed(1)} steps of TPOT ${statName(g.tpot, 'p50')} ${ms(g.tpot!.p50Ms)} (< ${t['batching.gen.min_prefill_stall_steps']})`);
+  }
   if (cp.length === 0) {
     const budget = Math.max(512, 2 ** Math.round(Math.log2(Math.max(1, promptP50 / 2))));
     return {
@@ -190,7 +214,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
         confidence: confidenceFrom(g.ttftPrefillShare / t['batching.gen.min_ttft_prefill_share'] - 1, s, 0.8),
         evidence: [
           {
-            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${isMean(g.tokensIn) ? `mean ${Math.round(promptP50)}` : `${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)}`} tokens`,
+            text: `prefill is ${pct(g.ttftPrefillShare)} of TTFT summed over all requests (TTFT ${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}); prompts ${isMean(g.tokensIn) ? `mean ${Math.round(promptP50)}` : `${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)}, p95 ${Math.round(g.tokensIn?.p95 ?? 0)}`} tokens`,
             values: { ttft_prefill_share: round(g.ttftPrefillShare), [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
         ],

@@ -12,7 +12,7 @@ import { partColumn, tracesNear } from './signals.js';
 import { REQUEST_FLAG } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { engineOf, forEngine } from './_generation.js';
+import { engineOf, forEngine, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the preprocessing-pipeline rule. */
@@ -68,7 +68,7 @@ function tokenizerNextStep(engine: Engine): NextStep {
 function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThresholds, engine: Engine): Verdict {
   const pre = s.phases.preprocess;
   const inputs = { ttft_preprocess_share: round(g.ttftPreprocessShare), [statKey('preprocess', pre, 'p95')]: round(pre.p95Ms), [statKey('ttft', g.ttft, 'p95')]: round(g.ttft.p95Ms) };
-  if (g.ttftPreprocessShare < t['pipeline.gen.min_ttft_share']) return { inputs, reason: `tokenization/templating (preprocess) is ${pct(g.ttftPreprocessShare)} of TTFT (< ${pct(t['pipeline.gen.min_ttft_share'])})` };
+  if (g.ttftPreprocessShare < t['pipeline.gen.min_ttft_share']) return { inputs, reason: ttftShareShort(s, 'preprocess', g.ttftPreprocessShare, t['pipeline.gen.min_ttft_share'], 'tokenization/templating (preprocess)') };
   const saved = pre.meanMs * t['pipeline.gain_factor'];
   return {
     inputs,

@@ -10,7 +10,7 @@ import { COMPUTE_THRESHOLDS, classifyPrecision, classifyRuntime, computeDominanc
 import { tracesNear } from './signals.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { RuleContext, Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBound, engineNextStep, engineOf, pickThresholds, vllmServe, weightBits } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, vllmServe, weightBits } from './_generation.js';
 import type { VllmArgs } from './_generation.js';
 
 /** Thresholds of the prune-distill rule. */
@@ -61,7 +61,7 @@ function generationVerdict(ctx: RuleContext<keyof typeof PRUNE_THRESHOLDS | keyo
       confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, worst !== undefined ? 1 : 0.75),
       evidence: [bound.evidence, { text: `weights already ${bits}-bit (${s.precision}) on ${engine}${worst !== undefined ? `; latency ${worst.toFixed(2)}× the SLO` : ''}`, values: { weight_bits: bits as number, ...(worst !== undefined ? { slo_excess: round(worst) } : {}) } }],
       savedMeanMs: Math.max(0, (g.tokensOutMean ?? 1) - 1) * tpot.meanMs * (1 - t['prune.gen.tpot_factor']),
-      estimatedGain: { metric: 'tpot_p50_ms', currentValue: round(tpot.p50Ms), expectedValue: round(tpot.p50Ms * t['prune.gen.tpot_factor']), basis: 'speculative decoding: 2× fewer target-model steps per token at the low end of Leviathan et al. (2023)' },
+      estimatedGain: tpotGain(tpot, t['prune.gen.tpot_factor'], 'speculative decoding: 2× fewer target-model steps per token at the low end of Leviathan et al. (2023)'),
       nextStep: engineNextStep(engine, s.model, {
         text: {
           vllm: 'Decode steps are as cheap as bytes allow: produce several tokens per step. Speculative decoding with a small draft model of the same family, or n-gram/EAGLE proposals (vLLM --speculative-config), keeps the output distribution; or serve a smaller, distilled model when its accuracy is enough.',

@@ -6,13 +6,13 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, round } from './rule.js';
-import { isMean, statName } from './statistic.js';
+import { statName } from './statistic.js';
 import { isGpuDevice, lowerIncludes, stem } from './_words.js';
 import { COMPUTE_THRESHOLDS, classifyPrecision, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, decodeBound, engineNextStep, engineOf, pickThresholds, weightBits } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBatch, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, weightBits } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the quantization rule. */
@@ -61,7 +61,6 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
   if (bits !== undefined && bits <= 8) failed.push(`weights are already ${bits}-bit (${s.precision})`);
   if (failed.length > 0) return { inputs, reason: failed.join('; ') };
   const tpot = g.tpot!;
-  const expected = tpot.p50Ms * t['quantization.gen.tpot_factor'];
   const tokens = g.tokensOutMean ?? 1;
   return {
     inputs,
@@ -70,9 +69,15 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: QuantizationThres
       kind: 'weights-and-kv-cache',
       confidence: confidenceFrom(tpot.p50Ms / t['generation.min_tpot_ms'] - 1, s, bits === undefined ? 0.8 : 1),
       // Sequences per step not recorded (vLLM, TGI spans): assumed 1 for the check, never stated as measured.
-      evidence: [bound.evidence, { text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : 'sequences per decode step not recorded (assumed small)'}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`, values: { mean_decode_batch: round(batch.mean), ...(bits !== undefined ? { weight_bits: bits } : {}) } }],
+      evidence: [
+        bound.evidence,
+        {
+          text: `${batch.recorded ? `${batch.mean.toFixed(1)} sequence${batch.mean === 1 ? '' : 's'} per decode step` : `sequences per decode step not recorded: ${batch.decodingAtOnce.toFixed(1)} requests decode at once on average (Σ decode ÷ window; one step holds them on a single replica, a share of them per replica on several)`}, weights ${bits === undefined ? 'of unrecorded precision (inference.precision)' : `${bits}-bit (${s.precision})`}`,
+          values: { mean_decode_batch: round(batch.mean), ...(batch.recorded ? {} : { decoding_at_once: round(batch.decodingAtOnce) }), ...(bits !== undefined ? { weight_bits: bits } : {}) },
+        },
+      ],
       savedMeanMs: Math.max(0, tokens - 1) * (tpot.meanMs - tpot.meanMs * t['quantization.gen.tpot_factor']),
-      estimatedGain: { metric: isMean(tpot) ? 'tpot_mean_ms' : 'tpot_p50_ms', ...(tpot.statistic !== undefined ? { statistic: tpot.statistic } : {}), currentValue: round(tpot.p50Ms), expectedValue: round(expected), basis: `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)` },
+      estimatedGain: tpotGain(tpot, t['quantization.gen.tpot_factor'], `8-bit weights halve the bytes a small-batch decode step reads; ${Math.round(t['quantization.gen.tpot_factor'] * 100)}% of the step kept (quantization.gen.tpot_factor)`),
       nextStep: generationQuantizationNextStep(engine, s.model, bits),
       exampleTraceIds: tracesNear(s.requests, s.requests.phase('decode'), s.phases.decode.p95Ms),
     },

@@ -13,7 +13,7 @@ import { tracesNear } from './signals.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, engineNextStep, engineOf, forEngine, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, engineNextStep, engineOf, forEngine, pickThresholds, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the scale-and-cache rule. */
@@ -154,7 +154,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   };
   const failed: string[] = [];
   const pc: string[] = [];
-  if (g.ttftPrefillShare < t['cache.gen.min_ttft_prefill_share']) pc.push(`prefill is ${pct(g.ttftPrefillShare)} of TTFT`);
+  if (g.ttftPrefillShare < t['cache.gen.min_ttft_prefill_share']) pc.push(ttftShareShort(s, 'prefill', g.ttftPrefillShare));
   if (promptP50 < t['generation.long_prompt_tokens']) pc.push(g.tokensIn ? `prompts are short (${statName(g.tokensIn, 'p50')} ${Math.round(promptP50)} tokens)` : 'prompt length unknown');
   if (g.prefixRepeatShare === undefined) pc.push('no inference.input.hash of the prompt prefix');
   else if (g.prefixRepeatShare < t['generation.min_prefix_repeat_share']) pc.push(`${pct(g.prefixRepeatShare)} of prompt prefixes repeat (< ${pct(t['generation.min_prefix_repeat_share'])})`);
@@ -172,7 +172,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
         confidence: confidenceFrom(repeat / t['generation.min_prefix_repeat_share'] - 1, s, g.prefixHashedShare >= 0.5 ? 1 : 0.8),
         evidence: [
           {
-            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (${statName(g.tokensIn, 'p50')})`,
+            text: `${pct(repeat)} of requests repeat a prompt prefix seen before; prefill is ${pct(g.ttftPrefillShare)} of TTFT summed over all requests (TTFT ${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) with prompts of ${Math.round(promptP50)} tokens (${statName(g.tokensIn, 'p50')})`,
             values: { prefix_repeat_share: round(repeat), ttft_prefill_share: round(g.ttftPrefillShare), [statKey('prompt_tokens', g.tokensIn, 'p50', '')]: round(promptP50) },
           },
           ...(g.cachedShare !== undefined ? [{ text: `only ${pct(g.cachedShare)} of prompt tokens come from a prefix cache now`, values: { cached_share: round(g.cachedShare) } }] : []),
@@ -192,7 +192,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
   }
   failed.push(`prefix cache: ${pc.join(', ')}`);
   const sc: string[] = [];
-  if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(`queue is ${pct(g.ttftQueueShare)} of TTFT`);
+  if (g.ttftQueueShare < t['scale.gen.min_ttft_queue_share']) sc.push(ttftShareShort(s, 'queue', g.ttftQueueShare));
   if (!queueGrowing) sc.push('the queue does not grow over the run');
   if (!batchFull && !memoryFull) sc.push(`neither are decode batches full (${pct(s.batch.fullShare)} at the largest size ${s.batch.maxSize}) nor is the KV cache full${g.kvCacheUsage !== undefined ? ` (${pct(g.kvCacheUsage)} in use)` : s.gpu?.memoryUsedShare !== undefined ? ` (GPU memory ${pct(s.gpu.memoryUsedShare)} used)` : ' (not measured: no KV cache gauge, no GPU memory samples)'}`);
   if (sc.length === 0) {
@@ -205,7 +205,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
         confidence: confidenceFrom(g.ttftQueueShare / t['scale.gen.min_ttft_queue_share'] - 1, s, 0.9),
         evidence: [
           {
-            text: `queue is ${pct(g.ttftQueueShare)} of TTFT (${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
+            text: `queue is ${pct(g.ttftQueueShare)} of TTFT summed over all requests (TTFT ${statName(g.ttft, 'p95')} ${ms(g.ttft.p95Ms)}) and grows over the run (window mean ${ms(queueTrend!.first)} → ${ms(queueTrend!.last)})`,
             values: { ttft_queue_share: round(g.ttftQueueShare), queue_first_ms: round(queueTrend!.first), queue_last_ms: round(queueTrend!.last) },
           },
           batchFull

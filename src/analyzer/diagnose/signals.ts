@@ -239,7 +239,7 @@ export interface Signals {
   readonly clockSkewShare: number;
   /** GPU evidence from the sidecar, when given. */
   readonly gpu?: DeviceSignal;
-  /** Present when at least half the diagnosed requests generated tokens: the rules then judge their generation forms. */
+  /** Present when at least half the diagnosed requests generated tokens and some have a first token: the rules then judge their generation forms. */
   readonly generation?: GenerationSignal;
   /** Validity assumptions that failed, in words; empty when the data is good enough. */
   readonly invalid: readonly string[];
@@ -447,6 +447,9 @@ function generationSignal(requests: RequestTable): GenerationSignal | undefined 
   for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) generative.push(i);
   if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
   const withFirst = generative.filter((i) => ttftColumn[i] === ttftColumn[i]);
+  // No first token anywhere (TGI router spans: token counts only): the forms read shares of TTFT,
+  // unknown here, not 0, so the classic forms judge these requests, as on the Prometheus path.
+  if (withFirst.length === 0) return undefined;
   const ttfts = withFirst.map((i) => ttftColumn[i]!);
   const ttftSum = ttfts.reduce((a, b) => a + b, 0);
   const shareOfTtft = (phase: Phase): number => {

@@ -63,7 +63,7 @@ export function phaseTable(summary: ModelSummary): string {
     `<tr class="e2e" data-phase="e2e"><td>end-to-end</td><td class="num" data-q="p50">${formatMs(e.p50Ms)}</td><td class="num" data-q="p95">${formatMs(e.p95Ms)}</td><td class="num" data-q="p99">${formatMs(e.p99Ms)}</td><td class="num" data-q="max">${formatMs(e.maxMs)}</td><td class="num">100%</td></tr>`,
   );
   return `<div class="card phases"><h2>Where the time goes · ${formatCountOf(summary.requests, 'request')} · ${formatRate(summary.requests, summary.throughputRps)}</h2>
-<table data-table="phases"><thead><tr><th>phase</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>share</th></tr></thead><tbody>${rows.join('')}</tbody></table>
+<div class="scroll"><table data-table="phases"><thead><tr><th>phase</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>share</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
 <p class="note">Phase spans cover ${formatShare(summary.coverage)} of end-to-end time${summary.errors > 0 ? `; ${formatCountOf(summary.errors, 'error')}` : ''}.</p>${statisticNotes(summary).map((n) => `<p class="note" data-note="statistic">${h(n)}</p>`).join('')}</div>`;
 }
 

@@ -75,20 +75,29 @@ describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)
     expect(timePerOutputTokenMs(request!.e2eMs, request!.ttftMs, request!.tokensOut)).toBeCloseTo((812.5 - 187.5) / (7 - 1), 9);
   });
 
-  it('with the vLLM server span in the trace: one request, network = client − server', async () => {
+  it('alone and streamed by OpenLLMetry (no time_to_first_chunk): its first chunk event is the first token', async () => {
+    const result = await analyzeServing('genai-client-openllmetry-stream.synthetic.json');
+    expect(result.conventions.map((c) => c.label)).toEqual(['OpenTelemetry GenAI client span (alone: end-to-end and time to first chunk)']);
+    const [request] = result.timings;
+    expect(request!.model).toBe('gpt-4o-mini');
+    expect(request!.ttftMs).toBe(200);
+    expect([request!.tokensIn, request!.tokensOut]).toEqual([42, 7]);
+    expect(timePerOutputTokenMs(request!.e2eMs, request!.ttftMs, request!.tokensOut)).toBeCloseTo((812.5 - 200) / (7 - 1), 9);
+  });
+
+  it('with the vLLM server span in the trace: one request, client − server left unattributed (vLLM records no split of it)', async () => {
     const result = await analyzeServing('genai-client-vllm-server.synthetic.json');
-    expect(result.conventions.map((c) => c.label).sort()).toEqual(['OpenTelemetry GenAI client span (with the server span: network = client − server)', 'vLLM llm_request span (v1 engine)']);
+    expect(result.conventions.map((c) => c.label).sort()).toEqual(['OpenTelemetry GenAI client span (with the server span: client − server unattributed, the server records no split)', 'vLLM llm_request span (v1 engine)']);
     expect(result.requests).toBe(1);
     const [request] = result.timings;
     expect(request!.hasClient).toBe(true);
     expect(phasesOf(request!)).toEqual({
       preprocess: 5.433,
-      network: 54.322, // 20 ms before the server span + 1400 − 1365.678 after it
       queue: 12.345,
       prefill: 87.654,
       decode: 1234.567,
       postprocess: 5.679,
-      other: 0,
+      other: 54.322, // 20 ms before the server span + 1400 − 1365.678 after it: the wire and vLLM's API server
       e2e: 1400,
     });
     expect(request!.serverMs).toBeCloseTo(1345.678, 9);

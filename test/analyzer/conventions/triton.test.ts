@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFiles, ConventionMapper } from '../../../src/analyzer/index.js';
 import { readAllSpans } from '../../../src/formats/index.js';
+import { markClosedTraces } from '../../../src/formats/_closed-traces.js';
+import type { SpanRecord } from '../../../src/model/span.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { renderText } from '../../../src/report/text.js';
 import { toJsonReport } from '../../../src/report/json.js';
@@ -293,6 +295,29 @@ describe('held traces at the end of input', () => {
     for (const batch of batches) expect(new Set(batch.map((s) => s.traceId)).size).toBe(1);
     expect(batches.flat()).toEqual(all);
     expect([...drained.drain()]).toEqual([]);
+  });
+
+  it('a trace its reader says is whole is mapped at the end of that batch, but only once every trace held before it is out: the order finish gives', async () => {
+    const { spans } = await readAllSpans(SERVING + 'triton-trace-v2-grpc-ensemble.synthetic.json');
+    const copy = (k: number): SpanRecord[] => spans.map((s) => ({ ...s, traceId: `${s.traceId}-${k}`, spanId: `${s.spanId}-${k}`, ...(s.parentSpanId !== undefined ? { parentSpanId: `${s.parentSpanId}-${k}` } : {}) }));
+    const [a, b, c] = [copy(0), copy(1), copy(2)];
+    const whole = new ConventionMapper();
+    whole.map([...a, ...b, ...c]);
+    const all = whole.finish();
+    const mapper = new ConventionMapper();
+    // Trace a's first span, then all of b, said whole: b waits for a.
+    const first = [a[0]!, ...b];
+    markClosedTraces(first, [b[0]!.traceId]);
+    expect(mapper.map(first)).toEqual([]);
+    // The rest of a, said whole: a, then b, then nothing of c (not said whole).
+    const second = [...a.slice(1), ...c];
+    markClosedTraces(second, [a[0]!.traceId]);
+    const out = mapper.map(second);
+    expect(out.map((s) => s.traceId)).toEqual(all.filter((s) => s.traceId !== c[0]!.traceId).map((s) => s.traceId));
+    expect([...out, ...mapper.finish()]).toEqual(all);
+    // A batch not marked (a copy, as several files merged by time are) holds its traces to the end.
+    const unmarked = new ConventionMapper();
+    expect(unmarked.map([...first])).toEqual([]);
   });
 });
 

@@ -1,0 +1,23 @@
+/**
+ * @module formats/_closed-traces
+ * Internal. A reader that knows when a trace's last span was read says so on the batch that
+ * holds it: the convention mapper (analyzer/conventions) then maps such a trace at once, in the
+ * order it would have, instead of holding it to the end of input. A batch is marked once, by the
+ * reader that made it; a copy of it (merged with other files) is not marked, and its traces are
+ * held as before. A reader vouches for its own input only: the batches of several inputs handed
+ * to one mapper one after another (not merged by analyzeFiles) would map apart a trace whose
+ * later spans are in the next input (for Triton, a step written after its ensemble, a file later).
+ */
+import type { SpanRecord } from '../model/span.js';
+
+const closed = new WeakMap<readonly SpanRecord[], readonly string[]>();
+
+/** Marks `batch` as holding the last spans of the traces `traceIds`. */
+export function markClosedTraces(batch: readonly SpanRecord[], traceIds: readonly string[]): void {
+  if (traceIds.length > 0) closed.set(batch, traceIds);
+}
+
+/** The traces whose last span is in `batch` (by the end of it), where its reader said so. */
+export function closedTraces(batch: readonly SpanRecord[]): readonly string[] | undefined {
+  return closed.get(batch);
+}

@@ -1,0 +1,262 @@
+/**
+ * @module formats/_triton-release
+ * Internal. A large Triton trace file read twice, so that each request is let go of
+ * once its last record is read rather than at the end of the file (an 84 MB file held every
+ * request, 0.6 GB at its peak): a first pass (`streamTritonRecords` into a TritonIndex) keeps
+ * only each request's last record and parent; the second (`releaseTritonRecords`) gathers each
+ * request's records as TritonRequests does and makes its span once its last record is in and
+ * every request whose first record came before it is out, so the spans and their batches are
+ * exactly those of one reading. Knowing each request's last record, it also knows when a trace's
+ * last request is out, and says so on the batch (`markClosedTraces`): the Triton convention then
+ * maps that trace at once instead of holding it to the end of input.
+ */
+
+import type { SpanRecord } from '../model/span.js';
+import type { ReadContext } from './_context.js';
+import { openFile } from './_bytes.js';
+import type { Compression } from './_bytes.js';
+import { markClosedTraces } from './_closed-traces.js';
+import { commitRecord, rec, RecordScan } from './_triton-stream.js';
+import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
+import { isObject } from './_shared.js';
+import { TraceFormatError } from './errors.js';
+import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonTraceId } from './triton-trace.js';
+import type { TritonRequest } from './triton-trace.js';
+
+/**
+ * A first pass over a Triton trace file: for each request id, the index of its last record and
+ * its parent (what the second pass needs to let go of each request once its last record is read,
+ * and to name its trace); the records that are not Triton's are skipped here, once.
+ */
+export class TritonIndex implements RecordSink {
+  /** Request id → index of its last record. */
+  readonly last = new Map<number, number>();
+  /** Request id → its parent id (the last a record gave). */
+  readonly parents = new Map<number, number>();
+  /** With `strict`: the requests with a timestamp kept (the others are skipped when made spans). */
+  private readonly timed: Set<number> | undefined;
+  skippedRecords = 0;
+
+  constructor(
+    private readonly ctx: ReadContext,
+    /** Count the requests that will have no timestamps (`untimed`): `--strict` fails on the first. */
+    strict = false,
+  ) {
+    noteTritonClock(ctx);
+    this.timed = strict ? new Set() : undefined;
+  }
+
+  get size(): number {
+    return this.last.size;
+  }
+
+  /** With `strict`, the requests that have no timestamp kept (each skipped when the spans are made); else 0. */
+  get untimed(): number {
+    return this.timed === undefined ? 0 : this.last.size - this.timed.size;
+  }
+
+  add(record: unknown, i: number): void {
+    if (!isObject(record) || typeof record['id'] !== 'number') {
+      this.skippedRecords++;
+      skipRecord(this.ctx, '', record, i);
+      return;
+    }
+    const id = record['id'];
+    this.last.set(id, i);
+    if (typeof record['parent_id'] === 'number') this.parents.set(id, record['parent_id']);
+    const timestamps = record['timestamps'];
+    if (this.timed === undefined || !Array.isArray(timestamps)) return;
+    // As TritonRequests.add keeps them.
+    for (const stamp of timestamps as unknown[]) {
+      if (isObject(stamp) && typeof stamp['name'] === 'string' && nsOf(stamp['ns']) !== undefined) {
+        this.timed.add(id);
+        return;
+      }
+    }
+  }
+
+  commit(i: number): void {
+    this.last.set(rec.id, i);
+    if (rec.parent !== undefined) this.parents.set(rec.id, rec.parent);
+    if (this.timed === undefined) return;
+    for (let k = 0; k < rec.stamps; k++) {
+      if (nsOf(rec.values[k]) !== undefined) {
+        this.timed.add(rec.id);
+        return;
+      }
+    }
+  }
+
+  drop(id: number): void {
+    this.last.delete(id);
+    this.parents.delete(id);
+    this.timed?.delete(id);
+  }
+
+  /** The root of request `id`'s trace, as `TritonRequests.spans` finds it. */
+  root(id: number): number {
+    return rootOf(
+      id,
+      (r) => this.parents.get(r),
+      (r) => this.last.has(r),
+    );
+  }
+}
+
+/**
+ * The second pass: requests gathered as TritonRequests gathers them, each made a span once its
+ * last record is read and every request whose first record came before it is out (so the spans
+ * come in the order `spans` gives them). A trace whose requests are all out, root included, is
+ * listed as closed at the span that ended it (`markClosedTraces`).
+ */
+class ReleasedRequests extends TritonRequests implements RecordSink {
+  /** Request ids in the order of their first records, from `head` on not yet out. */
+  private order: number[] = [];
+  private head = 0;
+  /** Requests whose last record was read, not yet out. */
+  private readonly done = new Set<number>();
+  /** Root id → its trace's requests not yet out. */
+  private readonly remaining = new Map<number, number>();
+  private readonly namespace: string;
+  /** Spans made, not yet handed on, and how many were handed on before them. */
+  private out: SpanRecord[] = [];
+  private handed = 0;
+  /** Traces closed: the count of spans made when each closed, and its trace id. */
+  private closings: [number, string][] = [];
+
+  constructor(
+    ctx: ReadContext,
+    where: string,
+    private readonly index: TritonIndex,
+  ) {
+    super(ctx, where, false);
+    this.namespace = tritonNamespace(ctx.file);
+    for (const id of index.last.keys()) {
+      const root = index.root(id);
+      this.remaining.set(root, (this.remaining.get(root) ?? 0) + 1);
+    }
+  }
+
+  override request(id: number): TritonRequest {
+    let request = this.requests.get(id);
+    if (request === undefined) {
+      request = { events: [] };
+      this.requests.set(id, request);
+      this.order.push(id);
+    }
+    return request;
+  }
+
+  override add(record: unknown, i: number): void {
+    // Skipped once, by the first pass.
+    if (!isObject(record) || typeof record['id'] !== 'number') return;
+    const id = record['id'];
+    // A request left out (cut by the end of the file).
+    if (!this.index.last.has(id)) return;
+    super.add(record, i);
+    this.recorded(id, i);
+  }
+
+  commit(i: number): void {
+    if (!this.index.last.has(rec.id)) return;
+    commitRecord(this);
+    this.recorded(rec.id, i);
+  }
+
+  private recorded(id: number, i: number): void {
+    if (this.index.last.get(id) !== i) return;
+    this.done.add(id);
+    if (this.order[this.head] === id) this.release(false);
+  }
+
+  /** Makes the spans of the requests done at the front of `order` (all of them at the end: `all`). */
+  release(all: boolean): void {
+    const { order, done, requests, index } = this;
+    while (this.head < order.length && (all || done.has(order[this.head]!))) {
+      const id = order[this.head++]!;
+      done.delete(id);
+      const request = requests.get(id)!;
+      requests.delete(id);
+      const root = index.root(id);
+      this.span(id, request, this.namespace, root, this.out);
+      const left = this.remaining.get(root)! - 1;
+      if (left > 0) {
+        this.remaining.set(root, left);
+        continue;
+      }
+      this.remaining.delete(root);
+      // A root with no records of its own may have them in another file (a rotation): not closed here.
+      if (index.last.has(root)) this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
+    }
+    if (this.head > 4096 && this.head * 2 > order.length) {
+      this.order = order.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Takes batches of `batchSize` spans made so far (the rest too at the end: `last`), each marked with the traces closed by its end. */
+  *batches(batchSize: number, last: boolean): Generator<SpanRecord[]> {
+    while (this.out.length >= batchSize || (last && this.out.length > 0)) {
+      const batch = this.out.length > batchSize ? this.out.splice(0, batchSize) : this.out;
+      if (batch === this.out) this.out = [];
+      this.handed += batch.length;
+      let n = 0;
+      while (n < this.closings.length && this.closings[n]![0] <= this.handed) n++;
+      if (n > 0) markClosedTraces(batch, this.closings.splice(0, n).map(([, traceId]) => traceId));
+      yield batch;
+    }
+  }
+}
+
+/**
+ * The spans of a Triton trace file (decompressed again, if it is: `compression`) whose first pass (`streamTritonRecords` into
+ * `index`) gave `read`, in batches of `batchSize`: the second pass over its records, each request
+ * made a span as soon as its last record is read (and the requests before it are out), so what is
+ * held is the requests still open, not all of them. The spans and batches are exactly those of
+ * `TritonRequests.spans` cut by `inBatches`; a batch is marked with the traces it closes. The
+ * records skipped and requests without timestamps are said in `ctx`, as one reading says them.
+ */
+export async function* releaseTritonRecords(
+  file: string,
+  compression: Compression,
+  index: TritonIndex,
+  read: Pick<TritonStreamEnd, 'records' | 'recordsEnd'>,
+  ctx: ReadContext,
+  where: string,
+  batchSize: number,
+): AsyncGenerator<SpanRecord[]> {
+  const requests = new ReleasedRequests(ctx, where, index);
+  const scan = new RecordScan(requests);
+  for await (const chunk of contentChunks(file, compression, read.recordsEnd)) {
+    if (!scan.chunk(chunk)) break;
+    yield* requests.batches(batchSize, false);
+  }
+  // A file rewritten between the two readings (a running server's is only appended to, past what was read).
+  if (!scan.end() || scan.index !== read.records) throw changed(file);
+  requests.release(true);
+  yield* requests.batches(batchSize, true);
+}
+
+/**
+ * The first `bytes` bytes of a file's content (decompressed as the first reading decompressed it:
+ * `compression`), in chunks each valid until the next is asked for.
+ */
+async function* contentChunks(file: string, compression: Compression, bytes: number): AsyncGenerator<Buffer> {
+  const opened = await openFile(file);
+  try {
+    if (opened.compression !== compression) throw changed(file);
+    let position = 0;
+    for await (const chunk of opened.content.transientChunks()) {
+      if (position >= bytes) return;
+      const take = Math.min(chunk.length, bytes - position);
+      position += take;
+      yield take === chunk.length ? chunk : chunk.subarray(0, take);
+    }
+  } finally {
+    await opened.content.close();
+  }
+}
+
+function changed(file: string): TraceFormatError {
+  return new TraceFormatError(file, '', 'the file unchanged while it is read', 'it changed between two readings');
+}

@@ -1,0 +1,270 @@
+/**
+ * A large Triton trace file is read twice: first each request's last record, then its spans,
+ * each request let go of once its last record is in, and each trace mapped (the Triton
+ * convention) once its last request is out, not held to the end of input (an 84 MB file held
+ * 0.6 GB). What the analysis gives must not change: it is compared, byte for byte, with the old
+ * way (`reader: 'full'`, the file parsed whole) on files as Triton writes them under load:
+ * requests in flight interleaved, ensembles whose steps are written before them, BLS calls one
+ * level further down, decoupled streams with a response per token, requests that failed before
+ * REQUEST_END, a request's records split far apart, one whose records all come late, children
+ * of a parent in another file (a rotation), a request with no timestamps.
+ *
+ * A file never closed past 512 MiB was streamed by stream-json; the record reader reads it as
+ * that did (the request written last left out), on a small file here with the size lowered
+ * (`setTritonUnclosedBytes`, internal).
+ */
+
+import { createReadStream } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeFiles } from '../../src/analyzer/files.js';
+import { ConventionMapper } from '../../src/analyzer/conventions/index.js';
+import { closedTraces } from '../../src/formats/_closed-traces.js';
+import { ReadContext } from '../../src/formats/_context.js';
+import { releaseTritonRecords, TritonIndex } from '../../src/formats/_triton-release.js';
+import { streamTritonRecords } from '../../src/formats/_triton-stream.js';
+import { readSpanBatches, TraceFormatError } from '../../src/formats/index.js';
+import type { ReadOptions } from '../../src/formats/index.js';
+import { setTritonUnclosedBytes } from '../../src/formats/read.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import { renderJson } from '../../src/report/json.js';
+import { jsonText, random, readOutcome, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** One (sub)request's records: its head record, then one record per timestamp. */
+function requestRecords(rand: () => number, id: number, model: string, parent: number | undefined, start: number, frontend: 'http' | 'grpc' | undefined, kind: 'model' | 'ensemble' | 'stream', span = 0): { records: string[]; end: number } {
+  const records = [`{"id":${id},"model_name":"${model}","model_version":1${parent !== undefined ? `,"parent_id":${parent}` : ''}${rand() < 0.2 ? `,"request_id":"r-${id}"` : ''}}`];
+  let t = start;
+  const at = (name: string, after: number): void => {
+    t += Math.floor(after);
+    records.push(`{"id":${id},"timestamps":[{"name":"${name}","ns":${t}}]}`);
+  };
+  if (frontend === 'http') (at('HTTP_RECV_START', 0), at('HTTP_RECV_END', 40_000));
+  if (frontend === 'grpc') (at('GRPC_WAITREAD_START', 0), at('GRPC_WAITREAD_END', 2_000_000));
+  at('REQUEST_START', 50_000);
+  at('QUEUE_START', 5_000);
+  const failed = rand() < 0.02;
+  if (kind === 'ensemble') t += span;
+  else {
+    at('COMPUTE_START', rand() * 3e6);
+    if (rand() < 0.5) (at('COMPUTE_INPUT_END', 200_000), at('COMPUTE_OUTPUT_START', rand() * 5e6));
+    at('COMPUTE_END', 50_000);
+  }
+  // A decoupled model's stream: a response per token, the request released after the last.
+  if (kind === 'stream') for (let n = 2 + Math.floor(rand() * 5); n > 0; n--) at('INFER_RESPONSE_COMPLETE', 5e6 + rand() * 2e7);
+  else if (frontend !== undefined) at('INFER_RESPONSE_COMPLETE', 30_000);
+  if (!failed) at('REQUEST_END', 20_000);
+  if (frontend === 'http') (at('HTTP_SEND_START', 30_000), at('HTTP_SEND_END', 30_000));
+  if (frontend === 'grpc' && !failed) (at('GRPC_SEND_START', 30_000), at('GRPC_SEND_END', 30_000));
+  // Triton does not write a request's timestamps in time order.
+  if (rand() < 0.2) records.push(...records.splice(1).sort(() => rand() - 0.5));
+  return { records, end: t };
+}
+
+/** The records of about `bytes` bytes of a busy server's Triton trace file, in the order written. */
+function busyServer(bytes: number, seed: number): string[] {
+  const rand = random(seed);
+  const out: string[] = [];
+  let size = 0;
+  let nextId = 1;
+  let t = 2_356_425_054_587_444;
+  let seq = 0;
+  const pending: [number, string[]][] = [];
+  while (size < bytes) {
+    const start = t;
+    t += 20_000 + Math.floor(rand() * 400_000);
+    const groups: string[][] = [];
+    const kind = rand();
+    if (kind < 0.5) {
+      groups.push(requestRecords(rand, nextId++, ['resnet50', 'bert'][Math.floor(rand() * 2)]!, undefined, start, rand() < 0.5 ? 'http' : 'grpc', 'model').records);
+    } else if (kind < 0.75) {
+      // An ensemble: its steps end (and are written) first, a BLS call under some of them.
+      const ensemble = nextId++;
+      let at = start + 100_000;
+      for (let k = 2 + Math.floor(rand() * 2); k > 0; k--) {
+        const step = nextId++;
+        const written = requestRecords(rand, step, ['pre_py', 'infer_trt', 'post_py'][k % 3]!, ensemble, at, undefined, 'model');
+        groups.push(written.records);
+        if (rand() < 0.3) groups.push(requestRecords(rand, nextId++, 'bls_child', step, at + 1_000, undefined, 'model').records);
+        at = written.end + 10_000;
+      }
+      groups.push(requestRecords(rand, ensemble, 'ensemble', undefined, start, rand() < 0.5 ? 'http' : 'grpc', 'ensemble', at - start).records);
+    } else if (kind < 0.99) {
+      groups.push(requestRecords(rand, nextId++, 'llm_decoupled', undefined, start, 'grpc', 'stream').records);
+    } else {
+      groups.push([`{"id":${nextId++},"model_name":"no_timestamps","model_version":1}`]);
+    }
+    for (const records of groups) {
+      // In flight with others: written a little later, sometimes much later, sometimes in two parts far apart.
+      const delay = rand() < 0.003 ? 3_000 : Math.floor(rand() * 40);
+      if (rand() < 0.1 && records.length > 1) {
+        const cut = 1 + Math.floor(rand() * (records.length - 1));
+        pending.push([seq + delay, records.slice(0, cut)], [seq + delay + Math.floor(rand() * 200), records.slice(cut)]);
+      } else pending.push([seq + delay, records]);
+      size += records.reduce((n, r) => n + r.length + 1, 0);
+    }
+    seq++;
+    pending.sort((a, b) => a[0] - b[0]);
+    while (pending.length > 0 && pending[0]![0] <= seq) out.push(...pending.shift()![1]);
+  }
+  for (const [, records] of pending) out.push(...records);
+  // The steps of an ensemble whose own records went to the next file (a log-frequency rotation).
+  out.push(...requestRecords(rand, nextId + 1, 'pre_py', nextId, t, undefined, 'model').records);
+  return out;
+}
+
+const RECORDS = busyServer(6_000_000, 20261130);
+
+/** The analysis as the CLI's `--json` prints it. */
+async function analysis(files: string[], options: { reader?: 'full'; threads?: boolean; strict?: boolean } = {}): Promise<string> {
+  return renderJson(await analyzeFiles(files, { ...options }));
+}
+
+describe('a large Triton trace file, each request let go of once its last record is read', () => {
+  const layouts: Record<string, string> = {
+    "Triton's own: the whole array on one line": `[${RECORDS.join(',')}]`,
+    'a record per line': `[\n${RECORDS.join(',\n')}\n]\n`,
+    'never closed (a running server), cut inside a record': `[${RECORDS.join(',')},{"id":10000000,"timestamps":[{"name":"QUEUE_ST`,
+  };
+
+  it.each(Object.entries(layouts))('%s: the analysis is byte for byte the old way’s', async (name, text) => {
+    const file = tmp.write(`busy-${name.replace(/\W+/g, '-')}.json`, text);
+    const full = await analysis([file], { reader: 'full' });
+    expect(JSON.parse(full).requests).toBeGreaterThan(7_000);
+    expect(await analysis([file])).toBe(full);
+  }, 120_000);
+
+  it('--strict: the same analysis, or the same first skip (a request without timestamps) as the old way', async () => {
+    const timed = RECORDS.filter((r) => !r.includes('"model_name":"no_timestamps"'));
+    const clean = tmp.write('busy-strict.json', `[${timed.join(',')}]`);
+    expect(await analysis([clean], { strict: true })).toBe(await analysis([clean], { reader: 'full', strict: true }));
+    const file = tmp.write('busy-strict-untimed.json', layouts['a record per line']!);
+    const error = (options: { reader?: 'full' }): Promise<unknown> => analysis([file], { ...options, strict: true }).catch((e: unknown) => e);
+    const [records, full] = [await error({}), await error({ reader: 'full' })];
+    expect(records).toBeInstanceOf(TraceFormatError);
+    expect((records as Error).message).toMatch(/expected timestamps of a Triton request, got none/);
+    expect((records as Error).message).toBe((full as Error).message);
+  }, 120_000);
+
+  it('read by a reader thread: the same analysis', async () => {
+    const file = tmp.write('busy-thread.json', layouts["Triton's own: the whole array on one line"]!);
+    expect(await analysis([file], { threads: true })).toBe(await analysis([file], { reader: 'full' }));
+  }, 120_000);
+
+  it('rotated into two files, an ensemble’s steps in the first, the ensemble in the second: the same analysis (the traces of both files are held to the end, as before)', async () => {
+    // Each request's records in the file of its first record (the readers count a request cut in two apart), less the ensemble's.
+    const idOf = (r: string): number => Number(/"id":(\d+)/.exec(r)![1]);
+    const cut = RECORDS.findIndex((r, i) => i > RECORDS.length / 2 && r.includes('"model_name":"ensemble"') && RECORDS.slice(i - 200, i).some((c) => c.includes(`"parent_id":${idOf(r)}`)));
+    const ensemble = idOf(RECORDS[cut]!);
+    const before = new Set(RECORDS.slice(0, cut).map(idOf));
+    before.delete(ensemble);
+    const [older, newer] = [RECORDS.filter((r) => before.has(idOf(r))), RECORDS.filter((r) => !before.has(idOf(r)))];
+    expect(older.some((r) => r.includes(`"parent_id":${ensemble}`))).toBe(true);
+    const first = tmp.write('rotated.json.0', `[${older.join(',')}]`);
+    const second = tmp.write('rotated.json.1', `[${newer.join(',')}]`);
+    expect(await analysis([first, second])).toBe(await analysis([first, second], { reader: 'full' }));
+  }, 120_000);
+
+  it('compressed (decompressed again for the second reading): the same analysis', async () => {
+    const file = tmp.write('busy.json.gz', gzipSync(layouts['a record per line']!));
+    expect(await analysis([file])).toBe(await analysis([file], { reader: 'full' }));
+  }, 120_000);
+
+  it('hands each trace on once its last request is read: the convention maps nearly all of them before the end of input', async () => {
+    const file = tmp.write('busy-batches.json', layouts['a record per line']!);
+    const mapper = new ConventionMapper();
+    const reader = readSpanBatches(file);
+    let batches = 0;
+    let marked = 0;
+    let before = 0;
+    for (;;) {
+      const next = await reader.next();
+      if (next.done === true) break;
+      const batch = next.value as SpanRecord[];
+      batches++;
+      if ((closedTraces(batch)?.length ?? 0) > 0) marked++;
+      before += mapper.map(batch).length;
+    }
+    const after = mapper.finish().length;
+    expect(batches).toBeGreaterThan(4);
+    expect(marked).toBe(batches);
+    // Left to the end: the trace whose root is in another file, and those written after it.
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThan(before / 50);
+  }, 120_000);
+});
+
+describe('the two readings of one file', () => {
+  it('a file that changed between them (other records than the first reading counted) is refused in one line, not read wrong', async () => {
+    const first = tmp.write('changing.json', `[\n${RECORDS.slice(0, 2_000).join(',\n')}\n]\n`);
+    const ctx = new ReadContext(first, false);
+    const index = new TritonIndex(ctx);
+    const read = await streamTritonRecords(first, createReadStream(first), index, () => false, true);
+    expect(read?.records).toBe(2_000);
+    // The same file rewritten with a record fewer (a rotation reusing the name): its second reading.
+    const rewritten = tmp.write('changing-rewritten.json', `[\n${RECORDS.slice(1, 2_000).join(',\n')}\n]\n`);
+    const spans: SpanRecord[] = [];
+    const error = await (async () => {
+      for await (const batch of releaseTritonRecords(rewritten, 'none', index, read!, ctx, '', 2048)) spans.push(...batch);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceFormatError);
+    expect((error as Error).message).toMatch(/changing-rewritten\.json: expected the file unchanged while it is read, got it changed between two readings$/);
+  });
+});
+
+describe('a Triton trace file never closed, past the size the old way parsed whole (512 MiB, lowered here)', () => {
+  /** The old way past that size: the array streamed element by element. */
+  const STREAMED: ReadOptions = { wholeDocumentBytes: 200 };
+  const NOTE = /large document streamed element by element \(files\): 1/;
+
+  /** Spans, skips and warnings read past the lowered size, and by the old way's stream parser. */
+  async function both(text: string, name: string): Promise<[Awaited<ReturnType<typeof readOutcome>>, Awaited<ReturnType<typeof readOutcome>>]> {
+    const file = tmp.write(name, text);
+    setTritonUnclosedBytes(1024);
+    try {
+      return [await readOutcome(file, { scanDocumentBytes: 0 }), await readOutcome(file, STREAMED)];
+    } finally {
+      setTritonUnclosedBytes();
+    }
+  }
+
+  /** The stats of a reading less the old way's note that it streamed the array. */
+  function withoutNote(stats: string | undefined): unknown {
+    const parsed = JSON.parse(stats ?? '{}') as { leniencies: string[]; format: string };
+    return { ...parsed, leniencies: parsed.leniencies.filter((l) => !NOTE.test(l)) };
+  }
+
+  const records = RECORDS.slice(0, 4_000);
+  const cases: Record<string, string> = {
+    'a record per line, running': `[\n${records.join(',\n')}\n`,
+    'a record per line, after a comma': `[\n${records.join(',\n')},\n`,
+    'a record per line, killed inside a record': `[\n${records.join(',\n')},\n{"id":7,"timestamps":[{"name":"QUEUE_ST`,
+    'one line, killed inside a record before its id': `[${records.join(',')},{"i`,
+  };
+
+  it.each(Object.entries(cases))('%s: the spans, skips and warnings the stream parser gave', async (name, text) => {
+    const [records, streamed] = await both(text, `never-closed-${name.replace(/\W+/g, '-')}.json`);
+    expect(streamed.error).toBeUndefined();
+    expect(records.error).toBeUndefined();
+    expect(records.fast).toEqual({ lines: 1, fallbacks: 0 });
+    expect(JSON.parse(streamed.stats!).leniencies.join('\n')).toMatch(NOTE);
+    expect(withoutNote(records.stats)).toEqual(withoutNote(streamed.stats));
+    expect(jsonText(records.spans)).toBe(jsonText(streamed.spans));
+    // The request written last is left out, and the file's end is named.
+    expect(JSON.parse(records.stats!).warnings.some((w: { message: string }) => /written last and perhaps cut, left out/.test(w.message))).toBe(true);
+  });
+
+  it('below the lowered size, the whole records, as a parse of the whole file read them (not the request written last left out)', async () => {
+    const text = `[\n${records.join(',\n')}\n`;
+    const file = tmp.write('never-closed-small.json', text);
+    setTritonUnclosedBytes(text.length + 1);
+    try {
+      const below = await readOutcome(file, { scanDocumentBytes: 0 });
+      expect(JSON.parse(below.stats!).warnings.some((w: { message: string }) => /its whole records were read/.test(w.message))).toBe(true);
+    } finally {
+      setTritonUnclosedBytes();
+    }
+  });
+});
