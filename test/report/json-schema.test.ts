@@ -74,7 +74,7 @@ const DIAGNOSIS = object({
       confidence: 'number',
       effort: 'string',
       evidence: arrayOf(object({ text: 'string', values: { record: 'number' } })),
-      estimated_gain: nullable(object({ metric: 'string', statistic: nullable(STATISTIC), current_value: 'number', expected_value: 'number', basis: 'string' })),
+      estimated_gain: nullable(object({ metric: 'string', statistic: nullable(STATISTIC), current_value: 'number', expected_value: 'number', basis: 'string', confounded_by: nullable(object({ fix: 'string', note: 'string' })) })),
       next_step: object({ text: 'string', snippet: nullable(object({ language: 'string', code: 'string' })) }),
       example_trace_ids: arrayOf('string'),
       cause: nullable('string'),
