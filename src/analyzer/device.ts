@@ -24,6 +24,12 @@ export interface TimeWindow {
 const THROTTLE: readonly ClockEventReason[] = ['sw_power_cap', 'hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
 const THERMAL: readonly ClockEventReason[] = ['sw_thermal_slowdown', 'hw_thermal_slowdown'];
 const POWER: readonly ClockEventReason[] = ['sw_power_cap', 'hw_power_brake_slowdown'];
+/**
+ * Reasons that mean something is wrong (NVML: thermal slowdown, HW slowdown, HW power brake),
+ * unlike the SW power cap, which a datacenter GPU under full load holds as normal operation (an
+ * H200 burn ran at 692 of 700 W with `sw_power_cap` set, test/fixtures/nvidia-smi/SOURCES.md).
+ */
+export const SLOWDOWN_REASONS: readonly ClockEventReason[] = ['hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
 // Counters the drivers report (R590+): the slowing ones among them.
 const COUNTED_THROTTLE: readonly ClockEventReason[] = ['sw_power_cap', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
 

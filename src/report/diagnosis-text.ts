@@ -54,7 +54,12 @@ export function gainLine(r: Recommendation): string | undefined {
   return `Expected: ${gainFigures(g)} (${g.basis})${confoundedSuffix(g)}`;
 }
 
-/** "p99 250 ms → 120 ms", "throughput 95 req/s → 190 req/s": the gain's metric in words, both values with their unit. */
+/**
+ * "p99 250 ms → 120 ms", "throughput 95 req/s → 190 req/s": the gain's metric in words, both
+ * values with their unit, now → once fixed. Every report prints it after "Expected": a drift's
+ * estimate (now the last window's level, once fixed the first's) printed bare beside "rises from
+ * 984 ms to 1414 ms" read as the drift printed backwards.
+ */
 export function gainFigures(g: GainEstimate, num: (x: number) => string = fmt): string {
   const unit = g.metric === 'throughput_rps' ? ' req/s' : ' ms';
   return `${gainMetricName(g)} ${num(g.currentValue)}${unit} → ${num(g.expectedValue)}${unit}`;
@@ -128,7 +133,7 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   if (rest.length > 0) {
     out.push('', c.bold('Also consider'));
     rest.forEach((r, i) => {
-      const gain = r.estimatedGain ? `; ${gainFigures(r.estimatedGain)}${confoundedSuffix(r.estimatedGain)}` : '';
+      const gain = r.estimatedGain ? `; expected ${gainFigures(r.estimatedGain)}${confoundedSuffix(r.estimatedGain)}` : '';
       out.push(...wrap(`${i + 2}. ${r.title} (${r.fix}, confidence ${r.confidence.toFixed(2)}, effort ${r.effort}${gain})`, width, '    ', '  '));
       const first = r.evidence[0];
       if (first) out.push(...wrap(first.text, width, '    ', '    '));

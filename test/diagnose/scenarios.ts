@@ -43,6 +43,19 @@ export function gpuEvidence(p: { throttled?: number; thermal?: number; power?: n
 
 const BASE = { n: 400, seed: 7 } as const;
 
+/**
+ * FP16 PyTorch on a GPU: compute dominates (a runtime swap applies); in the second half compute
+ * slows as the GPU heats, at constant load (latency drifts). Used with and without GPU samples.
+ */
+export const HALF_THROTTLED: GenSpec = {
+  ...BASE,
+  rps: 20,
+  phases: { preprocess: 2, queue: 1, compute: ({ frac, rand }) => (frac > 0.5 ? 30 + 40 * (frac - 0.5) : 30) * (0.9 + 0.2 * rand()) },
+  runtime: 'pytorch',
+  precision: 'fp16',
+  device: 'cuda:0',
+};
+
 /** Recipes showing each bottleneck. */
 export const BOTTLENECKS: readonly Scenario[] = [
   {

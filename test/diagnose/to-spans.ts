@@ -4,11 +4,11 @@
  * request span with its phase spans laid end to end), and GPU sample lines for the sidecar,
  * so a diagnosis scenario can be written in every trace format and read back by the analyzer.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ATTR, GPU_SAMPLE_SCHEMA, PHASES } from '../../src/semconv.js';
 import type { RequestTiming } from '../../src/model/request.js';
-import type { ClockEventReason, GpuSample } from '../../src/model/gpu.js';
+import type { ClockEventReason, GpuSample, GpuState } from '../../src/model/gpu.js';
 import type { SynthSpan } from '../support/synth.js';
 import { writeAs } from '../support/synth.js';
 import { generate } from './gen.js';
@@ -57,37 +57,60 @@ export function toSpans(requests: readonly RequestTiming[]): SynthSpan[] {
   return spans;
 }
 
-/** GPU sample lines every `stepMs` over the requests' window; `reasons(frac)` gives the active throttle reasons. */
-export function gpuSamplesFor(requests: readonly RequestTiming[], reasons: (frac: number) => readonly ClockEventReason[], stepMs = 200): string {
+/** GPU sample lines every `stepMs` over the requests' window; `stateAt(frac)` gives the GPU's state at that point of the run. */
+export function samplesOver(requests: readonly RequestTiming[], stateAt: (frac: number) => GpuState, stepMs = 200): string {
   const startMs = Number(requests[0]!.startNs / 1_000_000n) - stepMs;
   const last = requests[requests.length - 1]!;
   const endMs = Number(last.startNs / 1_000_000n) + last.e2eMs + stepMs;
   const lines: string[] = [];
   for (let timeMs = startMs; timeMs <= endMs; timeMs += stepMs) {
-    const frac = (timeMs - startMs) / (endMs - startMs);
-    const active = reasons(frac);
-    const sample: GpuSample = {
-      schema: GPU_SAMPLE_SCHEMA,
-      timeMs,
-      gpus: [
-        {
-          uuid: 'GPU-8a7c2d1e-0000-4000-8000-000000000001',
-          index: 0,
-          name: 'NVIDIA A10G',
-          pstate: 0,
-          utilization: 0.92,
-          temperatureC: active.some((a) => a.includes('thermal')) ? 88 : 71,
-          memoryUsedBytes: 6_000_000_000,
-          memoryTotalBytes: 24_000_000_000,
-          smClockMhz: active.length > 0 ? 1100 : 1710,
-          smClockMaxMhz: 1710,
-          clockEvents: [...active],
-        },
-      ],
-    };
+    const sample: GpuSample = { schema: GPU_SAMPLE_SCHEMA, timeMs, gpus: [stateAt((timeMs - startMs) / (endMs - startMs))] };
     lines.push(JSON.stringify(sample));
   }
   return lines.join('\n') + '\n';
+}
+
+/** GPU sample lines every `stepMs` over the requests' window; `reasons(frac)` gives the active throttle reasons. */
+export function gpuSamplesFor(requests: readonly RequestTiming[], reasons: (frac: number) => readonly ClockEventReason[], stepMs = 200): string {
+  return samplesOver(
+    requests,
+    (frac) => {
+      const active = reasons(frac);
+      return {
+        uuid: 'GPU-8a7c2d1e-0000-4000-8000-000000000001',
+        index: 0,
+        name: 'NVIDIA A10G',
+        pstate: 0,
+        utilization: 0.92,
+        temperatureC: active.some((a) => a.includes('thermal')) ? 88 : 71,
+        memoryUsedBytes: 6_000_000_000,
+        memoryTotalBytes: 24_000_000_000,
+        smClockMhz: active.length > 0 ? 1100 : 1710,
+        smClockMaxMhz: 1710,
+        clockEvents: [...active],
+      };
+    },
+    stepMs,
+  );
+}
+
+/**
+ * A sidecar sample file recorded on a real GPU (test/fixtures/nvidia-smi/samples__*.jsonl), moved
+ * in time so that its first loaded sample comes `leadMs` before the first request, each GPU state
+ * passed through `edit`. Throws when the loaded stretch does not cover the requests' window.
+ */
+export function recordedSamplesOver(requests: readonly RequestTiming[], file: string, edit: (gpu: GpuState) => GpuState = (g) => g, leadMs = 500): string {
+  const samples = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as GpuSample);
+  const loaded = (s: GpuSample): boolean => s.gpus.some((g) => (g.utilization ?? 0) > 0 && g.clockEvents?.includes('gpu_idle') !== true);
+  const firstLoaded = samples.findIndex(loaded);
+  if (firstLoaded < 0) throw new Error(`${file}: no loaded sample`);
+  const lastLoaded = samples.length - 1 - [...samples].reverse().findIndex(loaded);
+  const startMs = Number(requests[0]!.startNs / 1_000_000n);
+  const last = requests[requests.length - 1]!;
+  const endMs = Number(last.startNs / 1_000_000n) + last.e2eMs;
+  const shift = startMs - leadMs - samples[firstLoaded]!.timeMs;
+  if (samples[lastLoaded]!.timeMs + shift < endMs) throw new Error(`${file}: its loaded samples do not cover the ${((endMs - startMs) / 1000).toFixed(1)} s of requests`);
+  return samples.map((s) => JSON.stringify({ ...s, timeMs: s.timeMs + shift, gpus: s.gpus.map(edit) })).join('\n') + '\n';
 }
 
 /**

@@ -87,11 +87,31 @@ describe('hardware errors', () => {
     expect(hw?.evidence[0]?.text).toMatch(/^the GPU reported 2 hardware errors \(ECC\/XID\)/);
   });
 
-  it('sustained throttling defers to a software fix that applies', () => {
+  it('a sustained SW power cap (normal at full load) defers to a software fix that applies', () => {
     const queueing = BOTTLENECKS.find((s) => s.primary === 'dynamic-batching') as Scenario;
     const d = run({ spec: queueing.spec, device: gpuEvidence({ throttled: 0.9, power: 0.9 }) });
     expect(d.recommendations.map((r) => r.fix)).not.toContain('hardware-limit');
-    expect(d.rules.find((r) => r.rule === 'hardware-limit')?.reason).toMatch(/software fixes apply first \(dynamic-batching\)/);
+    expect(d.rules.find((r) => r.rule === 'hardware-limit')?.reason).toMatch(/not by a thermal or hardware slowdown \(0% < 50%\): software fixes apply first \(dynamic-batching\)/);
+  });
+
+  it('a sustained thermal slowdown fires even when a software fix applies, ranks first and marks its gain', () => {
+    const queueing = BOTTLENECKS.find((s) => s.primary === 'dynamic-batching') as Scenario;
+    const d = run({ spec: queueing.spec, device: gpuEvidence({ throttled: 0.9, thermal: 0.9 }) });
+    expect(d.recommendations.map((r) => r.fix)).toEqual(['hardware-limit', 'dynamic-batching']);
+    expect(d.rules.find((r) => r.rule === 'hardware-limit')?.reason).toBe('sustained thermal or hardware slowdown (90%): it confounds the software fixes (dynamic-batching)');
+    expect(d.recommendations[1]?.estimatedGain?.confoundedBy?.fix).toBe('hardware-limit');
+  });
+
+  it('a sustained SW power cap with no software fix still fires, but ranks by its saving and confounds nothing', () => {
+    // Fully optimized INT8 TensorRT 55% over a 25 ms SLO: distillation fires beside hardware-limit, with a similar saving.
+    const optimized = BOTTLENECKS.find((s) => s.primary === 'hardware-limit') as Scenario;
+    const capped = run({ ...optimized, slo: { p95Ms: 25 } });
+    expect(capped.recommendations.map((r) => r.fix)).toEqual(['prune-distill', 'hardware-limit']);
+    expect(capped.recommendations.every((r) => r.estimatedGain?.confoundedBy === undefined)).toBe(true);
+    // The same run thermally slowed: the slowdown goes first and the distillation estimate carries its caveat.
+    const hot = run({ ...optimized, slo: { p95Ms: 25 }, device: gpuEvidence({ throttled: 0.8, thermal: 0.8, clockDrop: 0.35 }) });
+    expect(hot.recommendations.map((r) => r.fix)).toEqual(['hardware-limit', 'prune-distill']);
+    expect(hot.recommendations[1]?.estimatedGain?.confoundedBy?.fix).toBe('hardware-limit');
   });
 });
 

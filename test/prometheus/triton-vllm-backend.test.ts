@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
+import { driftLines } from '../support/drift-lines.js';
 import { useReplayedJob } from './_prometheus.js';
 import { tritonVllmBackend } from './scenarios.js';
 
@@ -65,5 +66,23 @@ describe('per-step rates over a step shorter than two scrapes (1 s step, 1 s scr
     // The rate is the range's, not rescaled to the few steps that happened to hold two samples: 8 requests/s.
     expect(result.models[0]!.summary.throughputRps).toBeGreaterThan(6);
     expect(result.models[0]!.summary.throughputRps).toBeLessThan(10);
+  });
+});
+
+describe('vLLM slowing down behind Triton at constant load (the reported drift line)', { timeout: 60_000 }, () => {
+  // Prefill and decode grow 10% of their start per second over 16 s of traffic: eight 2 s steps for the trend test.
+  const drifting = useReplayedJob('triton', () => [{ ...tritonVllmBackend(33, 'vllm_model'), growPerS: 0.1, grow: ['prefill', 'decode'] }], 16);
+
+  it('reads the rise earlier → later and labels its gain as expected (now → once fixed), not "p95 1414 → 984 ms" bare', async () => {
+    const { url, startS, endS } = drifting();
+    const result = await analyzePrometheus({ url, startS, endS, stepS: 2 });
+    const d = result.models[0]!.diagnosis!;
+    const drift = driftLines(d);
+    expect(drift.rise.line).toMatch(/^e2e histogram p(50|95) rises from /);
+    expect(drift.rise.from).toBeLessThan(drift.rise.to);
+    expect(drift.gain, drift.gainLine).toBeDefined();
+    expect(drift.gain!.now).toBeCloseTo(drift.rise.to, -1);
+    expect(drift.gain!.fixed).toBeCloseTo(drift.rise.from, -1);
+    expect(drift.gain!.line).toMatch(/^(Expected:|; expected) histogram p(50|95) /);
   });
 });

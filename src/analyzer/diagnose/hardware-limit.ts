@@ -1,15 +1,20 @@
 /**
  * @module analyzer/diagnose/hardware-limit
  * "See a professional": the device itself is the limit. Backed only by device evidence:
- * GPU errors (ECC/XID), or sustained throttling when no software fix applies.
- * Runs in the second pass because it needs to know which other fixes fired.
+ * GPU errors (ECC/XID); sustained thermal or hardware slowdown, which also confounds every
+ * software fix's estimate (they were measured on the slowed GPU), so it fires and ranks first
+ * even when software fixes apply; or a sustained SW power cap when no software fix applies
+ * (full load on a datacenter GPU holds the power cap as normal operation, so it never outranks
+ * a software fix). Runs in the second pass because it needs to know which other fixes fired.
  */
 import type { FixId } from '../../semconv.js';
+import type { ClockEventReason } from '../../model/gpu.js';
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
+import type { DeviceSignal } from './signals.js';
 
 /** Thresholds of the hardware-limit rule. */
 export const HARDWARE_THRESHOLDS = {
@@ -30,6 +35,22 @@ export const HARDWARE_THRESHOLDS = {
 /** Software fixes whose firing means the hardware is not (yet) the answer for throttling. */
 const SOFTWARE_FIXES: readonly FixId[] = ['dynamic-batching', 'quantization', 'optimized-runtime', 'preprocessing-pipeline', 'device-transfer', 'scale-and-cache'];
 
+/** The slowdown reasons in nvidia-smi -q's words ("Clocks Event Reasons"), in the order they are named. */
+const SLOWDOWN_WORDS: ReadonlyArray<readonly [ClockEventReason, string]> = [
+  ['sw_thermal_slowdown', 'SW thermal slowdown'],
+  ['hw_thermal_slowdown', 'HW thermal slowdown'],
+  ['hw_power_brake_slowdown', 'HW power brake slowdown'],
+  ['hw_slowdown', 'HW slowdown'],
+];
+
+/** "HW slowdown 100%, HW power brake slowdown 100%": the slowdown reasons seen, largest share first. */
+function slowdownWords(d: DeviceSignal): string {
+  const seen = SLOWDOWN_WORDS.map(([r, words]) => [words, d.reasons[r] ?? 0] as const).filter(([, share]) => share > 0);
+  // Device evidence without per-reason shares (a thermal share alone) still says what it was.
+  if (seen.length === 0) return `thermal slowdown ${pct(d.slowdownShare)}`;
+  return [...seen].sort((a, b) => b[1] - a[1]).map(([words, share]) => `${words} ${pct(share)}`).join(', ');
+}
+
 /** "See a professional": the hardware is the limit. */
 function hardwareNextStep(p: { reason: string }): NextStep {
   return {
@@ -46,8 +67,9 @@ export const hardwareLimitRule = defineRule({
   needs: { inputs: ['phase-distributions'], refinedBy: [], gpu: 'required' },
   content: { title: 'The device itself is the limit' },
   thresholds: HARDWARE_THRESHOLDS,
-  // Sustained throttling slows every measurement taken on the device (errors alone do not).
-  confounds: { throttling: 'measured while the GPU was throttled most of the time; re-measure once it runs at full clocks' },
+  // Sustained thermal or hardware slowdown slows every measurement taken on the device (errors
+  // alone do not, nor does the SW power cap a datacenter GPU holds at full load).
+  confounds: { throttling: 'measured while the GPU was slowed by a thermal or hardware slowdown most of the time; re-measure once it runs at full clocks' },
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
@@ -56,31 +78,54 @@ export const hardwareLimitRule = defineRule({
     const inputs = {
       gpu_samples: d?.samples ?? 0,
       throttled_share: d ? round(d.throttledShare) : null,
+      slowdown_share: d ? round(d.slowdownShare) : null,
       sm_clock_drop_share: d ? round(d.smClockDropShare) : null,
       errors: d?.errors ?? null,
       software_fixes_fired: softwareFired.join(',') || null,
     };
     if (!d) return { inputs, reason: 'no GPU samples: the device cannot be judged from traces alone' };
     const hasErrors = d.errors > t['hardware.max_errors'];
+    const slowdown = d.slowdownShare >= t['hardware.throttle_share'];
     const sustained = d.throttledShare >= t['hardware.throttle_share'];
     if (!hasErrors && !sustained) return { inputs, reason: `no errors and throttled in ${pct(d.throttledShare)} of samples (< ${pct(t['hardware.throttle_share'])})` };
-    if (!hasErrors && softwareFired.length > 0) return { inputs, reason: `throttling is sustained, but software fixes apply first (${softwareFired.join(', ')})` };
+    if (!hasErrors && !slowdown && softwareFired.length > 0) {
+      const capped = d.reasons.sw_power_cap ?? 0;
+      return {
+        inputs,
+        reason: `throttling is sustained (${pct(d.throttledShare)}), but ${capped > 0 ? `by the SW power cap (${pct(capped)} of loaded samples), normal under full load on a datacenter GPU, ` : ''}not by a thermal or hardware slowdown (${pct(d.slowdownShare)} < ${pct(t['hardware.throttle_share'])}): software fixes apply first (${softwareFired.join(', ')})`,
+      };
+    }
     const compute = s.phases.compute;
-    const lost = d.smClockDropShare > 0 ? d.smClockDropShare : d.throttledShare * 0.5;
+    const share = slowdown ? d.slowdownShare : d.throttledShare;
+    const lost = d.smClockDropShare > 0 ? d.smClockDropShare : share * 0.5;
     const saved = compute.meanMs * lost;
+    const clock = d.smClockDropShare > 0 ? `, its SM clock ${pct(d.smClockDropShare)} below maximum` : '';
     const reason = hasErrors
       ? `The GPU reported ${d.errors} hardware error${d.errors === 1 ? '' : 's'} (ECC/XID) during the run.`
-      : `The GPU was throttled in ${pct(d.throttledShare)} of loaded samples${d.smClockDropShare > 0 ? `, its SM clock ${pct(d.smClockDropShare)} below maximum` : ''}, and no software fix applies.`;
+      : slowdown
+        ? `The GPU was slowed in ${pct(d.slowdownShare)} of loaded samples (${slowdownWords(d)})${clock}${softwareFired.length > 0 ? `; the software fixes' estimates (${softwareFired.join(', ')}) were measured on the slowed GPU` : ', and no software fix applies'}.`
+        : `The GPU was throttled in ${pct(d.throttledShare)} of loaded samples${clock}, and no software fix applies.`;
     return {
       inputs,
-      reason: hasErrors ? `${d.errors} GPU errors` : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying`,
+      reason: hasErrors
+        ? `${d.errors} GPU errors`
+        : slowdown
+          ? `sustained thermal or hardware slowdown (${pct(d.slowdownShare)})${softwareFired.length > 0 ? `: it confounds the software fixes (${softwareFired.join(', ')})` : ' with no software fix applying'}`
+          : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying`,
       finding: {
-        kind: sustained ? 'throttling' : 'errors',
-        confidence: confidenceFrom(hasErrors ? 1 : d.throttledShare / t['hardware.throttle_share'] - 1, s),
+        // Only a slowdown confounds; a SW power cap alone ranks by its saving (kind `power-cap`).
+        kind: slowdown ? 'throttling' : hasErrors ? 'errors' : 'power-cap',
+        confidence: confidenceFrom(hasErrors ? 1 : share / t['hardware.throttle_share'] - 1, s),
         evidence: [
           {
             text: `${reason.charAt(0).toLowerCase()}${reason.slice(1).replace(/\.$/, '')}; compute ${statName(compute, 'p95')} = ${ms(compute.p95Ms)}`,
-            values: { throttled_share: round(d.throttledShare), sm_clock_drop_share: round(d.smClockDropShare), errors: d.errors, [statKey('compute', compute, 'p95')]: round(compute.p95Ms) },
+            values: {
+              throttled_share: round(d.throttledShare),
+              slowdown_share: round(d.slowdownShare),
+              sm_clock_drop_share: round(d.smClockDropShare),
+              errors: d.errors,
+              [statKey('compute', compute, 'p95')]: round(compute.p95Ms),
+            },
           },
         ],
         savedMeanMs: saved,
@@ -90,7 +135,7 @@ export const hardwareLimitRule = defineRule({
                 metric: 'mean_ms' as const,
                 currentValue: round(s.e2e.meanMs),
                 expectedValue: round(s.e2e.meanMs - saved),
-                basis: `compute mean ${ms(compute.meanMs)} × the ${pct(lost)} of clock lost to throttling`,
+                basis: `compute mean ${ms(compute.meanMs)} × the ${pct(lost)} of clock lost to ${slowdown ? 'slowdown' : 'throttling'}`,
               },
             }
           : {}),
