@@ -211,6 +211,21 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(unknown.stderr).toContain("unknown option '--frobnicate'");
   });
 
+  it('--html to a place that cannot be written: exit 2 before any analysis, so no JSON on stdout (as exit 2 promises)', async () => {
+    const nowhere = join(tmp, 'no-such-dir', 'report.html');
+    const [analyze, diff, directory] = await Promise.all([
+      cli('analyze', '--json', '--html', nowhere, 'examples/traces/inference-demo.otlp.jsonl'),
+      cli('diff', '--json', '--html', nowhere, 'examples/traces/inference-demo.otlp.jsonl', '--', 'examples/traces/inference-demo.jaeger.json'),
+      cli('analyze', '--json', '--html', tmp, 'examples/traces/inference-demo.otlp.jsonl'),
+    ]);
+    for (const run of [analyze, diff]) {
+      expectOneLineError(run, `--html ${nowhere}`, 'no such directory');
+      expect(run.stdout).toBe('');
+    }
+    expectOneLineError(directory, `--html ${tmp}`, 'is a directory');
+    expect(directory.stdout).toBe('');
+  });
+
   it('--threads N splits a big JSON lines file over N reader threads for the same report as --threads 1; --threads 0 is refused', async () => {
     const file = join(tmp, 'big.jsonl');
     // About 17 MB: three 8 MiB ranges, read by the built worker (dist/), as users run it.
