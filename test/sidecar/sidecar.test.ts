@@ -416,7 +416,8 @@ describe('OTLP export', () => {
     // Several more export rounds fail; the warning stays one.
     await new Promise((r) => setTimeout(r, 1000));
     expect(s.warnings.filter((w) => w.includes('OTLP metric export'))).toEqual([expect.stringMatching(new RegExp(`^OTLP metric export to http://127\\.0\\.0\\.1:${closed} failed: .+ \\(collection goes on; further failures are not repeated\\)$`))]);
-    expect(await s.value('gpu_sidecar_collect_success')).toBe(1);
+    // Collection goes on: a successful pass after the failed exports (one pass may time out on a loaded machine).
+    expect(await waitFor('a successful collection', async () => ((await s.value('gpu_sidecar_collect_success')) === 1 ? true : undefined), 15_000)).toBe(true);
   });
 
   it('sends the same metrics with OpenTelemetry names and attributes to an OTLP/gRPC receiver', async () => {
