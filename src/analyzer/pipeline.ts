@@ -30,6 +30,7 @@ import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
 import { ScannedSpans } from '../formats/index.js';
+import { formatCount } from '../model/count.js';
 
 /** Spans as readers give them: normalized records, columns from a reader thread, or scanned rows (readSpanBatches). */
 export type SpanBatch = readonly SpanRecord[] | SpanColumns | ScannedSpans;
@@ -75,7 +76,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const conventions = mergeConventionUses([...mapper.uses(), ...(options.readerConventions ?? [])]);
   if (options.strict === true && stats.invalidSpans + stats.lateSpans > 0) {
     throw new AnalysisError(
-      `--strict: ${options.inputName ?? 'input'}: ${stats.invalidSpans} span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'}, ${stats.lateSpans} span${s(stats.lateSpans)} arriving after ${stats.lateSpans === 1 ? 'its' : 'their'} trace was finalized`,
+      `--strict: ${options.inputName ?? 'input'}: ${formatCount(stats.invalidSpans)} span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'}, ${formatCount(stats.lateSpans)} span${s(stats.lateSpans)} arriving after ${stats.lateSpans === 1 ? 'its' : 'their'} trace was finalized`,
     );
   }
   const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
@@ -149,19 +150,19 @@ export function deviceEvidence(requests: RequestTable, samples: readonly GpuSamp
 
 /** The assembler's warning about `count` duplicate spans, count first; analyzer/files.ts trims it by what the readers already reported (`more`). */
 export function duplicateMessage(count: number, more = false): string {
-  return `${count}${more ? ' more' : ''} duplicate span${s(count)} (same trace, span id and kind) counted once`;
+  return `${formatCount(count)}${more ? ' more' : ''} duplicate span${s(count)} (same trace, span id and kind) counted once`;
 }
 
 /** Turns the assembler's counts into warnings, one per kind of problem. */
 function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
   const out: AnalysisWarning[] = [];
   const add = (code: AnalysisWarning['code'], count: number, message: string): void => {
-    if (count > 0) out.push({ code, message: `${count} ${message}`, count });
+    if (count > 0) out.push({ code, message: `${formatCount(count)} ${message}`, count });
   };
   if (stats.duplicateSpans > 0) out.push({ code: 'duplicate-span', message: duplicateMessage(stats.duplicateSpans), count: stats.duplicateSpans });
   add('invalid-span', stats.invalidSpans, `span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'} skipped`);
   const one = stats.lateSpans === 1;
-  add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after ${one ? 'its' : 'their'} trace was finalized and ${one ? 'was' : 'were'} not used (raise --idle-spans for inputs whose traces are spread far apart)`);
+  add('late-span', stats.lateSpans, `span${s(stats.lateSpans)} arrived after ${one ? 'its' : 'their'} trace was finalized and ${one ? 'was' : 'were'} not used (raise --idle-spans for inputs whose traces are spread far apart; or the same spans were exported twice, e.g. one file concatenated with itself or overlapping exports)`);
   add('unattached-phase-span', stats.unattachedPhaseSpans, `phase span${s(stats.unattachedPhaseSpans)} with no request span above ${stats.unattachedPhaseSpans === 1 ? 'it' : 'them'} (missing parent or no inference.model.name on the request span)`);
   if (stats.orphanSpans > 0) {
     const pieces = stats.fragmentedTraces === 0 ? '' : `: ${stats.fragmentedTraces} trace${s(stats.fragmentedTraces)} in ${stats.fragmentPieces} disconnected pieces, each measured on its own`;

@@ -12,7 +12,7 @@ import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
-import { repeatable } from './_options.js';
+import { assertHtmlTarget, repeatable } from './_options.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
 import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
@@ -85,6 +85,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--html <file>', 'also write a self-contained HTML report (charts, every rule) to this file')
     .addHelpText('after', exitCodesHelp())
     .action(async (files: string[], flags: AnalyzeFlags) => {
+      if (flags.html !== undefined) assertHtmlTarget(flags.html);
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
         await analyzeFromPrometheus(flags.prometheus, flags);

@@ -15,7 +15,7 @@ import { renderDiffJson } from '../report/diff-json.js';
 import { renderDiffMarkdown } from '../report/diff-markdown.js';
 import { renderDiffText } from '../report/diff-text.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
-import { repeatable } from './_options.js';
+import { assertHtmlTarget, repeatable } from './_options.js';
 
 interface DiffFlags {
   readonly after?: string[];
@@ -69,6 +69,7 @@ export function registerDiffCommand(program: Command): Command {
     .option('--verbose', 'on an internal error (exit 1), also print its stack')
     .addHelpText('after', exitCodesHelp())
     .action(async (before: string[], flags: DiffFlags) => {
+      if (flags.html !== undefined) assertHtmlTarget(flags.html);
       const after = flags.after ?? [];
       if (after.length === 0) throw new CliError('diff: expected BEFORE files, then --, then AFTER files, e.g. latency-doctor diff before.jsonl -- after.jsonl');
       const gates = flags.failOnRegression === undefined ? [] : parseRegressionGates(flags.failOnRegression);

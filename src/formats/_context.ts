@@ -9,6 +9,7 @@ import type { SpanKind, SpanRecord } from '../model/span.js';
 import { TraceFormatError } from './errors.js';
 import { IdDecoder } from './ids.js';
 import type { IdLeniencies } from './ids.js';
+import { formatCount } from '../model/count.js';
 
 /** A warning about part of a file that was skipped or is suspicious, with how often it happened. */
 export interface ReadWarning {
@@ -140,7 +141,7 @@ export class ReadContext {
     return [...this.problems].map(([key, p]) => ({
       file: this.file,
       ...(p.location === '' ? {} : { location: p.location }),
-      message: p.skips ? skipMessage(key, p) : `${p.count}× ${key}`,
+      message: p.skips ? skipMessage(key, p) : `${formatCount(p.count)}× ${key}`,
       count: p.count,
     }));
   }
@@ -161,5 +162,5 @@ export class ReadContext {
 function skipMessage(key: string, p: Problem): string {
   const bar = key.indexOf('|');
   const what = key.slice(0, bar);
-  return `${p.count} ${p.count === 1 ? what : `${what}s`} ${key.slice(bar + 1)}${p.got === undefined ? '' : ` (first: got ${p.got})`}`;
+  return `${formatCount(p.count)} ${p.count === 1 ? what : `${what}s`} ${key.slice(bar + 1)}${p.got === undefined ? '' : ` (first: got ${p.got})`}`;
 }

@@ -7,6 +7,7 @@ import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summ
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isMean, statName } from '../analyzer/diagnose/statistic.js';
+import { formatCount } from '../model/count.js';
 
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
 export function formatTokens(g: GenerationSummary): string[] {
@@ -64,15 +65,8 @@ export function formatShare(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
 
-/** An integer with thousands separators. */
-export function formatCount(n: number): string {
-  // By hand for integers: the first toLocaleString loads ICU's number formatting (~30 ms CPU per run).
-  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
-  const digits = String(Math.abs(n));
-  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
-  for (let i = out.length; i < digits.length; i += 3) out += ',' + digits.slice(i, i + 3);
-  return n < 0 || Object.is(n, -0) ? '-' + out : out;
-}
+// An integer with thousands separators: in model/count, where the warnings write counts the same way.
+export { formatCount };
 
 /** "1 request", "2,640 requests": a count with its noun, singular for one. */
 export function formatCountOf(n: number, noun: string): string {

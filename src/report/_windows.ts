@@ -26,9 +26,12 @@ export interface ReportWindow {
   readonly throughputRps: number;
 }
 
-/** The run's clock: monotonic when any recognised source times on a steady clock. */
+/**
+ * The run's clock: monotonic when any recognised source times on a steady clock, or when the run
+ * starts before 2000 (an exporter that wrote a steady clock as Unix time: lengths, not 1970 dates).
+ */
 export function runClock(result: AnalysisResult): WindowClock {
-  return monotonicClock(result.conventions) ? 'monotonic' : 'epoch';
+  return monotonicClock(result.conventions) || (result.window !== undefined && result.window.startNs < YEAR_2000_NS) ? 'monotonic' : 'epoch';
 }
 
 /** True when the run's requests are timed on unrelated clocks (the analyzer warned `monotonic-clocks`). */
@@ -45,7 +48,7 @@ const YEAR_2000_NS = 946_684_800_000_000_000n;
 /**
  * The clocks each model's requests are on, when the run is not all on the wall clock: a request
  * from a monotonic source (its convention's clock) is on that clock, any other on the wall
- * clock. A source id read on both clocks (Triton: its trace file on the steady clock, its
+ * clock unless timed before 2000. A source id read on both clocks (Triton: its trace file on the steady clock, its
  * OpenTelemetry mode on the wall clock) is told apart per request by its time (before 2000: a
  * steady clock). Empty when the run is all on the wall clock or has no per-request timings
  * (Prometheus).
@@ -67,7 +70,8 @@ export function clocksByModel(result: AnalysisResult): Map<string, Set<WindowClo
     const model = t.textValue(models[i]!)!;
     const source = t.textValue(sources[i]!);
     const known = source === undefined ? undefined : clocksOf.get(source);
-    const clock: WindowClock = source === undefined ? 'epoch' : known === undefined ? run : known.size === 1 ? [...known][0]! : t.startNs[i]! < YEAR_2000_NS ? 'monotonic' : 'epoch';
+    const byTime: WindowClock = t.startNs[i]! < YEAR_2000_NS ? 'monotonic' : 'epoch';
+    const clock: WindowClock = source === undefined ? byTime : known === undefined ? run : known.size === 1 ? [...known][0]! : byTime;
     let clocks = out.get(model);
     if (clocks === undefined) out.set(model, (clocks = new Set()));
     clocks.add(clock);

@@ -46,7 +46,8 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
 /** Render one model's diagnosis as Markdown lines. */
 export function renderDiagnosisMarkdown(d: Diagnosis, options: DiagnosisMarkdownOptions = {}): string[] {
   const out = [`### Diagnosis${options.named ? ` (\`${d.model.replace(/`/g, "'")}\`)` : ''}: ${d.primary === null ? 'nothing stands out' : `\`${d.primary}\``}`, '', `> ${escape(d.headline)}`, ''];
-  const population = populationLine(d);
+  // In Markdown the model's phase table follows its diagnosis.
+  const population = populationLine(d, 'the phase table below');
   if (population && d.recommendations.length > 0) out.push(`_${escape(population)}_`, '');
   if (d.tail) out.push(`**Tail:** ${escape(d.tail.text)}${d.tail.exampleTraceIds.length > 0 ? ` (e.g. ${d.tail.exampleTraceIds.map((id) => `\`${id}\``).join(', ')})` : ''}`, '');
   d.recommendations.forEach((r, i) => out.push(...recommendationSection(r, i + 1)));

@@ -73,6 +73,22 @@ describe('analyzeFiles', () => {
     expect(messages['orphan-span']).toBe("1 span whose parent is not in the input (export the whole trace, or add the other side's file)");
   });
 
+  it('a file holding the same export twice: the late copies are not blamed on --idle-spans alone, the warning names the repeat', async () => {
+    // More spans than the 2 000 a complete trace waits for: the first copies' traces are finalized.
+    const spans = simulate({ requests: 400 });
+    const file = join(tmp, 'exported-twice.jsonl');
+    writeFileSync(file, toOtlpJsonLines(spans) + toOtlpJsonLines(spans));
+    const result = await analyzeFiles([file], { diagnose: false });
+    expect(result.requests).toBe(400);
+    const late = result.warnings.find((w) => w.code === 'late-span')!;
+    expect(late.count).toBeGreaterThan(0);
+    expect(late.message).toContain('raise --idle-spans for inputs whose traces are spread far apart');
+    expect(late.message).toContain('or the same spans were exported twice');
+    // Counts past 999 read as the report writes them: 3,501, not 3501.
+    expect(late.count).toBeGreaterThan(999);
+    expect(late.message).toMatch(/^\d{1,3}(,\d{3})+ spans arrived/);
+  });
+
   it('reads several files in step by time, so client and server halves meet inside a small idle window', async () => {
     const spans = simulate({ requests: 400, seed: 11 });
     const clientFile = join(tmp, 'client-side.jsonl');

@@ -97,10 +97,10 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(p.requests).toBe(220);
     expect(p.diagnosed).toBe(p.requests - p.warmup_trimmed - p.errors_excluded);
     expect(p.warmup_trimmed).toBeGreaterThan(0);
-    const label = `Numbers below: ${p.diagnosed} requests after warm-up trim (${p.warmup_trimmed} warm-up, ${p.errors_excluded} errors left out); the table above covers all ${p.requests}`;
-    // Wrapped to 80 columns in the terminal; compare with whitespace folded.
-    expect(text.stdout.replace(/\s+/g, ' ')).toContain(label);
-    expect(markdown.stdout.replace(/\s+/g, ' ')).toContain(label);
+    const label = (table: string): string => `Numbers below: ${p.diagnosed} requests after warm-up trim (${p.warmup_trimmed} warm-up, ${p.errors_excluded} errors left out); ${table} covers all ${p.requests}`;
+    // Wrapped to 80 columns in the terminal; compare with whitespace folded. In Markdown the phase table follows the diagnosis.
+    expect(text.stdout.replace(/\s+/g, ' ')).toContain(label('the table above'));
+    expect(markdown.stdout.replace(/\s+/g, ' ')).toContain(label('the phase table below'));
     // The diagnosis' rate is the arrival rate of request starts, not the table's throughput.
     expect(text.stdout).toMatch(/arrival rate [\d.]+ requests\/s \(request starts\)/);
   });
@@ -209,6 +209,21 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expectOneLineError(slo, '--slo');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown option '--frobnicate'");
+  });
+
+  it('--html to a place that cannot be written: exit 2 before any analysis, so no JSON on stdout (as exit 2 promises)', async () => {
+    const nowhere = join(tmp, 'no-such-dir', 'report.html');
+    const [analyze, diff, directory] = await Promise.all([
+      cli('analyze', '--json', '--html', nowhere, 'examples/traces/inference-demo.otlp.jsonl'),
+      cli('diff', '--json', '--html', nowhere, 'examples/traces/inference-demo.otlp.jsonl', '--', 'examples/traces/inference-demo.jaeger.json'),
+      cli('analyze', '--json', '--html', tmp, 'examples/traces/inference-demo.otlp.jsonl'),
+    ]);
+    for (const run of [analyze, diff]) {
+      expectOneLineError(run, `--html ${nowhere}`, 'no such directory');
+      expect(run.stdout).toBe('');
+    }
+    expectOneLineError(directory, `--html ${tmp}`, 'is a directory');
+    expect(directory.stdout).toBe('');
   });
 
   it('--threads N splits a big JSON lines file over N reader threads for the same report as --threads 1; --threads 0 is refused', async () => {

@@ -210,6 +210,13 @@ describe('partly broken files', () => {
     expect(warnings[0]?.location).toBe('3: $.resourceSpans');
   });
 
+  it('a skip count past 999 has thousands separators, as the report writes counts (1,200 spans, not 1200)', async () => {
+    const file = tmp.write('many-skipped.jsonl', toOtlpJsonLines(spans(1200, { startNs: 2n, endNs: 1n })));
+    const { warnings } = await read(file);
+    expect(warnings[0]?.count).toBe(1200);
+    expect(warnings[0]?.message).toMatch(/^1,200 spans skipped: /);
+  });
+
   it('duplicate span ids inside a document are kept (the assembler counts them once) and reported, also in strict mode', async () => {
     const list = spans(3);
     const file = tmp.write('dupes.json', toOtlpJson([...list, ...list.slice(0, 2)]));

@@ -9,6 +9,7 @@ import { renderJson, toJsonReport } from '../../src/report/json.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { SynthSpan } from '../support/synth.js';
+import { toOtlpJsonLines } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
 import { phaseSpan, requestSpan, span, traceId } from '../analyzer/_spans.js';
 
@@ -194,6 +195,26 @@ describe('text report', () => {
     expect(lines.join(' ').replace(/\s+/g, ' ')).toContain(`Expected: p95 ${gain.currentValue.toFixed(2)} ms → ${gain.expectedValue.toFixed(2)} ms (queueing model`);
   });
 
+  it('an export timed before 2000 (a steady clock written as Unix time) shows no 1970 date: a length, on a monotonic clock, in every report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-report-'));
+    try {
+      const file = join(dir, 'uptime.otlp.jsonl');
+      // 5 000 s after the epoch: a host's uptime, not a date.
+      writeFileSync(file, toOtlpJsonLines(simulate({ requests: 60, startNs: 5_000_000_000_000n })));
+      const result = await analyzeFiles([file]);
+      const text = renderText(result);
+      expect(text).not.toContain('1970');
+      expect(text).toMatch(/^Window {2}[\d.]+ m?s on .*monotonic clock/m);
+      expect(renderMarkdown(result)).not.toContain('1970');
+      const json = toJsonReport(result);
+      expect(json.window).toMatchObject({ clock: 'monotonic', start: null, end: null });
+      expect(json.models[0]!.window).toMatchObject({ clock: 'monotonic', start: null, end: null });
+      expect(JSON.stringify(json)).not.toContain('1970');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves no run of blank lines where a model has no details to show (several models, insufficient data)', async () => {
     const text = renderText(await analyzeFiles(['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json']));
     expect(text.match(/Diagnosis \(/g)).toHaveLength(3);
@@ -269,6 +290,14 @@ describe('JSON report', () => {
 });
 
 describe('Markdown report', () => {
+  it('points to the phase table where it is: below the diagnosis, not "above"', async () => {
+    const md = renderMarkdown(await analyzeFiles(['examples/traces/inference-demo.otlp.jsonl']));
+    const note = md.indexOf('_Numbers below: ');
+    expect(note).toBeGreaterThan(0);
+    expect(md.indexOf('| Phase | p50 ms')).toBeGreaterThan(note);
+    expect(md.slice(note, md.indexOf('\n', note))).toContain('; the phase table below covers all 220._');
+  });
+
   it('renders a phase table per model and escapes names that would break it', async () => {
     const md = renderMarkdown(await demoResult(2));
     expect(md).toContain('| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |');
