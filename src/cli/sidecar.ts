@@ -60,14 +60,16 @@ export function registerSidecarCommand(program: Command): Command {
       // modules, which every other command (analyze on a small file most of all) would load for nothing.
       const { startSidecar } = await import('../sidecar/sidecar.js');
       const running = await startSidecar(options);
-      process.stderr.write(`latency-doctor sidecar: serving ${running.url}/metrics (period ${flags.period} ms)\n`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
         stopping = true;
         void running.close().then(() => process.exit(0));
       };
+      // Before the line that says it serves: a supervisor (or a test) that stops it on that line
+      // must find the handlers in place, not the default action (killed by the signal, exit code lost).
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.stderr.write(`latency-doctor sidecar: serving ${running.url}/metrics (period ${flags.period} ms)\n`);
     });
 }
