@@ -96,7 +96,7 @@ export const latencyDriftRule = defineRule({
       'gpu-memory-growth': 'Latency drifts up under constant load while GPU memory grows',
       'cache-growth': 'Latency drifts up under constant load as the cache grows',
       'host-memory-growth': 'Latency drifts up under constant load while host memory grows',
-      unknown: 'Latency drifts up under constant load (cause not visible in the traces)',
+      unknown: 'Latency drifts up under constant load (cause not visible in the input)',
     },
   },
   thresholds: DRIFT_THRESHOLDS,
