@@ -186,6 +186,7 @@ export class RequestAssembler {
   /** Finalizes every open trace and returns the result. */
   finish(): AssemblyResult {
     this.window.flush();
+    this.stats.firstTokenAfterEnd = this.timer.firstTokensAfterEnd;
     return { requests: this.requests.build(), stats: this.stats, generic: this.generic };
   }
 
@@ -272,7 +273,6 @@ export class RequestAssembler {
         stats.roundedToNs = Math.max(stats.roundedToNs, 2 ** (Math.floor(Math.log2(far)) - 52));
       }
     }
-    stats.firstTokenAfterEnd = this.timer.firstTokensAfterEnd;
   }
 
   /**

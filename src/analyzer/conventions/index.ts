@@ -30,7 +30,12 @@ export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmC
 export type { ConventionUse } from '../../model/analysis.js';
 
 /** Ids of the conventions whose time outside the request span, under a client span, is not the wire alone (SourceConvention.outsideSpan). */
-export const OUTSIDE_UNATTRIBUTED: ReadonlySet<string> = new Set(CONVENTIONS.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+function outsideUnattributed(conventions: readonly SourceConvention[]): ReadonlySet<string> {
+  return new Set(conventions.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+}
+
+/** outsideUnattributed of the registered conventions. */
+export const OUTSIDE_UNATTRIBUTED = outsideUnattributed(CONVENTIONS);
 
 /** Traces held at once for trace-scoped conventions before the oldest is mapped anyway. */
 const MAX_HELD_TRACES = 50_000;
@@ -52,7 +57,7 @@ export class ConventionMapper {
   private traceScopedSeen = false;
 
   constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {
-    this.outside = new Set(conventions.filter((c) => c.outsideSpan === 'unattributed').map((c) => c.id));
+    this.outside = outsideUnattributed(conventions);
   }
 
   /** Maps one batch; returns the batch itself when no span in it belongs to a known convention. */

@@ -163,6 +163,20 @@ export function tpotGain(tpot: MsDistribution, factor: number, basis: string): G
 }
 
 /**
+ * The gain of a prefill-side fix (queue, prefix cache, replicas, tokenizer) that brings TTFT's
+ * p95 to `expectedMs`: named by the statistic TTFT was read as, as `tpotGain` names TPOT's.
+ */
+export function ttftGain(ttft: MsDistribution, expectedMs: number, basis: string): GainEstimate {
+  return {
+    metric: isMean(ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
+    ...(ttft.statistic !== undefined ? { statistic: ttft.statistic } : {}),
+    currentValue: round(ttft.p95Ms),
+    expectedValue: round(expectedMs),
+    basis,
+  };
+}
+
+/**
  * A near miss on a share of TTFT, in words: `prefill is 12% of TTFT (< 50%)`, or `prefill is not
  * measured` when no diagnosed request has the phase (SGLang exports no prefill histogram, a tracer
  * may record no prefill span): its share is then unknown, not 0%.

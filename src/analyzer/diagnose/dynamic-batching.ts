@@ -14,7 +14,7 @@ import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './s
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, engineNextStep, engineOf, pickThresholds, ttftShareShort } from './_generation.js';
+import { GENERATION_THRESHOLDS, decodeBatch, engineNextStep, engineOf, pickThresholds, ttftGain, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the dynamic-batching rule. */
@@ -180,13 +180,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
           },
         ],
         savedMeanMs: Math.max(0, queue.meanMs - stepMs),
-        estimatedGain: {
-          metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
-          ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}),
-          currentValue: round(g.ttft.p95Ms),
-          expectedValue: round(expectedTtft),
-          basis: `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT ${statName(g.tpot, 'p50')} ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (${statName(queue, 'p95')} ${ms(queue.p95Ms)}); the ${pct(1 - g.ttftQueueShare)} of TTFT outside the queue stays`,
-        },
+        estimatedGain: ttftGain(g.ttft, expectedTtft, `iteration-level batching admits a waiting request at the next decode step (${g.tpot ? `TPOT ${statName(g.tpot, 'p50')} ${ms(stepMs)}` : 'TPOT not measured: the step counted as 0'}) instead of after the queue (${statName(queue, 'p95')} ${ms(queue.p95Ms)}); the ${pct(1 - g.ttftQueueShare)} of TTFT outside the queue stays`),
         nextStep: continuousBatchingNextStep(engine, s.model, { seqs, inFlight: s.meanInFlight, fromMean: s.requests.length === 0 }),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },

@@ -7,12 +7,12 @@
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
-import { isMean, statKey, statName } from './statistic.js';
+import { statKey, statName } from './statistic.js';
 import { partColumn, tracesNear } from './signals.js';
 import { REQUEST_FLAG } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { engineOf, forEngine, ttftShareShort } from './_generation.js';
+import { engineOf, forEngine, ttftGain, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the preprocessing-pipeline rule. */
@@ -78,7 +78,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: PipelineThreshold
       confidence: confidenceFrom(g.ttftPreprocessShare / t['pipeline.gen.min_ttft_share'] - 1, s),
       evidence: [{ text: `tokenization and prompt templating (preprocess) take ${pct(g.ttftPreprocessShare)} of TTFT: ${statName(pre, 'p95')} ${ms(pre.p95Ms)} of a TTFT ${statName(g.ttft, 'p95')} of ${ms(g.ttft.p95Ms)}`, values: { ttft_preprocess_share: round(g.ttftPreprocessShare), [statKey('preprocess', pre, 'p95')]: round(pre.p95Ms) } }],
       savedMeanMs: saved,
-      estimatedGain: { metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms', ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}), currentValue: round(g.ttft.p95Ms), expectedValue: round(Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor'])), basis: `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})` },
+      estimatedGain: ttftGain(g.ttft, Math.max(0, g.ttft.p95Ms - pre.p95Ms * t['pipeline.gain_factor']), `half the preprocess time removed (pipeline.gain_factor ${t['pipeline.gain_factor']})`),
       nextStep: tokenizerNextStep(engine),
       exampleTraceIds: tracesNear(s.requests, s.requests.phase('preprocess'), pre.p95Ms),
     },

@@ -7,13 +7,13 @@
 import type { ThresholdSpec } from './threshold-spec.js';
 import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
-import { isMean, statKey, statName } from './statistic.js';
+import { statKey, statName } from './statistic.js';
 import { stem } from './_words.js';
 import { tracesNear } from './signals.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, engineNextStep, engineOf, forEngine, pickThresholds, ttftShareShort } from './_generation.js';
+import { GENERATION_THRESHOLDS, engineNextStep, engineOf, forEngine, pickThresholds, ttftGain, ttftShareShort } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the scale-and-cache rule. */
@@ -178,13 +178,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
           ...(g.cachedShare !== undefined ? [{ text: `only ${pct(g.cachedShare)} of prompt tokens come from a prefix cache now`, values: { cached_share: round(g.cachedShare) } }] : []),
         ],
         savedMeanMs: saved,
-        estimatedGain: {
-          metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
-          ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}),
-          currentValue: round(g.ttft.p95Ms),
-          expectedValue: round(Math.max(0, g.ttft.p95Ms - repeat * s.phases.prefill.p95Ms)),
-          basis: `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill ${statName(s.phases.prefill, 'p95')} ${ms(s.phases.prefill.p95Ms)})`,
-        },
+        estimatedGain: ttftGain(g.ttft, Math.max(0, g.ttft.p95Ms - repeat * s.phases.prefill.p95Ms), `upper bound: the ${pct(repeat)} of requests with a repeated prefix skip its prefill (prefill ${statName(s.phases.prefill, 'p95')} ${ms(s.phases.prefill.p95Ms)})`),
         nextStep: prefixCacheNextStep(engine, s.model),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('prefill'), s.phases.prefill.p95Ms),
       },
@@ -215,13 +209,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: ScaleCacheThresho
               : { text: `GPU memory ${pct(s.gpu!.memoryUsedShare!)} used: the KV cache has no room for more sequences`, values: { gpu_memory_used_share: round(s.gpu!.memoryUsedShare!) } },
         ],
         savedMeanMs: queue.meanMs / 2,
-        estimatedGain: {
-          metric: isMean(g.ttft) ? 'ttft_mean_ms' : 'ttft_p95_ms',
-          ...(g.ttft.statistic !== undefined ? { statistic: g.ttft.statistic } : {}),
-          currentValue: round(g.ttft.p95Ms),
-          expectedValue: round(Math.max(0, g.ttft.p95Ms - queue.p95Ms / 2)),
-          basis: `${replicas} replicas halve the arrivals each one sees; at least half the queue wait goes (more when the queue was growing)`,
-        },
+        estimatedGain: ttftGain(g.ttft, Math.max(0, g.ttft.p95Ms - queue.p95Ms / 2), `${replicas} replicas halve the arrivals each one sees; at least half the queue wait goes (more when the queue was growing)`),
         nextStep: generationScaleNextStep(engine, s.model, replicas),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('queue'), queue.p95Ms),
       },
