@@ -165,8 +165,13 @@ export class Collector {
     await this.probe.stop();
     await this.rotation;
     const file = this.file;
-    if (file !== undefined && file.pending) await closePending(file);
-    else if (file !== undefined && !this.fileError) await new Promise<void>((resolve) => file.end(() => resolve()));
+    if (file === undefined) return;
+    // Only a FIFO may still be opening for want of a reader; a regular file still opening (just
+    // started by a rotation) is ended, so its held samples are written before close() resolves.
+    const fifo = file.pending && (await stat(String(file.path)).then((s) => s.isFIFO(), () => false));
+    if (fifo) await closePending(file);
+    else if (!this.fileError) await new Promise<void>((resolve) => file.end(() => resolve()));
+    else if (file.pending) await new Promise<void>((resolve) => file.once('close', () => resolve()).destroy());
   }
 
   /** The state to serve. */
