@@ -217,7 +217,7 @@ describe('text report', () => {
 
   it('leaves no run of blank lines where a model has no details to show (several models, insufficient data)', async () => {
     const text = renderText(await analyzeFiles(['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json']));
-    expect(text.match(/Diagnosis \(/g)).toHaveLength(3);
+    expect(text.match(/Diagnosis \(/g)).toHaveLength(2);
     expect(text).not.toMatch(/\n\n\n/);
   });
 
