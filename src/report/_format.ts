@@ -49,7 +49,16 @@ export function escapeControls(text: string, keepColors = false): string {
 
 /** A model's name for a heading: an empty `inference.model.name` would leave the heading blank. */
 export function modelName(name: string): string {
-  return name === '' ? '(empty model name)' : name;
+  return name === '' ? '(empty model name)' : printable(name);
+}
+
+/**
+ * A name from the input on one line: its newlines and tabs, which `escapeControls` keeps for the
+ * report's own layout, written as `\n` / `\t`. Real exports hold span names such as "\n" (the
+ * Zipkin Lens SmartThings trace), which broke a table row in two.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\n\t]/g, (ch) => (ch === '\n' ? '\\n' : '\\t'));
 }
 
 /** Milliseconds with precision that suits their size: 0.42, 12.3, 1,234. */
