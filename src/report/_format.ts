@@ -177,8 +177,9 @@ export function statisticNotes(s: ModelSummary): string[] {
   if (s.generation?.itl) rows.push(['ITL', s.generation.itl]);
   const notes: string[] = [];
   const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
-  const means = rows.filter(([, d]) => d.statistic === 'mean');
+  // A row with no mean either (a histogram without _sum) has nothing to list here.
+  const means = rows.filter(([, d]) => d.statistic === 'mean' && Number.isFinite(d.meanMs));
   if (buckets.length > 0) notes.push(`Percentiles ${buckets.length === rows.length ? '' : `of ${buckets.join(', ')} `}interpolated from histogram buckets (histogram_quantile): only as fine as the buckets.`);
-  if (means.length > 0) notes.push(`Means only (a sum and a count, no buckets: no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
+  if (means.length > 0) notes.push(`Means only (a sum and a count, no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
   return notes;
 }
