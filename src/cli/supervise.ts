@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 
 /** Set in the child's environment: the command reports its exit code on fd 3. */
 export const SUPERVISED_ENV = 'LATENCY_DOCTOR_SUPERVISED';
@@ -74,6 +75,25 @@ export function supervise(script: string, args: readonly string[], graceMs = DEF
       resolve(code ?? 1);
     });
   });
+}
+
+/**
+ * In the supervised child: ends this process when the supervisor is gone (killed with SIGKILL,
+ * which it cannot forward), so no analysis runs on as an orphan. fd 3 is one end of a socket
+ * pair whose other end dies with the parent.
+ */
+export function followSupervisor(env: NodeJS.ProcessEnv = process.env): void {
+  if (env[SUPERVISED_ENV] === undefined) return;
+  try {
+    const link = new Socket({ fd: 3, readable: true, writable: false });
+    link.on('error', () => undefined);
+    link.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    link.resume();
+    // Watching must not keep the process alive once its work is done.
+    link.unref();
+  } catch {
+    // fd 3 is not the supervisor's socket (run by hand with the variable set): nothing to follow.
+  }
 }
 
 /** In the supervised child: says the exit code on fd 3 once the command's output is written. */
