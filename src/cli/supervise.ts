@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { constants } from 'node:os';
 
 /** Set in the child's environment: the command reports its exit code on fd 3. */
 export const SUPERVISED_ENV = 'LATENCY_DOCTOR_SUPERVISED';
@@ -68,9 +69,10 @@ export function supervise(script: string, args: readonly string[], graceMs = DEF
       for (const [sig, handler] of handlers) process.off(sig, handler);
       if (killedAfterReport && reported !== undefined) return resolve(reported);
       if (signal !== null) {
-        // Ended by a signal: end this process the same way, so the shell sees 128 + its number.
+        // Ended by a signal: end this process the same way, so the shell sees 128 + its number;
+        // as a container's PID 1 the signal is ignored, and the code says it instead.
         process.kill(process.pid, signal);
-        return;
+        return resolve(128 + (constants.signals[signal] ?? 0));
       }
       resolve(code ?? 1);
     });
