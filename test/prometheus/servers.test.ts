@@ -166,6 +166,9 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(words).toMatch(/queue mean = \d/);
     expect(words).not.toMatch(/(queue|compute|e2e) p(50|95|99)\b/);
     expect(d.recommendations[0]!.estimatedGain!.metric).toBe('mean_ms');
+    // TorchServe exports no batch size: the assumption is said in the metrics' terms, never "on compute spans" (there are none).
+    expect(words).not.toMatch(/spans/);
+    expect(d.recommendations[0]!.evidence.map((e) => e.text)).toContain('the metrics record no batch size: batch size assumed to be 1');
   });
 
   it('KServe histograms (synthetic capture): preprocess 25 ms of 32 → preprocessing-pipeline; end-to-end is preprocess + predict + postprocess', async () => {
