@@ -77,6 +77,15 @@ export function vllmDrift(seed: number): ReplayScenario {
   };
 }
 
+/**
+ * A vLLM V1 replica of short requests (5 ms queue, 5 ms prefill, `decodeMs` decode), all under the
+ * 0.3 s lowest bucket of vLLM's request histograms: a healthy replica (10 ms) beside a slow one
+ * (230 ms) differ twelvefold while the buckets give both the same p99.
+ */
+export function vllmShortReplica(seed: number, decodeMs: number): ReplayScenario {
+  return { ...vllmDrift(seed), phases: { queue: { medianMs: 5, sigma: 0.2 }, prefill: { medianMs: 5, sigma: 0.1 }, decode: { medianMs: decodeMs, sigma: 0.1 } } };
+}
+
 /** TGI router: validation (tokenisation) takes 30 ms per request, inference 15 ms. */
 export function tgiValidation(seed: number, rebucket = false): ReplayScenario {
   return {

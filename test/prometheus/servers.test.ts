@@ -24,7 +24,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010 } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010, vllmShortReplica } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -45,6 +45,7 @@ const jobs: Record<string, ReplayScenario[]> = {
   'vllm-queue': [vllmQueue(17)],
   'vllm-0.10': [vllmQueueV010(19)],
   'vllm-kv-full': [vllmKvFull(18)],
+  'vllm-fleet': [vllmShortReplica(20, 10), vllmShortReplica(21, 10), vllmShortReplica(22, 230)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -486,6 +487,18 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(outlier?.title).toContain(new URL(slow?.url ?? '').host);
     expect(outlier?.evidence[0]?.values['ratio']).toBeGreaterThan(2.5);
     expect(result.prometheus?.models[0]?.replicas).toHaveLength(3);
+  });
+
+  it("names a slow replica whose requests all sit in the histogram's lowest bucket (vLLM, 0.3 s): by mean, not by p99s the buckets cannot tell apart", async () => {
+    const result = await analyze('vllm-fleet');
+    const slow = exporters.filter((e) => e.job === 'vllm-fleet')[2];
+    const replicas = result.prometheus?.models[0]?.replicas ?? [];
+    expect(replicas).toHaveLength(3);
+    // histogram_quantile would give each about 297 ms (0.99 of the 300 ms bound): left out.
+    expect(replicas.every((r) => Number.isNaN(r.e2eP99Ms))).toBe(true);
+    const outlier = result.models[0]?.diagnosis?.recommendations.find((r) => r.fix === 'replica-outlier');
+    expect(outlier?.title).toContain(new URL(slow?.url ?? '').host);
+    expect(outlier?.evidence[0]?.values['ratio']).toBeGreaterThan(5);
   });
 
   it('prints the phase table, the replicas and, with --explain, every PromQL query through the CLI', async () => {
