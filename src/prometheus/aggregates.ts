@@ -317,7 +317,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 
   // Per step, for the drift and ramp tests.
   const stepShape = shapeFor(ctx, matchers, [], stepWindow);
-  const e2eHistogram = source.e2e.kind === 'histogram' ? source.e2e : undefined;
+  // Per-step quantiles of an e2e whose median sits in the lowest bucket are interpolations from 0 as well: the steps keep their means.
+  const e2eHistogram = source.e2e.kind === 'histogram' && e2e.firstBucket === undefined ? source.e2e : undefined;
   const mixed = e2eHistogram !== undefined && layoutOf(e2eHistogram.metric, ctx.names) === 'mixed';
   const [stepRps, stepMean, [stepP50, stepP95]] = await Promise.all([
     range(ctx, `${model}: requests per second per step`, countRateQuery(source.e2e, stepShape)),
