@@ -516,6 +516,23 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
     }
   });
 
+  it("real exports' logs and annotations (Jaeger's ui_01, Brave's smartthings trace) are their spans' events", async () => {
+    for (const reader of ['fast', 'full'] as const) {
+      const jaeger = (await readAllSpans(fixture('jaeger-json/jaeger-uimodel-ui_01-edgecases.json'), { reader })).spans;
+      // A log named by its event field, and one of other fields only (no name).
+      expect(jaeger.filter((s) => s.events !== undefined).map((s) => s.events), reader).toEqual([
+        [
+          { name: 'some-event', timeNs: 1_485_467_191_639_875_000n },
+          { name: '', timeNs: 1_485_467_191_639_875_000n },
+        ],
+      ]);
+      const zipkin = (await readAllSpans(fixture('zipkin-json/zipkin-lens-smartthings-mobile-web-install.json'), { reader })).spans;
+      const names = zipkin.flatMap((s) => (s.events ?? []).map((e) => e.name));
+      // Only the spans with a duration are read (the others are incomplete); their 9 annotations are events.
+      expect(names.sort(), reader).toEqual(['Body Part Received', 'Body Part Received', 'Body Part Received', 'Headers Received', 'Headers Received', 'Headers Received', 'Status Received', 'Status Received', 'Status Received']);
+    }
+  });
+
   it('Zipkin v1 is refused by both with the same error', async () => {
     const v1 = {
       binaryAnnotations: [zspan('f000000000000004', { binaryAnnotations: [{ key: 'a', value: 'b' }] })],
