@@ -6,10 +6,10 @@
  * A target names a metric: end-to-end latency (bare `pNN`, or `e2e:pNN`), or one of the
  * generation figures of model/generation: time to first token (`ttft`), time per output token
  * (`tpot`), inter-token latency (`itl`, a server's per-token histogram). LLM services state their
- * objectives on these: MLPerf Inference holds LLM benchmarks to a TTFT p99 and a TPOT p99
- * constraint ("MLPerf Inference: Datacenter" rules, "Latency constraints", https://github.com/mlcommons/inference_policies/blob/master/inference_rules.adoc),
- * and vLLM's serving benchmark reports TTFT, TPOT and ITL percentiles ("vllm bench serve",
- * https://docs.vllm.ai/en/latest/cli/bench/serve.html).
+ * objectives on these: MLPerf Inference's LLM benchmarks constrain TTFT and TPOT at the 99th
+ * percentile (MLCommons, "LLM inference v5.0", https://mlcommons.org/2025/04/llm-inference-v5),
+ * and vLLM's serving benchmark reports TTFT, TPOT, ITL and end-to-end percentiles
+ * (`vllm.benchmarks.serve`, BenchmarkMetrics, https://docs.vllm.ai/en/v0.15.0/api/vllm/benchmarks/serve/).
  */
 import type { SloCheck, SloMetric, SloQuantile, SloResult } from '../../model/diagnosis.js';
 import type { ModelSummary, Percentiles } from '../../model/summary.js';
