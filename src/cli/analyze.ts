@@ -144,7 +144,7 @@ function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
 function sloGate(result: AnalysisResult, slo: string | undefined): void {
   const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.GATE_FAILED);
-  // Per model and reason: "p99 of densenet_onnx (means only)", "ttft:p95 of resnet50 (no request reports a first token)".
+  // Per model and reason: "p99 of densenet_onnx (means only)", "ttft:p95 of resnet50 (no first token recorded in the input)".
   const which = result.models.flatMap((m) => {
     const unmeasured = m.diagnosis?.slo?.checks.filter((c) => c.unmeasuredWhy !== undefined) ?? [];
     return [...new Set(unmeasured.map((c) => c.unmeasuredWhy))].map((why) => `${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join('/')} of ${m.summary.model} (${why ?? 'means only'})`);

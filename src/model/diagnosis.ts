@@ -86,7 +86,7 @@ export interface SloCheck {
   readonly met: boolean;
   /** What `actualMs` is (`bucket-percentile` on histograms); absent: a per-request percentile. */
   readonly statistic?: Statistic;
-  /** Why the input cannot give this quantile ("means only", "no request reports a first token"): not met, and not violated either. */
+  /** Why the input cannot give this quantile ("means only", "no first token recorded in the input"): not met, and not violated either. */
   readonly unmeasuredWhy?: string;
 }
 

@@ -72,15 +72,15 @@ describe('--slo on TTFT and TPOT, through the CLI', { timeout: 120_000 }, () => 
       runCli('analyze', TGI, '--slo', 'ttft:p95=1s'),
     ]);
     expect(ttft.code).toBe(4);
-    expect(ttft.stderr.trim()).toBe('latency-doctor: SLO not checked: ttft:p95 of text-generation-inference.router (no request reports a first token) not measured');
+    expect(ttft.stderr.trim()).toBe('latency-doctor: SLO not checked: ttft:p95 of text-generation-inference.router (no first token recorded in the input) not measured');
     expect(ttft.stdout).not.toMatch(/SLO met/);
     expect(both.code).toBe(4);
-    expect(both.stderr).toContain('ttft:p95 of text-generation-inference.router (no request reports a first token), tpot:p99 of text-generation-inference.router (no request reports a first token and two or more output tokens) not measured');
+    expect(both.stderr).toContain('ttft:p95 of text-generation-inference.router (no first token recorded in the input), tpot:p99 of text-generation-inference.router (no time per output token in the input: it needs a first token and two or more output tokens per request, or a TPOT histogram) not measured');
     // The end-to-end target alone is measured there, and met.
     expect(e2e.code, e2e.stderr).toBe(0);
     // Without the gate the report says the objective was not checked, and the run is still an analysis.
     expect(noGate.code).toBe(0);
-    expect(noGate.stdout.replace(/\s+/g, ' ')).toContain('SLO not checked: ttft:p95 not measured (no request reports a first token)');
+    expect(noGate.stdout.replace(/\s+/g, ' ')).toContain('SLO not checked: ttft:p95 not measured (no first token recorded in the input)');
   });
 
   it('a bad spec is one line naming --slo, the part and what was expected: exit 2', async () => {
@@ -121,7 +121,7 @@ describe('--slo on TTFT and TPOT, through the library', () => {
     expect(slo.unmeasured).toEqual(['ttft:p99']);
     expect(slo.checks.map((c) => [c.metric, c.met, c.unmeasuredWhy])).toEqual([
       ['e2e', true, undefined],
-      ['ttft', false, 'no request reports a first token'],
+      ['ttft', false, 'no first token recorded in the input'],
     ]);
   });
 });

@@ -123,7 +123,7 @@ describe('options parsing', () => {
   it('a generation target on a model without generation data is not measured, never met nor violated', () => {
     const r = checkSlo({ p99Ms: 100, ttft: { p95Ms: 500 } }, { e2e: { p50Ms: 8, p95Ms: 50, p99Ms: 90 } });
     expect(r.met).toBe(false);
-    expect(r.checks[1]).toMatchObject({ metric: 'ttft', quantile: 'p95', met: false, unmeasuredWhy: 'no request reports a first token' });
+    expect(r.checks[1]).toMatchObject({ metric: 'ttft', quantile: 'p95', met: false, unmeasuredWhy: 'no first token recorded in the input' });
     expect(r.unmeasured).toEqual(['ttft:p95']);
     // Histogram TTFT (--prometheus): the check names its statistic; a mean-only TPOT is "means only".
     const h = checkSlo({ ttft: { p99Ms: 400 }, tpot: { p95Ms: 20 } }, { e2e: { p50Ms: 1, p95Ms: 2, p99Ms: 3 }, ttft: { statistic: 'bucket-percentile', p50Ms: 100, p95Ms: 300, p99Ms: 450 }, tpot: { statistic: 'mean', p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN } });

@@ -267,7 +267,7 @@ describe('analyze --json conforms to docs/json-schema.md', () => {
     ['Zipkin outside the convention (the generic report)', () => ['test/fixtures/traces/zipkin-json/zipkin-lens-skew.json'], (j) => j['generic'].by_critical_path.length > 0],
     ['traces with GPU samples (the timeline)', () => writeThermalRun(dir), (j) => j['timeline'].length > 0 && j['timeline'][0].gpus.length > 0],
   ];
-  const shown = [[2, true], 3, [true, 'vllm', [['e2e', null], ['ttft', null]]], ['monotonic', 'no request reports a first token'], true, true];
+  const shown = [[2, true], 3, [true, 'vllm', [['e2e', null], ['ttft', null]]], ['monotonic', 'no first token recorded in the input'], true, true];
   it.each(runs.map((r, i) => [...r, shown[i]] as const))('%s', async (_, args, part, expected) => {
     const run = await runCli('analyze', '--json', ...args());
     expect(run.stderr).toBe('');

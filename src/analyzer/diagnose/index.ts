@@ -101,7 +101,7 @@ function sloText(slo: SloResult): string {
   const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
   const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => checkText(c, '>')).join(', ')})`] : [];
   const unmeasured = slo.checks.filter((c) => c.unmeasuredWhy !== undefined);
-  // One clause per reason: "p99 not measured (means only); ttft:p95 not measured (no request reports a first token)".
+  // One clause per reason: "p99 not measured (means only); ttft:p95 not measured (no first token recorded in the input)".
   for (const why of new Set(unmeasured.map((c) => c.unmeasuredWhy))) {
     parts.push(`SLO not checked: ${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join(', ')} not measured (${why ?? 'means only'})`);
   }

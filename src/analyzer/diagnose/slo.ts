@@ -43,9 +43,9 @@ export type SloMeasured = Readonly<Partial<Record<SloMetric, SloDistribution>>>;
 /** Each metric once: its name in reports, where the summary holds it, and why it can be missing. */
 const METRICS: Readonly<Record<SloMetric, { readonly label: string; readonly read: (s: ModelSummary) => SloDistribution | undefined; readonly missing: string }>> = {
   e2e: { label: '', read: (s) => s.e2e, missing: 'no request' },
-  ttft: { label: 'TTFT', read: (s) => s.generation?.ttft, missing: 'no request reports a first token' },
-  tpot: { label: 'TPOT', read: (s) => s.generation?.tpot, missing: 'no request reports a first token and two or more output tokens' },
-  itl: { label: 'ITL', read: (s) => s.generation?.itl, missing: 'no per-token histogram: a server’s inter-token latency, read by --prometheus' },
+  ttft: { label: 'TTFT', read: (s) => s.generation?.ttft, missing: 'no first token recorded in the input' },
+  tpot: { label: 'TPOT', read: (s) => s.generation?.tpot, missing: 'no time per output token in the input: it needs a first token and two or more output tokens per request, or a TPOT histogram' },
+  itl: { label: 'ITL', read: (s) => s.generation?.itl, missing: 'no inter-token latency in the input: only a server’s per-token histogram gives it (--prometheus)' },
 };
 const METRIC_NAMES = Object.keys(METRICS) as SloMetric[];
 const QUANTILES: readonly SloQuantile[] = ['p50', 'p95', 'p99'];
