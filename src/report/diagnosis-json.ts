@@ -48,7 +48,7 @@ export interface JsonDiagnosis {
    * its `metric` (`e2e`, `ttft`, `tpot`, `itl`), its own `statistic`, and why it was `unmeasured` (`actual_ms` null), else null.
    */
   slo: { met: boolean; statistic: Statistic; checks: { metric: SloMetric; quantile: string; target_ms: number; actual_ms: number; met: boolean; statistic: Statistic; unmeasured: string | null }[] } | null;
-  tail: { phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
+  tail: { basis: 'e2e' | 'ttft'; phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
   recommendations: JsonRecommendation[];
   rules: JsonRuleOutcome[];
 }
@@ -105,7 +105,7 @@ export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
     insufficient_data: d.insufficientData ? [...d.insufficientData] : null,
     slo: d.slo ? { met: d.slo.met, statistic: d.slo.statistic ?? 'percentile', checks: d.slo.checks.map((c) => ({ metric: c.metric, quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met, statistic: c.statistic ?? 'percentile', unmeasured: c.unmeasuredWhy ?? null })) } : null,
     tail: d.tail
-      ? { phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
+      ? { basis: d.tail.basis, phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
       : null,
     recommendations: d.recommendations.map(recommendation),
     rules: d.rules.map(rule),
