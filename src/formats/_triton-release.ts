@@ -185,8 +185,8 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
         continue;
       }
       this.remaining.delete(root);
-      // A root with no records of its own may have them in another file (a rotation): not closed here.
-      if (index.last.has(root)) this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
+      // Closed too when its root has no records here (`tritonTraceWhole`): held, it would hold every trace after it.
+      this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
     }
     if (this.head > 4096 && this.head * 2 > order.length) {
       this.order = order.slice(this.head);

@@ -214,9 +214,8 @@ export class TritonRequests {
   spans(out: SpanRecord[]): void {
     const { requests } = this;
     const namespace = tritonNamespace(this.ctx.file);
-    // A parent written to another file (log-frequency rotations write each request when it ends,
-    // so an ensemble's children can precede it by a file) is taken as the root: right for an
-    // ensemble, whose children are one level down.
+    // A parent with no records here is taken as the root (see `rootOf`): right for an ensemble,
+    // whose children are one level down.
     const root = (id: number): number => rootOf(id, (r) => requests.get(r)?.parent, (r) => requests.has(r));
     for (const [id, request] of requests) this.span(id, request, namespace, root(id), out);
   }
@@ -267,7 +266,17 @@ export function skipRecord(ctx: ReadContext, where: string, record: unknown, i: 
 
 /**
  * The top of request `id`'s parent chain: the first with no parent, or a parent with no records
- * (`has` false; written to another file, see `spans`). `parent` gives a request's parent id.
+ * (`has` false). `parent` gives a request's parent id.
+ *
+ * A parent with no records in the file: Triton writes a trace (a request and every request it
+ * spawned: ensemble steps, BLS calls) all at once when its last request is released
+ * (`TraceManager::Trace::~Trace` → `TraceSetting::WriteTrace`, src/tracer.cc since 2022), and a
+ * `log-frequency` rotation starts its next file between two traces, never inside one; older
+ * releases (2.15: `TraceRelease`) wrote each request as it was released, into one file. So the
+ * requests of a trace whose root is missing are all that any file holds of it: the file was cut
+ * (a killed server's, stopped while writing that trace; a piece of a file split by hand). The
+ * trace is whole once its last request in the file is read (`_triton-release.ts` says so), as
+ * when the file is read at once.
  */
 export function rootOf(id: number, parent: (id: number) => number | undefined, has: (id: number) => boolean): number {
   let current = id;

@@ -14,7 +14,8 @@
  * (`setTritonUnclosedBytes`, internal).
  */
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/files.js';
@@ -28,7 +29,8 @@ import type { ReadOptions } from '../../src/formats/index.js';
 import { setTritonUnclosedBytes } from '../../src/formats/read.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { renderJson } from '../../src/report/json.js';
-import { busyServer } from '../support/triton-busy.js';
+import { busyServer, tracesOf, tritonWrites } from '../support/triton-busy.js';
+import type { TemplateRecord } from '../support/triton-busy.js';
 import { jsonText, readOutcome, tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -93,25 +95,77 @@ describe('a large Triton trace file, each request let go of once its last record
 
   it('hands each trace on once its last request is read: the convention maps nearly all of them before the end of input', async () => {
     const file = tmp.write('busy-batches.json', layouts['a record per line']!);
-    const mapper = new ConventionMapper();
-    const reader = readSpanBatches(file);
-    let batches = 0;
-    let marked = 0;
-    let before = 0;
-    for (;;) {
-      const next = await reader.next();
-      if (next.done === true) break;
-      const batch = next.value as SpanRecord[];
-      batches++;
-      if ((closedTraces(batch)?.length ?? 0) > 0) marked++;
-      before += mapper.map(batch).length;
-    }
-    const after = mapper.finish().length;
+    const { batches, marked, before, after } = await mappedAsRead(file);
     expect(batches).toBeGreaterThan(4);
     expect(marked).toBe(batches);
-    // Left to the end: the trace whose root is in another file, and those written after it.
-    expect(after).toBeGreaterThan(0);
-    expect(after).toBeLessThan(before / 50);
+    // The file ends with the steps of an ensemble not in it: their trace too is whole once they are read.
+    expect(before).toBeGreaterThan(30_000);
+    expect(after).toBe(0);
+  }, 120_000);
+});
+
+/** Spans the Triton convention mapped as each batch of a file came (`before`) and at the end of input (`after`), and how many batches were marked with the traces they close. */
+async function mappedAsRead(file: string, options: ReadOptions = {}): Promise<{ batches: number; marked: number; before: number; after: number }> {
+  const mapper = new ConventionMapper();
+  const reader = readSpanBatches(file, options);
+  let batches = 0;
+  let marked = 0;
+  let before = 0;
+  for (;;) {
+    const next = await reader.next();
+    if (next.done === true) break;
+    const batch = next.value as SpanRecord[];
+    batches++;
+    if ((closedTraces(batch)?.length ?? 0) > 0) marked++;
+    before += mapper.map(batch).length;
+  }
+  return { batches, marked, before, after: mapper.finish().length };
+}
+
+describe('a trace whose root request is not in the file (Triton files cut or split)', () => {
+  // Copies of the traces of Triton's own example and of the ensemble and gRPC fixtures, written as Triton 2.20+ writes them.
+  const fixtureRecords = (name: string): TemplateRecord[] => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/serving/${name}`, import.meta.url)), 'utf8')) as TemplateRecord[];
+  const templates = ['triton_trace_v2_docs_example.json', 'triton-trace-v2-grpc-ensemble.synthetic.json', 'triton-trace-v2-responds-after-execute.synthetic.json'].flatMap((name) => tracesOf(fixtureRecords(name)));
+  const { records } = tritonWrites(templates, 2_500, 16);
+  /** A piece of the file cut at record `from` (a piece starts inside a trace: its first records may be the children of a request written before the cut). */
+  const piece = (from: number, to: number): string => `[${records.slice(from, to).join(',')}]`;
+  const idOf = (r: string): number => Number(/"id":(\d+)/.exec(r)![1]);
+  const parentOf = (r: string): number | undefined => (/"parent_id":(\d+)/.exec(r) === null ? undefined : Number(/"parent_id":(\d+)/.exec(r)![1]));
+
+  // The second piece starts with a request whose parent is in the first (the parent's records written before its children's).
+  const seen = new Set<number>();
+  const cut = records.findIndex((r, i) => {
+    const parent = parentOf(r);
+    const found = i > records.length / 3 && parent !== undefined && seen.has(parent) && idOf(records[i - 1]!) !== idOf(r);
+    seen.add(idOf(r));
+    return found;
+  });
+
+  it('the piece that starts with them: each trace handed on once its last request is read (none held to the end), and the analysis is the old way’s', async () => {
+    expect(cut).toBeGreaterThan(0);
+    const file = tmp.write('cut-piece.json.1', piece(cut, records.length));
+    expect(Buffer.byteLength(readFileSync(file))).toBeGreaterThan(1 << 20);
+    const { before, after } = await mappedAsRead(file);
+    expect(before).toBeGreaterThan(10_000);
+    expect(after).toBe(0);
+    expect(await analysis([file])).toBe(await analysis([file], { reader: 'full' }));
+  }, 120_000);
+
+  it('a server killed while writing a trace whose children it had written (the array never closed, cut inside its root’s records): the same analysis as the old way, nothing held to the end', async () => {
+    const parents = new Map(records.flatMap((r) => (parentOf(r) === undefined ? [] : [[idOf(r), parentOf(r)!] as const])));
+    // The last trace whose root's records come after a child's.
+    const root = records.findLastIndex((r, i) => i > 0 && parents.get(idOf(records[i - 1]!)) === idOf(r));
+    expect(root).toBeGreaterThan(records.length / 2);
+    const file = tmp.write('killed.json', `[${records.slice(0, root + 2).join(',')},${records[root + 2]!.slice(0, 20)}`);
+    const { after } = await mappedAsRead(file, { scanDocumentBytes: 0 });
+    expect(after).toBe(0);
+    expect(await analysis([file])).toBe(await analysis([file], { reader: 'full' }));
+  }, 120_000);
+
+  it('both pieces together (two rotations of one server): the same analysis as the old way', async () => {
+    const first = tmp.write('pieces.json.0', piece(0, cut));
+    const second = tmp.write('pieces.json.1', piece(cut, records.length));
+    expect(await analysis([first, second])).toBe(await analysis([first, second], { reader: 'full' }));
   }, 120_000);
 });
 

@@ -92,3 +92,75 @@ export function busyServer(bytes: number, seed: number): string[] {
   out.push(...requestRecords(rand, nextId + 1, 'pre_py', nextId, t, undefined, 'model').records);
   return out;
 }
+
+/** One request's records in a template trace: its id, its parent's, and its records as JSON objects. */
+export interface TemplateRecord {
+  readonly id: number;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * A Triton trace file as Triton 2.20 and later writes it, made of copies of real traces
+ * (`templates`: the records of one trace each, e.g. a fixture's): a trace's records are written
+ * together once its last request is released (`TraceManager::Trace::~Trace` → `WriteTrace`, every
+ * request's records in turn, in the order of an unordered_map: children before or after their
+ * parent), so each trace's records are contiguous and traces come in the order they end; ids
+ * renumbered as one counter gives them, times moved on by `gapNs` per trace (traces in flight
+ * together overlap). src/tracer.cc, https://github.com/triton-inference-server/server. Returns
+ * the records (one JSON text each) and, for each trace, the index of its first record.
+ */
+export function tritonWrites(templates: readonly (readonly TemplateRecord[])[], traces: number, seed: number, gapNs = 400_000): { records: string[]; starts: number[] } {
+  const rand = random(seed);
+  let nextId = 1;
+  const written: { end: number; streams: string[][] }[] = [];
+  for (let k = 0; k < traces; k++) {
+    const template = templates[Math.floor(rand() * templates.length)]!;
+    const ids = new Map<number, number>();
+    for (const r of template) if (!ids.has(r.id)) ids.set(r.id, nextId++);
+    // Each copy begins `gapNs` or so after the one before, on the steady clock of Triton's own example.
+    let first = Infinity;
+    for (const r of template) for (const t of (r['timestamps'] as { ns: number }[] | undefined) ?? []) first = Math.min(first, t.ns);
+    const shift = 2_356_425_054_587_444 + k * gapNs + Math.floor(rand() * gapNs) - first;
+    let end = 0;
+    const streams = new Map<number, string[]>();
+    for (const r of template) {
+      const copy: Record<string, unknown> = { ...r, id: ids.get(r.id) };
+      if (typeof r['parent_id'] === 'number') copy['parent_id'] = ids.get(r['parent_id']);
+      if (Array.isArray(r['timestamps'])) {
+        copy['timestamps'] = (r['timestamps'] as { name: string; ns: number }[]).map((t) => ({ name: t.name, ns: t.ns + shift }));
+        for (const t of copy['timestamps'] as { ns: number }[]) end = Math.max(end, t.ns);
+      }
+      const stream = streams.get(r.id) ?? [];
+      stream.push(JSON.stringify(copy));
+      streams.set(r.id, stream);
+    }
+    written.push({ end, streams: [...streams.values()].sort(() => rand() - 0.5) });
+  }
+  written.sort((a, b) => a.end - b.end);
+  const records: string[] = [];
+  const starts: number[] = [];
+  for (const trace of written) {
+    starts.push(records.length);
+    for (const stream of trace.streams) records.push(...stream);
+  }
+  return { records, starts };
+}
+
+/** The records of a Triton trace file (a fixture's), one trace each: the requests under each root, in file order. */
+export function tracesOf(records: readonly TemplateRecord[]): TemplateRecord[][] {
+  const parent = new Map<number, number>();
+  for (const r of records) if (typeof r['parent_id'] === 'number') parent.set(r.id, r['parent_id']);
+  const rootOf = (id: number): number => {
+    let current = id;
+    while (parent.has(current)) current = parent.get(current)!;
+    return current;
+  };
+  const traces = new Map<number, TemplateRecord[]>();
+  for (const r of records) {
+    const root = rootOf(r.id);
+    const trace = traces.get(root) ?? [];
+    trace.push(r);
+    traces.set(root, trace);
+  }
+  return [...traces.values()];
+}
