@@ -103,6 +103,17 @@ export function withoutRequest(records: readonly unknown[], id: unknown): unknow
   return records.filter((r) => !isObject(r) || r['id'] !== id);
 }
 
+/**
+ * A record's `parent_id` as parsed, as the id of a parent request; undefined for none. 0 is none:
+ * "A parent id value of 0 indicates that there is no parent trace" (Triton C API, "Function
+ * TRITONSERVER_InferenceTraceParentId", tritonserver.h,
+ * https://docs.nvidia.com/deeplearning/triton-inference-server/archives/triton_inference_server_220/user-guide/docs/cpp_api/function_tritonserver_8h_1a3fc567f5f5fda6daa00b9bd02ba0d61f.html).
+ * Triton's own writer leaves the field out then; a file written otherwise may not.
+ */
+export function tritonParent(raw: unknown): number | undefined {
+  return typeof raw === 'number' && raw !== 0 ? raw : undefined;
+}
+
 /** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
 export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
@@ -174,7 +185,8 @@ export class TritonRequests {
     if (typeof record['model_name'] === 'string') request.model = record['model_name'];
     if (record['model_version'] !== undefined) request.version = String(record['model_version']);
     if (typeof record['request_id'] === 'string' && record['request_id'] !== '') request.requestId = record['request_id'];
-    if (typeof record['parent_id'] === 'number') request.parent = record['parent_id'];
+    const parent = tritonParent(record['parent_id']);
+    if (parent !== undefined) request.parent = parent;
     const timestamps = record['timestamps'];
     if (Array.isArray(timestamps)) {
       for (const stamp of timestamps as unknown[]) {

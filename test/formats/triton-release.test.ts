@@ -169,6 +169,27 @@ describe('a trace whose root request is not in the file (Triton files cut or spl
   }, 120_000);
 });
 
+describe('"parent_id": 0, which Triton’s C API defines as no parent', () => {
+  const templates = ['triton-trace-v2-grpc-ensemble.synthetic.json', 'triton-trace-v2-responds-after-execute.synthetic.json'].flatMap((name) =>
+    tracesOf(JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/serving/${name}`, import.meta.url)), 'utf8')) as TemplateRecord[]),
+  );
+  it.each([
+    ['a small file (parsed whole)', 30],
+    ['a large one (read record by record)', 3_000],
+  ] as const)('%s: every request that says it is a root of its own, as when the field is left out', async (_name, traces) => {
+    const { records } = tritonWrites(templates, traces, 16);
+    const withZero = records.map((r) => (r.includes('"model_name"') && !r.includes('"parent_id"') ? r.replace(/}$/, ',"parent_id":0}') : r));
+    expect(withZero).not.toEqual(records);
+    // The same path (its trace ids are made from it), written one way then the other.
+    const file = tmp.write('parent-zero.json', `[${records.join(',')}]`);
+    const without = await analysis([file]);
+    expect(JSON.parse(without).requests).toBe(records.filter((r) => r.includes('"model_name"')).length);
+    tmp.write('parent-zero.json', `[${withZero.join(',')}]`);
+    expect(await analysis([file])).toBe(without);
+    expect(await analysis([file], { reader: 'full' })).toBe(without);
+  }, 60_000);
+});
+
 describe('the two readings of one file', () => {
   it('a file that changed between them (other records than the first reading counted) is refused in one line, not read wrong', async () => {
     const first = tmp.write('changing.json', `[\n${RECORDS.slice(0, 2_000).join(',\n')}\n]\n`);
