@@ -186,7 +186,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
         continue;
       }
       this.remaining.delete(root);
-      // Closed too when its root has no records here (`tritonTraceWhole`): held, it would hold every trace after it.
+      // Closed too when its root has no records here (see `rootOf`): held, it would hold every trace after it.
       this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
     }
     if (this.head > 4096 && this.head * 2 > order.length) {
