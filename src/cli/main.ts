@@ -13,7 +13,7 @@ import { escapeControls } from '../report/_format.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
 import { diffArgv, registerDiffCommand } from './diff.js';
-import { reportExitCode } from './supervise.js';
+import { followSupervisor, reportExitCode } from './supervise.js';
 
 const program = new Command('latency-doctor')
   .description('Find where inference latency goes, and what to do about it.')
@@ -22,6 +22,7 @@ const program = new Command('latency-doctor')
   // Commander's own errors (bad option, missing argument) in the same one-line form as ours.
   .configureOutput({ outputError: (text, write) => write(`latency-doctor: ${oneLine(text.replace(/^error: /, ''))} (run with --help for usage)\n`) });
 
+followSupervisor();
 registerAnalyzeCommand(program).exitOverride();
 registerSidecarCommand(program).exitOverride();
 registerDiffCommand(program).exitOverride();

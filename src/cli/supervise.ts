@@ -12,6 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
 
 /** Set in the child's environment: the command reports its exit code on fd 3. */
 export const SUPERVISED_ENV = 'LATENCY_DOCTOR_SUPERVISED';
@@ -67,13 +69,33 @@ export function supervise(script: string, args: readonly string[], graceMs = DEF
       for (const [sig, handler] of handlers) process.off(sig, handler);
       if (killedAfterReport && reported !== undefined) return resolve(reported);
       if (signal !== null) {
-        // Ended by a signal: end this process the same way, so the shell sees 128 + its number.
+        // Ended by a signal: end this process the same way, so the shell sees 128 + its number;
+        // as a container's PID 1 the signal is ignored, and the code says it instead.
         process.kill(process.pid, signal);
-        return;
+        return resolve(128 + (constants.signals[signal] ?? 0));
       }
       resolve(code ?? 1);
     });
   });
+}
+
+/**
+ * In the supervised child: ends this process when the supervisor is gone (killed with SIGKILL,
+ * which it cannot forward), so no analysis runs on as an orphan. fd 3 is one end of a socket
+ * pair whose other end dies with the parent.
+ */
+export function followSupervisor(env: NodeJS.ProcessEnv = process.env): void {
+  if (env[SUPERVISED_ENV] === undefined) return;
+  try {
+    const link = new Socket({ fd: 3, readable: true, writable: false });
+    link.on('error', () => undefined);
+    link.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    link.resume();
+    // Watching must not keep the process alive once its work is done.
+    link.unref();
+  } catch {
+    // fd 3 is not the supervisor's socket (run by hand with the variable set): nothing to follow.
+  }
 }
 
 /** In the supervised child: says the exit code on fd 3 once the command's output is written. */

@@ -77,3 +77,20 @@ describe('supervise', () => {
     expect((await runCli('analyze', demo, '--slo', 'p99=1ms', '--fail-on-slo')).code).toBe(3);
   }, 60_000);
 });
+
+describe('the supervised child', () => {
+  it('ends when its supervisor is killed with SIGKILL (which cannot be forwarded), leaving no orphan', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    // The child runs the real CLI module's start (followSupervisor) and then would wait forever.
+    const child = script('orphan.mjs', `import { writeFileSync } from 'node:fs';\nimport { followSupervisor } from ${JSON.stringify(new URL('../../dist/cli/supervise.js', import.meta.url).href)};\nfollowSupervisor();\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nconsole.log('ready');\nsetInterval(() => {}, 1000);\n`);
+    const parent = script('parent-kill.mjs', `import { supervise } from ${JSON.stringify(new URL('../../dist/cli/supervise.js', import.meta.url).href)};\nprocess.exitCode = await supervise(${JSON.stringify(child)}, []);\n`);
+    const run = spawn(process.execPath, [parent], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => run.stdout.on('data', (c: Buffer) => c.toString().includes('ready') && resolve()));
+    const { readFileSync } = await import('node:fs');
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    run.kill('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (alive(childPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(childPid)).toBe(false);
+  }, 30_000);
+});
