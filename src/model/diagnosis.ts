@@ -61,10 +61,12 @@ export interface Recommendation {
 
 /** Which phase makes the slow requests slow. */
 export interface TailAttribution {
+  /** What the cohorts are cut by and shares are of: end-to-end time, or (generative requests) time to first token. */
+  readonly basis: 'e2e' | 'ttft';
   readonly phase: PhaseOrOther;
-  /** Share of e2e spent in `phase` by requests above p95. */
+  /** Share of the basis's time spent in `phase` by requests above its p95. */
   readonly tailShare: number;
-  /** Share of e2e spent in `phase` by requests around p50. */
+  /** Share of the basis's time spent in `phase` by requests around its p50. */
   readonly medianShare: number;
   readonly text: string;
   readonly exampleTraceIds: readonly string[];

@@ -45,7 +45,7 @@ export interface JsonDiagnosis {
   insufficient_data: string[] | null;
   /** `statistic`: what `actual_ms` is (`percentile`, or `bucket-percentile` from histograms). */
   slo: { met: boolean; statistic: Statistic; checks: { quantile: string; target_ms: number; actual_ms: number; met: boolean }[] } | null;
-  tail: { phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
+  tail: { basis: 'e2e' | 'ttft'; phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
   recommendations: JsonRecommendation[];
   /** What qualifies the recommendations' gains (a sustained SW power cap beside a software fix: the gain assumes the cap stays); empty when nothing. */
   caveats: { rule: string; kind: string; text: string; values: Record<string, number> }[];
@@ -104,7 +104,7 @@ export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
     insufficient_data: d.insufficientData ? [...d.insufficientData] : null,
     slo: d.slo ? { met: d.slo.met, statistic: d.slo.statistic ?? 'percentile', checks: d.slo.checks.map((c) => ({ quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met })) } : null,
     tail: d.tail
-      ? { phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
+      ? { basis: d.tail.basis, phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
       : null,
     recommendations: d.recommendations.map(recommendation),
     caveats: (d.caveats ?? []).map((c) => ({ rule: c.rule, kind: c.kind, text: c.text, values: { ...c.values } })),

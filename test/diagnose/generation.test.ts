@@ -291,3 +291,44 @@ describe('generation forms in --explain', () => {
     expect(d.recommendations[0]!.title).toBe('Enable dynamic batching in the server');
   });
 });
+
+describe('generation: the tail is cut by time to first token', () => {
+  // Output lengths vary ~10× (decode 50–1000 ms), a few requests wait long in the queue: by e2e
+  // the slowest are simply the longest generations (decode), by TTFT they are the queued ones.
+  const varied: GenerationSpec = { ...BASE, n: 400, phases: { preprocess: 2, queue: ({ rand }) => (rand() < 0.06 ? 150 + 100 * rand() : 3 * rand()), prefill: 20, decode: ({ rand }) => 50 + 950 * rand() } };
+
+  it('names the phase that grows before the first token, with examples near the TTFT p99', () => {
+    const d = run(varied);
+    expect(d.tail?.basis).toBe('ttft');
+    expect(d.tail?.phase).toBe('queue');
+    expect(d.tail?.text).toMatch(/^requests above TTFT p95 \(\d+\) spend \d+% of their time to first token in queue, those around the TTFT p50 \d+%$/);
+    expect(d.tail!.tailShare).toBeGreaterThan(0.8);
+    expect(d.tail!.medianShare).toBeLessThan(0.2);
+    // The examples are among the late first tokens, not the longest generations.
+    const requests = generative(varied);
+    const ttftOf = new Map(requests.map((r) => [r.traceId, r.ttftMs!]));
+    const ttfts = requests.map((r) => r.ttftMs!).sort((a, b) => a - b);
+    for (const id of d.tail!.exampleTraceIds) expect(ttftOf.get(id)).toBeGreaterThan(ttfts[Math.floor(ttfts.length * 0.95)]!);
+  });
+
+  it('without a first token (token counts only) the tail stays by e2e, where the longest generations are decode', () => {
+    const requests = generative({ ...varied, phases: { ...varied.phases, queue: 3 } }).map(({ ttftMs: _t, ...r }) => r);
+    const d = diagnose({ model: 'tiny-lm', requests, summary: summarize(requests) });
+    expect(d.tail?.basis).toBe('e2e');
+    expect(d.tail?.phase).toBe('decode');
+    expect(d.tail?.text).toMatch(/^requests above p95 \(\d+\) spend \d+% of their time in decode, those around p50 \d+%$/);
+  });
+
+  it('a phase span that runs past the first token counts only up to it', () => {
+    // Long prompts on a few requests, and one compute span over prefill and decode (no
+    // prefill/decode spans): counted whole, compute would be several times each TTFT and lose to
+    // the small phases; counted up to the first token, it is what grows in the late first tokens.
+    const spec: GenerationSpec = { ...varied, phases: { preprocess: 2, queue: 3, prefill: ({ rand }) => (rand() < 0.06 ? 200 + 100 * rand() : 20), decode: ({ rand }) => 50 + 950 * rand() } };
+    const requests = generative(spec).map((r) => ({ ...r, phases: { preprocess: r.phases.preprocess!, queue: r.phases.queue!, compute: r.phases.prefill! + r.phases.decode! } }));
+    const d = diagnose({ model: 'tiny-lm', requests, summary: summarize(requests) });
+    expect(d.tail?.basis).toBe('ttft');
+    expect(d.tail?.phase).toBe('compute');
+    expect(d.tail!.tailShare).toBeLessThan(1);
+    expect(d.tail!.tailShare).toBeGreaterThan(d.tail!.medianShare + 0.1);
+  });
+});

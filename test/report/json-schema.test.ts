@@ -67,7 +67,7 @@ const DIAGNOSIS = object({
   population: nullable(object({ basis: { enum: ['requests', 'aggregates'] }, requests: 'integer', diagnosed: 'integer', warmup_trimmed: 'integer', errors_excluded: 'integer' })),
   insufficient_data: nullable(arrayOf('string')),
   slo: nullable(object({ met: 'boolean', statistic: STATISTIC, checks: arrayOf(object({ quantile: 'string', target_ms: 'number', actual_ms: nullable('number'), met: 'boolean' })) })),
-  tail: nullable(object({ phase: 'string', tail_share: 'number', median_share: 'number', text: 'string', example_trace_ids: arrayOf('string') })),
+  tail: nullable(object({ basis: 'string', phase: 'string', tail_share: 'number', median_share: 'number', text: 'string', example_trace_ids: arrayOf('string') })),
   caveats: arrayOf(object({ rule: 'string', kind: 'string', text: 'string', values: { record: 'number' } })),
   recommendations: arrayOf(
     object({

@@ -531,34 +531,41 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
   };
 }
 
-function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): TailAttribution | undefined {
-  if (requests.length < 20) return undefined;
-  const p95 = quantileSorted(e2eSorted, 0.95);
-  const p40 = quantileSorted(e2eSorted, 0.4);
-  const p60 = quantileSorted(e2eSorted, 0.6);
-  const p99 = quantileSorted(e2eSorted, 0.99);
-  const e2e = requests.e2eMs;
+/**
+ * Which part grows in the slow requests: each part's share of a cohort's time, requests above
+ * the p95 of `metric` against those around its p50. `partOf(part, i)` is the part's time in
+ * request i (NaN or absent: 0); `over` the cohort's requests (all, or those with the metric).
+ */
+function tailOf(
+  requests: RequestTable,
+  metric: ArrayLike<number>,
+  over: readonly number[],
+  parts: readonly PhaseOrOther[],
+  partOf: (part: PhaseOrOther) => (i: number) => number,
+  words: { readonly cohort: string; readonly time: string; readonly middle: string },
+  basis: TailAttribution['basis'],
+  sorted: ArrayLike<number> = sortNumbers(Float64Array.from(over, (i) => metric[i]!)),
+): TailAttribution | undefined {
+  if (over.length < 20) return undefined;
+  const [p40, p60, p95, p99] = [0.4, 0.6, 0.95, 0.99].map((q) => quantileSorted(sorted, q)) as [number, number, number, number];
   const tail: number[] = [];
   const middle: number[] = [];
-  for (let i = 0; i < requests.length; i++) {
-    const v = e2e[i]!;
+  for (const i of over) {
+    const v = metric[i]!;
     if (v > p95) tail.push(i);
     if (v >= p40 && v <= p60) middle.push(i);
   }
   if (tail.length === 0 || middle.length === 0) return undefined;
-  // Each part's share of a cohort's e2e, every part at once.
+  // Each part's share of a cohort's time, every part at once.
   const sharesIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
     let total = 0;
-    for (const i of cohort) total += e2e[i]!;
+    for (const i of cohort) total += metric[i]!;
     return new Map(
-      ALL_PARTS.map((part) => {
+      parts.map((part) => {
         if (!(total > 0)) return [part, 0];
-        const column = partColumn(requests, part);
+        const of = partOf(part);
         let sum = 0;
-        for (const i of cohort) {
-          const v = column[i]!;
-          sum += v === v ? v : 0;
-        }
+        for (const i of cohort) sum += of(i);
         return [part, sum / total];
       }),
     );
@@ -566,28 +573,78 @@ function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): 
   const tailShares = sharesIn(tail);
   const middleShares = sharesIn(middle);
   let best: { part: PhaseOrOther; tail: number; mid: number } | undefined;
-  for (const part of ALL_PARTS) {
+  for (const part of parts) {
     const t = tailShares.get(part)!;
     const m = middleShares.get(part)!;
     if (t === 0 && m === 0) continue;
     if (!best || t - m > best.tail - best.mid || (t - m === best.tail - best.mid && t > best.tail)) best = { part, tail: t, mid: m };
   }
   if (!best) return undefined;
-  // When no phase grows in the tail, the tail is the same mix, only longer: name the largest tail phase.
+  // When no part grows in the tail, the tail is the same mix, only longer: name the largest tail part.
   if (best.tail - best.mid < 0.02) {
-    for (const part of ALL_PARTS) {
+    for (const part of parts) {
       const t = tailShares.get(part)!;
       if (t > best.tail) best = { part, tail: t, mid: middleShares.get(part)! };
     }
   }
   const pct = (x: number): string => `${Math.round(x * 100)}%`;
   return {
+    basis,
     phase: best.part,
     tailShare: best.tail,
     medianShare: best.mid,
-    text: `requests above p95 (${tail.length}) spend ${pct(best.tail)} of their time in ${best.part}, those around p50 ${pct(best.mid)}`,
-    exampleTraceIds: tracesNear(requests, e2e, p99, 3, tail),
+    text: `${words.cohort} (${tail.length}) spend ${pct(best.tail)} of their ${words.time} in ${best.part}, ${words.middle} ${pct(best.mid)}`,
+    exampleTraceIds: tracesNear(requests, metric, p99, 3, tail),
   };
+}
+
+/** The end-to-end tail: which part of e2e grows in requests above p95. */
+function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): TailAttribution | undefined {
+  const all = Array.from({ length: requests.length }, (_, i) => i);
+  const partOf = (part: PhaseOrOther) => {
+    const column = partColumn(requests, part);
+    return (i: number): number => {
+      const v = column[i]!;
+      return v === v ? v : 0;
+    };
+  };
+  return tailOf(requests, requests.e2eMs, all, ALL_PARTS, partOf, { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', e2eSorted);
+}
+
+/**
+ * Phases that can run before a streamed request's first token, in the order they fill it (decode
+ * and postprocess come after it); prefill before compute, which may also cover decode.
+ */
+const BEFORE_FIRST_TOKEN: readonly PhaseOrOther[] = ['preprocess', 'serialize', 'network', 'queue', 'transfer', 'prefill', 'compute', OTHER];
+
+/**
+ * The time-to-first-token tail of generative requests. By e2e, the slowest generations are the
+ * longest ones and their tail is decode; what an SLO on TTFT needs is which phase before the
+ * first token grows in the requests whose first token came late. Phases fill the TTFT in pipeline
+ * order, each up to what is left of it, so a span that ran past the first token (a compute span
+ * over the whole generation) adds only its part before it; `other` is the TTFT none covers.
+ */
+function ttftTailAttribution(requests: RequestTable): TailAttribution | undefined {
+  const ttft = requests.number('ttftMs');
+  const generative: number[] = [];
+  for (let i = 0; i < requests.length; i++) if (ttft[i] === ttft[i]) generative.push(i);
+  // Generative traffic only: mixed tables keep the e2e tail (the generation signal's own rule).
+  if (generative.length < 20 || generative.length < requests.length / 2) return undefined;
+  const phases = BEFORE_FIRST_TOKEN.filter((p): p is Phase => p !== OTHER);
+  const within = new Map<PhaseOrOther, Float64Array>(BEFORE_FIRST_TOKEN.map((p) => [p, new Float64Array(requests.length)]));
+  const columns = phases.map((p) => [requests.phase(p), within.get(p)!] as const);
+  const other = within.get(OTHER)!;
+  for (const i of generative) {
+    let left = ttft[i]!;
+    for (const [column, part] of columns) {
+      const v = column[i]!;
+      const take = v === v && v > 0 ? Math.min(v, left) : 0;
+      part[i] = take;
+      left -= take;
+    }
+    other[i] = Math.max(0, left);
+  }
+  return tailOf(requests, ttft, generative, BEFORE_FIRST_TOKEN, (part) => (i) => within.get(part)![i]!, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
 }
 
 function windowsOf(requests: RequestTable, startS: readonly number[], count: number): WindowSignal[] {
@@ -731,7 +788,7 @@ export function computeSignals(
   const runtimeProvider = s.runtimeProvider ?? mostCommon(requests, 'runtimeProvider');
   const precision = s.precision ?? mostCommon(requests, 'precision');
   const deviceName = s.device ?? mostCommon(requests, 'device');
-  const tail = tailAttribution(requests, e2eSorted);
+  const tail = ttftTailAttribution(requests) ?? tailAttribution(requests, e2eSorted);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
   const generation = generationSignal(requests);
   return {
