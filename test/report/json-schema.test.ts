@@ -68,6 +68,7 @@ const DIAGNOSIS = object({
   insufficient_data: nullable(arrayOf('string')),
   slo: nullable(object({ met: 'boolean', statistic: STATISTIC, checks: arrayOf(object({ metric: { enum: ['e2e', 'ttft', 'tpot', 'itl'] }, quantile: 'string', target_ms: 'number', actual_ms: nullable('number'), met: 'boolean', statistic: STATISTIC, unmeasured: nullable('string') })) })),
   tail: nullable(object({ basis: 'string', phase: 'string', tail_share: 'number', median_share: 'number', text: 'string', example_trace_ids: arrayOf('string') })),
+  caveats: arrayOf(object({ rule: 'string', kind: 'string', text: 'string', values: { record: 'number' } })),
   recommendations: arrayOf(
     object({
       fix: 'string',
