@@ -171,7 +171,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 
   commit(i: number): void {
     if (!this.index.last.has(rec.id)) return;
-    commitRecord(this);
+    commitRecord(this, i);
     this.recorded(rec.id, i);
   }
 

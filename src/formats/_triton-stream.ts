@@ -191,13 +191,13 @@ function integer(): number {
 }
 
 /** Applies the record `scanRecord` read, as TritonRequests.add applies its parse. */
-export function commitRecord(requests: TritonRequests): void {
+export function commitRecord(requests: TritonRequests, i: number): void {
   const request = requests.request(rec.id);
   if (rec.model !== undefined) request.model = rec.model;
   if (rec.version !== undefined) request.version = rec.version;
   if (rec.requestId !== undefined) request.requestId = rec.requestId;
   if (rec.parent !== undefined) request.parent = rec.parent;
-  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k]);
+  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k], i);
 }
 
 function isSpace(c: number): boolean {

@@ -114,6 +114,8 @@ export function tritonParent(raw: unknown): number | undefined {
   return typeof raw === 'number' && raw !== 0 ? raw : undefined;
 }
 
+const UNREADABLE_NS = "Triton timestamp left out: expected its 'ns' as steady-clock nanoseconds (a non-negative integer); the phases it bounds are missing from its request";
+
 /** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
 export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
@@ -191,7 +193,7 @@ export class TritonRequests {
     if (Array.isArray(timestamps)) {
       for (const stamp of timestamps as unknown[]) {
         if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
-        this.stamp(request, stamp['name'], stamp['ns']);
+        this.stamp(request, stamp['name'], stamp['ns'], i);
       }
     }
   }
@@ -206,10 +208,15 @@ export class TritonRequests {
     return request;
   }
 
-  /** Adds a timestamp `{name, ns}` of a request's record (`ns` as parsed), as an event when `ns` is a time. */
-  stamp(request: TritonRequest, name: string, ns: unknown): void {
+  /**
+   * Adds a timestamp `{name, ns}` of record `i` (`ns` as parsed), as an event when `ns` is a
+   * time. One that is not is said: the phases it bounds go missing from its request, which would
+   * otherwise only show as a lower coverage with no cause.
+   */
+  stamp(request: TritonRequest, name: string, ns: unknown, i: number): void {
     const timeNs = nsOf(ns);
     if (timeNs !== undefined) request.events.push({ name, timeNs });
+    else this.ctx.warn(at(this.where, `$[${i}].timestamps`), UNREADABLE_NS);
   }
 
   /** Requests so far. */

@@ -2,7 +2,7 @@
  * The same spans written in different formats read back to the same SpanRecords: Jaeger's own
  * OTLP → Jaeger conversion (a real input/output pair), and one synthetic inference trace written
  * by test/support/synth in every format (times on whole microseconds, the finest Jaeger and
- * Zipkin can carry).
+ * Zipkin can carry), its span events included (Jaeger logs, Zipkin annotations).
  *
  * And the two readers (`fast`: byte scanners, Triton files record by record; `full`: every
  * document parsed whole) give the same analysis, every figure of it, of every trace fixture
@@ -48,8 +48,24 @@ describe.each(['fast', 'full'] as const)('cross-format equivalence (%s reader)',
   const t0 = 1_717_171_717_000_000_000n;
   const us = (n: number): bigint => t0 + BigInt(n) * 1000n;
   const trace: SynthSpan[] = [
-    { traceId: id.traceId(1), spanId: id.spanId(1), name: 'POST /v1/predict', service: 'gateway', kind: 'client', startNs: us(0), endNs: us(9000), attributes: { 'inference.role': 'client', 'inference.model.name': 'resnet50' } },
-    { traceId: id.traceId(1), spanId: id.spanId(2), parentSpanId: id.spanId(1), name: 'predict', service: 'model-server', kind: 'server', startNs: us(500), endNs: us(8500), attributes: { 'inference.model.name': 'resnet50', 'inference.request.size': 150528, 'inference.cache.hit': false, 'inference.precision': 'fp16' } },
+    { traceId: id.traceId(1), spanId: id.spanId(1), name: 'POST /v1/predict', service: 'gateway', kind: 'client', startNs: us(0), endNs: us(9000), attributes: { 'inference.role': 'client', 'inference.model.name': 'resnet50' }, events: [{ name: 'inference.first_token', timeNs: us(7000) }] },
+    {
+      traceId: id.traceId(1),
+      spanId: id.spanId(2),
+      parentSpanId: id.spanId(1),
+      name: 'predict',
+      service: 'model-server',
+      kind: 'server',
+      startNs: us(500),
+      endNs: us(8500),
+      attributes: { 'inference.model.name': 'resnet50', 'inference.request.size': 150528, 'inference.cache.hit': false, 'inference.precision': 'fp16' },
+      // Span events (Triton's timestamps in its OpenTelemetry mode): Jaeger logs, Zipkin annotations.
+      events: [
+        { name: 'REQUEST_START', timeNs: us(500) },
+        { name: 'QUEUE_START', timeNs: us(600) },
+        { name: 'REQUEST_END', timeNs: us(8500) },
+      ],
+    },
     { traceId: id.traceId(1), spanId: id.spanId(3), parentSpanId: id.spanId(2), name: 'queue', service: 'model-server', kind: 'internal', startNs: us(600), endNs: us(6600), attributes: { 'inference.phase': 'queue' } },
     { traceId: id.traceId(1), spanId: id.spanId(4), parentSpanId: id.spanId(2), name: 'compute', service: 'model-server', kind: 'internal', startNs: us(6600), endNs: us(8400), attributes: { 'inference.phase': 'compute', 'inference.batch.size': 8, 'gpu.util': 0.25 }, error: true, links: [{ traceId: id.traceId(2), spanId: id.spanId(9) }] },
   ];
@@ -71,6 +87,8 @@ describe.each(['fast', 'full'] as const)('cross-format equivalence (%s reader)',
       expect(got?.attributes).toEqual(want.attributes);
       // Zipkin v2 has no links.
       if (format !== 'zipkin') expect(got?.links).toEqual(want.links);
+      expect(got?.events).toEqual(want.events);
+      expect(got?.firstTokenNs).toBe(want.events?.find((e) => e.name === 'inference.first_token')?.timeNs);
     }
   });
 });
