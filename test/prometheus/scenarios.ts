@@ -106,6 +106,11 @@ export function tgiValidation(seed: number, rebucket = false): ReplayScenario {
   };
 }
 
+/** TGI router whose inference (60 ms) is nearly all of the request: compute-bound, on an LLM engine. */
+export function tgiInference(seed: number): ReplayScenario {
+  return { ...tgiValidation(seed), phases: { validation: { medianMs: 1, sigma: 0.2 }, queue: { medianMs: 1, sigma: 0.3 }, inference: { medianMs: 60, sigma: 0.2 } } };
+}
+
 /** TorchServe, model resnet18: 60 ms in the queue for 10 ms in the handler. */
 export function torchserveQueue(seed: number): ReplayScenario {
   return {

@@ -24,7 +24,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010, vllmShortReplica } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010, vllmShortReplica, tgiInference } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -46,6 +46,7 @@ const jobs: Record<string, ReplayScenario[]> = {
   'vllm-0.10': [vllmQueueV010(19)],
   'vllm-kv-full': [vllmKvFull(18)],
   'vllm-fleet': [vllmShortReplica(20, 10), vllmShortReplica(21, 10), vllmShortReplica(22, 230)],
+  'tgi-compute': [tgiInference(23)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -499,6 +500,17 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     const outlier = result.models[0]?.diagnosis?.recommendations.find((r) => r.fix === 'replica-outlier');
     expect(outlier?.title).toContain(new URL(slow?.url ?? '').host);
     expect(outlier?.evidence[0]?.values['ratio']).toBeGreaterThan(5);
+  });
+
+  it("TGI (the real capture) spending its time in inference: no ONNX export and trtexec for an LLM engine, whose metrics carry no TTFT", async () => {
+    const result = await analyze('tgi-compute');
+    const m = result.models[0]!;
+    expect(m.summary.phases.compute?.share).toBeGreaterThan(0.9);
+    const rule = m.diagnosis!.rules.find((r) => r.rule === 'optimized-runtime');
+    expect(rule?.fired).toBe(false);
+    expect(rule?.reason).toMatch(/already served by tgi/);
+    expect(m.diagnosis!.rules.find((r) => r.rule === 'quantization')?.reason).toMatch(/served by tgi, an LLM serving engine: quantization is judged on decode figures/);
+    expect(m.diagnosis!.recommendations.map((r) => r.nextStep.snippet?.code ?? '').join('\n')).not.toMatch(/trtexec|onnx/i);
   });
 
   it('prints the phase table, the replicas and, with --explain, every PromQL query through the CLI', async () => {
