@@ -15,7 +15,7 @@ import type { Thresholds } from './thresholds.js';
 import type { FiredRule } from './rank.js';
 import { computeSignals } from './signals.js';
 import { resolveThresholds } from './thresholds.js';
-import { checkSlo, hasSloTargets, sloLabel, sloMeasured, sloMetricLabel, sloNothingMeasured } from './slo.js';
+import { checkSlo, hasSloTargets, sloMeasured, sloMetricLabel, sloNothingMeasured, sloUnmeasured } from './slo.js';
 import { rankFindings } from './rank.js';
 import { ALL_RULE_INPUTS, couldNotRun, missingInputs, ms, pct, round } from './rule.js';
 import { RULES } from './rules.js';
@@ -24,7 +24,7 @@ import { statName } from './statistic.js';
 export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
 export type { Thresholds, ThresholdKey } from './thresholds.js';
 export type { ThresholdSpec } from './threshold-spec.js';
-export { parseSlo, checkSlo, sloMeasured, sloLabel, sloExcess, hasSloTargets } from './slo.js';
+export { parseSlo, checkSlo, sloMeasured, sloLabel, sloExcess, sloUnmeasured, hasSloTargets } from './slo.js';
 export type { SloTargets, QuantileTargets, SloMeasured, SloDistribution, SloMetric, SloQuantile } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
@@ -100,11 +100,8 @@ function sloText(slo: SloResult): string {
   if (slo.met) return `SLO met (${slo.checks.map((c) => checkText(c, '≤')).join(', ')})`;
   const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
   const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => checkText(c, '>')).join(', ')})`] : [];
-  const unmeasured = slo.checks.filter((c) => c.unmeasuredWhy !== undefined);
   // One clause per reason: "p99 not measured (means only); ttft:p95 not measured (no first token recorded in the input)".
-  for (const why of new Set(unmeasured.map((c) => c.unmeasuredWhy))) {
-    parts.push(`SLO not checked: ${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join(', ')} not measured (${why ?? 'means only'})`);
-  }
+  for (const { why, labels } of sloUnmeasured(slo)) parts.push(`SLO not checked: ${labels.join(', ')} not measured (${why})`);
   return parts.join('; ');
 }
 

@@ -144,6 +144,13 @@ export function checkSlo(targets: SloTargets, measured: SloMeasured, unmeasuredW
   };
 }
 
+/** The unmeasured checks grouped by reason, in check order: `[{ why: 'means only', labels: ['p99'] }, …]`. */
+export function sloUnmeasured(slo: SloResult | undefined): { readonly why: string; readonly labels: readonly string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const c of slo?.checks ?? []) if (c.unmeasuredWhy !== undefined) groups.set(c.unmeasuredWhy, [...(groups.get(c.unmeasuredWhy) ?? []), sloLabel(c)]);
+  return [...groups].map(([why, labels]) => ({ why, labels }));
+}
+
 /** How far the worst measured check of `metrics` is over its target (actual ÷ target); undefined without one. */
 export function sloExcess(slo: SloResult | undefined, metrics: readonly SloMetric[] = METRIC_NAMES): number | undefined {
   const measured = slo?.checks.filter((c) => metrics.includes(c.metric) && Number.isFinite(c.actualMs) && c.targetMs > 0) ?? [];
