@@ -134,6 +134,21 @@ export interface DiagnosisPopulation {
   readonly errorsExcluded: number;
 }
 
+/**
+ * A condition that does not fire a fix of its own but qualifies the fixes' expected gains, said
+ * on the first screen under the verdict: a GPU held at its SW power cap while a software fix
+ * applies (the gain was measured at capped clocks, and assumes the cap stays).
+ */
+export interface Caveat {
+  /** The rule that saw it. */
+  readonly rule: FixId;
+  /** What it is, e.g. `power-cap`. */
+  readonly kind: string;
+  /** One short line for the first screen. */
+  readonly text: string;
+  readonly values: Readonly<Record<string, number>>;
+}
+
 /** The diagnosis of one model. */
 export interface Diagnosis {
   readonly model: string;
@@ -143,6 +158,8 @@ export interface Diagnosis {
   readonly headline: string;
   /** Ranked: largest estimated gain first, cheaper fix first at similar gain. */
   readonly recommendations: readonly Recommendation[];
+  /** What qualifies the recommendations' expected gains (see Caveat); absent or empty: nothing. */
+  readonly caveats?: readonly Caveat[];
   /** Which validity assumptions failed, when primary is insufficient-data. */
   readonly insufficientData?: readonly string[];
   readonly tail?: TailAttribution;

@@ -50,6 +50,8 @@ export interface JsonDiagnosis {
   slo: { met: boolean; statistic: Statistic; checks: { metric: SloMetric; quantile: string; target_ms: number; actual_ms: number; met: boolean; statistic: Statistic; unmeasured: string | null }[] } | null;
   tail: { basis: 'e2e' | 'ttft'; phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
   recommendations: JsonRecommendation[];
+  /** What qualifies the recommendations' gains (a sustained SW power cap beside a software fix: the gain assumes the cap stays); empty when nothing. */
+  caveats: { rule: string; kind: string; text: string; values: Record<string, number> }[];
   rules: JsonRuleOutcome[];
 }
 
@@ -108,6 +110,7 @@ export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
       ? { basis: d.tail.basis, phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
       : null,
     recommendations: d.recommendations.map(recommendation),
+    caveats: (d.caveats ?? []).map((c) => ({ rule: c.rule, kind: c.kind, text: c.text, values: { ...c.values } })),
     rules: d.rules.map(rule),
   };
 }

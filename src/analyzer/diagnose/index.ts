@@ -7,7 +7,7 @@ import type { FixId, Phase } from '../../semconv.js';
 import type { Requests } from '../../model/request-table.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
-import type { Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
+import type { Caveat, Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
 import type { RuleInput, RuleResult } from './rule.js';
 import type { Signals } from './signals.js';
 import type { SloTargets } from './slo.js';
@@ -202,11 +202,14 @@ export function diagnoseSignals(signals: Signals, context: SignalsContext): Diag
         ? `${sloPrefix}${dom} is ${pct(signals.phases[dom].share)} of e2e, yet no fix for it fired: ${blocked.join('; ')}`
         : `${sloPrefix}No bottleneck stands out: ${largest}; see --explain for every rule`;
   }
+  // Caveats qualify the fixes' gains: said only beside a fix.
+  const caveats = top ? RULES.map((r) => results.get(r.id)?.caveat).filter((c): c is Caveat => c !== undefined) : [];
   return {
     ...common,
     primary: top ? top.fix : null,
     headline,
     recommendations,
+    ...(caveats.length > 0 ? { caveats } : {}),
     rules: [validity, ...RULES.map((r) => (results.get(r.id) as RuleResult).outcome)],
   };
 }
