@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
 import type { AnalysisResult, AnalyzeFilesOptions } from '../analyzer/index.js';
-import { parseSlo, parseThresholdOverrides, sloLabel } from '../analyzer/diagnose/index.js';
+import { parseSlo, parseThresholdOverrides, sloUnmeasured } from '../analyzer/diagnose/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -145,10 +145,7 @@ function sloGate(result: AnalysisResult, slo: string | undefined): void {
   const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.GATE_FAILED);
   // Per model and reason: "p99 of densenet_onnx (means only)", "ttft:p95 of resnet50 (no first token recorded in the input)".
-  const which = result.models.flatMap((m) => {
-    const unmeasured = m.diagnosis?.slo?.checks.filter((c) => c.unmeasuredWhy !== undefined) ?? [];
-    return [...new Set(unmeasured.map((c) => c.unmeasuredWhy))].map((why) => `${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join('/')} of ${m.summary.model} (${why ?? 'means only'})`);
-  });
+  const which = result.models.flatMap((m) => sloUnmeasured(m.diagnosis?.slo).map(({ why, labels }) => `${labels.join('/')} of ${m.summary.model} (${why})`));
   if (which.length > 0) throw new CliError(`SLO not checked: ${which.join(', ')} not measured`, EXIT.NOTHING_MEASURED);
 }
 

@@ -9,6 +9,7 @@ import pc from 'picocolors';
 import type { Diagnosis, GainEstimate, Recommendation } from '../model/diagnosis.js';
 import { gainStatistic } from './diagnosis-json.js';
 import { modelName } from './_format.js';
+import { sloCheckText } from '../analyzer/diagnose/slo.js';
 
 /** Options of the diagnosis block. */
 export interface DiagnosisTextOptions {
@@ -115,6 +116,12 @@ export function renderDiagnosisDetails(d: Diagnosis, options: DiagnosisTextOptio
   const c = pc.createColors(options.color ?? false);
   const width = options.width ?? 80;
   const out: string[] = [];
+  // The headline names only the missed targets: with several, each one's outcome is listed.
+  if (d.slo && !d.slo.met && d.slo.checks.length > 1) {
+    out.push(c.bold('SLO'));
+    for (const check of d.slo.checks) out.push(...wrap(`${check.met ? 'met' : check.unmeasuredWhy !== undefined ? 'not checked' : c.red('missed')}: ${sloCheckText(check)}`, width, '    ', '  '));
+    out.push('');
+  }
   const [top, ...rest] = d.recommendations;
   if (top) {
     out.push(`${c.bold('Why')}${options.named ? ` (${modelName(d.model)})` : ''} ${c.dim(`(fix ${top.fix} · confidence ${top.confidence.toFixed(2)} · effort ${top.effort})`)}`);

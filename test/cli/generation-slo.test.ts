@@ -64,6 +64,13 @@ describe('--slo on TTFT and TPOT, through the CLI', { timeout: 120_000 }, () => 
     expect(slo.checks[1]!.actual_ms).toBeGreaterThan(450);
   });
 
+  it('the text report lists every target’s outcome when one is missed or not measured', async () => {
+    const run = await runCli('analyze', BUSY, '--slo', 'p99=2s,ttft:p95=450ms,tpot:p99=50ms,itl:p99=20ms');
+    expect(run.code, run.stderr).toBe(0);
+    const block = run.stdout.slice(run.stdout.indexOf('\nSLO\n')).replace(/\s+/g, ' ');
+    expect(block).toMatch(/^ SLO met: p99 875 ms ≤ 2000 ms missed: TTFT p95 502 ms > 450 ms met: TPOT p99 11\.5 ms ≤ 50\.0 ms not checked: ITL p99 not measured \(no inter-token latency in the input: only a server’s per-token histogram gives it \(--prometheus\)\) /);
+  });
+
   it('TGI spans have no first token: a TTFT or TPOT target fails closed with exit 4 and names what was not measured', async () => {
     const [ttft, both, e2e, noGate] = await Promise.all([
       gate(TGI, 'ttft:p95=1s'),

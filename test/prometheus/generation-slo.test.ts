@@ -2,8 +2,8 @@
  * @module test/prometheus/generation-slo.test
  * `analyze --prometheus --slo ttft:…,itl:…` on captures replayed into a real Prometheus (2.42):
  * vLLM 0.10's layout (TTFT histogram, the between-tokens histogram as ITL, no per-request TPOT
- * histogram), Triton (µs counters, means only, beside its first-response histogram: TTFT) and
- * TorchServe (counters, no first token). Generation targets are checked on histogram quantiles,
+ * histogram), TorchServe (counters, no first token) and this project's tracer (TTFT and TPOT
+ * histograms). Generation targets are checked on histogram quantiles,
  * named as such, met and missed both ways (exit 0 / 3); a target on a figure the source does not
  * export fails closed (exit 4) and says which, as an end-to-end p99 on means only always did.
  */
@@ -12,12 +12,11 @@ import { analyzePrometheus } from '../../src/prometheus/index.js';
 import { parseSlo } from '../../src/analyzer/index.js';
 import { runCli } from '../support/cli.js';
 import { useReplayedJob } from './_prometheus.js';
-import { torchserveQueue, tritonQueue, vllmQueueV010 } from './scenarios.js';
+import { torchserveQueue, tracerGeneration, vllmQueueV010 } from './scenarios.js';
 
 const VLLM = 'meta-llama/Llama-3.1-8B-Instruct';
-const TRITON = 'densenet_onnx';
 const TORCHSERVE = 'resnet18';
-const job = useReplayedJob('generation-slo', () => [vllmQueueV010(71), tritonQueue(72), torchserveQueue(73)], 8);
+const job = useReplayedJob('generation-slo', () => [vllmQueueV010(71), torchserveQueue(73), tracerGeneration(74)], 8);
 
 describe('generation objectives on histograms, replayed into a real Prometheus', { timeout: 90_000 }, () => {
   it('vLLM: TTFT (800 ms queue + 50 ms prefill, log-normal) and ITL (5 ms steps) are histogram quantiles, met and missed', async () => {
@@ -39,17 +38,30 @@ describe('generation objectives on histograms, replayed into a real Prometheus',
     expect(missed.models[0]!.diagnosis?.headline).toMatch(/SLO violated \(TTFT histogram p50 [\d.,]+ ms > 300 ms, ITL histogram p50 [\d.,]+ ms > 1\.00 ms\)/);
   });
 
+  it('our tracer’s histograms: TPOT (20 ms decode steps) and TTFT (≈ 320 ms) met and missed on their bucket quantiles', async () => {
+    const { url, startS, endS } = job();
+    const check = async (slo: string) => (await analyzePrometheus({ url, startS, endS, stepS: 2, model: 'tiny-lm', diagnose: { slo: parseSlo(slo) } })).models[0]!.diagnosis!.slo!;
+    const met = await check('ttft:p95=5s,tpot:p95=100ms');
+    expect(met.checks.map((c) => [c.metric, c.statistic, c.met])).toEqual([
+      ['ttft', 'bucket-percentile', true],
+      ['tpot', 'bucket-percentile', true],
+    ]);
+    const missed = await check('ttft:p50=100ms,tpot:p50=5ms');
+    expect(missed.checks.map((c) => [c.metric, c.met])).toEqual([
+      ['ttft', false],
+      ['tpot', false],
+    ]);
+    expect(missed.checks.every((c) => Number.isFinite(c.actualMs) && c.actualMs > c.targetMs)).toBe(true);
+  });
+
   it('--fail-on-slo: exit 0 when met, 3 when missed, 4 naming a target the source cannot measure', async () => {
     const { url, startS, endS } = job();
     const analyze = (model: string, slo: string) => runCli('analyze', '--prometheus', url, '--start', String(startS), '--end', String(endS), '--step', '2s', '--model', model, '--slo', slo, '--fail-on-slo');
-    const [met, missed, noTpot, tritonTtft, tritonP99, torchserve] = await Promise.all([
+    const [met, missed, noTpot, torchserve] = await Promise.all([
       analyze(VLLM, 'ttft:p95=5s,itl:p99=100ms'),
       analyze(VLLM, 'ttft:p95=300ms'),
       // vLLM 0.10 exports no per-request TPOT histogram.
       analyze(VLLM, 'ttft:p95=5s,tpot:p99=50ms'),
-      // Triton: TTFT from its first-response histogram (about 50 ms here), end-to-end means only.
-      analyze(TRITON, 'ttft:p99=1s'),
-      analyze(TRITON, 'p99=1s,ttft:p99=1s'),
       analyze(TORCHSERVE, 'ttft:p99=1s'),
     ]);
     expect(met.code, met.stderr).toBe(0);
@@ -59,10 +71,6 @@ describe('generation objectives on histograms, replayed into a real Prometheus',
     expect(noTpot.stderr.trim()).toBe(
       `latency-doctor: SLO not checked: tpot:p99 of ${VLLM} (no time per output token in the input: it needs a first token and two or more output tokens per request, or a TPOT histogram) not measured`,
     );
-    expect(tritonTtft.code, tritonTtft.stderr).toBe(0);
-    expect(tritonTtft.stdout).toMatch(/SLO met \(TTFT histogram p99 [\d.,]+ ms ≤ 1000 ms\)/);
-    expect(tritonP99.code, tritonP99.stderr).toBe(4);
-    expect(tritonP99.stderr.trim()).toBe(`latency-doctor: SLO not checked: p99 of ${TRITON} (means only) not measured`);
     expect(torchserve.code, torchserve.stderr).toBe(4);
     expect(torchserve.stderr.trim()).toBe(`latency-doctor: SLO not checked: ttft:p99 of ${TORCHSERVE} (no first token recorded in the input) not measured`);
   });

@@ -168,6 +168,23 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await loaded.context.close();
   });
 
+  it('TTFT and TPOT objectives are drawn on the generation chart: more of it painted than without them, no error', async () => {
+    const busy = 'test/fixtures/serving/genai-client-vllm-busy-api-server.synthetic.json';
+    const [plain, withSlo] = [join(tmp, 'busy.html'), join(tmp, 'busy-slo.html')];
+    const runs = await Promise.all([cli('analyze', busy, '--html', plain), cli('analyze', busy, '--slo', 'ttft:p95=600ms,tpot:p95=15ms', '--html', withSlo)]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const painted: number[] = [];
+    for (const file of [plain, withSlo]) {
+      const loaded = await open(file);
+      expectNoNetwork(loaded, file);
+      await expect.poll(() => paintedShare(loaded.page, 'generation-0'), { timeout: 10_000 }).toBeGreaterThan(0.02);
+      painted.push(await paintedShare(loaded.page, 'generation-0'));
+      await loaded.context.close();
+    }
+    // Two dashed level lines (and their legend entries) across the chart.
+    expect(painted[1]).toBeGreaterThan(painted[0]! * 1.01);
+  });
+
   it('one request on a Triton monotonic clock, and traces with no request: the page says what --json says (no 1970 date, no rate from one request)', async () => {
     const file = join(tmp, 'one-request.html');
     const run = await cli('analyze', 'test/fixtures/traces/ml-serving/triton-docs-trace-timestamps.json', '--json', '--html', file);

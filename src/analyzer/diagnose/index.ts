@@ -7,7 +7,7 @@ import type { FixId, Phase } from '../../semconv.js';
 import type { Requests } from '../../model/request-table.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
-import type { Caveat, Diagnosis, RuleOutcome, SloCheck, SloResult } from '../../model/diagnosis.js';
+import type { Caveat, Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
 import type { RuleInput, RuleResult } from './rule.js';
 import type { Signals } from './signals.js';
 import type { SloTargets } from './slo.js';
@@ -15,7 +15,7 @@ import type { Thresholds } from './thresholds.js';
 import type { FiredRule } from './rank.js';
 import { computeSignals } from './signals.js';
 import { resolveThresholds } from './thresholds.js';
-import { checkSlo, hasSloTargets, sloLabel, sloMeasured, sloMetricLabel, sloNothingMeasured } from './slo.js';
+import { checkSlo, hasSloTargets, sloCheckText, sloMeasured, sloNothingMeasured, sloUnmeasured } from './slo.js';
 import { rankFindings } from './rank.js';
 import { ALL_RULE_INPUTS, couldNotRun, missingInputs, ms, pct, round } from './rule.js';
 import { RULES } from './rules.js';
@@ -24,7 +24,7 @@ import { statName } from './statistic.js';
 export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
 export type { Thresholds, ThresholdKey } from './thresholds.js';
 export type { ThresholdSpec } from './threshold-spec.js';
-export { parseSlo, checkSlo, sloMeasured, sloLabel, sloExcess, hasSloTargets } from './slo.js';
+export { parseSlo, checkSlo, sloMeasured, sloLabel, sloCheckText, sloExcess, sloUnmeasured, hasSloTargets } from './slo.js';
 export type { SloTargets, QuantileTargets, SloMeasured, SloDistribution, SloMetric, SloQuantile } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
@@ -88,23 +88,14 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
   };
 }
 
-/** `p99 62.8 ms > 50.0 ms`, `TTFT histogram p95 …`: a check in the headline's words. */
-function checkText(c: SloCheck, op: '≤' | '>'): string {
-  const metric = sloMetricLabel(c.metric);
-  return `${metric === '' ? '' : `${metric} `}${statName(c.statistic, c.quantile)} ${ms(c.actualMs)} ${op} ${ms(c.targetMs)}`;
-}
-
 function sloText(slo: SloResult): string {
   const worst = slo.checks.find((c) => !c.met) ?? slo.checks[0];
   if (!worst) return '';
-  if (slo.met) return `SLO met (${slo.checks.map((c) => checkText(c, '≤')).join(', ')})`;
+  if (slo.met) return `SLO met (${slo.checks.map((c) => sloCheckText(c)).join(', ')})`;
   const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
-  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => checkText(c, '>')).join(', ')})`] : [];
-  const unmeasured = slo.checks.filter((c) => c.unmeasuredWhy !== undefined);
+  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => sloCheckText(c)).join(', ')})`] : [];
   // One clause per reason: "p99 not measured (means only); ttft:p95 not measured (no first token recorded in the input)".
-  for (const why of new Set(unmeasured.map((c) => c.unmeasuredWhy))) {
-    parts.push(`SLO not checked: ${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join(', ')} not measured (${why ?? 'means only'})`);
-  }
+  for (const { why, labels } of sloUnmeasured(slo)) parts.push(`SLO not checked: ${labels.join(', ')} not measured (${why})`);
   return parts.join('; ');
 }
 

@@ -14,6 +14,8 @@
 import type { SloCheck, SloMetric, SloQuantile, SloResult } from '../../model/diagnosis.js';
 import type { ModelSummary, Percentiles } from '../../model/summary.js';
 import { DiagnoseOptionError } from './errors.js';
+import { ms } from './rule.js';
+import { statName } from './statistic.js';
 
 export type { SloMetric, SloQuantile } from '../../model/diagnosis.js';
 
@@ -73,9 +75,11 @@ export function sloLabel(c: Pick<SloCheck, 'metric' | 'quantile'>): string {
   return c.metric === 'e2e' ? c.quantile : `${c.metric}:${c.quantile}`;
 }
 
-/** A check's metric in report words: '' for end-to-end (the report's own latency), `TTFT`, `TPOT`, `ITL`. */
-export function sloMetricLabel(metric: SloMetric): string {
-  return METRICS[metric].label;
+/** A check in the report's words: `p99 62.8 ms ≤ 250 ms`, `TTFT histogram p95 2261 ms > 500 ms`, `TTFT p95 not measured (why)`. */
+export function sloCheckText(c: SloCheck): string {
+  const metric = METRICS[c.metric].label === '' ? '' : `${METRICS[c.metric].label} `;
+  if (c.unmeasuredWhy !== undefined) return `${metric}${c.quantile} not measured (${c.unmeasuredWhy})`;
+  return `${metric}${statName(c.statistic, c.quantile)} ${ms(c.actualMs)} ${c.met ? '≤' : '>'} ${ms(c.targetMs)}`;
 }
 
 /** Targets given, in metric then quantile order. */
@@ -142,6 +146,13 @@ export function checkSlo(targets: SloTargets, measured: SloMeasured, unmeasuredW
     ...(e2eStatistic !== undefined ? { statistic: e2eStatistic } : {}),
     ...(unmeasured.length > 0 ? { unmeasured: unmeasured.map(sloLabel), unmeasuredWhy: whys.join('; ') } : {}),
   };
+}
+
+/** The unmeasured checks grouped by reason, in check order: `[{ why: 'means only', labels: ['p99'] }, …]`. */
+export function sloUnmeasured(slo: SloResult | undefined): { readonly why: string; readonly labels: readonly string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const c of slo?.checks ?? []) if (c.unmeasuredWhy !== undefined) groups.set(c.unmeasuredWhy, [...(groups.get(c.unmeasuredWhy) ?? []), sloLabel(c)]);
+  return [...groups].map(([why, labels]) => ({ why, labels }));
 }
 
 /** How far the worst measured check of `metrics` is over its target (actual ÷ target); undefined without one. */
