@@ -154,6 +154,9 @@ function genericSection(g: GenericReport, c: Colors): string[] {
   if (g.fragmentedTraces > 0) {
     lines.push(c.yellow(`  ${formatCount(g.fragmentedTraces)} of them in ${formatCount(g.pieces - (g.traces - g.fragmentedTraces))} disconnected pieces (parents missing from`), c.yellow('  the input): each piece is measured on its own.'));
   }
+  if (g.skewedTraces > 0) {
+    lines.push(c.yellow(`  ${formatCount(g.skewedTraces)} with clock skew (a server span outside its client span): the server`), c.yellow('  part moved to the middle of its client span, as Zipkin corrects it.'));
+  }
   if (g.asyncTraces > 0) {
     lines.push(`  ${formatCount(g.asyncTraces)} asynchronous (work outlives its parent span): the critical path`, `  follows it to its end; "${ASYNC_GAP}": a span ended, its child not yet begun.`);
   }
