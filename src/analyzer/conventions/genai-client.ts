@@ -37,7 +37,7 @@ const TTFC = 'gen_ai.response.time_to_first_chunk';
  * The span event OpenLLMetry's OpenAI instrumentation adds for every streamed chunk, in place of
  * the attribute above (traceloop/openllmetry, `SpanAttributes.LLM_CONTENT_COMPLETION_CHUNK`,
  * https://github.com/traceloop/openllmetry): the first one is the first token. Span events come
- * through OTLP inputs (JSON, protobuf); the Jaeger and Zipkin readers keep only ours.
+ * from OTLP inputs (JSON, protobuf), Jaeger logs and Zipkin annotations.
  */
 const CHUNK_EVENT = 'llm.content.completion.chunk';
 
