@@ -191,6 +191,8 @@ function tag(): void {
 
 /** The events of the logs `logs` read last (`jaegerLogEvents`' rules). */
 let logEvents: SpanEvent[] | undefined;
+/** The span events to keep (the document's ReadContext.eventNames). */
+let keepEvents: ReadonlySet<string> | undefined;
 
 /**
  * The logs at the position: the first-token time they give and their events (into `logEvents`),
@@ -210,13 +212,13 @@ function logs(): bigint | undefined {
     return undefined;
   }
   scan.anyEscaped = false;
-  const events = scanEvents(K.fields, eventField, jaegerLogEvents);
+  const events = scanEvents(K.fields, eventField, jaegerLogEvents, keepEvents);
   if (!scan.anyEscaped && !FIRST_TOKEN.within(start, scan.pos)) {
     logEvents = events;
     return undefined;
   }
   const list: unknown = JSON.parse(scan.b.utf8Slice(start, scan.pos));
-  logEvents = jaegerLogEvents(list);
+  logEvents = jaegerLogEvents(list, keepEvents);
   return firstTokenLog(list);
 }
 
@@ -496,6 +498,7 @@ const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches
  */
 export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
   FIRST_TOKEN.reset();
+  keepEvents = ctx.eventNames;
   try {
     return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out));
   } finally {

@@ -137,6 +137,8 @@ function tags(attributes: Record<string, AttributeValue>): boolean {
 
 /** The events of the annotations `annotations` read last (`zipkinAnnotationEvents`' rules). */
 let annotationEvents: SpanEvent[] | undefined;
+/** The span events to keep (the document's ReadContext.eventNames). */
+let keepEvents: ReadonlySet<string> | undefined;
 
 /**
  * The annotations at the position: the first-token time they give (the full reader's rule;
@@ -155,14 +157,14 @@ function annotations(first: boolean): bigint | undefined {
   if (first) {
     skip();
   } else {
-    const events = scanEvents(K.value, annotationName, zipkinAnnotationEvents);
+    const events = scanEvents(K.value, annotationName, zipkinAnnotationEvents, keepEvents);
     if (!scan.anyEscaped && !FIRST_TOKEN.within(start, scan.pos)) {
       annotationEvents = events;
       return undefined;
     }
   }
   const list = JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown[];
-  annotationEvents = zipkinAnnotationEvents(list);
+  annotationEvents = zipkinAnnotationEvents(list, keepEvents);
   const head = list[0];
   if (first && typeof head === 'object' && head !== null && !Array.isArray(head) && 'endpoint' in head) throw FALLBACK;
   for (const a of list) {
@@ -282,6 +284,7 @@ function span(out: SpanRecord[], first: boolean): void {
  */
 export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
   FIRST_TOKEN.reset();
+  keepEvents = ctx.eventNames;
   return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out));
 }
 

@@ -82,6 +82,7 @@ export const genAiClientConvention: SourceConvention = {
   id: 'genai-client',
   lacks: ['batch-sizes'],
   scope: 'trace',
+  events: [CHUNK_EVENT],
   claims: (span) => isGenAiClient(span) || isLocalInference(span),
   map(spans, context) {
     const serverInTrace = context?.hasRequest === true || spans.some((s) => s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && !isGenAiClient(s));
