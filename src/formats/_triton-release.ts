@@ -15,12 +15,13 @@ import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { openFile } from './_bytes.js';
 import type { Compression } from './_bytes.js';
-import { markClosedTraces } from './_closed-traces.js';
+import { markClosedTraces, setTraceHolder } from './_closed-traces.js';
+import type { TraceHolder } from './_closed-traces.js';
 import { commitRecord, rec, RecordScan } from './_triton-stream.js';
 import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { isObject } from './_shared.js';
 import { TraceFormatError } from './errors.js';
-import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonTraceId } from './triton-trace.js';
+import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonParent, tritonTraceId } from './triton-trace.js';
 import type { TritonRequest } from './triton-trace.js';
 
 /**
@@ -63,7 +64,8 @@ export class TritonIndex implements RecordSink {
     }
     const id = record['id'];
     this.last.set(id, i);
-    if (typeof record['parent_id'] === 'number') this.parents.set(id, record['parent_id']);
+    const parent = tritonParent(record['parent_id']);
+    if (parent !== undefined) this.parents.set(id, parent);
     const timestamps = record['timestamps'];
     if (this.timed === undefined || !Array.isArray(timestamps)) return;
     // As TritonRequests.add keeps them.
@@ -123,6 +125,8 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
   private handed = 0;
   /** Traces closed: the count of spans made when each closed, and its trace id. */
   private closings: [number, string][] = [];
+  /** Whether this file holds spans of a trace, told from the first reading (`setTraceHolder`). */
+  private readonly holds: TraceHolder;
 
   constructor(
     ctx: ReadContext,
@@ -135,6 +139,14 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
       const root = index.root(id);
       this.remaining.set(root, (this.remaining.get(root) ?? 0) + 1);
     }
+    const namespace = this.namespace;
+    // Roots with no records here (see `rootOf`); the others are roots of their own.
+    const missing = new Set([...this.remaining.keys()].filter((root) => !index.last.has(root)));
+    this.holds = (traceId) => {
+      if (!traceId.startsWith(namespace) || traceId.length !== namespace.length + 16) return false;
+      const root = Number.parseInt(traceId.slice(namespace.length), 16) - 1;
+      return index.last.has(root) ? index.root(root) === root : missing.has(root);
+    };
   }
 
   override request(id: number): TritonRequest {
@@ -159,7 +171,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 
   commit(i: number): void {
     if (!this.index.last.has(rec.id)) return;
-    commitRecord(this);
+    commitRecord(this, i);
     this.recorded(rec.id, i);
   }
 
@@ -185,8 +197,8 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
         continue;
       }
       this.remaining.delete(root);
-      // A root with no records of its own may have them in another file (a rotation): not closed here.
-      if (index.last.has(root)) this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
+      // Closed too when its root has no records here (see `rootOf`): held, it would hold every trace after it.
+      this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
     }
     if (this.head > 4096 && this.head * 2 > order.length) {
       this.order = order.slice(this.head);
@@ -203,6 +215,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
       let n = 0;
       while (n < this.closings.length && this.closings[n]![0] <= this.handed) n++;
       if (n > 0) markClosedTraces(batch, this.closings.splice(0, n).map(([, traceId]) => traceId));
+      setTraceHolder(batch, this.holds);
       yield batch;
     }
   }

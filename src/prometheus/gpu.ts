@@ -18,18 +18,31 @@ function gpuKey(metric: Readonly<Record<string, string>>, replicaLabel: string):
   return `${metric[replicaLabel] ?? ''}/${id}`;
 }
 
-type Field = 'utilization' | 'temperatureC' | 'smClockMhz' | 'smClockMaxMhz' | 'memoryUsedBytes' | 'thermalThrottled' | 'powerThrottled';
+type Field = 'utilization' | 'temperatureC' | 'smClockMhz' | 'smClockMaxMhz' | 'memoryUsedBytes' | ReasonField;
+type ReasonField = 'thermalThrottled' | 'powerThrottled' | 'hwPowerBrake' | 'hwSlowdown';
+
+/**
+ * The clock-event reason each throttle field stands for, as the trace path names it (the SW power
+ * cap apart from the HW power brake: only the brake is a slowdown that confounds, analyzer/device).
+ */
+const REASON_OF: Readonly<Record<ReasonField, ClockEventReason>> = {
+  thermalThrottled: 'sw_thermal_slowdown',
+  powerThrottled: 'sw_power_cap',
+  hwPowerBrake: 'hw_power_brake_slowdown',
+  hwSlowdown: 'hw_slowdown',
+};
+const REASON_FIELDS = Object.keys(REASON_OF) as ReasonField[];
 
 /** Reads the GPU exporter's series over the range as samples. */
 export async function readGpuSamples(ctx: QueryContext, source: GpuSource): Promise<GpuSample[]> {
-  const fields: Field[] = ['utilization', 'temperatureC', 'smClockMhz', 'smClockMaxMhz', 'memoryUsedBytes', 'thermalThrottled', 'powerThrottled'];
+  const fields: Field[] = ['utilization', 'temperatureC', 'smClockMhz', 'smClockMaxMhz', 'memoryUsedBytes', ...REASON_FIELDS];
   const byTime = new Map<number, Map<string, Partial<Record<Field, number>>>>();
   await Promise.all(
     fields.map(async (field) => {
       const expr = source[field];
       if (expr === undefined) return;
       // Throttle flags per reason: the max over reasons says whether any was active.
-      const query = field === 'thermalThrottled' || field === 'powerThrottled' ? `max without (reason) (${expr})` : expr;
+      const query = (REASON_FIELDS as readonly Field[]).includes(field) ? `max without (reason) (${expr})` : expr;
       ctx.log.push({ purpose: `GPU ${field} (${source.id})`, expr: `${query}  (query_range step ${ctx.stepS}s)` });
       for (const s of await ctx.client.queryRange(query, ctx.startS, ctx.endS, ctx.stepS)) {
         const key = gpuKey(s.metric, ctx.replicaLabel);
@@ -51,9 +64,7 @@ export async function readGpuSamples(ctx: QueryContext, source: GpuSource): Prom
       schema: 'latency-doctor/gpu-sample@1' as const,
       timeMs: t * 1000,
       gpus: [...gpus].map(([uuid, f]): GpuState => {
-        const events: ClockEventReason[] = [];
-        if ((f.thermalThrottled ?? 0) > 0) events.push('sw_thermal_slowdown');
-        if ((f.powerThrottled ?? 0) > 0) events.push('sw_power_cap');
+        const events = REASON_FIELDS.filter((r) => (f[r] ?? 0) > 0).map((r) => REASON_OF[r]);
         return {
           uuid,
           ...(f.utilization !== undefined ? { utilization: f.utilization } : {}),
@@ -61,7 +72,7 @@ export async function readGpuSamples(ctx: QueryContext, source: GpuSource): Prom
           ...(f.smClockMhz !== undefined ? { smClockMhz: f.smClockMhz } : {}),
           ...(f.smClockMaxMhz !== undefined ? { smClockMaxMhz: f.smClockMaxMhz } : {}),
           ...(f.memoryUsedBytes !== undefined ? { memoryUsedBytes: f.memoryUsedBytes } : {}),
-          ...(f.thermalThrottled !== undefined || f.powerThrottled !== undefined ? { clockEvents: events } : {}),
+          ...(REASON_FIELDS.some((r) => f[r] !== undefined) ? { clockEvents: events } : {}),
         };
       }),
     }));

@@ -294,7 +294,26 @@ export interface GpuSource {
   readonly memoryUsedBytes?: string;
   /** 1 while thermally throttled (0–1 per sample). */
   readonly thermalThrottled?: string;
+  /** 1 while the SW power cap holds the clocks down (0–1 per sample): normal under full load, it confounds nothing. */
   readonly powerThrottled?: string;
+  /**
+   * 1 while the HW power brake slows the GPU (NVML HwPowerBrakeSlowdown 0x80: an external
+   * power-brake assertion, e.g. by the PSU or rack), 0–1 per sample. A hardware slowdown, not the
+   * SW power cap: like thermal slowdown it confounds every software fix's estimate.
+   */
+  readonly hwPowerBrake?: string;
+  /** 1 while HW slowdown is engaged (NVML HwSlowdown 0x8: clocks cut by 2× or more; set with the brake and HW thermal slowdown). */
+  readonly hwSlowdown?: string;
+}
+
+/** `floor(mask / bit) % 2` of a DCGM clock-event bitmask, under its old and new field names (dcgm-exporter exports either). */
+function dcgmBit(bit: number): string {
+  return ['DCGM_FI_DEV_CLOCK_THROTTLE_REASONS', 'DCGM_FI_DEV_CLOCKS_EVENT_REASONS'].map((m) => `(floor(${m} / ${bit}) % 2)`).join(' or ');
+}
+
+/** A 0/1 gauge of nvidia_gpu_exporter under the R535+ name and the older one (`clocks_throttle_reasons.*`). */
+function ngeReason(reason: string): string {
+  return `nvidia_smi_clocks_event_reasons_${reason} or nvidia_smi_clocks_throttle_reasons_${reason}`;
 }
 
 const sc = prometheusName;
@@ -310,8 +329,11 @@ export const GPU_SOURCES: readonly GpuSource[] = [
     smClockMhz: sc(SIDECAR_METRICS.CLOCK_SM),
     smClockMaxMhz: sc(SIDECAR_METRICS.CLOCK_SM_MAX),
     memoryUsedBytes: sc(SIDECAR_METRICS.GPU_MEMORY_USAGE),
-    thermalThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~".*thermal.*"}`,
-    powerThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~".*power.*"}`,
+    thermalThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~"sw_thermal_slowdown|hw_thermal_slowdown"}`,
+    // One reason each: a pattern such as ".*power.*" would take the HW power brake for the SW power cap.
+    powerThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason="sw_power_cap"}`,
+    hwPowerBrake: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason="hw_power_brake_slowdown"}`,
+    hwSlowdown: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason="hw_slowdown"}`,
   },
   {
     id: 'dcgm',
@@ -321,9 +343,15 @@ export const GPU_SOURCES: readonly GpuSource[] = [
     temperatureC: 'DCGM_FI_DEV_GPU_TEMP',
     smClockMhz: 'DCGM_FI_DEV_SM_CLOCK',
     memoryUsedBytes: 'DCGM_FI_DEV_FB_USED * 1048576',
-    // DCGM_FI_DEV_THERMAL_VIOLATION / POWER_VIOLATION count µs spent throttled.
+    // DCGM_FI_DEV_THERMAL_VIOLATION / POWER_VIOLATION count time held below application clocks by
+    // thermal / power limits (NVML nvmlPerfPolicyType_t); only > 0 is read. The power counter does not
+    // tell the brake from the cap, so the brake comes from the clock-event bitmask (HW_POWER_BRAKE
+    // 0x80, HW_SLOWDOWN 0x8: DCGM API Field Constants,
+    // https://docs.nvidia.com/datacenter/dcgm/3.1/dcgm-api/dcgm-api-field-constants.html).
     thermalThrottled: 'rate(DCGM_FI_DEV_THERMAL_VIOLATION[1m]) / 1e6',
     powerThrottled: 'rate(DCGM_FI_DEV_POWER_VIOLATION[1m]) / 1e6',
+    hwPowerBrake: dcgmBit(0x80),
+    hwSlowdown: dcgmBit(0x8),
   },
   {
     id: 'nvidia_gpu_exporter',
@@ -336,6 +364,8 @@ export const GPU_SOURCES: readonly GpuSource[] = [
     memoryUsedBytes: 'nvidia_smi_memory_used_bytes',
     thermalThrottled: 'nvidia_smi_clocks_event_reasons_sw_thermal_slowdown + nvidia_smi_clocks_event_reasons_hw_thermal_slowdown',
     powerThrottled: 'nvidia_smi_clocks_event_reasons_sw_power_cap',
+    hwPowerBrake: ngeReason('hw_power_brake_slowdown'),
+    hwSlowdown: ngeReason('hw_slowdown'),
   },
 ];
 

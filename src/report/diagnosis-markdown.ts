@@ -46,6 +46,8 @@ function recommendationSection(r: Recommendation, rank: number): string[] {
 /** Render one model's diagnosis as Markdown lines. */
 export function renderDiagnosisMarkdown(d: Diagnosis, options: DiagnosisMarkdownOptions = {}): string[] {
   const out = [`### Diagnosis${options.named ? ` (\`${d.model.replace(/`/g, "'")}\`)` : ''}: ${d.primary === null ? 'nothing stands out' : `\`${d.primary}\``}`, '', `> ${escape(d.headline)}`, ''];
+  // What the gains assume (a GPU held at its power cap), under the verdict as in the text report.
+  for (const caveat of d.caveats ?? []) out.push(`**Note:** ${escape(caveat.text)}`, '');
   // In Markdown the model's phase table follows its diagnosis.
   const population = populationLine(d, 'the phase table below');
   if (population && d.recommendations.length > 0) out.push(`_${escape(population)}_`, '');

@@ -105,6 +105,8 @@ export function renderVerdictText(d: Diagnosis, options: DiagnosisTextOptions = 
   // What the fix is worth belongs to the answer; its basis and the step to paste follow under "Why".
   const top = d.recommendations[0];
   if (top?.estimatedGain) lines.push(...wrap(`Fix ${top.fix}: expected ${gainFigures(top.estimatedGain)}; next step below.`, width, '    ', '  '));
+  // What the gain assumes (a GPU held at its power cap) belongs beside it.
+  for (const caveat of d.caveats ?? []) lines.push(...wrap(caveat.text, width, '    ', '  ').map((l) => c.yellow(l)));
   return lines;
 }
 

@@ -12,7 +12,7 @@ import { rankFindings } from '../../src/analyzer/diagnose/rank.js';
 import { RULES } from '../../src/analyzer/diagnose/rules.js';
 import type { ClockEventReason, GpuState } from '../../src/model/gpu.js';
 import type { Diagnosis } from '../../src/model/diagnosis.js';
-import { renderDiagnosisText } from '../../src/report/diagnosis-text.js';
+import { renderDiagnosisText, renderVerdictText } from '../../src/report/diagnosis-text.js';
 import { diagnosisToJson } from '../../src/report/diagnosis-json.js';
 import { renderDiagnosisMarkdown } from '../../src/report/diagnosis-markdown.js';
 import { writeAs } from '../support/synth.js';
@@ -162,6 +162,25 @@ describe('a GPU slowed the whole run, latency level (no drift), a software fix a
     expect(hw.inputs['throttled_share']).toBeGreaterThan(0.9);
     expect(hw.inputs['slowdown_share']).toBe(0);
     expect(hw.reason).toMatch(/^throttling is sustained \(\d+%\), but by the SW power cap \(\d+% of loaded samples\), normal under full load on a datacenter GPU, not by a thermal or hardware slowdown \(0% < 50%\): software fixes apply first \(optimized-runtime\)$/);
+    // Said on the first screen, under the verdict, not only in --explain: the gain was measured at capped clocks.
+    const share = d.caveats?.[0]?.values['power_cap_share'] ?? 0;
+    expect(share).toBeGreaterThan(0.9);
+    expect(d.caveats).toEqual([{ rule: 'hardware-limit', kind: 'power-cap', text: `Power cap: the GPU was at its SW power cap in ${Math.round(share * 100)}% of loaded samples; the expected gain assumes the cap stays.`, values: { power_cap_share: share } }]);
+    const verdict = renderVerdictText(d);
+    expect(verdict.findIndex((l) => l.startsWith('  Power cap: the GPU was at its SW power cap'))).toBe(verdict.findIndex((l) => l.startsWith('  Fix optimized-runtime: expected')) + 1);
+    for (const line of verdict) expect(line.length).toBeLessThanOrEqual(80);
+    expect(verdict.join(' ').replace(/\s+/g, ' ')).toContain('the expected gain assumes the cap stays.');
+    expect(renderDiagnosisMarkdown(d).join('\n')).toContain(`> ${d.headline.replace(/[|*_`<>[\]\\]/g, (ch) => `\\${ch}`)}\n\n**Note:** Power cap: the GPU was at its SW power cap in ${Math.round(share * 100)}% of loaded samples; the expected gain assumes the cap stays.\n`);
+    expect(diagnosisToJson(d).caveats).toEqual([{ rule: 'hardware-limit', kind: 'power-cap', text: d.caveats![0]!.text, values: { power_cap_share: share } }]);
+  });
+
+  it('no caveat where the GPU was not capped, nor where the cap itself is the finding', async () => {
+    const level = await analyzeWith(LEVEL, (requests) => samplesOver(requests, () => ({ ...H100_POWER_BRAKE, clockEventMask: '0x0000000000000000', clockEvents: [], smClockMhz: 1980, utilization: 1 }), 500));
+    expect(level.recommendations.map((r) => r.fix)).toEqual(['optimized-runtime']);
+    expect(level.caveats).toBeUndefined();
+    expect(diagnosisToJson(level).caveats).toEqual([]);
+    const brake = await analyzeWith(LEVEL, (requests) => samplesOver(requests, () => H100_POWER_BRAKE, 500));
+    expect(brake.caveats).toBeUndefined();
   });
 });
 

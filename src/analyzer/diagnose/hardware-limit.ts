@@ -93,6 +93,10 @@ export const hardwareLimitRule = defineRule({
       return {
         inputs,
         reason: `throttling is sustained (${pct(d.throttledShare)}), but ${capped > 0 ? `by the SW power cap (${pct(capped)} of loaded samples), normal under full load on a datacenter GPU, ` : ''}not by a thermal or hardware slowdown (${pct(d.slowdownShare)} < ${pct(t['hardware.throttle_share'])}): software fixes apply first (${softwareFired.join(', ')})`,
+        // The software fix's gain was measured at capped clocks: on the first screen, not only in --explain.
+        ...(capped >= t['hardware.throttle_share']
+          ? { caveat: { kind: 'power-cap', text: `Power cap: the GPU was at its SW power cap in ${pct(capped)} of loaded samples; the expected gain assumes the cap stays.`, values: { power_cap_share: round(capped) } } }
+          : {}),
       };
     }
     const compute = s.phases.compute;

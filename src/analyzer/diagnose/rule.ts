@@ -7,7 +7,7 @@
  * the tables in docs/diagnosis.md are all built from it.
  */
 import type { FixId, Phase } from '../../semconv.js';
-import type { Evidence, FixEffort, GainEstimate, NextStep, Recommendation, RuleOutcome, SloResult } from '../../model/diagnosis.js';
+import type { Caveat, Evidence, FixEffort, GainEstimate, NextStep, Recommendation, RuleOutcome, SloResult } from '../../model/diagnosis.js';
 import type { Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 
@@ -101,12 +101,15 @@ export interface Verdict {
   readonly reason: string;
   /** Present exactly when the rule fires. */
   readonly finding?: Finding;
+  /** When the rule does not fire but what it saw qualifies the fired fixes' gains (a sustained SW power cap): the line for the first screen. */
+  readonly caveat?: Omit<Caveat, 'rule'>;
 }
 
 /** A rule's result. */
 export interface RuleResult {
   readonly outcome: RuleOutcome;
   readonly finding?: Finding;
+  readonly caveat?: Caveat;
 }
 
 /** One diagnosis rule, as the registry holds it. `K` names its thresholds. */
@@ -165,9 +168,9 @@ export function defineRule<K extends string>(def: RuleDefinition<K>): Rule<K> {
     thresholdKeys,
     ...(def.confounds ? { confounds: def.confounds } : {}),
     evaluate(ctx: RuleContext<K>): RuleResult {
-      const { inputs, reason, finding } = def.verdict(ctx);
+      const { inputs, reason, finding, caveat } = def.verdict(ctx);
       const outcome: RuleOutcome = { rule: def.id, inputs, thresholds: thresholdsOf(thresholdKeys, ctx.thresholds), fired: finding !== undefined, reason };
-      if (finding === undefined) return { outcome };
+      if (finding === undefined) return caveat === undefined ? { outcome } : { outcome, caveat: { rule: def.id, ...caveat } };
       const kindTitle = finding.kind !== undefined ? def.content.kinds?.[finding.kind] : undefined;
       return { outcome, finding: finding.title === undefined && kindTitle !== undefined ? { ...finding, title: kindTitle } : finding };
     },
