@@ -643,19 +643,6 @@ export class ForwardSearch {
 }
 
 /**
- * The value at the position parsed (JSON.parse of its bytes) when its bytes may mention
- * `search`'s word (they hold it, or an escape that could spell it); else skipped, undefined.
- */
-export function parseIfMentions(search: ForwardSearch): unknown {
-  ws();
-  const start = scan.pos;
-  scan.anyEscaped = false;
-  skip();
-  if (!scan.anyEscaped && !search.within(start, scan.pos)) return undefined;
-  return JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown;
-}
-
-/**
  * Runs a document reader over bytes [start, stop) of `buf`: `read` scans the document, appending
  * to `out`. Returns false, with `out` and `ctx` as they were, when it threw FALLBACK or met bad
  * syntax; the id leniencies it counted go to `ctx` only when it succeeded.
