@@ -95,6 +95,8 @@ export interface JsonModel {
   services: string[];
   requests: number;
   errors: number;
+  /** `errors` split by who ended the request, and the client's cancellations beside them, where the source tells them apart (TGI); null elsewhere. */
+  failures: { server_errors: number; client_errors: number; cancelled: number } | null;
   /** Null with fewer than two requests. */
   throughput_rps: number | null;
   window: JsonWindow;
@@ -255,6 +257,7 @@ function model(m: ModelAnalysis, clock: 'epoch' | 'monotonic'): JsonModel {
     services: [...s.services],
     requests: s.requests,
     errors: s.errors,
+    failures: s.failures ? { server_errors: s.failures.server, client_errors: s.failures.client, cancelled: s.failures.cancelled } : null,
     throughput_rps: s.requests >= 2 ? round(s.throughputRps) : null,
     window: window(s.windowStartNs, s.windowEndNs, clock),
     runtime: s.runtime ?? null,

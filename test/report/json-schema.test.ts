@@ -98,6 +98,7 @@ const MODEL = object({
   services: arrayOf('string'),
   requests: 'integer',
   errors: 'integer',
+  failures: nullable(object({ server_errors: 'integer', client_errors: 'integer', cancelled: 'integer' })),
   throughput_rps: nullable('number'),
   window: WINDOW,
   runtime: nullable('string'),
