@@ -40,13 +40,18 @@ describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
 });
 
 describe('TGI router spans of failed and cancelled requests (synthetic: router/src/server.rs and infer/mod.rs, tracing-opentelemetry attributes)', () => {
-  it('counts the handler spans that ended without timings apart, out of the latency figures, and never a wrapper or Infer span', async () => {
+  it('counts the handler spans that ended without timings apart, by who ended them, out of the latency figures, and never a wrapper or Infer span', async () => {
     const result = await analyzeServing('tgi-router-failed-cancelled.synthetic.json');
-    // generate, generate_stream, chat_completions and the generate span under compat_generate finished; a validation
-    // error (generate), an overload (chat_completions) and a dropped stream (generate_stream) did not.
+    // generate, generate_stream, chat_completions and the generate span under compat_generate finished; an overload
+    // (chat_completions, after its template: `parameters` recorded) is the server's; a validation error (generate) and a
+    // chat template failing on the messages (chat_completions without `parameters`, its error read after it) the
+    // client's; a dropped stream (generate_stream) and a completions whose client went away (no `parameters`, known by
+    // code.namespace, read after its Infer span) ended with no error.
     expect(result.conventions.map((c) => [c.label, c.requests])).toEqual([
       ['TGI router span', 4],
-      ['TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', 3],
+      ["TGI router span without timings: rejected, the client's error (validation, chat template; not in the latency figures)", 2],
+      ['TGI router span without timings: cancelled by the client (no error in its trace; not in the latency figures)', 2],
+      ['TGI router span without timings: failed, a server error (overloaded, generation; not in the latency figures)', 1],
     ]);
     expect(result.requests).toBe(4);
     expect([...result.timings].map((r) => r.e2eMs).sort((a, b) => a - b)).toEqual([23.456789, 60, 250, 412]);
