@@ -12,7 +12,7 @@ export type { GenerationTiming } from './model/generation.js';
 export { timeToFirstTokenMs, timePerOutputTokenMs, outputTokensPerSecond, clampTtft, tokenCount, isGenerative } from './model/generation.js';
 export type { GpuSample, GpuState, HostState, ClockEventReason, MigInstance } from './model/gpu.js';
 export type { Percentiles, PhaseSummary, ModelSummary, GenerationSummary, CountPercentiles } from './model/summary.js';
-export type { Diagnosis, Recommendation, Evidence, FixEffort, GainEstimate, NextStep, TailAttribution, SloResult, RuleOutcome } from './model/diagnosis.js';
+export type { Diagnosis, Recommendation, Evidence, FixEffort, GainEstimate, NextStep, TailAttribution, SloResult, SloCheck, RuleOutcome } from './model/diagnosis.js';
 export type { DeviceEvidence, DeviceWindow } from './model/gpu.js';
 export type { AnalysisResult, AnalysisWarning, WarningCode, FileSummary, ModelAnalysis, AssemblyStats, GenericReport, OperationTime, TimelineWindow } from './model/analysis.js';
 export { LatencyDoctorError, EXIT } from './errors.js';

@@ -18,7 +18,7 @@ import type { SpanRecord } from '../model/span.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
 import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
-import { diagnose, resolveThresholds } from './diagnose/index.js';
+import { diagnose, hasSloTargets, resolveThresholds } from './diagnose/index.js';
 import type { DiagnoseOptions } from './diagnose/index.js';
 import { summarizeDevice } from './device.js';
 import type { TimeWindow } from './device.js';
@@ -86,7 +86,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     warnings.push({ code: 'model-not-found', message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
   }
   const diagnoseOptions = options.diagnose;
-  if (diagnoseOptions && diagnoseOptions.slo !== undefined && Object.keys(diagnoseOptions.slo).length > 0 && requests.length === 0) {
+  if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0) {
     warnings.push({ code: 'slo-not-checked', message: `SLO not checked: no inference requests${options.model !== undefined ? ` of model "${options.model}"` : ''} in the input`, count: 1 });
   }
   // The GPU windows are the diagnosis's windows, so a --threshold windows.count= override applies to both.

@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
 import type { AnalysisResult, AnalyzeFilesOptions } from '../analyzer/index.js';
-import { parseSlo, parseThresholdOverrides } from '../analyzer/diagnose/index.js';
+import { parseSlo, parseThresholdOverrides, sloLabel } from '../analyzer/diagnose/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -68,7 +68,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
     .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: 2 for a file of 128 MiB or more on 4 cores or more, else 1; see docs/analyzer.md)', positiveInteger('--threads'))
     // ── Diagnosis options (docs/diagnosis.md). ──
-    .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms')
+    .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms; on generation: ttft:p95=500ms,tpot:p99=50ms (metrics e2e, the default, ttft, tpot, itl)')
     .option('--fail-on-slo', `exit with code ${EXIT.GATE_FAILED} when an --slo objective is missed`)
     .option('--explain', "print every diagnosis rule's inputs, thresholds and whether it fired")
     .addOption(repeatable('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)'))
@@ -144,11 +144,12 @@ function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
 function sloGate(result: AnalysisResult, slo: string | undefined): void {
   const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.GATE_FAILED);
-  const unmeasured = result.models.filter((m) => m.diagnosis?.slo?.unmeasured !== undefined);
-  if (unmeasured.length > 0) {
-    const which = unmeasured.map((m) => `${m.diagnosis?.slo?.unmeasured?.join('/') ?? ''} of ${m.summary.model} (${m.diagnosis?.slo?.unmeasuredWhy ?? 'means only'})`).join(', ');
-    throw new CliError(`SLO not checked: ${which} not measured`, EXIT.NOTHING_MEASURED);
-  }
+  // Per model and reason: "p99 of densenet_onnx (means only)", "ttft:p95 of resnet50 (no first token recorded in the input)".
+  const which = result.models.flatMap((m) => {
+    const unmeasured = m.diagnosis?.slo?.checks.filter((c) => c.unmeasuredWhy !== undefined) ?? [];
+    return [...new Set(unmeasured.map((c) => c.unmeasuredWhy))].map((why) => `${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join('/')} of ${m.summary.model} (${why ?? 'means only'})`);
+  });
+  if (which.length > 0) throw new CliError(`SLO not checked: ${which.join(', ')} not measured`, EXIT.NOTHING_MEASURED);
 }
 
 function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {

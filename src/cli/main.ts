@@ -13,6 +13,7 @@ import { escapeControls } from '../report/_format.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerSidecarCommand } from './sidecar.js';
 import { diffArgv, registerDiffCommand } from './diff.js';
+import { followSupervisor, reportExitCode } from './supervise.js';
 
 const program = new Command('latency-doctor')
   .description('Find where inference latency goes, and what to do about it.')
@@ -21,6 +22,7 @@ const program = new Command('latency-doctor')
   // Commander's own errors (bad option, missing argument) in the same one-line form as ours.
   .configureOutput({ outputError: (text, write) => write(`latency-doctor: ${oneLine(text.replace(/^error: /, ''))} (run with --help for usage)\n`) });
 
+followSupervisor();
 registerAnalyzeCommand(program).exitOverride();
 registerSidecarCommand(program).exitOverride();
 registerDiffCommand(program).exitOverride();
@@ -30,6 +32,8 @@ try {
 } catch (error) {
   process.exitCode = exitCodeFor(error);
 }
+// Under the supervisor (analyze, diff), the code is final once the output is written.
+reportExitCode(Number(process.exitCode ?? EXIT.OK));
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {

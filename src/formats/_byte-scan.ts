@@ -10,7 +10,7 @@
  * The state is module-level (one document is scanned at a time, synchronously), in `scan`.
  */
 
-import type { SpanRecord } from '../model/span.js';
+import type { SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { microsToNs } from './_shared.js';
 
@@ -535,6 +535,58 @@ function microsNs(us: number): bigint {
   if (us === 0) return 0n;
   const hi = Math.floor(us / 1e6);
   return nanos(hi, (us - hi * 1e6) * 1000);
+}
+
+/** A time in µs at the position as nanoseconds, as `microsToNs` reads its value (undefined where that gives none). */
+export function microsTime(): bigint | undefined {
+  const us = micros();
+  return Number.isNaN(us) ? microsToNs(timeRaw) : microsNs(us);
+}
+
+const TIMESTAMP = bytes('timestamp');
+
+/**
+ * The events of the array at the position (Jaeger logs, Zipkin annotations), moving past it: an
+ * array of objects, each with at most one `timestamp` (µs; left out without a readable one) and
+ * one `nameKey` member that `nameOf` reads at its value, is scanned; the array in any other shape
+ * goes to `full` as JSON.parse reads it (the full reader's rules).
+ */
+export function scanEvents(nameKey: Uint8Array, nameOf: () => string, full: (list: unknown) => SpanEvent[] | undefined): SpanEvent[] | undefined {
+  const start = scan.pos;
+  try {
+    return eventObjects(nameKey, nameOf);
+  } catch (error) {
+    if (error !== FALLBACK) throw error;
+    scan.pos = start;
+    return full(parse());
+  }
+}
+
+function eventObjects(nameKey: Uint8Array, nameOf: () => string): SpanEvent[] | undefined {
+  let events: SpanEvent[] | undefined;
+  if (!open(LBRACKET, RBRACKET)) return undefined;
+  do {
+    if (ws() !== LBRACE) throw FALLBACK;
+    let timeNs: bigint | undefined;
+    let name = '';
+    let seen = 0;
+    if (open(LBRACE, RBRACE)) {
+      do {
+        key();
+        if (keyIs(TIMESTAMP)) {
+          seen = once(seen, 1);
+          timeNs = microsTime();
+        } else if (keyIs(nameKey)) {
+          seen = once(seen, 2);
+          name = nameOf();
+        } else {
+          skip();
+        }
+      } while (more(RBRACE));
+    }
+    if (timeNs !== undefined) (events ??= []).push({ name, timeNs });
+  } while (more(RBRACKET));
+  return events;
 }
 
 /** A span's start and end as the full readers compute them (`microsToNs`, end = start + duration), set by `spanTimes`. */

@@ -6,7 +6,7 @@
  * reader that made it; a copy of it (merged with other files) is not marked, and its traces are
  * held as before. A reader vouches for its own input only: the batches of several inputs handed
  * to one mapper one after another (not merged by analyzeFiles) would map apart a trace whose
- * later spans are in the next input (for Triton, a step written after its ensemble, a file later).
+ * later spans are in the next input (for Triton, a file split by hand inside a trace).
  */
 import type { SpanRecord } from '../model/span.js';
 

@@ -5,9 +5,11 @@
  * builds the same SpanRecords as `jaeger-json.ts` without a JavaScript object per JSON value and
  * without decoding the document to a string. Ids are matched as hex bytes, times read from their
  * digits, tag keys and values decoded only once per distinct short string, a trace's `processes`
- * read after its spans (where jaeger-query writes them). Small rare parts that need the full
- * rules (inline processes, logs that name the first-token event, unusual tag values) go through
- * JSON.parse of their bytes and the same helpers the full reader uses.
+ * read after its spans (where jaeger-query writes them), logs read as events (a time and the
+ * `event` field) without decoding their other fields. Small rare parts that need the full
+ * rules (inline processes, logs that name the first-token event or hold an escape, logs of an
+ * unusual shape, unusual tag values) go through JSON.parse of their bytes and the same helpers
+ * the full reader uses.
  *
  * Anything it does not read exactly as the full reader does (bare arrays, a data element that is
  * a span, a span the full reader would skip, base64 / opaque / `0x` ids or ids of a length that
@@ -16,10 +18,10 @@
  * reads the document with JSON.parse and the full reader.
  */
 
-import type { SpanRecord } from '../model/span.js';
+import type { SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
-import { applyJaegerTag, firstTokenLog } from './jaeger-json.js';
+import { applyJaegerTag, firstTokenLog, jaegerLogEvents } from './jaeger-json.js';
 import type { JaegerTagged } from './jaeger-json.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import {
@@ -38,12 +40,12 @@ import {
   open,
   optionalId,
   parse,
-  parseIfMentions,
   Q,
   RBRACE,
   RBRACKET,
   scan,
   scanDocument,
+  scanEvents,
   skip,
   spanTimes,
   stringEnd,
@@ -75,9 +77,11 @@ const K = {
   key: bytes('key'),
   type: bytes('type'),
   value: bytes('value'),
+  fields: bytes('fields'),
 } as const;
 
 const CHILD_OF = bytes('CHILD_OF');
+const EVENT = bytes('event');
 /** The first-token event's name, looked for in logs before they are parsed. */
 const FIRST_TOKEN = new ForwardSearch(Buffer.from(FIRST_TOKEN_EVENT, 'utf8'));
 
@@ -119,14 +123,7 @@ function reference(): void {
       key();
       if (keyIs(K.refType)) {
         seen = once(seen, 1);
-        if (ws() === Q) {
-          const start = scan.pos + 1;
-          const close = stringEnd(start);
-          scan.pos = close + 1;
-          childOf = scan.escaped ? JSON.parse(scan.b.utf8Slice(start - 1, close + 1)) === 'CHILD_OF' : same(start, close, CHILD_OF);
-        } else {
-          skip();
-        }
+        childOf = stringIs(CHILD_OF, 'CHILD_OF');
       } else if (keyIs(K.traceID)) {
         seen = once(seen, 2);
         traceId = optionalId(32);
@@ -139,6 +136,18 @@ function reference(): void {
     } while (more(RBRACE));
   }
   if (traceId !== undefined && spanId !== undefined) refs.push(childOf, traceId, spanId);
+}
+
+/** True when the value at the position is the string `word` (its bytes `wordBytes`), moving past it. */
+function stringIs(wordBytes: Uint8Array, word: string): boolean {
+  if (ws() !== Q) {
+    skip();
+    return false;
+  }
+  const start = scan.pos + 1;
+  const close = stringEnd(start);
+  scan.pos = close + 1;
+  return scan.escaped ? JSON.parse(scan.b.utf8Slice(start - 1, close + 1)) === word : same(start, close, wordBytes);
 }
 
 /** True when bytes [start, stop) are `word`. */
@@ -180,14 +189,79 @@ function tag(): void {
   if (name !== undefined) applyJaegerTag(tagged, name, type, raw);
 }
 
-/** The logs at the position: the first-token time they give (the full reader's rule), parsing them only when they may name the event. */
+/** The events of the logs `logs` read last (`jaegerLogEvents`' rules). */
+let logEvents: SpanEvent[] | undefined;
+
+/**
+ * The logs at the position: the first-token time they give and their events (into `logEvents`),
+ * by the full reader's rules. Parsed when they may name the first-token event or hold an escape,
+ * else scanned (`scanEvents`).
+ */
 function logs(): bigint | undefined {
+  logEvents = undefined;
   if (ws() !== LBRACKET) {
     skip();
     return undefined;
   }
-  const list = parseIfMentions(FIRST_TOKEN);
-  return list === undefined ? undefined : firstTokenLog(list);
+  const start = scan.pos;
+  // No logs (nearly every span in most exports): nothing to look at.
+  if (start + 1 < scan.end && scan.b[start + 1] === RBRACKET) {
+    scan.pos = start + 2;
+    return undefined;
+  }
+  scan.anyEscaped = false;
+  skip();
+  if (scan.anyEscaped || FIRST_TOKEN.within(start, scan.pos)) {
+    const list: unknown = JSON.parse(scan.b.utf8Slice(start, scan.pos));
+    logEvents = jaegerLogEvents(list);
+    return firstTokenLog(list);
+  }
+  const end = scan.pos;
+  scan.pos = start;
+  logEvents = scanEvents(K.fields, eventField, jaegerLogEvents);
+  scan.pos = end;
+  return undefined;
+}
+
+/** A log's fields (an array of field objects, each with at most one `key` and one `value`): the last `event` field's string value, '' for none; FALLBACK for any other shape. */
+function eventField(): string {
+  if (ws() !== LBRACKET) throw FALLBACK;
+  let name = '';
+  if (open(LBRACKET, RBRACKET)) {
+    do {
+      if (ws() !== LBRACE) throw FALLBACK;
+      let isEvent = false;
+      let valueAt = -1;
+      let seen = 0;
+      if (open(LBRACE, RBRACE)) {
+        do {
+          key();
+          if (keyIs(K.key)) {
+            seen = once(seen, 1);
+            isEvent = stringIs(EVENT, 'event');
+          } else if (keyIs(K.value)) {
+            seen = once(seen, 2);
+            ws();
+            valueAt = scan.pos;
+            skip();
+          } else {
+            skip();
+          }
+        } while (more(RBRACE));
+      }
+      if (isEvent) {
+        // Only the event field's value is decoded (the others are attributes, not kept).
+        name = '';
+        if (valueAt !== -1 && scan.b[valueAt] === Q) {
+          const after = scan.pos;
+          scan.pos = valueAt;
+          name = text();
+          scan.pos = after;
+        }
+      }
+    } while (more(RBRACKET));
+  }
+  return name;
 }
 
 /** One span object into `out` (its service set now, or once its trace's processes are read). */
@@ -205,6 +279,7 @@ function span(out: SpanRecord[]): void {
   let service: string | undefined;
   let processId: string | undefined;
   let firstTokenNs: bigint | undefined;
+  let events: SpanEvent[] | undefined;
   let seen = 0;
   tagged.kind = 'unspecified';
   tagged.error = false;
@@ -283,6 +358,7 @@ function span(out: SpanRecord[]): void {
           if (keyIs(K.logs)) {
             seen = once(seen, 512);
             firstTokenNs = logs();
+            events = logEvents;
             continue;
           }
           break;
@@ -329,6 +405,7 @@ function span(out: SpanRecord[]): void {
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (links !== undefined) record.links = links;
   if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
+  if (events !== undefined) record.events = events;
   if (service === undefined && processId !== undefined) {
     pendingSpans.push(record);
     pendingProcesses.push(processId);

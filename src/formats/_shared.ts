@@ -30,6 +30,22 @@ export function microsToNs(raw: unknown): bigint | undefined {
 }
 
 /**
+ * Events from a list of objects timed in µs by their `timestamp` (Jaeger logs, Zipkin
+ * annotations), each named by `nameOf`; those without a readable time are left out, as the OTLP
+ * readers leave out events without one.
+ */
+export function microsEvents(list: unknown, nameOf: (item: Record<string, unknown>) => string): SpanEvent[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  let events: SpanEvent[] | undefined;
+  for (const item of list as unknown[]) {
+    if (!isObject(item)) continue;
+    const timeNs = microsToNs(item['timestamp']);
+    if (timeNs !== undefined) (events ??= []).push({ name: nameOf(item), timeNs });
+  }
+  return events;
+}
+
+/**
  * The latest time a span may carry: OTLP's fixed64 nanoseconds (the year 2554). Later values
  * (1e300 µs in a damaged file) are not times, and would break every date shown downstream.
  */

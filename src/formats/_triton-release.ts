@@ -20,7 +20,7 @@ import { commitRecord, rec, RecordScan } from './_triton-stream.js';
 import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { isObject } from './_shared.js';
 import { TraceFormatError } from './errors.js';
-import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonTraceId } from './triton-trace.js';
+import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonParent, tritonTraceId } from './triton-trace.js';
 import type { TritonRequest } from './triton-trace.js';
 
 /**
@@ -63,7 +63,8 @@ export class TritonIndex implements RecordSink {
     }
     const id = record['id'];
     this.last.set(id, i);
-    if (typeof record['parent_id'] === 'number') this.parents.set(id, record['parent_id']);
+    const parent = tritonParent(record['parent_id']);
+    if (parent !== undefined) this.parents.set(id, parent);
     const timestamps = record['timestamps'];
     if (this.timed === undefined || !Array.isArray(timestamps)) return;
     // As TritonRequests.add keeps them.
@@ -159,7 +160,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 
   commit(i: number): void {
     if (!this.index.last.has(rec.id)) return;
-    commitRecord(this);
+    commitRecord(this, i);
     this.recorded(rec.id, i);
   }
 
@@ -185,8 +186,8 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
         continue;
       }
       this.remaining.delete(root);
-      // A root with no records of its own may have them in another file (a rotation): not closed here.
-      if (index.last.has(root)) this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
+      // Closed too when its root has no records here (see `rootOf`): held, it would hold every trace after it.
+      this.closings.push([this.handed + this.out.length, tritonTraceId(this.namespace, root)]);
     }
     if (this.head > 4096 && this.head * 2 > order.length) {
       this.order = order.slice(this.head);

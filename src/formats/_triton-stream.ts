@@ -25,7 +25,7 @@ import { scanJsonValue } from './_json-scan.js';
 import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
 import { isObject } from './_shared.js';
 import type { TritonIndex } from './_triton-release.js';
-import { isTritonTraceDocument } from './triton-trace.js';
+import { isTritonTraceDocument, tritonParent } from './triton-trace.js';
 import type { TritonRequests } from './triton-trace.js';
 
 /** A record longer than this is not looked for further (Triton's are a few hundred bytes; TENSORS records carry data): the file is read the old way. */
@@ -127,7 +127,7 @@ function scanRecord(): void {
       } else skip(0);
     } else if (keyIs(K.parent_id)) {
       seen = once(seen, 32);
-      if (c === 0x2d || isDigit(c)) rec.parent = number();
+      if (c === 0x2d || isDigit(c)) rec.parent = tritonParent(number());
       else skip(0);
     } else {
       skip(0);
@@ -191,13 +191,13 @@ function integer(): number {
 }
 
 /** Applies the record `scanRecord` read, as TritonRequests.add applies its parse. */
-export function commitRecord(requests: TritonRequests): void {
+export function commitRecord(requests: TritonRequests, i: number): void {
   const request = requests.request(rec.id);
   if (rec.model !== undefined) request.model = rec.model;
   if (rec.version !== undefined) request.version = rec.version;
   if (rec.requestId !== undefined) request.requestId = rec.requestId;
   if (rec.parent !== undefined) request.parent = rec.parent;
-  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k]);
+  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k], i);
 }
 
 function isSpace(c: number): boolean {

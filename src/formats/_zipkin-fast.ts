@@ -5,7 +5,8 @@
  * `/api/v2/traces` does): scans the document's bytes (`_byte-scan.ts`) and builds the same
  * SpanRecords as `zipkin-json.ts` without JSON.parse. Tags are read as the full reader reads
  * them (strings through `zipkinTagValue`, the `error` tag as the error status and its message),
- * annotations parsed only where the first-token event's name occurs.
+ * annotations scanned as events, and parsed only where the first-token event's name (or an
+ * escape) occurs, in the first span, or where their shape is one the scan leaves to the full rules.
  *
  * Anything it does not read exactly as the full reader does (a single span object, an empty
  * document, an element of an array of traces that is not an array, a first span another family
@@ -15,11 +16,12 @@
  * caller reads the document with JSON.parse and the full reader.
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { SpanDraft } from './_shared.js';
 import { kindFromName, microsToNs } from './_shared.js';
 import { plainAttributeValue, zipkinTagValue } from './attributes.js';
+import { zipkinAnnotationEvents, zipkinEventName } from './zipkin-json.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import {
   bytes,
@@ -37,12 +39,12 @@ import {
   open,
   optionalId,
   parse,
-  parseIfMentions,
   Q,
   RBRACE,
   RBRACKET,
   scan,
   scanDocument,
+  scanEvents,
   skip,
   spanTimes,
   text,
@@ -133,14 +135,33 @@ function tags(attributes: Record<string, AttributeValue>): boolean {
   return error;
 }
 
-/** The annotations at the position: the first-token time they give (the full reader's rule; NO_TIME when the first match has none); parsed only when they may name the event, or in the first span, where a v1 annotation (`endpoint`) is the full reader's. */
+/** The events of the annotations `annotations` read last (`zipkinAnnotationEvents`' rules). */
+let annotationEvents: SpanEvent[] | undefined;
+
+/**
+ * The annotations at the position: the first-token time they give (the full reader's rule;
+ * NO_TIME when the first match has none) and their events (into `annotationEvents`). Parsed
+ * when they may name the first-token event or hold an escape, or in the first span, where a v1
+ * annotation (`endpoint`) is the full reader's; else scanned (`scanEvents`).
+ */
 function annotations(first: boolean): bigint | undefined {
+  annotationEvents = undefined;
   if (ws() !== LBRACKET) {
     skip();
     return undefined;
   }
-  const list = (first ? parse() : parseIfMentions(FIRST_TOKEN)) as unknown[] | undefined;
-  if (list === undefined) return undefined;
+  const start = scan.pos;
+  scan.anyEscaped = false;
+  skip();
+  const end = scan.pos;
+  if (!first && !scan.anyEscaped && !FIRST_TOKEN.within(start, end)) {
+    scan.pos = start;
+    annotationEvents = scanEvents(K.value, annotationName, zipkinAnnotationEvents);
+    scan.pos = end;
+    return undefined;
+  }
+  const list = JSON.parse(scan.b.utf8Slice(start, end)) as unknown[];
+  annotationEvents = zipkinAnnotationEvents(list);
   const head = list[0];
   if (first && typeof head === 'object' && head !== null && !Array.isArray(head) && 'endpoint' in head) throw FALLBACK;
   for (const a of list) {
@@ -148,6 +169,13 @@ function annotations(first: boolean): bigint | undefined {
     return microsToNs((a as Record<string, unknown>)['timestamp']) ?? NO_TIME;
   }
   return undefined;
+}
+
+/** An annotation's value: the event name it gives ('' when not a string). */
+function annotationName(): string {
+  if (ws() === Q) return zipkinEventName(text());
+  skip();
+  return '';
 }
 
 /** The first matching annotation had no readable time: no first-token time, and no later one either. */
@@ -169,6 +197,7 @@ function span(out: SpanRecord[], first: boolean): void {
   let remote: string | undefined;
   let shared = false;
   let firstTokenNs: bigint | undefined;
+  let events: SpanEvent[] | undefined;
   let error = false;
   const attributes: Record<string, AttributeValue> = {};
   let seen = 0;
@@ -212,6 +241,7 @@ function span(out: SpanRecord[], first: boolean): void {
       } else if (keyIs(K.annotations)) {
         seen = once(seen, 1024);
         firstTokenNs = annotations(first);
+        events = annotationEvents;
       } else if (keyIs(K.shared)) {
         seen = once(seen, 2048);
         const c = ws();
@@ -241,6 +271,7 @@ function span(out: SpanRecord[], first: boolean): void {
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (shared) record.shared = true;
   if (firstTokenNs !== undefined && firstTokenNs !== NO_TIME) record.firstTokenNs = firstTokenNs;
+  if (events !== undefined) record.events = events;
   out.push(record);
 }
 

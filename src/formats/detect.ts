@@ -268,6 +268,15 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES,
  * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
  * on the same input (with `handBytes` false: how the reader falls back).
  */
+/**
+ * Whether `head` starts the Prometheus text exposition (a saved `curl …/metrics`): a `# HELP` or
+ * `# TYPE` line, or a sample `name{labels} value`. Format: https://prometheus.io/docs/instrumenting/exposition_formats/
+ */
+function isPrometheusText(head: string): boolean {
+  const line = head.split('\n', 1)[0]!;
+  return /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* /.test(line) || /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? +([-+]?[0-9.]+([eE][-+]?[0-9]+)?|NaN|[-+]Inf)( +-?[0-9]+)?\r?$/.test(line);
+}
+
 /** `tar` (POSIX `ustar` magic at byte 257) or `zip` (a local file header, `PK\\x03\\x04`) when the bytes start an archive. */
 function archiveKind(start: Buffer): 'tar' | 'zip' | undefined {
   if (start.length >= 262 && start.toString('latin1', 257, 262) === 'ustar') return 'tar';
@@ -355,6 +364,9 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     }
     const text = start.toString('utf8', Math.max(first, 0), Math.min(start.length, Math.max(first, 0) + 40));
     const { line, column } = lineColumn(start.toString('utf8', 0, Math.max(first, 0)), Math.max(first, 0));
+    if (first !== -1 && isPrometheusText(start.toString('utf8', first, Math.min(start.length, first + 1024)))) {
+      throw new TraceFormatError(file, `${line}:${column}`, "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)", `a Prometheus /metrics scrape (${describeText(text)}): its counters and histograms add up since the server started, with no window or requests; read them from the Prometheus that scrapes the server, with --prometheus URL (docs/prometheus.md)`);
+    }
     const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/.test(text);
     throw new TraceFormatError(
       file,

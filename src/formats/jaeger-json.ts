@@ -5,13 +5,13 @@
  * inline `process`. Times are microseconds; ids may have dropped leading zeros (padded here);
  * kind comes from the `span.kind` tag and errors from `error=true` / `otel.status_code=ERROR`;
  * the first `CHILD_OF` reference to the same trace is the parent (else `parentSpanID`), other
- * references become links.
+ * references become links. Logs are the span's events (`jaegerLogEvents`).
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
-import { at, isObject, kindFromName, microsToNs } from './_shared.js';
+import { at, isObject, kindFromName, microsEvents, microsToNs } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { jaegerTagValue } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
@@ -181,6 +181,8 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   if (links.length > 0) record.links = links;
   const firstTokenNs = firstTokenLog(raw['logs']);
   if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
+  const events = jaegerLogEvents(raw['logs']);
+  if (events !== undefined) record.events = events;
   return record;
 }
 
@@ -215,4 +217,27 @@ export function firstTokenLog(logs: unknown): bigint | undefined {
     if (named) return microsToNs(log['timestamp']);
   }
   return undefined;
+}
+
+/**
+ * A span's logs as its events, read back as the Collector's Jaeger translator reads them
+ * (`jLogsToSpanEvents` in "pkg/translator/jaeger/jaegerproto_to_traces.go",
+ * https://github.com/open-telemetry/opentelemetry-collector-contrib/blob/main/pkg/translator/jaeger/jaegerproto_to_traces.go):
+ * every log is one event at its timestamp (µs), named by its `event` field (the last one when
+ * repeated; '' when it has none or it is not a string), its other fields the event's attributes
+ * (not kept: SpanEvent has none). That is the inverse of `spanEventsToJaegerProtoLogs` in
+ * "pkg/translator/jaeger/traces_to_jaegerproto.go", which writes an OTel span event as a log with
+ * an `event` field holding its name, then its attributes as fields.
+ */
+export function jaegerLogEvents(logs: unknown): SpanEvent[] | undefined {
+  return microsEvents(logs, logEventName);
+}
+
+function logEventName(log: Record<string, unknown>): string {
+  let name = '';
+  const fields = log['fields'];
+  if (Array.isArray(fields)) {
+    for (const f of fields as unknown[]) if (isObject(f) && f['key'] === 'event') name = typeof f['value'] === 'string' ? f['value'] : '';
+  }
+  return name;
 }

@@ -103,6 +103,19 @@ export function withoutRequest(records: readonly unknown[], id: unknown): unknow
   return records.filter((r) => !isObject(r) || r['id'] !== id);
 }
 
+/**
+ * A record's `parent_id` as parsed, as the id of a parent request; undefined for none. 0 is none:
+ * "A parent id value of 0 indicates that there is no parent trace" (Triton C API, "Function
+ * TRITONSERVER_InferenceTraceParentId", tritonserver.h,
+ * https://docs.nvidia.com/deeplearning/triton-inference-server/archives/triton_inference_server_220/user-guide/docs/cpp_api/function_tritonserver_8h_1a3fc567f5f5fda6daa00b9bd02ba0d61f.html).
+ * Triton's own writer leaves the field out then; a file written otherwise may not.
+ */
+export function tritonParent(raw: unknown): number | undefined {
+  return typeof raw === 'number' && raw !== 0 ? raw : undefined;
+}
+
+const UNREADABLE_NS = "Triton timestamp left out: expected its 'ns' as steady-clock nanoseconds (a non-negative integer); the phases it bounds are missing from its request";
+
 /** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
 export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
@@ -174,12 +187,13 @@ export class TritonRequests {
     if (typeof record['model_name'] === 'string') request.model = record['model_name'];
     if (record['model_version'] !== undefined) request.version = String(record['model_version']);
     if (typeof record['request_id'] === 'string' && record['request_id'] !== '') request.requestId = record['request_id'];
-    if (typeof record['parent_id'] === 'number') request.parent = record['parent_id'];
+    const parent = tritonParent(record['parent_id']);
+    if (parent !== undefined) request.parent = parent;
     const timestamps = record['timestamps'];
     if (Array.isArray(timestamps)) {
       for (const stamp of timestamps as unknown[]) {
         if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
-        this.stamp(request, stamp['name'], stamp['ns']);
+        this.stamp(request, stamp['name'], stamp['ns'], i);
       }
     }
   }
@@ -194,10 +208,15 @@ export class TritonRequests {
     return request;
   }
 
-  /** Adds a timestamp `{name, ns}` of a request's record (`ns` as parsed), as an event when `ns` is a time. */
-  stamp(request: TritonRequest, name: string, ns: unknown): void {
+  /**
+   * Adds a timestamp `{name, ns}` of record `i` (`ns` as parsed), as an event when `ns` is a
+   * time. One that is not is said: the phases it bounds go missing from its request, which would
+   * otherwise only show as a lower coverage with no cause.
+   */
+  stamp(request: TritonRequest, name: string, ns: unknown, i: number): void {
     const timeNs = nsOf(ns);
     if (timeNs !== undefined) request.events.push({ name, timeNs });
+    else this.ctx.warn(at(this.where, `$[${i}].timestamps`), UNREADABLE_NS);
   }
 
   /** Requests so far. */
@@ -214,9 +233,8 @@ export class TritonRequests {
   spans(out: SpanRecord[]): void {
     const { requests } = this;
     const namespace = tritonNamespace(this.ctx.file);
-    // A parent written to another file (log-frequency rotations write each request when it ends,
-    // so an ensemble's children can precede it by a file) is taken as the root: right for an
-    // ensemble, whose children are one level down.
+    // A parent with no records here is taken as the root (see `rootOf`): right for an ensemble,
+    // whose children are one level down.
     const root = (id: number): number => rootOf(id, (r) => requests.get(r)?.parent, (r) => requests.has(r));
     for (const [id, request] of requests) this.span(id, request, namespace, root(id), out);
   }
@@ -267,7 +285,17 @@ export function skipRecord(ctx: ReadContext, where: string, record: unknown, i: 
 
 /**
  * The top of request `id`'s parent chain: the first with no parent, or a parent with no records
- * (`has` false; written to another file, see `spans`). `parent` gives a request's parent id.
+ * (`has` false). `parent` gives a request's parent id.
+ *
+ * A parent with no records in the file: Triton writes a trace (a request and every request it
+ * spawned: ensemble steps, BLS calls) all at once when its last request is released
+ * (`TraceManager::Trace::~Trace` → `TraceSetting::WriteTrace`, src/tracer.cc since 2022), and a
+ * `log-frequency` rotation starts its next file between two traces, never inside one; older
+ * releases (2.15: `TraceRelease`) wrote each request as it was released, into one file. So the
+ * requests of a trace whose root is missing are all that any file holds of it: the file was cut
+ * (a killed server's, stopped while writing that trace; a piece of a file split by hand). The
+ * trace is whole once its last request in the file is read (`_triton-release.ts` says so), as
+ * when the file is read at once.
  */
 export function rootOf(id: number, parent: (id: number) => number | undefined, has: (id: number) => boolean): number {
   let current = id;

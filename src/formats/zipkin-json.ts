@@ -8,12 +8,13 @@
  * Spans without `timestamp` or `duration` are incomplete by Zipkin's own definition ("absent if
  * incomplete"): they are skipped with a warning rather than read as zero-length, which would
  * pull phase percentiles towards 0. Zipkin v1 (`binaryAnnotations`) is reported as unsupported.
+ * Annotations are the span's events (`zipkinAnnotationEvents`).
  */
 
-import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
+import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
-import { at, isObject, kindFromName, microsToNs } from './_shared.js';
+import { at, isObject, kindFromName, microsEvents, microsToNs } from './_shared.js';
 import type { SpanDraft } from './_shared.js';
 import { plainAttributeValue, zipkinTagValue } from './attributes.js';
 import { describeValue, TraceFormatError } from './errors.js';
@@ -128,5 +129,30 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
       break;
     }
   }
+  const events = zipkinAnnotationEvents(annotations);
+  if (events !== undefined) record.events = events;
   return record;
+}
+
+/** A span's annotations as its events: each one an event at its timestamp (µs) named by its value (`zipkinEventName`). */
+export function zipkinAnnotationEvents(annotations: unknown): SpanEvent[] | undefined {
+  return microsEvents(annotations, (a) => (typeof a['value'] === 'string' ? zipkinEventName(a['value']) : ''));
+}
+
+/**
+ * The event name an annotation's value gives. The Collector's Zipkin exporter writes an OTel span
+ * event without attributes as an annotation whose value is the event's name, and one with
+ * attributes (or dropped ones) as `name|{attributes as JSON}|dropped count`
+ * (`spanEventsToZipkinAnnotations` in "pkg/translator/zipkin/zipkinv2/from_translator.go",
+ * https://github.com/open-telemetry/opentelemetry-collector-contrib/blob/main/pkg/translator/zipkin/zipkinv2/from_translator.go);
+ * its receiver takes the name back as the text before the first `|` (`populateSpanEvents` in
+ * to_translator.go there). Only a value of that whole shape is cut, so a plain annotation
+ * holding a `|` keeps its text.
+ */
+export function zipkinEventName(value: string): string {
+  const first = value.indexOf('|');
+  if (first === -1) return value;
+  const last = value.lastIndexOf('|');
+  if (last - first < 3 || value.charCodeAt(first + 1) !== 0x7b || value.charCodeAt(last - 1) !== 0x7d || !/^[0-9]+$/.test(value.slice(last + 1))) return value;
+  return value.slice(0, first);
 }

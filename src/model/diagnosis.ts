@@ -72,15 +72,35 @@ export interface TailAttribution {
   readonly exampleTraceIds: readonly string[];
 }
 
-/** Result of an SLO check (`--slo p99=250ms`). */
+/** What an objective holds to: end-to-end latency, or a generation figure (model/generation: TTFT, TPOT, ITL). */
+export type SloMetric = 'e2e' | 'ttft' | 'tpot' | 'itl';
+
+/** The quantiles an objective can name. */
+export type SloQuantile = 'p50' | 'p95' | 'p99';
+
+/** One target checked (`ttft:p95=500ms`). */
+export interface SloCheck {
+  readonly metric: SloMetric;
+  readonly quantile: SloQuantile;
+  readonly targetMs: number;
+  /** NaN when not measured (see `unmeasuredWhy`). */
+  readonly actualMs: number;
+  readonly met: boolean;
+  /** What `actualMs` is (`bucket-percentile` on histograms); absent: a per-request percentile. */
+  readonly statistic?: Statistic;
+  /** Why the input cannot give this quantile ("means only", "no first token recorded in the input"): not met, and not violated either. */
+  readonly unmeasuredWhy?: string;
+}
+
+/** Result of an SLO check (`--slo p99=250ms,ttft:p95=500ms`). */
 export interface SloResult {
   readonly met: boolean;
-  readonly checks: readonly { readonly quantile: 'p50' | 'p95' | 'p99'; readonly targetMs: number; readonly actualMs: number; readonly met: boolean }[];
-  /** What the actual values are (`bucket-percentile` on histograms); absent: per-request percentiles. */
+  readonly checks: readonly SloCheck[];
+  /** What the end-to-end actual values are (`bucket-percentile` on histograms); absent: per-request percentiles. Each check names its own. */
   readonly statistic?: Statistic;
-  /** Quantiles the input cannot give (a counter source has means only; every request failed): not met, and not violated either. */
-  readonly unmeasured?: readonly ('p50' | 'p95' | 'p99')[];
-  /** Why `unmeasured`, in words ("means only", "every request failed"). */
+  /** Checks the input cannot give, as the spec names them (`p99`, `ttft:p95`): not met, and not violated either. */
+  readonly unmeasured?: readonly string[];
+  /** Why `unmeasured`, in words ("means only", "every request failed"); several reasons joined by "; ". */
   readonly unmeasuredWhy?: string;
 }
 

@@ -28,6 +28,12 @@ export interface AggregateDistribution extends LatencyDistribution {
   readonly countRate: number;
   /** True when percentiles come from a histogram. */
   readonly histogram: boolean;
+  /**
+   * Set when the median or p95 fell in the histogram's lowest bucket, where histogram_quantile
+   * interpolates from 0 up to the bucket's bound: its upper bound (ms) and the histogram. The
+   * percentiles are then left out (NaN, the mean stands for them), and the model warns.
+   */
+  readonly firstBucket?: { readonly boundMs: number; readonly metric: string };
 }
 
 /** One query_range step. */
@@ -142,7 +148,10 @@ async function distribution(ctx: QueryContext, name: string, m: Measure, matcher
         );
   // The mean per request: a phase recorded twice in one request adds both to its request.
   const per = requestRate !== undefined && requestRate > 0 ? requestRate : countRate;
+  const firstBucket = m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'classic' ? await unresolvedFirstBucket(ctx, name, m, matchers, window, q) : undefined;
+  if (firstBucket !== undefined) for (const key of Object.keys(QUANTILES)) q[key] = Number.NaN;
   return {
+    ...(firstBucket !== undefined ? { firstBucket } : {}),
     meanMs: per > 0 ? timeRate / per : Number.NaN,
     p50Ms: q['p50Ms'] ?? Number.NaN,
     p90Ms: q['p90Ms'] ?? Number.NaN,
@@ -153,6 +162,33 @@ async function distribution(ctx: QueryContext, name: string, m: Measure, matcher
     countRate,
     histogram: m.kind === 'histogram',
   };
+}
+
+/**
+ * The lowest bucket of a classic histogram when its median or p95 fell in it: histogram_quantile
+ * then interpolates between 0 and the bucket's upper bound ("If a quantile is located in the
+ * lowest bucket, the lower bound of that bucket is assumed to be 0", Prometheus, "Functions:
+ * histogram_quantile()", https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile),
+ * a number the buckets do not hold: vLLM's queue, prefill and decode histograms start at 0.3 s,
+ * so a 20 ms queue read as p50 150 ms, p95 285 ms (its mean: 20 ms).
+ */
+async function unresolvedFirstBucket(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string, q: Readonly<Record<string, number>>): Promise<{ boundMs: number; metric: string } | undefined> {
+  const p50 = q['p50Ms'] ?? Number.NaN;
+  const p95 = q['p95Ms'] ?? Number.NaN;
+  if (!Number.isFinite(p50) && !Number.isFinite(p95)) return undefined;
+  const sel = [matchers, m.matchers ?? ''].filter((x) => x !== '').join(', ');
+  const expr = `group by (le) (last_over_time(${series(`${m.metric}_bucket`, sel)}[${window}]))`;
+  ctx.log.push({ purpose: `${name}: bucket bounds (is the median or p95 inside the lowest bucket?)`, expr });
+  let lowest = Number.POSITIVE_INFINITY;
+  for (const s of await ctx.client.query(expr, ctx.endS)) {
+    const le = leValue(s.metric['le']);
+    if (le > 0 && le < lowest) lowest = le;
+  }
+  if (!Number.isFinite(lowest)) return undefined;
+  const boundMs = lowest * m.toMs;
+  // A relative margin: the bound comes back through float arithmetic (× toMs) on both sides.
+  const inside = (v: number): boolean => Number.isFinite(v) && v <= boundMs * (1 + 1e-9);
+  return inside(p50) || inside(p95) ? { boundMs, metric: m.metric } : undefined;
 }
 
 /** The two queries of a histogram some replicas export classic and others native: classic buckets by `le`, and the native histogram. */
@@ -350,6 +386,11 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
     .sort((a, b) => a.replica.localeCompare(b.replica));
 
   warnings.push(...(await qualityChecks(ctx, source, model, matchers, window)));
+  for (const [what, d] of [['end-to-end', e2e], ...Object.entries(phases), ...Object.entries(generation).map(([k, g]) => [k.toUpperCase(), g])] as [string, AggregateDistribution][]) {
+    if (d.firstBucket === undefined) continue;
+    const { boundMs, metric } = d.firstBucket;
+    warnings.push(`${model}: ${what} median or p95 falls in the lowest bucket of ${metric} (le ${formatBoundMs(boundMs)} ms), where histogram_quantile interpolates from 0 whatever the observations were: its percentiles are left out, the mean (${formatBoundMs(d.meanMs)} ms) stands for them`);
+  }
   // Exemplars sit on classic buckets (Prometheus 2.42 stores none for native histograms), of the
   // e2e histogram or, for a composite e2e (KServe), of the histogram that counts its requests.
   const counted = countingMeasure(source.e2e);
@@ -448,6 +489,10 @@ async function qualityChecks(ctx: QueryContext, source: LatencySource, model: st
     if (noInf.length > 0) out.push(`${model}: ${source.e2e.metric} has no le="+Inf" bucket on ${noInf.join(', ')}; histogram_quantile cannot place the slowest requests there`);
   }
   return out;
+}
+
+function formatBoundMs(ms: number): string {
+  return Number.isFinite(ms) ? String(Number(ms.toPrecision(3))) : '–';
 }
 
 /** `le` as a number: Prometheus writes `+Inf`, some exporters `128` or `1.0e-3`. */

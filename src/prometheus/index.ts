@@ -7,7 +7,7 @@
  */
 import type { AnalysisResult, AnalysisWarning, ModelAnalysis } from '../analyzer/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
-import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, checkSlo, diagnoseSignals, missingInputs, resolveThresholds } from '../analyzer/diagnose/index.js';
+import { DEFAULT_THRESHOLDS, RULES, RULE_INPUTS, checkSlo, diagnoseSignals, hasSloTargets, missingInputs, resolveThresholds, sloMeasured } from '../analyzer/diagnose/index.js';
 import type { Rule, RuleInput } from '../analyzer/diagnose/index.js';
 import { summarizeDevice } from '../analyzer/device.js';
 import type { TimeWindow } from '../analyzer/device.js';
@@ -121,7 +121,8 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
       if (options.diagnose === false) return { summary };
       const signals = toSignals(a, summary, thresholds, stepS, device);
       const targets = options.diagnose?.slo;
-      const slo = targets !== undefined && Object.keys(targets).length > 0 ? checkSlo(targets, summary.e2e) : undefined;
+      // TTFT, TPOT and ITL are histogram quantiles here too, each check naming its statistic as e2e's does.
+      const slo = hasSloTargets(targets) ? checkSlo(targets, sloMeasured(summary)) : undefined;
       // The detected source names the server, as the trace path's conventions do: next steps in its own terms.
       const server = fallbackServer.get(a.model) ?? a.source.server;
       const diagnosis = diagnoseSignals(signals, { thresholds, ...(slo ? { slo } : {}), available: availableFor(a, signals.generation !== undefined), ...(server !== undefined ? { server } : {}) });

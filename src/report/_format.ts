@@ -49,7 +49,16 @@ export function escapeControls(text: string, keepColors = false): string {
 
 /** A model's name for a heading: an empty `inference.model.name` would leave the heading blank. */
 export function modelName(name: string): string {
-  return name === '' ? '(empty model name)' : name;
+  return name === '' ? '(empty model name)' : printable(name);
+}
+
+/**
+ * A name from the input on one line: its newlines and tabs, which `escapeControls` keeps for the
+ * report's own layout, written as `\n` / `\t`. Real exports hold span names such as "\n" (the
+ * Zipkin Lens SmartThings trace), which broke a table row in two.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\n\t]/g, (ch) => (ch === '\n' ? '\\n' : '\\t'));
 }
 
 /** Milliseconds with precision that suits their size: 0.42, 12.3, 1,234. */
@@ -168,9 +177,10 @@ export function statisticNotes(s: ModelSummary): string[] {
   if (s.generation?.itl) rows.push(['ITL', s.generation.itl]);
   const notes: string[] = [];
   const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
-  const means = rows.filter(([, d]) => d.statistic === 'mean');
+  // A row with no mean either (a histogram without _sum) has nothing to list here.
+  const means = rows.filter(([, d]) => d.statistic === 'mean' && Number.isFinite(d.meanMs));
   if (buckets.length > 0) notes.push(`Percentiles ${buckets.length === rows.length ? '' : `of ${buckets.join(', ')} `}interpolated from histogram buckets (histogram_quantile): only as fine as the buckets.`);
-  if (means.length > 0) notes.push(`Means only (a sum and a count, no buckets: no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
+  if (means.length > 0) notes.push(`Means only (a sum and a count, no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
   return notes;
 }
 

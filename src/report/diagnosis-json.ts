@@ -4,7 +4,7 @@
  * `primary` (a fix id, `insufficient-data`, or null), the ranked `recommendations[]`,
  * and every rule's inputs and outcome under `rules[]`.
  */
-import type { Diagnosis, GainEstimate, Recommendation, RuleOutcome } from '../model/diagnosis.js';
+import type { Diagnosis, GainEstimate, Recommendation, RuleOutcome, SloMetric } from '../model/diagnosis.js';
 import type { Statistic } from '../model/summary.js';
 
 /** One recommendation in the JSON report. */
@@ -43,8 +43,11 @@ export interface JsonDiagnosis {
   /** The requests the rules read (after warm-up trim, without errors); the phase table covers `requests`. */
   population: { basis: string; requests: number; diagnosed: number; warmup_trimmed: number; errors_excluded: number } | null;
   insufficient_data: string[] | null;
-  /** `statistic`: what `actual_ms` is (`percentile`, or `bucket-percentile` from histograms). */
-  slo: { met: boolean; statistic: Statistic; checks: { quantile: string; target_ms: number; actual_ms: number; met: boolean }[] } | null;
+  /**
+   * `statistic`: what the end-to-end `actual_ms` are (`percentile`, or `bucket-percentile` from histograms); each check names
+   * its `metric` (`e2e`, `ttft`, `tpot`, `itl`), its own `statistic`, and why it was `unmeasured` (`actual_ms` null), else null.
+   */
+  slo: { met: boolean; statistic: Statistic; checks: { metric: SloMetric; quantile: string; target_ms: number; actual_ms: number; met: boolean; statistic: Statistic; unmeasured: string | null }[] } | null;
   tail: { basis: 'e2e' | 'ttft'; phase: string; tail_share: number; median_share: number; text: string; example_trace_ids: string[] } | null;
   recommendations: JsonRecommendation[];
   /** What qualifies the recommendations' gains (a sustained SW power cap beside a software fix: the gain assumes the cap stays); empty when nothing. */
@@ -102,7 +105,7 @@ export function diagnosisToJson(d: Diagnosis): JsonDiagnosis {
       ? { basis: d.population.basis, requests: d.population.requests, diagnosed: d.population.diagnosed, warmup_trimmed: d.population.warmupTrimmed, errors_excluded: d.population.errorsExcluded }
       : null,
     insufficient_data: d.insufficientData ? [...d.insufficientData] : null,
-    slo: d.slo ? { met: d.slo.met, statistic: d.slo.statistic ?? 'percentile', checks: d.slo.checks.map((c) => ({ quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met })) } : null,
+    slo: d.slo ? { met: d.slo.met, statistic: d.slo.statistic ?? 'percentile', checks: d.slo.checks.map((c) => ({ metric: c.metric, quantile: c.quantile, target_ms: c.targetMs, actual_ms: c.actualMs, met: c.met, statistic: c.statistic ?? 'percentile', unmeasured: c.unmeasuredWhy ?? null })) } : null,
     tail: d.tail
       ? { basis: d.tail.basis, phase: d.tail.phase, tail_share: d.tail.tailShare, median_share: d.tail.medianShare, text: d.tail.text, example_trace_ids: [...d.tail.exampleTraceIds] }
       : null,

@@ -35,7 +35,9 @@ export function prometheusModelText(p: PrometheusInput, model: string): string[]
     lines.push(
       d.statistic === 'bucket-percentile'
         ? `  ${label}: histogram p50 ${formatMs(d.p50Ms)} ms, p95 ${formatMs(d.p95Ms)} ms, p99 ${formatMs(d.p99Ms)} ms; mean ${formatMs(d.meanMs)} ms`
-        : `  ${label}: mean ${formatMs(d.meanMs)} ms (sum ÷ count: no buckets, no percentiles)`,
+        : Number.isFinite(d.meanMs)
+          ? `  ${label}: mean ${formatMs(d.meanMs)} ms (sum ÷ count, no percentiles)`
+          : `  ${label}: no figure (neither percentiles nor a sum ÷ count in the range)`,
     );
   }
   const gauges = Object.entries(m.gauges).filter(([, v]) => Number.isFinite(v));

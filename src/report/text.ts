@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, failureSplit, fit, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { bar, escapeControls, failureSplit, fit, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -174,7 +174,7 @@ function operationTable(ops: readonly OperationTime[], value: (o: OperationTime)
   const lines = [c.dim(`  ${'service / operation'.padEnd(OPERATION_WIDTH + 1)}${'spans'.padStart(8)}${'errors'.padStart(7)}${label.padStart(12)}${shareLabel.padStart(8)}`)];
   for (const o of ops) {
     // Cut in the middle: names that differ only at the end (routes, ids) stay told apart.
-    const name = fit(`${o.service === '' ? '(unknown)' : o.service} / ${o.operation}`, OPERATION_WIDTH).padEnd(OPERATION_WIDTH + 1);
+    const name = fit(printable(`${o.service === '' ? '(unknown)' : o.service} / ${o.operation}`), OPERATION_WIDTH).padEnd(OPERATION_WIDTH + 1);
     const errors = o.errors > 0 ? c.red(formatCount(o.errors).padStart(7)) : '-'.padStart(7);
     lines.push(`  ${name}${formatCount(o.spans).padStart(8)}${errors}${formatMs(value(o)).padStart(12)}${share(o).padStart(8)}`);
   }

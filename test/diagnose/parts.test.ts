@@ -98,11 +98,38 @@ describe('options parsing', () => {
   });
 
   it('checks SLO targets against e2e percentiles', () => {
-    const r = checkSlo({ p50Ms: 10, p99Ms: 100 }, { p50Ms: 8, p95Ms: 50, p99Ms: 120 });
+    const r = checkSlo({ p50Ms: 10, p99Ms: 100 }, { e2e: { p50Ms: 8, p95Ms: 50, p99Ms: 120 } });
     expect(r.met).toBe(false);
     expect(r.checks).toEqual([
-      { quantile: 'p50', targetMs: 10, actualMs: 8, met: true },
-      { quantile: 'p99', targetMs: 100, actualMs: 120, met: false },
+      { metric: 'e2e', quantile: 'p50', targetMs: 10, actualMs: 8, met: true },
+      { metric: 'e2e', quantile: 'p99', targetMs: 100, actualMs: 120, met: false },
+    ]);
+  });
+
+  it('parses generation targets by metric; a bare quantile stays end-to-end, as does e2e:', () => {
+    expect(parseSlo('ttft:p95=500ms,tpot:p99=50ms,p99=2s')).toEqual({ p99Ms: 2000, ttft: { p95Ms: 500 }, tpot: { p99Ms: 50 } });
+    expect(parseSlo('e2e:p99=2s, TTFT:p50<0.2s, itl:p95=30')).toEqual({ p99Ms: 2000, ttft: { p50Ms: 200 }, itl: { p95Ms: 30 } });
+    // The old colon form still reads as a bare end-to-end quantile.
+    expect(parseSlo('p99:0.25s')).toEqual({ p99Ms: 250 });
+  });
+
+  it('names the part and what was expected for a bad metric, quantile or duration', () => {
+    expect(() => parseSlo('ttft:p95=abc')).toThrow(/^--slo "ttft:p95=abc": expected a duration after p95=, like 500ms, 0.5s or 800us \(got "abc"\)$/);
+    expect(() => parseSlo('p99=1s,foo:p95=1ms')).toThrow(/^--slo "foo:p95=1ms": expected a metric e2e, ttft, tpot or itl before the quantile, like ttft:p95=500ms \(got "foo"\)$/);
+    expect(() => parseSlo('tpot:p90=5ms')).toThrow(/^--slo "tpot:p90=5ms": expected a quantile p50, p95 or p99/);
+    expect(() => parseSlo('ttft=500ms')).toThrow(/^--slo "ttft=500ms": expected a comma-separated list like p99=250ms,ttft:p95=500ms/);
+  });
+
+  it('a generation target on a model without generation data is not measured, never met nor violated', () => {
+    const r = checkSlo({ p99Ms: 100, ttft: { p95Ms: 500 } }, { e2e: { p50Ms: 8, p95Ms: 50, p99Ms: 90 } });
+    expect(r.met).toBe(false);
+    expect(r.checks[1]).toMatchObject({ metric: 'ttft', quantile: 'p95', met: false, unmeasuredWhy: 'no first token recorded in the input' });
+    expect(r.unmeasured).toEqual(['ttft:p95']);
+    // Histogram TTFT (--prometheus): the check names its statistic; a mean-only TPOT is "means only".
+    const h = checkSlo({ ttft: { p99Ms: 400 }, tpot: { p95Ms: 20 } }, { e2e: { p50Ms: 1, p95Ms: 2, p99Ms: 3 }, ttft: { statistic: 'bucket-percentile', p50Ms: 100, p95Ms: 300, p99Ms: 450 }, tpot: { statistic: 'mean', p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN } });
+    expect(h.checks).toEqual([
+      { metric: 'ttft', quantile: 'p99', targetMs: 400, actualMs: 450, met: false, statistic: 'bucket-percentile' },
+      { metric: 'tpot', quantile: 'p95', targetMs: 20, actualMs: Number.NaN, met: false, statistic: 'mean', unmeasuredWhy: 'means only' },
     ]);
   });
 

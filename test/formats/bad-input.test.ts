@@ -88,6 +88,20 @@ describe('files that are not readable trace exports', () => {
     expect(error.message).toMatch(/notes\.txt:3:3: expected a trace export \(JSON starting with '\{' or '\[', gzip, zstd or OTLP protobuf\), got "hello, this is a log fil…"$/);
   });
 
+  it("a server's saved /metrics scrape (real captures: Triton, vLLM, TGI, TorchServe) is named as such, with --prometheus as the way to read it", async () => {
+    const captures = ['triton_metrics_datadog_fixture.prom', 'vllm_v1_metrics_docs_design_excerpt.prom', 'tgi_metrics_datadog_fixture_excerpt.prom', 'torchserve_metrics_prometheus_mode.prom'];
+    for (const name of captures) {
+      const error = await failure(join('test/fixtures/serving', name));
+      expect(error.location).toBe('1:1');
+      expect(error.message).toMatch(/, got a Prometheus \/metrics scrape \("# HELP .*…"\): .*with --prometheus URL \(docs\/prometheus\.md\)$/);
+    }
+    // A scrape saved without its HELP/TYPE lines starts with a sample.
+    const samples = tmp.write('samples.prom', 'nv_inference_request_success{model="densenet_onnx",version="1"} 3\n');
+    expect((await failure(samples)).message).toMatch(/, got a Prometheus \/metrics scrape/);
+    // Comment-like text is not taken for one.
+    expect((await failure(tmp.write('readme.txt', '# Notes\n'))).message).not.toMatch(/Prometheus/);
+  });
+
   it('JSON of no known trace format', async () => {
     const error = await failure(tmp.write('package.json', JSON.stringify({ name: 'x', version: '1.0.0' }, null, 2)));
     expect(error.message).toMatch(/package\.json: expected a trace export \(OTLP resourceSpans, .*\), got an object with keys \{name, version\}$/);

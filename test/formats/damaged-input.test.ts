@@ -85,6 +85,17 @@ describe('a Triton trace file that was never closed', () => {
     expect(warnings).toEqual([expect.objectContaining({ message: expect.stringMatching(/1 record skipped: expected the closing '\]' .*request id 5, written last and perhaps cut, left out/) })]);
   });
 
+  it("a timestamp whose 'ns' is not a time is a warning naming its record, read whole or streamed, not a silently lower coverage", async () => {
+    // The docs example with COMPUTE_START's ns quoted and changed (a hand-edited or converted file): the queue and input phases it bounds go.
+    const edited = '[' + records.map((r) => r.replace('"ns":2356425054887198', '"ns":"2356425054887198us"')).join(',') + ']';
+    expect(edited).toContain('2356425054887198us');
+    for (const options of [{}, { wholeDocumentBytes: 256 }]) {
+      const { spans, warnings } = await read(tmp.write('trace-bad-ns.json', edited), options);
+      expect(spans[0]!.events).toHaveLength(11);
+      expect(warnings).toEqual([expect.objectContaining({ location: expect.stringMatching(/\$\[5\]\.timestamps$/), count: 1, message: expect.stringMatching(/Triton timestamp left out: expected its 'ns' as steady-clock nanoseconds/) })]);
+    }
+  });
+
   it('a syntax error that is not the end of the file is still the error it was', async () => {
     await expect(read(tmp.write('trace-broken.json', live + ' garbage'))).rejects.toThrow(/trace-broken\.json:1:\d+: expected a JSON document on the first line, got 'g'/);
   });

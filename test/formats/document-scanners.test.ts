@@ -8,7 +8,8 @@
  * must read the ones it claims (else these tests would compare the full reader with itself),
  * and hand the others back. Damaged documents give the same spans or the same error. Zipkin
  * likewise: tags (numbers, booleans, the error tag and its message, non-string values),
- * endpoints, kinds, shared spans, annotations, 64-bit trace ids, arrays of traces.
+ * endpoints, kinds, shared spans, annotations, 64-bit trace ids, arrays of traces. Both read
+ * Jaeger logs and Zipkin annotations as span events, as the Collector's translators map them.
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -167,6 +168,30 @@ const READ: Record<string, unknown> = {
     span('4000000000000010', { startTime: 1e15, duration: 1e3 }),
     span('4000000000000011', { startTime: 1, duration: 0.4 }),
   ]),
+  // The Collector's Jaeger translator writes each OTel span event as a log: an `event` field with its name, its attributes as further fields.
+  'logs as span events: names, fields beside them, repeated and odd event fields, unreadable times, shapes only the full rules read': envelope([
+    span('4100000000000001', {
+      logs: [
+        { timestamp: 1_770_000_000_001_100, fields: [tag('event', 'string', 'REQUEST_START')] },
+        { timestamp: 1_770_000_000_001_200, fields: [tag('level', 'string', 'info'), tag('event', 'string', 'QUEUE_START'), tag('batch', 'int64', 4)] },
+        { fields: [tag('event', 'string', 'no time')], timestamp: '1770000000001300' },
+        { timestamp: 1_770_000_000_001_400, fields: [tag('event', 'string', 'first'), tag('event', 'string', 'COMPUTE_START')] },
+        { timestamp: 1_770_000_000_001_500, fields: [tag('event', 'int64', 7)] },
+        { timestamp: 1_770_000_000_001_600, fields: [] },
+        { timestamp: 1_770_000_000_001_700 },
+        { timestamp: 'soon', fields: [tag('event', 'string', 'unreadable time')] },
+        { fields: [tag('event', 'string', 'no time at all')] },
+        { timestamp: 1.7700000000018e15, fields: [{ value: 'COMPUTE_END', key: 'event', type: 'string' }], extra: { nested: [1, { a: null }] } },
+        { timestamp: 1_770_000_000_001_900, fields: [tag('event', 'string', 'é 模型 🚀')] },
+      ],
+    }),
+    span('4100000000000002', { logs: [null, { timestamp: 1_770_000_000_002_000, fields: [tag('event', 'string', 'after a null log')] }] }),
+    span('4100000000000003', { logs: [{ timestamp: 1_770_000_000_003_000, fields: 'not a list' }, { timestamp: 1_770_000_000_003_100, fields: [tag('event', 'string', 'x')] }] }),
+    span('4100000000000004', { logs: [{ timestamp: 1_770_000_000_004_000, fields: [null, 'x', tag('event', 'string', 'after odd fields')] }] }),
+    span('4100000000000005', { logs: [{ timestamp: 1_770_000_000_005_000, fields: [tag('event', 'string', 'line\nbreak "quoted"')] }] }),
+    span('4100000000000006', { logs: [{ timestamp: 1_770_000_000_006_000, fields: [tag('event', 'string', 'inference.first_token')] }, { timestamp: 1_770_000_000_006_500, fields: [tag('event', 'string', 'llm.content.completion.chunk')] }] }),
+    span('4100000000000007', { logs: [] }),
+  ]),
   'escapes and unicode in names, keys, values and process names': envelope(
     [
       span('5000000000000001', { operationName: 'GET /v1/chat "quoted" \\ back\\slash \t tab \u0001 ctl / é 模型 🚀 \ud83d' }),
@@ -240,6 +265,41 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
 
   it.each(Object.entries(HANDED))('%s: handed back, the same spans or error', async (name, doc) => {
     for (const file of spellings(name.replace(/\W+/g, '-'), doc)) expect(await expectAgree(file), file).toEqual(HANDED_BACK);
+  });
+
+  it('logs are the spans\' events, named by their event field, as the Collector reads them back', async () => {
+    const doc = READ['logs as span events: names, fields beside them, repeated and odd event fields, unreadable times, shapes only the full rules read'];
+    const file = tmp.write('logs-events.json', JSON.stringify(doc));
+    for (const reader of ['fast', 'full'] as const) {
+      const spans = (await readAllSpans(file, { reader })).spans;
+      const events = (id: string): string[] | undefined => spans.find((s) => s.spanId === id)!.events?.map((e) => `${e.name}@${e.timeNs}`);
+      expect(events('4100000000000001'), reader).toEqual([
+        'REQUEST_START@1770000000001100000',
+        'QUEUE_START@1770000000001200000',
+        'no time@1770000000001300000',
+        'COMPUTE_START@1770000000001400000',
+        '@1770000000001500000',
+        '@1770000000001600000',
+        '@1770000000001700000',
+        'COMPUTE_END@1770000000001800000',
+        'é 模型 🚀@1770000000001900000',
+      ]);
+      expect(events('4100000000000002'), reader).toEqual(['after a null log@1770000000002000000']);
+      expect(events('4100000000000003'), reader).toEqual(['@1770000000003000000', 'x@1770000000003100000']);
+      expect(events('4100000000000004'), reader).toEqual(['after odd fields@1770000000004000000']);
+      expect(events('4100000000000005'), reader).toEqual(['line\nbreak "quoted"@1770000000005000000']);
+      // The first-token event is still the first-token time too.
+      const withFirstToken = spans.find((s) => s.spanId === '4100000000000006')!;
+      expect(withFirstToken.firstTokenNs, reader).toBe(1_770_000_000_006_000_000n);
+      expect(events('4100000000000006'), reader).toEqual(['inference.first_token@1770000000006000000', 'llm.content.completion.chunk@1770000000006500000']);
+      expect(events('4100000000000007'), reader).toBeUndefined();
+    }
+    // A key twice in a log (JSON.parse keeps the last): the logs alone go to the full rules, the document stays the scanner's.
+    const one = JSON.stringify(envelope([span('4200000000000001', { logs: [{ timestamp: 1_770_000_000_001_000, fields: [tag('event', 'string', 'QUEUE_START')] }] })]));
+    const twice = one.replace('"timestamp":1770000000001000', '"timestamp":1770000000000500,"timestamp":1770000000001000').replace('"key":"event"', '"key":"level","key":"event"');
+    expect(twice).not.toBe(one);
+    expect(await expectAgree(tmp.write('logs-duplicate-keys.json', twice))).toEqual(READ_FAST);
+    expect((await readAllSpans(tmp.write('logs-duplicate-keys-2.json', twice))).spans[0]!.events).toEqual([{ name: 'QUEUE_START', timeNs: 1_770_000_000_001_000_000n }]);
   });
 
   it("a failed query (the query API's errors, no trace) is refused alike by both, in the API's words", async () => {
@@ -316,7 +376,11 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
 
   it('damaged documents: the same spans or the same error', async () => {
     const rand = random(20261129);
-    const sources = [...readdirSync(fixture('jaeger-json')).map((n) => readFileSync(fixture(`jaeger-json/${n}`))), Buffer.from(JSON.stringify(READ['references: CHILD_OF, CHILD_OF into another trace (a link), FOLLOWS_FROM, several, parentSpanID, odd entries']))];
+    const sources = [
+      ...readdirSync(fixture('jaeger-json')).map((n) => readFileSync(fixture(`jaeger-json/${n}`))),
+      Buffer.from(JSON.stringify(READ['references: CHILD_OF, CHILD_OF into another trace (a link), FOLLOWS_FROM, several, parentSpanID, odd entries'])),
+      Buffer.from(JSON.stringify(READ['logs as span events: names, fields beside them, repeated and odd event fields, unreadable times, shapes only the full rules read'])),
+    ];
     let fast = 0;
     let handed = 0;
     for (let i = 0; i < 150; i++) {
@@ -375,6 +439,30 @@ const ZIPKIN_READ: Record<string, unknown> = {
     zspan('c000000000000004', { annotations: 'none', timestamp: 1.7700000000015e15, duration: 0.6 }),
     zspan('c000000000000005', { timestamp: '1770000000001000', duration: '5' }),
   ],
+  // The Collector's Zipkin exporter writes each OTel span event as an annotation: its name, or `name|{attributes}|dropped` when it has attributes.
+  'annotations as span events: names, the name|{attributes}|dropped form and lookalikes, unreadable times, odd entries': [
+    zspan('c100000000000001'),
+    zspan('c100000000000002', {
+      annotations: [
+        { timestamp: 1_770_000_000_001_100, value: 'REQUEST_START' },
+        { timestamp: 1_770_000_000_001_200, value: 'QUEUE_START|{"batch":4,"why":"a|b"}|0' },
+        { timestamp: 1_770_000_000_001_300, value: 'COMPUTE_START|{}|2' },
+        { timestamp: 1_770_000_000_001_400, value: 'a|b' },
+        { timestamp: 1_770_000_000_001_500, value: 'x|{}|' },
+        { timestamp: 1_770_000_000_001_600, value: 'y|[1]|0' },
+        { timestamp: 1_770_000_000_001_700, value: 'z|{}|1x' },
+        { value: 'COMPUTE_END', timestamp: '1770000000001800' },
+        { timestamp: 1_770_000_000_001_900, value: 5 },
+        { timestamp: 1_770_000_000_002_000 },
+        { timestamp: 'soon', value: 'unreadable time' },
+        { value: 'no time' },
+        { timestamp: 1.7700000000021e15, value: 'é 模型 🚀', extra: [1, { a: null }] },
+      ],
+    }),
+    zspan('c100000000000003', { annotations: [null, { timestamp: 1_770_000_000_003_000, value: 'after a null' }] }),
+    zspan('c100000000000004', { annotations: [{ timestamp: 1_770_000_000_004_000, value: 'wr' }, { timestamp: 1_770_000_000_004_100, value: 'inference.first_token' }] }),
+    zspan('c100000000000005', { annotations: [] }),
+  ],
   'an array of traces (an empty one first)': [[], [zspan('d000000000000001'), zspan('d000000000000002', { parentId: 'd000000000000001' })], [zspan('d000000000000003', { traceId: 'e'.repeat(32) })]],
   'unknown keys and a Zipkin v1-looking key after the first span': [zspan('e000000000000001', { debug: true, extra: { deep: [1, { a: null }] } }), zspan('e000000000000002', { binaryAnnotations: [] })],
 };
@@ -398,6 +486,51 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
 
   it.each(Object.entries(ZIPKIN_HANDED))('%s: handed back, the same spans or error', async (name, doc) => {
     for (const file of spellings(`zipkin-${name.replace(/\W+/g, '-')}`, doc)) expect(await expectAgree(file), file).toEqual(HANDED_BACK);
+  });
+
+  it('annotations are the spans\' events, named as the Collector reads them back', async () => {
+    const doc = ZIPKIN_READ['annotations as span events: names, the name|{attributes}|dropped form and lookalikes, unreadable times, odd entries'];
+    const file = tmp.write('zipkin-annotation-events.json', JSON.stringify(doc));
+    for (const reader of ['fast', 'full'] as const) {
+      const spans = (await readAllSpans(file, { reader })).spans;
+      const events = (id: string): string[] | undefined => spans.find((s) => s.spanId === id)!.events?.map((e) => `${e.name}@${e.timeNs}`);
+      expect(events('c100000000000001'), reader).toBeUndefined();
+      expect(events('c100000000000002'), reader).toEqual([
+        'REQUEST_START@1770000000001100000',
+        'QUEUE_START@1770000000001200000',
+        'COMPUTE_START@1770000000001300000',
+        'a|b@1770000000001400000',
+        'x|{}|@1770000000001500000',
+        'y|[1]|0@1770000000001600000',
+        'z|{}|1x@1770000000001700000',
+        'COMPUTE_END@1770000000001800000',
+        '@1770000000001900000',
+        '@1770000000002000000',
+        'é 模型 🚀@1770000000002100000',
+      ]);
+      expect(events('c100000000000003'), reader).toEqual(['after a null@1770000000003000000']);
+      const withFirstToken = spans.find((s) => s.spanId === 'c100000000000004')!;
+      expect(withFirstToken.firstTokenNs, reader).toBe(1_770_000_000_004_100_000n);
+      expect(events('c100000000000004'), reader).toEqual(['wr@1770000000004000000', 'inference.first_token@1770000000004100000']);
+      expect(events('c100000000000005'), reader).toBeUndefined();
+    }
+  });
+
+  it("real exports' logs and annotations (Jaeger's ui_01, Brave's smartthings trace) are their spans' events", async () => {
+    for (const reader of ['fast', 'full'] as const) {
+      const jaeger = (await readAllSpans(fixture('jaeger-json/jaeger-uimodel-ui_01-edgecases.json'), { reader })).spans;
+      // A log named by its event field, and one of other fields only (no name).
+      expect(jaeger.filter((s) => s.events !== undefined).map((s) => s.events), reader).toEqual([
+        [
+          { name: 'some-event', timeNs: 1_485_467_191_639_875_000n },
+          { name: '', timeNs: 1_485_467_191_639_875_000n },
+        ],
+      ]);
+      const zipkin = (await readAllSpans(fixture('zipkin-json/zipkin-lens-smartthings-mobile-web-install.json'), { reader })).spans;
+      const names = zipkin.flatMap((s) => (s.events ?? []).map((e) => e.name));
+      // Only the spans with a duration are read (the others are incomplete); their 9 annotations are events.
+      expect(names.sort(), reader).toEqual(['Body Part Received', 'Body Part Received', 'Body Part Received', 'Headers Received', 'Headers Received', 'Headers Received', 'Status Received', 'Status Received', 'Status Received']);
+    }
   });
 
   it('Zipkin v1 is refused by both with the same error', async () => {
@@ -437,6 +570,7 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
     }
     // The single span object and the smartthings trace (incomplete spans, skipped by the full reader) are handed back.
     expect(counts).toEqual({ read: 10, handed: 10 });
+    sources.push(Buffer.from(JSON.stringify(ZIPKIN_READ['annotations as span events: names, the name|{attributes}|dropped form and lookalikes, unreadable times, odd entries'])));
     const rand = random(20261130);
     let fast = 0;
     for (let i = 0; i < 100; i++) {

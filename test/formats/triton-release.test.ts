@@ -14,7 +14,8 @@
  * (`setTritonUnclosedBytes`, internal).
  */
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/files.js';
@@ -28,92 +29,12 @@ import type { ReadOptions } from '../../src/formats/index.js';
 import { setTritonUnclosedBytes } from '../../src/formats/read.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { renderJson } from '../../src/report/json.js';
-import { jsonText, random, readOutcome, tempDir } from './helpers.js';
+import { busyServer, tracesOf, tritonWrites } from '../support/triton-busy.js';
+import type { TemplateRecord } from '../support/triton-busy.js';
+import { jsonText, readOutcome, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-/** One (sub)request's records: its head record, then one record per timestamp. */
-function requestRecords(rand: () => number, id: number, model: string, parent: number | undefined, start: number, frontend: 'http' | 'grpc' | undefined, kind: 'model' | 'ensemble' | 'stream', span = 0): { records: string[]; end: number } {
-  const records = [`{"id":${id},"model_name":"${model}","model_version":1${parent !== undefined ? `,"parent_id":${parent}` : ''}${rand() < 0.2 ? `,"request_id":"r-${id}"` : ''}}`];
-  let t = start;
-  const at = (name: string, after: number): void => {
-    t += Math.floor(after);
-    records.push(`{"id":${id},"timestamps":[{"name":"${name}","ns":${t}}]}`);
-  };
-  if (frontend === 'http') (at('HTTP_RECV_START', 0), at('HTTP_RECV_END', 40_000));
-  if (frontend === 'grpc') (at('GRPC_WAITREAD_START', 0), at('GRPC_WAITREAD_END', 2_000_000));
-  at('REQUEST_START', 50_000);
-  at('QUEUE_START', 5_000);
-  const failed = rand() < 0.02;
-  if (kind === 'ensemble') t += span;
-  else {
-    at('COMPUTE_START', rand() * 3e6);
-    if (rand() < 0.5) (at('COMPUTE_INPUT_END', 200_000), at('COMPUTE_OUTPUT_START', rand() * 5e6));
-    at('COMPUTE_END', 50_000);
-  }
-  // A decoupled model's stream: a response per token, the request released after the last.
-  if (kind === 'stream') for (let n = 2 + Math.floor(rand() * 5); n > 0; n--) at('INFER_RESPONSE_COMPLETE', 5e6 + rand() * 2e7);
-  else if (frontend !== undefined) at('INFER_RESPONSE_COMPLETE', 30_000);
-  if (!failed) at('REQUEST_END', 20_000);
-  if (frontend === 'http') (at('HTTP_SEND_START', 30_000), at('HTTP_SEND_END', 30_000));
-  if (frontend === 'grpc' && !failed) (at('GRPC_SEND_START', 30_000), at('GRPC_SEND_END', 30_000));
-  // Triton does not write a request's timestamps in time order.
-  if (rand() < 0.2) records.push(...records.splice(1).sort(() => rand() - 0.5));
-  return { records, end: t };
-}
-
-/** The records of about `bytes` bytes of a busy server's Triton trace file, in the order written. */
-function busyServer(bytes: number, seed: number): string[] {
-  const rand = random(seed);
-  const out: string[] = [];
-  let size = 0;
-  let nextId = 1;
-  let t = 2_356_425_054_587_444;
-  let seq = 0;
-  const pending: [number, string[]][] = [];
-  while (size < bytes) {
-    const start = t;
-    t += 20_000 + Math.floor(rand() * 400_000);
-    const groups: string[][] = [];
-    const kind = rand();
-    if (kind < 0.5) {
-      groups.push(requestRecords(rand, nextId++, ['resnet50', 'bert'][Math.floor(rand() * 2)]!, undefined, start, rand() < 0.5 ? 'http' : 'grpc', 'model').records);
-    } else if (kind < 0.75) {
-      // An ensemble: its steps end (and are written) first, a BLS call under some of them.
-      const ensemble = nextId++;
-      let at = start + 100_000;
-      for (let k = 2 + Math.floor(rand() * 2); k > 0; k--) {
-        const step = nextId++;
-        const written = requestRecords(rand, step, ['pre_py', 'infer_trt', 'post_py'][k % 3]!, ensemble, at, undefined, 'model');
-        groups.push(written.records);
-        if (rand() < 0.3) groups.push(requestRecords(rand, nextId++, 'bls_child', step, at + 1_000, undefined, 'model').records);
-        at = written.end + 10_000;
-      }
-      groups.push(requestRecords(rand, ensemble, 'ensemble', undefined, start, rand() < 0.5 ? 'http' : 'grpc', 'ensemble', at - start).records);
-    } else if (kind < 0.99) {
-      groups.push(requestRecords(rand, nextId++, 'llm_decoupled', undefined, start, 'grpc', 'stream').records);
-    } else {
-      groups.push([`{"id":${nextId++},"model_name":"no_timestamps","model_version":1}`]);
-    }
-    for (const records of groups) {
-      // In flight with others: written a little later, sometimes much later, sometimes in two parts far apart.
-      const delay = rand() < 0.003 ? 3_000 : Math.floor(rand() * 40);
-      if (rand() < 0.1 && records.length > 1) {
-        const cut = 1 + Math.floor(rand() * (records.length - 1));
-        pending.push([seq + delay, records.slice(0, cut)], [seq + delay + Math.floor(rand() * 200), records.slice(cut)]);
-      } else pending.push([seq + delay, records]);
-      size += records.reduce((n, r) => n + r.length + 1, 0);
-    }
-    seq++;
-    pending.sort((a, b) => a[0] - b[0]);
-    while (pending.length > 0 && pending[0]![0] <= seq) out.push(...pending.shift()![1]);
-  }
-  for (const [, records] of pending) out.push(...records);
-  // The steps of an ensemble whose own records went to the next file (a log-frequency rotation).
-  out.push(...requestRecords(rand, nextId + 1, 'pre_py', nextId, t, undefined, 'model').records);
-  return out;
-}
 
 const RECORDS = busyServer(6_000_000, 20261130);
 
@@ -174,26 +95,99 @@ describe('a large Triton trace file, each request let go of once its last record
 
   it('hands each trace on once its last request is read: the convention maps nearly all of them before the end of input', async () => {
     const file = tmp.write('busy-batches.json', layouts['a record per line']!);
-    const mapper = new ConventionMapper();
-    const reader = readSpanBatches(file);
-    let batches = 0;
-    let marked = 0;
-    let before = 0;
-    for (;;) {
-      const next = await reader.next();
-      if (next.done === true) break;
-      const batch = next.value as SpanRecord[];
-      batches++;
-      if ((closedTraces(batch)?.length ?? 0) > 0) marked++;
-      before += mapper.map(batch).length;
-    }
-    const after = mapper.finish().length;
+    const { batches, marked, before, after } = await mappedAsRead(file);
     expect(batches).toBeGreaterThan(4);
     expect(marked).toBe(batches);
-    // Left to the end: the trace whose root is in another file, and those written after it.
-    expect(after).toBeGreaterThan(0);
-    expect(after).toBeLessThan(before / 50);
+    // The file ends with the steps of an ensemble not in it: their trace too is whole once they are read.
+    expect(before).toBeGreaterThan(30_000);
+    expect(after).toBe(0);
   }, 120_000);
+});
+
+/** Spans the Triton convention mapped as each batch of a file came (`before`) and at the end of input (`after`), and how many batches were marked with the traces they close. */
+async function mappedAsRead(file: string, options: ReadOptions = {}): Promise<{ batches: number; marked: number; before: number; after: number }> {
+  const mapper = new ConventionMapper();
+  const reader = readSpanBatches(file, options);
+  let batches = 0;
+  let marked = 0;
+  let before = 0;
+  for (;;) {
+    const next = await reader.next();
+    if (next.done === true) break;
+    const batch = next.value as SpanRecord[];
+    batches++;
+    if ((closedTraces(batch)?.length ?? 0) > 0) marked++;
+    before += mapper.map(batch).length;
+  }
+  return { batches, marked, before, after: mapper.finish().length };
+}
+
+describe('a trace whose root request is not in the file (Triton files cut or split)', () => {
+  // Copies of the traces of Triton's own example and of the ensemble and gRPC fixtures, written as Triton 2.20+ writes them.
+  const fixtureRecords = (name: string): TemplateRecord[] => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/serving/${name}`, import.meta.url)), 'utf8')) as TemplateRecord[];
+  const templates = ['triton_trace_v2_docs_example.json', 'triton-trace-v2-grpc-ensemble.synthetic.json', 'triton-trace-v2-responds-after-execute.synthetic.json'].flatMap((name) => tracesOf(fixtureRecords(name)));
+  const { records } = tritonWrites(templates, 2_500, 16);
+  /** A piece of the file cut at record `from` (a piece starts inside a trace: its first records may be the children of a request written before the cut). */
+  const piece = (from: number, to: number): string => `[${records.slice(from, to).join(',')}]`;
+  const idOf = (r: string): number => Number(/"id":(\d+)/.exec(r)![1]);
+  const parentOf = (r: string): number | undefined => (/"parent_id":(\d+)/.exec(r) === null ? undefined : Number(/"parent_id":(\d+)/.exec(r)![1]));
+
+  // The second piece starts with a request whose parent is in the first (the parent's records written before its children's).
+  const seen = new Set<number>();
+  const cut = records.findIndex((r, i) => {
+    const parent = parentOf(r);
+    const found = i > records.length / 3 && parent !== undefined && seen.has(parent) && idOf(records[i - 1]!) !== idOf(r);
+    seen.add(idOf(r));
+    return found;
+  });
+
+  it('the piece that starts with them: each trace handed on once its last request is read (none held to the end), and the analysis is the old way’s', async () => {
+    expect(cut).toBeGreaterThan(0);
+    const file = tmp.write('cut-piece.json.1', piece(cut, records.length));
+    expect(Buffer.byteLength(readFileSync(file))).toBeGreaterThan(1 << 20);
+    const { before, after } = await mappedAsRead(file);
+    expect(before).toBeGreaterThan(10_000);
+    expect(after).toBe(0);
+    expect(await analysis([file])).toBe(await analysis([file], { reader: 'full' }));
+  }, 120_000);
+
+  it('a server killed while writing a trace whose children it had written (the array never closed, cut inside its root’s records): the same analysis as the old way, nothing held to the end', async () => {
+    const parents = new Map(records.flatMap((r) => (parentOf(r) === undefined ? [] : [[idOf(r), parentOf(r)!] as const])));
+    // The last trace whose root's records come after a child's.
+    const root = records.findLastIndex((r, i) => i > 0 && parents.get(idOf(records[i - 1]!)) === idOf(r));
+    expect(root).toBeGreaterThan(records.length / 2);
+    const file = tmp.write('killed.json', `[${records.slice(0, root + 2).join(',')},${records[root + 2]!.slice(0, 20)}`);
+    const { after } = await mappedAsRead(file, { scanDocumentBytes: 0 });
+    expect(after).toBe(0);
+    expect(await analysis([file])).toBe(await analysis([file], { reader: 'full' }));
+  }, 120_000);
+
+  it('both pieces together (two rotations of one server): the same analysis as the old way', async () => {
+    const first = tmp.write('pieces.json.0', piece(0, cut));
+    const second = tmp.write('pieces.json.1', piece(cut, records.length));
+    expect(await analysis([first, second])).toBe(await analysis([first, second], { reader: 'full' }));
+  }, 120_000);
+});
+
+describe('"parent_id": 0, which Triton’s C API defines as no parent', () => {
+  const templates = ['triton-trace-v2-grpc-ensemble.synthetic.json', 'triton-trace-v2-responds-after-execute.synthetic.json'].flatMap((name) =>
+    tracesOf(JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/serving/${name}`, import.meta.url)), 'utf8')) as TemplateRecord[]),
+  );
+  it.each([
+    ['a small file (parsed whole)', 30],
+    ['a large one (read record by record)', 3_000],
+  ] as const)('%s: every request that says it is a root of its own, as when the field is left out', async (_name, traces) => {
+    const { records } = tritonWrites(templates, traces, 16);
+    const withZero = records.map((r) => (r.includes('"model_name"') && !r.includes('"parent_id"') ? r.replace(/}$/, ',"parent_id":0}') : r));
+    expect(withZero).not.toEqual(records);
+    // The same path (its trace ids are made from it), written one way then the other.
+    const file = tmp.write('parent-zero.json', `[${records.join(',')}]`);
+    const without = await analysis([file]);
+    expect(JSON.parse(without).requests).toBe(records.filter((r) => r.includes('"model_name"')).length);
+    tmp.write('parent-zero.json', `[${withZero.join(',')}]`);
+    expect(await analysis([file])).toBe(without);
+    expect(await analysis([file], { reader: 'full' })).toBe(without);
+  }, 60_000);
 });
 
 describe('the two readings of one file', () => {

@@ -66,7 +66,7 @@ const DIAGNOSIS = object({
   warmup_trimmed: 'integer',
   population: nullable(object({ basis: { enum: ['requests', 'aggregates'] }, requests: 'integer', diagnosed: 'integer', warmup_trimmed: 'integer', errors_excluded: 'integer' })),
   insufficient_data: nullable(arrayOf('string')),
-  slo: nullable(object({ met: 'boolean', statistic: STATISTIC, checks: arrayOf(object({ quantile: 'string', target_ms: 'number', actual_ms: nullable('number'), met: 'boolean' })) })),
+  slo: nullable(object({ met: 'boolean', statistic: STATISTIC, checks: arrayOf(object({ metric: { enum: ['e2e', 'ttft', 'tpot', 'itl'] }, quantile: 'string', target_ms: 'number', actual_ms: nullable('number'), met: 'boolean', statistic: STATISTIC, unmeasured: nullable('string') })) })),
   tail: nullable(object({ basis: 'string', phase: 'string', tail_share: 'number', median_share: 'number', text: 'string', example_trace_ids: arrayOf('string') })),
   caveats: arrayOf(object({ rule: 'string', kind: 'string', text: 'string', values: { record: 'number' } })),
   recommendations: arrayOf(
@@ -263,13 +263,13 @@ describe('analyze --json conforms to docs/json-schema.md', () => {
   // Each input also shows the part of the schema it is here for, so a conforming but empty output cannot pass.
   const runs: [string, () => string[], (json: Record<string, any>) => unknown][] = [
     ["the README's demo, with an SLO", () => ['examples/traces/inference-demo.otlp.jsonl', '--slo', 'p95=30ms,p99=250ms'], (j) => [j['diagnosis'].slo.checks.length, j['diagnosis'].recommendations.length > 0]],
-    ['Jaeger, a GenAI agent trace of three models', () => ['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json'], (j) => j['models'].length],
-    ['vLLM request spans (generation, a convention)', () => ['test/fixtures/serving/vllm-llm-request-v1.synthetic.json'], (j) => [j['generation'] !== null, j['conventions'][0].id]],
-    ["a Triton trace file (the server's monotonic clock)", () => ['test/fixtures/serving/triton_trace_v2_docs_example.json'], (j) => j['window'].clock],
+    ['Jaeger, a GenAI agent trace of two models', () => ['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json'], (j) => j['models'].length],
+    ['vLLM request spans (generation, a convention, a TTFT objective)', () => ['test/fixtures/serving/vllm-llm-request-v1.synthetic.json', '--slo', 'ttft:p95=10s,p99=60s'], (j) => [j['generation'] !== null, j['conventions'][0].id, j['diagnosis'].slo.checks.map((c: { metric: string; unmeasured: unknown }) => [c.metric, c.unmeasured])]],
+    ["a Triton trace file (the server's monotonic clock; a TTFT objective it cannot measure)", () => ['test/fixtures/serving/triton_trace_v2_docs_example.json', '--slo', 'ttft:p95=1s'], (j) => [j['window'].clock, j['diagnosis'].slo.checks[0].unmeasured]],
     ['Zipkin outside the convention (the generic report)', () => ['test/fixtures/traces/zipkin-json/zipkin-lens-skew.json'], (j) => j['generic'].by_critical_path.length > 0],
     ['traces with GPU samples (the timeline)', () => writeThermalRun(dir), (j) => j['timeline'].length > 0 && j['timeline'][0].gpus.length > 0],
   ];
-  const shown = [[2, true], 3, [true, 'vllm'], 'monotonic', true, true];
+  const shown = [[2, true], 2, [true, 'vllm', [['e2e', null], ['ttft', null]]], ['monotonic', 'no first token recorded in the input'], true, true];
   it.each(runs.map((r, i) => [...r, shown[i]] as const))('%s', async (_, args, part, expected) => {
     const run = await runCli('analyze', '--json', ...args());
     expect(run.stderr).toBe('');

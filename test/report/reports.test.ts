@@ -217,8 +217,17 @@ describe('text report', () => {
 
   it('leaves no run of blank lines where a model has no details to show (several models, insufficient data)', async () => {
     const text = renderText(await analyzeFiles(['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json']));
-    expect(text.match(/Diagnosis \(/g)).toHaveLength(3);
+    expect(text.match(/Diagnosis \(/g)).toHaveLength(2);
     expect(text).not.toMatch(/\n\n\n/);
+  });
+
+  it("writes a span name's newline as \\n, so the row stays one row (real: 120 spans named \"\\n\" in the Zipkin Lens SmartThings trace)", async () => {
+    const text = renderText(await analyzeFiles(['test/fixtures/traces/zipkin-json/zipkin-lens-smartthings-mobile-web-install.json']));
+    expect(text).toMatch(/^ {2}bookie \/ \\n +120 +- +601\.9 +0\.2%$/m);
+    // Every row of both tables starts with a service name: none is the tail of a name cut by its newline.
+    const rows = text.slice(text.indexOf('On the critical path'), text.indexOf('Warnings')).split('\n').filter((l) => l !== '' && !/^(On the|Most self)/.test(l));
+    expect(rows).toHaveLength(22);
+    for (const row of rows) expect(row).toMatch(/^ {2}\S/);
   });
 
   it('reports operations by critical path and self time for traces outside the convention', async () => {

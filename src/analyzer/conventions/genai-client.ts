@@ -52,9 +52,20 @@ function timeToFirstChunkNs(span: SpanRecord): bigint | undefined {
 /** The inference operations of the GenAI conventions (not agents or tools, whose spans are INTERNAL too). */
 const INFERENCE_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings']);
 
+/**
+ * Operations of the GenAI conventions that are no model call, though their spans may be CLIENT
+ * too: a remote agent's invocation or creation (gen-ai-agent-spans.md), a tool call, a vector
+ * store query (`retrieval`). Each is a call of its own with the model calls, if any, below it:
+ * read as requests they would be "models" named after the span, beside the models they call.
+ */
+const NOT_INFERENCE = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'retrieval']);
+
 function isGenAiClient(span: SpanRecord): boolean {
   const a = span.attributes;
-  return span.kind === 'client' && a[ATTR.ROLE] === undefined && ('gen_ai.operation.name' in a || 'gen_ai.system' in a || 'gen_ai.provider.name' in a);
+  if (span.kind !== 'client' || a[ATTR.ROLE] !== undefined) return false;
+  const operation = a['gen_ai.operation.name'];
+  if (operation !== undefined) return !(typeof operation === 'string' && NOT_INFERENCE.has(operation));
+  return 'gen_ai.system' in a || 'gen_ai.provider.name' in a;
 }
 
 /** An inference span of a model run in-process (kind INTERNAL), which the conventions allow in place of CLIENT. */

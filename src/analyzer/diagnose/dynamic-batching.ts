@@ -399,7 +399,8 @@ export const dynamicBatchingRule = defineRule({
         text: `arrival rate ${s.arrivalRps.toFixed(1)} requests/s${s.basis === 'requests' ? ' (request starts)' : ''}${capacity !== undefined ? `; a batch of ${maxBatchSize} would serve about ${Math.round(capacity)} requests/s` : ''}`,
         values: { arrival_rps: round(s.arrivalRps), ...(capacity !== undefined ? { batched_capacity_rps: round(capacity) } : {}) },
       },
-      ...(batchRecorded ? [] : [{ text: 'no inference.batch.size on compute spans: batch size assumed to be 1', values: {} }]),
+      // Metrics have no spans to name: say what is missing in their terms.
+      ...(batchRecorded ? [] : [{ text: s.basis === 'aggregates' ? 'the metrics record no batch size: batch size assumed to be 1' : 'no inference.batch.size on compute spans: batch size assumed to be 1', values: {} }]),
     ];
     return {
       inputs,

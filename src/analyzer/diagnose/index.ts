@@ -7,7 +7,7 @@ import type { FixId, Phase } from '../../semconv.js';
 import type { Requests } from '../../model/request-table.js';
 import type { ModelSummary } from '../../model/summary.js';
 import type { DeviceEvidence } from '../../model/gpu.js';
-import type { Caveat, Diagnosis, RuleOutcome, SloResult } from '../../model/diagnosis.js';
+import type { Caveat, Diagnosis, RuleOutcome, SloCheck, SloResult } from '../../model/diagnosis.js';
 import type { RuleInput, RuleResult } from './rule.js';
 import type { Signals } from './signals.js';
 import type { SloTargets } from './slo.js';
@@ -15,7 +15,7 @@ import type { Thresholds } from './thresholds.js';
 import type { FiredRule } from './rank.js';
 import { computeSignals } from './signals.js';
 import { resolveThresholds } from './thresholds.js';
-import { checkSlo } from './slo.js';
+import { checkSlo, hasSloTargets, sloLabel, sloMeasured, sloMetricLabel, sloNothingMeasured } from './slo.js';
 import { rankFindings } from './rank.js';
 import { ALL_RULE_INPUTS, couldNotRun, missingInputs, ms, pct, round } from './rule.js';
 import { RULES } from './rules.js';
@@ -24,8 +24,8 @@ import { statName } from './statistic.js';
 export { DEFAULT_THRESHOLDS, THRESHOLD_SPECS, parseThresholdOverride, parseThresholdOverrides, resolveThresholds, isThresholdKey } from './thresholds.js';
 export type { Thresholds, ThresholdKey } from './thresholds.js';
 export type { ThresholdSpec } from './threshold-spec.js';
-export { parseSlo, checkSlo } from './slo.js';
-export type { SloTargets } from './slo.js';
+export { parseSlo, checkSlo, sloMeasured, sloLabel, sloExcess, hasSloTargets } from './slo.js';
+export type { SloTargets, QuantileTargets, SloMeasured, SloDistribution, SloMetric, SloQuantile } from './slo.js';
 export { DiagnoseOptionError } from './errors.js';
 export { EFFORT_ORDER } from './rank.js';
 export { computeSignals, trendOf, deviceSignal, tracesNear, partColumn } from './signals.js';
@@ -58,7 +58,7 @@ export interface DiagnoseInput {
 export interface DiagnoseOptions {
   /** Threshold overrides by name (see THRESHOLD_SPECS); default: DEFAULT_THRESHOLDS. */
   readonly thresholds?: Partial<Thresholds>;
-  /** Latency objectives checked against the e2e percentiles; default: none. */
+  /** Latency objectives checked against the e2e and generation (TTFT, TPOT, ITL) percentiles; default: none. */
   readonly slo?: SloTargets;
 }
 
@@ -88,13 +88,23 @@ function validityOutcome(s: Signals, t: Thresholds): RuleOutcome {
   };
 }
 
+/** `p99 62.8 ms > 50.0 ms`, `TTFT histogram p95 …`: a check in the headline's words. */
+function checkText(c: SloCheck, op: '≤' | '>'): string {
+  const metric = sloMetricLabel(c.metric);
+  return `${metric === '' ? '' : `${metric} `}${statName(c.statistic, c.quantile)} ${ms(c.actualMs)} ${op} ${ms(c.targetMs)}`;
+}
+
 function sloText(slo: SloResult): string {
   const worst = slo.checks.find((c) => !c.met) ?? slo.checks[0];
   if (!worst) return '';
-  if (slo.met) return `SLO met (${slo.checks.map((c) => `${statName(slo.statistic, c.quantile)} ${ms(c.actualMs)} ≤ ${ms(c.targetMs)}`).join(', ')})`;
+  if (slo.met) return `SLO met (${slo.checks.map((c) => checkText(c, '≤')).join(', ')})`;
   const violated = slo.checks.filter((c) => !c.met && Number.isFinite(c.actualMs));
-  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => `${statName(slo.statistic, c.quantile)} ${ms(c.actualMs)} > ${ms(c.targetMs)}`).join(', ')})`] : [];
-  if (slo.unmeasured) parts.push(`SLO not checked: ${slo.unmeasured.join(', ')} not measured (${slo.unmeasuredWhy ?? 'means only'})`);
+  const parts = violated.length > 0 ? [`SLO violated (${violated.map((c) => checkText(c, '>')).join(', ')})`] : [];
+  const unmeasured = slo.checks.filter((c) => c.unmeasuredWhy !== undefined);
+  // One clause per reason: "p99 not measured (means only); ttft:p95 not measured (no first token recorded in the input)".
+  for (const why of new Set(unmeasured.map((c) => c.unmeasuredWhy))) {
+    parts.push(`SLO not checked: ${unmeasured.filter((c) => c.unmeasuredWhy === why).map(sloLabel).join(', ')} not measured (${why ?? 'means only'})`);
+  }
   return parts.join('; ');
 }
 
@@ -104,8 +114,7 @@ export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): D
   const signals = computeSignals(input, thresholds);
   // Failed requests are not latency: a run whose every request failed has no latency to hold to the SLO.
   const allFailed = input.summary.requests > 0 && input.summary.errors >= input.summary.requests;
-  const e2e = allFailed ? { p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN } : input.summary.e2e;
-  const slo = options.slo && Object.keys(options.slo).length > 0 ? checkSlo(options.slo, e2e, allFailed ? 'every request failed' : undefined) : undefined;
+  const slo = hasSloTargets(options.slo) ? (allFailed ? checkSlo(options.slo, sloNothingMeasured(), 'every request failed') : checkSlo(options.slo, sloMeasured(input.summary))) : undefined;
   return diagnoseSignals(signals, {
     thresholds,
     ...(slo ? { slo } : {}),

@@ -8,6 +8,7 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, round } from './rule.js';
 import { COMPUTE_THRESHOLDS, classifyPrecision, classifyRuntime, computeDominance } from './_compute.js';
 import { tracesNear } from './signals.js';
+import { sloExcess } from './slo.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { RuleContext, Verdict } from './rule.js';
 import { GENERATION_THRESHOLDS, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, vllmServe, weightBits } from './_generation.js';
@@ -45,7 +46,8 @@ function generationVerdict(ctx: RuleContext<keyof typeof PRUNE_THRESHOLDS | keyo
   const bound = decodeBound(g, t);
   const bits = weightBits(s.precision);
   const engine = engineOf(s, ctx.server);
-  const worst = ctx.slo?.checks.reduce((m, c) => Math.max(m, c.targetMs > 0 ? c.actualMs / c.targetMs : 0), 0);
+  // A decode-side fix answers the objectives decode sets: e2e, TPOT, ITL (a TTFT miss is the queue's or prefill's).
+  const worst = sloExcess(ctx.slo, ['e2e', 'tpot', 'itl']);
   const inputs = { ...bound.inputs, weight_bits: bits ?? null, engine, slo_excess: worst === undefined ? null : round(worst) };
   const failed = [...bound.failed];
   if (bits === undefined || bits > 8) failed.push(`weights are ${bits === undefined ? 'of unrecorded precision' : `${bits}-bit`}: quantize first`);
@@ -111,7 +113,7 @@ export const pruneDistillRule = defineRule({
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
     const precisionClass = classifyPrecision(s.precision);
     const runtimeClass = classifyRuntime(s.runtime, s.runtimeProvider);
-    const worst = ctx.slo?.checks.reduce((m, c) => Math.max(m, c.targetMs > 0 ? c.actualMs / c.targetMs : 0), 0);
+    const worst = sloExcess(ctx.slo, ['e2e']);
     const inputs = { ...dominance.inputs, precision_class: precisionClass, runtime_class: runtimeClass, slo_excess: worst === undefined ? null : round(worst) };
     if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };
     if (precisionClass !== 'low') return { inputs, reason: `precision is ${s.precision ?? 'not recorded'}: quantize first` };

@@ -1,49 +1,151 @@
 /**
  * @module analyzer/diagnose/slo
- * Latency objectives (`--slo p99=250ms,p95=100ms`): parsing and checking against the
- * end-to-end percentiles the report prints, so the verdict and the table agree.
+ * Latency objectives (`--slo p99=250ms,ttft:p95=500ms,tpot:p99=50ms`): parsing and checking
+ * against the percentiles the report prints, so the verdict and the table agree.
+ *
+ * A target names a metric: end-to-end latency (bare `pNN`, or `e2e:pNN`), or one of the
+ * generation figures of model/generation: time to first token (`ttft`), time per output token
+ * (`tpot`), inter-token latency (`itl`, a server's per-token histogram). LLM services state their
+ * objectives on these: MLPerf Inference's LLM benchmarks constrain TTFT and TPOT at the 99th
+ * percentile (MLCommons, "LLM inference v5.0", https://mlcommons.org/2025/04/llm-inference-v5),
+ * and vLLM's serving benchmark reports TTFT, TPOT, ITL and end-to-end percentiles
+ * (`vllm.benchmarks.serve`, BenchmarkMetrics, https://docs.vllm.ai/en/v0.15.0/api/vllm/benchmarks/serve/).
  */
-import type { SloResult } from '../../model/diagnosis.js';
-import type { Percentiles } from '../../model/summary.js';
+import type { SloCheck, SloMetric, SloQuantile, SloResult } from '../../model/diagnosis.js';
+import type { ModelSummary, Percentiles } from '../../model/summary.js';
 import { DiagnoseOptionError } from './errors.js';
 
-/** Latency targets in milliseconds. */
-export interface SloTargets {
+export type { SloMetric, SloQuantile } from '../../model/diagnosis.js';
+
+/** Targets of one metric, ms. */
+export interface QuantileTargets {
   readonly p50Ms?: number;
   readonly p95Ms?: number;
   readonly p99Ms?: number;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { '': 1, ms: 1, s: 1000, us: 0.001, 'µs': 0.001, μs: 0.001 };
-const EXPECTED = 'a comma-separated list like p99=250ms,p95=100ms (quantiles p50, p95, p99; units ms, s, us)';
+/**
+ * Latency targets in milliseconds: the top-level quantiles are end-to-end (as `--slo p99=…`
+ * always meant); `ttft`, `tpot` and `itl` hold the generation targets.
+ */
+export interface SloTargets extends QuantileTargets {
+  readonly ttft?: QuantileTargets;
+  readonly tpot?: QuantileTargets;
+  readonly itl?: QuantileTargets;
+}
 
-/** Parse `p99=250ms,p95=100ms` (also `p99<250ms`, `p99:0.25s`); throws DiagnoseOptionError. */
-export function parseSlo(text: string): SloTargets {
-  const out: { p50Ms?: number; p95Ms?: number; p99Ms?: number } = {};
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (parts.length === 0) throw new DiagnoseOptionError('--slo', text, EXPECTED);
-  for (const part of parts) {
-    const m = /^p(50|95|99)\s*(?:=|<=|<|:)\s*([0-9]*\.?[0-9]+)\s*(ms|s|us|µs|μs)?$/i.exec(part);
-    if (!m) throw new DiagnoseOptionError('--slo', part, EXPECTED);
-    const value = Number(m[2]) * (UNIT_MS[(m[3] ?? '').toLowerCase()] ?? 1);
-    if (!(value > 0)) throw new DiagnoseOptionError('--slo', part, 'a target above zero');
-    if (m[1] === '50') out.p50Ms = value;
-    else if (m[1] === '95') out.p95Ms = value;
-    else out.p99Ms = value;
+/** One distribution an objective is checked on. */
+export type SloDistribution = Pick<Percentiles, 'p50Ms' | 'p95Ms' | 'p99Ms' | 'statistic'>;
+
+/** The distributions a model measured, by metric; absent where the input has none. */
+export type SloMeasured = Readonly<Partial<Record<SloMetric, SloDistribution>>>;
+
+/** Each metric once: its name in reports, where the summary holds it, and why it can be missing. */
+const METRICS: Readonly<Record<SloMetric, { readonly label: string; readonly read: (s: ModelSummary) => SloDistribution | undefined; readonly missing: string }>> = {
+  e2e: { label: '', read: (s) => s.e2e, missing: 'no request' },
+  ttft: { label: 'TTFT', read: (s) => s.generation?.ttft, missing: 'no first token recorded in the input' },
+  tpot: { label: 'TPOT', read: (s) => s.generation?.tpot, missing: 'no time per output token in the input: it needs a first token and two or more output tokens per request, or a TPOT histogram' },
+  itl: { label: 'ITL', read: (s) => s.generation?.itl, missing: 'no inter-token latency in the input: only a server’s per-token histogram gives it (--prometheus)' },
+};
+const METRIC_NAMES = Object.keys(METRICS) as SloMetric[];
+const QUANTILES: readonly SloQuantile[] = ['p50', 'p95', 'p99'];
+const UNIT_MS: Readonly<Record<string, number>> = { '': 1, ms: 1, s: 1000, us: 0.001, 'µs': 0.001, μs: 0.001 };
+const EXPECTED = 'a comma-separated list like p99=250ms,ttft:p95=500ms,tpot:p99=50ms (metrics e2e (the default), ttft, tpot, itl; quantiles p50, p95, p99; units ms, s, us)';
+
+/** The distributions of a model's summary that objectives can name. */
+export function sloMeasured(summary: ModelSummary): SloMeasured {
+  const out: Partial<Record<SloMetric, SloDistribution>> = {};
+  for (const metric of METRIC_NAMES) {
+    const d = METRICS[metric].read(summary);
+    if (d !== undefined) out[metric] = d;
   }
   return out;
 }
 
-/** Check targets against measured end-to-end percentiles; `unmeasuredWhy` names why a quantile may be missing. */
-export function checkSlo(targets: SloTargets, e2e: Pick<Percentiles, 'p50Ms' | 'p95Ms' | 'p99Ms' | 'statistic'>, unmeasuredWhy = 'means only'): SloResult {
-  const checks: SloResult['checks'][number][] = [];
-  const add = (quantile: 'p50' | 'p95' | 'p99', targetMs: number | undefined, actualMs: number): void => {
-    if (targetMs !== undefined) checks.push({ quantile, targetMs, actualMs, met: actualMs <= targetMs });
+/** The same metrics with nothing measured in them (every request failed): each target is "not measured", never met. */
+export function sloNothingMeasured(): SloMeasured {
+  const none = { p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN };
+  return Object.fromEntries(METRIC_NAMES.map((m) => [m, none]));
+}
+
+/** A check's name as the spec writes it: `p99` (end-to-end), `ttft:p95`. */
+export function sloLabel(c: Pick<SloCheck, 'metric' | 'quantile'>): string {
+  return c.metric === 'e2e' ? c.quantile : `${c.metric}:${c.quantile}`;
+}
+
+/** A check's metric in report words: '' for end-to-end (the report's own latency), `TTFT`, `TPOT`, `ITL`. */
+export function sloMetricLabel(metric: SloMetric): string {
+  return METRICS[metric].label;
+}
+
+/** Targets given, in metric then quantile order. */
+function targetList(targets: SloTargets): { readonly metric: SloMetric; readonly quantile: SloQuantile; readonly targetMs: number }[] {
+  const out: { metric: SloMetric; quantile: SloQuantile; targetMs: number }[] = [];
+  for (const metric of METRIC_NAMES) {
+    const of: QuantileTargets | undefined = metric === 'e2e' ? targets : targets[metric];
+    for (const quantile of QUANTILES) {
+      const targetMs = of?.[`${quantile}Ms`];
+      if (targetMs !== undefined) out.push({ metric, quantile, targetMs });
+    }
+  }
+  return out;
+}
+
+/** True when at least one target is given. */
+export function hasSloTargets(targets: SloTargets | undefined): targets is SloTargets {
+  return targets !== undefined && targetList(targets).length > 0;
+}
+
+/**
+ * Parse `p99=250ms,ttft:p95=500ms` (also `p99<250ms`, `p99:0.25s`, `e2e:p99=…`); throws
+ * DiagnoseOptionError naming the part and what was expected.
+ */
+export function parseSlo(text: string): SloTargets {
+  const out: Partial<Record<SloMetric, { p50Ms?: number; p95Ms?: number; p99Ms?: number }>> = {};
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new DiagnoseOptionError('--slo', text, EXPECTED);
+  for (const part of parts) {
+    const m = /^(?:([A-Za-z][\w-]*)\s*:\s*)?(p[\w.]+)\s*(?:<=|=|<|:)\s*(.*)$/i.exec(part);
+    if (!m) throw new DiagnoseOptionError('--slo', part, EXPECTED);
+    const metric = (m[1] ?? 'e2e').toLowerCase();
+    if (!(metric in METRICS)) throw new DiagnoseOptionError('--slo', part, `a metric e2e, ttft, tpot or itl before the quantile, like ttft:p95=500ms (got "${m[1] ?? ''}")`);
+    const quantile = (m[2] ?? '').toLowerCase();
+    if (!(QUANTILES as readonly string[]).includes(quantile)) throw new DiagnoseOptionError('--slo', part, `a quantile p50, p95 or p99, like p99=250ms (got "${m[2] ?? ''}")`);
+    const v = /^([0-9]*\.?[0-9]+)\s*(ms|s|us|µs|μs)?$/i.exec(m[3] ?? '');
+    if (!v) throw new DiagnoseOptionError('--slo', part, `a duration after ${quantile}=, like 500ms, 0.5s or 800us (got "${m[3] ?? ''}")`);
+    const value = Number(v[1]) * (UNIT_MS[(v[2] ?? '').toLowerCase()] ?? 1);
+    if (!(value > 0)) throw new DiagnoseOptionError('--slo', part, 'a target above zero');
+    (out[metric as SloMetric] ??= {})[`${quantile as SloQuantile}Ms`] = value;
+  }
+  const { e2e, ...generation } = out;
+  return { ...e2e, ...generation };
+}
+
+/**
+ * Check targets against what a model measured (sloMeasured). A quantile the input cannot give is
+ * "not measured", never met nor violated: a metric the input lacks (no first token, so no TTFT),
+ * a mean-only source (counters: NaN percentiles), or `unmeasuredWhy` for every metric at once.
+ */
+export function checkSlo(targets: SloTargets, measured: SloMeasured, unmeasuredWhy?: string): SloResult {
+  const checks: SloCheck[] = targetList(targets).map(({ metric, quantile, targetMs }) => {
+    const d = measured[metric];
+    const actualMs = d === undefined ? Number.NaN : d[`${quantile}Ms`];
+    const why = !Number.isFinite(actualMs) ? (unmeasuredWhy ?? (d === undefined ? METRICS[metric].missing : 'means only')) : undefined;
+    return { metric, quantile, targetMs, actualMs, met: actualMs <= targetMs, ...(d?.statistic !== undefined ? { statistic: d.statistic } : {}), ...(why !== undefined ? { unmeasuredWhy: why } : {}) };
+  });
+  const unmeasured = checks.filter((c) => c.unmeasuredWhy !== undefined);
+  const e2eStatistic = measured.e2e?.statistic;
+  const whys = [...new Set(unmeasured.map((c) => c.unmeasuredWhy))];
+  return {
+    met: checks.every((c) => c.met),
+    checks,
+    ...(e2eStatistic !== undefined ? { statistic: e2eStatistic } : {}),
+    ...(unmeasured.length > 0 ? { unmeasured: unmeasured.map(sloLabel), unmeasuredWhy: whys.join('; ') } : {}),
   };
-  add('p50', targets.p50Ms, e2e.p50Ms);
-  add('p95', targets.p95Ms, e2e.p95Ms);
-  add('p99', targets.p99Ms, e2e.p99Ms);
-  // Counter sources (Triton, TorchServe) have no percentiles: NaN is "not measured", never "violated".
-  const unmeasured = checks.filter((c) => !Number.isFinite(c.actualMs)).map((c) => c.quantile);
-  return { met: checks.every((c) => c.met), checks, ...(e2e.statistic !== undefined ? { statistic: e2e.statistic } : {}), ...(unmeasured.length > 0 ? { unmeasured, unmeasuredWhy } : {}) };
+}
+
+/** How far the worst measured check of `metrics` is over its target (actual ÷ target); undefined without one. */
+export function sloExcess(slo: SloResult | undefined, metrics: readonly SloMetric[] = METRIC_NAMES): number | undefined {
+  const measured = slo?.checks.filter((c) => metrics.includes(c.metric) && Number.isFinite(c.actualMs) && c.targetMs > 0) ?? [];
+  return measured.length === 0 ? undefined : Math.max(...measured.map((c) => c.actualMs / c.targetMs));
 }

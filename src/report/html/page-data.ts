@@ -12,6 +12,8 @@ import type { PhaseOrOther } from '../../semconv.js';
 import { nearestRank } from '../../analyzer/diff/index.js';
 import { groupByModel } from '../../analyzer/measure.js';
 import { isGenerative, timePerOutputTokenMs } from '../../model/generation.js';
+import { sloLabel } from '../../analyzer/diagnose/slo.js';
+import type { SloMetric } from '../../model/diagnosis.js';
 
 /** Latency per time window: x in seconds since the first request. */
 export interface OverTime {
@@ -75,8 +77,8 @@ export interface ModelCharts {
   readonly examples: ExampleTrace[];
   /** TTFT and TPOT per window, for models whose requests stream tokens. */
   readonly generation?: { readonly ttft: OverTime; readonly tpot: OverTime };
-  /** SLO targets to draw on the histogram, ms. */
-  readonly slo: { readonly label: string; readonly ms: number }[];
+  /** SLO targets, ms: end-to-end ones drawn on the histogram, TTFT and TPOT ones on the generation chart. */
+  readonly slo: { readonly label: string; readonly ms: number; readonly metric: SloMetric }[];
 }
 
 const QUANTILES = [
@@ -117,7 +119,7 @@ export function modelCharts(result: AnalysisResult, model: string, requests: rea
       const traceSpans = spans.get(request.traceId);
       return traceSpans === undefined ? [] : [waterfall(label, request, traceSpans)];
     }),
-    slo: (diagnosis?.slo?.checks ?? []).map((c) => ({ label: `SLO ${c.quantile} ${c.targetMs} ms`, ms: c.targetMs })),
+    slo: (diagnosis?.slo?.checks ?? []).map((c) => ({ label: `SLO ${sloLabel(c)} ${c.targetMs} ms`, ms: c.targetMs, metric: c.metric })),
   };
 }
 

@@ -127,6 +127,17 @@ describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)
   });
 });
 
+describe('OpenTelemetry GenAI spans of an agent (real: the Jaeger UI GenAI sample trace)', () => {
+  it("counts only the model calls: a CLIENT 'retrieval' span (a vector store query) is no model request", async () => {
+    // 57 spans: 4 `chat model-a` and 1 `chat model-b` CLIENT spans, 3 `retrieval vector-search` CLIENT spans, agents and tools.
+    const result = await analyzeFiles(['test/fixtures/traces/jaeger-json/jaeger-ui-genai-agent-trace.json']);
+    expect(result.conventions.map((c) => [c.label, c.requests])).toEqual([['OpenTelemetry GenAI client span (alone: end-to-end only)', 5]]);
+    const rows = result.timings.rows();
+    expect(rows.map((r) => r.model).sort()).toEqual(['model-a', 'model-a', 'model-a', 'model-a', 'model-b']);
+    expect(rows.map((r) => r.e2eMs).sort((a, b) => a - b)).toEqual([1800, 1800, 1800, 1800, 3500]);
+  });
+});
+
 describe('TGI response headers on an HTTP client span (synthetic, headers of router/src/server.rs)', () => {
   it('puts the server in the middle of the client span: network = client − x-total-time, then validation, queue, inference', async () => {
     const result = await analyzeServing('tgi-headers-client-span.synthetic.json');

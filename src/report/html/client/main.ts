@@ -78,8 +78,13 @@ function timeChart(id: string, series: { label: string; data: ModelCharts; dashe
   draw(id, { type: 'line', data: { datasets }, options: { scales, interaction: { mode: 'nearest', intersect: false }, plugins: { legend: { position: 'bottom' } } } } as ChartConfiguration);
 }
 
-function generationChart(id: string, generation: NonNullable<ModelCharts['generation']>): void {
+function generationChart(id: string, generation: NonNullable<ModelCharts['generation']>, slo: ModelCharts['slo']): void {
   const { ttft, tpot } = generation;
+  // TTFT and TPOT targets as level lines across the run, each on its own axis.
+  const span = [Math.min(...ttft.t, ...tpot.t), Math.max(...ttft.t, ...tpot.t)];
+  const targets = slo
+    .filter((s) => s.metric === 'ttft' || s.metric === 'tpot')
+    .map((s) => line(s.label, span.map((x) => ({ x, y: s.ms })), css('--bad'), { borderDash: [6, 4], tension: 0, ...(s.metric === 'tpot' ? { yAxisID: 'tpot' } : {}) }));
   draw(id, {
     type: 'line',
     data: {
@@ -88,6 +93,7 @@ function generationChart(id: string, generation: NonNullable<ModelCharts['genera
         line('TTFT p95', points(ttft.t, ttft.p95), css('--c-p95')),
         line('TPOT p50', points(tpot.t, tpot.p50), css('--c-clock'), { yAxisID: 'tpot', borderDash: [6, 4] }),
         line('TPOT p95', points(tpot.t, tpot.p95), css('--c-gpu'), { yAxisID: 'tpot', borderDash: [6, 4] }),
+        ...targets,
       ],
     },
     options: {
@@ -109,7 +115,7 @@ function histogramChart(id: string, series: { label: string; data: ModelCharts; 
     grouped: false,
   }));
   const top = Math.max(1, ...series.flatMap((s) => s.data.histogram.counts));
-  for (const slo of series[0]?.data.slo ?? []) {
+  for (const slo of (series[0]?.data.slo ?? []).filter((s) => s.metric === 'e2e')) {
     datasets.push(line(slo.label, [{ x: slo.ms, y: 0 }, { x: slo.ms, y: top }], css('--bad'), { borderDash: [6, 4], tension: 0 }) as ChartDataset);
   }
   const first = series[0]?.data.histogram;
@@ -136,7 +142,7 @@ function drawAll(data: PageData): void {
       mixChart(`mix-${i}`, [{ label: '', mix: m.mix, index: i }]);
       timeChart(`time-${i}`, [{ label: '', data: m, dashed: false, quantiles: ['p50', 'p95', 'p99'] }]);
       histogramChart(`hist-${i}`, [{ label: '', data: m, color: css('--c-after') }]);
-      if (m.generation) generationChart(`generation-${i}`, m.generation);
+      if (m.generation) generationChart(`generation-${i}`, m.generation, m.slo);
       m.examples.forEach((example, k) => waterfallChart(`waterfall-${i}-${k}`, example));
     });
   } else {

@@ -1,0 +1,109 @@
+/**
+ * @module cli/supervise
+ * Runs a finite command (`analyze`, `diff`) in a child process and ends the child once it has
+ * said its exit code, so a gate's exit code always arrives. Rarely, Node never finishes exiting
+ * after the work is done: the main thread waits at shutdown for a V8 compile job that itself
+ * waits for the main thread ("Deadlock at process shutdown",
+ * https://github.com/nodejs/node/issues/54918; `process.exit()` does not avoid it). The child
+ * writes its code on fd 3 when its output is written; if it has not exited `graceMs` later, the
+ * parent kills it and exits with that code. Signals sent to the parent reach the child, and a
+ * child ended by a signal ends the parent by the same signal. The long-lived sidecar is not
+ * supervised: its process is the one a supervisor stops.
+ */
+import { spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+
+/** Set in the child's environment: the command reports its exit code on fd 3. */
+export const SUPERVISED_ENV = 'LATENCY_DOCTOR_SUPERVISED';
+
+/** Commands that end by themselves, run under the supervisor. */
+const FINITE_COMMANDS: ReadonlySet<string> = new Set(['analyze', 'diff']);
+
+/** How long a child that has reported its code may take to exit before it is ended. */
+const DEFAULT_GRACE_MS = 5_000;
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
+/** Whether argv (as process.argv) names a finite command and this process is not already the supervised child. */
+export function wantsSupervisor(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env[SUPERVISED_ENV] !== undefined) return false;
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  return command !== undefined && FINITE_COMMANDS.has(command);
+}
+
+/** Runs `script` with `args` in a child Node process under the supervisor; resolves with the exit code to use, or ends this process by the child's signal. */
+export function supervise(script: string, args: readonly string[], graceMs = DEFAULT_GRACE_MS): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+      env: { ...process.env, [SUPERVISED_ENV]: '1' },
+    });
+    let reported: number | undefined;
+    let killedAfterReport = false;
+    let timer: NodeJS.Timeout | undefined;
+    let text = '';
+    child.stdio[3]?.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const match = /^(\d+)\n/.exec(text);
+      if (match === null || reported !== undefined) return;
+      reported = Number(match[1]);
+      timer = setTimeout(() => {
+        killedAfterReport = true;
+        child.kill('SIGKILL');
+      }, graceMs);
+    });
+    child.stdio[3]?.on('error', () => undefined);
+    const forward = (signal: NodeJS.Signals) => (): void => {
+      child.kill(signal);
+    };
+    const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    child.on('error', (error) => {
+      process.stderr.write(`latency-doctor: cannot start ${process.execPath}: ${error.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => {
+      if (timer !== undefined) clearTimeout(timer);
+      for (const [sig, handler] of handlers) process.off(sig, handler);
+      if (killedAfterReport && reported !== undefined) return resolve(reported);
+      if (signal !== null) {
+        // Ended by a signal: end this process the same way, so the shell sees 128 + its number;
+        // as a container's PID 1 the signal is ignored, and the code says it instead.
+        process.kill(process.pid, signal);
+        return resolve(128 + (constants.signals[signal] ?? 0));
+      }
+      resolve(code ?? 1);
+    });
+  });
+}
+
+/**
+ * In the supervised child: ends this process when the supervisor is gone (killed with SIGKILL,
+ * which it cannot forward), so no analysis runs on as an orphan. fd 3 is one end of a socket
+ * pair whose other end dies with the parent.
+ */
+export function followSupervisor(env: NodeJS.ProcessEnv = process.env): void {
+  if (env[SUPERVISED_ENV] === undefined) return;
+  try {
+    const link = new Socket({ fd: 3, readable: true, writable: false });
+    link.on('error', () => undefined);
+    link.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    link.resume();
+    // Watching must not keep the process alive once its work is done.
+    link.unref();
+  } catch {
+    // fd 3 is not the supervisor's socket (run by hand with the variable set): nothing to follow.
+  }
+}
+
+/** In the supervised child: says the exit code on fd 3 once the command's output is written. */
+export function reportExitCode(code: number, env: NodeJS.ProcessEnv = process.env): void {
+  if (env[SUPERVISED_ENV] === undefined) return;
+  try {
+    writeSync(3, `${code}\n`);
+  } catch {
+    // No supervisor listening (fd 3 closed or not a pipe): nothing to tell.
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * A trace that went through an OpenTelemetry Collector into Jaeger or Zipkin and was downloaded
+ * from there gives the same analysis as its OTLP export: Triton's OpenTelemetry mode (phase
+ * timestamps as span events → Jaeger logs, Zipkin annotations) and OpenLLMetry's chunk events.
+ * The Jaeger and Zipkin files are made by test/support/collector-export, which follows the
+ * translators' rules; it is first checked against Jaeger's own conversion of a real export.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeFiles } from '../../../src/analyzer/index.js';
+import type { AnalysisResult } from '../../../src/analyzer/index.js';
+import { readAllSpans } from '../../../src/formats/index.js';
+import type { SpanRecord } from '../../../src/model/span.js';
+import { otlpToJaeger, otlpToZipkin } from '../../support/collector-export.js';
+import type { TracesData } from '../../support/collector-export.js';
+import { fixture, random, tempDir } from '../../formats/helpers.js';
+import { SERVING } from './_helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const READERS = ['fast', 'full'] as const;
+
+/** The export written as OTLP/JSON, as Jaeger's download and as Zipkin's, into temporary files. */
+function threeForms(name: string, doc: TracesData): { otlp: string; jaeger: string; zipkin: string } {
+  return {
+    otlp: tmp.write(`${name}.otlp.json`, JSON.stringify(doc)),
+    jaeger: tmp.write(`${name}.jaeger.json`, otlpToJaeger(doc)),
+    zipkin: tmp.write(`${name}.zipkin.json`, otlpToZipkin(doc)),
+  };
+}
+
+/** What the comparison looks at: per model its summary (requests, e2e and per-phase percentiles, shares) and its primary diagnosis, and the conventions read. */
+function outcome(result: AnalysisResult): unknown {
+  return {
+    requests: result.requests,
+    conventions: result.conventions.map((c) => c.label),
+    models: result.models.map((m) => ({ summary: m.summary, primary: m.diagnosis?.primary })),
+  };
+}
+
+/** Deep equality where numbers may differ by `ms` (and bigints, ns since epoch, by that many ms). */
+function expectClose(got: unknown, want: unknown, ms: number, path = '$'): void {
+  if (typeof want === 'number' && typeof got === 'number') {
+    if (Number.isNaN(want)) expect(got, path).toBeNaN();
+    else expect(Math.abs(got - want), `${path}: ${got} vs ${want}`).toBeLessThanOrEqual(ms);
+  } else if (typeof want === 'bigint' && typeof got === 'bigint') {
+    const d = got > want ? got - want : want - got;
+    expect(Number(d) / 1e6, `${path}: ${got} vs ${want}`).toBeLessThanOrEqual(ms);
+  } else if (Array.isArray(want) && Array.isArray(got)) {
+    expect(got.length, path).toBe(want.length);
+    want.forEach((w, i) => expectClose(got[i], w, ms, `${path}[${i}]`));
+  } else if (typeof want === 'object' && want !== null && typeof got === 'object' && got !== null) {
+    expect(Object.keys(got).sort(), path).toEqual(Object.keys(want).sort());
+    for (const k of Object.keys(want)) expectClose((got as Record<string, unknown>)[k], (want as Record<string, unknown>)[k], ms, `${path}.${k}`);
+  } else {
+    expect(got, path).toEqual(want);
+  }
+}
+
+function load(path: string): TracesData {
+  return JSON.parse(readFileSync(path, 'utf8')) as TracesData;
+}
+
+const stringify = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+
+describe('the Collector-export converters', () => {
+  it("give for a real export what Jaeger's own conversion of it gives", async () => {
+    const converted = tmp.write('otlp2jaeger.json', otlpToJaeger(load(fixture('otlp-json/jaeger-transform-otlp2jaeger-in.json'))));
+    for (const reader of READERS) {
+      const ours = (await readAllSpans(converted, { reader })).spans;
+      const jaegers = (await readAllSpans(fixture('jaeger-json/jaeger-transform-otlp2jaeger-out-api-envelope.json'), { reader })).spans;
+      expect(ours.map(stringify).sort(), reader).toEqual(jaegers.map(stringify).sort());
+    }
+  });
+
+  it('carry span events (unnamed ones and ones with attributes too) into events read back by name and µs time', async () => {
+    const doc = load(fixture('otlp-json/jaeger-memstore-otel_traces_01.json'));
+    const forms = threeForms('memstore', doc);
+    const eventsOf = (spans: SpanRecord[]): string[] => spans.map((s) => `${s.spanId}: ${(s.events ?? []).map((e) => `${e.name}@${e.timeNs / 1000n}`).join(', ')}`).sort();
+    const want = eventsOf((await readAllSpans(forms.otlp)).spans);
+    // Named and unnamed events, some with attributes: the Zipkin form holds name|{…}|0.
+    expect(want.join('\n')).toMatch(/@\d+, @\d+/);
+    expect(readFileSync(forms.zipkin, 'utf8')).toMatch(/\|\{[^}]*\}\|0"/);
+    for (const reader of READERS) {
+      expect(eventsOf((await readAllSpans(forms.jaeger, { reader })).spans), `jaeger ${reader}`).toEqual(want);
+      expect(eventsOf((await readAllSpans(forms.zipkin, { reader })).spans), `zipkin ${reader}`).toEqual(want);
+    }
+  });
+});
+
+describe('an OTLP export, and the same spans downloaded from Jaeger and from Zipkin, give the same analysis', () => {
+  it.each(['triton-otel-http.synthetic.json', 'triton-otel-ensemble.synthetic.json', 'genai-client-openllmetry-stream.synthetic.json'])('%s', async (name) => {
+    const forms = threeForms(name, load(SERVING + name));
+    const want = outcome(await analyzeFiles([forms.otlp]));
+    // Read through the convention, not as plain spans: the events are what it reads.
+    expect((want as { conventions: string[] }).conventions.length).toBeGreaterThan(0);
+    for (const reader of READERS) {
+      for (const file of [forms.jaeger, forms.zipkin]) expect(stringify(outcome(await analyzeFiles([file], { reader }))), `${file} ${reader}`).toBe(stringify(want));
+    }
+  });
+
+  /**
+   * 300 requests made from the Triton HTTP export: each one its own trace, later by 5 ms (about four in flight), its
+   * queue wait (QUEUE_START → COMPUTE_START) stretched by a random 0–40 ms so that queueing is
+   * what the diagnosis finds; with `subMicro`, every time moved by 0–999 ns too (Triton's clock
+   * is in ns; Jaeger and Zipkin keep µs).
+   */
+  function manyRequests(subMicro: boolean): TracesData {
+    const one = load(SERVING + 'triton-otel-http.synthetic.json');
+    const rand = random(subMicro ? 7 : 6);
+    const spans = one.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const queueStart = BigInt(spans.flatMap((s) => s.events ?? []).find((e) => e.name === 'QUEUE_START')!.timeUnixNano);
+    const out: typeof spans = [];
+    for (let i = 0; i < 300; i++) {
+      const offset = BigInt(i) * 5_000_000n;
+      const wait = BigInt(Math.floor(rand() * 40_000)) * 1000n;
+      const jitter = (): bigint => (subMicro ? BigInt(Math.floor(rand() * 1000)) : 0n);
+      const at = (t: string): string => {
+        const ns = BigInt(t);
+        return String(ns + offset + (ns > queueStart ? wait : 0n) + jitter());
+      };
+      const id = (hex: string): string => (BigInt(`0x${hex}`) ^ BigInt(i + 1)).toString(16).padStart(hex.length, '0');
+      for (const s of spans) {
+        out.push({
+          ...s,
+          traceId: id(s.traceId),
+          spanId: id(s.spanId),
+          ...(s.parentSpanId ? { parentSpanId: id(s.parentSpanId) } : {}),
+          startTimeUnixNano: at(s.startTimeUnixNano),
+          endTimeUnixNano: at(s.endTimeUnixNano),
+          events: (s.events ?? []).map((e) => ({ ...e, timeUnixNano: at(e.timeUnixNano) })),
+        });
+      }
+    }
+    // Span start and end keep their order around the events they were equal to.
+    for (const s of out) {
+      const times = [s.startTimeUnixNano, ...(s.events ?? []).map((e) => e.timeUnixNano), s.endTimeUnixNano].map(BigInt);
+      s.startTimeUnixNano = String(times.reduce((a, b) => (b < a ? b : a)));
+      s.endTimeUnixNano = String(times.reduce((a, b) => (b > a ? b : a)));
+    }
+    return { resourceSpans: [{ ...one.resourceSpans[0]!, scopeSpans: [{ ...one.resourceSpans[0]!.scopeSpans[0]!, spans: out }] }] };
+  }
+
+  it('300 Triton requests on whole µs: the same per-phase percentiles and the same primary diagnosis, exactly', async () => {
+    const forms = threeForms('triton-many', manyRequests(false));
+    const result = await analyzeFiles([forms.otlp]);
+    const want = outcome(result);
+    expect(result.requests).toBe(300);
+    const model = result.models[0]!;
+    expect(model.summary.phases.queue?.p50Ms).toBeGreaterThan(10);
+    // A diagnosis to compare, not none.
+    expect(model.diagnosis?.primary).not.toBeNull();
+    expect(model.diagnosis?.primary).not.toBe('insufficient-data');
+    for (const reader of READERS) {
+      for (const file of [forms.jaeger, forms.zipkin]) expect(stringify(outcome(await analyzeFiles([file], { reader }))), `${file} ${reader}`).toBe(stringify(want));
+    }
+  });
+
+  it('300 Triton requests in ns: the same within the µs Jaeger and Zipkin keep, and the same primary diagnosis', async () => {
+    const forms = threeForms('triton-many-ns', manyRequests(true));
+    const want = outcome(await analyzeFiles([forms.otlp]));
+    for (const reader of READERS) {
+      for (const file of [forms.jaeger, forms.zipkin]) {
+        const got = outcome(await analyzeFiles([file], { reader })) as { models: { primary: unknown }[] };
+        expect(got.models.map((m) => m.primary), `${file} ${reader}`).toEqual((want as { models: { primary: unknown }[] }).models.map((m) => m.primary));
+        // Two µs-truncated (or rounded) times per phase: under 2 µs apart.
+        expectClose(got, want, 0.002);
+      }
+    }
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The supervisor that runs `analyze` and `diff` in a child: a child that has said its exit code
+ * and then hangs (Node's shutdown deadlock, nodejs/node#54918) is ended and the code kept; codes
+ * and signals pass through unchanged otherwise. Real child processes, each a small script.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
+import { runCli } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ld-supervise-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function script(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('supervise', () => {
+  it('ends a child that reported its code and then never exits, and returns that code', async () => {
+    const pidFile = join(dir, 'hung.pid');
+    const child = script('hang.mjs', `import { writeFileSync, writeSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nwriteSync(3, '3\\n');\nsetInterval(() => {}, 1000);\n`);
+    const started = Date.now();
+    expect(await supervise(child, [], 300)).toBe(3);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const { readFileSync } = await import('node:fs');
+    expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('keeps the code of a child that exits by itself, reported or not, and passes the arguments and the environment mark', async () => {
+    const child = script('exit.mjs', `import { writeSync } from 'node:fs';\nif (process.env.${SUPERVISED_ENV} !== '1') process.exit(9);\nif (process.argv[2] === 'report') writeSync(3, '4\\n');\nprocess.exitCode = Number(process.argv[3]);\n`);
+    expect(await supervise(child, ['report', '4'])).toBe(4);
+    expect(await supervise(child, ['quiet', '2'])).toBe(2);
+  });
+
+  it('forwards SIGTERM to the child and ends by the same signal', async () => {
+    const pidFile = join(dir, 'child.pid');
+    const child = script('wait.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nconsole.log('ready');\nsetInterval(() => {}, 1000);\n`);
+    const parent = script('parent.mjs', `import { supervise } from ${JSON.stringify(new URL('../../dist/cli/supervise.js', import.meta.url).href)};\nprocess.exitCode = await supervise(${JSON.stringify(child)}, []);\n`);
+    const run = spawn(process.execPath, [parent], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => run.stdout.on('data', (c: Buffer) => c.toString().includes('ready') && resolve()));
+    const { readFileSync } = await import('node:fs');
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    run.kill('SIGTERM');
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => run.on('exit', (c, s) => resolve([c, s])));
+    expect([code, signal]).toEqual([null, 'SIGTERM']);
+    expect(alive(childPid)).toBe(false);
+  }, 30_000);
+
+  it('supervises analyze and diff only, and never the supervised child itself', () => {
+    expect(wantsSupervisor(['node', 'bin', 'analyze', 'x.json'], {})).toBe(true);
+    expect(wantsSupervisor(['node', 'bin', '--verbose', 'diff', 'a', 'b'], {})).toBe(true);
+    expect(wantsSupervisor(['node', 'bin', 'sidecar'], {})).toBe(false);
+    expect(wantsSupervisor(['node', 'bin', '--version'], {})).toBe(false);
+    expect(wantsSupervisor(['node', 'bin', 'analyze', 'x.json'], { [SUPERVISED_ENV]: '1' })).toBe(false);
+  });
+
+  it('the installed command keeps every exit code through the supervisor (0, 2, 3)', async () => {
+    const demo = 'examples/traces/inference-demo.otlp.jsonl';
+    expect((await runCli('analyze', demo)).code).toBe(0);
+    const bad = await runCli('analyze', join(dir, 'missing.json'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^latency-doctor: .*missing\.json: expected a readable trace file, got no such file\n$/);
+    expect((await runCli('analyze', demo, '--slo', 'p99=1ms', '--fail-on-slo')).code).toBe(3);
+  }, 60_000);
+});
+
+describe('the supervised child', () => {
+  it('ends when its supervisor is killed with SIGKILL (which cannot be forwarded), leaving no orphan', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    // The child runs the real CLI module's start (followSupervisor) and then would wait forever.
+    const child = script('orphan.mjs', `import { writeFileSync } from 'node:fs';\nimport { followSupervisor } from ${JSON.stringify(new URL('../../dist/cli/supervise.js', import.meta.url).href)};\nfollowSupervisor();\nwriteFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nconsole.log('ready');\nsetInterval(() => {}, 1000);\n`);
+    const parent = script('parent-kill.mjs', `import { supervise } from ${JSON.stringify(new URL('../../dist/cli/supervise.js', import.meta.url).href)};\nprocess.exitCode = await supervise(${JSON.stringify(child)}, []);\n`);
+    const run = spawn(process.execPath, [parent], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => run.stdout.on('data', (c: Buffer) => c.toString().includes('ready') && resolve()));
+    const { readFileSync } = await import('node:fs');
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    run.kill('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (alive(childPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(childPid)).toBe(false);
+  }, 30_000);
+});
