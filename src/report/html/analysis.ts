@@ -36,6 +36,7 @@ export function verdictCard(d: Diagnosis | undefined): string {
 <p class="why" data-field="headline">${h(d.headline)}</p>
 ${facts.length > 0 ? `<dl class="facts">${facts.map(([k, v]) => `<div><dt>${h(k)}</dt><dd data-field="${h(k.replace(/ /g, '-'))}">${h(v)}</dd></div>`).join('')}</dl>` : ''}
 ${top?.estimatedGain ? `<p class="note">${h(top.estimatedGain.basis)}</p>` : ''}
+${(d.caveats ?? []).map((c) => `<p class="note" data-field="caveat" data-kind="${h(c.kind)}">${h(c.text)}</p>`).join('')}
 ${population ? `<p class="note" data-field="population">${h(population)}</p>` : ''}
 ${
   next
