@@ -30,17 +30,19 @@ import { phaseSpans, placeInOrder, secondsToNs } from './_spans.js';
 const UNSEEN = ['prefill/decode split per request (only in linked batch spans)', 'time to first token', 'batch size', 'model name (the service name stands in)'];
 const NOTE: ConventionNote = { label: 'TGI router span', clock: 'epoch', unseen: UNSEEN };
 
-/** Who ended a request whose handler span has no timings. */
-type Outcome = 'server' | 'client' | 'cancelled';
+/** Who ended a request whose handler span has no timings; `unknown` where its trace is not known to be TGI's own router (a fork's modules, no location attributes). */
+type Outcome = 'server' | 'client' | 'cancelled' | 'unknown';
 
 const UNFINISHED: Readonly<Record<Outcome, ConventionNote>> = {
   server: { label: 'TGI router span without timings: failed, a server error (overloaded, generation; not in the latency figures)', clock: 'epoch', unseen: UNSEEN },
   client: { label: "TGI router span without timings: rejected, the client's error (validation, chat template; not in the latency figures)", clock: 'epoch', unseen: UNSEEN },
   cancelled: { label: 'TGI router span without timings: cancelled by the client (no error in its trace; not in the latency figures)', clock: 'epoch', unseen: UNSEEN },
+  unknown: { label: 'TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', clock: 'epoch', unseen: UNSEEN },
 };
 
 /** The module path tracing-opentelemetry records as `code.namespace` on the router's spans (its crates: text_generation_router, text_generation_router_v3, …). */
 const ROUTER_MODULE = 'text_generation_router';
+const SERVER_MODULE = 'text_generation_router::server';
 const INFER_MODULE = 'text_generation_router::infer';
 /** tokio's TryAcquireError, the message TGI logs when no concurrency permit is left (InferError::Overloaded, 429). */
 const OVERLOADED = new Set(['no permits available', 'semaphore closed']);
@@ -67,7 +69,7 @@ function hasParameters(span: SpanRecord): boolean {
 function unfinished(span: SpanRecord): boolean {
   if ('inference_time' in span.attributes) return false;
   if (WITH_PARAMETERS.has(span.name)) return hasParameters(span);
-  return OPENAI_HANDLERS.has(span.name) && (hasParameters(span) || span.attributes['code.namespace'] === 'text_generation_router::server');
+  return OPENAI_HANDLERS.has(span.name) && (hasParameters(span) || span.attributes['code.namespace'] === SERVER_MODULE);
 }
 
 /** A span of TGI's router with an error status: where TGI logged why a request failed (a finished handler span is tgiConvention's, tried first). */
@@ -139,10 +141,12 @@ export const tgiOutcomeConvention: SourceConvention = {
   scope: 'trace',
   claims: (span) => unfinished(span) || routerError(span),
   map(spans) {
-    const handlers = spans.filter(unfinished).length;
+    const handlers = spans.filter(unfinished);
     // Router errors of a request that finished (its handler span already mapped): nothing to count.
-    if (handlers === 0) return { spans, requests: 0 };
-    return { spans: spans.filter((s) => !unfinished(s)), requests: handlers, note: UNFINISHED[outcomeOf(spans)] };
+    if (handlers.length === 0) return { spans, requests: 0 };
+    // The outcome rules are TGI's router's own: a fork (LoRAX logs from lorax_router::…) is counted without a split.
+    const ours = handlers.every((s) => s.attributes['code.namespace'] === SERVER_MODULE);
+    return { spans: spans.filter((s) => !unfinished(s)), requests: handlers.length, note: UNFINISHED[ours ? outcomeOf(spans) : 'unknown'] };
   },
 };
 

@@ -55,8 +55,31 @@ describe('TGI router spans of failed and cancelled requests (synthetic: router/s
     ]);
     expect(result.requests).toBe(4);
     expect([...result.timings].map((r) => r.e2eMs).sort((a, b) => a - b)).toEqual([23.456789, 60, 250, 412]);
+    // The chat_completions with a template error and the completions, known by code.namespace (children read first), are in.
+    expect(result.conventions.reduce((n, c) => n + (c.label.startsWith('TGI router span without timings') ? c.requests : 0), 0)).toBe(5);
     // The stream cancelled after 850 ms is not an 850 ms latency, and the window ends with the last finished request.
     expect(result.overall?.e2e.maxMs).toBe(412);
+  });
+});
+
+describe('TGI router spans without location attributes (not known to be TGI\'s own router)', () => {
+  it('counts the unfinished handler spans it still knows (by parameters) without saying who ended them', async () => {
+    const doc = JSON.parse(readFileSync(SERVING + 'tgi-router-failed-cancelled.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { attributes: { key: string }[] }[] }[] }[] };
+    for (const r of doc.resourceSpans) for (const ss of r.scopeSpans) for (const span of ss.spans) span.attributes = span.attributes.filter((a) => !a.key.startsWith('code.'));
+    const dir = mkdtempSync(join(tmpdir(), 'ld-tgi-'));
+    try {
+      const file = join(dir, 'tgi-no-location.json');
+      writeFileSync(file, JSON.stringify(doc));
+      const result = await analyzeFiles([file], { diagnose: false });
+      // generate (validation), chat_completions (overloaded, with parameters) and generate_stream (dropped); the
+      // template failure and the completions have nothing left that names them.
+      expect(result.conventions.map((c) => [c.label, c.requests])).toEqual([
+        ['TGI router span', 4],
+        ['TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', 3],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
