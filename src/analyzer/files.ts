@@ -14,6 +14,8 @@ import { availableParallelism } from 'node:os';
 import { ThreadedReadUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
+import { MergedClosings } from './_merged-closings.js';
+import { markClosedTraces } from '../formats/_closed-traces.js';
 import { analyzeSpans, duplicateMessage, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 
@@ -149,7 +151,7 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
       // A stream cannot be opened a second time in a thread.
       if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile || inMainThread.has(file)) {
         // One trace file goes to the assembler as read; several are merged by time, as records.
-        return { file, reader: traceFiles === 1 ? readSpanBatches(input, { strict, reader }) : readSpans(input, { strict, attributes: 'analysis', reader }) };
+        return { file, triton: family === 'triton-trace', reader: traceFiles === 1 ? readSpanBatches(input, { strict, reader }) : readSpans(input, { strict, attributes: 'analysis', reader }) };
       }
       void input.close();
       const splittable = restartable && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
@@ -240,6 +242,8 @@ function withoutReaderDuplicates(assembly: readonly AnalysisWarning[], readerDup
 
 interface Source {
   readonly file: string;
+  /** A Triton trace file (its spans wait in the convention mapper: see _merged-closings.ts). */
+  readonly triton?: boolean;
   readonly reader: AsyncGenerator<SpanRecord[], ReadStats> | AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats> | AsyncGenerator<SpanColumns, ThreadedReadStats>;
 }
 
@@ -265,7 +269,12 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
       if (next.value.length > 0) yield next.value;
     }
   }
-  const live = sources.map((source) => ({ source, pending: [] as readonly SpanRecord[], pos: 0 }));
+  // The readers' closings of traces, passed on to the merged chunks where that changes no figure.
+  const closings = new MergedClosings(
+    sources.map((s) => s.file),
+    sources.every((s) => s.triton === true),
+  );
+  const live = sources.map((source, input) => ({ source, input, pending: [] as readonly SpanRecord[], pos: 0 }));
   while (live.length > 0) {
     for (let i = 0; i < live.length; ) {
       const entry = live[i]!;
@@ -276,6 +285,7 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
       const next = await entry.source.reader.next();
       if (next.done === true) {
         done(entry.source.file, next.value);
+        closings.ended(entry.input);
         live.splice(i, 1);
         continue;
       }
@@ -284,6 +294,7 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
         if (batch.length > 0) yield batch;
         continue;
       }
+      closings.batch(entry.input, batch);
       entry.pending = [...batch].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
       entry.pos = 0;
     }
@@ -299,7 +310,9 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
     const entry = live[pick]!;
     let end = entry.pos + 1;
     while (end < entry.pending.length && end - entry.pos < MERGE_CHUNK && (limit === undefined || entry.pending[end]!.startNs <= limit)) end++;
-    yield entry.pending.slice(entry.pos, end);
+    const chunk = entry.pending.slice(entry.pos, end);
+    markClosedTraces(chunk, closings.chunk(entry.input, end === entry.pending.length));
+    yield chunk;
     entry.pos = end;
   }
 }

@@ -15,7 +15,8 @@ import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { openFile } from './_bytes.js';
 import type { Compression } from './_bytes.js';
-import { markClosedTraces } from './_closed-traces.js';
+import { markClosedTraces, setTraceHolder } from './_closed-traces.js';
+import type { TraceHolder } from './_closed-traces.js';
 import { commitRecord, rec, RecordScan } from './_triton-stream.js';
 import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { isObject } from './_shared.js';
@@ -124,6 +125,8 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
   private handed = 0;
   /** Traces closed: the count of spans made when each closed, and its trace id. */
   private closings: [number, string][] = [];
+  /** Whether this file holds spans of a trace, told from the first reading (`setTraceHolder`). */
+  private readonly holds: TraceHolder;
 
   constructor(
     ctx: ReadContext,
@@ -136,6 +139,14 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
       const root = index.root(id);
       this.remaining.set(root, (this.remaining.get(root) ?? 0) + 1);
     }
+    const namespace = this.namespace;
+    // Roots with no records here (see `rootOf`); the others are roots of their own.
+    const missing = new Set([...this.remaining.keys()].filter((root) => !index.last.has(root)));
+    this.holds = (traceId) => {
+      if (!traceId.startsWith(namespace) || traceId.length !== namespace.length + 16) return false;
+      const root = Number.parseInt(traceId.slice(namespace.length), 16) - 1;
+      return index.last.has(root) ? index.root(root) === root : missing.has(root);
+    };
   }
 
   override request(id: number): TritonRequest {
@@ -204,6 +215,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
       let n = 0;
       while (n < this.closings.length && this.closings[n]![0] <= this.handed) n++;
       if (n > 0) markClosedTraces(batch, this.closings.splice(0, n).map(([, traceId]) => traceId));
+      setTraceHolder(batch, this.holds);
       yield batch;
     }
   }

@@ -74,7 +74,7 @@ describe('a large Triton trace file, each request let go of once its last record
     expect(await analysis([file], { threads: true })).toBe(await analysis([file], { reader: 'full' }));
   }, 120_000);
 
-  it('rotated into two files, an ensemble’s steps in the first, the ensemble in the second: the same analysis (the traces of both files are held to the end, as before)', async () => {
+  it('rotated into two files, an ensemble’s steps in the first, the ensemble in the second: the same analysis (the ensemble’s trace, in both files, waits until both are done with it)', async () => {
     // Each request's records in the file of its first record (the readers count a request cut in two apart), less the ensemble's.
     const idOf = (r: string): number => Number(/"id":(\d+)/.exec(r)![1]);
     const cut = RECORDS.findIndex((r, i) => i > RECORDS.length / 2 && r.includes('"model_name":"ensemble"') && RECORDS.slice(i - 200, i).some((c) => c.includes(`"parent_id":${idOf(r)}`)));

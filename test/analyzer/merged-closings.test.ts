@@ -1,0 +1,115 @@
+/**
+ * Several Triton trace files analysed together (a server's log-frequency rotations, several
+ * servers): each reader's closing of a trace is passed on through the merge by time, so the
+ * Triton convention maps each trace once no input holds more of it, not all of them at the end
+ * of input (or at the 50 000-trace bound). The analysis stays the full reader's, every figure
+ * (also test/formats/equivalence.test.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { analyzeFiles } from '../../src/analyzer/files.js';
+import { MergedClosings } from '../../src/analyzer/_merged-closings.js';
+import { ConventionMapper } from '../../src/analyzer/conventions/index.js';
+import { closedTraces, markClosedTraces, setTraceHolder } from '../../src/formats/_closed-traces.js';
+import { tritonNamespace } from '../../src/formats/triton-trace.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import { renderJson } from '../../src/report/json.js';
+import { tempDir } from '../formats/helpers.js';
+import { tracesOf, tritonWrites } from '../support/triton-busy.js';
+import type { TemplateRecord } from '../support/triton-busy.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const serving = (name: string): TemplateRecord[] => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/serving/${name}`, import.meta.url)), 'utf8')) as TemplateRecord[];
+
+describe('a server’s log-frequency rotations analysed together', () => {
+  // Short traces (Triton's example, the ensemble fixture) written as Triton writes them, a file per 2 000 traces.
+  const templates = ['triton_trace_v2_docs_example.json', 'triton-trace-v2-grpc-ensemble.synthetic.json'].flatMap((name) => tracesOf(serving(name)));
+  const { records, starts } = tritonWrites(templates, 8_000, 21);
+  const files = [0, 1, 2, 3].map((k) => {
+    const from = starts[k * 2_000]!;
+    const to = k === 3 ? records.length : starts[(k + 1) * 2_000]!;
+    return tmp.write(`trace.json.${k}`, `[${records.slice(from, to).join(',')}]`);
+  });
+
+  it('maps each trace before the end of input, holding about a reader batch’s traces at most, and gives the full reader’s analysis', async () => {
+    let held = 0;
+    let marked = 0;
+    const map = ConventionMapper.prototype.map;
+    vi.spyOn(ConventionMapper.prototype, 'map').mockImplementation(function (this: ConventionMapper, batch: readonly SpanRecord[]) {
+      if ((closedTraces(batch)?.length ?? 0) > 0) marked++;
+      const out = map.call(this, batch);
+      // The traces the mapper waits on: those it was given less those it handed on (a request span each).
+      held = Math.max(held, (this as unknown as { held: Map<string, unknown> }).held.size);
+      return out;
+    });
+    const fast = renderJson(await analyzeFiles(files, { diagnose: false }));
+    const [fastHeld, fastMarked] = [held, marked];
+    held = 0;
+    const full = renderJson(await analyzeFiles(files, { reader: 'full', diagnose: false }));
+    expect(JSON.parse(fast).traces).toBe(8_000);
+    expect(fast).toBe(full);
+    // Closings come with the readers' batches (2 048 spans, about 1 000 of these traces): one batch's traces held at most.
+    expect(fastMarked).toBeGreaterThanOrEqual(files.length);
+    expect(fastHeld).toBeLessThan(1_500);
+    // The full reader's batches carry no closing: every trace waited to the end.
+    expect(held).toBe(8_000);
+  }, 120_000);
+});
+
+describe('MergedClosings', () => {
+  const a = '/srv/a/trace.json.0';
+  const b = '/srv/a/trace.json.1';
+  const other = '/srv/b/trace.json';
+  const trace = (file: string, root: number): string => tritonNamespace(file) + (root + 1).toString(16).padStart(16, '0');
+  const batch = (closes: readonly string[], holds?: (t: string) => boolean): SpanRecord[] => {
+    const out: SpanRecord[] = [];
+    markClosedTraces(out, closes);
+    if (holds !== undefined) setTraceHolder(out, holds);
+    return out;
+  };
+
+  it('passes a trace on at the end of the batch that closed it, when no other input holds it', () => {
+    const closings = new MergedClosings([a, b, other], true);
+    closings.batch(0, batch([trace(a, 1)], (t) => t === trace(a, 1)));
+    closings.batch(1, batch([], (t) => t === trace(b, 9)));
+    closings.batch(2, batch([], () => false));
+    expect(closings.chunk(0, false)).toEqual([]);
+    expect(closings.chunk(0, true)).toEqual([trace(a, 1)]);
+  });
+
+  it('a trace two inputs hold waits for both to close it, or for the other to end', () => {
+    const closings = new MergedClosings([a, b], true);
+    const shared = trace(a, 1);
+    closings.batch(0, batch([shared], () => true));
+    closings.batch(1, batch([], () => true));
+    expect(closings.chunk(0, true)).toEqual([]);
+    closings.batch(1, batch([shared], () => true));
+    expect(closings.chunk(1, true)).toEqual([shared]);
+    closings.batch(0, batch([trace(a, 2)], () => true));
+    expect(closings.chunk(0, true)).toEqual([]);
+    closings.ended(1);
+    expect(closings.chunk(0, false)).toEqual([trace(a, 2)]);
+  });
+
+  it('an input whose reader says nothing (parsed whole) may hold any trace of its server, none of another’s', () => {
+    const closings = new MergedClosings([a, b, other], true);
+    closings.batch(0, batch([trace(a, 1)], () => true));
+    closings.batch(1, batch([]));
+    closings.batch(2, batch([]));
+    expect(closings.chunk(0, true)).toEqual([]);
+    closings.ended(1);
+    expect(closings.chunk(2, false)).toEqual([trace(a, 1)]);
+  });
+
+  it('passes nothing on unless every input is a Triton trace file (others’ spans pass the mapper at once)', () => {
+    const closings = new MergedClosings([a, '/srv/client.jsonl'], false);
+    closings.batch(0, batch([trace(a, 1)], () => true));
+    expect(closings.chunk(0, true)).toEqual([]);
+  });
+});
