@@ -34,9 +34,9 @@ const NOTE: ConventionNote = { label: 'TGI router span', clock: 'epoch', unseen:
 type Outcome = 'server' | 'client' | 'cancelled' | 'unknown';
 
 const UNFINISHED: Readonly<Record<Outcome, ConventionNote>> = {
-  server: { label: 'TGI router span without timings: failed, a server error (overloaded, generation; not in the latency figures)', clock: 'epoch', unseen: UNSEEN },
-  client: { label: "TGI router span without timings: rejected, the client's error (validation, chat template; not in the latency figures)", clock: 'epoch', unseen: UNSEEN },
-  cancelled: { label: 'TGI router span without timings: cancelled by the client (no error in its trace; not in the latency figures)', clock: 'epoch', unseen: UNSEEN },
+  server: { label: 'TGI router span without timings: failed, a server error (overloaded, generation; not in the latency figures)', clock: 'epoch', unseen: UNSEEN, ended: 'server-error' },
+  client: { label: "TGI router span without timings: rejected, the client's error (validation, chat template; not in the latency figures)", clock: 'epoch', unseen: UNSEEN, ended: 'client-error' },
+  cancelled: { label: 'TGI router span without timings: cancelled by the client (no error in its trace; not in the latency figures)', clock: 'epoch', unseen: UNSEEN, ended: 'cancelled' },
   unknown: { label: 'TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', clock: 'epoch', unseen: UNSEEN },
 };
 

@@ -6,6 +6,7 @@ import { analyzeFiles } from '../../../src/analyzer/index.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { rustDurationNs } from '../../../src/analyzer/index.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
+import { renderJson } from '../../../src/report/json.js';
 
 describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
   it('reads Rust Debug durations exactly', () => {
@@ -53,6 +54,9 @@ describe('TGI router spans of failed and cancelled requests (synthetic: router/s
       ['TGI router span without timings: cancelled by the client (no error in its trace; not in the latency figures)', 2],
       ['TGI router span without timings: failed, a server error (overloaded, generation; not in the latency figures)', 1],
     ]);
+    expect(result.conventions.map((c) => c.ended)).toEqual([undefined, 'client-error', 'cancelled', 'server-error']);
+    const json = JSON.parse(renderJson(result)) as { conventions: { requests: number; ended: string | null }[] };
+    expect(json.conventions.map((c) => [c.ended, c.requests])).toEqual([[null, 4], ['client-error', 2], ['cancelled', 2], ['server-error', 1]]);
     expect(result.requests).toBe(4);
     expect([...result.timings].map((r) => r.e2eMs).sort((a, b) => a - b)).toEqual([23.456789, 60, 250, 412]);
     // The chat_completions with a template error and the completions, known by code.namespace (children read first), are in.
