@@ -256,7 +256,8 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     'tgi_',
     'tgi_queue_size',
     ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read', 'tgi_request_failure is split by its err label: dropped = cancelled by the client; validation, template = the client\'s error (HTTP 422); the rest (overloaded, generation, incomplete) = server errors'],
-    // TGI's err values (router/src/infer/mod.rs, router/src/server.rs, backends/v3/src/backend.rs and queue.rs):
+    // TGI's err values (Hugging Face text-generation-inference, https://github.com/huggingface/text-generation-inference:
+    // router/src/infer/mod.rs, router/src/server.rs, backends/v3/src/backend.rs and queue.rs):
     // "dropped" when the client went away (its response channel closed); "validation" and "template" are answered
     // 422 Unprocessable Entity (InferError's status in server.rs), the request's own fault.
     { label: 'err', cancelled: ['dropped'], client: ['validation', 'template'] },
