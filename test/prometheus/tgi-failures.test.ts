@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
+import { phaseTable } from '../../src/report/html/analysis.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderText } from '../../src/report/text.js';
@@ -41,6 +42,7 @@ describe('TGI failures by tgi_request_failure{err}, replayed into a real Prometh
     const counts = lines.findIndex((l) => l.startsWith(`  ${s.requests} requests,`));
     expect(lines.slice(counts, counts + 2).every((l) => l.length <= 80)).toBe(true);
     expect(renderMarkdown(result)).toContain(`${s.errors} errors (${f.server} server, ${f.client} client), ${f.cancelled} cancelled by the client;`);
+    expect(phaseTable(s)).toContain(`; ${s.errors} errors (${f.server} server, ${f.client} client), ${f.cancelled} cancelled by the client.</p>`);
     const json = JSON.parse(renderJson(result)) as { models: { errors: number; failures: unknown }[] };
     expect(json.models[0]?.failures).toEqual({ server_errors: f.server, client_errors: f.client, cancelled: f.cancelled });
     expect(json.models[0]?.errors).toBe(s.errors);
