@@ -537,37 +537,34 @@ function microsNs(us: number): bigint {
   return nanos(hi, (us - hi * 1e6) * 1000);
 }
 
-/** A time in µs at the position as nanoseconds, as `microsToNs` reads its value (undefined where that gives none). */
-export function microsTime(): bigint | undefined {
-  const us = micros();
-  return Number.isNaN(us) ? microsToNs(timeRaw) : microsNs(us);
-}
-
 const TIMESTAMP = bytes('timestamp');
 
 /**
  * The events of the array at the position (Jaeger logs, Zipkin annotations), moving past it: an
  * array of objects, each with at most one `timestamp` (µs; left out without a readable one) and
  * one `nameKey` member that `nameOf` reads at its value, is scanned; the array in any other shape
- * goes to `full` as JSON.parse reads it (the full reader's rules).
+ * goes to `full` as JSON.parse reads it (the full reader's rules). With `keep`, only the events it
+ * names are made.
  */
-export function scanEvents(nameKey: Uint8Array, nameOf: () => string, full: (list: unknown) => SpanEvent[] | undefined): SpanEvent[] | undefined {
+export function scanEvents(nameKey: Uint8Array, nameOf: () => string, full: (list: unknown, keep?: ReadonlySet<string>) => SpanEvent[] | undefined, keep: ReadonlySet<string> | undefined): SpanEvent[] | undefined {
   const start = scan.pos;
   try {
-    return eventObjects(nameKey, nameOf);
+    return eventObjects(nameKey, nameOf, keep);
   } catch (error) {
     if (error !== FALLBACK) throw error;
     scan.pos = start;
-    return full(parse());
+    return full(parse(), keep);
   }
 }
 
-function eventObjects(nameKey: Uint8Array, nameOf: () => string): SpanEvent[] | undefined {
+function eventObjects(nameKey: Uint8Array, nameOf: () => string, keep: ReadonlySet<string> | undefined): SpanEvent[] | undefined {
   let events: SpanEvent[] | undefined;
   if (!open(LBRACKET, RBRACKET)) return undefined;
   do {
     if (ws() !== LBRACE) throw FALLBACK;
-    let timeNs: bigint | undefined;
+    // The time's BigInt is made only for an event that is kept.
+    let us = NaN;
+    let raw: unknown;
     let name = '';
     let seen = 0;
     if (open(LBRACE, RBRACE)) {
@@ -575,7 +572,8 @@ function eventObjects(nameKey: Uint8Array, nameOf: () => string): SpanEvent[] | 
         key();
         if (keyIs(TIMESTAMP)) {
           seen = once(seen, 1);
-          timeNs = microsTime();
+          us = micros();
+          raw = Number.isNaN(us) ? timeRaw : undefined;
         } else if (keyIs(nameKey)) {
           seen = once(seen, 2);
           name = nameOf();
@@ -584,6 +582,8 @@ function eventObjects(nameKey: Uint8Array, nameOf: () => string): SpanEvent[] | 
         }
       } while (more(RBRACE));
     }
+    if (keep !== undefined && !keep.has(name)) continue;
+    const timeNs = Number.isNaN(us) ? microsToNs(raw) : microsNs(us);
     if (timeNs !== undefined) (events ??= []).push({ name, timeNs });
   } while (more(RBRACKET));
   return events;
@@ -640,19 +640,6 @@ export class ForwardSearch {
     }
     return this.at < stop;
   }
-}
-
-/**
- * The value at the position parsed (JSON.parse of its bytes) when its bytes may mention
- * `search`'s word (they hold it, or an escape that could spell it); else skipped, undefined.
- */
-export function parseIfMentions(search: ForwardSearch): unknown {
-  ws();
-  const start = scan.pos;
-  scan.anyEscaped = false;
-  skip();
-  if (!scan.anyEscaped && !search.within(start, scan.pos)) return undefined;
-  return JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown;
 }
 
 /**

@@ -65,6 +65,8 @@ export class ReadContext {
   constructor(
     readonly file: string,
     readonly strict: boolean,
+    /** The span events to keep from Jaeger logs and Zipkin annotations (ReadOptions.events); undefined: every one. */
+    readonly eventNames?: ReadonlySet<string>,
   ) {}
 
   /**

@@ -191,11 +191,13 @@ function tag(): void {
 
 /** The events of the logs `logs` read last (`jaegerLogEvents`' rules). */
 let logEvents: SpanEvent[] | undefined;
+/** The span events to keep (the document's ReadContext.eventNames). */
+let keepEvents: ReadonlySet<string> | undefined;
 
 /**
  * The logs at the position: the first-token time they give and their events (into `logEvents`),
- * by the full reader's rules. Parsed when they may name the first-token event or hold an escape,
- * else scanned (`scanEvents`).
+ * by the full reader's rules: scanned (`scanEvents`), and parsed again when they may name the
+ * first-token event or hold an escape.
  */
 function logs(): bigint | undefined {
   logEvents = undefined;
@@ -210,17 +212,14 @@ function logs(): bigint | undefined {
     return undefined;
   }
   scan.anyEscaped = false;
-  skip();
-  if (scan.anyEscaped || FIRST_TOKEN.within(start, scan.pos)) {
-    const list: unknown = JSON.parse(scan.b.utf8Slice(start, scan.pos));
-    logEvents = jaegerLogEvents(list);
-    return firstTokenLog(list);
+  const events = scanEvents(K.fields, eventField, jaegerLogEvents, keepEvents);
+  if (!scan.anyEscaped && !FIRST_TOKEN.within(start, scan.pos)) {
+    logEvents = events;
+    return undefined;
   }
-  const end = scan.pos;
-  scan.pos = start;
-  logEvents = scanEvents(K.fields, eventField, jaegerLogEvents);
-  scan.pos = end;
-  return undefined;
+  const list: unknown = JSON.parse(scan.b.utf8Slice(start, scan.pos));
+  logEvents = jaegerLogEvents(list, keepEvents);
+  return firstTokenLog(list);
 }
 
 /** A log's fields (an array of field objects, each with at most one `key` and one `value`): the last `event` field's string value, '' for none; FALLBACK for any other shape. */
@@ -499,6 +498,7 @@ const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches
  */
 export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
   FIRST_TOKEN.reset();
+  keepEvents = ctx.eventNames;
   try {
     return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out));
   } finally {

@@ -32,15 +32,17 @@ export function microsToNs(raw: unknown): bigint | undefined {
 /**
  * Events from a list of objects timed in µs by their `timestamp` (Jaeger logs, Zipkin
  * annotations), each named by `nameOf`; those without a readable time are left out, as the OTLP
- * readers leave out events without one.
+ * readers leave out events without one, and so are those `keep` (when given) does not name.
  */
-export function microsEvents(list: unknown, nameOf: (item: Record<string, unknown>) => string): SpanEvent[] | undefined {
+export function microsEvents(list: unknown, nameOf: (item: Record<string, unknown>) => string, keep?: ReadonlySet<string>): SpanEvent[] | undefined {
   if (!Array.isArray(list)) return undefined;
   let events: SpanEvent[] | undefined;
   for (const item of list as unknown[]) {
     if (!isObject(item)) continue;
     const timeNs = microsToNs(item['timestamp']);
-    if (timeNs !== undefined) (events ??= []).push({ name: nameOf(item), timeNs });
+    if (timeNs === undefined) continue;
+    const name = nameOf(item);
+    if (keep === undefined || keep.has(name)) (events ??= []).push({ name, timeNs });
   }
   return events;
 }

@@ -137,12 +137,14 @@ function tags(attributes: Record<string, AttributeValue>): boolean {
 
 /** The events of the annotations `annotations` read last (`zipkinAnnotationEvents`' rules). */
 let annotationEvents: SpanEvent[] | undefined;
+/** The span events to keep (the document's ReadContext.eventNames). */
+let keepEvents: ReadonlySet<string> | undefined;
 
 /**
  * The annotations at the position: the first-token time they give (the full reader's rule;
- * NO_TIME when the first match has none) and their events (into `annotationEvents`). Parsed
- * when they may name the first-token event or hold an escape, or in the first span, where a v1
- * annotation (`endpoint`) is the full reader's; else scanned (`scanEvents`).
+ * NO_TIME when the first match has none) and their events (into `annotationEvents`): scanned
+ * (`scanEvents`), and parsed again when they may name the first-token event or hold an escape;
+ * parsed alone in the first span, where a v1 annotation (`endpoint`) is the full reader's.
  */
 function annotations(first: boolean): bigint | undefined {
   annotationEvents = undefined;
@@ -152,16 +154,17 @@ function annotations(first: boolean): bigint | undefined {
   }
   const start = scan.pos;
   scan.anyEscaped = false;
-  skip();
-  const end = scan.pos;
-  if (!first && !scan.anyEscaped && !FIRST_TOKEN.within(start, end)) {
-    scan.pos = start;
-    annotationEvents = scanEvents(K.value, annotationName, zipkinAnnotationEvents);
-    scan.pos = end;
-    return undefined;
+  if (first) {
+    skip();
+  } else {
+    const events = scanEvents(K.value, annotationName, zipkinAnnotationEvents, keepEvents);
+    if (!scan.anyEscaped && !FIRST_TOKEN.within(start, scan.pos)) {
+      annotationEvents = events;
+      return undefined;
+    }
   }
-  const list = JSON.parse(scan.b.utf8Slice(start, end)) as unknown[];
-  annotationEvents = zipkinAnnotationEvents(list);
+  const list = JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown[];
+  annotationEvents = zipkinAnnotationEvents(list, keepEvents);
   const head = list[0];
   if (first && typeof head === 'object' && head !== null && !Array.isArray(head) && 'endpoint' in head) throw FALLBACK;
   for (const a of list) {
@@ -281,6 +284,7 @@ function span(out: SpanRecord[], first: boolean): void {
  */
 export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
   FIRST_TOKEN.reset();
+  keepEvents = ctx.eventNames;
   return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out));
 }
 

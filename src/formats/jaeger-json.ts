@@ -181,7 +181,7 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   if (links.length > 0) record.links = links;
   const firstTokenNs = firstTokenLog(raw['logs']);
   if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
-  const events = jaegerLogEvents(raw['logs']);
+  const events = jaegerLogEvents(raw['logs'], ctx.eventNames);
   if (events !== undefined) record.events = events;
   return record;
 }
@@ -227,10 +227,11 @@ export function firstTokenLog(logs: unknown): bigint | undefined {
  * repeated; '' when it has none or it is not a string), its other fields the event's attributes
  * (not kept: SpanEvent has none). That is the inverse of `spanEventsToJaegerProtoLogs` in
  * "pkg/translator/jaeger/traces_to_jaegerproto.go", which writes an OTel span event as a log with
- * an `event` field holding its name, then its attributes as fields.
+ * an `event` field holding its name, then its attributes as fields. With `keep`, only the events
+ * it names.
  */
-export function jaegerLogEvents(logs: unknown): SpanEvent[] | undefined {
-  return microsEvents(logs, logEventName);
+export function jaegerLogEvents(logs: unknown, keep?: ReadonlySet<string>): SpanEvent[] | undefined {
+  return microsEvents(logs, logEventName, keep);
 }
 
 function logEventName(log: Record<string, unknown>): string {

@@ -63,6 +63,12 @@ export interface ReadOptions {
    */
   readonly attributes?: AttributeProjection;
   /**
+   * The names of the span events to keep from Jaeger logs and Zipkin annotations (the analyzer
+   * passes those its source conventions read, `CONVENTION_EVENTS`, so that other logs cost no
+   * objects); default: every one. OTLP and Python console events are all kept either way.
+   */
+  readonly events?: ReadonlySet<string>;
+  /**
    * Internal, for tests: an OTLP JSON document (not on one line) or a Triton trace file larger
    * than this many bytes takes the path of large ones (OTLP: read whole for the byte scanner;
    * Triton: its records read one at a time). By default 64 MiB for OTLP (decompressed), 1 MiB
@@ -478,7 +484,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   let trace = typeof input === 'string' ? await openTrace(input, options.wholeDocumentBytes, options.scanDocumentBytes) : input;
   const { file } = trace;
   let { opened } = trace.sniffed;
-  const ctx = new ReadContext(file, options.strict === true);
+  const ctx = new ReadContext(file, options.strict === true, options.events);
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const result: LayoutResult = { family: undefined, documents: 0 };
   const counts: FastReadCounts = { lines: 0, fallbacks: 0 };

@@ -129,14 +129,14 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
       break;
     }
   }
-  const events = zipkinAnnotationEvents(annotations);
+  const events = zipkinAnnotationEvents(annotations, ctx.eventNames);
   if (events !== undefined) record.events = events;
   return record;
 }
 
-/** A span's annotations as its events: each one an event at its timestamp (µs) named by its value (`zipkinEventName`). */
-export function zipkinAnnotationEvents(annotations: unknown): SpanEvent[] | undefined {
-  return microsEvents(annotations, (a) => (typeof a['value'] === 'string' ? zipkinEventName(a['value']) : ''));
+/** A span's annotations as its events: each one an event at its timestamp (µs) named by its value (`zipkinEventName`); with `keep`, only those it names. */
+export function zipkinAnnotationEvents(annotations: unknown, keep?: ReadonlySet<string>): SpanEvent[] | undefined {
+  return microsEvents(annotations, (a) => (typeof a['value'] === 'string' ? zipkinEventName(a['value']) : ''), keep);
 }
 
 /**

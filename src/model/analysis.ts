@@ -111,6 +111,8 @@ export interface ConventionNote {
   readonly clock: SourceClock;
   /** Facts this source never carries (e.g. "batch size"), named so the diagnosis can say what it could not see. */
   readonly unseen: readonly string[];
+  /** For requests counted without a latency (they did not complete): who ended them, where the source says (TGI's router spans). */
+  readonly ended?: 'server-error' | 'client-error' | 'cancelled';
 }
 
 /** A convention recognised in the input, with how many requests it gave. */

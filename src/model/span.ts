@@ -10,7 +10,7 @@ export type SpanKind = 'unspecified' | 'internal' | 'server' | 'client' | 'produ
 /** An attribute value after normalization (arrays and maps are flattened to JSON strings). */
 export type AttributeValue = string | number | boolean;
 
-/** A timestamped event on a span (OTLP span event, Python console event); attributes are not kept. */
+/** A timestamped event on a span (OTLP span event, Python console event, Jaeger log, Zipkin annotation); attributes are not kept. */
 export interface SpanEvent {
   readonly name: string;
   /** Nanoseconds, on the same clock as the span's start and end. */

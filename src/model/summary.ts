@@ -74,12 +74,26 @@ export interface GenerationSummary {
   readonly tokensPerS?: number;
 }
 
+/**
+ * Requests that did not complete, by who ended them, where the source says (TGI: its failure
+ * counter's `err` label, its router spans' error events): a server error, the client's own error
+ * (rejected as invalid), or the client going away (a cancellation, not an error).
+ */
+export interface RequestFailures {
+  readonly server: number;
+  readonly client: number;
+  readonly cancelled: number;
+}
+
 /** Everything measured about one model's requests. */
 export interface ModelSummary {
   readonly model: string;
   readonly services: readonly string[];
   readonly requests: number;
+  /** Failed requests (server and client errors; never a cancellation). */
   readonly errors: number;
+  /** `errors` split, and the cancellations beside them, where the source tells them apart. */
+  readonly failures?: RequestFailures;
   /** First request start and last request end, ns since epoch. */
   readonly windowStartNs: bigint;
   readonly windowEndNs: bigint;

@@ -7,7 +7,7 @@
  * steps without data) and exemplar trace ids where the engine stores them.
  */
 import type { Phase } from '../semconv.js';
-import type { LatencyDistribution } from '../model/summary.js';
+import type { LatencyDistribution, RequestFailures } from '../model/summary.js';
 import type { PrometheusReplica } from '../model/prometheus.js';
 import type { NativeHistogramValue, PrometheusClient, RangeSeries } from './client.js';
 import { countingMeasure } from './sources.js';
@@ -58,7 +58,10 @@ export interface ModelAggregates {
   readonly rps: number;
   readonly e2e: AggregateDistribution;
   readonly phases: Readonly<Partial<Record<Phase, AggregateDistribution>>>;
+  /** Failed requests: server and client errors, never a cancellation. */
   readonly errors: number;
+  /** Requests that did not complete, by who ended them, where the source's failure counter says (LatencySource.errorKinds). */
+  readonly failures?: RequestFailures;
   readonly meanBatchSize?: number;
   readonly gauges: Readonly<Record<string, number>>;
   readonly generation: Readonly<Record<string, AggregateDistribution>>;
@@ -268,6 +271,22 @@ async function stepRateWindowS(ctx: QueryContext, source: LatencySource, model: 
   return widened;
 }
 
+/**
+ * Failed requests over the range, split by the failure counter's label where the source says who
+ * ended each (TGI's `err`: a dropped stream is the client's cancellation, a validation error the
+ * client's fault); else all server errors. Undefined without a failure counter.
+ */
+async function failuresOf(ctx: QueryContext, source: LatencySource, model: string, matchers: string, window: string): Promise<RequestFailures | undefined> {
+  if (source.errors === undefined || !ctx.names.has(source.errors)) return undefined;
+  const counted = (x: number): number => (Number.isFinite(x) ? x : 0);
+  const kinds = source.errorKinds;
+  if (kinds === undefined) return { server: counted(await scalar(ctx, `${model}: failed requests`, `sum(increase(${series(source.errors, matchers)}[${window}]))`)), client: 0, cancelled: 0 };
+  const byKind = await byLabel(ctx, `${model}: failed requests by ${kinds.label}`, `sum by (${kinds.label}) (increase(${series(source.errors, matchers)}[${window}]))`, kinds.label);
+  const out = { server: 0, client: 0, cancelled: 0 };
+  for (const [kind, n] of byKind) out[kinds.cancelled.includes(kind) ? 'cancelled' : kinds.client.includes(kind) ? 'client' : 'server'] += counted(n);
+  return out;
+}
+
 /** Reads every aggregate of one model. */
 export async function readModel(ctx: QueryContext, source: LatencySource, model: string, modelMatcher: string): Promise<ModelAggregates> {
   const matchers = [ctx.selector, modelMatcher].filter((x) => x !== '').join(', ');
@@ -284,7 +303,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   // A phase the source could measure but that saw no time in the range (no network spans, say) is left out.
   for (const [p, d] of Object.entries(phases) as [Phase, AggregateDistribution][]) if (!(d.timeRate > 0)) delete phases[p];
   const present = candidates.filter(([p]) => phases[p] !== undefined);
-  const errors = source.errors !== undefined && ctx.names.has(source.errors) ? await scalar(ctx, `${model}: failed requests`, `sum(increase(${series(source.errors, matchers)}[${window}]))`) : 0;
+  const failures = await failuresOf(ctx, source, model, matchers, window);
+  const errors = failures === undefined ? 0 : failures.server + failures.client;
   let meanBatchSize: number | undefined;
   if (source.batch && ctx.names.has(source.batch.items) && ctx.names.has(source.batch.executions)) {
     meanBatchSize = await scalar(ctx, `${model}: mean batch size`, `${rateSum(source.batch.items, matchers, [], window)} / ${rateSum(source.batch.executions, matchers, [], window)}`);
@@ -391,7 +411,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const activeRps = activeEndS > activeStartS ? (rps * (ctx.endS - ctx.startS)) / (activeEndS - activeStartS) : rps;
   const factor = rps > 0 ? activeRps / rps : 1;
   const activeReplicas = replicas.map((r) => ({ ...r, rps: r.rps * factor }));
-  return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, tokens, scheduler, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
+  return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(failures !== undefined && source.errorKinds !== undefined ? { failures } : {}), ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, tokens, scheduler, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
 }
 
 /** The first of the metric names present in the range (a name or a list of names a metric had across versions). */

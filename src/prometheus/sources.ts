@@ -59,6 +59,12 @@ export interface LatencySource {
   readonly batchHistogram?: string;
   /** Failed requests counter. */
   readonly errors?: string;
+  /**
+   * Where the failure counter's label says who ended a request: `label` values of requests the
+   * client cancelled, and of requests rejected for the client's own error; every other value is
+   * a server error. Absent: every failure counts as a server error.
+   */
+  readonly errorKinds?: { readonly label: string; readonly cancelled: readonly string[]; readonly client: readonly string[] };
   /** Gauges shown as evidence (queue depth, KV cache use); a list is read as its first metric present (renamed between versions). */
   readonly gauges?: Readonly<Record<string, string | readonly string[]>>;
   /** LLM generation latency: time to first token, time per output token (per request), between tokens (per token); a list is read as its first measure present (a metric renamed between versions). */
@@ -145,7 +151,7 @@ function vllmLike(id: string, title: string, prefix: string, server: string, not
 }
 
 /** TGI-style routers: the same request families under the fork's prefix (TGI `tgi_`, LoRAX `lorax_`), written by metrics-exporter-prometheus. */
-function tgiLike(id: string, title: string, prefix: string, queueGauge: string, notes: readonly string[]): LatencySource {
+function tgiLike(id: string, title: string, prefix: string, queueGauge: string, notes: readonly string[], errorKinds?: LatencySource['errorKinds']): LatencySource {
   return {
     id,
     title,
@@ -157,6 +163,7 @@ function tgiLike(id: string, title: string, prefix: string, queueGauge: string, 
     phases: { preprocess: hist(`${prefix}request_validation_duration`, S), queue: hist(`${prefix}request_queue_duration`, S), compute: hist(`${prefix}request_inference_duration`, S) },
     requests: `${prefix}request_success`,
     errors: `${prefix}request_failure`,
+    ...(errorKinds ? { errorKinds } : {}),
     // No TTFT histogram: TGI's tokens reach the generation block, not the rules' generation forms.
     tokens: { in: [hist(`${prefix}request_input_length`, 1)], out: [hist(`${prefix}request_generated_tokens`, 1)] },
     gauges: { waiting: queueGauge, batch: `${prefix}batch_current_size` },
@@ -243,7 +250,18 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
       'prompt and output tokens per request are counter means (prompt_tokens_total ÷ num_requests_total): no percentiles',
     ],
   },
-  tgiLike('tgi', 'Hugging Face TGI', 'tgi_', 'tgi_queue_size', ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read']),
+  tgiLike(
+    'tgi',
+    'Hugging Face TGI',
+    'tgi_',
+    'tgi_queue_size',
+    ['TGI serves one model per router: the model is named after the job', 'tgi_request_skipped_tokens is a summary and is not read', 'tgi_request_failure is split by its err label: dropped = cancelled by the client; validation, template = the client\'s error (HTTP 422); the rest (overloaded, generation, incomplete) = server errors'],
+    // TGI's err values (Hugging Face text-generation-inference, https://github.com/huggingface/text-generation-inference:
+    // router/src/infer/mod.rs, router/src/server.rs, backends/v3/src/backend.rs and queue.rs):
+    // "dropped" when the client went away (its response channel closed); "validation" and "template" are answered
+    // 422 Unprocessable Entity (InferError's status in server.rs), the request's own fault.
+    { label: 'err', cancelled: ['dropped'], client: ['validation', 'template'] },
+  ),
   // LoRAX (predibase/lorax, a TGI fork): the same router families under its own prefix (router/src/server.rs,
   // infer.rs, validation.rs), its queue gauge named lorax_queue_length (router/src/scheduler.rs).
   tgiLike('lorax', 'LoRAX', 'lorax_', 'lorax_queue_length', [

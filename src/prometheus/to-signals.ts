@@ -83,6 +83,7 @@ export function toSummary(a: ModelAggregates): ModelSummary {
   const tokensIn = counts(a.tokens.in);
   const tokensOut = counts(a.tokens.out);
   const active = endS - startS;
+  const failures = a.failures ? { server: Math.round(a.failures.server), client: Math.round(a.failures.client), cancelled: Math.round(a.failures.cancelled) } : undefined;
   const generation =
     ttft || tpot || itl || tokensOut
       ? {
@@ -102,7 +103,8 @@ export function toSummary(a: ModelAggregates): ModelSummary {
     model: a.model,
     services: [a.source.title],
     requests,
-    errors: Math.round(a.errors),
+    // The split rounded part by part, and the errors its sum, so the report's figures add up.
+    ...(failures ? { errors: failures.server + failures.client, failures } : { errors: Math.round(a.errors) }),
     windowStartNs: BigInt(Math.round(startS * 1000)) * 1_000_000n,
     windowEndNs: BigInt(Math.round(endS * 1000)) * 1_000_000n,
     throughputRps: a.rps,

@@ -216,3 +216,11 @@ export function statisticNotes(s: ModelSummary): string[] {
   if (means.length > 0) notes.push(`Means only (a sum and a count, no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
   return notes;
 }
+
+/** " (2 server, 1 client), 4 cancelled by the client", or '' where the source does not tell who ended a failed request. */
+export function failureSplit(s: ModelSummary): string {
+  const f = s.failures;
+  if (f === undefined) return '';
+  const split = s.errors > 0 ? ` (${formatCount(f.server)} server, ${formatCount(f.client)} client)` : '';
+  return `${split}, ${formatCount(f.cancelled)} cancelled by the client`;
+}

@@ -95,6 +95,8 @@ export interface JsonModel {
   services: string[];
   requests: number;
   errors: number;
+  /** `errors` split by who ended the request, and the client's cancellations beside them, where the source tells them apart (TGI); null elsewhere. */
+  failures: { server_errors: number; client_errors: number; cancelled: number } | null;
   /** Null with fewer than two requests. */
   throughput_rps: number | null;
   window: JsonWindow;
@@ -147,7 +149,8 @@ export interface JsonReport {
   /** Null with fewer than two requests (one request has no rate). */
   throughput_rps: number | null;
   /** Inference-server conventions the input was read as; empty for our own convention. */
-  conventions: { id: string; label: string; requests: number; clock: 'epoch' | 'monotonic'; unseen: string[] }[];
+  /** `ended`: who ended requests counted without a latency (TGI's failed and cancelled router spans), null for requests read with one. */
+  conventions: { id: string; label: string; requests: number; clock: 'epoch' | 'monotonic'; unseen: string[]; ended: 'server-error' | 'client-error' | 'cancelled' | null }[];
   e2e: JsonPercentiles | null;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number | null;
@@ -189,7 +192,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     requests: result.requests,
     window: result.window ? window(result.window.startNs, result.window.endNs, clock) : null,
     throughput_rps: overall && result.requests >= 2 ? round(overall.throughputRps) : null,
-    conventions: result.conventions.map((c) => ({ id: c.id, label: c.label, requests: c.requests, clock: c.clock, unseen: [...c.unseen] })),
+    conventions: result.conventions.map((c) => ({ id: c.id, label: c.label, requests: c.requests, clock: c.clock, unseen: [...c.unseen], ended: c.ended ?? null })),
     e2e: overall ? percentiles(overall.e2e) : null,
     phases: overall ? phases(overall) : {},
     coverage: overall ? round(overall.coverage) : null,
@@ -257,6 +260,7 @@ function model(m: ModelAnalysis, clock: 'epoch' | 'monotonic'): JsonModel {
     services: [...s.services],
     requests: s.requests,
     errors: s.errors,
+    failures: s.failures ? { server_errors: s.failures.server, client_errors: s.failures.client, cancelled: s.failures.cancelled } : null,
     throughput_rps: s.requests >= 2 ? round(s.throughputRps) : null,
     window: window(s.windowStartNs, s.windowEndNs, clock),
     runtime: s.runtime ?? null,

@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { escapeControls, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
+import { escapeControls, failureSplit, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -68,7 +68,7 @@ function modelSection(s: ModelSummary): string[] {
   const lines = [
     `### Model \`${s.model.replace(/`/g, "'")}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
     '',
-    `${formatCountOf(s.requests, 'request')}, ${formatRate(s.requests, s.throughputRps)}, ${formatCountOf(s.errors, 'error')}; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
+    `${formatCountOf(s.requests, 'request')}, ${formatRate(s.requests, s.throughputRps)}, ${formatCountOf(s.errors, 'error')}${escape(failureSplit(s))}; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
     '',
     '| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |',
     '|---|---:|---:|---:|---:|---:|',

@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, fit, padToWidth, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { bar, escapeControls, failureSplit, fit, padToWidth, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -116,8 +116,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
 function modelSection(s: ModelSummary, c: Colors): string[] {
   const facts = [s.runtime, s.runtimeProvider, s.precision, s.device].filter((x): x is string => x !== undefined);
   const title = `${c.bold(`Model ${modelName(s.model)}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
-  const counts = `${formatCount(s.requests)} request${s.requests === 1 ? '' : 's'}, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}`;
-  const lines = [title, `  ${counts}`];
+  const counts = `${formatCount(s.requests)} request${s.requests === 1 ? '' : 's'}, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}${failureSplit(s)}`;
+  const lines = [title, ...wrap(counts, WIDTH, '    ', '  ')];
   const header = `  ${'Phase'.padEnd(NAME_WIDTH)}${['p50 ms', 'p95 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(NUM_WIDTH)).join('')}  ${'share of e2e'}`;
   lines.push(c.dim(header));
   const rows = [...PHASES, OTHER].filter((p) => s.phases[p] !== undefined) as PhaseOrOther[];

@@ -15,6 +15,7 @@ import type { Diagnosis } from '../../src/model/diagnosis.js';
 import { renderDiagnosisText, renderVerdictText } from '../../src/report/diagnosis-text.js';
 import { diagnosisToJson } from '../../src/report/diagnosis-json.js';
 import { renderDiagnosisMarkdown } from '../../src/report/diagnosis-markdown.js';
+import { verdictCard } from '../../src/report/html/analysis.js';
 import { writeAs } from '../support/synth.js';
 import { generate } from './gen.js';
 import type { GenSpec } from './gen.js';
@@ -172,6 +173,7 @@ describe('a GPU slowed the whole run, latency level (no drift), a software fix a
     expect(verdict.join(' ').replace(/\s+/g, ' ')).toContain('the expected gain assumes the cap stays.');
     expect(renderDiagnosisMarkdown(d).join('\n')).toContain(`> ${d.headline.replace(/[|*_`<>[\]\\]/g, (ch) => `\\${ch}`)}\n\n**Note:** Power cap: the GPU was at its SW power cap in ${Math.round(share * 100)}% of loaded samples; the expected gain assumes the cap stays.\n`);
     expect(diagnosisToJson(d).caveats).toEqual([{ rule: 'hardware-limit', kind: 'power-cap', text: d.caveats![0]!.text, values: { power_cap_share: share } }]);
+    expect(verdictCard(d)).toContain(`<p class="note" data-field="caveat" data-kind="power-cap">Power cap: the GPU was at its SW power cap in ${Math.round(share * 100)}% of loaded samples; the expected gain assumes the cap stays.</p>`);
   });
 
   it('no caveat where the GPU was not capped, nor where the cap itself is the finding', async () => {

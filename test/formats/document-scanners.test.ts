@@ -293,7 +293,12 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
       expect(withFirstToken.firstTokenNs, reader).toBe(1_770_000_000_006_000_000n);
       expect(events('4100000000000006'), reader).toEqual(['inference.first_token@1770000000006000000', 'llm.content.completion.chunk@1770000000006500000']);
       expect(events('4100000000000007'), reader).toBeUndefined();
+      // Asked for some names only (as the analyzer asks for those its conventions read): the others are not made, the first-token time still is.
+      const some = (await readAllSpans(file, { reader, events: new Set(['QUEUE_START', 'COMPUTE_END', 'after odd fields', 'x']) })).spans;
+      expect(some.map((s) => s.events?.map((e) => e.name)), reader).toEqual([['QUEUE_START', 'COMPUTE_END'], undefined, ['x'], ['after odd fields'], undefined, undefined, undefined]);
+      expect(some.find((s) => s.spanId === '4100000000000006')!.firstTokenNs, reader).toBe(1_770_000_000_006_000_000n);
     }
+    for (const spelling of spellings('logs-events-some', doc)) expect(await expectAgree(spelling, { events: new Set(['QUEUE_START', '', 'x', 'inference.first_token']) }), spelling).toEqual(READ_FAST);
     // A key twice in a log (JSON.parse keeps the last): the logs alone go to the full rules, the document stays the scanner's.
     const one = JSON.stringify(envelope([span('4200000000000001', { logs: [{ timestamp: 1_770_000_000_001_000, fields: [tag('event', 'string', 'QUEUE_START')] }] })]));
     const twice = one.replace('"timestamp":1770000000001000', '"timestamp":1770000000000500,"timestamp":1770000000001000').replace('"key":"event"', '"key":"level","key":"event"');
@@ -513,7 +518,11 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
       expect(withFirstToken.firstTokenNs, reader).toBe(1_770_000_000_004_100_000n);
       expect(events('c100000000000004'), reader).toEqual(['wr@1770000000004000000', 'inference.first_token@1770000000004100000']);
       expect(events('c100000000000005'), reader).toBeUndefined();
+      const some = (await readAllSpans(file, { reader, events: new Set(['QUEUE_START', 'a|b', 'after a null']) })).spans;
+      expect(some.map((s) => s.events?.map((e) => e.name)), reader).toEqual([undefined, ['QUEUE_START', 'a|b'], ['after a null'], undefined, undefined]);
+      expect(some.find((s) => s.spanId === 'c100000000000004')!.firstTokenNs, reader).toBe(1_770_000_000_004_100_000n);
     }
+    for (const spelling of spellings('zipkin-annotation-events-some', doc)) expect(await expectAgree(spelling, { events: new Set(['COMPUTE_START', '', 'wr']) }), spelling).toEqual(READ_FAST);
   });
 
   it("real exports' logs and annotations (Jaeger's ui_01, Brave's smartthings trace) are their spans' events", async () => {

@@ -46,8 +46,10 @@ export interface ReplayScenario {
    * `labels`: only the family's series carrying these (one phase of a histogram labelled by phase).
    */
   readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' | 'count'; readonly labels?: Readonly<Record<string, string>> }[];
-  /** Counters that count requests (+1 each), executions (+1 per `per` requests), or add a "phase" drawn per request (`of`: tokens). */
-  readonly count: readonly { readonly family: string; readonly per?: number; readonly of?: string }[];
+  /** Counters that count requests (+1 each), executions (+1 per `per` requests), or add a "phase" drawn per request (`of`: tokens); `labels`: only the family's series carrying these (one `err` of a failure counter). */
+  readonly count: readonly { readonly family: string; readonly per?: number; readonly of?: string; readonly labels?: Readonly<Record<string, string>> }[];
+  /** Series the capture lacks, added to a family it has (another value of a label), written after the family's captured samples as the capture writes them, at 0. */
+  readonly addSeries?: readonly { readonly family: string; readonly labels: Readonly<Record<string, string>> }[];
   /** Gauges held at a value (requests running, KV cache use), by sample name. */
   readonly gauges?: Readonly<Record<string, number>>;
   /** Families of the capture left out (an excerpt that elides their +Inf bucket and _sum), to be served whole from `extra`. */
@@ -239,6 +241,12 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
   }
   if (scenario.rebucket) lines = rebucket(lines, scenario.rebucket.family, scenario.rebucket.le);
   for (const f of scenario.extra ?? []) lines.push(...extraLines(f));
+  for (const a of scenario.addSeries ?? []) {
+    const last = lines.reduce((at, l, i) => (typeof l !== 'string' && (l.name === a.family || l.name === `${a.family}_total`) ? i : at), -1);
+    if (last < 0) throw new Error(`addSeries: the capture has no family ${a.family}`);
+    const sibling = lines[last] as Sample;
+    lines.splice(last + 1, 0, { name: sibling.name, labels: a.labels, labelText: labelText(a.labels), value: 0 });
+  }
   const samples = lines.filter((l): l is Sample => typeof l !== 'string' && matches(l, scenario.labels));
   // Native histograms: one per series of each native family (those of other models stay empty).
   const native = new Map<string, Map<string, NativeHistogram>>();
@@ -294,7 +302,7 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
       for (const c of scenario.count) {
         if (requests % (c.per ?? 1) !== 0) continue;
         const add = c.of === undefined ? 1 : Math.round(phaseMs[c.of] ?? 0);
-        for (const s of samples) if (s.name === c.family || s.name === `${c.family}_total`) s.value += add;
+        for (const s of samples) if ((s.name === c.family || s.name === `${c.family}_total`) && (c.labels === undefined || matches(s, c.labels))) s.value += add;
       }
     }
   };

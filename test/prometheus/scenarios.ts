@@ -111,6 +111,29 @@ export function tgiInference(seed: number): ReplayScenario {
   return { ...tgiValidation(seed), phases: { validation: { medianMs: 1, sigma: 0.2 }, queue: { medianMs: 1, sigma: 0.3 }, inference: { medianMs: 60, sigma: 0.2 } } };
 }
 
+/**
+ * TGI router whose requests also fail, each kind under its own `err` value of tgi_request_failure
+ * as TGI's router and backend count them (router/src/infer/mod.rs, backends/v3/src/backend.rs and
+ * queue.rs): every 5th request's client goes away (`dropped`), every 10th is rejected by
+ * validation (`validation`, the captured series), every 20th finds no permit (`overloaded`) and
+ * every 50th fails in generation (`generation`).
+ */
+export function tgiFailures(seed: number): ReplayScenario {
+  const base = tgiValidation(seed);
+  const failure = 'tgi_request_failure';
+  return {
+    ...base,
+    addSeries: [{ family: failure, labels: { err: 'dropped' } }, { family: failure, labels: { err: 'overloaded' } }, { family: failure, labels: { err: 'generation' } }],
+    count: [
+      ...base.count,
+      { family: failure, per: 5, labels: { err: 'dropped' } },
+      { family: failure, per: 10, labels: { err: 'validation' } },
+      { family: failure, per: 20, labels: { err: 'overloaded' } },
+      { family: failure, per: 50, labels: { err: 'generation' } },
+    ],
+  };
+}
+
 /** TorchServe, model resnet18: 60 ms in the queue for 10 ms in the handler. */
 export function torchserveQueue(seed: number): ReplayScenario {
   return {

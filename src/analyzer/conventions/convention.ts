@@ -39,6 +39,11 @@ export interface SourceConvention {
    * the trace's spans are held and mapped together (the facts are spread over several spans).
    */
   readonly scope: 'span' | 'trace';
+  /**
+   * The names of the span events it reads (`SpanRecord.events`), if any: the analyzer has the
+   * Jaeger and Zipkin readers make only these of a span's logs and annotations (ReadOptions.events).
+   */
+  readonly events?: readonly string[];
   /** Cheap content test run on every span that does not follow our convention already. */
   claims(span: SpanRecord): boolean;
   /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */

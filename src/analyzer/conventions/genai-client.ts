@@ -37,7 +37,7 @@ const TTFC = 'gen_ai.response.time_to_first_chunk';
  * The span event OpenLLMetry's OpenAI instrumentation adds for every streamed chunk, in place of
  * the attribute above (traceloop/openllmetry, `SpanAttributes.LLM_CONTENT_COMPLETION_CHUNK`,
  * https://github.com/traceloop/openllmetry): the first one is the first token. Span events come
- * through OTLP inputs (JSON, protobuf); the Jaeger and Zipkin readers keep only ours.
+ * from OTLP inputs (JSON, protobuf), Jaeger logs and Zipkin annotations.
  */
 const CHUNK_EVENT = 'llm.content.completion.chunk';
 
@@ -93,6 +93,7 @@ export const genAiClientConvention: SourceConvention = {
   id: 'genai-client',
   lacks: ['batch-sizes'],
   scope: 'trace',
+  events: [CHUNK_EVENT],
   claims: (span) => isGenAiClient(span) || isLocalInference(span),
   map(spans, context) {
     const serverInTrace = context?.hasRequest === true || spans.some((s) => s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && !isGenAiClient(s));

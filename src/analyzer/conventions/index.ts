@@ -15,7 +15,7 @@ import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
 import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
-import { tgiConvention } from './tgi.js';
+import { tgiConvention, tgiOutcomeConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
 import { tritonConvention } from './triton.js';
 import { vllmConvention } from './vllm.js';
@@ -25,9 +25,12 @@ export { rustDurationNs } from './tgi.js';
 export { normalizeActivity, intervalsOf } from './triton.js';
 
 /** Every convention read, in the order they are tried on a span. Adding one is one line here. */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention, tgiConvention, tgiHeadersConvention, genAiClientConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
 
 export type { ConventionUse } from '../../model/analysis.js';
+
+/** The span events the registered conventions read (SourceConvention.events): what the analyzer asks the Jaeger and Zipkin readers to keep. */
+export const CONVENTION_EVENTS: ReadonlySet<string> = new Set(CONVENTIONS.flatMap((c) => c.events ?? []));
 
 /** Ids of the conventions whose time outside the request span, under a client span, is not the wire alone (SourceConvention.outsideSpan). */
 function outsideUnattributed(conventions: readonly SourceConvention[]): ReadonlySet<string> {

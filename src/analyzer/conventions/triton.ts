@@ -232,6 +232,8 @@ export const tritonConvention: SourceConvention = {
   id: 'triton',
   lacks: ['batch-sizes'],
   scope: 'trace',
+  // OpenTelemetry mode's names: upper case (the 1.x spelling is only in trace files, whose events are all kept).
+  events: [...KNOWN],
   claims(span) {
     if (span.attributes[SOURCE_ATTR] === TRITON_TRACE_FILE_SOURCE || span.name === 'InferRequest' || 'triton.model_name' in span.attributes) return true;
     const events = span.events;

@@ -9,7 +9,7 @@ import type { Diagnosis } from '../../model/diagnosis.js';
 import type { ModelSummary } from '../../model/summary.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import type { PhaseOrOther } from '../../semconv.js';
-import { formatCountOf, formatMs, formatRate, formatShare, statisticNotes } from '../_format.js';
+import { failureSplit, formatCountOf, formatMs, formatRate, formatShare, statisticNotes } from '../_format.js';
 import { gainLine, populationLine, renderExplain } from '../diagnosis-text.js';
 import { escapeHtml as h } from './page.js';
 
@@ -36,6 +36,7 @@ export function verdictCard(d: Diagnosis | undefined): string {
 <p class="why" data-field="headline">${h(d.headline)}</p>
 ${facts.length > 0 ? `<dl class="facts">${facts.map(([k, v]) => `<div><dt>${h(k)}</dt><dd data-field="${h(k.replace(/ /g, '-'))}">${h(v)}</dd></div>`).join('')}</dl>` : ''}
 ${top?.estimatedGain ? `<p class="note">${h(top.estimatedGain.basis)}</p>` : ''}
+${(d.caveats ?? []).map((c) => `<p class="note" data-field="caveat" data-kind="${h(c.kind)}">${h(c.text)}</p>`).join('')}
 ${population ? `<p class="note" data-field="population">${h(population)}</p>` : ''}
 ${
   next
@@ -64,7 +65,7 @@ export function phaseTable(summary: ModelSummary): string {
   );
   return `<div class="card phases"><h2>Where the time goes · ${formatCountOf(summary.requests, 'request')} · ${formatRate(summary.requests, summary.throughputRps)}</h2>
 <div class="scroll"><table data-table="phases"><thead><tr><th>phase</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>share</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
-<p class="note">Phase spans cover ${formatShare(summary.coverage)} of end-to-end time${summary.errors > 0 ? `; ${formatCountOf(summary.errors, 'error')}` : ''}.</p>${statisticNotes(summary).map((n) => `<p class="note" data-note="statistic">${h(n)}</p>`).join('')}</div>`;
+<p class="note">Phase spans cover ${formatShare(summary.coverage)} of end-to-end time${summary.errors > 0 || summary.failures !== undefined ? `; ${formatCountOf(summary.errors, 'error')}${h(failureSplit(summary))}` : ''}.</p>${statisticNotes(summary).map((n) => `<p class="note" data-note="statistic">${h(n)}</p>`).join('')}</div>`;
 }
 
 /** A chart slot the client fills: a titled card with a canvas. */

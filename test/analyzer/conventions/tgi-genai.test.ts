@@ -6,6 +6,7 @@ import { analyzeFiles } from '../../../src/analyzer/index.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { rustDurationNs } from '../../../src/analyzer/index.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
+import { renderJson } from '../../../src/report/json.js';
 
 describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
   it('reads Rust Debug durations exactly', () => {
@@ -40,18 +41,49 @@ describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
 });
 
 describe('TGI router spans of failed and cancelled requests (synthetic: router/src/server.rs and infer/mod.rs, tracing-opentelemetry attributes)', () => {
-  it('counts the handler spans that ended without timings apart, out of the latency figures, and never a wrapper or Infer span', async () => {
+  it('counts the handler spans that ended without timings apart, by who ended them, out of the latency figures, and never a wrapper or Infer span', async () => {
     const result = await analyzeServing('tgi-router-failed-cancelled.synthetic.json');
-    // generate, generate_stream, chat_completions and the generate span under compat_generate finished; a validation
-    // error (generate), an overload (chat_completions) and a dropped stream (generate_stream) did not.
+    // generate, generate_stream, chat_completions and the generate span under compat_generate finished; an overload
+    // (chat_completions, after its template: `parameters` recorded) is the server's; a validation error (generate) and a
+    // chat template failing on the messages (chat_completions without `parameters`, its error read after it) the
+    // client's; a dropped stream (generate_stream) and a completions whose client went away (no `parameters`, known by
+    // code.namespace, read after its Infer span) ended with no error.
     expect(result.conventions.map((c) => [c.label, c.requests])).toEqual([
       ['TGI router span', 4],
-      ['TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', 3],
+      ["TGI router span without timings: rejected, the client's error (validation, chat template; not in the latency figures)", 2],
+      ['TGI router span without timings: cancelled by the client (no error in its trace; not in the latency figures)', 2],
+      ['TGI router span without timings: failed, a server error (overloaded, generation; not in the latency figures)', 1],
     ]);
+    expect(result.conventions.map((c) => c.ended)).toEqual([undefined, 'client-error', 'cancelled', 'server-error']);
+    const json = JSON.parse(renderJson(result)) as { conventions: { requests: number; ended: string | null }[] };
+    expect(json.conventions.map((c) => [c.ended, c.requests])).toEqual([[null, 4], ['client-error', 2], ['cancelled', 2], ['server-error', 1]]);
     expect(result.requests).toBe(4);
     expect([...result.timings].map((r) => r.e2eMs).sort((a, b) => a - b)).toEqual([23.456789, 60, 250, 412]);
+    // The chat_completions with a template error and the completions, known by code.namespace (children read first), are in.
+    expect(result.conventions.reduce((n, c) => n + (c.label.startsWith('TGI router span without timings') ? c.requests : 0), 0)).toBe(5);
     // The stream cancelled after 850 ms is not an 850 ms latency, and the window ends with the last finished request.
     expect(result.overall?.e2e.maxMs).toBe(412);
+  });
+});
+
+describe('TGI router spans without location attributes (not known to be TGI\'s own router)', () => {
+  it('counts the unfinished handler spans it still knows (by parameters) without saying who ended them', async () => {
+    const doc = JSON.parse(readFileSync(SERVING + 'tgi-router-failed-cancelled.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { attributes: { key: string }[] }[] }[] }[] };
+    for (const r of doc.resourceSpans) for (const ss of r.scopeSpans) for (const span of ss.spans) span.attributes = span.attributes.filter((a) => !a.key.startsWith('code.'));
+    const dir = mkdtempSync(join(tmpdir(), 'ld-tgi-'));
+    try {
+      const file = join(dir, 'tgi-no-location.json');
+      writeFileSync(file, JSON.stringify(doc));
+      const result = await analyzeFiles([file], { diagnose: false });
+      // generate (validation), chat_completions (overloaded, with parameters) and generate_stream (dropped); the
+      // template failure and the completions have nothing left that names them.
+      expect(result.conventions.map((c) => [c.label, c.requests])).toEqual([
+        ['TGI router span', 4],
+        ['TGI router span without timings (failed or cancelled before its last token: not in the latency figures)', 3],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
