@@ -116,6 +116,36 @@ export function tritonParent(raw: unknown): number | undefined {
 
 const UNREADABLE_NS = "Triton timestamp left out: expected its 'ns' as steady-clock nanoseconds (a non-negative integer); the phases it bounds are missing from its request";
 
+/**
+ * Activities that follow each other within one request whatever the backend: a frontend read or
+ * write, the core's enqueue, one backend execution (src/tracer.cc, core src/infer_request.cc).
+ * REQUEST_END is left out (a decoupled backend may release a request before its execute
+ * returns), as are names a request records more than once.
+ */
+const IN_ORDER: readonly (readonly string[])[] = [
+  ['HTTP_RECV_START', 'HTTP_RECV_END'],
+  ['HTTP_SEND_START', 'HTTP_SEND_END'],
+  ['GRPC_WAITREAD_START', 'GRPC_WAITREAD_END'],
+  ['GRPC_SEND_START', 'GRPC_SEND_END'],
+  ['REQUEST_START', 'QUEUE_START', 'COMPUTE_START', 'COMPUTE_INPUT_END', 'COMPUTE_OUTPUT_START', 'COMPUTE_END'],
+];
+
+/** The first pair of a request's activities whose times contradict their order ("COMPUTE_END before COMPUTE_START"), if any. */
+function outOfOrder(events: readonly SpanEvent[]): string | undefined {
+  const times = new Map<string, bigint | null>();
+  for (const e of events) times.set(e.name, times.has(e.name) ? null : e.timeNs);
+  for (const chain of IN_ORDER) {
+    let previous: string | undefined;
+    for (const name of chain) {
+      const t = times.get(name);
+      if (t === undefined || t === null) continue;
+      if (previous !== undefined && t < (times.get(previous) as bigint)) return `${name} before ${previous}`;
+      previous = name;
+    }
+  }
+  return undefined;
+}
+
 /** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
 export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
@@ -245,6 +275,8 @@ export class TritonRequests {
       this.ctx.skip(at(this.where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
       return;
     }
+    const disorder = outOfOrder(request.events);
+    if (disorder !== undefined) this.ctx.warn(at(this.where, `$ (request id ${id})`), `Triton timestamps out of order on one steady clock (${disorder}): an edited file, or records of two server runs under one id; the phases between them are left out`);
     let first = request.events[0]!.timeNs;
     let last = first;
     for (const e of request.events) {

@@ -82,6 +82,8 @@ export interface GenericReport {
   readonly fragmentedTraces: number;
   /** Traces where work outlives its parent span (queues, fire-and-forget, producer → consumer). */
   readonly asyncTraces: number;
+  /** Traces where a server span lay partly outside its client span (clock skew between hosts) and was moved into it. */
+  readonly skewedTraces: number;
   readonly bySelfTime: readonly OperationTime[];
   readonly byCriticalPath: readonly OperationTime[];
 }

@@ -176,19 +176,26 @@ async function unresolvedFirstBucket(ctx: QueryContext, name: string, m: Extract
   const p50 = q['p50Ms'] ?? Number.NaN;
   const p95 = q['p95Ms'] ?? Number.NaN;
   if (!Number.isFinite(p50) && !Number.isFinite(p95)) return undefined;
+  const boundMs = await lowestBoundMs(ctx, name, m, matchers, window);
+  return inLowestBucket(p50, boundMs) || inLowestBucket(p95, boundMs) ? { boundMs, metric: m.metric } : undefined;
+}
+
+/** The lowest positive bucket bound of a classic histogram in the range, in ms; NaN without one. */
+async function lowestBoundMs(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string): Promise<number> {
   const sel = [matchers, m.matchers ?? ''].filter((x) => x !== '').join(', ');
   const expr = `group by (le) (last_over_time(${series(`${m.metric}_bucket`, sel)}[${window}]))`;
-  ctx.log.push({ purpose: `${name}: bucket bounds (is the median or p95 inside the lowest bucket?)`, expr });
+  ctx.log.push({ purpose: `${name}: bucket bounds (is a quantile inside the lowest bucket?)`, expr });
   let lowest = Number.POSITIVE_INFINITY;
   for (const s of await ctx.client.query(expr, ctx.endS)) {
     const le = leValue(s.metric['le']);
     if (le > 0 && le < lowest) lowest = le;
   }
-  if (!Number.isFinite(lowest)) return undefined;
-  const boundMs = lowest * m.toMs;
-  // A relative margin: the bound comes back through float arithmetic (× toMs) on both sides.
-  const inside = (v: number): boolean => Number.isFinite(v) && v <= boundMs * (1 + 1e-9);
-  return inside(p50) || inside(p95) ? { boundMs, metric: m.metric } : undefined;
+  return Number.isFinite(lowest) ? lowest * m.toMs : Number.NaN;
+}
+
+/** A quantile at or under the lowest bucket bound: interpolated from 0, not resolved (a relative margin: both sides went through × toMs). */
+function inLowestBucket(valueMs: number, boundMs: number): boolean {
+  return Number.isFinite(valueMs) && Number.isFinite(boundMs) && valueMs <= boundMs * (1 + 1e-9);
 }
 
 /** The two queries of a histogram some replicas export classic and others native: classic buckets by `le`, and the native histogram. */
@@ -330,7 +337,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
 
   // Per step, for the drift and ramp tests.
   const stepShape = shapeFor(ctx, matchers, [], stepWindow);
-  const e2eHistogram = source.e2e.kind === 'histogram' ? source.e2e : undefined;
+  // Per-step quantiles of an e2e whose median sits in the lowest bucket are interpolations from 0 as well: the steps keep their means.
+  const e2eHistogram = source.e2e.kind === 'histogram' && e2e.firstBucket === undefined ? source.e2e : undefined;
   const mixed = e2eHistogram !== undefined && layoutOf(e2eHistogram.metric, ctx.names) === 'mixed';
   const [stepRps, stepMean, [stepP50, stepP95]] = await Promise.all([
     range(ctx, `${model}: requests per second per step`, countRateQuery(source.e2e, stepShape)),
@@ -374,6 +382,10 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   ]);
   const repPhases = new Map<Phase, Map<string, number>>();
   await Promise.all(present.map(async ([p, m]) => void repPhases.set(p, await byLabel(ctx, `${model}: ${p} mean by ${rl}`, `${timeRateQuery(m, shapeFor(ctx, matchers, [rl], window))} / ${countRateQuery(source.e2e, replicaShape)}`, rl))));
+  // A replica's p99 inside the lowest bucket is the bound's 0.99, whatever its latency: replicas of 20 ms and 250 ms
+  // under vLLM's 0.3 s first bucket would both read 297 ms and agree. Left out (NaN), so replicas compare by mean.
+  const repBoundMs = source.e2e.kind === 'histogram' && repP99.size > 0 && layoutOf(source.e2e.metric, ctx.names) === 'classic' ? await lowestBoundMs(ctx, `${model}: e2e by ${rl}`, source.e2e, matchers, window) : Number.NaN;
+  for (const [replica, p99] of repP99) if (inLowestBucket(p99, repBoundMs)) repP99.set(replica, Number.NaN);
   const replicas: AggregateReplica[] = [...repRps]
     .filter(([, r]) => r > 0)
     .map(([replica, r]) => ({

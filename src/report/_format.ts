@@ -8,6 +8,7 @@ import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isMean, statName } from '../analyzer/diagnose/statistic.js';
 import { formatCount } from '../model/count.js';
+import { eastAsianWidth } from 'get-east-asian-width';
 
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
 export function formatTokens(g: GenerationSummary): string[] {
@@ -148,12 +149,44 @@ export function formatName(format: TraceFormat): string {
   return names[format];
 }
 
-/** Shortens text to `width` characters with an ellipsis in the middle (keeps file names recognisable). */
+/**
+ * Terminal columns `text` takes: two for East Asian wide and fullwidth characters (Unicode UAX #11,
+ * https://www.unicode.org/reports/tr11/), none for combining marks, one otherwise. Counting
+ * characters instead shifted every column after a Chinese service name (the Zipkin benchmark's
+ * 订单维护服务) by the name's length.
+ */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += COMBINING.test(ch) ? 0 : eastAsianWidth(ch.codePointAt(0)!);
+  return width;
+}
+const COMBINING = /^[\p{Mn}\p{Me}\u200b-\u200d]$/u;
+
+/** `text` padded with spaces to `width` terminal columns (String.padEnd counts characters). */
+export function padToWidth(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
+/** Shortens text to `width` terminal columns with an ellipsis in the middle (keeps file names recognisable). */
 export function fit(text: string, width: number): string {
-  if (text.length <= width) return text;
+  if (displayWidth(text) <= width) return text;
   if (width <= 1) return '…';
-  const head = Math.ceil((width - 1) / 2);
-  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`;
+  const chars = [...text];
+  const take = (from: readonly string[], columns: number): string[] => {
+    const out: string[] = [];
+    let used = 0;
+    for (const ch of from) {
+      const w = displayWidth(ch);
+      if (used + w > columns) break;
+      out.push(ch);
+      used += w;
+    }
+    return out;
+  };
+  const headColumns = Math.ceil((width - 1) / 2);
+  const head = take(chars, headColumns);
+  const tail = take([...chars].reverse(), width - 1 - displayWidth(head.join(''))).reverse();
+  return `${head.join('')}…${tail.join('')}`;
 }
 
 /** A horizontal bar of `width` cells for a 0–1 share, in eighths. */

@@ -166,6 +166,7 @@ export interface JsonReport {
     pieces: number;
     fragmented_traces: number;
     async_traces: number;
+    skewed_traces: number;
     by_critical_path: JsonOperation[];
     by_self_time: JsonOperation[];
   } | null;
@@ -206,6 +207,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
           pieces: result.generic.pieces,
           fragmented_traces: result.generic.fragmentedTraces,
           async_traces: result.generic.asyncTraces,
+          skewed_traces: result.generic.skewedTraces,
           by_critical_path: result.generic.byCriticalPath.map(operation),
           by_self_time: result.generic.bySelfTime.map(operation),
         }

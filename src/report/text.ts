@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, failureSplit, fit, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { bar, escapeControls, failureSplit, fit, padToWidth, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -79,7 +79,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   for (const f of result.files) {
     // A GPU sample file holds no spans: "0 spans" would read as if nothing had been read.
     const count = f.format === 'gpu-samples' ? '' : ` ${formatCount(f.spans)} span${f.spans === 1 ? '' : 's'}`;
-    out.push(`  ${fit(f.file, fileWidth).padEnd(fileWidth)} ${f.format === 'gpu-samples' ? formatName(f.format) : formatName(f.format).padEnd(16)}${count}`);
+    out.push(`  ${padToWidth(fit(f.file, fileWidth), fileWidth)} ${f.format === 'gpu-samples' ? formatName(f.format) : formatName(f.format).padEnd(16)}${count}`);
     if (f.skipped > 0) out.push(c.yellow(`    ${formatCount(f.skipped)} unreadable span${f.skipped === 1 ? '' : 's'} skipped (see warnings)`));
     if (options.verbose) for (const l of f.leniencies) out.push(c.dim(`    lenient: ${l}`));
     if (options.verbose && f.fastReader) {
@@ -154,6 +154,9 @@ function genericSection(g: GenericReport, c: Colors): string[] {
   if (g.fragmentedTraces > 0) {
     lines.push(c.yellow(`  ${formatCount(g.fragmentedTraces)} of them in ${formatCount(g.pieces - (g.traces - g.fragmentedTraces))} disconnected pieces (parents missing from`), c.yellow('  the input): each piece is measured on its own.'));
   }
+  if (g.skewedTraces > 0) {
+    lines.push(c.yellow(`  ${formatCount(g.skewedTraces)} with clock skew (a server span outside its client span): the server`), c.yellow('  part moved to the middle of its client span, as Zipkin corrects it.'));
+  }
   if (g.asyncTraces > 0) {
     lines.push(`  ${formatCount(g.asyncTraces)} asynchronous (work outlives its parent span): the critical path`, `  follows it to its end; "${ASYNC_GAP}": a span ended, its child not yet begun.`);
   }
@@ -174,7 +177,7 @@ function operationTable(ops: readonly OperationTime[], value: (o: OperationTime)
   const lines = [c.dim(`  ${'service / operation'.padEnd(OPERATION_WIDTH + 1)}${'spans'.padStart(8)}${'errors'.padStart(7)}${label.padStart(12)}${shareLabel.padStart(8)}`)];
   for (const o of ops) {
     // Cut in the middle: names that differ only at the end (routes, ids) stay told apart.
-    const name = fit(printable(`${o.service === '' ? '(unknown)' : o.service} / ${o.operation}`), OPERATION_WIDTH).padEnd(OPERATION_WIDTH + 1);
+    const name = padToWidth(fit(printable(`${o.service === '' ? '(unknown)' : o.service} / ${o.operation}`), OPERATION_WIDTH), OPERATION_WIDTH + 1);
     const errors = o.errors > 0 ? c.red(formatCount(o.errors).padStart(7)) : '-'.padStart(7);
     lines.push(`  ${name}${formatCount(o.spans).padStart(8)}${errors}${formatMs(value(o)).padStart(12)}${share(o).padStart(8)}`);
   }

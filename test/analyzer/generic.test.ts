@@ -3,6 +3,7 @@ import { assembleRequests } from '../../src/analyzer/assemble.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { OperationTime } from '../../src/analyzer/generic.js';
 import { span, traceId } from './_spans.js';
+import { analyzeFiles } from '../../src/analyzer/index.js';
 
 async function report(spans: SpanRecord[]) {
   const { generic } = await assembleRequests([spans]);
@@ -116,5 +117,18 @@ describe('generic report (traces outside the convention)', () => {
     expect(r.bySelfTime[0]).toMatchObject({ operation: 'work', spans: 3 });
     expect(r.bySelfTime[0]!.selfMs).toBeCloseTo(24, 9);
     expect(r.byCriticalPath[0]!.criticalPathShare).toBeCloseTo(0.8, 9);
+  });
+
+  it("moves a server span that clock skew put outside its client span to the client's middle (real: Zipkin Lens skew.json), so the client's wait is not its own work", async () => {
+    // serviceb's server span (93.577 ms) starts 65.4 ms before servicea's client span (94.539 ms) that called it.
+    const { generic } = await analyzeFiles(['test/fixtures/traces/zipkin-json/zipkin-lens-skew.json']);
+    expect(generic!.skewedTraces).toBe(1);
+    const path = generic!.byCriticalPath;
+    // Inside the client: serviceb's async child (65 ms) and the rest of its post (28.6 ms) are on the path; the client keeps 94.539 − 93.577 ms.
+    expect(path[0]).toMatchObject({ service: 'serviceb', operation: 'async' });
+    expect(path[0]!.criticalPathMs).toBeCloseTo(65, 6);
+    expect(path.find((o) => o.service === 'servicea' && o.operation === 'post')!.criticalPathMs).toBeCloseTo(0.962, 6);
+    expect(byOp(generic!.bySelfTime, 'post').service).toBe('serviceb');
+    expect(generic!.rootMs).toBeCloseTo(99.411, 6);
   });
 });

@@ -96,6 +96,19 @@ describe('a Triton trace file that was never closed', () => {
     }
   });
 
+  it('timestamps that contradict their order on the steady clock (an edited file, two runs under one id) are a warning naming the pair, read whole or streamed; the real example has none', async () => {
+    // HTTP_SEND_END moved 10 ms back, before HTTP_SEND_START (and before the request began).
+    const moved = '[' + records.map((r) => r.replace('"ns":2356425057712991', '"ns":2356425047712991')).join(',') + ']';
+    expect(moved).toContain('2356425047712991');
+    for (const options of [{}, { wholeDocumentBytes: 256 }]) {
+      const { spans, warnings } = await read(tmp.write('trace-disorder.json', moved), options);
+      expect(spans).toHaveLength(1);
+      expect(warnings).toEqual([expect.objectContaining({ location: expect.stringMatching(/\(request id 1\)$/), count: 1, message: expect.stringMatching(/Triton timestamps out of order on one steady clock \(HTTP_SEND_END before HTTP_SEND_START\)/) })]);
+    }
+    const { warnings } = await read(fixture('ml-serving/triton-docs-trace-timestamps.json'));
+    expect(warnings).toEqual([]);
+  });
+
   it('a syntax error that is not the end of the file is still the error it was', async () => {
     await expect(read(tmp.write('trace-broken.json', live + ' garbage'))).rejects.toThrow(/trace-broken\.json:1:\d+: expected a JSON document on the first line, got 'g'/);
   });

@@ -77,6 +77,15 @@ export function vllmDrift(seed: number): ReplayScenario {
   };
 }
 
+/**
+ * A vLLM V1 replica of short requests (5 ms queue, 5 ms prefill, `decodeMs` decode), all under the
+ * 0.3 s lowest bucket of vLLM's request histograms: a healthy replica (10 ms) beside a slow one
+ * (230 ms) differ twelvefold while the buckets give both the same p99.
+ */
+export function vllmShortReplica(seed: number, decodeMs: number): ReplayScenario {
+  return { ...vllmDrift(seed), phases: { queue: { medianMs: 5, sigma: 0.2 }, prefill: { medianMs: 5, sigma: 0.1 }, decode: { medianMs: decodeMs, sigma: 0.1 } } };
+}
+
 /** TGI router: validation (tokenisation) takes 30 ms per request, inference 15 ms. */
 export function tgiValidation(seed: number, rebucket = false): ReplayScenario {
   return {
@@ -95,6 +104,11 @@ export function tgiValidation(seed: number, rebucket = false): ReplayScenario {
     // A replica on another version: same family, coarser buckets.
     ...(rebucket ? { rebucket: { family: 'tgi_request_duration', le: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] } } : {}),
   };
+}
+
+/** TGI router whose inference (60 ms) is nearly all of the request: compute-bound, on an LLM engine. */
+export function tgiInference(seed: number): ReplayScenario {
+  return { ...tgiValidation(seed), phases: { validation: { medianMs: 1, sigma: 0.2 }, queue: { medianMs: 1, sigma: 0.3 }, inference: { medianMs: 60, sigma: 0.2 } } };
 }
 
 /**

@@ -24,7 +24,7 @@ import { startReplay } from './replay-exporter.js';
 import type { ReplayExporter, ReplayScenario } from './replay-exporter.js';
 import { startPrometheus, waitForScrapes } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
-import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010 } from './scenarios.js';
+import { kservePreprocess, sglangQueue, tgiNative, tgiValidation, torchserveQueue, tritonQueue, tritonReplica, vllmDrift, vllmExemplars, vllmKvFull, vllmLongPrompts, vllmQueue, vllmQueueV010, vllmShortReplica, tgiInference } from './scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Seconds of traffic before the analyses read the range: eight 2 s steps, so the drift test sees the trend through histogram_quantile's bucket steps (six gave p ≈ 0.014 once). */
@@ -45,6 +45,8 @@ const jobs: Record<string, ReplayScenario[]> = {
   'vllm-queue': [vllmQueue(17)],
   'vllm-0.10': [vllmQueueV010(19)],
   'vllm-kv-full': [vllmKvFull(18)],
+  'vllm-fleet': [vllmShortReplica(20, 10), vllmShortReplica(21, 10), vllmShortReplica(22, 230)],
+  'tgi-compute': [tgiInference(23)],
 };
 const exporters: ({ job: string } & ReplayExporter)[] = [];
 let prometheus: RunningPrometheus | undefined;
@@ -486,6 +488,29 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(outlier?.title).toContain(new URL(slow?.url ?? '').host);
     expect(outlier?.evidence[0]?.values['ratio']).toBeGreaterThan(2.5);
     expect(result.prometheus?.models[0]?.replicas).toHaveLength(3);
+  });
+
+  it("names a slow replica whose requests all sit in the histogram's lowest bucket (vLLM, 0.3 s): by mean, not by p99s the buckets cannot tell apart", async () => {
+    const result = await analyze('vllm-fleet');
+    const slow = exporters.filter((e) => e.job === 'vllm-fleet')[2];
+    const replicas = result.prometheus?.models[0]?.replicas ?? [];
+    expect(replicas).toHaveLength(3);
+    // histogram_quantile would give each about 297 ms (0.99 of the 300 ms bound): left out.
+    expect(replicas.every((r) => Number.isNaN(r.e2eP99Ms))).toBe(true);
+    const outlier = result.models[0]?.diagnosis?.recommendations.find((r) => r.fix === 'replica-outlier');
+    expect(outlier?.title).toContain(new URL(slow?.url ?? '').host);
+    expect(outlier?.evidence[0]?.values['ratio']).toBeGreaterThan(5);
+  });
+
+  it("TGI (the real capture) spending its time in inference: no ONNX export and trtexec for an LLM engine, whose metrics carry no TTFT", async () => {
+    const result = await analyze('tgi-compute');
+    const m = result.models[0]!;
+    expect(m.summary.phases.compute?.share).toBeGreaterThan(0.9);
+    const rule = m.diagnosis!.rules.find((r) => r.rule === 'optimized-runtime');
+    expect(rule?.fired).toBe(false);
+    expect(rule?.reason).toMatch(/already served by tgi/);
+    expect(m.diagnosis!.rules.find((r) => r.rule === 'quantization')?.reason).toMatch(/served by tgi, an LLM serving engine: quantization is judged on decode figures/);
+    expect(m.diagnosis!.recommendations.map((r) => r.nextStep.snippet?.code ?? '').join('\n')).not.toMatch(/trtexec|onnx/i);
   });
 
   it('prints the phase table, the replicas and, with --explain, every PromQL query through the CLI', async () => {

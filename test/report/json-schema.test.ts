@@ -113,7 +113,7 @@ const MODEL = object({
   diagnosis: nullable(DIAGNOSIS),
 });
 const OPERATION = object({ service: nullable('string'), operation: 'string', spans: 'integer', errors: 'integer', total_ms: 'number', self_ms: 'number', critical_path_ms: 'number', critical_path_share: 'number' });
-const GENERIC = object({ traces: 'integer', spans: 'integer', root_ms: 'number', pieces: 'integer', fragmented_traces: 'integer', async_traces: 'integer', by_critical_path: arrayOf(OPERATION), by_self_time: arrayOf(OPERATION) });
+const GENERIC = object({ traces: 'integer', spans: 'integer', root_ms: 'number', pieces: 'integer', fragmented_traces: 'integer', async_traces: 'integer', skewed_traces: 'integer', by_critical_path: arrayOf(OPERATION), by_self_time: arrayOf(OPERATION) });
 /** The warning codes the page lists (the `warnings[]` row); the second test checks them against the model's. */
 const WARNING_CODES = [...doc.match(/\| `warnings\[\]` \|[^|]*\| `code` \(([^;]*);/)![1]!.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!);
 const TIMELINE_GPU = object({

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeFiles, analyzeSpans } from '../../src/analyzer/index.js';
 import type { AnalysisResult } from '../../src/analyzer/index.js';
 import { renderText } from '../../src/report/text.js';
+import { displayWidth, fit } from '../../src/report/_format.js';
 import { renderJson, toJsonReport } from '../../src/report/json.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import type { SpanRecord } from '../../src/model/span.js';
@@ -228,6 +229,20 @@ describe('text report', () => {
     const rows = text.slice(text.indexOf('On the critical path'), text.indexOf('Warnings')).split('\n').filter((l) => l !== '' && !/^(On the|Most self)/.test(l));
     expect(rows).toHaveLength(22);
     for (const row of rows) expect(row).toMatch(/^ {2}\S/);
+  });
+
+  it('aligns the operation table by terminal columns: a Chinese name (real: the Zipkin benchmark span) takes two per character', async () => {
+    const text = renderText(await analyzeFiles(['test/fixtures/traces/zipkin-json/zipkin-benchmarks-chinese-single-object.json']));
+    const lines = text.split('\n');
+    const header = lines.find((l) => l.includes('service / operation') && l.includes('crit. ms'))!;
+    const row = lines.find((l) => l.includes('订单维护服务 / 个人信息查询'))!;
+    expect(row).toMatch(/ 1 +1 +207\.0 +100\.0%$/);
+    // Every column ends where the header's does.
+    expect(displayWidth(row)).toBe(displayWidth(header));
+    // Cut names keep to the width too, whole characters on both sides of the ellipsis.
+    const cut = fit('订单维护服务 / 个人信息查询个人信息查询个人信息查询', 20);
+    expect(displayWidth(cut)).toBeLessThanOrEqual(20);
+    expect(cut).toBe('订单维护服…信息查询');
   });
 
   it('reports operations by critical path and self time for traces outside the convention', async () => {

@@ -107,8 +107,12 @@ export const optimizedRuntimeRule = defineRule({
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
-    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
+    const engine = engineOf(s, ctx.server);
+    if (s.generation) return generationVerdict(s, s.generation, t, engine);
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
+    // An LLM serving engine whose metrics carry no usable generation figures (TGI exports no TTFT) is still that
+    // engine: an ONNX export and a TensorRT engine built by trtexec, at a gain measured on a CNN, are no step for it.
+    if (engine !== 'own') return { inputs: { ...dominance.inputs, engine }, reason: `already served by ${engine}, an LLM serving engine (no ONNX/TensorRT export applies)` };
     const runtimeClass = classifyRuntime(s.runtime, s.runtimeProvider);
     const inputs = { ...dominance.inputs, runtime: s.runtime ?? null, runtime_provider: s.runtimeProvider ?? null, runtime_class: runtimeClass };
     if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };

@@ -151,11 +151,15 @@ export const quantizationRule = defineRule({
   verdict(ctx) {
     const s = ctx.signals;
     const t = ctx.thresholds;
-    if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
+    const engine = engineOf(s, ctx.server);
+    if (s.generation) return generationVerdict(s, s.generation, t, engine);
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
     const precisionClass = classifyPrecision(s.precision);
     const inputs = { ...dominance.inputs, precision: s.precision ?? null, precision_class: precisionClass };
     if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };
+    // An LLM engine without generation figures (TGI exports no TTFT): whether weight bytes bound its decode steps is
+    // what the generation form judges, and an FP16 TensorRT build of a CNN is no step for it.
+    if (engine !== 'own') return { inputs: { ...inputs, engine }, reason: `served by ${engine}, an LLM serving engine: quantization is judged on decode figures (TPOT, sequences per step), which this source lacks` };
     if (precisionClass === 'low') return { inputs, reason: `the model already runs at ${s.precision}` };
     if (precisionClass === 'unknown' && s.precision !== undefined) return { inputs, reason: `precision ${s.precision} is not one this rule knows` };
     const compute = s.phases.compute;
