@@ -67,7 +67,7 @@ export interface ReadOptions {
    * passes those its source conventions read, `CONVENTION_EVENTS`, so that other logs cost no
    * objects); default: every one. OTLP and Python console events are all kept either way.
    */
-  readonly events?: ReadonlySet<string>;
+  readonly events?: ReadonlySet<string> | undefined;
   /**
    * Internal, for tests: an OTLP JSON document (not on one line) or a Triton trace file larger
    * than this many bytes takes the path of large ones (OTLP: read whole for the byte scanner;

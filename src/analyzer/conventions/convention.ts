@@ -42,8 +42,9 @@ export interface SourceConvention {
   /**
    * The names of the span events it reads (`SpanRecord.events`), if any: the analyzer has the
    * Jaeger and Zipkin readers make only these of a span's logs and annotations (ReadOptions.events).
+   * `'any'`: it reads events whose names are free text (error messages), so every event is kept.
    */
-  readonly events?: readonly string[];
+  readonly events?: readonly string[] | 'any';
   /** Cheap content test run on every span that does not follow our convention already. */
   claims(span: SpanRecord): boolean;
   /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */

@@ -29,8 +29,13 @@ export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmC
 
 export type { ConventionUse } from '../../model/analysis.js';
 
-/** The span events the registered conventions read (SourceConvention.events): what the analyzer asks the Jaeger and Zipkin readers to keep. */
-export const CONVENTION_EVENTS: ReadonlySet<string> = new Set(CONVENTIONS.flatMap((c) => c.events ?? []));
+/**
+ * The span events the registered conventions read (SourceConvention.events): what the analyzer
+ * asks the Jaeger and Zipkin readers to keep; undefined (every event) when one reads any name.
+ */
+export const CONVENTION_EVENTS: ReadonlySet<string> | undefined = CONVENTIONS.some((c) => c.events === 'any')
+  ? undefined
+  : new Set(CONVENTIONS.flatMap((c) => (c.events === 'any' ? [] : (c.events ?? []))));
 
 /** Ids of the conventions whose time outside the request span, under a client span, is not the wire alone (SourceConvention.outsideSpan). */
 function outsideUnattributed(conventions: readonly SourceConvention[]): ReadonlySet<string> {

@@ -139,6 +139,8 @@ export const tgiOutcomeConvention: SourceConvention = {
   id: 'tgi',
   lacks: ['batch-sizes'],
   scope: 'trace',
+  // The error messages TGI logs as span events (validation, overload) are free text.
+  events: 'any',
   claims: (span) => unfinished(span) || routerError(span),
   map(spans) {
     const handlers = spans.filter(unfinished);
