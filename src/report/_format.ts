@@ -212,7 +212,7 @@ export function statisticNotes(s: ModelSummary): string[] {
   const buckets = rows.filter(([, d]) => d.statistic === 'bucket-percentile').map(([name]) => name);
   // A row with no mean either (a histogram without _sum) has nothing to list here.
   const means = rows.filter(([, d]) => d.statistic === 'mean' && Number.isFinite(d.meanMs));
-  if (buckets.length > 0) notes.push(`Percentiles ${buckets.length === rows.length ? '' : `of ${buckets.join(', ')} `}interpolated from histogram buckets (histogram_quantile): only as fine as the buckets.`);
+  if (buckets.length > 0) notes.push(`Percentiles ${buckets.length === rows.length ? '' : `of ${buckets.join(', ')} `}interpolated from histogram buckets (histogram_quantile): only as fine as the buckets; max is the upper bound of the highest bucket holding a request, not a measured maximum.`);
   if (means.length > 0) notes.push(`Means only (a sum and a count, no percentile): ${means.map(([name, d]) => `${name} ${formatMs(d.meanMs)} ms`).join(', ')}.`);
   return notes;
 }

@@ -335,7 +335,7 @@ describe('server metric layouts replayed into a real Prometheus', { timeout: 60_
     expect(tgiJson.models[0]?.e2e.statistic).toBe('bucket-percentile');
     expect(tgiJson.models[0]?.e2e.p95_ms).toBeGreaterThan(0);
     expect(tgiJson.models[0]?.phases['preprocess']?.statistic).toBe('bucket-percentile');
-    expect(renderText(tgi)).toMatch(/Percentiles interpolated from histogram buckets \(histogram_quantile\)/);
+    expect(renderText(tgi).replace(/\s*\n\s*/g, ' ')).toMatch(/Percentiles interpolated from histogram buckets \(histogram_quantile\): only as fine as the buckets; max is the upper bound of the highest bucket holding a request, not a measured maximum\./);
     expect(renderText(tgi)).not.toMatch(/Means only/);
     // An SLO checked on a histogram source is checked on a bucket percentile, and says so.
     const withSlo = await analyzePrometheus({ url: prometheus?.url ?? '', startS, endS, stepS: 2, selector: '{job="tgi"}', diagnose: { slo: { p99Ms: 10_000 } } });
