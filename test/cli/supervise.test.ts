@@ -94,3 +94,23 @@ describe('the supervised child', () => {
     expect(alive(childPid)).toBe(false);
   }, 30_000);
 });
+
+describe('the installed command', () => {
+  it('runs from a directory whose path has a space (the child is started from a file path, not a URL)', async () => {
+    const { cpSync, symlinkSync } = await import('node:fs');
+    const { execFile } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const installed = join(dir, 'a dir with space', 'latency-doctor');
+    for (const part of ['bin', 'dist', 'package.json']) cpSync(join(root, part), join(installed, part), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(installed, 'node_modules'));
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [join(installed, 'bin', 'latency-doctor.js'), 'analyze', join(root, 'examples/traces/inference-demo.otlp.jsonl')], { env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      ),
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^latency-doctor: 220 requests analysed/);
+  }, 60_000);
+});
