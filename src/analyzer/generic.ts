@@ -59,6 +59,8 @@ interface Node {
  * nothing moved.
  */
 function deskewed(spans: readonly TraceSpan[], roots: readonly TraceSpan[], children: ReadonlyMap<TraceSpan, TraceSpan[]>): readonly TraceSpan[] {
+  // Most traces have no server span under a client one: no walk, no map.
+  if (!spans.some((s) => s.kind === 'server') || !spans.some((s) => s.kind === 'client')) return spans;
   const shift = new Map<TraceSpan, number>();
   const stack: [TraceSpan, number][] = roots.map((r) => [r, 0]);
   let moved = false;

@@ -264,11 +264,6 @@ export async function sniffFile(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES,
 }
 
 /**
- * `sniffFile` on a file already opened; `handBytes`: a whole document of a family a byte-scanning
- * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
- * on the same input (with `handBytes` false: how the reader falls back).
- */
-/**
  * Whether `head` starts the Prometheus text exposition (a saved `curl …/metrics`): a `# HELP` or
  * `# TYPE` line, or a sample `name{labels} value`. Format: https://prometheus.io/docs/instrumenting/exposition_formats/
  */
@@ -306,6 +301,11 @@ const TRITON_RECORDS_BYTES = 1024 * 1024;
 /** A compressed file is taken to inflate to at least this many times its size (Triton's trace JSON compresses 10–20×). */
 const INFLATION_GUESS = 8;
 
+/**
+ * `sniffFile` on a file already opened; `handBytes`: a whole document of a family a byte-scanning
+ * reader takes is handed to it unparsed (`wholeLine`). Nothing is consumed, so it can run again
+ * on the same input (with `handBytes` false: how the reader falls back).
+ */
 async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number, handBytes: boolean, scanBytes = WHOLE_DOCUMENT_BYTES): Promise<Sniffed> {
   const { content } = opened;
   const start = await content.peek(4096);

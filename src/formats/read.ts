@@ -63,9 +63,10 @@ export interface ReadOptions {
    */
   readonly attributes?: AttributeProjection;
   /**
-   * The names of the span events to keep from Jaeger logs and Zipkin annotations (the analyzer
-   * passes those its source conventions read, `CONVENTION_EVENTS`, so that other logs cost no
-   * objects); default: every one. OTLP and Python console events are all kept either way.
+   * The names of the span events to keep from Jaeger logs and Zipkin annotations, so that other
+   * logs cost no objects; default: every one. The analyzer passes `CONVENTION_EVENTS`, which is
+   * every one while a convention reads free-text names (TGI's outcome). OTLP and Python console
+   * events are all kept either way.
    */
   readonly events?: ReadonlySet<string> | undefined;
   /**

@@ -17,8 +17,13 @@ export interface CliRun {
 
 /** Runs `latency-doctor ARGS…` with colours off; never rejects (a failure is a non-zero code). */
 export function runCli(...args: string[]): Promise<CliRun> {
+  return runCliAt(join(root, 'bin/latency-doctor.js'), ...args);
+}
+
+/** `runCli` with the command at `bin` (a copy of the package installed elsewhere). */
+export function runCliAt(bin: string, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -90,11 +90,10 @@ function outcomeOf(trace: readonly SpanRecord[]): Outcome {
   let client = false;
   for (const s of trace) {
     if (!s.error) continue;
-    const module = s.attributes['code.namespace'];
-    const messages = (s.events ?? []).map((e) => e.name);
-    const inInfer = module === INFER_MODULE;
+    const inInfer = s.attributes['code.namespace'] === INFER_MODULE;
+    const events = s.events ?? [];
     if (inInfer && s.name === 'apply_chat_template') client = true;
-    else if (inInfer && s.name === 'generate_stream' && messages.length > 0 && !messages.some((m) => OVERLOADED.has(m))) client = true;
+    else if (inInfer && s.name === 'generate_stream' && events.length > 0 && !events.some((e) => OVERLOADED.has(e.name))) client = true;
     else return 'server';
   }
   return client ? 'client' : 'cancelled';
@@ -143,12 +142,14 @@ export const tgiOutcomeConvention: SourceConvention = {
   events: 'any',
   claims: (span) => unfinished(span) || routerError(span),
   map(spans) {
-    const handlers = spans.filter(unfinished);
+    const handlers: SpanRecord[] = [];
+    const rest: SpanRecord[] = [];
+    for (const s of spans) (unfinished(s) ? handlers : rest).push(s);
     // Router errors of a request that finished (its handler span already mapped): nothing to count.
     if (handlers.length === 0) return { spans, requests: 0 };
     // The outcome rules are TGI's router's own: a fork (LoRAX logs from lorax_router::…) is counted without a split.
     const ours = handlers.every((s) => s.attributes['code.namespace'] === SERVER_MODULE);
-    return { spans: spans.filter((s) => !unfinished(s)), requests: handlers.length, note: UNFINISHED[ours ? outcomeOf(spans) : 'unknown'] };
+    return { spans: rest, requests: handlers.length, note: UNFINISHED[ours ? outcomeOf(spans) : 'unknown'] };
   },
 };
 

@@ -534,23 +534,25 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
 /**
  * Which part grows in the slow requests: each part's share of a cohort's time, requests above
  * the p95 of `metric` against those around its p50. `partOf(part, i)` is the part's time in
- * request i (NaN or absent: 0); `over` the cohort's requests (all, or those with the metric).
+ * request i (NaN or absent: 0); `over` the requests to rank (undefined: all of them).
  */
 function tailOf(
   requests: RequestTable,
   metric: ArrayLike<number>,
-  over: readonly number[],
+  over: readonly number[] | undefined,
   parts: readonly PhaseOrOther[],
   partOf: (part: PhaseOrOther) => (i: number) => number,
   words: { readonly cohort: string; readonly time: string; readonly middle: string },
   basis: TailAttribution['basis'],
-  sorted: ArrayLike<number> = sortNumbers(Float64Array.from(over, (i) => metric[i]!)),
+  sorted: ArrayLike<number> = sortNumbers(over === undefined ? metric : Float64Array.from(over, (i) => metric[i]!)),
 ): TailAttribution | undefined {
-  if (over.length < 20) return undefined;
+  const n = over === undefined ? requests.length : over.length;
+  if (n < 20) return undefined;
   const [p40, p60, p95, p99] = [0.4, 0.6, 0.95, 0.99].map((q) => quantileSorted(sorted, q)) as [number, number, number, number];
   const tail: number[] = [];
   const middle: number[] = [];
-  for (const i of over) {
+  for (let j = 0; j < n; j++) {
+    const i = over === undefined ? j : over[j]!;
     const v = metric[i]!;
     if (v > p95) tail.push(i);
     if (v >= p40 && v <= p60) middle.push(i);
@@ -600,7 +602,6 @@ function tailOf(
 
 /** The end-to-end tail: which part of e2e grows in requests above p95. */
 function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): TailAttribution | undefined {
-  const all = Array.from({ length: requests.length }, (_, i) => i);
   const partOf = (part: PhaseOrOther) => {
     const column = partColumn(requests, part);
     return (i: number): number => {
@@ -608,7 +609,7 @@ function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): 
       return v === v ? v : 0;
     };
   };
-  return tailOf(requests, requests.e2eMs, all, ALL_PARTS, partOf, { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', e2eSorted);
+  return tailOf(requests, requests.e2eMs, undefined, ALL_PARTS, partOf, { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', e2eSorted);
 }
 
 /**
