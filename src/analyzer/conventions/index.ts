@@ -35,7 +35,7 @@ export type { ConventionUse } from '../../model/analysis.js';
  * span, and every event of error spans when one reads those; undefined (every event) when one
  * reads any event of any span.
  */
-export function conventionEvents(conventions: readonly SourceConvention[]): EventFilter | undefined {
+function conventionEvents(conventions: readonly SourceConvention[]): EventFilter | undefined {
   if (conventions.some((c) => c.events === 'any')) return undefined;
   const names = new Set<string>();
   let errorSpans = false;
