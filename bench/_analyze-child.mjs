@@ -4,7 +4,7 @@
  * loader thread in the measured process.
  *   node bench/_analyze-child.mjs baseline|baseline-document|analyze|read|scan FILE
  * `baseline-document`: one JSON.parse of the whole file (the baseline for a single JSON document).
- * `read`: the reader alone (readSpans, records; READER=full for JSON.parse per line).
+ * `read`: the reader alone (readSpans, records, with the analyzer's attribute projection and span events; READER=full for JSON.parse per line).
  * `scan`: the reader alone as the analyzer calls it on one file (readSpanBatches: spans in our convention as column rows).
  * `analyze`: what `latency-doctor analyze` runs, diagnosis included (DIAGNOSE=0: without it).
  * Prints one JSON line: elapsed ms; CPU ms (all threads) over the same interval as the elapsed
@@ -46,8 +46,10 @@ if (mode === 'baseline') {
   for (let next = await reader.next(); next.done !== true; next = await reader.next()) spans += next.value.length;
 } else if (mode === 'read') {
   const { readSpans } = await import('../dist/formats/index.js');
+  // The span events the analyzer keeps (Jaeger logs, Zipkin annotations), as it asks for them.
+  const { CONVENTION_EVENTS } = await import('../dist/analyzer/conventions/index.js');
   startClock();
-  const reader = readSpans(file, { attributes: 'analysis', reader: process.env['READER'] === 'full' ? 'full' : 'fast' });
+  const reader = readSpans(file, { attributes: 'analysis', events: CONVENTION_EVENTS, reader: process.env['READER'] === 'full' ? 'full' : 'fast' });
   for (let next = await reader.next(); next.done !== true; next = await reader.next()) spans += next.value.length;
 } else {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');

@@ -1,11 +1,13 @@
 /**
  * @module bench/_generate
  * The bench's generated OTLP JSON lines export: consecutive simulated runs of 1000 requests.
- * Shared by analyze.bench.ts and bench/device/gen.mts (the same file on another machine).
+ * Shared by analyze.bench.ts and bench/device/gen.mts (the same file on another machine). And
+ * its Jaeger document, with or without logs.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { toOtlpJsonLines } from '../test/support/synth.js';
+import { toJaegerJson, toOtlpJsonLines } from '../test/support/synth.js';
+import type { SynthSpan } from '../test/support/synth.js';
 import { simulate } from '../examples/traces/simulate.js';
 
 /** What a generated file holds so far. */
@@ -33,4 +35,39 @@ export async function generate(target: number, path: string, from: Generated = {
   out.end();
   await once(out, 'finish');
   return done;
+}
+
+/** Free-text log messages no convention reads (an HTTP access line, a cache lookup, a gRPC message). */
+const LOG_MESSAGES = ['POST /v1/models/resnet50:predict 200', 'prediction cache lookup: miss', 'grpc message sent'];
+/** What a failed span logs: free text, as TGI's router logs a validation error. */
+const ERROR_MESSAGE = 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 512. Given: 500 `inputs` tokens and 20 `max_new_tokens`';
+
+/**
+ * Simulated runs written as one Jaeger UI document of about `target` bytes at `path`. With
+ * `logsPerSpan`, every span carries that many logs of names no convention reads, and one span in
+ * 50 is marked failed (the `error` tag) with its error message logged too: the events the
+ * analyzer's filter keeps (an error span's) and leaves (every other).
+ */
+export function generateJaeger(target: number, path: string, logsPerSpan = 0): { spans: number; requests: number } {
+  const spans: SynthSpan[] = [];
+  let bytes = 0;
+  let requests = 0;
+  const perChunk = 1000;
+  for (let chunk = 0; bytes < target; chunk++) {
+    const run = simulate({ seed: 5000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
+    const withLogs = logsPerSpan === 0 ? run : run.map((span, i) => withEvents(span, logsPerSpan, (spans.length + i) % 50 === 49));
+    bytes += Buffer.byteLength(toJaegerJson(withLogs));
+    spans.push(...withLogs);
+    requests += perChunk;
+  }
+  writeFileSync(path, toJaegerJson(spans));
+  return { spans: spans.length, requests };
+}
+
+/** `span` with `n` logs spread over it, failed (and its message logged) when `failed`. */
+function withEvents(span: SynthSpan, n: number, failed: boolean): SynthSpan {
+  const step = (span.endNs - span.startNs) / BigInt(n + 1);
+  const events = Array.from({ length: n }, (_, k) => ({ name: LOG_MESSAGES[k % LOG_MESSAGES.length]!, timeNs: span.startNs + step * BigInt(k + 1) }));
+  if (failed) events.push({ name: ERROR_MESSAGE, timeNs: span.endNs });
+  return { ...span, events: [...(span.events ?? []), ...events], ...(failed ? { error: true } : {}) };
 }

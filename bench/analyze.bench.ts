@@ -14,7 +14,7 @@
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
- * case only). TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
+ * case only); JAEGER_LOGS (default 0) logs on each of its spans, one span in 50 failed. TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
  * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
  * through those sizes.
  */
@@ -23,11 +23,8 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toJaegerJson } from '../test/support/synth.js';
-import { generate } from './_generate.js';
+import { generate, generateJaeger } from './_generate.js';
 import type { Generated } from './_generate.js';
-import type { SynthSpan } from '../test/support/synth.js';
-import { simulate } from '../examples/traces/simulate.js';
 import { defaultThreads } from '../src/analyzer/index.js';
 import { autoThreads } from '../src/analyzer/files.js';
 
@@ -37,6 +34,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ld-bench-'));
 const file = join(dir, 'traces.otlp.jsonl');
 const jaegerBytes = Number(process.env['JAEGER_MB'] ?? 61) * 1024 * 1024;
 const jaegerFile = join(dir, 'traces.jaeger.json');
+/** JAEGER_LOGS: logs on every span of the Jaeger document (free text no convention reads; one span in 50 failed, its message logged). Default 0. */
+const jaegerLogs = Number(process.env['JAEGER_LOGS'] ?? 0);
 const tritonBytes = Number(process.env['TRITON_MB'] ?? 0) * 1024 * 1024;
 const tritonFile = join(dir, 'trace.triton.json');
 
@@ -48,22 +47,6 @@ interface ChildResult {
   spans: number;
   requests: number;
   maxRssBytes: number;
-}
-
-/** Simulated runs written as one Jaeger UI document of about `jaegerBytes`. */
-function generateJaeger(): { spans: number; requests: number } {
-  const spans: SynthSpan[] = [];
-  let bytes = 0;
-  let requests = 0;
-  const perChunk = 1000;
-  for (let chunk = 0; bytes < jaegerBytes; chunk++) {
-    const run = simulate({ seed: 5000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
-    bytes += Buffer.byteLength(toJaegerJson(run));
-    spans.push(...run);
-    requests += perChunk;
-  }
-  writeFileSync(jaegerFile, toJaegerJson(spans));
-  return { spans: spans.length, requests };
 }
 
 /**
@@ -189,7 +172,7 @@ try {
   };
   if (jaegerBytes > 0) {
     rmSync(file, { force: true });
-    compareDocument('Jaeger document', jaegerFile, generateJaeger());
+    compareDocument(`Jaeger document${jaegerLogs > 0 ? `, ${jaegerLogs} logs a span` : ''}`, jaegerFile, generateJaeger(jaegerBytes, jaegerFile, jaegerLogs));
   }
   if (tritonBytes > 0) {
     rmSync(jaegerFile, { force: true });

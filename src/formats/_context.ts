@@ -11,6 +11,17 @@ import { IdDecoder } from './ids.js';
 import type { IdLeniencies } from './ids.js';
 import { formatCount } from '../model/count.js';
 
+/**
+ * Which span events the Jaeger and Zipkin readers make (ReadOptions.events): those `names` names
+ * on every span and, with `errorSpans`, every event of a span with an error status
+ * (SpanRecord.error: Jaeger's `error` / `otel.status_code=ERROR` tags, Zipkin's `error` tag),
+ * whose event names may be free text (an error message, an exception).
+ */
+export interface EventFilter {
+  readonly names: ReadonlySet<string>;
+  readonly errorSpans?: boolean;
+}
+
 /** A warning about part of a file that was skipped or is suspicious, with how often it happened. */
 export interface ReadWarning {
   /** The file as the user named it. */
@@ -62,12 +73,33 @@ export class ReadContext {
   private readonly seen = new Map<SpanKind, Map<string, string>>();
   private seenIds = 0;
 
+  /** The span events to keep from Jaeger logs and Zipkin annotations on every span (ReadOptions.events); undefined: every one. */
+  readonly eventNames: ReadonlySet<string> | undefined;
+  /** Every event of a span with an error status is kept too (EventFilter.errorSpans). */
+  readonly errorSpanEvents: boolean;
+
   constructor(
     readonly file: string,
     readonly strict: boolean,
-    /** The span events to keep from Jaeger logs and Zipkin annotations (ReadOptions.events); undefined: every one. */
-    readonly eventNames?: ReadonlySet<string>,
-  ) {}
+    events?: ReadonlySet<string> | EventFilter,
+  ) {
+    const filter = events === undefined || !('names' in events) ? undefined : events;
+    this.eventNames = filter === undefined ? (events as ReadonlySet<string> | undefined) : filter.names;
+    this.errorSpanEvents = filter?.errorSpans === true;
+  }
+
+  /**
+   * The events to keep of a span whose error status is `error` (undefined: every one): the
+   * filter's names, or all of them on an error span when the filter asks for error spans' events.
+   */
+  eventsToKeep(error: boolean): ReadonlySet<string> | undefined {
+    return error && this.errorSpanEvents ? undefined : this.eventNames;
+  }
+
+  /** True when which events a span keeps depends on its error status (so a reader that meets its events before its tags must wait for them). */
+  get keepDependsOnError(): boolean {
+    return this.errorSpanEvents && this.eventNames !== undefined;
+  }
 
   /**
    * Records a span (or another part of the file: a line, a resource) that could not be used.

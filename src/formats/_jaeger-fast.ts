@@ -191,15 +191,15 @@ function tag(): void {
 
 /** The events of the logs `logs` read last (`jaegerLogEvents`' rules). */
 let logEvents: SpanEvent[] | undefined;
-/** The span events to keep (the document's ReadContext.eventNames). */
-let keepEvents: ReadonlySet<string> | undefined;
+/** The document's context: which span events to keep (ReadContext.eventsToKeep). */
+let context: ReadContext;
 
 /**
- * The logs at the position: the first-token time they give and their events (into `logEvents`),
- * by the full reader's rules: scanned (`scanEvents`), and parsed again when they may name the
- * first-token event or hold an escape.
+ * The logs at the position: the first-token time they give and their events that `keep` names
+ * (into `logEvents`), by the full reader's rules: scanned (`scanEvents`), and parsed again when
+ * they may name the first-token event or hold an escape.
  */
-function logs(): bigint | undefined {
+function logs(keep: ReadonlySet<string> | undefined): bigint | undefined {
   logEvents = undefined;
   if (ws() !== LBRACKET) {
     skip();
@@ -212,13 +212,13 @@ function logs(): bigint | undefined {
     return undefined;
   }
   scan.anyEscaped = false;
-  const events = scanEvents(K.fields, eventField, jaegerLogEvents, keepEvents);
+  const events = scanEvents(K.fields, eventField, jaegerLogEvents, keep);
   if (!scan.anyEscaped && !FIRST_TOKEN.within(start, scan.pos)) {
     logEvents = events;
     return undefined;
   }
   const list: unknown = JSON.parse(scan.b.utf8Slice(start, scan.pos));
-  logEvents = jaegerLogEvents(list, keepEvents);
+  logEvents = jaegerLogEvents(list, keep);
   return firstTokenLog(list);
 }
 
@@ -279,6 +279,8 @@ function span(out: SpanRecord[]): void {
   let processId: string | undefined;
   let firstTokenNs: bigint | undefined;
   let events: SpanEvent[] | undefined;
+  /** Where logs read before the tags are, when which of their events to keep hangs on the error status the tags give. */
+  let logsAt = -1;
   let seen = 0;
   tagged.kind = 'unspecified';
   tagged.error = false;
@@ -356,7 +358,8 @@ function span(out: SpanRecord[]): void {
           }
           if (keyIs(K.logs)) {
             seen = once(seen, 512);
-            firstTokenNs = logs();
+            if ((seen & 256) === 0 && context.keepDependsOnError) logsAt = scan.pos;
+            firstTokenNs = logs(context.eventsToKeep(tagged.error));
             events = logEvents;
             continue;
           }
@@ -388,6 +391,14 @@ function span(out: SpanRecord[]): void {
     const after = scan.pos;
     scan.pos = parentAt;
     parentSpanId = optionalId(16);
+    scan.pos = after;
+  }
+  if (logsAt !== -1 && tagged.error) {
+    // An error span whose tags followed its logs: its logs read again, every event kept (rare; the span is not).
+    const after = scan.pos;
+    scan.pos = logsAt;
+    logs(context.eventsToKeep(true));
+    events = logEvents;
     scan.pos = after;
   }
   const record: SpanDraft = {
@@ -498,7 +509,7 @@ const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches
  */
 export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
   FIRST_TOKEN.reset();
-  keepEvents = ctx.eventNames;
+  context = ctx;
   try {
     return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out));
   } finally {

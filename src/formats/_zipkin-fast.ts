@@ -137,16 +137,17 @@ function tags(attributes: Record<string, AttributeValue>): boolean {
 
 /** The events of the annotations `annotations` read last (`zipkinAnnotationEvents`' rules). */
 let annotationEvents: SpanEvent[] | undefined;
-/** The span events to keep (the document's ReadContext.eventNames). */
-let keepEvents: ReadonlySet<string> | undefined;
+/** The document's context: which span events to keep (ReadContext.eventsToKeep). */
+let context: ReadContext;
 
 /**
  * The annotations at the position: the first-token time they give (the full reader's rule;
- * NO_TIME when the first match has none) and their events (into `annotationEvents`): scanned
- * (`scanEvents`), and parsed again when they may name the first-token event or hold an escape;
- * parsed alone in the first span, where a v1 annotation (`endpoint`) is the full reader's.
+ * NO_TIME when the first match has none) and their events that `keep` names (into
+ * `annotationEvents`): scanned (`scanEvents`), and parsed again when they may name the
+ * first-token event or hold an escape; parsed alone in the first span, where a v1 annotation
+ * (`endpoint`) is the full reader's.
  */
-function annotations(first: boolean): bigint | undefined {
+function annotations(first: boolean, keep: ReadonlySet<string> | undefined): bigint | undefined {
   annotationEvents = undefined;
   if (ws() !== LBRACKET) {
     skip();
@@ -157,14 +158,14 @@ function annotations(first: boolean): bigint | undefined {
   if (first) {
     skip();
   } else {
-    const events = scanEvents(K.value, annotationName, zipkinAnnotationEvents, keepEvents);
+    const events = scanEvents(K.value, annotationName, zipkinAnnotationEvents, keep);
     if (!scan.anyEscaped && !FIRST_TOKEN.within(start, scan.pos)) {
       annotationEvents = events;
       return undefined;
     }
   }
   const list = JSON.parse(scan.b.utf8Slice(start, scan.pos)) as unknown[];
-  annotationEvents = zipkinAnnotationEvents(list, keepEvents);
+  annotationEvents = zipkinAnnotationEvents(list, keep);
   const head = list[0];
   if (first && typeof head === 'object' && head !== null && !Array.isArray(head) && 'endpoint' in head) throw FALLBACK;
   for (const a of list) {
@@ -201,6 +202,8 @@ function span(out: SpanRecord[], first: boolean): void {
   let shared = false;
   let firstTokenNs: bigint | undefined;
   let events: SpanEvent[] | undefined;
+  /** Where annotations read before the tags are (Zipkin's own order), when which of their events to keep hangs on the error status the tags give. */
+  let annotationsAt = -1;
   let error = false;
   const attributes: Record<string, AttributeValue> = {};
   let seen = 0;
@@ -243,7 +246,8 @@ function span(out: SpanRecord[], first: boolean): void {
         error = tags(attributes);
       } else if (keyIs(K.annotations)) {
         seen = once(seen, 1024);
-        firstTokenNs = annotations(first);
+        if ((seen & 512) === 0 && context.keepDependsOnError) annotationsAt = scan.pos;
+        firstTokenNs = annotations(first, context.eventsToKeep(error));
         events = annotationEvents;
       } else if (keyIs(K.shared)) {
         seen = once(seen, 2048);
@@ -270,6 +274,14 @@ function span(out: SpanRecord[], first: boolean): void {
     parentSpanId = optionalId(16);
     scan.pos = after;
   }
+  if (annotationsAt !== -1 && error) {
+    // An error span whose tags followed its annotations: its annotations read again, every event kept (rare; the span is not).
+    const after = scan.pos;
+    scan.pos = annotationsAt;
+    annotations(first, context.eventsToKeep(true));
+    events = annotationEvents;
+    scan.pos = after;
+  }
   const record: SpanDraft = { traceId, spanId, name, service, kind, startNs: times.startNs, endNs: times.endNs, attributes, error };
   if (parentSpanId !== undefined) record.parentSpanId = parentSpanId;
   if (shared) record.shared = true;
@@ -284,7 +296,7 @@ function span(out: SpanRecord[], first: boolean): void {
  */
 export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
   FIRST_TOKEN.reset();
-  keepEvents = ctx.eventNames;
+  context = ctx;
   return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out));
 }
 

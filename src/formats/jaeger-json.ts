@@ -181,7 +181,7 @@ function convertSpan(raw: unknown, processes: Record<string, Process>, ctx: Read
   if (links.length > 0) record.links = links;
   const firstTokenNs = firstTokenLog(raw['logs']);
   if (firstTokenNs !== undefined) record.firstTokenNs = firstTokenNs;
-  const events = jaegerLogEvents(raw['logs'], ctx.eventNames);
+  const events = jaegerLogEvents(raw['logs'], ctx.eventsToKeep(error));
   if (events !== undefined) record.events = events;
   return record;
 }

@@ -10,7 +10,7 @@
 
 import type { SpanRecord, TraceFormat } from '../model/span.js';
 import { ReadContext } from './_context.js';
-import type { ReadWarning } from './_context.js';
+import type { EventFilter, ReadWarning } from './_context.js';
 import { scanJsonValue } from './_json-scan.js';
 import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
@@ -33,7 +33,7 @@ import { streamTritonRecords } from './_triton-stream.js';
 import { releaseTritonRecords, TritonIndex } from './_triton-release.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
 
-export type { ReadWarning } from './_context.js';
+export type { EventFilter, ReadWarning } from './_context.js';
 export type { AttributeProjection, FastReadCounts } from './_otlp-fast.js';
 
 /** Options of `readSpans`. */
@@ -63,12 +63,13 @@ export interface ReadOptions {
    */
   readonly attributes?: AttributeProjection;
   /**
-   * The names of the span events to keep from Jaeger logs and Zipkin annotations, so that other
-   * logs cost no objects; default: every one. The analyzer passes `CONVENTION_EVENTS`, which is
-   * every one while a convention reads free-text names (TGI's outcome). OTLP and Python console
-   * events are all kept either way.
+   * The span events to keep from Jaeger logs and Zipkin annotations, so that other logs cost no
+   * objects: the names to keep (a set), or an EventFilter (those names on every span, and every
+   * event of an error span); default: every one. The analyzer passes `CONVENTION_EVENTS` (the
+   * names its conventions read, and error spans' events for TGI's outcome, whose error messages
+   * are free text). OTLP and Python console events are all kept either way.
    */
-  readonly events?: ReadonlySet<string> | undefined;
+  readonly events?: ReadonlySet<string> | EventFilter | undefined;
   /**
    * Internal, for tests: an OTLP JSON document (not on one line) or a Triton trace file larger
    * than this many bytes takes the path of large ones (OTLP: read whole for the byte scanner;

@@ -129,7 +129,7 @@ function convertSpan(raw: unknown, ctx: ReadContext): SpanRecord | string {
       break;
     }
   }
-  const events = zipkinAnnotationEvents(annotations, ctx.eventNames);
+  const events = zipkinAnnotationEvents(annotations, ctx.eventsToKeep(error));
   if (events !== undefined) record.events = events;
   return record;
 }

@@ -16,7 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
-import type { ReadOptions } from '../../src/formats/index.js';
+import type { EventFilter, ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { damage, fixture, random, tempDir, jsonText, readOutcome } from './helpers.js';
 
@@ -37,6 +37,31 @@ async function expectAgree(file: string, options: ReadOptions = {}): Promise<{ l
 }
 
 const READ_FAST = { lines: 1, fallbacks: 0 };
+
+/**
+ * Reads `doc` by each reader with ERROR_SPAN_EVENTS: its spans' error statuses are `errors`, an
+ * error span has every event it has without a filter, any other the names asked for, the
+ * first-token time unchanged; every spelling is the scanner's and agrees with the full reader.
+ * Returns each reader's spans.
+ */
+async function expectErrorSpanEvents(name: string, doc: unknown, errors: readonly boolean[]): Promise<Map<string, SpanRecord[]>> {
+  const file = tmp.write(`${name}.json`, JSON.stringify(doc));
+  const every = (await readAllSpans(file, { reader: 'full' })).spans;
+  const byReader = new Map<string, SpanRecord[]>();
+  for (const reader of ['fast', 'full'] as const) {
+    const spans = (await readAllSpans(file, { reader, events: ERROR_SPAN_EVENTS })).spans;
+    expect(spans.map((s) => s.error), reader).toEqual(errors);
+    for (const [i, s] of spans.entries()) {
+      const all = every[i]!.events;
+      const kept = s.error ? all : all?.filter((e) => ERROR_SPAN_EVENTS.names.has(e.name));
+      expect(s.events, `${reader} ${s.spanId}`).toEqual(kept?.length === 0 ? undefined : kept);
+      expect(s.firstTokenNs, `${reader} ${s.spanId}`).toBe(every[i]!.firstTokenNs);
+    }
+    byReader.set(reader, spans);
+  }
+  for (const spelling of spellings(`${name}-filtered`, doc)) expect(await expectAgree(spelling, { events: ERROR_SPAN_EVENTS }), spelling).toEqual(READ_FAST);
+  return byReader;
+}
 const HANDED_BACK = { lines: 0, fallbacks: 1 };
 
 /** A document written pretty (CRLF too), minified, and minified on one line with a newline; each path of detection. */
@@ -69,11 +94,32 @@ function span(spanID: string, over: Record<string, unknown> = {}): Record<string
   };
 }
 
+/** `span` with its tags written after its logs (JSON keys have no order; jaeger-query writes tags first). */
+function tagsLast(spanID: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  const { tags, ...rest } = span(spanID, over);
+  return { ...rest, tags };
+}
+
+/** What the analyzer asks for (CONVENTION_EVENTS' shape): some names on every span, every event of an error span. */
+const ERROR_SPAN_EVENTS: EventFilter = { names: new Set(['QUEUE_START', 'llm.content.completion.chunk']), errorSpans: true };
+
 const PROCESSES = { p1: { serviceName: 'frontend', tags: [] }, p2: { serviceName: 'model-server', tags: [tag('hostname', 'string', 'gpu-7')] } };
 
 /** The envelope `{"data":[{traceID, spans, processes, warnings}]}` around `spans`. */
 function envelope(spans: unknown[], trace: Record<string, unknown> = {}): unknown {
   return { data: [{ traceID: T, spans, processes: PROCESSES, warnings: null, ...trace }], total: 0, limit: 0, offset: 0, errors: null };
+}
+
+/** Logs of span `n` (1–99) as TGI's router writes them, and an event a convention reads: free-text messages, quotes, escapes, unicode, fields beside the event. */
+function errorLogs(n: number): unknown[] {
+  const at = (k: number): number => 1_770_000_000_000_000 + n * 1000 + k * 10;
+  return [
+    { timestamp: at(1), fields: [tag('event', 'string', 'QUEUE_START')] },
+    { timestamp: at(2), fields: [tag('level', 'string', 'ERROR'), tag('event', 'string', '`inputs` tokens + `max_new_tokens` must be <= 512. Given: 500 `inputs` tokens and 20 `max_new_tokens`')] },
+    { timestamp: at(3), fields: [tag('event', 'string', 'no permits available')] },
+    { timestamp: at(4), fields: [tag('event', 'string', 'bad "token" é\n 模型 🚀'), tag('exception.message', 'string', 'line\nbreak')] },
+    { timestamp: at(5), fields: [tag('message', 'string', 'no event field')] },
+  ];
 }
 
 /** Documents the scanner reads itself. */
@@ -192,6 +238,19 @@ const READ: Record<string, unknown> = {
     span('4100000000000006', { logs: [{ timestamp: 1_770_000_000_006_000, fields: [tag('event', 'string', 'inference.first_token')] }, { timestamp: 1_770_000_000_006_500, fields: [tag('event', 'string', 'llm.content.completion.chunk')] }] }),
     span('4100000000000007', { logs: [] }),
   ]),
+  // The error status (`error`, `otel.status_code` tags) known before the logs or only after them.
+  'error spans: error and otel.status_code tags before and after their logs, odd logs, escapes, the first-token event': envelope([
+    span('4300000000000001', { tags: [tag('error', 'bool', true)], logs: errorLogs(1) }),
+    tagsLast('4300000000000002', { tags: [tag('span.kind', 'string', 'server'), tag('error', 'bool', true)], logs: errorLogs(2) }),
+    tagsLast('4300000000000003', { tags: [tag('otel.status_code', 'string', 'ERROR')], logs: errorLogs(3) }),
+    tagsLast('4300000000000004', { tags: [tag('error', 'bool', false)], logs: errorLogs(4) }),
+    tagsLast('4300000000000005', { logs: errorLogs(5) }),
+    tagsLast('4300000000000006', { tags: [tag('error', 'bool', true)], logs: [null, { timestamp: 1_770_000_000_006_100, fields: 'x' }, ...errorLogs(6)] }),
+    tagsLast('4300000000000007', { tags: [tag('error', 'bool', true), tag('error', 'bool', false)], logs: errorLogs(7) }),
+    tagsLast('4300000000000008', { tags: [tag('error', 'bool', true)], logs: [] }),
+    tagsLast('4300000000000009', { tags: [tag('error', 'string', 'true')], logs: [...errorLogs(9), { timestamp: 1_770_000_000_009_900, fields: [tag('event', 'string', 'inference.first_token')] }] }),
+    span('4300000000000010', { tags: [tag('otel.status_code', 'string', 'ERROR')], logs: [...errorLogs(10), { timestamp: 1_770_000_000_010_900, fields: [tag('event', 'string', 'inference.first_token')] }] }),
+  ]),
   'escapes and unicode in names, keys, values and process names': envelope(
     [
       span('5000000000000001', { operationName: 'GET /v1/chat "quoted" \\ back\\slash \t tab \u0001 ctl / é 模型 🚀 \ud83d' }),
@@ -307,6 +366,16 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
     expect((await readAllSpans(tmp.write('logs-duplicate-keys-2.json', twice))).spans[0]!.events).toEqual([{ name: 'QUEUE_START', timeNs: 1_770_000_000_001_000_000n }]);
   });
 
+  it("an error span keeps every event, the others the names asked for, whether its error tag comes before or after its logs", async () => {
+    const doc = READ['error spans: error and otel.status_code tags before and after their logs, odd logs, escapes, the first-token event'];
+    const byReader = await expectErrorSpanEvents('error-span-logs', doc, [true, true, true, false, false, true, false, true, true, true]);
+    for (const [reader, spans] of byReader) {
+      // The free-text message of an error span read after its logs, in full (escapes and all).
+      expect(spans[1]!.events?.map((e) => e.name), reader).toEqual(['QUEUE_START', '`inputs` tokens + `max_new_tokens` must be <= 512. Given: 500 `inputs` tokens and 20 `max_new_tokens`', 'no permits available', 'bad "token" é\n 模型 🚀', '']);
+      expect(spans[3]!.events?.map((e) => e.name), reader).toEqual(['QUEUE_START']);
+    }
+  });
+
   it("a failed query (the query API's errors, no trace) is refused alike by both, in the API's words", async () => {
     const failed = {
       'data null': { data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found' }] },
@@ -385,12 +454,14 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
       ...readdirSync(fixture('jaeger-json')).map((n) => readFileSync(fixture(`jaeger-json/${n}`))),
       Buffer.from(JSON.stringify(READ['references: CHILD_OF, CHILD_OF into another trace (a link), FOLLOWS_FROM, several, parentSpanID, odd entries'])),
       Buffer.from(JSON.stringify(READ['logs as span events: names, fields beside them, repeated and odd event fields, unreadable times, shapes only the full rules read'])),
+      Buffer.from(JSON.stringify(READ['error spans: error and otel.status_code tags before and after their logs, odd logs, escapes, the first-token event'])),
     ];
     let fast = 0;
     let handed = 0;
     for (let i = 0; i < 150; i++) {
       const source = sources[Math.floor(rand() * sources.length)]!;
-      const counts = await expectAgree(tmp.write(`damaged-${i}.json`, damage(source, rand)));
+      // Every other one read as the analyzer reads it (some names, every event of error spans).
+      const counts = await expectAgree(tmp.write(`damaged-${i}.json`, damage(source, rand)), i % 2 === 0 ? {} : { events: ERROR_SPAN_EVENTS });
       if (counts?.lines === 1) fast++;
       if (counts?.fallbacks === 1) handed++;
     }
@@ -413,6 +484,24 @@ const zspan = (id: string, over: Record<string, unknown> = {}): Record<string, u
   tags: { 'http.method': 'GET', 'http.status_code': '200' },
   ...over,
 });
+
+/** `zspan` with its tags written after its annotations, as zipkin-go writes them (`zspan` writes them first). */
+function zipkinOrder(id: string, over: Record<string, unknown>): Record<string, unknown> {
+  const { tags, ...rest } = zspan(id, over);
+  return { ...rest, tags };
+}
+
+/** Annotations of span `n` (1–99): an event a convention reads, free-text messages, quotes, escapes, unicode, the name|{attributes}|dropped form. */
+function errorAnnotations(n: number): unknown[] {
+  const at = (k: number): number => 1_770_000_000_000_000 + n * 1000 + k * 10;
+  return [
+    { timestamp: at(1), value: 'QUEUE_START' },
+    { timestamp: at(2), value: '`inputs` tokens + `max_new_tokens` must be <= 512. Given: 500 `inputs` tokens and 20 `max_new_tokens`' },
+    { timestamp: at(3), value: 'no permits available' },
+    { timestamp: at(4), value: 'exception|{"exception.message":"bad \"token\" é\\n"}|0' },
+    { timestamp: at(5), value: 'llm.content.completion.chunk|{}|1' },
+  ];
+}
 
 /** Zipkin documents the scanner reads itself. */
 const ZIPKIN_READ: Record<string, unknown> = {
@@ -467,6 +556,19 @@ const ZIPKIN_READ: Record<string, unknown> = {
     zspan('c100000000000003', { annotations: [null, { timestamp: 1_770_000_000_003_000, value: 'after a null' }] }),
     zspan('c100000000000004', { annotations: [{ timestamp: 1_770_000_000_004_000, value: 'wr' }, { timestamp: 1_770_000_000_004_100, value: 'inference.first_token' }] }),
     zspan('c100000000000005', { annotations: [] }),
+  ],
+  // Zipkin writes annotations before tags: the error status is known only after the events, or before them when written so.
+  'error spans: the error tag after and before the annotations, its odd values, escapes, the first-token event': [
+    zipkinOrder('c200000000000001', { annotations: errorAnnotations(1), tags: { error: 'true' } }),
+    zipkinOrder('c200000000000002', { annotations: errorAnnotations(2), tags: { 'otel.status_code': 'Error', error: 'validation: "bad" é' } }),
+    zipkinOrder('c200000000000003', { annotations: errorAnnotations(3), tags: { error: 'false' } }),
+    zipkinOrder('c200000000000004', { annotations: errorAnnotations(4), tags: { error: '' } }),
+    zipkinOrder('c200000000000005', { annotations: errorAnnotations(5) }),
+    zipkinOrder('c200000000000006', { annotations: [null, 'x', ...errorAnnotations(6)], tags: { error: 'true' } }),
+    zspan('c200000000000007', { annotations: errorAnnotations(7), tags: { error: 'true' } }),
+    zspan('c200000000000008', { annotations: errorAnnotations(8), tags: { error: 'false' } }),
+    zipkinOrder('c200000000000009', { annotations: [...errorAnnotations(9), { timestamp: 1_770_000_000_009_900, value: 'inference.first_token' }], tags: { error: 'true' } }),
+    zipkinOrder('c200000000000010', { annotations: [], tags: { error: 'true' } }),
   ],
   'an array of traces (an empty one first)': [[], [zspan('d000000000000001'), zspan('d000000000000002', { parentId: 'd000000000000001' })], [zspan('d000000000000003', { traceId: 'e'.repeat(32) })]],
   'unknown keys and a Zipkin v1-looking key after the first span': [zspan('e000000000000001', { debug: true, extra: { deep: [1, { a: null }] } }), zspan('e000000000000002', { binaryAnnotations: [] })],
@@ -525,6 +627,15 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
     for (const spelling of spellings('zipkin-annotation-events-some', doc)) expect(await expectAgree(spelling, { events: new Set(['COMPUTE_START', '', 'wr']) }), spelling).toEqual(READ_FAST);
   });
 
+  it('an error span keeps every event, the others the names asked for, whether its error tag comes after or before its annotations', async () => {
+    const doc = ZIPKIN_READ['error spans: the error tag after and before the annotations, its odd values, escapes, the first-token event'];
+    const byReader = await expectErrorSpanEvents('zipkin-error-span-annotations', doc, [true, true, false, true, false, true, true, false, true, true]);
+    for (const [reader, spans] of byReader) {
+      expect(spans[0]!.events?.map((e) => e.name), reader).toEqual(['QUEUE_START', '`inputs` tokens + `max_new_tokens` must be <= 512. Given: 500 `inputs` tokens and 20 `max_new_tokens`', 'no permits available', 'exception', 'llm.content.completion.chunk']);
+      expect(spans[2]!.events?.map((e) => e.name), reader).toEqual(['QUEUE_START', 'llm.content.completion.chunk']);
+    }
+  });
+
   it("real exports' logs and annotations (Jaeger's ui_01, Brave's smartthings trace) are their spans' events", async () => {
     for (const reader of ['fast', 'full'] as const) {
       const jaeger = (await readAllSpans(fixture('jaeger-json/jaeger-uimodel-ui_01-edgecases.json'), { reader })).spans;
@@ -580,10 +691,12 @@ describe('Zipkin documents: byte scanner and full reader agree', () => {
     // The single span object and the smartthings trace (incomplete spans, skipped by the full reader) are handed back.
     expect(counts).toEqual({ read: 10, handed: 10 });
     sources.push(Buffer.from(JSON.stringify(ZIPKIN_READ['annotations as span events: names, the name|{attributes}|dropped form and lookalikes, unreadable times, odd entries'])));
+    sources.push(Buffer.from(JSON.stringify(ZIPKIN_READ['error spans: the error tag after and before the annotations, its odd values, escapes, the first-token event'])));
     const rand = random(20261130);
     let fast = 0;
     for (let i = 0; i < 100; i++) {
-      const got = await expectAgree(tmp.write(`zipkin-damaged-${i}.json`, damage(sources[Math.floor(rand() * sources.length)]!, rand)));
+      // Every other one read as the analyzer reads it (some names, every event of error spans).
+      const got = await expectAgree(tmp.write(`zipkin-damaged-${i}.json`, damage(sources[Math.floor(rand() * sources.length)]!, rand)), i % 2 === 0 ? {} : { events: ERROR_SPAN_EVENTS });
       if (got?.lines === 1) fast++;
     }
     expect(fast).toBeGreaterThan(2);

@@ -22,7 +22,10 @@ import type { TemplateRecord } from '../support/triton-busy.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { ids, writeAs } from '../support/synth.js';
 import type { SynthFormat, SynthSpan } from '../support/synth.js';
-import { fixture, jsonText, read, tempDir } from './helpers.js';
+import { fixture, jsonText, read, readOutcome, tempDir } from './helpers.js';
+import { CONVENTION_EVENTS } from '../../src/analyzer/conventions/index.js';
+import { otlpToJaeger, otlpToZipkin } from '../support/collector-export.js';
+import type { TracesData } from '../support/collector-export.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -90,6 +93,84 @@ describe.each(['fast', 'full'] as const)('cross-format equivalence (%s reader)',
       expect(got?.events).toEqual(want.events);
       expect(got?.firstTokenNs).toBe(want.events?.find((e) => e.name === 'inference.first_token')?.timeNs);
     }
+  });
+});
+
+/**
+ * An OTLP export with failed spans among others, each with span events of every kind: names a
+ * convention reads (Triton's, OpenLLMetry's chunk), free text (error messages, HTTP lines, with
+ * quotes, escapes and unicode), the first-token event, events with attributes; every time on a
+ * whole µs (what Jaeger and Zipkin keep).
+ */
+function failedSpansExport(): TracesData {
+  const t = (us: number): string => String(1_770_000_000_000_000_000n + BigInt(us) * 1000n);
+  const str = (key: string, value: string): { key: string; value: Record<string, unknown> } => ({ key, value: { stringValue: value } });
+  const trace = '5e1f'.padEnd(32, '7');
+  const span = (n: number, status: { code?: number; message?: string } | undefined, events: [string, number, ...{ key: string; value: Record<string, unknown> }[]][]): Record<string, unknown> => ({
+    traceId: trace,
+    spanId: `5e1f${String(n).padStart(12, '0')}`,
+    ...(n > 1 ? { parentSpanId: '5e1f000000000001' } : {}),
+    name: `span ${n}`,
+    kind: n === 1 ? 2 : 1,
+    startTimeUnixNano: t(n * 100),
+    endTimeUnixNano: t(n * 100 + 90),
+    attributes: [str('code.namespace', 'text_generation_router::infer')],
+    events: events.map(([name, at, ...attributes]) => ({ timeUnixNano: t(n * 100 + at), name, ...(attributes.length > 0 ? { attributes } : {}) })),
+    ...(status === undefined ? {} : { status }),
+  });
+  const spans = [
+    span(1, undefined, [['QUEUE_START', 1], ['POST /generate_stream 200', 2], ['inference.first_token', 3], ['llm.content.completion.chunk', 4]]),
+    span(2, { code: 2, message: 'Input validation error' }, [
+      ['QUEUE_START', 1],
+      ['`inputs` tokens + `max_new_tokens` must be <= 512. Given: 500 `inputs` tokens and 20 `max_new_tokens`', 2],
+      ['exception', 3, str('exception.type', 'ValidationError'), str('exception.message', 'bad "token" é\n 模型')],
+      ['', 4],
+      ['bad "token" é\n 模型 🚀', 5],
+    ]),
+    span(3, { code: 1 }, [['no permits available', 1], ['COMPUTE_START', 2], ['exception', 3, str('exception.type', 'x')]]),
+    span(4, { code: 2 }, []),
+    span(5, { code: 2 }, [['inference.first_token', 1], ['llm.content.completion.chunk', 2], ['no permits available', 3]]),
+    span(6, undefined, [['Template error: undefined value (in <string>:1)', 1], ['COMPUTE_END', 2, str('k', 'v')]]),
+    span(7, { code: 2 }, [['Template error: undefined value (in <string>:1)', 1], ['COMPUTE_END', 2, str('k', 'v')]]),
+  ];
+  return { resourceSpans: [{ resource: { attributes: [str('service.name', 'text-generation-inference.router')] }, scopeSpans: [{ scope: { name: 'router' }, spans: spans as unknown as TracesData['resourceSpans'][0]['scopeSpans'][0]['spans'] }] }] };
+}
+
+describe("the analyzer's event filter on failed spans (every event of an error span, the names conventions read on the others)", () => {
+  const doc = failedSpansExport();
+  const names = CONVENTION_EVENTS!.names;
+
+  it('is what the conventions declare: Triton and OpenLLMetry names, error spans for TGI', () => {
+    expect(CONVENTION_EVENTS?.errorSpans).toBe(true);
+    expect([...names]).toEqual(expect.arrayContaining(['QUEUE_START', 'COMPUTE_START', 'llm.content.completion.chunk']));
+    expect(names.has('no permits available')).toBe(false);
+  });
+
+  const cases = (['jaeger', 'zipkin'] as const).flatMap((format) => (['before', 'after'] as const).map((place) => [format, place] as const));
+  it.each(cases)('%s with the tags %s the events: fast and full read the same, and every event of an error span is kept', async (format, place) => {
+    const otlp = (await read(tmp.write('failed-spans.otlp.json', JSON.stringify(doc)))).spans;
+    const file = tmp.write(`failed-spans-${format}-${place}.json`, format === 'jaeger' ? otlpToJaeger(doc, place) : otlpToZipkin(doc, place));
+    // The tags really are where the case says.
+    const text = readFileSync(file, 'utf8');
+    const [eventsKey, tagsKey] = format === 'jaeger' ? ['"logs":', '"tags":'] : ['"annotations":', '"tags":'];
+    expect(text.indexOf(tagsKey) < text.indexOf(eventsKey), place).toBe(place === 'before');
+    const full = await readOutcome(file, { reader: 'full', events: CONVENTION_EVENTS });
+    const fast = await readOutcome(file, { reader: 'fast', events: CONVENTION_EVENTS });
+    expect(fast.fast).toEqual({ lines: 1, fallbacks: 0 });
+    expect(jsonText(fast.spans)).toBe(jsonText(full.spans));
+    expect(fast.stats).toBe(full.stats);
+    const got = fast.spans!;
+    expect(got).toHaveLength(otlp.length);
+    for (const want of otlp) {
+      const span = got.find((s) => s.spanId === want.spanId)!;
+      expect(span.error, want.name).toBe(want.error);
+      const events = want.error ? want.events : want.events?.filter((e) => names.has(e.name));
+      expect(span.events, want.name).toEqual(events === undefined || events.length === 0 ? undefined : events);
+      expect(span.firstTokenNs, want.name).toBe(want.firstTokenNs);
+    }
+    // Read without a filter, every event of every span, as from OTLP.
+    const all = (await read(file)).spans;
+    for (const want of otlp) expect(all.find((s) => s.spanId === want.spanId)!.events, want.name).toEqual(want.events);
   });
 });
 

@@ -98,8 +98,28 @@ function micros(ns: bigint): number {
 
 const JAEGER_KIND = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
 
+/**
+ * Where a span's tags are written against its events (Jaeger logs, Zipkin annotations): where
+ * the translator writes them (Jaeger: before, jaeger-query's field order; Zipkin: after,
+ * zipkin-go's), or `before` / `after` them, as another writer may (JSON keys have no order).
+ */
+export type TagPlace = 'translator' | 'before' | 'after';
+
+/** `span` with its `tags` key moved before or after `eventsKey`, or as it is. */
+function placeTags(span: Record<string, unknown>, eventsKey: string, place: TagPlace): Record<string, unknown> {
+  if (place === 'translator' || !(eventsKey in span)) return span;
+  const { tags, ...rest } = span;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) {
+    if (k === eventsKey && place === 'before') out['tags'] = tags;
+    out[k] = v;
+    if (k === eventsKey && place === 'after') out['tags'] = tags;
+  }
+  return out;
+}
+
 /** The Jaeger UI / query API JSON (`{"data":[Trace…]}`) jaeger-query answers for these spans. */
-export function otlpToJaeger(doc: TracesData): string {
+export function otlpToJaeger(doc: TracesData, tagPlace: TagPlace = 'translator'): string {
   const traces = new Map<string, { spans: unknown[]; processes: Map<string, { serviceName: string; tags: unknown[] }> }>();
   for (const rs of doc.resourceSpans) {
     const attrs = rs.resource?.attributes ?? [];
@@ -134,7 +154,7 @@ export function otlpToJaeger(doc: TracesData): string {
           for (const a of attributes) fields.push(jaegerTag(a.key, a.value));
           return { timestamp: micros(BigInt(e.timeUnixNano)), fields };
         });
-        trace.spans.push({
+        const jaegerSpan = {
           traceID: span.traceId,
           spanID: span.spanId,
           operationName: span.name,
@@ -145,7 +165,8 @@ export function otlpToJaeger(doc: TracesData): string {
           logs,
           processID,
           warnings: null,
-        });
+        };
+        trace.spans.push(placeTags(jaegerSpan, 'logs', tagPlace));
       }
     }
   }
@@ -166,7 +187,7 @@ function zipkinTraceId(hex: string): string {
 }
 
 /** The Zipkin v2 JSON span array the Collector's Zipkin exporter sends (and Zipkin's API gives back) for these spans. */
-export function otlpToZipkin(doc: TracesData): string {
+export function otlpToZipkin(doc: TracesData, tagPlace: TagPlace = 'translator'): string {
   const out: unknown[] = [];
   for (const rs of doc.resourceSpans) {
     const resourceTags: Record<string, string> = {};
@@ -215,7 +236,7 @@ export function otlpToZipkin(doc: TracesData): string {
         }
         // Go's encoding/json writes map keys sorted.
         z['tags'] = Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-        out.push(z);
+        out.push(placeTags(z, 'annotations', tagPlace));
       }
     }
   }

@@ -40,11 +40,13 @@ export interface SourceConvention {
    */
   readonly scope: 'span' | 'trace';
   /**
-   * The names of the span events it reads (`SpanRecord.events`), if any: the analyzer has the
-   * Jaeger and Zipkin readers make only these of a span's logs and annotations (ReadOptions.events).
-   * `'any'`: it reads events whose names are free text (error messages), so every event is kept.
+   * The span events it reads (`SpanRecord.events`), if any: the analyzer has the Jaeger and Zipkin
+   * readers make only these of a span's logs and annotations (ReadOptions.events). A list: the
+   * names it reads, on any span. `'error-spans'`: every event of a span with an error status
+   * (`SpanRecord.error`), whose names are free text (error messages); it reads no other span's.
+   * `'any'`: every event of every span.
    */
-  readonly events?: readonly string[] | 'any';
+  readonly events?: readonly string[] | 'error-spans' | 'any';
   /** Cheap content test run on every span that does not follow our convention already. */
   claims(span: SpanRecord): boolean;
   /** Maps one claimed span (`span` scope) or every held span of one trace (`trace` scope). */

@@ -8,6 +8,7 @@
 import type { RequestTable } from '../../model/request-table.js';
 import type { SpanRecord } from '../../model/span.js';
 import type { ScannedSpans } from '../../formats/_scanned-spans.js';
+import type { EventFilter } from '../../formats/_context.js';
 import { closedTraces } from '../../formats/_closed-traces.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
@@ -30,12 +31,23 @@ export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmC
 export type { ConventionUse } from '../../model/analysis.js';
 
 /**
- * The span events the registered conventions read (SourceConvention.events): what the analyzer
- * asks the Jaeger and Zipkin readers to keep; undefined (every event) when one reads any name.
+ * The span events the conventions read (SourceConvention.events): the names they read on any
+ * span, and every event of error spans when one reads those; undefined (every event) when one
+ * reads any event of any span.
  */
-export const CONVENTION_EVENTS: ReadonlySet<string> | undefined = CONVENTIONS.some((c) => c.events === 'any')
-  ? undefined
-  : new Set(CONVENTIONS.flatMap((c) => (c.events === 'any' ? [] : (c.events ?? []))));
+function conventionEvents(conventions: readonly SourceConvention[]): EventFilter | undefined {
+  if (conventions.some((c) => c.events === 'any')) return undefined;
+  const names = new Set<string>();
+  let errorSpans = false;
+  for (const { events } of conventions) {
+    if (events === 'error-spans') errorSpans = true;
+    else if (events !== undefined && events !== 'any') for (const name of events) names.add(name);
+  }
+  return { names, errorSpans };
+}
+
+/** conventionEvents of the registered conventions: what the analyzer asks the Jaeger and Zipkin readers to keep. */
+export const CONVENTION_EVENTS: EventFilter | undefined = conventionEvents(CONVENTIONS);
 
 /** Ids of the conventions whose time outside the request span, under a client span, is not the wire alone (SourceConvention.outsideSpan). */
 function outsideUnattributed(conventions: readonly SourceConvention[]): ReadonlySet<string> {

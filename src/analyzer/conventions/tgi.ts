@@ -138,8 +138,9 @@ export const tgiOutcomeConvention: SourceConvention = {
   id: 'tgi',
   lacks: ['batch-sizes'],
   scope: 'trace',
-  // The error messages TGI logs as span events (validation, overload) are free text.
-  events: 'any',
+  // The error messages TGI logs as span events (validation, overload) are free text, and only
+  // error spans' are read (outcomeOf).
+  events: 'error-spans',
   claims: (span) => unfinished(span) || routerError(span),
   map(spans) {
     const handlers: SpanRecord[] = [];

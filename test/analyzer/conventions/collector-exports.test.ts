@@ -121,6 +121,20 @@ describe('an OTLP export, and the same spans downloaded from Jaeger and from Zip
     }
   });
 
+  it("TGI's failed requests, their error messages on error spans, with the tags written before or after the events: counted by who ended them as on OTLP", async () => {
+    const doc = load(SERVING + 'tgi-router-failed-cancelled.synthetic.json');
+    const want = outcome(await analyzeFiles([tmp.write('tgi-failed.otlp.json', JSON.stringify(doc))]));
+    // The validation error and the failed chat template are the client's (read from the error spans' events), the overload the server's.
+    expect((want as { conventions: string[] }).conventions).toEqual(expect.arrayContaining([expect.stringMatching(/rejected, the client's error/), expect.stringMatching(/failed, a server error/)]));
+    for (const place of ['before', 'after'] as const) {
+      const files = [tmp.write(`tgi-failed-${place}.jaeger.json`, otlpToJaeger(doc, place)), tmp.write(`tgi-failed-${place}.zipkin.json`, otlpToZipkin(doc, place))];
+      for (const reader of READERS) {
+        // Its times are in ns: the same within the µs Jaeger and Zipkin keep.
+        for (const file of files) expectClose(outcome(await analyzeFiles([file], { reader })), want, 0.002);
+      }
+    }
+  });
+
   /**
    * 300 requests made from the Triton HTTP export: each one its own trace, later by 5 ms (about four in flight), its
    * queue wait (QUEUE_START → COMPUTE_START) stretched by a random 0–40 ms so that queueing is
