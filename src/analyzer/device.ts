@@ -14,6 +14,7 @@
  * because they also catch throttling that starts and ends between samples.
  */
 import type { ClockEventReason, DeviceEvidence, DeviceWindow, GpuSample, GpuState } from '../model/gpu.js';
+import { POWER_REASONS, THERMAL_REASONS, THROTTLE_REASONS } from '../model/clock-events.js';
 
 /** A time span in ms since the epoch, both ends inclusive. */
 export interface TimeWindow {
@@ -21,9 +22,6 @@ export interface TimeWindow {
   readonly endMs: number;
 }
 
-const THROTTLE: readonly ClockEventReason[] = ['sw_power_cap', 'hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
-const THERMAL: readonly ClockEventReason[] = ['sw_thermal_slowdown', 'hw_thermal_slowdown'];
-const POWER: readonly ClockEventReason[] = ['sw_power_cap', 'hw_power_brake_slowdown'];
 /**
  * Reasons that mean something is wrong (NVML: thermal slowdown, HW slowdown, HW power brake),
  * unlike the SW power cap, which a datacenter GPU under full load holds as normal operation (an
@@ -51,7 +49,7 @@ function isLoaded(gpu: GpuState): boolean {
 }
 
 function isThrottled(gpu: GpuState, loaded: boolean): boolean {
-  return loaded && (gpu.clockEvents ?? []).some((r) => THROTTLE.includes(r));
+  return loaded && (gpu.clockEvents ?? []).some((r) => THROTTLE_REASONS.includes(r));
 }
 
 function mean(values: readonly number[]): number | undefined {
@@ -132,7 +130,7 @@ function shares(points: readonly Point[]): Shares {
       if (p.sustained) sustained += 1;
       if (!p.loaded) continue;
       for (const reason of p.gpu.clockEvents ?? []) {
-        if (THROTTLE.includes(reason) && !p.sustained) continue;
+        if (THROTTLE_REASONS.includes(reason) && !p.sustained) continue;
         counts[reason] = (counts[reason] ?? 0) + 1;
       }
     }
@@ -144,11 +142,11 @@ function shares(points: readonly Point[]): Shares {
   const byGroup = (group: readonly ClockEventReason[]): number => Math.max(0, ...group.map((r) => result.reasons[r] ?? 0));
   if (fromCounters.size > 0) {
     // Reasons overlap in time, so the largest single share is the honest (lower-bound) total.
-    result.throttledShare = Math.max(byGroup(COUNTED_THROTTLE), byGroup(THROTTLE));
+    result.throttledShare = Math.max(byGroup(COUNTED_THROTTLE), byGroup(THROTTLE_REASONS));
   }
   if (result.throttledShare !== undefined) {
-    result.thermalThrottledShare = byGroup(THERMAL);
-    result.powerThrottledShare = byGroup(POWER);
+    result.thermalThrottledShare = byGroup(THERMAL_REASONS);
+    result.powerThrottledShare = byGroup(POWER_REASONS);
   }
   return result;
 }
