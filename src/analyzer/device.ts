@@ -25,9 +25,16 @@ export interface TimeWindow {
 /**
  * Reasons that mean something is wrong (NVML: thermal slowdown, HW slowdown, HW power brake),
  * unlike the SW power cap, which a datacenter GPU under full load holds as normal operation (an
- * H200 burn ran at 692 of 700 W with `sw_power_cap` set, test/fixtures/nvidia-smi/SOURCES.md).
+ * H200 burn ran at 692 of 700 W with `sw_power_cap` set, test/fixtures/nvidia-smi/SOURCES.md),
+ * each with nvidia-smi -q's words for it ("Clocks Event Reasons"); a finding lists equal shares
+ * in this order.
  */
-export const SLOWDOWN_REASONS: readonly ClockEventReason[] = ['hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
+export const SLOWDOWN_REASONS: ReadonlyArray<{ readonly reason: ClockEventReason; readonly words: string }> = [
+  { reason: 'sw_thermal_slowdown', words: 'SW thermal slowdown' },
+  { reason: 'hw_thermal_slowdown', words: 'HW thermal slowdown' },
+  { reason: 'hw_power_brake_slowdown', words: 'HW power brake slowdown' },
+  { reason: 'hw_slowdown', words: 'HW slowdown' },
+];
 // Counters the drivers report (R590+): the slowing ones among them.
 const COUNTED_THROTTLE: readonly ClockEventReason[] = ['sw_power_cap', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
 
@@ -236,4 +243,9 @@ export function summarizeDevice(samples: readonly GpuSample[], window: TimeWindo
   }
   const indexOf = (e: DeviceEvidence): number => series.get(e.gpuUuid)?.[0]?.gpu.index ?? Number.MAX_SAFE_INTEGER;
   return evidence.sort((a, b) => indexOf(a) - indexOf(b) || a.gpuUuid.localeCompare(b.gpuUuid));
+}
+
+/** Share of loaded samples under a slowdown that means trouble (SLOWDOWN_REASONS), beside the throttled, thermal and power shares; not the SW power cap. */
+export function slowdownShare(d: Pick<DeviceEvidence, 'thermalThrottledShare' | 'reasons'>): number {
+  return Math.max(d.thermalThrottledShare ?? 0, ...SLOWDOWN_REASONS.map(({ reason }) => d.reasons[reason] ?? 0));
 }
