@@ -14,6 +14,7 @@
  * because they also catch throttling that starts and ends between samples.
  */
 import type { ClockEventReason, DeviceEvidence, DeviceWindow, GpuSample, GpuState } from '../model/gpu.js';
+import { POWER_REASONS, THERMAL_REASONS, THROTTLE_REASONS } from '../model/clock-events.js';
 
 /** A time span in ms since the epoch, both ends inclusive. */
 export interface TimeWindow {
@@ -21,15 +22,19 @@ export interface TimeWindow {
   readonly endMs: number;
 }
 
-const THROTTLE: readonly ClockEventReason[] = ['sw_power_cap', 'hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
-const THERMAL: readonly ClockEventReason[] = ['sw_thermal_slowdown', 'hw_thermal_slowdown'];
-const POWER: readonly ClockEventReason[] = ['sw_power_cap', 'hw_power_brake_slowdown'];
 /**
  * Reasons that mean something is wrong (NVML: thermal slowdown, HW slowdown, HW power brake),
  * unlike the SW power cap, which a datacenter GPU under full load holds as normal operation (an
- * H200 burn ran at 692 of 700 W with `sw_power_cap` set, test/fixtures/nvidia-smi/SOURCES.md).
+ * H200 burn ran at 692 of 700 W with `sw_power_cap` set, test/fixtures/nvidia-smi/SOURCES.md),
+ * each with nvidia-smi -q's words for it ("Clocks Event Reasons"); a finding lists equal shares
+ * in this order.
  */
-export const SLOWDOWN_REASONS: readonly ClockEventReason[] = ['hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
+export const SLOWDOWN_REASONS: ReadonlyArray<{ readonly reason: ClockEventReason; readonly words: string }> = [
+  { reason: 'sw_thermal_slowdown', words: 'SW thermal slowdown' },
+  { reason: 'hw_thermal_slowdown', words: 'HW thermal slowdown' },
+  { reason: 'hw_power_brake_slowdown', words: 'HW power brake slowdown' },
+  { reason: 'hw_slowdown', words: 'HW slowdown' },
+];
 // Counters the drivers report (R590+): the slowing ones among them.
 const COUNTED_THROTTLE: readonly ClockEventReason[] = ['sw_power_cap', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown'];
 
@@ -51,7 +56,7 @@ function isLoaded(gpu: GpuState): boolean {
 }
 
 function isThrottled(gpu: GpuState, loaded: boolean): boolean {
-  return loaded && (gpu.clockEvents ?? []).some((r) => THROTTLE.includes(r));
+  return loaded && (gpu.clockEvents ?? []).some((r) => THROTTLE_REASONS.includes(r));
 }
 
 function mean(values: readonly number[]): number | undefined {
@@ -132,7 +137,7 @@ function shares(points: readonly Point[]): Shares {
       if (p.sustained) sustained += 1;
       if (!p.loaded) continue;
       for (const reason of p.gpu.clockEvents ?? []) {
-        if (THROTTLE.includes(reason) && !p.sustained) continue;
+        if (THROTTLE_REASONS.includes(reason) && !p.sustained) continue;
         counts[reason] = (counts[reason] ?? 0) + 1;
       }
     }
@@ -144,11 +149,11 @@ function shares(points: readonly Point[]): Shares {
   const byGroup = (group: readonly ClockEventReason[]): number => Math.max(0, ...group.map((r) => result.reasons[r] ?? 0));
   if (fromCounters.size > 0) {
     // Reasons overlap in time, so the largest single share is the honest (lower-bound) total.
-    result.throttledShare = Math.max(byGroup(COUNTED_THROTTLE), byGroup(THROTTLE));
+    result.throttledShare = Math.max(byGroup(COUNTED_THROTTLE), byGroup(THROTTLE_REASONS));
   }
   if (result.throttledShare !== undefined) {
-    result.thermalThrottledShare = byGroup(THERMAL);
-    result.powerThrottledShare = byGroup(POWER);
+    result.thermalThrottledShare = byGroup(THERMAL_REASONS);
+    result.powerThrottledShare = byGroup(POWER_REASONS);
   }
   return result;
 }
@@ -238,4 +243,9 @@ export function summarizeDevice(samples: readonly GpuSample[], window: TimeWindo
   }
   const indexOf = (e: DeviceEvidence): number => series.get(e.gpuUuid)?.[0]?.gpu.index ?? Number.MAX_SAFE_INTEGER;
   return evidence.sort((a, b) => indexOf(a) - indexOf(b) || a.gpuUuid.localeCompare(b.gpuUuid));
+}
+
+/** Share of loaded samples under a slowdown that means trouble (SLOWDOWN_REASONS), beside the throttled, thermal and power shares; not the SW power cap. */
+export function slowdownShare(d: Pick<DeviceEvidence, 'thermalThrottledShare' | 'reasons'>): number {
+  return Math.max(d.thermalThrottledShare ?? 0, ...SLOWDOWN_REASONS.map(({ reason }) => d.reasons[reason] ?? 0));
 }

@@ -17,12 +17,14 @@ import { openFile } from './_bytes.js';
 import type { Compression } from './_bytes.js';
 import { markClosedTraces, setTraceHolder } from './_closed-traces.js';
 import type { TraceHolder } from './_closed-traces.js';
-import { commitRecord, rec, RecordScan } from './_triton-stream.js';
+import { rec, RecordScan } from './_triton-stream.js';
 import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
-import { isObject } from './_shared.js';
 import { TraceFormatError } from './errors.js';
-import { noteTritonClock, nsOf, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonParent, tritonTraceId } from './triton-trace.js';
-import type { TritonRequest } from './triton-trace.js';
+import { noteTritonClock, nsOf, readParsedRecord, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonRecord, tritonTraceId } from './triton-trace.js';
+import type { TritonRecord, TritonRequest } from './triton-trace.js';
+
+/** The record `add` reads a parse into (read and taken at once). */
+const parsed = tritonRecord();
 
 /**
  * A first pass over a Triton trace file: for each request id, the index of its last record and
@@ -57,33 +59,23 @@ export class TritonIndex implements RecordSink {
   }
 
   add(record: unknown, i: number): void {
-    if (!isObject(record) || typeof record['id'] !== 'number') {
-      this.skippedRecords++;
-      skipRecord(this.ctx, '', record, i);
-      return;
-    }
-    const id = record['id'];
-    this.last.set(id, i);
-    const parent = tritonParent(record['parent_id']);
-    if (parent !== undefined) this.parents.set(id, parent);
-    const timestamps = record['timestamps'];
-    if (this.timed === undefined || !Array.isArray(timestamps)) return;
-    // As TritonRequests.add keeps them.
-    for (const stamp of timestamps as unknown[]) {
-      if (isObject(stamp) && typeof stamp['name'] === 'string' && nsOf(stamp['ns']) !== undefined) {
-        this.timed.add(id);
-        return;
-      }
-    }
+    if (readParsedRecord(record, parsed)) return this.take(parsed, i);
+    this.skippedRecords++;
+    skipRecord(this.ctx, '', record, i);
   }
 
   commit(i: number): void {
-    this.last.set(rec.id, i);
-    if (rec.parent !== undefined) this.parents.set(rec.id, rec.parent);
+    this.take(rec, i);
+  }
+
+  /** Notes record `i`: its request's last record so far, its parent, and (strict) whether it kept a timestamp, as TritonRequests.stamp keeps them. */
+  private take(r: TritonRecord, i: number): void {
+    this.last.set(r.id, i);
+    if (r.parent !== undefined) this.parents.set(r.id, r.parent);
     if (this.timed === undefined) return;
-    for (let k = 0; k < rec.stamps; k++) {
-      if (nsOf(rec.values[k]) !== undefined) {
-        this.timed.add(rec.id);
+    for (let k = 0; k < r.stamps; k++) {
+      if (nsOf(r.values[k]) !== undefined) {
+        this.timed.add(r.id);
         return;
       }
     }
@@ -161,18 +153,18 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 
   override add(record: unknown, i: number): void {
     // Skipped once, by the first pass.
-    if (!isObject(record) || typeof record['id'] !== 'number') return;
-    const id = record['id'];
-    // A request left out (cut by the end of the file).
-    if (!this.index.last.has(id)) return;
-    super.add(record, i);
-    this.recorded(id, i);
+    if (readParsedRecord(record, parsed)) this.take(parsed, i);
   }
 
   commit(i: number): void {
-    if (!this.index.last.has(rec.id)) return;
-    commitRecord(this, i);
-    this.recorded(rec.id, i);
+    this.take(rec, i);
+  }
+
+  override take(r: TritonRecord, i: number): void {
+    // A request left out (cut by the end of the file).
+    if (!this.index.last.has(r.id)) return;
+    super.take(r, i);
+    this.recorded(r.id, i);
   }
 
   private recorded(id: number, i: number): void {

@@ -25,8 +25,8 @@ import { scanJsonValue } from './_json-scan.js';
 import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
 import { isObject } from './_shared.js';
 import type { TritonIndex } from './_triton-release.js';
-import { isTritonTraceDocument, tritonParent } from './triton-trace.js';
-import type { TritonRequests } from './triton-trace.js';
+import { isTritonTraceDocument, tritonParent, tritonRecord } from './triton-trace.js';
+import type { TritonRecord } from './triton-trace.js';
 
 /** A record longer than this is not looked for further (Triton's are a few hundred bytes; TENSORS records carry data): the file is read the old way. */
 const MAX_RECORD_BYTES = 8 << 20;
@@ -71,21 +71,11 @@ const K = {
   ns: bytes('ns'),
 } as const;
 
-/** One record as `scanRecord` read it, applied by `commitRecord` once it is known whole. */
-export const rec = {
-  id: 0,
-  model: undefined as string | undefined,
-  version: undefined as string | undefined,
-  requestId: undefined as string | undefined,
-  parent: undefined as number | undefined,
-  /** Its timestamps with a string name: names and `ns` values as parsed (undefined: absent or another type), the first `stamps`. */
-  stamps: 0,
-  names: [] as string[],
-  values: [] as unknown[],
-};
+/** One record as `scanRecord` read it, taken by the sink (`commit`) once it is known whole. */
+export const rec: TritonRecord = tritonRecord();
 
 /**
- * Reads the record at the position (`{`) into `rec` as TritonRequests.add takes its parse: a
+ * Reads the record at the position (`{`) into `rec` as `readParsedRecord` reads its parse: a
  * numeric id, a string model_name, a string or numeric model_version, a non-empty string
  * request_id, a numeric parent_id, timestamps `{name, ns}`, keys in any order, others skipped.
  * Anything else (no numeric id, another type of model_version, a key twice, an escaped key)
@@ -188,16 +178,6 @@ function integer(): number {
     return value;
   }
   return number();
-}
-
-/** Applies the record `scanRecord` read, as TritonRequests.add applies its parse. */
-export function commitRecord(requests: TritonRequests, i: number): void {
-  const request = requests.request(rec.id);
-  if (rec.model !== undefined) request.model = rec.model;
-  if (rec.version !== undefined) request.version = rec.version;
-  if (rec.requestId !== undefined) request.requestId = rec.requestId;
-  if (rec.parent !== undefined) request.parent = rec.parent;
-  for (let k = 0; k < rec.stamps; k++) requests.stamp(request, rec.names[k]!, rec.values[k], i);
 }
 
 function isSpace(c: number): boolean {

@@ -77,6 +77,12 @@ export interface ReadOptions {
    * for Triton (on disk; a compressed file counted at 8 times its size).
    */
   readonly scanDocumentBytes?: number;
+  /**
+   * Internal, for tests: the size past which a Triton trace file never closed is read as the
+   * stream parser read it (default MAX_DOCUMENT_BYTES, 512 MiB: below, it was parsed whole), so
+   * that path runs on a small file.
+   */
+  readonly tritonUnclosedBytes?: number;
 }
 
 /** What reading one file gave. */
@@ -499,7 +505,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       if (batches === undefined) trace = await trace.document.reopen();
     } else if (trace.document !== undefined && 'tritonRecords' in trace.document) {
       // A large Triton trace file: read record by record, or opened again and read the old way.
-      batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts);
+      batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts, options.tritonUnclosedBytes ?? MAX_DOCUMENT_BYTES);
       if (batches === undefined) {
         trace = await trace.document.reopen();
         opened = trace.sniffed.opened;
@@ -571,8 +577,8 @@ function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown)
  * untouched, when it must be read the old way. Where the old way read one line (Triton writes
  * the whole array on one line), its locations name line `1`.
  */
-async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts): Promise<AsyncIterable<SpanRecord[]> | undefined> {
-  const read = await tritonRecords(trace, ctx, batchSize, result);
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, unclosedBytes: number): Promise<AsyncIterable<SpanRecord[]> | undefined> {
+  const read = await tritonRecords(trace, ctx, batchSize, result, unclosedBytes);
   // Counted as the byte scanners count a document: one read, or one handed back.
   if (read === undefined) counts.fallbacks++;
   else counts.lines++;
@@ -586,12 +592,12 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
  * request to the end (0.6 GB). Whatever the old way says (a skip in strict mode, a reading it
  * must do itself) is known before the first span is made.
  */
-async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult): Promise<AsyncIterable<SpanRecord[]> | undefined> {
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, unclosedBytes: number): Promise<AsyncIterable<SpanRecord[]> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
   const index = new TritonIndex(attempt, ctx.strict);
-  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), index, () => opened.damage !== undefined, opened.compression === 'none', tritonUnclosedBytes);
+  const end = await streamTritonRecords(trace.file, opened.content.transientChunks(), index, () => opened.damage !== undefined, opened.compression === 'none', unclosedBytes);
   if (end === undefined) return undefined;
   const { unclosed, oneLine } = end;
   let where = '';
@@ -619,18 +625,6 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
 async function* releasedBatches(batches: AsyncIterable<SpanRecord[]>, report: () => void): AsyncGenerator<SpanRecord[]> {
   yield* batches;
   report();
-}
-
-/**
- * Internal, for tests: the size past which a Triton trace file never closed is read as the
- * stream parser read it (MAX_DOCUMENT_BYTES: below, it was parsed whole), so that path runs on a
- * small file. Set with `setTritonUnclosedBytes`.
- */
-let tritonUnclosedBytes = MAX_DOCUMENT_BYTES;
-
-/** Internal, for tests: sets the size `tritonUnclosedBytes` says (no argument: back to MAX_DOCUMENT_BYTES). */
-export function setTritonUnclosedBytes(bytes = MAX_DOCUMENT_BYTES): void {
-  tritonUnclosedBytes = bytes;
 }
 
 /**

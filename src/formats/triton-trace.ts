@@ -44,6 +44,55 @@ export interface TritonRequest {
   readonly events: SpanEvent[];
 }
 
+/**
+ * One Triton record's fields as the readers keep them: a numeric id, a string model_name,
+ * model_version as text, a non-empty string request_id, a numeric parent_id (`tritonParent`), and
+ * the timestamps with a string name, their `ns` as parsed (the first `stamps` of `names` and
+ * `values`; an `ns` that is no time is said by `TritonRequests.stamp`). The byte scanner
+ * (`_triton-stream.ts`) reads one from a record's bytes, `readParsedRecord` from its parse; the
+ * readers take either (`TritonRequests.take`, the first pass's `TritonIndex`), so one check
+ * decides what a record gives.
+ */
+export interface TritonRecord {
+  id: number;
+  model: string | undefined;
+  version: string | undefined;
+  requestId: string | undefined;
+  parent: number | undefined;
+  stamps: number;
+  readonly names: string[];
+  readonly values: unknown[];
+}
+
+/** An empty TritonRecord to read into (each reader reuses one). */
+export function tritonRecord(): TritonRecord {
+  return { id: 0, model: undefined, version: undefined, requestId: undefined, parent: undefined, stamps: 0, names: [], values: [] };
+}
+
+/** Reads a parsed record into `into`; false, `into` untouched, when it is not a Triton record (no numeric id). */
+export function readParsedRecord(record: unknown, into: TritonRecord): boolean {
+  if (!isObject(record) || typeof record['id'] !== 'number') return false;
+  into.id = record['id'];
+  const { model_name: model, model_version: version, request_id: requestId, timestamps } = record;
+  into.model = typeof model === 'string' ? model : undefined;
+  into.version = version !== undefined ? String(version) : undefined;
+  into.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : undefined;
+  into.parent = tritonParent(record['parent_id']);
+  into.stamps = 0;
+  if (Array.isArray(timestamps)) {
+    for (const stamp of timestamps as unknown[]) {
+      if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
+      into.names[into.stamps] = stamp['name'];
+      into.values[into.stamps] = stamp['ns'];
+      into.stamps++;
+    }
+  }
+  return true;
+}
+
+/** The record `add` reads a parse into (read and taken at once, so one serves every reader). */
+const parsed = tritonRecord();
+
 /** What a Triton trace file that was never closed lacks (see `unclosedTritonTrace`). */
 export const UNCLOSED_TRITON_EXPECTED = "the closing ']' of the Triton trace array (Triton writes it at shutdown: the server was still running, or was killed)";
 
@@ -206,29 +255,24 @@ export class TritonRequests {
     if (noted) noteTritonClock(ctx);
   }
 
-  /** Takes record `i` of the array. */
+  /** Takes record `i` of the array, parsed. */
   add(record: unknown, i: number): void {
-    if (!isObject(record) || typeof record['id'] !== 'number') {
-      this.skippedRecords++;
-      skipRecord(this.ctx, this.where, record, i);
-      return;
-    }
-    const request = this.request(record['id']);
-    if (typeof record['model_name'] === 'string') request.model = record['model_name'];
-    if (record['model_version'] !== undefined) request.version = String(record['model_version']);
-    if (typeof record['request_id'] === 'string' && record['request_id'] !== '') request.requestId = record['request_id'];
-    const parent = tritonParent(record['parent_id']);
-    if (parent !== undefined) request.parent = parent;
-    const timestamps = record['timestamps'];
-    if (Array.isArray(timestamps)) {
-      for (const stamp of timestamps as unknown[]) {
-        if (!isObject(stamp) || typeof stamp['name'] !== 'string') continue;
-        this.stamp(request, stamp['name'], stamp['ns'], i);
-      }
-    }
+    if (readParsedRecord(record, parsed)) return this.take(parsed, i);
+    this.skippedRecords++;
+    skipRecord(this.ctx, this.where, record, i);
   }
 
-  /** The request of a record with a numeric id (made at its first record); `add` sets its fields, or the byte scanner as `add` would. */
+  /** Takes record `i` as read (`readParsedRecord`, or the byte scanner from its bytes). */
+  take(r: TritonRecord, i: number): void {
+    const request = this.request(r.id);
+    if (r.model !== undefined) request.model = r.model;
+    if (r.version !== undefined) request.version = r.version;
+    if (r.requestId !== undefined) request.requestId = r.requestId;
+    if (r.parent !== undefined) request.parent = r.parent;
+    for (let k = 0; k < r.stamps; k++) this.stamp(request, r.names[k]!, r.values[k], i);
+  }
+
+  /** The request of a record with a numeric id (made at its first record); `take` sets its fields. */
   request(id: number): TritonRequest {
     let request = this.requests.get(id);
     if (request === undefined) {

@@ -34,6 +34,8 @@ export interface AggregateDistribution extends LatencyDistribution {
    * percentiles are then left out (NaN, the mean stands for them), and the model warns.
    */
   readonly firstBucket?: { readonly boundMs: number; readonly metric: string };
+  /** A classic histogram's lowest positive bucket bound (ms), read with its quantiles; the replicas' p99s are judged against it too. */
+  readonly lowestBoundMs?: number;
 }
 
 /** One query_range step. */
@@ -134,24 +136,21 @@ function shapeFor(ctx: QueryContext, matchers: string, by: readonly string[], wi
 
 async function distribution(ctx: QueryContext, name: string, m: Measure, matchers: string, window: string, requestRate?: number): Promise<AggregateDistribution> {
   const shape = shapeFor(ctx, matchers, [], window);
-  const [timeRate, countRate] = await Promise.all([scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)), scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape))]);
-  const q: Record<string, number> =
-    m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'mixed'
-      ? await mergedQuantiles(ctx, name, m, matchers, window)
-      : Object.fromEntries(
-          await Promise.all(
-            Object.entries(QUANTILES).map(async ([key, quantile]) => {
-              const expr = quantileQuery(m, quantile, shape);
-              return [key, expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr)] as const;
-            }),
-          ),
-        );
+  const classic = m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'classic' ? m : undefined;
+  // One round trip: the rates, the quantiles and a classic histogram's lowest bucket bound go out together.
+  const [timeRate, countRate, q, lowestMs] = await Promise.all([
+    scalar(ctx, `${name}: time per second`, timeRateQuery(m, shape)),
+    scalar(ctx, `${name}: observations per second`, countRateQuery(m, shape)),
+    quantiles(ctx, name, m, shape, matchers, window),
+    classic === undefined ? Number.NaN : lowestBoundMs(ctx, name, classic, matchers, window),
+  ]);
   // The mean per request: a phase recorded twice in one request adds both to its request.
   const per = requestRate !== undefined && requestRate > 0 ? requestRate : countRate;
-  const firstBucket = m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'classic' ? await unresolvedFirstBucket(ctx, name, m, matchers, window, q) : undefined;
-  if (firstBucket !== undefined) for (const key of Object.keys(QUANTILES)) q[key] = Number.NaN;
+  const unresolved = classic !== undefined && (inLowestBucket(q['p50Ms'] ?? Number.NaN, lowestMs) || inLowestBucket(q['p95Ms'] ?? Number.NaN, lowestMs));
+  if (unresolved) for (const key of Object.keys(QUANTILES)) q[key] = Number.NaN;
   return {
-    ...(firstBucket !== undefined ? { firstBucket } : {}),
+    ...(unresolved ? { firstBucket: { boundMs: lowestMs, metric: classic.metric } } : {}),
+    ...(Number.isFinite(lowestMs) ? { lowestBoundMs: lowestMs } : {}),
     meanMs: per > 0 ? timeRate / per : Number.NaN,
     p50Ms: q['p50Ms'] ?? Number.NaN,
     p90Ms: q['p90Ms'] ?? Number.NaN,
@@ -164,20 +163,17 @@ async function distribution(ctx: QueryContext, name: string, m: Measure, matcher
   };
 }
 
-/**
- * The lowest bucket of a classic histogram when its median or p95 fell in it: histogram_quantile
- * then interpolates between 0 and the bucket's upper bound ("If a quantile is located in the
- * lowest bucket, the lower bound of that bucket is assumed to be 0", Prometheus, "Functions:
- * histogram_quantile()", https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile),
- * a number the buckets do not hold: vLLM's queue, prefill and decode histograms start at 0.3 s,
- * so a 20 ms queue read as p50 150 ms, p95 285 ms (its mean: 20 ms).
- */
-async function unresolvedFirstBucket(ctx: QueryContext, name: string, m: Extract<Measure, { kind: 'histogram' }>, matchers: string, window: string, q: Readonly<Record<string, number>>): Promise<{ boundMs: number; metric: string } | undefined> {
-  const p50 = q['p50Ms'] ?? Number.NaN;
-  const p95 = q['p95Ms'] ?? Number.NaN;
-  if (!Number.isFinite(p50) && !Number.isFinite(p95)) return undefined;
-  const boundMs = await lowestBoundMs(ctx, name, m, matchers, window);
-  return inLowestBucket(p50, boundMs) || inLowestBucket(p95, boundMs) ? { boundMs, metric: m.metric } : undefined;
+/** The quantiles over the range: one query each, or the merge of a fleet's classic and native histograms. */
+async function quantiles(ctx: QueryContext, name: string, m: Measure, shape: QueryShape, matchers: string, window: string): Promise<Record<string, number>> {
+  if (m.kind === 'histogram' && layoutOf(m.metric, ctx.names) === 'mixed') return mergedQuantiles(ctx, name, m, matchers, window);
+  return Object.fromEntries(
+    await Promise.all(
+      Object.entries(QUANTILES).map(async ([key, quantile]) => {
+        const expr = quantileQuery(m, quantile, shape);
+        return [key, expr === undefined ? Number.NaN : await scalar(ctx, `${name}: ${key.replace('Ms', '')}`, expr)] as const;
+      }),
+    ),
+  );
 }
 
 /** The lowest positive bucket bound of a classic histogram in the range, in ms; NaN without one. */
@@ -193,7 +189,15 @@ async function lowestBoundMs(ctx: QueryContext, name: string, m: Extract<Measure
   return Number.isFinite(lowest) ? lowest * m.toMs : Number.NaN;
 }
 
-/** A quantile at or under the lowest bucket bound: interpolated from 0, not resolved (a relative margin: both sides went through × toMs). */
+/**
+ * A quantile at or under the lowest bucket bound: interpolated from 0, not resolved (a relative
+ * margin: both sides went through × toMs). histogram_quantile interpolates between 0 and the
+ * lowest bucket's upper bound ("If a quantile is located in the lowest bucket, the lower bound of
+ * that bucket is assumed to be 0", Prometheus, "Functions: histogram_quantile()",
+ * https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile), a number
+ * the buckets do not hold: vLLM's queue, prefill and decode histograms start at 0.3 s, so a 20 ms
+ * queue read as p50 150 ms, p95 285 ms (its mean: 20 ms).
+ */
 function inLowestBucket(valueMs: number, boundMs: number): boolean {
   return Number.isFinite(valueMs) && Number.isFinite(boundMs) && valueMs <= boundMs * (1 + 1e-9);
 }
@@ -384,8 +388,8 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   await Promise.all(present.map(async ([p, m]) => void repPhases.set(p, await byLabel(ctx, `${model}: ${p} mean by ${rl}`, `${timeRateQuery(m, shapeFor(ctx, matchers, [rl], window))} / ${countRateQuery(source.e2e, replicaShape)}`, rl))));
   // A replica's p99 inside the lowest bucket is the bound's 0.99, whatever its latency: replicas of 20 ms and 250 ms
   // under vLLM's 0.3 s first bucket would both read 297 ms and agree. Left out (NaN), so replicas compare by mean.
-  const repBoundMs = source.e2e.kind === 'histogram' && repP99.size > 0 && layoutOf(source.e2e.metric, ctx.names) === 'classic' ? await lowestBoundMs(ctx, `${model}: e2e by ${rl}`, source.e2e, matchers, window) : Number.NaN;
-  for (const [replica, p99] of repP99) if (inLowestBucket(p99, repBoundMs)) repP99.set(replica, Number.NaN);
+  // The bound is the e2e histogram's own (same series, same window), read beside its quantiles, not asked again.
+  for (const [replica, p99] of repP99) if (inLowestBucket(p99, e2e.lowestBoundMs ?? Number.NaN)) repP99.set(replica, Number.NaN);
   const replicas: AggregateReplica[] = [...repRps]
     .filter(([, r]) => r > 0)
     .map(([replica, r]) => ({

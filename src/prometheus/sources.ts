@@ -8,6 +8,8 @@
  */
 import type { Phase } from '../semconv.js';
 import { ATTR, PHASES, SIDECAR_METRICS, SPANMETRICS, TRACER_METRICS, prometheusLabel, prometheusName } from '../semconv.js';
+import type { ClockEventReason } from '../model/gpu.js';
+import { THERMAL_REASONS, clockEventBit } from '../model/clock-events.js';
 
 /**
  * How one quantity is measured.
@@ -324,8 +326,9 @@ export interface GpuSource {
   readonly hwSlowdown?: string;
 }
 
-/** `floor(mask / bit) % 2` of a DCGM clock-event bitmask, under its old and new field names (dcgm-exporter exports either). */
-function dcgmBit(bit: number): string {
+/** `floor(mask / bit) % 2` of a DCGM clock-event bitmask (NVML's bits), under its old and new field names (dcgm-exporter exports either). */
+function dcgmBit(reason: ClockEventReason): string {
+  const bit = clockEventBit(reason);
   return ['DCGM_FI_DEV_CLOCK_THROTTLE_REASONS', 'DCGM_FI_DEV_CLOCKS_EVENT_REASONS'].map((m) => `(floor(${m} / ${bit}) % 2)`).join(' or ');
 }
 
@@ -347,7 +350,7 @@ export const GPU_SOURCES: readonly GpuSource[] = [
     smClockMhz: sc(SIDECAR_METRICS.CLOCK_SM),
     smClockMaxMhz: sc(SIDECAR_METRICS.CLOCK_SM_MAX),
     memoryUsedBytes: sc(SIDECAR_METRICS.GPU_MEMORY_USAGE),
-    thermalThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~"sw_thermal_slowdown|hw_thermal_slowdown"}`,
+    thermalThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason=~"${THERMAL_REASONS.join('|')}"}`,
     // One reason each: a pattern such as ".*power.*" would take the HW power brake for the SW power cap.
     powerThrottled: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason="sw_power_cap"}`,
     hwPowerBrake: `${sc(SIDECAR_METRICS.CLOCK_EVENT_ACTIVE)}{reason="hw_power_brake_slowdown"}`,
@@ -368,8 +371,8 @@ export const GPU_SOURCES: readonly GpuSource[] = [
     // https://docs.nvidia.com/datacenter/dcgm/3.1/dcgm-api/dcgm-api-field-constants.html).
     thermalThrottled: 'rate(DCGM_FI_DEV_THERMAL_VIOLATION[1m]) / 1e6',
     powerThrottled: 'rate(DCGM_FI_DEV_POWER_VIOLATION[1m]) / 1e6',
-    hwPowerBrake: dcgmBit(0x80),
-    hwSlowdown: dcgmBit(0x8),
+    hwPowerBrake: dcgmBit('hw_power_brake_slowdown'),
+    hwSlowdown: dcgmBit('hw_slowdown'),
   },
   {
     id: 'nvidia_gpu_exporter',

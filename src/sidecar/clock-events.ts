@@ -1,69 +1,8 @@
 /**
  * @module sidecar/clock-events
- * The clock-event (throttle) reasons bitmask: bit table from NVML's `nvml.h` (API 13,
- * `nvmlClocksEventReason*`, cross-checked with dcgm-exporter's clock-events collector), decoded
- * with BigInt because bit 63 (Unknown, older headers) does not fit a JS number.
+ * The clock-event (throttle) reasons bitmask as the sidecar decodes it. The bit table lives in
+ * src/model/clock-events.ts, where the Prometheus reader and the analyzer read it too; this
+ * module keeps the sidecar's names for it.
  */
-import type { ClockEventReason } from '../model/gpu.js';
-
-/** Every named reason with its NVML bit. Public health scripts have 0x40 wrong (as 0x4); this table is the source. */
-export const CLOCK_EVENT_BITS: ReadonlyArray<{ readonly reason: ClockEventReason; readonly bit: bigint }> = [
-  { reason: 'gpu_idle', bit: 0x1n },
-  { reason: 'applications_clocks_setting', bit: 0x2n },
-  { reason: 'sw_power_cap', bit: 0x4n },
-  { reason: 'hw_slowdown', bit: 0x8n },
-  { reason: 'sync_boost', bit: 0x10n },
-  { reason: 'sw_thermal_slowdown', bit: 0x20n },
-  { reason: 'hw_thermal_slowdown', bit: 0x40n },
-  { reason: 'hw_power_brake_slowdown', bit: 0x80n },
-  { reason: 'display_clocks_setting', bit: 0x100n },
-];
-
-/** Reasons that slow a working GPU down (power cap, HW slowdown, SW/HW thermal, power brake): 0x4|0x8|0x20|0x40|0x80. */
-export const THROTTLE_REASONS: readonly ClockEventReason[] = [
-  'sw_power_cap',
-  'hw_slowdown',
-  'sw_thermal_slowdown',
-  'hw_thermal_slowdown',
-  'hw_power_brake_slowdown',
-];
-
-/** Thermal reasons (0x20, 0x40). */
-export const THERMAL_REASONS: readonly ClockEventReason[] = ['sw_thermal_slowdown', 'hw_thermal_slowdown'];
-
-/** Power reasons (0x4 SW power cap, 0x80 external power brake). HW slowdown (0x8) is an umbrella and counts in neither. */
-export const POWER_REASONS: readonly ClockEventReason[] = ['sw_power_cap', 'hw_power_brake_slowdown'];
-
-/** A decoded mask: the exact hex text and the named reasons set in it. */
-export interface DecodedClockEvents {
-  /** `0x` + 16 hex digits, lower case. */
-  readonly mask: string;
-  readonly reasons: readonly ClockEventReason[];
-  /** True when bit 63 (Unknown, old headers) is set. */
-  readonly unknown: boolean;
-}
-
-const UNKNOWN_BIT = 1n << 63n;
-
-/** Decodes `0x00000000000001FF`-style masks; undefined when the cell is not a hex mask. */
-export function decodeClockEventMask(text: string | undefined): DecodedClockEvents | undefined {
-  if (text === undefined) return undefined;
-  const trimmed = text.trim();
-  if (!/^0x[0-9a-fA-F]{1,16}$/.test(trimmed)) return undefined;
-  const value = BigInt(trimmed);
-  const reasons = CLOCK_EVENT_BITS.filter(({ bit }) => (value & bit) !== 0n).map(({ reason }) => reason);
-  return { mask: `0x${value.toString(16).padStart(16, '0')}`, reasons, unknown: (value & UNKNOWN_BIT) !== 0n };
-}
-
-/** The mask as a number when it fits exactly (all named bits do), for a Prometheus gauge. */
-export function maskToNumber(mask: string): number | undefined {
-  const value = BigInt(mask);
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : undefined;
-}
-
-/** Builds a mask from named reasons (XML reports per-reason Active/Not Active, never a mask). */
-export function encodeClockEventMask(reasons: readonly ClockEventReason[]): string {
-  let value = 0n;
-  for (const { reason, bit } of CLOCK_EVENT_BITS) if (reasons.includes(reason)) value |= bit;
-  return `0x${value.toString(16).padStart(16, '0')}`;
-}
+export { CLOCK_EVENT_BITS, THROTTLE_REASONS, THERMAL_REASONS, POWER_REASONS, decodeClockEventMask, encodeClockEventMask, maskToNumber } from '../model/clock-events.js';
+export type { DecodedClockEvents } from '../model/clock-events.js';

@@ -7,7 +7,7 @@
  */
 import type { GpuState } from '../model/gpu.js';
 import { GPU_ATTR, SIDECAR_METRICS, type MetricSpec } from '../semconv.js';
-import { CLOCK_EVENT_BITS, maskToNumber } from './clock-events.js';
+import { CLOCK_EVENT_BITS, maskToNumber } from '../model/clock-events.js';
 import type { CollectorSnapshot } from './collector.js';
 import type { FailureKind } from './probe.js';
 

@@ -4,7 +4,7 @@
  * (an unknown field fails the whole query), and how one CSV row of them becomes a GpuState.
  */
 import type { ClockEventReason, GpuState } from '../model/gpu.js';
-import { decodeClockEventMask } from './clock-events.js';
+import { decodeClockEventMask } from '../model/clock-events.js';
 import { mibToBytes, parseEnabled, parseNumber, parsePstate, parseTimestamp, percentToFraction, presentText } from './values.js';
 
 /** The field names (and aliases) a driver accepts, parsed from `--help-query-gpu`. */

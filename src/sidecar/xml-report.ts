@@ -8,7 +8,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import type { ClockEventReason, GpuState, MigInstance } from '../model/gpu.js';
-import { CLOCK_EVENT_BITS, encodeClockEventMask } from './clock-events.js';
+import { CLOCK_EVENT_BITS, encodeClockEventMask } from '../model/clock-events.js';
 import { mibToBytes, parseEnabled, parseNumber, parsePstate, percentToFraction, presentText } from './values.js';
 
 /** The `-q -x` document could not be read as an nvidia-smi log. */

@@ -11,7 +11,7 @@
  *
  * A file never closed past 512 MiB was streamed by stream-json; the record reader reads it as
  * that did (the request written last left out), on a small file here with the size lowered
- * (`setTritonUnclosedBytes`, internal).
+ * (ReadOptions `tritonUnclosedBytes`, internal).
  */
 
 import { createReadStream, readFileSync } from 'node:fs';
@@ -26,7 +26,6 @@ import { releaseTritonRecords, TritonIndex } from '../../src/formats/_triton-rel
 import { streamTritonRecords } from '../../src/formats/_triton-stream.js';
 import { readSpanBatches, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
-import { setTritonUnclosedBytes } from '../../src/formats/read.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { renderJson } from '../../src/report/json.js';
 import { busyServer, tracesOf, tritonWrites } from '../support/triton-busy.js';
@@ -216,12 +215,7 @@ describe('a Triton trace file never closed, past the size the old way parsed who
   /** Spans, skips and warnings read past the lowered size, and by the old way's stream parser. */
   async function both(text: string, name: string): Promise<[Awaited<ReturnType<typeof readOutcome>>, Awaited<ReturnType<typeof readOutcome>>]> {
     const file = tmp.write(name, text);
-    setTritonUnclosedBytes(1024);
-    try {
-      return [await readOutcome(file, { scanDocumentBytes: 0 }), await readOutcome(file, STREAMED)];
-    } finally {
-      setTritonUnclosedBytes();
-    }
+    return [await readOutcome(file, { scanDocumentBytes: 0, tritonUnclosedBytes: 1024 }), await readOutcome(file, STREAMED)];
   }
 
   /** The stats of a reading less the old way's note that it streamed the array. */
@@ -253,12 +247,7 @@ describe('a Triton trace file never closed, past the size the old way parsed who
   it('below the lowered size, the whole records, as a parse of the whole file read them (not the request written last left out)', async () => {
     const text = `[\n${records.join(',\n')}\n`;
     const file = tmp.write('never-closed-small.json', text);
-    setTritonUnclosedBytes(text.length + 1);
-    try {
-      const below = await readOutcome(file, { scanDocumentBytes: 0 });
-      expect(JSON.parse(below.stats!).warnings.some((w: { message: string }) => /its whole records were read/.test(w.message))).toBe(true);
-    } finally {
-      setTritonUnclosedBytes();
-    }
+    const below = await readOutcome(file, { scanDocumentBytes: 0, tritonUnclosedBytes: text.length + 1 });
+    expect(JSON.parse(below.stats!).warnings.some((w: { message: string }) => /its whole records were read/.test(w.message))).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import type { Evidence, GainEstimate, NextStep } from '../../model/diagnosis.js'
 import type { GenerationSignal, MsDistribution, Signals } from './signals.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { ms, pct, round } from './rule.js';
+import type { Verdict } from './rule.js';
 import { isMean, statKey, statList, statName } from './statistic.js';
 import { lowerIncludes } from './_words.js';
 
@@ -72,6 +73,18 @@ export function engineOf(s: Signals, server: string | undefined): Engine {
   if (lowerIncludes(name, 'tensorrt-llm', 'tensorrt_llm', 'trtllm', 'trt-llm')) return 'trtllm';
   if (lowerIncludes(name, 'sglang')) return 'sglang';
   return 'own';
+}
+
+/**
+ * Whether a compute rule's classic form (ONNX export, a TensorRT engine built by trtexec, INT8
+ * calibration, structured pruning: steps, and gains measured, for a model served by its own code)
+ * applies. An LLM serving engine whose source carries no generation figures (TGI exports no TTFT,
+ * its router spans none either) is still that engine: none of those steps is one for it, and what
+ * would be is judged by the rule's generation form, on figures this source lacks. Undefined when
+ * the form applies; else the verdict that says why not, `why` in the rule's own words.
+ */
+export function classicFormOnEngine(engine: Engine, inputs: Verdict['inputs'], why: string): Verdict | undefined {
+  return engine === 'own' ? undefined : { inputs: { ...inputs, engine }, reason: `already served by ${engine}, an LLM serving engine: ${why}` };
 }
 
 /** Picks the words for the engine; `own` is the fallback for engines without their own entry. */

@@ -8,12 +8,12 @@
  * a software fix). Runs in the second pass because it needs to know which other fixes fired.
  */
 import type { FixId } from '../../semconv.js';
-import type { ClockEventReason } from '../../model/gpu.js';
 import type { NextStep } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
+import { SLOWDOWN_REASONS } from '../device.js';
 import type { DeviceSignal } from './signals.js';
 
 /** Thresholds of the hardware-limit rule. */
@@ -35,26 +35,43 @@ export const HARDWARE_THRESHOLDS = {
 /** Software fixes whose firing means the hardware is not (yet) the answer for throttling. */
 const SOFTWARE_FIXES: readonly FixId[] = ['dynamic-batching', 'quantization', 'optimized-runtime', 'preprocessing-pipeline', 'device-transfer', 'scale-and-cache'];
 
-/** The slowdown reasons in nvidia-smi -q's words ("Clocks Event Reasons"), in the order they are named. */
-const SLOWDOWN_WORDS: ReadonlyArray<readonly [ClockEventReason, string]> = [
-  ['sw_thermal_slowdown', 'SW thermal slowdown'],
-  ['hw_thermal_slowdown', 'HW thermal slowdown'],
-  ['hw_power_brake_slowdown', 'HW power brake slowdown'],
-  ['hw_slowdown', 'HW slowdown'],
-];
-
 /** "HW slowdown 100%, HW power brake slowdown 100%": the slowdown reasons seen, largest share first. */
 function slowdownWords(d: DeviceSignal): string {
-  const seen = SLOWDOWN_WORDS.map(([r, words]) => [words, d.reasons[r] ?? 0] as const).filter(([, share]) => share > 0);
+  const seen = SLOWDOWN_REASONS.map(({ reason, words }) => [words, d.reasons[reason] ?? 0] as const).filter(([, share]) => share > 0);
   // Device evidence without per-reason shares (a thermal share alone) still says what it was.
   if (seen.length === 0) return `thermal slowdown ${pct(d.slowdownShare)}`;
   return [...seen].sort((a, b) => b[1] - a[1]).map(([words, share]) => `${words} ${pct(share)}`).join(', ');
 }
 
-/** "See a professional": the hardware is the limit. */
-function hardwareNextStep(p: { reason: string }): NextStep {
+/** What the rule fires on, in the order it names them: errors before a slowdown before a (power-cap) throttle. */
+type HardwareCause = 'errors' | 'slowdown' | 'throttling';
+
+/**
+ * The cause in the rule's two lengths: `reason`, its one-line outcome, and `finding`, the clause
+ * that opens the evidence and, as a sentence, the next step.
+ */
+function causeWords(cause: HardwareCause, d: DeviceSignal, softwareFired: readonly FixId[]): { reason: string; finding: string } {
+  const clock = d.smClockDropShare > 0 ? `, its SM clock ${pct(d.smClockDropShare)} below maximum` : '';
+  const fixes = softwareFired.join(', ');
+  switch (cause) {
+    case 'errors':
+      return { reason: `${d.errors} GPU errors`, finding: `the GPU reported ${d.errors} hardware error${d.errors === 1 ? '' : 's'} (ECC/XID) during the run` };
+    case 'slowdown': {
+      const slowed = `the GPU was slowed in ${pct(d.slowdownShare)} of loaded samples (${slowdownWords(d)})${clock}`;
+      return softwareFired.length > 0
+        ? { reason: `sustained thermal or hardware slowdown (${pct(d.slowdownShare)}): it confounds the software fixes (${fixes})`, finding: `${slowed}; the software fixes' estimates (${fixes}) were measured on the slowed GPU` }
+        : { reason: `sustained thermal or hardware slowdown (${pct(d.slowdownShare)}) with no software fix applying`, finding: `${slowed}, and no software fix applies` };
+    }
+    case 'throttling':
+      // Only reached when no software fix fired (a SW power cap beside one defers to it).
+      return { reason: `sustained throttling (${pct(d.throttledShare)}) with no software fix applying`, finding: `the GPU was throttled in ${pct(d.throttledShare)} of loaded samples${clock}, and no software fix applies` };
+  }
+}
+
+/** "See a professional": the hardware is the limit; `finding` is the cause's clause (causeWords). */
+function hardwareNextStep(finding: string): NextStep {
   return {
-    text: `${p.reason} Software fixes will not remove this: have the hardware checked (cooling, power delivery, ECC/XID error history), move to a newer or larger GPU, or spread load over more devices.`,
+    text: `${finding.charAt(0).toUpperCase()}${finding.slice(1)}. Software fixes will not remove this: have the hardware checked (cooling, power delivery, ECC/XID error history), move to a newer or larger GPU, or spread load over more devices.`,
     snippet: { language: 'shell', code: 'nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER,ECC' },
   };
 }
@@ -103,26 +120,17 @@ export const hardwareLimitRule = defineRule({
     const share = slowdown ? d.slowdownShare : d.throttledShare;
     const lost = d.smClockDropShare > 0 ? d.smClockDropShare : share * 0.5;
     const saved = compute.meanMs * lost;
-    const clock = d.smClockDropShare > 0 ? `, its SM clock ${pct(d.smClockDropShare)} below maximum` : '';
-    const reason = hasErrors
-      ? `The GPU reported ${d.errors} hardware error${d.errors === 1 ? '' : 's'} (ECC/XID) during the run.`
-      : slowdown
-        ? `The GPU was slowed in ${pct(d.slowdownShare)} of loaded samples (${slowdownWords(d)})${clock}${softwareFired.length > 0 ? `; the software fixes' estimates (${softwareFired.join(', ')}) were measured on the slowed GPU` : ', and no software fix applies'}.`
-        : `The GPU was throttled in ${pct(d.throttledShare)} of loaded samples${clock}, and no software fix applies.`;
+    const words = causeWords(hasErrors ? 'errors' : slowdown ? 'slowdown' : 'throttling', d, softwareFired);
     return {
       inputs,
-      reason: hasErrors
-        ? `${d.errors} GPU errors`
-        : slowdown
-          ? `sustained thermal or hardware slowdown (${pct(d.slowdownShare)})${softwareFired.length > 0 ? `: it confounds the software fixes (${softwareFired.join(', ')})` : ' with no software fix applying'}`
-          : `sustained throttling (${pct(d.throttledShare)}) with no software fix applying`,
+      reason: words.reason,
       finding: {
         // Only a slowdown confounds; a SW power cap alone ranks by its saving (kind `power-cap`).
         kind: slowdown ? 'throttling' : hasErrors ? 'errors' : 'power-cap',
         confidence: confidenceFrom(hasErrors ? 1 : share / t['hardware.throttle_share'] - 1, s),
         evidence: [
           {
-            text: `${reason.charAt(0).toLowerCase()}${reason.slice(1).replace(/\.$/, '')}; compute ${statName(compute, 'p95')} = ${ms(compute.p95Ms)}`,
+            text: `${words.finding}; compute ${statName(compute, 'p95')} = ${ms(compute.p95Ms)}`,
             values: {
               throttled_share: round(d.throttledShare),
               slowdown_share: round(d.slowdownShare),
@@ -143,7 +151,7 @@ export const hardwareLimitRule = defineRule({
               },
             }
           : {}),
-        nextStep: hardwareNextStep({ reason }),
+        nextStep: hardwareNextStep(words.finding),
         exampleTraceIds: tracesNear(s.requests, s.requests.phase('compute'), compute.p95Ms),
       },
     };

@@ -15,7 +15,7 @@ import type { Thresholds } from './thresholds.js';
 import type { FiredRule } from './rank.js';
 import { computeSignals } from './signals.js';
 import { resolveThresholds } from './thresholds.js';
-import { checkSlo, hasSloTargets, sloCheckText, sloMeasured, sloNothingMeasured, sloUnmeasured } from './slo.js';
+import { checkSlo, hasSloTargets, sloCheckText, sloMeasured, sloUnmeasured } from './slo.js';
 import { rankFindings } from './rank.js';
 import { ALL_RULE_INPUTS, couldNotRun, missingInputs, ms, pct, round } from './rule.js';
 import { RULES } from './rules.js';
@@ -105,7 +105,7 @@ export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): D
   const signals = computeSignals(input, thresholds);
   // Failed requests are not latency: a run whose every request failed has no latency to hold to the SLO.
   const allFailed = input.summary.requests > 0 && input.summary.errors >= input.summary.requests;
-  const slo = hasSloTargets(options.slo) ? (allFailed ? checkSlo(options.slo, sloNothingMeasured(), 'every request failed') : checkSlo(options.slo, sloMeasured(input.summary))) : undefined;
+  const slo = hasSloTargets(options.slo) ? (allFailed ? checkSlo(options.slo, {}, 'every request failed') : checkSlo(options.slo, sloMeasured(input.summary))) : undefined;
   return diagnoseSignals(signals, {
     thresholds,
     ...(slo ? { slo } : {}),

@@ -12,7 +12,7 @@ import { COMPUTE_THRESHOLDS, classifyRuntime, computeDominance } from './_comput
 import { tracesNear } from './signals.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBound, engineOf, pickThresholds } from './_generation.js';
+import { GENERATION_THRESHOLDS, classicFormOnEngine, decodeBound, engineOf, pickThresholds } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the optimized-runtime rule. */
@@ -110,9 +110,8 @@ export const optimizedRuntimeRule = defineRule({
     const engine = engineOf(s, ctx.server);
     if (s.generation) return generationVerdict(s, s.generation, t, engine);
     const dominance = computeDominance(s, t['compute.min_share_of_server']);
-    // An LLM serving engine whose metrics carry no usable generation figures (TGI exports no TTFT) is still that
-    // engine: an ONNX export and a TensorRT engine built by trtexec, at a gain measured on a CNN, are no step for it.
-    if (engine !== 'own') return { inputs: { ...dominance.inputs, engine }, reason: `already served by ${engine}, an LLM serving engine (no ONNX/TensorRT export applies)` };
+    const onEngine = classicFormOnEngine(engine, dominance.inputs, 'no ONNX/TensorRT export applies');
+    if (onEngine) return onEngine;
     const runtimeClass = classifyRuntime(s.runtime, s.runtimeProvider);
     const inputs = { ...dominance.inputs, runtime: s.runtime ?? null, runtime_provider: s.runtimeProvider ?? null, runtime_class: runtimeClass };
     if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };

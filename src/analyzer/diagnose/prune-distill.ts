@@ -11,7 +11,7 @@ import { tracesNear } from './signals.js';
 import { sloExcess } from './slo.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { RuleContext, Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, vllmServe, weightBits } from './_generation.js';
+import { GENERATION_THRESHOLDS, classicFormOnEngine, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, vllmServe, weightBits } from './_generation.js';
 import type { VllmArgs } from './_generation.js';
 
 /** Thresholds of the prune-distill rule. */
@@ -116,6 +116,8 @@ export const pruneDistillRule = defineRule({
     const worst = sloExcess(ctx.slo, ['e2e']);
     const inputs = { ...dominance.inputs, precision_class: precisionClass, runtime_class: runtimeClass, slo_excess: worst === undefined ? null : round(worst) };
     if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };
+    const onEngine = classicFormOnEngine(engineOf(s, ctx.server), inputs, 'a smaller model is judged on decode figures (TPOT at low-bit weights), which this source lacks');
+    if (onEngine) return onEngine;
     if (precisionClass !== 'low') return { inputs, reason: `precision is ${s.precision ?? 'not recorded'}: quantize first` };
     if (runtimeClass !== 'optimized') return { inputs, reason: `runtime is ${s.runtime ?? 'not recorded'}: try a hardware-specific runtime first` };
     if (worst !== undefined && worst < t['prune.min_slo_excess']) {

@@ -12,7 +12,7 @@ import { COMPUTE_THRESHOLDS, classifyPrecision, computeDominance } from './_comp
 import { tracesNear } from './signals.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
-import { GENERATION_THRESHOLDS, decodeBatch, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, weightBits } from './_generation.js';
+import { GENERATION_THRESHOLDS, classicFormOnEngine, decodeBatch, decodeBound, engineNextStep, engineOf, pickThresholds, tpotGain, weightBits } from './_generation.js';
 import type { Engine } from './_generation.js';
 
 /** Thresholds of the quantization rule. */
@@ -157,9 +157,8 @@ export const quantizationRule = defineRule({
     const precisionClass = classifyPrecision(s.precision);
     const inputs = { ...dominance.inputs, precision: s.precision ?? null, precision_class: precisionClass };
     if (!dominance.dominant) return { inputs, reason: dominance.failed ?? 'compute does not dominate' };
-    // An LLM engine without generation figures (TGI exports no TTFT): whether weight bytes bound its decode steps is
-    // what the generation form judges, and an FP16 TensorRT build of a CNN is no step for it.
-    if (engine !== 'own') return { inputs: { ...inputs, engine }, reason: `served by ${engine}, an LLM serving engine: quantization is judged on decode figures (TPOT, sequences per step), which this source lacks` };
+    const onEngine = classicFormOnEngine(engine, inputs, 'quantization is judged on decode figures (TPOT, sequences per step), which this source lacks');
+    if (onEngine) return onEngine;
     if (precisionClass === 'low') return { inputs, reason: `the model already runs at ${s.precision}` };
     if (precisionClass === 'unknown' && s.precision !== undefined) return { inputs, reason: `precision ${s.precision} is not one this rule knows` };
     const compute = s.phases.compute;

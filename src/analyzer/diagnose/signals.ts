@@ -14,7 +14,7 @@ import type { RequestTable, Requests, TableText } from '../../model/request-tabl
 import { timePerOutputTokenMs } from '../../model/generation.js';
 import type { ModelSummary, Statistic } from '../../model/summary.js';
 import type { ClockEventReason, DeviceEvidence } from '../../model/gpu.js';
-import { SLOWDOWN_REASONS } from '../device.js';
+import { slowdownShare } from '../device.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
 import { laplaceTrend, mannKendall, mean, quantileSorted, quantilesInPlace, sortNumbers, theilSenSlope } from './stats.js';
@@ -119,7 +119,7 @@ export interface DeviceSignal {
   readonly throttledShare: number;
   readonly thermalShare: number;
   readonly powerShare: number;
-  /** Share of loaded samples under a slowdown that means trouble (SLOWDOWN_REASONS: thermal, HW slowdown, HW power brake), not the SW power cap. */
+  /** Share of loaded samples under a slowdown that means trouble (thermal, HW slowdown, HW power brake; analyzer/device `slowdownShare`), not the SW power cap. */
   readonly slowdownShare: number;
   /** Share of loaded samples per clock-event reason (the worst GPU per reason). */
   readonly reasons: Readonly<Partial<Record<ClockEventReason, number>>>;
@@ -517,7 +517,7 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
     throttledShare: maxOf((d) => d.throttledShare) ?? 0,
     thermalShare: maxOf((d) => d.thermalThrottledShare ?? (d.reasons.sw_thermal_slowdown ?? 0) + (d.reasons.hw_thermal_slowdown ?? 0)) ?? 0,
     powerShare: maxOf((d) => d.powerThrottledShare ?? (d.reasons.sw_power_cap ?? 0) + (d.reasons.hw_power_brake_slowdown ?? 0)) ?? 0,
-    slowdownShare: maxOf((d) => Math.max(d.thermalThrottledShare ?? 0, ...SLOWDOWN_REASONS.map((r) => d.reasons[r] ?? 0))) ?? 0,
+    slowdownShare: maxOf(slowdownShare) ?? 0,
     reasons: Object.fromEntries(
       [...new Set(withSamples.flatMap((d) => Object.keys(d.reasons) as ClockEventReason[]))].map((r) => [r, maxOf((d) => d.reasons[r]) ?? 0]),
     ) as Partial<Record<ClockEventReason, number>>,

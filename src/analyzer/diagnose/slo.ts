@@ -64,12 +64,6 @@ export function sloMeasured(summary: ModelSummary): SloMeasured {
   return out;
 }
 
-/** The same metrics with nothing measured in them (every request failed): each target is "not measured", never met. */
-export function sloNothingMeasured(): SloMeasured {
-  const none = { p50Ms: Number.NaN, p95Ms: Number.NaN, p99Ms: Number.NaN };
-  return Object.fromEntries(METRIC_NAMES.map((m) => [m, none]));
-}
-
 /** A check's name as the spec writes it: `p99` (end-to-end), `ttft:p95`. */
 export function sloLabel(c: Pick<SloCheck, 'metric' | 'quantile'>): string {
   return c.metric === 'e2e' ? c.quantile : `${c.metric}:${c.quantile}`;
