@@ -179,9 +179,7 @@ function mapTrace(spans: readonly SpanRecord[]): MappedSpans {
   // Nodes of one request share a bootstrap room; a request that is not disaggregated has its own.
   const groups = new Map<string, Node[]>();
   for (const root of roots) {
-    const node = nodeOf(root, threadsOf, slicesOf);
-    if (node === undefined) continue;
-    push(groups, roomOf(root, byId) ?? `span:${root.spanId}`, node);
+    push(groups, roomOf(root, byId) ?? `span:${root.spanId}`, nodeOf(root, threadsOf, slicesOf));
   }
   const replaced = new Map<string, SpanRecord>();
   const made: SpanRecord[] = [];
@@ -201,7 +199,6 @@ function mapTrace(spans: readonly SpanRecord[]): MappedSpans {
     const p: Pd = roles.has('prefill') && roles.has('decode') ? 'pair' : lone ? 'node' : 'unified';
     if (p === 'node' || (p === 'pair' && pd === 'unified')) pd = p;
   }
-  if (requests === 0) return { spans, requests: 0 };
   const out: SpanRecord[] = spans.map((s) => replaced.get(s.spanId) ?? s);
   for (const s of made) out.push(s);
   return { spans: out, requests, note: noteFor(layout, pd) };
@@ -237,10 +234,12 @@ function layoutOf(root: SpanRecord, byId: ReadonlyMap<string, SpanRecord>): Layo
   return parent !== undefined && isRoom(parent) ? 'room' : 'first';
 }
 
-/** A root's phase intervals: its threads' top-level slices (nested ones lie inside their parent). */
-function nodeOf(root: SpanRecord, threadsOf: ReadonlyMap<string, SpanRecord[]>, slicesOf: ReadonlyMap<string, SpanRecord[]>): Node | undefined {
-  const threads = threadsOf.get(root.spanId);
-  if (threads === undefined) return undefined;
+/**
+ * A root's phase intervals: its threads' top-level slices (nested ones lie inside their parent).
+ * A root without slices (none above the trace level, or lost) is still a request, timed end to end.
+ */
+function nodeOf(root: SpanRecord, threadsOf: ReadonlyMap<string, SpanRecord[]>, slicesOf: ReadonlyMap<string, SpanRecord[]>): Node {
+  const threads = threadsOf.get(root.spanId) ?? [];
   const intervals: PhaseInterval[] = [];
   let fakeOutputEndNs: bigint | undefined;
   for (const thread of threads) {
@@ -251,7 +250,6 @@ function nodeOf(root: SpanRecord, threadsOf: ReadonlyMap<string, SpanRecord[]>, 
       intervals.push({ phase, startNs: slice.startNs, endNs: slice.endNs, name: slice.name });
     }
   }
-  if (intervals.length === 0) return undefined;
   const role = ROLE.exec(root.name)?.[1]?.toLowerCase();
   return { root, role: role === 'prefill' || role === 'decode' || role === 'router' ? role : '', intervals, ...(fakeOutputEndNs !== undefined ? { fakeOutputEndNs } : {}) };
 }

@@ -131,6 +131,15 @@ describe('SGLang layouts and nodes seen alone', () => {
     expect(result.conventions.map((c) => c.label)).toEqual(['SGLang request trace (--trace-level), one node of a prefill-decode pair (its partner is not in this trace)']);
   });
 
+  it('a request span without stage slices (none at its trace level, or lost) is still a request, timed end to end, its time unattributed', async () => {
+    const file = edited('no-slices.json', (s) => (s.attributes?.length ? s : undefined));
+    const result = await analyzeFiles([file], { diagnose: false });
+    expect(result.requests).toBe(4);
+    const slow = [...result.timings].sort((a, b) => b.e2eMs - a.e2eMs)[0]!;
+    expect(phasesOf(slow)).toEqual({ other: 1013, e2e: 1013 });
+    expect(rounded(slow.ttftMs)).toBe(449.8);
+  });
+
   it('holds a trace for a span named tokenize or dispatch only when it is SGLang’s service; SGLang’s own stage names always', () => {
     const span = (name: string, service: string): SpanRecord => ({ traceId: `${name}${service}`.padEnd(32, '0'), spanId: '1'.repeat(16), parentSpanId: '2'.repeat(16), name, service, kind: 'internal', startNs: 1n, endNs: 2n, attributes: {}, error: false });
     const holds = (s: SpanRecord): boolean => {
