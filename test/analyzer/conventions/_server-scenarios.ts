@@ -104,11 +104,11 @@ const SGLANG_THROUGH_QUEUE = new Set(['gen_ai.latency.time_to_first_token', 'gen
 
 /**
  * `copies` copies of every trace of an SGLang OTLP export (the fixtures' layout), each copy later
- * by `everyMs` and its queue wait (from its `prefill_waiting` slice's start on) longer by a
+ * by `everyMs` and its queue wait (from its `prefill_waiting` slice's start on, or `stage`'s) longer by a
  * random 0–`maxWaitMs` ms; every later time, and the root's latency attributes that span the
  * queue, move with it. Ids stay unique (xor with the copy's number, shifted).
  */
-export function manySglangRequests(template: TracesData, copies: number, options: { everyMs: number; maxWaitMs: number; seed?: number }): TracesData {
+export function manySglangRequests(template: TracesData, copies: number, options: { everyMs: number; maxWaitMs: number; seed?: number; stage?: string }): TracesData {
   const random = seeded(options.seed ?? 5);
   const spans = template.resourceSpans[0]!.scopeSpans[0]!.spans;
   type Span = (typeof spans)[number];
@@ -122,7 +122,7 @@ export function manySglangRequests(template: TracesData, copies: number, options
     for (const trace of byTrace.values()) {
       const waitMs = Math.round(random() * options.maxWaitMs * 1000) / 1000;
       const wait = BigInt(Math.round(waitMs * 1000)) * 1000n;
-      const from = BigInt(trace.find((s) => s.name === 'prefill_waiting')!.startTimeUnixNano);
+      const from = BigInt(trace.find((s) => s.name === (options.stage ?? 'prefill_waiting'))!.startTimeUnixNano);
       const at = (t: string): string => String(BigInt(t) + offset + (BigInt(t) > from ? wait : 0n));
       for (const s of trace) {
         out.push({

@@ -168,3 +168,16 @@ describe('300 SGLang requests that wait for a batch slot (the unified export, co
     expect(diagnosis.rules.find((r) => r.rule === 'scale-and-cache')?.reason).toMatch(/could not run.*batch sizes/);
   });
 });
+
+describe('300 disaggregated SGLang requests whose KV cache transfer is slow (the prefill-decode export, copied)', () => {
+  it('read the transfer as transfer, and weigh it against prefill + decode: not host↔device copies outweighing a 0 ms model', async () => {
+    const file = write('many-pd.json', manySglangRequests(load('sglang-enable-trace-pd.synthetic.json'), 150, { everyMs: 300, maxWaitMs: 150, stage: 'prefill_transfer_kv_cache' }));
+    const result = await analyzeFiles([file]);
+    expect(result.requests).toBe(300);
+    const model = result.models[0]!;
+    expect(model.summary.phases.transfer!.share).toBeGreaterThan(0.15);
+    const diagnosis = model.diagnosis!;
+    expect(diagnosis.primary).not.toBe('device-transfer');
+    expect(diagnosis.rules.find((r) => r.rule === 'device-transfer')?.reason).toMatch(/^transfer [\d.]+ ms < prefill \+ decode [\d.]+ ms/);
+  });
+});
