@@ -7,6 +7,7 @@ import { ConventionMapper } from '../../../src/analyzer/conventions/index.js';
 import type { SpanRecord } from '../../../src/model/span.js';
 import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { manySglangRequests } from './_server-scenarios.js';
+import { runCli } from '../../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ld-sglang-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -179,5 +180,20 @@ describe('300 disaggregated SGLang requests whose KV cache transfer is slow (the
     const diagnosis = model.diagnosis!;
     expect(diagnosis.primary).not.toBe('device-transfer');
     expect(diagnosis.rules.find((r) => r.rule === 'device-transfer')?.reason).toMatch(/^transfer [\d.]+ ms < prefill \+ decode [\d.]+ ms/);
+  });
+});
+
+describe('latency-doctor analyze on an SGLang export (the built CLI)', { timeout: 120_000 }, () => {
+  it('says what it read and what SGLang does not record, and gates TTFT on the tokenizer manager’s own figure', async () => {
+    const file = 'test/fixtures/serving/sglang-trace-level-unified.synthetic.json';
+    const [report, met, missed] = await Promise.all([runCli('analyze', file), runCli('analyze', file, '--slo', 'ttft:p95=500ms', '--fail-on-slo'), runCli('analyze', file, '--slo', 'ttft:p95=100ms', '--fail-on-slo')]);
+    expect(report.code, report.stderr).toBe(0);
+    const text = report.stdout.replace(/\s+/g, ' ');
+    expect(text).toMatch(/Read as SGLang request trace \(--trace-level\) \(4 requests\)/);
+    expect(text).toMatch(/Not in this source: batch size .*detokenization on its own .*left unattributed \(other\), not counted as network/);
+    expect(text).toMatch(/Model meta-llama\/Llama-3\.1-8B-Instruct 4 requests/);
+    expect(met.code, met.stderr).toBe(0);
+    expect(missed.code).toBe(3);
+    expect(missed.stdout.replace(/\s+/g, ' ')).toMatch(/SLO violated \(TTFT p95 450 ms > 100 ms\)/);
   });
 });
