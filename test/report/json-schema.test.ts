@@ -138,7 +138,7 @@ const TOP = object(
     requests: 'integer',
     window: nullable(WINDOW),
     throughput_rps: nullable('number'),
-    conventions: arrayOf(object({ id: { enum: ['triton', 'vllm', 'tgi', 'genai-client'] }, label: 'string', requests: 'integer', clock: CLOCK, unseen: arrayOf('string'), ended: nullable({ enum: ['server-error', 'client-error', 'cancelled'] }) })),
+    conventions: arrayOf(object({ id: { enum: ['triton', 'vllm', 'tgi', 'sglang', 'genai-client'] }, label: 'string', requests: 'integer', clock: CLOCK, unseen: arrayOf('string'), ended: nullable({ enum: ['server-error', 'client-error', 'cancelled'] }) })),
     e2e: nullable(PERCENTILES),
     phases: PHASE_RECORD,
     coverage: nullable('number'),

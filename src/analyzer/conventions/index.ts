@@ -16,6 +16,7 @@ import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
 import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
+import { sglangConvention } from './sglang.js';
 import { tgiConvention, tgiOutcomeConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
 import { tritonConvention } from './triton.js';
@@ -25,8 +26,12 @@ export type { ConventionNote, MappedSpans, SourceClock, SourceConvention, TraceC
 export { rustDurationNs } from './tgi.js';
 export { normalizeActivity, intervalsOf } from './triton.js';
 
-/** Every convention read, in the order they are tried on a span. Adding one is one line here. */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
+/**
+ * Every convention read, in the order they are tried on a span; the first that claims a span has
+ * it. Adding one is one line here. SGLang comes before vLLM: its later request spans carry the
+ * same `gen_ai.latency.*` attributes as vLLM's `llm_request`, with other meanings.
+ */
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, sglangConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
 
 export type { ConventionUse } from '../../model/analysis.js';
 
@@ -195,8 +200,10 @@ export class ConventionMapper {
   private mapOne(span: SpanRecord): SpanRecord | readonly SpanRecord[] {
     const held = this.held.size === 0 ? undefined : this.held.get(span.traceId);
     if (held !== undefined) {
-      // Span-scoped mappings still apply inside a held trace, so the trace-scoped one sees their result.
-      const mapped = this.mapSpanScoped(span);
+      // Span-scoped mappings still apply inside a held trace, so the trace-scoped one sees their
+      // result; a span the holding convention claims itself is its own (SGLang's request span,
+      // which vLLM's span-scoped mapping would otherwise take for an llm_request).
+      const mapped = held.convention.claims(span) ? span : this.mapSpanScoped(span);
       if (mapped === span) held.spans.push(span);
       else for (const s of mapped as readonly SpanRecord[]) held.spans.push(s);
       return [];

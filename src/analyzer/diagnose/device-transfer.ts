@@ -8,6 +8,7 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
+import type { PhaseSignal } from './signals.js';
 
 /** Thresholds of the device-transfer rule. */
 export const TRANSFER_THRESHOLDS = {
@@ -45,6 +46,15 @@ function transferNextStep(p: { device?: string }): NextStep {
   };
 }
 
+/**
+ * Prefill and decode as one model time (each generative request has both): means and shares add
+ * exactly; the medians' and p95s' sums stand in for the sum's (the rule reads the mean, and the
+ * median only against its small-model bound).
+ */
+function modelTime(prefill: PhaseSignal, decode: PhaseSignal): PhaseSignal {
+  return { ...prefill, meanMs: prefill.meanMs + decode.meanMs, p50Ms: prefill.p50Ms + decode.p50Ms, p95Ms: prefill.p95Ms + decode.p95Ms, share: prefill.share + decode.share, present: Math.max(prefill.present, decode.present) };
+}
+
 /** The device-transfer rule. */
 export const deviceTransferRule = defineRule({
   id: 'device-transfer',
@@ -56,7 +66,12 @@ export const deviceTransferRule = defineRule({
     const s = ctx.signals;
     const t = ctx.thresholds;
     const transfer = s.phases.transfer;
-    const compute = s.phases.compute;
+    // A generative request's model time is its prefill and decode (it has no compute span): a KV
+    // cache moved between a prefill and a decode node (SGLang's disaggregation) is weighed
+    // against them, not against a missing compute read as a 0 ms model.
+    const generative = s.phases.compute.present === 0 && (s.phases.prefill.present > 0 || s.phases.decode.present > 0);
+    const compute = generative ? modelTime(s.phases.prefill, s.phases.decode) : s.phases.compute;
+    const model = generative ? 'prefill + decode' : 'compute';
     const ratio = compute.meanMs > 0 ? transfer.meanMs / compute.meanMs : transfer.meanMs > 0 ? Number.POSITIVE_INFINITY : 0;
     const inputs = {
       transfer_mean_ms: round(transfer.meanMs),
@@ -69,8 +84,8 @@ export const deviceTransferRule = defineRule({
     const failed: string[] = [];
     if (transfer.present === 0) failed.push('no transfer spans');
     else {
-      if (ratio < t['transfer.over_compute']) failed.push(`transfer ${ms(transfer.meanMs)} < compute ${ms(compute.meanMs)}`);
-      if (compute.p50Ms > t['transfer.small_model_ms']) failed.push(`compute ${statName(compute, 'p50')} ${ms(compute.p50Ms)} is not a small model (> ${t['transfer.small_model_ms']} ms)`);
+      if (ratio < t['transfer.over_compute']) failed.push(`transfer ${ms(transfer.meanMs)} < ${model} ${ms(compute.meanMs)}`);
+      if (compute.p50Ms > t['transfer.small_model_ms']) failed.push(`${model} ${statName(compute, 'p50')} ${ms(compute.p50Ms)} is not a small model (> ${t['transfer.small_model_ms']} ms)`);
       if (transfer.share < t['transfer.min_share']) failed.push(`transfer is ${pct(transfer.share)} of e2e (< ${pct(t['transfer.min_share'])})`);
     }
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };

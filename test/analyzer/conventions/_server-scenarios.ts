@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { seededRandom as seeded } from '../../../examples/model/seeded-random.js';
+import type { TracesData } from '../../support/collector-export.js';
 
 /** Milliseconds per Triton stage; each request draws value × (1 ± jitter). */
 export interface TritonStages {
@@ -96,4 +97,49 @@ export function writeVllmExport(file: string, service: string, stages: VllmStage
   }
   const doc = { resourceSpans: [{ resource: { attributes: [attr('service.name', service)] }, scopeSpans: [{ scope: { name: 'vllm.llm_engine' }, spans }] }] };
   writeFileSync(file, JSON.stringify(doc));
+}
+
+// The root's latency attributes that span the queue (SGLang's tokenizer manager measures them from the request's creation).
+const SGLANG_THROUGH_QUEUE = new Set(['gen_ai.latency.time_to_first_token', 'gen_ai.latency.e2e', 'gen_ai.latency.time_in_model_inference', 'gen_ai.latency.time_in_model_prefill']);
+
+/**
+ * `copies` copies of every trace of an SGLang OTLP export (the fixtures' layout), each copy later
+ * by `everyMs` and its queue wait (from its `prefill_waiting` slice's start on, or `stage`'s) longer by a
+ * random 0–`maxWaitMs` ms; every later time, and the root's latency attributes that span the
+ * queue, move with it. Ids stay unique (xor with the copy's number, shifted).
+ */
+export function manySglangRequests(template: TracesData, copies: number, options: { everyMs: number; maxWaitMs: number; seed?: number; stage?: string }): TracesData {
+  const random = seeded(options.seed ?? 5);
+  const spans = template.resourceSpans[0]!.scopeSpans[0]!.spans;
+  type Span = (typeof spans)[number];
+  const byTrace = new Map<string, Span[]>();
+  for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
+  const out: Span[] = [];
+  for (let i = 0; i < copies; i++) {
+    const offset = BigInt(Math.round(i * options.everyMs * 1e3)) * 1000n;
+    // Above the bits where the export's own ids differ, so no copy takes another trace's id.
+    const id = (hex: string): string => (BigInt(`0x${hex}`) ^ (BigInt(i + 1) << 40n)).toString(16).padStart(hex.length, '0');
+    for (const trace of byTrace.values()) {
+      const waitMs = Math.round(random() * options.maxWaitMs * 1000) / 1000;
+      const wait = BigInt(Math.round(waitMs * 1000)) * 1000n;
+      const from = BigInt(trace.find((s) => s.name === (options.stage ?? 'prefill_waiting'))!.startTimeUnixNano);
+      const at = (t: string): string => String(BigInt(t) + offset + (BigInt(t) > from ? wait : 0n));
+      for (const s of trace) {
+        out.push({
+          ...s,
+          traceId: id(s.traceId),
+          spanId: id(s.spanId),
+          ...(s.parentSpanId !== undefined ? { parentSpanId: id(s.parentSpanId) } : {}),
+          startTimeUnixNano: at(s.startTimeUnixNano),
+          endTimeUnixNano: at(s.endTimeUnixNano),
+          ...(s.links !== undefined ? { links: s.links.map((l) => ({ traceId: id(l.traceId), spanId: id(l.spanId) })) } : {}),
+          ...(s.attributes !== undefined
+            ? { attributes: s.attributes.map((a) => (SGLANG_THROUGH_QUEUE.has(a.key) ? { key: a.key, value: { doubleValue: (a.value['doubleValue'] as number) + waitMs / 1000 } } : a)) }
+            : {}),
+        });
+      }
+    }
+  }
+  const [rs] = template.resourceSpans;
+  return { resourceSpans: [{ ...rs!, scopeSpans: [{ ...rs!.scopeSpans[0]!, spans: out }] }] };
 }

@@ -3,7 +3,8 @@
  * from there gives the same analysis as its OTLP export: every OTLP fixture of the serving
  * folder (exactly where its times are on whole µs), among them Triton's OpenTelemetry mode
  * (phase timestamps as span events → Jaeger logs, Zipkin annotations) and OpenLLMetry's chunk
- * events, and 300 Triton requests made from its export.
+ * events, SGLang's request, thread and stage slice spans, and 300 Triton requests and 300 SGLang
+ * requests made from their exports.
  * The Jaeger and Zipkin files are made by test/support/collector-export, which follows the
  * translators' rules; it is first checked against Jaeger's own conversion of a real export.
  */
@@ -17,6 +18,7 @@ import { otlpToJaeger, otlpToZipkin } from '../../support/collector-export.js';
 import type { TracesData } from '../../support/collector-export.js';
 import { fixture, random, tempDir } from '../../formats/helpers.js';
 import { SERVING } from './_helpers.js';
+import { manySglangRequests } from './_server-scenarios.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -99,6 +101,10 @@ describe('an OTLP export, and the same spans downloaded from Jaeger and from Zip
 
   it('the fixtures cover span events: Triton OpenTelemetry and OpenLLMetry', () => {
     expect(withEvents).toEqual(expect.arrayContaining(['triton-otel-http.synthetic.json', 'triton-otel-ensemble.synthetic.json', 'genai-client-openllmetry-stream.synthetic.json']));
+  });
+
+  it("the fixtures cover SGLang's slice spans, unified and prefill-decode disaggregated", () => {
+    expect(otlpFixtures).toEqual(expect.arrayContaining(['sglang-trace-level-unified.synthetic.json', 'sglang-enable-trace-pd.synthetic.json']));
   });
 
   it.each(otlpFixtures)('%s', async (name) => {
@@ -202,6 +208,21 @@ describe('an OTLP export, and the same spans downloaded from Jaeger and from Zip
         // Two µs-truncated (or rounded) times per phase: under 2 µs apart.
         expectClose(got, want, 0.002);
       }
+    }
+  });
+
+  it('300 SGLang requests: the same per-phase percentiles and the same primary diagnosis, exactly, also with the span names lower-cased as Zipkin stores them', async () => {
+    const many = manySglangRequests(load(SERVING + 'sglang-trace-level-unified.synthetic.json'), 75, { everyMs: 200, maxWaitMs: 2000 });
+    const forms = threeForms('sglang-many', many);
+    // zipkin2's Span.Builder lower-cases names: ' Req 5f3a9c1e' → ' req 5f3a9c1e'.
+    const lowered = tmp.write('sglang-many.lower.zipkin.json', JSON.stringify((JSON.parse(otlpToZipkin(many)) as { name?: string }[]).map((z) => ({ ...z, ...(z.name !== undefined ? { name: z.name.toLowerCase() } : {}) }))));
+    const result = await analyzeFiles([forms.otlp]);
+    expect(result.requests).toBe(300);
+    expect(result.conventions.map((c) => c.id)).toEqual(['sglang']);
+    expect(result.models[0]!.diagnosis?.primary).toBe('dynamic-batching');
+    const want = stringify(outcome(result));
+    for (const reader of READERS) {
+      for (const file of [forms.jaeger, forms.zipkin, lowered]) expect(stringify(outcome(await analyzeFiles([file], { reader }))), `${file} ${reader}`).toBe(want);
     }
   });
 });
