@@ -57,3 +57,33 @@ export class LatencyDoctorError extends Error {
     this.scope = options.scope ?? '';
   }
 }
+
+/** How many model names a "models seen" list spells out before "and N more". */
+const MODELS_LISTED = 10;
+
+/**
+ * `--model NAME` (or `--after-model`) matched no model in the input: a user mistake (exit 2) on
+ * every input path, one line naming the input and the models that were seen, so a typo shows
+ * next to the right name.
+ */
+export class ModelNotFoundError extends LatencyDoctorError {
+  override readonly name = 'ModelNotFoundError';
+  /** The name asked for. */
+  readonly model: string;
+  /** The input it was looked for in, as the message names it (files, or a URL and range). */
+  readonly input: string;
+  /** Every model name the input holds, sorted. */
+  readonly seen: readonly string[];
+  /** The option that named the model (`--model`, `--after-model`). */
+  readonly option: string;
+
+  constructor(model: string, input: string, seen: Iterable<string>, option = '--model') {
+    const sorted = [...new Set(seen)].sort((a, b) => a.localeCompare(b));
+    const listed = sorted.length > MODELS_LISTED ? `${sorted.slice(0, MODELS_LISTED).join(', ')} and ${sorted.length - MODELS_LISTED} more` : sorted.join(', ');
+    super(`${option} ${JSON.stringify(model)} matches no model in ${input}; models seen: ${sorted.length === 0 ? 'none (no span names inference.model.name)' : `${listed} (${sorted.length})`}`);
+    this.model = model;
+    this.input = input;
+    this.seen = sorted;
+    this.option = option;
+  }
+}
