@@ -147,3 +147,13 @@ describe('--fail-on-slo without --slo: exit 2 before anything is read or printed
     }
   });
 });
+
+describe('--help says what each exit code now covers', () => {
+  it('analyze and diff: a --model that matches no model is 2, a --prometheus range with no request is 4', async () => {
+    for (const command of ['analyze', 'diff']) {
+      const help = (await cli(command, '--help')).stdout.replace(/\s+/g, ' ');
+      expect(help).toContain('2 bad option or unusable input, or a --model that matches no model (one line naming it)');
+      expect(help).toContain('4 nothing measured: no readable span, a --prometheus range with no request, or a gate');
+    }
+  });
+});
