@@ -26,8 +26,9 @@ beforeAll(() => {
   if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
 }, 180_000);
 
-// Triton's capture serves densenet_onnx, TorchServe's resnet18; both replayed with traffic.
-const job = useReplayedJob('exit-codes', () => [tritonQueue(81), torchserveQueue(82)], 6);
+// Triton's capture serves densenet_onnx, TorchServe's resnet18; both replayed with traffic, and a
+// third replica of Triton's capture that serves none (its counters never move).
+const job = useReplayedJob('exit-codes', () => [tritonQueue(81), torchserveQueue(82), { ...tritonQueue(83), rps: 0 }], 6);
 
 /** Requests of each model in `models` (40 each) as spans, ids apart so they share one file. */
 function spansOf(models: readonly string[]): ReturnType<typeof toSpans> {
@@ -49,6 +50,9 @@ function oneLine(run: Run, code: number): string {
 }
 
 const ISO = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`;
+
+/** Unix seconds as the messages write them: ISO 8601 UTC to the second. */
+const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 describe('--model that matches no model: exit 2 on every path, naming the input and the models seen', { timeout: 120_000 }, () => {
   it('trace files (OTLP JSON lines, Zipkin), with or without a gate', async () => {
@@ -77,7 +81,6 @@ describe('--model that matches no model: exit 2 on every path, naming the input 
     const { url, startS, endS } = job();
     const range = ['--prometheus', url, '--start', String(startS), '--end', String(endS), '--step', '2s'];
     const [plain, gate] = await Promise.all([cli('analyze', ...range, '--model', 'bert'), cli('analyze', ...range, '--model', 'bert', '--slo', 'p99=1s', '--fail-on-slo')]);
-    const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
     const line = `latency-doctor: --model "bert" matches no model in ${url} between ${iso(startS)} and ${iso(endS)}; models seen: densenet_onnx, resnet18 (2)`;
     expect(oneLine(plain, 2)).toBe(line);
     expect(oneLine(gate, 2)).toBe(line);
@@ -105,8 +108,7 @@ describe('a range that holds nothing: exit 4, naming the range asked for and the
       [runs[2]!, [endS + 3600, endS + 7200]],
     ] as const) {
       const line = oneLine(run, 4);
-      const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
-      const match = new RegExp(`^latency-doctor: nothing measured: no inference requests in ${url} between ${iso(from)} and ${iso(to)} \\(the range asked for\\); its inference latency data runs from (${ISO}) to (${ISO})$`).exec(line);
+        const match = new RegExp(`^latency-doctor: nothing measured: no inference requests in ${url} between ${iso(from)} and ${iso(to)} \\(the range asked for\\); its inference latency data runs from (${ISO}) to (${ISO})$`).exec(line);
       expect(match, line).not.toBeNull();
       // The extent is what Prometheus holds: scraped from before the traffic began until now.
       const first = Date.parse(match![1]!) / 1000;
@@ -117,6 +119,19 @@ describe('a range that holds nothing: exit 4, naming the range asked for and the
       expect(last).toBeLessThanOrEqual(Date.now() / 1000 + 1);
       expect(run.stdout).toBe('');
     }
+  });
+
+  it('--prometheus: latency series in the range but no request completed (an idle replica): exit 4, saying so, with the extent', async () => {
+    const { url, startS, endS, targets } = job();
+    const idle = `{instance="${targets[2]!}"}`;
+    const run = await cli('analyze', '--prometheus', url, '--start', String(startS), '--end', String(endS), '--selector', idle);
+    const line = oneLine(run, 4);
+    const asked = `latency-doctor: nothing measured: no inference requests in ${url} between ${iso(startS)} and ${iso(endS)} (the range asked for) matching ${idle}: its latency series are there, but no request completed; `;
+    expect(line.startsWith(asked), line).toBe(true);
+    const match = new RegExp(`^its inference latency data runs from (${ISO}) to (${ISO})$`).exec(line.slice(asked.length));
+    expect(match, line).not.toBeNull();
+    expect(Date.parse(match![1]!) / 1000).toBeLessThanOrEqual(startS);
+    expect(Date.parse(match![2]!) / 1000).toBeGreaterThanOrEqual(endS - 2);
   });
 
   it('--prometheus with no data at all for the selector keeps its message: no series at all, exit 2', async () => {
