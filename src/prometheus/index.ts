@@ -92,13 +92,16 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const aggregates: ModelAggregates[] = [];
   const warnings: AnalysisWarning[] = [];
   const seen = new Set<string>();
-  // Every model with requests in the range, whatever --model asked for: the error lists them.
+  // Every model with requests in the range, whatever --model asked for: the error lists them;
+  // and those whose series are there without a request completed.
   const inRange = new Set<string>();
+  const idle = new Set<string>();
   // The server of models read through a source's fallback model label (vLLM's families as Triton's vLLM backend labels them).
   const fallbackServer = new Map<string, string>();
   for (const source of latency) {
-    const models = await modelsOf(ctx, source);
-    for (const m of models) inRange.add(m.model);
+    const all = await modelsOf(ctx, source);
+    for (const m of all) (m.served ? inRange : idle).add(m.model);
+    const models = all.filter((m) => m.served);
     const fresh = models.filter((m) => !seen.has(m.model) && (options.model === undefined || m.model === options.model));
     const skipped = models.filter((m) => seen.has(m.model)).map((m) => m.model);
     if (skipped.length > 0) warnings.push({ code: 'metrics-quality', message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
@@ -110,10 +113,14 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     found.push({ id: source.id, title: source.title, kind: 'latency', models: fresh.map((m) => m.model), notes: source.notes });
   }
   if (aggregates.length === 0) {
-    // A name that matches none of the models there is a mistake (exit 2), as on trace files.
+    // A model whose series are there but count no completed request (idle, or every request
+    // failed) measured nothing (exit 4); a name that matches no model there is a mistake (exit 2), as on trace files.
+    if (options.model !== undefined && idle.has(options.model)) {
+      throw new PrometheusError('nothing-measured', options.url, `no request of model ${JSON.stringify(options.model)} completed in ${options.url} between ${iso(startS)} and ${iso(endS)} (the range asked for)${matching}: its latency series are there, but count none (idle, or every request failed)`);
+    }
     if (options.model !== undefined && inRange.size > 0) throw new ModelNotFoundError(options.model, `${options.url} between ${iso(startS)} and ${iso(endS)}${matching}`, inRange);
     await throwIfElsewhere(range, ': its latency series are there, but no request completed');
-    throw new PrometheusError('nothing-measured', options.url, `no inference requests in ${options.url} between ${iso(startS)} and ${iso(endS)}${matching}: its latency series are there, but no request completed`);
+    throw new PrometheusError('nothing-measured', options.url, `no inference requests in ${options.url} between ${iso(startS)} and ${iso(endS)} (the range asked for)${matching}: its latency series are there, but no request completed`);
   }
 
   // GPU state: the first exporter present.
@@ -208,23 +215,22 @@ function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>, exemplarTr
   return { rule: rule.id, aggregates: 'partial', note: `without ${describe(unrefined)}${perRequest ? `: for those, ${tracePath}` : ''}` };
 }
 
-/** Models with completed requests in the range, each with the matcher that selects it. */
-async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string; viaFallback: boolean }[]> {
+/** Models with latency series in the range, each with the matcher that selects it; `served`: with completed requests. */
+async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string; viaFallback: boolean; served: boolean }[]> {
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
   const fallback = source.modelLabelFallback?.label;
   const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: fallback === undefined ? [label] : [label, fallback], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
-  const out: { model: string; matcher: string; viaFallback: boolean }[] = [];
+  const out: { model: string; matcher: string; viaFallback: boolean; served: boolean }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {
-    const rate = Number(s.value[1]);
-    if (!(rate > 0)) continue;
+    const served = Number(s.value[1]) > 0;
     const model = s.metric[label] ?? '';
     const other = fallback === undefined || model !== '' ? '' : (s.metric[fallback] ?? '');
     // Series without the model label but with the fallback (Triton's vLLM backend): one model per fallback value, never all merged.
-    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}`, viaFallback: true });
-    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}`, viaFallback: false });
+    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}`, viaFallback: true, served });
+    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}`, viaFallback: false, served });
   }
   return out;
 }

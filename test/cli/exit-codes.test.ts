@@ -86,6 +86,13 @@ describe('--model that matches no model: exit 2 on every path, naming the input 
     expect(oneLine(gate, 2)).toBe(line);
   });
 
+  it('--prometheus: a model whose series are there but count no request (idle, or every request failed) measured nothing: exit 4, not "matches no model"', async () => {
+    const { url, startS, endS } = job();
+    // Triton's capture also holds model "simple", whose counters no replica advances.
+    const run = await cli('analyze', '--prometheus', url, '--start', String(startS), '--end', String(endS), '--step', '2s', '--model', 'simple');
+    expect(oneLine(run, 4)).toBe(`latency-doctor: nothing measured: no request of model "simple" completed in ${url} between ${iso(startS)} and ${iso(endS)} (the range asked for): its latency series are there, but count none (idle, or every request failed)`);
+  });
+
   it('diff: each side on its own, naming the side’s files and the option that named the model', async () => {
     const a = write('a.otlp.jsonl', toOtlpJsonLines(spansOf(['resnet50'])));
     const b = write('b.otlp.jsonl', toOtlpJsonLines(spansOf(['resnet50', 'yolo'])));
