@@ -100,6 +100,9 @@ describe('--model that matches no model: exit 2 on every path, naming the input 
     expect(oneLine(before, 2)).toBe(`latency-doctor: --model "yolo" matches no model in ${a}; models seen: resnet50 (1)`);
     expect(oneLine(after, 2)).toBe(`latency-doctor: --model "resnet50" matches no model in ${join(tmp, 'c.otlp.jsonl')}; models seen: yolo (1)`);
     expect(oneLine(renamed, 2)).toBe(`latency-doctor: --after-model "resnet50-v2" matches no model in ${b}; models seen: resnet50, yolo (2)`);
+    // Neither side has it: BEFORE is named, however long each side takes to read (BEFORE here is 200 times AFTER).
+    const big = write('big.otlp.jsonl', toOtlpJsonLines(spansOf(Array.from({ length: 200 }, (_, i) => `big${i}`))));
+    for (let i = 0; i < 3; i++) expect(oneLine(await cli('diff', '--model', 'bert', big, '--', a), 2)).toMatch(new RegExp(`matches no model in ${big};`));
   });
 });
 
