@@ -73,7 +73,7 @@ export class ModelNotFoundError extends LatencyDoctorError {
   readonly model: string;
   /** The input it was looked for in, as the message names it (files, or a URL and range). */
   readonly input: string;
-  /** Every model name the input holds, sorted. */
+  /** The models the input holds (with --prometheus: those with requests in the range), sorted. */
   readonly seen: readonly string[];
   /** The option that named the model (`--model`, `--after-model`). */
   readonly option: string;
