@@ -26,7 +26,8 @@ export const EXIT = {
   /** @deprecated The same code as GATE_FAILED, named before `diff --fail-on-regression` shared it. */
   SLO_VIOLATED: 3,
   /**
-   * Nothing was measured: no readable span in the input (empty, or every record skipped), or a
+   * Nothing was measured: no readable span in the input (empty, or every record skipped), a
+   * `--prometheus` range with no request while the engine holds data at other times, or a
    * gate with nothing (or too little) to check on: `--fail-on-slo` with no inference request or
    * an unmeasured quantile, `--fail-on-regression` with too few requests to tell or a model with
    * no request AFTER. Gates fail closed.
@@ -38,9 +39,9 @@ export const EXIT = {
 export const EXIT_MEANINGS: Readonly<Record<(typeof EXIT)[Exclude<keyof typeof EXIT, 'SLO_VIOLATED'>], string>> = {
   [EXIT.OK]: 'done (with a gate: it passed)',
   [EXIT.INTERNAL]: 'internal error (a bug; details with --verbose)',
-  [EXIT.USAGE]: 'bad option or unusable input (one line naming it)',
+  [EXIT.USAGE]: 'bad option or unusable input, or a --model that matches no model (one line naming it)',
   [EXIT.GATE_FAILED]: 'a gate failed: --fail-on-slo objective missed, or --fail-on-regression limit exceeded significantly',
-  [EXIT.NOTHING_MEASURED]: 'nothing measured: no readable span, or a gate with nothing (or too little) to check on (fails closed)',
+  [EXIT.NOTHING_MEASURED]: 'nothing measured: no readable span, a --prometheus range with no request, or a gate with nothing (or too little) to check on (fails closed)',
 };
 
 /** A failure the user can act on: its message is one line, printed as is, and the run ends with `exitCode`. */
@@ -55,5 +56,35 @@ export class LatencyDoctorError extends Error {
     super(message);
     this.exitCode = options.exitCode ?? EXIT.USAGE;
     this.scope = options.scope ?? '';
+  }
+}
+
+/** How many model names a "models seen" list spells out before "and N more". */
+const MODELS_LISTED = 10;
+
+/**
+ * `--model NAME` (or `--after-model`) matched no model in the input: a user mistake (exit 2) on
+ * every input path, one line naming the input and the models that were seen, so a typo shows
+ * next to the right name.
+ */
+export class ModelNotFoundError extends LatencyDoctorError {
+  override readonly name = 'ModelNotFoundError';
+  /** The name asked for. */
+  readonly model: string;
+  /** The input it was looked for in, as the message names it (files, or a URL and range). */
+  readonly input: string;
+  /** The models the input holds (with --prometheus: those with requests in the range), sorted. */
+  readonly seen: readonly string[];
+  /** The option that named the model (`--model`, `--after-model`). */
+  readonly option: string;
+
+  constructor(model: string, input: string, seen: Iterable<string>, option = '--model') {
+    const sorted = [...new Set(seen)].sort((a, b) => a.localeCompare(b));
+    const listed = sorted.length > MODELS_LISTED ? `${sorted.slice(0, MODELS_LISTED).join(', ')} and ${sorted.length - MODELS_LISTED} more` : sorted.join(', ');
+    super(`${option} ${JSON.stringify(model)} matches no model in ${input}; models seen: ${sorted.length === 0 ? 'none (no span names inference.model.name)' : `${listed} (${sorted.length})`}`);
+    this.model = model;
+    this.input = input;
+    this.seen = sorted;
+    this.option = option;
   }
 }

@@ -29,6 +29,7 @@ import { summarize } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
+import { ModelNotFoundError } from '../errors.js';
 import { ScannedSpans } from '../formats/index.js';
 import { formatCount } from '../model/count.js';
 
@@ -44,7 +45,7 @@ export function isRecords(batch: SpanBatch): batch is readonly SpanRecord[] {
 export interface AnalyzeOptions extends AssembleOptions {
   /** Fail (AnalysisError) when the assembler had to drop spans, instead of warning. Readers apply it to skipped parts of a file. Default false. */
   readonly strict?: boolean;
-  /** Only analyse requests of this model. Default: all models. */
+  /** Only analyse requests of this model; a name no request has throws ModelNotFoundError (exit 2). Default: all models. */
   readonly model?: string;
   /** How many operations the generic report lists. Default 10. */
   readonly topOperations?: number;
@@ -80,14 +81,13 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     );
   }
   const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
+  // A name that matches nothing is a mistake on every input path (exit 2), not an empty report;
+  // an input with no span at all is left to say "nothing measured" (exit 4) instead.
+  if (options.model !== undefined && requests.length === 0 && stats.spans > 0) throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', all.modelGroups().keys());
   const warnings = assemblyWarnings(stats);
-  if (options.model !== undefined && requests.length === 0 && all.length > 0) {
-    const models = [...all.modelGroups().keys()].join(', ');
-    warnings.push({ code: 'model-not-found', message: `no requests of model "${options.model}" (models present: ${models})`, count: 1 });
-  }
   const diagnoseOptions = options.diagnose;
   if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0) {
-    warnings.push({ code: 'slo-not-checked', message: `SLO not checked: no inference requests${options.model !== undefined ? ` of model "${options.model}"` : ''} in the input`, count: 1 });
+    warnings.push({ code: 'slo-not-checked', message: 'SLO not checked: no inference requests in the input', count: 1 });
   }
   // The GPU windows are the diagnosis's windows, so a --threshold windows.count= override applies to both.
   const windowCount = resolveThresholds(diagnoseOptions === false ? undefined : diagnoseOptions?.thresholds)['windows.count'];

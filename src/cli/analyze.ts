@@ -86,6 +86,8 @@ export function registerAnalyzeCommand(program: Command): Command {
     .addHelpText('after', exitCodesHelp())
     .action(async (files: string[], flags: AnalyzeFlags) => {
       if (flags.html !== undefined) assertHtmlTarget(flags.html);
+      // An option mistake on every input path, before anything is read or printed.
+      if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
         await analyzeFromPrometheus(flags.prometheus, flags);
@@ -96,17 +98,11 @@ export function registerAnalyzeCommand(program: Command): Command {
       if (prometheusOnly.length > 0 || flags.header !== undefined) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
-      if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
       process.stdout.write(render(result, flags));
       if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, files);
       // Fail closed: a run that measured nothing must never pass as "analysed" or "SLO met".
       assertMeasured(result, files);
-      if (flags.failOnSlo) {
-        if (result.requests === 0) {
-          throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in ${files.join(', ')}`, EXIT.NOTHING_MEASURED);
-        }
-        sloGate(result, flags.slo);
-      }
+      if (flags.failOnSlo) sloGate(result, flags.slo, files.join(', '));
     });
 }
 
@@ -129,19 +125,15 @@ async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<
   process.stdout.write(render(result, flags));
   // No trace files to take example traces from: the page shows the verdict, the table and every rule.
   if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, []);
-  failOnSlo(result, flags);
+  if (flags.failOnSlo) sloGate(result, flags.slo, 'the range');
 }
 
-function failOnSlo(result: AnalysisResult, flags: AnalyzeFlags): void {
-  if (!flags.failOnSlo) return;
-  // Fail closed: a range with no request must never pass as "SLO met".
-  if (result.requests === 0) throw new CliError(`SLO not checked: no inference requests${flags.model !== undefined ? ` of model "${flags.model}"` : ''} in the range`, EXIT.NOTHING_MEASURED);
-  if (flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
-  sloGate(result, flags.slo);
-}
-
-/** Exit 3 when a measured quantile misses its target, else 4 when a target's quantile was not measured (fail closed). */
-function sloGate(result: AnalysisResult, slo: string | undefined): void {
+/**
+ * Exit 4 when there is no request to check (`input` names where), 3 when a measured quantile
+ * misses its target, else 4 when a target's quantile was not measured: gates fail closed.
+ */
+function sloGate(result: AnalysisResult, slo: string | undefined, input: string): void {
+  if (result.requests === 0) throw new CliError(`SLO not checked: no inference requests in ${input}`, EXIT.NOTHING_MEASURED);
   const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.GATE_FAILED);
   // Per model and reason: "p99 of densenet_onnx (means only)", "ttft:p95 of resnet50 (no first token recorded in the input)".

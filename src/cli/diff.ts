@@ -15,6 +15,7 @@ import { renderDiffJson } from '../report/diff-json.js';
 import { renderDiffMarkdown } from '../report/diff-markdown.js';
 import { renderDiffText } from '../report/diff-text.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
+import { ModelNotFoundError } from '../errors.js';
 import { assertHtmlTarget, repeatable } from './_options.js';
 
 interface DiffFlags {
@@ -76,7 +77,8 @@ export function registerDiffCommand(program: Command): Command {
       if (flags.afterModel !== undefined && flags.model === undefined) throw new CliError('--after-model needs --model (the name BEFORE), e.g. --model resnet50 --after-model resnet50-v2');
       const options = analyzeOptions(flags);
       const afterOptions: AnalyzeOptions = flags.afterModel === undefined ? options : { ...options, model: flags.afterModel };
-      const [beforeResult, afterResult] = await Promise.all([analyzeFiles(before, options), analyzeFiles(after, afterOptions)]);
+      // Both sides settle before either fails, so a mistake on both is always named on BEFORE's side.
+      const [beforeResult, afterResult] = bothOrFirstError(await Promise.allSettled([analyzeFiles(before, options), analyzeFiles(after, afterOptions).catch(namedByAfterModel(flags))]));
       // A side with no readable span fails as analyze does (exit 4), not as a mismatched pair.
       assertMeasured(beforeResult, before);
       assertMeasured(afterResult, after);
@@ -89,6 +91,21 @@ export function registerDiffCommand(program: Command): Command {
         if (unmeasured.length > 0) throw new CliError(`--fail-on-regression cannot tell, failing closed: ${unmeasured.join('; ')}`, EXIT.NOTHING_MEASURED);
       }
     });
+}
+
+/** Both values, or the first side's error (BEFORE's when both failed). */
+function bothOrFirstError<T>([before, after]: PromiseSettledResult<T>[]): [T, T] {
+  if (before?.status === 'rejected') throw before.reason;
+  if (after?.status === 'rejected') throw after.reason;
+  return [(before as PromiseFulfilledResult<T>).value, (after as PromiseFulfilledResult<T>).value];
+}
+
+/** The AFTER side's unmatched model, named by the option that gave it: `--after-model` where one was given. */
+function namedByAfterModel(flags: DiffFlags): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof ModelNotFoundError && flags.afterModel !== undefined) throw new ModelNotFoundError(error.model, error.input, error.seen, '--after-model');
+    throw error;
+  };
 }
 
 function analyzeOptions(flags: DiffFlags): AnalyzeOptions {

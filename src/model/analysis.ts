@@ -154,7 +154,6 @@ export type WarningCode =
   | 'time-precision'
   /** Spans whose parent is not in the input: their traces are measured piece by piece. */
   | 'orphan-span'
-  | 'model-not-found'
   | 'gpu-samples-outside-window'
   /** GPU sample values outside what a GPU can report (a damaged file or a faulty driver): left out of the analysis. */
   | 'gpu-sample-out-of-range'

@@ -21,6 +21,9 @@ import type { LatencySource } from './sources.js';
 import { measurePresent, readModel } from './aggregates.js';
 import type { ModelAggregates, QueryContext } from './aggregates.js';
 import { readGpuSamples } from './gpu.js';
+import { dataExtent, EXTENT_SEARCH_S } from './extent.js';
+import type { DataExtent } from './extent.js';
+import { ModelNotFoundError } from '../errors.js';
 import { countRateQuery, selectorMatchers } from './promql.js';
 import { statisticOf, toSignals, toSummary } from './to-signals.js';
 
@@ -69,13 +72,18 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const selector = selectorMatchers(options.selector);
   const replicaLabel = options.replicaLabel ?? 'instance';
   const names = new Set(await client.metricNames(startS, endS, selector === '' ? [] : [`{${selector}}`]));
+  const matching = selector === '' ? '' : ` matching {${selector}}`;
+  // What the range held nothing of, when the engine holds it at other times: exit 4 saying where.
+  const range: EmptyRange = { client, url: options.url, startS, endS, selector };
   if (names.size === 0) {
-    throw new PrometheusError('empty', options.url, `no series at all between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`}: check --range and --selector`);
+    await throwIfElsewhere(range, '');
+    throw new PrometheusError('empty', options.url, `no series at all between ${iso(startS)} and ${iso(endS)}${matching}: check --range and --selector`);
   }
   const log: QueryContext['log'] = [];
   const ctx: QueryContext = { client, selector, startS, endS, stepS, replicaLabel, log, names };
   const latency = LATENCY_SOURCES.filter((s) => sourceDetected(s, names) && measurePresent(s.e2e, names));
   if (latency.length === 0) {
+    await throwIfElsewhere(range, '');
     const looked = LATENCY_SOURCES.map((s) => `${s.title} (${s.markers[0] ?? ''})`).join('; ');
     throw new PrometheusError('empty', options.url, `no inference latency metrics between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`} (${names.size} metric names present; looked for ${looked})`);
   }
@@ -84,10 +92,16 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const aggregates: ModelAggregates[] = [];
   const warnings: AnalysisWarning[] = [];
   const seen = new Set<string>();
+  // Every model with requests in the range, whatever --model asked for: the error lists them;
+  // and those whose series are there without a request completed.
+  const inRange = new Set<string>();
+  const idle = new Set<string>();
   // The server of models read through a source's fallback model label (vLLM's families as Triton's vLLM backend labels them).
   const fallbackServer = new Map<string, string>();
   for (const source of latency) {
-    const models = await modelsOf(ctx, source);
+    const all = await modelsOf(ctx, source);
+    for (const m of all) (m.served ? inRange : idle).add(m.model);
+    const models = all.filter((m) => m.served);
     const fresh = models.filter((m) => !seen.has(m.model) && (options.model === undefined || m.model === options.model));
     const skipped = models.filter((m) => seen.has(m.model)).map((m) => m.model);
     if (skipped.length > 0) warnings.push({ code: 'metrics-quality', message: `${source.title} also measures ${skipped.join(', ')}; the more detailed source read first is used`, count: skipped.length });
@@ -99,8 +113,14 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     found.push({ id: source.id, title: source.title, kind: 'latency', models: fresh.map((m) => m.model), notes: source.notes });
   }
   if (aggregates.length === 0) {
-    const hint = options.model !== undefined ? `no requests of model "${options.model}"` : 'latency metrics exist, but no requests were completed';
-    throw new PrometheusError('empty', options.url, `${hint} between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`}`);
+    // A model whose series are there but count no completed request (idle, or every request
+    // failed) measured nothing (exit 4); a name that matches no model there is a mistake (exit 2), as on trace files.
+    if (options.model !== undefined && idle.has(options.model)) {
+      throw new PrometheusError('nothing-measured', options.url, `no request of model ${JSON.stringify(options.model)} completed in ${options.url} between ${iso(startS)} and ${iso(endS)} (the range asked for)${matching}: its latency series are there, but count none (idle, or every request failed)`);
+    }
+    if (options.model !== undefined && inRange.size > 0) throw new ModelNotFoundError(options.model, `${options.url} between ${iso(startS)} and ${iso(endS)}${matching}`, inRange);
+    await throwIfElsewhere(range, ': its latency series are there, but no request completed');
+    throw new PrometheusError('nothing-measured', options.url, `no inference requests in ${options.url} between ${iso(startS)} and ${iso(endS)} (the range asked for)${matching}: its latency series are there, but no request completed`);
   }
 
   // GPU state: the first exporter present.
@@ -195,25 +215,57 @@ function ruleOnAggregates(rule: Rule, inputs: ReadonlySet<RuleInput>, exemplarTr
   return { rule: rule.id, aggregates: 'partial', note: `without ${describe(unrefined)}${perRequest ? `: for those, ${tracePath}` : ''}` };
 }
 
-/** Models with completed requests in the range, each with the matcher that selects it. */
-async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string; viaFallback: boolean }[]> {
+/** Models with latency series in the range, each with the matcher that selects it; `served`: with completed requests. */
+async function modelsOf(ctx: QueryContext, source: LatencySource): Promise<{ model: string; matcher: string; viaFallback: boolean; served: boolean }[]> {
   const window = `${Math.round(ctx.endS - ctx.startS)}s`;
   // One-model servers (TGI) are named after their job.
   const label = source.modelLabel === '' ? 'job' : source.modelLabel;
   const fallback = source.modelLabelFallback?.label;
   const expr = countRateQuery(source.e2e, { matchers: ctx.selector, by: fallback === undefined ? [label] : [label, fallback], window, names: ctx.names });
   ctx.log.push({ purpose: `${source.title}: models with requests`, expr });
-  const out: { model: string; matcher: string; viaFallback: boolean }[] = [];
+  const out: { model: string; matcher: string; viaFallback: boolean; served: boolean }[] = [];
   for (const s of await ctx.client.query(expr, ctx.endS)) {
-    const rate = Number(s.value[1]);
-    if (!(rate > 0)) continue;
+    const served = Number(s.value[1]) > 0;
     const model = s.metric[label] ?? '';
     const other = fallback === undefined || model !== '' ? '' : (s.metric[fallback] ?? '');
     // Series without the model label but with the fallback (Triton's vLLM backend): one model per fallback value, never all merged.
-    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}`, viaFallback: true });
-    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}`, viaFallback: false });
+    if (other !== '') out.push({ model: other, matcher: `${label}="", ${fallback}=${JSON.stringify(other)}`, viaFallback: true, served });
+    else out.push({ model: model === '' ? source.id : model, matcher: `${label}=${JSON.stringify(model)}`, viaFallback: false, served });
   }
   return out;
+}
+
+/** A range that measured nothing: the engine, the range and the selector as asked. */
+interface EmptyRange {
+  readonly client: PrometheusClient;
+  readonly url: string;
+  readonly startS: number;
+  readonly endS: number;
+  readonly selector: string;
+}
+
+/**
+ * Throws "nothing measured" (exit 4) naming the range asked for and where the engine's inference
+ * latency data lies, when it holds some within EXTENT_SEARCH_S of now; returns when it holds none,
+ * for the caller's message about an input with no data.
+ */
+async function throwIfElsewhere(range: EmptyRange, why: string): Promise<void> {
+  const { client, url, startS, endS, selector } = range;
+  const nowS = Math.floor(Date.now() / 1000);
+  const fromS = nowS - EXTENT_SEARCH_S;
+  const all = new Set(await client.metricNames(fromS, nowS, selector === '' ? [] : [`{${selector}}`]));
+  const markers = [...new Set(LATENCY_SOURCES.flatMap((s) => s.markers.flatMap((m) => [m, m.replace(/_(bucket|count)$/, '')])))].filter((n) => all.has(n));
+  if (markers.length === 0) return;
+  const asked = `no inference requests in ${url} between ${iso(startS)} and ${iso(endS)} (the range asked for)${selector === '' ? '' : ` matching {${selector}}`}${why}`;
+  let extent: DataExtent | undefined;
+  try {
+    extent = await dataExtent(client, markers, selector, fromS, nowS);
+  } catch (error) {
+    if (!(error instanceof PrometheusError)) throw error;
+    throw new PrometheusError('nothing-measured', url, `${asked}; where its data lies could not be read (${error.message})`);
+  }
+  if (extent === undefined) return;
+  throw new PrometheusError('nothing-measured', url, `${asked}; its inference latency data runs from ${iso(extent.firstS)} to ${iso(extent.lastS)}`);
 }
 
 function iso(s: number): string {

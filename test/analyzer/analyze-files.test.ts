@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/index.js';
 import { autoThreads } from '../../src/analyzer/files.js';
 import { TraceFormatError } from '../../src/formats/index.js';
+import { ModelNotFoundError } from '../../src/errors.js';
 import { GPU_SAMPLE_SCHEMA } from '../../src/semconv.js';
 import { toJaegerJson, toOtlpJsonLines } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
@@ -253,9 +254,11 @@ describe('analyzeFiles', () => {
   it('filters by model and says which models exist when the name matches none', async () => {
     const file = join(tmp, 'one-model.jsonl');
     writeFileSync(file, toOtlpJsonLines(simulate({ requests: 10 })));
-    const result = await analyzeFiles([file], { diagnose: false, model: 'bert' });
-    expect(result.requests).toBe(0);
-    expect(result.warnings.map((w) => w.message)).toContain('no requests of model "bert" (models present: resnet50)');
+    expect((await analyzeFiles([file], { diagnose: false, model: 'resnet50' })).requests).toBe(10);
+    const failure = await analyzeFiles([file], { diagnose: false, model: 'bert' }).then(() => undefined, (e: unknown) => e);
+    expect(failure).toBeInstanceOf(ModelNotFoundError);
+    expect((failure as ModelNotFoundError).message).toBe(`--model "bert" matches no model in ${file}; models seen: resnet50 (1)`);
+    expect((failure as ModelNotFoundError).exitCode).toBe(2);
   });
 });
 

@@ -62,6 +62,8 @@ export interface ReplayedJob {
   readonly url: string;
   readonly startS: number;
   readonly endS: number;
+  /** The replicas' `host:port` (their `instance` label), in the order of the scenarios. */
+  readonly targets: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -87,7 +89,8 @@ export function useReplayedJob(job: string, scenarios: () => readonly ReplayScen
 export async function replayJob(job: string, scenarios: readonly ReplayScenario[], trafficS: number): Promise<ReplayedJob> {
   const exporters: ReplayExporter[] = [];
   for (const s of scenarios) exporters.push(await startReplay(s));
-  const prometheus = await startPrometheus({ [job]: exporters.map((e) => new URL(e.url).host) }, '1s');
+  const targets = exporters.map((e) => new URL(e.url).host);
+  const prometheus = await startPrometheus({ [job]: targets }, '1s');
   await waitForScrapes(prometheus.url, [job]);
   const startS = Math.floor(Date.now() / 1000);
   await new Promise((r) => setTimeout(r, trafficS * 1000));
@@ -96,6 +99,7 @@ export async function replayJob(job: string, scenarios: readonly ReplayScenario[
     url: prometheus.url,
     startS,
     endS,
+    targets,
     async stop() {
       await prometheus.stop();
       await Promise.allSettled(exporters.map((e) => e.close()));

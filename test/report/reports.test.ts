@@ -75,13 +75,6 @@ describe('text report', () => {
     expect(text).toMatch(/^  end-to-end {4}(7,2\d{2},\d{3} ){4}   mean 7,200,001 ms$/m);
   });
 
-  it('with --model matching no request, says so instead of claiming the input had no spans', async () => {
-    const spans = records(simulate({ requests: 20 }));
-    const text = renderText(await analyzeSpans([spans], { diagnose: false, model: 'nope' }));
-    expect(text).not.toMatch(/No spans found/);
-    expect(text).toMatch(/^No inference requests to report \(see the warnings\)\.$/m);
-    expect(text).toMatch(/no requests of model "nope" \(models present: resnet50\)/);
-  });
 
   it('fits 80 columns for a server’s own export too: what it was read as, what it lacks and the window wrap', async () => {
     const serving = (name: string): string => new URL(`../fixtures/serving/${name}`, import.meta.url).pathname;
