@@ -11,6 +11,7 @@ import type { ScannedSpans } from '../../formats/_scanned-spans.js';
 import { closedTraces } from '../../formats/_closed-traces.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
+import type { RequestFailures } from '../../model/summary.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
 import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
@@ -248,8 +249,9 @@ export class ConventionMapper {
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;
+      const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: { [mapped.model]: mapped.requests } } : {}) };
       const prior = this.used.get(key);
-      this.used.set(key, { id: convention.id, ...note, requests: (prior?.requests ?? 0) + mapped.requests });
+      this.used.set(key, prior === undefined ? use : addUses(prior, use));
     }
     // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for.
     return mapped.spans.map((s) =>
@@ -313,9 +315,35 @@ export function mergeConventionUses(uses: readonly ConventionUse[]): ConventionU
   for (const use of uses) {
     const key = `${use.id}\u0000${use.label}`;
     const prior = merged.get(key);
-    merged.set(key, prior === undefined ? use : { ...prior, requests: prior.requests + use.requests });
+    merged.set(key, prior === undefined ? use : addUses(prior, use));
   }
   return [...merged.values()].sort((a, b) => b.requests - a.requests);
+}
+
+/** Two uses of the same convention and layout as one: requests added, in all and by model. */
+function addUses(a: ConventionUse, b: ConventionUse): ConventionUse {
+  const sum: ConventionUse = { ...a, requests: a.requests + b.requests };
+  if (a.byModel === undefined && b.byModel === undefined) return sum;
+  const byModel: Record<string, number> = { ...a.byModel };
+  for (const [model, n] of Object.entries(b.byModel ?? {})) byModel[model] = (byModel[model] ?? 0) + n;
+  return { ...sum, byModel };
+}
+
+/**
+ * The requests counted without a latency (uses with `ended`: TGI's router spans of failed and
+ * cancelled requests), by model and by who ended them, as the model summaries count them.
+ */
+export function failuresByModel(uses: readonly ConventionUse[]): Map<string, RequestFailures> {
+  const out = new Map<string, RequestFailures>();
+  const field = { 'server-error': 'server', 'client-error': 'client', cancelled: 'cancelled' } as const;
+  for (const use of uses) {
+    if (use.ended === undefined || use.byModel === undefined) continue;
+    for (const [model, n] of Object.entries(use.byModel)) {
+      const prior = out.get(model) ?? { server: 0, client: 0, cancelled: 0 };
+      out.set(model, { ...prior, [field[use.ended]]: prior[field[use.ended]] + n });
+    }
+  }
+  return out;
 }
 
 /** True when any recognised convention uses a monotonic clock (no wall-clock dates, no rates from a single request). */
