@@ -19,14 +19,14 @@ import { genAiClientConvention } from './genai-client.js';
 import { tgiConvention, tgiOutcomeConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
 import { tritonConvention } from './triton.js';
-import { vllmConvention } from './vllm.js';
+import { vllmConvention, vllmSamplesConvention } from './vllm.js';
 
 export type { ConventionNote, MappedSpans, SourceClock, SourceConvention, TraceContext } from './convention.js';
 export { rustDurationNs } from './tgi.js';
 export { normalizeActivity, intervalsOf } from './triton.js';
 
 /** Every convention read, in the order they are tried on a span. Adding one is one line here. */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, vllmSamplesConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
 
 export type { ConventionUse } from '../../model/analysis.js';
 
@@ -65,8 +65,12 @@ export class ConventionMapper {
   private readonly outside: ReadonlySet<string>;
   private traceScopedSeen = false;
 
+  /** The registered conventions' ids: a request span carrying one was mapped already. */
+  private readonly ids: ReadonlySet<string>;
+
   constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {
     this.outside = outsideUnattributed(conventions);
+    this.ids = new Set(conventions.map((c) => c.id));
   }
 
   /** Maps one batch; returns the batch itself when no span in it belongs to a known convention. */
@@ -103,7 +107,7 @@ export class ConventionMapper {
       const [traceId, entry] = first.value;
       this.held.delete(traceId);
       this.closed.delete(traceId);
-      const spans = this.apply(entry.convention, entry.spans, traceId);
+      const spans = this.release(entry, traceId);
       if (spans.length > 0) yield spans;
     }
   }
@@ -124,7 +128,7 @@ export class ConventionMapper {
     this.closed.clear();
     for (const [traceId, entry] of this.held) {
       this.held.delete(traceId);
-      const spans = this.apply(entry.convention, entry.spans, traceId);
+      const spans = this.release(entry, traceId);
       if (spans.length > 0) yield spans;
     }
   }
@@ -214,9 +218,27 @@ export class ConventionMapper {
     const attributes = span.attributes;
     if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) return span;
     for (const convention of this.conventions) {
-      if (convention.scope === 'span' && convention.claims(span)) return this.apply(convention, [span]);
+      if (!convention.claims(span)) continue;
+      // A trace-scoped convention tried first takes it with the held trace (see `release`).
+      return convention.scope === 'span' ? this.apply(convention, [span]) : span;
     }
     return span;
+  }
+
+  /**
+   * Maps a held trace: by every trace-scoped convention that claims one of its spans not yet in
+   * our convention, in registration order (a vLLM server span before the GenAI client span whose
+   * mapping depends on it), each seeing what the ones before it made. The convention that held
+   * the trace is one of them; another's span may have joined it after the hold began.
+   */
+  private release(entry: { readonly convention: SourceConvention; readonly spans: readonly SpanRecord[] }, traceId: string): readonly SpanRecord[] {
+    let spans = entry.spans;
+    for (const convention of this.conventions) {
+      if (convention.scope !== 'trace') continue;
+      if (convention !== entry.convention && !spans.some((s) => s.attributes[ATTR.MODEL_NAME] === undefined && s.attributes[ATTR.PHASE] === undefined && convention.claims(s))) continue;
+      spans = this.apply(convention, spans, traceId);
+    }
+    return spans;
   }
 
   private noteRequestTrace(traceId: string, source = ''): void {
@@ -241,7 +263,7 @@ export class ConventionMapper {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
     this.closed.delete(traceId);
-    return this.apply(entry.convention, entry.spans, traceId);
+    return this.release(entry, traceId);
   }
 
   private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
@@ -253,9 +275,10 @@ export class ConventionMapper {
       const prior = this.used.get(key);
       this.used.set(key, prior === undefined ? use : addUses(prior, use));
     }
-    // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for.
+    // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for;
+    // another convention's (passed on unchanged, in a trace mapped by several: see `release`) keep theirs.
     return mapped.spans.map((s) =>
-      s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && s.attributes[SOURCE_ATTR] !== convention.id
+      s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && s.attributes[SOURCE_ATTR] !== convention.id && !this.ids.has(s.attributes[SOURCE_ATTR] as string)
         ? { ...s, attributes: { ...s.attributes, [SOURCE_ATTR]: convention.id } }
         : s,
     );
