@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 
 import { asTable } from '../model/request-table.js';
 import type { RequestTable, Requests, TableText } from '../model/request-table.js';
-import type { CountPercentiles, GenerationSummary, ModelSummary, Percentiles, PhaseSummary } from '../model/summary.js';
+import type { CountPercentiles, GenerationSummary, ModelSummary, Percentiles, PhaseSummary, RequestFailures } from '../model/summary.js';
 import { outputTokensPerSecond, timePerOutputTokenMs } from '../model/generation.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
@@ -375,6 +375,19 @@ function windowOfBigInts(requests: RequestTable): { windowStart: bigint | undefi
     if (windowEnd === undefined || end > windowEnd) windowEnd = end;
   }
   return { windowStart, windowEnd };
+}
+
+/**
+ * The summary with requests that have no latency counted beside its own (`failures`: the source
+ * says who ended each, TGI's router spans of failed and cancelled requests): as the Prometheus
+ * path counts a server's failure counter beside its completed requests, they are in `errors` and
+ * `failures`, never in `requests` or a percentile.
+ */
+export function withFailures(summary: ModelSummary, failures: RequestFailures | undefined): ModelSummary {
+  if (failures === undefined) return summary;
+  const prior = summary.failures ?? { server: 0, client: 0, cancelled: 0 };
+  const sum = { server: prior.server + failures.server, client: prior.client + failures.client, cancelled: prior.cancelled + failures.cancelled };
+  return { ...summary, errors: summary.errors + failures.server + failures.client, failures: sum };
 }
 
 /** Splits requests by model and summarizes each; most requests first. */

@@ -17,6 +17,7 @@
 import type { SpanRecord } from '../model/span.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
+import type { ModelSummary, RequestFailures } from '../model/summary.js';
 import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
 import { diagnose, hasSloTargets, resolveThresholds } from './diagnose/index.js';
 import type { DiagnoseOptions } from './diagnose/index.js';
@@ -25,9 +26,9 @@ import type { TimeWindow } from './device.js';
 import { latencyTimeline } from './timeline.js';
 import { RequestAssembler } from './assemble.js';
 import type { AssembleOptions } from './assemble.js';
-import { summarize } from './measure.js';
+import { summarize, withFailures } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
-import { availableInputs, ConventionMapper, mergeConventionUses, serverOf } from './conventions/index.js';
+import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
 import { ModelNotFoundError } from '../errors.js';
 import { ScannedSpans } from '../formats/index.js';
@@ -95,11 +96,14 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
   }
+  // Requests a source counted without a latency (TGI's failed and cancelled router spans), by model.
+  const failures = failuresByModel(conventions);
+  if (options.model !== undefined) for (const model of [...failures.keys()]) if (model !== options.model) failures.delete(model);
   // One model's requests selected at a time: a run of several models holds one model's copy at once.
   const models: ModelAnalysis[] = [...requests.modelGroups()]
     .map(([model, take]): ModelAnalysis => {
       const list = take();
-      const summary = summarize(model, list);
+      const summary = withFailures(summarize(model, list), failures.get(model));
       // In start order, as the diagnosis reads them, without a sorted copy (the summary reads
       // them in the order assembled, so its sums stay as they were).
       list.sortByStartInPlace();
@@ -113,7 +117,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     .sort((a, b) => b.summary.requests - a.summary.requests || a.summary.model.localeCompare(b.summary.model));
   // One model: its summary covers the same requests, so reuse it instead of building every
   // histogram a second time (about 5% of a large run's CPU).
-  const overall = requests.length === 0 ? undefined : models.length === 1 ? models[0]!.summary : summarize('(all models)', requests);
+  const overall = requests.length === 0 ? undefined : models.length === 1 ? models[0]!.summary : withFailures(summarize('(all models)', requests), sumFailures(models.map((m) => m.summary)));
   requests.sortByStartInPlace();
   const genericReport = generic.report(options.topOperations ?? 10);
   return {
@@ -131,6 +135,13 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     timeline: latencyTimeline(requests, device),
     conventions,
   };
+}
+
+/** The failures the models' summaries count beside their requests, added up; undefined when none does. */
+function sumFailures(summaries: readonly ModelSummary[]): RequestFailures | undefined {
+  const counted = summaries.filter((s) => s.failures !== undefined);
+  if (counted.length === 0) return undefined;
+  return counted.reduce((sum, s) => ({ server: sum.server + s.failures!.server, client: sum.client + s.failures!.client, cancelled: sum.cancelled + s.failures!.cancelled }), { server: 0, client: 0, cancelled: 0 });
 }
 
 /** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */

@@ -15,6 +15,6 @@ export { TraceFormatError } from './errors.js';
 export { IdDecoder } from './ids.js';
 export { anyValue, otlpAttributes, jaegerTagValue, zipkinTagValue, int64Value } from './attributes.js';
 export { isoToNs } from './python-console.js';
-export { TRITON_SOURCE, TRITON_SOURCE_ATTR, tritonServerOf } from './triton-trace.js';
+export { normalizeActivity, TRITON_SOURCE, TRITON_SOURCE_ATTR, tritonServerOf } from './triton-trace.js';
 export { readGpuSamples, isGpuSampleRecord, checkGpuSampleRanges } from './gpu-samples.js';
 export type { GpuSampleReadOptions } from './gpu-samples.js';

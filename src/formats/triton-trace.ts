@@ -42,6 +42,8 @@ export interface TritonRequest {
   requestId?: string;
   parent?: number;
   readonly events: SpanEvent[];
+  /** Names of its timestamps left out as unreadable (warned as such), not also called missing. */
+  unreadable?: string[];
 }
 
 /**
@@ -195,6 +197,35 @@ function outOfOrder(events: readonly SpanEvent[]): string | undefined {
   return undefined;
 }
 
+/** Triton 1.x spelled activities in lowercase with spaces (`request handler start`, `grpc wait/read end`). */
+export function normalizeActivity(name: string): string {
+  if (!/[a-z ]/.test(name)) return name;
+  return name.toLowerCase().replace('request handler', 'request').replace('grpc wait/read', 'grpc waitread').trim().replace(/ +/g, '_').toUpperCase();
+}
+
+/**
+ * The timestamps a request's others promise and it lacks, by what they bound: its response's
+ * send where the frontend received it (HTTP_RECV_* or GRPC_WAITREAD_*: a top-level request;
+ * ensemble steps and BLS calls have no frontend timestamps), and the backend's execution where
+ * the core queued it (QUEUE_START) or one of the pair is there. An ensemble (no queue and no
+ * compute of its own, trace_summary.py) and a response-cache hit (none either) lack nothing.
+ * Names in either spelling (1.x lowercase too); one present with an unreadable time is not missing.
+ */
+function missingTimestamps(request: TritonRequest): { readonly send: readonly string[]; readonly compute: readonly string[] } {
+  const names = new Set(request.events.map((e) => normalizeActivity(e.name)));
+  // One whose time was unreadable is warned as such already.
+  const absent = (wanted: readonly string[]): string[] => wanted.filter((n) => !names.has(n) && request.unreadable?.includes(n) !== true);
+  const protocol = names.has('HTTP_RECV_START') || names.has('HTTP_RECV_END') ? 'HTTP' : names.has('GRPC_WAITREAD_START') || names.has('GRPC_WAITREAD_END') ? 'GRPC' : undefined;
+  const send = protocol === undefined ? [] : absent([`${protocol}_SEND_START`, `${protocol}_SEND_END`]);
+  const executed = names.has('QUEUE_START') || names.has('COMPUTE_START') || names.has('COMPUTE_END');
+  return { send, compute: executed ? absent(['COMPUTE_START', 'COMPUTE_END']) : [] };
+}
+
+/** `A`, or `A and B`, as a warning names missing timestamps. */
+function listed(names: readonly string[]): string {
+  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+}
+
 /** A timestamp's `ns` as parsed, as a time; undefined when it is not one (the timestamp is not kept). */
 export function nsOf(raw: unknown): bigint | undefined {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return inTimeRange(BigInt(Math.round(raw)));
@@ -289,8 +320,12 @@ export class TritonRequests {
    */
   stamp(request: TritonRequest, name: string, ns: unknown, i: number): void {
     const timeNs = nsOf(ns);
-    if (timeNs !== undefined) request.events.push({ name, timeNs });
-    else this.ctx.warn(at(this.where, `$[${i}].timestamps`), UNREADABLE_NS);
+    if (timeNs !== undefined) {
+      request.events.push({ name, timeNs });
+      return;
+    }
+    this.ctx.warn(at(this.where, `$[${i}].timestamps`), UNREADABLE_NS);
+    (request.unreadable ??= []).push(normalizeActivity(name));
   }
 
   /** Requests so far. */
@@ -319,8 +354,18 @@ export class TritonRequests {
       this.ctx.skip(at(this.where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
       return;
     }
+    const where = at(this.where, `$ (request id ${id})`);
     const disorder = outOfOrder(request.events);
-    if (disorder !== undefined) this.ctx.warn(at(this.where, `$ (request id ${id})`), `Triton timestamps out of order on one steady clock (${disorder}): an edited file, or records of two server runs under one id; the phases between them are left out`);
+    if (disorder !== undefined) this.ctx.warn(where, `Triton timestamps out of order on one steady clock (${disorder}): an edited file, or records of two server runs under one id; the phases between them are left out`);
+    const missing = missingTimestamps(request);
+    if (missing.send.length > 0) {
+      const s = missing.send.length === 1 ? '' : 's';
+      this.ctx.warn(where, `Triton request received without its ${listed(missing.send)} timestamp${s}: records missing from the file (edited, or written by a server that stopped), a request that failed, or a client gone before the response; the response's serialize and send phases are left out and the request ends at its last timestamp`);
+    }
+    if (missing.compute.length > 0) {
+      const s = missing.compute.length === 1 ? '' : 's';
+      this.ctx.warn(where, `Triton request queued without its ${listed(missing.compute)} timestamp${s}: records missing from the file, or a request that failed or was cancelled in the queue; its queue and compute phases are left out`);
+    }
     let first = request.events[0]!.timeNs;
     let last = first;
     for (const e of request.events) {

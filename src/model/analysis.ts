@@ -120,6 +120,11 @@ export interface ConventionUse extends ConventionNote {
   /** The convention's id, e.g. `triton`, `vllm`: the serving system the spans came from. */
   readonly id: string;
   readonly requests: number;
+  /**
+   * `requests` by model, for requests counted without a latency (`ended`): the model summaries'
+   * `errors` and `failures` are filled from it (they have no request span to be measured from).
+   */
+  readonly byModel?: Readonly<Record<string, number>>;
 }
 
 /** One input file: what it was and how much of it was used. */

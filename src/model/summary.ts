@@ -90,9 +90,17 @@ export interface ModelSummary {
   readonly model: string;
   readonly services: readonly string[];
   readonly requests: number;
-  /** Failed requests (server and client errors; never a cancellation). */
+  /**
+   * Failed requests (server and client errors; never a cancellation): among `requests` where
+   * each has its own request span (traces in our convention), beside them where the source
+   * records no latency for a failed request (a server's failure counter; TGI's router spans).
+   */
   readonly errors: number;
-  /** `errors` split, and the cancellations beside them, where the source tells them apart. */
+  /**
+   * `errors` split, and the cancellations beside them, where the source tells them apart. Present
+   * only where those requests are counted beside `requests`: they are in no percentile, no SLO
+   * check and no diagnosis, as the server records no latency for them.
+   */
   readonly failures?: RequestFailures;
   /** First request start and last request end, ns since epoch. */
   readonly windowStartNs: bigint;

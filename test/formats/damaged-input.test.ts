@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openFile } from '../../src/formats/_bytes.js';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { fixture, read, tempDir } from './helpers.js';
+import { analyzeFiles } from '../../src/analyzer/index.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -107,6 +108,38 @@ describe('a Triton trace file that was never closed', () => {
     }
     const { warnings } = await read(fixture('ml-serving/triton-docs-trace-timestamps.json'));
     expect(warnings).toEqual([]);
+  });
+
+  it('a request missing its response send or its compute timestamps is a counted warning naming the request and the timestamps, read whole or streamed; the real example has none', async () => {
+    // The real docs example without HTTP_SEND_START/END (its last two records), and without COMPUTE_START/END.
+    const without = (names: readonly string[]): string => '[' + records.filter((r) => !names.some((n) => r.includes(`"${n}"`))).join(',') + ']';
+    const sendless = without(['HTTP_SEND_START', 'HTTP_SEND_END']);
+    const computeless = without(['COMPUTE_START', 'COMPUTE_END']);
+    expect([sendless, computeless].map((t) => (JSON.parse(t) as unknown[]).length)).toEqual([10, 10]);
+    for (const options of [{}, { wholeDocumentBytes: 256 }]) {
+      const send = await read(tmp.write('trace-no-send.json', sendless), options);
+      expect(send.spans).toHaveLength(1);
+      expect(send.warnings).toEqual([
+        expect.objectContaining({ location: expect.stringMatching(/\(request id 1\)$/), count: 1, message: expect.stringMatching(/^1× Triton request received without its HTTP_SEND_START and HTTP_SEND_END timestamps: /) }),
+      ]);
+      const compute = await read(tmp.write('trace-no-compute.json', computeless), options);
+      expect(compute.warnings).toEqual([
+        expect.objectContaining({ location: expect.stringMatching(/\(request id 1\)$/), count: 1, message: expect.stringMatching(/^1× Triton request queued without its COMPUTE_START and COMPUTE_END timestamps: /) }),
+      ]);
+    }
+    // Counted per request: the example's request three times (ids 1-3), two of them without HTTP_SEND_END.
+    const three = '[' + [1, 2, 3].flatMap((id) => records.filter((r) => id === 1 || !r.includes('"HTTP_SEND_END"')).map((r) => JSON.stringify({ ...(JSON.parse(r) as object), id }))).join(',') + ']';
+    const { warnings } = await read(tmp.write('trace-two-no-send-end.json', three));
+    expect(warnings).toEqual([expect.objectContaining({ location: expect.stringMatching(/\(request id 2\)$/), count: 2, message: expect.stringMatching(/^2× Triton request received without its HTTP_SEND_END timestamp: /) })]);
+    // Through the analysis: the warning reaches the result, and the request still counts.
+    const result = await analyzeFiles([tmp.write('trace-no-send-analysed.json', sendless)], { diagnose: false });
+    expect(result.requests).toBe(1);
+    expect(result.warnings.map((w) => [w.code, w.count])).toEqual([['read', 1]]);
+    // Whole, and as Triton's ensemble (its parent has no queue or compute of its own) and 1.x layouts: nothing missing.
+    for (const name of ['ml-serving/triton-docs-trace-timestamps.json']) expect((await read(fixture(name))).warnings).toEqual([]);
+    for (const name of ['triton-trace-v2-grpc-ensemble.synthetic.json', 'triton-trace-v1-grpc.synthetic.json', 'triton-trace-v2-responds-after-execute.synthetic.json']) {
+      expect((await read(new URL(`../fixtures/serving/${name}`, import.meta.url).pathname)).warnings, name).toEqual([]);
+    }
   });
 
   it('a syntax error that is not the end of the file is still the error it was', async () => {

@@ -19,6 +19,11 @@ export interface MappedSpans {
   readonly requests: number;
   /** Absent when nothing was recognised after all (the input is passed on unchanged). */
   readonly note?: ConventionNote;
+  /**
+   * The model of the requests counted, where no request span is left to carry it: requests
+   * counted without a latency (`note.ended`), whose failures the model's summary then counts.
+   */
+  readonly model?: string;
 }
 
 /** One source convention. */

@@ -12,6 +12,7 @@ import type { EventFilter } from '../../formats/_context.js';
 import { closedTraces } from '../../formats/_closed-traces.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
+import type { RequestFailures } from '../../model/summary.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
 import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
@@ -20,7 +21,7 @@ import { sglangConvention } from './sglang.js';
 import { tgiConvention, tgiOutcomeConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
 import { tritonConvention } from './triton.js';
-import { vllmConvention } from './vllm.js';
+import { vllmConvention, vllmSamplesConvention } from './vllm.js';
 
 export type { ConventionNote, MappedSpans, SourceClock, SourceConvention, TraceContext } from './convention.js';
 export { rustDurationNs } from './tgi.js';
@@ -31,7 +32,7 @@ export { normalizeActivity, intervalsOf } from './triton.js';
  * it. Adding one is one line here. SGLang comes before vLLM: its later request spans carry the
  * same `gen_ai.latency.*` attributes as vLLM's `llm_request`, with other meanings.
  */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, sglangConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, sglangConvention, vllmSamplesConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
 
 export type { ConventionUse } from '../../model/analysis.js';
 
@@ -81,8 +82,12 @@ export class ConventionMapper {
   private readonly outside: ReadonlySet<string>;
   private traceScopedSeen = false;
 
+  /** The registered conventions' ids: a request span carrying one was mapped already. */
+  private readonly ids: ReadonlySet<string>;
+
   constructor(private readonly conventions: readonly SourceConvention[] = CONVENTIONS) {
     this.outside = outsideUnattributed(conventions);
+    this.ids = new Set(conventions.map((c) => c.id));
   }
 
   /** Maps one batch; returns the batch itself when no span in it belongs to a known convention. */
@@ -119,7 +124,7 @@ export class ConventionMapper {
       const [traceId, entry] = first.value;
       this.held.delete(traceId);
       this.closed.delete(traceId);
-      const spans = this.apply(entry.convention, entry.spans, traceId);
+      const spans = this.release(entry, traceId);
       if (spans.length > 0) yield spans;
     }
   }
@@ -140,7 +145,7 @@ export class ConventionMapper {
     this.closed.clear();
     for (const [traceId, entry] of this.held) {
       this.held.delete(traceId);
-      const spans = this.apply(entry.convention, entry.spans, traceId);
+      const spans = this.release(entry, traceId);
       if (spans.length > 0) yield spans;
     }
   }
@@ -232,9 +237,27 @@ export class ConventionMapper {
     const attributes = span.attributes;
     if (attributes[ATTR.MODEL_NAME] !== undefined || attributes[ATTR.PHASE] !== undefined) return span;
     for (const convention of this.conventions) {
-      if (convention.scope === 'span' && convention.claims(span)) return this.apply(convention, [span]);
+      if (!convention.claims(span)) continue;
+      // A trace-scoped convention tried first takes it with the held trace (see `release`).
+      return convention.scope === 'span' ? this.apply(convention, [span]) : span;
     }
     return span;
+  }
+
+  /**
+   * Maps a held trace: by every trace-scoped convention that claims one of its spans not yet in
+   * our convention, in registration order (a vLLM server span before the GenAI client span whose
+   * mapping depends on it), each seeing what the ones before it made. The convention that held
+   * the trace is one of them; another's span may have joined it after the hold began.
+   */
+  private release(entry: { readonly convention: SourceConvention; readonly spans: readonly SpanRecord[] }, traceId: string): readonly SpanRecord[] {
+    let spans = entry.spans;
+    for (const convention of this.conventions) {
+      if (convention.scope !== 'trace') continue;
+      if (convention !== entry.convention && !spans.some((s) => s.attributes[ATTR.MODEL_NAME] === undefined && s.attributes[ATTR.PHASE] === undefined && convention.claims(s))) continue;
+      spans = this.apply(convention, spans, traceId);
+    }
+    return spans;
   }
 
   private noteRequestTrace(traceId: string, source = ''): void {
@@ -259,7 +282,7 @@ export class ConventionMapper {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
     this.closed.delete(traceId);
-    return this.apply(entry.convention, entry.spans, traceId);
+    return this.release(entry, traceId);
   }
 
   private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
@@ -267,12 +290,14 @@ export class ConventionMapper {
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;
+      const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: { [mapped.model]: mapped.requests } } : {}) };
       const prior = this.used.get(key);
-      this.used.set(key, { id: convention.id, ...note, requests: (prior?.requests ?? 0) + mapped.requests });
+      this.used.set(key, prior === undefined ? use : addUses(prior, use));
     }
-    // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for.
+    // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for;
+    // another convention's (passed on unchanged, in a trace mapped by several: see `release`) keep theirs.
     return mapped.spans.map((s) =>
-      s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && s.attributes[SOURCE_ATTR] !== convention.id
+      s.attributes[ATTR.MODEL_NAME] !== undefined && s.attributes[ATTR.PHASE] === undefined && s.attributes[SOURCE_ATTR] !== convention.id && !this.ids.has(s.attributes[SOURCE_ATTR] as string)
         ? { ...s, attributes: { ...s.attributes, [SOURCE_ATTR]: convention.id } }
         : s,
     );
@@ -332,9 +357,35 @@ export function mergeConventionUses(uses: readonly ConventionUse[]): ConventionU
   for (const use of uses) {
     const key = `${use.id}\u0000${use.label}`;
     const prior = merged.get(key);
-    merged.set(key, prior === undefined ? use : { ...prior, requests: prior.requests + use.requests });
+    merged.set(key, prior === undefined ? use : addUses(prior, use));
   }
   return [...merged.values()].sort((a, b) => b.requests - a.requests);
+}
+
+/** Two uses of the same convention and layout as one: requests added, in all and by model. */
+function addUses(a: ConventionUse, b: ConventionUse): ConventionUse {
+  const sum: ConventionUse = { ...a, requests: a.requests + b.requests };
+  if (a.byModel === undefined && b.byModel === undefined) return sum;
+  const byModel: Record<string, number> = { ...a.byModel };
+  for (const [model, n] of Object.entries(b.byModel ?? {})) byModel[model] = (byModel[model] ?? 0) + n;
+  return { ...sum, byModel };
+}
+
+/**
+ * The requests counted without a latency (uses with `ended`: TGI's router spans of failed and
+ * cancelled requests), by model and by who ended them, as the model summaries count them.
+ */
+export function failuresByModel(uses: readonly ConventionUse[]): Map<string, RequestFailures> {
+  const out = new Map<string, RequestFailures>();
+  const field = { 'server-error': 'server', 'client-error': 'client', cancelled: 'cancelled' } as const;
+  for (const use of uses) {
+    if (use.ended === undefined || use.byModel === undefined) continue;
+    for (const [model, n] of Object.entries(use.byModel)) {
+      const prior = out.get(model) ?? { server: 0, client: 0, cancelled: 0 };
+      out.set(model, { ...prior, [field[use.ended]]: prior[field[use.ended]] + n });
+    }
+  }
+  return out;
 }
 
 /** True when any recognised convention uses a monotonic clock (no wall-clock dates, no rates from a single request). */

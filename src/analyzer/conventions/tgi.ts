@@ -150,9 +150,15 @@ export const tgiOutcomeConvention: SourceConvention = {
     if (handlers.length === 0) return { spans, requests: 0 };
     // The outcome rules are TGI's router's own: a fork (LoRAX logs from lorax_router::…) is counted without a split.
     const ours = handlers.every((s) => s.attributes['code.namespace'] === SERVER_MODULE);
-    return { spans: rest, requests: handlers.length, note: UNFINISHED[ours ? outcomeOf(spans) : 'unknown'] };
+    // The model the finished requests of the same router are counted under, so its summary counts these.
+    return { spans: rest, requests: handlers.length, note: UNFINISHED[ours ? outcomeOf(spans) : 'unknown'], model: modelOf(handlers[0]!) };
   },
 };
+
+/** TGI records no model name on its spans: the router's service name stands in (one model per router). */
+function modelOf(span: SpanRecord): string {
+  return span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'tgi';
+}
 
 function mapRouterSpan(span: SpanRecord): MappedSpans {
   const a = span.attributes;
@@ -160,7 +166,7 @@ function mapRouterSpan(span: SpanRecord): MappedSpans {
   const queue = rustDurationNs(a['queue_time']);
   const inference = rustDurationNs(a['inference_time']);
   const perToken = rustDurationNs(a['time_per_token']);
-  const attributes: Record<string, AttributeValue> = { ...a, [ATTR.MODEL_NAME]: span.service !== '' && !span.service.startsWith('unknown_service') ? span.service : 'tgi' };
+  const attributes: Record<string, AttributeValue> = { ...a, [ATTR.MODEL_NAME]: modelOf(span) };
   // Forks that record the counts themselves (LoRAX: prompt_tokens, generated_tokens) are read as recorded; otherwise
   // time_per_token = inference_time ÷ generated tokens (server.rs), so the output count comes back out.
   const recordedIn = tokenCount(a['prompt_tokens']);

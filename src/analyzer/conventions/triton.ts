@@ -17,7 +17,7 @@
  * v2.43). Trace-file times are Triton's steady clock, not the epoch.
  */
 import type { AttributeValue, SpanEvent, SpanRecord } from '../../model/span.js';
-import { TRITON_SOURCE, TRITON_SOURCE_ATTR } from '../../formats/index.js';
+import { normalizeActivity, TRITON_SOURCE, TRITON_SOURCE_ATTR } from '../../formats/index.js';
 import { ATTR } from '../../semconv.js';
 import type { Phase } from '../../semconv.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
@@ -51,11 +51,8 @@ const STARTS = ['HTTP_RECV_START', 'GRPC_WAITREAD_END', 'REQUEST_START', 'QUEUE_
 const ENDS = ['HTTP_SEND_END', 'GRPC_SEND_END', 'INFER_RESPONSE_COMPLETE', 'REQUEST_END', 'COMPUTE_END'];
 const KNOWN = new Set([...STAGES.flatMap(([, from, to]) => [from, to]), ...STARTS, ...ENDS, 'GRPC_WAITREAD_START', 'COMPUTE_INPUT_END', 'COMPUTE_OUTPUT_START']);
 
-/** Triton 1.x spelled activities in lowercase with spaces (`request handler start`, `grpc wait/read end`). */
-export function normalizeActivity(name: string): string {
-  if (!/[a-z ]/.test(name)) return name;
-  return name.toLowerCase().replace('request handler', 'request').replace('grpc wait/read', 'grpc waitread').trim().replace(/ +/g, '_').toUpperCase();
-}
+// The 1.x spelling is normalised where the trace file is read, so its reader's checks and this mapping agree.
+export { normalizeActivity };
 
 /** True when the events use the 1.x lowercase spelling. */
 function isLegacySpelling(events: readonly SpanEvent[]): boolean {

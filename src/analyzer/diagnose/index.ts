@@ -104,7 +104,8 @@ export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): D
   const thresholds = resolveThresholds(options.thresholds);
   const signals = computeSignals(input, thresholds);
   // Failed requests are not latency: a run whose every request failed has no latency to hold to the SLO.
-  const allFailed = input.summary.requests > 0 && input.summary.errors >= input.summary.requests;
+  // Failures a source counts beside its completed requests (`failures`: TGI's router spans) are not among them.
+  const allFailed = input.summary.requests > 0 && input.summary.failures === undefined && input.summary.errors >= input.summary.requests;
   const slo = hasSloTargets(options.slo) ? (allFailed ? checkSlo(options.slo, {}, 'every request failed') : checkSlo(options.slo, sloMeasured(input.summary))) : undefined;
   return diagnoseSignals(signals, {
     thresholds,

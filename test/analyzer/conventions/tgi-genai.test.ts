@@ -7,6 +7,10 @@ import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
 import { rustDurationNs } from '../../../src/analyzer/index.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
 import { renderJson } from '../../../src/report/json.js';
+import { renderText } from '../../../src/report/text.js';
+import { renderMarkdown } from '../../../src/report/markdown.js';
+import { renderHtml } from '../../../src/report/html/index.js';
+import { parseSlo } from '../../../src/analyzer/index.js';
 
 describe('TGI router span (synthetic, fields of router/src/server.rs)', () => {
   it('reads Rust Debug durations exactly', () => {
@@ -63,6 +67,41 @@ describe('TGI router spans of failed and cancelled requests (synthetic: router/s
     expect(result.conventions.reduce((n, c) => n + (c.label.startsWith('TGI router span without timings') ? c.requests : 0), 0)).toBe(5);
     // The stream cancelled after 850 ms is not an 850 ms latency, and the window ends with the last finished request.
     expect(result.overall?.e2e.maxMs).toBe(412);
+  });
+
+  it("counts them in the model's errors and failures, as TGI's Prometheus path does: beside the finished requests, in text, JSON and HTML", async () => {
+    const result = await analyzeServing('tgi-router-failed-cancelled.synthetic.json');
+    const [model] = result.models;
+    // Overloaded: the server's; validation and the chat template: the client's; two went away: cancelled, not errors.
+    expect(model!.summary).toMatchObject({ model: 'text-generation-inference.router', requests: 4, errors: 3, failures: { server: 1, client: 2, cancelled: 2 } });
+    expect(model!.summary.e2e.count).toBe(4);
+    const line = '4 requests, 4.2 req/s, 3 errors (1 server, 2 client), 2 cancelled by the client';
+    expect(renderText(result, { color: false }).replace(/\s+/g, ' ')).toContain(line);
+    expect(renderMarkdown(result)).toContain('3 errors (1 server, 2 client), 2 cancelled by the client');
+    expect((await renderHtml(result)).replace(/\s+/g, ' ')).toContain('3 errors (1 server, 2 client), 2 cancelled by the client');
+    const json = JSON.parse(renderJson(result)) as { models: { requests: number; errors: number; failures: unknown }[] };
+    expect(json.models[0]).toMatchObject({ requests: 4, errors: 3, failures: { server_errors: 1, client_errors: 2, cancelled: 2 } });
+    // --model keeps them with their model, and counts none for another.
+    const only = await analyzeFiles([SERVING + 'tgi-router-failed-cancelled.synthetic.json'], { diagnose: false, model: 'text-generation-inference.router' });
+    expect(only.models[0]!.summary).toMatchObject({ errors: 3, failures: { server: 1, client: 2, cancelled: 2 } });
+  });
+
+  it('holds the finished requests to the SLO when the failures outnumber them: those are not among the requests, so not every request failed', async () => {
+    const doc = JSON.parse(readFileSync(SERVING + 'tgi-router-failed-cancelled.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { traceId: string }[] }[] }[] };
+    // Two finished requests (the chat_completions and the compat_generate traces left out) beside the five unfinished.
+    const dropped = new Set(['2c0f5a1e9b8d4c3a8f7e6d5c4b3a2903', '2c0f5a1e9b8d4c3a8f7e6d5c4b3a2904']);
+    for (const r of doc.resourceSpans) for (const ss of r.scopeSpans) ss.spans = ss.spans.filter((span) => !dropped.has(span.traceId));
+    const dir = mkdtempSync(join(tmpdir(), 'ld-tgi-'));
+    try {
+      const file = join(dir, 'tgi-mostly-failed.json');
+      writeFileSync(file, JSON.stringify(doc));
+      const result = await analyzeFiles([file], { diagnose: { slo: parseSlo('p99=2s') } });
+      const [model] = result.models;
+      expect(model!.summary).toMatchObject({ requests: 2, errors: 3 });
+      expect(model!.diagnosis!.slo).toMatchObject({ met: true, checks: [{ metric: 'e2e', quantile: 'p99', actualMs: 412, met: true }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -137,3 +137,57 @@ describe('vLLM llm_request span under a client span', () => {
     expect(model.diagnosis!.headline).not.toMatch(/network/);
   });
 });
+
+/**
+ * Parallel sampling (`n` > 1). vLLM's v1 engine fans a request out into n child requests
+ * (vllm-project/vllm, vllm/v1/engine/async_llm.py at 8ef0b5f50994abaef30bca67b5ec167e5187b99b,
+ * `add_request`: "Fan out child requests (for n>1)", each a copy of the request, so the same
+ * arrival time and trace headers, with request id `{index}_{parent id}`), each child with
+ * `n = 1` (vllm/v1/engine/parallel_sampling.py at 491d923514ad9c40e665dc8deae57dd377cb88b0,
+ * `_get_child_sampling_params`: `child_sampling_params.n = 1`). Every child that finishes gets
+ * its own span (vllm/v1/engine/output_processor.py at d07822605346f767b672503c9aae85aa23ef2d82,
+ * `process_outputs` → `do_tracing` per finished request state): `llm_request`, kind SERVER,
+ * start = `arrival_time`, parent = the trace headers' context, attributes
+ * `gen_ai.latency.time_to_first_token` (first_token_latency), `gen_ai.latency.e2e`,
+ * `gen_ai.latency.time_in_queue`, `gen_ai.usage.prompt_tokens`, `gen_ai.usage.completion_tokens`
+ * (that child's `num_generation_tokens`), `gen_ai.latency.time_in_model_prefill`,
+ * `_decode`, `_inference`, `gen_ai.request.id` (`external_req_id`, the request's), and, when set,
+ * `gen_ai.request.top_p`, `max_tokens`, `temperature`, `n` (the child's: 1). The fixture is three
+ * such spans under the GenAI client span that propagated its context.
+ */
+describe('vLLM parallel sampling (n > 1): one llm_request span per sample (v1), one span per request (v0)', () => {
+  it('v1: the samples of one request are counted once: TTFT the first of any sample, e2e the last, output tokens summed, and the report says TPOT is over all samples', async () => {
+    const result = await analyzeServing('vllm-llm-request-v1-parallel-sampling.synthetic.json');
+    expect(result.requests).toBe(1);
+    expect(result.conventions.map((c) => [c.id, c.requests])).toEqual([
+      ['vllm', 1],
+      ['genai-client', 1],
+    ]);
+    expect(result.conventions[0]!.label).toMatch(/^vLLM llm_request spans of parallel-sampling requests \(v1 engine, n > 1: one span per sample, counted as one request; TTFT the first token of any sample; output tokens summed over the samples, so TPOT is per token of all samples together/);
+    const [r] = result.timings;
+    // The client span (1327 ms) is the request's e2e; its first token is sample 0's (95 ms after arrival, 20 ms after the client's start).
+    expect(r!.hasClient).toBe(true);
+    expect(r!.e2eMs).toBe(1327);
+    expect(r!.ttftMs).toBe(115);
+    expect([r!.tokensIn, r!.tokensOut]).toEqual([512, 91 + 121 + 61]);
+    // Sample 0's queue and prefill (its first token waited for them); decode from that first token (95 ms) to the last
+    // sample's last token (102 + 1200 ms); the 20 ms before the span and the 2 ms after it unattributed, as for one sample.
+    expect(phasesOf(r!)).toEqual({ preprocess: 5, queue: 10, prefill: 80, decode: 1207, postprocess: 3, other: 22, e2e: 1327 });
+    expect(result.models[0]!.summary.generation!.tpot!.p50Ms).toBeCloseTo(timePerOutputTokenMs(1327, 115, 273)!, 3);
+  });
+
+  it('v0: the one span of a request with n = 2 (completion_tokens over both sequences) is one request, and the report says what TPOT is', async () => {
+    const text = readFileSync(SERVING + 'vllm-llm-request-v0.synthetic.json', 'utf8');
+    const two = text.replace(/("key": "gen_ai\.request\.n",\s*"value": \{\s*"intValue": )"1"/, '$1"2"').replace(/("key": "gen_ai\.usage\.num_sequences",\s*"value": \{\s*"intValue": )"1"/, '$1"2"');
+    expect(two.match(/"intValue": "2"/g)).toHaveLength(2);
+    const dir = mkdtempSync(join(tmpdir(), 'ld-vllm-'));
+    try {
+      writeFileSync(join(dir, 'v0-n2.json'), two);
+      const result = await analyzeFiles([join(dir, 'v0-n2.json')], { diagnose: false });
+      expect(result.requests).toBe(1);
+      expect(result.conventions.map((c) => c.label)).toEqual(['vLLM llm_request span with parallel sampling (v0 engine, n > 1 or best_of: one span per request; output tokens summed over the samples, so TPOT is per token of all samples together (about one sample’s ÷ n), best_of’s discarded ones included)']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
