@@ -91,7 +91,8 @@ describe('options parsing', () => {
   });
 
   it('rejects a bad SLO with one line naming what was expected', () => {
-    for (const bad of ['', 'p98=10ms', 'p99=fast', 'p99=0ms', 'p99=10 minutes']) {
+    // Names every object inherits (constructor, toString) are no metrics either.
+    for (const bad of ['', 'p98=10ms', 'p99=fast', 'p99=0ms', 'p99=10 minutes', 'constructor:p95=5ms', 'toString:p99=1s', 'ttfb:p95=1s']) {
       expect(() => parseSlo(bad)).toThrow(DiagnoseOptionError);
     }
     expect(() => parseSlo('p98=10ms')).toThrow(/--slo "p98=10ms": expected .*p99=250ms/);

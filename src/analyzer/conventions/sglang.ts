@@ -74,6 +74,9 @@ const STAGES: Readonly<Record<string, Phase | null>> = {
   quick_finish: null,
 };
 
+// A Map, not the object: a span named `constructor` or `toString` is no stage.
+const STAGE_PHASES: ReadonlyMap<string, Phase | null> = new Map(Object.entries(STAGES));
+
 const ROOT_NAME = /(?:^|\s)req \S+$/i;
 const ROOM_NAME = /^bootstrap room /i;
 const ROLE = /^\s*(prefill|decode|router)\s+req /i;
@@ -96,7 +99,7 @@ function isRoom(span: SpanRecord): boolean {
 const COMMON = new Set(['tokenize', 'dispatch']);
 
 function isStage(span: SpanRecord): boolean {
-  return (span.kind === 'internal' || span.kind === 'unspecified') && span.name in STAGES;
+  return (span.kind === 'internal' || span.kind === 'unspecified') && STAGE_PHASES.has(span.name);
 }
 
 /** A stage slice worth holding its trace for (inside a held trace, every stage-named span is read). */
@@ -244,7 +247,7 @@ function nodeOf(root: SpanRecord, threadsOf: ReadonlyMap<string, SpanRecord[]>, 
   let fakeOutputEndNs: bigint | undefined;
   for (const thread of threads) {
     for (const slice of slicesOf.get(thread.spanId) ?? []) {
-      const phase = STAGES[slice.name];
+      const phase = STAGE_PHASES.get(slice.name);
       if (slice.name === 'fake_output' && (fakeOutputEndNs === undefined || slice.endNs < fakeOutputEndNs)) fakeOutputEndNs = slice.endNs;
       if (phase === null || phase === undefined || slice.endNs <= slice.startNs) continue;
       intervals.push({ phase, startNs: slice.startNs, endNs: slice.endNs, name: slice.name });

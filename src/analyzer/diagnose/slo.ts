@@ -106,7 +106,7 @@ export function parseSlo(text: string): SloTargets {
     const m = /^(?:([A-Za-z][\w-]*)\s*:\s*)?(p[\w.]+)\s*(?:<=|=|<|:)\s*(.*)$/i.exec(part);
     if (!m) throw new DiagnoseOptionError('--slo', part, EXPECTED);
     const metric = (m[1] ?? 'e2e').toLowerCase();
-    if (!(metric in METRICS)) throw new DiagnoseOptionError('--slo', part, `a metric e2e, ttft, tpot or itl before the quantile, like ttft:p95=500ms (got "${m[1] ?? ''}")`);
+    if (!Object.hasOwn(METRICS, metric)) throw new DiagnoseOptionError('--slo', part, `a metric e2e, ttft, tpot or itl before the quantile, like ttft:p95=500ms (got "${m[1] ?? ''}")`);
     const quantile = (m[2] ?? '').toLowerCase();
     if (!(QUANTILES as readonly string[]).includes(quantile)) throw new DiagnoseOptionError('--slo', part, `a quantile p50, p95 or p99, like p99=250ms (got "${m[2] ?? ''}")`);
     const v = /^([0-9]*\.?[0-9]+)\s*(ms|s|us|µs|μs)?$/i.exec(m[3] ?? '');

@@ -152,6 +152,8 @@ describe('SGLang layouts and nodes seen alone', () => {
     expect(holds(span('tokenize', 'rag-service'))).toBe(false);
     expect(holds(span('tokenize', 'sglang'))).toBe(true);
     expect(holds(span('prefill_waiting', 'renamed'))).toBe(true);
+    // Names an object literal inherits are no stage names.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(holds(span(name, 'sglang'))).toBe(false);
   });
 });
 
