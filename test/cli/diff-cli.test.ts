@@ -198,6 +198,19 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(verbose.stdout).toBe(plain.stdout);
   });
 
+  it('a side with readable spans but no inference request: nothing measured, exit 4, naming the side and its file', async () => {
+    // A real Zipkin export of a web app: spans, none an inference request.
+    const web = join(root, 'test/fixtures/traces/zipkin-json/zipkin-lens-skew.json');
+    const model = run('no-requests', 60, 7);
+    const before = await cli('diff', web, '--', model);
+    expect(before.code).toBe(4);
+    expect(oneLine(before)).toBe(`latency-doctor: nothing measured: BEFORE (${web}) has no inference requests, nothing to compare (a request is a span with inference.model.name, or one a server's convention maps: docs/formats.md)`);
+    expect(before.stdout).toBe('');
+    const after = await cli('diff', model, '--', web, '--fail-on-regression', 'p99=10%');
+    expect(after.code).toBe(4);
+    expect(oneLine(after)).toMatch(/^latency-doctor: nothing measured: AFTER \(.*zipkin-lens-skew\.json\) has no inference requests/);
+  });
+
   it('different models: one line, exit 2, no verdict', async () => {
     const before = run('model-a', 100, 7);
     const after = run('model-b', 100, 8, 1, 'bert');

@@ -11,7 +11,7 @@ import type { AnalysisResult, ModelAnalysis } from '../../model/analysis.js';
 import type { RequestTiming } from '../../model/request.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import { groupByModel } from '../measure.js';
-import { LatencyDoctorError } from '../../errors.js';
+import { EXIT, LatencyDoctorError } from '../../errors.js';
 import { timePerOutputTokenMs } from '../../model/generation.js';
 import type { FixId, PhaseOrOther } from '../../semconv.js';
 import { DIFF_QUANTILES, MIN_SHIFT_SAMPLES, minSamplesFor, nearestRank, quantileInterval, shiftTest } from './significance.js';
@@ -127,18 +127,24 @@ export interface AnalysisDiff {
   readonly confidence: number;
 }
 
-/** A comparison that cannot be made (no model in common) or a malformed gate: the user's one-line error, exit 2. */
+/** A comparison that cannot be made (no model in common: exit 2; a side without an inference request: exit 4) or a malformed gate: the user's one-line error. */
 export class DiffInputError extends LatencyDoctorError {
   override readonly name = 'DiffInputError';
 }
 
-/** Compares BEFORE with AFTER; throws DiffInputError when they share no model. */
+/** Compares BEFORE with AFTER; throws DiffInputError when they share no model or a side has none. */
 export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, options: DiffOptions = {}): AnalysisDiff {
   const beforeModels = new Map(before.models.map((m) => [m.summary.model, m]));
   const afterModels = new Map(after.models.map((m) => [m.summary.model, m]));
   // Models meet by name; a renamed one by the name it has AFTER.
   const afterName = (model: string): string => (options.renamed !== undefined && model === options.renamed.before ? options.renamed.after : model);
   const common = [...beforeModels.keys()].filter((m) => afterModels.has(afterName(m)));
+  if (beforeModels.size === 0 || afterModels.size === 0) {
+    // Readable spans but no inference request on a side: nothing measured (exit 4, as analyze --fail-on-slo says it), not a mismatched pair.
+    const named = (label: string, r: AnalysisResult): string => (r.files.length === 0 ? label : `${label} (${r.files.map((f) => f.file).join(', ')})`);
+    const side = beforeModels.size === 0 ? (afterModels.size === 0 ? `${named('BEFORE', before)} and ${named('AFTER', after)} have` : `${named('BEFORE', before)} has`) : `${named('AFTER', after)} has`;
+    throw new DiffInputError(`nothing measured: ${side} no inference requests, nothing to compare (a request is a span with inference.model.name, or one a server's convention maps: docs/formats.md)`, { exitCode: EXIT.NOTHING_MEASURED });
+  }
   if (common.length === 0) {
     const list = (models: Map<string, ModelAnalysis>): string => (models.size === 0 ? 'no requests' : `model ${[...models.keys()].join(', ')}`);
     throw new DiffInputError(`BEFORE has ${list(beforeModels)}, AFTER has ${list(afterModels)}: no model in common, nothing to compare (models are matched by inference.model.name; for a model renamed between the runs give both names: --model BEFORE_NAME --after-model AFTER_NAME)`);
