@@ -20,4 +20,4 @@ export { summarize, summarizeByModel, groupByModel } from './measure.js';
 export { diagnose, diagnoseSignals, computeSignals, resolveThresholds, parseSlo, checkSlo, sloMeasured, parseThresholdOverride, parseThresholdOverrides, DEFAULT_THRESHOLDS, THRESHOLD_SPECS, DiagnoseOptionError, RULES, RULE_INPUTS, defineRule } from './diagnose/index.js';
 export type { DiagnoseInput, DiagnoseOptions, SignalsContext, Signals, SloTargets, SloMeasured, SloMetric, SloQuantile, Thresholds, ThresholdKey, Rule, RuleInput, RuleNeeds } from './diagnose/index.js';
 export { diffAnalyses, distributionChange, regressions, parseRegressionGates, DiffInputError } from './diff/index.js';
-export type { AnalysisDiff, DiffOptions, DistributionChange, ModelChange, QuantileChange, RegressionGate, VerdictChange } from './diff/index.js';
+export type { AnalysisDiff, DiffOptions, DistributionChange, ModelChange, QuantileChange, RequestOutcomes, RegressionGate, VerdictChange } from './diff/index.js';

@@ -82,12 +82,19 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     );
   }
   const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
+  // Requests a source counted without a latency (TGI's failed and cancelled router spans), by
+  // model: their models are seen too, though no request of theirs completed.
+  const failures = failuresByModel(conventions);
+  if (options.model !== undefined) for (const model of [...failures.keys()]) if (model !== options.model) failures.delete(model);
   // A name that matches nothing is a mistake on every input path (exit 2), not an empty report;
   // an input with no span at all is left to say "nothing measured" (exit 4) instead.
-  if (options.model !== undefined && requests.length === 0 && stats.spans > 0) throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', all.modelGroups().keys());
+  if (options.model !== undefined && requests.length === 0 && failures.size === 0 && stats.spans > 0) {
+    throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', [...all.modelGroups().keys(), ...failuresByModel(conventions).keys()]);
+  }
   const warnings = assemblyWarnings(stats);
   const diagnoseOptions = options.diagnose;
-  if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0) {
+  // A model whose every request failed has its own "SLO not checked" (its diagnosis says why).
+  if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0 && failures.size === 0) {
     warnings.push({ code: 'slo-not-checked', message: 'SLO not checked: no inference requests in the input', count: 1 });
   }
   // The GPU windows are the diagnosis's windows, so a --threshold windows.count= override applies to both.
@@ -96,11 +103,13 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
   }
-  // Requests a source counted without a latency (TGI's failed and cancelled router spans), by model.
-  const failures = failuresByModel(conventions);
-  if (options.model !== undefined) for (const model of [...failures.keys()]) if (model !== options.model) failures.delete(model);
   // One model's requests selected at a time: a run of several models holds one model's copy at once.
-  const models: ModelAnalysis[] = [...requests.modelGroups()]
+  // A model with only failures (every TGI request failed or was cancelled) gets a summary of no
+  // completed request, its failures beside it, and a diagnosis of insufficient data.
+  const groups = requests.modelGroups();
+  const none = (): RequestTable => requests.where(() => false);
+  for (const model of failures.keys()) if (!groups.has(model)) groups.set(model, none);
+  const models: ModelAnalysis[] = [...groups]
     .map(([model, take]): ModelAnalysis => {
       const list = take();
       const summary = withFailures(summarize(model, list), failures.get(model));
@@ -128,7 +137,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     requests: requests.length,
     ...(overall ? { window: { startNs: overall.windowStartNs, endNs: overall.windowEndNs }, overall } : {}),
     models,
-    ...(all.length === 0 && genericReport.traces > 0 ? { generic: genericReport } : {}),
+    ...(all.length === 0 && models.length === 0 && genericReport.traces > 0 ? { generic: genericReport } : {}),
     assembly: stats,
     timings: requests,
     device,

@@ -130,10 +130,12 @@ async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<
 
 /**
  * Exit 4 when there is no request to check (`input` names where), 3 when a measured quantile
- * misses its target, else 4 when a target's quantile was not measured: gates fail closed.
+ * misses its target, else 4 when a target's quantile was not measured (or a model's every
+ * request failed): gates fail closed.
  */
 function sloGate(result: AnalysisResult, slo: string | undefined, input: string): void {
-  if (result.requests === 0) throw new CliError(`SLO not checked: no inference requests in ${input}`, EXIT.NOTHING_MEASURED);
+  // A model whose every request failed is no "no inference requests": its diagnosis says why below.
+  if (result.requests === 0 && result.models.length === 0) throw new CliError(`SLO not checked: no inference requests in ${input}`, EXIT.NOTHING_MEASURED);
   const missed = result.models.filter((m) => m.diagnosis?.slo?.checks.some((c) => !c.met && Number.isFinite(c.actualMs)) === true).map((m) => m.summary.model);
   if (missed.length > 0) throw new CliError(`SLO violated for ${missed.join(', ')} (${slo ?? ''})`, EXIT.GATE_FAILED);
   // Per model and reason: "p99 of densenet_onnx (means only)", "ttft:p95 of resnet50 (no first token recorded in the input)".

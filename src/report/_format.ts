@@ -119,9 +119,12 @@ export function formatWindowFor(startNs: bigint, endNs: bigint, monotonic: boole
   return `${ms < 1000 ? `${formatMs(ms)} ms` : formatDuration(ms / 1000)} on the server's monotonic clock (no wall-clock time in ${whose})`;
 }
 
+/** A model whose every request failed or was cancelled (TGI's router spans count them): in place of its phase table. */
+export const NO_COMPLETED = 'No request completed: no latency to measure (a failed or cancelled request records none).';
+
 /** Requests per second, or why there is none: a rate needs at least two requests. */
 export function formatRate(requests: number, rps: number): string {
-  return requests >= 2 ? `${rps.toFixed(1)} req/s` : 'no rate from one request';
+  return requests >= 2 ? `${rps.toFixed(1)} req/s` : requests === 1 ? 'no rate from one request' : 'no rate';
 }
 
 /** What the recognised sources never record, each named once ("batch size (…)"), or '' when nothing. */

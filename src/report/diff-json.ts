@@ -3,7 +3,7 @@
  * `latency-doctor diff --json`: the comparison as data (schema `latency-doctor/diff@1`,
  * documented in docs/diff.md). snake_case keys, milliseconds, ratios as fractions.
  */
-import type { AnalysisDiff, DistributionChange } from '../analyzer/diff/index.js';
+import type { AnalysisDiff, DistributionChange, RequestOutcomes } from '../analyzer/diff/index.js';
 import { round } from './_format.js';
 
 /** Schema id written as `schema`. */
@@ -45,6 +45,8 @@ export interface JsonDiff {
     generation: Record<string, JsonDistributionChange>;
     /** Both runs' load; null when a side has fewer than two requests. */
     load: { before_rps: number; after_rps: number; before_in_flight: number; after_in_flight: number; differs: boolean } | null;
+    /** Each run's requests by outcome (`failures` null unless the source splits them: TGI); latency compares the completed, successful ones. */
+    outcomes: { before: JsonOutcomes; after: JsonOutcomes };
     notes: string[];
   }[];
   only_before: string[];
@@ -78,6 +80,18 @@ function distribution(c: DistributionChange): JsonDistributionChange {
   };
 }
 
+/** One run's requests by outcome in `--json`. */
+export interface JsonOutcomes {
+  requests: number;
+  errors: number;
+  failures: { server_errors: number; client_errors: number; cancelled: number } | null;
+}
+
+function outcomesJson(o: RequestOutcomes): JsonOutcomes {
+  const f = o.failures;
+  return { requests: o.requests, errors: o.errors, failures: f ? { server_errors: f.server, client_errors: f.client, cancelled: f.cancelled } : null };
+}
+
 /** The comparison as a JSON object. */
 export function diffToJson(diff: AnalysisDiff): JsonDiff {
   return {
@@ -91,6 +105,7 @@ export function diffToJson(diff: AnalysisDiff): JsonDiff {
       phases: Object.fromEntries(m.phases.map((p) => [p.phase, distribution(p.change)])),
       generation: Object.fromEntries(m.generation.map((g) => [g.metric, distribution(g.change)])),
       load: m.load ? { before_rps: round(m.load.beforeRps), after_rps: round(m.load.afterRps), before_in_flight: round(m.load.beforeInFlight), after_in_flight: round(m.load.afterInFlight), differs: m.load.differs } : null,
+      outcomes: { before: outcomesJson(m.outcomes.before), after: outcomesJson(m.outcomes.after) },
       notes: [...m.notes],
     })),
     only_before: [...diff.onlyBefore],

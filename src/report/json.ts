@@ -99,13 +99,15 @@ export interface JsonModel {
   failures: { server_errors: number; client_errors: number; cancelled: number } | null;
   /** Null with fewer than two requests. */
   throughput_rps: number | null;
-  window: JsonWindow;
+  /** Null when no request of the model completed (every one failed or was cancelled: TGI's router spans). */
+  window: JsonWindow | null;
   runtime: string | null;
   runtime_provider: string | null;
   precision: string | null;
   device: string | null;
   model_version: string | null;
-  e2e: JsonPercentiles;
+  /** Null when no request of the model completed, as `window`. */
+  e2e: JsonPercentiles | null;
   phases: Partial<Record<PhaseOrOther, JsonPhase>>;
   coverage: number;
   /** Null when no request of the model generated tokens. */
@@ -262,13 +264,14 @@ function model(m: ModelAnalysis, clock: 'epoch' | 'monotonic'): JsonModel {
     errors: s.errors,
     failures: s.failures ? { server_errors: s.failures.server, client_errors: s.failures.client, cancelled: s.failures.cancelled } : null,
     throughput_rps: s.requests >= 2 ? round(s.throughputRps) : null,
-    window: window(s.windowStartNs, s.windowEndNs, clock),
+    // No request completed (every TGI request failed or was cancelled): no window and no latency, not zeros.
+    window: s.requests === 0 ? null : window(s.windowStartNs, s.windowEndNs, clock),
     runtime: s.runtime ?? null,
     runtime_provider: s.runtimeProvider ?? null,
     precision: s.precision ?? null,
     device: s.device ?? null,
     model_version: s.modelVersion ?? null,
-    e2e: percentiles(s.e2e),
+    e2e: s.requests === 0 ? null : percentiles(s.e2e),
     phases: phases(s),
     coverage: round(s.coverage),
     generation: generation(s),

@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { escapeControls, failureSplit, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
+import { escapeControls, failureSplit, NO_COMPLETED, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -68,11 +68,14 @@ function modelSection(s: ModelSummary): string[] {
   const lines = [
     `### Model \`${s.model.replace(/`/g, "'")}\`${facts.length > 0 ? ` (${facts.map(escape).join(', ')})` : ''}`,
     '',
-    `${formatCountOf(s.requests, 'request')}, ${formatRate(s.requests, s.throughputRps)}, ${formatCountOf(s.errors, 'error')}${escape(failureSplit(s))}; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`,
+    `${formatCountOf(s.requests, 'request')}, ${formatRate(s.requests, s.throughputRps)}, ${formatCountOf(s.errors, 'error')}${escape(failureSplit(s))}${s.requests === 0 ? `. ${NO_COMPLETED}` : `; phase spans cover ${formatShare(s.coverage)} of end-to-end time.`}`,
     '',
+  ];
+  if (s.requests === 0) return lines.slice(0, -1);
+  lines.push(
     '| Phase | p50 ms | p95 ms | p99 ms | max ms | Share of e2e |',
     '|---|---:|---:|---:|---:|---:|',
-  ];
+  );
   for (const p of [...PHASES, OTHER] as PhaseOrOther[]) {
     const ps = s.phases[p];
     if (ps === undefined) continue;

@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, failureSplit, fit, padToWidth, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { bar, escapeControls, failureSplit, NO_COMPLETED, fit, padToWidth, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -90,7 +90,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     }
   }
 
-  if (result.requests === 0 && !result.prometheus) {
+  if (result.requests === 0 && result.models.length === 0 && !result.prometheus) {
     out.push('');
     if (result.generic) out.push(...genericSection(result.generic, c));
     else out.push(c.yellow(result.spans === 0 ? 'No spans found in the input.' : 'No inference requests to report (see the warnings).'));
@@ -118,6 +118,7 @@ function modelSection(s: ModelSummary, c: Colors): string[] {
   const title = `${c.bold(`Model ${modelName(s.model)}`)}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
   const counts = `${formatCount(s.requests)} request${s.requests === 1 ? '' : 's'}, ${formatRate(s.requests, s.throughputRps)}, ${formatCount(s.errors)} error${s.errors === 1 ? '' : 's'}${failureSplit(s)}`;
   const lines = [title, ...wrap(counts, WIDTH, '    ', '  ')];
+  if (s.requests === 0) return [...lines, c.yellow(`  ${NO_COMPLETED}`)];
   const header = `  ${'Phase'.padEnd(NAME_WIDTH)}${['p50 ms', 'p95 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(NUM_WIDTH)).join('')}  ${'share of e2e'}`;
   lines.push(c.dim(header));
   const rows = [...PHASES, OTHER].filter((p) => s.phases[p] !== undefined) as PhaseOrOther[];

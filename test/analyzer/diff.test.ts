@@ -22,7 +22,7 @@ function latencies(n: number, seed: number, medianMs = 20, factor = 1): number[]
 const sorted = (values: number[]): Float64Array => Float64Array.from(values).sort();
 
 function gate(change: DistributionChange, limit = 'p99=10%'): ReturnType<typeof regressions> {
-  const diff: AnalysisDiff = { models: [{ model: 'm', e2e: change, phases: [], generation: [], verdict: { before: null, after: null, text: '', appeared: [], resolved: [] }, notes: [] }], onlyBefore: [], onlyAfter: [], confidence: 0.95 };
+  const diff: AnalysisDiff = { models: [{ model: 'm', e2e: change, phases: [], generation: [], verdict: { before: null, after: null, text: '', appeared: [], resolved: [] }, outcomes: { before: { requests: change.beforeCount, errors: 0 }, after: { requests: change.afterCount, errors: 0 } }, notes: [] }], onlyBefore: [], onlyAfter: [], confidence: 0.95 };
   return regressions(diff, parseRegressionGates(limit));
 }
 

@@ -15,6 +15,7 @@ import { toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { lmSpans } from '../support/lm-spans.js';
 import { runCli as cli } from '../support/cli.js';
+import { TGI_FAILED_CANCELLED, writeTgiVariant } from '../analyzer/conventions/_helpers.js';
 import { simulate } from '../../examples/traces/simulate.js';
 import type { CliRun as Run } from '../support/cli.js';
 
@@ -154,6 +155,31 @@ describe('latency-doctor diff', { timeout: 120_000 }, () => {
     expect(gate.code).toBe(4);
     expect(oneLine(gate)).toMatch(/failing closed: resnet50 p50: too few requests to tell \(6000 before, 0 after/);
     expect(gate.stdout).not.toMatch(/NaN/);
+  });
+
+  it('counts TGI router failures per side, as it counts failed request spans: a split in the note and in --json outcomes, and a side whose every request failed fails the gate closed', async () => {
+    const tgi = join(root, 'test/fixtures/serving', TGI_FAILED_CANCELLED);
+    const allFailed = writeTgiVariant(tmp, 'tgi-all-failed.json');
+    // Completed requests on both sides: the failures beside them are counted all the same.
+    const same = await cli('diff', tgi, '--', tgi);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout.replace(/\s+/g, ' ')).toContain('note: errors: 3 of 9 (33.3%) requests (1 server, 2 client; 2 cancelled by the client) BEFORE → 3 of 9 (33.3%) (1 server, 2 client; 2 cancelled by the client) AFTER');
+    const result = await cli('diff', tgi, '--', allFailed, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const m = JSON.parse(result.stdout).models[0];
+    expect(m.model).toBe('text-generation-inference.router');
+    // BEFORE: 4 completed, 3 failed, 2 cancelled; AFTER: the same failures, nothing completed.
+    expect(m.outcomes).toEqual({
+      before: { requests: 9, errors: 3, failures: { server_errors: 1, client_errors: 2, cancelled: 2 } },
+      after: { requests: 5, errors: 3, failures: { server_errors: 1, client_errors: 2, cancelled: 2 } },
+    });
+    expect(m.notes).toContain('errors: 3 of 9 (33.3%) requests (1 server, 2 client; 2 cancelled by the client) BEFORE → 3 of 5 (60.0%) (1 server, 2 client; 2 cancelled by the client) AFTER; latency compares successful requests only');
+    expect([m.e2e.before_count, m.e2e.after_count]).toEqual([4, 0]);
+    const text = await cli('diff', tgi, '--', allFailed);
+    expect(text.stdout).toContain('note: errors: 3 of 9 (33.3%) requests (1 server, 2 client; 2 cancelled by the client) BEFORE → 3 of 5 (60.0%)');
+    const gate = await cli('diff', tgi, '--', allFailed, '--fail-on-regression', 'p50=10%');
+    expect(gate.code).toBe(4);
+    expect(oneLine(gate)).toMatch(/failing closed: text-generation-inference\.router p50: too few requests to tell \(4 before, 0 after/);
   });
 
   it('a model that served BEFORE and has no request AFTER fails the gate closed', async () => {

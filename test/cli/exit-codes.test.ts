@@ -18,6 +18,7 @@ import { runCli as cli } from '../support/cli.js';
 import type { CliRun as Run } from '../support/cli.js';
 import { useReplayedJob } from '../prometheus/_prometheus.js';
 import { torchserveQueue, tritonQueue } from '../prometheus/scenarios.js';
+import { writeTgiVariant } from '../analyzer/conventions/_helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-exit-'));
@@ -75,6 +76,21 @@ describe('--model that matches no model: exit 2 on every path, naming the input 
   it('traces with no inference request at all: the same exit 2, saying none was seen', async () => {
     const petclinic = join(root, 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json');
     expect(oneLine(await cli('analyze', '--model', 'bert', petclinic), 2)).toBe(`latency-doctor: --model "bert" matches no model in ${petclinic}; models seen: none (no span names inference.model.name)`);
+  });
+
+  it('TGI traces whose every request failed or was cancelled: the model is seen by its failures (--model finds it, exit 0; another name lists it, exit 2), and --fail-on-slo says every request failed (exit 4)', async () => {
+    const file = writeTgiVariant(tmp, 'tgi-all-failed.json');
+    const [found, missed, gate] = await Promise.all([
+      cli('analyze', '--model', 'text-generation-inference.router', '--json', file),
+      cli('analyze', '--model', 'tgi', file),
+      cli('analyze', '--slo', 'p99=1s', '--fail-on-slo', file),
+    ]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).models).toMatchObject([{ model: 'text-generation-inference.router', requests: 0, errors: 3, failures: { server_errors: 1, client_errors: 2, cancelled: 2 } }]);
+    expect(oneLine(missed, 2)).toBe(`latency-doctor: --model "tgi" matches no model in ${file}; models seen: text-generation-inference.router (1)`);
+    // The same line as a run of our tracer whose every request failed (test/cli/trust.test.ts), not "no inference requests".
+    expect(oneLine(gate, 4)).toBe('latency-doctor: SLO not checked: p99 of text-generation-inference.router (every request failed) not measured');
+    expect(gate.stdout.replace(/\s+/g, ' ')).toContain('0 requests, no rate, 3 errors (1 server, 2 client), 2 cancelled by the client');
   });
 
   it('--prometheus: the same line, naming the engine and the range', async () => {

@@ -104,9 +104,11 @@ export function diagnose(input: DiagnoseInput, options: DiagnoseOptions = {}): D
   const thresholds = resolveThresholds(options.thresholds);
   const signals = computeSignals(input, thresholds);
   // Failed requests are not latency: a run whose every request failed has no latency to hold to the SLO.
-  // Failures a source counts beside its completed requests (`failures`: TGI's router spans) are not among them.
-  const allFailed = input.summary.requests > 0 && input.summary.failures === undefined && input.summary.errors >= input.summary.requests;
-  const slo = hasSloTargets(options.slo) ? (allFailed ? checkSlo(options.slo, {}, 'every request failed') : checkSlo(options.slo, sloMeasured(input.summary))) : undefined;
+  // Failures a source counts beside its completed requests (`failures`: TGI's router spans) are not among them,
+  // unless no request completed: then every request failed (or was cancelled), and nothing has a latency.
+  const s = input.summary;
+  const allFailed = s.failures === undefined ? s.requests > 0 && s.errors >= s.requests : s.requests === 0;
+  const slo = hasSloTargets(options.slo) ? (allFailed ? checkSlo(options.slo, {}, s.errors > 0 || s.requests > 0 ? 'every request failed' : 'every request was cancelled') : checkSlo(options.slo, sloMeasured(s))) : undefined;
   return diagnoseSignals(signals, {
     thresholds,
     ...(slo ? { slo } : {}),

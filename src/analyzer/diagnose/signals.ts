@@ -766,7 +766,12 @@ export function computeSignals(
     ratio(lastThree.map((w) => w.e2eP50Ms)) <= thresholds['stability.max_ratio'];
 
   const invalid: string[] = [];
-  if (n < thresholds['validity.min_requests']) {
+  const counted = input.summary.failures;
+  if (ordered.length === 0 && counted !== undefined) {
+    // Requests a source counts without a latency (TGI's router spans) and none completed: say so, not "only 0 left".
+    const failed = counted.server + counted.client;
+    invalid.push(`no request completed (${[failed > 0 ? `${failed} failed` : '', counted.cancelled > 0 ? `${counted.cancelled} cancelled` : ''].filter((x) => x !== '').join(', ')}): no latency to diagnose`);
+  } else if (n < thresholds['validity.min_requests']) {
     invalid.push(
       `only ${n} request${n === 1 ? '' : 's'} left after trimming ${warmupTrimmed} warm-up request${warmupTrimmed === 1 ? '' : 's'}${errors > 0 ? ` and ${errors} failed` : ''}; at least ${thresholds['validity.min_requests']} are needed (validity.min_requests)`,
     );

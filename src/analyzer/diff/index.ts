@@ -9,6 +9,7 @@
  */
 import type { AnalysisResult, ModelAnalysis } from '../../model/analysis.js';
 import type { RequestTiming } from '../../model/request.js';
+import type { RequestFailures } from '../../model/summary.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import { groupByModel } from '../measure.js';
 import { EXIT, LatencyDoctorError } from '../../errors.js';
@@ -101,6 +102,18 @@ export interface LoadChange {
  */
 export const LOAD_TOLERANCE = 0.1;
 
+/**
+ * One run's requests of a model by outcome. `requests` counts every request (completed, failed,
+ * cancelled); `errors` the failed ones: failed request spans (ours) and the failures a source
+ * counts beside its completed requests (TGI's router spans), whose split is `failures`.
+ */
+export interface RequestOutcomes {
+  readonly requests: number;
+  readonly errors: number;
+  /** Where the source says who ended them (TGI): server and client errors, and the client's cancellations (not errors). */
+  readonly failures?: RequestFailures;
+}
+
 /** One model before → after. */
 export interface ModelChange {
   readonly model: string;
@@ -114,6 +127,8 @@ export interface ModelChange {
   readonly verdict: VerdictChange;
   /** The load of both runs; absent when a side has fewer than two requests (no rate). */
   readonly load?: LoadChange;
+  /** Each run's requests by outcome: latency compares the completed, successful ones only. */
+  readonly outcomes: { readonly before: RequestOutcomes; readonly after: RequestOutcomes };
   /** Phases measured on one side only, a different load, and other comparability problems. */
   readonly notes: readonly string[];
 }
@@ -169,9 +184,10 @@ function modelChange(model: string, beforeAll: readonly RequestTiming[], afterAl
   const before = beforeAll.filter((r) => !r.error);
   const after = afterAll.filter((r) => !r.error);
   const notes: string[] = [];
-  if (before.length < beforeAll.length || after.length < afterAll.length) {
-    const share = (failed: number, all: number): string => `${failed} of ${all}${all > 0 ? ` (${((failed / all) * 100).toFixed(1)}%)` : ''}`;
-    notes.push(`errors: ${share(beforeAll.length - before.length, beforeAll.length)} requests BEFORE → ${share(afterAll.length - after.length, afterAll.length)} AFTER; latency compares successful requests only`);
+  const outcomes = { before: outcomesOf(beforeAll, beforeAnalysis), after: outcomesOf(afterAll, afterAnalysis) };
+  const cancelled = (o: RequestOutcomes): number => o.failures?.cancelled ?? 0;
+  if (outcomes.before.errors + outcomes.after.errors + cancelled(outcomes.before) + cancelled(outcomes.after) > 0) {
+    notes.push(`errors: ${outcomeText(outcomes.before, ' requests')} BEFORE → ${outcomeText(outcomes.after, '')} AFTER; latency compares successful requests only`);
   }
   const e2e = distributionChange(before.map((r) => r.e2eMs), after.map((r) => r.e2eMs), options);
   const phases: { phase: PhaseOrOther; change: DistributionChange }[] = [];
@@ -196,7 +212,26 @@ function modelChange(model: string, beforeAll: readonly RequestTiming[], afterAl
   }
   const load = loadChange(beforeAnalysis, afterAnalysis);
   if (load?.differs) notes.push(loadNote(load));
-  return { model, e2e, phases, generation, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e, load), notes, ...(load ? { load } : {}) };
+  return { model, e2e, phases, generation, verdict: verdictChange(beforeAnalysis, afterAnalysis, e2e, load), outcomes, notes, ...(load ? { load } : {}) };
+}
+
+/**
+ * A run's requests by outcome: its request timings (failed ones flagged), and the failures its
+ * summary counts beside them, which have no timing (TGI's router spans of failed and cancelled requests).
+ */
+function outcomesOf(all: readonly RequestTiming[], analysis: ModelAnalysis): RequestOutcomes {
+  let errors = 0;
+  for (const r of all) if (r.error) errors++;
+  const f = analysis.summary.failures;
+  if (f === undefined) return { requests: all.length, errors };
+  return { requests: all.length + f.server + f.client + f.cancelled, errors: errors + f.server + f.client, failures: f };
+}
+
+/** "3 of 9 (33.3%) requests (1 server, 2 client; 2 cancelled by the client)", `noun` after the counts. */
+function outcomeText(o: RequestOutcomes, noun: string): string {
+  const f = o.failures;
+  const split = f === undefined ? '' : ` (${f.server} server, ${f.client} client; ${f.cancelled} cancelled by the client)`;
+  return `${o.errors} of ${o.requests}${o.requests > 0 ? ` (${((o.errors / o.requests) * 100).toFixed(1)}%)` : ''}${noun}${split}`;
 }
 
 /** Both runs' request rate and concurrency, or undefined when a side has no rate (fewer than two requests). */

@@ -9,7 +9,7 @@ import type { Diagnosis } from '../../model/diagnosis.js';
 import type { ModelSummary } from '../../model/summary.js';
 import { OTHER, PHASES } from '../../semconv.js';
 import type { PhaseOrOther } from '../../semconv.js';
-import { failureSplit, formatCountOf, formatMs, formatRate, formatShare, statisticNotes } from '../_format.js';
+import { failureSplit, NO_COMPLETED, formatCountOf, formatMs, formatRate, formatShare, statisticNotes } from '../_format.js';
 import { gainLine, populationLine, renderExplain } from '../diagnosis-text.js';
 import { escapeHtml as h } from './page.js';
 
@@ -55,6 +55,9 @@ export function presentPhases(summary: ModelSummary): PhaseOrOther[] {
 
 /** The per-phase table: p50/p95/p99/max and share of e2e, with the e2e row last. */
 export function phaseTable(summary: ModelSummary): string {
+  if (summary.requests === 0) {
+    return `<div class="card phases"><h2>Where the time goes · ${formatCountOf(0, 'request')}</h2><p class="note">${h(NO_COMPLETED)} ${formatCountOf(summary.errors, 'error')}${h(failureSplit(summary))}.</p></div>`;
+  }
   const rows = presentPhases(summary).map((p) => {
     const s = summary.phases[p]!;
     return `<tr data-phase="${p}"><td><span class="sw" style="background:var(--c-${p})"></span>${p}</td><td class="num" data-q="p50">${formatMs(s.p50Ms)}</td><td class="num" data-q="p95">${formatMs(s.p95Ms)}</td><td class="num" data-q="p99">${formatMs(s.p99Ms)}</td><td class="num" data-q="max">${formatMs(s.maxMs)}</td><td class="num" data-q="share">${formatShare(s.share)}</td></tr>`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../../src/analyzer/index.js';
-import { analyzeServing, phasesOf, SERVING } from './_helpers.js';
+import { analyzeServing, phasesOf, SERVING, writeTgiVariant } from './_helpers.js';
 import { rustDurationNs } from '../../../src/analyzer/index.js';
 import { timePerOutputTokenMs } from '../../../src/model/generation.js';
 import { renderJson } from '../../../src/report/json.js';
@@ -87,18 +87,46 @@ describe('TGI router spans of failed and cancelled requests (synthetic: router/s
   });
 
   it('holds the finished requests to the SLO when the failures outnumber them: those are not among the requests, so not every request failed', async () => {
-    const doc = JSON.parse(readFileSync(SERVING + 'tgi-router-failed-cancelled.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { traceId: string }[] }[] }[] };
-    // Two finished requests (the chat_completions and the compat_generate traces left out) beside the five unfinished.
-    const dropped = new Set(['2c0f5a1e9b8d4c3a8f7e6d5c4b3a2903', '2c0f5a1e9b8d4c3a8f7e6d5c4b3a2904']);
-    for (const r of doc.resourceSpans) for (const ss of r.scopeSpans) ss.spans = ss.spans.filter((span) => !dropped.has(span.traceId));
     const dir = mkdtempSync(join(tmpdir(), 'ld-tgi-'));
     try {
-      const file = join(dir, 'tgi-mostly-failed.json');
-      writeFileSync(file, JSON.stringify(doc));
+      // Two finished requests (the chat_completions and the compat_generate traces left out) beside the five unfinished.
+      const file = writeTgiVariant(dir, 'tgi-mostly-failed.json', ['2c0f5a1e9b8d4c3a8f7e6d5c4b3a2903', '2c0f5a1e9b8d4c3a8f7e6d5c4b3a2904']);
       const result = await analyzeFiles([file], { diagnose: { slo: parseSlo('p99=2s') } });
       const [model] = result.models;
       expect(model!.summary).toMatchObject({ requests: 2, errors: 3 });
       expect(model!.diagnosis!.slo).toMatchObject({ met: true, checks: [{ metric: 'e2e', quantile: 'p99', actualMs: 412, met: true }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a model whose every request failed or was cancelled: no completed request, its failures split, insufficient data, the SLO not checked (every request failed), in text, Markdown, HTML and --json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ld-tgi-'));
+    try {
+      const file = writeTgiVariant(dir, 'tgi-all-failed.json');
+      const result = await analyzeFiles([file], { diagnose: { slo: parseSlo('p99=2s') } });
+      expect(result.requests).toBe(0);
+      expect(result.models).toHaveLength(1);
+      const [model] = result.models;
+      expect(model!.summary).toMatchObject({ model: 'text-generation-inference.router', requests: 0, errors: 3, failures: { server: 1, client: 2, cancelled: 2 } });
+      expect(model!.diagnosis).toMatchObject({ primary: 'insufficient-data', insufficientData: ['no request completed (3 failed, 2 cancelled): no latency to diagnose'] });
+      expect(model!.diagnosis!.slo).toMatchObject({ met: false, checks: [{ metric: 'e2e', quantile: 'p99', met: false, unmeasuredWhy: 'every request failed' }] });
+      // Its own "SLO not checked", not the input's "no inference requests"; no generic report as if nothing were TGI's.
+      expect(result.warnings.map((w) => w.code)).not.toContain('slo-not-checked');
+      expect(result.generic).toBeUndefined();
+      const text = renderText(result, { color: false }).replace(/\s+/g, ' ');
+      expect(text).toContain('Model text-generation-inference.router 0 requests, no rate, 3 errors (1 server, 2 client), 2 cancelled by the client No request completed: no latency to measure');
+      expect(text).toContain('SLO not checked: p99 not measured (every request failed)');
+      expect(text).not.toContain('end-to-end');
+      expect(renderMarkdown(result)).toContain('0 requests, no rate, 3 errors (1 server, 2 client), 2 cancelled by the client. No request completed');
+      const html = (await renderHtml(result)).replace(/\s+/g, ' ');
+      expect(html).toContain('No request completed: no latency to measure (a failed or cancelled request records none). 3 errors (1 server, 2 client), 2 cancelled by the client');
+      const json = JSON.parse(renderJson(result)) as { models: Record<string, unknown>[] };
+      expect(json.models[0]).toMatchObject({ model: 'text-generation-inference.router', requests: 0, errors: 3, failures: { server_errors: 1, client_errors: 2, cancelled: 2 }, window: null, e2e: null, diagnosis: { primary: 'insufficient-data' } });
+      // --model finds it: a model seen only by its failures is a model of the input.
+      const only = await analyzeFiles([file], { diagnose: false, model: 'text-generation-inference.router' });
+      expect(only.models.map((m) => m.summary)).toMatchObject([{ requests: 0, errors: 3 }]);
+      await expect(analyzeFiles([file], { diagnose: false, model: 'tgi' })).rejects.toThrow(`--model "tgi" matches no model in ${file}; models seen: text-generation-inference.router (1)`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

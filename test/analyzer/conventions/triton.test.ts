@@ -136,8 +136,8 @@ describe('several Triton trace files', () => {
     // Each model's window on its own clock in --json: the demo's model keeps its dates, Triton's has none.
     const models = toJsonReport(mixed).models;
     const wall = models.find((m) => m.model === 'resnet50')!;
-    expect(wall.window).toMatchObject({ clock: 'epoch', start: toJsonReport(demoAlone).models[0]!.window.start });
-    expect(wall.window.start).toMatch(/^2026-/);
+    expect(wall.window).toMatchObject({ clock: 'epoch', start: toJsonReport(demoAlone).models[0]!.window!.start });
+    expect(wall.window!.start).toMatch(/^2026-/);
     expect(models.filter((m) => m.model !== 'resnet50').map((m) => m.window)).toEqual([expect.objectContaining({ clock: 'monotonic', start: null })]);
   });
 
@@ -156,8 +156,8 @@ describe('several Triton trace files', () => {
     expect(text).toContain(`        resnet50: ${demoWindow}`);
     expect(text).toMatch(/^ {8}unknown: 3\.13 ms on the server's monotonic clock \(no wall-clock time in\s+its requests\), no rate from one request$/m);
     const json = toJsonReport(mixed);
-    expect(json.models.map((m) => [m.model, m.window.clock, m.window.duration_s])).toEqual([
-      ['resnet50', 'epoch', toJsonReport(demoAlone).models[0]!.window.duration_s],
+    expect(json.models.map((m) => [m.model, m.window!.clock, m.window!.duration_s])).toEqual([
+      ['resnet50', 'epoch', toJsonReport(demoAlone).models[0]!.window!.duration_s],
       ['unknown', 'monotonic', 0.003126],
     ]);
     const markdown = renderMarkdown(mixed);
@@ -179,7 +179,7 @@ describe('several Triton trace files', () => {
     expect(text).not.toMatch(/1970/);
     expect(text).toMatch(/^ {8}tensorrt_llm: 689\.8 ms on the server's monotonic clock/m);
     expect(text).toMatch(/^ {8}simple: 2026-01-01 00:00:00 → 00:00:00 UTC \(2 ms\)/m);
-    const clocks = Object.fromEntries(toJsonReport(mixed).models.map((m) => [m.model, m.window.clock]));
+    const clocks = Object.fromEntries(toJsonReport(mixed).models.map((m) => [m.model, m.window!.clock]));
     expect(clocks).toEqual({ tensorrt_llm: 'monotonic', vllm_model: 'monotonic', densenet_onnx: 'monotonic', simple: 'epoch' });
   });
 
