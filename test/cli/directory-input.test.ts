@@ -78,6 +78,11 @@ describe('a directory as input (the Collector file exporter with rotation)', { t
     const text = await cli('analyze', dir);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('220 requests analysed');
+    // The --html page's example waterfalls read the directory's files again: the same page as the files given by hand.
+    const [pageOfDir, pageOfFiles] = [join(tmp, 'dir.html'), join(tmp, 'files.html')];
+    expect((await cli('analyze', '--html', pageOfDir, dir)).code).toBe(0);
+    expect((await cli('analyze', '--html', pageOfFiles, backup, live)).code).toBe(0);
+    expect(readFileSync(pageOfDir, 'utf8')).toEqual(readFileSync(pageOfFiles, 'utf8'));
     // (A long path is shortened in the middle to fit the column.)
     expect(text.stdout).toMatch(/\nFiles\n {2}\S*T14-00-01\.000\.jsonl +OTLP JSON lines +960 spans\n {2}\S*\/traces\.jsonl +OTLP JSON lines +1,020 spans\n/);
   });
