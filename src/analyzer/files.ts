@@ -2,7 +2,8 @@
  * @module analyzer/files
  * The trace-file adapter of the pipeline: sniffs and reads every file (in a worker thread for
  * big ones), merges them by span start time, reads GPU sample files among them, and feeds the
- * spans to `analyzeSpans`. The only part of the analyzer that does I/O.
+ * spans to `analyzeSpans`. The only part of the analyzer that does I/O (with `_directory.ts`,
+ * which lists a directory given as an input).
  */
 import type { SpanRecord } from '../model/span.js';
 import type { GpuSample } from '../model/gpu.js';
@@ -19,6 +20,9 @@ import { markClosedTraces } from '../formats/_closed-traces.js';
 import { analyzeSpans, duplicateMessage, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 import { CONVENTION_EVENTS } from './conventions/index.js';
+import { listDirectory } from './_directory.js';
+import { AnalysisError } from './errors.js';
+import { EXIT } from '../errors.js';
 
 /** Options of `analyzeFiles`. */
 export interface AnalyzeFilesOptions extends AnalyzeOptions {
@@ -69,18 +73,22 @@ function threadsOf(option: number | boolean | undefined, bytes: number): number 
 
 /**
  * Reads, assembles, measures and diagnoses the given trace inputs (paths, pipes, `-` for
- * standard input). Every input is opened and its format sniffed before any is read, so a wrong
+ * standard input, directories). Every input is opened and its format sniffed before any is read, so a wrong
  * file fails fast; each is then read once, from where detection stopped.
- * GPU sample files among them are read as samples, not spans (see `gpuSamples`).
+ * GPU sample files among them are read as samples, not spans (see `gpuSamples`). A directory
+ * stands for its regular files, not hidden, oldest rotated backup first (`_directory.ts`); one
+ * of them that detection refuses is a warning, unless `strict`, and a directory with no trace
+ * file at all fails the run.
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions = {}): Promise<AnalysisResult> {
+  const inputs = await expandDirectories(files);
   // A file that threads cannot read as the main thread would (ThreadedReadUnsound) is read again,
   // in the main thread, with the other inputs (GPU samples): only when every input is a regular
   // file, which can be opened again, do threads give up that way.
   const inMainThread = new Set<string>();
   for (;;) {
     try {
-      return await analyzeOnce(files, options, inMainThread);
+      return await analyzeOnce(files, inputs, options, inMainThread);
     } catch (error) {
       if (!(error instanceof ThreadedReadUnsound) || inMainThread.has(error.file)) throw error;
       inMainThread.add(error.file);
@@ -88,21 +96,71 @@ export async function analyzeFiles(files: readonly string[], options: AnalyzeFil
   }
 }
 
-async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOptions, inMainThread: ReadonlySet<string>): Promise<AnalysisResult> {
+/** An input to read: a path as given, or a file of a directory given (`directory`). */
+interface Input {
+  readonly file: string;
+  readonly directory?: string;
+  /** For a file of a directory: its size when listed. */
+  readonly bytes?: number;
+}
+
+async function expandDirectories(files: readonly string[]): Promise<Input[]> {
+  const inputs: Input[] = [];
+  for (const file of files) {
+    const listing = file === STDIN ? undefined : await listDirectory(file);
+    if (listing === undefined) inputs.push({ file });
+    else for (const entry of listing.files) inputs.push({ file: entry.file, directory: file, bytes: entry.bytes });
+  }
+  return inputs;
+}
+
+/**
+ * Opens every input. A file of a directory that detection refuses (no trace export, empty) is
+ * left out with a warning (with `strict`, it fails the run); a directory none of whose files is
+ * a trace fails it: exit 2, or 4 when every file is empty (nothing written yet).
+ */
+async function openInputs(inputs: readonly Input[], strict: boolean, opened: OpenedTrace[], warnings: AnalysisWarning[]): Promise<void> {
+  const refused = new Map<string, { readonly input: Input; readonly error: TraceFormatError }[]>();
+  for (const input of inputs) {
+    try {
+      opened.push(await openTrace(input.file));
+    } catch (error) {
+      if (input.directory === undefined || strict || !(error instanceof TraceFormatError)) throw error;
+      const list = refused.get(input.directory) ?? [];
+      list.push({ input, error });
+      refused.set(input.directory, list);
+      const got = error.got === undefined ? '' : `, got ${error.got}`;
+      warnings.push({ code: 'read', file: input.file, ...(error.location === '' ? {} : { location: error.location }), message: `left out (a file of ${input.directory}, not read as a trace): expected ${error.expected}${got}`, count: 1 });
+    }
+  }
+  for (const [directory, list] of refused) {
+    const total = inputs.filter((i) => i.directory === directory).length;
+    if (list.length < total) continue;
+    const names = list.slice(0, 3).map(({ input }) => input.file).join(', ') + (list.length > 3 ? `, and ${list.length - 3} more` : '');
+    if (list.every(({ input }) => input.bytes === 0)) {
+      throw new AnalysisError(`nothing measured: ${directory} holds no trace yet: its ${total === 1 ? 'file is' : `${total} files are`} empty (${names})`, { exitCode: EXIT.NOTHING_MEASURED });
+    }
+    const first = list[0]!.error.message;
+    throw new TraceFormatError(directory, '', 'a directory holding trace files', `${total === 1 ? 'one file' : `${total} files`}, none a trace export (${first}${list.length > 1 ? `; and ${list.length - 1} more` : ''})`);
+  }
+}
+
+async function analyzeOnce(files: readonly string[], inputs: readonly Input[], options: AnalyzeFilesOptions, inMainThread: ReadonlySet<string>): Promise<AnalysisResult> {
   if (files.filter((f) => f === STDIN).length > 1) throw new TraceFormatError(STDIN, '', 'standard input (-) named once', 'it twice');
+  const strict = options.strict ?? false;
   // Each input is opened and detected once, and handed on open: what detection parsed is not
   // parsed again, and standard input or a pipe can only be read once anyway.
   const opened: OpenedTrace[] = [];
   const closeAll = (): Promise<void[]> => Promise.all(opened.map((o) => o.close()));
+  const leftOut: AnalysisWarning[] = [];
   try {
-    for (const file of files) opened.push(await openTrace(file));
+    await openInputs(inputs, strict, opened, leftOut);
   } catch (error) {
     await closeAll();
     throw error;
   }
   const gpuSamples: GpuSample[] = [...(options.gpuSamples ?? [])];
   const sampleWarnings: AnalysisWarning[] = [];
-  const strict = options.strict ?? false;
   try {
     for (const input of opened.filter((o) => o.format === 'gpu-samples')) {
       // Impossible values (1e308 °C, −1 W) are dropped by the reader; say how many, once per file.
@@ -175,7 +233,7 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
     await closeAll();
     throw error;
   }
-  const fileSummaries: FileSummary[] = files.map((file) => {
+  const fileSummaries: FileSummary[] = opened.map(({ file }) => {
     const stats = fileStats.get(file);
     if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
     return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies, ...(stats.fastReader ? { fastReader: stats.fastReader } : {}) };
@@ -185,7 +243,7 @@ async function analyzeOnce(files: readonly string[], options: AnalyzeFilesOption
   const readerDuplicates = read.reduce((n, s) => n + s.duplicateSpans, 0);
   // Spans as the files hold them: the assembler also counts the phase spans a source convention made.
   const received = fileSummaries.reduce((n, f) => n + f.spans, 0);
-  return { ...result, spans: received, files: fileSummaries, warnings: [...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
+  return { ...result, spans: received, files: fileSummaries, warnings: [...leftOut, ...readWarnings, ...sampleWarnings, ...tritonClockWarnings(fileSummaries), ...withoutReaderDuplicates(result.warnings, readerDuplicates)] };
 }
 
 /**

@@ -57,7 +57,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .description(
       'Read trace exports (OTLP JSON/JSON lines/protobuf, Jaeger, Zipkin, Triton trace file, Python console spans; gzip/zstd), or the metrics a fleet exports to Prometheus (--prometheus URL), and report where inference latency goes.',
     )
-    .argument('[file...]', 'trace export files, merged by trace id (e.g. client side + server side), and GPU sample files from `latency-doctor sidecar --samples-file`; - reads standard input')
+    .argument('[file...]', 'trace export files, merged by trace id (e.g. client side + server side), and GPU sample files from `latency-doctor sidecar --samples-file`; a directory stands for its files (e.g. the rotated set the Collector file exporter writes); - reads standard input')
     .addOption(new Option('--json', 'print the report as JSON (schema: docs/json-schema.md)').conflicts('markdown'))
     .option('--markdown', 'print the report as Markdown, for an incident ticket')
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
@@ -99,7 +99,8 @@ export function registerAnalyzeCommand(program: Command): Command {
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
       const result = await analyzeFiles(files, analyzeOptions(flags));
       process.stdout.write(render(result, flags));
-      if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, files);
+      // The files read, not the arguments: a directory stands for its files.
+      if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, result.files.map((f) => f.file));
       // Fail closed: a run that measured nothing must never pass as "analysed" or "SLO met".
       assertMeasured(result, files);
       if (flags.failOnSlo) sloGate(result, flags.slo, files.join(', '));

@@ -56,7 +56,7 @@ export function registerDiffCommand(program: Command): Command {
     .command('diff')
     .description('Compare two runs (BEFORE… -- AFTER…): per model and phase p50/p95/p99 before → after, with significance.')
     .usage('[options] BEFORE... -- AFTER...')
-    .argument('<before...>', 'trace exports of the run before the change, then --, then those of the run after it')
+    .argument('<before...>', 'trace exports (or directories of them) of the run before the change, then --, then those of the run after it')
     .addOption(new Option(`${AFTER_OPTION} <file...>`).hideHelp())
     .addOption(new Option('--json', 'print the comparison as JSON (schema: docs/diff.md)').conflicts('markdown'))
     .option('--markdown', 'print the comparison as Markdown, for a pull request or ticket')

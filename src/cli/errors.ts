@@ -32,7 +32,9 @@ export function assertMeasured(result: AnalysisResult, files: readonly string[])
   const skipped = result.files.reduce((n, f) => n + f.skipped, 0);
   // GPU sample files hold no spans by design: say what is missing, not that they are unreadable.
   if (result.files.length > 0 && result.files.every((f) => f.format === 'gpu-samples')) {
-    throw new CliError(`nothing measured: ${files.join(', ')} ${files.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${files.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
+    // Named as read: a directory given stands for the files in it.
+    const read = result.files.map((f) => f.file);
+    throw new CliError(`nothing measured: ${read.join(', ')} ${read.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${read.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
   }
   const what = skipped === 1 ? 'unreadable span, line or record' : 'unreadable spans, lines or records';
   throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${formatCount(skipped)} ${what} skipped)` : ''}`, EXIT.NOTHING_MEASURED);

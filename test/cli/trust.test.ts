@@ -117,9 +117,11 @@ describe('error lines', { timeout: 90_000 }, () => {
     expect(run.stderr).toContain('\\x1b');
   });
 
-  it('a directory and a device are named as such', async () => {
-    const [dir, device] = await Promise.all([cli(['analyze', tmp]), cli(['analyze', '/dev/null'])]);
-    expect(errorLines(dir)).toEqual([`latency-doctor: ${tmp}: expected a regular file, a pipe or - (standard input), got a directory`]);
+  it('a directory with nothing in it and a device are named as such', async () => {
+    // A directory stands for its files (test/cli/directory-input.test.ts); an empty one has none.
+    const empty = mkdtempSync(join(tmp, 'empty-'));
+    const [dir, device] = await Promise.all([cli(['analyze', empty]), cli(['analyze', '/dev/null'])]);
+    expect(errorLines(dir)).toEqual([`latency-doctor: ${empty}: expected a directory holding trace files, got an empty directory`]);
     expect(errorLines(device)[0]).toContain('got a character device');
     expect(dir.code).toBe(2);
     expect(device.code).toBe(2);
