@@ -141,6 +141,12 @@ describe('options parsing', () => {
     expect(() => parseThresholdOverride('nope=1')).toThrow(/known threshold name/);
     expect(() => parseThresholdOverride('batching.min_queue_share')).toThrow(/key=value/);
     expect(() => parseThresholdOverride('batching.min_queue_share=-1')).toThrow(/non-negative/);
+    // Number() read these as 0 and 16: the run went on with a threshold nobody gave.
+    expect(() => parseThresholdOverride('batching.min_queue_share=%')).toThrow(/decimal number/);
+    expect(() => parseThresholdOverride('batching.min_queue_share=0x10')).toThrow(/decimal number/);
+    expect(() => parseThresholdOverride('batching.min_queue_share=0b1')).toThrow(/decimal number/);
+    expect(parseThresholdOverride('validity.min_requests=1e3')).toEqual({ key: 'validity.min_requests', value: 1000 });
+    expect(parseThresholdOverride('batching.min_queue_share=.5')).toEqual({ key: 'batching.min_queue_share', value: 0.5 });
     expect(() => resolveThresholds({ ['bogus' as 'warmup.share']: 1 })).toThrow(DiagnoseOptionError);
   });
 

@@ -60,10 +60,11 @@ export function parseThresholdOverride(text: string): { readonly key: ThresholdK
   if (!match) throw new DiagnoseOptionError('--threshold', text, 'key=value, e.g. batching.min_queue_share=0.4');
   const key = match[1] as string;
   if (!isThresholdKey(key)) throw new DiagnoseOptionError('--threshold', text, `a known threshold name (see docs/diagnosis.md), e.g. ${Object.keys(THRESHOLD_SPECS).slice(0, 3).join(', ')}`);
-  const raw = match[2] as string;
-  const percent = raw.endsWith('%');
-  const value = Number(percent ? raw.slice(0, -1) : raw) / (percent ? 100 : 1);
-  if (!Number.isFinite(value) || value < 0) throw new DiagnoseOptionError('--threshold', text, 'a finite, non-negative number');
+  // A decimal, as docs/diagnosis.md writes them: Number() alone read `=%` (an empty number) as 0
+  // and `0x10` as 16, and the run went on with that threshold.
+  const number = /^(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(%?)$/i.exec(match[2] as string);
+  const value = number === null ? Number.NaN : Number(number[1]) / (number[2] === '%' ? 100 : 1);
+  if (!Number.isFinite(value) || value < 0) throw new DiagnoseOptionError('--threshold', text, 'a finite, non-negative decimal number, e.g. 0.4 or 40%');
   return { key, value };
 }
 
