@@ -187,6 +187,24 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(warnings(nanos).map((w) => w.code)).not.toContain('time-unit');
   });
 
+  it('a client span whose kind is a word objects inherit (constructor, __proto__) is still the client of its request, as any unknown kind word is', async () => {
+    // The demo's client spans (inference.role=client, inference.model.name) with their kind as a name no exporter defines.
+    const text = readFileSync(demo('inference-demo.otlp.jsonl'), 'utf8');
+    const runs = await Promise.all(
+      ['constructor', '__proto__', 'SPAN_KIND_BOGUS'].map((word) => {
+        const file = join(tmp, `client-kind-${word}.jsonl`);
+        writeFileSync(file, text.replaceAll('"kind":3,', `"kind":"${word}",`));
+        return cli('analyze', '--json', file);
+      }),
+    );
+    for (const run of runs) {
+      const report = JSON.parse(run.stdout) as Record<string, any>;
+      // Before: 440 requests, each client span read as a request of its own.
+      expect(report['requests']).toBe(220);
+      expect(report['phases'].network.present).toBe(220);
+    }
+  });
+
   it('a file that is not a trace: one line naming the file, exit 2', async () => {
     const file = join(tmp, 'notes.txt');
     writeFileSync(file, 'hello, this is not a trace\n');
