@@ -18,6 +18,7 @@ import type { SpanRecord } from '../model/span.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
 import type { ModelSummary, RequestFailures } from '../model/summary.js';
+import { YEAR_2000_NS } from '../model/analysis.js';
 import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
 import { diagnose, hasSloTargets, resolveThresholds } from './diagnose/index.js';
 import type { DiagnoseOptions } from './diagnose/index.js';
@@ -28,7 +29,7 @@ import { RequestAssembler } from './assemble.js';
 import type { AssembleOptions } from './assemble.js';
 import { summarize, withFailures } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
-import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses, serverOf } from './conventions/index.js';
+import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses, monotonicClock, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
 import { ModelNotFoundError } from '../errors.js';
 import { ScannedSpans } from '../formats/index.js';
@@ -128,6 +129,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   // histogram a second time (about 5% of a large run's CPU).
   const overall = requests.length === 0 ? undefined : models.length === 1 ? models[0]!.summary : withFailures(summarize('(all models)', requests), sumFailures(models.map((m) => m.summary)));
   requests.sortByStartInPlace();
+  if (overall !== undefined && !monotonicClock(conventions)) warnings.push(...timeUnitWarning(overall.windowStartNs, overall.windowEndNs));
   const genericReport = generic.report(options.topOperations ?? 10);
   return {
     files: [],
@@ -200,6 +202,34 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
     `request${stats.firstTokenAfterEnd === 1 ? ' whose first token came after its end' : 's whose first token came after their end'}: TTFT counted as the whole request; check the unit of a time to first token given as a duration (gen_ai.response.time_to_first_chunk and vLLM's times are seconds)`,
   );
   return out;
+}
+
+/**
+ * Times in OTLP, and as every reader gives them, are ns since the epoch (Jaeger's and Zipkin's µs
+ * are converted). A run with no steady-clock source (a Triton trace file) that starts before 2000
+ * but would start in this century read as µs or ms was most likely written by an exporter that
+ * put µs or ms where ns are due: every duration and rate then reads 1000× or 10^6× off, and the
+ * report would only call the clock monotonic.
+ */
+function timeUnitWarning(startNs: bigint, endNs: bigint): AnalysisWarning[] {
+  if (startNs <= 0n || startNs >= YEAR_2000_NS) return [];
+  const centuryEndNs = 4_102_444_800_000_000_000n; // 2100-01-01
+  const unit = (
+    [
+      ['µs', 1000n],
+      ['ms', 1_000_000n],
+    ] as const
+  ).find(([, factor]) => startNs * factor >= YEAR_2000_NS && endNs * factor < centuryEndNs);
+  if (unit === undefined) return [];
+  const [name, factor] = unit;
+  const date = new Date(Number((startNs * factor) / 1_000_000n)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return [
+    {
+      code: 'time-unit',
+      message: `request times start before the year 2000, on no steady clock this input names; read as ${name} since the epoch they would start at ${date}: if the exporter wrote ${name} where ns are due, every duration and rate here is ${factor === 1000n ? '1000' : '1,000,000'}× off (fix the exporter's time unit)`,
+      count: 1,
+    },
+  ];
 }
 
 function s(n: number): string {

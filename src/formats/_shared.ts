@@ -58,23 +58,18 @@ export function inTimeRange(ns: bigint): bigint | undefined {
   return ns >= 0n && ns <= MAX_TIME_NS ? ns : undefined;
 }
 
-const LOWER_KINDS: Readonly<Record<string, SpanKind>> = {
-  server: 'server',
-  client: 'client',
-  producer: 'producer',
-  consumer: 'consumer',
-  internal: 'internal',
-  unspecified: 'unspecified',
-};
+// A Map: an object literal would answer `constructor` or `__proto__` (a kind word from the input)
+// with what it inherits, and a client span so named read as a request span of its own.
+const LOWER_KINDS: ReadonlyMap<string, SpanKind> = new Map((['server', 'client', 'producer', 'consumer', 'internal', 'unspecified'] as const).map((k) => [k, k]));
 
 /** A kind written as a word in any case (`server`, `SERVER`, `SpanKind.SERVER`, `SPAN_KIND_SERVER`). */
 export function kindFromName(name: string): SpanKind | undefined {
   const lower = name.toLowerCase();
-  const direct = LOWER_KINDS[lower];
+  const direct = LOWER_KINDS.get(lower);
   if (direct !== undefined) return direct;
   const dot = lower.lastIndexOf('.');
-  if (dot >= 0) return LOWER_KINDS[lower.slice(dot + 1)];
-  if (lower.startsWith('span_kind_')) return LOWER_KINDS[lower.slice(10)];
+  if (dot >= 0) return LOWER_KINDS.get(lower.slice(dot + 1));
+  if (lower.startsWith('span_kind_')) return LOWER_KINDS.get(lower.slice(10));
   return undefined;
 }
 

@@ -104,6 +104,9 @@ export interface TimelineWindow {
 /** Which clock a source's timestamps come from; a monotonic one has no wall-clock meaning. */
 export type SourceClock = 'epoch' | 'monotonic';
 
+/** 2000-01-01T00:00:00Z in ns since the epoch: a wall-clock trace starts after it, a steady clock's before. */
+export const YEAR_2000_NS = 946_684_800_000_000_000n;
+
 /** What a source convention (analyzer/conventions) reports about the requests it mapped. */
 export interface ConventionNote {
   /** The layout or version recognised, e.g. "Triton trace file 2.x", "vLLM llm_request (v1 engine)". */
@@ -157,6 +160,8 @@ export type WarningCode =
   | 'monotonic-clocks'
   /** Requests timed so far from the input's first span that their times round (see AssemblyStats.roundedRequests). */
   | 'time-precision'
+  /** Wall-clock requests before the year 2000 whose times, read as µs or ms since the epoch, fall in this century: an exporter's unit mistake. */
+  | 'time-unit'
   /** Spans whose parent is not in the input: their traces are measured piece by piece. */
   | 'orphan-span'
   | 'gpu-samples-outside-window'

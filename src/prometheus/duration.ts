@@ -20,10 +20,32 @@ export function parseDuration(option: string, text: string): number {
   return total;
 }
 
-/** An RFC 3339 time or unix seconds → unix seconds. */
+/**
+ * RFC 3339 (https://www.rfc-editor.org/rfc/rfc3339#section-5.6): a date, a time with seconds and
+ * an offset; `T` may be a space, as the RFC allows.
+ */
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** Unix seconds past this (year 5138) are milliseconds or microseconds given where seconds are due. */
+const MAX_UNIX_S = 1e11;
+
+/**
+ * An RFC 3339 time or unix seconds → unix seconds. Not Date.parse: V8 reads `x 5` and `-5` as
+ * 2001-05-01, a time without offset in the machine's zone, and 2026-02-30 as 2026-03-02.
+ */
 export function parseTime(option: string, text: string): number {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
-  const ms = Date.parse(text);
-  if (!Number.isFinite(ms)) throw new PrometheusError('option', option, `expected an RFC 3339 time (2026-01-01T10:00:00Z) or unix seconds, got ${JSON.stringify(text)}`);
-  return ms / 1000;
+  const expected = (why: string): PrometheusError => new PrometheusError('option', option, `expected an RFC 3339 time (2026-01-01T10:00:00Z) or unix seconds, got ${JSON.stringify(text)}${why}`);
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const s = Number(text);
+    if (s >= MAX_UNIX_S) throw expected(`: ${text} seconds is after the year 5000 (milliseconds?)`);
+    return s;
+  }
+  const m = RFC_3339.exec(text);
+  if (m === null) throw expected(/^\d{4}-\d{2}-\d{2}[Tt ][\d:.]+$/.test(text) ? ' (no offset: add Z for UTC, or +HH:MM)' : '');
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = [m[1], m[2], m[3], m[4], m[5], m[6], m[10], m[11]].map(Number) as [number, number, number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // Second 60 is a leap second (RFC 3339 5.7); Date.UTC carries it into the next minute.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60 || (m[8] === undefined && (offsetHour > 23 || offsetMinute > 59))) throw expected(' (no such date or time)');
+  const offsetMin = m[8] !== undefined ? 0 : (m[9] === '-' ? -1 : 1) * (offsetHour * 60 + offsetMinute);
+  return (Date.UTC(year, month - 1, day, hour, minute, second) - offsetMin * 60_000) / 1000 + Number(m[7] ?? 0);
 }

@@ -6,6 +6,7 @@
  * the clocks has a meaningless length and rate, so every report shows each model's window on
  * its own requests' clock instead, as `--json` gives it per model.
  */
+import { YEAR_2000_NS } from '../model/analysis.js';
 import type { AnalysisResult } from '../model/analysis.js';
 import { monotonicClock } from '../analyzer/index.js';
 import { formatRate, formatWindowFor } from './_format.js';
@@ -43,7 +44,6 @@ export function mixesClocks(result: AnalysisResult): boolean {
  * 2000-01-01T00:00:00Z in ns since the epoch. A steady clock counts from the host's boot, so its
  * times stay below this for a host up less than 30 years; a wall-clock trace is later than it.
  */
-const YEAR_2000_NS = 946_684_800_000_000_000n;
 
 /**
  * The clocks each model's requests are on, when the run is not all on the wall clock: a request

@@ -174,6 +174,37 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(merged['e2e'].p50_ms).toBeGreaterThan(alone['e2e'].p50_ms);
   });
 
+  it('an export whose times are µs or ms where OTLP has ns is warned about, with the date it would mean, not only called a monotonic clock', async () => {
+    // A buggy exporter: the demo's ns times divided by 1000 (µs) and by 10^6 (ms).
+    const text = readFileSync(demo('inference-demo.otlp.jsonl'), 'utf8');
+    const scaled = (divisor: bigint): string => text.replace(/"(start|end)TimeUnixNano":"(\d+)"/g, (_, which: string, ns: string) => `"${which}TimeUnixNano":"${BigInt(ns) / divisor}"`);
+    writeFileSync(join(tmp, 'micros.jsonl'), scaled(1000n));
+    writeFileSync(join(tmp, 'millis.jsonl'), scaled(1_000_000n));
+    const [micros, millis, nanos] = await Promise.all([cli('analyze', '--json', join(tmp, 'micros.jsonl')), cli('analyze', join(tmp, 'millis.jsonl')), cli('analyze', '--json', demo('inference-demo.otlp.jsonl'))]);
+    const warnings = (run: Run): { code: string; message: string }[] => (JSON.parse(run.stdout) as { warnings: { code: string; message: string }[] }).warnings;
+    expect(warnings(micros).filter((w) => w.code === 'time-unit').map((w) => w.message)).toEqual([expect.stringContaining('read as µs since the epoch they would start at 2026-03-02 14:00:00 UTC')]);
+    expect(millis.stdout).toMatch(/Warnings[\s\S]*read as ms since the epoch they would start at 2026-03-02 14:00:00 UTC[\s\S]*1,000,000× off/);
+    expect(warnings(nanos).map((w) => w.code)).not.toContain('time-unit');
+  });
+
+  it('a client span whose kind is a word objects inherit (constructor, __proto__) is still the client of its request, as any unknown kind word is', async () => {
+    // The demo's client spans (inference.role=client, inference.model.name) with their kind as a name no exporter defines.
+    const text = readFileSync(demo('inference-demo.otlp.jsonl'), 'utf8');
+    const runs = await Promise.all(
+      ['constructor', '__proto__', 'SPAN_KIND_BOGUS'].map((word) => {
+        const file = join(tmp, `client-kind-${word}.jsonl`);
+        writeFileSync(file, text.replaceAll('"kind":3,', `"kind":"${word}",`));
+        return cli('analyze', '--json', file);
+      }),
+    );
+    for (const run of runs) {
+      const report = JSON.parse(run.stdout) as Record<string, any>;
+      // Before: 440 requests, each client span read as a request of its own.
+      expect(report['requests']).toBe(220);
+      expect(report['phases'].network.present).toBe(220);
+    }
+  });
+
   it('a file that is not a trace: one line naming the file, exit 2', async () => {
     const file = join(tmp, 'notes.txt');
     writeFileSync(file, 'hello, this is not a trace\n');

@@ -55,6 +55,6 @@ describe('latency-doctor analyze: diagnosis flags', { timeout: 90_000 }, () => {
     const bad = await cli(file, '--threshold', 'batching.min_queue_share=lots');
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/--threshold "batching\.min_queue_share=lots": expected a finite, non-negative number/);
+    expect(bad.stderr).toMatch(/--threshold "batching\.min_queue_share=lots": expected a finite, non-negative decimal number/);
   });
 });

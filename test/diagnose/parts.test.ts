@@ -141,6 +141,21 @@ describe('options parsing', () => {
     expect(() => parseThresholdOverride('nope=1')).toThrow(/known threshold name/);
     expect(() => parseThresholdOverride('batching.min_queue_share')).toThrow(/key=value/);
     expect(() => parseThresholdOverride('batching.min_queue_share=-1')).toThrow(/non-negative/);
+    // Number() read these as 0 and 16: the run went on with a threshold nobody gave.
+    expect(() => parseThresholdOverride('batching.min_queue_share=%')).toThrow(/decimal number/);
+    expect(() => parseThresholdOverride('batching.min_queue_share=0x10')).toThrow(/decimal number/);
+    expect(() => parseThresholdOverride('batching.min_queue_share=0b1')).toThrow(/decimal number/);
+    expect(parseThresholdOverride('validity.min_requests=1e3')).toEqual({ key: 'validity.min_requests', value: 1000 });
+    expect(parseThresholdOverride('batching.min_queue_share=.5')).toEqual({ key: 'batching.min_queue_share', value: 0.5 });
+    // A share given as 25 meaning 25%: the rule silently never fired, and warmup.share=5 trimmed 400 of 80 requests.
+    expect(() => parseThresholdOverride('batching.min_queue_share=25')).toThrow(/at most 1 \(ratio of e2e; a percentage is written 25%\)/);
+    expect(() => parseThresholdOverride('warmup.share=5')).toThrow(/at most 1/);
+    expect(() => parseThresholdOverride('drift.max_p_value=5')).toThrow(/at most 1/);
+    expect(() => resolveThresholds({ 'validity.min_coverage': 60 })).toThrow(/at most 1/);
+    expect(parseThresholdOverride('warmup.share=100%')).toEqual({ key: 'warmup.share', value: 1 });
+    expect(parseThresholdOverride('validity.min_requests=500')).toEqual({ key: 'validity.min_requests', value: 500 });
+    expect(parseThresholdOverride('drift.memory_growth=1.5')).toEqual({ key: 'drift.memory_growth', value: 1.5 });
+    for (const [key, spec] of Object.entries(THRESHOLD_SPECS)) expect(spec.value, key).toBeLessThanOrEqual(spec.max ?? Number.POSITIVE_INFINITY);
     expect(() => resolveThresholds({ ['bogus' as 'warmup.share']: 1 })).toThrow(DiagnoseOptionError);
   });
 

@@ -14,6 +14,7 @@ export const COMPUTE_THRESHOLDS = {
   'compute.min_share_of_server': {
     value: 0.6,
     unit: 'ratio of server time',
+    max: 1,
     source: 'ours: compute infer above 60% of server time',
     why: 'the model itself must take most of the server time before changing the model or its runtime is the answer',
   },

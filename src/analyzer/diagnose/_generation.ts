@@ -19,6 +19,7 @@ export const GENERATION_THRESHOLDS = {
   'generation.min_decode_share': {
     value: 0.5,
     unit: 'ratio of e2e',
+    max: 1,
     source: 'ours; Orca (Yu et al., OSDI 2022, https://www.usenix.org/conference/osdi22/presentation/yu) and vLLM/PagedAttention (Kwon et al., SOSP 2023, https://arxiv.org/abs/2309.06180) describe decode as one model pass per token that dominates a long generation',
     why: 'the decode steps must take most of the request before making each step cheaper is the first thing to change',
   },
@@ -37,6 +38,7 @@ export const GENERATION_THRESHOLDS = {
   'generation.min_prefix_repeat_share': {
     value: 0.3,
     unit: 'ratio of generative requests with inference.input.hash',
+    max: 1,
     source: 'ours; vLLM automatic prefix caching (https://docs.vllm.ai/en/latest/features/automatic_prefix_caching.html) reuses the KV cache of a shared prefix such as a system prompt',
     why: 'when three requests in ten repeat a prompt prefix already seen, keeping its KV cache skips that much prefill',
   },

@@ -27,12 +27,14 @@ export const TRANSFER_THRESHOLDS = {
   'transfer.min_share': {
     value: 0.15,
     unit: 'ratio of e2e',
+    max: 1,
     source: 'ours',
     why: 'the transfer must matter end to end, not only next to a tiny compute',
   },
   'transfer.gain_factor': {
     value: 0.5,
     unit: 'ratio of transfer time removed',
+    max: 1,
     source: 'ours (pinned memory avoids the staging copy of pageable memory, cf. the Nsight Systems cuda_memcpy_async expert-system rule, https://docs.nvidia.com/nsight-systems/UserGuide/index.html)',
     why: 'used only to estimate the gain for ranking',
   },

@@ -22,6 +22,7 @@ export const BATCHING_THRESHOLDS = {
   'batching.min_queue_share': {
     value: 0.25,
     unit: 'ratio of e2e',
+    max: 1,
     source: 'ours',
     why: 'queueing must be a large part of end-to-end time (a quarter) for batching to be the first thing to change',
   },
@@ -58,12 +59,14 @@ export const BATCHING_THRESHOLDS = {
   'batching.gen.min_ttft_queue_share': {
     value: 0.5,
     unit: 'ratio of TTFT',
+    max: 1,
     source: 'ours; Orca (Yu et al., OSDI 2022, https://www.usenix.org/conference/osdi22/presentation/yu): with request-level batching a new request waits for the whole running batch to finish generating',
     why: 'when most of the time to first token is spent waiting for a slot, the scheduler, not the model, sets TTFT',
   },
   'batching.gen.min_ttft_prefill_share': {
     value: 0.5,
     unit: 'ratio of TTFT',
+    max: 1,
     source: 'ours; Sarathi-Serve (Agrawal et al., OSDI 2024, https://arxiv.org/abs/2403.02310): long prefills stall the decode steps batched with them',
     why: 'prefill is most of the time to first token',
   },

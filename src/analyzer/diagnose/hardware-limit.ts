@@ -21,6 +21,7 @@ export const HARDWARE_THRESHOLDS = {
   'hardware.throttle_share': {
     value: 0.5,
     unit: 'ratio of loaded samples',
+    max: 1,
     source: 'ours; NVML clocks event reasons (https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html): HwSlowdown 0x8 cuts clocks "by a factor of 2 or more"',
     why: 'throttled in more than half the loaded time is sustained, not a transient',
   },

@@ -17,6 +17,7 @@ export const DRIFT_THRESHOLDS = {
   'drift.max_p_value': {
     value: 0.01,
     unit: 'p-value (one-sided Mann-Kendall)',
+    max: 1,
     source: 'ours: one-sided Mann-Kendall trend test (Mann 1945; Kendall 1975) at p < 0.01',
     why: 'strict enough that noise across ten windows almost never passes',
   },
@@ -35,12 +36,14 @@ export const DRIFT_THRESHOLDS = {
   'drift.load_p_value': {
     value: 0.01,
     unit: 'p-value (one-sided Laplace test on arrival times)',
+    max: 1,
     source: 'Laplace trend test for a Poisson process (Cox & Lewis 1966, The Statistical Analysis of Series of Events); same bar as drift.max_p_value (ours)',
     why: 'a rising load must be shown as firmly as a rising latency before it explains the rise away',
   },
   'drift.throttle_share': {
     value: 0.1,
     unit: 'ratio of loaded samples',
+    max: 1,
     source: 'ours; reasons from NVML clocks event reasons (https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html): SwThermal 0x20, HwThermal 0x40, SwPowerCap 0x4',
     why: 'throttling in one sample in ten is enough to explain a trend in compute time',
   },

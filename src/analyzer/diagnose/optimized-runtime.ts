@@ -20,12 +20,14 @@ export const RUNTIME_THRESHOLDS = {
   'runtime.compute_factor': {
     value: 0.6,
     unit: 'ratio of compute time kept (GPU)',
+    max: 1,
     source: 'Triton optimization guide (https://github.com/triton-inference-server/server/blob/main/docs/user_guide/optimization.md): ONNX Runtime → TensorRT FP16 took latency from 8.9 ms to 5.4 ms (×0.61)',
     why: 'used only to estimate the gain on a GPU (compute × (1 − factor)) for ranking',
   },
   'runtime.cpu_compute_factor': {
     value: 0.85,
     unit: 'ratio of compute time kept (CPU)',
+    max: 1,
     source: 'ours: ONNX Runtime (MLAS) and PyTorch (oneDNN) CPU kernels are already vectorized, so a CPU runtime swap mostly wins graph fusion',
     why: 'on a CPU a runtime swap is a smaller step than INT8 quantization, so quantization ranks first there',
   },

@@ -20,6 +20,7 @@ export const PIPELINE_THRESHOLDS = {
   'pipeline.min_share': {
     value: 0.2,
     unit: 'ratio of e2e',
+    max: 1,
     source: 'PyTorch Profiler TensorBoard plugin (https://github.com/pytorch/kineto/tree/main/tb_plugin) flags input work above 5% of a step; for serving we escalate only above 20% (ours)',
     why: 'the work around the model must be a large part of end-to-end time to be the fix to apply first',
   },
@@ -38,12 +39,14 @@ export const PIPELINE_THRESHOLDS = {
   'pipeline.gain_factor': {
     value: 0.5,
     unit: 'ratio of pipeline time removed',
+    max: 1,
     source: 'ours (binary encodings and server-side preprocessing commonly halve this time; an assumption for ranking, not a measurement)',
     why: 'used only to estimate the gain for ranking',
   },
   'pipeline.gen.min_ttft_share': {
     value: 0.3,
     unit: 'ratio of TTFT',
+    max: 1,
     source: 'ours; vLLM measures TTFT from arrival, tokenization included (docs/design/metrics.md), so a slow tokenizer or template shows up before the first token',
     why: 'when tokenization and prompt templating take almost a third of the time to first token, they are worth moving or speeding up',
   },

@@ -25,12 +25,14 @@ export const PRUNE_THRESHOLDS = {
   'prune.compute_factor': {
     value: 0.625,
     unit: 'ratio of compute time kept',
+    max: 1,
     source: 'Sanh et al. 2019, DistilBERT (https://arxiv.org/abs/1910.01108): 60% faster, i.e. 1/1.6 of the time',
     why: 'used only to estimate the gain for ranking',
   },
   'prune.gen.tpot_factor': {
     value: 0.5,
     unit: 'ratio of TPOT kept',
+    max: 1,
     source: 'Leviathan et al., "Fast Inference from Transformers via Speculative Decoding", ICML 2023 (https://arxiv.org/abs/2211.17192): 2×–3× faster decoding on T5-XXL with an unchanged output distribution',
     why: 'used only to estimate the gain in TPOT (the low end, 2×) for ranking',
   },

@@ -20,12 +20,14 @@ export const QUANTIZATION_THRESHOLDS = {
   'quantization.compute_factor': {
     value: 0.5,
     unit: 'ratio of compute time kept',
+    max: 1,
     source: 'ours: FP16 halves the bytes every layer moves and INT8 quarters them (Keras INT8 guide, https://keras.io/guides/int8_quantization_in_keras: 4× fewer bytes than FP32)',
     why: 'used only to estimate the gain (compute × (1 − factor)) so the rule can be ranked against the others',
   },
   'quantization.gen.tpot_factor': {
     value: 0.6,
     unit: 'ratio of TPOT kept',
+    max: 1,
     source: 'ours: a small-batch decode step reads every weight once per token (PagedAttention, https://arxiv.org/abs/2309.06180), so 8-bit weights halve the bytes; we keep 60% of the step for what does not shrink (KV cache, kernels)',
     why: 'used only to estimate the gain in TPOT for ranking',
   },

@@ -21,12 +21,14 @@ export const SCALE_CACHE_THRESHOLDS = {
   'cache.min_duplicate_share': {
     value: 0.1,
     unit: 'ratio of hashed requests',
+    max: 1,
     source: 'ours: duplicate rate of normalized-input hashes ≥ 10%',
     why: 'below one request in ten, a cache costs more to run than it saves',
   },
   'cache.min_hashed_share': {
     value: 0.5,
     unit: 'ratio of requests',
+    max: 1,
     source: 'ours',
     why: 'the duplicate share is only trusted when at least half the requests carry inference.input.hash',
   },
@@ -39,12 +41,14 @@ export const SCALE_CACHE_THRESHOLDS = {
   'scale.min_queue_share': {
     value: 0.25,
     unit: 'ratio of e2e',
+    max: 1,
     source: 'ours (same as batching.min_queue_share)',
     why: 'queueing must be a large part of end-to-end time',
   },
   'scale.queue_growth_p_value': {
     value: 0.05,
     unit: 'p-value (one-sided Mann-Kendall on window queue means)',
+    max: 1,
     source: 'ours',
     why: 'a queue that grows over the run means arrivals exceed capacity; supporting evidence only, so the usual 5% level',
   },
@@ -57,6 +61,7 @@ export const SCALE_CACHE_THRESHOLDS = {
   'scale.min_full_share': {
     value: 0.8,
     unit: 'ratio of batched requests',
+    max: 1,
     source: 'ours; Model Analyzer stops raising batch size when throughput gains < 5% (THROUGHPUT_MINIMUM_GAIN, https://github.com/triton-inference-server/model_analyzer/blob/main/docs/config_search.md)',
     why: 'when four in five requests already run in a batch of the largest size seen, a bigger queue delay cannot help: capacity is the limit',
   },
@@ -69,24 +74,28 @@ export const SCALE_CACHE_THRESHOLDS = {
   'cache.gen.min_ttft_prefill_share': {
     value: 0.5,
     unit: 'ratio of TTFT',
+    max: 1,
     source: 'ours (same as batching.gen.min_ttft_prefill_share)',
     why: 'prefill must be most of the time to first token for skipping part of it to matter',
   },
   'cache.gen.max_cached_share': {
     value: 0.1,
     unit: 'ratio of prompt tokens (inference.tokens.cached ÷ inference.tokens.input)',
+    max: 1,
     source: 'ours',
     why: 'when a tenth of prompt tokens already come from the prefix cache, it is on: recommending it again would be noise',
   },
   'scale.gen.min_ttft_queue_share': {
     value: 0.5,
     unit: 'ratio of TTFT',
+    max: 1,
     source: 'ours (same as batching.gen.min_ttft_queue_share)',
     why: 'most of the time to first token is waiting for a slot',
   },
   'scale.gen.kv_memory_full': {
     value: 0.95,
     unit: 'ratio of GPU memory used',
+    max: 1,
     source: 'vLLM Optimization and Tuning (https://docs.vllm.ai/en/latest/configuration/optimization.html): preemptions come from KV cache space running out; vLLM pre-allocates gpu_memory_utilization (0.9 by default) of GPU memory, so only a share above that says the cache itself is full',
     why: 'GPU memory above 95% used stands in for a full KV cache when the server exports no KV cache usage',
   },

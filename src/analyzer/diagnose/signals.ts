@@ -24,6 +24,7 @@ export const SIGNAL_THRESHOLDS = {
   'warmup.share': {
     value: 0.05,
     unit: 'ratio of requests',
+    max: 1,
     source: 'ours, after perf_analyzer --warmup-request-count (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md) and Clinic Doctor guess-interval (https://github.com/clinicjs/node-clinic-doctor), which trims the edges of the run',
     why: 'the first requests of a run pay for lazy initialisation (graph compilation, allocator growth, cold caches); the first 5% by start time are dropped before any rule runs',
   },
@@ -36,6 +37,7 @@ export const SIGNAL_THRESHOLDS = {
   'validity.min_coverage': {
     value: 0.6,
     unit: 'ratio of e2e',
+    max: 1,
     source: 'ours (0.9 would make a confident verdict; we refuse only below 0.6 and lower confidence in between)',
     why: 'when more than 40% of end-to-end time is in no phase span, the real bottleneck may be the unexplained part',
   },

@@ -10,6 +10,8 @@ export interface ThresholdSpec {
   readonly value: number;
   /** Unit of the value: `ratio` (0–1), `ms`, `requests`, `p-value`, … */
   readonly unit: string;
+  /** Largest value an override may take: 1 for a share of a whole or a p-value, where `25` is a mistake for `25%`. */
+  readonly max?: number;
   /** Where the number comes from (a tool and file, a paper, or "ours"). */
   readonly source: string;
   /** Why this value, in one sentence. */

@@ -49,9 +49,20 @@ export function resolveThresholds(overrides?: Partial<Thresholds>): Thresholds {
   for (const [key, value] of Object.entries(overrides)) {
     if (!isThresholdKey(key)) throw new DiagnoseOptionError('--threshold', key, `one of ${Object.keys(THRESHOLD_SPECS).join(', ')}`);
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new DiagnoseOptionError('--threshold', `${key}=${String(value)}`, 'a finite, non-negative number');
+    const problem = valueProblem(key, value);
+    if (problem !== undefined) throw new DiagnoseOptionError('--threshold', `${key}=${String(value)}`, problem);
   }
   return Object.freeze({ ...DEFAULT_THRESHOLDS, ...(overrides as Thresholds) });
+}
+
+/**
+ * What is wrong with `value` for `key`, if anything. A share read as 25 instead of 25% would
+ * silently switch its rule off (or trim every request as warm-up): above the spec's `max`.
+ */
+function valueProblem(key: ThresholdKey, value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return 'a finite, non-negative decimal number, e.g. 0.4 or 40%';
+  const { max, unit } = THRESHOLD_SPECS[key];
+  return max !== undefined && value > max ? `at most ${max} (${unit}; a percentage is written 25%)` : undefined;
 }
 
 /** Parse one `key=value` override as `--threshold` takes it, e.g. `batching.min_queue_share=0.4`. */
@@ -60,10 +71,12 @@ export function parseThresholdOverride(text: string): { readonly key: ThresholdK
   if (!match) throw new DiagnoseOptionError('--threshold', text, 'key=value, e.g. batching.min_queue_share=0.4');
   const key = match[1] as string;
   if (!isThresholdKey(key)) throw new DiagnoseOptionError('--threshold', text, `a known threshold name (see docs/diagnosis.md), e.g. ${Object.keys(THRESHOLD_SPECS).slice(0, 3).join(', ')}`);
-  const raw = match[2] as string;
-  const percent = raw.endsWith('%');
-  const value = Number(percent ? raw.slice(0, -1) : raw) / (percent ? 100 : 1);
-  if (!Number.isFinite(value) || value < 0) throw new DiagnoseOptionError('--threshold', text, 'a finite, non-negative number');
+  // A decimal, as docs/diagnosis.md writes them: Number() alone read `=%` (an empty number) as 0
+  // and `0x10` as 16, and the run went on with that threshold.
+  const number = /^(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(%?)$/i.exec(match[2] as string);
+  const value = number === null ? Number.NaN : Number(number[1]) / (number[2] === '%' ? 100 : 1);
+  const problem = valueProblem(key, value);
+  if (problem !== undefined) throw new DiagnoseOptionError('--threshold', text, problem);
   return { key, value };
 }
 
