@@ -107,6 +107,8 @@ describe('what the gate must get right', () => {
   it('--fail-on-regression names what it expected when the limit is malformed', () => {
     expect(() => parseRegressionGates('p98=10%')).toThrow(DiffInputError);
     expect(() => parseRegressionGates('p99=10')).toThrow(/expected QUANTILE=PERCENT .* got "p99=10"/);
+    // A quantile given twice is refused, as --slo refuses a target given twice.
+    expect(() => parseRegressionGates('p99=10%,p50=5%,p99=1%')).toThrow('--fail-on-regression: expected each quantile once, got p99 twice in "p99=10%,p50=5%,p99=1%"');
     expect(parseRegressionGates('p99=10%,p50=2.5%')).toEqual([
       { quantile: 'p99', ratio: 0.1 },
       { quantile: 'p50', ratio: 0.025 },

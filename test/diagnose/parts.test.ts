@@ -96,6 +96,10 @@ describe('options parsing', () => {
       expect(() => parseSlo(bad)).toThrow(DiagnoseOptionError);
     }
     expect(() => parseSlo('p98=10ms')).toThrow(/--slo "p98=10ms": expected .*p99=250ms/);
+    // A target given twice (a bare pNN is e2e's) would keep one and drop the other from a gate unsaid.
+    expect(() => parseSlo('p99=5ms,p99=1s')).toThrow('--slo "p99=5ms,p99=1s": expected each target once (e2e:p99 is given twice)');
+    expect(() => parseSlo('e2e:p95=5ms,p95=1s')).toThrow(/e2e:p95 is given twice/);
+    expect(parseSlo('ttft:p95=500ms,p95=1s')).toEqual({ p95Ms: 1000, ttft: { p95Ms: 500 } });
   });
 
   it('checks SLO targets against e2e percentiles', () => {

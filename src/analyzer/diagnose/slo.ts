@@ -113,7 +113,10 @@ export function parseSlo(text: string): SloTargets {
     if (!v) throw new DiagnoseOptionError('--slo', part, `a duration after ${quantile}=, like 500ms, 0.5s or 800us (got "${m[3] ?? ''}")`);
     const value = Number(v[1]) * (UNIT_MS[(v[2] ?? '').toLowerCase()] ?? 1);
     if (!(value > 0)) throw new DiagnoseOptionError('--slo', part, 'a target above zero');
-    (out[metric as SloMetric] ??= {})[`${quantile as SloQuantile}Ms`] = value;
+    const targets = (out[metric as SloMetric] ??= {});
+    // A target given twice is ambiguous, and keeping either would drop the other from the gate without a word.
+    if (targets[`${quantile as SloQuantile}Ms`] !== undefined) throw new DiagnoseOptionError('--slo', text, `each target once (${metric}:${quantile} is given twice)`);
+    targets[`${quantile as SloQuantile}Ms`] = value;
   }
   const { e2e, ...generation } = out;
   return { ...e2e, ...generation };

@@ -363,9 +363,13 @@ export function regressions(diff: AnalysisDiff, gates: readonly RegressionGate[]
 
 /** Parses `p99=10%,p95=5%` into gates; throws DiffInputError naming what was expected. */
 export function parseRegressionGates(text: string): RegressionGate[] {
-  return text.split(',').map((part) => {
+  const gates = text.split(',').map((part) => {
     const match = /^\s*(p50|p95|p99)\s*=\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(part);
     if (match === null) throw new DiffInputError(`--fail-on-regression: expected QUANTILE=PERCENT (p50, p95 or p99), e.g. p99=10%, got "${part}"`);
     return { quantile: match[1] as DiffQuantile, ratio: Number(match[2]) / 100 };
   });
+  // As --slo: a limit given twice is ambiguous, so it is refused rather than one of the two applied.
+  const twice = gates.find((g, i) => gates.findIndex((o) => o.quantile === g.quantile) !== i);
+  if (twice !== undefined) throw new DiffInputError(`--fail-on-regression: expected each quantile once, got ${twice.quantile} twice in "${text}"`);
+  return gates;
 }
