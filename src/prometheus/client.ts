@@ -67,14 +67,18 @@ interface ApiAnswer<T> {
 
 /** Parses `Name: value` header lines as `--header` takes them. */
 export function parseHeaders(lines: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // No prototype: a header named __proto__ is kept like any other name.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const line of lines) {
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon).trim() : '';
     if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) {
       throw new PrometheusError('option', '--header', `expected "Name: value", e.g. "Authorization: Bearer TOKEN", got ${JSON.stringify(line)}`);
     }
-    headers[name] = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).trim();
+    // RFC 9110 §5.5 (https://www.rfc-editor.org/rfc/rfc9110#section-5.5): no CR, LF or NUL in a field value; said here, not later as "cannot reach the engine".
+    if (/[\r\n\0]/.test(value)) throw new PrometheusError('option', '--header', `expected a header value on one line (no CR, LF or NUL), got ${JSON.stringify(line)}`);
+    headers[name] = value;
   }
   return headers;
 }

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../stack/_processes.js';
-import { analyzePrometheus, PrometheusError } from '../../src/prometheus/index.js';
+import { analyzePrometheus, parseHeaders, PrometheusError } from '../../src/prometheus/index.js';
 import { startPrometheus } from './_prometheus.js';
 import type { RunningPrometheus } from './_prometheus.js';
 
@@ -79,12 +79,18 @@ describe('analyze --prometheus: failures are one line and exit 2', () => {
     }
   }, 60_000);
 
+  it('keeps every header name the HTTP grammar allows, __proto__ too', () => {
+    expect(Object.entries(parseHeaders(['__proto__: a', 'X-Scope-OrgID: t1']))).toEqual([['__proto__', 'a'], ['X-Scope-OrgID', 't1']]);
+  });
+
   it('the CLI prints one line and exits 2 (a usage mistake, an engine that refuses)', async () => {
     const refused = `http://127.0.0.1:${await freePort()}`;
     const cases: { args: string[]; line: RegExp }[] = [
       { args: ['--prometheus', refused, '--range', '10m'], line: /^latency-doctor: http:\/\/127\.0\.0\.1:\d+: cannot reach the engine: connection refused$/ },
       { args: ['--prometheus', refused, '--range', 'ten minutes'], line: /--range: expected a duration such as 90s, 10m, 1h or 1h30m, got "ten minutes"/ },
       { args: [], line: /nothing to analyse: give trace export files, or --prometheus URL/ },
+      // A header value with a line break (a token pasted with its newline) is named as such, not as an unreachable engine.
+      { args: ['--prometheus', refused, '--header', 'X-Scope-OrgID: tenant\nsecond'], line: /--header: expected a header value on one line \(no CR, LF or NUL\), got "X-Scope-OrgID: tenant\\nsecond"$/ },
     ];
     const results = await Promise.all(cases.map((c) => cli(c.args)));
     results.forEach((r, i) => {
