@@ -226,7 +226,8 @@ function timeUnitWarning(startNs: bigint, endNs: bigint): AnalysisWarning[] {
   return [
     {
       code: 'time-unit',
-      message: `request times start before the year 2000, on no steady clock this input names; read as ${name} since the epoch they would start at ${date}: if the exporter wrote ${name} where ns are due, every duration and rate here is ${factor === 1000n ? '1000' : '1,000,000'}× off (fix the exporter's time unit)`,
+      // Jaeger and Zipkin files hold µs, so the same factor there means ms (or s) where µs are due.
+      message: `request times start before the year 2000, on no steady clock this input names; read as ${name} since the epoch they would start at ${date}: if the exporter wrote ${name} where ns are due (in a Jaeger or Zipkin export: ${factor === 1000n ? 'ms' : 's'} where µs are due), every duration and rate here is ${factor === 1000n ? '1000' : '1,000,000'}× off (fix the exporter's time unit)`,
       count: 1,
     },
   ];

@@ -185,6 +185,11 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
     expect(warnings(micros).filter((w) => w.code === 'time-unit').map((w) => w.message)).toEqual([expect.stringContaining('read as µs since the epoch they would start at 2026-03-02 14:00:00 UTC')]);
     expect(millis.stdout).toMatch(/Warnings[\s\S]*read as ms since the epoch they would start at 2026-03-02 14:00:00 UTC[\s\S]*1,000,000× off/);
     expect(warnings(nanos).map((w) => w.code)).not.toContain('time-unit');
+    // A Jaeger export holds µs: ms written there gives the same factor, and the line names that case too.
+    const jaeger = readFileSync(demo('inference-demo.jaeger.json'), 'utf8').replace(/"(startTime|duration)":(\d+)/g, (_, key: string, us: string) => `"${key}":${Math.floor(Number(us) / 1000)}`);
+    writeFileSync(join(tmp, 'jaeger-millis.json'), jaeger);
+    const jaegerRun = await cli('analyze', '--json', join(tmp, 'jaeger-millis.json'));
+    expect(warnings(jaegerRun).filter((w) => w.code === 'time-unit').map((w) => w.message)).toEqual([expect.stringContaining('in a Jaeger or Zipkin export: ms where µs are due')]);
   });
 
   it('a client span whose kind is a word objects inherit (constructor, __proto__) is still the client of its request, as any unknown kind word is', async () => {
