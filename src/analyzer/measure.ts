@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 
 import { asTable } from '../model/request-table.js';
 import type { RequestTable, Requests, TableText } from '../model/request-table.js';
+import { addFailures } from '../model/summary.js';
 import type { CountPercentiles, GenerationSummary, ModelSummary, Percentiles, PhaseSummary, RequestFailures } from '../model/summary.js';
 import { outputTokensPerSecond, timePerOutputTokenMs } from '../model/generation.js';
 import { OTHER, PHASES } from '../semconv.js';
@@ -385,9 +386,7 @@ function windowOfBigInts(requests: RequestTable): { windowStart: bigint | undefi
  */
 export function withFailures(summary: ModelSummary, failures: RequestFailures | undefined): ModelSummary {
   if (failures === undefined) return summary;
-  const prior = summary.failures ?? { server: 0, client: 0, cancelled: 0 };
-  const sum = { server: prior.server + failures.server, client: prior.client + failures.client, cancelled: prior.cancelled + failures.cancelled };
-  return { ...summary, errors: summary.errors + failures.server + failures.client, failures: sum };
+  return { ...summary, errors: summary.errors + failures.server + failures.client, failures: addFailures(summary.failures, failures) };
 }
 
 /** Splits requests by model and summarizes each; most requests first. */

@@ -17,6 +17,7 @@
 import type { SpanRecord } from '../model/span.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
+import { addFailures } from '../model/summary.js';
 import type { ModelSummary, RequestFailures } from '../model/summary.js';
 import { YEAR_2000_NS } from '../model/analysis.js';
 import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
@@ -85,12 +86,12 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
   // Requests a source counted without a latency (TGI's failed and cancelled router spans), by
   // model: their models are seen too, though no request of theirs completed.
-  const failures = failuresByModel(conventions);
-  if (options.model !== undefined) for (const model of [...failures.keys()]) if (model !== options.model) failures.delete(model);
+  const allFailures = failuresByModel(conventions);
+  const failures = options.model === undefined ? allFailures : new Map([...allFailures].filter(([model]) => model === options.model));
   // A name that matches nothing is a mistake on every input path (exit 2), not an empty report;
   // an input with no span at all is left to say "nothing measured" (exit 4) instead.
   if (options.model !== undefined && requests.length === 0 && failures.size === 0 && stats.spans > 0) {
-    throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', [...all.modelGroups().keys(), ...failuresByModel(conventions).keys()]);
+    throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', [...all.modelGroups().keys(), ...allFailures.keys()]);
   }
   const warnings = assemblyWarnings(stats);
   const diagnoseOptions = options.diagnose;
@@ -150,9 +151,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
 
 /** The failures the models' summaries count beside their requests, added up; undefined when none does. */
 function sumFailures(summaries: readonly ModelSummary[]): RequestFailures | undefined {
-  const counted = summaries.filter((s) => s.failures !== undefined);
-  if (counted.length === 0) return undefined;
-  return counted.reduce((sum, s) => ({ server: sum.server + s.failures!.server, client: sum.client + s.failures!.client, cancelled: sum.cancelled + s.failures!.cancelled }), { server: 0, client: 0, cancelled: 0 });
+  let sum: RequestFailures | undefined;
+  for (const s of summaries) if (s.failures !== undefined) sum = addFailures(sum, s.failures);
+  return sum;
 }
 
 /** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */
@@ -214,20 +215,20 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
 function timeUnitWarning(startNs: bigint, endNs: bigint): AnalysisWarning[] {
   if (startNs <= 0n || startNs >= YEAR_2000_NS) return [];
   const centuryEndNs = 4_102_444_800_000_000_000n; // 2100-01-01
+  // Each factor with the unit it means in OTLP (ns due) and in Jaeger or Zipkin (µs due).
   const unit = (
     [
-      ['µs', 1000n],
-      ['ms', 1_000_000n],
+      ['µs', 'ms', 1000n, '1000'],
+      ['ms', 's', 1_000_000n, '1,000,000'],
     ] as const
-  ).find(([, factor]) => startNs * factor >= YEAR_2000_NS && endNs * factor < centuryEndNs);
+  ).find(([, , factor]) => startNs * factor >= YEAR_2000_NS && endNs * factor < centuryEndNs);
   if (unit === undefined) return [];
-  const [name, factor] = unit;
+  const [name, coarse, factor, times] = unit;
   const date = new Date(Number((startNs * factor) / 1_000_000n)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   return [
     {
       code: 'time-unit',
-      // Jaeger and Zipkin files hold µs, so the same factor there means ms (or s) where µs are due.
-      message: `request times start before the year 2000, on no steady clock this input names; read as ${name} since the epoch they would start at ${date}: if the exporter wrote ${name} where ns are due (in a Jaeger or Zipkin export: ${factor === 1000n ? 'ms' : 's'} where µs are due), every duration and rate here is ${factor === 1000n ? '1000' : '1,000,000'}× off (fix the exporter's time unit)`,
+      message: `request times start before the year 2000, on no steady clock this input names; read as ${name} since the epoch they would start at ${date}: if the exporter wrote ${name} where ns are due (in a Jaeger or Zipkin export: ${coarse} where µs are due), every duration and rate here is ${times}× off (fix the exporter's time unit)`,
       count: 1,
     },
   ];

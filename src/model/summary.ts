@@ -85,6 +85,11 @@ export interface RequestFailures {
   readonly cancelled: number;
 }
 
+/** Two counts of requests without a latency added up (either may be absent). */
+export function addFailures(a: RequestFailures | undefined, b: RequestFailures): RequestFailures {
+  return a === undefined ? b : { server: a.server + b.server, client: a.client + b.client, cancelled: a.cancelled + b.cancelled };
+}
+
 /** Everything measured about one model's requests. */
 export interface ModelSummary {
   readonly model: string;

@@ -12,6 +12,7 @@ import type { EventFilter } from '../../formats/_context.js';
 import { closedTraces } from '../../formats/_closed-traces.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
+import { addFailures } from '../../model/summary.js';
 import type { RequestFailures } from '../../model/summary.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
@@ -380,10 +381,7 @@ export function failuresByModel(uses: readonly ConventionUse[]): Map<string, Req
   const field = { 'server-error': 'server', 'client-error': 'client', cancelled: 'cancelled' } as const;
   for (const use of uses) {
     if (use.ended === undefined || use.byModel === undefined) continue;
-    for (const [model, n] of Object.entries(use.byModel)) {
-      const prior = out.get(model) ?? { server: 0, client: 0, cancelled: 0 };
-      out.set(model, { ...prior, [field[use.ended]]: prior[field[use.ended]] + n });
-    }
+    for (const [model, n] of Object.entries(use.byModel)) out.set(model, addFailures(out.get(model), { server: 0, client: 0, cancelled: 0, [field[use.ended]]: n }));
   }
   return out;
 }
