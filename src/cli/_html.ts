@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { CliError } from './errors.js';
 import type { AnalysisResult } from '../analyzer/index.js';
 import { readSpans } from '../formats/index.js';
+import { CONVENTION_EVENTS, ConventionMapper } from '../analyzer/conventions/index.js';
 import type { SpanRecord } from '../model/span.js';
 import { exampleRequests, renderHtml } from '../report/html/index.js';
 import { timingsByModel } from '../report/html/page-data.js';
@@ -29,14 +30,19 @@ async function spansOf(files: readonly string[], traceIds: ReadonlySet<string>):
     if (list) list.push(span);
     else byTrace.set(traceId, [span]);
   };
-  for (const file of files) {
-    for await (const batch of readSpans(file)) {
-      for (const span of batch) {
-        if (traceIds.has(span.traceId)) add(span.traceId, span);
-        for (const link of span.links ?? []) if (link.traceId !== span.traceId && traceIds.has(link.traceId)) add(link.traceId, span);
-      }
+  const take = (batch: readonly SpanRecord[]): void => {
+    for (const span of batch) {
+      if (traceIds.has(span.traceId)) add(span.traceId, span);
+      for (const link of span.links ?? []) if (link.traceId !== span.traceId && traceIds.has(link.traceId)) add(link.traceId, span);
     }
+  };
+  // Through the source conventions, as the analysis read them: a vLLM, TGI, Triton or SGLang
+  // trace is drawn with the phase spans its attributes or events stand for, not only the server's spans.
+  const mapper = new ConventionMapper();
+  for (const file of files) {
+    for await (const batch of readSpans(file, { events: CONVENTION_EVENTS })) take(mapper.map(batch));
   }
+  take(mapper.finish());
   return byTrace;
 }
 

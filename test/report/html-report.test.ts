@@ -275,6 +275,29 @@ describe('analyze --html in Chromium', { timeout: 180_000 }, () => {
     await loaded.context.close();
   });
 
+  it("a vLLM export: the example traces draw the phases vLLM's attributes stand for; with two requests the over-time charts say why they are not drawn", async () => {
+    const file = join(tmp, 'vllm.html');
+    const run = await cli('analyze', 'test/fixtures/serving/vllm-llm-request-v1.synthetic.json', '--html', file);
+    expect(run.code, run.stderr).toBe(0);
+    const data = JSON.parse(readFileSync(file, 'utf8').match(/<script type="application\/json" id="ld-data">(.*?)<\/script>/s)![1]!);
+    const [slowest] = data.models[0].examples as { spans: { name: string; phase: string; startMs: number; endMs: number }[] }[];
+    // One llm_request span in the file; the waterfall shows what the analysis made of it.
+    expect(slowest!.spans.map((s) => s.phase)).toEqual(expect.arrayContaining(['queue', 'prefill', 'decode']));
+    const decode = slowest!.spans.find((s) => s.phase === 'decode')!;
+    const json = JSON.parse((await cli('analyze', 'test/fixtures/serving/vllm-llm-request-v1.synthetic.json', '--json')).stdout);
+    expect(decode.endMs - decode.startMs).toBeCloseTo(json.phases.decode.max_ms, 1);
+    const loaded = await open(file);
+    expectNoNetwork(loaded, file);
+    await expect.poll(() => paintedShare(loaded.page, 'waterfall-0-0'), { timeout: 10_000 }).toBeGreaterThan(0.02);
+    // No empty axes: each window needs 3 requests for a percentile point, and two requests fill none.
+    expect(await loaded.page.$('canvas[data-chart="time-0"]')).toBeNull();
+    expect(await loaded.page.$('canvas[data-chart="generation-0"]')).toBeNull();
+    const notes = await loaded.page.$$eval('.card.uncharted', (cards) => cards.map((c) => c.textContent ?? ''));
+    expect(notes).toHaveLength(2);
+    for (const note of notes) expect(note).toContain('Not drawn: 2 requests in all');
+    await loaded.context.close();
+  });
+
   it('diff --html: the comparison page loads offline and draws its before/after overlays', async () => {
     const before = join(tmp, 'before.otlp.jsonl');
     const after = join(tmp, 'after.otlp.jsonl');

@@ -76,6 +76,16 @@ export function chartSlot(id: string, title: string, note = '', size: '' | 'tall
   return `<div class="card"><h2>${h(title)}</h2><div class="chart ${size}"><canvas data-chart="${h(id)}" role="img" aria-label="${h(title)}"></canvas></div>${note ? `<p class="note">${h(note)}</p>` : ''}</div>`;
 }
 
+/** A chart's card with a sentence instead of empty axes. */
+function unchartedSlot(title: string, why: string): string {
+  return `<div class="card uncharted"><h2>${h(title)}</h2><p class="note">${h(why)}</p></div>`;
+}
+
+/** Why an over-time chart has no point: every window holds fewer than the 3 requests a percentile point needs. */
+function tooFewOverTime(requests: number): string {
+  return `Not drawn: ${formatCountOf(requests, 'request')} in all, and no time window holds the 3 requests a percentile point needs.`;
+}
+
 /** "Every rule" (the `--explain` text), collapsed. */
 export function rulesSection(d: Diagnosis | undefined): string {
   if (d === undefined) return '';
@@ -83,7 +93,11 @@ export function rulesSection(d: Diagnosis | undefined): string {
 }
 
 /** One model's whole section. `hasGpu`/`hasExamples` say which optional charts have data. */
-export function modelSection(m: ModelAnalysis, index: number, charts: { hasGpu: boolean; examples: readonly { label: string; e2eMs: number; traceId: string }[]; generation: boolean; perRequest?: boolean }): string {
+export function modelSection(
+  m: ModelAnalysis,
+  index: number,
+  charts: { hasGpu: boolean; examples: readonly { label: string; e2eMs: number; traceId: string }[]; generation: boolean; perRequest?: boolean; overTimePoints?: boolean; generationPoints?: boolean },
+): string {
   const s = m.summary;
   // Aggregates (Prometheus) have percentiles but no requests to plot: say so instead of drawing empty axes.
   if (charts.perRequest === false) {
@@ -94,11 +108,21 @@ ${phaseTable(s)}
 </div>
 ${rulesSection(m.diagnosis)}`;
   }
+  // GPU state is drawn on the latency chart even when no window holds a latency point.
+  const timeTitle = charts.hasGpu ? 'e2e latency over time, with GPU state' : 'e2e latency over time';
   const slots = [
-    chartSlot(`time-${index}`, charts.hasGpu ? 'e2e latency over time, with GPU state' : 'e2e latency over time', charts.hasGpu ? 'Shaded: share of the window the GPU was throttled.' : '', 'tall'),
+    charts.overTimePoints === false && !charts.hasGpu
+      ? unchartedSlot(timeTitle, tooFewOverTime(s.e2e.count))
+      : chartSlot(`time-${index}`, timeTitle, charts.hasGpu ? 'Shaded: share of the window the GPU was throttled.' : '', 'tall'),
     chartSlot(`hist-${index}`, 'e2e latency histogram', s.e2e.count > 0 ? 'Bins from 0.9 × the fastest request to 1.1 × p99; slower requests are counted in the last bin.' : ''),
   ];
-  if (charts.generation) slots.push(chartSlot(`generation-${index}`, 'Time to first token and time per output token over time', 'TTFT: request start → first token. TPOT: (e2e − TTFT) ÷ (output tokens − 1).', 'tall'));
+  const generationTitle = 'Time to first token and time per output token over time';
+  if (charts.generation)
+    slots.push(
+      charts.generationPoints === false
+        ? unchartedSlot(generationTitle, tooFewOverTime(s.e2e.count))
+        : chartSlot(`generation-${index}`, generationTitle, 'TTFT: request start → first token. TPOT: (e2e − TTFT) ÷ (output tokens − 1).', 'tall'),
+    );
   charts.examples.forEach((example, k) =>
     slots.push(chartSlot(`waterfall-${index}-${k}`, `Example trace: the ${example.label} request (${formatMs(example.e2eMs)} ms)`, `Trace ${example.traceId}; each bar is one span, from the request start (ms).`, 'tall')),
   );

@@ -11,7 +11,7 @@ import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from '../_window
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
 import { diffSection } from './diff.js';
-import { histogram, histogramRange, modelCharts, overTime, phaseMix, timingsByModel } from './page-data.js';
+import { hasPoints, histogram, histogramRange, modelCharts, overTime, phaseMix, timingsByModel } from './page-data.js';
 import type { ModelCharts } from './page-data.js';
 import { renderPage } from './page.js';
 
@@ -32,7 +32,7 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   const byModel = timingsByModel(result);
   const spans = options.exampleSpans ?? new Map<string, readonly SpanRecord[]>();
   const charts = result.models.map((m) => modelCharts(result, m.summary.model, byModel.get(m.summary.model) ?? [], spans));
-  const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, { hasGpu: charts[i]!.gpu !== undefined, examples: charts[i]!.examples, generation: charts[i]!.generation !== undefined, perRequest: (byModel.get(m.summary.model)?.length ?? 0) > 0 }) }));
+  const sections = result.models.map((m, i) => ({ model: m.summary.model, html: modelSection(m, i, sectionCharts(charts[i]!, (byModel.get(m.summary.model)?.length ?? 0) > 0)) }));
   const windows = reportWindows(result);
   const window =
     windows.length === 1 && windows[0]!.model === undefined
@@ -51,6 +51,18 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
 }
 
 /** Why a page has no model to show, as the text report says it: nothing read, no convention, or no request left. */
+/** What a model's section draws, from its chart data: a chart with no point gets a sentence instead of empty axes. */
+function sectionCharts(c: ModelCharts, perRequest: boolean): Parameters<typeof modelSection>[2] {
+  return {
+    hasGpu: c.gpu !== undefined,
+    examples: c.examples,
+    generation: c.generation !== undefined,
+    perRequest,
+    overTimePoints: hasPoints(c.overTime),
+    generationPoints: c.generation !== undefined && (hasPoints(c.generation.ttft) || hasPoints(c.generation.tpot)),
+  };
+}
+
 function noRequests(result: AnalysisResult): string {
   if (result.spans === 0) return 'No spans found in the input: nothing was measured.';
   if (result.generic) return 'No request spans follow the span convention; see the text report for the operations on the critical path.';

@@ -154,6 +154,11 @@ export function overTime(requests: readonly RequestTiming[], value: (r: RequestT
   return out;
 }
 
+/** True when some window of `o` holds a point (a window needs 3 requests: overTime). */
+export function hasPoints(o: OverTime): boolean {
+  return o.p50.some((v) => v !== null);
+}
+
 function gpuOverTime(result: AnalysisResult, requests: readonly RequestTiming[]): GpuOverTime | undefined {
   const first = result.timeline[0]?.gpus[0];
   if (first === undefined || requests.length === 0) return undefined;
