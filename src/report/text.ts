@@ -44,8 +44,6 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
   // Wrapped to the report's 80 columns: what a source lacks can run to several lines.
   if (result.conventions.length > 0) out.push(...wrap(formatConventions(result.conventions), WIDTH, '  ', 'Read as '));
-  const unseen = formatUnseen(result.conventions);
-  if (unseen !== '') out.push(...wrap(unseen, WIDTH, '  ', 'Not in this source: ').map((l) => c.dim(l)));
   const windows = reportWindows(result);
   if (windows.length === 1 && windows[0]!.model === undefined) out.push(...wrap(formatReportWindow(windows[0]!, true), WIDTH, '        ', 'Window  '));
   else if (windows.length > 0) {
@@ -66,6 +64,9 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     const details = m.diagnosis ? renderDiagnosisDetails(m.diagnosis, diagnosisOptions) : [];
     if (details.length > 0) out.push('', ...details);
   }
+  // What the source never records runs to ten lines for some servers: after the answer, not above it.
+  const unseen = formatUnseen(result.conventions);
+  if (unseen !== '') out.push('', ...wrap(unseen, WIDTH, '  ', 'Not in this source: ').map((l) => c.dim(l)));
   for (const t of timelineTables(result.timeline)) {
     out.push('', c.bold('Latency and GPU over time') + c.dim(` (${t.gpu})`));
     out.push(c.dim(`  ${TIMELINE_HEADERS.map((h, i) => (i === 0 ? h.padEnd(7) : h.padStart(i >= 6 ? 10 : 8))).join('')}`));

@@ -83,6 +83,12 @@ describe('text report', () => {
       for (const line of text.split('\n').filter((l) => !l.startsWith('  ! '))) expect([...line].length, `${file}: ${line}`).toBeLessThanOrEqual(80);
       expect(text).toMatch(/^Not in this source: /m);
     }
+    // The answer first: vLLM's list of what it lacks runs to ten lines, and comes after the verdict and the phase table.
+    const vllm = renderText(await analyzeFiles([serving('vllm-llm-request-v1.synthetic.json')])).split('\n');
+    const lacks = vllm.findIndex((l) => l.startsWith('Not in this source: '));
+    expect(lacks).toBeGreaterThan(vllm.findIndex((l) => l.startsWith('Diagnosis: ')));
+    expect(lacks).toBeGreaterThan(vllm.findIndex((l) => l.startsWith('  end-to-end ')));
+    expect(vllm.findIndex((l) => l.startsWith('  end-to-end '))).toBeLessThan(24);
     const triton = renderText(await analyzeFiles([serving('triton_trace_v2_docs_example.json')], { diagnose: false }));
     expect(triton).toMatch(/^latency-doctor: 1 request analysed from 1 span in 1 file$/m);
     expect(triton).toMatch(/^  \S+ +Triton trace +1 span$/m);
