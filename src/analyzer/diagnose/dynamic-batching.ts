@@ -10,7 +10,7 @@ import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
 import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
-import { clamp, leastSquares, mean, quantileSorted, quantilesInPlace } from './stats.js';
+import { clamp, leastSquares, quantileSorted, quantilesInPlace } from './stats.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
@@ -294,18 +294,25 @@ function torchserveBatchingStep(p: { model: string; maxBatchSize: number; delayU
 
 /** compute ≈ fixedMs + perItemMs × batch size, fitted over the mean compute per batch size seen (two sizes or more). */
 function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly perItemMs: number } | undefined {
-  const groups = new Map<number, number[]>();
+  // A running sum and count per size, not a list of every request's compute time: the mean is
+  // the same sum in the same order, without a growing array per size (a third of the
+  // diagnosis's time on 59,000 requests).
+  const groups = new Map<number, { sum: number; count: number }>();
   const sizes = requests.number('batchSize');
   const compute = requests.phase('compute');
   for (let i = 0; i < requests.length; i++) {
     const size = sizes[i]!;
     // NaN (not recorded) fails the test too.
     if (!(size > 0)) continue;
-    const list = groups.get(size) ?? [];
-    list.push(compute[i] === compute[i] ? compute[i]! : 0);
-    groups.set(size, list);
+    const ms = compute[i] === compute[i] ? compute[i]! : 0;
+    const group = groups.get(size);
+    if (group === undefined) groups.set(size, { sum: ms, count: 1 });
+    else {
+      group.sum += ms;
+      group.count++;
+    }
   }
-  const bySize = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([size, compute]) => ({ size, computeMeanMs: mean(compute) }));
+  const bySize = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([size, g]) => ({ size, computeMeanMs: g.sum / g.count }));
   const line = bySize.length >= 2 ? leastSquares(bySize.map((b) => b.size), bySize.map((b) => b.computeMeanMs)) : undefined;
   return line ? { fixedMs: Math.max(0, line.intercept), perItemMs: Math.max(0, line.slope) } : undefined;
 }
