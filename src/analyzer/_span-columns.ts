@@ -33,6 +33,26 @@ export function carriesBatchSize(phase: Phase | undefined): boolean {
   return phase === 'compute' || phase === 'decode';
 }
 
+/** Where `batchSizeOf` counts the batch sizes it refused (AssemblyStats, or a batch of columns). */
+export interface BatchSizeCounts {
+  invalidBatchSizes: number;
+}
+
+/**
+ * The batch size of a span of `phase` whose `inference.batch.size` is `value`; NaN for none. A
+ * batch size counts requests: a positive integer, as a number or (Zipkin tags are strings) in
+ * decimal digits. Anything else (0.5, 0, −3, "0x10", "1e3") is no batch size: the span counts as
+ * carrying none, and `counts` says how many did (an analysis warning), instead of a mean batch of
+ * 0.5 or 16 reaching the diagnosis. The one place both readers' spans are judged.
+ */
+export function batchSizeOf(phase: Phase | undefined, value: AttributeValue | undefined, counts: BatchSizeCounts): number {
+  if (value === undefined || !carriesBatchSize(phase)) return NaN;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (Number.isSafeInteger(n) && n >= 1) return n;
+  counts.invalidBatchSizes++;
+  return NaN;
+}
+
 /** A span kind's code (index into SPAN_KINDS). */
 export function kindCode(kind: SpanKind): number {
   return KIND_CODE.get(kind) ?? 0;
@@ -48,15 +68,16 @@ export function phaseByName(value: AttributeValue): Phase | undefined {
   return PHASE_BY_NAME.get(value);
 }
 
-/** Classifies a span under the span convention (docs/conventions.md); `RequestAssembler.add` inlines the same rules. */
-export function classify(record: SpanRecord): SpanRole {
+/** Classifies a span under the span convention (docs/conventions.md), counting a refused batch size in `counts` (if given); `RequestAssembler.add` inlines the same rules. */
+export function classify(record: SpanRecord, counts: BatchSizeCounts = { invalidBatchSizes: 0 }): SpanRole {
   const attributes = record.attributes;
   const phaseValue = attributes[ATTR.PHASE];
   const phase = phaseValue === undefined ? undefined : PHASE_BY_NAME.get(phaseValue);
   const client = isClientSpan(record.kind, attributes[ATTR.ROLE]);
   // A phase span that also names the model is still a phase span, not a nested request.
   const request = !client && phase === undefined && attributes[ATTR.MODEL_NAME] !== undefined;
-  return { phase, request, client, batchSize: carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined };
+  const batchSize = batchSizeOf(phase, attributes[ATTR.BATCH_SIZE], counts);
+  return { phase, request, client, batchSize: Number.isNaN(batchSize) ? undefined : batchSize };
 }
 
 /**
@@ -89,6 +110,8 @@ export interface SpanColumns {
   readonly ends: Float64Array;
   /** NaN for none. */
   readonly batchSizes: Float64Array;
+  /** Spans of the batch whose batch size was refused (see `batchSizeOf`), for AssemblyStats. */
+  invalidBatchSizes: number;
   /** Attributes of request and client spans; null elsewhere. */
   readonly attributes: (Readonly<Record<string, AttributeValue>> | null)[];
   /** First-token event time of request and client spans, relative ns; NaN for none. */
@@ -123,6 +146,7 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
     starts: new Float64Array(n),
     ends: new Float64Array(n),
     batchSizes: new Float64Array(n),
+    invalidBatchSizes: 0,
     attributes: new Array<Readonly<Record<string, AttributeValue>> | null>(n),
     firstTokens: new Float64Array(n),
   };
@@ -162,12 +186,12 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
       columns.phases[i] = phase;
       columns.starts[i] = relative.ofHalves(s.startHi[r]!, s.startLo[r]!);
       columns.ends[i] = relative.ofHalves(s.endHi[r]!, s.endLo[r]!);
-      columns.batchSizes[i] = (carriesBatchSize(PHASES[phase]) ? numeric(s.batchValues[r]) : undefined) ?? NaN;
+      columns.batchSizes[i] = batchSizeOf(PHASES[phase], s.batchValues[r], columns);
       columns.attributes[i] = request || client ? s.attributes[r]! : null;
       columns.firstTokens[i] = NaN;
       continue;
     }
-    const role = classify(r);
+    const role = classify(r, columns);
     const parent = r.parentSpanId;
     columns.traceIds[i] = intern(r.traceId);
     columns.parents[i] = parent === undefined || parent === '' ? -1 : (rowOf.get(parent) ?? -2 - intern(parent));

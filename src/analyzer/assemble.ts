@@ -17,7 +17,7 @@ import { TraceWindow } from './_trace-window.js';
 import { CLIENT_KIND, SPAN_BIT, SpanStore } from './_span-store.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, carriesBatchSize, kindCode, numeric, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
+import { FLAG, batchSizeOf, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 import { SCANNED } from '../formats/_scanned-spans.js';
 import type { ScannedSpans } from '../formats/_scanned-spans.js';
@@ -71,6 +71,7 @@ export class RequestAssembler {
     requestTraces: 0,
     clockSkewRequests: 0,
     firstTokenAfterEnd: 0,
+    invalidBatchSizes: 0,
     roundedRequests: 0,
     roundedToNs: 0,
   };
@@ -106,7 +107,7 @@ export class RequestAssembler {
       store.phases[slot] = phase === undefined ? -1 : phaseCode(phase);
       store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | (record.shared === true ? SPAN_BIT.SHARED : 0) | (record.error ? SPAN_BIT.ERROR : 0);
       store.attributes[slot] = request || client ? attributes : undefined;
-      store.batchSizes[slot] = (carriesBatchSize(phase) ? numeric(attributes[ATTR.BATCH_SIZE]) : undefined) ?? NaN;
+      store.batchSizes[slot] = batchSizeOf(phase, attributes[ATTR.BATCH_SIZE], this.stats);
       store.firstTokens[slot] = (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : NaN;
       this.window.place(record.traceId, slot);
     }
@@ -136,7 +137,7 @@ export class RequestAssembler {
     store.phases[slot] = phaseCode;
     store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | ((flags & SCANNED.ERROR) !== 0 ? SPAN_BIT.ERROR : 0);
     store.attributes[slot] = request || client ? s.attributes[i]! : undefined;
-    store.batchSizes[slot] = (phaseCode >= 0 && carriesBatchSize(PHASES[phaseCode]) ? numeric(s.batchValues[i]) : undefined) ?? NaN;
+    store.batchSizes[slot] = batchSizeOf(PHASES[phaseCode], s.batchValues[i], this.stats);
     store.firstTokens[slot] = NaN;
     this.window.place(s.traceIds[i]!, slot);
   }
@@ -149,6 +150,7 @@ export class RequestAssembler {
     const offset = Number(batchOrigin - origin);
     const strings = c.strings;
     const store = this.store;
+    this.stats.invalidBatchSizes += c.invalidBatchSizes;
     for (let i = 0; i < c.length; i++) {
       const flags = c.flags[i]!;
       if ((flags & FLAG.INVALID) !== 0) {

@@ -11,6 +11,7 @@ import type { AnalysisResult, AnalysisWarning, ConventionUse, FileSummary } from
 import { openTrace, readGpuSamples, readSpanBatches, readSpans, STDIN, TraceFormatError, tritonServerOf } from '../formats/index.js';
 import type { ScannedSpans } from '../formats/index.js';
 import type { OpenedTrace, ReadStats } from '../formats/index.js';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ThreadedReadUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } from './_threaded-read.js';
 import type { ThreadedReadStats } from './_threaded-read.js';
@@ -74,7 +75,8 @@ function threadsOf(option: number | boolean | undefined, bytes: number): number 
 /**
  * Reads, assembles, measures and diagnoses the given trace inputs (paths, pipes, `-` for
  * standard input, directories). Every input is opened and its format sniffed before any is read, so a wrong
- * file fails fast; each is then read once, from where detection stopped.
+ * file fails fast; each is then read once, from where detection stopped (a regular file past
+ * the open-file window is closed once detected, and opened again when its turn comes).
  * GPU sample files among them are read as samples, not spans (see `gpuSamples`). A directory
  * stands for its regular files, not hidden, oldest rotated backup first (`_directory.ts`); one
  * of them that detection refuses is a warning, unless `strict`, and a directory with no trace
@@ -115,15 +117,47 @@ async function expandDirectories(files: readonly string[]): Promise<Input[]> {
 }
 
 /**
+ * Trace files held open at once. An opened file holds a descriptor (and what detection read of
+ * it, up to a whole document) until it is read: a directory of thousands of rotated files ran
+ * out of descriptors (EMFILE) under the usual limit of 1024 (256 on macOS), and the files past
+ * the limit were left out. Half the process's soft limit on open files (Linux:
+ * /proc/self/limits), less 32 for Node's own, from 16 to 256; where it cannot be read, 96 (macOS's
+ * default of 256, so reckoned).
+ */
+function openFilesWindow(): number {
+  let soft = 256;
+  try {
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (match !== null) soft = match[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(match[1]);
+  } catch {
+    // Not Linux: the default above.
+  }
+  return Math.max(16, Math.min(256, Math.floor(soft / 2) - 32));
+}
+
+/**
  * Opens every input. A file of a directory that detection refuses (no trace export, empty) is
  * left out with a warning (with `strict`, it fails the run); a directory none of whose files is
- * a trace fails it: exit 2, or 4 when every file is empty (nothing written yet).
+ * a trace fails it: exit 2, or 4 when every file is empty (nothing written yet). Regular trace
+ * files past the first `window` are closed once detected and opened again when their turn to be
+ * read comes (`mergeByTime`): they are returned in `deferred`.
  */
-async function openInputs(inputs: readonly Input[], strict: boolean, opened: OpenedTrace[], warnings: AnalysisWarning[]): Promise<void> {
+async function openInputs(inputs: readonly Input[], strict: boolean, opened: OpenedTrace[], warnings: AnalysisWarning[], window: number): Promise<Set<OpenedTrace>> {
   const refused = new Map<string, { readonly input: Input; readonly error: TraceFormatError }[]>();
+  const deferred = new Set<OpenedTrace>();
+  let held = 0;
   for (const input of inputs) {
     try {
-      opened.push(await openTrace(input.file));
+      const trace = await openTrace(input.file);
+      opened.push(trace);
+      // Standard input and pipes cannot be opened again; GPU sample files are read next, whole.
+      if (trace.format === 'gpu-samples' || !trace.sniffed.opened.regularFile) continue;
+      if (held < window) {
+        held++;
+        continue;
+      }
+      await trace.close();
+      deferred.add(trace);
     } catch (error) {
       if (input.directory === undefined || strict || !(error instanceof TraceFormatError)) throw error;
       const list = refused.get(input.directory) ?? [];
@@ -143,6 +177,7 @@ async function openInputs(inputs: readonly Input[], strict: boolean, opened: Ope
     const first = list[0]!.error.message;
     throw new TraceFormatError(directory, '', 'a directory holding trace files', `${total === 1 ? 'one file' : `${total} files`}, none a trace export (${first}${list.length > 1 ? `; and ${list.length - 1} more` : ''})`);
   }
+  return deferred;
 }
 
 async function analyzeOnce(files: readonly string[], inputs: readonly Input[], options: AnalyzeFilesOptions, inMainThread: ReadonlySet<string>): Promise<AnalysisResult> {
@@ -153,8 +188,11 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
   const opened: OpenedTrace[] = [];
   const closeAll = (): Promise<void[]> => Promise.all(opened.map((o) => o.close()));
   const leftOut: AnalysisWarning[] = [];
+  // The window is read only when there are more inputs than its least.
+  const window = inputs.length > 16 ? openFilesWindow() : 16;
+  let deferred: ReadonlySet<OpenedTrace>;
   try {
-    await openInputs(inputs, strict, opened, leftOut);
+    deferred = await openInputs(inputs, strict, opened, leftOut, window);
   } catch (error) {
     await closeAll();
     throw error;
@@ -207,6 +245,8 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
     .filter((o) => o.format !== 'gpu-samples')
     .map((input): Source => {
       const { file, sniffed, family } = input;
+      // Opened again when the merge comes to it (several trace files, so none is read by threads).
+      if (deferred.has(input)) return { file, triton: family === 'triton-trace', reader: readSpans(file, { strict, attributes: 'analysis', reader, events: CONVENTION_EVENTS }) };
       // A stream cannot be opened a second time in a thread.
       if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile || inMainThread.has(file)) {
         // One trace file goes to the assembler as read; several are merged by time, as records.
@@ -220,10 +260,14 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.
   const readerConventions: ConventionUse[] = [];
-  const batches = mergeByTime(sources, (file, stats) => {
-    fileStats.set(file, stats);
-    if ('conventions' in stats) readerConventions.push(...(stats as ThreadedReadStats).conventions);
-  });
+  const batches = mergeByTime(
+    sources,
+    (file, stats) => {
+      fileStats.set(file, stats);
+      if ('conventions' in stats) readerConventions.push(...(stats as ThreadedReadStats).conventions);
+    },
+    window,
+  );
   let result: AnalysisResult;
   try {
     result = await analyzeSpans(batches, { inputName: files.join(', '), ...options, gpuSamples, readerConventions });
@@ -314,9 +358,12 @@ const MERGE_CHUNK = 512;
  * (client side, server side) then reach the assembler in step, so their traces meet before the
  * assembler's idle window closes them, even when one file is a single big document. Each batch
  * is sorted by start and handed on in chunks that do not run ahead of the other files. (Batches
- * from a reader thread are passed on whole.) One file passes straight through.
+ * from a reader thread are passed on whole.) One file passes straight through. At most `window`
+ * files are read at once, in the order given: past that, the next starts when one ends (a
+ * directory lists its rotated files oldest first, so a rotation set is read in time order;
+ * files of one period past the window meet in the assembler's idle window, `--idle-spans`).
  */
-async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void): AsyncGenerator<SpanBatch> {
+async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void, window: number): AsyncGenerator<SpanBatch> {
   if (sources.length === 1) {
     const only = sources[0]!;
     for (;;) {
@@ -333,7 +380,9 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
     sources.map((s) => s.file),
     sources.every((s) => s.triton === true),
   );
-  const live = sources.map((source, input) => ({ source, input, pending: [] as readonly SpanRecord[], pos: 0 }));
+  const entries = sources.map((source, input) => ({ source, input, pending: [] as readonly SpanRecord[], pos: 0 }));
+  const live = entries.slice(0, window);
+  let waiting = live.length;
   while (live.length > 0) {
     for (let i = 0; i < live.length; ) {
       const entry = live[i]!;
@@ -346,6 +395,7 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
         done(entry.source.file, next.value);
         closings.ended(entry.input);
         live.splice(i, 1);
+        if (waiting < entries.length) live.push(entries[waiting++]!);
         continue;
       }
       const batch: SpanBatch = next.value;

@@ -14,6 +14,7 @@
  *   4. measure    per-model summaries (measure.ts), GPU evidence over the traced window (device.ts)
  *   5. diagnose   signals → rules → ranked recommendations (diagnose/), once per model
  */
+import { ATTR } from '../semconv.js';
 import type { SpanRecord } from '../model/span.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
@@ -201,6 +202,11 @@ function assemblyWarnings(stats: AssemblyStats): AnalysisWarning[] {
     'first-token-after-end',
     stats.firstTokenAfterEnd,
     `request${stats.firstTokenAfterEnd === 1 ? ' whose first token came after its end' : 's whose first token came after their end'}: TTFT counted as the whole request; check the unit of a time to first token given as a duration (gen_ai.response.time_to_first_chunk and vLLM's times are seconds)`,
+  );
+  add(
+    'invalid-batch-size',
+    stats.invalidBatchSizes,
+    `compute or decode span${s(stats.invalidBatchSizes)} whose ${ATTR.BATCH_SIZE} is no positive integer (e.g. 0.5, 0 or -3): read as carrying no batch size`,
   );
   return out;
 }

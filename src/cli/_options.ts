@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { CliError } from './errors.js';
 
 /**
@@ -13,6 +13,20 @@ import { CliError } from './errors.js';
  */
 export function repeatable(flags: string, description: string): Option {
   return new Option(flags, description).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+}
+
+/**
+ * A count or a number of milliseconds, bytes or a port: decimal digits only, from `min` to `max`.
+ * `Number()` alone would take `0x10`, `1e3`, ` 12 ` and `+5`, and a value past 2^53 rounded: a
+ * typo read as another number is worse than a refusal.
+ */
+export function integerOption(name: string, min: number, max: number = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  const expected = max < Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : min === 1 ? 'a positive integer' : `an integer of at least ${min}`;
+  return (value) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be ${expected} in decimal digits, got "${value}"`);
+    return n;
+  };
 }
 
 /**

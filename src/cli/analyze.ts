@@ -4,7 +4,7 @@
  * Errors are thrown (LatencyDoctorError subclasses: TraceFormatError, DiagnoseOptionError,
  * AnalysisError, CliError) and turned into one line and an exit code by `cli/main`.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
 import type { AnalysisResult, AnalyzeFilesOptions } from '../analyzer/index.js';
 import { parseSlo, parseThresholdOverrides, sloUnmeasured } from '../analyzer/diagnose/index.js';
@@ -12,7 +12,7 @@ import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
-import { assertHtmlTarget, repeatable } from './_options.js';
+import { assertHtmlTarget, integerOption, repeatable } from './_options.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
 import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
@@ -42,14 +42,6 @@ interface AnalyzeFlags {
   readonly html?: string;
 }
 
-function positiveInteger(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
-    return n;
-  };
-}
-
 /** Adds the `analyze` command to the program. */
 export function registerAnalyzeCommand(program: Command): Command {
   return program
@@ -64,9 +56,9 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--model <name>', 'only analyse requests of this model')
     .option('--verbose', "also list the leniencies applied while reading and the assembly counts; on an internal error (exit 1), its stack")
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
-    .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', positiveInteger('--idle-spans'))
-    .option('--top <n>', 'operations listed for traces outside the span convention', positiveInteger('--top'))
-    .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: 2 for a file of 128 MiB or more on 4 cores or more, else 1; see docs/analyzer.md)', positiveInteger('--threads'))
+    .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', integerOption('--idle-spans', 1))
+    .option('--top <n>', 'operations listed for traces outside the span convention', integerOption('--top', 1))
+    .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: 2 for a file of 128 MiB or more on 4 cores or more, else 1; see docs/analyzer.md)', integerOption('--threads', 1))
     // ── Diagnosis options (docs/diagnosis.md). ──
     .option('--slo <targets>', 'latency objectives, e.g. p99=250ms,p95=120ms; on generation: ttft:p95=500ms,tpot:p99=50ms (metrics e2e, the default, ttft, tpot, itl)')
     .option('--fail-on-slo', `exit with code ${EXIT.GATE_FAILED} when an --slo objective is missed`)

@@ -3,9 +3,10 @@
  * `latency-doctor sidecar`: runs the GPU sidecar until SIGINT/SIGTERM. Option mistakes and a
  * busy port are SidecarErrors (one line on stderr, exit code 2, printed by cli/main).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { DEFAULT_OTLP_INTERVAL_MS, DEFAULT_PERIOD_MS, DEFAULT_SAMPLES_MAX_MB, DEFAULT_SIDECAR_PORT, DEFAULT_STARTUP_ALLOWANCE_MS, DEFAULT_XML_PERIOD_MS } from '../sidecar/defaults.js';
 import type { SidecarOptions } from '../sidecar/sidecar.js';
+import { integerOption } from './_options.js';
 import { CliError } from './errors.js';
 
 interface SidecarFlags {
@@ -21,29 +22,21 @@ interface SidecarFlags {
   readonly otlpInterval: number;
 }
 
-function integer(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-    return n;
-  };
-}
-
 /** Adds the `sidecar` command to the program. */
 export function registerSidecarCommand(program: Command): Command {
   return program
     .command('sidecar')
     .description('Poll GPU (nvidia-smi) and host state; serve Prometheus /metrics, /healthz and /samples; optionally write a JSON-lines sample file for `analyze`.')
     .option('--host <address>', 'address to bind (loopback by default)', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 = any free port)', integer('--port', 0, 65535), DEFAULT_SIDECAR_PORT)
-    .option('--period <ms>', 'sampling period in milliseconds', integer('--period', 50, 3_600_000), DEFAULT_PERIOD_MS)
+    .option('--port <port>', 'port to listen on (0 = any free port)', integerOption('--port', 0, 65535), DEFAULT_SIDECAR_PORT)
+    .option('--period <ms>', 'sampling period in milliseconds', integerOption('--period', 50, 3_600_000), DEFAULT_PERIOD_MS)
     .option('--samples-file <file>', 'append every sample as one JSON line (input for `latency-doctor analyze`)')
-    .option('--samples-max-mb <mb>', 'past this size move the samples file to NAME.1.EXT, replacing the one before, and start a new one: at most twice this is kept (0 = never)', integer('--samples-max-mb', 0, 1_000_000), DEFAULT_SAMPLES_MAX_MB)
+    .option('--samples-max-mb <mb>', 'past this size move the samples file to NAME.1.EXT, replacing the one before, and start a new one: at most twice this is kept (0 = never)', integerOption('--samples-max-mb', 0, 1_000_000), DEFAULT_SAMPLES_MAX_MB)
     .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
-    .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integer('--xml-period', 0, 86_400_000), DEFAULT_XML_PERIOD_MS)
-    .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integer('--startup-allowance', 0, 600_000), DEFAULT_STARTUP_ALLOWANCE_MS)
+    .option('--xml-period <ms>', 'period of the slow `nvidia-smi -q -x` query (0 = off)', integerOption('--xml-period', 0, 86_400_000), DEFAULT_XML_PERIOD_MS)
+    .option('--startup-allowance <ms>', 'extra time a fresh nvidia-smi gets for its first row before the watchdog restarts it', integerOption('--startup-allowance', 0, 600_000), DEFAULT_STARTUP_ALLOWANCE_MS)
     .option('--otlp-endpoint <url>', 'also export the metrics over OTLP/gRPC to this endpoint, e.g. http://127.0.0.1:4317')
-    .option('--otlp-interval <ms>', 'OTLP export interval', integer('--otlp-interval', 100, 3_600_000), DEFAULT_OTLP_INTERVAL_MS)
+    .option('--otlp-interval <ms>', 'OTLP export interval', integerOption('--otlp-interval', 100, 3_600_000), DEFAULT_OTLP_INTERVAL_MS)
     .action(async (flags: SidecarFlags) => {
       if (flags.samplesMaxMb > 0 && flags.samplesFile === undefined) throw new CliError('--samples-max-mb only applies with --samples-file FILE');
       const options: SidecarOptions = {

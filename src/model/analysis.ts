@@ -40,6 +40,11 @@ export interface AssemblyStats {
    */
   firstTokenAfterEnd: number;
   /**
+   * Compute and decode spans whose `inference.batch.size` is no positive integer (0.5, −3,
+   * "0x10"): read as carrying no batch size.
+   */
+  invalidBatchSizes: number;
+  /**
    * Requests timed more than 2⁵³ ns (about 104 days) from the input's first span, where times
    * held as doubles round (unrelated clocks in one run: a Triton file's steady clock next to
    * wall-clock traces).
@@ -156,6 +161,8 @@ export type WarningCode =
   | 'clock-skew'
   /** Requests whose first token came after their end: TTFT clamped to e2e (see AssemblyStats.firstTokenAfterEnd). */
   | 'first-token-after-end'
+  /** Compute or decode spans whose batch size is no positive integer, read as carrying none (see AssemblyStats.invalidBatchSizes). */
+  | 'invalid-batch-size'
   /** Triton trace files of several servers or runs, or with wall-clock files: unrelated clocks, so the window and rates mix them. */
   | 'monotonic-clocks'
   /** Requests timed so far from the input's first span that their times round (see AssemblyStats.roundedRequests). */

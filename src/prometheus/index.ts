@@ -172,7 +172,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
     window: { startNs: BigInt(startS) * 1_000_000_000n, endNs: BigInt(endS) * 1_000_000_000n },
     ...(overall ? { overall } : {}),
     models,
-    assembly: { spans: 0, duplicateSpans: 0, lateSpans: 0, invalidSpans: 0, orphanSpans: 0, unattachedPhaseSpans: 0, traces: 0, requestTraces: 0, clockSkewRequests: 0, firstTokenAfterEnd: 0, roundedRequests: 0, roundedToNs: 0, fragmentedTraces: 0, fragmentPieces: 0 },
+    assembly: { spans: 0, duplicateSpans: 0, lateSpans: 0, invalidSpans: 0, orphanSpans: 0, unattachedPhaseSpans: 0, traces: 0, requestTraces: 0, clockSkewRequests: 0, firstTokenAfterEnd: 0, invalidBatchSizes: 0, roundedRequests: 0, roundedToNs: 0, fragmentedTraces: 0, fragmentPieces: 0 },
     timings: RequestTable.empty(),
     device,
     timeline: [],

@@ -5,11 +5,15 @@
  * https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/exporter/fileexporter).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as cli } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
+import { simulate } from '../../examples/traces/simulate.js';
+import type { SynthSpan } from '../support/synth.js';
+import { toOtlpJsonLines } from '../support/synth.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const demo = join(root, 'examples/traces/inference-demo.otlp.jsonl');
@@ -169,4 +173,40 @@ describe('a directory as input (the Collector file exporter with rotation)', { t
     expect(alone.code).toBe(4);
     expect(stderrLines(alone.stderr)).toEqual([`latency-doctor: nothing measured: ${onlySamples}/gpu.jsonl is a GPU sample file (the sidecar's), with no trace: give the trace export of the same window beside it`]);
   });
+
+  it('a rotation set of more files than the open-file limit allows at once is read whole (ulimit -n 72), each file once', async () => {
+    // 64 files of about 1.07 MB, 300 requests each: a file past 1 MiB held its descriptor from
+    // detection until it was read, so under this limit the files past about the 50th were left
+    // out ("expected a readable trace file, got EMFILE") with exit 0 and a quarter of the requests.
+    const dir = directory('many');
+    const traces = new Map<string, SynthSpan[]>();
+    for (const span of simulate({ requests: 64 * 300, seed: 4 })) {
+      const list = traces.get(span.traceId) ?? [];
+      list.push(span);
+      traces.set(span.traceId, list);
+    }
+    const inOrder = [...traces.values()];
+    for (let i = 0; i < 64; i++) {
+      // Backups named by the second they were rotated at, the last file the live one.
+      const name = i === 63 ? LIVE : `traces-2026-03-02T14-${String(Math.floor(i / 60)).padStart(2, '0')}-${String(i % 60).padStart(2, '0')}.000.jsonl`;
+      writeFileSync(join(dir, name), toOtlpJsonLines(inOrder.slice(i * 300, (i + 1) * 300).flat()));
+    }
+    const run = await limited(72, 'analyze', '--json', dir);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { requests: number; files: { spans: number }[]; warnings: { code: string }[] };
+    expect(report.files).toHaveLength(64);
+    expect(report.files.every((f) => f.spans === 300 * 9)).toBe(true);
+    expect(report.requests).toBe(64 * 300);
+    expect(report.warnings.map((w) => w.code)).toEqual([]);
+  });
 });
+
+/** `cli` under a soft limit of `files` open files (`ulimit -n`), as a shell sets it. */
+function limited(files: number, ...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const command = `ulimit -n ${files} && exec "$0" "$@"`;
+    execFile('bash', ['-c', command, process.execPath, join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}

@@ -104,7 +104,32 @@ describe('error lines', { timeout: 90_000 }, () => {
   it('an option error is one line with the latency-doctor: prefix', async () => {
     const run = await cli(['analyze', '--top', 'x', demo]);
     expect(run.code).toBe(2);
-    expect(errorLines(run)).toEqual([`latency-doctor: option '--top <n>' argument 'x' is invalid. --top must be a positive integer, got "x" (run with --help for usage)`]);
+    expect(errorLines(run)).toEqual([`latency-doctor: option '--top <n>' argument 'x' is invalid. --top must be a positive integer in decimal digits, got "x" (run with --help for usage)`]);
+  });
+
+  it('a count is decimal digits: hex, an exponent, spaces, a sign or trailing letters are refused (exit 2, one line), never read as another number', async () => {
+    // Number() reads 0x10 as 16, 1e3 as 1000, " 12 " as 12 and "+5" as 5: each once passed.
+    const cases: Array<[string[], string]> = [
+      [['analyze', '--top', '0x10', demo], `option '--top <n>' argument '0x10' is invalid. --top must be a positive integer in decimal digits, got "0x10"`],
+      [['analyze', '--idle-spans', '1e3', demo], `option '--idle-spans <n>' argument '1e3' is invalid. --idle-spans must be a positive integer in decimal digits, got "1e3"`],
+      [['analyze', '--threads', ' 12 ', demo], `option '--threads <n>' argument ' 12 ' is invalid. --threads must be a positive integer in decimal digits, got " 12 "`],
+      [['analyze', '--top', '+5', demo], `option '--top <n>' argument '+5' is invalid. --top must be a positive integer in decimal digits, got "+5"`],
+      [['analyze', '--top', '12abc', demo], `option '--top <n>' argument '12abc' is invalid. --top must be a positive integer in decimal digits, got "12abc"`],
+      [['analyze', '--top', '99999999999999999999', demo], `option '--top <n>' argument '99999999999999999999' is invalid. --top must be a positive integer in decimal digits, got "99999999999999999999"`],
+      // The sidecar's ports, periods and sizes go through the same parser. Each line below was,
+      // before, read as 16 or 10 and then refused for another reason (--samples-max-mb without a file).
+      [['sidecar', '--port', '0x10', '--samples-max-mb', '1'], `option '--port <port>' argument '0x10' is invalid. --port must be an integer from 0 to 65535 in decimal digits, got "0x10"`],
+      [['sidecar', '--samples-max-mb', '1e1'], `option '--samples-max-mb <mb>' argument '1e1' is invalid. --samples-max-mb must be an integer from 0 to 1000000 in decimal digits, got "1e1"`],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => cli(args)));
+    runs.forEach((run, i) => {
+      expect(run.code, run.stderr).toBe(2);
+      expect(errorLines(run)).toEqual([`latency-doctor: ${cases[i]![1]} (run with --help for usage)`]);
+    });
+    // Plain digits still work, a leading zero included.
+    const plain = await cli(['analyze', '--json', '--top', '012', '--idle-spans', '1000', '--threads', '1', demo]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout).requests).toBeGreaterThan(0);
   });
 
   it('control bytes and escape sequences from the input are shown escaped, never raw', async () => {

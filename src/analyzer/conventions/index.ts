@@ -291,7 +291,7 @@ export class ConventionMapper {
     const note = mapped.note;
     if (note !== undefined) {
       const key = `${convention.id}\u0000${note.label}`;
-      const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: { [mapped.model]: mapped.requests } } : {}) };
+      const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: countsByModel([[mapped.model, mapped.requests]]) } : {}) };
       const prior = this.used.get(key);
       this.used.set(key, prior === undefined ? use : addUses(prior, use));
     }
@@ -367,9 +367,18 @@ export function mergeConventionUses(uses: readonly ConventionUse[]): ConventionU
 function addUses(a: ConventionUse, b: ConventionUse): ConventionUse {
   const sum: ConventionUse = { ...a, requests: a.requests + b.requests };
   if (a.byModel === undefined && b.byModel === undefined) return sum;
-  const byModel: Record<string, number> = { ...a.byModel };
-  for (const [model, n] of Object.entries(b.byModel ?? {})) byModel[model] = (byModel[model] ?? 0) + n;
-  return { ...sum, byModel };
+  return { ...sum, byModel: countsByModel([...Object.entries(a.byModel ?? {}), ...Object.entries(b.byModel ?? {})]) };
+}
+
+/**
+ * Counts keyed by model name, added up, on an object with no prototype: a model is any string a
+ * trace names (TGI's router service name), and `constructor` or `__proto__` must count as any
+ * other (on `{}` they read Object's own members: a failure count became "function Object() …5").
+ */
+function countsByModel(entries: Iterable<readonly [string, number]>): Record<string, number> {
+  const out = Object.create(null) as Record<string, number>;
+  for (const [model, n] of entries) out[model] = (Object.hasOwn(out, model) ? out[model]! : 0) + n;
+  return out;
 }
 
 /**
