@@ -396,3 +396,30 @@ export function tracerGeneration(seed: number): ReplayScenario {
     count: [],
   };
 }
+
+/**
+ * Ray Serve (SYNTHETIC capture in Ray's exposition layout, see test/fixtures/serving/SOURCES.md):
+ * application `default`, deployment `Classifier`, one replica. Every request waits exactly 100 ms
+ * at the proxy for the replica (max_ongoing_requests reached), takes 1 ms on the hop to it and
+ * 30 ms in the replica (sigma 0: fixed times, so the percentiles interpolated from Ray's buckets
+ * are known exactly); the proxy also answers a Kubernetes health probe (`/-/healthz`, no
+ * application, 0.8 ms) per request. Six requests wait in the router, two run in the replica.
+ */
+export function rayServeQueue(seed: number): ReplayScenario {
+  const fixed = (medianMs: number): { medianMs: number; sigma: number } => ({ medianMs, sigma: 0 });
+  const app = { application: 'default' };
+  return {
+    fixture: join(FIXTURES, 'ray_serve_metrics.synthetic.prom'),
+    labels: {},
+    rps: 40,
+    seed,
+    phases: { routing: fixed(100), hop: fixed(1), processing: fixed(30), probe: fixed(0.8) },
+    observe: [
+      { family: 'ray_serve_http_request_latency_ms', of: ['routing', 'hop', 'processing'], unit: 'ms', labels: app },
+      { family: 'ray_serve_http_request_latency_ms', of: ['probe'], unit: 'ms', labels: { route: '/-/healthz' } },
+      { family: 'ray_serve_deployment_processing_latency_ms', of: ['processing'], unit: 'ms' },
+    ],
+    count: [{ family: 'ray_serve_num_http_requests' }, { family: 'ray_serve_num_router_requests' }, { family: 'ray_serve_deployment_request_counter' }],
+    gauges: { ray_serve_deployment_queued_queries: 6, ray_serve_replica_processing_queries: 2 },
+  };
+}
