@@ -205,7 +205,15 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
   },
   vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)'], 'triton-vllm'),
   vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
+  // Newer Ray writes vLLM's families as ray_vllm_* (Ray's Serve LLM dashboard panels, ray-project/ray
+  // python/ray/dashboard/modules/metrics/dashboards/serve_llm_dashboard_panels.py, commit ef82d1d979d285dafd39767c4e82a6d4c1e1cf0d).
+  vllmLike('ray-vllm-underscore', 'Ray Serve LLM (vLLM engine, ray_vllm_)', 'ray_vllm_', 'vllm', ['newer Ray writes the re-exported vLLM families with ray_vllm_ (older Ray: ray_vllm:)']),
   vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
+  // TensorRT-LLM under NVIDIA Dynamo: trtllm_ (ai-dynamo/dynamo components/src/dynamo/common/utils/prometheus.py, commit
+  // 041ec8b0a9da970374a2d52190c4d7f2c6ec6090, add_prefix; also TensorRT-LLM's own collector's prefix in newer releases,
+  // tensorrt_llm/metrics/collector.py, commit 050f80def8df236e326949c8bd9dee10fd896a83), trtllm: before ai-dynamo/dynamo PR #4269.
+  vllmLike('dynamo-trtllm', 'TensorRT-LLM (trtllm_: NVIDIA Dynamo, newer trtllm-serve)', 'trtllm_', 'trtllm', ['TensorRT-LLM\'s families with the trtllm_ prefix NVIDIA Dynamo adds (and newer TensorRT-LLM writes itself)']),
+  vllmLike('dynamo-trtllm-colon', 'TensorRT-LLM through NVIDIA Dynamo (trtllm:)', 'trtllm:', 'trtllm', ['TensorRT-LLM\'s families with the trtllm: prefix NVIDIA Dynamo added before it wrote trtllm_ (ai-dynamo/dynamo PR #4269)']),
   // After the engines: a model Triton serves through its vLLM backend is read from the engine's own families (TTFT,
   // prefill, decode), not from Triton's counters, whose compute is only the backend's execute call.
   {

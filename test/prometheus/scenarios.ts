@@ -423,3 +423,33 @@ export function rayServeQueue(seed: number): ReplayScenario {
     gauges: { ray_serve_deployment_queued_queries: 6, ray_serve_replica_processing_queries: 2 },
   };
 }
+
+/**
+ * TensorRT-LLM's request families (SYNTHETIC capture, see test/fixtures/serving/SOURCES.md), model
+ * Qwen/Qwen3-0.6B: requests wait 600 ms in the queue, then 50 ms of prefill and 900 ms of decode in
+ * steps of 30 ms. `prefix` is the spelling served: `trtllm_` as captured (TensorRT-LLM's own
+ * prefix, and NVIDIA Dynamo's), `trtllm:` (Dynamo before ai-dynamo/dynamo PR #4269) or none
+ * (trtllm-serve before its collector took a prefix).
+ */
+export function trtllmQueue(seed: number, prefix: 'trtllm_' | 'trtllm:' | ''): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'trtllm_metrics.synthetic.prom'),
+    labels: { model_name: 'Qwen/Qwen3-0.6B' },
+    rps: 10,
+    seed,
+    phases: { queue: { medianMs: 600, sigma: 0.2 }, prefill: { medianMs: 50, sigma: 0.1 }, decode: { medianMs: 900, sigma: 0.1 }, step: { medianMs: 30, sigma: 0.1 } },
+    observe: [
+      { family: 'trtllm_e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'trtllm_time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+      { family: 'trtllm_time_per_output_token_seconds', of: ['step'], unit: 's' },
+      { family: 'trtllm_request_queue_time_seconds', of: ['queue'], unit: 's' },
+    ],
+    count: [{ family: 'trtllm_request_success', labels: { finished_reason: 'stop' } }],
+    ...(prefix === 'trtllm_' ? {} : { rename: { from: 'trtllm_', to: prefix } }),
+  };
+}
+
+/** vLLM V1 (vllmDrift's traffic at constant latency) as newer Ray re-exports it: `vllm:` written `ray_vllm_`. */
+export function rayVllmUnderscore(seed: number): ReplayScenario {
+  return { ...vllmDrift(seed), rename: { from: 'vllm:', to: 'ray_vllm_' } };
+}
