@@ -9,15 +9,21 @@
 import { describe, expect, it } from 'vitest';
 import { analyzePrometheus } from '../../src/prometheus/index.js';
 import { useReplayedJob } from './_prometheus.js';
-import { rayServeQueue } from './scenarios.js';
+import { rayServeComposed, rayServeQueue } from './scenarios.js';
 
-const job = useReplayedJob('ray', () => [rayServeQueue(61)], 8);
+const job = useReplayedJob('ray', () => [rayServeQueue(61), rayServeComposed(62)], 8);
+
+/** The analysis of one exporter of the job (one Ray node: its instance). */
+async function analyzeNode(index: number): ReturnType<typeof analyzePrometheus> {
+  const run = job();
+  return analyzePrometheus({ url: run.url, startS: run.startS, endS: run.endS, stepS: 2, selector: `instance="${run.targets[index]}"` });
+}
 
 describe('Ray Serve proxy and replica metrics, replayed into a real Prometheus', { timeout: 60_000 }, () => {
   it('reads the application: end-to-end from the proxy, compute from the replica, the difference as the wait for a replica; worded for Ray Serve', async () => {
-    const run = job();
-    const result = await analyzePrometheus({ url: run.url, startS: run.startS, endS: run.endS, stepS: 2 });
+    const result = await analyzeNode(0);
     expect(result.prometheus?.sources.map((s) => s.id)).toEqual(['ray-serve']);
+    expect(result.warnings).toEqual([]);
     // The health probes (no application) are no model of their own and no part of the application's latency.
     expect(result.models.map((m) => m.summary.model)).toEqual(['default']);
     const notes = result.prometheus!.sources[0]!.notes.join(' ');
@@ -53,5 +59,19 @@ describe('Ray Serve proxy and replica metrics, replayed into a real Prometheus',
     expect(step.text).not.toMatch(/config\.pbtxt|dynamic_batching/);
     expect(step.snippet?.language).toBe('python');
     expect(step.snippet?.code).toMatch(/@serve\.deployment\(max_ongoing_requests=\d+\)/);
+  });
+
+  it('says so when an application composes deployments: the nested call is processing twice, the wait for a replica undercounted', async () => {
+    const result = await analyzeNode(1);
+    expect(result.models.map((m) => m.summary.model)).toEqual(['default']);
+    const s = result.models[0]!.summary;
+    // 61 ms per request; the replicas record 40 (the ingress, its call to Preprocessor inside) + 10 (Preprocessor).
+    expect(s.e2e.meanMs).toBeCloseTo(61, 6);
+    expect(s.phases.compute?.meanMs).toBeCloseTo(50, 6);
+    expect(s.phases.queue?.meanMs).toBeCloseTo(11, 6);
+    const warnings = result.warnings.map((w) => w.message);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/ray_serve_deployment_processing_latency_ms is observed 2\.0× per request of ray_serve_http_request_latency_ms/);
+    expect(warnings[0]).toMatch(/queue .* undercounts, and compute counts the nested time twice/);
   });
 });

@@ -48,7 +48,11 @@ export interface ReplayScenario {
   readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' | 'count'; readonly labels?: Readonly<Record<string, string>> }[];
   /** Counters that count requests (+1 each), executions (+1 per `per` requests), or add a "phase" drawn per request (`of`: tokens); `labels`: only the family's series carrying these (one `err` of a failure counter). */
   readonly count: readonly { readonly family: string; readonly per?: number; readonly of?: string; readonly labels?: Readonly<Record<string, string>> }[];
-  /** Series the capture lacks, added to a family it has (another value of a label), written after the family's captured samples as the capture writes them, at 0. */
+  /**
+   * Series the capture lacks, added to a family it has (another value of a label), written after the family's captured
+   * samples as the capture writes them, at 0. A histogram's series is its last series' buckets, `_count` and `_sum`
+   * with `labels` put over that series' labels (another deployment of the same worker layout, say).
+   */
   readonly addSeries?: readonly { readonly family: string; readonly labels: Readonly<Record<string, string>> }[];
   /** Gauges held at a value (requests running, KV cache use), by sample name. */
   readonly gauges?: Readonly<Record<string, number>>;
@@ -250,10 +254,20 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
   if (scenario.rebucket) lines = rebucket(lines, scenario.rebucket.family, scenario.rebucket.le);
   for (const f of scenario.extra ?? []) lines.push(...extraLines(f));
   for (const a of scenario.addSeries ?? []) {
-    const last = lines.reduce((at, l, i) => (typeof l !== 'string' && (l.name === a.family || l.name === `${a.family}_total`) ? i : at), -1);
+    const histogram = ['_bucket', '_count', '_sum'].map((suffix) => `${a.family}${suffix}`);
+    const last = lines.reduce((at, l, i) => (typeof l !== 'string' && (l.name === a.family || l.name === `${a.family}_total` || histogram.includes(l.name)) ? i : at), -1);
     if (last < 0) throw new Error(`addSeries: the capture has no family ${a.family}`);
     const sibling = lines[last] as Sample;
-    lines.splice(last + 1, 0, { name: sibling.name, labels: a.labels, labelText: labelText(a.labels), value: 0 });
+    if (!histogram.includes(sibling.name)) {
+      lines.splice(last + 1, 0, { name: sibling.name, labels: a.labels, labelText: labelText(a.labels), value: 0 });
+      continue;
+    }
+    const key = seriesKey(sibling.labels);
+    const series = lines.filter((l): l is Sample => typeof l !== 'string' && histogram.includes(l.name) && seriesKey(l.labels) === key);
+    lines.splice(last + 1, 0, ...series.map((l): Sample => {
+      const labels = { ...l.labels, ...a.labels };
+      return { name: l.name, labels, labelText: labelText(labels), value: 0, ...(l.le !== undefined ? { le: l.le } : {}) };
+    }));
   }
   const rename = scenario.rename;
   if (rename !== undefined) {

@@ -453,3 +453,28 @@ export function trtllmQueue(seed: number, prefix: 'trtllm_' | 'trtllm:' | ''): R
 export function rayVllmUnderscore(seed: number): ReplayScenario {
   return { ...vllmDrift(seed), rename: { from: 'vllm:', to: 'ray_vllm_' } };
 }
+
+/**
+ * Ray Serve application `default` composing two deployments: its ingress `Classifier` calls
+ * `Preprocessor` through a DeploymentHandle (10 ms), then runs the model (30 ms); requests wait
+ * 20 ms at the proxy and 1 ms on the hop. Each deployment records its own processing, the nested
+ * call inside the ingress's too: 40 + 10 ms per request, two observations.
+ */
+export function rayServeComposed(seed: number): ReplayScenario {
+  const base = rayServeQueue(seed);
+  const fixed = (medianMs: number): { medianMs: number; sigma: number } => ({ medianMs, sigma: 0 });
+  const processing = 'ray_serve_deployment_processing_latency_ms';
+  const preprocessor = { deployment: 'Preprocessor', replica: 'q3m8w2xe', WorkerId: '0d2f4a6c8e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d1f3a5c' };
+  return {
+    ...base,
+    phases: { routing: fixed(20), hop: fixed(1), pre: fixed(10), model: fixed(30), probe: fixed(0.8) },
+    observe: [
+      { family: 'ray_serve_http_request_latency_ms', of: ['routing', 'hop', 'pre', 'model'], unit: 'ms', labels: { application: 'default' } },
+      { family: 'ray_serve_http_request_latency_ms', of: ['probe'], unit: 'ms', labels: { route: '/-/healthz' } },
+      { family: processing, of: ['pre', 'model'], unit: 'ms', labels: { deployment: 'Classifier' } },
+      { family: processing, of: ['pre'], unit: 'ms', labels: { deployment: 'Preprocessor' } },
+    ],
+    addSeries: [{ family: processing, labels: preprocessor }],
+    gauges: {},
+  };
+}
