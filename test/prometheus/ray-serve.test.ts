@@ -42,6 +42,11 @@ describe('Ray Serve proxy and replica metrics, replayed into a real Prometheus',
     // Proxy − replica: a mean only (two histograms of different requests' parts have no joint percentiles).
     expect(s.phases.queue?.meanMs).toBeCloseTo(101, 6);
     expect(s.phases.queue?.statistic).toBe('mean');
+    // The proxy's failure counter, as a counter (_total), not the deprecated gauge beside it: one request in 20.
+    expect(s.errors).toBeGreaterThan(0);
+    expect(s.errors / s.requests).toBeGreaterThan(0.035);
+    expect(s.errors / s.requests).toBeLessThan(0.065);
+    expect(result.prometheus!.queries.some((q) => q.expr.includes('increase(ray_serve_num_http_error_requests_total{'))).toBe(true);
     expect(s.throughputRps).toBeGreaterThan(32);
     expect(s.throughputRps).toBeLessThan(48);
     const extras = result.prometheus!.models[0]!;

@@ -403,7 +403,8 @@ export function tracerGeneration(seed: number): ReplayScenario {
  * at the proxy for the replica (max_ongoing_requests reached), takes 1 ms on the hop to it and
  * 30 ms in the replica (sigma 0: fixed times, so the percentiles interpolated from Ray's buckets
  * are known exactly); the proxy also answers a Kubernetes health probe (`/-/healthz`, no
- * application, 0.8 ms) per request. Six requests wait in the router, two run in the replica.
+ * application, 0.8 ms) per request. Six requests wait in the router, two run in the replica; every
+ * 20th request fails.
  */
 export function rayServeQueue(seed: number): ReplayScenario {
   const fixed = (medianMs: number): { medianMs: number; sigma: number } => ({ medianMs, sigma: 0 });
@@ -419,7 +420,15 @@ export function rayServeQueue(seed: number): ReplayScenario {
       { family: 'ray_serve_http_request_latency_ms', of: ['probe'], unit: 'ms', labels: { route: '/-/healthz' } },
       { family: 'ray_serve_deployment_processing_latency_ms', of: ['processing'], unit: 'ms' },
     ],
-    count: [{ family: 'ray_serve_num_http_requests' }, { family: 'ray_serve_num_router_requests' }, { family: 'ray_serve_deployment_request_counter' }],
+    // Every 20th request fails in the replica: the replica's, the proxy's and its per-deployment error counters count it.
+    count: [
+      { family: 'ray_serve_num_http_requests' },
+      { family: 'ray_serve_num_router_requests' },
+      { family: 'ray_serve_deployment_request_counter' },
+      { family: 'ray_serve_num_http_error_requests', per: 20 },
+      { family: 'ray_serve_num_deployment_http_error_requests', per: 20 },
+      { family: 'ray_serve_deployment_error_counter', per: 20 },
+    ],
     gauges: { ray_serve_deployment_queued_queries: 6, ray_serve_replica_processing_queries: 2 },
   };
 }
