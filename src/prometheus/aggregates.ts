@@ -307,6 +307,7 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   // A phase the source could measure but that saw no time in the range (no network spans, say) is left out.
   for (const [p, d] of Object.entries(phases) as [Phase, AggregateDistribution][]) if (!(d.timeRate > 0)) delete phases[p];
   const present = candidates.filter(([p]) => phases[p] !== undefined);
+  warnings.push(...(await nestedObservations(ctx, model, candidates, phases, matchers, window)));
   const failures = await failuresOf(ctx, source, model, matchers, window);
   const errors = failures === undefined ? 0 : failures.server + failures.client;
   let meanBatchSize: number | undefined;
@@ -416,6 +417,40 @@ export async function readModel(ctx: QueryContext, source: LatencySource, model:
   const factor = rps > 0 ? activeRps / rps : 1;
   const activeReplicas = replicas.map((r) => ({ ...r, rps: r.rps * factor }));
   return { model, source, rps: activeRps, activeStartS, activeEndS, e2e, phases, errors: Number.isFinite(errors) ? errors : 0, ...(failures !== undefined && source.errorKinds !== undefined ? { failures } : {}), ...(meanBatchSize !== undefined && Number.isFinite(meanBatchSize) ? { meanBatchSize } : {}), gauges, generation, tokens, scheduler, steps, replicas: activeReplicas, exemplarTraceIds, warnings };
+}
+
+/**
+ * A difference (phase = minuend − subtrahends) whose subtrahend is observed more often than the
+ * requests the minuend counts: each request passes the subtracted part more than once (nested
+ * calls: the deployments a Ray Serve application composes through DeploymentHandle each record
+ * their processing, a nested one inside its caller's as well), so the difference undercounts the
+ * phase and a phase read from the subtrahend counts the nested time twice. One line per such
+ * subtrahend; a difference left out (negative) is checked as well.
+ */
+async function nestedObservations(ctx: QueryContext, model: string, candidates: readonly [Phase, Measure][], phases: Partial<Record<Phase, AggregateDistribution>>, matchers: string, window: string): Promise<string[]> {
+  const out: string[] = [];
+  const shape = shapeFor(ctx, matchers, [], window);
+  for (const [p, m] of candidates) {
+    if (m.kind !== 'difference') continue;
+    const requests = await scalar(ctx, `${model} ${p}: requests of ${measureName(m.minuend)}`, countRateQuery(m.minuend, shape));
+    for (const sub of m.subtrahends) {
+      const observed = await scalar(ctx, `${model} ${p}: observations of ${measureName(sub)} (more than one per request: nested calls)`, countRateQuery(sub, shape));
+      // 5%: the two series are scraped at the same instants; a request in flight at either end of the range is the only slack.
+      if (!(requests > 0 && observed > requests * 1.05)) continue;
+      const also = (Object.entries(phases) as [Phase, AggregateDistribution][]).filter(([q]) => q !== p && candidates.some(([c, cm]) => c === q && measureName(cm) === measureName(sub))).map(([q]) => q);
+      out.push(
+        `${model}: ${measureName(sub)} is observed ${(observed / requests).toFixed(1)}× per request of ${measureName(m.minuend)}: requests pass it more than once (nested calls, such as the deployments a Ray Serve application composes), ` +
+          `so ${p} (${measureName(m.minuend)} − ${measureName(sub)}) undercounts${phases[p] === undefined ? ' and, below 0, is left out' : ''}${also.length > 0 ? `, and ${also.join(', ')} counts the nested time twice` : ''}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** The metric a measure reads (the first of a counter's, the minuend's of a composite). */
+function measureName(m: Measure): string {
+  const c = countingMeasure(m);
+  return c.kind === 'histogram' ? c.metric : (c.metric[0] ?? c.count);
 }
 
 /** The first of the metric names present in the range (a name or a list of names a metric had across versions). */

@@ -173,6 +173,12 @@ function tgiLike(id: string, title: string, prefix: string, queueGauge: string, 
   };
 }
 
+/** Ray Serve's proxy and replica latency histograms (ms). */
+const RAY_PROXY = 'ray_serve_http_request_latency_ms';
+const RAY_REPLICA = 'ray_serve_deployment_processing_latency_ms';
+// The proxy also times health checks, route listings and 404s, with no application (proxy.py, HandlerMetadata).
+const rayProxy = hist(RAY_PROXY, 1, 'application!=""');
+
 /** Every latency source, most specific first (the first one present with data is used per model). */
 export const LATENCY_SOURCES: readonly LatencySource[] = [
   {
@@ -199,7 +205,15 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
   },
   vllmLike('vllm', 'vLLM', 'vllm:', 'vllm', ['vLLM histograms are per request; compute is the RUNNING phase, replaced by prefill and decode where V1 exports their histograms', 'the decode batch is vllm:num_requests_running averaged per replica (engine)'], 'triton-vllm'),
   vllmLike('ray-vllm', 'Ray Serve LLM (vLLM engine)', 'ray_vllm:', 'vllm', ['Ray Serve re-exports vLLM with a ray_ prefix and worker labels']),
+  // Newer Ray writes vLLM's families as ray_vllm_* (Ray's Serve LLM dashboard panels, ray-project/ray
+  // python/ray/dashboard/modules/metrics/dashboards/serve_llm_dashboard_panels.py, commit ef82d1d979d285dafd39767c4e82a6d4c1e1cf0d).
+  vllmLike('ray-vllm-underscore', 'Ray Serve LLM (vLLM engine, ray_vllm_)', 'ray_vllm_', 'vllm', ['newer Ray writes the re-exported vLLM families with ray_vllm_ (older Ray: ray_vllm:)']),
   vllmLike('trtllm', 'TensorRT-LLM trtllm-serve', '', 'trtllm', ['trtllm-serve uses vLLM\'s names without a prefix']),
+  // TensorRT-LLM under NVIDIA Dynamo: trtllm_ (ai-dynamo/dynamo components/src/dynamo/common/utils/prometheus.py, commit
+  // 041ec8b0a9da970374a2d52190c4d7f2c6ec6090, add_prefix; also TensorRT-LLM's own collector's prefix in newer releases,
+  // tensorrt_llm/metrics/collector.py, commit 050f80def8df236e326949c8bd9dee10fd896a83), trtllm: before ai-dynamo/dynamo PR #4269.
+  vllmLike('dynamo-trtllm', 'TensorRT-LLM (trtllm_: NVIDIA Dynamo, newer trtllm-serve)', 'trtllm_', 'trtllm', ['TensorRT-LLM\'s families with the trtllm_ prefix NVIDIA Dynamo adds (and newer TensorRT-LLM writes itself)']),
+  vllmLike('dynamo-trtllm-colon', 'TensorRT-LLM through NVIDIA Dynamo (trtllm:)', 'trtllm:', 'trtllm', ['TensorRT-LLM\'s families with the trtllm: prefix NVIDIA Dynamo added before it wrote trtllm_ (ai-dynamo/dynamo PR #4269)']),
   // After the engines: a model Triton serves through its vLLM backend is read from the engine's own families (TTFT,
   // prefill, decode), not from Triton's counters, whose compute is only the backend's execute call.
   {
@@ -298,6 +312,30 @@ export const LATENCY_SOURCES: readonly LatencySource[] = [
     e2e: { kind: 'sum', parts: [hist('request_predict_seconds', S), hist('request_preprocess_seconds', S), hist('request_postprocess_seconds', S)] },
     phases: { preprocess: hist('request_preprocess_seconds', S), compute: hist('request_predict_seconds', S), postprocess: hist('request_postprocess_seconds', S) },
     notes: ['KServe measures preprocess, predict and postprocess only: end-to-end is their sum, a mean without percentiles (the phases have theirs); time outside the model server (the ingress, the network) is not seen'],
+  },
+  // Ray Serve's own metrics (ray-project/ray, https://github.com/ray-project/ray): the proxy's end-to-end histogram
+  // (python/ray/serve/_private/proxy.py, commit 00136b88cba2e3abefc8a76bb89ebb1f78c1eaa1: tag keys method, route,
+  // application, status_code), the replica's processing histogram (python/ray/serve/_private/replica.py, commit
+  // 000f7e6f72e28afc09d4af6b7862eb08bbaa8f84, with the deployment, replica and application tags ray/serve/metrics.py adds),
+  // both in ms; exported under the `ray_` namespace, counters as `_total` beside a deprecated gauge of the old name
+  // (python/ray/_private/metrics_agent.py, commit 05a9ed611f77e287b796ccdde360a6139c7ba8aa; ray PR #43795, Ray 2.10).
+  {
+    id: 'ray-serve',
+    title: 'Ray Serve (proxy and replica metrics)',
+    server: 'ray-serve',
+    modelLabel: 'application',
+    markers: [`${RAY_PROXY}_bucket`, `${RAY_PROXY}_count`],
+    e2e: rayProxy,
+    phases: { queue: { kind: 'difference', minuend: rayProxy, subtrahends: [hist(RAY_REPLICA, 1)] }, compute: hist(RAY_REPLICA, 1) },
+    errors: 'ray_serve_num_http_error_requests_total',
+    // queued_queries: requests the proxy's router holds for want of a replica (python/ray/serve/_private/router.py).
+    gauges: { waiting: 'ray_serve_deployment_queued_queries', running: 'ray_serve_replica_processing_queries' },
+    notes: [
+      "the model is the Serve application (label application), the one label the proxy's histogram shares with the replica's (the proxy does not know the deployment); requests without an application (health checks, route listings, 404s) are left out",
+      "compute is ray_serve_deployment_processing_latency_ms: the replica's time in the deployment's method, the user's code around the model (pre- and postprocessing in the deployment) included",
+      'queue is the proxy latency − the replica processing (means only): the wait in the proxy for a replica below max_ongoing_requests (ray_serve_deployment_queued_queries), plus the hop from proxy to replica (network, serialization)',
+      "an application that composes deployments (DeploymentHandle calls) adds every deployment's processing into compute, a nested call's twice, and the queue difference shrinks (left out when negative): read such an application per deployment in Ray's Serve Deployment dashboard",
+    ],
   },
 ];
 

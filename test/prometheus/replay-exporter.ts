@@ -48,7 +48,11 @@ export interface ReplayScenario {
   readonly observe: readonly { readonly family: string; readonly of: readonly string[]; readonly unit: 's' | 'ms' | 'us' | 'count'; readonly labels?: Readonly<Record<string, string>> }[];
   /** Counters that count requests (+1 each), executions (+1 per `per` requests), or add a "phase" drawn per request (`of`: tokens); `labels`: only the family's series carrying these (one `err` of a failure counter). */
   readonly count: readonly { readonly family: string; readonly per?: number; readonly of?: string; readonly labels?: Readonly<Record<string, string>> }[];
-  /** Series the capture lacks, added to a family it has (another value of a label), written after the family's captured samples as the capture writes them, at 0. */
+  /**
+   * Series the capture lacks, added to a family it has (another value of a label), written after the family's captured
+   * samples as the capture writes them, at 0. A histogram's series is its last series' buckets, `_count` and `_sum`
+   * with `labels` put over that series' labels (another deployment of the same worker layout, say).
+   */
   readonly addSeries?: readonly { readonly family: string; readonly labels: Readonly<Record<string, string>> }[];
   /** Gauges held at a value (requests running, KV cache use), by sample name. */
   readonly gauges?: Readonly<Record<string, number>>;
@@ -65,6 +69,12 @@ export interface ReplayScenario {
   readonly native?: readonly { readonly family: string; readonly schema: number; readonly zeroThreshold: number }[];
   /** Exemplars (OpenMetrics): a trace id on the bucket of each observation of `family` above `aboveMs`. */
   readonly exemplars?: { readonly family: string; readonly aboveMs: number };
+  /**
+   * Every metric name that starts with `from` served with `to` in its place, in samples and HELP/TYPE lines (an
+   * exporter that re-prefixes a server's families: NVIDIA Dynamo, Ray); `observe`, `count` and `gauges` keep the
+   * capture's names.
+   */
+  readonly rename?: { readonly from: string; readonly to: string };
 }
 
 /** An exemplar the exporter serves: the trace id of one slow request, on its bucket. */
@@ -77,6 +87,8 @@ export interface ServedExemplar {
 
 interface Sample {
   readonly name: string;
+  /** The name in the capture, where `rename` serves it under another. */
+  readonly capturedName?: string;
   readonly labels: Readonly<Record<string, string>>;
   /** The label text as captured, kept so quirks (trailing commas) reach the scraper. */
   readonly labelText: string;
@@ -242,10 +254,25 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
   if (scenario.rebucket) lines = rebucket(lines, scenario.rebucket.family, scenario.rebucket.le);
   for (const f of scenario.extra ?? []) lines.push(...extraLines(f));
   for (const a of scenario.addSeries ?? []) {
-    const last = lines.reduce((at, l, i) => (typeof l !== 'string' && (l.name === a.family || l.name === `${a.family}_total`) ? i : at), -1);
+    const histogram = ['_bucket', '_count', '_sum'].map((suffix) => `${a.family}${suffix}`);
+    const last = lines.reduce((at, l, i) => (typeof l !== 'string' && (l.name === a.family || l.name === `${a.family}_total` || histogram.includes(l.name)) ? i : at), -1);
     if (last < 0) throw new Error(`addSeries: the capture has no family ${a.family}`);
     const sibling = lines[last] as Sample;
-    lines.splice(last + 1, 0, { name: sibling.name, labels: a.labels, labelText: labelText(a.labels), value: 0 });
+    if (!histogram.includes(sibling.name)) {
+      lines.splice(last + 1, 0, { name: sibling.name, labels: a.labels, labelText: labelText(a.labels), value: 0 });
+      continue;
+    }
+    const key = seriesKey(sibling.labels);
+    const series = lines.filter((l): l is Sample => typeof l !== 'string' && histogram.includes(l.name) && seriesKey(l.labels) === key);
+    lines.splice(last + 1, 0, ...series.map((l): Sample => {
+      const labels = { ...l.labels, ...a.labels };
+      return { name: l.name, labels, labelText: labelText(labels), value: 0, ...(l.le !== undefined ? { le: l.le } : {}) };
+    }));
+  }
+  const rename = scenario.rename;
+  if (rename !== undefined) {
+    const renamed = (name: string): string => (name.startsWith(rename.from) ? `${rename.to}${name.slice(rename.from.length)}` : name);
+    lines = lines.map((l) => (typeof l === 'string' ? l.replace(/^(# (?:HELP|TYPE) )(\S+)/, (_m, head: string, name: string) => `${head}${renamed(name)}`) : { ...l, name: renamed(l.name), capturedName: l.name }));
   }
   const samples = lines.filter((l): l is Sample => typeof l !== 'string' && matches(l, scenario.labels));
   // Native histograms: one per series of each native family (those of other models stay empty).
@@ -256,7 +283,7 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
     native.set(n.family, series);
   }
   for (const s of samples) {
-    const held = scenario.gauges?.[s.name];
+    const held = scenario.gauges?.[s.capturedName ?? s.name];
     if (held !== undefined) s.value = held;
   }
   const advancing = new Set(samples.map((s) => seriesKey(s.labels)));
@@ -287,7 +314,8 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
         const exemplarBucket = new Set<string>();
         for (const s of samples) {
           if (s.labels['quantile'] !== undefined || (o.labels !== undefined && !matches(s, o.labels))) continue;
-          if (s.name === `${o.family}_bucket` && s.le !== undefined && v <= s.le) {
+          const name = s.capturedName ?? s.name;
+          if (name === `${o.family}_bucket` && s.le !== undefined && v <= s.le) {
             s.value += 1;
             // The exemplar goes on the bucket the observation falls in: the first bound above it (captures list buckets in ascending order).
             const key = seriesKey(s.labels);
@@ -295,14 +323,17 @@ export async function startReplay(scenario: ReplayScenario): Promise<ReplayExpor
               s.exemplar = slow;
               exemplarBucket.add(key);
             }
-          } else if (s.name === `${o.family}_sum` || s.name === o.family || s.name === `${o.family}_total`) s.value += v;
-          else if (s.name === `${o.family}_count`) s.value += 1;
+          } else if (name === `${o.family}_sum` || name === o.family || name === `${o.family}_total`) s.value += v;
+          else if (name === `${o.family}_count`) s.value += 1;
         }
       }
       for (const c of scenario.count) {
         if (requests % (c.per ?? 1) !== 0) continue;
         const add = c.of === undefined ? 1 : Math.round(phaseMs[c.of] ?? 0);
-        for (const s of samples) if ((s.name === c.family || s.name === `${c.family}_total`) && (c.labels === undefined || matches(s, c.labels))) s.value += add;
+        for (const s of samples) {
+          const name = s.capturedName ?? s.name;
+          if ((name === c.family || name === `${c.family}_total`) && (c.labels === undefined || matches(s, c.labels))) s.value += add;
+        }
       }
     }
   };

@@ -396,3 +396,94 @@ export function tracerGeneration(seed: number): ReplayScenario {
     count: [],
   };
 }
+
+/**
+ * Ray Serve (SYNTHETIC capture in Ray's exposition layout, see test/fixtures/serving/SOURCES.md):
+ * application `default`, deployment `Classifier`, one replica. Every request waits exactly 100 ms
+ * at the proxy for the replica (max_ongoing_requests reached), takes 1 ms on the hop to it and
+ * 30 ms in the replica (sigma 0: fixed times, so the percentiles interpolated from Ray's buckets
+ * are known exactly); the proxy also answers a Kubernetes health probe (`/-/healthz`, no
+ * application, 0.8 ms) per request. Six requests wait in the router, two run in the replica; every
+ * 20th request fails.
+ */
+export function rayServeQueue(seed: number): ReplayScenario {
+  const fixed = (medianMs: number): { medianMs: number; sigma: number } => ({ medianMs, sigma: 0 });
+  const app = { application: 'default' };
+  return {
+    fixture: join(FIXTURES, 'ray_serve_metrics.synthetic.prom'),
+    labels: {},
+    rps: 40,
+    seed,
+    phases: { routing: fixed(100), hop: fixed(1), processing: fixed(30), probe: fixed(0.8) },
+    observe: [
+      { family: 'ray_serve_http_request_latency_ms', of: ['routing', 'hop', 'processing'], unit: 'ms', labels: app },
+      { family: 'ray_serve_http_request_latency_ms', of: ['probe'], unit: 'ms', labels: { route: '/-/healthz' } },
+      { family: 'ray_serve_deployment_processing_latency_ms', of: ['processing'], unit: 'ms' },
+    ],
+    // Every 20th request fails in the replica: the replica's, the proxy's and its per-deployment error counters count it.
+    count: [
+      { family: 'ray_serve_num_http_requests' },
+      { family: 'ray_serve_num_router_requests' },
+      { family: 'ray_serve_deployment_request_counter' },
+      { family: 'ray_serve_num_http_error_requests', per: 20 },
+      { family: 'ray_serve_num_deployment_http_error_requests', per: 20 },
+      { family: 'ray_serve_deployment_error_counter', per: 20 },
+    ],
+    gauges: { ray_serve_deployment_queued_queries: 6, ray_serve_replica_processing_queries: 2 },
+  };
+}
+
+/**
+ * TensorRT-LLM's request families (SYNTHETIC capture, see test/fixtures/serving/SOURCES.md), model
+ * Qwen/Qwen3-0.6B: requests wait 600 ms in the queue, then 50 ms of prefill and 900 ms of decode in
+ * steps of 30 ms. `prefix` is the spelling served: `trtllm_` as captured (TensorRT-LLM's own
+ * prefix, and NVIDIA Dynamo's), `trtllm:` (Dynamo before ai-dynamo/dynamo PR #4269) or none
+ * (trtllm-serve before its collector took a prefix).
+ */
+export function trtllmQueue(seed: number, prefix: 'trtllm_' | 'trtllm:' | ''): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'trtllm_metrics.synthetic.prom'),
+    labels: { model_name: 'Qwen/Qwen3-0.6B' },
+    rps: 10,
+    seed,
+    phases: { queue: { medianMs: 600, sigma: 0.2 }, prefill: { medianMs: 50, sigma: 0.1 }, decode: { medianMs: 900, sigma: 0.1 }, step: { medianMs: 30, sigma: 0.1 } },
+    observe: [
+      { family: 'trtllm_e2e_request_latency_seconds', of: ['queue', 'prefill', 'decode'], unit: 's' },
+      { family: 'trtllm_time_to_first_token_seconds', of: ['queue', 'prefill'], unit: 's' },
+      { family: 'trtllm_time_per_output_token_seconds', of: ['step'], unit: 's' },
+      { family: 'trtllm_request_queue_time_seconds', of: ['queue'], unit: 's' },
+    ],
+    count: [{ family: 'trtllm_request_success', labels: { finished_reason: 'stop' } }],
+    ...(prefix === 'trtllm_' ? {} : { rename: { from: 'trtllm_', to: prefix } }),
+  };
+}
+
+/** vLLM V1 (vllmDrift's traffic at constant latency) as newer Ray re-exports it: `vllm:` written `ray_vllm_`. */
+export function rayVllmUnderscore(seed: number): ReplayScenario {
+  return { ...vllmDrift(seed), rename: { from: 'vllm:', to: 'ray_vllm_' } };
+}
+
+/**
+ * Ray Serve application `default` composing two deployments: its ingress `Classifier` calls
+ * `Preprocessor` through a DeploymentHandle (10 ms), then runs the model (30 ms); requests wait
+ * 20 ms at the proxy and 1 ms on the hop. Each deployment records its own processing, the nested
+ * call inside the ingress's too: 40 + 10 ms per request, two observations.
+ */
+export function rayServeComposed(seed: number): ReplayScenario {
+  const base = rayServeQueue(seed);
+  const fixed = (medianMs: number): { medianMs: number; sigma: number } => ({ medianMs, sigma: 0 });
+  const processing = 'ray_serve_deployment_processing_latency_ms';
+  const preprocessor = { deployment: 'Preprocessor', replica: 'q3m8w2xe', WorkerId: '0d2f4a6c8e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d1f3a5c' };
+  return {
+    ...base,
+    phases: { routing: fixed(20), hop: fixed(1), pre: fixed(10), model: fixed(30), probe: fixed(0.8) },
+    observe: [
+      { family: 'ray_serve_http_request_latency_ms', of: ['routing', 'hop', 'pre', 'model'], unit: 'ms', labels: { application: 'default' } },
+      { family: 'ray_serve_http_request_latency_ms', of: ['probe'], unit: 'ms', labels: { route: '/-/healthz' } },
+      { family: processing, of: ['pre', 'model'], unit: 'ms', labels: { deployment: 'Classifier' } },
+      { family: processing, of: ['pre'], unit: 'ms', labels: { deployment: 'Preprocessor' } },
+    ],
+    addSeries: [{ family: processing, labels: preprocessor }],
+    gauges: {},
+  };
+}

@@ -231,6 +231,7 @@ function nextPow2(x: number): number {
 /** Triton dynamic_batching block with values derived from the measured arrival rate and concurrency. */
 function batchingNextStep(p: { model: string; maxBatchSize: number; delayUs: number; runtime?: string; arrivalRps: number; meanInFlight: number; fromMean: boolean; preferred: number; delayCapped: boolean; server?: string; engine: Engine }): NextStep {
   if (p.server === 'torchserve') return torchserveBatchingStep(p);
+  if (p.server === 'ray-serve') return rayServeBatchingStep(p);
   // LLM engines batch continuously already: their own slots, not a Triton batcher, are the setting.
   if (p.engine !== 'own') return continuousBatchingNextStep(p.engine, p.model, { seqs: p.maxBatchSize, inFlight: p.meanInFlight, fromMean: p.fromMean });
   if (p.server === 'kserve') return kserveBatchingStep(p);
@@ -268,6 +269,31 @@ function kserveBatchingStep(p: { model: string; maxBatchSize: number; delayUs: n
       `Turn on KServe's inference batcher on the predictor: maxBatchSize ${p.maxBatchSize} covers the ${p.meanInFlight.toFixed(1)} requests in flight on average, maxLatency ${latencyMs} ms caps the wait for a batch to fill. ` +
       "The model server's predict must accept a batch of instances. Raise the latency cap only while p99 stays inside the latency budget.",
     snippet: { language: 'yaml', code: ['apiVersion: serving.kserve.io/v1beta1', 'kind: InferenceService', `metadata: { name: ${stem(p.model)} }`, 'spec:', '  predictor:', '    batcher:', `      maxBatchSize: ${p.maxBatchSize}`, `      maxLatency: ${latencyMs}`].join('\n') },
+  };
+}
+
+/**
+ * Ray Serve: a replica takes at most `max_ongoing_requests` requests at once and the rest wait in
+ * the proxy ("Setting it too low can throttle throughput … requests will tend to queue up at the
+ * proxy", Advanced Ray Serve Autoscaling,
+ * https://docs.ray.io/en/latest/serve/advanced-guides/advanced-autoscaling.html). `@serve.batch`
+ * gathers up to max_batch_size calls or batch_wait_timeout_s (s) on an async method taking a list
+ * (Dynamic Request Batching, https://docs.ray.io/en/latest/serve/advanced-guides/dyn-req-batch.html);
+ * a batch holds only requests the replica has taken, so max_ongoing_requests must be at least the
+ * batch size. Replicas: num_replicas, or autoscaling_config's target_ongoing_requests (Ray Serve
+ * Autoscaling, https://docs.ray.io/en/latest/serve/autoscaling-guide.html).
+ */
+function rayServeBatchingStep(p: { maxBatchSize: number; delayUs: number; meanInFlight: number }): NextStep {
+  const waitS = Number((p.delayUs / 1e6).toFixed(4));
+  return {
+    text:
+      `Requests wait in the Serve proxy for a replica below max_ongoing_requests. Batch them in the replica: @serve.batch(max_batch_size=${p.maxBatchSize}, batch_wait_timeout_s=${waitS}) on an async method that takes a list covers the ${p.meanInFlight.toFixed(1)} requests in flight on average, ` +
+      `and max_ongoing_requests of at least ${p.maxBatchSize} lets a batch fill (a replica batches only the requests it has taken). Where the model cannot batch, add replicas instead: num_replicas, or autoscaling_config with target_ongoing_requests set to what one replica sustains. ` +
+      'Raise the wait only while p99 stays inside the latency budget.',
+    snippet: {
+      language: 'python',
+      code: [`@serve.deployment(max_ongoing_requests=${p.maxBatchSize})`, 'class Model:', `    @serve.batch(max_batch_size=${p.maxBatchSize}, batch_wait_timeout_s=${waitS})`, '    async def __call__(self, requests: list) -> list:', '        return self.model(requests)  # one call for the whole batch'].join('\n'),
+    },
   };
 }
 
