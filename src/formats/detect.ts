@@ -242,14 +242,17 @@ function lineNumberAt(head: Buffer, at: number): number {
   return line;
 }
 
+/** A first line longer than this makes a regular file a document to read whole (peekFirstLine). */
+const DOCUMENT_LINE_BYTES = 32 * 1024 * 1024;
+
 /**
  * Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut
  * it, `whole` true when `head` is the whole input. A regular, uncompressed file whose first line
- * is longer than the first peek is read whole into one buffer when it fits in `limit` (a
- * minified document, usually): growing peeks would copy it again at every step. Compressed
+ * is longer than DOCUMENT_LINE_BYTES is read whole into one buffer when it fits in `wholeLimit`
+ * (a minified document, usually): growing peeks would copy it again at every step. Compressed
  * content still grows its peeks (its size is known only once inflated).
  */
-async function peekFirstLine(content: ByteSource, from: number, limit: number): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean }> {
+async function peekFirstLine(content: ByteSource, from: number, limit: number, wholeLimit = limit): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean }> {
   let want = Math.min(64 * 1024, limit);
   for (;;) {
     const head = await content.peek(want);
@@ -257,9 +260,19 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number): 
     if (newline - from > limit) return { head, newline: -1, complete: false, whole: false };
     if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want || content.holdsAll() };
     if (want >= limit) return { head, newline: -1, complete: false, whole: false };
-    // Compressed content's size is unknown until it is inflated: a long first line of JSON lines must not pull in the whole limit.
-    const whole = content.sized ? await content.readWhole(limit) : undefined;
-    if (whole !== undefined) return { head: whole, newline: whole.indexOf(0x0a, from), complete: true, whole: true };
+    // A first line this long is a document, not a line of JSON lines (the Collector writes a few
+    // MB per line): a regular file is then read whole, once, up to `wholeLimit` (past the line
+    // limit: a document the byte scanner reads whole later), not in peeks growing to the line
+    // limit and copied again (a 630 MB document: 9 s of detection, now 3.8 s). Before that, peeks:
+    // a file of long lines is not read whole (a 400 MB one of 2 MB lines held all 400 MB).
+    // Compressed content's size is unknown until it is inflated: it only grows its peeks.
+    const whole = content.sized && want >= DOCUMENT_LINE_BYTES ? await content.readWhole(wholeLimit) : undefined;
+    if (whole !== undefined) {
+      const end = whole.indexOf(0x0a, from);
+      // A first line past the line limit cannot be one string: a document, as the peeks find below.
+      if ((end === -1 ? whole.length : end) - from > limit) return { head: whole, newline: -1, complete: false, whole: false };
+      return { head: whole, newline: end, complete: true, whole: true };
+    }
     want = Math.min(want * 8, limit);
   }
 }
@@ -389,7 +402,7 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   // and byte scanners, not streamed as a document (a 70 MB one-line OTLP document streamed took
   // 31 s and 1.38 GB). A lowered `wholeBytes` (tests of the streamed path) is kept.
   const lineLimit = wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_LINE_BYTES : Math.min(wholeBytes, MAX_LINE_BYTES);
-  const { head, newline, complete, whole } = await peekFirstLine(content, first, lineLimit);
+  const { head, newline, complete, whole } = await peekFirstLine(content, first, lineLimit, wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_SCANNED_DOCUMENT_BYTES : lineLimit);
   if (!complete) return { opened, layout: 'json-document', moreLines: false };
   const lineNo = lineNumberAt(head, first);
   const lineEnd = newline === -1 ? head.length : newline;

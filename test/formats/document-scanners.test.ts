@@ -765,6 +765,33 @@ describe('documents past the whole-parse size (64 MiB)', () => {
     expect(read.stats.fastReader).toEqual(READ_FAST);
   }, 120_000);
 
+  it('JSON lines of 2 MB lines (the Collector writing large batches): detection peeks the first line, not the whole file', async () => {
+    const lines = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').trim().split('\n');
+    const elements = lines.map((l) => JSON.stringify((JSON.parse(l) as { resourceSpans: unknown[] }).resourceSpans).slice(1, -1)).join(',');
+    const perCopy = lines.reduce((n, l) => n + (l.match(/"spanId"/g)?.length ?? 0), 0);
+    const out: string[] = [];
+    let spans = 0;
+    for (let line = 0; line < 12; line++) {
+      // Each line two copies of the demo, every copy its own trace ids.
+      const copies = [0, 1].map((k) => elements.replace(/"traceId":"([0-9a-f]{24})[0-9a-f]{8}"/g, (_, head: string) => `"traceId":"${head}${(line * 2 + k).toString(16).padStart(8, '0')}"`));
+      out.push(`{"resourceSpans":[${copies.join(',')}]}`);
+      spans += 2 * perCopy;
+    }
+    expect(out[0]!.length).toBeGreaterThan(1024 * 1024);
+    const file = big.write('long-lines.otlp.jsonl', `${out.join('\n')}\n`);
+    const opened = await openTrace(file);
+    try {
+      expect(opened.layout).toBe('json-lines');
+      expect(opened.sniffed.moreLines).toBe(true);
+      // Before, a first line past the first 1 MiB peek had the whole file read into one buffer at detection (a 212 MB file of 2 MB lines: 257 MB held).
+      expect(opened.sniffed.opened.content.holdsAll()).toBe(false);
+    } finally {
+      await opened.close();
+    }
+    const read = await readAllSpans(file);
+    expect(read.spans.length).toBe(spans);
+  }, 120_000);
+
   it('OTLP on one line past 1 MiB: the byte scanner and the full parser agree, whole, cut short and damaged', async () => {
     const lines = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8').trim().split('\n');
     const elements = lines.map((l) => JSON.stringify((JSON.parse(l) as { resourceSpans: unknown[] }).resourceSpans).slice(1, -1)).join(',');
