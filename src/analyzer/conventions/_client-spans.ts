@@ -96,6 +96,8 @@ function isCall(span: SpanRecord): boolean {
   return span.attributes[ATTR.MODEL_NAME] === undefined && DIALECTS.some((d) => d.call(span) !== undefined);
 }
 
+const NO_WRAPPERS: ReadonlySet<string> = new Set();
+
 /** Ids of the spans above a model call in this trace. */
 function wrappersOfCalls(spans: readonly SpanRecord[]): Set<string> {
   const out = new Set<string>();
@@ -120,6 +122,10 @@ export function clientSpanConvention(dialect: ClientDialect): SourceConvention {
   const [alone, aloneStreamed] = dialect.notes.alone;
   const [local, localStreamed] = dialect.notes.local ?? dialect.notes.alone;
   const claims = (span: SpanRecord): boolean => span.attributes[ATTR.ROLE] === undefined && dialect.call(span) !== undefined;
+  const mayWrap = (span: SpanRecord): boolean => {
+    const kind = claims(span) ? dialect.call(span) : undefined;
+    return kind === 'local' || (kind === 'remote' && dialect.innermost);
+  };
   return {
     id: dialect.id,
     lacks: dialect.lacks,
@@ -131,7 +137,8 @@ export function clientSpanConvention(dialect: ClientDialect): SourceConvention {
       let requests = 0;
       let streamed = 0;
       let locals = 0;
-      const wrappers = wrappersOfCalls(spans);
+      // Only a local call, or a call of a dialect that counts the innermost, can be a wrapper: most traces have none.
+      const wrappers = spans.some(mayWrap) ? wrappersOfCalls(spans) : NO_WRAPPERS;
       const out = spans.map((span): SpanRecord => {
         // Mapped already (by a dialect tried before, in a trace mapped by several), or ours.
         if (span.attributes[ATTR.MODEL_NAME] !== undefined || !claims(span)) return span;
