@@ -18,6 +18,7 @@ import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
 import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
+import { openInferenceConvention } from './openinference.js';
 import { sglangConvention } from './sglang.js';
 import { tgiConvention, tgiOutcomeConvention } from './tgi.js';
 import { tgiHeadersConvention } from './tgi-headers.js';
@@ -31,9 +32,10 @@ export { normalizeActivity, intervalsOf } from './triton.js';
 /**
  * Every convention read, in the order they are tried on a span; the first that claims a span has
  * it. Adding one is one line here. SGLang comes before vLLM: its later request spans carry the
- * same `gen_ai.latency.*` attributes as vLLM's `llm_request`, with other meanings.
+ * same `gen_ai.latency.*` attributes as vLLM's `llm_request`, with other meanings. OpenInference
+ * comes before GenAI clients: a span carrying both families' attributes is read once, as OpenInference's.
  */
-export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, sglangConvention, vllmSamplesConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, genAiClientConvention];
+export const CONVENTIONS: readonly SourceConvention[] = [tritonConvention, sglangConvention, vllmSamplesConvention, vllmConvention, tgiConvention, tgiOutcomeConvention, tgiHeadersConvention, openInferenceConvention, genAiClientConvention];
 
 export type { ConventionUse } from '../../model/analysis.js';
 

@@ -99,8 +99,8 @@ describe('an OTLP export, and the same spans downloaded from Jaeger and from Zip
   const otlpFixtures = readdirSync(SERVING).filter((n) => n.endsWith('.json') && 'resourceSpans' in (JSON.parse(readFileSync(SERVING + n, 'utf8')) as object));
   const withEvents = otlpFixtures.filter((n) => load(SERVING + n).resourceSpans.some((rs) => rs.scopeSpans.some((ss) => ss.spans.some((s) => (s.events?.length ?? 0) > 0))));
 
-  it('the fixtures cover span events: Triton OpenTelemetry and OpenLLMetry', () => {
-    expect(withEvents).toEqual(expect.arrayContaining(['triton-otel-http.synthetic.json', 'triton-otel-ensemble.synthetic.json', 'genai-client-openllmetry-stream.synthetic.json']));
+  it('the fixtures cover span events: Triton OpenTelemetry, OpenLLMetry and OpenInference', () => {
+    expect(withEvents).toEqual(expect.arrayContaining(['triton-otel-http.synthetic.json', 'triton-otel-ensemble.synthetic.json', 'genai-client-openllmetry-stream.synthetic.json', 'openinference-langchain-openai.synthetic.json']));
   });
 
   it("the fixtures cover SGLang's slice spans, unified and prefill-decode disaggregated", () => {

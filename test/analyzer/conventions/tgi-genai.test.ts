@@ -164,6 +164,19 @@ describe('OpenTelemetry GenAI client spans (synthetic, semconv v1.41 attributes)
     expect([request!.tokensIn, request!.tokensOut]).toEqual([42, 7]);
   });
 
+  it('reads the prompt tokens served from the provider’s cache (gen_ai.usage.cache_read.input_tokens)', async () => {
+    const doc = JSON.parse(readFileSync(SERVING + 'genai-client-alone.synthetic.json', 'utf8')) as { resourceSpans: { scopeSpans: { spans: { attributes: unknown[] }[] }[] }[] };
+    doc.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.attributes.push({ key: 'gen_ai.usage.cache_read.input_tokens', value: { intValue: '32' } });
+    const dir = mkdtempSync(join(tmpdir(), 'ld-genai-'));
+    try {
+      writeFileSync(join(dir, 'cached.json'), JSON.stringify(doc));
+      const [request] = (await analyzeFiles([join(dir, 'cached.json')], { diagnose: false })).timings;
+      expect([request!.tokensIn, request!.tokensOut, request!.tokensCached]).toEqual([42, 7, 32]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('alone and streamed: gen_ai.response.time_to_first_chunk is its first token, so TTFT and TPOT are measured', async () => {
     const result = await analyzeServing('genai-client-streaming.synthetic.json');
     expect(result.conventions.map((c) => c.label)).toEqual(['OpenTelemetry GenAI client span (alone: end-to-end and time to first chunk)']);
