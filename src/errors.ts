@@ -88,3 +88,21 @@ export class ModelNotFoundError extends LatencyDoctorError {
     this.option = option;
   }
 }
+
+/**
+ * A time range (`--start`/`--end` on trace files) in which no request of the input starts: nothing
+ * measured (exit 4), one line naming the range asked for and where the input's requests lie, as
+ * an empty `--prometheus` range says where the engine's data is.
+ */
+export class TimeRangeEmptyError extends LatencyDoctorError {
+  override readonly name = 'TimeRangeEmptyError';
+
+  constructor(input: string, range: string, firstNs: bigint, lastNs: bigint) {
+    super(`nothing measured: no request of ${input} starts ${range} (the range asked for); its requests start from ${isoNs(firstNs)} to ${isoNs(lastNs)}`, { exitCode: EXIT.NOTHING_MEASURED });
+  }
+}
+
+/** An instant in ns since the epoch as RFC 3339 UTC, to the millisecond where it has one. */
+export function isoNs(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString().replace('.000Z', 'Z');
+}

@@ -15,4 +15,4 @@ export type { Percentiles, PhaseSummary, ModelSummary, GenerationSummary, CountP
 export type { Diagnosis, Recommendation, Evidence, FixEffort, GainEstimate, NextStep, TailAttribution, SloResult, SloCheck, RuleOutcome } from './model/diagnosis.js';
 export type { DeviceEvidence, DeviceWindow } from './model/gpu.js';
 export type { AnalysisResult, AnalysisWarning, WarningCode, FileSummary, ModelAnalysis, AssemblyStats, GenericReport, OperationTime, TimelineWindow } from './model/analysis.js';
-export { LatencyDoctorError, ModelNotFoundError, EXIT } from './errors.js';
+export { LatencyDoctorError, ModelNotFoundError, TimeRangeEmptyError, EXIT } from './errors.js';

@@ -6,7 +6,7 @@
  * that feeds it. The result is plain data (model/analysis.ts), rendered by `report/`.
  */
 export { analyzeSpans, deviceEvidence, isRecords } from './pipeline.js';
-export type { AnalyzeOptions, SpanBatch } from './pipeline.js';
+export type { AnalyzeOptions, SpanBatch, TimeRange } from './pipeline.js';
 export { analyzeFiles, defaultThreads } from './files.js';
 export type { AnalyzeFilesOptions } from './files.js';
 export { AnalysisError } from './errors.js';

@@ -33,7 +33,7 @@ import { summarize, withFailures } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses, monotonicClock, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
-import { ModelNotFoundError } from '../errors.js';
+import { isoNs, ModelNotFoundError, TimeRangeEmptyError } from '../errors.js';
 import { ScannedSpans } from '../formats/index.js';
 import { formatCount } from '../model/count.js';
 
@@ -64,6 +64,35 @@ export interface AnalyzeOptions extends AssembleOptions {
   readonly readerConventions?: readonly ConventionUse[];
   /** Names the input in error messages, e.g. the files read. Default `input`. */
   readonly inputName?: string;
+  /**
+   * Only analyse requests that start in this range (ns since the epoch, the end excluded; either
+   * bound may be absent): an incident's minutes out of a day's export. A range no request starts
+   * in throws TimeRangeEmptyError (exit 4); input on a server's monotonic clock, AnalysisError.
+   */
+  readonly timeRange?: TimeRange;
+}
+
+/** A range of wall-clock time, ns since the epoch: `startNs` included, `endNs` excluded. */
+export interface TimeRange {
+  readonly startNs?: bigint;
+  readonly endNs?: bigint;
+}
+
+/** The range in words: "between A and B", "at or after A", "before B". */
+function rangeWords(range: TimeRange): string {
+  if (range.startNs !== undefined && range.endNs !== undefined) return `between ${isoNs(range.startNs)} and ${isoNs(range.endNs)}`;
+  return range.startNs !== undefined ? `at or after ${isoNs(range.startNs)}` : `before ${isoNs(range.endNs ?? 0n)}`;
+}
+
+/**
+ * The requests of `table` that start in `range`. Requests are placed by their start (their
+ * end-to-end interval's), so a request is whole or out, never cut at a bound.
+ */
+function inTimeRange(table: RequestTable, range: TimeRange): RequestTable {
+  const starts = table.startNs;
+  const from = range.startNs;
+  const to = range.endNs;
+  return table.where((i) => (from === undefined || starts[i]! >= from) && (to === undefined || starts[i]! < to));
 }
 
 /** The pipeline after reading: spans → source conventions mapped → requests → summaries → diagnoses. */
@@ -84,17 +113,43 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
       `--strict: ${options.inputName ?? 'input'}: ${formatCount(stats.invalidSpans)} span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'}, ${formatCount(stats.lateSpans)} span${s(stats.lateSpans)} arriving after ${stats.lateSpans === 1 ? 'its' : 'their'} trace was finalized`,
     );
   }
-  const requests = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
+  const ofModel = options.model === undefined ? all : all.where((i) => all.model(i) === options.model);
   // Requests a source counted without a latency (TGI's failed and cancelled router spans), by
   // model: their models are seen too, though no request of theirs completed.
   const allFailures = failuresByModel(conventions);
-  const failures = options.model === undefined ? allFailures : new Map([...allFailures].filter(([model]) => model === options.model));
+  const modelFailures = options.model === undefined ? allFailures : new Map([...allFailures].filter(([model]) => model === options.model));
   // A name that matches nothing is a mistake on every input path (exit 2), not an empty report;
   // an input with no span at all is left to say "nothing measured" (exit 4) instead.
-  if (options.model !== undefined && requests.length === 0 && failures.size === 0 && stats.spans > 0) {
+  if (options.model !== undefined && ofModel.length === 0 && modelFailures.size === 0 && stats.spans > 0) {
     throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', [...all.modelGroups().keys(), ...allFailures.keys()]);
   }
   const warnings = assemblyWarnings(stats);
+  const range = options.timeRange;
+  let requests = ofModel;
+  let failures = modelFailures;
+  if (range !== undefined && (range.startNs !== undefined || range.endNs !== undefined)) {
+    const input = options.inputName ?? 'the input';
+    // A Triton trace file's times count from the server's start: no clock time to compare.
+    if (monotonicClock(conventions)) throw new AnalysisError(`a time range (--start/--end) needs wall-clock times: ${input} is timed on the server's monotonic clock (a Triton trace file), which no range of dates can select from`);
+    requests = inTimeRange(ofModel, range);
+    if (requests.length === 0 && ofModel.length > 0) {
+      let first = ofModel.startNs[0]!;
+      let last = first;
+      for (const t of ofModel.startNs) {
+        if (t < first) first = t;
+        if (t > last) last = t;
+      }
+      throw new TimeRangeEmptyError(input, rangeWords(range), first, last);
+    }
+    const out = ofModel.length - requests.length;
+    if (out > 0) warnings.push({ code: 'time-range', message: `${formatCount(requests.length)} of ${formatCount(ofModel.length)} requests start ${rangeWords(range)} (the range asked for); the other ${formatCount(out)} are left out`, count: out });
+    // Counted without a time by their source: they cannot be placed in the range, so they are not counted.
+    const untimed = [...modelFailures.values()].reduce((n, f) => n + f.server + f.client + f.cancelled, 0);
+    if (untimed > 0) {
+      warnings.push({ code: 'time-range', message: `${formatCount(untimed)} failed or cancelled request${s(untimed)} that the source records without timings (TGI's router spans) left out: their time cannot be placed in the range`, count: untimed });
+      failures = new Map();
+    }
+  }
   const diagnoseOptions = options.diagnose;
   // A model whose every request failed has its own "SLO not checked" (its diagnosis says why).
   if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0 && failures.size === 0) {

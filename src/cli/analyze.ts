@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
-import type { AnalysisResult, AnalyzeFilesOptions } from '../analyzer/index.js';
+import type { AnalysisResult, AnalyzeFilesOptions, TimeRange } from '../analyzer/index.js';
 import { parseSlo, parseThresholdOverrides, sloUnmeasured } from '../analyzer/diagnose/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
@@ -66,9 +66,9 @@ export function registerAnalyzeCommand(program: Command): Command {
     .addOption(repeatable('--threshold <key=value>', 'override a diagnosis threshold (repeatable; names in docs/diagnosis.md)'))
     // ── Prometheus input (issue #13): docs/prometheus.md. ──
     .option('--prometheus <url>', 'read histograms and counters from a Prometheus-compatible engine instead of files, e.g. http://127.0.0.1:9090')
-    .option('--range <duration>', 'with --prometheus: how far back from --end, e.g. 10m, 1h (default 1h)')
-    .option('--start <time>', 'with --prometheus: start of the range (RFC 3339 or unix seconds)')
-    .option('--end <time>', 'with --prometheus: end of the range (default now)')
+    .option('--range <duration>', 'with --prometheus: how far back from --end, e.g. 10m, 1h (default 1h); with trace files: back from --end')
+    .option('--start <time>', 'start of the range (RFC 3339 or unix seconds); with trace files: only the requests that start from then')
+    .option('--end <time>', 'end of the range (with --prometheus, default now); with trace files: only the requests that start before then')
     .option('--step <duration>', 'with --prometheus: query_range step for the drift and ramp tests (default range / 10)')
     .option('--selector <matchers>', 'with --prometheus: label matchers added to every query, e.g. \'{job="triton",namespace="prod"}\'')
     .addOption(repeatable('--header <line>', "with --prometheus: extra HTTP header (repeatable), e.g. 'Authorization: Bearer TOKEN'"))
@@ -80,16 +80,18 @@ export function registerAnalyzeCommand(program: Command): Command {
       if (flags.html !== undefined) assertHtmlTarget(flags.html);
       // An option mistake on every input path, before anything is read or printed.
       if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
+      if (flags.range !== undefined && flags.start !== undefined) throw new CliError('give --range or --start, not both');
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
         await analyzeFromPrometheus(flags.prometheus, flags);
         return;
       }
       if (files.length === 0) throw new CliError('nothing to analyse: give trace export files, or --prometheus URL (e.g. latency-doctor analyze --prometheus http://127.0.0.1:9090 --range 10m)');
-      const prometheusOnly = (['range', 'start', 'end', 'step', 'selector', 'timeout', 'replicaLabel'] as const).filter((k) => flags[k] !== undefined);
+      const prometheusOnly = (['step', 'selector', 'timeout', 'replicaLabel'] as const).filter((k) => flags[k] !== undefined);
       if (prometheusOnly.length > 0 || flags.header !== undefined) throw new CliError(`--${(prometheusOnly[0] ?? 'header').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --prometheus URL`);
+      const timeRange = fileTimeRange(flags);
       // With --strict, readers fail on anything they would skip and the analyzer on spans the assembler drops.
-      const result = await analyzeFiles(files, analyzeOptions(flags));
+      const result = await analyzeFiles(files, { ...analyzeOptions(flags), ...(timeRange !== undefined ? { timeRange } : {}) });
       process.stdout.write(render(result, flags));
       // The files read, not the arguments: a directory stands for its files.
       if (flags.html !== undefined) await (await import('./_html.js')).writeHtmlReport(flags.html, result, result.files.map((f) => f.file));
@@ -99,8 +101,26 @@ export function registerAnalyzeCommand(program: Command): Command {
     });
 }
 
+/**
+ * `--start`/`--end` (and `--range` back from `--end`) on trace files: the requests that start in
+ * that range. A file has no "now" for `--range` to count back from, so it needs `--end`.
+ */
+function fileTimeRange(flags: AnalyzeFlags): TimeRange | undefined {
+  if (flags.range !== undefined && flags.end === undefined) throw new CliError('with trace files, --range needs --end (it counts back from --end; a file has no "now"), or give --start');
+  const endS = flags.end !== undefined ? parseTime('--end', flags.end) : undefined;
+  const startS = flags.start !== undefined ? parseTime('--start', flags.start) : flags.range !== undefined && endS !== undefined ? endS - parseDuration('--range', flags.range) : undefined;
+  if (startS === undefined && endS === undefined) return undefined;
+  if (startS !== undefined && endS !== undefined && startS >= endS) throw new CliError(`--start (${flags.start ?? `--end − --range`}) must be before --end (${flags.end ?? ''})`);
+  return { ...(startS !== undefined ? { startNs: secondsToNs(startS) } : {}), ...(endS !== undefined ? { endNs: secondsToNs(endS) } : {}) };
+}
+
+/** Unix seconds (with a fraction) as ns: the whole seconds exactly, the fraction to the ns. */
+function secondsToNs(s: number): bigint {
+  const whole = Math.floor(s);
+  return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((s - whole) * 1e9));
+}
+
 async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<void> {
-  if (flags.range !== undefined && flags.start !== undefined) throw new CliError('give --range or --start, not both');
   const endS = flags.end !== undefined ? parseTime('--end', flags.end) : undefined;
   const result = await analyzePrometheus({
     url,

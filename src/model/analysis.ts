@@ -177,7 +177,9 @@ export type WarningCode =
   /** Prometheus input: a counter reset, a replica gone stale, bucket layouts that differ, partial data, an engine warning. */
   | 'metrics-quality'
   /** `--slo` given but no inference request to check it on. */
-  | 'slo-not-checked';
+  | 'slo-not-checked'
+  /** A time range (`--start`/`--end` on trace files): the requests it left out, and failures recorded without a time. */
+  | 'time-range';
 
 /** A problem worth telling the user, counted. */
 export interface AnalysisWarning {

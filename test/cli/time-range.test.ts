@@ -1,0 +1,89 @@
+/**
+ * `--start`/`--end` on trace files (docs/analyzer.md, "A time range"): an incident's minutes out
+ * of a longer export. The requests that start in the range are analysed, exactly those; a range
+ * none starts in is "nothing measured" (exit 4) saying where the requests lie; a file on a
+ * server's monotonic clock (a Triton trace file) cannot be cut by dates (exit 2).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeFiles, summarize } from '../../src/analyzer/index.js';
+import { runCli as cli } from '../support/cli.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const DEMO = 'examples/traces/inference-demo.otlp.jsonl';
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+}, 180_000);
+
+/** RFC 3339 of ns since the epoch, to the ms (the demo's requests are apart by more). */
+function iso(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
+}
+
+describe('analyze --start/--end on trace files', () => {
+  it('analyses exactly the requests that start in the range: their count, percentiles and a gate on them', async () => {
+    const whole = await analyzeFiles([join(root, DEMO)], { diagnose: false });
+    const starts = [...whole.timings.startNs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // From the 60th request's start to the 180th's: [start, end) holds requests 60 … 179.
+    const from = starts[60]!;
+    const to = starts[180]!;
+    const expected = summarize('resnet50', whole.timings.where((i) => whole.timings.startNs[i]! >= from && whole.timings.startNs[i]! < to));
+    const run = await cli('analyze', DEMO, '--start', iso(from), '--end', iso(to), '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    const inRange = starts.filter((t) => t >= from && t < to).length;
+    expect(json.requests).toBe(inRange);
+    expect(json.e2e.p50_ms).toBeCloseTo(expected.e2e.p50Ms, 6);
+    expect(json.e2e.p99_ms).toBeCloseTo(expected.e2e.p99Ms, 6);
+    expect(json.phases.queue.p95_ms).toBeCloseTo(expected.phases.queue!.p95Ms, 6);
+    const note = json.warnings.find((w: { code: string }) => w.code === 'time-range');
+    expect(note.count).toBe(220 - inRange);
+    expect(note.message).toContain(`${inRange} of 220 requests start between`);
+    // --range counts back from --end: the same requests.
+    const back = await cli('analyze', DEMO, '--end', iso(to), '--range', `${Number(to - from) / 1e6}ms`, '--json');
+    expect(JSON.parse(back.stdout).requests).toBe(inRange);
+    // A gate judges the selected requests only.
+    const gate = await cli('analyze', DEMO, '--start', iso(from), '--end', iso(to), '--slo', `p99=${Math.ceil(expected.e2e.p99Ms) + 1}ms`, '--fail-on-slo');
+    expect(gate.code, gate.stderr).toBe(0);
+  }, 120_000);
+
+  it('a range no request starts in is nothing measured (exit 4), naming where the requests lie', async () => {
+    const run = await cli('analyze', DEMO, '--start', '2026-03-03T00:00:00Z', '--slo', 'p99=1s', '--fail-on-slo');
+    expect(run.code).toBe(4);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim()).toBe(
+      `latency-doctor: nothing measured: no request of ${DEMO} starts at or after 2026-03-03T00:00:00Z (the range asked for); its requests start from 2026-03-02T14:00:00Z to 2026-03-02T14:00:02.333Z`,
+    );
+  });
+
+  it('option mistakes are one line, exit 2: --range without --end, an empty range, a monotonic clock', async () => {
+    const noEnd = await cli('analyze', DEMO, '--range', '10m');
+    expect(noEnd.code).toBe(2);
+    expect(noEnd.stderr).toContain('with trace files, --range needs --end');
+    const backwards = await cli('analyze', DEMO, '--start', '2026-03-02T14:00:02Z', '--end', '2026-03-02T14:00:01Z');
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr.trim()).toBe('latency-doctor: --start (2026-03-02T14:00:02Z) must be before --end (2026-03-02T14:00:01Z)');
+    const triton = await cli('analyze', 'test/fixtures/serving/triton_trace_v2_docs_example.json', '--end', '2026-03-03T00:00:00Z');
+    expect(triton.code).toBe(2);
+    expect(triton.stderr).toContain("needs wall-clock times: test/fixtures/serving/triton_trace_v2_docs_example.json is timed on the server's monotonic clock");
+    // Still refused where they mean nothing.
+    const step = await cli('analyze', DEMO, '--step', '1m');
+    expect(step.code).toBe(2);
+    expect(step.stderr).toContain('--step only applies with --prometheus URL');
+  });
+
+  it("failures a source records without timings (TGI's router spans) cannot be placed in the range: left out, and said", async () => {
+    const file = 'test/fixtures/serving/tgi-router-failed-cancelled.synthetic.json';
+    const all = JSON.parse((await cli('analyze', file, '--json')).stdout);
+    expect(all.models[0].errors).toBeGreaterThan(0);
+    const run = await cli('analyze', file, '--start', '2000-01-01T00:00:00Z', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.requests).toBe(all.requests);
+    expect(json.models[0].errors).toBe(0);
+    expect(json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/failed or cancelled requests? that the source records without timings \(TGI's router spans\) left out/);
+  });
+});
