@@ -254,13 +254,14 @@ export class ConventionMapper {
    * the trace is one of them; another's span may have joined it after the hold began.
    */
   private release(entry: { readonly convention: SourceConvention; readonly spans: readonly SpanRecord[] }, traceId: string): readonly SpanRecord[] {
-    let spans = entry.spans;
+    const { unique, copies } = splitCopies(entry.spans);
+    let spans = unique;
     for (const convention of this.conventions) {
       if (convention.scope !== 'trace') continue;
       if (convention !== entry.convention && !spans.some((s) => s.attributes[ATTR.MODEL_NAME] === undefined && s.attributes[ATTR.PHASE] === undefined && convention.claims(s))) continue;
       spans = this.apply(convention, spans, traceId);
     }
-    return spans;
+    return copies.length === 0 ? spans : withCopies(spans, copies);
   }
 
   private noteRequestTrace(traceId: string, source = ''): void {
@@ -305,6 +306,45 @@ export class ConventionMapper {
         : s,
     );
   }
+}
+
+/** A span's identity as the assembler dedupes it: span id and kind (Zipkin's client and server halves share an id). */
+function copyKey(span: SpanRecord): string {
+  return `${span.spanId}\u0000${span.kind}`;
+}
+
+/**
+ * A held trace's spans less the copies of a span already held (same span id and kind: a file given
+ * twice, overlapping exports). A trace-scoped mapping must see each span once: it reads a set of
+ * spans, so copies of vLLM's llm_request span read as parallel samples (output tokens doubled,
+ * TPOT halved) and copies of a TGI handler span as more failed requests, while the assembler,
+ * which dedupes what comes after, said the duplicates were counted once.
+ */
+function splitCopies(spans: readonly SpanRecord[]): { readonly unique: readonly SpanRecord[]; readonly copies: readonly SpanRecord[] } {
+  if (spans.length < 2) return { unique: spans, copies: [] };
+  const seen = new Set<string>();
+  const unique: SpanRecord[] = [];
+  const copies: SpanRecord[] = [];
+  for (const s of spans) {
+    const key = copyKey(s);
+    if (seen.has(key)) copies.push(s);
+    else {
+      seen.add(key);
+      unique.push(s);
+    }
+  }
+  return { unique: copies.length === 0 ? spans : unique, copies };
+}
+
+/** The mapped spans, and again the mapped span of each copy left out (where the mapping kept its id), so the assembler still counts the copies as duplicates. */
+function withCopies(mapped: readonly SpanRecord[], copies: readonly SpanRecord[]): readonly SpanRecord[] {
+  const byKey = new Map(mapped.map((s) => [copyKey(s), s]));
+  const out = mapped.slice();
+  for (const c of copies) {
+    const kept = byKey.get(copyKey(c));
+    if (kept !== undefined) out.push(kept);
+  }
+  return out;
 }
 
 /** Where `mapScanned` hands spans: mapped records, and rows of the batch that pass unchanged (RequestAssembler is one). */
