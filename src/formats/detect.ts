@@ -303,6 +303,23 @@ function archiveKind(start: Buffer): 'tar' | 'zip' | undefined {
 }
 
 /**
+ * What the bytes are when they are a trace export in a form not read, with what to do: UTF-16
+ * text (with its byte order mark, or JSON whose every other byte is NUL: Windows PowerShell 5's
+ * `>` and `Out-File` write UTF-16LE, so `kubectl logs … > traces.jsonl` there gives it), or a
+ * bzip2 or xz file (only gzip and zstd are inflated). Each was called "binary data", or a JSON
+ * syntax error at `\x00`, which sent the reader looking for a corrupt file.
+ */
+function unreadEncoding(start: Buffer): string | undefined {
+  const jsonStart = (b: number | undefined): boolean => b === 0x7b || b === 0x5b;
+  const le = (start[0] === 0xff && start[1] === 0xfe) || (jsonStart(start[0]) && start[1] === 0 && start[3] === 0);
+  const be = (start[0] === 0xfe && start[1] === 0xff) || (start[0] === 0 && jsonStart(start[1]) && start[2] === 0);
+  if (le || be) return `UTF-16${le ? 'LE' : 'BE'} text (convert it to UTF-8 first, e.g. iconv -f UTF-16${le ? 'LE' : 'BE'} -t UTF-8; Windows PowerShell 5's > writes UTF-16: pipe through Out-File -Encoding utf8 instead)`;
+  if (start.toString('latin1', 0, 3) === 'BZh' && start[3]! >= 0x31 && start[3]! <= 0x39) return 'a bzip2-compressed file, which is not read (decompress it first, e.g. bunzip2, or compress with gzip or zstd)';
+  if (start.length >= 6 && start.toString('latin1', 0, 6) === '\xfd7zXZ\x00') return 'an xz-compressed file, which is not read (decompress it first, e.g. unxz, or compress with gzip or zstd)';
+  return undefined;
+}
+
+/**
  * True when the bytes start as a varint length (protobuf's `writeDelimitedTo`) followed by a
  * TracesData message's first tag (field 1, 0x0A): a layout not read, named in the error rather
  * than called "binary data". A one-byte length is taken only below 0x20, where no text begins.
@@ -349,6 +366,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   if (lead === 0x0a && (byte === undefined || byte < 0x20 || byte >= 0x7f)) {
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
+  const encoding = unreadEncoding(start);
+  if (encoding !== undefined) throw new TraceFormatError(file, 'byte 0', "a trace export (JSON in UTF-8 starting with '{' or '[', gzip, zstd or OTLP protobuf)", encoding);
   // A large Triton trace file (a regular one: it is read again the old way if it must be) is read
   // record by record, before the first line (the whole file, as Triton writes it) is read whole.
   const size = opened.compression === 'none' ? opened.bytes : opened.bytes * INFLATION_GUESS;
