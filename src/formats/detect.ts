@@ -19,6 +19,7 @@ import { streamElements } from './_json-stream.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import { hasProcessPrefix, prefixedDocuments } from './_process-prefix.js';
+import type { OutputDocuments } from './_process-prefix.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
 import { isOtlpDocument } from './otlp-json.js';
@@ -386,6 +387,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
+    // A Python service's stdout as `kubectl logs` gives it: the server's log lines, then ConsoleSpanExporter's spans among them.
+    if (first !== -1 && prefixedDocuments((await content.peek(256 * 1024)).toString('utf8')).values.some(isPythonConsoleDocument)) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
     const inner = opened.compression === 'none' ? undefined : start[0] === 0x1f && start[1] === 0x8b ? 'gzip' : start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd ? 'zstd' : undefined;
     if (inner !== undefined) {
       const outer = opened.compression === 'gzip' ? 'gzip' : 'zstd';
@@ -462,6 +465,14 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   let next = newline + 1;
   while (next < head.length && isWhitespace(head[next])) next++;
   return { opened, layout: 'json-lines', moreLines: next < head.length || head.length > newline + 1 + 4096, firstLine: { lineNo, value: parsed } };
+}
+
+/** True when the text's first JSON value is a Python console span (ConsoleSpanExporter's output, which other lines may follow). */
+function startsWithConsoleSpan(text: string): boolean {
+  const start = text.search(/\S/);
+  if (start === -1) return false;
+  const scanned = scanJsonValue(text, start);
+  return scanned.ok && isPythonConsoleDocument(JSON.parse(text.slice(start, scanned.end)));
 }
 
 /**
@@ -556,12 +567,16 @@ export function classifyElement(element: unknown): JsonFamily | undefined {
 }
 
 /** The start of a JSON document, as detection left it for the reader. */
+/** What was found around the JSON of a process's output (`_process-prefix.ts`), for the reader to note and report. */
+export type OutputFound = Pick<OutputDocuments, 'passed' | 'prefixed' | 'broken'>;
+
+/** How a JSON input's content starts, as detection left it for the reader. */
 export type DocumentStart =
   /**
    * Read whole: its parsed values (several for concatenated documents). The reader empties
    * `values` once it has converted them, so the parse is not held while its spans are analysed.
    */
-  | { values: readonly unknown[] }
+  | { values: readonly unknown[]; readonly output?: OutputFound }
   /** Too large to read whole: its element stream, with the first element already taken. */
   | { readonly first: StreamedElement; readonly rest: AsyncGenerator<StreamedElement> }
   /**
@@ -685,16 +700,23 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     const tritonLike = wholeBytes === WHOLE_DOCUMENT_BYTES && looksLikeTritonTrace(await opened.content.peek(TRITON_HEAD_BYTES));
     const body = await readDocument(opened.content, tritonLike ? MAX_DOCUMENT_BYTES : wholeBytes);
     if ('text' in body) {
-      let values: unknown[];
+      let values: unknown[] = [];
       let cut: TraceFormatError | undefined;
+      let output: OutputDocuments | undefined;
       try {
-        if (sniffed.processPrefixed === true) {
-          const prefixed = prefixedDocuments(body.text);
-          values = prefixed.values;
+        if (sniffed.processPrefixed !== true) {
+          try {
+            ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+          } catch (error) {
+            // Python console spans with other output after them (the server's log lines in the same stdout): the spans among the lines.
+            if (opened.damage !== undefined || !startsWithConsoleSpan(body.text)) throw error;
+            output = prefixedDocuments(body.text);
+          }
+        } else output = prefixedDocuments(body.text);
+        if (output !== undefined) {
+          values = output.values;
           // A process whose output ends inside a span (that replica killed while printing it).
-          if (prefixed.cut.length > 0) cut = new TraceFormatError(file, prefixed.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
-        } else {
-          ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+          if (output.cut.length > 0) cut = new TraceFormatError(file, output.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
         }
         // Only Python's console output is a run of concatenated spans; any other document cut short is the error it was.
         if (cut !== undefined && values.length > 0 && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;
@@ -709,7 +731,8 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
       if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-      return { ...base, format: formatOf(family, layout, values.length), family, document: { values }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: sniffed.processPrefixed === true ? cut.got : `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
+      const among = output === undefined ? {} : { output: { passed: output.passed, prefixed: output.prefixed, broken: output.broken } };
+      return { ...base, format: formatOf(family, layout, values.length), family, document: { values, ...among }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: output !== undefined ? cut.got : `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
     }
     const rest = streamElements(file, body.stream);
     const first = await rest.next();
