@@ -84,6 +84,8 @@ export class ConventionMapper {
   /** Ids of the conventions whose time outside the request span is not the wire alone. */
   private readonly outside: ReadonlySet<string>;
   private traceScopedSeen = false;
+  /** Spans a span-scoped convention mapped, by trace, span id and kind (bounded): see `firstMapping`. */
+  private readonly mappedAlone = new Set<string>();
 
   /** The registered conventions' ids: a request span carrying one was mapped already. */
   private readonly ids: ReadonlySet<string>;
@@ -264,6 +266,19 @@ export class ConventionMapper {
     return copies.length === 0 ? spans : withCopies(spans, copies);
   }
 
+  /**
+   * False for a copy of a span mapped on its own already (same trace, span id and kind: a file
+   * given twice), so its requests are counted once in what was recognised, as the assembler
+   * counts them; the last MAX_HELD_TRACES such spans are remembered.
+   */
+  private firstMapping(span: SpanRecord): boolean {
+    const key = `${span.traceId}\u0000${copyKey(span)}`;
+    if (this.mappedAlone.has(key)) return false;
+    if (this.mappedAlone.size >= MAX_HELD_TRACES) this.mappedAlone.clear();
+    this.mappedAlone.add(key);
+    return true;
+  }
+
   private noteRequestTrace(traceId: string, source = ''): void {
     if (this.requestTraces.size >= MAX_HELD_TRACES) this.requestTraces.clear();
     this.requestTraces.set(traceId, source);
@@ -292,7 +307,7 @@ export class ConventionMapper {
   private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
     const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : this.traceContext(traceId, spans));
     const note = mapped.note;
-    if (note !== undefined) {
+    if (note !== undefined && (traceId !== undefined || this.firstMapping(spans[0]!))) {
       const key = `${convention.id}\u0000${note.label}`;
       const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: countsByModel([[mapped.model, mapped.requests]]) } : {}) };
       const prior = this.used.get(key);

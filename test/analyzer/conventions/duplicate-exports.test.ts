@@ -30,10 +30,19 @@ describe('a serving export given twice reads as given once', () => {
     const file = SERVING + TGI_FAILED_CANCELLED;
     const twice = await analyzeFiles([file, file], { diagnose: false });
     expect(twice.models[0]!.summary).toMatchObject({ requests: 4, errors: 3, failures: { server: 1, client: 2, cancelled: 2 } });
+    // The finished requests' handler spans are mapped one at a time (span-scoped): counted once in "Read as" too.
+    expect(twice.conventions.find((c) => c.label === 'TGI router span')?.requests).toBe(4);
     expect(twice.conventions.filter((c) => c.ended !== undefined).map((c) => [c.ended, c.requests])).toEqual([
       ['client-error', 2],
       ['cancelled', 2],
       ['server-error', 1],
     ]);
+  });
+
+  it('vLLM llm_request spans without a parent (mapped one at a time): "Read as" counts the requests analysed, not the copies', async () => {
+    const file = SERVING + 'vllm-llm-request-v1.synthetic.json';
+    const twice = await analyzeFiles([file, file], { diagnose: false });
+    expect(twice.requests).toBe(2);
+    expect(twice.conventions.map((c) => [c.label, c.requests])).toEqual([['vLLM llm_request span (v1 engine)', 2]]);
   });
 });
