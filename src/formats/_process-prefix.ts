@@ -22,15 +22,36 @@ export function hasProcessPrefix(head: string): boolean {
   });
 }
 
+/** What `prefixedDocuments` found in a process's output. */
+export interface OutputDocuments {
+  /** The JSON objects and arrays, per process in the order printed. */
+  readonly values: unknown[];
+  /** The processes whose output ends inside one (a replica killed while printing a span). */
+  readonly cut: string[];
+  /** Lines of other output passed over (log lines), blank lines not counted. */
+  readonly passed: number;
+  /**
+   * Where a span began and does not parse (another line of output printed inside it): a line
+   * that is `{` alone, as ConsoleSpanExporter's pretty print opens each span, whose object breaks
+   * before the output ends; its line and column (the process, in prefixed output).
+   */
+  readonly broken: string[];
+  /** True when some line carried a process prefix. */
+  readonly prefixed: boolean;
+}
+
 /**
- * The JSON objects and arrays found in prefixed output, per process in the order printed, and the
- * processes whose output ends inside one (a replica killed while printing a span: `cut`).
+ * The JSON objects and arrays found in a process's output, prefixed (Ray) or not (a Python
+ * service's stdout as `kubectl logs` gives it: ConsoleSpanExporter's spans among the server's
+ * log lines), each process's lines taken together.
  */
-export function prefixedDocuments(text: string): { values: unknown[]; cut: string[] } {
+export function prefixedDocuments(text: string): OutputDocuments {
   const streams = new Map<string, string[]>();
+  let prefixed = false;
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const match = PREFIX.exec(line);
+    if (match !== null) prefixed = true;
     const key = match === null ? '' : match[1]!;
     const body = match === null ? line : line.slice(match[0].length);
     const list = streams.get(key);
@@ -39,6 +60,8 @@ export function prefixedDocuments(text: string): { values: unknown[]; cut: strin
   }
   const values: unknown[] = [];
   const cut: string[] = [];
+  const broken: string[] = [];
+  let passed = 0;
   for (const [key, lines] of streams) {
     const joined = lines.join('\n');
     let lineStart = 0;
@@ -55,10 +78,20 @@ export function prefixedDocuments(text: string): { values: unknown[]; cut: strin
           continue;
         }
         // Text that only starts like JSON is a log line; JSON the output ends in was cut short.
-        if (scanned.got === 'end of file' && key !== '') cut.push(key);
+        // ('' is the lines without a prefix: the driver's own beside Ray's processes, or the one process.)
+        if (scanned.got === 'end of file' && (key !== '' || !prefixed)) cut.push(key);
+        else if (joined.slice(start, next).trim() === '{') broken.push(prefixed ? key : `${lineOf(joined, start)}:${start - lineStart + 1}`);
       }
+      if (start >= 0) passed++;
       lineStart = next + 1;
     }
   }
-  return { values, cut };
+  return { values, cut, passed, prefixed, broken };
+}
+
+/** The 1-based line of offset `at` in `text`. */
+function lineOf(text: string, at: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }

@@ -19,6 +19,7 @@ import { streamElements } from './_json-stream.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import { hasProcessPrefix, prefixedDocuments } from './_process-prefix.js';
+import type { OutputDocuments } from './_process-prefix.js';
 import { describeText, describeValue, TraceFormatError } from './errors.js';
 import { isJaegerDocument } from './jaeger-json.js';
 import { isOtlpDocument } from './otlp-json.js';
@@ -303,6 +304,23 @@ function archiveKind(start: Buffer): 'tar' | 'zip' | undefined {
 }
 
 /**
+ * What the bytes are when they are a trace export in a form not read, with what to do: UTF-16
+ * text (with its byte order mark, or JSON whose every other byte is NUL: Windows PowerShell 5's
+ * `>` and `Out-File` write UTF-16LE, so `kubectl logs … > traces.jsonl` there gives it), or a
+ * bzip2 or xz file (only gzip and zstd are inflated). Each was called "binary data", or a JSON
+ * syntax error at `\x00`, which sent the reader looking for a corrupt file.
+ */
+function unreadEncoding(start: Buffer): string | undefined {
+  const jsonStart = (b: number | undefined): boolean => b === 0x7b || b === 0x5b;
+  const le = (start[0] === 0xff && start[1] === 0xfe) || (jsonStart(start[0]) && start[1] === 0 && start[3] === 0);
+  const be = (start[0] === 0xfe && start[1] === 0xff) || (start[0] === 0 && jsonStart(start[1]) && start[2] === 0);
+  if (le || be) return `UTF-16${le ? 'LE' : 'BE'} text (convert it to UTF-8 first, e.g. iconv -f UTF-16${le ? 'LE' : 'BE'} -t UTF-8; Windows PowerShell 5's > writes UTF-16: pipe through Out-File -Encoding utf8 instead)`;
+  if (start.toString('latin1', 0, 3) === 'BZh' && start[3]! >= 0x31 && start[3]! <= 0x39) return 'a bzip2-compressed file, which is not read (decompress it first, e.g. bunzip2, or compress with gzip or zstd)';
+  if (start.length >= 6 && start.toString('latin1', 0, 6) === '\xfd7zXZ\x00') return 'an xz-compressed file, which is not read (decompress it first, e.g. unxz, or compress with gzip or zstd)';
+  return undefined;
+}
+
+/**
  * True when the bytes start as a varint length (protobuf's `writeDelimitedTo`) followed by a
  * TracesData message's first tag (field 1, 0x0A): a layout not read, named in the error rather
  * than called "binary data". A one-byte length is taken only below 0x20, where no text begins.
@@ -349,6 +367,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   if (lead === 0x0a && (byte === undefined || byte < 0x20 || byte >= 0x7f)) {
     return { opened, layout: 'protobuf-message', moreLines: false };
   }
+  const encoding = unreadEncoding(start);
+  if (encoding !== undefined) throw new TraceFormatError(file, 'byte 0', "a trace export (JSON in UTF-8 starting with '{' or '[', gzip, zstd or OTLP protobuf)", encoding);
   // A large Triton trace file (a regular one: it is read again the old way if it must be) is read
   // record by record, before the first line (the whole file, as Triton writes it) is read whole.
   const size = opened.compression === 'none' ? opened.bytes : opened.bytes * INFLATION_GUESS;
@@ -367,6 +387,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
+    // A Python service's stdout as `kubectl logs` gives it: the server's log lines, then ConsoleSpanExporter's spans among them.
+    if (first !== -1 && prefixedDocuments((await content.peek(256 * 1024)).toString('utf8')).values.some(isPythonConsoleDocument)) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
     const inner = opened.compression === 'none' ? undefined : start[0] === 0x1f && start[1] === 0x8b ? 'gzip' : start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd ? 'zstd' : undefined;
     if (inner !== undefined) {
       const outer = opened.compression === 'gzip' ? 'gzip' : 'zstd';
@@ -443,6 +465,14 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   let next = newline + 1;
   while (next < head.length && isWhitespace(head[next])) next++;
   return { opened, layout: 'json-lines', moreLines: next < head.length || head.length > newline + 1 + 4096, firstLine: { lineNo, value: parsed } };
+}
+
+/** True when the text's first JSON value is a Python console span (ConsoleSpanExporter's output, which other lines may follow). */
+function startsWithConsoleSpan(text: string): boolean {
+  const start = text.search(/\S/);
+  if (start === -1) return false;
+  const scanned = scanJsonValue(text, start);
+  return scanned.ok && isPythonConsoleDocument(JSON.parse(text.slice(start, scanned.end)));
 }
 
 /**
@@ -537,12 +567,16 @@ export function classifyElement(element: unknown): JsonFamily | undefined {
 }
 
 /** The start of a JSON document, as detection left it for the reader. */
+/** What was found around the JSON of a process's output (`_process-prefix.ts`), for the reader to note and report. */
+export type OutputFound = Pick<OutputDocuments, 'passed' | 'prefixed' | 'broken'>;
+
+/** How a JSON input's content starts, as detection left it for the reader. */
 export type DocumentStart =
   /**
    * Read whole: its parsed values (several for concatenated documents). The reader empties
    * `values` once it has converted them, so the parse is not held while its spans are analysed.
    */
-  | { values: readonly unknown[] }
+  | { values: readonly unknown[]; readonly output?: OutputFound }
   /** Too large to read whole: its element stream, with the first element already taken. */
   | { readonly first: StreamedElement; readonly rest: AsyncGenerator<StreamedElement> }
   /**
@@ -666,16 +700,23 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     const tritonLike = wholeBytes === WHOLE_DOCUMENT_BYTES && looksLikeTritonTrace(await opened.content.peek(TRITON_HEAD_BYTES));
     const body = await readDocument(opened.content, tritonLike ? MAX_DOCUMENT_BYTES : wholeBytes);
     if ('text' in body) {
-      let values: unknown[];
+      let values: unknown[] = [];
       let cut: TraceFormatError | undefined;
+      let output: OutputDocuments | undefined;
       try {
-        if (sniffed.processPrefixed === true) {
-          const prefixed = prefixedDocuments(body.text);
-          values = prefixed.values;
+        if (sniffed.processPrefixed !== true) {
+          try {
+            ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+          } catch (error) {
+            // Python console spans with other output after them (the server's log lines in the same stdout): the spans among the lines.
+            if (opened.damage !== undefined || !startsWithConsoleSpan(body.text)) throw error;
+            output = prefixedDocuments(body.text);
+          }
+        } else output = prefixedDocuments(body.text);
+        if (output !== undefined) {
+          values = output.values;
           // A process whose output ends inside a span (that replica killed while printing it).
-          if (prefixed.cut.length > 0) cut = new TraceFormatError(file, prefixed.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
-        } else {
-          ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
+          if (output.cut.length > 0) cut = new TraceFormatError(file, output.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
         }
         // Only Python's console output is a run of concatenated spans; any other document cut short is the error it was.
         if (cut !== undefined && values.length > 0 && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;
@@ -690,7 +731,8 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (values.length === 0) throw new TraceFormatError(file, '', 'JSON documents after the process prefixes', 'none');
       const family = classifyDocument(values[0]);
       if (family === undefined) throw unknownDocumentError(file, '', values[0]);
-      return { ...base, format: formatOf(family, layout, values.length), family, document: { values }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: sniffed.processPrefixed === true ? cut.got : `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
+      const among = output === undefined ? {} : { output: { passed: output.passed, prefixed: output.prefixed, broken: output.broken } };
+      return { ...base, format: formatOf(family, layout, values.length), family, document: { values, ...among }, ...(cut !== undefined ? { cut: { location: cut.location, expected: cut.expected, got: output !== undefined ? cut.got : `${cut.got ?? 'end of file'} (truncated?)` } } : {}) };
     }
     const rest = streamElements(file, body.stream);
     const first = await rest.next();

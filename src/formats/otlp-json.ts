@@ -155,13 +155,25 @@ function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
   return parseNanos(raw);
 }
 
-/** The leniency noted for each span kind written as an enum name. */
+/** The leniency noted for each span kind written as an enum name (or its number in a string). */
 export const KIND_NAME_NOTE = 'span kinds written as enum names (spans)';
 
-/** An OTLP span kind (enum integer or name) as a SpanKind. */
+/**
+ * An enum written as its number in a string (`"kind": "3"`, `"code": "2"`), as a number: proto3
+ * JSON parsers take it (protobuf's Python json_format falls back to `int(value)` when no enum name
+ * matches, python/google/protobuf/json_format.py `_ConvertScalarFieldValue`,
+ * https://github.com/protocolbuffers/protobuf), and exports that went through a tool writing every
+ * number quoted carry it. Read as a word it was no kind and no status: a client span read as
+ * unspecified (e2e the server's span), an error span as a success, without a word.
+ */
+function quotedEnum(raw: string): number | undefined {
+  return /^\d{1,3}$/.test(raw) ? Number(raw) : undefined;
+}
+
+/** An OTLP span kind (enum integer, its name, or the integer in a string) as a SpanKind. */
 export function otlpKind(raw: unknown): SpanKind {
   if (typeof raw === 'number') return KINDS[raw] ?? 'unspecified';
-  if (typeof raw === 'string') return kindFromName(raw) ?? 'unspecified';
+  if (typeof raw === 'string') return kindFromName(raw) ?? KINDS[quotedEnum(raw) ?? -1] ?? 'unspecified';
   return 'unspecified';
 }
 
@@ -174,8 +186,8 @@ function kindOf(raw: unknown, ctx: ReadContext): SpanKind {
 export function isErrorStatus(status: unknown): boolean {
   if (!isObject(status)) return false;
   const code = status['code'];
-  // Status code 2 = ERROR; names as Tempo / gogo-jsonpb writes them.
-  return code === 2 || code === 'STATUS_CODE_ERROR' || code === 'ERROR' || code === 'Error';
+  // Status code 2 = ERROR; names as Tempo / gogo-jsonpb writes them; the number in a string (quotedEnum).
+  return code === 2 || code === 'STATUS_CODE_ERROR' || code === 'ERROR' || code === 'Error' || (typeof code === 'string' && quotedEnum(code) === 2);
 }
 
 /** Returns the record, or what a valid span would have had (the skip reason). */

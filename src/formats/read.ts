@@ -15,7 +15,7 @@ import { scanJsonValue } from './_json-scan.js';
 import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
-import type { JsonFamily, OpenedTrace, Sniffed, WholeBytes } from './detect.js';
+import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
@@ -402,8 +402,10 @@ async function* readJsonLines(
 }
 
 /** A JSON document (or concatenated documents) small enough to parse whole, as detection parsed it: its spans in batches. */
-function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, processPrefixed: boolean): Iterable<SpanRecord[]> {
-  if (processPrefixed) ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
+function readWholeDocument(file: string, values: readonly unknown[], ctx: ReadContext, batchSize: number, result: LayoutResult, output: OutputFound | undefined): Iterable<SpanRecord[]> {
+  if (output?.prefixed === true) ctx.note('process prefixes such as "(ProxyActor pid=…) " stripped (files)');
+  if (output !== undefined && output.passed > 0) ctx.note('lines of other output among the spans passed over (log lines)', output.passed);
+  for (const at of output?.broken ?? []) ctx.skip(at, 'a whole span (a line of other output was printed inside this one)', 'a span that does not parse', 'record');
   result.family = classifyDocument(values[0]);
   if (result.family === undefined) throw unknownDocumentError(file, '', values[0]);
   const convert = converterFor(file, result.family, '');
@@ -531,7 +533,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
         // Converted here, not when the first batch is asked for, and let go of: a whole
         // document's parse is several times its size (a 60 MB Triton trace file: 155 MB).
         document.values = [];
-        batches = readWholeDocument(file, values, ctx, batchSize, result, sniffed.processPrefixed === true);
+        batches = readWholeDocument(file, values, ctx, batchSize, result, document.output);
       } else {
         batches = readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
       }

@@ -16,7 +16,7 @@ import type { PrometheusInput, PrometheusModelExtras, PrometheusSourceFound } fr
 import { RequestTable } from '../model/request-table.js';
 import { PrometheusClient } from './client.js';
 import { PrometheusError } from './errors.js';
-import { GPU_SOURCES, LATENCY_SOURCES, sourceDetected } from './sources.js';
+import { GPU_SOURCES, LATENCY_SOURCES, familyPresent, sourceDetected, sourceFamilies } from './sources.js';
 import type { LatencySource } from './sources.js';
 import { measurePresent, readModel } from './aggregates.js';
 import type { ModelAggregates, QueryContext } from './aggregates.js';
@@ -61,6 +61,25 @@ export interface PrometheusAnalyzeOptions {
   readonly diagnose?: DiagnoseOptions | false;
 }
 
+/**
+ * What the engine holds of each source whose end-to-end family is missing: a source's other
+ * families present (Ray Serve LLM's TPOT histogram and KV cache gauge with its e2e histogram
+ * dropped by a relabelling or left out of an excerpt) are named with the one that is missing, since
+ * requests, rates and percentiles are all read from it; otherwise every source's marker looked for.
+ */
+function withoutEndToEnd(names: ReadonlySet<string>): string {
+  const partial = LATENCY_SOURCES.flatMap((source) => {
+    const { e2e, others } = sourceFamilies(source);
+    const present = [...e2e, ...others].filter((f) => familyPresent(f, names));
+    const missing = e2e.filter((f) => !familyPresent(f, names));
+    if (present.length === 0 || missing.length === 0) return [];
+    const listed = `${present.slice(0, 6).join(', ')}${present.length > 6 ? ` and ${present.length - 6} more` : ''}`;
+    return [`${source.title}: ${listed} present, but not ${missing.join(', ')}, its end-to-end latency, from which requests, rates and percentiles are read (dropped by the scrape's metric_relabel_configs?)`];
+  });
+  if (partial.length > 0) return partial.join('; ');
+  return `looked for ${LATENCY_SOURCES.map((s) => `${s.title} (${s.markers[0] ?? ''})`).join('; ')}`;
+}
+
 /** Reads the engine and analyses every model found; throws PrometheusError on anything that prevents it. */
 export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Promise<AnalysisResult & { readonly prometheus: PrometheusInput }> {
   const client = new PrometheusClient({ url: options.url, ...(options.headers ? { headers: options.headers } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
@@ -84,8 +103,7 @@ export async function analyzePrometheus(options: PrometheusAnalyzeOptions): Prom
   const latency = LATENCY_SOURCES.filter((s) => sourceDetected(s, names) && measurePresent(s.e2e, names));
   if (latency.length === 0) {
     await throwIfElsewhere(range, '');
-    const looked = LATENCY_SOURCES.map((s) => `${s.title} (${s.markers[0] ?? ''})`).join('; ');
-    throw new PrometheusError('empty', options.url, `no inference latency metrics between ${iso(startS)} and ${iso(endS)}${selector === '' ? '' : ` matching {${selector}}`} (${names.size} metric names present; looked for ${looked})`);
+    throw new PrometheusError('empty', options.url, `no inference latency metrics between ${iso(startS)} and ${iso(endS)}${matching} (${names.size} metric names present; ${withoutEndToEnd(names)})`);
   }
 
   const found: PrometheusSourceFound[] = [];

@@ -433,20 +433,30 @@ export function sourceDetected(source: LatencySource, names: ReadonlySet<string>
   return source.markers.some((m) => names.has(m) || names.has(m.replace(/_(bucket|count)$/, '')));
 }
 
-/** Metric names a source needs (for detection), bucket/_count names for histograms. */
-export function sourceMetricNames(source: LatencySource): string[] {
-  const names = new Set<string>();
-  const add = (m: Measure): void => {
-    if (m.kind === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.metric}${suffix}`);
-    else if (m.kind === 'counter') {
-      for (const x of m.metric) names.add(x);
-      names.add(m.count);
-    } else if (m.kind === 'difference') {
-      add(m.minuend);
-      for (const s of m.subtrahends) add(s);
-    } else for (const part of m.parts) add(part);
-  };
-  add(source.e2e);
-  for (const m of Object.values(source.phases)) if (m) add(m);
-  return [...names];
+/** The family a measure reads (a histogram by its base name), each part's for a composite one. */
+function measureFamilies(m: Measure): string[] {
+  if (m.kind === 'histogram') return [m.metric];
+  if (m.kind === 'counter') return [...m.metric, m.count];
+  if (m.kind === 'difference') return [...measureFamilies(m.minuend), ...m.subtrahends.flatMap(measureFamilies)];
+  return m.parts.flatMap(measureFamilies);
+}
+
+/** The metric families a source reads: those its end-to-end latency is measured from, and every other (histograms by their base name), each once. */
+export function sourceFamilies(source: LatencySource): { readonly e2e: readonly string[]; readonly others: readonly string[] } {
+  const measures = (list: Measure | readonly Measure[] | undefined): Measure[] => (list === undefined ? [] : ([] as Measure[]).concat(list));
+  const g = source.generation;
+  const e2e = new Set(measureFamilies(source.e2e));
+  const others = [
+    ...Object.values(source.phases).flatMap((m) => (m ? measureFamilies(m) : [])),
+    ...[...measures(g?.ttft), ...measures(g?.tpot), ...measures(g?.itl), ...measures(source.tokens?.in), ...measures(source.tokens?.out)].flatMap(measureFamilies),
+    ...[source.requests, source.errors, source.batch?.items, source.batch?.executions, source.batchHistogram, source.tokens?.cached?.hits, source.tokens?.cached?.queries].filter((n): n is string => n !== undefined),
+    ...[source.scheduler?.running, ...(source.scheduler?.kvCacheUsage ?? []), source.scheduler?.preemptions].filter((n): n is string => n !== undefined),
+    ...Object.values(source.gauges ?? {}).flatMap((v) => ([] as string[]).concat(v)),
+  ].filter((n) => !e2e.has(n));
+  return { e2e: [...e2e], others: [...new Set(others)] };
+}
+
+/** True when `names` (metric names present) hold the family: itself (a counter, gauge or native histogram) or a classic histogram's series. */
+export function familyPresent(family: string, names: ReadonlySet<string>): boolean {
+  return names.has(family) || names.has(`${family}_bucket`) || names.has(`${family}_count`) || names.has(`${family}_sum`);
 }

@@ -73,6 +73,26 @@ describe('files that are not readable trace exports', () => {
     expect((await failure(zip)).message).toMatch(/, got a zip archive \(extract it first, e\.g\. unzip, and give the files inside\)$/);
   });
 
+  it('a real export in UTF-16 (Windows PowerShell 5 redirected it) or bzip2/xz-compressed is named as such, with the step to take, not "binary data"', async () => {
+    const demo = readFileSync(new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url), 'utf8');
+    const expected = "byte 0: expected a trace export (JSON in UTF-8 starting with '{' or '[', gzip, zstd or OTLP protobuf), got ";
+    // PowerShell's `>`: UTF-16LE with its byte order mark.
+    const le = tmp.write('ps-redirect.jsonl', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(demo, 'utf16le')]));
+    expect((await failure(le)).message).toBe(`${le}:${expected}UTF-16LE text (convert it to UTF-8 first, e.g. iconv -f UTF-16LE -t UTF-8; Windows PowerShell 5's > writes UTF-16: pipe through Out-File -Encoding utf8 instead)`);
+    // Without a byte order mark, either byte order (it was a JSON syntax error at \x00, or binary data); also gzip-compressed.
+    const sglang = readFileSync('test/fixtures/serving/sglang-trace-level-unified.synthetic.json', 'utf8');
+    const bare = tmp.write('sglang-utf16le.json', Buffer.from(sglang, 'utf16le'));
+    const big = tmp.write('sglang-utf16be.json', Buffer.from(sglang, 'utf16le').swap16());
+    const zipped = tmp.write('sglang-utf16le.json.gz', gzipSync(Buffer.from(sglang, 'utf16le')));
+    expect((await failure(bare)).message).toMatch(/:byte 0: .*, got UTF-16LE text \(convert it to UTF-8 first, e\.g\. iconv -f UTF-16LE -t UTF-8;/);
+    expect((await failure(big)).message).toMatch(/:byte 0: .*, got UTF-16BE text \(convert it to UTF-8 first, e\.g\. iconv -f UTF-16BE -t UTF-8;/);
+    expect((await failure(zipped)).message).toMatch(/, got UTF-16LE text /);
+    const bz2 = tmp.write('demo.jsonl.bz2', execFileSync('bzip2', ['-c'], { input: demo }));
+    expect((await failure(bz2)).message).toBe(`${bz2}:${expected}a bzip2-compressed file, which is not read (decompress it first, e.g. bunzip2, or compress with gzip or zstd)`);
+    const xz = tmp.write('demo.jsonl.xz', execFileSync('xz', ['-c'], { input: demo }));
+    expect((await failure(xz)).message).toBe(`${xz}:${expected}an xz-compressed file, which is not read (decompress it first, e.g. unxz, or compress with gzip or zstd)`);
+  });
+
   it('a file with only whitespace', async () => {
     expect((await failure(tmp.write('blank.json', ' \n\n  \n'))).message).toMatch(/only whitespace/);
   });

@@ -487,3 +487,25 @@ export function rayServeComposed(seed: number): ReplayScenario {
     gauges: {},
   };
 }
+
+/**
+ * Ray Serve LLM re-exporting vLLM's v0 engine metrics as `ray_vllm:*` (a real capture, an excerpt
+ * that ends before the TTFT and end-to-end families): between tokens 30 ms, twelve requests
+ * running and thirty waiting, the KV cache 97% used, as a Prometheus whose scrape dropped the
+ * end-to-end histogram would hold it.
+ */
+export function rayServeVllmWithoutE2e(seed: number): ReplayScenario {
+  return {
+    fixture: join(FIXTURES, 'ray_serve_vllm_metrics_datadog_fixture_excerpt.prom'),
+    labels: { model_name: 'neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8' },
+    rps: 10,
+    seed,
+    phases: { tpot: { medianMs: 30, sigma: 0.2 }, promptTokens: { medianMs: 200, sigma: 0.1 }, outputTokens: { medianMs: 60, sigma: 0.05 } },
+    observe: [{ family: 'ray_vllm:time_per_output_token_seconds', of: ['tpot'], unit: 's' }],
+    count: [
+      { family: 'ray_vllm:prompt_tokens_total', of: 'promptTokens' },
+      { family: 'ray_vllm:generation_tokens_total', of: 'outputTokens' },
+    ],
+    gauges: { 'ray_vllm:num_requests_running': 12, 'ray_vllm:num_requests_waiting': 30, 'ray_vllm:gpu_cache_usage_perc': 0.97 },
+  };
+}

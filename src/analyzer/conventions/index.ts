@@ -84,6 +84,8 @@ export class ConventionMapper {
   /** Ids of the conventions whose time outside the request span is not the wire alone. */
   private readonly outside: ReadonlySet<string>;
   private traceScopedSeen = false;
+  /** Spans a span-scoped convention mapped, by trace, span id and kind (bounded): see `firstMapping`. */
+  private readonly mappedAlone = new Set<string>();
 
   /** The registered conventions' ids: a request span carrying one was mapped already. */
   private readonly ids: ReadonlySet<string>;
@@ -254,13 +256,27 @@ export class ConventionMapper {
    * the trace is one of them; another's span may have joined it after the hold began.
    */
   private release(entry: { readonly convention: SourceConvention; readonly spans: readonly SpanRecord[] }, traceId: string): readonly SpanRecord[] {
-    let spans = entry.spans;
+    const { unique, copies } = splitCopies(entry.spans);
+    let spans = unique;
     for (const convention of this.conventions) {
       if (convention.scope !== 'trace') continue;
       if (convention !== entry.convention && !spans.some((s) => s.attributes[ATTR.MODEL_NAME] === undefined && s.attributes[ATTR.PHASE] === undefined && convention.claims(s))) continue;
       spans = this.apply(convention, spans, traceId);
     }
-    return spans;
+    return copies.length === 0 ? spans : withCopies(spans, copies);
+  }
+
+  /**
+   * False for a copy of a span mapped on its own already (same trace, span id and kind: a file
+   * given twice), so its requests are counted once in what was recognised, as the assembler
+   * counts them; the last MAX_HELD_TRACES such spans are remembered.
+   */
+  private firstMapping(span: SpanRecord): boolean {
+    const key = `${span.traceId}\u0000${copyKey(span)}`;
+    if (this.mappedAlone.has(key)) return false;
+    if (this.mappedAlone.size >= MAX_HELD_TRACES) this.mappedAlone.clear();
+    this.mappedAlone.add(key);
+    return true;
   }
 
   private noteRequestTrace(traceId: string, source = ''): void {
@@ -291,7 +307,7 @@ export class ConventionMapper {
   private apply(convention: SourceConvention, spans: readonly SpanRecord[], traceId?: string): readonly SpanRecord[] {
     const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : this.traceContext(traceId, spans));
     const note = mapped.note;
-    if (note !== undefined) {
+    if (note !== undefined && (traceId !== undefined || this.firstMapping(spans[0]!))) {
       const key = `${convention.id}\u0000${note.label}`;
       const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: countsByModel([[mapped.model, mapped.requests]]) } : {}) };
       const prior = this.used.get(key);
@@ -305,6 +321,45 @@ export class ConventionMapper {
         : s,
     );
   }
+}
+
+/** A span's identity as the assembler dedupes it: span id and kind (Zipkin's client and server halves share an id). */
+function copyKey(span: SpanRecord): string {
+  return `${span.spanId}\u0000${span.kind}`;
+}
+
+/**
+ * A held trace's spans less the copies of a span already held (same span id and kind: a file given
+ * twice, overlapping exports). A trace-scoped mapping must see each span once: it reads a set of
+ * spans, so copies of vLLM's llm_request span read as parallel samples (output tokens doubled,
+ * TPOT halved) and copies of a TGI handler span as more failed requests, while the assembler,
+ * which dedupes what comes after, said the duplicates were counted once.
+ */
+function splitCopies(spans: readonly SpanRecord[]): { readonly unique: readonly SpanRecord[]; readonly copies: readonly SpanRecord[] } {
+  if (spans.length < 2) return { unique: spans, copies: [] };
+  const seen = new Set<string>();
+  const unique: SpanRecord[] = [];
+  const copies: SpanRecord[] = [];
+  for (const s of spans) {
+    const key = copyKey(s);
+    if (seen.has(key)) copies.push(s);
+    else {
+      seen.add(key);
+      unique.push(s);
+    }
+  }
+  return { unique: copies.length === 0 ? spans : unique, copies };
+}
+
+/** The mapped spans, and again the mapped span of each copy left out (where the mapping kept its id), so the assembler still counts the copies as duplicates. */
+function withCopies(mapped: readonly SpanRecord[], copies: readonly SpanRecord[]): readonly SpanRecord[] {
+  const byKey = new Map(mapped.map((s) => [copyKey(s), s]));
+  const out = mapped.slice();
+  for (const c of copies) {
+    const kept = byKey.get(copyKey(c));
+    if (kept !== undefined) out.push(kept);
+  }
+  return out;
 }
 
 /** Where `mapScanned` hands spans: mapped records, and rows of the batch that pass unchanged (RequestAssembler is one). */
