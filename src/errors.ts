@@ -102,7 +102,10 @@ export class TimeRangeEmptyError extends LatencyDoctorError {
   }
 }
 
-/** An instant in ns since the epoch as RFC 3339 UTC, to the millisecond where it has one. */
+/** An instant in ns since the epoch as RFC 3339 UTC, with as many fraction digits as it has (to the ns). */
 export function isoNs(ns: bigint): string {
-  return new Date(Number(ns / 1_000_000n)).toISOString().replace('.000Z', 'Z');
+  const sub = ns % 1_000_000_000n;
+  const whole = new Date(Number((ns - sub) / 1_000_000n)).toISOString().slice(0, 19);
+  if (sub === 0n || ns < 0n) return `${whole}Z`;
+  return `${whole}.${sub.toString().padStart(9, '0').replace(/0+$/, '')}Z`;
 }

@@ -130,7 +130,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   if (range !== undefined && (range.startNs !== undefined || range.endNs !== undefined)) {
     const input = options.inputName ?? 'the input';
     // A Triton trace file's times count from the server's start: no clock time to compare.
-    if (monotonicClock(conventions)) throw new AnalysisError(`a time range (--start/--end) needs wall-clock times: ${input} is timed on the server's monotonic clock (a Triton trace file), which no range of dates can select from`);
+    if (monotonicClock(conventions)) throw new AnalysisError(`a time range (--start/--end) needs wall-clock times: a Triton trace file in ${input} is timed on the server's monotonic clock, which no range of dates can select from`);
     requests = inTimeRange(ofModel, range);
     if (requests.length === 0 && ofModel.length > 0) {
       let first = ofModel.startNs[0]!;
@@ -143,11 +143,16 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     }
     const out = ofModel.length - requests.length;
     if (out > 0) warnings.push({ code: 'time-range', message: `${formatCount(requests.length)} of ${formatCount(ofModel.length)} requests start ${rangeWords(range)} (the range asked for); the other ${formatCount(out)} are left out`, count: out });
-    // Counted without a time by their source: they cannot be placed in the range, so they are not counted.
+    // Failures a source counts without timing attributes (TGI's router spans) are kept as counts
+    // per model, not times: a range that keeps every request keeps them; one that cuts the input
+    // cannot say which of them fell inside, so it leaves them out, and says so.
     const untimed = [...modelFailures.values()].reduce((n, f) => n + f.server + f.client + f.cancelled, 0);
-    if (untimed > 0) {
-      warnings.push({ code: 'time-range', message: `${formatCount(untimed)} failed or cancelled request${s(untimed)} that the source records without timings (TGI's router spans) left out: their time cannot be placed in the range`, count: untimed });
+    if (untimed > 0 && out > 0) {
+      warnings.push({ code: 'time-range', message: `${formatCount(untimed)} failed or cancelled request${s(untimed)} that the source records without timing attributes (TGI's router spans) left out: the analysis counts them, it does not keep their times, so a range that cuts the input cannot place them`, count: untimed });
       failures = new Map();
+    }
+    if (all.length === 0 && stats.spans > 0) {
+      warnings.push({ code: 'time-range', message: `the range selects inference requests, and the input has none: the report of its traces covers all of them`, count: 1 });
     }
   }
   const diagnoseOptions = options.diagnose;

@@ -14,7 +14,7 @@ import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
 import { assertHtmlTarget, integerOption, repeatable } from './_options.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
-import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
+import { analyzePrometheus, parseDuration, parseHeaders, parseTime, parseTimeNs } from '../prometheus/index.js';
 
 interface AnalyzeFlags {
   readonly json?: true;
@@ -107,17 +107,12 @@ export function registerAnalyzeCommand(program: Command): Command {
  */
 function fileTimeRange(flags: AnalyzeFlags): TimeRange | undefined {
   if (flags.range !== undefined && flags.end === undefined) throw new CliError('with trace files, --range needs --end (it counts back from --end; a file has no "now"), or give --start');
-  const endS = flags.end !== undefined ? parseTime('--end', flags.end) : undefined;
-  const startS = flags.start !== undefined ? parseTime('--start', flags.start) : flags.range !== undefined && endS !== undefined ? endS - parseDuration('--range', flags.range) : undefined;
-  if (startS === undefined && endS === undefined) return undefined;
-  if (startS !== undefined && endS !== undefined && startS >= endS) throw new CliError(`--start (${flags.start ?? `--end − --range`}) must be before --end (${flags.end ?? ''})`);
-  return { ...(startS !== undefined ? { startNs: secondsToNs(startS) } : {}), ...(endS !== undefined ? { endNs: secondsToNs(endS) } : {}) };
-}
-
-/** Unix seconds (with a fraction) as ns: the whole seconds exactly, the fraction to the ns. */
-function secondsToNs(s: number): bigint {
-  const whole = Math.floor(s);
-  return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((s - whole) * 1e9));
+  const endNs = flags.end !== undefined ? parseTimeNs('--end', flags.end) : undefined;
+  const back = flags.range !== undefined ? BigInt(Math.round(parseDuration('--range', flags.range) * 1e9)) : undefined;
+  const startNs = flags.start !== undefined ? parseTimeNs('--start', flags.start) : back !== undefined && endNs !== undefined ? endNs - back : undefined;
+  if (startNs === undefined && endNs === undefined) return undefined;
+  if (startNs !== undefined && endNs !== undefined && startNs >= endNs) throw new CliError(`--start (${flags.start ?? '--end − --range'}) must be before --end (${flags.end ?? ''})`);
+  return { ...(startNs !== undefined ? { startNs } : {}), ...(endNs !== undefined ? { endNs } : {}) };
 }
 
 async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<void> {

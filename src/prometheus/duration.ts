@@ -29,16 +29,24 @@ const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?
 /** Unix seconds past this (year 5138) are milliseconds or microseconds given where seconds are due. */
 const MAX_UNIX_S = 1e11;
 
+/** A time as whole unix seconds and the digits of its fraction (`''` for none), as written. */
+interface WrittenTime {
+  readonly wholeS: number;
+  readonly fraction: string;
+}
+
 /**
- * An RFC 3339 time or unix seconds → unix seconds. Not Date.parse: V8 reads `x 5` and `-5` as
- * 2001-05-01, a time without offset in the machine's zone, and 2026-02-30 as 2026-03-02.
+ * An RFC 3339 time or unix seconds, read exactly: whole seconds and fraction digits. Not
+ * Date.parse: V8 reads `x 5` and `-5` as 2001-05-01, a time without offset in the machine's
+ * zone, and 2026-02-30 as 2026-03-02.
  */
-export function parseTime(option: string, text: string): number {
+function readTime(option: string, text: string): WrittenTime {
   const expected = (why: string): PrometheusError => new PrometheusError('option', option, `expected an RFC 3339 time (2026-01-01T10:00:00Z) or unix seconds, got ${JSON.stringify(text)}${why}`);
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const s = Number(text);
-    if (s >= MAX_UNIX_S) throw expected(`: ${text} seconds is after the year 5000 (milliseconds?)`);
-    return s;
+  const unix = /^(\d+)(?:\.(\d+))?$/.exec(text);
+  if (unix !== null) {
+    const wholeS = Number(unix[1]);
+    if (wholeS >= MAX_UNIX_S) throw expected(`: ${text} seconds is after the year 5000 (milliseconds?)`);
+    return { wholeS, fraction: unix[2] ?? '' };
   }
   const m = RFC_3339.exec(text);
   if (m === null) throw expected(/^\d{4}-\d{2}-\d{2}[Tt ][\d:.]+$/.test(text) ? ' (no offset: add Z for UTC, or +HH:MM)' : '');
@@ -47,5 +55,21 @@ export function parseTime(option: string, text: string): number {
   // Second 60 is a leap second (RFC 3339 5.7); Date.UTC carries it into the next minute.
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60 || (m[8] === undefined && (offsetHour > 23 || offsetMinute > 59))) throw expected(' (no such date or time)');
   const offsetMin = m[8] !== undefined ? 0 : (m[9] === '-' ? -1 : 1) * (offsetHour * 60 + offsetMinute);
-  return (Date.UTC(year, month - 1, day, hour, minute, second) - offsetMin * 60_000) / 1000 + Number(m[7] ?? 0);
+  return { wholeS: (Date.UTC(year, month - 1, day, hour, minute, second) - offsetMin * 60_000) / 1000, fraction: (m[7] ?? '').slice(1) };
+}
+
+/** An RFC 3339 time or unix seconds → unix seconds (the fraction as a double can hold it). */
+export function parseTime(option: string, text: string): number {
+  const { wholeS, fraction } = readTime(option, text);
+  return wholeS + (fraction === '' ? 0 : Number(`0.${fraction}`));
+}
+
+/**
+ * An RFC 3339 time or unix seconds → ns since the epoch, exactly to the ns (digits past the ninth
+ * are dropped): a bound compared with span times in ns must be the one written, not its nearest
+ * double (1772496000.3 s is …299 999 952 ns as a double).
+ */
+export function parseTimeNs(option: string, text: string): bigint {
+  const { wholeS, fraction } = readTime(option, text);
+  return BigInt(wholeS) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9));
 }

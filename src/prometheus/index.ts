@@ -33,7 +33,7 @@ export { PrometheusError } from './errors.js';
 export type { PrometheusErrorKind } from './errors.js';
 export { LATENCY_SOURCES, GPU_SOURCES } from './sources.js';
 export type { LatencySource, GpuSource, Measure } from './sources.js';
-export { parseDuration, parseTime } from './duration.js';
+export { parseDuration, parseTime, parseTimeNs } from './duration.js';
 
 /** Options of `analyzePrometheus`. */
 export interface PrometheusAnalyzeOptions {

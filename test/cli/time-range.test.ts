@@ -23,6 +23,11 @@ function iso(ns: bigint): string {
   return new Date(Number(ns / 1_000_000n)).toISOString();
 }
 
+/** RFC 3339 of ns since the epoch, every digit to the ns. */
+function isoExact(ns: bigint): string {
+  return `${new Date(Number(ns / 1_000_000_000n) * 1000).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
 describe('analyze --start/--end on trace files', () => {
   it('analyses exactly the requests that start in the range: their count, percentiles and a gate on them', async () => {
     const whole = await analyzeFiles([join(root, DEMO)], { diagnose: false });
@@ -55,7 +60,7 @@ describe('analyze --start/--end on trace files', () => {
     expect(run.code).toBe(4);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim()).toBe(
-      `latency-doctor: nothing measured: no request of ${DEMO} starts at or after 2026-03-03T00:00:00Z (the range asked for); its requests start from 2026-03-02T14:00:00Z to 2026-03-02T14:00:02.333Z`,
+      `latency-doctor: nothing measured: no request of ${DEMO} starts at or after 2026-03-03T00:00:00Z (the range asked for); its requests start from 2026-03-02T14:00:00.000123935Z to 2026-03-02T14:00:02.333772319Z`,
     );
   });
 
@@ -68,22 +73,40 @@ describe('analyze --start/--end on trace files', () => {
     expect(backwards.stderr.trim()).toBe('latency-doctor: --start (2026-03-02T14:00:02Z) must be before --end (2026-03-02T14:00:01Z)');
     const triton = await cli('analyze', 'test/fixtures/serving/triton_trace_v2_docs_example.json', '--end', '2026-03-03T00:00:00Z');
     expect(triton.code).toBe(2);
-    expect(triton.stderr).toContain("needs wall-clock times: test/fixtures/serving/triton_trace_v2_docs_example.json is timed on the server's monotonic clock");
+    expect(triton.stderr).toContain("needs wall-clock times: a Triton trace file in test/fixtures/serving/triton_trace_v2_docs_example.json is timed on the server's monotonic clock");
     // Still refused where they mean nothing.
     const step = await cli('analyze', DEMO, '--step', '1m');
     expect(step.code).toBe(2);
     expect(step.stderr).toContain('--step only applies with --prometheus URL');
   });
 
-  it("failures a source records without timings (TGI's router spans) cannot be placed in the range: left out, and said", async () => {
+  it("failures a source counts without timing attributes (TGI's router spans): kept by a range that keeps every request, left out and said by one that cuts the input", async () => {
     const file = 'test/fixtures/serving/tgi-router-failed-cancelled.synthetic.json';
     const all = JSON.parse((await cli('analyze', file, '--json')).stdout);
-    expect(all.models[0].errors).toBeGreaterThan(0);
-    const run = await cli('analyze', file, '--start', '2000-01-01T00:00:00Z', '--json');
+    expect(all.models[0].errors).toBe(3);
+    const around = JSON.parse((await cli('analyze', file, '--start', '2000-01-01T00:00:00Z', '--json')).stdout);
+    expect(around.requests).toBe(all.requests);
+    expect(around.models[0].errors).toBe(3);
+    expect(around.warnings.filter((w: { code: string }) => w.code === 'time-range')).toEqual([]);
+    // From the second request's start: the first is cut, and the failures cannot be placed.
+    const whole = await analyzeFiles([join(root, file)], { diagnose: false });
+    const starts = [...whole.timings.startNs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const run = await cli('analyze', file, '--start', isoExact(starts[1]!), '--json');
     expect(run.code, run.stderr).toBe(0);
     const json = JSON.parse(run.stdout);
-    expect(json.requests).toBe(all.requests);
+    expect(json.requests).toBeLessThan(all.requests);
     expect(json.models[0].errors).toBe(0);
-    expect(json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/failed or cancelled requests? that the source records without timings \(TGI's router spans\) left out/);
+    expect(json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/5 failed or cancelled requests that the source records without timing attributes \(TGI's router spans\) left out/);
+  });
+
+  it('bounds are read to the ns, and input with no inference request says the range did not cut it', async () => {
+    const whole = await analyzeFiles([join(root, DEMO)], { diagnose: false });
+    const first = [...whole.timings.startNs].reduce((a, b) => (b < a ? b : a));
+    // One ns after the first request's start, written in full: that request is out, and only it.
+    const run = JSON.parse((await cli('analyze', DEMO, '--start', isoExact(first + 1n), '--json')).stdout);
+    expect(run.requests).toBe(219);
+    const web = await cli('analyze', 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json', '--start', '2030-01-01T00:00:00Z', '--json');
+    expect(web.code, web.stderr).toBe(0);
+    expect(JSON.parse(web.stdout).warnings.map((w: { message: string }) => w.message)).toContain('the range selects inference requests, and the input has none: the report of its traces covers all of them');
   });
 });
