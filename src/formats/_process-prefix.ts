@@ -79,7 +79,8 @@ export function prefixedDocuments(text: string): OutputDocuments {
         }
         // Text that only starts like JSON is a log line; JSON the output ends in was cut short.
         // ('' is the lines without a prefix: the driver's own beside Ray's processes, or the one process.)
-        if (scanned.got === 'end of file' && (key !== '' || !prefixed)) cut.push(key);
+        // Without prefixes there is one output: the place is the span's line and column.
+        if (scanned.got === 'end of file' && (key !== '' || !prefixed)) cut.push(prefixed ? key : `${lineOf(joined, start)}:${start - lineStart + 1}`);
         else if (joined.slice(start, next).trim() === '{') broken.push(prefixed ? key : `${lineOf(joined, start)}:${start - lineStart + 1}`);
       }
       if (start >= 0) passed++;

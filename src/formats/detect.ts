@@ -566,7 +566,6 @@ export function classifyElement(element: unknown): JsonFamily | undefined {
   return classifyDocument([element]);
 }
 
-/** The start of a JSON document, as detection left it for the reader. */
 /** What was found around the JSON of a process's output (`_process-prefix.ts`), for the reader to note and report. */
 export type OutputFound = Pick<OutputDocuments, 'passed' | 'prefixed' | 'broken'>;
 
@@ -716,7 +715,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
         if (output !== undefined) {
           values = output.values;
           // A process whose output ends inside a span (that replica killed while printing it).
-          if (output.cut.length > 0) cut = new TraceFormatError(file, output.cut[0]!, "a whole span in this process's output", 'end of its output (cut short?)');
+          if (output.cut.length > 0) cut = new TraceFormatError(file, output.cut[0]!, output.prefixed ? "a whole span in this process's output" : 'a whole span', output.prefixed ? 'end of its output (cut short?)' : 'end of file (cut short?)');
         }
         // Only Python's console output is a run of concatenated spans; any other document cut short is the error it was.
         if (cut !== undefined && values.length > 0 && (opened.damage !== undefined || classifyDocument(values[0]) !== 'python-console')) throw cut;

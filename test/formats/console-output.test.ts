@@ -68,6 +68,18 @@ describe('Python console spans among log lines, no process prefix', () => {
     expect((error as Error).message).toBe(`${file}:${second + 1}:1: expected a whole span (a line of other output was printed inside this one), got a span that does not parse`);
   });
 
+  it('output cut short inside its last span is a skipped record at that span’s line (strict: exit 2), without a process to name', async () => {
+    const lines = CONSOLE.split('\n');
+    const second = lines.findIndex((line, i) => i > 0 && line === '{');
+    // A log line, the first span, then the second one cut off after a few of its lines.
+    const file = tmp.write('cut.txt', [STARTED, ...lines.slice(0, second + 4)].join('\n'));
+    const { spans, warnings } = await read(file);
+    expect(spans).toHaveLength(1);
+    expect(warnings).toEqual([{ file, location: `${second + 2}:1`, message: '1 record skipped: expected a whole span (first: got end of file (cut short?))', count: 1 }]);
+    const error = await read(file, { strict: true }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`${file}:${second + 2}:1: expected a whole span, got end of file (cut short?)`);
+  });
+
   it('a log with no span in it is still no trace export (exit 2), and a file of JSON that is no span still fails where it breaks', async () => {
     const logs = tmp.write('only-logs.txt', `${STARTED}\n${REQUEST}\n${STOPPED}\n`);
     await expect(read(logs)).rejects.toThrow(/only-logs\.txt:1:1: expected a trace export .*got "INFO: +Started server/);
