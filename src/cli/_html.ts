@@ -37,10 +37,16 @@ async function spansOf(files: readonly string[], traceIds: ReadonlySet<string>):
     }
   };
   // Through the source conventions, as the analysis read them: a vLLM, TGI, Triton or SGLang
-  // trace is drawn with the phase spans its attributes or events stand for, not only the server's spans.
+  // trace is drawn with the phase spans its attributes or events stand for, not only the server's
+  // spans. Only the wanted traces' spans are mapped: a trace-scoped convention would otherwise
+  // hold every trace of the input until its end, for two examples a model.
+  const wanted = (span: SpanRecord): boolean => traceIds.has(span.traceId) || (span.links ?? []).some((link) => traceIds.has(link.traceId));
   const mapper = new ConventionMapper();
   for (const file of files) {
-    for await (const batch of readSpans(file, { events: CONVENTION_EVENTS })) take(mapper.map(batch));
+    for await (const batch of readSpans(file, { events: CONVENTION_EVENTS })) {
+      const kept = batch.filter(wanted);
+      if (kept.length > 0) take(mapper.map(kept));
+    }
   }
   take(mapper.finish());
   return byTrace;

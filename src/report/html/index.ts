@@ -50,7 +50,6 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   });
 }
 
-/** Why a page has no model to show, as the text report says it: nothing read, no convention, or no request left. */
 /** What a model's section draws, from its chart data: a chart with no point gets a sentence instead of empty axes. */
 function sectionCharts(c: ModelCharts, perRequest: boolean): Parameters<typeof modelSection>[2] {
   return {
@@ -63,6 +62,7 @@ function sectionCharts(c: ModelCharts, perRequest: boolean): Parameters<typeof m
   };
 }
 
+/** Why a page has no model to show, as the text report says it: nothing read, no convention, or no request left. */
 function noRequests(result: AnalysisResult): string {
   if (result.spans === 0) return 'No spans found in the input: nothing was measured.';
   if (result.generic) return 'No request spans follow the span convention; see the text report for the operations on the critical path.';
