@@ -191,7 +191,8 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
       columns.firstTokens[i] = NaN;
       continue;
     }
-    const role = classify(r, columns);
+    // A span ending before it starts is dropped by the assembler uncounted, as `add` drops it.
+    const role = classify(r, r.endNs < r.startNs ? { invalidBatchSizes: 0 } : columns);
     const parent = r.parentSpanId;
     columns.traceIds[i] = intern(r.traceId);
     columns.parents[i] = parent === undefined || parent === '' ? -1 : (rowOf.get(parent) ?? -2 - intern(parent));

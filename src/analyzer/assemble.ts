@@ -17,7 +17,7 @@ import { TraceWindow } from './_trace-window.js';
 import { CLIENT_KIND, SPAN_BIT, SpanStore } from './_span-store.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, batchSizeOf, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
+import { FLAG, batchSizeOf, carriesBatchSize, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 import { SCANNED } from '../formats/_scanned-spans.js';
 import type { ScannedSpans } from '../formats/_scanned-spans.js';
@@ -107,7 +107,8 @@ export class RequestAssembler {
       store.phases[slot] = phase === undefined ? -1 : phaseCode(phase);
       store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | (record.shared === true ? SPAN_BIT.SHARED : 0) | (record.error ? SPAN_BIT.ERROR : 0);
       store.attributes[slot] = request || client ? attributes : undefined;
-      store.batchSizes[slot] = batchSizeOf(phase, attributes[ATTR.BATCH_SIZE], this.stats);
+      // The attribute looked up only where a batch size is read: this loop runs once per span.
+      store.batchSizes[slot] = carriesBatchSize(phase) ? batchSizeOf(phase, attributes[ATTR.BATCH_SIZE], this.stats) : NaN;
       store.firstTokens[slot] = (request || client) && record.firstTokenNs !== undefined ? relative.of(record.firstTokenNs) : NaN;
       this.window.place(record.traceId, slot);
     }
