@@ -17,6 +17,8 @@ import { ThreadedReadUnsound, readColumnsInRanges, readColumnsThreaded, SPLIT } 
 import type { ThreadedReadStats } from './_threaded-read.js';
 import type { SpanColumns } from './_span-columns.js';
 import { MergedClosings } from './_merged-closings.js';
+import { fileIdentity, readAgain } from './_reopen.js';
+import type { FileIdentity } from './_reopen.js';
 import { markClosedTraces } from '../formats/_closed-traces.js';
 import { analyzeSpans, duplicateMessage, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
@@ -142,9 +144,9 @@ function openFilesWindow(): number {
  * files past the first `window` are closed once detected and opened again when their turn to be
  * read comes (`mergeByTime`): they are returned in `deferred`.
  */
-async function openInputs(inputs: readonly Input[], strict: boolean, opened: OpenedTrace[], warnings: AnalysisWarning[], window: number): Promise<Set<OpenedTrace>> {
+async function openInputs(inputs: readonly Input[], strict: boolean, opened: OpenedTrace[], warnings: AnalysisWarning[], window: number): Promise<Map<OpenedTrace, FileIdentity | undefined>> {
   const refused = new Map<string, { readonly input: Input; readonly error: TraceFormatError }[]>();
-  const deferred = new Set<OpenedTrace>();
+  const deferred = new Map<OpenedTrace, FileIdentity | undefined>();
   let held = 0;
   for (const input of inputs) {
     try {
@@ -157,7 +159,7 @@ async function openInputs(inputs: readonly Input[], strict: boolean, opened: Ope
         continue;
       }
       await trace.close();
-      deferred.add(trace);
+      deferred.set(trace, await fileIdentity(input.file));
     } catch (error) {
       if (input.directory === undefined || strict || !(error instanceof TraceFormatError)) throw error;
       const list = refused.get(input.directory) ?? [];
@@ -190,7 +192,7 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
   const leftOut: AnalysisWarning[] = [];
   // The window is read only when there are more inputs than its least.
   const window = inputs.length > 16 ? openFilesWindow() : 16;
-  let deferred: ReadonlySet<OpenedTrace>;
+  let deferred: ReadonlyMap<OpenedTrace, FileIdentity | undefined>;
   try {
     deferred = await openInputs(inputs, strict, opened, leftOut, window);
   } catch (error) {
@@ -246,7 +248,7 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
     .map((input): Source => {
       const { file, sniffed, family } = input;
       // Opened again when the merge comes to it (several trace files, so none is read by threads).
-      if (deferred.has(input)) return { file, triton: family === 'triton-trace', reader: readSpans(file, { strict, attributes: 'analysis', reader, events: CONVENTION_EVENTS }) };
+      if (deferred.has(input)) return { file, triton: family === 'triton-trace', reader: readAgain(file, deferred.get(input), () => readSpans(file, { strict, attributes: 'analysis', reader, events: CONVENTION_EVENTS })) };
       // A stream cannot be opened a second time in a thread.
       if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile || inMainThread.has(file)) {
         // One trace file goes to the assembler as read; several are merged by time, as records.
