@@ -165,6 +165,9 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const device = deviceEvidence(requests, options.gpuSamples ?? [], windowCount);
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
     warnings.push({ code: 'gpu-samples-outside-window', message: outsideWindowMessage(options.gpuSamples ?? [], tracedWindow(requests)), count: 1 });
+  } else if (device.length > 0) {
+    const partial = partialCoverageMessage(options.gpuSamples ?? [], tracedWindow(requests));
+    if (partial !== undefined) warnings.push({ code: 'gpu-samples-partial', message: partial, count: 1 });
   }
   // One model's requests selected at a time: a run of several models holds one model's copy at once.
   // A model with only failures (every TGI request failed or was cancelled) gets a summary of no
@@ -257,6 +260,32 @@ function outsideWindowMessage(samples: readonly GpuSample[], window: TimeWindow)
   const before = Math.max(...times.filter((t) => t < window.startMs));
   const after = Math.min(...times.filter((t) => t > window.endMs));
   return `${where}, with none between ${iso(before)} and ${iso(after)} (${formatDuration((after - before) / 1000)} apart), around the traced ${formatDuration((window.endMs - window.startMs) / 1000)}: the run is shorter than the sampling period (the sidecar's --period), or the sidecar was not sampling then`;
+}
+
+/**
+ * When GPU samples start well after the traced window starts or end well before it ends (more
+ * than three sampling periods and a tenth of the window), what they cover: the device evidence is
+ * then of that part of the run only, which the figures alone do not show.
+ */
+function partialCoverageMessage(samples: readonly GpuSample[], window: TimeWindow): string | undefined {
+  const times = samples.filter((s) => s.stale !== true && s.gpus.length > 0).map((s) => s.timeMs).sort((a, b) => a - b);
+  const inside = times.filter((t) => t >= window.startMs && t <= window.endMs);
+  const first = inside[0];
+  const last = inside[inside.length - 1];
+  const length = window.endMs - window.startMs;
+  if (first === undefined || last === undefined || length <= 0) return undefined;
+  const steps = times.slice(1).map((t, i) => t - times[i]!).filter((d) => d > 0).sort((a, b) => a - b);
+  const period = steps[Math.floor(steps.length / 2)] ?? 0;
+  const slack = Math.max(3 * period, 0.1 * length);
+  const head = first - window.startMs;
+  const tail = window.endMs - last;
+  if (head <= slack && tail <= slack) return undefined;
+  const iso = (ms: number): string => isoNs(BigInt(Math.round(ms)) * 1_000_000n);
+  const gaps = [
+    ...(head > slack ? [`start ${formatDuration(head / 1000)} after the traces start`] : []),
+    ...(tail > slack ? [`end ${formatDuration(tail / 1000)} before the traces end`] : []),
+  ];
+  return `GPU samples cover ${Math.round(((last - first) / length) * 100)}% of the traced window (${iso(window.startMs)} to ${iso(window.endMs)}): they ${gaps.join(' and ')}, so the GPU evidence is of that part only (a clock that is off between the two machines, or a sidecar started late or stopped early)`;
 }
 
 /** The assembler's warning about `count` duplicate spans, count first; analyzer/files.ts trims it by what the readers already reported (`more`). */

@@ -164,6 +164,31 @@ describe('analyzeFiles', () => {
     );
   });
 
+  it('GPU samples that end well before the traces do (a clock off by part of the run): the GPU evidence is said to be of the covered part', async () => {
+    // The real H200 sample file (42 s at 500 ms); traces of a 60 s run starting 20 s into it, as a clock 20 s behind would place them.
+    const gpu = join(import.meta.dirname, '..', 'fixtures', 'nvidia-smi', 'samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl');
+    const times = readFileSync(gpu, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { timeMs: number }).timeMs);
+    const spans = simulate({ requests: 600, arrivalRps: 10, startNs: BigInt(times[0]! + 20_000) * 1_000_000n });
+    const traces = join(tmp, 'run-partly-sampled.jsonl');
+    writeFileSync(traces, toOtlpJsonLines(spans));
+    const result = await analyzeFiles([traces, gpu], { diagnose: false });
+    expect(result.device[0]!.samples).toBeGreaterThan(30);
+    const [warning, ...more] = result.warnings.filter((w) => w.code === 'gpu-samples-partial');
+    expect(more).toEqual([]);
+    const match = /^GPU samples cover (\d+)% of the traced window \((\S+) to (\S+)\): they end (\d+\.\d) s before the traces end, so the GPU evidence is of that part only \(a clock that is off between the two machines, or a sidecar started late or stopped early\)$/.exec(warning?.message ?? '');
+    expect(match, warning?.message).not.toBeNull();
+    const [, share, from, to, tail] = match!;
+    const [startMs, endMs] = [Date.parse(from!), Date.parse(to!)];
+    const inside = times.filter((t) => t >= startMs && t <= endMs);
+    expect(Number(tail)).toBeCloseTo((endMs - inside.at(-1)!) / 1000, 1);
+    expect(Number(share)).toBe(Math.round(((inside.at(-1)! - inside[0]!) / (endMs - startMs)) * 100));
+    // Samples over the whole run: no such warning.
+    const whole = simulate({ requests: 200, arrivalRps: 10, startNs: BigInt(times[0]! + 5_000) * 1_000_000n });
+    const covered = join(tmp, 'run-sampled.jsonl');
+    writeFileSync(covered, toOtlpJsonLines(whole));
+    expect((await analyzeFiles([covered, gpu], { diagnose: false })).warnings.filter((w) => w.code.startsWith('gpu-samples'))).toEqual([]);
+  });
+
   it('a sample file from a host-only sidecar (no nvidia-smi: no GPU in any sample) says so, not that its samples lie outside the window', async () => {
     const spans = simulate({ requests: 60 });
     const traces = join(tmp, 'run-host-only.jsonl');
