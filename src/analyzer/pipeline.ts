@@ -35,7 +35,7 @@ import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses
 import { AnalysisError } from './errors.js';
 import { isoNs, ModelNotFoundError, TimeRangeEmptyError } from '../errors.js';
 import { ScannedSpans } from '../formats/index.js';
-import { formatCount } from '../model/count.js';
+import { formatCount, formatDuration } from '../model/count.js';
 
 /** Spans as readers give them: normalized records, columns from a reader thread, or scanned rows (readSpanBatches). */
 export type SpanBatch = readonly SpanRecord[] | SpanColumns | ScannedSpans;
@@ -164,7 +164,10 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   const windowCount = resolveThresholds(diagnoseOptions === false ? undefined : diagnoseOptions?.thresholds)['windows.count'];
   const device = deviceEvidence(requests, options.gpuSamples ?? [], windowCount);
   if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
-    warnings.push({ code: 'gpu-samples-outside-window', message: 'GPU samples given, but none falls inside the traced window (check the clocks of both machines)', count: 1 });
+    warnings.push({ code: 'gpu-samples-outside-window', message: outsideWindowMessage(options.gpuSamples ?? [], tracedWindow(requests)), count: 1 });
+  } else if (device.length > 0) {
+    const partial = partialCoverageMessage(options.gpuSamples ?? [], tracedWindow(requests));
+    if (partial !== undefined) warnings.push({ code: 'gpu-samples-partial', message: partial, count: 1 });
   }
   // One model's requests selected at a time: a run of several models holds one model's copy at once.
   // A model with only failures (every TGI request failed or was cancelled) gets a summary of no
@@ -220,6 +223,14 @@ function sumFailures(summaries: readonly ModelSummary[]): RequestFailures | unde
 /** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */
 export function deviceEvidence(requests: RequestTable, samples: readonly GpuSample[], count: number): DeviceEvidence[] {
   if (samples.length === 0 || requests.length === 0 || count < 1) return [];
+  const { startMs, endMs } = tracedWindow(requests);
+  const step = (endMs - startMs) / count;
+  const windows: TimeWindow[] = Array.from({ length: count }, (_, i) => ({ startMs: startMs + i * step, endMs: i === count - 1 ? endMs : startMs + (i + 1) * step }));
+  return summarizeDevice(samples, { startMs, endMs }, windows);
+}
+
+/** From the first request's start to the last request's end, ms since the epoch. */
+function tracedWindow(requests: RequestTable): TimeWindow {
   let startMs = Infinity;
   let endMs = -Infinity;
   for (let i = 0; i < requests.length; i++) {
@@ -227,9 +238,54 @@ export function deviceEvidence(requests: RequestTable, samples: readonly GpuSamp
     startMs = Math.min(startMs, start);
     endMs = Math.max(endMs, start + requests.e2eMs[i]!);
   }
-  const step = (endMs - startMs) / count;
-  const windows: TimeWindow[] = Array.from({ length: count }, (_, i) => ({ startMs: startMs + i * step, endMs: i === count - 1 ? endMs : startMs + (i + 1) * step }));
-  return summarizeDevice(samples, { startMs, endMs }, windows);
+  return { startMs, endMs };
+}
+
+/**
+ * Why no GPU sample falls inside the traced window, with where they lie: samples that end before
+ * the traces start (or start after they end) are another run or a clock that is off, by the gap
+ * named; samples on both sides of a window shorter than their period are neither.
+ */
+function outsideWindowMessage(samples: readonly GpuSample[], window: TimeWindow): string {
+  const times = samples.filter((s) => s.stale !== true && s.gpus.length > 0).map((s) => s.timeMs);
+  const lead = 'GPU samples given, but none falls inside the traced window';
+  if (times.length === 0) return `${lead} (check the clocks of both machines)`;
+  const iso = (ms: number): string => isoNs(BigInt(Math.round(ms)) * 1_000_000n);
+  const first = Math.min(...times);
+  const last = Math.max(...times);
+  const where = `${lead} (${iso(window.startMs)} to ${iso(window.endMs)}): the samples run from ${iso(first)} to ${iso(last)}`;
+  const clocks = 'a clock that is off between the two machines, or samples of another run; the sidecar stamps samples with its own host clock';
+  if (last < window.startMs) return `${where}, ending ${formatDuration((window.startMs - last) / 1000)} before the traces start (${clocks})`;
+  if (first > window.endMs) return `${where}, starting ${formatDuration((first - window.endMs) / 1000)} after the traces end (${clocks})`;
+  const before = Math.max(...times.filter((t) => t < window.startMs));
+  const after = Math.min(...times.filter((t) => t > window.endMs));
+  return `${where}, with none between ${iso(before)} and ${iso(after)} (${formatDuration((after - before) / 1000)} apart), around the traced ${formatDuration((window.endMs - window.startMs) / 1000)}: the run is shorter than the sampling period (the sidecar's --period), or the sidecar was not sampling then`;
+}
+
+/**
+ * When GPU samples start well after the traced window starts or end well before it ends (more
+ * than three sampling periods and a tenth of the window), what they cover: the device evidence is
+ * then of that part of the run only, which the figures alone do not show.
+ */
+function partialCoverageMessage(samples: readonly GpuSample[], window: TimeWindow): string | undefined {
+  const times = samples.filter((s) => s.stale !== true && s.gpus.length > 0).map((s) => s.timeMs).sort((a, b) => a - b);
+  const inside = times.filter((t) => t >= window.startMs && t <= window.endMs);
+  const first = inside[0];
+  const last = inside[inside.length - 1];
+  const length = window.endMs - window.startMs;
+  if (first === undefined || last === undefined || length <= 0) return undefined;
+  const steps = times.slice(1).map((t, i) => t - times[i]!).filter((d) => d > 0).sort((a, b) => a - b);
+  const period = steps[Math.floor(steps.length / 2)] ?? 0;
+  const slack = Math.max(3 * period, 0.1 * length);
+  const head = first - window.startMs;
+  const tail = window.endMs - last;
+  if (head <= slack && tail <= slack) return undefined;
+  const iso = (ms: number): string => isoNs(BigInt(Math.round(ms)) * 1_000_000n);
+  const gaps = [
+    ...(head > slack ? [`start ${formatDuration(head / 1000)} after the traces start`] : []),
+    ...(tail > slack ? [`end ${formatDuration(tail / 1000)} before the traces end`] : []),
+  ];
+  return `GPU samples cover ${Math.round(((last - first) / length) * 100)}% of the traced window (${iso(window.startMs)} to ${iso(window.endMs)}): they ${gaps.join(' and ')}, so the GPU evidence is of that part only (a clock that is off between the two machines, or a sidecar started late or stopped early)`;
 }
 
 /** The assembler's warning about `count` duplicate spans, count first; analyzer/files.ts trims it by what the readers already reported (`more`). */

@@ -172,6 +172,8 @@ export type WarningCode =
   /** Spans whose parent is not in the input: their traces are measured piece by piece. */
   | 'orphan-span'
   | 'gpu-samples-outside-window'
+  /** GPU samples that start well after the traced window starts or end well before it ends: the GPU evidence is of part of the run. */
+  | 'gpu-samples-partial'
   /** GPU sample values outside what a GPU can report (a damaged file or a faulty driver): left out of the analysis. */
   | 'gpu-sample-out-of-range'
   /** Prometheus input: a counter reset, a replica gone stale, bucket layouts that differ, partial data, an engine warning. */

@@ -7,7 +7,7 @@ import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summ
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
 import { isMean, statName } from '../analyzer/diagnose/statistic.js';
-import { formatCount } from '../model/count.js';
+import { formatCount, formatDuration } from '../model/count.js';
 import { eastAsianWidth } from 'get-east-asian-width';
 
 /** Token facts of a generation summary, short enough for an 80-column line each: counts, then cache and rate. */
@@ -75,8 +75,8 @@ export function formatShare(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
 
-// An integer with thousands separators: in model/count, where the warnings write counts the same way.
-export { formatCount };
+// An integer with thousands separators, and a human-sized duration: in model/count, where the warnings write them the same way.
+export { formatCount, formatDuration };
 
 /** "1 request", "2,640 requests": a count with its noun, singular for one. */
 export function formatCountOf(n: number, noun: string): string {
@@ -88,13 +88,6 @@ export function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
-/** A duration in seconds, human-sized: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
-export function formatDuration(seconds: number): string {
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${String(Math.floor(seconds % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(seconds / 3600)} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')} min`;
-}
 
 /** ns since epoch → ISO 8601 UTC with milliseconds. */
 export function isoTime(ns: bigint): string {

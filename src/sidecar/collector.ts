@@ -33,6 +33,12 @@ export function rotatedSamplesPath(path: string): string {
   return joinPath(dir, `${name}.1${ext}`);
 }
 
+/**
+ * Failures said on stderr (once per kind until samples are fresh again): those after which no
+ * sample may come. Row-level kinds (garbage, truncated) are only counted: the good rows go on.
+ */
+const SAID_FAILURES: ReadonlySet<FailureKind> = new Set<FailureKind>(['discovery', 'spawn', 'exit', 'nvml', 'gpu_lost', 'timeout', 'xml']);
+
 /** Bytes of samples the file may hold unwritten (about 1000 samples of one GPU) before new ones are dropped. */
 const SAMPLES_FILE_BACKLOG_BYTES = 1 << 20;
 
@@ -91,6 +97,9 @@ export class Collector {
   private readonly failures: Partial<Record<FailureKind, number>> = {};
   private lastError: string | undefined;
   private lastExitCode: number | undefined;
+  /** Failure kinds said on stderr since samples were last fresh after a failure. */
+  private readonly saidFailures = new Set<FailureKind>();
+  private failuresSince = 0;
   private readonly durationS: Record<string, number> = {};
   private collected = 0;
   private host: HostState | undefined;
@@ -131,10 +140,7 @@ export class Collector {
     this.hostTimer = setInterval(() => this.tickHost().catch((error: unknown) => this.warnOnce(`host sampling failed: ${error instanceof Error ? error.message : String(error)}`)), this.periodMs);
     this.probe.start({
       pass: (pass) => this.onPass(pass),
-      failure: (kind, message) => {
-        this.failures[kind] = (this.failures[kind] ?? 0) + 1;
-        this.lastError = message;
-      },
+      failure: (kind, message) => this.onFailure(kind, message),
       exit: (code) => {
         if (code !== null) this.lastExitCode = code;
       },
@@ -231,8 +237,26 @@ export class Collector {
     }
   }
 
+  private onFailure(kind: FailureKind, message: string): void {
+    this.failures[kind] = (this.failures[kind] ?? 0) + 1;
+    this.lastError = message;
+    this.failuresSince += 1;
+    // Said once per kind, so a driver that is not loaded (every retry fails alike) is one line in
+    // the container's log, not only a counter; an exit after a said cause repeats that cause.
+    if (this.closed || !SAID_FAILURES.has(kind) || this.saidFailures.has(kind) || (kind === 'exit' && this.saidFailures.size > 0)) return;
+    this.saidFailures.add(kind);
+    this.warnSink(`GPU sampling failed (${kind}): ${message.replace(/\s*[\r\n]+\s*/g, ' / ')}; retrying with backoff (/healthz and gpu_sidecar_collect_failures_total follow it)`);
+  }
+
   private onPass(pass: ProbePass): void {
     if (this.closed) return;
+    // Fresh samples after said failures that had stopped them (none yet, or stale): said once, and
+    // a later failure is said again. Failures beside fresh samples (a -q -x timeout) stay said once.
+    if (this.saidFailures.size > 0 && (this.latest === undefined || this.isStale(Date.now()))) {
+      this.warnSink(`GPU sampling recovered: fresh samples again after ${this.failuresSince} failure${this.failuresSince === 1 ? '' : 's'}`);
+      this.saidFailures.clear();
+    }
+    if (this.saidFailures.size === 0) this.failuresSince = 0;
     this.mode = 'gpu';
     // A child that streams again ends the failure its predecessor's exit status described: kept,
     // the series would say "GPU is lost" (15) for as long as the sidecar runs after a recovery.

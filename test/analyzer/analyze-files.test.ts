@@ -133,6 +133,62 @@ describe('analyzeFiles', () => {
     expect(result.device[0]!.temperatureRiseC ?? 0).toBeLessThan(1);
   });
 
+  it('GPU samples outside the traced window: the warning says where they lie, a clock gap apart or around a run shorter than their period', async () => {
+    // The real H200 sample file (the sidecar at a 500 ms period, test/fixtures/nvidia-smi/SOURCES.md).
+    const gpu = join(import.meta.dirname, '..', 'fixtures', 'nvidia-smi', 'samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl');
+    const times = readFileSync(gpu, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { timeMs: number }).timeMs);
+    const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+    const lead = /^GPU samples given, but none falls inside the traced window \((\S+) to (\S+)\): /;
+    /** The warning past its traced window, and that window (checked to lie where the simulated run does). */
+    const warningOf = async (name: string, startMs: number, requests: number): Promise<{ rest: string; windowMs: number }> => {
+      const spans = simulate({ requests, startNs: BigInt(startMs) * 1_000_000n });
+      const traces = join(tmp, name);
+      writeFileSync(traces, toOtlpJsonLines(spans));
+      const result = await analyzeFiles([traces, gpu], { diagnose: false });
+      expect(result.device).toEqual([]);
+      const [warning, ...more] = result.warnings.filter((w) => w.code === 'gpu-samples-outside-window');
+      expect(more).toEqual([]);
+      const [matched, from, to] = lead.exec(warning!.message) ?? [];
+      expect(Date.parse(from!)).toBeGreaterThanOrEqual(startMs);
+      return { rest: warning!.message.slice(matched!.length), windowMs: Date.parse(to!) - Date.parse(from!) };
+    };
+    const span = `the samples run from ${iso(times[0]!)} to ${iso(times.at(-1)!)}`;
+    // Traces of a machine whose clock is 3 h ahead of the sidecar's.
+    const late = await warningOf('run-clock-ahead.jsonl', times.at(-1)! + 3 * 3600_000, 30);
+    expect(late.rest).toBe(`${span}, ending 3 h 00 min before the traces start (a clock that is off between the two machines, or samples of another run; the sidecar stamps samples with its own host clock)`);
+    // Three requests (well under the 500 ms period) that start 100 ms after one sample and end before the next.
+    const short = await warningOf('run-short.jsonl', times[10]! + 100, 3);
+    expect(short.windowMs).toBeLessThan(times[11]! - times[10]! - 100);
+    expect(short.rest).toBe(
+      `${span}, with none between ${iso(times[10]!)} and ${iso(times[11]!)} (${times[11]! - times[10]!} ms apart), around the traced ${short.windowMs} ms: the run is shorter than the sampling period (the sidecar's --period), or the sidecar was not sampling then`,
+    );
+  });
+
+  it('GPU samples that end well before the traces do (a clock off by part of the run): the GPU evidence is said to be of the covered part', async () => {
+    // The real H200 sample file (42 s at 500 ms); traces of a 60 s run starting 20 s into it, as a clock 20 s behind would place them.
+    const gpu = join(import.meta.dirname, '..', 'fixtures', 'nvidia-smi', 'samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl');
+    const times = readFileSync(gpu, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { timeMs: number }).timeMs);
+    const spans = simulate({ requests: 600, arrivalRps: 10, startNs: BigInt(times[0]! + 20_000) * 1_000_000n });
+    const traces = join(tmp, 'run-partly-sampled.jsonl');
+    writeFileSync(traces, toOtlpJsonLines(spans));
+    const result = await analyzeFiles([traces, gpu], { diagnose: false });
+    expect(result.device[0]!.samples).toBeGreaterThan(30);
+    const [warning, ...more] = result.warnings.filter((w) => w.code === 'gpu-samples-partial');
+    expect(more).toEqual([]);
+    const match = /^GPU samples cover (\d+)% of the traced window \((\S+) to (\S+)\): they end (\d+\.\d) s before the traces end, so the GPU evidence is of that part only \(a clock that is off between the two machines, or a sidecar started late or stopped early\)$/.exec(warning?.message ?? '');
+    expect(match, warning?.message).not.toBeNull();
+    const [, share, from, to, tail] = match!;
+    const [startMs, endMs] = [Date.parse(from!), Date.parse(to!)];
+    const inside = times.filter((t) => t >= startMs && t <= endMs);
+    expect(Number(tail)).toBeCloseTo((endMs - inside.at(-1)!) / 1000, 1);
+    expect(Number(share)).toBe(Math.round(((inside.at(-1)! - inside[0]!) / (endMs - startMs)) * 100));
+    // Samples over the whole run: no such warning.
+    const whole = simulate({ requests: 200, arrivalRps: 10, startNs: BigInt(times[0]! + 5_000) * 1_000_000n });
+    const covered = join(tmp, 'run-sampled.jsonl');
+    writeFileSync(covered, toOtlpJsonLines(whole));
+    expect((await analyzeFiles([covered, gpu], { diagnose: false })).warnings.filter((w) => w.code.startsWith('gpu-samples'))).toEqual([]);
+  });
+
   it('a sample file from a host-only sidecar (no nvidia-smi: no GPU in any sample) says so, not that its samples lie outside the window', async () => {
     const spans = simulate({ requests: 60 });
     const traces = join(tmp, 'run-host-only.jsonl');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { summarizeDevice } from '../../src/analyzer/device.js';
+import { deviceSignal } from '../../src/analyzer/diagnose/signals.js';
 import type { ClockEventReason, GpuSample, GpuState } from '../../src/model/gpu.js';
 import { encodeClockEventMask } from '../../src/sidecar/clock-events.js';
 import { parseXmlReport } from '../../src/sidecar/xml-report.js';
@@ -217,5 +218,66 @@ describe('real H200 run (driver 580.159.04): idle, 25 s fp16 matmul burn under t
     expect(burnOnly?.memorySlopeBytesPerS).toBeLessThan(4e8);
     expect(burnOnly?.temperatureRiseC).toBeGreaterThan(0);
     expect(burnOnly?.reasons.sw_power_cap).toBeGreaterThan(0.98);
+  });
+});
+
+describe('real 8× RTX 4090 host (driver 535.154.05, nvidia-smi -q): two GPUs at the 450 W SW power cap under load, six idle', () => {
+  // Each GPU's state as its `-q` block reports it (nvidia-smi -q's words for the reasons, "Clocks Event Reasons").
+  const WORDS: ReadonlyArray<readonly [string, ClockEventReason]> = [
+    ['Idle', 'gpu_idle'],
+    ['SW Power Cap', 'sw_power_cap'],
+    ['HW Slowdown', 'hw_slowdown'],
+    ['HW Thermal Slowdown', 'hw_thermal_slowdown'],
+    ['HW Power Brake Slowdown', 'hw_power_brake_slowdown'],
+    ['SW Thermal Slowdown', 'sw_thermal_slowdown'],
+  ];
+  const blocks = readFileSync(fixture('q__rtx4090-x8__drv535.154.05__sw-power-cap.txt'), 'utf8').split(/^GPU [0-9A-F:.]+$/m).slice(1);
+  const GPUS: GpuState[] = blocks.map((block, index) => {
+    const value = (pattern: RegExp): number => Number(pattern.exec(block)?.[1]);
+    const reasons = WORDS.filter(([words]) => new RegExp(`^\\s+${words}\\s+: Active$`, 'm').test(block)).map(([, reason]) => reason);
+    return withReasons(
+      {
+        uuid: /^\s+GPU UUID\s+: (\S+)$/m.exec(block)![1]!,
+        index,
+        name: /^\s+Product Name\s+: (.+)$/m.exec(block)![1]!,
+        pstate: value(/^\s+Performance State\s+: P(\d+)$/m),
+        temperatureC: value(/^\s+GPU Current Temp\s+: (\d+) C$/m),
+        utilization: value(/^ {8}Gpu\s+: (\d+) %$/m) / 100,
+        powerW: value(/^ {4}GPU Power Readings\n {8}Power Draw\s+: ([\d.]+) W$/m),
+        powerLimitW: value(/^ {8}Current Power Limit\s+: ([\d.]+) W$/m),
+        smClockMhz: value(/^ {4}Clocks\n(?: {8}.*\n)*? {8}SM\s+: (\d+) MHz$/m),
+        memoryUsedBytes: value(/^ {4}FB Memory Usage\n(?: {8}.*\n)*? {8}Used\s+: (\d+) MiB$/m) * 2 ** 20,
+        memoryTotalBytes: value(/^ {4}FB Memory Usage\n {8}Total\s+: (\d+) MiB$/m) * 2 ** 20,
+      },
+      reasons,
+    );
+  });
+
+  it('reads the capture as two loaded GPUs at ~446 of 450 W with SW power cap, six idle', () => {
+    expect(GPUS).toHaveLength(8);
+    const loaded = GPUS.filter((g) => g.clockEvents?.includes('sw_power_cap'));
+    expect(loaded.map((g) => [g.index, g.powerW, g.powerLimitW, g.utilization, g.pstate])).toEqual([
+      [1, 445.38, 450, 0.97, 2],
+      [4, 446.36, 450, 1, 2],
+    ]);
+    expect(GPUS.filter((g) => g.clockEvents?.join() === 'gpu_idle')).toHaveLength(6);
+  });
+
+  it('the capped GPUs win the folded evidence (100 % power-throttled); the idle ones neither dilute it nor count as throttled', () => {
+    // Twenty samples of that state, 1 s apart, the loaded GPUs' memory growing 1 MiB per sample.
+    const samples: GpuSample[] = Array.from({ length: 20 }, (_, i) => ({
+      schema: 'latency-doctor/gpu-sample@1',
+      timeMs: T0 + i * 1000,
+      gpus: GPUS.map((g) => (g.clockEvents?.includes('sw_power_cap') ? { ...g, memoryUsedBytes: g.memoryUsedBytes! + i * 2 ** 20 } : g)),
+    }));
+    const evidence = summarizeDevice(samples, ALL, [{ startMs: T0, endMs: T0 + 9_999 }, { startMs: T0 + 10_000, endMs: T0 + 20_000 }]);
+    expect(evidence.map((e) => [e.gpuUuid, e.throttledShare, e.powerThrottledShare, e.thermalThrottledShare])).toEqual(
+      GPUS.map((g) => (g.clockEvents?.includes('sw_power_cap') ? [g.uuid, 1, 1, 0] : [g.uuid, 0, 0, 0])),
+    );
+    const folded = deviceSignal(evidence, 19);
+    expect(folded).toMatchObject({ gpus: 8, samples: 160, throttledShare: 1, powerShare: 1, thermalShare: 0, slowdownShare: 0, reasons: { sw_power_cap: 1 }, meanUtilization: 1 });
+    expect(folded!.memorySlopeBytesPerS).toBeCloseTo(2 ** 20, 3);
+    // The fuller capped GPU (23,638 of 24,564 MiB in the capture) at its last sample.
+    expect(folded!.memoryUsedShare).toBeCloseTo((23638 + 19) / 24564, 9);
   });
 });
