@@ -666,3 +666,63 @@ export function scanDocument(buf: Buffer, start: number, stop: number, ctx: Read
   ids.uppercase += idCounts.uppercase;
   return true;
 }
+
+/**
+ * Where a document `scanDocument` took is cut for reading it again piece by piece: pairs of
+ * (position of a piece's first element, its number of elements), each piece holding at least
+ * `batchSize` spans but the last.
+ */
+export interface DocumentPieces {
+  readonly batchSize: number;
+  readonly at: number[];
+}
+
+/**
+ * Reads the elements of the array just opened (`element(first)`: the array's first?); with
+ * `pieces`, notes where each batch's worth of them starts and keeps none of their records.
+ */
+export function elements(out: SpanRecord[], pieces: DocumentPieces | undefined, element: (first: boolean) => void): void {
+  let first = true;
+  let at = -1;
+  let count = 0;
+  do {
+    if (pieces !== undefined && count === 0) {
+      ws();
+      at = scan.pos;
+    }
+    element(first);
+    first = false;
+    count++;
+    if (pieces !== undefined && out.length >= pieces.batchSize) {
+      pieces.at.push(at, count);
+      out.length = 0;
+      count = 0;
+    }
+  } while (more(RBRACKET));
+  if (pieces !== undefined && count > 0) {
+    pieces.at.push(at, count);
+    out.length = 0;
+  }
+}
+
+/**
+ * Reads again `count` elements of a document's array from `at` (a piece `elements` noted in a
+ * document `scanDocument` took; `first`: the array's first piece): the same records as then. Their
+ * id leniencies were counted by that first reading, so not counted again; declining here would
+ * mean the two readings differ, a bug, not a fallback.
+ */
+export function scanPiece(buf: Buffer, at: number, stop: number, count: number, first: boolean, element: (first: boolean) => void): void {
+  begin(buf, at, stop);
+  resetIds();
+  try {
+    for (let i = 0; i < count; i++) {
+      if (i > 0) more(RBRACKET);
+      element(first && i === 0);
+    }
+  } catch (error) {
+    if (error === FALLBACK || error instanceof SyntaxError) throw new Error('a piece of a scanned document was declined when read again');
+    throw error;
+  } finally {
+    finish();
+  }
+}

@@ -20,6 +20,7 @@
 
 import type { SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import type { DocumentPieces } from './_byte-scan.js';
 import type { SpanDraft } from './_shared.js';
 import { applyJaegerTag, firstTokenLog, jaegerLogEvents } from './jaeger-json.js';
 import type { JaegerTagged } from './jaeger-json.js';
@@ -27,6 +28,7 @@ import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import {
   bytes,
   decode,
+  elements,
   FALLBACK,
   ForwardSearch,
   key,
@@ -45,6 +47,7 @@ import {
   RBRACKET,
   scan,
   scanDocument,
+  scanPiece,
   scanEvents,
   skip,
   spanTimes,
@@ -507,18 +510,32 @@ const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches
  * Reads a whole Jaeger JSON document (bytes [start, stop) of `buf`) into `out`. Returns false,
  * having changed neither `out` nor `ctx`, when it needs the full reader.
  */
-export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
+export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], pieces?: DocumentPieces): boolean {
   FIRST_TOKEN.reset();
   context = ctx;
   try {
-    return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out));
+    return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out, pieces));
+  } finally {
+    pendingSpans.length = 0;
+  }
+}
+
+/**
+ * Reads again, into `out`, `count` traces of the `data` array of a document `readJaegerDocumentFast`
+ * took, from a piece's position `at` (its `pieces`); `first`: the piece is the document's first.
+ */
+export function readJaegerPieceFast(buf: Buffer, at: number, stop: number, count: number, first: boolean, ctx: ReadContext, out: SpanRecord[]): void {
+  FIRST_TOKEN.reset();
+  context = ctx;
+  try {
+    scanPiece(buf, at, stop, count, first, (isFirst) => trace(out, isFirst));
   } finally {
     pendingSpans.length = 0;
   }
 }
 
 /** The document: the envelope {"data":[Trace…]} or one bare Trace (read from its start again once its keys are known). */
-function jaegerDocument(out: SpanRecord[]): void {
+function jaegerDocument(out: SpanRecord[], pieces: DocumentPieces | undefined): void {
   if (ws() !== LBRACE) throw FALLBACK;
   const at = scan.pos;
   let envelope = false;
@@ -530,11 +547,7 @@ function jaegerDocument(out: SpanRecord[]): void {
         seen = once(seen, 1);
         envelope = true;
         if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
-        let first = true;
-        do {
-          trace(out, first);
-          first = false;
-        } while (more(RBRACKET));
+        elements(out, pieces, (first) => trace(out, first));
       } else if (keyIs(K.errors) && ws() !== 0x6e) {
         // The query API's errors, when not null (`jaeger-json.ts` reports them): the full reader's.
         throw FALLBACK;

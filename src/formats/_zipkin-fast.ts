@@ -18,6 +18,7 @@
 
 import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import type { DocumentPieces } from './_byte-scan.js';
 import type { SpanDraft } from './_shared.js';
 import { kindFromName, microsToNs } from './_shared.js';
 import { plainAttributeValue, zipkinTagValue } from './attributes.js';
@@ -26,6 +27,7 @@ import { FIRST_TOKEN_EVENT } from '../semconv.js';
 import {
   bytes,
   decode,
+  elements,
   FALLBACK,
   ForwardSearch,
   key,
@@ -44,6 +46,7 @@ import {
   RBRACKET,
   scan,
   scanDocument,
+  scanPiece,
   scanEvents,
   skip,
   spanTimes,
@@ -294,32 +297,46 @@ function span(out: SpanRecord[], first: boolean): void {
  * Reads a whole Zipkin v2 document (bytes [start, stop) of `buf`) into `out`. Returns false,
  * having changed neither `out` nor `ctx`, when it needs the full reader.
  */
-export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[]): boolean {
+export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], pieces?: DocumentPieces): boolean {
   FIRST_TOKEN.reset();
   context = ctx;
-  return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out));
+  return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out, pieces));
 }
 
-/** The document: a span array, or an array of span arrays. */
-function zipkinDocument(out: SpanRecord[]): void {
-  if (!open(LBRACKET, RBRACKET)) throw FALLBACK;
-  let first = true;
-  if (ws() === LBRACKET) {
-    // An array of traces, each an array of spans; an empty first trace leaves the classifier nothing to object to.
-    do {
-      if (ws() !== LBRACKET) throw FALLBACK;
-      if (open(LBRACKET, RBRACKET)) {
-        do {
-          span(out, first);
-          first = false;
-        } while (more(RBRACKET));
-      }
-      first = false;
-    } while (more(RBRACKET));
-  } else {
+/**
+ * Reads again, into `out`, `count` elements (spans, or traces of an array of traces) of a document
+ * `readZipkinDocumentFast` took, from a piece's position `at` (its `pieces`); `first`: the piece
+ * is the document's first.
+ */
+export function readZipkinPieceFast(buf: Buffer, at: number, stop: number, count: number, first: boolean, ctx: ReadContext, out: SpanRecord[]): void {
+  FIRST_TOKEN.reset();
+  context = ctx;
+  scanPiece(buf, at, stop, count, first, element(out));
+}
+
+/** How each element of the document's array is read: as a trace (an array of spans) or as a span, as the first one read is. */
+function element(out: SpanRecord[]): (first: boolean) => void {
+  let traces: boolean | undefined;
+  return (first) => {
+    traces ??= ws() === LBRACKET;
+    if (traces) traceSpans(out, first);
+    else span(out, first);
+  };
+}
+
+/** One trace of an array of traces (an array of spans); an empty first trace leaves the classifier nothing to object to. */
+function traceSpans(out: SpanRecord[], first: boolean): void {
+  if (ws() !== LBRACKET) throw FALLBACK;
+  if (open(LBRACKET, RBRACKET)) {
     do {
       span(out, first);
       first = false;
     } while (more(RBRACKET));
   }
+}
+
+/** The document: a span array, or an array of span arrays. */
+function zipkinDocument(out: SpanRecord[], pieces: DocumentPieces | undefined): void {
+  if (!open(LBRACKET, RBRACKET)) throw FALLBACK;
+  elements(out, pieces, element(out));
 }

@@ -18,8 +18,8 @@ import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
-import { readJaegerDocumentFast } from './_jaeger-fast.js';
-import { readZipkinDocumentFast } from './_zipkin-fast.js';
+import { readJaegerDocumentFast, readJaegerPieceFast } from './_jaeger-fast.js';
+import { readZipkinDocumentFast, readZipkinPieceFast } from './_zipkin-fast.js';
 import { readOtlpDocumentsFast, readOtlpLineFast } from './_otlp-fast.js';
 import { SCANNED_KINDS, ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
@@ -657,8 +657,11 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
     return out.length === 0 ? [] : [out.direct === 0 ? out.allRecords() : out];
   }
   const out: SpanRecord[] = [];
-  const read = doc.family === 'jaeger' ? readJaegerDocumentFast : readZipkinDocumentFast;
-  if (!read(doc.bytes, doc.start, doc.end, ctx, out)) {
+  const jaeger = doc.family === 'jaeger';
+  const read = jaeger ? readJaegerDocumentFast : readZipkinDocumentFast;
+  // A large document is read twice: whole, keeping nothing, to know the scanner takes it all, then piece by piece as its batches are asked for.
+  const pieces = doc.end - doc.start > PIECEWISE_SCAN_BYTES ? { batchSize, at: [] } : undefined;
+  if (!read(doc.bytes, doc.start, doc.end, ctx, out, pieces)) {
     counts.fallbacks++;
     return undefined;
   }
@@ -667,8 +670,41 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
   result.documents = 1;
   result.lines = 1;
   // Checked like any whole document: a one-line file's warnings name its line.
-  checkDuplicates(ctx, out, doc.lineNo === undefined ? '' : `${doc.lineNo}`);
+  const location = doc.lineNo === undefined ? '' : `${doc.lineNo}`;
+  // A bare Jaeger trace is one element: read whole.
+  if (pieces !== undefined && pieces.at.length > 0) return inPieces(doc, pieces.at, jaeger ? readJaegerPieceFast : readZipkinPieceFast, ctx, batchSize, location);
+  checkDuplicates(ctx, out, location);
   return inBatches(out, batchSize);
+}
+
+/**
+ * Past this size a Jaeger or Zipkin document the byte scanner takes is handed on batch by batch
+ * as it is read again (`inPieces`), not made into records all at once: a 630 MB document's 1.2
+ * million records held at once peaked at 1.24 GB, 828 MB piece by piece (bench/HISTORY.md).
+ */
+const PIECEWISE_SCAN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A document's spans, read again piece by piece (`pieces`: positions and element counts from the
+ * first reading), in the batches `inBatches` gives the whole list, each checked for duplicates
+ * as it goes (in the same order, so the same warnings).
+ */
+function* inPieces(doc: WholeBytes, pieces: readonly number[], read: typeof readJaegerPieceFast, ctx: ReadContext, batchSize: number, location: string): Generator<SpanRecord[]> {
+  let pending: SpanRecord[] = [];
+  for (let i = 0; i < pieces.length; i += 2) {
+    read(doc.bytes, pieces[i]!, doc.end, pieces[i + 1]!, i === 0, ctx, pending);
+    let from = 0;
+    for (; pending.length - from >= batchSize; from += batchSize) {
+      const batch = pending.slice(from, from + batchSize);
+      checkDuplicates(ctx, batch, location);
+      yield batch;
+    }
+    pending = from === 0 ? pending : pending.slice(from);
+  }
+  if (pending.length > 0) {
+    checkDuplicates(ctx, pending, location);
+    yield pending;
+  }
 }
 
 /**

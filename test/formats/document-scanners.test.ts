@@ -13,12 +13,14 @@
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
-import type { EventFilter, ReadOptions } from '../../src/formats/index.js';
+import { openTrace, readAllSpans, readSpans, TraceFormatError } from '../../src/formats/index.js';
+import type { EventFilter, ReadOptions, ReadWarning } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
-import { damage, fixture, random, tempDir, jsonText, readOutcome } from './helpers.js';
+import { damage, fixture, random, read, tempDir, jsonText, readOutcome } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -707,8 +709,8 @@ describe('documents past the whole-parse size (64 MiB)', () => {
   const big = tempDir();
   afterAll(() => big.cleanup());
 
-  /** A document of `family` over 64 MiB: the demo's first trace again and again, each copy with its own trace id. */
-  function largeDocument(family: 'jaeger' | 'zipkin'): { file: string; spans: number } {
+  /** A document of `family` over 64 MiB: the demo's first trace again and again, each copy with its own trace id (`again`: and the first copy once more at the end, its spans duplicates). */
+  function largeDocument(family: 'jaeger' | 'zipkin', again = false): { file: string; spans: number } {
     const source = JSON.parse(readFileSync(new URL(`../../examples/traces/inference-demo.${family}.json`, import.meta.url), 'utf8')) as unknown;
     const traceId = (i: number): string => i.toString(16).padStart(32, '0');
     const pieces: string[] = [];
@@ -723,6 +725,7 @@ describe('documents past the whole-parse size (64 MiB)', () => {
         bytes += copy.length + 1;
         spans += trace.spans.length;
       }
+      if (again) pieces.push(pieces[0]!);
       return { file: big.write('large.jaeger.json', `{"data":[${pieces.join(',')}]}`), spans };
     }
     const first = (source as { traceId: string }[])[0]!.traceId;
@@ -734,6 +737,7 @@ describe('documents past the whole-parse size (64 MiB)', () => {
       bytes += copy.length + 1;
       spans += trace.length;
     }
+    if (again) pieces.push(pieces[0]!);
     return { file: big.write('large.zipkin.json', `[${pieces.join(',')}]`), spans };
   }
 
@@ -818,6 +822,37 @@ describe('documents past the whole-parse size (64 MiB)', () => {
       expect(read.spans.length).toBe(spans);
       expect(read.stats.fastReader).toEqual({ lines: 1, fallbacks: 0 });
     }, 60_000);
+  }
+
+  for (const family of ['jaeger', 'zipkin'] as const) {
+    it(`${family}: handed on batch by batch as it is read, not made into records whole first (1.2 million records held at once for 630 MB); the full reader's spans and warnings`, async () => {
+      // The first trace again at the end: its spans duplicates, checked across batches as the whole document was.
+      const { file } = largeDocument(family, true);
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const heap = (): number => {
+        gc();
+        return process.memoryUsage().heapUsed;
+      };
+      const warnings: ReadWarning[] = [];
+      const batches = readSpans(file, { onWarning: (w) => warnings.push(w) });
+      const before = heap();
+      const spans: SpanRecord[] = [];
+      let atFirst: number | undefined;
+      let next = await batches.next();
+      for (; next.done !== true; next = await batches.next()) {
+        spans.push(...next.value);
+        atFirst ??= heap();
+      }
+      const held = heap();
+      expect(next.value.fastReader).toEqual({ lines: 1, fallbacks: 0 });
+      // Made into records whole before the first batch, the reader held them all then (what the loop holds at its end).
+      expect(atFirst! - before).toBeLessThan((held - before) / 4);
+      const full = await read(file, { reader: 'full' });
+      expect(spans.length).toBe(full.spans.length);
+      expect(text(spans)).toBe(text(full.spans));
+      expect(text(warnings)).toBe(text(full.warnings));
+    }, 180_000);
   }
 });
 
