@@ -156,7 +156,7 @@ function nanos(raw: unknown, ctx: ReadContext): bigint | undefined {
 }
 
 /** The leniency noted for each span kind written as an enum name (or its number in a string). */
-export const KIND_NAME_NOTE = 'span kinds written as enum names (spans)';
+export const KIND_NAME_NOTE = 'span kinds written as strings: enum names, or numbers in quotes (spans)';
 
 /**
  * An enum written as its number in a string (`"kind": "3"`, `"code": "2"`), as a number: proto3
