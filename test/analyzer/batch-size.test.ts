@@ -5,8 +5,7 @@
  * the full JSON lines readers, Zipkin's string tags, Jaeger's typed tags, and reader threads
  * (columns). Inputs: the demo exports (examples/traces) with their batch sizes rewritten.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/files.js';
@@ -14,16 +13,14 @@ import type { AnalysisResult } from '../../src/model/analysis.js';
 import { renderText } from '../../src/report/text.js';
 import { simulate } from '../../examples/traces/simulate.js';
 import { toOtlpJsonLines } from '../support/synth.js';
-import { runCli } from '../support/cli.js';
+import { runCli, ensureBuilt } from '../support/cli.js';
 import { tempDir } from '../formats/helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const demo = (name: string): string => readFileSync(join(root, 'examples/traces', name), 'utf8');
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 /** `text` with every other match of `pattern` (the first, third, …) replaced by `by`. */
 function everyOther(text: string, pattern: string, by: string): string {

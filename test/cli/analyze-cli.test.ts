@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
-import { runCli as cli } from '../support/cli.js';
+import { runCli as cli, ensureBuilt } from '../support/cli.js';
 import type { CliRun as Run } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -16,9 +16,7 @@ const demo = (name: string): string => join(root, 'examples/traces', name);
 const tmp = mkdtempSync(join(tmpdir(), 'ld-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 // The tests run the installed binary (bin/latency-doctor.js → dist/); `npm test` builds first.
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 
 /** A user mistake: exit 2 and exactly one line on stderr, no stack trace. */

@@ -4,8 +4,7 @@
  * stays quiet on a no-change pair, exits 3 on a small real regression at high n, says so and
  * fails closed (exit 4, as analyze's gates do) when n is too small, and bad pairs get one clear line.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import type { Draw } from '../diagnose/gen.js';
 import { toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { lmSpans } from '../support/lm-spans.js';
-import { runCli as cli } from '../support/cli.js';
+import { runCli as cli, ensureBuilt } from '../support/cli.js';
 import { TGI_FAILED_CANCELLED, writeTgiVariant } from '../analyzer/conventions/_helpers.js';
 import { simulate } from '../../examples/traces/simulate.js';
 import type { CliRun as Run } from '../support/cli.js';
@@ -22,9 +21,7 @@ import type { CliRun as Run } from '../support/cli.js';
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-diff-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 
 /** Log-normal draw (median m ms, σ 0.4) scaled by `factor`. */

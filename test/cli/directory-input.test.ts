@@ -4,12 +4,12 @@
  * the extension, `traces-2026-03-02T14-00-01.000.jsonl`; File Exporter README,
  * https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/exporter/fileexporter).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli as cli } from '../support/cli.js';
+import { runCli as cli, ensureBuilt } from '../support/cli.js';
 import type { CliRun } from '../support/cli.js';
 import { simulate } from '../../examples/traces/simulate.js';
 import type { SynthSpan } from '../support/synth.js';
@@ -21,9 +21,7 @@ const demo = join(root, 'examples/traces/inference-demo.otlp.jsonl');
 const gpuSamples = join(root, 'test/fixtures/nvidia-smi/samples__h200__drv580.159.04__idle-burn-sw-power-cap.jsonl');
 const tmp = mkdtempSync(join(tmpdir(), 'ld-dir-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 const BACKUP = 'traces-2026-03-02T14-00-01.000.jsonl';
 const LIVE = 'traces.jsonl';

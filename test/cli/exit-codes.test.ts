@@ -6,15 +6,14 @@
  * a range that holds nothing is "nothing measured" (4) naming the range and where the data is;
  * `--fail-on-slo` without `--slo` is a bad option (2) before anything is read or printed.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../diagnose/gen.js';
 import { toSpans } from '../diagnose/to-spans.js';
 import { toOtlpJsonLines, toZipkinJson } from '../support/synth.js';
-import { runCli as cli } from '../support/cli.js';
+import { runCli as cli, ensureBuilt } from '../support/cli.js';
 import type { CliRun as Run } from '../support/cli.js';
 import { useReplayedJob } from '../prometheus/_prometheus.js';
 import { torchserveQueue, tritonQueue } from '../prometheus/scenarios.js';
@@ -23,9 +22,7 @@ import { writeTgiVariant } from '../analyzer/conventions/_helpers.js';
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-exit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 // Triton's capture serves densenet_onnx, TorchServe's resnet18; both replayed with traffic, and a
 // third replica of Triton's capture that serves none (its counters never move).

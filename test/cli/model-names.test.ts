@@ -4,20 +4,17 @@
  * plain object inherits). Runs the installed CLI on the demo export and on TGI's router fixture
  * (TGI names no model: the router's service name stands in), renamed.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli as cli } from '../support/cli.js';
+import { runCli as cli, ensureBuilt } from '../support/cli.js';
 import { SERVING, TGI_FAILED_CANCELLED } from '../analyzer/conventions/_helpers.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ld-model-names-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 const NAMES = ['__proto__', 'constructor', 'toString'] as const;
 

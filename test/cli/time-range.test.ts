@@ -4,19 +4,15 @@
  * none starts in is "nothing measured" (exit 4) saying where the requests lie; a file on a
  * server's monotonic clock (a Triton trace file) cannot be cut by dates (exit 2).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFiles, summarize } from '../../src/analyzer/index.js';
-import { runCli as cli } from '../support/cli.js';
+import { runCli as cli, ensureBuilt } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const DEMO = 'examples/traces/inference-demo.otlp.jsonl';
 
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 /** RFC 3339 of ns since the epoch, to the ms (the demo's requests are apart by more). */
 function iso(ns: bigint): string {

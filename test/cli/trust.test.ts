@@ -4,20 +4,19 @@
  * are read as streams (or refused at once) instead of hanging. Runs the installed binary.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const demo = join(root, 'examples/traces/inference-demo.otlp.jsonl');
 const petclinic = join(root, 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json');
 const tmp = mkdtempSync(join(tmpdir(), 'ld-trust-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(() => {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 180_000);
+beforeAll(ensureBuilt, 180_000);
 
 interface Run {
   code: number | null;

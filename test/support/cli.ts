@@ -3,7 +3,8 @@
  * Runs `latency-doctor …` as installed (bin/latency-doctor.js → dist/; `npm test` builds first),
  * for the tests that check what a user sees: stdout, stderr and the exit code.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -27,4 +28,9 @@ export function runCliAt(bin: string, ...args: string[]): Promise<CliRun> {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** Builds dist/ when a test run starts from a clean tree (`npm test` builds first; a single file run may not). */
+export function ensureBuilt(): void {
+  if (!existsSync(join(root, 'dist/cli/main.js'))) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
 }
