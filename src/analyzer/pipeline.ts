@@ -95,6 +95,44 @@ function inTimeRange(table: RequestTable, range: TimeRange): RequestTable {
   return table.where((i) => (from === undefined || starts[i]! >= from) && (to === undefined || starts[i]! < to));
 }
 
+/**
+ * The requests (and counted failures) that a `--start`/`--end` range keeps, warnings for what it
+ * leaves out pushed to `warnings`; throws when the input has no wall-clock time or no request
+ * starts in the range.
+ */
+function selectTimeRange(
+  range: TimeRange,
+  from: { readonly all: RequestTable; readonly ofModel: RequestTable; readonly modelFailures: Map<string, RequestFailures>; readonly conventions: readonly ConventionUse[]; readonly spans: number; readonly input: string },
+  warnings: AnalysisWarning[],
+): { requests: RequestTable; failures: Map<string, RequestFailures> } {
+  const { all, ofModel, modelFailures, input } = from;
+  if (range.startNs === undefined && range.endNs === undefined) return { requests: ofModel, failures: modelFailures };
+  // A Triton trace file's times count from the server's start: no clock time to compare.
+  if (monotonicClock(from.conventions)) throw new AnalysisError(`a time range (--start/--end) needs wall-clock times: a Triton trace file in ${input} is timed on the server's monotonic clock, which no range of dates can select from`);
+  const requests = inTimeRange(ofModel, range);
+  if (requests.length === 0 && ofModel.length > 0) {
+    let first = ofModel.startNs[0]!;
+    let last = first;
+    for (const t of ofModel.startNs) {
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+    throw new TimeRangeEmptyError(input, rangeWords(range), first, last);
+  }
+  const out = ofModel.length - requests.length;
+  if (out > 0) warnings.push({ code: 'time-range', message: `${formatCount(requests.length)} of ${formatCount(ofModel.length)} requests start ${rangeWords(range)} (the range asked for); the other ${formatCount(out)} are left out`, count: out });
+  if (all.length === 0 && from.spans > 0) {
+    warnings.push({ code: 'time-range', message: `the range selects inference requests, and the input has none: the report of its traces covers all of them`, count: 1 });
+  }
+  // Failures a source counts without timing attributes (TGI's router spans) are kept as counts
+  // per model, not times: a range that keeps every request keeps them; one that cuts the input
+  // cannot say which of them fell inside, so it leaves them out, and says so.
+  const untimed = [...modelFailures.values()].reduce((n, f) => n + f.server + f.client + f.cancelled, 0);
+  if (untimed === 0 || out === 0) return { requests, failures: modelFailures };
+  warnings.push({ code: 'time-range', message: `${formatCount(untimed)} failed or cancelled request${s(untimed)} that the source records without timing attributes (TGI's router spans) left out: the analysis counts them, it does not keep their times, so a range that cuts the input cannot place them`, count: untimed });
+  return { requests, failures: new Map() };
+}
+
 /** The pipeline after reading: spans → source conventions mapped → requests → summaries → diagnoses. */
 export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const assembler = new RequestAssembler(options);
@@ -124,37 +162,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', [...all.modelGroups().keys(), ...allFailures.keys()]);
   }
   const warnings = assemblyWarnings(stats);
-  const range = options.timeRange;
-  let requests = ofModel;
-  let failures = modelFailures;
-  if (range !== undefined && (range.startNs !== undefined || range.endNs !== undefined)) {
-    const input = options.inputName ?? 'the input';
-    // A Triton trace file's times count from the server's start: no clock time to compare.
-    if (monotonicClock(conventions)) throw new AnalysisError(`a time range (--start/--end) needs wall-clock times: a Triton trace file in ${input} is timed on the server's monotonic clock, which no range of dates can select from`);
-    requests = inTimeRange(ofModel, range);
-    if (requests.length === 0 && ofModel.length > 0) {
-      let first = ofModel.startNs[0]!;
-      let last = first;
-      for (const t of ofModel.startNs) {
-        if (t < first) first = t;
-        if (t > last) last = t;
-      }
-      throw new TimeRangeEmptyError(input, rangeWords(range), first, last);
-    }
-    const out = ofModel.length - requests.length;
-    if (out > 0) warnings.push({ code: 'time-range', message: `${formatCount(requests.length)} of ${formatCount(ofModel.length)} requests start ${rangeWords(range)} (the range asked for); the other ${formatCount(out)} are left out`, count: out });
-    // Failures a source counts without timing attributes (TGI's router spans) are kept as counts
-    // per model, not times: a range that keeps every request keeps them; one that cuts the input
-    // cannot say which of them fell inside, so it leaves them out, and says so.
-    const untimed = [...modelFailures.values()].reduce((n, f) => n + f.server + f.client + f.cancelled, 0);
-    if (untimed > 0 && out > 0) {
-      warnings.push({ code: 'time-range', message: `${formatCount(untimed)} failed or cancelled request${s(untimed)} that the source records without timing attributes (TGI's router spans) left out: the analysis counts them, it does not keep their times, so a range that cuts the input cannot place them`, count: untimed });
-      failures = new Map();
-    }
-    if (all.length === 0 && stats.spans > 0) {
-      warnings.push({ code: 'time-range', message: `the range selects inference requests, and the input has none: the report of its traces covers all of them`, count: 1 });
-    }
-  }
+  const { requests, failures } = options.timeRange === undefined ? { requests: ofModel, failures: modelFailures } : selectTimeRange(options.timeRange, { all, ofModel, modelFailures, conventions, spans: stats.spans, input: options.inputName ?? 'the input' }, warnings);
   const diagnoseOptions = options.diagnose;
   // A model whose every request failed has its own "SLO not checked" (its diagnosis says why).
   if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0 && failures.size === 0) {
