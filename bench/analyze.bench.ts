@@ -20,7 +20,7 @@
  * through those sizes.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,24 @@ function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', e
   return JSON.parse(lines[lines.length - 1]!) as ChildResult;
 }
 
+/**
+ * `count` baseline children at once on the same file: the wall time until all are done, whole
+ * processes (start-up included). Two at once are perfectly parallel work, so 2 × (one alone) ÷
+ * (two at once) is what the machine's cores give any threaded reader at most (cores shared with
+ * other work, or one core's two hyperthreads, give less than 2×).
+ */
+async function runBaselines(count: number): Promise<number> {
+  const started = performance.now();
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(here, '_analyze-child.mjs'), 'baseline', file], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`baseline child failed (${code})`))));
+    });
+  await Promise.all(Array.from({ length: count }, one));
+  return performance.now() - started;
+}
+
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 try {
@@ -123,6 +141,8 @@ try {
       { name: 'read only: full reader', mode: 'read', env: { READER: 'full' } },
     ];
     const results: ChildResult[][] = modes.map(() => []);
+    const alone: number[] = [];
+    const pairs: number[] = [];
     for (let round = 0; round < rounds; round++) {
       modes.forEach((m, i) => {
         const r = runChild(m.mode, m.env);
@@ -131,6 +151,8 @@ try {
         }
         results[i]!.push(r);
       });
+      alone.push(await runBaselines(1));
+      pairs.push(await runBaselines(2));
     }
     const mbSize = size / 1024 / 1024;
     const med = results.map((rs) => ({
@@ -152,6 +174,11 @@ try {
         `| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${seconds(r.main)} | ${(mbSize / r.wall).toFixed(1)} | ${Math.round(generated.spans / r.wall).toLocaleString('en-US')} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× | ${ratio(b.main / r.main)} |`,
       );
     });
+    const pairWall = median(pairs) / 1000;
+    const single = median(alone) / 1000;
+    console.log(
+      `what 2 cores give perfectly parallel work here: two baseline processes at once took ${pairWall.toFixed(2)} s, one alone ${single.toFixed(2)} s (medians, start-up included): ${((2 * single) / pairWall).toFixed(2)}× the throughput of one (the default-threads goal asks 1.6× of one thread's work)`,
+    );
     console.log(`start-up CPU before the measured interval (medians): ${modes.map((m, i) => `${m.name.split(' (')[0]} ${median(results[i]!.map((r) => r.startupCpuMs)).toFixed(0)} ms`).join('; ')}`);
     console.log(`load average after: ${load()}`);
     console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
