@@ -106,3 +106,22 @@ describe('analyze --start/--end on trace files', () => {
     expect(JSON.parse(web.stdout).warnings.map((w: { message: string }) => w.message)).toContain('the range selects inference requests, and the input has none: the report of its traces covers all of them');
   });
 });
+
+describe('span times past 2^63 ns (2262-04-11): OTLP times are unsigned 64-bit (fixed64)', () => {
+  const FILE = 'test/fixtures/traces/hand-written/otlp-times-past-2262.jsonl';
+
+  it('are read as the dates they are, not turned negative: the window, the clock and a range over them', async () => {
+    const run = await cli('analyze', FILE, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.requests).toBe(2);
+    expect(json.window).toMatchObject({ clock: 'epoch', start: '2262-04-11T23:47:16.854Z', start_unix_nano: '9223372036854775808', end_unix_nano: '18446744073709551615' });
+    // The last start is 2^63 ns after the first: rounded, and said to be.
+    expect(json.warnings.map((w: { code: string }) => w.code)).toContain('time-precision');
+    const late = JSON.parse((await cli('analyze', FILE, '--start', '2500-01-01T00:00:00Z', '--json')).stdout);
+    expect(late.requests).toBe(1);
+    expect(late.window.start).toBe('2554-07-21T23:34:33.709Z');
+    const early = await cli('analyze', FILE, '--end', '2500-01-01T00:00:00Z', '--json');
+    expect(JSON.parse(early.stdout).window.start_unix_nano).toBe('9223372036854775808');
+  });
+});
