@@ -95,18 +95,72 @@ describe('analyze --start/--end on trace files', () => {
     expect(json.warnings.map((w: { message: string }) => w.message).join('\n')).toMatch(/5 failed or cancelled requests that the source records without timing attributes \(TGI's router spans\) left out/);
   });
 
-  it('bounds are read to the ns, and input with no inference request says the range did not cut it', async () => {
+  it('bounds are read to the ns', async () => {
     const whole = await analyzeFiles([join(root, DEMO)], { diagnose: false });
     const first = [...whole.timings.startNs].reduce((a, b) => (b < a ? b : a));
     // One ns after the first request's start, written in full: that request is out, and only it.
     const run = JSON.parse((await cli('analyze', DEMO, '--start', isoExact(first + 1n), '--json')).stdout);
     expect(run.requests).toBe(219);
-    const web = await cli('analyze', 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json', '--start', '2030-01-01T00:00:00Z', '--json');
-    expect(web.code, web.stderr).toBe(0);
-    expect(JSON.parse(web.stdout).warnings.map((w: { message: string }) => w.message)).toContain('the range selects inference requests, and the input has none: the report of its traces covers all of them');
+  });
+
+  it('under a range, the report says how many requests of the input it kept, and counts of the whole input say so', async () => {
+    const end = '2026-03-02T14:00:01Z';
+    const json = JSON.parse((await cli('analyze', DEMO, '--end', end, '--json')).stdout);
+    expect(json.time_range).toEqual({ start: null, end, start_unix_nano: null, end_unix_nano: '1772460001000000000', input_requests: 220, input_traces: 0 });
+    expect(json.requests).toBeLessThan(220);
+    const text = (await cli('analyze', DEMO, '--end', end)).stdout;
+    expect(text.split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ')).toBe(`latency-doctor: ${json.requests} of 220 requests (those that start before ${end}) analysed from 1,980 spans in 1 file`);
+    const markdown = (await cli('analyze', DEMO, '--end', end, '--markdown')).stdout;
+    expect(markdown).toContain(`**${json.requests}** of 220 requests (those that start before ${end}) analysed from 1,980 spans`);
+    // A source's request count ("Read as") is of the input, read before the range cut it.
+    const tgi = 'test/fixtures/serving/tgi-router-failed-cancelled.synthetic.json';
+    const whole = await analyzeFiles([join(root, tgi)], { diagnose: false });
+    const starts = [...whole.timings.startNs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const cut = (await cli('analyze', tgi, '--start', isoExact(starts[1]!))).stdout.replace(/\s+/g, ' ');
+    expect(cut).toContain(`latency-doctor: ${starts.length - 1} of ${starts.length} requests (those that start at or after ${isoExact(starts[1]!).replace(/0+Z$/, 'Z')})`);
+    expect(cut).toMatch(/Read as TGI router span \(\d+ requests in the input\)/);
+    // Without a range: no such key, no such words.
+    const plain = JSON.parse((await cli('analyze', DEMO, '--json')).stdout);
+    expect('time_range' in plain).toBe(false);
+    expect((await cli('analyze', tgi)).stdout).not.toContain('in the input)');
   });
 });
 
+describe('--start/--end on traces without request spans (the generic report)', () => {
+  // Two real Jaeger exports a day apart: a trace of 2019-11-07 (its first span at 12:57:12.955) and one of 2019-11-08.
+  const PETCLINIC = 'test/fixtures/traces/jaeger-json/jaeger-ui-petclinic-31char-traceid.json';
+  const LONGER = 'test/fixtures/traces/jaeger-json/jaeger-ui-child-longer-than-parent.json';
+  const generic = async (...args: string[]): Promise<Record<string, any>> => {
+    const run = await cli('analyze', ...args, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    return JSON.parse(run.stdout);
+  };
+
+  it('describes only the traces whose first span starts in the range: the same operations as that trace alone', async () => {
+    const [cut, alone] = await Promise.all([generic(PETCLINIC, LONGER, '--start', '2019-11-08T00:00:00Z'), generic(LONGER)]);
+    expect(cut.traces).toBe(2);
+    expect(cut.generic.traces).toBe(1);
+    expect(cut.generic.by_critical_path).toEqual(alone.generic.by_critical_path);
+    expect(cut.generic.by_self_time).toEqual(alone.generic.by_self_time);
+    expect(cut.time_range).toMatchObject({ input_requests: 0, input_traces: 2 });
+    expect(cut.warnings.map((w: { message: string }) => w.message)).toContain('1 of 2 traces start at or after 2019-11-08T00:00:00Z (the range asked for; a trace starts with its first span); the other 1 are left out');
+    const [before, first] = await Promise.all([generic(PETCLINIC, LONGER, '--end', '2019-11-08T00:00:00Z'), generic(PETCLINIC)]);
+    expect(before.generic.traces).toBe(1);
+    expect(before.generic.by_critical_path).toEqual(first.generic.by_critical_path);
+    // Placed by the first span's start, to the µs Jaeger writes: from it, that trace is in; a µs later, out.
+    expect((await generic(PETCLINIC, LONGER, '--start', '2019-11-07T12:57:12.955Z')).generic.traces).toBe(2);
+    expect((await generic(PETCLINIC, LONGER, '--start', '2019-11-07T12:57:12.955001Z')).generic.traces).toBe(1);
+    const text = (await cli('analyze', PETCLINIC, LONGER, '--end', '2019-11-08T00:00:00Z')).stdout.replace(/\s+/g, ' ');
+    expect(text).toContain('Where the time goes by operation instead, over 1 of 2 traces (those whose first span starts before 2019-11-08T00:00:00Z):');
+  });
+
+  it('a range no trace starts in is nothing measured (exit 4), naming where the traces lie', async () => {
+    const run = await cli('analyze', PETCLINIC, LONGER, '--start', '2030-01-01T00:00:00Z');
+    expect(run.code).toBe(4);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim()).toBe(`latency-doctor: nothing measured: no trace of ${PETCLINIC}, ${LONGER} starts at or after 2030-01-01T00:00:00Z (the range asked for); its traces start from 2019-11-07T12:57:12.955Z to 2019-11-08T07:06:50.396Z`);
+  });
+});
 describe('span times past 2^63 ns (2262-04-11): OTLP times are unsigned 64-bit (fixed64)', () => {
   const FILE = 'test/fixtures/traces/hand-written/otlp-times-past-2262.jsonl';
 
