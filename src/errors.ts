@@ -98,7 +98,13 @@ export class TimeRangeEmptyError extends LatencyDoctorError {
   override readonly name = 'TimeRangeEmptyError';
 
   /** `what`: requests, or traces for input with no request span (a trace starts with its first span). */
-  constructor(input: string, range: string, firstNs: bigint, lastNs: bigint, what: 'request' | 'trace' = 'request') {
+  constructor(
+    readonly input: string,
+    readonly range: string,
+    readonly firstNs: bigint,
+    readonly lastNs: bigint,
+    readonly what: 'request' | 'trace' = 'request',
+  ) {
     super(`nothing measured: no ${what} of ${input} starts ${range} (the range asked for); its ${what}s start from ${isoNs(firstNs)} to ${isoNs(lastNs)}`, { exitCode: EXIT.NOTHING_MEASURED });
   }
 }

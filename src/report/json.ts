@@ -206,7 +206,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     traces: result.traces,
     requests: result.requests,
     window: result.window ? window(result.window.startNs, result.window.endNs, clock) : null,
-    ...(result.timeRange ? { time_range: timeRange(result.timeRange) } : {}),
+    ...(result.timeRange ? { time_range: timeRangeJson(result.timeRange) } : {}),
     throughput_rps: overall && result.requests >= 2 ? round(overall.throughputRps) : null,
     conventions: result.conventions.map((c) => ({ id: c.id, label: c.label, requests: c.requests, clock: c.clock, unseen: [...c.unseen], ended: c.ended ?? null })),
     e2e: overall ? percentiles(overall.e2e) : null,
@@ -322,7 +322,8 @@ function percentiles(p: Percentiles): JsonPercentiles {
   return { statistic: p.statistic ?? 'percentile', count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
 }
 
-function timeRange(r: TimeRangeCut): JsonTimeRange {
+/** A `--start`/`--end` range as `--json` writes it (`analyze`'s `time_range`, each side's in `diff`). */
+export function timeRangeJson(r: TimeRangeCut): JsonTimeRange {
   return {
     start: r.startNs === undefined ? null : isoNs(r.startNs),
     end: r.endNs === undefined ? null : isoNs(r.endNs),

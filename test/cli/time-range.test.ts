@@ -179,3 +179,57 @@ describe('span times past 2^63 ns (2262-04-11): OTLP times are unsigned 64-bit (
     expect(JSON.parse(early.stdout).window.start_unix_nano).toBe('9223372036854775808');
   });
 });
+
+describe('diff --start/--end: both sides cut as analyze cuts, or AFTER by its own range (--after-start …)', () => {
+  const T = '2026-03-02T14:00:01Z';
+
+  it('"the second before T" against "the seconds after it" from one file: each side has exactly the requests analyze keeps', async () => {
+    const whole = await analyzeFiles([join(root, DEMO)], { diagnose: false });
+    const cut = BigInt(Date.parse(T)) * 1_000_000n;
+    const before = [...whole.timings.startNs].filter((t) => t < cut).length;
+    const run = await cli('diff', DEMO, '--', DEMO, '--end', T, '--after-start', T, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.time_range.before).toEqual({ start: null, end: T, start_unix_nano: null, end_unix_nano: '1772460001000000000', input_requests: 220, input_traces: 0, requests: before });
+    expect(json.time_range.after).toMatchObject({ start: T, end: null, input_requests: 220, requests: 220 - before });
+    expect([json.models[0].e2e.before_count, json.models[0].e2e.after_count]).toEqual([before, 220 - before]);
+    // As many as analyze keeps, and the slowest of them the same.
+    const [early, late] = await Promise.all([cli('analyze', DEMO, '--end', T, '--json'), cli('analyze', DEMO, '--start', T, '--json')]);
+    expect([JSON.parse(early.stdout).requests, JSON.parse(late.stdout).requests]).toEqual([before, 220 - before]);
+    const max = (side: 'before' | 'after'): number => Math.max(...whole.timings.rows().filter((r) => (side === 'before' ? r.startNs < cut : r.startNs >= cut)).map((r) => r.e2eMs));
+    expect([JSON.parse(early.stdout).e2e.max_ms, JSON.parse(late.stdout).e2e.max_ms]).toEqual([max('before'), max('after')].map((v) => Math.round(v * 1e6) / 1e6));
+    const text = (await cli('diff', DEMO, '--', DEMO, '--end', T, '--after-start', T)).stdout;
+    expect(text.split('\n').slice(1, 3)).toEqual([`  BEFORE: ${before} of 220 requests (those that start before ${T})`, `  AFTER: ${220 - before} of 220 requests (those that start at or after ${T})`]);
+    const markdown = (await cli('diff', DEMO, '--', DEMO, '--end', T, '--after-start', T, '--markdown')).stdout;
+    expect(markdown).toContain(`- BEFORE: ${before} of 220 requests (those that start before ${T})`);
+  }, 120_000);
+
+  it('--start/--end/--range alone cut both sides; a side with nothing in its range is exit 4 naming that side', async () => {
+    const both = JSON.parse((await cli('diff', DEMO, '--', DEMO, '--end', T, '--range', '1s', '--json')).stdout);
+    expect(both.time_range.before).toEqual(both.time_range.after);
+    expect(both.time_range.before).toMatchObject({ start: '2026-03-02T14:00:00Z', end: T, start_unix_nano: '1772460000000000000', input_requests: 220 });
+    expect(both.models[0].e2e.before_count).toBe(both.time_range.before.requests);
+    const none = await cli('diff', DEMO, '--', DEMO, '--after-start', '2026-03-03T00:00:00Z', '--fail-on-regression', 'p99=10%');
+    expect(none.code).toBe(4);
+    expect(none.stdout).toBe('');
+    expect(none.stderr.trim()).toBe(`latency-doctor: nothing measured: no request of AFTER (${DEMO}) starts at or after 2026-03-03T00:00:00Z (the range asked for); its requests start from 2026-03-02T14:00:00.000123935Z to 2026-03-02T14:00:02.333772319Z`);
+    // Without a range: no such key.
+    expect('time_range' in JSON.parse((await cli('diff', DEMO, '--', DEMO, '--json')).stdout)).toBe(false);
+  }, 120_000);
+
+  it('option mistakes are analyze\'s, named by the option given: one line, exit 2, nothing on stdout', async () => {
+    const cases: [string[], string][] = [
+      [['--range', '10m'], 'latency-doctor: with trace files, --range needs --end (it counts back from --end; a file has no "now"), or give --start'],
+      [['--after-range', '10m'], 'latency-doctor: with trace files, --after-range needs --after-end (it counts back from --after-end; a file has no "now"), or give --after-start'],
+      [['--after-start', T, '--after-end', T], `latency-doctor: --after-start (${T}) must be before --after-end (${T})`],
+      [['--start', T, '--range', '1h'], 'latency-doctor: give --range or --start, not both'],
+      [['--after-end', 'yesterday'], 'latency-doctor: --after-end: expected an RFC 3339 time (2026-01-01T10:00:00Z) or unix seconds, got "yesterday"'],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => cli('diff', DEMO, '--', DEMO, ...args)));
+    for (const [i, run] of runs.entries()) {
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.trim()).toBe(cases[i]![1]);
+    }
+  }, 120_000);
+});

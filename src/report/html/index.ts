@@ -6,7 +6,7 @@
 import type { AnalysisResult } from '../../analyzer/index.js';
 import type { AnalysisDiff } from '../../analyzer/diff/index.js';
 import type { SpanRecord } from '../../model/span.js';
-import { formatCountOf, formatKeptOf } from '../_format.js';
+import { formatKeptOf } from '../_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from '../_windows.js';
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
@@ -88,7 +88,7 @@ export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult,
   const files = (r: AnalysisResult): string => r.files.map((f) => f.file).join(', ');
   return renderPage({
     title: 'Inference latency: before → after',
-    subtitle: `BEFORE ${formatCountOf(before.requests, 'request')} (${files(before)}) → AFTER ${formatCountOf(after.requests, 'request')} (${files(after)})`,
+    subtitle: `BEFORE ${formatKeptOf(before.requests, 'request', before.timeRange)} (${files(before)}) → AFTER ${formatKeptOf(after.requests, 'request', after.timeRange)} (${files(after)})`,
     sections: diff.models.map((m, i) => ({ model: m.model, html: diffSection(m, i, diff) })),
     data,
     script: await clientScript(),
