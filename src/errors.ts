@@ -97,9 +97,22 @@ export class ModelNotFoundError extends LatencyDoctorError {
 export class TimeRangeEmptyError extends LatencyDoctorError {
   override readonly name = 'TimeRangeEmptyError';
 
-  constructor(input: string, range: string, firstNs: bigint, lastNs: bigint) {
-    super(`nothing measured: no request of ${input} starts ${range} (the range asked for); its requests start from ${isoNs(firstNs)} to ${isoNs(lastNs)}`, { exitCode: EXIT.NOTHING_MEASURED });
+  /** `what`: requests, or traces for input with no request span (a trace starts with its first span). */
+  constructor(
+    readonly input: string,
+    readonly range: string,
+    readonly firstNs: bigint,
+    readonly lastNs: bigint,
+    readonly what: 'request' | 'trace' = 'request',
+  ) {
+    super(`nothing measured: no ${what} of ${input} starts ${range} (the range asked for); its ${what}s start from ${isoNs(firstNs)} to ${isoNs(lastNs)}`, { exitCode: EXIT.NOTHING_MEASURED });
   }
+}
+
+/** A `--start`/`--end` range in words: "between A and B", "at or after A", "before B" (each to the ns). */
+export function rangeWords(range: { readonly startNs?: bigint; readonly endNs?: bigint }): string {
+  if (range.startNs !== undefined && range.endNs !== undefined) return `between ${isoNs(range.startNs)} and ${isoNs(range.endNs)}`;
+  return range.startNs !== undefined ? `at or after ${isoNs(range.startNs)}` : `before ${isoNs(range.endNs ?? 0n)}`;
 }
 
 /** An instant in ns since the epoch as RFC 3339 UTC, with as many fraction digits as it has (to the ns). */

@@ -9,7 +9,7 @@
 import type { SpanRecord } from '../model/span.js';
 import { RequestTableBuilder } from '../model/request-table.js';
 import type { RequestTable } from '../model/request-table.js';
-import type { AssemblyStats } from '../model/analysis.js';
+import type { AssemblyStats, TimeRange } from '../model/analysis.js';
 import { ATTR, PHASES, isClientSpan } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { NanosFrom, SpanIndex } from './_trace-span.js';
@@ -36,6 +36,8 @@ export interface AssembleOptions {
   readonly completeIdleSpans?: number;
   /** How many finalized trace ids to remember for late-span detection. Default 100 000. */
   readonly rememberFinalized?: number;
+  /** Keep in the generic report only the traces whose first span starts in this range (requests are selected after assembly). */
+  readonly timeRange?: TimeRange;
 }
 
 /** The assembler's output. */
@@ -53,7 +55,7 @@ export class RequestAssembler {
   /** Relative times from `origin`, set with it. */
   private relative: NanosFrom | undefined;
   private readonly requests = new RequestTableBuilder();
-  private readonly generic = new GenericAccumulator();
+  private readonly generic: GenericAccumulator;
   private readonly timer = new RequestTimer();
   private readonly scratch = new FinalizeScratch();
   private readonly store = new SpanStore();
@@ -77,6 +79,7 @@ export class RequestAssembler {
   };
 
   constructor(options: AssembleOptions = {}) {
+    this.generic = new GenericAccumulator(options.timeRange);
     this.window = new TraceWindow(options, this.stats, this.store, (traceId, head, count) => this.finalize(traceId, head, count));
   }
 
@@ -193,6 +196,14 @@ export class RequestAssembler {
     return { requests: this.requests.build(), stats: this.stats, generic: this.generic };
   }
 
+  /** The earliest start of the trace's spans `spans[0]` … `spans[n − 1]`, ns since the epoch. */
+  private firstStartNs(spans: Int32Array, n: number): bigint {
+    const starts = this.store.starts;
+    let first = Infinity;
+    for (let i = 0; i < n; i++) first = Math.min(first, starts[spans[i]!]!);
+    return this.origin! + BigInt(Math.round(first));
+  }
+
   /** A trace left the window: dedupe, attribute phase spans to requests, time each request. */
   private finalize(traceId: string, head: number, count: number): void {
     const stats = this.stats;
@@ -229,7 +240,7 @@ export class RequestAssembler {
     const phases = store.phases;
     if (requestCount === 0) {
       for (let i = 0; i < n; i++) if (phases[spans[i]!]! >= 0) stats.unattachedPhaseSpans++;
-      this.generic.addTrace(big !== undefined ? big.spans : views(store, spans, n));
+      this.generic.addTrace(big !== undefined ? big.spans : views(store, spans, n), this.generic.cutsByTime ? this.firstStartNs(spans, n) : undefined);
       return;
     }
     stats.requestTraces++;

@@ -18,8 +18,8 @@
  */
 import type { Interval, TraceSpan } from './_trace-span.js';
 import { SpanIndex, unionLength } from './_trace-span.js';
-import type { GenericReport, OperationTime } from '../model/analysis.js';
-import { ASYNC_GAP } from '../model/analysis.js';
+import type { GenericReport, OperationTime, TimeRange } from '../model/analysis.js';
+import { ASYNC_GAP, startsInRange } from '../model/analysis.js';
 
 export type { GenericReport, OperationTime } from '../model/analysis.js';
 
@@ -90,8 +90,39 @@ function deskewed(spans: readonly TraceSpan[], roots: readonly TraceSpan[], chil
   });
 }
 
-/** Accumulates self time and critical-path time of non-convention traces. */
+/**
+ * Accumulates self time and critical-path time of non-convention traces; with a time range
+ * (`--start`/`--end`), of those whose first span starts in it, as requests are kept by their start.
+ */
 export class GenericAccumulator {
+  /** Traces the range left out. */
+  private outCount = 0;
+  /** Earliest and latest trace start seen under a range, ns since the epoch: where the traces lie, when none is in it. */
+  private firstNs: bigint | undefined;
+  private lastNs: bigint | undefined;
+
+  constructor(private readonly range?: TimeRange) {}
+
+  /** True when traces are kept by their start: `addTrace` wants each trace's first start. */
+  get cutsByTime(): boolean {
+    return this.range !== undefined;
+  }
+
+  /** Traces kept (all those given, without a range). */
+  get traces(): number {
+    return this.traceCount;
+  }
+
+  /** Traces given, kept or not. */
+  get inputTraces(): number {
+    return this.traceCount + this.outCount;
+  }
+
+  /** Earliest and latest first-span start of the traces given, under a range; undefined without one or without traces. */
+  get extent(): { readonly firstNs: bigint; readonly lastNs: bigint } | undefined {
+    return this.firstNs === undefined || this.lastNs === undefined ? undefined : { firstNs: this.firstNs, lastNs: this.lastNs };
+  }
+
   private readonly ops = new Map<string, Accumulator>();
   private traceCount = 0;
   private spanCount = 0;
@@ -101,8 +132,19 @@ export class GenericAccumulator {
   private asyncCount = 0;
   private skewedCount = 0;
 
-  /** Adds one complete trace (deduplicated spans). */
-  addTrace(input: readonly TraceSpan[]): void {
+  /**
+   * Adds one complete trace (deduplicated spans); under a range, only when `startNs` (its first
+   * span's start, ns since the epoch) lies in it.
+   */
+  addTrace(input: readonly TraceSpan[], startNs?: bigint): void {
+    if (this.range !== undefined && startNs !== undefined) {
+      if (this.firstNs === undefined || startNs < this.firstNs) this.firstNs = startNs;
+      if (this.lastNs === undefined || startNs > this.lastNs) this.lastNs = startNs;
+      if (!startsInRange(this.range, startNs)) {
+        this.outCount++;
+        return;
+      }
+    }
     this.traceCount++;
     this.spanCount += input.length;
     let index = new SpanIndex(input).tree();

@@ -21,19 +21,21 @@ import type { DeviceEvidence, GpuSample } from '../model/gpu.js';
 import { addFailures } from '../model/summary.js';
 import type { ModelSummary, RequestFailures } from '../model/summary.js';
 import { YEAR_2000_NS } from '../model/analysis.js';
-import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis } from '../model/analysis.js';
+import type { AnalysisResult, AnalysisWarning, AssemblyStats, ConventionUse, ModelAnalysis, TimeRange, TimeRangeCut } from '../model/analysis.js';
+import { startsInRange } from '../model/analysis.js';
 import { diagnose, hasSloTargets, resolveThresholds } from './diagnose/index.js';
 import type { DiagnoseOptions } from './diagnose/index.js';
 import { summarizeDevice } from './device.js';
 import type { TimeWindow } from './device.js';
 import { latencyTimeline } from './timeline.js';
 import { RequestAssembler } from './assemble.js';
+import type { GenericAccumulator } from './generic.js';
 import type { AssembleOptions } from './assemble.js';
 import { summarize, withFailures } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses, monotonicClock, serverOf } from './conventions/index.js';
 import { AnalysisError } from './errors.js';
-import { isoNs, ModelNotFoundError, TimeRangeEmptyError } from '../errors.js';
+import { isoNs, ModelNotFoundError, rangeWords, TimeRangeEmptyError } from '../errors.js';
 import { ScannedSpans } from '../formats/index.js';
 import { formatCount, formatDuration } from '../model/count.js';
 
@@ -66,54 +68,37 @@ export interface AnalyzeOptions extends AssembleOptions {
   readonly inputName?: string;
   /**
    * Only analyse requests that start in this range (ns since the epoch, the end excluded; either
-   * bound may be absent): an incident's minutes out of a day's export. A range no request starts
-   * in throws TimeRangeEmptyError (exit 4); input on a server's monotonic clock, AnalysisError.
+   * bound may be absent): an incident's minutes out of a day's export. Input with no request
+   * span: only the traces whose first span starts in it. A range nothing starts in throws
+   * TimeRangeEmptyError (exit 4); input on a server's monotonic clock, AnalysisError.
    */
   readonly timeRange?: TimeRange;
 }
 
-/** A range of wall-clock time, ns since the epoch: `startNs` included, `endNs` excluded. */
-export interface TimeRange {
-  readonly startNs?: bigint;
-  readonly endNs?: bigint;
-}
-
-/** The range in words: "between A and B", "at or after A", "before B". */
-function rangeWords(range: TimeRange): string {
-  if (range.startNs !== undefined && range.endNs !== undefined) return `between ${isoNs(range.startNs)} and ${isoNs(range.endNs)}`;
-  return range.startNs !== undefined ? `at or after ${isoNs(range.startNs)}` : `before ${isoNs(range.endNs ?? 0n)}`;
-}
-
-/**
- * The requests of `table` that start in `range`. Requests are placed by their start (their
- * end-to-end interval's), so a request is whole or out, never cut at a bound.
- */
-function inTimeRange(table: RequestTable, range: TimeRange): RequestTable {
-  const starts = table.startNs;
-  const from = range.startNs;
-  const to = range.endNs;
-  return table.where((i) => (from === undefined || starts[i]! >= from) && (to === undefined || starts[i]! < to));
-}
+export type { TimeRange } from '../model/analysis.js';
 
 /**
  * The requests (and counted failures) that a `--start`/`--end` range keeps, warnings for what it
- * leaves out pushed to `warnings`; throws when the input has no wall-clock time or no request
- * starts in the range.
+ * leaves out pushed to `warnings`; throws when the input has no wall-clock time or nothing starts
+ * in the range. Requests are placed by their start (their end-to-end interval's), so a request is
+ * whole or out, never cut at a bound; the assembler kept the generic report's traces by the same
+ * rule (`startsInRange`), by their first span's start.
  */
 function selectTimeRange(
   range: TimeRange,
-  from: { readonly all: RequestTable; readonly ofModel: RequestTable; readonly modelFailures: Map<string, RequestFailures>; readonly conventions: readonly ConventionUse[]; readonly spans: number; readonly input: string },
+  from: { readonly all: RequestTable; readonly ofModel: RequestTable; readonly modelFailures: Map<string, RequestFailures>; readonly conventions: readonly ConventionUse[]; readonly generic: GenericAccumulator; readonly input: string },
   warnings: AnalysisWarning[],
 ): { requests: RequestTable; failures: Map<string, RequestFailures> } {
   const { all, ofModel, modelFailures, input } = from;
   if (range.startNs === undefined && range.endNs === undefined) return { requests: ofModel, failures: modelFailures };
   // A Triton trace file's times count from the server's start: no clock time to compare.
   if (monotonicClock(from.conventions)) throw new AnalysisError(`a time range (--start/--end) needs wall-clock times: a Triton trace file in ${input} is timed on the server's monotonic clock, which no range of dates can select from`);
-  const requests = inTimeRange(ofModel, range);
+  const starts = ofModel.startNs;
+  const requests = ofModel.where((i) => startsInRange(range, starts[i]!));
   if (requests.length === 0 && ofModel.length > 0) {
-    let first = ofModel.startNs[0]!;
+    let first = starts[0]!;
     let last = first;
-    for (const t of ofModel.startNs) {
+    for (const t of starts) {
       if (t < first) first = t;
       if (t > last) last = t;
     }
@@ -121,8 +106,14 @@ function selectTimeRange(
   }
   const out = ofModel.length - requests.length;
   if (out > 0) warnings.push({ code: 'time-range', message: `${formatCount(requests.length)} of ${formatCount(ofModel.length)} requests start ${rangeWords(range)} (the range asked for); the other ${formatCount(out)} are left out`, count: out });
-  if (all.length === 0 && from.spans > 0) {
-    warnings.push({ code: 'time-range', message: `the range selects inference requests, and the input has none: the report of its traces covers all of them`, count: 1 });
+  // No request at all: the report is the generic one, of the traces that start in the range.
+  const { generic } = from;
+  const extent = generic.extent;
+  if (all.length === 0 && extent !== undefined) {
+    const kept = generic.traces;
+    if (kept === 0) throw new TimeRangeEmptyError(input, rangeWords(range), extent.firstNs, extent.lastNs, 'trace');
+    const left = generic.inputTraces - kept;
+    if (left > 0) warnings.push({ code: 'time-range', message: `${formatCount(kept)} of ${formatCount(generic.inputTraces)} traces start ${rangeWords(range)} (the range asked for; a trace starts with its first span); the other ${formatCount(left)} are left out`, count: left });
   }
   // Failures a source counts without timing attributes (TGI's router spans) are kept as counts
   // per model, not times: a range that keeps every request keeps them; one that cuts the input
@@ -162,7 +153,7 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     throw new ModelNotFoundError(options.model, options.inputName ?? 'the input', [...all.modelGroups().keys(), ...allFailures.keys()]);
   }
   const warnings = assemblyWarnings(stats);
-  const { requests, failures } = options.timeRange === undefined ? { requests: ofModel, failures: modelFailures } : selectTimeRange(options.timeRange, { all, ofModel, modelFailures, conventions, spans: stats.spans, input: options.inputName ?? 'the input' }, warnings);
+  const { requests, failures } = options.timeRange === undefined ? { requests: ofModel, failures: modelFailures } : selectTimeRange(options.timeRange, { all, ofModel, modelFailures, conventions, generic, input: options.inputName ?? 'the input' }, warnings);
   const diagnoseOptions = options.diagnose;
   // A model whose every request failed has its own "SLO not checked" (its diagnosis says why).
   if (diagnoseOptions && hasSloTargets(diagnoseOptions.slo) && requests.length === 0 && failures.size === 0) {
@@ -218,7 +209,13 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     device,
     timeline: latencyTimeline(requests, device),
     conventions,
+    ...(options.timeRange !== undefined && (options.timeRange.startNs !== undefined || options.timeRange.endNs !== undefined) ? { timeRange: timeRangeCut(options.timeRange, ofModel.length, generic.inputTraces) } : {}),
   };
+}
+
+/** The range with the input's counts beside it (bounds only where given). */
+function timeRangeCut(range: TimeRange, inputRequests: number, inputTraces: number): TimeRangeCut {
+  return { ...(range.startNs !== undefined ? { startNs: range.startNs } : {}), ...(range.endNs !== undefined ? { endNs: range.endNs } : {}), inputRequests, inputTraces };
 }
 
 /** The failures the models' summaries count beside their requests, added up; undefined when none does. */

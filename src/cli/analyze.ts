@@ -6,15 +6,15 @@
  */
 import { Command, Option } from 'commander';
 import { analyzeFiles } from '../analyzer/index.js';
-import type { AnalysisResult, AnalyzeFilesOptions, TimeRange } from '../analyzer/index.js';
+import type { AnalysisResult, AnalyzeFilesOptions } from '../analyzer/index.js';
 import { parseSlo, parseThresholdOverrides, sloUnmeasured } from '../analyzer/diagnose/index.js';
 import type { DiagnoseOptions } from '../analyzer/diagnose/index.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
-import { assertHtmlTarget, integerOption, repeatable } from './_options.js';
+import { assertHtmlTarget, assertRangeOrStart, fileTimeRange, integerOption, repeatable } from './_options.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
-import { analyzePrometheus, parseDuration, parseHeaders, parseTime, parseTimeNs } from '../prometheus/index.js';
+import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
 interface AnalyzeFlags {
   readonly json?: true;
@@ -67,8 +67,8 @@ export function registerAnalyzeCommand(program: Command): Command {
     // ── Prometheus input (issue #13): docs/prometheus.md. ──
     .option('--prometheus <url>', 'read histograms and counters from a Prometheus-compatible engine instead of files, e.g. http://127.0.0.1:9090')
     .option('--range <duration>', 'with --prometheus: how far back from --end, e.g. 10m, 1h (default 1h); with trace files: back from --end')
-    .option('--start <time>', 'start of the range (RFC 3339 or unix seconds); with trace files: only the requests that start from then')
-    .option('--end <time>', 'end of the range (with --prometheus, default now); with trace files: only the requests that start before then')
+    .option('--start <time>', 'start of the range (RFC 3339 or unix seconds); with trace files: only the requests that start from then (input without requests: the traces whose first span does)')
+    .option('--end <time>', 'end of the range (with --prometheus, default now); with trace files: only the requests (or traces) that start before then')
     .option('--step <duration>', 'with --prometheus: query_range step for the drift and ramp tests (default range / 10)')
     .option('--selector <matchers>', 'with --prometheus: label matchers added to every query, e.g. \'{job="triton",namespace="prod"}\'')
     .addOption(repeatable('--header <line>', "with --prometheus: extra HTTP header (repeatable), e.g. 'Authorization: Bearer TOKEN'"))
@@ -80,7 +80,7 @@ export function registerAnalyzeCommand(program: Command): Command {
       if (flags.html !== undefined) assertHtmlTarget(flags.html);
       // An option mistake on every input path, before anything is read or printed.
       if (flags.failOnSlo && flags.slo === undefined) throw new CliError('--fail-on-slo needs --slo, e.g. --slo p99=250ms');
-      if (flags.range !== undefined && flags.start !== undefined) throw new CliError('give --range or --start, not both');
+      assertRangeOrStart(flags);
       if (flags.prometheus !== undefined) {
         if (files.length > 0) throw new CliError(`give trace files or --prometheus, not both (got ${files.join(', ')} and --prometheus ${flags.prometheus})`);
         await analyzeFromPrometheus(flags.prometheus, flags);
@@ -99,20 +99,6 @@ export function registerAnalyzeCommand(program: Command): Command {
       assertMeasured(result, files);
       if (flags.failOnSlo) sloGate(result, flags.slo, files.join(', '));
     });
-}
-
-/**
- * `--start`/`--end` (and `--range` back from `--end`) on trace files: the requests that start in
- * that range. A file has no "now" for `--range` to count back from, so it needs `--end`.
- */
-function fileTimeRange(flags: AnalyzeFlags): TimeRange | undefined {
-  if (flags.range !== undefined && flags.end === undefined) throw new CliError('with trace files, --range needs --end (it counts back from --end; a file has no "now"), or give --start');
-  const endNs = flags.end !== undefined ? parseTimeNs('--end', flags.end) : undefined;
-  const back = flags.range !== undefined ? BigInt(Math.round(parseDuration('--range', flags.range) * 1e9)) : undefined;
-  const startNs = flags.start !== undefined ? parseTimeNs('--start', flags.start) : back !== undefined && endNs !== undefined ? endNs - back : undefined;
-  if (startNs === undefined && endNs === undefined) return undefined;
-  if (startNs !== undefined && endNs !== undefined && startNs >= endNs) throw new CliError(`--start (${flags.start ?? '--end − --range'}) must be before --end (${flags.end ?? ''})`);
-  return { ...(startNs !== undefined ? { startNs } : {}), ...(endNs !== undefined ? { endNs } : {}) };
 }
 
 async function analyzeFromPrometheus(url: string, flags: AnalyzeFlags): Promise<void> {

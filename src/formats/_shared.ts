@@ -4,6 +4,7 @@
  */
 
 import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
+import { MAX_TIME_NS } from '../model/span.js';
 
 /** Joins a line (or '') and a JSON path into a location for warnings and errors. */
 export function at(where: string, path: string): string {
@@ -46,12 +47,6 @@ export function microsEvents(list: unknown, nameOf: (item: Record<string, unknow
   }
   return events;
 }
-
-/**
- * The latest time a span may carry: OTLP's fixed64 nanoseconds (the year 2554). Later values
- * (1e300 µs in a damaged file) are not times, and would break every date shown downstream.
- */
-export const MAX_TIME_NS = 2n ** 64n - 1n;
 
 /** `ns` when it is a representable time (0 … MAX_TIME_NS), else undefined. */
 export function inTimeRange(ns: bigint): bigint | undefined {

@@ -112,6 +112,28 @@ export type SourceClock = 'epoch' | 'monotonic';
 /** 2000-01-01T00:00:00Z in ns since the epoch: a wall-clock trace starts after it, a steady clock's before. */
 export const YEAR_2000_NS = 946_684_800_000_000_000n;
 
+/** A range of wall-clock time, ns since the epoch: `startNs` included, `endNs` excluded; either bound may be absent. */
+export interface TimeRange {
+  readonly startNs?: bigint;
+  readonly endNs?: bigint;
+}
+
+/**
+ * True when `ns` lies in `range`. The one rule of `--start`/`--end`: a request is placed by its
+ * start, a trace without requests by its first span's, so each is whole or out, never cut.
+ */
+export function startsInRange(range: TimeRange, ns: bigint): boolean {
+  return (range.startNs === undefined || ns >= range.startNs) && (range.endNs === undefined || ns < range.endNs);
+}
+
+/** A `--start`/`--end` range and what the input held besides what it kept, so counts of the whole input are not read as the range's. */
+export interface TimeRangeCut extends TimeRange {
+  /** Requests in the input (of the `--model` one, where given), in the range or not; `AnalysisResult.requests` counts those kept. */
+  readonly inputRequests: number;
+  /** Traces without a request span in the input, in the range or not; the generic report counts those kept. */
+  readonly inputTraces: number;
+}
+
 /** What a source convention (analyzer/conventions) reports about the requests it mapped. */
 export interface ConventionNote {
   /** The layout or version recognised, e.g. "Triton trace file 2.x", "vLLM llm_request (v1 engine)". */
@@ -229,4 +251,6 @@ export interface AnalysisResult {
   readonly conventions: readonly ConventionUse[];
   /** Present when the input was a Prometheus-compatible engine instead of files (`analyze --prometheus`). */
   readonly prometheus?: PrometheusInput;
+  /** Present when `--start`/`--end` cut the trace files to a range: the range, and the input's counts beside those kept. */
+  readonly timeRange?: TimeRangeCut;
 }

@@ -14,6 +14,7 @@
 import { PHASES } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { RequestTiming } from './request.js';
+import { MAX_TIME_NS } from './span.js';
 
 /** Text fields held as dictionary indexes (−1: absent). */
 export const TABLE_TEXTS = ['service', 'model', 'modelVersion', 'runtime', 'runtimeProvider', 'precision', 'device', 'source'] as const;
@@ -169,10 +170,10 @@ export interface StartOffsets {
  * every platform Node runs on): a difference of halves is an exact double below 2^53, and no
  * BigInt is made per request.
  */
-function startOffsetsOf(starts: BigInt64Array): StartOffsets {
+function startOffsetsOf(starts: BigUint64Array): StartOffsets {
   const n = starts.length;
   if (n === 0) return { originNs: 0n, offsetsNs: new Float64Array(0), exact: true };
-  const halves = new Int32Array(starts.buffer, starts.byteOffset, 2 * n);
+  const halves = new Uint32Array(starts.buffer, starts.byteOffset, 2 * n);
   let minHi = halves[1]!;
   let minLo = halves[0]! >>> 0;
   let minAt = 0;
@@ -205,7 +206,7 @@ interface Columns {
   requestSpanIds: IdColumn;
   /** Request index → inference.input.hash (opt-in, so usually empty). */
   inputHashes: Map<number, string>;
-  startNs: BigInt64Array;
+  startNs: BigUint64Array;
   e2eMs: Float64Array;
   serverMs: Float64Array;
   otherMs: Float64Array;
@@ -232,7 +233,7 @@ function allocate(capacity: number): ChunkColumns {
     traceIds: new IdColumn(TRACE_ID_BYTES, capacity),
     requestSpanIds: new IdColumn(SPAN_ID_BYTES, capacity),
     inputHashes: new Map(),
-    startNs: new BigInt64Array(capacity),
+    startNs: new BigUint64Array(capacity),
     e2eMs: new Float64Array(capacity),
     serverMs: new Float64Array(capacity),
     otherMs: new Float64Array(capacity),
@@ -283,7 +284,7 @@ export class RequestTable implements Iterable<RequestTiming> {
   /** Requests in the table. */
   readonly length: number;
   /** Start of each request's end-to-end interval, ns since epoch. */
-  readonly startNs: BigInt64Array;
+  readonly startNs: BigUint64Array;
   readonly e2eMs: Float64Array;
   readonly serverMs: Float64Array;
   readonly otherMs: Float64Array;
@@ -419,14 +420,14 @@ export class RequestTable implements Iterable<RequestTiming> {
     const n = this.length;
     const c = this.columns;
     const scratch = new ArrayBuffer(n * 8);
-    const permute = <T extends Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array>(column: T, into: T): void => {
+    const permute = <T extends Float64Array | BigUint64Array | Int32Array | Uint8Array | Int8Array>(column: T, into: T): void => {
       for (let j = 0; j < n; j++) into[j] = column[order[j]!]!;
       column.set(into as never);
     };
     const f64 = new Float64Array(scratch);
     // Each column once: a field no request has is one column shared by several fields.
     for (const column of new Set([c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers])) permute(column, f64);
-    permute(c.startNs, new BigInt64Array(scratch));
+    permute(c.startNs, new BigUint64Array(scratch));
     const i32 = new Int32Array(scratch, 0, n);
     for (const column of new Set(c.texts)) permute(column, i32);
     permute(c.flags, new Uint8Array(scratch, 0, n));
@@ -471,7 +472,7 @@ export class RequestTable implements Iterable<RequestTiming> {
       traceIds: c.traceIds.pick(indices),
       requestSpanIds: c.requestSpanIds.pick(indices),
       inputHashes: pickSparse(c.inputHashes, indices),
-      startNs: pick(BigInt64Array, c.startNs, indices),
+      startNs: pick(BigUint64Array, c.startNs, indices),
       e2eMs: pick(Float64Array, c.e2eMs, indices),
       serverMs: pick(Float64Array, c.serverMs, indices),
       otherMs: pick(Float64Array, c.otherMs, indices),
@@ -613,7 +614,9 @@ export class RequestTableBuilder {
     const c = this.current;
     c.traceIds.set(j, traceId);
     c.requestSpanIds.set(j, requestSpanId);
-    c.startNs[j] = startNs;
+    // Times run from 0 to MAX_TIME_NS (OTLP's fixed64). A start made from a relative time rounded
+    // past either end is held there: the unsigned column would wrap it round to the other end.
+    c.startNs[j] = startNs < 0n ? 0n : startNs > MAX_TIME_NS ? MAX_TIME_NS : startNs;
     c.e2eMs[j] = e2eMs;
     c.serverMs[j] = serverMs;
     c.otherMs[j] = otherMs;
@@ -728,7 +731,7 @@ function release(column: { readonly buffer: ArrayBufferLike }): void {
 
 /** One set of columns holding the chunks' rows one after another (each chunk's first `rows`). */
 function concatColumns(parts: readonly { readonly c: ChunkColumns; readonly rows: number }[], length: number): Columns {
-  type Column = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+  type Column = Float64Array | BigUint64Array | Int32Array | Uint8Array | Int8Array;
   const join = <T extends Column>(take: (c: ChunkColumns) => T | undefined, make: (n: number) => T, absent = 0): T => {
     const out = make(length);
     let at = 0;
@@ -755,7 +758,7 @@ function concatColumns(parts: readonly { readonly c: ChunkColumns; readonly rows
     traceIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.traceIds, rows: p.rows })), TRACE_ID_BYTES, length),
     requestSpanIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.requestSpanIds, rows: p.rows })), SPAN_ID_BYTES, length),
     inputHashes: new Map(),
-    startNs: join((c) => c.startNs, (n) => new BigInt64Array(n)),
+    startNs: join((c) => c.startNs, (n) => new BigUint64Array(n)),
     e2eMs: join((c) => c.e2eMs, f64),
     serverMs: join((c) => c.serverMs, f64),
     otherMs: join((c) => c.otherMs, f64),

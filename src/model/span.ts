@@ -17,6 +17,13 @@ export interface SpanEvent {
   readonly timeNs: bigint;
 }
 
+/**
+ * The latest time a span may carry: OTLP's fixed64 nanoseconds (the year 2554). Later values
+ * (1e300 µs in a damaged file) are not times, and would break every date shown downstream;
+ * readers take no later value for a time, and the request table holds every time up to it.
+ */
+export const MAX_TIME_NS = 2n ** 64n - 1n;
+
 /** One span, normalized. Ids are lowercase hex, left-padded to 32 (trace) and 16 (span) chars. */
 export interface SpanRecord {
   readonly traceId: string;

@@ -3,8 +3,18 @@
  * Internal: the rows of a before/after table, shared by the text, Markdown and HTML diff
  * reports, so every rendering states the same numbers, intervals and sample sizes.
  */
-import type { AnalysisDiff, DistributionChange, ModelChange, QuantileChange } from '../analyzer/diff/index.js';
-import { formatCount, formatMs } from './_format.js';
+import type { AnalysisDiff, DistributionChange, ModelChange, QuantileChange, SideRange } from '../analyzer/diff/index.js';
+import { formatCount, formatKeptOf, formatMs } from './_format.js';
+
+/**
+ * What each side's `--start`/`--end` range kept, one line a side ("BEFORE: 88 of 220 requests
+ * (those that start before …)"); none when neither side was cut.
+ */
+export function rangeLines(diff: AnalysisDiff): string[] {
+  if (diff.ranges === undefined) return [];
+  const line = (label: string, side: SideRange | undefined): string => `${label}: ${side === undefined ? 'every request of the input (no range)' : formatKeptOf(side.requests, 'request', side.range)}`;
+  return [line('BEFORE', diff.ranges.before), line('AFTER', diff.ranges.after)];
+}
 
 /** One row: a quantity (e2e or a phase) at one quantile. */
 export interface DiffRow {

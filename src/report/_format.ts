@@ -3,6 +3,8 @@
  * Internal: number, time and table formatting shared by the text and markdown reports.
  */
 import type { TraceFormat } from '../model/span.js';
+import type { TimeRangeCut } from '../model/analysis.js';
+import { rangeWords } from '../errors.js';
 import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
@@ -83,6 +85,19 @@ export function formatCountOf(n: number, noun: string): string {
   return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * `kept` requests (or traces) as a count of the input's when a `--start`/`--end` range cut it:
+ * "40 of 220 requests (those that start between A and B)", so a count of the range is not read as
+ * the input's or the other way round; "40 requests" without a range.
+ */
+export function formatKeptOf(kept: number, noun: 'request' | 'trace', cut: TimeRangeCut | undefined): string {
+  if (cut === undefined) return formatCountOf(kept, noun);
+  const input = noun === 'request' ? cut.inputRequests : cut.inputTraces;
+  // A trace is placed by its first span, as the analyzer keeps it.
+  const which = noun === 'trace' ? 'those whose first span starts' : 'those that start';
+  return `${formatCount(kept)} of ${formatCountOf(input, noun)} (${which} ${rangeWords(cut)})`;
+}
+
 /** Six decimals, for the JSON reports: ns resolution for ms values, enough for shares and ratios; keeps the output readable. */
 export function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
@@ -126,8 +141,10 @@ export function formatUnseen(uses: readonly { readonly unseen: readonly string[]
 }
 
 /** "Triton trace file 2.x (3 requests), vLLM … (2 requests)". */
-export function formatConventions(uses: readonly { readonly label: string; readonly requests: number }[]): string {
-  return uses.map((u) => `${u.label} (${formatCount(u.requests)} request${u.requests === 1 ? '' : 's'})`).join(', ');
+export function formatConventions(uses: readonly { readonly label: string; readonly requests: number }[], cut?: TimeRangeCut): string {
+  // Counted as the spans were read: under a range, of the whole input, not of the range.
+  const whole = cut === undefined ? '' : ' in the input';
+  return uses.map((u) => `${u.label} (${formatCount(u.requests)} request${u.requests === 1 ? '' : 's'}${whole})`).join(', ');
 }
 
 /** Human name of an input format. */

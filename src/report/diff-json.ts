@@ -3,8 +3,10 @@
  * `latency-doctor diff --json`: the comparison as data (schema `latency-doctor/diff@1`,
  * documented in docs/diff.md). snake_case keys, milliseconds, ratios as fractions.
  */
-import type { AnalysisDiff, DistributionChange, RequestOutcomes } from '../analyzer/diff/index.js';
+import type { AnalysisDiff, DistributionChange, RequestOutcomes, SideRange } from '../analyzer/diff/index.js';
 import { round } from './_format.js';
+import { timeRangeJson } from './json.js';
+import type { JsonTimeRange } from './json.js';
 
 /** Schema id written as `schema`. */
 export const DIFF_SCHEMA_ID = 'latency-doctor/diff@1';
@@ -51,7 +53,12 @@ export interface JsonDiff {
   }[];
   only_before: string[];
   only_after: string[];
+  /** Only with `--start`/`--end` (or `--after-start` …): each side's range and the requests it kept, null for a side without one. */
+  time_range?: { before: JsonSideRange | null; after: JsonSideRange | null };
 }
+
+/** A side's range in `--json`: `analyze`'s `time_range`, and `requests` kept. */
+export type JsonSideRange = JsonTimeRange & { requests: number };
 
 function nullable(x: number | undefined): number | null {
   return x === undefined ? null : round(x);
@@ -110,7 +117,12 @@ export function diffToJson(diff: AnalysisDiff): JsonDiff {
     })),
     only_before: [...diff.onlyBefore],
     only_after: [...diff.onlyAfter],
+    ...(diff.ranges !== undefined ? { time_range: { before: sideRangeJson(diff.ranges.before), after: sideRangeJson(diff.ranges.after) } } : {}),
   };
+}
+
+function sideRangeJson(side: SideRange | undefined): JsonSideRange | null {
+  return side === undefined ? null : { ...timeRangeJson(side.range), requests: side.requests };
 }
 
 /** Renders the comparison as pretty-printed JSON (ends with a newline). */

@@ -4,13 +4,15 @@
  * pull request or an incident ticket.
  */
 import type { AnalysisDiff } from '../analyzer/diff/index.js';
-import { diffRows, phaseNotes, shiftText, unmatchedModels } from './_diff-rows.js';
+import { diffRows, phaseNotes, rangeLines, shiftText, unmatchedModels } from './_diff-rows.js';
 import { escapeControls } from './_format.js';
 
 /** Renders the comparison as Markdown (ends with a newline). */
 export function renderDiffMarkdown(diff: AnalysisDiff): string {
   const level = `${Math.round(diff.confidence * 100)}%`;
   const out: string[] = ['## Latency before → after (latency-doctor diff)', ''];
+  const ranges = rangeLines(diff);
+  if (ranges.length > 0) out.push(...ranges.map((l) => `- ${escape(l)}`), '');
   for (const m of diff.models) {
     out.push(`### Model \`${m.model.replace(/`/g, "'")}\``, '', `**Verdict:** ${escape(m.verdict.text)}`);
     if (m.verdict.appeared.length > 0) out.push('', `New: ${m.verdict.appeared.join(', ')}`);

@@ -4,13 +4,14 @@
  * quantity and quantile the change with its confidence interval and the sample sizes.
  */
 import type { AnalysisDiff } from '../analyzer/diff/index.js';
-import { diffRows, phaseNotes, shiftText, unmatchedModels } from './_diff-rows.js';
+import { diffRows, phaseNotes, rangeLines, shiftText, unmatchedModels } from './_diff-rows.js';
 import { escapeControls } from './_format.js';
 
 /** Renders the comparison as plain text (ends with a newline). */
 export function renderDiffText(diff: AnalysisDiff): string {
   const level = `${Math.round(diff.confidence * 100)}%`;
   const out: string[] = [`latency-doctor diff: ${diff.models.length} model(s), BEFORE → AFTER, ${level} bootstrap intervals`];
+  for (const line of rangeLines(diff)) out.push(`  ${line}`);
   for (const m of diff.models) {
     out.push('', `model ${m.model}`, `  verdict: ${m.verdict.text}`);
     if (m.verdict.appeared.length > 0) out.push(`  new: ${m.verdict.appeared.join(', ')}`);

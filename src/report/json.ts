@@ -5,7 +5,8 @@
  * nanoseconds alongside as decimal strings. New fields may be added; existing ones keep their
  * meaning within schema version 1.
  */
-import type { AnalysisResult, ModelAnalysis, OperationTime } from '../model/analysis.js';
+import type { AnalysisResult, ModelAnalysis, OperationTime, TimeRangeCut } from '../model/analysis.js';
+import { isoNs } from '../errors.js';
 import { diagnosisToJson } from './diagnosis-json.js';
 import type { JsonDiagnosis } from './diagnosis-json.js';
 import type { CountPercentiles, ModelSummary, Percentiles, PhaseSummary, Statistic } from '../model/summary.js';
@@ -127,6 +128,16 @@ export interface JsonWindow {
   duration_s: number;
 }
 
+/** A `--start`/`--end` range: bounds to the ns as given (null where not given), and what the input held. */
+export interface JsonTimeRange {
+  start: string | null;
+  end: string | null;
+  start_unix_nano: string | null;
+  end_unix_nano: string | null;
+  input_requests: number;
+  input_traces: number;
+}
+
 /** One operation of the generic report. */
 export interface JsonOperation {
   /** null when the spans name no service. */
@@ -148,6 +159,8 @@ export interface JsonReport {
   traces: number;
   requests: number;
   window: JsonWindow | null;
+  /** Only with `--start`/`--end` on trace files: the range, and the input's counts beside the kept ones (`requests`, `generic.traces`). */
+  time_range?: JsonTimeRange;
   /** Null with fewer than two requests (one request has no rate). */
   throughput_rps: number | null;
   /** Inference-server conventions the input was read as; empty for our own convention. */
@@ -193,6 +206,7 @@ export function toJsonReport(result: AnalysisResult): JsonReport {
     traces: result.traces,
     requests: result.requests,
     window: result.window ? window(result.window.startNs, result.window.endNs, clock) : null,
+    ...(result.timeRange ? { time_range: timeRangeJson(result.timeRange) } : {}),
     throughput_rps: overall && result.requests >= 2 ? round(overall.throughputRps) : null,
     conventions: result.conventions.map((c) => ({ id: c.id, label: c.label, requests: c.requests, clock: c.clock, unseen: [...c.unseen], ended: c.ended ?? null })),
     e2e: overall ? percentiles(overall.e2e) : null,
@@ -306,6 +320,18 @@ function generation(s: ModelSummary): JsonGeneration | null {
 
 function percentiles(p: Percentiles): JsonPercentiles {
   return { statistic: p.statistic ?? 'percentile', count: p.count, mean_ms: round(p.meanMs), p50_ms: round(p.p50Ms), p90_ms: round(p.p90Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), max_ms: round(p.maxMs) };
+}
+
+/** A `--start`/`--end` range as `--json` writes it (`analyze`'s `time_range`, each side's in `diff`). */
+export function timeRangeJson(r: TimeRangeCut): JsonTimeRange {
+  return {
+    start: r.startNs === undefined ? null : isoNs(r.startNs),
+    end: r.endNs === undefined ? null : isoNs(r.endNs),
+    start_unix_nano: r.startNs?.toString() ?? null,
+    end_unix_nano: r.endNs?.toString() ?? null,
+    input_requests: r.inputRequests,
+    input_traces: r.inputTraces,
+  };
 }
 
 function window(startNs: bigint, endNs: bigint, clock: WindowClock): JsonWindow {

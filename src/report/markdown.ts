@@ -7,7 +7,7 @@ import type { AnalysisResult, OperationTime } from '../model/analysis.js';
 import type { ModelSummary } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { escapeControls, failureSplit, NO_COMPLETED, formatConventions, formatCount, formatCountOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
+import { escapeControls, failureSplit, NO_COMPLETED, formatConventions, formatCount, formatCountOf, formatKeptOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisMarkdown } from './diagnosis-markdown.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -20,11 +20,12 @@ export function renderMarkdown(result: AnalysisResult): string {
   const runWindow = windows.length === 1 && windows[0]!.model === undefined ? windows[0] : undefined;
   const window = runWindow ? ` over ${formatReportWindow(runWindow, false)}` : '';
   const from = result.prometheus ? `from Prometheus (${result.prometheus.sources.map((s) => s.title).join(', ')})` : `from ${formatCountOf(result.spans, 'span')}`;
-  out.push(`**${formatCountOf(result.requests, 'request')}** analysed ${from}${window}.`, '');
+  const analysed = result.timeRange === undefined || result.requests === 0 ? `**${formatCountOf(result.requests, 'request')}**` : formatKeptOf(result.requests, 'request', result.timeRange).replace(/^[\d,]+/, (n) => `**${n}**`);
+  out.push(`${analysed} analysed ${from}${window}.`, '');
   if (runWindow === undefined && windows.length > 0) {
     out.push(`Windows per model, ${PER_MODEL_WINDOWS}:`, '', ...windows.map((w) => `- \`${(w.model ?? '').replace(/`/g, "'")}\`: ${formatReportWindow(w, true)}`), '');
   }
-  if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions)}.`, '');
+  if (result.conventions.length > 0) out.push(`Read as ${formatConventions(result.conventions, result.timeRange)}.`, '');
   if (formatUnseen(result.conventions) !== '') out.push(`Not in this source: ${formatUnseen(result.conventions)}.`, '');
 
   // ── Diagnosis slot: one headline per diagnosed model. ──
@@ -43,7 +44,7 @@ export function renderMarkdown(result: AnalysisResult): string {
   }
 
   if (result.requests === 0 && result.generic) {
-    out.push('No request spans follow the span convention; operations on the critical path instead:', '');
+    out.push(`No request spans follow the span convention; operations on the critical path instead, over ${formatKeptOf(result.generic.traces, 'trace', result.timeRange)}:`, '');
     out.push(...operations(result.generic.byCriticalPath), '');
   }
 

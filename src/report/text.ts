@@ -6,12 +6,12 @@
  * Fits 80 columns; colour only when the caller says the output is a terminal.
  */
 import pc from 'picocolors';
-import type { AnalysisResult, GenericReport, OperationTime } from '../model/analysis.js';
+import type { AnalysisResult, GenericReport, OperationTime, TimeRangeCut } from '../model/analysis.js';
 import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, failureSplit, NO_COMPLETED, fit, padToWidth, printable, formatConventions, formatCount, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { bar, escapeControls, failureSplit, NO_COMPLETED, fit, padToWidth, printable, formatConventions, formatCount, formatCountOf, formatKeptOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -41,9 +41,11 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
   const out: string[] = [];
   const fileCount = result.files.length;
   const source = result.prometheus ? prometheusHeadline(result.prometheus) : `from ${formatCount(result.spans)} span${result.spans === 1 ? '' : 's'} in ${fileCount} file${fileCount === 1 ? '' : 's'}`;
-  out.push(c.bold(`latency-doctor: ${formatCount(result.requests)} request${result.requests === 1 ? '' : 's'} analysed`) + ` ${source}`);
+  // Under a range the kept count beside the input's, wrapped: the range's bounds are long.
+  if (result.timeRange === undefined || result.requests === 0) out.push(c.bold(`latency-doctor: ${formatCountOf(result.requests, 'request')} analysed`) + ` ${source}`);
+  else out.push(...wrap(`${formatKeptOf(result.requests, 'request', result.timeRange)} analysed ${source}`, WIDTH, '  ', 'latency-doctor: '));
   // Wrapped to the report's 80 columns: what a source lacks can run to several lines.
-  if (result.conventions.length > 0) out.push(...wrap(formatConventions(result.conventions), WIDTH, '  ', 'Read as '));
+  if (result.conventions.length > 0) out.push(...wrap(formatConventions(result.conventions, result.timeRange), WIDTH, '  ', 'Read as '));
   const windows = reportWindows(result);
   if (windows.length === 1 && windows[0]!.model === undefined) out.push(...wrap(formatReportWindow(windows[0]!, true), WIDTH, '        ', 'Window  '));
   else if (windows.length > 0) {
@@ -93,7 +95,7 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
 
   if (result.requests === 0 && result.models.length === 0 && !result.prometheus) {
     out.push('');
-    if (result.generic) out.push(...genericSection(result.generic, c));
+    if (result.generic) out.push(...genericSection(result.generic, result.timeRange, c));
     else out.push(c.yellow(result.spans === 0 ? 'No spans found in the input.' : 'No inference requests to report (see the warnings).'));
   }
 
@@ -151,8 +153,8 @@ function numbers(p: Percentiles): string {
   return [p.p50Ms, p.p95Ms, p.p99Ms, p.maxMs].map((v) => ' ' + formatMs(v).padStart(NUM_WIDTH - 1)).join('');
 }
 
-function genericSection(g: GenericReport, c: Colors): string[] {
-  const lines = [c.yellow('No request spans follow the span convention (docs/conventions.md).'), `Where the time goes by operation instead, over ${formatCount(g.traces)} trace${g.traces === 1 ? '' : 's'}:`];
+function genericSection(g: GenericReport, cut: TimeRangeCut | undefined, c: Colors): string[] {
+  const lines = [c.yellow('No request spans follow the span convention (docs/conventions.md).'), ...wrap(`Where the time goes by operation instead, over ${formatKeptOf(g.traces, 'trace', cut)}:`, WIDTH, '  ')];
   if (g.fragmentedTraces > 0) {
     lines.push(c.yellow(`  ${formatCount(g.fragmentedTraces)} of them in ${formatCount(g.pieces - (g.traces - g.fragmentedTraces))} disconnected pieces (parents missing from`), c.yellow('  the input): each piece is measured on its own.'));
   }

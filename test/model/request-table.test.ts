@@ -113,8 +113,13 @@ describe('RequestTable', () => {
     // Today's epoch ns around a low-half wrap (2^32 ns ≈ 4.3 s), in random order.
     const epoch = 1_764_000_000_000_000_000n + (1n << 32n) - 3_000_000_000n;
     check(Array.from({ length: 5000 }, () => epoch + BigInt(Math.floor(rand() * 9e9))), true);
-    // Around zero and below it (a clock that counts from boot, or a negative garbage start).
-    check([5n, -3n, 0n, 4294967296n, -4294967297n, 1n << 40n], true);
+    // Around zero (a clock that counts from boot).
+    check([5n, 3n, 0n, 4294967296n, 1n << 40n], true);
+    // Across 2^63 ns (2262-04-11), where a signed 64-bit column turned starts negative: OTLP's
+    // times are unsigned (fixed64), up to 2^64 − 1.
+    const high = 1n << 63n;
+    check([high + 5n, high - 3n, high, high + 4294967296n, high - 4294967297n, high + (1n << 40n)], true);
+    check([(1n << 64n) - 1n, (1n << 64n) - 4294967297n, (1n << 64n) - 2n], true);
     // Starts 2^53 ns (104 days) apart: rounded as Number(start − origin) rounds them.
     check([0n, (1n << 53n) + 1n, 7n, (1n << 60n) + 12345n], false);
     expect(RequestTable.empty().startOffsets()).toEqual({ originNs: 0n, offsetsNs: new Float64Array(0), exact: true });
@@ -134,6 +139,19 @@ describe('RequestTable', () => {
     expect([...table.startOffsets().offsetsNs]).toEqual(expected.map((r) => Number(r.startNs - expected[0]!.startNs)));
     table.sortByStartInPlace();
     expect(table.rows()).toEqual(expected);
+  });
+
+  it('holds starts from 0 to 2^64 − 1 ns as written, in start order past 2^63; a start rounded past either end is held at it', () => {
+    const base = generate({ n: 1, phases: { compute: 1 } })[0]!;
+    const starts = [(1n << 64n) - 1n, 1n << 63n, 1_764_000_000_000_000_000n, (1n << 63n) - 1_000_000n, 0n];
+    const table = RequestTable.from(starts.map((startNs) => ({ ...base, startNs })));
+    expect([...table.startNs]).toEqual(starts);
+    table.sortByStartInPlace();
+    expect([...table.startNs]).toEqual([0n, 1_764_000_000_000_000_000n, (1n << 63n) - 1_000_000n, 1n << 63n, (1n << 64n) - 1n]);
+    // The assembler makes a start from a relative time, a double: past 2^53 ns from the input's
+    // first span it is rounded, and may land past 2^64 − 1 (or below 0).
+    const rounded = RequestTable.from([{ ...base, startNs: 1n << 64n }, { ...base, startNs: -1024n }]);
+    expect([...rounded.startNs]).toEqual([(1n << 64n) - 1n, 0n]);
   });
 
   it('holds a field no request has as one shared column of absent values, through chunks, selections and sorts', () => {

@@ -137,6 +137,8 @@ const TOP = object(
     traces: 'integer',
     requests: 'integer',
     window: nullable(WINDOW),
+    // Only with --start/--end on trace files.
+    time_range: object({ start: nullable('string'), end: nullable('string'), start_unix_nano: nullable('string'), end_unix_nano: nullable('string'), input_requests: 'integer', input_traces: 'integer' }),
     throughput_rps: nullable('number'),
     conventions: arrayOf(object({ id: { enum: ['triton', 'vllm', 'tgi', 'sglang', 'genai-client'] }, label: 'string', requests: 'integer', clock: CLOCK, unseen: arrayOf('string'), ended: nullable({ enum: ['server-error', 'client-error', 'cancelled'] }) })),
     e2e: nullable(PERCENTILES),
@@ -152,7 +154,7 @@ const TOP = object(
     // Only with --prometheus (docs/prometheus.md); files never write it.
     prometheus: { object: {} },
   },
-  ['prometheus'],
+  ['prometheus', 'time_range'],
 );
 
 /** Every place where `value` breaks `spec`, as "path: what" lines (empty: it conforms). */
@@ -268,8 +270,9 @@ describe('analyze --json conforms to docs/json-schema.md', () => {
     ["a Triton trace file (the server's monotonic clock; a TTFT objective it cannot measure)", () => ['test/fixtures/serving/triton_trace_v2_docs_example.json', '--slo', 'ttft:p95=1s'], (j) => [j['window'].clock, j['diagnosis'].slo.checks[0].unmeasured]],
     ['Zipkin outside the convention (the generic report)', () => ['test/fixtures/traces/zipkin-json/zipkin-lens-skew.json'], (j) => j['generic'].by_critical_path.length > 0],
     ['traces with GPU samples (the timeline)', () => writeThermalRun(dir), (j) => j['timeline'].length > 0 && j['timeline'][0].gpus.length > 0],
+    ["the README's demo cut by --end (the range and the input's count)", () => ['examples/traces/inference-demo.otlp.jsonl', '--end', '2026-03-02T14:00:01Z'], (j) => [j['time_range'].start, j['time_range'].end_unix_nano, j['time_range'].input_requests, j['requests'] < 220]],
   ];
-  const shown = [[2, true], 2, [true, 'vllm', [['e2e', null], ['ttft', null]]], ['monotonic', 'no first token recorded in the input'], true, true];
+  const shown = [[2, true], 2, [true, 'vllm', [['e2e', null], ['ttft', null]]], ['monotonic', 'no first token recorded in the input'], true, true, [null, '1772460001000000000', 220, true]];
   it.each(runs.map((r, i) => [...r, shown[i]] as const))('%s', async (_, args, part, expected) => {
     const run = await runCli('analyze', '--json', ...args());
     expect(run.stderr).toBe('');

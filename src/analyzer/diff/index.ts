@@ -7,7 +7,7 @@
  * requests) is a note with the reason, never a verdict. Latency compares successful requests;
  * failed ones are counted in a note.
  */
-import type { AnalysisResult, ModelAnalysis } from '../../model/analysis.js';
+import type { AnalysisResult, ModelAnalysis, TimeRangeCut } from '../../model/analysis.js';
 import type { RequestTiming } from '../../model/request.js';
 import type { RequestFailures } from '../../model/summary.js';
 import { OTHER, PHASES } from '../../semconv.js';
@@ -136,10 +136,18 @@ export interface ModelChange {
 /** The whole comparison. */
 export interface AnalysisDiff {
   readonly models: readonly ModelChange[];
+  /** Each side's `--start`/`--end` range and the requests it kept; absent when neither side was cut (a side without a range: absent inside). */
+  readonly ranges?: { readonly before?: SideRange; readonly after?: SideRange };
   /** Models with requests on one side only. */
   readonly onlyBefore: readonly string[];
   readonly onlyAfter: readonly string[];
   readonly confidence: number;
+}
+
+/** A side's time range and the requests of the input it kept. */
+export interface SideRange {
+  readonly range: TimeRangeCut;
+  readonly requests: number;
 }
 
 /** A comparison that cannot be made (no model in common: exit 2; a side without an inference request: exit 4) or a malformed gate: the user's one-line error. */
@@ -176,7 +184,12 @@ export function diffAnalyses(before: AnalysisResult, after: AnalysisResult, opti
     onlyBefore: [...beforeModels.keys()].filter((m) => !afterModels.has(afterName(m))),
     onlyAfter: [...afterModels.keys()].filter((m) => !matched.has(m)),
     confidence: options.confidence ?? 0.95,
+    ...(before.timeRange !== undefined || after.timeRange !== undefined ? { ranges: { ...sideRange('before', before), ...sideRange('after', after) } } : {}),
   };
+}
+
+function sideRange<K extends 'before' | 'after'>(side: K, result: AnalysisResult): { [S in K]?: SideRange } {
+  return (result.timeRange === undefined ? {} : { [side]: { range: result.timeRange, requests: result.requests } }) as { [S in K]?: SideRange };
 }
 
 function modelChange(model: string, beforeAll: readonly RequestTiming[], afterAll: readonly RequestTiming[], beforeAnalysis: ModelAnalysis, afterAnalysis: ModelAnalysis, options: DiffOptions): ModelChange {

@@ -6,7 +6,7 @@
 import type { AnalysisResult } from '../../analyzer/index.js';
 import type { AnalysisDiff } from '../../analyzer/diff/index.js';
 import type { SpanRecord } from '../../model/span.js';
-import { formatCountOf } from '../_format.js';
+import { formatKeptOf } from '../_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from '../_windows.js';
 import { clientScript } from './_bundle.js';
 import { modelSection } from './analysis.js';
@@ -43,7 +43,7 @@ export async function renderHtml(result: AnalysisResult, options: HtmlOptions = 
   const data: PageData = { kind: 'analysis', models: charts };
   return renderPage({
     title: 'Inference latency report',
-    subtitle: `${formatCountOf(result.requests, 'request')} from ${result.files.map((f) => f.file).join(', ') || 'the input'}${window}`,
+    subtitle: `${formatKeptOf(result.requests, 'request', result.requests === 0 ? undefined : result.timeRange)} from ${result.files.map((f) => f.file).join(', ') || 'the input'}${window}`,
     sections: sections.length > 0 ? sections : [{ model: 'no requests', html: `<div class="card"><p>${noRequests(result)}</p></div>` }],
     data,
     script: await clientScript(),
@@ -88,7 +88,7 @@ export async function renderDiffHtml(diff: AnalysisDiff, before: AnalysisResult,
   const files = (r: AnalysisResult): string => r.files.map((f) => f.file).join(', ');
   return renderPage({
     title: 'Inference latency: before → after',
-    subtitle: `BEFORE ${formatCountOf(before.requests, 'request')} (${files(before)}) → AFTER ${formatCountOf(after.requests, 'request')} (${files(after)})`,
+    subtitle: `BEFORE ${formatKeptOf(before.requests, 'request', before.timeRange)} (${files(before)}) → AFTER ${formatKeptOf(after.requests, 'request', after.timeRange)} (${files(after)})`,
     sections: diff.models.map((m, i) => ({ model: m.model, html: diffSection(m, i, diff) })),
     data,
     script: await clientScript(),
