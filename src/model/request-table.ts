@@ -688,6 +688,9 @@ export class RequestTableBuilder {
     // Always copied into columns of the exact size: the last chunk is partly empty.
     const columns = concatColumns(parts, this.length);
     columns.inputHashes = this.inputHashes;
+    // The chunks are garbage now, whoever still holds the builder.
+    this.full.length = 0;
+    this.current = allocate(0);
     return new RequestTable(columns, this.dictionary, this.length);
   }
 
