@@ -1,0 +1,161 @@
+/**
+ * @module model/_growing-column
+ * A typed column that a builder appends to without knowing its final length, and that hands
+ * over its first `length` values without a copy, so a large table is never held twice.
+ *
+ * Small columns are plain typed arrays that double (copying a few hundred KiB at most). Past
+ * MEMORY_ROWS values a column moves into a WebAssembly.Memory of its own: the runtime reserves
+ * its address space once and `grow` commits more pages in place, so growing copies nothing and
+ * pages count in the resident set only once written; the column handed over is an ordinary
+ * typed array on that memory's buffer. The alternatives on Node 20 (the oldest Node this package
+ * supports): a resizable ArrayBuffer also grows in place, but reading a typed array on one was
+ * 4.5 times slower in a loop (V8 11.3 compiles their accesses generically), and every loop
+ * that saw both kinds got slower; `ArrayBuffer.prototype.transfer`, which would free a copied
+ * chunk at once, is Node 22 and later. Where WebAssembly is not available (`--jitless`) or a
+ * memory cannot be reserved or grown, the column goes on doubling plain arrays: the same values,
+ * more memory at the end.
+ *
+ * WebAssembly.Memory: https://developer.mozilla.org/en-US/docs/WebAssembly/JavaScript_interface/Memory
+ * Resizable ArrayBuffer: https://v8.dev/features/resizable-arraybuffer
+ */
+
+/** The typed arrays a column may be. */
+export type ColumnArray = Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+
+/** A typed array constructor, as a column needs it. */
+export interface ColumnType<T extends ColumnArray> {
+  new (length: number): T;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** The part of WebAssembly.Memory used here (ES2023's lib does not declare WebAssembly). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmMemoryConstructor = new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+
+const WasmMemory: WasmMemoryConstructor | undefined = (globalThis as { WebAssembly?: { Memory?: WasmMemoryConstructor } }).WebAssembly?.Memory;
+
+/** Bytes of a WebAssembly page. */
+const PAGE = 65_536;
+/** Pages a memory may grow to (4 GiB, the most a 32-bit memory addresses). */
+const MAX_PAGES = 65_536;
+
+/**
+ * Bytes past which a column moves into a memory of its own (16 384 doubles): below it a copy
+ * is cheap, and a small table (every test, most runs) reserves no address space.
+ */
+export const MEMORY_BYTES = 131_072;
+
+/** Options of a GrowingColumn (tests choose the storage). */
+export interface GrowingColumnOptions {
+  /** Bytes past which the column moves into a WebAssembly.Memory; Infinity: never. Default MEMORY_BYTES. */
+  readonly memoryAt?: number;
+}
+
+/**
+ * A column that grows (see the module comment). Values past `filled` that were never set read
+ * as `absent` once handed over (`put` and `finish` fill them), so an optional field costs
+ * nothing until a value of it arrives.
+ */
+export class GrowingColumn<T extends ColumnArray> {
+  /** The storage: its length is the capacity; `reserve` may replace it (re-read it after). */
+  array: T;
+  /** Values from 0 that are set or filled with `absent`. */
+  private filled = 0;
+  private memory: WasmMemory | undefined;
+  private readonly memoryAt: number;
+  /** False when `absent` is zero (0 or 0n), which new storage already holds: columns written by index need no filling. */
+  private readonly fills: boolean;
+
+  constructor(
+    private readonly type: ColumnType<T>,
+    capacity: number,
+    private readonly absent: T[number] = 0 as T[number],
+    options: GrowingColumnOptions = {},
+  ) {
+    this.memoryAt = options.memoryAt ?? MEMORY_BYTES;
+    this.fills = Number(absent) !== 0;
+    this.array = new type(0);
+    this.reserve(capacity);
+  }
+
+  /** True while the values live in a WebAssembly.Memory (tests). */
+  get inMemory(): boolean {
+    return this.memory !== undefined;
+  }
+
+  /**
+   * Makes room for `capacity` values, keeping those written: a plain array at least doubles (each
+   * copy is paid for by as many appends), a memory grows by the pages asked for (growing copies
+   * nothing, and the runtime counts a memory's whole size as external memory when it decides to
+   * collect garbage, so room far ahead of the values would bring collections forward).
+   */
+  reserve(capacity: number): void {
+    const old = this.array;
+    if (capacity <= old.length) return;
+    if (this.memory !== undefined || capacity * this.type.BYTES_PER_ELEMENT > this.memoryAt) {
+      const grown = this.grownInMemory(capacity);
+      if (grown !== undefined) {
+        this.array = grown;
+        return;
+      }
+    }
+    const next = new this.type(Math.max(capacity, 2 * old.length));
+    next.set(old as never);
+    this.array = next;
+  }
+
+  /** Sets value `i`, first filling those between the last set and `i` with `absent`. */
+  put(i: number, value: T[number]): void {
+    if (i >= this.array.length) this.reserve(i + 1);
+    if (i > this.filled && this.fills) this.array.fill(this.absent as never, this.filled, i);
+    this.array[i] = value;
+    if (i >= this.filled) this.filled = i + 1;
+  }
+
+  /** The first `length` values (those never set: `absent`), as a typed array of that length; the column is done with after. */
+  finish(length: number): T {
+    this.reserve(length);
+    if (length > this.filled && this.fills) this.array.fill(this.absent as never, this.filled, length);
+    this.filled = Math.max(this.filled, length);
+    const array = this.array;
+    if (this.memory !== undefined) return new this.type(array.buffer as ArrayBuffer, 0, length);
+    // A small column (below memoryAt bytes): copied to its exact length.
+    return array.length === length ? array : (array.slice(0, length) as T);
+  }
+
+  /**
+   * The storage grown in this column's memory (made now, the values copied in once) to at least
+   * `capacity` values; undefined when WebAssembly cannot give it.
+   */
+  private grownInMemory(capacity: number): T | undefined {
+    const bytes = capacity * this.type.BYTES_PER_ELEMENT;
+    const pages = Math.ceil(bytes / PAGE);
+    if (WasmMemory === undefined || pages > MAX_PAGES) return this.leaveMemory();
+    try {
+      if (this.memory === undefined) {
+        const memory = new WasmMemory({ initial: pages, maximum: MAX_PAGES });
+        const array = new this.type(memory.buffer, 0, (pages * PAGE) / this.type.BYTES_PER_ELEMENT);
+        array.set(this.array as never);
+        this.memory = memory;
+        return array;
+      }
+      const have = this.memory.buffer.byteLength / PAGE;
+      if (pages > have) this.memory.grow(pages - have);
+      const buffer = this.memory.buffer;
+      return new this.type(buffer, 0, buffer.byteLength / this.type.BYTES_PER_ELEMENT);
+    } catch {
+      // No address space for a memory, or none to grow it: plain arrays from here on.
+      return this.leaveMemory();
+    }
+  }
+
+  /** Stops using a memory: `reserve` copies the values into a plain array. */
+  private leaveMemory(): undefined {
+    this.memory = undefined;
+    return undefined;
+  }
+}
