@@ -494,21 +494,47 @@ export class RequestTable implements Iterable<RequestTiming> {
   modelGroups(): Map<string, () => RequestTable> {
     const column = this.columns.texts[TEXT_INDEX.model]!;
     // Several dictionary entries may hold one name (past DICTIONARY_LIMIT): merged by name.
-    const byName = new Map<string, number[]>();
+    const groupOf = new Map<number, number>();
+    const names = new Map<string, number>();
+    const counts: number[] = [];
+    const group = (k: number): number => {
+      let g = groupOf.get(k);
+      if (g === undefined) {
+        const name = this.dictionary[k]!;
+        g = names.get(name);
+        if (g === undefined) names.set(name, (g = counts.push(0) - 1));
+        groupOf.set(k, g);
+      }
+      return g;
+    };
+    // Counted first, so one model costs nothing per request and several one index array each of its exact size.
     let last = -2;
-    let list: number[] = [];
+    let g = 0;
     for (let i = 0; i < this.length; i++) {
       const k = column[i]!;
       if (k !== last) {
-        const name = this.dictionary[k]!;
-        list = byName.get(name) ?? [];
-        if (list.length === 0) byName.set(name, list);
+        g = group(k);
         last = k;
       }
-      list.push(i);
+      counts[g]!++;
     }
     const out = new Map<string, () => RequestTable>();
-    for (const [name, indices] of byName) out.set(name, () => (indices.length === this.length ? this : this.select(indices)));
+    if (names.size === 1) {
+      for (const name of names.keys()) out.set(name, () => this);
+      return out;
+    }
+    const indices = counts.map((n) => new Uint32Array(n));
+    const filled = new Int32Array(counts.length);
+    last = -2;
+    for (let i = 0; i < this.length; i++) {
+      const k = column[i]!;
+      if (k !== last) {
+        g = groupOf.get(k)!;
+        last = k;
+      }
+      indices[g]![filled[g]!++] = i;
+    }
+    for (const [name, at] of names) out.set(name, () => this.select(indices[at]!));
     return out;
   }
 }
