@@ -3,19 +3,25 @@
  * A typed column that a builder appends to without knowing its final length, and that hands
  * over its first `length` values without a copy, so a large table is never held twice.
  *
- * Small columns are plain typed arrays that double (copying a few hundred KiB at most). Past
- * MEMORY_ROWS values a column moves into a WebAssembly.Memory of its own: the runtime reserves
- * its address space once and `grow` commits more pages in place, so growing copies nothing and
- * pages count in the resident set only once written; the column handed over is an ordinary
- * typed array on that memory's buffer. The alternatives on Node 20 (the oldest Node this package
- * supports): a resizable ArrayBuffer also grows in place, but reading a typed array on one was
- * 4.5 times slower in a loop (V8 11.3 compiles their accesses generically), and every loop
- * that saw both kinds got slower; `ArrayBuffer.prototype.transfer`, which would free a copied
- * chunk at once, is Node 22 and later. Where WebAssembly is not available (`--jitless`) or a
- * memory cannot be reserved or grown, the column goes on doubling plain arrays: the same values,
- * more memory at the end.
+ * Small columns are plain typed arrays that double (copying 128 KiB at most). Past that a
+ * column moves into a shared WebAssembly.Memory of its own: the runtime reserves its address
+ * space once and `grow` commits more pages in place, so growing copies nothing and pages count
+ * in the resident set only once written; the column handed over is an ordinary typed array on
+ * that memory's buffer (a SharedArrayBuffer no other thread is given). Shared, because growing an
+ * unshared memory detaches its old buffer, and once any ArrayBuffer of the process is detached
+ * V8's code for typed arrays checks for it (its ArrayBufferDetaching protector is invalidated):
+ * measured, the analysis took about a fifth more CPU at 200 MB, most of it while reading (the
+ * byte scanner reads the file through typed arrays), and a typed-array loop 1.3–1.6 times
+ * longer once a buffer was detached. A shared memory's old buffers stay valid at their old length. The alternatives on Node 20 (the
+ * oldest Node this package supports): a resizable ArrayBuffer also grows in place, but a loop
+ * reading a typed array on one ran 4.5 times slower (V8 11.3 compiles their accesses
+ * generically); `ArrayBuffer.prototype.transfer`, which would free a copied chunk at once, is
+ * Node 22 and later, and detaches. Where WebAssembly is not available (`--jitless`) or a memory
+ * cannot be reserved or grown, the column goes on doubling plain arrays: the same values, more
+ * memory at the end.
  *
  * WebAssembly.Memory: https://developer.mozilla.org/en-US/docs/WebAssembly/JavaScript_interface/Memory
+ * Growing a shared memory: https://github.com/WebAssembly/threads/blob/main/proposals/threads/Overview.md
  * Resizable ArrayBuffer: https://v8.dev/features/resizable-arraybuffer
  */
 
@@ -25,16 +31,16 @@ export type ColumnArray = Float64Array | BigInt64Array | Int32Array | Uint8Array
 /** A typed array constructor, as a column needs it. */
 export interface ColumnType<T extends ColumnArray> {
   new (length: number): T;
-  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
   readonly BYTES_PER_ELEMENT: number;
 }
 
 /** The part of WebAssembly.Memory used here (ES2023's lib does not declare WebAssembly). */
 interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
-type WasmMemoryConstructor = new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+type WasmMemoryConstructor = new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 
 const WasmMemory: WasmMemoryConstructor | undefined = (globalThis as { WebAssembly?: { Memory?: WasmMemoryConstructor } }).WebAssembly?.Memory;
 
@@ -122,7 +128,7 @@ export class GrowingColumn<T extends ColumnArray> {
     if (length > this.filled && this.fills) this.array.fill(this.absent as never, this.filled, length);
     this.filled = Math.max(this.filled, length);
     const array = this.array;
-    if (this.memory !== undefined) return new this.type(array.buffer as ArrayBuffer, 0, length);
+    if (this.memory !== undefined) return new this.type(array.buffer, 0, length);
     // A small column (below memoryAt bytes): copied to its exact length.
     return array.length === length ? array : (array.slice(0, length) as T);
   }
@@ -137,7 +143,7 @@ export class GrowingColumn<T extends ColumnArray> {
     if (WasmMemory === undefined || pages > MAX_PAGES) return this.leaveMemory();
     try {
       if (this.memory === undefined) {
-        const memory = new WasmMemory({ initial: pages, maximum: MAX_PAGES });
+        const memory = new WasmMemory({ initial: pages, maximum: MAX_PAGES, shared: true });
         const array = new this.type(memory.buffer, 0, (pages * PAGE) / this.type.BYTES_PER_ELEMENT);
         array.set(this.array as never);
         this.memory = memory;
