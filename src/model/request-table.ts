@@ -5,8 +5,10 @@
  * until its summaries, diagnosis and report are made; as one object per request (with its phase
  * object, its boxed numbers and its BigInt start) those rows were about 540 bytes each, and the
  * garbage collector walked every one of them on each collection while the file streamed. As
- * columns a request costs about 220 bytes and no object, and the stages that read every request
- * (measure, diagnose, timeline, device evidence) loop over typed arrays.
+ * columns a request costs about 180 bytes on the bench's export and no object, and the stages
+ * that read every request (measure, diagnose, timeline, device evidence) loop over typed arrays.
+ * The builder's columns grow in place (model/_growing-column.ts) and the table takes them over
+ * without a copy, so a run's requests are held once.
  *
  * `row(i)` (and iterating the table) makes the RequestTiming object of one request when code
  * wants it whole; it is made on each call, so hot loops read the columns instead.
