@@ -36,13 +36,22 @@ export interface ColumnType<T extends ColumnArray> {
 }
 
 /** The part of WebAssembly.Memory used here (ES2023's lib does not declare WebAssembly). */
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
-type WasmMemoryConstructor = new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+/** WebAssembly.Memory's constructor, as used here. */
+export type WasmMemoryConstructor = new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 
 const WasmMemory: WasmMemoryConstructor | undefined = (globalThis as { WebAssembly?: { Memory?: WasmMemoryConstructor } }).WebAssembly?.Memory;
+
+/**
+ * Memory constructors that failed once (the process's address space is limited, `ulimit -v`):
+ * not tried again. A failed reservation makes V8 collect garbage and retry before it gives up,
+ * and a table tried it for every column at every growth: 17.7 s of CPU instead of 2 s at 200 MB
+ * under `ulimit -v 20000000`.
+ */
+const failed = new WeakSet<WasmMemoryConstructor>();
 
 /** Bytes of a WebAssembly page. */
 const PAGE = 65_536;
@@ -59,6 +68,8 @@ export const MEMORY_BYTES = 131_072;
 export interface GrowingColumnOptions {
   /** Bytes past which the column moves into a WebAssembly.Memory; Infinity: never. Default MEMORY_BYTES. */
   readonly memoryAt?: number;
+  /** The memory constructor. Default WebAssembly.Memory (undefined where WebAssembly is not available). */
+  readonly memory?: WasmMemoryConstructor;
 }
 
 /**
@@ -73,6 +84,7 @@ export class GrowingColumn<T extends ColumnArray> {
   private filled = 0;
   private memory: WasmMemory | undefined;
   private readonly memoryAt: number;
+  private readonly makeMemory: WasmMemoryConstructor | undefined;
   /** False when `absent` is zero (0 or 0n), which new storage already holds: columns written by index need no filling. */
   private readonly fills: boolean;
 
@@ -83,6 +95,7 @@ export class GrowingColumn<T extends ColumnArray> {
     options: GrowingColumnOptions = {},
   ) {
     this.memoryAt = options.memoryAt ?? MEMORY_BYTES;
+    this.makeMemory = options.memory ?? WasmMemory;
     this.fills = Number(absent) !== 0;
     this.array = new type(0);
     this.reserve(capacity);
@@ -140,10 +153,11 @@ export class GrowingColumn<T extends ColumnArray> {
   private grownInMemory(capacity: number): T | undefined {
     const bytes = capacity * this.type.BYTES_PER_ELEMENT;
     const pages = Math.ceil(bytes / PAGE);
-    if (WasmMemory === undefined || pages > MAX_PAGES) return this.leaveMemory();
+    const make = this.makeMemory;
+    if (make === undefined || failed.has(make) || pages > MAX_PAGES) return this.leaveMemory();
     try {
       if (this.memory === undefined) {
-        const memory = new WasmMemory({ initial: pages, maximum: MAX_PAGES, shared: true });
+        const memory = new make({ initial: pages, maximum: MAX_PAGES, shared: true });
         const array = new this.type(memory.buffer, 0, (pages * PAGE) / this.type.BYTES_PER_ELEMENT);
         array.set(this.array as never);
         this.memory = memory;
@@ -154,7 +168,8 @@ export class GrowingColumn<T extends ColumnArray> {
       const buffer = this.memory.buffer;
       return new this.type(buffer, 0, buffer.byteLength / this.type.BYTES_PER_ELEMENT);
     } catch {
-      // No address space for a memory, or none to grow it: plain arrays from here on.
+      // No address space for a memory, or none to grow it: plain arrays from here on, every column's.
+      failed.add(make);
       return this.leaveMemory();
     }
   }

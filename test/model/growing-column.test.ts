@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GrowingColumn, MEMORY_BYTES } from '../../src/model/_growing-column.js';
+import type { WasmMemory, WasmMemoryConstructor } from '../../src/model/_growing-column.js';
+import { RequestTableBuilder } from '../../src/model/request-table.js';
+import { generate } from '../diagnose/gen.js';
 
 /** Writes `values` one by one (NaN: left unset) growing as a builder does, and finishes at their length. */
 function fill(column: GrowingColumn<Float64Array>, values: readonly number[]): Float64Array {
@@ -70,5 +73,22 @@ describe('GrowingColumn', () => {
     const out = starts.finish(20_000);
     expect(out[0]).toBe(1_700_000_000_000_000_000n);
     expect(out[19_999]).toBe(1_700_000_000_000_000_000n + 19_999n * 1_000_003n);
+  });
+
+  it('stops asking for memories once one could not be made (a limited address space), and keeps every value in plain arrays', () => {
+    const Memory = (globalThis as unknown as { WebAssembly: { Memory: WasmMemoryConstructor } }).WebAssembly.Memory;
+    let calls = 0;
+    // Two memories, then none (as under `ulimit -v`): each failed try costs the runtime collections.
+    const scarce = function (descriptor: ConstructorParameters<WasmMemoryConstructor>[0]): WasmMemory {
+      calls++;
+      if (calls > 2) throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+      return new Memory(descriptor);
+    } as unknown as WasmMemoryConstructor;
+    const rows = generate({ n: 20_000, phases: { queue: 1, compute: 4 }, batchSize: () => 2, requestBytes: 900 });
+    const builder = new RequestTableBuilder({ memoryAt: 1024, memory: scarce });
+    for (const r of rows) builder.addRow(r);
+    const table = builder.build();
+    expect(table.rows()).toEqual(rows);
+    expect(calls).toBe(3);
   });
 });
