@@ -9,6 +9,7 @@
 import type { AssemblyStats } from '../model/analysis.js';
 import { widen } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
+import { FinalizedIds } from './_finalized-ids.js';
 
 /** Options of the trace window (see AssembleOptions). */
 export interface TraceWindowOptions {
@@ -34,8 +35,6 @@ const CURRENT = 0;
 const OLDER = 1;
 const COMPLETE_CURRENT = 2;
 const COMPLETE_OLDER = 3;
-/** The value `TraceWindow.ids` maps a remembered finalized trace to. */
-const FINALIZED = -1;
 
 /**
  * Open traces by handle, in columns: a handle is a small integer, so the trace id map holds no
@@ -135,13 +134,12 @@ class OpenTraces {
 /** Buffers spans by trace and hands each trace to `finalize` once it is idle (or at `flush`). */
 export class TraceWindow {
   private readonly idleSpans: number;
-  private readonly remember: number;
   /**
-   * Every open trace's handle, and FINALIZED for the recently finalized ones: one map lookup
-   * per span finds either. Open traces wait in two generations: every idleSpans/2 spans the
-   * older generation is finalized and the current one becomes older. A trace touched while in
-   * the older generation moves to the current one, so a trace is finalized after idleSpans/2 to
-   * idleSpans untouched spans (no re-insertion on every touch, unlike an LRU).
+   * Every open trace's handle: one map lookup per span finds it. Open traces wait in two
+   * generations: every idleSpans/2 spans the older generation is finalized and the current one
+   * becomes older. A trace touched while in the older generation moves to the current one, so a
+   * trace is finalized after idleSpans/2 to idleSpans untouched spans (no re-insertion on every
+   * touch, unlike an LRU).
    */
   private readonly ids = new Map<string, number>();
   private readonly traces = new OpenTraces();
@@ -153,12 +151,11 @@ export class TraceWindow {
   private completeGenerationStart = 0;
   private readonly completeIdleSpans: number;
   /**
-   * Recently finalized trace ids (FINALIZED in `ids`), bounded by `remember`: 100k traces reach
-   * far past the idle window. `order` holds them as a ring, oldest at `oldest` once full, so the
-   * one to forget is found without an iterator.
+   * Recently finalized trace ids, bounded by `rememberFinalized` (100k traces reach far past the
+   * idle window), packed: looked up only for a span whose trace is not open (a new trace's first
+   * span, or a late span).
    */
-  private readonly order: string[] = [];
-  private oldest = 0;
+  private readonly finalized: FinalizedIds;
   /**
    * Recently placed traces, direct-mapped by the last characters of the trace id: a span's
    * trace id is a new string from the reader, and looking it up in `ids` hashes all of it (about
@@ -180,7 +177,7 @@ export class TraceWindow {
     private readonly finalize: FinalizeTrace,
   ) {
     this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
-    this.remember = options.rememberFinalized ?? DEFAULT_REMEMBER;
+    this.finalized = new FinalizedIds(options.rememberFinalized ?? DEFAULT_REMEMBER);
     this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
   }
 
@@ -199,10 +196,15 @@ export class TraceWindow {
       handle = cached;
     } else {
       handle = this.ids.get(traceId);
-      if (handle !== undefined && handle >= 0) {
+      if (handle !== undefined) {
         this.cachedIds[at] = traces.traceIds[handle];
         this.cachedHandles[at] = handle;
       }
+    }
+    if (handle === undefined && this.finalized.has(traceId)) {
+      stats.lateSpans++;
+      store.releaseChain(slot, slot);
+      return;
     }
     if (handle === undefined) {
       const opened = traces.open(traceId, slot, isRoot, CURRENT);
@@ -210,10 +212,6 @@ export class TraceWindow {
       this.cachedIds[at] = traceId;
       this.cachedHandles[at] = opened;
       this.afterPlace(opened, 1, slot, false);
-    } else if (handle === FINALIZED) {
-      stats.lateSpans++;
-      store.releaseChain(slot, slot);
-      return;
     } else {
       const list = traces.lists[handle]!;
       // A complete trace taking one more span: only that span can make it incomplete.
@@ -295,19 +293,8 @@ export class TraceWindow {
   }
 
   private rememberFinalized(traceId: string): void {
-    if (this.remember <= 0) {
-      this.ids.delete(traceId);
-      return;
-    }
-    this.ids.set(traceId, FINALIZED);
-    const order = this.order;
-    if (order.length < this.remember) {
-      order.push(traceId);
-      return;
-    }
-    this.ids.delete(order[this.oldest]!);
-    order[this.oldest] = traceId;
-    this.oldest = this.oldest + 1 === this.remember ? 0 : this.oldest + 1;
+    this.ids.delete(traceId);
+    this.finalized.add(traceId);
   }
 }
 

@@ -30,7 +30,7 @@ import type { TimeWindow } from './device.js';
 import { latencyTimeline } from './timeline.js';
 import { RequestAssembler } from './assemble.js';
 import type { GenericAccumulator } from './generic.js';
-import type { AssembleOptions } from './assemble.js';
+import type { AssembleOptions, AssemblyResult } from './assemble.js';
 import { summarize, withFailures } from './measure.js';
 import type { SpanColumns } from './_span-columns.js';
 import { availableInputs, ConventionMapper, failuresByModel, mergeConventionUses, monotonicClock, serverOf } from './conventions/index.js';
@@ -124,8 +124,13 @@ function selectTimeRange(
   return { requests, failures: new Map() };
 }
 
-/** The pipeline after reading: spans → source conventions mapped → requests → summaries → diagnoses. */
-export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+/**
+ * Stages 2 and 3: every batch mapped and assembled into requests. Its own function so that the
+ * assembler (its trace window, with up to 100 000 finalized trace ids remembered, and the
+ * request builder's chunks) is garbage once the requests are out, not held by the caller's
+ * frame through the summaries and the diagnosis.
+ */
+async function assembleAll(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions): Promise<AssemblyResult & { conventions: ConventionUse[] }> {
   const assembler = new RequestAssembler(options);
   // Stage 2, the seam between readers and assembler: servers' own conventions become ours here.
   const mapper = new ConventionMapper();
@@ -135,8 +140,13 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
     else assembler.addColumns(batch);
   }
   for (const spans of mapper.drain()) assembler.add(spans);
-  const { requests: all, stats, generic } = assembler.finish();
   const conventions = mergeConventionUses([...mapper.uses(), ...(options.readerConventions ?? [])]);
+  return { ...assembler.finish(), conventions };
+}
+
+/** The pipeline after reading: spans → source conventions mapped → requests → summaries → diagnoses. */
+export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const { requests: all, stats, generic, conventions } = await assembleAll(batches, options);
   if (options.strict === true && stats.invalidSpans + stats.lateSpans > 0) {
     throw new AnalysisError(
       `--strict: ${options.inputName ?? 'input'}: ${formatCount(stats.invalidSpans)} span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'}, ${formatCount(stats.lateSpans)} span${s(stats.lateSpans)} arriving after ${stats.lateSpans === 1 ? 'its' : 'their'} trace was finalized`,

@@ -5,8 +5,10 @@
  * until its summaries, diagnosis and report are made; as one object per request (with its phase
  * object, its boxed numbers and its BigInt start) those rows were about 540 bytes each, and the
  * garbage collector walked every one of them on each collection while the file streamed. As
- * columns a request costs about 220 bytes and no object, and the stages that read every request
- * (measure, diagnose, timeline, device evidence) loop over typed arrays.
+ * columns a request costs about 180 bytes on the bench's export and no object, and the stages
+ * that read every request (measure, diagnose, timeline, device evidence) loop over typed arrays.
+ * The builder's columns grow in place (model/_growing-column.ts) and the table takes them over
+ * without a copy, so a run's requests are held once.
  *
  * `row(i)` (and iterating the table) makes the RequestTiming object of one request when code
  * wants it whole; it is made on each call, so hot loops read the columns instead.
@@ -15,6 +17,8 @@ import { PHASES } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import type { RequestTiming } from './request.js';
 import { MAX_TIME_NS } from './span.js';
+import { GrowingColumn } from './_growing-column.js';
+import type { ColumnArray, ColumnType, GrowingColumnOptions } from './_growing-column.js';
 
 /** Text fields held as dictionary indexes (−1: absent). */
 export const TABLE_TEXTS = ['service', 'model', 'modelVersion', 'runtime', 'runtimeProvider', 'precision', 'device', 'source'] as const;
@@ -45,44 +49,16 @@ const DICTIONARY_LIMIT = 10_000;
 /**
  * Ids (trace, span) packed as hex digits, two to a byte, `width` bytes per request, with the
  * digit count (so leading zeros come back as written); an id that is not lowercase hex of at
- * most 2 × width digits is kept as a string on the side. Ids kept as strings were two more
- * objects per request for the collector to carry through the whole run.
+ * most 2 × width digits is kept as a string on the side (its digit count 0). Ids kept as strings
+ * were two more objects per request for the collector to carry through the whole run.
  */
 class IdColumn {
-  private bytes: Uint8Array;
-  private digits: Uint8Array;
-  private readonly others = new Map<number, string>();
-
   constructor(
     private readonly width: number,
-    capacity: number,
-  ) {
-    this.bytes = new Uint8Array(capacity * width);
-    this.digits = new Uint8Array(capacity);
-  }
-
-  /** Stores `id` as request `i`'s. */
-  set(i: number, id: string): void {
-    const n = id.length;
-    const bytes = this.bytes;
-    const at = i * this.width;
-    if (n > 2 * this.width || n === 0) {
-      this.others.set(i, id);
-      return;
-    }
-    for (let k = 0; k < n; k++) {
-      const c = id.charCodeAt(k);
-      const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-      if (v < 0) {
-        this.others.set(i, id);
-        return;
-      }
-      // Digit k: high nibble of byte k/2 when k is even.
-      if ((k & 1) === 0) bytes[at + (k >> 1)] = v << 4;
-      else bytes[at + (k >> 1)]! |= v;
-    }
-    this.digits[i] = n;
-  }
+    private readonly bytes: Uint8Array,
+    private readonly digits: Uint8Array,
+    private readonly others: ReadonlyMap<number, string>,
+  ) {}
 
   /** Request `i`'s id. */
   get(i: number): string {
@@ -97,42 +73,80 @@ class IdColumn {
     return out;
   }
 
-  /** One column holding `parts`' ids one after another (each part's first `rows`). */
-  static concat(parts: readonly { readonly ids: IdColumn; readonly rows: number }[], width: number, length: number): IdColumn {
-    const out = new IdColumn(width, length);
-    let at = 0;
-    for (const { ids, rows } of parts) {
-      out.bytes.set(ids.bytes.subarray(0, rows * width), at * width);
-      out.digits.set(ids.digits.subarray(0, rows), at);
-      for (const [i, id] of ids.others) if (i < rows) out.others.set(at + i, id);
-      at += rows;
-    }
-    return out;
-  }
-
   /** Requests `from` … `to` − 1, as views where they can be. */
   view(from: number, to: number): IdColumn {
-    const out = new IdColumn(this.width, 0);
-    out.bytes = this.bytes.subarray(from * this.width, to * this.width);
-    out.digits = this.digits.subarray(from, to);
-    for (const [i, id] of this.others) if (i >= from && i < to) out.others.set(i - from, id);
-    return out;
+    const others = new Map<number, string>();
+    for (const [i, id] of this.others) if (i >= from && i < to) others.set(i - from, id);
+    return new IdColumn(this.width, this.bytes.subarray(from * this.width, to * this.width), this.digits.subarray(from, to), others);
   }
 
   /** The requests at `indices`, in that order. */
   pick(indices: ArrayLike<number>): IdColumn {
-    const out = new IdColumn(this.width, indices.length);
     const w = this.width;
+    const bytes = new Uint8Array(indices.length * w);
+    const digits = new Uint8Array(indices.length);
+    const others = new Map<number, string>();
     for (let j = 0; j < indices.length; j++) {
       const i = indices[j]!;
-      out.digits[j] = this.digits[i]!;
-      out.bytes.set(this.bytes.subarray(i * w, i * w + w), j * w);
+      digits[j] = this.digits[i]!;
+      bytes.set(this.bytes.subarray(i * w, i * w + w), j * w);
       if (this.digits[i] === 0) {
         const id = this.others.get(i);
-        if (id !== undefined) out.others.set(j, id);
+        if (id !== undefined) others.set(j, id);
       }
     }
-    return out;
+    return new IdColumn(w, bytes, digits, others);
+  }
+}
+
+/** Packs ids into the columns of an IdColumn as requests are appended (see IdColumn). */
+class IdColumnBuilder {
+  private readonly bytes: GrowingColumn<Uint8Array>;
+  private readonly digits: GrowingColumn<Uint8Array>;
+  private readonly others = new Map<number, string>();
+
+  constructor(
+    private readonly width: number,
+    capacity: number,
+    options: GrowingColumnOptions,
+  ) {
+    this.bytes = new GrowingColumn(Uint8Array, capacity * width, 0, options);
+    this.digits = new GrowingColumn(Uint8Array, capacity, 0, options);
+  }
+
+  /** Makes room for `capacity` requests. */
+  reserve(capacity: number): void {
+    this.bytes.reserve(capacity * this.width);
+    this.digits.reserve(capacity);
+  }
+
+  /** Stores `id` as request `i`'s (room for it reserved). */
+  set(i: number, id: string): void {
+    const n = id.length;
+    const bytes = this.bytes.array;
+    const at = i * this.width;
+    if (n > 2 * this.width || n === 0) {
+      this.others.set(i, id);
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      const c = id.charCodeAt(k);
+      const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+      if (v < 0) {
+        // Digits already written stay: a digit count of 0 says to read the id from `others`.
+        this.others.set(i, id);
+        return;
+      }
+      // Digit k: high nibble of byte k/2 when k is even.
+      if ((k & 1) === 0) bytes[at + (k >> 1)] = v << 4;
+      else bytes[at + (k >> 1)]! |= v;
+    }
+    this.digits.array[i] = n;
+  }
+
+  /** The first `length` requests' ids; the builder is done with after. */
+  finish(length: number): IdColumn {
+    return new IdColumn(this.width, this.bytes.finish(length * this.width), this.digits.finish(length), this.others);
   }
 }
 
@@ -221,35 +235,6 @@ interface Columns {
   texts: Int32Array[];
   flags: Uint8Array;
   cacheHit: Int8Array;
-}
-
-/**
- * A builder chunk: columns of `capacity` rows. The optional fields' columns are made when the
- * chunk gets its first value of that field (RequestTableBuilder.phaseColumn …): many runs never
- * have most of them (a server that records no tokens, no batch size, three phases out of nine).
- */
-function allocate(capacity: number): ChunkColumns {
-  return {
-    traceIds: new IdColumn(TRACE_ID_BYTES, capacity),
-    requestSpanIds: new IdColumn(SPAN_ID_BYTES, capacity),
-    inputHashes: new Map(),
-    startNs: new BigUint64Array(capacity),
-    e2eMs: new Float64Array(capacity),
-    serverMs: new Float64Array(capacity),
-    otherMs: new Float64Array(capacity),
-    phases: PHASES.map(() => undefined),
-    numbers: TABLE_NUMBERS.map(() => undefined),
-    texts: TABLE_TEXTS.map(() => undefined),
-    flags: new Uint8Array(capacity),
-    cacheHit: new Int8Array(capacity).fill(CACHE_ABSENT),
-  };
-}
-
-/** A builder chunk's columns: an optional field's column is undefined until the chunk has a value of it. */
-interface ChunkColumns extends Omit<Columns, 'phases' | 'numbers' | 'texts'> {
-  phases: (Float64Array | undefined)[];
-  numbers: (Float64Array | undefined)[];
-  texts: (Int32Array | undefined)[];
 }
 
 /**
@@ -512,21 +497,47 @@ export class RequestTable implements Iterable<RequestTiming> {
   modelGroups(): Map<string, () => RequestTable> {
     const column = this.columns.texts[TEXT_INDEX.model]!;
     // Several dictionary entries may hold one name (past DICTIONARY_LIMIT): merged by name.
-    const byName = new Map<string, number[]>();
+    const groupOf = new Map<number, number>();
+    const names = new Map<string, number>();
+    const counts: number[] = [];
+    const group = (k: number): number => {
+      let g = groupOf.get(k);
+      if (g === undefined) {
+        const name = this.dictionary[k]!;
+        g = names.get(name);
+        if (g === undefined) names.set(name, (g = counts.push(0) - 1));
+        groupOf.set(k, g);
+      }
+      return g;
+    };
+    // Counted first, so one model costs nothing per request and several one index array each of its exact size.
     let last = -2;
-    let list: number[] = [];
+    let g = 0;
     for (let i = 0; i < this.length; i++) {
       const k = column[i]!;
       if (k !== last) {
-        const name = this.dictionary[k]!;
-        list = byName.get(name) ?? [];
-        if (list.length === 0) byName.set(name, list);
+        g = group(k);
         last = k;
       }
-      list.push(i);
+      counts[g]!++;
     }
     const out = new Map<string, () => RequestTable>();
-    for (const [name, indices] of byName) out.set(name, () => (indices.length === this.length ? this : this.select(indices)));
+    if (names.size === 1) {
+      for (const name of names.keys()) out.set(name, () => this);
+      return out;
+    }
+    const indices = counts.map((n) => new Uint32Array(n));
+    const filled = new Int32Array(counts.length);
+    last = -2;
+    for (let i = 0; i < this.length; i++) {
+      const k = column[i]!;
+      if (k !== last) {
+        g = groupOf.get(k)!;
+        last = k;
+      }
+      indices[g]![filled[g]!++] = i;
+    }
+    for (const [name, at] of names) out.set(name, () => this.select(indices[at]!));
     return out;
   }
 }
@@ -579,15 +590,28 @@ export class RequestTableBuilder {
   /** Requests appended. */
   length = 0;
   /**
-   * Requests go into chunks that are never copied while the run streams (growing one buffer
-   * meant allocating and copying every column again, most of the builder's time), and into
-   * one table of the exact size at the end.
+   * Requests the columns have room for. Each column grows in place once large (GrowingColumn),
+   * and `build` hands over its first `length` rows as they are: a run's requests are never held
+   * twice (joining chunks into one column of the exact size held both until the collector ran,
+   * 48 MB more at the peak for the bench's 1 GB export).
    */
-  private readonly full: ChunkColumns[] = [];
-  private current: ChunkColumns;
-  /** Index of the current chunk's first request, and its size. */
-  private base = 0;
-  private chunkRows = FIRST_CHUNK_ROWS;
+  private capacity = FIRST_ROWS;
+  private readonly traceIds: IdColumnBuilder;
+  private readonly requestSpanIds: IdColumnBuilder;
+  private readonly startNs: GrowingColumn<BigUint64Array>;
+  private readonly e2eMs: GrowingColumn<Float64Array>;
+  private readonly serverMs: GrowingColumn<Float64Array>;
+  private readonly otherMs: GrowingColumn<Float64Array>;
+  private readonly flags: GrowingColumn<Uint8Array>;
+  /**
+   * The optional fields' columns, made when the first request with a value of that field comes
+   * (rows before it read as absent): many runs never have most of them (a server that records no
+   * tokens, no batch size, three phases out of nine).
+   */
+  private cacheHit: GrowingColumn<Int8Array> | undefined;
+  private readonly phases: (GrowingColumn<Float64Array> | undefined)[] = PHASES.map(() => undefined);
+  private readonly numbers: (GrowingColumn<Float64Array> | undefined)[] = TABLE_NUMBERS.map(() => undefined);
+  private readonly texts: (GrowingColumn<Int32Array> | undefined)[] = TABLE_TEXTS.map(() => undefined);
   private readonly inputHashes = new Map<number, string>();
   private built = false;
   private readonly dictionary: string[] = [];
@@ -596,8 +620,15 @@ export class RequestTableBuilder {
   private readonly lastText: (string | undefined)[] = TABLE_TEXTS.map(() => undefined);
   private readonly lastIndex = new Int32Array(TABLE_TEXTS.length);
 
-  constructor() {
-    this.current = allocate(this.chunkRows);
+  /** @param options where the columns keep their values (tests; see GrowingColumn) */
+  constructor(private readonly options: GrowingColumnOptions = {}) {
+    this.traceIds = new IdColumnBuilder(TRACE_ID_BYTES, this.capacity, options);
+    this.requestSpanIds = new IdColumnBuilder(SPAN_ID_BYTES, this.capacity, options);
+    this.startNs = this.column(BigUint64Array, 0n);
+    this.e2eMs = this.column(Float64Array, 0);
+    this.serverMs = this.column(Float64Array, 0);
+    this.otherMs = this.column(Float64Array, 0);
+    this.flags = this.column(Uint8Array, 0);
   }
 
   /**
@@ -606,51 +637,38 @@ export class RequestTableBuilder {
    */
   append(traceId: string, requestSpanId: string, startNs: bigint, e2eMs: number, serverMs: number, otherMs: number, flags: number): number {
     const i = this.length++;
-    let j = i - this.base;
-    if (j === this.chunkRows) {
-      this.nextChunk();
-      j = 0;
-    }
-    const c = this.current;
-    c.traceIds.set(j, traceId);
-    c.requestSpanIds.set(j, requestSpanId);
+    if (i === this.capacity) this.grow();
+    this.traceIds.set(i, traceId);
+    this.requestSpanIds.set(i, requestSpanId);
     // Times run from 0 to MAX_TIME_NS (OTLP's fixed64). A start made from a relative time rounded
     // past either end is held there: the unsigned column would wrap it round to the other end.
-    c.startNs[j] = startNs < 0n ? 0n : startNs > MAX_TIME_NS ? MAX_TIME_NS : startNs;
-    c.e2eMs[j] = e2eMs;
-    c.serverMs[j] = serverMs;
-    c.otherMs[j] = otherMs;
-    c.flags[j] = flags;
+    this.startNs.array[i] = startNs < 0n ? 0n : startNs > MAX_TIME_NS ? MAX_TIME_NS : startNs;
+    this.e2eMs.array[i] = e2eMs;
+    this.serverMs.array[i] = serverMs;
+    this.otherMs.array[i] = otherMs;
+    this.flags.array[i] = flags;
     return i;
   }
 
   /** Sets the time of the phase at PHASES index `p` of request `i`, ms. */
   setPhase(i: number, p: number, ms: number): void {
-    (this.current.phases[p] ?? this.optional(this.current.phases, p, Float64Array, NaN))[i - this.base] = ms;
+    (this.phases[p] ??= this.column(Float64Array, NaN)).put(i, ms);
   }
 
   /** Sets an optional numeric field (TABLE_NUMBERS index `field`) of request `i`; undefined leaves it absent. */
   setNumber(i: number, field: number, value: number | undefined): void {
-    if (value !== undefined) (this.current.numbers[field] ?? this.optional(this.current.numbers, field, Float64Array, NaN))[i - this.base] = value;
+    if (value !== undefined) (this.numbers[field] ??= this.column(Float64Array, NaN)).put(i, value);
   }
 
   /** Sets a text field (TABLE_TEXTS index `field`) of request `i`; undefined or empty leaves it absent. */
   setText(i: number, field: number, value: string | undefined): void {
     if (value === undefined || value === '') return;
-    (this.current.texts[field] ?? this.optional(this.current.texts, field, Int32Array, -1))[i - this.base] = this.intern(value, field);
+    this.setRequiredText(i, field, value);
   }
 
   /** Sets a required text field (service, model) of request `i`: kept even when empty. */
   setRequiredText(i: number, field: number, value: string): void {
-    (this.current.texts[field] ?? this.optional(this.current.texts, field, Int32Array, -1))[i - this.base] = this.intern(value, field);
-  }
-
-  /** The current chunk's column `k` of `columns`, made now (every row absent: `absent`). */
-  private optional<T extends Float64Array | Int32Array>(columns: (T | undefined)[], k: number, make: new (n: number) => T, absent: number): T {
-    const column = new make(this.chunkRows);
-    column.fill(absent);
-    columns[k] = column;
-    return column;
+    (this.texts[field] ??= this.column(Int32Array, -1)).put(i, this.intern(value, field));
   }
 
   /** Sets the input hash of request `i`. */
@@ -660,7 +678,7 @@ export class RequestTableBuilder {
 
   /** Sets whether request `i` was served from a cache. */
   setCacheHit(i: number, hit: boolean): void {
-    this.current.cacheHit[i - this.base] = hit ? 1 : 0;
+    (this.cacheHit ??= this.column(Int8Array, CACHE_ABSENT)).put(i, hit ? 1 : 0);
   }
 
   /** Appends a request given as an object (tests, `RequestTable.from`). */
@@ -682,23 +700,47 @@ export class RequestTableBuilder {
     if (r.cacheHit !== undefined) this.setCacheHit(i, r.cacheHit);
   }
 
-  /** The requests appended so far, as a table (copied to its exact size); the builder is done with after. */
+  /** The requests appended so far, as a table (columns of exactly that length, not copied where they are large); the builder is done with after. */
   build(): RequestTable {
-    // The join frees the chunks' columns as it copies them: a second build would read nothing.
+    // The table takes the builder's storage: a second build would hand out the same columns.
     if (this.built) throw new Error('RequestTableBuilder.build: called twice');
     this.built = true;
-    const parts = [...this.full.map((c) => ({ c, rows: c.flags.length })), { c: this.current, rows: this.length - this.base }];
-    // Always copied into columns of the exact size: the last chunk is partly empty.
-    const columns = concatColumns(parts, this.length);
-    columns.inputHashes = this.inputHashes;
-    return new RequestTable(columns, this.dictionary, this.length);
+    const n = this.length;
+    // A field no request has is one shared column of absent values, not a column of its own.
+    let noNumbers: Float64Array | undefined;
+    let noTexts: Int32Array | undefined;
+    const columns: Columns = {
+      traceIds: this.traceIds.finish(n),
+      requestSpanIds: this.requestSpanIds.finish(n),
+      inputHashes: this.inputHashes,
+      startNs: this.startNs.finish(n),
+      e2eMs: this.e2eMs.finish(n),
+      serverMs: this.serverMs.finish(n),
+      otherMs: this.otherMs.finish(n),
+      phases: this.phases.map((c) => c?.finish(n) ?? (noNumbers ??= new Float64Array(n).fill(NaN))),
+      numbers: this.numbers.map((c) => c?.finish(n) ?? (noNumbers ??= new Float64Array(n).fill(NaN))),
+      texts: this.texts.map((c) => c?.finish(n) ?? (noTexts ??= new Int32Array(n).fill(-1))),
+      flags: this.flags.finish(n),
+      cacheHit: this.cacheHit?.finish(n) ?? new Int8Array(n).fill(CACHE_ABSENT),
+    };
+    return new RequestTable(columns, this.dictionary, n);
   }
 
-  private nextChunk(): void {
-    this.full.push(this.current);
-    this.base += this.chunkRows;
-    this.chunkRows = Math.min(this.chunkRows * 2, MAX_CHUNK_ROWS);
-    this.current = allocate(this.chunkRows);
+  /** A column with room for the rows the others have room for. */
+  private column<T extends ColumnArray>(type: ColumnType<T>, absent: T[number]): GrowingColumn<T> {
+    return new GrowingColumn(type, this.capacity, absent, this.options);
+  }
+
+  /**
+   * More room in every column (the optional ones' too, so each store is a plain index): an
+   * eighth more, as large columns grow in place (GrowingColumn.reserve); small ones double.
+   */
+  private grow(): void {
+    const capacity = this.capacity + Math.max(FIRST_ROWS, this.capacity >> 3);
+    this.capacity = capacity;
+    this.traceIds.reserve(capacity);
+    this.requestSpanIds.reserve(capacity);
+    for (const c of [this.startNs, this.e2eMs, this.serverMs, this.otherMs, this.flags, this.cacheHit, ...this.phases, ...this.numbers, ...this.texts]) c?.reserve(capacity);
   }
 
   private intern(value: string, field: number): number {
@@ -715,60 +757,8 @@ export class RequestTableBuilder {
   }
 }
 
-/** Rows of the builder's first chunk; chunks double up to MAX_CHUNK_ROWS. */
-const FIRST_CHUNK_ROWS = 1024;
-const MAX_CHUNK_ROWS = 16_384;
-
-/**
- * Frees a chunk column's memory now, where the runtime can (`ArrayBuffer.prototype.transfer`,
- * ES2024: Node 22 and later) instead of when the collector next runs: the join would otherwise
- * hold every column twice until then.
- */
-function release(column: { readonly buffer: ArrayBufferLike }): void {
-  const buffer = column.buffer as ArrayBufferLike & { transfer?: (length: number) => ArrayBuffer };
-  buffer.transfer?.(0);
-}
-
-/** One set of columns holding the chunks' rows one after another (each chunk's first `rows`). */
-function concatColumns(parts: readonly { readonly c: ChunkColumns; readonly rows: number }[], length: number): Columns {
-  type Column = Float64Array | BigUint64Array | Int32Array | Uint8Array | Int8Array;
-  const join = <T extends Column>(take: (c: ChunkColumns) => T | undefined, make: (n: number) => T, absent = 0): T => {
-    const out = make(length);
-    let at = 0;
-    for (const { c, rows } of parts) {
-      const column = take(c);
-      if (column === undefined) out.fill(absent as never, at, at + rows);
-      else {
-        (out as Float64Array).set((column as Float64Array).subarray(0, rows), at);
-        release(column);
-      }
-      at += rows;
-    }
-    return out;
-  };
-  const f64 = (n: number): Float64Array => new Float64Array(n);
-  // A field no request has is one shared column of absent values, not a column of its own.
-  let noNumbers: Float64Array | undefined;
-  let noTexts: Int32Array | undefined;
-  const optionalNumbers = (take: (c: ChunkColumns) => Float64Array | undefined): Float64Array =>
-    parts.some((p) => take(p.c) !== undefined) ? join(take, f64, NaN) : (noNumbers ??= new Float64Array(length).fill(NaN));
-  const optionalTexts = (take: (c: ChunkColumns) => Int32Array | undefined): Int32Array =>
-    parts.some((p) => take(p.c) !== undefined) ? join(take, (n) => new Int32Array(n), -1) : (noTexts ??= new Int32Array(length).fill(-1));
-  return {
-    traceIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.traceIds, rows: p.rows })), TRACE_ID_BYTES, length),
-    requestSpanIds: IdColumn.concat(parts.map((p) => ({ ids: p.c.requestSpanIds, rows: p.rows })), SPAN_ID_BYTES, length),
-    inputHashes: new Map(),
-    startNs: join((c) => c.startNs, (n) => new BigUint64Array(n)),
-    e2eMs: join((c) => c.e2eMs, f64),
-    serverMs: join((c) => c.serverMs, f64),
-    otherMs: join((c) => c.otherMs, f64),
-    phases: PHASES.map((_, k) => optionalNumbers((c) => c.phases[k])),
-    numbers: TABLE_NUMBERS.map((_, k) => optionalNumbers((c) => c.numbers[k])),
-    texts: TABLE_TEXTS.map((_, k) => optionalTexts((c) => c.texts[k])),
-    flags: join((c) => c.flags, (n) => new Uint8Array(n)),
-    cacheHit: join((c) => c.cacheHit, (n) => new Int8Array(n)),
-  };
-}
+/** Rows the builder's columns have room for at first, and the least they grow by. */
+const FIRST_ROWS = 1024;
 
 /** Requests as a table, or as rows (converted with `RequestTable.from`). */
 export type Requests = RequestTable | readonly RequestTiming[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestTable, asTable } from '../../src/model/request-table.js';
+import { RequestTable, RequestTableBuilder, asTable } from '../../src/model/request-table.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import { analyzeFiles } from '../../src/analyzer/index.js';
 import { quantileSorted, quantilesInPlace } from '../../src/analyzer/diagnose/stats.js';
@@ -27,8 +27,8 @@ function mixedRows(n: number): RequestTiming[] {
 }
 
 describe('RequestTable', () => {
-  it('gives back every row as it was given, field for field, across many chunks', () => {
-    // 40 000 rows: the builder's chunks (1024, 2048, … 16 384 rows) and the join at the end.
+  it('gives back every row as it was given, field for field, as its columns grow', () => {
+    // 40 000 rows: columns past 128 KiB (16 384 doubles) move into a WebAssembly.Memory and grow there.
     const rows = mixedRows(40_000);
     const table = RequestTable.from(rows);
     expect(table.length).toBe(rows.length);
@@ -51,6 +51,20 @@ describe('RequestTable', () => {
     // …and through selections and slices.
     expect(table.select([8, 0, 5]).rows().map((r) => r.traceId)).toEqual(['😀', ids[0], '']);
     expect(table.slice(3, 6).rows().map((r) => r.traceId)).toEqual(ids.slice(3, 6));
+  });
+
+  it('gives back the same rows and ids whether its columns grow in a WebAssembly.Memory or in plain arrays', () => {
+    const ids = ['0000000000000000000000000000000a', '00ab', 'abc', 'ABC', 'zz-top', '', 'f'.repeat(33), '0123456789abcdef', '😀', '123456789abcdef0123456789abcdef'];
+    const rows = mixedRows(3000).map((r, i) => ({ ...r, traceId: i % 3 === 0 ? ids[i % ids.length]! : r.traceId, requestSpanId: i % 4 === 0 ? ids[(i + 1) % ids.length]! : r.requestSpanId }));
+    for (const memoryAt of [0, Infinity]) {
+      const builder = new RequestTableBuilder({ memoryAt });
+      for (const r of rows) builder.addRow(r);
+      const table = builder.build();
+      expect(table.rows()).toEqual(rows);
+      expect(table.e2eMs.length).toBe(rows.length);
+      expect(table.sortByStartInPlace()).toBeUndefined();
+      expect(table.rows()).toEqual([...rows].map((r, i) => [r, i] as const).sort(([a, i], [b, j]) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : i - j)).map(([r]) => r));
+    }
   });
 
   it('selects, slices, filters and groups as the same operations on the rows do', () => {
@@ -154,9 +168,9 @@ describe('RequestTable', () => {
     expect([...rounded.startNs]).toEqual([(1n << 64n) - 1n, 0n]);
   });
 
-  it('holds a field no request has as one shared column of absent values, through chunks, selections and sorts', () => {
-    // 5000 rows (four builder chunks): tokens only in rows of the third chunk, no ttft, no
-    // cache hits, one phase set; every other optional field absent from all.
+  it('holds a field no request has as one shared column of absent values, through growth, selections and sorts', () => {
+    // 5000 rows (the columns grow several times): tokens only in rows 3100–3199, made when the
+    // first of them comes; no ttft, no cache hits, one phase set; every other optional field absent from all.
     const rows = generate({ n: 5000, phases: { compute: 5 } }).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 131) % 5000) * 1_000_000), ...(i >= 3100 && i < 3200 ? { tokensOut: i } : {}) }));
     const table = RequestTable.from(rows);
     expect(table.rows()).toEqual(rows);
