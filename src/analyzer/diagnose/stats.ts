@@ -328,9 +328,12 @@ export function clamp(x: number, lo: number, hi: number): number {
  * over a few window rates. Returns the one-sided p-value for "the rate increases".
  */
 export function laplaceTrend(times: ArrayLike<number>, horizon: number): { readonly z: number; readonly pIncreasing: number } {
-  const n = times.length;
+  return laplaceTrendOfMean(times.length, times.length < 3 ? 0 : mean(times), horizon);
+}
+
+/** laplaceTrend from the count and mean of the event times, for a caller that summed them in a pass of its own. */
+export function laplaceTrendOfMean(n: number, meanTime: number, horizon: number): { readonly z: number; readonly pIncreasing: number } {
   if (n < 3 || horizon <= 0) return { z: 0, pIncreasing: 1 };
-  const meanTime = mean(times);
   const z = (meanTime - horizon / 2) / (horizon * Math.sqrt(1 / (12 * n)));
   return { z, pIncreasing: 1 - normalCdf(z) };
 }
