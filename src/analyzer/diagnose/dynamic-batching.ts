@@ -404,7 +404,8 @@ export const dynamicBatchingRule = defineRule({
     // Without arrival times (aggregates) the mean in flight (Little's law) sizes the batch instead.
     const inFlightForSize = s.requests.length > 0 ? p95InFlightAtArrival(s) : s.meanInFlight;
     const maxBatchSize = clamp(nextPow2(inFlightForSize), 4, 128);
-    const fit = batchFit(s.requests);
+    // The fit needs two sizes or more: a run at one size (the signals' smallest is its largest) skips the pass.
+    const fit = s.batch.minSize !== undefined && s.batch.minSize < s.batch.maxSize ? batchFit(s.requests) : undefined;
     const preferred = clamp(Math.round(s.meanInFlight), 2, maxBatchSize);
     const rawDelayUs = s.arrivalRps > 0 ? ((preferred - 1) / s.arrivalRps) * 1e6 : t['batching.max_delay_us'];
     const delayUs = Math.round(clamp(rawDelayUs, t['batching.min_delay_us'], t['batching.max_delay_us']) / 50) * 50;

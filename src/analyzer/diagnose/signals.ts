@@ -111,6 +111,8 @@ export interface BatchSignal {
   readonly fullShare: number;
   /** Mean batch ÷ largest batch seen (1 = every batch as large as the largest); absent when per-request sizes are unknown (aggregates). */
   readonly fill?: number;
+  /** Smallest batch seen; absent when none was recorded or per-request sizes are unknown (aggregates). */
+  readonly minSize?: number;
 }
 
 /** GPU evidence folded over all GPUs (the worst GPU wins). */
@@ -416,7 +418,7 @@ function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], s
 }
 
 function batchSignal(rows: RowPass): BatchSignal {
-  const { batchRecorded: recorded, batchSum: sum, batchMax: maxSize, batchFull: full } = rows;
+  const { batchRecorded: recorded, batchSum: sum, batchMax: maxSize, batchMin: minSize, batchFull: full } = rows;
   if (recorded === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
   const meanSize = sum / recorded;
   return {
@@ -425,6 +427,7 @@ function batchSignal(rows: RowPass): BatchSignal {
     maxSize,
     fullShare: maxSize > 1 ? full / recorded : 0,
     fill: maxSize > 0 ? meanSize / maxSize : 0,
+    minSize,
   };
 }
 
@@ -588,6 +591,16 @@ function tailOf(
   };
 }
 
+/** Σ column[lo … hi − 1] in order, NaN (an absent phase) as 0: every window's every part, one loop V8 optimizes once. */
+function sumPresentIn(column: Float64Array, lo: number, hi: number): number {
+  let sum = 0;
+  for (let i = lo; i < hi; i++) {
+    const v = column[i]!;
+    sum += v === v ? v : 0;
+  }
+  return sum;
+}
+
 /** Σ column[i] over the requests at `indices`, in their order, NaN (an absent phase) as 0. One loop for every part and cohort, so V8 optimizes it once. */
 function sumAt(column: Float64Array, indices: readonly number[]): number {
   let sum = 0;
@@ -660,17 +673,7 @@ function windowsOf(requests: RequestTable, startS: Float64Array, count: number):
     const span = t1 - t0;
     const arrivals = hi < n ? size : size - 1;
     const [e2eP50Ms, e2eP95Ms] = quantilesInPlace(requests.e2eMs.slice(lo, hi), [0.5, 0.95]) as [number, number];
-    const phaseMeanMs = Object.fromEntries(
-      ALL_PARTS.map((p, k) => {
-        const column = columns[k]!;
-        let sum = 0;
-        for (let i = lo; i < hi; i++) {
-          const v = column[i]!;
-          sum += v === v ? v : 0;
-        }
-        return [p, size > 0 ? sum / size : 0];
-      }),
-    ) as Record<PhaseOrOther, number>;
+    const phaseMeanMs = Object.fromEntries(ALL_PARTS.map((p, k) => [p, size > 0 ? sumPresentIn(columns[k]!, lo, hi) / size : 0])) as Record<PhaseOrOther, number>;
     windows.push({
       startS: t0,
       endS: t1,
@@ -708,6 +711,7 @@ interface RowPass {
   readonly batchRecorded: number;
   readonly batchSum: number;
   readonly batchMax: number;
+  readonly batchMin: number;
   readonly batchFull: number;
   /** Requests with a first token; with a first token or an output token count (generative, as model/generation isGenerative). */
   readonly withFirstToken: number;
@@ -737,6 +741,7 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
   let batchRecorded = 0;
   let batchSum = 0;
   let batchMax = 0;
+  let batchMin = Number.POSITIVE_INFINITY;
   let batchFull = 0;
   let withFirstToken = 0;
   let generative = 0;
@@ -750,8 +755,9 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
     if (!(end <= lastEndS) && lastEndS === lastEndS) lastEndS = end;
     e2eSum += e;
     serverSum += server[i]!;
-    // The arrivals after the first, as the Laplace test counts them (arrivalTrend).
-    if (i > 0) sinceFirstSum += at - startS[0]!;
+    // Σ (start − first start) over the arrivals after the first (arrivalTrend's Laplace test): the
+    // first start is 0 here, so its own term adds 0 and the sum is the same without a test for it.
+    sinceFirstSum += at;
     // Counts as additions, not `if`s: an arm first taken after V8 compiled the loop would deoptimize it.
     const f = flags[i]!;
     clockSkew += (f & REQUEST_FLAG.CLOCK_SKEW) !== 0 ? 1 : 0;
@@ -767,12 +773,13 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
         batchFull = 0;
       }
       if (size === batchMax) batchFull++;
+      if (size < batchMin) batchMin = size;
     }
     const first = ttft[i] === ttft[i];
     withFirstToken += first ? 1 : 0;
     generative += first || tokensOut[i] === tokensOut[i] ? 1 : 0;
   }
-  return { startS, endS, lastEndS, e2eSum, serverSum, sinceFirstSum, clockSkew, networkDerived, cacheHits, batchRecorded, batchSum, batchMax, batchFull, withFirstToken, generative };
+  return { startS, endS, lastEndS, e2eSum, serverSum, sinceFirstSum, clockSkew, networkDerived, cacheHits, batchRecorded, batchSum, batchMax, batchMin, batchFull, withFirstToken, generative };
 }
 
 /**

@@ -65,40 +65,37 @@ const SORT_AT_MOST = 1024;
  * (NaN, ±Infinity): the quickselect takes those. May reorder `values`.
  */
 function orderStatistics(values: Float64Array, ranks: readonly number[]): Map<number, number> | undefined {
-  const min = minOf(values);
-  const max = maxOf(values);
+  const min = rangeOf(values);
+  const max = rangeMax;
   if (!(Number.isFinite(min) && Number.isFinite(max))) return undefined;
   const out = new Map<number, number>();
   gatherRanks(values, min, max, ranks, 0, out, 0);
   return out;
 }
 
-// minOf and maxOf end with their loop and return a local: V8 compiles a loop on-stack in the first
-// long call, before the code after it ever ran, and every later call entered that compiled loop
-// and left it for code it had no type feedback for (a `[min, max]` built after one loop was 67
-// deoptimizations in one diagnosis). Each test in the loop runs on nearly every value, so the
-// interpreter has fed it before the loop is compiled.
+/** The largest value rangeOf saw in its last call (its second result). */
+let rangeMax = 0;
 
-/** Smallest of `values` (not empty); NaN when one is NaN. */
-function minOf(values: Float64Array): number {
+/**
+ * Smallest of `values` (not empty), with the largest in `rangeMax`; NaN for both when one is NaN.
+ * Nothing after the loop but a module variable and the result: V8 compiles the loop on-stack in
+ * the first long call, before the code after it ever ran, and every later call entered that
+ * compiled loop and left it for code it had no type feedback for (a `[min, max]` built after the
+ * loop was 67 deoptimizations in one diagnosis). A module variable's store has no feedback to
+ * want, and each test in the loop runs on nearly every value, fed before the loop is compiled.
+ */
+function rangeOf(values: Float64Array): number {
   let min = values[0]!;
+  let max = min;
   for (let i = 1; i < values.length; i++) {
     const v = values[i]!;
     if (v < min) min = v;
-    else if (v !== v) return v;
+    else if (v > max) max = v;
+    // NaN compares false both ways.
+    else if (v !== v) min = max = v;
   }
+  rangeMax = max;
   return min;
-}
-
-/** Largest of `values` (not empty); NaN when one is NaN. */
-function maxOf(values: Float64Array): number {
-  let max = values[0]!;
-  for (let i = 1; i < values.length; i++) {
-    const v = values[i]!;
-    if (v > max) max = v;
-    else if (v !== v) return v;
-  }
-  return max;
 }
 
 /**
@@ -134,7 +131,8 @@ function gatherRanks(values: Float64Array, min: number, max: number, ranks: read
     const part = parts[slot]!;
     const first = firstOf(b);
     const local = ranks.filter((r) => r >= first && r < first + part.length).map((r) => r - first);
-    gatherRanks(part, minOf(part), maxOf(part), local, offset + first, out, part.length === n ? 2 : depth + 1);
+    const min = rangeOf(part);
+    gatherRanks(part, min, rangeMax, local, offset + first, out, part.length === n ? 2 : depth + 1);
   });
 }
 
