@@ -1,8 +1,9 @@
 /**
  * @module analyzer/diagnose/stats
  * Small, dependency-free statistics for the diagnosis: exact quantiles, the Mann-Kendall
- * trend test and the Theil-Sen slope. Exact (sorted-array) quantiles are used here rather
- * than HDR histograms because the diagnosis works on cohorts of a few thousand requests at most.
+ * trend test and the Theil-Sen slope. Exact quantiles (of a sorted array, or by bucketing,
+ * quantilesInPlace, which gives the same values without the sort) are used here rather than HDR
+ * histograms: a rule's evidence quotes the interpolated quantile of the diagnosed requests.
  */
 
 /** Quantile `q` (0–1) of an ascending-sorted array, linear interpolation between ranks; NaN when empty. */
