@@ -358,6 +358,11 @@ export class RequestTable implements Iterable<RequestTiming> {
     return this.columns.inputHashes.size > 0;
   }
 
+  /** Cache hit of each request as 1 (hit), 0 (miss) or −1 (not recorded), for loops over every request; `cacheHit` reads one. */
+  cacheHits(): Int8Array {
+    return this.columns.cacheHit;
+  }
+
   /** Cache hit of request `i` (inference.cache.hit), undefined where not recorded. */
   cacheHit(i: number): boolean | undefined {
     const v = this.columns.cacheHit[i]!;

@@ -228,4 +228,31 @@ describe('quantilesInPlace (selection)', () => {
       expect(got.map((v) => (Object.is(v, -0) ? 0 : v))).toEqual(expected.map((v) => (Object.is(v, -0) ? 0 : v)));
     }
   });
+
+  it('equals quantileSorted past the sorting size, where ranks are found by bucketing: heavy tails, outliers, ties, narrow and wide ranges, ±Infinity', () => {
+    const rand = rng(12);
+    const qs = [0, 0.01, 0.4, 0.5, 0.6, 0.95, 0.99, 1];
+    const kinds: ((i: number, n: number) => number)[] = [
+      () => -Math.log(1 - rand()) * 20,
+      // One value a billion times the rest: every other value in the lowest bucket.
+      (i) => (i === 7 ? 1e12 : rand() * 10),
+      () => Math.floor(rand() * 3),
+      (i) => 1 + (i % 97) * Number.EPSILON,
+      () => (rand() - 0.5) * 1e300,
+      (i) => (i % 2 === 0 ? 0 : -0) + (i % 5 === 0 ? rand() : 0),
+      (i, n) => (i === n - 1 ? Number.POSITIVE_INFINITY : i === 0 ? Number.NEGATIVE_INFINITY : rand()),
+      (i) => (i < 100 ? 1e-310 * rand() : 5),
+      (i) => i,
+    ];
+    for (let k = 0; k < 36; k++) {
+      const n = 1025 + Math.floor(rand() * 60_000);
+      const kind = kinds[k % kinds.length]!;
+      const values = Float64Array.from({ length: n }, (_, i) => kind(i, n));
+      const sorted = Float64Array.from(values).sort();
+      // On a rank exactly, the value there: quantileSorted's interpolation would make ∞ − ∞ of ±Infinity.
+      const expected = qs.map((q) => (Number.isInteger((n - 1) * q) ? sorted[(n - 1) * q]! : quantileSorted(sorted, q)));
+      const got = quantilesInPlace(values, qs);
+      expect(got.map((v) => (Object.is(v, -0) ? 0 : v))).toEqual(expected.map((v) => (Object.is(v, -0) ? 0 : v)));
+    }
+  });
 });

@@ -155,7 +155,7 @@ function generationVerdict(s: Signals, g: GenerationSignal, t: BatchingThreshold
   }
   if (cb.length === 0) {
     // Without arrival times (aggregates) the mean in flight (Little's law) sizes the slots instead.
-    const seqs = clamp(nextPow2(s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight), 4, 256);
+    const seqs = clamp(nextPow2(s.requests.length > 0 ? p95InFlightAtArrival(s) : s.meanInFlight), 4, 256);
     const stepMs = g.tpot?.p50Ms ?? 0;
     // Admitted at the next decode step: a new request waits about one step instead of the queue. The
     // part of TTFT that is not queue (prefill) stays: p95 TTFT − p95 queue is that part only where the
@@ -344,29 +344,25 @@ function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly 
 }
 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
-function p95InFlightAtArrival(requests: RequestTable, startS: readonly number[]): number {
+function p95InFlightAtArrival(s: Signals): number {
   // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted.
-  const starts = startS;
-  const e2e = requests.e2eMs;
-  const ends = new Float64Array(requests.length);
-  for (let i = 0; i < ends.length; i++) ends[i] = startS[i]! + e2e[i]! / 1000;
-  ends.sort();
+  const starts = s.startS;
+  const ends = s.endS.slice().sort();
   let current = 0;
   const atArrival = new Float64Array(starts.length);
   let e = 0;
-  for (let s = 0; s < starts.length; s++) {
-    const t = starts[s] as number;
+  for (let i = 0; i < starts.length; i++) {
+    const t = starts[i]!;
     // Ends at or before this start first: a request that ends exactly as another starts is not concurrent with it.
-    while (e < ends.length && (ends[e] as number) <= t) {
+    while (e < ends.length && ends[e]! <= t) {
       current -= 1;
       e += 1;
     }
     current += 1;
-    atArrival[s] = current;
+    atArrival[i] = current;
   }
   return quantilesInPlace(atArrival, [0.95])[0]!;
 }
-
 
 /** The dynamic-batching rule. */
 export const dynamicBatchingRule = defineRule({
@@ -406,9 +402,10 @@ export const dynamicBatchingRule = defineRule({
     if (failed.length > 0) return { inputs, reason: failed.join('; ') };
 
     // Without arrival times (aggregates) the mean in flight (Little's law) sizes the batch instead.
-    const inFlightForSize = s.requests.length > 0 ? p95InFlightAtArrival(s.requests, s.startS) : s.meanInFlight;
+    const inFlightForSize = s.requests.length > 0 ? p95InFlightAtArrival(s) : s.meanInFlight;
     const maxBatchSize = clamp(nextPow2(inFlightForSize), 4, 128);
-    const fit = batchFit(s.requests);
+    // The fit needs two sizes or more: a run at one size (the signals' smallest is its largest) skips the pass.
+    const fit = s.batch.minSize !== undefined && s.batch.minSize < s.batch.maxSize ? batchFit(s.requests) : undefined;
     const preferred = clamp(Math.round(s.meanInFlight), 2, maxBatchSize);
     const rawDelayUs = s.arrivalRps > 0 ? ((preferred - 1) / s.arrivalRps) * 1e6 : t['batching.max_delay_us'];
     const delayUs = Math.round(clamp(rawDelayUs, t['batching.min_delay_us'], t['batching.max_delay_us']) / 50) * 50;

@@ -9,7 +9,6 @@ import type { ThresholdSpec } from './threshold-spec.js';
 import { bytes, confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { statKey, statName } from './statistic.js';
 import { partColumn, tracesNear } from './signals.js';
-import { REQUEST_FLAG } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
 import { engineOf, forEngine, ttftGain, ttftShareShort } from './_generation.js';
@@ -164,7 +163,7 @@ export const preprocessingPipelineRule = defineRule({
       pipeline_over_compute: round(overCompute),
       largest_part: largest,
       request_bytes_p50: s.requestBytesP50 ?? null,
-      network_derived: s.requests.flags.some((f) => (f & REQUEST_FLAG.NETWORK_DERIVED) !== 0),
+      network_derived: s.networkDerived,
       clock_skew_share: round(s.clockSkewShare),
     };
     const failed: string[] = [];

@@ -280,25 +280,24 @@ export interface InputHashSignal {
 /** TTLs (seconds) the cache simulation replays; the recommendation picks the shortest that gets most of the hits. */
 const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
 
-/** Duplicate inputs and a replay of the run through a cache with each candidate TTL. */
-function inputHashSignal(requests: RequestTable, startS: readonly number[]): InputHashSignal {
+/** Duplicate inputs and a replay of the run through a cache with each candidate TTL; `cacheHitShare` is the signals' (Signals.cacheHitShare). */
+function inputHashSignal(requests: RequestTable, startS: Float64Array, cacheHitShare: number): InputHashSignal {
   // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
   const idOf = new Map<string, number>();
   const hashIds: number[] = [];
   const times: number[] = [];
-  let cacheHits = 0;
   let duplicates = 0;
   const examples: string[] = [];
-  for (let i = 0; i < requests.length; i++) {
-    const hit = requests.cacheHit(i) === true;
-    if (hit) cacheHits += 1;
+  // Most runs carry no hash (it is opt-in): nothing to replay, and no pass over every request.
+  const n = requests.hasInputHashes ? requests.length : 0;
+  for (let i = 0; i < n; i++) {
     const hash = requests.inputHash(i);
     if (hash === undefined || hash === '') continue;
     let id = idOf.get(hash);
     if (id === undefined) {
       id = idOf.size;
       idOf.set(hash, id);
-    } else if (!hit) {
+    } else if (requests.cacheHit(i) !== true) {
       duplicates += 1;
       if (examples.length < 3) examples.push(requests.traceId(i));
     }
@@ -322,7 +321,7 @@ function inputHashSignal(requests: RequestTable, startS: readonly number[]): Inp
   return {
     recorded,
     duplicateShare: recorded > 0 ? duplicates / recorded : 0,
-    cacheHitShare: requests.length > 0 ? cacheHits / requests.length : 0,
+    cacheHitShare,
     distinctInputs: idOf.size,
     ttlHitRates,
     exampleTraceIds: examples,
@@ -349,7 +348,7 @@ export const scaleAndCacheRule = defineRule({
     const s = ctx.signals;
     const t = ctx.thresholds;
     if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
-    const h = inputHashSignal(s.requests, s.startS);
+    const h = inputHashSignal(s.requests, s.startS, s.cacheHitShare);
     const hashedShare = s.diagnosed > 0 ? h.recorded / s.diagnosed : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;

@@ -17,7 +17,7 @@ import type { ClockEventReason, DeviceEvidence } from '../../model/gpu.js';
 import { slowdownShare } from '../device.js';
 import type { TailAttribution } from '../../model/diagnosis.js';
 import type { ThresholdSpec } from './threshold-spec.js';
-import { laplaceTrend, mannKendall, mean, quantileSorted, quantilesInPlace, sortNumbers, theilSenSlope } from './stats.js';
+import { laplaceTrendOfMean, mannKendall, mean, quantileSorted, quantilesInPlace, sortNumbers, theilSenSlope } from './stats.js';
 
 /** Thresholds that shape the signals themselves (warm-up, validity, windows). */
 export const SIGNAL_THRESHOLDS = {
@@ -111,6 +111,8 @@ export interface BatchSignal {
   readonly fullShare: number;
   /** Mean batch ÷ largest batch seen (1 = every batch as large as the largest); absent when per-request sizes are unknown (aggregates). */
   readonly fill?: number;
+  /** Smallest batch seen; absent when none was recorded or per-request sizes are unknown (aggregates). */
+  readonly minSize?: number;
 }
 
 /** GPU evidence folded over all GPUs (the worst GPU wins). */
@@ -203,8 +205,10 @@ export interface Signals {
   readonly errors: number;
   /** Seconds from the first diagnosed start to the last diagnosed end. */
   readonly durationS: number;
-  /** Start of each diagnosed request, seconds since the first one. */
-  readonly startS: readonly number[];
+  /** Start of each diagnosed request, seconds since the first one (empty on aggregates). */
+  readonly startS: Float64Array;
+  /** End of each diagnosed request (start + e2e), seconds since the first start, in the same order (empty on aggregates). */
+  readonly endS: Float64Array;
   readonly arrivalRps: number;
   /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
   readonly meanInFlight: number;
@@ -239,6 +243,10 @@ export interface Signals {
   readonly stable: boolean;
   readonly tail?: TailAttribution;
   readonly clockSkewShare: number;
+  /** Some diagnosed request's network time was derived as client − server duration (no network spans); false on aggregates. */
+  readonly networkDerived: boolean;
+  /** Share of the diagnosed requests the service answered from its cache (inference.cache.hit); 0 on aggregates. */
+  readonly cacheHitShare: number;
   /** GPU evidence from the sidecar, when given. */
   readonly gpu?: DeviceSignal;
   /** Present when at least half the diagnosed requests generated tokens and some have a first token: the rules then judge their generation forms. */
@@ -262,37 +270,47 @@ export function partColumn(requests: RequestTable, part: PhaseOrOther): Float64A
 export function tracesNear(requests: RequestTable, values: ArrayLike<number>, target: number, k = 3, among?: ArrayLike<number>): string[] {
   const best: { id: string; d: number }[] = [];
   const n = among === undefined ? requests.length : among.length;
-  for (let j = 0; j < n; j++) {
+  // A request is skipped when k are kept and it is no closer than the farthest of them (a NaN
+  // worst or distance skips nothing); the scan for the next one is numbers only.
+  for (let j = closerFrom(values, target, best.length === k ? best[k - 1]!.d : Number.NaN, 0, n, among); j < n; j = closerFrom(values, target, best.length === k ? best[k - 1]!.d : Number.NaN, j + 1, n, among)) {
     const i = among === undefined ? j : among[j]!;
     const v = values[i]!;
-    const d = Math.abs((v === v ? v : 0) - target);
-    if (best.length === k && d >= best[k - 1]!.d) continue;
-    const id = requests.traceId(i);
-    const same = best.findIndex((b) => b.id === id);
-    if (same >= 0) {
-      if (best[same]!.d <= d) continue;
-      best.splice(same, 1);
-    }
-    let at = best.length;
-    while (at > 0 && best[at - 1]!.d > d) at -= 1;
-    best.splice(at, 0, { id, d });
-    if (best.length > k) best.pop();
+    admit(best, requests.traceId(i), Math.abs((v === v ? v : 0) - target), k);
   }
   return best.map((b) => b.id);
 }
 
-function sortedOf(values: ArrayLike<number>): Float64Array {
-  return sortNumbers(values);
+/**
+ * The first position j ≥ `from` (of `among`, or of the table) whose value (NaN as 0) is not at
+ * least `worst` from `target`; `n` when none is. Only numbers in the loop, so V8 compiles a small
+ * loop for it: with the trace ids and the list kept inline, tracesNear was 11–25 ms of compilation.
+ */
+function closerFrom(values: ArrayLike<number>, target: number, worst: number, from: number, n: number, among: ArrayLike<number> | undefined): number {
+  for (let j = from; j < n; j++) {
+    const v = values[among === undefined ? j : among[j]!]!;
+    if (!(Math.abs((v === v ? v : 0) - target) >= worst)) return j;
+  }
+  return n;
 }
 
-/** Sum of a column's present values (NaN: absent), in table order. */
-function sumPresent(column: Float64Array): number {
-  let sum = 0;
-  for (let i = 0; i < column.length; i++) {
-    const v = column[i]!;
-    sum += v === v ? v : 0;
+/**
+ * Puts trace `id` at distance `d` into `best` (ascending by distance, ties in arrival order, one
+ * entry per trace, at most `k`): for the few requests closerFrom finds, out of its loop.
+ */
+function admit(best: { id: string; d: number }[], id: string, d: number, k: number): void {
+  const same = best.findIndex((b) => b.id === id);
+  if (same >= 0) {
+    if (best[same]!.d <= d) return;
+    best.splice(same, 1);
   }
-  return sum;
+  let at = best.length;
+  while (at > 0 && best[at - 1]!.d > d) at -= 1;
+  best.splice(at, 0, { id, d });
+  if (best.length > k) best.pop();
+}
+
+function sortedOf(values: ArrayLike<number>): Float64Array {
+  return sortNumbers(values);
 }
 
 /** Requests with a REQUEST_FLAG bit set. */
@@ -302,16 +320,14 @@ function countFlag(requests: RequestTable, bit: number): number {
   return count;
 }
 
-/** The values of a column that are present (not NaN), in table order. */
-function presentValues(column: Float64Array): Float64Array {
-  let n = 0;
-  for (let i = 0; i < column.length; i++) if (column[i] === column[i]) n++;
-  const out = new Float64Array(n);
-  for (let i = 0, k = 0; i < column.length; i++) {
+/** Copies the values of a column that are present (not NaN), in table order, to the start of `scratch` (of the column's length); returns how many. */
+function copyPresent(column: Float64Array, scratch: Float64Array): number {
+  let k = 0;
+  for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
-    if (v === v) out[k++] = v;
+    if (v === v) scratch[k++] = v;
   }
-  return out;
+  return k;
 }
 
 /** The most common value of a text field (the first seen among equals); undefined when none. */
@@ -327,14 +343,18 @@ function mostCommon(requests: RequestTable, field: TableText): string | undefine
   return best;
 }
 
-/** One phase's signal; `values` is scratch of the table's length, overwritten (one buffer for every phase, not one each). */
-function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number, values: Float64Array): PhaseSignal {
+/**
+ * One phase's signal; `values` is scratch of the table's length, overwritten (one buffer for every
+ * phase, not one each). The part's Σ (absent as 0) goes to `sums`: the compute share of server time reads it.
+ */
+function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number, values: Float64Array, sums: Map<PhaseOrOther, number>): PhaseSignal {
   const n = requests.length;
   // The loops are small functions of their own: this one, run once per part, takes a different
   // branch for each, which in a loop V8 had optimized meant a deoptimization per part.
   const present = part === OTHER ? copyCountingPositive(requests.otherMs, values) : copyCountingPresent(requests.phase(part), values);
+  sums.set(part, present === 0 ? 0 : sumOf(values));
   if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
-  const sum = sumOf(values);
+  const sum = sums.get(part)!;
   const [p50Ms, p95Ms] = quantilesInPlace(values, [0.5, 0.95]) as [number, number];
   return {
     meanMs: sum / n,
@@ -345,17 +365,18 @@ function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number,
   };
 }
 
-/** Copies `column` into `values`, absent (NaN) as 0; returns how many were present. */
+/**
+ * Copies `column` into `values`, absent (NaN) as 0; returns how many were present. No branch to
+ * take: an `if` whose arm the first columns (every request present) never took had no type
+ * feedback, and the first absent phase deoptimized the loop V8 had compiled.
+ */
 function copyCountingPresent(column: Float64Array, values: Float64Array): number {
   let present = 0;
   for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
-    if (v === v) {
-      present++;
-      values[i] = v;
-    } else {
-      values[i] = 0;
-    }
+    const has = v === v;
+    values[i] = has ? v : 0;
+    present += has ? 1 : 0;
   }
   return present;
 }
@@ -365,8 +386,8 @@ function copyCountingPositive(column: Float64Array, values: Float64Array): numbe
   let present = 0;
   for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
-    if (v > 0) present++;
     values[i] = v;
+    present += v > 0 ? 1 : 0;
   }
   return present;
 }
@@ -396,34 +417,21 @@ export function trendOf(xs: readonly number[], ys: readonly number[]): TrendSign
   };
 }
 
-function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], startS: readonly number[]): TrendSignal {
+/** `sinceFirstSum`: Σ (start − first start) over the requests after the first (RowPass), the Laplace test's statistic. */
+function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], startS: Float64Array, sinceFirstSum: number): TrendSignal {
   // Size of the change from the window rates; significance from the Laplace test on every arrival.
   const size = trendOf(xs, windows.map((w) => w.arrivalRps));
   const first = startS[0] ?? 0;
   const last = startS[startS.length - 1] ?? 0;
   // Arrivals strictly inside (first, last]: the first one only marks the start of observation.
-  const since = new Float64Array(Math.max(0, startS.length - 1));
-  for (let i = 1; i < startS.length; i++) since[i - 1] = startS[i]! - first;
-  const laplace = laplaceTrend(since, last - first);
+  const count = Math.max(0, startS.length - 1);
+  const laplace = laplaceTrendOfMean(count, count > 0 ? sinceFirstSum / count : 0, last - first);
   return { ...size, pIncreasing: laplace.pIncreasing, z: laplace.z };
 }
 
-function batchSignal(requests: RequestTable): BatchSignal {
-  const column = requests.number('batchSize');
-  // Recorded sizes only (NaN, not recorded, fails the test too).
-  let recorded = 0;
-  let sum = 0;
-  let maxSize = 0;
-  for (let i = 0; i < column.length; i++) {
-    const size = column[i]!;
-    if (!(size > 0)) continue;
-    recorded++;
-    sum += size;
-    if (size > maxSize) maxSize = size;
-  }
+function batchSignal(rows: RowPass): BatchSignal {
+  const { batchRecorded: recorded, batchSum: sum, batchMax: maxSize, batchMin: minSize, batchFull: full } = rows;
   if (recorded === 0) return { recorded: 0, meanSize: 1, maxSize: 1, fullShare: 0 };
-  let full = 0;
-  for (let i = 0; i < column.length; i++) if (column[i] === maxSize) full++;
   const meanSize = sum / recorded;
   return {
     recorded,
@@ -431,6 +439,7 @@ function batchSignal(requests: RequestTable): BatchSignal {
     maxSize,
     fullShare: maxSize > 1 ? full / recorded : 0,
     fill: maxSize > 0 ? meanSize / maxSize : 0,
+    minSize,
   };
 }
 
@@ -535,22 +544,23 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
 
 /**
  * Which part grows in the slow requests: each part's share of a cohort's time, requests above
- * the p95 of `metric` against those around its p50. `partOf(part, i)` is the part's time in
- * request i (NaN or absent: 0); `over` the requests to rank (undefined: all of them).
+ * the p95 of `metric` against those around its p50. `columnOf(part)` is the part's time in each
+ * request (NaN: 0); `over` the requests to rank (undefined: all of them); `quantiles` the p40,
+ * p60, p95 and p99 of `metric` over them, when the caller has them already.
  */
 function tailOf(
   requests: RequestTable,
-  metric: ArrayLike<number>,
+  metric: Float64Array,
   over: readonly number[] | undefined,
   parts: readonly PhaseOrOther[],
-  partOf: (part: PhaseOrOther) => (i: number) => number,
+  columnOf: (part: PhaseOrOther) => Float64Array,
   words: { readonly cohort: string; readonly time: string; readonly middle: string },
   basis: TailAttribution['basis'],
-  sorted: ArrayLike<number> = sortNumbers(over === undefined ? metric : Float64Array.from(over, (i) => metric[i]!)),
+  quantiles?: readonly [number, number, number, number],
 ): TailAttribution | undefined {
   const n = over === undefined ? requests.length : over.length;
   if (n < 20) return undefined;
-  const [p40, p60, p95, p99] = [0.4, 0.6, 0.95, 0.99].map((q) => quantileSorted(sorted, q)) as [number, number, number, number];
+  const [p40, p60, p95, p99] = quantiles ?? (quantilesInPlace(over === undefined ? metric.slice() : valuesAt(metric, over), [0.4, 0.6, 0.95, 0.99]) as [number, number, number, number]);
   const tail: number[] = [];
   const middle: number[] = [];
   for (let j = 0; j < n; j++) {
@@ -562,17 +572,8 @@ function tailOf(
   if (tail.length === 0 || middle.length === 0) return undefined;
   // Each part's share of a cohort's time, every part at once.
   const sharesIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
-    let total = 0;
-    for (const i of cohort) total += metric[i]!;
-    return new Map(
-      parts.map((part) => {
-        if (!(total > 0)) return [part, 0];
-        const of = partOf(part);
-        let sum = 0;
-        for (const i of cohort) sum += of(i);
-        return [part, sum / total];
-      }),
-    );
+    const total = sumAt(metric, cohort);
+    return new Map(parts.map((part) => [part, total > 0 ? sumAt(columnOf(part), cohort) / total : 0]));
   };
   const tailShares = sharesIn(tail);
   const middleShares = sharesIn(middle);
@@ -602,16 +603,36 @@ function tailOf(
   };
 }
 
-/** The end-to-end tail: which part of e2e grows in requests above p95. */
-function tailAttribution(requests: RequestTable, e2eSorted: ArrayLike<number>): TailAttribution | undefined {
-  const partOf = (part: PhaseOrOther) => {
-    const column = partColumn(requests, part);
-    return (i: number): number => {
-      const v = column[i]!;
-      return v === v ? v : 0;
-    };
-  };
-  return tailOf(requests, requests.e2eMs, undefined, ALL_PARTS, partOf, { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', e2eSorted);
+/** Σ column[lo … hi − 1] in order, NaN (an absent phase) as 0: every window's every part, one loop V8 optimizes once. */
+function sumPresentIn(column: Float64Array, lo: number, hi: number): number {
+  let sum = 0;
+  for (let i = lo; i < hi; i++) {
+    const v = column[i]!;
+    sum += v === v ? v : 0;
+  }
+  return sum;
+}
+
+/** Σ column[i] over the requests at `indices`, in their order, NaN (an absent phase) as 0. One loop for every part and cohort, so V8 optimizes it once. */
+function sumAt(column: Float64Array, indices: readonly number[]): number {
+  let sum = 0;
+  for (let j = 0; j < indices.length; j++) {
+    const v = column[indices[j]!]!;
+    sum += v === v ? v : 0;
+  }
+  return sum;
+}
+
+/** column[i] for each of `indices`, in their order. */
+function valuesAt(column: Float64Array, indices: readonly number[]): Float64Array {
+  const out = new Float64Array(indices.length);
+  for (let j = 0; j < indices.length; j++) out[j] = column[indices[j]!]!;
+  return out;
+}
+
+/** The end-to-end tail: which part of e2e grows in requests above p95; `quantiles`: e2e's p40, p60, p95 and p99. */
+function tailAttribution(requests: RequestTable, quantiles: readonly [number, number, number, number]): TailAttribution | undefined {
+  return tailOf(requests, requests.e2eMs, undefined, ALL_PARTS, (part) => partColumn(requests, part), { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', quantiles);
 }
 
 /**
@@ -647,10 +668,10 @@ function ttftTailAttribution(requests: RequestTable): TailAttribution | undefine
     }
     other[i] = Math.max(0, left);
   }
-  return tailOf(requests, ttft, generative, BEFORE_FIRST_TOKEN, (part) => (i) => within.get(part)![i]!, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
+  return tailOf(requests, ttft, generative, BEFORE_FIRST_TOKEN, (part) => within.get(part)!, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
 }
 
-function windowsOf(requests: RequestTable, startS: readonly number[], count: number): WindowSignal[] {
+function windowsOf(requests: RequestTable, startS: Float64Array, count: number): WindowSignal[] {
   const n = requests.length;
   const windows: WindowSignal[] = [];
   const columns = ALL_PARTS.map((p) => partColumn(requests, p));
@@ -664,17 +685,7 @@ function windowsOf(requests: RequestTable, startS: readonly number[], count: num
     const span = t1 - t0;
     const arrivals = hi < n ? size : size - 1;
     const [e2eP50Ms, e2eP95Ms] = quantilesInPlace(requests.e2eMs.slice(lo, hi), [0.5, 0.95]) as [number, number];
-    const phaseMeanMs = Object.fromEntries(
-      ALL_PARTS.map((p, k) => {
-        const column = columns[k]!;
-        let sum = 0;
-        for (let i = lo; i < hi; i++) {
-          const v = column[i]!;
-          sum += v === v ? v : 0;
-        }
-        return [p, size > 0 ? sum / size : 0];
-      }),
-    ) as Record<PhaseOrOther, number>;
+    const phaseMeanMs = Object.fromEntries(ALL_PARTS.map((p, k) => [p, size > 0 ? sumPresentIn(columns[k]!, lo, hi) / size : 0])) as Record<PhaseOrOther, number>;
     windows.push({
       startS: t0,
       endS: t1,
@@ -686,6 +697,112 @@ function windowsOf(requests: RequestTable, startS: readonly number[], count: num
     });
   }
   return windows;
+}
+
+/**
+ * What one pass over the diagnosed requests gathers. The diagnosis runs once per process, so a
+ * pass of its own over every request ran in V8's interpreter until on-stack replacement and was
+ * compiled on its own: a dozen of them, each reading a column or two, were a third of the
+ * diagnosis's CPU on 59,000 requests. Sums run in table order, as the passes they replace did.
+ */
+interface RowPass {
+  /** Start and end of each request, seconds after the first start. */
+  readonly startS: Float64Array;
+  readonly endS: Float64Array;
+  /** Latest end, seconds after the first start. */
+  readonly lastEndS: number;
+  readonly e2eSum: number;
+  readonly serverSum: number;
+  /** Σ (start − first start) over the requests after the first, seconds: the Laplace test's statistic. */
+  readonly sinceFirstSum: number;
+  /** Requests with REQUEST_FLAG.CLOCK_SKEW, with NETWORK_DERIVED, answered from the service's cache. */
+  readonly clockSkew: number;
+  readonly networkDerived: number;
+  readonly cacheHits: number;
+  /** Requests with a batch size, Σ and largest of their sizes, and how many ran in a batch of the largest. */
+  readonly batchRecorded: number;
+  readonly batchSum: number;
+  readonly batchMax: number;
+  readonly batchMin: number;
+  readonly batchFull: number;
+  /** Requests with a first token; with a first token or an output token count (generative, as model/generation isGenerative). */
+  readonly withFirstToken: number;
+  readonly generative: number;
+}
+
+/** The RowPass of `requests`, whose starts are `starts` (ns from any origin; the first request's start is the run's start). */
+function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
+  const n = requests.length;
+  const e2e = requests.e2eMs;
+  const server = requests.serverMs;
+  const flags = requests.flags;
+  const hits = requests.cacheHits();
+  const batch = requests.number('batchSize');
+  const ttft = requests.number('ttftMs');
+  const tokensOut = requests.number('tokensOut');
+  const t0 = n > 0 ? starts[0]! : 0;
+  const startS = new Float64Array(n);
+  const endS = new Float64Array(n);
+  let lastEndS = 0;
+  let e2eSum = 0;
+  let serverSum = 0;
+  let sinceFirstSum = 0;
+  let clockSkew = 0;
+  let networkDerived = 0;
+  let cacheHits = 0;
+  let batchRecorded = 0;
+  let batchSum = 0;
+  let batchMax = 0;
+  let batchMin = Number.POSITIVE_INFINITY;
+  let batchFull = 0;
+  let withFirstToken = 0;
+  let generative = 0;
+  for (let i = 0; i < n; i++) {
+    const at = (starts[i]! - t0) / 1e9;
+    startS[i] = at;
+    const e = e2e[i]!;
+    const end = at + e / 1000;
+    endS[i] = end;
+    // Math.max without the call: a NaN end makes the result NaN for good, as Math.max would.
+    if (!(end <= lastEndS) && lastEndS === lastEndS) lastEndS = end;
+    e2eSum += e;
+    serverSum += server[i]!;
+    // Σ (start − first start) over the arrivals after the first (arrivalTrend's Laplace test): the
+    // first start is 0 here, so its own term adds 0 and the sum is the same without a test for it.
+    sinceFirstSum += at;
+    // Counts as additions, not `if`s: an arm first taken after V8 compiled the loop would deoptimize it.
+    const f = flags[i]!;
+    clockSkew += (f & REQUEST_FLAG.CLOCK_SKEW) !== 0 ? 1 : 0;
+    networkDerived += (f & REQUEST_FLAG.NETWORK_DERIVED) !== 0 ? 1 : 0;
+    cacheHits += hits[i] === 1 ? 1 : 0;
+    const size = batch[i]!;
+    // NaN (not recorded) fails the test too.
+    if (size > 0) {
+      batchRecorded++;
+      batchSum += size;
+      if (size > batchMax) {
+        batchMax = size;
+        batchFull = 0;
+      }
+      if (size === batchMax) batchFull++;
+      if (size < batchMin) batchMin = size;
+    }
+    const first = ttft[i] === ttft[i];
+    withFirstToken += first ? 1 : 0;
+    generative += first || tokensOut[i] === tokensOut[i] ? 1 : 0;
+  }
+  return { startS, endS, lastEndS, e2eSum, serverSum, sinceFirstSum, clockSkew, networkDerived, cacheHits, batchRecorded, batchSum, batchMax, batchMin, batchFull, withFirstToken, generative };
+}
+
+/**
+ * Start offsets (ns) of `requests`, the start-ordered `ordered` less its first `trimmed`, and
+ * without its failed requests when some failed. Without failures they are `ordered`'s own, which
+ * the caller (the pipeline's measure stage) has usually computed already: the same differences of
+ * exact integers as offsets of their own would give, without two more passes over every start.
+ */
+function startsOf(ordered: RequestTable, trimmed: number, requests: RequestTable): Float64Array {
+  const own = ordered.startOffsets();
+  return own.exact && requests.length === ordered.length - trimmed ? own.offsetsNs.subarray(trimmed) : requests.startOffsets().offsetsNs;
 }
 
 /** Requests ordered by start (the table itself when it already is). */
@@ -702,32 +819,24 @@ export function computeSignals(
   const ordered = byStart(asTable(input.requests));
   const warmupTrimmed = Math.floor(ordered.length * thresholds['warmup.share']);
   const afterWarmup = ordered.slice(warmupTrimmed);
-  let errors = 0;
-  for (let i = 0; i < afterWarmup.length; i++) if (afterWarmup.error(i)) errors++;
+  const errors = countFlag(afterWarmup, REQUEST_FLAG.ERROR);
   // Failed requests often fail fast; their timings would make every phase look cheaper.
   const requests = errors === 0 ? afterWarmup : afterWarmup.where((i) => !afterWarmup.error(i));
   const n = requests.length;
-  const starts = requests.startOffsets().offsetsNs;
+  const rows = rowPass(requests, startsOf(ordered, warmupTrimmed, requests));
+  const { startS, endS, e2eSum, serverSum } = rows;
   const e2eValues = requests.e2eMs;
-  const t0 = n > 0 ? starts[0]! : 0;
-  const startS = new Array<number>(n);
-  for (let i = 0; i < n; i++) startS[i] = (starts[i]! - t0) / 1e9;
-  let lastEndS = 0;
-  for (let i = 0; i < n; i++) lastEndS = Math.max(lastEndS, startS[i]! + e2eValues[i]! / 1000);
-  const durationS = lastEndS;
+  const durationS = rows.lastEndS;
   const lastStartS = startS[n - 1] ?? 0;
-  const e2eSorted = sortedOf(e2eValues);
-  let e2eSum = 0;
-  let serverSum = 0;
-  for (let i = 0; i < n; i++) {
-    e2eSum += e2eValues[i]!;
-    serverSum += requests.serverMs[i]!;
-  }
   const scratch = new Float64Array(n);
-  const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum, scratch)])) as Record<PhaseOrOther, PhaseSignal>;
+  const sums = new Map<PhaseOrOther, number>();
+  const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum, scratch, sums)])) as Record<PhaseOrOther, PhaseSignal>;
   let dominantPhase: Phase | undefined;
   for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
   const coverage = e2eSum > 0 ? 1 - phases.other.share : 0;
+  // Every e2e quantile the signals read, from one copy: the e2e ones and the tail's cohorts (p40–p60, above p95, near p99).
+  scratch.set(e2eValues);
+  const [e2eP40, e2eP50, e2eP60, e2eP95, e2eP99] = quantilesInPlace(scratch, [0.4, 0.5, 0.6, 0.95, 0.99]) as [number, number, number, number, number];
 
   const windowCount = Math.min(thresholds['windows.count'], Math.floor(n / Math.max(1, thresholds['windows.min_requests'])));
   const windows = windowCount >= 1 ? windowsOf(requests, startS, windowCount) : [];
@@ -738,21 +847,23 @@ export function computeSignals(
     // Cache-hit latency per window, only when hits occur throughout the run.
     const hitSeries: number[] = [];
     const hitXs: number[] = [];
-    windows.forEach((_, i) => {
-      // Windows are contiguous index ranges of the start-ordered requests.
-      const lo = Math.floor((i * n) / windows.length);
-      const hi = Math.floor(((i + 1) * n) / windows.length);
-      const hits: number[] = [];
-      for (let k = lo; k < hi; k++) if (requests.cacheHit(k) === true) hits.push(e2eValues[k]!);
-      if (hits.length > 0) {
-        hitSeries.push(quantileSorted(sortedOf(hits), 0.5));
-        hitXs.push(xs[i] as number);
-      }
-    });
+    if (rows.cacheHits > 0) {
+      windows.forEach((_, i) => {
+        // Windows are contiguous index ranges of the start-ordered requests.
+        const lo = Math.floor((i * n) / windows.length);
+        const hi = Math.floor(((i + 1) * n) / windows.length);
+        const hits: number[] = [];
+        for (let k = lo; k < hi; k++) if (requests.cacheHit(k) === true) hits.push(e2eValues[k]!);
+        if (hits.length > 0) {
+          hitSeries.push(quantileSorted(sortedOf(hits), 0.5));
+          hitXs.push(xs[i] as number);
+        }
+      });
+    }
     trends = {
       e2eP50: trendOf(xs, windows.map((w) => w.e2eP50Ms)),
       e2eP95: trendOf(xs, windows.map((w) => w.e2eP95Ms)),
-      arrival: arrivalTrend(xs, windows, startS),
+      arrival: arrivalTrend(xs, windows, startS, rows.sinceFirstSum),
       phases: phaseTrends,
       ...(hitSeries.length >= Math.max(3, windows.length - 1) ? { cacheHit: trendOf(hitXs, hitSeries) } : {}),
     };
@@ -789,16 +900,18 @@ export function computeSignals(
       }`,
     );
   }
-  const [requestBytesP50] = quantilesInPlace(presentValues(requests.number('requestBytes')), [0.5]) as [number];
-  const [responseBytesP50] = quantilesInPlace(presentValues(requests.number('responseBytes')), [0.5]) as [number];
+  const [requestBytesP50] = quantilesInPlace(scratch.subarray(0, copyPresent(requests.number('requestBytes'), scratch)), [0.5]) as [number];
+  const [responseBytesP50] = quantilesInPlace(scratch.subarray(0, copyPresent(requests.number('responseBytes'), scratch)), [0.5]) as [number];
   const s = input.summary;
   const runtime = s.runtime ?? mostCommon(requests, 'runtime');
   const runtimeProvider = s.runtimeProvider ?? mostCommon(requests, 'runtimeProvider');
   const precision = s.precision ?? mostCommon(requests, 'precision');
   const deviceName = s.device ?? mostCommon(requests, 'device');
-  const tail = ttftTailAttribution(requests) ?? tailAttribution(requests, e2eSorted);
+  // The generation's signal and TTFT tail need most requests generative: counted in the row pass, so most runs skip both loops.
+  const generative = rows.generative > 0 && rows.generative >= n / 2;
+  const tail = (rows.withFirstToken >= 20 && rows.withFirstToken >= n / 2 ? ttftTailAttribution(requests) : undefined) ?? tailAttribution(requests, [e2eP40, e2eP60, e2eP95, e2eP99]);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
-  const generation = generationSignal(requests);
+  const generation = generative ? generationSignal(requests) : undefined;
   return {
     model: input.model,
     basis: 'requests',
@@ -809,20 +922,17 @@ export function computeSignals(
     errors,
     durationS,
     startS,
+    endS,
     arrivalRps: lastStartS > 0 ? (n - 1) / lastStartS : 0,
     meanInFlight: durationS > 0 ? e2eSum / 1000 / durationS : 0,
-    e2e: {
-      meanMs: mean(e2eValues),
-      p50Ms: quantileSorted(e2eSorted, 0.5),
-      p95Ms: quantileSorted(e2eSorted, 0.95),
-      p99Ms: quantileSorted(e2eSorted, 0.99),
-    },
+    // Σ e2e ÷ n is `mean` of the column: the same sum, in the same order.
+    e2e: { meanMs: n > 0 ? e2eSum / n : 0, p50Ms: e2eP50, p95Ms: e2eP95, p99Ms: e2eP99 },
     serverMeanMs: n > 0 ? serverSum / n : 0,
     phases,
     coverage,
-    computeShareOfServer: serverSum > 0 ? sumPresent(requests.phase('compute')) / serverSum : 0,
+    computeShareOfServer: serverSum > 0 ? sums.get('compute')! / serverSum : 0,
     ...(dominantPhase ? { dominantPhase } : {}),
-    batch: batchSignal(requests),
+    batch: batchSignal(rows),
     ...(requestBytesP50 === requestBytesP50 ? { requestBytesP50 } : {}),
     ...(responseBytesP50 === responseBytesP50 ? { responseBytesP50 } : {}),
     ...(runtime !== undefined ? { runtime } : {}),
@@ -833,7 +943,9 @@ export function computeSignals(
     ...(trends ? { trends } : {}),
     stable,
     ...(tail ? { tail } : {}),
-    clockSkewShare: n > 0 ? countFlag(requests, REQUEST_FLAG.CLOCK_SKEW) / n : 0,
+    clockSkewShare: n > 0 ? rows.clockSkew / n : 0,
+    networkDerived: rows.networkDerived > 0,
+    cacheHitShare: n > 0 ? rows.cacheHits / n : 0,
     ...(gpu ? { gpu } : {}),
     ...(generation ? { generation } : {}),
     invalid,
