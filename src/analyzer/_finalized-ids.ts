@@ -26,16 +26,16 @@ export class FinalizedIds {
   /** Open addressing with linear probing: ring slot + 1 of each packed id (0: empty). */
   private readonly table: Int32Array;
   private readonly mask: number;
-  /** Ids that do not pack, by their ring slot's id. */
-  private readonly others = new Map<string, number>();
-  private readonly otherAt: (string | undefined)[];
+  /** Ids that do not pack. */
+  private readonly others = new Set<string>();
+  /** The id each ring slot of an unpacked id holds (a map: nearly always empty, where an array would be `capacity` slots on the heap). */
+  private readonly otherAt = new Map<number, string>();
   /** The id being looked up, packed. */
   private readonly key = new Uint32Array(WORDS);
 
   constructor(private readonly capacity: number) {
     this.words = new Uint32Array(capacity * WORDS);
     this.digits = new Uint8Array(capacity);
-    this.otherAt = new Array<string | undefined>(capacity).fill(undefined);
     // A table at most half full: short probe sequences.
     let size = 16;
     while (size < 2 * capacity) size *= 2;
@@ -65,8 +65,8 @@ export class FinalizedIds {
     const n = this.pack(id);
     this.digits[slot] = n;
     if (n === 0) {
-      this.others.set(id, slot);
-      this.otherAt[slot] = id;
+      this.others.add(id);
+      this.otherAt.set(slot, id);
       return;
     }
     this.words.set(this.key, slot * WORDS);
@@ -80,8 +80,8 @@ export class FinalizedIds {
   private forget(slot: number): void {
     const n = this.digits[slot]!;
     if (n === 0) {
-      this.others.delete(this.otherAt[slot]!);
-      this.otherAt[slot] = undefined;
+      this.others.delete(this.otherAt.get(slot)!);
+      this.otherAt.delete(slot);
       return;
     }
     this.key.set(this.words.subarray(slot * WORDS, slot * WORDS + WORDS));

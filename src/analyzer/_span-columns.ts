@@ -191,8 +191,10 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
       columns.firstTokens[i] = NaN;
       continue;
     }
-    // A span ending before it starts is dropped by the assembler uncounted, as `add` drops it.
-    const role = classify(r, r.endNs < r.startNs ? { invalidBatchSizes: 0 } : columns);
+    // A span ending before it starts is counted invalid and dropped, as `add` drops it before
+    // reading a batch size: its batch size is not judged.
+    const invalid = r.endNs < r.startNs;
+    const role = classify(r, invalid ? undefined : columns);
     const parent = r.parentSpanId;
     columns.traceIds[i] = intern(r.traceId);
     columns.parents[i] = parent === undefined || parent === '' ? -1 : (rowOf.get(parent) ?? -2 - intern(parent));
@@ -200,7 +202,7 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
     columns.services[i] = intern(r.service);
     columns.kinds[i] = kindCode(r.kind);
     columns.flags[i] =
-      (role.request ? FLAG.REQUEST : 0) | (role.client ? FLAG.CLIENT : 0) | (r.shared === true ? FLAG.SHARED : 0) | (r.error ? FLAG.ERROR : 0) | (r.endNs < r.startNs ? FLAG.INVALID : 0);
+      (role.request ? FLAG.REQUEST : 0) | (role.client ? FLAG.CLIENT : 0) | (r.shared === true ? FLAG.SHARED : 0) | (r.error ? FLAG.ERROR : 0) | (invalid ? FLAG.INVALID : 0);
     columns.phases[i] = role.phase === undefined ? -1 : phaseCode(role.phase);
     columns.starts[i] = relative.of(r.startNs);
     columns.ends[i] = relative.of(r.endNs);

@@ -177,7 +177,8 @@ export class TraceWindow {
     private readonly finalize: FinalizeTrace,
   ) {
     this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
-    this.finalized = new FinalizedIds(options.rememberFinalized ?? DEFAULT_REMEMBER);
+    // A count of ids: below 1, none (as the map of strings took it); a fraction, rounded up.
+    this.finalized = new FinalizedIds(Math.max(0, Math.ceil(options.rememberFinalized ?? DEFAULT_REMEMBER)));
     this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
   }
 

@@ -240,7 +240,7 @@ export class RequestAssembler {
     const phases = store.phases;
     if (requestCount === 0) {
       for (let i = 0; i < n; i++) if (phases[spans[i]!]! >= 0) stats.unattachedPhaseSpans++;
-      this.generic.addTrace(big !== undefined ? big.spans : views(store, spans, n), this.generic.cutsByTime ? this.firstStartNs(spans, n) : undefined);
+      if (!this.generic.cutsByTime || this.generic.keeps(this.firstStartNs(spans, n))) this.generic.addTrace(big !== undefined ? big.spans : views(store, spans, n));
       return;
     }
     stats.requestTraces++;

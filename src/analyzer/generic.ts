@@ -103,7 +103,7 @@ export class GenericAccumulator {
 
   constructor(private readonly range?: TimeRange) {}
 
-  /** True when traces are kept by their start: `addTrace` wants each trace's first start. */
+  /** True when traces are kept by their start: ask `keeps` before `addTrace`. */
   get cutsByTime(): boolean {
     return this.range !== undefined;
   }
@@ -133,18 +133,21 @@ export class GenericAccumulator {
   private skewedCount = 0;
 
   /**
-   * Adds one complete trace (deduplicated spans); under a range, only when `startNs` (its first
-   * span's start, ns since the epoch) lies in it.
+   * Under a range, whether a trace whose first span starts at `startNs` (ns since the epoch) is
+   * kept, counting it either way; asked before the trace's spans are made into the views
+   * `addTrace` takes, so a trace left out costs none.
    */
-  addTrace(input: readonly TraceSpan[], startNs?: bigint): void {
-    if (this.range !== undefined && startNs !== undefined) {
-      if (this.firstNs === undefined || startNs < this.firstNs) this.firstNs = startNs;
-      if (this.lastNs === undefined || startNs > this.lastNs) this.lastNs = startNs;
-      if (!startsInRange(this.range, startNs)) {
-        this.outCount++;
-        return;
-      }
-    }
+  keeps(startNs: bigint): boolean {
+    if (this.range === undefined) return true;
+    if (this.firstNs === undefined || startNs < this.firstNs) this.firstNs = startNs;
+    if (this.lastNs === undefined || startNs > this.lastNs) this.lastNs = startNs;
+    if (startsInRange(this.range, startNs)) return true;
+    this.outCount++;
+    return false;
+  }
+
+  /** Adds one complete trace (deduplicated spans); under a range, one `keeps` kept. */
+  addTrace(input: readonly TraceSpan[]): void {
     this.traceCount++;
     this.spanCount += input.length;
     let index = new SpanIndex(input).tree();

@@ -127,7 +127,7 @@ function selectTimeRange(
 /**
  * Stages 2 and 3: every batch mapped and assembled into requests. Its own function so that the
  * assembler (its trace window, with up to 100 000 finalized trace ids remembered, and the
- * request builder's chunks) is garbage once the requests are out, not held by the caller's
+ * request builder's columns) is garbage once the requests are out, not held by the caller's
  * frame through the summaries and the diagnosis.
  */
 async function assembleAll(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions): Promise<AssemblyResult & { conventions: ConventionUse[] }> {
@@ -256,25 +256,38 @@ function tracedWindow(requests: RequestTable): TimeWindow {
   return { startMs, endMs };
 }
 
+/** The times of the samples that hold readings (not stale, some GPU), ascending. A loop, not Math.min(...times): past ~150,000 samples a spread argument list overflows the stack. */
+function usableSampleTimes(samples: readonly GpuSample[]): number[] {
+  return samples
+    .filter((s) => s.stale !== true && s.gpus.length > 0)
+    .map((s) => s.timeMs)
+    .sort((a, b) => a - b);
+}
+
+/** A time in ms since the epoch as RFC 3339 UTC, to the ms. */
+function isoMs(ms: number): string {
+  return isoNs(BigInt(Math.round(ms)) * 1_000_000n);
+}
+
 /**
  * Why no GPU sample falls inside the traced window, with where they lie: samples that end before
  * the traces start (or start after they end) are another run or a clock that is off, by the gap
  * named; samples on both sides of a window shorter than their period are neither.
  */
 function outsideWindowMessage(samples: readonly GpuSample[], window: TimeWindow): string {
-  const times = samples.filter((s) => s.stale !== true && s.gpus.length > 0).map((s) => s.timeMs);
+  const times = usableSampleTimes(samples);
   const lead = 'GPU samples given, but none falls inside the traced window';
   if (times.length === 0) return `${lead} (check the clocks of both machines)`;
-  const iso = (ms: number): string => isoNs(BigInt(Math.round(ms)) * 1_000_000n);
-  const first = Math.min(...times);
-  const last = Math.max(...times);
-  const where = `${lead} (${iso(window.startMs)} to ${iso(window.endMs)}): the samples run from ${iso(first)} to ${iso(last)}`;
+  const first = times[0]!;
+  const last = times[times.length - 1]!;
+  const where = `${lead} (${isoMs(window.startMs)} to ${isoMs(window.endMs)}): the samples run from ${isoMs(first)} to ${isoMs(last)}`;
   const clocks = 'a clock that is off between the two machines, or samples of another run; the sidecar stamps samples with its own host clock';
   if (last < window.startMs) return `${where}, ending ${formatDuration((window.startMs - last) / 1000)} before the traces start (${clocks})`;
   if (first > window.endMs) return `${where}, starting ${formatDuration((first - window.endMs) / 1000)} after the traces end (${clocks})`;
-  const before = Math.max(...times.filter((t) => t < window.startMs));
-  const after = Math.min(...times.filter((t) => t > window.endMs));
-  return `${where}, with none between ${iso(before)} and ${iso(after)} (${formatDuration((after - before) / 1000)} apart), around the traced ${formatDuration((window.endMs - window.startMs) / 1000)}: the run is shorter than the sampling period (the sidecar's --period), or the sidecar was not sampling then`;
+  // Sorted: the last sample before the window and the first after it (none falls inside).
+  const before = times.filter((t) => t < window.startMs).at(-1)!;
+  const after = times.find((t) => t > window.endMs)!;
+  return `${where}, with none between ${isoMs(before)} and ${isoMs(after)} (${formatDuration((after - before) / 1000)} apart), around the traced ${formatDuration((window.endMs - window.startMs) / 1000)}: the run is shorter than the sampling period (the sidecar's --period), or the sidecar was not sampling then`;
 }
 
 /**
@@ -283,7 +296,7 @@ function outsideWindowMessage(samples: readonly GpuSample[], window: TimeWindow)
  * then of that part of the run only, which the figures alone do not show.
  */
 function partialCoverageMessage(samples: readonly GpuSample[], window: TimeWindow): string | undefined {
-  const times = samples.filter((s) => s.stale !== true && s.gpus.length > 0).map((s) => s.timeMs).sort((a, b) => a - b);
+  const times = usableSampleTimes(samples);
   const inside = times.filter((t) => t >= window.startMs && t <= window.endMs);
   const first = inside[0];
   const last = inside[inside.length - 1];
@@ -295,12 +308,11 @@ function partialCoverageMessage(samples: readonly GpuSample[], window: TimeWindo
   const head = first - window.startMs;
   const tail = window.endMs - last;
   if (head <= slack && tail <= slack) return undefined;
-  const iso = (ms: number): string => isoNs(BigInt(Math.round(ms)) * 1_000_000n);
   const gaps = [
     ...(head > slack ? [`start ${formatDuration(head / 1000)} after the traces start`] : []),
     ...(tail > slack ? [`end ${formatDuration(tail / 1000)} before the traces end`] : []),
   ];
-  return `GPU samples cover ${Math.round(((last - first) / length) * 100)}% of the traced window (${iso(window.startMs)} to ${iso(window.endMs)}): they ${gaps.join(' and ')}, so the GPU evidence is of that part only (a clock that is off between the two machines, or a sidecar started late or stopped early)`;
+  return `GPU samples cover ${Math.round(((last - first) / length) * 100)}% of the traced window (${isoMs(window.startMs)} to ${isoMs(window.endMs)}): they ${gaps.join(' and ')}, so the GPU evidence is of that part only (a clock that is off between the two machines, or a sidecar started late or stopped early)`;
 }
 
 /** The assembler's warning about `count` duplicate spans, count first; analyzer/files.ts trims it by what the readers already reported (`more`). */

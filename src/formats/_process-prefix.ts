@@ -8,7 +8,7 @@
  * is not JSON (log lines) is passed over.
  * Ray's prefix: https://docs.ray.io/en/latest/ray-observability/user-guides/configure-logging.html
  */
-import { scanJsonValue } from './_json-scan.js';
+import { lineColumn, scanJsonValue } from './_json-scan.js';
 
 /** `(Name pid=123)` or `(Name pid=123, ip=10.0.0.1)` at the start of a line, and one space. */
 const PREFIX = /^\(([^()\n]*\bpid=\d+[^()\n]*)\) ?/;
@@ -80,8 +80,13 @@ export function prefixedDocuments(text: string): OutputDocuments {
         // Text that only starts like JSON is a log line; JSON the output ends in was cut short.
         // ('' is the lines without a prefix: the driver's own beside Ray's processes, or the one process.)
         // Without prefixes there is one output: the place is the span's line and column.
-        if (scanned.got === 'end of file' && (key !== '' || !prefixed)) cut.push(prefixed ? key : `${lineOf(joined, start)}:${start - lineStart + 1}`);
-        else if (joined.slice(start, next).trim() === '{') broken.push(prefixed ? key : `${lineOf(joined, start)}:${start - lineStart + 1}`);
+        const place = (): string => {
+          if (prefixed) return key;
+          const { line, column } = lineColumn(joined, start);
+          return `${line}:${column}`;
+        };
+        if (scanned.got === 'end of file' && (key !== '' || !prefixed)) cut.push(place());
+        else if (joined.slice(start, next).trim() === '{') broken.push(place());
       }
       if (start >= 0) passed++;
       lineStart = next + 1;
@@ -90,9 +95,3 @@ export function prefixedDocuments(text: string): OutputDocuments {
   return { values, cut, passed, prefixed, broken };
 }
 
-/** The 1-based line of offset `at` in `text`. */
-function lineOf(text: string, at: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}

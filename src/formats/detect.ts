@@ -134,8 +134,8 @@ export interface Sniffed {
     /** The byte scanner already read this line and handed it back: the full parser takes it. */
     readonly handedBack?: boolean;
   };
-  /** For `json-document`: every line carries a process prefix such as Ray's `(ProxyActor pid=…) ` (see `_process-prefix.ts`). */
-  readonly processPrefixed?: boolean;
+  /** For `json-document`: a process's output read through `prefixedDocuments` (`_process-prefix.ts`): lines with a process prefix such as Ray's `(ProxyActor pid=…) `, or a process's unprefixed stdout with spans among log lines. */
+  readonly processOutput?: boolean;
   /** For `json-lines`: the file is this one line, left unparsed for a byte-scanning reader (`readBytesDocument` in read.ts). */
   readonly wholeLine?: WholeBytes;
   /** A large Triton trace file, left unread for `_triton-stream.ts` to read record by record. */
@@ -382,13 +382,14 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     if (archive !== undefined) {
       throw new TraceFormatError(file, '', "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)", `a ${archive} archive (extract it first, e.g. ${archive === 'tar' ? 'tar -xf' : 'unzip'}, and give the files inside)`);
     }
-    if (hasProcessPrefix((await content.peek(256 * 1024)).toString('utf8'))) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
+    const head = (await content.peek(256 * 1024)).toString('utf8');
+    if (hasProcessPrefix(head)) return { opened, layout: 'json-document', moreLines: true, processOutput: true };
     const prefixed = await prefixedJsonLine(content);
     if (prefixed !== undefined) return { opened, layout: 'json-lines', moreLines: true, prefixed: true, firstLine: prefixed };
     const later = first === -1 ? undefined : await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };
     // A Python service's stdout as `kubectl logs` gives it: the server's log lines, then ConsoleSpanExporter's spans among them.
-    if (first !== -1 && prefixedDocuments((await content.peek(256 * 1024)).toString('utf8')).values.some(isPythonConsoleDocument)) return { opened, layout: 'json-document', moreLines: true, processPrefixed: true };
+    if (first !== -1 && prefixedDocuments(head).values.some(isPythonConsoleDocument)) return { opened, layout: 'json-document', moreLines: true, processOutput: true };
     const inner = opened.compression === 'none' ? undefined : start[0] === 0x1f && start[1] === 0x8b ? 'gzip' : start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd ? 'zstd' : undefined;
     if (inner !== undefined) {
       const outer = opened.compression === 'gzip' ? 'gzip' : 'zstd';
@@ -670,7 +671,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       if (family === undefined) throw unknownDocumentError(file, `${first.lineNo}`, first.value);
       return { ...base, format: formatOf(family, layout, sniffed.moreLines ? 2 : 1), family };
     }
-    if (handBytes && sniffed.processPrefixed !== true) {
+    if (handBytes && sniffed.processOutput !== true) {
       // A pretty-printed document (or one after a short first line): read whole, and handed over unparsed when its first bytes show a family a byte scanner takes.
       let whole = await opened.content.readWhole(Math.min(wholeBytes, MAX_DOCUMENT_BYTES));
       // Past the whole-parse size, a document a byte scanner takes is still read whole (up to
@@ -703,7 +704,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
       let cut: TraceFormatError | undefined;
       let output: OutputDocuments | undefined;
       try {
-        if (sniffed.processPrefixed !== true) {
+        if (sniffed.processOutput !== true) {
           try {
             ({ values, cut } = parseJsonDocumentsUpToCut(file, body.text));
           } catch (error) {
@@ -723,7 +724,7 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
         // A document cut short by a broken compressed stream: the stream is the cause to name.
         const damage = opened.damage;
         if (damage !== undefined) throw new TraceFormatError(file, damage.location, damage.expected, damage.got);
-        const unclosed = sniffed.processPrefixed === true ? undefined : unclosedTritonTrace(body.text);
+        const unclosed = sniffed.processOutput === true ? undefined : unclosedTritonTrace(body.text);
         if (unclosed !== undefined) return unclosedDocument(base, unclosed);
         throw error;
       }

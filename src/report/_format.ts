@@ -77,8 +77,8 @@ export function formatShare(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
 
-// An integer with thousands separators, and a human-sized duration: in model/count, where the warnings write them the same way.
-export { formatCount, formatDuration };
+// An integer with thousands separators: in model/count, where the warnings write it the same way.
+export { formatCount };
 
 /** "1 request", "2,640 requests": a count with its noun, singular for one. */
 export function formatCountOf(n: number, noun: string): string {
@@ -144,7 +144,7 @@ export function formatUnseen(uses: readonly { readonly unseen: readonly string[]
 export function formatConventions(uses: readonly { readonly label: string; readonly requests: number }[], cut?: TimeRangeCut): string {
   // Counted as the spans were read: under a range, of the whole input, not of the range.
   const whole = cut === undefined ? '' : ' in the input';
-  return uses.map((u) => `${u.label} (${formatCount(u.requests)} request${u.requests === 1 ? '' : 's'}${whole})`).join(', ');
+  return uses.map((u) => `${u.label} (${formatCountOf(u.requests, 'request')}${whole})`).join(', ');
 }
 
 /** Human name of an input format. */

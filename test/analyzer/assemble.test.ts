@@ -368,4 +368,19 @@ describe('RequestAssembler: bounded memory', () => {
     expect(stats.unattachedPhaseSpans).toBe(2);
     expect(requests).toHaveLength(8);
   });
+
+  it('takes a rememberFinalized below 1 as none and a fraction rounded up, as it always did', () => {
+    const late = (remember: number): number => {
+      const assembler = new RequestAssembler({ idleSpans: 1_000, completeIdleSpans: 2, rememberFinalized: remember });
+      const roots = Array.from({ length: 4 }, (_, i) => requestSpan(traceId(800 + i), i, i + 1));
+      for (const root of roots) assembler.add([root]);
+      // Traces 0 … 2 are finalized; a span of 2 is late when 2 is remembered.
+      assembler.add([phaseSpan(traceId(802), roots[2]!.spanId, 'compute', 2, 3)]);
+      return assembler.finish().stats.lateSpans;
+    };
+    expect(late(-1)).toBe(0);
+    expect(late(0)).toBe(0);
+    expect(late(0.5)).toBe(1);
+    expect(late(1.5)).toBe(1);
+  });
 });

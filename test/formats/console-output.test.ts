@@ -84,6 +84,8 @@ describe('Python console spans among log lines, no process prefix', () => {
     const logs = tmp.write('only-logs.txt', `${STARTED}\n${REQUEST}\n${STOPPED}\n`);
     await expect(read(logs)).rejects.toThrow(/only-logs\.txt:1:1: expected a trace export .*got "INFO: +Started server/);
     const zipkin = tmp.write('zipkin-then-log.json', `${readFileSync(fixture('zipkin-json/zipkin-lens-skew.json'), 'utf8')}\n${STOPPED}\n`);
+    // The JSON parser's own error at the log line, not a fallback's.
     await expect(read(zipkin)).rejects.toThrow(TraceFormatError);
+    await expect(read(zipkin)).rejects.toThrow(/zipkin-then-log\.json:\d+:1: expected a JSON value, got 'I'$/);
   });
 });

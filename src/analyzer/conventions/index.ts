@@ -269,7 +269,8 @@ export class ConventionMapper {
   /**
    * False for a copy of a span mapped on its own already (same trace, span id and kind: a file
    * given twice), so its requests are counted once in what was recognised, as the assembler
-   * counts them; the last MAX_HELD_TRACES such spans are remembered.
+   * counts them. Up to MAX_HELD_TRACES such spans are remembered, forgotten all at once when the
+   * set is full (as `requestTraces` is).
    */
   private firstMapping(span: SpanRecord): boolean {
     const key = `${span.traceId}\u0000${copyKey(span)}`;

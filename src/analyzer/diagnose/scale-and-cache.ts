@@ -269,8 +269,6 @@ export interface InputHashSignal {
   readonly recorded: number;
   /** Share of hashed requests whose input was seen before in the run (and was not already a cache hit). */
   readonly duplicateShare: number;
-  /** Share of requests the service already answered from its cache. */
-  readonly cacheHitShare: number;
   readonly distinctInputs: number;
   /** Simulated hit rate of a cache with each TTL, replaying the run. */
   readonly ttlHitRates: readonly { readonly ttlS: number; readonly hitRate: number }[];
@@ -280,8 +278,8 @@ export interface InputHashSignal {
 /** TTLs (seconds) the cache simulation replays; the recommendation picks the shortest that gets most of the hits. */
 const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
 
-/** Duplicate inputs and a replay of the run through a cache with each candidate TTL; `cacheHitShare` is the signals' (Signals.cacheHitShare). */
-function inputHashSignal(requests: RequestTable, startS: Float64Array, cacheHitShare: number): InputHashSignal {
+/** Duplicate inputs and a replay of the run through a cache with each candidate TTL. */
+function inputHashSignal(requests: RequestTable, startS: Float64Array): InputHashSignal {
   // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
   const idOf = new Map<string, number>();
   const hashIds: number[] = [];
@@ -321,7 +319,6 @@ function inputHashSignal(requests: RequestTable, startS: Float64Array, cacheHitS
   return {
     recorded,
     duplicateShare: recorded > 0 ? duplicates / recorded : 0,
-    cacheHitShare,
     distinctInputs: idOf.size,
     ttlHitRates,
     exampleTraceIds: examples,
@@ -348,7 +345,7 @@ export const scaleAndCacheRule = defineRule({
     const s = ctx.signals;
     const t = ctx.thresholds;
     if (s.generation) return generationVerdict(s, s.generation, t, engineOf(s, ctx.server));
-    const h = inputHashSignal(s.requests, s.startS, s.cacheHitShare);
+    const h = inputHashSignal(s.requests, s.startS);
     const hashedShare = s.diagnosed > 0 ? h.recorded / s.diagnosed : 0;
     const queue = s.phases.queue;
     const compute = s.phases.compute;
@@ -356,7 +353,7 @@ export const scaleAndCacheRule = defineRule({
     const inputs = {
       hashed_share: round(hashedShare),
       duplicate_share: round(h.duplicateShare),
-      cache_hit_share: round(h.cacheHitShare),
+      cache_hit_share: round(s.cacheHitShare),
       queue_share: round(queue.share),
       max_batch_size: s.batch.maxSize,
       full_batch_share: round(s.batch.fullShare),
@@ -386,7 +383,7 @@ export const scaleAndCacheRule = defineRule({
             text: `${pct(h.duplicateShare)} of requests repeat an earlier input (${h.distinctInputs} distinct inputs in ${h.recorded} hashed requests); a ${pick.ttlS} s TTL would have hit ${pct(pick.hitRate)}`,
             values: { duplicate_share: round(h.duplicateShare), distinct_inputs: h.distinctInputs, ttl_s: pick.ttlS, expected_hit_rate: round(pick.hitRate) },
           },
-          ...(h.cacheHitShare > 0 ? [{ text: `${pct(h.cacheHitShare)} of requests were already cache hits`, values: { cache_hit_share: round(h.cacheHitShare) } }] : []),
+          ...(s.cacheHitShare > 0 ? [{ text: `${pct(s.cacheHitShare)} of requests were already cache hits`, values: { cache_hit_share: round(s.cacheHitShare) } }] : []),
         ],
         gain: {
           metric: 'mean_ms',

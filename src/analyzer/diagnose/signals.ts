@@ -448,7 +448,10 @@ function msDistribution(values: readonly number[]): MsDistribution {
   return { meanMs: mean(values), p50Ms: quantileSorted(sorted, 0.5), p95Ms: quantileSorted(sorted, 0.95) };
 }
 
-function generationSignal(requests: RequestTable): GenerationSignal | undefined {
+/** `generativeCount`: the requests with a first token or an output token count (the row pass counts them). */
+function generationSignal(requests: RequestTable, generativeCount: number): GenerationSignal | undefined {
+  // Most requests generative, or none of this: checked on the row pass's count, before any loop.
+  if (generativeCount === 0 || generativeCount < requests.length / 2) return undefined;
   const ttftColumn = requests.number('ttftMs');
   const outColumn = requests.number('tokensOut');
   const inColumn = requests.number('tokensIn');
@@ -456,7 +459,6 @@ function generationSignal(requests: RequestTable): GenerationSignal | undefined 
   // Generative: a first token or an output token count (model/generation isGenerative).
   const generative: number[] = [];
   for (let i = 0; i < requests.length; i++) if (ttftColumn[i] === ttftColumn[i] || outColumn[i] === outColumn[i]) generative.push(i);
-  if (generative.length === 0 || generative.length < requests.length / 2) return undefined;
   const withFirst = generative.filter((i) => ttftColumn[i] === ttftColumn[i]);
   // No first token anywhere (TGI router spans: token counts only): the forms read shares of TTFT,
   // unknown here, not 0, so the classic forms judge these requests, as on the Prometheus path.
@@ -648,12 +650,13 @@ const BEFORE_FIRST_TOKEN: readonly PhaseOrOther[] = ['preprocess', 'serialize', 
  * order, each up to what is left of it, so a span that ran past the first token (a compute span
  * over the whole generation) adds only its part before it; `other` is the TTFT none covers.
  */
-function ttftTailAttribution(requests: RequestTable): TailAttribution | undefined {
+function ttftTailAttribution(requests: RequestTable, withFirstToken: number): TailAttribution | undefined {
+  // Generative traffic only (`withFirstToken`: requests with a first token, counted by the row
+  // pass): mixed tables keep the e2e tail (the generation signal's own rule).
+  if (withFirstToken < 20 || withFirstToken < requests.length / 2) return undefined;
   const ttft = requests.number('ttftMs');
   const generative: number[] = [];
   for (let i = 0; i < requests.length; i++) if (ttft[i] === ttft[i]) generative.push(i);
-  // Generative traffic only: mixed tables keep the e2e tail (the generation signal's own rule).
-  if (generative.length < 20 || generative.length < requests.length / 2) return undefined;
   const phases = BEFORE_FIRST_TOKEN.filter((p): p is Phase => p !== OTHER);
   const within = new Map<PhaseOrOther, Float64Array>(BEFORE_FIRST_TOKEN.map((p) => [p, new Float64Array(requests.length)]));
   const columns = phases.map((p) => [requests.phase(p), within.get(p)!] as const);
@@ -908,10 +911,9 @@ export function computeSignals(
   const precision = s.precision ?? mostCommon(requests, 'precision');
   const deviceName = s.device ?? mostCommon(requests, 'device');
   // The generation's signal and TTFT tail need most requests generative: counted in the row pass, so most runs skip both loops.
-  const generative = rows.generative > 0 && rows.generative >= n / 2;
-  const tail = (rows.withFirstToken >= 20 && rows.withFirstToken >= n / 2 ? ttftTailAttribution(requests) : undefined) ?? tailAttribution(requests, [e2eP40, e2eP60, e2eP95, e2eP99]);
+  const tail = ttftTailAttribution(requests, rows.withFirstToken) ?? tailAttribution(requests, [e2eP40, e2eP60, e2eP95, e2eP99]);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
-  const generation = generative ? generationSignal(requests) : undefined;
+  const generation = generationSignal(requests, rows.generative);
   return {
     model: input.model,
     basis: 'requests',
