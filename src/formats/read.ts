@@ -718,6 +718,7 @@ function* readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number
   yield* inBatches(out, batchSize);
   return undefined;
 }
+
 /**
  * Past this size a Jaeger or Zipkin document the byte scanner takes is handed on batch by batch
  * as it is read, not made into records all at once: a 630 MB document's 1.2 million records held
