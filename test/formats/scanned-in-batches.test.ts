@@ -171,6 +171,34 @@ describe('a large Jaeger or Zipkin document: one pass, its spans handed on as th
     expect(givenBack).toBeGreaterThan(10);
   });
 
+  it('several documents read by turns (the analyzer merging files): each paused scan taken up where it stopped, each file read as alone', async () => {
+    const jaeger = jaegerTraces(2);
+    // Short ids in one file only: leniencies counted per file, whatever was scanned in between.
+    jaeger[3] = JSON.parse(JSON.stringify(jaeger[3]).replace(/"spanID":"[0-9a-f]/g, '"spanID":"')) as (typeof jaeger)[number];
+    const files = [
+      tmp.write('turns-a.jaeger.json', JSON.stringify({ data: jaeger })),
+      tmp.write('turns-b.jaeger.json', JSON.stringify({ data: jaegerTraces(1).reverse() }, null, 1)),
+      tmp.write('turns-c.zipkin.json', JSON.stringify(zipkinSpans(2))),
+    ];
+    const alone = await Promise.all(files.map(async (f) => jsonText(await readAllSpans(f, { batchSize: 50 }))));
+    const readers = files.map((f) => readSpans(f, { batchSize: 50 }));
+    const got = files.map(() => ({ spans: [] as SpanRecord[], stats: undefined as unknown }));
+    for (let open = readers.length; open > 0; ) {
+      open = 0;
+      for (const [i, reader] of readers.entries()) {
+        if (got[i]!.stats !== undefined) continue;
+        const next = await reader.next();
+        if (next.done === true) got[i]!.stats = next.value;
+        else {
+          got[i]!.spans.push(...next.value);
+          open++;
+        }
+      }
+    }
+    expect(got.map((g) => jsonText(g))).toEqual(alone);
+    expect(got.map((g) => (g.stats as { fastReader?: unknown }).fastReader)).toEqual(files.map(() => ({ lines: 1, fallbacks: 0 })));
+  });
+
   it('warnings are reported once per kind, as the full reader reports them', async () => {
     const traces = jaegerTraces(2);
     const file = tmp.write('duplicates.jaeger.json', JSON.stringify({ data: traces }));
