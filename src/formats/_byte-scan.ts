@@ -644,15 +644,31 @@ export class ForwardSearch {
 
 /**
  * Runs a document reader over bytes [start, stop) of `buf`: `read` scans the document, appending
- * to `out`. Returns false, with `out` and `ctx` as they were, when it threw FALLBACK or met bad
- * syntax; the id leniencies it counted go to `ctx` only when it succeeded.
+ * to `out`, and may pause (yield) between elements of its array (`elements`) to have a batch of
+ * records handed on: the pause is passed on, with the scanner's state set aside, so that other
+ * input can be scanned meanwhile, and `resume` sets the reader's own state up again. Returns true
+ * at the document's end, the id leniencies it counted added to `ctx`; false, `out` cut back to
+ * its length at the start (or at the last pause) and `ctx` as it was, when it threw FALLBACK or
+ * met bad syntax.
  */
-export function scanDocument(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], read: () => void): boolean {
+export function* scanDocument(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], read: () => Generator<void>, resume: () => void): Generator<void, boolean> {
   begin(buf, start, stop);
   resetIds();
-  const mark = out.length;
+  let mark = out.length;
   try {
-    read();
+    const reading = read();
+    while (reading.next().done !== true) {
+      const at = scan.pos;
+      const { padded, uppercase } = idCounts;
+      finish();
+      yield;
+      begin(buf, at, stop);
+      resetIds();
+      idCounts.padded = padded;
+      idCounts.uppercase = uppercase;
+      mark = out.length;
+      resume();
+    }
     if (ws() !== -1) throw FALLBACK;
   } catch (error) {
     out.length = mark;
@@ -668,61 +684,14 @@ export function scanDocument(buf: Buffer, start: number, stop: number, ctx: Read
 }
 
 /**
- * Where a document `scanDocument` took is cut for reading it again piece by piece: pairs of
- * (position of a piece's first element, its number of elements), each piece holding at least
- * `batchSize` spans but the last.
+ * Reads the elements of the array just opened (`element(first)`: the array's first?), pausing
+ * after each one that leaves `out` with `batchSize` records or more (never, for Infinity).
  */
-export interface DocumentPieces {
-  readonly batchSize: number;
-  readonly at: number[];
-}
-
-/**
- * Reads the elements of the array just opened (`element(first)`: the array's first?); with
- * `pieces`, notes where each batch's worth of them starts and keeps none of their records.
- */
-export function elements(out: SpanRecord[], pieces: DocumentPieces | undefined, element: (first: boolean) => void): void {
+export function* elements(out: SpanRecord[], batchSize: number, element: (first: boolean) => void): Generator<void> {
   let first = true;
-  let at = -1;
-  let count = 0;
   do {
-    if (pieces !== undefined && count === 0) {
-      ws();
-      at = scan.pos;
-    }
     element(first);
     first = false;
-    count++;
-    if (pieces !== undefined && out.length >= pieces.batchSize) {
-      pieces.at.push(at, count);
-      out.length = 0;
-      count = 0;
-    }
+    if (out.length >= batchSize) yield;
   } while (more(RBRACKET));
-  if (pieces !== undefined && count > 0) {
-    pieces.at.push(at, count);
-    out.length = 0;
-  }
-}
-
-/**
- * Reads again `count` elements of a document's array from `at` (a piece `elements` noted in a
- * document `scanDocument` took; `first`: the array's first piece): the same records as then. Their
- * id leniencies were counted by that first reading, so not counted again; declining here would
- * mean the two readings differ, a bug, not a fallback.
- */
-export function scanPiece(buf: Buffer, at: number, stop: number, count: number, first: boolean, element: (first: boolean) => void): void {
-  begin(buf, at, stop);
-  resetIds();
-  try {
-    for (let i = 0; i < count; i++) {
-      if (i > 0) more(RBRACKET);
-      element(first && i === 0);
-    }
-  } catch (error) {
-    if (error === FALLBACK || error instanceof SyntaxError) throw new Error('a piece of a scanned document was declined when read again');
-    throw error;
-  } finally {
-    finish();
-  }
 }

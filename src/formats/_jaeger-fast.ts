@@ -14,13 +14,13 @@
  * Anything it does not read exactly as the full reader does (bare arrays, a data element that is
  * a span, a span the full reader would skip, base64 / opaque / `0x` ids or ids of a length that
  * could be base64, a duplicate key, an escaped key, a top-level key of another family, bad
- * syntax, a processID its trace does not list) makes `readJaegerDocumentFast` return false having changed nothing, and the caller
- * reads the document with JSON.parse and the full reader.
+ * syntax, a processID its trace does not list) makes `readJaegerDocumentFast` return false having changed nothing since its
+ * last pause (a large document is handed on as it is read), and the caller reads the document
+ * with JSON.parse and the full reader, whose first spans are those handed on.
  */
 
 import type { SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
-import type { DocumentPieces } from './_byte-scan.js';
 import type { SpanDraft } from './_shared.js';
 import { applyJaegerTag, firstTokenLog, jaegerLogEvents } from './jaeger-json.js';
 import type { JaegerTagged } from './jaeger-json.js';
@@ -47,7 +47,6 @@ import {
   RBRACKET,
   scan,
   scanDocument,
-  scanPiece,
   scanEvents,
   skip,
   spanTimes,
@@ -507,35 +506,32 @@ function trace(out: SpanRecord[], first: boolean): void {
 const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches', 'result', 'trace', 'scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'].map(bytes);
 
 /**
- * Reads a whole Jaeger JSON document (bytes [start, stop) of `buf`) into `out`. Returns false,
- * having changed neither `out` nor `ctx`, when it needs the full reader.
+ * Reads a whole Jaeger JSON document (bytes [start, stop) of `buf`) into `out`, pausing after each
+ * trace of its `data` array that leaves `out` with `batchSize` records or more, for them to be
+ * handed on (`scanDocument`). Returns false when it needs the full reader: `ctx` is as it was,
+ * and `out` as it was at the start or the last pause.
  */
-export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], pieces?: DocumentPieces): boolean {
-  FIRST_TOKEN.reset();
-  context = ctx;
-  try {
-    return scanDocument(buf, start, stop, ctx, out, () => jaegerDocument(out, pieces));
-  } finally {
+export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], batchSize = Number.POSITIVE_INFINITY): Generator<void, boolean> {
+  const resume = (): void => {
+    FIRST_TOKEN.reset();
+    context = ctx;
     pendingSpans.length = 0;
-  }
+  };
+  resume();
+  return scanDocument(buf, start, stop, ctx, out, () => withPendingReleased(jaegerDocument(out, batchSize)), resume);
 }
 
-/**
- * Reads again, into `out`, `count` traces of the `data` array of a document `readJaegerDocumentFast`
- * took, from a piece's position `at` (its `pieces`); `first`: the piece is the document's first.
- */
-export function readJaegerPieceFast(buf: Buffer, at: number, stop: number, count: number, first: boolean, ctx: ReadContext, out: SpanRecord[]): void {
-  FIRST_TOKEN.reset();
-  context = ctx;
+/** The document's reading, its last trace's pending spans let go of at its end. */
+function* withPendingReleased(reading: Generator<void>): Generator<void> {
   try {
-    scanPiece(buf, at, stop, count, first, (isFirst) => trace(out, isFirst));
+    yield* reading;
   } finally {
     pendingSpans.length = 0;
   }
 }
 
 /** The document: the envelope {"data":[Trace…]} or one bare Trace (read from its start again once its keys are known). */
-function jaegerDocument(out: SpanRecord[], pieces: DocumentPieces | undefined): void {
+function* jaegerDocument(out: SpanRecord[], batchSize: number): Generator<void> {
   if (ws() !== LBRACE) throw FALLBACK;
   const at = scan.pos;
   let envelope = false;
@@ -547,7 +543,7 @@ function jaegerDocument(out: SpanRecord[], pieces: DocumentPieces | undefined): 
         seen = once(seen, 1);
         envelope = true;
         if (ws() !== LBRACKET || !open(LBRACKET, RBRACKET)) throw FALLBACK;
-        elements(out, pieces, (first) => trace(out, first));
+        yield* elements(out, batchSize, (first) => trace(out, first));
       } else if (keyIs(K.errors) && ws() !== 0x6e) {
         // The query API's errors, when not null (`jaeger-json.ts` reports them): the full reader's.
         throw FALLBACK;

@@ -12,13 +12,13 @@
  * document, an element of an array of traces that is not an array, a first span another family
  * could claim or that looks like Zipkin v1, a span the full reader would skip, ids only the
  * IdDecoder's per-file rules read, a duplicate or escaped key, a tag key the attributes already
- * hold, bad syntax) makes `readZipkinDocumentFast` return false having changed nothing, and the
- * caller reads the document with JSON.parse and the full reader.
+ * hold, bad syntax) makes `readZipkinDocumentFast` return false having changed nothing since its
+ * last pause (a large document is handed on as it is read), and the caller reads the document
+ * with JSON.parse and the full reader, whose first spans are those handed on.
  */
 
 import type { AttributeValue, SpanEvent, SpanKind, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
-import type { DocumentPieces } from './_byte-scan.js';
 import type { SpanDraft } from './_shared.js';
 import { kindFromName, microsToNs } from './_shared.js';
 import { plainAttributeValue, zipkinTagValue } from './attributes.js';
@@ -46,7 +46,6 @@ import {
   RBRACKET,
   scan,
   scanDocument,
-  scanPiece,
   scanEvents,
   skip,
   spanTimes,
@@ -294,24 +293,18 @@ function span(out: SpanRecord[], first: boolean): void {
 }
 
 /**
- * Reads a whole Zipkin v2 document (bytes [start, stop) of `buf`) into `out`. Returns false,
- * having changed neither `out` nor `ctx`, when it needs the full reader.
+ * Reads a whole Zipkin v2 document (bytes [start, stop) of `buf`) into `out`, pausing after each
+ * element of its array that leaves `out` with `batchSize` records or more, for them to be handed
+ * on (`scanDocument`). Returns false when it needs the full reader: `ctx` is as it was, and `out`
+ * as it was at the start or the last pause.
  */
-export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], pieces?: DocumentPieces): boolean {
-  FIRST_TOKEN.reset();
-  context = ctx;
-  return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out, pieces));
-}
-
-/**
- * Reads again, into `out`, `count` elements (spans, or traces of an array of traces) of a document
- * `readZipkinDocumentFast` took, from a piece's position `at` (its `pieces`); `first`: the piece
- * is the document's first.
- */
-export function readZipkinPieceFast(buf: Buffer, at: number, stop: number, count: number, first: boolean, ctx: ReadContext, out: SpanRecord[]): void {
-  FIRST_TOKEN.reset();
-  context = ctx;
-  scanPiece(buf, at, stop, count, first, element(out));
+export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], batchSize = Number.POSITIVE_INFINITY): Generator<void, boolean> {
+  const resume = (): void => {
+    FIRST_TOKEN.reset();
+    context = ctx;
+  };
+  resume();
+  return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out, batchSize), resume);
 }
 
 /** How each element of the document's array is read: as a trace (an array of spans) or as a span, as the first one read is. */
@@ -336,7 +329,7 @@ function traceSpans(out: SpanRecord[], first: boolean): void {
 }
 
 /** The document: a span array, or an array of span arrays. */
-function zipkinDocument(out: SpanRecord[], pieces: DocumentPieces | undefined): void {
+function* zipkinDocument(out: SpanRecord[], batchSize: number): Generator<void> {
   if (!open(LBRACKET, RBRACKET)) throw FALLBACK;
-  elements(out, pieces, element(out));
+  yield* elements(out, batchSize, element(out));
 }

@@ -255,9 +255,13 @@ const DOCUMENT_LINE_BYTES = 32 * 1024 * 1024;
  */
 async function peekFirstLine(content: ByteSource, from: number, limit: number, wholeLimit = limit): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean }> {
   let want = Math.min(64 * 1024, limit);
+  // Each peek holds the last one's bytes, already searched: the search goes on where it stopped
+  // (a 157 MB document searched its first 37 MB again, a compressed one its first 300 MB).
+  let searched = from;
   for (;;) {
     const head = await content.peek(want);
-    const newline = head.indexOf(0x0a, from);
+    const newline = head.indexOf(0x0a, searched);
+    searched = Math.max(searched, head.length);
     if (newline - from > limit) return { head, newline: -1, complete: false, whole: false };
     if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want || content.holdsAll() };
     if (want >= limit) return { head, newline: -1, complete: false, whole: false };
@@ -269,7 +273,7 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // Compressed content's size is unknown until it is inflated: it only grows its peeks.
     const whole = content.sized && want >= DOCUMENT_LINE_BYTES ? await content.readWhole(wholeLimit) : undefined;
     if (whole !== undefined) {
-      const end = whole.indexOf(0x0a, from);
+      const end = whole.indexOf(0x0a, searched);
       // A first line past the line limit cannot be one string: a document, as the peeks find below.
       if ((end === -1 ? whole.length : end) - from > limit) return { head: whole, newline: -1, complete: false, whole: false };
       return { head: whole, newline: end, complete: true, whole: true };

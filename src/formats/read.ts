@@ -18,8 +18,8 @@ import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes } from './detect.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
-import { readJaegerDocumentFast, readJaegerPieceFast } from './_jaeger-fast.js';
-import { readZipkinDocumentFast, readZipkinPieceFast } from './_zipkin-fast.js';
+import { readJaegerDocumentFast } from './_jaeger-fast.js';
+import { readZipkinDocumentFast } from './_zipkin-fast.js';
 import { readOtlpDocumentsFast, readOtlpLineFast } from './_otlp-fast.js';
 import { SCANNED_KINDS, ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
@@ -501,10 +501,21 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   let spans = 0;
   try {
     let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[] | ScannedSpans> | undefined;
+    /** Spans the byte scanner handed on before it gave the document back: the full reader's first ones, not handed on again. */
+    let handed: HandedOn | undefined;
     if (trace.document !== undefined && 'bytes' in trace.document) {
       // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
-      batches = options.reader === 'full' ? undefined : readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
-      if (batches === undefined) trace = await trace.document.reopen();
+      if (options.reader !== 'full') {
+        const scanning = readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
+        let next = scanning.next();
+        for (; next.done !== true; next = scanning.next()) {
+          spans += next.value.length;
+          yield next.value;
+        }
+        handed = next.value;
+      }
+      if (options.reader === 'full' || handed !== undefined) trace = await trace.document.reopen();
+      else batches = [];
     } else if (trace.document !== undefined && 'tritonRecords' in trace.document) {
       // A large Triton trace file: read record by record, or opened again and read the old way.
       batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts, options.tritonUnclosedBytes ?? MAX_DOCUMENT_BYTES);
@@ -538,6 +549,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
         batches = readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
       }
     }
+    if (handed !== undefined && handed.spans > 0) batches = afterHanded(file, batches, handed);
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch as SpanRecord[], '');
       spans += batch.length;
@@ -630,19 +642,30 @@ async function* releasedBatches(batches: AsyncIterable<SpanRecord[]>, report: ()
 }
 
 /**
+ * What the byte scanner handed on of a document before it gave it back: how many spans, and the
+ * trace and span id of each batch's first span (at `at`), to check against the full reader's.
+ */
+interface HandedOn {
+  spans: number;
+  readonly at: number[];
+  readonly ids: string[];
+}
+
+/**
  * A whole document in its bytes, read by its family's byte scanner (counted in `counts` as one
- * line read fast); undefined, with nothing read, when the scanner hands it back. OTLP (one or
+ * line read fast); the generator returns undefined once it is read, or what it handed on when
+ * the scanner gives it back (nothing, but for a large Jaeger or Zipkin document). OTLP (one or
  * several concatenated documents, one line or pretty-printed) is read as the line reader reads
  * a line: into rows for the analyzer (`rows`), else into SpanRecords with that projection; its
  * duplicate ids are left to the assembler, as for a line read by the byte scanner.
  */
-function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): Iterable<SpanRecord[] | ScannedSpans> | undefined {
+function* readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): Generator<SpanRecord[] | ScannedSpans, HandedOn | undefined> {
   if (doc.family === 'otlp') {
     const out = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : [];
     const documents = readOtlpDocumentsFast(doc.bytes, doc.start, doc.end, ctx, out, otlp === 'rows' ? 'analysis' : otlp);
     if (documents === 0) {
       counts.fallbacks++;
-      return undefined;
+      return { spans: 0, at: [], ids: [] };
     }
     counts.lines++;
     result.family = 'otlp';
@@ -653,58 +676,87 @@ function readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number,
       if (Array.isArray(out)) checkDuplicates(ctx, out, '');
       else checkRowDuplicates(ctx, out, '');
     }
-    if (Array.isArray(out)) return inBatches(out, batchSize);
-    return out.length === 0 ? [] : [out.direct === 0 ? out.allRecords() : out];
+    if (Array.isArray(out)) yield* inBatches(out, batchSize);
+    else if (out.length > 0) yield out.direct === 0 ? out.allRecords() : out;
+    return undefined;
   }
   const out: SpanRecord[] = [];
-  const jaeger = doc.family === 'jaeger';
-  const read = jaeger ? readJaegerDocumentFast : readZipkinDocumentFast;
-  // A large document is read twice: whole, keeping nothing, to know the scanner takes it all, then piece by piece as its batches are asked for.
-  const pieces = doc.end - doc.start > PIECEWISE_SCAN_BYTES ? { batchSize, at: [] } : undefined;
-  if (!read(doc.bytes, doc.start, doc.end, ctx, out, pieces)) {
+  const read = doc.family === 'jaeger' ? readJaegerDocumentFast : readZipkinDocumentFast;
+  // Checked like any whole document: a one-line file's warnings name its line.
+  const location = doc.lineNo === undefined ? '' : `${doc.lineNo}`;
+  // Past PIECEWISE.bytes, handed on batch by batch as it is read; its duplicate ids checked as
+  // they go, apart, so that a document given back leaves `ctx` as it was.
+  const piecewise = doc.end - doc.start > PIECEWISE.bytes;
+  const checked = new ReadContext(ctx.file, false);
+  const handed: HandedOn = { spans: 0, at: [], ids: [] };
+  const scanning = read(doc.bytes, doc.start, doc.end, ctx, out, piecewise ? batchSize : Number.POSITIVE_INFINITY);
+  let next = scanning.next();
+  for (; next.done !== true; next = scanning.next()) {
+    // Whole batches, as `inBatches` cuts the whole list; the rest waits for the next pause.
+    let from = 0;
+    for (; out.length - from >= batchSize; from += batchSize) {
+      const batch = out.slice(from, from + batchSize);
+      checkDuplicates(checked, batch, location);
+      handed.at.push(handed.spans);
+      handed.ids.push(`${batch[0]!.traceId} ${batch[0]!.spanId}`);
+      handed.spans += batch.length;
+      yield batch;
+    }
+    out.copyWithin(0, from);
+    out.length -= from;
+  }
+  if (!next.value) {
     counts.fallbacks++;
-    return undefined;
+    return handed;
   }
   counts.lines++;
   result.family = doc.family;
   result.documents = 1;
   result.lines = 1;
-  // Checked like any whole document: a one-line file's warnings name its line.
-  const location = doc.lineNo === undefined ? '' : `${doc.lineNo}`;
-  // A bare Jaeger trace is one element: read whole.
-  if (pieces !== undefined && pieces.at.length > 0) return inPieces(doc, pieces.at, jaeger ? readJaegerPieceFast : readZipkinPieceFast, ctx, batchSize, location);
-  checkDuplicates(ctx, out, location);
-  return inBatches(out, batchSize);
+  checkDuplicates(checked, out, location);
+  ctx.absorb(checked.state(), (at) => at);
+  yield* inBatches(out, batchSize);
+  return undefined;
 }
 
 /**
  * Past this size a Jaeger or Zipkin document the byte scanner takes is handed on batch by batch
- * as it is read again (`inPieces`), not made into records all at once: a 630 MB document's 1.2
- * million records held at once peaked at 1.24 GB, 828 MB piece by piece (bench/HISTORY.md).
+ * as it is read, not made into records all at once: a 630 MB document's 1.2 million records held
+ * at once peaked at 1.24 GB, 828 MB piece by piece (bench/HISTORY.md). Should the scanner give it
+ * back part-way, the full reader reads it and its spans already handed on are not handed on
+ * again (`afterHanded`). A property, so that tests can lower it.
  */
-const PIECEWISE_SCAN_BYTES = 64 * 1024 * 1024;
+export const PIECEWISE = { bytes: 64 * 1024 * 1024 };
 
 /**
- * A document's spans, read again piece by piece (`pieces`: positions and element counts from the
- * first reading), in the batches `inBatches` gives the whole list, each checked for duplicates
- * as it goes (in the same order, so the same warnings).
+ * The full reader's batches of a document the byte scanner gave back after handing on the first
+ * `handed.spans` of its spans: those are left out. The two readers make the same records in the
+ * same order, so each batch handed on must start where the full reader's spans do; should a later
+ * part of the document have changed how its start reads (a second `data` key, which JSON.parse
+ * takes instead of the first, or another format's key), the spans handed on cannot be taken back:
+ * the document is refused, as its reader cannot read it.
  */
-function* inPieces(doc: WholeBytes, pieces: readonly number[], read: typeof readJaegerPieceFast, ctx: ReadContext, batchSize: number, location: string): Generator<SpanRecord[]> {
-  let pending: SpanRecord[] = [];
-  for (let i = 0; i < pieces.length; i += 2) {
-    read(doc.bytes, pieces[i]!, doc.end, pieces[i + 1]!, i === 0, ctx, pending);
-    let from = 0;
-    for (; pending.length - from >= batchSize; from += batchSize) {
-      const batch = pending.slice(from, from + batchSize);
-      checkDuplicates(ctx, batch, location);
+async function* afterHanded(file: string, batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[] | ScannedSpans>, handed: HandedOn): AsyncGenerator<SpanRecord[] | ScannedSpans> {
+  let seen = 0;
+  let check = 0;
+  const refuse = (): TraceFormatError =>
+    new TraceFormatError(file, '', 'a document whose end does not change how its start reads (one past 64 MiB is handed on as it is read)', 'one that does (a second "data" key, or another format\'s key, after its spans)', 'remove the duplicate key');
+  for await (const batch of batches) {
+    if (seen >= handed.spans) {
       yield batch;
+      continue;
     }
-    pending = from === 0 ? pending : pending.slice(from);
+    // The full reader of a Jaeger or Zipkin document gives records.
+    if (!Array.isArray(batch)) throw refuse();
+    for (; check < handed.at.length && handed.at[check]! < seen + batch.length; check++) {
+      const span = batch[handed.at[check]! - seen]!;
+      if (`${span.traceId} ${span.spanId}` !== handed.ids[check]) throw refuse();
+    }
+    const from = handed.spans - seen;
+    seen += batch.length;
+    if (from < batch.length) yield from === 0 ? batch : batch.slice(from);
   }
-  if (pending.length > 0) {
-    checkDuplicates(ctx, pending, location);
-    yield pending;
-  }
+  if (seen < handed.spans) throw refuse();
 }
 
 /**
