@@ -240,14 +240,19 @@ function text(): string {
 
 // Strings read before, looked up by where they stand: the exporters write the same keys, values
 // and names followed by the same bytes (`","value":{`, `"}}],"status":{}}`, …), so the 24 bytes
-// from a string's start pick its slot, and a hit, checked byte for byte and against the closing
-// quote just after it, needs no scan for where the string ends. Only plain ASCII strings are
-// kept (no quote, backslash or control character in a pool, so a match ends where it says).
+// from a string's start (its own and what follows) pick its slot and are kept with it. A string
+// shorter than that whose 24 bytes match the slot's (its closing quote among them) is the slot's
+// string: six word compares, no scan for where it ends; a longer one (up to MAX_INTERNED) also
+// compares its bytes past them and the quote after it. Only plain ASCII strings are kept (no
+// quote, backslash or control character in one, so a match ends where it says).
 const KNOWN_SLOTS = 4096;
 /** Bytes from a string's start that pick its slot (its own, and what follows it). */
 const KNOWN_CONTEXT = 24;
+const KNOWN_WORDS = KNOWN_CONTEXT / 4;
 const knownTexts: (string | undefined)[] = new Array<string | undefined>(KNOWN_SLOTS).fill(undefined);
-const knownLengths = new Uint8Array(KNOWN_SLOTS);
+/** Each slot's KNOWN_CONTEXT bytes, as little-endian 32-bit words. */
+const knownContexts = new Int32Array(KNOWN_SLOTS * KNOWN_WORDS);
+/** Each slot's string bytes (for the part of a long one past its context). */
 const KNOWN_BYTES = new DataView(new ArrayBuffer(KNOWN_SLOTS * MAX_INTERNED));
 
 /** The slot of the string starting at `start` (KNOWN_CONTEXT bytes must be there). */
@@ -263,24 +268,42 @@ function knownSlot(start: number): number {
   return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 20;
 }
 
+/** True when the KNOWN_CONTEXT bytes at `start` are slot `slot`'s. */
+function sameContext(slot: number, start: number): boolean {
+  const v = view;
+  const c = knownContexts;
+  const at = slot * KNOWN_WORDS;
+  return (
+    c[at] === v.getInt32(start, true) &&
+    c[at + 1] === v.getInt32(start + 4, true) &&
+    c[at + 2] === v.getInt32(start + 8, true) &&
+    c[at + 3] === v.getInt32(start + 12, true) &&
+    c[at + 4] === v.getInt32(start + 16, true) &&
+    c[at + 5] === v.getInt32(start + 20, true)
+  );
+}
+
 /** Where the string `textAt` read ends: its closing quote. */
 let textClose = 0;
 
 /** The string whose bytes start at `start` (just past its opening quote), as `text` reads it; sets `textClose` and `escaped`. */
 function textAt(start: number): string {
-  let slot = -1;
-  if (start + KNOWN_CONTEXT <= S.end) {
-    slot = knownSlot(start);
-    const known = knownTexts[slot];
-    if (known !== undefined) {
-      const close = start + knownLengths[slot]!;
-      if (close < S.end && S.b[close] === Q && same(KNOWN_BYTES, slot * MAX_INTERNED, start, close - start)) {
-        S.escaped = false;
-        textClose = close;
-        return known;
-      }
+  if (start + KNOWN_CONTEXT > S.end) return newText(start, -1);
+  const slot = knownSlot(start);
+  const known = knownTexts[slot];
+  if (known !== undefined && sameContext(slot, start)) {
+    const len = known.length;
+    if (len < KNOWN_CONTEXT || (start + len < S.end && S.b[start + len] === Q && same(KNOWN_BYTES, slot * MAX_INTERNED + KNOWN_CONTEXT, start + KNOWN_CONTEXT, len - KNOWN_CONTEXT))) {
+      S.escaped = false;
+      textClose = start + len;
+      return known;
     }
   }
+  return newText(start, slot);
+}
+
+/** `textAt` for a string not known at `slot` (-1: too near the end to be kept): scanned and decoded, then kept there. */
+function newText(start: number, slot: number): string {
   const close = stringEnd(start);
   textClose = close;
   if (S.escaped) return JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string;
@@ -292,7 +315,7 @@ function textAt(start: number): string {
     for (let i = start; i < close; i++) if (buf[i]! >= 0x80) ascii = false;
     if (ascii) {
       knownTexts[slot] = text;
-      knownLengths[slot] = len;
+      for (let k = 0; k < KNOWN_WORDS; k++) knownContexts[slot * KNOWN_WORDS + k] = view.getInt32(start + 4 * k, true);
       keep(KNOWN_BYTES, slot * MAX_INTERNED, start, len);
     }
   }
