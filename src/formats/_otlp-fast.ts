@@ -898,11 +898,12 @@ function exportedSpan(): boolean {
   const spanId = spanIdAt(p, false);
   if (spanId === undefined) return false;
   p += 17;
-  if (lit(p, L_TRACE_STATE)) {
+  // An optional field's literal is compared only when its key's first letter (after `,"`) says it may be there.
+  if (buf[p + 2] === 0x74 /* t */ && lit(p, L_TRACE_STATE)) {
     p = stringEnd(p + L_TRACE_STATE.length) + 1;
   }
   let parent: string | undefined;
-  if (lit(p, L_PARENT)) {
+  if (buf[p + 2] === 0x70 /* p */ && lit(p, L_PARENT)) {
     p += L_PARENT.length;
     if (buf[p] === Q) {
       p++;
@@ -917,7 +918,7 @@ function exportedSpan(): boolean {
       p += 17;
     }
   }
-  if (lit(p, L_FLAGS)) {
+  if (buf[p + 2] === 0x66 /* f */ && lit(p, L_FLAGS)) {
     p += L_FLAGS.length;
     const stop = digits(p);
     if (stop === p) return false;
@@ -927,7 +928,7 @@ function exportedSpan(): boolean {
   const name = textAt(p + L_NAME.length);
   p = textClose + 1;
   let kind = 0;
-  if (lit(p, L_KIND)) {
+  if (buf[p + 2] === 0x6b /* k */ && lit(p, L_KIND)) {
     p += L_KIND.length;
     const k = buf[p]! - 0x30;
     if (!(k >= 0 && k <= 5) || isDigit(buf[p + 1] ?? 0) || buf[p + 1] === 0x2e || buf[p + 1] === 0x65 || buf[p + 1] === 0x45) return false;
@@ -942,14 +943,14 @@ function exportedSpan(): boolean {
   if (!lit(p, L_END)) return false;
   if (!digitsTime(p + L_END.length) || before(timeHi, timeLo, startHi, startLo)) return false;
   p = S.pos;
-  if (lit(p, L_ATTRIBUTES)) {
+  if (buf[p + 2] === 0x61 /* a */ && lit(p, L_ATTRIBUTES)) {
     readAttributes(p + L_ATTRIBUTES.length);
     p = S.pos;
   } else {
     attributeCount = 0;
   }
   for (const dropped of DROPPED) {
-    if (lit(p, dropped)) {
+    if (buf[p + 2] === 0x64 /* d */ && lit(p, dropped)) {
       p += dropped.length;
       const stop = digits(p);
       if (stop === p) return false;
@@ -957,7 +958,7 @@ function exportedSpan(): boolean {
     }
   }
   let error = false;
-  if (lit(p, L_STATUS)) {
+  if (buf[p + 2] === 0x73 /* s */ && lit(p, L_STATUS)) {
     p += L_STATUS.length;
     if (buf[p] === LBRACE && buf[p + 1] === RBRACE) {
       p += 2;
