@@ -83,8 +83,6 @@ const KNOWN_PHASES = new Set<AttributeValue>(PHASES);
 const SERVICE_NAME = 'service.name';
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
-
-
 const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
 
 // The line being read is the scanner's (`scan` in _byte-scan.ts: bytes, end, position, last
