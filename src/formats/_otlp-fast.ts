@@ -83,11 +83,6 @@ const KNOWN_PHASES = new Set<AttributeValue>(PHASES);
 const SERVICE_NAME = 'service.name';
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 
-
-/** 1 for lowercase hex digits. */
-const HEX = new Uint8Array(256);
-for (const c of '0123456789abcdef') HEX[c.charCodeAt(0)] = 1;
-
 const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
 
 // The line being read is the scanner's (`scan` in _byte-scan.ts: bytes, end, position, last
@@ -243,14 +238,19 @@ function text(): string {
 
 // Strings read before, looked up by where they stand: the exporters write the same keys, values
 // and names followed by the same bytes (`","value":{`, `"}}],"status":{}}`, …), so the 24 bytes
-// from a string's start pick its slot, and a hit, checked byte for byte and against the closing
-// quote just after it, needs no scan for where the string ends. Only plain ASCII strings are
-// kept (no quote, backslash or control character in a pool, so a match ends where it says).
+// from a string's start (its own and what follows) pick its slot and are kept with it. A string
+// shorter than that whose 24 bytes match the slot's (its closing quote among them) is the slot's
+// string: six word compares, no scan for where it ends; a longer one (up to MAX_INTERNED) also
+// compares its bytes past them and the quote after it. Only plain ASCII strings are kept (no
+// quote, backslash or control character in one, so a match ends where it says).
 const KNOWN_SLOTS = 4096;
 /** Bytes from a string's start that pick its slot (its own, and what follows it). */
 const KNOWN_CONTEXT = 24;
+const KNOWN_WORDS = KNOWN_CONTEXT / 4;
 const knownTexts: (string | undefined)[] = new Array<string | undefined>(KNOWN_SLOTS).fill(undefined);
-const knownLengths = new Uint8Array(KNOWN_SLOTS);
+/** Each slot's KNOWN_CONTEXT bytes, as little-endian 32-bit words. */
+const knownContexts = new Int32Array(KNOWN_SLOTS * KNOWN_WORDS);
+/** Each slot's string bytes (for the part of a long one past its context). */
 const KNOWN_BYTES = new DataView(new ArrayBuffer(KNOWN_SLOTS * MAX_INTERNED));
 
 /** The slot of the string starting at `start` (KNOWN_CONTEXT bytes must be there). */
@@ -266,24 +266,42 @@ function knownSlot(start: number): number {
   return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 20;
 }
 
+/** True when the KNOWN_CONTEXT bytes at `start` are slot `slot`'s. */
+function sameContext(slot: number, start: number): boolean {
+  const v = view;
+  const c = knownContexts;
+  const at = slot * KNOWN_WORDS;
+  return (
+    c[at] === v.getInt32(start, true) &&
+    c[at + 1] === v.getInt32(start + 4, true) &&
+    c[at + 2] === v.getInt32(start + 8, true) &&
+    c[at + 3] === v.getInt32(start + 12, true) &&
+    c[at + 4] === v.getInt32(start + 16, true) &&
+    c[at + 5] === v.getInt32(start + 20, true)
+  );
+}
+
 /** Where the string `textAt` read ends: its closing quote. */
 let textClose = 0;
 
 /** The string whose bytes start at `start` (just past its opening quote), as `text` reads it; sets `textClose` and `escaped`. */
 function textAt(start: number): string {
-  let slot = -1;
-  if (start + KNOWN_CONTEXT <= S.end) {
-    slot = knownSlot(start);
-    const known = knownTexts[slot];
-    if (known !== undefined) {
-      const close = start + knownLengths[slot]!;
-      if (close < S.end && S.b[close] === Q && same(KNOWN_BYTES, slot * MAX_INTERNED, start, close - start)) {
-        S.escaped = false;
-        textClose = close;
-        return known;
-      }
+  if (start + KNOWN_CONTEXT > S.end) return newText(start, -1);
+  const slot = knownSlot(start);
+  const known = knownTexts[slot];
+  if (known !== undefined && sameContext(slot, start)) {
+    const len = known.length;
+    if (len < KNOWN_CONTEXT || (start + len < S.end && S.b[start + len] === Q && same(KNOWN_BYTES, slot * MAX_INTERNED + KNOWN_CONTEXT, start + KNOWN_CONTEXT, len - KNOWN_CONTEXT))) {
+      S.escaped = false;
+      textClose = start + len;
+      return known;
     }
   }
+  return newText(start, slot);
+}
+
+/** `textAt` for a string not known at `slot` (-1: too near the end to be kept): scanned and decoded, then kept there. */
+function newText(start: number, slot: number): string {
   const close = stringEnd(start);
   textClose = close;
   if (S.escaped) return JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string;
@@ -295,17 +313,17 @@ function textAt(start: number): string {
     for (let i = start; i < close; i++) if (buf[i]! >= 0x80) ascii = false;
     if (ascii) {
       knownTexts[slot] = text;
-      knownLengths[slot] = len;
+      for (let k = 0; k < KNOWN_WORDS; k++) knownContexts[slot * KNOWN_WORDS + k] = view.getInt32(start + 4 * k, true);
       keep(KNOWN_BYTES, slot * MAX_INTERNED, start, len);
     }
   }
   return text;
 }
 
-/** A lowercase hex id of `chars` characters at a '"', not all zeros; FALLBACK otherwise (the full reader's rules apply). `intern` for ids that repeat (trace, parent). */
-function hexId(chars: number, intern: boolean): string {
+/** A trace id (32) or span id (16) at a '"' (traceIdAt, spanIdAt); FALLBACK otherwise (the full reader's rules apply). */
+function hexId(chars: 32 | 16, parent: boolean): string {
   if (ws() !== Q) throw FALLBACK;
-  const id = hexAt(S.pos + 1, chars, intern ? ID_INTERN : ID_NEW);
+  const id = chars === 32 ? traceIdAt(S.pos + 1) : spanIdAt(S.pos + 1, parent);
   if (id === undefined) throw FALLBACK;
   S.pos += chars + 2;
   return id;
@@ -717,51 +735,90 @@ function digits(p: number): number {
   return p;
 }
 
-/** How `hexAt` uses its intern tables: not at all, looking up and keeping, or only looking up. */
-const ID_NEW = 0;
-const ID_INTERN = 1;
-const ID_REUSE = 2;
+// Ids. A trace's spans repeat its trace id, and siblings their parent's: each is looked up in a
+// table (trace ids; span ids seen as parents) at the slot its last four bytes pick (ids are
+// random), and a match of the bytes with the id the slot holds (only valid ids are kept) needs
+// no other check. The sizes are fixed so the comparisons are a few loads with no loop.
+
+/** The id table slot for an id whose last four bytes are at `p`. */
+function idSlot(p: number): number {
+  return Math.imul(view.getInt32(p, true), 0x9e3779b1) >>> 20;
+}
 
 /**
- * A hex id of `chars` (32 or 16) at `p` followed by a quote, or undefined (bad, all zeros, or
- * another length). ID_INTERN for ids that repeat (trace, parent); ID_REUSE for a span's own id:
- * children are exported before their parent, so a parent's id is usually in the table already
- * when its span comes, and the span gets the very string its children hold (no new string, and
- * the analyzer's lookups of that id compare one object).
+ * A trace id (32 lowercase hex digits, not all zeros) at `p` followed by a quote, or undefined
+ * (bad, all zeros, or another length); one string per id while its slot holds it.
  */
-function hexAt(p: number, chars: number, mode: number): string | undefined {
-  const buf = S.b;
-  const stop = p + chars;
-  if (stop >= S.end || buf[stop] !== Q) return undefined;
-  const long = chars === 32;
-  let slot = 0;
-  if (mode !== ID_NEW) {
-    // A trace's spans repeat its trace id (and siblings their parent's): a match of the bytes
-    // with the id the slot holds (only valid ids are kept) needs no other check. Ids are
-    // random: their last bytes pick the slot.
-    const h = Math.imul(buf[stop - 1]! ^ (buf[stop - 2]! << 8) ^ (buf[stop - 3]! << 16) ^ (buf[stop - 4]! << 24), 0x9e3779b1);
-    slot = (h >>> 20) & (ID_SLOTS - 1);
-    const known = long ? traceIds[slot] : parentIds[slot];
-    if (known !== undefined && same(long ? TRACE_BYTES : PARENT_BYTES, slot * chars, p, chars)) return known;
+function traceIdAt(p: number): string | undefined {
+  if (p + 32 >= S.end || S.b[p + 32] !== Q) return undefined;
+  const v = view;
+  const slot = idSlot(p + 28);
+  const at = slot * 32;
+  const known = traceIds[slot];
+  // Compared as doubles, as `lit` does: hex digits never spell ±0 or a NaN.
+  if (
+    known !== undefined &&
+    TRACE_BYTES.getFloat64(at, true) === v.getFloat64(p, true) &&
+    TRACE_BYTES.getFloat64(at + 8, true) === v.getFloat64(p + 8, true) &&
+    TRACE_BYTES.getFloat64(at + 16, true) === v.getFloat64(p + 16, true) &&
+    TRACE_BYTES.getFloat64(at + 24, true) === v.getFloat64(p + 24, true)
+  ) {
+    return known;
   }
-  let hex = 1;
-  let nonZero = 0;
-  for (let i = p; i < stop; i++) {
-    const c = buf[i]!;
-    hex &= HEX[c]!;
-    nonZero |= c ^ 0x30;
+  if (!hexDigits(p, 32)) return undefined;
+  const id = ascii32(S.b, p);
+  traceIds[slot] = id;
+  keep(TRACE_BYTES, at, p, 32);
+  return id;
+}
+
+/**
+ * A span id (16 lowercase hex digits, not all zeros) at `p` followed by a quote, or undefined.
+ * `parent` for a parent id, which siblings repeat: kept in the table. A span's own id is only
+ * looked up there: children are exported before their parent, so a parent's id is usually in
+ * the table when its span comes, and the span gets the very string its children hold (no new
+ * string, and the analyzer's lookups of that id compare one object).
+ */
+function spanIdAt(p: number, parent: boolean): string | undefined {
+  if (p + 16 >= S.end || S.b[p + 16] !== Q) return undefined;
+  const v = view;
+  const slot = idSlot(p + 12);
+  const at = slot * 16;
+  const known = parentIds[slot];
+  if (known !== undefined && PARENT_BYTES.getFloat64(at, true) === v.getFloat64(p, true) && PARENT_BYTES.getFloat64(at + 8, true) === v.getFloat64(p + 8, true)) {
+    return known;
   }
-  if (hex === 0 || nonZero === 0) return undefined;
-  const id = long ? ascii32(buf, p) : ascii16(buf, p);
-  if (mode !== ID_INTERN) return id;
-  if (long) {
-    traceIds[slot] = id;
-    keep(TRACE_BYTES, slot * 32, p, 32);
-  } else {
+  if (!hexDigits(p, 16)) return undefined;
+  const id = ascii16(S.b, p);
+  if (parent) {
     parentIds[slot] = id;
-    keep(PARENT_BYTES, slot * 16, p, 16);
+    keep(PARENT_BYTES, at, p, 16);
   }
   return id;
+}
+
+/**
+ * True when the `chars` bytes at `p` (a multiple of 4) are lowercase hex digits, not all '0'.
+ * Four at a time (SWAR): with every byte below 0x80, a byte b is a digit when b ^ 0x30 < 10 and
+ * a letter a–f when b ^ 0x60 is 1–6; each test sets a byte's top bit by an addition that cannot
+ * carry into the next byte.
+ */
+/** Every byte's top bit, as the int32 a bitwise `&` gives. */
+const TOP_BITS = 0x80808080 | 0;
+
+function hexDigits(p: number, chars: number): boolean {
+  const v = view;
+  let zeros = 0;
+  for (let i = p; i < p + chars; i += 4) {
+    const w = v.getUint32(i, true);
+    const d = w ^ 0x30303030;
+    const l = w ^ 0x60606060;
+    const digit = ~(d + 0x76767676);
+    const letter = (l + 0x7f7f7f7f) & ~(l + 0x79797979);
+    if ((w & 0x80808080) !== 0 || ((digit | letter) & 0x80808080) !== TOP_BITS) return false;
+    if (w === 0x30303030) zeros++;
+  }
+  return zeros * 4 !== chars;
 }
 
 // Ids as strings made in JavaScript (String.fromCharCode of the bytes): half the cost of
@@ -831,24 +888,25 @@ function exportedSpan(): boolean {
   let p = S.pos;
   if (!lit(p, L_TRACE)) return false;
   p += L_TRACE.length;
-  const traceId = hexAt(p, 32, ID_INTERN);
+  const traceId = traceIdAt(p);
   if (traceId === undefined) return false;
   p += 32;
   if (!lit(p, L_SPAN)) return false;
   p += L_SPAN.length;
-  const spanId = hexAt(p, 16, ID_REUSE);
+  const spanId = spanIdAt(p, false);
   if (spanId === undefined) return false;
   p += 17;
-  if (lit(p, L_TRACE_STATE)) {
+  // An optional field's literal is compared only when its key's first letter (after `,"`) says it may be there.
+  if (buf[p + 2] === 0x74 /* t */ && lit(p, L_TRACE_STATE)) {
     p = stringEnd(p + L_TRACE_STATE.length) + 1;
   }
   let parent: string | undefined;
-  if (lit(p, L_PARENT)) {
+  if (buf[p + 2] === 0x70 /* p */ && lit(p, L_PARENT)) {
     p += L_PARENT.length;
     if (buf[p] === Q) {
       p++;
     } else {
-      parent = hexAt(p, 16, ID_INTERN);
+      parent = spanIdAt(p, true);
       if (parent === undefined) {
         // All zeros: no parent, as the full reader reads it.
         let zero = p + 16 < S.end && buf[p + 16] === Q;
@@ -858,7 +916,7 @@ function exportedSpan(): boolean {
       p += 17;
     }
   }
-  if (lit(p, L_FLAGS)) {
+  if (buf[p + 2] === 0x66 /* f */ && lit(p, L_FLAGS)) {
     p += L_FLAGS.length;
     const stop = digits(p);
     if (stop === p) return false;
@@ -868,7 +926,7 @@ function exportedSpan(): boolean {
   const name = textAt(p + L_NAME.length);
   p = textClose + 1;
   let kind = 0;
-  if (lit(p, L_KIND)) {
+  if (buf[p + 2] === 0x6b /* k */ && lit(p, L_KIND)) {
     p += L_KIND.length;
     const k = buf[p]! - 0x30;
     if (!(k >= 0 && k <= 5) || isDigit(buf[p + 1] ?? 0) || buf[p + 1] === 0x2e || buf[p + 1] === 0x65 || buf[p + 1] === 0x45) return false;
@@ -883,14 +941,14 @@ function exportedSpan(): boolean {
   if (!lit(p, L_END)) return false;
   if (!digitsTime(p + L_END.length) || before(timeHi, timeLo, startHi, startLo)) return false;
   p = S.pos;
-  if (lit(p, L_ATTRIBUTES)) {
+  if (buf[p + 2] === 0x61 /* a */ && lit(p, L_ATTRIBUTES)) {
     readAttributes(p + L_ATTRIBUTES.length);
     p = S.pos;
   } else {
     attributeCount = 0;
   }
   for (const dropped of DROPPED) {
-    if (lit(p, dropped)) {
+    if (buf[p + 2] === 0x64 /* d */ && lit(p, dropped)) {
       p += dropped.length;
       const stop = digits(p);
       if (stop === p) return false;
@@ -898,7 +956,7 @@ function exportedSpan(): boolean {
     }
   }
   let error = false;
-  if (lit(p, L_STATUS)) {
+  if (buf[p + 2] === 0x73 /* s */ && lit(p, L_STATUS)) {
     p += L_STATUS.length;
     if (buf[p] === LBRACE && buf[p + 1] === RBRACE) {
       p += 2;
@@ -1121,7 +1179,7 @@ function span(service: string, ctx: ReadContext): void {
           if (keyIs(K.traceId) || keyIs(K.span_id)) {
             if (S.b[S.keyStart] === 0x74) {
               seen = once(seen, 1);
-              traceId = hexId(32, true);
+              traceId = hexId(32, false);
             } else {
               seen = once(seen, 2);
               spanId = hexId(16, false);
@@ -1132,7 +1190,7 @@ function span(service: string, ctx: ReadContext): void {
         case 8:
           if (keyIs(K.trace_id)) {
             seen = once(seen, 1);
-            traceId = hexId(32, true);
+            traceId = hexId(32, false);
             continue;
           }
           break;

@@ -330,6 +330,42 @@ describe('fast and full OTLP JSON lines readers', () => {
     expect(counts?.fallbacks).toBeGreaterThan(19 * 4);
   });
 
+  it('agree on ids with one character just outside the hex digits in any of their places, each after the id it differs from', async () => {
+    // Ids are checked four bytes at a time, and found again in a table by their last four bytes:
+    // every place of each id gets the characters just outside '0'-'9' and 'a'-'f' (and two
+    // inside), on a line right after one with the id unchanged, so a changed id before its last
+    // four bytes is looked up where the unchanged one is kept. A span's own id is looked up among
+    // parent ids: its variants come from the parent id. All-zero ids: no parent, or the full reader's.
+    const TRACE = '5b8efff798038103d269b633813fc60c';
+    const PARENT = 'eee19b7ec3c1b173';
+    const span = (traceId: string, spanId: string, parentSpanId: string): string =>
+      `{"traceId":"${traceId}","spanId":"${spanId}","parentSpanId":"${parentSpanId}","flags":1,"name":"predict","kind":1,"startTimeUnixNano":"1772460000017410092","endTimeUnixNano":"1772460000017810092",` +
+      '"attributes":[{"key":"inference.phase","value":{"stringValue":"queue"}}],"status":{}}';
+    const line = (s: string): string => `{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[${s}]}]}]}`;
+    const ids: Record<string, (id: string) => string> = {
+      traceId: (id) => line(span(id, 'aaaabbbbccccdddd', PARENT)),
+      spanId: (id) => line(span(TRACE, id, PARENT)),
+      parentSpanId: (id) => line(span(TRACE, 'aaaabbbbccccdddd', id)),
+    };
+    const lines: string[] = [];
+    let bad = 0;
+    for (const [field, withId] of Object.entries(ids)) {
+      const id = field === 'traceId' ? TRACE : PARENT;
+      for (let at = 0; at < id.length; at++) {
+        for (const c of ['/', ':', '`', 'g', 'A', 'F', '0', 'f']) {
+          lines.push(withId(id), withId(`${id.slice(0, at)}${c}${id.slice(at + 1)}`));
+          if (!'0f'.includes(c)) bad++;
+        }
+      }
+      lines.push(withId('0'.repeat(id.length)));
+      if (field !== 'parentSpanId') bad++;
+    }
+    const counts = await expectAgree(tmp.write('ids.jsonl', `${lines.join('\n')}\n`));
+    // Exactly the lines with a character outside lowercase hex, or an all-zero trace or span id,
+    // fall back (the first line is detection's, converted by the full reader).
+    expect(counts).toEqual({ lines: lines.length - 1 - bad, fallbacks: bad });
+  });
+
   it('agree on names, keys and values that begin alike (longer, shorter, escaped or non-ASCII after the same bytes)', async () => {
     // Strings read before are found again by their first bytes and what follows them: each of
     // these comes right after one it shares its first 24 bytes with, and differs after them.
