@@ -110,6 +110,12 @@ class OpenTraces {
     else this.before[after] = before;
   }
 
+  /** Takes the trace off its list and appends it to `list`. */
+  move(handle: number, list: number): void {
+    this.unlink(handle);
+    this.append(handle, list);
+  }
+
   /** Moves a whole list to the (empty) list `to`. */
   moveList(from: number, to: number): void {
     this.first[to] = this.first[from]!;
@@ -150,6 +156,8 @@ export class TraceWindow {
    */
   private completeGenerationStart = 0;
   private readonly completeIdleSpans: number;
+  /** The span count at which a generation (either kind) is next due: one comparison per span. */
+  private nextBoundary: number;
   /**
    * Recently finalized trace ids, bounded by `rememberFinalized` (100k traces reach far past the
    * idle window), packed: looked up only for a span whose trace is not open (a new trace's first
@@ -180,6 +188,7 @@ export class TraceWindow {
     // A count of ids: below 1, none (as the map of strings took it); a fraction, rounded up.
     this.finalized = new FinalizedIds(Math.max(0, Math.ceil(options.rememberFinalized ?? DEFAULT_REMEMBER)));
     this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
+    this.nextBoundary = Math.min(this.idleSpans, this.completeIdleSpans) / 2;
   }
 
   /** Adds the span in store slot `slot` to its trace (counted as late and its slot freed when the trace was already finalized). */
@@ -207,45 +216,54 @@ export class TraceWindow {
       store.releaseChain(slot, slot);
       return;
     }
+    // The list the trace is on, and its spans, before the check below.
+    let list: number;
+    let count: number;
     if (handle === undefined) {
-      const opened = traces.open(traceId, slot, isRoot, CURRENT);
-      this.ids.set(traceId, opened);
+      handle = traces.open(traceId, slot, isRoot, CURRENT);
+      this.ids.set(traceId, handle);
       this.cachedIds[at] = traceId;
-      this.cachedHandles[at] = opened;
-      this.afterPlace(opened, 1, slot, false);
+      this.cachedHandles[at] = handle;
+      list = CURRENT;
+      count = 1;
     } else {
-      const list = traces.lists[handle]!;
-      // A complete trace taking one more span: only that span can make it incomplete.
-      const wasComplete = list === COMPLETE_CURRENT || list === COMPLETE_OLDER;
-      if (list !== CURRENT) {
-        traces.unlink(handle);
-        // Back to the current generation (unless it is still complete: below).
-        if (!wasComplete) traces.append(handle, CURRENT);
-      }
+      list = traces.lists[handle]!;
       store.next[traces.tails[handle]!] = slot;
       traces.tails[handle] = slot;
-      const count = ++traces.counts[handle]!;
+      count = ++traces.counts[handle]!;
       if (isRoot) traces.rooted[handle] = 1;
-      this.afterPlace(handle, count, slot, wasComplete);
     }
-    if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
-    if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
+    // A touched trace goes to the end of the current generation (the complete one when it looks
+    // complete); one that stays current keeps its place. One call site for every move: a move
+    // first needed late in the input (a trace touched once it is older) still finds feedback.
+    const to = this.looksComplete(handle, list, count, slot) ? COMPLETE_CURRENT : CURRENT;
+    if (to !== CURRENT || list !== CURRENT) traces.move(handle, to);
+    if (stats.spans >= this.nextBoundary) this.changeGenerations();
   }
 
-  /** Moves a trace that just took span `slot` (and is on no list when `wasComplete`) to the complete generation when it looks complete. */
-  private afterPlace(handle: number, count: number, slot: number, wasComplete: boolean): void {
-    const traces = this.traces;
-    // Once the root is in, every new span may be the last missing one.
+  /** True when the trace, on `list` before it took its `count`th span `slot`, looks complete now. */
+  private looksComplete(handle: number, list: number, count: number, slot: number): boolean {
     // Size first: the checks scan the trace, and scanning on every span of a big trace is quadratic.
-    if (
-      count <= COMPLETE_CHECK_MAX_SPANS &&
-      (wasComplete ? hasParent(this.store, traces.heads[handle]!, count, slot) : traces.rooted[handle] === 1 && isComplete(this.store, traces.heads[handle]!, count))
-    ) {
-      if (!wasComplete) traces.unlink(handle);
-      traces.append(handle, COMPLETE_CURRENT);
-    } else if (wasComplete) {
-      traces.append(handle, CURRENT);
-    }
+    if (count > COMPLETE_CHECK_MAX_SPANS) return false;
+    const traces = this.traces;
+    // A complete trace taking one more span: only that span can make it incomplete.
+    if (list === COMPLETE_CURRENT || list === COMPLETE_OLDER) return hasParent(this.store, traces.heads[handle]!, count, slot);
+    // Once the root is in, every new span may be the last missing one.
+    return traces.rooted[handle] === 1 && isComplete(this.store, traces.heads[handle]!, count);
+  }
+
+  /**
+   * Starts the generations that are due (see `nextBoundary`), then sets the next boundary.
+   * A method of its own, called once per thousand spans: TurboFan does not inline so rare a
+   * call into `place`, so `place`'s optimized code never reaches `nextGeneration` (first due
+   * after idleSpans/2 spans, long after `place` is optimized) without feedback, where it used
+   * to throw that code away and compile `place` again.
+   */
+  private changeGenerations(): void {
+    const spans = this.stats.spans;
+    if (spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
+    if (spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
+    this.nextBoundary = Math.min(this.generationStart + this.idleSpans / 2, this.completeGenerationStart + this.completeIdleSpans / 2);
   }
 
   /** Traces currently held in memory. */
