@@ -10,6 +10,7 @@
  * is kept as its string in a map beside the ring.
  */
 import { HEX_CODES, HEX_VALUE } from '../model/_hex-digits.js';
+import { SlotTable, hashKey } from './_slot-table.js';
 
 /** 32-bit words of a packed id: 32 hex digits. */
 const WORDS = 4;
@@ -22,7 +23,7 @@ export class FinalizedIds {
   private readonly words: Uint32Array;
   private readonly digits: Uint8Array;
   /**
-   * Each ring slot's hash of the id's characters (hashId). The table is keyed by it, not by the
+   * Each ring slot's hash of the id's characters (hashKey). The index is keyed by it, not by the
    * packed words: `has` is asked for every new trace and nearly always answers no, which the
    * hash alone tells, without packing the id (half the cost of the lookup).
    */
@@ -30,9 +31,8 @@ export class FinalizedIds {
   /** The slot the next id goes into; once the ring is full, the oldest id's. */
   private next = 0;
   private size = 0;
-  /** Open addressing with linear probing: ring slot + 1 of each id (0: empty). */
-  private readonly table: Int32Array;
-  private readonly mask: number;
+  /** Ring slots by id. */
+  private readonly index: SlotTable;
   /** The ids that do not pack, by ring slot (a map: nearly always empty, where an array would be `capacity` slots on the heap). */
   private readonly others = new Map<number, string>();
   /** The id being looked up, packed. */
@@ -42,11 +42,7 @@ export class FinalizedIds {
     this.words = new Uint32Array(capacity * WORDS);
     this.digits = new Uint8Array(capacity);
     this.hashes = new Int32Array(capacity);
-    // A table at most half full: short probe sequences.
-    let size = 16;
-    while (size < 2 * capacity) size *= 2;
-    this.table = new Int32Array(size);
-    this.mask = size - 1;
+    this.index = new SlotTable(capacity);
   }
 
   /** Ids remembered now. */
@@ -54,14 +50,12 @@ export class FinalizedIds {
     return this.size;
   }
 
-  /** True when `id` is one of the remembered ids. */
-  has(id: string): boolean {
-    const h = hashId(id);
-    const table = this.table;
-    const mask = this.mask;
+  /** True when `id` is one of the remembered ids; `h` is hashKey(id), when the caller has it. */
+  has(id: string, h = hashKey(id)): boolean {
+    const { entries, mask } = this.index;
     // The id's digit count once packed (on the first slot of the same hash); −1 not yet.
     let n = -1;
-    for (let at = h & mask, entry = table[at]!; entry !== 0; at = (at + 1) & mask, entry = table[at]!) {
+    for (let at = h & mask, entry = entries[at]!; entry !== 0; at = (at + 1) & mask, entry = entries[at]!) {
       const slot = entry - 1;
       if (this.hashes[slot] !== h) continue;
       const digits = this.digits[slot]!;
@@ -75,14 +69,13 @@ export class FinalizedIds {
     return false;
   }
 
-  /** Remembers `id` (not remembered now), forgetting the oldest id when `capacity` are. */
-  add(id: string): void {
+  /** Remembers `id` (not remembered now), forgetting the oldest id when `capacity` are; `h` is hashKey(id), when the caller has it. */
+  add(id: string, h = hashKey(id)): void {
     if (this.capacity <= 0) return;
     const slot = this.next;
     if (this.size === this.capacity) this.forget(slot);
     else this.size++;
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
-    const h = hashId(id);
     this.hashes[slot] = h;
     const n = this.pack(id);
     this.digits[slot] = n;
@@ -97,31 +90,13 @@ export class FinalizedIds {
       words[w + 2] = key[2]!;
       words[w + 3] = key[3]!;
     }
-    const table = this.table;
-    let at = h & this.mask;
-    while (table[at] !== 0) at = (at + 1) & this.mask;
-    table[at] = slot + 1;
+    this.index.insert(slot, h);
   }
 
   /** Drops the id in ring slot `slot`. */
   private forget(slot: number): void {
     if (this.digits[slot] === 0) this.others.delete(slot);
-    const table = this.table;
-    const mask = this.mask;
-    let at = this.hashes[slot]! & mask;
-    while (table[at] !== slot + 1) at = (at + 1) & mask;
-    // Backward-shift deletion: later entries of the probe sequence move up, so no tombstones.
-    let from = (at + 1) & mask;
-    while (table[from] !== 0) {
-      const home = this.hashes[table[from]! - 1]! & mask;
-      // The entry at `from` may fill the hole at `at` when its home is not in (at, from].
-      if (((from - home) & mask) >= ((from - at) & mask)) {
-        table[at] = table[from]!;
-        at = from;
-      }
-      from = (from + 1) & mask;
-    }
-    table[at] = 0;
+    this.index.remove(slot, this.hashes);
   }
 
   /** True when ring slot `slot` holds the packed id in `key`. */
@@ -149,18 +124,4 @@ export class FinalizedIds {
     }
     return n;
   }
-}
-
-/**
- * A hash of the id's characters, two to a round (multiplicative rounds with a shift: every
- * character moves the low bits the table uses). Cheaper than packing: no digit is decoded.
- */
-function hashId(id: string): number {
-  const n = id.length;
-  let h = Math.imul(n ^ 0x9e3779b9, 0x85ebca6b);
-  let k = 0;
-  for (; k + 1 < n; k += 2) h = Math.imul(h ^ (h >>> 15) ^ (id.charCodeAt(k) | (id.charCodeAt(k + 1) << 16)), 0xc2b2ae35);
-  if (k < n) h = Math.imul(h ^ (h >>> 15) ^ id.charCodeAt(k), 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-  return h ^ (h >>> 16);
 }

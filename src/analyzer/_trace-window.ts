@@ -10,6 +10,7 @@ import type { AssemblyStats } from '../model/analysis.js';
 import { widen } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
 import { FinalizedIds } from './_finalized-ids.js';
+import { SlotTable, hashKey } from './_slot-table.js';
 
 /** Options of the trace window (see AssembleOptions). */
 export interface TraceWindowOptions {
@@ -37,14 +38,18 @@ const COMPLETE_CURRENT = 2;
 const COMPLETE_OLDER = 3;
 
 /**
- * Open traces by handle, in columns: a handle is a small integer, so the trace id map holds no
- * object per trace. Each trace is on one of four generation lists (doubly linked through
+ * Open traces by handle, in columns: a handle is a small integer, found by trace id through a
+ * SlotTable, which holds no object per trace. Each trace is on one of four generation lists (doubly linked through
  * `before`/`after`, in the order traces joined it: the order a Map of that generation would
  * iterate). Freed handles are chained through `after`.
  */
 class OpenTraces {
   /** The trace id of each open trace (the string of its first span); undefined once closed. */
   readonly traceIds: (string | undefined)[] = [];
+  /** hashKey of each open trace's id. */
+  hashes = new Int32Array(256);
+  /** Open handles by trace id; rebuilt as the handles grow. */
+  private index = new SlotTable(256);
   heads = new Int32Array(256);
   tails = new Int32Array(256);
   counts = new Int32Array(256);
@@ -62,8 +67,18 @@ class OpenTraces {
   private top = 0;
   private free = -1;
 
-  /** A handle for a new trace holding the one span in `slot`, at the end of `list`. */
-  open(traceId: string, slot: number, root: boolean, list: number): number {
+  /** The handle of the open trace `traceId` (whose hashKey is `h`); −1 none. */
+  find(traceId: string, h: number): number {
+    const { entries, mask } = this.index;
+    for (let at = h & mask, entry = entries[at]!; entry !== 0; at = (at + 1) & mask, entry = entries[at]!) {
+      const handle = entry - 1;
+      if (this.hashes[handle] === h && this.traceIds[handle] === traceId) return handle;
+    }
+    return -1;
+  }
+
+  /** A handle for a new trace `traceId` (not open; its hashKey is `h`) holding the one span in `slot`, at the end of `list`. */
+  open(traceId: string, h: number, slot: number, root: boolean, list: number): number {
     let handle = this.free;
     if (handle >= 0) {
       this.free = this.after[handle]!;
@@ -72,6 +87,8 @@ class OpenTraces {
       if (handle === this.heads.length) this.grow();
     }
     this.traceIds[handle] = traceId;
+    this.hashes[handle] = h;
+    this.index.insert(handle, h);
     this.heads[handle] = slot;
     this.tails[handle] = slot;
     this.counts[handle] = 1;
@@ -83,6 +100,7 @@ class OpenTraces {
 
   /** Frees a handle already taken off its list. */
   close(handle: number): void {
+    this.index.remove(handle, this.hashes);
     // Also what tells a stale TraceWindow cache entry from a live one.
     this.traceIds[handle] = undefined;
     this.after[handle] = this.free;
@@ -134,6 +152,10 @@ class OpenTraces {
     this.lists = widen(this.lists, size);
     this.before = widen(this.before, size);
     this.after = widen(this.after, size);
+    this.hashes = widen(this.hashes, size);
+    // Every handle open now, in an index with room for the new size.
+    this.index = new SlotTable(size);
+    for (let handle = 0; handle < this.top; handle++) if (this.traceIds[handle] !== undefined) this.index.insert(handle, this.hashes[handle]!);
   }
 }
 
@@ -141,13 +163,12 @@ class OpenTraces {
 export class TraceWindow {
   private readonly idleSpans: number;
   /**
-   * Every open trace's handle: one map lookup per span finds it. Open traces wait in two
+   * Open traces wait in two
    * generations: every idleSpans/2 spans the older generation is finalized and the current one
    * becomes older. A trace touched while in the older generation moves to the current one, so a
    * trace is finalized after idleSpans/2 to idleSpans untouched spans (no re-insertion on every
    * touch, unlike an LRU).
    */
-  private readonly ids = new Map<string, number>();
   private readonly traces = new OpenTraces();
   private generationStart = 0;
   /**
@@ -165,9 +186,9 @@ export class TraceWindow {
    */
   private readonly finalized: FinalizedIds;
   /**
-   * Recently placed traces, direct-mapped by the last characters of the trace id: a span's
-   * trace id is a new string from the reader, and looking it up in `ids` hashes all of it (about
-   * a third of `place`'s time); comparing it with the cached id of an open trace does not.
+   * Recently placed traces, direct-mapped by the last characters of the trace id: looking a
+   * trace id up in the open traces' index hashes all of it; comparing it with the cached id of
+   * an open trace does not (the reader hands a trace's spans the same string).
    * An entry is only a hint: it counts when the handle is still open for that same id.
    */
   private readonly cachedIds: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
@@ -201,17 +222,20 @@ export class TraceWindow {
     const at = cacheSlot(traceId);
     const cachedId = this.cachedIds[at];
     const cached = this.cachedHandles[at]!;
-    let handle: number | undefined;
+    let handle: number;
+    // hashKey(traceId), made only when the cache misses (which a new trace always does).
+    let h = 0;
     if (cachedId === traceId && traces.traceIds[cached] === cachedId) {
       handle = cached;
     } else {
-      handle = this.ids.get(traceId);
-      if (handle !== undefined) {
+      h = hashKey(traceId);
+      handle = traces.find(traceId, h);
+      if (handle >= 0) {
         this.cachedIds[at] = traces.traceIds[handle];
         this.cachedHandles[at] = handle;
       }
     }
-    if (handle === undefined && this.finalized.has(traceId)) {
+    if (handle < 0 && this.finalized.has(traceId, h)) {
       stats.lateSpans++;
       store.releaseChain(slot, slot);
       return;
@@ -219,9 +243,8 @@ export class TraceWindow {
     // The list the trace is on, and its spans, before the check below.
     let list: number;
     let count: number;
-    if (handle === undefined) {
-      handle = traces.open(traceId, slot, isRoot, CURRENT);
-      this.ids.set(traceId, handle);
+    if (handle < 0) {
+      handle = traces.open(traceId, h, slot, isRoot, CURRENT);
       this.cachedIds[at] = traceId;
       this.cachedHandles[at] = handle;
       list = CURRENT;
@@ -304,17 +327,13 @@ export class TraceWindow {
   private leave(handle: number): void {
     const traces = this.traces;
     const traceId = traces.traceIds[handle]!;
-    this.rememberFinalized(traceId);
+    this.finalized.add(traceId, traces.hashes[handle]!);
     const head = traces.heads[handle]!;
     this.finalize(traceId, head, traces.counts[handle]!);
     this.store.releaseChain(head, traces.tails[handle]!);
     traces.close(handle);
   }
 
-  private rememberFinalized(traceId: string): void {
-    this.ids.delete(traceId);
-    this.finalized.add(traceId);
-  }
 }
 
 /** Entries of TraceWindow's cache of recent traces (a power of two). */
