@@ -10,14 +10,14 @@ import type { SpanRecord } from '../model/span.js';
 import { RequestTableBuilder, StartOrigin } from '../model/request-table.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { AssemblyStats, TimeRange } from '../model/analysis.js';
-import { ATTR, PHASES, isClientSpan } from '../semconv.js';
+import { ATTR, isClientSpan } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { NanosFrom, SpanIndex } from './_trace-span.js';
 import { TraceWindow } from './_trace-window.js';
 import { CLIENT_KIND, SPAN_BIT, SpanStore } from './_span-store.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, batchSizeOf, carriesBatchSize, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
+import { FLAG, batchSizeOf, batchSizeOfCode, carriesBatchSize, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 import { SCANNED } from '../formats/_scanned-spans.js';
 import type { ScannedSpans } from '../formats/_scanned-spans.js';
@@ -143,7 +143,7 @@ export class RequestAssembler {
     store.phases[slot] = phaseCode;
     store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | ((flags & SCANNED.ERROR) !== 0 ? SPAN_BIT.ERROR : 0);
     store.attributes[slot] = request || client ? s.attributes[i]! : undefined;
-    store.batchSizes[slot] = batchSizeOf(PHASES[phaseCode], s.batchValues[i], this.stats);
+    store.batchSizes[slot] = batchSizeOfCode(phaseCode, s.batchValues[i], this.stats);
     store.firstTokens[slot] = NaN;
     this.window.place(s.traceIds[i]!, slot);
   }
