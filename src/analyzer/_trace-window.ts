@@ -39,9 +39,9 @@ const COMPLETE_OLDER = 3;
 
 /**
  * Open traces by handle, in columns: a handle is a small integer, found by trace id through a
- * SlotTable, which holds no object per trace. Each trace is on one of four generation lists (doubly linked through
- * `before`/`after`, in the order traces joined it: the order a Map of that generation would
- * iterate). Freed handles are chained through `after`.
+ * SlotTable, which holds no object per trace. Each trace is on one of four generation lists
+ * (doubly linked through `before`/`after`, in the order traces joined it: the order a Map of
+ * that generation would iterate). Freed handles are chained through `after`.
  */
 class OpenTraces {
   /** The trace id of each open trace (the string of its first span); undefined once closed. */
@@ -163,11 +163,10 @@ class OpenTraces {
 export class TraceWindow {
   private readonly idleSpans: number;
   /**
-   * Open traces wait in two
-   * generations: every idleSpans/2 spans the older generation is finalized and the current one
-   * becomes older. A trace touched while in the older generation moves to the current one, so a
-   * trace is finalized after idleSpans/2 to idleSpans untouched spans (no re-insertion on every
-   * touch, unlike an LRU).
+   * Open traces wait in two generations: every idleSpans/2 spans the older generation is
+   * finalized and the current one becomes older. A trace touched while in the older generation
+   * moves to the current one, so a trace is finalized after idleSpans/2 to idleSpans untouched
+   * spans (no re-insertion on every touch, unlike an LRU).
    */
   private readonly traces = new OpenTraces();
   private generationStart = 0;
@@ -277,8 +276,8 @@ export class TraceWindow {
 
   /**
    * Starts the generations that are due (see `nextBoundary`), then sets the next boundary.
-   * A method of its own, called once per thousand spans: TurboFan does not inline so rare a
-   * call into `place`, so `place`'s optimized code never reaches `nextGeneration` (first due
+   * A method of its own, called once per completeIdleSpans/2 spans (1 000 by default): TurboFan
+   * does not inline so rare a call into `place`, so `place`'s optimized code never reaches `nextGeneration` (first due
    * after idleSpans/2 spans, long after `place` is optimized) without feedback, where it used
    * to throw that code away and compile `place` again.
    */
