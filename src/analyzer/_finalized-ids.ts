@@ -55,7 +55,10 @@ export class FinalizedIds {
     const { entries, mask } = this.index;
     // The id's digit count once packed (on the first slot of the same hash); −1 not yet.
     let n = -1;
-    for (let at = h & mask, entry = entries[at]!; entry !== 0; at = (at + 1) & mask, entry = entries[at]!) {
+    for (let at = this.index.before(h); ; ) {
+      at = (at + 1) & mask;
+      const entry = entries[at]!;
+      if (entry === 0) return false;
       const slot = entry - 1;
       if (this.hashes[slot] !== h) continue;
       const digits = this.digits[slot]!;
@@ -66,7 +69,6 @@ export class FinalizedIds {
       if (n < 0) n = this.pack(id);
       if (n === digits && this.holdsKey(slot)) return true;
     }
-    return false;
   }
 
   /** Remembers `id` (not remembered now), forgetting the oldest id when `capacity` are; `h` is hashKey(id), when the caller has it. */

@@ -3,8 +3,12 @@
  * Internal: a hash index of small integer slots (a ring slot, a trace handle) by a string key,
  * where the owner keeps each slot's key and its hash in columns, so the index holds no object
  * per key. Open addressing with linear probing and backward-shift deletion (no tombstones).
- * The owner walks a probe sequence itself, comparing its own keys: from `h & mask`, while
- * `entries[at]` is not 0, slot `entries[at] − 1` is a candidate. A Map of strings held a 30 to
+ * The owner walks a probe sequence itself, comparing its own keys: from `before(h)`, step
+ * `at = (at + 1) & mask` first, then while `entries[at]` is not 0, slot `entries[at] − 1` is a
+ * candidate. Every walk starts with a step (from the entry before the home one), so the step
+ * has type feedback from the first call: a step first taken at the first collision, late in a
+ * run whose table is still nearly empty, found none and threw away the optimized code of the
+ * function it was inlined into (the trace window's `place` or `leave`), to be compiled again. A Map of strings held a 30 to
  * 80 byte entry and the key per slot, and rehashed as keys came and went (the trace window's
  * open traces change tens of thousands of times a second).
  */
@@ -23,12 +27,18 @@ export class SlotTable {
     this.mask = size - 1;
   }
 
+  /** Where a walk for hash `h` starts: the entry before its home (see the module comment). */
+  before(h: number): number {
+    return (h - 1) & this.mask;
+  }
+
   /** Adds `slot` (not in the index), whose key hashes to `h`. */
   insert(slot: number, h: number): void {
     const entries = this.entries;
     const mask = this.mask;
-    let at = h & mask;
-    while (entries[at] !== 0) at = (at + 1) & mask;
+    let at = this.before(h);
+    do at = (at + 1) & mask;
+    while (entries[at] !== 0);
     entries[at] = slot + 1;
   }
 
@@ -36,8 +46,9 @@ export class SlotTable {
   remove(slot: number, hashes: Int32Array): void {
     const entries = this.entries;
     const mask = this.mask;
-    let at = hashes[slot]! & mask;
-    while (entries[at] !== slot + 1) at = (at + 1) & mask;
+    let at = this.before(hashes[slot]!);
+    do at = (at + 1) & mask;
+    while (entries[at] !== slot + 1);
     // Later entries of the probe sequence move up into the hole.
     let from = (at + 1) & mask;
     while (entries[from] !== 0) {

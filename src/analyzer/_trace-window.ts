@@ -70,11 +70,13 @@ class OpenTraces {
   /** The handle of the open trace `traceId` (whose hashKey is `h`); −1 none. */
   find(traceId: string, h: number): number {
     const { entries, mask } = this.index;
-    for (let at = h & mask, entry = entries[at]!; entry !== 0; at = (at + 1) & mask, entry = entries[at]!) {
+    for (let at = this.index.before(h); ; ) {
+      at = (at + 1) & mask;
+      const entry = entries[at]!;
+      if (entry === 0) return -1;
       const handle = entry - 1;
       if (this.hashes[handle] === h && this.traceIds[handle] === traceId) return handle;
     }
-    return -1;
   }
 
   /** A handle for a new trace `traceId` (not open; its hashKey is `h`) holding the one span in `slot`, at the end of `list`. */
