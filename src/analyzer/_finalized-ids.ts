@@ -9,6 +9,8 @@
  * collector to trace through the whole read. Any other id (uppercase, longer, not hex, empty)
  * is kept as its string in a map beside the ring.
  */
+import { HEX_CODES, HEX_VALUE } from '../model/_hex-digits.js';
+import { SlotTable, hashKey } from './_slot-table.js';
 
 /** 32-bit words of a packed id: 32 hex digits. */
 const WORDS = 4;
@@ -20,27 +22,27 @@ export class FinalizedIds {
   /** Ring of packed ids: WORDS words per slot, and the digit count (0: the id is in `others`). */
   private readonly words: Uint32Array;
   private readonly digits: Uint8Array;
+  /**
+   * Each ring slot's hash of the id's characters (hashKey). The index is keyed by it, not by the
+   * packed words: `has` is asked for every new trace and nearly always answers no, which the
+   * hash alone tells, without packing the id (half the cost of the lookup).
+   */
+  private readonly hashes: Int32Array;
   /** The slot the next id goes into; once the ring is full, the oldest id's. */
   private next = 0;
   private size = 0;
-  /** Open addressing with linear probing: ring slot + 1 of each packed id (0: empty). */
-  private readonly table: Int32Array;
-  private readonly mask: number;
-  /** Ids that do not pack. */
-  private readonly others = new Set<string>();
-  /** The id each ring slot of an unpacked id holds (a map: nearly always empty, where an array would be `capacity` slots on the heap). */
-  private readonly otherAt = new Map<number, string>();
+  /** Ring slots by id. */
+  private readonly index: SlotTable;
+  /** The ids that do not pack, by ring slot (a map: nearly always empty, where an array would be `capacity` slots on the heap). */
+  private readonly others = new Map<number, string>();
   /** The id being looked up, packed. */
   private readonly key = new Uint32Array(WORDS);
 
   constructor(private readonly capacity: number) {
     this.words = new Uint32Array(capacity * WORDS);
     this.digits = new Uint8Array(capacity);
-    // A table at most half full: short probe sequences.
-    let size = 16;
-    while (size < 2 * capacity) size *= 2;
-    this.table = new Int32Array(size);
-    this.mask = size - 1;
+    this.hashes = new Int32Array(capacity);
+    this.index = new SlotTable(capacity);
   }
 
   /** Ids remembered now. */
@@ -48,72 +50,63 @@ export class FinalizedIds {
     return this.size;
   }
 
-  /** True when `id` is one of the remembered ids. */
-  has(id: string): boolean {
-    const n = this.pack(id);
-    if (n === 0) return this.others.has(id);
-    return this.find(n) >= 0;
+  /** True when `id` is one of the remembered ids; `h` is hashKey(id), when the caller has it. */
+  has(id: string, h = hashKey(id)): boolean {
+    const { entries, mask } = this.index;
+    // The id's digit count once packed (on the first slot of the same hash); −1 not yet.
+    let n = -1;
+    for (let at = this.index.before(h); ; ) {
+      at = (at + 1) & mask;
+      const entry = entries[at]!;
+      if (entry === 0) return false;
+      const slot = entry - 1;
+      if (this.hashes[slot] !== h) continue;
+      const digits = this.digits[slot]!;
+      if (digits === 0) {
+        if (this.others.get(slot) === id) return true;
+        continue;
+      }
+      if (n < 0) n = this.pack(id);
+      if (n === digits && this.holdsKey(slot)) return true;
+    }
   }
 
-  /** Remembers `id` (not remembered now), forgetting the oldest id when `capacity` are. */
-  add(id: string): void {
+  /** Remembers `id` (not remembered now), forgetting the oldest id when `capacity` are; `h` is hashKey(id), when the caller has it. */
+  add(id: string, h = hashKey(id)): void {
     if (this.capacity <= 0) return;
     const slot = this.next;
     if (this.size === this.capacity) this.forget(slot);
     else this.size++;
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
+    this.hashes[slot] = h;
     const n = this.pack(id);
     this.digits[slot] = n;
     if (n === 0) {
-      this.others.add(id);
-      this.otherAt.set(slot, id);
-      return;
+      this.others.set(slot, id);
+    } else {
+      const key = this.key;
+      const words = this.words;
+      const w = slot * WORDS;
+      words[w] = key[0]!;
+      words[w + 1] = key[1]!;
+      words[w + 2] = key[2]!;
+      words[w + 3] = key[3]!;
     }
-    this.words.set(this.key, slot * WORDS);
-    const table = this.table;
-    let at = this.hash() & this.mask;
-    while (table[at] !== 0) at = (at + 1) & this.mask;
-    table[at] = slot + 1;
+    this.index.insert(slot, h);
   }
 
   /** Drops the id in ring slot `slot`. */
   private forget(slot: number): void {
-    const n = this.digits[slot]!;
-    if (n === 0) {
-      this.others.delete(this.otherAt.get(slot)!);
-      this.otherAt.delete(slot);
-      return;
-    }
-    this.key.set(this.words.subarray(slot * WORDS, slot * WORDS + WORDS));
-    const table = this.table;
-    const mask = this.mask;
-    let at = this.find(n);
-    // Backward-shift deletion: later entries of the probe sequence move up, so no tombstones.
-    let from = (at + 1) & mask;
-    while (table[from] !== 0) {
-      const home = this.hashOf(table[from]! - 1) & mask;
-      // The entry at `from` may fill the hole at `at` when its home is not in (at, from].
-      if (((from - home) & mask) >= ((from - at) & mask)) {
-        table[at] = table[from]!;
-        at = from;
-      }
-      from = (from + 1) & mask;
-    }
-    table[at] = 0;
+    if (this.digits[slot] === 0) this.others.delete(slot);
+    this.index.remove(slot, this.hashes);
   }
 
-  /** The table index of the packed id in `key` with `n` digits; −1 when absent. */
-  private find(n: number): number {
-    const table = this.table;
+  /** True when ring slot `slot` holds the packed id in `key`. */
+  private holdsKey(slot: number): boolean {
     const words = this.words;
     const key = this.key;
-    let at = this.hash() & this.mask;
-    for (let entry = table[at]!; entry !== 0; at = (at + 1) & this.mask, entry = table[at]!) {
-      const slot = entry - 1;
-      const w = slot * WORDS;
-      if (this.digits[slot] === n && words[w] === key[0] && words[w + 1] === key[1] && words[w + 2] === key[2] && words[w + 3] === key[3]) return at;
-    }
-    return -1;
+    const w = slot * WORDS;
+    return words[w] === key[0] && words[w + 1] === key[1] && words[w + 2] === key[2] && words[w + 3] === key[3];
   }
 
   /**
@@ -127,32 +120,10 @@ export class FinalizedIds {
     key.fill(0);
     for (let k = 0; k < n; k++) {
       const c = id.charCodeAt(k);
-      const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+      const v = c < HEX_CODES ? HEX_VALUE[c]! : -1;
       if (v < 0) return 0;
       key[k >> 3]! |= v << (28 - 4 * (k & 7));
     }
     return n;
   }
-
-  /** Hash of the packed id in `key`. */
-  private hash(): number {
-    const key = this.key;
-    return mix(key[0]!, key[1]!, key[2]!, key[3]!);
-  }
-
-  /** Hash of the packed id in ring slot `slot`. */
-  private hashOf(slot: number): number {
-    const w = slot * WORDS;
-    const words = this.words;
-    return mix(words[w]!, words[w + 1]!, words[w + 2]!, words[w + 3]!);
-  }
-}
-
-/** Mixes four words into a hash (multiplicative rounds: every digit moves the low bits the table uses). */
-function mix(a: number, b: number, c: number, d: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 15) ^ b, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13) ^ c, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 16) ^ d, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -7,7 +7,7 @@
  */
 import type { AttributeValue } from '../model/span.js';
 import { REQUEST_FLAG, TABLE_NUMBERS, TABLE_TEXTS } from '../model/request-table.js';
-import type { RequestTableBuilder, TableNumber, TableText } from '../model/request-table.js';
+import type { RequestTableBuilder, StartOrigin, TableNumber, TableText } from '../model/request-table.js';
 import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
@@ -44,7 +44,7 @@ export class RequestTimer {
    * none, and the slots of its phase spans `phaseSpans[from]` … `phaseSpans[to − 1]`); span
    * times are ns relative to `origin`.
    */
-  time(out: RequestTableBuilder, traceId: string, origin: bigint, store: SpanStore, request: number, client: number, phaseSpans: Int32Array, from: number, to: number): boolean {
+  time(out: RequestTableBuilder, traceId: string, origin: StartOrigin, store: SpanStore, request: number, client: number, phaseSpans: Int32Array, from: number, to: number): boolean {
     const starts = store.starts;
     const ends = store.ends;
     const requestStart = starts[request]!;
@@ -106,14 +106,13 @@ export class RequestTimer {
     const firstToken = clientToken === clientToken ? clientToken : requestToken === requestToken ? requestToken + shift : prefillEnd;
     const ttftMs = firstToken === undefined ? undefined : clampTtft((firstToken - e2eStart) / 1e6, e2eNs / 1e6);
     if (firstToken !== undefined && firstToken - e2eEnd > FIRST_TOKEN_LATE_NS) this.firstTokensAfterEnd++;
-    const e2eStartNs = origin + BigInt(e2eStart);
     const flags =
       (hasClient ? REQUEST_FLAG.CLIENT : 0) |
       (networkDerived ? REQUEST_FLAG.NETWORK_DERIVED : 0) |
       (clockSkew ? REQUEST_FLAG.CLOCK_SKEW : 0) |
       ((store.bits[request]! & SPAN_BIT.ERROR) !== 0 || (hasClient && (store.bits[client]! & SPAN_BIT.ERROR) !== 0) ? REQUEST_FLAG.ERROR : 0);
     const otherNs = Math.max(0, e2eNs - scratch.unionLength(-1));
-    const i = out.append(traceId, store.ids[request]!, e2eStartNs, e2eNs / 1e6, (ends[request]! - starts[request]!) / 1e6, otherNs / 1e6, flags);
+    const i = out.appendFrom(traceId, store.ids[request]!, origin, e2eStart, e2eNs / 1e6, (ends[request]! - starts[request]!) / 1e6, otherNs / 1e6, flags);
     for (let p = 0, bits = present; bits !== 0; p++, bits >>>= 1) {
       if ((bits & 1) !== 0) out.setPhase(i, p, scratch.unionLength(p) / 1e6);
     }

@@ -10,6 +10,7 @@ import type { AssemblyStats } from '../model/analysis.js';
 import { widen } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
 import { FinalizedIds } from './_finalized-ids.js';
+import { SlotTable, hashKey } from './_slot-table.js';
 
 /** Options of the trace window (see AssembleOptions). */
 export interface TraceWindowOptions {
@@ -37,14 +38,18 @@ const COMPLETE_CURRENT = 2;
 const COMPLETE_OLDER = 3;
 
 /**
- * Open traces by handle, in columns: a handle is a small integer, so the trace id map holds no
- * object per trace. Each trace is on one of four generation lists (doubly linked through
- * `before`/`after`, in the order traces joined it: the order a Map of that generation would
- * iterate). Freed handles are chained through `after`.
+ * Open traces by handle, in columns: a handle is a small integer, found by trace id through a
+ * SlotTable, which holds no object per trace. Each trace is on one of four generation lists
+ * (doubly linked through `before`/`after`, in the order traces joined it: the order a Map of
+ * that generation would iterate). Freed handles are chained through `after`.
  */
 class OpenTraces {
   /** The trace id of each open trace (the string of its first span); undefined once closed. */
   readonly traceIds: (string | undefined)[] = [];
+  /** hashKey of each open trace's id. */
+  hashes = new Int32Array(256);
+  /** Open handles by trace id; rebuilt as the handles grow. */
+  private index = new SlotTable(256);
   heads = new Int32Array(256);
   tails = new Int32Array(256);
   counts = new Int32Array(256);
@@ -62,8 +67,20 @@ class OpenTraces {
   private top = 0;
   private free = -1;
 
-  /** A handle for a new trace holding the one span in `slot`, at the end of `list`. */
-  open(traceId: string, slot: number, root: boolean, list: number): number {
+  /** The handle of the open trace `traceId` (whose hashKey is `h`); −1 none. */
+  find(traceId: string, h: number): number {
+    const { entries, mask } = this.index;
+    for (let at = this.index.before(h); ; ) {
+      at = (at + 1) & mask;
+      const entry = entries[at]!;
+      if (entry === 0) return -1;
+      const handle = entry - 1;
+      if (this.hashes[handle] === h && this.traceIds[handle] === traceId) return handle;
+    }
+  }
+
+  /** A handle for a new trace `traceId` (not open; its hashKey is `h`) holding the one span in `slot`, at the end of `list`. */
+  open(traceId: string, h: number, slot: number, root: boolean, list: number): number {
     let handle = this.free;
     if (handle >= 0) {
       this.free = this.after[handle]!;
@@ -72,6 +89,8 @@ class OpenTraces {
       if (handle === this.heads.length) this.grow();
     }
     this.traceIds[handle] = traceId;
+    this.hashes[handle] = h;
+    this.index.insert(handle, h);
     this.heads[handle] = slot;
     this.tails[handle] = slot;
     this.counts[handle] = 1;
@@ -83,6 +102,7 @@ class OpenTraces {
 
   /** Frees a handle already taken off its list. */
   close(handle: number): void {
+    this.index.remove(handle, this.hashes);
     // Also what tells a stale TraceWindow cache entry from a live one.
     this.traceIds[handle] = undefined;
     this.after[handle] = this.free;
@@ -110,6 +130,12 @@ class OpenTraces {
     else this.before[after] = before;
   }
 
+  /** Takes the trace off its list and appends it to `list`. */
+  move(handle: number, list: number): void {
+    this.unlink(handle);
+    this.append(handle, list);
+  }
+
   /** Moves a whole list to the (empty) list `to`. */
   moveList(from: number, to: number): void {
     this.first[to] = this.first[from]!;
@@ -128,6 +154,10 @@ class OpenTraces {
     this.lists = widen(this.lists, size);
     this.before = widen(this.before, size);
     this.after = widen(this.after, size);
+    this.hashes = widen(this.hashes, size);
+    // Every handle open now, in an index with room for the new size.
+    this.index = new SlotTable(size);
+    for (let handle = 0; handle < this.top; handle++) if (this.traceIds[handle] !== undefined) this.index.insert(handle, this.hashes[handle]!);
   }
 }
 
@@ -135,13 +165,11 @@ class OpenTraces {
 export class TraceWindow {
   private readonly idleSpans: number;
   /**
-   * Every open trace's handle: one map lookup per span finds it. Open traces wait in two
-   * generations: every idleSpans/2 spans the older generation is finalized and the current one
-   * becomes older. A trace touched while in the older generation moves to the current one, so a
-   * trace is finalized after idleSpans/2 to idleSpans untouched spans (no re-insertion on every
-   * touch, unlike an LRU).
+   * Open traces wait in two generations: every idleSpans/2 spans the older generation is
+   * finalized and the current one becomes older. A trace touched while in the older generation
+   * moves to the current one, so a trace is finalized after idleSpans/2 to idleSpans untouched
+   * spans (no re-insertion on every touch, unlike an LRU).
    */
-  private readonly ids = new Map<string, number>();
   private readonly traces = new OpenTraces();
   private generationStart = 0;
   /**
@@ -150,6 +178,8 @@ export class TraceWindow {
    */
   private completeGenerationStart = 0;
   private readonly completeIdleSpans: number;
+  /** The span count at which a generation (either kind) is next due: one comparison per span. */
+  private nextBoundary: number;
   /**
    * Recently finalized trace ids, bounded by `rememberFinalized` (100k traces reach far past the
    * idle window), packed: looked up only for a span whose trace is not open (a new trace's first
@@ -157,9 +187,9 @@ export class TraceWindow {
    */
   private readonly finalized: FinalizedIds;
   /**
-   * Recently placed traces, direct-mapped by the last characters of the trace id: a span's
-   * trace id is a new string from the reader, and looking it up in `ids` hashes all of it (about
-   * a third of `place`'s time); comparing it with the cached id of an open trace does not.
+   * Recently placed traces, direct-mapped by the last characters of the trace id: looking a
+   * trace id up in the open traces' index hashes all of it; comparing it with the cached id of
+   * an open trace does not (the reader hands a trace's spans the same string).
    * An entry is only a hint: it counts when the handle is still open for that same id.
    */
   private readonly cachedIds: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
@@ -180,6 +210,7 @@ export class TraceWindow {
     // A count of ids: below 1, none (as the map of strings took it); a fraction, rounded up.
     this.finalized = new FinalizedIds(Math.max(0, Math.ceil(options.rememberFinalized ?? DEFAULT_REMEMBER)));
     this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
+    this.nextBoundary = Math.min(this.idleSpans, this.completeIdleSpans) / 2;
   }
 
   /** Adds the span in store slot `slot` to its trace (counted as late and its slot freed when the trace was already finalized). */
@@ -192,60 +223,71 @@ export class TraceWindow {
     const at = cacheSlot(traceId);
     const cachedId = this.cachedIds[at];
     const cached = this.cachedHandles[at]!;
-    let handle: number | undefined;
+    let handle: number;
+    // hashKey(traceId), made only when the cache misses (which a new trace always does).
+    let h = 0;
     if (cachedId === traceId && traces.traceIds[cached] === cachedId) {
       handle = cached;
     } else {
-      handle = this.ids.get(traceId);
-      if (handle !== undefined) {
+      h = hashKey(traceId);
+      handle = traces.find(traceId, h);
+      if (handle >= 0) {
         this.cachedIds[at] = traces.traceIds[handle];
         this.cachedHandles[at] = handle;
       }
     }
-    if (handle === undefined && this.finalized.has(traceId)) {
+    if (handle < 0 && this.finalized.has(traceId, h)) {
       stats.lateSpans++;
       store.releaseChain(slot, slot);
       return;
     }
-    if (handle === undefined) {
-      const opened = traces.open(traceId, slot, isRoot, CURRENT);
-      this.ids.set(traceId, opened);
+    // The list the trace is on, and its spans, before the check below.
+    let list: number;
+    let count: number;
+    if (handle < 0) {
+      handle = traces.open(traceId, h, slot, isRoot, CURRENT);
       this.cachedIds[at] = traceId;
-      this.cachedHandles[at] = opened;
-      this.afterPlace(opened, 1, slot, false);
+      this.cachedHandles[at] = handle;
+      list = CURRENT;
+      count = 1;
     } else {
-      const list = traces.lists[handle]!;
-      // A complete trace taking one more span: only that span can make it incomplete.
-      const wasComplete = list === COMPLETE_CURRENT || list === COMPLETE_OLDER;
-      if (list !== CURRENT) {
-        traces.unlink(handle);
-        // Back to the current generation (unless it is still complete: below).
-        if (!wasComplete) traces.append(handle, CURRENT);
-      }
+      list = traces.lists[handle]!;
       store.next[traces.tails[handle]!] = slot;
       traces.tails[handle] = slot;
-      const count = ++traces.counts[handle]!;
+      count = ++traces.counts[handle]!;
       if (isRoot) traces.rooted[handle] = 1;
-      this.afterPlace(handle, count, slot, wasComplete);
     }
-    if (stats.spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
-    if (stats.spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
+    // A touched trace goes to the end of the current generation (the complete one when it looks
+    // complete); one that stays current keeps its place. One call site for every move: a move
+    // first needed late in the input (a trace touched once it is older) still finds feedback.
+    const to = this.looksComplete(handle, list, count, slot) ? COMPLETE_CURRENT : CURRENT;
+    if (to !== CURRENT || list !== CURRENT) traces.move(handle, to);
+    if (stats.spans >= this.nextBoundary) this.changeGenerations();
   }
 
-  /** Moves a trace that just took span `slot` (and is on no list when `wasComplete`) to the complete generation when it looks complete. */
-  private afterPlace(handle: number, count: number, slot: number, wasComplete: boolean): void {
-    const traces = this.traces;
-    // Once the root is in, every new span may be the last missing one.
+  /** True when the trace, on `list` before it took its `count`th span `slot`, looks complete now. */
+  private looksComplete(handle: number, list: number, count: number, slot: number): boolean {
     // Size first: the checks scan the trace, and scanning on every span of a big trace is quadratic.
-    if (
-      count <= COMPLETE_CHECK_MAX_SPANS &&
-      (wasComplete ? hasParent(this.store, traces.heads[handle]!, count, slot) : traces.rooted[handle] === 1 && isComplete(this.store, traces.heads[handle]!, count))
-    ) {
-      if (!wasComplete) traces.unlink(handle);
-      traces.append(handle, COMPLETE_CURRENT);
-    } else if (wasComplete) {
-      traces.append(handle, CURRENT);
-    }
+    if (count > COMPLETE_CHECK_MAX_SPANS) return false;
+    const traces = this.traces;
+    // A complete trace taking one more span: only that span can make it incomplete.
+    if (list === COMPLETE_CURRENT || list === COMPLETE_OLDER) return hasParent(this.store, traces.heads[handle]!, count, slot);
+    // Once the root is in, every new span may be the last missing one.
+    return traces.rooted[handle] === 1 && isComplete(this.store, traces.heads[handle]!, count);
+  }
+
+  /**
+   * Starts the generations that are due (see `nextBoundary`), then sets the next boundary.
+   * A method of its own, called once per completeIdleSpans/2 spans (1 000 by default): TurboFan
+   * does not inline so rare a call into `place`, so `place`'s optimized code never reaches `nextGeneration` (first due
+   * after idleSpans/2 spans, long after `place` is optimized) without feedback, where it used
+   * to throw that code away and compile `place` again.
+   */
+  private changeGenerations(): void {
+    const spans = this.stats.spans;
+    if (spans - this.generationStart >= this.idleSpans / 2) this.nextGeneration();
+    if (spans - this.completeGenerationStart >= this.completeIdleSpans / 2) this.nextCompleteGeneration();
+    this.nextBoundary = Math.min(this.generationStart + this.idleSpans / 2, this.completeGenerationStart + this.completeIdleSpans / 2);
   }
 
   /** Traces currently held in memory. */
@@ -286,17 +328,13 @@ export class TraceWindow {
   private leave(handle: number): void {
     const traces = this.traces;
     const traceId = traces.traceIds[handle]!;
-    this.rememberFinalized(traceId);
+    this.finalized.add(traceId, traces.hashes[handle]!);
     const head = traces.heads[handle]!;
     this.finalize(traceId, head, traces.counts[handle]!);
     this.store.releaseChain(head, traces.tails[handle]!);
     traces.close(handle);
   }
 
-  private rememberFinalized(traceId: string): void {
-    this.ids.delete(traceId);
-    this.finalized.add(traceId);
-  }
 }
 
 /** Entries of TraceWindow's cache of recent traces (a power of two). */

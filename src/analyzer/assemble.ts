@@ -7,17 +7,17 @@
  * (docs/conventions.md). Traces with no request span go to the generic report.
  */
 import type { SpanRecord } from '../model/span.js';
-import { RequestTableBuilder } from '../model/request-table.js';
+import { RequestTableBuilder, StartOrigin } from '../model/request-table.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { AssemblyStats, TimeRange } from '../model/analysis.js';
-import { ATTR, PHASES, isClientSpan } from '../semconv.js';
+import { ATTR, isClientSpan } from '../semconv.js';
 import type { TraceSpan } from './_trace-span.js';
 import { NanosFrom, SpanIndex } from './_trace-span.js';
 import { TraceWindow } from './_trace-window.js';
 import { CLIENT_KIND, SPAN_BIT, SpanStore } from './_span-store.js';
 import { RequestTimer } from './_request-timing.js';
 import { GenericAccumulator } from './generic.js';
-import { FLAG, batchSizeOf, carriesBatchSize, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
+import { FLAG, batchSizeOf, batchSizeOfCode, carriesBatchSize, kindCode, parentOfRow, phaseByName, phaseCode } from './_span-columns.js';
 import type { SpanColumns } from './_span-columns.js';
 import { SCANNED } from '../formats/_scanned-spans.js';
 import type { ScannedSpans } from '../formats/_scanned-spans.js';
@@ -54,6 +54,8 @@ export class RequestAssembler {
   private origin: bigint | undefined;
   /** Relative times from `origin`, set with it. */
   private relative: NanosFrom | undefined;
+  /** `origin` as request starts are summed from it (made at the first request). */
+  private startOrigin: StartOrigin | undefined;
   private readonly requests = new RequestTableBuilder();
   private readonly generic: GenericAccumulator;
   private readonly timer = new RequestTimer();
@@ -141,7 +143,7 @@ export class RequestAssembler {
     store.phases[slot] = phaseCode;
     store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | ((flags & SCANNED.ERROR) !== 0 ? SPAN_BIT.ERROR : 0);
     store.attributes[slot] = request || client ? s.attributes[i]! : undefined;
-    store.batchSizes[slot] = batchSizeOf(PHASES[phaseCode], s.batchValues[i], this.stats);
+    store.batchSizes[slot] = batchSizeOfCode(phaseCode, s.batchValues[i], this.stats);
     store.firstTokens[slot] = NaN;
     this.window.place(s.traceIds[i]!, slot);
   }
@@ -278,7 +280,7 @@ export class RequestAssembler {
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
       const clientSlot = clients[k]!;
-      if (this.timer.time(this.requests, traceId, this.origin!, store, spans[at]!, clientSlot, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
+      if (this.timer.time(this.requests, traceId, (this.startOrigin ??= new StartOrigin(this.origin!)), store, spans[at]!, clientSlot, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
       // Times are doubles relative to the first span read: exact within 2^53 ns of it only.
       const far = Math.max(Math.abs(store.ends[spans[at]!]!), clientSlot < 0 ? 0 : Math.abs(store.ends[clientSlot]!));
       if (far > Number.MAX_SAFE_INTEGER) {

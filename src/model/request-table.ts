@@ -18,6 +18,7 @@ import type { Phase } from '../semconv.js';
 import type { RequestTiming } from './request.js';
 import { MAX_TIME_NS } from './span.js';
 import { GrowingColumn } from './_growing-column.js';
+import { HEX_CODES, HEX_VALUE } from './_hex-digits.js';
 import type { ColumnArray, ColumnType, GrowingColumnOptions } from './_growing-column.js';
 
 /** Text fields held as dictionary indexes (−1: absent). */
@@ -125,23 +126,30 @@ class IdColumnBuilder {
     const n = id.length;
     const bytes = this.bytes.array;
     const at = i * this.width;
-    if (n > 2 * this.width || n === 0) {
-      this.others.set(i, id);
-      return;
+    if (n > 2 * this.width || n === 0) return this.keepAside(i, id);
+    // Two digits a byte, the first in the high nibble.
+    let k = 0;
+    for (; k + 1 < n; k += 2) {
+      const hi = id.charCodeAt(k);
+      const lo = id.charCodeAt(k + 1);
+      const v = (hi < HEX_CODES ? HEX_VALUE[hi]! : -1) | (lo < HEX_CODES ? HEX_VALUE[lo]! : -1);
+      // Negative when either is no digit (−1). Bytes already written stay: a digit count of 0
+      // says to read the id from `others`.
+      if (v < 0) return this.keepAside(i, id);
+      bytes[at + (k >> 1)] = (HEX_VALUE[hi]! << 4) | HEX_VALUE[lo]!;
     }
-    for (let k = 0; k < n; k++) {
+    if (k < n) {
       const c = id.charCodeAt(k);
-      const v = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-      if (v < 0) {
-        // Digits already written stay: a digit count of 0 says to read the id from `others`.
-        this.others.set(i, id);
-        return;
-      }
-      // Digit k: high nibble of byte k/2 when k is even.
-      if ((k & 1) === 0) bytes[at + (k >> 1)] = v << 4;
-      else bytes[at + (k >> 1)]! |= v;
+      const v = c < HEX_CODES ? HEX_VALUE[c]! : -1;
+      if (v < 0) return this.keepAside(i, id);
+      bytes[at + (k >> 1)] = v << 4;
     }
     this.digits.array[i] = n;
+  }
+
+  /** Keeps request `i`'s id as a string: it does not pack (its digit count stays 0). */
+  private keepAside(i: number, id: string): void {
+    this.others.set(i, id);
   }
 
   /** The first `length` requests' ids; the builder is done with after. */
@@ -604,6 +612,8 @@ export class RequestTableBuilder {
   private readonly traceIds: IdColumnBuilder;
   private readonly requestSpanIds: IdColumnBuilder;
   private readonly startNs: GrowingColumn<BigUint64Array>;
+  /** The start column's storage as 32-bit halves (low first: little-endian), renewed whenever it grows. */
+  private startHalves: Uint32Array;
   private readonly e2eMs: GrowingColumn<Float64Array>;
   private readonly serverMs: GrowingColumn<Float64Array>;
   private readonly otherMs: GrowingColumn<Float64Array>;
@@ -630,6 +640,7 @@ export class RequestTableBuilder {
     this.traceIds = new IdColumnBuilder(TRACE_ID_BYTES, this.capacity, options);
     this.requestSpanIds = new IdColumnBuilder(SPAN_ID_BYTES, this.capacity, options);
     this.startNs = this.column(BigUint64Array, 0n);
+    this.startHalves = halvesOf(this.startNs.array);
     this.e2eMs = this.column(Float64Array, 0);
     this.serverMs = this.column(Float64Array, 0);
     this.otherMs = this.column(Float64Array, 0);
@@ -641,13 +652,52 @@ export class RequestTableBuilder {
    * absent and are set with the setters below, before the next `append`.
    */
   append(traceId: string, requestSpanId: string, startNs: bigint, e2eMs: number, serverMs: number, otherMs: number, flags: number): number {
+    const i = this.appendRow(traceId, requestSpanId, e2eMs, serverMs, otherMs, flags);
+    this.startNs.array[i] = clampTime(startNs);
+    return i;
+  }
+
+  /**
+   * `append` with the start given as `origin` + `offsetNs` (an integer number of ns, as the
+   * assembler holds times): the sum is written as two 32-bit halves, where `append` is handed
+   * two BigInts per request (the offset's and the sum), the most costly step of timing one.
+   */
+  appendFrom(traceId: string, requestSpanId: string, origin: StartOrigin, offsetNs: number, e2eMs: number, serverMs: number, otherMs: number, flags: number): number {
+    const i = this.appendRow(traceId, requestSpanId, e2eMs, serverMs, otherMs, flags);
+    if (!origin.split || !(offsetNs > -TWO_53 && offsetNs < TWO_53)) {
+      // Outside what the halves below hold exactly (a start beyond OTLP's range, a relative time past 2⁵³).
+      this.startNs.array[i] = clampTime(origin.ns + BigInt(offsetNs));
+      return i;
+    }
+    // offsetNs = offsetHi·2³² + (offsetNs − offsetHi·2³²), every term an exact double.
+    const offsetHi = Math.floor(offsetNs / TWO_32);
+    let lo = origin.lo + (offsetNs - offsetHi * TWO_32);
+    let hi = origin.hi + offsetHi;
+    if (lo >= TWO_32) {
+      lo -= TWO_32;
+      hi++;
+    }
+    // Held at either end of the column's range, as clampTime holds a BigInt.
+    const halves = this.startHalves;
+    if (hi < 0) {
+      halves[2 * i] = 0;
+      halves[2 * i + 1] = 0;
+    } else if (hi >= TWO_32) {
+      halves[2 * i] = 0xffffffff;
+      halves[2 * i + 1] = 0xffffffff;
+    } else {
+      halves[2 * i] = lo;
+      halves[2 * i + 1] = hi;
+    }
+    return i;
+  }
+
+  /** Appends a row of every required field but the start; returns its index. */
+  private appendRow(traceId: string, requestSpanId: string, e2eMs: number, serverMs: number, otherMs: number, flags: number): number {
     const i = this.length++;
     if (i === this.capacity) this.grow();
     this.traceIds.set(i, traceId);
     this.requestSpanIds.set(i, requestSpanId);
-    // Times run from 0 to MAX_TIME_NS (OTLP's fixed64). A start made from a relative time rounded
-    // past either end is held there: the unsigned column would wrap it round to the other end.
-    this.startNs.array[i] = startNs < 0n ? 0n : startNs > MAX_TIME_NS ? MAX_TIME_NS : startNs;
     this.e2eMs.array[i] = e2eMs;
     this.serverMs.array[i] = serverMs;
     this.otherMs.array[i] = otherMs;
@@ -746,6 +796,7 @@ export class RequestTableBuilder {
     this.traceIds.reserve(capacity);
     this.requestSpanIds.reserve(capacity);
     for (const c of [this.startNs, this.e2eMs, this.serverMs, this.otherMs, this.flags, this.cacheHit, ...this.phases, ...this.numbers, ...this.texts]) c?.reserve(capacity);
+    this.startHalves = halvesOf(this.startNs.array);
   }
 
   private intern(value: string, field: number): number {
@@ -759,6 +810,36 @@ export class RequestTableBuilder {
     this.lastText[field] = value;
     this.lastIndex[field] = k;
     return k;
+  }
+}
+
+/**
+ * Times run from 0 to MAX_TIME_NS (OTLP's fixed64). A start made from a relative time rounded
+ * past either end is held there: the unsigned column would wrap it round to the other end.
+ */
+function clampTime(ns: bigint): bigint {
+  return ns < 0n ? 0n : ns > MAX_TIME_NS ? MAX_TIME_NS : ns;
+}
+
+/** A BigUint64Array's storage as 32-bit words. */
+function halvesOf(a: BigUint64Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, 2 * a.length);
+}
+
+const TWO_32 = 2 ** 32;
+const TWO_53 = 2 ** 53;
+
+/** A time origin (ns since the epoch) for RequestTableBuilder.appendFrom, split once into 32-bit halves. */
+export class StartOrigin {
+  /** False when the origin is outside OTLP's range [0, 2⁶⁴): starts are then summed as BigInts. */
+  readonly split: boolean;
+  readonly hi: number;
+  readonly lo: number;
+
+  constructor(readonly ns: bigint) {
+    this.split = ns >= 0n && ns <= MAX_TIME_NS;
+    this.hi = this.split ? Number(ns >> 32n) : 0;
+    this.lo = this.split ? Number(ns & 0xffffffffn) : 0;
   }
 }
 

@@ -78,6 +78,25 @@ describe('TraceWindow over a SpanStore', () => {
     expect(store.next.length).toBe(16);
   });
 
+  it('finds every open trace among thousands (its index grown, handles reused) and each remembered one as late', () => {
+    const { stats, finalized, window, place } = harness({ idleSpans: 20_000, completeIdleSpans: 20_000, rememberFinalized: 100_000 });
+    const open = 3_000;
+    const id = (t: number): string => (t * 2654435761).toString(16).padStart(32, '0').slice(-32);
+    // 3 000 traces open at once, touched round-robin (most lookups miss the small cache), then
+    // the window moves on and the same ids come back late; then a second 3 000 reuse the handles.
+    for (let round = 0; round < 3; round++) for (let t = 0; t < open; t++) place(id(t), `${t}-${round}`, round === 0 ? undefined : `${t}-0`);
+    for (let t = 0; t < 12_000; t++) place(id(open + t), `${open + t}-0`);
+    for (let t = 0; t < open; t++) place(id(t), `${t}-late`, `${t}-0`);
+    const second = 100_000;
+    for (let round = 0; round < 2; round++) for (let t = second; t < second + open; t++) place(id(t), `${t}-${round}`, round === 0 ? undefined : `${t}-0`);
+    window.flush();
+    expect(stats.lateSpans).toBe(open);
+    const byTrace = new Map(finalized.map((f) => [f.traceId, f.ids]));
+    expect(byTrace.size).toBe(finalized.length);
+    for (let t = 0; t < open; t++) expect(byTrace.get(id(t))).toEqual([`${t}-0`, `${t}-1`, `${t}-2`]);
+    for (let t = second; t < second + open; t++) expect(byTrace.get(id(t))).toEqual([`${t}-0`, `${t}-1`]);
+  });
+
   it('keeps traces apart whose ids end alike (one cache entry)', () => {
     const { finalized, window, place } = harness();
     const ids = ['0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210'.slice(0, 29) + 'def', 'ffffffffffffffffffffffffffffcdef'];

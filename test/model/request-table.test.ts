@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestTable, RequestTableBuilder, asTable } from '../../src/model/request-table.js';
+import { RequestTable, RequestTableBuilder, StartOrigin, asTable } from '../../src/model/request-table.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import { analyzeFiles } from '../../src/analyzer/index.js';
 import { quantileSorted, quantilesInPlace } from '../../src/analyzer/diagnose/stats.js';
@@ -51,6 +51,28 @@ describe('RequestTable', () => {
     // …and through selections and slices.
     expect(table.select([8, 0, 5]).rows().map((r) => r.traceId)).toEqual(['😀', ids[0], '']);
     expect(table.slice(3, 6).rows().map((r) => r.traceId)).toEqual(ids.slice(3, 6));
+  });
+
+  it('sums a start from an origin and a relative offset exactly as BigInts do: carries, negative offsets, both ends held, offsets past 2^53, origins out of range', () => {
+    const max = (1n << 64n) - 1n;
+    const origins = [0n, 1n, 1_764_000_000_123_456_789n, (1n << 32n) - 1n, 1n << 32n, (1n << 63n) + 12_345n, max - 5n, max, -7n, max + 3n];
+    const offsets = [0, 1, -1, 4_294_967_295, 4_294_967_296, -4_294_967_296, -4_294_967_297, 123_456_789_012, -1_764_000_000_123_456_789, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 60 + 2 ** 40, -(2 ** 62), 2 ** 64];
+    for (const memoryAt of [0, Infinity]) {
+      const builder = new RequestTableBuilder({ memoryAt });
+      const expected: bigint[] = [];
+      // Enough rows that the columns grow (and the halves' view is renewed) along the way.
+      for (let round = 0; round < 40; round++) {
+        for (const ns of origins) {
+          const origin = new StartOrigin(ns);
+          for (const offset of offsets) {
+            builder.appendFrom('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', origin, offset + round, 1, 1, 0, 0);
+            const sum = ns + BigInt(offset + round);
+            expected.push(sum < 0n ? 0n : sum > max ? max : sum);
+          }
+        }
+      }
+      expect([...builder.build().startNs]).toEqual(expected);
+    }
   });
 
   it('gives back the same rows and ids whether its columns grow in a WebAssembly.Memory or in plain arrays', () => {
