@@ -30,6 +30,14 @@ export const TABLE_NUMBERS = ['batchSize', 'requestBytes', 'responseBytes', 'ttf
 /** An optional numeric field of the table. */
 export type TableNumber = (typeof TABLE_NUMBERS)[number];
 
+/**
+ * Where a 64-bit element's low and high 32-bit halves lie in a Uint32Array over the same bytes:
+ * typed arrays use the platform's byte order (big-endian on s390x).
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LOW = LITTLE_ENDIAN ? 0 : 1;
+const HIGH = 1 - LOW;
+
 const TEXT_INDEX = Object.fromEntries(TABLE_TEXTS.map((f, i) => [f, i])) as Record<TableText, number>;
 const NUMBER_INDEX = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record<TableNumber, number>;
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
@@ -188,20 +196,19 @@ export interface StartOffsets {
 }
 
 /**
- * StartOffsets of `starts`, read as two 32-bit halves each (little-endian, as typed arrays are on
- * every platform Node runs on): a difference of halves is an exact double below 2^53, and no
- * BigInt is made per request.
+ * StartOffsets of `starts`, read as two 32-bit halves each (in the platform's byte order: LOW,
+ * HIGH): a difference of halves is an exact double below 2^53, and no BigInt is made per request.
  */
 function startOffsetsOf(starts: BigUint64Array): StartOffsets {
   const n = starts.length;
   if (n === 0) return { originNs: 0n, offsetsNs: new Float64Array(0), exact: true };
   const halves = new Uint32Array(starts.buffer, starts.byteOffset, 2 * n);
-  let minHi = halves[1]!;
-  let minLo = halves[0]! >>> 0;
+  let minHi = halves[HIGH]!;
+  let minLo = halves[LOW]! >>> 0;
   let minAt = 0;
   for (let i = 1; i < n; i++) {
-    const hi = halves[2 * i + 1]!;
-    const lo = halves[2 * i]! >>> 0;
+    const hi = halves[2 * i + HIGH]!;
+    const lo = halves[2 * i + LOW]! >>> 0;
     if (hi < minHi || (hi === minHi && lo < minLo)) {
       minHi = hi;
       minLo = lo;
@@ -212,7 +219,7 @@ function startOffsetsOf(starts: BigUint64Array): StartOffsets {
   const offsetsNs = new Float64Array(n);
   let max = 0;
   for (let i = 0; i < n; i++) {
-    const offset = (halves[2 * i + 1]! - minHi) * 4294967296 + ((halves[2 * i]! >>> 0) - minLo);
+    const offset = (halves[2 * i + HIGH]! - minHi) * 4294967296 + ((halves[2 * i + LOW]! >>> 0) - minLo);
     offsetsNs[i] = offset;
     if (offset > max) max = offset;
   }
@@ -612,7 +619,7 @@ export class RequestTableBuilder {
   private readonly traceIds: IdColumnBuilder;
   private readonly requestSpanIds: IdColumnBuilder;
   private readonly startNs: GrowingColumn<BigUint64Array>;
-  /** The start column's storage as 32-bit halves (low first: little-endian), renewed whenever it grows. */
+  /** The start column's storage as 32-bit halves (LOW, HIGH), renewed whenever it grows. */
   private startHalves: Uint32Array;
   private readonly e2eMs: GrowingColumn<Float64Array>;
   private readonly serverMs: GrowingColumn<Float64Array>;
@@ -686,8 +693,8 @@ export class RequestTableBuilder {
       halves[2 * i] = 0xffffffff;
       halves[2 * i + 1] = 0xffffffff;
     } else {
-      halves[2 * i] = lo;
-      halves[2 * i + 1] = hi;
+      halves[2 * i + LOW] = lo;
+      halves[2 * i + HIGH] = hi;
     }
     return i;
   }
