@@ -456,7 +456,7 @@ function attributeValue(): AttributeValue | undefined {
     const s = S.pos + 1;
     const close = stringEnd(s);
     S.pos = close + 1;
-    value = int64Value(S.escaped ? (JSON.parse(S.b.utf8Slice(s - 1, close + 1)) as string) : decode(s, close));
+    value = quotedInt(s, close);
   } else if ((keyIs(K.intValue) || keyIs(K.doubleValue)) && (c === 0x2d || isDigit(c))) {
     value = number();
   } else if (keyIs(K.boolValue) && (c === 0x74 || c === 0x66)) {
@@ -629,10 +629,25 @@ function exportedList(): boolean {
     } else if (lit(p, L_INT_VALUE)) {
       p += L_INT_VALUE.length;
       if (p < e && buf[p] === Q) {
+        // Short digit strings (nearly all counts and sizes) read straight into a number: up to
+        // 15 digits is below 2⁵³, so exactly what Number() gives; anything else by int64Value.
         const start = p + 1;
-        const close = stringEnd(start);
-        value = int64Value(S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
-        p = close + 1;
+        let q = start;
+        let n = 0;
+        while (q < e && q - start < 16) {
+          const d = buf[q]! - 0x30;
+          if (d < 0 || d > 9) break;
+          n = n * 10 + d;
+          q++;
+        }
+        if (q > start && q - start <= 15 && q < e && buf[q] === Q) {
+          value = n;
+          p = q + 1;
+        } else {
+          const close = stringEnd(start);
+          value = quotedInt(start, close);
+          p = close + 1;
+        }
       } else {
         S.pos = p;
         if (!(p < e && (buf[p] === 0x2d || isDigit(buf[p]!)))) return false;
@@ -674,6 +689,11 @@ function exportedList(): boolean {
     }
     return false;
   }
+}
+
+/** A quoted int64 attribute value the digit loop did not take (long, signed, escaped, empty): int64Value's rules. */
+function quotedInt(start: number, close: number): AttributeValue {
+  return int64Value(S.escaped ? (JSON.parse(S.b.utf8Slice(start - 1, close + 1)) as string) : decode(start, close));
 }
 
 /** A span status: true when its code says ERROR (isErrorStatus's rules); the common `{}` and `{"code":N}` read directly. */
@@ -1289,35 +1309,55 @@ function parentId(): string | undefined {
   return hexId(16, true);
 }
 
-/** One resource's spans. */
+const L_RESOURCE_HEAD = literalOf('{"resource":');
+const L_RESOURCE_SCOPES = literalOf(',"scopeSpans":');
+
+/**
+ * One resource's spans. The exporters' layout (`{"resource":…,"scopeSpans":…}`) is matched
+ * directly, so that this per-resource body stays small; any other by resourceKeys.
+ */
 function resourceSpans(ctx: ReadContext): void {
-  if (ws() !== LBRACE) throw FALLBACK;
-  let service = '';
+  const p = S.pos;
+  if (!lit(p, L_RESOURCE_HEAD)) {
+    if (ws() !== LBRACE) throw FALLBACK;
+    if (open(LBRACE, RBRACE)) resourceKeys(ctx, '', 0);
+    return;
+  }
+  S.pos = p + L_RESOURCE_HEAD.length;
+  const service = resourceService();
+  if (!lit(S.pos, L_RESOURCE_SCOPES)) {
+    if (more(RBRACE)) resourceKeys(ctx, service, 1);
+    return;
+  }
+  S.pos += L_RESOURCE_SCOPES.length;
+  scopeSpans(service, ctx);
+  if (more(RBRACE)) resourceKeys(ctx, service, 3);
+}
+
+/** A resource's keys from the one at S.pos on, by the general rules (`seen`: 1 resource, 2 scopeSpans already read). */
+function resourceKeys(ctx: ReadContext, service: string, seen: number): void {
   let scopesAt = -1;
-  let seen = 0;
-  if (open(LBRACE, RBRACE)) {
-    do {
-      key();
-      if (keyIs(K.resource)) {
-        seen = once(seen, 1);
-        service = resourceService();
-      } else if (keyIs(K.scopeSpans) || keyIs(K.scope_spans)) {
-        seen = once(seen, 2);
-        if ((seen & 1) !== 0) {
-          scopeSpans(service, ctx);
-        } else {
-          // The service may come after the spans: read them once the resource is known.
-          ws();
-          scopesAt = S.pos;
-          skip(0);
-        }
-      } else if (S.b[S.keyStart] === 0x69 /* instrumentationLibrarySpans, instrumentation_library_spans */) {
-        throw FALLBACK;
+  do {
+    key();
+    if (keyIs(K.resource)) {
+      seen = once(seen, 1);
+      service = resourceService();
+    } else if (keyIs(K.scopeSpans) || keyIs(K.scope_spans)) {
+      seen = once(seen, 2);
+      if ((seen & 1) !== 0) {
+        scopeSpans(service, ctx);
       } else {
+        // The service may come after the spans: read them once the resource is known.
+        ws();
+        scopesAt = S.pos;
         skip(0);
       }
-    } while (more(RBRACE));
-  }
+    } else if (S.b[S.keyStart] === 0x69 /* instrumentationLibrarySpans, instrumentation_library_spans */) {
+      throw FALLBACK;
+    } else {
+      skip(0);
+    }
+  } while (more(RBRACE));
   if (scopesAt === -1) return;
   const after = S.pos;
   S.pos = scopesAt;
@@ -1359,34 +1399,60 @@ function resourceService(): string {
   return typeof resource === 'object' && resource !== null ? otlpStringAttribute((resource as { attributes?: unknown }).attributes, SERVICE_NAME) || '' : '';
 }
 
-/** One resource's scopeSpans list. */
+const L_SCOPE_HEAD = literalOf('{"scope":{');
+const L_SCOPE_SPANS = literalOf(',"spans":');
+
+/**
+ * One resource's scopeSpans list. The exporters' layout (`{"scope":{…},"spans":[…]}`) is
+ * matched directly, so that this per-resource body stays small; any other by scopeKeys.
+ */
 function scopeSpans(service: string, ctx: ReadContext): void {
   if (open(LBRACKET, RBRACKET)) {
     do {
-      if (ws() !== LBRACE) throw FALLBACK;
-      let spans = false;
-      if (open(LBRACE, RBRACE)) {
-        do {
-          key();
-          if (!keyIs(K.spans)) {
-            skip(0);
-            continue;
-          }
-          if (spans) throw FALLBACK;
-          spans = true;
-          if (open(LBRACKET, RBRACKET)) {
-            do {
-              // The layout exporters write, matched in one pass; any other span by the general rules.
-              const at = S.pos;
-              if (exportedSpan()) {
-                emit(service);
-              } else {
-                S.pos = at;
-                span(service, ctx);
-              }
-            } while (more(RBRACKET));
-          }
-        } while (more(RBRACE));
+      const p = S.pos;
+      if (!lit(p, L_SCOPE_HEAD)) {
+        if (ws() !== LBRACE) throw FALLBACK;
+        if (open(LBRACE, RBRACE)) scopeKeys(service, ctx, false);
+        continue;
+      }
+      S.pos = p + L_SCOPE_HEAD.length - 1;
+      skip(0);
+      if (!lit(S.pos, L_SCOPE_SPANS)) {
+        if (more(RBRACE)) scopeKeys(service, ctx, false);
+        continue;
+      }
+      S.pos += L_SCOPE_SPANS.length;
+      spanList(service, ctx);
+      if (more(RBRACE)) scopeKeys(service, ctx, true);
+    } while (more(RBRACKET));
+  }
+}
+
+/** A scope's keys from the one at S.pos on, by the general rules (`spans`: its spans already read). */
+function scopeKeys(service: string, ctx: ReadContext, spans: boolean): void {
+  do {
+    key();
+    if (!keyIs(K.spans)) {
+      skip(0);
+      continue;
+    }
+    if (spans) throw FALLBACK;
+    spans = true;
+    spanList(service, ctx);
+  } while (more(RBRACE));
+}
+
+/** A scope's span list. */
+function spanList(service: string, ctx: ReadContext): void {
+  if (open(LBRACKET, RBRACKET)) {
+    do {
+      // The layout exporters write, matched in one pass; any other span by the general rules.
+      const at = S.pos;
+      if (exportedSpan()) {
+        emit(service);
+      } else {
+        S.pos = at;
+        span(service, ctx);
       }
     } while (more(RBRACKET));
   }
@@ -1425,25 +1491,15 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
   let documents = 0;
   try {
     do {
-      let found = false;
-      if (open(LBRACE, RBRACE)) {
-        do {
-          key();
-          if (!keyIs(K.resourceSpans)) {
-            // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
-            if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
-            skip(0);
-            continue;
-          }
-          if (found) throw FALLBACK;
-          found = true;
-          if (open(LBRACKET, RBRACKET)) {
-            do resourceSpans(ctx);
-            while (more(RBRACKET));
-          }
-        } while (more(RBRACE));
+      // The exporters' layout (resourceSpans first) matched directly: a small per-line body.
+      const p = S.pos;
+      if (lit(p, L_DOCUMENT_HEAD)) {
+        S.pos = p + L_DOCUMENT_HEAD.length;
+        resourceList(ctx);
+        if (more(RBRACE)) documentKeys(ctx, true);
+      } else {
+        if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false))) throw FALLBACK;
       }
-      if (!found) throw FALLBACK;
       documents++;
     } while (several && ws() !== -1);
     if (ws() !== -1) throw FALLBACK;
@@ -1463,6 +1519,33 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
   if (pending.roundedTimes > 0) ctx.warn('', ROUNDED_TIME_WARNING, pending.roundedTimes);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
   return documents;
+}
+
+const L_DOCUMENT_HEAD = literalOf('{"resourceSpans":');
+
+/** A document's keys from the one at S.pos on, by the general rules: true once its resourceSpans are read (`found`: already). */
+function documentKeys(ctx: ReadContext, found: boolean): boolean {
+  do {
+    key();
+    if (!keyIs(K.resourceSpans)) {
+      // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
+      if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
+      skip(0);
+      continue;
+    }
+    if (found) throw FALLBACK;
+    found = true;
+    resourceList(ctx);
+  } while (more(RBRACE));
+  return found;
+}
+
+/** A document's resourceSpans list. */
+function resourceList(ctx: ReadContext): void {
+  if (open(LBRACKET, RBRACKET)) {
+    do resourceSpans(ctx);
+    while (more(RBRACKET));
+  }
 }
 
 const NO_RECORDS: SpanRecord[] = [];

@@ -184,7 +184,7 @@ function exporterLine(i: number, rand: () => number): string {
         const value = pick([
           `{"stringValue":"${str()}"}`,
           `{"stringValue":"client"}`,
-          `{"intValue":"${pick(['8', '-5', '007', '12345678901234567890', ' 3', '1e3'])}"}`,
+          `{"intValue":"${pick(['8', '-5', '007', '12345678901234567890', ' 3', '1e3', '', '0', '999999999999999', '9007199254740991', '9007199254740993', '1\\u0030'])}"}`,
           `{"intValue":${pick(['4', '-0', '9007199254740993'])}}`,
           `{"doubleValue":${pick(['0.5', '2', '1e300', '-0.0', '"NaN"'])}}`,
           `{"boolValue":${pick(['true', 'false'])}}`,
