@@ -221,12 +221,14 @@ function counts(p: Percentiles): CountPercentiles {
 class Tally {
   private readonly counts = new Map<string, number>();
   // Rows come in runs of the same value: counted here, added to the map when the run ends.
-  private last: string | undefined;
+  // Always a string (none while run is 0): `value === this.last` then compares two strings,
+  // where undefined here used to deoptimize add's compare of strings (issue #16).
+  private last = '';
   private run = 0;
 
   add(value: string | undefined): void {
     if (value === undefined) return;
-    if (value === this.last) {
+    if (value === this.last && this.run > 0) {
       this.run++;
       return;
     }
@@ -257,8 +259,8 @@ class Tally {
   }
 
   private endRun(): void {
-    if (this.last !== undefined) this.counts.set(this.last, this.counts.get(this.last)! + this.run);
-    this.last = undefined;
+    if (this.run > 0) this.counts.set(this.last, this.counts.get(this.last)! + this.run);
+    this.last = '';
     this.run = 0;
   }
 }
