@@ -64,6 +64,9 @@ class Distribution {
   private counts = new Int32Array(2048);
   /** Counts not yet handed to the histogram. */
   private pending = false;
+  /** The lowest and highest counted indexes: flush reads only that range, not the whole array. */
+  private low = TWO_32;
+  private high = 0;
   private sumNs = 0;
   private maxNs = 0;
   count = 0;
@@ -75,6 +78,8 @@ class Distribution {
       const index = (bucket << HALF_MAGNITUDE) + (ns >>> bucket);
       if (index >= this.counts.length) this.grow(index);
       this.counts[index]!++;
+      if (index < this.low) this.low = index;
+      if (index > this.high) this.high = index;
       this.pending = true;
     } else {
       // Also NaN: the histogram treats it as it always did.
@@ -99,7 +104,11 @@ class Distribution {
     // takes the library's resize path (a path V8 first meets mid-loop, and deoptimizes on).
     if (this.maxNs > this.histogram.highestTrackableValue) this.histogram.resize(this.maxNs);
     const counts = this.counts;
-    for (let index = 0; index < counts.length; index++) {
+    const high = this.high;
+    const low = this.low;
+    this.low = TWO_32;
+    this.high = 0;
+    for (let index = low; index <= high; index++) {
       const count = counts[index]!;
       if (count === 0) continue;
       counts[index] = 0;
@@ -221,12 +230,14 @@ function counts(p: Percentiles): CountPercentiles {
 class Tally {
   private readonly counts = new Map<string, number>();
   // Rows come in runs of the same value: counted here, added to the map when the run ends.
-  private last: string | undefined;
+  // Always a string (none while run is 0): `value === this.last` then compares two strings,
+  // where undefined here used to deoptimize add's compare of strings (issue #16).
+  private last = '';
   private run = 0;
 
   add(value: string | undefined): void {
     if (value === undefined) return;
-    if (value === this.last) {
+    if (value === this.last && this.run > 0) {
       this.run++;
       return;
     }
@@ -257,8 +268,8 @@ class Tally {
   }
 
   private endRun(): void {
-    if (this.last !== undefined) this.counts.set(this.last, this.counts.get(this.last)! + this.run);
-    this.last = undefined;
+    if (this.run > 0) this.counts.set(this.last, this.counts.get(this.last)! + this.run);
+    this.last = '';
     this.run = 0;
   }
 }

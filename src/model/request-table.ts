@@ -37,6 +37,8 @@ export type TableNumber = (typeof TABLE_NUMBERS)[number];
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LOW = LITTLE_ENDIAN ? 0 : 1;
 const HIGH = 1 - LOW;
+/** A module constant: read in startOffsetsOf without a property access that needs type feedback. */
+const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 
 const TEXT_INDEX = Object.fromEntries(TABLE_TEXTS.map((f, i) => [f, i])) as Record<TableText, number>;
 const NUMBER_INDEX = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record<TableNumber, number>;
@@ -203,6 +205,22 @@ function startOffsetsOf(starts: BigUint64Array): StartOffsets {
   const n = starts.length;
   if (n === 0) return { originNs: 0n, offsetsNs: new Float64Array(0), exact: true };
   const halves = new Uint32Array(starts.buffer, starts.byteOffset, 2 * n);
+  const minAt = earliestOf(halves, n);
+  const originNs = starts[minAt]!;
+  const offsetsNs = new Float64Array(n);
+  const max = offsetsFrom(halves, halves[2 * minAt + HIGH]!, halves[2 * minAt + LOW]! >>> 0, offsetsNs);
+  if (max < MAX_SAFE_INTEGER) return { originNs, offsetsNs, exact: true };
+  // Rounded as Number(start − origin) rounds (the sum of halves above could be off by more).
+  for (let i = 0; i < n; i++) offsetsNs[i] = Number(starts[i]! - originNs);
+  return { originNs, offsetsNs, exact: false };
+}
+
+// The two loops of startOffsetsOf are functions of their own: V8 compiles a loop on stack
+// replacement while it runs, and the code after it (with no type feedback yet) used to throw
+// that code away and have startOffsetsOf compiled again (issue #16).
+
+/** The index of the earliest of `n` starts given as halves. */
+function earliestOf(halves: Uint32Array, n: number): number {
   let minHi = halves[HIGH]!;
   let minLo = halves[LOW]! >>> 0;
   let minAt = 0;
@@ -215,18 +233,18 @@ function startOffsetsOf(starts: BigUint64Array): StartOffsets {
       minAt = i;
     }
   }
-  const originNs = starts[minAt]!;
-  const offsetsNs = new Float64Array(n);
+  return minAt;
+}
+
+/** Fills `offsetsNs` with each start minus the earliest (as halves); returns the largest. */
+function offsetsFrom(halves: Uint32Array, minHi: number, minLo: number, offsetsNs: Float64Array): number {
   let max = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < offsetsNs.length; i++) {
     const offset = (halves[2 * i + HIGH]! - minHi) * 4294967296 + ((halves[2 * i + LOW]! >>> 0) - minLo);
     offsetsNs[i] = offset;
     if (offset > max) max = offset;
   }
-  if (max < Number.MAX_SAFE_INTEGER) return { originNs, offsetsNs, exact: true };
-  // Rounded as Number(start − origin) rounds (the sum of halves above could be off by more).
-  for (let i = 0; i < n; i++) offsetsNs[i] = Number(starts[i]! - originNs);
-  return { originNs, offsetsNs, exact: false };
+  return max;
 }
 
 /** The columns of a table (all of length `capacity` in a builder, `length` in a table). */

@@ -346,8 +346,15 @@ function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
 function p95InFlightAtArrival(s: Signals): number {
   // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted.
-  const starts = s.startS;
-  const ends = s.endS.slice().sort();
+  return quantilesInPlace(inFlightAtArrival(s.startS, s.endS.slice().sort()), [0.95])[0]!;
+}
+
+/**
+ * The requests in flight as each request arrives, from sorted starts and ends. A function of its
+ * own: V8 compiles this loop on stack replacement, and the call after it (no type feedback yet)
+ * used to throw that code away (issue #16).
+ */
+function inFlightAtArrival(starts: Float64Array, ends: Float64Array): Float64Array {
   let current = 0;
   const atArrival = new Float64Array(starts.length);
   let e = 0;
@@ -361,7 +368,7 @@ function p95InFlightAtArrival(s: Signals): number {
     current += 1;
     atArrival[i] = current;
   }
-  return quantilesInPlace(atArrival, [0.95])[0]!;
+  return atArrival;
 }
 
 /** The dynamic-batching rule. */
