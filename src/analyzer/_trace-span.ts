@@ -7,6 +7,8 @@
 import type { AttributeValue, SpanKind } from '../model/span.js';
 import type { Phase } from '../semconv.js';
 import { nanosOf } from '../formats/_scanned-spans.js';
+import { StartOrigin } from '../model/request-table.js';
+import { HIGH, LOW } from '../model/_word-halves.js';
 
 /** One span of an open trace, reduced to what assembly and the generic report read. */
 export interface TraceSpan {
@@ -36,8 +38,6 @@ export interface TraceSpan {
 
 const WORD = new BigUint64Array(1);
 const HALVES = new Uint32Array(WORD.buffer);
-const LOW = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-const HIGH = 1 - LOW;
 const TWO_32 = 4_294_967_296;
 const UINT64_END = 1n << 64n;
 const NS_PER_S = 1_000_000_000n;
@@ -57,11 +57,14 @@ export class NanosFrom {
   private readonly originHi: number;
   private readonly originLo: number;
 
+  /** The origin split in 32-bit halves, as the request table sums request starts from it. */
+  readonly start: StartOrigin;
+
   constructor(readonly origin: bigint) {
-    this.inRange = origin >= 0n && origin < UINT64_END;
-    WORD[0] = this.inRange ? origin : 0n;
-    this.low = HALVES[LOW]!;
-    this.high = HALVES[HIGH]!;
+    this.start = new StartOrigin(origin);
+    this.inRange = this.start.split;
+    this.low = this.start.lo;
+    this.high = this.start.hi;
     this.originHi = Number(origin / NS_PER_S);
     this.originLo = Number(origin % NS_PER_S);
   }

@@ -7,7 +7,7 @@
  * (docs/conventions.md). Traces with no request span go to the generic report.
  */
 import type { SpanRecord } from '../model/span.js';
-import { RequestTableBuilder, StartOrigin } from '../model/request-table.js';
+import { RequestTableBuilder } from '../model/request-table.js';
 import type { RequestTable } from '../model/request-table.js';
 import type { AssemblyStats, TimeRange } from '../model/analysis.js';
 import { ATTR, isClientSpan } from '../semconv.js';
@@ -52,10 +52,8 @@ export interface AssemblyResult {
 /** Incremental assembler: feed span batches with `add`, then call `finish` once. */
 export class RequestAssembler {
   private origin: bigint | undefined;
-  /** Relative times from `origin`, set with it. */
+  /** Relative times from `origin` (and its halves, which request starts are summed from), made when first needed. */
   private relative: NanosFrom | undefined;
-  /** `origin` as request starts are summed from it (made at the first request). */
-  private startOrigin: StartOrigin | undefined;
   private readonly requests = new RequestTableBuilder();
   private readonly generic: GenericAccumulator;
   private readonly timer = new RequestTimer();
@@ -280,7 +278,7 @@ export class RequestAssembler {
     for (let k = 0; k < requestCount; k++) {
       const at = requestAt[k]!;
       const clientSlot = clients[k]!;
-      if (this.timer.time(this.requests, traceId, (this.startOrigin ??= new StartOrigin(this.origin!)), store, spans[at]!, clientSlot, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
+      if (this.timer.time(this.requests, traceId, (this.relative ??= new NanosFrom(this.origin!)).start, store, spans[at]!, clientSlot, grouped, from[k]!, from[k + 1]!)) stats.clockSkewRequests++;
       // Times are doubles relative to the first span read: exact within 2^53 ns of it only.
       const far = Math.max(Math.abs(store.ends[spans[at]!]!), clientSlot < 0 ? 0 : Math.abs(store.ends[clientSlot]!));
       if (far > Number.MAX_SAFE_INTEGER) {

@@ -13,6 +13,7 @@
 import type { SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import { microsToNs } from './_shared.js';
+import { HIGH, LOW } from '../model/_word-halves.js';
 
 /** Thrown (one shared instance, no stack) when the input leaves the byte-scanning path. */
 export const FALLBACK = { fallback: true };
@@ -350,9 +351,6 @@ export function once(seen: number, bit: number): number {
 
 const WORD = new BigUint64Array(1);
 const HALVES = new Uint32Array(WORD.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LOW = LITTLE_ENDIAN ? 0 : 1;
-const HIGH = 1 - LOW;
 const TWO_16 = 65_536;
 const TWO_32 = 4_294_967_296;
 

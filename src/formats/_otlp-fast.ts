@@ -352,11 +352,9 @@ let timeLo = 0;
  * False for 0 (not a time, as the full reader reads it).
  */
 function digitsHalves(start: number, stop: number): boolean {
-  const buf = S.b;
   const len = stop - start;
   if (len <= 15) {
-    let n = 0;
-    for (let i = start; i < stop; i++) n = n * 10 + buf[i]! - 0x30;
+    const n = decimal(start, stop);
     if (!(n > 0)) return false;
     const hi = Math.floor(n / 1e9);
     timeHi = hi;
@@ -364,13 +362,19 @@ function digitsHalves(start: number, stop: number): boolean {
     return true;
   }
   const split = stop - 9;
-  let hi = 0;
-  for (let i = start; i < split; i++) hi = hi * 10 + buf[i]! - 0x30;
-  let lo = 0;
-  for (let i = split; i < stop; i++) lo = lo * 10 + buf[i]! - 0x30;
+  const hi = decimal(start, split);
+  const lo = decimal(split, stop);
   timeHi = hi;
   timeLo = lo;
   return hi !== 0 || lo !== 0;
+}
+
+/** The value of the decimal digits at [start, stop): exact while there are at most 15 (below 2⁵³). */
+function decimal(start: number, stop: number): number {
+  const buf = S.b;
+  let n = 0;
+  for (let i = start; i < stop; i++) n = n * 10 + buf[i]! - 0x30;
+  return n;
 }
 
 /** A time as a BigInt into timeHi/timeLo (rare layouts: times as numbers or escaped strings). */
@@ -632,16 +636,9 @@ function exportedList(): boolean {
         // Short digit strings (nearly all counts and sizes) read straight into a number: up to
         // 15 digits is below 2⁵³, so exactly what Number() gives; anything else by int64Value.
         const start = p + 1;
-        let q = start;
-        let n = 0;
-        while (q < e && q - start < 16) {
-          const d = buf[q]! - 0x30;
-          if (d < 0 || d > 9) break;
-          n = n * 10 + d;
-          q++;
-        }
+        const q = digits(start);
         if (q > start && q - start <= 15 && q < e && buf[q] === Q) {
-          value = n;
+          value = decimal(start, q);
           p = q + 1;
         } else {
           const close = stringEnd(start);

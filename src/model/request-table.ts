@@ -19,6 +19,7 @@ import type { RequestTiming } from './request.js';
 import { MAX_TIME_NS } from './span.js';
 import { GrowingColumn } from './_growing-column.js';
 import { HEX_CODES, HEX_VALUE } from './_hex-digits.js';
+import { HIGH, LOW } from './_word-halves.js';
 import type { ColumnArray, ColumnType, GrowingColumnOptions } from './_growing-column.js';
 
 /** Text fields held as dictionary indexes (−1: absent). */
@@ -30,13 +31,6 @@ export const TABLE_NUMBERS = ['batchSize', 'requestBytes', 'responseBytes', 'ttf
 /** An optional numeric field of the table. */
 export type TableNumber = (typeof TABLE_NUMBERS)[number];
 
-/**
- * Where a 64-bit element's low and high 32-bit halves lie in a Uint32Array over the same bytes:
- * typed arrays use the platform's byte order (big-endian on s390x).
- */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LOW = LITTLE_ENDIAN ? 0 : 1;
-const HIGH = 1 - LOW;
 /** A module constant: read in startOffsetsOf without a property access that needs type feedback. */
 const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 
