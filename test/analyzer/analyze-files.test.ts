@@ -288,6 +288,26 @@ describe('analyzeFiles', () => {
     }
   });
 
+  it('keeps the spans of lines the fast reader hands to the full parser wherever they fall in a batch, the last lines included', async () => {
+    const file = join(tmp, 'fallbacks-last.jsonl');
+    const lines = toOtlpJsonLines(simulate({ requests: 600, seed: 9 }), 64)
+      .split('\n')
+      .filter((l) => l !== '');
+    // snake_case keys: the full reader's spelling alone, so these lines come as records among the scanned rows.
+    const snake = (line: string): string => line.replace(/"(traceId|spanId|parentSpanId|startTimeUnixNano|endTimeUnixNano|scopeSpans|resourceSpans|stringValue|intValue)"/g, (_m, key: string) => `"${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}"`);
+    const changed = [5, lines.length - 2, lines.length - 1];
+    for (const at of changed) lines[at] = snake(lines[at]!);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const full = await analyzeFiles([file], { reader: 'full' });
+    const fast = await analyzeFiles([file], { threads: 1 });
+    expect(fast.files[0]!.fastReader?.fallbacks).toBe(changed.length);
+    expect(fast.requests).toBe(600);
+    const { files, ...rest } = fast;
+    const { files: fullFiles, ...fullRest } = full;
+    expect(rest).toEqual(fullRest);
+    expect(files.map(({ fastReader: _f, ...f }) => f)).toEqual(fullFiles);
+  });
+
   it('uses reader threads unasked only for a file of 128 MiB or more on 4 cores or more, and then two', () => {
     const MiB = 1024 * 1024;
     expect(autoThreads(2, 1000 * MiB)).toBe(1);
