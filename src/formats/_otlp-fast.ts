@@ -946,7 +946,8 @@ function exportedSpan(): boolean {
   if (buf[p + 2] === 0x6b /* k */ && lit(p, L_KIND)) {
     p += L_KIND.length;
     const k = buf[p]! - 0x30;
-    if (!(k >= 0 && k <= 5) || isDigit(buf[p + 1] ?? 0) || buf[p + 1] === 0x2e || buf[p + 1] === 0x65 || buf[p + 1] === 0x45) return false;
+    // One digit 0–5, then the comma before the start time (any other byte: not this layout).
+    if (!(k >= 0 && k <= 5) || buf[p + 1] !== COMMA) return false;
     kind = k;
     p++;
   }
@@ -964,13 +965,9 @@ function exportedSpan(): boolean {
   } else {
     attributeCount = 0;
   }
-  for (const dropped of DROPPED) {
-    if (buf[p + 2] === 0x64 /* d */ && lit(p, dropped)) {
-      p += dropped.length;
-      const stop = digits(p);
-      if (stop === p) return false;
-      p = stop;
-    }
+  if (buf[p + 2] === 0x64 /* d */) {
+    p = droppedCounts(p);
+    if (p < 0) return false;
   }
   let error = false;
   if (buf[p + 2] === 0x73 /* s */ && lit(p, L_STATUS)) {
@@ -1121,6 +1118,20 @@ function canonicalOrder(role: AttributeValue | undefined, model: AttributeValue 
 }
 
 const DROPPED = [L_DROPPED_ATTRIBUTES, L_DROPPED_EVENTS, L_DROPPED_LINKS];
+
+/** Past the dropped counts at `p` (those present, in proto order), or -1 when one has no digits. Apart from exportedSpan: exporters leave out zero counts, so this rarely runs. */
+function droppedCounts(p: number): number {
+  const buf = S.b;
+  for (const dropped of DROPPED) {
+    if (buf[p + 2] === 0x64 /* d */ && lit(p, dropped)) {
+      p += dropped.length;
+      const stop = digits(p);
+      if (stop === p) return -1;
+      p = stop;
+    }
+  }
+  return p;
+}
 
 /** An event's time by the full reader's rules, counting int64 numbers for the note. */
 function eventTime(t: unknown): bigint | undefined {
