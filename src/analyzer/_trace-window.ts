@@ -366,9 +366,11 @@ function isComplete(store: SpanStore, head: number, count: number): boolean {
   const ids = store.ids;
   const parents = store.parents;
   const next = store.next;
+  // The last parent found: siblings come together and carry the same parent id (see assemble.ts, parentIndices).
+  let lastParent: string | undefined;
   for (let k = 0, span = head; k < count; k++, span = next[span]!) {
     const parent = parents[span];
-    if (parent === undefined) continue;
+    if (parent === undefined || parent === lastParent) continue;
     let found = false;
     for (let j = 0, other = head; j < count; j++, other = next[other]!) {
       if (ids[other] === parent) {
@@ -377,6 +379,7 @@ function isComplete(store: SpanStore, head: number, count: number): boolean {
       }
     }
     if (!found) return false;
+    lastParent = parent;
   }
   return true;
 }
