@@ -64,11 +64,12 @@ describe('assembleRequests: phase timings', () => {
     expect(r.otherMs).toBeCloseTo(50, 9);
   });
 
-  it('counts overlapping spans of one phase once (union of intervals)', async () => {
+  it('counts overlapping spans of one phase once (union of intervals), and a phase outside the request as 0 ms', async () => {
     const t = traceId(2);
     const req = requestSpan(t, 0, 50);
     const { requests } = await assemble([
       req,
+      phaseSpan(t, req.spanId, 'postprocess', 60, 70),
       phaseSpan(t, req.spanId, 'serialize', 0, 10),
       phaseSpan(t, req.spanId, 'serialize', 5, 15),
       phaseSpan(t, req.spanId, 'serialize', 30, 35),
@@ -77,6 +78,7 @@ describe('assembleRequests: phase timings', () => {
     const r = only(requests);
     expect(r.phases.serialize).toBeCloseTo(20, 9);
     expect(r.phases.compute).toBeCloseTo(18, 9);
+    expect(r.phases.postprocess).toBe(0);
     // covered: [0,35] → other = 15
     expect(r.otherMs).toBeCloseTo(15, 9);
   });
