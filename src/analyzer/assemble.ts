@@ -292,13 +292,14 @@ export class RequestAssembler {
   /**
    * Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ
    * in kind), keeping the others in order in `spans[0 … count)`; returns how many are kept, with
-   * each kept span's idKey in the scratch's `keys` at its position.
+   * each kept span's idKey (SpanStore.idKeys) in the scratch's `keys` at its position.
    */
   private dedupe(spans: Int32Array, count: number): number {
     const ids = this.store.ids;
     const kinds = this.store.kinds;
+    const idKeys = this.store.idKeys;
     const keys = this.scratch.keys;
-    if (count > 0) keys[0] = idKey(ids[spans[0]!]!);
+    if (count > 0) keys[0] = idKeys[spans[0]!]!;
     if (count < 2) return count;
     let kept = 1;
     if (count <= 48) {
@@ -307,7 +308,7 @@ export class RequestAssembler {
       for (let i = 1; i < count; i++) {
         const slot = spans[i]!;
         const id = ids[slot]!;
-        const key = idKey(id);
+        const key = idKeys[slot]!;
         const kind = kinds[slot];
         let duplicate = false;
         for (let j = 0; j < kept; j++) {
@@ -339,20 +340,11 @@ export class RequestAssembler {
         continue;
       }
       seen.set(id, prior | kind);
-      keys[kept] = idKey(id);
+      keys[kept] = idKeys[slot]!;
       spans[kept++] = slot;
     }
     return kept;
   }
-}
-
-/**
- * A number from an id's length and last two characters: ids that differ mostly differ in it
- * (their last digits are random), so comparing keys first leaves few pairs to compare as strings.
- */
-function idKey(id: string): number {
-  const n = id.length;
-  return n < 2 ? n : (n << 16) ^ (id.charCodeAt(n - 1) << 8) ^ id.charCodeAt(n - 2);
 }
 
 /** Traces up to this size find parents by scanning (64² comparisons at most) and walk up them per span: cheaper than building maps. */
@@ -401,7 +393,7 @@ function parentIndices(store: SpanStore, spans: Int32Array, n: number, parents: 
     if (parent === undefined) continue;
     if (parent !== lastParent) {
       lastParent = parent;
-      lastKey = idKey(parent);
+      lastKey = store.parentKeys[slot]!;
       lastFound = firstWithId(store, spans, n, keys, parent, lastKey);
     }
     // A span naming itself as its parent has none.
