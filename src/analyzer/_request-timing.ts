@@ -11,7 +11,6 @@ import type { RequestTableBuilder, StartOrigin, TableNumber, TableText } from '.
 import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
-import { sortedUnionLength } from './_trace-span.js';
 import { SPAN_BIT } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
 import { numeric } from './_span-columns.js';
@@ -111,10 +110,10 @@ export class RequestTimer {
       (networkDerived ? REQUEST_FLAG.NETWORK_DERIVED : 0) |
       (clockSkew ? REQUEST_FLAG.CLOCK_SKEW : 0) |
       ((store.bits[request]! & SPAN_BIT.ERROR) !== 0 || (hasClient && (store.bits[client]! & SPAN_BIT.ERROR) !== 0) ? REQUEST_FLAG.ERROR : 0);
-    const otherNs = Math.max(0, e2eNs - scratch.unionLength(-1));
+    const otherNs = Math.max(0, e2eNs - scratch.unions());
     const i = out.appendFrom(traceId, store.ids[request]!, origin, e2eStart, e2eNs / 1e6, (ends[request]! - starts[request]!) / 1e6, otherNs / 1e6, flags);
     for (let p = 0, bits = present; bits !== 0; p++, bits >>>= 1) {
-      if ((bits & 1) !== 0) out.setPhase(i, p, scratch.unionLength(p) / 1e6);
+      if ((bits & 1) !== 0) out.setPhase(i, p, scratch.phaseUnion(p) / 1e6);
     }
     this.attributes(out, i, store, request, client, batchSize, ttftMs);
     return clockSkew;
@@ -163,14 +162,22 @@ function boolean(value: AttributeValue | undefined): boolean | undefined {
  * [start, end] tuples and per-phase arrays they replace were about an eighth of all the memory
  * a large run allocated, all of it garbage the collector had to sweep after each request.
  */
+/** IntervalScratch's slot of the union of every phase (past the phase indexes). */
+const ALL = 31;
+
 class IntervalScratch {
   private phase = new Int8Array(32);
   private start = new Float64Array(32);
   private end = new Float64Array(32);
   private count = 0;
-  // Work arrays of one union, sorted by start.
-  private sortedStart = new Float64Array(32);
-  private sortedEnd = new Float64Array(32);
+  /** The intervals' indexes sorted by start (equal starts in the order pushed). */
+  private order = new Int32Array(32);
+  /** Per phase index (and ALL), from `unions`: the union's length before the merged interval still open, and that interval. */
+  private readonly phaseTotal = new Float64Array(32);
+  private readonly phaseStart = new Float64Array(32);
+  private readonly phaseEnd = new Float64Array(32);
+  /** Bit p: phase index p (or ALL) has an interval (from `unions`). */
+  private phasesSeen = 0;
 
   /** Empties the scratch, making room for `capacity` intervals. */
   reset(capacity: number): void {
@@ -180,8 +187,7 @@ class IntervalScratch {
       this.phase = new Int8Array(size);
       this.start = new Float64Array(size);
       this.end = new Float64Array(size);
-      this.sortedStart = new Float64Array(size);
-      this.sortedEnd = new Float64Array(size);
+      this.order = new Int32Array(size);
     }
   }
 
@@ -192,40 +198,71 @@ class IntervalScratch {
     this.end[i] = end;
   }
 
-  /** Length of the union of the intervals of phase index `phase` (-1: of all). */
-  unionLength(phase: number): number {
-    const starts = this.sortedStart;
-    const ends = this.sortedEnd;
-    let n = 0;
-    for (let i = 0; i < this.count; i++) {
-      if (phase >= 0 && this.phase[i] !== phase) continue;
+  /**
+   * Length of the union of all the intervals; the union of each phase's is then `phaseUnion`.
+   * The intervals are sorted once and merged in one pass, every phase's merge beside the whole
+   * one's (each phase used to sort and merge its own, a pass over all the intervals per phase);
+   * each union adds the same lengths in the same order as sortedUnionLength over its intervals.
+   */
+  unions(): number {
+    const n = this.count;
+    this.phasesSeen = 0;
+    if (n > 16) this.sortLarge();
+    else this.sortSmall();
+    const order = this.order;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
       const s = this.start[i]!;
       const e = this.end[i]!;
-      // Insertion sort by start: a request has a handful of phase intervals, where a comparator
-      // sort costs more than the sorting itself.
-      let j = n - 1;
-      while (j >= 0 && starts[j]! > s) {
-        starts[j + 1] = starts[j]!;
-        ends[j + 1] = ends[j]!;
-        j--;
-      }
-      starts[j + 1] = s;
-      ends[j + 1] = e;
-      n++;
-      if (n > 16) return this.unionLengthLarge(phase);
+      this.merge(ALL, s, e);
+      this.merge(this.phase[i]!, s, e);
     }
-    return sortedUnionLength(starts, ends, n);
+    return this.phaseUnion(ALL);
   }
 
-  /** Many intervals (rare: a request with dozens of phase spans): sort an index instead. */
-  private unionLengthLarge(phase: number): number {
-    const order: number[] = [];
-    for (let i = 0; i < this.count; i++) if (phase < 0 || this.phase[i] === phase) order.push(i);
-    order.sort((x, y) => this.start[x]! - this.start[y]!);
-    order.forEach((i, k) => {
-      this.sortedStart[k] = this.start[i]!;
-      this.sortedEnd[k] = this.end[i]!;
-    });
-    return sortedUnionLength(this.sortedStart, this.sortedEnd, order.length);
+  /** Length of the union of the intervals of phase index `phase` (ALL: of every phase), after `unions`. */
+  phaseUnion(phase: number): number {
+    if ((this.phasesSeen & (1 << phase)) === 0) return 0;
+    return this.phaseTotal[phase]! + Math.max(0, this.phaseEnd[phase]! - this.phaseStart[phase]!);
+  }
+
+  /** Merges [s, e), the next interval by start, into the union of `slot` (a phase index or ALL). */
+  private merge(slot: number, s: number, e: number): void {
+    const bit = 1 << slot;
+    if ((this.phasesSeen & bit) === 0) {
+      this.phasesSeen |= bit;
+      this.phaseTotal[slot] = 0;
+      this.phaseStart[slot] = s;
+      this.phaseEnd[slot] = e;
+    } else if (s > this.phaseEnd[slot]!) {
+      this.phaseTotal[slot]! += this.phaseEnd[slot]! - this.phaseStart[slot]!;
+      this.phaseStart[slot] = s;
+      this.phaseEnd[slot] = e;
+    } else if (e > this.phaseEnd[slot]!) {
+      this.phaseEnd[slot] = e;
+    }
+  }
+
+  /** Insertion sort by start: a request has a handful of phase intervals, where a comparator sort costs more than the sorting itself. */
+  private sortSmall(): void {
+    const order = this.order;
+    const starts = this.start;
+    for (let i = 0; i < this.count; i++) {
+      const s = starts[i]!;
+      let j = i - 1;
+      while (j >= 0 && starts[order[j]!]! > s) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = i;
+    }
+  }
+
+  /** Many intervals (rare: a request with dozens of phase spans): a comparator sort (stable, as the insertion sort). */
+  private sortLarge(): void {
+    const indexes: number[] = [];
+    for (let i = 0; i < this.count; i++) indexes.push(i);
+    indexes.sort((x, y) => this.start[x]! - this.start[y]!);
+    this.order.set(indexes);
   }
 }

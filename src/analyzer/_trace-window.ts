@@ -219,6 +219,7 @@ export class TraceWindow {
     const store = this.store;
     const traces = this.traces;
     stats.spans++;
+    store.keyIds(slot);
     const isRoot = store.parents[slot] === undefined;
     const at = cacheSlot(traceId);
     const cachedId = this.cachedIds[at];
@@ -355,28 +356,35 @@ function cacheSlot(traceId: string): number {
 function hasParent(store: SpanStore, head: number, count: number, slot: number): boolean {
   const parent = store.parents[slot];
   if (parent === undefined) return true;
+  const key = store.parentKeys[slot]!;
   const ids = store.ids;
+  const idKeys = store.idKeys;
   const next = store.next;
-  for (let k = 0, other = head; k < count; k++, other = next[other]!) if (ids[other] === parent) return true;
+  for (let k = 0, other = head; k < count; k++, other = next[other]!) if (idKeys[other] === key && ids[other] === parent) return true;
   return false;
 }
 
 /** True when every span's parent is in the trace (a root has none). */
 function isComplete(store: SpanStore, head: number, count: number): boolean {
   const ids = store.ids;
+  const idKeys = store.idKeys;
   const parents = store.parents;
   const next = store.next;
+  // The last parent found: siblings come together and carry the same parent id (see assemble.ts, parentIndices).
+  let lastParent: string | undefined;
   for (let k = 0, span = head; k < count; k++, span = next[span]!) {
     const parent = parents[span];
-    if (parent === undefined) continue;
+    if (parent === undefined || parent === lastParent) continue;
+    const key = store.parentKeys[span]!;
     let found = false;
     for (let j = 0, other = head; j < count; j++, other = next[other]!) {
-      if (ids[other] === parent) {
+      if (idKeys[other] === key && ids[other] === parent) {
         found = true;
         break;
       }
     }
     if (!found) return false;
+    lastParent = parent;
   }
   return true;
 }

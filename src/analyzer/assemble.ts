@@ -221,7 +221,7 @@ export class RequestAssembler {
     // Small traces: parents as positions, found once, so the walks below compare no ids. Big
     // ones: maps over span objects, and every answer in one pass down from the roots (Ancestry).
     const big = n > SMALL_TRACE ? new Ancestry(store, spans, n) : undefined;
-    if (big === undefined) parentIndices(store, spans, n, parents);
+    if (big === undefined) parentIndices(store, spans, n, parents, scratch.keys, scratch.clientAt);
     let pieces = 0;
     let requestCount = 0;
     for (let i = 0; i < n; i++) {
@@ -291,29 +291,40 @@ export class RequestAssembler {
 
   /**
    * Drops later copies of a span with the same id and kind (Zipkin's client/server halves differ
-   * in kind), keeping the others in order in `spans[0 … count)`; returns how many are kept.
+   * in kind), keeping the others in order in `spans[0 … count)`; returns how many are kept, with
+   * each kept span's idKey (SpanStore.idKeys) in the scratch's `keys` at its position.
    */
   private dedupe(spans: Int32Array, count: number): number {
-    if (count < 2) return count;
     const ids = this.store.ids;
     const kinds = this.store.kinds;
+    const idKeys = this.store.idKeys;
+    const keys = this.scratch.keys;
+    if (count > 0) keys[0] = idKeys[spans[0]!]!;
+    if (count < 2) return count;
     let kept = 1;
     if (count <= 48) {
-      // Comparing with the kept spans only is enough: a dropped copy equals a kept one.
+      // Comparing with the kept spans only is enough: a dropped copy equals a kept one. Keys
+      // first: two ids compared as strings cost a call each time, most pairs differ in their keys.
       for (let i = 1; i < count; i++) {
         const slot = spans[i]!;
-        const id = ids[slot];
+        const id = ids[slot]!;
+        const key = idKeys[slot]!;
         const kind = kinds[slot];
         let duplicate = false;
         for (let j = 0; j < kept; j++) {
+          if (keys[j] !== key) continue;
           const prior = spans[j]!;
           if (ids[prior] === id && kinds[prior] === kind) {
             duplicate = true;
             break;
           }
         }
-        if (duplicate) this.stats.duplicateSpans++;
-        else spans[kept++] = slot;
+        if (duplicate) {
+          this.stats.duplicateSpans++;
+        } else {
+          keys[kept] = key;
+          spans[kept++] = slot;
+        }
       }
       return kept;
     }
@@ -329,6 +340,7 @@ export class RequestAssembler {
         continue;
       }
       seen.set(id, prior | kind);
+      keys[kept] = idKeys[slot]!;
       spans[kept++] = slot;
     }
     return kept;
@@ -349,48 +361,73 @@ function views(store: SpanStore, spans: Int32Array, n: number): TraceSpan[] {
  * Each span's parent as a position (−1: a root or an orphan), as SpanIndex.parentOf answers
  * it: a non-client span sharing its id with a client span (Zipkin's shared span) hangs under
  * that client half; otherwise the parent is the first non-client span with the parent id, else
- * the first client span with it. Quadratic: for small traces only.
+ * the first client span with it. Quadratic: for small traces only. `keys` holds each span's
+ * idKey (from `dedupe`); `clientAt` is scratch for the client halves' positions.
  */
-function parentIndices(store: SpanStore, spans: Int32Array, n: number, parents: Int32Array): void {
+function parentIndices(store: SpanStore, spans: Int32Array, n: number, parents: Int32Array, keys: Int32Array, clientAt: Int32Array): void {
   const ids = store.ids;
-  const kinds = store.kinds;
-  const bits = store.bits;
-  // A client half: a span of kind CLIENT, or the convention's client span written without a kind.
-  const isClient = (slot: number): boolean => kinds[slot] === CLIENT_KIND || (bits[slot]! & SPAN_BIT.CLIENT) !== 0;
+  const parentIds = store.parents;
+  // The client halves, in order: a trace has one or two, so a span's own id is compared with theirs only.
   let clients = 0;
-  for (let i = 0; i < n; i++) if (isClient(spans[i]!)) clients++;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i++) if (isClientHalf(store, spans[i]!)) clientAt[clients++] = i;
+  // The last parent id looked up, its key and its position: siblings come together and carry
+  // their parent's id (the same string, from the reader), so most spans repeat the last lookup.
+  let lastParent: string | undefined;
+  let lastKey = 0;
+  let lastFound = -1;
+  for (let i = 0, c = 0; i < n; i++) {
     const slot = spans[i]!;
-    const id = ids[slot];
+    const id = ids[slot]!;
+    const key = keys[i]!;
     parents[i] = -1;
-    if (clients > 0 && !isClient(slot)) {
-      let half = -1;
-      for (let j = 0; j < n; j++) {
-        const other = spans[j]!;
-        if (isClient(other) && ids[other] === id) {
-          half = j;
-          break;
-        }
-      }
+    if (c < clients && clientAt[c] === i) {
+      c++;
+    } else if (clients > 0) {
+      const half = clientHalf(ids, spans, keys, clientAt, clients, id, key);
       if (half >= 0) {
         parents[i] = half;
         continue;
       }
     }
-    const parent = store.parents[slot];
-    if (parent === undefined || parent === id) continue;
-    let found = -1;
-    for (let j = 0; j < n; j++) {
-      const other = spans[j]!;
-      if (ids[other] !== parent) continue;
-      if (!isClient(other)) {
-        found = j;
-        break;
-      }
-      if (found < 0) found = j;
+    const parent = parentIds[slot];
+    if (parent === undefined) continue;
+    if (parent !== lastParent) {
+      lastParent = parent;
+      lastKey = store.parentKeys[slot]!;
+      lastFound = firstWithId(store, spans, n, keys, parent, lastKey);
     }
-    parents[i] = found;
+    // A span naming itself as its parent has none.
+    if (lastKey === key && parent === id) continue;
+    parents[i] = lastFound;
   }
+}
+
+/** A client half: a span of kind CLIENT, or the convention's client span written without a kind. */
+function isClientHalf(store: SpanStore, slot: number): boolean {
+  return store.kinds[slot] === CLIENT_KIND || (store.bits[slot]! & SPAN_BIT.CLIENT) !== 0;
+}
+
+/** The position of the first client half (of the `clients` at `clientAt`) whose id is `id` (with idKey `key`); −1 none. */
+function clientHalf(ids: readonly string[], spans: Int32Array, keys: Int32Array, clientAt: Int32Array, clients: number, id: string, key: number): number {
+  for (let k = 0; k < clients; k++) {
+    const at = clientAt[k]!;
+    if (keys[at] === key && ids[spans[at]!] === id) return at;
+  }
+  return -1;
+}
+
+/** The position of the first non-client span whose id is `id` (with idKey `key`), else of the first client span with it; −1 none. */
+function firstWithId(store: SpanStore, spans: Int32Array, n: number, keys: Int32Array, id: string, key: number): number {
+  const ids = store.ids;
+  let found = -1;
+  for (let j = 0; j < n; j++) {
+    if (keys[j] !== key) continue;
+    const other = spans[j]!;
+    if (ids[other] !== id) continue;
+    if (!isClientHalf(store, other)) return j;
+    if (found < 0) found = j;
+  }
+  return found;
 }
 
 /** Nearest request-span ancestor of position `i` (not itself), walking at most `n` steps (so a parent cycle ends); −1: none. */
@@ -454,6 +491,10 @@ class FinalizeScratch {
   grouped = new Int32Array(64);
   /** Slot of each request's client span (by request number); −1: none. */
   clients = new Int32Array(64);
+  /** Positions of the trace's client halves (parentIndices). */
+  clientAt = new Int32Array(64);
+  /** idKey of each kept span's id, by position (dedupe). */
+  keys = new Int32Array(64);
 
   /** Room for a trace of `n` spans. */
   reserve(n: number): this {
@@ -468,6 +509,8 @@ class FinalizeScratch {
       this.next = new Int32Array(size + 1);
       this.grouped = new Int32Array(size);
       this.clients = new Int32Array(size);
+      this.clientAt = new Int32Array(size);
+      this.keys = new Int32Array(size);
     }
     return this;
   }

@@ -64,11 +64,12 @@ describe('assembleRequests: phase timings', () => {
     expect(r.otherMs).toBeCloseTo(50, 9);
   });
 
-  it('counts overlapping spans of one phase once (union of intervals)', async () => {
+  it('counts overlapping spans of one phase once (union of intervals), and a phase outside the request as 0 ms', async () => {
     const t = traceId(2);
     const req = requestSpan(t, 0, 50);
     const { requests } = await assemble([
       req,
+      phaseSpan(t, req.spanId, 'postprocess', 60, 70),
       phaseSpan(t, req.spanId, 'serialize', 0, 10),
       phaseSpan(t, req.spanId, 'serialize', 5, 15),
       phaseSpan(t, req.spanId, 'serialize', 30, 35),
@@ -77,6 +78,7 @@ describe('assembleRequests: phase timings', () => {
     const r = only(requests);
     expect(r.phases.serialize).toBeCloseTo(20, 9);
     expect(r.phases.compute).toBeCloseTo(18, 9);
+    expect(r.phases.postprocess).toBe(0);
     // covered: [0,35] → other = 15
     expect(r.otherMs).toBeCloseTo(15, 9);
   });
@@ -179,6 +181,25 @@ describe('assembleRequests: phase timings', () => {
   });
 
 
+  it('gives phase spans under two requests, interleaved, each to the request they name', async () => {
+    const t = traceId(21);
+    const r1 = requestSpan(t, 0, 40, { model: 'detector' });
+    const r2 = requestSpan(t, 50, 90, { model: 'classifier' });
+    // Siblings usually come together; here the parent changes at every span, and back.
+    const { requests } = await assemble([
+      phaseSpan(t, r1.spanId, 'queue', 0, 10),
+      phaseSpan(t, r2.spanId, 'queue', 50, 55),
+      phaseSpan(t, r1.spanId, 'compute', 10, 30),
+      phaseSpan(t, r2.spanId, 'compute', 55, 85),
+      phaseSpan(t, r1.spanId, 'queue', 30, 32),
+      r1,
+      r2,
+    ]);
+    expect(requests).toHaveLength(2);
+    expect(requests.find((r) => r.model === 'detector')!.phases).toEqual({ queue: 12, compute: 20 });
+    expect(requests.find((r) => r.model === 'classifier')!.phases).toEqual({ queue: 5, compute: 30 });
+  });
+
   it('gives a client span retried against the server to its last attempt only: an earlier attempt is timed by its own span', async () => {
     // One client call (an SDK retrying after a 503): the first attempt fails at 20 ms, the second answers.
     const t = traceId(9);
@@ -231,6 +252,31 @@ describe('assembleRequests: broken and awkward input', () => {
     const r = only(requests);
     expect(r.phases.compute).toBeCloseTo(10, 9);
     expect(stats.duplicateSpans).toBe(2);
+  });
+
+  it('keeps spans whose ids differ only before their last two characters (not duplicates)', async () => {
+    const t = traceId(23);
+    const req = requestSpan(t, 0, 40);
+    const first = phaseSpan(t, req.spanId, 'compute', 0, 10);
+    const second = phaseSpan(t, req.spanId, 'compute', 20, 30);
+    const { requests, stats } = await assemble([req, { ...first, spanId: '1aaaaaaaaaaaaa01' }, { ...second, spanId: '2aaaaaaaaaaaaa01' }]);
+    expect(stats.duplicateSpans).toBe(0);
+    expect(only(requests).phases.compute).toBeCloseTo(20, 9);
+  });
+
+  it('takes a span naming itself as its parent for a root, also right after a sibling that names it', async () => {
+    const t = traceId(24);
+    const req = requestSpan(t, 0, 40);
+    const self = span({ trace: t, id: 'abcabcabcabc0001', parent: 'abcabcabcabc0001', start: 0, end: 10 });
+    const under = phaseSpan(t, self.spanId, 'compute', 0, 10);
+    const { requests, stats } = await assemble([req, under, self]);
+    only(requests);
+    // Two roots (the request span and the self-named span, no orphan): a trace in two pieces,
+    // the phase span under the one without a request.
+    expect(stats.orphanSpans).toBe(0);
+    expect(stats.fragmentedTraces).toBe(1);
+    expect(stats.fragmentPieces).toBe(2);
+    expect(stats.unattachedPhaseSpans).toBe(1);
   });
 
   it('keeps Zipkin shared client/server halves (same id, different kind) as two spans', async () => {

@@ -104,4 +104,20 @@ describe('TraceWindow over a SpanStore', () => {
     window.flush();
     expect(finalized.map((f) => f.ids)).toEqual(ids.map((t) => [0, 1, 2].map((round) => `${t.slice(0, 4)}-${round}`)));
   });
+
+  it('holds a trace open while a parent id matches a span id only in its length and last characters', () => {
+    const { finalized, window, place } = harness({ idleSpans: 1_000, completeIdleSpans: 4 });
+    // Rooted, but its child names a parent ('1…01') that is not the root ('2…01'): incomplete.
+    place('trace-x', 'x-child', '1aaaaaaaaaaaaa01');
+    place('trace-x', '2aaaaaaaaaaaaa01');
+    // Complete (a lone root), then a span whose parent is missing in the same way: incomplete again.
+    place('trace-y', '2bbbbbbbbbbbbb01');
+    place('trace-y', 'y-child', '1bbbbbbbbbbbbb01');
+    // Complete one-span traces: the short window closes them while both traces above stay open.
+    for (let k = 0; k < 12; k++) place(`filler-${k}`, `f-${k}`);
+    expect(finalized.map((f) => f.traceId)).not.toContain('trace-x');
+    expect(finalized.map((f) => f.traceId)).not.toContain('trace-y');
+    window.flush();
+    expect(finalized.map((f) => f.traceId)).toContain('trace-x');
+  });
 });
