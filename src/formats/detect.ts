@@ -257,14 +257,14 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
   let want = Math.min(64 * 1024, limit);
   // Each peek holds the last one's bytes, already searched: the search goes on where it stopped
   // (a 157 MB document searched its first 37 MB again, a compressed one its first 300 MB).
+  // The peeks are searched unjoined (ByteSource.indexOf), and joined once, for the answer.
   let searched = from;
   for (;;) {
-    const head = await content.peek(want);
-    const newline = head.indexOf(0x0a, searched);
-    searched = Math.max(searched, head.length);
-    if (newline - from > limit) return { head, newline: -1, complete: false, whole: false };
-    if (newline !== -1 || head.length < want) return { head, newline, complete: true, whole: head.length < want || content.holdsAll() };
-    if (want >= limit) return { head, newline: -1, complete: false, whole: false };
+    const { at: newline, peeked } = await content.indexOf(0x0a, searched, want);
+    searched = Math.max(searched, peeked);
+    if (newline - from > limit) return { head: await content.peek(want), newline: -1, complete: false, whole: false };
+    if (newline !== -1 || peeked < want) return { head: await content.peek(want), newline, complete: true, whole: peeked < want || content.holdsAll() };
+    if (want >= limit) return { head: await content.peek(want), newline: -1, complete: false, whole: false };
     // A first line this long is a document, not a line of JSON lines (the Collector writes a few
     // MB per line): a regular file is then read whole, once, up to `wholeLimit` (past the line
     // limit: a document the byte scanner reads whole later), not in peeks growing to the line
