@@ -245,6 +245,8 @@ function lineNumberAt(head: Buffer, at: number): number {
 
 /** A first line longer than this makes a regular file a document to read whole (peekFirstLine). */
 const DOCUMENT_LINE_BYTES = 32 * 1024 * 1024;
+/** A first line longer than this makes a regular file of at most WHOLE_DOCUMENT_BYTES a file to read whole (peekFirstLine). */
+const SMALL_FILE_LINE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Peeks up to `limit` bytes for the end of the first line; `complete` is false when the limit cut
@@ -271,7 +273,16 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // limit and copied again (a 630 MB document: 9 s of detection, now 3.8 s). Before that, peeks:
     // a file of long lines is not read whole (a 400 MB one of 2 MB lines held all 400 MB).
     // Compressed content's size is unknown until it is inflated: it only grows its peeks.
-    const whole = content.sized && want >= DOCUMENT_LINE_BYTES ? await content.readWhole(wholeLimit) : undefined;
+    // A file no larger than a document read whole anyway (WHOLE_DOCUMENT_BYTES) is read whole
+    // at the first peek past SMALL_FILE_LINE_BYTES: the 28 MB more of peeked chunks that the
+    // bigger peek would read only to be copied into the whole file's buffer cost more than the
+    // file's own reading on a machine where fresh memory is slow to touch.
+    const whole =
+      content.sized && want >= DOCUMENT_LINE_BYTES
+        ? await content.readWhole(wholeLimit)
+        : content.sized && want >= SMALL_FILE_LINE_BYTES
+          ? await content.readWhole(Math.min(wholeLimit, WHOLE_DOCUMENT_BYTES))
+          : undefined;
     if (whole !== undefined) {
       const end = whole.indexOf(0x0a, searched);
       // A first line past the line limit cannot be one string: a document, as the peeks find below.

@@ -308,6 +308,28 @@ describe('analyzeFiles', () => {
     expect(files.map(({ fastReader: _f, ...f }) => f)).toEqual(fullFiles);
   });
 
+  it('a file under 64 MiB whose first line is past 4 MiB (read whole at detection) gives the analysis of the full reader: JSON lines of long lines, and a one-line Jaeger document', async () => {
+    const sim = simulate({ requests: 4500, seed: 21 });
+    const lines = join(tmp, 'long-lines.jsonl');
+    writeFileSync(lines, toOtlpJsonLines(sim, 13500));
+    const document = join(tmp, 'one-line.jaeger.json');
+    writeFileSync(document, toJaegerJson(simulate({ requests: 1000, seed: 22 })));
+    for (const [file, requests] of [
+      [lines, 4500],
+      [document, 1000],
+    ] as const) {
+      const firstLine = readFileSync(file, 'latin1').indexOf('\n');
+      expect(firstLine === -1 || firstLine > 4 * 1024 * 1024).toBe(true);
+      const fast = await analyzeFiles([file], { threads: 1 });
+      const full = await analyzeFiles([file], { reader: 'full' });
+      expect(fast.requests).toBe(requests);
+      const { files, ...rest } = fast;
+      const { files: fullFiles, ...fullRest } = full;
+      expect(rest).toEqual(fullRest);
+      expect(files.map(({ fastReader: _f, ...f }) => f)).toEqual(fullFiles.map(({ fastReader: _f, ...f }) => f));
+    }
+  }, 60_000);
+
   it('uses reader threads unasked only for a file of 128 MiB or more on 4 cores or more, and then two', () => {
     const MiB = 1024 * 1024;
     expect(autoThreads(2, 1000 * MiB)).toBe(1);
