@@ -12,6 +12,7 @@ import { clampTtft, tokenCount } from '../model/generation.js';
 import { ATTR, PHASES, SOURCE_ATTR } from '../semconv.js';
 import type { Phase } from '../semconv.js';
 import { SPAN_BIT } from './_span-store.js';
+import { mergeIntoUnion, openUnion, unionTotal } from './_trace-span.js';
 import type { SpanStore } from './_span-store.js';
 import { numeric } from './_span-columns.js';
 import { OUTSIDE_UNATTRIBUTED } from './conventions/index.js';
@@ -157,14 +158,14 @@ function boolean(value: AttributeValue | undefined): boolean | undefined {
   return undefined;
 }
 
+/** IntervalScratch's slot of the union of every phase (past the phase indexes). */
+const ALL = 31;
+
 /**
  * One request's clipped phase intervals, in typed arrays reused from request to request. The
  * [start, end] tuples and per-phase arrays they replace were about an eighth of all the memory
  * a large run allocated, all of it garbage the collector had to sweep after each request.
  */
-/** IntervalScratch's slot of the union of every phase (past the phase indexes). */
-const ALL = 31;
-
 class IntervalScratch {
   private phase = new Int8Array(32);
   private start = new Float64Array(32);
@@ -172,10 +173,8 @@ class IntervalScratch {
   private count = 0;
   /** The intervals' indexes sorted by start (equal starts in the order pushed). */
   private order = new Int32Array(32);
-  /** Per phase index (and ALL), from `unions`: the union's length before the merged interval still open, and that interval. */
-  private readonly phaseTotal = new Float64Array(32);
-  private readonly phaseStart = new Float64Array(32);
-  private readonly phaseEnd = new Float64Array(32);
+  /** Per phase index p (and ALL), from `unions`: its union at 3·p (openUnion). */
+  private readonly phaseUnions = new Float64Array(3 * 32);
   /** Bit p: phase index p (or ALL) has an interval (from `unions`). */
   private phasesSeen = 0;
 
@@ -202,7 +201,7 @@ class IntervalScratch {
    * Length of the union of all the intervals; the union of each phase's is then `phaseUnion`.
    * The intervals are sorted once and merged in one pass, every phase's merge beside the whole
    * one's (each phase used to sort and merge its own, a pass over all the intervals per phase);
-   * each union adds the same lengths in the same order as sortedUnionLength over its intervals.
+   * each union is merged as sortedUnionLength merges its intervals.
    */
   unions(): number {
     const n = this.count;
@@ -223,7 +222,7 @@ class IntervalScratch {
   /** Length of the union of the intervals of phase index `phase` (ALL: of every phase), after `unions`. */
   phaseUnion(phase: number): number {
     if ((this.phasesSeen & (1 << phase)) === 0) return 0;
-    return this.phaseTotal[phase]! + Math.max(0, this.phaseEnd[phase]! - this.phaseStart[phase]!);
+    return unionTotal(this.phaseUnions, 3 * phase);
   }
 
   /** Merges [s, e), the next interval by start, into the union of `slot` (a phase index or ALL). */
@@ -231,15 +230,9 @@ class IntervalScratch {
     const bit = 1 << slot;
     if ((this.phasesSeen & bit) === 0) {
       this.phasesSeen |= bit;
-      this.phaseTotal[slot] = 0;
-      this.phaseStart[slot] = s;
-      this.phaseEnd[slot] = e;
-    } else if (s > this.phaseEnd[slot]!) {
-      this.phaseTotal[slot]! += this.phaseEnd[slot]! - this.phaseStart[slot]!;
-      this.phaseStart[slot] = s;
-      this.phaseEnd[slot] = e;
-    } else if (e > this.phaseEnd[slot]!) {
-      this.phaseEnd[slot] = e;
+      openUnion(this.phaseUnions, 3 * slot, s, e);
+    } else {
+      mergeIntoUnion(this.phaseUnions, 3 * slot, s, e);
     }
   }
 

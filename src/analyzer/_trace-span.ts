@@ -91,26 +91,41 @@ export class NanosFrom {
 export type Interval = readonly [start: number, end: number];
 
 /**
- * Total length of the union of n intervals already sorted by start (`starts[i]`..`ends[i]`).
- * The one merge both the assembler's typed-array scratch and `unionLength` use.
+ * A union of intervals merged in order of start, held in three numbers of `u` from `at`: the
+ * length merged so far, and the start and end of the interval still open. The one merge behind
+ * `sortedUnionLength` and the request timer's per-phase unions (`_request-timing.ts`).
  */
+export function openUnion(u: Float64Array, at: number, start: number, end: number): void {
+  u[at] = 0;
+  u[at + 1] = start;
+  u[at + 2] = end;
+}
+
+/** Merges [start, end), the next interval by start, into the union at `at` (see openUnion). */
+export function mergeIntoUnion(u: Float64Array, at: number, start: number, end: number): void {
+  const open = u[at + 2]!;
+  if (start > open) {
+    u[at]! += open - u[at + 1]!;
+    u[at + 1] = start;
+    u[at + 2] = end;
+  } else if (end > open) {
+    u[at + 2] = end;
+  }
+}
+
+/** The length of the union at `at` (see openUnion). */
+export function unionTotal(u: Float64Array, at: number): number {
+  return u[at]! + Math.max(0, u[at + 2]! - u[at + 1]!);
+}
+
+const UNION = new Float64Array(3);
+
+/** Total length of the union of n intervals already sorted by start (`starts[i]`..`ends[i]`). */
 export function sortedUnionLength(starts: ArrayLike<number>, ends: ArrayLike<number>, n: number): number {
   if (n === 0) return 0;
-  let total = 0;
-  let curStart = starts[0]!;
-  let curEnd = ends[0]!;
-  for (let i = 1; i < n; i++) {
-    const s = starts[i]!;
-    const e = ends[i]!;
-    if (s > curEnd) {
-      total += curEnd - curStart;
-      curStart = s;
-      curEnd = e;
-    } else if (e > curEnd) {
-      curEnd = e;
-    }
-  }
-  return total + Math.max(0, curEnd - curStart);
+  openUnion(UNION, 0, starts[0]!, ends[0]!);
+  for (let i = 1; i < n; i++) mergeIntoUnion(UNION, 0, starts[i]!, ends[i]!);
+  return unionTotal(UNION, 0);
 }
 
 /** Total length of the union of `intervals`, in any order. */

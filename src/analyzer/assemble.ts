@@ -493,7 +493,7 @@ class FinalizeScratch {
   clients = new Int32Array(64);
   /** Positions of the trace's client halves (parentIndices). */
   clientAt = new Int32Array(64);
-  /** idKey of each kept span's id, by position (dedupe). */
+  /** idKey of each kept span's id, by position (dedupe): copied from SpanStore.idKeys so the quadratic walks read it without going through the slot (reading it through the slot measured 10–20 ms slower at 200 MB). */
   keys = new Int32Array(64);
 
   /** Room for a trace of `n` spans. */

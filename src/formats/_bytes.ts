@@ -116,8 +116,8 @@ export class ByteSource {
    * least `n` are peeked (fewer only at end of stream), and how many are peeked; −1: none there.
    * The peeked pieces are searched where they lie, not joined: a search whose window grows (the
    * first line of a one-line document) copied everything peeked at each step, 36 MB of fresh
-   * memory before a 62 MB document was read whole, where touching fresh memory costs the kernel
-   * ~3.5 ms per MB on a virtual machine.
+   * memory before a 62 MB document was read whole, where a sandboxed virtual machine took ~6 µs
+   * to map each fresh 4 KiB page on its first touch (bench/HISTORY.md, "After the eleventh pass").
    */
   async indexOf(byte: number, from: number, n: number): Promise<{ at: number; peeked: number }> {
     await this.fill(n);

@@ -30,9 +30,7 @@ import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import { ATTR, PHASE_SPAN_ATTRIBUTES, PHASES, ROLE_CLIENT, isClientSpan } from '../semconv.js';
 import {
   begin,
-  COLON,
   COMMA,
-  expect,
   FALLBACK,
   FALSE,
   finish,
@@ -45,7 +43,6 @@ import {
   more,
   nanos as wordNanos,
   number,
-  numberSpan,
   once,
   open,
   parse,

@@ -40,7 +40,6 @@ import {
   once,
   open,
   optionalId,
-  parse,
   Q,
   RBRACE,
   RBRACKET,

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readAllSpans, readSpanBatches, ScannedSpans, SCANNED, TraceFormatError } from '../../src/formats/index.js';
+import { readSpanBatches, ScannedSpans, SCANNED, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { classify } from '../../src/analyzer/_span-columns.js';

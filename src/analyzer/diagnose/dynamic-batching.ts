@@ -10,7 +10,7 @@ import { confidenceFrom, defineRule, ms, pct, round } from './rule.js';
 import { lowerIncludes, stem } from './_words.js';
 import { isMean, statKey, statName } from './statistic.js';
 import { tracesNear } from './signals.js';
-import { clamp, leastSquares, quantileSorted, quantilesInPlace } from './stats.js';
+import { clamp, leastSquares, quantilesInPlace } from './stats.js';
 import type { RequestTable } from '../../model/request-table.js';
 import type { GenerationSignal, Signals } from './signals.js';
 import type { Verdict } from './rule.js';
