@@ -199,12 +199,17 @@ export class ByteSource {
   }
 }
 
+/** Reads an open file by position. */
+export function positionedReads(handle: FileHandle): Pick<PositionedFile, 'read'> {
+  return { read: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead };
+}
+
 /**
  * Bytes [start, end) of a positioned file (to its end, wherever that is when it is read, for an
  * infinite `end`), read CHUNK_BYTES at a time into two buffers used in turn: a chunk is valid
  * only until the next one is asked for.
  */
-export async function* positionedChunks(file: PositionedFile, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* positionedChunks(file: Pick<PositionedFile, 'read'>, start: number, end: number): AsyncGenerator<Buffer> {
   const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
   let turn = 0;
   let position = start;
@@ -342,10 +347,7 @@ async function rawInput(file: string): Promise<RawInput> {
     throw openError(file, error);
   }
   const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES });
-  const positioned: PositionedFile = {
-    size: stat.size,
-    read: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead,
-  };
+  const positioned: PositionedFile = { size: stat.size, ...positionedReads(handle) };
   return { chunks: counted(stream as AsyncIterable<Buffer>, read), size: stat.size, read, positioned };
 }
 
