@@ -93,10 +93,12 @@ function startWorker(name: '_read-worker' | '_range-worker', workerData: ReadReq
   // From source the worker is a .ts file: register tsx's loader in the thread first (Node 20
   // workers do not take `--import` in execArgv).
   if (import.meta.url.endsWith('.ts')) {
-    const entry = JSON.stringify(new URL(`./${name}.ts`, import.meta.url).href);
+    const entry = JSON.stringify(new URL(`../analyzer/${name}.ts`, import.meta.url).href);
     return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData });
   }
-  return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
+  // Through analyzer/ rather than `./`: this module also runs inside the CLI's bundle
+  // (dist/cli/main.bundle.js, scripts/bundle-cli.mjs), one folder beside this one.
+  return new Worker(new URL(`../analyzer/${name}.js`, import.meta.url), { workerData });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -54,16 +54,35 @@ describe('latency-doctor analyze (end to end)', { timeout: 90_000 }, () => {
 
   it("loads only what analyze needs: none of the sidecar's exporters or HTTP server", () => {
     // The CommonJS packages the sidecar pulls in land in require.cache when loaded; the CLI runs
-    // in this child as bin/latency-doctor.js runs it, and the cache is printed once it is done.
+    // in this child as bin/latency-doctor.js runs analyze (its bundle), and the cache is printed once it is done.
     const script = `process.argv.splice(1, process.argv.length, 'latency-doctor', 'analyze', ${JSON.stringify(demo('inference-demo.otlp.jsonl'))});
       const write = process.stdout.write.bind(process.stdout);
       process.stdout.write = () => true;
-      await import(${JSON.stringify(join(root, 'dist/cli/main.js'))});
+      await import(${JSON.stringify(join(root, 'dist/cli/main.bundle.js'))});
       const { createRequire } = await import('node:module');
       write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
     const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })) as string[];
     expect(loaded.some((f) => f.includes('/node_modules/hdr-histogram-js/')), 'the analyzer itself ran').toBe(true);
     for (const pkg of ['@opentelemetry', 'express', 'systeminformation', 'fast-xml-parser']) expect(loaded.filter((f) => f.includes(`/node_modules/${pkg}/`)), pkg).toEqual([]);
+  });
+
+  it('analyze and diff run from one bundled module that imports none of our other files, with the output of the modules', () => {
+    // The bundle alone in a copy of the package's layout (package.json for --version, the
+    // dependencies): a file of ours it still imported would not be found there.
+    const alone = join(tmp, 'bundle-alone');
+    mkdirSync(join(alone, 'dist/cli'), { recursive: true });
+    copyFileSync(join(root, 'dist/cli/main.bundle.js'), join(alone, 'dist/cli/main.bundle.js'));
+    copyFileSync(join(root, 'package.json'), join(alone, 'package.json'));
+    symlinkSync(join(root, 'node_modules'), join(alone, 'node_modules'), 'dir');
+    const env = { ...process.env, LATENCY_DOCTOR_SUPERVISED: undefined, NO_COLOR: '1' };
+    const run = (main: string, ...args: string[]): string => execFileSync(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', env });
+    const analyze = ['analyze', '--json', demo('inference-demo.otlp.jsonl')];
+    const diff = ['diff', demo('inference-demo.otlp.jsonl'), '--', demo('inference-demo.jaeger.json')];
+    for (const args of [analyze, diff]) {
+      const bundled = run(join(alone, 'dist/cli/main.bundle.js'), ...args);
+      expect(bundled.length).toBeGreaterThan(100);
+      expect(bundled).toBe(run(join(root, 'dist/cli/main.js'), ...args));
+    }
   });
 
   it('--help names every input analyze reads: protobuf, Triton and Python console traces, GPU sample files, - for standard input', async () => {

@@ -13,7 +13,7 @@ export const BUNDLE_FILE = 'client.bundle.js';
 
 /** The client entry, from this module in src/ or in dist/. */
 function clientEntry(): string {
-  const candidates = ['./client/main.ts', '../../../src/report/html/client/main.ts'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const candidates = ['./client/main.ts', '../../../src/report/html/client/main.ts', '../../src/report/html/client/main.ts'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const entry = candidates.find((p) => existsSync(p));
   if (entry === undefined) throw new Error(`HTML report client sources not found (looked at ${candidates.join(', ')}); run npm run build`);
   return entry;
@@ -41,8 +41,10 @@ let cached: Promise<string> | undefined;
 /** The client script: the prebuilt bundle when present, else bundled now (once per process). */
 export function clientScript(): Promise<string> {
   cached ??= (async () => {
-    const prebuilt = fileURLToPath(new URL(`./${BUNDLE_FILE}`, import.meta.url));
-    return existsSync(prebuilt) ? readFile(prebuilt, 'utf8') : bundleClient();
+    // Next to this module in dist/report/html/, or there from the CLI's bundle in dist/cli/
+    // (scripts/bundle-cli.mjs), which this module is part of.
+    const prebuilt = [`./${BUNDLE_FILE}`, `../report/html/${BUNDLE_FILE}`].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p));
+    return prebuilt !== undefined ? readFile(prebuilt, 'utf8') : bundleClient();
   })();
   return cached;
 }
