@@ -67,6 +67,12 @@ const STAGES: Readonly<Record<string, Phase | null>> = {
   fake_output: 'decode',
   decode_forward: 'decode',
   decode_loop: 'decode',
+  // The first layout's scheduler slices (PR #9962, as its description shows the call sites:
+  // one anonymous slice named `prefill` when the request's prefill is done, then one `decode
+  // loop` slice per decode step). Its `prefill` starts when the scheduler takes the request, so
+  // a wait for a batch slot is inside it (said in the layout's note).
+  prefill: 'prefill',
+  'decode loop': 'decode',
   // The Python router (mini LB) choosing and launching a prefill-decode pair.
   mini_lb_launch: 'preprocess',
   wait_PD_finish: null,
@@ -96,7 +102,7 @@ function isRoom(span: SpanRecord): boolean {
 
 // Stage names common enough elsewhere to claim only from SGLang's own service (process_tracing_init
 // names it `sglang`): a claimed span holds its trace to the end of input, which costs other traces.
-const COMMON = new Set(['tokenize', 'dispatch']);
+const COMMON = new Set(['tokenize', 'dispatch', 'prefill', 'decode loop']);
 
 function isStage(span: SpanRecord): boolean {
   return (span.kind === 'internal' || span.kind === 'unspecified') && STAGE_PHASES.has(span.name);
@@ -117,6 +123,7 @@ const UNSEEN = [
   FRONTEND,
 ];
 const UNSEEN_OLD = [...UNSEEN, 'model name and token counts (before the gen_ai.* attributes, root spans carry none; the service name stands in)'];
+const UNSEEN_FIRST = [...UNSEEN_OLD, 'queueing apart from prefill where the scheduler names one `prefill` slice for its part before decoding (the first layout): a wait for a batch slot is read as prefill'];
 
 type Layout = 'level' | 'room' | 'first';
 const LAYOUT_LABEL: Readonly<Record<Layout, string>> = {
@@ -136,7 +143,7 @@ function noteFor(layout: Layout, pd: Pd): ConventionNote {
   const label = LAYOUT_LABEL[layout] + PD_LABEL[pd];
   let note = NOTES.get(label);
   if (note === undefined) {
-    note = { label, clock: 'epoch', unseen: layout === 'level' ? UNSEEN : UNSEEN_OLD };
+    note = { label, clock: 'epoch', unseen: layout === 'level' ? UNSEEN : layout === 'first' ? UNSEEN_FIRST : UNSEEN_OLD };
     NOTES.set(label, note);
   }
   return note;

@@ -125,6 +125,37 @@ describe('SGLang layouts and nodes seen alone', () => {
     expect(slow.model).toBe('sglang');
   });
 
+  it('the first layout’s own slice names (PR #9962: tokenize and dispatch, one `prefill` slice for the scheduler’s part before decoding, a `decode loop` slice per step) read as preprocess, prefill and decode, and the note says queueing is inside prefill', async () => {
+    type Span = Doc['resourceSpans'][number]['scopeSpans'][number]['spans'][number];
+    const doc = load('sglang-trace-level-unified.synthetic.json');
+    const all = doc.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const slice = (trace: string, name: string): Span => all.find((x) => x.traceId === trace && x.name === name)!;
+    const spans = all.flatMap((s): Span[] => {
+      if (/ Req /.test(s.name)) return [{ ...s, name: s.name.trim(), attributes: [...s.attributes!.filter((a) => a.key === 'rid'), { key: 'bootstrap_room', value: { stringValue: 'None' } }] }];
+      if (s.name === 'api_server_dispatch') return [{ ...s, name: 'dispatch' }];
+      // The scheduler's one slice from taking the request to the end of its prefill.
+      if (s.name === 'prefill_forward') return [{ ...s, name: 'prefill', startTimeUnixNano: slice(s.traceId, 'request_process').startTimeUnixNano }];
+      // The slice after prefill starts at once (auto_next_anon) and is named at the end of each decode step: two steps here.
+      if (s.name === 'decode_forward') {
+        const start = BigInt(slice(s.traceId, 'decode_waiting').startTimeUnixNano);
+        const mid = String((start + BigInt(s.endTimeUnixNano)) / 2n);
+        return [
+          { ...s, name: 'decode loop', startTimeUnixNano: String(start), endTimeUnixNano: mid },
+          { ...s, spanId: s.spanId.slice(0, -2) + 'ff', name: 'decode loop', startTimeUnixNano: mid },
+        ];
+      }
+      return ['request_process', 'prefill_waiting', 'decode_waiting'].includes(s.name) ? [] : [s];
+    });
+    const file = write('first-layout-names.json', { resourceSpans: [{ ...doc.resourceSpans[0]!, scopeSpans: [{ ...doc.resourceSpans[0]!.scopeSpans[0]!, spans }] }] });
+    const result = await analyzeFiles([file], { diagnose: false });
+    expect(result.conventions.map((c) => `${c.label} (${c.requests})`)).toEqual(['SGLang request trace (--enable-trace, first layout) (4)']);
+    expect(result.conventions[0]!.unseen.join(' ')).toMatch(/a wait for a batch slot is read as prefill/);
+    const slow = [...result.timings].sort((a, b) => b.e2eMs - a.e2eMs)[0]!;
+    // The --trace-level request above: tokenize 2.5 + dispatch 0.5; request_process 1.3 + waiting 400 + forward 45; waiting 2 + decode 560.
+    expect(phasesOf(slow)).toEqual({ preprocess: 3, prefill: 446.3, decode: 562, postprocess: 1.5, other: 0.2, e2e: 1013 });
+    expect(rounded(slow.ttftMs)).toBe(449.5);
+  });
+
   it('a decode node traced without its router or prefill node is one request, and the report says it is one node of a pair', async () => {
     const file = edited('decode-node.json', (s) => (/ Req /.test(s.name) ? { ...s, name: `decode${s.name}`, attributes: [...s.attributes!, { key: 'bootstrap_room', value: { stringValue: '0x2b7e151628aed2a6' } }] } : s));
     const result = await analyzeFiles([file], { diagnose: false });
