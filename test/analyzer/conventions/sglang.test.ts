@@ -172,7 +172,7 @@ describe('SGLang layouts and nodes seen alone', () => {
     expect(rounded(slow.ttftMs)).toBe(449.8);
   });
 
-  it('holds a trace for a span named tokenize or dispatch only when it is SGLang’s service; SGLang’s own stage names always', () => {
+  it('holds a trace for a span named tokenize, dispatch, prefill or decode loop only when it is SGLang’s service; SGLang’s own stage names always', () => {
     const span = (name: string, service: string): SpanRecord => ({ traceId: `${name}${service}`.padEnd(32, '0'), spanId: '1'.repeat(16), parentSpanId: '2'.repeat(16), name, service, kind: 'internal', startNs: 1n, endNs: 2n, attributes: {}, error: false });
     const holds = (s: SpanRecord): boolean => {
       const mapper = new ConventionMapper();
@@ -182,6 +182,10 @@ describe('SGLang layouts and nodes seen alone', () => {
     expect(holds(span('dispatch', 'checkout'))).toBe(false);
     expect(holds(span('tokenize', 'rag-service'))).toBe(false);
     expect(holds(span('tokenize', 'sglang'))).toBe(true);
+    // The first layout's generic names: another system's `prefill` span holds nothing.
+    expect(holds(span('prefill', 'vllm-frontend'))).toBe(false);
+    expect(holds(span('decode loop', 'my-engine'))).toBe(false);
+    expect(holds(span('prefill', 'sglang'))).toBe(true);
     expect(holds(span('prefill_waiting', 'renamed'))).toBe(true);
     // Names an object literal inherits are no stage names.
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(holds(span(name, 'sglang'))).toBe(false);
