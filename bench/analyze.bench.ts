@@ -226,8 +226,7 @@ try {
     const grown = join(dir, 'grown.otlp.jsonl');
     const sizeRounds = Math.min(rounds, 3);
     let generated: Generated | undefined;
-    console.log(`
-as the file grows: analyze --threads 1 against the baseline, medians of ${sizeRounds} alternating round(s) per size (peak RSS: the highest); load average ${load()}`);
+    console.log(`\nas the file grows: analyze --threads 1 against the baseline, medians of ${sizeRounds} alternating round(s) per size (peak RSS: the highest); load average ${load()}`);
     console.log('| file | spans | requests | baseline: wall | analyze: wall | analyze: CPU | peak RSS | vs baseline: wall | vs baseline: CPU | RSS growth per 100 MB of file since the previous size |');
     console.log('|---|---|---|---|---|---|---|---|---|---|');
     let previous: { mb: number; rss: number } | undefined;

@@ -123,9 +123,13 @@ const UNSEEN = [
   FRONTEND,
 ];
 const UNSEEN_OLD = [...UNSEEN, 'model name and token counts (before the gen_ai.* attributes, root spans carry none; the service name stands in)'];
-const UNSEEN_FIRST = [...UNSEEN_OLD, 'queueing apart from prefill where the scheduler names one `prefill` slice for its part before decoding (the first layout): a wait for a batch slot is read as prefill'];
 
 type Layout = 'level' | 'room' | 'first';
+const UNSEEN_BY_LAYOUT: Readonly<Record<Layout, readonly string[]>> = {
+  level: UNSEEN,
+  room: UNSEEN_OLD,
+  first: [...UNSEEN_OLD, 'queueing apart from prefill where the scheduler names one `prefill` slice for its part before decoding (the first layout): a wait for a batch slot is read as prefill'],
+};
 const LAYOUT_LABEL: Readonly<Record<Layout, string>> = {
   level: 'SGLang request trace (--trace-level)',
   room: 'SGLang request trace (--enable-trace, bootstrap room spans)',
@@ -143,7 +147,7 @@ function noteFor(layout: Layout, pd: Pd): ConventionNote {
   const label = LAYOUT_LABEL[layout] + PD_LABEL[pd];
   let note = NOTES.get(label);
   if (note === undefined) {
-    note = { label, clock: 'epoch', unseen: layout === 'level' ? UNSEEN : layout === 'first' ? UNSEEN_FIRST : UNSEEN_OLD };
+    note = { label, clock: 'epoch', unseen: UNSEEN_BY_LAYOUT[layout] };
     NOTES.set(label, note);
   }
   return note;

@@ -13,7 +13,7 @@ export const BUNDLE_FILE = 'client.bundle.js';
 
 /** The client entry, from this module in src/ or in dist/. */
 function clientEntry(): string {
-  const candidates = ['./client/main.ts', '../../../src/report/html/client/main.ts', '../../src/report/html/client/main.ts'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const candidates = ['./client/main.ts', '../../../src/report/html/client/main.ts'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const entry = candidates.find((p) => existsSync(p));
   if (entry === undefined) throw new Error(`HTML report client sources not found (looked at ${candidates.join(', ')}); run npm run build`);
   return entry;
