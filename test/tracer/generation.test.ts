@@ -86,7 +86,8 @@ describe('tracer.generate', () => {
     expect(ttftPoint.attributes).toEqual({ [ATTR.MODEL_NAME]: 'tiny-lm' });
     expect(ttftPoint.value.count).toBe(1);
     // The tracer's TTFT and TPOT lie within what the caller saw around the call.
-    expect(ttftPoint.value.sum! * 1000).toBeGreaterThanOrEqual(11);
+    // Queue 3 ms + prefill 8 ms, less libuv's cached-clock slack on the timers (~1.5 ms).
+    expect(ttftPoint.value.sum! * 1000).toBeGreaterThanOrEqual(11 - 1.5);
     expect(ttftPoint.value.sum! * 1000).toBeLessThanOrEqual(firstTokenAt - before + 1e-6);
     const tpot = histogram(metrics, TRACER_METRICS.TIME_PER_OUTPUT_TOKEN.name).dataPoints[0]!;
     expect(tpot.value.sum! * 1000).toBeGreaterThanOrEqual(0.9);
@@ -223,7 +224,7 @@ describe('tracer.generate behind an express SSE endpoint', () => {
     expect(g.ttft!.count).toBe(6);
     // Server-side TTFT (span start → first token) is inside what the client waited for it.
     expect(g.ttft!.maxMs).toBeLessThanOrEqual(Math.max(...clientTtft));
-    expect(g.ttft!.p50Ms).toBeGreaterThanOrEqual(5);
+    expect(g.ttft!.p50Ms).toBeGreaterThanOrEqual(6 - 1.5);
     expect(g.tpot!.count).toBe(6);
     expect(result.overall!.phases.prefill!.present).toBe(6);
     expect(result.overall!.phases.decode!.present).toBe(6);

@@ -199,7 +199,8 @@ describe('tracer → OTLP/gRPC → receiver', () => {
       expect(queue.endNs).toBe(batchSpan.startNs);
       expect(compute.startNs >= queue.endNs).toBe(true);
       expect(compute.endNs).toBe(batchSpan.endNs);
-      expect(duration(compute)).toBeGreaterThanOrEqual(9.5);
+      // The batch function sleeps 10 ms; the same libuv cached-clock slack as above applies (9.48 ms seen in CI).
+      expect(duration(compute)).toBeGreaterThanOrEqual(10 - 1.5);
     }
     // Requests enqueued 0, 5 and 10 ms in wait correspondingly less.
     const waits = requests
