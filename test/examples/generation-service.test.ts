@@ -33,20 +33,14 @@ function line(name: string, before: GenerationRun, after: GenerationRun): string
   return `${name}: client TTFT p50 ${before.client.ttftP50Ms.toFixed(1)} → ${after.client.ttftP50Ms.toFixed(1)} ms, p95 ${before.client.ttftP95Ms.toFixed(1)} → ${after.client.ttftP95Ms.toFixed(1)} ms; server TTFT p95 ${g(before).ttft!.p95Ms.toFixed(1)} → ${g(after).ttft!.p95Ms.toFixed(1)} ms, TPOT p50 ${g(before).tpot!.p50Ms.toFixed(2)} → ${g(after).tpot!.p50Ms.toFixed(2)} ms; ${before.client.requests} → ${after.client.requests} requests`;
 }
 
+// One retry, as in the scenario matrix (test/examples/scenarios.test.ts): a few seconds of load
+// on a shared 2-core CI box can be disturbed by a burst from a neighbouring test file (seen: the
+// continuous-batching run's decode steps 3× slower than the serial run's, its TTFT gain lost);
+// a wrong verdict or a missing gain in two separate measurements still fails.
 describe('streaming example: one request at a time → continuous batching', () => {
-  let before: GenerationRun;
-  let after: GenerationRun;
-
-  beforeAll(async () => {
+  it('diagnoses continuous batching from the traced requests; applying it cuts TTFT as the clients measure it and as the spans show it', { timeout: 90_000, retry: 1 }, async () => {
     const { scheduler, load } = scenarios.batching;
-    before = await runGeneration(lm, scheduler, load, join(dir, 'serial.jsonl'));
-    const fixed = applyGenerationFix(scheduler, before.result.models[0]?.diagnosis);
-    expect(fixed).toMatchObject({ mode: 'continuous' });
-    after = await runGeneration(lm, fixed!, load, join(dir, 'continuous.jsonl'));
-    console.log(line('continuous batching', before, after));
-  }, 90_000);
-
-  it('diagnoses continuous batching from the traced requests', () => {
+    const before = await runGeneration(lm, scheduler, load, join(dir, 'serial.jsonl'));
     expect(before.client.errors).toBe(0);
     const g = before.result.overall!.generation!;
     expect(g.requests).toBe(before.client.requests);
@@ -55,38 +49,33 @@ describe('streaming example: one request at a time → continuous batching', () 
     const d = before.result.models[0]!.diagnosis!;
     expect(d.primary).toBe('dynamic-batching');
     expect(d.recommendations[0]!.title).toBe('Batch decode steps continuously (more sequences per step)');
-  });
 
-  it('applying it cuts TTFT as the clients measure it and as the spans show it', () => {
+    const fixed = applyGenerationFix(scheduler, d);
+    expect(fixed).toMatchObject({ mode: 'continuous' });
+    const after = await runGeneration(lm, fixed!, load, join(dir, 'continuous.jsonl'));
+    console.log(line('continuous batching', before, after));
     expect(after.client.errors).toBe(0);
     expect(after.client.ttftP50Ms).toBeLessThan(before.client.ttftP50Ms * 0.7);
-    expect(after.result.overall!.generation!.ttft!.p95Ms).toBeLessThan(before.result.overall!.generation!.ttft!.p95Ms * 0.7);
+    expect(after.result.overall!.generation!.ttft!.p95Ms).toBeLessThan(g.ttft!.p95Ms * 0.7);
     expect(after.result.overall!.generation!.requests).toBe(after.client.requests);
   });
 });
 
 describe('streaming example: long prompts sharing a prefix → prefix cache', () => {
-  let before: GenerationRun;
-  let after: GenerationRun;
-
-  beforeAll(async () => {
+  it('diagnoses a prefix cache; applying it cuts TTFT and reports the cached prompt tokens', { timeout: 90_000, retry: 1 }, async () => {
     const { scheduler, load } = scenarios.prefix;
-    before = await runGeneration(lm, scheduler, load, join(dir, 'no-prefix-cache.jsonl'));
-    const fixed = applyGenerationFix(scheduler, before.result.models[0]?.diagnosis);
-    expect(fixed).toMatchObject({ prefixCache: true });
-    after = await runGeneration(lm, fixed!, load, join(dir, 'prefix-cache.jsonl'));
-    console.log(line('prefix cache', before, after));
-  }, 90_000);
-
-  it('diagnoses a prefix cache', () => {
+    const before = await runGeneration(lm, scheduler, load, join(dir, 'no-prefix-cache.jsonl'));
     expect(before.client.errors).toBe(0);
     const d = before.result.models[0]!.diagnosis!;
     expect(d.insufficientData).toBeUndefined();
     expect(d.primary).toBe('scale-and-cache');
     expect(d.recommendations[0]!.title).toBe('Cache the KV of repeated prompt prefixes (prefix caching)');
-  });
 
-  it('applying it cuts TTFT and reports the cached prompt tokens', () => {
+    const fixed = applyGenerationFix(scheduler, d);
+    expect(fixed).toMatchObject({ prefixCache: true });
+    const after = await runGeneration(lm, fixed!, load, join(dir, 'prefix-cache.jsonl'));
+    console.log(line('prefix cache', before, after));
+    expect(after.client.errors).toBe(0);
     expect(after.client.ttftP50Ms).toBeLessThan(before.client.ttftP50Ms * 0.6);
     expect(after.result.overall!.generation!.cachedShare!).toBeGreaterThan(0.8);
     expect(after.result.models[0]!.diagnosis!.recommendations.map((r) => r.fix)).not.toContain('scale-and-cache');
