@@ -7,13 +7,14 @@
  * https://github.com/nodejs/node/issues/54918; `process.exit()` does not avoid it). The child
  * writes its code on fd 3 when its output is written; if it has not exited `graceMs` later, the
  * parent kills it and exits with that code. Signals sent to the parent reach the child, and a
- * child ended by a signal ends the parent by the same signal. The long-lived sidecar is not
- * supervised: its process is the one a supervisor stops.
+ * child ended by a signal ends the parent by the same signal. The child gets the Node options of
+ * `childNodeOptions` besides this process's own. The long-lived sidecar is not supervised: its
+ * process is the one a supervisor stops.
  */
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { constants } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 
 /** Set in the child's environment: the command reports its exit code on fd 3. */
 export const SUPERVISED_ENV = 'LATENCY_DOCTOR_SUPERVISED';
@@ -33,10 +34,25 @@ export function wantsSupervisor(argv: readonly string[], env: NodeJS.ProcessEnv 
   return command !== undefined && FINITE_COMMANDS.has(command);
 }
 
+/**
+ * Node options for the analysis child: on 2 cores or fewer, V8's background thread pool cut to
+ * one thread (`--v8-pool-size=1`; Node's default is 4). The analysis's main thread is its
+ * critical path; with 4 background threads compiling and collecting beside it on 2 cores it
+ * waited ~80-100 ms of a 200 MB run runnable but not running (Linux schedstat), with one ~10-20
+ * ms, and the run took ~5-8% less wall (docs/analyzer.md, "V8's thread pool on 2 cores").
+ * Nothing is added where the caller already chose a pool size (on the command line or in
+ * NODE_OPTIONS), nor on more cores, where it was not measured. Option:
+ * "Node.js command-line options: --v8-pool-size=num", https://nodejs.org/api/cli.html#--v8-pool-sizenum
+ */
+export function childNodeOptions(cores = availableParallelism(), execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
+  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => a === '--v8-pool-size' || a.startsWith('--v8-pool-size='));
+  return chosen || cores > 2 ? [] : ['--v8-pool-size=1'];
+}
+
 /** Runs `script` with `args` in a child Node process under the supervisor; resolves with the exit code to use, or ends this process by the child's signal. */
 export function supervise(script: string, args: readonly string[], graceMs = DEFAULT_GRACE_MS): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
+    const child = spawn(process.execPath, [...process.execArgv, ...childNodeOptions(), script, ...args], {
       stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
       env: { ...process.env, [SUPERVISED_ENV]: '1' },
     });

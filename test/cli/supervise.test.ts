@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
+import { availableParallelism } from 'node:os';
+import { childNodeOptions, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
 import { runCli, runCliAt } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-supervise-'));
@@ -66,6 +67,24 @@ describe('supervise', () => {
     expect([code, signal]).toEqual([null, 'SIGTERM']);
     expect(alive(childPid)).toBe(false);
   }, 30_000);
+
+  it('starts the child with one V8 background thread on 2 cores or fewer, unless a pool size was chosen', async () => {
+    expect(childNodeOptions(1, [], '')).toEqual(['--v8-pool-size=1']);
+    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual(['--v8-pool-size=1']);
+    expect(childNodeOptions(4, [], '')).toEqual([]);
+    expect(childNodeOptions(16, [], '')).toEqual([]);
+    // The caller's choice stands, on the command line or in NODE_OPTIONS, in either spelling.
+    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([]);
+    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([]);
+    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([]);
+    // A real child: what it was started with.
+    const out = join(dir, 'exec-argv.json');
+    const child = script('exec-argv.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify(process.execArgv));\n`);
+    expect(await supervise(child, [])).toBe(0);
+    const execArgv = JSON.parse(readFileSync(out, 'utf8')) as string[];
+    const chosen = (process.env['NODE_OPTIONS'] ?? '').includes('--v8-pool-size') || process.execArgv.some((a) => a.startsWith('--v8-pool-size'));
+    expect(execArgv.includes('--v8-pool-size=1')).toBe(availableParallelism() <= 2 && !chosen);
+  });
 
   it('supervises analyze and diff only, and never the supervised child itself', () => {
     expect(wantsSupervisor(['node', 'bin', 'analyze', 'x.json'], {})).toBe(true);
