@@ -38,7 +38,7 @@ export function wantsSupervisor(argv: readonly string[], env: NodeJS.ProcessEnv 
  * Node options for the analysis child: on 2 cores or fewer, V8's background thread pool cut to
  * one thread (`--v8-pool-size=1`; Node's default is 4). The analysis's main thread is its
  * critical path; with 4 background threads compiling and collecting beside it on 2 cores it
- * waited ~80-100 ms of a 200 MB run runnable but not running (Linux schedstat), with one ~10-20
+ * waited 69-118 ms of a 200 MB run runnable but not running (Linux schedstat), with one 0-30
  * ms, and the run took ~5-8% less wall (docs/analyzer.md, "V8's thread pool on 2 cores").
  * Nothing is added where the caller already chose a pool size (on the command line or in
  * NODE_OPTIONS), nor on more cores, where it was not measured. Option:
