@@ -7,7 +7,7 @@
  * rest being V8's compiler and collector threads) and peak RSS; the CPU each process spends
  * starting (Node, and the analyzer's modules) is printed apart, a cost per run, not per byte.
  * `analyze` is what `latency-doctor analyze` runs: reading, assembly, summaries and diagnosis,
- * under the Node options the CLI gives its analysis child (see runChild). Rounds alternate (BENCH_RUNS, default
+ * under the process settings the CLI gives its analysis child (see runChild). Rounds alternate (BENCH_RUNS, default
  * 5): baseline, analysis on one thread (`--threads 1`; the byte-scanning fast reader, the
  * default), with the default threads (the file split into line ranges over min(cores, 8) reader
  * threads), on one thread with the full reader (JSON.parse per line), and the reader alone (fast,
@@ -29,7 +29,7 @@ import { generate, generateJaeger } from './_generate.js';
 import type { Generated } from './_generate.js';
 import { defaultThreads } from '../src/analyzer/index.js';
 import { autoThreads } from '../src/analyzer/files.js';
-import { childNodeOptions } from '../src/cli/supervise.js';
+import { childEnvironment, childNodeOptions } from '../src/cli/supervise.js';
 
 const targetBytes = Number(process.env['BENCH_MB'] ?? 200) * 1024 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -88,14 +88,16 @@ function generateTriton(): { spans: number; requests: number } {
 }
 
 /**
- * An analysis runs with the Node options `latency-doctor analyze` gives its child process
- * (childNodeOptions: on 2 cores, one V8 background thread), so the figures are the CLI's;
- * NODE_POOL=default leaves Node's (what a program calling analyzeFiles in its own process gets).
- * The baselines and the reader alone run with Node's defaults.
+ * An analysis runs with the Node options and environment `latency-doctor analyze` gives its child
+ * process (childNodeOptions: on 2 cores, one V8 background thread; childEnvironment: glibc's
+ * malloc keeping freed memory), so the figures are the CLI's; PROCESS=node leaves Node's and
+ * glibc's defaults (what a program calling analyzeFiles in its own process gets). The baselines
+ * and the reader alone run with the defaults; PROCESS=cli gives a baseline the CLI's settings.
  */
 function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file): ChildResult {
-  const nodeOptions = mode === 'analyze' && env['NODE_POOL'] !== 'default' ? childNodeOptions() : [];
-  const child = spawnSync(process.execPath, [...nodeOptions, join(here, '_analyze-child.mjs'), mode, input], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
+  const cli = env['PROCESS'] === 'cli' || (mode === 'analyze' && env['PROCESS'] !== 'node');
+  const nodeOptions = cli ? childNodeOptions() : [];
+  const child = spawnSync(process.execPath, [...nodeOptions, join(here, '_analyze-child.mjs'), mode, input], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...(cli ? childEnvironment() : {}), ...env } });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as ChildResult;
@@ -136,6 +138,8 @@ try {
     const size = statSync(file).size;
     console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
+    // The process settings the CLI gives its analysis child here (supervise.ts), as words.
+    const cliSettings = [...childNodeOptions(), ...Object.entries(childEnvironment()).map(([k, v]) => `${k}=${v}`)].join(' ');
     // What `analyze` uses on this machine for this file when --threads is not given.
     const here = autoThreads(availableParallelism(), size);
     // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
@@ -144,8 +148,12 @@ try {
       { name: `analyze --threads 1 (fast reader${here === 1 ? ', the default here' : ''})`, mode: 'analyze', env: { THREADS: '1' } },
       { name: `analyze --threads ${defaultThreads()} (the cores available${here === defaultThreads() ? ', the default here' : ''})`, mode: 'analyze', env: { THREADS: String(defaultThreads()) } },
       ...(here !== 1 && here !== defaultThreads() ? [{ name: `analyze --threads ${here} (the default here)`, mode: 'analyze' as const, env: { THREADS: String(here) } }] : []),
-      // What a program calling analyzeFiles gets in its own process, where the pool is Node's.
-      ...(childNodeOptions().length > 0 ? [{ name: `analyze --threads 1, Node's default V8 thread pool (not ${childNodeOptions().join(' ')})`, mode: 'analyze' as const, env: { THREADS: '1', NODE_POOL: 'default' } }] : []),
+      // What a program calling analyzeFiles gets in its own process (Node's and glibc's defaults),
+      // and the baseline given the CLI's settings: what they are worth apart from the analyzer.
+      ...(cliSettings !== '' ? [
+        { name: `analyze --threads 1, Node's and glibc's defaults (not ${cliSettings})`, mode: 'analyze' as const, env: { THREADS: '1', PROCESS: 'node' } },
+        { name: `baseline with the CLI's settings (${cliSettings})`, mode: 'baseline' as const, env: { PROCESS: 'cli' } },
+      ] : []),
       { name: 'analyze --threads 1, full reader (JSON.parse per line)', mode: 'analyze', env: { THREADS: '1', READER: 'full' } },
       // The reader alone, as the analyzer calls it (issue 16: the byte scanner against JSON.parse).
       { name: 'read only: fast reader', mode: 'read', env: {} },

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
-import { childNodeOptions, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
+import { childEnvironment, childNodeOptions, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
 import { runCli, runCliAt } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-supervise-'));
@@ -84,6 +84,18 @@ describe('supervise', () => {
     const execArgv = JSON.parse(readFileSync(out, 'utf8')) as string[];
     const chosen = (process.env['NODE_OPTIONS'] ?? '').includes('--v8-pool-size') || process.execArgv.some((a) => a.startsWith('--v8-pool-size'));
     expect(execArgv.includes('--v8-pool-size=1')).toBe(availableParallelism() <= 2 && !chosen);
+  });
+
+  it("keeps glibc's freed memory for the child on Linux (MALLOC_TOP_PAD_), unless the user tuned malloc", async () => {
+    expect(childEnvironment({ PATH: '/usr/bin', GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, 'linux')).toEqual({ MALLOC_TOP_PAD_: String(64 * 1024 * 1024) });
+    expect(childEnvironment({ MALLOC_ARENA_MAX: '2' }, 'linux')).toEqual({});
+    expect(childEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=0' }, 'linux')).toEqual({});
+    expect(childEnvironment({}, 'darwin')).toEqual({});
+    // A real child: what its environment holds.
+    const out = join(dir, 'env.json');
+    const child = script('env.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify(process.env.MALLOC_TOP_PAD_ ?? null));\n`);
+    expect(await supervise(child, [])).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toBe(childEnvironment()['MALLOC_TOP_PAD_'] ?? process.env['MALLOC_TOP_PAD_'] ?? null);
   });
 
   it('supervises analyze and diff only, and never the supervised child itself', () => {
