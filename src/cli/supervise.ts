@@ -8,8 +8,8 @@
  * writes its code on fd 3 when its output is written; if it has not exited `graceMs` later, the
  * parent kills it and exits with that code. Signals sent to the parent reach the child, and a
  * child ended by a signal ends the parent by the same signal. The child gets the Node options of
- * `childNodeOptions` besides this process's own, and the environment of `childEnvironment`. The long-lived sidecar is not supervised: its
- * process is the one a supervisor stops.
+ * `childNodeOptions` besides this process's own, and the environment of `childEnvironment`. The
+ * long-lived sidecar is not supervised: its process is the one a supervisor stops.
  */
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
