@@ -21,6 +21,7 @@ import { ATTR, EXCEPTION, FIRST_TOKEN_EVENT } from '../../src/semconv.js';
 import { analyzeFiles } from '../../src/analyzer/index.js';
 import { continueFromHeaders, createInferenceTracer, setupTracing, tracedFetch } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
+import { TIMER_SLACK_MS } from '../support/timers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-fetch-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -281,14 +282,13 @@ describe('a streamed generation traced on both sides, read back by analyze', () 
       // The client span ends after the last event, so it holds the server's request span.
       expect(r.clockSkew).toBe(false);
       expect(r.e2eMs).toBeGreaterThanOrEqual(r.serverMs);
-      // Less 1.5 ms: timers start from libuv's cached loop clock, so the sleeps can end that much early.
-      expect(r.e2eMs).toBeGreaterThanOrEqual(80 - 1.5);
+      expect(r.e2eMs).toBeGreaterThanOrEqual(80 - TIMER_SLACK_MS);
     }
     expect(result.overall!.generation!.ttft!.count).toBe(3);
     // Each request's first token comes after the 30 ms prefill and the first 10 ms step, and before its end.
     const ttft = result.timings.number('ttftMs');
     rows.forEach((r, i) => {
-      expect(ttft[i]).toBeGreaterThanOrEqual(40 - 1.5);
+      expect(ttft[i]).toBeGreaterThanOrEqual(40 - TIMER_SLACK_MS);
       expect(ttft[i]).toBeLessThan(r.e2eMs);
     });
   });

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/index.js';
 import { ATTR, FIRST_TOKEN_EVENT } from '../../src/semconv.js';
 import { createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
+import { TIMER_SLACK_MS } from '../support/timers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const dir = mkdtempSync(join(tmpdir(), 'ld-generation-stream-'));
@@ -94,16 +95,15 @@ describe('tracer.generate returning its stream', () => {
     const [r1, r2, r3] = requests as [FileSpan, FileSpan, FileSpan];
     // Request 1 lasts until its last token: 10 ms prefill + 5 × 5 ms, at most what the caller saw.
     const e2e1 = ms(r1.endTimeUnixNano) - ms(r1.startTimeUnixNano);
-    // Timers start from libuv's cached loop clock, so a chain of sleeps can end up to ~1.5 ms early.
-    expect(e2e1).toBeGreaterThanOrEqual(35 - 1.5);
+    expect(e2e1).toBeGreaterThanOrEqual(35 - TIMER_SLACK_MS);
     expect(e2e1).toBeLessThanOrEqual(fullMs);
     const first = r1.events?.find((e) => e.name === FIRST_TOKEN_EVENT);
     expect(first).toBeDefined();
     const ttft1 = ms(first!.timeUnixNano) - ms(r1.startTimeUnixNano);
-    expect(ttft1).toBeGreaterThanOrEqual(15 - 1.5); // prefill 10 ms + the first step 5 ms
+    expect(ttft1).toBeGreaterThanOrEqual(15 - TIMER_SLACK_MS); // prefill 10 ms + the first step 5 ms
     expect(ttft1).toBeLessThanOrEqual(firstSeenMs);
     const decode = spans.find((s) => s.traceId === r1.traceId && s.name === 'decode')!;
-    expect(ms(decode.endTimeUnixNano) - ms(decode.startTimeUnixNano)).toBeGreaterThanOrEqual(25 - 1.5);
+    expect(ms(decode.endTimeUnixNano) - ms(decode.startTimeUnixNano)).toBeGreaterThanOrEqual(25 - TIMER_SLACK_MS);
     expect(decode.endTimeUnixNano <= r1.endTimeUnixNano).toBe(true);
     expect(r2.status?.code ?? 0).toBe(0);
     expect(r3.status?.code).toBe(2);
@@ -117,7 +117,7 @@ describe('tracer.generate returning its stream', () => {
     expect(g.tokensOut!.max).toBe(5);
     expect(g.tokensOut!.mean).toBeCloseTo(8 / 3, 6);
     expect(g.ttft!.count).toBe(3);
-    expect(g.ttft!.maxMs).toBeGreaterThanOrEqual(15 - 1.5);
+    expect(g.ttft!.maxMs).toBeGreaterThanOrEqual(15 - TIMER_SLACK_MS);
     expect(result.overall!.phases.decode!.present).toBe(1);
     expect(result.overall!.phases.prefill!.present).toBe(1);
   });

@@ -19,6 +19,7 @@ import { ATTR, FIRST_TOKEN_EVENT, TRACER_METRICS } from '../../src/semconv.js';
 import { createInferenceTracer, setupTracing, spansToTracesData } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
 import { CollectingReader } from '../support/telemetry-sinks.js';
+import { TIMER_SLACK_MS } from '../support/timers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const hrMs = (t: [number, number]): number => t[0] * 1000 + t[1] / 1e6;
@@ -86,8 +87,8 @@ describe('tracer.generate', () => {
     expect(ttftPoint.attributes).toEqual({ [ATTR.MODEL_NAME]: 'tiny-lm' });
     expect(ttftPoint.value.count).toBe(1);
     // The tracer's TTFT and TPOT lie within what the caller saw around the call.
-    // Queue 3 ms + prefill 8 ms, less libuv's cached-clock slack on the timers (~1.5 ms).
-    expect(ttftPoint.value.sum! * 1000).toBeGreaterThanOrEqual(11 - 1.5);
+    // Queue 3 ms + prefill 8 ms.
+    expect(ttftPoint.value.sum! * 1000).toBeGreaterThanOrEqual(11 - TIMER_SLACK_MS);
     expect(ttftPoint.value.sum! * 1000).toBeLessThanOrEqual(firstTokenAt - before + 1e-6);
     const tpot = histogram(metrics, TRACER_METRICS.TIME_PER_OUTPUT_TOKEN.name).dataPoints[0]!;
     expect(tpot.value.sum! * 1000).toBeGreaterThanOrEqual(0.9);
@@ -224,7 +225,7 @@ describe('tracer.generate behind an express SSE endpoint', () => {
     expect(g.ttft!.count).toBe(6);
     // Server-side TTFT (span start → first token) is inside what the client waited for it.
     expect(g.ttft!.maxMs).toBeLessThanOrEqual(Math.max(...clientTtft));
-    expect(g.ttft!.p50Ms).toBeGreaterThanOrEqual(6 - 1.5);
+    expect(g.ttft!.p50Ms).toBeGreaterThanOrEqual(6 - TIMER_SLACK_MS);
     expect(g.tpot!.count).toBe(6);
     expect(result.overall!.phases.prefill!.present).toBe(6);
     expect(result.overall!.phases.decode!.present).toBe(6);
