@@ -17,32 +17,40 @@ const WORDS = 4;
 /** Most hex digits a packed id holds. */
 const MAX_DIGITS = 8 * WORDS;
 
+/**
+ * Ring slots made at first; the ring doubles from there up to its capacity as ids come. Made at
+ * full capacity (100 000 by default) it was 3 MB of zeroed arrays before the first span, written
+ * in full (about 750 page faults, 5–9 ms) even for an input of a few traces.
+ */
+const FIRST_ROOM = 4096;
+
 /** The last `capacity` ids added, oldest forgotten first (see the module comment). */
 export class FinalizedIds {
   /** Ring of packed ids: WORDS words per slot, and the digit count (0: the id is in `others`). */
-  private readonly words: Uint32Array;
-  private readonly digits: Uint8Array;
+  private words: Uint32Array;
+  private digits: Uint8Array;
   /**
    * Each ring slot's hash of the id's characters (hashKey). The index is keyed by it, not by the
    * packed words: `has` is asked for every new trace and nearly always answers no, which the
    * hash alone tells, without packing the id (half the cost of the lookup).
    */
-  private readonly hashes: Int32Array;
+  private hashes: Int32Array;
   /** The slot the next id goes into; once the ring is full, the oldest id's. */
   private next = 0;
   private size = 0;
   /** Ring slots by id. */
-  private readonly index: SlotTable;
+  private index: SlotTable;
   /** The ids that do not pack, by ring slot (a map: nearly always empty, where an array would be `capacity` slots on the heap). */
   private readonly others = new Map<number, string>();
   /** The id being looked up, packed. */
   private readonly key = new Uint32Array(WORDS);
 
   constructor(private readonly capacity: number) {
-    this.words = new Uint32Array(capacity * WORDS);
-    this.digits = new Uint8Array(capacity);
-    this.hashes = new Int32Array(capacity);
-    this.index = new SlotTable(capacity);
+    const room = Math.min(capacity, FIRST_ROOM);
+    this.words = new Uint32Array(room * WORDS);
+    this.digits = new Uint8Array(room);
+    this.hashes = new Int32Array(room);
+    this.index = new SlotTable(room);
   }
 
   /** Ids remembered now. */
@@ -76,7 +84,7 @@ export class FinalizedIds {
     if (this.capacity <= 0) return;
     const slot = this.next;
     if (this.size === this.capacity) this.forget(slot);
-    else this.size++;
+    else if (this.size++ === this.digits.length) this.grow();
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
     this.hashes[slot] = h;
     const n = this.pack(id);
@@ -93,6 +101,26 @@ export class FinalizedIds {
       words[w + 3] = key[3]!;
     }
     this.index.insert(slot, h);
+  }
+
+  /**
+   * Doubles the ring (up to its capacity) when every slot holds an id and it is not yet full:
+   * until then ids fill slots 0, 1, … in order, so the slots keep their numbers.
+   */
+  private grow(): void {
+    const room = Math.min(this.capacity, 2 * this.digits.length);
+    const words = new Uint32Array(room * WORDS);
+    words.set(this.words);
+    const digits = new Uint8Array(room);
+    digits.set(this.digits);
+    const hashes = new Int32Array(room);
+    hashes.set(this.hashes);
+    const index = new SlotTable(room);
+    for (let slot = 0; slot < this.digits.length; slot++) index.insert(slot, hashes[slot]!);
+    this.words = words;
+    this.digits = digits;
+    this.hashes = hashes;
+    this.index = index;
   }
 
   /** Drops the id in ring slot `slot`. */

@@ -28,6 +28,23 @@ describe('FinalizedIds', () => {
     expect(set.count).toBe(capacity);
   });
 
+  it('grows its ring as ids come (slots made in steps up to the capacity), then forgets the oldest first, every id found on the way', () => {
+    // Past its first room (4096 slots) twice, the last step short of a doubling, then round the ring.
+    const capacity = 9000;
+    const set = new FinalizedIds(capacity);
+    const id = (i: number): string => (i % 89 === 0 ? `other-${i}` : ((i + 1) * 2246822519).toString(16).padStart(32, '0').slice(-32));
+    for (let i = 0; i < 20_000; i++) {
+      set.add(id(i));
+      if (i === 4095 || i === 4096 || i === 8191 || i === 8192 || i === 8999 || i === 9000 || i === 19_999) {
+        const first = Math.max(0, i - capacity + 1);
+        if (first > 0) expect(set.has(id(first - 1))).toBe(false);
+        for (let k = first; k <= i; k++) expect(set.has(id(k))).toBe(true);
+        expect(set.has(id(i + 1))).toBe(false);
+        expect(set.count).toBe(i - first + 1);
+      }
+    }
+  });
+
   it('remembers nothing with a capacity of 0', () => {
     const set = new FinalizedIds(0);
     set.add('abc');
