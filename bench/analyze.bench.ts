@@ -193,6 +193,10 @@ try {
         `| ${m.name} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${seconds(r.main)} | ${(mbSize / r.wall).toFixed(1)} | ${Math.round(generated.spans / r.wall).toLocaleString('en-US')} | ${r.rss.toFixed(0)} MB | ${(b.wall / r.wall).toFixed(2)}× | ${(b.cpu / r.cpu).toFixed(2)}× | ${ratio(b.main / r.main)} |`,
       );
     });
+    // Each round's baseline and one-thread runs are adjacent (the same load): their ratio, round
+    // by round, shows how much of the difference between medians is the machine's drift.
+    const paired = results[0]!.map((b, k) => b.elapsedMs / results[1]![k]!.elapsedMs).sort((x, y) => x - y);
+    console.log(`per round, baseline ÷ analyze --threads 1 by wall (adjacent runs): median ${median(paired).toFixed(2)}×, ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}× over ${paired.length} rounds`);
     const pairWall = median(pairs) / 1000;
     const single = median(alone) / 1000;
     console.log(
