@@ -83,8 +83,12 @@ export class FinalizedIds {
   add(id: string, h = hashKey(id)): void {
     if (this.capacity <= 0) return;
     const slot = this.next;
-    if (this.size === this.capacity) this.forget(slot);
-    else if (this.size++ === this.digits.length) this.grow();
+    if (this.size === this.capacity) {
+      this.forget(slot);
+    } else {
+      if (this.size === this.digits.length) this.grow();
+      this.size++;
+    }
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
     this.hashes[slot] = h;
     const n = this.pack(id);
