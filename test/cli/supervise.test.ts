@@ -84,16 +84,21 @@ describe('supervise', () => {
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([...process.execArgv, ...childNodeOptions()]);
   });
 
-  it("keeps glibc's freed memory for the child on Linux (MALLOC_TOP_PAD_), unless the user tuned malloc", async () => {
-    expect(childEnvironment({ PATH: '/usr/bin', GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, 'linux')).toEqual({ MALLOC_TOP_PAD_: String(64 * 1024 * 1024) });
+  it("gives the child glibc's malloc pad and huge pages on Linux (MALLOC_TOP_PAD_, glibc.malloc.hugetlb), unless the user tuned malloc", async () => {
+    const pad = String(64 * 1024 * 1024);
+    expect(childEnvironment({ PATH: '/usr/bin' }, 'linux')).toEqual({ MALLOC_TOP_PAD_: pad, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+    // Another namespace's tunables stay, ours after them.
+    expect(childEnvironment({ GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, 'linux')).toEqual({ MALLOC_TOP_PAD_: pad, GLIBC_TUNABLES: 'glibc.pthread.rseq=0:glibc.malloc.hugetlb=1' });
     expect(childEnvironment({ MALLOC_ARENA_MAX: '2' }, 'linux')).toEqual({});
     expect(childEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=0' }, 'linux')).toEqual({});
+    expect(childEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, 'linux')).toEqual({});
     expect(childEnvironment({}, 'darwin')).toEqual({});
     // A real child: what its environment holds.
     const out = join(dir, 'env.json');
-    const child = script('env.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify(process.env.MALLOC_TOP_PAD_ ?? null));\n`);
+    const child = script('env.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify([process.env.MALLOC_TOP_PAD_ ?? null, process.env.GLIBC_TUNABLES ?? null]));\n`);
     expect(await supervise(child, [])).toBe(0);
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toBe(childEnvironment()['MALLOC_TOP_PAD_'] ?? process.env['MALLOC_TOP_PAD_'] ?? null);
+    const added = childEnvironment();
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([added['MALLOC_TOP_PAD_'] ?? process.env['MALLOC_TOP_PAD_'] ?? null, added['GLIBC_TUNABLES'] ?? process.env['GLIBC_TUNABLES'] ?? null]);
   });
 
   it('supervises analyze and diff only, and never the supervised child itself', () => {
