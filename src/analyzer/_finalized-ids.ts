@@ -19,8 +19,9 @@ const MAX_DIGITS = 8 * WORDS;
 
 /**
  * Ring slots made at first; the ring doubles from there up to its capacity as ids come. Made at
- * full capacity (100 000 by default) it was 3 MB of zeroed arrays before the first span, written
- * in full (about 750 page faults, 5–9 ms) even for an input of a few traces.
+ * full capacity (100 000 by default) it was 3 MB of zeroed arrays before the first span, which
+ * glibc clears at once under the CLI's malloc pad (about 750 page faults, 5–9 ms) even for an
+ * input of a few traces.
  */
 const FIRST_ROOM = 4096;
 

@@ -52,6 +52,9 @@ export function childNodeOptions(cores = availableParallelism(), execArgv: reado
 /** What glibc's malloc keeps at the top of a heap instead of handing back to the kernel (MALLOC_TOP_PAD_). */
 const MALLOC_TOP_PAD_BYTES = 64 * 1024 * 1024;
 
+/** The GLIBC_TUNABLES entry that has malloc ask for transparent huge pages (see childEnvironment). */
+const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
+
 /**
  * Environment variables added for the analysis child on Linux, two glibc malloc settings:
  *
@@ -81,9 +84,6 @@ export function childEnvironment(env: NodeJS.ProcessEnv = process.env, platform:
   if (chosen || platform !== 'linux') return {};
   return { MALLOC_TOP_PAD_: String(MALLOC_TOP_PAD_BYTES), GLIBC_TUNABLES: tunables === '' ? HUGE_PAGES : `${tunables}:${HUGE_PAGES}` };
 }
-
-/** The GLIBC_TUNABLES entry that has malloc ask for transparent huge pages (see childEnvironment). */
-const HUGE_PAGES = 'glibc.malloc.hugetlb=1';
 
 /** Runs `script` with `args` in a child Node process under the supervisor; resolves with the exit code to use, or ends this process by the child's signal. */
 export function supervise(script: string, args: readonly string[], graceMs = DEFAULT_GRACE_MS): Promise<number> {
