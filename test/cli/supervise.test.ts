@@ -67,20 +67,27 @@ describe('supervise', () => {
     expect(alive(childPid)).toBe(false);
   }, 30_000);
 
-  it('starts the child with one V8 background thread on 2 cores or fewer, unless a pool size was chosen', async () => {
-    expect(childNodeOptions(1, [], '')).toEqual(['--v8-pool-size=1']);
-    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual(['--v8-pool-size=1']);
-    expect(childNodeOptions(4, [], '')).toEqual([]);
-    expect(childNodeOptions(16, [], '')).toEqual([]);
+  it('starts the child with a 4 MiB semi-space cap, and one V8 background thread on 2 cores or fewer, unless the caller chose either', async () => {
+    const semi = '--max-semi-space-size=4';
+    expect(childNodeOptions(1, [], '')).toEqual([semi, '--v8-pool-size=1']);
+    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual([semi, '--v8-pool-size=1']);
+    expect(childNodeOptions(4, [], '')).toEqual([semi]);
+    expect(childNodeOptions(16, [], '')).toEqual([semi]);
     // The caller's choice stands, on the command line or in NODE_OPTIONS, in either spelling.
-    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([]);
-    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([]);
-    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([]);
+    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([semi]);
+    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([semi]);
+    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([semi]);
+    expect(childNodeOptions(2, ['--v8_pool_size=2'], '')).toEqual([semi]);
+    expect(childNodeOptions(2, ['--max-semi-space-size=16'], '')).toEqual(['--v8-pool-size=1']);
+    expect(childNodeOptions(16, [], '--max_semi_space_size=32')).toEqual([]);
+    expect(childNodeOptions(16, ['--max-semi-space-size', '8'], '')).toEqual([]);
+    // Another flag that starts alike is not a choice of either.
+    expect(childNodeOptions(16, ['--max-semi-space-size-x=1', '--min-semi-space-size=2'], '')).toEqual([semi]);
     // A real child: what it was started with.
     const out = join(dir, 'exec-argv.json');
     const child = script('exec-argv.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify(process.execArgv));\n`);
     expect(await supervise(child, [])).toBe(0);
-    // This process's options, then the child's own (on 2 cores or fewer, the pool size).
+    // This process's options, then the child's own (the semi-space cap; on 2 cores or fewer, the pool size).
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([...process.execArgv, ...childNodeOptions()]);
   });
 
