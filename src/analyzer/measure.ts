@@ -356,8 +356,7 @@ function anyPresent(column: Float64Array): boolean {
 /** A text field of every request, tallied. */
 function tallyColumn(requests: RequestTable, field: TableText): Tally {
   const tally = new Tally();
-  const indexes = requests.textIndexes(field);
-  for (let i = 0; i < indexes.length; i++) tally.add(requests.textValue(indexes[i]!));
+  for (let i = 0; i < requests.length; i++) tally.add(requests.textValue(requests.textIndex(field, i)));
   return tally;
 }
 

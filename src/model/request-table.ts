@@ -1,11 +1,12 @@
 /**
  * @module model/request-table
- * The per-request timings of a run held as columns: one typed array per numeric field, text
- * fields as indexes into one dictionary, a flag byte per request. A run keeps every request
- * until its summaries, diagnosis and report are made; as one object per request (with its phase
+ * The per-request timings of a run held as columns: one typed array per numeric field, the text
+ * fields as one index per request into the run's combinations of them (of indexes into one
+ * dictionary), a flag byte per request. A run keeps every request until its summaries,
+ * diagnosis and report are made; as one object per request (with its phase
  * object, its boxed numbers and its BigInt start) those rows were about 540 bytes each, and the
  * garbage collector walked every one of them on each collection while the file streamed. As
- * columns a request costs about 180 bytes on the bench's export and no object, and the stages
+ * columns a request costs about 165 bytes on the bench's export and no object, and the stages
  * that read every request (measure, diagnose, timeline, device evidence) loop over typed arrays.
  * The builder's columns grow in place (model/_growing-column.ts) and the table takes them over
  * without a copy, so a run's requests are held once.
@@ -35,6 +36,8 @@ export type TableNumber = (typeof TABLE_NUMBERS)[number];
 const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 
 const TEXT_INDEX = Object.fromEntries(TABLE_TEXTS.map((f, i) => [f, i])) as Record<TableText, number>;
+/** Entries of one text set (Columns.textSets). */
+const TEXT_FIELDS = TABLE_TEXTS.length;
 const NUMBER_INDEX = Object.fromEntries(TABLE_NUMBERS.map((f, i) => [f, i])) as Record<TableNumber, number>;
 const PHASE_INDEX = Object.fromEntries(PHASES.map((p, i) => [p, i])) as Record<Phase, number>;
 
@@ -258,8 +261,15 @@ interface Columns {
   phases: Float64Array[];
   /** By TABLE_NUMBERS index. */
   numbers: Float64Array[];
-  /** By TABLE_TEXTS index: indexes into the dictionary. */
-  texts: Int32Array[];
+  /**
+   * Each request's text set: the index of its TABLE_TEXTS values in `textSets` (see below). A
+   * run's requests mostly share a handful of combinations of service, model, version, runtime,
+   * provider, precision, device and source (the bench's export: one), so a request holds one
+   * index, not one per field: 4 bytes where the fields' own columns took 28-32.
+   */
+  textSet: Int32Array;
+  /** The text sets, TEXT_FIELDS entries each (by TABLE_TEXTS index): dictionary indexes, −1 for absent. Shared by every table selected from one. */
+  textSets: Int32Array;
   flags: Uint8Array;
   cacheHit: Int8Array;
 }
@@ -279,7 +289,8 @@ function viewRange(c: Columns, from: number, to: number): Columns {
     otherMs: c.otherMs.subarray(from, to),
     phases: c.phases.map((a) => a.subarray(from, to)),
     numbers: c.numbers.map((a) => a.subarray(from, to)),
-    texts: c.texts.map((a) => a.subarray(from, to)),
+    textSet: c.textSet.subarray(from, to),
+    textSets: c.textSets,
     flags: c.flags.subarray(from, to),
     cacheHit: c.cacheHit.subarray(from, to),
   };
@@ -347,12 +358,22 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** A text field of request `i`; undefined where absent. */
   text(field: TableText, i: number): string | undefined {
-    return this.textValue(this.columns.texts[TEXT_INDEX[field]]![i]!);
+    return this.textValue(this.textIndex(field, i));
   }
 
-  /** A text field of each request as dictionary indexes (−1: absent), for loops over every request; `textValue` reads one. */
+  /** A text field of request `i` as a dictionary index (−1: absent), for loops over every request; `textValue` reads it. */
+  textIndex(field: TableText, i: number): number {
+    const c = this.columns;
+    return c.textSets[c.textSet[i]! * TEXT_FIELDS + TEXT_INDEX[field]]!;
+  }
+
+  /** A text field of each request as dictionary indexes (−1: absent), made on each call (`textIndex` reads one without an array). */
   textIndexes(field: TableText): Int32Array {
-    return this.columns.texts[TEXT_INDEX[field]]!;
+    const { textSet, textSets } = this.columns;
+    const f = TEXT_INDEX[field];
+    const out = new Int32Array(this.length);
+    for (let i = 0; i < out.length; i++) out[i] = textSets[textSet[i]! * TEXT_FIELDS + f]!;
+    return out;
   }
 
   /** The text at dictionary index `k` (from `textIndexes`); undefined for −1. */
@@ -362,7 +383,8 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Model name of request `i`. */
   model(i: number): string {
-    return this.dictionary[this.columns.texts[1]![i]!]!;
+    const c = this.columns;
+    return this.dictionary[c.textSets[c.textSet[i]! * TEXT_FIELDS + TEXT_INDEX.model]!]!;
   }
 
   /** Trace id of request `i`. */
@@ -445,8 +467,7 @@ export class RequestTable implements Iterable<RequestTiming> {
     // Each column once: a field no request has is one column shared by several fields.
     for (const column of new Set([c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers])) permute(column, f64);
     permute(c.startNs, new BigUint64Array(scratch));
-    const i32 = new Int32Array(scratch, 0, n);
-    for (const column of new Set(c.texts)) permute(column, i32);
+    permute(c.textSet, new Int32Array(scratch, 0, n));
     permute(c.flags, new Uint8Array(scratch, 0, n));
     permute(c.cacheHit, new Int8Array(scratch, 0, n));
     c.traceIds = c.traceIds.pick(order);
@@ -479,10 +500,10 @@ export class RequestTable implements Iterable<RequestTiming> {
   select(indices: ArrayLike<number>): RequestTable {
     const c = this.columns;
     // Columns shared within the table (a field no request has) stay shared in the selection.
-    const picked = new Map<Float64Array | Int32Array, Float64Array | Int32Array>();
-    const pickOnce = <T extends Float64Array | Int32Array>(make: new (n: number) => T, source: T): T => {
-      let out = picked.get(source) as T | undefined;
-      if (out === undefined) picked.set(source, (out = pick(make, source, indices)));
+    const picked = new Map<Float64Array, Float64Array>();
+    const pickOnce = (source: Float64Array): Float64Array => {
+      let out = picked.get(source);
+      if (out === undefined) picked.set(source, (out = pick(Float64Array, source, indices)));
       return out;
     };
     const columns: Columns = {
@@ -493,9 +514,10 @@ export class RequestTable implements Iterable<RequestTiming> {
       e2eMs: pick(Float64Array, c.e2eMs, indices),
       serverMs: pick(Float64Array, c.serverMs, indices),
       otherMs: pick(Float64Array, c.otherMs, indices),
-      phases: c.phases.map((a) => pickOnce(Float64Array, a)),
-      numbers: c.numbers.map((a) => pickOnce(Float64Array, a)),
-      texts: c.texts.map((a) => pickOnce(Int32Array, a)),
+      phases: c.phases.map(pickOnce),
+      numbers: c.numbers.map(pickOnce),
+      textSet: pick(Int32Array, c.textSet, indices),
+      textSets: c.textSets,
       flags: pick(Uint8Array, c.flags, indices),
       cacheHit: pick(Int8Array, c.cacheHit, indices),
     };
@@ -527,15 +549,15 @@ export class RequestTable implements Iterable<RequestTiming> {
    * that handles one model at a time holds one model's copy at a time, not all of them.
    */
   modelGroups(): Map<string, () => RequestTable> {
-    const column = this.columns.texts[TEXT_INDEX.model]!;
-    // Several dictionary entries may hold one name (past DICTIONARY_LIMIT): merged by name.
+    const { textSet: column, textSets } = this.columns;
+    // Keyed by text set; several sets (and dictionary entries, past DICTIONARY_LIMIT) may hold one name: merged by name.
     const groupOf = new Map<number, number>();
     const names = new Map<string, number>();
     const counts: number[] = [];
     const group = (k: number): number => {
       let g = groupOf.get(k);
       if (g === undefined) {
-        const name = this.dictionary[k]!;
+        const name = this.dictionary[textSets[k * TEXT_FIELDS + TEXT_INDEX.model]!]!;
         g = names.get(name);
         if (g === undefined) names.set(name, (g = counts.push(0) - 1));
         groupOf.set(k, g);
@@ -645,7 +667,18 @@ export class RequestTableBuilder {
   private cacheHit: GrowingColumn<Int8Array> | undefined;
   private readonly phases: (GrowingColumn<Float64Array> | undefined)[] = PHASES.map(() => undefined);
   private readonly numbers: (GrowingColumn<Float64Array> | undefined)[] = TABLE_NUMBERS.map(() => undefined);
-  private readonly texts: (GrowingColumn<Int32Array> | undefined)[] = TABLE_TEXTS.map(() => undefined);
+  /** Each request's text set (Columns.textSet); the last request's is written when the next is appended, or at `build`. */
+  private readonly textSet: GrowingColumn<Int32Array>;
+  /** The text sets, TEXT_FIELDS entries each. */
+  private readonly textSets: GrowingColumn<Int32Array>;
+  private setCount = 0;
+  /** Text sets by their entries joined with commas, up to DICTIONARY_LIMIT of them (past it sets are added without looking for an equal one). */
+  private readonly setIndex = new Map<string, number>();
+  /** The set the last request had: consecutive requests mostly repeat it. */
+  private lastSet = -1;
+  /** The last appended request's text fields as dictionary indexes, until its set is written; `textsOf` is that request. */
+  private readonly rowTexts = new Int32Array(TEXT_FIELDS).fill(-1);
+  private textsOf = -1;
   private readonly inputHashes = new Map<number, string>();
   private built = false;
   private readonly dictionary: string[] = [];
@@ -664,6 +697,8 @@ export class RequestTableBuilder {
     this.serverMs = this.column(Float64Array, 0);
     this.otherMs = this.column(Float64Array, 0);
     this.flags = this.column(Uint8Array, 0);
+    this.textSet = this.column(Int32Array, 0);
+    this.textSets = new GrowingColumn(Int32Array, TEXT_FIELDS, 0, options);
   }
 
   /**
@@ -713,8 +748,10 @@ export class RequestTableBuilder {
 
   /** Appends a row of every required field but the start; returns its index. */
   private appendRow(traceId: string, requestSpanId: string, e2eMs: number, serverMs: number, otherMs: number, flags: number): number {
+    this.endTexts();
     const i = this.length++;
     if (i === this.capacity) this.grow();
+    this.textsOf = i;
     this.traceIds.set(i, traceId);
     this.requestSpanIds.set(i, requestSpanId);
     this.e2eMs.array[i] = e2eMs;
@@ -742,7 +779,32 @@ export class RequestTableBuilder {
 
   /** Sets a required text field (service, model) of request `i`: kept even when empty. */
   setRequiredText(i: number, field: number, value: string): void {
-    (this.texts[field] ??= this.column(Int32Array, -1)).put(i, this.intern(value, field));
+    // The set is written once the request's texts are all in: only the last request's can change.
+    if (i !== this.textsOf) throw new Error(`RequestTableBuilder.setText: request ${i} is not the last appended (${this.textsOf})`);
+    this.rowTexts[field] = this.intern(value, field);
+  }
+
+  /** Writes the last appended request's text set: the last request's when equal, else the one with the same entries, else a new one. */
+  private endTexts(): void {
+    const i = this.textsOf;
+    if (i < 0) return;
+    const row = this.rowTexts;
+    let set = this.lastSet;
+    if (set < 0 || !sameEntries(this.textSets.array, set * TEXT_FIELDS, row)) {
+      const key = row.join(',');
+      const known = this.setIndex.get(key);
+      if (known !== undefined) set = known;
+      else {
+        set = this.setCount++;
+        this.textSets.reserve(this.setCount * TEXT_FIELDS);
+        this.textSets.array.set(row, set * TEXT_FIELDS);
+        if (this.setIndex.size < DICTIONARY_LIMIT) this.setIndex.set(key, set);
+      }
+      this.lastSet = set;
+    }
+    this.textSet.array[i] = set;
+    row.fill(-1);
+    this.textsOf = -1;
   }
 
   /** Sets the input hash of request `i`. */
@@ -779,10 +841,10 @@ export class RequestTableBuilder {
     // The table takes the builder's storage: a second build would hand out the same columns.
     if (this.built) throw new Error('RequestTableBuilder.build: called twice');
     this.built = true;
+    this.endTexts();
     const n = this.length;
     // A field no request has is one shared column of absent values, not a column of its own.
     let noNumbers: Float64Array | undefined;
-    let noTexts: Int32Array | undefined;
     const columns: Columns = {
       traceIds: this.traceIds.finish(n),
       requestSpanIds: this.requestSpanIds.finish(n),
@@ -793,7 +855,8 @@ export class RequestTableBuilder {
       otherMs: this.otherMs.finish(n),
       phases: this.phases.map((c) => c?.finish(n) ?? (noNumbers ??= new Float64Array(n).fill(NaN))),
       numbers: this.numbers.map((c) => c?.finish(n) ?? (noNumbers ??= new Float64Array(n).fill(NaN))),
-      texts: this.texts.map((c) => c?.finish(n) ?? (noTexts ??= new Int32Array(n).fill(-1))),
+      textSet: this.textSet.finish(n),
+      textSets: this.textSets.finish(this.setCount * TEXT_FIELDS),
       flags: this.flags.finish(n),
       cacheHit: this.cacheHit?.finish(n) ?? new Int8Array(n).fill(CACHE_ABSENT),
     };
@@ -814,7 +877,7 @@ export class RequestTableBuilder {
     this.capacity = capacity;
     this.traceIds.reserve(capacity);
     this.requestSpanIds.reserve(capacity);
-    for (const c of [this.startNs, this.e2eMs, this.serverMs, this.otherMs, this.flags, this.cacheHit, ...this.phases, ...this.numbers, ...this.texts]) c?.reserve(capacity);
+    for (const c of [this.startNs, this.e2eMs, this.serverMs, this.otherMs, this.flags, this.textSet, this.cacheHit, ...this.phases, ...this.numbers]) c?.reserve(capacity);
     this.startHalves = halvesOf(this.startNs.array);
   }
 
@@ -838,6 +901,12 @@ export class RequestTableBuilder {
  */
 function clampTime(ns: bigint): bigint {
   return ns < 0n ? 0n : ns > MAX_TIME_NS ? MAX_TIME_NS : ns;
+}
+
+/** True when `sets` from `at` holds the entries of `row`. */
+function sameEntries(sets: Int32Array, at: number, row: Int32Array): boolean {
+  for (let f = 0; f < row.length; f++) if (sets[at + f] !== row[f]) return false;
+  return true;
 }
 
 /** A BigUint64Array's storage as 32-bit words. */

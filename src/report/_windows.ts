@@ -64,11 +64,9 @@ export function clocksByModel(result: AnalysisResult): Map<string, Set<WindowClo
     clocks.add(c.clock);
   }
   const t = result.timings;
-  const models = t.textIndexes('model');
-  const sources = t.textIndexes('source');
   for (let i = 0; i < t.length; i++) {
-    const model = t.textValue(models[i]!)!;
-    const source = t.textValue(sources[i]!);
+    const model = t.model(i);
+    const source = t.text('source', i);
     const known = source === undefined ? undefined : clocksOf.get(source);
     const byTime: WindowClock = t.startNs[i]! < YEAR_2000_NS ? 'monotonic' : 'epoch';
     const clock: WindowClock = source === undefined ? byTime : known === undefined ? run : known.size === 1 ? [...known][0]! : byTime;

@@ -117,6 +117,46 @@ describe('RequestTable', () => {
     expect(groups.get('b')!.rows()).toEqual(rows.filter((r) => r.model === 'b'));
   });
 
+  it("holds each request's texts as one of the run's combinations of them, read back field by field through selections, slices and sorts", () => {
+    // Six combinations of service, model, version and runtime, in runs and interleaved, some
+    // fields absent in some; the same combination again after others must be the same set.
+    const combos = [
+      { service: 'api', model: 'a' },
+      { service: 'api', model: 'a', modelVersion: '2', runtime: 'onnxruntime' },
+      { service: 'api', model: 'b', runtime: 'onnxruntime' },
+      { service: '', model: 'b', precision: 'fp16', device: 'cuda:1', source: 'triton' },
+      { service: 'batch', model: 'a', modelVersion: '3' },
+      // The first again with only the last field added: a set differs from another by any one field.
+      { service: 'api', model: 'a', source: 'vllm' },
+    ];
+    const pick = (i: number): number => (i < 3000 ? Math.floor(i / 500) : (i * 7) % 6);
+    const rows = generate({ n: 6000, phases: { compute: 1 } }).map((r, i) => ({ ...r, startNs: r.startNs + BigInt(((i * 389) % 6000) * 1_000_000), ...combos[pick(i)]! }));
+    const table = RequestTable.from(rows);
+    expect(table.rows()).toEqual(rows);
+    for (const field of ['service', 'model', 'modelVersion', 'runtime', 'runtimeProvider', 'precision', 'device', 'source'] as const) {
+      const indexes = table.textIndexes(field);
+      for (let i = 0; i < rows.length; i += 7) {
+        expect(table.textValue(indexes[i]!)).toBe(table.text(field, i));
+        expect(table.textIndex(field, i)).toBe(indexes[i]);
+        const given = rows[i]![field];
+        expect(table.text(field, i)).toBe(given === '' && field !== 'service' ? undefined : given);
+      }
+    }
+    const groups = table.byModel();
+    expect([...groups.keys()]).toEqual(['a', 'b']);
+    expect(groups.get('a')!.rows()).toEqual(rows.filter((r) => r.model === 'a'));
+    expect(table.slice(2990, 3010).rows()).toEqual(rows.slice(2990, 3010));
+    const sorted = RequestTable.from(rows);
+    sorted.sortByStartInPlace();
+    expect(sorted.rows()).toEqual([...rows].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0)));
+    // A set is written once its request's texts are all in: only the last appended request's texts can be set.
+    const builder = new RequestTableBuilder();
+    const first = builder.append('t1', 's1', 1n, 1, 1, 0, 0);
+    builder.setRequiredText(first, 1, 'a');
+    builder.append('t2', 's2', 2n, 1, 1, 0, 0);
+    expect(() => builder.setText(first, 3, 'onnxruntime')).toThrow(/request 0 is not the last appended/);
+  });
+
   it('holds what the analyzer assembled: the rows of a real export equal their table columns', async () => {
     const result = await analyzeFiles(['examples/traces/inference-demo.otlp.jsonl'], { diagnose: false });
     const table = result.timings;
@@ -204,7 +244,8 @@ describe('RequestTable', () => {
     expect(table.phase('queue')).toBe(absent);
     expect(table.phase('compute')).not.toBe(absent);
     expect(absent.every((v) => Number.isNaN(v))).toBe(true);
-    expect(table.textIndexes('runtime')).toBe(table.textIndexes('precision'));
+    expect(table.textIndexes('runtime').every((k) => k === -1)).toBe(true);
+    expect(table.text('precision', 4999)).toBeUndefined();
     const picked = table.select([4, 3150, 2]);
     expect(picked.number('ttftMs')).toBe(picked.phase('decode'));
     expect(picked.rows()).toEqual([rows[4], rows[3150], rows[2]]);
