@@ -89,9 +89,10 @@ function generateTriton(): { spans: number; requests: number } {
 
 /**
  * An analysis runs with the Node options and environment `latency-doctor analyze` gives its child
- * process (childNodeOptions: on 2 cores, one V8 background thread; childEnvironment: glibc's
- * malloc settings, the pad and huge pages), so the figures are the CLI's; PROCESS=node leaves Node's and
- * glibc's defaults (what a program calling analyzeFiles in its own process gets). The baselines
+ * process (childNodeOptions: the young generation's semi-space cap, and on 2 cores one V8
+ * background thread; childEnvironment: glibc's malloc settings, the pad and huge pages), so the
+ * figures are the CLI's; PROCESS=node leaves Node's and glibc's defaults (what a program calling
+ * analyzeFiles in its own process gets). The baselines
  * and the reader alone run with the defaults; PROCESS=cli gives a baseline the CLI's settings.
  */
 function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file): ChildResult {
