@@ -88,6 +88,39 @@ class IdColumn {
     return new IdColumn(this.width, this.bytes.subarray(from * this.width, to * this.width), this.digits.subarray(from, to), others);
   }
 
+  /**
+   * The same ids with request `order[j]`'s moved to `j` for every `j`, in place (this column's
+   * storage is rewritten) through `scratch`, which holds at least 8 bytes per request: a table
+   * sorted in place holds its ids once, where `pick` made a second copy of them (26 bytes a
+   * request). Copies, as `pick`, where the bytes are not 4-byte words.
+   */
+  permute(order: Uint32Array, scratch: ArrayBuffer): IdColumn {
+    const n = order.length;
+    const bytes = this.bytes;
+    if (bytes.byteOffset % 4 !== 0 || this.width % 4 !== 0 || scratch.byteLength < 8 * n) return this.pick(order);
+    const per = this.width / 4;
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, n * per);
+    const moved = new Uint32Array(scratch, 0, 2 * n);
+    // Two words of each id at a time: the scratch holds two per request.
+    for (let lane = 0; lane < per; lane += 2) {
+      const both = lane + 1 < per;
+      for (let j = 0; j < n; j++) {
+        const from = order[j]! * per + lane;
+        moved[2 * j] = words[from]!;
+        if (both) moved[2 * j + 1] = words[from + 1]!;
+      }
+      for (let j = 0; j < n; j++) {
+        const to = j * per + lane;
+        words[to] = moved[2 * j]!;
+        if (both) words[to + 1] = moved[2 * j + 1]!;
+      }
+    }
+    const digits = new Uint8Array(scratch, 0, n);
+    for (let j = 0; j < n; j++) digits[j] = this.digits[order[j]!]!;
+    this.digits.set(digits);
+    return new IdColumn(this.width, bytes, this.digits, pickSparse(this.others, order));
+  }
+
   /** The requests at `indices`, in that order. */
   pick(indices: ArrayLike<number>): IdColumn {
     const w = this.width;
@@ -443,7 +476,7 @@ export class RequestTable implements Iterable<RequestTiming> {
     let sorted = true;
     for (let i = 1; i < n && sorted; i++) if (keys[i]! < keys[i - 1]!) sorted = false;
     if (sorted) return undefined;
-    return Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+    return ascendingOrder(keys);
   }
 
   /**
@@ -470,8 +503,8 @@ export class RequestTable implements Iterable<RequestTiming> {
     permute(c.textSet, new Int32Array(scratch, 0, n));
     permute(c.flags, new Uint8Array(scratch, 0, n));
     permute(c.cacheHit, new Int8Array(scratch, 0, n));
-    c.traceIds = c.traceIds.pick(order);
-    c.requestSpanIds = c.requestSpanIds.pick(order);
+    c.traceIds = c.traceIds.permute(order, scratch);
+    c.requestSpanIds = c.requestSpanIds.permute(order, scratch);
     c.inputHashes = pickSparse(c.inputHashes, order);
     this.offsets = undefined;
   }
@@ -901,6 +934,55 @@ export class RequestTableBuilder {
  */
 function clampTime(ns: bigint): bigint {
   return ns < 0n ? 0n : ns > MAX_TIME_NS ? MAX_TIME_NS : ns;
+}
+
+/**
+ * The indexes of `keys` in ascending order of their keys, ties in index order: a merge sort of the
+ * runs the keys are already in order in. A run's requests are mostly in start order with some out
+ * of place (a request is assembled once its trace is done, so a long one comes after shorter ones
+ * that started later): few runs, few passes. A typed array's sort with a comparator took 58 ms for
+ * 291,000 nearly sorted keys and 114 ms for shuffled ones, calling the comparator every time.
+ */
+function ascendingOrder(keys: Float64Array): Uint32Array {
+  const n = keys.length;
+  let from = new Uint32Array(n);
+  let to = new Uint32Array(n);
+  for (let i = 0; i < n; i++) from[i] = i;
+  // Where each run starts, and n: the runs of one pass merged pairwise into the next pass's.
+  let bounds = [0];
+  for (let i = 1; i < n; i++) if (keys[i]! < keys[i - 1]!) bounds.push(i);
+  bounds.push(n);
+  while (bounds.length > 2) {
+    const next = [0];
+    for (let r = 0; r + 1 < bounds.length; r += 2) {
+      const high = r + 2 < bounds.length ? bounds[r + 2]! : bounds[r + 1]!;
+      mergeRuns(from, to, keys, bounds[r]!, bounds[r + 1]!, high);
+      next.push(high);
+    }
+    [from, to] = [to, from];
+    bounds = next;
+  }
+  return from;
+}
+
+/** Merges the runs `from[low…middle)` and `from[middle…high)` (indexes in ascending key order) into `to`, the first run's first on equal keys. */
+function mergeRuns(from: Uint32Array, to: Uint32Array, keys: Float64Array, low: number, middle: number, high: number): void {
+  let i = low;
+  let j = middle;
+  let k = low;
+  while (i < middle && j < high) {
+    const a = from[i]!;
+    const b = from[j]!;
+    if (keys[b]! < keys[a]!) {
+      to[k++] = b;
+      j++;
+    } else {
+      to[k++] = a;
+      i++;
+    }
+  }
+  while (i < middle) to[k++] = from[i++]!;
+  while (j < high) to[k++] = from[j++]!;
 }
 
 /** True when `sets` from `at` holds the entries of `row`. */

@@ -217,6 +217,32 @@ describe('RequestTable', () => {
     expect(table.rows()).toEqual(expected);
   });
 
+  it('orders rows by start as a stable sort does: empty, one row, nearly sorted, reversed, all tied, shuffled with ties, an odd number of runs', () => {
+    const rand = rng(9);
+    const base = generate({ n: 1, phases: { compute: 1 } })[0]!;
+    const shapes: Record<string, number[]> = {
+      empty: [],
+      one: [5],
+      two: [7, 3],
+      three: [3, 1, 2],
+      sorted: Array.from({ length: 50 }, (_, i) => i),
+      nearly: Array.from({ length: 3000 }, (_, i) => i * 10 + Math.floor(rand() * 80)),
+      reversed: Array.from({ length: 1001 }, (_, i) => 1001 - i),
+      tied: Array.from({ length: 500 }, () => 42),
+      shuffled: Array.from({ length: 4000 }, () => Math.floor(rand() * 700)),
+      runs: [1, 2, 3, 0, 5, 6, -1, 9, 4, 4, 4, 2, 8],
+    };
+    for (const [name, starts] of Object.entries(shapes)) {
+      const table = RequestTable.from(starts.map((ms, i) => ({ ...base, traceId: i.toString(16).padStart(32, '0'), startNs: 1_764_000_000_000_000_000n + BigInt(ms) * 1_000_000n })));
+      const expected = starts.map((ms, i) => ({ ms, i })).sort((a, b) => a.ms - b.ms || a.i - b.i).map((x) => x.i);
+      const order = table.startOrder();
+      const inOrder = expected.every((v, i) => v === i);
+      expect(order === undefined ? 'in order' : [...order], name).toEqual(inOrder ? 'in order' : expected);
+      table.sortByStartInPlace();
+      expect(Array.from({ length: table.length }, (_, i) => Number.parseInt(table.traceId(i), 16)), name).toEqual(expected);
+    }
+  });
+
   it('holds starts from 0 to 2^64 − 1 ns as written, in start order past 2^63; a start rounded past either end is held at it', () => {
     const base = generate({ n: 1, phases: { compute: 1 } })[0]!;
     const starts = [(1n << 64n) - 1n, 1n << 63n, 1_764_000_000_000_000_000n, (1n << 63n) - 1_000_000n, 0n];
