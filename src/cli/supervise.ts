@@ -41,13 +41,13 @@ const SEMI_SPACE_MIB = 4;
  * Node options for the analysis child:
  *
  * - `--max-semi-space-size=4` (MiB), everywhere: V8 grows its young generation's semi-spaces up
- *   to 16 MiB on a long run (Node 20), and every megabyte of them is resident for the rest of
- *   the run: the 1 GB export's peak RSS was 17-21 MB higher past 500 MB of input than with a
- *   4 MiB cap, which held it at 120 MB at 500 MB and 157 MB at 1 GB (141 and 174 MB uncapped).
- *   Nothing is lost in speed: the scavenges stay cheap (what survives is small) and a small young
- *   generation faults in fewer fresh pages (500 MB: 8,300 main-thread faults against 11,500; the
- *   62 MB Jaeger document 0.90 against 0.96 s, 12,900 faults against 18,800). A 1 or 2 MiB cap saved memory only past 1 GB and
- *   took 5-10% more time. "Node.js command-line options: --max-semi-space-size",
+ *   to 16 MiB on a long run (Node 20), and what it grew stays resident for the rest of the run.
+ *   Capped, the peak RSS of a 500 MB export fell from 141 to 124 MB and of 1 GB from 174 to
+ *   153-157 MB (Node 24: 177 to 160-163 MB), with no time lost: the scavenges stay cheap (little
+ *   survives them) and a smaller young generation faults in fewer fresh pages (500 MB: 8,300
+ *   main-thread faults against 11,500; the 62 MB Jaeger document 0.90 against 0.96 s). A 1 or
+ *   2 MiB cap saved memory only past 1 GB and took 5-10% more time there (docs/analyzer.md, "The
+ *   young generation's size"). "Node.js command-line options: --max-semi-space-size",
  *   https://nodejs.org/api/cli.html#--max-semi-space-sizesize-in-mib
  * - `--v8-pool-size=1` on 2 cores or fewer: V8's background thread pool cut to one thread (Node's
  *   default is 4). The analysis's main thread is its critical path; with 4 background threads
@@ -63,7 +63,9 @@ const SEMI_SPACE_MIB = 4;
 export function childNodeOptions(cores = availableParallelism(), execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.replaceAll('_', '-'));
   const chosen = (flag: string): boolean => given.some((a) => a === flag || a.startsWith(`${flag}=`));
-  return [...(chosen('--max-semi-space-size') ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`]), ...(chosen('--v8-pool-size') || cores > 2 ? [] : ['--v8-pool-size=1'])];
+  const semiSpace = chosen('--max-semi-space-size') ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`];
+  const pool = chosen('--v8-pool-size') || cores > 2 ? [] : ['--v8-pool-size=1'];
+  return [...semiSpace, ...pool];
 }
 
 /** What glibc's malloc keeps at the top of a heap instead of handing back to the kernel (MALLOC_TOP_PAD_). */

@@ -6,7 +6,7 @@
  * diagnosis and report are made; as one object per request (with its phase
  * object, its boxed numbers and its BigInt start) those rows were about 540 bytes each, and the
  * garbage collector walked every one of them on each collection while the file streamed. As
- * columns a request costs about 165 bytes on the bench's export and no object, and the stages
+ * columns a request costs about 160 bytes on the bench's export and no object, and the stages
  * that read every request (measure, diagnose, timeline, device evidence) loop over typed arrays.
  * The builder's columns grow in place (model/_growing-column.ts) and the table takes them over
  * without a copy, so a run's requests are held once.
@@ -804,13 +804,13 @@ export class RequestTableBuilder {
     if (value !== undefined) (this.numbers[field] ??= this.column(Float64Array, NaN)).put(i, value);
   }
 
-  /** Sets a text field (TABLE_TEXTS index `field`) of request `i`; undefined or empty leaves it absent. */
+  /** Sets a text field (TABLE_TEXTS index `field`) of request `i`, the last appended; undefined or empty leaves it absent. */
   setText(i: number, field: number, value: string | undefined): void {
     if (value === undefined || value === '') return;
     this.setRequiredText(i, field, value);
   }
 
-  /** Sets a required text field (service, model) of request `i`: kept even when empty. */
+  /** Sets a required text field (service, model) of request `i`, the last appended (its texts are stored as one combination once the next is appended): kept even when empty. */
   setRequiredText(i: number, field: number, value: string): void {
     // The set is written once the request's texts are all in: only the last request's can change.
     if (i !== this.textsOf) throw new Error(`RequestTableBuilder.setText: request ${i} is not the last appended (${this.textsOf})`);
