@@ -171,11 +171,13 @@ export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<
   }
   // The GPU windows are the diagnosis's windows, so a --threshold windows.count= override applies to both.
   const windowCount = resolveThresholds(diagnoseOptions === false ? undefined : diagnoseOptions?.thresholds)['windows.count'];
-  const device = deviceEvidence(requests, options.gpuSamples ?? [], windowCount);
-  if ((options.gpuSamples?.length ?? 0) > 0 && device.length === 0 && requests.length > 0) {
-    warnings.push({ code: 'gpu-samples-outside-window', message: outsideWindowMessage(options.gpuSamples ?? [], tracedWindow(requests)), count: 1 });
-  } else if (device.length > 0) {
-    const partial = partialCoverageMessage(options.gpuSamples ?? [], tracedWindow(requests));
+  // The traced window once, for the evidence and for what the warnings say of it.
+  const traced = (options.gpuSamples?.length ?? 0) > 0 && requests.length > 0 ? tracedWindow(requests) : undefined;
+  const device = deviceEvidence(requests, options.gpuSamples ?? [], windowCount, traced);
+  if (traced !== undefined && device.length === 0) {
+    warnings.push({ code: 'gpu-samples-outside-window', message: outsideWindowMessage(options.gpuSamples ?? [], traced), count: 1 });
+  } else if (traced !== undefined) {
+    const partial = partialCoverageMessage(options.gpuSamples ?? [], traced);
     if (partial !== undefined) warnings.push({ code: 'gpu-samples-partial', message: partial, count: 1 });
   }
   // One model's requests selected at a time: a run of several models holds one model's copy at once.
@@ -235,21 +237,22 @@ function sumFailures(summaries: readonly ModelSummary[]): RequestFailures | unde
   return sum;
 }
 
-/** GPU evidence over the requests' window, in `count` equal-time windows (the diagnosis's `windows.count`). */
-export function deviceEvidence(requests: RequestTable, samples: readonly GpuSample[], count: number): DeviceEvidence[] {
+/** GPU evidence over the requests' window (`traced`, when the caller has it), in `count` equal-time windows (the diagnosis's `windows.count`). */
+export function deviceEvidence(requests: RequestTable, samples: readonly GpuSample[], count: number, traced?: TimeWindow): DeviceEvidence[] {
   if (samples.length === 0 || requests.length === 0 || count < 1) return [];
-  const { startMs, endMs } = tracedWindow(requests);
+  const { startMs, endMs } = traced ?? tracedWindow(requests);
   const step = (endMs - startMs) / count;
   const windows: TimeWindow[] = Array.from({ length: count }, (_, i) => ({ startMs: startMs + i * step, endMs: i === count - 1 ? endMs : startMs + (i + 1) * step }));
   return summarizeDevice(samples, { startMs, endMs }, windows);
 }
 
-/** From the first request's start to the last request's end, ms since the epoch. */
+/** From the first request's start (whole ms) to the last request's end, ms since the epoch. */
 function tracedWindow(requests: RequestTable): TimeWindow {
+  const starts = requests.startsMs();
   let startMs = Infinity;
   let endMs = -Infinity;
   for (let i = 0; i < requests.length; i++) {
-    const start = Number(requests.startNs[i]! / 1_000_000n);
+    const start = starts[i]!;
     startMs = Math.min(startMs, start);
     endMs = Math.max(endMs, start + requests.e2eMs[i]!);
   }

@@ -469,6 +469,34 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   private offsets: StartOffsets | undefined;
 
+  /**
+   * Each request's start in whole ms since the epoch, rounded down, as Number(startNs / 10⁶n)
+   * gives it, from the start offsets: no BigInt is made per request (at 291,000 requests the
+   * BigInt division was ~10-15 ms a pass). Made on each call.
+   */
+  startsMs(): Float64Array {
+    const n = this.length;
+    const out = new Float64Array(n);
+    const { originNs, offsetsNs, exact } = this.startOffsets();
+    const originMs = Number(originNs / 1_000_000n);
+    const rest = Number(originNs % 1_000_000n);
+    for (let i = 0; i < n && exact; i++) {
+      // Integers below 2^53 (checked): the sum and the products are exact. The quotient of such an
+      // integer by 10^6 is at least 10^-6 from any integer it does not equal, more than half the
+      // spacing of doubles below 2^34, so Math.floor is already exact; the correction is a guard.
+      const ns = rest + offsetsNs[i]!;
+      if (ns > MAX_SAFE_INTEGER) break;
+      let ms = Math.floor(ns / 1e6);
+      if (ms * 1e6 > ns) ms--;
+      else if ((ms + 1) * 1e6 <= ns) ms++;
+      out[i] = originMs + ms;
+      if (i === n - 1) return out;
+    }
+    // Starts 2^53 ns (104 days) or more apart: by BigInt.
+    for (let i = 0; i < n; i++) out[i] = Number(this.startNs[i]! / 1_000_000n);
+    return out;
+  }
+
   /** The row indexes in start order (ties in table order); undefined when the table already is in that order. */
   startOrder(): Uint32Array | undefined {
     const keys = this.startOffsets().offsetsNs;
