@@ -28,30 +28,26 @@ const FIRST_ROOM = 4096;
 /** The last `capacity` ids added, oldest forgotten first (see the module comment). */
 export class FinalizedIds {
   /** Ring of packed ids: WORDS words per slot, and the digit count (0: the id is in `others`). */
-  private words: Uint32Array;
-  private digits: Uint8Array;
+  private words = new Uint32Array(0);
+  private digits = new Uint8Array(0);
   /**
    * Each ring slot's hash of the id's characters (hashKey). The index is keyed by it, not by the
    * packed words: `has` is asked for every new trace and nearly always answers no, which the
    * hash alone tells, without packing the id (half the cost of the lookup).
    */
-  private hashes: Int32Array;
+  private hashes = new Int32Array(0);
   /** The slot the next id goes into; once the ring is full, the oldest id's. */
   private next = 0;
   private size = 0;
   /** Ring slots by id. */
-  private index: SlotTable;
+  private index = new SlotTable(0);
   /** The ids that do not pack, by ring slot (a map: nearly always empty, where an array would be `capacity` slots on the heap). */
   private readonly others = new Map<number, string>();
   /** The id being looked up, packed. */
   private readonly key = new Uint32Array(WORDS);
 
   constructor(private readonly capacity: number) {
-    const room = Math.min(capacity, FIRST_ROOM);
-    this.words = new Uint32Array(room * WORDS);
-    this.digits = new Uint8Array(room);
-    this.hashes = new Int32Array(room);
-    this.index = new SlotTable(room);
+    this.grow(Math.min(capacity, FIRST_ROOM));
   }
 
   /** Ids remembered now. */
@@ -87,7 +83,7 @@ export class FinalizedIds {
     if (this.size === this.capacity) {
       this.forget(slot);
     } else {
-      if (this.size === this.digits.length) this.grow();
+      if (this.size === this.digits.length) this.grow(Math.min(this.capacity, 2 * this.size));
       this.size++;
     }
     this.next = slot + 1 === this.capacity ? 0 : slot + 1;
@@ -109,11 +105,11 @@ export class FinalizedIds {
   }
 
   /**
-   * Doubles the ring (up to its capacity) when every slot holds an id and it is not yet full:
-   * until then ids fill slots 0, 1, … in order, so the slots keep their numbers.
+   * Makes the ring `room` slots, keeping the ids it holds: at first, and doubled (up to its
+   * capacity) when every slot holds an id and it is not yet full; until then ids fill slots 0, 1,
+   * … in order, so the slots keep their numbers.
    */
-  private grow(): void {
-    const room = Math.min(this.capacity, 2 * this.digits.length);
+  private grow(room: number): void {
     const words = new Uint32Array(room * WORDS);
     words.set(this.words);
     const digits = new Uint8Array(room);

@@ -90,35 +90,31 @@ class IdColumn {
 
   /**
    * The same ids with request `order[j]`'s moved to `j` for every `j`, in place (this column's
-   * storage is rewritten) through `scratch`, which holds at least 8 bytes per request: a table
-   * sorted in place holds its ids once, where `pick` made a second copy of them (26 bytes a
-   * request). Copies, as `pick`, where the bytes are not 4-byte words.
+   * storage is rewritten) through `scratch` of 8 bytes per request: a table sorted in place
+   * holds its ids once, where `pick` made a second copy of them (26 bytes a request). The ids'
+   * widths (16 and 8 bytes) are whole pairs of 4-byte words, and a column's bytes start at a
+   * multiple of the width.
    */
   permute(order: Uint32Array, scratch: ArrayBuffer): IdColumn {
     const n = order.length;
-    const bytes = this.bytes;
-    if (bytes.byteOffset % 4 !== 0 || this.width % 4 !== 0 || scratch.byteLength < 8 * n) return this.pick(order);
     const per = this.width / 4;
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, n * per);
+    const words = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, n * per);
     const moved = new Uint32Array(scratch, 0, 2 * n);
     // Two words of each id at a time: the scratch holds two per request.
     for (let lane = 0; lane < per; lane += 2) {
-      const both = lane + 1 < per;
       for (let j = 0; j < n; j++) {
         const from = order[j]! * per + lane;
         moved[2 * j] = words[from]!;
-        if (both) moved[2 * j + 1] = words[from + 1]!;
+        moved[2 * j + 1] = words[from + 1]!;
       }
       for (let j = 0; j < n; j++) {
         const to = j * per + lane;
         words[to] = moved[2 * j]!;
-        if (both) words[to + 1] = moved[2 * j + 1]!;
+        words[to + 1] = moved[2 * j + 1]!;
       }
     }
-    const digits = new Uint8Array(scratch, 0, n);
-    for (let j = 0; j < n; j++) digits[j] = this.digits[order[j]!]!;
-    this.digits.set(digits);
-    return new IdColumn(this.width, bytes, this.digits, pickSparse(this.others, order));
+    permuteColumn(this.digits, order, new Uint8Array(scratch, 0, n));
+    return new IdColumn(this.width, this.bytes, this.digits, pickSparse(this.others, order));
   }
 
   /** The requests at `indices`, in that order. */
@@ -329,6 +325,12 @@ function viewRange(c: Columns, from: number, to: number): Columns {
   };
 }
 
+/** Moves `column[order[j]]` to `column[j]` for every `j`, through `into` (a scratch view of the column's length and type). */
+function permuteColumn<T extends Float64Array | BigUint64Array | Int32Array | Uint8Array | Int8Array>(column: T, order: Uint32Array, into: T): void {
+  for (let j = 0; j < order.length; j++) into[j] = column[order[j]!]!;
+  column.set(into as never);
+}
+
 function pick<T extends { length: number; [i: number]: number | bigint }>(make: new (n: number) => T, source: T, indices: ArrayLike<number>): T {
   const out = new make(indices.length);
   for (let i = 0; i < indices.length; i++) out[i] = source[indices[i]!]!;
@@ -480,20 +482,21 @@ export class RequestTable implements Iterable<RequestTiming> {
     const { originNs, offsetsNs, exact } = this.startOffsets();
     const originMs = Number(originNs / 1_000_000n);
     const rest = Number(originNs % 1_000_000n);
-    for (let i = 0; i < n && exact; i++) {
-      // Integers below 2^53 (checked): the sum and the products are exact. The quotient of such an
-      // integer by 10^6 is at least 10^-6 from any integer it does not equal, more than half the
-      // spacing of doubles below 2^34, so Math.floor is already exact; the correction is a guard.
-      const ns = rest + offsetsNs[i]!;
-      if (ns > MAX_SAFE_INTEGER) break;
-      let ms = Math.floor(ns / 1e6);
-      if (ms * 1e6 > ns) ms--;
-      else if ((ms + 1) * 1e6 <= ns) ms++;
-      out[i] = originMs + ms;
-      if (i === n - 1) return out;
+    let i = 0;
+    // An integer below 2^53 divided by 10^6 is at least 10^-6 from any integer it does not
+    // equal, more than half the spacing of doubles below 2^34, so Math.floor of the quotient is
+    // the exact floor (checked against BigInt division on 6.8 million values, the worst cases
+    // k·10^6 − 1 among them).
+    if (exact) {
+      for (; i < n; i++) {
+        const ns = rest + offsetsNs[i]!;
+        if (ns > MAX_SAFE_INTEGER) break;
+        out[i] = originMs + Math.floor(ns / 1e6);
+      }
     }
+    if (i === n) return out;
     // Starts 2^53 ns (104 days) or more apart: by BigInt.
-    for (let i = 0; i < n; i++) out[i] = Number(this.startNs[i]! / 1_000_000n);
+    for (let j = 0; j < n; j++) out[j] = Number(this.startNs[j]! / 1_000_000n);
     return out;
   }
 
@@ -520,17 +523,13 @@ export class RequestTable implements Iterable<RequestTiming> {
     const n = this.length;
     const c = this.columns;
     const scratch = new ArrayBuffer(n * 8);
-    const permute = <T extends Float64Array | BigUint64Array | Int32Array | Uint8Array | Int8Array>(column: T, into: T): void => {
-      for (let j = 0; j < n; j++) into[j] = column[order[j]!]!;
-      column.set(into as never);
-    };
     const f64 = new Float64Array(scratch);
     // Each column once: a field no request has is one column shared by several fields.
-    for (const column of new Set([c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers])) permute(column, f64);
-    permute(c.startNs, new BigUint64Array(scratch));
-    permute(c.textSet, new Int32Array(scratch, 0, n));
-    permute(c.flags, new Uint8Array(scratch, 0, n));
-    permute(c.cacheHit, new Int8Array(scratch, 0, n));
+    for (const column of new Set([c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers])) permuteColumn(column, order, f64);
+    permuteColumn(c.startNs, order, new BigUint64Array(scratch));
+    permuteColumn(c.textSet, order, new Int32Array(scratch, 0, n));
+    permuteColumn(c.flags, order, new Uint8Array(scratch, 0, n));
+    permuteColumn(c.cacheHit, order, new Int8Array(scratch, 0, n));
     c.traceIds = c.traceIds.permute(order, scratch);
     c.requestSpanIds = c.requestSpanIds.permute(order, scratch);
     c.inputHashes = pickSparse(c.inputHashes, order);
