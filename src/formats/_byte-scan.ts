@@ -54,13 +54,45 @@ export const scan = {
   /** The last key's bytes: [keyStart, keyEnd). */
   keyStart: 0,
   keyEnd: 0,
+  /** Bytes of room `elements` wants ahead of an element before it starts one (ScanWindow.ahead); 0: the bytes are all there is. */
+  ahead: 0,
+  /** What `elements` asked of the window at its last pause (ScanWindow.want). */
+  want: 'room' as WindowWant,
 };
 
-/** Starts scanning bytes [start, end) of `buf`. */
-export function begin(buf: Buffer, start: number, end: number): void {
+/** What a scanner paused for asks of its window: room ahead, more bytes than it holds (an element ran past its end), or the rest of the document. */
+export type WindowWant = 'room' | 'more' | 'rest';
+
+/**
+ * The bytes a document is scanned from: the whole of it, or a window that its owner slides over a
+ * stream at `scanDocument`'s pauses, so that a document of any size is held a window at a time.
+ * Bytes [0, end) of `buf` are valid; scanning resumes at `pos`.
+ */
+export interface ScanWindow {
+  buf: Buffer;
+  pos: number;
+  end: number;
+  /**
+   * Room `elements` keeps ahead of each element before it starts one: less, and it pauses for the
+   * window to slide. 0 once the window holds the document's end (never a pause then).
+   */
+  ahead: number;
+  /** Set at a pause: what the window must hold when scanning resumes. */
+  want: WindowWant;
+}
+
+/** A whole document's bytes [start, stop) of `buf` as a window that never slides. */
+export function wholeWindow(buf: Buffer, start: number, stop: number): ScanWindow {
+  return { buf, pos: start, end: stop, ahead: 0, want: 'room' };
+}
+
+/** Starts scanning bytes [start, end) of `buf`; `ahead` as ScanWindow's. */
+export function begin(buf: Buffer, start: number, end: number, ahead = 0): void {
   scan.b = buf as FastSlices;
   scan.end = end;
   scan.pos = start;
+  scan.ahead = ahead;
+  scan.want = 'room';
 }
 
 /** Lets the scanned buffer go. */
@@ -641,26 +673,28 @@ export class ForwardSearch {
 }
 
 /**
- * Runs a document reader over bytes [start, stop) of `buf`: `read` scans the document, appending
- * to `out`, and may pause (yield) between elements of its array (`elements`) to have a batch of
- * records handed on: the pause is passed on, with the scanner's state set aside, so that other
- * input can be scanned meanwhile, and `resume` sets the reader's own state up again. Returns true
- * at the document's end, the id leniencies it counted added to `ctx`; false, `out` cut back to
- * its length at the start (or at the last pause) and `ctx` as it was, when it threw FALLBACK or
- * met bad syntax.
+ * Runs a document reader over `window`: `read` scans the document, appending to `out`, and may
+ * pause (yield) between elements of its array (`elements`) to have a batch of records handed on
+ * or the window slid (its `pos` and `want` say where and what for; the caller moves the bytes
+ * and reads more before it resumes): the pause is passed on, with the scanner's state set aside,
+ * so that other input can be scanned meanwhile, and `resume` sets the reader's own state up
+ * again (nothing it keeps may hold a position across a pause). Returns true at the document's
+ * end, the id leniencies it counted added to `ctx`; false, `out` cut back to its length at the
+ * start (or at the last pause) and `ctx` as it was, when it threw FALLBACK or met bad syntax.
  */
-export function* scanDocument(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], read: () => Generator<void>, resume: () => void): Generator<void, boolean> {
-  begin(buf, start, stop);
+export function* scanDocument(window: ScanWindow, ctx: ReadContext, out: SpanRecord[], read: () => Generator<void>, resume: () => void): Generator<void, boolean> {
+  begin(view(window), window.pos, window.end, window.ahead);
   resetIds();
   let mark = out.length;
   try {
     const reading = read();
     while (reading.next().done !== true) {
-      const at = scan.pos;
+      window.pos = scan.pos;
+      window.want = scan.want;
       const { padded, uppercase } = idCounts;
       finish();
       yield;
-      begin(buf, at, stop);
+      begin(view(window), window.pos, window.end, window.ahead);
       resetIds();
       idCounts.padded = padded;
       idCounts.uppercase = uppercase;
@@ -681,15 +715,84 @@ export function* scanDocument(buf: Buffer, start: number, stop: number, ctx: Rea
   return true;
 }
 
+/** A window's valid bytes, cut where they end: bytes past `end` of a reused window are stale, and a read past the cut gives undefined (as at the end of a document read whole). */
+function view(window: ScanWindow): Buffer {
+  return window.ahead === 0 && window.end === window.buf.length ? window.buf : window.buf.subarray(0, window.end);
+}
+
 /**
  * Reads the elements of the array just opened (`element(first)`: the array's first?), pausing
- * after each one that leaves `out` with `batchSize` records or more (never, for Infinity).
+ * after each one that leaves `out` with `batchSize` records or more (never, for Infinity). In a
+ * sliding window it also pauses where fewer than `scan.ahead` bytes are left, before an element
+ * or the comma after one, for the window to slide; an element that still runs past the window's
+ * end is taken back (its records and id counts) and read again once the window holds more; and
+ * after the array's end it asks for the rest of the document (what follows the array is read
+ * from one window).
  */
 export function* elements(out: SpanRecord[], batchSize: number, element: (first: boolean) => void): Generator<void> {
   let first = true;
   do {
-    element(first);
+    if (scan.end - scan.pos < scan.ahead) yield;
+    if (scan.ahead === 0) element(first);
+    else yield* elementInWindow(out, first, element);
     first = false;
-    if (out.length >= batchSize) yield;
+    if (out.length >= batchSize || scan.end - scan.pos < scan.ahead) yield;
   } while (more(RBRACKET));
+  if (scan.ahead > 0) {
+    scan.want = 'rest';
+    yield;
+  }
+}
+
+/**
+ * True when the JSON value at `p` (after whitespace) ends before the window does, by its brackets
+ * and strings alone (its syntax is the scanner's to check): an element that failed there failed
+ * on its bytes, where one that runs past the end needs more of them.
+ */
+function valueEnds(p: number): boolean {
+  const buf = scan.b;
+  const e = scan.end;
+  let depth = 0;
+  while (p < e) {
+    const c = buf[p]!;
+    if (c === Q) {
+      for (p++; p < e && buf[p] !== Q; p++) if (buf[p] === BACKSLASH) p++;
+      if (p >= e) return false;
+      if (depth === 0) return true;
+    } else if (c === LBRACE || c === LBRACKET) {
+      depth++;
+    } else if (c === RBRACE || c === RBRACKET || (c === COMMA && depth === 0)) {
+      // The close of this value (or of the array holding a scalar one), or the comma after a scalar.
+      if (depth <= 1) return true;
+      depth--;
+    }
+    p++;
+  }
+  return false;
+}
+
+/**
+ * One element in a window short of the document's end: read again after a pause for more bytes
+ * as long as it fails there (a real failure fails again, once the window holds the rest: the
+ * bytes read are what reading the document whole holds).
+ */
+function* elementInWindow(out: SpanRecord[], first: boolean, element: (first: boolean) => void): Generator<void> {
+  for (;;) {
+    const from = scan.pos;
+    const had = out.length;
+    const { padded, uppercase } = idCounts;
+    try {
+      element(first);
+      return;
+    } catch (error) {
+      // The window holds the rest, or the element's end: a real failure, not one of room.
+      if (scan.ahead === 0 || valueEnds(from)) throw error;
+      out.length = had;
+      idCounts.padded = padded;
+      idCounts.uppercase = uppercase;
+      scan.pos = from;
+      scan.want = 'more';
+      yield;
+    }
+  }
 }

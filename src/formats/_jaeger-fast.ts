@@ -25,6 +25,7 @@ import type { SpanDraft } from './_shared.js';
 import { applyJaegerTag, firstTokenLog, jaegerLogEvents } from './jaeger-json.js';
 import type { JaegerTagged } from './jaeger-json.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
+import type { ScanWindow } from './_byte-scan.js';
 import {
   bytes,
   decode,
@@ -506,19 +507,19 @@ function trace(out: SpanRecord[], first: boolean): void {
 const OTHER_FAMILY_KEYS = ['schema', 'resourceSpans', 'resource_spans', 'batches', 'result', 'trace', 'scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'].map(bytes);
 
 /**
- * Reads a whole Jaeger JSON document (bytes [start, stop) of `buf`) into `out`, pausing after each
- * trace of its `data` array that leaves `out` with `batchSize` records or more, for them to be
- * handed on (`scanDocument`). Returns false when it needs the full reader: `ctx` is as it was,
+ * Reads a whole Jaeger JSON document (read whole, or through a sliding window) into `out`, pausing
+ * after each trace of its `data` array that leaves `out` with `batchSize` records or more, for them
+ * to be handed on, and where the window must slide (`scanDocument`). Returns false when it needs the full reader: `ctx` is as it was,
  * and `out` as it was at the start or the last pause.
  */
-export function readJaegerDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], batchSize = Number.POSITIVE_INFINITY): Generator<void, boolean> {
+export function readJaegerDocumentFast(window: ScanWindow, ctx: ReadContext, out: SpanRecord[], batchSize = Number.POSITIVE_INFINITY): Generator<void, boolean> {
   const resume = (): void => {
     FIRST_TOKEN.reset();
     context = ctx;
     pendingSpans.length = 0;
   };
   resume();
-  return scanDocument(buf, start, stop, ctx, out, () => withPendingReleased(jaegerDocument(out, batchSize)), resume);
+  return scanDocument(window, ctx, out, () => withPendingReleased(jaegerDocument(out, batchSize)), resume);
 }
 
 /** The document's reading, its last trace's pending spans let go of at its end. */

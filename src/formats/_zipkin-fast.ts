@@ -24,6 +24,7 @@ import { kindFromName, microsToNs } from './_shared.js';
 import { plainAttributeValue, zipkinTagValue } from './attributes.js';
 import { zipkinAnnotationEvents, zipkinEventName } from './zipkin-json.js';
 import { FIRST_TOKEN_EVENT } from '../semconv.js';
+import type { ScanWindow } from './_byte-scan.js';
 import {
   bytes,
   decode,
@@ -292,18 +293,18 @@ function span(out: SpanRecord[], first: boolean): void {
 }
 
 /**
- * Reads a whole Zipkin v2 document (bytes [start, stop) of `buf`) into `out`, pausing after each
- * element of its array that leaves `out` with `batchSize` records or more, for them to be handed
- * on (`scanDocument`). Returns false when it needs the full reader: `ctx` is as it was, and `out`
+ * Reads a whole Zipkin v2 document (read whole, or through a sliding window) into `out`, pausing
+ * after each element of its array that leaves `out` with `batchSize` records or more, for them to
+ * be handed on, and where the window must slide (`scanDocument`). Returns false when it needs the full reader: `ctx` is as it was, and `out`
  * as it was at the start or the last pause.
  */
-export function readZipkinDocumentFast(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[], batchSize = Number.POSITIVE_INFINITY): Generator<void, boolean> {
+export function readZipkinDocumentFast(window: ScanWindow, ctx: ReadContext, out: SpanRecord[], batchSize = Number.POSITIVE_INFINITY): Generator<void, boolean> {
   const resume = (): void => {
     FIRST_TOKEN.reset();
     context = ctx;
   };
   resume();
-  return scanDocument(buf, start, stop, ctx, out, () => zipkinDocument(out, batchSize), resume);
+  return scanDocument(window, ctx, out, () => zipkinDocument(out, batchSize), resume);
 }
 
 /** How each element of the document's array is read: as a trace (an array of spans) or as a span, as the first one read is. */

@@ -13,6 +13,7 @@ import type { TraceFormat } from '../model/span.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { previewJson } from './_byte-scan.js';
 import { STDIN, openFile } from './_bytes.js';
+import { WINDOWED } from './_document-window.js';
 import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { streamElements } from './_json-stream.js';
@@ -140,6 +141,15 @@ export interface Sniffed {
   readonly wholeLine?: WholeBytes;
   /** A large Triton trace file, left unread for `_triton-stream.ts` to read record by record. */
   readonly tritonRecords?: boolean;
+  /** A large Jaeger or Zipkin document, left unread for its byte scanner to read through a sliding window (`_document-window.ts`). */
+  readonly windowed?: WindowedDocument;
+}
+
+/** A Jaeger or Zipkin document to be scanned through a sliding window: its family, where it starts among the stream's bytes, and for a one-line file its line number. */
+export interface WindowedDocument {
+  readonly family: 'jaeger' | 'zipkin';
+  readonly start: number;
+  readonly lineNo?: number;
 }
 
 /** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`, `_zipkin-fast.ts`, `_otlp-fast.ts`). */
@@ -350,6 +360,30 @@ function isVarintDelimitedProto(start: Buffer): boolean {
  */
 const TRITON_RECORDS_BYTES = 1024 * 1024;
 
+/**
+ * A document the sliding window can take, from its first bytes: a Jaeger envelope whose first key
+ * is `data` (the query API's and the UI's download; a bare trace is read again from its start, so
+ * it is read whole) or a Zipkin array; one JSON lines file whose first line is short is left to
+ * the line readers. Its layout: one line (no newline among the first bytes) or pretty-printed.
+ */
+async function windowedDocument(content: ByteSource, first: number): Promise<WindowedDocument | undefined> {
+  const head = await content.peek(first + PREVIEW_BYTES);
+  const newline = head.indexOf(0x0a, first);
+  if (newline !== -1) {
+    try {
+      JSON.parse(head.toString('utf8', first, newline));
+      return undefined;
+    } catch {
+      // Not a whole value on its first line: a pretty-printed document.
+    }
+  }
+  const preview = previewJson(head, first, head.length, PREVIEW_BYTES);
+  const family = classifyDocument(preview);
+  if (family === 'jaeger' && isObject(preview) && Object.keys(preview)[0] === 'data') return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
+  if (family === 'zipkin' && Array.isArray(preview)) return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
+  return undefined;
+}
+
 /** A compressed file is taken to inflate to at least this many times its size (Triton's trace JSON compresses 10–20×). */
 const INFLATION_GUESS = 8;
 
@@ -431,6 +465,13 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
       "a trace export (JSON starting with '{' or '[', gzip, zstd or OTLP protobuf)",
       printable ? describeText(text) : 'binary data',
     );
+  }
+  // A large Jaeger or Zipkin document is scanned through a sliding window, not read whole: memory
+  // holds a window, not the document (a 630 MB Jaeger document: 786 MB peak RSS read whole). A
+  // regular file only: should the scanner give it back, it is opened again and read the old way.
+  if (handBytes && opened.regularFile && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES && size > WINDOWED.documentBytes) {
+    const windowed = await windowedDocument(content, first);
+    if (windowed !== undefined) return { opened, layout: windowed.lineNo === undefined ? 'json-document' : 'json-lines', moreLines: false, windowed };
   }
   // A first line up to MAX_LINE_BYTES is a line, whatever `wholeBytes`: handed to the line readers
   // and byte scanners, not streamed as a document (a 70 MB one-line OTLP document streamed took
@@ -599,7 +640,12 @@ export type DocumentStart =
    * A large Triton trace file left unread, for its records to be read one at a time
    * (`_triton-stream.ts`); `reopen` closes it and opens it again to be read the old way.
    */
-  | { readonly tritonRecords: true; reopen(): Promise<OpenedTrace> };
+  | { readonly tritonRecords: true; reopen(): Promise<OpenedTrace> }
+  /**
+   * A large Jaeger or Zipkin document left unread, for its byte scanner to read through a sliding
+   * window; `reopen` closes it and opens it again to be read the old way.
+   */
+  | { readonly windowed: WindowedDocument; reopen(): Promise<OpenedTrace> };
 
 /**
  * A trace input opened and detected once: what `detectFile` reports, plus the still-open content
@@ -660,6 +706,14 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     close,
   };
   try {
+    if (sniffed.windowed !== undefined) {
+      const again = async (): Promise<OpenedTrace> => {
+        await close();
+        return openSniffed(file, await sniffContent(file, await openFile(file), wholeBytes, false, scanBytes), wholeBytes, false, scanBytes);
+      };
+      const { family } = sniffed.windowed;
+      return { ...base, format: formatOf(family, layout, 1), family, document: { windowed: sniffed.windowed, reopen: again } };
+    }
     if (sniffed.tritonRecords === true) {
       const again = async (): Promise<OpenedTrace> => {
         await close();
@@ -788,7 +842,7 @@ export async function detectFile(file: string): Promise<DetectedFile> {
   let trace = await openTrace(file);
   // A document left in its bytes was classified from its first bytes only: parse it, as
   // reading it would if the byte scanner handed it back, so the answer (and any error) is exact.
-  if (trace.document !== undefined && ('bytes' in trace.document || 'tritonRecords' in trace.document)) trace = await trace.document.reopen();
+  if (trace.document !== undefined && ('bytes' in trace.document || 'tritonRecords' in trace.document || 'windowed' in trace.document)) trace = await trace.document.reopen();
   await trace.close();
   return { file, format: trace.format, compression: trace.compression, layout: trace.layout, bytes: trace.bytes };
 }

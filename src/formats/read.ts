@@ -2,8 +2,9 @@
  * @module formats/read
  * The readers' entry point: `readSpans(file)` sniffs the file (detect.ts), then streams
  * normalized SpanRecords in batches. JSON lines are split by hand from the decompressed byte
- * stream and parsed one line at a time, so memory stays flat whatever the file size; a single
- * JSON document (or concatenated documents) is read whole up to MAX_DOCUMENT_BYTES. Problems
+ * stream and parsed one line at a time, so memory stays flat whatever the file size; a large
+ * Jaeger or Zipkin document is scanned through a sliding window (`_document-window.ts`), likewise;
+ * another single JSON document (or concatenated documents) is read whole. Problems
  * in part of a file skip that part and are reported as counted warnings at the end (strict
  * mode: the first one throws); problems with the file as a whole throw a TraceFormatError.
  */
@@ -15,7 +16,10 @@ import { scanJsonValue } from './_json-scan.js';
 import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
-import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes } from './detect.js';
+import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes, WindowedDocument } from './detect.js';
+import { DocumentWindow } from './_document-window.js';
+import type { OpenedFile } from './_bytes.js';
+import { wholeWindow } from './_byte-scan.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
@@ -533,19 +537,25 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     let batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[] | ScannedSpans> | undefined;
     /** Spans the byte scanner handed on before it gave the document back: the full reader's first ones, not handed on again. */
     let handed: HandedOn | undefined;
-    if (trace.document !== undefined && 'bytes' in trace.document) {
-      // A whole document detection left in its bytes: the byte scanner reads it, or it is detected again without that.
+    if (trace.document !== undefined && ('bytes' in trace.document || 'windowed' in trace.document)) {
+      // A whole document detection left in its bytes, or a large one left unread for a sliding
+      // window: the byte scanner reads it, or it is detected again without that.
       if (options.reader !== 'full') {
-        const scanning = readBytesDocument(trace.document.bytes, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
-        let next = scanning.next();
-        for (; next.done !== true; next = scanning.next()) {
+        const doc = 'bytes' in trace.document ? trace.document.bytes : await windowOver(trace.document.windowed, opened);
+        const scanning = readBytesDocument(doc, ctx, batchSize, result, counts, scanned ? 'rows' : (options.attributes ?? 'all'));
+        let next = await scanning.next();
+        for (; next.done !== true; next = await scanning.next()) {
           spans += next.value.length;
           yield next.value;
         }
         handed = next.value;
       }
-      if (options.reader === 'full' || handed !== undefined) trace = await trace.document.reopen();
-      else batches = [];
+      if (options.reader === 'full' || handed !== undefined) {
+        trace = await trace.document.reopen();
+        opened = trace.sniffed.opened;
+      } else {
+        batches = [];
+      }
     } else if (trace.document !== undefined && 'tritonRecords' in trace.document) {
       // A large Triton trace file: read record by record, or opened again and read the old way.
       batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts, options.tritonUnclosedBytes ?? MAX_DOCUMENT_BYTES);
@@ -566,7 +576,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       // A previewed line's family is known before it is read, so the byte scanner takes it from the first byte.
       const known = sniffed.firstLine?.preview === true && trace.family !== undefined ? { family: trace.family } : {};
       batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
-    } else if (document === undefined || 'bytes' in document || 'tritonRecords' in document) {
+    } else if (document === undefined || 'bytes' in document || 'tritonRecords' in document || 'windowed' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
       if ('values' in document) {
@@ -682,15 +692,16 @@ interface HandedOn {
 }
 
 /**
- * A whole document in its bytes, read by its family's byte scanner (counted in `counts` as one
+ * A whole document in its bytes (or a large Jaeger or Zipkin one through a sliding window, slid
+ * at the scanner's pauses), read by its family's byte scanner (counted in `counts` as one
  * line read fast); the generator returns undefined once it is read, or what it handed on when
  * the scanner gives it back (nothing, but for a large Jaeger or Zipkin document). OTLP (one or
  * several concatenated documents, one line or pretty-printed) is read as the line reader reads
  * a line: into rows for the analyzer (`rows`), else into SpanRecords with that projection; its
  * duplicate ids are left to the assembler, as for a line read by the byte scanner.
  */
-function* readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): Generator<SpanRecord[] | ScannedSpans, HandedOn | undefined> {
-  if (doc.family === 'otlp') {
+async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): AsyncGenerator<SpanRecord[] | ScannedSpans, HandedOn | undefined> {
+  if ('bytes' in doc && doc.family === 'otlp') {
     const out = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : [];
     const documents = readOtlpDocumentsFast(doc.bytes, doc.start, doc.end, ctx, out, otlp === 'rows' ? 'analysis' : otlp);
     if (documents === 0) {
@@ -716,10 +727,11 @@ function* readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number
   const location = doc.lineNo === undefined ? '' : `${doc.lineNo}`;
   // Past PIECEWISE.bytes, handed on batch by batch as it is read; its duplicate ids checked as
   // they go, apart, so that a document given back leaves `ctx` as it was.
-  const piecewise = doc.end - doc.start > PIECEWISE.bytes;
+  const window = 'bytes' in doc ? wholeWindow(doc.bytes, doc.start, doc.end) : doc.window;
+  const piecewise = 'bytes' in doc ? doc.end - doc.start > PIECEWISE.bytes : true;
   const checked = new ReadContext(ctx.file, false);
   const handed: HandedOn = { spans: 0, at: [], ids: [] };
-  const scanning = read(doc.bytes, doc.start, doc.end, ctx, out, piecewise ? batchSize : Number.POSITIVE_INFINITY);
+  const scanning = read(window, ctx, out, piecewise ? batchSize : Number.POSITIVE_INFINITY);
   let next = scanning.next();
   for (; next.done !== true; next = scanning.next()) {
     // Whole batches, as `inBatches` cuts the whole list; the rest waits for the next pause.
@@ -734,6 +746,7 @@ function* readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number
     }
     out.copyWithin(0, from);
     out.length -= from;
+    if ('window' in doc && doc.window.needsSliding()) await doc.window.slide();
   }
   if (!next.value) {
     counts.fallbacks++;
@@ -747,6 +760,20 @@ function* readBytesDocument(doc: WholeBytes, ctx: ReadContext, batchSize: number
   ctx.absorb(checked.state(), (at) => at);
   yield* inBatches(out, batchSize);
   return undefined;
+}
+
+/** A large Jaeger or Zipkin document scanned through a sliding window over the input's bytes. */
+interface WindowedBytes {
+  readonly family: 'jaeger' | 'zipkin';
+  readonly window: DocumentWindow;
+  readonly lineNo?: number;
+}
+
+/** The sliding window over a document detection left unread, filled from the input's first bytes. */
+async function windowOver(windowed: WindowedDocument, opened: OpenedFile): Promise<WindowedBytes> {
+  const window = new DocumentWindow(opened.content.transientChunks()[Symbol.asyncIterator]());
+  await window.open(windowed.start);
+  return { family: windowed.family, window, ...(windowed.lineNo === undefined ? {} : { lineNo: windowed.lineNo }) };
 }
 
 /**

@@ -20,6 +20,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace, readAllSpans, readSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { EventFilter, ReadOptions, ReadWarning } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
+import { WINDOWED } from '../../src/formats/_document-window.js';
+import { isObject } from '../../src/formats/_shared.js';
 import { damage, fixture, random, read, tempDir, jsonText, readOutcome } from './helpers.js';
 
 const tmp = tempDir();
@@ -810,17 +812,28 @@ describe('documents past the whole-parse size (64 MiB)', () => {
   }, 120_000);
 
   for (const family of ['jaeger', 'zipkin'] as const) {
-    it(`${family}: read whole and handed to the byte scanner, not streamed element by element (which held 20× the file)`, async () => {
+    it(`${family}: scanned through a sliding window, neither read whole (which held the file) nor streamed element by element (20× the file)`, async () => {
       const { file, spans } = largeDocument(family);
       const opened = await openTrace(file);
       try {
-        expect(opened.document !== undefined && 'bytes' in opened.document).toBe(true);
+        expect(opened.document !== undefined && 'windowed' in opened.document).toBe(true);
+        expect(opened.sniffed.opened.content.holdsAll()).toBe(false);
       } finally {
         await opened.close();
       }
-      const read = await readAllSpans(file);
-      expect(read.spans.length).toBe(spans);
-      expect(read.stats.fastReader).toEqual({ lines: 1, fallbacks: 0 });
+      // Buffers held while it is read: a window and the stream's chunks, not the document's 65 MiB.
+      const before = process.memoryUsage().arrayBuffers;
+      let most = 0;
+      let read = 0;
+      const batches = readSpans(file);
+      let next = await batches.next();
+      for (; next.done !== true; next = await batches.next()) {
+        read += next.value.length;
+        most = Math.max(most, process.memoryUsage().arrayBuffers - before);
+      }
+      expect(read).toBe(spans);
+      expect(next.value.fastReader).toEqual({ lines: 1, fallbacks: 0 });
+      expect(most).toBeLessThan(WINDOWED.windowBytes + 16 * 1024 * 1024);
     }, 60_000);
   }
 
@@ -856,3 +869,116 @@ describe('documents past the whole-parse size (64 MiB)', () => {
   }
 });
 
+
+describe('Jaeger and Zipkin documents through a sliding window (formats/_document-window.ts)', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+
+  /** Windows from a few bytes (every element read past the window's end, then again from a larger one) to a few KiB. */
+  const WINDOWS = [
+    { windowBytes: 64, aheadBytes: 16 },
+    { windowBytes: 700, aheadBytes: 200 },
+    { windowBytes: 4096, aheadBytes: 2048 },
+  ];
+
+  /** Runs `body` with every Jaeger and Zipkin document the window takes read through one of `sizes`. */
+  async function withWindow<T>(sizes: { windowBytes: number; aheadBytes: number }, body: () => Promise<T>): Promise<T> {
+    const saved = { ...WINDOWED };
+    Object.assign(WINDOWED, { documentBytes: 0, ...sizes });
+    try {
+      return await body();
+    } finally {
+      Object.assign(WINDOWED, saved);
+    }
+  }
+
+  /** True when detection leaves `file` to the sliding window (with every size taken). */
+  async function windowTakes(file: string): Promise<boolean> {
+    return withWindow(WINDOWS[0]!, async () => {
+      const opened = await openTrace(file).catch((error: unknown) => {
+        if (error instanceof TraceFormatError) return undefined;
+        throw error;
+      });
+      if (opened === undefined) return false;
+      try {
+        return opened.document !== undefined && 'windowed' in opened.document;
+      } finally {
+        await opened.close();
+      }
+    });
+  }
+
+  /** Reads `file` through each window and read whole: the same spans, stats, warnings and error, and whether the scanner read it or gave it back. */
+  async function expectSameAsWhole(file: string, options: ReadOptions = {}): Promise<void> {
+    const whole = await outcome(file, options);
+    for (const sizes of WINDOWS) {
+      const through = await withWindow(sizes, () => outcome(file, options));
+      const where = `${file} through ${sizes.windowBytes} B`;
+      expect(through.error, where).toBe(whole.error);
+      expect(through.stats, where).toBe(whole.stats);
+      expect(text(through.spans), where).toBe(text(whole.spans));
+      expect(through.fast, where).toEqual(whole.fast);
+    }
+  }
+
+  it('every Jaeger and Zipkin fixture and hand-written document, pretty and minified: what reading it whole gives, through windows of 64 B to 4 KiB', async () => {
+    const docs: [string, unknown][] = [];
+    for (const family of ['jaeger-json', 'zipkin-json']) {
+      for (const name of readdirSync(fixture(family))) docs.push([`${family}-${name}`, JSON.parse(readFileSync(fixture(`${family}/${name}`), 'utf8'))]);
+    }
+    for (const doc of Object.values(READ)) docs.push([`jaeger-${docs.length}`, doc]);
+    for (const doc of Object.values(ZIPKIN_READ)) docs.push([`zipkin-${docs.length}`, doc]);
+    let taken = 0;
+    let files = 0;
+    for (const [name, doc] of docs) {
+      // Pretty (LF and CRLF) and minified without a newline: a short one-line document with one is JSON lines to detection.
+      for (const file of spellings(`window-${name.replace(/[^a-z0-9.-]/gi, '_')}`, doc).slice(0, 3)) {
+        files++;
+        if (await windowTakes(file)) taken++;
+        await expectSameAsWhole(file);
+        await expectSameAsWhole(file, { events: ERROR_SPAN_EVENTS });
+      }
+    }
+    // All but bare traces, bare spans and envelopes whose first key is not `data` go through the window.
+    expect(taken).toBeGreaterThan(files / 2);
+  }, 180_000);
+
+  it('damaged documents: through windows, the same spans or the same error as read whole', async () => {
+    const rand = random(20261201);
+    // Pretty-printed (a short one-line document with a newline is JSON lines to detection), and each bare Jaeger trace also in the query API's envelope.
+    const docs = ['jaeger-json', 'zipkin-json'].flatMap((family) => readdirSync(fixture(family)).map((n) => JSON.parse(readFileSync(fixture(`${family}/${n}`), 'utf8')) as unknown));
+    const enveloped = docs.filter((d) => isObject(d) && Array.isArray(d['spans'])).map((d) => ({ data: [d] }));
+    const sources = [...docs, ...enveloped].map((d) => Buffer.from(JSON.stringify(d, null, 1)));
+    let taken = 0;
+    for (let i = 0; i < 120; i++) {
+      const file = dir.write(`damaged-${i}.json`, damage(sources[Math.floor(rand() * sources.length)]!, rand));
+      if (await windowTakes(file)) taken++;
+      await expectSameAsWhole(file, i % 2 === 0 ? {} : { events: ERROR_SPAN_EVENTS });
+    }
+    expect(taken).toBeGreaterThan(20);
+  }, 180_000);
+
+  it('gzip: the window reads the inflated stream', async () => {
+    for (const family of ['jaeger', 'zipkin']) {
+      const doc = JSON.parse(readFileSync(new URL(`../../examples/traces/inference-demo.${family}.json`, import.meta.url), 'utf8')) as unknown;
+      const file = dir.write(`demo.${family}.json.gz`, gzipSync(Buffer.from(JSON.stringify(doc, null, 2))));
+      expect(await windowTakes(file)).toBe(true);
+      await expectSameAsWhole(file);
+    }
+  });
+
+  it('a document the scanner gives back late (a base64 span id in its last trace): read by the full reader from a fresh open, the spans handed on not handed on again', async () => {
+    const source = JSON.parse(readFileSync(new URL('../../examples/traces/inference-demo.jaeger.json', import.meta.url), 'utf8')) as { data: { spans: { spanID: string }[] }[] };
+    const traces = Array.from({ length: 40 }, (_, i) => JSON.parse(JSON.stringify(source.data[0]).replaceAll(/"traceID":"[0-9a-f]{24}/g, `"traceID":"${i.toString(16).padStart(24, '0')}`)) as { spans: { spanID: string }[] });
+    traces.at(-1)!.spans[0]!.spanID = Buffer.from(traces.at(-1)!.spans[0]!.spanID, 'hex').toString('base64');
+    const file = dir.write('late-fallback.jaeger.json', JSON.stringify({ data: traces }));
+    expect(await windowTakes(file)).toBe(true);
+    const full = await outcome(file, { reader: 'full' });
+    for (const sizes of WINDOWS) {
+      const through = await withWindow(sizes, () => outcome(file, { batchSize: 7 }));
+      expect(through.fast).toEqual(HANDED_BACK);
+      expect(text(through.spans)).toBe(text(full.spans));
+      expect(through.stats).toBe(full.stats);
+    }
+  });
+});
