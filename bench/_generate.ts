@@ -4,7 +4,7 @@
  * Shared by analyze.bench.ts and bench/device/gen.mts (the same file on another machine). And
  * its Jaeger document, with or without logs.
  */
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
 import { toJaegerJson, toOtlpJsonLines } from '../test/support/synth.js';
 import type { SynthSpan } from '../test/support/synth.js';
@@ -46,22 +46,38 @@ const ERROR_MESSAGE = 'Input validation error: `inputs` tokens + `max_new_tokens
  * Simulated runs written as one Jaeger UI document of about `target` bytes at `path`. With
  * `logsPerSpan`, every span carries that many logs of names no convention reads, and one span in
  * 50 is marked failed (the `error` tag) with its error message logged too: the events the
- * analyzer's filter keeps (an error span's) and leaves (every other).
+ * analyzer's filter keeps (an error span's) and leaves (every other). Written a run at a time (its
+ * traces' part of the `data` array), so a document past what one string can hold is written too;
+ * `from` (what an earlier call wrote to `path`) grows that document instead: its `]}` is cut and
+ * more runs follow.
  */
-export function generateJaeger(target: number, path: string, logsPerSpan = 0): { spans: number; requests: number } {
-  const spans: SynthSpan[] = [];
-  let bytes = 0;
-  let requests = 0;
-  const perChunk = 1000;
-  for (let chunk = 0; bytes < target; chunk++) {
-    const run = simulate({ seed: 5000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
-    const withLogs = logsPerSpan === 0 ? run : run.map((span, i) => withEvents(span, logsPerSpan, (spans.length + i) % 50 === 49));
-    bytes += Buffer.byteLength(toJaegerJson(withLogs));
-    spans.push(...withLogs);
-    requests += perChunk;
+export function generateJaeger(target: number, path: string, logsPerSpan = 0, from: Generated = { spans: 0, requests: 0, bytes: 0, chunks: 0 }): Generated {
+  const done = { ...from };
+  const fd = openSync(path, from.bytes === 0 ? 'w' : 'r+');
+  try {
+    let at = from.bytes === 0 ? 0 : fstatSync(fd).size - 2;
+    const write = (text: string): void => {
+      at += writeSync(fd, text, at);
+    };
+    if (from.bytes === 0) write('{"data":[');
+    const perChunk = 1000;
+    while (done.bytes < target) {
+      const chunk = done.chunks++;
+      const run = simulate({ seed: 5000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
+      const withLogs = logsPerSpan === 0 ? run : run.map((span, i) => withEvents(span, logsPerSpan, (done.spans + i) % 50 === 49));
+      // One run's document is `{"data":[…]}`: its traces go on the whole document's array.
+      const doc = toJaegerJson(withLogs);
+      done.bytes += Buffer.byteLength(doc);
+      write(`${chunk === 0 ? '' : ','}${doc.slice('{"data":['.length, -']}'.length)}`);
+      done.spans += withLogs.length;
+      done.requests += perChunk;
+    }
+    write(']}');
+    ftruncateSync(fd, at);
+  } finally {
+    closeSync(fd);
   }
-  writeFileSync(path, toJaegerJson(spans));
-  return { spans: spans.length, requests };
+  return done;
 }
 
 /** `span` with `n` logs spread over it, failed (and its message logged) when `failed`. */

@@ -18,7 +18,7 @@
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
  * case only); JAEGER_LOGS (default 0) logs on each of its spans, one span in 50 failed. TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
  * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
- * through those sizes.
+ * through those sizes. JAEGER_GROWN_MB (e.g. 150,300,600): the same for one Jaeger document.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
@@ -240,6 +240,29 @@ try {
     rmSync(jaegerFile, { force: true });
     compareDocument('Triton trace file', tritonFile, generateTriton());
   }
+  /**
+   * `rounds` one-thread analyses of `path` (each after `before`, the round's other run), checked
+   * against what was generated: the file's size, medians of wall and CPU, the highest peak RSS,
+   * and its growth per 100 MB since `previous`.
+   */
+  const grownRuns = (path: string, generated: Generated, rounds: number, previous: { mb: number; rss: number } | undefined, before?: () => void): { mb: number; wall: number; cpu: number; rss: number; growth: string } => {
+    const runs: ChildResult[] = [];
+    for (let round = 0; round < rounds; round++) {
+      before?.();
+      const r = runChild('analyze', { THREADS: '1' }, path);
+      if (r.spans !== generated.spans || r.requests !== generated.requests) throw new Error(`analyze saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
+      runs.push(r);
+    }
+    const mb = statSync(path).size / 1024 / 1024;
+    const rss = Math.max(...runs.map((r) => r.maxRssBytes)) / 1024 / 1024;
+    return {
+      mb,
+      wall: median(runs.map((r) => r.elapsedMs)) / 1000,
+      cpu: median(runs.map((r) => r.cpuMs)) / 1000,
+      rss,
+      growth: previous === undefined ? '' : `${(((rss - previous.rss) / (mb - previous.mb)) * 100).toFixed(1)} MB`,
+    };
+  };
   // MEMORY_MB=250,500,1000: one-thread analysis as one file grows through those sizes (the file
   // is extended, not regenerated), against the baseline on the same file: peak RSS (issue 16:
   // flat as the file grows), and throughput, where the compilers' fixed start (the hot code runs
@@ -257,24 +280,34 @@ try {
     for (const target of memorySizes) {
       generated = await generate(target * 1024 * 1024, grown, generated);
       const base: ChildResult[] = [];
-      const runs: ChildResult[] = [];
-      for (let round = 0; round < sizeRounds; round++) {
-        base.push(runChild('baseline', {}, grown));
-        const r = runChild('analyze', { THREADS: '1' }, grown);
-        if (r.spans !== generated.spans || r.requests !== generated.requests) throw new Error(`analyze saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
-        runs.push(r);
-      }
-      const fileMb = statSync(grown).size / 1024 / 1024;
+      const { mb: fileMb, wall, cpu, rss, growth } = grownRuns(grown, generated, sizeRounds, previous, () => base.push(runChild('baseline', {}, grown)));
       const baseWall = median(base.map((r) => r.elapsedMs)) / 1000;
       const baseCpu = median(base.map((r) => r.cpuMs)) / 1000;
-      const wall = median(runs.map((r) => r.elapsedMs)) / 1000;
-      const cpu = median(runs.map((r) => r.cpuMs)) / 1000;
-      const rss = Math.max(...runs.map((r) => r.maxRssBytes)) / 1024 / 1024;
-      const growth = previous === undefined ? '' : `${(((rss - previous.rss) / (fileMb - previous.mb)) * 100).toFixed(1)} MB`;
       console.log(
         `| ${fileMb.toFixed(1)} MB | ${generated.spans.toLocaleString('en-US')} | ${generated.requests.toLocaleString('en-US')} | ${baseWall.toFixed(2)} s | ${wall.toFixed(2)} s | ${cpu.toFixed(2)} s | ${rss.toFixed(0)} MB | ${(baseWall / wall).toFixed(2)}× | ${(baseCpu / cpu).toFixed(2)}× | ${growth} |`,
       );
       previous = { mb: fileMb, rss };
+    }
+  }
+  // JAEGER_GROWN_MB=150,300,600: one-thread analysis of one Jaeger document as it grows through
+  // those sizes (the document is extended, not regenerated): peak RSS, which held the whole
+  // document while it was read whole (a 630 MB one: 786 MB) and holds a window since it is read
+  // through one. No baseline: one JSON.parse of a document past 512 MB cannot be made (V8's
+  // longest string).
+  const jaegerSizes = (process.env['JAEGER_GROWN_MB'] ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
+  if (jaegerSizes.length > 0) {
+    const grown = join(dir, 'grown.jaeger.json');
+    const sizeRounds = Math.min(rounds, 3);
+    let generated: Generated | undefined;
+    console.log(`\na Jaeger document as it grows: analyze --threads 1, medians of ${sizeRounds} round(s) per size (peak RSS: the highest); load average ${load()}`);
+    console.log('| document | spans | requests | analyze: wall | analyze: CPU | MB/s (wall) | peak RSS | RSS growth per 100 MB of document since the previous size |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    let previous: { mb: number; rss: number } | undefined;
+    for (const target of jaegerSizes) {
+      generated = generateJaeger(target * 1024 * 1024, grown, jaegerLogs, generated);
+      const { mb: docMb, wall, cpu, rss, growth } = grownRuns(grown, generated, sizeRounds, previous);
+      console.log(`| ${docMb.toFixed(1)} MB | ${generated.spans.toLocaleString('en-US')} | ${generated.requests.toLocaleString('en-US')} | ${wall.toFixed(2)} s | ${cpu.toFixed(2)} s | ${(docMb / wall).toFixed(1)} | ${rss.toFixed(0)} MB | ${growth} |`);
+      previous = { mb: docMb, rss };
     }
   }
 } finally {
