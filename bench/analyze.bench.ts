@@ -97,7 +97,8 @@ function generateTriton(): { spans: number; requests: number } {
  */
 function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file): ChildResult {
   const cli = env['PROCESS'] === 'cli' || (mode === 'analyze' && env['PROCESS'] !== 'node');
-  const nodeOptions = cli ? childNodeOptions() : [];
+  // The options the CLI would give its child for this input (the semi-space cap depends on it).
+  const nodeOptions = cli ? childNodeOptions(undefined, undefined, undefined, [input]) : [];
   const child = spawnSync(process.execPath, [...nodeOptions, join(here, '_analyze-child.mjs'), mode, input], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...(cli ? childEnvironment() : {}), ...env } });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');

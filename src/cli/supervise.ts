@@ -12,9 +12,10 @@
  * long-lived sidecar is not supervised: its process is the one a supervisor stops.
  */
 import { spawn } from 'node:child_process';
-import { writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { availableParallelism, constants } from 'node:os';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 
 /** Set in the child's environment: the command reports its exit code on fd 3. */
 export const SUPERVISED_ENV = 'LATENCY_DOCTOR_SUPERVISED';
@@ -36,18 +37,24 @@ export function wantsSupervisor(argv: readonly string[], env: NodeJS.ProcessEnv 
 
 /** The young generation's semi-space cap for the analysis child, MiB (see childNodeOptions). */
 const SEMI_SPACE_MIB = 4;
+/** The cap where an input is a Jaeger or Zipkin document or an array (see childNodeOptions). */
+const DOCUMENT_SEMI_SPACE_MIB = 8;
+/** How much of each input `readsDocuments` looks at. */
+const SNIFF_BYTES = 4096;
 
 /**
  * Node options for the analysis child:
  *
- * - `--max-semi-space-size=4` (MiB), everywhere: V8 grows its young generation's semi-spaces up
+ * - `--max-semi-space-size=4` (MiB) for OTLP and other inputs: V8 grows its young generation's semi-spaces up
  *   to 16 MiB on a long run (Node 20), and what it grew stays resident for the rest of the run.
  *   Capped, the peak RSS of a 500 MB export fell from 141 to 124 MB and of 1 GB from 174 to
  *   153-157 MB (Node 24: 177 to 160-163 MB), with no time lost: the scavenges stay cheap (little
  *   survives them) and a smaller young generation faults in fewer fresh pages (500 MB: 8,300
  *   main-thread faults against 11,500; the 62 MB Jaeger document 0.90 against 0.96 s). A 1 or
  *   2 MiB cap saved memory only past 1 GB and took 5-10% more time there (docs/analyzer.md, "The
- *   young generation's size"). "Node.js command-line options: --max-semi-space-size",
+ *   young generation's size"). 8 MiB where an input is a Jaeger or Zipkin document or an array
+ *   (`readsDocuments`: their readers make a record per span, which a 4 MiB young generation
+ *   promotes). "Node.js command-line options: --max-semi-space-size",
  *   https://nodejs.org/api/cli.html#--max-semi-space-sizesize-in-mib
  * - `--v8-pool-size=1` on 2 cores or fewer: V8's background thread pool cut to one thread (Node's
  *   default is 4). The analysis's main thread is its critical path; with 4 background threads
@@ -60,12 +67,42 @@ const SEMI_SPACE_MIB = 4;
  * Neither is added where the caller already chose it (on the command line or in NODE_OPTIONS,
  * in V8's spelling with dashes or underscores).
  */
-export function childNodeOptions(cores = availableParallelism(), execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
+export function childNodeOptions(cores = availableParallelism(), execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? '', args: readonly string[] = []): string[] {
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.replaceAll('_', '-'));
   const chosen = (flag: string): boolean => given.some((a) => a === flag || a.startsWith(`${flag}=`));
-  const semiSpace = chosen('--max-semi-space-size') ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`];
+  const semiSpace = chosen('--max-semi-space-size') ? [] : [`--max-semi-space-size=${readsDocuments(args) ? DOCUMENT_SEMI_SPACE_MIB : SEMI_SPACE_MIB}`];
   const pool = chosen('--v8-pool-size') || cores > 2 ? [] : ['--v8-pool-size=1'];
   return [...semiSpace, ...pool];
+}
+
+/**
+ * True when one of `args` (the command's arguments: those that are not readable regular files
+ * are passed over) starts as a Jaeger document (`{"data":` or a bare trace's `{"traceID":`), or
+ * as a JSON array (a Zipkin document, a Triton trace file), read from its first bytes (a gzip
+ * file's once inflated; a zstd file's are not read). Their
+ * readers make a span record per span, which outlive a 4 MiB young generation and were promoted
+ * in bulk: with the cap at 4 MiB a 300 MB Jaeger document took 2.9 s and 205 MB, at 8 MiB 2.3 s
+ * and 142 MB (a 210 MB Zipkin array 3.2 s and 220 MB, 2.3 s and 166 MB), where OTLP JSON lines,
+ * read into columns, run 5% faster at 4 (docs/analyzer.md, "The young generation's size").
+ */
+export function readsDocuments(args: readonly string[]): boolean {
+  return args.some((arg) => {
+    let head: Buffer;
+    try {
+      if (!statSync(arg).isFile()) return false;
+      const fd = openSync(arg, 'r');
+      try {
+        head = Buffer.alloc(SNIFF_BYTES);
+        head = head.subarray(0, readSync(fd, head, 0, SNIFF_BYTES, 0));
+      } finally {
+        closeSync(fd);
+      }
+      if (head[0] === 0x1f && head[1] === 0x8b) head = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch {
+      return false;
+    }
+    return /^(\uFEFF)?\s*(\[|\{\s*"(data|traceID)"\s*:)/.test(head.toString('utf8'));
+  });
 }
 
 /** What glibc's malloc keeps at the top of a heap instead of handing back to the kernel (MALLOC_TOP_PAD_). */
@@ -107,7 +144,7 @@ export function childEnvironment(env: NodeJS.ProcessEnv = process.env, platform:
 /** Runs `script` with `args` in a child Node process under the supervisor; resolves with the exit code to use, or ends this process by the child's signal. */
 export function supervise(script: string, args: readonly string[], graceMs = DEFAULT_GRACE_MS): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, ...childNodeOptions(), script, ...args], {
+    const child = spawn(process.execPath, [...process.execArgv, ...childNodeOptions(undefined, undefined, undefined, args), script, ...args], {
       stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
       env: { ...process.env, ...childEnvironment(), [SUPERVISED_ENV]: '1' },
     });

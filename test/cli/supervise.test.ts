@@ -7,8 +7,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { childEnvironment, childNodeOptions, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
+import { childEnvironment, childNodeOptions, readsDocuments, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
 import { runCli, runCliAt } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-supervise-'));
@@ -89,6 +91,26 @@ describe('supervise', () => {
     expect(await supervise(child, [])).toBe(0);
     // This process's options, then the child's own (the semi-space cap; on 2 cores or fewer, the pool size).
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([...process.execArgv, ...childNodeOptions()]);
+  });
+
+  it('caps the semi-space at 8 MiB instead where an input is a Jaeger or Zipkin document or an array (records per span), read from its first bytes', () => {
+    const traces = (path: string): string => fileURLToPath(new URL(`../fixtures/traces/${path}`, import.meta.url));
+    const example = (path: string): string => fileURLToPath(new URL(`../../examples/traces/${path}`, import.meta.url));
+    const jaeger = traces('jaeger-json/jaeger-transform-otlp2jaeger-out-api-envelope.json');
+    const bare = traces('jaeger-json/jaeger-ui-petclinic-31char-traceid.json');
+    const zipkin = traces('zipkin-json/zipkin-lens-skew.json');
+    const otlp = example('inference-demo.otlp.jsonl');
+    const gz = join(dir, 'envelope.json.gz');
+    writeFileSync(gz, gzipSync(readFileSync(jaeger)));
+    for (const document of [jaeger, bare, zipkin, gz, example('inference-demo.jaeger.json'), example('inference-demo.zipkin.json')]) {
+      expect(readsDocuments([document]), document).toBe(true);
+      expect(childNodeOptions(16, [], '', ['analyze', '--markdown', otlp, document])).toEqual(['--max-semi-space-size=8']);
+    }
+    // OTLP (lines or a document: read into columns), directories, options and missing files: 4 MiB.
+    expect(readsDocuments(['analyze', otlp, dir, '--since', '10m', join(dir, 'missing.json')])).toBe(false);
+    expect(childNodeOptions(16, [], '', ['analyze', otlp])).toEqual(['--max-semi-space-size=4']);
+    // The caller's choice still stands.
+    expect(childNodeOptions(16, ['--max-semi-space-size=16'], '', ['analyze', jaeger])).toEqual([]);
   });
 
   it("gives the child glibc's malloc pad and huge pages on Linux (MALLOC_TOP_PAD_, glibc.malloc.hugetlb), unless the user tuned malloc", async () => {
