@@ -37,7 +37,7 @@ export function wantsSupervisor(argv: readonly string[], env: NodeJS.ProcessEnv 
 
 /** The young generation's semi-space cap for the analysis child, MiB (see childNodeOptions). */
 const SEMI_SPACE_MIB = 4;
-/** The cap where an input is a Jaeger or Zipkin document or an array (see childNodeOptions). */
+/** The cap where an input is a Jaeger or Zipkin document (see childNodeOptions). */
 const DOCUMENT_SEMI_SPACE_MIB = 8;
 /** How much of each input `readsDocuments` looks at. */
 const SNIFF_BYTES = 4096;
@@ -52,7 +52,7 @@ const SNIFF_BYTES = 4096;
  *   survives them) and a smaller young generation faults in fewer fresh pages (500 MB: 8,300
  *   main-thread faults against 11,500; the 62 MB Jaeger document 0.90 against 0.96 s). A 1 or
  *   2 MiB cap saved memory only past 1 GB and took 5-10% more time there (docs/analyzer.md, "The
- *   young generation's size"). 8 MiB where an input is a Jaeger or Zipkin document or an array
+ *   young generation's size"). 8 MiB where an input is a Jaeger or Zipkin document
  *   (`readsDocuments`: their readers make a record per span, which a 4 MiB young generation
  *   promotes). "Node.js command-line options: --max-semi-space-size",
  *   https://nodejs.org/api/cli.html#--max-semi-space-sizesize-in-mib
@@ -77,13 +77,14 @@ export function childNodeOptions(cores = availableParallelism(), execArgv: reado
 
 /**
  * True when one of `args` (the command's arguments: those that are not readable regular files
- * are passed over) starts as a Jaeger document (`{"data":` or a bare trace's `{"traceID":`), or
- * as a JSON array (a Zipkin document, a Triton trace file), read from its first bytes (a gzip
- * file's once inflated; a zstd file's are not read). Their
- * readers make a span record per span, which outlive a 4 MiB young generation and were promoted
- * in bulk: with the cap at 4 MiB a 300 MB Jaeger document took 2.9 s and 205 MB, at 8 MiB 2.3 s
- * and 142 MB (a 210 MB Zipkin array 3.2 s and 220 MB, 2.3 s and 166 MB), where OTLP JSON lines,
- * read into columns, run 5% faster at 4 (docs/analyzer.md, "The young generation's size").
+ * are passed over) starts as a Jaeger document (`{"data":` or a bare trace's `{"traceID":`) or
+ * as a JSON array of spans or traces (Zipkin's; a trace id among its first bytes), read from its
+ * first bytes (a gzip file's once inflated; a zstd file's are not read). Their readers make a
+ * span record per span, which outlive a 4 MiB young generation and were promoted in bulk: with
+ * the cap at 4 MiB a 300 MB Jaeger document took 2.9 s and 205 MB, at 8 MiB 2.3 s and 142 MB (a
+ * 210 MB Zipkin array 3.2 s and 220 MB, 2.3 s and 166 MB), where OTLP JSON lines, read into
+ * columns, run 5% faster at 4, and a Triton trace file (an array too) took as long at either and
+ * 17 MB more at 8 (docs/analyzer.md, "The young generation's size").
  */
 export function readsDocuments(args: readonly string[]): boolean {
   return args.some((arg) => {
@@ -101,7 +102,9 @@ export function readsDocuments(args: readonly string[]): boolean {
     } catch {
       return false;
     }
-    return /^(\uFEFF)?\s*(\[|\{\s*"(data|traceID)"\s*:)/.test(head.toString('utf8'));
+    const text = head.toString('utf8').replace(/^\uFEFF/, '');
+    // Jaeger's envelope or a bare trace; a Zipkin array (or Jaeger's span array), not a Triton trace file's.
+    return /^\s*\{\s*"(data|traceID)"\s*:/.test(text) || (/^\s*\[/.test(text) && /"trace(Id|ID)"/.test(text));
   });
 }
 
