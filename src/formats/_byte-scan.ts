@@ -773,8 +773,8 @@ function valueEnds(p: number): boolean {
 
 /**
  * One element in a window short of the document's end: read again after a pause for more bytes
- * as long as it fails there (a real failure fails again, once the window holds the rest: the
- * bytes read are what reading the document whole holds).
+ * while it fails for want of them. A failure is thrown as it is where the element ends inside the
+ * window (`valueEnds`: it failed on its bytes) or the window holds the rest of the document.
  */
 function* elementInWindow(out: SpanRecord[], first: boolean, element: (first: boolean) => void): Generator<void> {
   for (;;) {
