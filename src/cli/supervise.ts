@@ -82,7 +82,7 @@ export function childNodeOptions(cores = availableParallelism(), execArgv: reado
  * first bytes (a gzip file's once inflated; a zstd file's are not read). Their readers make a
  * span record per span, which outlive a 4 MiB young generation and were promoted in bulk: with
  * the cap at 4 MiB a 300 MB Jaeger document took 2.9 s and 205 MB, at 8 MiB 2.3 s and 142 MB (a
- * 210 MB Zipkin array 3.2 s and 220 MB, 2.3 s and 166 MB), where OTLP JSON lines, read into
+ * 200 MB Zipkin array 3.2 s and 220 MB, 2.3 s and 166 MB), where OTLP JSON lines, read into
  * columns, run 5% faster at 4, and a Triton trace file (an array too) took as long at either and
  * 17 MB more at 8 (docs/analyzer.md, "The young generation's size").
  */
