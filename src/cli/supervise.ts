@@ -87,6 +87,9 @@ export function childNodeOptions(cores = availableParallelism(), execArgv: reado
  * 17 MB more at 8 (docs/analyzer.md, "The young generation's size").
  */
 export function readsDocuments(args: readonly string[]): boolean {
+  // A few bytes and two patterns, not detection's classifier (formats/detect.ts): loading that
+  // module took ~25 ms of this process's start, on every run's critical path, for a choice the
+  // child's own detection does not depend on.
   return args.some((arg) => {
     let head: Buffer;
     try {

@@ -717,7 +717,7 @@ export function* scanDocument(window: ScanWindow, ctx: ReadContext, out: SpanRec
 
 /** A window's valid bytes, cut where they end: bytes past `end` of a reused window are stale, and a read past the cut gives undefined (as at the end of a document read whole). */
 function view(window: ScanWindow): Buffer {
-  return window.ahead === 0 && window.end === window.buf.length ? window.buf : window.buf.subarray(0, window.end);
+  return window.end === window.buf.length ? window.buf : window.buf.subarray(0, window.end);
 }
 
 /**

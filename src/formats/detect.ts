@@ -379,9 +379,9 @@ async function windowedDocument(content: ByteSource, first: number): Promise<Win
   }
   const preview = previewJson(head, first, head.length, PREVIEW_BYTES);
   const family = classifyDocument(preview);
-  if (family === 'jaeger' && isObject(preview) && Object.keys(preview)[0] === 'data') return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
-  if (family === 'zipkin' && Array.isArray(preview)) return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
-  return undefined;
+  const takes = (family === 'jaeger' && isObject(preview) && Object.keys(preview)[0] === 'data') || (family === 'zipkin' && Array.isArray(preview));
+  if (!takes) return undefined;
+  return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
 }
 
 /** A compressed file is taken to inflate to at least this many times its size (Triton's trace JSON compresses 10–20×). */
