@@ -400,13 +400,17 @@ export function nanos(hi: number, lo: number): bigint {
   return WORD[0]!;
 }
 
-/** Set when `previewValue` reached its limit. */
+/** Set when `previewValue` reached its limit, or the bytes ended inside the value. */
 let cut = false;
 
-/** The value at the position as far as `limit`: containers cut after their last whole member. */
+/**
+ * The value at the position as far as `limit`: containers cut after their last whole member.
+ * Bytes that end inside it (a stream peeked in 64 KiB pieces ends where a pipe's read did, in the
+ * middle of a string or between members) cut it there too, as the limit does.
+ */
 function previewValue(limit: number, depth: number): unknown {
   const c = ws();
-  if (scan.pos >= limit || c === -1) {
+  if (scan.pos >= limit || c === -1 || scalarRunsOut(c)) {
     cut = true;
     return undefined;
   }
@@ -415,19 +419,29 @@ function previewValue(limit: number, depth: number): unknown {
   scan.pos++;
   const close = c === LBRACE ? RBRACE : RBRACKET;
   const container: unknown[] | Record<string, unknown> = c === LBRACE ? {} : [];
-  if (ws() === close) {
+  const next = ws();
+  if (next === close) {
     scan.pos++;
+    return container;
+  }
+  if (next === -1) {
+    cut = true;
     return container;
   }
   do {
     let name = '';
     if (close === RBRACE) {
-      if (scan.pos >= limit) {
+      const q = ws();
+      if (scan.pos >= limit || q === -1 || (q === Q && scalarRunsOut(q))) {
         cut = true;
         break;
       }
-      if (ws() !== Q) throw FALLBACK;
+      if (q !== Q) throw FALLBACK;
       name = text();
+      if (ws() === -1) {
+        cut = true;
+        break;
+      }
       expect(COLON);
     }
     const member = previewValue(limit, depth + 1);
@@ -436,8 +450,31 @@ function previewValue(limit: number, depth: number): unknown {
     if (Array.isArray(container)) container.push(member);
     else Object.defineProperty(container, name, { value: member, enumerable: true, writable: true, configurable: true });
     if (cut) break;
+    if (ws() === -1) {
+      cut = true;
+      break;
+    }
   } while (more(close));
   return container;
+}
+
+/** True when the string, literal or number starting at the position (its first byte `c`) is cut by the end of the bytes. */
+function scalarRunsOut(c: number): boolean {
+  const buf = scan.b;
+  const e = scan.end;
+  let p = scan.pos + 1;
+  if (c === Q) {
+    while (p < e) {
+      const b = buf[p]!;
+      if (b === Q) return false;
+      p += b === BACKSLASH ? (p + 1 < e && buf[p + 1] === 0x75 ? 6 : 2) : 1;
+    }
+    return true;
+  }
+  if (c === 0x74 || c === 0x66 || c === 0x6e) return scan.pos + (c === 0x66 ? 5 : 4) > e;
+  if (c !== 0x2d && !isDigit(c)) return false;
+  while (p < e && (isDigit(buf[p]!) || buf[p] === 0x2e || buf[p] === 0x65 || buf[p] === 0x45 || buf[p] === 0x2b || buf[p] === 0x2d)) p++;
+  return p >= e;
 }
 
 /**
