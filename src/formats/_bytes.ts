@@ -133,6 +133,12 @@ export class ByteSource {
     return { at: -1, peeked: this.headBytes };
   }
 
+  /** True when at least `n` bytes are left, read on until then (peeked, not joined: `peek` would copy them into one buffer). */
+  async holds(n: number): Promise<boolean> {
+    await this.fill(n);
+    return this.headBytes >= n;
+  }
+
   /** Reads on until at least `n` bytes are peeked or the stream ends. */
   private async fill(n: number): Promise<void> {
     while (this.headBytes < n && !this.done) {

@@ -13,8 +13,7 @@
 
 import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
-import { openFile } from './_bytes.js';
-import type { Compression } from './_bytes.js';
+import type { Compression, OpenedFile } from './_bytes.js';
 import { markClosedTraces, setTraceHolder } from './_closed-traces.js';
 import type { TraceHolder } from './_closed-traces.js';
 import { rec, RecordScan } from './_triton-stream.js';
@@ -214,7 +213,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 }
 
 /**
- * The spans of a Triton trace file (decompressed again, if it is: `compression`) whose first pass (`streamTritonRecords` into
+ * The spans of a Triton trace file (opened again by `open`, and decompressed again, if it is: `compression`) whose first pass (`streamTritonRecords` into
  * `index`) gave `read`, in batches of `batchSize`: the second pass over its records, each request
  * made a span as soon as its last record is read (and the requests before it are out), so what is
  * held is the requests still open, not all of them. The spans and batches are exactly those of
@@ -223,6 +222,7 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
  */
 export async function* releaseTritonRecords(
   file: string,
+  open: () => Promise<OpenedFile>,
   compression: Compression,
   index: TritonIndex,
   read: Pick<TritonStreamEnd, 'records' | 'recordsEnd'>,
@@ -232,7 +232,7 @@ export async function* releaseTritonRecords(
 ): AsyncGenerator<SpanRecord[]> {
   const requests = new ReleasedRequests(ctx, where, index);
   const scan = new RecordScan(requests);
-  for await (const chunk of contentChunks(file, compression, read.recordsEnd)) {
+  for await (const chunk of contentChunks(file, open, compression, read.recordsEnd)) {
     if (!scan.chunk(chunk)) break;
     yield* requests.batches(batchSize, false);
   }
@@ -243,11 +243,11 @@ export async function* releaseTritonRecords(
 }
 
 /**
- * The first `bytes` bytes of a file's content (decompressed as the first reading decompressed it:
- * `compression`), in chunks each valid until the next is asked for.
+ * The first `bytes` bytes of a file's content, opened again (`open`; decompressed as the first
+ * reading decompressed it: `compression`), in chunks each valid until the next is asked for.
  */
-async function* contentChunks(file: string, compression: Compression, bytes: number): AsyncGenerator<Buffer> {
-  const opened = await openFile(file);
+async function* contentChunks(file: string, open: () => Promise<OpenedFile>, compression: Compression, bytes: number): AsyncGenerator<Buffer> {
+  const opened = await open();
   try {
     if (opened.compression !== compression) throw changed(file);
     let position = 0;

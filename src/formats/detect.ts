@@ -13,6 +13,7 @@ import type { TraceFormat } from '../model/span.js';
 import { GPU_SAMPLE_SCHEMA } from '../semconv.js';
 import { previewJson } from './_byte-scan.js';
 import { STDIN, openFile } from './_bytes.js';
+import { Spool } from './_spool.js';
 import { WINDOWED } from './_document-window.js';
 import type { ByteSource, Compression, OpenedFile } from './_bytes.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
@@ -143,6 +144,8 @@ export interface Sniffed {
   readonly tritonRecords?: boolean;
   /** A large Jaeger or Zipkin document, left unread for its byte scanner to read through a sliding window (`_document-window.ts`). */
   readonly windowed?: WindowedDocument;
+  /** Standard input or a pipe, held in a temporary file (`_spool.ts`) that `opened` reads: a large document the two above take. */
+  readonly spool?: Spool;
 }
 
 /** A Jaeger or Zipkin document to be scanned through a sliding window: its family, where it starts among the stream's bytes, and for a one-line file its line number. */
@@ -384,6 +387,24 @@ async function windowedDocument(content: ByteSource, first: number): Promise<Win
   return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
 }
 
+/**
+ * Whether the content holds more than `limit` bytes: a regular file by its size (`size`, a
+ * compressed one's guessed), a stream by peeking past the limit (held until read on).
+ */
+async function holdsMore(opened: OpenedFile, size: number, limit: number): Promise<boolean> {
+  if (opened.regularFile) return size > limit;
+  return opened.content.holds(limit + 1);
+}
+
+/**
+ * For a stream, its content held in a temporary file (`_spool.ts`); null when none can be made, so
+ * the stream is read as before; undefined for a regular file, which needs none.
+ */
+async function spooled(file: string, opened: OpenedFile): Promise<Spool | undefined | null> {
+  if (opened.regularFile) return undefined;
+  return (await Spool.of(opened, file)) ?? null;
+}
+
 /** A compressed file is taken to inflate to at least this many times its size (Triton's trace JSON compresses 10–20×). */
 const INFLATION_GUESS = 8;
 
@@ -418,8 +439,9 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   // record by record, before the first line (the whole file, as Triton writes it) is read whole.
   const size = opened.compression === 'none' ? opened.bytes : opened.bytes * INFLATION_GUESS;
   const tritonBytes = scanBytes === WHOLE_DOCUMENT_BYTES ? TRITON_RECORDS_BYTES : scanBytes;
-  if (handBytes && first === 0 && opened.regularFile && wholeBytes === WHOLE_DOCUMENT_BYTES && size > tritonBytes && looksLikeTritonTrace(start)) {
-    return { opened, layout: 'json-document', moreLines: true, tritonRecords: true };
+  if (handBytes && first === 0 && wholeBytes === WHOLE_DOCUMENT_BYTES && looksLikeTritonTrace(start) && (await holdsMore(opened, size, tritonBytes))) {
+    const spool = await spooled(file, opened);
+    if (spool !== null) return { opened: spool?.open() ?? opened, layout: 'json-document', moreLines: true, tritonRecords: true, ...(spool ? { spool } : {}) };
   }
   if (byte !== 0x7b && byte !== 0x5b) {
     // Before looking for JSON lines further on: a tar holds its files' lines as they are.
@@ -467,11 +489,16 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     );
   }
   // A large Jaeger or Zipkin document is scanned through a sliding window, not read whole: memory
-  // holds a window, not the document (a 630 MB Jaeger document: 786 MB peak RSS read whole). A
-  // regular file only: should the scanner give it back, it is opened again and read the old way.
-  if (handBytes && opened.regularFile && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES && size > WINDOWED.documentBytes) {
+  // holds a window, not the document (a 630 MB Jaeger document: 786 MB peak RSS read whole).
+  // Should the scanner give it back, it is opened again and read the old way: a stream is first
+  // held in a temporary file for that.
+  if (handBytes && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES && (!opened.regularFile || size > WINDOWED.documentBytes)) {
     const windowed = await windowedDocument(content, first);
-    if (windowed !== undefined) return { opened, layout: windowed.lineNo === undefined ? 'json-document' : 'json-lines', moreLines: false, windowed };
+    if (windowed !== undefined && (await holdsMore(opened, size, WINDOWED.documentBytes))) {
+      const spool = await spooled(file, opened);
+      const layout = windowed.lineNo === undefined ? 'json-document' : 'json-lines';
+      if (spool !== null) return { opened: spool?.open() ?? opened, layout, moreLines: false, windowed, ...(spool ? { spool } : {}) };
+    }
   }
   // A first line up to MAX_LINE_BYTES is a line, whatever `wholeBytes`: handed to the line readers
   // and byte scanners, not streamed as a document (a 70 MB one-line OTLP document streamed took
@@ -694,7 +721,18 @@ export async function openTrace(file: string, wholeBytes = WHOLE_DOCUMENT_BYTES,
 async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, handBytes: boolean, scanBytes = WHOLE_DOCUMENT_BYTES): Promise<OpenedTrace> {
   const { opened, layout } = sniffed;
   const reopen = async (): Promise<OpenedTrace> => openSniffed(file, await sniffContent(file, opened, wholeBytes, false), wholeBytes, false, scanBytes);
-  const close = (): Promise<void> => opened.content.close();
+  const { spool } = sniffed;
+  const close = async (): Promise<void> => {
+    await opened.content.close();
+    await spool?.release();
+  };
+  // Opened afresh from the start, for a reader that cannot take what detection left: the file
+  // by its name, or a stream's temporary file (handed on to the new reading, which releases it).
+  const openAgain = async (): Promise<OpenedFile> => {
+    await opened.content.close();
+    return spool?.open() ?? (await openFile(file));
+  };
+  const withSpool = (again: Sniffed): Sniffed => (spool === undefined ? again : { ...again, spool });
   const base = {
     file,
     compression: opened.compression,
@@ -707,18 +745,12 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
   };
   try {
     if (sniffed.windowed !== undefined) {
-      const again = async (): Promise<OpenedTrace> => {
-        await close();
-        return openSniffed(file, await sniffContent(file, await openFile(file), wholeBytes, false, scanBytes), wholeBytes, false, scanBytes);
-      };
+      const again = async (): Promise<OpenedTrace> => openSniffed(file, withSpool(await sniffContent(file, await openAgain(), wholeBytes, false, scanBytes)), wholeBytes, false, scanBytes);
       const { family } = sniffed.windowed;
       return { ...base, format: formatOf(family, layout, 1), family, document: { windowed: sniffed.windowed, reopen: again } };
     }
     if (sniffed.tritonRecords === true) {
-      const again = async (): Promise<OpenedTrace> => {
-        await close();
-        return openTrace(file, wholeBytes, Number.POSITIVE_INFINITY);
-      };
+      const again = async (): Promise<OpenedTrace> => openSniffed(file, withSpool(await sniffContent(file, await openAgain(), wholeBytes, true, Number.POSITIVE_INFINITY)), wholeBytes, true, Number.POSITIVE_INFINITY);
       return { ...base, format: 'triton-trace', family: 'triton-trace', document: { tritonRecords: true, reopen: again } };
     }
     if (layout === 'protobuf-records' || layout === 'protobuf-message') return { ...base, format: 'otlp-proto', family: undefined };

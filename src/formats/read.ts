@@ -18,6 +18,7 @@ import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes, WindowedDocument } from './detect.js';
 import { DocumentWindow } from './_document-window.js';
+import { openFile } from './_bytes.js';
 import type { OpenedFile } from './_bytes.js';
 import { wholeWindow } from './_byte-scan.js';
 import { describeText, TraceFormatError } from './errors.js';
@@ -672,7 +673,10 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
   if (ctx.strict && unclosed !== undefined && ('last' in unclosed || unclosed.cut !== undefined)) report();
   result.family = 'triton-trace';
   result.documents = 1;
-  return releasedBatches(releaseTritonRecords(trace.file, opened.compression, index, end, attempt, where, batchSize), report);
+  // The second reading opens the file again by its name, or a stream's temporary file (detect.ts).
+  const { spool } = trace.sniffed;
+  const again = async (): Promise<OpenedFile> => spool?.open() ?? (await openFile(trace.file));
+  return releasedBatches(releaseTritonRecords(trace.file, again, opened.compression, index, end, attempt, where, batchSize), report);
 }
 
 /** The batches of the second reading, then what the reading said. */
@@ -903,8 +907,8 @@ async function* lineRange(range: LineRange, options: ReadOptions, scanned: boole
   };
 }
 
-/** Reads every span of a file into one array (tests and small files; prefer `readSpans`). */
-export async function readAllSpans(file: string, options: ReadOptions = {}): Promise<{ spans: SpanRecord[]; stats: ReadStats }> {
+/** Reads every span of a file (or a trace `openTrace` opened) into one array (tests and small files; prefer `readSpans`). */
+export async function readAllSpans(file: string | OpenedTrace, options: ReadOptions = {}): Promise<{ spans: SpanRecord[]; stats: ReadStats }> {
   const spans: SpanRecord[] = [];
   const reader = readSpans(file, options);
   for (;;) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
-import type { ReadOptions, ReadStats, ReadWarning } from '../../src/formats/index.js';
+import type { OpenedTrace, ReadOptions, ReadStats, ReadWarning } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 
 /** Absolute path of a file under test/fixtures/traces. */
@@ -94,7 +94,7 @@ export const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x: unknow
 
 /** What reading gave: spans and stats (less the fast reader's own counts), or the error message. */
 export async function readOutcome(
-  file: string,
+  file: string | OpenedTrace,
   options: ReadOptions,
 ): Promise<{ spans?: SpanRecord[]; stats?: string; error?: string; fast?: { lines: number; fallbacks: number } }> {
   try {

@@ -21,6 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyzer/files.js';
 import { ConventionMapper } from '../../src/analyzer/conventions/index.js';
 import { closedTraces } from '../../src/formats/_closed-traces.js';
+import { openFile } from '../../src/formats/_bytes.js';
 import { ReadContext } from '../../src/formats/_context.js';
 import { releaseTritonRecords, TritonIndex } from '../../src/formats/_triton-release.js';
 import { streamTritonRecords } from '../../src/formats/_triton-stream.js';
@@ -200,7 +201,7 @@ describe('the two readings of one file', () => {
     const rewritten = tmp.write('changing-rewritten.json', `[\n${RECORDS.slice(1, 2_000).join(',\n')}\n]\n`);
     const spans: SpanRecord[] = [];
     const error = await (async () => {
-      for await (const batch of releaseTritonRecords(rewritten, 'none', index, read!, ctx, '', 2048)) spans.push(...batch);
+      for await (const batch of releaseTritonRecords(rewritten, () => openFile(rewritten), 'none', index, read!, ctx, '', 2048)) spans.push(...batch);
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TraceFormatError);
     expect((error as Error).message).toMatch(/changing-rewritten\.json: expected the file unchanged while it is read, got it changed between two readings$/);
