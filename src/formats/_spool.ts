@@ -60,7 +60,7 @@ export class Spool {
       if (!(error instanceof SpoolWriteError)) throw error;
       const code = (error.cause as NodeJS.ErrnoException).code ?? String(error.cause);
       const name = file === '-' ? 'standard input' : file;
-      throw new TraceFormatError(file, `byte ${size}`, `room in ${tmpdir()} for ${name}'s large document, held there to be read in bounded memory (set TMPDIR to a directory with room, or give the file by name)`, code === 'ENOSPC' ? 'no space left on the device' : code);
+      throw new TraceFormatError(file, `byte ${size}`, `room in ${tmpdir()} for ${name}'s large document, held there to be read in bounded memory (set TMPDIR to a directory with room, or give the file by name)`, WRITE_FAILURES[code] ?? code);
     }
     return new Spool(handle, dir, size, source);
   }
@@ -92,6 +92,13 @@ export class Spool {
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
+
+/** Why a write failed, in words, for the codes that mean no room. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota exceeded',
+  EFBIG: 'the file size limit reached (ulimit -f)',
+};
 
 /** A write to the spool that failed, told apart from a failure reading the stream. */
 class SpoolWriteError extends Error {

@@ -6,8 +6,7 @@
  * stream read whole is the same pipe with no temporary directory to hold it in.
  */
 
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -214,6 +213,13 @@ describe('through the CLI: a 17 MiB Jaeger document on standard input (past the 
     expect(readdirSync(SPOOL_DIR)).toEqual([]);
     expect(JSON.parse(spooled).requests).toBe(pieces.length);
     expect(spooled).toBe(run(NO_TMP));
+    // No room to write it (a file size limit of 1 MiB, its signal ignored so that the write fails instead): one line, exit 2.
+    const limited = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 1024; cat "$0" | "$1" "$2" analyze -', file, process.execPath, bin], { env: { ...process.env, TMPDIR: SPOOL_DIR, NO_COLOR: '1' }, timeout: 120_000 });
+    expect(limited.status).toBe(2);
+    expect(limited.stderr.toString()).toBe(
+      `latency-doctor: -:byte 1048576: expected room in ${SPOOL_DIR} for standard input's large document, held there to be read in bounded memory (set TMPDIR to a directory with room, or give the file by name), got the file size limit reached (ulimit -f)\n`,
+    );
+    expect(readdirSync(SPOOL_DIR)).toEqual([]);
   }, 180_000);
 });
 
