@@ -16,7 +16,8 @@
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
- * case only); JAEGER_LOGS (default 0) logs on each of its spans, one span in 50 failed. TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
+ * case only), and the same analysis with the document piped in on standard input (held in a
+ * temporary file, formats/_spool.ts); JAEGER_LOGS (default 0) logs on each of its spans, one span in 50 failed. TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
  * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
  * through those sizes. JAEGER_GROWN_MB (e.g. 150,300,600): the same for one Jaeger document.
  */
@@ -95,11 +96,14 @@ function generateTriton(): { spans: number; requests: number } {
  * analyzeFiles in its own process gets). The baselines
  * and the reader alone run with the defaults; PROCESS=cli gives a baseline the CLI's settings.
  */
-function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file): ChildResult {
+function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file, piped = false): ChildResult {
   const cli = env['PROCESS'] === 'cli' || (mode === 'analyze' && env['PROCESS'] !== 'node');
   // The options the CLI would give its child for this input (the semi-space cap depends on it).
-  const nodeOptions = cli ? childNodeOptions(undefined, undefined, undefined, [input]) : [];
-  const child = spawnSync(process.execPath, [...nodeOptions, join(here, '_analyze-child.mjs'), mode, input], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...(cli ? childEnvironment() : {}), ...env } });
+  const nodeOptions = cli ? childNodeOptions(undefined, undefined, undefined, [piped ? '-' : input]) : [];
+  const command = [process.execPath, ...nodeOptions, join(here, '_analyze-child.mjs'), mode, piped ? '-' : input];
+  // Piped: `cat FILE | node … -`, standard input a pipe as a shell gives it (the child's figures are its own).
+  const [program, ...args] = piped ? ['sh', '-c', 'cat "$0" | "$@"', input, ...command] : command;
+  const child = spawnSync(program!, args, { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...(cli ? childEnvironment() : {}), ...env } });
   if (child.status !== 0) throw new Error(`${mode} child failed (${child.status}): ${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as ChildResult;
@@ -213,13 +217,14 @@ try {
     const docSize = statSync(path).size;
     console.log(`\n${title}: ${mb(docSize)} MB, ${expected.spans.toLocaleString('en-US')} spans; load average ${load()}`);
     const docModes = [
-      { name: 'baseline: one JSON.parse of the document', mode: 'baseline-document' as const, env: {} },
-      { name: 'analyze (one thread)', mode: 'analyze' as const, env: { THREADS: '1' } },
+      { name: 'baseline: one JSON.parse of the document', mode: 'baseline-document' as const, env: {}, piped: false },
+      { name: 'analyze (one thread)', mode: 'analyze' as const, env: { THREADS: '1' }, piped: false },
+      { name: 'analyze, piped in (`cat FILE | … -`: held in a temporary file)', mode: 'analyze' as const, env: { THREADS: '1' }, piped: true },
     ];
     const docResults: ChildResult[][] = docModes.map(() => []);
     for (let round = 0; round < rounds; round++) {
       docModes.forEach((m, i) => {
-        const r = runChild(m.mode, m.env, path);
+        const r = runChild(m.mode, m.env, path, m.piped);
         if (m.mode === 'analyze' && (r.spans !== expected.spans || r.requests !== expected.requests)) throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${expected.spans} / ${expected.requests}`);
         docResults[i]!.push(r);
       });

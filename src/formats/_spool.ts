@@ -44,16 +44,28 @@ export class Spool {
     if (made === undefined) return undefined;
     const { handle, dir } = made;
     let size = 0;
+    // A pipe's reads are 64 KiB: written a MiB at a time, in one call each (a write per read was 0.1 s more for 62 MB).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      for (let done = 0; done < data.length; ) {
+        const { bytesWritten } = await handle.write(data, done, data.length - done, size).catch((error: unknown) => {
+          throw new SpoolWriteError(error);
+        });
+        done += bytesWritten;
+        size += bytesWritten;
+      }
+    };
     try {
       for await (const chunk of source.content.chunks()) {
-        for (let done = 0; done < chunk.length; ) {
-          const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, size + done).catch((error: unknown) => {
-            throw new SpoolWriteError(error);
-          });
-          done += bytesWritten;
-        }
-        size += chunk.length;
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= CHUNK_BYTES) await flush();
       }
+      if (pendingBytes > 0) await flush();
     } catch (error) {
       await handle.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
