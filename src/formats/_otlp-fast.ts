@@ -115,6 +115,9 @@ function literalOf(text: string): Literal {
 
 const K = {
   resourceSpans: bytes('resourceSpans'),
+  batches: bytes('batches'),
+  result: bytes('result'),
+  trace: bytes('trace'),
   resource: bytes('resource'),
   scopeSpans: bytes('scopeSpans'),
   scope_spans: bytes('scope_spans'),
@@ -1494,17 +1497,24 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
   if (Array.isArray(out)) records = out;
   else scanned = out;
   let documents = 0;
+  let wrappers = '';
   try {
     do {
+      wrapperNotes.length = 0;
       // The exporters' layout (resourceSpans first) matched directly: a small per-line body.
       const p = S.pos;
       if (lit(p, L_DOCUMENT_HEAD)) {
         S.pos = p + L_DOCUMENT_HEAD.length;
         resourceList(ctx);
-        if (more(RBRACE)) documentKeys(ctx, true);
+        if (more(RBRACE)) documentKeys(ctx, true, 0);
       } else {
-        if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false))) throw FALLBACK;
+        if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false, 0))) throw FALLBACK;
       }
+      // The full reader notes a wrapper as it meets it, before the document's other notes; said
+      // once at the end here, they come in its order only if every document has the first's.
+      const these = wrapperNotes.join('\n');
+      if (documents > 0 && these !== wrappers) throw FALLBACK;
+      wrappers = these;
       documents++;
     } while (several && ws() !== -1);
     if (ws() !== -1) throw FALLBACK;
@@ -1520,6 +1530,7 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
     records = NO_RECORDS;
     scanned = undefined;
   }
+  for (const note of wrapperNotes) ctx.note(note, documents);
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.roundedTimes > 0) ctx.warn('', ROUNDED_TIME_WARNING, pending.roundedTimes);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
@@ -1528,19 +1539,45 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
 
 const L_DOCUMENT_HEAD = literalOf('{"resourceSpans":');
 
-/** A document's keys from the one at S.pos on, by the general rules: true once its resourceSpans are read (`found`: already). */
-function documentKeys(ctx: ReadContext, found: boolean): boolean {
+/**
+ * The notes the full reader makes of a document's wrappers, in the order it makes them (outer
+ * first): Jaeger API v3's `result` (what `GET /api/v3/traces` answers), Tempo v2's `trace`,
+ * Tempo v1's `batches` for `resourceSpans` (otlp-json.ts, resourceSpansOf).
+ */
+const wrapperNotes: string[] = [];
+const RESULT_NOTE = 'Jaeger API v3 `result` wrapper (documents)';
+const TRACE_NOTE = 'Tempo v2 `trace` wrapper (documents)';
+const BATCHES_NOTE = 'Tempo `batches` wrapper (documents)';
+
+/**
+ * A document's keys from the one at S.pos on, by the general rules: true once its resourceSpans
+ * (or Tempo's `batches`, or those of a `result` or `trace` object) are read (`found`: already).
+ * The full reader takes the first of resourceSpans, resource_spans, batches, result, trace that
+ * the document has, whatever their order in it: a second one here is left to it, and so is
+ * resource_spans. `depth`: wrappers around this object.
+ */
+function documentKeys(ctx: ReadContext, found: boolean, depth: number): boolean {
   do {
     key();
-    if (!keyIs(K.resourceSpans)) {
-      // The full reader takes resource_spans and the wrappers with a note: leave those lines to it.
-      if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
-      skip(0);
+    const list = keyIs(K.resourceSpans) ? 1 : keyIs(K.batches) ? 2 : 0;
+    if (list !== 0) {
+      if (found) throw FALLBACK;
+      found = true;
+      if (list === 2) wrapperNotes.push(BATCHES_NOTE);
+      resourceList(ctx);
       continue;
     }
-    if (found) throw FALLBACK;
-    found = true;
-    resourceList(ctx);
+    if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
+    const wrapper = keyIs(K.result) ? RESULT_NOTE : keyIs(K.trace) ? TRACE_NOTE : undefined;
+    // A wrapper that is not an object the full reader passes over, as here.
+    if (wrapper !== undefined && ws() === LBRACE) {
+      if (found || depth > 2) throw FALLBACK;
+      found = true;
+      wrapperNotes.push(wrapper);
+      if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false, depth + 1))) throw FALLBACK;
+      continue;
+    }
+    skip(0);
   } while (more(RBRACE));
   return found;
 }

@@ -277,6 +277,58 @@ describe('fast and full OTLP JSON lines readers', () => {
     await expectAgree(tmp.write('long-line.jsonl', `${first}\n${line}\n${first}\n`));
   });
 
+  it("agree on the servers' wrappers (Jaeger API v3 `result`, Tempo v2 `trace`, Tempo v1 `batches`) and their combinations; a document in one wrapper takes the fast path, an ambiguous one falls back", async () => {
+    const rand = random(20261201);
+    // `"resourceSpans":[…]` of an exporter line, and the same list under another key.
+    const lists = Array.from({ length: 6 }, (_, i) => exporterLine(i + 1, rand).slice(1, -1));
+    const batches = (l: string): string => l.replace('"resourceSpans"', '"batches"');
+    const single = [
+      (l: string) => `{"result":{${l}}}`,
+      (l: string) => `{"trace":{${l}}}`,
+      (l: string) => `{${batches(l)}}`,
+      (l: string) => `{"result":{${batches(l)}}}`,
+      (l: string) => `{"result":null,"trace":{${l}}}`,
+      (l: string) => `{"trace":{"result":{${l}}}}`,
+      (l: string) => `{"status":"ok","result":{"x":[1,{"y":2}],${l}},"errors":[]}`,
+    ];
+    const pretty = (l: string): string => `{\n  "result": {\n    ${l}\n  }\n}`;
+    // What the full reader settles by the keys' precedence, not their order, or refuses.
+    const ambiguous = [
+      (l: string) => `{"result":{${l}},${l}}`,
+      (l: string) => `{${l},"result":{${l}}}`,
+      (l: string) => `{"trace":{${l}},"result":{${l}}}`,
+      (l: string) => `{"result":{${l}},${batches(l)}}`,
+      (l: string) => `{"result":{${l.replace('"resourceSpans"', '"resource_spans"')}}}`,
+      (l: string) => `{"result":{}}`,
+      (l: string) => `{"result":{"scopeSpans":[]}}`,
+      (l: string) => `{"result":{"result":{"result":{"result":{${l}}}}}}`,
+    ];
+    // After a plain first line, so that detection takes each file as OTLP whatever the others are
+    // (its classifier looks one wrapper deep). Wrapped, each line takes the fast path exactly when
+    // it does plain (some exporter lines are odd on their own).
+    const file = (name: string, wrap: (l: string) => string): string => tmp.write(name, `{${lists[0]}}\n${lists.slice(1).map(wrap).join('\n')}\n`);
+    const plain = await expectAgree(file('plain.jsonl', (l) => `{${l}}`));
+    expect(plain?.lines).toBeGreaterThan(0);
+    for (const [k, wrap] of single.entries()) expect(await expectAgree(file(`wrapped-${k}.jsonl`, wrap)), `wrapped-${k}`).toEqual(plain);
+    for (const [k, wrap] of ambiguous.entries()) expect((await expectAgree(file(`ambiguous-${k}.jsonl`, wrap)))?.lines, `ambiguous-${k}`).toBe(0);
+    // A document past 1 MiB (read from its bytes, not parsed): one wrapper, pretty-printed; several
+    // concatenated with the same wrapper (fast) or another (the notes' order: the full reader).
+    // The demo export's resources (every one of its lines takes the fast path), past 1 MiB.
+    const demo = readFileSync(fixture('../../../examples/traces/inference-demo.otlp.jsonl'), 'utf8').trim().split('\n');
+    const resources = demo.map((line) => line.replace(/^\{"resourceSpans":\[/, '').replace(/\]\}$/, '')).join(',\n');
+    // Twice, the second time under other trace ids.
+    const big = `${resources},\n${resources.replace(/"traceId":"([0-9a-f]{24})[0-9a-f]{8}"/g, (_, head: string) => `"traceId":"${head}ffffffff"`)}`;
+    const document = (wrap: (l: string) => string): string => wrap(`"resourceSpans":[\n${big}\n]`);
+    expect(document(single[0]!).length).toBeGreaterThan(1 << 20);
+    const documents = {
+      'wrapped-document.json': [document(pretty), { lines: 1, fallbacks: 0 }],
+      'batches-document.json': [document(single[2]!), { lines: 1, fallbacks: 0 }],
+      'wrapped-documents.json': [`${document(single[0]!)}\n${document(single[0]!)}\n`, { lines: 1, fallbacks: 0 }],
+      'mixed-documents.json': [`${document((l) => `{${l}}`)}\n${document(single[2]!)}\n`, { lines: 0, fallbacks: 1 }],
+    } as const;
+    for (const [name, [content, counts]] of Object.entries(documents)) expect(await expectAgree(tmp.write(name, content)), name).toEqual(counts);
+  });
+
   it('agree on resources in every layout (service.name first, repeated, empty, not a string, among others)', async () => {
     const entry = (key: string, value: string): string => `{"key":"${key}","value":${value}}`;
     const resources = [
