@@ -282,7 +282,7 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
   const fileSummaries: FileSummary[] = opened.map(({ file }) => {
     const stats = fileStats.get(file);
     if (stats === undefined) return { file, format: 'gpu-samples', spans: 0, skipped: 0, leniencies: [] };
-    return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies, ...(stats.fastReader ? { fastReader: stats.fastReader } : {}) };
+    return { file, format: stats.format, spans: stats.spans, skipped: stats.skipped, leniencies: stats.leniencies, ...(stats.fastReader ? { fastReader: stats.fastReader } : {}), ...(stats.spooled ? { spooled: stats.spooled } : {}) };
   });
   const read = [...fileStats.values()];
   const readWarnings: AnalysisWarning[] = read.flatMap((s) => s.warnings.map((w) => ({ code: 'read' as const, ...w })));

@@ -32,6 +32,8 @@ export class Spool {
     readonly size: number,
     /** The stream it was written from: its compression, bytes read and any damage are still what is reported. */
     private readonly source: OpenedFile,
+    /** The temporary directory it was made in (TMPDIR's), for `--verbose` to say. */
+    readonly where: string,
   ) {}
 
   /**
@@ -74,7 +76,7 @@ export class Spool {
       const name = file === '-' ? 'standard input' : file;
       throw new TraceFormatError(file, `byte ${size}`, `room in ${tmpdir()} for ${name}'s large document, held there to be read in bounded memory (set TMPDIR to a directory with room, or give the file by name)`, WRITE_FAILURES[code] ?? code);
     }
-    return new Spool(handle, dir, size, source);
+    return new Spool(handle, dir, size, source, tmpdir());
   }
 
   /** The content from its first byte, as an uncompressed regular file opens (read by position), reported as the stream it came from. */

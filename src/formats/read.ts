@@ -108,6 +108,14 @@ export interface ReadStats {
   readonly warnings: readonly ReadWarning[];
   /** OTLP JSON lines read by the fast reader, and those it handed to the full parser (absent when it was not used); a whole document (Jaeger, Zipkin, OTLP, a large Triton trace file) counts as one. */
   readonly fastReader?: FastReadCounts;
+  /** Standard input or a pipe held in a temporary file to be read as a file is (`_spool.ts`): its bytes and the directory. */
+  readonly spooled?: Spooled;
+}
+
+/** Where a stream was held to be read as a file, and how much of it. */
+export interface Spooled {
+  readonly bytes: number;
+  readonly directory: string;
 }
 
 type Converter = (doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string) => void;
@@ -611,7 +619,9 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
   const warnings = ctx.warnings();
   if (options.onWarning) for (const warning of warnings) options.onWarning(warning);
   const used = counts.lines + counts.fallbacks > 0 ? { fastReader: counts } : {};
-  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used };
+  const { spool } = trace.sniffed;
+  const spooled = spool === undefined ? {} : { spooled: { bytes: spool.size, directory: spool.where } };
+  return { file, format, spans, skipped: ctx.skipped, duplicateSpans: ctx.duplicateSpans, bytes: opened.bytes, leniencies: ctx.leniencies(), warnings, ...used, ...spooled };
 }
 
 /** What a Triton trace file never closed (and parsed whole) is reported as: the request the end cut, or the missing `]`. */

@@ -72,6 +72,11 @@ export function formatMs(ms: number): string {
   return formatCount(Math.round(ms));
 }
 
+/** A size in bytes as MiB to one decimal, KiB under one MiB. */
+export function formatBytes(bytes: number): string {
+  return bytes < 1 << 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}
+
 /** A 0–1 share as a percentage: 63.2%. */
 export function formatShare(share: number): string {
   return `${(share * 100).toFixed(1)}%`;

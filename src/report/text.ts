@@ -11,7 +11,7 @@ import { ASYNC_GAP } from '../model/analysis.js';
 import type { ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
-import { bar, escapeControls, failureSplit, NO_COMPLETED, fit, padToWidth, printable, formatConventions, formatCount, formatCountOf, formatKeptOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
+import { bar, escapeControls, failureSplit, NO_COMPLETED, fit, formatBytes, padToWidth, printable, formatConventions, formatCount, formatCountOf, formatKeptOf, formatMs, formatName, formatRate, formatShare, formatTokens, formatUnseen, modelName, statisticNotes } from './_format.js';
 import { formatReportWindow, PER_MODEL_WINDOWS, reportWindows } from './_windows.js';
 import { renderDiagnosisDetails, renderVerdictText, wrap } from './diagnosis-text.js';
 import { TIMELINE_HEADERS, timelineTables } from './_timeline.js';
@@ -91,6 +91,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
       const read = f.fastReader.lines;
       out.push(c.dim(`    fast reader: ${formatCount(read)} ${unit}${read === 1 ? '' : 's'} read, ${formatCount(f.fastReader.fallbacks)} handed to the full parser`));
     }
+    // Where a stream went: it takes that much room on that disk while it is read.
+    if (options.verbose && f.spooled) out.push(c.dim(`    held in a temporary file in ${f.spooled.directory} (${formatBytes(f.spooled.bytes)}, removed once read) to be read in bounded memory`));
   }
 
   if (result.requests === 0 && result.models.length === 0 && !result.prometheus) {

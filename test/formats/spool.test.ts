@@ -7,7 +7,7 @@
  */
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WINDOWED } from '../../src/formats/_document-window.js';
@@ -197,7 +197,7 @@ describe('standard input and pipes held in a temporary file (formats/_spool.ts)'
 });
 
 describe('through the CLI: a 17 MiB Jaeger document on standard input (past the window\'s 16 MiB)', () => {
-  it('the --json of the document spooled and read through the window is that of the stream read whole; nothing left in TMPDIR', () => {
+  it('the --json of the document spooled and read through the window is that of the stream read whole; nothing left in TMPDIR; --verbose says where it was held', () => {
     const source = JSON.parse(readFileSync(fileUrl('../../examples/traces/inference-demo.jaeger.json'), 'utf8')) as { data: { traceID: string }[] };
     const trace = JSON.stringify(source.data[0]);
     const pieces: string[] = [];
@@ -213,6 +213,10 @@ describe('through the CLI: a 17 MiB Jaeger document on standard input (past the 
     expect(readdirSync(SPOOL_DIR)).toEqual([]);
     expect(JSON.parse(spooled).requests).toBe(pieces.length);
     expect(spooled).toBe(run(NO_TMP));
+    // --verbose says where it went, and how much room it took there.
+    const verbose = execFileSync('bash', ['-c', 'cat "$0" | "$1" "$2" analyze - --verbose', file, process.execPath, bin], { env: { ...process.env, TMPDIR: SPOOL_DIR, NO_COLOR: '1' }, timeout: 120_000 }).toString();
+    expect(verbose).toContain(`    held in a temporary file in ${SPOOL_DIR} (${(statSync(file).size / (1 << 20)).toFixed(1)} MiB, removed once read) to be read in bounded memory\n`);
+    expect(execFileSync('bash', ['-c', 'cat "$0" | "$1" "$2" analyze - --verbose', file, process.execPath, bin], { env: { ...process.env, TMPDIR: NO_TMP, NO_COLOR: '1' }, timeout: 120_000 }).toString()).not.toContain('temporary file');
     // No room to write it (a file size limit of 1 MiB, its signal ignored so that the write fails instead): one line, exit 2.
     const limited = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 1024; cat "$0" | "$1" "$2" analyze -', file, process.execPath, bin], { env: { ...process.env, TMPDIR: SPOOL_DIR, NO_COLOR: '1' }, timeout: 120_000 });
     expect(limited.status).toBe(2);
