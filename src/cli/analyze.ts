@@ -54,7 +54,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--markdown', 'print the report as Markdown, for an incident ticket')
     .option('--strict', 'fail on the first unreadable span instead of skipping it with a warning')
     .option('--model <name>', 'only analyse requests of this model')
-    .option('--verbose', "also list the leniencies applied while reading and the assembly counts; on an internal error (exit 1), its stack")
+    .option('--verbose', "also list, per input, the leniencies applied while reading, the fast reader's counts and where a piped input was held, and the assembly counts; on an internal error (exit 1), its stack")
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
     .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', integerOption('--idle-spans', 1))
     .option('--top <n>', 'operations listed for traces outside the span convention', integerOption('--top', 1))
