@@ -9,10 +9,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { openTrace, TraceFormatError } from '../../src/formats/index.js';
-import type { ReadOptions } from '../../src/formats/index.js';
+import type { ReadOptions, Spooled } from '../../src/formats/index.js';
 import { busyServer } from '../support/triton-busy.js';
 import { damage, fixture, jsonText, random, readOutcome, tempDir } from './helpers.js';
 
@@ -68,7 +69,7 @@ mkdirSync(SPOOL_DIR);
 const NO_TMP = join(dir.dir, 'missing', 'tmp');
 
 /** What reading `file` through a pipe gives, spooled (`tmp` SPOOL_DIR) or read whole (NO_TMP): spans, stats and error with the pipe's name in them made `PIPE`. */
-async function throughPipe(file: string, tmp: string, options: ReadOptions = {}, window?: Partial<typeof WINDOWED>): Promise<Awaited<ReturnType<typeof readOutcome>> & { spooled: boolean }> {
+async function throughPipe(file: string, tmp: string, options: ReadOptions = {}, window?: Partial<typeof WINDOWED>): Promise<Awaited<ReturnType<typeof readOutcome>> & { spooled: boolean; held?: Spooled }> {
   const pipe = await piped(file);
   const out = await withTmp(
     tmp,
@@ -84,7 +85,14 @@ async function throughPipe(file: string, tmp: string, options: ReadOptions = {},
   );
   await pipe.done();
   const named = (s: string): string => s.replaceAll(pipe.path, 'PIPE');
-  return { ...out, ...(out.error !== undefined ? { error: named(out.error) } : {}), ...(out.stats !== undefined ? { stats: named(out.stats) } : {}) };
+  // Where the stream was held (ReadStats.spooled) apart: the rest of the stats are compared.
+  const { spooled: held, ...stats } = out.stats === undefined ? { spooled: undefined } : (JSON.parse(out.stats) as { spooled?: Spooled });
+  return {
+    ...out,
+    ...(out.error !== undefined ? { error: named(out.error) } : {}),
+    ...(out.stats !== undefined ? { stats: named(jsonText(stats)) } : {}),
+    ...(held !== undefined ? { held } : {}),
+  };
 }
 
 /** True when detection leaves the regular file `file` to the sliding window (with the window's sizes lowered as here). */
@@ -104,6 +112,9 @@ async function expectSameSpooled(file: string, options: ReadOptions = {}, window
   expect(spooled.error, file).toBe(whole.error);
   expect(spooled.stats, file).toBe(whole.stats);
   expect(jsonText(spooled.spans), file).toBe(jsonText(whole.spans));
+  // The stats say where it was held, and how much of it (the file's size, inflated where it is compressed).
+  expect(whole.held, file).toBeUndefined();
+  if (spooled.spooled && spooled.error === undefined) expect(spooled.held, file).toEqual({ bytes: inflated(file), directory: SPOOL_DIR });
   // Nothing is left in the temporary directory: the file was unlinked once opened.
   expect(readdirSync(SPOOL_DIR), file).toEqual([]);
   return spooled.spooled;
@@ -226,6 +237,12 @@ describe('through the CLI: a 17 MiB Jaeger document on standard input (past the 
     expect(readdirSync(SPOOL_DIR)).toEqual([]);
   }, 180_000);
 });
+
+/** `file`'s size, inflated where it is gzip. */
+function inflated(file: string): number {
+  const bytes = readFileSync(file);
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).length : bytes.length;
+}
 
 function fileUrl(relative: string): string {
   return new URL(relative, import.meta.url).pathname;
