@@ -109,6 +109,12 @@ function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', e
   return JSON.parse(lines[lines.length - 1]!) as ChildResult;
 }
 
+/** Fails the bench when an analysis saw other spans or requests than `expected` (a reader only: other spans). */
+function expectSaw(name: string, mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', r: ChildResult, expected: { spans: number; requests: number }): void {
+  const wrong = mode === 'analyze' ? r.spans !== expected.spans || r.requests !== expected.requests : mode === 'read' && r.spans !== expected.spans;
+  if (wrong) throw new Error(`${name} saw ${r.spans} spans / ${r.requests} requests, expected ${expected.spans} / ${expected.requests}`);
+}
+
 /**
  * `count` baseline children at once on the same file: the wall time until all are done, whole
  * processes (start-up included). Two at once are perfectly parallel work, so 2 × (one alone) ÷
@@ -171,9 +177,7 @@ try {
     for (let round = 0; round < rounds; round++) {
       modes.forEach((m, i) => {
         const r = runChild(m.mode, m.env);
-        if ((m.mode === 'analyze' && (r.spans !== generated.spans || r.requests !== generated.requests)) || (m.mode === 'read' && r.spans !== generated.spans)) {
-          throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
-        }
+        expectSaw(m.name, m.mode, r, generated);
         results[i]!.push(r);
       });
       alone.push(await runBaselines(1));
@@ -225,7 +229,7 @@ try {
     for (let round = 0; round < rounds; round++) {
       docModes.forEach((m, i) => {
         const r = runChild(m.mode, m.env, path, m.piped);
-        if (m.mode === 'analyze' && (r.spans !== expected.spans || r.requests !== expected.requests)) throw new Error(`${m.name} saw ${r.spans} spans / ${r.requests} requests, expected ${expected.spans} / ${expected.requests}`);
+        expectSaw(m.name, m.mode, r, expected);
         docResults[i]!.push(r);
       });
     }
@@ -256,7 +260,7 @@ try {
     for (let round = 0; round < rounds; round++) {
       before?.();
       const r = runChild('analyze', { THREADS: '1' }, path);
-      if (r.spans !== generated.spans || r.requests !== generated.requests) throw new Error(`analyze saw ${r.spans} spans / ${r.requests} requests, expected ${generated.spans} / ${generated.requests}`);
+      expectSaw('analyze', 'analyze', r, generated);
       runs.push(r);
     }
     const mb = statSync(path).size / 1024 / 1024;

@@ -460,21 +460,14 @@ function previewValue(limit: number, depth: number): unknown {
 
 /** True when the string, literal or number starting at the position (its first byte `c`) is cut by the end of the bytes. */
 function scalarRunsOut(c: number): boolean {
-  const buf = scan.b;
-  const e = scan.end;
-  let p = scan.pos + 1;
-  if (c === Q) {
-    while (p < e) {
-      const b = buf[p]!;
-      if (b === Q) return false;
-      p += b === BACKSLASH ? (p + 1 < e && buf[p + 1] === 0x75 ? 6 : 2) : 1;
-    }
-    return true;
-  }
-  if (c === 0x74 || c === 0x66 || c === 0x6e) return scan.pos + (c === 0x66 ? 5 : 4) > e;
+  // A string's end is its closing quote, found as `valueEnds` finds it.
+  if (c === Q) return !valueEnds(scan.pos);
+  if (c === 0x74 || c === 0x66 || c === 0x6e) return scan.pos + (c === 0x66 ? 5 : 4) > scan.end;
   if (c !== 0x2d && !isDigit(c)) return false;
-  while (p < e && (isDigit(buf[p]!) || buf[p] === 0x2e || buf[p] === 0x65 || buf[p] === 0x45 || buf[p] === 0x2b || buf[p] === 0x2d)) p++;
-  return p >= e;
+  const buf = scan.b;
+  let p = scan.pos + 1;
+  while (p < scan.end && (isDigit(buf[p]!) || buf[p] === 0x2e || buf[p] === 0x65 || buf[p] === 0x45 || buf[p] === 0x2b || buf[p] === 0x2d)) p++;
+  return p >= scan.end;
 }
 
 /**

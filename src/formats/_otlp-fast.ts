@@ -1511,10 +1511,13 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
         if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false, 0))) throw FALLBACK;
       }
       // The full reader notes a wrapper as it meets it, before the document's other notes; said
-      // once at the end here, they come in its order only if every document has the first's.
-      const these = wrapperNotes.join('\n');
-      if (documents > 0 && these !== wrappers) throw FALLBACK;
-      wrappers = these;
+      // once at the end here, they come in its order only if every document has the first's (a
+      // line is one document: nothing to compare).
+      if (several) {
+        const these = wrapperNotes.join('\n');
+        if (documents > 0 && these !== wrappers) throw FALLBACK;
+        wrappers = these;
+      }
       documents++;
     } while (several && ws() !== -1);
     if (ws() !== -1) throw FALLBACK;

@@ -12,7 +12,7 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ByteSource, positionedReads } from './_bytes.js';
 import type { OpenedFile, PositionedFile } from './_bytes.js';
 import { TraceFormatError } from './errors.js';
@@ -32,9 +32,12 @@ export class Spool {
     readonly size: number,
     /** The stream it was written from: its compression, bytes read and any damage are still what is reported. */
     private readonly source: OpenedFile,
-    /** The temporary directory it was made in (TMPDIR's), for `--verbose` to say. */
-    readonly where: string,
   ) {}
+
+  /** The temporary directory it was made in (TMPDIR's), for `--verbose` to say. */
+  get where(): string {
+    return dirname(this.dir);
+  }
 
   /**
    * Writes what is left of `source`'s content (peeked bytes first) to a fresh temporary file;
@@ -76,14 +79,16 @@ export class Spool {
       const name = file === '-' ? 'standard input' : file;
       throw new TraceFormatError(file, `byte ${size}`, `room in ${tmpdir()} for ${name}'s large document, held there to be read in bounded memory (set TMPDIR to a directory with room, or give the file by name)`, WRITE_FAILURES[code] ?? code);
     }
-    return new Spool(handle, dir, size, source, tmpdir());
+    return new Spool(handle, dir, size, source);
   }
 
   /** The content from its first byte, as an uncompressed regular file opens (read by position), reported as the stream it came from. */
   open(): OpenedFile {
     const { source, size } = this;
     const file: PositionedFile = { size, ...positionedReads(this.handle) };
-    const content = new ByteSource(freshChunks(file)[Symbol.asyncIterator](), source.content.file, undefined, file);
+    // Chunks of their own, as a regular file's stream gives them (ByteSource keeps peeked ones); the handle stays open for the next `open`.
+    const stream = this.handle.createReadStream({ start: 0, highWaterMark: CHUNK_BYTES, autoClose: false });
+    const content = new ByteSource((stream as AsyncIterable<Buffer>)[Symbol.asyncIterator](), source.content.file, undefined, file);
     return {
       content,
       compression: source.compression,
@@ -139,15 +144,4 @@ async function temporaryFile(): Promise<{ handle: FileHandle; dir: string } | un
   // Gone from the directory at once (an open file on Windows is not: then `release` removes it).
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   return { handle, dir };
-}
-
-/** The file's bytes from the start, each chunk a buffer of its own (ByteSource keeps peeked chunks). */
-async function* freshChunks(file: PositionedFile): AsyncGenerator<Buffer> {
-  for (let position = 0; position < file.size; ) {
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, file.size - position));
-    const n = await file.read(chunk, 0, chunk.length, position);
-    if (n === 0) return;
-    position += n;
-    yield n === chunk.length ? chunk : chunk.subarray(0, n);
-  }
 }

@@ -397,12 +397,14 @@ async function holdsMore(opened: OpenedFile, size: number, limit: number): Promi
 }
 
 /**
- * For a stream, its content held in a temporary file (`_spool.ts`); null when none can be made, so
- * the stream is read as before; undefined for a regular file, which needs none.
+ * `found` (a document to read from its start again should its reader give it back) with what it
+ * is read from: a regular file as it is, a stream held in a temporary file (`_spool.ts`);
+ * undefined when no temporary file can be made, so that the stream is read as before.
  */
-async function spooled(file: string, opened: OpenedFile): Promise<Spool | undefined | null> {
-  if (opened.regularFile) return undefined;
-  return (await Spool.of(opened, file)) ?? null;
+async function rereadable(file: string, opened: OpenedFile, found: Omit<Sniffed, 'opened' | 'spool'>): Promise<Sniffed | undefined> {
+  if (opened.regularFile) return { opened, ...found };
+  const spool = await Spool.of(opened, file);
+  return spool === undefined ? undefined : { opened: spool.open(), spool, ...found };
 }
 
 /** A compressed file is taken to inflate to at least this many times its size (Triton's trace JSON compresses 10–20×). */
@@ -440,8 +442,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   const size = opened.compression === 'none' ? opened.bytes : opened.bytes * INFLATION_GUESS;
   const tritonBytes = scanBytes === WHOLE_DOCUMENT_BYTES ? TRITON_RECORDS_BYTES : scanBytes;
   if (handBytes && first === 0 && wholeBytes === WHOLE_DOCUMENT_BYTES && looksLikeTritonTrace(start) && (await holdsMore(opened, size, tritonBytes))) {
-    const spool = await spooled(file, opened);
-    if (spool !== null) return { opened: spool?.open() ?? opened, layout: 'json-document', moreLines: true, tritonRecords: true, ...(spool ? { spool } : {}) };
+    const records = await rereadable(file, opened, { layout: 'json-document', moreLines: true, tritonRecords: true });
+    if (records !== undefined) return records;
   }
   if (byte !== 0x7b && byte !== 0x5b) {
     // Before looking for JSON lines further on: a tar holds its files' lines as they are.
@@ -495,9 +497,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   if (handBytes && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES && (!opened.regularFile || size > WINDOWED.documentBytes)) {
     const windowed = await windowedDocument(content, first);
     if (windowed !== undefined && (await holdsMore(opened, size, WINDOWED.documentBytes))) {
-      const spool = await spooled(file, opened);
-      const layout = windowed.lineNo === undefined ? 'json-document' : 'json-lines';
-      if (spool !== null) return { opened: spool?.open() ?? opened, layout, moreLines: false, windowed, ...(spool ? { spool } : {}) };
+      const scanned = await rereadable(file, opened, { layout: windowed.lineNo === undefined ? 'json-document' : 'json-lines', moreLines: false, windowed });
+      if (scanned !== undefined) return scanned;
     }
   }
   // A first line up to MAX_LINE_BYTES is a line, whatever `wholeBytes`: handed to the line readers
@@ -726,13 +727,14 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
     await opened.content.close();
     await spool?.release();
   };
-  // Opened afresh from the start, for a reader that cannot take what detection left: the file
-  // by its name, or a stream's temporary file (handed on to the new reading, which releases it).
-  const openAgain = async (): Promise<OpenedFile> => {
+  // Opened afresh from the start and detected again (as `openTrace` with these arguments), for a
+  // reader that cannot take what detection left: the file by its name, or a stream's temporary
+  // file (handed on to the new reading, which releases it).
+  const again = async (hand: boolean, scan: number): Promise<OpenedTrace> => {
     await opened.content.close();
-    return spool?.open() ?? (await openFile(file));
+    const sniffedAgain = await sniffContent(file, spool?.open() ?? (await openFile(file)), wholeBytes, hand, scan);
+    return openSniffed(file, spool === undefined ? sniffedAgain : { ...sniffedAgain, spool }, wholeBytes, hand, scan);
   };
-  const withSpool = (again: Sniffed): Sniffed => (spool === undefined ? again : { ...again, spool });
   const base = {
     file,
     compression: opened.compression,
@@ -745,13 +747,11 @@ async function openSniffed(file: string, sniffed: Sniffed, wholeBytes: number, h
   };
   try {
     if (sniffed.windowed !== undefined) {
-      const again = async (): Promise<OpenedTrace> => openSniffed(file, withSpool(await sniffContent(file, await openAgain(), wholeBytes, false, scanBytes)), wholeBytes, false, scanBytes);
       const { family } = sniffed.windowed;
-      return { ...base, format: formatOf(family, layout, 1), family, document: { windowed: sniffed.windowed, reopen: again } };
+      return { ...base, format: formatOf(family, layout, 1), family, document: { windowed: sniffed.windowed, reopen: () => again(false, scanBytes) } };
     }
     if (sniffed.tritonRecords === true) {
-      const again = async (): Promise<OpenedTrace> => openSniffed(file, withSpool(await sniffContent(file, await openAgain(), wholeBytes, true, Number.POSITIVE_INFINITY)), wholeBytes, true, Number.POSITIVE_INFINITY);
-      return { ...base, format: 'triton-trace', family: 'triton-trace', document: { tritonRecords: true, reopen: again } };
+      return { ...base, format: 'triton-trace', family: 'triton-trace', document: { tritonRecords: true, reopen: () => again(true, Number.POSITIVE_INFINITY) } };
     }
     if (layout === 'protobuf-records' || layout === 'protobuf-message') return { ...base, format: 'otlp-proto', family: undefined };
     if (layout === 'json-lines') {

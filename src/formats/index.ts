@@ -6,7 +6,8 @@
 
 export { readSpans, readSpanBatches, readAllSpans } from './read.js';
 export { ScannedSpans, SCANNED, SCANNED_KINDS } from './_scanned-spans.js';
-export type { EventFilter, ReadOptions, ReadStats, ReadWarning, Spooled } from './read.js';
+export type { EventFilter, ReadOptions, ReadStats, ReadWarning } from './read.js';
+export type { Spooled } from '../model/analysis.js';
 export { detectFile, openTrace, classifyDocument, MAX_DOCUMENT_BYTES } from './detect.js';
 export type { DetectedFile, JsonFamily, Layout, OpenedTrace } from './detect.js';
 export type { Compression } from './_bytes.js';

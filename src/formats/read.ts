@@ -20,6 +20,7 @@ import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes, Windowe
 import { DocumentWindow } from './_document-window.js';
 import { openFile } from './_bytes.js';
 import type { OpenedFile } from './_bytes.js';
+import type { Spooled } from '../model/analysis.js';
 import { wholeWindow } from './_byte-scan.js';
 import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
@@ -110,12 +111,6 @@ export interface ReadStats {
   readonly fastReader?: FastReadCounts;
   /** Standard input or a pipe held in a temporary file to be read as a file is (`_spool.ts`): its bytes and the directory. */
   readonly spooled?: Spooled;
-}
-
-/** Where a stream was held to be read as a file, and how much of it. */
-export interface Spooled {
-  readonly bytes: number;
-  readonly directory: string;
 }
 
 type Converter = (doc: unknown, ctx: ReadContext, out: SpanRecord[], where: string) => void;

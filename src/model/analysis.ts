@@ -169,8 +169,14 @@ export interface FileSummary {
   readonly leniencies: readonly string[];
   /** OTLP JSON lines read by the byte-scanning fast reader, and those it handed to the full parser, for `--verbose`. */
   readonly fastReader?: { readonly lines: number; readonly fallbacks: number };
-  /** Standard input or a pipe held in a temporary file to be read as a file is: its bytes and the directory, for `--verbose`. */
-  readonly spooled?: { readonly bytes: number; readonly directory: string };
+  /** Standard input or a pipe held in a temporary file to be read as a file is, for `--verbose`. */
+  readonly spooled?: Spooled;
+}
+
+/** Where a stream was held to be read as a file (a temporary directory), and how many bytes of it. */
+export interface Spooled {
+  readonly bytes: number;
+  readonly directory: string;
 }
 
 /** Stable code of an analysis warning, so code (and tests) never match on the words. */
