@@ -33,6 +33,22 @@ function gpuSamples(fromMs: number, toMs: number): GpuSample[] {
 }
 
 describe('analyzeSpans (the pure pipeline)', () => {
+  it('calls afterAssembly once, when every batch is read and before the summaries, the result as without it', async () => {
+    const spans = requests(30);
+    const seen: string[] = [];
+    async function* batches(): AsyncGenerator<SpanRecord[]> {
+      for (let i = 0; i < spans.length; i += 20) {
+        seen.push('batch');
+        yield spans.slice(i, i + 20);
+      }
+      seen.push('read');
+    }
+    const result = await analyzeSpans(batches(), { afterAssembly: () => seen.push('assembled') });
+    expect(seen).toEqual(['batch', 'batch', 'batch', 'batch', 'batch', 'read', 'assembled']);
+    expect(result).toEqual(await analyzeSpans([spans]));
+    expect(result.overall?.requests).toBe(30);
+  });
+
   it('gives what analyzeFiles gives for the same spans, without touching a file', async () => {
     const file = join(tmp, 'run.jsonl');
     writeFileSync(file, toOtlpJsonLines(simulate({ requests: 80, seed: 5 })));

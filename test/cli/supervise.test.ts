@@ -69,28 +69,31 @@ describe('supervise', () => {
     expect(alive(childPid)).toBe(false);
   }, 30_000);
 
-  it('starts the child with a 4 MiB semi-space cap, and one V8 background thread on 2 cores or fewer, unless the caller chose either', async () => {
+  it('starts the child with a 4 MiB semi-space cap, one V8 background thread on 2 cores or fewer, and gc exposed (collected once the requests are assembled), unless the caller chose any', async () => {
     const semi = '--max-semi-space-size=4';
-    expect(childNodeOptions(1, [], '')).toEqual([semi, '--v8-pool-size=1']);
-    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual([semi, '--v8-pool-size=1']);
-    expect(childNodeOptions(4, [], '')).toEqual([semi]);
-    expect(childNodeOptions(16, [], '')).toEqual([semi]);
+    const gc = '--expose-gc';
+    expect(childNodeOptions(1, [], '')).toEqual([semi, '--v8-pool-size=1', gc]);
+    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual([semi, '--v8-pool-size=1', gc]);
+    expect(childNodeOptions(4, [], '')).toEqual([semi, gc]);
+    expect(childNodeOptions(16, [], '')).toEqual([semi, gc]);
     // The caller's choice stands, on the command line or in NODE_OPTIONS, in either spelling.
-    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([semi]);
-    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([semi]);
-    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([semi]);
-    expect(childNodeOptions(2, ['--v8_pool_size=2'], '')).toEqual([semi]);
-    expect(childNodeOptions(2, ['--max-semi-space-size=16'], '')).toEqual(['--v8-pool-size=1']);
-    expect(childNodeOptions(16, [], '--max_semi_space_size=32')).toEqual([]);
-    expect(childNodeOptions(16, ['--max-semi-space-size', '8'], '')).toEqual([]);
+    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([semi, gc]);
+    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([semi, gc]);
+    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([semi, gc]);
+    expect(childNodeOptions(2, ['--v8_pool_size=2'], '')).toEqual([semi, gc]);
+    expect(childNodeOptions(2, ['--max-semi-space-size=16'], '')).toEqual(['--v8-pool-size=1', gc]);
+    expect(childNodeOptions(16, [], '--max_semi_space_size=32')).toEqual([gc]);
+    expect(childNodeOptions(16, ['--max-semi-space-size', '8'], '')).toEqual([gc]);
+    expect(childNodeOptions(16, ['--expose-gc'], '')).toEqual([semi]);
+    expect(childNodeOptions(2, [], '--expose_gc')).toEqual([semi, '--v8-pool-size=1']);
     // Another flag that starts alike is not a choice of either.
-    expect(childNodeOptions(16, ['--max-semi-space-size-x=1', '--min-semi-space-size=2'], '')).toEqual([semi]);
+    expect(childNodeOptions(16, ['--max-semi-space-size-x=1', '--min-semi-space-size=2'], '')).toEqual([semi, gc]);
     // A real child: what it was started with.
     const out = join(dir, 'exec-argv.json');
-    const child = script('exec-argv.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify(process.execArgv));\n`);
+    const child = script('exec-argv.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify([...process.execArgv, typeof globalThis.gc]));\n`);
     expect(await supervise(child, [])).toBe(0);
-    // This process's options, then the child's own (the semi-space cap; on 2 cores or fewer, the pool size).
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([...process.execArgv, ...childNodeOptions()]);
+    // This process's options, then the child's own (the semi-space cap; on 2 cores or fewer, the pool size; gc), and gc there to call.
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([...process.execArgv, ...childNodeOptions(), 'function']);
   });
 
   it('caps the semi-space at 8 MiB instead where an input is a Jaeger or Zipkin document (records per span), read from its first bytes', () => {
@@ -106,15 +109,15 @@ describe('supervise', () => {
     expect(readFileSync(gz).length).toBeGreaterThan(4096);
     for (const document of [jaeger, bare, zipkin, gz, example('inference-demo.jaeger.json'), example('inference-demo.zipkin.json')]) {
       expect(readsDocuments([document]), document).toBe(true);
-      expect(childNodeOptions(16, [], '', ['analyze', '--markdown', otlp, document])).toEqual(['--max-semi-space-size=8']);
+      expect(childNodeOptions(16, [], '', ['analyze', '--markdown', otlp, document])).toEqual(['--max-semi-space-size=8', '--expose-gc']);
     }
     // OTLP (lines or a document: read into columns), a Triton trace file (an array, but no faster at 8 MiB), directories, options and missing files: 4 MiB.
     const triton = traces('ml-serving/triton-docs-trace-timestamps.json');
     expect(readsDocuments(['analyze', otlp, triton, dir, '--since', '10m', join(dir, 'missing.json')])).toBe(false);
     expect(readsDocuments([traces('otlp-json/' + readdirSync(traces('otlp-json'))[0]!)])).toBe(false);
-    expect(childNodeOptions(16, [], '', ['analyze', otlp])).toEqual(['--max-semi-space-size=4']);
+    expect(childNodeOptions(16, [], '', ['analyze', otlp])).toEqual(['--max-semi-space-size=4', '--expose-gc']);
     // The caller's choice still stands.
-    expect(childNodeOptions(16, ['--max-semi-space-size=16'], '', ['analyze', jaeger])).toEqual([]);
+    expect(childNodeOptions(16, ['--max-semi-space-size=16'], '', ['analyze', jaeger])).toEqual(['--expose-gc']);
   });
 
   it("gives the child glibc's malloc pad and huge pages on Linux (MALLOC_TOP_PAD_, glibc.malloc.hugetlb), unless the user tuned malloc", async () => {
@@ -175,5 +178,25 @@ describe('the installed command', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^latency-doctor: 220 requests analysed/);
+  }, 60_000);
+});
+
+describe('the analysis child', () => {
+  it('collects garbage once per analysis, after assembly: once for analyze, once for each side of diff, with the same output (V8 traces a gc() call as "testing")', async () => {
+    const { execFile } = await import('node:child_process');
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const demo = join(root, 'examples/traces/inference-demo.otlp.jsonl');
+    const bin = join(root, 'bin/latency-doctor.js');
+    // --trace-gc in this process's options, which the child is started with too; V8 writes its lines to stdout.
+    const traced = (...args: string[]): Promise<string> =>
+      new Promise((resolve, reject) => execFile(process.execPath, ['--trace-gc', bin, ...args], { cwd: root, maxBuffer: 64 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    const forced = (out: string): number => out.split('\n').filter((l) => l.includes('testing; GC in old space requested')).length;
+    const analyzed = await traced('analyze', demo, '--json');
+    expect(forced(analyzed)).toBe(1);
+    const plain = await runCli('analyze', demo, '--json');
+    expect(plain.code).toBe(0);
+    // The report is unchanged by the collection: its lines are those without V8's.
+    expect(analyzed.split('\n').filter((l) => !/^\[\d+:0x[0-9a-f]+\]/.test(l)).join('\n')).toBe(plain.stdout);
+    expect(forced(await traced('diff', demo, '--', demo))).toBe(2);
   }, 60_000);
 });
