@@ -99,7 +99,8 @@ function generateTriton(): { spans: number; requests: number } {
 function runChild(mode: 'baseline' | 'baseline-document' | 'analyze' | 'read', env: Record<string, string> = {}, input = file, piped = false): ChildResult {
   const cli = env['PROCESS'] === 'cli' || (mode === 'analyze' && env['PROCESS'] !== 'node');
   // The options the CLI would give its child for this input (the semi-space cap depends on it).
-  const nodeOptions = cli ? childNodeOptions(undefined, undefined, undefined, [piped ? '-' : input]) : [];
+  // Not this process's own options (run.ts starts it with --expose-gc, which the child would then not be given).
+  const nodeOptions = cli ? childNodeOptions(undefined, [], undefined, [piped ? '-' : input]) : [];
   const command = [process.execPath, ...nodeOptions, join(here, '_analyze-child.mjs'), mode, piped ? '-' : input];
   // Piped: `cat FILE | node … -`, standard input a pipe as a shell gives it (the child's figures are its own).
   const [program, ...args] = piped ? ['sh', '-c', 'cat "$0" | "$@"', input, ...command] : command;
@@ -151,7 +152,7 @@ try {
     console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
     // The process settings the CLI gives its analysis child here (supervise.ts), as words.
-    const cliSettings = [...childNodeOptions(), ...Object.entries(childEnvironment()).map(([k, v]) => `${k}=${v}`)].join(' ');
+    const cliSettings = [...childNodeOptions(undefined, []), ...Object.entries(childEnvironment()).map(([k, v]) => `${k}=${v}`)].join(' ');
     // What `analyze` uses on this machine for this file when --threads is not given.
     const here = autoThreads(availableParallelism(), size);
     // Alternating rounds: machine load drifts, and each round sees all of them under the same load.
