@@ -5,9 +5,9 @@
  * requests, the readers' buffers and the assembler's trace window are garbage, and much of it is
  * memory outside V8's heap (ArrayBuffers) that V8 collects only once enough more is allocated:
  * the summaries and the diagnosis then allocate beside it instead of in its place. Collected
- * there (10-20 ms), the peak RSS of a 1 GB export fell from 152-158 to 139 MB and of 250 MB from
- * 104-105 to 98 MB, the wall time within the runs' noise (docs/analyzer.md, "Garbage between the
- * stages"). "Node.js command-line options: --expose-gc",
+ * there (a 7-10 ms pause), the peak RSS of a 1 GB export fell from 146 to 135-136 MB and of 250
+ * MB from 101-103 to 97-98 MB (the bench's analysis child, alternating rounds), no slower
+ * (docs/analyzer.md, "Garbage between the stages"). "Node.js command-line options: --expose-gc",
  * https://nodejs.org/api/cli.html#--expose-gc
  */
 

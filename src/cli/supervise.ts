@@ -64,7 +64,7 @@ const SNIFF_BYTES = 4096;
  *   measured. "Node.js command-line options: --v8-pool-size=num",
  *   https://nodejs.org/api/cli.html#--v8-pool-sizenum
  * - `--expose-gc`: the analysis collects garbage once its requests are assembled (cli/_collect.ts;
- *   1 GB: peak RSS 152-158 → 139 MB). Nothing else calls it.
+ *   1 GB: peak RSS 146 → 135-136 MB). Nothing else calls it.
  *
  * None is added where the caller already chose it (on the command line or in NODE_OPTIONS,
  * in V8's spelling with dashes or underscores).

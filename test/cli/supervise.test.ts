@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childEnvironment, childNodeOptions, readsDocuments, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
+import { afterAssemblyOption } from '../../src/cli/_collect.js';
 import { runCli, runCliAt } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-supervise-'));
@@ -182,6 +183,15 @@ describe('the installed command', () => {
 });
 
 describe('the analysis child', () => {
+  it('sets afterAssembly only where gc is exposed, to call it', () => {
+    expect(afterAssemblyOption({})).toEqual({});
+    expect(afterAssemblyOption({ gc: 'not a function' })).toEqual({});
+    let calls = 0;
+    const option = afterAssemblyOption({ gc: () => calls++ });
+    option.afterAssembly?.();
+    expect(calls).toBe(1);
+  });
+
   it('collects garbage once per analysis, after assembly: once for analyze, once for each side of diff, with the same output (V8 traces a gc() call as "testing")', async () => {
     const { execFile } = await import('node:child_process');
     const root = fileURLToPath(new URL('../../', import.meta.url));
