@@ -70,30 +70,37 @@ describe('supervise', () => {
     expect(alive(childPid)).toBe(false);
   }, 30_000);
 
-  it('starts the child with a 4 MiB semi-space cap, one V8 background thread on 2 cores or fewer, and gc exposed (collected once the requests are assembled), unless the caller chose any', async () => {
+  it('starts the child with a 4 MiB semi-space cap, one V8 background thread on 2 cores or fewer, gc exposed (collected once the requests are assembled) and the old generation grown by half at most, unless the caller chose any', async () => {
     const semi = '--max-semi-space-size=4';
     const gc = '--expose-gc';
-    expect(childNodeOptions(1, [], '')).toEqual([semi, '--v8-pool-size=1', gc]);
-    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual([semi, '--v8-pool-size=1', gc]);
-    expect(childNodeOptions(4, [], '')).toEqual([semi, gc]);
-    expect(childNodeOptions(16, [], '')).toEqual([semi, gc]);
+    const growing = '--heap-growing-percent=50';
+    expect(childNodeOptions(1, [], '')).toEqual([semi, '--v8-pool-size=1', gc, growing]);
+    expect(childNodeOptions(2, ['--enable-source-maps'], '--max-old-space-size=4096')).toEqual([semi, '--v8-pool-size=1', gc, growing]);
+    expect(childNodeOptions(4, [], '')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(16, [], '')).toEqual([semi, gc, growing]);
     // The caller's choice stands, on the command line or in NODE_OPTIONS, in either spelling.
-    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([semi, gc]);
-    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([semi, gc]);
-    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([semi, gc]);
-    expect(childNodeOptions(2, ['--v8_pool_size=2'], '')).toEqual([semi, gc]);
-    expect(childNodeOptions(2, ['--max-semi-space-size=16'], '')).toEqual(['--v8-pool-size=1', gc]);
-    expect(childNodeOptions(16, [], '--max_semi_space_size=32')).toEqual([gc]);
-    expect(childNodeOptions(16, ['--max-semi-space-size', '8'], '')).toEqual([gc]);
-    expect(childNodeOptions(16, ['--expose-gc'], '')).toEqual([semi]);
-    expect(childNodeOptions(2, [], '--expose_gc')).toEqual([semi, '--v8-pool-size=1']);
+    expect(childNodeOptions(2, ['--v8-pool-size=3'], '')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(2, [], '--trace-warnings --v8-pool-size=0')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(2, ['--v8-pool-size', '2'], '')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(2, ['--v8_pool_size=2'], '')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(2, ['--max-semi-space-size=16'], '')).toEqual(['--v8-pool-size=1', gc, growing]);
+    expect(childNodeOptions(16, [], '--max_semi_space_size=32')).toEqual([gc, growing]);
+    expect(childNodeOptions(16, ['--max-semi-space-size', '8'], '')).toEqual([gc, growing]);
+    expect(childNodeOptions(16, ['--expose-gc'], '')).toEqual([semi, growing]);
+    expect(childNodeOptions(2, [], '--expose_gc')).toEqual([semi, '--v8-pool-size=1', growing]);
+    expect(childNodeOptions(16, [], '--heap_growing_percent=0')).toEqual([semi, gc]);
+    // A V8 flag, given only on the V8 versions it was checked on (Node refuses one its V8 does not know).
+    expect(childNodeOptions(16, [], '', [], '11.3.244.8-node.33')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(16, [], '', [], '13.6.233.17-node.37')).toEqual([semi, gc, growing]);
+    expect(childNodeOptions(16, [], '', [], '10.2.154.26-node.26')).toEqual([semi, gc]);
+    expect(childNodeOptions(16, [], '', [], '14.0.1')).toEqual([semi, gc]);
     // Another flag that starts alike is not a choice of either.
-    expect(childNodeOptions(16, ['--max-semi-space-size-x=1', '--min-semi-space-size=2'], '')).toEqual([semi, gc]);
+    expect(childNodeOptions(16, ['--max-semi-space-size-x=1', '--min-semi-space-size=2'], '')).toEqual([semi, gc, growing]);
     // A real child: what it was started with.
     const out = join(dir, 'exec-argv.json');
     const child = script('exec-argv.mjs', `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(out)}, JSON.stringify([...process.execArgv, typeof globalThis.gc]));\n`);
     expect(await supervise(child, [])).toBe(0);
-    // This process's options, then the child's own (the semi-space cap; on 2 cores or fewer, the pool size; gc), and gc there to call.
+    // This process's options, then the child's own (the semi-space cap; on 2 cores or fewer, the pool size; gc; the old generation's growth), and gc there to call.
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([...process.execArgv, ...childNodeOptions(), 'function']);
   });
 
@@ -110,15 +117,15 @@ describe('supervise', () => {
     expect(readFileSync(gz).length).toBeGreaterThan(4096);
     for (const document of [jaeger, bare, zipkin, gz, example('inference-demo.jaeger.json'), example('inference-demo.zipkin.json')]) {
       expect(readsDocuments([document]), document).toBe(true);
-      expect(childNodeOptions(16, [], '', ['analyze', '--markdown', otlp, document])).toEqual(['--max-semi-space-size=8', '--expose-gc']);
+      expect(childNodeOptions(16, [], '', ['analyze', '--markdown', otlp, document])).toEqual(['--max-semi-space-size=8', '--expose-gc', '--heap-growing-percent=50']);
     }
     // OTLP (lines or a document: read into columns), a Triton trace file (an array, but no faster at 8 MiB), directories, options and missing files: 4 MiB.
     const triton = traces('ml-serving/triton-docs-trace-timestamps.json');
     expect(readsDocuments(['analyze', otlp, triton, dir, '--since', '10m', join(dir, 'missing.json')])).toBe(false);
     expect(readsDocuments([traces('otlp-json/' + readdirSync(traces('otlp-json'))[0]!)])).toBe(false);
-    expect(childNodeOptions(16, [], '', ['analyze', otlp])).toEqual(['--max-semi-space-size=4', '--expose-gc']);
+    expect(childNodeOptions(16, [], '', ['analyze', otlp])).toEqual(['--max-semi-space-size=4', '--expose-gc', '--heap-growing-percent=50']);
     // The caller's choice still stands.
-    expect(childNodeOptions(16, ['--max-semi-space-size=16'], '', ['analyze', jaeger])).toEqual(['--expose-gc']);
+    expect(childNodeOptions(16, ['--max-semi-space-size=16'], '', ['analyze', jaeger])).toEqual(['--expose-gc', '--heap-growing-percent=50']);
   });
 
   it("gives the child glibc's malloc pad and huge pages on Linux (MALLOC_TOP_PAD_, glibc.malloc.hugetlb), unless the user tuned malloc", async () => {
