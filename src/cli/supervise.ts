@@ -44,7 +44,7 @@ const HEAP_GROWING_PERCENT = 50;
 /** V8 major versions `--heap-growing-percent` is given on (run on Node 20's 11.3 and Node 24's 13.6; Node 22's 12.4 between them). */
 const V8_CHECKED = { from: 11, to: 13 } as const;
 
-/** True when V8 `version` (process.versions.v8) is one `--heap-growing-percent` was checked on. */
+/** True when V8 `version` (process.versions.v8) is one `--heap-growing-percent` is given on (V8_CHECKED). */
 function knownV8(version: string): boolean {
   const major = Number.parseInt(version, 10);
   return major >= V8_CHECKED.from && major <= V8_CHECKED.to;
@@ -77,10 +77,10 @@ const SNIFF_BYTES = 4096;
  * - `--expose-gc`: the analysis collects garbage once its requests are assembled (cli/_collect.ts;
  *   1 GB: peak RSS 146 → 135-136 MB). Nothing else calls it.
  * - `--heap-growing-percent=50`: V8 lets its old generation grow to 1.5 times what a full
- *   collection left before it collects again, where its own factor went up to 4 for a program
- *   that allocates fast: a Triton trace file's reader and mapping make objects per record and
- *   per span that outlive the young generation, and the old generation swelled between
- *   collections (a 30 MB file 170-184 → 117-122 MB peak RSS, 90 MB 225-239 → 152-158 MB, no slower;
+ *   collection left before it collects again, where its own factor, larger for a program that
+ *   allocates fast, let it grow to several times that: a Triton trace file's reader and mapping
+ *   make objects per record and per span that outlive the young generation, and the old
+ *   generation swelled between collections (a 30 MB file 170-184 → 117-122 MB peak RSS, 90 MB 225-239 → 152-158 MB, no slower;
  *   OTLP and Jaeger inputs, whose live heap is small, within 5 MB and the noise; docs/analyzer.md,
  *   "The old generation's growth"). A V8 flag, not one of Node's, with no stability guarantee
  *   ("Node.js command-line options: Useful V8 options",
