@@ -28,6 +28,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A file in a folder of its own: a retried attempt must not append to the first attempt's spans (seen: 507 requests read where the clients sent 266). */
+function fresh(name: string): string {
+  return join(mkdtempSync(join(dir, 'attempt-')), name);
+}
+
 function line(name: string, before: GenerationRun, after: GenerationRun): string {
   const g = (r: GenerationRun) => r.result.overall!.generation!;
   return `${name}: client TTFT p50 ${before.client.ttftP50Ms.toFixed(1)} → ${after.client.ttftP50Ms.toFixed(1)} ms, p95 ${before.client.ttftP95Ms.toFixed(1)} → ${after.client.ttftP95Ms.toFixed(1)} ms; server TTFT p95 ${g(before).ttft!.p95Ms.toFixed(1)} → ${g(after).ttft!.p95Ms.toFixed(1)} ms, TPOT p50 ${g(before).tpot!.p50Ms.toFixed(2)} → ${g(after).tpot!.p50Ms.toFixed(2)} ms; ${before.client.requests} → ${after.client.requests} requests`;
@@ -40,7 +45,7 @@ function line(name: string, before: GenerationRun, after: GenerationRun): string
 describe('streaming example: one request at a time → continuous batching', () => {
   it('diagnoses continuous batching from the traced requests; applying it cuts TTFT as the clients measure it and as the spans show it', { timeout: 90_000, retry: 1 }, async () => {
     const { scheduler, load } = scenarios.batching;
-    const before = await runGeneration(lm, scheduler, load, join(dir, 'serial.jsonl'));
+    const before = await runGeneration(lm, scheduler, load, fresh('serial.jsonl'));
     expect(before.client.errors).toBe(0);
     const g = before.result.overall!.generation!;
     expect(g.requests).toBe(before.client.requests);
@@ -52,7 +57,7 @@ describe('streaming example: one request at a time → continuous batching', () 
 
     const fixed = applyGenerationFix(scheduler, d);
     expect(fixed).toMatchObject({ mode: 'continuous' });
-    const after = await runGeneration(lm, fixed!, load, join(dir, 'continuous.jsonl'));
+    const after = await runGeneration(lm, fixed!, load, fresh('continuous.jsonl'));
     console.log(line('continuous batching', before, after));
     expect(after.client.errors).toBe(0);
     expect(after.client.ttftP50Ms).toBeLessThan(before.client.ttftP50Ms * 0.7);
@@ -64,7 +69,7 @@ describe('streaming example: one request at a time → continuous batching', () 
 describe('streaming example: long prompts sharing a prefix → prefix cache', () => {
   it('diagnoses a prefix cache; applying it cuts TTFT and reports the cached prompt tokens', { timeout: 90_000, retry: 1 }, async () => {
     const { scheduler, load } = scenarios.prefix;
-    const before = await runGeneration(lm, scheduler, load, join(dir, 'no-prefix-cache.jsonl'));
+    const before = await runGeneration(lm, scheduler, load, fresh('no-prefix-cache.jsonl'));
     expect(before.client.errors).toBe(0);
     const d = before.result.models[0]!.diagnosis!;
     expect(d.insufficientData).toBeUndefined();
@@ -73,7 +78,7 @@ describe('streaming example: long prompts sharing a prefix → prefix cache', ()
 
     const fixed = applyGenerationFix(scheduler, d);
     expect(fixed).toMatchObject({ prefixCache: true });
-    const after = await runGeneration(lm, fixed!, load, join(dir, 'prefix-cache.jsonl'));
+    const after = await runGeneration(lm, fixed!, load, fresh('prefix-cache.jsonl'));
     console.log(line('prefix cache', before, after));
     expect(after.client.errors).toBe(0);
     expect(after.client.ttftP50Ms).toBeLessThan(before.client.ttftP50Ms * 0.6);
