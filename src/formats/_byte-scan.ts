@@ -12,6 +12,7 @@
 
 import type { SpanEvent, SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
+import type { ScannedSpans } from './_scanned-spans.js';
 import { microsToNs } from './_shared.js';
 import { HIGH, LOW } from '../model/_word-halves.js';
 
@@ -702,6 +703,30 @@ export class ForwardSearch {
   }
 }
 
+/** What a document reader appends to: records, or the OTLP reader's rows. */
+export type Rows = SpanRecord[] | ScannedSpans;
+
+/** Cuts `out` back to its first `length` rows (what a reader gives back). */
+export function cutRows(out: Rows, length: number): void {
+  if (Array.isArray(out)) out.length = length;
+  else out.truncate(length);
+}
+
+/**
+ * A reader's own counts that an element read again must not count twice (`elements`): `keep`
+ * notes them before each element, `restore` puts them back before it is read again.
+ */
+export interface ElementCounts {
+  keep(): void;
+  restore(): void;
+}
+
+/** How `elements` reads an array: `rest`, ask for the rest of the document after its end (false: the caller reads on, pausing where it needs room); `counts`, as ElementCounts. */
+export interface ElementOptions {
+  readonly rest?: boolean;
+  readonly counts?: ElementCounts;
+}
+
 /**
  * Runs a document reader over `window`: `read` scans the document, appending to `out`, and may
  * pause (yield) between elements of its array (`elements`) to have a batch of records handed on
@@ -712,7 +737,7 @@ export class ForwardSearch {
  * end, the id leniencies it counted added to `ctx`; false, `out` cut back to its length at the
  * start (or at the last pause) and `ctx` as it was, when it threw FALLBACK or met bad syntax.
  */
-export function* scanDocument(window: ScanWindow, ctx: ReadContext, out: SpanRecord[], read: () => Generator<void>, resume: () => void): Generator<void, boolean> {
+export function* scanDocument(window: ScanWindow, ctx: ReadContext, out: Rows, read: () => Generator<void>, resume: () => void): Generator<void, boolean> {
   begin(view(window), window.pos, window.end, window.ahead);
   resetIds();
   let mark = out.length;
@@ -733,7 +758,7 @@ export function* scanDocument(window: ScanWindow, ctx: ReadContext, out: SpanRec
     }
     if (ws() !== -1) throw FALLBACK;
   } catch (error) {
-    out.length = mark;
+    cutRows(out, mark);
     if (error === FALLBACK || error instanceof SyntaxError) return false;
     throw error;
   } finally {
@@ -755,20 +780,20 @@ function view(window: ScanWindow): Buffer {
  * after each one that leaves `out` with `batchSize` records or more (never, for Infinity). In a
  * sliding window it also pauses where fewer than `scan.ahead` bytes are left, before an element
  * or the comma after one, for the window to slide; an element that still runs past the window's
- * end is taken back (its records and id counts) and read again once the window holds more; and
- * after the array's end it asks for the rest of the document (what follows the array is read
- * from one window).
+ * end is taken back (its records, id counts and `options.counts`) and read again once the window
+ * holds more; and after the array's end, unless `options.rest` is false, it asks for the rest of
+ * the document (what follows the array is read from one window).
  */
-export function* elements(out: SpanRecord[], batchSize: number, element: (first: boolean) => void): Generator<void> {
+export function* elements(out: Rows, batchSize: number, element: (first: boolean) => void, options: ElementOptions = {}): Generator<void> {
   let first = true;
   do {
     if (scan.end - scan.pos < scan.ahead) yield;
     if (scan.ahead === 0) element(first);
-    else yield* elementInWindow(out, first, element);
+    else while (!elementInWindow(out, first, element, options.counts)) yield;
     first = false;
     if (out.length >= batchSize || scan.end - scan.pos < scan.ahead) yield;
   } while (more(RBRACKET));
-  if (scan.ahead > 0) {
+  if (scan.ahead > 0 && options.rest !== false) {
     scan.want = 'rest';
     yield;
   }
@@ -802,27 +827,29 @@ function valueEnds(p: number): boolean {
 }
 
 /**
- * One element in a window short of the document's end: read again after a pause for more bytes
- * while it fails for want of them. A failure is thrown as it is where the element ends inside the
- * window (`valueEnds`: it failed on its bytes) or the window holds the rest of the document.
+ * One element in a window short of the document's end: false, the element taken back and `more`
+ * asked of the window, when it fails for want of bytes, to be read again after the pause (a
+ * plain function, not a generator: it runs once per span of an OTLP document). A failure is
+ * thrown as it is where the element ends inside the window (`valueEnds`: it failed on its bytes)
+ * or the window holds the rest of the document.
  */
-function* elementInWindow(out: SpanRecord[], first: boolean, element: (first: boolean) => void): Generator<void> {
-  for (;;) {
-    const from = scan.pos;
-    const had = out.length;
-    const { padded, uppercase } = idCounts;
-    try {
-      element(first);
-      return;
-    } catch (error) {
-      // The window holds the rest, or the element's end: a real failure, not one of room.
-      if (scan.ahead === 0 || valueEnds(from)) throw error;
-      out.length = had;
-      idCounts.padded = padded;
-      idCounts.uppercase = uppercase;
-      scan.pos = from;
-      scan.want = 'more';
-      yield;
-    }
+function elementInWindow(out: Rows, first: boolean, element: (first: boolean) => void, counts: ElementCounts | undefined): boolean {
+  const from = scan.pos;
+  const had = out.length;
+  const { padded, uppercase } = idCounts;
+  counts?.keep();
+  try {
+    element(first);
+    return true;
+  } catch (error) {
+    // The window holds the rest, or the element's end: a real failure, not one of room.
+    if (scan.ahead === 0 || valueEnds(from)) throw error;
+    cutRows(out, had);
+    counts?.restore();
+    idCounts.padded = padded;
+    idCounts.uppercase = uppercase;
+    scan.pos = from;
+    scan.want = 'more';
+    return false;
   }
 }

@@ -25,6 +25,8 @@ export class DocumentWindow implements ScanWindow {
   end = 0;
   ahead: number;
   want: WindowWant = 'room';
+  /** Bytes taken from the stream so far (all of it, once read to its end). */
+  taken = 0;
   /** Bytes of the last chunk that did not fit, copied out of it (the stream may reuse its chunk). */
   private spill: Buffer | undefined;
   private done = false;
@@ -97,6 +99,7 @@ export class DocumentWindow implements ScanWindow {
       const n = Math.min(room, chunk.length);
       chunk.copy(this.buf, this.end, 0, n);
       this.end += n;
+      this.taken += n;
       if (n < chunk.length) {
         this.spill = Buffer.from(chunk.subarray(n));
         break;

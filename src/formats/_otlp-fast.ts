@@ -55,8 +55,13 @@ import {
   TRUE,
   ws,
   bytes,
+  cutRows,
+  elements,
+  scanDocument,
 } from './_byte-scan.js';
+import type { ElementCounts, ScanWindow } from './_byte-scan.js';
 import type { ReadContext } from './_context.js';
+import type { IdLeniencies } from './ids.js';
 import type { SpanDraft } from './_shared.js';
 import { anyValue, int64Value, otlpStringAttribute } from './attributes.js';
 import { SCANNED, ScannedSpans } from './_scanned-spans.js';
@@ -1321,29 +1326,51 @@ const L_RESOURCE_HEAD = literalOf('{"resource":');
 const L_RESOURCE_SCOPES = literalOf(',"scopeSpans":');
 
 /**
- * One resource's spans. The exporters' layout (`{"resource":…,"scopeSpans":…}`) is matched
- * directly, so that this per-resource body stays small; any other by resourceKeys.
+ * `{"resource":…,"scopeSpans":` in the exporters' layout: the resource's service, S.pos at its
+ * scopeSpans; undefined, S.pos where it was, for any other layout.
  */
-function resourceSpans(ctx: ReadContext): void {
+function resourceHead(): string | undefined {
   const p = S.pos;
-  if (!lit(p, L_RESOURCE_HEAD)) {
-    if (ws() !== LBRACE) throw FALLBACK;
-    if (open(LBRACE, RBRACE)) resourceKeys(ctx, '', 0);
-    return;
-  }
+  if (!lit(p, L_RESOURCE_HEAD)) return undefined;
   S.pos = p + L_RESOURCE_HEAD.length;
   const service = resourceService();
   if (!lit(S.pos, L_RESOURCE_SCOPES)) {
-    if (more(RBRACE)) resourceKeys(ctx, service, 1);
-    return;
+    S.pos = p;
+    return undefined;
   }
   S.pos += L_RESOURCE_SCOPES.length;
-  scopeSpans(service, ctx);
-  if (more(RBRACE)) resourceKeys(ctx, service, 3);
+  return service;
+}
+
+/**
+ * A resource's keys after its resource and scopeSpans (the exporters' `schemaUrl`): skipped; one
+ * of those again, or the legacy instrumentationLibrarySpans, is the full reader's (resourceKeys).
+ */
+function resourceRest(): void {
+  do {
+    key();
+    if (keyIs(K.resource) || keyIs(K.scopeSpans) || keyIs(K.scope_spans) || S.b[S.keyStart] === 0x69) throw FALLBACK;
+    skip(0);
+  } while (more(RBRACE));
+}
+
+/**
+ * One resource's spans. The exporters' layout (`{"resource":…,"scopeSpans":…}`) is matched
+ * directly, so that this per-resource body stays small; any other by resourceKeys.
+ */
+function* resourceSpans(ctx: ReadContext): Generator<void> {
+  const service = resourceHead();
+  if (service === undefined) {
+    if (ws() !== LBRACE) throw FALLBACK;
+    if (open(LBRACE, RBRACE)) yield* resourceKeys(ctx, '', 0);
+    return;
+  }
+  yield* scopeSpans(service, ctx);
+  if (more(RBRACE)) resourceRest();
 }
 
 /** A resource's keys from the one at S.pos on, by the general rules (`seen`: 1 resource, 2 scopeSpans already read). */
-function resourceKeys(ctx: ReadContext, service: string, seen: number): void {
+function* resourceKeys(ctx: ReadContext, service: string, seen: number): Generator<void> {
   let scopesAt = -1;
   do {
     key();
@@ -1353,9 +1380,11 @@ function resourceKeys(ctx: ReadContext, service: string, seen: number): void {
     } else if (keyIs(K.scopeSpans) || keyIs(K.scope_spans)) {
       seen = once(seen, 2);
       if ((seen & 1) !== 0) {
-        scopeSpans(service, ctx);
+        yield* scopeSpans(service, ctx);
       } else {
-        // The service may come after the spans: read them once the resource is known.
+        // The service may come after the spans: read them once the resource is known. A window
+        // that slides holds no place to come back to: that document is the full reader's.
+        if (S.ahead > 0) throw FALLBACK;
         ws();
         scopesAt = S.pos;
         skip(0);
@@ -1369,7 +1398,7 @@ function resourceKeys(ctx: ReadContext, service: string, seen: number): void {
   if (scopesAt === -1) return;
   const after = S.pos;
   S.pos = scopesAt;
-  scopeSpans(service, ctx);
+  yield* scopeSpans(service, ctx);
   S.pos = after;
 }
 
@@ -1414,30 +1443,46 @@ const L_SCOPE_SPANS = literalOf(',"spans":');
  * One resource's scopeSpans list. The exporters' layout (`{"scope":{…},"spans":[…]}`) is
  * matched directly, so that this per-resource body stays small; any other by scopeKeys.
  */
-function scopeSpans(service: string, ctx: ReadContext): void {
+function* scopeSpans(service: string, ctx: ReadContext): Generator<void> {
   if (open(LBRACKET, RBRACKET)) {
     do {
-      const p = S.pos;
-      if (!lit(p, L_SCOPE_HEAD)) {
+      if (S.end - S.pos < S.ahead) yield;
+      if (!scopeHead()) {
         if (ws() !== LBRACE) throw FALLBACK;
-        if (open(LBRACE, RBRACE)) scopeKeys(service, ctx, false);
+        if (open(LBRACE, RBRACE)) yield* scopeKeys(service, ctx, false);
         continue;
       }
-      S.pos = p + L_SCOPE_HEAD.length - 1;
-      skip(0);
-      if (!lit(S.pos, L_SCOPE_SPANS)) {
-        if (more(RBRACE)) scopeKeys(service, ctx, false);
-        continue;
-      }
-      S.pos += L_SCOPE_SPANS.length;
-      spanList(service, ctx);
-      if (more(RBRACE)) scopeKeys(service, ctx, true);
+      yield* spanList(service, ctx);
+      if (more(RBRACE)) scopeRest();
     } while (more(RBRACKET));
   }
 }
 
+/** `{"scope":{…},"spans":` in the exporters' layout: true, S.pos at the spans; false, S.pos where it was, for any other layout. */
+function scopeHead(): boolean {
+  const p = S.pos;
+  if (!lit(p, L_SCOPE_HEAD)) return false;
+  S.pos = p + L_SCOPE_HEAD.length - 1;
+  skip(0);
+  if (lit(S.pos, L_SCOPE_SPANS)) {
+    S.pos += L_SCOPE_SPANS.length;
+    return true;
+  }
+  S.pos = p;
+  return false;
+}
+
+/** A scope's keys after its spans (the exporters' `schemaUrl`): skipped; spans again are the full reader's (scopeKeys). */
+function scopeRest(): void {
+  do {
+    key();
+    if (keyIs(K.spans)) throw FALLBACK;
+    skip(0);
+  } while (more(RBRACE));
+}
+
 /** A scope's keys from the one at S.pos on, by the general rules (`spans`: its spans already read). */
-function scopeKeys(service: string, ctx: ReadContext, spans: boolean): void {
+function* scopeKeys(service: string, ctx: ReadContext, spans: boolean): Generator<void> {
   do {
     key();
     if (!keyIs(K.spans)) {
@@ -1446,23 +1491,32 @@ function scopeKeys(service: string, ctx: ReadContext, spans: boolean): void {
     }
     if (spans) throw FALLBACK;
     spans = true;
-    spanList(service, ctx);
+    yield* spanList(service, ctx);
   } while (more(RBRACE));
 }
 
-/** A scope's span list. */
-function spanList(service: string, ctx: ReadContext): void {
-  if (open(LBRACKET, RBRACKET)) {
-    do {
-      // The layout exporters write, matched in one pass; any other span by the general rules.
-      const at = S.pos;
-      if (exportedSpan()) {
-        emit(service);
-      } else {
-        S.pos = at;
-        span(service, ctx);
-      }
-    } while (more(RBRACKET));
+/**
+ * A scope's span list. A line's, or a document read whole, in one loop; a document through a
+ * sliding window a span at a time (`elements`), pausing for batches and for the window to slide.
+ */
+function* spanList(service: string, ctx: ReadContext): Generator<void> {
+  if (!open(LBRACKET, RBRACKET)) return;
+  if (S.ahead > 0) {
+    yield* elements(scanned ?? records, batchLimit, () => oneSpan(service, ctx), WINDOW_ELEMENTS);
+    return;
+  }
+  do oneSpan(service, ctx);
+  while (more(RBRACKET));
+}
+
+/** One span: the layout exporters write, matched in one pass; any other by the general rules. */
+function oneSpan(service: string, ctx: ReadContext): void {
+  const at = S.pos;
+  if (exportedSpan()) {
+    emit(service);
+  } else {
+    S.pos = at;
+    span(service, ctx);
   }
 }
 
@@ -1489,35 +1543,19 @@ export function readOtlpDocumentsFast(buf: Buffer, start: number, stop: number, 
 function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, several: boolean): number {
   begin(buf, start, stop);
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  pending.int64Numbers = 0;
-  pending.roundedTimes = 0;
-  pending.kindNames = 0;
-  projection = attributes;
-  const mark = out.length;
-  if (Array.isArray(out)) records = out;
-  else scanned = out;
+  setOutput(out, attributes, Number.POSITIVE_INFINITY);
   let documents = 0;
   let wrappers = '';
+  const mark = out.length;
   try {
     do {
       wrapperNotes.length = 0;
-      // The exporters' layout (resourceSpans first) matched directly: a small per-line body.
-      const p = S.pos;
-      if (lit(p, L_DOCUMENT_HEAD)) {
-        S.pos = p + L_DOCUMENT_HEAD.length;
-        resourceList(ctx);
-        if (more(RBRACE)) documentKeys(ctx, true, 0);
-      } else {
-        if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false, 0))) throw FALLBACK;
+      if (!exportersDocument(ctx)) {
+        // Nothing pauses without a window that slides and with no batches to hand on.
+        const reading = document(ctx);
+        while (reading.next().done !== true);
       }
-      // The full reader notes a wrapper as it meets it, before the document's other notes; said
-      // once at the end here, they come in its order only if every document has the first's (a
-      // line is one document: nothing to compare).
-      if (several) {
-        const these = wrapperNotes.join('\n');
-        if (documents > 0 && these !== wrappers) throw FALLBACK;
-        wrappers = these;
-      }
+      wrappers = wrappersOf(several, documents, wrappers);
       documents++;
     } while (several && ws() !== -1);
     if (ws() !== -1) throw FALLBACK;
@@ -1529,15 +1567,185 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
   } finally {
     // Let the line's buffer and the batch go.
     finish();
-    view = EMPTY_VIEW;
-    records = NO_RECORDS;
-    scanned = undefined;
+    releaseOutput();
   }
+  noteDocuments(ctx, documents);
+  return documents;
+}
+
+/** Where the spans go, and the counts of a reading started afresh. */
+function setOutput(out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number): void {
+  pending.int64Numbers = 0;
+  pending.roundedTimes = 0;
+  pending.kindNames = 0;
+  wrapperNotes.length = 0;
+  projection = attributes;
+  batchLimit = batchSize;
+  if (Array.isArray(out)) records = out;
+  else scanned = out;
+}
+
+/** Lets the bytes and the batch go. */
+function releaseOutput(): void {
+  view = EMPTY_VIEW;
+  records = NO_RECORDS;
+  scanned = undefined;
+}
+
+/** What a reading noted, said to `ctx` once it is done (`documents` read). */
+function noteDocuments(ctx: ReadContext, documents: number): void {
   for (const note of wrapperNotes) ctx.note(note, documents);
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.roundedTimes > 0) ctx.warn('', ROUNDED_TIME_WARNING, pending.roundedTimes);
   if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
-  return documents;
+}
+
+/**
+ * A document in the exporters' layout (resourceSpans first, each resource and scope as the
+ * exporters write them, and no key after the resourceSpans), read in one pass with no generator:
+ * most lines are this, and a generator per resource and scope cost a line of one span a fifth
+ * more. False at the first byte that is not that layout: what it read is taken back (its spans,
+ * the counts it made) and S.pos is where it was, for `document` to read it by the general rules.
+ */
+function exportersDocument(ctx: ReadContext): boolean {
+  const at = S.pos;
+  if (!lit(at, L_DOCUMENT_HEAD)) return false;
+  const mark = (scanned ?? records).length;
+  // Kept as numbers, put back only when it is given back: copies per line showed in the collector's share.
+  const { int64Numbers, roundedTimes, kindNames } = pending;
+  const { base64, padded, uppercase, prefixed, opaque } = ctx.ids.counts;
+  S.pos = at + L_DOCUMENT_HEAD.length;
+  if (exportersResources(ctx) && !more(RBRACE)) return true;
+  cutRows(scanned ?? records, mark);
+  Object.assign(pending, { int64Numbers, roundedTimes, kindNames });
+  Object.assign(ctx.ids.counts, { base64, padded, uppercase, prefixed, opaque } satisfies IdLeniencies);
+  S.pos = at;
+  return false;
+}
+
+/** The resource list of `exportersDocument`: false at the first resource or scope in another layout. */
+function exportersResources(ctx: ReadContext): boolean {
+  if (!open(LBRACKET, RBRACKET)) return true;
+  do {
+    const service = resourceHead();
+    if (service === undefined) return false;
+    if (open(LBRACKET, RBRACKET)) {
+      do {
+        if (!scopeHead()) return false;
+        if (open(LBRACKET, RBRACKET)) {
+          do oneSpan(service, ctx);
+          while (more(RBRACKET));
+        }
+        if (more(RBRACE)) scopeRest();
+      } while (more(RBRACKET));
+    }
+    if (more(RBRACE)) resourceRest();
+  } while (more(RBRACKET));
+  return true;
+}
+
+/**
+ * One document from S.pos on, by the general rules (any layout, key order and wrapper). Pauses
+ * only through a window that slides (before a resource, a scope or a span where fewer than
+ * `S.ahead` bytes are left) or for a batch (`batchLimit`).
+ */
+function* document(ctx: ReadContext): Generator<void> {
+  // The exporters' layout (resourceSpans first) matched directly: a small per-document body.
+  const p = S.pos;
+  if (lit(p, L_DOCUMENT_HEAD)) {
+    S.pos = p + L_DOCUMENT_HEAD.length;
+    yield* resourceList(ctx);
+    if (more(RBRACE)) yield* documentKeys(ctx, true, 0);
+  } else {
+    if (!(open(LBRACE, RBRACE) && (yield* documentKeys(ctx, false, 0)))) throw FALLBACK;
+  }
+}
+
+/**
+ * The wrapper notes of a document read after `documents` others whose notes were `wrappers`. The
+ * full reader notes a wrapper as it meets it, before the document's other notes; said once at the
+ * end here, they come in its order only if every document has the first's (a line is one
+ * document: nothing to compare).
+ */
+function wrappersOf(several: boolean, documents: number, wrappers: string): string {
+  if (!several) return wrappers;
+  const these = wrapperNotes.join('\n');
+  if (documents > 0 && these !== wrappers) throw FALLBACK;
+  return these;
+}
+
+/** The documents from S.pos on, one after another, counted in `read.documents`, pausing as `document` does and between them where the window must slide. */
+function* documentsOf(ctx: ReadContext, read: { documents: number; wrappers: string }): Generator<void> {
+  do {
+    if (S.end - S.pos < S.ahead) yield;
+    wrapperNotes.length = 0;
+    yield* document(ctx);
+    read.wrappers = wrappersOf(true, read.documents, read.wrappers);
+    read.documents++;
+    if (S.end - S.pos < S.ahead) yield;
+  } while (ws() !== -1);
+}
+
+/** Batches handed on by a document read through a sliding window: spans in one before it pauses. */
+let batchLimit = Number.POSITIVE_INFINITY;
+
+/**
+ * How a span list in a sliding window is read (`elements`): on past its end (the resource or
+ * scope after it is read where it lies, pausing before it for room), a span read again not
+ * counting its numbers twice.
+ */
+const WINDOW_ELEMENTS: { readonly rest: false; readonly counts: ElementCounts } = (() => {
+  const kept = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+  return {
+    rest: false,
+    counts: {
+      keep: () => {
+        kept.int64Numbers = pending.int64Numbers;
+        kept.roundedTimes = pending.roundedTimes;
+        kept.kindNames = pending.kindNames;
+      },
+      restore: () => Object.assign(pending, kept),
+    },
+  };
+})();
+
+/**
+ * Reads one OTLP JSON document, or several concatenated, through a sliding window (read whole:
+ * `wholeWindow`) into `out`, pausing after each span that leaves `out` with `batchSize` spans or
+ * more, for them to be handed on, and where the window must slide (`scanDocument`); what it
+ * noted is said to `ctx` at the end. Returns the documents read, or 0 when it needs the full
+ * reader: `ctx` is as it was, and `out` as it was at the start or the last pause. Between pauses
+ * other input may be scanned: this reading's own state is set aside and put back.
+ */
+export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number): Generator<void, number> {
+  const read = { documents: 0, wrappers: '' };
+  const saved = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+  let notes: string[] = [];
+  const resume = (): void => {
+    setOutput(out, attributes, batchSize);
+    Object.assign(pending, saved);
+    wrapperNotes.push(...notes);
+    // The whole window's bytes (those past its end are stale, and never read past S.end), as a line's chunk.
+    view = new DataView(window.buf.buffer, window.buf.byteOffset, window.buf.byteLength);
+  };
+  const pausing = function* (): Generator<void> {
+    const reading = documentsOf(ctx, read);
+    try {
+      while (reading.next().done !== true) {
+        Object.assign(saved, pending);
+        notes = [...wrapperNotes];
+        yield;
+      }
+    } finally {
+      releaseOutput();
+    }
+  };
+  resume();
+  const done = yield* scanDocument(window, ctx, out, pausing, resume);
+  if (!done) return 0;
+  // Read to the end since the last pause: the counts and notes are this reading's.
+  noteDocuments(ctx, read.documents);
+  return read.documents;
 }
 
 const L_DOCUMENT_HEAD = literalOf('{"resourceSpans":');
@@ -1559,7 +1767,7 @@ const BATCHES_NOTE = 'Tempo `batches` wrapper (documents)';
  * the document has, whatever their order in it: a second one here is left to it, and so is
  * resource_spans. `depth`: wrappers around this object.
  */
-function documentKeys(ctx: ReadContext, found: boolean, depth: number): boolean {
+function* documentKeys(ctx: ReadContext, found: boolean, depth: number): Generator<void, boolean> {
   do {
     key();
     const list = keyIs(K.resourceSpans) ? 1 : keyIs(K.batches) ? 2 : 0;
@@ -1567,7 +1775,7 @@ function documentKeys(ctx: ReadContext, found: boolean, depth: number): boolean 
       if (found) throw FALLBACK;
       found = true;
       if (list === 2) wrapperNotes.push(BATCHES_NOTE);
-      resourceList(ctx);
+      yield* resourceList(ctx);
       continue;
     }
     if (S.b[S.keyStart] === 0x72 && S.keyEnd - S.keyStart === 14) throw FALLBACK;
@@ -1577,7 +1785,7 @@ function documentKeys(ctx: ReadContext, found: boolean, depth: number): boolean 
       if (found || depth > 2) throw FALLBACK;
       found = true;
       wrapperNotes.push(wrapper);
-      if (!(open(LBRACE, RBRACE) && documentKeys(ctx, false, depth + 1))) throw FALLBACK;
+      if (!(open(LBRACE, RBRACE) && (yield* documentKeys(ctx, false, depth + 1)))) throw FALLBACK;
       continue;
     }
     skip(0);
@@ -1586,10 +1794,12 @@ function documentKeys(ctx: ReadContext, found: boolean, depth: number): boolean 
 }
 
 /** A document's resourceSpans list. */
-function resourceList(ctx: ReadContext): void {
+function* resourceList(ctx: ReadContext): Generator<void> {
   if (open(LBRACKET, RBRACKET)) {
-    do resourceSpans(ctx);
-    while (more(RBRACKET));
+    do {
+      if (S.end - S.pos < S.ahead) yield;
+      yield* resourceSpans(ctx);
+    } while (more(RBRACKET));
   }
 }
 

@@ -142,15 +142,15 @@ export interface Sniffed {
   readonly wholeLine?: WholeBytes;
   /** A large Triton trace file, left unread for `_triton-stream.ts` to read record by record. */
   readonly tritonRecords?: boolean;
-  /** A large Jaeger or Zipkin document, left unread for its byte scanner to read through a sliding window (`_document-window.ts`). */
+  /** A large Jaeger, Zipkin or OTLP document, left unread for its byte scanner to read through a sliding window (`_document-window.ts`). */
   readonly windowed?: WindowedDocument;
   /** Standard input or a pipe, held in a temporary file (`_spool.ts`) that `opened` reads: a large document the two above take. */
   readonly spool?: Spool;
 }
 
-/** A Jaeger or Zipkin document to be scanned through a sliding window: its family, where it starts among the stream's bytes, and for a one-line file its line number. */
+/** A document to be scanned through a sliding window: its family, where it starts among the stream's bytes, and for a one-line file its line number. */
 export interface WindowedDocument {
-  readonly family: 'jaeger' | 'zipkin';
+  readonly family: BytesFamily;
   readonly start: number;
   readonly lineNo?: number;
 }
@@ -268,7 +268,7 @@ const SMALL_FILE_LINE_BYTES = 4 * 1024 * 1024;
  * (a minified document, usually): growing peeks would copy it again at every step. Compressed
  * content still grows its peeks (its size is known only once inflated).
  */
-async function peekFirstLine(content: ByteSource, from: number, limit: number, wholeLimit = limit): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean }> {
+async function peekFirstLine(content: ByteSource, from: number, limit: number, wholeLimit = limit, long?: (head: Buffer) => boolean): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean; long?: true }> {
   let want = Math.min(64 * 1024, limit);
   // Each peek holds the last one's bytes, already searched: the search goes on where it stopped
   // (a 157 MB document searched its first 37 MB again, a compressed one its first 300 MB).
@@ -291,6 +291,11 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // chunks only to copy them into the whole file's buffer (a 62 MB document: 150 ms of CPU
     // here, bench/HISTORY.md "After the eleventh pass").
     const wholeUpTo = !content.sized ? 0 : want >= DOCUMENT_LINE_BYTES ? wholeLimit : want >= SMALL_FILE_LINE_BYTES ? Math.min(wholeLimit, WHOLE_DOCUMENT_BYTES) : 0;
+    // `long`: such a line the caller reads through a sliding window instead (a one-line OTLP document).
+    if (wholeUpTo > 0 && long !== undefined) {
+      const head = await content.peek(want);
+      if (long(head)) return { head, newline: -1, complete: false, whole: false, long: true };
+    }
     const whole = wholeUpTo > 0 ? await content.readWhole(wholeUpTo) : undefined;
     if (whole !== undefined) {
       const end = whole.indexOf(0x0a, searched);
@@ -366,8 +371,10 @@ const TRITON_RECORDS_BYTES = 1024 * 1024;
 /**
  * A document the sliding window can take, from its first bytes: a Jaeger envelope whose first key
  * is `data` (the query API's and the UI's download; a bare trace is read again from its start, so
- * it is read whole) or a Zipkin array; one JSON lines file whose first line is short is left to
- * the line readers. Its layout: one line (no newline among the first bytes) or pretty-printed.
+ * it is read whole), a Zipkin array, or pretty-printed OTLP (`jq .` of an export, one document or
+ * several); one JSON lines file whose first line is short is left to the line readers. Its layout:
+ * one line (no newline among the first bytes) or pretty-printed. A one-line OTLP document is told
+ * from JSON lines by its first line's length (`peekFirstLine`'s `long`).
  */
 async function windowedDocument(content: ByteSource, first: number): Promise<WindowedDocument | undefined> {
   const head = await content.peek(first + PREVIEW_BYTES);
@@ -382,6 +389,7 @@ async function windowedDocument(content: ByteSource, first: number): Promise<Win
   }
   const preview = previewJson(head, first, head.length, PREVIEW_BYTES);
   const family = classifyDocument(preview);
+  if (family === 'otlp' && newline !== -1) return { family, start: first };
   const takes = (family === 'jaeger' && isObject(preview) && Object.keys(preview)[0] === 'data') || (family === 'zipkin' && Array.isArray(preview));
   if (!takes) return undefined;
   return { family, start: first, ...(newline === -1 ? { lineNo: lineNumberAt(head, first) } : {}) };
@@ -494,7 +502,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   // holds a window, not the document (a 630 MB Jaeger document: 786 MB peak RSS read whole).
   // Should the scanner give it back, it is opened again and read the old way: a stream is first
   // held in a temporary file for that.
-  if (handBytes && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES && (!opened.regularFile || size > WINDOWED.documentBytes)) {
+  const windowing = handBytes && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES;
+  if (windowing && (!opened.regularFile || size > WINDOWED.documentBytes)) {
     const windowed = await windowedDocument(content, first);
     if (windowed !== undefined && (await holdsMore(opened, size, WINDOWED.documentBytes))) {
       const scanned = await rereadable(file, opened, { layout: windowed.lineNo === undefined ? 'json-document' : 'json-lines', moreLines: false, windowed });
@@ -505,7 +514,10 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   // and byte scanners, not streamed as a document (a 70 MB one-line OTLP document streamed took
   // 31 s and 1.38 GB). A lowered `wholeBytes` (tests of the streamed path) is kept.
   const lineLimit = wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_LINE_BYTES : Math.min(wholeBytes, MAX_LINE_BYTES);
-  const { head, newline, complete, whole } = await peekFirstLine(content, first, lineLimit, wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_SCANNED_DOCUMENT_BYTES : lineLimit);
+  // A regular file's first line long enough to be read whole, in OTLP: through a sliding window.
+  const longOtlp = windowing && opened.regularFile && size > WINDOWED.documentBytes ? (peeked: Buffer) => bytesFamily(peeked, first) === 'otlp' : undefined;
+  const { head, newline, complete, whole, long } = await peekFirstLine(content, first, lineLimit, wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_SCANNED_DOCUMENT_BYTES : lineLimit, longOtlp);
+  if (long === true) return { opened, layout: 'json-lines', moreLines: false, windowed: { family: 'otlp', start: first, lineNo: lineNumberAt(head, first) } };
   if (!complete) return { opened, layout: 'json-document', moreLines: false };
   const lineNo = lineNumberAt(head, first);
   const lineEnd = newline === -1 ? head.length : newline;

@@ -13,7 +13,7 @@ import type { SpanRecord, TraceFormat } from '../model/span.js';
 import { ReadContext } from './_context.js';
 import type { EventFilter, ReadWarning } from './_context.js';
 import { scanJsonValue } from './_json-scan.js';
-import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError } from './detect.js';
+import { classifyDocument, classifyElement, formatOf, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, openTrace, unknownDocumentError, WHOLE_DOCUMENT_BYTES } from './detect.js';
 import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes, WindowedDocument } from './detect.js';
@@ -26,7 +26,7 @@ import { describeText, TraceFormatError } from './errors.js';
 import { jaegerDocumentToSpans } from './jaeger-json.js';
 import { readJaegerDocumentFast } from './_jaeger-fast.js';
 import { readZipkinDocumentFast } from './_zipkin-fast.js';
-import { readOtlpDocumentsFast, readOtlpLineFast } from './_otlp-fast.js';
+import { readOtlpDocumentsFast, readOtlpDocumentWindowed, readOtlpLineFast } from './_otlp-fast.js';
 import { SCANNED_KINDS, ScannedSpans } from './_scanned-spans.js';
 import { rangeChunks } from './_ranges.js';
 import type { LineRange, RangeStats } from './_ranges.js';
@@ -730,6 +730,7 @@ async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadCont
     else if (out.length > 0) yield out.direct === 0 ? out.allRecords() : out;
     return undefined;
   }
+  if ('window' in doc && doc.family === 'otlp') return yield* readOtlpWindowed(doc, ctx, batchSize, result, counts, otlp);
   const out: SpanRecord[] = [];
   const read = doc.family === 'jaeger' ? readJaegerDocumentFast : readZipkinDocumentFast;
   // Checked like any whole document: a one-line file's warnings name its line.
@@ -771,9 +772,62 @@ async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadCont
   return undefined;
 }
 
-/** A large Jaeger or Zipkin document scanned through a sliding window over the input's bytes. */
+/**
+ * A large OTLP document (one, or several concatenated; pretty-printed, or one long line) read
+ * through a sliding window, its spans handed on a batch at a time as they are read: read whole,
+ * it was held with all its spans (a 263 MB one-line document peaked at 550 MB, a 452 MB
+ * pretty-printed one at 669 MB). What `readBytesDocument` returns: undefined once read, or what
+ * was handed on before the scanner gave it back. Its duplicate span ids are checked where a
+ * document read whole was (up to WHOLE_DOCUMENT_BYTES of input), batch by batch, apart, so that
+ * one given back leaves `ctx` as it was.
+ */
+async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): AsyncGenerator<SpanRecord[] | ScannedSpans, HandedOn | undefined> {
+  const rows = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : undefined;
+  const records: SpanRecord[] = [];
+  const out = rows ?? records;
+  // Checked while the input is no larger than a document read whole (and so checked) before.
+  let checked: ReadContext | undefined = new ReadContext(ctx.file, false);
+  const handed: HandedOn = { spans: 0, at: [], ids: [] };
+  /** The spans read since the last batch, handed on as one (the scanner pauses once a batch is full). */
+  const batch = (): SpanRecord[] | ScannedSpans => {
+    const first = rows === undefined ? records[0]! : rows.record(0);
+    if (doc.window.taken > WHOLE_DOCUMENT_BYTES) checked = undefined;
+    handed.at.push(handed.spans);
+    handed.ids.push(`${first.traceId} ${first.spanId}`);
+    handed.spans += out.length;
+    if (rows === undefined) {
+      if (checked !== undefined) checkDuplicates(checked, records, '');
+      return records.splice(0);
+    }
+    if (checked !== undefined) checkRowDuplicates(checked, rows, '');
+    return rows.direct === 0 ? rows.allRecords() : rows;
+  };
+  const scanning = readOtlpDocumentWindowed(doc.window, ctx, out, rows === undefined ? (otlp as AttributeProjection) : 'analysis', batchSize);
+  let next = scanning.next();
+  for (; next.done !== true; next = scanning.next()) {
+    if (out.length >= batchSize) {
+      yield batch();
+      // The consumer is done with a batch when it asks for the next: the rows are reused.
+      rows?.clear();
+    }
+    if (doc.window.needsSliding()) await doc.window.slide();
+  }
+  if (next.value === 0) {
+    counts.fallbacks++;
+    return handed;
+  }
+  counts.lines++;
+  result.family = 'otlp';
+  result.documents = next.value;
+  result.lines = 1;
+  if (out.length > 0) yield batch();
+  if (checked !== undefined && doc.window.taken <= WHOLE_DOCUMENT_BYTES) ctx.absorb(checked.state(), (at) => at);
+  return undefined;
+}
+
+/** A large document scanned through a sliding window over the input's bytes. */
 interface WindowedBytes {
-  readonly family: 'jaeger' | 'zipkin';
+  readonly family: WindowedDocument['family'];
   readonly window: DocumentWindow;
   readonly lineNo?: number;
 }
@@ -806,7 +860,7 @@ async function* afterHanded(file: string, batches: AsyncIterable<SpanRecord[] | 
   let seen = 0;
   let check = 0;
   const refuse = (): TraceFormatError =>
-    new TraceFormatError(file, '', 'a document whose end does not change how its start reads (one past 64 MiB is handed on as it is read)', 'one that does (a second "data" key, or another format\'s key, after its spans)', 'remove the duplicate key');
+    new TraceFormatError(file, '', 'a document whose end does not change how its start reads (a large one is handed on as it is read)', 'one that does (a second "data" or "resourceSpans" key, or another format\'s key, after its spans)', 'remove the duplicate key');
   for await (const batch of batches) {
     if (seen >= handed.spans) {
       yield batch;

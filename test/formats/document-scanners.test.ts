@@ -22,7 +22,7 @@ import type { EventFilter, ReadOptions, ReadWarning } from '../../src/formats/in
 import type { SpanRecord } from '../../src/model/span.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { isObject } from '../../src/formats/_shared.js';
-import { damage, fixture, random, read, tempDir, jsonText, readOutcome } from './helpers.js';
+import { damage, fixture, random, read, tempDir, jsonText, readOutcome, readThroughWindow, windowTakes, WINDOWS, withWindow } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -814,25 +814,10 @@ describe('documents past the whole-parse size (64 MiB)', () => {
   for (const family of ['jaeger', 'zipkin'] as const) {
     it(`${family}: scanned through a sliding window, neither read whole (which held the file) nor streamed element by element (20× the file)`, async () => {
       const { file, spans } = largeDocument(family);
-      const opened = await openTrace(file);
-      try {
-        expect(opened.document !== undefined && 'windowed' in opened.document).toBe(true);
-        expect(opened.sniffed.opened.content.holdsAll()).toBe(false);
-      } finally {
-        await opened.close();
-      }
       // Buffers held while it is read: a window and the stream's chunks, not the document's 65 MiB.
-      const before = process.memoryUsage().arrayBuffers;
-      let most = 0;
-      let read = 0;
-      const batches = readSpans(file);
-      let next = await batches.next();
-      for (; next.done !== true; next = await batches.next()) {
-        read += next.value.length;
-        most = Math.max(most, process.memoryUsage().arrayBuffers - before);
-      }
+      const { spans: read, stats, most } = await readThroughWindow(file, (f) => readSpans(f));
       expect(read).toBe(spans);
-      expect(next.value.fastReader).toEqual({ lines: 1, fallbacks: 0 });
+      expect(stats.fastReader).toEqual({ lines: 1, fallbacks: 0 });
       expect(most).toBeLessThan(WINDOWED.windowBytes + 16 * 1024 * 1024);
     }, 60_000);
   }
@@ -873,40 +858,6 @@ describe('documents past the whole-parse size (64 MiB)', () => {
 describe('Jaeger and Zipkin documents through a sliding window (formats/_document-window.ts)', () => {
   const dir = tempDir();
   afterAll(() => dir.cleanup());
-
-  /** Windows from a few bytes (every element read past the window's end, then again from a larger one) to a few KiB. */
-  const WINDOWS = [
-    { windowBytes: 64, aheadBytes: 16 },
-    { windowBytes: 700, aheadBytes: 200 },
-    { windowBytes: 4096, aheadBytes: 2048 },
-  ];
-
-  /** Runs `body` with every Jaeger and Zipkin document the window takes read through one of `sizes`. */
-  async function withWindow<T>(sizes: { windowBytes: number; aheadBytes: number }, body: () => Promise<T>): Promise<T> {
-    const saved = { ...WINDOWED };
-    Object.assign(WINDOWED, { documentBytes: 0, ...sizes });
-    try {
-      return await body();
-    } finally {
-      Object.assign(WINDOWED, saved);
-    }
-  }
-
-  /** True when detection leaves `file` to the sliding window (with every size taken). */
-  async function windowTakes(file: string): Promise<boolean> {
-    return withWindow(WINDOWS[0]!, async () => {
-      const opened = await openTrace(file).catch((error: unknown) => {
-        if (error instanceof TraceFormatError) return undefined;
-        throw error;
-      });
-      if (opened === undefined) return false;
-      try {
-        return opened.document !== undefined && 'windowed' in opened.document;
-      } finally {
-        await opened.close();
-      }
-    });
-  }
 
   /** Reads `file` through each window and read whole: the same spans, stats, warnings and error, and whether the scanner read it or gave it back. */
   async function expectSameAsWhole(file: string, options: ReadOptions = {}): Promise<void> {

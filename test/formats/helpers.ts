@@ -3,13 +3,14 @@
  * Shared helpers for the reader tests: fixture paths, a temp folder, reading a whole file.
  */
 
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { readAllSpans, TraceFormatError } from '../../src/formats/index.js';
-import type { OpenedTrace, ReadOptions, ReadStats, ReadWarning } from '../../src/formats/index.js';
+import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
+import { WINDOWED } from '../../src/formats/_document-window.js';
+import type { OpenedTrace, ReadOptions, ReadStats, ReadWarning, ScannedSpans } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 
 /** Absolute path of a file under test/fixtures/traces. */
@@ -105,4 +106,113 @@ export async function readOutcome(
     if (!(error instanceof TraceFormatError)) throw error;
     return { error: error.message };
   }
+}
+
+/** Window sizes from a few bytes (every element read past the window's end, then again from a larger one) to a few KiB. */
+export const WINDOWS: readonly { readonly windowBytes: number; readonly aheadBytes: number }[] = [
+  { windowBytes: 64, aheadBytes: 16 },
+  { windowBytes: 700, aheadBytes: 200 },
+  { windowBytes: 4096, aheadBytes: 2048 },
+];
+
+/** Runs `body` with every document the sliding window takes, of any size, read through a window of `sizes`. */
+export async function withWindow<T>(sizes: { windowBytes: number; aheadBytes: number }, body: () => Promise<T>): Promise<T> {
+  const saved = { ...WINDOWED };
+  Object.assign(WINDOWED, { documentBytes: 0, ...sizes });
+  try {
+    return await body();
+  } finally {
+    Object.assign(WINDOWED, saved);
+  }
+}
+
+/** True when detection leaves `file` to the sliding window (with every size taken); false for a file it refuses. */
+export async function windowTakes(file: string): Promise<boolean> {
+  return withWindow(WINDOWS[0]!, async () => {
+    const opened = await openTrace(file).catch((error: unknown) => {
+      if (error instanceof TraceFormatError) return undefined;
+      throw error;
+    });
+    if (opened === undefined) return false;
+    try {
+      return opened.document !== undefined && 'windowed' in opened.document;
+    } finally {
+      await opened.close();
+    }
+  });
+}
+
+/** The parsed lines of a JSON lines file. */
+export function jsonLines(path: string | URL): unknown[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+}
+
+/** One OTLP document holding every document's resourceSpans. */
+export function mergedOtlp(docs: readonly unknown[]): { resourceSpans: unknown[] } {
+  return { resourceSpans: docs.flatMap((d) => (d as { resourceSpans: unknown[] }).resourceSpans) };
+}
+
+/** The demo's OTLP JSON lines export. */
+export const OTLP_DEMO = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url);
+
+/** Real OTLP documents: the single-document fixtures, and the JSON lines fixtures and the demo export joined into one; "handed back" in a name: the byte scanner gives it to the full reader. */
+export function otlpDocumentSources(): Record<string, unknown> {
+  const json = (path: string): unknown => JSON.parse(readFileSync(fixture(path), 'utf8'));
+  return {
+    'otelproto-examples-trace (upper-case ids: handed back)': json('otlp-json/otelproto-examples-trace.json'),
+    'jaeger-memstore-otel_traces_01': json('otlp-json/jaeger-memstore-otel_traces_01.json'),
+    'jaeger-transform-otlp2jaeger-in (a duplicate span)': json('otlp-json/jaeger-transform-otlp2jaeger-in.json'),
+    'jaeger-apiv3-GetTrace-result-envelope (a wrapper: handed back)': json('otlp-json/jaeger-apiv3-GetTrace-result-envelope.json'),
+    'tempo-v1-batches-base64-enum-names (handed back)': json('hand-written/tempo-v1-batches-base64-enum-names.json'),
+    'grafana-2021-legacy-ils-snake-case (handed back)': json('hand-written/grafana-2021-legacy-ils-snake-case.json'),
+    'jaeger-ui-otlp2jaeger-multi-in, lines joined': mergedOtlp(jsonLines(fixture('otlp-jsonl/jaeger-ui-otlp2jaeger-multi-in.jsonl'))),
+    'otelspec-file-exporter-traces-example, lines joined (empty ids: handed back)': mergedOtlp(jsonLines(fixture('otlp-jsonl/otelspec-file-exporter-traces-example.jsonl'))),
+    'inference-demo, lines joined': mergedOtlp(jsonLines(OTLP_DEMO)),
+  };
+}
+
+/** The layouts of one OTLP document that are not one line, written into `dir`: `jq .`, one-space indents, tabs with CRLF, and its resourceSpans split into documents written one after another. */
+export function otlpLayouts(dir: { write(name: string, content: string): string }, name: string, doc: unknown): Record<string, string> {
+  const spans = (doc as { resourceSpans?: unknown[] }).resourceSpans;
+  const out: Record<string, string> = {
+    'jq .': dir.write(`${name}.jq.json`, `${JSON.stringify(doc, null, 2)}\n`),
+    'one-space indent': dir.write(`${name}.indent1.json`, JSON.stringify(doc, null, 1)),
+    'tabs, CRLF': dir.write(`${name}.crlf.json`, `${JSON.stringify(doc, null, '\t').replace(/\n/g, '\r\n')}\r\n`),
+  };
+  if (Array.isArray(spans) && spans.length > 1) {
+    const half = Math.ceil(spans.length / 2);
+    const docs = [{ resourceSpans: spans.slice(0, half) }, { resourceSpans: spans.slice(half) }];
+    out['concatenated (jq . of JSON lines)'] = dir.write(`${name}.concat.json`, docs.map((d) => `${JSON.stringify(d, null, 2)}\n`).join(''));
+  }
+  return out;
+}
+
+/**
+ * Reads `file` by `reader`, having checked that detection leaves it to the sliding window and
+ * holds none of it: the spans and batches read, the stats, and the most ArrayBuffer memory held
+ * meanwhile beyond what was held before (a window and the stream's chunks, not the document).
+ */
+export async function readThroughWindow(file: string, reader: (file: string) => AsyncGenerator<SpanRecord[] | ScannedSpans, ReadStats>): Promise<{ spans: number; batches: number; stats: ReadStats; most: number }> {
+  const opened = await openTrace(file);
+  try {
+    if (opened.document === undefined || !('windowed' in opened.document)) throw new Error(`${file}: not left to the sliding window`);
+    if (opened.sniffed.opened.content.holdsAll()) throw new Error(`${file}: held whole at detection`);
+  } finally {
+    await opened.close();
+  }
+  const before = process.memoryUsage().arrayBuffers;
+  let most = 0;
+  let spans = 0;
+  let batches = 0;
+  const reading = reader(file);
+  let next = await reading.next();
+  for (; next.done !== true; next = await reading.next()) {
+    spans += next.value.length;
+    batches++;
+    most = Math.max(most, process.memoryUsage().arrayBuffers - before);
+  }
+  return { spans, batches, stats: next.value, most };
 }

@@ -18,7 +18,7 @@ import { analyzeSpans } from '../../src/analyzer/pipeline.js';
 import { openTrace, readSpanBatches } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
 import { renderJson } from '../../src/report/json.js';
-import { damage, fixture, jsonText, random, readOutcome, tempDir } from './helpers.js';
+import { damage, fixture, jsonText, otlpDocumentSources, otlpLayouts, random, readOutcome, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -29,48 +29,11 @@ const SCANNED: ReadOptions = { scanDocumentBytes: 0 };
 const STREAMED: ReadOptions = { wholeDocumentBytes: 200 };
 const STREAMED_NOTE = 'large document streamed element by element (files): 1';
 
-function lines(path: string | URL): unknown[] {
-  return readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as unknown);
-}
+const SOURCES = otlpDocumentSources();
 
-/** One document holding every line's resourceSpans. */
-function merged(docs: readonly unknown[]): { resourceSpans: unknown[] } {
-  return { resourceSpans: docs.flatMap((d) => (d as { resourceSpans: unknown[] }).resourceSpans) };
-}
-
-const json = (path: string): unknown => JSON.parse(readFileSync(fixture(path), 'utf8'));
-const DEMO = new URL('../../examples/traces/inference-demo.otlp.jsonl', import.meta.url);
-
-/** Real OTLP documents: the single-document fixtures, and the JSON lines fixtures and the demo export joined into one. */
-const SOURCES: Record<string, unknown> = {
-  'otelproto-examples-trace (upper-case ids: handed back)': json('otlp-json/otelproto-examples-trace.json'),
-  'jaeger-memstore-otel_traces_01': json('otlp-json/jaeger-memstore-otel_traces_01.json'),
-  'jaeger-transform-otlp2jaeger-in (a duplicate span)': json('otlp-json/jaeger-transform-otlp2jaeger-in.json'),
-  'jaeger-apiv3-GetTrace-result-envelope (a wrapper: handed back)': json('otlp-json/jaeger-apiv3-GetTrace-result-envelope.json'),
-  'tempo-v1-batches-base64-enum-names (handed back)': json('hand-written/tempo-v1-batches-base64-enum-names.json'),
-  'grafana-2021-legacy-ils-snake-case (handed back)': json('hand-written/grafana-2021-legacy-ils-snake-case.json'),
-  'jaeger-ui-otlp2jaeger-multi-in, lines joined': merged(lines(fixture('otlp-jsonl/jaeger-ui-otlp2jaeger-multi-in.jsonl'))),
-  'otelspec-file-exporter-traces-example, lines joined (empty ids: handed back)': merged(lines(fixture('otlp-jsonl/otelspec-file-exporter-traces-example.jsonl'))),
-  'inference-demo, lines joined': merged(lines(DEMO)),
-};
-
-/** The layouts of one document that are not one line: `jq .`, one-space indents, tabs with CRLF, and its resourceSpans split into documents written one after another. */
+/** The layouts of one document that are not one line (helpers.ts). */
 function layouts(name: string, doc: unknown): Record<string, string> {
-  const spans = (doc as { resourceSpans?: unknown[] }).resourceSpans;
-  const out: Record<string, string> = {
-    'jq .': tmp.write(`${name}.jq.json`, `${JSON.stringify(doc, null, 2)}\n`),
-    'one-space indent': tmp.write(`${name}.indent1.json`, JSON.stringify(doc, null, 1)),
-    'tabs, CRLF': tmp.write(`${name}.crlf.json`, `${JSON.stringify(doc, null, '\t').replace(/\n/g, '\r\n')}\r\n`),
-  };
-  if (Array.isArray(spans) && spans.length > 1) {
-    const half = Math.ceil(spans.length / 2);
-    const docs = [{ resourceSpans: spans.slice(0, half) }, { resourceSpans: spans.slice(half) }];
-    out['concatenated (jq . of JSON lines)'] = tmp.write(`${name}.concat.json`, docs.map((d) => `${JSON.stringify(d, null, 2)}\n`).join(''));
-  }
-  return out;
+  return otlpLayouts(tmp, name, doc);
 }
 
 /** Stats as text, less the streamed path's note about itself. */

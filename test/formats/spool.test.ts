@@ -144,6 +144,21 @@ describe('standard input and pipes held in a temporary file (formats/_spool.ts)'
     expect(taken).toBeGreaterThanOrEqual(8);
   });
 
+  it('OTLP documents through a pipe, pretty-printed: spooled and read through the window, the same spans, stats (duplicate ids) and errors as the stream read whole', async () => {
+    const files = readdirSync(fixture('otlp-json')).map((name) => fixture(`otlp-json/${name}`));
+    const demo = readFileSync(fileUrl('../../examples/traces/inference-demo.otlp.jsonl'), 'utf8').trim().split('\n');
+    let taken = 0;
+    for (const [name, doc] of [
+      ...files.map((f) => [basename(f), JSON.parse(readFileSync(f, 'utf8')) as unknown] as const),
+      ['demo', { resourceSpans: demo.flatMap((l) => (JSON.parse(l) as { resourceSpans: unknown[] }).resourceSpans) }] as const,
+    ]) {
+      const file = dir.write(`pretty-otlp-${name}`, JSON.stringify(doc, null, 2));
+      if (await expectSameSpooled(file)) taken++;
+      expect(await windowTakes(file), file).toBe(true);
+    }
+    expect(taken).toBe(files.length + 1);
+  });
+
   it('damaged documents through a pipe: the same spans or the same error, spooled or not', async () => {
     const rand = random(20261201);
     const sources = ['jaeger-json', 'zipkin-json'].flatMap((family) => readdirSync(fixture(family)).map((n) => Buffer.from(JSON.stringify(JSON.parse(readFileSync(fixture(`${family}/${n}`), 'utf8')), null, 1))));
