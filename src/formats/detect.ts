@@ -291,8 +291,10 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // chunks only to copy them into the whole file's buffer (a 62 MB document: 150 ms of CPU
     // here, bench/HISTORY.md "After the eleventh pass").
     const wholeUpTo = !content.sized ? 0 : want >= DOCUMENT_LINE_BYTES ? wholeLimit : want >= SMALL_FILE_LINE_BYTES ? Math.min(wholeLimit, WHOLE_DOCUMENT_BYTES) : 0;
-    // `long`: such a line the caller reads through a sliding window instead (a one-line OTLP document).
-    if (wholeUpTo > 0 && long !== undefined) {
+    // `long`: such a line the caller reads through a sliding window instead (a one-line OTLP
+    // document); content of unknown size (a pipe, a compressed file) once it passes
+    // DOCUMENT_LINE_BYTES, where its peeks grew on to hold the whole line.
+    if (long !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES))) {
       const head = await content.peek(want);
       if (long(head)) return { head, newline: -1, complete: false, whole: false, long: true };
     }
@@ -514,10 +516,17 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   // and byte scanners, not streamed as a document (a 70 MB one-line OTLP document streamed took
   // 31 s and 1.38 GB). A lowered `wholeBytes` (tests of the streamed path) is kept.
   const lineLimit = wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_LINE_BYTES : Math.min(wholeBytes, MAX_LINE_BYTES);
-  // A regular file's first line long enough to be read whole, in OTLP: through a sliding window.
-  const longOtlp = windowing && opened.regularFile && size > WINDOWED.documentBytes ? (peeked: Buffer) => bytesFamily(peeked, first) === 'otlp' : undefined;
-  const { head, newline, complete, whole, long } = await peekFirstLine(content, first, lineLimit, wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_SCANNED_DOCUMENT_BYTES : lineLimit, longOtlp);
-  if (long === true) return { opened, layout: 'json-lines', moreLines: false, windowed: { family: 'otlp', start: first, lineNo: lineNumberAt(head, first) } };
+  // A first line long enough to be read whole, in OTLP: through a sliding window (a stream held
+  // in a temporary file first, as for the documents above).
+  const wholeLimit = wholeBytes === WHOLE_DOCUMENT_BYTES ? MAX_SCANNED_DOCUMENT_BYTES : lineLimit;
+  const longOtlp = windowing && (!content.sized || size > WINDOWED.documentBytes) ? (peeked: Buffer) => bytesFamily(peeked, first) === 'otlp' : undefined;
+  let peeked = await peekFirstLine(content, first, lineLimit, wholeLimit, longOtlp);
+  if (peeked.long === true) {
+    const scanned = await rereadable(file, opened, { layout: 'json-lines', moreLines: false, windowed: { family: 'otlp', start: first, lineNo: lineNumberAt(peeked.head, first) } });
+    if (scanned !== undefined) return scanned;
+    peeked = await peekFirstLine(content, first, lineLimit, wholeLimit);
+  }
+  const { head, newline, complete, whole } = peeked;
   if (!complete) return { opened, layout: 'json-document', moreLines: false };
   const lineNo = lineNumberAt(head, first);
   const lineEnd = newline === -1 ? head.length : newline;

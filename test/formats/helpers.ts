@@ -216,3 +216,18 @@ export async function readThroughWindow(file: string, reader: (file: string) => 
   }
   return { spans, batches, stats: next.value, most };
 }
+
+/** The demo's resourceSpans `copies` times over, as JSON list elements, each copy with its own trace ids (from copy number `from`). */
+export function otlpDemoCopies(copies: number, from = 0): string[] {
+  const elements = jsonLines(OTLP_DEMO)
+    .map((l) => JSON.stringify((l as { resourceSpans: unknown[] }).resourceSpans).slice(1, -1))
+    .join(',');
+  return Array.from({ length: copies }, (_, k) => elements.replace(/"traceId":"([0-9a-f]{24})[0-9a-f]{8}"/g, (_m, head: string) => `"traceId":"${head}${(from + k).toString(16).padStart(8, '0')}"`));
+}
+
+/** One OTLP document on one line of at least `bytes`, of demo copies (otlpDemoCopies), and how many copies it holds. */
+export function otlpOneLine(bytes: number): { text: string; copies: number } {
+  const per = otlpDemoCopies(1)[0]!.length + 1;
+  const copies = otlpDemoCopies(Math.ceil(bytes / per));
+  return { text: `{"resourceSpans":[${copies.join(',')}]}`, copies: copies.length };
+}

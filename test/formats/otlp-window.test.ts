@@ -12,6 +12,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeSpans } from '../../src/analyzer/pipeline.js';
 import { openTrace, readSpanBatches, readSpans } from '../../src/formats/index.js';
@@ -19,7 +20,7 @@ import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { renderJson } from '../../src/report/json.js';
-import { damage, jsonLines, jsonText, OTLP_DEMO, otlpDocumentSources, otlpLayouts, random, readOutcome, readThroughWindow, tempDir, windowTakes, WINDOWS, withWindow } from './helpers.js';
+import { damage, jsonLines, jsonText, OTLP_DEMO, otlpDemoCopies, otlpDocumentSources, otlpOneLine, otlpLayouts, random, readOutcome, readThroughWindow, tempDir, windowTakes, WINDOWS, withWindow } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -63,13 +64,7 @@ const layouts = (name: string, doc: unknown): Record<string, string> => otlpLayo
 const lines = jsonLines;
 const DEMO = OTLP_DEMO;
 
-/** The demo's resourceSpans `copies` times over, each copy with its own trace ids (`copy` gives the copy's number). */
-function demoCopies(copies: number, from = 0): string[] {
-  const elements = lines(DEMO)
-    .map((l) => JSON.stringify((l as { resourceSpans: unknown[] }).resourceSpans).slice(1, -1))
-    .join(',');
-  return Array.from({ length: copies }, (_, k) => elements.replace(/"traceId":"([0-9a-f]{24})[0-9a-f]{8}"/g, (_m, head: string) => `"traceId":"${head}${(from + k).toString(16).padStart(8, '0')}"`));
-}
+const demoCopies = otlpDemoCopies;
 
 const DEMO_SPANS = lines(DEMO).reduce<number>((n, l) => n + (JSON.stringify(l).match(/"spanId"/g)?.length ?? 0), 0);
 
@@ -170,8 +165,7 @@ describe('OTLP documents through a sliding window', () => {
   });
 
   it('on one long line (a first line past 4 MiB in a file past the window size): through the window, what it gives read whole; JSON lines of such lines alike', async () => {
-    const copies = demoCopies(Math.ceil((5 * 1024 * 1024) / demoCopies(1)[0]!.length));
-    const doc = `{"resourceSpans":[${copies.join(',')}]}`;
+    const { text: doc, copies } = otlpOneLine(5 * 1024 * 1024);
     expect(doc.length).toBeGreaterThan(4 * 1024 * 1024);
     for (const file of [tmp.write('long-line.otlp.json', doc), tmp.write('long-line-newline.otlp.json', `${doc}\n`)]) {
       const opened = await withWindow(WINDOWS[2]!, () => openTrace(file));
@@ -188,15 +182,26 @@ describe('OTLP documents through a sliding window', () => {
       expect(through.fast).toEqual(READ);
       expect(through.stats).toBe(whole.stats);
       expect(jsonText(through.spans)).toBe(jsonText(whole.spans));
-      expect(through.spans).toHaveLength(copies.length * DEMO_SPANS);
+      expect(through.spans).toHaveLength(copies * DEMO_SPANS);
     }
     // JSON lines whose first line is that long: read as documents one after another, the spans and stats of the line reader.
-    const second = demoCopies(copies.length, copies.length);
+    const second = demoCopies(copies, copies);
     const file = tmp.write('long-lines.otlp.jsonl', `${doc}\n{"resourceSpans":[${second.join(',')}]}\n`);
     const byLines = await readOutcome(file, {});
     const through = await withWindow({ windowBytes: 1 << 20, aheadBytes: 1 << 18 }, () => readOutcome(file, {}));
     expect(jsonText(through.spans)).toBe(jsonText(byLines.spans));
     expect(through.stats).toBe(byLines.stats);
+  }, 120_000);
+
+  it('on one line past 32 MiB, compressed (its size unknown until inflated): through the window once its first line passes 32 MiB, not peeked whole', async () => {
+    const { text, copies } = otlpOneLine(33 * 1024 * 1024);
+    const plain = tmp.write('long-line-33.otlp.json', text);
+    const file = tmp.write('long-line-33.otlp.json.gz', gzipSync(Buffer.from(text), { level: 1 }));
+    const { spans, stats } = await readThroughWindow(file, (f) => readSpans(f));
+    expect(spans).toBe(copies * DEMO_SPANS);
+    expect(stats.fastReader).toEqual(READ);
+    const whole = await readOutcome(plain, {});
+    expect(jsonText((await readOutcome(file, {})).spans)).toBe(jsonText(whole.spans));
   }, 120_000);
 
   it('a document past 64 MiB holds a window, not the document, and is handed on batch by batch', async () => {

@@ -15,7 +15,7 @@ import { WINDOWED } from '../../src/formats/_document-window.js';
 import { openTrace, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions, Spooled } from '../../src/formats/index.js';
 import { busyServer } from '../support/triton-busy.js';
-import { damage, fixture, jsonText, random, readOutcome, tempDir } from './helpers.js';
+import { damage, fixture, jsonText, otlpOneLine, random, readOutcome, tempDir } from './helpers.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -157,6 +157,11 @@ describe('standard input and pipes held in a temporary file (formats/_spool.ts)'
       expect(await windowTakes(file), file).toBe(true);
     }
     expect(taken).toBe(files.length + 1);
+  });
+
+  it('an OTLP document on one line past 32 MiB through a pipe: spooled once its first line passes 32 MiB and read through the window, not held whole', async () => {
+    const file = dir.write('one-line-33.otlp.json', otlpOneLine(33 * 1024 * 1024).text);
+    expect(await expectSameSpooled(file, {}, {})).toBe(true);
   });
 
   it('damaged documents through a pipe: the same spans or the same error, spooled or not', async () => {
