@@ -270,6 +270,14 @@ const SMALL_FILE_LINE_BYTES = 4 * 1024 * 1024;
  */
 async function peekFirstLine(content: ByteSource, from: number, limit: number, wholeLimit = limit, long?: (head: Buffer) => boolean): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean; long?: true }> {
   let want = Math.min(64 * 1024, limit);
+  // `long` is asked of the first bytes only, peeked before the line is searched: a peek once the
+  // line is long joins every piece held (32 MiB, then copied again as the window took it in 8 MiB
+  // pieces: a piped 263 MB one-line document peaked 66 MB higher than the file).
+  let longHead: Buffer | undefined;
+  if (long !== undefined) {
+    const head = await content.peek(from + PREVIEW_BYTES);
+    if (long(head)) longHead = head;
+  }
   // Each peek holds the last one's bytes, already searched: the search goes on where it stopped
   // (a 157 MB document searched its first 37 MB again, a compressed one its first 300 MB).
   // The peeks are searched unjoined (ByteSource.indexOf), and joined once, for the answer.
@@ -294,10 +302,7 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // `long`: such a line the caller reads through a sliding window instead (a one-line OTLP
     // document); content of unknown size (a pipe, a compressed file) once it passes
     // DOCUMENT_LINE_BYTES, where its peeks grew on to hold the whole line.
-    if (long !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES))) {
-      const head = await content.peek(want);
-      if (long(head)) return { head, newline: -1, complete: false, whole: false, long: true };
-    }
+    if (longHead !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES))) return { head: longHead, newline: -1, complete: false, whole: false, long: true };
     const whole = wholeUpTo > 0 ? await content.readWhole(wholeUpTo) : undefined;
     if (whole !== undefined) {
       const end = whole.indexOf(0x0a, searched);
