@@ -785,8 +785,9 @@ async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize
   const rows = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : undefined;
   const records: SpanRecord[] = [];
   const out = rows ?? records;
-  // Checked while the input is no larger than a document read whole (and so checked) before.
-  let checked: ReadContext | undefined = new ReadContext(ctx.file, false);
+  // Checked while the input is no larger than a document read whole (and so checked) before: from
+  // the start when its size is known (a larger one's first 200,000 ids cost 8% of its analysis).
+  let checked: ReadContext | undefined = doc.size !== undefined && doc.size > WHOLE_DOCUMENT_BYTES ? undefined : new ReadContext(ctx.file, false);
   const handed: HandedOn = { spans: 0, at: [], ids: [] };
   /** The spans read since the last batch, handed on as one (the scanner pauses once a batch is full). */
   const batch = (): SpanRecord[] | ScannedSpans => {
@@ -830,13 +831,15 @@ interface WindowedBytes {
   readonly family: WindowedDocument['family'];
   readonly window: DocumentWindow;
   readonly lineNo?: number;
+  /** The input's size, where it is known before it is read (an uncompressed regular file, a stream held in a temporary file). */
+  readonly size?: number;
 }
 
 /** The sliding window over a document detection left unread, filled from the input's first bytes. */
 async function windowOver(windowed: WindowedDocument, opened: OpenedFile): Promise<WindowedBytes> {
   const window = new DocumentWindow(opened.content.transientChunks()[Symbol.asyncIterator]());
   await window.open(windowed.start);
-  return { family: windowed.family, window, ...(windowed.lineNo === undefined ? {} : { lineNo: windowed.lineNo }) };
+  return { family: windowed.family, window, ...(windowed.lineNo === undefined ? {} : { lineNo: windowed.lineNo }), ...(opened.content.sized ? { size: opened.bytes } : {}) };
 }
 
 /**
