@@ -2,7 +2,7 @@
  * @module bench/_generate
  * The bench's generated OTLP JSON lines export: consecutive simulated runs of 1000 requests.
  * Shared by analyze.bench.ts and bench/device/gen.mts (the same file on another machine). And
- * its Jaeger document, with or without logs.
+ * its Jaeger document, with or without logs; and the same export as one OTLP document.
  */
 import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
@@ -18,20 +18,30 @@ export interface Generated {
   chunks: number;
 }
 
-/** Appends consecutive simulated runs of 1000 requests (each starting where time left off) to `path` until it holds `target` bytes. */
-export async function generate(target: number, path: string, from: Generated = { spans: 0, requests: 0, bytes: 0, chunks: 0 }): Promise<Generated> {
+/**
+ * Appends consecutive simulated runs of 1000 requests (each starting where time left off) to `path` until it holds `target` bytes.
+ * `document`: the same runs written as one OTLP document on one line instead (every line's
+ * resourceSpans in one list, as a merged export or Jaeger's API v3 gives them), from scratch.
+ */
+export async function generate(target: number, path: string, from: Generated = { spans: 0, requests: 0, bytes: 0, chunks: 0 }, document = false): Promise<Generated> {
   const out = createWriteStream(path, { flags: from.bytes === 0 ? 'w' : 'a' });
   const done = { ...from };
   const perChunk = 1000;
+  const write = async (text: string): Promise<void> => {
+    done.bytes += Buffer.byteLength(text);
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  if (document) await write('{"resourceSpans":[');
   while (done.bytes < target) {
     const chunk = done.chunks++;
     const run = simulate({ seed: 1000 + chunk, requests: perChunk, traceOffset: chunk * perChunk, startNs: 1_772_460_000_000_000_000n + BigInt(chunk) * 12_000_000_000n });
     const text = toOtlpJsonLines(run, 64);
-    done.bytes += Buffer.byteLength(text);
     done.spans += run.length;
     done.requests += perChunk;
-    if (!out.write(text)) await once(out, 'drain');
+    // A line is {"resourceSpans":[…]}: its list's elements joined on.
+    await write(!document ? text : `${chunk === 0 ? '' : ','}${text.trim().split('\n').map((line) => line.slice('{"resourceSpans":['.length, -2)).join(',')}`);
   }
+  if (document) await write(']}\n');
   out.end();
   await once(out, 'finish');
   return done;

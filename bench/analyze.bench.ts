@@ -20,6 +20,7 @@
  * temporary file, formats/_spool.ts); JAEGER_LOGS (default 0) logs on each of its spans, one span in 50 failed. TRITON_MB (default 0: skipped): a Triton trace file of that size against one JSON.parse
  * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
  * through those sizes. JAEGER_GROWN_MB (e.g. 150,300,600): the same for one Jaeger document.
+ * OTLP_DOC_MB (e.g. 200): the export as one OTLP document on one line against one JSON.parse of it.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +43,9 @@ const jaegerFile = join(dir, 'traces.jaeger.json');
 const jaegerLogs = Number(process.env['JAEGER_LOGS'] ?? 0);
 const tritonBytes = Number(process.env['TRITON_MB'] ?? 0) * 1024 * 1024;
 const tritonFile = join(dir, 'trace.triton.json');
+/** OTLP_DOC_MB (default 0: skipped): the export written as one OTLP document on one line, read through the sliding window. */
+const otlpDocBytes = Number(process.env['OTLP_DOC_MB'] ?? 0) * 1024 * 1024;
+const otlpDocFile = join(dir, 'traces.otlp.json');
 
 interface ChildResult {
   mode: string;
@@ -250,6 +254,12 @@ try {
   if (tritonBytes > 0) {
     rmSync(jaegerFile, { force: true });
     compareDocument('Triton trace file', tritonFile, generateTriton());
+  }
+  if (otlpDocBytes > 0) {
+    rmSync(jaegerFile, { force: true });
+    rmSync(tritonFile, { force: true });
+    compareDocument('OTLP document on one line (an export\'s resourceSpans in one list)', otlpDocFile, await generate(otlpDocBytes, otlpDocFile, undefined, true));
+    rmSync(otlpDocFile, { force: true });
   }
   /**
    * `rounds` one-thread analyses of `path` (each after `before`, the round's other run), checked
