@@ -266,7 +266,10 @@ const SMALL_FILE_LINE_BYTES = 4 * 1024 * 1024;
  * it, `whole` true when `head` is the whole input. A regular, uncompressed file whose first line
  * is longer than DOCUMENT_LINE_BYTES is read whole into one buffer when it fits in `wholeLimit`
  * (a minified document, usually): growing peeks would copy it again at every step. Compressed
- * content still grows its peeks (its size is known only once inflated).
+ * content still grows its peeks (its size is known only once inflated). `long`, asked of the
+ * first bytes, stops it where the line would be read whole, or where a pipe's or compressed
+ * file's peeks pass DOCUMENT_LINE_BYTES (`long` in the answer): the caller reads that line
+ * through a sliding window instead.
  */
 async function peekFirstLine(content: ByteSource, from: number, limit: number, wholeLimit = limit, long?: (head: Buffer) => boolean): Promise<{ head: Buffer; newline: number; complete: boolean; whole: boolean; long?: true }> {
   let want = Math.min(64 * 1024, limit);
