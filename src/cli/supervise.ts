@@ -41,7 +41,7 @@ const SEMI_SPACE_MIB = 4;
 const DOCUMENT_SEMI_SPACE_MIB = 8;
 /** V8's old-generation growing factor for the analysis child, in percent over 1 (see childNodeOptions). */
 const HEAP_GROWING_PERCENT = 50;
-/** V8 major versions `--heap-growing-percent` is given on (run on Node 20's 11.3 and Node 24's 13.6; Node 22's 12.4 between them). */
+/** V8 major versions `--heap-growing-percent` is given on (why these: childNodeOptions). */
 const V8_CHECKED = { from: 11, to: 13 } as const;
 
 /** True when V8 `version` (process.versions.v8) is one `--heap-growing-percent` is given on (V8_CHECKED). */

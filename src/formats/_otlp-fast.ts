@@ -1603,25 +1603,28 @@ function noteDocuments(ctx: ReadContext, documents: number): void {
 /**
  * A document in the exporters' layout (resourceSpans first, each resource and scope as the
  * exporters write them, and no key after the resourceSpans), read in one pass with no generator:
- * most lines are this, and a generator per resource and scope cost a line of one span a fifth
- * more. False at the first byte that is not that layout: what it read is taken back (its spans,
+ * most lines are this, and a generator per resource and scope cost a file of one span per line
+ * 14% more CPU (bench/HISTORY.md, "Nineteenth pass"). False at the first byte that is not that layout: what it read is taken back (its spans,
  * the counts it made) and S.pos is where it was, for `document` to read it by the general rules.
  */
 function exportersDocument(ctx: ReadContext): boolean {
   const at = S.pos;
   if (!lit(at, L_DOCUMENT_HEAD)) return false;
   const mark = (scanned ?? records).length;
-  // Kept as numbers, put back only when it is given back: copies per line showed in the collector's share.
-  const { int64Numbers, roundedTimes, kindNames } = pending;
+  // Kept in place, no object made per line (a copy per line showed in the collector's share).
+  copyPending(pending, LINE_KEPT);
   const { base64, padded, uppercase, prefixed, opaque } = ctx.ids.counts;
   S.pos = at + L_DOCUMENT_HEAD.length;
   if (exportersResources(ctx) && !more(RBRACE)) return true;
   cutRows(scanned ?? records, mark);
-  Object.assign(pending, { int64Numbers, roundedTimes, kindNames });
+  copyPending(LINE_KEPT, pending);
   Object.assign(ctx.ids.counts, { base64, padded, uppercase, prefixed, opaque } satisfies IdLeniencies);
   S.pos = at;
   return false;
 }
+
+/** The counts `exportersDocument` puts back when it gives a document to the general rules. */
+const LINE_KEPT: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
 
 /** The resource list of `exportersDocument`: false at the first resource or scope in another layout. */
 function exportersResources(ctx: ReadContext): boolean {
@@ -1695,19 +1698,16 @@ let batchLimit = Number.POSITIVE_INFINITY;
  * counting its numbers twice.
  */
 const WINDOW_ELEMENTS: { readonly rest: false; readonly counts: ElementCounts } = (() => {
-  const kept = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
-  return {
-    rest: false,
-    counts: {
-      keep: () => {
-        kept.int64Numbers = pending.int64Numbers;
-        kept.roundedTimes = pending.roundedTimes;
-        kept.kindNames = pending.kindNames;
-      },
-      restore: () => Object.assign(pending, kept),
-    },
-  };
+  const kept: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+  return { rest: false, counts: { keep: () => copyPending(pending, kept), restore: () => copyPending(kept, pending) } };
 })();
+
+/** Copies the counts `from` into `to` (no object made: it runs once per span in a window). */
+function copyPending(from: Pending, to: Pending): void {
+  to.int64Numbers = from.int64Numbers;
+  to.roundedTimes = from.roundedTimes;
+  to.kindNames = from.kindNames;
+}
 
 /**
  * Reads one OTLP JSON document, or several concatenated, through a sliding window (read whole:
@@ -1719,11 +1719,11 @@ const WINDOW_ELEMENTS: { readonly rest: false; readonly counts: ElementCounts } 
  */
 export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number): Generator<void, number> {
   const read = { documents: 0, wrappers: '' };
-  const saved = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+  const saved: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
   let notes: string[] = [];
   const resume = (): void => {
     setOutput(out, attributes, batchSize);
-    Object.assign(pending, saved);
+    copyPending(saved, pending);
     wrapperNotes.push(...notes);
     // The whole window's bytes (those past its end are stale, and never read past S.end), as a line's chunk.
     view = new DataView(window.buf.buffer, window.buf.byteOffset, window.buf.byteLength);
@@ -1732,7 +1732,7 @@ export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, 
     const reading = documentsOf(ctx, read);
     try {
       while (reading.next().done !== true) {
-        Object.assign(saved, pending);
+        copyPending(pending, saved);
         notes = [...wrapperNotes];
         yield;
       }

@@ -749,9 +749,7 @@ async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadCont
     for (; out.length - from >= batchSize; from += batchSize) {
       const batch = out.slice(from, from + batchSize);
       checkDuplicates(checked, batch, location);
-      handed.at.push(handed.spans);
-      handed.ids.push(`${batch[0]!.traceId} ${batch[0]!.spanId}`);
-      handed.spans += batch.length;
+      noteHanded(handed, batch[0]!, batch.length);
       yield batch;
     }
     out.copyWithin(0, from);
@@ -783,6 +781,7 @@ async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadCont
  */
 async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): AsyncGenerator<SpanRecord[] | ScannedSpans, HandedOn | undefined> {
   const rows = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : undefined;
+  const projection = otlp === 'rows' ? 'analysis' : otlp;
   const records: SpanRecord[] = [];
   const out = rows ?? records;
   // Checked while the input is no larger than a document read whole (and so checked) before: from
@@ -791,11 +790,8 @@ async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize
   const handed: HandedOn = { spans: 0, at: [], ids: [] };
   /** The spans read since the last batch, handed on as one (the scanner pauses once a batch is full). */
   const batch = (): SpanRecord[] | ScannedSpans => {
-    const first = rows === undefined ? records[0]! : rows.record(0);
     if (doc.window.taken > WHOLE_DOCUMENT_BYTES) checked = undefined;
-    handed.at.push(handed.spans);
-    handed.ids.push(`${first.traceId} ${first.spanId}`);
-    handed.spans += out.length;
+    noteHanded(handed, rows === undefined ? records[0]! : rows.record(0), out.length);
     if (rows === undefined) {
       if (checked !== undefined) checkDuplicates(checked, records, '');
       return records.splice(0);
@@ -803,7 +799,7 @@ async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize
     if (checked !== undefined) checkRowDuplicates(checked, rows, '');
     return rows.direct === 0 ? rows.allRecords() : rows;
   };
-  const scanning = readOtlpDocumentWindowed(doc.window, ctx, out, rows === undefined ? (otlp as AttributeProjection) : 'analysis', batchSize);
+  const scanning = readOtlpDocumentWindowed(doc.window, ctx, out, projection, batchSize);
   let next = scanning.next();
   for (; next.done !== true; next = scanning.next()) {
     if (out.length >= batchSize) {
@@ -824,6 +820,13 @@ async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize
   if (out.length > 0) yield batch();
   if (checked !== undefined && doc.window.taken <= WHOLE_DOCUMENT_BYTES) ctx.absorb(checked.state(), (at) => at);
   return undefined;
+}
+
+/** Notes a batch of `spans` spans handed on, `first` the first of them. */
+function noteHanded(handed: HandedOn, first: Pick<SpanRecord, 'traceId' | 'spanId'>, spans: number): void {
+  handed.at.push(handed.spans);
+  handed.ids.push(`${first.traceId} ${first.spanId}`);
+  handed.spans += spans;
 }
 
 /** A large document scanned through a sliding window over the input's bytes. */

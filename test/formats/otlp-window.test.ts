@@ -20,6 +20,7 @@ import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { renderJson } from '../../src/report/json.js';
+import { INT64_NUMBER_NOTE, KIND_NAME_NOTE } from '../../src/formats/otlp-json.js';
 import { damage, jsonLines, jsonText, OTLP_DEMO, otlpDemoCopies, otlpDocumentSources, otlpOneLine, otlpLayouts, random, readOutcome, readThroughWindow, tempDir, windowTakes, WINDOWS, withWindow } from './helpers.js';
 
 const tmp = tempDir();
@@ -61,12 +62,9 @@ async function rowsOf(file: string, options: ReadOptions = {}): Promise<SpanReco
 
 const SOURCES = otlpDocumentSources();
 const layouts = (name: string, doc: unknown): Record<string, string> => otlpLayouts(tmp, name, doc);
-const lines = jsonLines;
-const DEMO = OTLP_DEMO;
 
-const demoCopies = otlpDemoCopies;
 
-const DEMO_SPANS = lines(DEMO).reduce<number>((n, l) => n + (JSON.stringify(l).match(/"spanId"/g)?.length ?? 0), 0);
+const DEMO_SPANS = jsonLines(OTLP_DEMO).reduce<number>((n, l) => n + (JSON.stringify(l).match(/"spanId"/g)?.length ?? 0), 0);
 
 describe('OTLP documents through a sliding window', () => {
   const cases = Object.entries(SOURCES).flatMap(([name, doc]) => Object.entries(layouts(name.replace(/\W+/g, '-'), doc)).map(([layout, file]) => ({ name, layout, file })));
@@ -84,7 +82,7 @@ describe('OTLP documents through a sliding window', () => {
   });
 
   it('the analysis of its rows is that of the document read whole', async () => {
-    const doc = { resourceSpans: demoCopies(3).flatMap((c) => JSON.parse(`[${c}]`) as unknown[]) };
+    const doc = { resourceSpans: otlpDemoCopies(3).flatMap((c) => JSON.parse(`[${c}]`) as unknown[]) };
     const analysis = async (file: string, options: ReadOptions = {}): Promise<string> => renderJson(await analyzeSpans(readSpanBatches(file, options)));
     for (const [layout, file] of Object.entries(layouts('analysis', doc))) {
       const expected = await analysis(file, WHOLE);
@@ -107,7 +105,7 @@ describe('OTLP documents through a sliding window', () => {
   });
 
   it('given back late (a base64 span id in its last resource): read by the full reader from a fresh open, the spans handed on not handed on again', async () => {
-    const copies = demoCopies(12);
+    const copies = otlpDemoCopies(12);
     copies[copies.length - 1] = copies.at(-1)!.replace(/"spanId":"([0-9a-f]{16})"/, (_m, id: string) => `"spanId":"${Buffer.from(id, 'hex').toString('base64')}"`);
     const file = tmp.write('late-fallback.otlp.json', JSON.stringify({ resourceSpans: JSON.parse(`[${copies.join(',')}]`) as unknown }, null, 2));
     expect(await windowTakes(file)).toBe(true);
@@ -123,19 +121,20 @@ describe('OTLP documents through a sliding window', () => {
   });
 
   it('two documents read by turns, and JSON lines between them: each keeps its own notes (int64 times as numbers, kind names, a wrapper)', async () => {
-    const demo = JSON.stringify({ resourceSpans: JSON.parse(`[${demoCopies(4).join(',')}]`) as unknown }, null, 2);
+    const demo = JSON.stringify({ resourceSpans: JSON.parse(`[${otlpDemoCopies(4).join(',')}]`) as unknown }, null, 2);
     const numbers = tmp.write('numbers.otlp.json', demo.replace(/"(start|end)TimeUnixNano": "(\d+)"/g, '"$1TimeUnixNano": $2'));
     const kinds = tmp.write('kinds.otlp.json', `{"result": ${demo.replace(/"kind": 2/g, '"kind": "SPAN_KIND_SERVER"')}}`);
-    const jsonl = DEMO.pathname;
+    const jsonl = OTLP_DEMO.pathname;
     const alone = [await withWindow(WINDOWS[1]!, () => readOutcome(numbers, { batchSize: 5 })), await withWindow(WINDOWS[1]!, () => readOutcome(kinds, { batchSize: 5 }))];
     // Through the window (spans read again past its end) as read whole: each time and kind counted once.
     expect(alone[0]!.stats).toBe((await readOutcome(numbers, { ...WHOLE, batchSize: 5 })).stats);
     expect(alone[1]!.stats).toBe((await readOutcome(kinds, { ...WHOLE, batchSize: 5 })).stats);
     expect(alone[0]!.fast).toEqual(READ);
     expect(alone[1]!.fast).toEqual(READ);
-    expect(alone[0]!.stats).toContain('int64');
-    expect(alone[1]!.stats).toContain('kind');
-    expect(alone[1]!.stats).toContain('Jaeger API v3');
+    // Counted once per time (a start and an end a span, 4 copies of the demo), not again for the spans read past the window's end.
+    expect(alone[0]!.stats).toContain(`${INT64_NUMBER_NOTE}: ${2 * 4 * DEMO_SPANS}`);
+    expect(alone[1]!.stats).toContain(KIND_NAME_NOTE);
+    expect(alone[1]!.stats).toContain('Jaeger API v3 `result` wrapper (documents)');
     const lineAlone = await readOutcome(jsonl, { batchSize: 5 });
     await withWindow(WINDOWS[1]!, async () => {
       const readers = [readSpans(numbers, { batchSize: 5 }), readSpans(kinds, { batchSize: 5 }), readSpans(jsonl, { batchSize: 5 })];
@@ -185,7 +184,7 @@ describe('OTLP documents through a sliding window', () => {
       expect(through.spans).toHaveLength(copies * DEMO_SPANS);
     }
     // JSON lines whose first line is that long: read as documents one after another, the spans and stats of the line reader.
-    const second = demoCopies(copies, copies);
+    const second = otlpDemoCopies(copies, copies);
     const file = tmp.write('long-lines.otlp.jsonl', `${doc}\n{"resourceSpans":[${second.join(',')}]}\n`);
     const byLines = await readOutcome(file, {});
     const through = await withWindow({ windowBytes: 1 << 20, aheadBytes: 1 << 18 }, () => readOutcome(file, {}));
@@ -205,9 +204,9 @@ describe('OTLP documents through a sliding window', () => {
   }, 120_000);
 
   it('a document past 64 MiB holds a window, not the document, and is handed on batch by batch', async () => {
-    const copies = demoCopies(1);
+    const copies = otlpDemoCopies(1);
     const per = copies[0]!.length;
-    const pieces = demoCopies(Math.ceil((65 * 1024 * 1024) / (per * 1.6)));
+    const pieces = otlpDemoCopies(Math.ceil((65 * 1024 * 1024) / (per * 1.6)));
     const file = tmp.write('large.otlp.json', JSON.stringify({ resourceSpans: JSON.parse(`[${pieces.join(',')}]`) as unknown }, null, 1));
     const { spans, batches, stats, most } = await readThroughWindow(file, (f) => readSpanBatches(f));
     expect(spans).toBe(pieces.length * DEMO_SPANS);
