@@ -69,13 +69,13 @@ if (mode === 'baseline') {
 } else {
   const { analyzeFiles } = await import('../dist/analyzer/index.js');
   // The collection between stages the CLI's analysis child makes (where gc is exposed, as the CLI's settings expose it).
-  const { afterAssemblyOption } = await import('../dist/cli/_collect.js');
+  const { collectOption } = await import('../dist/cli/_collect.js');
   startClock();
   const idle = Number(process.env['IDLE'] ?? 0);
   // THREADS: reader threads (1: all on the main thread); unset: the analyzer's default.
   const threads = Number(process.env['THREADS'] ?? 0);
   const diagnose = process.env['DIAGNOSE'] === '0' ? { diagnose: false } : {};
-  const result = await analyzeFiles([file], { ...diagnose, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'full' ? 'full' : 'fast', ...(idle > 0 ? { idleSpans: idle } : {}), ...afterAssemblyOption() });
+  const result = await analyzeFiles([file], { ...diagnose, ...(threads > 0 ? { threads } : {}), reader: process.env['READER'] === 'full' ? 'full' : 'fast', ...(idle > 0 ? { idleSpans: idle } : {}), ...collectOption() });
   spans = result.spans;
   requests = result.requests;
 }

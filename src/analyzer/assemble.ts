@@ -38,6 +38,14 @@ export interface AssembleOptions {
   readonly rememberFinalized?: number;
   /** Keep in the generic report only the traces whose first span starts in this range (requests are selected after assembly). */
   readonly timeRange?: TimeRange;
+  /**
+   * A full garbage collection, where the host can make one (the CLI's analysis child: V8's `gc`,
+   * cli/_collect.ts). The analysis (analyzer/pipeline.ts) makes one once the spans are assembled
+   * into requests, when what reading and assembling held is garbage and the summaries and
+   * diagnosis have not begun; a large table makes them as its columns are read back from its
+   * temporary file (model/_cold-columns.ts). Default: none.
+   */
+  readonly collect?: () => void;
 }
 
 /** The assembler's output. */
@@ -54,7 +62,7 @@ export class RequestAssembler {
   private origin: bigint | undefined;
   /** Relative times from `origin` (and its halves, which request starts are summed from), made when first needed. */
   private relative: NanosFrom | undefined;
-  private readonly requests = new RequestTableBuilder();
+  private readonly requests: RequestTableBuilder;
   private readonly generic: GenericAccumulator;
   private readonly timer = new RequestTimer();
   private readonly scratch = new FinalizeScratch();
@@ -79,6 +87,7 @@ export class RequestAssembler {
   };
 
   constructor(options: AssembleOptions = {}) {
+    this.requests = new RequestTableBuilder(options.collect === undefined ? {} : { collect: options.collect });
     this.generic = new GenericAccumulator(options.timeRange);
     this.window = new TraceWindow(options, this.stats, this.store, (traceId, head, count) => this.finalize(traceId, head, count));
   }

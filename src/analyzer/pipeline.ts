@@ -73,12 +73,6 @@ export interface AnalyzeOptions extends AssembleOptions {
    * TimeRangeEmptyError (exit 4); input on a server's monotonic clock, AnalysisError.
    */
   readonly timeRange?: TimeRange;
-  /**
-   * Called once the spans are assembled into requests, when what reading and assembling held is
-   * garbage and the summaries and diagnosis have not begun: the CLI's analysis child collects
-   * garbage there (cli/_collect.ts). Default: nothing.
-   */
-  readonly afterAssembly?: () => void;
 }
 
 export type { TimeRange } from '../model/analysis.js';
@@ -153,7 +147,7 @@ async function assembleAll(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatc
 /** The pipeline after reading: spans → source conventions mapped → requests → summaries → diagnoses. */
 export async function analyzeSpans(batches: AsyncIterable<SpanBatch> | Iterable<SpanBatch>, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const { requests: all, stats, generic, conventions } = await assembleAll(batches, options);
-  options.afterAssembly?.();
+  options.collect?.();
   if (options.strict === true && stats.invalidSpans + stats.lateSpans > 0) {
     throw new AnalysisError(
       `--strict: ${options.inputName ?? 'input'}: ${formatCount(stats.invalidSpans)} span${s(stats.invalidSpans)} ending before ${stats.invalidSpans === 1 ? 'it starts' : 'they start'}, ${formatCount(stats.lateSpans)} span${s(stats.lateSpans)} arriving after ${stats.lateSpans === 1 ? 'its' : 'their'} trace was finalized`,

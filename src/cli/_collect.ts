@@ -11,8 +11,8 @@
  * https://nodejs.org/api/cli.html#--expose-gc
  */
 
-/** The analysis's `afterAssembly` option: V8's `gc` where the process was started with `--expose-gc` (the analysis child), else none. */
-export function afterAssemblyOption(scope: { gc?: unknown } = globalThis): { afterAssembly?: () => void } {
+/** The analysis's `collect` option: V8's `gc` where the process was started with `--expose-gc` (the analysis child), else none. */
+export function collectOption(scope: { gc?: unknown } = globalThis): { collect?: () => void } {
   const gc = scope.gc;
-  return typeof gc === 'function' ? { afterAssembly: () => void gc() } : {};
+  return typeof gc === 'function' ? { collect: () => void gc() } : {};
 }

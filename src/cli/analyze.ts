@@ -14,7 +14,7 @@ import { renderMarkdown } from '../report/markdown.js';
 import { renderText } from '../report/text.js';
 import { assertHtmlTarget, assertRangeOrStart, fileTimeRange, integerOption, repeatable } from './_options.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
-import { afterAssemblyOption } from './_collect.js';
+import { collectOption } from './_collect.js';
 import { analyzePrometheus, parseDuration, parseHeaders, parseTime } from '../prometheus/index.js';
 
 interface AnalyzeFlags {
@@ -150,7 +150,7 @@ function analyzeOptions(flags: AnalyzeFlags): AnalyzeFilesOptions {
     ...(flags.idleSpans !== undefined ? { idleSpans: flags.idleSpans } : {}),
     ...(flags.top !== undefined ? { topOperations: flags.top } : {}),
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
-    ...afterAssemblyOption(),
+    ...collectOption(),
   };
 }
 

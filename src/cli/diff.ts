@@ -17,7 +17,7 @@ import { renderDiffText } from '../report/diff-text.js';
 import { CliError, EXIT, assertMeasured, exitCodesHelp } from './errors.js';
 import { ModelNotFoundError, TimeRangeEmptyError } from '../errors.js';
 import { assertHtmlTarget, fileTimeRange, repeatable } from './_options.js';
-import { afterAssemblyOption } from './_collect.js';
+import { collectOption } from './_collect.js';
 
 interface DiffFlags {
   readonly after?: string[];
@@ -148,7 +148,7 @@ function analyzeOptions(flags: DiffFlags, timeRange: TimeRange | undefined): Ana
     diagnose: flags.threshold !== undefined ? { thresholds: parseThresholdOverrides(flags.threshold) } : {},
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(timeRange !== undefined ? { timeRange } : {}),
-    ...afterAssemblyOption(),
+    ...collectOption(),
   };
 }
 

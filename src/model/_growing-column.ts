@@ -135,6 +135,16 @@ export class GrowingColumn<T extends ColumnArray> {
     if (i >= this.filled) this.filled = i + 1;
   }
 
+  /**
+   * Empties the column for reuse, its storage kept: its first `rows` values (those a builder
+   * wrote, by `put` or through `array`) are set back to `absent`, so a builder that hands a block
+   * of rows on (to a temporary file) writes the next block into the same pages.
+   */
+  restart(rows: number): void {
+    this.array.fill(this.absent as never, 0, Math.min(this.array.length, Math.max(rows, this.filled)));
+    this.filled = 0;
+  }
+
   /** The first `length` values (those never set: `absent`), as a typed array of that length; the column is done with after. */
   finish(length: number): T {
     this.reserve(length);

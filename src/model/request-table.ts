@@ -9,7 +9,10 @@
  * columns a request costs about 160 bytes on the bench's export and no object, and the stages
  * that read every request (measure, diagnose, timeline, device evidence) loop over typed arrays.
  * The builder's columns grow in place (model/_growing-column.ts) and the table takes them over
- * without a copy, so a run's requests are held once.
+ * without a copy, so a run's requests are held once. Past SPILL_ROWS requests the cold columns
+ * (all but starts, end-to-end times, text sets and flags: 21 of those bytes stay) go to a
+ * temporary file a block at a time (model/_cold-columns.ts) and come back a column at a time
+ * when the stages ask for one, so the table grows with the input by those 21 bytes a request.
  *
  * `row(i)` (and iterating the table) makes the RequestTiming object of one request when code
  * wants it whole; it is made on each call, so hot loops read the columns instead.
@@ -22,6 +25,15 @@ import { GrowingColumn } from './_growing-column.js';
 import { HEX_CODES, HEX_VALUE } from './_hex-digits.js';
 import { HIGH, LOW } from './_word-halves.js';
 import type { ColumnArray, ColumnType, GrowingColumnOptions } from './_growing-column.js';
+import { ColdColumns, ColdColumnsWriter } from './_cold-columns.js';
+import type { ColdArray, ColdSpec } from './_cold-columns.js';
+import { SpillFile } from './_spill-file.js';
+
+/** Options of a RequestTableBuilder (see its constructor). */
+export interface RequestTableBuilderOptions extends GrowingColumnOptions {
+  readonly spillRows?: number;
+  readonly collect?: () => void;
+}
 
 /** Text fields held as dictionary indexes (−1: absent). */
 export const TABLE_TEXTS = ['service', 'model', 'modelVersion', 'runtime', 'runtimeProvider', 'precision', 'device', 'source'] as const;
@@ -53,6 +65,43 @@ const SPAN_ID_BYTES = 8;
 
 /** Dictionary entries kept before values are stored without looking for an equal one (high-cardinality fields). */
 const DICTIONARY_LIMIT = 10_000;
+
+/**
+ * Requests a builder holds in memory before its cold columns go to a temporary file, a block at a
+ * time (model/_cold-columns.ts): about 9 MB of them on the bench's export. Smaller inputs (every
+ * test, most runs) never touch the disk. LATENCY_DOCTOR_SPILL_ROWS sets another number (tests
+ * run the whole analysis through the file with a few rows a block); 0 keeps every table in memory.
+ */
+const SPILL_ROWS = spillRowsOf(process.env['LATENCY_DOCTOR_SPILL_ROWS']);
+
+function spillRowsOf(value: string | undefined): number {
+  const n = value === undefined || value === '' ? 65_536 : Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : n === 0 ? Infinity : 65_536;
+}
+
+// The cold columns, by index: server and other time, cache hits, the ids' bytes and digit
+// counts, then the phases and the optional numbers (the hot ones, read on every pass, stay in
+// memory: starts, end-to-end times, flags, text sets).
+const COLD_SERVER = 0;
+const COLD_OTHER = 1;
+const COLD_CACHE = 2;
+const COLD_TRACE_BYTES = 3;
+const COLD_TRACE_DIGITS = 4;
+const COLD_SPAN_BYTES = 5;
+const COLD_SPAN_DIGITS = 6;
+const COLD_PHASE = 7;
+const COLD_NUMBER = COLD_PHASE + PHASES.length;
+const COLD_SPECS: readonly ColdSpec[] = [
+  { type: Float64Array, perRow: 1, absent: 0 },
+  { type: Float64Array, perRow: 1, absent: 0 },
+  { type: Int8Array, perRow: 1, absent: CACHE_ABSENT },
+  { type: Uint8Array, perRow: TRACE_ID_BYTES, absent: 0 },
+  { type: Uint8Array, perRow: 1, absent: 0 },
+  { type: Uint8Array, perRow: SPAN_ID_BYTES, absent: 0 },
+  { type: Uint8Array, perRow: 1, absent: 0 },
+  ...PHASES.map(() => ({ type: Float64Array, perRow: 1, absent: NaN })),
+  ...TABLE_NUMBERS.map(() => ({ type: Float64Array, perRow: 1, absent: NaN })),
+];
 
 /**
  * Ids (trace, span) packed as hex digits, two to a byte, `width` bytes per request, with the
@@ -140,7 +189,10 @@ class IdColumn {
 class IdColumnBuilder {
   private readonly bytes: GrowingColumn<Uint8Array>;
   private readonly digits: GrowingColumn<Uint8Array>;
-  private readonly others = new Map<number, string>();
+  /** Ids kept as strings, by request index (of the whole table, not of the block). */
+  readonly others = new Map<number, string>();
+  /** The request the columns' first row holds: past the first block of a table that goes to a temporary file, the block's first. */
+  private base = 0;
 
   constructor(
     private readonly width: number,
@@ -161,7 +213,7 @@ class IdColumnBuilder {
   set(i: number, id: string): void {
     const n = id.length;
     const bytes = this.bytes.array;
-    const at = i * this.width;
+    const at = (i - this.base) * this.width;
     if (n > 2 * this.width || n === 0) return this.keepAside(i, id);
     // Two digits a byte, the first in the high nibble.
     let k = 0;
@@ -180,7 +232,7 @@ class IdColumnBuilder {
       if (v < 0) return this.keepAside(i, id);
       bytes[at + (k >> 1)] = v << 4;
     }
-    this.digits.array[i] = n;
+    this.digits.array[i - this.base] = n;
   }
 
   /** Keeps request `i`'s id as a string: it does not pack (its digit count stays 0). */
@@ -191,6 +243,18 @@ class IdColumnBuilder {
   /** The first `length` requests' ids; the builder is done with after. */
   finish(length: number): IdColumn {
     return new IdColumn(this.width, this.bytes.finish(length * this.width), this.digits.finish(length), this.others);
+  }
+
+  /** The block's first `rows` ids as packed bytes and digit counts (valid until `restart`). */
+  block(rows: number): [Uint8Array, Uint8Array] {
+    return [this.bytes.finish(rows * this.width), this.digits.finish(rows)];
+  }
+
+  /** Empties the columns for the next block, which starts at request `base`. */
+  restart(rows: number, base: number): void {
+    this.bytes.restart(rows * this.width);
+    this.digits.restart(rows);
+    this.base = base;
   }
 }
 
@@ -307,7 +371,8 @@ interface Columns {
  * Rows `from` … `to` − 1: typed columns as views on the same buffers (tables are read-only, so
  * sharing is safe and nothing is copied).
  */
-function viewRange(c: Columns, from: number, to: number): Columns {
+function viewRange(c: Columns, from: number, to: number, spilled: boolean): Columns {
+  if (spilled) return { ...c, inputHashes: viewSparse(c.inputHashes, from, to), startNs: c.startNs.subarray(from, to), e2eMs: c.e2eMs.subarray(from, to), textSet: c.textSet.subarray(from, to), flags: c.flags.subarray(from, to) };
   return {
     traceIds: c.traceIds.view(from, to),
     requestSpanIds: c.requestSpanIds.view(from, to),
@@ -337,6 +402,21 @@ function pick<T extends { length: number; [i: number]: number | bigint }>(make: 
   return out;
 }
 
+/**
+ * The cold columns of a table past SPILL_ROWS requests, in a temporary file, with the ids that
+ * are kept as strings (by request index). Such a table's Columns hold its hot columns only (the
+ * cold ones there are empty).
+ */
+interface Spilled {
+  readonly cold: ColdColumns;
+  readonly traceOthers: ReadonlyMap<number, string>;
+  readonly spanOthers: ReadonlyMap<number, string>;
+}
+
+/** An empty column, where a table's cold columns are in a temporary file (Spilled). */
+const NO_F64 = new Float64Array(0);
+const NO_IDS = (width: number): IdColumn => new IdColumn(width, new Uint8Array(0), new Uint8Array(0), new Map());
+
 /** Per-request timings as columns (see the module comment). Read-only: nothing writes a table once built. */
 export class RequestTable implements Iterable<RequestTiming> {
   /** Requests in the table. */
@@ -344,29 +424,43 @@ export class RequestTable implements Iterable<RequestTiming> {
   /** Start of each request's end-to-end interval, ns since epoch. */
   readonly startNs: BigUint64Array;
   readonly e2eMs: Float64Array;
-  readonly serverMs: Float64Array;
-  readonly otherMs: Float64Array;
   /** REQUEST_FLAG bits of each request. */
   readonly flags: Uint8Array;
   private readonly columns: Columns;
   /** Shared by every table selected from this one. */
   private readonly dictionary: readonly string[];
+  /** Where the cold columns are, for a table past SPILL_ROWS requests. */
+  private spilled: Spilled | undefined;
 
   /** @internal Tables are made by RequestTableBuilder, `RequestTable.from`, `select` and `slice`. */
-  constructor(columns: Columns, dictionary: readonly string[], length: number) {
+  constructor(columns: Columns, dictionary: readonly string[], length: number, spilled?: Spilled) {
     this.columns = columns;
     this.dictionary = dictionary;
     this.length = length;
     this.startNs = columns.startNs;
     this.e2eMs = columns.e2eMs;
-    this.serverMs = columns.serverMs;
-    this.otherMs = columns.otherMs;
     this.flags = columns.flags;
+    this.spilled = spilled;
   }
 
-  /** A table of these rows (in this order). */
-  static from(rows: Iterable<RequestTiming>): RequestTable {
-    const builder = new RequestTableBuilder();
+  /** Server time of each request, ms. */
+  get serverMs(): Float64Array {
+    return this.spilled === undefined ? this.columns.serverMs : (this.spilled.cold.column(COLD_SERVER) as Float64Array);
+  }
+
+  /** Time of each request outside its phases, ms. */
+  get otherMs(): Float64Array {
+    return this.spilled === undefined ? this.columns.otherMs : (this.spilled.cold.column(COLD_OTHER) as Float64Array);
+  }
+
+  /** Where the table's cold columns are held when they are in a temporary file (past SPILL_ROWS requests): its directory and size; undefined when in memory. */
+  get onDisk(): { readonly directory: string; readonly bytes: number } | undefined {
+    return this.spilled?.cold.held;
+  }
+
+  /** A table of these rows (in this order); `options` as RequestTableBuilder's (tests). */
+  static from(rows: Iterable<RequestTiming>, options?: RequestTableBuilderOptions): RequestTable {
+    const builder = new RequestTableBuilder(options);
     for (const r of rows) builder.addRow(r);
     return builder.build();
   }
@@ -378,17 +472,18 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Time of `phase` in each request, ms; NaN where the request has no span of that phase. */
   phase(phase: Phase): Float64Array {
-    return this.columns.phases[PHASE_INDEX[phase]]!;
+    return this.phaseAt(PHASE_INDEX[phase]);
   }
 
   /** Time of the phase at PHASES index `p` in each request (NaN: absent). */
   phaseAt(p: number): Float64Array {
-    return this.columns.phases[p]!;
+    return this.spilled === undefined ? this.columns.phases[p]! : (this.spilled.cold.column(COLD_PHASE + p) as Float64Array);
   }
 
   /** An optional numeric field of each request; NaN where absent. */
   number(field: TableNumber): Float64Array {
-    return this.columns.numbers[NUMBER_INDEX[field]]!;
+    const k = NUMBER_INDEX[field];
+    return this.spilled === undefined ? this.columns.numbers[k]! : (this.spilled.cold.column(COLD_NUMBER + k) as Float64Array);
   }
 
   /** A text field of request `i`; undefined where absent. */
@@ -424,12 +519,14 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Trace id of request `i`. */
   traceId(i: number): string {
-    return this.columns.traceIds.get(i);
+    const s = this.spilled;
+    return s === undefined ? this.columns.traceIds.get(i) : storedId(s.cold, COLD_TRACE_BYTES, s.traceOthers, i);
   }
 
   /** Span id of request `i`'s server span. */
   requestSpanId(i: number): string {
-    return this.columns.requestSpanIds.get(i);
+    const s = this.spilled;
+    return s === undefined ? this.columns.requestSpanIds.get(i) : storedId(s.cold, COLD_SPAN_BYTES, s.spanOthers, i);
   }
 
   /** Input hash of request `i` (inference.input.hash, opt-in), undefined where absent. */
@@ -444,12 +541,12 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Cache hit of each request as 1 (hit), 0 (miss) or −1 (not recorded), for loops over every request; `cacheHit` reads one. */
   cacheHits(): Int8Array {
-    return this.columns.cacheHit;
+    return this.spilled === undefined ? this.columns.cacheHit : (this.spilled.cold.column(COLD_CACHE) as Int8Array);
   }
 
   /** Cache hit of request `i` (inference.cache.hit), undefined where not recorded. */
   cacheHit(i: number): boolean | undefined {
-    const v = this.columns.cacheHit[i]!;
+    const v = this.cacheHits()[i]!;
     return v === CACHE_ABSENT ? undefined : v === 1;
   }
 
@@ -524,21 +621,27 @@ export class RequestTable implements Iterable<RequestTiming> {
     const c = this.columns;
     const scratch = new ArrayBuffer(n * 8);
     const f64 = new Float64Array(scratch);
+    const s = this.spilled;
     // Each column once: a field no request has is one column shared by several fields.
-    for (const column of new Set([c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers])) permuteColumn(column, order, f64);
+    for (const column of new Set(s === undefined ? [c.e2eMs, c.serverMs, c.otherMs, ...c.phases, ...c.numbers] : [c.e2eMs])) permuteColumn(column, order, f64);
     permuteColumn(c.startNs, order, new BigUint64Array(scratch));
     permuteColumn(c.textSet, order, new Int32Array(scratch, 0, n));
     permuteColumn(c.flags, order, new Uint8Array(scratch, 0, n));
+    c.inputHashes = pickSparse(c.inputHashes, order);
+    this.offsets = undefined;
+    if (s !== undefined) {
+      s.cold.permute(order);
+      this.spilled = { cold: s.cold, traceOthers: pickSparse(s.traceOthers, order), spanOthers: pickSparse(s.spanOthers, order) };
+      return;
+    }
     permuteColumn(c.cacheHit, order, new Int8Array(scratch, 0, n));
     c.traceIds = c.traceIds.permute(order, scratch);
     c.requestSpanIds = c.requestSpanIds.permute(order, scratch);
-    c.inputHashes = pickSparse(c.inputHashes, order);
-    this.offsets = undefined;
   }
 
   /** Request `i` as one object (made on each call). */
   row(i: number): RequestTiming {
-    return rowOf(this, i);
+    return this.spilled === undefined ? rowOf(this, i) : rowOf(this.slice(i, i + 1).inMemory(), 0);
   }
 
   /** Request `i` as one object, counting from the end when negative (as Array.prototype.at); undefined out of range. */
@@ -549,16 +652,58 @@ export class RequestTable implements Iterable<RequestTiming> {
 
   /** Every request as an object, in table order. */
   rows(): RequestTiming[] {
-    return Array.from({ length: this.length }, (_, i) => this.row(i));
+    const table = this.inMemory();
+    return Array.from({ length: this.length }, (_, i) => rowOf(table, i));
   }
 
   *[Symbol.iterator](): Iterator<RequestTiming> {
-    for (let i = 0; i < this.length; i++) yield this.row(i);
+    const table = this.inMemory();
+    for (let i = 0; i < this.length; i++) yield rowOf(table, i);
+  }
+
+  /** The rows, for JSON.stringify: a table's content, not where it holds it (memory or a temporary file). */
+  toJSON(): RequestTiming[] {
+    return this.rows();
+  }
+
+  /**
+   * This table with every column in memory (itself when it is): for code that reads whole rows
+   * (`rows`, the HTML report, diff), which make an object of each request anyway.
+   */
+  inMemory(): RequestTable {
+    const s = this.spilled;
+    if (s === undefined) return this;
+    const { cold } = s;
+    const ids = (bytes: number, others: ReadonlyMap<number, string>): IdColumn => new IdColumn(COLD_SPECS[bytes]!.perRow, cold.load(bytes) as Uint8Array, cold.load(bytes + 1) as Uint8Array, others);
+    const columns: Columns = {
+      ...this.columns,
+      traceIds: ids(COLD_TRACE_BYTES, s.traceOthers),
+      requestSpanIds: ids(COLD_SPAN_BYTES, s.spanOthers),
+      serverMs: cold.load(COLD_SERVER) as Float64Array,
+      otherMs: cold.load(COLD_OTHER) as Float64Array,
+      phases: PHASES.map((_, p) => cold.load(COLD_PHASE + p) as Float64Array),
+      numbers: TABLE_NUMBERS.map((_, k) => cold.load(COLD_NUMBER + k) as Float64Array),
+      cacheHit: cold.load(COLD_CACHE) as Int8Array,
+    };
+    return new RequestTable(columns, this.dictionary, this.length);
   }
 
   /** The requests at `indices`, in that order. */
   select(indices: ArrayLike<number>): RequestTable {
     const c = this.columns;
+    const s = this.spilled;
+    if (s !== undefined) {
+      const hot: Columns = {
+        ...spilledColumns(),
+        inputHashes: pickSparse(c.inputHashes, indices),
+        startNs: pick(BigUint64Array, c.startNs, indices),
+        e2eMs: pick(Float64Array, c.e2eMs, indices),
+        textSet: pick(Int32Array, c.textSet, indices),
+        textSets: c.textSets,
+        flags: pick(Uint8Array, c.flags, indices),
+      };
+      return new RequestTable(hot, this.dictionary, indices.length, { cold: s.cold.pick(indices), traceOthers: pickSparse(s.traceOthers, indices), spanOthers: pickSparse(s.spanOthers, indices) });
+    }
     // Columns shared within the table (a field no request has) stay shared in the selection.
     const picked = new Map<Float64Array, Float64Array>();
     const pickOnce = (source: Float64Array): Float64Array => {
@@ -596,7 +741,9 @@ export class RequestTable implements Iterable<RequestTiming> {
     const start = Math.max(0, Math.min(this.length, from < 0 ? this.length + from : from));
     const end = Math.max(start, Math.min(this.length, to < 0 ? this.length + to : to));
     if (start === 0 && end === this.length) return this;
-    return new RequestTable(viewRange(this.columns, start, end), this.dictionary, end - start);
+    const s = this.spilled;
+    const spilled = s === undefined ? undefined : { cold: s.cold.view(start, end), traceOthers: viewSparse(s.traceOthers, start, end), spanOthers: viewSparse(s.spanOthers, start, end) };
+    return new RequestTable(viewRange(this.columns, start, end, s !== undefined), this.dictionary, end - start, spilled);
   }
 
   /** Requests grouped by model name, in first-seen order (the table itself when it holds one model). */
@@ -654,6 +801,26 @@ export class RequestTable implements Iterable<RequestTiming> {
     for (const [name, at] of names) out.set(name, () => this.select(indices[at]!));
     return out;
   }
+}
+
+/** The cold columns of a Columns whose table keeps them in a temporary file: empty. */
+function spilledColumns(): Pick<Columns, 'traceIds' | 'requestSpanIds' | 'serverMs' | 'otherMs' | 'phases' | 'numbers' | 'cacheHit'> {
+  return {
+    traceIds: NO_IDS(TRACE_ID_BYTES),
+    requestSpanIds: NO_IDS(SPAN_ID_BYTES),
+    serverMs: NO_F64,
+    otherMs: NO_F64,
+    phases: PHASES.map(() => NO_F64),
+    numbers: TABLE_NUMBERS.map(() => NO_F64),
+    cacheHit: new Int8Array(0),
+  };
+}
+
+/** Request `i`'s id from a temporary file's columns (`bytes`, its digit counts the next column), or from `others`. */
+function storedId(cold: ColdColumns, bytes: number, others: ReadonlyMap<number, string>, i: number): string {
+  const digits = cold.values(bytes + 1, i) as Uint8Array;
+  if (digits[0] === 0) return others.get(i) ?? '';
+  return new IdColumn(COLD_SPECS[bytes]!.perRow, cold.values(bytes, i) as Uint8Array, digits, new Map()).get(0);
 }
 
 /**
@@ -746,16 +913,27 @@ export class RequestTableBuilder {
   /** Each text field's last value and its index: consecutive requests mostly repeat them. */
   private readonly lastText: (string | undefined)[] = TABLE_TEXTS.map(() => undefined);
   private readonly lastIndex = new Int32Array(TABLE_TEXTS.length);
+  /** Requests whose cold columns are held in memory at once before they go to a temporary file (SPILL_ROWS); Infinity once no file can be made. */
+  private spillRows: number;
+  /** The request the cold columns' first row holds: 0 until a block has gone to the file. */
+  private base = 0;
+  /** The temporary file's columns, once a block has gone there. */
+  private cold: ColdColumnsWriter | undefined;
 
-  /** @param options where the columns keep their values (tests; see GrowingColumn) */
-  constructor(private readonly options: GrowingColumnOptions = {}) {
+  /**
+   * @param options where the columns keep their values (tests; see GrowingColumn), after how many
+   * requests the cold ones go to a temporary file (tests; SPILL_ROWS), and a full garbage
+   * collection to make as they are read back from it (ColdColumnsWriter)
+   */
+  constructor(private readonly options: RequestTableBuilderOptions = {}) {
+    this.spillRows = options.spillRows ?? SPILL_ROWS;
     this.traceIds = new IdColumnBuilder(TRACE_ID_BYTES, this.capacity, options);
     this.requestSpanIds = new IdColumnBuilder(SPAN_ID_BYTES, this.capacity, options);
     this.startNs = this.column(BigUint64Array, 0n);
     this.startHalves = halvesOf(this.startNs.array);
     this.e2eMs = this.column(Float64Array, 0);
-    this.serverMs = this.column(Float64Array, 0);
-    this.otherMs = this.column(Float64Array, 0);
+    this.serverMs = this.coldColumn(Float64Array, 0);
+    this.otherMs = this.coldColumn(Float64Array, 0);
     this.flags = this.column(Uint8Array, 0);
     this.textSet = this.column(Int32Array, 0);
     this.textSets = new GrowingColumn(Int32Array, TEXT_FIELDS, 0, options);
@@ -811,24 +989,26 @@ export class RequestTableBuilder {
     this.endTexts();
     const i = this.length++;
     if (i === this.capacity) this.grow();
+    // A full block of cold columns (the previous requests' optional fields are all set by now) goes to the file.
+    if (i - this.base === this.spillRows) this.spill(i);
     this.textsOf = i;
     this.traceIds.set(i, traceId);
     this.requestSpanIds.set(i, requestSpanId);
     this.e2eMs.array[i] = e2eMs;
-    this.serverMs.array[i] = serverMs;
-    this.otherMs.array[i] = otherMs;
+    this.serverMs.array[i - this.base] = serverMs;
+    this.otherMs.array[i - this.base] = otherMs;
     this.flags.array[i] = flags;
     return i;
   }
 
   /** Sets the time of the phase at PHASES index `p` of request `i`, ms. */
   setPhase(i: number, p: number, ms: number): void {
-    (this.phases[p] ??= this.column(Float64Array, NaN)).put(i, ms);
+    (this.phases[p] ??= this.coldColumn(Float64Array, NaN)).put(i - this.base, ms);
   }
 
   /** Sets an optional numeric field (TABLE_NUMBERS index `field`) of request `i`; undefined leaves it absent. */
   setNumber(i: number, field: number, value: number | undefined): void {
-    if (value !== undefined) (this.numbers[field] ??= this.column(Float64Array, NaN)).put(i, value);
+    if (value !== undefined) (this.numbers[field] ??= this.coldColumn(Float64Array, NaN)).put(i - this.base, value);
   }
 
   /** Sets a text field (TABLE_TEXTS index `field`) of request `i`, the last appended; undefined or empty leaves it absent. */
@@ -874,7 +1054,7 @@ export class RequestTableBuilder {
 
   /** Sets whether request `i` was served from a cache. */
   setCacheHit(i: number, hit: boolean): void {
-    (this.cacheHit ??= this.column(Int8Array, CACHE_ABSENT)).put(i, hit ? 1 : 0);
+    (this.cacheHit ??= this.coldColumn(Int8Array, CACHE_ABSENT)).put(i - this.base, hit ? 1 : 0);
   }
 
   /** Appends a request given as an object (tests, `RequestTable.from`). */
@@ -903,6 +1083,7 @@ export class RequestTableBuilder {
     this.built = true;
     this.endTexts();
     const n = this.length;
+    if (this.cold !== undefined) return this.buildSpilled(n);
     // A field no request has is one shared column of absent values, not a column of its own.
     let noNumbers: Float64Array | undefined;
     const columns: Columns = {
@@ -923,22 +1104,81 @@ export class RequestTableBuilder {
     return new RequestTable(columns, this.dictionary, n);
   }
 
+  /** The table of a builder whose earlier blocks went to the temporary file: the last block joins them, the hot columns are handed over as in `build`. */
+  private buildSpilled(n: number): RequestTable {
+    const cold = this.cold!;
+    if (n > this.base) cold.append(n - this.base, this.coldBlock(n - this.base));
+    const columns: Columns = {
+      ...spilledColumns(),
+      inputHashes: this.inputHashes,
+      startNs: this.startNs.finish(n),
+      e2eMs: this.e2eMs.finish(n),
+      textSet: this.textSet.finish(n),
+      textSets: this.textSets.finish(this.setCount * TEXT_FIELDS),
+      flags: this.flags.finish(n),
+    };
+    return new RequestTable(columns, this.dictionary, n, { cold: cold.finish(), traceOthers: this.traceIds.others, spanOthers: this.requestSpanIds.others });
+  }
+
+  /**
+   * Hands the cold columns' rows before request `i` (a full block) to the temporary file, made
+   * with the first, and empties them for the next block; where no file can be made, the columns
+   * stay and go on growing in memory.
+   */
+  private spill(i: number): void {
+    const rows = i - this.base;
+    if (this.cold === undefined) {
+      const file = SpillFile.create();
+      if (file === undefined) {
+        this.spillRows = Infinity;
+        this.reserveCold(this.capacity);
+        return;
+      }
+      this.cold = new ColdColumnsWriter(file, COLD_SPECS, this.options.collect);
+    }
+    this.cold.append(rows, this.coldBlock(rows));
+    for (const c of [this.serverMs, this.otherMs, this.cacheHit, ...this.phases, ...this.numbers]) c?.restart(rows);
+    this.traceIds.restart(rows, i);
+    this.requestSpanIds.restart(rows, i);
+    this.base = i;
+  }
+
+  /** The cold columns' first `rows` rows, by cold index (undefined: a field with no value yet). */
+  private coldBlock(rows: number): (ColdArray | undefined)[] {
+    const [traceBytes, traceDigits] = this.traceIds.block(rows);
+    const [spanBytes, spanDigits] = this.requestSpanIds.block(rows);
+    const finish = <T extends ColdArray>(c: GrowingColumn<T> | undefined): T | undefined => c?.finish(rows);
+    return [finish(this.serverMs), finish(this.otherMs), finish(this.cacheHit), traceBytes, traceDigits, spanBytes, spanDigits, ...this.phases.map(finish), ...this.numbers.map(finish)];
+  }
+
   /** A column with room for the rows the others have room for. */
   private column<T extends ColumnArray>(type: ColumnType<T>, absent: T[number]): GrowingColumn<T> {
     return new GrowingColumn(type, this.capacity, absent, this.options);
   }
 
+  /** A cold column: room for the rows of a block (see `spill`). */
+  private coldColumn<T extends ColumnArray>(type: ColumnType<T>, absent: T[number]): GrowingColumn<T> {
+    return new GrowingColumn(type, Math.min(this.capacity, this.spillRows), absent, this.options);
+  }
+
   /**
    * More room in every column (the optional ones' too, so each store is a plain index): an
    * eighth more, as large columns grow in place (GrowingColumn.reserve); small ones double.
+   * The cold ones hold a block at most.
    */
   private grow(): void {
     const capacity = this.capacity + Math.max(FIRST_ROWS, this.capacity >> 3);
     this.capacity = capacity;
-    this.traceIds.reserve(capacity);
-    this.requestSpanIds.reserve(capacity);
-    for (const c of [this.startNs, this.e2eMs, this.serverMs, this.otherMs, this.flags, this.textSet, this.cacheHit, ...this.phases, ...this.numbers]) c?.reserve(capacity);
+    for (const c of [this.startNs, this.e2eMs, this.flags, this.textSet]) c.reserve(capacity);
+    this.reserveCold(Math.min(capacity, this.spillRows));
     this.startHalves = halvesOf(this.startNs.array);
+  }
+
+  /** Room for `rows` rows in the cold columns. */
+  private reserveCold(rows: number): void {
+    this.traceIds.reserve(rows);
+    this.requestSpanIds.reserve(rows);
+    for (const c of [this.serverMs, this.otherMs, this.cacheHit, ...this.phases, ...this.numbers]) c?.reserve(rows);
   }
 
   private intern(value: string, field: number): number {

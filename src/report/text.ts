@@ -105,6 +105,8 @@ export function renderText(result: AnalysisResult, options: TextReportOptions = 
     const a = result.assembly;
     out.push('', c.bold('Assembly'));
     out.push(`  ${formatCount(a.traces)} traces, ${formatCount(a.requestTraces)} with requests; ${formatCount(a.orphanSpans)} orphan spans, ${formatCount(a.duplicateSpans)} duplicates, ${formatCount(a.lateSpans)} late, ${formatCount(a.invalidSpans)} invalid`);
+    const disk = result.timings.onDisk;
+    if (disk !== undefined) out.push(c.dim(`  the requests' ids, phases and optional numbers held in a temporary file in ${disk.directory} (${formatBytes(disk.bytes)}, unlinked: gone with the process) to keep memory flat as the input grows`));
   }
 
   if (result.warnings.length > 0) {

@@ -33,7 +33,7 @@ function gpuSamples(fromMs: number, toMs: number): GpuSample[] {
 }
 
 describe('analyzeSpans (the pure pipeline)', () => {
-  it('calls afterAssembly once, when every batch is read and before the summaries, the result as without it', async () => {
+  it('calls collect once, when every batch is read and before the summaries, the result as without it', async () => {
     const spans = requests(30);
     const seen: string[] = [];
     async function* batches(): AsyncGenerator<SpanRecord[]> {
@@ -43,7 +43,7 @@ describe('analyzeSpans (the pure pipeline)', () => {
       }
       seen.push('read');
     }
-    const result = await analyzeSpans(batches(), { afterAssembly: () => seen.push('assembled') });
+    const result = await analyzeSpans(batches(), { collect: () => seen.push('assembled') });
     expect(seen).toEqual(['batch', 'batch', 'batch', 'batch', 'batch', 'read', 'assembled']);
     expect(result).toEqual(await analyzeSpans([spans]));
     expect(result.overall?.requests).toBe(30);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childEnvironment, childNodeOptions, readsDocuments, supervise, wantsSupervisor, SUPERVISED_ENV } from '../../src/cli/supervise.js';
-import { afterAssemblyOption } from '../../src/cli/_collect.js';
+import { collectOption } from '../../src/cli/_collect.js';
 import { runCli, runCliAt } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ld-supervise-'));
@@ -190,12 +190,12 @@ describe('the installed command', () => {
 });
 
 describe('the analysis child', () => {
-  it('sets afterAssembly only where gc is exposed, to call it', () => {
-    expect(afterAssemblyOption({})).toEqual({});
-    expect(afterAssemblyOption({ gc: 'not a function' })).toEqual({});
+  it('sets collect only where gc is exposed, to call it', () => {
+    expect(collectOption({})).toEqual({});
+    expect(collectOption({ gc: 'not a function' })).toEqual({});
     let calls = 0;
-    const option = afterAssemblyOption({ gc: () => calls++ });
-    option.afterAssembly?.();
+    const option = collectOption({ gc: () => calls++ });
+    option.collect?.();
     expect(calls).toBe(1);
   });
 

@@ -546,16 +546,16 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
 
 /**
  * Which part grows in the slow requests: each part's share of a cohort's time, requests above
- * the p95 of `metric` against those around its p50. `columnOf(part)` is the part's time in each
- * request (NaN: 0); `over` the requests to rank (undefined: all of them); `quantiles` the p40,
- * p60, p95 and p99 of `metric` over them, when the caller has them already.
+ * the p95 of `metric` against those around its p50. `sumsIn(cohort)` is each part's time summed
+ * over the requests at `cohort`, in their order; `over` the requests to rank (undefined: all of
+ * them); `quantiles` the p40, p60, p95 and p99 of `metric` over them, when the caller has them already.
  */
 function tailOf(
   requests: RequestTable,
   metric: Float64Array,
   over: readonly number[] | undefined,
   parts: readonly PhaseOrOther[],
-  columnOf: (part: PhaseOrOther) => Float64Array,
+  sumsIn: (cohort: readonly number[]) => ReadonlyMap<PhaseOrOther, number>,
   words: { readonly cohort: string; readonly time: string; readonly middle: string },
   basis: TailAttribution['basis'],
   quantiles?: readonly [number, number, number, number],
@@ -575,7 +575,8 @@ function tailOf(
   // Each part's share of a cohort's time, every part at once.
   const sharesIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
     const total = sumAt(metric, cohort);
-    return new Map(parts.map((part) => [part, total > 0 ? sumAt(columnOf(part), cohort) / total : 0]));
+    const sums = total > 0 ? sumsIn(cohort) : undefined;
+    return new Map(parts.map((part) => [part, sums !== undefined ? sums.get(part)! / total : 0]));
   };
   const tailShares = sharesIn(tail);
   const middleShares = sharesIn(middle);
@@ -634,7 +635,9 @@ function valuesAt(column: Float64Array, indices: readonly number[]): Float64Arra
 
 /** The end-to-end tail: which part of e2e grows in requests above p95; `quantiles`: e2e's p40, p60, p95 and p99. */
 function tailAttribution(requests: RequestTable, quantiles: readonly [number, number, number, number]): TailAttribution | undefined {
-  return tailOf(requests, requests.e2eMs, undefined, ALL_PARTS, (part) => partColumn(requests, part), { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', quantiles);
+  // Each part's column read once per cohort and let go: a large table reads it back from its temporary file (model/_cold-columns.ts).
+  const sumsIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => new Map(ALL_PARTS.map((part) => [part, sumAt(partColumn(requests, part), cohort)]));
+  return tailOf(requests, requests.e2eMs, undefined, ALL_PARTS, sumsIn, { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', quantiles);
 }
 
 /**
@@ -658,29 +661,44 @@ function ttftTailAttribution(requests: RequestTable, withFirstToken: number): Ta
   const generative: number[] = [];
   for (let i = 0; i < requests.length; i++) if (ttft[i] === ttft[i]) generative.push(i);
   const phases = BEFORE_FIRST_TOKEN.filter((p): p is Phase => p !== OTHER);
-  const within = new Map<PhaseOrOther, Float64Array>(BEFORE_FIRST_TOKEN.map((p) => [p, new Float64Array(requests.length)]));
-  const columns = phases.map((p) => [requests.phase(p), within.get(p)!] as const);
-  const other = within.get(OTHER)!;
-  for (const i of generative) {
-    let left = ttft[i]!;
-    for (const [column, part] of columns) {
-      const v = column[i]!;
-      const take = v === v && v > 0 ? Math.min(v, left) : 0;
-      part[i] = take;
-      left -= take;
+  // Over a cohort's requests only, phase after phase, what each takes of what is left of the
+  // TTFT: one phase's column held at a time, not one column per phase over every request.
+  const sumsIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
+    const left = Float64Array.from(cohort, (i) => ttft[i]!);
+    const sums = new Map<PhaseOrOther, number>();
+    for (const phase of phases) {
+      const column = requests.phase(phase);
+      let sum = 0;
+      for (let j = 0; j < cohort.length; j++) {
+        const v = column[cohort[j]!]!;
+        const take = v === v && v > 0 ? Math.min(v, left[j]!) : 0;
+        sum += take;
+        left[j] = left[j]! - take;
+      }
+      sums.set(phase, sum);
     }
-    other[i] = Math.max(0, left);
-  }
-  return tailOf(requests, ttft, generative, BEFORE_FIRST_TOKEN, (part) => within.get(part)!, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
+    let other = 0;
+    for (let j = 0; j < left.length; j++) other += Math.max(0, left[j]!);
+    return sums.set(OTHER, other);
+  };
+  return tailOf(requests, ttft, generative, BEFORE_FIRST_TOKEN, sumsIn, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
 }
 
 function windowsOf(requests: RequestTable, startS: Float64Array, count: number): WindowSignal[] {
   const n = requests.length;
   const windows: WindowSignal[] = [];
-  const columns = ALL_PARTS.map((p) => partColumn(requests, p));
+  // Part by part, every window's mean: one part's column held at a time (a large table reads each
+  // back from its temporary file, model/_cold-columns.ts), where all ten were held at once.
+  const bounds = (w: number): [number, number] => [Math.floor((w * n) / count), Math.floor(((w + 1) * n) / count)];
+  const means = ALL_PARTS.map((p) => {
+    const column = partColumn(requests, p);
+    return Array.from({ length: count }, (_, w) => {
+      const [lo, hi] = bounds(w);
+      return hi > lo ? sumPresentIn(column, lo, hi) / (hi - lo) : 0;
+    });
+  });
   for (let w = 0; w < count; w++) {
-    const lo = Math.floor((w * n) / count);
-    const hi = Math.floor(((w + 1) * n) / count);
+    const [lo, hi] = bounds(w);
     const size = hi - lo;
     const t0 = startS[lo] as number;
     // Arrival rate over the window: its requests divided by the time until the next window's first arrival.
@@ -688,7 +706,7 @@ function windowsOf(requests: RequestTable, startS: Float64Array, count: number):
     const span = t1 - t0;
     const arrivals = hi < n ? size : size - 1;
     const [e2eP50Ms, e2eP95Ms] = quantilesInPlace(requests.e2eMs.slice(lo, hi), [0.5, 0.95]) as [number, number];
-    const phaseMeanMs = Object.fromEntries(ALL_PARTS.map((p, k) => [p, size > 0 ? sumPresentIn(columns[k]!, lo, hi) / size : 0])) as Record<PhaseOrOther, number>;
+    const phaseMeanMs = Object.fromEntries(ALL_PARTS.map((p, k) => [p, means[k]![w]!])) as Record<PhaseOrOther, number>;
     windows.push({
       startS: t0,
       endS: t1,
