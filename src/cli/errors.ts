@@ -37,5 +37,8 @@ export function assertMeasured(result: AnalysisResult, files: readonly string[])
     throw new CliError(`nothing measured: ${read.join(', ')} ${read.length === 1 ? 'is a GPU sample file' : 'are GPU sample files'} (the sidecar's), with no trace: give the trace export of the same window beside ${read.length === 1 ? 'it' : 'them'}`, EXIT.NOTHING_MEASURED);
   }
   const what = skipped === 1 ? 'unreadable span, line or record' : 'unreadable spans, lines or records';
-  throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${formatCount(skipped)} ${what} skipped)` : ''}`, EXIT.NOTHING_MEASURED);
+  // The first thing a reader skipped, where and why: the one line says what to repair.
+  const first = result.warnings.find((w) => w.code === 'read' && w.file !== undefined && / skipped: /.test(w.message));
+  const why = first === undefined ? '' : `; ${first.file}${first.location === undefined ? '' : `:${first.location}`}: ${first.message}`;
+  throw new CliError(`nothing measured: no readable spans in ${files.join(', ')}${skipped > 0 ? ` (${formatCount(skipped)} ${what} skipped)` : ''}${why}`, EXIT.NOTHING_MEASURED);
 }

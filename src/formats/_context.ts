@@ -64,6 +64,8 @@ export class ReadContext {
   skipped = 0;
   /** Duplicate span ids reported (the spans are kept; the assembler counts them once). */
   duplicateSpans = 0;
+  /** The last part skipped (`skip`): where, what was expected and what was there. */
+  lastSkip: { readonly location: string; readonly expected: string; readonly got: string | undefined } | undefined;
   private readonly problems = new Map<string, Problem>();
   private readonly notes = new Map<string, number>();
   // span id → trace id, one map per span kind: a duplicate is what the assembler counts once,
@@ -108,6 +110,7 @@ export class ReadContext {
   skip(location: string, expected: string, got?: string, what: 'span' | 'line' | 'record' = 'span'): void {
     if (what === 'span') this.skipped++;
     if (this.strict) throw new TraceFormatError(this.file, location, expected, got);
+    this.lastSkip = { location, expected, got };
     this.count(`${what}|skipped: expected ${expected}`, location, got, true, 1);
   }
 

@@ -1677,8 +1677,12 @@ function wrappersOf(several: boolean, documents: number, wrappers: string): stri
   return these;
 }
 
-/** The documents from S.pos on, one after another, counted in `read.documents`, pausing as `document` does and between them where the window must slide. */
-function* documentsOf(ctx: ReadContext, read: { documents: number; wrappers: string }): Generator<void> {
+/**
+ * The documents from S.pos on, one after another, counted in `read.documents`, pausing as
+ * `document` does and between them where the window must slide; one only unless `several` (a
+ * line holds one, as the line reader reads it: text after it is for the full reader to report).
+ */
+function* documentsOf(ctx: ReadContext, read: { documents: number; wrappers: string }, several: boolean): Generator<void> {
   do {
     if (S.end - S.pos < S.ahead) yield;
     wrapperNotes.length = 0;
@@ -1686,7 +1690,8 @@ function* documentsOf(ctx: ReadContext, read: { documents: number; wrappers: str
     read.wrappers = wrappersOf(true, read.documents, read.wrappers);
     read.documents++;
     if (S.end - S.pos < S.ahead) yield;
-  } while (ws() !== -1);
+  } while (several && ws() !== -1);
+  if (ws() !== -1) throw FALLBACK;
 }
 
 /** Batches handed on by a document read through a sliding window: spans in one before it pauses. */
@@ -1717,7 +1722,7 @@ function copyPending(from: Pending, to: Pending): void {
  * reader: `ctx` is as it was, and `out` as it was at the start or the last pause. Between pauses
  * other input may be scanned: this reading's own state is set aside and put back.
  */
-export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number): Generator<void, number> {
+export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number, several = true): Generator<void, number> {
   const read = { documents: 0, wrappers: '' };
   const saved: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
   let notes: string[] = [];
@@ -1729,7 +1734,7 @@ export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, 
     view = new DataView(window.buf.buffer, window.buf.byteOffset, window.buf.byteLength);
   };
   const pausing = function* (): Generator<void> {
-    const reading = documentsOf(ctx, read);
+    const reading = documentsOf(ctx, read, several);
     try {
       while (reading.next().done !== true) {
         copyPending(pending, saved);

@@ -171,6 +171,9 @@ export interface WholeBytes {
   readonly duplicates?: boolean;
 }
 
+/** Whitespace a file may start with before what it holds (sniffContent): past it, it is refused. */
+const LEADING_BLANK_BYTES = 16 * 1024 * 1024;
+
 /** How much of a document `bytesFamily` looks at. */
 const PREVIEW_BYTES = 64 * 1024;
 /** A one-line document past this size is classified from its start instead of parsed at detection (see sniffContent). */
@@ -435,13 +438,25 @@ const INFLATION_GUESS = 8;
  */
 async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number, handBytes: boolean, scanBytes = WHOLE_DOCUMENT_BYTES): Promise<Sniffed> {
   const { content } = opened;
-  const start = await content.peek(4096);
+  let start = await content.peek(4096);
   if (start.length === 0) {
     const got = opened.compression !== 'none' ? `a ${opened.compression === 'gzip' ? 'gzip' : 'zstd'} file with no content` : opened.regularFile ? 'an empty file' : file === STDIN ? 'no data (standard input was empty)' : 'no data (nothing was written to the pipe)';
     throw new TraceFormatError(file, '', 'a trace export', got);
   }
-  const first = firstContentByte(start);
-  if (first === -1 && start.length < 4096) throw new TraceFormatError(file, '', 'a trace export', 'a file with only whitespace');
+  let first = firstContentByte(start);
+  // Blank lines first (a log that starts with them): the content after them is what is sniffed,
+  // looked for in peeks that double up to LEADING_BLANK_BYTES, not taken for protobuf.
+  // (A peek gives at least what it is asked for, more where a piece read holds more, fewer only at the end.)
+  let peek = 4096;
+  while (first === -1 && start.length >= peek && peek < LEADING_BLANK_BYTES) {
+    peek = Math.min(LEADING_BLANK_BYTES, Math.max(2 * peek, start.length + 1));
+    start = await content.peek(peek);
+    first = firstContentByte(start);
+  }
+  if (first === -1) {
+    const got = start.length < peek ? 'a file with only whitespace' : `only whitespace in its first ${LEADING_BLANK_BYTES / 1024 / 1024} MiB`;
+    throw new TraceFormatError(file, '', 'a trace export', got);
+  }
   // Collector `format: proto`: [u32 BE length][message], a TracesData message starting with
   // field 1 (0x0A). A first byte that is whitespace, a BOM or a bracket means JSON instead (and a
   // length of at least 150 MiB, which no exporter writes).
@@ -544,7 +559,8 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
     // copied a line without a final newline three times, 456 against 245 MB for 73 MB).
     const family = bytesFamily(head, first);
     if (family !== undefined && (family !== 'otlp' || lineEnd - first > LARGE_LINE_BYTES)) {
-      return { opened, layout: 'json-lines', moreLines: false, wholeLine: { bytes: head, start: first, end: lineEnd, lineNo, family } };
+      // Its duplicate ids checked as the line reader checks a one-line file's (an OTLP one's: the other families' readers check their own).
+      return { opened, layout: 'json-lines', moreLines: false, wholeLine: { bytes: head, start: first, end: lineEnd, lineNo, family, ...(family === 'otlp' ? { duplicates: true } : {}) } };
     }
   }
   // The file's only line, when large and OTLP, is left to the line reader's byte scanner,
@@ -729,9 +745,9 @@ async function firstLineError(file: string, content: ByteSource): Promise<TraceF
   const newline = head.indexOf(0x0a);
   const firstLine = head.toString('utf8', 0, newline === -1 ? head.length : newline).replace(/^\uFEFF/, '');
   const result = scanJsonValue(firstLine, 0);
-  const column = result.ok ? firstLine.length : result.offset + 1;
-  const truncated = !result.ok && result.got === 'end of file';
-  return new TraceFormatError(file, `1:${column}`, 'a JSON document on the first line', result.ok ? 'more text' : result.got, truncated ? 'truncated?' : undefined);
+  // A second document after the first (two exports run together): where it starts, and what.
+  if (result.ok) return new TraceFormatError(file, `1:${result.end + 1}`, 'a JSON document on the first line', `more text after the JSON value: ${describeText(firstLine.slice(result.end))}`);
+  return new TraceFormatError(file, `1:${result.offset + 1}`, 'a JSON document on the first line', result.got, result.got === 'end of file' ? 'truncated?' : undefined);
 }
 
 /**

@@ -369,7 +369,8 @@ async function* readJsonLines(
           firstSyntaxError ??= sniffed.moreLines
             ? new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got)
             : new TraceFormatError(file, `${lineNo}:${bad.column}`, 'a JSON document', bad.got.replace('end of line (truncated?)', 'end of file (truncated?)'));
-          if (convert === undefined && !sniffed.moreLines) throw firstSyntaxError;
+          // The file's only line: a document that cannot be read, whether or not its family was previewed.
+          if (!sniffed.moreLines) throw firstSyntaxError;
           ctx.skip(`${lineNo}:${bad.column}`, 'a JSON document on every line', bad.got, 'line');
           continue;
         }
@@ -593,7 +594,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
         batches = readLargeDocument(file, document.first, document.rest, ctx, batchSize, result);
       }
     }
-    if (handed !== undefined && handed.spans > 0) batches = afterHanded(file, batches, handed);
+    if (handed !== undefined && handed.spans > 0) batches = afterHanded(file, batches, handed, ctx);
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch as SpanRecord[], '');
       spans += batch.length;
@@ -712,7 +713,9 @@ interface HandedOn {
 async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, otlp: AttributeProjection | 'rows'): AsyncGenerator<SpanRecord[] | ScannedSpans, HandedOn | undefined> {
   if ('bytes' in doc && doc.family === 'otlp') {
     const out = otlp === 'rows' ? new ScannedSpans(2 * batchSize) : [];
-    const documents = readOtlpDocumentsFast(doc.bytes, doc.start, doc.end, ctx, out, otlp === 'rows' ? 'analysis' : otlp);
+    const projection = otlp === 'rows' ? 'analysis' : otlp;
+    // A one-line file's line holds one document, as the line reader reads it.
+    const documents = doc.lineNo === undefined ? readOtlpDocumentsFast(doc.bytes, doc.start, doc.end, ctx, out, projection) : readOtlpLineFast(doc.bytes, doc.start, doc.end, ctx, out, projection) ? 1 : 0;
     if (documents === 0) {
       counts.fallbacks++;
       return { spans: 0, at: [], ids: [] };
@@ -722,9 +725,10 @@ async function* readBytesDocument(doc: WholeBytes | WindowedBytes, ctx: ReadCont
     result.documents = documents;
     result.lines = 1;
     if (doc.duplicates === true) {
-      // As a document parsed whole was checked (past that size it was streamed, and was not).
-      if (Array.isArray(out)) checkDuplicates(ctx, out, '');
-      else checkRowDuplicates(ctx, out, '');
+      // As a document parsed whole was checked (past that size it was streamed, and was not), a one-line file's at its line.
+      const location = doc.lineNo === undefined ? '' : `${doc.lineNo}`;
+      if (Array.isArray(out)) checkDuplicates(ctx, out, location);
+      else checkRowDuplicates(ctx, out, location);
     }
     if (Array.isArray(out)) yield* inBatches(out, batchSize);
     else if (out.length > 0) yield out.direct === 0 ? out.allRecords() : out;
@@ -788,18 +792,21 @@ async function* readOtlpWindowed(doc: WindowedBytes, ctx: ReadContext, batchSize
   // the start when its size is known (a larger one's first 200,000 ids cost 8% of its analysis).
   let checked: ReadContext | undefined = doc.size !== undefined && doc.size > WHOLE_DOCUMENT_BYTES ? undefined : new ReadContext(ctx.file, false);
   const handed: HandedOn = { spans: 0, at: [], ids: [] };
+  // A one-line file's duplicates are reported at its line, as the line reader reports them.
+  const location = doc.lineNo === undefined ? '' : `${doc.lineNo}`;
   /** The spans read since the last batch, handed on as one (the scanner pauses once a batch is full). */
   const batch = (): SpanRecord[] | ScannedSpans => {
     if (doc.window.taken > WHOLE_DOCUMENT_BYTES) checked = undefined;
     noteHanded(handed, rows === undefined ? records[0]! : rows.record(0), out.length);
     if (rows === undefined) {
-      if (checked !== undefined) checkDuplicates(checked, records, '');
+      if (checked !== undefined) checkDuplicates(checked, records, location);
       return records.splice(0);
     }
-    if (checked !== undefined) checkRowDuplicates(checked, rows, '');
+    if (checked !== undefined) checkRowDuplicates(checked, rows, location);
     return rows.direct === 0 ? rows.allRecords() : rows;
   };
-  const scanning = readOtlpDocumentWindowed(doc.window, ctx, out, projection, batchSize);
+  // A one-line file's line holds one document, as the line reader reads it.
+  const scanning = readOtlpDocumentWindowed(doc.window, ctx, out, projection, batchSize, doc.lineNo === undefined);
   let next = scanning.next();
   for (; next.done !== true; next = scanning.next()) {
     if (out.length >= batchSize) {
@@ -860,13 +867,21 @@ export const PIECEWISE = { bytes: 64 * 1024 * 1024 };
  * same order, so each batch handed on must start where the full reader's spans do; should a later
  * part of the document have changed how its start reads (a second `data` key, which JSON.parse
  * takes instead of the first, or another format's key), the spans handed on cannot be taken back:
- * the document is refused, as its reader cannot read it.
+ * the document is refused, as its reader cannot read it. So is a long line the full reader
+ * skips, damaged (cut short, a second document after the first): it is refused with its damage,
+ * which is what the user can act on.
  */
-async function* afterHanded(file: string, batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[] | ScannedSpans>, handed: HandedOn): AsyncGenerator<SpanRecord[] | ScannedSpans> {
+async function* afterHanded(file: string, batches: AsyncIterable<SpanRecord[] | ScannedSpans> | Iterable<SpanRecord[] | ScannedSpans>, handed: HandedOn, ctx: ReadContext): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   let seen = 0;
   let check = 0;
-  const refuse = (): TraceFormatError =>
-    new TraceFormatError(file, '', 'a document whose end does not change how its start reads (a large one is handed on as it is read)', 'one that does (a second "data" or "resourceSpans" key, or another format\'s key, after its spans)', 'remove the duplicate key');
+  const skippedBefore = ctx.lastSkip;
+  const refuse = (): TraceFormatError => {
+    const skip = ctx.lastSkip;
+    if (skip !== undefined && skip !== skippedBefore) {
+      return new TraceFormatError(file, skip.location, skip.expected, skip.got, 'a line this long is read as it streams, its spans handed on before the damage, so it cannot be skipped as a shorter one is: repair or remove it');
+    }
+    return new TraceFormatError(file, '', 'a document whose end does not change how its start reads (a large one is handed on as it is read)', 'one that does (a second "data" or "resourceSpans" key, or another format\'s key, after its spans)', 'remove the duplicate key');
+  };
   for await (const batch of batches) {
     if (seen >= handed.spans) {
       yield batch;

@@ -61,12 +61,20 @@ describe('gates fail closed when nothing was measured', { timeout: 90_000 }, () 
     writeFileSync(file, `${JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span, span] }] }] })}\n`);
     const run = await cli(['analyze', '--slo', 'p99=1ms', '--fail-on-slo', file]);
     expect(run.code, run.stderr).toBe(4);
-    expect(errorLines(run)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file} (2 unreadable spans, lines or records skipped)`]);
+    // …and says what was skipped first, where: what to repair.
+    const why = `${file}:1: $.resourceSpans[0].scopeSpans[0].spans[0]: 2 spans skipped: expected a trace id (16 bytes, hex or base64) (first: got a string "")`;
+    expect(errorLines(run)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file} (2 unreadable spans, lines or records skipped); ${why}`]);
     // One skipped: said in the singular.
     writeFileSync(file, `${JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] })}\n`);
     const one = await cli(['analyze', file]);
     expect(one.code, one.stderr).toBe(4);
-    expect(errorLines(one)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file} (1 unreadable span, line or record skipped)`]);
+    expect(errorLines(one)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file} (1 unreadable span, line or record skipped); ${why.replace('2 spans skipped', '1 span skipped')}`]);
+    // Every line damaged (JSON lines after a first line that holds no span): the first damaged line's place and cause.
+    const damaged = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c"';
+    writeFileSync(file, `{"resourceSpans":[]}\n${damaged}\n`);
+    const cut = await cli(['analyze', file]);
+    expect(cut.code, cut.stderr).toBe(4);
+    expect(errorLines(cut)).toEqual([`latency-doctor: nothing measured: no readable spans in ${file}; ${file}:2:${damaged.length + 1}: 1 line skipped: expected a JSON document on every line (first: got end of line (truncated?))`]);
   });
 
   it('--fail-on-slo on a run whose every request failed exits 4: failed requests are no latency to meet an SLO with', async () => {
