@@ -2,8 +2,8 @@
  * @module model/_cold-columns
  * Internal: the columns of a large request table that the analysis reads a few times, not on
  * every pass (ids, the phases, the optional numbers, server and other time, cache hits), held in a
- * temporary file (model/_spill-file.ts) instead of memory, so that memory does not grow with the
- * input's requests (issue #16: "flat as the file grows"). A column is read back whole, as a typed
+ * temporary file (model/_spill-file.ts) instead of memory, so that a table's memory grows with the
+ * input's requests by its hot columns only (issue #16: "flat as the file grows"). A column is read back whole, as a typed
  * array of the table's length, when code asks for it, and is garbage once that code is done with
  * it; the last few read are kept (a loop that asks for one value at a time reads the file once).
  *
@@ -52,6 +52,8 @@ class Kept {
   /** Whole columns (all the extents' rows) by index, least recently asked for first. */
   readonly columns = new Map<number, ColdArray>();
   bytes = 0;
+  /** A column of absent values of each kind asked for (by type and value): a field no request has (most of the nine phases) costs one, not one each. */
+  readonly absent = new Map<string, ColdArray>();
   /** Bytes read back since the last collection (see `loaded`). */
   private sinceCollection = 0;
 
@@ -70,8 +72,6 @@ class Kept {
     this.sinceCollection = bytes;
     this.collect();
   }
-  /** A column of absent values of each kind asked for (by type and value): a field no request has (most of the nine phases) costs one, not one each. */
-  readonly absent = new Map<string, ColdArray>();
 
   /** Column `c` if kept, now the most recently asked for. */
   get(c: number): ColdArray | undefined {
