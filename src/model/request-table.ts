@@ -69,14 +69,19 @@ const DICTIONARY_LIMIT = 10_000;
 /**
  * Requests a builder holds in memory before its cold columns go to a temporary file, a block at a
  * time (model/_cold-columns.ts): about 9 MB of them on the bench's export. Smaller inputs (every
- * test, most runs) never touch the disk. LATENCY_DOCTOR_SPILL_ROWS sets another number (tests
- * run the whole analysis through the file with a few rows a block); 0 keeps every table in memory.
+ * test, most runs) never touch the disk. Only a builder given a way to collect garbage (the CLI's
+ * analysis child) does: without one, the columns read back stay until V8 collects on its own,
+ * and the 1 GB export's analysis peaked higher than with the table in memory (147 against 128 MB
+ * after assembly). LATENCY_DOCTOR_SPILL_ROWS sets another number, with or without (tests run the
+ * whole analysis through the file with a few rows a block); 0 keeps every table in memory.
  */
-const SPILL_ROWS = spillRowsOf(process.env['LATENCY_DOCTOR_SPILL_ROWS']);
+const SPILL_ROWS = 65_536;
+const SPILL_ROWS_SET = spillRowsOf(process.env['LATENCY_DOCTOR_SPILL_ROWS']);
 
-function spillRowsOf(value: string | undefined): number {
-  const n = value === undefined || value === '' ? 65_536 : Number(value);
-  return Number.isSafeInteger(n) && n > 0 ? n : n === 0 ? Infinity : 65_536;
+/** LATENCY_DOCTOR_SPILL_ROWS as a block size (0: Infinity, never); undefined when unset or not a count. */
+function spillRowsOf(value: string | undefined): number | undefined {
+  const n = value === undefined || value === '' ? Number.NaN : Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : n === 0 ? Infinity : undefined;
 }
 
 // The cold columns, by index: server and other time, cache hits, the ids' bytes and digit
@@ -926,7 +931,7 @@ export class RequestTableBuilder {
    * collection to make as they are read back from it (ColdColumnsWriter)
    */
   constructor(private readonly options: RequestTableBuilderOptions = {}) {
-    this.spillRows = options.spillRows ?? SPILL_ROWS;
+    this.spillRows = options.spillRows ?? SPILL_ROWS_SET ?? (options.collect === undefined ? Infinity : SPILL_ROWS);
     this.traceIds = new IdColumnBuilder(TRACE_ID_BYTES, this.capacity, options);
     this.requestSpanIds = new IdColumnBuilder(SPAN_ID_BYTES, this.capacity, options);
     this.startNs = this.column(BigUint64Array, 0n);

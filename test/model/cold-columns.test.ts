@@ -120,6 +120,19 @@ describe('a request table with its cold columns in a temporary file', () => {
     }
   });
 
+  it('goes to the file past 65,536 requests only where it can collect garbage (the CLI), unless LATENCY_DOCTOR_SPILL_ROWS says otherwise', () => {
+    const many = mixedRows(65_537, 5);
+    const withCollect = RequestTable.from(many, { collect: () => undefined });
+    const without = RequestTable.from(many);
+    if (process.env['LATENCY_DOCTOR_SPILL_ROWS'] === undefined) {
+      expect(withCollect.onDisk).toBeDefined();
+      // Without collections the columns read back stay until V8 collects on its own: held in memory instead.
+      expect(without.onDisk).toBeUndefined();
+      expect(RequestTable.from(many.slice(0, 65_536), { collect: () => undefined }).onDisk).toBeUndefined();
+    }
+    expect(withCollect.rows()).toEqual(without.rows());
+  }, 60_000);
+
   it('collects garbage every 16 MiB of columns read back, where a collection is given; never while it is built', () => {
     const many = mixedRows(30_000, 9);
     let collections = 0;
