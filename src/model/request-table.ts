@@ -525,13 +525,13 @@ export class RequestTable implements Iterable<RequestTiming> {
   /** Trace id of request `i`. */
   traceId(i: number): string {
     const s = this.spilled;
-    return s === undefined ? this.columns.traceIds.get(i) : storedId(s.cold, COLD_TRACE_BYTES, s.traceOthers, i);
+    return s === undefined ? this.columns.traceIds.get(i) : storedId(s.cold, COLD_TRACE_BYTES, COLD_TRACE_DIGITS, s.traceOthers, i);
   }
 
   /** Span id of request `i`'s server span. */
   requestSpanId(i: number): string {
     const s = this.spilled;
-    return s === undefined ? this.columns.requestSpanIds.get(i) : storedId(s.cold, COLD_SPAN_BYTES, s.spanOthers, i);
+    return s === undefined ? this.columns.requestSpanIds.get(i) : storedId(s.cold, COLD_SPAN_BYTES, COLD_SPAN_DIGITS, s.spanOthers, i);
   }
 
   /** Input hash of request `i` (inference.input.hash, opt-in), undefined where absent. */
@@ -679,11 +679,11 @@ export class RequestTable implements Iterable<RequestTiming> {
     const s = this.spilled;
     if (s === undefined) return this;
     const { cold } = s;
-    const ids = (bytes: number, others: ReadonlyMap<number, string>): IdColumn => new IdColumn(COLD_SPECS[bytes]!.perRow, cold.load(bytes) as Uint8Array, cold.load(bytes + 1) as Uint8Array, others);
+    const ids = (bytes: number, digits: number, others: ReadonlyMap<number, string>): IdColumn => new IdColumn(COLD_SPECS[bytes]!.perRow, cold.load(bytes) as Uint8Array, cold.load(digits) as Uint8Array, others);
     const columns: Columns = {
       ...this.columns,
-      traceIds: ids(COLD_TRACE_BYTES, s.traceOthers),
-      requestSpanIds: ids(COLD_SPAN_BYTES, s.spanOthers),
+      traceIds: ids(COLD_TRACE_BYTES, COLD_TRACE_DIGITS, s.traceOthers),
+      requestSpanIds: ids(COLD_SPAN_BYTES, COLD_SPAN_DIGITS, s.spanOthers),
       serverMs: cold.load(COLD_SERVER) as Float64Array,
       otherMs: cold.load(COLD_OTHER) as Float64Array,
       phases: PHASES.map((_, p) => cold.load(COLD_PHASE + p) as Float64Array),
@@ -821,11 +821,11 @@ function spilledColumns(): Pick<Columns, 'traceIds' | 'requestSpanIds' | 'server
   };
 }
 
-/** Request `i`'s id from a temporary file's columns (`bytes`, its digit counts the next column), or from `others`. */
-function storedId(cold: ColdColumns, bytes: number, others: ReadonlyMap<number, string>, i: number): string {
-  const digits = cold.values(bytes + 1, i) as Uint8Array;
-  if (digits[0] === 0) return others.get(i) ?? '';
-  return new IdColumn(COLD_SPECS[bytes]!.perRow, cold.values(bytes, i) as Uint8Array, digits, new Map()).get(0);
+/** Request `i`'s id from a temporary file's columns (`bytes` and `digits`, its packed bytes and digit counts), or from `others`. */
+function storedId(cold: ColdColumns, bytes: number, digits: number, others: ReadonlyMap<number, string>, i: number): string {
+  const count = cold.values(digits, i) as Uint8Array;
+  if (count[0] === 0) return others.get(i) ?? '';
+  return new IdColumn(COLD_SPECS[bytes]!.perRow, cold.values(bytes, i) as Uint8Array, count, new Map()).get(0);
 }
 
 /**

@@ -4,7 +4,6 @@
  * so here inputs of every kind go through the file a few requests at a time, and their reports
  * must be byte for byte the reports made with every column in memory.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { simulate } from '../../examples/traces/simulate.js';
-import { ensureBuilt } from '../support/cli.js';
+import { BIN, ensureBuilt, runCliWith } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
 import { lmSpans } from '../support/lm-spans.js';
 import { toJaegerJson, toOtlpJsonLines } from '../support/synth.js';
 
@@ -21,14 +21,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'ld-spill-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 beforeAll(() => ensureBuilt());
 
-/** `latency-doctor ARGS` with the environment given; stdout, stderr and the exit code. */
-function run(env: Record<string, string>, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/latency-doctor.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
-      resolve({ stdout, stderr, code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1 }),
-    );
-  });
-}
+/** `latency-doctor ARGS` with the environment given. */
+const run = (env: Record<string, string>, ...args: string[]): Promise<CliRun> => runCliWith(env, BIN, ...args);
 
 describe('an analysis whose requests go to a temporary file', () => {
   const inputs: [string, string[]][] = [];

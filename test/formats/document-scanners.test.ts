@@ -22,7 +22,7 @@ import type { EventFilter, ReadOptions, ReadWarning } from '../../src/formats/in
 import type { SpanRecord } from '../../src/model/span.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { isObject } from '../../src/formats/_shared.js';
-import { damage, fixture, random, read, tempDir, jsonText, readOutcome, readThroughWindow, windowTakes, WINDOWS, withWindow } from './helpers.js';
+import { damage, expectSameThroughWindows, fixture, random, read, tempDir, jsonText, readOutcome, readThroughWindow, windowTakes, WINDOWS, withWindow } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -861,19 +861,6 @@ describe('Jaeger and Zipkin documents through a sliding window (formats/_documen
   const dir = tempDir();
   afterAll(() => dir.cleanup());
 
-  /** Reads `file` through each window and read whole: the same spans, stats, warnings and error, and whether the scanner read it or gave it back. */
-  async function expectSameAsWhole(file: string, options: ReadOptions = {}): Promise<void> {
-    const whole = await outcome(file, options);
-    for (const sizes of WINDOWS) {
-      const through = await withWindow(sizes, () => outcome(file, options));
-      const where = `${file} through ${sizes.windowBytes} B`;
-      expect(through.error, where).toBe(whole.error);
-      expect(through.stats, where).toBe(whole.stats);
-      expect(text(through.spans), where).toBe(text(whole.spans));
-      expect(through.fast, where).toEqual(whole.fast);
-    }
-  }
-
   it('every Jaeger and Zipkin fixture and hand-written document, pretty and minified: what reading it whole gives, through windows of 64 B to 4 KiB', async () => {
     const docs: [string, unknown][] = [];
     for (const family of ['jaeger-json', 'zipkin-json']) {
@@ -888,8 +875,8 @@ describe('Jaeger and Zipkin documents through a sliding window (formats/_documen
       for (const file of spellings(`window-${name.replace(/[^a-z0-9.-]/gi, '_')}`, doc).slice(0, 3)) {
         files++;
         if (await windowTakes(file)) taken++;
-        await expectSameAsWhole(file);
-        await expectSameAsWhole(file, { events: ERROR_SPAN_EVENTS });
+        await expectSameThroughWindows(file);
+        await expectSameThroughWindows(file, { events: ERROR_SPAN_EVENTS });
       }
     }
     // All but bare traces, bare spans and envelopes whose first key is not `data` go through the window.
@@ -906,7 +893,7 @@ describe('Jaeger and Zipkin documents through a sliding window (formats/_documen
     for (let i = 0; i < 120; i++) {
       const file = dir.write(`damaged-${i}.json`, damage(sources[Math.floor(rand() * sources.length)]!, rand));
       if (await windowTakes(file)) taken++;
-      await expectSameAsWhole(file, i % 2 === 0 ? {} : { events: ERROR_SPAN_EVENTS });
+      await expectSameThroughWindows(file, i % 2 === 0 ? {} : { events: ERROR_SPAN_EVENTS });
     }
     expect(taken).toBeGreaterThan(20);
   }, 180_000);
@@ -916,7 +903,7 @@ describe('Jaeger and Zipkin documents through a sliding window (formats/_documen
       const doc = JSON.parse(readFileSync(new URL(`../../examples/traces/inference-demo.${family}.json`, import.meta.url), 'utf8')) as unknown;
       const file = dir.write(`demo.${family}.json.gz`, gzipSync(Buffer.from(JSON.stringify(doc, null, 2))));
       expect(await windowTakes(file)).toBe(true);
-      await expectSameAsWhole(file);
+      await expectSameThroughWindows(file);
     }
   });
 

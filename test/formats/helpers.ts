@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import type { OpenedTrace, ReadOptions, ReadStats, ReadWarning, ScannedSpans } from '../../src/formats/index.js';
@@ -151,7 +152,7 @@ export function jsonLines(path: string | URL): unknown[] {
 }
 
 /** One OTLP document holding every document's resourceSpans. */
-export function mergedOtlp(docs: readonly unknown[]): { resourceSpans: unknown[] } {
+function mergedOtlp(docs: readonly unknown[]): { resourceSpans: unknown[] } {
   return { resourceSpans: docs.flatMap((d) => (d as { resourceSpans: unknown[] }).resourceSpans) };
 }
 
@@ -230,4 +231,28 @@ export function otlpOneLine(bytes: number): { text: string; copies: number } {
   const per = otlpDemoCopies(1)[0]!.length + 1;
   const copies = otlpDemoCopies(Math.ceil(bytes / per));
   return { text: `{"resourceSpans":[${copies.join(',')}]}`, copies: copies.length };
+}
+
+/**
+ * Reads `file` whole (`whole` added to `options`) and through each of WINDOWS, and expects the same
+ * error, stats and spans, and the same fast-reader counts where `sameCounts(sizes)` (a window too
+ * small for a head it must hold gives the document to the full reader, with the same spans).
+ * Returns the whole reading.
+ */
+export async function expectSameThroughWindows(
+  file: string,
+  options: ReadOptions = {},
+  whole: ReadOptions = {},
+  sameCounts: (sizes: (typeof WINDOWS)[number]) => boolean = () => true,
+): ReturnType<typeof readOutcome> {
+  const read = await readOutcome(file, { ...whole, ...options });
+  for (const sizes of WINDOWS) {
+    const through = await withWindow(sizes, () => readOutcome(file, options));
+    const where = `${file} through ${sizes.windowBytes} B`;
+    expect(through.error, where).toBe(read.error);
+    expect(through.stats, where).toBe(read.stats);
+    expect(jsonText(through.spans), where).toBe(jsonText(read.spans));
+    if (sameCounts(sizes)) expect(through.fast, where).toEqual(read.fast);
+  }
+  return read;
 }

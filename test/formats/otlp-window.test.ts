@@ -21,7 +21,7 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { renderJson } from '../../src/report/json.js';
 import { INT64_NUMBER_NOTE, KIND_NAME_NOTE } from '../../src/formats/otlp-json.js';
-import { damage, jsonLines, jsonText, OTLP_DEMO, otlpDemoCopies, otlpDocumentSources, otlpOneLine, otlpLayouts, random, readOutcome, readThroughWindow, tempDir, windowTakes, WINDOWS, withWindow } from './helpers.js';
+import { damage, expectSameThroughWindows, jsonLines, jsonText, OTLP_DEMO, otlpDemoCopies, otlpDocumentSources, otlpOneLine, otlpLayouts, random, readOutcome, readThroughWindow, tempDir, windowTakes, WINDOWS, withWindow } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -37,18 +37,7 @@ const HANDED_BACK = { lines: 0, fallbacks: 1 };
  * kept ahead: in the smaller windows some heads do not fit and the full reader takes the
  * document, giving the same spans (a span that runs past the window is read again).
  */
-async function expectSameAsWhole(file: string, options: ReadOptions = {}): Promise<Awaited<ReturnType<typeof readOutcome>>> {
-  const whole = await readOutcome(file, { ...WHOLE, ...options });
-  for (const sizes of WINDOWS) {
-    const through = await withWindow(sizes, () => readOutcome(file, options));
-    const where = `${file} through ${sizes.windowBytes} B`;
-    expect(through.error, where).toBe(whole.error);
-    expect(through.stats, where).toBe(whole.stats);
-    expect(jsonText(through.spans), where).toBe(jsonText(whole.spans));
-    if (sizes.aheadBytes >= 2048) expect(through.fast, where).toEqual(whole.fast);
-  }
-  return whole;
-}
+const expectSameAsWhole = (file: string, options: ReadOptions = {}): ReturnType<typeof readOutcome> => expectSameThroughWindows(file, options, WHOLE, (sizes) => sizes.aheadBytes >= 2048);
 
 /** The rows the analyzer is given, as records. */
 async function rowsOf(file: string, options: ReadOptions = {}): Promise<SpanRecord[]> {

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
 
+/** The command as installed here. */
+export const BIN = join(root, 'bin/latency-doctor.js');
+
 /** What one CLI run printed and how it exited. */
 export interface CliRun {
   code: number;
@@ -18,13 +21,19 @@ export interface CliRun {
 
 /** Runs `latency-doctor ARGS…` with colours off; never rejects (a failure is a non-zero code). */
 export function runCli(...args: string[]): Promise<CliRun> {
-  return runCliAt(join(root, 'bin/latency-doctor.js'), ...args);
+  return runCliAt(BIN, ...args);
 }
+
 
 /** `runCli` with the command at `bin` (a copy of the package installed elsewhere). */
 export function runCliAt(bin: string, ...args: string[]): Promise<CliRun> {
+  return runCliWith({}, bin, ...args);
+}
+
+/** `runCliAt` with `env` added to this process's environment. */
+export function runCliWith(env: Readonly<Record<string, string>>, bin: string, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -869,12 +869,14 @@ export function computeSignals(
     const hitSeries: number[] = [];
     const hitXs: number[] = [];
     if (rows.cacheHits > 0) {
+      // The column once (a large table reads it back from its temporary file), not a lookup per request.
+      const cacheHits = requests.cacheHits();
       windows.forEach((_, i) => {
         // Windows are contiguous index ranges of the start-ordered requests.
         const lo = Math.floor((i * n) / windows.length);
         const hi = Math.floor(((i + 1) * n) / windows.length);
         const hits: number[] = [];
-        for (let k = lo; k < hi; k++) if (requests.cacheHit(k) === true) hits.push(e2eValues[k]!);
+        for (let k = lo; k < hi; k++) if (cacheHits[k] === 1) hits.push(e2eValues[k]!);
         if (hits.length > 0) {
           hitSeries.push(quantileSorted(sortedOf(hits), 0.5));
           hitXs.push(xs[i] as number);
