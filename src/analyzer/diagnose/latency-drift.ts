@@ -178,7 +178,9 @@ export const latencyDriftRule = defineRule({
     const riseMs = trend.slopePerS * span;
     const lastWindowStart = last?.startS ?? 0;
     const lastWindow: number[] = [];
-    for (let i = 0; i < s.requests.length; i++) if (s.startS[i]! >= lastWindowStart) lastWindow.push(i);
+    // Signals.startS is made on each read: once here.
+    const startS = s.startS;
+    for (let i = 0; i < s.requests.length; i++) if (startS[i]! >= lastWindowStart) lastWindow.push(i);
     return {
       inputs,
       reason: `e2e ${whichName} rises ${pct(trend.relativeRise)} over the run (p = ${trend.pIncreasing.toExponential(1)}) at constant load; cause: ${cause}`,

@@ -205,9 +205,13 @@ export interface Signals {
   readonly errors: number;
   /** Seconds from the first diagnosed start to the last diagnosed end. */
   readonly durationS: number;
-  /** Start of each diagnosed request, seconds since the first one (empty on aggregates). */
+  /**
+   * Start of each diagnosed request, seconds since the first one (empty on aggregates). Made on
+   * each read from the starts the table holds (a run of 300,000 requests held both arrays through
+   * the whole diagnosis, 4.4 MB): read it once and keep it only as long as it is needed.
+   */
   readonly startS: Float64Array;
-  /** End of each diagnosed request (start + e2e), seconds since the first start, in the same order (empty on aggregates). */
+  /** End of each diagnosed request (start + e2e), seconds since the first start, in the same order (empty on aggregates); made on each read, as startS. */
   readonly endS: Float64Array;
   readonly arrivalRps: number;
   /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
@@ -330,6 +334,64 @@ function copyPresent(column: Float64Array, scratch: Float64Array): number {
   return k;
 }
 
+/** The median of a column's present values; NaN when none is. */
+function presentMedian(column: Float64Array): number {
+  let present = 0;
+  for (let i = 0; i < column.length; i++) present += column[i] === column[i] ? 1 : 0;
+  // Most runs record no sizes: nothing to copy.
+  if (present === 0) return Number.NaN;
+  const values = new Float64Array(present);
+  copyPresent(column, values);
+  return quantilesInPlace(values, [0.5])[0]!;
+}
+
+/** What the signals read of every part's column (Distributions). */
+interface Distributions {
+  readonly phases: Record<PhaseOrOther, PhaseSignal>;
+  /** Each part's time summed (absent as 0). */
+  readonly sums: Map<PhaseOrOther, number>;
+  /** e2e's p40, p50, p60, p95 and p99. */
+  readonly e2eQuantiles: readonly [number, number, number, number, number];
+  /** Each part's mean in each window (windowsOf), in ALL_PARTS order. */
+  readonly windowMeans: readonly (readonly number[])[];
+  /** The e2e tail's cohorts and each part's time summed over each (tailAttribution); undefined under 20 requests. */
+  readonly e2eTail?: { readonly cohorts: Cohorts; readonly tail: Map<PhaseOrOther, number>; readonly middle: Map<PhaseOrOther, number> };
+}
+
+/**
+ * Every part's PhaseSignal, its mean in each of `windowCount` windows and its time in the e2e
+ * tail's cohorts, from one read of its column, and the e2e quantiles, through one scratch array.
+ * One read: past SPILL_ROWS requests a column comes back from the table's temporary file, a new
+ * array each time (model/_cold-columns.ts), and the phase signals, the windows and the two
+ * cohorts read each part's column four times, 32 of a 300,000-request run's 47 columns read back
+ * (2.4 MB each). A function of its own so the scratch array is let go when they are done.
+ */
+function distributions(requests: RequestTable, e2eSum: number, windowCount: number): Distributions {
+  const n = requests.length;
+  const scratch = new Float64Array(n);
+  scratch.set(requests.e2eMs);
+  const e2eQuantiles = quantilesInPlace(scratch, [0.4, 0.5, 0.6, 0.95, 0.99]) as [number, number, number, number, number];
+  const [p40, , p60, p95, p99] = e2eQuantiles;
+  const cohorts = n >= 20 ? cohortsOf(requests.e2eMs, undefined, [p40, p60, p95, p99]) : undefined;
+  const sums = new Map<PhaseOrOther, number>();
+  const phases = {} as Record<PhaseOrOther, PhaseSignal>;
+  const tail = new Map<PhaseOrOther, number>();
+  const middle = new Map<PhaseOrOther, number>();
+  const windowMeans = ALL_PARTS.map((p) => {
+    const column = partColumn(requests, p);
+    phases[p] = phaseSignal(column, p, e2eSum, scratch, sums);
+    if (cohorts !== undefined) {
+      tail.set(p, sumAt(column, cohorts.tail));
+      middle.set(p, sumAt(column, cohorts.middle));
+    }
+    return Array.from({ length: windowCount }, (_, w) => {
+      const [lo, hi] = windowBounds(n, windowCount, w);
+      return hi > lo ? sumPresentIn(column, lo, hi) / (hi - lo) : 0;
+    });
+  });
+  return { phases, sums, e2eQuantiles, windowMeans, ...(cohorts !== undefined ? { e2eTail: { cohorts, tail, middle } } : {}) };
+}
+
 /** The most common value of a text field (the first seen among equals); undefined when none. */
 function mostCommon(requests: RequestTable, field: TableText): string | undefined {
   const counts = new Map<string, number>();
@@ -344,14 +406,14 @@ function mostCommon(requests: RequestTable, field: TableText): string | undefine
 }
 
 /**
- * One phase's signal; `values` is scratch of the table's length, overwritten (one buffer for every
+ * One part's signal from its column (partColumn); `values` is scratch of the table's length, overwritten (one buffer for every
  * phase, not one each). The part's Σ (absent as 0) goes to `sums`: the compute share of server time reads it.
  */
-function phaseSignal(requests: RequestTable, part: PhaseOrOther, e2eSum: number, values: Float64Array, sums: Map<PhaseOrOther, number>): PhaseSignal {
-  const n = requests.length;
+function phaseSignal(column: Float64Array, part: PhaseOrOther, e2eSum: number, values: Float64Array, sums: Map<PhaseOrOther, number>): PhaseSignal {
+  const n = column.length;
   // The loops are small functions of their own: this one, run once per part, takes a different
   // branch for each, which in a loop V8 had optimized meant a deoptimization per part.
-  const present = part === OTHER ? copyCountingPositive(requests.otherMs, values) : copyCountingPresent(requests.phase(part), values);
+  const present = part === OTHER ? copyCountingPositive(column, values) : copyCountingPresent(column, values);
   sums.set(part, present === 0 ? 0 : sumOf(values));
   if (present === 0) return { meanMs: 0, p50Ms: 0, p95Ms: 0, share: 0, present: 0 };
   const sum = sums.get(part)!;
@@ -417,14 +479,15 @@ export function trendOf(xs: readonly number[], ys: readonly number[]): TrendSign
   };
 }
 
-/** `sinceFirstSum`: Σ (start − first start) over the requests after the first (RowPass), the Laplace test's statistic. */
-function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], startS: Float64Array, sinceFirstSum: number): TrendSignal {
+/** `times`: the diagnosed requests' starts; `sinceFirstSum`: Σ (start − first start) over the requests after the first (RowPass), the Laplace test's statistic. */
+function arrivalTrend(xs: readonly number[], windows: readonly WindowSignal[], times: StartTimes, sinceFirstSum: number): TrendSignal {
   // Size of the change from the window rates; significance from the Laplace test on every arrival.
   const size = trendOf(xs, windows.map((w) => w.arrivalRps));
-  const first = startS[0] ?? 0;
-  const last = startS[startS.length - 1] ?? 0;
+  const n = times.starts.length;
+  const first = n > 0 ? secondsAt(times, 0) : 0;
+  const last = n > 0 ? secondsAt(times, n - 1) : 0;
   // Arrivals strictly inside (first, last]: the first one only marks the start of observation.
-  const count = Math.max(0, startS.length - 1);
+  const count = Math.max(0, n - 1);
   const laplace = laplaceTrendOfMean(count, count > 0 ? sinceFirstSum / count : 0, last - first);
   return { ...size, pIncreasing: laplace.pIncreasing, z: laplace.z };
 }
@@ -545,24 +608,19 @@ export function deviceSignal(device: readonly DeviceEvidence[], durationS: numbe
 }
 
 /**
- * Which part grows in the slow requests: each part's share of a cohort's time, requests above
- * the p95 of `metric` against those around its p50. `sumsIn(cohort)` is each part's time summed
- * over the requests at `cohort`, in their order; `over` the requests to rank (undefined: all of
- * them); `quantiles` the p40, p60, p95 and p99 of `metric` over them, when the caller has them already.
+ * The requests a tail attribution compares (tailOf): those above the p95 of a metric, and those
+ * from its p40 to its p60, by index, ascending; with its p99, near which the examples are.
  */
-function tailOf(
-  requests: RequestTable,
-  metric: Float64Array,
-  over: readonly number[] | undefined,
-  parts: readonly PhaseOrOther[],
-  sumsIn: (cohort: readonly number[]) => ReadonlyMap<PhaseOrOther, number>,
-  words: { readonly cohort: string; readonly time: string; readonly middle: string },
-  basis: TailAttribution['basis'],
-  quantiles?: readonly [number, number, number, number],
-): TailAttribution | undefined {
-  const n = over === undefined ? requests.length : over.length;
-  if (n < 20) return undefined;
-  const [p40, p60, p95, p99] = quantiles ?? (quantilesInPlace(over === undefined ? metric.slice() : valuesAt(metric, over), [0.4, 0.6, 0.95, 0.99]) as [number, number, number, number]);
+interface Cohorts {
+  readonly tail: number[];
+  readonly middle: number[];
+  readonly p99: number;
+}
+
+/** The Cohorts of `metric` over the requests at `over` (undefined: all of them), whose p40, p60, p95 and p99 are `quantiles`. */
+function cohortsOf(metric: Float64Array, over: readonly number[] | undefined, quantiles: readonly [number, number, number, number]): Cohorts {
+  const [p40, p60, p95, p99] = quantiles;
+  const n = over === undefined ? metric.length : over.length;
   const tail: number[] = [];
   const middle: number[] = [];
   for (let j = 0; j < n; j++) {
@@ -571,15 +629,33 @@ function tailOf(
     if (v > p95) tail.push(i);
     if (v >= p40 && v <= p60) middle.push(i);
   }
+  return { tail, middle, p99 };
+}
+
+/**
+ * Which part grows in the slow requests: each part's share of a cohort's time, requests above
+ * the p95 of `metric` against those around its p50 (`cohorts`, of at least 20 requests ranked).
+ * `sumsIn(cohort)` is each part's time summed over the requests of `cohort`, in their order.
+ */
+function tailOf(
+  requests: RequestTable,
+  metric: Float64Array,
+  cohorts: Cohorts,
+  parts: readonly PhaseOrOther[],
+  sumsIn: (cohort: 'tail' | 'middle') => ReadonlyMap<PhaseOrOther, number>,
+  words: { readonly cohort: string; readonly time: string; readonly middle: string },
+  basis: TailAttribution['basis'],
+): TailAttribution | undefined {
+  const { tail, middle, p99 } = cohorts;
   if (tail.length === 0 || middle.length === 0) return undefined;
   // Each part's share of a cohort's time, every part at once.
-  const sharesIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
-    const total = sumAt(metric, cohort);
+  const sharesIn = (cohort: 'tail' | 'middle'): Map<PhaseOrOther, number> => {
+    const total = sumAt(metric, cohorts[cohort]);
     const sums = total > 0 ? sumsIn(cohort) : undefined;
     return new Map(parts.map((part) => [part, sums !== undefined ? sums.get(part)! / total : 0]));
   };
-  const tailShares = sharesIn(tail);
-  const middleShares = sharesIn(middle);
+  const tailShares = sharesIn('tail');
+  const middleShares = sharesIn('middle');
   let best: { part: PhaseOrOther; tail: number; mid: number } | undefined;
   for (const part of parts) {
     const t = tailShares.get(part)!;
@@ -633,11 +709,10 @@ function valuesAt(column: Float64Array, indices: readonly number[]): Float64Arra
   return out;
 }
 
-/** The end-to-end tail: which part of e2e grows in requests above p95; `quantiles`: e2e's p40, p60, p95 and p99. */
-function tailAttribution(requests: RequestTable, quantiles: readonly [number, number, number, number]): TailAttribution | undefined {
-  // Each part's column read once per cohort and let go: a large table reads it back from its temporary file (model/_cold-columns.ts).
-  const sumsIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => new Map(ALL_PARTS.map((part) => [part, sumAt(partColumn(requests, part), cohort)]));
-  return tailOf(requests, requests.e2eMs, undefined, ALL_PARTS, sumsIn, { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e', quantiles);
+/** The end-to-end tail: which part of e2e grows in requests above p95, from its cohorts and each part's time in them (Distributions). */
+function tailAttribution(requests: RequestTable, e2eTail: Distributions['e2eTail']): TailAttribution | undefined {
+  if (e2eTail === undefined) return undefined;
+  return tailOf(requests, requests.e2eMs, e2eTail.cohorts, ALL_PARTS, (cohort) => e2eTail[cohort], { cohort: 'requests above p95', time: 'time', middle: 'those around p50' }, 'e2e');
 }
 
 /**
@@ -663,7 +738,10 @@ function ttftTailAttribution(requests: RequestTable, withFirstToken: number): Ta
   const phases = BEFORE_FIRST_TOKEN.filter((p): p is Phase => p !== OTHER);
   // Over a cohort's requests only, phase after phase, what each takes of what is left of the
   // TTFT: one phase's column held at a time, not one column per phase over every request.
-  const sumsIn = (cohort: readonly number[]): Map<PhaseOrOther, number> => {
+  if (generative.length < 20) return undefined;
+  const cohorts = cohortsOf(ttft, generative, quantilesInPlace(valuesAt(ttft, generative), [0.4, 0.6, 0.95, 0.99]) as [number, number, number, number]);
+  const sumsIn = (which: 'tail' | 'middle'): Map<PhaseOrOther, number> => {
+    const cohort = cohorts[which];
     const left = Float64Array.from(cohort, (i) => ttft[i]!);
     const sums = new Map<PhaseOrOther, number>();
     for (const phase of phases) {
@@ -681,28 +759,24 @@ function ttftTailAttribution(requests: RequestTable, withFirstToken: number): Ta
     for (let j = 0; j < left.length; j++) other += Math.max(0, left[j]!);
     return sums.set(OTHER, other);
   };
-  return tailOf(requests, ttft, generative, BEFORE_FIRST_TOKEN, sumsIn, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
+  return tailOf(requests, ttft, cohorts, BEFORE_FIRST_TOKEN, sumsIn, { cohort: 'requests above TTFT p95', time: 'time to first token', middle: 'those around the TTFT p50' }, 'ttft');
 }
 
-function windowsOf(requests: RequestTable, startS: Float64Array, count: number): WindowSignal[] {
+/** Window `w` of `count` over `n` requests in start order: its first request and the one after its last. */
+function windowBounds(n: number, count: number, w: number): [number, number] {
+  return [Math.floor((w * n) / count), Math.floor(((w + 1) * n) / count)];
+}
+
+/** `count` windows of the requests in start order; `means`: each part's mean in each window, in ALL_PARTS order (Distributions). */
+function windowsOf(requests: RequestTable, times: StartTimes, count: number, means: readonly (readonly number[])[]): WindowSignal[] {
   const n = requests.length;
   const windows: WindowSignal[] = [];
-  // Part by part, every window's mean: one part's column held at a time (a large table reads each
-  // back from its temporary file, model/_cold-columns.ts), where all ten were held at once.
-  const bounds = (w: number): [number, number] => [Math.floor((w * n) / count), Math.floor(((w + 1) * n) / count)];
-  const means = ALL_PARTS.map((p) => {
-    const column = partColumn(requests, p);
-    return Array.from({ length: count }, (_, w) => {
-      const [lo, hi] = bounds(w);
-      return hi > lo ? sumPresentIn(column, lo, hi) / (hi - lo) : 0;
-    });
-  });
   for (let w = 0; w < count; w++) {
-    const [lo, hi] = bounds(w);
+    const [lo, hi] = windowBounds(n, count, w);
     const size = hi - lo;
-    const t0 = startS[lo] as number;
+    const t0 = secondsAt(times, lo);
     // Arrival rate over the window: its requests divided by the time until the next window's first arrival.
-    const t1 = hi < n ? (startS[hi] as number) : (startS[n - 1] as number);
+    const t1 = secondsAt(times, hi < n ? hi : n - 1);
     const span = t1 - t0;
     const arrivals = hi < n ? size : size - 1;
     const [e2eP50Ms, e2eP95Ms] = quantilesInPlace(requests.e2eMs.slice(lo, hi), [0.5, 0.95]) as [number, number];
@@ -720,6 +794,47 @@ function windowsOf(requests: RequestTable, startS: Float64Array, count: number):
   return windows;
 }
 
+/** The diagnosed requests' starts (ns from any origin, in start order) and end-to-end times, from which their times in seconds are made. */
+interface StartTimes {
+  readonly starts: Float64Array;
+  readonly e2eMs: Float64Array;
+}
+
+/** Request `i`'s start, seconds after the first start. */
+function secondsAt(times: StartTimes, i: number): number {
+  return (times.starts[i]! - times.starts[0]!) / 1e9;
+}
+
+/** Every request's start, seconds after the first start (Signals.startS). */
+function startsOf(times: StartTimes): Float64Array {
+  const { starts } = times;
+  const out = new Float64Array(starts.length);
+  const t0 = starts.length > 0 ? starts[0]! : 0;
+  for (let i = 0; i < starts.length; i++) out[i] = (starts[i]! - t0) / 1e9;
+  return out;
+}
+
+/** Every request's end (start + e2e), seconds after the first start (Signals.endS). */
+function endsOf(times: StartTimes): Float64Array {
+  const { starts, e2eMs } = times;
+  const out = new Float64Array(starts.length);
+  const t0 = starts.length > 0 ? starts[0]! : 0;
+  for (let i = 0; i < starts.length; i++) out[i] = (starts[i]! - t0) / 1e9 + e2eMs[i]! / 1000;
+  return out;
+}
+
+/**
+ * Signals.startS and endS as getters that make the arrays on each read. Made here, not in
+ * computeSignals: a getter defined there would keep every variable its closures share alive
+ * with the signals.
+ */
+function timeProperties(times: StartTimes): PropertyDescriptorMap {
+  return {
+    startS: { enumerable: true, get: () => startsOf(times) },
+    endS: { enumerable: true, get: () => endsOf(times) },
+  };
+}
+
 /**
  * What one pass over the diagnosed requests gathers. The diagnosis runs once per process, so a
  * pass of its own over every request ran in V8's interpreter until on-stack replacement and was
@@ -727,9 +842,6 @@ function windowsOf(requests: RequestTable, startS: Float64Array, count: number):
  * diagnosis's CPU on 59,000 requests. Sums run in table order, as the passes they replace did.
  */
 interface RowPass {
-  /** Start and end of each request, seconds after the first start. */
-  readonly startS: Float64Array;
-  readonly endS: Float64Array;
   /** Latest end, seconds after the first start. */
   readonly lastEndS: number;
   readonly e2eSum: number;
@@ -762,8 +874,6 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
   const ttft = requests.number('ttftMs');
   const tokensOut = requests.number('tokensOut');
   const t0 = n > 0 ? starts[0]! : 0;
-  const startS = new Float64Array(n);
-  const endS = new Float64Array(n);
   let lastEndS = 0;
   let e2eSum = 0;
   let serverSum = 0;
@@ -779,11 +889,10 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
   let withFirstToken = 0;
   let generative = 0;
   for (let i = 0; i < n; i++) {
+    // The expressions of secondsAt and endsOf: the same values as the arrays Signals makes.
     const at = (starts[i]! - t0) / 1e9;
-    startS[i] = at;
     const e = e2e[i]!;
     const end = at + e / 1000;
-    endS[i] = end;
     // Math.max without the call: a NaN end makes the result NaN for good, as Math.max would.
     if (!(end <= lastEndS) && lastEndS === lastEndS) lastEndS = end;
     e2eSum += e;
@@ -812,7 +921,7 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
     withFirstToken += first ? 1 : 0;
     generative += first || tokensOut[i] === tokensOut[i] ? 1 : 0;
   }
-  return { startS, endS, lastEndS, e2eSum, serverSum, sinceFirstSum, clockSkew, networkDerived, cacheHits, batchRecorded, batchSum, batchMax, batchMin, batchFull, withFirstToken, generative };
+  return { lastEndS, e2eSum, serverSum, sinceFirstSum, clockSkew, networkDerived, cacheHits, batchRecorded, batchSum, batchMax, batchMin, batchFull, withFirstToken, generative };
 }
 
 /**
@@ -821,7 +930,7 @@ function rowPass(requests: RequestTable, starts: Float64Array): RowPass {
  * the caller (the pipeline's measure stage) has usually computed already: the same differences of
  * exact integers as offsets of their own would give, without two more passes over every start.
  */
-function startsOf(ordered: RequestTable, trimmed: number, requests: RequestTable): Float64Array {
+function offsetsOf(ordered: RequestTable, trimmed: number, requests: RequestTable): Float64Array {
   const own = ordered.startOffsets();
   return own.exact && requests.length === ordered.length - trimmed ? own.offsetsNs.subarray(trimmed) : requests.startOffsets().offsetsNs;
 }
@@ -844,23 +953,20 @@ export function computeSignals(
   // Failed requests often fail fast; their timings would make every phase look cheaper.
   const requests = errors === 0 ? afterWarmup : afterWarmup.where((i) => !afterWarmup.error(i));
   const n = requests.length;
-  const rows = rowPass(requests, startsOf(ordered, warmupTrimmed, requests));
-  const { startS, endS, e2eSum, serverSum } = rows;
+  const times: StartTimes = { starts: offsetsOf(ordered, warmupTrimmed, requests), e2eMs: requests.e2eMs };
+  const rows = rowPass(requests, times.starts);
+  const { e2eSum, serverSum } = rows;
   const e2eValues = requests.e2eMs;
   const durationS = rows.lastEndS;
-  const lastStartS = startS[n - 1] ?? 0;
-  const scratch = new Float64Array(n);
-  const sums = new Map<PhaseOrOther, number>();
-  const phases = Object.fromEntries(ALL_PARTS.map((p) => [p, phaseSignal(requests, p, e2eSum, scratch, sums)])) as Record<PhaseOrOther, PhaseSignal>;
+  const lastStartS = n > 0 ? secondsAt(times, n - 1) : 0;
+  const windowCount = Math.max(0, Math.min(thresholds['windows.count'], Math.floor(n / Math.max(1, thresholds['windows.min_requests']))));
+  const { phases, sums, e2eQuantiles, windowMeans, e2eTail } = distributions(requests, e2eSum, windowCount);
   let dominantPhase: Phase | undefined;
   for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;
   const coverage = e2eSum > 0 ? 1 - phases.other.share : 0;
-  // Every e2e quantile the signals read, from one copy: the e2e ones and the tail's cohorts (p40–p60, above p95, near p99).
-  scratch.set(e2eValues);
-  const [e2eP40, e2eP50, e2eP60, e2eP95, e2eP99] = quantilesInPlace(scratch, [0.4, 0.5, 0.6, 0.95, 0.99]) as [number, number, number, number, number];
+  const [, e2eP50, , e2eP95, e2eP99] = e2eQuantiles;
 
-  const windowCount = Math.min(thresholds['windows.count'], Math.floor(n / Math.max(1, thresholds['windows.min_requests'])));
-  const windows = windowCount >= 1 ? windowsOf(requests, startS, windowCount) : [];
+  const windows = windowCount >= 1 ? windowsOf(requests, times, windowCount, windowMeans) : [];
   let trends: Signals['trends'];
   if (windows.length >= 3) {
     const xs = windows.map((w) => (w.startS + w.endS) / 2);
@@ -886,7 +992,7 @@ export function computeSignals(
     trends = {
       e2eP50: trendOf(xs, windows.map((w) => w.e2eP50Ms)),
       e2eP95: trendOf(xs, windows.map((w) => w.e2eP95Ms)),
-      arrival: arrivalTrend(xs, windows, startS, rows.sinceFirstSum),
+      arrival: arrivalTrend(xs, windows, times, rows.sinceFirstSum),
       phases: phaseTrends,
       ...(hitSeries.length >= Math.max(3, windows.length - 1) ? { cacheHit: trendOf(hitXs, hitSeries) } : {}),
     };
@@ -923,18 +1029,18 @@ export function computeSignals(
       }`,
     );
   }
-  const [requestBytesP50] = quantilesInPlace(scratch.subarray(0, copyPresent(requests.number('requestBytes'), scratch)), [0.5]) as [number];
-  const [responseBytesP50] = quantilesInPlace(scratch.subarray(0, copyPresent(requests.number('responseBytes'), scratch)), [0.5]) as [number];
+  const requestBytesP50 = presentMedian(requests.number('requestBytes'));
+  const responseBytesP50 = presentMedian(requests.number('responseBytes'));
   const s = input.summary;
   const runtime = s.runtime ?? mostCommon(requests, 'runtime');
   const runtimeProvider = s.runtimeProvider ?? mostCommon(requests, 'runtimeProvider');
   const precision = s.precision ?? mostCommon(requests, 'precision');
   const deviceName = s.device ?? mostCommon(requests, 'device');
   // The generation's signal and TTFT tail need most requests generative: counted in the row pass, so most runs skip both loops.
-  const tail = ttftTailAttribution(requests, rows.withFirstToken) ?? tailAttribution(requests, [e2eP40, e2eP60, e2eP95, e2eP99]);
+  const tail = ttftTailAttribution(requests, rows.withFirstToken) ?? tailAttribution(requests, e2eTail);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
   const generation = generationSignal(requests, rows.generative);
-  return {
+  const signals: Omit<Signals, 'startS' | 'endS'> = {
     model: input.model,
     basis: 'requests',
     diagnosed: n,
@@ -943,8 +1049,6 @@ export function computeSignals(
     warmupTrimmed,
     errors,
     durationS,
-    startS,
-    endS,
     arrivalRps: lastStartS > 0 ? (n - 1) / lastStartS : 0,
     meanInFlight: durationS > 0 ? e2eSum / 1000 / durationS : 0,
     // Σ e2e ÷ n is `mean` of the column: the same sum, in the same order.
@@ -972,4 +1076,5 @@ export function computeSignals(
     ...(generation ? { generation } : {}),
     invalid,
   };
+  return Object.defineProperties(signals, timeProperties(times)) as Signals;
 }

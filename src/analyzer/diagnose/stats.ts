@@ -17,6 +17,25 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return a + (b - a) * (pos - lo);
 }
 
+/** Quantile `q` of `n` values given as counts per value, interpolated between ranks as quantileSorted does. */
+export function quantileOfCounts(counts: ReadonlyMap<number, number>, n: number, q: number): number {
+  if (n === 0) return Number.NaN;
+  const values = [...counts.keys()].sort((a, b) => a - b);
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  // The value at rank r: the first whose cumulative count passes r.
+  const at = (r: number): number => {
+    let below = 0;
+    for (const v of values) {
+      below += counts.get(v)!;
+      if (below > r) return v;
+    }
+    return values[values.length - 1]!;
+  };
+  const a = at(lo);
+  return pos === lo ? a : a + (at(lo + 1) - a) * (pos - lo);
+}
+
 /**
  * Quantiles `qs` (0–1) of `values`, equal to quantileSorted's on the sorted values. The ranks
  * they need are found by bucketing (see orderStatistics), in linear time where a sort is n log n,
