@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { COLLECT_BYTES } from '../../src/model/_cold-columns.js';
 import { RequestTable, TABLE_NUMBERS } from '../../src/model/request-table.js';
 import type { RequestTiming } from '../../src/model/request.js';
 import { PHASES } from '../../src/semconv.js';
@@ -133,7 +134,7 @@ describe('a request table with its cold columns in a temporary file', () => {
     expect(withCollect.rows()).toEqual(without.rows());
   }, 60_000);
 
-  it('collects garbage every 16 MiB of columns read back, where a collection is given; never while it is built', () => {
+  it('collects garbage every COLLECT_BYTES (4 MiB) of columns read back, where a collection is given; never while it is built', () => {
     const many = mixedRows(30_000, 9);
     let collections = 0;
     const table = RequestTable.from(many, { spillRows: 4_096, collect: () => collections++ });
@@ -146,9 +147,9 @@ describe('a request table with its cold columns in a temporary file', () => {
     // Each inMemory() reads every cold column back: server, other, cache hits, the ids' bytes and
     // digit counts, the phases and the optional numbers, this many bytes a request.
     const perRequest = 8 + 8 + 1 + (16 + 1) + (8 + 1) + 8 * PHASES.length + 8 * TABLE_NUMBERS.length;
-    const rounds = 24;
+    const rounds = 6;
     for (let r = 0; r < rounds; r++) expect(table.inMemory().length).toBe(many.length);
-    const budgets = (rounds * perRequest * many.length) / (16 * 1024 * 1024);
+    const budgets = (rounds * perRequest * many.length) / COLLECT_BYTES;
     expect(budgets).toBeGreaterThan(6);
     // A collection once a budget is used up, the load that used it up counted in the next.
     expect(collections).toBeGreaterThanOrEqual(Math.floor(budgets) - 2);
