@@ -4,24 +4,36 @@
  * mapper copies of their readers' batches, which carry no closing (formats/_closed-traces.ts):
  * every Triton trace was held to the end of input or the 50 000-trace bound (a server's
  * `log-frequency` rotations: all of them). This passes a reader's closing of a trace on, on the
- * merged chunk that ends the reader's batch, once no other input holds more of that trace (as
- * its reader tells, or, not told, any input of the same Triton server might). Only when every
- * input is a Triton trace file, so that every span waits in the mapper in the order it came:
- * handing a trace on earlier then changes no figure; beside inputs whose spans pass at once it
- * would change which spans the assembler sees together.
+ * merged chunk that hands on that input's last span of the trace, once no other input holds more
+ * of it (as its reader tells, or, not told, any input of the same Triton server might). The
+ * merge sorts each input's spans in units of a fixed count (MERGE in files.ts), which cut across
+ * the reader's batches: a batch's closings count from the unit that holds its last span, each
+ * from where that unit, sorted, holds the trace's last span. Only when every input is a Triton
+ * trace file, so that every span waits in the mapper in the order it came: handing a trace on
+ * earlier then changes no figure; beside inputs whose spans pass at once it would change which
+ * spans the assembler sees together.
  */
 import type { SpanRecord } from '../model/span.js';
 import { closedTraces, traceHolder } from '../formats/_closed-traces.js';
 import type { TraceHolder } from '../formats/_closed-traces.js';
 import { tritonNamespace } from '../formats/triton-trace.js';
 
+/** A closing of a trace, due once the span at `at` of its input's unit is handed on (−1: at once). */
+interface Due {
+  readonly at: number;
+  readonly traceId: string;
+}
+
 interface Input {
   /** Said by its reader with its batches; undefined until then, or if never said. */
   holds: TraceHolder | undefined;
   readonly namespace: string;
   ended: boolean;
-  /** The closings of its batch being merged, passed on once its last span is. */
-  closing: readonly string[] | undefined;
+  /** The closings of the batches whose last span is in its unit being filled. */
+  closing: string[] | undefined;
+  /** The closings of its unit being handed on, by `at`, from `next` on. */
+  due: Due[];
+  next: number;
 }
 
 /** Closings of several inputs' batches, passed on to the merged chunks (see the module). */
@@ -37,40 +49,71 @@ export class MergedClosings {
     files: readonly string[],
     private readonly tritonOnly: boolean,
   ) {
-    this.inputs = files.map((file) => ({ holds: undefined, namespace: tritonNamespace(file), ended: false, closing: undefined }));
+    this.inputs = files.map((file) => ({ holds: undefined, namespace: tritonNamespace(file), ended: false, closing: undefined, due: [], next: 0 }));
   }
 
-  /** Input `i` gave `batch`, to be merged. */
+  /** Input `i` gave `batch`, whose last span is in the unit of input `i` being filled. */
   batch(i: number, batch: readonly SpanRecord[]): void {
     if (!this.tritonOnly) return;
     const input = this.inputs[i]!;
     input.holds ??= traceHolder(batch);
-    input.closing = closedTraces(batch);
+    const closing = closedTraces(batch);
+    if (closing === undefined) return;
+    // A unit may end several batches, each with its closings.
+    input.closing ??= [];
+    for (const traceId of closing) input.closing.push(traceId);
   }
 
-  /** Input `i` ended. */
+  /** Input `i`'s unit, sorted, about to be handed on (its previous one was, whole): its batches' closings fall due where it holds their traces' last spans. */
+  unit(i: number, spans: readonly SpanRecord[]): void {
+    if (!this.tritonOnly) return;
+    const input = this.inputs[i]!;
+    const closing = input.closing;
+    input.closing = undefined;
+    input.due = [];
+    input.next = 0;
+    if (closing === undefined) return;
+    // Not at the unit's end: a unit holds several batches' traces, which the mapper would hold meanwhile.
+    const last = new Map<string, number>();
+    for (const traceId of closing) last.set(traceId, -1);
+    for (let k = 0; k < spans.length; k++) {
+      const traceId = spans[k]!.traceId;
+      if (last.has(traceId)) last.set(traceId, k);
+    }
+    for (const [traceId, at] of last) input.due.push({ at, traceId });
+    input.due.sort((x, y) => x.at - y.at);
+  }
+
+  /** Input `i` ended, its last unit handed on. */
   ended(i: number): void {
     if (!this.tritonOnly) return;
-    this.inputs[i]!.ended = true;
+    const input = this.inputs[i]!;
+    // Closings of batches that came with no span after the last unit (an empty last batch).
+    if (input.closing !== undefined) this.unit(i, []);
+    this.closeDue(i, Number.POSITIVE_INFINITY);
+    input.ended = true;
     for (const traceId of [...this.closedBy.keys()]) this.settle(traceId);
   }
 
-  /** The chunk of input `i` about to be handed on, the last of its batch when `last`: marked with the traces whole by its end. */
-  chunk(i: number, last: boolean): readonly string[] {
+  /** The chunk of input `i` about to be handed on, up to `end` of its unit: marked with the traces whole by its end. */
+  chunk(i: number, end: number): readonly string[] {
     if (!this.tritonOnly) return [];
-    const input = this.inputs[i]!;
-    if (last && input.closing !== undefined) {
-      for (const traceId of input.closing) {
-        let by = this.closedBy.get(traceId);
-        if (by === undefined) this.closedBy.set(traceId, (by = new Set()));
-        by.add(i);
-        this.settle(traceId);
-      }
-      input.closing = undefined;
-    }
+    this.closeDue(i, end);
     const ready = this.ready;
     this.ready = [];
     return ready;
+  }
+
+  /** Input `i` closed the traces due before `end` of its unit. */
+  private closeDue(i: number, end: number): void {
+    const input = this.inputs[i]!;
+    while (input.next < input.due.length && input.due[input.next]!.at < end) {
+      const { traceId } = input.due[input.next++]!;
+      let by = this.closedBy.get(traceId);
+      if (by === undefined) this.closedBy.set(traceId, (by = new Set()));
+      by.add(i);
+      this.settle(traceId);
+    }
   }
 
   /** Passes `traceId` on once every input that may hold more of it closed it or ended. */

@@ -236,7 +236,7 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
   }
   const repeated = dropRepeatedSamples(gpuSamples);
   if (repeated > 0) sampleWarnings.push({ code: 'read', message: `${repeated} GPU samples given twice (same time and GPUs, in more than one file or twice in one) counted once`, count: repeated });
-  // Several trace files are merged by span start time, batch by batch (mergeByTime), which the
+  // Several trace files are merged by span start time, in sorted units (mergeByTime), which the
   // columns of reader threads would change: threads read a single trace file only.
   const traceFiles = opened.filter((o) => o.format !== 'gpu-samples').length;
   const threads = traceFiles > 1 ? 1 : threadsOf(options.threads, opened.find((o) => o.format !== 'gpu-samples')?.bytes ?? 0);
@@ -356,14 +356,52 @@ interface Source {
 const MERGE_CHUNK = 512;
 
 /**
+ * Internal. The merge by time sorts each file's spans in blocks of `block` spans, cut from the
+ * file's spans in its order whatever its reader's batches; consecutive blocks that overlap in
+ * time (a `cat` or `jq -s` of several pods' exports of one period, whose time order restarts) are
+ * sorted together as one unit, of at most `spans` divided among the files read at once (a span
+ * held in a unit cost ~0.6 KB of peak RSS, measured through the CLI). A time order that restarts
+ * farther apart than that still comes late. A property, so that tests can lower them.
+ */
+export const MERGE = { block: 2_048, spans: 65_536 };
+
+/** Spans of a file in its order, sorted by start, and the reader's batches whose last span is in them (for their closings). */
+interface Block {
+  readonly spans: SpanRecord[];
+  readonly batches: (readonly SpanRecord[])[];
+}
+
+/** A file being merged: the unit of its spans being handed on, and what its reader gave past that unit. */
+interface Merging {
+  readonly source: Source;
+  readonly input: number;
+  /** The unit being handed on, sorted by start, from `pos`. */
+  pending: readonly SpanRecord[];
+  pos: number;
+  /** The reader's last batch, its spans from `carryAt` not yet in a block. */
+  carry: readonly SpanRecord[];
+  carryAt: number;
+  /** The block read past the unit being handed on: the next unit's first. */
+  ahead: Block | undefined;
+  /** Its reader ended. */
+  ended: boolean;
+}
+
+const NONE: readonly SpanRecord[] = [];
+
+const byStart = (a: SpanRecord, b: SpanRecord): number => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0);
+
+/**
  * Reads several files as one stream, merged by span start time: exports of the same period
  * (client side, server side) then reach the assembler in step, so their traces meet before the
- * assembler's idle window closes them, even when one file is a single big document. Each batch
- * is sorted by start and handed on in chunks that do not run ahead of the other files. (Batches
- * from a reader thread are passed on whole.) One file passes straight through. At most `window`
- * files are read at once, in the order given: past that, the next starts when one ends (a
- * directory lists its rotated files oldest first, so a rotation set is read in time order;
- * files of one period past the window meet in the assembler's idle window, `--idle-spans`).
+ * assembler's idle window closes them, even when one file is a single big document. Each file's
+ * spans are sorted by start in units (MERGE) that do not depend on its reader's batches, so the
+ * merge is the same for every reader and through any window, and handed on in chunks that do
+ * not run ahead of the other files. (Batches not of records, from a reader thread, are passed on
+ * whole.) One file passes straight through. At most `window` files are read at once, in the
+ * order given: past that, the next starts when one ends (a directory lists its rotated files
+ * oldest first, so a rotation set is read in time order; files of one period past the window
+ * meet in the assembler's idle window, `--idle-spans`).
  */
 async function* mergeByTime(sources: readonly Source[], done: (file: string, stats: ReadStats) => void, window: number): AsyncGenerator<SpanBatch> {
   if (sources.length === 1) {
@@ -382,9 +420,77 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
     sources.map((s) => s.file),
     sources.every((s) => s.triton === true),
   );
-  const entries = sources.map((source, input) => ({ source, input, pending: [] as readonly SpanRecord[], pos: 0 }));
+  const entries = sources.map((source, input): Merging => ({ source, input, pending: NONE, pos: 0, carry: NONE, carryAt: 0, ahead: undefined, ended: false }));
   const live = entries.slice(0, window);
   let waiting = live.length;
+  const block = Math.max(1, MERGE.block);
+  const most = Math.max(block, Math.floor(MERGE.spans / live.length));
+
+  /** The next block of `entry`'s spans; undefined when its reader has nothing more. */
+  async function* nextBlock(entry: Merging): AsyncGenerator<SpanBatch, Block | undefined> {
+    const spans: SpanRecord[] = [];
+    const batches: (readonly SpanRecord[])[] = [];
+    while (spans.length < block) {
+      if (entry.carryAt < entry.carry.length) {
+        const to = Math.min(entry.carry.length, entry.carryAt + block - spans.length);
+        for (let k = entry.carryAt; k < to; k++) spans.push(entry.carry[k]!);
+        entry.carryAt = to;
+        if (to === entry.carry.length) batches.push(entry.carry);
+        continue;
+      }
+      if (entry.ended) break;
+      const next = await entry.source.reader.next();
+      if (next.done === true) {
+        done(entry.source.file, next.value);
+        entry.ended = true;
+        break;
+      }
+      const batch: SpanBatch = next.value;
+      if (!isRecords(batch)) {
+        if (batch.length > 0) yield batch;
+        continue;
+      }
+      entry.carry = batch;
+      entry.carryAt = 0;
+      if (batch.length === 0) batches.push(batch);
+    }
+    if (entry.carryAt === entry.carry.length) entry.carry = NONE;
+    if (spans.length === 0 && batches.length === 0) return undefined;
+    return { spans: spans.sort(byStart), batches };
+  }
+
+  /** Hands `entry` its next unit: a block, and the blocks after it that overlap it in time, up to `most` spans. False when it has none. */
+  async function* nextUnit(entry: Merging): AsyncGenerator<SpanBatch, boolean> {
+    const first = entry.ahead ?? (yield* nextBlock(entry));
+    entry.ahead = undefined;
+    if (first === undefined) return false;
+    const blocks = [first];
+    let spans = first.spans.length;
+    let latest = lastStart(first.spans);
+    for (;;) {
+      const next = yield* nextBlock(entry);
+      if (next === undefined) break;
+      // Half of it started before the unit's latest start: the file's time went back (it
+      // restarts, or holds spans far out of order), and sorted apart the two would reach the
+      // assembler a whole period apart from their partners in the other files.
+      const overlaps = next.spans.length === 0 || (latest !== undefined && next.spans[next.spans.length >> 1]!.startNs < latest);
+      if (!overlaps || spans + next.spans.length > most) {
+        entry.ahead = next;
+        break;
+      }
+      blocks.push(next);
+      spans += next.spans.length;
+      const end = lastStart(next.spans);
+      if (end !== undefined && (latest === undefined || end > latest)) latest = end;
+    }
+    const unit = blocks.length === 1 ? first.spans : blocks.flatMap((b) => b.spans).sort(byStart);
+    for (const b of blocks) for (const batch of b.batches) closings.batch(entry.input, batch);
+    closings.unit(entry.input, unit);
+    entry.pending = unit;
+    entry.pos = 0;
+    return true;
+  }
+
   while (live.length > 0) {
     for (let i = 0; i < live.length; ) {
       const entry = live[i]!;
@@ -392,22 +498,11 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
         i++;
         continue;
       }
-      const next = await entry.source.reader.next();
-      if (next.done === true) {
-        done(entry.source.file, next.value);
-        closings.ended(entry.input);
-        live.splice(i, 1);
-        if (waiting < entries.length) live.push(entries[waiting++]!);
-        continue;
-      }
-      const batch: SpanBatch = next.value;
-      if (!isRecords(batch)) {
-        if (batch.length > 0) yield batch;
-        continue;
-      }
-      closings.batch(entry.input, batch);
-      entry.pending = [...batch].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
-      entry.pos = 0;
+      // A unit of no span (an empty last batch's closings) is followed by the end.
+      if (yield* nextUnit(entry)) continue;
+      closings.ended(entry.input);
+      live.splice(i, 1);
+      if (waiting < entries.length) live.push(entries[waiting++]!);
     }
     if (live.length === 0) return;
     let pick = 0;
@@ -422,10 +517,14 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
     let end = entry.pos + 1;
     while (end < entry.pending.length && end - entry.pos < MERGE_CHUNK && (limit === undefined || entry.pending[end]!.startNs <= limit)) end++;
     const chunk = entry.pending.slice(entry.pos, end);
-    markClosedTraces(chunk, closings.chunk(entry.input, end === entry.pending.length));
+    markClosedTraces(chunk, closings.chunk(entry.input, end));
     yield chunk;
     entry.pos = end;
   }
+}
+
+function lastStart(spans: readonly SpanRecord[]): bigint | undefined {
+  return spans.length === 0 ? undefined : spans[spans.length - 1]!.startNs;
 }
 
 function startAt(entry: { readonly pending: readonly SpanRecord[]; readonly pos: number }): bigint {

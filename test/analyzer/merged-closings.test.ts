@@ -16,6 +16,7 @@ import { tritonNamespace } from '../../src/formats/triton-trace.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { renderJson } from '../../src/report/json.js';
 import { tempDir } from '../formats/helpers.js';
+import { span } from './_spans.js';
 import { tracesOf, tritonWrites } from '../support/triton-busy.js';
 import type { TemplateRecord } from '../support/triton-busy.js';
 
@@ -54,7 +55,7 @@ describe('a server’s log-frequency rotations analysed together', () => {
     const full = renderJson(await analyzeFiles(files, { reader: 'full', diagnose: false }));
     expect(JSON.parse(fast).traces).toBe(8_000);
     expect(fast).toBe(full);
-    // Closings come with the readers' batches (2 048 spans, about 1 000 of these traces): one batch's traces held at most.
+    // Closings come with the readers' batches (2 048 spans, about 1 000 of these traces) and pass on with each trace's last span: one batch's traces held at most (a few, in fact).
     expect(fastMarked).toBeGreaterThanOrEqual(files.length);
     expect(fastHeld).toBeLessThan(1_500);
     // The full reader's batches carry no closing: every trace waited to the end.
@@ -74,13 +75,32 @@ describe('MergedClosings', () => {
     return out;
   };
 
-  it('passes a trace on at the end of the batch that closed it, when no other input holds it', () => {
+  /** Hands input `i`'s whole unit of `spans` on in one chunk. */
+  const handOn = (closings: MergedClosings, i: number, spans: readonly SpanRecord[] = []): readonly string[] => {
+    closings.unit(i, spans);
+    return closings.chunk(i, spans.length);
+  };
+
+  it('passes a trace on with the chunk that hands on its last span, when no other input holds it', () => {
     const closings = new MergedClosings([a, b, other], true);
     closings.batch(0, batch([trace(a, 1)], (t) => t === trace(a, 1)));
     closings.batch(1, batch([], (t) => t === trace(b, 9)));
     closings.batch(2, batch([], () => false));
-    expect(closings.chunk(0, false)).toEqual([]);
-    expect(closings.chunk(0, true)).toEqual([trace(a, 1)]);
+    closings.unit(0, [span({ trace: trace(a, 1), start: 0, end: 1 }), span({ trace: trace(a, 1), start: 1, end: 2 })]);
+    expect(closings.chunk(0, 1)).toEqual([]);
+    expect(closings.chunk(0, 2)).toEqual([trace(a, 1)]);
+  });
+
+  it('a unit that ends several batches passes on each closing where the unit, sorted, holds its trace’s last span; a trace it holds none of, at once', () => {
+    const closings = new MergedClosings([a, b], true);
+    const [early, late, gone] = [trace(a, 1), trace(a, 2), trace(a, 3)];
+    closings.batch(1, batch([], () => false));
+    closings.batch(0, batch([late], () => true));
+    closings.batch(0, batch([early, gone], () => true));
+    closings.unit(0, [span({ trace: early, start: 0, end: 1 }), span({ trace: late, start: 1, end: 2 }), span({ trace: early, start: 2, end: 3 }), span({ trace: late, start: 3, end: 4 })]);
+    expect(closings.chunk(0, 1)).toEqual([gone]);
+    expect(closings.chunk(0, 3)).toEqual([early]);
+    expect(closings.chunk(0, 4)).toEqual([late]);
   });
 
   it('a trace two inputs hold waits for both to close it, or for the other to end', () => {
@@ -88,13 +108,13 @@ describe('MergedClosings', () => {
     const shared = trace(a, 1);
     closings.batch(0, batch([shared], () => true));
     closings.batch(1, batch([], () => true));
-    expect(closings.chunk(0, true)).toEqual([]);
+    expect(handOn(closings, 0)).toEqual([]);
     closings.batch(1, batch([shared], () => true));
-    expect(closings.chunk(1, true)).toEqual([shared]);
+    expect(handOn(closings, 1)).toEqual([shared]);
     closings.batch(0, batch([trace(a, 2)], () => true));
-    expect(closings.chunk(0, true)).toEqual([]);
+    expect(handOn(closings, 0)).toEqual([]);
     closings.ended(1);
-    expect(closings.chunk(0, false)).toEqual([trace(a, 2)]);
+    expect(closings.chunk(0, 0)).toEqual([trace(a, 2)]);
   });
 
   it('an input whose reader says nothing (parsed whole) may hold any trace of its server, none of another’s', () => {
@@ -102,14 +122,14 @@ describe('MergedClosings', () => {
     closings.batch(0, batch([trace(a, 1)], () => true));
     closings.batch(1, batch([]));
     closings.batch(2, batch([]));
-    expect(closings.chunk(0, true)).toEqual([]);
+    expect(handOn(closings, 0)).toEqual([]);
     closings.ended(1);
-    expect(closings.chunk(2, false)).toEqual([trace(a, 1)]);
+    expect(closings.chunk(2, 0)).toEqual([trace(a, 1)]);
   });
 
   it('passes nothing on unless every input is a Triton trace file (others’ spans pass the mapper at once)', () => {
     const closings = new MergedClosings([a, '/srv/client.jsonl'], false);
     closings.batch(0, batch([trace(a, 1)], () => true));
-    expect(closings.chunk(0, true)).toEqual([]);
+    expect(handOn(closings, 0)).toEqual([]);
   });
 });
