@@ -28,6 +28,17 @@ export type FinalizeTrace = (traceId: string, head: number, count: number) => vo
 const DEFAULT_IDLE_SPANS = 100_000;
 const DEFAULT_REMEMBER = 100_000;
 const DEFAULT_COMPLETE_IDLE_SPANS = 2_000;
+
+/**
+ * The complete-looking traces' window for an idle window of `idleSpans`: 2 000 at the default
+ * 100 000 and below, the same fiftieth of it above. Raising `--idle-spans` is what the late-span
+ * warning advises for traces spread far apart; with a fixed 2 000 it kept every trace that looked
+ * complete (its root in, every parent present) to 2 000 spans however high it was raised, and
+ * the spans of it that came later (another file's, past a merge's reach) stayed late.
+ */
+export function completeIdleSpansFor(idleSpans: number): number {
+  return Math.min(idleSpans, Math.max(DEFAULT_COMPLETE_IDLE_SPANS, Math.ceil((idleSpans * DEFAULT_COMPLETE_IDLE_SPANS) / DEFAULT_IDLE_SPANS)));
+}
 /** Completeness is checked only for traces this small (the check is quadratic in the trace's spans). */
 const COMPLETE_CHECK_MAX_SPANS = 64;
 
@@ -209,7 +220,7 @@ export class TraceWindow {
     this.idleSpans = options.idleSpans ?? DEFAULT_IDLE_SPANS;
     // A count of ids: below 1, none (as the map of strings took it); a fraction, rounded up.
     this.finalized = new FinalizedIds(Math.max(0, Math.ceil(options.rememberFinalized ?? DEFAULT_REMEMBER)));
-    this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? DEFAULT_COMPLETE_IDLE_SPANS);
+    this.completeIdleSpans = Math.min(this.idleSpans, options.completeIdleSpans ?? completeIdleSpansFor(this.idleSpans));
     this.nextBoundary = Math.min(this.idleSpans, this.completeIdleSpans) / 2;
   }
 

@@ -57,7 +57,7 @@ export function registerAnalyzeCommand(program: Command): Command {
     .option('--model <name>', 'only analyse requests of this model')
     .option('--verbose', "also list, per input, the leniencies applied while reading, the fast reader's counts and where a piped input was held, and the assembly counts; on an internal error (exit 1), its stack")
     .option('--no-color', 'no ANSI colours (they are only used on a terminal anyway)')
-    .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it', integerOption('--idle-spans', 1))
+    .option('--idle-spans <n>', 'finalize a trace after this many spans were read without it (a complete-looking one after a fiftieth of it, 2000 at least)', integerOption('--idle-spans', 1))
     .option('--top <n>', 'operations listed for traces outside the span convention', integerOption('--top', 1))
     .option('--threads <n>', 'threads reading a single big trace file (> 4 MiB; plain JSON lines are split by line ranges); 1: none besides the main thread (default: 2 for a file of 128 MiB or more on 4 cores or more, else 1; see docs/analyzer.md)', integerOption('--threads', 1))
     // ── Diagnosis options (docs/diagnosis.md). ──

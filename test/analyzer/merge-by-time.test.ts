@@ -109,6 +109,11 @@ describe('several files merged by time, one of them restarting its time order', 
         // Too small a unit to see the restarts whole: late spans, the same for both readers.
         expect(lateSpans(fast)).toBeGreaterThan(0);
         expectSame(fast, full);
+        // What the late-span warning advises: a longer idle window, which now holds complete-looking traces longer too.
+        expect(fast.warnings.find((w) => w.code === 'late-span')?.message).toMatch(/raise --idle-spans/);
+        const patient = await analyzeFiles(files, { diagnose: false, idleSpans: 1_000_000 });
+        expect(lateSpans(patient)).toBe(0);
+        expect(patient.overall?.phases.queue?.present).toBe(REQUESTS);
       }
     } finally {
       Object.assign(MERGE, saved);
