@@ -18,6 +18,8 @@ import { closedTraces, traceHolder } from '../formats/_closed-traces.js';
 import type { TraceHolder } from '../formats/_closed-traces.js';
 import { tritonNamespace } from '../formats/triton-trace.js';
 
+const NONE: readonly string[] = [];
+
 /** A closing of a trace, due once the span at `at` of its input's unit is handed on (−1: at once). */
 interface Due {
   readonly at: number;
@@ -52,16 +54,30 @@ export class MergedClosings {
     this.inputs = files.map((file) => ({ holds: undefined, namespace: tritonNamespace(file), ended: false, closing: undefined, due: [], next: 0 }));
   }
 
-  /** Input `i` gave `batch`, whose last span is in the unit of input `i` being filled. */
-  batch(i: number, batch: readonly SpanRecord[]): void {
-    if (!this.tritonOnly) return;
+  /**
+   * Input `i`'s reader gave `batch`: learns which traces the input holds (its reader says so with
+   * its first batch), then passes on the traces that were waiting only for that, and returns the
+   * traces the batch closed, to give `closed` once its last span is in a unit. Read from the
+   * batch as it comes, so a unit keeps those ids, not the batch's spans.
+   */
+  read(i: number, batch: readonly SpanRecord[]): readonly string[] {
+    if (!this.tritonOnly) return NONE;
     const input = this.inputs[i]!;
-    input.holds ??= traceHolder(batch);
-    const closing = closedTraces(batch);
-    if (closing === undefined) return;
+    if (input.holds === undefined) {
+      input.holds = traceHolder(batch);
+      // Until now it might have held any trace of its server: the closings waiting on it may be due.
+      if (input.holds !== undefined) for (const traceId of [...this.closedBy.keys()]) this.settle(traceId);
+    }
+    return closedTraces(batch) ?? NONE;
+  }
+
+  /** The traces a batch of input `i` closed (`read`), its last span in the unit of input `i` being filled. */
+  closed(i: number, traceIds: readonly string[]): void {
+    if (!this.tritonOnly || traceIds.length === 0) return;
+    const input = this.inputs[i]!;
     // A unit may end several batches, each with its closings.
     input.closing ??= [];
-    for (const traceId of closing) input.closing.push(traceId);
+    for (const traceId of traceIds) input.closing.push(traceId);
   }
 
   /** Input `i`'s unit, sorted, about to be handed on (its previous one was, whole): its batches' closings fall due where it holds their traces' last spans. */

@@ -356,7 +356,8 @@ interface Source {
 const MERGE_CHUNK = 512;
 
 /**
- * Internal. The merge by time sorts each file's spans in blocks of `block` spans, cut from the
+ * Internal. The merge by time sorts each file's spans in blocks of `block` spans (fewer past 16
+ * files read at once: `spans` / 2 divided among them), cut from the
  * file's spans in its order whatever its reader's batches; consecutive blocks that overlap in
  * time (a `cat` or `jq -s` of several pods' exports of one period, whose time order restarts) are
  * sorted together as one unit, of at most `spans` divided among the files read at once (a span
@@ -365,10 +366,10 @@ const MERGE_CHUNK = 512;
  */
 export const MERGE = { block: 2_048, spans: 65_536 };
 
-/** Spans of a file in its order, sorted by start, and the reader's batches whose last span is in them (for their closings). */
+/** Spans of a file in its order, sorted by start, and the closings (MergedClosings.read) of the reader's batches whose last span is in them. */
 interface Block {
   readonly spans: SpanRecord[];
-  readonly batches: (readonly SpanRecord[])[];
+  readonly closings: (readonly string[])[];
 }
 
 /** A file being merged: the unit of its spans being handed on, and what its reader gave past that unit. */
@@ -378,9 +379,10 @@ interface Merging {
   /** The unit being handed on, sorted by start, from `pos`. */
   pending: readonly SpanRecord[];
   pos: number;
-  /** The reader's last batch, its spans from `carryAt` not yet in a block. */
+  /** The reader's last batch, its spans from `carryAt` not yet in a block, and the traces it closed. */
   carry: readonly SpanRecord[];
   carryAt: number;
+  carryClosings: readonly string[];
   /** The block read past the unit being handed on: the next unit's first. */
   ahead: Block | undefined;
   /** Its reader ended. */
@@ -420,22 +422,25 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
     sources.map((s) => s.file),
     sources.every((s) => s.triton === true),
   );
-  const entries = sources.map((source, input): Merging => ({ source, input, pending: NONE, pos: 0, carry: NONE, carryAt: 0, ahead: undefined, ended: false }));
+  const entries = sources.map((source, input): Merging => ({ source, input, pending: NONE, pos: 0, carry: NONE, carryAt: 0, carryClosings: [], ahead: undefined, ended: false }));
   const live = entries.slice(0, window);
   let waiting = live.length;
-  const block = Math.max(1, MERGE.block);
+  // A file holds its unit, a block read past it and what is left of its reader's batch: with
+  // many files at once, blocks small enough that units and blocks ahead stay within MERGE.spans
+  // and half as much again (100 files: 635 MB of peak RSS with 2 048-span blocks, ~400 MB before them).
+  const block = Math.max(1, Math.min(MERGE.block, Math.floor(MERGE.spans / (4 * live.length))));
   const most = Math.max(block, Math.floor(MERGE.spans / live.length));
 
   /** The next block of `entry`'s spans; undefined when its reader has nothing more. */
   async function* nextBlock(entry: Merging): AsyncGenerator<SpanBatch, Block | undefined> {
     const spans: SpanRecord[] = [];
-    const batches: (readonly SpanRecord[])[] = [];
+    const ended: (readonly string[])[] = [];
     while (spans.length < block) {
       if (entry.carryAt < entry.carry.length) {
         const to = Math.min(entry.carry.length, entry.carryAt + block - spans.length);
         for (let k = entry.carryAt; k < to; k++) spans.push(entry.carry[k]!);
         entry.carryAt = to;
-        if (to === entry.carry.length) batches.push(entry.carry);
+        if (to === entry.carry.length) ended.push(entry.carryClosings);
         continue;
       }
       if (entry.ended) break;
@@ -450,13 +455,18 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
         if (batch.length > 0) yield batch;
         continue;
       }
+      const batchClosings = closings.read(entry.input, batch);
+      if (batch.length === 0) {
+        ended.push(batchClosings);
+        continue;
+      }
       entry.carry = batch;
       entry.carryAt = 0;
-      if (batch.length === 0) batches.push(batch);
+      entry.carryClosings = batchClosings;
     }
     if (entry.carryAt === entry.carry.length) entry.carry = NONE;
-    if (spans.length === 0 && batches.length === 0) return undefined;
-    return { spans: spans.sort(byStart), batches };
+    if (spans.length === 0 && ended.length === 0) return undefined;
+    return { spans: spans.sort(byStart), closings: ended };
   }
 
   /** Hands `entry` its next unit: a block, and the blocks after it that overlap it in time, up to `most` spans. False when it has none. */
@@ -484,7 +494,7 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
       if (end !== undefined && (latest === undefined || end > latest)) latest = end;
     }
     const unit = blocks.length === 1 ? first.spans : blocks.flatMap((b) => b.spans).sort(byStart);
-    for (const b of blocks) for (const batch of b.batches) closings.batch(entry.input, batch);
+    for (const b of blocks) for (const traceIds of b.closings) closings.closed(entry.input, traceIds);
     closings.unit(entry.input, unit);
     entry.pending = unit;
     entry.pos = 0;
@@ -501,6 +511,8 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
       // A unit of no span (an empty last batch's closings) is followed by the end.
       if (yield* nextUnit(entry)) continue;
       closings.ended(entry.input);
+      // Its last unit, handed on, is garbage: not held by `entries` until the merge ends.
+      entry.pending = NONE;
       live.splice(i, 1);
       if (waiting < entries.length) live.push(entries[waiting++]!);
     }

@@ -75,6 +75,9 @@ describe('MergedClosings', () => {
     return out;
   };
 
+  /** Input `i`'s reader gives `b`, whose last span goes into the unit being filled. */
+  const give = (closings: MergedClosings, i: number, b: readonly SpanRecord[]): void => closings.closed(i, closings.read(i, b));
+
   /** Hands input `i`'s whole unit of `spans` on in one chunk. */
   const handOn = (closings: MergedClosings, i: number, spans: readonly SpanRecord[] = []): readonly string[] => {
     closings.unit(i, spans);
@@ -83,9 +86,9 @@ describe('MergedClosings', () => {
 
   it('passes a trace on with the chunk that hands on its last span, when no other input holds it', () => {
     const closings = new MergedClosings([a, b, other], true);
-    closings.batch(0, batch([trace(a, 1)], (t) => t === trace(a, 1)));
-    closings.batch(1, batch([], (t) => t === trace(b, 9)));
-    closings.batch(2, batch([], () => false));
+    give(closings, 0, batch([trace(a, 1)], (t) => t === trace(a, 1)));
+    give(closings, 1, batch([], (t) => t === trace(b, 9)));
+    give(closings, 2, batch([], () => false));
     closings.unit(0, [span({ trace: trace(a, 1), start: 0, end: 1 }), span({ trace: trace(a, 1), start: 1, end: 2 })]);
     expect(closings.chunk(0, 1)).toEqual([]);
     expect(closings.chunk(0, 2)).toEqual([trace(a, 1)]);
@@ -94,9 +97,9 @@ describe('MergedClosings', () => {
   it('a unit that ends several batches passes on each closing where the unit, sorted, holds its trace’s last span; a trace it holds none of, at once', () => {
     const closings = new MergedClosings([a, b], true);
     const [early, late, gone] = [trace(a, 1), trace(a, 2), trace(a, 3)];
-    closings.batch(1, batch([], () => false));
-    closings.batch(0, batch([late], () => true));
-    closings.batch(0, batch([early, gone], () => true));
+    give(closings, 1, batch([], () => false));
+    give(closings, 0, batch([late], () => true));
+    give(closings, 0, batch([early, gone], () => true));
     closings.unit(0, [span({ trace: early, start: 0, end: 1 }), span({ trace: late, start: 1, end: 2 }), span({ trace: early, start: 2, end: 3 }), span({ trace: late, start: 3, end: 4 })]);
     expect(closings.chunk(0, 1)).toEqual([gone]);
     expect(closings.chunk(0, 3)).toEqual([early]);
@@ -106,12 +109,12 @@ describe('MergedClosings', () => {
   it('a trace two inputs hold waits for both to close it, or for the other to end', () => {
     const closings = new MergedClosings([a, b], true);
     const shared = trace(a, 1);
-    closings.batch(0, batch([shared], () => true));
-    closings.batch(1, batch([], () => true));
+    give(closings, 0, batch([shared], () => true));
+    give(closings, 1, batch([], () => true));
     expect(handOn(closings, 0)).toEqual([]);
-    closings.batch(1, batch([shared], () => true));
+    give(closings, 1, batch([shared], () => true));
     expect(handOn(closings, 1)).toEqual([shared]);
-    closings.batch(0, batch([trace(a, 2)], () => true));
+    give(closings, 0, batch([trace(a, 2)], () => true));
     expect(handOn(closings, 0)).toEqual([]);
     closings.ended(1);
     expect(closings.chunk(0, 0)).toEqual([trace(a, 2)]);
@@ -119,17 +122,27 @@ describe('MergedClosings', () => {
 
   it('an input whose reader says nothing (parsed whole) may hold any trace of its server, none of another’s', () => {
     const closings = new MergedClosings([a, b, other], true);
-    closings.batch(0, batch([trace(a, 1)], () => true));
-    closings.batch(1, batch([]));
-    closings.batch(2, batch([]));
+    give(closings, 0, batch([trace(a, 1)], () => true));
+    give(closings, 1, batch([]));
+    give(closings, 2, batch([]));
     expect(handOn(closings, 0)).toEqual([]);
     closings.ended(1);
     expect(closings.chunk(2, 0)).toEqual([trace(a, 1)]);
   });
 
+  it('a closing waiting on an input that said nothing yet is passed on once that input’s reader says it holds none of the trace', () => {
+    const closings = new MergedClosings([a, b], true);
+    give(closings, 0, batch([trace(a, 1)], () => true));
+    // Input 1 (the same server's rotation) has given nothing: it might hold the trace.
+    expect(handOn(closings, 0)).toEqual([]);
+    // Its first batch comes with what it holds; the closing is passed on with the next chunk.
+    closings.read(1, batch([], (t) => t === trace(b, 9)));
+    expect(closings.chunk(1, 0)).toEqual([trace(a, 1)]);
+  });
+
   it('passes nothing on unless every input is a Triton trace file (others’ spans pass the mapper at once)', () => {
     const closings = new MergedClosings([a, '/srv/client.jsonl'], false);
-    closings.batch(0, batch([trace(a, 1)], () => true));
+    give(closings, 0, batch([trace(a, 1)], () => true));
     expect(handOn(closings, 0)).toEqual([]);
   });
 });
