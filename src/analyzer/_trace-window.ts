@@ -37,6 +37,8 @@ const DEFAULT_COMPLETE_IDLE_SPANS = 2_000;
  * the spans of it that came later (another file's, past a merge's reach) stayed late.
  */
 export function completeIdleSpansFor(idleSpans: number): number {
+  // No idle bound at all (a library caller's Infinity): complete-looking traces still leave after 2 000.
+  if (!Number.isFinite(idleSpans)) return DEFAULT_COMPLETE_IDLE_SPANS;
   return Math.min(idleSpans, Math.max(DEFAULT_COMPLETE_IDLE_SPANS, Math.ceil((idleSpans * DEFAULT_COMPLETE_IDLE_SPANS) / DEFAULT_IDLE_SPANS)));
 }
 /** Completeness is checked only for traces this small (the check is quadratic in the trace's spans). */

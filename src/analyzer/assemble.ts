@@ -31,7 +31,7 @@ export interface AssembleOptions {
   /**
    * A trace whose root span has arrived and whose spans all find their parent is finalized once
    * this many spans were read without touching it (instead of `idleSpans`): exporters write a
-   * span when it ends, so the root usually comes last. Default min(idleSpans, 2 000).
+   * span when it ends, so the root usually comes last. Default completeIdleSpansFor(idleSpans) (analyzer/_trace-window.ts): 2 000, a fiftieth of idleSpans past 100 000, at most idleSpans.
    */
   readonly completeIdleSpans?: number;
   /** How many finalized trace ids to remember for late-span detection. Default 100 000. */

@@ -158,6 +158,10 @@ describe('options parsing', () => {
     expect(() => resolveThresholds({ 'validity.min_coverage': 60 })).toThrow(/at most 1/);
     expect(parseThresholdOverride('warmup.share=100%')).toEqual({ key: 'warmup.share', value: 1 });
     expect(parseThresholdOverride('validity.min_requests=500')).toEqual({ key: 'validity.min_requests', value: 500 });
+    // 2.5 windows made a third window of the requests past the last, with no phase means.
+    expect(() => parseThresholdOverride('windows.count=2.5')).toThrow(/a whole number of windows, e\.g\. 10/);
+    expect(() => resolveThresholds({ 'windows.count': 0.5 })).toThrow(/whole number/);
+    expect(parseThresholdOverride('windows.count=4')).toEqual({ key: 'windows.count', value: 4 });
     expect(parseThresholdOverride('drift.memory_growth=1.5')).toEqual({ key: 'drift.memory_growth', value: 1.5 });
     for (const [key, spec] of Object.entries(THRESHOLD_SPECS)) expect(spec.value, key).toBeLessThanOrEqual(spec.max ?? Number.POSITIVE_INFINITY);
     expect(() => resolveThresholds({ ['bogus' as 'warmup.share']: 1 })).toThrow(DiagnoseOptionError);

@@ -346,9 +346,11 @@ function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
 export function p95InFlightAtArrival(s: Signals): number {
   // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted;
-  // the ends are made on each read (Signals.endS), so this copy is sorted in place.
+  // the ends computeSignals makes on each read are this rule's own to sort, a caller's own array is not.
   const starts = s.startS;
-  return quantileOfCounts(inFlightAtArrival(starts, s.endS.sort()), starts.length, 0.95);
+  const made = Object.getOwnPropertyDescriptor(s, 'endS')?.get !== undefined;
+  const ends = made ? s.endS : s.endS.slice();
+  return quantileOfCounts(inFlightAtArrival(starts, ends.sort()), starts.length, 0.95);
 }
 
 /**

@@ -44,6 +44,7 @@ export const SIGNAL_THRESHOLDS = {
   'windows.count': {
     value: 10,
     unit: 'windows',
+    whole: true,
     source: 'ours; perf_analyzer judges stability over windows too, 3 windows within 10% (https://github.com/triton-inference-server/perf_analyzer/blob/main/docs/cli.md)',
     why: 'ten equal-count windows let the Mann-Kendall test reach p < 0.01 (its smallest p for 10 points is about 4e-5) while keeping each window large',
   },
@@ -959,7 +960,7 @@ export function computeSignals(
   const e2eValues = requests.e2eMs;
   const durationS = rows.lastEndS;
   const lastStartS = n > 0 ? secondsAt(times, n - 1) : 0;
-  const windowCount = Math.max(0, Math.min(thresholds['windows.count'], Math.floor(n / Math.max(1, thresholds['windows.min_requests']))));
+  const windowCount = Math.max(0, Math.floor(Math.min(thresholds['windows.count'], n / Math.max(1, thresholds['windows.min_requests']))));
   const { phases, sums, e2eQuantiles, windowMeans, e2eTail } = distributions(requests, e2eSum, windowCount);
   let dominantPhase: Phase | undefined;
   for (const p of PHASES) if (phases[p].share > 0 && (!dominantPhase || phases[p].share > phases[dominantPhase].share)) dominantPhase = p;

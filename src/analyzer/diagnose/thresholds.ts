@@ -61,7 +61,8 @@ export function resolveThresholds(overrides?: Partial<Thresholds>): Thresholds {
  */
 function valueProblem(key: ThresholdKey, value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return 'a finite, non-negative decimal number, e.g. 0.4 or 40%';
-  const { max, unit } = THRESHOLD_SPECS[key];
+  const { max, unit, whole } = THRESHOLD_SPECS[key];
+  if (whole === true && !Number.isInteger(value)) return `a whole number of ${unit}, e.g. ${THRESHOLD_SPECS[key].value}`;
   return max !== undefined && value > max ? `at most ${max} (${unit}; a percentage is written 25%)` : undefined;
 }
 
