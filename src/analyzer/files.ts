@@ -356,8 +356,8 @@ interface Source {
 const MERGE_CHUNK = 512;
 
 /**
- * Internal. The merge by time sorts each file's spans in blocks of `block` spans (fewer past 16
- * files read at once: `spans` / 2 divided among them), cut from the
+ * Internal. The merge by time sorts each file's spans in blocks of `block` spans (fewer past 8
+ * files read at once: `spans` / 4 divided among them), cut from the
  * file's spans in its order whatever its reader's batches; consecutive blocks that overlap in
  * time (a `cat` or `jq -s` of several pods' exports of one period, whose time order restarts) are
  * sorted together as one unit, of at most `spans` divided among the files read at once (a span
@@ -427,7 +427,7 @@ async function* mergeByTime(sources: readonly Source[], done: (file: string, sta
   let waiting = live.length;
   // A file holds its unit, a block read past it and what is left of its reader's batch: with
   // many files at once, blocks small enough that units and blocks ahead stay within MERGE.spans
-  // and half as much again (100 files: 635 MB of peak RSS with 2 048-span blocks, ~400 MB before them).
+  // and half as much again (100 restarting files: 635 MB of peak RSS with 2 048-span blocks, 547 MB so).
   const block = Math.max(1, Math.min(MERGE.block, Math.floor(MERGE.spans / (4 * live.length))));
   const most = Math.max(block, Math.floor(MERGE.spans / live.length));
 

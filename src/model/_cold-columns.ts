@@ -46,8 +46,8 @@ const KEPT_BYTES = 6 * 1024 * 1024;
 
 /**
  * Bytes of columns read back between two collections (Kept.loaded): a constant, as KEPT_BYTES.
- * Each collection costs ~9 ms on the 1 GB export; at 16 MiB (4 collections) garbage columns
- * were a third of what the diagnosis added to the peak, at 4 MiB (22) none of it.
+ * Each collection costs ~9 ms on the 1 GB export; its peak RSS was 107–110 MB at 16 MiB (4
+ * collections), 106–110 at 8, 101–102 at 4 (22), where assembly's own peak is.
  */
 export const COLLECT_BYTES = 4 * 1024 * 1024;
 

@@ -346,11 +346,9 @@ function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
 export function p95InFlightAtArrival(s: Signals): number {
   // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted;
-  // the ends computeSignals makes on each read are this rule's own to sort, a caller's own array is not.
+  // the ends, a new array on each read (Signals.endS), are this rule's own to sort.
   const starts = s.startS;
-  const made = Object.getOwnPropertyDescriptor(s, 'endS')?.get !== undefined;
-  const ends = made ? s.endS : s.endS.slice();
-  return quantileOfCounts(inFlightAtArrival(starts, ends.sort()), starts.length, 0.95);
+  return quantileOfCounts(inFlightAtArrival(starts, s.endS.sort()), starts.length, 0.95);
 }
 
 /**

@@ -207,9 +207,10 @@ export interface Signals {
   /** Seconds from the first diagnosed start to the last diagnosed end. */
   readonly durationS: number;
   /**
-   * Start of each diagnosed request, seconds since the first one (empty on aggregates). Made on
-   * each read from the starts the table holds (a run of 300,000 requests held both arrays through
-   * the whole diagnosis, 4.4 MB): read it once and keep it only as long as it is needed.
+   * Start of each diagnosed request, seconds since the first one (empty on aggregates). A new
+   * array on each read, made from the starts the table holds (a run of 300,000 requests held both
+   * arrays through the whole diagnosis, 4.4 MB), the reader's own to sort or change: read it
+   * once and keep it only as long as it is needed. Signals made by hand give the same.
    */
   readonly startS: Float64Array;
   /** End of each diagnosed request (start + e2e), seconds since the first start, in the same order (empty on aggregates); made on each read, as startS. */
@@ -737,10 +738,10 @@ function ttftTailAttribution(requests: RequestTable, withFirstToken: number): Ta
   const generative: number[] = [];
   for (let i = 0; i < requests.length; i++) if (ttft[i] === ttft[i]) generative.push(i);
   const phases = BEFORE_FIRST_TOKEN.filter((p): p is Phase => p !== OTHER);
+  // `generative` holds the withFirstToken requests: at least 20, as tailOf's cohorts need.
+  const cohorts = cohortsOf(ttft, generative, quantilesInPlace(valuesAt(ttft, generative), [0.4, 0.6, 0.95, 0.99]) as [number, number, number, number]);
   // Over a cohort's requests only, phase after phase, what each takes of what is left of the
   // TTFT: one phase's column held at a time, not one column per phase over every request.
-  if (generative.length < 20) return undefined;
-  const cohorts = cohortsOf(ttft, generative, quantilesInPlace(valuesAt(ttft, generative), [0.4, 0.6, 0.95, 0.99]) as [number, number, number, number]);
   const sumsIn = (which: 'tail' | 'middle'): Map<PhaseOrOther, number> => {
     const cohort = cohorts[which];
     const left = Float64Array.from(cohort, (i) => ttft[i]!);
@@ -817,10 +818,8 @@ function startsOf(times: StartTimes): Float64Array {
 
 /** Every request's end (start + e2e), seconds after the first start (Signals.endS). */
 function endsOf(times: StartTimes): Float64Array {
-  const { starts, e2eMs } = times;
-  const out = new Float64Array(starts.length);
-  const t0 = starts.length > 0 ? starts[0]! : 0;
-  for (let i = 0; i < starts.length; i++) out[i] = (starts[i]! - t0) / 1e9 + e2eMs[i]! / 1000;
+  const out = startsOf(times);
+  for (let i = 0; i < out.length; i++) out[i]! += times.e2eMs[i]! / 1000;
   return out;
 }
 
