@@ -261,12 +261,31 @@ try {
     compareDocument('OTLP document on one line (an export\'s resourceSpans in one list)', otlpDocFile, await generate(otlpDocBytes, otlpDocFile, undefined, true));
     rmSync(otlpDocFile, { force: true });
   }
+  /** A size's peak RSS and the file it was measured on, for the growth to the next size. */
+  interface Grown {
+    readonly mb: number;
+    readonly rss: number;
+    readonly requests: number;
+  }
+  /** Growth of peak RSS between two sizes: per 100 MB of file, and per request added (what still grows is a few bytes a request, issue 16). */
+  const growthOf = (from: Grown, to: Grown): { perHundredMb: string; perRequest: string } => ({
+    perHundredMb: `${(((to.rss - from.rss) / (to.mb - from.mb)) * 100).toFixed(1)} MB`,
+    perRequest: `${(((to.rss - from.rss) * 1024 * 1024) / (to.requests - from.requests)).toFixed(0)} B`,
+  });
+  /** One line over every size: the peak's growth as the file grew, first size to last. */
+  const overall = (first: Grown | undefined, last: Grown | undefined): void => {
+    if (first === undefined || last === undefined || last.mb <= first.mb) return;
+    const { perHundredMb, perRequest } = growthOf(first, last);
+    console.log(
+      `from ${first.mb.toFixed(0)} to ${last.mb.toFixed(0)} MB (${(last.mb / first.mb).toFixed(1)}× the file, ${(last.requests / first.requests).toFixed(1)}× the requests): peak RSS ${first.rss.toFixed(0)} → ${last.rss.toFixed(0)} MB (${(((last.rss - first.rss) / first.rss) * 100).toFixed(0)}%), ${perHundredMb} per 100 MB of file, ${perRequest} per request added`,
+    );
+  };
   /**
    * `rounds` one-thread analyses of `path` (each after `before`, the round's other run), checked
    * against what was generated: the file's size, medians of wall and CPU, the highest peak RSS,
-   * and its growth per 100 MB since `previous`.
+   * and its growth since `previous`.
    */
-  const grownRuns = (path: string, generated: Generated, rounds: number, previous: { mb: number; rss: number } | undefined, before?: () => void): { mb: number; wall: number; cpu: number; rss: number; growth: string } => {
+  const grownRuns = (path: string, generated: Generated, rounds: number, previous: Grown | undefined, before?: () => void): { mb: number; wall: number; cpu: number; rss: number; growth: string } => {
     const runs: ChildResult[] = [];
     for (let round = 0; round < rounds; round++) {
       before?.();
@@ -276,12 +295,13 @@ try {
     }
     const mb = statSync(path).size / 1024 / 1024;
     const rss = Math.max(...runs.map((r) => r.maxRssBytes)) / 1024 / 1024;
+    const g = previous === undefined ? undefined : growthOf(previous, { mb, rss, requests: generated.requests });
     return {
       mb,
       wall: median(runs.map((r) => r.elapsedMs)) / 1000,
       cpu: median(runs.map((r) => r.cpuMs)) / 1000,
       rss,
-      growth: previous === undefined ? '' : `${(((rss - previous.rss) / (mb - previous.mb)) * 100).toFixed(1)} MB`,
+      growth: g === undefined ? '' : `${g.perHundredMb} (${g.perRequest} per request added)`,
     };
   };
   // MEMORY_MB=250,500,1000: one-thread analysis as one file grows through those sizes (the file
@@ -297,7 +317,8 @@ try {
     console.log(`\nas the file grows: analyze --threads 1 against the baseline, medians of ${sizeRounds} alternating round(s) per size (peak RSS: the highest); load average ${load()}`);
     console.log('| file | spans | requests | baseline: wall | analyze: wall | analyze: CPU | peak RSS | vs baseline: wall | vs baseline: CPU | RSS growth per 100 MB of file since the previous size |');
     console.log('|---|---|---|---|---|---|---|---|---|---|');
-    let previous: { mb: number; rss: number } | undefined;
+    let previous: Grown | undefined;
+    let first: Grown | undefined;
     for (const target of memorySizes) {
       generated = await generate(target * 1024 * 1024, grown, generated);
       const base: ChildResult[] = [];
@@ -307,8 +328,10 @@ try {
       console.log(
         `| ${fileMb.toFixed(1)} MB | ${generated.spans.toLocaleString('en-US')} | ${generated.requests.toLocaleString('en-US')} | ${baseWall.toFixed(2)} s | ${wall.toFixed(2)} s | ${cpu.toFixed(2)} s | ${rss.toFixed(0)} MB | ${(baseWall / wall).toFixed(2)}× | ${(baseCpu / cpu).toFixed(2)}× | ${growth} |`,
       );
-      previous = { mb: fileMb, rss };
+      previous = { mb: fileMb, rss, requests: generated.requests };
+      first ??= previous;
     }
+    overall(first, previous);
   }
   // JAEGER_GROWN_MB=150,300,600: one-thread analysis of one Jaeger document as it grows through
   // those sizes (the document is extended, not regenerated): peak RSS, which held the whole
@@ -323,13 +346,16 @@ try {
     console.log(`\na Jaeger document as it grows: analyze --threads 1, medians of ${sizeRounds} round(s) per size (peak RSS: the highest); load average ${load()}`);
     console.log('| document | spans | requests | analyze: wall | analyze: CPU | MB/s (wall) | peak RSS | RSS growth per 100 MB of document since the previous size |');
     console.log('|---|---|---|---|---|---|---|---|');
-    let previous: { mb: number; rss: number } | undefined;
+    let previous: Grown | undefined;
+    let first: Grown | undefined;
     for (const target of jaegerSizes) {
       generated = generateJaeger(target * 1024 * 1024, grown, jaegerLogs, generated);
       const { mb: docMb, wall, cpu, rss, growth } = grownRuns(grown, generated, sizeRounds, previous);
       console.log(`| ${docMb.toFixed(1)} MB | ${generated.spans.toLocaleString('en-US')} | ${generated.requests.toLocaleString('en-US')} | ${wall.toFixed(2)} s | ${cpu.toFixed(2)} s | ${(docMb / wall).toFixed(1)} | ${rss.toFixed(0)} MB | ${growth} |`);
-      previous = { mb: docMb, rss };
+      previous = { mb: docMb, rss, requests: generated.requests };
+      first ??= previous;
     }
+    overall(first, previous);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
