@@ -1,6 +1,6 @@
 /**
- * Signals.startS and endS are made on each read from the table's starts (not held through the
- * diagnosis), and the in-flight p95 the dynamic-batching rule sizes batches by is counted per
+ * Signals.startSeconds() and endSeconds() make their arrays on each call from the table's starts
+ * (not held through the diagnosis), and the in-flight p95 the dynamic-batching rule sizes batches by is counted per
  * value, not per request: both must give what the arrays per request gave.
  */
 import { describe, expect, it } from 'vitest';
@@ -45,8 +45,8 @@ describe('the diagnosed requests’ times', () => {
   it('are each request’s start and end in seconds after the first start, in start order', () => {
     const table = signals.requests;
     const starts = table.startOffsets().offsetsNs;
-    const startS = signals.startS;
-    const endS = signals.endS;
+    const startS = signals.startSeconds();
+    const endS = signals.endSeconds();
     expect(startS.length).toBe(table.length);
     expect(startS[0]).toBe(0);
     for (let i = 0; i < table.length; i++) {
@@ -57,13 +57,13 @@ describe('the diagnosed requests’ times', () => {
     expect(Math.max(...endS)).toBe(signals.durationS);
   });
 
-  it('are made on each read: a reader may sort or change its copy', () => {
-    const first = signals.endS;
+  it('are made on each call: a caller may sort or change its copy', () => {
+    const first = signals.endSeconds();
     const unsorted = first.some((v, i) => i > 0 && v < first[i - 1]!);
     expect(unsorted).toBe(true);
     first.sort();
     first[0] = -1;
-    const again = signals.endS;
+    const again = signals.endSeconds();
     expect(again).not.toBe(first);
     expect(again[0]).not.toBe(-1);
     expect(again.some((v, i) => i > 0 && v < again[i - 1]!)).toBe(true);
@@ -73,7 +73,7 @@ describe('the diagnosed requests’ times', () => {
     for (const seed of [1, 2, 3, 4]) {
       const r = rows(1500 + seed * 500, seed);
       const s = computeSignals({ model: 'm', requests: r, summary: summarize(r) }, resolveThresholds());
-      const expected = p95PerRequest(s.startS, s.endS);
+      const expected = p95PerRequest(s.startSeconds(), s.endSeconds());
       expect(expected).toBeGreaterThan(1);
       expect(p95InFlightAtArrival(s)).toBe(expected);
     }

@@ -346,9 +346,9 @@ function batchFit(requests: RequestTable): { readonly fixedMs: number; readonly 
 /** 95th percentile of the requests already in flight when a request arrives (itself included), from a sweep over start and end events. */
 export function p95InFlightAtArrival(s: Signals): number {
   // The diagnosed requests are ordered by start (Signals.requests), so their starts are sorted;
-  // the ends, a new array on each read (Signals.endS), are this rule's own to sort.
-  const starts = s.startS;
-  return quantileOfCounts(inFlightAtArrival(starts, s.endS.sort()), starts.length, 0.95);
+  // the ends, a new array on each call, are this rule's own to sort.
+  const starts = s.startSeconds();
+  return quantileOfCounts(inFlightAtArrival(starts, s.endSeconds().sort()), starts.length, 0.95);
 }
 
 /**

@@ -178,8 +178,7 @@ export const latencyDriftRule = defineRule({
     const riseMs = trend.slopePerS * span;
     const lastWindowStart = last?.startS ?? 0;
     const lastWindow: number[] = [];
-    // Signals.startS is made on each read: once here.
-    const startS = s.startS;
+    const startS = s.startSeconds();
     for (let i = 0; i < s.requests.length; i++) if (startS[i]! >= lastWindowStart) lastWindow.push(i);
     return {
       inputs,

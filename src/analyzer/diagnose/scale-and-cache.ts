@@ -279,7 +279,7 @@ export interface InputHashSignal {
 const CANDIDATE_TTLS_S = [1, 10, 60, 300, 3600, 86_400] as const;
 
 /** Duplicate inputs and a replay of the run through a cache with each candidate TTL. */
-function inputHashSignal(requests: RequestTable, signals: Pick<Signals, 'startS'>): InputHashSignal {
+function inputHashSignal(requests: RequestTable, signals: Pick<Signals, 'startSeconds'>): InputHashSignal {
   // Intern each hash to a small integer once; the TTL replays then index typed arrays instead of maps.
   const idOf = new Map<string, number>();
   const hashIds: number[] = [];
@@ -288,8 +288,8 @@ function inputHashSignal(requests: RequestTable, signals: Pick<Signals, 'startS'
   const examples: string[] = [];
   // Most runs carry no hash (it is opt-in): nothing to replay, and no pass over every request.
   const n = requests.hasInputHashes ? requests.length : 0;
-  // Signals.startS is made on each read: read only where there are hashes to replay.
-  const startS = n > 0 ? signals.startS : new Float64Array(0);
+  // A new array on each call: made only where there are hashes to replay.
+  const startS = n > 0 ? signals.startSeconds() : new Float64Array(0);
   for (let i = 0; i < n; i++) {
     const hash = requests.inputHash(i);
     if (hash === undefined || hash === '') continue;

@@ -207,14 +207,14 @@ export interface Signals {
   /** Seconds from the first diagnosed start to the last diagnosed end. */
   readonly durationS: number;
   /**
-   * Start of each diagnosed request, seconds since the first one (empty on aggregates). A new
-   * array on each read, made from the starts the table holds (a run of 300,000 requests held both
-   * arrays through the whole diagnosis, 4.4 MB), the reader's own to sort or change: read it
-   * once and keep it only as long as it is needed. Signals made by hand give the same.
+   * Start of each diagnosed request, seconds since the first one (empty on aggregates). A method,
+   * not a field: each call makes a new array from the starts the table holds (a run of 300,000
+   * requests held both arrays through the whole diagnosis, 4.4 MB, when they were fields), the
+   * caller's own to sort or change: call it once and keep the array only while it is needed.
    */
-  readonly startS: Float64Array;
-  /** End of each diagnosed request (start + e2e), seconds since the first start, in the same order (empty on aggregates); made on each read, as startS. */
-  readonly endS: Float64Array;
+  startSeconds(): Float64Array;
+  /** End of each diagnosed request (start + e2e), seconds since the first start, in the same order (empty on aggregates); a new array on each call, as startSeconds. */
+  endSeconds(): Float64Array;
   readonly arrivalRps: number;
   /** Time-weighted mean of requests in flight (Little's law: Σ e2e ÷ duration). */
   readonly meanInFlight: number;
@@ -807,7 +807,7 @@ function secondsAt(times: StartTimes, i: number): number {
   return (times.starts[i]! - times.starts[0]!) / 1e9;
 }
 
-/** Every request's start, seconds after the first start (Signals.startS). */
+/** Every request's start, seconds after the first start (Signals.startSeconds). */
 function startsOf(times: StartTimes): Float64Array {
   const { starts } = times;
   const out = new Float64Array(starts.length);
@@ -816,7 +816,7 @@ function startsOf(times: StartTimes): Float64Array {
   return out;
 }
 
-/** Every request's end (start + e2e), seconds after the first start (Signals.endS). */
+/** Every request's end (start + e2e), seconds after the first start (Signals.endSeconds). */
 function endsOf(times: StartTimes): Float64Array {
   const out = startsOf(times);
   for (let i = 0; i < out.length; i++) out[i]! += times.e2eMs[i]! / 1000;
@@ -824,15 +824,11 @@ function endsOf(times: StartTimes): Float64Array {
 }
 
 /**
- * Signals.startS and endS as getters that make the arrays on each read. Made here, not in
- * computeSignals: a getter defined there would keep every variable its closures share alive
- * with the signals.
+ * Signals.startSeconds and endSeconds. Made here, not in computeSignals: a closure made there
+ * would keep every variable its closures share alive with the signals.
  */
-function timeProperties(times: StartTimes): PropertyDescriptorMap {
-  return {
-    startS: { enumerable: true, get: () => startsOf(times) },
-    endS: { enumerable: true, get: () => endsOf(times) },
-  };
+function timeMethods(times: StartTimes): Pick<Signals, 'startSeconds' | 'endSeconds'> {
+  return { startSeconds: () => startsOf(times), endSeconds: () => endsOf(times) };
 }
 
 /**
@@ -1040,7 +1036,7 @@ export function computeSignals(
   const tail = ttftTailAttribution(requests, rows.withFirstToken) ?? tailAttribution(requests, e2eTail);
   const gpu = input.device ? deviceSignal(input.device, durationS) : undefined;
   const generation = generationSignal(requests, rows.generative);
-  const signals: Omit<Signals, 'startS' | 'endS'> = {
+  return {
     model: input.model,
     basis: 'requests',
     diagnosed: n,
@@ -1075,6 +1071,6 @@ export function computeSignals(
     ...(gpu ? { gpu } : {}),
     ...(generation ? { generation } : {}),
     invalid,
+    ...timeMethods(times),
   };
-  return Object.defineProperties(signals, timeProperties(times)) as Signals;
 }
