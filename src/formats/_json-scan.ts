@@ -16,12 +16,17 @@ const WS_TAB = 0x09;
 const WS_LF = 0x0a;
 const WS_CR = 0x0d;
 
-/** Offset of the first non-whitespace char at or after `pos` (text length if none). */
-export function skipWhitespace(text: string, pos: number): number {
+/**
+ * Offset of the first non-whitespace char at or after `pos` (text length if none). A byte-order
+ * mark counts as whitespace before and between values (`bom`, the default), but not inside one:
+ * there JSON.parse takes only space, tab, LF and CR (RFC 8259 §2), and the callers of
+ * `scanJsonValue` parse the value it accepted with JSON.parse.
+ */
+export function skipWhitespace(text: string, pos: number, bom = true): number {
   let i = pos;
   while (i < text.length) {
     const c = text.charCodeAt(i);
-    if (c !== WS_SPACE && c !== WS_LF && c !== WS_CR && c !== WS_TAB && c !== 0xfeff) break;
+    if (c !== WS_SPACE && c !== WS_LF && c !== WS_CR && c !== WS_TAB && !(bom && c === 0xfeff)) break;
     i++;
   }
   return i;
@@ -60,23 +65,23 @@ export function scanJsonValue(text: string, start: number): ScanResult {
 
   // Expect a value at pos; then loop closing containers.
   for (;;) {
-    pos = skipWhitespace(text, pos);
+    pos = skipWhitespace(text, pos, false);
     const c = text.charCodeAt(pos);
     if (c === 0x7b) {
-      pos = skipWhitespace(text, pos + 1);
+      pos = skipWhitespace(text, pos + 1, false);
       if (text.charCodeAt(pos) === 0x7d) {
         pos++;
       } else {
         if (text.charCodeAt(pos) !== 0x22) return fail("a property name in double quotes or '}'");
         if (!scanString()) return fail('a closing \'"\' (unterminated or invalid string)');
-        pos = skipWhitespace(text, pos);
+        pos = skipWhitespace(text, pos, false);
         if (text.charCodeAt(pos) !== 0x3a) return fail("':' after the property name");
         pos++;
         stack.push(0x7b);
         continue;
       }
     } else if (c === 0x5b) {
-      pos = skipWhitespace(text, pos + 1);
+      pos = skipWhitespace(text, pos + 1, false);
       if (text.charCodeAt(pos) === 0x5d) {
         pos++;
       } else {
@@ -100,7 +105,7 @@ export function scanJsonValue(text: string, start: number): ScanResult {
     for (;;) {
       const top = stack[stack.length - 1];
       if (top === undefined) return { ok: true, end: pos };
-      pos = skipWhitespace(text, pos);
+      pos = skipWhitespace(text, pos, false);
       const d = text.charCodeAt(pos);
       if (top === 0x7b) {
         if (d === 0x7d) {
@@ -109,10 +114,10 @@ export function scanJsonValue(text: string, start: number): ScanResult {
           continue;
         }
         if (d !== 0x2c) return fail("',' or '}' after a property value");
-        pos = skipWhitespace(text, pos + 1);
+        pos = skipWhitespace(text, pos + 1, false);
         if (text.charCodeAt(pos) !== 0x22) return fail('a property name in double quotes');
         if (!scanString()) return fail('a closing \'"\' (unterminated or invalid string)');
-        pos = skipWhitespace(text, pos);
+        pos = skipWhitespace(text, pos, false);
         if (text.charCodeAt(pos) !== 0x3a) return fail("':' after the property name");
         pos++;
         break;

@@ -343,9 +343,15 @@ interface Pending {
   /** Of those, above 2^53: read as the nearest double (a warning). */
   roundedTimes: number;
   kindNames: number;
+  /**
+   * The kind note came before the int64 one: a span that counted a kind name ended before any
+   * counted a time. The full reader notes each span's times (events' too) before its kind, and
+   * the file's leniencies are listed in the order they were first noted.
+   */
+  kindsFirst: boolean;
 }
 
-const pending: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+const pending: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
 
 /** The last time read by `digitsHalves`/`digitsTime`: ns = timeHi·10⁹ + timeLo, both exact doubles. */
 let timeHi = 0;
@@ -1151,6 +1157,11 @@ function countNumberTime(n: number): void {
   if (n > Number.MAX_SAFE_INTEGER) pending.roundedTimes++;
 }
 
+/** At the end of a span: the kind note comes first when it counted a kind name and no span before it a time (`Pending.kindsFirst`). */
+function kindsNotedFirst(): void {
+  if (pending.kindNames > 0 && pending.int64Numbers === 0) pending.kindsFirst = true;
+}
+
 /** One span object; FALLBACK when the full reader would skip it or read it differently. */
 function span(service: string, ctx: ReadContext): void {
   let traceId: string | undefined;
@@ -1286,9 +1297,11 @@ function span(service: string, ctx: ReadContext): void {
     c.endLo = timeLo;
     c.error = error;
     emit(service);
+    kindsNotedFirst();
     return;
   }
   const events = eventsRaw === undefined ? undefined : otlpEvents(eventsRaw, eventTime);
+  kindsNotedFirst();
   const record: SpanDraft = { traceId, spanId, name: name ?? '', service, kind, startNs, endNs, attributes: recordAttributes(projection, kind), error };
   if (parent !== undefined) record.parentSpanId = parent;
   if (linksRaw !== undefined) {
@@ -1578,6 +1591,7 @@ function setOutput(out: SpanRecord[] | ScannedSpans, attributes: AttributeProjec
   pending.int64Numbers = 0;
   pending.roundedTimes = 0;
   pending.kindNames = 0;
+  pending.kindsFirst = false;
   wrapperNotes.length = 0;
   projection = attributes;
   batchLimit = batchSize;
@@ -1595,9 +1609,10 @@ function releaseOutput(): void {
 /** What a reading noted, said to `ctx` once it is done (`documents` read). */
 function noteDocuments(ctx: ReadContext, documents: number): void {
   for (const note of wrapperNotes) ctx.note(note, documents);
+  if (pending.kindsFirst) ctx.note(KIND_NAME_NOTE, pending.kindNames);
   if (pending.int64Numbers > 0) ctx.note(INT64_NUMBER_NOTE, pending.int64Numbers);
   if (pending.roundedTimes > 0) ctx.warn('', ROUNDED_TIME_WARNING, pending.roundedTimes);
-  if (pending.kindNames > 0) ctx.note(KIND_NAME_NOTE, pending.kindNames);
+  if (pending.kindNames > 0 && !pending.kindsFirst) ctx.note(KIND_NAME_NOTE, pending.kindNames);
 }
 
 /**
@@ -1624,7 +1639,7 @@ function exportersDocument(ctx: ReadContext): boolean {
 }
 
 /** The counts `exportersDocument` puts back when it gives a document to the general rules. */
-const LINE_KEPT: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+const LINE_KEPT: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
 
 /** The resource list of `exportersDocument`: false at the first resource or scope in another layout. */
 function exportersResources(ctx: ReadContext): boolean {
@@ -1703,7 +1718,7 @@ let batchLimit = Number.POSITIVE_INFINITY;
  * counting its numbers twice.
  */
 const WINDOW_ELEMENTS: { readonly rest: false; readonly counts: ElementCounts } = (() => {
-  const kept: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+  const kept: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
   return { rest: false, counts: { keep: () => copyPending(pending, kept), restore: () => copyPending(kept, pending) } };
 })();
 
@@ -1712,6 +1727,7 @@ function copyPending(from: Pending, to: Pending): void {
   to.int64Numbers = from.int64Numbers;
   to.roundedTimes = from.roundedTimes;
   to.kindNames = from.kindNames;
+  to.kindsFirst = from.kindsFirst;
 }
 
 /**
@@ -1724,7 +1740,7 @@ function copyPending(from: Pending, to: Pending): void {
  */
 export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number, several = true): Generator<void, number> {
   const read = { documents: 0, wrappers: '' };
-  const saved: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0 };
+  const saved: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
   let notes: string[] = [];
   const resume = (): void => {
     setOutput(out, attributes, batchSize);

@@ -363,6 +363,30 @@ describe('fast and full OTLP JSON lines readers', () => {
     expect(counts?.lines).toBeGreaterThan(10);
   });
 
+  it('agree on the order of the leniencies a line notes: kind names and times written as numbers, whichever a span meets first', async () => {
+    // The fast reader counts a line's leniencies and notes them once the line succeeded; it
+    // noted times written as numbers before kind names always, where the full reader notes each
+    // as it meets it (a span's times, its events' too, before its kind): with a kind name in an
+    // earlier span than the first number time, the stats listed the two the other way round.
+    const T = '5b8efff798038103d269b633813fc60c';
+    const span = (id: string, kind: string, start: string, end: string, events = ''): string =>
+      `{"traceId":"${T}","spanId":"${id}","name":"a","kind":${kind},"startTimeUnixNano":${start},"endTimeUnixNano":${end}${events}}`;
+    const line = (...spans: string[]): string => `{"resourceSpans":[{"scopeSpans":[{"spans":[${spans.join(',')}]}]}]}`;
+    const named = span('1111111111111111', '"SPAN_KIND_SERVER"', '"1772460000017410092"', '"1772460000017810092"');
+    const lines = {
+      'a kind name, then number times': line(named, span('2222222222222222', '1', '1772460000017410092', '1772460000017810092')),
+      'a kind name, then a number event time': line(named, span('2222222222222222', '1', '"1772460000017410092"', '"1772460000017810092"', ',"events":[{"timeUnixNano":1772460000017510092}]')),
+      'both in one span, the kind written first': line(span('2222222222222222', '"SPAN_KIND_SERVER"', '1772460000017410092', '1772460000017810092')),
+      'number times, then a kind name': line(span('2222222222222222', '1', '1772460000017410092', '1772460000017810092'), named),
+    };
+    for (const [name, body] of Object.entries(lines)) {
+      // After a line with neither (detection's, read by the full reader).
+      const file = tmp.write(`note-order-${name.replace(/\W+/g, '-')}.jsonl`, `{"resourceSpans":[]}\n${body}\n`);
+      expect(await expectAgree(file), name).toEqual({ lines: 1, fallbacks: 0 });
+      expect((await outcome(file, {})).stats, name).toMatch(/"leniencies":\["(span kinds|int64 times)/);
+    }
+  });
+
   it('agree on times with one character next to the digits in any of their 19 places', async () => {
     // Times are read four digits at a time: every place, with the characters just outside '0'–'9'.
     const rand = random(12);

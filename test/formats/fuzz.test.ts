@@ -133,6 +133,25 @@ describe('a UTF-8 byte-order mark', () => {
       }
     }
   }, 180_000);
+
+  it('inside a value (not whitespace to JSON.parse) is refused with a TraceFormatError at the mark, on every path', async () => {
+    // The syntax scanner (_json-scan.ts) took a mark inside a value for whitespace, as it is
+    // before one; the value it let through was then given to JSON.parse, whose SyntaxError
+    // escaped (an unclosed array read as a Triton trace, JSON lines), or the error was placed
+    // after the value (concatenated documents).
+    const cases = {
+      'unclosed array': '[{"a":\ufeff1}',
+      'unclosed Triton trace': '[{"id":1,"model_name":"m"},{"id":1,"timestamps":[\ufeff{"name":"REQUEST_START","ns":1}]}',
+      'JSON lines': '{"a":\ufeff1}\n{"b":2}\n',
+      'concatenated documents': '{"a":\ufeff1}{"b":2}',
+    };
+    for (const [name, body] of Object.entries(cases)) {
+      const file = tmp.write(`bom-inside-${name.replace(/\W/g, '-')}.json`, body);
+      for (const options of [...BOTH_PATHS, { reader: 'full' as const }]) expect(await readOrRefuse(file, options, name)).toBe(false);
+      const error = await readAllSpans(file).catch((e: unknown) => e);
+      expect((error as Error).message, name).toContain("got '\ufeff'");
+    }
+  });
 });
 
 describe('times out of range', () => {
