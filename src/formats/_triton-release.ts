@@ -15,12 +15,13 @@ import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { Compression, OpenedFile } from './_bytes.js';
 import { markClosedTraces, setTraceHolder } from './_closed-traces.js';
+import { ScannedSpans } from './_scanned-spans.js';
 import type { TraceHolder } from './_closed-traces.js';
 import { rec, RecordScan } from './_triton-stream.js';
 import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { TraceFormatError } from './errors.js';
 import { noteTritonClock, nsOf, readParsedRecord, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonRecord, tritonTraceId } from './triton-trace.js';
-import type { TritonRecord, TritonRequest } from './triton-trace.js';
+import type { TritonRecord, TritonRequest, TritonRows, TritonSpanSink } from './triton-trace.js';
 
 /** The record `add` reads a parse into (read and taken at once). */
 const parsed = tritonRecord();
@@ -199,15 +200,22 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 
   /** Takes batches of `batchSize` spans made so far (the rest too at the end: `last`), each marked with the traces closed by its end. */
   *batches(batchSize: number, last: boolean): Generator<SpanRecord[]> {
+    for (const [batch, closed] of this.cut(batchSize, last)) {
+      if (closed.length > 0) markClosedTraces(batch, closed);
+      setTraceHolder(batch, this.holds);
+      yield batch;
+    }
+  }
+
+  /** Takes batches of `batchSize` spans made so far (the rest too at the end: `last`), each with the traces closed by its end. */
+  *cut(batchSize: number, last: boolean): Generator<[SpanRecord[], string[]]> {
     while (this.out.length >= batchSize || (last && this.out.length > 0)) {
       const batch = this.out.length > batchSize ? this.out.splice(0, batchSize) : this.out;
       if (batch === this.out) this.out = [];
       this.handed += batch.length;
       let n = 0;
       while (n < this.closings.length && this.closings[n]![0] <= this.handed) n++;
-      if (n > 0) markClosedTraces(batch, this.closings.splice(0, n).map(([, traceId]) => traceId));
-      setTraceHolder(batch, this.holds);
-      yield batch;
+      yield [batch, n > 0 ? this.closings.splice(0, n).map(([, traceId]) => traceId) : []];
     }
   }
 }
@@ -229,17 +237,60 @@ export async function* releaseTritonRecords(
   ctx: ReadContext,
   where: string,
   batchSize: number,
-): AsyncGenerator<SpanRecord[]> {
+  rows?: TritonRows,
+): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   const requests = new ReleasedRequests(ctx, where, index);
   const scan = new RecordScan(requests);
+  const mapped = rows === undefined ? undefined : new MappedBatches(rows);
   for await (const chunk of contentChunks(file, open, compression, read.recordsEnd)) {
     if (!scan.chunk(chunk)) break;
-    yield* requests.batches(batchSize, false);
+    yield* mapped === undefined ? requests.batches(batchSize, false) : mapped.of(requests.cut(batchSize, false));
   }
   // A file rewritten between the two readings (a running server's is only appended to, past what was read).
   if (!scan.end() || scan.index !== read.records) throw changed(file);
   requests.release(true);
-  yield* requests.batches(batchSize, true);
+  if (mapped === undefined) {
+    yield* requests.batches(batchSize, true);
+    return;
+  }
+  yield* mapped.of(requests.cut(batchSize, true));
+  yield* mapped.end();
+}
+
+/**
+ * The spans' batches handed to a TritonSpanSink (the analyzer's mapping) and given on as the
+ * rows it wrote, one ScannedSpans reused: each stands for its batch's spans (`inputSpans`), the
+ * rows being those of the traces the sink mapped by its end.
+ */
+class MappedBatches {
+  private readonly rows = new ScannedSpans();
+  private readonly sink: TritonSpanSink;
+
+  constructor(rows: TritonRows) {
+    this.sink = rows(this.rows);
+  }
+
+  *of(batches: Iterable<[SpanRecord[], string[]]>): Generator<ScannedSpans> {
+    for (const [batch, closed] of batches) {
+      for (const span of batch) this.sink.add(span);
+      if (closed.length > 0) this.sink.close(closed);
+      yield* this.handed(batch.length);
+    }
+  }
+
+  /** The rows of the traces still held at the end. */
+  *end(): Generator<ScannedSpans> {
+    this.sink.end();
+    yield* this.handed(0);
+  }
+
+  private *handed(spans: number): Generator<ScannedSpans> {
+    const rows = this.rows;
+    if (rows.length === 0 && spans === 0 && rows.uses.length === 0) return;
+    rows.inputSpans = spans;
+    yield rows;
+    rows.clear();
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import { resolve } from 'node:path';
 import type { AttributeValue, SpanEvent, SpanRecord } from '../model/span.js';
 import { SOURCE_ATTR } from '../semconv.js';
 import type { ReadContext } from './_context.js';
+import type { ScannedSpans } from './_scanned-spans.js';
 import { lineColumn, scanJsonValue, skipWhitespace } from './_json-scan.js';
 import { at, inTimeRange, isObject } from './_shared.js';
 import { describeValue, TraceFormatError } from './errors.js';
@@ -350,11 +351,20 @@ export class TritonRequests {
 
   /** Appends the span of request `id` of trace `root` to `out` (or says it is skipped: no timestamps). */
   protected span(id: number, request: TritonRequest, namespace: string, root: number, out: SpanRecord[]): void {
-    if (request.events.length === 0) {
-      this.ctx.skip(at(this.where, `$ (request id ${id})`), 'timestamps of a Triton request', 'none');
-      return;
-    }
+    if (!this.checked(id, request)) return;
+    out.push(tritonSpan(id, request, namespace, root));
+  }
+
+  /**
+   * Says what request `id`'s timestamps lack or contradict, and sorts them by time; false, said
+   * as skipped, when it has none (it makes no span).
+   */
+  protected checked(id: number, request: TritonRequest): boolean {
     const where = at(this.where, `$ (request id ${id})`);
+    if (request.events.length === 0) {
+      this.ctx.skip(where, 'timestamps of a Triton request', 'none');
+      return false;
+    }
     const disorder = outOfOrder(request.events);
     if (disorder !== undefined) this.ctx.warn(where, `Triton timestamps out of order on one steady clock (${disorder}): an edited file, or records of two server runs under one id; the phases between them are left out`);
     const missing = missingTimestamps(request);
@@ -366,33 +376,52 @@ export class TritonRequests {
       const s = missing.compute.length === 1 ? '' : 's';
       this.ctx.warn(where, `Triton request queued without its ${listed(missing.compute)} timestamp${s}: records missing from the file, or a request that failed or was cancelled in the queue; its queue and compute phases are left out`);
     }
-    let first = request.events[0]!.timeNs;
-    let last = first;
-    for (const e of request.events) {
-      if (e.timeNs < first) first = e.timeNs;
-      if (e.timeNs > last) last = e.timeNs;
-    }
     request.events.sort((x, y) => (x.timeNs < y.timeNs ? -1 : x.timeNs > y.timeNs ? 1 : 0));
-    const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
-    if (request.model !== undefined) attributes['triton.model_name'] = request.model;
-    if (request.version !== undefined) attributes['triton.model_version'] = request.version;
-    if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
-    if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
-    out.push({
-      traceId: tritonTraceId(namespace, root),
-      spanId: hexId((BigInt(id) + 1n) << 8n, 16),
-      ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
-      name: request.model ?? 'triton request',
-      service: 'triton',
-      kind: 'server',
-      startNs: first,
-      endNs: last,
-      attributes,
-      error: false,
-      events: request.events,
-    });
+    return true;
   }
 }
+
+/** The span of request `id` (checked: its events sorted by time) of trace `root`, one request of a Triton trace file. */
+function tritonSpan(id: number, request: TritonRequest, namespace: string, root: number): SpanRecord {
+  const events = request.events;
+  const attributes: Record<string, AttributeValue> = { [TRITON_SOURCE_ATTR]: TRITON_SOURCE, 'triton.trace_id': id };
+  if (request.model !== undefined) attributes['triton.model_name'] = request.model;
+  if (request.version !== undefined) attributes['triton.model_version'] = request.version;
+  if (request.requestId !== undefined) attributes['triton.request_id'] = request.requestId;
+  if (request.parent !== undefined) attributes['triton.trace_parent_id'] = request.parent;
+  return {
+    traceId: tritonTraceId(namespace, root),
+    spanId: hexId((BigInt(id) + 1n) << 8n, 16),
+    ...(request.parent !== undefined ? { parentSpanId: hexId((BigInt(request.parent) + 1n) << 8n, 16) } : {}),
+    name: request.model ?? 'triton request',
+    service: 'triton',
+    kind: 'server',
+    startNs: events[0]!.timeNs,
+    endNs: events[events.length - 1]!.timeNs,
+    attributes,
+    error: false,
+    events,
+  };
+}
+
+/**
+ * Where the spans of a Triton trace file go when the analyzer maps them as they are read
+ * (ReadOptions.tritonRows, given by analyzer/conventions/triton.ts): into rows of our
+ * convention, as OTLP spans in it come (formats/_scanned-spans.ts), without the mapped spans'
+ * records. It sees what the convention mapper would: the spans in the order made, and after each
+ * batch the traces whose last span it held.
+ */
+export interface TritonSpanSink {
+  /** Takes the next span. */
+  add(span: SpanRecord): void;
+  /** The traces whose last span was added (by the end of a batch). */
+  close(traceIds: readonly string[]): void;
+  /** At the end of the file: every trace still held is whole. */
+  end(): void;
+}
+
+/** Makes the TritonSpanSink of one file, writing into `rows` (emptied by the reader once each batch is handed on). */
+export type TritonRows = (rows: ScannedSpans) => TritonSpanSink;
 
 /** The note every reading of a Triton trace file makes, once. */
 export function noteTritonClock(ctx: ReadContext): void {
