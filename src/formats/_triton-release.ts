@@ -53,6 +53,11 @@ export class TritonIndex implements RecordSink {
     return this.last.size;
   }
 
+  /** Whether it reads the records' timestamps (with `strict`): else the scanner need not make them (`RecordScan`). */
+  get readsStamps(): boolean {
+    return this.timed !== undefined;
+  }
+
   /** With `strict`, the requests that have no timestamp kept (each skipped when the spans are made); else 0. */
   get untimed(): number {
     return this.timed === undefined ? 0 : this.last.size - this.timed.size;

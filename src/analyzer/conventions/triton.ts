@@ -168,20 +168,7 @@ type ViewEmitter = (request: SpanRecord, intervals: readonly PhaseInterval[], ba
  * also gets their phase intervals (the children stay requests of their own models too).
  */
 function emitViews(views: readonly TritonView[], emit: ViewEmitter): void {
-  const intervals = new Map<string, PhaseInterval[]>(views.map((v) => [v.base.spanId, intervalsOf(v.times)]));
-  const children = new Map<string, TritonView[]>();
-  for (const v of views) {
-    if (v.parentId === undefined || !intervals.has(v.parentId)) continue;
-    const list = children.get(v.parentId);
-    if (list === undefined) children.set(v.parentId, [v]);
-    else list.push(v);
-  }
-  const withSteps = (id: string, depth: number): PhaseInterval[] => {
-    const own = intervals.get(id) ?? [];
-    if (depth > 32) return own;
-    const steps = (children.get(id) ?? []).flatMap((c) => withSteps(c.base.spanId, depth + 1));
-    return steps.length === 0 ? own : [...own, ...steps];
-  };
+  const withSteps = views.length > SMALL_TRACE ? stepsByMaps(views) : stepsByScans(views);
   for (const v of views) {
     // Copied key by key (not spread, then deleted): `delete` turns the object into a slow dictionary.
     const attributes: Record<string, AttributeValue> = {};
@@ -206,6 +193,55 @@ function emitViews(views: readonly TritonView[], emit: ViewEmitter): void {
     };
     emit(request, withSteps(v.base.spanId, 0), numberOf(v.base.attributes['triton.batch_size']));
   }
+}
+
+/** Views past which a trace's steps are found through maps (below, by scanning its views: no map per trace). */
+const SMALL_TRACE = 8;
+
+/**
+ * The phase intervals of the view with span id `id` (the last so named), then those of its steps
+ * (the views whose parent it is, in order, each with its own steps, 32 levels down at most).
+ */
+type Steps = (id: string, depth: number) => PhaseInterval[];
+
+function stepsByMaps(views: readonly TritonView[]): Steps {
+  const intervals = new Map<string, PhaseInterval[]>(views.map((v) => [v.base.spanId, intervalsOf(v.times)]));
+  const children = new Map<string, TritonView[]>();
+  for (const v of views) {
+    if (v.parentId === undefined || !intervals.has(v.parentId)) continue;
+    const list = children.get(v.parentId);
+    if (list === undefined) children.set(v.parentId, [v]);
+    else list.push(v);
+  }
+  const withSteps = (id: string, depth: number): PhaseInterval[] => {
+    const own = intervals.get(id) ?? [];
+    if (depth > 32) return own;
+    const steps = (children.get(id) ?? []).flatMap((c) => withSteps(c.base.spanId, depth + 1));
+    return steps.length === 0 ? own : [...own, ...steps];
+  };
+  return withSteps;
+}
+
+/** `stepsByMaps` for a few views, by scanning them. */
+function stepsByScans(views: readonly TritonView[]): Steps {
+  const intervals = views.map((v) => intervalsOf(v.times));
+  const withSteps = (id: string, depth: number): PhaseInterval[] => {
+    let own: PhaseInterval[] = [];
+    for (let k = views.length - 1; k >= 0; k--) {
+      if (views[k]!.base.spanId !== id) continue;
+      own = intervals[k]!;
+      break;
+    }
+    if (depth > 32) return own;
+    let all = own;
+    for (const c of views) {
+      if (c.parentId !== id) continue;
+      const steps = withSteps(c.base.spanId, depth + 1);
+      if (steps.length > 0) all = all === own ? [...own, ...steps] : (all.push(...steps), all);
+    }
+    return all;
+  };
+  return withSteps;
 }
 
 /** `emitViews` into records: each request span, then its phase spans. */
