@@ -27,13 +27,78 @@ import type { TritonRecord, TritonRequest, TritonRows, TritonSpanSink } from './
 const parsed = tritonRecord();
 
 /**
+ * Request id → the index of its last record, with a Map's methods (those the readings use): in an
+ * array for the ids Triton gives (whole numbers counted from 1 by each server), so that a record
+ * costs a store and not a Map entry; other ids (negative, fractional, or far past the others) in
+ * a Map. Its keys come in no particular order.
+ */
+export class LastRecords {
+  /** Index + 1 of the last record of id k at k; 0 for none. */
+  private dense = new Int32Array(1024);
+  private denseCount = 0;
+  private readonly sparse = new Map<number, number>();
+
+  get size(): number {
+    return this.denseCount + this.sparse.size;
+  }
+
+  get(id: number): number | undefined {
+    if (Number.isInteger(id) && id >= 0 && id < this.dense.length) {
+      const at = this.dense[id]!;
+      if (at !== 0) return at - 1;
+    }
+    return this.sparse.size === 0 ? undefined : this.sparse.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  set(id: number, index: number): void {
+    if (this.sparse.size > 0 && this.sparse.has(id)) {
+      this.sparse.set(id, index);
+      return;
+    }
+    if (Number.isInteger(id) && id >= 0 && index < 0x7fff_ffff) {
+      // Grown as far as the ids counted so far make plausible (a lone huge id stays in the Map).
+      if (id >= this.dense.length && id < Math.max(1 << 16, 8 * (this.size + 1))) {
+        const wider = new Int32Array(Math.max(id + 1, 2 * this.dense.length));
+        wider.set(this.dense);
+        this.dense = wider;
+      }
+      if (id < this.dense.length) {
+        if (this.dense[id] === 0) this.denseCount++;
+        this.dense[id] = index + 1;
+        return;
+      }
+    }
+    this.sparse.set(id, index);
+  }
+
+  delete(id: number): void {
+    if (Number.isInteger(id) && id >= 0 && id < this.dense.length && this.dense[id] !== 0) {
+      this.dense[id] = 0;
+      this.denseCount--;
+      return;
+    }
+    this.sparse.delete(id);
+  }
+
+  *keys(): Generator<number> {
+    const dense = this.dense;
+    for (let id = 0; id < dense.length; id++) if (dense[id] !== 0) yield id;
+    yield* this.sparse.keys();
+  }
+}
+
+/**
  * A first pass over a Triton trace file: for each request id, the index of its last record and
  * its parent (what the second pass needs to let go of each request once its last record is read,
  * and to name its trace); the records that are not Triton's are skipped here, once.
  */
 export class TritonIndex implements RecordSink {
   /** Request id → index of its last record. */
-  readonly last = new Map<number, number>();
+  readonly last = new LastRecords();
   /** Request id → its parent id (the last a record gave). */
   readonly parents = new Map<number, number>();
   /** With `strict`: the requests with a timestamp kept (the others are skipped when made spans). */

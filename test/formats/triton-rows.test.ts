@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeSpans } from '../../src/analyzer/pipeline.js';
 import { CONVENTION_EVENTS, ConventionMapper, tritonRows } from '../../src/analyzer/conventions/index.js';
+import { LastRecords } from '../../src/formats/_triton-release.js';
 import { readSpanBatches, ScannedSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
 import type { SpanRecord } from '../../src/model/span.js';
@@ -136,4 +137,32 @@ describe('Triton trace files as rows mapped while read, against records mapped b
     const text = Buffer.from(`[\n${written.join(',\n')}\n]\n`);
     await expectSame(tmp.write(`damaged-${seed}.json`, damage(text, random(seed))));
   }, 60_000);
+});
+
+describe('LastRecords (a first reading’s request id → last record, in an array for the ids Triton gives)', () => {
+  it('answers as a Map does, for dense, huge, negative, fractional and deleted ids', () => {
+    const rand = random(5);
+    const last = new LastRecords();
+    const map = new Map<number, number>();
+    const ids = (): number => {
+      const x = rand();
+      return x < 0.7 ? Math.floor(rand() * 5_000) : x < 0.8 ? Math.floor(rand() * 1e9) : x < 0.85 ? -Math.floor(rand() * 100) : x < 0.9 ? rand() * 100 : x < 0.95 ? 2 ** 60 : Math.floor(rand() * 200_000);
+    };
+    for (let i = 0; i < 50_000; i++) {
+      const id = ids();
+      if (rand() < 0.05) {
+        last.delete(id);
+        map.delete(id);
+      } else {
+        last.set(id, i);
+        map.set(id, i);
+      }
+      const probe = ids();
+      expect(last.get(probe)).toBe(map.get(probe));
+      expect(last.has(probe)).toBe(map.has(probe));
+    }
+    expect(last.size).toBe(map.size);
+    expect([...last.keys()].sort((a, b) => a - b)).toEqual([...map.keys()].sort((a, b) => a - b));
+    for (const [id, i] of map) expect(last.get(id)).toBe(i);
+  });
 });
