@@ -8,7 +8,8 @@
  * every request whose first record came before it is out, so the spans and their batches are
  * exactly those of one reading. Knowing each request's last record, it also knows when a trace's
  * last request is out, and says so on the batch (`markClosedTraces`): the Triton convention then
- * maps that trace at once instead of holding it to the end of input.
+ * maps that trace at once instead of holding it to the end of input. Given the analyzer's mapping
+ * (`TritonRows`), the batches go to it instead, and come out as the rows it wrote (`MappedBatches`).
  */
 
 import type { SpanRecord } from '../model/span.js';

@@ -4,7 +4,9 @@
  * layout Triton writes:
  * - the trace file, 2.x (records grouped by `id`, uppercase names) and 1.x (TensorRT Inference
  *   Server up to v1.15: one record per request, lowercase spaced names); the file reader
- *   (`formats/triton-trace`) hands each id over as one span with its timestamps as events;
+ *   (`formats/triton-trace`) hands each id over as one span with its timestamps as events (to
+ *   the mapper; a large file read alone for the analyzer, to `tritonRows`, which maps them into
+ *   rows of our convention as they are read, formats/_scanned-spans.ts);
  * - OpenTelemetry mode (`--trace-config mode=opentelemetry`): `InferRequest` (frontend events)
  *   → model span (`triton.model_name`; REQUEST_START, QUEUE_START, REQUEST_END) → `compute`
  *   (COMPUTE_* events), ensembles and BLS nesting further model spans.
