@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readSpanBatches, ScannedSpans, TraceFormatError } from '../formats/index.js';
 import { toColumns } from './_span-columns.js';
 import type { ReadMessage, ReadRequest } from './_threaded-read.js';
-import { CONVENTION_EVENTS, ConventionMapper } from './conventions/index.js';
+import { CONVENTION_EVENTS, ConventionMapper, tritonRows } from './conventions/index.js';
 import type { SpanRecord } from '../model/span.js';
 
 const port = parentPort!;
@@ -25,7 +25,7 @@ function post(message: ReadMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  const reader = readSpanBatches(request.file, { strict: request.strict, reader: request.reader, events: CONVENTION_EVENTS });
+  const reader = readSpanBatches(request.file, { strict: request.strict, reader: request.reader, events: CONVENTION_EVENTS, tritonRows });
   // Source conventions are mapped here, where the spans still carry every attribute and event.
   const mapper = new ConventionMapper();
   let origin: bigint | undefined;

@@ -198,7 +198,7 @@ export function toColumns(records: readonly (SpanRecord | number)[], origin: big
       columns.ends[i] = relative.ofHalves(s.endHi[r]!, s.endLo[r]!);
       columns.batchSizes[i] = batchSizeOfCode(phase, s.batchValues[r], columns);
       columns.attributes[i] = request || client ? s.attributes[r]! : null;
-      columns.firstTokens[i] = NaN;
+      columns.firstTokens[i] = (flags & SCANNED.FIRST_TOKEN) !== 0 && (request || client) ? relative.ofHalves(s.firstHi[r]!, s.firstLo[r]!) : NaN;
       continue;
     }
     // A span ending before it starts is counted invalid and dropped, as `add` drops it before

@@ -151,7 +151,7 @@ export class RequestAssembler {
     store.bits[slot] = (request ? SPAN_BIT.REQUEST : 0) | (client ? SPAN_BIT.CLIENT : 0) | ((flags & SCANNED.ERROR) !== 0 ? SPAN_BIT.ERROR : 0);
     store.attributes[slot] = request || client ? s.attributes[i]! : undefined;
     store.batchSizes[slot] = batchSizeOfCode(phaseCode, s.batchValues[i], this.stats);
-    store.firstTokens[slot] = NaN;
+    store.firstTokens[slot] = (flags & SCANNED.FIRST_TOKEN) !== 0 && (request || client) ? relative.ofHalves(s.firstHi[i]!, s.firstLo[i]!) : NaN;
     this.window.place(s.traceIds[i]!, slot);
   }
 

@@ -22,7 +22,7 @@ import type { FileIdentity } from './_reopen.js';
 import { markClosedTraces } from '../formats/_closed-traces.js';
 import { analyzeSpans, duplicateMessage, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
-import { CONVENTION_EVENTS } from './conventions/index.js';
+import { CONVENTION_EVENTS, tritonRows } from './conventions/index.js';
 import { listDirectory } from './_directory.js';
 import { AnalysisError } from './errors.js';
 import { EXIT } from '../errors.js';
@@ -252,7 +252,7 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
       // A stream cannot be opened a second time in a thread.
       if (threads < 2 || input.bytes <= SPLIT.minBytes || !sniffed.opened.regularFile || inMainThread.has(file)) {
         // One trace file goes to the assembler as read; several are merged by time, as records.
-        return { file, triton: family === 'triton-trace', reader: traceFiles === 1 ? readSpanBatches(input, { strict, reader, events: CONVENTION_EVENTS }) : readSpans(input, { strict, attributes: 'analysis', reader, events: CONVENTION_EVENTS }) };
+        return { file, triton: family === 'triton-trace', reader: traceFiles === 1 ? readSpanBatches(input, { strict, reader, events: CONVENTION_EVENTS, tritonRows }) : readSpans(input, { strict, attributes: 'analysis', reader, events: CONVENTION_EVENTS }) };
       }
       void input.close();
       const splittable = restartable && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;

@@ -10,12 +10,13 @@
  * the rare span the analyzer must still map (a trace a trace-scoped convention holds).
  */
 
+import type { ConventionUse } from '../model/analysis.js';
 import type { AttributeValue, SpanKind, SpanRecord } from '../model/span.js';
 import { ATTR, PHASES } from '../semconv.js';
 import type { SpanDraft } from './_shared.js';
 
-/** Bits of ScannedSpans.flags. */
-export const SCANNED = { REQUEST: 1, CLIENT: 2, ERROR: 4 } as const;
+/** Bits of ScannedSpans.flags (FIRST_TOKEN: the row has a first-token time, `firstHi`/`firstLo`). */
+export const SCANNED = { REQUEST: 1, CLIENT: 2, ERROR: 4, FIRST_TOKEN: 8 } as const;
 
 /** Span kinds by code (OTLP's enum order). */
 export const SCANNED_KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
@@ -28,6 +29,30 @@ const NS = 1_000_000_000n;
 /** ns as a BigInt from its two exact halves. */
 export function nanosOf(hi: number, lo: number): bigint {
   return BigInt(hi) * NS + BigInt(lo);
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Writes `ns` (0 … MAX_TIME_NS) into `hi[i]` and `lo[i]` as two exact halves, ns = hi·10⁹ + lo, as the scanner reads a time's digits. */
+export function setHalves(hi: Float64Array, lo: Float64Array, i: number, ns: bigint): void {
+  if (ns > SAFE) {
+    hi[i] = Number(ns / NS);
+    lo[i] = Number(ns % NS);
+    return;
+  }
+  // Exact: the integer below 2⁵³, its quotient floored and corrected for the division's rounding.
+  const n = Number(ns);
+  let h = Math.floor(n / 1e9);
+  let l = n - h * 1e9;
+  if (l < 0) {
+    h--;
+    l += 1e9;
+  } else if (l >= 1e9) {
+    h++;
+    l -= 1e9;
+  }
+  hi[i] = h;
+  lo[i] = l;
 }
 
 /** Rows of one batch; columns grow as rows are added. */
@@ -61,6 +86,16 @@ export class ScannedSpans {
   startLo: Float64Array;
   endHi: Float64Array;
   endLo: Float64Array;
+  /** A request row's first-token time (SpanRecord.firstTokenNs) in the same halves, where SCANNED.FIRST_TOKEN is set. */
+  firstHi: Float64Array;
+  firstLo: Float64Array;
+  /**
+   * Requests a source convention made these rows from (a Triton trace file's, mapped as it is
+   * read: formats/_triton-release.ts), for the mapper to count as if it had mapped them itself.
+   */
+  readonly uses: ConventionUse[] = [];
+  /** Spans of the input the batch stands for, where its rows are not those spans (a Triton trace file's requests); undefined: `length`. */
+  inputSpans: number | undefined;
 
   constructor(capacity = 2048) {
     this.kinds = new Uint8Array(capacity);
@@ -71,6 +106,8 @@ export class ScannedSpans {
     this.startLo = new Float64Array(capacity);
     this.endHi = new Float64Array(capacity);
     this.endLo = new Float64Array(capacity);
+    this.firstHi = new Float64Array(capacity);
+    this.firstLo = new Float64Array(capacity);
   }
 
   /** Makes room for one more row; returns its index. */
@@ -91,6 +128,8 @@ export class ScannedSpans {
   clear(): void {
     this.length = 0;
     this.direct = 0;
+    this.uses.length = 0;
+    this.inputSpans = undefined;
   }
 
   /** Drops rows past `length` (a line the reader gave up on). */
@@ -135,6 +174,7 @@ export class ScannedSpans {
     };
     const parent = this.parents[i];
     if (parent !== undefined) record.parentSpanId = parent;
+    if ((this.flags[i]! & SCANNED.FIRST_TOKEN) !== 0) record.firstTokenNs = nanosOf(this.firstHi[i]!, this.firstLo[i]!);
     return record;
   }
 
@@ -153,5 +193,7 @@ export class ScannedSpans {
     this.startLo = wider(this.startLo, (n) => new Float64Array(n));
     this.endHi = wider(this.endHi, (n) => new Float64Array(n));
     this.endLo = wider(this.endLo, (n) => new Float64Array(n));
+    this.firstHi = wider(this.firstHi, (n) => new Float64Array(n));
+    this.firstLo = wider(this.firstLo, (n) => new Float64Array(n));
   }
 }

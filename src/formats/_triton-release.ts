@@ -8,22 +8,89 @@
  * every request whose first record came before it is out, so the spans and their batches are
  * exactly those of one reading. Knowing each request's last record, it also knows when a trace's
  * last request is out, and says so on the batch (`markClosedTraces`): the Triton convention then
- * maps that trace at once instead of holding it to the end of input.
+ * maps that trace at once instead of holding it to the end of input. Given the analyzer's mapping
+ * (`TritonRows`), the batches go to it instead, and come out as the rows it wrote (`MappedBatches`).
  */
 
 import type { SpanRecord } from '../model/span.js';
 import type { ReadContext } from './_context.js';
 import type { Compression, OpenedFile } from './_bytes.js';
 import { markClosedTraces, setTraceHolder } from './_closed-traces.js';
+import { ScannedSpans } from './_scanned-spans.js';
 import type { TraceHolder } from './_closed-traces.js';
 import { rec, RecordScan } from './_triton-stream.js';
 import type { RecordSink, TritonStreamEnd } from './_triton-stream.js';
 import { TraceFormatError } from './errors.js';
 import { noteTritonClock, nsOf, readParsedRecord, rootOf, skipRecord, TritonRequests, tritonNamespace, tritonRecord, tritonTraceId } from './triton-trace.js';
-import type { TritonRecord, TritonRequest } from './triton-trace.js';
+import type { TritonRecord, TritonRequest, TritonRows, TritonSpanSink } from './triton-trace.js';
 
 /** The record `add` reads a parse into (read and taken at once). */
 const parsed = tritonRecord();
+
+/**
+ * Request id → the index of its last record, with a Map's methods (those the readings use): in an
+ * array for the ids Triton gives (whole numbers counted from 1 by each server), so that a record
+ * costs a store and not a Map entry; other ids (negative, fractional, or far past the others) in
+ * a Map. Its keys come in no particular order.
+ */
+export class LastRecords {
+  /** Index + 1 of the last record of id k at k; 0 for none. */
+  private dense = new Int32Array(1024);
+  private denseCount = 0;
+  private readonly sparse = new Map<number, number>();
+
+  get size(): number {
+    return this.denseCount + this.sparse.size;
+  }
+
+  get(id: number): number | undefined {
+    if (Number.isInteger(id) && id >= 0 && id < this.dense.length) {
+      const at = this.dense[id]!;
+      if (at !== 0) return at - 1;
+    }
+    return this.sparse.size === 0 ? undefined : this.sparse.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  set(id: number, index: number): void {
+    if (this.sparse.size > 0 && this.sparse.has(id)) {
+      this.sparse.set(id, index);
+      return;
+    }
+    if (Number.isInteger(id) && id >= 0 && index < 0x7fff_ffff) {
+      // Grown as far as the ids counted so far make plausible (a lone huge id stays in the Map).
+      if (id >= this.dense.length && id < Math.max(1 << 16, 8 * (this.size + 1))) {
+        const wider = new Int32Array(Math.max(id + 1, 2 * this.dense.length));
+        wider.set(this.dense);
+        this.dense = wider;
+      }
+      if (id < this.dense.length) {
+        if (this.dense[id] === 0) this.denseCount++;
+        this.dense[id] = index + 1;
+        return;
+      }
+    }
+    this.sparse.set(id, index);
+  }
+
+  delete(id: number): void {
+    if (Number.isInteger(id) && id >= 0 && id < this.dense.length && this.dense[id] !== 0) {
+      this.dense[id] = 0;
+      this.denseCount--;
+      return;
+    }
+    this.sparse.delete(id);
+  }
+
+  *keys(): Generator<number> {
+    const dense = this.dense;
+    for (let id = 0; id < dense.length; id++) if (dense[id] !== 0) yield id;
+    yield* this.sparse.keys();
+  }
+}
 
 /**
  * A first pass over a Triton trace file: for each request id, the index of its last record and
@@ -32,7 +99,7 @@ const parsed = tritonRecord();
  */
 export class TritonIndex implements RecordSink {
   /** Request id → index of its last record. */
-  readonly last = new Map<number, number>();
+  readonly last = new LastRecords();
   /** Request id → its parent id (the last a record gave). */
   readonly parents = new Map<number, number>();
   /** With `strict`: the requests with a timestamp kept (the others are skipped when made spans). */
@@ -50,6 +117,11 @@ export class TritonIndex implements RecordSink {
 
   get size(): number {
     return this.last.size;
+  }
+
+  /** Whether it reads the records' timestamps (with `strict`): else the scanner need not make them (`RecordScan`). */
+  get readsStamps(): boolean {
+    return this.timed !== undefined;
   }
 
   /** With `strict`, the requests that have no timestamp kept (each skipped when the spans are made); else 0. */
@@ -199,15 +271,22 @@ class ReleasedRequests extends TritonRequests implements RecordSink {
 
   /** Takes batches of `batchSize` spans made so far (the rest too at the end: `last`), each marked with the traces closed by its end. */
   *batches(batchSize: number, last: boolean): Generator<SpanRecord[]> {
+    for (const [batch, closed] of this.cut(batchSize, last)) {
+      if (closed.length > 0) markClosedTraces(batch, closed);
+      setTraceHolder(batch, this.holds);
+      yield batch;
+    }
+  }
+
+  /** Takes batches of `batchSize` spans made so far (the rest too at the end: `last`), each with the traces closed by its end. */
+  *cut(batchSize: number, last: boolean): Generator<[SpanRecord[], string[]]> {
     while (this.out.length >= batchSize || (last && this.out.length > 0)) {
       const batch = this.out.length > batchSize ? this.out.splice(0, batchSize) : this.out;
       if (batch === this.out) this.out = [];
       this.handed += batch.length;
       let n = 0;
       while (n < this.closings.length && this.closings[n]![0] <= this.handed) n++;
-      if (n > 0) markClosedTraces(batch, this.closings.splice(0, n).map(([, traceId]) => traceId));
-      setTraceHolder(batch, this.holds);
-      yield batch;
+      yield [batch, n > 0 ? this.closings.splice(0, n).map(([, traceId]) => traceId) : []];
     }
   }
 }
@@ -229,17 +308,60 @@ export async function* releaseTritonRecords(
   ctx: ReadContext,
   where: string,
   batchSize: number,
-): AsyncGenerator<SpanRecord[]> {
+  rows?: TritonRows,
+): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   const requests = new ReleasedRequests(ctx, where, index);
   const scan = new RecordScan(requests);
+  const mapped = rows === undefined ? undefined : new MappedBatches(rows);
   for await (const chunk of contentChunks(file, open, compression, read.recordsEnd)) {
     if (!scan.chunk(chunk)) break;
-    yield* requests.batches(batchSize, false);
+    yield* mapped === undefined ? requests.batches(batchSize, false) : mapped.of(requests.cut(batchSize, false));
   }
   // A file rewritten between the two readings (a running server's is only appended to, past what was read).
   if (!scan.end() || scan.index !== read.records) throw changed(file);
   requests.release(true);
-  yield* requests.batches(batchSize, true);
+  if (mapped === undefined) {
+    yield* requests.batches(batchSize, true);
+    return;
+  }
+  yield* mapped.of(requests.cut(batchSize, true));
+  yield* mapped.end();
+}
+
+/**
+ * The spans' batches handed to a TritonSpanSink (the analyzer's mapping) and given on as the
+ * rows it wrote, one ScannedSpans reused: each stands for its batch's spans (`inputSpans`), the
+ * rows being those of the traces the sink mapped by its end.
+ */
+class MappedBatches {
+  private readonly rows = new ScannedSpans();
+  private readonly sink: TritonSpanSink;
+
+  constructor(rows: TritonRows) {
+    this.sink = rows(this.rows);
+  }
+
+  *of(batches: Iterable<[SpanRecord[], string[]]>): Generator<ScannedSpans> {
+    for (const [batch, closed] of batches) {
+      for (const span of batch) this.sink.add(span);
+      if (closed.length > 0) this.sink.close(closed);
+      yield* this.handed(batch.length);
+    }
+  }
+
+  /** The rows of the traces still held at the end. */
+  *end(): Generator<ScannedSpans> {
+    this.sink.end();
+    yield* this.handed(0);
+  }
+
+  private *handed(spans: number): Generator<ScannedSpans> {
+    const rows = this.rows;
+    if (rows.length === 0 && spans === 0 && rows.uses.length === 0) return;
+    rows.inputSpans = spans;
+    yield rows;
+    rows.clear();
+  }
 }
 
 /**

@@ -79,9 +79,11 @@ export const rec: TritonRecord = tritonRecord();
  * numeric id, a string model_name, a string or numeric model_version, a non-empty string
  * request_id, a numeric parent_id, timestamps `{name, ns}`, keys in any order, others skipped.
  * Anything else (no numeric id, another type of model_version, a key twice, an escaped key)
- * throws FALLBACK, and the record is parsed instead.
+ * throws FALLBACK, and the record is parsed instead. Without `stamps`, the timestamps are only
+ * skipped (their syntax checked as strictly as JSON.parse checks it): a reading that needs no
+ * timestamp (the first, `TritonIndex`, but with `--strict`) makes no string or number of them.
  */
-function scanRecord(): void {
+function scanRecord(stamps: boolean): void {
   let seen = 0;
   rec.model = rec.version = rec.requestId = undefined;
   rec.parent = undefined;
@@ -95,7 +97,7 @@ function scanRecord(): void {
       rec.id = integer();
     } else if (keyIs(K.timestamps)) {
       seen = once(seen, 2);
-      if (c !== LBRACKET) skip(0);
+      if (c !== LBRACKET || !stamps) skip(0);
       else if (opens(LBRACKET, RBRACKET)) {
         do stamp();
         while (more(RBRACKET));
@@ -212,7 +214,11 @@ export class RecordScan {
   /** The carry and the next chunk joined, in one buffer reused (a fresh one per chunk cost page faults). */
   private joined = Buffer.alloc(0);
 
-  constructor(private readonly sink: RecordSink) {}
+  constructor(
+    private readonly sink: RecordSink,
+    /** False: records read by the scanner come with no timestamps (see `scanRecord`). */
+    private readonly stamps = true,
+  ) {}
 
   /** Reads the next chunk; false when the file must be read the old way. */
   chunk(chunk: Buffer): boolean {
@@ -277,7 +283,7 @@ export class RecordScan {
             begin(buf, pos, end);
             let read = false;
             try {
-              scanRecord();
+              scanRecord(this.stamps);
               read = scan.pos < end || last;
             } catch (error) {
               if (error !== FALLBACK) throw error;
@@ -341,7 +347,7 @@ export async function streamTritonRecords(
   rereadable: boolean,
   maxDocumentBytes = MAX_DOCUMENT_BYTES,
 ): Promise<TritonStreamEnd | undefined> {
-  const scan = new RecordScan(requests);
+  const scan = new RecordScan(requests, requests.readsStamps);
   for await (const chunk of chunks) if (!scan.chunk(chunk)) return undefined;
   if (!scan.end()) return undefined;
   // What `consume` left.

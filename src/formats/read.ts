@@ -35,6 +35,7 @@ import { otlpDocumentToSpans } from './otlp-json.js';
 import { readOtlpProto } from './otlp-proto.js';
 import { pythonConsoleDocumentToSpans } from './python-console.js';
 import { tritonTraceDocumentToSpans, UNCLOSED_TRITON_EXPECTED, withoutRequest } from './triton-trace.js';
+import type { TritonRows } from './triton-trace.js';
 import { streamTritonRecords } from './_triton-stream.js';
 import { releaseTritonRecords, TritonIndex } from './_triton-release.js';
 import { zipkinDocumentToSpans } from './zipkin-json.js';
@@ -89,6 +90,12 @@ export interface ReadOptions {
    * that path runs on a small file.
    */
   readonly tritonUnclosedBytes?: number;
+  /**
+   * `readSpanBatches` only: the analyzer's mapping of a Triton trace file's spans as they are
+   * read (analyzer/conventions/triton.ts): a file read record by record then comes as rows of
+   * our convention, each batch standing for the spans it was made from (ScannedSpans.inputSpans).
+   */
+  readonly tritonRows?: TritonRows;
 }
 
 /** What reading one file gave. */
@@ -563,7 +570,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       }
     } else if (trace.document !== undefined && 'tritonRecords' in trace.document) {
       // A large Triton trace file: read record by record, or opened again and read the old way.
-      batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts, options.tritonUnclosedBytes ?? MAX_DOCUMENT_BYTES);
+      batches = options.reader === 'full' ? undefined : await readTritonRecords(trace, ctx, batchSize, result, counts, options.tritonUnclosedBytes ?? MAX_DOCUMENT_BYTES, scanned ? options.tritonRows : undefined);
       if (batches === undefined) {
         trace = await trace.document.reopen();
         opened = trace.sniffed.opened;
@@ -597,7 +604,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
     if (handed !== undefined && handed.spans > 0) batches = afterHanded(file, batches, handed, ctx);
     for await (const batch of batches) {
       if (layout === 'protobuf-message') checkDuplicates(ctx, batch as SpanRecord[], '');
-      spans += batch.length;
+      spans += batch instanceof ScannedSpans ? (batch.inputSpans ?? batch.length) : batch.length;
       yield batch;
     }
     // A compressed stream cut short (a killed writer): what came out was read, like a cut-off line.
@@ -638,8 +645,8 @@ function reportUnclosedStream(ctx: ReadContext, location: string, last: unknown)
  * untouched, when it must be read the old way. Where the old way read one line (Triton writes
  * the whole array on one line), its locations name line `1`.
  */
-async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, unclosedBytes: number): Promise<AsyncIterable<SpanRecord[]> | undefined> {
-  const read = await tritonRecords(trace, ctx, batchSize, result, unclosedBytes);
+async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, counts: FastReadCounts, unclosedBytes: number, rows: TritonRows | undefined): Promise<AsyncIterable<SpanRecord[] | ScannedSpans> | undefined> {
+  const read = await tritonRecords(trace, ctx, batchSize, result, unclosedBytes, rows);
   // Counted as the byte scanners count a document: one read, or one handed back.
   if (read === undefined) counts.fallbacks++;
   else counts.lines++;
@@ -653,7 +660,7 @@ async function readTritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize
  * request to the end (0.6 GB). Whatever the old way says (a skip in strict mode, a reading it
  * must do itself) is known before the first span is made.
  */
-async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, unclosedBytes: number): Promise<AsyncIterable<SpanRecord[]> | undefined> {
+async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: number, result: LayoutResult, unclosedBytes: number, rows: TritonRows | undefined): Promise<AsyncIterable<SpanRecord[] | ScannedSpans> | undefined> {
   const { opened } = trace.sniffed;
   // Read into a context of its own, so that a file read again the old way starts afresh.
   const attempt = new ReadContext(trace.file, false);
@@ -682,11 +689,11 @@ async function tritonRecords(trace: OpenedTrace, ctx: ReadContext, batchSize: nu
   // The second reading opens the file again by its name, or a stream's temporary file (detect.ts).
   const { spool } = trace.sniffed;
   const again = async (): Promise<OpenedFile> => spool?.open() ?? (await openFile(trace.file));
-  return releasedBatches(releaseTritonRecords(trace.file, again, opened.compression, index, end, attempt, where, batchSize), report);
+  return releasedBatches(releaseTritonRecords(trace.file, again, opened.compression, index, end, attempt, where, batchSize, rows), report);
 }
 
 /** The batches of the second reading, then what the reading said. */
-async function* releasedBatches(batches: AsyncIterable<SpanRecord[]>, report: () => void): AsyncGenerator<SpanRecord[]> {
+async function* releasedBatches(batches: AsyncIterable<SpanRecord[] | ScannedSpans>, report: () => void): AsyncGenerator<SpanRecord[] | ScannedSpans> {
   yield* batches;
   report();
 }

@@ -201,7 +201,7 @@ describe('the two readings of one file', () => {
     const rewritten = tmp.write('changing-rewritten.json', `[\n${RECORDS.slice(1, 2_000).join(',\n')}\n]\n`);
     const spans: SpanRecord[] = [];
     const error = await (async () => {
-      for await (const batch of releaseTritonRecords(rewritten, () => openFile(rewritten), 'none', index, read!, ctx, '', 2048)) spans.push(...batch);
+      for await (const batch of releaseTritonRecords(rewritten, () => openFile(rewritten), 'none', index, read!, ctx, '', 2048)) spans.push(...(batch as SpanRecord[]));
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TraceFormatError);
     expect((error as Error).message).toMatch(/changing-rewritten\.json: expected the file unchanged while it is read, got it changed between two readings$/);

@@ -25,14 +25,15 @@ function fnv1a32(text: string, seed: number): number {
 }
 
 /** Two 32-bit halves of a request span id's hash, from which its phase span ids are drawn. */
-function idSeed(requestSpanId: string): readonly [number, number] {
+export function idSeed(requestSpanId: string): readonly [number, number] {
   return [fnv1a32(requestSpanId, 0x811c9dc5), fnv1a32(requestSpanId, 0x050c5d1f)];
 }
 
 /** Char codes of the lowercase hex digits. */
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-function idFrom(seed: readonly [number, number], k: number): string {
+/** The id of the k-th phase span of the request whose `idSeed` is `seed` (see `phaseSpanId`). */
+export function idFrom(seed: readonly [number, number], k: number): string {
   // One more FNV round over k (as four bytes) per half.
   let a = seed[0];
   let b = seed[1];

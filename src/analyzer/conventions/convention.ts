@@ -12,6 +12,9 @@ import type { ConventionNote } from '../../model/analysis.js';
 
 export type { ConventionNote, SourceClock } from '../../model/analysis.js';
 
+/** Traces held at once for trace-scoped conventions before the oldest is mapped anyway. */
+export const MAX_HELD_TRACES = 50_000;
+
 /** The spans a convention made from its input, and what it recognised. */
 export interface MappedSpans {
   readonly spans: readonly SpanRecord[];

@@ -16,6 +16,7 @@ import { addFailures } from '../../model/summary.js';
 import type { RequestFailures } from '../../model/summary.js';
 import { ALL_RULE_INPUTS } from '../diagnose/rule.js';
 import type { RuleInput } from '../diagnose/rule.js';
+import { MAX_HELD_TRACES } from './convention.js';
 import type { MappedSpans, SourceConvention, TraceContext } from './convention.js';
 import { genAiClientConvention } from './genai-client.js';
 import { openInferenceConvention } from './openinference.js';
@@ -27,7 +28,7 @@ import { vllmConvention, vllmSamplesConvention } from './vllm.js';
 
 export type { ConventionNote, MappedSpans, SourceClock, SourceConvention, TraceContext } from './convention.js';
 export { rustDurationNs } from './tgi.js';
-export { normalizeActivity, intervalsOf } from './triton.js';
+export { normalizeActivity, intervalsOf, tritonRows } from './triton.js';
 
 /**
  * Every convention read, in the order they are tried on a span; the first that claims a span has
@@ -66,8 +67,6 @@ function outsideUnattributed(conventions: readonly SourceConvention[]): Readonly
 /** outsideUnattributed of the registered conventions. */
 export const OUTSIDE_UNATTRIBUTED = outsideUnattributed(CONVENTIONS);
 
-/** Traces held at once for trace-scoped conventions before the oldest is mapped anyway. */
-const MAX_HELD_TRACES = 50_000;
 
 /**
  * Streams span batches through the registered conventions. Span-scoped mappings happen at once;
@@ -177,6 +176,7 @@ export class ConventionMapper {
    * `to.add`. (A sink object rather than two callbacks: the calls stay monomorphic.)
    */
   mapScanned(batch: ScannedSpans, to: ScannedSink): void {
+    for (const use of batch.uses) this.noteUse(use);
     const kept = batch.records;
     const n = batch.length;
     let run = -1;
@@ -302,6 +302,13 @@ export class ConventionMapper {
     return { hasRequest: passed !== undefined, outsideUnattributed };
   }
 
+  /** Counts what a mapping recognised (here, or where a reader mapped a source's spans as it read them: ScannedSpans.uses). */
+  private noteUse(use: ConventionUse): void {
+    const key = `${use.id}\u0000${use.label}`;
+    const prior = this.used.get(key);
+    this.used.set(key, prior === undefined ? use : addUses(prior, use));
+  }
+
   private releaseOldest(): readonly SpanRecord[] {
     const [traceId, entry] = this.held.entries().next().value!;
     this.held.delete(traceId);
@@ -313,10 +320,7 @@ export class ConventionMapper {
     const mapped: MappedSpans = convention.map(spans, traceId === undefined ? undefined : this.traceContext(traceId, spans));
     const note = mapped.note;
     if (note !== undefined && (traceId !== undefined || this.firstMapping(spans[0]!))) {
-      const key = `${convention.id}\u0000${note.label}`;
-      const use: ConventionUse = { id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: countsByModel([[mapped.model, mapped.requests]]) } : {}) };
-      const prior = this.used.get(key);
-      this.used.set(key, prior === undefined ? use : addUses(prior, use));
+      this.noteUse({ id: convention.id, ...note, requests: mapped.requests, ...(mapped.model !== undefined ? { byModel: countsByModel([[mapped.model, mapped.requests]]) } : {}) });
     }
     // Request spans carry the convention's id, so the diagnosis knows which server to word next steps for;
     // another convention's (passed on unchanged, in a trace mapped by several: see `release`) keep theirs.

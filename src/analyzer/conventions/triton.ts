@@ -4,7 +4,9 @@
  * layout Triton writes:
  * - the trace file, 2.x (records grouped by `id`, uppercase names) and 1.x (TensorRT Inference
  *   Server up to v1.15: one record per request, lowercase spaced names); the file reader
- *   (`formats/triton-trace`) hands each id over as one span with its timestamps as events;
+ *   (`formats/triton-trace`) hands each id over as one span with its timestamps as events (to
+ *   the mapper; a large file read alone for the analyzer, to `tritonRows`, which maps them into
+ *   rows of our convention as they are read, formats/_scanned-spans.ts);
  * - OpenTelemetry mode (`--trace-config mode=opentelemetry`): `InferRequest` (frontend events)
  *   → model span (`triton.model_name`; REQUEST_START, QUEUE_START, REQUEST_END) → `compute`
  *   (COMPUTE_* events), ensembles and BLS nesting further model spans.
@@ -17,11 +19,13 @@
  * v2.43). Trace-file times are Triton's steady clock, not the epoch.
  */
 import type { AttributeValue, SpanEvent, SpanRecord } from '../../model/span.js';
-import { normalizeActivity, TRITON_SOURCE, TRITON_SOURCE_ATTR } from '../../formats/index.js';
-import { ATTR } from '../../semconv.js';
+import { normalizeActivity, SCANNED, SCANNED_KINDS, setHalves, TRITON_SOURCE, TRITON_SOURCE_ATTR } from '../../formats/index.js';
+import type { ScannedSpans, TritonRows, TritonSpanSink } from '../../formats/index.js';
+import { ATTR, PHASES } from '../../semconv.js';
 import type { Phase } from '../../semconv.js';
+import { MAX_HELD_TRACES } from './convention.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
-import { numberOf, phaseSpans } from './_spans.js';
+import { idFrom as phaseIdFrom, idSeed as phaseIdSeed, numberOf, phaseSpans } from './_spans.js';
 import type { PhaseInterval } from './_spans.js';
 
 const SOURCE_ATTR = TRITON_SOURCE_ATTR;
@@ -56,7 +60,7 @@ export { normalizeActivity };
 
 /** True when the events use the 1.x lowercase spelling. */
 function isLegacySpelling(events: readonly SpanEvent[]): boolean {
-  return events.some((e) => / /.test(e.name) && KNOWN.has(normalizeActivity(e.name)));
+  return events.some((e) => e.name.includes(' ') && KNOWN.has(normalizeActivity(e.name)));
 }
 
 /** Below this, time between COMPUTE_END and REQUEST_END is the core's own work whatever the backend's compute. */
@@ -72,7 +76,7 @@ const RESPONDS_LATER_MIN_NS = 10_000_000n;
  * and the HTTP frontend formats a JSON response in that window too. The trace cannot tell which,
  * so that time is not called post-processing.
  */
-export function respondsAfterExecute(times: ReadonlyMap<string, bigint>): boolean {
+export function respondsAfterExecute(times: ActivityTimes): boolean {
   const start = times.get('COMPUTE_START');
   const end = times.get('COMPUTE_END');
   const released = times.get('REQUEST_END');
@@ -82,7 +86,7 @@ export function respondsAfterExecute(times: ReadonlyMap<string, bigint>): boolea
 }
 
 /** The phase intervals one Triton request's activity times give. */
-export function intervalsOf(times: ReadonlyMap<string, bigint>): PhaseInterval[] {
+export function intervalsOf(times: ActivityTimes): PhaseInterval[] {
   const out: PhaseInterval[] = [];
   const later = respondsAfterExecute(times);
   for (const [phase, from, to, name] of STAGES) {
@@ -101,7 +105,7 @@ export function intervalsOf(times: ReadonlyMap<string, bigint>): PhaseInterval[]
 }
 
 /** Start and end of the request: earliest start activity, latest end activity. */
-function extentOf(times: ReadonlyMap<string, bigint>): { startNs: bigint; endNs: bigint } | undefined {
+function extentOf(times: ActivityTimes): { startNs: bigint; endNs: bigint } | undefined {
   let startNs: bigint | undefined;
   let endNs: bigint | undefined;
   for (const n of STARTS) {
@@ -115,7 +119,39 @@ function extentOf(times: ReadonlyMap<string, bigint>): { startNs: bigint; endNs:
   return startNs === undefined || endNs === undefined || endNs < startNs ? undefined : { startNs, endNs };
 }
 
-function timesOf(events: readonly SpanEvent[], into = new Map<string, bigint>()): Map<string, bigint> {
+/** One request's activity times by (normalized) name, as the mapping reads them. */
+export interface ActivityTimes {
+  get(name: string): bigint | undefined;
+  has(name: string): boolean;
+}
+
+/** Each activity the mapping reads (KNOWN): its slot in SlotTimes. */
+const SLOTS = new Map<string, number>([...KNOWN].map((name, k) => [name, k]));
+
+/**
+ * ActivityTimes in a slot per activity the mapping reads (the others are never asked for): a
+ * Map per request, grown as its times were set, was a tenth of what a Triton file's analysis
+ * allocated.
+ */
+class SlotTimes implements ActivityTimes {
+  private readonly slots = new Array<bigint | undefined>(SLOTS.size).fill(undefined);
+
+  get(name: string): bigint | undefined {
+    const k = SLOTS.get(name);
+    return k === undefined ? undefined : this.slots[k];
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  set(name: string, t: bigint): void {
+    const k = SLOTS.get(name);
+    if (k !== undefined) this.slots[k] = t;
+  }
+}
+
+function timesOf(events: readonly SpanEvent[], into = new SlotTimes()): SlotTimes {
   for (const e of events) {
     const name = normalizeActivity(e.name);
     // A stream's first response is the one that counts (the gRPC stream handler records only it; others may record each).
@@ -134,7 +170,7 @@ const FIRST_RESPONSE = 'INFER_RESPONSE_COMPLETE';
  * first token, "server-side TTFT for decoupled gRPC streams". A response sent just before the
  * release is the whole answer, not a first token.
  */
-function firstTokenOf(times: ReadonlyMap<string, bigint>): bigint | undefined {
+function firstTokenOf(times: ActivityTimes): bigint | undefined {
   const first = times.get(FIRST_RESPONSE);
   const released = times.get('REQUEST_END');
   if (first === undefined || released === undefined || !respondsAfterExecute(times)) return undefined;
@@ -151,33 +187,22 @@ interface TritonView {
   /** Gives the request span its ids, parent, service and attributes. */
   readonly base: SpanRecord;
   readonly model: string | undefined;
-  readonly times: ReadonlyMap<string, bigint>;
+  readonly times: ActivityTimes;
   readonly extent: { readonly startNs: bigint; readonly endNs: bigint };
   /** The view this one is a step of (ensemble, BLS), by request span id. */
   readonly parentId: string | undefined;
 }
+
+/** Where `emitViews` puts each request span and the phase intervals under it (with the batch size its compute phases carry, if any). */
+type ViewEmitter = (request: SpanRecord, intervals: readonly PhaseInterval[], batch: number | undefined) => void;
 
 /**
  * Request and phase spans for each view. An ensemble or BLS parent has no queue or compute of
  * its own (trace_summary.py: "missing for ensemble model"); its steps are its children, so it
  * also gets their phase intervals (the children stay requests of their own models too).
  */
-function emitViews(views: readonly TritonView[]): SpanRecord[] {
-  const intervals = new Map<string, PhaseInterval[]>(views.map((v) => [v.base.spanId, intervalsOf(v.times)]));
-  const children = new Map<string, TritonView[]>();
-  for (const v of views) {
-    if (v.parentId === undefined || !intervals.has(v.parentId)) continue;
-    const list = children.get(v.parentId);
-    if (list === undefined) children.set(v.parentId, [v]);
-    else list.push(v);
-  }
-  const withSteps = (id: string, depth: number): PhaseInterval[] => {
-    const own = intervals.get(id) ?? [];
-    if (depth > 32) return own;
-    const steps = (children.get(id) ?? []).flatMap((c) => withSteps(c.base.spanId, depth + 1));
-    return steps.length === 0 ? own : [...own, ...steps];
-  };
-  const out: SpanRecord[] = [];
+function emitViews(views: readonly TritonView[], emit: ViewEmitter): void {
+  const withSteps = views.length > SMALL_TRACE ? stepsByMaps(views) : stepsByScans(views);
   for (const v of views) {
     // Copied key by key (not spread, then deleted): `delete` turns the object into a slow dictionary.
     const attributes: Record<string, AttributeValue> = {};
@@ -200,9 +225,63 @@ function emitViews(views: readonly TritonView[]): SpanRecord[] {
       error: base.error,
       ...(firstToken !== undefined ? { firstTokenNs: firstToken } : {}),
     };
-    const batch = numberOf(v.base.attributes['triton.batch_size']);
-    out.push(request, ...phaseSpans(request, withSteps(v.base.spanId, 0), batch === undefined ? {} : { [ATTR.BATCH_SIZE]: batch }));
+    emit(request, withSteps(v.base.spanId, 0), numberOf(v.base.attributes['triton.batch_size']));
   }
+}
+
+/** Views past which a trace's steps are found through maps (below, by scanning its views: no map per trace). */
+const SMALL_TRACE = 8;
+
+/**
+ * The phase intervals of the view with span id `id` (the last so named), then those of its steps
+ * (the views whose parent it is, in order, each with its own steps, 32 levels down at most).
+ */
+type Steps = (id: string, depth: number) => PhaseInterval[];
+
+function stepsByMaps(views: readonly TritonView[]): Steps {
+  const intervals = new Map<string, PhaseInterval[]>(views.map((v) => [v.base.spanId, intervalsOf(v.times)]));
+  const children = new Map<string, TritonView[]>();
+  for (const v of views) {
+    if (v.parentId === undefined || !intervals.has(v.parentId)) continue;
+    const list = children.get(v.parentId);
+    if (list === undefined) children.set(v.parentId, [v]);
+    else list.push(v);
+  }
+  const withSteps = (id: string, depth: number): PhaseInterval[] => {
+    const own = intervals.get(id) ?? [];
+    if (depth > 32) return own;
+    const steps = (children.get(id) ?? []).flatMap((c) => withSteps(c.base.spanId, depth + 1));
+    return steps.length === 0 ? own : [...own, ...steps];
+  };
+  return withSteps;
+}
+
+/** `stepsByMaps` for a few views, by scanning them. */
+function stepsByScans(views: readonly TritonView[]): Steps {
+  const intervals = views.map((v) => intervalsOf(v.times));
+  const withSteps = (id: string, depth: number): PhaseInterval[] => {
+    let own: PhaseInterval[] = [];
+    for (let k = views.length - 1; k >= 0; k--) {
+      if (views[k]!.base.spanId !== id) continue;
+      own = intervals[k]!;
+      break;
+    }
+    if (depth > 32) return own;
+    let all = own;
+    for (const c of views) {
+      if (c.parentId !== id) continue;
+      const steps = withSteps(c.base.spanId, depth + 1);
+      if (steps.length > 0) all = all === own ? [...own, ...steps] : (all.push(...steps), all);
+    }
+    return all;
+  };
+  return withSteps;
+}
+
+/** `emitViews` into records: each request span, then its phase spans. */
+function emitRecords(views: readonly TritonView[]): SpanRecord[] {
+  const out: SpanRecord[] = [];
+  emitViews(views, (request, intervals, batch) => out.push(request, ...phaseSpans(request, intervals, batch === undefined ? {} : { [ATTR.BATCH_SIZE]: batch })));
   return out;
 }
 
@@ -250,6 +329,14 @@ function mapTritonTrace(spans: readonly SpanRecord[]): MappedSpans {
 
 /** Trace-file spans: one per Triton id, every activity an event on it. */
 function mapFileSpans(spans: readonly SpanRecord[], fileSpans: readonly SpanRecord[]): MappedSpans {
+  const { views, note } = fileViews(fileSpans);
+  const out: SpanRecord[] = spans.filter((s) => s.attributes[SOURCE_ATTR] !== TRITON_TRACE_FILE_SOURCE);
+  out.push(...emitRecords(views));
+  return { spans: out, requests: views.length, note };
+}
+
+/** The views of one trace's trace-file spans (those with a start and an end), and the note they give. */
+function fileViews(fileSpans: readonly SpanRecord[]): { views: TritonView[]; note: ConventionNote } {
   const views: TritonView[] = [];
   let legacy = false;
   for (const span of fileSpans) {
@@ -260,10 +347,127 @@ function mapFileSpans(spans: readonly SpanRecord[], fileSpans: readonly SpanReco
     if (extent === undefined) continue;
     views.push({ base: span, model: modelOf(span.attributes), times, extent, parentId: span.parentSpanId });
   }
-  const out: SpanRecord[] = spans.filter((s) => s.attributes[SOURCE_ATTR] !== TRITON_TRACE_FILE_SOURCE);
-  out.push(...emitViews(views));
-  return { spans: out, requests: views.length, note: noteFor(legacy ? FILE_NOTE_1 : FILE_NOTE_2, views) };
+  return { views, note: noteFor(legacy ? FILE_NOTE_1 : FILE_NOTE_2, views) };
 }
+
+/**
+ * The Triton trace file's spans as they are read (ReadOptions.tritonRows), mapped into rows of
+ * our convention (formats/_scanned-spans.ts) with no record of the spans the mapping makes: the
+ * request and phase spans `mapFileSpans` makes, in the order the convention mapper gives them
+ * (ConventionMapper: a trace held from its first span until its reader says it is whole, then
+ * mapped once every trace held before it is; the oldest mapped anyway past MAX_HELD_TRACES;
+ * the rest at the end), and its use counted as the mapper counts it (ScannedSpans.uses). A
+ * reader makes one span per request id, so a held trace holds no copies of a span.
+ */
+class TritonRowSink implements TritonSpanSink {
+  private readonly held = new Map<string, SpanRecord[]>();
+  /** Held traces said whole, waiting for the traces held before them. */
+  private readonly closed = new Set<string>();
+
+  constructor(private readonly rows: ScannedSpans) {}
+
+  add(span: SpanRecord): void {
+    const spans = this.held.get(span.traceId);
+    if (spans !== undefined) {
+      spans.push(span);
+      return;
+    }
+    this.held.set(span.traceId, [span]);
+    if (this.held.size <= MAX_HELD_TRACES) return;
+    const [traceId, oldest] = this.held.entries().next().value!;
+    this.held.delete(traceId);
+    this.closed.delete(traceId);
+    this.write(oldest);
+  }
+
+  close(traceIds: readonly string[]): void {
+    for (const traceId of traceIds) if (this.held.has(traceId)) this.closed.add(traceId);
+    while (this.closed.size > 0) {
+      const first = this.held.entries().next();
+      if (first.done === true || !this.closed.has(first.value[0])) return;
+      const [traceId, spans] = first.value;
+      this.held.delete(traceId);
+      this.closed.delete(traceId);
+      this.write(spans);
+    }
+  }
+
+  end(): void {
+    this.closed.clear();
+    for (const spans of this.held.values()) this.write(spans);
+    this.held.clear();
+  }
+
+  /** One trace's rows, and its use. */
+  private write(spans: readonly SpanRecord[]): void {
+    const { views, note } = fileViews(spans);
+    emitViews(views, this.emit);
+    this.rows.uses.push({ id: tritonConvention.id, ...note, requests: views.length });
+  }
+
+  /** A request row (its attributes named as the mapper names a convention's requests: SOURCE_ATTR), then its phase rows, as `phaseSpans` makes them. */
+  private readonly emit: ViewEmitter = (request, intervals, batch) => {
+    const rows = this.rows;
+    const attributes = request.attributes as Record<string, AttributeValue>;
+    attributes[SOURCE_ATTR] = tritonConvention.id;
+    const r = rows.next();
+    rows.records[r] = undefined;
+    rows.traceIds[r] = request.traceId;
+    rows.ids[r] = request.spanId;
+    rows.parents[r] = request.parentSpanId;
+    rows.names[r] = request.name;
+    rows.services[r] = request.service;
+    rows.kinds[r] = SERVER_KIND;
+    rows.phases[r] = -1;
+    rows.attributes[r] = attributes;
+    rows.batchValues[r] = undefined;
+    rows.roles[r] = undefined;
+    rows.models[r] = undefined;
+    setHalves(rows.startHi, rows.startLo, r, request.startNs);
+    setHalves(rows.endHi, rows.endLo, r, request.endNs);
+    const firstToken = request.firstTokenNs;
+    if (firstToken !== undefined) setHalves(rows.firstHi, rows.firstLo, r, firstToken);
+    rows.flags[r] = SCANNED.REQUEST | (firstToken !== undefined ? SCANNED.FIRST_TOKEN : 0);
+    rows.length = r + 1;
+    rows.direct++;
+    const seed = phaseIdSeed(request.spanId);
+    for (let k = 0; k < intervals.length; k++) {
+      const interval = intervals[k]!;
+      if (interval.endNs <= interval.startNs) continue;
+      const compute = batch !== undefined && interval.phase === 'compute';
+      const i = rows.next();
+      rows.records[i] = undefined;
+      rows.traceIds[i] = request.traceId;
+      rows.ids[i] = phaseIdFrom(seed, k);
+      rows.parents[i] = request.spanId;
+      rows.names[i] = interval.name;
+      rows.services[i] = request.service;
+      rows.kinds[i] = INTERNAL_KIND;
+      rows.flags[i] = 0;
+      rows.phases[i] = PHASE_CODES.get(interval.phase)!;
+      rows.attributes[i] = null;
+      rows.batchValues[i] = compute ? batch : undefined;
+      rows.roles[i] = undefined;
+      rows.models[i] = undefined;
+      // `inference.phase`, then `inference.batch.size` (see ScannedSpans.orders).
+      rows.orders[i] = compute ? PHASE_THEN_BATCH : PHASE_ONLY;
+      setHalves(rows.startHi, rows.startLo, i, interval.startNs);
+      setHalves(rows.endHi, rows.endLo, i, interval.endNs);
+      rows.length = i + 1;
+      rows.direct++;
+    }
+  };
+}
+
+/** `ReadOptions.tritonRows`: a Triton trace file's spans mapped into rows as they are read. */
+export const tritonRows: TritonRows = (rows) => new TritonRowSink(rows);
+
+const SERVER_KIND = SCANNED_KINDS.indexOf('server');
+const INTERNAL_KIND = SCANNED_KINDS.indexOf('internal');
+const PHASE_CODES = new Map<Phase, number>(PHASES.map((p, i) => [p, i]));
+/** ScannedSpans.orders of a phase row: base-5 digits of PHASE_ROW_KEYS indexes + 1 (`inference.phase` is the first, `inference.batch.size` the fourth). */
+const PHASE_ONLY = 1;
+const PHASE_THEN_BATCH = 1 * 5 + 4;
 
 /**
  * OpenTelemetry mode. Each model span is a (sub)request; its `compute` children add their
@@ -319,7 +523,7 @@ function mapOpenTelemetry(spans: readonly SpanRecord[]): MappedSpans {
   });
   const out: SpanRecord[] = [];
   for (const s of spans) if (!dropped.has(s.spanId)) out.push(kept.get(s.spanId) ?? s);
-  out.push(...emitViews(resolved));
+  out.push(...emitRecords(resolved));
   return { spans: out, requests: views.length, note: noteFor(OTEL_NOTE, resolved) };
 }
 
