@@ -25,7 +25,7 @@ import { scanJsonValue } from './_json-scan.js';
 import { MAX_DOCUMENT_BYTES, MAX_LINE_BYTES } from './detect.js';
 import { isObject } from './_shared.js';
 import type { TritonIndex } from './_triton-release.js';
-import { isTritonTraceDocument, tritonParent, tritonRecord } from './triton-trace.js';
+import { isTritonId, isTritonTraceDocument, tritonParent, tritonRecord } from './triton-trace.js';
 import type { TritonRecord } from './triton-trace.js';
 
 /** A record longer than this is not looked for further (Triton's are a few hundred bytes; TENSORS records carry data): the file is read the old way. */
@@ -78,10 +78,11 @@ export const rec: TritonRecord = tritonRecord();
  * Reads the record at the position (`{`) into `rec` as `readParsedRecord` reads its parse: a
  * numeric id, a string model_name, a string or numeric model_version, a non-empty string
  * request_id, a numeric parent_id, timestamps `{name, ns}`, keys in any order, others skipped.
- * Anything else (no numeric id, another type of model_version, a key twice, an escaped key)
- * throws FALLBACK, and the record is parsed instead. Without `stamps`, the timestamps are only
- * skipped (their syntax checked as strictly as JSON.parse checks it): a reading that needs no
- * timestamp (the first, `TritonIndex`, but with `--strict`) makes no string or number of them.
+ * Anything else (no numeric id, or one that is no request id; another type of model_version, a
+ * key twice, an escaped key) throws FALLBACK, and the record is parsed instead. Without `stamps`,
+ * the timestamps are only skipped (their syntax checked as strictly as JSON.parse checks it): a
+ * reading that needs no timestamp (the first, `TritonIndex`, but with `--strict`) makes no string
+ * or number of them.
  */
 function scanRecord(stamps: boolean): void {
   let seen = 0;
@@ -95,6 +96,8 @@ function scanRecord(stamps: boolean): void {
     if (keyIs(K.id)) {
       seen = once(seen, 1);
       rec.id = integer();
+      // Not a request id (isTritonId): the record is parsed, and skipped as readParsedRecord skips it.
+      if (!isTritonId(rec.id)) throw FALLBACK;
     } else if (keyIs(K.timestamps)) {
       seen = once(seen, 2);
       if (c !== LBRACKET || !stamps) skip(0);

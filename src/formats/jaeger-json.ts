@@ -50,7 +50,8 @@ function apiErrors(doc: Record<string, unknown>): string | undefined {
     const trace = typeof e['traceID'] === 'string' ? ` (trace ${e['traceID']})` : '';
     return `${code}${msg}${trace}`;
   });
-  return `${each.join('; ')}${errors.length > 3 ? `; and ${errors.length - 3} more` : ''}`;
+  // The API's own words, made one line: a TraceFormatError's message is one line (a message may hold newlines).
+  return `${each.join('; ')}${errors.length > 3 ? `; and ${errors.length - 3} more` : ''}`.replace(/\s+/g, ' ');
 }
 
 interface Process {

@@ -72,9 +72,19 @@ export function tritonRecord(): TritonRecord {
   return { id: 0, model: undefined, version: undefined, requestId: undefined, parent: undefined, stamps: 0, names: [], values: [] };
 }
 
-/** Reads a parsed record into `into`; false, `into` untouched, when it is not a Triton record (no numeric id). */
+/**
+ * True when a record's `id` (or `parent_id`) as parsed is a request id: Triton's are a uint64
+ * counter from 1, read here as exact JSON numbers (below 2^53). The span ids spell id + 1 in 56
+ * bits: a fraction, a negative or infinite number (`1e400`), or one past 2^53 would make no id
+ * (BigInt threw a RangeError) or one of another length.
+ */
+export function isTritonId(raw: unknown): raw is number {
+  return Number.isSafeInteger(raw) && (raw as number) >= 0;
+}
+
+/** Reads a parsed record into `into`; false, `into` untouched, when it is not a Triton record (no numeric id: `isTritonId`). */
 export function readParsedRecord(record: unknown, into: TritonRecord): boolean {
-  if (!isObject(record) || typeof record['id'] !== 'number') return false;
+  if (!isObject(record) || !isTritonId(record['id'])) return false;
   into.id = record['id'];
   const { model_name: model, model_version: version, request_id: requestId, timestamps } = record;
   into.model = typeof model === 'string' ? model : undefined;
@@ -160,10 +170,11 @@ export function withoutRequest(records: readonly unknown[], id: unknown): unknow
  * "A parent id value of 0 indicates that there is no parent trace" (Triton C API, "Function
  * TRITONSERVER_InferenceTraceParentId", tritonserver.h,
  * https://docs.nvidia.com/deeplearning/triton-inference-server/archives/triton_inference_server_220/user-guide/docs/cpp_api/function_tritonserver_8h_1a3fc567f5f5fda6daa00b9bd02ba0d61f.html).
- * Triton's own writer leaves the field out then; a file written otherwise may not.
+ * Triton's own writer leaves the field out then; a file written otherwise may not. A number that
+ * is no request id (`isTritonId`) is none too, as one that is no number.
  */
 export function tritonParent(raw: unknown): number | undefined {
-  return typeof raw === 'number' && raw !== 0 ? raw : undefined;
+  return isTritonId(raw) && raw !== 0 ? raw : undefined;
 }
 
 const UNREADABLE_NS = "Triton timestamp left out: expected its 'ns' as steady-clock nanoseconds (a non-negative integer); the phases it bounds are missing from its request";
@@ -511,9 +522,9 @@ export function noteTritonClock(ctx: ReadContext): void {
   ctx.note('Triton steady-clock times (not epoch; durations exact)');
 }
 
-/** Says record `i` (of the array at `where`) is skipped: not a Triton record with a numeric id. */
+/** Says record `i` (of the array at `where`) is skipped: not a Triton record with a request id (`isTritonId`). */
 export function skipRecord(ctx: ReadContext, where: string, record: unknown, i: number): void {
-  ctx.skip(at(where, `$[${i}]`), 'a Triton record with a numeric id', describeValue(record), 'record');
+  ctx.skip(at(where, `$[${i}]`), 'a Triton record with a request id (a non-negative integer below 2^53)', describeValue(record), 'record');
 }
 
 /**

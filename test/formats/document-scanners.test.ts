@@ -395,6 +395,21 @@ describe('Jaeger documents: byte scanner and full reader agree', () => {
     }
   });
 
+  it("the query API's errors are said on one line, whatever their messages hold (newlines, tabs)", async () => {
+    // The messages went into the error (or the warning beside traces) as written: a newline in
+    // one made the TraceFormatError two lines, where its message is one line to print as is.
+    const errors = [{ code: 500, msg: 'storage\nunavailable:\r\n\tretry', traceID: 'ab\n12' }];
+    const failed = tmp.write('failed-query-newlines.json', JSON.stringify({ data: null, errors }));
+    expect(await expectAgree(failed)).toBeUndefined();
+    const error = await readAllSpans(failed).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TraceFormatError);
+    expect((error as Error).message).toMatch(/got 500 storage unavailable: retry \(trace ab 12\)$/);
+    const beside = tmp.write('query-errors-newlines.json', JSON.stringify({ ...(envelope([span('8000000000000002')]) as object), errors }));
+    expect(await expectAgree(beside)).toEqual(HANDED_BACK);
+    const { warnings } = await read(beside);
+    expect(warnings.map((w) => w.message)).toEqual(['1× the Jaeger query API reported errors with these traces: 500 storage unavailable: retry (trace ab 12)']);
+  });
+
   it('duplicate keys (JSON.parse keeps the last) are handed back', async () => {
     const one = JSON.stringify(envelope([span('8000000000000001')]));
     const cases = [

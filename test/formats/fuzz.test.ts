@@ -178,6 +178,33 @@ describe('times out of range', () => {
   }, 120_000);
 });
 
+describe('Triton request ids that are no ids', () => {
+  it('a record whose id is a fraction, negative, infinite or past 2^53 is skipped, a parent_id so is none; never a RangeError from BigInt', async () => {
+    // Span ids spell the id + 1 in 56 bits (BigInt): `"id":1.5` or `1e400` (Infinity to
+    // JSON.parse) threw a RangeError on every path, a negative id made a span id with a '-' in
+    // it, and one past 2^56 an id longer than 16 hex digits.
+    const records = (id: string, parent?: string): string =>
+      `[{"id":${id},"model_name":"m","model_version":1${parent === undefined ? '' : `,"parent_id":${parent}`}},{"id":${id},"timestamps":[{"name":"REQUEST_START","ns":1}]},{"id":${id},"timestamps":[{"name":"REQUEST_END","ns":2}]}]`;
+    const paths = [...BOTH_PATHS, { reader: 'full' as const }, { scanDocumentBytes: 0 }];
+    for (const id of ['1.5', '1e400', '-1e400', '-1', '9007199254740992', '2e20']) {
+      const file = tmp.write(`triton-id-${id}.json`, records(id));
+      for (const options of paths) {
+        expect(await readOrRefuse(file, options, `id ${id}`)).toBe(true);
+        const { spans, stats } = await readAllSpans(file, options);
+        expect(spans, `id ${id}`).toEqual([]);
+        expect(stats.warnings[0]?.message, `id ${id}`).toMatch(/^3 records skipped: expected a Triton record with a request id/);
+      }
+    }
+    for (const parent of ['1.5', '1e400', '-2', '2e20']) {
+      const file = tmp.write(`triton-parent-${parent}.json`, records('3', parent));
+      for (const options of paths) {
+        const { spans } = await readAllSpans(file, options);
+        expect(spans.map((s) => [s.spanId, s.parentSpanId, s.traceId.length]), `parent ${parent}`).toEqual([['0000000000000400', undefined, 32]]);
+      }
+    }
+  });
+});
+
 describe('OTLP protobuf, hand-built and damaged', () => {
   const varint = (n: number): number[] => {
     const out: number[] = [];
