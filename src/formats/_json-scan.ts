@@ -35,7 +35,9 @@ export function skipWhitespace(text: string, pos: number, bom = true): number {
 function got(text: string, pos: number): string {
   if (pos >= text.length) return 'end of file';
   const ch = text[pos] ?? '';
-  return `'${ch === '\n' ? '\\n' : ch}'`;
+  // A control character as its JSON escape: a raw one (a carriage return) would be the message's, and the terminal's, to act on.
+  const code = ch.charCodeAt(0);
+  return `'${code < 0x20 ? JSON.stringify(ch).slice(1, -1) : code === 0x7f ? '\\u007f' : ch}'`;
 }
 
 const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
