@@ -203,13 +203,13 @@ describe('partly broken files', () => {
     expect(error.message).toMatch(/broken\.jsonl:2:1: expected a JSON document on every line, got 'I'$/);
   });
 
-  it('a control character where the syntax broke is named by its JSON escape, so the message holds none', async () => {
+  it('a control character where the syntax broke is named as \\xNN, as the CLI shows one, so the message holds none', async () => {
     const lines = toOtlpJsonLines(spans(4), 2).trimEnd().split('\n');
     const file = tmp.write('control.jsonl', [lines[0], '{"a":"x\ry"}', '{"b":"\u0001"}', lines[1]].join('\n'));
     const error = await failure(file, true);
-    expect(error.message).toMatch(/control\.jsonl:2:8: expected a JSON document on every line, got '\\r'$/);
+    expect(error.message).toMatch(/control\.jsonl:2:8: expected a JSON document on every line, got '\\x0d'$/);
     const { warnings } = await read(file);
-    expect(warnings[0]?.message).toMatch(/^2 lines skipped: .*\(first: got '\\r'\)$/);
+    expect(warnings[0]?.message).toMatch(/^2 lines skipped: .*\(first: got '\\x0d'\)$/);
     for (const text of [error.message, ...warnings.map((w) => w.message)]) expect(text).not.toMatch(/[\u0000-\u001f\u007f]/);
   });
 
