@@ -3,6 +3,8 @@
  * Internal: building the convention spans a mapping emits — phase spans under a request span
  * from intervals, or from durations placed back to back when a source gives only durations
  * (vLLM), so the assembler's interval model holds either way.
+ * Also the order in which held traces, once whole, are let go (`takeClosed`), shared by the
+ * mapper and the Triton row sink.
  */
 import type { AttributeValue, SpanRecord } from '../../model/span.js';
 import { ATTR } from '../../semconv.js';
@@ -111,3 +113,21 @@ export function placeInOrder(startNs: bigint, endNs: bigint, durations: readonly
 
 /** A number attribute (numbers or numeric strings, as Zipkin-style tags write them). */
 export { numeric as numberOf } from '../_span-columns.js';
+
+/**
+ * Takes out of `held` (in the order traces were first held) the traces its reader said are whole
+ * (`traceIds`, formats/_closed-traces.ts), each once every trace held before it is out too, and
+ * yields them: the order the end of input would have given, without holding each to the end.
+ * `closed` remembers the whole ones still waiting behind an open one.
+ */
+export function* takeClosed<T>(held: Map<string, T>, closed: Set<string>, traceIds: readonly string[]): Generator<[string, T]> {
+  for (const traceId of traceIds) if (held.has(traceId)) closed.add(traceId);
+  while (closed.size > 0) {
+    const first = held.entries().next();
+    if (first.done === true || !closed.has(first.value[0])) return;
+    const [traceId, entry] = first.value;
+    held.delete(traceId);
+    closed.delete(traceId);
+    yield [traceId, entry];
+  }
+}

@@ -10,6 +10,7 @@ import type { SpanRecord } from '../../model/span.js';
 import type { ScannedSpans } from '../../formats/_scanned-spans.js';
 import type { EventFilter } from '../../formats/_context.js';
 import { closedTraces } from '../../formats/_closed-traces.js';
+import { takeClosed } from './_spans.js';
 import { ATTR, SOURCE_ATTR } from '../../semconv.js';
 import type { ConventionUse } from '../../model/analysis.js';
 import { addFailures } from '../../model/summary.js';
@@ -121,13 +122,7 @@ export class ConventionMapper {
    * would have given, without holding each trace to the end of input.
    */
   private *releaseClosed(traceIds: readonly string[]): Generator<readonly SpanRecord[]> {
-    for (const traceId of traceIds) if (this.held.has(traceId)) this.closed.add(traceId);
-    while (this.closed.size > 0) {
-      const first = this.held.entries().next();
-      if (first.done === true || !this.closed.has(first.value[0])) return;
-      const [traceId, entry] = first.value;
-      this.held.delete(traceId);
-      this.closed.delete(traceId);
+    for (const [traceId, entry] of takeClosed(this.held, this.closed, traceIds)) {
       const spans = this.release(entry, traceId);
       if (spans.length > 0) yield spans;
     }

@@ -25,7 +25,7 @@ import { ATTR, PHASES } from '../../semconv.js';
 import type { Phase } from '../../semconv.js';
 import { MAX_HELD_TRACES } from './convention.js';
 import type { ConventionNote, MappedSpans, SourceConvention } from './convention.js';
-import { idFrom as phaseIdFrom, idSeed as phaseIdSeed, numberOf, phaseSpans } from './_spans.js';
+import { idFrom as phaseIdFrom, idSeed as phaseIdSeed, numberOf, phaseSpans, takeClosed } from './_spans.js';
 import type { PhaseInterval } from './_spans.js';
 
 const SOURCE_ATTR = TRITON_SOURCE_ATTR;
@@ -381,15 +381,7 @@ class TritonRowSink implements TritonSpanSink {
   }
 
   close(traceIds: readonly string[]): void {
-    for (const traceId of traceIds) if (this.held.has(traceId)) this.closed.add(traceId);
-    while (this.closed.size > 0) {
-      const first = this.held.entries().next();
-      if (first.done === true || !this.closed.has(first.value[0])) return;
-      const [traceId, spans] = first.value;
-      this.held.delete(traceId);
-      this.closed.delete(traceId);
-      this.write(spans);
-    }
+    for (const [, spans] of takeClosed(this.held, this.closed, traceIds)) this.write(spans);
   }
 
   end(): void {
