@@ -155,6 +155,7 @@ export interface SplitInput {
   readonly file: string;
   readonly bytes: number;
   readonly family: JsonFamily;
+  readonly familyOfLineOne: boolean;
   readonly prefixed: boolean;
 }
 
@@ -182,7 +183,7 @@ const RANGES_AHEAD_PER_THREAD = 2;
  */
 export async function* readColumnsInRanges(input: SplitInput, options: SplitOptions): AsyncGenerator<SpanColumns, ThreadedReadStats> {
   const { file } = input;
-  const ranges: LineRange[] = splitRanges(input.bytes, options.rangeBytes).map((r, i) => ({ ...r, file, first: i === 0, family: input.family, prefixed: input.prefixed }));
+  const ranges: LineRange[] = splitRanges(input.bytes, options.rangeBytes).map((r, i) => ({ ...r, file, first: i === 0, family: input.family, familyOfLineOne: input.familyOfLineOne, prefixed: input.prefixed }));
   const count = Math.max(1, Math.min(options.threads, ranges.length));
   const schedule = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const state = new Int32Array(schedule);

@@ -20,6 +20,7 @@ import { MergedClosings } from './_merged-closings.js';
 import { fileIdentity, readAgain } from './_reopen.js';
 import type { FileIdentity } from './_reopen.js';
 import { markClosedTraces } from '../formats/_closed-traces.js';
+import { familyOfLineOne } from '../formats/read.js';
 import { analyzeSpans, duplicateMessage, isRecords } from './pipeline.js';
 import type { AnalyzeOptions, SpanBatch } from './pipeline.js';
 import { CONVENTION_EVENTS, tritonRows } from './conventions/index.js';
@@ -257,7 +258,7 @@ async function analyzeOnce(files: readonly string[], inputs: readonly Input[], o
       void input.close();
       const splittable = restartable && input.layout === 'json-lines' && sniffed.opened.compression === 'none' && sniffed.moreLines && family !== undefined;
       if (!splittable) return { file, reader: readColumnsThreaded(file, strict, reader) };
-      return { file, reader: readColumnsInRanges({ file, bytes: input.bytes, family, prefixed: sniffed.prefixed === true }, { threads, strict, reader, rangeBytes: SPLIT.rangeBytes }) };
+      return { file, reader: readColumnsInRanges({ file, bytes: input.bytes, family, familyOfLineOne: familyOfLineOne(sniffed), prefixed: sniffed.prefixed === true }, { threads, strict, reader, rangeBytes: SPLIT.rangeBytes }) };
     });
   const fileStats = new Map<string, ReadStats>();
   // Reader threads map source conventions themselves; each reports its uses as it finishes, before the last batch.

@@ -30,8 +30,10 @@ export interface LineRange {
   readonly end: number;
   /** The file's first range (line 1, a BOM, the document that decides the family). */
   readonly first: boolean;
-  /** The family detection found, for the ranges after the first. */
+  /** The family detection found, for the ranges after the first (and the first, where `familyOfLineOne`). */
   readonly family: JsonFamily;
+  /** Detection found the family on line 1 itself (read.ts `familyOfLineOne`): the first range's byte scanner takes that line, as a whole read's does. */
+  readonly familyOfLineOne: boolean;
   /** Lines carry a log prefix before their JSON (see Sniffed.prefixed). */
   readonly prefixed: boolean;
 }

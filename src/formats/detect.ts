@@ -155,6 +155,12 @@ export interface WindowedDocument {
   readonly lineNo?: number;
 }
 
+/** A first line `windowedDocument` parsed whole (`newline`: where it ends, from the content's start): JSON lines, not a document. */
+interface ParsedLine {
+  readonly newline: number;
+  readonly value: unknown;
+}
+
 /** The JSON families a byte-scanning document reader takes (`_jaeger-fast.ts`, `_zipkin-fast.ts`, `_otlp-fast.ts`). */
 export type BytesFamily = 'jaeger' | 'zipkin' | 'otlp';
 
@@ -279,11 +285,9 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
   // `long` is asked of the first bytes only, peeked before the line is searched: a peek once the
   // line is long joins every piece held (32 MiB, then copied again as the window took it in 8 MiB
   // pieces: a piped 263 MB one-line document peaked 66 MB higher than the file).
-  let longHead: Buffer | undefined;
-  if (long !== undefined) {
-    const head = await content.peek(from + PREVIEW_BYTES);
-    if (long(head)) longHead = head;
-  }
+  // Asked only once the line is long: building a preview of the first 64 KiB (in code not yet
+  // optimized, ~10 ms) was most of detecting a file of short lines.
+  const longHead = long === undefined ? undefined : await content.peek(from + PREVIEW_BYTES);
   // Each peek holds the last one's bytes, already searched: the search goes on where it stopped
   // (a 157 MB document searched its first 37 MB again, a compressed one its first 300 MB).
   // The peeks are searched unjoined (ByteSource.indexOf), and joined once, for the answer.
@@ -308,7 +312,7 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // `long`: such a line the caller reads through a sliding window instead (a one-line OTLP
     // document); content of unknown size (a pipe, a compressed file) once it passes
     // DOCUMENT_LINE_BYTES, where its peeks grew on to hold the whole line.
-    if (longHead !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES))) return { head: longHead, newline: -1, complete: false, whole: false, long: true };
+    if (longHead !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES)) && long!(longHead)) return { head: longHead, newline: -1, complete: false, whole: false, long: true };
     const whole = wholeUpTo > 0 ? await content.readWhole(wholeUpTo) : undefined;
     if (whole !== undefined) {
       const end = whole.indexOf(0x0a, searched);
@@ -389,13 +393,13 @@ const TRITON_RECORDS_BYTES = 1024 * 1024;
  * one line (no newline among the first bytes) or pretty-printed. A one-line OTLP document is told
  * from JSON lines by its first line's length (`peekFirstLine`'s `long`).
  */
-async function windowedDocument(content: ByteSource, first: number): Promise<WindowedDocument | undefined> {
+async function windowedDocument(content: ByteSource, first: number): Promise<WindowedDocument | ParsedLine | undefined> {
   const head = await content.peek(first + PREVIEW_BYTES);
   const newline = head.indexOf(0x0a, first);
   if (newline !== -1) {
     try {
-      JSON.parse(head.toString('utf8', first, newline));
-      return undefined;
+      // Handed on: the first line of JSON lines is not parsed a second time (`sniffContent`).
+      return { newline, value: JSON.parse(head.toString('utf8', first, newline)) as unknown };
     } catch {
       // Not a whole value on its first line: a pretty-printed document.
     }
@@ -528,9 +532,11 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
   // Should the scanner give it back, it is opened again and read the old way: a stream is first
   // held in a temporary file for that.
   const windowing = handBytes && wholeBytes === WHOLE_DOCUMENT_BYTES && scanBytes === WHOLE_DOCUMENT_BYTES;
+  let parsedLine: ParsedLine | undefined;
   if (windowing && (!opened.regularFile || size > WINDOWED.documentBytes)) {
     const windowed = await windowedDocument(content, first);
-    if (windowed !== undefined && (await holdsMore(opened, size, WINDOWED.documentBytes))) {
+    if (windowed !== undefined && 'value' in windowed) parsedLine = windowed;
+    else if (windowed !== undefined && (await holdsMore(opened, size, WINDOWED.documentBytes))) {
       const scanned = await rereadable(file, opened, { layout: windowed.lineNo === undefined ? 'json-document' : 'json-lines', moreLines: false, windowed });
       if (scanned !== undefined) return scanned;
     }
@@ -578,10 +584,9 @@ async function sniffContent(file: string, opened: OpenedFile, wholeBytes: number
       return { opened, layout: 'json-lines', moreLines: false };
     }
   }
-  const line = head.toString('utf8', first, newline);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(line);
+    parsed = parsedLine?.newline === newline ? parsedLine.value : JSON.parse(head.toString('utf8', first, newline));
   } catch {
     const later = await laterJsonLine(content, first);
     if (later !== undefined) return { opened, layout: 'json-lines', moreLines: true, firstLine: later };

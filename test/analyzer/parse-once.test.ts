@@ -1,8 +1,8 @@
 /**
  * Each input is opened, detected and parsed once: detection hands its parse to the reader. A
  * single JSON document (whole, or as the only line of a file) is given to JSON.parse once, for
- * every JSON family; in OTLP JSON lines only the first line (detection's) goes through
- * JSON.parse, the byte-scanning reader takes the rest.
+ * every JSON family; in OTLP JSON lines only the first line goes through JSON.parse, once
+ * (detection's, to tell the family), and the byte-scanning reader reads every line.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -10,6 +10,7 @@ import { analyzeFiles } from '../../src/analyzer/index.js';
 import { fixture, tempDir } from '../formats/helpers.js';
 import { toOtlpJsonLines } from '../support/synth.js';
 import { simulate } from '../../examples/traces/simulate.js';
+import { WINDOWED } from '../../src/formats/_document-window.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -75,7 +76,7 @@ describe('parse once', () => {
     expect(await bigParses(text.length / 2, () => analyzeFiles([file], { reader: 'full' }))).toBe(1);
   });
 
-  it('OTLP JSON lines: JSON.parse sees the first line only (detection); the fast reader reads the others from their bytes', async () => {
+  it('OTLP JSON lines: JSON.parse sees the first line only, once (detection); the fast reader reads every line from its bytes', async () => {
     const text = toOtlpJsonLines(simulate({ requests: 40, seed: 3 }), 16);
     const lines = text.split('\n').filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(10);
@@ -87,8 +88,26 @@ describe('parse once', () => {
         fast = await analyzeFiles([file]);
       }),
     ).toBe(1);
-    expect(fast!.files[0]!.fastReader).toEqual({ lines: lines.length - 1, fallbacks: 0 });
+    expect(fast!.files[0]!.fastReader).toEqual({ lines: lines.length, fallbacks: 0 });
     // With the full reader every line is parsed once: detection's first, then the others.
     expect(await bigParses(shortest, () => analyzeFiles([file], { reader: 'full' }))).toBe(lines.length);
+  });
+
+  it('OTLP JSON lines past the size a document is windowed at: the first line is still parsed once', async () => {
+    // Detection first asks whether a file that large is a document to read through a window; its
+    // parse of the first line (a whole value: JSON lines) is the one detection hands on.
+    const text = toOtlpJsonLines(simulate({ requests: 40, seed: 4 }), 16);
+    const lines = text.split('\n').filter((l) => l !== '');
+    const file = tmp.write('windowed-size.otlp.jsonl', text);
+    const saved = { ...WINDOWED };
+    Object.assign(WINDOWED, { documentBytes: 1024 });
+    try {
+      let fast: Awaited<ReturnType<typeof analyzeFiles>> | undefined;
+      expect(await bigParses(Math.min(...lines.map((l) => l.length)), async () => (fast = await analyzeFiles([file])))).toBe(1);
+      expect(fast!.files[0]!.fastReader).toEqual({ lines: lines.length, fallbacks: 0 });
+      expect(fast!.requests).toBe(40);
+    } finally {
+      Object.assign(WINDOWED, saved);
+    }
   });
 });

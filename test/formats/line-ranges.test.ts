@@ -11,7 +11,7 @@ import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace, readAllSpans, TraceFormatError } from '../../src/formats/index.js';
 import type { ReadOptions } from '../../src/formats/index.js';
-import { readLineRange } from '../../src/formats/read.js';
+import { familyOfLineOne, readLineRange } from '../../src/formats/read.js';
 import { RangeMerger, rangeChunks, splitRanges } from '../../src/formats/_ranges.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { damage, fixture, FIXTURE_FILES, random, tempDir } from './helpers.js';
@@ -43,7 +43,7 @@ async function inRanges(file: string, rangeBytes: number, options: ReadOptions):
   try {
     const ranges = splitRanges(bytes, rangeBytes);
     for (const [i, r] of ranges.entries()) {
-      const reader = readLineRange({ file, ...r, first: i === 0, family: trace.family!, prefixed: trace.sniffed.prefixed === true }, { ...options, attributes: 'analysis' });
+      const reader = readLineRange({ file, ...r, first: i === 0, family: trace.family!, familyOfLineOne: familyOfLineOne(trace.sniffed), prefixed: trace.sniffed.prefixed === true }, { ...options, attributes: 'analysis' });
       let stats;
       try {
         for (;;) {
