@@ -7,7 +7,7 @@
  * silently merged into a wrong request. Memory stays flat: only open traces are held.
  */
 import type { AssemblyStats } from '../model/analysis.js';
-import { widen } from './_span-store.js';
+import { SPAN_BIT, widen } from './_span-store.js';
 import type { SpanStore } from './_span-store.js';
 import { FinalizedIds } from './_finalized-ids.js';
 import { SlotTable, hashKey } from './_slot-table.js';
@@ -377,15 +377,25 @@ function hasParent(store: SpanStore, head: number, count: number, slot: number):
   return false;
 }
 
-/** True when every span's parent is in the trace (a root has none). */
+/**
+ * True when every span's parent is in the trace (a root has none), and a client span's request
+ * span too: under the convention a client span wraps the server's request span, which the
+ * server exports on its own, often far from it (the Collector writes each export as a line,
+ * its resources one after the other: with 6 000 spans a line, a third of the requests lost
+ * their server spans as late when a client span alone passed for a complete trace). A trace
+ * that never gets one waits the idle window like any incomplete trace.
+ */
 function isComplete(store: SpanStore, head: number, count: number): boolean {
   const ids = store.ids;
   const idKeys = store.idKeys;
   const parents = store.parents;
   const next = store.next;
+  const bits = store.bits;
+  let roles = 0;
   // The last parent found: siblings come together and carry the same parent id (see assemble.ts, parentIndices).
   let lastParent: string | undefined;
   for (let k = 0, span = head; k < count; k++, span = next[span]!) {
+    roles |= bits[span]!;
     const parent = parents[span];
     if (parent === undefined || parent === lastParent) continue;
     const key = store.parentKeys[span]!;
@@ -399,5 +409,5 @@ function isComplete(store: SpanStore, head: number, count: number): boolean {
     if (!found) return false;
     lastParent = parent;
   }
-  return true;
+  return (roles & (SPAN_BIT.CLIENT | SPAN_BIT.REQUEST)) !== SPAN_BIT.CLIENT;
 }

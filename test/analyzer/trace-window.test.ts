@@ -5,7 +5,7 @@
  * last characters (one entry of the window's lookup cache) stay apart.
  */
 import { describe, expect, it } from 'vitest';
-import { SpanStore } from '../../src/analyzer/_span-store.js';
+import { SPAN_BIT, SpanStore } from '../../src/analyzer/_span-store.js';
 import { TraceWindow } from '../../src/analyzer/_trace-window.js';
 
 interface Finalized {
@@ -22,7 +22,7 @@ function harness(options: { idleSpans?: number; completeIdleSpans?: number; reme
     for (let k = 0, slot = head; k < count; k++, slot = store.next[slot]!) ids.push(store.ids[slot]!);
     finalized.push({ traceId, ids });
   });
-  const place = (traceId: string, id: string, parent?: string): void => {
+  const place = (traceId: string, id: string, parent?: string, bits = 0): void => {
     const slot = store.alloc();
     store.ids[slot] = id;
     store.parents[slot] = parent;
@@ -31,7 +31,7 @@ function harness(options: { idleSpans?: number; completeIdleSpans?: number; reme
     store.attributes[slot] = undefined;
     store.kinds[slot] = 1;
     store.phases[slot] = -1;
-    store.bits[slot] = 0;
+    store.bits[slot] = bits;
     store.starts[slot] = 0;
     store.ends[slot] = 1;
     store.batchSizes[slot] = NaN;
@@ -95,6 +95,25 @@ describe('TraceWindow over a SpanStore', () => {
     expect(byTrace.size).toBe(finalized.length);
     for (let t = 0; t < open; t++) expect(byTrace.get(id(t))).toEqual([`${t}-0`, `${t}-1`, `${t}-2`]);
     for (let t = second; t < second + open; t++) expect(byTrace.get(id(t))).toEqual([`${t}-0`, `${t}-1`]);
+  });
+
+  it("holds a client span's trace open until its request span is in: the server's spans come far later", () => {
+    const { stats, finalized, window, place } = harness({ idleSpans: 1_000, completeIdleSpans: 4 });
+    // A client span alone (the client's export), then many complete traces, then the server's
+    // spans of it (its export, far later): not late.
+    place('trace-c', 'c-client', undefined, SPAN_BIT.CLIENT);
+    for (let k = 0; k < 100; k++) place(`filler-${k}`, `f-${k}`);
+    expect(finalized.map((f) => f.traceId)).not.toContain('trace-c');
+    place('trace-c', 'c-request', 'c-client', SPAN_BIT.REQUEST);
+    place('trace-c', 'c-compute', 'c-request');
+    // Complete now: the short window closes it.
+    for (let k = 100; k < 110; k++) place(`filler-${k}`, `f-${k}`);
+    expect(finalized.find((f) => f.traceId === 'trace-c')?.ids).toEqual(['c-client', 'c-request', 'c-compute']);
+    // A client span whose request span never comes still leaves after the idle window.
+    place('trace-d', 'd-client', undefined, SPAN_BIT.CLIENT);
+    for (let k = 0; k < 1_100; k++) place(`more-${k}`, `m-${k}`);
+    expect(finalized.find((f) => f.traceId === 'trace-d')?.ids).toEqual(['d-client']);
+    expect(stats.lateSpans).toBe(0);
   });
 
   it('keeps traces apart whose ids end alike (one cache entry)', () => {
