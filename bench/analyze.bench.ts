@@ -21,19 +21,24 @@
  * of it (its records are held whole). MEMORY_MB (e.g. 250,500,1000): peak RSS of one-thread analysis as one file grows
  * through those sizes. JAEGER_GROWN_MB (e.g. 150,300,600): the same for one Jaeger document.
  * OTLP_DOC_MB (e.g. 200): the export as one OTLP document on one line against one JSON.parse of it.
+ * BENCH_LINE_SPANS (default 64, 25 KB lines): spans a line of the main file holds; 8192 writes
+ * lines as the Collector's file exporter does with its batch processor's default batch (one line
+ * an export, ~1.6 MB here; `send_batch_size` 8192, "Batch Processor",
+ * https://github.com/open-telemetry/opentelemetry-collector/blob/main/processor/batchprocessor/README.md).
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate, generateJaeger } from './_generate.js';
+import { generate, generateJaeger, LINE_SPANS } from './_generate.js';
 import type { Generated } from './_generate.js';
 import { defaultThreads } from '../src/analyzer/index.js';
 import { autoThreads } from '../src/analyzer/files.js';
 import { childEnvironment, childNodeOptions } from '../src/cli/supervise.js';
 
 const targetBytes = Number(process.env['BENCH_MB'] ?? 200) * 1024 * 1024;
+const lineSpans = Number(process.env['BENCH_LINE_SPANS'] ?? LINE_SPANS);
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ld-bench-'));
 const file = join(dir, 'traces.otlp.jsonl');
@@ -151,9 +156,9 @@ try {
   // BENCH_MB=0: the Jaeger document only.
   if (targetBytes > 0) {
     const t0 = performance.now();
-    const generated = await generate(targetBytes, file);
+    const generated = await generate(targetBytes, file, undefined, false, lineSpans);
     const size = statSync(file).size;
-    console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans, ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`generated ${mb(size)} MB, ${generated.spans.toLocaleString('en-US')} spans (${lineSpans.toLocaleString('en-US')} a line), ${generated.requests.toLocaleString('en-US')} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`load average before: ${load()} (${availableParallelism()} cores); ${rounds} alternating rounds`);
     // The process settings the CLI gives its analysis child here (supervise.ts), as words.
     const cliSettings = [...childNodeOptions(undefined, []), ...Object.entries(childEnvironment()).map(([k, v]) => `${k}=${v}`)].join(' ');
@@ -320,7 +325,7 @@ try {
     let previous: Grown | undefined;
     let first: Grown | undefined;
     for (const target of memorySizes) {
-      generated = await generate(target * 1024 * 1024, grown, generated);
+      generated = await generate(target * 1024 * 1024, grown, generated, false, lineSpans);
       const base: ChildResult[] = [];
       const { mb: fileMb, wall, cpu, rss, growth } = grownRuns(grown, generated, sizeRounds, previous, () => base.push(runChild('baseline', {}, grown)));
       const baseWall = median(base.map((r) => r.elapsedMs)) / 1000;
