@@ -288,6 +288,7 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
   // Asked only once the line is long: building a preview of the first 64 KiB (in code not yet
   // optimized, ~10 ms) was most of detecting a file of short lines.
   const longHead = long === undefined ? undefined : await content.peek(from + PREVIEW_BYTES);
+  let isLong: boolean | undefined;
   // Each peek holds the last one's bytes, already searched: the search goes on where it stopped
   // (a 157 MB document searched its first 37 MB again, a compressed one its first 300 MB).
   // The peeks are searched unjoined (ByteSource.indexOf), and joined once, for the answer.
@@ -312,7 +313,7 @@ async function peekFirstLine(content: ByteSource, from: number, limit: number, w
     // `long`: such a line the caller reads through a sliding window instead (a one-line OTLP
     // document); content of unknown size (a pipe, a compressed file) once it passes
     // DOCUMENT_LINE_BYTES, where its peeks grew on to hold the whole line.
-    if (longHead !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES)) && long!(longHead)) return { head: longHead, newline: -1, complete: false, whole: false, long: true };
+    if (longHead !== undefined && (wholeUpTo > 0 || (!content.sized && want >= DOCUMENT_LINE_BYTES)) && (isLong ??= long!(longHead))) return { head: longHead, newline: -1, complete: false, whole: false, long: true };
     const whole = wholeUpTo > 0 ? await content.readWhole(wholeUpTo) : undefined;
     if (whole !== undefined) {
       const end = whole.indexOf(0x0a, searched);
