@@ -122,3 +122,13 @@ export function isoNs(ns: bigint): string {
   if (sub === 0n || ns < 0n) return `${whole}Z`;
   return `${whole}.${sub.toString().padStart(9, '0').replace(/0+$/, '')}Z`;
 }
+
+/**
+ * One character as a message shows it where a terminal would act on it (a control byte, a bidi
+ * override): `\xNN` up to U+00FF, else `\uNNNN`. The report escapes names from the input with it
+ * (report/_format.ts escapeControls), and the readers the character they name in an error.
+ */
+export function escapedChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}

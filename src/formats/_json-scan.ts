@@ -5,6 +5,7 @@
  * writes pretty objects back to back), and finding the exact offset and expectation of a syntax
  * error (V8's messages often carry no position). It validates syntax only; it builds nothing.
  */
+import { escapedChar } from '../errors.js';
 
 /** Result of scanning one JSON value. */
 export type ScanResult =
@@ -35,9 +36,9 @@ export function skipWhitespace(text: string, pos: number, bom = true): number {
 function got(text: string, pos: number): string {
   if (pos >= text.length) return 'end of file';
   const ch = text[pos] ?? '';
-  // A control character as `\xNN`, as the CLI shows one from the input (report/_format.ts escapeControls): a raw one (a carriage return) would be the message's, and the terminal's, to act on.
+  // A control character as `\xNN`, as the report shows one from the input: a raw one (a carriage return) would be the message's, and the terminal's, to act on.
   const code = ch.charCodeAt(0);
-  return `'${ch === '\n' ? '\\n' : code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : ch}'`;
+  return `'${ch === '\n' ? '\\n' : code < 0x20 || code === 0x7f ? escapedChar(ch) : ch}'`;
 }
 
 const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;

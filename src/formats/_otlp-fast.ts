@@ -351,7 +351,13 @@ interface Pending {
   kindsFirst: boolean;
 }
 
-const pending: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
+/** Counts of nothing read yet: what a reading starts from, and each copy kept of them. */
+function noPending(): Pending {
+  return { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
+}
+
+const pending = noPending();
+const NO_PENDING: Readonly<Pending> = noPending();
 
 /** The last time read by `digitsHalves`/`digitsTime`: ns = timeHi·10⁹ + timeLo, both exact doubles. */
 let timeHi = 0;
@@ -1588,10 +1594,7 @@ function readDocuments(buf: Buffer, start: number, stop: number, ctx: ReadContex
 
 /** Where the spans go, and the counts of a reading started afresh. */
 function setOutput(out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number): void {
-  pending.int64Numbers = 0;
-  pending.roundedTimes = 0;
-  pending.kindNames = 0;
-  pending.kindsFirst = false;
+  copyPending(NO_PENDING, pending);
   wrapperNotes.length = 0;
   projection = attributes;
   batchLimit = batchSize;
@@ -1639,7 +1642,7 @@ function exportersDocument(ctx: ReadContext): boolean {
 }
 
 /** The counts `exportersDocument` puts back when it gives a document to the general rules. */
-const LINE_KEPT: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
+const LINE_KEPT = noPending();
 
 /** The resource list of `exportersDocument`: false at the first resource or scope in another layout. */
 function exportersResources(ctx: ReadContext): boolean {
@@ -1718,12 +1721,12 @@ let batchLimit = Number.POSITIVE_INFINITY;
  * counting its numbers twice.
  */
 const WINDOW_ELEMENTS: { readonly rest: false; readonly counts: ElementCounts } = (() => {
-  const kept: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
+  const kept = noPending();
   return { rest: false, counts: { keep: () => copyPending(pending, kept), restore: () => copyPending(kept, pending) } };
 })();
 
 /** Copies the counts `from` into `to` (no object made: it runs once per span in a window). */
-function copyPending(from: Pending, to: Pending): void {
+function copyPending(from: Readonly<Pending>, to: Pending): void {
   to.int64Numbers = from.int64Numbers;
   to.roundedTimes = from.roundedTimes;
   to.kindNames = from.kindNames;
@@ -1740,7 +1743,7 @@ function copyPending(from: Pending, to: Pending): void {
  */
 export function* readOtlpDocumentWindowed(window: ScanWindow, ctx: ReadContext, out: SpanRecord[] | ScannedSpans, attributes: AttributeProjection, batchSize: number, several = true): Generator<void, number> {
   const read = { documents: 0, wrappers: '' };
-  const saved: Pending = { int64Numbers: 0, roundedTimes: 0, kindNames: 0, kindsFirst: false };
+  const saved = noPending();
   let notes: string[] = [];
   const resume = (): void => {
     setOutput(out, attributes, batchSize);

@@ -4,7 +4,7 @@
  */
 import type { TraceFormat } from '../model/span.js';
 import type { TimeRangeCut } from '../model/analysis.js';
-import { rangeWords } from '../errors.js';
+import { escapedChar, rangeWords } from '../errors.js';
 import type { GenerationSummary, ModelSummary, Percentiles } from '../model/summary.js';
 import { OTHER, PHASES } from '../semconv.js';
 import type { PhaseOrOther } from '../semconv.js';
@@ -35,11 +35,6 @@ export function formatTokens(g: GenerationSummary): string[] {
  */
 const TERMINAL_CONTROLS = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-function escapeControl(c: string): string {
-  const code = c.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
 /**
  * `text` with every control byte and bidi override shown as `\xNN` / `\uNNNN`, so names copied
  * from an input file (model, service, operation) cannot set the window title, clear the screen
@@ -47,7 +42,7 @@ function escapeControl(c: string): string {
  * terminal; one copied from the input can change a colour, nothing more).
  */
 export function escapeControls(text: string, keepColors = false): string {
-  return text.replace(TERMINAL_CONTROLS, (m) => (m.length > 1 ? (keepColors ? m : `${escapeControl(m[0]!)}${m.slice(1)}`) : escapeControl(m)));
+  return text.replace(TERMINAL_CONTROLS, (m) => (m.length > 1 ? (keepColors ? m : `${escapedChar(m[0]!)}${m.slice(1)}`) : escapedChar(m)));
 }
 
 /** A model's name for a heading: an empty `inference.model.name` would leave the heading blank. */
