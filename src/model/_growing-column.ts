@@ -59,10 +59,17 @@ const PAGE = 65_536;
 const MAX_PAGES = 65_536;
 
 /**
- * Bytes past which a column moves into a memory of its own (16 384 doubles): below it a copy
- * is cheap, and a small table (every test, most runs) reserves no address space.
+ * Bytes past which a column moves into a memory of its own (131 072 doubles): below it a copy
+ * is cheap, and a small table (every test, most runs) reserves no address space. Not lower:
+ * a memory's pages are the runtime's own 4 KiB mappings, each faulted in when first written
+ * (about 13 µs a page on the 2-core machine of bench/HISTORY.md, 3.3 ms per MiB), where a plain
+ * array comes from the C allocator, which the CLI's settings (cli/supervise.ts) back with huge
+ * pages. At 128 KiB the bench's 200 MB export (59,000 requests) took ~1,850 more page faults
+ * and 60 ms more of its ~0.8 s (9 alternating runs, each slower). Not higher: below this the
+ * room ahead of the values and the copies left behind by doubling stay in the allocator's
+ * heap (5 MB more peak RSS at 1 GB than at 128 KiB; 10 MB at 4 MiB).
  */
-export const MEMORY_BYTES = 131_072;
+export const MEMORY_BYTES = 1_048_576;
 
 /** Options of a GrowingColumn (tests choose the storage). */
 export interface GrowingColumnOptions {

@@ -14,7 +14,7 @@ function fill(column: GrowingColumn<Float64Array>, values: readonly number[]): F
 
 describe('GrowingColumn', () => {
   it('keeps every value across the move from plain arrays into a WebAssembly.Memory, and hands them over without a copy', () => {
-    const values = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 0 ? NaN : i * 0.25 - 3));
+    const values = Array.from({ length: MEMORY_BYTES / 8 + 5_000 }, (_, i) => (i % 7 === 0 ? NaN : i * 0.25 - 3));
     const column = new GrowingColumn(Float64Array, 16, NaN);
     const out = fill(column, values);
     expect(column.inMemory).toBe(true);
