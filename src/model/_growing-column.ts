@@ -3,7 +3,7 @@
  * A typed column that a builder appends to without knowing its final length, and that hands
  * over its first `length` values without a copy, so a large table is never held twice.
  *
- * Small columns are plain typed arrays that double (copying 128 KiB at most). Past that a
+ * Small columns are plain typed arrays that double (copying 1 MiB at most, MEMORY_BYTES). Past that a
  * column moves into a shared WebAssembly.Memory of its own: the runtime reserves its address
  * space once and `grow` commits more pages in place, so growing copies nothing and pages count
  * in the resident set only once written; the column handed over is an ordinary typed array on
