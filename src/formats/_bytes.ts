@@ -28,6 +28,16 @@ export type Compression = 'none' | 'gzip' | 'zstd' | 'zstd-records';
 /** Read size: large enough that per-chunk overhead vanishes, small enough to stay streaming. */
 const CHUNK_BYTES = 1 << 20;
 
+/**
+ * Read size for JSON lines read on by position (`transientChunks(LINES_CHUNK_BYTES)`), into two
+ * reused buffers: each read costs the main thread ~70–90 µs however large (the request, its
+ * promise, and waking the thread that reads) on the bench's 2-core virtual machine. Reading the
+ * bench's 200 MB file alone took 24–28 ms of main-thread CPU in 1 MiB reads, 18 ms in 2 MiB,
+ * 9–15 ms in 4 MiB, and 8–12 ms in 8 MiB (no better, and each read longer to wait for at the
+ * start). Documents keep CHUNK_BYTES: their sliding window copies what of a chunk does not fit.
+ */
+export const LINES_CHUNK_BYTES = 4 << 20;
+
 /** A regular file read by position: its size when opened, and a positioned read into a buffer. */
 export interface PositionedFile {
   readonly size: number;
@@ -190,8 +200,9 @@ export class ByteSource {
    * used in turn (the next read under way while a chunk is being used). A fresh 1 MiB buffer per
    * chunk cost more CPU than reading itself: reading a 200 MB file took ~450 ms of CPU against
    * ~65 ms into reused buffers (page faults on new memory, and external memory for the collector).
+   * `chunkBytes`: the size of those reads.
    */
-  async *transientChunks(): AsyncGenerator<Buffer> {
+  async *transientChunks(chunkBytes = CHUNK_BYTES): AsyncGenerator<Buffer> {
     const file = this.positioned;
     if (file === undefined) {
       yield* this.chunks();
@@ -201,7 +212,7 @@ export class ByteSource {
     this.headBytes = 0;
     if (this.done) return;
     // The stream stays open (paused) until `close`: ending it now would close the file handle too.
-    yield* positionedChunks(file, this.taken, Number.POSITIVE_INFINITY);
+    yield* positionedChunks(file, this.taken, Number.POSITIVE_INFINITY, chunkBytes);
   }
 }
 
@@ -212,14 +223,16 @@ export function positionedReads(handle: FileHandle): Pick<PositionedFile, 'read'
 
 /**
  * Bytes [start, end) of a positioned file (to its end, wherever that is when it is read, for an
- * infinite `end`), read CHUNK_BYTES at a time into two buffers used in turn: a chunk is valid
+ * infinite `end`), read `chunkBytes` at a time into two buffers used in turn: a chunk is valid
  * only until the next one is asked for.
  */
-export async function* positionedChunks(file: Pick<PositionedFile, 'read'>, start: number, end: number): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+export async function* positionedChunks(file: Pick<PositionedFile, 'read'>, start: number, end: number, chunkBytes = CHUNK_BYTES): AsyncGenerator<Buffer> {
+  // A short range needs no more room than it has bytes.
+  const size = Math.max(1, Math.min(chunkBytes, end - start));
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let turn = 0;
   let position = start;
-  const readAt = (buffer: Buffer): Promise<number> => (position >= end ? Promise.resolve(0) : file.read(buffer, 0, Math.min(CHUNK_BYTES, end - position), position));
+  const readAt = (buffer: Buffer): Promise<number> => (position >= end ? Promise.resolve(0) : file.read(buffer, 0, Math.min(size, end - position), position));
   let reading = readAt(buffers[0]!);
   try {
     for (;;) {

@@ -18,7 +18,7 @@ import type { StreamedElement } from './_json-stream.js';
 import { isObject } from './_shared.js';
 import type { JsonFamily, OpenedTrace, OutputFound, Sniffed, WholeBytes, WindowedDocument } from './detect.js';
 import { DocumentWindow } from './_document-window.js';
-import { openFile } from './_bytes.js';
+import { LINES_CHUNK_BYTES, openFile } from './_bytes.js';
 import type { OpenedFile } from './_bytes.js';
 import type { Spooled } from '../model/analysis.js';
 import { wholeWindow } from './_byte-scan.js';
@@ -626,7 +626,7 @@ async function* readBatches(input: string | OpenedTrace, options: ReadOptions, s
       const oneLine = !sniffed.moreLines && sniffed.firstLine?.preview !== true;
       const fastLines = options.reader === 'full' || sniffed.prefixed === true || oneLine || sniffed.firstLine?.handedBack === true ? undefined : { projection: options.attributes ?? 'all', counts, scanned };
       const known = (sniffed.firstLine?.preview === true || (fastLines !== undefined && familyOfLineOne(sniffed))) && trace.family !== undefined ? { family: trace.family } : {};
-      batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks() }, ctx, batchSize, result, fastLines);
+      batches = readJsonLines(file, { ...sniffed, ...known, chunks: sniffed.opened.content.transientChunks(LINES_CHUNK_BYTES) }, ctx, batchSize, result, fastLines);
     } else if (document === undefined || 'bytes' in document || 'tritonRecords' in document || 'windowed' in document) {
       throw new TraceFormatError(file, '', 'a JSON document', 'nothing');
     } else {
