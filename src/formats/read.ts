@@ -163,7 +163,7 @@ function converterFor(file: string, family: JsonFamily, location: string): Conve
 /**
  * The bytes of a line that spans chunks, gathered in one buffer kept from line to line: the
  * Collector writes a line per export (a few MB with its batch processor's default of 8192
- * spans), so most of its lines span the 1 MiB chunks, and a fresh copy of each piece, then of
+ * spans), so many of its lines span the read chunks, and a fresh copy of each piece, then of
  * the joined line, allocated twice the file's size (a 203 MB file of 3.2 MB lines: 7,200 page
  * faults against 3,900, and V8 collected for the external memory: 213 ms of collection against
  * 84). A line past CARRY_KEPT_BYTES is not kept once read.
