@@ -274,8 +274,10 @@ async function* splitLines(file: string, chunks: AsyncIterable<Buffer>, lineCoun
     }
   }
   if (carry.length > 0) {
-    const joined = carry.take();
-    yield new ChunkLines(Buffer.concat([joined, NEWLINE]), undefined, joined.length);
+    // The last line, ended in the carry itself rather than in a joined copy.
+    carry.add(NEWLINE);
+    const last = carry.take();
+    yield new ChunkLines(last, undefined, last.length - 1);
   }
 }
 

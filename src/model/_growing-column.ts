@@ -65,7 +65,7 @@ const MAX_PAGES = 65_536;
  * (about 13 µs a page on the 2-core machine of bench/HISTORY.md, 3.3 ms per MiB), where a plain
  * array comes from the C allocator, which the CLI's settings (cli/supervise.ts) back with huge
  * pages. At 128 KiB the bench's 200 MB export (59,000 requests) took ~1,850 more page faults
- * and 60 ms more of its ~0.8 s (9 alternating runs, each slower). Not higher: below this the
+ * and 45–66 ms more of its ~0.8 s (medians of two runs of 9 alternating rounds). Not higher: below this the
  * room ahead of the values and the copies left behind by doubling stay in the allocator's
  * heap (5 MB more peak RSS at 1 GB than at 128 KiB; 10 MB at 4 MiB).
  */
