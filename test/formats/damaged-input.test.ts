@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { gzipSync, inflateRawSync } from 'node:zlib';
 import { decompress } from 'fzstd';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -250,18 +252,27 @@ describe('zstd decompression is bounded', () => {
   it('256 MiB of zeros in a few KB of zstd are inflated in pieces, never held whole', async () => {
     const file = `${tmp.dir}/zeros.zst`;
     execFileSync('bash', ['-c', `head -c ${256 * 1024 * 1024} /dev/zero | zstd -q -c > '${file}'`]);
+    // What is held, not what waits for the collector: a collection every 8 MiB of output. Without
+    // them the peak is V8's choice of when to collect (the same run: 31.5 MiB of dead chunks on
+    // Node 20, 71.5 MiB on Node 24), not the reader's.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
     const opened = await openFile(file);
     let total = 0;
     let peak = 0;
     let largest = 0;
+    let chunks = 0;
     for await (const chunk of opened.content.chunks()) {
       total += chunk.length;
       largest = Math.max(largest, chunk.length);
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      if (++chunks % 64 === 0) gc();
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
     }
     expect(total).toBe(256 * 1024 * 1024);
     // Before: one push inflated everything, so ≥ 256 MiB of output was held at once.
-    expect(peak).toBeLessThan(96 * 1024 * 1024);
+    expect(peak).toBeLessThan(32 * 1024 * 1024);
     expect(largest).toBeLessThanOrEqual(128 * 1024);
   }, 120_000);
 });
