@@ -6,8 +6,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { gzipSync, inflateRawSync } from 'node:zlib';
 import { decompress } from 'fzstd';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import { openFile } from '../../src/formats/_bytes.js';
 import { detectFile, TraceFormatError } from '../../src/formats/index.js';
 import { fixture, read, tempDir } from './helpers.js';
 import { analyzeFiles } from '../../src/analyzer/index.js';
+import { exposedGc } from '../support/gc.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -255,8 +254,7 @@ describe('zstd decompression is bounded', () => {
     // What is held, not what waits for the collector: a collection every 8 MiB of output. Without
     // them the peak is V8's choice of when to collect (the same run: 31.5 MiB of dead chunks on
     // Node 20, 71.5 MiB on Node 24), not the reader's.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposedGc();
     gc();
     const before = process.memoryUsage().arrayBuffers;
     const opened = await openFile(file);

@@ -13,8 +13,6 @@
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTrace, readAllSpans, readSpans, TraceFormatError } from '../../src/formats/index.js';
@@ -23,6 +21,7 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { WINDOWED } from '../../src/formats/_document-window.js';
 import { isObject } from '../../src/formats/_shared.js';
 import { damage, expectSameThroughWindows, fixture, random, read, tempDir, jsonText, readOutcome, readThroughWindow, windowTakes, WINDOWS, withWindow } from './helpers.js';
+import { exposedGc } from '../support/gc.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -843,8 +842,7 @@ describe('documents past the whole-parse size (64 MiB)', () => {
     it(`${family}: handed on batch by batch as it is read, not made into records whole first (1.2 million records held at once for 630 MB); the full reader's spans and warnings`, async () => {
       // The first trace again at the end: its spans duplicates, checked across batches as the whole document was.
       const { file } = largeDocument(family, true);
-      setFlagsFromString('--expose-gc');
-      const gc = runInNewContext('gc') as () => void;
+      const gc = exposedGc();
       const heap = (): number => {
         gc();
         return process.memoryUsage().heapUsed;

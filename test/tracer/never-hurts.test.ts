@@ -4,8 +4,6 @@
  * collector, bad attributes, broken SDK, no setup), and a dead collector costs bounded memory
  * and one warning.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ContextManager, Tracer, TracerProvider } from '@opentelemetry/api';
@@ -15,6 +13,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '../../src/semconv.js';
 import { createInferenceTracer, setupTracing } from '../../src/tracer/index.js';
 import type { TracingHandle } from '../../src/tracer/index.js';
+import { exposedGc } from '../support/gc.js';
 
 const model = { model: 'bert-base', runtime: 'onnxruntime', precision: 'fp32', device: 'cpu' } as const;
 let tracing: TracingHandle | undefined;
@@ -337,8 +336,7 @@ describe('a dead collector', () => {
   });
 
   it('keeps the heap flat while tens of thousands of spans cannot be delivered', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposedGc();
     warnings = [];
     tracing = setupTracing({
       exporter: { otlpEndpoint: 'http://127.0.0.1:9' },
