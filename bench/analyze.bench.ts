@@ -13,7 +13,10 @@
  * threads), on one thread with the full reader (JSON.parse per line), and the reader alone (fast,
  * full); medians are printed as a table, with the load average before and after (the
  * development machine is shared). Goals (issue 16): one thread ≥ 1.0× the baseline by CPU time,
- * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB.
+ * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB; each is judged at the end
+ * of the run, called met or not met only where a 90% interval for the median of its per-round
+ * ratios (bench/_median-interval.ts) is on one side of the goal, and within the run's noise
+ * otherwise (a busy host moves single rounds by ±20% here).
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
  * case only), and the same analysis with the document piped in on standard input (held in a
@@ -32,12 +35,17 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, generateJaeger, LINE_SPANS } from './_generate.js';
+import { medianInterval } from './_median-interval.js';
 import type { Generated } from './_generate.js';
 import { defaultThreads } from '../src/analyzer/index.js';
 import { autoThreads } from '../src/analyzer/files.js';
 import { childEnvironment, childNodeOptions } from '../src/cli/supervise.js';
 
 const targetBytes = Number(process.env['BENCH_MB'] ?? 200) * 1024 * 1024;
+/** MEMORY_MB: the sizes (MB) the file grows through for the peak-RSS runs. */
+const memorySizes = (process.env['MEMORY_MB'] ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
+/** Confidence asked of the interval a goal is judged with (the interval given is at least this sure). */
+const GOAL_LEVEL = 0.9;
 const lineSpans = Number(process.env['BENCH_LINE_SPANS'] ?? LINE_SPANS);
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ld-bench-'));
@@ -215,7 +223,9 @@ try {
     });
     // Each round's baseline and one-thread runs are adjacent (the same load): their ratio, round
     // by round, shows how much of the difference between medians is the machine's drift.
-    const paired = results[0]!.map((b, k) => b.elapsedMs / results[1]![k]!.elapsedMs).sort((x, y) => x - y);
+    /** Each round's baseline over its run of `row`, by `measure`. */
+    const perRound = (row: number, measure: (r: ChildResult) => number): number[] => results[0]!.map((b, k) => measure(b) / measure(results[row]![k]!));
+    const paired = perRound(1, (r) => r.elapsedMs).sort((x, y) => x - y);
     console.log(`per round, baseline ÷ analyze --threads 1 by wall (adjacent runs): median ${median(paired).toFixed(2)}×, ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}× over ${paired.length} rounds`);
     const pairWall = median(pairs) / 1000;
     const single = median(alone) / 1000;
@@ -224,7 +234,25 @@ try {
     );
     console.log(`start-up CPU before the measured interval (medians): ${modes.map((m, i) => `${m.name.split(' (')[0]} ${median(results[i]!.map((r) => r.startupCpuMs)).toFixed(0)} ms`).join('; ')}`);
     console.log(`load average after: ${load()}`);
-    console.log('goals: 1 thread ≥ 1.0× baseline by CPU; default threads ≥ 1.6× baseline by wall on 2 cores; peak RSS < 300 MB on 1 GB');
+    // The goals judged on this run. The host's load moves every round (±100–300 ms here), so a
+    // ratio a little over its goal can be the load's doing: each goal is also given the interval
+    // the median of its per-round ratios lies in (rounds alternate, so a round's two runs share
+    // its load), and is called met or not only when that interval is on one side of the goal.
+    const defaultRow = here === 1 ? 1 : here === defaultThreads() ? 2 : 3;
+    const judge = (title: string, ofMedians: number, ratios: number[], goal: number): string => {
+      const interval = medianInterval(ratios, GOAL_LEVEL);
+      const where = interval === undefined ? `per round median ${median(ratios).toFixed(2)}× (too few rounds for a ${GOAL_LEVEL * 100}% interval)` : `per round median ${median(ratios).toFixed(2)}×, ${(interval.coverage * 100).toFixed(0)}% interval ${interval.low.toFixed(2)}–${interval.high.toFixed(2)}×`;
+      const verdict = interval !== undefined && ofMedians >= goal && interval.low >= goal ? 'met' : interval !== undefined && ofMedians < goal && interval.high < goal ? 'not met' : `within this run's noise (BENCH_RUNS=${rounds}; more rounds narrow the interval)`;
+      return `- ${title}: ${ofMedians.toFixed(2)}× (ratio of medians); ${where}: ${verdict}`;
+    };
+    const caveats = [
+      ...(size < 200 * 1024 * 1024 ? [`the goals are stated for a file of 200 MB or more; this one is ${mb(size)} MB, where the compilers' fixed start weighs more`] : []),
+      ...(availableParallelism() === 2 ? [] : [`the default-threads goal is stated for 2 cores; this machine has ${availableParallelism()}`]),
+    ];
+    console.log(`goals (issue 16), judged on this run${caveats.length > 0 ? ` (${caveats.join('; ')})` : ''}:`);
+    console.log(judge('one thread ≥ 1.0× the baseline by CPU', med[0]!.cpu / med[1]!.cpu, perRound(1, (r) => r.cpuMs), 1.0));
+    console.log(judge(`default threads (--threads ${here} here) ≥ 1.6× the baseline by wall`, med[0]!.wall / med[defaultRow]!.wall, perRound(defaultRow, (r) => r.elapsedMs), 1.6));
+    console.log(`- peak RSS < 300 MB on 1 GB: ${memorySizes.some((m) => m >= 1000) ? 'judged below, at the largest size' : 'not measured in this run (MEMORY_MB=250,500,1000)'}`);
   }
   /** One document against one JSON.parse of it, alternating rounds; checks the spans and requests analysed. */
   const compareDocument = (title: string, path: string, expected: { spans: number; requests: number }): void => {
@@ -314,7 +342,6 @@ try {
   // flat as the file grows), and throughput, where the compilers' fixed start (the hot code runs
   // unoptimized for its first ~0.2 s) weighs less as the file grows. Alternating rounds, at most 3
   // per size (a 1 GB round takes ~10 s here).
-  const memorySizes = (process.env['MEMORY_MB'] ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
   if (memorySizes.length > 0) {
     const grown = join(dir, 'grown.otlp.jsonl');
     const sizeRounds = Math.min(rounds, 3);
@@ -337,6 +364,8 @@ try {
       first ??= previous;
     }
     overall(first, previous);
+    // Peak RSS is the highest of the rounds, not a median: one round over the bound fails it.
+    if (previous !== undefined && previous.mb >= 1000) console.log(`goal (issue 16): peak RSS < 300 MB on 1 GB: ${previous.rss.toFixed(0)} MB at ${previous.mb.toFixed(0)} MB: ${previous.rss < 300 ? 'met' : 'not met'}`);
   }
   // JAEGER_GROWN_MB=150,300,600: one-thread analysis of one Jaeger document as it grows through
   // those sizes (the document is extended, not regenerated): peak RSS, which held the whole
@@ -361,6 +390,8 @@ try {
       first ??= previous;
     }
     overall(first, previous);
+    // Peak RSS is the highest of the rounds, not a median: one round over the bound fails it.
+    if (previous !== undefined && previous.mb >= 1000) console.log(`goal (issue 16): peak RSS < 300 MB on 1 GB: ${previous.rss.toFixed(0)} MB at ${previous.mb.toFixed(0)} MB: ${previous.rss < 300 ? 'met' : 'not met'}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
