@@ -16,7 +16,7 @@
  * default threads ≥ 1.6× by wall on 2 cores, peak RSS < 300 MB on 1 GB; each is judged at the end
  * of the run, called met or not met only where a 90% interval for the median of its per-round
  * ratios (bench/_median-interval.ts) is on one side of the goal, and within the run's noise
- * otherwise (a busy host moves single rounds by ±20% here).
+ * otherwise (on a busy host single rounds ranged from 0.9× to 2.5× here).
  * Then a single Jaeger JSON document of JAEGER_MB (default 61, 0 to skip) against one JSON.parse
  * of the whole file: the case where detection once parsed the document twice (BENCH_MB=0: this
  * case only), and the same analysis with the document piped in on standard input (held in a
@@ -241,9 +241,11 @@ try {
     const defaultRow = here === 1 ? 1 : here === defaultThreads() ? 2 : 3;
     const judge = (title: string, ofMedians: number, ratios: number[], goal: number): string => {
       const interval = medianInterval(ratios, GOAL_LEVEL);
-      const where = interval === undefined ? `per round median ${median(ratios).toFixed(2)}× (too few rounds for a ${GOAL_LEVEL * 100}% interval)` : `per round median ${median(ratios).toFixed(2)}×, ${(interval.coverage * 100).toFixed(0)}% interval ${interval.low.toFixed(2)}–${interval.high.toFixed(2)}×`;
-      const verdict = interval !== undefined && ofMedians >= goal && interval.low >= goal ? 'met' : interval !== undefined && ofMedians < goal && interval.high < goal ? 'not met' : `within this run's noise (BENCH_RUNS=${rounds}; more rounds narrow the interval)`;
-      return `- ${title}: ${ofMedians.toFixed(2)}× (ratio of medians); ${where}: ${verdict}`;
+      const noise = `within this run's noise (BENCH_RUNS=${rounds}; more rounds narrow the interval)`;
+      const head = `- ${title}: ${ofMedians.toFixed(2)}× (ratio of medians); per round median ${median(ratios).toFixed(2)}×`;
+      if (interval === undefined) return `${head} (too few rounds for a ${GOAL_LEVEL * 100}% interval): ${noise}`;
+      const verdict = ofMedians >= goal && interval.low >= goal ? 'met' : ofMedians < goal && interval.high < goal ? 'not met' : noise;
+      return `${head}, ${(interval.coverage * 100).toFixed(0)}% interval ${interval.low.toFixed(2)}–${interval.high.toFixed(2)}×: ${verdict}`;
     };
     const caveats = [
       ...(size < 200 * 1024 * 1024 ? [`the goals are stated for a file of 200 MB or more; this one is ${mb(size)} MB, where the compilers' fixed start weighs more`] : []),
@@ -390,8 +392,6 @@ try {
       first ??= previous;
     }
     overall(first, previous);
-    // Peak RSS is the highest of the rounds, not a median: one round over the bound fails it.
-    if (previous !== undefined && previous.mb >= 1000) console.log(`goal (issue 16): peak RSS < 300 MB on 1 GB: ${previous.rss.toFixed(0)} MB at ${previous.mb.toFixed(0)} MB: ${previous.rss < 300 ? 'met' : 'not met'}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
